@@ -1,0 +1,61 @@
+/* The environment a run's faults hit: the services it started (host mode and,
+ * later, sandbox hosts). It starts services in depends_on order, waits until
+ * they are ready, restarts them per policy, captures their output to files in
+ * the run directory and hands every output line to a listener (log detectors). */
+#ifndef ASH_ENV_ENV_H
+#define ASH_ENV_ENV_H
+
+#include <aftershock/error.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "scenario/scenario.h"
+#include "sys/loop.h"
+
+struct ash_journal;
+struct ash_env;
+struct ash_service;
+
+struct ash_env_hooks {
+    /* A line of a service's stdout/stderr, read at t. */
+    void (*line)(void *arg, const char *service, const char *line, int64_t t);
+    /* Timeline events: "service-started", "service-exited", "service-restarted", ... */
+    void (*event)(void *arg, int64_t t, const char *event, const char *detail);
+    void *arg;
+};
+
+struct ash_env_opts {
+    ash_loop *loop;
+    struct ash_journal *journal;
+    const struct ash_scenario *scenario;
+    const char *run_dir;
+    struct ash_env_hooks hooks;
+};
+
+int ash_env_new(const struct ash_env_opts *o, struct ash_env **out, ash_error_t *err);
+/* Start every service in dependency order and wait for each to be ready (runs the loop). */
+int ash_env_start(struct ash_env *env, ash_error_t *err);
+/* Stop every service (reverse dependency order), reap, and mark journal records done. */
+void ash_env_stop(struct ash_env *env);
+void ash_env_free(struct ash_env *env);
+
+struct ash_service *ash_env_service(struct ash_env *env, const char *name);
+const char *ash_service_name(const struct ash_service *s);
+pid_t ash_service_pid(const struct ash_service *s); /* -1 when not running */
+uint64_t ash_service_start_time(const struct ash_service *s);
+bool ash_service_running(const struct ash_service *s);
+/* Suspend automatic restarts (a fault that kills a service on purpose decides itself). */
+void ash_service_hold(struct ash_service *s, bool hold);
+/* Stop (SIGTERM, then SIGKILL) and start again; waits for ready. */
+int ash_service_restart(struct ash_env *env, struct ash_service *s, ash_error_t *err);
+/* Start a service that is not running (after a kill fault); waits for ready. */
+int ash_service_start(struct ash_env *env, struct ash_service *s, ash_error_t *err);
+
+/* Undo ops for `recover`: services a dead run left running. */
+extern const struct ash_undo_op ash_env_undo_ops[];
+
+/* Substitute {scenario_dir} and {run_dir} in s (malloc'd result). */
+char *ash_env_substitute(const char *s, const char *scenario_dir, const char *run_dir);
+
+#endif

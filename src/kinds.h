@@ -1,0 +1,129 @@
+/* The kind interfaces: every fault, probe, detector and remediation action is
+ * one table entry implementing one of these structs. Kinds see the run only
+ * through struct ash_ctx (filled by the engine); they never include engine
+ * headers, so the engine knows kinds only through these tables. */
+#ifndef ASH_KINDS_H
+#define ASH_KINDS_H
+
+#include <aftershock/error.h>
+#include <jansson.h>
+#include <stdarg.h>
+
+#include "scenario/node.h"
+#include "scenario/scenario.h"
+#include "sys/loop.h"
+
+struct ash_journal;
+struct ash_env;
+struct ash_ctx;
+
+/* One probe sample: when it started and ended (CLOCK_MONOTONIC ns), the verdict, why. */
+struct ash_sample {
+    int64_t start;
+    int64_t end;
+    bool ok;
+    char detail[120];
+};
+
+/* What the engine offers a kind during a run. */
+struct ash_ctx {
+    ash_loop *loop;
+    struct ash_journal *journal;
+    struct ash_env *env;
+    const struct ash_scenario *scenario;
+    const char *run_dir;
+    const char *state_dir;
+    /* Timeline event at `t` (CLOCK_MONOTONIC ns): "fault-injected", "oom-kill", ... */
+    void (*event)(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail);
+    /* A detector knew about the fault at time t. */
+    void (*detect)(struct ash_ctx *ctx, const struct ash_detector_spec *det, int64_t t, const char *detail);
+    /* Revert a fault by name (remediation `revert: FAULT`). */
+    int (*revert_fault)(struct ash_ctx *ctx, const char *fault, ash_error_t *err);
+    /* The fault's live state (for actions such as kill_lock_holder), NULL if not injected. */
+    void *(*fault_state)(struct ash_ctx *ctx, const char *fault);
+    void *engine; /* the engine's own data; kinds must not touch it */
+};
+
+/* printf-style helper over ctx->event. */
+void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Cross-checks after fields are parsed: references to services, hosts, faults.
+ * `node` is the item's map (for positions). */
+typedef int (*ash_validate_fn)(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err);
+
+/* Undo one journal record (also called by `aftershock recover`, with no run). */
+struct ash_undo_op {
+    const char *name;
+    int (*undo)(json_t *record, ash_error_t *err);
+};
+
+struct ash_kind_common {
+    const char *name;
+    const char *summary;             /* one line for `aftershock list` */
+    const char *(*unavailable)(void); /* NULL/returns NULL: usable here; else the reason */
+    const struct ash_field *fields;  /* {NULL}-terminated */
+    size_t conf_size;
+    void (*defaults)(void *conf);    /* optional: set defaults before parsing */
+    ash_validate_fn validate;        /* optional */
+    /* Probes, detectors, actions: a non-map value ("tcp: host:port", "exec: [cmd]")
+     * is parsed as this field. NULL: the value must be a map. */
+    const char *shorthand;
+};
+
+typedef void (*ash_sample_done_fn)(void *arg, const struct ash_sample *s);
+
+struct ash_probe_kind {
+    struct ash_kind_common c;
+    int (*open)(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **state, ash_error_t *err);
+    /* Start one sample at `start`; call done(arg, sample) exactly once, later, from the loop.
+     * Returns -1 only if the sample could not even start (then done is not called). */
+    int (*sample)(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *state, int64_t start,
+                  ash_sample_done_fn done, void *arg, ash_error_t *err);
+    /* Abandon samples in flight (done is not called) and free state. */
+    void (*close)(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *state);
+};
+
+struct ash_detector_kind {
+    struct ash_kind_common c;
+    int (*start)(struct ash_ctx *ctx, const struct ash_detector_spec *d, void **state, ash_error_t *err);
+    void (*stop)(struct ash_ctx *ctx, const struct ash_detector_spec *d, void *state);
+    /* Optional feeds. */
+    void (*on_sample)(struct ash_ctx *ctx, const struct ash_detector_spec *d, void *state,
+                      const struct ash_probe_spec *probe, const struct ash_sample *s);
+    void (*on_log)(struct ash_ctx *ctx, const struct ash_detector_spec *d, void *state, const char *service,
+                   const char *line, int64_t t);
+    void (*on_event)(struct ash_ctx *ctx, const struct ash_detector_spec *d, void *state, const char *event,
+                     const char *detail, int64_t t);
+};
+
+struct ash_fault_kind {
+    struct ash_kind_common c;
+    /* Apply. Journal the undo *before* each change. Return once the fault is in
+     * effect: the engine takes t_inject when this returns. On failure, revert
+     * what was applied before returning -1. */
+    int (*inject)(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err);
+    /* Undo; idempotent; must succeed on a half-applied state. Frees state. */
+    int (*revert)(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err);
+    const struct ash_undo_op *undo_ops; /* {NULL}-terminated; what `recover` can undo */
+};
+
+struct ash_action_kind {
+    struct ash_kind_common c;
+    int (*run)(struct ash_ctx *ctx, const struct ash_remediation_spec *r, ash_error_t *err);
+};
+
+/* Registries (src/registry.c): the one place a new kind is listed. */
+extern const struct ash_fault_kind *const ash_fault_kinds[];
+extern const struct ash_probe_kind *const ash_probe_kinds[];
+extern const struct ash_detector_kind *const ash_detector_kinds[];
+extern const struct ash_action_kind *const ash_action_kinds[];
+
+const struct ash_fault_kind *ash_fault_kind_find(const char *name);
+const struct ash_probe_kind *ash_probe_kind_find(const char *name);
+const struct ash_detector_kind *ash_detector_kind_find(const char *name);
+const struct ash_action_kind *ash_action_kind_find(const char *name);
+/* Undo ops from every fault kind and from env/sys (processes, cgroups, namespaces). */
+const struct ash_undo_op *ash_undo_op_find(const char *name);
+
+#endif

@@ -1,0 +1,134 @@
+/* The scenario model: what a YAML scenario file says, after validation. */
+#ifndef ASH_SCENARIO_SCENARIO_H
+#define ASH_SCENARIO_SCENARIO_H
+
+#include "scenario/node.h"
+
+struct ash_fault_kind;
+struct ash_probe_kind;
+struct ash_detector_kind;
+struct ash_action_kind;
+
+enum ash_restart_policy { ASH_RESTART_NEVER, ASH_RESTART_ON_FAILURE, ASH_RESTART_ALWAYS };
+
+/* `ready:` — how to know a service accepts work. Exactly one of tcp/http/exec. */
+struct ash_ready_spec {
+    bool set;
+    char *tcp;               /* "host:port" */
+    char *http;              /* URL answering 2xx */
+    struct ash_strlist exec; /* command exiting 0 */
+    int64_t timeout_ns;      /* default 10s */
+};
+
+struct ash_service_spec {
+    char *name;
+    char *host;                /* sandbox host it runs on; NULL in host mode */
+    struct ash_strlist command; /* argv, {scenario_dir} and {run_dir} substituted at start */
+    struct ash_strlist env;    /* extra "KEY=VALUE" entries */
+    struct ash_ready_spec ready;
+    enum ash_restart_policy restart;
+    struct ash_strlist depends_on;
+    char *user;                /* run as this user (optional) */
+    bool seccomp;              /* started under the seccomp launcher (set by syscall faults) */
+    struct ash_loc loc;
+};
+
+struct ash_host_spec {
+    char *name;
+    struct ash_size memory;
+    double cpu;                /* cores, 0 = unlimited */
+    struct ash_service_spec *services;
+    size_t n_services;
+    struct ash_loc loc;
+};
+
+struct ash_probe_spec {
+    char *name;
+    const struct ash_probe_kind *kind;
+    void *conf;           /* the kind's config, filled from its field table */
+    char *from;           /* sandbox host, NULL = the harness itself */
+    int64_t every_ns;     /* sampling interval; default 100ms */
+    int64_t timeout_ns;   /* per sample; default = min(every, 1s)... set by parser */
+    struct ash_loc loc;
+};
+
+struct ash_detector_spec {
+    char *name;
+    const struct ash_detector_kind *kind;
+    void *conf;
+    struct ash_loc loc;
+};
+
+struct ash_fault_spec {
+    char *name;
+    const struct ash_fault_kind *kind;
+    void *conf;
+    int64_t at_ns;           /* offset from the start of the fault phase */
+    int64_t duration_ns;     /* -1: no fixed duration */
+    bool until_remediated;   /* reverted only by a remediation (or at the end of the run) */
+    struct ash_loc loc;
+};
+
+enum ash_when { ASH_WHEN_AT, ASH_WHEN_DETECTED };
+
+struct ash_remediation_spec {
+    char *name;
+    enum ash_when when;
+    int64_t at_ns;    /* ASH_WHEN_AT: offset from the start of the fault phase */
+    int64_t after_ns; /* ASH_WHEN_DETECTED: delay after the first detection */
+    const struct ash_action_kind *action;
+    void *conf;
+    struct ash_loc loc;
+};
+
+struct ash_expect {
+    int64_t stable_for_ns;     /* default 2s */
+    int64_t detect_within_ns;  /* -1: no expectation */
+    int64_t recover_within_ns; /* -1: no expectation */
+    int64_t timeout_ns;        /* default 60s */
+    int64_t warmup_ns;         /* steady-state verification before faults; default 1s */
+};
+
+struct ash_incident {
+    bool present;
+    char *source;
+    /* Seconds since midnight; -1 when not given. */
+    int fault_at_s, detected_at_s, mitigated_at_s, recovered_at_s;
+};
+
+struct ash_scenario {
+    ash_doc *doc;  /* kept: ASH_F_NODE fields point into it */
+    char *file;    /* as given */
+    char *dir;     /* absolute directory of the file: {scenario_dir} */
+    int version;
+    char *name, *title, *description;
+    struct ash_incident incident;
+    double timescale; /* 1 s of replay stands for `timescale` s of incident; default 1 */
+    struct ash_host_spec *hosts;
+    size_t n_hosts;
+    struct ash_service_spec *services; /* host mode (top-level services:) */
+    size_t n_services;
+    struct ash_probe_spec *probes;
+    size_t n_probes;
+    struct ash_detector_spec *detectors;
+    size_t n_detectors;
+    struct ash_fault_spec *faults;
+    size_t n_faults;
+    struct ash_remediation_spec *remediations;
+    size_t n_remediations;
+    struct ash_expect expect;
+};
+
+/* Load, parse and validate. On error nothing is allocated and err reads
+ * "file:line:col: message" with class ASH_ERR_USAGE. */
+int ash_scenario_load(const char *path, struct ash_scenario **out, ash_error_t *err);
+int ash_scenario_load_string(const char *name, const char *text, size_t len, struct ash_scenario **out,
+                             ash_error_t *err);
+void ash_scenario_free(struct ash_scenario *sc);
+
+/* Lookups used by the engine and by validation. */
+struct ash_service_spec *ash_scenario_service(const struct ash_scenario *sc, const char *name);
+struct ash_fault_spec *ash_scenario_fault(const struct ash_scenario *sc, const char *name);
+const struct ash_host_spec *ash_scenario_host(const struct ash_scenario *sc, const char *name);
+
+#endif

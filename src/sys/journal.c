@@ -1,0 +1,303 @@
+/* The undo journal: JSON Lines, fsync'd per record, replayed newest first. */
+#include "sys/journal.h"
+#include "sys/clock.h"
+#include "sys/proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct ash_journal {
+    int fd;
+    char path[4096];
+    uint64_t next_id;
+    size_t pending;
+};
+
+static int mkdir_p(const char *dir, ash_error_t *err)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+                return ash_error(err, errno, "cannot create %s", buf);
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+        return ash_error(err, errno, "cannot create state directory %s", buf);
+    return 0;
+}
+
+static int write_line(int fd, json_t *obj, const char *path, ash_error_t *err)
+{
+    char *s = json_dumps(obj, JSON_COMPACT);
+    if (!s)
+        return ash_error(err, ENOMEM, "journal: cannot encode record");
+    size_t len = strlen(s);
+    s[len] = '\n'; /* json_dumps leaves the terminator; we overwrite it and write len+1 */
+    ssize_t w = write(fd, s, len + 1);
+    int e = errno;
+    free(s);
+    if (w != (ssize_t)(len + 1))
+        return ash_error(err, w < 0 ? e : EIO, "journal %s: write", path);
+    /* The undo must be on disk before the change it undoes is made. */
+    if (fdatasync(fd) < 0)
+        return ash_error(err, errno, "journal %s: fdatasync", path);
+    return 0;
+}
+
+int ash_journal_open(const char *state_dir, const char *run_id, struct ash_journal **out, ash_error_t *err)
+{
+    if (mkdir_p(state_dir, err) < 0)
+        return -1;
+    struct ash_journal *j = calloc(1, sizeof *j);
+    if (!j)
+        return ash_error(err, ENOMEM, "journal");
+    snprintf(j->path, sizeof j->path, "%s/%s.journal", state_dir, run_id);
+    j->fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    if (j->fd < 0) {
+        int e = errno;
+        free(j);
+        return ash_error(err, e, "cannot create journal %s/%s.journal", state_dir, run_id);
+    }
+    j->next_id = 1;
+    char created[40];
+    ash_format_iso8601(ash_wall_ns(), created, sizeof created);
+    json_t *hdr = json_pack("{s:i, s:s, s:i, s:I, s:s}", "journal", 1, "run", run_id, "pid", (int)getpid(),
+                            "pid_start", (json_int_t)ash_proc_start_time(getpid()), "created", created);
+    int ret = write_line(j->fd, hdr, j->path, err);
+    json_decref(hdr);
+    if (ret < 0) {
+        close(j->fd);
+        unlink(j->path);
+        free(j);
+        return -1;
+    }
+    *out = j;
+    return 0;
+}
+
+int ash_journal_append(struct ash_journal *j, const char *op, json_t *data, uint64_t *id, ash_error_t *err)
+{
+    json_t *rec = json_pack("{s:I, s:s, s:O}", "id", (json_int_t)j->next_id, "op", op, "data", data);
+    if (!rec)
+        return ash_error(err, ENOMEM, "journal: cannot build record");
+    int ret = write_line(j->fd, rec, j->path, err);
+    json_decref(rec);
+    if (ret < 0)
+        return -1;
+    if (id)
+        *id = j->next_id;
+    j->next_id++;
+    j->pending++;
+    return 0;
+}
+
+int ash_journal_done(struct ash_journal *j, uint64_t id, ash_error_t *err)
+{
+    json_t *rec = json_pack("{s:I}", "done", (json_int_t)id);
+    int ret = write_line(j->fd, rec, j->path, err);
+    json_decref(rec);
+    if (ret == 0 && j->pending)
+        j->pending--;
+    return ret;
+}
+
+size_t ash_journal_pending(const struct ash_journal *j)
+{
+    return j->pending;
+}
+
+const char *ash_journal_path(const struct ash_journal *j)
+{
+    return j->path;
+}
+
+void ash_journal_close(struct ash_journal *j, bool remove_if_clean)
+{
+    if (!j)
+        return;
+    close(j->fd);
+    if (remove_if_clean && j->pending == 0)
+        unlink(j->path);
+    free(j);
+}
+
+/* ---- reading ---- */
+
+struct record {
+    uint64_t id;
+    char *op;
+    json_t *data;
+    bool done;
+};
+
+struct parsed {
+    json_t *header;
+    struct record *recs;
+    size_t n;
+};
+
+static void parsed_free(struct parsed *p)
+{
+    json_decref(p->header);
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->recs[i].op);
+        json_decref(p->recs[i].data);
+    }
+    free(p->recs);
+}
+
+static int parse_file(const char *path, struct parsed *p, ash_error_t *err)
+{
+    memset(p, 0, sizeof *p);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return ash_error(err, errno, "cannot open journal %s", path);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        json_error_t jerr;
+        json_t *obj = json_loadb(line, (size_t)len, 0, &jerr);
+        if (!obj || !json_is_object(obj)) {
+            /* A torn last line from a crash mid-write: its change was never made. */
+            json_decref(obj);
+            continue;
+        }
+        if (json_object_get(obj, "journal")) {
+            json_decref(p->header);
+            p->header = obj;
+            continue;
+        }
+        json_t *done = json_object_get(obj, "done");
+        if (done) {
+            uint64_t id = (uint64_t)json_integer_value(done);
+            for (size_t i = 0; i < p->n; i++)
+                if (p->recs[i].id == id)
+                    p->recs[i].done = true;
+            json_decref(obj);
+            continue;
+        }
+        const char *op = json_string_value(json_object_get(obj, "op"));
+        json_t *data = json_object_get(obj, "data");
+        if (op && data) {
+            struct record *r = realloc(p->recs, (p->n + 1) * sizeof *r);
+            if (!r) {
+                json_decref(obj);
+                break;
+            }
+            p->recs = r;
+            p->recs[p->n++] = (struct record){.id = (uint64_t)json_integer_value(json_object_get(obj, "id")),
+                                              .op = strdup(op),
+                                              .data = json_incref(data)};
+        }
+        json_decref(obj);
+    }
+    free(line);
+    fclose(f);
+    return 0;
+}
+
+int ash_journal_inspect(const char *path, struct ash_journal_info *info, ash_error_t *err)
+{
+    struct parsed p;
+    if (parse_file(path, &p, err) < 0)
+        return -1;
+    memset(info, 0, sizeof *info);
+    snprintf(info->path, sizeof info->path, "%s", path);
+    if (p.header) {
+        snprintf(info->run, sizeof info->run, "%s", json_string_value(json_object_get(p.header, "run")) ?: "?");
+        info->pid = (pid_t)json_integer_value(json_object_get(p.header, "pid"));
+        info->pid_start = (uint64_t)json_integer_value(json_object_get(p.header, "pid_start"));
+        info->owner_alive = info->pid > 0 && ash_proc_start_time(info->pid) == info->pid_start &&
+                            info->pid_start != 0;
+    }
+    for (size_t i = 0; i < p.n; i++)
+        if (!p.recs[i].done)
+            info->pending++;
+    parsed_free(&p);
+    return 0;
+}
+
+int ash_journal_replay(const char *path, ash_undo_cb undo, void *arg,
+                       void (*on_error)(const char *op, const ash_error_t *e, void *arg), ash_error_t *err)
+{
+    struct parsed p;
+    if (parse_file(path, &p, err) < 0)
+        return -1;
+    int failed = 0;
+    for (size_t i = p.n; i-- > 0;) {
+        if (p.recs[i].done)
+            continue;
+        ash_error_t e = {0};
+        if (undo(p.recs[i].op, p.recs[i].data, arg, &e) < 0) {
+            failed++;
+            if (on_error)
+                on_error(p.recs[i].op, &e, arg);
+        } else {
+            p.recs[i].done = true;
+        }
+    }
+    if (failed == 0) {
+        unlink(path);
+    } else {
+        /* Keep only what is still pending, so a later recover retries exactly that. */
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            int ok = p.header ? write_line(fd, p.header, tmp, NULL) : 0;
+            for (size_t i = 0; i < p.n && ok == 0; i++) {
+                if (p.recs[i].done)
+                    continue;
+                json_t *rec = json_pack("{s:I, s:s, s:O}", "id", (json_int_t)p.recs[i].id, "op", p.recs[i].op,
+                                        "data", p.recs[i].data);
+                ok = write_line(fd, rec, tmp, NULL);
+                json_decref(rec);
+            }
+            close(fd);
+            if (ok == 0)
+                rename(tmp, path);
+            else
+                unlink(tmp);
+        }
+    }
+    parsed_free(&p);
+    return failed;
+}
+
+int ash_journal_list(const char *state_dir, char ***paths, size_t *n, ash_error_t *err)
+{
+    *paths = NULL;
+    *n = 0;
+    DIR *d = opendir(state_dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0;
+        return ash_error(err, errno, "cannot read state directory %s", state_dir);
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len < 9 || strcmp(de->d_name + len - 8, ".journal") != 0)
+            continue;
+        char **v = realloc(*paths, (*n + 1) * sizeof *v);
+        if (!v)
+            break;
+        *paths = v;
+        if (asprintf(&v[*n], "%s/%s", state_dir, de->d_name) < 0)
+            break;
+        (*n)++;
+    }
+    closedir(d);
+    return 0;
+}

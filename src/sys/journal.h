@@ -1,0 +1,54 @@
+/* The undo journal: an append-only, fsync'd file of undo records per run.
+ *
+ * Format: one JSON object per line (JSON Lines), so a record torn by a crash
+ * is at most the last line and is detected and ignored:
+ *   {"journal":1,"run":"ab12cd","pid":123,"pid_start":456789,"created":"..."}   header
+ *   {"id":1,"op":"proc.sigcont","data":{...}}                                   undo record
+ *   {"done":1}                                                                  record undone
+ * Replay undoes pending records newest first. */
+#ifndef ASH_SYS_JOURNAL_H
+#define ASH_SYS_JOURNAL_H
+
+#include <aftershock/error.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ASH_DEFAULT_STATE_DIR "/run/aftershock"
+
+struct ash_journal;
+
+int ash_journal_open(const char *state_dir, const char *run_id, struct ash_journal **out, ash_error_t *err);
+/* Append an undo record (data is borrowed) and fsync before returning the id. */
+int ash_journal_append(struct ash_journal *j, const char *op, json_t *data, uint64_t *id, ash_error_t *err);
+/* Mark a record undone. */
+int ash_journal_done(struct ash_journal *j, uint64_t id, ash_error_t *err);
+/* Number of records not yet done. */
+size_t ash_journal_pending(const struct ash_journal *j);
+const char *ash_journal_path(const struct ash_journal *j);
+/* Close; remove the file when nothing is pending (and remove_if_clean). */
+void ash_journal_close(struct ash_journal *j, bool remove_if_clean);
+
+typedef int (*ash_undo_cb)(const char *op, json_t *data, void *arg, ash_error_t *err);
+
+struct ash_journal_info {
+    char path[4096];
+    char run[64];
+    pid_t pid;
+    uint64_t pid_start;
+    bool owner_alive; /* the run that wrote it still runs */
+    size_t pending;
+};
+
+/* Read a journal's header and pending count. */
+int ash_journal_inspect(const char *path, struct ash_journal_info *info, ash_error_t *err);
+/* Undo pending records newest first. A failing undo is reported through
+ * on_error and kept in the journal (rewritten) so a later recover can retry;
+ * the file is deleted when all succeeded. Returns the number that failed. */
+int ash_journal_replay(const char *path, ash_undo_cb undo, void *arg,
+                       void (*on_error)(const char *op, const ash_error_t *e, void *arg), ash_error_t *err);
+/* List journal files in state_dir (caller frees each and the array). */
+int ash_journal_list(const char *state_dir, char ***paths, size_t *n, ash_error_t *err);
+
+#endif

@@ -1,0 +1,53 @@
+/* Process mechanisms: spawn with captured output, pidfds, identity checks, signals. */
+#ifndef ASH_SYS_PROC_H
+#define ASH_SYS_PROC_H
+
+#include <aftershock/error.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct ash_spawn_opts {
+    char *const *argv;
+    char *const *envp_extra; /* NULL-terminated "K=V" added to the environment; may be NULL */
+    const char *cwd;
+    int stdin_fd;            /* -1: /dev/null */
+    int stdout_fd;           /* -1: /dev/null */
+    int stderr_fd;           /* -1: /dev/null; may equal stdout_fd */
+    bool new_pgroup;         /* setpgid(0,0): signals can reach the whole group */
+    bool die_with_parent;    /* PR_SET_PDEATHSIG SIGKILL (helpers only, never services) */
+    /* Runs in the child after fork, before exec. Must be async-signal-safe
+     * (no malloc): the parent may have other threads (libcurl's resolver). */
+    int (*pre_exec)(void *arg);
+    void *pre_exec_arg;
+};
+
+struct ash_child {
+    pid_t pid;
+    int pidfd;          /* readable when the child exits */
+    uint64_t start;     /* /proc/pid/stat starttime: identity against pid reuse */
+};
+
+int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t *err);
+/* Reap (non-blocking); returns 1 with the wait status when exited, 0 if still running. */
+int ash_child_reap(struct ash_child *c, int *status);
+/* Kill and reap synchronously (SIGTERM, then SIGKILL after grace_ns; whole group if pgroup). */
+void ash_child_terminate(struct ash_child *c, int64_t grace_ns, bool pgroup);
+void ash_child_close(struct ash_child *c);
+
+int ash_pidfd_open(pid_t pid);
+int ash_pidfd_signal(int pidfd, int sig);
+/* starttime field of /proc/PID/stat (clock ticks since boot); 0 if the process is gone. */
+uint64_t ash_proc_start_time(pid_t pid);
+/* Signal pid only if it is still the same process (start time matches). Returns 0,
+ * or -1 with errno ESRCH when gone or replaced. */
+int ash_proc_signal_checked(pid_t pid, uint64_t start, int sig);
+/* 'R', 'S', 'T' (stopped), 'Z', ... or 0 when gone. */
+char ash_proc_state(pid_t pid);
+/* "SIGKILL"/"KILL"/"9" -> 9; -1 if unknown. */
+int ash_signal_parse(const char *name);
+const char *ash_signal_name(int sig);
+/* Describe a wait status: "exited 1", "killed by SIGKILL". */
+void ash_wait_status_str(int status, char *buf, size_t len);
+
+#endif
