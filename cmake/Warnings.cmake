@@ -2,7 +2,9 @@
 set(ASH_WARNINGS
     -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
     -Wformat=2 -Wvla -Wpointer-arith -Wcast-qual -Wundef
-    -Wno-unused-parameter -Wno-format-nonliteral)
+    -Wno-unused-parameter -Wno-format-nonliteral -Wno-missing-field-initializers
+    # Messages and names are bounded on purpose; truncation is the intended behaviour.
+    -Wno-format-truncation)
 option(ASH_WERROR "Treat warnings as errors" OFF)
 if(ASH_WERROR)
   list(APPEND ASH_WARNINGS -Werror)

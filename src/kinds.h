@@ -11,6 +11,7 @@
 
 #include "scenario/node.h"
 #include "scenario/scenario.h"
+#include "sys/journal.h"
 #include "sys/loop.h"
 
 struct ash_journal;
@@ -52,11 +53,6 @@ void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const cha
  * `node` is the item's map (for positions). */
 typedef int (*ash_validate_fn)(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err);
 
-/* Undo one journal record (also called by `aftershock recover`, with no run). */
-struct ash_undo_op {
-    const char *name;
-    int (*undo)(json_t *record, ash_error_t *err);
-};
 
 struct ash_kind_common {
     const char *name;

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "scenario/scenario.h"
+#include "sys/journal.h"
 #include "sys/loop.h"
 
 struct ash_journal;

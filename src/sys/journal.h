@@ -19,6 +19,13 @@
 
 struct ash_journal;
 
+/* Undo one journal record's data (also called by `aftershock recover`, with no run).
+ * Implemented by whoever writes that op: fault kinds, env, sys. */
+struct ash_undo_op {
+    const char *name;
+    int (*undo)(json_t *record, ash_error_t *err);
+};
+
 int ash_journal_open(const char *state_dir, const char *run_id, struct ash_journal **out, ash_error_t *err);
 /* Append an undo record (data is borrowed) and fsync before returning the id. */
 int ash_journal_append(struct ash_journal *j, const char *op, json_t *data, uint64_t *id, ash_error_t *err);

@@ -1,0 +1,2 @@
+/* aftershock command line (placeholder). */
+int main(void) { return 0; }

@@ -1,0 +1,141 @@
+/* Fault `exec`: run a command to inject and another to revert (escape hatch for anything else). */
+#include "kinds.h"
+#include "sys/clock.h"
+#include "sys/journal.h"
+#include "sys/proc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct exec_conf {
+    struct ash_strlist inject;
+    struct ash_strlist revert;
+    int64_t timeout_ns;
+};
+
+static const struct ash_field exec_fields[] = {
+    {"inject", ASH_F_ARGV, offsetof(struct exec_conf, inject), ASH_FIELD_REQUIRED, "command that applies the fault"},
+    {"revert", ASH_F_ARGV, offsetof(struct exec_conf, revert), 0, "command that undoes it (journaled for recover)"},
+    {"timeout", ASH_F_DURATION, offsetof(struct exec_conf, timeout_ns), 0, "limit for each command (default 10s)"},
+    {NULL}};
+
+static void exec_defaults(void *conf)
+{
+    ((struct exec_conf *)conf)->timeout_ns = 10 * ASH_NS_PER_S;
+}
+
+/* Run argv to completion (bounded by timeout); the fault is in effect when it returns. */
+static int run_argv(char *const *argv, int64_t timeout_ns, ash_error_t *err)
+{
+    struct ash_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .new_pgroup = true};
+    struct ash_child ch;
+    if (ash_spawn(&o, &ch, err) < 0)
+        return -1;
+    struct pollfd p = {.fd = ch.pidfd, .events = POLLIN};
+    int r = poll(&p, 1, (int)(timeout_ns / ASH_NS_PER_MS));
+    int status = 0;
+    if (r <= 0) {
+        ash_child_terminate(&ch, 0, true);
+        ash_child_close(&ch);
+        return ash_error(err, ETIMEDOUT, "'%s' did not finish within %lld ms", argv[0],
+                         (long long)(timeout_ns / ASH_NS_PER_MS));
+    }
+    waitpid(ch.pid, &status, 0);
+    ash_child_close(&ch);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char how[64];
+        ash_wait_status_str(status, how, sizeof how);
+        return ash_error(err, 0, "'%s' failed (%s)", argv[0], how);
+    }
+    return 0;
+}
+
+struct exec_state {
+    uint64_t journal_id;
+};
+
+static int exec_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
+{
+    struct exec_conf *c = f->conf;
+    struct exec_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return ash_error(err, ENOMEM, "exec fault");
+    if (c->revert.n) {
+        json_t *argv = json_array();
+        for (size_t i = 0; i < c->revert.n; i++)
+            json_array_append_new(argv, json_string(c->revert.v[i]));
+        json_t *d = json_pack("{s:o, s:I}", "argv", argv, "timeout_ns", (json_int_t)c->timeout_ns);
+        int r = ash_journal_append(ctx->journal, "exec.revert", d, &st->journal_id, err);
+        json_decref(d);
+        if (r < 0) {
+            free(st);
+            return -1;
+        }
+    }
+    if (run_argv(c->inject.v, c->timeout_ns, err) < 0) {
+        /* The inject command may have half-applied: run the revert command as well. */
+        if (c->revert.n)
+            run_argv(c->revert.v, c->timeout_ns, NULL);
+        if (st->journal_id)
+            ash_journal_done(ctx->journal, st->journal_id, NULL);
+        free(st);
+        return ash_error_wrap(err, "inject command");
+    }
+    *state = st;
+    return 0;
+}
+
+static int exec_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err)
+{
+    struct exec_conf *c = f->conf;
+    struct exec_state *st = state;
+    int ret = 0;
+    if (st && c->revert.n) {
+        ret = run_argv(c->revert.v, c->timeout_ns, err);
+        if (ret < 0)
+            ash_error_wrap(err, "revert command");
+        else if (st->journal_id)
+            ret = ash_journal_done(ctx->journal, st->journal_id, err);
+    }
+    free(st);
+    return ret;
+}
+
+static int undo_exec(json_t *rec, ash_error_t *err)
+{
+    json_t *argv = json_object_get(rec, "argv");
+    size_t n = json_array_size(argv);
+    if (n == 0)
+        return 0;
+    char **v = calloc(n + 1, sizeof *v);
+    if (!v)
+        return ash_error(err, ENOMEM, "exec undo");
+    int ret = 0;
+    for (size_t i = 0; i < n && ret == 0; i++)
+        if (!(v[i] = strdup(json_string_value(json_array_get(argv, i)) ?: "")))
+            ret = ash_error(err, ENOMEM, "exec undo");
+    int64_t timeout = (int64_t)json_integer_value(json_object_get(rec, "timeout_ns"));
+    if (ret == 0)
+        ret = run_argv(v, timeout > 0 ? timeout : 10 * ASH_NS_PER_S, err);
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    return ret;
+}
+
+static const struct ash_undo_op exec_undo[] = {{"exec.revert", undo_exec}, {NULL, NULL}};
+
+const struct ash_fault_kind ash_fault_exec = {
+    .c = {.name = "exec",
+          .summary = "run a command to inject and another to revert",
+          .fields = exec_fields,
+          .conf_size = sizeof(struct exec_conf),
+          .defaults = exec_defaults},
+    .inject = exec_inject,
+    .revert = exec_revert,
+    .undo_ops = exec_undo,
+};

@@ -1,0 +1,91 @@
+/* The kind registries: adding a kind is one file and one line in kinds.def. */
+#include "kinds.h"
+#include "env/env.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Declarations of every kind's table entry. */
+#define FAULT(x) extern const struct ash_fault_kind ash_fault_##x;
+#define PROBE(x) extern const struct ash_probe_kind ash_probe_##x;
+#define DETECTOR(x) extern const struct ash_detector_kind ash_detector_##x;
+#define ACTION(x) extern const struct ash_action_kind ash_action_##x;
+#include "kinds.def"
+#undef FAULT
+#undef PROBE
+#undef DETECTOR
+#undef ACTION
+
+/* One table per family: each expansion keeps one family's lines. */
+#define FAULT(x) &ash_fault_##x,
+#define PROBE(x)
+#define DETECTOR(x)
+#define ACTION(x)
+const struct ash_fault_kind *const ash_fault_kinds[] = {
+#include "kinds.def"
+    NULL};
+#undef FAULT
+#undef PROBE
+#define FAULT(x)
+#define PROBE(x) &ash_probe_##x,
+const struct ash_probe_kind *const ash_probe_kinds[] = {
+#include "kinds.def"
+    NULL};
+#undef PROBE
+#undef DETECTOR
+#define PROBE(x)
+#define DETECTOR(x) &ash_detector_##x,
+const struct ash_detector_kind *const ash_detector_kinds[] = {
+#include "kinds.def"
+    NULL};
+#undef DETECTOR
+#undef ACTION
+#define DETECTOR(x)
+#define ACTION(x) &ash_action_##x,
+const struct ash_action_kind *const ash_action_kinds[] = {
+#include "kinds.def"
+    NULL};
+#undef FAULT
+#undef PROBE
+#undef DETECTOR
+#undef ACTION
+
+#define FIND(type, table)                                                                          \
+    const struct type *type##_find(const char *name)                                               \
+    {                                                                                              \
+        for (size_t i = 0; table[i]; i++)                                                          \
+            if (strcmp(table[i]->c.name, name) == 0)                                               \
+                return table[i];                                                                   \
+        return NULL;                                                                               \
+    }
+FIND(ash_fault_kind, ash_fault_kinds)
+FIND(ash_probe_kind, ash_probe_kinds)
+FIND(ash_detector_kind, ash_detector_kinds)
+FIND(ash_action_kind, ash_action_kinds)
+
+static const struct ash_undo_op *find_in(const struct ash_undo_op *ops, const char *name)
+{
+    for (size_t i = 0; ops && ops[i].name; i++)
+        if (strcmp(ops[i].name, name) == 0)
+            return &ops[i];
+    return NULL;
+}
+
+const struct ash_undo_op *ash_undo_op_find(const char *name)
+{
+    const struct ash_undo_op *op = find_in(ash_env_undo_ops, name);
+    for (size_t i = 0; !op && ash_fault_kinds[i]; i++)
+        op = find_in(ash_fault_kinds[i]->undo_ops, name);
+    return op;
+}
+
+void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (ctx && ctx->event)
+        ctx->event(ctx, t, event, buf);
+}
