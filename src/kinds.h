@@ -91,6 +91,8 @@ struct ash_detector_kind {
                    const char *line, int64_t t);
     void (*on_event)(struct ash_ctx *ctx, const struct ash_detector_spec *d, void *state, const char *event,
                      const char *detail, int64_t t);
+    /* Optional: the bound on how late this detector can signal (its polling interval). */
+    int64_t (*resolution)(const struct ash_detector_spec *d, const struct ash_scenario *sc);
 };
 
 struct ash_fault_kind {

@@ -1,5 +1,11 @@
-/* Detector `log`: a regular expression matching a line of a service's output. */
+/* Detector `log`: a POSIX extended regular expression matching a line of a
+ * service's output. Detection time is when the line was read from the pty. */
 #include "kinds.h"
+
+#include <errno.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
 
 struct log_conf {
     char *service;
@@ -7,11 +13,78 @@ struct log_conf {
 };
 
 static const struct ash_field log_fields[] = {
-    {"service", ASH_F_STRING, offsetof(struct log_conf, service), ASH_FIELD_REQUIRED, "service whose stdout/stderr is read"},
+    {"service", ASH_F_STRING, offsetof(struct log_conf, service), ASH_FIELD_REQUIRED,
+     "service whose stdout/stderr is read (HOST/SERVICE or SERVICE)"},
     {"match", ASH_F_STRING, offsetof(struct log_conf, match), ASH_FIELD_REQUIRED, "POSIX extended regular expression"},
     {NULL}};
 
+static int log_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
+{
+    struct log_conf *c = conf;
+    if (!ash_scenario_service(sc, c->service)) {
+        ash_node v = ash_map_get(node, "service");
+        return ash_node_fail(&v, err, "no service named '%s' in this scenario", c->service);
+    }
+    regex_t re;
+    int rc = regcomp(&re, c->match, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        char msg[200];
+        regerror(rc, &re, msg, sizeof msg);
+        ash_node v = ash_map_get(node, "match");
+        return ash_node_fail(&v, err, "invalid regular expression: %s", msg);
+    }
+    regfree(&re);
+    return 0;
+}
+
+struct log_state {
+    regex_t re;
+    const char *service; /* bare service name */
+};
+
+static int log_start(struct ash_ctx *ctx, const struct ash_detector_spec *d, void **state, ash_error_t *err)
+{
+    const struct log_conf *c = d->conf;
+    struct log_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return ash_error(err, ENOMEM, "detector");
+    if (regcomp(&st->re, c->match, REG_EXTENDED | REG_NOSUB) != 0) {
+        free(st);
+        return ash_error(err, EINVAL, "invalid regular expression '%s'", c->match);
+    }
+    const char *slash = strchr(c->service, '/');
+    st->service = slash ? slash + 1 : c->service;
+    *state = st;
+    return 0;
+}
+
+static void log_stop(struct ash_ctx *ctx, const struct ash_detector_spec *d, void *state)
+{
+    struct log_state *st = state;
+    if (st) {
+        regfree(&st->re);
+        free(st);
+    }
+}
+
+static void log_line(struct ash_ctx *ctx, const struct ash_detector_spec *d, void *state, const char *service,
+                     const char *line, int64_t t)
+{
+    struct log_state *st = state;
+    if (strcmp(service, st->service) == 0 && regexec(&st->re, line, 0, NULL, 0) == 0) {
+        char detail[200];
+        snprintf(detail, sizeof detail, "%s: %s", service, line);
+        ctx->detect(ctx, d, t, detail);
+    }
+}
+
 const struct ash_detector_kind ash_detector_log = {
-    .c = {.name = "log", .summary = "a service's output line matches a regular expression", .fields = log_fields,
-          .conf_size = sizeof(struct log_conf)},
+    .c = {.name = "log",
+          .summary = "a service's output line matches a regular expression",
+          .fields = log_fields,
+          .conf_size = sizeof(struct log_conf),
+          .validate = log_validate},
+    .start = log_start,
+    .stop = log_stop,
+    .on_log = log_line,
 };

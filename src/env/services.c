@@ -1,21 +1,680 @@
-/* Service supervisor (placeholder until the real one lands in this file). */
+/* Service supervisor: start in depends_on order, wait for ready, capture output
+ * through a pseudo-terminal, restart per policy, stop in reverse order.
+ *
+ * Output goes through a pty rather than a pipe: C programs (and most runtimes)
+ * line-buffer stdout on a terminal but block-buffer it on a pipe, and a log
+ * detector reading a pipe would see lines late by up to a buffer's worth. The
+ * pty is put in raw mode so bytes pass unchanged (no \r\n translation). */
 #include "env/env.h"
-#include "kinds.h"
+#include "sys/clock.h"
+#include "sys/journal.h"
+#include "sys/proc.h"
 
+#include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
 
-int ash_env_new(const struct ash_env_opts *o, struct ash_env **out, ash_error_t *err) { return ash_error(err, ENOSYS, "env"); }
-int ash_env_start(struct ash_env *env, ash_error_t *err) { return ash_error(err, ENOSYS, "env"); }
-void ash_env_stop(struct ash_env *env) {}
-void ash_env_free(struct ash_env *env) {}
-struct ash_service *ash_env_service(struct ash_env *env, const char *name) { return NULL; }
-const char *ash_service_name(const struct ash_service *s) { return NULL; }
-pid_t ash_service_pid(const struct ash_service *s) { return -1; }
-uint64_t ash_service_start_time(const struct ash_service *s) { return 0; }
-bool ash_service_running(const struct ash_service *s) { return false; }
-void ash_service_hold(struct ash_service *s, bool hold) {}
-int ash_service_restart(struct ash_env *env, struct ash_service *s, ash_error_t *err) { return ash_error(err, ENOSYS, "env"); }
-int ash_service_start(struct ash_env *env, struct ash_service *s, ash_error_t *err) { return ash_error(err, ENOSYS, "env"); }
-const struct ash_undo_op ash_env_undo_ops[] = {{NULL, NULL}};
-char *ash_env_substitute(const char *s, const char *scenario_dir, const char *run_dir) { return NULL; }
+#define ASH_RUN_ENV "ASH_RUN_ID"
+
+struct ash_service {
+    const struct ash_service_spec *spec;
+    struct ash_env *env;
+    char **argv;
+    struct ash_child child;
+    bool running;
+    bool hold;
+    bool stopping;
+    int ptm; /* pty master, -1 when closed */
+    int logfd;
+    char line[8192];
+    size_t linelen;
+    unsigned restarts;
+    int64_t started_at;
+    ash_timer *restart_timer;
+};
+
+struct ash_env {
+    struct ash_env_opts o;
+    struct ash_service *svcs;
+    size_t n;
+    size_t *order; /* dependency order: dependencies first */
+    char run_env[96];
+    bool journaled;
+    uint64_t journal_id;
+};
+
+static void read_output(ash_loop *loop, int fd, uint32_t events, void *data);
+static void child_exited(ash_loop *loop, int fd, uint32_t events, void *data);
+
+char *ash_env_substitute(const char *s, const char *scenario_dir, const char *run_dir)
+{
+    static const char *const keys[] = {"{scenario_dir}", "{run_dir}"};
+    const char *vals[] = {scenario_dir ? scenario_dir : ".", run_dir ? run_dir : "."};
+    size_t cap = strlen(s) + 1;
+    for (const char *p = s; *p; p++)
+        if (*p == '{')
+            cap += 4096;
+    char *out = malloc(cap), *o = out;
+    if (!out)
+        return NULL;
+    while (*s) {
+        bool done = false;
+        for (size_t k = 0; k < 2 && !done; k++) {
+            size_t kl = strlen(keys[k]);
+            if (strncmp(s, keys[k], kl) == 0) {
+                size_t vl = strlen(vals[k]);
+                memcpy(o, vals[k], vl);
+                o += vl;
+                s += kl;
+                done = true;
+            }
+        }
+        if (!done)
+            *o++ = *s++;
+    }
+    *o = '\0';
+    return out;
+}
+
+static void emit(struct ash_env *env, const char *event, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void emit(struct ash_env *env, const char *event, const char *fmt, ...)
+{
+    if (!env->o.hooks.event)
+        return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    env->o.hooks.event(env->o.hooks.arg, ash_now_ns(), event, buf);
+}
+
+/* Topological order over depends_on (the parser rejected cycles already). */
+static int order_services(struct ash_env *env, ash_error_t *err)
+{
+    env->order = calloc(env->n ? env->n : 1, sizeof *env->order);
+    bool *placed = calloc(env->n ? env->n : 1, sizeof *placed);
+    if (!env->order || !placed) {
+        free(placed);
+        return ash_error(err, ENOMEM, "env");
+    }
+    size_t k = 0;
+    while (k < env->n) {
+        bool progress = false;
+        for (size_t i = 0; i < env->n; i++) {
+            if (placed[i])
+                continue;
+            bool ready = true;
+            const struct ash_strlist *deps = &env->svcs[i].spec->depends_on;
+            for (size_t d = 0; d < deps->n && ready; d++) {
+                const char *dep = strchr(deps->v[d], '/') ? strchr(deps->v[d], '/') + 1 : deps->v[d];
+                for (size_t j = 0; j < env->n; j++)
+                    if (!placed[j] && strcmp(env->svcs[j].spec->name, dep) == 0)
+                        ready = false;
+            }
+            if (ready) {
+                placed[i] = true;
+                env->order[k++] = i;
+                progress = true;
+            }
+        }
+        if (!progress) {
+            free(placed);
+            return ash_error_class(err, ASH_ERR_USAGE, 0, "services depend on each other in a cycle");
+        }
+    }
+    free(placed);
+    return 0;
+}
+
+int ash_env_new(const struct ash_env_opts *o, struct ash_env **out, ash_error_t *err)
+{
+    struct ash_env *env = calloc(1, sizeof *env);
+    if (!env)
+        return ash_error(err, ENOMEM, "env");
+    env->o = *o;
+    const struct ash_scenario *sc = o->scenario;
+    size_t n = sc->n_services;
+    for (size_t h = 0; h < sc->n_hosts; h++)
+        n += sc->hosts[h].n_services;
+    env->svcs = calloc(n ? n : 1, sizeof *env->svcs);
+    if (!env->svcs) {
+        free(env);
+        return ash_error(err, ENOMEM, "env");
+    }
+    for (size_t i = 0; i < sc->n_services; i++)
+        env->svcs[env->n++].spec = &sc->services[i];
+    for (size_t h = 0; h < sc->n_hosts; h++)
+        for (size_t i = 0; i < sc->hosts[h].n_services; i++)
+            env->svcs[env->n++].spec = &sc->hosts[h].services[i];
+    for (size_t i = 0; i < env->n; i++) {
+        struct ash_service *s = &env->svcs[i];
+        s->env = env;
+        s->ptm = s->logfd = -1;
+        s->child.pid = -1;
+        s->child.pidfd = -1;
+        s->argv = calloc(s->spec->command.n + 1, sizeof *s->argv);
+        if (!s->argv)
+            goto nomem;
+        for (size_t a = 0; a < s->spec->command.n; a++)
+            if (!(s->argv[a] = ash_env_substitute(s->spec->command.v[a], sc->dir, o->run_dir)))
+                goto nomem;
+    }
+    const char *base = strrchr(ash_journal_path(o->journal), '/');
+    snprintf(env->run_env, sizeof env->run_env, ASH_RUN_ENV "=%.*s", (int)(strlen(base + 1) - strlen(".journal")),
+             base + 1);
+    if (order_services(env, err) < 0) {
+        ash_env_free(env);
+        return -1;
+    }
+    *out = env;
+    return 0;
+nomem:
+    ash_env_free(env);
+    return ash_error(err, ENOMEM, "env");
+}
+
+static int open_pty(int *master, int *slave, ash_error_t *err)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0)
+        return ash_error(err, errno, "posix_openpt");
+    if (grantpt(m) < 0 || unlockpt(m) < 0) {
+        close(m);
+        return ash_error(err, errno, "pty");
+    }
+    char name[64];
+    if (ptsname_r(m, name, sizeof name) != 0) {
+        close(m);
+        return ash_error(err, errno, "ptsname");
+    }
+    int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0) {
+        close(m);
+        return ash_error(err, errno, "open %s", name);
+    }
+    struct termios t;
+    if (tcgetattr(s, &t) == 0) {
+        cfmakeraw(&t);
+        tcsetattr(s, TCSANOW, &t);
+    }
+    fcntl(m, F_SETFL, fcntl(m, F_GETFL) | O_NONBLOCK);
+    *master = m;
+    *slave = s;
+    return 0;
+}
+
+static int spawn_service(struct ash_env *env, struct ash_service *s, ash_error_t *err)
+{
+    if (!env->journaled) {
+        /* Every service carries the run id in its environment, and this record
+         * is on disk before the first one starts: recover finds every process
+         * of a dead run (and its descendants) by that variable. */
+        json_t *d = json_pack("{s:s}", "env", env->run_env);
+        int r = ash_journal_append(env->o.journal, "env.processes", d, &env->journal_id, err);
+        json_decref(d);
+        if (r < 0)
+            return -1;
+        env->journaled = true;
+    }
+    if (s->logfd < 0) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/logs", env->o.run_dir);
+        mkdir(path, 0755);
+        snprintf(path, sizeof path, "%s/logs/%s.log", env->o.run_dir, s->spec->name);
+        s->logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    }
+    int slave = -1;
+    if (open_pty(&s->ptm, &slave, err) < 0)
+        return ash_error_wrap(err, "service '%s'", s->spec->name);
+    char *extra[64];
+    size_t ne = 0;
+    extra[ne++] = env->run_env;
+    for (size_t i = 0; i < s->spec->env.n && ne < 63; i++)
+        extra[ne++] = s->spec->env.v[i];
+    extra[ne] = NULL;
+    struct ash_spawn_opts o = {.argv = s->argv,
+                               .envp_extra = extra,
+                               .cwd = env->o.run_dir,
+                               .stdin_fd = -1,
+                               .stdout_fd = slave,
+                               .stderr_fd = slave,
+                               .new_pgroup = true};
+    int r = ash_spawn(&o, &s->child, err);
+    close(slave);
+    if (r < 0) {
+        close(s->ptm);
+        s->ptm = -1;
+        return ash_error_wrap(err, "service '%s'", s->spec->name);
+    }
+    s->running = true;
+    s->stopping = false;
+    s->started_at = ash_now_ns();
+    s->linelen = 0;
+    if (ash_loop_add_fd(env->o.loop, s->ptm, EPOLLIN, read_output, s, err) < 0 ||
+        ash_loop_add_fd(env->o.loop, s->child.pidfd, EPOLLIN, child_exited, s, err) < 0)
+        return -1;
+    emit(env, "service-started", "%s pid %d", s->spec->name, (int)s->child.pid);
+    return 0;
+}
+
+static void deliver_line(struct ash_service *s, int64_t t)
+{
+    s->line[s->linelen] = '\0';
+    if (s->linelen && s->line[s->linelen - 1] == '\r')
+        s->line[--s->linelen] = '\0';
+    if (s->env->o.hooks.line)
+        s->env->o.hooks.line(s->env->o.hooks.arg, s->spec->name, s->line, t);
+    s->linelen = 0;
+}
+
+static void close_output(struct ash_service *s)
+{
+    if (s->ptm < 0)
+        return;
+    ash_loop_del_fd(s->env->o.loop, s->ptm);
+    close(s->ptm);
+    s->ptm = -1;
+    if (s->linelen)
+        deliver_line(s, ash_now_ns());
+}
+
+static void read_output(ash_loop *loop, int fd, uint32_t events, void *data)
+{
+    struct ash_service *s = data;
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) {
+        /* EIO: every slave fd closed (the service and its children exited). */
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            close_output(s);
+        return;
+    }
+    int64_t t = ash_now_ns();
+    if (s->logfd >= 0) {
+        ssize_t w = write(s->logfd, buf, (size_t)n);
+        (void)w;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        if (buf[i] == '\n') {
+            deliver_line(s, t);
+        } else if (s->linelen < sizeof s->line - 1) {
+            s->line[s->linelen++] = buf[i];
+        } else {
+            deliver_line(s, t); /* overlong line: deliver in pieces */
+            s->line[s->linelen++] = buf[i];
+        }
+    }
+}
+
+static int64_t restart_due(ash_loop *loop, int64_t now, void *data)
+{
+    struct ash_service *s = data;
+    s->restart_timer = NULL;
+    ash_error_t err = {0};
+    if (!s->running && !s->hold) {
+        if (spawn_service(s->env, s, &err) < 0)
+            emit(s->env, "service-restart-failed", "%s: %s", s->spec->name, err.msg);
+        else
+            emit(s->env, "service-restarted", "%s (restart %u)", s->spec->name, s->restarts);
+    }
+    return ASH_TIMER_DONE;
+}
+
+static void child_exited(ash_loop *loop, int fd, uint32_t events, void *data)
+{
+    struct ash_service *s = data;
+    int status = 0;
+    if (!ash_child_reap(&s->child, &status))
+        return;
+    ash_loop_del_fd(loop, fd);
+    ash_child_close(&s->child);
+    s->running = false;
+    char how[64];
+    ash_wait_status_str(status, how, sizeof how);
+    if (s->stopping)
+        return;
+    emit(s->env, "service-exited", "%s %s", s->spec->name, how);
+    bool failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    bool again = s->spec->restart == ASH_RESTART_ALWAYS || (s->spec->restart == ASH_RESTART_ON_FAILURE && failed);
+    if (!again || s->hold || s->restart_timer)
+        return;
+    /* Exponential backoff from 100 ms to 5 s; a service that ran 10 s resets it. */
+    if (ash_now_ns() - s->started_at > 10 * ASH_NS_PER_S)
+        s->restarts = 0;
+    int64_t delay = 100 * ASH_NS_PER_MS << (s->restarts < 6 ? s->restarts : 6);
+    if (delay > 5 * ASH_NS_PER_S)
+        delay = 5 * ASH_NS_PER_S;
+    s->restarts++;
+    s->restart_timer = ash_loop_add_timer(loop, ash_now_ns() + delay, restart_due, s);
+}
+
+/* ---- readiness ---- */
+
+static bool check_tcp(const char *target, int timeout_ms)
+{
+    char host[256];
+    const char *colon = strrchr(target, ':');
+    if (!colon || (size_t)(colon - target) >= sizeof host)
+        return false;
+    memcpy(host, target, (size_t)(colon - target));
+    host[colon - target] = '\0';
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+        return false;
+    bool ok = false;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            ok = true;
+        } else if (errno == EINPROGRESS) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            int soerr = 0;
+            socklen_t len = sizeof soerr;
+            if (poll(&p, 1, timeout_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && !soerr)
+                ok = true;
+        }
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    return ok;
+}
+
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    return size * nmemb;
+}
+
+static bool check_http(const char *url, int timeout_ms)
+{
+    CURL *c = curl_easy_init();
+    if (!c)
+        return false;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    long code = 0;
+    bool ok = curl_easy_perform(c) == CURLE_OK && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
+              code >= 200 && code < 300;
+    curl_easy_cleanup(c);
+    return ok;
+}
+
+static bool check_exec(struct ash_env *env, const struct ash_strlist *cmd, int timeout_ms)
+{
+    char **argv = calloc(cmd->n + 1, sizeof *argv);
+    if (!argv)
+        return false;
+    bool ok = false;
+    for (size_t i = 0; i < cmd->n; i++)
+        if (!(argv[i] = ash_env_substitute(cmd->v[i], env->o.scenario->dir, env->o.run_dir)))
+            goto out;
+    struct ash_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .new_pgroup = true};
+    struct ash_child ch;
+    if (ash_spawn(&o, &ch, NULL) == 0) {
+        struct pollfd p = {.fd = ch.pidfd, .events = POLLIN};
+        int status = -1;
+        if (poll(&p, 1, timeout_ms) == 1 && ash_child_reap(&ch, &status) == 1)
+            ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        else
+            ash_child_terminate(&ch, 0, true);
+        ash_child_close(&ch);
+    }
+out:
+    for (size_t i = 0; i < cmd->n; i++)
+        free(argv[i]);
+    free(argv);
+    return ok;
+}
+
+static bool check_ready(struct ash_service *s)
+{
+    const struct ash_ready_spec *r = &s->spec->ready;
+    if (!r->set)
+        return true;
+    if (r->tcp)
+        return check_tcp(r->tcp, 200);
+    if (r->http)
+        return check_http(r->http, 500);
+    if (r->exec.n)
+        return check_exec(s->env, &r->exec, 1000);
+    return true;
+}
+
+struct ready_wait {
+    struct ash_service *s;
+    bool done;
+    bool ok;
+};
+
+static int64_t ready_tick(ash_loop *loop, int64_t now, void *data)
+{
+    struct ready_wait *w = data;
+    if (!w->s->running) {
+        w->done = true;
+        return ASH_TIMER_DONE;
+    }
+    if (check_ready(w->s)) {
+        w->ok = w->done = true;
+        return ASH_TIMER_DONE;
+    }
+    return ash_now_ns() + 50 * ASH_NS_PER_MS;
+}
+
+static void log_tail(struct ash_service *s, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    char path[4096];
+    snprintf(path, sizeof path, "%s/logs/%s.log", s->env->o.run_dir, s->spec->name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    off_t size = lseek(fd, 0, SEEK_END);
+    off_t from = size > (off_t)(len - 1) ? size - (off_t)(len - 1) : 0;
+    ssize_t n = pread(fd, buf, len - 1, from);
+    close(fd);
+    if (n > 0) {
+        buf[n] = '\0';
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+            buf[--n] = '\0';
+    }
+}
+
+static int wait_ready(struct ash_env *env, struct ash_service *s, ash_error_t *err)
+{
+    int64_t timeout = s->spec->ready.timeout_ns > 0 ? s->spec->ready.timeout_ns : 10 * ASH_NS_PER_S;
+    struct ready_wait w = {.s = s};
+    ash_timer *t = ash_loop_add_timer(env->o.loop, ash_now_ns(), ready_tick, &w);
+    if (!t)
+        return ash_error(err, ENOMEM, "timer");
+    int64_t deadline = ash_now_ns() + timeout;
+    int r = ash_loop_run_until(env->o.loop, &w.done, deadline, err);
+    if (!w.done)
+        ash_loop_cancel_timer(env->o.loop, t);
+    if (r < 0)
+        return -1;
+    if (w.ok) {
+        emit(env, "service-ready", "%s", s->spec->name);
+        return 0;
+    }
+    char tail[512];
+    log_tail(s, tail, sizeof tail);
+    if (!s->running)
+        return ash_error(err, 0, "service '%s' exited before it was ready%s%s", s->spec->name,
+                         tail[0] ? "; last output: " : "", tail);
+    if (ash_loop_stopped(env->o.loop))
+        return ash_error(err, EINTR, "interrupted while waiting for service '%s'", s->spec->name);
+    return ash_error(err, ETIMEDOUT, "service '%s' not ready within %lld ms%s%s", s->spec->name,
+                     (long long)(timeout / ASH_NS_PER_MS), tail[0] ? "; last output: " : "", tail);
+}
+
+int ash_service_start(struct ash_env *env, struct ash_service *s, ash_error_t *err)
+{
+    if (s->running)
+        return 0;
+    if (s->restart_timer) {
+        ash_loop_cancel_timer(env->o.loop, s->restart_timer);
+        s->restart_timer = NULL;
+    }
+    if (spawn_service(env, s, err) < 0)
+        return -1;
+    return wait_ready(env, s, err);
+}
+
+int ash_env_start(struct ash_env *env, ash_error_t *err)
+{
+    for (size_t k = 0; k < env->n; k++) {
+        struct ash_service *s = &env->svcs[env->order[k]];
+        if (ash_service_start(env, s, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void stop_service(struct ash_env *env, struct ash_service *s)
+{
+    if (s->restart_timer) {
+        ash_loop_cancel_timer(env->o.loop, s->restart_timer);
+        s->restart_timer = NULL;
+    }
+    if (!s->running && s->child.pid <= 0)
+        return;
+    s->stopping = true;
+    if (s->child.pidfd >= 0)
+        ash_loop_del_fd(env->o.loop, s->child.pidfd);
+    ash_child_terminate(&s->child, 2 * ASH_NS_PER_S, true);
+    ash_child_close(&s->child);
+    s->running = false;
+    /* Drain what the service printed while stopping, then close the pty. */
+    if (s->ptm >= 0)
+        read_output(env->o.loop, s->ptm, EPOLLIN, s);
+    close_output(s);
+    emit(env, "service-stopped", "%s", s->spec->name);
+}
+
+int ash_service_restart(struct ash_env *env, struct ash_service *s, ash_error_t *err)
+{
+    stop_service(env, s);
+    emit(env, "service-restarting", "%s", s->spec->name);
+    return ash_service_start(env, s, err);
+}
+
+/* Kill whatever is left carrying this run's id (children a service forked off). */
+static int kill_by_env(const char *needle, ash_error_t *err)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return ash_error(err, errno, "/proc");
+    size_t nl = strlen(needle);
+    struct dirent *de;
+    pid_t self = getpid();
+    while ((de = readdir(d))) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 1 || pid == self)
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/environ", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        static char buf[65536];
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        for (ssize_t off = 0; off < n;) {
+            size_t len = strlen(buf + off);
+            if (len == nl && memcmp(buf + off, needle, nl) == 0) {
+                uint64_t start = ash_proc_start_time((pid_t)pid);
+                ash_proc_signal_checked((pid_t)pid, start, SIGCONT);
+                ash_proc_signal_checked((pid_t)pid, start, SIGKILL);
+                break;
+            }
+            off += (ssize_t)len + 1;
+        }
+    }
+    closedir(d);
+    return 0;
+}
+
+void ash_env_stop(struct ash_env *env)
+{
+    if (!env)
+        return;
+    for (size_t k = env->n; k-- > 0;)
+        stop_service(env, &env->svcs[env->order[k]]);
+    if (env->journaled && kill_by_env(env->run_env, NULL) == 0) {
+        ash_journal_done(env->o.journal, env->journal_id, NULL);
+        env->journaled = false;
+    }
+}
+
+void ash_env_free(struct ash_env *env)
+{
+    if (!env)
+        return;
+    for (size_t i = 0; i < env->n; i++) {
+        struct ash_service *s = &env->svcs[i];
+        if (s->argv)
+            for (size_t a = 0; s->argv[a]; a++)
+                free(s->argv[a]);
+        free(s->argv);
+        if (s->logfd >= 0)
+            close(s->logfd);
+        if (s->ptm >= 0)
+            close(s->ptm);
+    }
+    free(env->svcs);
+    free(env->order);
+    free(env);
+}
+
+struct ash_service *ash_env_service(struct ash_env *env, const char *name)
+{
+    if (!env || !name)
+        return NULL;
+    const char *slash = strchr(name, '/');
+    const char *svc = slash ? slash + 1 : name;
+    for (size_t i = 0; i < env->n; i++) {
+        const struct ash_service_spec *sp = env->svcs[i].spec;
+        if (strcmp(sp->name, svc) != 0)
+            continue;
+        if (slash && (!sp->host || strncmp(sp->host, name, (size_t)(slash - name)) != 0 ||
+                      sp->host[slash - name] != '\0'))
+            continue;
+        return &env->svcs[i];
+    }
+    return NULL;
+}
+
+const char *ash_service_name(const struct ash_service *s) { return s->spec->name; }
+pid_t ash_service_pid(const struct ash_service *s) { return s->running ? s->child.pid : -1; }
+uint64_t ash_service_start_time(const struct ash_service *s) { return s->child.start; }
+bool ash_service_running(const struct ash_service *s) { return s->running; }
+void ash_service_hold(struct ash_service *s, bool hold) { s->hold = hold; }
+
+static int undo_processes(json_t *rec, ash_error_t *err)
+{
+    const char *needle = json_string_value(json_object_get(rec, "env"));
+    if (!needle || strncmp(needle, ASH_RUN_ENV "=", strlen(ASH_RUN_ENV) + 1) != 0)
+        return ash_error(err, EINVAL, "env.processes record without a run id");
+    return kill_by_env(needle, err);
+}
+
+const struct ash_undo_op ash_env_undo_ops[] = {{"env.processes", undo_processes}, {NULL, NULL}};

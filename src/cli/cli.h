@@ -1,0 +1,23 @@
+/* The aftershock command: one small file per subcommand, all work in libaftershock. */
+#ifndef ASH_CLI_H
+#define ASH_CLI_H
+
+#include <aftershock/aftershock.h>
+#include <stdio.h>
+
+struct ash_cmd {
+    const char *name;
+    const char *summary;
+    const char *usage; /* full help text */
+    int (*main)(int argc, char **argv);
+};
+
+extern const struct ash_cmd ash_cmd_run, ash_cmd_validate, ash_cmd_list, ash_cmd_recover, ash_cmd_report,
+    ash_cmd_schema;
+
+/* Print "aftershock: msg" to stderr and return the exit status for err. */
+int ash_cli_fail(const ash_error_t *err);
+/* true if argv has -h/--help before "--". */
+int ash_cli_wants_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,132 @@
+/* aftershock validate | list | recover | report | schema: the small subcommands. */
+#include "cli.h"
+#include "report/report.h"
+#include "sys/journal.h"
+
+#include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char validate_usage[] =
+    "usage: aftershock validate SCENARIO...\n\n"
+    "Parse and check scenarios without running anything. Errors are printed as\n"
+    "file:line:column: message; unknown keys name the nearest valid key.\n"
+    "Exit 0 when all are valid, 2 otherwise.\n";
+
+static int validate_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(validate_usage, stderr);
+        return ASH_EXIT_USAGE;
+    }
+    int status = 0;
+    for (int i = 1; i < argc; i++) {
+        ash_error_t err = {0};
+        if (ash_validate_file(argv[i], &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            status = ASH_EXIT_USAGE;
+        } else {
+            printf("%s: ok\n", argv[i]);
+        }
+    }
+    return status;
+}
+
+static const char list_usage[] = "usage: aftershock list [-v]\n\n"
+                                 "List the fault, probe, detector and remediation kinds, one line each, and\n"
+                                 "why a kind is unavailable on this machine. -v also lists each kind's keys.\n";
+
+static int list_main(int argc, char **argv)
+{
+    bool verbose = argc > 1 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "--verbose") == 0);
+    if (argc > 2 || (argc == 2 && !verbose)) {
+        fputs(list_usage, stderr);
+        return ASH_EXIT_USAGE;
+    }
+    ash_list_kinds(stdout, verbose);
+    return 0;
+}
+
+static const char recover_usage[] =
+    "usage: aftershock recover [--state-dir DIR]\n\n"
+    "Revert whatever a killed run left behind (stopped processes, services,\n"
+    "namespaces, qdiscs, cgroups, ...) by replaying the undo journals in the state\n"
+    "directory (default /run/aftershock). Journals of runs still alive are left\n"
+    "alone. Exit 0 when everything was undone, 1 if anything could not be.\n";
+
+static int recover_main(int argc, char **argv)
+{
+    const char *dir = ASH_DEFAULT_STATE_DIR;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc)
+            dir = argv[++i];
+        else if (strncmp(argv[i], "--state-dir=", 12) == 0)
+            dir = argv[i] + 12;
+        else {
+            fputs(recover_usage, stderr);
+            return ASH_EXIT_USAGE;
+        }
+    }
+    ash_error_t err = {0};
+    int failed = ash_recover(dir, stdout, &err);
+    if (failed < 0)
+        return ash_cli_fail(&err);
+    return failed ? ASH_EXIT_FAIL : 0;
+}
+
+static const char report_usage[] = "usage: aftershock report DIR...\n\n"
+                                   "Re-render junit.xml, report.md and report.html of each run directory from\n"
+                                   "its report.json, and print the summary table.\n";
+
+static int report_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(report_usage, stderr);
+        return ASH_EXIT_USAGE;
+    }
+    int status = 0;
+    for (int i = 1; i < argc; i++) {
+        ash_error_t err = {0};
+        char path[4200];
+        json_t *rep = NULL;
+        snprintf(path, sizeof path, "%s/report.json", argv[i]);
+        if (ash_report_rerender(argv[i], &err) < 0 || ash_report_load(path, &rep, &err) < 0) {
+            status = ash_cli_fail(&err);
+            continue;
+        }
+        const json_t *one[] = {rep};
+        ash_report_print_summary(stdout, one, 1, isatty(1));
+        json_decref(rep);
+    }
+    return status;
+}
+
+static const char schema_usage[] = "usage: aftershock schema\n\n"
+                                   "Print the JSON Schema of the scenario format (generated from the kind\n"
+                                   "tables; scenarios/schema.json is this output).\n";
+
+static int schema_main(int argc, char **argv)
+{
+    if (argc > 1) {
+        fputs(schema_usage, stderr);
+        return ASH_EXIT_USAGE;
+    }
+    json_t *schema;
+    ash_error_t err = {0};
+    if (ash_scenario_schema(&schema, &err) < 0)
+        return ash_cli_fail(&err);
+    json_dumpf(schema, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(schema);
+    return 0;
+}
+
+const struct ash_cmd ash_cmd_validate = {"validate", "check scenarios without running them", validate_usage,
+                                         validate_main};
+const struct ash_cmd ash_cmd_list = {"list", "list fault, probe, detector and remediation kinds", list_usage,
+                                     list_main};
+const struct ash_cmd ash_cmd_recover = {"recover", "revert what a killed run left behind", recover_usage,
+                                        recover_main};
+const struct ash_cmd ash_cmd_report = {"report", "re-render reports from DIR/report.json", report_usage,
+                                       report_main};
+const struct ash_cmd ash_cmd_schema = {"schema", "print the scenario JSON Schema", schema_usage, schema_main};

@@ -1,0 +1,145 @@
+/* aftershock run: replay scenarios, print a summary, write reports. */
+#include "cli.h"
+#include "report/report.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
+    "Replay each scenario: start its services, verify the steady state, inject\n"
+    "the faults on their timeline, run the remediations, observe until the system\n"
+    "recovers and stays stable (or the scenario's timeout), revert everything in\n"
+    "reverse order, and write reports to a run directory.\n\n"
+    "Options:\n"
+    "  --report-dir DIR   parent of run directories (default: reports)\n"
+    "  --repeat N         run each scenario N times; figures per run and min/median/p95/max\n"
+    "  --timescale X      override the scenario's timescale (1 s replay = X s incident)\n"
+    "                     used to compare with the incident's own timeline\n"
+    "  --junit FILE       also write one JUnit XML file covering every scenario\n"
+    "  --state-dir DIR    undo journal location (default /run/aftershock)\n"
+    "  --no-guardian      do not start the guardian process that reverts if this\n"
+    "                     process is killed (SIGKILL, OOM)\n"
+    "  -q, --quiet        print only the summary\n"
+    "  -h, --help         this help\n\n"
+    "Ctrl-C aborts: every fault is reverted, services stopped, the report written\n"
+    "with verdict 'aborted'. Scenario files are code: they run the commands they name.\n";
+
+
+static int run_main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"report-dir", required_argument, NULL, 'r'},
+                                         {"repeat", required_argument, NULL, 'n'},
+                                         {"timescale", required_argument, NULL, 't'},
+                                         {"junit", required_argument, NULL, 'j'},
+                                         {"state-dir", required_argument, NULL, 's'},
+                                         {"no-guardian", no_argument, NULL, 'G'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    struct ash_run_options o = {.repeat = 1, .log = stderr};
+    const char *junit = NULL;
+    bool quiet = false, guardian = true;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'r':
+            o.report_dir = optarg;
+            break;
+        case 'n': {
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 10000) {
+                fprintf(stderr, "aftershock run: --repeat needs a whole number from 1 to 10000, not '%s'\n", optarg);
+                return ASH_EXIT_USAGE;
+            }
+            o.repeat = (int)v;
+            break;
+        }
+        case 't':
+            o.timescale = strtod(optarg, &end);
+            if (*end || !(o.timescale > 0)) {
+                fprintf(stderr, "aftershock run: --timescale needs a number above 0, not '%s'\n", optarg);
+                return ASH_EXIT_USAGE;
+            }
+            break;
+        case 'j':
+            junit = optarg;
+            break;
+        case 's':
+            o.state_dir = optarg;
+            break;
+        case 'G':
+            guardian = false;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return ASH_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "aftershock run: no scenario given\n\n%s", usage);
+        return ASH_EXIT_USAGE;
+    }
+    o.progress = quiet ? ASH_PROGRESS_QUIET : (isatty(2) ? ASH_PROGRESS_STATUS : ASH_PROGRESS_LINES);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (guardian && n > 0) {
+        exe[n] = '\0';
+        o.guardian_exe = exe;
+    }
+    /* Validate every scenario before running any: a typo in the third file must
+     * not be found after the first two have run. */
+    for (int i = optind; i < argc; i++) {
+        ash_error_t err = {0};
+        if (ash_validate_file(argv[i], &err) < 0)
+            return ash_cli_fail(&err);
+    }
+    int status = ASH_EXIT_PASS;
+    size_t nrep = 0;
+    json_t **reports = calloc((size_t)(argc - optind), sizeof *reports);
+    for (int i = optind; i < argc && reports; i++) {
+        struct ash_run_result res;
+        ash_error_t err = {0};
+        if (ash_run_file(argv[i], &o, &res, &err) < 0) {
+            int st = ash_cli_fail(&err);
+            if (res.report)
+                reports[nrep++] = res.report;
+            if (st > status || status == ASH_EXIT_FAIL)
+                status = st;
+            if (st == ASH_EXIT_ENV || st == ASH_EXIT_USAGE)
+                break;
+            continue;
+        }
+        reports[nrep++] = res.report;
+        if (!quiet)
+            fprintf(stderr, "report: %s/report.html\n", res.run_dir);
+        if (res.verdict != ASH_VERDICT_PASS && status == ASH_EXIT_PASS)
+            status = ASH_EXIT_FAIL;
+        if (res.verdict == ASH_VERDICT_ABORTED)
+            break;
+    }
+    if (nrep)
+        ash_report_print_summary(stdout, (const json_t *const *)reports, nrep, isatty(1));
+    if (junit && nrep) {
+        ash_error_t err = {0};
+        if (ash_report_write_junit_many((const json_t *const *)reports, nrep, junit, &err) < 0)
+            status = ash_cli_fail(&err);
+    }
+    for (size_t i = 0; i < nrep; i++)
+        json_decref(reports[i]);
+    free(reports);
+    return status;
+}
+
+const struct ash_cmd ash_cmd_run = {"run", "replay scenarios and measure TTD/TTR", usage, run_main};

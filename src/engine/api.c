@@ -1,0 +1,310 @@
+/* The public entry points: run a scenario file (with repeats) and write its
+ * reports, validate, list kinds, recover, re-render. */
+#include <aftershock/aftershock.h>
+
+#include "engine/run.h"
+#include "kinds.h"
+#include "report/report.h"
+#include "scenario/scenario.h"
+#include "sys/clock.h"
+#include "sys/journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *ash_verdict_name(enum ash_verdict v)
+{
+    switch (v) {
+    case ASH_VERDICT_PASS:
+        return "pass";
+    case ASH_VERDICT_FAIL:
+        return "fail";
+    case ASH_VERDICT_ABORTED:
+        return "aborted";
+    case ASH_VERDICT_ERROR:
+        return "error";
+    }
+    return "error";
+}
+
+int ash_exit_status(const ash_error_t *err)
+{
+    switch (err->klass) {
+    case ASH_ERR_USAGE:
+        return ASH_EXIT_USAGE;
+    case ASH_ERR_ENVIRONMENT:
+        return ASH_EXIT_ENV;
+    case ASH_ERR_NONE:
+    case ASH_ERR_RUNTIME:
+        break;
+    }
+    return ASH_EXIT_FAIL;
+}
+
+int ash_validate_file(const char *path, ash_error_t *err)
+{
+    struct ash_scenario *sc;
+    if (ash_scenario_load(path, &sc, err) < 0)
+        return -1;
+    ash_scenario_free(sc);
+    return 0;
+}
+
+static int mkdir_p(const char *dir, ash_error_t *err)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return ash_error(err, errno, "cannot create %s", buf);
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        return ash_error(err, errno, "cannot create %s", buf);
+    return 0;
+}
+
+/* A kind this machine cannot run is an environment error (exit 3), named precisely,
+ * before anything starts. */
+static int check_available(const struct ash_scenario *sc, ash_error_t *err)
+{
+    for (size_t i = 0; i < sc->n_faults; i++) {
+        const char *why = sc->faults[i].kind->c.unavailable ? sc->faults[i].kind->c.unavailable() : NULL;
+        if (why)
+            return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s:%d:%d: fault '%s' (kind %s) cannot run here: %s",
+                                   sc->faults[i].loc.file, sc->faults[i].loc.line, sc->faults[i].loc.col,
+                                   sc->faults[i].name, sc->faults[i].kind->c.name, why);
+    }
+    for (size_t i = 0; i < sc->n_probes; i++) {
+        const char *why = sc->probes[i].kind->c.unavailable ? sc->probes[i].kind->c.unavailable() : NULL;
+        if (why)
+            return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "probe '%s' (kind %s) cannot run here: %s",
+                                   sc->probes[i].name, sc->probes[i].kind->c.name, why);
+    }
+    for (size_t i = 0; i < sc->n_detectors; i++) {
+        const char *why = sc->detectors[i].kind->c.unavailable ? sc->detectors[i].kind->c.unavailable() : NULL;
+        if (why)
+            return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "detector '%s' (kind %s) cannot run here: %s",
+                                   sc->detectors[i].name, sc->detectors[i].kind->c.name, why);
+    }
+    return 0;
+}
+
+static json_t *incident_json(const struct ash_scenario *sc, double timescale)
+{
+    const struct ash_incident *in = &sc->incident;
+    if (!in->present || in->fault_at_s < 0)
+        return json_null();
+    double ts = timescale > 0 ? timescale : 1.0;
+    double ttd = in->detected_at_s >= 0 ? (in->detected_at_s - in->fault_at_s) * 1000.0 : -1;
+    int rec = in->recovered_at_s >= 0 ? in->recovered_at_s : in->mitigated_at_s;
+    double ttr = rec >= 0 ? (rec - in->fault_at_s) * 1000.0 : -1;
+    json_t *j = json_object();
+    json_object_set_new(j, "source", in->source ? json_string(in->source) : json_null());
+    json_object_set_new(j, "ttd_ms", ttd >= 0 ? json_real(ttd) : json_null());
+    json_object_set_new(j, "ttr_ms", ttr >= 0 ? json_real(ttr) : json_null());
+    json_object_set_new(j, "timescale", json_real(ts));
+    json_object_set_new(j, "scaled_ttd_ms", ttd >= 0 ? json_real(ttd / ts) : json_null());
+    json_object_set_new(j, "scaled_ttr_ms", ttr >= 0 ? json_real(ttr / ts) : json_null());
+    return j;
+}
+
+static void random_id(char *out, size_t len)
+{
+    unsigned char b[3] = {0};
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        int64_t t = ash_now_ns() ^ getpid();
+        memcpy(b, &t, sizeof b);
+    }
+    snprintf(out, len, "%02x%02x%02x", b[0], b[1], b[2]);
+}
+
+static int verdict_rank(enum ash_verdict v)
+{
+    /* Worst wins: error > aborted > fail > pass. */
+    static const int rank[] = {[ASH_VERDICT_PASS] = 0, [ASH_VERDICT_FAIL] = 1, [ASH_VERDICT_ABORTED] = 2,
+                               [ASH_VERDICT_ERROR] = 3};
+    return rank[v];
+}
+
+int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_run_result *res, ash_error_t *err)
+{
+    memset(res, 0, sizeof *res);
+    struct ash_scenario *sc;
+    if (ash_scenario_load(path, &sc, err) < 0)
+        return -1;
+    int ret = -1;
+    json_t *report = NULL;
+    if (check_available(sc, err) < 0)
+        goto out;
+    if (geteuid() != 0 && (sc->n_hosts > 0)) {
+        ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM, "sandbox hosts need root (CAP_SYS_ADMIN, CAP_NET_ADMIN)");
+        goto out;
+    }
+    int64_t wall = ash_wall_ns();
+    char stamp[32], started[40];
+    ash_format_stamp(wall, stamp, sizeof stamp);
+    ash_format_iso8601(wall, started, sizeof started);
+    if (o->run_dir) {
+        snprintf(res->run_dir, sizeof res->run_dir, "%s", o->run_dir);
+    } else {
+        const char *parent = o->report_dir ? o->report_dir : "reports";
+        snprintf(res->run_dir, sizeof res->run_dir, "%s/%s-%s", parent, sc->name, stamp);
+        /* Two runs in the same second get distinct directories. */
+        for (int k = 2; access(res->run_dir, F_OK) == 0 && k < 1000; k++)
+            snprintf(res->run_dir, sizeof res->run_dir, "%s/%s-%s-%d", parent, sc->name, stamp, k);
+    }
+    if (mkdir_p(res->run_dir, err) < 0)
+        goto out;
+    char *abs_run = realpath(res->run_dir, NULL);
+    if (abs_run) {
+        snprintf(res->run_dir, sizeof res->run_dir, "%s", abs_run);
+        free(abs_run);
+    }
+
+    report = json_object();
+    json_object_set_new(report, "schema", json_string("aftershock/report-v1"));
+    json_object_set_new(report, "scenario", json_string(sc->name));
+    json_object_set_new(report, "title", json_string(sc->title ? sc->title : sc->name));
+    json_object_set_new(report, "file", json_string(path));
+    json_object_set_new(report, "started_at", json_string(started));
+    json_object_set_new(report, "aftershock_version", json_string(ASH_VERSION));
+    double ts = o->timescale > 0 ? o->timescale : sc->timescale;
+    json_object_set_new(report, "incident", incident_json(sc, ts));
+    json_t *runs = json_array();
+    json_object_set_new(report, "runs", runs);
+
+    enum ash_verdict worst = ASH_VERDICT_PASS;
+    int repeat = o->repeat > 0 ? o->repeat : 1;
+    volatile int interrupted = 0;
+    char first_error[ASH_ERROR_MSG_MAX] = "";
+    ash_error_t env_err = {0};
+    for (int i = 1; i <= repeat && !interrupted; i++) {
+        char run_id[16];
+        random_id(run_id, sizeof run_id);
+        struct ash_run_config cfg = {.sc = sc,
+                                     .run_dir = res->run_dir,
+                                     .state_dir = o->state_dir ? o->state_dir : ASH_DEFAULT_STATE_DIR,
+                                     .run_id = run_id,
+                                     .index = i,
+                                     .progress = o->progress,
+                                     .log = o->log ? o->log : stderr,
+                                     .guardian_exe = o->guardian_exe,
+                                     .interrupted = &interrupted};
+        json_t *run = NULL;
+        ash_error_t e = {0};
+        int v = ash_run_once(&cfg, &run, &e);
+        if (v < 0) {
+            /* Could not even set up: nothing was injected. */
+            if (!first_error[0])
+                snprintf(first_error, sizeof first_error, "%s", e.msg);
+            if (e.klass == ASH_ERR_ENVIRONMENT)
+                env_err = e;
+            v = ASH_VERDICT_ERROR;
+            run = json_pack("{s:i, s:s, s:s}", "index", i, "verdict", "error", "error", e.msg);
+        } else if (v == ASH_VERDICT_ERROR && !first_error[0]) {
+            snprintf(first_error, sizeof first_error, "%s",
+                     json_string_value(json_object_get(run, "error")) ?: "run failed");
+            if (e.klass == ASH_ERR_ENVIRONMENT)
+                env_err = e;
+        }
+        json_array_append_new(runs, run);
+        if (verdict_rank((enum ash_verdict)v) > verdict_rank(worst))
+            worst = (enum ash_verdict)v;
+        if (v == ASH_VERDICT_ERROR)
+            break; /* the same setup failure would repeat */
+    }
+    json_object_set_new(report, "verdict", json_string(ash_verdict_name(worst)));
+    json_object_set_new(report, "error", first_error[0] ? json_string(first_error) : json_null());
+    ash_report_summarize(report);
+
+    char file[4200];
+    snprintf(file, sizeof file, "%s/report.json", res->run_dir);
+    ash_error_t werr = {0};
+    if (ash_report_write_json(report, file, &werr) < 0 || ash_report_render_all(report, res->run_dir, &werr) < 0) {
+        *err = werr;
+        goto out;
+    }
+    if (!o->run_dir) {
+        const char *parent = o->report_dir ? o->report_dir : "reports";
+        ash_report_write_index(parent, NULL);
+    }
+    res->verdict = worst;
+    res->report = report;
+    report = NULL;
+    ret = 0;
+    if (env_err.klass == ASH_ERR_ENVIRONMENT) {
+        *err = env_err;
+        ret = -1;
+    }
+out:
+    json_decref(report);
+    ash_scenario_free(sc);
+    return ret;
+}
+
+static void list_family(FILE *out, const char *title, const struct ash_kind_common *const *kinds, size_t n,
+                        bool verbose)
+{
+    fprintf(out, "%s:\n", title);
+    for (size_t i = 0; i < n; i++) {
+        const struct ash_kind_common *c = kinds[i];
+        const char *why = c->unavailable ? c->unavailable() : NULL;
+        fprintf(out, "  %-20s %s%s%s%s\n", c->name, c->summary, why ? " [unavailable: " : "", why ? why : "",
+                why ? "]" : "");
+        if (verbose)
+            for (const struct ash_field *f = c->fields; f && f->key; f++)
+                fprintf(out, "      %-22s %s%s\n", f->key, f->doc ? f->doc : "",
+                        (f->flags & ASH_FIELD_REQUIRED) ? " (required)" : "");
+    }
+}
+
+void ash_list_kinds(FILE *out, bool verbose)
+{
+    const struct ash_kind_common *v[64];
+    size_t n = 0;
+    for (size_t i = 0; ash_fault_kinds[i] && n < 64; i++)
+        v[n++] = &ash_fault_kinds[i]->c;
+    list_family(out, "faults", v, n, verbose);
+    n = 0;
+    for (size_t i = 0; ash_probe_kinds[i] && n < 64; i++)
+        v[n++] = &ash_probe_kinds[i]->c;
+    list_family(out, "probes", v, n, verbose);
+    n = 0;
+    for (size_t i = 0; ash_detector_kinds[i] && n < 64; i++)
+        v[n++] = &ash_detector_kinds[i]->c;
+    list_family(out, "detectors", v, n, verbose);
+    n = 0;
+    for (size_t i = 0; ash_action_kinds[i] && n < 64; i++)
+        v[n++] = &ash_action_kinds[i]->c;
+    list_family(out, "remediation actions", v, n, verbose);
+}
+
+int ash_report_rerender(const char *dir, ash_error_t *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/report.json", dir);
+    json_t *report;
+    if (ash_report_load(path, &report, err) < 0)
+        return -1;
+    int ret = ash_report_render_all(report, dir, err);
+    json_decref(report);
+    return ret;
+}
+
+int ash_schema_build(json_t **out, ash_error_t *err) __attribute__((weak));
+
+int ash_scenario_schema(json_t **out, ash_error_t *err)
+{
+    if (!ash_schema_build)
+        return ash_error(err, ENOSYS, "schema generation is not built in");
+    return ash_schema_build(out, err);
+}

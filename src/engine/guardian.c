@@ -1,0 +1,72 @@
+/* The guardian process: if the harness dies (SIGKILL, crash, OOM kill) it
+ * replays the run's journal, so no fault outlives the harness. It lives in its
+ * own session, so the terminal's Ctrl-C reaches the harness (which reverts in
+ * order) but not the guardian, and it watches the harness through a pidfd. */
+#include "engine/guardian.h"
+#include "engine/recover.h"
+#include "sys/proc.h"
+
+#include <aftershock/aftershock.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct ash_child guardian = {.pid = -1, .pidfd = -1};
+
+int ash_guardian_start(const char *exe, const char *journal, ash_error_t *err)
+{
+    char pid[32], start[32];
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    snprintf(start, sizeof start, "%llu", (unsigned long long)ash_proc_start_time(getpid()));
+    char exe_buf[4096], journal_buf[4096], cmd[] = "__guardian";
+    snprintf(exe_buf, sizeof exe_buf, "%s", exe);
+    snprintf(journal_buf, sizeof journal_buf, "%s", journal);
+    char *argv[] = {exe_buf, cmd, journal_buf, pid, start, NULL};
+    struct ash_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = 2};
+    if (guardian.pid > 0)
+        ash_guardian_stop();
+    if (ash_spawn(&o, &guardian, err) < 0)
+        return ash_error_wrap(err, "cannot start the guardian");
+    return 0;
+}
+
+void ash_guardian_stop(void)
+{
+    if (guardian.pid <= 0)
+        return;
+    ash_pidfd_signal(guardian.pidfd, SIGTERM);
+    struct pollfd p = {.fd = guardian.pidfd, .events = POLLIN};
+    poll(&p, 1, 1000);
+    ash_child_terminate(&guardian, 0, false);
+    ash_child_close(&guardian);
+}
+
+int ash_guardian_main(const char *journal, int harness_pid, const char *harness_start)
+{
+    setsid();
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    uint64_t start = strtoull(harness_start, NULL, 10);
+    int pfd = ash_pidfd_open((pid_t)harness_pid);
+    if (pfd >= 0 && ash_proc_start_time((pid_t)harness_pid) == start) {
+        struct pollfd p = {.fd = pfd, .events = POLLIN};
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+            ;
+    }
+    if (pfd >= 0)
+        close(pfd);
+    if (access(journal, F_OK) != 0)
+        return 0; /* the harness ended cleanly and removed its journal */
+    fprintf(stderr, "aftershock guardian: harness pid %d died; reverting from %s\n", harness_pid, journal);
+    ash_error_t err = {0};
+    int failed = ash_recover_journal(journal, stderr, &err);
+    if (failed < 0) {
+        fprintf(stderr, "aftershock guardian: %s\n", err.msg);
+        return 1;
+    }
+    return failed ? 1 : 0;
+}

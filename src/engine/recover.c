@@ -1,0 +1,78 @@
+/* Recovery: undo what dead runs left, through the undo ops of every kind. */
+#include "engine/recover.h"
+#include "kinds.h"
+#include "sys/journal.h"
+
+#include <aftershock/aftershock.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int undo_one(const char *op, json_t *data, void *arg, ash_error_t *err)
+{
+    FILE *log = arg;
+    const struct ash_undo_op *u = ash_undo_op_find(op);
+    if (!u)
+        return ash_error(err, ENOENT, "unknown undo record '%s' (written by a newer aftershock?)", op);
+    int ret = u->undo(data, err);
+    if (log && ret == 0) {
+        char *s = json_dumps(data, JSON_COMPACT);
+        fprintf(log, "  undone %s %s\n", op, s ? s : "");
+        free(s);
+    }
+    return ret;
+}
+
+static void report_error(const char *op, const ash_error_t *e, void *arg)
+{
+    FILE *log = arg;
+    if (log)
+        fprintf(log, "  FAILED %s: %s\n", op, e->msg);
+}
+
+int ash_recover_journal(const char *path, FILE *log, ash_error_t *err)
+{
+    return ash_journal_replay(path, undo_one, log, report_error, err);
+}
+
+int ash_recover(const char *state_dir, FILE *log, ash_error_t *err)
+{
+    char **paths;
+    size_t n;
+    if (ash_journal_list(state_dir, &paths, &n, err) < 0)
+        return -1;
+    int failed = 0;
+    size_t undone = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct ash_journal_info info;
+        ash_error_t e = {0};
+        if (ash_journal_inspect(paths[i], &info, &e) < 0) {
+            if (log)
+                fprintf(log, "%s\n", e.msg);
+            failed++;
+            continue;
+        }
+        if (info.owner_alive) {
+            if (log)
+                fprintf(log, "run %s is still running (pid %d): left alone\n", info.run, (int)info.pid);
+            continue;
+        }
+        if (log)
+            fprintf(log, "run %s (pid %d, gone): %zu undo record(s)\n", info.run, (int)info.pid, info.pending);
+        int f = ash_recover_journal(paths[i], log, &e);
+        if (f < 0) {
+            if (log)
+                fprintf(log, "%s\n", e.msg);
+            failed++;
+        } else {
+            failed += f;
+            undone++;
+        }
+    }
+    if (log && n == 0)
+        fprintf(log, "nothing to recover in %s\n", state_dir);
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+    return failed;
+}

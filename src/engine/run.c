@@ -1,0 +1,860 @@
+/* The runner: services up → steady state verified → faults on the timeline →
+ * remediation → observe until recovered and stable (or timeout) → revert all
+ * in reverse order → services down → one "runs" entry of the report.
+ * Everything happens on one event loop; every time is CLOCK_MONOTONIC ns. */
+#include "engine/run.h"
+#include "engine/guardian.h"
+#include "engine/measure.h"
+#include "engine/progress.h"
+#include "env/env.h"
+#include "sys/clock.h"
+#include "sys/journal.h"
+#include "sys/proc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct probe_rt {
+    const struct ash_probe_spec *spec;
+    void *state;
+    bool open;
+    ash_timer *timer;
+    struct ash_sample *samples;
+    size_t n, cap;
+    unsigned inflight;
+    struct run *run;
+};
+
+struct sample_ctx {
+    struct probe_rt *p;
+};
+
+struct det_rt {
+    const struct ash_detector_spec *spec;
+    void *state;
+    bool started;
+};
+
+struct fault_rt {
+    const struct ash_fault_spec *spec;
+    void *state;
+    bool injected, reverted, failed;
+    int64_t scheduled, injected_at, reverted_at;
+    ash_timer *t_inject, *t_revert;
+    char error[512];
+    struct run *run;
+};
+
+struct rem_rt {
+    const struct ash_remediation_spec *spec;
+    bool scheduled, done, ok;
+    int64_t at;
+    ash_timer *timer;
+    char error[512];
+    struct run *run;
+};
+
+struct event {
+    int64_t t;
+    char *event;
+    char *detail;
+};
+
+struct detection {
+    const struct ash_detector_spec *det;
+    int64_t t;
+    char detail[200];
+};
+
+enum phase { PH_SETUP, PH_WARMUP, PH_FAULTS, PH_REVERT, PH_TEARDOWN };
+static const char *const phase_names[] = {"setup", "warm-up", "faults", "revert", "teardown"};
+
+struct run {
+    const struct ash_run_config *cfg;
+    const struct ash_scenario *sc;
+    struct ash_ctx ctx;
+    ash_loop *loop;
+    struct ash_journal *journal;
+    struct ash_env *env;
+    struct probe_rt *probes;
+    struct det_rt *dets;
+    struct fault_rt *faults;
+    struct rem_rt *rems;
+    struct event *events;
+    size_t n_events, cap_events;
+    struct detection *detections;
+    size_t n_det, cap_det;
+    enum phase phase;
+    int64_t t_start, t0, t_inject, t_last_revert, t_end;
+    int64_t first_detect;
+    const struct ash_detector_spec *detected_by;
+    bool aborted, finished, timed_out;
+    char abort_reason[256];
+    struct ash_progress *progress;
+};
+
+/* ---- timeline ---- */
+
+static void add_event(struct run *r, int64_t t, const char *event, const char *detail)
+{
+    if (r->n_events == r->cap_events) {
+        size_t cap = r->cap_events ? r->cap_events * 2 : 64;
+        struct event *e = realloc(r->events, cap * sizeof *e);
+        if (!e)
+            return;
+        r->events = e;
+        r->cap_events = cap;
+    }
+    r->events[r->n_events++] = (struct event){t, strdup(event), strdup(detail ? detail : "")};
+    ash_progress_event(r->progress, t - r->t_start, event, detail);
+    /* Detectors that watch timeline events (OOM kills, service exits). */
+    for (size_t i = 0; i < r->sc->n_detectors; i++)
+        if (r->dets[i].started && r->dets[i].spec->kind->on_event)
+            r->dets[i].spec->kind->on_event(&r->ctx, r->dets[i].spec, r->dets[i].state, event, detail, t);
+}
+
+static void ctx_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
+{
+    add_event(ctx->engine, t, event, detail);
+}
+
+static void env_event(void *arg, int64_t t, const char *event, const char *detail)
+{
+    add_event(arg, t, event, detail);
+}
+
+static void check_finished(struct run *r);
+static void schedule_remediation(struct run *r, struct rem_rt *m, int64_t at);
+
+/* A service printed a line: log detectors read it. */
+static void env_line(void *arg, const char *service, const char *line, int64_t t)
+{
+    struct run *r = arg;
+    for (size_t i = 0; i < r->sc->n_detectors; i++)
+        if (r->dets[i].started && r->dets[i].spec->kind->on_log)
+            r->dets[i].spec->kind->on_log(&r->ctx, r->dets[i].spec, r->dets[i].state, service, line, t);
+}
+
+static void ctx_detect(struct ash_ctx *ctx, const struct ash_detector_spec *det, int64_t t, const char *detail)
+{
+    struct run *r = ctx->engine;
+    if (r->t_inject < 0 || t < r->t_inject) {
+        /* Before any fault is in effect: a false alarm, shown but not counted. */
+        ash_ctx_eventf(ctx, t, "false-alarm", "%s: %s", det->name, detail ? detail : "");
+        return;
+    }
+    if (r->n_det == r->cap_det) {
+        size_t cap = r->cap_det ? r->cap_det * 2 : 16;
+        struct detection *d = realloc(r->detections, cap * sizeof *d);
+        if (!d)
+            return;
+        r->detections = d;
+        r->cap_det = cap;
+    }
+    struct detection *d = &r->detections[r->n_det++];
+    d->det = det;
+    d->t = t;
+    snprintf(d->detail, sizeof d->detail, "%s", detail ? detail : "");
+    ash_ctx_eventf(ctx, t, "detected", "%s: %s", det->name, detail ? detail : "");
+    if (r->first_detect < 0 || t < r->first_detect) {
+        bool first = r->first_detect < 0;
+        r->first_detect = t;
+        r->detected_by = det;
+        if (first) {
+            /* Remediations triggered by detection start their `after` now. */
+            for (size_t i = 0; i < r->sc->n_remediations; i++) {
+                struct rem_rt *m = &r->rems[i];
+                if (m->spec->when == ASH_WHEN_DETECTED && !m->scheduled)
+                    schedule_remediation(r, m, t + m->spec->after_ns);
+            }
+        }
+    }
+}
+
+/* ---- probes ---- */
+
+static void sample_done(void *arg, const struct ash_sample *s)
+{
+    struct probe_rt *p = arg;
+    struct run *r = p->run;
+    p->inflight--;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 256;
+        struct ash_sample *v = realloc(p->samples, cap * sizeof *v);
+        if (!v)
+            return;
+        p->samples = v;
+        p->cap = cap;
+    }
+    /* Keep samples ordered by start (a slow sample may finish after a later one). */
+    size_t i = p->n++;
+    while (i > 0 && p->samples[i - 1].start > s->start) {
+        p->samples[i] = p->samples[i - 1];
+        i--;
+    }
+    p->samples[i] = *s;
+    ash_progress_sample(r->progress, p->spec->name, s->ok);
+    for (size_t d = 0; d < r->sc->n_detectors; d++)
+        if (r->dets[d].started && r->dets[d].spec->kind->on_sample)
+            r->dets[d].spec->kind->on_sample(&r->ctx, r->dets[d].spec, r->dets[d].state, p->spec, s);
+    check_finished(r);
+}
+
+static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
+{
+    struct probe_rt *p = data;
+    int64_t scheduled = ash_timer_deadline(p->timer);
+    ash_error_t err = {0};
+    /* The sample's start is the scheduled time if we are on time, so lateness
+     * of the loop shows up in the bench, not as error in the figures. */
+    int64_t start = ash_now_ns();
+    p->inflight++;
+    if (p->spec->kind->sample(&p->run->ctx, p->spec, p->state, start, sample_done, p, &err) < 0) {
+        p->inflight--;
+        struct ash_sample s = {.start = start, .end = ash_now_ns(), .ok = false};
+        snprintf(s.detail, sizeof s.detail, "%s", err.msg);
+        p->inflight++;
+        sample_done(p, &s);
+    }
+    int64_t next = scheduled + p->spec->every_ns;
+    if (next <= now) /* we fell behind by more than an interval: skip, don't burst */
+        next = now + p->spec->every_ns - (now - scheduled) % p->spec->every_ns;
+    return next;
+}
+
+/* ---- faults ---- */
+
+static int inject_fault(struct run *r, struct fault_rt *f);
+static int revert_fault(struct run *r, struct fault_rt *f, const char *why);
+
+static int64_t fault_inject_due(ash_loop *loop, int64_t now, void *data)
+{
+    struct fault_rt *f = data;
+    f->t_inject = NULL;
+    inject_fault(f->run, f);
+    return ASH_TIMER_DONE;
+}
+
+static int64_t fault_revert_due(ash_loop *loop, int64_t now, void *data)
+{
+    struct fault_rt *f = data;
+    f->t_revert = NULL;
+    revert_fault(f->run, f, "duration elapsed");
+    return ASH_TIMER_DONE;
+}
+
+static void abort_run(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void abort_run(struct run *r, const char *fmt, ...)
+{
+    if (r->aborted)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->abort_reason, sizeof r->abort_reason, fmt, ap);
+    va_end(ap);
+    r->aborted = true;
+    add_event(r, ash_now_ns(), "abort", r->abort_reason);
+    ash_loop_stop(r->loop);
+}
+
+static int inject_fault(struct run *r, struct fault_rt *f)
+{
+    ash_error_t err = {0};
+    f->scheduled = f->scheduled ? f->scheduled : ash_now_ns();
+    int ret = f->spec->kind->inject(&r->ctx, f->spec, &f->state, &err);
+    int64_t t = ash_now_ns();
+    if (ret < 0) {
+        f->failed = true;
+        snprintf(f->error, sizeof f->error, "%s", err.msg);
+        ash_ctx_eventf(&r->ctx, t, "fault-failed", "%s: %s", f->spec->name, err.msg);
+        abort_run(r, "fault '%s' could not be injected: %s", f->spec->name, err.msg);
+        return -1;
+    }
+    f->injected = true;
+    f->injected_at = t;
+    if (r->t_inject < 0)
+        r->t_inject = t;
+    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s), latency %.3f ms", f->spec->name, f->spec->kind->c.name,
+                   ash_ns_to_ms(t - f->scheduled));
+    ash_progress_faults(r->progress, 1);
+    if (f->spec->duration_ns >= 0)
+        f->t_revert = ash_loop_add_timer(r->loop, t + f->spec->duration_ns, fault_revert_due, f);
+    check_finished(r);
+    return 0;
+}
+
+static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
+{
+    if (!f->injected || f->reverted)
+        return 0;
+    if (f->t_revert) {
+        ash_loop_cancel_timer(r->loop, f->t_revert);
+        f->t_revert = NULL;
+    }
+    ash_error_t err = {0};
+    int ret = f->spec->kind->revert(&r->ctx, f->spec, f->state, &err);
+    f->state = NULL;
+    f->reverted = true;
+    f->reverted_at = ash_now_ns();
+    if (f->spec->duration_ns >= 0 || f->spec->until_remediated)
+        if (f->reverted_at > r->t_last_revert)
+            r->t_last_revert = f->reverted_at;
+    ash_progress_faults(r->progress, -1);
+    if (ret < 0) {
+        snprintf(f->error, sizeof f->error, "revert: %s", err.msg);
+        ash_ctx_eventf(&r->ctx, f->reverted_at, "revert-failed", "%s: %s", f->spec->name, err.msg);
+        return -1;
+    }
+    ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted", "%s (%s)", f->spec->name, why);
+    check_finished(r);
+    return 0;
+}
+
+static int ctx_revert_fault(struct ash_ctx *ctx, const char *name, ash_error_t *err)
+{
+    struct run *r = ctx->engine;
+    for (size_t i = 0; i < r->sc->n_faults; i++) {
+        struct fault_rt *f = &r->faults[i];
+        if (strcmp(f->spec->name, name) != 0)
+            continue;
+        if (!f->injected) {
+            /* Remediating a fault that has not happened yet cancels it. */
+            if (f->t_inject) {
+                ash_loop_cancel_timer(r->loop, f->t_inject);
+                f->t_inject = NULL;
+            }
+            return 0;
+        }
+        if (revert_fault(r, f, "remediation") < 0)
+            return ash_error(err, 0, "%s", f->error);
+        return 0;
+    }
+    return ash_error(err, ENOENT, "no fault named '%s'", name);
+}
+
+static void *ctx_fault_state(struct ash_ctx *ctx, const char *name)
+{
+    struct run *r = ctx->engine;
+    for (size_t i = 0; i < r->sc->n_faults; i++)
+        if (strcmp(r->faults[i].spec->name, name) == 0 && r->faults[i].injected && !r->faults[i].reverted)
+            return r->faults[i].state;
+    return NULL;
+}
+
+/* ---- remediation ---- */
+
+static int64_t remediation_due(ash_loop *loop, int64_t now, void *data)
+{
+    struct rem_rt *m = data;
+    struct run *r = m->run;
+    m->timer = NULL;
+    ash_error_t err = {0};
+    ash_ctx_eventf(&r->ctx, ash_now_ns(), "remediation", "%s (%s)", m->spec->name, m->spec->action->c.name);
+    int ret = m->spec->action->run(&r->ctx, m->spec, &err);
+    m->done = true;
+    m->at = ash_now_ns();
+    m->ok = ret == 0;
+    if (ret < 0) {
+        snprintf(m->error, sizeof m->error, "%s", err.msg);
+        ash_ctx_eventf(&r->ctx, m->at, "remediation-failed", "%s: %s", m->spec->name, err.msg);
+    } else {
+        ash_ctx_eventf(&r->ctx, m->at, "remediation-done", "%s", m->spec->name);
+    }
+    check_finished(r);
+    return ASH_TIMER_DONE;
+}
+
+static void schedule_remediation(struct run *r, struct rem_rt *m, int64_t at)
+{
+    if (r->phase != PH_FAULTS)
+        return;
+    m->scheduled = true;
+    m->timer = ash_loop_add_timer(r->loop, at, remediation_due, m);
+}
+
+/* ---- the end of observation ---- */
+
+/* Every probe's samples as series for the measurement functions (caller frees). */
+static struct ash_series *series_of(struct run *r)
+{
+    struct ash_series *out = calloc(r->sc->n_probes + 1, sizeof *out);
+    for (size_t i = 0; out && i < r->sc->n_probes; i++)
+        out[i] = (struct ash_series){r->probes[i].samples, r->probes[i].n};
+    return out;
+}
+
+/* Done when every fault has happened and every fault with a window has been
+ * reverted, no remediation is pending, and a stable window has been seen after
+ * the last revert (or after the impact, if nothing was reverted). */
+static void check_finished(struct run *r)
+{
+    if (r->phase != PH_FAULTS || r->finished || r->aborted)
+        return;
+    for (size_t i = 0; i < r->sc->n_faults; i++) {
+        const struct fault_rt *f = &r->faults[i];
+        if (!f->injected)
+            return;
+        if ((f->spec->duration_ns >= 0 || f->spec->until_remediated) && !f->reverted)
+            return;
+    }
+    for (size_t i = 0; i < r->sc->n_remediations; i++)
+        if (r->rems[i].scheduled && !r->rems[i].done)
+            return;
+    if (r->sc->n_faults == 0 || r->sc->n_probes == 0) {
+        r->finished = true;
+        ash_loop_stop(r->loop);
+        return;
+    }
+    struct ash_series *series = series_of(r);
+    if (!series)
+        return;
+    int64_t impact = ash_measure_impact(series, r->sc->n_probes, r->t_inject);
+    int64_t from = r->t_last_revert > 0 ? r->t_last_revert : (impact >= 0 ? impact : r->t_inject);
+    if (impact >= 0 && impact > from)
+        from = impact;
+    int64_t rec = ash_measure_recovery(series, r->sc->n_probes, from, r->sc->expect.stable_for_ns, ash_now_ns());
+    free(series);
+    if (rec >= 0) {
+        r->finished = true;
+        ash_loop_stop(r->loop);
+    }
+}
+
+static int64_t stable_poll(ash_loop *loop, int64_t now, void *data)
+{
+    struct run *r = data;
+    check_finished(r);
+    return r->finished || r->aborted ? ASH_TIMER_DONE : now + 50 * ASH_NS_PER_MS;
+}
+
+static int64_t run_timeout(ash_loop *loop, int64_t now, void *data)
+{
+    struct run *r = data;
+    r->timed_out = true;
+    add_event(r, now, "timeout", "expect.timeout reached");
+    ash_loop_stop(loop);
+    return ASH_TIMER_DONE;
+}
+
+static void on_signal(ash_loop *loop, int signo, void *data)
+{
+    struct run *r = data;
+    if (r->cfg->interrupted)
+        *r->cfg->interrupted = signo;
+    abort_run(r, "interrupted by %s", ash_signal_name(signo));
+}
+
+/* ---- steady state ---- */
+
+/* The steady state holds when, over the last `warmup`, every probe has at least
+ * one sample and none failed. We wait up to warmup + 10 s for such a window. */
+static int verify_steady_state(struct run *r, ash_error_t *err)
+{
+    int64_t warmup = r->sc->expect.warmup_ns;
+    int64_t begin = ash_now_ns();
+    int64_t limit = begin + warmup + 10 * ASH_NS_PER_S;
+    for (;;) {
+        bool never = false;
+        if (ash_loop_run_until(r->loop, &never, ash_now_ns() + (warmup > 0 ? warmup / 4 : 0) + ASH_NS_PER_MS, err) < 0)
+            return -1;
+        if (r->aborted)
+            return ash_error(err, EINTR, "%s", r->abort_reason);
+        int64_t now = ash_now_ns();
+        if (now - begin < warmup)
+            continue;
+        const char *bad = NULL, *why = "";
+        for (size_t i = 0; i < r->sc->n_probes && !bad; i++) {
+            const struct probe_rt *p = &r->probes[i];
+            size_t in_window = 0;
+            for (size_t k = p->n; k-- > 0 && p->samples[k].start >= now - warmup;) {
+                in_window++;
+                if (!p->samples[k].ok) {
+                    bad = p->spec->name;
+                    why = p->samples[k].detail;
+                    break;
+                }
+            }
+            if (!bad && in_window == 0) {
+                bad = p->spec->name;
+                why = "no sample completed";
+            }
+        }
+        if (!bad)
+            return 0;
+        if (now >= limit)
+            return ash_error(err, 0,
+                             "steady state not reached: probe '%s' is not healthy (%s); nothing was injected", bad,
+                             why);
+    }
+}
+
+/* ---- report entry ---- */
+
+static json_t *ms_or_null(int64_t ns)
+{
+    return ns < 0 ? json_null() : json_real(ash_ns_to_ms(ns));
+}
+
+static json_t *rel(struct run *r, int64_t t)
+{
+    return t <= 0 ? json_null() : json_real(ash_ns_to_ms(t - r->t_start));
+}
+
+static int64_t detector_resolution(struct run *r, const struct ash_detector_spec *d, int64_t probe_res)
+{
+    if (!d)
+        return probe_res;
+    if (d->kind->resolution)
+        return d->kind->resolution(d, r->sc);
+    return 0;
+}
+
+static json_t *build_run_json(struct run *r, int verdict, const char *error)
+{
+    const struct ash_scenario *sc = r->sc;
+    struct ash_series *series = series_of(r);
+    if (!series)
+        return NULL;
+    int64_t probe_res = 0;
+    for (size_t i = 0; i < sc->n_probes; i++)
+        if (sc->probes[i].every_ns > probe_res)
+            probe_res = sc->probes[i].every_ns;
+
+    int64_t impact = -1, ttd = -1, ttr = -1, r2r = -1;
+    if (r->t_inject >= 0) {
+        int64_t im = ash_measure_impact(series, sc->n_probes, r->t_inject);
+        impact = im >= 0 ? im - r->t_inject : -1;
+        ttd = r->first_detect >= 0 ? r->first_detect - r->t_inject : -1;
+        int64_t observed = r->t_end;
+        if (im < 0) {
+            /* Never impacted: the steady state never broke, so nothing to recover from. */
+            ttr = sc->n_probes ? 0 : -1;
+        } else {
+            int64_t rec = ash_measure_recovery(series, sc->n_probes, im, sc->expect.stable_for_ns, observed);
+            ttr = rec >= 0 ? rec - r->t_inject : -1;
+        }
+        if (r->t_last_revert > 0) {
+            int64_t from = r->t_last_revert;
+            int64_t rec = ash_measure_recovery(series, sc->n_probes, from, sc->expect.stable_for_ns, observed);
+            r2r = rec >= 0 ? rec - r->t_last_revert : -1;
+        }
+    }
+    free(series);
+    int64_t ttd_res = detector_resolution(r, r->detected_by, probe_res);
+
+    json_t *run = json_object();
+    json_object_set_new(run, "index", json_integer(r->cfg->index));
+    json_object_set_new(run, "verdict", json_string(ash_verdict_name(verdict)));
+    json_object_set_new(run, "error", error ? json_string(error) : json_null());
+    json_object_set_new(run, "duration_ms", json_real(ash_ns_to_ms(r->t_end - r->t_start)));
+    json_object_set_new(run, "t_inject_ms", rel(r, r->t_inject));
+    json_object_set_new(run, "impact_ms", ms_or_null(impact));
+    json_object_set_new(run, "ttd_ms", ms_or_null(ttd));
+    json_object_set_new(run, "detected_by", r->detected_by ? json_string(r->detected_by->name) : json_null());
+    json_object_set_new(run, "ttr_ms", ms_or_null(ttr));
+    json_object_set_new(run, "revert_to_recover_ms", ms_or_null(r2r));
+    json_object_set_new(run, "resolution_ms", json_real(ash_ns_to_ms(probe_res)));
+    json_object_set_new(run, "resolution", json_pack("{s:f, s:f, s:f, s:f}", "impact_ms", ash_ns_to_ms(probe_res),
+                                                     "ttd_ms", ash_ns_to_ms(ttd_res), "ttr_ms",
+                                                     ash_ns_to_ms(probe_res), "revert_to_recover_ms",
+                                                     ash_ns_to_ms(probe_res)));
+
+    json_t *faults = json_array();
+    for (size_t i = 0; i < sc->n_faults; i++) {
+        struct fault_rt *f = &r->faults[i];
+        json_array_append_new(
+            faults, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "name", f->spec->name, "kind", f->spec->kind->c.name,
+                              "injected_ms", f->injected ? rel(r, f->injected_at) : json_null(), "reverted_ms",
+                              f->reverted ? rel(r, f->reverted_at) : json_null(), "inject_latency_ms",
+                              f->injected ? json_real(ash_ns_to_ms(f->injected_at - f->scheduled)) : json_null(),
+                              "error", f->error[0] ? json_string(f->error) : json_null()));
+    }
+    json_object_set_new(run, "faults", faults);
+
+    json_t *probes = json_array();
+    for (size_t i = 0; i < sc->n_probes; i++) {
+        struct probe_rt *p = &r->probes[i];
+        size_t failures = 0;
+        int64_t *lat = malloc((p->n ? p->n : 1) * sizeof *lat);
+        json_t *ser = json_array();
+        for (size_t k = 0; k < p->n; k++) {
+            const struct ash_sample *s = &p->samples[k];
+            failures += !s->ok;
+            if (lat)
+                lat[k] = s->end - s->start;
+            json_array_append_new(ser, json_pack("[f, f, i]", ash_ns_to_ms(s->start - r->t_start),
+                                                 ash_ns_to_ms(s->end - s->start), s->ok ? 1 : 0));
+        }
+        json_t *pj = json_pack("{s:s, s:s, s:f, s:I, s:I}", "name", p->spec->name, "kind", p->spec->kind->c.name,
+                               "every_ms", ash_ns_to_ms(p->spec->every_ns), "samples", (json_int_t)p->n, "failures",
+                               (json_int_t)failures);
+        json_object_set_new(pj, "latency_ms",
+                            json_pack("{s:o, s:o, s:o}", "p50", ms_or_null(lat ? ash_percentile(lat, p->n, 50) : -1),
+                                      "p99", ms_or_null(lat ? ash_percentile(lat, p->n, 99) : -1), "max",
+                                      ms_or_null(lat ? ash_percentile(lat, p->n, 100) : -1)));
+        json_object_set_new(pj, "series", ser);
+        free(lat);
+        json_array_append_new(probes, pj);
+    }
+    json_object_set_new(run, "probes", probes);
+
+    json_t *dets = json_array();
+    for (size_t i = 0; i < r->n_det; i++)
+        json_array_append_new(dets, json_pack("{s:s, s:o, s:s}", "detector", r->detections[i].det->name, "at_ms",
+                                              rel(r, r->detections[i].t), "detail", r->detections[i].detail));
+    json_object_set_new(run, "detections", dets);
+
+    json_t *rems = json_array();
+    for (size_t i = 0; i < sc->n_remediations; i++) {
+        struct rem_rt *m = &r->rems[i];
+        json_array_append_new(rems, json_pack("{s:s, s:o, s:b, s:o}", "name", m->spec->name, "at_ms",
+                                              m->done ? rel(r, m->at) : json_null(), "ok", m->ok, "error",
+                                              m->error[0] ? json_string(m->error) : json_null()));
+    }
+    json_object_set_new(run, "remediations", rems);
+
+    json_t *exps = json_array();
+    const struct ash_expect *e = &sc->expect;
+    if (e->detect_within_ns >= 0)
+        json_array_append_new(exps, json_pack("{s:s, s:f, s:o, s:b}", "name", "detect_within", "limit_ms",
+                                              ash_ns_to_ms(e->detect_within_ns), "value_ms", ms_or_null(ttd), "met",
+                                              ttd >= 0 && ttd <= e->detect_within_ns));
+    if (e->recover_within_ns >= 0)
+        json_array_append_new(exps, json_pack("{s:s, s:f, s:o, s:b}", "name", "recover_within", "limit_ms",
+                                              ash_ns_to_ms(e->recover_within_ns), "value_ms", ms_or_null(ttr), "met",
+                                              ttr >= 0 && ttr <= e->recover_within_ns));
+    json_object_set_new(run, "expectations", exps);
+
+    json_t *tl = json_array();
+    for (size_t i = 0; i < r->n_events; i++)
+        json_array_append_new(tl, json_pack("{s:f, s:s, s:s}", "t_ms", ash_ns_to_ms(r->events[i].t - r->t_start),
+                                            "event", r->events[i].event, "detail", r->events[i].detail));
+    json_object_set_new(run, "timeline", tl);
+    return run;
+}
+
+static int verdict_of(json_t *run)
+{
+    json_t *e;
+    size_t i;
+    json_array_foreach(json_object_get(run, "expectations"), i, e) if (!json_is_true(json_object_get(e, "met"))) return
+        ASH_VERDICT_FAIL;
+    return ASH_VERDICT_PASS;
+}
+
+/* ---- the run ---- */
+
+static void free_run(struct run *r)
+{
+    for (size_t i = 0; i < r->n_events; i++) {
+        free(r->events[i].event);
+        free(r->events[i].detail);
+    }
+    free(r->events);
+    free(r->detections);
+    if (r->probes)
+        for (size_t i = 0; i < r->sc->n_probes; i++)
+            free(r->probes[i].samples);
+    free(r->probes);
+    free(r->dets);
+    free(r->faults);
+    free(r->rems);
+}
+
+static void teardown(struct run *r)
+{
+    /* Revert every fault still in effect, newest first. */
+    r->phase = PH_REVERT;
+    ash_progress_phase(r->progress, phase_names[r->phase]);
+    for (size_t i = r->sc->n_faults; i-- > 0;) {
+        struct fault_rt *f = &r->faults[i];
+        if (f->t_inject) {
+            ash_loop_cancel_timer(r->loop, f->t_inject);
+            f->t_inject = NULL;
+        }
+        revert_fault(r, f, r->aborted ? "abort" : "end of run");
+    }
+    for (size_t i = 0; i < r->sc->n_remediations; i++)
+        if (r->rems[i].timer) {
+            ash_loop_cancel_timer(r->loop, r->rems[i].timer);
+            r->rems[i].timer = NULL;
+        }
+    r->phase = PH_TEARDOWN;
+    ash_progress_phase(r->progress, phase_names[r->phase]);
+    for (size_t i = 0; i < r->sc->n_probes; i++) {
+        struct probe_rt *p = &r->probes[i];
+        if (p->timer)
+            ash_loop_cancel_timer(r->loop, p->timer);
+        p->timer = NULL;
+        if (p->open)
+            p->spec->kind->close(&r->ctx, p->spec, p->state);
+        p->open = false;
+    }
+    for (size_t i = 0; i < r->sc->n_detectors; i++)
+        if (r->dets[i].started) {
+            r->dets[i].spec->kind->stop(&r->ctx, r->dets[i].spec, r->dets[i].state);
+            r->dets[i].started = false;
+        }
+    ash_env_stop(r->env);
+}
+
+int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_t *err)
+{
+    const struct ash_scenario *sc = cfg->sc;
+    struct run r = {.cfg = cfg, .sc = sc, .t_inject = -1, .first_detect = -1};
+    int verdict = ASH_VERDICT_ERROR;
+    char error[1024] = "";
+    int ret = -1;
+    r.t_start = ash_now_ns();
+    r.progress = ash_progress_new(cfg->progress, cfg->log, sc->name, cfg->index);
+
+    r.probes = calloc(sc->n_probes + 1, sizeof *r.probes);
+    r.dets = calloc(sc->n_detectors + 1, sizeof *r.dets);
+    r.faults = calloc(sc->n_faults + 1, sizeof *r.faults);
+    r.rems = calloc(sc->n_remediations + 1, sizeof *r.rems);
+    if (!r.probes || !r.dets || !r.faults || !r.rems) {
+        ash_error(err, ENOMEM, "run");
+        goto out_free;
+    }
+    if (ash_loop_new(&r.loop, err) < 0)
+        goto out_free;
+    if (ash_journal_open(cfg->state_dir, cfg->run_id, &r.journal, err) < 0)
+        goto out_loop;
+    ash_error_t gerr = {0};
+    if (cfg->guardian_exe && ash_guardian_start(cfg->guardian_exe, ash_journal_path(r.journal), &gerr) < 0)
+        add_event(&r, ash_now_ns(), "warning", gerr.msg);
+    if (ash_loop_add_signal(r.loop, SIGINT, on_signal, &r, err) < 0 ||
+        ash_loop_add_signal(r.loop, SIGTERM, on_signal, &r, err) < 0 ||
+        ash_loop_add_signal(r.loop, SIGHUP, on_signal, &r, err) < 0)
+        goto out_journal;
+    signal(SIGPIPE, SIG_IGN);
+
+    r.ctx = (struct ash_ctx){.loop = r.loop,
+                             .journal = r.journal,
+                             .scenario = sc,
+                             .run_dir = cfg->run_dir,
+                             .state_dir = cfg->state_dir,
+                             .event = ctx_event,
+                             .detect = ctx_detect,
+                             .revert_fault = ctx_revert_fault,
+                             .fault_state = ctx_fault_state,
+                             .engine = &r};
+    struct ash_env_opts eo = {.loop = r.loop,
+                              .journal = r.journal,
+                              .scenario = sc,
+                              .run_dir = cfg->run_dir,
+                              .hooks = {.event = env_event, .arg = &r}};
+    eo.hooks.line = env_line;
+    if (ash_env_new(&eo, &r.env, err) < 0)
+        goto out_journal;
+    r.ctx.env = r.env;
+
+    r.phase = PH_SETUP;
+    ash_progress_phase(r.progress, phase_names[r.phase]);
+    add_event(&r, r.t_start, "run-start", sc->name);
+    /* Detectors listen from the start (a log line during warm-up is a false alarm, shown). */
+    for (size_t i = 0; i < sc->n_detectors; i++) {
+        r.dets[i].spec = &sc->detectors[i];
+        if (sc->detectors[i].kind->start(&r.ctx, r.dets[i].spec, &r.dets[i].state, err) < 0) {
+            ash_error_wrap(err, "detector '%s'", sc->detectors[i].name);
+            goto out_teardown;
+        }
+        r.dets[i].started = true;
+    }
+    if (ash_env_start(r.env, err) < 0) {
+        if (r.aborted)
+            verdict = ASH_VERDICT_ABORTED;
+        goto out_teardown;
+    }
+
+    r.phase = PH_WARMUP;
+    ash_progress_phase(r.progress, phase_names[r.phase]);
+    ash_progress_probes(r.progress, sc->n_probes);
+    int64_t now = ash_now_ns();
+    for (size_t i = 0; i < sc->n_probes; i++) {
+        struct probe_rt *p = &r.probes[i];
+        p->spec = &sc->probes[i];
+        p->run = &r;
+        if (p->spec->kind->open(&r.ctx, p->spec, &p->state, err) < 0) {
+            ash_error_wrap(err, "probe '%s'", p->spec->name);
+            goto out_teardown;
+        }
+        p->open = true;
+        p->timer = ash_loop_add_timer(r.loop, now, probe_tick, p);
+    }
+    if (verify_steady_state(&r, err) < 0) {
+        if (r.aborted)
+            verdict = ASH_VERDICT_ABORTED;
+        goto out_teardown;
+    }
+
+    r.phase = PH_FAULTS;
+    ash_progress_phase(r.progress, phase_names[r.phase]);
+    r.t0 = ash_now_ns();
+    add_event(&r, r.t0, "steady-state", "verified; fault phase begins");
+    for (size_t i = 0; i < sc->n_faults; i++) {
+        struct fault_rt *f = &r.faults[i];
+        f->spec = &sc->faults[i];
+        f->run = &r;
+        f->scheduled = r.t0 + f->spec->at_ns;
+        f->t_inject = ash_loop_add_timer(r.loop, f->scheduled, fault_inject_due, f);
+    }
+    for (size_t i = 0; i < sc->n_remediations; i++) {
+        struct rem_rt *m = &r.rems[i];
+        m->spec = &sc->remediations[i];
+        m->run = &r;
+        if (m->spec->when == ASH_WHEN_AT)
+            schedule_remediation(&r, m, r.t0 + m->spec->at_ns);
+    }
+    ash_timer *tt = ash_loop_add_timer(r.loop, r.t0 + sc->expect.timeout_ns, run_timeout, &r);
+    ash_timer *sp = ash_loop_add_timer(r.loop, r.t0 + 50 * ASH_NS_PER_MS, stable_poll, &r);
+    bool never = false;
+    if (ash_loop_run_until(r.loop, &never, -1, err) < 0)
+        goto out_teardown;
+    if (!r.timed_out)
+        ash_loop_cancel_timer(r.loop, tt);
+    if (!r.finished && !r.aborted)
+        ash_loop_cancel_timer(r.loop, sp);
+    ret = 0;
+
+out_teardown:
+    if (ret < 0 && !error[0])
+        snprintf(error, sizeof error, "%s", err->msg);
+    r.t_end = ash_now_ns();
+    teardown(&r);
+    if (r.aborted) {
+        verdict = ASH_VERDICT_ABORTED;
+        if (!error[0])
+            snprintf(error, sizeof error, "%s", r.abort_reason);
+    }
+    add_event(&r, ash_now_ns(), "run-end", r.aborted ? "aborted" : (r.timed_out ? "timeout" : "finished"));
+    *run_json = build_run_json(&r, verdict, error[0] ? error : NULL);
+    if (ret == 0 && !r.aborted)
+        verdict = verdict_of(*run_json);
+    else if (ret < 0 && r.t_inject < 0 && !r.aborted)
+        verdict = ASH_VERDICT_ERROR;
+    json_object_set_new(*run_json, "verdict", json_string(ash_verdict_name(verdict)));
+    ret = verdict;
+    ash_env_free(r.env);
+out_journal:
+    if (r.journal) {
+        size_t left = ash_journal_pending(r.journal);
+        if (left)
+            add_event(&r, ash_now_ns(), "warning", "journal still has undo records: run `aftershock recover`");
+        ash_journal_close(r.journal, true);
+        if (cfg->guardian_exe)
+            ash_guardian_stop();
+    }
+out_loop:
+    ash_loop_free(r.loop);
+out_free:
+    ash_progress_free(r.progress);
+    free_run(&r);
+    if (ret < 0 && !*run_json)
+        return -1;
+    return ret;
+}
