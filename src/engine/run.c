@@ -552,6 +552,10 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
     json_object_set_new(run, "error", error ? json_string(error) : json_null());
     json_object_set_new(run, "duration_ms", json_real(ash_ns_to_ms(r->t_end - r->t_start)));
     json_object_set_new(run, "t_inject_ms", rel(r, r->t_inject));
+    /* Raw CLOCK_MONOTONIC anchors, so other tools (and known-answer tests) can
+     * line their own monotonic timestamps up with this run's. */
+    json_object_set_new(run, "monotonic_ns", json_pack("{s:I, s:I}", "start", (json_int_t)r->t_start, "inject",
+                                                       (json_int_t)r->t_inject));
     json_object_set_new(run, "impact_ms", ms_or_null(impact));
     json_object_set_new(run, "ttd_ms", ms_or_null(ttd));
     json_object_set_new(run, "detected_by", r->detected_by ? json_string(r->detected_by->name) : json_null());

@@ -1,0 +1,238 @@
+/* Known-answer timing tests for the engine: a scripted target breaks, logs and
+ * recovers at times it records itself; the measured impact, TTD and TTR must
+ * match that truth within the sampling interval (plus stated slack). Also:
+ * steady-state refusal, a failing inject reverted, and process faults undone. */
+#include <aftershock/aftershock.h>
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sys/proc.h"
+
+/* Scheduling slack on an idle 2-core machine: loop wake-up, fork/exec of
+ * nothing (http samples are in-process), pty read of a log line. */
+#define SLACK_MS 3.0
+
+static char tmpdir[64];
+
+static const char *build_dir(void)
+{
+    const char *b = getenv("ASH_BUILD_DIR");
+    return b ? b : "build";
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void setup(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/ash-engine-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Truth lines: "broken at NS", "recovered at NS", "logged at NS". */
+static long long truth(const char *run_dir, const char *what)
+{
+    char path[512], line[256];
+    snprintf(path, sizeof path, "%s/truth", run_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long long v = -1;
+    while (fgets(line, sizeof line, f)) {
+        char *p = strstr(line, what);
+        if (p && (p = strstr(p, " at ")))
+            v = atoll(p + 4);
+    }
+    fclose(f);
+    return v;
+}
+
+static double num(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    ck_assert_msg(json_is_number(v), "%s is not a number", k);
+    return json_number_value(v);
+}
+
+static void known_answer(int every_ms)
+{
+    int port = free_port();
+    char scen[512], text[4096], run_dir[512], state_dir[512];
+    snprintf(scen, sizeof scen, "%s/ka.yaml", tmpdir);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmpdir);
+    snprintf(state_dir, sizeof state_dir, "%s/state", tmpdir);
+    snprintf(text, sizeof text,
+             "version: 1\n"
+             "name: known-answer\n"
+             "services:\n"
+             "  - name: target\n"
+             "    command: [\"%s/tests/ash_target\", \"--port\", \"%d\", \"--fail-after-signal\", \"200\",\n"
+             "              \"--recover-after\", \"700\", \"--log-after\", \"150\", \"--log-line\", \"ALERT backend down\",\n"
+             "              \"--truth-file\", \"{run_dir}/truth\"]\n"
+             "    ready: { http: \"http://127.0.0.1:%d/healthz\", timeout: 5s }\n"
+             "probes:\n"
+             "  - name: health\n"
+             "    http: { url: \"http://127.0.0.1:%d/healthz\" }\n"
+             "    every: %dms\n"
+             "    timeout: 50ms\n"
+             "detectors:\n"
+             "  - name: alert\n"
+             "    log: { service: target, match: \"ALERT\" }\n"
+             "faults:\n"
+             "  - name: poke\n"
+             "    kind: process\n"
+             "    target: target\n"
+             "    action: signal\n"
+             "    signal: SIGUSR1\n"
+             "expect:\n"
+             "  warmup: 300ms\n"
+             "  stable_for: 500ms\n"
+             "  detect_within: 1s\n"
+             "  recover_within: 2s\n"
+             "  timeout: 10s\n",
+             build_dir(), port, port, port, every_ms);
+    write_file(scen, text);
+    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET};
+    struct ash_run_result res;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_run_file(scen, &o, &res, &err) == 0, "run failed: %s", err.msg);
+    json_t *run = json_array_get(json_object_get(res.report, "runs"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(run, "verdict")), "pass");
+    double t_inject = (double)json_integer_value(json_object_get(json_object_get(run, "monotonic_ns"), "inject"));
+    long long broken = truth(run_dir, "broken"), recovered = truth(run_dir, "recovered"),
+              logged = truth(run_dir, "logged");
+    ck_assert_msg(broken > 0 && recovered > 0 && logged > 0, "target wrote no truth");
+    double true_impact = (broken - t_inject) / 1e6, true_ttr = (recovered - t_inject) / 1e6,
+           true_ttd = (logged - t_inject) / 1e6;
+    double impact = num(run, "impact_ms"), ttd = num(run, "ttd_ms"), ttr = num(run, "ttr_ms");
+    double res_ms = num(run, "resolution_ms");
+    ck_assert_double_eq_tol(res_ms, every_ms, 1e-9);
+    /* A sample reflects the state when the target answers, a fraction of a ms
+     * after it starts: measured >= truth - slack, and <= truth + interval + slack. */
+    ck_assert_msg(impact >= true_impact - SLACK_MS && impact <= true_impact + every_ms + SLACK_MS,
+                  "impact %.3f vs truth %.3f (every %d)", impact, true_impact, every_ms);
+    ck_assert_msg(ttr >= true_ttr - SLACK_MS && ttr <= true_ttr + every_ms + SLACK_MS,
+                  "ttr %.3f vs truth %.3f (every %d)", ttr, true_ttr, every_ms);
+    /* The log detector reads the pty as the line is written: no interval applies. */
+    ck_assert_msg(ttd >= true_ttd && ttd <= true_ttd + SLACK_MS, "ttd %.3f vs truth %.3f", ttd, true_ttd);
+    ck_assert_str_eq(json_string_value(json_object_get(run, "detected_by")), "alert");
+    json_decref(res.report);
+}
+
+START_TEST(known_answer_10ms) { known_answer(10); }
+END_TEST
+
+START_TEST(known_answer_100ms) { known_answer(100); }
+END_TEST
+
+START_TEST(steady_state_refused)
+{
+    int port = free_port();
+    char scen[512], text[2048], run_dir[512], state_dir[512];
+    snprintf(scen, sizeof scen, "%s/bad.yaml", tmpdir);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmpdir);
+    snprintf(state_dir, sizeof state_dir, "%s/state", tmpdir);
+    /* Nothing listens on the probe's port: the steady state never holds, so the
+     * exec fault (which would create a file) must never run. */
+    snprintf(text, sizeof text,
+             "version: 1\nname: no-steady-state\n"
+             "probes:\n  - name: dead\n    tcp: \"127.0.0.1:%d\"\n    every: 50ms\n"
+             "faults:\n  - name: touch\n    kind: exec\n    inject: [\"touch\", \"%s/injected\"]\n"
+             "expect:\n  warmup: 200ms\n  timeout: 5s\n",
+             port, tmpdir);
+    write_file(scen, text);
+    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET};
+    struct ash_run_result res;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_run_file(scen, &o, &res, &err), 0);
+    ck_assert_int_eq(res.verdict, ASH_VERDICT_ERROR);
+    const char *e = json_string_value(json_object_get(res.report, "error"));
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(strstr(e, "steady state not reached: probe 'dead'"), "error: %s", e);
+    char path[600];
+    snprintf(path, sizeof path, "%s/injected", tmpdir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    json_decref(res.report);
+}
+END_TEST
+
+START_TEST(failed_inject_is_reverted)
+{
+    char scen[512], text[2048], run_dir[512], state_dir[512];
+    snprintf(scen, sizeof scen, "%s/fail.yaml", tmpdir);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmpdir);
+    snprintf(state_dir, sizeof state_dir, "%s/state", tmpdir);
+    /* The inject command half-applies (creates a file) then fails: the revert
+     * command must run and the journal must end empty. */
+    snprintf(text, sizeof text,
+             "version: 1\nname: half-applied\n"
+             "probes:\n  - name: ok\n    exec: [\"true\"]\n    every: 50ms\n"
+             "faults:\n  - name: half\n    kind: exec\n"
+             "    inject: [\"sh\", \"-c\", \"touch %s/applied; exit 3\"]\n"
+             "    revert: [\"rm\", \"-f\", \"%s/applied\"]\n"
+             "expect:\n  warmup: 200ms\n  timeout: 5s\n",
+             tmpdir, tmpdir);
+    write_file(scen, text);
+    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET};
+    struct ash_run_result res;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_run_file(scen, &o, &res, &err), 0);
+    ck_assert_int_eq(res.verdict, ASH_VERDICT_ABORTED);
+    char path[600];
+    snprintf(path, sizeof path, "%s/applied", tmpdir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/state", tmpdir);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)\"", path);
+    ck_assert_int_eq(system(cmd), 0); /* no journal left */
+    json_decref(res.report);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("engine");
+    TCase *tc = tcase_create("known-answer");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, known_answer_10ms);
+    tcase_add_test(tc, known_answer_100ms);
+    tcase_add_test(tc, steady_state_refused);
+    tcase_add_test(tc, failed_inject_is_reverted);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
