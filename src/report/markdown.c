@@ -1,0 +1,258 @@
+/* report.md: the run's figures, the incident comparison and the event log, to paste into a ticket. */
+#include "report/report.h"
+
+#include <string.h>
+
+static void cell(FILE *f, const char *s)
+{
+    fputs(" ", f);
+    ash_report_put_md_cell(f, s && *s ? s : "-");
+    fputs(" |", f);
+}
+
+static void cell_ms(FILE *f, const json_t *obj, const char *key)
+{
+    char buf[48];
+    cell(f, ash_report_fmt_ms(buf, sizeof buf, obj, key));
+}
+
+static const char *upper_verdict(const char *v)
+{
+    if (strcmp(v, "pass") == 0)
+        return "PASS";
+    if (strcmp(v, "fail") == 0)
+        return "FAIL";
+    if (strcmp(v, "aborted") == 0)
+        return "ABORTED";
+    if (strcmp(v, "error") == 0)
+        return "ERROR";
+    return "UNKNOWN";
+}
+
+static void header(FILE *f, const json_t *report)
+{
+    const char *scenario = ash_report_get_str(report, "scenario", "unnamed");
+    const char *title = ash_report_get_str(report, "title", NULL);
+    fputs("# aftershock: ", f);
+    ash_report_put_md_cell(f, title ? title : scenario);
+    fputs("\n\n", f);
+    fprintf(f, "**Verdict: %s**\n\n", upper_verdict(ash_report_get_str(report, "verdict", "")));
+    fputs("- scenario: `", f);
+    ash_report_put_md_cell(f, scenario);
+    fputs("`\n", f);
+    const char *file = ash_report_get_str(report, "file", NULL);
+    if (file) {
+        fputs("- file: `", f);
+        ash_report_put_md_cell(f, file);
+        fputs("`\n", f);
+    }
+    fputs("- started: ", f);
+    ash_report_put_md_cell(f, ash_report_get_str(report, "started_at", "-"));
+    fputs(" (UTC)\n", f);
+    fprintf(f, "- runs: %zu\n", json_array_size(json_object_get(report, "runs")));
+    const char *error = ash_report_get_str(report, "error", NULL);
+    if (error) {
+        fputs("- error: ", f);
+        ash_report_put_md_cell(f, error);
+        fputs("\n", f);
+    }
+    fputs("\nAll times in milliseconds; impact, TTD and TTR count from t_inject, the moment the first fault was in "
+          "effect.\n\n",
+          f);
+}
+
+static void figures(FILE *f, const json_t *report)
+{
+    const json_t *runs = json_object_get(report, "runs");
+    size_t i;
+    const json_t *run;
+    fputs("## Figures per run\n\n", f);
+    fputs("| run | verdict | impact | TTD | detected by | TTR | revert to recover | resolution | t_inject |\n", f);
+    fputs("|---:|---|---:|---:|---|---:|---:|---:|---:|\n", f);
+    json_array_foreach(runs, i, run) {
+        fprintf(f, "| %zu |", i + 1);
+        cell(f, ash_report_get_str(run, "verdict", "-"));
+        cell_ms(f, run, "impact_ms");
+        cell_ms(f, run, "ttd_ms");
+        cell(f, ash_report_get_str(run, "detected_by", "-"));
+        cell_ms(f, run, "ttr_ms");
+        cell_ms(f, run, "revert_to_recover_ms");
+        cell_ms(f, run, "resolution_ms");
+        cell_ms(f, run, "t_inject_ms");
+        fputs("\n", f);
+    }
+    fputs("\n", f);
+
+    const json_t *sum = json_object_get(report, "summary");
+    if (!json_is_object(sum))
+        return;
+    fputs("## Summary\n\n| figure | min | median | p95 | max | runs reaching it |\n|---|---:|---:|---:|---:|---:|\n", f);
+    static const char *const figs[][2] = {
+        {"impact_ms", "impact"}, {"ttd_ms", "TTD"}, {"ttr_ms", "TTR"}, {"revert_to_recover_ms", "revert to recover"}};
+    for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
+        const json_t *st = json_object_get(sum, figs[k][0]);
+        fprintf(f, "| %s |", figs[k][1]);
+        cell_ms(f, st, "min");
+        cell_ms(f, st, "median");
+        cell_ms(f, st, "p95");
+        cell_ms(f, st, "max");
+        const json_t *n = json_object_get(st, "n");
+        fprintf(f, " %lld / %zu |\n", json_is_integer(n) ? (long long)json_integer_value(n) : 0LL,
+                json_array_size(runs));
+    }
+    fputs("\n", f);
+}
+
+static void incident(FILE *f, const json_t *report)
+{
+    const json_t *inc = json_object_get(report, "incident");
+    if (!json_is_object(inc))
+        return;
+    const json_t *sum = json_object_get(report, "summary");
+    double scale = 1;
+    ash_report_get_ms(inc, "timescale", &scale);
+    fputs("## Compared with the incident\n\n", f);
+    fputs("Source: `", f);
+    ash_report_put_md_cell(f, ash_report_get_str(inc, "source", "-"));
+    fprintf(f, "`, replayed at %gx (1 s of replay stands for %g s of the incident).\n\n", scale, scale);
+    fputs("| figure | incident | incident scaled | measured (median) | measured / scaled |\n|---|---|---:|---:|---:|\n",
+          f);
+    static const char *const figs[][2] = {{"ttd", "TTD"}, {"ttr", "TTR"}};
+    for (size_t k = 0; k < 2; k++) {
+        char key[32], skey[40], human[48], buf[48];
+        snprintf(key, sizeof key, "%s_ms", figs[k][0]);
+        snprintf(skey, sizeof skey, "scaled_%s_ms", figs[k][0]);
+        double real = 0, scaled = 0, measured = 0;
+        bool has_real = ash_report_get_ms(inc, key, &real);
+        bool has_scaled = ash_report_get_ms(inc, skey, &scaled);
+        bool has_measured = ash_report_get_ms(json_object_get(sum, key), "median", &measured);
+        fprintf(f, "| %s |", figs[k][1]);
+        cell(f, has_real ? ash_report_fmt_human(human, sizeof human, real) : "-");
+        cell(f, ash_report_fmt_ms_value(buf, sizeof buf, has_scaled, scaled));
+        cell(f, ash_report_fmt_ms_value(buf, sizeof buf, has_measured, measured));
+        if (has_scaled && has_measured && scaled > 0)
+            snprintf(buf, sizeof buf, "%.2f", measured / scaled);
+        else
+            snprintf(buf, sizeof buf, "-");
+        cell(f, buf);
+        fputs("\n", f);
+    }
+    fputs("\n", f);
+}
+
+static void expectations(FILE *f, const json_t *runs)
+{
+    size_t i, j;
+    const json_t *run, *exp;
+    fputs("## Expectations\n\n| run | expectation | limit | value | met |\n|---:|---|---:|---:|---|\n", f);
+    json_array_foreach(runs, i, run) {
+        json_array_foreach(json_object_get(run, "expectations"), j, exp) {
+            fprintf(f, "| %zu |", i + 1);
+            cell(f, ash_report_get_str(exp, "name", "?"));
+            cell_ms(f, exp, "limit_ms");
+            cell_ms(f, exp, "value_ms");
+            cell(f, json_is_true(json_object_get(exp, "met")) ? "yes" : "**NO**");
+            fputs("\n", f);
+        }
+    }
+    fputs("\n", f);
+}
+
+static void faults_and_actions(FILE *f, const json_t *runs)
+{
+    size_t i, j;
+    const json_t *run, *x;
+    fputs("## Faults\n\n| run | fault | kind | injected at | reverted at | inject latency | error |\n"
+          "|---:|---|---|---:|---:|---:|---|\n",
+          f);
+    json_array_foreach(runs, i, run) {
+        json_array_foreach(json_object_get(run, "faults"), j, x) {
+            fprintf(f, "| %zu |", i + 1);
+            cell(f, ash_report_get_str(x, "name", "?"));
+            cell(f, ash_report_get_str(x, "kind", "?"));
+            cell_ms(f, x, "injected_ms");
+            cell_ms(f, x, "reverted_ms");
+            cell_ms(f, x, "inject_latency_ms");
+            cell(f, ash_report_get_str(x, "error", "-"));
+            fputs("\n", f);
+        }
+    }
+    fputs("\n## Detections and remediations\n\n| run | at | what | name | detail |\n|---:|---:|---|---|---|\n", f);
+    json_array_foreach(runs, i, run) {
+        json_array_foreach(json_object_get(run, "detections"), j, x) {
+            fprintf(f, "| %zu |", i + 1);
+            cell_ms(f, x, "at_ms");
+            cell(f, "detection");
+            cell(f, ash_report_get_str(x, "detector", "?"));
+            cell(f, ash_report_get_str(x, "detail", "-"));
+            fputs("\n", f);
+        }
+        json_array_foreach(json_object_get(run, "remediations"), j, x) {
+            fprintf(f, "| %zu |", i + 1);
+            cell_ms(f, x, "at_ms");
+            cell(f, "remediation");
+            cell(f, ash_report_get_str(x, "name", "?"));
+            bool ok = json_is_true(json_object_get(x, "ok"));
+            cell(f, ok ? "ok" : ash_report_get_str(x, "error", "failed"));
+            fputs("\n", f);
+        }
+    }
+    fputs("\n## Probes\n\n| run | probe | kind | every | samples | failures | p50 | p99 | max |\n"
+          "|---:|---|---|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    json_array_foreach(runs, i, run) {
+        json_array_foreach(json_object_get(run, "probes"), j, x) {
+            const json_t *lat = json_object_get(x, "latency_ms");
+            char buf[32];
+            fprintf(f, "| %zu |", i + 1);
+            cell(f, ash_report_get_str(x, "name", "?"));
+            cell(f, ash_report_get_str(x, "kind", "?"));
+            cell_ms(f, x, "every_ms");
+            snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(json_object_get(x, "samples")));
+            cell(f, buf);
+            snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(json_object_get(x, "failures")));
+            cell(f, buf);
+            cell_ms(f, lat, "p50");
+            cell_ms(f, lat, "p99");
+            cell_ms(f, lat, "max");
+            fputs("\n", f);
+        }
+    }
+    fputs("\n", f);
+}
+
+static void event_log(FILE *f, const json_t *runs)
+{
+    size_t i, j;
+    const json_t *run, *ev;
+    json_array_foreach(runs, i, run) {
+        if (json_array_size(runs) > 1)
+            fprintf(f, "## Event log, run %zu\n\n", i + 1);
+        else
+            fputs("## Event log\n\n", f);
+        fputs("| t (from run start) | event | detail |\n|---:|---|---|\n", f);
+        json_array_foreach(json_object_get(run, "timeline"), j, ev) {
+            fputs("|", f);
+            cell_ms(f, ev, "t_ms");
+            cell(f, ash_report_get_str(ev, "event", "?"));
+            cell(f, ash_report_get_str(ev, "detail", "-"));
+            fputs("\n", f);
+        }
+        fputs("\n", f);
+    }
+}
+
+int ash_report_write_markdown(const json_t *report, const char *path, ash_error_t *err)
+{
+    struct ash_report_out o;
+    if (ash_report_out_open(&o, err) < 0)
+        return -1;
+    const json_t *runs = json_object_get(report, "runs");
+    header(o.f, report);
+    figures(o.f, report);
+    incident(o.f, report);
+    expectations(o.f, runs);
+    faults_and_actions(o.f, runs);
+    event_log(o.f, runs);
+    return ash_report_out_commit(&o, path, err);
+}

@@ -1,0 +1,84 @@
+/* Report renderers: read a report-v1 JSON document and write JSON, JUnit XML, Markdown, HTML. */
+#ifndef ASH_REPORT_REPORT_H
+#define ASH_REPORT_REPORT_H
+
+#include <aftershock/error.h>
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* The one schema this build reads and writes. */
+#define ASH_REPORT_SCHEMA "aftershock/report-v1"
+
+/* Everything here reads results only: no function runs or measures anything.
+ * A report is the json_t the engine builds (see tests/fixtures/reports/ for
+ * complete examples). Every *_ms figure may be null ("not reached"); the
+ * renderers show "-" for it and never fail because of it. */
+
+/* {"min","median","p95","max","n"} of n values (p95 by nearest rank, median
+ * of an even count = mean of the middle two). n == 0 gives nulls and n = 0. */
+int ash_report_stats(const double *values, size_t n, json_t **out);
+/* Fill report["summary"] from report["runs"]: runs, and the stats of ttd_ms,
+ * ttr_ms, impact_ms and revert_to_recover_ms over the runs that reached them. */
+int ash_report_summarize(json_t *report);
+
+/* Pretty-printed, written atomically (temporary file + rename). */
+int ash_report_write_json(const json_t *report, const char *path, ash_error_t *err);
+/* Load and check "schema"; *out is a new reference. */
+int ash_report_load(const char *path, json_t **out, ash_error_t *err);
+
+/* JUnit XML: one <testsuite> per report, one <testcase> per run. */
+int ash_report_write_junit(const json_t *report, const char *path, ash_error_t *err);
+int ash_report_write_junit_many(const json_t *const *reports, size_t n, const char *path, ash_error_t *err);
+
+/* report.md, for pasting into a ticket. */
+int ash_report_write_markdown(const json_t *report, const char *path, ash_error_t *err);
+/* report.html: one self-contained, well-formed XHTML page with inline SVG timelines. */
+int ash_report_write_html(const json_t *report, const char *path, ash_error_t *err);
+/* reports_dir/index.html listing every subdirectory holding a report.json, newest first. */
+int ash_report_write_index(const char *reports_dir, ash_error_t *err);
+
+/* Terminal table of the figures of each report (ANSI colours when color). */
+void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n, bool color);
+
+/* junit.xml, report.md and report.html into run_dir (report.json is the caller's). */
+int ash_report_render_all(const json_t *report, const char *run_dir, ash_error_t *err);
+
+/* ---- Helpers shared by the renderers in src/report/ (not for other layers) ---- */
+
+/* An output being built in memory; committed atomically to its path. */
+struct ash_report_out {
+    FILE *f;
+    char *buf;
+    size_t len;
+};
+int ash_report_out_open(struct ash_report_out *o, ash_error_t *err);
+/* Close the stream and write it to path via a temporary file and rename. */
+int ash_report_out_commit(struct ash_report_out *o, const char *path, ash_error_t *err);
+void ash_report_out_discard(struct ash_report_out *o);
+int ash_report_write_atomic(const char *path, const char *data, size_t len, ash_error_t *err);
+
+/* Field access tolerant of missing keys and wrong types. */
+bool ash_report_get_ms(const json_t *obj, const char *key, double *out);
+const char *ash_report_get_str(const json_t *obj, const char *key, const char *fallback);
+/* "1234.567", or "-" when the figure is null or missing. */
+const char *ash_report_fmt_ms(char *buf, size_t len, const json_t *obj, const char *key);
+const char *ash_report_fmt_ms_value(char *buf, size_t len, bool present, double ms);
+/* A long duration the way a postmortem writes it: "12m00s", "1h05m00s", "45.500s". */
+const char *ash_report_fmt_human(char *buf, size_t len, double ms);
+/* The incident's own figure ("ttd" or "ttr"), and scaled: "12m00s → 12.000 s at 60x";
+ * "-" without an incident or that figure. */
+const char *ash_report_fmt_incident(char *buf, size_t len, const json_t *report, const char *which);
+
+/* Escaping. XML escapes text and attribute values alike, and replaces the
+ * characters XML 1.0 forbids (C0 controls) with U+FFFD. */
+void ash_report_put_xml(FILE *f, const char *s);
+/* One Markdown table cell: pipes and newlines escaped, '<' kept from becoming HTML. */
+void ash_report_put_md_cell(FILE *f, const char *s);
+
+/* One run's timeline as an inline <svg> element (report.html). */
+void ash_report_put_svg_timeline(FILE *f, const json_t *run, size_t run_no);
+
+#endif

@@ -1,0 +1,140 @@
+/* The terminal table printed after a run: figures per scenario, next to the incident's own, scaled. */
+#include "report/report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { COL_SCENARIO, COL_VERDICT, COL_TTD, COL_TTR, COL_IMPACT, COL_INC_TTD, COL_INC_TTR, COL_RES, NCOLS };
+
+static const char *const headers[NCOLS] = {"scenario",     "verdict",      "TTD ms",       "TTR ms",
+                                           "impact ms",    "incident TTD", "incident TTR", "resolution ms"};
+static const bool numeric[NCOLS] = {false, false, true, true, true, false, false, true};
+
+#define CELL 128
+struct row {
+    char c[NCOLS][CELL];
+    const char *verdict; /* for colour */
+};
+
+/* Terminal columns taken by a UTF-8 string (the arrow is one column, three bytes). */
+static size_t width(const char *s)
+{
+    size_t w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+static const char *colour(const char *verdict)
+{
+    if (strcmp(verdict, "pass") == 0)
+        return "\x1b[32m";
+    if (strcmp(verdict, "fail") == 0)
+        return "\x1b[31m";
+    if (strcmp(verdict, "aborted") == 0)
+        return "\x1b[33m";
+    return "\x1b[35m";
+}
+
+static void fill_figures(struct row *r, const json_t *src, const char *subkey)
+{
+    static const struct {
+        int col;
+        const char *key;
+    } figs[] = {{COL_TTD, "ttd_ms"}, {COL_TTR, "ttr_ms"}, {COL_IMPACT, "impact_ms"}};
+    for (size_t k = 0; k < 3; k++) {
+        const json_t *obj = subkey ? json_object_get(src, figs[k].key) : src;
+        ash_report_fmt_ms(r->c[figs[k].col], CELL, obj, subkey ? subkey : figs[k].key);
+    }
+}
+
+static void print_row(FILE *out, const struct row *r, const size_t *w, bool color)
+{
+    for (int c = 0; c < NCOLS; c++) {
+        size_t pad = w[c] - width(r->c[c]);
+        bool coloured = color && c == COL_VERDICT && r->verdict;
+        if (c)
+            fputs("  ", out);
+        if (numeric[c])
+            fprintf(out, "%*s", (int)pad, "");
+        if (coloured)
+            fputs(colour(r->verdict), out);
+        fputs(r->c[c], out);
+        if (coloured)
+            fputs("\x1b[0m", out);
+        if (!numeric[c] && c != NCOLS - 1)
+            fprintf(out, "%*s", (int)pad, "");
+    }
+    fputs("\n", out);
+}
+
+static size_t count_rows(const json_t *const *reports, size_t n)
+{
+    size_t rows = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t runs = json_array_size(json_object_get(reports[i], "runs"));
+        rows += runs > 1 ? runs + 1 : 1;
+    }
+    return rows;
+}
+
+void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n, bool color)
+{
+    size_t nrows = count_rows(reports, n) + 1;
+    struct row *rows = calloc(nrows, sizeof *rows);
+    if (!rows) {
+        fputs("aftershock: out of memory printing the summary; see the reports\n", out);
+        return;
+    }
+    for (int c = 0; c < NCOLS; c++)
+        snprintf(rows[0].c[c], CELL, "%s", headers[c]);
+    size_t k = 1;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *rep = reports[i];
+        const json_t *runs = json_object_get(rep, "runs");
+        size_t nruns = json_array_size(runs);
+        struct row *r = &rows[k++];
+        const char *scenario = ash_report_get_str(rep, "scenario", "unnamed");
+        r->verdict = ash_report_get_str(rep, "verdict", "unknown");
+        snprintf(r->c[COL_VERDICT], CELL, "%s", r->verdict);
+        ash_report_fmt_incident(r->c[COL_INC_TTD], CELL, rep, "ttd");
+        ash_report_fmt_incident(r->c[COL_INC_TTR], CELL, rep, "ttr");
+        if (nruns <= 1) {
+            const json_t *run = json_array_get(runs, 0);
+            snprintf(r->c[COL_SCENARIO], CELL, "%s", scenario);
+            fill_figures(r, run, NULL);
+            ash_report_fmt_ms(r->c[COL_RES], CELL, run, "resolution_ms");
+            continue;
+        }
+        /* Repeat runs: the median first, then every run indented under it. */
+        snprintf(r->c[COL_SCENARIO], CELL, "%s (median of %zu)", scenario, nruns);
+        fill_figures(r, json_object_get(rep, "summary"), "median");
+        double worst = 0, v;
+        bool any = false;
+        for (size_t j = 0; j < nruns; j++) {
+            const json_t *run = json_array_get(runs, j);
+            if (ash_report_get_ms(run, "resolution_ms", &v) && (!any || v > worst)) {
+                worst = v;
+                any = true;
+            }
+            struct row *rr = &rows[k++];
+            rr->verdict = ash_report_get_str(run, "verdict", "unknown");
+            snprintf(rr->c[COL_SCENARIO], CELL, "  run %zu", j + 1);
+            snprintf(rr->c[COL_VERDICT], CELL, "%s", rr->verdict);
+            fill_figures(rr, run, NULL);
+            ash_report_fmt_ms(rr->c[COL_RES], CELL, run, "resolution_ms");
+            snprintf(rr->c[COL_INC_TTD], CELL, "%s", "");
+            snprintf(rr->c[COL_INC_TTR], CELL, "%s", "");
+        }
+        ash_report_fmt_ms_value(r->c[COL_RES], CELL, any, worst);
+    }
+
+    size_t w[NCOLS] = {0};
+    for (size_t i = 0; i < k; i++)
+        for (int c = 0; c < NCOLS; c++)
+            if (width(rows[i].c[c]) > w[c])
+                w[c] = width(rows[i].c[c]);
+    for (size_t i = 0; i < k; i++)
+        print_row(out, &rows[i], w, color);
+    free(rows);
+}

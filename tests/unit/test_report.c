@@ -1,0 +1,659 @@
+/* Report renderers against hand-written report.json fixtures: stats, JSON, JUnit, Markdown, HTML/SVG, index, terminal. */
+#include "report/report.h"
+
+#include <check.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const fixture_names[] = {"pass", "fail", "aborted", "repeat3", "nulls"};
+#define N_FIXTURES (sizeof fixture_names / sizeof fixture_names[0])
+
+static char fixture_dir[4096];
+
+static void find_fixtures(void)
+{
+    const char *src = getenv("ASH_SOURCE_DIR");
+    if (src) {
+        snprintf(fixture_dir, sizeof fixture_dir, "%s/tests/fixtures/reports", src);
+        return;
+    }
+    /* Run by hand outside ctest: the fixtures sit next to this file's directory. */
+    snprintf(fixture_dir, sizeof fixture_dir, "%s", __FILE__);
+    char *slash = strrchr(fixture_dir, '/');
+    if (slash)
+        *slash = '\0';
+    strncat(fixture_dir, "/../fixtures/reports", sizeof fixture_dir - strlen(fixture_dir) - 1);
+}
+
+static json_t *load_fixture(const char *name)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s.json", fixture_dir, name);
+    json_t *doc = NULL;
+    ash_error_t err = {0};
+    int ret = ash_report_load(path, &doc, &err);
+    ck_assert_msg(ret == 0, "cannot load fixture %s: %s", path, err.msg);
+    return doc;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+/* Every test writes into its own temporary directory and removes it. */
+static char tmpdir[256];
+
+static void setup_tmp(void)
+{
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(tmpdir, sizeof tmpdir, "%s/ash-report-test-XXXXXX", base);
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown_tmp(void)
+{
+    if (tmpdir[0])
+        nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir[0] = '\0';
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)len + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+    buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static char *render(const char *fixture, int (*writer)(const json_t *, const char *, ash_error_t *),
+                    const char *file, char *path_out, size_t path_len)
+{
+    json_t *doc = load_fixture(fixture);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s-%s", tmpdir, fixture, file);
+    ash_error_t err = {0};
+    ck_assert_msg(writer(doc, path, &err) == 0, "rendering %s: %s", fixture, err.msg);
+    json_decref(doc);
+    if (path_out)
+        snprintf(path_out, path_len, "%s", path);
+    return slurp(path);
+}
+
+/* A real XML parser must accept the file; skipped (with the reason) without python3. */
+static void assert_well_formed(const char *path)
+{
+    if (system("command -v python3 >/dev/null 2>&1") != 0) {
+        printf("SKIP well-formedness of %s: python3 is not installed\n", path);
+        return;
+    }
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' '%s'",
+             path);
+    int rc = system(cmd);
+    ck_assert_msg(rc == 0, "%s is not well-formed XML (python3 xml.etree said so above)", path);
+}
+
+static double num(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    ck_assert_msg(json_is_number(v), "%s is not a number", key);
+    return json_number_value(v);
+}
+
+/* ---- stats ---- */
+
+static void check_stats(const double *v, size_t n, double min, double med, double p95, double max)
+{
+    json_t *st = NULL;
+    ck_assert_int_eq(ash_report_stats(v, n, &st), 0);
+    ck_assert_double_eq(num(st, "min"), min);
+    ck_assert_double_eq(num(st, "median"), med);
+    ck_assert_double_eq(num(st, "p95"), p95);
+    ck_assert_double_eq(num(st, "max"), max);
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "n")), (json_int_t)n);
+    json_decref(st);
+}
+
+START_TEST(stats_known_answers)
+{
+    const double odd[] = {5, 1, 3};
+    check_stats(odd, 3, 1, 3, 5, 5);
+    const double even[] = {4, 1, 3, 2};
+    check_stats(even, 4, 1, 2.5, 4, 4);
+    const double one[] = {7.125};
+    check_stats(one, 1, 7.125, 7.125, 7.125, 7.125);
+    double twenty[20], hundred[100], hundred1[101];
+    for (int i = 0; i < 20; i++)
+        twenty[i] = 20 - i; /* unsorted on purpose */
+    /* Nearest rank: ceil(0.95 * 20) = 19th value. */
+    check_stats(twenty, 20, 1, 10.5, 19, 20);
+    for (int i = 0; i < 100; i++)
+        hundred[i] = i + 1;
+    check_stats(hundred, 100, 1, 50.5, 95, 100);
+    for (int i = 0; i < 101; i++)
+        hundred1[i] = i + 1;
+    /* ceil(95.95) = 96 */
+    check_stats(hundred1, 101, 1, 51, 96, 101);
+    const double ms[] = {3012.345, 18234.5};
+    check_stats(ms, 2, 3012.345, 10623.4225, 18234.5, 18234.5);
+}
+END_TEST
+
+START_TEST(stats_empty_is_null)
+{
+    json_t *st = NULL;
+    ck_assert_int_eq(ash_report_stats(NULL, 0, &st), 0);
+    ck_assert(json_is_null(json_object_get(st, "min")));
+    ck_assert(json_is_null(json_object_get(st, "median")));
+    ck_assert(json_is_null(json_object_get(st, "p95")));
+    ck_assert(json_is_null(json_object_get(st, "max")));
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "n")), 0);
+    json_decref(st);
+}
+END_TEST
+
+START_TEST(summarize_repeat_runs)
+{
+    json_t *doc = load_fixture("repeat3");
+    json_object_del(doc, "summary");
+    ck_assert_int_eq(ash_report_summarize(doc), 0);
+    const json_t *sum = json_object_get(doc, "summary");
+    ck_assert_int_eq(json_integer_value(json_object_get(sum, "runs")), 3);
+    const json_t *ttd = json_object_get(sum, "ttd_ms");
+    ck_assert_double_eq(num(ttd, "min"), 3900.0);
+    ck_assert_double_eq(num(ttd, "median"), 4100.5);
+    ck_assert_double_eq(num(ttd, "p95"), 4500.25);
+    ck_assert_double_eq(num(ttd, "max"), 4500.25);
+    const json_t *ttr = json_object_get(sum, "ttr_ms");
+    ck_assert_double_eq(num(ttr, "median"), 9800.25);
+    const json_t *imp = json_object_get(sum, "impact_ms");
+    ck_assert_double_eq(num(imp, "min"), 190.5);
+    ck_assert_double_eq(num(imp, "max"), 250.125);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(sum, "revert_to_recover_ms"), "n")), 3);
+    json_decref(doc);
+
+    /* Runs that never reached a figure leave it null, not zero. */
+    doc = load_fixture("nulls");
+    ck_assert_int_eq(ash_report_summarize(doc), 0);
+    ttd = json_object_get(json_object_get(doc, "summary"), "ttd_ms");
+    ck_assert(json_is_null(json_object_get(ttd, "median")));
+    ck_assert_int_eq(json_integer_value(json_object_get(ttd, "n")), 0);
+    json_decref(doc);
+}
+END_TEST
+
+/* ---- JSON in and out ---- */
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(json_round_trip_is_atomic)
+{
+    json_t *doc = load_fixture("fail");
+    char path[512];
+    snprintf(path, sizeof path, "%s/report.json", tmpdir);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_json(doc, path, &err) == 0, "%s", err.msg);
+    json_t *back = NULL;
+    ck_assert_msg(ash_report_load(path, &back, &err) == 0, "%s", err.msg);
+    ck_assert(json_equal(doc, back));
+    char *text = slurp(path);
+    /* Pretty-printed, figures without float noise. */
+    ck_assert_ptr_nonnull(strstr(text, "\n  \"scenario\": \"telephony-table-lock\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"ttd_ms\": 18234.5,"));
+    ck_assert_ptr_null(strstr(text, "00000000"));
+    free(text);
+    /* Nothing but the report is left behind. */
+    size_t nfiles = 0;
+    FILE *ls;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls -A '%s'", tmpdir);
+    ls = popen(cmd, "r");
+    char line[512];
+    while (fgets(line, sizeof line, ls))
+        nfiles++;
+    pclose(ls);
+    ck_assert_uint_eq(nfiles, 1);
+    json_decref(doc);
+    json_decref(back);
+}
+END_TEST
+
+START_TEST(load_rejects_what_is_not_a_report)
+{
+    char path[512];
+    json_t *doc = NULL;
+    ash_error_t err = {0};
+
+    snprintf(path, sizeof path, "%s/noschema.json", tmpdir);
+    write_text(path, "{\"scenario\": \"x\"}");
+    ck_assert_int_eq(ash_report_load(path, &doc, &err), -1);
+    ck_assert_msg(strstr(err.msg, "no \"schema\"") && strstr(err.msg, "aftershock/report-v1"), "%s", err.msg);
+    ck_assert_int_eq(err.klass, ASH_ERR_USAGE);
+
+    snprintf(path, sizeof path, "%s/v9.json", tmpdir);
+    write_text(path, "{\"schema\": \"aftershock/report-v9\"}");
+    ck_assert_int_eq(ash_report_load(path, &doc, &err), -1);
+    ck_assert_msg(strstr(err.msg, "unsupported report schema \"aftershock/report-v9\""), "%s", err.msg);
+
+    snprintf(path, sizeof path, "%s/broken.json", tmpdir);
+    write_text(path, "{\n  \"schema\": \"aftershock/report-v1\",\n  oops\n}");
+    ck_assert_int_eq(ash_report_load(path, &doc, &err), -1);
+    ck_assert_msg(strstr(err.msg, "broken.json:3:") != NULL, "%s", err.msg);
+
+    snprintf(path, sizeof path, "%s/array.json", tmpdir);
+    write_text(path, "[1, 2]");
+    ck_assert_int_eq(ash_report_load(path, &doc, &err), -1);
+    ck_assert_msg(strstr(err.msg, "not an aftershock report"), "%s", err.msg);
+
+    snprintf(path, sizeof path, "%s/missing.json", tmpdir);
+    ck_assert_int_eq(ash_report_load(path, &doc, &err), -1);
+    ck_assert_msg(strstr(err.msg, "missing.json"), "%s", err.msg);
+}
+END_TEST
+
+/* ---- formats shared by the renderers ---- */
+
+START_TEST(formats)
+{
+    char buf[128];
+    ck_assert_str_eq(ash_report_fmt_human(buf, sizeof buf, 720000.0), "12m00s");
+    ck_assert_str_eq(ash_report_fmt_human(buf, sizeof buf, 3723000.0), "1h02m03s");
+    ck_assert_str_eq(ash_report_fmt_human(buf, sizeof buf, 45500.0), "45.500s");
+    ck_assert_str_eq(ash_report_fmt_ms_value(buf, sizeof buf, true, 1234.5675), "1234.568");
+    ck_assert_str_eq(ash_report_fmt_ms_value(buf, sizeof buf, false, 0), "-");
+    json_t *doc = load_fixture("pass");
+    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttd"), "12m00s \u2192 12.000 s at 60x");
+    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttr"), "22m00s \u2192 22.000 s at 60x");
+    json_decref(doc);
+    doc = load_fixture("nulls");
+    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttd"), "-");
+    json_decref(doc);
+
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    ash_report_put_xml(f, "a<b>&\"c'\x01\n");
+    fclose(f);
+    ck_assert_str_eq(out, "a&lt;b&gt;&amp;&quot;c&#39;\xef\xbf\xbd&#10;");
+    free(out);
+    f = open_memstream(&out, &len);
+    ash_report_put_md_cell(f, "a|b\n<c>");
+    fclose(f);
+    ck_assert_str_eq(out, "a\\|b &lt;c&gt;");
+    free(out);
+}
+END_TEST
+
+/* ---- JUnit ---- */
+
+START_TEST(junit_fail_names_missed_expectations)
+{
+    char path[512];
+    char *x = render("fail", ash_report_write_junit, "junit.xml", path, sizeof path);
+    ck_assert_ptr_nonnull(strstr(x, "<testsuite name=\"telephony-table-lock\" tests=\"1\" failures=\"1\" errors=\"0\""));
+    ck_assert_ptr_nonnull(strstr(x, "<testcase classname=\"aftershock.telephony-table-lock\" "
+                                    "name=\"telephony-table-lock run 1\""));
+    ck_assert_uint_eq(count_of(x, "<failure "), 1);
+    ck_assert_ptr_nonnull(strstr(x, "message=\"2 expectations missed: detect_within: 18234.500 ms &gt; limit "
+                                    "15000.000 ms; recover_within: not reached (limit 30000.000 ms)\""));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd_ms\" value=\"18234.500\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttr_ms\" value=\"null\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"impact_ms\" value=\"51.500\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"detected_by\" value=\"noc-webhook\"/>"));
+    /* The title and the alert text carry <&>" and must come out escaped. */
+    ck_assert_ptr_nonnull(strstr(x, "value=\"Calls &amp; &lt;records&gt; &quot;locked&quot;\""));
+    ck_assert_ptr_nonnull(strstr(x, "alert &quot;QueueBacklog&quot; &lt;critical&gt; &amp; paging | ops"));
+    ck_assert_ptr_null(strstr(x, "<critical>"));
+    ck_assert_ptr_null(strstr(x, "<records>"));
+    free(x);
+    assert_well_formed(path);
+}
+END_TEST
+
+START_TEST(junit_pass_aborted_nulls)
+{
+    char path[512];
+    char *x = render("pass", ash_report_write_junit, "junit.xml", path, sizeof path);
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"1\" failures=\"0\" errors=\"0\""));
+    ck_assert_ptr_null(strstr(x, "<failure"));
+    ck_assert_ptr_null(strstr(x, "<error"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd_ms\" value=\"3012.345\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttr_ms\" value=\"12231.000\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"detected_by\" value=\"backlog-alert\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"incident.scaled_ttd_ms\" value=\"12000.000\"/>"));
+    free(x);
+    assert_well_formed(path);
+
+    x = render("aborted", ash_report_write_junit, "junit.xml", path, sizeof path);
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"1\" failures=\"0\" errors=\"1\""));
+    ck_assert_ptr_nonnull(strstr(x, "<error type=\"aborted\" message=\"run aborted: interrupted by SIGINT; all "
+                                    "faults reverted\">"));
+    free(x);
+    assert_well_formed(path);
+
+    x = render("nulls", ash_report_write_junit, "junit.xml", path, sizeof path);
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"1\" failures=\"0\" errors=\"1\""));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd_ms\" value=\"null\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"detected_by\" value=\"null\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "fault cut-core: sch_netem is not available in this kernel"));
+    free(x);
+    assert_well_formed(path);
+
+    x = render("repeat3", ash_report_write_junit, "junit.xml", path, sizeof path);
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"3\" failures=\"0\" errors=\"0\""));
+    ck_assert_uint_eq(count_of(x, "<testcase "), 3);
+    ck_assert_ptr_nonnull(strstr(x, "name=\"portal-memory-exhaustion run 3\""));
+    free(x);
+}
+END_TEST
+
+START_TEST(junit_many_in_one_file)
+{
+    json_t *docs[N_FIXTURES];
+    for (size_t i = 0; i < N_FIXTURES; i++)
+        docs[i] = load_fixture(fixture_names[i]);
+    char path[512];
+    snprintf(path, sizeof path, "%s/all.xml", tmpdir);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_junit_many((const json_t *const *)docs, N_FIXTURES, path, &err) == 0, "%s",
+                  err.msg);
+    char *x = slurp(path);
+    /* pass 1 + fail 1 + aborted 1 + repeat 3 + nulls 1 */
+    ck_assert_ptr_nonnull(strstr(x, "<testsuites name=\"aftershock\" tests=\"7\" failures=\"1\" errors=\"2\""));
+    ck_assert_uint_eq(count_of(x, "<testsuite "), N_FIXTURES);
+    ck_assert_uint_eq(count_of(x, "<testcase "), 7);
+    free(x);
+    assert_well_formed(path);
+    for (size_t i = 0; i < N_FIXTURES; i++)
+        json_decref(docs[i]);
+}
+END_TEST
+
+/* ---- Markdown ---- */
+
+START_TEST(markdown_has_the_figures)
+{
+    char *md = render("pass", ash_report_write_markdown, "report.md", NULL, 0);
+    ck_assert_ptr_nonnull(strstr(md, "**Verdict: PASS**"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | pass | 48.731 | 3012.345 | backlog-alert | 12231.000 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| TTD | 12m00s | 12000.000 | 3012.345 | 0.25 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| TTR | 22m00s | 22000.000 | 12231.000 | 0.56 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | detect_within | 15000.000 | 3012.345 | yes |"));
+    ck_assert_ptr_nonnull(strstr(md, "## Event log"));
+    ck_assert_ptr_nonnull(strstr(md, "| 2150.412 | t_inject | maintenance-lock in effect |"));
+    free(md);
+
+    md = render("fail", ash_report_write_markdown, "report.md", NULL, 0);
+    ck_assert_ptr_nonnull(strstr(md, "**Verdict: FAIL**"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | recover_within | 30000.000 | - | **NO** |"));
+    /* A pipe in a detail must not split the table row. */
+    ck_assert_ptr_nonnull(strstr(md, "&lt;critical&gt; & paging \\| ops"));
+    free(md);
+
+    md = render("repeat3", ash_report_write_markdown, "report.md", NULL, 0);
+    ck_assert_ptr_nonnull(strstr(md, "| TTD | 3900.000 | 4100.500 | 4500.250 | 4500.250 | 3 / 3 |"));
+    ck_assert_ptr_nonnull(strstr(md, "## Event log, run 3"));
+    ck_assert_ptr_nonnull(strstr(md, "replayed at 120x"));
+    free(md);
+
+    md = render("nulls", ash_report_write_markdown, "report.md", NULL, 0);
+    ck_assert_ptr_nonnull(strstr(md, "**Verdict: ERROR**"));
+    ck_assert_ptr_nonnull(strstr(md, "- error: cannot create network namespace: Operation not permitted"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | error | - | - | - | - | - | - | - |"));
+    free(md);
+}
+END_TEST
+
+/* ---- HTML ---- */
+
+START_TEST(html_timeline_per_run_and_strip_per_probe)
+{
+    char path[512];
+    char *h = render("pass", ash_report_write_html, "report.html", path, sizeof path);
+    ck_assert_uint_eq(count_of(h, "<svg "), 1);
+    ck_assert_uint_eq(count_of(h, "<g class=\"probe-strip\""), 2);
+    ck_assert_ptr_nonnull(strstr(h, "data-probe=\"register\""));
+    ck_assert_ptr_nonnull(strstr(h, "data-probe=\"registrar-port\""));
+    /* 164 + 66 samples of the two probes (see pass.json), one rect each. */
+    ck_assert_uint_eq(count_of(h, "<rect class=\"ok\"") + count_of(h, "<rect class=\"bad\""), 164 + 66);
+    ck_assert_uint_eq(count_of(h, "<polyline class=\"latency\""), 2);
+    ck_assert_ptr_nonnull(strstr(h, ">maintenance-lock (table-lock)</text>"));
+    ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker inject\">"));
+    ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker detect\">"));
+    ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker remedy\">"));
+    ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker recover\">"));
+    ck_assert_ptr_nonnull(strstr(h, "time since run start (ms)"));
+    ck_assert_ptr_nonnull(strstr(h, "12m00s \u2192 12.000 s at 60x"));
+    ck_assert_ptr_nonnull(strstr(h, "<header class=\"banner v-pass\">"));
+    /* Self-contained: nothing to run, nothing to fetch. */
+    ck_assert_ptr_null(strstr(h, "<script"));
+    ck_assert_ptr_null(strstr(h, "src="));
+    ck_assert_ptr_null(strstr(h, "<link"));
+    ck_assert_ptr_null(strstr(h, "url("));
+    free(h);
+    assert_well_formed(path);
+
+    h = render("repeat3", ash_report_write_html, "report.html", path, sizeof path);
+    ck_assert_uint_eq(count_of(h, "<svg "), 3);
+    ck_assert_uint_eq(count_of(h, "<g class=\"probe-strip\""), 6);
+    ck_assert_ptr_nonnull(strstr(h, "<table class=\"summary\">"));
+    free(h);
+    assert_well_formed(path);
+
+    h = render("fail", ash_report_write_html, "report.html", path, sizeof path);
+    ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker remedy-failed\">"));
+    ck_assert_ptr_null(strstr(h, "<g class=\"marker recover\">"));
+    ck_assert_ptr_null(strstr(h, "<critical>"));
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"miss\">NO</td>"));
+    free(h);
+    assert_well_formed(path);
+
+    h = render("aborted", ash_report_write_html, "report.html", path, sizeof path);
+    ck_assert_ptr_nonnull(strstr(h, "v-aborted"));
+    free(h);
+    assert_well_formed(path);
+
+    h = render("nulls", ash_report_write_html, "report.html", path, sizeof path);
+    ck_assert_uint_eq(count_of(h, "<svg "), 1);
+    ck_assert_uint_eq(count_of(h, "<g class=\"probe-strip\""), 1);
+    ck_assert_ptr_nonnull(strstr(h, "no samples"));
+    ck_assert_ptr_null(strstr(h, "nan"));
+    ck_assert_ptr_null(strstr(h, "inf\""));
+    free(h);
+    assert_well_formed(path);
+}
+END_TEST
+
+/* ---- index, terminal, render_all ---- */
+
+static void place(const char *fixture, const char *dir)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    if (!fixture)
+        return;
+    json_t *doc = load_fixture(fixture);
+    strncat(path, "/report.json", sizeof path - strlen(path) - 1);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_json(doc, path, &err) == 0, "%s", err.msg);
+    json_decref(doc);
+}
+
+START_TEST(index_lists_newest_first)
+{
+    place("pass", "20250314T093000Z-telephony-table-lock");
+    place("fail", "20250314T100000Z-telephony-table-lock");
+    place("repeat3", "20250315T080000Z-portal memory");
+    place(NULL, "not-a-run");
+    place(NULL, "20250316T000000Z-broken");
+    char path[600];
+    snprintf(path, sizeof path, "%s/20250316T000000Z-broken/report.json", tmpdir);
+    write_text(path, "{\"schema\": 42}");
+
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_index(tmpdir, &err) == 0, "%s", err.msg);
+    snprintf(path, sizeof path, "%s/index.html", tmpdir);
+    char *h = slurp(path);
+    const char *rep = strstr(h, "href=\"20250315T080000Z-portal%20memory/report.html\"");
+    const char *fail = strstr(h, "href=\"20250314T100000Z-telephony-table-lock/report.html\"");
+    const char *pass = strstr(h, "href=\"20250314T093000Z-telephony-table-lock/report.html\"");
+    ck_assert_ptr_nonnull(rep);
+    ck_assert_ptr_nonnull(fail);
+    ck_assert_ptr_nonnull(pass);
+    ck_assert(rep < fail && fail < pass);
+    ck_assert_ptr_null(strstr(h, "not-a-run"));
+    ck_assert_ptr_nonnull(strstr(h, "unreadable: "));
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">4100.500 (median)</td>"));
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">3012.345</td>"));
+    ck_assert_ptr_nonnull(strstr(h, ">fail</td>"));
+    free(h);
+    assert_well_formed(path);
+
+    snprintf(path, sizeof path, "%s/does-not-exist", tmpdir);
+    ck_assert_int_eq(ash_report_write_index(path, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "does-not-exist"));
+}
+END_TEST
+
+START_TEST(terminal_summary)
+{
+    json_t *docs[N_FIXTURES];
+    for (size_t i = 0; i < N_FIXTURES; i++)
+        docs[i] = load_fixture(fixture_names[i]);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    ash_report_print_summary(f, (const json_t *const *)docs, N_FIXTURES, false);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(out, "scenario"));
+    ck_assert_ptr_nonnull(strstr(out, "incident TTD"));
+    ck_assert_ptr_nonnull(strstr(out, "3012.345"));
+    ck_assert_ptr_nonnull(strstr(out, "12m00s \u2192 12.000 s at 60x"));
+    ck_assert_ptr_nonnull(strstr(out, "25m00s \u2192 12.500 s at 120x"));
+    ck_assert_ptr_nonnull(strstr(out, "portal-memory-exhaustion (median of 3)"));
+    ck_assert_ptr_nonnull(strstr(out, "  run 2"));
+    ck_assert_ptr_null(strstr(out, "\x1b["));
+    /* header + pass + fail + aborted + (median + 3 runs) + nulls */
+    ck_assert_uint_eq(count_of(out, "\n"), 1 + 3 + 4 + 1);
+    /* Columns line up: every line has the same position for the verdict column. */
+    free(out);
+
+    f = open_memstream(&out, &len);
+    ash_report_print_summary(f, (const json_t *const *)docs, 2, true);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(out, "\x1b[32mpass\x1b[0m"));
+    ck_assert_ptr_nonnull(strstr(out, "\x1b[31mfail\x1b[0m"));
+    free(out);
+    for (size_t i = 0; i < N_FIXTURES; i++)
+        json_decref(docs[i]);
+}
+END_TEST
+
+START_TEST(render_all_writes_three_files)
+{
+    json_t *doc = load_fixture("fail");
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_render_all(doc, tmpdir, &err) == 0, "%s", err.msg);
+    static const char *const files[] = {"junit.xml", "report.md", "report.html"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[600];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
+        ck_assert_msg(stat(path, &st) == 0 && st.st_size > 0, "%s missing", path);
+    }
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/no/such/dir", tmpdir);
+    ck_assert_int_eq(ash_report_render_all(doc, bad, &err), -1);
+    ck_assert_msg(strstr(err.msg, "no/such/dir/junit.xml") != NULL, "%s", err.msg);
+    json_decref(doc);
+}
+END_TEST
+
+/* `test_report --render DIR`: every fixture rendered into DIR/<name>/ plus
+ * DIR/index.html and DIR/all-junit.xml, for tests/integration/report_xml.sh. */
+static int render_fixtures(const char *dir)
+{
+    json_t *docs[N_FIXTURES];
+    ash_error_t err = {0};
+    for (size_t i = 0; i < N_FIXTURES; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s.json", fixture_dir, fixture_names[i]);
+        if (ash_report_load(path, &docs[i], &err) < 0)
+            goto fail;
+        snprintf(path, sizeof path, "%s/%s", dir, fixture_names[i]);
+        mkdir(path, 0755);
+        if (ash_report_render_all(docs[i], path, &err) < 0)
+            goto fail;
+        strncat(path, "/report.json", sizeof path - strlen(path) - 1);
+        if (ash_report_write_json(docs[i], path, &err) < 0)
+            goto fail;
+    }
+    char all[4200];
+    snprintf(all, sizeof all, "%s/all-junit.xml", dir);
+    if (ash_report_write_junit_many((const json_t *const *)docs, N_FIXTURES, all, &err) < 0 ||
+        ash_report_write_index(dir, &err) < 0)
+        goto fail;
+    ash_report_print_summary(stdout, (const json_t *const *)docs, N_FIXTURES, false);
+    return 0;
+fail:
+    fprintf(stderr, "test_report --render: %s\n", err.msg);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    find_fixtures();
+    if (argc == 3 && strcmp(argv[1], "--render") == 0)
+        return render_fixtures(argv[2]);
+
+    Suite *s = suite_create("report");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+    tcase_add_test(tc, stats_known_answers);
+    tcase_add_test(tc, stats_empty_is_null);
+    tcase_add_test(tc, summarize_repeat_runs);
+    tcase_add_test(tc, json_round_trip_is_atomic);
+    tcase_add_test(tc, load_rejects_what_is_not_a_report);
+    tcase_add_test(tc, formats);
+    tcase_add_test(tc, junit_fail_names_missed_expectations);
+    tcase_add_test(tc, junit_pass_aborted_nulls);
+    tcase_add_test(tc, junit_many_in_one_file);
+    tcase_add_test(tc, markdown_has_the_figures);
+    tcase_add_test(tc, html_timeline_per_run_and_strip_per_probe);
+    tcase_add_test(tc, index_lists_newest_first);
+    tcase_add_test(tc, terminal_summary);
+    tcase_add_test(tc, render_all_writes_three_files);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
