@@ -16,6 +16,7 @@
 
 struct ash_journal;
 struct ash_env;
+struct ash_sandbox;
 struct ash_ctx;
 
 /* One probe sample: when it started and ended (CLOCK_MONOTONIC ns), the verdict, why. */
@@ -31,6 +32,7 @@ struct ash_ctx {
     ash_loop *loop;
     struct ash_journal *journal;
     struct ash_env *env;
+    struct ash_sandbox *sandbox; /* sandbox mode: the hosts; NULL in host mode */
     const struct ash_scenario *scenario;
     const char *run_dir;
     const char *state_dir;

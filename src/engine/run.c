@@ -7,6 +7,7 @@
 #include "engine/measure.h"
 #include "engine/progress.h"
 #include "env/env.h"
+#include "env/sandbox.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "sys/proc.h"
@@ -79,6 +80,7 @@ struct run {
     struct ash_ctx ctx;
     ash_loop *loop;
     struct ash_journal *journal;
+    struct ash_sandbox *sandbox;
     struct ash_env *env;
     struct probe_rt *probes;
     struct det_rt *dets;
@@ -747,7 +749,15 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
                              .revert_fault = ctx_revert_fault,
                              .fault_state = ctx_fault_state,
                              .engine = &r};
+    if (sc->n_hosts > 0) {
+        if (ash_sandbox_create_in(sc, cfg->run_id, cfg->run_dir, r.journal, &r.sandbox, err) < 0) {
+            ash_error_wrap(err, "cannot build the sandbox");
+            goto out_journal;
+        }
+        r.ctx.sandbox = r.sandbox;
+    }
     struct ash_env_opts eo = {.loop = r.loop,
+                              .sandbox = r.sandbox,
                               .journal = r.journal,
                               .scenario = sc,
                               .run_dir = cfg->run_dir,
@@ -845,6 +855,7 @@ out_teardown:
     ret = verdict;
     ash_env_free(r.env);
 out_journal:
+    ash_sandbox_destroy(r.sandbox);
     if (r.journal) {
         size_t left = ash_journal_pending(r.journal);
         if (left)

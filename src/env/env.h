@@ -26,8 +26,11 @@ struct ash_env_hooks {
     void *arg;
 };
 
+struct ash_sandbox;
+
 struct ash_env_opts {
     ash_loop *loop;
+    struct ash_sandbox *sandbox; /* hosts of sandbox mode; NULL in host mode */
     struct ash_journal *journal;
     const struct ash_scenario *scenario;
     const char *run_dir;
@@ -52,6 +55,12 @@ void ash_service_hold(struct ash_service *s, bool hold);
 int ash_service_restart(struct ash_env *env, struct ash_service *s, ash_error_t *err);
 /* Start a service that is not running (after a kill fault); waits for ready. */
 int ash_service_start(struct ash_env *env, struct ash_service *s, ash_error_t *err);
+
+/* Host crash support: forget a host's services (their processes died with the
+ * host; no automatic restart) and start them again in an order:
+ * 0 dependency, 1 reversed, 2 shuffled. */
+void ash_env_mark_host_down(struct ash_env *env, const char *host);
+int ash_env_start_host_services(struct ash_env *env, const char *host, int order, ash_error_t *err);
 
 /* Undo ops for `recover`: services a dead run left running. */
 extern const struct ash_undo_op ash_env_undo_ops[];

@@ -6,6 +6,7 @@
  * detector reading a pipe would see lines late by up to a buffer's worth. The
  * pty is put in raw mode so bytes pass unchanged (no \r\n translation). */
 #include "env/env.h"
+#include "env/sandbox.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "sys/proc.h"
@@ -56,6 +57,14 @@ struct ash_env {
 };
 
 static void read_output(ash_loop *loop, int fd, uint32_t events, void *data);
+
+/* Runs in the forked child: join the host's cgroups and namespaces (async-signal-safe). */
+static const struct ash_host *child_host;
+static int enter_host(void *arg)
+{
+    return ash_host_enter(child_host);
+}
+
 static void child_exited(ash_loop *loop, int fd, uint32_t events, void *data);
 
 char *ash_env_substitute(const char *s, const char *scenario_dir, const char *run_dir)
@@ -245,13 +254,25 @@ static int spawn_service(struct ash_env *env, struct ash_service *s, ash_error_t
     for (size_t i = 0; i < s->spec->env.n && ne < 63; i++)
         extra[ne++] = s->spec->env.v[i];
     extra[ne] = NULL;
+    const struct ash_host *host = NULL;
+    if (s->spec->host) {
+        host = env->o.sandbox ? ash_sandbox_host(env->o.sandbox, s->spec->host) : NULL;
+        if (!host) {
+            close(s->ptm);
+            close(slave);
+            s->ptm = -1;
+            return ash_error(err, ENOENT, "service '%s': host '%s' does not exist", s->spec->name, s->spec->host);
+        }
+    }
     struct ash_spawn_opts o = {.argv = s->argv,
+                               .pre_exec = host ? enter_host : NULL,
                                .envp_extra = extra,
                                .cwd = env->o.run_dir,
                                .stdin_fd = -1,
                                .stdout_fd = slave,
                                .stderr_fd = slave,
                                .new_pgroup = true};
+    child_host = host; /* read by enter_host in the child, right after fork */
     int r = ash_spawn(&o, &s->child, err);
     close(slave);
     if (r < 0) {
@@ -661,6 +682,54 @@ struct ash_service *ash_env_service(struct ash_env *env, const char *name)
         return &env->svcs[i];
     }
     return NULL;
+}
+
+void ash_env_mark_host_down(struct ash_env *env, const char *host)
+{
+    for (size_t i = 0; i < env->n; i++) {
+        struct ash_service *s = &env->svcs[i];
+        if (!s->spec->host || strcmp(s->spec->host, host) != 0)
+            continue;
+        s->hold = true; /* a dead host restarts nothing by itself */
+        if (s->restart_timer) {
+            ash_loop_cancel_timer(env->o.loop, s->restart_timer);
+            s->restart_timer = NULL;
+        }
+    }
+}
+
+int ash_env_start_host_services(struct ash_env *env, const char *host, int order, ash_error_t *err)
+{
+    size_t idx[256], n = 0;
+    for (size_t k = 0; k < env->n && n < 256; k++) {
+        struct ash_service *s = &env->svcs[env->order[k]];
+        if (s->spec->host && strcmp(s->spec->host, host) == 0)
+            idx[n++] = env->order[k];
+    }
+    if (order == 1) {
+        for (size_t i = 0; i < n / 2; i++) {
+            size_t t = idx[i];
+            idx[i] = idx[n - 1 - i];
+            idx[n - 1 - i] = t;
+        }
+    } else if (order == 2) {
+        for (size_t i = n; i > 1; i--) {
+            size_t j = (size_t)rand() % i, t = idx[i - 1];
+            idx[i - 1] = idx[j];
+            idx[j] = t;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct ash_service *s = &env->svcs[idx[i]];
+        s->hold = false;
+        if (s->running) {
+            /* Its processes were killed with the host: reap before starting again. */
+            stop_service(env, s);
+        }
+        if (ash_service_start(env, s, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 const char *ash_service_name(const struct ash_service *s) { return s->spec->name; }
