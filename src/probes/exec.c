@@ -1,15 +1,210 @@
 /* Probe `exec`: run a command per sample; ok when it exits 0 within the timeout. */
 #include "kinds.h"
+#include "probes/probe_confs.h"
+#include "probes/probe_socket.h"
+#include "sys/clock.h"
+#include "sys/proc.h"
 
-struct exec_probe_conf {
-    struct ash_strlist command;
-};
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const struct ash_field exec_probe_fields[] = {
-    {"command", ASH_F_ARGV, offsetof(struct exec_probe_conf, command), ASH_FIELD_REQUIRED, "command; exit 0 = ok"},
+    {"command", ASH_F_ARGV, offsetof(struct ash_exec_probe_conf, command), ASH_FIELD_REQUIRED, "command; exit 0 = ok"},
     {NULL}};
+
+struct exec_sample;
+
+struct exec_state {
+    const struct ash_probe_spec *p;
+    ash_loop *loop;
+    char **argv; /* NULL-terminated view of the conf's strings (not copies) */
+    struct exec_sample *inflight;
+};
+
+struct exec_sample {
+    struct exec_state *st;
+    struct ash_child ch; /* ch.pid <= 0: nothing running (spawn failed or reaped) */
+    ash_timer *timer;    /* the timeout, or the deferred delivery of a spawn failure */
+    bool finished;
+    struct ash_sample result;
+    ash_sample_done_fn done;
+    void *arg;
+    struct exec_sample *prev, *next;
+};
+
+static void unlink_sample(struct exec_sample *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        s->st->inflight = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+}
+
+/* Kill the whole process group while its leader is still unreaped (running or a
+ * zombie): the leader's pid, and so the group id, cannot be reused until it is
+ * reaped, so the signal cannot reach an unrelated group. Then reap the leader.
+ * Leftovers a command put in the background die with it: a probe must not
+ * leave processes behind. */
+static void kill_and_reap(struct exec_sample *s, int *status)
+{
+    if (s->ch.pid <= 0)
+        return;
+    kill(-s->ch.pid, SIGKILL);
+    int st = 0;
+    while (waitpid(s->ch.pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (status)
+        *status = st;
+    s->ch.pid = -1;
+}
+
+static void release(struct exec_sample *s)
+{
+    if (s->timer)
+        ash_loop_cancel_timer(s->st->loop, s->timer);
+    kill_and_reap(s, NULL);
+    if (s->ch.pidfd >= 0) {
+        ash_loop_del_fd(s->st->loop, s->ch.pidfd);
+        ash_child_close(&s->ch);
+    }
+    unlink_sample(s);
+    free(s);
+}
+
+/* Free first, report last: done may close the probe. */
+static void deliver(struct exec_sample *s)
+{
+    struct ash_sample out = s->result;
+    ash_sample_done_fn done = s->done;
+    void *arg = s->arg;
+    release(s);
+    done(arg, &out);
+}
+
+static void on_exit_ready(ash_loop *loop, int fd, uint32_t events, void *data)
+{
+    struct exec_sample *s = data;
+    s->result.end = ash_now_ns();
+    int status = 0;
+    kill_and_reap(s, &status);
+    s->result.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (WIFEXITED(status)) {
+        if (WEXITSTATUS(status) != 0)
+            snprintf(s->result.detail, sizeof s->result.detail, "exit %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        snprintf(s->result.detail, sizeof s->result.detail, "killed by %s", ash_signal_name(WTERMSIG(status)));
+    } else {
+        snprintf(s->result.detail, sizeof s->result.detail, "wait status 0x%x", status);
+    }
+    s->finished = true;
+    deliver(s);
+}
+
+static int64_t on_timer(ash_loop *loop, int64_t now, void *data)
+{
+    struct exec_sample *s = data;
+    s->timer = NULL; /* freed by the loop when we return */
+    if (!s->finished) {
+        s->result.end = ash_now_ns();
+        s->result.ok = false;
+        int64_t t = s->st->p->timeout_ns;
+        if (t % ASH_NS_PER_MS == 0)
+            snprintf(s->result.detail, sizeof s->result.detail, "timeout after %lld ms", (long long)(t / ASH_NS_PER_MS));
+        else
+            snprintf(s->result.detail, sizeof s->result.detail, "timeout after %.3f ms", ash_ns_to_ms(t));
+    }
+    deliver(s); /* kills the group and reaps */
+    return ASH_TIMER_DONE;
+}
+
+static int exec_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **state, ash_error_t *err)
+{
+    const struct ash_exec_probe_conf *c = p->conf;
+    const char *why = ash_probe_from_unsupported(p);
+    if (why)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "probe '%s': %s", p->name, why);
+    if (!c || c->command.n == 0 || !c->command.v[0])
+        return ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': exec needs a command", p->name);
+    struct exec_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return ash_error(err, ENOMEM, "probe '%s'", p->name);
+    st->argv = calloc(c->command.n + 1, sizeof *st->argv);
+    if (!st->argv) {
+        free(st);
+        return ash_error(err, ENOMEM, "probe '%s'", p->name);
+    }
+    memcpy(st->argv, c->command.v, c->command.n * sizeof *st->argv);
+    st->p = p;
+    st->loop = ctx->loop;
+    *state = st;
+    return 0;
+}
+
+static int exec_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *state, int64_t start,
+                       ash_sample_done_fn done, void *arg, ash_error_t *err)
+{
+    struct exec_state *st = state;
+    struct exec_sample *s = calloc(1, sizeof *s);
+    if (!s)
+        return ash_error(err, ENOMEM, "probe '%s': sample", p->name);
+    *s = (struct exec_sample){.st = st, .ch = {.pid = -1, .pidfd = -1}, .done = done, .arg = arg,
+                              .result = {.start = start}};
+    s->next = st->inflight;
+    if (s->next)
+        s->next->prev = s;
+    st->inflight = s;
+
+    int64_t deadline = p->timeout_ns > 0 ? start + p->timeout_ns : -1;
+    /* A new process group, so a timeout can kill the command and all it started. */
+    struct ash_spawn_opts o = {.argv = st->argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .new_pgroup = true};
+    ash_error_t serr;
+    if (ash_spawn(&o, &s->ch, &serr) < 0) {
+        /* Counted as a failed sample: under a memory or pid fault, fork failing
+         * is exactly what a user's health check would see. */
+        s->ch = (struct ash_child){.pid = -1, .pidfd = -1};
+        snprintf(s->result.detail, sizeof s->result.detail, "%s", serr.msg);
+        s->result.end = ash_now_ns();
+        s->finished = true;
+        deadline = 0;
+    } else if (ash_loop_add_fd(st->loop, s->ch.pidfd, EPOLLIN, on_exit_ready, s, err) < 0) {
+        int saved_fd = s->ch.pidfd;
+        s->ch.pidfd = -1; /* not in the loop: release must not remove it */
+        release(s);
+        close(saved_fd);
+        return ash_error_wrap(err, "probe '%s'", p->name);
+    }
+    if (deadline >= 0) {
+        s->timer = ash_loop_add_timer(st->loop, deadline, on_timer, s);
+        if (!s->timer) {
+            release(s);
+            return ash_error(err, ENOMEM, "probe '%s': timer", p->name);
+        }
+    }
+    return 0;
+}
+
+static void exec_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *state)
+{
+    struct exec_state *st = state;
+    if (!st)
+        return;
+    while (st->inflight)
+        release(st->inflight);
+    free(st->argv);
+    free(st);
+}
 
 const struct ash_probe_kind ash_probe_exec = {
     .c = {.name = "exec", .summary = "run a command; ok when it exits 0 in time", .fields = exec_probe_fields,
-          .conf_size = sizeof(struct exec_probe_conf), .shorthand = "command"},
+          .conf_size = sizeof(struct ash_exec_probe_conf), .shorthand = "command"},
+    .open = exec_open,
+    .sample = exec_sample,
+    .close = exec_close,
 };

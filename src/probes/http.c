@@ -1,25 +1,274 @@
 /* Probe `http`: one request per sample through libcurl's multi interface, driven by the loop. */
 #include "kinds.h"
+#include "probes/curl_loop.h"
+#include "probes/probe_confs.h"
+#include "probes/probe_socket.h"
+#include "sys/clock.h"
 
-struct http_conf {
-    char *url;
-    char *method;
-    long long expect_status; /* 0: any 2xx */
-    char *body;
-    struct ash_strlist headers;
-    bool keepalive;
-};
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 static const struct ash_field http_fields[] = {
-    {"url", ASH_F_STRING, offsetof(struct http_conf, url), ASH_FIELD_REQUIRED, "URL to request"},
-    {"method", ASH_F_STRING, offsetof(struct http_conf, method), 0, "HTTP method (default GET)"},
-    {"expect_status", ASH_F_INT, offsetof(struct http_conf, expect_status), 0, "status that counts as ok (default any 2xx)", NULL, NULL, 100, 599},
-    {"body", ASH_F_STRING, offsetof(struct http_conf, body), 0, "request body"},
-    {"headers", ASH_F_STRLIST, offsetof(struct http_conf, headers), 0, "extra request headers, \"Name: value\""},
-    {"keepalive", ASH_F_BOOL, offsetof(struct http_conf, keepalive), 0, "reuse connections between samples (default false: each sample connects)"},
+    {"url", ASH_F_STRING, offsetof(struct ash_http_conf, url), ASH_FIELD_REQUIRED, "URL to request"},
+    {"method", ASH_F_STRING, offsetof(struct ash_http_conf, method), 0, "HTTP method (default GET)"},
+    {"expect_status", ASH_F_INT, offsetof(struct ash_http_conf, expect_status), 0, "status that counts as ok (default any 2xx)", NULL, NULL, 100, 599},
+    {"body", ASH_F_STRING, offsetof(struct ash_http_conf, body), 0, "request body"},
+    {"headers", ASH_F_STRLIST, offsetof(struct ash_http_conf, headers), 0, "extra request headers, \"Name: value\""},
+    {"keepalive", ASH_F_BOOL, offsetof(struct ash_http_conf, keepalive), 0, "reuse connections between samples (default false: each sample connects)"},
     {NULL}};
+
+struct http_sample;
+
+struct http_state {
+    const struct ash_probe_spec *p;
+    ash_loop *loop;
+    ash_curl_loop *cl;
+    struct curl_slist *headers;
+    struct http_sample *inflight; /* doubly linked: close() abandons them */
+};
+
+struct http_sample {
+    struct http_state *st;
+    CURL *easy;
+    ash_timer *timeout;
+    ash_sample_done_fn done;
+    void *arg;
+    int64_t start;
+    char errbuf[CURL_ERROR_SIZE];
+    struct http_sample *prev, *next;
+};
+
+static void unlink_sample(struct http_sample *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        s->st->inflight = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+}
+
+/* Free the sample, then report: done may close the probe, so nothing of ours is touched after it. */
+static void finish(struct http_sample *s, struct ash_sample *out)
+{
+    ash_sample_done_fn done = s->done;
+    void *arg = s->arg;
+    if (s->timeout)
+        ash_loop_cancel_timer(s->st->loop, s->timeout);
+    unlink_sample(s);
+    curl_easy_cleanup(s->easy);
+    free(s);
+    done(arg, out);
+}
+
+static void describe_curl_error(struct http_sample *s, CURLcode rc, char *buf, size_t len)
+{
+    long os_errno = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_OS_ERRNO, &os_errno);
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+        if (os_errno)
+            snprintf(buf, len, "connect: %s", strerror((int)os_errno));
+        else
+            snprintf(buf, len, "connect: %s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+        break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        snprintf(buf, len, "resolve: %s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+        break;
+    default:
+        snprintf(buf, len, "%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+        break;
+    }
+}
+
+static void on_transfer_done(CURL *easy, CURLcode rc, void *arg)
+{
+    struct http_sample *s = arg;
+    const struct ash_http_conf *c = s->st->p->conf;
+    struct ash_sample out = {.start = s->start, .end = ash_now_ns()};
+    if (rc != CURLE_OK) {
+        describe_curl_error(s, rc, out.detail, sizeof out.detail);
+    } else {
+        long status = 0;
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        out.ok = c->expect_status ? status == c->expect_status : (status >= 200 && status <= 299);
+        if (!out.ok)
+            snprintf(out.detail, sizeof out.detail, "status %ld", status);
+    }
+    finish(s, &out);
+}
+
+static void format_timeout(char *buf, size_t len, int64_t timeout_ns)
+{
+    if (timeout_ns % ASH_NS_PER_MS == 0)
+        snprintf(buf, len, "timeout after %lld ms", (long long)(timeout_ns / ASH_NS_PER_MS));
+    else
+        snprintf(buf, len, "timeout after %.3f ms", ash_ns_to_ms(timeout_ns));
+}
+
+/* Our own timer rather than CURLOPT_TIMEOUT_MS: libcurl counts in whole
+ * milliseconds from when it starts the transfer; this fires at start + timeout
+ * with the loop's nanosecond timer, the same way for every probe kind. */
+static int64_t on_timeout(ash_loop *loop, int64_t now, void *data)
+{
+    struct http_sample *s = data;
+    s->timeout = NULL; /* freed by the loop when we return */
+    ash_curl_loop_remove(s->st->cl, s->easy);
+    struct ash_sample out = {.start = s->start, .end = ash_now_ns()};
+    format_timeout(out.detail, sizeof out.detail, s->st->p->timeout_ns);
+    finish(s, &out);
+    return ASH_TIMER_DONE;
+}
+
+static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    return size * nmemb;
+}
+
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    const struct http_state *st = clientp;
+    int fd = ash_probe_socket(st->p, addr->family, addr->socktype, addr->protocol);
+    return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+static CURL *make_easy(struct http_state *st, struct http_sample *s)
+{
+    const struct ash_http_conf *c = st->p->conf;
+    CURL *e = curl_easy_init();
+    if (!e)
+        return NULL;
+    bool ok = curl_easy_setopt(e, CURLOPT_URL, c->url) == CURLE_OK;
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* Probes measure the system under test, never a proxy from the environment. */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "aftershock/" ASH_VERSION);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, st);
+    if (!c->keepalive) {
+        /* A connection that stays open hides a listener that stopped accepting. */
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    }
+    if (c->method && strcasecmp(c->method, "GET") != 0) {
+        if (strcasecmp(c->method, "HEAD") == 0)
+            curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        else
+            ok = ok && curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method) == CURLE_OK;
+    }
+    if (c->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(c->body));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
+    }
+    if (st->headers)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, st->headers);
+    if (!ok) {
+        curl_easy_cleanup(e);
+        return NULL;
+    }
+    return e;
+}
+
+static int http_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **state, ash_error_t *err)
+{
+    const struct ash_http_conf *c = p->conf;
+    const char *why = ash_probe_from_unsupported(p);
+    if (why)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "probe '%s': %s", p->name, why);
+    if (!c || !c->url || !*c->url)
+        return ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': http needs a url", p->name);
+    struct http_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return ash_error(err, ENOMEM, "probe '%s'", p->name);
+    st->p = p;
+    st->loop = ctx->loop;
+    for (size_t i = 0; i < c->headers.n; i++) {
+        struct curl_slist *l = curl_slist_append(st->headers, c->headers.v[i]);
+        if (!l) {
+            ash_error(err, ENOMEM, "probe '%s': headers", p->name);
+            goto fail;
+        }
+        st->headers = l;
+    }
+    if (ash_curl_loop_ref(ctx->loop, &st->cl, err) < 0) {
+        ash_error_wrap(err, "probe '%s'", p->name);
+        goto fail;
+    }
+    *state = st;
+    return 0;
+fail:
+    curl_slist_free_all(st->headers);
+    free(st);
+    return -1;
+}
+
+static int http_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *state, int64_t start,
+                       ash_sample_done_fn done, void *arg, ash_error_t *err)
+{
+    struct http_state *st = state;
+    struct http_sample *s = calloc(1, sizeof *s);
+    if (!s)
+        return ash_error(err, ENOMEM, "probe '%s': sample", p->name);
+    *s = (struct http_sample){.st = st, .done = done, .arg = arg, .start = start};
+    s->easy = make_easy(st, s);
+    if (!s->easy) {
+        free(s);
+        return ash_error(err, ENOMEM, "probe '%s': cannot set up the request", p->name);
+    }
+    if (p->timeout_ns > 0) {
+        s->timeout = ash_loop_add_timer(st->loop, start + p->timeout_ns, on_timeout, s);
+        if (!s->timeout) {
+            curl_easy_cleanup(s->easy);
+            free(s);
+            return ash_error(err, ENOMEM, "probe '%s': timer", p->name);
+        }
+    }
+    /* Linked before the transfer starts so that close() finds it whatever happens next. */
+    s->next = st->inflight;
+    if (s->next)
+        s->next->prev = s;
+    st->inflight = s;
+    if (ash_curl_loop_add(st->cl, s->easy, on_transfer_done, s, err) < 0) {
+        if (s->timeout)
+            ash_loop_cancel_timer(st->loop, s->timeout);
+        unlink_sample(s);
+        curl_easy_cleanup(s->easy);
+        free(s);
+        return ash_error_wrap(err, "probe '%s'", p->name);
+    }
+    return 0;
+}
+
+static void http_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *state)
+{
+    struct http_state *st = state;
+    if (!st)
+        return;
+    while (st->inflight) {
+        struct http_sample *s = st->inflight;
+        st->inflight = s->next;
+        if (s->timeout)
+            ash_loop_cancel_timer(st->loop, s->timeout);
+        ash_curl_loop_remove(st->cl, s->easy);
+        curl_easy_cleanup(s->easy);
+        free(s);
+    }
+    ash_curl_loop_unref(st->cl);
+    curl_slist_free_all(st->headers);
+    free(st);
+}
 
 const struct ash_probe_kind ash_probe_http = {
     .c = {.name = "http", .summary = "HTTP request; ok when the status matches (libcurl)", .fields = http_fields,
-          .conf_size = sizeof(struct http_conf), .shorthand = "url"},
+          .conf_size = sizeof(struct ash_http_conf), .shorthand = "url"},
+    .open = http_open,
+    .sample = http_sample,
+    .close = http_close,
 };
