@@ -28,6 +28,8 @@ struct probe_rt {
     size_t n, cap;
     unsigned inflight;
     struct run *run;
+    int64_t *late; /* per tick: actual start - scheduled start */
+    size_t n_late, cap_late;
 };
 
 struct sample_ctx {
@@ -214,6 +216,16 @@ static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
     /* The sample's start is the scheduled time if we are on time, so lateness
      * of the loop shows up in the bench, not as error in the figures. */
     int64_t start = ash_now_ns();
+    if (p->n_late == p->cap_late) {
+        size_t cap = p->cap_late ? p->cap_late * 2 : 256;
+        int64_t *v = realloc(p->late, cap * sizeof *v);
+        if (v) {
+            p->late = v;
+            p->cap_late = cap;
+        }
+    }
+    if (p->n_late < p->cap_late)
+        p->late[p->n_late++] = start - scheduled;
     p->inflight++;
     if (p->spec->kind->sample(&p->run->ctx, p->spec, p->state, start, sample_done, p, &err) < 0) {
         p->inflight--;
@@ -608,6 +620,25 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
     }
     json_object_set_new(run, "probes", probes);
 
+    /* How late samples started against their schedule, over all probes: the
+     * harness's own precision, reported so nobody has to take it on trust. */
+    size_t n_late = 0;
+    for (size_t i = 0; i < sc->n_probes; i++)
+        n_late += r->probes[i].n_late;
+    int64_t *late = malloc((n_late ? n_late : 1) * sizeof *late);
+    if (late) {
+        size_t k = 0;
+        for (size_t i = 0; i < sc->n_probes; i++)
+            for (size_t j = 0; j < r->probes[i].n_late; j++)
+                late[k++] = r->probes[i].late[j];
+        json_object_set_new(run, "schedule_lateness_ms",
+                            json_pack("{s:I, s:o, s:o, s:o}", "ticks", (json_int_t)n_late, "p50",
+                                      ms_or_null(ash_percentile(late, n_late, 50)), "p99",
+                                      ms_or_null(ash_percentile(late, n_late, 99)), "max",
+                                      ms_or_null(ash_percentile(late, n_late, 100))));
+        free(late);
+    }
+
     json_t *dets = json_array();
     for (size_t i = 0; i < r->n_det; i++)
         json_array_append_new(dets, json_pack("{s:s, s:o, s:s}", "detector", r->detections[i].det->name, "at_ms",
@@ -663,8 +694,10 @@ static void free_run(struct run *r)
     free(r->events);
     free(r->detections);
     if (r->probes)
-        for (size_t i = 0; i < r->sc->n_probes; i++)
+        for (size_t i = 0; i < r->sc->n_probes; i++) {
             free(r->probes[i].samples);
+            free(r->probes[i].late);
+        }
     free(r->probes);
     free(r->dets);
     free(r->faults);
