@@ -1,6 +1,7 @@
 /* The kind registries: adding a kind is one file and one line in kinds.def. */
 #include "kinds.h"
 #include "env/env.h"
+#include "env/sandbox.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -74,6 +75,8 @@ static const struct ash_undo_op *find_in(const struct ash_undo_op *ops, const ch
 const struct ash_undo_op *ash_undo_op_find(const char *name)
 {
     const struct ash_undo_op *op = find_in(ash_env_undo_ops, name);
+    if (!op)
+        op = find_in(ash_sandbox_undo_ops, name);
     for (size_t i = 0; !op && ash_fault_kinds[i]; i++)
         op = find_in(ash_fault_kinds[i]->undo_ops, name);
     return op;

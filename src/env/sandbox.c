@@ -1,0 +1,684 @@
+/* Sandbox hosts: namespaces + veth on a per-run bridge + cgroups, journaled, torn down in one batch. */
+#include "env/sandbox.h"
+#include "sys/cgroup.h"
+#include "sys/clock.h"
+#include "sys/netlink.h"
+#include "sys/netns.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_HOSTS 250
+#define IF_NAMESIZE_ASH 16 /* IFNAMSIZ: 15 characters and the terminator */
+#define LOCK_FILE ASH_DEFAULT_STATE_DIR "/sandbox-subnet.lock"
+
+struct ash_host {
+    struct ash_sandbox *sb;
+    char name[64];
+    char netns[128];
+    char veth[IF_NAMESIZE_ASH];
+    uint32_t addr; /* network byte order */
+    char addr_str[INET_ADDRSTRLEN];
+    char etc_dir[4200];
+    struct ash_ns_host ns;
+    struct ash_nl *nl; /* rtnetlink socket inside the host's namespace */
+    int eth0;          /* ifindex inside the host */
+    struct ash_cgroup cg;
+    bool cg_made, ns_made; /* journaled and (being) made: teardown owes an undo */
+    uint64_t j_netns, j_cgroup;
+    bool links_down;
+};
+
+struct ash_sandbox {
+    char run_id[16];
+    char files_dir[4200]; /* removed on teardown */
+    char hosts_dir[4200];
+    struct ash_journal *j;
+    struct ash_cgroup_sys cgsys;
+    struct ash_cgroup parent_cg;
+    bool parent_made;
+    struct ash_nl *nl; /* root namespace */
+    char bridge[IF_NAMESIZE_ASH];
+    char veth_prefix[IF_NAMESIZE_ASH];
+    int bridge_ifindex;
+    uint32_t subnet; /* network byte order, /24 */
+    char gateway[INET_ADDRSTRLEN];
+    char subnet_str[32];
+    struct ash_host *hosts;
+    size_t n;
+    bool files_made, bridge_made;
+    uint64_t j_files, j_bridge, j_parent;
+};
+
+/* ---- small helpers ---- */
+
+static int journal(struct ash_sandbox *sb, const char *op, json_t *data, uint64_t *id, ash_error_t *err)
+{
+    if (!data)
+        return ash_error(err, ENOMEM, "journal record");
+    int r = sb->j ? ash_journal_append(sb->j, op, data, id, err) : 0;
+    json_decref(data);
+    return r;
+}
+
+static void journal_done(struct ash_sandbox *sb, uint64_t *id)
+{
+    if (sb->j && *id)
+        ash_journal_done(sb->j, *id, NULL);
+    *id = 0;
+}
+
+static int mkdir_p(const char *dir, ash_error_t *err)
+{
+    char buf[4200];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return ash_error(err, errno, "cannot create %s", buf);
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        return ash_error(err, errno, "cannot create %s", buf);
+    return 0;
+}
+
+static int write_text(const char *path, const char *text, ash_error_t *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return ash_error(err, errno, "cannot create %s", path);
+    size_t len = strlen(text);
+    ssize_t w = write(fd, text, len);
+    int e = errno;
+    close(fd);
+    if (w != (ssize_t)len)
+        return ash_error(err, w < 0 ? e : EIO, "cannot write %s", path);
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+static int remove_tree(const char *dir, ash_error_t *err)
+{
+    if (access(dir, F_OK) < 0)
+        return 0;
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (access(dir, F_OK) == 0)
+        return ash_error(err, ENOTEMPTY, "cannot remove %s", dir);
+    return 0;
+}
+
+static bool valid_run_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 11)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)id[i]))
+            return false;
+    return true;
+}
+
+/* Wait until no link named prefix* is left in the root namespace (the kernel
+ * removes a namespace's veths asynchronously, in one batch); after timeout,
+ * delete the stragglers one by one. */
+static int wait_links_gone(struct ash_nl *nl, const char *prefix, int64_t timeout_ns, ash_error_t *err)
+{
+    int64_t deadline = ash_now_ns() + timeout_ns;
+    for (;;) {
+        char **names;
+        size_t n;
+        if (ash_nl_link_names(nl, prefix, &names, &n, err) < 0)
+            return -1;
+        bool late = ash_now_ns() >= deadline;
+        int ret = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (late && ret == 0)
+                ret = ash_nl_link_delete_name(nl, names[i], err);
+            free(names[i]);
+        }
+        free(names);
+        if (n == 0 || late)
+            return ret;
+        usleep(2000);
+    }
+}
+
+/* ---- subnet ---- */
+
+static uint32_t hash_str(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* A /24 from 10.128.0.0/9 (then 172.16.0.0/12) that no address or route on
+ * this machine overlaps. The starting point comes from the run id, so runs
+ * rarely even try the same one; the caller holds LOCK_FILE across choosing and
+ * assigning, so two runs at once never pick the same. */
+static int choose_subnet(struct ash_nl *nl, const char *run_id, uint32_t *out, ash_error_t *err)
+{
+    struct ash_ipv4_prefix *used;
+    size_t n;
+    if (ash_nl_ipv4_in_use(nl, &used, &n, err) < 0)
+        return -1;
+    uint32_t h = hash_str(run_id);
+    for (uint32_t i = 0; i < 32768 + 4096; i++) {
+        uint32_t host;
+        if (i < 32768) /* 10.128.0.0 - 10.255.255.0 */
+            host = (10u << 24) | (((128u << 8) + ((h + i) % 32768u)) << 8);
+        else /* 172.16.0.0 - 172.31.255.0 */
+            host = (172u << 24) | (((16u << 8) + ((h + i) % 4096u)) << 8);
+        uint32_t net = htonl(host);
+        bool clash = false;
+        for (size_t k = 0; k < n && !clash; k++)
+            clash = ash_ipv4_overlap(net, 24, used[k].addr, used[k].len);
+        if (!clash) {
+            free(used);
+            *out = net;
+            return 0;
+        }
+    }
+    free(used);
+    return ash_error_class(err, ASH_ERR_ENVIRONMENT, EADDRINUSE,
+                           "no free /24 in 10.128.0.0/9 or 172.16.0.0/12 for the sandbox");
+}
+
+static void addr_str(uint32_t net, unsigned host, char *buf)
+{
+    uint32_t a = htonl(ntohl(net) | host);
+    inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+/* ---- building ---- */
+
+static int write_host_files(struct ash_sandbox *sb, struct ash_host *h, ash_error_t *err)
+{
+    snprintf(h->etc_dir, sizeof h->etc_dir, "%s/%s/etc", sb->hosts_dir, h->name);
+    if (mkdir_p(h->etc_dir, err) < 0)
+        return -1;
+    size_t cap = 256 + sb->n * 96, len = 0;
+    char *text = malloc(cap);
+    if (!text)
+        return ash_error(err, ENOMEM, "hosts file");
+    len += (size_t)snprintf(text + len, cap - len,
+                            "# generated by aftershock for sandbox host %s\n"
+                            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                            "%s\taftershock\n",
+                            h->name, sb->gateway);
+    for (size_t i = 0; i < sb->n; i++)
+        len += (size_t)snprintf(text + len, cap - len, "%s\t%s\n", sb->hosts[i].addr_str, sb->hosts[i].name);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/hosts", h->etc_dir);
+    int r = write_text(path, text, err);
+    free(text);
+    if (r < 0)
+        return -1;
+    char resolv[128];
+    snprintf(resolv, sizeof resolv, "# generated by aftershock\nnameserver %s\noptions timeout:1 attempts:2\n",
+             sb->gateway);
+    snprintf(path, sizeof path, "%s/resolv.conf", h->etc_dir);
+    return write_text(path, resolv, err);
+}
+
+static int build_host(struct ash_sandbox *sb, struct ash_host *h, const struct ash_host_spec *spec, size_t idx,
+                      ash_error_t *err)
+{
+    /* Namespaces: journaled first, so a crash right after leaves a record. */
+    json_t *d = json_pack("{s:s, s:s}", "netns", h->netns, "veth", h->veth);
+    if (journal(sb, "sandbox.netns", d, &h->j_netns, err) < 0)
+        return -1;
+    h->ns_made = true;
+    char hosts_src[4300], resolv_src[4300];
+    snprintf(hosts_src, sizeof hosts_src, "%s/hosts", h->etc_dir);
+    snprintf(resolv_src, sizeof resolv_src, "%s/resolv.conf", h->etc_dir);
+    const char *binds[] = {hosts_src, "/etc/hosts", resolv_src, "/etc/resolv.conf", NULL};
+    struct ash_ns_host_opts o = {.netns_name = h->netns, .hostname = h->name, .mount_ns = true, .binds = binds};
+    if (ash_ns_host_create(&o, &h->ns, err) < 0)
+        return -1;
+
+    /* One request makes both ends: eth0 inside the host, up; ours on the bridge, up. */
+    if (ash_nl_veth_add(sb->nl, h->veth, "eth0", h->ns.net_fd, sb->bridge_ifindex, true, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+    if (ash_nl_open_in(h->ns.net_fd, &h->nl, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+    int lo;
+    if (ash_nl_link_index(h->nl, "lo", &lo, err) < 0 || ash_nl_link_set_up(h->nl, lo, true, err) < 0 ||
+        ash_nl_link_index(h->nl, "eth0", &h->eth0, err) < 0 || ash_nl_link_set_up(h->nl, h->eth0, true, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+    if (ash_nl_addr4_add(h->nl, h->eth0, h->addr, 24, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+    uint32_t gw = htonl(ntohl(sb->subnet) | 1u);
+    if (ash_nl_route4_default(h->nl, gw, h->eth0, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+
+    /* cgroup last: replayed newest first, its undo (kill everything) runs
+     * before the namespaces are released. */
+    char rel[128];
+    snprintf(rel, sizeof rel, "ash-%s/%s", sb->run_id, h->name);
+    bool want_cpu = spec->cpu > 0;
+    ash_cgroup_init(&h->cg, &sb->cgsys, rel, want_cpu);
+    if (journal(sb, "sandbox.cgroup", ash_cgroup_to_json(&h->cg), &h->j_cgroup, err) < 0)
+        return -1;
+    h->cg_made = true;
+    if (ash_cgroup_create(&h->cg, &sb->cgsys, rel, want_cpu, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+    if (spec->memory.set) {
+        uint64_t bytes = spec->memory.bytes;
+        if (spec->memory.is_percent)
+            bytes = (uint64_t)((double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) *
+                               spec->memory.fraction);
+        if (ash_cgroup_set_memory(&h->cg, bytes, NULL, err) < 0)
+            return ash_error_wrap(err, "host %s: memory limit", h->name);
+    }
+    if (want_cpu && ash_cgroup_set_cpu(&h->cg, spec->cpu, NULL, err) < 0)
+        return ash_error_wrap(err, "host %s: cpu quota", h->name);
+    if (ash_cgroup_open_procs(&h->cg, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+    (void)idx;
+    return 0;
+}
+
+static int write_sysctl(const char *path, const char *value)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t w = write(fd, value, strlen(value));
+    close(fd);
+    return w < 0 ? -1 : 0;
+}
+
+static int build_bridge(struct ash_sandbox *sb, ash_error_t *err)
+{
+    if (mkdir_p(ASH_DEFAULT_STATE_DIR, err) < 0)
+        return -1;
+    int lock = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock < 0)
+        return ash_error(err, errno, "cannot open %s", LOCK_FILE);
+    int ret = -1;
+    if (flock(lock, LOCK_EX) < 0) {
+        ash_error(err, errno, "cannot lock %s", LOCK_FILE);
+        goto out;
+    }
+    if (choose_subnet(sb->nl, sb->run_id, &sb->subnet, err) < 0)
+        goto out;
+    addr_str(sb->subnet, 1, sb->gateway);
+    char net[INET_ADDRSTRLEN];
+    addr_str(sb->subnet, 0, net);
+    snprintf(sb->subnet_str, sizeof sb->subnet_str, "%s/24", net);
+
+    json_t *d = json_pack("{s:s, s:s}", "bridge", sb->bridge, "veth_prefix", sb->veth_prefix);
+    if (journal(sb, "sandbox.link", d, &sb->j_bridge, err) < 0)
+        goto out;
+    sb->bridge_made = true;
+    if (ash_nl_bridge_add(sb->nl, sb->bridge, false, &sb->bridge_ifindex, err) < 0)
+        goto out;
+    /* The sandbox is closed: whatever ip_forward says for the machine, nothing
+     * entering from the bridge is routed on (IPv4 checks the ingress device's
+     * forwarding flag), and no IPv6 at all on the bridge. */
+    char path[160];
+    snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/forwarding", sb->bridge);
+    if (write_sysctl(path, "0") < 0) {
+        ash_error(err, errno, "cannot turn off forwarding on %s", sb->bridge);
+        goto out;
+    }
+    snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", sb->bridge);
+    write_sysctl(path, "1"); /* absent when IPv6 is off: fine */
+    uint32_t gw = htonl(ntohl(sb->subnet) | 1u);
+    if (ash_nl_addr4_add(sb->nl, sb->bridge_ifindex, gw, 24, err) < 0)
+        goto out;
+    if (ash_nl_link_set_up(sb->nl, sb->bridge_ifindex, true, err) < 0)
+        goto out;
+    ret = 0;
+out:
+    close(lock); /* also releases the lock: the address is visible to the next run now */
+    return ret;
+}
+
+static void release_host_ns(struct ash_host *h)
+{
+    ash_nl_close(h->nl);
+    h->nl = NULL;
+    ash_ns_host_close(&h->ns);
+}
+
+void ash_sandbox_destroy(struct ash_sandbox *sb)
+{
+    if (!sb)
+        return;
+    ash_error_t e = {0};
+    /* 1. Processes: kill every host at once, then wait. */
+    for (size_t i = 0; i < sb->n; i++)
+        if (sb->hosts[i].cg_made)
+            ash_cgroup_kill(&sb->hosts[i].cg, NULL);
+    for (size_t i = 0; i < sb->n; i++) {
+        struct ash_host *h = &sb->hosts[i];
+        if (!h->cg_made)
+            continue;
+        if (ash_cgroup_destroy(&h->cg, &e) < 0)
+            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+        else
+            journal_done(sb, &h->j_cgroup);
+    }
+    /* 2. Namespaces: drop every fd, socket and name; the kernel then removes
+     *    them and their veths in one batch (deleting veths one by one would
+     *    cost an RCU grace period each). */
+    for (size_t i = 0; i < sb->n; i++) {
+        struct ash_host *h = &sb->hosts[i];
+        release_host_ns(h);
+        if (h->ns_made) {
+            if (ash_netns_delete(h->netns, &e) < 0)
+                fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+        }
+    }
+    /* 3. The bridge, once the batch has taken the veths. */
+    if (sb->bridge_made && sb->nl) {
+        int r = wait_links_gone(sb->nl, sb->veth_prefix, 5 * ASH_NS_PER_S, &e);
+        if (r == 0)
+            r = ash_nl_link_delete_name(sb->nl, sb->bridge, &e);
+        if (r < 0)
+            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+        for (size_t i = 0; i < sb->n; i++)
+            if (r == 0)
+                journal_done(sb, &sb->hosts[i].j_netns);
+        if (r == 0)
+            journal_done(sb, &sb->j_bridge);
+    }
+    if (sb->parent_made && ash_cgroup_destroy(&sb->parent_cg, &e) == 0)
+        journal_done(sb, &sb->j_parent);
+    if (sb->files_made && remove_tree(sb->files_dir, &e) == 0)
+        journal_done(sb, &sb->j_files);
+    ash_nl_close(sb->nl);
+    free(sb->hosts);
+    free(sb);
+}
+
+int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, const char *run_dir,
+                          struct ash_journal *j, struct ash_sandbox **out, ash_error_t *err)
+{
+    if (!valid_run_id(run_id))
+        return ash_error_class(err, ASH_ERR_USAGE, EINVAL,
+                               "sandbox: run id '%s' must be 1-11 letters or digits (it names links)", run_id);
+    if (sc->n_hosts == 0)
+        return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "sandbox: the scenario has no hosts");
+    if (sc->n_hosts > MAX_HOSTS)
+        return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "sandbox: at most %d hosts (one /24)", MAX_HOSTS);
+    if (geteuid() != 0)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM,
+                               "sandbox mode needs root (namespaces, links and cgroups are made for the hosts)");
+    struct ash_sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb)
+        return ash_error(err, ENOMEM, "sandbox");
+    sb->hosts = calloc(sc->n_hosts, sizeof *sb->hosts);
+    if (!sb->hosts) {
+        free(sb);
+        return ash_error(err, ENOMEM, "sandbox");
+    }
+    sb->j = j;
+    snprintf(sb->run_id, sizeof sb->run_id, "%s", run_id);
+    snprintf(sb->bridge, sizeof sb->bridge, "ash-%s", run_id);
+    snprintf(sb->veth_prefix, sizeof sb->veth_prefix, "ash%.8sv", run_id);
+    if (run_dir) {
+        snprintf(sb->files_dir, sizeof sb->files_dir, "%s/hosts", run_dir);
+        snprintf(sb->hosts_dir, sizeof sb->hosts_dir, "%s/hosts", run_dir);
+    } else {
+        snprintf(sb->files_dir, sizeof sb->files_dir, "%s/sandbox-%s", ASH_DEFAULT_STATE_DIR, run_id);
+        snprintf(sb->hosts_dir, sizeof sb->hosts_dir, "%s/hosts", sb->files_dir);
+    }
+    sb->n = sc->n_hosts;
+    for (size_t i = 0; i < sb->n; i++) {
+        struct ash_host *h = &sb->hosts[i];
+        const char *name = sc->hosts[i].name;
+        if (strlen(name) >= sizeof h->name || strlen(name) > 63)
+            goto bad_name;
+        h->sb = sb;
+        h->ns = (struct ash_ns_host){-1, -1, -1};
+        snprintf(h->name, sizeof h->name, "%s", name);
+        snprintf(h->netns, sizeof h->netns, "ash-%s-%s", run_id, name);
+        snprintf(h->veth, sizeof h->veth, "%s%zu", sb->veth_prefix, i);
+        for (size_t k = 0; k < 4; k++)
+            h->cg.procs_fd[k] = -1;
+    }
+
+    if (ash_cgroup_detect(NULL, &sb->cgsys, err) < 0)
+        goto fail;
+    if (ash_netns_prepare_dir(err) < 0)
+        goto fail;
+    if (ash_nl_open(&sb->nl, err) < 0)
+        goto fail;
+    json_t *d = json_pack("{s:s}", "dir", sb->files_dir);
+    if (journal(sb, "sandbox.files", d, &sb->j_files, err) < 0)
+        goto fail;
+    sb->files_made = true;
+    if (build_bridge(sb, err) < 0)
+        goto fail;
+    for (size_t i = 0; i < sb->n; i++) {
+        sb->hosts[i].addr = htonl(ntohl(sb->subnet) | (unsigned)(i + 2));
+        addr_str(sb->subnet, (unsigned)(i + 2), sb->hosts[i].addr_str);
+    }
+    for (size_t i = 0; i < sb->n; i++)
+        if (write_host_files(sb, &sb->hosts[i], err) < 0)
+            goto fail;
+    /* The run's parent cgroup: journaled before any host's, so undone after them. */
+    char rel[64];
+    snprintf(rel, sizeof rel, "ash-%s", run_id);
+    ash_cgroup_init(&sb->parent_cg, &sb->cgsys, rel, true);
+    if (journal(sb, "sandbox.cgroup", ash_cgroup_to_json(&sb->parent_cg), &sb->j_parent, err) < 0)
+        goto fail;
+    sb->parent_made = true;
+    for (size_t i = 0; i < sb->n; i++)
+        if (build_host(sb, &sb->hosts[i], &sc->hosts[i], i, err) < 0)
+            goto fail;
+    *out = sb;
+    return 0;
+bad_name:
+    ash_error_class(err, ASH_ERR_USAGE, EINVAL, "sandbox: host names must be shorter than 64 characters");
+fail:
+    ash_sandbox_destroy(sb);
+    return -1;
+}
+
+int ash_sandbox_create(const struct ash_scenario *sc, const char *run_id, struct ash_journal *j,
+                       struct ash_sandbox **out, ash_error_t *err)
+{
+    return ash_sandbox_create_in(sc, run_id, NULL, j, out, err);
+}
+
+/* ---- accessors ---- */
+
+struct ash_host *ash_sandbox_host(struct ash_sandbox *sb, const char *name)
+{
+    for (size_t i = 0; sb && name && i < sb->n; i++)
+        if (strcmp(sb->hosts[i].name, name) == 0)
+            return &sb->hosts[i];
+    return NULL;
+}
+
+size_t ash_sandbox_n_hosts(const struct ash_sandbox *sb) { return sb->n; }
+struct ash_host *ash_sandbox_host_at(struct ash_sandbox *sb, size_t i) { return i < sb->n ? &sb->hosts[i] : NULL; }
+const char *ash_sandbox_bridge(const struct ash_sandbox *sb) { return sb->bridge; }
+const char *ash_sandbox_gateway(const struct ash_sandbox *sb) { return sb->gateway; }
+const char *ash_sandbox_subnet(const struct ash_sandbox *sb) { return sb->subnet_str; }
+const char *ash_host_name(const struct ash_host *h) { return h->name; }
+const char *ash_host_address(const struct ash_host *h) { return h->addr_str; }
+const char *ash_host_netns_name(const struct ash_host *h) { return h->netns; }
+int ash_host_netns_fd(const struct ash_host *h) { return h->ns.net_fd; }
+struct ash_cgroup *ash_host_cgroup(struct ash_host *h) { return &h->cg; }
+bool ash_host_links_are_down(const struct ash_host *h) { return h->links_down; }
+
+const char *ash_host_lookup(const struct ash_host *h, const char *name)
+{
+    if (strcmp(name, "localhost") == 0)
+        return "127.0.0.1";
+    if (strcmp(name, "aftershock") == 0)
+        return h->sb->gateway;
+    struct ash_host *t = ash_sandbox_host(h->sb, name);
+    return t ? t->addr_str : NULL;
+}
+
+/* ---- inside a host ---- */
+
+int ash_host_enter(const struct ash_host *h)
+{
+    if (ash_cgroup_join_self(&h->cg) < 0)
+        return -1;
+    /* setns(CLONE_NEWNS) resets the working directory to the namespace's
+     * root; keep the caller's through an fd (it stays valid across namespaces). */
+    int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (setns(h->ns.net_fd, CLONE_NEWNET) < 0)
+        goto fail;
+    if (h->ns.uts_fd >= 0 && setns(h->ns.uts_fd, CLONE_NEWUTS) < 0)
+        goto fail;
+    if (h->ns.mnt_fd >= 0 && setns(h->ns.mnt_fd, CLONE_NEWNS) < 0)
+        goto fail;
+    if (cwd >= 0) {
+        if (fchdir(cwd) < 0) {
+            /* keep "/" */
+        }
+        close(cwd);
+    }
+    return 0;
+fail:
+    if (cwd >= 0) {
+        int e = errno;
+        close(cwd);
+        errno = e;
+    }
+    return -1;
+}
+
+int ash_host_run_in_netns(const struct ash_host *h, int (*fn)(void *), void *arg)
+{
+    return ash_ns_run(h->ns.net_fd, CLONE_NEWNET, fn, arg);
+}
+
+int ash_host_links_down(struct ash_host *h, ash_error_t *err)
+{
+    struct ash_sandbox *sb = h->sb;
+    int idx;
+    if (ash_nl_link_set_up(h->nl, h->eth0, false, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+    if (ash_nl_link_index(sb->nl, h->veth, &idx, err) < 0)
+        return -1;
+    if (idx > 0 && ash_nl_link_set_up(sb->nl, idx, false, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+    h->links_down = true;
+    return 0;
+}
+
+int ash_host_links_up(struct ash_host *h, ash_error_t *err)
+{
+    struct ash_sandbox *sb = h->sb;
+    int idx;
+    if (ash_nl_link_index(sb->nl, h->veth, &idx, err) < 0)
+        return -1;
+    if (idx > 0 && ash_nl_link_set_up(sb->nl, idx, true, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+    if (ash_nl_link_set_up(h->nl, h->eth0, true, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+    /* Taking eth0 down flushed the default route through it. */
+    uint32_t gw = htonl(ntohl(sb->subnet) | 1u);
+    if (ash_nl_route4_default(h->nl, gw, h->eth0, err) < 0 && err->code != EEXIST)
+        return ash_error_wrap(err, "host %s", h->name);
+    ash_error_clear(err);
+    h->links_down = false;
+    return 0;
+}
+
+int ash_host_freeze(struct ash_host *h, ash_error_t *err)
+{
+    if (ash_cgroup_freeze(&h->cg, 5 * ASH_NS_PER_S, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+    return 0;
+}
+
+int ash_host_thaw(struct ash_host *h, ash_error_t *err)
+{
+    if (ash_cgroup_thaw(&h->cg, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+    return 0;
+}
+
+int ash_host_kill_all(struct ash_host *h, ash_error_t *err)
+{
+    if (ash_cgroup_kill(&h->cg, err) < 0 || ash_cgroup_wait_empty(&h->cg, 5 * ASH_NS_PER_S, err) < 0)
+        return ash_error_wrap(err, "host %s", h->name);
+    return 0;
+}
+
+/* ---- recover: undo from the records alone ---- */
+
+static int undo_netns(json_t *rec, ash_error_t *err)
+{
+    const char *name = json_string_value(json_object_get(rec, "netns"));
+    if (!name || strncmp(name, "ash-", 4) != 0)
+        return ash_error(err, EINVAL, "sandbox.netns record without an ash- namespace name");
+    return ash_netns_delete(name, err);
+}
+
+static int undo_link(json_t *rec, ash_error_t *err)
+{
+    const char *bridge = json_string_value(json_object_get(rec, "bridge"));
+    const char *prefix = json_string_value(json_object_get(rec, "veth_prefix"));
+    if (!bridge || !prefix || strncmp(bridge, "ash-", 4) != 0 || strncmp(prefix, "ash", 3) != 0)
+        return ash_error(err, EINVAL, "sandbox.link record without ash names");
+    struct ash_nl *nl;
+    if (ash_nl_open(&nl, err) < 0)
+        return -1;
+    /* Newer records (namespaces) were undone first: their veths are on their way out. */
+    int r = wait_links_gone(nl, prefix, 5 * ASH_NS_PER_S, err);
+    if (r == 0)
+        r = ash_nl_link_delete_name(nl, bridge, err);
+    ash_nl_close(nl);
+    return r;
+}
+
+static int undo_cgroup(json_t *rec, ash_error_t *err)
+{
+    struct ash_cgroup cg;
+    if (ash_cgroup_from_json(rec, &cg, err) < 0)
+        return -1;
+    return ash_cgroup_destroy(&cg, err);
+}
+
+static int undo_files(json_t *rec, ash_error_t *err)
+{
+    const char *dir = json_string_value(json_object_get(rec, "dir"));
+    if (!dir || dir[0] != '/')
+        return ash_error(err, EINVAL, "sandbox.files record without an absolute directory");
+    return remove_tree(dir, err);
+}
+
+const struct ash_undo_op ash_sandbox_undo_ops[] = {
+    {"sandbox.netns", undo_netns},
+    {"sandbox.link", undo_link},
+    {"sandbox.cgroup", undo_cgroup},
+    {"sandbox.files", undo_files},
+    {NULL, NULL},
+};

@@ -1,0 +1,71 @@
+/* The sandbox: each scenario host as a network namespace (veth on a per-run
+ * bridge, private /24), a cgroup (memory/cpu limits, freeze, kill), a mount
+ * namespace with generated /etc/hosts and /etc/resolv.conf, and a UTS
+ * namespace with its own hostname. Built over netlink in-process, every
+ * object journaled before it is made. */
+#ifndef ASH_ENV_SANDBOX_H
+#define ASH_ENV_SANDBOX_H
+
+#include <aftershock/error.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scenario/scenario.h"
+#include "sys/journal.h"
+
+struct ash_sandbox;
+struct ash_host;
+
+/* Build every host of sc->hosts. run_id: [A-Za-z0-9]{1,11} (the first 8
+ * characters name the veths, so keep ids unique in 8). Generated files go to
+ * /run/aftershock/sandbox-<run_id>/hosts/<host>/etc/. On failure everything
+ * made so far is torn down and its journal records marked done. */
+int ash_sandbox_create(const struct ash_scenario *sc, const char *run_id, struct ash_journal *j,
+                       struct ash_sandbox **out, ash_error_t *err);
+/* Same, generated files under <run_dir>/hosts/<host>/etc/. */
+int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, const char *run_dir,
+                          struct ash_journal *j, struct ash_sandbox **out, ash_error_t *err);
+/* Kill every host process, release namespaces (the kernel removes the veths
+ * in one batch), delete the bridge and cgroups, mark journal records done. */
+void ash_sandbox_destroy(struct ash_sandbox *sb);
+
+struct ash_host *ash_sandbox_host(struct ash_sandbox *sb, const char *name);
+size_t ash_sandbox_n_hosts(const struct ash_sandbox *sb);
+struct ash_host *ash_sandbox_host_at(struct ash_sandbox *sb, size_t i);
+const char *ash_sandbox_bridge(const struct ash_sandbox *sb);     /* "ash-<run>" */
+const char *ash_sandbox_gateway(const struct ash_sandbox *sb);    /* bridge address, dotted quad */
+const char *ash_sandbox_subnet(const struct ash_sandbox *sb);     /* "10.x.y.0/24" */
+
+const char *ash_host_name(const struct ash_host *h);
+const char *ash_host_address(const struct ash_host *h); /* dotted quad */
+const char *ash_host_netns_name(const struct ash_host *h);
+int ash_host_netns_fd(const struct ash_host *h);
+/* Address of `name` as that host resolves it from its /etc/hosts (the
+ * sandbox's own table: a thread cannot enter a mount namespace). NULL if unknown. */
+const char *ash_host_lookup(const struct ash_host *h, const char *name);
+/* The host's cgroup (for memory faults and the like). */
+struct ash_cgroup *ash_host_cgroup(struct ash_host *h);
+
+/* ASYNC-SIGNAL-SAFE, for a forked child before exec: join the host's cgroups
+ * (pre-opened cgroup.procs fds), then its network, UTS and mount namespaces.
+ * The working directory is kept. No allocation. */
+int ash_host_enter(const struct ash_host *h);
+/* Run fn on the calling thread inside the host's network namespace, then
+ * switch back: sockets fn creates belong to the host. */
+int ash_host_run_in_netns(const struct ash_host *h, int (*fn)(void *), void *arg);
+
+/* Both ends of the host's link down/up (up also restores its default route). */
+int ash_host_links_down(struct ash_host *h, ash_error_t *err);
+int ash_host_links_up(struct ash_host *h, ash_error_t *err);
+bool ash_host_links_are_down(const struct ash_host *h);
+/* cgroup freeze (waits until the kernel reports it) / thaw. */
+int ash_host_freeze(struct ash_host *h, ash_error_t *err);
+int ash_host_thaw(struct ash_host *h, ash_error_t *err);
+/* SIGKILL every process of the host and wait until they are gone. */
+int ash_host_kill_all(struct ash_host *h, ash_error_t *err);
+
+/* Undo ops for `recover`: sandbox.netns, sandbox.link, sandbox.cgroup, sandbox.files. */
+extern const struct ash_undo_op ash_sandbox_undo_ops[];
+
+#endif

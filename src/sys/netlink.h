@@ -1,0 +1,53 @@
+/* rtnetlink over libnl-route-3, in-process: veth pairs, bridges, addresses,
+ * routes, link state. One struct ash_nl is one socket bound in one network
+ * namespace (a socket stays in the namespace it was created in). */
+#ifndef ASH_SYS_NETLINK_H
+#define ASH_SYS_NETLINK_H
+
+#include <aftershock/error.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ash_nl;
+
+/* A socket in the calling thread's current network namespace. */
+int ash_nl_open(struct ash_nl **out, ash_error_t *err);
+/* A socket inside the namespace netns_fd (the thread switches in and back). */
+int ash_nl_open_in(int netns_fd, struct ash_nl **out, ash_error_t *err);
+void ash_nl_close(struct ash_nl *nl);
+
+/* Interface index of `name`; 0 with no error when absent. */
+int ash_nl_link_index(struct ash_nl *nl, const char *name, int *ifindex, ash_error_t *err);
+int ash_nl_bridge_add(struct ash_nl *nl, const char *name, bool up, int *ifindex, ash_error_t *err);
+/* One request: `name` here (a port of master_ifindex when > 0), its peer named
+ * peer_name created directly inside peer_netns_fd (-1: here). `up`: our end only; bring
+ * the peer up from inside its namespace. */
+int ash_nl_veth_add(struct ash_nl *nl, const char *name, const char *peer_name, int peer_netns_fd,
+                    int master_ifindex, bool up, ash_error_t *err);
+int ash_nl_link_set_up(struct ash_nl *nl, int ifindex, bool up, ash_error_t *err);
+/* Move a link into another namespace. */
+int ash_nl_link_set_netns(struct ash_nl *nl, int ifindex, int netns_fd, ash_error_t *err);
+int ash_nl_link_set_master(struct ash_nl *nl, int ifindex, int master_ifindex, ash_error_t *err);
+/* Delete by index (ENODEV is not an error: it is gone already). */
+int ash_nl_link_delete(struct ash_nl *nl, int ifindex, ash_error_t *err);
+int ash_nl_link_delete_name(struct ash_nl *nl, const char *name, ash_error_t *err);
+/* Names of links starting with prefix (caller frees each and the array). */
+int ash_nl_link_names(struct ash_nl *nl, const char *prefix, char ***names, size_t *n, ash_error_t *err);
+
+/* IPv4, addresses in network byte order. */
+int ash_nl_addr4_add(struct ash_nl *nl, int ifindex, uint32_t addr, int prefixlen, ash_error_t *err);
+/* Default route via gw (on-link through ifindex when ifindex > 0). */
+int ash_nl_route4_default(struct ash_nl *nl, uint32_t gw, int ifindex, ash_error_t *err);
+
+struct ash_ipv4_prefix {
+    uint32_t addr; /* network byte order */
+    int len;
+};
+/* Every IPv4 prefix in use here: addresses (with their prefix) and route
+ * destinations other than the default route. */
+int ash_nl_ipv4_in_use(struct ash_nl *nl, struct ash_ipv4_prefix **out, size_t *n, ash_error_t *err);
+/* True when a/alen and b/blen overlap. */
+bool ash_ipv4_overlap(uint32_t a, int alen, uint32_t b, int blen);
+
+#endif

@@ -1,0 +1,538 @@
+/* Sandbox hosts on the real kernel: build/teardown leaves nothing, names resolve
+ * through the generated /etc/hosts, freeze/kill/isolate behave as documented,
+ * and a crashed run is recovered from its journal. Needs root. */
+#include "env/sandbox.h"
+#include "kinds.h"
+#include "sys/cgroup.h"
+#include "sys/clock.h"
+#include "sys/journal.h"
+#include "sys/netlink.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PORT 7000
+
+static bool can_run(void)
+{
+    if (geteuid() != 0) {
+        printf("test_sandbox: skipped: needs root (namespaces, links, cgroups)\n");
+        return false;
+    }
+    return true;
+}
+
+/* Unique per test process: the first 8 characters name links. */
+static void make_run_id(char *buf, size_t len)
+{
+    snprintf(buf, len, "t%05x", (unsigned)getpid() & 0xfffff);
+}
+
+struct hosts {
+    struct ash_host_spec spec[16];
+    char names[16][16];
+    struct ash_scenario sc;
+};
+
+static void make_scenario(struct hosts *hs, size_t n)
+{
+    memset(hs, 0, sizeof *hs);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(hs->names[i], sizeof hs->names[i], "%c", (char)('a' + i));
+        hs->spec[i].name = hs->names[i];
+    }
+    hs->spec[0].memory = (struct ash_size){.set = true, .bytes = 256u << 20};
+    hs->spec[0].cpu = 0.5;
+    hs->sc.hosts = hs->spec;
+    hs->sc.n_hosts = n;
+}
+
+/* Count what the run left: /run/netns entries, links, cgroup directories. */
+static int leftovers(const char *run, char *what, size_t len)
+{
+    int n = 0;
+    what[0] = '\0';
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "ash-%s-", run);
+    DIR *d = opendir("/run/netns");
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
+            n++;
+            snprintf(what + strlen(what), len - strlen(what), " netns:%s", de->d_name);
+        }
+    }
+    if (d)
+        closedir(d);
+    struct ash_nl *nl;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_nl_open(&nl, &err), 0);
+    const char *pfx[2];
+    char a[32], b[32];
+    snprintf(a, sizeof a, "ash%sv", run);
+    snprintf(b, sizeof b, "ash-%s", run);
+    pfx[0] = a;
+    pfx[1] = b;
+    for (int k = 0; k < 2; k++) {
+        char **names;
+        size_t cnt;
+        ck_assert_int_eq(ash_nl_link_names(nl, pfx[k], &names, &cnt, &err), 0);
+        for (size_t i = 0; i < cnt; i++) {
+            n++;
+            snprintf(what + strlen(what), len - strlen(what), " link:%s", names[i]);
+            free(names[i]);
+        }
+        free(names);
+    }
+    ash_nl_close(nl);
+    const char *roots[] = {"unified", "memory", "cpu", "freezer", NULL};
+    for (int k = 0; roots[k]; k++) {
+        char path[256];
+        snprintf(path, sizeof path, "/sys/fs/cgroup/%s%sash-%s", roots[k], roots[k][0] ? "/" : "", run);
+        if (access(path, F_OK) == 0) {
+            n++;
+            snprintf(what + strlen(what), len - strlen(what), " cgroup:%s", path);
+        }
+    }
+    char files[256];
+    snprintf(files, sizeof files, "%s/sandbox-%s", ASH_DEFAULT_STATE_DIR, run);
+    if (access(files, F_OK) == 0) {
+        n++;
+        snprintf(what + strlen(what), len - strlen(what), " files:%s", files);
+    }
+    return n;
+}
+
+static void assert_clean(const char *run)
+{
+    char what[2048];
+    int n = leftovers(run, what, sizeof what);
+    ck_assert_msg(n == 0, "run %s left:%s", run, what);
+}
+
+static struct ash_sandbox *build(struct hosts *hs, size_t n, const char *run, struct ash_journal *j)
+{
+    make_scenario(hs, n);
+    struct ash_sandbox *sb = NULL;
+    ash_error_t err = {0};
+    int r = ash_sandbox_create(&hs->sc, run, j, &sb, &err);
+    ck_assert_msg(r == 0, "sandbox: %s", err.msg);
+    return sb;
+}
+
+static void check_built(struct ash_sandbox *sb, const char *run, size_t n)
+{
+    char what[4096];
+    /* n namespaces + n veths + the bridge, at least (cgroups and files vary by machine). */
+    ck_assert_int_ge(leftovers(run, what, sizeof what), (int)(2 * n + 1));
+    for (size_t i = 0; i < n; i++) {
+        struct ash_host *h = ash_sandbox_host_at(sb, i);
+        ck_assert_ptr_nonnull(h);
+        ck_assert_int_ge(ash_host_netns_fd(h), 0);
+        struct in_addr a;
+        ck_assert_int_eq(inet_pton(AF_INET, ash_host_address(h), &a), 1);
+        ck_assert_str_eq(ash_host_lookup(ash_sandbox_host_at(sb, 0), ash_host_name(h)), ash_host_address(h));
+    }
+}
+
+START_TEST(test_two_hosts)
+{
+    if (!can_run())
+        return;
+    char run[16];
+    make_run_id(run, sizeof run);
+    struct hosts hs;
+    struct ash_sandbox *sb = build(&hs, 2, run, NULL);
+    check_built(sb, run, 2);
+    /* Limits landed where this machine keeps them. */
+    struct ash_cgroup *cg = ash_host_cgroup(ash_sandbox_host(sb, "a"));
+    char path[600], buf[64] = "";
+    snprintf(path, sizeof path, "%s/%s", cg->mem_v2 ? cg->v2 : cg->memory,
+             cg->mem_v2 ? "memory.max" : "memory.limit_in_bytes");
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+    fclose(f);
+    ck_assert_int_eq(atoll(buf), 256ll << 20);
+    ash_sandbox_destroy(sb);
+    assert_clean(run);
+}
+END_TEST
+
+START_TEST(test_ten_hosts)
+{
+    if (!can_run())
+        return;
+    char run[16];
+    make_run_id(run, sizeof run);
+    struct hosts hs;
+    struct ash_sandbox *sb = build(&hs, 10, run, NULL);
+    check_built(sb, run, 10);
+    ash_sandbox_destroy(sb);
+    assert_clean(run);
+}
+END_TEST
+
+/* ---- processes inside hosts ---- */
+
+static pid_t start_server(struct ash_host *h)
+{
+    int ready[2];
+    ck_assert_int_eq(pipe(ready), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(ready[0]);
+        if (ash_host_enter(h) < 0)
+            _exit(10);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        int one = 1;
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT)};
+        if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(s, 16) < 0)
+            _exit(11);
+        if (write(ready[1], "r", 1) != 1)
+            _exit(12);
+        close(ready[1]);
+        for (;;) {
+            int c = accept(s, NULL, NULL);
+            if (c < 0)
+                continue;
+            char b[64];
+            ssize_t n = read(c, b, sizeof b);
+            if (n > 0) {
+                char host[64] = "";
+                gethostname(host, sizeof host);
+                char reply[128];
+                int len = snprintf(reply, sizeof reply, "pong from %s", host);
+                if (write(c, reply, (size_t)len) < 0) {
+                }
+            }
+            close(c);
+        }
+    }
+    close(ready[1]);
+    char c;
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    return pid;
+}
+
+static void stop(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* A client inside host `from`: resolves `to` by name (its mount namespace's
+ * /etc/hosts), connects, sends, expects "pong from <to>". Exit 0 on success. */
+static int client_by_name(struct ash_host *from, const char *to)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (ash_host_enter(from) < 0)
+            _exit(20);
+        char me[64] = "";
+        gethostname(me, sizeof me);
+        if (strcmp(me, ash_host_name(from)) != 0)
+            _exit(21);
+        struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
+        if (getaddrinfo(to, "7000", &hints, &res) != 0)
+            _exit(22);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(s, res->ai_addr, res->ai_addrlen) < 0)
+            _exit(23);
+        if (write(s, "ping", 4) != 4)
+            _exit(24);
+        char b[128] = "";
+        ssize_t n = read(s, b, sizeof b - 1);
+        if (n <= 0)
+            _exit(25);
+        char want[96];
+        snprintf(want, sizeof want, "pong from %s", to);
+        _exit(strcmp(b, want) == 0 ? 0 : 26);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 100;
+}
+
+/* `getent hosts NAME` run inside the host: the C library's own lookup. */
+static void getent_in(struct ash_host *h, const char *name, char *out, size_t len)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        dup2(p[1], 1);
+        if (ash_host_enter(h) < 0)
+            _exit(30);
+        execlp("getent", "getent", "hosts", name, (char *)NULL);
+        _exit(31);
+    }
+    close(p[1]);
+    ssize_t n = read(p[0], out, len - 1);
+    out[n > 0 ? n : 0] = '\0';
+    close(p[0]);
+    waitpid(pid, NULL, 0);
+}
+
+START_TEST(test_reach_by_name)
+{
+    if (!can_run())
+        return;
+    char run[16];
+    make_run_id(run, sizeof run);
+    struct hosts hs;
+    struct ash_sandbox *sb = build(&hs, 2, run, NULL);
+    struct ash_host *a = ash_sandbox_host(sb, "a"), *b = ash_sandbox_host(sb, "b");
+    char out[256];
+    getent_in(a, "b", out, sizeof out);
+    ck_assert_msg(strncmp(out, ash_host_address(b), strlen(ash_host_address(b))) == 0, "getent said '%s'", out);
+    pid_t srv = start_server(b);
+    ck_assert_int_eq(client_by_name(a, "b"), 0);
+    /* Killing the host's processes through the cgroup takes the server too. */
+    ash_error_t err = {0};
+    ck_assert_msg(ash_host_kill_all(b, &err) == 0, "%s", err.msg);
+    int st;
+    ck_assert_int_eq(waitpid(srv, &st, 0), srv);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    ash_sandbox_destroy(sb);
+    assert_clean(run);
+}
+END_TEST
+
+/* Client sockets made by this (test) process inside host `from`. */
+struct conn_arg {
+    const char *addr;
+    int fd;
+    int err;
+};
+
+static int make_socket(void *arg)
+{
+    struct conn_arg *c = arg;
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    return c->fd < 0 ? -1 : 0;
+}
+
+/* Connect within timeout_ms: 0 connected, else errno (ETIMEDOUT when nothing came back). */
+static int try_connect(struct ash_host *from, const char *addr, int timeout_ms, int *fd_out)
+{
+    struct conn_arg c = {.addr = addr, .fd = -1};
+    ck_assert_int_eq(ash_host_run_in_netns(from, make_socket, &c), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT)};
+    inet_pton(AF_INET, addr, &sa.sin_addr);
+    int r = connect(c.fd, (struct sockaddr *)&sa, sizeof sa);
+    int e = 0;
+    if (r < 0 && errno != EINPROGRESS) {
+        e = errno;
+    } else if (r < 0) {
+        struct pollfd p = {.fd = c.fd, .events = POLLOUT};
+        if (poll(&p, 1, timeout_ms) == 0) {
+            e = ETIMEDOUT;
+        } else {
+            socklen_t l = sizeof e;
+            getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &e, &l);
+        }
+    }
+    if (e == 0 && fd_out) {
+        *fd_out = c.fd;
+    } else {
+        close(c.fd);
+    }
+    return e;
+}
+
+/* Wait for a reply on fd: 1 got one, 0 nothing within timeout. */
+static int reply_within(int fd, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, timeout_ms) > 0 ? 1 : 0;
+}
+
+START_TEST(test_freeze_kill_isolate)
+{
+    if (!can_run())
+        return;
+    char run[16];
+    make_run_id(run, sizeof run);
+    struct hosts hs;
+    struct ash_sandbox *sb = build(&hs, 2, run, NULL);
+    struct ash_host *a = ash_sandbox_host(sb, "a"), *b = ash_sandbox_host(sb, "b");
+    const char *baddr = ash_host_address(b);
+    ash_error_t err = {0};
+    pid_t srv = start_server(b);
+    int fd;
+    ck_assert_int_eq(try_connect(a, baddr, 2000, &fd), 0);
+    ck_assert_int_eq(write(fd, "ping", 4), 4);
+    ck_assert_int_eq(reply_within(fd, 2000), 1);
+    close(fd);
+
+    /* freeze: the host hangs. Its kernel still completes handshakes (the
+     * listen backlog), but the request stalls: no reply, no reset, until thawed. */
+    ck_assert_int_eq(try_connect(a, baddr, 2000, &fd), 0);
+    ck_assert_msg(ash_host_freeze(b, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(write(fd, "ping", 4), 4);
+    ck_assert_int_eq(reply_within(fd, 500), 0);
+    ck_assert_msg(ash_host_thaw(b, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(reply_within(fd, 2000), 1);
+    close(fd);
+
+    /* kill: every process of the host dies at once; with links still up the
+     * host's kernel answers with a reset: refused at once. */
+    ck_assert_msg(ash_host_kill_all(b, &err) == 0, "%s", err.msg);
+    waitpid(srv, NULL, 0);
+    int64_t t0 = ash_now_ns();
+    ck_assert_int_eq(try_connect(a, baddr, 2000, NULL), ECONNREFUSED);
+    ck_assert_int_lt(ash_now_ns() - t0, 1000 * ASH_NS_PER_MS);
+
+    /* isolate: the host runs on but its links are down. Nothing answers: the
+     * connection attempt times out (or the neighbour lookup fails). */
+    srv = start_server(b);
+    ck_assert_msg(ash_host_links_down(b, &err) == 0, "%s", err.msg);
+    int e = try_connect(a, baddr, 1000, NULL);
+    ck_assert_msg(e == ETIMEDOUT || e == EHOSTUNREACH, "isolated host answered: %s", strerror(e));
+    ck_assert_int_eq(kill(srv, 0), 0); /* still running */
+    ck_assert_msg(ash_host_links_up(b, &err) == 0, "%s", err.msg);
+    /* Back: the same server answers again (and its default route is back). */
+    ck_assert_int_eq(try_connect(a, baddr, 5000, &fd), 0);
+    ck_assert_int_eq(write(fd, "ping", 4), 4);
+    ck_assert_int_eq(reply_within(fd, 2000), 1);
+    close(fd);
+    stop(srv);
+    ash_sandbox_destroy(sb);
+    assert_clean(run);
+}
+END_TEST
+
+/* ---- recover ---- */
+
+static int undo_cb(const char *op, json_t *data, void *arg, ash_error_t *err)
+{
+    (void)arg;
+    const struct ash_undo_op *u = ash_undo_op_find(op);
+    if (!u)
+        return ash_error(err, ENOENT, "no undo op %s", op);
+    return u->undo(data, err);
+}
+
+static void on_undo_error(const char *op, const ash_error_t *e, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "undo %s: %s\n", op, e->msg);
+}
+
+START_TEST(test_recover_after_crash)
+{
+    if (!can_run())
+        return;
+    char run[16];
+    make_run_id(run, sizeof run);
+    char state[] = "/tmp/ash-sbtest-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(state));
+    /* The "run" is a child that builds a 3-host sandbox, starts a process in
+     * one host and dies without tearing anything down (like SIGKILL). */
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        close(p[0]);
+        struct ash_journal *j;
+        ash_error_t err = {0};
+        if (ash_journal_open(state, run, &j, &err) < 0)
+            _exit(1);
+        struct hosts hs;
+        make_scenario(&hs, 3);
+        struct ash_sandbox *sb;
+        if (ash_sandbox_create(&hs.sc, run, j, &sb, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            _exit(2);
+        }
+        pid_t sleeper = fork();
+        if (sleeper == 0) {
+            if (ash_host_enter(ash_sandbox_host(sb, "b")) < 0)
+                _exit(3);
+            pause();
+            _exit(0);
+        }
+        usleep(50000);
+        if (write(p[1], &sleeper, sizeof sleeper) < 0)
+            _exit(4);
+        _exit(0);
+    }
+    close(p[1]);
+    pid_t sleeper = 0;
+    ck_assert_int_eq(read(p[0], &sleeper, sizeof sleeper), (ssize_t)sizeof sleeper);
+    close(p[0]);
+    int st;
+    waitpid(child, &st, 0);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    char what[4096];
+    ck_assert_int_gt(leftovers(run, what, sizeof what), 0);
+    ck_assert_int_eq(kill(sleeper, 0), 0);
+
+    char jpath[256];
+    snprintf(jpath, sizeof jpath, "%s/%s.journal", state, run);
+    ash_error_t err = {0};
+    int failed = ash_journal_replay(jpath, undo_cb, NULL, on_undo_error, &err);
+    ck_assert_int_eq(failed, 0);
+    assert_clean(run);
+    /* The sleeper was in the host's cgroup: gone (a zombie at most, reaped by init). */
+    char s = 0;
+    for (int i = 0; i < 200; i++) {
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)sleeper);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            break;
+        s = fgets(buf, sizeof buf, f) && strrchr(buf, ')') ? strrchr(buf, ')')[2] : 0;
+        fclose(f);
+        if (s == 'Z')
+            break;
+        usleep(5000);
+    }
+    ck_assert_msg(s == 0 || s == 'Z', "sleeper %d still runs (state %c)", (int)sleeper, s);
+    ck_assert_int_ne(access(jpath, F_OK), 0);
+    rmdir(state);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("sandbox");
+    TCase *tc = tcase_create("kernel");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_two_hosts);
+    tcase_add_test(tc, test_ten_hosts);
+    tcase_add_test(tc, test_reach_by_name);
+    tcase_add_test(tc, test_freeze_kill_isolate);
+    tcase_add_test(tc, test_recover_after_crash);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
