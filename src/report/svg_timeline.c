@@ -64,7 +64,10 @@ static double run_extent(const json_t *run)
                 tmax = json_number_value(t0) + every;
         }
     }
-    return tmax > 0 ? tmax : 1000.0;
+    /* Below a millisecond the axis has nothing to show; nothing at all gets a nominal second. */
+    if (tmax <= 0)
+        return 1000.0;
+    return tmax < 1.0 ? 1.0 : tmax;
 }
 
 static void text(FILE *f, double x, double y, const char *cls, const char *anchor, const char *s)
@@ -198,7 +201,9 @@ static void axis(FILE *f, const struct scale *sc, double y)
             break;
     }
     fprintf(f, "<g class=\"axis\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", LEFT, y, W - RIGHT, y);
-    for (double t = 0; t <= sc->tmax + step * 1e-9; t += step) {
+    /* Counting ticks (at most 11 with step >= tmax / 8) keeps float steps from looping. */
+    for (int k = 0; k <= 12 && (double)k * step <= sc->tmax * (1 + 1e-9); k++) {
+        double t = (double)k * step;
         double x = xt(sc, t);
         char lab[48];
         snprintf(lab, sizeof lab, "%.0f", t);

@@ -596,35 +596,87 @@ START_TEST(render_all_writes_three_files)
 }
 END_TEST
 
+/* A report written by a newer or buggy engine must still render: wrong types,
+ * missing keys and no runs at all degrade to "-", never to a crash or bad XML. */
+START_TEST(renders_malformed_and_empty_reports)
+{
+    static const char *const docs[] = {
+        "{\"schema\": \"aftershock/report-v1\", \"scenario\": 5, \"verdict\": [1], \"incident\": "
+        "{\"ttd_ms\": \"12m\", \"timescale\": 0}, \"summary\": [], \"runs\": [\"x\", 7, {\"index\": \"one\", "
+        "\"probes\": [{\"series\": [[1], \"a\", [null, null, null], [5, \"fast\", true], [-50, 1, 1]]}, 3], "
+        "\"faults\": {\"a\": 1}, \"detections\": [{\"at_ms\": -10}], \"remediations\": [{}], "
+        "\"expectations\": [1, {\"met\": false}], \"timeline\": [{\"t_ms\": 1e300, \"detail\": \"\\u0001\"}]}]}",
+        "{\"schema\": \"aftershock/report-v1\", \"scenario\": \"no-env\", \"verdict\": \"error\", "
+        "\"error\": \"cgroup v2 has no memory controller & v1 is absent\", \"runs\": []}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        json_error_t jerr;
+        json_t *doc = json_loads(docs[i], 0, &jerr);
+        ck_assert_msg(doc != NULL, "test document %zu: %s", i, jerr.text);
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/doc%zu", tmpdir, i);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        ash_error_t err = {0};
+        ck_assert_msg(ash_report_render_all(doc, dir, &err) == 0, "%s", err.msg);
+        char path[700];
+        snprintf(path, sizeof path, "%s/junit.xml", dir);
+        assert_well_formed(path);
+        char *x = slurp(path);
+        ck_assert_uint_eq(count_of(x, "<testcase "), i == 0 ? 3 : 1);
+        if (i == 1)
+            ck_assert_ptr_nonnull(strstr(x, "message=\"no run completed: cgroup v2 has no memory controller &amp; v1"));
+        free(x);
+        snprintf(path, sizeof path, "%s/report.html", dir);
+        assert_well_formed(path);
+        x = slurp(path);
+        ck_assert_ptr_null(strstr(x, "nan"));
+        free(x);
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        ash_report_print_summary(f, (const json_t *const *)&doc, 1, true);
+        fclose(f);
+        ck_assert_uint_gt(len, 0);
+        free(out);
+        ck_assert_int_eq(ash_report_summarize(doc), 0);
+        json_decref(doc);
+    }
+}
+END_TEST
+
 /* `test_report --render DIR`: every fixture rendered into DIR/<name>/ plus
  * DIR/index.html and DIR/all-junit.xml, for tests/integration/report_xml.sh. */
 static int render_fixtures(const char *dir)
 {
-    json_t *docs[N_FIXTURES];
+    json_t *docs[N_FIXTURES] = {0};
     ash_error_t err = {0};
+    int ret = 1;
     for (size_t i = 0; i < N_FIXTURES; i++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/%s.json", fixture_dir, fixture_names[i]);
         if (ash_report_load(path, &docs[i], &err) < 0)
-            goto fail;
+            goto cleanup;
         snprintf(path, sizeof path, "%s/%s", dir, fixture_names[i]);
         mkdir(path, 0755);
         if (ash_report_render_all(docs[i], path, &err) < 0)
-            goto fail;
+            goto cleanup;
         strncat(path, "/report.json", sizeof path - strlen(path) - 1);
         if (ash_report_write_json(docs[i], path, &err) < 0)
-            goto fail;
+            goto cleanup;
     }
     char all[4200];
     snprintf(all, sizeof all, "%s/all-junit.xml", dir);
     if (ash_report_write_junit_many((const json_t *const *)docs, N_FIXTURES, all, &err) < 0 ||
         ash_report_write_index(dir, &err) < 0)
-        goto fail;
+        goto cleanup;
     ash_report_print_summary(stdout, (const json_t *const *)docs, N_FIXTURES, false);
-    return 0;
-fail:
-    fprintf(stderr, "test_report --render: %s\n", err.msg);
-    return 1;
+    ret = 0;
+cleanup:
+    if (ret)
+        fprintf(stderr, "test_report --render: %s\n", err.msg);
+    for (size_t i = 0; i < N_FIXTURES; i++)
+        json_decref(docs[i]);
+    return ret;
 }
 
 int main(int argc, char **argv)
@@ -650,6 +702,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, index_lists_newest_first);
     tcase_add_test(tc, terminal_summary);
     tcase_add_test(tc, render_all_writes_three_files);
+    tcase_add_test(tc, renders_malformed_and_empty_reports);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
