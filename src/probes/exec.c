@@ -6,6 +6,7 @@
 #include "sys/proc.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ struct exec_sample {
     struct ash_child ch; /* ch.pid <= 0: nothing running (spawn failed or reaped) */
     ash_timer *timer;    /* the timeout, or the deferred delivery of a spawn failure */
     bool finished;
+    bool reported; /* timed out and reported; still waiting for the killed leader to be reaped */
     struct ash_sample result;
     ash_sample_done_fn done;
     void *arg;
@@ -49,27 +51,39 @@ static void unlink_sample(struct exec_sample *s)
 
 /* Kill the whole process group while its leader is still unreaped (running or a
  * zombie): the leader's pid, and so the group id, cannot be reused until it is
- * reaped, so the signal cannot reach an unrelated group. Then reap the leader.
- * Leftovers a command put in the background die with it: a probe must not
- * leave processes behind. */
-static void kill_and_reap(struct exec_sample *s, int *status)
+ * reaped, so the signal cannot reach an unrelated group. Leftovers a command
+ * put in the background die with it: a probe must not leave processes behind.
+ * Then reap the leader, waiting at most wait_ms for it: a process in
+ * uninterruptible sleep (or in a v1-frozen cgroup) dies only later, and the
+ * loop must not block on it. Returns true when reaped. */
+static bool kill_and_reap(struct exec_sample *s, int *status, int wait_ms)
 {
     if (s->ch.pid <= 0)
-        return;
+        return true;
     kill(-s->ch.pid, SIGKILL);
     int st = 0;
-    while (waitpid(s->ch.pid, &st, 0) < 0 && errno == EINTR)
-        ;
+    pid_t r = waitpid(s->ch.pid, &st, WNOHANG);
+    if (r == 0 && wait_ms > 0 && s->ch.pidfd >= 0) {
+        struct pollfd pfd = {.fd = s->ch.pidfd, .events = POLLIN};
+        while (poll(&pfd, 1, wait_ms) < 0 && errno == EINTR)
+            ;
+        r = waitpid(s->ch.pid, &st, WNOHANG);
+    }
+    if (r == 0)
+        return false;
     if (status)
         *status = st;
     s->ch.pid = -1;
+    return true;
 }
 
 static void release(struct exec_sample *s)
 {
     if (s->timer)
         ash_loop_cancel_timer(s->st->loop, s->timer);
-    kill_and_reap(s, NULL);
+    /* close() with the command still running: give it a moment to die, no more
+     * (a leader that outlives this stays our zombie until the harness exits). */
+    kill_and_reap(s, NULL, 1000);
     if (s->ch.pidfd >= 0) {
         ash_loop_del_fd(s->st->loop, s->ch.pidfd);
         ash_child_close(&s->ch);
@@ -91,9 +105,13 @@ static void deliver(struct exec_sample *s)
 static void on_exit_ready(ash_loop *loop, int fd, uint32_t events, void *data)
 {
     struct exec_sample *s = data;
+    if (s->reported) {
+        release(s); /* the leader we killed on timeout has exited: reap it, quietly */
+        return;
+    }
     s->result.end = ash_now_ns();
     int status = 0;
-    kill_and_reap(s, &status);
+    kill_and_reap(s, &status, 1000); /* exited already: pidfd said so */
     s->result.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (WIFEXITED(status)) {
         if (WEXITSTATUS(status) != 0)
@@ -120,7 +138,15 @@ static int64_t on_timer(ash_loop *loop, int64_t now, void *data)
         else
             snprintf(s->result.detail, sizeof s->result.detail, "timeout after %.3f ms", ash_ns_to_ms(t));
     }
-    deliver(s); /* kills the group and reaps */
+    if (kill_and_reap(s, NULL, 0)) {
+        deliver(s);
+    } else {
+        /* Report now; the pidfd stays in the loop and reaps the leader when it
+         * finally dies (on_exit_ready). s must not be touched after done. */
+        struct ash_sample out = s->result;
+        s->reported = true;
+        s->done(s->arg, &out);
+    }
     return ASH_TIMER_DONE;
 }
 
