@@ -115,7 +115,7 @@ static void head(FILE *f, const json_t *report)
 static void comparison(FILE *f, const json_t *report)
 {
     const json_t *inc = json_object_get(report, "incident");
-    const json_t *sum = json_object_get(report, "summary");
+    json_t *sum = ash_report_summary_of(report);
     size_t nruns = json_array_size(json_object_get(report, "runs"));
     fputs("<h2>Time to detect and to recover</h2>\n", f);
     fputs("<p>Counted from <em>t_inject</em>, the moment the first fault was in effect. ", f);
@@ -140,8 +140,6 @@ static void comparison(FILE *f, const json_t *report)
         snprintf(skey, sizeof skey, "scaled_%s_ms", figs[k][0]);
         double m = 0, real = 0, scaled = 0;
         bool has_m = ash_report_get_ms(json_object_get(sum, key), "median", &m);
-        if (!json_is_object(sum) && nruns == 1)
-            has_m = ash_report_get_ms(json_array_get(json_object_get(report, "runs"), 0), key, &m);
         fprintf(f, "<tr><th>%s</th>", figs[k][1]);
         td_ms_value(f, has_m, m);
         if (json_is_object(inc)) {
@@ -176,6 +174,7 @@ static void comparison(FILE *f, const json_t *report)
         }
         fputs("</table>\n", f);
     }
+    json_decref(sum);
 }
 
 static void legend(FILE *f)

@@ -41,9 +41,11 @@ static void figure(FILE *f, const json_t *report, const char *key)
     double v;
     bool ok;
     /* Repeat runs show their median, single runs their own figure. */
-    if (json_array_size(runs) > 1)
-        ok = ash_report_get_ms(json_object_get(json_object_get(report, "summary"), key), "median", &v);
-    else
+    if (json_array_size(runs) > 1) {
+        json_t *sum = ash_report_summary_of(report);
+        ok = ash_report_get_ms(json_object_get(sum, key), "median", &v);
+        json_decref(sum);
+    } else
         ok = ash_report_get_ms(json_array_get(runs, 0), key, &v);
     fprintf(f, "<td class=\"n\">%s%s</td>", ash_report_fmt_ms_value(buf, sizeof buf, ok, v),
             ok && json_array_size(runs) > 1 ? " (median)" : "");

@@ -219,7 +219,7 @@ static void suite_properties(FILE *f, const json_t *report)
 {
     const char *ind = "      ";
     const json_t *inc = json_object_get(report, "incident");
-    const json_t *sum = json_object_get(report, "summary");
+    json_t *sum = ash_report_summary_of(report);
     fputs("    <properties>\n", f);
     property(f, ind, "title", ash_report_get_str(report, "title", NULL));
     property(f, ind, "file", ash_report_get_str(report, "file", NULL));
@@ -242,6 +242,7 @@ static void suite_properties(FILE *f, const json_t *report)
         property_ms(f, ind, name, json_object_get(sum, figs[k]), "p95");
     }
     fputs("    </properties>\n", f);
+    json_decref(sum);
 }
 
 static void suite(FILE *f, const json_t *report)

@@ -83,8 +83,8 @@ static void figures(FILE *f, const json_t *report)
     }
     fputs("\n", f);
 
-    const json_t *sum = json_object_get(report, "summary");
-    if (!json_is_object(sum))
+    json_t *sum = ash_report_summary_of(report);
+    if (!sum)
         return;
     fputs("## Summary\n\n| figure | min | median | p95 | max | runs reaching it |\n|---|---:|---:|---:|---:|---:|\n", f);
     static const char *const figs[][2] = {
@@ -101,6 +101,7 @@ static void figures(FILE *f, const json_t *report)
                 json_array_size(runs));
     }
     fputs("\n", f);
+    json_decref(sum);
 }
 
 static void incident(FILE *f, const json_t *report)
@@ -108,7 +109,7 @@ static void incident(FILE *f, const json_t *report)
     const json_t *inc = json_object_get(report, "incident");
     if (!json_is_object(inc))
         return;
-    const json_t *sum = json_object_get(report, "summary");
+    json_t *sum = ash_report_summary_of(report);
     double scale = 1;
     ash_report_get_ms(inc, "timescale", &scale);
     fputs("## Compared with the incident\n\n", f);
@@ -138,6 +139,7 @@ static void incident(FILE *f, const json_t *report)
         fputs("\n", f);
     }
     fputs("\n", f);
+    json_decref(sum);
 }
 
 static void expectations(FILE *f, const json_t *runs)

@@ -60,6 +60,10 @@ int ash_report_out_commit(struct ash_report_out *o, const char *path, ash_error_
 void ash_report_out_discard(struct ash_report_out *o);
 int ash_report_write_atomic(const char *path, const char *data, size_t len, ash_error_t *err);
 
+/* report["summary"] (a new reference), computed from the runs when the
+ * report has none; NULL only when out of memory. */
+json_t *ash_report_summary_of(const json_t *report);
+
 /* Field access tolerant of missing keys and wrong types. */
 bool ash_report_get_ms(const json_t *obj, const char *key, double *out);
 const char *ash_report_get_str(const json_t *obj, const char *key, const char *fallback);

@@ -52,10 +52,10 @@ int ash_report_stats(const double *values, size_t n, json_t **out)
 
 static const char *const summarized[] = {"ttd_ms", "ttr_ms", "impact_ms", "revert_to_recover_ms"};
 
-int ash_report_summarize(json_t *report)
+static json_t *build_summary(const json_t *report)
 {
-    json_t *runs = json_object_get(report, "runs");
-    size_t n = json_is_array(runs) ? json_array_size(runs) : 0;
+    const json_t *runs = json_object_get(report, "runs");
+    size_t n = json_array_size(runs);
     json_t *summary = json_object();
     double *vals = malloc((n ? n : 1) * sizeof *vals);
     if (!summary || !vals)
@@ -74,9 +74,25 @@ int ash_report_summarize(json_t *report)
             goto fail;
     }
     free(vals);
-    return json_object_set_new(report, "summary", summary) ? -1 : 0;
+    return summary;
 fail:
     free(vals);
     json_decref(summary);
-    return -1;
+    return NULL;
+}
+
+int ash_report_summarize(json_t *report)
+{
+    json_t *summary = build_summary(report);
+    if (!summary)
+        return -1;
+    return json_object_set_new(report, "summary", summary) ? -1 : 0;
+}
+
+json_t *ash_report_summary_of(const json_t *report)
+{
+    json_t *summary = json_object_get(report, "summary");
+    if (json_is_object(summary))
+        return json_incref(summary);
+    return build_summary(report);
 }

@@ -108,7 +108,9 @@ void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n,
         }
         /* Repeat runs: the median first, then every run indented under it. */
         snprintf(r->c[COL_SCENARIO], CELL, "%s (median of %zu)", scenario, nruns);
-        fill_figures(r, json_object_get(rep, "summary"), "median");
+        json_t *sum = ash_report_summary_of(rep);
+        fill_figures(r, sum, "median");
+        json_decref(sum);
         double worst = 0, v;
         bool any = false;
         for (size_t j = 0; j < nruns; j++) {

@@ -422,6 +422,18 @@ START_TEST(markdown_has_the_figures)
     ck_assert_ptr_nonnull(strstr(md, "replayed at 120x"));
     free(md);
 
+    /* Without a "summary" (an engine that did not call ash_report_summarize) the figures are computed. */
+    json_t *doc = load_fixture("repeat3");
+    json_object_del(doc, "summary");
+    char path[600];
+    snprintf(path, sizeof path, "%s/nosummary.md", tmpdir);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_markdown(doc, path, &err) == 0, "%s", err.msg);
+    json_decref(doc);
+    md = slurp(path);
+    ck_assert_ptr_nonnull(strstr(md, "| TTD | 3900.000 | 4100.500 | 4500.250 | 4500.250 | 3 / 3 |"));
+    free(md);
+
     md = render("nulls", ash_report_write_markdown, "report.md", NULL, 0);
     ck_assert_ptr_nonnull(strstr(md, "**Verdict: ERROR**"));
     ck_assert_ptr_nonnull(strstr(md, "- error: cannot create network namespace: Operation not permitted"));
