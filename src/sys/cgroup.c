@@ -55,7 +55,9 @@ static int read_file(const char *path, char *buf, size_t len)
 
 static int write_file(const char *path, const char *value)
 {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* O_TRUNC is ignored by cgroupfs (as with `echo x > file`) and keeps
+     * fixture files (regular files in tests) holding exactly the value. */
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0)
         return -1;
     size_t len = strlen(value);
