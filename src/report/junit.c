@@ -106,6 +106,13 @@ static void event_log(FILE *f, const json_t *run)
     fputs("</system-out>\n", f);
 }
 
+/* Why a run went wrong: its own error, else the report's. */
+static const char *run_error(const json_t *report, const json_t *run)
+{
+    const char *why = ash_report_get_str(run, "error", NULL);
+    return why ? why : ash_report_get_str(report, "error", NULL);
+}
+
 static void testcase(FILE *f, const json_t *report, const json_t *run, size_t pos)
 {
     const char *scenario = ash_report_get_str(report, "scenario", "unnamed");
@@ -131,13 +138,15 @@ static void testcase(FILE *f, const json_t *report, const json_t *run, size_t po
     property_ms(f, ind, "resolution_ms", run, "resolution_ms");
     property_ms(f, ind, "t_inject_ms", run, "t_inject_ms");
     property(f, ind, "verdict", ash_report_get_str(run, "verdict", NULL));
+    /* The harness's own scheduling precision, so CI can watch it too. */
+    property_ms(f, ind, "schedule_lateness_p99_ms", json_object_get(run, "schedule_lateness_ms"), "p99");
     fputs("      </properties>\n", f);
 
     enum run_outcome oc = outcome(run);
     size_t nmissed = count_missed(run);
     if (oc == RUN_ERROR) {
         const char *verdict = ash_report_get_str(run, "verdict", "unknown");
-        const char *why = ash_report_get_str(report, "error", NULL);
+        const char *why = run_error(report, run);
         fputs("      <error type=\"", f);
         ash_report_put_xml(f, verdict);
         fputs("\" message=\"run ", f);
@@ -172,7 +181,7 @@ static void testcase(FILE *f, const json_t *report, const json_t *run, size_t po
             missed_list(f, run, "; ");
         } else {
             fputs("run failed", f);
-            const char *why = ash_report_get_str(report, "error", NULL);
+            const char *why = run_error(report, run);
             if (why) {
                 fputs(": ", f);
                 ash_report_put_xml(f, why);
@@ -225,6 +234,7 @@ static void suite_properties(FILE *f, const json_t *report)
     property(f, ind, "file", ash_report_get_str(report, "file", NULL));
     property(f, ind, "verdict", ash_report_get_str(report, "verdict", NULL));
     property(f, ind, "error", ash_report_get_str(report, "error", NULL));
+    property(f, ind, "aftershock_version", ash_report_get_str(report, "aftershock_version", NULL));
     if (json_is_object(inc)) {
         property(f, ind, "incident.source", ash_report_get_str(inc, "source", NULL));
         property_ms(f, ind, "incident.ttd_ms", inc, "ttd_ms");

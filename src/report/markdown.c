@@ -50,6 +50,12 @@ static void header(FILE *f, const json_t *report)
     ash_report_put_md_cell(f, ash_report_get_str(report, "started_at", "-"));
     fputs(" (UTC)\n", f);
     fprintf(f, "- runs: %zu\n", json_array_size(json_object_get(report, "runs")));
+    const char *version = ash_report_get_str(report, "aftershock_version", NULL);
+    if (version) {
+        fputs("- aftershock: ", f);
+        ash_report_put_md_cell(f, version);
+        fputs("\n", f);
+    }
     const char *error = ash_report_get_str(report, "error", NULL);
     if (error) {
         fputs("- error: ", f);
@@ -80,6 +86,34 @@ static void figures(FILE *f, const json_t *report)
         cell_ms(f, run, "resolution_ms");
         cell_ms(f, run, "t_inject_ms");
         fputs("\n", f);
+    }
+    fputs("\n", f);
+    /* A run's own error says why that run, not the whole report, went wrong. */
+    json_array_foreach(runs, i, run) {
+        const char *error = ash_report_get_str(run, "error", NULL);
+        if (!error)
+            continue;
+        fprintf(f, "- run %zu error: ", i + 1);
+        ash_report_put_md_cell(f, error);
+        fputs("\n", f);
+    }
+    bool any_lateness = false;
+    json_array_foreach(runs, i, run)
+        any_lateness |= json_is_object(json_object_get(run, "schedule_lateness_ms"));
+    if (any_lateness) {
+        fputs("\nHarness precision (how late probe samples started against their schedule):\n\n"
+              "| run | samples | p50 | p99 | max |\n|---:|---:|---:|---:|---:|\n",
+              f);
+        json_array_foreach(runs, i, run) {
+            const json_t *late = json_object_get(run, "schedule_lateness_ms");
+            if (!json_is_object(late))
+                continue;
+            fprintf(f, "| %zu | %lld |", i + 1, (long long)json_integer_value(json_object_get(late, "ticks")));
+            cell_ms(f, late, "p50");
+            cell_ms(f, late, "p99");
+            cell_ms(f, late, "max");
+            fputs("\n", f);
+        }
     }
     fputs("\n", f);
 

@@ -26,7 +26,7 @@ import xml.etree.ElementTree as ET
 out = sys.argv[1]
 SVG = "{http://www.w3.org/2000/svg}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
-fixtures = ["pass", "fail", "aborted", "repeat3", "nulls"]
+fixtures = ["pass", "fail", "aborted", "repeat3", "nulls", "setup_error"]
 problems = []
 
 def check(cond, what):
@@ -52,10 +52,10 @@ def check_junit(path, reports):
         for case, run in zip(cases, runs):
             check(case.get("name") == f"{rep['scenario']} run {run['index']}", f"{path}: case name {case.get('name')}")
             props = {p.get("name"): p.get("value") for p in case.find("properties")}
-            want = "null" if run["ttd_ms"] is None else "%.3f" % run["ttd_ms"]
+            want = "null" if run.get("ttd_ms") is None else "%.3f" % run.get("ttd_ms")
             check(props.get("ttd_ms") == want, f"{path}: ttd_ms property {props.get('ttd_ms')} != {want}")
-            check(props.get("detected_by") == (run["detected_by"] or "null"), f"{path}: detected_by property")
-            missed = [x["name"] for x in run["expectations"] if x["met"] is False]
+            check(props.get("detected_by") == (run.get("detected_by") or "null"), f"{path}: detected_by property")
+            missed = [x["name"] for x in run.get("expectations") or [] if x["met"] is False]
             fail = case.find("failure")
             if fail is not None:
                 for name in missed:
@@ -74,7 +74,7 @@ def check_html(path, rep):
     check(len(svgs) == len(runs), f"{path}: {len(svgs)} timelines for {len(runs)} runs")
     for svg, run in zip(svgs, runs):
         strips = [g for g in svg.iter(SVG + "g") if g.get("class") == "probe-strip"]
-        probes = run["probes"] or []
+        probes = run.get("probes") or []
         check(len(strips) == len(probes), f"{path}: {len(strips)} strips for {len(probes)} probes")
         for g, p in zip(strips, probes):
             check(g.get("data-probe") == p["name"], f"{path}: strip {g.get('data-probe')} for probe {p['name']}")
@@ -84,13 +84,13 @@ def check_html(path, rep):
             bad = sum(1 for r in rects if r.get("class") == "bad")
             check(bad == sum(1 for s in series if not s[2]), f"{path}: failed-sample rects disagree")
         faults = [g for g in svg.iter(SVG + "g") if g.get("class") == "fault"]
-        injected = [f for f in run["faults"] or [] if f["injected_ms"] is not None]
+        injected = [f for f in run.get("faults") or [] if f["injected_ms"] is not None]
         check(len(faults) == len(injected), f"{path}: {len(faults)} fault windows for {len(injected)} faults")
         markers = [g.get("class") for g in svg.iter(SVG + "g") if (g.get("class") or "").startswith("marker")]
-        check(("marker inject" in markers) == (run["t_inject_ms"] is not None), f"{path}: t_inject marker")
-        check(("marker recover" in markers) == (run["ttr_ms"] is not None), f"{path}: recovery marker")
+        check(("marker inject" in markers) == (run.get("t_inject_ms") is not None), f"{path}: t_inject marker")
+        check(("marker recover" in markers) == (run.get("ttr_ms") is not None), f"{path}: recovery marker")
         det = sum(1 for m in markers if m == "marker detect")
-        check(det == len(run["detections"] or []), f"{path}: {det} detection markers")
+        check(det == len(run.get("detections") or []), f"{path}: {det} detection markers")
 
 reports = []
 for name in fixtures:

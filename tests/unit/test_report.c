@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const fixture_names[] = {"pass", "fail", "aborted", "repeat3", "nulls"};
+static const char *const fixture_names[] = {"pass", "fail", "aborted", "repeat3", "nulls", "setup_error"};
 #define N_FIXTURES (sizeof fixture_names / sizeof fixture_names[0])
 
 static char fixture_dir[4096];
@@ -352,8 +352,7 @@ START_TEST(junit_pass_aborted_nulls)
 
     x = render("aborted", ash_report_write_junit, "junit.xml", path, sizeof path);
     ck_assert_ptr_nonnull(strstr(x, "tests=\"1\" failures=\"0\" errors=\"1\""));
-    ck_assert_ptr_nonnull(strstr(x, "<error type=\"aborted\" message=\"run aborted: interrupted by SIGINT; all "
-                                    "faults reverted\">"));
+    ck_assert_ptr_nonnull(strstr(x, "<error type=\"aborted\" message=\"run aborted: interrupted by SIGINT\">"));
     free(x);
     assert_well_formed(path);
 
@@ -365,8 +364,18 @@ START_TEST(junit_pass_aborted_nulls)
     free(x);
     assert_well_formed(path);
 
+    /* A run that could not be set up carries only index, verdict and its own error. */
+    x = render("setup_error", ash_report_write_junit, "junit.xml", path, sizeof path);
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"1\" failures=\"0\" errors=\"1\""));
+    ck_assert_ptr_nonnull(strstr(x, "<error type=\"error\" message=\"run error: cannot create network namespace "
+                                    "ash-1f2e: Operation not permitted (run as root)\">"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"incident.ttd_ms\" value=\"null\"/>"));
+    free(x);
+    assert_well_formed(path);
+
     x = render("repeat3", ash_report_write_junit, "junit.xml", path, sizeof path);
     ck_assert_ptr_nonnull(strstr(x, "tests=\"3\" failures=\"0\" errors=\"0\""));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"schedule_lateness_p99_ms\" value=\"0.187\"/>"));
     ck_assert_uint_eq(count_of(x, "<testcase "), 3);
     ck_assert_ptr_nonnull(strstr(x, "name=\"portal-memory-exhaustion run 3\""));
     free(x);
@@ -384,10 +393,10 @@ START_TEST(junit_many_in_one_file)
     ck_assert_msg(ash_report_write_junit_many((const json_t *const *)docs, N_FIXTURES, path, &err) == 0, "%s",
                   err.msg);
     char *x = slurp(path);
-    /* pass 1 + fail 1 + aborted 1 + repeat 3 + nulls 1 */
-    ck_assert_ptr_nonnull(strstr(x, "<testsuites name=\"aftershock\" tests=\"7\" failures=\"1\" errors=\"2\""));
+    /* pass 1 + fail 1 + aborted 1 + repeat 3 + nulls 1 + setup_error 1 */
+    ck_assert_ptr_nonnull(strstr(x, "<testsuites name=\"aftershock\" tests=\"8\" failures=\"1\" errors=\"3\""));
     ck_assert_uint_eq(count_of(x, "<testsuite "), N_FIXTURES);
-    ck_assert_uint_eq(count_of(x, "<testcase "), 7);
+    ck_assert_uint_eq(count_of(x, "<testcase "), 8);
     free(x);
     assert_well_formed(path);
     for (size_t i = 0; i < N_FIXTURES; i++)
@@ -407,6 +416,8 @@ START_TEST(markdown_has_the_figures)
     ck_assert_ptr_nonnull(strstr(md, "| 1 | detect_within | 15000.000 | 3012.345 | yes |"));
     ck_assert_ptr_nonnull(strstr(md, "## Event log"));
     ck_assert_ptr_nonnull(strstr(md, "| 2150.412 | t_inject | maintenance-lock in effect |"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | 230 | 0.041 | 0.187 | 0.912 |"));
+    ck_assert_ptr_nonnull(strstr(md, "- aftershock: 0.1.0"));
     free(md);
 
     md = render("fail", ash_report_write_markdown, "report.md", NULL, 0);
@@ -491,6 +502,14 @@ START_TEST(html_timeline_per_run_and_strip_per_probe)
     free(h);
     assert_well_formed(path);
 
+    h = render("setup_error", ash_report_write_html, "report.html", path, sizeof path);
+    ck_assert_uint_eq(count_of(h, "<svg "), 1);
+    ck_assert_uint_eq(count_of(h, "<g class=\"probe-strip\""), 0);
+    ck_assert_ptr_nonnull(strstr(h, "no probes in this run"));
+    ck_assert_ptr_nonnull(strstr(h, "<p class=\"miss\">error: cannot create network namespace ash-1f2e"));
+    free(h);
+    assert_well_formed(path);
+
     h = render("nulls", ash_report_write_html, "report.html", path, sizeof path);
     ck_assert_uint_eq(count_of(h, "<svg "), 1);
     ck_assert_uint_eq(count_of(h, "<g class=\"probe-strip\""), 1);
@@ -572,8 +591,9 @@ START_TEST(terminal_summary)
     ck_assert_ptr_nonnull(strstr(out, "portal-memory-exhaustion (median of 3)"));
     ck_assert_ptr_nonnull(strstr(out, "  run 2"));
     ck_assert_ptr_null(strstr(out, "\x1b["));
-    /* header + pass + fail + aborted + (median + 3 runs) + nulls */
-    ck_assert_uint_eq(count_of(out, "\n"), 1 + 3 + 4 + 1);
+    /* header + pass + fail + aborted + (median + 3 runs) + nulls + setup_error */
+    ck_assert_uint_eq(count_of(out, "\n"), 1 + 3 + 4 + 1 + 1);
+    ck_assert_ptr_nonnull(strstr(out, "45m00s \u2192 30.000 s at 90x"));
     /* Columns line up: every line has the same position for the verdict column. */
     free(out);
 
