@@ -94,14 +94,15 @@ static void event_log(FILE *f, const json_t *run)
     const json_t *tl = json_object_get(run, "timeline");
     if (!json_array_size(tl))
         return;
-    fputs("      <system-out>", f);
+    /* Element text keeps real newlines; only attribute values need &#10;. */
+    fputs("      <system-out>\n", f);
     json_array_foreach(tl, i, ev) {
         char t[48];
         fprintf(f, "%12s ms  ", ash_report_fmt_ms(t, sizeof t, ev, "t_ms"));
         ash_report_put_xml(f, ash_report_get_str(ev, "event", "?"));
         fputs("  ", f);
         ash_report_put_xml(f, ash_report_get_str(ev, "detail", ""));
-        fputs("&#10;", f);
+        fputs("\n", f);
     }
     fputs("</system-out>\n", f);
 }
@@ -167,7 +168,7 @@ static void testcase(FILE *f, const json_t *report, const json_t *run, size_t po
             ash_report_put_xml(f, ash_report_get_str(fault, "name", "?"));
             fputs(": ", f);
             ash_report_put_xml(f, ferr);
-            fputs("&#10;", f);
+            fputs("\n", f);
         }
         if (nmissed) {
             fputs("expectations not met: ", f);
@@ -188,7 +189,7 @@ static void testcase(FILE *f, const json_t *report, const json_t *run, size_t po
             }
         }
         fputs("\">", f);
-        missed_list(f, run, "&#10;");
+        missed_list(f, run, "\n");
         fputs("</failure>\n", f);
     }
     event_log(f, run);
