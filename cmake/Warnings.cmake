@@ -2,9 +2,11 @@
 set(ASH_WARNINGS
     -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
     -Wformat=2 -Wvla -Wpointer-arith -Wcast-qual -Wundef
-    -Wno-unused-parameter -Wno-format-nonliteral -Wno-missing-field-initializers
-    # Messages and names are bounded on purpose; truncation is the intended behaviour.
-    -Wno-format-truncation)
+    -Wno-unused-parameter -Wno-format-nonliteral -Wno-missing-field-initializers)
+if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+  # Messages and names are bounded on purpose; truncation is the intended behaviour.
+  list(APPEND ASH_WARNINGS -Wno-format-truncation)
+endif()
 option(ASH_WERROR "Treat warnings as errors" OFF)
 if(ASH_WERROR)
   list(APPEND ASH_WARNINGS -Werror)
