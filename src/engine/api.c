@@ -6,6 +6,7 @@
 #include "kinds.h"
 #include "report/report.h"
 #include "scenario/scenario.h"
+#include "scenario/schema.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
 
@@ -300,11 +301,7 @@ int ash_report_rerender(const char *dir, ash_error_t *err)
     return ret;
 }
 
-int ash_schema_build(json_t **out, ash_error_t *err) __attribute__((weak));
-
 int ash_scenario_schema(json_t **out, ash_error_t *err)
 {
-    if (!ash_schema_build)
-        return ash_error(err, ENOSYS, "schema generation is not built in");
     return ash_schema_build(out, err);
 }

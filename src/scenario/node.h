@@ -54,11 +54,16 @@ size_t ash_map_size(const ash_node *map);
 bool ash_map_pair(const ash_node *map, size_t i, ash_node *key, ash_node *value);
 size_t ash_seq_len(const ash_node *seq);
 ash_node ash_seq_at(const ash_node *seq, size_t i);
+/* The value of `key` when n is a map, else n itself: positions for validate hooks
+ * whose value may be a map or a shorthand scalar ("restart: SERVICE"). */
+ash_node ash_node_at(const ash_node *n, const char *key);
 
 /* Reject keys not in allowed (NULL-terminated list, may be given twice: two lists are
  * merged). The error names the nearest valid key ("did you mean 'every'?"). */
 int ash_map_check_keys(const ash_node *map, const char *what, const char *const *allowed,
                        const char *const *allowed2, ash_error_t *err);
+/* The word of list/list2 close enough to `word` to suggest it, or NULL. */
+const char *ash_nearest_word(const char *word, const char *const *list, const char *const *list2);
 
 /* Scalar conversions; each fails with the node's position. */
 int ash_node_string(const ash_node *n, char **out, ash_error_t *err);              /* strdup'd */
@@ -78,7 +83,11 @@ struct ash_size {
 };
 int ash_parse_size(const char *s, struct ash_size *out); /* "64MiB" "1GiB" "80%" "4096" */
 int ash_parse_percent(const char *s, double *fraction);  /* "5%" or "0.05" */
+/* Units as tc(8) spells them, compared without case: bit/kbit/mbit/gbit/tbit are bits per
+ * second (powers of 1000), kibit..tibit powers of 1024, bps/kbps/mbps/... are BYTES per
+ * second (x8). A bare number is rejected: say the unit. */
 int ash_parse_rate(const char *s, uint64_t *bits_per_s); /* "1mbit" "50Mbit" "100kbit" "1gbit" "800bit" */
+extern const char *const ash_rate_unit_names[]; /* NULL-terminated, lower case */
 
 /* ---- declarative fields ---- */
 enum ash_field_type {

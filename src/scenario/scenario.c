@@ -1,7 +1,1179 @@
-/* Scenario parsing (placeholder until the parser lands). */
+/* Scenario files: YAML -> struct ash_scenario, validated, every error reported as file:line:col. */
 #include "scenario/scenario.h"
 
-#include <errno.h>
+#include "kinds.h"
+#include "scenario/tables.h"
+#include "sys/clock.h"
 
-int ash_scenario_load(const char *path, struct ash_scenario **out, ash_error_t *err) { return ash_error(err, ENOSYS, "parser"); }
-void ash_scenario_free(struct ash_scenario *sc) {}
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---------- the fixed structure ---------- */
+
+static const char *const restart_names[] = {"never", "on-failure", "always", NULL};
+
+static const struct ash_field ready_fields[] = {
+    {"tcp", ASH_F_STRING, offsetof(struct ash_ready_spec, tcp), 0, "ready when host:port accepts a connection"},
+    {"http", ASH_F_STRING, offsetof(struct ash_ready_spec, http), 0, "ready when this URL answers 2xx"},
+    {"exec", ASH_F_ARGV, offsetof(struct ash_ready_spec, exec), 0, "ready when this command exits 0"},
+    {"timeout", ASH_F_DURATION, offsetof(struct ash_ready_spec, timeout_ns), 0,
+     "give up starting the service after this long (default 10s)"},
+    {NULL}};
+
+const struct ash_field ash_service_fields[] = {
+    {"name", ASH_F_STRING, offsetof(struct ash_service_spec, name), ASH_FIELD_REQUIRED,
+     "service name, unique in the scenario"},
+    {"command", ASH_F_ARGV, offsetof(struct ash_service_spec, command), ASH_FIELD_REQUIRED,
+     "argv list; {scenario_dir} and {run_dir} are substituted"},
+    {"env", ASH_F_STRLIST, offsetof(struct ash_service_spec, env), 0, "extra environment entries, KEY=VALUE"},
+    {"ready", ASH_F_MAP, offsetof(struct ash_service_spec, ready), 0,
+     "how to know it accepts work: exactly one of tcp, http, exec", NULL, ready_fields},
+    {"restart", ASH_F_ENUM, offsetof(struct ash_service_spec, restart), 0,
+     "restart policy when it exits (default never)", restart_names},
+    {"depends_on", ASH_F_STRLIST, offsetof(struct ash_service_spec, depends_on), 0,
+     "services started (and ready) before this one"},
+    {"user", ASH_F_STRING, offsetof(struct ash_service_spec, user), 0, "run as this user"},
+    {NULL}};
+
+const struct ash_field ash_host_fields[] = {
+    {"name", ASH_F_STRING, offsetof(struct ash_host_spec, name), ASH_FIELD_REQUIRED,
+     "host name (1-15 of a-z, 0-9, -), resolvable from the other hosts"},
+    {"memory", ASH_F_SIZE, offsetof(struct ash_host_spec, memory), 0, "cgroup memory limit of the host"},
+    {"cpu", ASH_F_DOUBLE, offsetof(struct ash_host_spec, cpu), 0, "CPU limit in cores (0 = unlimited)", NULL, NULL,
+     0, 1024},
+    {NULL}};
+
+const struct ash_field ash_probe_fields[] = {
+    {"name", ASH_F_STRING, offsetof(struct ash_probe_spec, name), ASH_FIELD_REQUIRED, "probe name, unique"},
+    {"from", ASH_F_STRING, offsetof(struct ash_probe_spec, from), 0,
+     "sandbox host to probe from (default: the harness itself)"},
+    {"every", ASH_F_DURATION, offsetof(struct ash_probe_spec, every_ns), 0, "sampling interval (default 100ms)"},
+    {"timeout", ASH_F_DURATION, offsetof(struct ash_probe_spec, timeout_ns), 0,
+     "limit per sample (default: every, at most 1s)"},
+    {NULL}};
+
+const struct ash_field ash_detector_fields[] = {
+    {"name", ASH_F_STRING, offsetof(struct ash_detector_spec, name), ASH_FIELD_REQUIRED, "detector name, unique"},
+    {NULL}};
+
+const struct ash_field ash_fault_fields[] = {
+    {"name", ASH_F_STRING, offsetof(struct ash_fault_spec, name), ASH_FIELD_REQUIRED, "fault name, unique"},
+    {"at", ASH_F_DURATION, offsetof(struct ash_fault_spec, at_ns), 0,
+     "when to inject, from the start of the fault phase (default 0s)"},
+    {"duration", ASH_F_DURATION, offsetof(struct ash_fault_spec, duration_ns), 0,
+     "revert after this long (leave out, with no until, for an instantaneous fault)"},
+    {NULL}};
+
+const struct ash_field ash_remediation_fields[] = {
+    {"name", ASH_F_STRING, offsetof(struct ash_remediation_spec, name), ASH_FIELD_REQUIRED,
+     "remediation name, unique"},
+    {"after", ASH_F_DURATION, offsetof(struct ash_remediation_spec, after_ns), 0,
+     "with when: detected, delay after the first detection (default 0s)"},
+    {"at", ASH_F_DURATION, offsetof(struct ash_remediation_spec, at_ns), 0,
+     "or: run at this offset from the start of the fault phase"},
+    {NULL}};
+
+const struct ash_field ash_expect_fields[] = {
+    {"stable_for", ASH_F_DURATION, offsetof(struct ash_expect, stable_for_ns), 0,
+     "steady state must hold this long to count as recovered (default 2s)"},
+    {"detect_within", ASH_F_DURATION, offsetof(struct ash_expect, detect_within_ns), 0,
+     "fail unless detected within this long after injection"},
+    {"recover_within", ASH_F_DURATION, offsetof(struct ash_expect, recover_within_ns), 0,
+     "fail unless recovered within this long after injection"},
+    {"timeout", ASH_F_DURATION, offsetof(struct ash_expect, timeout_ns), 0,
+     "give up after this long: verdict fail, everything reverted (default 60s)"},
+    {"warmup", ASH_F_DURATION, offsetof(struct ash_expect, warmup_ns), 0,
+     "steady state verified this long before the first fault (default 1s)"},
+    {NULL}};
+
+static const char *const top_keys[] = {"version", "name",     "title",  "description", "incident",
+                                       "timescale", "hosts",  "services", "probes",    "detectors",
+                                       "faults",  "remediation", "expect", NULL};
+static const char *const incident_keys[] = {"source", "fault_at", "detected_at", "mitigated_at", "recovered_at", NULL};
+static const char *const host_extra_keys[] = {"services", NULL};
+static const char *const fault_extra_keys[] = {"kind", "until", NULL};
+static const char *const remediation_extra_keys[] = {"when", "action", NULL};
+static const char *const until_choices[] = {"remediated", NULL};
+static const char *const when_choices[] = {"detected", NULL};
+
+/* ---------- parse context ---------- */
+
+/* A kind's config waiting for its validate hook, which needs the whole scenario. */
+struct pending {
+    const struct ash_kind_common *c;
+    void *conf;
+    ash_node node;
+};
+
+struct svc_ref {
+    struct ash_service_spec *svc;
+    ash_node node;
+};
+
+struct pctx {
+    struct ash_scenario *sc;
+    ash_error_t *err;
+    struct svc_ref *svcs;
+    size_t n_svcs;
+    struct pending *pend;
+    size_t n_pend, cap_pend;
+};
+
+static int add_pending(struct pctx *x, const struct ash_kind_common *c, void *conf, const ash_node *node)
+{
+    if (x->n_pend == x->cap_pend) {
+        size_t ncap = x->cap_pend ? x->cap_pend * 2 : 16;
+        struct pending *np = realloc(x->pend, ncap * sizeof *np);
+        if (!np)
+            return ash_error(x->err, ENOMEM, "scenario");
+        x->pend = np;
+        x->cap_pend = ncap;
+    }
+    x->pend[x->n_pend++] = (struct pending){c, conf, *node};
+    return 0;
+}
+
+/* ---------- small helpers ---------- */
+
+static bool matches(const char *re, const char *s)
+{
+    regex_t r;
+    if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB) != 0)
+        return false;
+    bool ok = regexec(&r, s, 0, NULL, 0) == 0;
+    regfree(&r);
+    return ok;
+}
+
+static int check_keys_fields(const ash_node *map, const char *what, const struct ash_field *fields,
+                             const char *const *extra, ash_error_t *err)
+{
+    const char **keys = ash_fields_keys(fields);
+    if (!keys)
+        return ash_error(err, ENOMEM, "scenario");
+    int ret = ash_map_check_keys(map, what, keys, extra, err);
+    free(keys);
+    return ret;
+}
+
+/* The value of an optional list key: absent is an empty list. */
+static int get_seq(const ash_node *map, const char *key, const char *of_what, ash_node *out, ash_error_t *err)
+{
+    *out = ash_map_get(map, key);
+    if (ash_node_ok(out) && !ash_node_is_seq(out))
+        return ash_node_fail(out, err, "'%s' is a list of %s (items starting with '- '), got %s", key, of_what,
+                             ash_node_is_map(out) ? "a mapping" : "a scalar");
+    return 0;
+}
+
+static int need_item_map(const ash_node *item, const char *what, ash_error_t *err)
+{
+    if (!ash_node_is_map(item))
+        return ash_node_fail(item, err, "each %s is a mapping with at least a name, got %s", what,
+                             ash_node_is_seq(item) ? "a sequence" : "a scalar");
+    return 0;
+}
+
+/* "probe 'register'" for messages, before the name is validated. */
+static void item_what(const ash_node *item, const char *kind, size_t index, char *buf, size_t len)
+{
+    ash_node n = ash_map_get(item, "name");
+    const char *t = ash_node_text(&n);
+    if (t && *t)
+        snprintf(buf, len, "%s '%s'", kind, t);
+    else
+        snprintf(buf, len, "%s #%zu", kind, index + 1);
+}
+
+static int check_item_name(const ash_node *item, const char *what, const char *name, ash_error_t *err)
+{
+    if (!matches(ASH_ITEM_NAME_RE, name)) {
+        ash_node n = ash_map_get(item, "name");
+        return ash_node_fail(&n, err, "bad %s name '%s': use letters, digits, '-', '_' and '.', starting with a "
+                                      "letter or digit",
+                             what, name);
+    }
+    return 0;
+}
+
+/* Names unique within one list: report the second with the line of the first. */
+static int check_unique(const ash_node *seq, size_t i, const char *what, ash_error_t *err)
+{
+    ash_node item = ash_seq_at(seq, i), name = ash_map_get(&item, "name");
+    for (size_t j = 0; j < i; j++) {
+        ash_node prev = ash_seq_at(seq, j), pname = ash_map_get(&prev, "name");
+        if (strcmp(ash_node_text(&pname), ash_node_text(&name)) == 0)
+            return ash_node_fail(&name, err, "duplicate %s name '%s' (first at line %d)", what,
+                                 ash_node_text(&name), ash_node_loc(&pname).line);
+    }
+    return 0;
+}
+
+static void *alloc_conf(const struct ash_kind_common *c)
+{
+    void *conf = calloc(1, c->conf_size ? c->conf_size : 1);
+    if (conf && c->defaults)
+        c->defaults(conf);
+    return conf;
+}
+
+static void join_kinds(char *buf, size_t len, const struct ash_kind_common *const *kinds, size_t n)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        int r = snprintf(buf + off, len - off, "%s%s", i ? ", " : "", kinds[i]->name);
+        if (r < 0 || (size_t)r >= len - off)
+            return;
+        off += (size_t)r;
+    }
+}
+
+/* The kind tables differ in type but all begin with struct ash_kind_common. */
+#define KIND_COMMONS(table, out, n)                                                                                \
+    do {                                                                                                           \
+        n = 0;                                                                                                     \
+        for (size_t i_ = 0; table[i_] && n < sizeof out / sizeof out[0] - 1; i_++)                                  \
+            out[n++] = &table[i_]->c;                                                                              \
+        out[n] = NULL;                                                                                             \
+    } while (0)
+
+/* Keys of a probe or detector item: its common fields plus exactly one kind key.
+ * An unknown key in an item with no kind key is most likely a kind this build
+ * does not have: say so, with the known kinds. */
+static int check_kind_item_keys(const ash_node *item, const char *what, const char *family,
+                                const struct ash_field *fields, const char *const *kind_names, ash_error_t *err)
+{
+    const char **keys = ash_fields_keys(fields);
+    if (!keys)
+        return ash_error(err, ENOMEM, "scenario");
+    bool has_kind = false;
+    ash_node k, v, unknown = {0};
+    for (size_t i = 0; ash_map_pair(item, i, &k, &v); i++) {
+        const char *t = ash_node_text(&k);
+        bool known = false;
+        for (size_t j = 0; t && kind_names[j]; j++)
+            if (strcmp(t, kind_names[j]) == 0)
+                known = has_kind = true;
+        for (size_t j = 0; t && keys[j]; j++)
+            known |= strcmp(t, keys[j]) == 0;
+        if (!known && !unknown.y)
+            unknown = k;
+    }
+    int ret;
+    const char *t = ash_node_text(&unknown);
+    if (t && !has_kind && !ash_nearest_word(t, keys, kind_names)) {
+        char list[512] = "";
+        size_t off = 0;
+        for (size_t j = 0; kind_names[j] && off < sizeof list; j++)
+            off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", j ? ", " : "", kind_names[j]);
+        ret = ash_node_fail(&unknown, err, "unknown %s kind '%s' in %s (known kinds: %s)", family, t, what, list);
+    } else {
+        ret = ash_map_check_keys(item, what, keys, kind_names, err);
+    }
+    free(keys);
+    return ret;
+}
+
+/* A kind-keyed value (probes, detectors, actions): a map of the kind's fields, or
+ * a scalar/sequence read as the kind's shorthand field. `extra`: more allowed keys
+ * in the map, filled by the caller from extra_out (probes' per-sample timeout). */
+static int parse_kind_value(struct pctx *x, const struct ash_kind_common *c, const ash_node *value, const char *what,
+                            void *conf)
+{
+    if (ash_node_is_map(value)) {
+        if (check_keys_fields(value, what, c->fields, NULL, x->err) < 0)
+            return -1;
+        if (ash_fields_parse(value, c->fields, conf, x->err) < 0)
+            return -1;
+    } else if (c->shorthand) {
+        const struct ash_field *sf = NULL;
+        for (const struct ash_field *f = c->fields; f && f->key; f++)
+            if (strcmp(f->key, c->shorthand) == 0)
+                sf = f;
+        if (!sf)
+            return ash_error(x->err, EINVAL, "kind '%s': shorthand field '%s' is not in its table", c->name,
+                             c->shorthand);
+        if (ash_field_parse_value(value, sf, conf, x->err) < 0)
+            return -1;
+        for (const struct ash_field *f = c->fields; f && f->key; f++)
+            if (f != sf && (f->flags & ASH_FIELD_REQUIRED))
+                return ash_node_fail(value, x->err, "%s also needs '%s': write a mapping", what, f->key);
+    } else {
+        char keys[256] = "";
+        size_t off = 0;
+        for (const struct ash_field *f = c->fields; f && f->key && off < sizeof keys; f++)
+            off += (size_t)snprintf(keys + off, sizeof keys - off, "%s%s", off ? ", " : "", f->key);
+        return ash_node_fail(value, x->err, "'%s' takes a mapping (keys: %s), got %s", c->name, keys,
+                             ash_node_is_seq(value) ? "a sequence" : "a scalar");
+    }
+    return add_pending(x, c, conf, value);
+}
+
+/* Find the one kind key among a map's keys. */
+static int find_kind_key(const ash_node *item, const struct ash_kind_common *const *kinds, const char *what,
+                         const struct ash_kind_common **kind, ash_node *value, ash_error_t *err)
+{
+    ash_node k, v, first = {0};
+    *kind = NULL;
+    for (size_t i = 0; ash_map_pair(item, i, &k, &v); i++)
+        for (size_t j = 0; kinds[j]; j++)
+            if (strcmp(ash_node_text(&k), kinds[j]->name) == 0) {
+                if (*kind)
+                    return ash_node_fail(&k, err, "%s has two kinds, '%s' (line %d) and '%s': use one each", what,
+                                         (*kind)->name, ash_node_loc(&first).line, kinds[j]->name);
+                *kind = kinds[j];
+                *value = v;
+                first = k;
+            }
+    if (!*kind) {
+        char list[256];
+        size_t n = 0;
+        while (kinds[n])
+            n++;
+        join_kinds(list, sizeof list, kinds, n);
+        return ash_node_fail(item, err, "%s needs one kind key: one of %s", what, list);
+    }
+    return 0;
+}
+
+/* ---------- incident ---------- */
+
+static int parse_time_of_day(const ash_node *n, int *secs, ash_error_t *err)
+{
+    const char *t = ash_node_text(n);
+    if (!t)
+        return ash_node_fail(n, err, "expected a time of day such as \"09:30\", got a %s",
+                             ash_node_is_map(n) ? "mapping" : "sequence");
+    unsigned h, m, s = 0;
+    int used = 0;
+    if (!matches(ASH_TIME_OF_DAY_RE, t) ||
+        (sscanf(t, "%u:%u%n:%u%n", &h, &m, &used, &s, &used) < 2 || t[used] != '\0'))
+        return ash_node_fail(n, err, "bad time '%s': use HH:MM or HH:MM:SS (24-hour clock)", t);
+    *secs = (int)(h * 3600 + m * 60 + s);
+    return 0;
+}
+
+static int parse_incident(struct pctx *x, const ash_node *root)
+{
+    static const char *const times[] = {"fault_at", "detected_at", "mitigated_at", "recovered_at"};
+    struct ash_incident *inc = &x->sc->incident;
+    inc->fault_at_s = inc->detected_at_s = inc->mitigated_at_s = inc->recovered_at_s = -1;
+    ash_node map = ash_map_get(root, "incident");
+    if (!ash_node_ok(&map))
+        return 0;
+    if (!ash_node_is_map(&map))
+        return ash_node_fail(&map, x->err, "'incident' is a mapping (source, fault_at, ...)");
+    if (ash_map_check_keys(&map, "'incident'", incident_keys, NULL, x->err) < 0)
+        return -1;
+    inc->present = true;
+    ash_node src = ash_map_get(&map, "source");
+    if (ash_node_ok(&src) && ash_node_string(&src, &inc->source, x->err) < 0)
+        return -1;
+    int *slot[] = {&inc->fault_at_s, &inc->detected_at_s, &inc->mitigated_at_s, &inc->recovered_at_s};
+    int last = -1;
+    const char *last_key = NULL;
+    for (size_t i = 0; i < 4; i++) {
+        ash_node v = ash_map_get(&map, times[i]);
+        if (!ash_node_ok(&v))
+            continue;
+        if (parse_time_of_day(&v, slot[i], x->err) < 0)
+            return -1;
+        if (last_key && *slot[i] < last)
+            return ash_node_fail(&v, x->err, "%s %s is before %s: the incident's times go in order, same day",
+                                 times[i], ash_node_text(&v), last_key);
+        last = *slot[i];
+        last_key = times[i];
+    }
+    return 0;
+}
+
+/* ---------- environment ---------- */
+
+static int parse_service(struct pctx *x, const ash_node *item, size_t index, const char *host,
+                         struct ash_service_spec *s)
+{
+    char what[160];
+    item_what(item, "service", index, what, sizeof what);
+    s->loc = ash_node_loc(item);
+    s->ready.timeout_ns = 10 * ASH_NS_PER_S;
+    s->restart = ASH_RESTART_NEVER;
+    if (need_item_map(item, "service", x->err) < 0 ||
+        check_keys_fields(item, what, ash_service_fields, NULL, x->err) < 0 ||
+        ash_fields_parse(item, ash_service_fields, s, x->err) < 0 ||
+        check_item_name(item, "service", s->name, x->err) < 0)
+        return -1;
+    if (host && !(s->host = strdup(host)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    if (s->ready.set) {
+        int kinds = !!s->ready.tcp + !!s->ready.http + !!s->ready.exec.n;
+        if (kinds != 1) {
+            ash_node r = ash_map_get(item, "ready");
+            return ash_node_fail(&r, x->err, "'ready' needs exactly one of tcp, http, exec (got %d)", kinds);
+        }
+    }
+    ash_node env = ash_map_get(item, "env");
+    for (size_t i = 0; i < s->env.n; i++) {
+        const char *eq = strchr(s->env.v[i], '=');
+        if (!eq || eq == s->env.v[i]) {
+            ash_node e = ash_node_is_seq(&env) ? ash_seq_at(&env, i) : env;
+            return ash_node_fail(&e, x->err, "env entries are KEY=VALUE, got '%s'", s->env.v[i]);
+        }
+    }
+    return 0;
+}
+
+static int parse_services(struct pctx *x, const ash_node *seq, const char *host, struct ash_service_spec **out,
+                          size_t *n_out)
+{
+    size_t n = ash_seq_len(seq);
+    if (n == 0)
+        return 0;
+    struct ash_service_spec *v = calloc(n, sizeof *v);
+    struct svc_ref *refs = realloc(x->svcs, (x->n_svcs + n) * sizeof *refs);
+    if (refs)
+        x->svcs = refs;
+    if (!v || !refs) {
+        free(v);
+        return ash_error(x->err, ENOMEM, "scenario");
+    }
+    *out = v;
+    *n_out = n;
+    for (size_t i = 0; i < n; i++) {
+        ash_node item = ash_seq_at(seq, i);
+        if (parse_service(x, &item, i, host, &v[i]) < 0)
+            return -1;
+        /* Service names are unique across hosts: actions and faults name them alone. */
+        for (size_t j = 0; j < x->n_svcs; j++)
+            if (strcmp(x->svcs[j].svc->name, v[i].name) == 0) {
+                ash_node name = ash_map_get(&item, "name");
+                return ash_node_fail(&name, x->err, "duplicate service name '%s' (first at line %d)", v[i].name,
+                                     x->svcs[j].svc->loc.line);
+            }
+        x->svcs[x->n_svcs++] = (struct svc_ref){&v[i], item};
+    }
+    return 0;
+}
+
+static int parse_hosts(struct pctx *x, const ash_node *root)
+{
+    ash_node seq;
+    if (get_seq(root, "hosts", "hosts", &seq, x->err) < 0)
+        return -1;
+    size_t n = ash_seq_len(&seq);
+    if (n == 0)
+        return 0;
+    if (!(x->sc->hosts = calloc(n, sizeof *x->sc->hosts)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    x->sc->n_hosts = n;
+    for (size_t i = 0; i < n; i++) {
+        ash_node item = ash_seq_at(&seq, i);
+        struct ash_host_spec *h = &x->sc->hosts[i];
+        char what[160];
+        item_what(&item, "host", i, what, sizeof what);
+        h->loc = ash_node_loc(&item);
+        if (need_item_map(&item, "host", x->err) < 0 ||
+            check_keys_fields(&item, what, ash_host_fields, host_extra_keys, x->err) < 0 ||
+            ash_fields_parse(&item, ash_host_fields, h, x->err) < 0)
+            return -1;
+        if (!matches(ASH_HOST_NAME_RE, h->name)) {
+            ash_node name = ash_map_get(&item, "name");
+            return ash_node_fail(&name, x->err, "bad host name '%s': use 1 to 15 of a-z, 0-9 and '-'", h->name);
+        }
+        if (check_unique(&seq, i, "host", x->err) < 0)
+            return -1;
+        ash_node svcs;
+        if (get_seq(&item, "services", "services", &svcs, x->err) < 0 ||
+            parse_services(x, &svcs, h->name, &h->services, &h->n_services) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---------- probes, detectors ---------- */
+
+static int parse_probe(struct pctx *x, const ash_node *item, size_t index, struct ash_probe_spec *p)
+{
+    const struct ash_kind_common *kinds[64];
+    size_t nk;
+    KIND_COMMONS(ash_probe_kinds, kinds, nk);
+    const char *kind_names[65];
+    for (size_t i = 0; i <= nk; i++)
+        kind_names[i] = i < nk ? kinds[i]->name : NULL;
+
+    char what[160];
+    item_what(item, "probe", index, what, sizeof what);
+    p->loc = ash_node_loc(item);
+    p->every_ns = 100 * ASH_NS_PER_MS;
+    p->timeout_ns = -1;
+    if (need_item_map(item, "probe", x->err) < 0 ||
+        check_kind_item_keys(item, what, "probe", ash_probe_fields, kind_names, x->err) < 0 ||
+        ash_fields_parse(item, ash_probe_fields, p, x->err) < 0 || check_item_name(item, "probe", p->name, x->err) < 0)
+        return -1;
+    if (p->every_ns <= 0) {
+        ash_node e = ash_map_get(item, "every");
+        return ash_node_fail(&e, x->err, "'every' must be greater than 0");
+    }
+    const struct ash_kind_common *c;
+    ash_node value;
+    if (find_kind_key(item, kinds, what, &c, &value, x->err) < 0)
+        return -1;
+    p->kind = (const struct ash_probe_kind *)c;
+    if (!(p->conf = alloc_conf(c)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    char kwhat[200];
+    snprintf(kwhat, sizeof kwhat, "%s probe '%s'", c->name, p->name);
+
+    /* The per-sample timeout may also sit inside the kind's map, next to the URL it
+     * bounds ("http: { url: ..., timeout: 300ms }"), unless the kind has its own. */
+    bool kind_has_timeout = false;
+    for (const struct ash_field *f = c->fields; f && f->key; f++)
+        kind_has_timeout |= strcmp(f->key, "timeout") == 0;
+    if (ash_node_is_map(&value) && !kind_has_timeout) {
+        ash_node t = ash_map_get(&value, "timeout");
+        if (ash_node_ok(&t)) {
+            ash_node outer = ash_map_key(item, "timeout");
+            if (ash_node_ok(&outer))
+                return ash_node_fail(&t, x->err, "%s: 'timeout' given twice (also at line %d)", what,
+                                     ash_node_loc(&outer).line);
+            if (ash_node_duration(&t, &p->timeout_ns, x->err) < 0)
+                return -1;
+        }
+        static const char *const timeout_key[] = {"timeout", NULL};
+        const char **keys = ash_fields_keys(c->fields);
+        if (!keys)
+            return ash_error(x->err, ENOMEM, "scenario");
+        int r = ash_map_check_keys(&value, kwhat, keys, timeout_key, x->err);
+        free(keys);
+        if (r < 0)
+            return -1;
+    }
+    if (p->timeout_ns == -1)
+        p->timeout_ns = p->every_ns < ASH_NS_PER_S ? p->every_ns : ASH_NS_PER_S;
+    if (p->timeout_ns <= 0) {
+        ash_node t = ash_map_get(item, "timeout");
+        return ash_node_fail(&t, x->err, "'timeout' must be greater than 0");
+    }
+    if (ash_node_is_map(&value) && !kind_has_timeout) {
+        /* Keys already checked above (with timeout allowed): parse the fields only. */
+        if (ash_fields_parse(&value, c->fields, p->conf, x->err) < 0)
+            return -1;
+        return add_pending(x, c, p->conf, &value);
+    }
+    return parse_kind_value(x, c, &value, kwhat, p->conf);
+}
+
+static int parse_probes(struct pctx *x, const ash_node *root)
+{
+    ash_node seq;
+    if (get_seq(root, "probes", "probes", &seq, x->err) < 0)
+        return -1;
+    size_t n = ash_seq_len(&seq);
+    if (n == 0)
+        return 0;
+    if (!(x->sc->probes = calloc(n, sizeof *x->sc->probes)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    x->sc->n_probes = n;
+    for (size_t i = 0; i < n; i++) {
+        ash_node item = ash_seq_at(&seq, i);
+        if (parse_probe(x, &item, i, &x->sc->probes[i]) < 0 || check_unique(&seq, i, "probe", x->err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_detector(struct pctx *x, const ash_node *item, size_t index, struct ash_detector_spec *d)
+{
+    const struct ash_kind_common *kinds[64];
+    size_t nk;
+    KIND_COMMONS(ash_detector_kinds, kinds, nk);
+    const char *kind_names[65];
+    for (size_t i = 0; i <= nk; i++)
+        kind_names[i] = i < nk ? kinds[i]->name : NULL;
+    char what[160];
+    item_what(item, "detector", index, what, sizeof what);
+    d->loc = ash_node_loc(item);
+    if (need_item_map(item, "detector", x->err) < 0 ||
+        check_kind_item_keys(item, what, "detector", ash_detector_fields, kind_names, x->err) < 0 ||
+        ash_fields_parse(item, ash_detector_fields, d, x->err) < 0 ||
+        check_item_name(item, "detector", d->name, x->err) < 0)
+        return -1;
+    const struct ash_kind_common *c;
+    ash_node value;
+    if (find_kind_key(item, kinds, what, &c, &value, x->err) < 0)
+        return -1;
+    d->kind = (const struct ash_detector_kind *)c;
+    if (!(d->conf = alloc_conf(c)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    char kwhat[200];
+    snprintf(kwhat, sizeof kwhat, "%s detector '%s'", c->name, d->name);
+    return parse_kind_value(x, c, &value, kwhat, d->conf);
+}
+
+static int parse_detectors(struct pctx *x, const ash_node *root)
+{
+    ash_node seq;
+    if (get_seq(root, "detectors", "detectors", &seq, x->err) < 0)
+        return -1;
+    size_t n = ash_seq_len(&seq);
+    if (n == 0)
+        return 0;
+    if (!(x->sc->detectors = calloc(n, sizeof *x->sc->detectors)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    x->sc->n_detectors = n;
+    for (size_t i = 0; i < n; i++) {
+        ash_node item = ash_seq_at(&seq, i);
+        if (parse_detector(x, &item, i, &x->sc->detectors[i]) < 0 ||
+            check_unique(&seq, i, "detector", x->err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---------- faults ---------- */
+
+/* Of two keys that exclude each other, the one written second (where the reader's eye is). */
+static ash_node second_key(const ash_node *map, const char *a, const char *b)
+{
+    ash_node ka = ash_map_key(map, a), kb = ash_map_key(map, b);
+    struct ash_loc la = ash_node_loc(&ka), lb = ash_node_loc(&kb);
+    return (la.line > lb.line || (la.line == lb.line && la.col > lb.col)) ? ka : kb;
+}
+
+static int parse_fault(struct pctx *x, const ash_node *item, size_t index, struct ash_fault_spec *f)
+{
+    char what[160];
+    item_what(item, "fault", index, what, sizeof what);
+    f->loc = ash_node_loc(item);
+    f->duration_ns = -1;
+    if (need_item_map(item, "fault", x->err) < 0)
+        return -1;
+    const struct ash_kind_common *kinds[64];
+    const char *names[65];
+    size_t nk;
+    KIND_COMMONS(ash_fault_kinds, kinds, nk);
+    for (size_t i = 0; i <= nk; i++)
+        names[i] = i < nk ? kinds[i]->name : NULL;
+    char list[512];
+    join_kinds(list, sizeof list, kinds, nk);
+    ash_node kn = ash_map_get(item, "kind");
+    if (!ash_node_ok(&kn))
+        return ash_node_fail(item, x->err, "%s needs 'kind' (known kinds: %s)", what, list);
+    const char *kname = ash_node_text(&kn);
+    if (!kname || !(f->kind = ash_fault_kind_find(kname))) {
+        const char *near = kname ? ash_nearest_word(kname, names, NULL) : NULL;
+        if (near)
+            return ash_node_fail(&kn, x->err, "unknown fault kind '%s' (did you mean '%s'? known kinds: %s)", kname,
+                                 near, list);
+        return ash_node_fail(&kn, x->err, "unknown fault kind '%s' (known kinds: %s)", kname ? kname : "?", list);
+    }
+    const struct ash_kind_common *c = &f->kind->c;
+    char kwhat[200];
+    snprintf(kwhat, sizeof kwhat, "%s fault%s", c->name, what + strlen("fault"));
+    const char **kind_keys = ash_fields_keys(c->fields);
+    const char **fault_keys = ash_fields_keys(ash_fault_fields);
+    const char *common[16];
+    size_t nc = 0;
+    for (size_t i = 0; fault_keys && fault_keys[i]; i++)
+        common[nc++] = fault_keys[i];
+    for (size_t i = 0; fault_extra_keys[i]; i++)
+        common[nc++] = fault_extra_keys[i];
+    common[nc] = NULL;
+    int r = kind_keys && fault_keys ? ash_map_check_keys(item, kwhat, common, kind_keys, x->err)
+                                    : ash_error(x->err, ENOMEM, "scenario");
+    free(kind_keys);
+    free(fault_keys);
+    if (r < 0 || ash_fields_parse(item, ash_fault_fields, f, x->err) < 0 ||
+        check_item_name(item, "fault", f->name, x->err) < 0)
+        return -1;
+
+    ash_node until = ash_map_get(item, "until");
+    if (ash_node_ok(&until)) {
+        static const struct ash_field until_field = {"until", ASH_F_ENUM, 0, 0, NULL, until_choices};
+        int idx = 0;
+        if (ash_field_parse_value(&until, &until_field, &idx, x->err) < 0)
+            return -1;
+        if (f->duration_ns >= 0) {
+            ash_node k = second_key(item, "duration", "until");
+            return ash_node_fail(&k, x->err,
+                                 "'duration' and 'until: remediated' exclude each other: a fault ends after "
+                                 "its duration or when a remediation reverts it");
+        }
+        f->until_remediated = true;
+    }
+    if (f->duration_ns == 0) {
+        ash_node d = ash_map_get(item, "duration");
+        return ash_node_fail(&d, x->err, "'duration' must be greater than 0 (leave it out for an instantaneous fault)");
+    }
+    if (!(f->conf = alloc_conf(c)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    if (ash_fields_parse(item, c->fields, f->conf, x->err) < 0)
+        return -1;
+    return add_pending(x, c, f->conf, item);
+}
+
+static int parse_faults(struct pctx *x, const ash_node *root)
+{
+    ash_node seq;
+    if (get_seq(root, "faults", "faults", &seq, x->err) < 0)
+        return -1;
+    size_t n = ash_seq_len(&seq);
+    if (n == 0)
+        return 0;
+    if (!(x->sc->faults = calloc(n, sizeof *x->sc->faults)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    x->sc->n_faults = n;
+    for (size_t i = 0; i < n; i++) {
+        ash_node item = ash_seq_at(&seq, i);
+        if (parse_fault(x, &item, i, &x->sc->faults[i]) < 0 || check_unique(&seq, i, "fault", x->err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---------- remediation ---------- */
+
+static int parse_action(struct pctx *x, const ash_node *item, const char *what, struct ash_remediation_spec *r)
+{
+    ash_node act = ash_map_get(item, "action");
+    const struct ash_kind_common *kinds[64];
+    const char *names[65];
+    size_t nk;
+    KIND_COMMONS(ash_action_kinds, kinds, nk);
+    for (size_t i = 0; i <= nk; i++)
+        names[i] = i < nk ? kinds[i]->name : NULL;
+    char list[256];
+    join_kinds(list, sizeof list, kinds, nk);
+    if (!ash_node_ok(&act))
+        return ash_node_fail(item, x->err, "%s needs an 'action' (one of %s)", what, list);
+    if (!ash_node_is_map(&act) || ash_map_size(&act) == 0)
+        return ash_node_fail(&act, x->err, "'action' is a mapping with one action, such as { restart: SERVICE } "
+                                           "(actions: %s)",
+                             list);
+    ash_node k, v;
+    ash_map_pair(&act, 0, &k, &v);
+    if (!(r->action = ash_action_kind_find(ash_node_text(&k)))) {
+        const char *near = ash_nearest_word(ash_node_text(&k), names, NULL);
+        if (near)
+            return ash_node_fail(&k, x->err, "unknown action '%s' in %s (did you mean '%s'? actions: %s)",
+                                 ash_node_text(&k), what, near, list);
+        return ash_node_fail(&k, x->err, "unknown action '%s' in %s (actions: %s)", ash_node_text(&k), what, list);
+    }
+    if (ash_map_size(&act) > 1) {
+        ash_node k2, v2;
+        ash_map_pair(&act, 1, &k2, &v2);
+        return ash_node_fail(&k2, x->err, "an action does one thing ('%s' here): use another remediation for '%s'",
+                             ash_node_text(&k), ash_node_text(&k2));
+    }
+    const struct ash_kind_common *c = &r->action->c;
+    if (!(r->conf = alloc_conf(c)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    char kwhat[200];
+    snprintf(kwhat, sizeof kwhat, "%s action of %s", c->name, what);
+    return parse_kind_value(x, c, &v, kwhat, r->conf);
+}
+
+static int parse_remediation(struct pctx *x, const ash_node *item, size_t index, struct ash_remediation_spec *r)
+{
+    char what[160];
+    item_what(item, "remediation", index, what, sizeof what);
+    r->loc = ash_node_loc(item);
+    if (need_item_map(item, "remediation", x->err) < 0 ||
+        check_keys_fields(item, what, ash_remediation_fields, remediation_extra_keys, x->err) < 0 ||
+        ash_fields_parse(item, ash_remediation_fields, r, x->err) < 0 ||
+        check_item_name(item, "remediation", r->name, x->err) < 0)
+        return -1;
+    ash_node when = ash_map_get(item, "when"), at = ash_map_get(item, "at"), after = ash_map_key(item, "after");
+    if (ash_node_ok(&when)) {
+        static const struct ash_field when_field = {"when", ASH_F_ENUM, 0, 0, NULL, when_choices};
+        int idx = 0;
+        if (ash_field_parse_value(&when, &when_field, &idx, x->err) < 0)
+            return -1;
+        if (ash_node_ok(&at)) {
+            ash_node k = second_key(item, "when", "at");
+            return ash_node_fail(&k, x->err, "'when: detected' and 'at' exclude each other: a remediation runs on "
+                                             "detection or at a set time");
+        }
+        r->when = ASH_WHEN_DETECTED;
+    } else if (ash_node_ok(&at)) {
+        r->when = ASH_WHEN_AT;
+        if (ash_node_ok(&after))
+            return ash_node_fail(&after, x->err, "'after' goes with 'when: detected', not with 'at'");
+    } else {
+        return ash_node_fail(item, x->err, "%s needs 'when: detected' or 'at: DURATION'", what);
+    }
+    return parse_action(x, item, what, r);
+}
+
+static int parse_remediations(struct pctx *x, const ash_node *root)
+{
+    ash_node seq;
+    if (get_seq(root, "remediation", "remediations", &seq, x->err) < 0)
+        return -1;
+    size_t n = ash_seq_len(&seq);
+    if (n == 0)
+        return 0;
+    if (!(x->sc->remediations = calloc(n, sizeof *x->sc->remediations)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    x->sc->n_remediations = n;
+    for (size_t i = 0; i < n; i++) {
+        ash_node item = ash_seq_at(&seq, i);
+        if (parse_remediation(x, &item, i, &x->sc->remediations[i]) < 0 ||
+            check_unique(&seq, i, "remediation", x->err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---------- expect ---------- */
+
+static int parse_expect(struct pctx *x, const ash_node *root)
+{
+    struct ash_expect *e = &x->sc->expect;
+    *e = (struct ash_expect){.stable_for_ns = 2 * ASH_NS_PER_S,
+                             .detect_within_ns = -1,
+                             .recover_within_ns = -1,
+                             .timeout_ns = 60 * ASH_NS_PER_S,
+                             .warmup_ns = ASH_NS_PER_S};
+    ash_node map = ash_map_get(root, "expect");
+    if (!ash_node_ok(&map))
+        return 0;
+    if (!ash_node_is_map(&map))
+        return ash_node_fail(&map, x->err, "'expect' is a mapping (stable_for, detect_within, ...)");
+    if (check_keys_fields(&map, "'expect'", ash_expect_fields, NULL, x->err) < 0 ||
+        ash_fields_parse(&map, ash_expect_fields, e, x->err) < 0)
+        return -1;
+    static const char *const positive[] = {"stable_for", "timeout"};
+    int64_t vals[] = {e->stable_for_ns, e->timeout_ns};
+    for (size_t i = 0; i < 2; i++)
+        if (vals[i] <= 0) {
+            ash_node v = ash_map_get(&map, positive[i]);
+            return ash_node_fail(&v, x->err, "'%s' must be greater than 0", positive[i]);
+        }
+    return 0;
+}
+
+/* ---------- cross-references ---------- */
+
+static ash_node dep_node(const struct svc_ref *r, size_t j)
+{
+    ash_node d = ash_map_get(&r->node, "depends_on");
+    return ash_node_is_seq(&d) ? ash_seq_at(&d, j) : d;
+}
+
+static size_t svc_index(const struct pctx *x, const char *name)
+{
+    const struct ash_service_spec *s = ash_scenario_service(x->sc, name);
+    for (size_t i = 0; s && i < x->n_svcs; i++)
+        if (x->svcs[i].svc == s)
+            return i;
+    return (size_t)-1;
+}
+
+/* Depth-first search; `path` holds the services on the current branch. */
+static int visit(struct pctx *x, size_t u, unsigned char *color, size_t *path, size_t depth)
+{
+    color[u] = 1;
+    path[depth] = u;
+    const struct ash_service_spec *s = x->svcs[u].svc;
+    for (size_t j = 0; j < s->depends_on.n; j++) {
+        size_t v = svc_index(x, s->depends_on.v[j]);
+        if (color[v] == 1) {
+            char cyc[ASH_ERROR_MSG_MAX / 2];
+            size_t off = 0, start = 0;
+            while (path[start] != v)
+                start++;
+            for (size_t k = start; k <= depth && off < sizeof cyc; k++)
+                off += (size_t)snprintf(cyc + off, sizeof cyc - off, "%s -> ", x->svcs[path[k]].svc->name);
+            if (off < sizeof cyc)
+                snprintf(cyc + off, sizeof cyc - off, "%s", x->svcs[v].svc->name);
+            ash_node d = dep_node(&x->svcs[u], j);
+            return ash_node_fail(&d, x->err, "dependency cycle: %s", cyc);
+        }
+        if (color[v] == 0 && visit(x, v, color, path, depth + 1) < 0)
+            return -1;
+    }
+    color[u] = 2;
+    return 0;
+}
+
+static int check_dependencies(struct pctx *x)
+{
+    for (size_t i = 0; i < x->n_svcs; i++) {
+        const struct ash_service_spec *s = x->svcs[i].svc;
+        for (size_t j = 0; j < s->depends_on.n; j++)
+            if (svc_index(x, s->depends_on.v[j]) == (size_t)-1) {
+                ash_node d = dep_node(&x->svcs[i], j);
+                return ash_node_fail(&d, x->err, "service '%s' depends on '%s', which is not a service in this "
+                                                 "scenario",
+                                     s->name, s->depends_on.v[j]);
+            }
+    }
+    unsigned char *color = calloc(x->n_svcs + 1, 1);
+    size_t *path = calloc(x->n_svcs + 1, sizeof *path);
+    int ret = color && path ? 0 : ash_error(x->err, ENOMEM, "scenario");
+    for (size_t i = 0; ret == 0 && i < x->n_svcs; i++)
+        if (!color[i])
+            ret = visit(x, i, color, path, 0);
+    free(color);
+    free(path);
+    return ret;
+}
+
+static int check_references(struct pctx *x, const ash_node *root)
+{
+    struct ash_scenario *sc = x->sc;
+    if (check_dependencies(x) < 0)
+        return -1;
+    ash_node probes = ash_map_get(root, "probes");
+    for (size_t i = 0; i < sc->n_probes; i++) {
+        const char *from = sc->probes[i].from;
+        if (from && !ash_scenario_host(sc, from)) {
+            ash_node item = ash_seq_at(&probes, i), f = ash_map_get(&item, "from");
+            if (sc->n_hosts == 0)
+                return ash_node_fail(&f, x->err, "probe '%s' runs from host '%s', but this scenario has no hosts "
+                                                 "(leave 'from' out to probe from the harness)",
+                                     sc->probes[i].name, from);
+            return ash_node_fail(&f, x->err, "probe '%s' runs from '%s', which is not a host in this scenario",
+                                 sc->probes[i].name, from);
+        }
+    }
+    /* Each kind checks its own references (services, faults, probes). A kind
+     * unavailable on this machine is still checked: the scenario is valid anyway. */
+    for (size_t i = 0; i < x->n_pend; i++) {
+        const struct pending *p = &x->pend[i];
+        if (p->c->validate && p->c->validate(p->conf, &p->node, sc, x->err) < 0) {
+            if (x->err)
+                x->err->klass = ASH_ERR_USAGE;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---------- top level ---------- */
+
+static int parse_root(struct pctx *x)
+{
+    struct ash_scenario *sc = x->sc;
+    ash_node root = ash_doc_root(sc->doc);
+    if (!ash_node_ok(&root))
+        return ash_node_fail(&root, x->err, "the scenario is empty: it needs at least 'version: 1' and 'name'");
+    if (!ash_node_is_map(&root))
+        return ash_node_fail(&root, x->err, "a scenario is a mapping (version: 1, name: ..., probes: ...), got %s",
+                             ash_node_is_seq(&root) ? "a sequence" : "a scalar");
+    if (ash_map_check_keys(&root, "the scenario", top_keys, NULL, x->err) < 0)
+        return -1;
+
+    ash_node v = ash_map_get(&root, "version");
+    long long version;
+    if (!ash_node_ok(&v))
+        return ash_node_fail(&root, x->err, "missing required key 'version' (this aftershock reads version: 1)");
+    if (ash_node_int(&v, 0, 0, &version, x->err) < 0)
+        return -1;
+    if (version != 1)
+        return ash_node_fail(&v, x->err, "unsupported version %lld: this aftershock reads version 1", version);
+    sc->version = 1;
+
+    ash_node name = ash_map_get(&root, "name");
+    if (!ash_node_ok(&name))
+        return ash_node_fail(&root, x->err, "missing required key 'name'");
+    if (ash_node_string(&name, &sc->name, x->err) < 0)
+        return -1;
+    if (!matches(ASH_SCENARIO_NAME_RE, sc->name))
+        return ash_node_fail(&name, x->err, "bad scenario name '%s': use a-z, 0-9 and '-' only", sc->name);
+    ash_node title = ash_map_get(&root, "title"), desc = ash_map_get(&root, "description");
+    if ((ash_node_ok(&title) && ash_node_string(&title, &sc->title, x->err) < 0) ||
+        (ash_node_ok(&desc) && ash_node_string(&desc, &sc->description, x->err) < 0))
+        return -1;
+    if (parse_incident(x, &root) < 0)
+        return -1;
+    sc->timescale = 1;
+    ash_node ts = ash_map_get(&root, "timescale");
+    if (ash_node_ok(&ts)) {
+        if (ash_node_double(&ts, 0, 0, &sc->timescale, x->err) < 0)
+            return -1;
+        if (sc->timescale <= 0)
+            return ash_node_fail(&ts, x->err, "'timescale' must be greater than 0");
+    }
+
+    if (parse_hosts(x, &root) < 0)
+        return -1;
+    ash_node svcs;
+    if (get_seq(&root, "services", "services", &svcs, x->err) < 0)
+        return -1;
+    ash_node hosts_key = ash_map_key(&root, "hosts");
+    if (ash_node_ok(&svcs) && ash_node_ok(&hosts_key)) {
+        ash_node k = ash_map_key(&root, "services");
+        return ash_node_fail(&k, x->err, "top-level 'services' are for host mode; with 'hosts', list each "
+                                         "service under its host");
+    }
+    if (parse_services(x, &svcs, NULL, &sc->services, &sc->n_services) < 0 || parse_probes(x, &root) < 0 ||
+        parse_detectors(x, &root) < 0 || parse_faults(x, &root) < 0 || parse_remediations(x, &root) < 0 ||
+        parse_expect(x, &root) < 0)
+        return -1;
+    return check_references(x, &root);
+}
+
+static int load_doc(ash_doc *doc, const char *file, const char *dir, struct ash_scenario **out, ash_error_t *err)
+{
+    struct ash_scenario *sc = calloc(1, sizeof *sc);
+    if (!sc) {
+        ash_doc_free(doc);
+        return ash_error(err, ENOMEM, "scenario");
+    }
+    sc->doc = doc;
+    struct pctx x = {.sc = sc, .err = err};
+    int ret = 0;
+    if (!(sc->file = strdup(file)) || !(sc->dir = strdup(dir)))
+        ret = ash_error(err, ENOMEM, "scenario");
+    else
+        ret = parse_root(&x);
+    free(x.svcs);
+    free(x.pend);
+    if (ret < 0) {
+        ash_scenario_free(sc);
+        return -1;
+    }
+    *out = sc;
+    return 0;
+}
+
+int ash_scenario_load(const char *path, struct ash_scenario **out, ash_error_t *err)
+{
+    *out = NULL;
+    ash_doc *doc;
+    if (ash_doc_load_file(path, &doc, err) < 0)
+        return -1;
+    char *abs = realpath(path, NULL);
+    if (!abs) {
+        ash_doc_free(doc);
+        return ash_error_class(err, ASH_ERR_USAGE, errno, "cannot resolve '%s'", path);
+    }
+    int ret = load_doc(doc, path, dirname(abs), out, err);
+    free(abs);
+    return ret;
+}
+
+int ash_scenario_load_string(const char *name, const char *text, size_t len, struct ash_scenario **out,
+                             ash_error_t *err)
+{
+    *out = NULL;
+    ash_doc *doc;
+    if (ash_doc_load_string(name, text, len, &doc, err) < 0)
+        return -1;
+    /* No file: {scenario_dir} is the working directory. */
+    char *cwd = getcwd(NULL, 0);
+    if (!cwd) {
+        ash_doc_free(doc);
+        return ash_error(err, errno, "cannot get the working directory");
+    }
+    int ret = load_doc(doc, name, cwd, out, err);
+    free(cwd);
+    return ret;
+}
+
+static void free_services(struct ash_service_spec *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ash_fields_free(ash_service_fields, &v[i]);
+        free(v[i].host);
+    }
+    free(v);
+}
+
+void ash_scenario_free(struct ash_scenario *sc)
+{
+    if (!sc)
+        return;
+    for (size_t i = 0; i < sc->n_hosts; i++) {
+        free_services(sc->hosts[i].services, sc->hosts[i].n_services);
+        ash_fields_free(ash_host_fields, &sc->hosts[i]);
+    }
+    free(sc->hosts);
+    free_services(sc->services, sc->n_services);
+    for (size_t i = 0; i < sc->n_probes; i++) {
+        struct ash_probe_spec *p = &sc->probes[i];
+        if (p->kind)
+            ash_fields_free(p->kind->c.fields, p->conf);
+        free(p->conf);
+        ash_fields_free(ash_probe_fields, p);
+    }
+    free(sc->probes);
+    for (size_t i = 0; i < sc->n_detectors; i++) {
+        struct ash_detector_spec *d = &sc->detectors[i];
+        if (d->kind)
+            ash_fields_free(d->kind->c.fields, d->conf);
+        free(d->conf);
+        ash_fields_free(ash_detector_fields, d);
+    }
+    free(sc->detectors);
+    for (size_t i = 0; i < sc->n_faults; i++) {
+        struct ash_fault_spec *f = &sc->faults[i];
+        if (f->kind)
+            ash_fields_free(f->kind->c.fields, f->conf);
+        free(f->conf);
+        ash_fields_free(ash_fault_fields, f);
+    }
+    free(sc->faults);
+    for (size_t i = 0; i < sc->n_remediations; i++) {
+        struct ash_remediation_spec *r = &sc->remediations[i];
+        if (r->action)
+            ash_fields_free(r->action->c.fields, r->conf);
+        free(r->conf);
+        ash_fields_free(ash_remediation_fields, r);
+    }
+    free(sc->remediations);
+    free(sc->incident.source);
+    free(sc->name);
+    free(sc->title);
+    free(sc->description);
+    free(sc->file);
+    free(sc->dir);
+    ash_doc_free(sc->doc);
+    free(sc);
+}
+
+/* "SERVICE" or "HOST/SERVICE" (the latter only matches a service of that host). */
+struct ash_service_spec *ash_scenario_service(const struct ash_scenario *sc, const char *name)
+{
+    if (!sc || !name)
+        return NULL;
+    const char *slash = strchr(name, '/');
+    const char *svc = slash ? slash + 1 : name;
+    size_t hl = slash ? (size_t)(slash - name) : 0;
+    for (size_t i = 0; i < sc->n_hosts; i++) {
+        const char *h = sc->hosts[i].name;
+        if (slash && (!h || strlen(h) != hl || strncmp(h, name, hl) != 0))
+            continue;
+        for (size_t j = 0; j < sc->hosts[i].n_services; j++)
+            if (sc->hosts[i].services[j].name && strcmp(sc->hosts[i].services[j].name, svc) == 0)
+                return &sc->hosts[i].services[j];
+    }
+    for (size_t i = 0; !slash && i < sc->n_services; i++)
+        if (sc->services[i].name && strcmp(sc->services[i].name, svc) == 0)
+            return &sc->services[i];
+    return NULL;
+}
+
+struct ash_fault_spec *ash_scenario_fault(const struct ash_scenario *sc, const char *name)
+{
+    for (size_t i = 0; sc && name && i < sc->n_faults; i++)
+        if (sc->faults[i].name && strcmp(sc->faults[i].name, name) == 0)
+            return &sc->faults[i];
+    return NULL;
+}
+
+const struct ash_host_spec *ash_scenario_host(const struct ash_scenario *sc, const char *name)
+{
+    for (size_t i = 0; sc && name && i < sc->n_hosts; i++)
+        if (sc->hosts[i].name && strcmp(sc->hosts[i].name, name) == 0)
+            return &sc->hosts[i];
+    return NULL;
+}

@@ -1,0 +1,17 @@
+/* The scenario format as a JSON Schema, generated from the same field tables the parser uses. */
+#ifndef ASH_SCENARIO_SCHEMA_H
+#define ASH_SCENARIO_SCHEMA_H
+
+#include <aftershock/error.h>
+#include <jansson.h>
+
+/* JSON Schema (draft 2020-12) of a scenario file; the caller owns *out.
+ * scenarios/schema.json is this output (`aftershock schema`). */
+int ash_schema_build(json_t **out, ash_error_t *err);
+
+/* Patterns shared by the schema and the tests; the C parsers are the reference. */
+#define ASH_DURATION_RE "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|\xc2\xb5s|ms|s|m|h))+)$"
+#define ASH_SIZE_RE "^([0-9]+|([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%))$"
+#define ASH_PERCENT_RE "^(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)%|0(\\.[0-9]*)?|1(\\.0*)?|\\.[0-9]+)$"
+
+#endif

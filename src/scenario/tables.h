@@ -1,0 +1,23 @@
+/* Field tables of the scenario's fixed structure (scenario.c), shared with the schema generator. */
+#ifndef ASH_SCENARIO_TABLES_H
+#define ASH_SCENARIO_TABLES_H
+
+#include "scenario/node.h"
+
+/* Keys whose values the tables cannot describe (lists of items, kind keys,
+ * `when`, `until`, `action`) are handled by hand in scenario.c and schema.c. */
+extern const struct ash_field ash_service_fields[]; /* struct ash_service_spec */
+extern const struct ash_field ash_host_fields[];    /* struct ash_host_spec, plus `services` */
+extern const struct ash_field ash_probe_fields[];   /* struct ash_probe_spec, plus one kind key */
+extern const struct ash_field ash_detector_fields[];
+extern const struct ash_field ash_fault_fields[];       /* plus kind, until, the kind's own keys */
+extern const struct ash_field ash_remediation_fields[]; /* plus when, action */
+extern const struct ash_field ash_expect_fields[];      /* struct ash_expect */
+
+/* Name rules, as ERE patterns (also used in schema.json). */
+#define ASH_SCENARIO_NAME_RE "^[a-z0-9-]+$"
+#define ASH_HOST_NAME_RE "^[a-z0-9-]{1,15}$"
+#define ASH_ITEM_NAME_RE "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+#define ASH_TIME_OF_DAY_RE "^([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+#endif
