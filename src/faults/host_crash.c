@@ -1,0 +1,210 @@
+/* Fault `host-crash`: a sandbox host dies (kill), hangs (freeze) or drops off
+ * the network (isolate); optionally comes back after a delay with its services
+ * restarted in dependency, reversed or shuffled order. */
+#include "kinds.h"
+#include "env/env.h"
+#include "env/sandbox.h"
+#include "sys/cgroup.h"
+#include "sys/clock.h"
+#include "sys/journal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum crash_mode { CM_KILL, CM_FREEZE, CM_ISOLATE };
+static const char *const mode_names[] = {"kill", "freeze", "isolate", NULL};
+static const char *const order_names[] = {"dependency", "reversed", "shuffled", NULL};
+
+struct crash_conf {
+    char *host;
+    int mode;
+    int64_t restart_after_ns; /* -1: stays down until revert */
+    int restart_order;        /* 0 dependency, 1 reversed, 2 shuffled (ash_env_start_host_services) */
+};
+
+static const struct ash_field crash_fields[] = {
+    {"host", ASH_F_STRING, offsetof(struct crash_conf, host), ASH_FIELD_REQUIRED, "sandbox host to crash"},
+    {"mode", ASH_F_ENUM, offsetof(struct crash_conf, mode), 0,
+     "kill (every process dies, links go down) | freeze (cgroup freeze: the host hangs) | isolate (links down)",
+     mode_names},
+    {"restart_after", ASH_F_DURATION, offsetof(struct crash_conf, restart_after_ns), 0,
+     "bring the host back after this long: links up, thawed, services started again"},
+    {"restart_order", ASH_F_ENUM, offsetof(struct crash_conf, restart_order), 0,
+     "order services come back in: dependency | reversed | shuffled", order_names},
+    {NULL}};
+
+static void crash_defaults(void *conf)
+{
+    struct crash_conf *c = conf;
+    c->restart_after_ns = -1;
+}
+
+static int crash_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
+{
+    struct crash_conf *c = conf;
+    if (sc->n_hosts == 0)
+        return ash_node_fail(node, err, "host-crash needs sandbox mode: this scenario has no 'hosts:'");
+    if (!ash_scenario_host(sc, c->host)) {
+        ash_node v = ash_map_get(node, "host");
+        return ash_node_fail(&v, err, "no host named '%s' in this scenario", c->host);
+    }
+    if (c->restart_order != 0 && c->restart_after_ns < 0) {
+        ash_node v = ash_map_get(node, "restart_order");
+        return ash_node_fail(&v, err, "'restart_order' only goes with 'restart_after'");
+    }
+    return 0;
+}
+
+static const char *crash_unavailable(void)
+{
+    if (geteuid() != 0)
+        return "needs root: sandbox hosts are namespaces, cgroups and links";
+    struct ash_cgroup_sys sys;
+    if (ash_cgroup_detect(NULL, &sys, NULL) < 0)
+        return "no cgroup hierarchy mounted at /sys/fs/cgroup";
+    if (!sys.v2[0] && !sys.freezer[0])
+        return "no freezer: neither cgroup v2 nor the v1 freezer controller is mounted";
+    return NULL;
+}
+
+struct crash_state {
+    struct ash_ctx *ctx;
+    const struct crash_conf *c;
+    struct ash_host *h;
+    bool killed, frozen, down; /* what is still harmed */
+    uint64_t thaw_id;          /* journal record while frozen */
+    ash_timer *restart;
+};
+
+/* Undo whatever is still harmed; services come back after a kill. */
+static int restore(struct crash_state *st, int64_t now, ash_error_t *err)
+{
+    struct ash_ctx *ctx = st->ctx;
+    int ret = 0;
+    if (st->frozen) {
+        if (ash_host_thaw(st->h, err) < 0)
+            return -1;
+        st->frozen = false;
+        if (st->thaw_id)
+            ash_journal_done(ctx->journal, st->thaw_id, NULL);
+        st->thaw_id = 0;
+    }
+    if (st->down) {
+        if (ash_host_links_up(st->h, err) < 0)
+            return -1;
+        st->down = false;
+    }
+    if (st->killed) {
+        st->killed = false;
+        if (ctx->env)
+            ret = ash_env_start_host_services(ctx->env, st->c->host, st->c->restart_order, err);
+    }
+    ash_ctx_eventf(ctx, now, "host-restored", "host %s back (%s order)", st->c->host,
+                   order_names[st->c->restart_order]);
+    return ret;
+}
+
+static int64_t restart_timer(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop;
+    struct crash_state *st = data;
+    st->restart = NULL;
+    ash_error_t err = {0};
+    if (restore(st, now, &err) < 0)
+        ash_ctx_eventf(st->ctx, now, "fault-error", "host-crash restart of %s: %s", st->c->host, err.msg);
+    return ASH_TIMER_DONE;
+}
+
+static int crash_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err);
+
+static int crash_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
+{
+    struct crash_conf *c = f->conf;
+    if (!ctx->sandbox)
+        return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "host-crash needs sandbox mode (a scenario with hosts:)");
+    struct ash_host *h = ash_sandbox_host(ctx->sandbox, c->host);
+    if (!h)
+        return ash_error(err, ENOENT, "no sandbox host named '%s'", c->host);
+    struct crash_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return ash_error(err, ENOMEM, "host-crash");
+    st->ctx = ctx;
+    st->c = c;
+    st->h = h;
+    switch ((enum crash_mode)c->mode) {
+    case CM_KILL:
+        /* The supervisor must not restart what died with the host. */
+        if (ctx->env)
+            ash_env_mark_host_down(ctx->env, c->host);
+        st->killed = true;
+        if (ash_host_kill_all(h, err) < 0)
+            goto fail;
+        st->down = true;
+        if (ash_host_links_down(h, err) < 0)
+            goto fail;
+        break;
+    case CM_FREEZE: {
+        json_t *d = ash_cgroup_to_json(ash_host_cgroup(h));
+        int r = ash_journal_append(ctx->journal, "host-crash.thaw", d, &st->thaw_id, err);
+        json_decref(d);
+        if (r < 0)
+            goto fail;
+        st->frozen = true;
+        if (ash_host_freeze(h, err) < 0)
+            goto fail;
+        break;
+    }
+    case CM_ISOLATE:
+        st->down = true;
+        if (ash_host_links_down(h, err) < 0)
+            goto fail;
+        break;
+    }
+    if (c->restart_after_ns >= 0 && ctx->loop)
+        st->restart = ash_loop_add_timer(ctx->loop, ash_now_ns() + c->restart_after_ns, restart_timer, st);
+    *state = st;
+    return 0;
+fail:;
+    ash_error_t e2 = {0};
+    crash_revert(ctx, f, st, &e2);
+    return -1;
+}
+
+static int crash_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err)
+{
+    (void)f;
+    struct crash_state *st = state;
+    if (!st)
+        return 0;
+    if (st->restart)
+        ash_loop_cancel_timer(ctx->loop, st->restart);
+    st->restart = NULL;
+    int ret = restore(st, ash_now_ns(), err);
+    free(st);
+    return ret;
+}
+
+static int undo_thaw(json_t *rec, ash_error_t *err)
+{
+    struct ash_cgroup cg;
+    if (ash_cgroup_from_json(rec, &cg, err) < 0)
+        return -1;
+    return ash_cgroup_thaw(&cg, err);
+}
+
+static const struct ash_undo_op crash_undo[] = {{"host-crash.thaw", undo_thaw}, {NULL, NULL}};
+
+const struct ash_fault_kind ash_fault_host_crash = {
+    .c = {.name = "host-crash",
+          .summary = "kill, freeze or isolate a sandbox host; optionally restart it after a delay",
+          .unavailable = crash_unavailable,
+          .fields = crash_fields,
+          .conf_size = sizeof(struct crash_conf),
+          .defaults = crash_defaults,
+          .validate = crash_validate},
+    .inject = crash_inject,
+    .revert = crash_revert,
+    .undo_ops = crash_undo,
+};
