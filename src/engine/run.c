@@ -759,6 +759,16 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         ash_error(err, ENOMEM, "run");
         goto out_free;
     }
+    /* Specs are bound up front: the report lists every probe and fault even
+     * when the run ends before they start. */
+    for (size_t i = 0; i < sc->n_probes; i++)
+        r.probes[i] = (struct probe_rt){.spec = &sc->probes[i], .run = &r};
+    for (size_t i = 0; i < sc->n_detectors; i++)
+        r.dets[i].spec = &sc->detectors[i];
+    for (size_t i = 0; i < sc->n_faults; i++)
+        r.faults[i] = (struct fault_rt){.spec = &sc->faults[i], .run = &r};
+    for (size_t i = 0; i < sc->n_remediations; i++)
+        r.rems[i] = (struct rem_rt){.spec = &sc->remediations[i], .run = &r};
     if (ash_loop_new(&r.loop, err) < 0)
         goto out_free;
     if (ash_journal_open(cfg->state_dir, cfg->run_id, &r.journal, err) < 0)
