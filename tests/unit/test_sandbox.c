@@ -422,6 +422,110 @@ START_TEST(test_freeze_kill_isolate)
 }
 END_TEST
 
+/* ---- the host-crash fault ---- */
+
+static bool restored;
+static int64_t restored_at;
+
+static void on_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
+{
+    (void)ctx;
+    (void)detail;
+    if (strcmp(event, "host-restored") == 0) {
+        restored = true;
+        restored_at = t;
+    }
+}
+
+static struct ash_fault_spec crash_spec(const char *yaml)
+{
+    const struct ash_fault_kind *k = ash_fault_kind_find("host-crash");
+    ck_assert_ptr_nonnull(k);
+    ash_error_t err = {0};
+    ash_doc *doc;
+    ck_assert_int_eq(ash_doc_load_string("t.yaml", yaml, strlen(yaml), &doc, &err), 0);
+    void *conf = calloc(1, k->c.conf_size);
+    if (k->c.defaults)
+        k->c.defaults(conf);
+    ash_node root = ash_doc_root(doc);
+    ck_assert_msg(ash_fields_parse(&root, k->c.fields, conf, &err) == 0, "%s", err.msg);
+    ash_doc_free(doc);
+    return (struct ash_fault_spec){.name = "crash", .kind = k, .conf = conf};
+}
+
+START_TEST(test_host_crash_fault)
+{
+    if (!can_run())
+        return;
+    char run[16];
+    make_run_id(run, sizeof run);
+    char state[] = "/tmp/ash-sbtest-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(state));
+    ash_error_t err = {0};
+    struct ash_journal *j;
+    ck_assert_int_eq(ash_journal_open(state, run, &j, &err), 0);
+    struct hosts hs;
+    struct ash_sandbox *sb = build(&hs, 2, run, j);
+    struct ash_host *a = ash_sandbox_host(sb, "a"), *b = ash_sandbox_host(sb, "b");
+    const char *baddr = ash_host_address(b);
+    ash_loop *loop;
+    ck_assert_int_eq(ash_loop_new(&loop, &err), 0);
+    struct ash_ctx ctx = {.loop = loop, .journal = j, .sandbox = sb, .event = on_event};
+    pid_t srv = start_server(b);
+
+    /* freeze: request stalls; revert thaws and the reply arrives. */
+    struct ash_fault_spec f = crash_spec("host: b\nmode: freeze\n");
+    int fd;
+    ck_assert_int_eq(try_connect(a, baddr, 2000, &fd), 0);
+    void *st = NULL;
+    ck_assert_msg(f.kind->inject(&ctx, &f, &st, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(write(fd, "ping", 4), 4);
+    ck_assert_int_eq(reply_within(fd, 300), 0);
+    ck_assert_msg(f.kind->revert(&ctx, &f, st, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(reply_within(fd, 2000), 1);
+    close(fd);
+    ash_fields_free(f.kind->c.fields, f.conf);
+    free(f.conf);
+
+    /* isolate with restart_after: links come back by themselves. */
+    f = crash_spec("host: b\nmode: isolate\nrestart_after: 200ms\n");
+    restored = false;
+    int64_t t0 = ash_now_ns();
+    ck_assert_msg(f.kind->inject(&ctx, &f, &st, &err) == 0, "%s", err.msg);
+    ck_assert(ash_host_links_are_down(b));
+    ck_assert_int_ne(try_connect(a, baddr, 100, NULL), 0);
+    ck_assert_int_eq(ash_loop_run_until(loop, &restored, ash_now_ns() + 5 * ASH_NS_PER_S, &err), 0);
+    ck_assert(restored);
+    ck_assert_int_ge(restored_at - t0, 200 * ASH_NS_PER_MS);
+    ck_assert(!ash_host_links_are_down(b));
+    ck_assert_int_eq(try_connect(a, baddr, 5000, &fd), 0);
+    close(fd);
+    ck_assert_msg(f.kind->revert(&ctx, &f, st, &err) == 0, "%s", err.msg); /* nothing left to undo */
+    ash_fields_free(f.kind->c.fields, f.conf);
+    free(f.conf);
+
+    /* kill: the server dies with its host, links go down; revert brings links back. */
+    f = crash_spec("host: b\nmode: kill\n");
+    ck_assert_msg(f.kind->inject(&ctx, &f, &st, &err) == 0, "%s", err.msg);
+    int wst;
+    ck_assert_int_eq(waitpid(srv, &wst, 0), srv);
+    ck_assert(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGKILL);
+    ck_assert(ash_host_links_are_down(b));
+    ck_assert_msg(f.kind->revert(&ctx, &f, st, &err) == 0, "%s", err.msg);
+    ck_assert(!ash_host_links_are_down(b));
+    ck_assert_int_eq(try_connect(a, baddr, 5000, NULL), ECONNREFUSED); /* up, nothing listening */
+    ash_fields_free(f.kind->c.fields, f.conf);
+    free(f.conf);
+
+    ash_loop_free(loop);
+    ash_sandbox_destroy(sb);
+    ck_assert_int_eq((int)ash_journal_pending(j), 0);
+    ash_journal_close(j, true);
+    assert_clean(run);
+    rmdir(state);
+}
+END_TEST
+
 /* ---- recover ---- */
 
 static int undo_cb(const char *op, json_t *data, void *arg, ash_error_t *err)
@@ -523,6 +627,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_ten_hosts);
     tcase_add_test(tc, test_reach_by_name);
     tcase_add_test(tc, test_freeze_kill_isolate);
+    tcase_add_test(tc, test_host_crash_fault);
     tcase_add_test(tc, test_recover_after_crash);
     suite_add_tcase(s, tc);
     return s;
