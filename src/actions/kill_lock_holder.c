@@ -1,0 +1,51 @@
+/* Action `kill_lock_holder: FAULT`: end a table-lock fault's holder process (the
+ * runbook's "kill the stuck maintenance script"), then check the lock is free. */
+#include "faults/table_lock.h"
+
+#include <errno.h>
+#include <string.h>
+
+struct kill_lock_holder_conf {
+    char *fault;
+};
+
+static const struct ash_field kill_lock_holder_fields[] = {
+    {"fault", ASH_F_STRING, offsetof(struct kill_lock_holder_conf, fault), ASH_FIELD_REQUIRED,
+     "name of the table-lock fault whose holder to kill"},
+    {NULL}};
+
+static int kill_lock_holder_validate(void *conf, const ash_node *node, const struct ash_scenario *sc,
+                                     ash_error_t *err)
+{
+    struct kill_lock_holder_conf *c = conf;
+    const struct ash_fault_spec *f = ash_scenario_fault(sc, c->fault);
+    ash_node v = ash_map_get(node, "fault");
+    if (!ash_node_ok(&v))
+        v = *node; /* shorthand form: the value itself */
+    if (!f)
+        return ash_node_fail(&v, err, "no fault named '%s' in this scenario", c->fault);
+    if (f->kind != &ash_fault_table_lock)
+        return ash_node_fail(&v, err, "fault '%s' is not a table-lock fault", c->fault);
+    return 0;
+}
+
+static int kill_lock_holder_run(struct ash_ctx *ctx, const struct ash_remediation_spec *r, ash_error_t *err)
+{
+    const struct kill_lock_holder_conf *c = r->conf;
+    struct table_lock_state *st = ctx->fault_state ? ctx->fault_state(ctx, c->fault) : NULL;
+    if (!st)
+        return ash_error(err, ESRCH, "kill_lock_holder: fault '%s' is not in effect (not injected yet, or reverted)",
+                         c->fault);
+    /* The fault's later revert finds st->ended and only frees it. */
+    return ash_table_lock_end(st, "kill_lock_holder", err);
+}
+
+const struct ash_action_kind ash_action_kill_lock_holder = {
+    .c = {.name = "kill_lock_holder",
+          .summary = "kill a table-lock fault's holder process and check the lock is free",
+          .fields = kill_lock_holder_fields,
+          .conf_size = sizeof(struct kill_lock_holder_conf),
+          .validate = kill_lock_holder_validate,
+          .shorthand = "fault"},
+    .run = kill_lock_holder_run,
+};

@@ -1,0 +1,278 @@
+/* Probe `sql`: one query per sample against SQLite or PostgreSQL; ok when it completes
+ * without error within the probe's timeout. Nothing blocks the loop: PostgreSQL goes
+ * through libpq's non-blocking API, SQLite retries a busy database from loop timers. */
+#include "kinds.h"
+#include "env/env.h"
+#include "sys/clock.h"
+#include "sys/pgquery.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sql_conf {
+    char *sqlite;
+    char *postgres;
+    char *query;
+};
+
+static const struct ash_field sql_fields[] = {
+    {"sqlite", ASH_F_STRING, offsetof(struct sql_conf, sqlite), 0,
+     "SQLite database file ({run_dir}/{scenario_dir} substituted); one of sqlite or postgres"},
+    {"postgres", ASH_F_STRING, offsetof(struct sql_conf, postgres), 0, "libpq connection string or URI"},
+    {"query", ASH_F_STRING, offsetof(struct sql_conf, query), 0,
+     "one statement (default: SQLite 'SELECT count(*) FROM sqlite_master', which reads the file; PostgreSQL "
+     "'SELECT 1')"},
+    {NULL}};
+
+/* SQLite retries a busy database this often: the resolution of the latency it sees. */
+#define SQLITE_RETRY_NS (2 * ASH_NS_PER_MS)
+
+static int sql_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
+{
+    struct sql_conf *c = conf;
+    if (!c->sqlite == !c->postgres)
+        return ash_node_fail(node, err, "sql probe needs exactly one of 'sqlite: PATH' or 'postgres: DSN'");
+    if (c->query && !*c->query) {
+        ash_node q = ash_map_get(node, "query");
+        return ash_node_fail(&q, err, "empty query");
+    }
+    return 0;
+}
+
+struct sql_sample;
+
+struct sql_state {
+    struct ash_ctx *ctx;
+    char *target; /* substituted path or DSN */
+    bool is_pg;
+    char *query;
+    struct sql_sample *inflight; /* doubly linked, for close() */
+};
+
+struct sql_sample {
+    struct sql_state *ps;
+    struct sql_sample *prev, *next;
+    int64_t start, deadline;
+    ash_sample_done_fn done;
+    void *arg;
+    ash_timer *timer;
+    struct ash_pgq *q;
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    long rows;
+    char openerr[100];
+};
+
+static void sample_free(struct sql_sample *s)
+{
+    struct sql_state *ps = s->ps;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        ps->inflight = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    if (s->timer)
+        ash_loop_cancel_timer(ps->ctx->loop, s->timer);
+    ash_pgq_abandon(s->q);
+    sqlite3_finalize(s->stmt);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static void finish(struct sql_sample *s, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void finish(struct sql_sample *s, bool ok, const char *fmt, ...)
+{
+    struct ash_sample out = {.start = s->start, .end = ash_now_ns(), .ok = ok};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out.detail, sizeof out.detail, fmt, ap);
+    va_end(ap);
+    ash_sample_done_fn done = s->done;
+    void *arg = s->arg;
+    sample_free(s);
+    done(arg, &out);
+}
+
+static int sql_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **state, ash_error_t *err)
+{
+    const struct sql_conf *c = p->conf;
+    if (p->from)
+        return ash_error_class(err, ASH_ERR_USAGE, 0,
+                               "probe '%s': the sql probe runs from the harness; 'from: %s' is not supported", p->name,
+                               p->from);
+    struct sql_state *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return ash_error(err, ENOMEM, "sql probe");
+    ps->ctx = ctx;
+    ps->is_pg = c->postgres != NULL;
+    const char *sdir = ctx->scenario ? ctx->scenario->dir : NULL;
+    ps->target = ash_env_substitute(ps->is_pg ? c->postgres : c->sqlite, sdir ? sdir : ".",
+                                    ctx->run_dir ? ctx->run_dir : ".");
+    const char *q = c->query ? c->query : ps->is_pg ? "SELECT 1" : "SELECT count(*) FROM sqlite_master";
+    ps->query = strdup(q);
+    if (!ps->target || !ps->query) {
+        free(ps->target);
+        free(ps->query);
+        free(ps);
+        return ash_error(err, ENOMEM, "sql probe");
+    }
+    *state = ps;
+    return 0;
+}
+
+/* ---- PostgreSQL ---- */
+
+static void pg_done(void *arg, bool ok, const PGresult *res, const char *msg)
+{
+    struct sql_sample *s = arg;
+    s->q = NULL; /* freed by pgquery after we return */
+    if (ok)
+        finish(s, true, "ok, %d rows", res ? PQntuples(res) : 0);
+    else
+        finish(s, false, "%s", msg);
+}
+
+static int64_t sample_timeout(ash_loop *loop, int64_t now, void *data)
+{
+    struct sql_sample *s = data;
+    s->timer = NULL; /* this timer is done */
+    finish(s, false, "no answer within %lld ms", (long long)((s->deadline - s->start) / ASH_NS_PER_MS));
+    return ASH_TIMER_DONE;
+}
+
+static int sample_pg(struct sql_sample *s, int64_t timeout_ns, ash_error_t *err)
+{
+    struct sql_state *ps = s->ps;
+    /* The server aborts the statement itself at the timeout, so a sample we give up
+     * on does not leave a backend waiting on the lock (and holding a connection
+     * slot) after we close the socket. */
+    char *sql = NULL;
+    long long ms = timeout_ns / ASH_NS_PER_MS;
+    if (asprintf(&sql, "SET statement_timeout = %lld; %s", ms > 0 ? ms : 1, ps->query) < 0)
+        return ash_error(err, ENOMEM, "sql probe");
+    int r = ash_pgq_start(ps->ctx->loop, ps->target, "ash-probe", sql, 0, NULL, pg_done, s, &s->q, err);
+    free(sql);
+    return r;
+}
+
+/* ---- SQLite ---- */
+
+static int progress_check(void *data)
+{
+    /* Bound a long statement: SQLite calls this every N VM steps. */
+    struct sql_sample *s = data;
+    return ash_now_ns() > s->deadline;
+}
+
+static int64_t sqlite_step(ash_loop *loop, int64_t now, void *data)
+{
+    struct sql_sample *s = data;
+    if (s->openerr[0]) {
+        s->timer = NULL;
+        finish(s, false, "%s", s->openerr);
+        return ASH_TIMER_DONE;
+    }
+    int rc;
+    while ((rc = sqlite3_step(s->stmt)) == SQLITE_ROW)
+        s->rows++;
+    if (rc == SQLITE_DONE) {
+        s->timer = NULL;
+        finish(s, true, "ok, %ld rows", s->rows);
+        return ASH_TIMER_DONE;
+    }
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        /* Busy: retry from the loop rather than in SQLite's sleeping busy handler. */
+        sqlite3_reset(s->stmt);
+        s->rows = 0;
+        int64_t t = ash_now_ns();
+        if (t < s->deadline)
+            return t + SQLITE_RETRY_NS < s->deadline ? t + SQLITE_RETRY_NS : s->deadline;
+        s->timer = NULL;
+        finish(s, false, "database is locked (busy for %lld ms)", (long long)((t - s->start) / ASH_NS_PER_MS));
+        return ASH_TIMER_DONE;
+    }
+    s->timer = NULL;
+    if (rc == SQLITE_INTERRUPT)
+        finish(s, false, "no answer within %lld ms", (long long)((s->deadline - s->start) / ASH_NS_PER_MS));
+    else
+        finish(s, false, "%s", sqlite3_errmsg(s->db));
+    return ASH_TIMER_DONE;
+}
+
+static int sample_sqlite(struct sql_sample *s, ash_error_t *err)
+{
+    struct sql_state *ps = s->ps;
+    int rc = sqlite3_open_v2(ps->target, &s->db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(s->db, ps->query, -1, &s->stmt, NULL);
+    if (rc != SQLITE_OK)
+        /* A sample that cannot run counts as failed (the file may be gone: that is
+         * what a client would see), reported from the loop like any other. */
+        snprintf(s->openerr, sizeof s->openerr, "cannot open %s: %s", ps->target,
+                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    else
+        sqlite3_progress_handler(s->db, 1000, progress_check, s);
+    /* done must come later, from the loop: first attempt on a timer due now. */
+    s->timer = ash_loop_add_timer(ps->ctx->loop, s->start > 0 ? s->start : ash_now_ns(), sqlite_step, s);
+    if (!s->timer)
+        return ash_error(err, ENOMEM, "sql probe timer");
+    return 0;
+}
+
+static int sql_sample_start(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *state, int64_t start,
+                            ash_sample_done_fn done, void *arg, ash_error_t *err)
+{
+    struct sql_state *ps = state;
+    struct sql_sample *s = calloc(1, sizeof *s);
+    if (!s)
+        return ash_error(err, ENOMEM, "sql probe");
+    int64_t timeout = p->timeout_ns > 0 ? p->timeout_ns : ASH_NS_PER_S;
+    s->ps = ps;
+    s->start = start;
+    s->deadline = start + timeout;
+    s->done = done;
+    s->arg = arg;
+    s->next = ps->inflight;
+    if (s->next)
+        s->next->prev = s;
+    ps->inflight = s;
+    int r;
+    if (ps->is_pg) {
+        r = sample_pg(s, timeout, err);
+        if (r == 0 && !(s->timer = ash_loop_add_timer(ctx->loop, s->deadline, sample_timeout, s)))
+            r = ash_error(err, ENOMEM, "sql probe timer");
+    } else {
+        r = sample_sqlite(s, err);
+    }
+    if (r < 0) {
+        sample_free(s);
+        return -1;
+    }
+    return 0;
+}
+
+static void sql_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *state)
+{
+    struct sql_state *ps = state;
+    if (!ps)
+        return;
+    while (ps->inflight)
+        sample_free(ps->inflight);
+    free(ps->target);
+    free(ps->query);
+    free(ps);
+}
+
+const struct ash_probe_kind ash_probe_sql = {
+    .c = {.name = "sql",
+          .summary = "SQL query (SQLite or PostgreSQL); ok when it completes without error in time",
+          .fields = sql_fields,
+          .conf_size = sizeof(struct sql_conf),
+          .validate = sql_validate},
+    .open = sql_open,
+    .sample = sql_sample_start,
+    .close = sql_close,
+};
