@@ -45,13 +45,33 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
     return remove(path);
 }
 
-/* Every test writes into its own temporary directory and removes it. */
-static char tmpdir[256];
+/* Every test writes into its own temporary directory. A failed assertion ends
+ * the forked test before its checked teardown, so the per-test directories
+ * live under one parent that an unchecked fixture (run in the parent
+ * process, failures or not) removes. */
+static char parentdir[256];
+static char tmpdir[300];
+
+static void setup_parent(void)
+{
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(parentdir, sizeof parentdir, "%s/ash-report-test-XXXXXX", base);
+    if (!mkdtemp(parentdir)) {
+        perror("test_report: mkdtemp");
+        exit(EXIT_FAILURE);
+    }
+}
+
+static void teardown_parent(void)
+{
+    if (parentdir[0])
+        nftw(parentdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    parentdir[0] = '\0';
+}
 
 static void setup_tmp(void)
 {
-    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(tmpdir, sizeof tmpdir, "%s/ash-report-test-XXXXXX", base);
+    snprintf(tmpdir, sizeof tmpdir, "%s/t-XXXXXX", parentdir);
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
@@ -721,6 +741,7 @@ int main(int argc, char **argv)
 
     Suite *s = suite_create("report");
     TCase *tc = tcase_create("core");
+    tcase_add_unchecked_fixture(tc, setup_parent, teardown_parent);
     tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
     tcase_add_test(tc, stats_known_answers);
     tcase_add_test(tc, stats_empty_is_null);
