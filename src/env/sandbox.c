@@ -373,10 +373,27 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
     if (!sb)
         return;
     ash_error_t e = {0};
-    /* 1. Processes: kill every host at once, then wait. */
+    /* 1. Processes: kill every host at once, then wait (they hold namespaces). */
     for (size_t i = 0; i < sb->n; i++)
         if (sb->hosts[i].cg_made)
             ash_cgroup_kill(&sb->hosts[i].cg, NULL);
+    for (size_t i = 0; i < sb->n; i++)
+        if (sb->hosts[i].cg_made)
+            ash_cgroup_wait_empty(&sb->hosts[i].cg, 5 * ASH_NS_PER_S, NULL);
+    /* 2. Namespaces: drop every fd, socket and name; the kernel then removes
+     *    them and their veths in one batch, in the background (deleting veths
+     *    one by one would cost an RCU grace period each). */
+    for (size_t i = 0; i < sb->n; i++) {
+        struct ash_host *h = &sb->hosts[i];
+        release_host_ns(h);
+        if (h->ns_made && ash_netns_delete(h->netns, &e) < 0)
+            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+    }
+    /* 3. The bridge now: its ports are simply detached. */
+    int link_ret = 0;
+    if (sb->bridge_made && sb->nl && (link_ret = ash_nl_link_delete_name(sb->nl, sb->bridge, &e)) < 0)
+        fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+    /* 4. While the kernel works on the batch: cgroups and files. */
     for (size_t i = 0; i < sb->n; i++) {
         struct ash_host *h = &sb->hosts[i];
         if (!h->cg_made)
@@ -386,34 +403,20 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
         else
             journal_done(sb, &h->j_cgroup);
     }
-    /* 2. Namespaces: drop every fd, socket and name; the kernel then removes
-     *    them and their veths in one batch (deleting veths one by one would
-     *    cost an RCU grace period each). */
-    for (size_t i = 0; i < sb->n; i++) {
-        struct ash_host *h = &sb->hosts[i];
-        release_host_ns(h);
-        if (h->ns_made) {
-            if (ash_netns_delete(h->netns, &e) < 0)
-                fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
-        }
-    }
-    /* 3. The bridge, once the batch has taken the veths. */
-    if (sb->bridge_made && sb->nl) {
-        int r = wait_links_gone(sb->nl, sb->veth_prefix, 5 * ASH_NS_PER_S, &e);
-        if (r == 0)
-            r = ash_nl_link_delete_name(sb->nl, sb->bridge, &e);
-        if (r < 0)
-            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
-        for (size_t i = 0; i < sb->n; i++)
-            if (r == 0)
-                journal_done(sb, &sb->hosts[i].j_netns);
-        if (r == 0)
-            journal_done(sb, &sb->j_bridge);
-    }
     if (sb->parent_made && ash_cgroup_destroy(&sb->parent_cg, &e) == 0)
         journal_done(sb, &sb->j_parent);
     if (sb->files_made && remove_tree(sb->files_dir, &e) == 0)
         journal_done(sb, &sb->j_files);
+    /* 5. Return only once the veths are gone too: nothing of the run is left. */
+    if (sb->bridge_made && sb->nl) {
+        int r = wait_links_gone(sb->nl, sb->veth_prefix, 5 * ASH_NS_PER_S, &e);
+        if (r < 0)
+            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+        for (size_t i = 0; i < sb->n && r == 0; i++)
+            journal_done(sb, &sb->hosts[i].j_netns);
+        if (r == 0 && link_ret == 0)
+            journal_done(sb, &sb->j_bridge);
+    }
     ash_nl_close(sb->nl);
     free(sb->hosts);
     free(sb);
