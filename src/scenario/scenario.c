@@ -378,7 +378,7 @@ static int parse_incident(struct pctx *x, const ash_node *root)
         return -1;
     int *slot[] = {&inc->fault_at_s, &inc->detected_at_s, &inc->mitigated_at_s, &inc->recovered_at_s};
     int last = -1;
-    const char *last_key = NULL;
+    const char *last_key = NULL, *last_text = NULL;
     for (size_t i = 0; i < 4; i++) {
         ash_node v = ash_map_get(&map, times[i]);
         if (!ash_node_ok(&v))
@@ -386,10 +386,11 @@ static int parse_incident(struct pctx *x, const ash_node *root)
         if (parse_time_of_day(&v, slot[i], x->err) < 0)
             return -1;
         if (last_key && *slot[i] < last)
-            return ash_node_fail(&v, x->err, "%s %s is before %s: the incident's times go in order, same day",
-                                 times[i], ash_node_text(&v), last_key);
+            return ash_node_fail(&v, x->err, "%s %s is before %s %s: the incident's times go in order, same day",
+                                 times[i], ash_node_text(&v), last_key, last_text);
         last = *slot[i];
         last_key = times[i];
+        last_text = ash_node_text(&v);
     }
     return 0;
 }

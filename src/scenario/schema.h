@@ -11,7 +11,9 @@ int ash_schema_build(json_t **out, ash_error_t *err);
 
 /* Patterns shared by the schema and the tests; the C parsers are the reference. */
 #define ASH_DURATION_RE "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|\xc2\xb5s|ms|s|m|h))+)$"
-#define ASH_SIZE_RE "^([0-9]+|([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%))$"
-#define ASH_PERCENT_RE "^(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)%|0(\\.[0-9]*)?|1(\\.0*)?|\\.[0-9]+)$"
+/* A share is at most 100%. */
+#define ASH_SHARE_RE "(100(\\.0*)?|[0-9]{1,2}(\\.[0-9]*)?|\\.[0-9]+)%"
+#define ASH_SIZE_RE "^([0-9]+|([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)|" ASH_SHARE_RE ")$"
+#define ASH_PERCENT_RE "^(" ASH_SHARE_RE "|0(\\.[0-9]*)?|1(\\.0*)?|\\.[0-9]+)$"
 
 #endif
