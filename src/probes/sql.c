@@ -175,9 +175,15 @@ static int64_t sqlite_step(ash_loop *loop, int64_t now, void *data)
         finish(s, false, "%s", s->openerr);
         return ASH_TIMER_DONE;
     }
-    int rc;
-    while ((rc = sqlite3_step(s->stmt)) == SQLITE_ROW)
-        s->rows++;
+    int rc = SQLITE_OK;
+    /* Preparing reads the schema, so it too can find the database locked. */
+    if (!s->stmt)
+        rc = sqlite3_prepare_v2(s->db, s->ps->query, -1, &s->stmt, NULL);
+    if (rc == SQLITE_OK && !s->stmt)
+        rc = SQLITE_DONE; /* an empty statement (only a comment) */
+    else if (rc == SQLITE_OK)
+        while ((rc = sqlite3_step(s->stmt)) == SQLITE_ROW)
+            s->rows++;
     if (rc == SQLITE_DONE) {
         s->timer = NULL;
         finish(s, true, "ok, %ld rows", s->rows);
@@ -185,7 +191,8 @@ static int64_t sqlite_step(ash_loop *loop, int64_t now, void *data)
     }
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
         /* Busy: retry from the loop rather than in SQLite's sleeping busy handler. */
-        sqlite3_reset(s->stmt);
+        if (s->stmt)
+            sqlite3_reset(s->stmt);
         s->rows = 0;
         int64_t t = ash_now_ns();
         if (t < s->deadline)
@@ -206,8 +213,6 @@ static int sample_sqlite(struct sql_sample *s, ash_error_t *err)
 {
     struct sql_state *ps = s->ps;
     int rc = sqlite3_open_v2(ps->target, &s->db, SQLITE_OPEN_READWRITE, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(s->db, ps->query, -1, &s->stmt, NULL);
     if (rc != SQLITE_OK)
         /* A sample that cannot run counts as failed (the file may be gone: that is
          * what a client would see), reported from the loop like any other. */
