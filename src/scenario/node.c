@@ -385,7 +385,19 @@ const char *ash_nearest_word(const char *word, const char *const *list, const ch
      * short words, about a third of the word for longer ones. */
     size_t len = best ? strlen(best) : 0;
     size_t limit = len / 3 > 1 ? len / 3 : 1;
-    return best && best_d <= limit ? best : NULL;
+    if (best && best_d <= limit)
+        return best;
+    /* A shortened key ("stable" for "stable_for") is as clear a hint, if only one key starts so. */
+    const char *prefixed = NULL;
+    size_t wl = strlen(word);
+    for (int l = 0; l < 2 && wl >= 3; l++)
+        for (const char *const *w = l ? list2 : list; w && *w; w++)
+            if (strncmp(*w, word, wl) == 0) {
+                if (prefixed)
+                    return NULL;
+                prefixed = *w;
+            }
+    return prefixed;
 }
 
 static void join_words(char *buf, size_t len, const char *const *list, const char *const *list2)

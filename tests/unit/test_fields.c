@@ -180,6 +180,13 @@ START_TEST(test_nearest_word)
     ck_assert_ptr_null(ash_nearest_word("webhook", keys, kinds));
     ck_assert_ptr_null(ash_nearest_word("x", keys, kinds));
     ck_assert_ptr_null(ash_nearest_word("every", NULL, NULL));
+    /* A unique prefix of three or more letters is a hint too. */
+    static const char *const expect_keys[] = {"stable_for", "detect_within", "timeout", "warmup", NULL};
+    ck_assert_str_eq(ash_nearest_word("stable", expect_keys, NULL), "stable_for");
+    ck_assert_str_eq(ash_nearest_word("detect", expect_keys, NULL), "detect_within");
+    ck_assert_ptr_null(ash_nearest_word("de", expect_keys, NULL));
+    static const char *const two[] = {"probe_alpha", "probe_beta", NULL};
+    ck_assert_ptr_null(ash_nearest_word("probe", two, NULL));
 }
 END_TEST
 
