@@ -8,6 +8,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -556,6 +557,61 @@ START_TEST(test_schema_current)
 }
 END_TEST
 
+/* The schema's patterns and the C parsers accept the same strings (bounds that a
+ * pattern cannot express, such as overflow, are left to the parser). */
+static bool pattern_matches(json_t *schema, const char *def, const char *s)
+{
+    json_t *d = json_object_get(json_object_get(schema, "$defs"), def);
+    const char *re = json_string_value(json_object_get(d, "pattern"));
+    for (size_t i = 0; !re && i < json_array_size(json_object_get(d, "anyOf")); i++)
+        re = json_string_value(json_object_get(json_array_get(json_object_get(d, "anyOf"), i), "pattern"));
+    ck_assert_msg(re != NULL, "no pattern for %s", def);
+    regex_t r;
+    ck_assert_int_eq(regcomp(&r, re, REG_EXTENDED | REG_NOSUB), 0);
+    bool ok = regexec(&r, s, 0, NULL, 0) == 0;
+    regfree(&r);
+    return ok;
+}
+
+START_TEST(test_schema_patterns)
+{
+    json_t *schema;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_schema_build(&schema, &err), 0);
+    static const char *const durations[] = {"250ms", "2s", "1m30s", "1.5s", "1h", "100us", "100\xc2\xb5s", "0",
+                                            "0s", ".5s", "1.s", "10", "1.5", "s", "1x", "-1s", "1 s", "1m30",
+                                            "1S", "..5s", ""};
+    for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+        int64_t ns;
+        ck_assert_msg((ash_parse_duration(durations[i], &ns) == 0) == pattern_matches(schema, "duration", durations[i]),
+                      "duration '%s': parser and schema disagree", durations[i]);
+    }
+    static const char *const sizes[] = {"64MiB", "1GiB", "512KiB", "80%", "100%", "4096", "1.5GiB", "3kB", "3KB",
+                                        "10B", "0", "1.5", "64mb", "101%", "100.5%", "64 MiB", "-1", "MiB", "%",
+                                        "64M", ""};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        struct ash_size z;
+        ck_assert_msg((ash_parse_size(sizes[i], &z) == 0) == pattern_matches(schema, "size", sizes[i]),
+                      "size '%s': parser and schema disagree", sizes[i]);
+    }
+    static const char *const rates[] = {"1mbit", "50Mbit", "100kbit", "1gbit", "800bit", "10mbps", "10MBps",
+                                        "1kibit", "1.5mbit", "100", "mbit", "1mb", "1 mbit", "1mbits", ""};
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+        uint64_t r;
+        ck_assert_msg((ash_parse_rate(rates[i], &r) == 0) == pattern_matches(schema, "rate", rates[i]),
+                      "rate '%s': parser and schema disagree", rates[i]);
+    }
+    static const char *const percents[] = {"5%", "0.05", "100%", "0", "1", "0.5%", ".5", "1.0", "5", "101%",
+                                           "1.01", "%", "abc", "-5%", ""};
+    for (size_t i = 0; i < sizeof percents / sizeof percents[0]; i++) {
+        double f;
+        ck_assert_msg((ash_parse_percent(percents[i], &f) == 0) == pattern_matches(schema, "percent", percents[i]),
+                      "percent '%s': parser and schema disagree", percents[i]);
+    }
+    json_decref(schema);
+}
+END_TEST
+
 /* The field tables are shared by the parser and the schema: check what both rely on. */
 static void check_table(const char *kind, const struct ash_field *fields, const char *shorthand)
 {
@@ -626,6 +682,7 @@ static Suite *suite(void)
     t = tcase_create("schema");
     tcase_add_test(t, test_schema_current);
     tcase_add_test(t, test_kind_tables);
+    tcase_add_test(t, test_schema_patterns);
     suite_add_tcase(s, t);
     return s;
 }
