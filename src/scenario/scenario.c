@@ -223,32 +223,35 @@ static void *alloc_conf(const struct ash_kind_common *c)
     return conf;
 }
 
-static void join_kinds(char *buf, size_t len, const struct ash_kind_common *const *kinds, size_t n)
+/* "a, b, c" from a NULL-terminated list of names. */
+static void join_names(char *buf, size_t len, const char *const *names)
 {
     size_t off = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        int r = snprintf(buf + off, len - off, "%s%s", i ? ", " : "", kinds[i]->name);
+    for (size_t i = 0; names[i]; i++) {
+        int r = snprintf(buf + off, len - off, "%s%s", i ? ", " : "", names[i]);
         if (r < 0 || (size_t)r >= len - off)
             return;
         off += (size_t)r;
     }
 }
 
-/* The kind tables differ in type but all begin with struct ash_kind_common. */
-#define KIND_COMMONS(table, out, n)                                                                                \
-    do {                                                                                                           \
-        n = 0;                                                                                                     \
-        for (size_t i_ = 0; table[i_] && n < sizeof out / sizeof out[0] - 1; i_++)                                  \
-            out[n++] = &table[i_]->c;                                                                              \
-        out[n] = NULL;                                                                                             \
-    } while (0)
+/* One kind registry seen through its common part: the tables differ in type,
+ * but every entry begins with struct ash_kind_common. */
+#define ASH_MAX_KINDS 64
+struct family {
+    const struct ash_kind_common *c[ASH_MAX_KINDS + 1];
+    const char *names[ASH_MAX_KINDS + 1];
+    char list[512]; /* "a, b, c" for messages */
+};
+
+#define FAMILY(table, fam)                                                                                             do {                                                                                                                   size_t n_ = 0;                                                                                                     for (; table[n_] && n_ < ASH_MAX_KINDS; n_++) {                                                                        (fam)->c[n_] = &table[n_]->c;                                                                                      (fam)->names[n_] = table[n_]->c.name;                                                                          }                                                                                                                  (fam)->c[n_] = NULL;                                                                                               (fam)->names[n_] = NULL;                                                                                           join_names((fam)->list, sizeof (fam)->list, (fam)->names);                                                     } while (0)
 
 /* Keys of a probe or detector item: its common fields plus exactly one kind key.
  * An unknown key in an item with no kind key is most likely a kind this build
  * does not have: say so, with the known kinds. */
 static int check_kind_item_keys(const ash_node *item, const char *what, const char *family,
-                                const struct ash_field *fields, const char *const *kind_names, ash_error_t *err)
+                                const struct ash_field *fields, const struct family *fam, ash_error_t *err)
 {
     const char **keys = ash_fields_keys(fields);
     if (!keys)
@@ -258,8 +261,8 @@ static int check_kind_item_keys(const ash_node *item, const char *what, const ch
     for (size_t i = 0; ash_map_pair(item, i, &k, &v); i++) {
         const char *t = ash_node_text(&k);
         bool known = false;
-        for (size_t j = 0; t && kind_names[j]; j++)
-            if (strcmp(t, kind_names[j]) == 0)
+        for (size_t j = 0; t && fam->names[j]; j++)
+            if (strcmp(t, fam->names[j]) == 0)
                 known = has_kind = true;
         for (size_t j = 0; t && keys[j]; j++)
             known |= strcmp(t, keys[j]) == 0;
@@ -268,27 +271,23 @@ static int check_kind_item_keys(const ash_node *item, const char *what, const ch
     }
     int ret;
     const char *t = ash_node_text(&unknown);
-    if (t && !has_kind && !ash_nearest_word(t, keys, kind_names)) {
-        char list[512] = "";
-        size_t off = 0;
-        for (size_t j = 0; kind_names[j] && off < sizeof list; j++)
-            off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", j ? ", " : "", kind_names[j]);
-        ret = ash_node_fail(&unknown, err, "unknown %s kind '%s' in %s (known kinds: %s)", family, t, what, list);
-    } else {
-        ret = ash_map_check_keys(item, what, keys, kind_names, err);
-    }
+    if (t && !has_kind && !ash_nearest_word(t, keys, fam->names))
+        ret = ash_node_fail(&unknown, err, "unknown %s kind '%s' in %s (known kinds: %s)", family, t, what,
+                            fam->list);
+    else
+        ret = ash_map_check_keys(item, what, keys, fam->names, err);
     free(keys);
     return ret;
 }
 
-/* A kind-keyed value (probes, detectors, actions): a map of the kind's fields, or
- * a scalar/sequence read as the kind's shorthand field. `extra`: more allowed keys
- * in the map, filled by the caller from extra_out (probes' per-sample timeout). */
+/* A kind-keyed value (probes, detectors, actions): a map of the kind's fields
+ * (plus `extra` keys the caller handles), or a scalar/sequence read as the
+ * kind's shorthand field. */
 static int parse_kind_value(struct pctx *x, const struct ash_kind_common *c, const ash_node *value, const char *what,
-                            void *conf)
+                            const char *const *extra, void *conf)
 {
     if (ash_node_is_map(value)) {
-        if (check_keys_fields(value, what, c->fields, NULL, x->err) < 0)
+        if (check_keys_fields(value, what, c->fields, extra, x->err) < 0)
             return -1;
         if (ash_fields_parse(value, c->fields, conf, x->err) < 0)
             return -1;
@@ -306,40 +305,36 @@ static int parse_kind_value(struct pctx *x, const struct ash_kind_common *c, con
             if (f != sf && (f->flags & ASH_FIELD_REQUIRED))
                 return ash_node_fail(value, x->err, "%s also needs '%s': write a mapping", what, f->key);
     } else {
-        char keys[256] = "";
-        size_t off = 0;
-        for (const struct ash_field *f = c->fields; f && f->key && off < sizeof keys; f++)
-            off += (size_t)snprintf(keys + off, sizeof keys - off, "%s%s", off ? ", " : "", f->key);
-        return ash_node_fail(value, x->err, "'%s' takes a mapping (keys: %s), got %s", c->name, keys,
+        const char **keys = ash_fields_keys(c->fields);
+        if (!keys)
+            return ash_error(x->err, ENOMEM, "scenario");
+        char list[512];
+        join_names(list, sizeof list, keys);
+        free(keys);
+        return ash_node_fail(value, x->err, "'%s' takes a mapping (keys: %s), got %s", c->name, list,
                              ash_node_is_seq(value) ? "a sequence" : "a scalar");
     }
     return add_pending(x, c, conf, value);
 }
 
 /* Find the one kind key among a map's keys. */
-static int find_kind_key(const ash_node *item, const struct ash_kind_common *const *kinds, const char *what,
+static int find_kind_key(const ash_node *item, const struct family *fam, const char *what,
                          const struct ash_kind_common **kind, ash_node *value, ash_error_t *err)
 {
     ash_node k, v, first = {0};
     *kind = NULL;
     for (size_t i = 0; ash_map_pair(item, i, &k, &v); i++)
-        for (size_t j = 0; kinds[j]; j++)
-            if (strcmp(ash_node_text(&k), kinds[j]->name) == 0) {
+        for (size_t j = 0; fam->c[j]; j++)
+            if (strcmp(ash_node_text(&k), fam->names[j]) == 0) {
                 if (*kind)
                     return ash_node_fail(&k, err, "%s has two kinds, '%s' (line %d) and '%s': use one each", what,
-                                         (*kind)->name, ash_node_loc(&first).line, kinds[j]->name);
-                *kind = kinds[j];
+                                         (*kind)->name, ash_node_loc(&first).line, fam->names[j]);
+                *kind = fam->c[j];
                 *value = v;
                 first = k;
             }
-    if (!*kind) {
-        char list[256];
-        size_t n = 0;
-        while (kinds[n])
-            n++;
-        join_kinds(list, sizeof list, kinds, n);
-        return ash_node_fail(item, err, "%s needs one kind key: one of %s", what, list);
-    }
+    if (!*kind)
+        return ash_node_fail(item, err, "%s needs one kind key: one of %s", what, fam->list);
     return 0;
 }
 
@@ -501,20 +496,15 @@ static int parse_hosts(struct pctx *x, const ash_node *root)
 
 static int parse_probe(struct pctx *x, const ash_node *item, size_t index, struct ash_probe_spec *p)
 {
-    const struct ash_kind_common *kinds[64];
-    size_t nk;
-    KIND_COMMONS(ash_probe_kinds, kinds, nk);
-    const char *kind_names[65];
-    for (size_t i = 0; i <= nk; i++)
-        kind_names[i] = i < nk ? kinds[i]->name : NULL;
-
+    struct family fam;
+    FAMILY(ash_probe_kinds, &fam);
     char what[160];
     item_what(item, "probe", index, what, sizeof what);
     p->loc = ash_node_loc(item);
     p->every_ns = 100 * ASH_NS_PER_MS;
     p->timeout_ns = -1;
     if (need_item_map(item, "probe", x->err) < 0 ||
-        check_kind_item_keys(item, what, "probe", ash_probe_fields, kind_names, x->err) < 0 ||
+        check_kind_item_keys(item, what, "probe", ash_probe_fields, &fam, x->err) < 0 ||
         ash_fields_parse(item, ash_probe_fields, p, x->err) < 0 || check_item_name(item, "probe", p->name, x->err) < 0)
         return -1;
     if (p->every_ns <= 0) {
@@ -523,7 +513,7 @@ static int parse_probe(struct pctx *x, const ash_node *item, size_t index, struc
     }
     const struct ash_kind_common *c;
     ash_node value;
-    if (find_kind_key(item, kinds, what, &c, &value, x->err) < 0)
+    if (find_kind_key(item, &fam, what, &c, &value, x->err) < 0)
         return -1;
     p->kind = (const struct ash_probe_kind *)c;
     if (!(p->conf = alloc_conf(c)))
@@ -546,14 +536,6 @@ static int parse_probe(struct pctx *x, const ash_node *item, size_t index, struc
             if (ash_node_duration(&t, &p->timeout_ns, x->err) < 0)
                 return -1;
         }
-        static const char *const timeout_key[] = {"timeout", NULL};
-        const char **keys = ash_fields_keys(c->fields);
-        if (!keys)
-            return ash_error(x->err, ENOMEM, "scenario");
-        int r = ash_map_check_keys(&value, kwhat, keys, timeout_key, x->err);
-        free(keys);
-        if (r < 0)
-            return -1;
     }
     if (p->timeout_ns == -1)
         p->timeout_ns = p->every_ns < ASH_NS_PER_S ? p->every_ns : ASH_NS_PER_S;
@@ -561,13 +543,8 @@ static int parse_probe(struct pctx *x, const ash_node *item, size_t index, struc
         ash_node t = ash_map_get(item, "timeout");
         return ash_node_fail(&t, x->err, "'timeout' must be greater than 0");
     }
-    if (ash_node_is_map(&value) && !kind_has_timeout) {
-        /* Keys already checked above (with timeout allowed): parse the fields only. */
-        if (ash_fields_parse(&value, c->fields, p->conf, x->err) < 0)
-            return -1;
-        return add_pending(x, c, p->conf, &value);
-    }
-    return parse_kind_value(x, c, &value, kwhat, p->conf);
+    static const char *const timeout_key[] = {"timeout", NULL};
+    return parse_kind_value(x, c, &value, kwhat, kind_has_timeout ? NULL : timeout_key, p->conf);
 }
 
 static int parse_probes(struct pctx *x, const ash_node *root)
@@ -591,30 +568,26 @@ static int parse_probes(struct pctx *x, const ash_node *root)
 
 static int parse_detector(struct pctx *x, const ash_node *item, size_t index, struct ash_detector_spec *d)
 {
-    const struct ash_kind_common *kinds[64];
-    size_t nk;
-    KIND_COMMONS(ash_detector_kinds, kinds, nk);
-    const char *kind_names[65];
-    for (size_t i = 0; i <= nk; i++)
-        kind_names[i] = i < nk ? kinds[i]->name : NULL;
+    struct family fam;
+    FAMILY(ash_detector_kinds, &fam);
     char what[160];
     item_what(item, "detector", index, what, sizeof what);
     d->loc = ash_node_loc(item);
     if (need_item_map(item, "detector", x->err) < 0 ||
-        check_kind_item_keys(item, what, "detector", ash_detector_fields, kind_names, x->err) < 0 ||
+        check_kind_item_keys(item, what, "detector", ash_detector_fields, &fam, x->err) < 0 ||
         ash_fields_parse(item, ash_detector_fields, d, x->err) < 0 ||
         check_item_name(item, "detector", d->name, x->err) < 0)
         return -1;
     const struct ash_kind_common *c;
     ash_node value;
-    if (find_kind_key(item, kinds, what, &c, &value, x->err) < 0)
+    if (find_kind_key(item, &fam, what, &c, &value, x->err) < 0)
         return -1;
     d->kind = (const struct ash_detector_kind *)c;
     if (!(d->conf = alloc_conf(c)))
         return ash_error(x->err, ENOMEM, "scenario");
     char kwhat[200];
     snprintf(kwhat, sizeof kwhat, "%s detector '%s'", c->name, d->name);
-    return parse_kind_value(x, c, &value, kwhat, d->conf);
+    return parse_kind_value(x, c, &value, kwhat, NULL, d->conf);
 }
 
 static int parse_detectors(struct pctx *x, const ash_node *root)
@@ -655,24 +628,19 @@ static int parse_fault(struct pctx *x, const ash_node *item, size_t index, struc
     f->duration_ns = -1;
     if (need_item_map(item, "fault", x->err) < 0)
         return -1;
-    const struct ash_kind_common *kinds[64];
-    const char *names[65];
-    size_t nk;
-    KIND_COMMONS(ash_fault_kinds, kinds, nk);
-    for (size_t i = 0; i <= nk; i++)
-        names[i] = i < nk ? kinds[i]->name : NULL;
-    char list[512];
-    join_kinds(list, sizeof list, kinds, nk);
+    struct family fam;
+    FAMILY(ash_fault_kinds, &fam);
     ash_node kn = ash_map_get(item, "kind");
     if (!ash_node_ok(&kn))
-        return ash_node_fail(item, x->err, "%s needs 'kind' (known kinds: %s)", what, list);
+        return ash_node_fail(item, x->err, "%s needs 'kind' (known kinds: %s)", what, fam.list);
     const char *kname = ash_node_text(&kn);
     if (!kname || !(f->kind = ash_fault_kind_find(kname))) {
-        const char *near = kname ? ash_nearest_word(kname, names, NULL) : NULL;
+        const char *near = kname ? ash_nearest_word(kname, fam.names, NULL) : NULL;
         if (near)
             return ash_node_fail(&kn, x->err, "unknown fault kind '%s' (did you mean '%s'? known kinds: %s)", kname,
-                                 near, list);
-        return ash_node_fail(&kn, x->err, "unknown fault kind '%s' (known kinds: %s)", kname ? kname : "?", list);
+                                 near, fam.list);
+        return ash_node_fail(&kn, x->err, "unknown fault kind '%s' (known kinds: %s)", kname ? kname : "?",
+                             fam.list);
     }
     const struct ash_kind_common *c = &f->kind->c;
     char kwhat[200];
@@ -743,14 +711,9 @@ static int parse_faults(struct pctx *x, const ash_node *root)
 static int parse_action(struct pctx *x, const ash_node *item, const char *what, struct ash_remediation_spec *r)
 {
     ash_node act = ash_map_get(item, "action");
-    const struct ash_kind_common *kinds[64];
-    const char *names[65];
-    size_t nk;
-    KIND_COMMONS(ash_action_kinds, kinds, nk);
-    for (size_t i = 0; i <= nk; i++)
-        names[i] = i < nk ? kinds[i]->name : NULL;
-    char list[256];
-    join_kinds(list, sizeof list, kinds, nk);
+    struct family fam;
+    FAMILY(ash_action_kinds, &fam);
+    const char *list = fam.list;
     if (!ash_node_ok(&act))
         return ash_node_fail(item, x->err, "%s needs an 'action' (one of %s)", what, list);
     if (!ash_node_is_map(&act) || ash_map_size(&act) == 0)
@@ -760,7 +723,7 @@ static int parse_action(struct pctx *x, const ash_node *item, const char *what, 
     ash_node k, v;
     ash_map_pair(&act, 0, &k, &v);
     if (!(r->action = ash_action_kind_find(ash_node_text(&k)))) {
-        const char *near = ash_nearest_word(ash_node_text(&k), names, NULL);
+        const char *near = ash_nearest_word(ash_node_text(&k), fam.names, NULL);
         if (near)
             return ash_node_fail(&k, x->err, "unknown action '%s' in %s (did you mean '%s'? actions: %s)",
                                  ash_node_text(&k), what, near, list);
@@ -777,7 +740,7 @@ static int parse_action(struct pctx *x, const ash_node *item, const char *what, 
         return ash_error(x->err, ENOMEM, "scenario");
     char kwhat[200];
     snprintf(kwhat, sizeof kwhat, "%s action of %s", c->name, what);
-    return parse_kind_value(x, c, &v, kwhat, r->conf);
+    return parse_kind_value(x, c, &v, kwhat, NULL, r->conf);
 }
 
 static int parse_remediation(struct pctx *x, const ash_node *item, size_t index, struct ash_remediation_spec *r)
