@@ -36,8 +36,14 @@ static int kill_lock_holder_run(struct ash_ctx *ctx, const struct ash_remediatio
     if (!st)
         return ash_error(err, ESRCH, "kill_lock_holder: fault '%s' is not in effect (not injected yet, or reverted)",
                          c->fault);
-    /* The fault's later revert finds st->ended and only frees it. */
-    return ash_table_lock_end(st, "kill_lock_holder", err);
+    if (ash_table_lock_end(st, "kill_lock_holder", err) < 0)
+        return -1;
+    /* The harm is gone: let the engine count the fault as reverted (its revert
+     * finds st->ended and only frees the state), so revert_to_recover_ms is measured
+     * from here and the run can end once it has recovered. */
+    if (ctx->revert_fault && ctx->revert_fault(ctx, c->fault, err) < 0)
+        return ash_error_wrap(err, "kill_lock_holder: the holder is gone, but reverting fault '%s' failed", c->fault);
+    return 0;
 }
 
 const struct ash_action_kind ash_action_kill_lock_holder = {

@@ -62,7 +62,6 @@ struct sql_sample {
     sqlite3 *db;
     sqlite3_stmt *stmt;
     long rows;
-    char openerr[100];
 };
 
 static void sample_free(struct sql_sample *s)
@@ -170,14 +169,24 @@ static int progress_check(void *data)
 static int64_t sqlite_step(ash_loop *loop, int64_t now, void *data)
 {
     struct sql_sample *s = data;
-    if (s->openerr[0]) {
-        s->timer = NULL;
-        finish(s, false, "%s", s->openerr);
-        return ASH_TIMER_DONE;
-    }
     int rc = SQLITE_OK;
+    if (!s->db) {
+        rc = sqlite3_open_v2(s->ps->target, &s->db, SQLITE_OPEN_READWRITE, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_progress_handler(s->db, 1000, progress_check, s);
+        } else if (rc != SQLITE_BUSY) {
+            /* A sample that cannot run counts as failed (the file may be gone: that
+             * is what a client would see). */
+            s->timer = NULL;
+            finish(s, false, "cannot open %s: %s", s->ps->target, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+            return ASH_TIMER_DONE;
+        } else {
+            sqlite3_close(s->db); /* opening can meet the lock too: retry below */
+            s->db = NULL;
+        }
+    }
     /* Preparing reads the schema, so it too can find the database locked. */
-    if (!s->stmt)
+    if (rc == SQLITE_OK && !s->stmt)
         rc = sqlite3_prepare_v2(s->db, s->ps->query, -1, &s->stmt, NULL);
     if (rc == SQLITE_OK && !s->stmt)
         rc = SQLITE_DONE; /* an empty statement (only a comment) */
@@ -205,23 +214,14 @@ static int64_t sqlite_step(ash_loop *loop, int64_t now, void *data)
     if (rc == SQLITE_INTERRUPT)
         finish(s, false, "no answer within %lld ms", (long long)((s->deadline - s->start) / ASH_NS_PER_MS));
     else
-        finish(s, false, "%s", sqlite3_errmsg(s->db));
+        finish(s, false, "%s", s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     return ASH_TIMER_DONE;
 }
 
 static int sample_sqlite(struct sql_sample *s, ash_error_t *err)
 {
-    struct sql_state *ps = s->ps;
-    int rc = sqlite3_open_v2(ps->target, &s->db, SQLITE_OPEN_READWRITE, NULL);
-    if (rc != SQLITE_OK)
-        /* A sample that cannot run counts as failed (the file may be gone: that is
-         * what a client would see), reported from the loop like any other. */
-        snprintf(s->openerr, sizeof s->openerr, "cannot open %s: %s", ps->target,
-                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-    else
-        sqlite3_progress_handler(s->db, 1000, progress_check, s);
-    /* done must come later, from the loop: first attempt on a timer due now. */
-    s->timer = ash_loop_add_timer(ps->ctx->loop, s->start > 0 ? s->start : ash_now_ns(), sqlite_step, s);
+    /* done must come later, from the loop: the first attempt runs on a timer due now. */
+    s->timer = ash_loop_add_timer(s->ps->ctx->loop, s->start > 0 ? s->start : ash_now_ns(), sqlite_step, s);
     if (!s->timer)
         return ash_error(err, ENOMEM, "sql probe timer");
     return 0;

@@ -12,6 +12,7 @@
 #include "sys/lockhold.h"
 #include "sys/loop.h"
 
+#include <aftershock/aftershock.h>
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -83,6 +84,7 @@ static struct {
     /* fault name -> state, for fault_state */
     const char *active_name;
     void *active_state;
+    int reverted;
 } fx;
 
 static void on_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
@@ -105,6 +107,17 @@ static const struct event *find_event(const char *name)
 static void *fault_state(struct ash_ctx *ctx, const char *fault)
 {
     return fx.active_name && strcmp(fault, fx.active_name) == 0 ? fx.active_state : NULL;
+}
+
+/* The engine's revert_fault: revert the active fault and forget its state. */
+static int revert_fault(struct ash_ctx *ctx, const char *fault, ash_error_t *err)
+{
+    if (!fx.active_name || strcmp(fault, fx.active_name) != 0 || !fx.active_state)
+        return 0;
+    void *st = fx.active_state;
+    fx.active_state = NULL;
+    fx.reverted++;
+    return ash_fault_table_lock.revert(ctx, &fx.sc->faults[0], st, err);
 }
 
 static void sql_exec_ok(sqlite3 *db, const char *sql)
@@ -157,7 +170,8 @@ static void setup(void)
     ck_assert_int_eq(mkdir(state, 0700), 0);
     ck_assert_msg(ash_journal_open(state, "locktest", &fx.journal, &err) == 0, "%s", err.msg);
     fx.ctx = (struct ash_ctx){.loop = fx.loop, .journal = fx.journal, .run_dir = fx.dir, .state_dir = fx.dir,
-                              .event = on_event, .fault_state = fault_state};
+                              .event = on_event, .fault_state = fault_state,
+                              .revert_fault = revert_fault};
 }
 
 static void rm_rf(const char *path)
@@ -372,10 +386,13 @@ START_TEST(kill_lock_holder_action)
     ck_assert_int_eq(count_children(), 0);
     ck_assert_int_eq(sqlite_write(0, NULL), SQLITE_OK);
     ck_assert_ptr_nonnull(find_event("lock-released"));
-    /* The action ran twice is harmless; the revert afterwards only frees. */
-    ck_assert_msg(r->action->run(&fx.ctx, r, &err) == 0, "second kill_lock_holder: %s", err.msg);
-    fx.active_state = NULL;
-    revert_ok(f, st);
+    /* The engine was told to count the fault as reverted (which freed the state). */
+    ck_assert_int_eq(fx.reverted, 1);
+    ck_assert_ptr_null(fx.active_state);
+    ck_assert_uint_eq(ash_journal_pending(fx.journal), 0);
+    ck_assert_int_eq(r->action->run(&fx.ctx, r, &err), -1);
+    ck_assert_msg(strstr(err.msg, "not in effect"), "%s", err.msg);
+    (void)f;
 }
 END_TEST
 
@@ -562,6 +579,82 @@ START_TEST(sql_probe_sqlite)
     bool never = false;
     ck_assert_int_eq(ash_loop_run_until(fx.loop, &never, ash_now_ns() + 50 * MS, &err), 0);
     ck_assert_int_eq(g.calls, 0);
+}
+END_TEST
+
+
+/* ---- known answer: TTR with the holder killed at a scripted time ---- */
+
+static double event_ms(json_t *run, const char *name)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(run, "timeline"), i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "event")) ?: "", name) == 0)
+            return json_real_value(json_object_get(e, "t_ms"));
+    }
+    return -1;
+}
+
+START_TEST(ttr_known_answer)
+{
+    /* The stopped maintenance script holds the table; every INSERT fails (busy)
+     * until kill_lock_holder runs at 1.5 s. The true recovery instant is the
+     * holder's death (lock-holder-ended); the measured TTR must be within the
+     * reported resolution of it. */
+    char path[200], yaml[2048], run_dir[200], state[200];
+    snprintf(path, sizeof path, "%s/kat.yaml", fx.dir);
+    snprintf(run_dir, sizeof run_dir, "%s/run", fx.dir);
+    snprintf(state, sizeof state, "%s/kat-state", fx.dir);
+    ck_assert_int_eq(mkdir(state, 0700), 0);
+    snprintf(yaml, sizeof yaml,
+             "version: 1\nname: lock-kat\n"
+             "probes:\n  - name: calls\n    every: 50ms\n    timeout: 50ms\n"
+             "    sql: { sqlite: \"%s\", query: \"INSERT INTO call_records (caller) VALUES ('kat')\" }\n"
+             "detectors:\n  - name: steady-state\n    probes: { consecutive_failures: 2 }\n"
+             "faults:\n  - name: maint\n    kind: table-lock\n    at: 0s\n"
+             "    sqlite: { path: \"%s\", table: call_records }\n    interrupt: stop\n    until: remediated\n"
+             "remediation:\n  - name: kill-script\n    at: 1500ms\n    action: { kill_lock_holder: maint }\n"
+             "expect:\n  warmup: 500ms\n  stable_for: 500ms\n  detect_within: 1s\n  recover_within: 3s\n"
+             "  timeout: 10s\n",
+             fx.db, fx.db);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(yaml, f);
+    fclose(f);
+    FILE *devnull = fopen("/dev/null", "w");
+    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state, .progress = ASH_PROGRESS_QUIET, .log = devnull};
+    struct ash_run_result res;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_run_file(path, &o, &res, &err) == 0, "run: %s", err.msg);
+    fclose(devnull);
+    json_t *run = json_array_get(json_object_get(res.report, "runs"), 0);
+    ck_assert_ptr_nonnull(run);
+    const char *error = json_string_value(json_object_get(run, "error"));
+    ck_assert_msg(!error, "run error: %s", error);
+    ck_assert_str_eq(json_string_value(json_object_get(run, "verdict")), "pass");
+    double t_inject = json_real_value(json_object_get(run, "t_inject_ms"));
+    double ended = event_ms(run, "lock-holder-ended");
+    ck_assert_msg(ended > 0, "no lock-holder-ended event");
+    ck_assert_msg(event_ms(run, "lock-released") >= ended, "lock not verified free after the kill");
+    json_t *ttr_j = json_object_get(run, "ttr_ms");
+    ck_assert_msg(json_is_number(ttr_j), "no ttr_ms");
+    double ttr = json_number_value(ttr_j);
+    double res_ms = json_number_value(json_object_get(json_object_get(run, "resolution"), "ttr_ms"));
+    double truth = ended - t_inject;
+    ck_assert_msg(res_ms == 50.0, "resolution %.3f", res_ms);
+    ck_assert_msg(ttr >= truth - res_ms && ttr <= truth + res_ms,
+                  "ttr %.3f ms vs the holder's death at %.3f ms after t_inject: off by more than %.0f ms", ttr, truth,
+                  res_ms);
+    /* kill_lock_holder counts as the fault's revert. */
+    json_t *flt = json_array_get(json_object_get(run, "faults"), 0);
+    ck_assert_msg(json_is_number(json_object_get(flt, "reverted_ms")), "fault not reverted by kill_lock_holder");
+    ck_assert_msg(json_number_value(json_object_get(flt, "reverted_ms")) - ended < 50.0, "revert long after the kill");
+    /* The scripted remediation time bounds the truth itself. */
+    ck_assert_msg(truth >= 1400.0 && truth <= 1600.0, "holder killed %.3f ms after t_inject", truth);
+    ck_assert_int_eq(count_children(), 0);
+    json_decref(res.report);
 }
 END_TEST
 
@@ -871,6 +964,7 @@ static Suite *lock_suite(void)
     tcase_add_test(tc, file_fcntl);
     tcase_add_test(tc, file_flock);
     tcase_add_test(tc, sql_probe_sqlite);
+    tcase_add_test(tc, ttr_known_answer);
     suite_add_tcase(s, tc);
 
     TCase *pg = tcase_create("postgres");
