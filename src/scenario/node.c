@@ -262,7 +262,7 @@ static bool node_is_plain(const ash_node *n)
 }
 
 /* YAML 1.2 core schema: an unquoted ~, null or nothing is null, not text. */
-static bool node_is_null(const ash_node *n)
+bool ash_node_is_null(const ash_node *n)
 {
     if (!node_is_plain(n))
         return false;
@@ -270,13 +270,13 @@ static bool node_is_null(const ash_node *n)
     return !*t || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL");
 }
 
-static const char *node_kind_name(const ash_node *n)
+const char *ash_node_kind_name(const ash_node *n)
 {
     if (ash_node_is_map(n))
         return "a mapping";
     if (ash_node_is_seq(n))
         return "a sequence";
-    if (node_is_null(n))
+    if (ash_node_is_null(n))
         return "nothing (an empty value)";
     return "a scalar";
 }
@@ -446,8 +446,8 @@ int ash_map_check_keys(const ash_node *map, const char *what, const char *const 
 /* Any scalar except null reads as text: a plain 8080 or true is its text. */
 static int need_text(const ash_node *n, const char *expected, ash_error_t *err)
 {
-    if (!ash_node_is_scalar(n) || node_is_null(n))
-        return ash_node_fail(n, err, "expected %s, got %s", expected, node_kind_name(n));
+    if (!ash_node_is_scalar(n) || ash_node_is_null(n))
+        return ash_node_fail(n, err, "expected %s, got %s", expected, ash_node_kind_name(n));
     return 0;
 }
 
@@ -472,9 +472,9 @@ static int string_list(const ash_node *n, bool single_ok, char ***out, size_t *l
     *out = NULL;
     *len = 0;
     size_t cnt = ash_node_is_seq(n) ? ash_seq_len(n) : 1;
-    if (!ash_node_is_seq(n) && !(single_ok && ash_node_is_scalar(n) && !node_is_null(n)))
+    if (!ash_node_is_seq(n) && !(single_ok && ash_node_is_scalar(n) && !ash_node_is_null(n)))
         return ash_node_fail(n, err, "expected %s, got %s",
-                             single_ok ? "a string or a list of strings" : "a list of strings", node_kind_name(n));
+                             single_ok ? "a string or a list of strings" : "a list of strings", ash_node_kind_name(n));
     char **v = calloc(cnt + 1, sizeof *v); /* NULL-terminated: argv-ready */
     if (!v)
         return ash_error(err, ENOMEM, "list");
@@ -816,7 +816,7 @@ const char **ash_fields_keys(const struct ash_field *fields)
 static int parse_map_field(const ash_node *value, const struct ash_field *f, void *sub, ash_error_t *err)
 {
     if (!ash_node_is_map(value))
-        return ash_node_fail(value, err, "expected a mapping for '%s', got %s", f->key, node_kind_name(value));
+        return ash_node_fail(value, err, "expected a mapping for '%s', got %s", f->key, ash_node_kind_name(value));
     const char **keys = ash_fields_keys(f->sub);
     if (!keys)
         return ash_error(err, ENOMEM, "fields");
@@ -846,7 +846,7 @@ int ash_field_parse_value(const ash_node *value, const struct ash_field *f, void
     case ASH_F_STRLIST:
     case ASH_F_ARGV: {
         struct ash_strlist *l = p, nl;
-        if (f->type == ASH_F_ARGV && ash_node_is_scalar(value) && !node_is_null(value))
+        if (f->type == ASH_F_ARGV && ash_node_is_scalar(value) && !ash_node_is_null(value))
             return ash_node_fail(value, err,
                                  "a command is an argv list such as [\"sleep\", \"1\"], not a shell string; "
                                  "write [\"sh\", \"-c\", \"...\"] to use a shell");
@@ -903,7 +903,7 @@ int ash_field_parse_value(const ash_node *value, const struct ash_field *f, void
 int ash_fields_parse(const ash_node *map, const struct ash_field *fields, void *conf, ash_error_t *err)
 {
     if (!ash_node_is_map(map))
-        return ash_node_fail(map, err, "expected a mapping, got %s", node_kind_name(map));
+        return ash_node_fail(map, err, "expected a mapping, got %s", ash_node_kind_name(map));
     for (const struct ash_field *f = fields; f && f->key; f++) {
         ash_node v = ash_map_get(map, f->key);
         if (!ash_node_ok(&v)) {

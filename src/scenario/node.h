@@ -38,6 +38,10 @@ static inline bool ash_node_ok(const ash_node *n) { return n && n->y; }
 bool ash_node_is_scalar(const ash_node *n);
 bool ash_node_is_seq(const ash_node *n);
 bool ash_node_is_map(const ash_node *n);
+/* An unquoted ~, null or empty value (YAML 1.2 core schema null). */
+bool ash_node_is_null(const ash_node *n);
+/* "a mapping", "a sequence", "a scalar", "nothing (an empty value)": for messages. */
+const char *ash_node_kind_name(const ash_node *n);
 /* The scalar's text (NULL unless scalar). */
 const char *ash_node_text(const ash_node *n);
 struct ash_loc ash_node_loc(const ash_node *n);

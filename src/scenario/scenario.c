@@ -168,7 +168,7 @@ static int get_seq(const ash_node *map, const char *key, const char *of_what, as
     *out = ash_map_get(map, key);
     if (ash_node_ok(out) && !ash_node_is_seq(out))
         return ash_node_fail(out, err, "'%s' is a list of %s (items starting with '- '), got %s", key, of_what,
-                             ash_node_is_map(out) ? "a mapping" : "a scalar");
+                             ash_node_kind_name(out));
     return 0;
 }
 
@@ -176,7 +176,7 @@ static int need_item_map(const ash_node *item, const char *what, ash_error_t *er
 {
     if (!ash_node_is_map(item))
         return ash_node_fail(item, err, "each %s is a mapping with at least a name, got %s", what,
-                             ash_node_is_seq(item) ? "a sequence" : "a scalar");
+                             ash_node_kind_name(item));
     return 0;
 }
 
@@ -364,7 +364,8 @@ static int parse_incident(struct pctx *x, const ash_node *root)
     if (!ash_node_ok(&map))
         return 0;
     if (!ash_node_is_map(&map))
-        return ash_node_fail(&map, x->err, "'incident' is a mapping (source, fault_at, ...)");
+        return ash_node_fail(&map, x->err, "'incident' is a mapping (source, fault_at, ...), got %s",
+                             ash_node_kind_name(&map));
     if (ash_map_check_keys(&map, "'incident'", incident_keys, NULL, x->err) < 0)
         return -1;
     inc->present = true;
@@ -634,13 +635,15 @@ static int parse_fault(struct pctx *x, const ash_node *item, size_t index, struc
     if (!ash_node_ok(&kn))
         return ash_node_fail(item, x->err, "%s needs 'kind' (known kinds: %s)", what, fam.list);
     const char *kname = ash_node_text(&kn);
-    if (!kname || !(f->kind = ash_fault_kind_find(kname))) {
-        const char *near = kname ? ash_nearest_word(kname, fam.names, NULL) : NULL;
+    if (!kname || ash_node_is_null(&kn))
+        return ash_node_fail(&kn, x->err, "expected a fault kind (one of %s), got %s", fam.list,
+                             ash_node_kind_name(&kn));
+    if (!(f->kind = ash_fault_kind_find(kname))) {
+        const char *near = ash_nearest_word(kname, fam.names, NULL);
         if (near)
             return ash_node_fail(&kn, x->err, "unknown fault kind '%s' (did you mean '%s'? known kinds: %s)", kname,
                                  near, fam.list);
-        return ash_node_fail(&kn, x->err, "unknown fault kind '%s' (known kinds: %s)", kname ? kname : "?",
-                             fam.list);
+        return ash_node_fail(&kn, x->err, "unknown fault kind '%s' (known kinds: %s)", kname, fam.list);
     }
     const struct ash_kind_common *c = &f->kind->c;
     char kwhat[200];
@@ -809,7 +812,8 @@ static int parse_expect(struct pctx *x, const ash_node *root)
     if (!ash_node_ok(&map))
         return 0;
     if (!ash_node_is_map(&map))
-        return ash_node_fail(&map, x->err, "'expect' is a mapping (stable_for, detect_within, ...)");
+        return ash_node_fail(&map, x->err, "'expect' is a mapping (stable_for, detect_within, ...), got %s",
+                             ash_node_kind_name(&map));
     if (check_keys_fields(&map, "'expect'", ash_expect_fields, NULL, x->err) < 0 ||
         ash_fields_parse(&map, ash_expect_fields, e, x->err) < 0)
         return -1;
@@ -931,7 +935,7 @@ static int parse_root(struct pctx *x)
         return ash_node_fail(&root, x->err, "the scenario is empty: it needs at least 'version: 1' and 'name'");
     if (!ash_node_is_map(&root))
         return ash_node_fail(&root, x->err, "a scenario is a mapping (version: 1, name: ..., probes: ...), got %s",
-                             ash_node_is_seq(&root) ? "a sequence" : "a scalar");
+                             ash_node_kind_name(&root));
     if (ash_map_check_keys(&root, "the scenario", top_keys, NULL, x->err) < 0)
         return -1;
 

@@ -285,7 +285,7 @@ static const struct {
     {"version: 1\nname: Big\n", "s.yaml:2:7: bad scenario name 'Big': use a-z, 0-9 and '-' only"},
     {HEAD "timescale: -1\n", "s.yaml:3:12: 'timescale' must be greater than 0"},
     {HEAD "timescale: fast\n", "s.yaml:3:12: expected a number, got 'fast'"},
-    {HEAD "incident: yesterday\n", "s.yaml:3:11: 'incident' is a mapping (source, fault_at, ...)"},
+    {HEAD "incident: yesterday\n", "s.yaml:3:11: 'incident' is a mapping (source, fault_at, ...), got a scalar"},
     {HEAD "incident: {fault_at: '25:00'}\n", "s.yaml:3:22: bad time '25:00': use HH:MM or HH:MM:SS (24-hour clock)"},
     {HEAD "incident: {fault_at: '10:00', recovered_at: '09:59:59'}\n",
      "s.yaml:3:45: recovered_at 09:59:59 is before fault_at 10:00: the incident's times go in order, same day"},
@@ -299,7 +299,9 @@ static const struct {
      "s.yaml:3:19: bad duration '1x': use a number with a unit (ns, us, ms, s, m, h), e.g. 250ms, 1.5s or 1m30s; "
      "only 0 goes without"},
     {HEAD "expect: {stable: 1s}\n", "s.yaml:3:10: unknown key 'stable' in 'expect' (did you mean 'stable_for'?)"},
-    {HEAD "expect: []\n", "s.yaml:3:9: 'expect' is a mapping (stable_for, detect_within, ...)"},
+    {HEAD "expect: []\n", "s.yaml:3:9: 'expect' is a mapping (stable_for, detect_within, ...), got a sequence"},
+    {HEAD "probes:\n", "s.yaml:3:8: 'probes' is a list of probes (items starting with '- '), got nothing (an empty "
+                      "value)"},
     /* hosts and services */
     {HEAD "hosts: {name: a}\n", "s.yaml:3:8: 'hosts' is a list of hosts (items starting with '- '), got a mapping"},
     {HEAD "hosts: [a]\n", "s.yaml:3:9: each host is a mapping with at least a name, got a scalar"},
@@ -407,6 +409,8 @@ START_TEST(test_kind_errors)
     load_err(HEAD "faults:\n  - name: f\n    kind: earthquake\n", want);
     snprintf(want, sizeof want, "s.yaml:4:5: fault 'f' needs 'kind' (known kinds: %s)", kinds);
     load_err(HEAD "faults:\n  - name: f\n", want);
+    snprintf(want, sizeof want, "s.yaml:5:11: expected a fault kind (one of %s), got a sequence", kinds);
+    load_err(HEAD "faults:\n  - name: f\n    kind: [process]\n", want);
 
     KIND_LIST(ash_probe_kinds, kinds);
     snprintf(want, sizeof want, "s.yaml:4:5: probe 'p' needs one kind key: one of %s", kinds);
