@@ -171,7 +171,7 @@ static int64_t observe_tick(ash_loop *loop, int64_t now, void *data)
     if (!st->obs_q) { /* a slow server: skip a tick rather than pile up connections */
         const char *params[] = {st->token};
         st->obs_started = now;
-        if (ash_pgq_start(loop, st->target, "ash-lock-observe", observe_sql, 1, params, observe_done, st, &st->obs_q,
+        if (ash_pgq_start(loop, st->target, "ash-observe", observe_sql, 1, params, observe_done, st, &st->obs_q,
                           NULL) < 0)
             st->obs_q = NULL;
     }

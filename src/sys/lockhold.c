@@ -607,7 +607,7 @@ static int verify_postgres(const struct ash_lock_spec *s, int64_t deadline, ash_
     char msg[700], e1[512];
     char *ident = NULL, *sql = NULL;
     int ret = -1;
-    PGconn *c = pg_connect(s->target, "ash-lock-verify", deadline - ash_now_ns(), msg, sizeof msg);
+    PGconn *c = pg_connect(s->target, "ash-verify", deadline - ash_now_ns(), msg, sizeof msg);
     if (!c)
         return ash_error(err, 0, "cannot check the lock: %s", msg);
     if (s->advisory) {
@@ -625,6 +625,33 @@ static int verify_postgres(const struct ash_lock_spec *s, int64_t deadline, ash_
     if (!sql) {
         ash_error(err, ENOMEM, "lock check");
         goto out;
+    }
+    /* First the holder's session must be gone (a backend can still be listed for a
+     * moment after it released its locks): "no holder remains" includes the server. */
+    if (s->token && *s->token) {
+        const char *vals[] = {s->token};
+        for (;;) {
+            PGresult *r = PQexecParams(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", 1, NULL,
+                                       vals, NULL, NULL, 0);
+            bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
+            bool gone = ok && strcmp(PQgetvalue(r, 0, 0), "0") == 0;
+            if (!ok) {
+                snprintf(e1, sizeof e1, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+                trim_nl(e1);
+            }
+            PQclear(r);
+            if (!ok) {
+                ash_error(err, 0, "postgres: cannot list sessions: %s", e1);
+                goto out;
+            }
+            if (gone)
+                break;
+            if (ash_now_ns() >= deadline) {
+                ash_error(err, EBUSY, "postgres: the lock holder's session '%s' is still there", s->token);
+                goto out;
+            }
+            sleep_ns(20 * ASH_NS_PER_MS);
+        }
     }
     for (;;) {
         PGresult *r = NULL;
@@ -731,7 +758,7 @@ int ash_lockhold_verify_free(const struct ash_lock_spec *s, int64_t within_ns, a
 int ash_lockhold_pg_terminate(const char *dsn, const char *token, ash_error_t *err)
 {
     char msg[700], e1[512];
-    PGconn *c = pg_connect(dsn, "ash-lock-cleanup", 5 * ASH_NS_PER_S, msg, sizeof msg);
+    PGconn *c = pg_connect(dsn, "ash-cleanup", 5 * ASH_NS_PER_S, msg, sizeof msg);
     if (!c)
         return ash_error(err, 0, "cannot end the lock holder's session: %s", msg);
     const char *vals[] = {token};
@@ -746,6 +773,20 @@ int ash_lockhold_pg_terminate(const char *dsn, const char *token, ash_error_t *e
         ret = ash_error(err, 0, "postgres: cannot end the lock holder's session '%s': %s", token, e1);
     }
     PQclear(r);
+    /* pg_terminate_backend only signals: wait (bounded) until the session is gone,
+     * so that callers can rely on "no holder session remains". */
+    for (int64_t deadline = ash_now_ns() + 2 * ASH_NS_PER_S; ret == 0;) {
+        r = PQexecParams(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", 1, NULL, vals, NULL,
+                         NULL, 0);
+        bool gone = r && PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "0") == 0;
+        PQclear(r);
+        if (gone)
+            break;
+        if (ash_now_ns() >= deadline)
+            ret = ash_error(err, EBUSY, "postgres: the lock holder's session '%s' did not end", token);
+        else
+            sleep_ns(20 * ASH_NS_PER_MS);
+    }
     PQfinish(c);
     return ret;
 }
