@@ -84,8 +84,10 @@ static void fail(struct ash_pgq *q, const char *msg)
 static int watch(struct ash_pgq *q, uint32_t events)
 {
     int fd = PQsocket(q->conn);
-    if (fd == q->fd && fd >= 0)
-        return ash_loop_mod_fd(q->loop, fd, events, NULL) < 0 ? -1 : 0;
+    /* Same number may still be a new socket (the old one closed, its epoll entry
+     * gone with it): when MOD fails, register afresh. */
+    if (fd == q->fd && fd >= 0 && ash_loop_mod_fd(q->loop, fd, events, NULL) == 0)
+        return 0;
     if (q->fd >= 0)
         ash_loop_del_fd(q->loop, q->fd);
     q->fd = -1;
