@@ -2,6 +2,7 @@
  * reports, validate, list kinds, recover, re-render. */
 #include <aftershock/aftershock.h>
 
+#include "sys/fs.h"
 #include "engine/run.h"
 #include "kinds.h"
 #include "report/report.h"
@@ -53,23 +54,6 @@ int ash_validate_file(const char *path, ash_error_t *err)
     if (ash_scenario_load(path, &sc, err) < 0)
         return -1;
     ash_scenario_free(sc);
-    return 0;
-}
-
-static int mkdir_p(const char *dir, ash_error_t *err)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return ash_error(err, errno, "cannot create %s", buf);
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-        return ash_error(err, errno, "cannot create %s", buf);
     return 0;
 }
 
@@ -163,7 +147,7 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
         for (int k = 2; access(res->run_dir, F_OK) == 0 && k < 1000; k++)
             snprintf(res->run_dir, sizeof res->run_dir, "%s/%s-%s-%d", parent, sc->name, stamp, k);
     }
-    if (mkdir_p(res->run_dir, err) < 0)
+    if (ash_mkdir_p(res->run_dir, 0755, err) < 0)
         goto out;
     char *abs_run = realpath(res->run_dir, NULL);
     if (abs_run) {

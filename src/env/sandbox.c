@@ -1,4 +1,5 @@
 /* Sandbox hosts: namespaces + veth on a per-run bridge + cgroups, journaled, torn down in one batch. */
+#include "sys/fs.h"
 #include "env/sandbox.h"
 #include "sys/cgroup.h"
 #include "sys/clock.h"
@@ -77,23 +78,6 @@ static void journal_done(struct ash_sandbox *sb, uint64_t *id)
     if (sb->j && *id)
         ash_journal_done(sb->j, *id, NULL);
     *id = 0;
-}
-
-static int mkdir_p(const char *dir, ash_error_t *err)
-{
-    char buf[4200];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return ash_error(err, errno, "cannot create %s", buf);
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-        return ash_error(err, errno, "cannot create %s", buf);
-    return 0;
 }
 
 static int write_text(const char *path, const char *text, ash_error_t *err)
@@ -220,7 +204,7 @@ static void addr_str(uint32_t net, unsigned host, char *buf)
 static int write_host_files(struct ash_sandbox *sb, struct ash_host *h, ash_error_t *err)
 {
     snprintf(h->etc_dir, sizeof h->etc_dir, "%s/%s/etc", sb->hosts_dir, h->name);
-    if (mkdir_p(h->etc_dir, err) < 0)
+    if (ash_mkdir_p(h->etc_dir, 0755, err) < 0)
         return -1;
     size_t cap = 256 + sb->n * 96, len = 0;
     char *text = malloc(cap);
@@ -316,7 +300,7 @@ static int write_sysctl(const char *path, const char *value)
 
 static int build_bridge(struct ash_sandbox *sb, ash_error_t *err)
 {
-    if (mkdir_p(ASH_DEFAULT_STATE_DIR, err) < 0)
+    if (ash_mkdir_p(ASH_DEFAULT_STATE_DIR, 0755, err) < 0)
         return -1;
     int lock = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock < 0)

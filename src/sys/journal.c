@@ -1,4 +1,5 @@
 /* The undo journal: JSON Lines, fsync'd per record, replayed newest first. */
+#include "sys/fs.h"
 #include "sys/journal.h"
 #include "sys/clock.h"
 #include "sys/proc.h"
@@ -18,23 +19,6 @@ struct ash_journal {
     uint64_t next_id;
     size_t pending;
 };
-
-static int mkdir_p(const char *dir, ash_error_t *err)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-                return ash_error(err, errno, "cannot create %s", buf);
-            *p = '/';
-        }
-    }
-    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-        return ash_error(err, errno, "cannot create state directory %s", buf);
-    return 0;
-}
 
 static int write_line(int fd, json_t *obj, const char *path, ash_error_t *err)
 {
@@ -56,7 +40,7 @@ static int write_line(int fd, json_t *obj, const char *path, ash_error_t *err)
 
 int ash_journal_open(const char *state_dir, const char *run_id, struct ash_journal **out, ash_error_t *err)
 {
-    if (mkdir_p(state_dir, err) < 0)
+    if (ash_mkdir_p(state_dir, 0700, err) < 0)
         return -1;
     struct ash_journal *j = calloc(1, sizeof *j);
     if (!j)
