@@ -5,9 +5,6 @@
 #include "sys/proc.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <stdlib.h>
-#include <sys/wait.h>
 
 struct exec_action_conf {
     struct ash_strlist command;
@@ -27,39 +24,11 @@ static void exec_action_defaults(void *conf)
 static int exec_action_run(struct ash_ctx *ctx, const struct ash_remediation_spec *r, ash_error_t *err)
 {
     const struct exec_action_conf *c = r->conf;
-    char **argv = calloc(c->command.n + 1, sizeof *argv);
-    int ret = -1;
+    char **argv = ash_env_argv(&c->command, ctx->scenario->dir, ctx->run_dir);
     if (!argv)
         return ash_error(err, ENOMEM, "exec");
-    for (size_t i = 0; i < c->command.n; i++)
-        if (!(argv[i] = ash_env_substitute(c->command.v[i], ctx->scenario->dir, ctx->run_dir))) {
-            ash_error(err, ENOMEM, "exec");
-            goto out;
-        }
-    struct ash_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .new_pgroup = true};
-    struct ash_child ch;
-    if (ash_spawn(&o, &ch, err) < 0)
-        goto out;
-    struct pollfd p = {.fd = ch.pidfd, .events = POLLIN};
-    int status = 0;
-    if (poll(&p, 1, (int)(c->timeout_ns / ASH_NS_PER_MS)) != 1 || ash_child_reap(&ch, &status) != 1) {
-        ash_child_terminate(&ch, 0, true);
-        ash_child_close(&ch);
-        ash_error(err, ETIMEDOUT, "'%s' did not finish in time", argv[0]);
-        goto out;
-    }
-    ash_child_close(&ch);
-    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-        char how[64];
-        ash_wait_status_str(status, how, sizeof how);
-        ash_error(err, 0, "'%s' %s", argv[0], how);
-        goto out;
-    }
-    ret = 0;
-out:
-    for (size_t i = 0; i < c->command.n; i++)
-        free(argv[i]);
-    free(argv);
+    int ret = ash_run_command(argv, c->timeout_ns, err);
+    ash_argv_free(argv);
     return ret;
 }
 

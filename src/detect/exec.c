@@ -37,7 +37,6 @@ struct exec_det_state {
     struct ash_ctx *ctx;
     const struct ash_detector_spec *d;
     char **argv;
-    size_t argc;
     ash_timer *tick, *kill_timer;
     struct ash_child child;
     bool running;
@@ -107,9 +106,7 @@ static void exec_det_stop(struct ash_ctx *ctx, const struct ash_detector_spec *d
         ash_child_terminate(&st->child, 0, true);
         ash_child_close(&st->child);
     }
-    for (size_t i = 0; i < st->argc; i++)
-        free(st->argv[i]);
-    free(st->argv);
+    ash_argv_free(st->argv);
     free(st);
 }
 
@@ -122,12 +119,8 @@ static int exec_det_start(struct ash_ctx *ctx, const struct ash_detector_spec *d
     st->ctx = ctx;
     st->d = d;
     st->child.pid = st->child.pidfd = -1;
-    st->argv = calloc(c->command.n + 1, sizeof *st->argv);
-    if (!st->argv)
+    if (!(st->argv = ash_env_argv(&c->command, ctx->scenario->dir, ctx->run_dir)))
         goto nomem;
-    for (; st->argc < c->command.n; st->argc++)
-        if (!(st->argv[st->argc] = ash_env_substitute(c->command.v[st->argc], ctx->scenario->dir, ctx->run_dir)))
-            goto nomem;
     st->tick = ash_loop_add_timer(ctx->loop, ash_now_ns(), tick, st);
     if (!st->tick)
         goto nomem;

@@ -97,6 +97,24 @@ char *ash_env_substitute(const char *s, const char *scenario_dir, const char *ru
     return out;
 }
 
+char **ash_env_argv(const struct ash_strlist *cmd, const char *scenario_dir, const char *run_dir)
+{
+    char **argv = calloc(cmd->n + 1, sizeof *argv);
+    for (size_t i = 0; argv && i < cmd->n; i++)
+        if (!(argv[i] = ash_env_substitute(cmd->v[i], scenario_dir, run_dir))) {
+            ash_argv_free(argv);
+            return NULL;
+        }
+    return argv;
+}
+
+void ash_argv_free(char **argv)
+{
+    for (size_t i = 0; argv && argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+}
+
 static void emit(struct ash_env *env, const char *event, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void emit(struct ash_env *env, const char *event, const char *fmt, ...)
 {
@@ -174,12 +192,8 @@ int ash_env_new(const struct ash_env_opts *o, struct ash_env **out, ash_error_t 
         s->ptm = s->logfd = -1;
         s->child.pid = -1;
         s->child.pidfd = -1;
-        s->argv = calloc(s->spec->command.n + 1, sizeof *s->argv);
-        if (!s->argv)
+        if (!(s->argv = ash_env_argv(&s->spec->command, sc->dir, o->run_dir)))
             goto nomem;
-        for (size_t a = 0; a < s->spec->command.n; a++)
-            if (!(s->argv[a] = ash_env_substitute(s->spec->command.v[a], sc->dir, o->run_dir)))
-                goto nomem;
     }
     const char *base = strrchr(ash_journal_path(o->journal), '/');
     snprintf(env->run_env, sizeof env->run_env, ASH_RUN_ENV "=%.*s", (int)(strlen(base + 1) - strlen(".journal")),
@@ -437,28 +451,9 @@ static bool check_http(const char *url, int timeout_ms)
 
 static bool check_exec(struct ash_env *env, const struct ash_strlist *cmd, int timeout_ms)
 {
-    char **argv = calloc(cmd->n + 1, sizeof *argv);
-    if (!argv)
-        return false;
-    bool ok = false;
-    for (size_t i = 0; i < cmd->n; i++)
-        if (!(argv[i] = ash_env_substitute(cmd->v[i], env->o.scenario->dir, env->o.run_dir)))
-            goto out;
-    struct ash_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .new_pgroup = true};
-    struct ash_child ch;
-    if (ash_spawn(&o, &ch, NULL) == 0) {
-        struct pollfd p = {.fd = ch.pidfd, .events = POLLIN};
-        int status = -1;
-        if (poll(&p, 1, timeout_ms) == 1 && ash_child_reap(&ch, &status) == 1)
-            ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        else
-            ash_child_terminate(&ch, 0, true);
-        ash_child_close(&ch);
-    }
-out:
-    for (size_t i = 0; i < cmd->n; i++)
-        free(argv[i]);
-    free(argv);
+    char **argv = ash_env_argv(cmd, env->o.scenario->dir, env->o.run_dir);
+    bool ok = argv && ash_run_command(argv, timeout_ms * ASH_NS_PER_MS, NULL) == 0;
+    ash_argv_free(argv);
     return ok;
 }
 
@@ -652,10 +647,7 @@ void ash_env_free(struct ash_env *env)
         return;
     for (size_t i = 0; i < env->n; i++) {
         struct ash_service *s = &env->svcs[i];
-        if (s->argv)
-            for (size_t a = 0; s->argv[a]; a++)
-                free(s->argv[a]);
-        free(s->argv);
+        ash_argv_free(s->argv);
         if (s->logfd >= 0)
             close(s->logfd);
         if (s->ptm >= 0)

@@ -1,15 +1,13 @@
 /* Fault `exec`: run a command to inject and another to revert (escape hatch for anything else). */
+#include "env/env.h"
 #include "kinds.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "sys/proc.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 struct exec_conf {
     struct ash_strlist inject;
@@ -28,61 +26,48 @@ static void exec_defaults(void *conf)
     ((struct exec_conf *)conf)->timeout_ns = 10 * ASH_NS_PER_S;
 }
 
-/* Run argv to completion (bounded by timeout); the fault is in effect when it returns. */
-static int run_argv(char *const *argv, int64_t timeout_ns, ash_error_t *err)
-{
-    struct ash_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .new_pgroup = true};
-    struct ash_child ch;
-    if (ash_spawn(&o, &ch, err) < 0)
-        return -1;
-    struct pollfd p = {.fd = ch.pidfd, .events = POLLIN};
-    int r = poll(&p, 1, (int)(timeout_ns / ASH_NS_PER_MS));
-    int status = 0;
-    if (r <= 0) {
-        ash_child_terminate(&ch, 0, true);
-        ash_child_close(&ch);
-        return ash_error(err, ETIMEDOUT, "'%s' did not finish within %lld ms", argv[0],
-                         (long long)(timeout_ns / ASH_NS_PER_MS));
-    }
-    waitpid(ch.pid, &status, 0);
-    ash_child_close(&ch);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char how[64];
-        ash_wait_status_str(status, how, sizeof how);
-        return ash_error(err, 0, "'%s' failed (%s)", argv[0], how);
-    }
-    return 0;
-}
-
 struct exec_state {
     uint64_t journal_id;
+    char **inject, **revert; /* with {run_dir} and {scenario_dir} substituted */
 };
+
+static void exec_state_free(struct exec_state *st)
+{
+    if (!st)
+        return;
+    ash_argv_free(st->inject);
+    ash_argv_free(st->revert);
+    free(st);
+}
 
 static int exec_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
 {
     struct exec_conf *c = f->conf;
     struct exec_state *st = calloc(1, sizeof *st);
-    if (!st)
+    if (!st || !(st->inject = ash_env_argv(&c->inject, ctx->scenario->dir, ctx->run_dir)) ||
+        (c->revert.n && !(st->revert = ash_env_argv(&c->revert, ctx->scenario->dir, ctx->run_dir)))) {
+        exec_state_free(st);
         return ash_error(err, ENOMEM, "exec fault");
-    if (c->revert.n) {
+    }
+    if (st->revert) {
         json_t *argv = json_array();
-        for (size_t i = 0; i < c->revert.n; i++)
-            json_array_append_new(argv, json_string(c->revert.v[i]));
+        for (size_t i = 0; st->revert[i]; i++)
+            json_array_append_new(argv, json_string(st->revert[i]));
         json_t *d = json_pack("{s:o, s:I}", "argv", argv, "timeout_ns", (json_int_t)c->timeout_ns);
         int r = ash_journal_append(ctx->journal, "exec.revert", d, &st->journal_id, err);
         json_decref(d);
         if (r < 0) {
-            free(st);
+            exec_state_free(st);
             return -1;
         }
     }
-    if (run_argv(c->inject.v, c->timeout_ns, err) < 0) {
+    if (ash_run_command(st->inject, c->timeout_ns, err) < 0) {
         /* The inject command may have half-applied: run the revert command as well. */
-        if (c->revert.n)
-            run_argv(c->revert.v, c->timeout_ns, NULL);
+        if (st->revert)
+            ash_run_command(st->revert, c->timeout_ns, NULL);
         if (st->journal_id)
             ash_journal_done(ctx->journal, st->journal_id, NULL);
-        free(st);
+        exec_state_free(st);
         return ash_error_wrap(err, "inject command");
     }
     *state = st;
@@ -94,14 +79,14 @@ static int exec_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void
     struct exec_conf *c = f->conf;
     struct exec_state *st = state;
     int ret = 0;
-    if (st && c->revert.n) {
-        ret = run_argv(c->revert.v, c->timeout_ns, err);
+    if (st && st->revert) {
+        ret = ash_run_command(st->revert, c->timeout_ns, err);
         if (ret < 0)
             ash_error_wrap(err, "revert command");
         else if (st->journal_id)
             ret = ash_journal_done(ctx->journal, st->journal_id, err);
     }
-    free(st);
+    exec_state_free(st);
     return ret;
 }
 
@@ -120,7 +105,7 @@ static int undo_exec(json_t *rec, ash_error_t *err)
             ret = ash_error(err, ENOMEM, "exec undo");
     int64_t timeout = (int64_t)json_integer_value(json_object_get(rec, "timeout_ns"));
     if (ret == 0)
-        ret = run_argv(v, timeout > 0 ? timeout : 10 * ASH_NS_PER_S, err);
+        ret = ash_run_command(v, timeout > 0 ? timeout : 10 * ASH_NS_PER_S, err);
     for (size_t i = 0; i < n; i++)
         free(v[i]);
     free(v);

@@ -1,4 +1,5 @@
 /* Probe `exec`: run a command per sample; ok when it exits 0 within the timeout. */
+#include "env/env.h"
 #include "kinds.h"
 #include "probes/probe_confs.h"
 #include "probes/probe_socket.h"
@@ -23,7 +24,7 @@ struct exec_sample;
 struct exec_state {
     const struct ash_probe_spec *p;
     ash_loop *loop;
-    char **argv; /* NULL-terminated view of the conf's strings (not copies) */
+    char **argv; /* the command with {run_dir} and {scenario_dir} substituted */
     struct exec_sample *inflight;
 };
 
@@ -161,12 +162,11 @@ static int exec_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *
     struct exec_state *st = calloc(1, sizeof *st);
     if (!st)
         return ash_error(err, ENOMEM, "probe '%s'", p->name);
-    st->argv = calloc(c->command.n + 1, sizeof *st->argv);
+    st->argv = ash_env_argv(&c->command, ctx->scenario ? ctx->scenario->dir : NULL, ctx->run_dir);
     if (!st->argv) {
         free(st);
         return ash_error(err, ENOMEM, "probe '%s'", p->name);
     }
-    memcpy(st->argv, c->command.v, c->command.n * sizeof *st->argv);
     st->p = p;
     st->loop = ctx->loop;
     *state = st;
@@ -223,7 +223,7 @@ static void exec_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
         return;
     while (st->inflight)
         release(st->inflight);
-    free(st->argv);
+    ash_argv_free(st->argv);
     free(st);
 }
 

@@ -187,6 +187,32 @@ int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t
     return 0;
 }
 
+int ash_run_command(char *const *argv, int64_t timeout_ns, ash_error_t *err)
+{
+    struct ash_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .new_pgroup = true};
+    struct ash_child ch;
+    if (ash_spawn(&o, &ch, err) < 0)
+        return -1;
+    struct pollfd p = {.fd = ch.pidfd, .events = POLLIN};
+    int status = 0, r;
+    do
+        r = poll(&p, 1, (int)(timeout_ns / ASH_NS_PER_MS));
+    while (r < 0 && errno == EINTR);
+    if (r <= 0 || ash_child_reap(&ch, &status) != 1) {
+        ash_child_terminate(&ch, 0, true);
+        ash_child_close(&ch);
+        return ash_error(err, ETIMEDOUT, "'%s' did not finish within %lld ms", argv[0],
+                         (long long)(timeout_ns / ASH_NS_PER_MS));
+    }
+    ash_child_close(&ch);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char how[64];
+        ash_wait_status_str(status, how, sizeof how);
+        return ash_error(err, 0, "'%s' failed (%s)", argv[0], how);
+    }
+    return 0;
+}
+
 int ash_child_reap(struct ash_child *c, int *status)
 {
     if (c->pid <= 0)

@@ -29,6 +29,10 @@ struct ash_child {
 };
 
 int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t *err);
+/* Run argv to completion in its own process group, output to /dev/null, waiting
+ * at most timeout_ns (the group is killed after that). 0 when it exited 0; else
+ * -1 with "'cmd' failed (exited 1)" / "'cmd' did not finish within N ms". Blocks. */
+int ash_run_command(char *const *argv, int64_t timeout_ns, ash_error_t *err);
 /* Reap (non-blocking); returns 1 with the wait status when exited, 0 if still running. */
 int ash_child_reap(struct ash_child *c, int *status);
 /* Kill and reap synchronously (SIGTERM, then SIGKILL after grace_ns; whole group if pgroup). */

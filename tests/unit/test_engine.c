@@ -219,6 +219,31 @@ START_TEST(failed_inject_is_reverted)
 }
 END_TEST
 
+START_TEST(exec_commands_see_run_dir)
+{
+    char scen[512], text[2048], run_dir[512], state_dir[512];
+    snprintf(scen, sizeof scen, "%s/subst.yaml", tmpdir);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmpdir);
+    snprintf(state_dir, sizeof state_dir, "%s/state", tmpdir);
+    /* {run_dir} must reach the exec fault's and the exec probe's argv. */
+    snprintf(text, sizeof text,
+             "version: 1\nname: substitution\n"
+             "probes:\n  - name: ok\n    exec: [\"test\", \"-d\", \"{run_dir}\"]\n    every: 50ms\n"
+             "faults:\n  - name: mark\n    kind: exec\n    inject: [\"touch\", \"{run_dir}/marker\"]\n"
+             "expect:\n  warmup: 200ms\n  stable_for: 200ms\n  timeout: 5s\n");
+    write_file(scen, text);
+    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET};
+    struct ash_run_result res;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_run_file(scen, &o, &res, &err), 0);
+    ck_assert_int_eq(res.verdict, ASH_VERDICT_PASS);
+    char path[600];
+    snprintf(path, sizeof path, "%s/marker", run_dir);
+    ck_assert_int_eq(access(path, F_OK), 0);
+    json_decref(res.report);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("engine");
@@ -229,6 +254,7 @@ int main(void)
     tcase_add_test(tc, known_answer_100ms);
     tcase_add_test(tc, steady_state_refused);
     tcase_add_test(tc, failed_inject_is_reverted);
+    tcase_add_test(tc, exec_commands_see_run_dir);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
