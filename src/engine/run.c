@@ -6,6 +6,7 @@
 #include "engine/guardian.h"
 #include "engine/measure.h"
 #include "engine/progress.h"
+#include "engine/ready.h"
 #include "env/env.h"
 #include "env/sandbox.h"
 #include "sys/clock.h"
@@ -805,6 +806,8 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
                               .scenario = sc,
                               .run_dir = cfg->run_dir,
                               .hooks = {.event = env_event, .arg = &r}};
+    eo.hooks.ready = ash_engine_ready_check;
+    eo.hooks.ready_arg = &r.ctx;
     eo.hooks.line = env_line;
     if (ash_env_new(&eo, &r.env, err) < 0)
         goto out_journal;

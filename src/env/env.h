@@ -23,6 +23,12 @@ struct ash_env_hooks {
     void (*line)(void *arg, const char *service, const char *line, int64_t t);
     /* Timeline events: "service-started", "service-exited", "service-restarted", ... */
     void (*event)(void *arg, int64_t t, const char *event, const char *detail);
+    /* Start one asynchronous check of svc->ready; call done(done_arg, ok) exactly
+     * once, later, from the loop. Returns -1 if it could not start (retried).
+     * NULL: a started service counts as ready. */
+    int (*ready)(void *ready_arg, const struct ash_service_spec *svc, void (*done)(void *done_arg, bool ok),
+                 void *done_arg);
+    void *ready_arg;
     void *arg;
 };
 

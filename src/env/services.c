@@ -11,7 +11,6 @@
 #include "sys/journal.h"
 #include "sys/proc.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -396,99 +395,62 @@ static void child_exited(ash_loop *loop, int fd, uint32_t events, void *data)
     s->restart_timer = ash_loop_add_timer(loop, ash_now_ns() + delay, restart_due, s);
 }
 
-/* ---- readiness ---- */
+/* ---- readiness ----
+ * Checks are asynchronous and provided by the caller (the engine runs them as
+ * one-off probe samples, from the service's host in sandbox mode), so waiting
+ * for a service never blocks the loop: probes keep their schedule while a
+ * remediation restarts a service. The check object outlives a wait that gave
+ * up: its completion then only frees it. */
 
-static bool check_tcp(const char *target, int timeout_ms)
-{
-    char host[256];
-    const char *colon = strrchr(target, ':');
-    if (!colon || (size_t)(colon - target) >= sizeof host)
-        return false;
-    memcpy(host, target, (size_t)(colon - target));
-    host[colon - target] = '\0';
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
-        return false;
-    bool ok = false;
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd >= 0) {
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-            ok = true;
-        } else if (errno == EINPROGRESS) {
-            struct pollfd p = {.fd = fd, .events = POLLOUT};
-            int soerr = 0;
-            socklen_t len = sizeof soerr;
-            if (poll(&p, 1, timeout_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && !soerr)
-                ok = true;
-        }
-        close(fd);
-    }
-    freeaddrinfo(ai);
-    return ok;
-}
-
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    return size * nmemb;
-}
-
-static bool check_http(const char *url, int timeout_ms)
-{
-    CURL *c = curl_easy_init();
-    if (!c)
-        return false;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    long code = 0;
-    bool ok = curl_easy_perform(c) == CURLE_OK && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
-              code >= 200 && code < 300;
-    curl_easy_cleanup(c);
-    return ok;
-}
-
-static bool check_exec(struct ash_env *env, const struct ash_strlist *cmd, int timeout_ms)
-{
-    char **argv = ash_env_argv(cmd, env->o.scenario->dir, env->o.run_dir);
-    bool ok = argv && ash_run_command(argv, timeout_ms * ASH_NS_PER_MS, NULL) == 0;
-    ash_argv_free(argv);
-    return ok;
-}
-
-static bool check_ready(struct ash_service *s)
-{
-    const struct ash_ready_spec *r = &s->spec->ready;
-    if (!r->set)
-        return true;
-    if (r->tcp)
-        return check_tcp(r->tcp, 200);
-    if (r->http)
-        return check_http(r->http, 500);
-    if (r->exec.n)
-        return check_exec(s->env, &r->exec, 1000);
-    return true;
-}
+struct ready_check {
+    struct ready_wait *w; /* NULL once the wait is over */
+};
 
 struct ready_wait {
     struct ash_service *s;
+    struct ready_check *inflight;
     bool done;
     bool ok;
 };
 
+static void ready_done(void *arg, bool ok)
+{
+    struct ready_check *c = arg;
+    struct ready_wait *w = c->w;
+    free(c);
+    if (!w)
+        return;
+    w->inflight = NULL;
+    if (ok)
+        w->ok = w->done = true;
+}
+
 static int64_t ready_tick(ash_loop *loop, int64_t now, void *data)
 {
     struct ready_wait *w = data;
+    if (w->done)
+        return ASH_TIMER_DONE;
     if (!w->s->running) {
         w->done = true;
         return ASH_TIMER_DONE;
     }
-    if (check_ready(w->s)) {
-        w->ok = w->done = true;
+    const struct ash_env_hooks *h = &w->s->env->o.hooks;
+    if (!w->s->spec->ready.set || !h->ready) {
+        w->ok = w->done = true; /* nothing to check: started is ready */
         return ASH_TIMER_DONE;
     }
-    return ash_now_ns() + 50 * ASH_NS_PER_MS;
+    if (!w->inflight) {
+        struct ready_check *c = calloc(1, sizeof *c);
+        if (c) {
+            c->w = w;
+            w->inflight = c;
+            if (h->ready(h->ready_arg, w->s->spec, ready_done, c) < 0) {
+                w->inflight = NULL;
+                free(c);
+            }
+        }
+    }
+    return w->done ? ASH_TIMER_DONE : now + 50 * ASH_NS_PER_MS;
 }
 
 static void log_tail(struct ash_service *s, char *buf, size_t len)
@@ -521,6 +483,8 @@ static int wait_ready(struct ash_env *env, struct ash_service *s, ash_error_t *e
     int r = ash_loop_run_until(env->o.loop, &w.done, deadline, err);
     if (!w.done)
         ash_loop_cancel_timer(env->o.loop, t);
+    if (w.inflight)
+        w.inflight->w = NULL; /* a check still running reports to nobody */
     if (r < 0)
         return -1;
     if (w.ok) {
