@@ -12,44 +12,24 @@
 #define DETECTOR(x) extern const struct ash_detector_kind ash_detector_##x;
 #define ACTION(x) extern const struct ash_action_kind ash_action_##x;
 #include "kinds.def"
-#undef FAULT
-#undef PROBE
-#undef DETECTOR
-#undef ACTION
 
-/* One table per family: each expansion keeps one family's lines. */
+/* One table per family: kinds.def expands the other families to nothing. */
 #define FAULT(x) &ash_fault_##x,
-#define PROBE(x)
-#define DETECTOR(x)
-#define ACTION(x)
 const struct ash_fault_kind *const ash_fault_kinds[] = {
 #include "kinds.def"
     NULL};
-#undef FAULT
-#undef PROBE
-#define FAULT(x)
 #define PROBE(x) &ash_probe_##x,
 const struct ash_probe_kind *const ash_probe_kinds[] = {
 #include "kinds.def"
     NULL};
-#undef PROBE
-#undef DETECTOR
-#define PROBE(x)
 #define DETECTOR(x) &ash_detector_##x,
 const struct ash_detector_kind *const ash_detector_kinds[] = {
 #include "kinds.def"
     NULL};
-#undef DETECTOR
-#undef ACTION
-#define DETECTOR(x)
 #define ACTION(x) &ash_action_##x,
 const struct ash_action_kind *const ash_action_kinds[] = {
 #include "kinds.def"
     NULL};
-#undef FAULT
-#undef PROBE
-#undef DETECTOR
-#undef ACTION
 
 #define FIND(type, table)                                                                          \
     const struct type *type##_find(const char *name)                                               \
