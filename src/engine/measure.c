@@ -4,11 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* First index whose sample starts at or after t (series are in start order). */
+static size_t lower_bound(const struct ash_series *s, int64_t t)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->s[mid].start < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 int64_t ash_measure_impact(const struct ash_series *probes, size_t np, int64_t t_inject)
 {
     int64_t first = -1;
     for (size_t p = 0; p < np; p++)
-        for (size_t i = 0; i < probes[p].n; i++) {
+        for (size_t i = lower_bound(&probes[p], t_inject); i < probes[p].n; i++) {
             const struct ash_sample *s = &probes[p].s[i];
             if (s->start >= t_inject && !s->ok) {
                 if (first < 0 || s->start < first)
@@ -32,6 +46,13 @@ int64_t ash_measure_recovery(const struct ash_series *probes, size_t np, int64_t
         return -1;
     }
     memset(state, -1, np);
+    /* Start one sample before `from` on each probe: that sample is the probe's
+     * state when the window may open; older ones cannot matter. Keeps the cost
+     * proportional to what happened since `from`, not to the whole run. */
+    for (size_t p = 0; p < np; p++) {
+        size_t i = lower_bound(&probes[p], from);
+        idx[p] = i > 0 ? i - 1 : 0;
+    }
     size_t n_ok = 0;
     int64_t candidate = -1; /* when every probe last became ok */
     int64_t result = -1;
