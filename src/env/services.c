@@ -409,6 +409,7 @@ struct ready_check {
 struct ready_wait {
     struct ash_service *s;
     struct ready_check *inflight;
+    ash_timer *tick; /* NULL once the tick timer has finished itself */
     bool done;
     bool ok;
 };
@@ -425,9 +426,19 @@ static void ready_done(void *arg, bool ok)
         w->ok = w->done = true;
 }
 
+static int64_t ready_tick_once(struct ready_wait *w, int64_t now);
+
 static int64_t ready_tick(ash_loop *loop, int64_t now, void *data)
 {
     struct ready_wait *w = data;
+    int64_t next = ready_tick_once(w, now);
+    if (next == ASH_TIMER_DONE)
+        w->tick = NULL;
+    return next;
+}
+
+static int64_t ready_tick_once(struct ready_wait *w, int64_t now)
+{
     if (w->done)
         return ASH_TIMER_DONE;
     if (!w->s->running) {
@@ -476,13 +487,14 @@ static int wait_ready(struct ash_env *env, struct ash_service *s, ash_error_t *e
 {
     int64_t timeout = s->spec->ready.timeout_ns > 0 ? s->spec->ready.timeout_ns : 10 * ASH_NS_PER_S;
     struct ready_wait w = {.s = s};
-    ash_timer *t = ash_loop_add_timer(env->o.loop, ash_now_ns(), ready_tick, &w);
-    if (!t)
+    w.tick = ash_loop_add_timer(env->o.loop, ash_now_ns(), ready_tick, &w);
+    if (!w.tick)
         return ash_error(err, ENOMEM, "timer");
     int64_t deadline = ash_now_ns() + timeout;
     int r = ash_loop_run_until(env->o.loop, &w.done, deadline, err);
-    if (!w.done)
-        ash_loop_cancel_timer(env->o.loop, t);
+    /* The check may have finished the wait between ticks: the timer lives on. */
+    if (w.tick)
+        ash_loop_cancel_timer(env->o.loop, w.tick);
     if (w.inflight)
         w.inflight->w = NULL; /* a check still running reports to nobody */
     if (r < 0)
