@@ -24,6 +24,10 @@ run_suite clang clang || status=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite asan clang -DASH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug || status=1
 
+# Fuzzing (issue 9): each libFuzzer harness in tests/fuzz for a bounded time.
+echo "== fuzz: tests/fuzz harnesses, 20 s each"
+bash scripts/fuzz.sh 20 || status=1
+
 echo "== leftovers"
 bash scripts/check-leftovers.sh || status=1
 if [ "$status" = 0 ]; then echo "test-all: all suites passed"; else echo "test-all: FAILED"; fi
