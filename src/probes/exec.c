@@ -24,6 +24,7 @@ struct exec_sample;
 struct exec_state {
     const struct ash_probe_spec *p;
     ash_loop *loop;
+    struct ash_host *from; /* NULL: the harness; else the command runs inside this host */
     char **argv; /* the command with {run_dir} and {scenario_dir} substituted */
     struct exec_sample *inflight;
 };
@@ -154,9 +155,9 @@ static int64_t on_timer(ash_loop *loop, int64_t now, void *data)
 static int exec_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **state, ash_error_t *err)
 {
     const struct ash_exec_probe_conf *c = p->conf;
-    const char *why = ash_probe_from_unsupported(p);
-    if (why)
-        return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "probe '%s': %s", p->name, why);
+    struct ash_host *from;
+    if (ash_probe_origin(ctx, p, &from, err) < 0)
+        return -1;
     if (!c || c->command.n == 0 || !c->command.v[0])
         return ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': exec needs a command", p->name);
     struct exec_state *st = calloc(1, sizeof *st);
@@ -168,6 +169,7 @@ static int exec_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *
         return ash_error(err, ENOMEM, "probe '%s'", p->name);
     }
     st->p = p;
+    st->from = from;
     st->loop = ctx->loop;
     *state = st;
     return 0;
@@ -190,6 +192,12 @@ static int exec_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
     int64_t deadline = p->timeout_ns > 0 ? start + p->timeout_ns : -1;
     /* A new process group, so a timeout can kill the command and all it started. */
     struct ash_spawn_opts o = {.argv = st->argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .new_pgroup = true};
+    if (st->from) {
+        /* Inside the host's cgroup and namespaces, as a client there: a
+         * crashed or frozen host takes the command with it. */
+        o.pre_exec = ash_probe_enter_host;
+        o.pre_exec_arg = st->from;
+    }
     ash_error_t serr;
     if (ash_spawn(&o, &s->ch, &serr) < 0) {
         /* Counted as a failed sample: under a memory or pid fault, fork failing

@@ -6,6 +6,7 @@
 #include "sys/clock.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ struct http_state {
     ash_loop *loop;
     ash_curl_loop *cl;
     struct curl_slist *headers;
+    struct ash_host *from; /* NULL: the harness */
+    char *url_host, *url_port;   /* from a host: what each sample resolves */
     struct http_sample *inflight; /* doubly linked: close() abandons them */
 };
 
@@ -38,6 +41,7 @@ struct http_sample {
     void *arg;
     int64_t start;
     char errbuf[CURL_ERROR_SIZE];
+    struct curl_slist *connect_to; /* from a host: name:port -> the address it resolved to */
     struct http_sample *prev, *next;
 };
 
@@ -60,6 +64,7 @@ static void finish(struct http_sample *s, struct ash_sample *out)
         ash_loop_cancel_timer(s->st->loop, s->timeout);
     unlink_sample(s);
     curl_easy_cleanup(s->easy);
+    curl_slist_free_all(s->connect_to);
     free(s);
     done(arg, out);
 }
@@ -123,6 +128,17 @@ static int64_t on_timeout(ash_loop *loop, int64_t now, void *data)
     return ASH_TIMER_DONE;
 }
 
+/* The name did not resolve from the probe's host: the transfer never started. */
+static int64_t on_resolve_failed(ash_loop *loop, int64_t now, void *data)
+{
+    struct http_sample *s = data;
+    s->timeout = NULL; /* freed by the loop when we return */
+    struct ash_sample out = {.start = s->start, .end = ash_now_ns()};
+    snprintf(out.detail, sizeof out.detail, "%s", s->errbuf);
+    finish(s, &out);
+    return ASH_TIMER_DONE;
+}
+
 static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     return size * nmemb;
@@ -131,8 +147,66 @@ static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 {
     const struct http_state *st = clientp;
-    int fd = ash_probe_socket(st->p, addr->family, addr->socktype, addr->protocol);
+    int fd = ash_probe_socket(st->from, addr->family, addr->socktype, addr->protocol);
     return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+/* A sample from a host resolves the URL's name as that host does and tells
+ * curl to connect there (CONNECT_TO is per request, unlike CURLOPT_RESOLVE,
+ * which fills the DNS cache shared by every probe on the loop). The Host
+ * header and TLS name stay the URL's. On failure, why says so. */
+static int resolve_from_host(struct http_sample *s, char *why, size_t len)
+{
+    struct http_state *st = s->st;
+    if (!st->from || !st->url_host)
+        return 0;
+    struct addrinfo *ai;
+    if (ash_probe_resolve(st->from, st->url_host, st->url_port, SOCK_STREAM, &ai, why, len) < 0)
+        return -1;
+    char addr[NI_MAXHOST];
+    int rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr, NULL, 0, NI_NUMERICHOST);
+    bool v6 = ai->ai_family == AF_INET6;
+    freeaddrinfo(ai);
+    if (rc != 0) {
+        snprintf(why, len, "resolve '%s': %s", st->url_host, gai_strerror(rc));
+        return -1;
+    }
+    char entry[NI_MAXHOST + 600];
+    snprintf(entry, sizeof entry, "%s:%s:%s%s%s:%s", st->url_host, st->url_port, v6 ? "[" : "", addr, v6 ? "]" : "",
+             st->url_port);
+    s->connect_to = curl_slist_append(NULL, entry);
+    if (!s->connect_to || curl_easy_setopt(s->easy, CURLOPT_CONNECT_TO, s->connect_to) != CURLE_OK) {
+        snprintf(why, len, "cannot direct the request to %s", addr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Split the URL once: its host (a name to resolve per sample, or a literal
+ * left alone) and port (the scheme's default when absent). */
+static int split_url(struct http_state *st, const char *url)
+{
+    CURLU *u = curl_url();
+    if (!u)
+        return -1;
+    char *host = NULL, *port = NULL;
+    int ret = -1;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+        goto out;
+    ret = 0;
+    if (host[0] == '[')
+        goto out; /* an IPv6 literal: nothing to resolve */
+    st->url_host = strdup(host);
+    st->url_port = strdup(port);
+    if (!st->url_host || !st->url_port)
+        ret = -1;
+out:
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return ret;
 }
 
 static CURL *make_easy(struct http_state *st, struct http_sample *s)
@@ -179,16 +253,21 @@ static CURL *make_easy(struct http_state *st, struct http_sample *s)
 static int http_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **state, ash_error_t *err)
 {
     const struct ash_http_conf *c = p->conf;
-    const char *why = ash_probe_from_unsupported(p);
-    if (why)
-        return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "probe '%s': %s", p->name, why);
+    struct ash_host *from;
+    if (ash_probe_origin(ctx, p, &from, err) < 0)
+        return -1;
     if (!c || !c->url || !*c->url)
         return ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': http needs a url", p->name);
     struct http_state *st = calloc(1, sizeof *st);
     if (!st)
         return ash_error(err, ENOMEM, "probe '%s'", p->name);
     st->p = p;
+    st->from = from;
     st->loop = ctx->loop;
+    if (from && split_url(st, c->url) < 0) {
+        ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': cannot parse url '%s'", p->name, c->url);
+        goto fail;
+    }
     for (size_t i = 0; i < c->headers.n; i++) {
         struct curl_slist *l = curl_slist_append(st->headers, c->headers.v[i]);
         if (!l) {
@@ -205,6 +284,8 @@ static int http_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *
     return 0;
 fail:
     curl_slist_free_all(st->headers);
+    free(st->url_host);
+    free(st->url_port);
     free(st);
     return -1;
 }
@@ -222,10 +303,26 @@ static int http_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
         free(s);
         return ash_error(err, ENOMEM, "probe '%s': cannot set up the request", p->name);
     }
+    if (resolve_from_host(s, s->errbuf, sizeof s->errbuf) < 0) {
+        /* A failed sample, not an error of the run; reported from the loop. */
+        s->timeout = ash_loop_add_timer(st->loop, ash_now_ns(), on_resolve_failed, s);
+        if (!s->timeout) {
+            curl_easy_cleanup(s->easy);
+            curl_slist_free_all(s->connect_to);
+            free(s);
+            return ash_error(err, ENOMEM, "probe '%s': timer", p->name);
+        }
+        s->next = st->inflight;
+        if (s->next)
+            s->next->prev = s;
+        st->inflight = s;
+        return 0;
+    }
     if (p->timeout_ns > 0) {
         s->timeout = ash_loop_add_timer(st->loop, start + p->timeout_ns, on_timeout, s);
         if (!s->timeout) {
             curl_easy_cleanup(s->easy);
+            curl_slist_free_all(s->connect_to);
             free(s);
             return ash_error(err, ENOMEM, "probe '%s': timer", p->name);
         }
@@ -240,6 +337,7 @@ static int http_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
             ash_loop_cancel_timer(st->loop, s->timeout);
         unlink_sample(s);
         curl_easy_cleanup(s->easy);
+        curl_slist_free_all(s->connect_to);
         free(s);
         return ash_error_wrap(err, "probe '%s'", p->name);
     }
@@ -258,10 +356,13 @@ static void http_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
             ash_loop_cancel_timer(st->loop, s->timeout);
         ash_curl_loop_remove(st->cl, s->easy);
         curl_easy_cleanup(s->easy);
+        curl_slist_free_all(s->connect_to);
         free(s);
     }
     ash_curl_loop_unref(st->cl);
     curl_slist_free_all(st->headers);
+    free(st->url_host);
+    free(st->url_port);
     free(st);
 }
 

@@ -1,14 +1,37 @@
-/* Where probe sockets are created: the one place a `from: HOST` probe will switch network namespace. */
+/* Where probes sample from: the harness, or a sandbox host (`from: HOST`). The
+ * one place probe sockets are created, names resolved and commands entered. */
 #ifndef ASH_PROBES_PROBE_SOCKET_H
 #define ASH_PROBES_PROBE_SOCKET_H
 
 #include "kinds.h"
 
-/* A close-on-exec socket for probe p, in the network namespace the probe
- * samples from. Returns the fd, or -1 with errno set. */
-int ash_probe_socket(const struct ash_probe_spec *p, int domain, int type, int protocol);
+#include <stddef.h>
 
-/* NULL when probes of this spec can run here; otherwise why not (for open()). */
-const char *ash_probe_from_unsupported(const struct ash_probe_spec *p);
+struct addrinfo;
+struct ash_host;
+
+/* The host probe p samples from: *out = NULL for the harness. Fails (class
+ * usage) when `from:` names no host of the run's sandbox. */
+int ash_probe_origin(struct ash_ctx *ctx, const struct ash_probe_spec *p, struct ash_host **out,
+                     ash_error_t *err);
+
+/* A close-on-exec socket in the network namespace of `from` (NULL: the
+ * harness's). The fd keeps that namespace for life, so the loop thread can
+ * connect and poll it like any other. Returns the fd, or -1 with errno set. */
+int ash_probe_socket(const struct ash_host *from, int domain, int type, int protocol);
+
+/* Resolve `name` (port `port`, socket type socktype) the way a client on
+ * `from` does. NULL: the harness's resolver (getaddrinfo). A host: the
+ * sandbox's own name table, because getaddrinfo reads /etc/hosts of the
+ * calling thread's *mount* namespace, which a thread of a multithreaded
+ * process cannot enter. Every probe resolves through here, so the run's DNS
+ * server can take over in one place. On failure fills why ("resolve 'x': ...")
+ * and returns -1. Free *out with freeaddrinfo. */
+int ash_probe_resolve(const struct ash_host *from, const char *name, const char *port, int socktype,
+                      struct addrinfo **out, char *why, size_t len);
+
+/* pre_exec for ash_spawn (arg: const struct ash_host *): join the host's
+ * cgroups and namespaces. Async-signal-safe. */
+int ash_probe_enter_host(void *host);
 
 #endif

@@ -21,6 +21,7 @@ struct tcp_sample;
 struct tcp_state {
     const struct ash_probe_spec *p;
     ash_loop *loop;
+    struct ash_host *from; /* NULL: the harness */
     char *host, *port;
     struct addrinfo *ai; /* NULL until a resolution succeeds */
     struct tcp_sample *inflight;
@@ -103,18 +104,17 @@ static void on_writable(ash_loop *loop, int fd, uint32_t events, void *data)
     deliver(s);
 }
 
+/* From the harness a resolved name is kept; from a sandbox host it is looked
+ * up per sample (a table lookup), so a changed answer reaches the next sample. */
 static int resolve(struct tcp_state *st, char *why, size_t len)
 {
-    if (st->ai)
+    if (st->ai && !st->from)
         return 0;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    int rc = getaddrinfo(st->host, st->port, &hints, &st->ai);
-    if (rc != 0) {
+    if (st->ai) {
+        freeaddrinfo(st->ai);
         st->ai = NULL;
-        snprintf(why, len, "resolve '%s': %s", st->host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-        return -1;
     }
-    return 0;
+    return ash_probe_resolve(st->from, st->host, st->port, SOCK_STREAM, &st->ai, why, len);
 }
 
 /* "host:port", "[v6addr]:port". */
@@ -144,13 +144,14 @@ static int split_address(const char *addr, char **host, char **port)
 static int tcp_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **state, ash_error_t *err)
 {
     const struct ash_tcp_conf *c = p->conf;
-    const char *why = ash_probe_from_unsupported(p);
-    if (why)
-        return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "probe '%s': %s", p->name, why);
+    struct ash_host *from;
+    if (ash_probe_origin(ctx, p, &from, err) < 0)
+        return -1;
     struct tcp_state *st = calloc(1, sizeof *st);
     if (!st)
         return ash_error(err, ENOMEM, "probe '%s'", p->name);
     st->p = p;
+    st->from = from;
     st->loop = ctx->loop;
     if (!c || !c->address || split_address(c->address, &st->host, &st->port) < 0) {
         free(st);
@@ -182,7 +183,7 @@ static int tcp_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void 
     if (resolve(st, s->result.detail, sizeof s->result.detail) < 0) {
         s->finished = true;
     } else {
-        s->fd = ash_probe_socket(p, st->ai->ai_family, st->ai->ai_socktype | SOCK_NONBLOCK, st->ai->ai_protocol);
+        s->fd = ash_probe_socket(st->from, st->ai->ai_family, st->ai->ai_socktype | SOCK_NONBLOCK, st->ai->ai_protocol);
         if (s->fd < 0) {
             snprintf(s->result.detail, sizeof s->result.detail, "socket: %s", strerror(errno));
             s->finished = true;
