@@ -5,6 +5,7 @@
 #include <string.h>
 
 int ash_lockhold_main(int argc, char **argv) __attribute__((weak));
+int ash_balloon_main(int argc, char **argv) __attribute__((weak));
 
 static const struct ash_cmd *const commands[] = {&ash_cmd_run,    &ash_cmd_validate, &ash_cmd_list,
                                                  &ash_cmd_recover, &ash_cmd_report,  &ash_cmd_schema, NULL};
@@ -55,6 +56,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "__lock-holder") == 0 && ash_lockhold_main)
         return ash_lockhold_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "__balloon") == 0 && ash_balloon_main)
+        return ash_balloon_main(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;

@@ -1,0 +1,586 @@
+/* Fault `memory-exhaustion`: shrink a cgroup's memory limit, turn its swap off
+ * and/or run a balloon inside it that allocates memory at a given rate, while
+ * the kernel's OOM kills, usage and PSI pressure are observed into the timeline.
+ *
+ * Target: a sandbox host (its cgroup) or a host-mode service, which is moved
+ * into a cgroup of its own (ash-<run>-<service>) for the fault and moved back on
+ * revert. Percentages (`limit: 50%`, `balloon.size: 95%`) are of the target
+ * cgroup's memory limit in effect at that moment (for the balloon: after
+ * `limit` was applied), or of MemTotal when the cgroup is unlimited. */
+#include "kinds.h"
+#include "env/env.h"
+#include "env/sandbox.h"
+#include "sys/balloon.h"
+#include "sys/cgroup.h"
+#include "sys/clock.h"
+#include "sys/journal.h"
+#include "sys/memwatch.h"
+#include "sys/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MIB (1024.0 * 1024.0)
+
+static const char *const swap_names[] = {"keep", "off", NULL};
+
+struct balloon_conf {
+    bool set;
+    struct ash_size size;
+    char *rate; /* "20MiB/s"; absent: as fast as the kernel lets it */
+};
+
+struct mem_conf {
+    char *host;
+    char *service;
+    struct ash_size limit;
+    struct balloon_conf balloon;
+    int swap;
+    bool enomem;
+    int64_t sample_every_ns;
+};
+
+static const struct ash_field balloon_fields[] = {
+    {"size", ASH_F_SIZE, offsetof(struct balloon_conf, size), ASH_FIELD_REQUIRED,
+     "how much the balloon allocates and touches: 200MiB, or 95% of the target's limit (MemTotal if unlimited)"},
+    {"rate", ASH_F_STRING, offsetof(struct balloon_conf, rate), 0,
+     "allocation rate, a size per second: 20MiB/s (default: as fast as possible)"},
+    {NULL}};
+
+static const struct ash_field mem_fields[] = {
+    {"host", ASH_F_STRING, offsetof(struct mem_conf, host), 0, "sandbox host whose cgroup is squeezed"},
+    {"service", ASH_F_STRING, offsetof(struct mem_conf, service), 0,
+     "host-mode service: moved into a cgroup of its own (ash-<run>-<service>) for the fault"},
+    {"limit", ASH_F_SIZE, offsetof(struct mem_conf, limit), 0,
+     "new memory limit: 64MiB, or 50% of the current limit (of MemTotal when unlimited); revert restores the old value"},
+    {"balloon", ASH_F_MAP, offsetof(struct mem_conf, balloon), 0,
+     "a helper process in the target's cgroup allocating memory at a rate (a leak), freed on revert", NULL,
+     balloon_fields},
+    {"swap", ASH_F_ENUM, offsetof(struct mem_conf, swap), 0,
+     "off: forbid swap (v2 memory.swap.max 0; v1 memory.memsw.limit_in_bytes = limit)", swap_names},
+    {"enomem", ASH_F_BOOL, offsetof(struct mem_conf, enomem), 0,
+     "mmap and brk of the target's services fail with ENOMEM while the fault is in effect (seccomp)"},
+    {"sample_every", ASH_F_DURATION, offsetof(struct mem_conf, sample_every_ns), 0,
+     "how often usage and PSI pressure are sampled into the timeline (default 500ms)"},
+    {NULL}};
+
+static void mem_defaults(void *conf)
+{
+    struct mem_conf *c = conf;
+    c->sample_every_ns = 500 * ASH_NS_PER_MS;
+}
+
+/* "20MiB/s" -> bytes per second. */
+static int parse_byte_rate(const char *s, uint64_t *out)
+{
+    size_t n = strlen(s);
+    if (n < 3 || strcmp(s + n - 2, "/s") != 0)
+        return -1;
+    char buf[64];
+    if (n - 2 >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n - 2);
+    buf[n - 2] = '\0';
+    struct ash_size sz;
+    if (ash_parse_size(buf, &sz) < 0 || sz.is_percent || sz.bytes == 0)
+        return -1;
+    *out = sz.bytes;
+    return 0;
+}
+
+/* Services whose mmap/brk `enomem` fails: the target service, or every service of the host. */
+static void mark_enomem(const struct ash_scenario *sc, const struct mem_conf *c)
+{
+    for (size_t i = 0; i < sc->n_hosts; i++)
+        for (size_t k = 0; k < sc->hosts[i].n_services; k++)
+            if (c->host && strcmp(sc->hosts[i].name, c->host) == 0)
+                sc->hosts[i].services[k].seccomp = true;
+    if (c->service) {
+        struct ash_service_spec *s = ash_scenario_service(sc, c->service);
+        if (s)
+            s->seccomp = true;
+    }
+}
+
+static int mem_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
+{
+    struct mem_conf *c = conf;
+    if (!c->host == !c->service)
+        return ash_node_fail(node, err, "memory-exhaustion needs exactly one target: 'host' or 'service'");
+    if (c->host && !ash_scenario_host(sc, c->host)) {
+        ash_node v = ash_map_get(node, "host");
+        return ash_node_fail(&v, err, "no host named '%s' in this scenario", c->host);
+    }
+    if (c->service && !ash_scenario_service(sc, c->service)) {
+        ash_node v = ash_map_get(node, "service");
+        return ash_node_fail(&v, err, "no service named '%s' in this scenario", c->service);
+    }
+    if (!c->limit.set && !c->balloon.set && c->swap == 0 && !c->enomem)
+        return ash_node_fail(node, err, "memory-exhaustion does nothing: give 'limit', 'balloon', 'swap: off' or 'enomem'");
+    if (c->limit.set && (c->limit.is_percent ? c->limit.fraction <= 0 : c->limit.bytes == 0)) {
+        ash_node v = ash_map_get(node, "limit");
+        return ash_node_fail(&v, err, "a memory limit of zero would kill everything at once; give a positive size");
+    }
+    uint64_t rate;
+    if (c->balloon.set && c->balloon.rate && parse_byte_rate(c->balloon.rate, &rate) < 0) {
+        ash_node b = ash_map_get(node, "balloon");
+        ash_node v = ash_map_get(&b, "rate");
+        return ash_node_fail(&v, err, "'%s' is not a rate: write a size per second, e.g. 20MiB/s", c->balloon.rate);
+    }
+    if (c->sample_every_ns <= 0) {
+        ash_node v = ash_map_get(node, "sample_every");
+        return ash_node_fail(&v, err, "'sample_every' must be positive");
+    }
+    if (c->enomem)
+        mark_enomem(sc, c);
+    return 0;
+}
+
+static const char *mem_unavailable(void)
+{
+    if (geteuid() != 0)
+        return "needs root: it writes cgroup memory limits";
+    struct ash_cgroup_sys sys;
+    if (ash_cgroup_detect(NULL, &sys, NULL) < 0)
+        return "no cgroup hierarchy mounted at /sys/fs/cgroup";
+    if (!sys.memory[0])
+        return "no memory controller: neither cgroup v2 nor v1 has it enabled";
+    return NULL;
+}
+
+/* ---- live state ---- */
+
+struct saved_file {
+    char file[600];
+    char value[64];
+    uint64_t jid;
+};
+
+struct mem_state {
+    struct ash_ctx *ctx;
+    const struct ash_fault_spec *f;
+    const struct mem_conf *c;
+    struct ash_cgroup cg;
+    char target[160];        /* "host backend" / "service api" */
+    struct saved_file saved[4];
+    size_t n_saved;
+    struct ash_memwatch *watch;
+    struct ash_balloon *balloon;
+    uint64_t balloon_jid;
+    uint64_t balloon_size, balloon_rate;
+    int64_t balloon_t0;
+    /* service target */
+    bool own_cg;
+    uint64_t own_jid;
+    pid_t svc_pid;
+    uint64_t svc_start;
+    char back[4][600];       /* the service's original cgroup dirs */
+    size_t n_back;
+};
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    return 0;
+}
+
+static int write_text(const char *path, const char *value)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, value, strlen(value));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return n < 0 ? -1 : 0;
+}
+
+static uint64_t mem_total(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    unsigned long long kb = 0;
+    char line[128];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
+static const char *limit_dir(const struct ash_cgroup *cg)
+{
+    return cg->mem_v2 ? cg->v2 : cg->memory;
+}
+
+/* The limit in effect, or MemTotal when unlimited: what percentages are of. */
+static uint64_t percent_base(const struct ash_cgroup *cg)
+{
+    struct ash_mem_sample s;
+    if (ash_mem_read(cg, &s, NULL) == 0 && s.limit != UINT64_MAX)
+        return s.limit;
+    return mem_total();
+}
+
+/* Journal the file's current value, then write the new one. */
+static int save_and_write(struct mem_state *st, const char *file, const char *value, ash_error_t *err)
+{
+    if (st->n_saved == sizeof st->saved / sizeof st->saved[0])
+        return ash_error(err, ENOSPC, "too many saved cgroup values");
+    struct saved_file *s = &st->saved[st->n_saved];
+    snprintf(s->file, sizeof s->file, "%s", file);
+    if (read_text(file, s->value, sizeof s->value) < 0)
+        return ash_error(err, errno, "cannot read %s", file);
+    json_t *d = json_pack("{s:s, s:s}", "file", s->file, "value", s->value);
+    int r = ash_journal_append(st->ctx->journal, "memory.restore", d, &s->jid, err);
+    json_decref(d);
+    if (r < 0)
+        return -1;
+    st->n_saved++;
+    if (write_text(file, value) < 0) {
+        int e = errno;
+        return ash_error(err, e, "cannot write %s to %s%s", value, file,
+                         e == EBUSY ? " (the kernel could not reclaim usage below it)" : "");
+    }
+    return 0;
+}
+
+static void on_oom(void *arg, int64_t t, uint64_t n, const struct ash_mem_sample *s)
+{
+    struct mem_state *st = arg;
+    ash_ctx_eventf(st->ctx, t, "oom-kill", "%s: %" PRIu64 " process%s OOM-killed (total %" PRIu64 ", usage %.1f MiB)",
+                   st->target, n, n == 1 ? "" : "es", s->oom_kills, (double)s->usage / MIB);
+}
+
+static void on_sample(void *arg, int64_t t, const struct ash_mem_sample *s)
+{
+    struct mem_state *st = arg;
+    char lim[32], psi[64] = "";
+    if (s->limit == UINT64_MAX)
+        snprintf(lim, sizeof lim, "unlimited");
+    else
+        snprintf(lim, sizeof lim, "%.1f MiB", (double)s->limit / MIB);
+    if (s->has_psi)
+        snprintf(psi, sizeof psi, ", pressure some %.2f%% full %.2f%%", s->psi_some10, s->psi_full10);
+    ash_ctx_eventf(st->ctx, t, "memory-usage", "%s: %.1f MiB of %s%s", st->target, (double)s->usage / MIB, lim, psi);
+}
+
+static void balloon_full(void *arg, int64_t t, uint64_t bytes, int64_t took)
+{
+    struct mem_state *st = arg;
+    double secs = (double)took / 1e9;
+    if (st->balloon_rate)
+        ash_ctx_eventf(st->ctx, t, "balloon-full", "%s: %.1f MiB in %.3f s: %.2f MiB/s (asked %.2f MiB/s)", st->target,
+                       (double)bytes / MIB, secs, secs > 0 ? (double)bytes / MIB / secs : 0,
+                       (double)st->balloon_rate / MIB);
+    else
+        ash_ctx_eventf(st->ctx, t, "balloon-full", "%s: %.1f MiB in %.3f s (as fast as possible)", st->target,
+                       (double)bytes / MIB, secs);
+}
+
+static void balloon_gone(void *arg, int64_t t, uint64_t bytes, int status)
+{
+    struct mem_state *st = arg;
+    char how[64];
+    ash_wait_status_str(status, how, sizeof how);
+    ash_ctx_eventf(st->ctx, t, "balloon-gone", "%s: the balloon %s holding %.1f MiB of %.1f MiB", st->target, how,
+                   (double)bytes / MIB, (double)st->balloon_size / MIB);
+}
+
+static const char *run_id(struct ash_ctx *ctx, char *buf, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", ash_journal_path(ctx->journal));
+    const char *b = basename(path);
+    snprintf(buf, len, "%s", b);
+    char *dot = strstr(buf, ".journal");
+    if (dot)
+        *dot = '\0';
+    return buf;
+}
+
+/* The service's current cgroup dirs in the hierarchies cg lives in (to move it back). */
+static int original_dirs(struct mem_state *st, const struct ash_cgroup_sys *sys, ash_error_t *err)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)st->svc_pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return ash_error(err, errno, "cannot read %s", path);
+    while (fgets(line, sizeof line, f) && st->n_back < 4) {
+        line[strcspn(line, "\n")] = '\0';
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c2 = '\0';
+        const char *ctrls = c1 + 1, *rel = c2 + 1;
+        const char *base = NULL;
+        if (!*ctrls && sys->v2[0] && st->cg.v2[0])
+            base = sys->v2;
+        else if (st->cg.memory[0] && strstr(ctrls, "memory"))
+            base = sys->memory;
+        if (base)
+            snprintf(st->back[st->n_back++], sizeof st->back[0], "%s%s", base, rel);
+    }
+    fclose(f);
+    return 0;
+}
+
+static json_t *own_cg_record(const struct mem_state *st)
+{
+    json_t *back = json_array();
+    for (size_t i = 0; i < st->n_back; i++)
+        json_array_append_new(back, json_string(st->back[i]));
+    return json_pack("{s:o, s:i, s:I, s:o}", "cgroup", ash_cgroup_to_json(&st->cg), "pid", (int)st->svc_pid, "start",
+                     (json_int_t)st->svc_start, "back", back);
+}
+
+/* Move pid back to its cgroups and remove the fault's own cgroup. */
+static int undo_own_cg(json_t *rec, ash_error_t *err)
+{
+    struct ash_cgroup cg;
+    if (ash_cgroup_from_json(json_object_get(rec, "cgroup"), &cg, err) < 0)
+        return -1;
+    pid_t pid = (pid_t)json_integer_value(json_object_get(rec, "pid"));
+    uint64_t start = (uint64_t)json_integer_value(json_object_get(rec, "start"));
+    json_t *back = json_object_get(rec, "back"), *v;
+    size_t i;
+    if (ash_proc_start_time(pid) == start) {
+        char val[32];
+        snprintf(val, sizeof val, "%d", (int)pid);
+        json_array_foreach(back, i, v)
+        {
+            char path[700];
+            snprintf(path, sizeof path, "%s/cgroup.procs", json_string_value(v));
+            if (write_text(path, val) < 0)
+                return ash_error(err, errno, "cannot move pid %d back into %s", (int)pid, path);
+        }
+    }
+    const char *dirs[2] = {cg.v2, cg.memory};
+    for (int k = 0; k < 2; k++)
+        if (dirs[k][0] && rmdir(dirs[k]) < 0 && errno != ENOENT)
+            return ash_error(err, errno, "cannot remove %s (processes left in it?)", dirs[k]);
+    return 0;
+}
+
+static int setup_service_cgroup(struct mem_state *st, ash_error_t *err)
+{
+    struct ash_ctx *ctx = st->ctx;
+    struct ash_service *svc = ctx->env ? ash_env_service(ctx->env, st->c->service) : NULL;
+    if (!svc || !ash_service_running(svc))
+        return ash_error(err, ESRCH, "service '%s' is not running", st->c->service);
+    st->svc_pid = ash_service_pid(svc);
+    st->svc_start = ash_proc_start_time(st->svc_pid);
+    struct ash_cgroup_sys sys;
+    if (ash_cgroup_detect(NULL, &sys, err) < 0)
+        return -1;
+    char run[64], rel[200];
+    const char *slash = strrchr(st->c->service, '/');
+    snprintf(rel, sizeof rel, "ash-%s-%s", run_id(ctx, run, sizeof run), slash ? slash + 1 : st->c->service);
+    ash_cgroup_init(&st->cg, &sys, rel, false);
+    if (original_dirs(st, &sys, err) < 0)
+        return -1;
+    json_t *d = own_cg_record(st);
+    int r = ash_journal_append(ctx->journal, "memory.own-cgroup", d, &st->own_jid, err);
+    json_decref(d);
+    if (r < 0)
+        return -1;
+    st->own_cg = true;
+    if (ash_cgroup_create(&st->cg, &sys, rel, false, err) < 0)
+        return -1;
+    if (!st->cg.mem_v2 && st->cg.memory[0]) {
+        /* v1 charges stay where they were made unless told to move with the task. */
+        char p[700];
+        snprintf(p, sizeof p, "%s/memory.move_charge_at_immigrate", st->cg.memory);
+        write_text(p, "3");
+    }
+    return ash_cgroup_join(&st->cg, st->svc_pid, err);
+}
+
+static int mem_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err);
+
+static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
+{
+    const struct mem_conf *c = f->conf;
+    struct mem_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return ash_error(err, ENOMEM, "memory-exhaustion");
+    st->ctx = ctx;
+    st->f = f;
+    st->c = c;
+    if (c->host) {
+        struct ash_host *h = ctx->sandbox ? ash_sandbox_host(ctx->sandbox, c->host) : NULL;
+        if (!h) {
+            free(st);
+            return ash_error_class(err, ASH_ERR_USAGE, ENOENT, "no sandbox host named '%s'", c->host);
+        }
+        st->cg = *ash_host_cgroup(h);
+        st->cg.n_procs_fd = 0;
+        snprintf(st->target, sizeof st->target, "host %s", c->host);
+    } else {
+        snprintf(st->target, sizeof st->target, "service %s", c->service);
+        if (setup_service_cgroup(st, err) < 0)
+            goto fail;
+    }
+    if (!limit_dir(&st->cg)[0]) {
+        ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTSUP, "%s has no memory cgroup (no memory controller)",
+                        st->target);
+        goto fail;
+    }
+    if (ctx->loop && ash_memwatch_open(ctx->loop, &st->cg, c->sample_every_ns,
+                                       &(struct ash_memwatch_cbs){.oom = on_oom, .sample = on_sample, .arg = st},
+                                       &st->watch, err) < 0)
+        goto fail;
+    char path[700], val[32];
+    if (c->limit.set) {
+        uint64_t bytes = c->limit.is_percent ? (uint64_t)((double)percent_base(&st->cg) * c->limit.fraction)
+                                             : c->limit.bytes;
+        snprintf(path, sizeof path, "%s/%s", limit_dir(&st->cg), st->cg.mem_v2 ? "memory.max" : "memory.limit_in_bytes");
+        snprintf(val, sizeof val, "%" PRIu64, bytes);
+        if (save_and_write(st, path, val, err) < 0)
+            goto fail;
+    }
+    if (c->swap == 1) {
+        if (st->cg.mem_v2) {
+            snprintf(path, sizeof path, "%s/memory.swap.max", st->cg.v2);
+            snprintf(val, sizeof val, "0");
+        } else {
+            snprintf(path, sizeof path, "%s/memory.memsw.limit_in_bytes", st->cg.memory);
+            char lp[700];
+            snprintf(lp, sizeof lp, "%s/memory.limit_in_bytes", st->cg.memory);
+            if (read_text(lp, val, sizeof val) < 0) {
+                ash_error(err, errno, "cannot read %s", lp);
+                goto fail;
+            }
+        }
+        if (access(path, F_OK) != 0) {
+            ash_ctx_eventf(ctx, ash_now_ns(), "fault-note",
+                           "%s: swap: off has no effect: %s is absent (no swap accounting in this kernel)", st->target,
+                           path);
+        } else if (save_and_write(st, path, val, err) < 0) {
+            goto fail;
+        }
+    }
+    if (c->balloon.set) {
+        st->balloon_size = c->balloon.size.is_percent
+                               ? (uint64_t)((double)percent_base(&st->cg) * c->balloon.size.fraction)
+                               : c->balloon.size.bytes;
+        if (c->balloon.rate)
+            parse_byte_rate(c->balloon.rate, &st->balloon_rate);
+        if (!ctx->loop) {
+            ash_error(err, EINVAL, "the balloon needs the run's event loop");
+            goto fail;
+        }
+        if (ash_balloon_start(ctx->loop, &st->cg, st->balloon_size, st->balloon_rate,
+                              &(struct ash_balloon_cbs){.full = balloon_full, .gone = balloon_gone, .arg = st},
+                              &st->balloon, err) < 0)
+            goto fail;
+        st->balloon_t0 = ash_now_ns();
+        json_t *d = json_pack("{s:i, s:I}", "pid", (int)ash_balloon_pid(st->balloon), "start",
+                              (json_int_t)ash_balloon_start_time(st->balloon));
+        int r = ash_journal_append(ctx->journal, "memory.balloon", d, &st->balloon_jid, err);
+        json_decref(d);
+        if (r < 0)
+            goto fail;
+    }
+    *state = st;
+    return 0;
+fail:;
+    ash_error_t e2 = {0};
+    mem_revert(ctx, f, st, &e2);
+    return -1;
+}
+
+static int mem_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err)
+{
+    (void)f;
+    struct mem_state *st = state;
+    if (!st)
+        return 0;
+    int ret = 0;
+    if (st->balloon) {
+        ash_balloon_free(st->balloon);
+        st->balloon = NULL;
+    }
+    if (st->balloon_jid)
+        ash_journal_done(ctx->journal, st->balloon_jid, NULL);
+    /* Newest first: swap limit before memory limit, so memsw >= limit holds on v1. */
+    while (st->n_saved > 0) {
+        struct saved_file *s = &st->saved[st->n_saved - 1];
+        if (write_text(s->file, s->value) < 0) {
+            ret = ash_error(err, errno, "cannot restore %s to %s", s->file, s->value);
+            break;
+        }
+        ash_journal_done(ctx->journal, s->jid, NULL);
+        st->n_saved--;
+    }
+    if (st->watch) {
+        ash_memwatch_close(st->watch);
+        st->watch = NULL;
+    }
+    if (ret == 0 && st->own_cg) {
+        json_t *d = own_cg_record(st);
+        ret = undo_own_cg(d, err);
+        json_decref(d);
+        if (ret == 0)
+            ash_journal_done(ctx->journal, st->own_jid, NULL);
+    }
+    if (ret < 0)
+        return ret; /* state kept: the engine may retry revert */
+    free(st);
+    return 0;
+}
+
+static int undo_restore(json_t *rec, ash_error_t *err)
+{
+    const char *file = json_string_value(json_object_get(rec, "file"));
+    const char *value = json_string_value(json_object_get(rec, "value"));
+    if (!file || !value)
+        return ash_error(err, EINVAL, "memory.restore record without file/value");
+    if (write_text(file, value) < 0 && errno != ENOENT)
+        return ash_error(err, errno, "cannot restore %s to %s", file, value);
+    return 0;
+}
+
+static int undo_balloon(json_t *rec, ash_error_t *err)
+{
+    pid_t pid = (pid_t)json_integer_value(json_object_get(rec, "pid"));
+    uint64_t start = (uint64_t)json_integer_value(json_object_get(rec, "start"));
+    if (ash_proc_signal_checked(pid, start, SIGKILL) < 0 && errno != ESRCH)
+        return ash_error(err, errno, "cannot kill balloon %d", (int)pid);
+    return 0;
+}
+
+static const struct ash_undo_op mem_undo[] = {{"memory.restore", undo_restore},
+                                              {"memory.balloon", undo_balloon},
+                                              {"memory.own-cgroup", undo_own_cg},
+                                              {NULL, NULL}};
+
+const struct ash_fault_kind ash_fault_memory = {
+    .c = {.name = "memory-exhaustion",
+          .summary = "shrink a cgroup's memory limit, turn swap off, run a balloon; OOM kills and pressure observed",
+          .unavailable = mem_unavailable,
+          .fields = mem_fields,
+          .conf_size = sizeof(struct mem_conf),
+          .defaults = mem_defaults,
+          .validate = mem_validate},
+    .inject = mem_inject,
+    .revert = mem_revert,
+    .undo_ops = mem_undo,
+};
