@@ -244,6 +244,53 @@ START_TEST(exec_commands_see_run_dir)
 }
 END_TEST
 
+static bool timeline_has(json_t *run, const char *event, const char *detail_prefix)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(run, "timeline"), i, e)
+    {
+        const char *ev = json_string_value(json_object_get(e, "event"));
+        const char *d = json_string_value(json_object_get(e, "detail"));
+        if (ev && strcmp(ev, event) == 0 && d && strncmp(d, detail_prefix, strlen(detail_prefix)) == 0)
+            return true;
+    }
+    return false;
+}
+
+START_TEST(restart_policy_brings_killed_service_back)
+{
+    int port = free_port();
+    char scen[512], text[2048], run_dir[512], state_dir[512];
+    snprintf(scen, sizeof scen, "%s/restart.yaml", tmpdir);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmpdir);
+    snprintf(state_dir, sizeof state_dir, "%s/state", tmpdir);
+    /* SIGKILL is a failure: restart: on-failure brings it back after the first
+     * backoff step (100 ms), so recovery cannot be earlier than that. */
+    snprintf(text, sizeof text,
+             "version: 1\nname: restart-policy\n"
+             "services:\n  - name: target\n    command: [\"%s/tests/ash_target\", \"--port\", \"%d\"]\n"
+             "    ready: { tcp: \"127.0.0.1:%d\" }\n    restart: on-failure\n"
+             "probes:\n  - name: health\n    http: { url: \"http://127.0.0.1:%d/healthz\" }\n    every: 20ms\n"
+             "    timeout: 100ms\n"
+             "faults:\n  - name: kill\n    kind: process\n    target: target\n    action: kill\n"
+             "expect:\n  warmup: 200ms\n  stable_for: 500ms\n  recover_within: 2s\n  timeout: 10s\n",
+             build_dir(), port, port, port);
+    write_file(scen, text);
+    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET};
+    struct ash_run_result res;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_run_file(scen, &o, &res, &err), 0);
+    json_t *run = json_array_get(json_object_get(res.report, "runs"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(run, "verdict")), "pass");
+    ck_assert(timeline_has(run, "service-exited", "target killed by SIGKILL"));
+    ck_assert(timeline_has(run, "service-restarted", "target"));
+    double ttr = num(run, "ttr_ms");
+    ck_assert_msg(ttr >= 100.0 && ttr < 1000.0, "ttr %.3f", ttr);
+    json_decref(res.report);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("engine");
@@ -255,6 +302,7 @@ int main(void)
     tcase_add_test(tc, steady_state_refused);
     tcase_add_test(tc, failed_inject_is_reverted);
     tcase_add_test(tc, exec_commands_see_run_dir);
+    tcase_add_test(tc, restart_policy_brings_killed_service_back);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
