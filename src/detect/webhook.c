@@ -1,0 +1,528 @@
+/* Detector `webhook`: an HTTP receiver (libmicrohttpd) for the system's own
+ * alerts. Prometheus Alertmanager's webhook JSON (firing alerts are
+ * detections, resolved ones timeline events) or any generic POST. It runs on
+ * the run's event loop: MHD in epoll mode without a thread, its epoll fd
+ * registered with the loop, MHD_run on readiness and on MHD's own timeout. */
+#include "detect/webhook.h"
+#include "env/sandbox.h"
+#include "kinds.h"
+#include "sys/clock.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A bigger body is refused (413): alerts are small, a flood must not eat memory. */
+#define WEBHOOK_MAX_BODY (1024 * 1024)
+
+enum webhook_format { WF_ALERTMANAGER, WF_GENERIC };
+static const char *const format_names[] = {"alertmanager", "generic", NULL};
+
+struct webhook_conf {
+    char *listen;
+    char *path;
+    int format;
+    char *token;
+    char *alertname;
+    char *host;
+    bool allow_remote;
+};
+
+static const struct ash_field webhook_fields[] = {
+    {"listen", ASH_F_STRING, offsetof(struct webhook_conf, listen), 0,
+     "ADDRESS:PORT to listen on (default 127.0.0.1:9093; IPv6 as [::1]:9093; port 0 picks a free one)"},
+    {"path", ASH_F_STRING, offsetof(struct webhook_conf, path), 0, "URL path accepting POSTs (default /alerts)"},
+    {"format", ASH_F_ENUM, offsetof(struct webhook_conf, format), 0,
+     "alertmanager (webhook JSON: firing alerts detect, resolved go to the timeline) | generic (any POST detects)",
+     format_names},
+    {"token", ASH_F_STRING, offsetof(struct webhook_conf, token), 0,
+     "require 'Authorization: Bearer TOKEN' (401 otherwise)"},
+    {"alertname", ASH_F_STRING, offsetof(struct webhook_conf, alertname), 0,
+     "alertmanager: only firing alerts with this alertname detect; others go to the timeline"},
+    {"host", ASH_F_STRING, offsetof(struct webhook_conf, host), 0,
+     "sandbox host whose network namespace the receiver listens in (its services post to 127.0.0.1 there)"},
+    {"allow_remote", ASH_F_BOOL, offsetof(struct webhook_conf, allow_remote), 0,
+     "allow a non-loopback listen address (default false: loopback only)"},
+    {NULL}};
+
+static const char *conf_listen(const struct webhook_conf *c)
+{
+    return c->listen ? c->listen : "127.0.0.1:9093";
+}
+
+static const char *conf_path(const struct webhook_conf *c)
+{
+    return c->path ? c->path : "/alerts";
+}
+
+/* "1.2.3.4:80" or "[::1]:80" to a socket address; numeric only (no DNS at parse time). */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *why, size_t why_len)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *colon;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':') {
+            snprintf(why, why_len, "expected [IPV6]:PORT");
+            return -1;
+        }
+        if ((size_t)(close - s - 1) >= sizeof host) {
+            snprintf(why, why_len, "address too long");
+            return -1;
+        }
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || (size_t)(colon - s) >= sizeof host) {
+            snprintf(why, why_len, "expected ADDRESS:PORT, e.g. 127.0.0.1:9093");
+            return -1;
+        }
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || port < 0 || port > 65535) {
+        snprintf(why, why_len, "port must be a number from 0 to 65535");
+        return -1;
+    }
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%ld", port);
+    int rc = getaddrinfo(host, portstr, &hints, &ai);
+    if (rc != 0) {
+        snprintf(why, why_len, "'%s' is not a numeric IP address", host);
+        return -1;
+    }
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return false;
+}
+
+static int webhook_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
+{
+    struct webhook_conf *c = conf;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char why[128];
+    ash_node lv = ash_node_at(node, "listen");
+    if (parse_listen(conf_listen(c), &ss, &len, why, sizeof why) < 0)
+        return ash_node_fail(&lv, err, "listen: %s", why);
+    if (!is_loopback(&ss) && !c->allow_remote)
+        return ash_node_fail(&lv, err,
+                             "listen address '%s' is not loopback: anyone who can reach it could fake a detection; "
+                             "set 'allow_remote: true' if that is intended",
+                             conf_listen(c));
+    if (conf_path(c)[0] != '/') {
+        ash_node v = ash_node_at(node, "path");
+        return ash_node_fail(&v, err, "path must start with '/'");
+    }
+    if (c->host) {
+        ash_node v = ash_node_at(node, "host");
+        if (sc->n_hosts == 0)
+            return ash_node_fail(&v, err, "'host' needs sandbox mode: this scenario has no 'hosts:'");
+        if (!ash_scenario_host(sc, c->host))
+            return ash_node_fail(&v, err, "no host named '%s' in this scenario", c->host);
+    }
+    if (c->alertname && c->format != WF_ALERTMANAGER) {
+        ash_node v = ash_node_at(node, "alertname");
+        return ash_node_fail(&v, err, "'alertname' only applies to format: alertmanager");
+    }
+    return 0;
+}
+
+struct webhook_state {
+    struct ash_ctx *ctx;
+    const struct ash_detector_spec *d;
+    const struct webhook_conf *c;
+    struct MHD_Daemon *mhd;
+    int epfd;
+    ash_timer *timer;
+    uint16_t port;
+    unsigned long long requests, detections, rejected;
+};
+
+/* One request's accumulated body. */
+struct request {
+    char *body;
+    size_t len;
+    bool too_big;
+};
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *text, bool auth_challenge)
+{
+    char *copy = strdup(text);
+    struct MHD_Response *r = copy ? MHD_create_response_from_buffer(strlen(copy), copy, MHD_RESPMEM_MUST_FREE) : NULL;
+    if (!r) {
+        free(copy);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+    if (auth_challenge)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Constant-time comparison: the token's length may leak, its content must not. */
+static bool token_ok(const char *want, const char *header)
+{
+    static const char prefix[] = "Bearer ";
+    if (!header || strncasecmp(header, prefix, sizeof prefix - 1) != 0)
+        return false;
+    const char *got = header + sizeof prefix - 1;
+    size_t wl = strlen(want), gl = strlen(got);
+    unsigned diff = (unsigned)(wl ^ gl);
+    for (size_t i = 0; i < wl; i++)
+        diff |= (unsigned char)want[i] ^ (unsigned char)(i < gl ? got[i] : 0);
+    return diff == 0;
+}
+
+/* Printable one-line excerpt for the timeline. */
+static void excerpt(const char *s, size_t len, char *out, size_t out_len)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < len && k + 1 < out_len; i++)
+        out[k++] = (s[i] == '\n' || s[i] == '\r' || s[i] == '\t') ? ' ' : ((unsigned char)s[i] < 0x20 ? '?' : s[i]);
+    out[k] = '\0';
+}
+
+static const char *jstr(json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+/* Alertmanager webhook payload (version 4). Returns -1 with why on a malformed document. */
+static int handle_alertmanager(struct webhook_state *st, const char *body, size_t len, int64_t t, char *why,
+                               size_t why_len)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(body, len, 0, &jerr);
+    if (!doc) {
+        snprintf(why, why_len, "not JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
+        return -1;
+    }
+    json_t *alerts = json_object_get(doc, "alerts");
+    if (!json_is_object(doc) || !json_is_array(alerts)) {
+        snprintf(why, why_len, "not an Alertmanager webhook payload: no 'alerts' array");
+        json_decref(doc);
+        return -1;
+    }
+    const char *group_status = jstr(doc, "status");
+    size_t i;
+    json_t *a;
+    json_array_foreach(alerts, i, a)
+    {
+        json_t *labels = json_object_get(a, "labels");
+        const char *status = jstr(a, "status") ? jstr(a, "status") : group_status;
+        const char *name = jstr(labels, "alertname");
+        if (!json_is_object(a) || !status || !name) {
+            snprintf(why, why_len, "alert %zu has no status or no labels.alertname", i);
+            json_decref(doc);
+            return -1;
+        }
+        const char *summary = jstr(json_object_get(a, "annotations"), "summary");
+        const char *starts = jstr(a, "startsAt");
+        char detail[200];
+        snprintf(detail, sizeof detail, "%s%s%s%s%s", name, summary ? ": " : "", summary ? summary : "",
+                 starts ? " since " : "", starts ? starts : "");
+        if (strcmp(status, "firing") == 0 && (!st->c->alertname || strcmp(st->c->alertname, name) == 0)) {
+            st->detections++;
+            st->ctx->detect(st->ctx, st->d, t, detail);
+        } else if (strcmp(status, "firing") == 0) {
+            ash_ctx_eventf(st->ctx, t, "alert-firing", "%s: %s", st->d->name, detail);
+        } else if (strcmp(status, "resolved") == 0) {
+            ash_ctx_eventf(st->ctx, t, "alert-resolved", "%s: %s", st->d->name, detail);
+        } else {
+            ash_ctx_eventf(st->ctx, t, "alert", "%s: %s (status '%s')", st->d->name, detail, status);
+        }
+    }
+    json_decref(doc);
+    return 0;
+}
+
+/* Generic: any POST detects; a body that says it is JSON must parse. */
+static int handle_generic(struct webhook_state *st, struct MHD_Connection *conn, const char *body, size_t len,
+                          int64_t t, char *why, size_t why_len)
+{
+    const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    char detail[160];
+    if (ctype && strncasecmp(ctype, "application/json", 16) == 0) {
+        json_error_t jerr;
+        json_t *doc = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
+        if (!doc) {
+            snprintf(why, why_len, "Content-Type says JSON but it is not: %s at line %d column %d", jerr.text,
+                     jerr.line, jerr.column);
+            return -1;
+        }
+        const char *msg = NULL;
+        static const char *const keys[] = {"message", "summary", "text", "alertname", "title"};
+        for (size_t i = 0; !msg && i < sizeof keys / sizeof *keys; i++)
+            msg = jstr(doc, keys[i]);
+        if (msg)
+            excerpt(msg, strlen(msg), detail, sizeof detail);
+        else
+            excerpt(body, len, detail, sizeof detail);
+        json_decref(doc);
+    } else {
+        excerpt(body, len, detail, sizeof detail);
+    }
+    st->detections++;
+    st->ctx->detect(st->ctx, st->d, t, detail[0] ? detail : "(empty POST)");
+    return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct webhook_state *st = cls;
+    struct request *rq = *con_cls;
+    if (!rq) {
+        /* First call: headers only. Refuse early what we will refuse anyway. */
+        if (strcmp(url, conf_path(st->c)) != 0)
+            return respond(conn, MHD_HTTP_NOT_FOUND, "no such path\n", false);
+        if (strcmp(method, "POST") != 0)
+            return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "POST only\n", false);
+        if (!(rq = calloc(1, sizeof *rq)))
+            return MHD_NO;
+        *con_cls = rq;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!rq->too_big) {
+            if (rq->len + *upload_data_size > WEBHOOK_MAX_BODY) {
+                rq->too_big = true;
+            } else {
+                char *b = realloc(rq->body, rq->len + *upload_data_size + 1);
+                if (!b)
+                    return MHD_NO;
+                memcpy(b + rq->len, upload_data, *upload_data_size);
+                rq->body = b;
+                rq->len += *upload_data_size;
+                rq->body[rq->len] = '\0';
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    /* The whole request is in: this is the moment the system told us. */
+    int64_t t = ash_now_ns();
+    st->requests++;
+    char why[300] = "";
+    if (st->c->token &&
+        !token_ok(st->c->token, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
+        st->rejected++;
+        ash_ctx_eventf(st->ctx, t, "webhook-rejected", "%s: missing or wrong bearer token (401)", st->d->name);
+        return respond(conn, MHD_HTTP_UNAUTHORIZED, "bearer token required\n", true);
+    }
+    if (rq->too_big) {
+        st->rejected++;
+        ash_ctx_eventf(st->ctx, t, "webhook-rejected", "%s: body over %d bytes (413)", st->d->name,
+                       WEBHOOK_MAX_BODY);
+        return respond(conn, MHD_HTTP_CONTENT_TOO_LARGE, "body too large\n", false);
+    }
+    const char *body = rq->body ? rq->body : "";
+    int ret = st->c->format == WF_ALERTMANAGER
+                  ? handle_alertmanager(st, body, rq->len, t, why, sizeof why)
+                  : handle_generic(st, conn, body, rq->len, t, why, sizeof why);
+    if (ret < 0) {
+        st->rejected++;
+        ash_ctx_eventf(st->ctx, t, "webhook-rejected", "%s: malformed body (400): %s", st->d->name, why);
+        char text[sizeof why + 2];
+        snprintf(text, sizeof text, "%s\n", why);
+        return respond(conn, MHD_HTTP_BAD_REQUEST, text, false);
+    }
+    return respond(conn, MHD_HTTP_OK, "ok\n", false);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)conn, (void)toe;
+    struct request *rq = *con_cls;
+    if (rq) {
+        free(rq->body);
+        free(rq);
+    }
+    *con_cls = NULL;
+}
+
+static int64_t mhd_timer(ash_loop *loop, int64_t now, void *data);
+
+/* After every MHD_run: wake again when MHD wants to (idle connection timeouts). */
+static void rearm(struct webhook_state *st)
+{
+    MHD_UNSIGNED_LONG_LONG ms;
+    if (st->timer) {
+        ash_loop_cancel_timer(st->ctx->loop, st->timer);
+        st->timer = NULL;
+    }
+    if (MHD_get_timeout(st->mhd, &ms) == MHD_YES)
+        st->timer = ash_loop_add_timer(st->ctx->loop, ash_now_ns() + (int64_t)ms * ASH_NS_PER_MS, mhd_timer, st);
+}
+
+static int64_t mhd_timer(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop, (void)now;
+    struct webhook_state *st = data;
+    st->timer = NULL;
+    MHD_run(st->mhd);
+    rearm(st);
+    return ASH_TIMER_DONE;
+}
+
+static void mhd_ready(ash_loop *loop, int fd, uint32_t events, void *data)
+{
+    (void)loop, (void)fd, (void)events;
+    struct webhook_state *st = data;
+    MHD_run(st->mhd);
+    rearm(st);
+}
+
+struct bind_args {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd;
+    int saved_errno;
+};
+
+static int bind_socket(void *arg)
+{
+    struct bind_args *b = arg;
+    b->fd = socket(b->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (b->fd < 0)
+        goto fail;
+    int one = 1;
+    setsockopt(b->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(b->fd, (struct sockaddr *)&b->ss, b->len) < 0 || listen(b->fd, 64) < 0)
+        goto fail;
+    return 0;
+fail:
+    b->saved_errno = errno;
+    if (b->fd >= 0)
+        close(b->fd);
+    b->fd = -1;
+    return -1;
+}
+
+static void webhook_stop(struct ash_ctx *ctx, const struct ash_detector_spec *d, void *state)
+{
+    (void)d;
+    struct webhook_state *st = state;
+    if (!st)
+        return;
+    if (st->timer)
+        ash_loop_cancel_timer(ctx->loop, st->timer);
+    if (st->epfd >= 0)
+        ash_loop_del_fd(ctx->loop, st->epfd);
+    if (st->mhd)
+        MHD_stop_daemon(st->mhd); /* closes the listening socket and every connection */
+    free(st);
+}
+
+static int webhook_start(struct ash_ctx *ctx, const struct ash_detector_spec *d, void **state, ash_error_t *err)
+{
+    const struct webhook_conf *c = d->conf;
+    struct bind_args b = {.fd = -1};
+    char why[128];
+    if (parse_listen(conf_listen(c), &b.ss, &b.len, why, sizeof why) < 0)
+        return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "listen '%s': %s", conf_listen(c), why);
+    /* The socket is ours, not MHD's: so it can be made inside a sandbox host's
+     * network namespace, and a busy port gives a message naming it. */
+    if (c->host) {
+        struct ash_host *h = ctx->sandbox ? ash_sandbox_host(ctx->sandbox, c->host) : NULL;
+        if (!h)
+            return ash_error_class(err, ASH_ERR_USAGE, ENOENT, "no sandbox host named '%s'", c->host);
+        if (ash_host_run_in_netns(h, bind_socket, &b) < 0 && b.fd < 0 && !b.saved_errno)
+            b.saved_errno = errno;
+    } else {
+        bind_socket(&b);
+    }
+    if (b.fd < 0)
+        return ash_error(err, b.saved_errno, "cannot listen on %s%s%s", conf_listen(c), c->host ? " in host " : "",
+                         c->host ? c->host : "");
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    uint16_t port = 0;
+    if (getsockname(b.fd, (struct sockaddr *)&bound, &blen) == 0)
+        port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                 : ((struct sockaddr_in *)&bound)->sin_port);
+
+    struct webhook_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        close(b.fd);
+        return ash_error(err, ENOMEM, "webhook");
+    }
+    st->ctx = ctx;
+    st->d = d;
+    st->c = c;
+    st->epfd = -1;
+    st->port = port;
+    unsigned flags = MHD_USE_EPOLL | (bound.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    st->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, st, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)b.fd,
+                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, st, MHD_OPTION_CONNECTION_TIMEOUT,
+                               (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
+    if (!st->mhd) {
+        close(b.fd);
+        free(st);
+        return ash_error(err, EIO, "libmicrohttpd could not start on %s", conf_listen(c));
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(st->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info || info->epoll_fd < 0) {
+        webhook_stop(ctx, d, st);
+        return ash_error(err, EIO, "libmicrohttpd gave no epoll descriptor");
+    }
+    if (ash_loop_add_fd(ctx->loop, info->epoll_fd, EPOLLIN, mhd_ready, st, err) < 0) {
+        webhook_stop(ctx, d, st);
+        return -1;
+    }
+    st->epfd = info->epoll_fd;
+    rearm(st);
+    char addr[INET6_ADDRSTRLEN] = "?";
+    if (bound.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&bound)->sin6_addr, addr, sizeof addr);
+    else
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&bound)->sin_addr, addr, sizeof addr);
+    ash_ctx_eventf(ctx, ash_now_ns(), "webhook-listening", "%s: http://%s%s%s:%u%s%s%s", d->name,
+                   bound.ss_family == AF_INET6 ? "[" : "", addr, bound.ss_family == AF_INET6 ? "]" : "", port,
+                   conf_path(c), c->host ? " in host " : "", c->host ? c->host : "");
+    *state = st;
+    return 0;
+}
+
+uint16_t ash_webhook_port(const void *state)
+{
+    return state ? ((const struct webhook_state *)state)->port : 0;
+}
+
+const struct ash_detector_kind ash_detector_webhook = {
+    .c = {.name = "webhook",
+          .summary = "the system posts an alert (Alertmanager webhook JSON or any POST) to an HTTP receiver",
+          .fields = webhook_fields,
+          .conf_size = sizeof(struct webhook_conf),
+          .validate = webhook_validate},
+    .start = webhook_start,
+    .stop = webhook_stop,
+};
