@@ -55,6 +55,10 @@ int ash_guardian_main(const char *journal, int harness_pid, const char *harness_
 /* Print the kinds, one line each, with why a kind is unavailable here. */
 void ash_list_kinds(FILE *out, bool verbose);
 
+/* `aftershock doctor`: what this machine supports (privileges, namespaces,
+ * cgroups, qdiscs, nftables, seccomp, PSI), each tried for real, with yes/no and why. */
+void ash_doctor(FILE *out);
+
 /* The JSON Schema of the scenario format (generated from the kind tables). */
 int ash_scenario_schema(json_t **out, ash_error_t *err);
 

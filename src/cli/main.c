@@ -6,9 +6,11 @@
 
 int ash_lockhold_main(int argc, char **argv) __attribute__((weak));
 int ash_balloon_main(int argc, char **argv) __attribute__((weak));
+int ash_seccomp_exec_main(int argc, char **argv) __attribute__((weak));
 
 static const struct ash_cmd *const commands[] = {&ash_cmd_run,    &ash_cmd_validate, &ash_cmd_list,
-                                                 &ash_cmd_recover, &ash_cmd_report,  &ash_cmd_schema, NULL};
+                                                 &ash_cmd_recover, &ash_cmd_report,  &ash_cmd_schema, &ash_cmd_doctor,
+                                                 NULL};
 
 static void usage(FILE *out)
 {
@@ -58,6 +60,8 @@ int main(int argc, char **argv)
         return ash_lockhold_main(argc - 1, argv + 1);
     if (strcmp(cmd, "__balloon") == 0 && ash_balloon_main)
         return ash_balloon_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "__seccomp-exec") == 0 && ash_seccomp_exec_main)
+        return ash_seccomp_exec_main(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;

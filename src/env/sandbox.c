@@ -1,6 +1,7 @@
 /* Sandbox hosts: namespaces + veth on a per-run bridge + cgroups, journaled, torn down in one batch. */
 #include "sys/fs.h"
 #include "env/sandbox.h"
+#include "env/sandbox_fw.h"
 #include "sys/cgroup.h"
 #include "sys/clock.h"
 #include "sys/netlink.h"
@@ -58,8 +59,8 @@ struct ash_sandbox {
     char subnet_str[32];
     struct ash_host *hosts;
     size_t n;
-    bool files_made, bridge_made;
-    uint64_t j_files, j_bridge, j_parent;
+    bool files_made, bridge_made, fw_made;
+    uint64_t j_files, j_bridge, j_parent, j_fw;
 };
 
 /* ---- small helpers ---- */
@@ -339,6 +340,15 @@ static int build_bridge(struct ash_sandbox *sb, ash_error_t *err)
         goto out;
     if (ash_nl_link_set_up(sb->nl, sb->bridge_ifindex, true, err) < 0)
         goto out;
+    /* Hosts have a default route via the bridge: belt and braces over the
+     * bridge's forwarding flag, a table that drops anything forwarded from the
+     * bridge out of the subnet (or into it from outside). Named like the bridge. */
+    d = json_pack("{s:s}", "table", sb->bridge);
+    if (journal(sb, "sandbox.fw", d, &sb->j_fw, err) < 0)
+        goto out;
+    sb->fw_made = true;
+    if (ash_sandbox_fw_add(sb->bridge, sb->bridge, sb->subnet_str, err) < 0)
+        goto out;
     ret = 0;
 out:
     close(lock); /* also releases the lock: the address is visible to the next run now */
@@ -377,6 +387,12 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
     int link_ret = 0;
     if (sb->bridge_made && sb->nl && (link_ret = ash_nl_link_delete_name(sb->nl, sb->bridge, &e)) < 0)
         fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+    if (sb->fw_made) {
+        if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
+            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+        else
+            journal_done(sb, &sb->j_fw);
+    }
     /* 4. While the kernel works on the batch: cgroups and files. */
     for (size_t i = 0; i < sb->n; i++) {
         struct ash_host *h = &sb->hosts[i];
@@ -662,7 +678,16 @@ static int undo_files(json_t *rec, ash_error_t *err)
     return remove_tree(dir, err);
 }
 
+static int undo_fw(json_t *rec, ash_error_t *err)
+{
+    const char *table = json_string_value(json_object_get(rec, "table"));
+    if (!table || strncmp(table, "ash-", 4) != 0)
+        return ash_error(err, EINVAL, "sandbox.fw record without an ash- table name");
+    return ash_sandbox_fw_delete(table, err);
+}
+
 const struct ash_undo_op ash_sandbox_undo_ops[] = {
+    {"sandbox.fw", undo_fw},
     {"sandbox.netns", undo_netns},
     {"sandbox.link", undo_link},
     {"sandbox.cgroup", undo_cgroup},

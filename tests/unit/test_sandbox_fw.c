@@ -1,0 +1,237 @@
+/* The sandbox's egress guard: with a default route via the bridge, a host
+ * cannot reach an address outside the run's subnet even where routing would
+ * carry it. The "outside" is a namespace this test makes on the root side
+ * (never a real address); forwarding is turned on only on the test's own two
+ * links, never ip_forward. Needs root. */
+#include "env/sandbox.h"
+#include "env/sandbox_fw.h"
+#include "kinds.h"
+#include "probes/probe_confs.h"
+#include "sys/clock.h"
+#include "sys/netlink.h"
+#include "sys/netns.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <fcntl.h>
+#include <nftables/libnftables.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PORT 7200
+
+static bool table_exists(const char *table)
+{
+    struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+    ck_assert_ptr_nonnull(nft);
+    nft_ctx_buffer_output(nft);
+    nft_ctx_buffer_error(nft);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "list table inet %s", table);
+    bool ok = nft_run_cmd_from_buffer(nft, cmd) == 0;
+    nft_ctx_free(nft);
+    return ok;
+}
+
+static void set_forwarding(const char *ifname, const char *v)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/forwarding", ifname);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    ck_assert_msg(fd >= 0, "%s", path);
+    ck_assert_int_eq(write(fd, v, 1), 1);
+    close(fd);
+}
+
+/* A /30 in 198.18.0.0/15 (reserved for benchmarks) that nothing here uses. */
+static uint32_t free_slash30(struct ash_nl *nl)
+{
+    struct ash_ipv4_prefix *used;
+    size_t n;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_nl_ipv4_in_use(nl, &used, &n, &err), 0);
+    for (uint32_t i = (uint32_t)getpid() % 1000;; i++) {
+        uint32_t net = htonl((198u << 24) | (18u << 16) | ((i * 4u) & 0x1fffcu));
+        bool clash = false;
+        for (size_t k = 0; k < n && !clash; k++)
+            clash = ash_ipv4_overlap(net, 30, used[k].addr, used[k].len);
+        if (!clash) {
+            free(used);
+            return net;
+        }
+    }
+}
+
+static pid_t listen_in(int netns_fd)
+{
+    int ready[2];
+    ck_assert_int_eq(pipe(ready), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (setns(netns_fd, CLONE_NEWNET) < 0)
+            _exit(10);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT)};
+        if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(s, 16) < 0)
+            _exit(11);
+        if (write(ready[1], "r", 1) != 1)
+            _exit(12);
+        for (;;) {
+            int c = accept(s, NULL, NULL);
+            if (c >= 0)
+                close(c);
+        }
+    }
+    close(ready[1]);
+    char c;
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    return pid;
+}
+
+static bool got;
+static struct ash_sample last;
+static void on_done(void *arg, const struct ash_sample *s)
+{
+    (void)arg;
+    last = *s;
+    got = true;
+}
+
+/* One tcp probe sample from host `a`. */
+static struct ash_sample connect_from_a(struct ash_ctx *ctx, const char *address)
+{
+    char addr[64], name[] = "p", from[] = "a";
+    snprintf(addr, sizeof addr, "%s", address);
+    struct ash_tcp_conf c = {.address = addr};
+    struct ash_probe_spec p = {.name = name, .kind = ash_probe_kind_find("tcp"), .conf = &c, .from = from,
+                               .timeout_ns = 300 * ASH_NS_PER_MS};
+    ash_error_t err = {0};
+    void *st = NULL;
+    ck_assert_msg(p.kind->open(ctx, &p, &st, &err) == 0, "%s", err.msg);
+    got = false;
+    ck_assert_msg(p.kind->sample(ctx, &p, st, ash_now_ns(), on_done, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ash_loop_run_until(ctx->loop, &got, ash_now_ns() + 5 * ASH_NS_PER_S, &err), 0);
+    ck_assert(got);
+    p.kind->close(ctx, &p, st);
+    return last;
+}
+
+START_TEST(test_no_egress)
+{
+    if (geteuid() != 0) {
+        printf("test_sandbox_fw: skipped: needs root (namespaces, links, nftables)\n");
+        return;
+    }
+    char run[16], outside_ns[64], veth[16];
+    snprintf(run, sizeof run, "f%05x", (unsigned)getpid() & 0xfffff);
+    snprintf(outside_ns, sizeof outside_ns, "ash-%s-outside", run);
+    snprintf(veth, sizeof veth, "ash%sx", run);
+    struct ash_host_spec spec = {.name = "a"};
+    struct ash_scenario sc = {.hosts = &spec, .n_hosts = 1};
+    ash_error_t err = {0};
+    struct ash_sandbox *sb;
+    ck_assert_msg(ash_sandbox_create(&sc, run, NULL, &sb, &err) == 0, "%s", err.msg);
+    const char *table = ash_sandbox_bridge(sb); /* the table is named like the bridge */
+    ck_assert_msg(table_exists(table), "no nftables table %s", table);
+
+    /* "Outside": a namespace behind a veth on the root side, in a /30 of its own. */
+    struct ash_nl *nl, *xnl;
+    ck_assert_int_eq(ash_nl_open(&nl, &err), 0);
+    uint32_t net = free_slash30(nl);
+    uint32_t gw = htonl(ntohl(net) | 1u), far = htonl(ntohl(net) | 2u);
+    int xfd, idx, x_eth0, x_lo;
+    ck_assert_msg(ash_netns_create(outside_ns, &xfd, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ash_nl_veth_add(nl, veth, "eth0", xfd, 0, true, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ash_nl_link_index(nl, veth, &idx, &err), 0);
+    ck_assert_int_eq(ash_nl_addr4_add(nl, idx, gw, 30, &err), 0);
+    ck_assert_int_eq(ash_nl_open_in(xfd, &xnl, &err), 0);
+    ck_assert_int_eq(ash_nl_link_index(xnl, "eth0", &x_eth0, &err), 0);
+    ck_assert_int_eq(ash_nl_link_index(xnl, "lo", &x_lo, &err), 0);
+    ck_assert_int_eq(ash_nl_link_set_up(xnl, x_lo, true, &err), 0);
+    ck_assert_int_eq(ash_nl_link_set_up(xnl, x_eth0, true, &err), 0);
+    ck_assert_int_eq(ash_nl_addr4_add(xnl, x_eth0, far, 30, &err), 0);
+    ck_assert_msg(ash_nl_route4_default(xnl, gw, x_eth0, &err) == 0, "%s", err.msg);
+    pid_t srv = listen_in(xfd);
+    /* Routing would carry a's packets there and back once our own two links
+     * forward (per link; the machine's ip_forward is left alone). */
+    set_forwarding(ash_sandbox_bridge(sb), "1");
+    set_forwarding(veth, "1");
+
+    ash_loop *loop;
+    ck_assert_int_eq(ash_loop_new(&loop, &err), 0);
+    struct ash_ctx ctx = {.loop = loop, .sandbox = sb, .scenario = &sc};
+    char target[64], far_str[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &far, far_str, sizeof far_str);
+    snprintf(target, sizeof target, "%s:%d", far_str, PORT);
+
+    struct ash_sample s = connect_from_a(&ctx, target);
+    ck_assert_msg(!s.ok, "host a reached %s outside the sandbox", target);
+    /* Without the guard the same connection goes through: the table is what stops it. */
+    ck_assert_msg(ash_sandbox_fw_delete(table, &err) == 0, "%s", err.msg);
+    s = connect_from_a(&ctx, target);
+    ck_assert_msg(s.ok, "control: without the guard a should reach %s: %s", target, s.detail);
+    ck_assert_msg(ash_sandbox_fw_add(table, ash_sandbox_bridge(sb), ash_sandbox_subnet(sb), &err) == 0, "%s",
+                  err.msg);
+    s = connect_from_a(&ctx, target);
+    ck_assert_msg(!s.ok, "host a reached %s with the guard back", target);
+    /* Inside the subnet nothing is in the way: the harness's bridge address. */
+    char inside[64];
+    snprintf(inside, sizeof inside, "%s:1", ash_sandbox_gateway(sb));
+    s = connect_from_a(&ctx, inside);
+    ck_assert_msg(strstr(s.detail, "refused"), "gateway should refuse port 1: %s", s.detail);
+
+    ash_loop_free(loop);
+    kill(srv, SIGKILL);
+    waitpid(srv, NULL, 0);
+    ash_nl_close(xnl);
+    close(xfd);
+    ck_assert_int_eq(ash_netns_delete(outside_ns, &err), 0);
+    ash_sandbox_destroy(sb);
+    ck_assert_msg(!table_exists(table), "table left behind");
+    /* The outside veth goes with its namespace (asynchronously). */
+    for (int i = 0; i < 500; i++) {
+        ck_assert_int_eq(ash_nl_link_index(nl, veth, &idx, &err), 0);
+        if (idx == 0)
+            break;
+        usleep(2000);
+    }
+    ck_assert_int_eq(idx, 0);
+    ash_nl_close(nl);
+}
+END_TEST
+
+START_TEST(test_names_are_checked)
+{
+    ash_error_t err = {0};
+    ck_assert_int_lt(ash_sandbox_fw_add("ash-x; flush ruleset", "br", "10.0.0.0/24", &err), 0);
+    ck_assert_msg(strstr(err.msg, "refusing"), "%s", err.msg);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("sandbox_fw");
+    TCase *tc = tcase_create("kernel");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_no_egress);
+    tcase_add_test(tc, test_names_are_checked);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
