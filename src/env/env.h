@@ -55,6 +55,8 @@ const char *ash_service_name(const struct ash_service *s);
 pid_t ash_service_pid(const struct ash_service *s); /* -1 when not running */
 uint64_t ash_service_start_time(const struct ash_service *s);
 bool ash_service_running(const struct ash_service *s);
+/* The seccomp listener fd of a service started under the launcher (spec->seccomp), else -1. */
+int ash_service_notify_fd(const struct ash_service *s);
 /* Suspend automatic restarts (a fault that kills a service on purpose decides itself). */
 void ash_service_hold(struct ash_service *s, bool hold);
 /* Stop (SIGTERM, then SIGKILL) and start again; waits for ready. */

@@ -10,6 +10,7 @@
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "sys/proc.h"
+#include "sys/seccomp_notify.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,6 +44,7 @@ struct ash_service {
     unsigned restarts;
     int64_t started_at;
     ash_timer *restart_timer;
+    struct ash_seccomp_listener *notify; /* spec->seccomp: the launcher's listener */
 };
 
 struct ash_env {
@@ -277,7 +279,15 @@ static int spawn_service(struct ash_env *env, struct ash_service *s, ash_error_t
             return ash_error(err, ENOENT, "service '%s': host '%s' does not exist", s->spec->name, s->spec->host);
         }
     }
-    struct ash_spawn_opts o = {.argv = s->argv,
+    /* Targeted by a syscall fault: start through the seccomp launcher, which hands back its listener. */
+    struct ash_seccomp_launch launch = {.parent_fd = -1, .child_fd = -1};
+    if (s->spec->seccomp && ash_seccomp_launch_prepare(s->spec->seccomp_syscalls, s->argv, &launch, err) < 0) {
+        close(s->ptm);
+        close(slave);
+        s->ptm = -1;
+        return ash_error_wrap(err, "service '%s'", s->spec->name);
+    }
+    struct ash_spawn_opts o = {.argv = launch.argv ? launch.argv : s->argv,
                                .pre_exec = host ? enter_host : NULL,
                                .envp_extra = extra,
                                .cwd = env->o.run_dir,
@@ -288,6 +298,13 @@ static int spawn_service(struct ash_env *env, struct ash_service *s, ash_error_t
     child_host = host; /* read by enter_host in the child, right after fork */
     int r = ash_spawn(&o, &s->child, err);
     close(slave);
+    if (r == 0 && launch.argv &&
+        ash_seccomp_launch_finish(&launch, env->o.loop, s->spec->name, 5 * ASH_NS_PER_S, &s->notify, err) < 0) {
+        ash_child_terminate(&s->child, 0, true);
+        ash_child_close(&s->child);
+        r = -1;
+    }
+    ash_seccomp_launch_cleanup(&launch);
     if (r < 0) {
         close(s->ptm);
         s->ptm = -1;
@@ -375,6 +392,8 @@ static void child_exited(ash_loop *loop, int fd, uint32_t events, void *data)
         return;
     ash_loop_del_fd(loop, fd);
     ash_child_close(&s->child);
+    ash_seccomp_listener_close(s->notify);
+    s->notify = NULL;
     s->running = false;
     char how[64];
     ash_wait_status_str(status, how, sizeof how);
@@ -550,6 +569,8 @@ static void stop_service(struct ash_env *env, struct ash_service *s)
         ash_loop_del_fd(env->o.loop, s->child.pidfd);
     ash_child_terminate(&s->child, 2 * ASH_NS_PER_S, true);
     ash_child_close(&s->child);
+    ash_seccomp_listener_close(s->notify);
+    s->notify = NULL;
     s->running = false;
     /* Drain what the service printed while stopping, then close the pty. */
     if (s->ptm >= 0)
@@ -704,6 +725,7 @@ const char *ash_service_name(const struct ash_service *s) { return s->spec->name
 pid_t ash_service_pid(const struct ash_service *s) { return s->running ? s->child.pid : -1; }
 uint64_t ash_service_start_time(const struct ash_service *s) { return s->child.start; }
 bool ash_service_running(const struct ash_service *s) { return s->running; }
+int ash_service_notify_fd(const struct ash_service *s) { return ash_seccomp_listener_fd(s->notify); }
 void ash_service_hold(struct ash_service *s, bool hold) { s->hold = hold; }
 
 static int undo_processes(json_t *rec, ash_error_t *err)

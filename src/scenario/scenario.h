@@ -30,6 +30,7 @@ struct ash_service_spec {
     struct ash_strlist depends_on;
     char *user;                /* run as this user (optional) */
     bool seccomp;              /* started under the seccomp launcher (set by syscall faults) */
+    char seccomp_syscalls[256]; /* comma-separated: what the launcher's filter notifies */
     struct ash_loc loc;
 };
 
