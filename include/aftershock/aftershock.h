@@ -65,6 +65,29 @@ int ash_scenario_schema(json_t **out, ash_error_t *err);
 /* Re-render junit.xml, report.md, report.html of DIR from DIR/report.json. */
 int ash_report_rerender(const char *dir, ash_error_t *err);
 
+/* Baselines for CI (src/engine/baseline.c; docs/ci.md). A baseline file is
+ * {"schema":"aftershock/baseline-v1","scenarios":{NAME:{"ttd_ms","ttr_ms",
+ * "resolution":{...}}}} holding each scenario's median figures; a report.json
+ * is accepted as a one-scenario baseline. A figure regresses when
+ * current > baseline + ash_baseline_allowed_ms(baseline, resolution, tolerance),
+ * i.e. max(tolerance x baseline, 2 x resolution, ASH_BASELINE_FLOOR_MS), or
+ * when it was measured before and is null now. */
+#define ASH_BASELINE_SCHEMA "aftershock/baseline-v1"
+#define ASH_BASELINE_DEFAULT_TOLERANCE 0.20
+#define ASH_BASELINE_FLOOR_MS 5.0
+int ash_baseline_load(const char *path, json_t **out, ash_error_t *err);
+/* Set (or replace) the report's scenario in baseline. */
+int ash_baseline_add(json_t *baseline, const json_t *report, ash_error_t *err);
+/* Write the passing reports' scenarios to path, merged into the baseline already there. */
+int ash_baseline_save(const char *path, const json_t *const *reports, size_t n, FILE *log, ash_error_t *err);
+/* Append one finding per figure to `findings` (a JSON array: scenario, figure,
+ * baseline_ms, current_ms, allowed_ms, regressed, note). Returns the number of
+ * regressions, or -1 with err. */
+int ash_baseline_compare(const json_t *baseline, const json_t *report, double tolerance, json_t *findings,
+                         ash_error_t *err);
+double ash_baseline_allowed_ms(double baseline_ms, double resolution_ms, double tolerance);
+void ash_baseline_print(FILE *out, const json_t *findings);
+
 /* Exit status for an error class. */
 int ash_exit_status(const ash_error_t *err);
 

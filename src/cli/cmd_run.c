@@ -21,6 +21,12 @@ static const char usage[] =
     "                     used to compare with the incident's own timeline\n"
     "  --junit FILE       also write one JUnit XML file covering every scenario\n"
     "  --state-dir DIR    undo journal location (default /run/aftershock)\n"
+    "  --baseline FILE    compare each scenario's median TTD/TTR with FILE (from\n"
+    "                     --save-baseline, or a report.json); exit 1 on a regression\n"
+    "  --tolerance PCT    allowed regression (default 20%; also \"0.2\"); never less than\n"
+    "                     2x the figure's resolution or 5 ms (see docs/ci.md)\n"
+    "  --save-baseline FILE  write the passing scenarios' medians to FILE (merged\n"
+    "                     into it when it exists; after --baseline's comparison)\n"
     "  --no-guardian      do not start the guardian process that reverts if this\n"
     "                     process is killed (SIGKILL, OOM)\n"
     "  -q, --quiet        print only the summary\n"
@@ -37,11 +43,15 @@ static int run_main(int argc, char **argv)
                                          {"junit", required_argument, NULL, 'j'},
                                          {"state-dir", required_argument, NULL, 's'},
                                          {"no-guardian", no_argument, NULL, 'G'},
+                                         {"baseline", required_argument, NULL, 'B'},
+                                         {"save-baseline", required_argument, NULL, 'S'},
+                                         {"tolerance", required_argument, NULL, 'T'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct ash_run_options o = {.repeat = 1, .log = stderr};
-    const char *junit = NULL;
+    const char *junit = NULL, *baseline_file = NULL, *save_baseline = NULL;
+    double tolerance = ASH_BASELINE_DEFAULT_TOLERANCE;
     bool quiet = false, guardian = true;
     int c;
     optind = 1;
@@ -76,6 +86,22 @@ static int run_main(int argc, char **argv)
         case 'G':
             guardian = false;
             break;
+        case 'B':
+            baseline_file = optarg;
+            break;
+        case 'S':
+            save_baseline = optarg;
+            break;
+        case 'T':
+            tolerance = strtod(optarg, &end);
+            if (*end == '%' && end[1] == '\0')
+                tolerance /= 100.0, end++;
+            if (*end || !(tolerance >= 0) || tolerance > 100) {
+                fprintf(stderr, "aftershock run: --tolerance needs a percentage such as 20%% (or 0.2), not '%s'\n",
+                        optarg);
+                return ASH_EXIT_USAGE;
+            }
+            break;
         case 'q':
             quiet = true;
             break;
@@ -103,6 +129,13 @@ static int run_main(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         ash_error_t err = {0};
         if (ash_validate_file(argv[i], &err) < 0)
+            return ash_cli_fail(&err);
+    }
+    /* A baseline that cannot be read is bad usage: found before anything runs. */
+    json_t *baseline = NULL;
+    if (baseline_file) {
+        ash_error_t err = {0};
+        if (ash_baseline_load(baseline_file, &baseline, &err) < 0)
             return ash_cli_fail(&err);
     }
     int status = ASH_EXIT_PASS;
@@ -137,6 +170,33 @@ static int run_main(int argc, char **argv)
     if (junit && nrep) {
         ash_error_t err = {0};
         if (ash_report_write_junit_many((const json_t *const *)reports, nrep, junit, &err) < 0)
+            status = ash_cli_fail(&err);
+    }
+    if (baseline && nrep) {
+        json_t *findings = json_array();
+        int regressions = 0;
+        for (size_t i = 0; i < nrep && findings; i++) {
+            ash_error_t err = {0};
+            int r = ash_baseline_compare(baseline, reports[i], tolerance, findings, &err);
+            if (r < 0)
+                status = ash_cli_fail(&err);
+            else
+                regressions += r;
+        }
+        if (findings)
+            ash_baseline_print(stdout, findings);
+        json_decref(findings);
+        if (regressions) {
+            fprintf(stderr, "aftershock: %d figure%s regressed against %s (tolerance %.0f%%)\n", regressions,
+                    regressions == 1 ? "" : "s", baseline_file, tolerance * 100);
+            if (status == ASH_EXIT_PASS)
+                status = ASH_EXIT_FAIL;
+        }
+    }
+    json_decref(baseline);
+    if (save_baseline && nrep) {
+        ash_error_t err = {0};
+        if (ash_baseline_save(save_baseline, (const json_t *const *)reports, nrep, stderr, &err) < 0)
             status = ash_cli_fail(&err);
     }
     for (size_t i = 0; i < nrep; i++)
