@@ -17,6 +17,7 @@
 struct ash_journal;
 struct ash_env;
 struct ash_sandbox;
+struct ash_dns;
 struct ash_ctx;
 
 /* One probe sample: when it started and ended (CLOCK_MONOTONIC ns), the verdict, why. */
@@ -33,6 +34,7 @@ struct ash_ctx {
     struct ash_journal *journal;
     struct ash_env *env;
     struct ash_sandbox *sandbox; /* sandbox mode: the hosts; NULL in host mode */
+    struct ash_dns *dns;         /* the run's DNS server (src/dns/); NULL in host mode without `dns:` */
     const struct ash_scenario *scenario;
     const char *run_dir;
     const char *state_dir;

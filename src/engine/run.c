@@ -9,6 +9,7 @@
 #include "engine/ready.h"
 #include "env/env.h"
 #include "env/sandbox.h"
+#include "dns/dns.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "sys/proc.h"
@@ -801,6 +802,12 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         }
         r.ctx.sandbox = r.sandbox;
     }
+    /* The run's DNS server (src/dns/), before any service resolves a name:
+     * sandbox mode on the bridge's gateway:53, host mode on `dns.listen`. */
+    if (ash_dns_start(r.loop, r.sandbox, sc, &r.ctx.dns, err) < 0) {
+        ash_error_wrap(err, "cannot start the DNS server");
+        goto out_journal;
+    }
     struct ash_env_opts eo = {.loop = r.loop,
                               .sandbox = r.sandbox,
                               .journal = r.journal,
@@ -902,6 +909,7 @@ out_teardown:
     ret = verdict;
     ash_env_free(r.env);
 out_journal:
+    ash_dns_free(r.ctx.dns); /* the DNS server: after the services, before the sandbox it serves */
     ash_sandbox_destroy(r.sandbox);
     if (r.journal) {
         size_t left = ash_journal_pending(r.journal);

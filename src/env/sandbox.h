@@ -37,12 +37,22 @@ const char *ash_sandbox_bridge(const struct ash_sandbox *sb);     /* "ash-<run>"
 const char *ash_sandbox_gateway(const struct ash_sandbox *sb);    /* bridge address, dotted quad */
 const char *ash_sandbox_subnet(const struct ash_sandbox *sb);     /* "10.x.y.0/24" */
 
+/* What each host's /etc/hosts lists besides localhost and its own name:
+ * all = true (the default after create) every sandbox host and "aftershock",
+ * for runs with no resolver; false: nothing else, names come from the run's
+ * DNS server (src/dns/), so DNS faults reach every client. Rewrites the
+ * files in place (the bind mounts see the change at once). */
+int ash_sandbox_set_hosts_table(struct ash_sandbox *sb, bool all, ash_error_t *err);
+
 const char *ash_host_name(const struct ash_host *h);
+/* Directory of the host's generated hosts and resolv.conf (bind-mounted over /etc/...). */
+const char *ash_host_etc_dir(const struct ash_host *h);
 const char *ash_host_address(const struct ash_host *h); /* dotted quad */
 const char *ash_host_netns_name(const struct ash_host *h);
 int ash_host_netns_fd(const struct ash_host *h);
-/* Address of `name` as that host resolves it from its /etc/hosts (the
- * sandbox's own table: a thread cannot enter a mount namespace). NULL if unknown. */
+/* Address of `name` from the sandbox's own table of hosts (what /etc/hosts
+ * lists with the full table, and what the run's DNS server answers when no
+ * fault is in force; a thread cannot enter a mount namespace). NULL if unknown. */
 const char *ash_host_lookup(const struct ash_host *h, const char *name);
 /* The host's cgroup (for memory faults and the like). */
 struct ash_cgroup *ash_host_cgroup(struct ash_host *h);

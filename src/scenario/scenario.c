@@ -4,6 +4,7 @@
 #include "kinds.h"
 #include "scenario/tables.h"
 #include "sys/clock.h"
+#include "dns/dns.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -92,9 +93,28 @@ const struct ash_field ash_expect_fields[] = {
      "steady state verified this long before the first fault (default 1s)"},
     {NULL}};
 
+const char *const ash_dns_rtype_names[] = {"A", "AAAA", "CNAME", "SRV", "PTR", NULL};
+
+const struct ash_field ash_dns_record_fields[] = {
+    {"name", ASH_F_STRING, offsetof(struct ash_dns_record_spec, name), ASH_FIELD_REQUIRED,
+     "owner name (\"backend\", \"_sip._udp.pbx\"); no trailing dot needed"},
+    {"type", ASH_F_ENUM, offsetof(struct ash_dns_record_spec, type), ASH_FIELD_REQUIRED,
+     "A | AAAA | CNAME | SRV | PTR", ash_dns_rtype_names},
+    {"value", ASH_F_STRING, offsetof(struct ash_dns_record_spec, value), ASH_FIELD_REQUIRED,
+     "as in a zone file: 10.0.0.5, ::1, web, \"10 5 5060 pbx\" (SRV: priority weight port target)"},
+    {"ttl", ASH_F_INT, offsetof(struct ash_dns_record_spec, ttl), 0, "seconds (default 5)", NULL, NULL, 0,
+     2147483647},
+    {NULL}};
+
+const struct ash_field ash_dns_fields[] = {
+    {"listen", ASH_F_STRING, offsetof(struct ash_dns_spec, listen), 0,
+     "host mode: ADDRESS:PORT the run's DNS server listens on (e.g. 127.0.0.1:5353); sandbox mode uses the "
+     "bridge's gateway, port 53"},
+    {NULL}};
+
 static const char *const top_keys[] = {"version", "name",     "title",  "description", "incident",
                                        "timescale", "hosts",  "services", "probes",    "detectors",
-                                       "faults",  "remediation", "expect", NULL};
+                                       "faults",  "remediation", "expect", "dns", NULL};
 static const char *const incident_keys[] = {"source", "fault_at", "detected_at", "mitigated_at", "recovered_at", NULL};
 static const char *const host_extra_keys[] = {"services", NULL};
 static const char *const fault_extra_keys[] = {"kind", "until", NULL};
@@ -827,6 +847,65 @@ static int parse_expect(struct pctx *x, const ash_node *root)
     return 0;
 }
 
+/* ---------- dns ---------- */
+
+static const char *const dns_extra_keys[] = {"records", NULL};
+
+static int parse_dns(struct pctx *x, const ash_node *root)
+{
+    struct ash_dns_spec *d = &x->sc->dns;
+    ash_node map = ash_map_get(root, "dns");
+    if (!ash_node_ok(&map))
+        return 0;
+    if (!ash_node_is_map(&map))
+        return ash_node_fail(&map, x->err, "'dns' is a mapping (records, listen), got %s", ash_node_kind_name(&map));
+    if (check_keys_fields(&map, "'dns'", ash_dns_fields, dns_extra_keys, x->err) < 0 ||
+        ash_fields_parse(&map, ash_dns_fields, d, x->err) < 0)
+        return -1;
+    d->set = true;
+    ash_node listen = ash_map_get(&map, "listen");
+    if (d->listen) {
+        if (x->sc->n_hosts > 0)
+            return ash_node_fail(&listen, x->err, "'listen' is for host mode; in a sandbox the DNS server listens "
+                                                  "on the bridge's gateway, port 53, where every host's resolv.conf "
+                                                  "points");
+        char why[160];
+        if (ash_dns_parse_listen(d->listen, NULL, why, sizeof why) < 0)
+            return ash_node_fail(&listen, x->err, "bad 'listen' '%s': %s", d->listen, why);
+    } else if (x->sc->n_hosts == 0) {
+        return ash_node_fail(&map, x->err, "in host mode 'dns' needs 'listen: ADDRESS:PORT' (e.g. 127.0.0.1:5353) "
+                                           "for the DNS server, so a target can be pointed at it");
+    }
+    ash_node recs;
+    if (get_seq(&map, "records", "DNS records", &recs, x->err) < 0)
+        return -1;
+    size_t n = ash_node_ok(&recs) ? ash_seq_len(&recs) : 0;
+    if (n == 0)
+        return 0;
+    d->records = calloc(n, sizeof *d->records);
+    if (!d->records)
+        return ash_error(x->err, ENOMEM, "scenario");
+    for (size_t i = 0; i < n; i++) {
+        ash_node item = ash_seq_at(&recs, i);
+        struct ash_dns_record_spec *r = &d->records[i];
+        if (!ash_node_is_map(&item))
+            return ash_node_fail(&item, x->err, "each DNS record is a mapping {name, type, value, ttl}, got %s",
+                                 ash_node_kind_name(&item));
+        r->ttl = 5;
+        r->loc = ash_node_loc(&item);
+        d->n_records = i + 1;
+        if (check_keys_fields(&item, "a DNS record", ash_dns_record_fields, NULL, x->err) < 0 ||
+            ash_fields_parse(&item, ash_dns_record_fields, r, x->err) < 0)
+            return -1;
+        char why[200];
+        if (ash_dns_record_check(r->name, r->type, r->value, why, sizeof why) < 0) {
+            ash_node v = ash_map_get(&item, "value");
+            return ash_node_fail(&v, x->err, "DNS record '%s' (%s): %s", r->name, ash_dns_rtype_names[r->type], why);
+        }
+    }
+    return 0;
+}
+
 /* ---------- cross-references ---------- */
 
 static ash_node dep_node(const struct svc_ref *r, size_t j)
@@ -984,7 +1063,7 @@ static int parse_root(struct pctx *x)
     }
     if (parse_services(x, &svcs, NULL, &sc->services, &sc->n_services) < 0 || parse_probes(x, &root) < 0 ||
         parse_detectors(x, &root) < 0 || parse_faults(x, &root) < 0 || parse_remediations(x, &root) < 0 ||
-        parse_expect(x, &root) < 0)
+        parse_expect(x, &root) < 0 || parse_dns(x, &root) < 0)
         return -1;
     return check_references(x, &root);
 }
@@ -1098,6 +1177,10 @@ void ash_scenario_free(struct ash_scenario *sc)
         ash_fields_free(ash_remediation_fields, r);
     }
     free(sc->remediations);
+    for (size_t i = 0; i < sc->dns.n_records; i++)
+        ash_fields_free(ash_dns_record_fields, &sc->dns.records[i]);
+    free(sc->dns.records);
+    ash_fields_free(ash_dns_fields, &sc->dns);
     free(sc->incident.source);
     free(sc->name);
     free(sc->title);

@@ -97,6 +97,24 @@ struct ash_incident {
     int fault_at_s, detected_at_s, mitigated_at_s, recovered_at_s;
 };
 
+/* `dns: records:` item: one record the run's DNS server answers (src/dns/). */
+enum ash_dns_rtype { ASH_DNS_A, ASH_DNS_AAAA, ASH_DNS_CNAME, ASH_DNS_SRV, ASH_DNS_PTR };
+struct ash_dns_record_spec {
+    char *name;    /* owner name, without the trailing dot */
+    int type;      /* enum ash_dns_rtype */
+    char *value;   /* as in a zone file: "10.0.0.5", "web", "10 5 8080 web", ... */
+    long long ttl; /* seconds; default 5 */
+    struct ash_loc loc;
+};
+
+/* Top-level `dns:`: extra records and, in host mode, where the server listens. */
+struct ash_dns_spec {
+    bool set;
+    char *listen; /* "ADDRESS:PORT" (host mode); NULL in sandbox mode: the bridge's gateway, port 53 */
+    struct ash_dns_record_spec *records;
+    size_t n_records;
+};
+
 struct ash_scenario {
     ash_doc *doc;  /* kept: ASH_F_NODE fields point into it */
     char *file;    /* as given */
@@ -118,6 +136,7 @@ struct ash_scenario {
     struct ash_remediation_spec *remediations;
     size_t n_remediations;
     struct ash_expect expect;
+    struct ash_dns_spec dns;
 };
 
 /* Load, parse and validate. On error nothing is allocated and err reads

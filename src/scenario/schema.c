@@ -398,6 +398,10 @@ int ash_schema_build(json_t **out, ash_error_t *err)
     set(&b, props, "faults", list_of(&b, fault_item(&b), "faults on the timeline"));
     set(&b, props, "remediation", list_of(&b, remediation_item(&b), "what the runbook did"));
     set(&b, props, "expect", object_schema(&b, ash_expect_fields, "expectations: the verdict"));
+    json_t *dns = object_schema(&b, ash_dns_fields, "the run's DNS server: extra records; host mode: where it listens");
+    set(&b, json_object_get(dns, "properties"), "records",
+        list_of(&b, object_schema(&b, ash_dns_record_fields, "one DNS record"), "records answered besides the hosts"));
+    set(&b, props, "dns", dns);
     set(&b, root, "properties", props);
     set(&b, root, "required", json_pack("[s, s]", "version", "name"));
     set(&b, root, "additionalProperties", json_false());

@@ -1,0 +1,66 @@
+/* Internals of the DNS server shared by its files (records, answers, sockets); not an API. */
+#ifndef ASH_DNS_DNS_INT_H
+#define ASH_DNS_DNS_INT_H
+
+#include "dns/dns.h"
+
+#include <ldns/ldns.h>
+
+struct ash_dns_rec {
+    char *name;  /* lower case, no trailing dot */
+    int type;    /* enum ash_dns_rtype */
+    char *value;
+    uint32_t ttl;
+    ldns_rr *rr; /* built once by ldns from "name. ttl IN TYPE value" */
+    char prev[INET6_ADDRSTRLEN]; /* A/AAAA: the address before the last ash_dns_move ("" if none) */
+};
+
+struct ash_dns_snap {
+    char *name;
+    char addr[INET6_ADDRSTRLEN];
+};
+
+struct ash_dns_rule_rt {
+    uint64_t id;
+    char **names;
+    size_t n_names;
+    char **clients;
+    size_t n_clients;
+    struct ash_dns_verdict v;
+    struct ash_dns_split *split;
+    size_t n_split;
+    int64_t delay_ns;
+    double probability;
+    long long ttl;
+    struct ash_dns_snap *snap; /* `stale`: each matching name's address when the rule came */
+    size_t n_snap;
+    struct ash_dns_rule_rt *next; /* newest first */
+};
+
+struct ash_dns_delayed;
+struct ash_dns_tcp;
+
+struct ash_dns {
+    ash_loop *loop;
+    struct ash_dns_rec *recs;
+    size_t n_recs, cap_recs;
+    char rev_zone[64]; /* "y.x.10.in-addr.arpa" of the sandbox /24: unknown names there are NXDOMAIN */
+    struct ash_dns_rule_rt *rules;
+    uint64_t next_rule_id;
+    uint64_t rng;
+    ldns_rdf *origin; /* the root: relative names in record values are absolute */
+    int udp_fd, tcp_fd;
+    int port;
+    struct ash_dns_delayed *delayed;
+    struct ash_dns_tcp *conns;
+    struct ash_dns_stats stats;
+};
+
+/* Lower-case copy of a query or record name without the trailing dot (malloc'd). */
+char *ash_dns_norm_name(const char *s);
+/* Records named `name` (normalised), in order: index of the first at or after `from`, or -1. */
+ssize_t ash_dns_find(const struct ash_dns *d, const char *name, size_t from);
+/* Drop every rule (ash_dns_free). */
+void ash_dns_rules_free(struct ash_dns *d);
+
+#endif

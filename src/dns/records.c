@@ -1,0 +1,187 @@
+/* The DNS server's records: sandbox hosts, scenario records, moves; each record built once by ldns. */
+#include "dns/dns_int.h"
+#include "env/sandbox.h"
+#include "scenario/tables.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *ash_dns_norm_name(const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 1 && s[n - 1] == '.')
+        n--;
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)s[i]);
+    out[n] = '\0';
+    return out;
+}
+
+ssize_t ash_dns_find(const struct ash_dns *d, const char *name, size_t from)
+{
+    for (size_t i = from; i < d->n_recs; i++)
+        if (strcmp(d->recs[i].name, name) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* ldns reads the record as a zone file line would say it, relative names
+ * completed with the root: no hand-written rdata encoders. */
+static ldns_rr *build_rr(const char *name, int type, const char *value, long long ttl, ldns_rdf *origin,
+                         char *why, size_t len)
+{
+    if (type < 0 || type > ASH_DNS_PTR) {
+        snprintf(why, len, "unknown record type");
+        return NULL;
+    }
+    if (!name || !*name || strlen(name) > 253 || !value || !*value || strpbrk(value, ";()\n\r\"")) {
+        snprintf(why, len, "a record needs a name (at most 253 characters) and a value without ; ( ) or quotes");
+        return NULL;
+    }
+    char line[1024];
+    size_t nl = strlen(name);
+    snprintf(line, sizeof line, "%s%s %lld IN %s %s", name, name[nl - 1] == '.' ? "" : ".", ttl,
+             ash_dns_rtype_names[type], value);
+    ldns_rr *rr = NULL;
+    ldns_status st = ldns_rr_new_frm_str(&rr, line, 0, origin, NULL);
+    if (st != LDNS_STATUS_OK) {
+        snprintf(why, len, "not a valid %s value: %s", ash_dns_rtype_names[type], ldns_get_errorstr_by_id(st));
+        return NULL;
+    }
+    return rr;
+}
+
+int ash_dns_record_check(const char *name, int type, const char *value, char *why, size_t len)
+{
+    ldns_rdf *origin = ldns_dname_new_frm_str(".");
+    if (!origin) {
+        snprintf(why, len, "out of memory");
+        return -1;
+    }
+    ldns_rr *rr = build_rr(name, type, value, 0, origin, why, len);
+    ldns_rdf_deep_free(origin);
+    if (!rr)
+        return -1;
+    ldns_rr_free(rr);
+    return 0;
+}
+
+int ash_dns_add_record(struct ash_dns *d, const char *name, int type, const char *value, long long ttl,
+                       ash_error_t *err)
+{
+    char why[200];
+    ldns_rr *rr = build_rr(name, type, value, ttl < 0 ? ASH_DNS_DEFAULT_TTL : ttl, d->origin, why, sizeof why);
+    if (!rr)
+        return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "DNS record '%s': %s", name ? name : "", why);
+    if (d->n_recs == d->cap_recs) {
+        size_t cap = d->cap_recs ? 2 * d->cap_recs : 32;
+        struct ash_dns_rec *v = realloc(d->recs, cap * sizeof *v);
+        if (!v) {
+            ldns_rr_free(rr);
+            return ash_error(err, ENOMEM, "DNS records");
+        }
+        d->recs = v;
+        d->cap_recs = cap;
+    }
+    struct ash_dns_rec *r = &d->recs[d->n_recs];
+    *r = (struct ash_dns_rec){.name = ash_dns_norm_name(name), .type = type, .value = strdup(value),
+                              .ttl = (uint32_t)(ttl < 0 ? ASH_DNS_DEFAULT_TTL : ttl), .rr = rr};
+    if (!r->name || !r->value) {
+        free(r->name);
+        free(r->value);
+        ldns_rr_free(rr);
+        return ash_error(err, ENOMEM, "DNS records");
+    }
+    d->n_recs++;
+    return 0;
+}
+
+int ash_dns_add_sandbox(struct ash_dns *d, struct ash_sandbox *sb, ash_error_t *err)
+{
+    /* The reverse zone of the /24: "10.130.7.0/24" -> "7.130.10.in-addr.arpa". */
+    unsigned a, b, c;
+    if (sscanf(ash_sandbox_subnet(sb), "%u.%u.%u.", &a, &b, &c) == 3)
+        snprintf(d->rev_zone, sizeof d->rev_zone, "%u.%u.%u.in-addr.arpa", c, b, a);
+    if (ash_dns_add_record(d, "aftershock", ASH_DNS_A, ash_sandbox_gateway(sb), -1, err) < 0)
+        return -1;
+    for (size_t i = 0; i < ash_sandbox_n_hosts(sb); i++) {
+        struct ash_host *h = ash_sandbox_host_at(sb, i);
+        const char *addr = ash_host_address(h);
+        unsigned q[4];
+        if (ash_dns_add_record(d, ash_host_name(h), ASH_DNS_A, addr, -1, err) < 0)
+            return -1;
+        if (sscanf(addr, "%u.%u.%u.%u", &q[0], &q[1], &q[2], &q[3]) == 4) {
+            char rev[64];
+            snprintf(rev, sizeof rev, "%u.%u.%u.%u.in-addr.arpa", q[3], q[2], q[1], q[0]);
+            if (ash_dns_add_record(d, rev, ASH_DNS_PTR, ash_host_name(h), -1, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int ash_dns_add_scenario(struct ash_dns *d, const struct ash_dns_spec *spec, ash_error_t *err)
+{
+    for (size_t i = 0; spec && i < spec->n_records; i++) {
+        const struct ash_dns_record_spec *r = &spec->records[i];
+        if (ash_dns_add_record(d, r->name, r->type, r->value, r->ttl, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static bool is_address_type(int type) { return type == ASH_DNS_A || type == ASH_DNS_AAAA; }
+
+int ash_dns_move(struct ash_dns *d, const char *name, const char *addr, ash_error_t *err)
+{
+    char *n = ash_dns_norm_name(name);
+    if (!n)
+        return ash_error(err, ENOMEM, "DNS move");
+    struct in6_addr tmp;
+    int type = inet_pton(AF_INET, addr, &tmp) == 1 ? ASH_DNS_A : ASH_DNS_AAAA;
+    ssize_t i = -1;
+    for (ssize_t k = ash_dns_find(d, n, 0); k >= 0; k = ash_dns_find(d, n, (size_t)k + 1))
+        if (d->recs[k].type == type) {
+            i = k;
+            break;
+        }
+    free(n);
+    if (i < 0)
+        return ash_error(err, ENOENT, "DNS: no %s record named '%s' to move", ash_dns_rtype_names[type], name);
+    struct ash_dns_rec *r = &d->recs[i];
+    char why[200];
+    ldns_rr *rr = build_rr(r->name, type, addr, r->ttl, d->origin, why, sizeof why);
+    if (!rr)
+        return ash_error(err, EINVAL, "DNS move of '%s': %s", name, why);
+    char *value = strdup(addr);
+    if (!value) {
+        ldns_rr_free(rr);
+        return ash_error(err, ENOMEM, "DNS move");
+    }
+    snprintf(r->prev, sizeof r->prev, "%s", r->value);
+    free(r->value);
+    r->value = value;
+    ldns_rr_free(r->rr);
+    r->rr = rr;
+    return 0;
+}
+
+const char *ash_dns_lookup(const struct ash_dns *d, const char *name)
+{
+    char *n = ash_dns_norm_name(name);
+    if (!n)
+        return NULL;
+    const char *out = NULL;
+    for (ssize_t k = ash_dns_find(d, n, 0); k >= 0 && !out; k = ash_dns_find(d, n, (size_t)k + 1))
+        if (is_address_type(d->recs[k].type))
+            out = d->recs[k].value;
+    free(n);
+    return out;
+}

@@ -1,0 +1,214 @@
+/* Fault `dns`: the run's DNS server answers chosen names wrongly (NXDOMAIN, SERVFAIL, REFUSED, nothing,
+ * a wrong or stale address), late, sometimes, with a chosen TTL, or differently per client. */
+#include "kinds.h"
+#include "dns/dns.h"
+#include "env/sandbox.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* enum ash_dns_answer without "correct" (index + 1). */
+static const char *const answer_names[] = {"nxdomain", "servfail", "refused", "timeout", "wrong-address", "stale",
+                                           NULL};
+
+struct dns_fault_conf {
+    struct ash_strlist names;
+    struct ash_strlist clients;
+    int answer; /* index into answer_names; -1: not given */
+    char *to;
+    int64_t delay_ns;
+    double probability;
+    long long ttl; /* -1: the records' own */
+    ash_node split;
+};
+
+static const struct ash_field dns_fault_fields[] = {
+    {"names", ASH_F_STRLIST, offsetof(struct dns_fault_conf, names), ASH_FIELD_REQUIRED,
+     "names to harm, globs (\"web\", \"*.db\")"},
+    {"clients", ASH_F_STRLIST, offsetof(struct dns_fault_conf, clients), 0,
+     "only queries from these hosts (or source addresses); default every client"},
+    {"answer", ASH_F_ENUM, offsetof(struct dns_fault_conf, answer), 0,
+     "nxdomain | servfail | refused | timeout (no answer) | wrong-address (to:) | stale (the previous address)",
+     answer_names},
+    {"to", ASH_F_STRING, offsetof(struct dns_fault_conf, to), 0,
+     "answer: wrong-address: an address, or a host or record name whose address to give"},
+    {"delay", ASH_F_DURATION, offsetof(struct dns_fault_conf, delay_ns), 0, "answer this much later"},
+    {"probability", ASH_F_PERCENT, offsetof(struct dns_fault_conf, probability), 0,
+     "share of matching queries harmed (default 100%)"},
+    {"ttl", ASH_F_INT, offsetof(struct dns_fault_conf, ttl), 0, "TTL in seconds of the answers given meanwhile",
+     NULL, NULL, 0, 2147483647},
+    {"split", ASH_F_NODE, offsetof(struct dns_fault_conf, split), 0,
+     "per client host: {HOST: nxdomain | servfail | refused | timeout | stale | correct | ADDRESS | NAME}"},
+    {NULL}};
+
+static void dns_fault_defaults(void *conf)
+{
+    struct dns_fault_conf *c = conf;
+    c->answer = -1;
+    c->probability = 1.0;
+    c->ttl = -1;
+}
+
+static bool is_literal(const char *s)
+{
+    struct in6_addr a;
+    return inet_pton(AF_INET, s, &a) == 1 || inet_pton(AF_INET6, s, &a) == 1;
+}
+
+/* An address, or a name the server will know: a host or a `dns: records:` name. */
+static bool known_target(const struct ash_scenario *sc, const char *s)
+{
+    if (is_literal(s) || ash_scenario_host(sc, s) || strcmp(s, "aftershock") == 0)
+        return true;
+    for (size_t i = 0; i < sc->dns.n_records; i++)
+        if (strcasecmp(sc->dns.records[i].name, s) == 0)
+            return true;
+    return false;
+}
+
+static bool is_answer_word(const char *s, enum ash_dns_answer *out)
+{
+    for (int i = 0; ash_dns_answer_names[i]; i++)
+        if (strcmp(ash_dns_answer_names[i], s) == 0 && i != ASH_DNS_WRONG) {
+            *out = (enum ash_dns_answer)i;
+            return true;
+        }
+    return false;
+}
+
+static int dns_fault_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
+{
+    struct dns_fault_conf *c = conf;
+    if (sc->n_hosts == 0 && !sc->dns.listen)
+        return ash_node_fail(node, err, "a dns fault needs the run's DNS server: sandbox hosts, or in host mode "
+                                        "'dns: {listen: ADDRESS:PORT}' at the top of the scenario");
+    bool wrong = c->answer == ASH_DNS_WRONG - 1;
+    ash_node to = ash_map_get(node, "to");
+    if (wrong && !c->to)
+        return ash_node_fail(node, err, "answer: wrong-address needs 'to: ADDRESS' (or a host name)");
+    if (!wrong && c->to)
+        return ash_node_fail(&to, err, "'to' only goes with answer: wrong-address");
+    if (c->to && !known_target(sc, c->to))
+        return ash_node_fail(&to, err, "'to: %s' is neither an address nor a host or DNS record of this scenario",
+                             c->to);
+    for (size_t i = 0; i < c->clients.n; i++)
+        if (!is_literal(c->clients.v[i]) && !ash_scenario_host(sc, c->clients.v[i])) {
+            ash_node cl = ash_map_get(node, "clients");
+            return ash_node_fail(&cl, err, "client '%s' is neither a host of this scenario nor an address",
+                                 c->clients.v[i]);
+        }
+    if (ash_node_ok(&c->split)) {
+        if (!ash_node_is_map(&c->split))
+            return ash_node_fail(&c->split, err, "'split' maps client hosts to answers ({web1: nxdomain, web2: "
+                                                 "correct}), got %s",
+                                 ash_node_kind_name(&c->split));
+        for (size_t i = 0; i < ash_map_size(&c->split); i++) {
+            ash_node k, v;
+            ash_map_pair(&c->split, i, &k, &v);
+            const char *host = ash_node_text(&k), *ans = ash_node_text(&v);
+            if (!host || (!is_literal(host) && !ash_scenario_host(sc, host)))
+                return ash_node_fail(&k, err, "split: '%s' is neither a host of this scenario nor an address",
+                                     host ? host : "?");
+            enum ash_dns_answer a;
+            if (!ans || (!is_answer_word(ans, &a) && !known_target(sc, ans)))
+                return ash_node_fail(&v, err, "split answer '%s': one of nxdomain, servfail, refused, timeout, "
+                                              "stale, correct, or an address or host name (a wrong address)",
+                                     ans ? ans : "?");
+        }
+    } else if (c->answer < 0 && c->delay_ns <= 0) {
+        return ash_node_fail(node, err, "say what the server does: 'answer: ...', 'split: {...}' or 'delay: ...'");
+    }
+    return 0;
+}
+
+/* A client: a host's address in the sandbox, else the literal. */
+static const char *client_address(struct ash_ctx *ctx, const char *s)
+{
+    struct ash_host *h = ctx->sandbox ? ash_sandbox_host(ctx->sandbox, s) : NULL;
+    return h ? ash_host_address(h) : s;
+}
+
+static int resolve_target(struct ash_ctx *ctx, const char *to, struct ash_dns_verdict *v, ash_error_t *err)
+{
+    const char *addr = is_literal(to) ? to : ash_dns_lookup(ctx->dns, to);
+    if (!addr)
+        return ash_error(err, ENOENT, "the DNS server has no address for '%s'", to);
+    v->answer = ASH_DNS_WRONG;
+    snprintf(v->addr, sizeof v->addr, "%s", addr);
+    return 0;
+}
+
+struct dns_fault_state {
+    uint64_t rule;
+};
+
+static int dns_fault_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
+{
+    const struct dns_fault_conf *c = f->conf;
+    if (!ctx->dns)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOENT, "the run has no DNS server to harm");
+    struct ash_dns_rule r = {.names = (const char *const *)c->names.v, .n_names = c->names.n,
+                             .delay_ns = c->delay_ns, .probability = c->probability, .ttl = c->ttl};
+    r.v.answer = c->answer < 0 ? ASH_DNS_CORRECT : (enum ash_dns_answer)(c->answer + 1);
+    if (c->to && resolve_target(ctx, c->to, &r.v, err) < 0)
+        return -1;
+    const char **clients = calloc(c->clients.n + 1, sizeof *clients);
+    size_t n_split = ash_node_ok(&c->split) ? ash_map_size(&c->split) : 0;
+    struct ash_dns_split *split = calloc(n_split + 1, sizeof *split);
+    struct dns_fault_state *st = calloc(1, sizeof *st);
+    int ret = -1;
+    if (!clients || !split || !st) {
+        ash_error(err, ENOMEM, "dns fault");
+        goto out;
+    }
+    for (size_t i = 0; i < c->clients.n; i++)
+        clients[i] = client_address(ctx, c->clients.v[i]);
+    r.clients = clients;
+    r.n_clients = c->clients.n;
+    for (size_t i = 0; i < n_split; i++) {
+        ash_node k, v;
+        ash_map_pair(&c->split, i, &k, &v);
+        snprintf(split[i].client, sizeof split[i].client, "%s", client_address(ctx, ash_node_text(&k)));
+        if (!is_answer_word(ash_node_text(&v), &split[i].v.answer) &&
+            resolve_target(ctx, ash_node_text(&v), &split[i].v, err) < 0)
+            goto out;
+    }
+    r.split = split;
+    r.n_split = n_split;
+    /* No journal record: the rule lives in this process's server, which dies with it. */
+    if (ash_dns_rule_add(ctx->dns, &r, &st->rule, err) < 0)
+        goto out;
+    *state = st;
+    st = NULL;
+    ret = 0;
+out:
+    free(clients);
+    free(split);
+    free(st);
+    return ret;
+}
+
+static int dns_fault_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err)
+{
+    (void)f;
+    (void)err;
+    struct dns_fault_state *st = state;
+    if (st && ctx->dns)
+        ash_dns_rule_remove(ctx->dns, st->rule); /* the next query gets the truth */
+    free(st);
+    return 0;
+}
+
+const struct ash_fault_kind ash_fault_dns = {
+    .c = {.name = "dns",
+          .summary = "the run's DNS server answers chosen names wrongly, late, sometimes, or per client",
+          .fields = dns_fault_fields,
+          .conf_size = sizeof(struct dns_fault_conf),
+          .defaults = dns_fault_defaults,
+          .validate = dns_fault_validate},
+    .inject = dns_fault_inject,
+    .revert = dns_fault_revert,
+};
