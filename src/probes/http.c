@@ -29,6 +29,7 @@ struct http_state {
     ash_curl_loop *cl;
     struct curl_slist *headers;
     struct ash_host *from; /* NULL: the harness */
+    struct ash_dns *dns;   /* the run's DNS server: how `from` resolves names */
     char *url_host, *url_port;   /* from a host: what each sample resolves */
     struct http_sample *inflight; /* doubly linked: close() abandons them */
 };
@@ -161,7 +162,7 @@ static int resolve_from_host(struct http_sample *s, char *why, size_t len)
     if (!st->from || !st->url_host)
         return 0;
     struct addrinfo *ai;
-    if (ash_probe_resolve(st->from, st->url_host, st->url_port, SOCK_STREAM, &ai, why, len) < 0)
+    if (ash_probe_resolve(st->from, st->dns, st->url_host, st->url_port, SOCK_STREAM, &ai, why, len) < 0)
         return -1;
     char addr[NI_MAXHOST];
     int rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr, NULL, 0, NI_NUMERICHOST);
@@ -263,6 +264,7 @@ static int http_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *
         return ash_error(err, ENOMEM, "probe '%s'", p->name);
     st->p = p;
     st->from = from;
+    st->dns = ctx->dns;
     st->loop = ctx->loop;
     if (from && split_url(st, c->url) < 0) {
         ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': cannot parse url '%s'", p->name, c->url);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 struct addrinfo;
+struct ash_dns;
 struct ash_host;
 
 /* The host probe p samples from: *out = NULL for the harness. Fails (class
@@ -21,14 +22,15 @@ int ash_probe_origin(struct ash_ctx *ctx, const struct ash_probe_spec *p, struct
 int ash_probe_socket(const struct ash_host *from, int domain, int type, int protocol);
 
 /* Resolve `name` (port `port`, socket type socktype) the way a client on
- * `from` does. NULL: the harness's resolver (getaddrinfo). A host: the
- * sandbox's own name table, because getaddrinfo reads /etc/hosts of the
- * calling thread's *mount* namespace, which a thread of a multithreaded
- * process cannot enter. Every probe resolves through here, so the run's DNS
- * server can take over in one place. On failure fills why ("resolve 'x': ...")
- * and returns -1. Free *out with freeaddrinfo. */
-int ash_probe_resolve(const struct ash_host *from, const char *name, const char *port, int socktype,
-                      struct addrinfo **out, char *why, size_t len);
+ * `from` does. NULL: the harness's resolver (getaddrinfo). A host: not
+ * getaddrinfo, which reads /etc/hosts of the calling thread's *mount*
+ * namespace (a thread of a multithreaded process cannot enter one), but the
+ * run's DNS server `dns` asked in-process as that host (so DNS faults reach
+ * the probe), or without one the sandbox's own table. Every probe resolves
+ * through here. On failure fills why ("resolve 'x': NXDOMAIN") and returns
+ * -1. Free *out with freeaddrinfo. */
+int ash_probe_resolve(const struct ash_host *from, struct ash_dns *dns, const char *name, const char *port,
+                      int socktype, struct addrinfo **out, char *why, size_t len);
 
 /* pre_exec for ash_spawn (arg: const struct ash_host *): join the host's
  * cgroups and namespaces. Async-signal-safe. */

@@ -22,6 +22,7 @@ struct tcp_state {
     const struct ash_probe_spec *p;
     ash_loop *loop;
     struct ash_host *from; /* NULL: the harness */
+    struct ash_dns *dns;   /* the run's DNS server: how `from` resolves names */
     char *host, *port;
     struct addrinfo *ai; /* NULL until a resolution succeeds */
     struct tcp_sample *inflight;
@@ -114,7 +115,7 @@ static int resolve(struct tcp_state *st, char *why, size_t len)
         freeaddrinfo(st->ai);
         st->ai = NULL;
     }
-    return ash_probe_resolve(st->from, st->host, st->port, SOCK_STREAM, &st->ai, why, len);
+    return ash_probe_resolve(st->from, st->dns, st->host, st->port, SOCK_STREAM, &st->ai, why, len);
 }
 
 /* "host:port", "[v6addr]:port". */
@@ -152,6 +153,7 @@ static int tcp_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **
         return ash_error(err, ENOMEM, "probe '%s'", p->name);
     st->p = p;
     st->from = from;
+    st->dns = ctx->dns;
     st->loop = ctx->loop;
     if (!c || !c->address || split_address(c->address, &st->host, &st->port) < 0) {
         free(st);

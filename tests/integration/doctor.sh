@@ -15,7 +15,7 @@ done
 for item in root CAP_SYS_ADMIN "network namespace" bridge "veth pair" "cgroup mode" "memory controller" \
     "cpu controller" "cgroup.freeze (v2)" "cgroup.kill (v2)" "freezer (v1)" "qdisc tbf" "qdisc htb" \
     "qdisc netem" nftables "seccomp user notification" "PSI (pressure stall info)"; do
-    grep -Eq "^  $(printf '%s' "$item" | sed 's/[].[()]/\\&/g') +(yes|no)  [^ ]" "$out" || fail "no yes/no line with a reason for '$item'"
+    grep -Eq "^  $(printf '%s' "$item" | sed 's/[].[()]/\\&/g') +(yes|no) +[^ ]" "$out" || fail "no yes/no line with a reason for '$item'"
 done
 # Every item line says yes or no and why.
 bad=$(grep -Ev '^\[|^$|^  .{28} (yes|no )  .+' "$out") && fail "malformed lines: $bad"

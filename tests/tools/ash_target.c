@@ -9,6 +9,8 @@
  *                            MS after breaking, print TEXT on stdout (flushed)
  *   --refuse                 while broken, close the listening socket (connects
  *                            are refused) instead of answering 503
+ *   --any                    listen on every address, not only 127.0.0.1 (inside
+ *                            a sandbox host, so that other hosts can reach it)
  * The true times of every state change go to stderr and, with --truth-file,
  * are appended (fsync'd) to a file as "ash-target: <event> at <CLOCK_MONOTONIC ns>",
  * so a test can compare what aftershock measured with what really happened.
@@ -56,6 +58,7 @@ struct opts {
     long log_after_ms;
     const char *log_line;
     bool refuse;
+    bool any;
 };
 
 static struct opts o = {.fail_after_signal_ms = -1, .fail_at_ms = -1, .recover_after_ms = -1, .log_after_ms = -1};
@@ -95,7 +98,7 @@ static int open_listener(void)
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(bound_port ? bound_port : (uint16_t)o.port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_addr.s_addr = htonl(o.any ? INADDR_ANY : INADDR_LOOPBACK);
     if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 128) < 0) {
         int e = errno;
         close(fd);
@@ -269,6 +272,7 @@ static void parse_args(int argc, char **argv)
         {"log-after", required_argument, NULL, 'l'},
         {"log-line", required_argument, NULL, 'L'},
         {"refuse", no_argument, NULL, 'R'},
+        {"any", no_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int ch;
@@ -291,6 +295,7 @@ static void parse_args(int argc, char **argv)
         case 'l': o.log_after_ms = parse_ms(optarg, "--log-after"); break;
         case 'L': o.log_line = optarg; break;
         case 'R': o.refuse = true; break;
+        case 'A': o.any = true; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }

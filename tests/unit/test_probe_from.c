@@ -1,6 +1,7 @@
 /* Probes `from: HOST`: http, tcp and exec samples taken from inside sandbox
  * host `a` reach a service on host `b` by name, fail the way a client there
  * fails (refused, unknown name, links down), and need a host of the run. Needs root. */
+#include "dns/dns.h"
 #include "env/sandbox.h"
 #include "kinds.h"
 #include "probes/probe_confs.h"
@@ -245,6 +246,61 @@ START_TEST(test_exec_from_host)
 }
 END_TEST
 
+/* With the run's DNS server, a probe from a host resolves through it as that
+ * host: a fault rule for the name (or for that client only) reaches the probe. */
+START_TEST(test_resolves_through_run_dns)
+{
+    if (!can_run())
+        return;
+    struct fixture fx;
+    setup(&fx);
+    struct ash_dns *dns;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_dns_new(fx.loop, &dns, &err), 0);
+    ck_assert_msg(ash_dns_add_sandbox(dns, fx.sb, &err) == 0, "%s", err.msg);
+    fx.ctx.dns = dns;
+    struct ash_sample s = tcp(&fx, "a", "b:7100");
+    ck_assert_msg(s.ok, "through the DNS server: %s", s.detail);
+    s = http(&fx, "a", "http://b:7100/");
+    ck_assert_msg(s.ok, "http through the DNS server: %s", s.detail);
+
+    const char *names[] = {"b"};
+    struct ash_dns_rule r = {.names = names, .n_names = 1, .v = {.answer = ASH_DNS_NXDOMAIN}, .probability = 1,
+                             .ttl = -1};
+    uint64_t id;
+    ck_assert_int_eq(ash_dns_rule_add(dns, &r, &id, &err), 0);
+    s = tcp(&fx, "a", "b:7100");
+    ck_assert(!s.ok);
+    ck_assert_msg(strstr(s.detail, "NXDOMAIN"), "%s", s.detail);
+    s = http(&fx, "a", "http://b:7100/");
+    ck_assert(!s.ok);
+    ck_assert_msg(strstr(s.detail, "NXDOMAIN"), "%s", s.detail);
+    ash_dns_rule_remove(dns, id);
+
+    /* Only client b is lied to: a still gets the truth. */
+    const char *clients[] = {ash_host_address(ash_sandbox_host(fx.sb, "b"))};
+    r = (struct ash_dns_rule){.names = names, .n_names = 1, .clients = clients, .n_clients = 1,
+                              .v = {.answer = ASH_DNS_TIMEOUT}, .probability = 1, .ttl = -1};
+    ck_assert_int_eq(ash_dns_rule_add(dns, &r, &id, &err), 0);
+    s = tcp(&fx, "a", "b:7100");
+    ck_assert_msg(s.ok, "a is not a client of the rule: %s", s.detail);
+    s = tcp(&fx, "b", "b:7100"); /* its own name: /etc/hosts, not DNS */
+    ck_assert_msg(s.ok, "own name: %s", s.detail);
+    clients[0] = ash_host_address(ash_sandbox_host(fx.sb, "a"));
+    ash_dns_rule_remove(dns, id);
+    ck_assert_int_eq(ash_dns_rule_add(dns, &r, &id, &err), 0);
+    s = tcp(&fx, "a", "b:7100");
+    ck_assert(!s.ok);
+    ck_assert_msg(strstr(s.detail, "timeout"), "%s", s.detail);
+    ash_dns_rule_remove(dns, id);
+    s = tcp(&fx, "a", "b:7100");
+    ck_assert_msg(s.ok, "after the rule: %s", s.detail);
+    fx.ctx.dns = NULL;
+    ash_dns_free(dns);
+    teardown(&fx);
+}
+END_TEST
+
 START_TEST(test_from_needs_a_host)
 {
     if (!can_run())
@@ -273,6 +329,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_tcp_from_host);
     tcase_add_test(tc, test_http_from_host);
     tcase_add_test(tc, test_exec_from_host);
+    tcase_add_test(tc, test_resolves_through_run_dns);
     tcase_add_test(tc, test_from_needs_a_host);
     suite_add_tcase(s, tc);
     return s;

@@ -1,0 +1,230 @@
+/* Known answer for host-crash through the whole engine: a service on sandbox
+ * host `backend`, an http probe from host `client` by name. Kill with
+ * restart_after: the measured TTR must match the moment the restarted service
+ * really listened again (its own truth file) within one probe interval plus
+ * stated slack. Freeze: failed samples time out (they are not refused) and TTR
+ * matches the thaw. Needs root. */
+#include <aftershock/aftershock.h>
+
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Scheduling slack, as in test_engine's known answers: a sample reflects the
+ * state a fraction of a millisecond after it starts (here one more hop, a
+ * veth and a bridge). */
+#define SLACK_MS 3.0
+#define EVERY_MS 20
+#define TIMEOUT_MS 20
+
+static char tmpdir[256];
+
+static const char *build_dir(void)
+{
+    const char *b = getenv("ASH_BUILD_DIR");
+    return b ? b : "build";
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The last "started at NS" line the service wrote: when it listened again. */
+static long long last_start(const char *run_dir, int *count)
+{
+    char path[600], line[256];
+    snprintf(path, sizeof path, "%s/truth", run_dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no truth file %s", path);
+    long long v = -1;
+    *count = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p = strstr(line, "started at ");
+        if (p) {
+            v = atoll(p + strlen("started at "));
+            (*count)++;
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+static double num(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    ck_assert_msg(json_is_number(v), "%s is not a number", k);
+    return json_number_value(v);
+}
+
+static double event_ms(json_t *run, const char *event)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(run, "timeline"), i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "event")), event) == 0)
+            return json_number_value(json_object_get(e, "t_ms"));
+    }
+    return -1;
+}
+
+static json_t *run_crash(const char *mode, const char *tag)
+{
+    char scen[600], text[4096], run_dir[600], state_dir[600];
+    snprintf(scen, sizeof scen, "%s/%s.yaml", tmpdir, tag);
+    snprintf(run_dir, sizeof run_dir, "%s/run-%s", tmpdir, tag);
+    snprintf(state_dir, sizeof state_dir, "%s/state", tmpdir);
+    snprintf(text, sizeof text,
+             "version: 1\n"
+             "name: host-crash-known-answer\n"
+             "hosts:\n"
+             "  - name: backend\n"
+             "    services:\n"
+             "      - name: web\n"
+             "        command: [\"%s/tests/ash_target\", \"--any\", \"--port\", \"8080\",\n"
+             "                  \"--truth-file\", \"{run_dir}/truth\"]\n"
+             "        ready: { tcp: \"127.0.0.1:8080\" }\n"
+             "  - name: client\n"
+             "probes:\n"
+             "  - name: web\n"
+             "    from: client\n"
+             "    http: { url: \"http://backend:8080/healthz\" }\n"
+             "    every: %dms\n"
+             "    timeout: %dms\n"
+             "faults:\n"
+             "  - name: crash\n"
+             "    kind: host-crash\n"
+             "    host: backend\n"
+             "    mode: %s\n"
+             "    restart_after: 1s\n"
+             "expect:\n"
+             "  warmup: 200ms\n"
+             "  stable_for: 300ms\n"
+             "  timeout: 10s\n",
+             build_dir(), EVERY_MS, TIMEOUT_MS, mode);
+    write_file(scen, text);
+    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET};
+    struct ash_run_result res;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_run_file(scen, &o, &res, &err) == 0, "run failed: %s", err.msg);
+    json_t *run = json_incref(json_array_get(json_object_get(res.report, "runs"), 0));
+    const char *e = json_string_value(json_object_get(run, "error"));
+    ck_assert_msg(strcmp(json_string_value(json_object_get(run, "verdict")), "pass") == 0, "verdict %s: %s",
+                  json_string_value(json_object_get(run, "verdict")), e ? e : "");
+    json_decref(res.report);
+    return run;
+}
+
+static bool can_run(void)
+{
+    if (geteuid() != 0) {
+        printf("test_host_crash: skipped: needs root (sandbox hosts)\n");
+        return false;
+    }
+    return true;
+}
+
+START_TEST(kill_restart_known_answer)
+{
+    if (!can_run())
+        return;
+    json_t *run = run_crash("kill", "kill");
+    char run_dir[600];
+    snprintf(run_dir, sizeof run_dir, "%s/run-kill", tmpdir);
+    int starts;
+    long long restarted = last_start(run_dir, &starts);
+    ck_assert_msg(starts == 2, "the service should have started twice, not %d times", starts);
+    double t_inject = (double)json_integer_value(json_object_get(json_object_get(run, "monotonic_ns"), "inject"));
+    double true_ttr = (restarted - t_inject) / 1e6;
+    double ttr = num(run, "ttr_ms"), impact = num(run, "impact_ms");
+    ck_assert_double_eq_tol(num(run, "resolution_ms"), EVERY_MS, 1e-9);
+    /* Down from the moment the kill is in effect: the first failed sample is the next one. */
+    ck_assert_msg(impact >= -SLACK_MS && impact <= EVERY_MS + SLACK_MS, "impact %.3f (every %d)", impact, EVERY_MS);
+    printf("host-crash kill: impact %.3f ms, ttr %.3f ms, service listening again at %.3f ms (every %d ms)\n", impact,
+           ttr, true_ttr, EVERY_MS);
+    ck_assert_msg(true_ttr >= 1000.0, "restarted %.3f ms after the kill, before restart_after", true_ttr);
+    ck_assert_msg(ttr >= true_ttr - SLACK_MS && ttr <= true_ttr + EVERY_MS + SLACK_MS,
+                  "ttr %.3f vs truth %.3f (every %d)", ttr, true_ttr, EVERY_MS);
+    ck_assert_msg(event_ms(run, "host-restored") > 0, "no host-restored event");
+    json_decref(run);
+}
+END_TEST
+
+START_TEST(freeze_times_out_known_answer)
+{
+    if (!can_run())
+        return;
+    json_t *run = run_crash("freeze", "freeze");
+    char run_dir[600];
+    snprintf(run_dir, sizeof run_dir, "%s/run-freeze", tmpdir);
+    int starts;
+    last_start(run_dir, &starts);
+    ck_assert_msg(starts == 1, "a frozen service is not restarted (started %d times)", starts);
+    /* Failed samples waited for their whole timeout: a hung host, not a refusal. */
+    json_t *series = json_object_get(json_array_get(json_object_get(run, "probes"), 0), "series");
+    size_t i, failed = 0;
+    json_t *s;
+    json_array_foreach(series, i, s)
+    {
+        if (json_integer_value(json_array_get(s, 2)))
+            continue;
+        failed++;
+        double lat = json_number_value(json_array_get(s, 1));
+        ck_assert_msg(lat >= TIMEOUT_MS - 0.5, "failed sample at %.3f ms took %.3f ms: refused, not hung",
+                      json_number_value(json_array_get(s, 0)), lat);
+    }
+    ck_assert_msg(failed >= 1000 / EVERY_MS / 2, "only %zu failed samples during a 1 s freeze", failed);
+    /* The truth is the thaw (host-restored). A sample that started during the
+     * freeze and is answered after the thaw counts as healthy from its start,
+     * so the measured TTR may precede the thaw by up to the probe timeout. */
+    double t_inject = num(run, "t_inject_ms");
+    double true_ttr = event_ms(run, "host-restored") - t_inject;
+    double ttr = num(run, "ttr_ms");
+    printf("host-crash freeze: %zu samples timed out, ttr %.3f ms, thawed at %.3f ms\n", failed, ttr, true_ttr);
+    ck_assert_msg(ttr >= true_ttr - TIMEOUT_MS - SLACK_MS && ttr <= true_ttr + EVERY_MS + SLACK_MS,
+                  "ttr %.3f vs thaw %.3f (every %d, timeout %d)", ttr, true_ttr, EVERY_MS, TIMEOUT_MS);
+    json_decref(run);
+}
+END_TEST
+
+static void setup(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/ash-hc-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", tmpdir);
+}
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("host_crash");
+    TCase *tc = tcase_create("engine");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, kill_restart_known_answer);
+    tcase_add_test(tc, freeze_times_out_known_answer);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
