@@ -7,6 +7,7 @@
 #include "engine/measure.h"
 #include "engine/progress.h"
 #include "engine/ready.h"
+#include "engine/verify.h"
 #include "env/env.h"
 #include "env/sandbox.h"
 #include "dns/dns.h"
@@ -75,8 +76,8 @@ struct detection {
     char detail[200];
 };
 
-enum phase { PH_SETUP, PH_WARMUP, PH_FAULTS, PH_REVERT, PH_TEARDOWN };
-static const char *const phase_names[] = {"setup", "warm-up", "faults", "revert", "teardown"};
+enum phase { PH_SETUP, PH_WARMUP, PH_FAULTS, PH_REVERT, PH_TEARDOWN, PH_VERIFY };
+static const char *const phase_names[] = {"setup", "warm-up", "faults", "revert", "teardown", "verify"};
 
 struct run {
     const struct ash_run_config *cfg;
@@ -101,6 +102,8 @@ struct run {
     bool aborted, finished, timed_out;
     char abort_reason[256];
     struct ash_progress *progress;
+    int64_t t_observed;    /* end of the observation phase (verify checks run after it) */
+    json_t *verify;        /* results of the scenario's verify: checks, NULL if none ran */
 };
 
 /* ---- timeline ---- */
@@ -546,7 +549,7 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
         int64_t im = ash_measure_impact(series, sc->n_probes, r->t_inject);
         impact = im >= 0 ? im - r->t_inject : -1;
         ttd = r->first_detect >= 0 ? r->first_detect - r->t_inject : -1;
-        int64_t observed = r->t_end;
+        int64_t observed = r->t_observed > 0 ? r->t_observed : r->t_end;
         if (im < 0) {
             /* Never impacted: the steady state never broke, so nothing to recover from. */
             ttr = sc->n_probes ? 0 : -1;
@@ -667,7 +670,19 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
         json_array_append_new(exps, json_pack("{s:s, s:f, s:o, s:b}", "name", "recover_within", "limit_ms",
                                               ash_ns_to_ms(e->recover_within_ns), "value_ms", ms_or_null(ttr), "met",
                                               ttr >= 0 && ttr <= e->recover_within_ns));
+    /* Post-recovery checks: each is an expectation too (its outcome against `expect`). */
+    size_t vi;
+    json_t *vr;
+    json_array_foreach(r->verify, vi, vr)
+    {
+        char vname[300];
+        snprintf(vname, sizeof vname, "verify %s: %s (expected %s)", json_string_value(json_object_get(vr, "name")),
+                 json_string_value(json_object_get(vr, "outcome")), json_string_value(json_object_get(vr, "expect")));
+        json_array_append_new(exps, json_pack("{s:s, s:n, s:n, s:O}", "name", vname, "limit_ms", "value_ms", "met",
+                                              json_object_get(vr, "met")));
+    }
     json_object_set_new(run, "expectations", exps);
+    json_object_set_new(run, "verify", r->verify ? json_incref(r->verify) : json_array());
 
     json_t *tl = json_array();
     for (size_t i = 0; i < r->n_events; i++)
@@ -705,6 +720,7 @@ static void free_run(struct run *r)
     free(r->dets);
     free(r->faults);
     free(r->rems);
+    json_decref(r->verify);
 }
 
 static void teardown(struct run *r)
@@ -888,6 +904,16 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     if (!r.finished && !r.aborted)
         ash_loop_cancel_timer(r.loop, sp);
     ret = 0;
+
+    /* verify: checks run after observation, before anything is reverted or
+     * stopped (the damage a fault left must still be there to be found).
+     * Probes keep sampling; the figures are measured up to t_observed. */
+    r.t_observed = ash_now_ns();
+    if (sc->n_verify && !r.aborted) {
+        r.phase = PH_VERIFY;
+        ash_progress_phase(r.progress, phase_names[r.phase]);
+        r.verify = ash_verify_run(&r.ctx, r.t_start);
+    }
 
 out_teardown:
     if (ret < 0 && !error[0])

@@ -274,6 +274,30 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
         td_ms(f, x, "value_ms");
         fprintf(f, "<td class=\"%s\">%s</td></tr>\n", met ? "met" : "miss", met ? "yes" : "NO");
     }
+    /* Post-recovery checks (verify:): what they found, not only whether it was expected. */
+    if (json_array_size(json_object_get(run, "verify"))) {
+        fputs("</table>\n<h3>Verify (after recovery)</h3>\n<table class=\"verify\"><tr><th>check</th>"
+              "<th>expected</th><th>outcome</th><th>exit</th><th>ms</th><th>output</th></tr>\n",
+              f);
+        json_array_foreach(json_object_get(run, "verify"), i, x) {
+            bool met = json_is_true(json_object_get(x, "met"));
+            char code[24] = "-";
+            if (json_is_integer(json_object_get(x, "exit")))
+                snprintf(code, sizeof code, "%lld", (long long)json_integer_value(json_object_get(x, "exit")));
+            fputs("<tr>", f);
+            td(f, ash_report_get_str(x, "name", "?"));
+            td(f, ash_report_get_str(x, "expect", "?"));
+            fprintf(f, "<td class=\"%s\">", met ? "met" : "miss");
+            put(f, ash_report_get_str(x, "outcome", "?"));
+            fputs("</td>", f);
+            td(f, code);
+            td_ms(f, x, "duration_ms");
+            fputs("<td><pre>", f);
+            put(f, ash_report_get_str(x, "output", ""));
+            put(f, ash_report_get_str(x, "error", ""));
+            fputs("</pre></td></tr>\n", f);
+        }
+    }
     fputs("</table>\n<h3>Event log</h3>\n<table class=\"events\"><tr><th>t ms (from run start)</th><th>event</th>"
           "<th>detail</th></tr>\n",
           f);

@@ -194,6 +194,34 @@ static void expectations(FILE *f, const json_t *runs)
     fputs("\n", f);
 }
 
+/* Post-recovery checks: outcome and the first line of what each found. */
+static void verify_checks(FILE *f, const json_t *runs)
+{
+    size_t i, j, n = 0;
+    const json_t *run, *x;
+    json_array_foreach(runs, i, run) n += json_array_size(json_object_get(run, "verify"));
+    if (!n)
+        return;
+    fputs("## Verify (after recovery)\n\n| run | check | expected | outcome | output |\n|---:|---|---|---|---|\n", f);
+    json_array_foreach(runs, i, run) {
+        json_array_foreach(json_object_get(run, "verify"), j, x) {
+            char first[200];
+            const char *out = ash_report_get_str(x, "output", "");
+            if (!*out)
+                out = ash_report_get_str(x, "error", "");
+            size_t k = strcspn(out, "\n");
+            snprintf(first, sizeof first, "%.*s", (int)(k < sizeof first - 1 ? k : sizeof first - 1), out);
+            fprintf(f, "| %zu |", i + 1);
+            cell(f, ash_report_get_str(x, "name", "?"));
+            cell(f, ash_report_get_str(x, "expect", "?"));
+            cell(f, ash_report_get_str(x, "outcome", "?"));
+            cell(f, first);
+            fputs("\n", f);
+        }
+    }
+    fputs("\n", f);
+}
+
 static void faults_and_actions(FILE *f, const json_t *runs)
 {
     size_t i, j;
@@ -288,6 +316,7 @@ int ash_report_write_markdown(const json_t *report, const char *path, ash_error_
     figures(o.f, report);
     incident(o.f, report);
     expectations(o.f, runs);
+    verify_checks(o.f, runs);
     faults_and_actions(o.f, runs);
     event_log(o.f, runs);
     return ash_report_out_commit(&o, path, err);

@@ -112,9 +112,22 @@ const struct ash_field ash_dns_fields[] = {
      "bridge's gateway, port 53"},
     {NULL}};
 
+static const char *const verify_expect_names[] = {"pass", "fail", NULL};
+
+const struct ash_field ash_verify_fields[] = {
+    {"name", ASH_F_STRING, offsetof(struct ash_verify_spec, name), ASH_FIELD_REQUIRED, "check name, unique"},
+    {"command", ASH_F_ARGV, offsetof(struct ash_verify_spec, command), ASH_FIELD_REQUIRED,
+     "argv list run after recovery, before teardown; {scenario_dir} and {run_dir} are substituted"},
+    {"expect", ASH_F_ENUM, offsetof(struct ash_verify_spec, expect), 0,
+     "pass (exit 0, the default) | fail (non-zero: the replay should leave the damage the incident left)",
+     verify_expect_names},
+    {"timeout", ASH_F_DURATION, offsetof(struct ash_verify_spec, timeout_ns), 0,
+     "longer than this counts as a failure (default 30s)"},
+    {NULL}};
+
 static const char *const top_keys[] = {"version", "name",     "title",  "description", "incident",
                                        "timescale", "hosts",  "services", "probes",    "detectors",
-                                       "faults",  "remediation", "expect", "dns", NULL};
+                                       "faults",  "remediation", "expect", "dns", "verify", NULL};
 static const char *const incident_keys[] = {"source", "fault_at", "detected_at", "mitigated_at", "recovered_at", NULL};
 static const char *const host_extra_keys[] = {"services", NULL};
 static const char *const fault_extra_keys[] = {"kind", "until", NULL};
@@ -906,6 +919,44 @@ static int parse_dns(struct pctx *x, const ash_node *root)
     return 0;
 }
 
+/* ---------- verify ---------- */
+
+static int parse_verify(struct pctx *x, const ash_node *root)
+{
+    ash_node seq;
+    if (get_seq(root, "verify", "checks", &seq, x->err) < 0)
+        return -1;
+    size_t n = ash_seq_len(&seq);
+    if (n == 0)
+        return 0;
+    if (!(x->sc->verify = calloc(n, sizeof *x->sc->verify)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    x->sc->n_verify = n;
+    for (size_t i = 0; i < n; i++) {
+        ash_node item = ash_seq_at(&seq, i);
+        struct ash_verify_spec *v = &x->sc->verify[i];
+        char what[160];
+        item_what(&item, "verify check", i, what, sizeof what);
+        v->timeout_ns = 30 * ASH_NS_PER_S;
+        v->loc = ash_node_loc(&item);
+        if (need_item_map(&item, "verify check", x->err) < 0 ||
+            check_keys_fields(&item, what, ash_verify_fields, NULL, x->err) < 0 ||
+            ash_fields_parse(&item, ash_verify_fields, v, x->err) < 0 ||
+            check_item_name(&item, "verify check", v->name, x->err) < 0 ||
+            check_unique(&seq, i, "verify check", x->err) < 0)
+            return -1;
+        if (v->command.n == 0) {
+            ash_node c = ash_map_get(&item, "command");
+            return ash_node_fail(&c, x->err, "'command' needs at least the program to run");
+        }
+        if (v->timeout_ns <= 0) {
+            ash_node t = ash_map_get(&item, "timeout");
+            return ash_node_fail(&t, x->err, "'timeout' must be greater than 0");
+        }
+    }
+    return 0;
+}
+
 /* ---------- cross-references ---------- */
 
 static ash_node dep_node(const struct svc_ref *r, size_t j)
@@ -1063,7 +1114,7 @@ static int parse_root(struct pctx *x)
     }
     if (parse_services(x, &svcs, NULL, &sc->services, &sc->n_services) < 0 || parse_probes(x, &root) < 0 ||
         parse_detectors(x, &root) < 0 || parse_faults(x, &root) < 0 || parse_remediations(x, &root) < 0 ||
-        parse_expect(x, &root) < 0 || parse_dns(x, &root) < 0)
+        parse_expect(x, &root) < 0 || parse_dns(x, &root) < 0 || parse_verify(x, &root) < 0)
         return -1;
     return check_references(x, &root);
 }
@@ -1180,6 +1231,9 @@ void ash_scenario_free(struct ash_scenario *sc)
     for (size_t i = 0; i < sc->dns.n_records; i++)
         ash_fields_free(ash_dns_record_fields, &sc->dns.records[i]);
     free(sc->dns.records);
+    for (size_t i = 0; i < sc->n_verify; i++)
+        ash_fields_free(ash_verify_fields, &sc->verify[i]);
+    free(sc->verify);
     ash_fields_free(ash_dns_fields, &sc->dns);
     free(sc->incident.source);
     free(sc->name);

@@ -90,6 +90,17 @@ struct ash_expect {
     int64_t warmup_ns;         /* steady-state verification before faults; default 1s */
 };
 
+/* `verify:` — a command run after recovery, before teardown (e.g. "are any
+ * profiles corrupted?"); its outcome is an expectation and is shown in the report. */
+enum ash_verify_expect { ASH_VERIFY_PASS, ASH_VERIFY_FAIL };
+struct ash_verify_spec {
+    char *name;
+    struct ash_strlist command; /* argv, {scenario_dir} and {run_dir} substituted */
+    int expect;                 /* enum ash_verify_expect: exit 0 expected, or non-zero */
+    int64_t timeout_ns;         /* default 30s; running longer counts as a failure */
+    struct ash_loc loc;
+};
+
 struct ash_incident {
     bool present;
     char *source;
@@ -137,6 +148,8 @@ struct ash_scenario {
     size_t n_remediations;
     struct ash_expect expect;
     struct ash_dns_spec dns;
+    struct ash_verify_spec *verify;
+    size_t n_verify;
 };
 
 /* Load, parse and validate. On error nothing is allocated and err reads

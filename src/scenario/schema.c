@@ -402,6 +402,9 @@ int ash_schema_build(json_t **out, ash_error_t *err)
     set(&b, json_object_get(dns, "properties"), "records",
         list_of(&b, object_schema(&b, ash_dns_record_fields, "one DNS record"), "records answered besides the hosts"));
     set(&b, props, "dns", dns);
+    set(&b, props, "verify",
+        list_of(&b, object_schema(&b, ash_verify_fields, "a command run after recovery; its outcome is an expectation"),
+                "post-recovery checks, run before teardown; results in the report"));
     set(&b, root, "properties", props);
     set(&b, root, "required", json_pack("[s, s]", "version", "name"));
     set(&b, root, "additionalProperties", json_false());

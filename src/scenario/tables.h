@@ -13,6 +13,7 @@ extern const struct ash_field ash_detector_fields[];
 extern const struct ash_field ash_fault_fields[];       /* plus kind, until, the kind's own keys */
 extern const struct ash_field ash_remediation_fields[]; /* plus when, action */
 extern const struct ash_field ash_expect_fields[];      /* struct ash_expect */
+extern const struct ash_field ash_verify_fields[];      /* struct ash_verify_spec */
 extern const struct ash_field ash_dns_fields[];         /* struct ash_dns_spec, plus `records` */
 extern const struct ash_field ash_dns_record_fields[];  /* struct ash_dns_record_spec */
 extern const char *const ash_dns_rtype_names[];         /* enum ash_dns_rtype, NULL-terminated */
