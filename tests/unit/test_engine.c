@@ -4,6 +4,8 @@
  * steady-state refusal, a failing inject reverted, and process faults undone. */
 #include <aftershock/aftershock.h>
 #include <check.h>
+
+#include "test_util.h"
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -20,12 +22,6 @@
 #define SLACK_MS 3.0
 
 static char tmpdir[64];
-
-static const char *build_dir(void)
-{
-    const char *b = getenv("ASH_BUILD_DIR");
-    return b ? b : "build";
-}
 
 static int free_port(void)
 {
@@ -120,9 +116,9 @@ static void known_answer(int every_ms)
              "  detect_within: 1s\n"
              "  recover_within: 2s\n"
              "  timeout: 10s\n",
-             build_dir(), port, port, port, every_ms);
+             ash_test_build_dir(), port, port, port, every_ms);
     write_file(scen, text);
-    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET};
+    struct ash_run_options o = ash_test_run_options(run_dir, state_dir);
     struct ash_run_result res;
     ash_error_t err = {0};
     ck_assert_msg(ash_run_file(scen, &o, &res, &err) == 0, "run failed: %s", err.msg);
@@ -171,7 +167,7 @@ START_TEST(steady_state_refused)
              "expect:\n  warmup: 200ms\n  timeout: 5s\n",
              port, tmpdir);
     write_file(scen, text);
-    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET};
+    struct ash_run_options o = ash_test_run_options(run_dir, state_dir);
     struct ash_run_result res;
     ash_error_t err = {0};
     ck_assert_int_eq(ash_run_file(scen, &o, &res, &err), 0);
@@ -203,7 +199,7 @@ START_TEST(failed_inject_is_reverted)
              "expect:\n  warmup: 200ms\n  timeout: 5s\n",
              tmpdir, tmpdir);
     write_file(scen, text);
-    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET};
+    struct ash_run_options o = ash_test_run_options(run_dir, state_dir);
     struct ash_run_result res;
     ash_error_t err = {0};
     ck_assert_int_eq(ash_run_file(scen, &o, &res, &err), 0);
@@ -232,7 +228,7 @@ START_TEST(exec_commands_see_run_dir)
              "faults:\n  - name: mark\n    kind: exec\n    inject: [\"touch\", \"{run_dir}/marker\"]\n"
              "expect:\n  warmup: 200ms\n  stable_for: 200ms\n  timeout: 5s\n");
     write_file(scen, text);
-    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET};
+    struct ash_run_options o = ash_test_run_options(run_dir, state_dir);
     struct ash_run_result res;
     ash_error_t err = {0};
     ck_assert_int_eq(ash_run_file(scen, &o, &res, &err), 0);
@@ -275,9 +271,9 @@ START_TEST(restart_policy_brings_killed_service_back)
              "    timeout: 100ms\n"
              "faults:\n  - name: kill\n    kind: process\n    target: target\n    action: kill\n"
              "expect:\n  warmup: 200ms\n  stable_for: 500ms\n  recover_within: 2s\n  timeout: 10s\n",
-             build_dir(), port, port, port);
+             ash_test_build_dir(), port, port, port);
     write_file(scen, text);
-    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET};
+    struct ash_run_options o = ash_test_run_options(run_dir, state_dir);
     struct ash_run_result res;
     ash_error_t err = {0};
     ck_assert_int_eq(ash_run_file(scen, &o, &res, &err), 0);

@@ -7,6 +7,8 @@
 #include <aftershock/aftershock.h>
 
 #include <check.h>
+
+#include "test_util.h"
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +23,6 @@
 #define TIMEOUT_MS 20
 
 static char tmpdir[256];
-
-static const char *build_dir(void)
-{
-    const char *b = getenv("ASH_BUILD_DIR");
-    return b ? b : "build";
-}
 
 static void write_file(const char *path, const char *text)
 {
@@ -108,9 +104,9 @@ static json_t *run_crash(const char *mode, const char *tag)
              "  warmup: 200ms\n"
              "  stable_for: 300ms\n"
              "  timeout: 10s\n",
-             build_dir(), EVERY_MS, TIMEOUT_MS, mode);
+             ash_test_build_dir(), EVERY_MS, TIMEOUT_MS, mode);
     write_file(scen, text);
-    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET};
+    struct ash_run_options o = ash_test_run_options(run_dir, state_dir);
     struct ash_run_result res;
     ash_error_t err = {0};
     ck_assert_msg(ash_run_file(scen, &o, &res, &err) == 0, "run failed: %s", err.msg);

@@ -14,6 +14,8 @@
 
 #include <aftershock/aftershock.h>
 #include <check.h>
+
+#include "test_util.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -624,7 +626,8 @@ START_TEST(ttr_known_answer)
     fputs(yaml, f);
     fclose(f);
     FILE *devnull = fopen("/dev/null", "w");
-    struct ash_run_options o = {.run_dir = run_dir, .state_dir = state, .progress = ASH_PROGRESS_QUIET, .log = devnull};
+    struct ash_run_options o = ash_test_run_options(run_dir, state);
+    o.log = devnull;
     struct ash_run_result res;
     ash_error_t err = {0};
     ck_assert_msg(ash_run_file(path, &o, &res, &err) == 0, "run: %s", err.msg);
