@@ -24,6 +24,16 @@ run_suite clang clang || status=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite asan clang -DASH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug || status=1
 
+# Torture (issue 9): a build whose Nth allocation/syscall fails; test_torture
+# runs a small scenario with N rising and checks each ends clean.
+echo "== torture: build with -DASH_TORTURE=ON, test_torture"
+if CC=gcc cmake -S . -B build-ci-torture -DASH_WERROR=ON -DASH_TORTURE=ON >/dev/null &&
+   cmake --build build-ci-torture -j"$jobs" --target test_torture aftershock >build-ci-torture.log 2>&1; then
+  (cd build-ci-torture && ctest --output-on-failure -R '^test_torture$') || status=1
+else
+  grep -E 'error:|Error' build-ci-torture.log | head -30; status=1
+fi
+
 # Fuzzing (issue 9): each libFuzzer harness in tests/fuzz for a bounded time.
 echo "== fuzz: tests/fuzz harnesses, 20 s each"
 bash scripts/fuzz.sh 20 || status=1

@@ -6,6 +6,7 @@
 #include "engine/guardian.h"
 #include "engine/measure.h"
 #include "engine/progress.h"
+#include "engine/recover.h"
 #include "engine/ready.h"
 #include "engine/verify.h"
 #include "env/env.h"
@@ -938,10 +939,16 @@ out_journal:
     ash_dns_free(r.ctx.dns); /* the DNS server: after the services, before the sandbox it serves */
     ash_sandbox_destroy(r.sandbox);
     if (r.journal) {
+        /* An undo that failed once (a transient error: fork, a journal write)
+         * gets one more try through the undo ops `aftershock recover` uses;
+         * only what fails twice is left for recover. */
+        char jpath[4096];
+        snprintf(jpath, sizeof jpath, "%s", ash_journal_path(r.journal));
         size_t left = ash_journal_pending(r.journal);
-        if (left)
-            add_event(&r, ash_now_ns(), "warning", "journal still has undo records: run `aftershock recover`");
         ash_journal_close(r.journal, true);
+        ash_error_t rerr = {0};
+        if (left && ash_recover_journal(jpath, NULL, &rerr) != 0)
+            add_event(&r, ash_now_ns(), "warning", "journal still has undo records: run `aftershock recover`");
         if (cfg->guardian_exe)
             ash_guardian_stop();
     }

@@ -1,0 +1,11 @@
+# Torture mode (tests only): -DASH_TORTURE=ON wraps allocation and chosen
+# syscalls of libaftershock (src/sys/torture.c) so the Nth call can be made to
+# fail, and builds tests/unit/test_torture.c. Never for a release build.
+option(ASH_TORTURE "Test build: wrappers that make the Nth allocation/syscall fail" OFF)
+if(ASH_TORTURE)
+  target_compile_definitions(aftershock_lib PRIVATE ASH_TORTURE=1)
+  set(ASH_TORTURE_WRAPPED malloc calloc realloc strdup strndup open openat write fork)
+  foreach(fn ${ASH_TORTURE_WRAPPED})
+    target_link_options(aftershock_lib INTERFACE "-Wl,--wrap=${fn}")
+  endforeach()
+endif()

@@ -1,0 +1,702 @@
+/* Fault `network`: bandwidth cap with a deep queue (tbf/htb), delay/jitter/duplicate/corrupt/reorder
+ * (netem, or the userspace relay where the kernel has no sch_netem), loss and partitions (nftables),
+ * and cross traffic, on a sandbox host or on the link between two hosts. */
+#include "faults/network.h"
+#include "kinds.h"
+#include "env/sandbox.h"
+#include "net/cross_traffic.h"
+#include "net/offload.h"
+#include "net/relay.h"
+#include "sys/clock.h"
+#include "sys/netns.h"
+#include "sys/nft.h"
+#include "sys/qdisc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/pkt_sched.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { DIR_BOTH, DIR_EGRESS, DIR_INGRESS };
+static const char *const dir_names[] = {"both", "egress", "ingress", NULL};
+enum { PROTO_ALL, PROTO_TCP, PROTO_UDP, PROTO_ICMP };
+static const char *const proto_names[] = {"all", "tcp", "udp", "icmp", NULL};
+static const char *const xproto_names[] = {"tcp", "udp", NULL};
+enum { MECH_AUTO, MECH_NETEM, MECH_RELAY };
+static const char *const mech_names[] = {"auto", "netem", "relay", NULL};
+
+#define HTB_CLASS 10 /* 1:10, the capped class when the cap is filtered */
+
+struct net_cross {
+    bool set;
+    char *from, *to, *rate;
+    int protocol;
+    long long port;
+};
+
+struct net_conf {
+    char *host;
+    struct ash_strlist between;
+    int direction;
+    long long port;
+    int protocol;
+    uint64_t bandwidth; /* bit/s, 0: none */
+    char *queue;
+    int64_t delay_ns, jitter_ns;
+    double loss, duplicate, corrupt, reorder;
+    bool partition;
+    struct net_cross cross;
+    int mechanism;
+    /* Derived by validate. */
+    int64_t queue_ns;
+    uint64_t queue_bytes;
+    uint64_t cross_rate;
+};
+
+static const struct ash_field cross_fields[] = {
+    {"from", ASH_F_STRING, offsetof(struct net_cross, from), ASH_FIELD_REQUIRED, "sandbox host that sends"},
+    {"to", ASH_F_STRING, offsetof(struct net_cross, to), ASH_FIELD_REQUIRED, "sandbox host that receives"},
+    {"rate", ASH_F_STRING, offsetof(struct net_cross, rate), 0, "sending rate (\"50mbit\") or \"max\" (default)"},
+    {"protocol", ASH_F_ENUM, offsetof(struct net_cross, protocol), 0, "tcp (default) | udp", xproto_names},
+    {"port", ASH_F_INT, offsetof(struct net_cross, port), 0, "sink port on the receiving host (default 5201)",
+     NULL, NULL, 1, 65535},
+    {NULL}};
+
+static const struct ash_field net_fields[] = {
+    {"host", ASH_F_STRING, offsetof(struct net_conf, host), 0, "sandbox host whose traffic is harmed (or between)"},
+    {"between", ASH_F_STRLIST, offsetof(struct net_conf, between), 0,
+     "[a, b]: only traffic between these two hosts, applied on a's link"},
+    {"direction", ASH_F_ENUM, offsetof(struct net_conf, direction), 0,
+     "both (default) | egress (what the host sends) | ingress (what it receives)", dir_names},
+    {"port", ASH_F_INT, offsetof(struct net_conf, port), 0, "only packets with this source or destination port",
+     NULL, NULL, 1, 65535},
+    {"protocol", ASH_F_ENUM, offsetof(struct net_conf, protocol), 0, "all (default) | tcp | udp | icmp",
+     proto_names},
+    {"bandwidth", ASH_F_RATE, offsetof(struct net_conf, bandwidth), 0, "token-bucket cap (\"1mbit\")"},
+    {"queue", ASH_F_STRING, offsetof(struct net_conf, queue), 0,
+     "queue behind the cap, as a time at the cap (\"200ms\", default) or a size (\"64KiB\")"},
+    {"delay", ASH_F_DURATION, offsetof(struct net_conf, delay_ns), 0, "added one-way delay, per direction"},
+    {"jitter", ASH_F_DURATION, offsetof(struct net_conf, jitter_ns), 0, "delay varies uniformly by +- this"},
+    {"loss", ASH_F_PERCENT, offsetof(struct net_conf, loss), 0, "fraction of packets dropped (\"5%\")"},
+    {"duplicate", ASH_F_PERCENT, offsetof(struct net_conf, duplicate), 0, "fraction of packets sent twice"},
+    {"corrupt", ASH_F_PERCENT, offsetof(struct net_conf, corrupt), 0, "fraction of packets with one bit flipped"},
+    {"reorder", ASH_F_PERCENT, offsetof(struct net_conf, reorder), 0,
+     "fraction of packets sent without the delay, overtaking others (needs delay)"},
+    {"partition", ASH_F_BOOL, offsetof(struct net_conf, partition), 0, "drop everything on the target"},
+    {"cross_traffic", ASH_F_MAP, offsetof(struct net_conf, cross), 0,
+     "competing traffic inside the sandbox: {from, to, rate, protocol, port}", NULL, cross_fields},
+    {"mechanism", ASH_F_ENUM, offsetof(struct net_conf, mechanism), 0,
+     "auto (default: netem where the kernel has it, else the relay) | netem | relay", mech_names},
+    {NULL}};
+
+static void net_defaults(void *conf)
+{
+    struct net_conf *c = conf;
+    c->cross.port = 5201;
+}
+
+static bool needs_delay_path(const struct net_conf *c)
+{
+    return c->delay_ns > 0 || c->jitter_ns > 0 || c->duplicate > 0 || c->corrupt > 0 || c->reorder > 0;
+}
+
+static bool filtered(const struct net_conf *c) { return c->between.n > 0 || c->protocol != PROTO_ALL || c->port; }
+
+static int fail_at(const ash_node *node, const char *key, ash_error_t *err, const char *msg)
+{
+    ash_node v = ash_map_get(node, key);
+    return ash_node_fail(ash_node_ok(&v) ? &v : node, err, "%s", msg);
+}
+
+static int net_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
+{
+    struct net_conf *c = conf;
+    if (sc->n_hosts == 0)
+        return ash_node_fail(node, err, "network faults need sandbox mode: this scenario has no 'hosts:'");
+    if (!c->host == !c->between.n)
+        return ash_node_fail(node, err, "say which traffic to harm: 'host: NAME' or 'between: [a, b]' (one of them)");
+    if (c->between.n && (c->between.n != 2 || strcmp(c->between.v[0], c->between.v[1]) == 0))
+        return fail_at(node, "between", err, "'between' takes two different hosts: [a, b]");
+    for (size_t i = 0; i < (c->host ? 1 : c->between.n); i++) {
+        const char *h = c->host ? c->host : c->between.v[i];
+        if (!ash_scenario_host(sc, h)) {
+            ash_node v = ash_map_get(node, c->host ? "host" : "between");
+            return ash_node_fail(&v, err, "no host named '%s' in this scenario", h);
+        }
+    }
+    if (!c->bandwidth && !needs_delay_path(c) && c->loss <= 0 && !c->partition && !c->cross.set)
+        return ash_node_fail(node, err, "a network fault needs an effect: bandwidth, delay, jitter, loss, duplicate, "
+                                        "corrupt, reorder, partition or cross_traffic");
+    if (c->jitter_ns > 0 && c->delay_ns <= 0)
+        return fail_at(node, "jitter", err, "'jitter' varies a delay: give 'delay' too");
+    if (c->jitter_ns > c->delay_ns)
+        return fail_at(node, "jitter", err, "'jitter' larger than 'delay' would ask for negative delays");
+    if (c->reorder > 0 && c->delay_ns <= 0)
+        return fail_at(node, "reorder", err, "'reorder' sends some packets without the delay: give 'delay' too");
+    if (c->port && c->protocol == PROTO_ICMP)
+        return fail_at(node, "port", err, "'port' does not go with protocol icmp");
+    if (c->queue && !c->bandwidth)
+        return fail_at(node, "queue", err, "'queue' is the queue behind a cap: give 'bandwidth' too");
+    c->queue_ns = 200 * ASH_NS_PER_MS;
+    c->queue_bytes = 0;
+    if (c->queue) {
+        struct ash_size sz;
+        if (ash_parse_duration(c->queue, &c->queue_ns) == 0 && c->queue_ns > 0)
+            ;
+        else if (ash_parse_size(c->queue, &sz) == 0 && !sz.is_percent && sz.bytes > 0)
+            c->queue_bytes = sz.bytes, c->queue_ns = 0;
+        else
+            return fail_at(node, "queue", err, "'queue' is a time (\"200ms\") or a size (\"64KiB\")");
+    }
+    if (c->bandwidth && c->between.n == 0 && (c->protocol != PROTO_ALL || c->port) && c->direction != DIR_EGRESS)
+        return fail_at(node, "bandwidth", err,
+                       "a cap on what a host receives cannot be filtered by port or protocol; use "
+                       "'between: [a, b]' or 'direction: egress'");
+    if (c->cross.set) {
+        ash_node x = ash_map_get(node, "cross_traffic");
+        const char *hs[2] = {c->cross.from, c->cross.to};
+        const char *ks[2] = {"from", "to"};
+        for (int i = 0; i < 2; i++)
+            if (!ash_scenario_host(sc, hs[i])) {
+                ash_node v = ash_map_get(&x, ks[i]);
+                return ash_node_fail(&v, err, "no host named '%s' in this scenario", hs[i]);
+            }
+        if (strcmp(c->cross.from, c->cross.to) == 0)
+            return fail_at(&x, "to", err, "cross traffic goes between two different hosts");
+        c->cross_rate = 0;
+        if (c->cross.rate && strcmp(c->cross.rate, "max") != 0 && ash_parse_rate(c->cross.rate, &c->cross_rate) < 0)
+            return fail_at(&x, "rate", err, "'rate' is a rate such as \"50mbit\", or \"max\"");
+    }
+    return 0;
+}
+
+/* ---- mechanism choice (also what `doctor` prints) ---- */
+
+static const char *root_reason(void)
+{
+    return geteuid() == 0 ? NULL
+                          : "needs root: qdiscs, nftables tables and relay links live in sandbox namespaces";
+}
+
+static const char *net_unavailable(void) { return root_reason(); }
+
+/* netem or relay for the delay-family effects of this fault. */
+static int choose_delay_mech(const struct net_conf *c, const char **why)
+{
+    const char *nw = NULL;
+    bool netem = ash_tc_netem_available(&nw);
+    if (c->mechanism == MECH_RELAY) {
+        *why = "asked for (mechanism: relay)";
+        return MECH_RELAY;
+    }
+    if (c->mechanism == MECH_NETEM) {
+        *why = nw;
+        return netem ? MECH_NETEM : -1;
+    }
+    if (!netem) {
+        *why = nw;
+        return MECH_RELAY;
+    }
+    if (filtered(c)) {
+        *why = "netem cannot filter by peer, port or protocol on its own; the relay can";
+        return MECH_RELAY;
+    }
+    *why = nw;
+    return MECH_NETEM;
+}
+
+void ash_network_doctor(FILE *out)
+{
+    const char *why = NULL;
+    bool netem = ash_tc_netem_available(&why);
+    const char *root = root_reason();
+    fprintf(out, "network fault mechanisms on this machine:\n");
+    if (root)
+        fprintf(out, "  (not root: %s)\n", root);
+    fprintf(out, "  bandwidth, queue          tbf (htb + nftables meta priority when filtered) via libnl: in every kernel with sch_tbf/sch_htb\n");
+    fprintf(out, "  loss, partition           nftables (numgen random / drop) via libnftables, in the host's namespace\n");
+    fprintf(out, "  delay, jitter, duplicate, corrupt, reorder: %s\n",
+            netem ? "netem via libnl (the relay when filtered by peer, port or protocol)"
+                  : "userspace relay (AF_PACKET + PACKET_VNET_HDR between veth ends, 1 us timer slack)");
+    fprintf(out, "    sch_netem: %s (%s)\n", netem ? "available" : "not available", why ? why : "");
+    fprintf(out, "  cross_traffic             TCP/UDP sender and sink processes inside the sandbox hosts' namespaces\n");
+}
+
+/* ---- state ---- */
+
+struct placed {
+    char netns[128]; /* "" for the root namespace */
+    int nsfd;        /* -1: root */
+    char ifname[16];
+    uint64_t jid;
+};
+
+struct net_state {
+    struct placed qd[2];
+    int n_qd;
+    struct placed tb[2]; /* nftables tables (ifname unused) */
+    struct placed *csum; /* hosts' eth0 whose TX checksum offload the relay turned off */
+    size_t n_csum;
+    int n_tb;
+    char table[64];
+    struct ash_relay relay;
+    struct ash_relay_opts ropts;
+    char relay_b[16], relay_p[16];
+    bool relay_on;
+    struct ash_cross cross;
+    struct ash_cross_opts copts;
+    bool cross_on;
+};
+
+static int journal(struct ash_ctx *ctx, const char *op, json_t *d, uint64_t *id, ash_error_t *err)
+{
+    if (!d)
+        return ash_error(err, ENOMEM, "journal record");
+    int r = ctx->journal ? ash_journal_append(ctx->journal, op, d, id, err) : 0;
+    json_decref(d);
+    return r;
+}
+
+static void placed_init(struct placed *p, struct ash_host *h, const char *ifname)
+{
+    snprintf(p->netns, sizeof p->netns, "%s", h ? ash_host_netns_name(h) : "");
+    p->nsfd = h ? ash_host_netns_fd(h) : -1;
+    snprintf(p->ifname, sizeof p->ifname, "%s", ifname ? ifname : "");
+}
+
+/* A qdisc on (h's namespace or root, ifname): journaled before it is added. */
+struct qspec {
+    uint64_t rate;      /* 0: no cap */
+    bool htb;           /* filtered cap: htb class 1:10 */
+    uint32_t limit;     /* queue bytes */
+    bool netem;
+    struct ash_netem nm;
+};
+
+static uint32_t burst_for(uint64_t rate_bits)
+{
+    /* At least 10 ms of tokens (the kernel's timer granularity) and two full frames. */
+    uint64_t b = rate_bits / 8 / 100;
+    return (uint32_t)(b < 3200 ? 3200 : b > (16u << 20) ? (16u << 20) : b);
+}
+
+static int add_qdisc(struct ash_ctx *ctx, struct net_state *st, struct ash_host *h, const char *ifname,
+                     const struct qspec *q, ash_error_t *err)
+{
+    struct placed *p = &st->qd[st->n_qd];
+    placed_init(p, h, ifname);
+    struct ash_tc *tc = NULL;
+    int ifindex = 0;
+    if (ash_tc_open(p->nsfd, &tc, err) < 0 || ash_tc_ifindex(tc, ifname, &ifindex, err) < 0)
+        goto fail;
+    if (journal(ctx, "network.qdisc", json_pack("{s:s, s:s}", "netns", p->netns, "ifname", ifname), &p->jid, err) < 0)
+        goto fail;
+    st->n_qd++;
+    uint32_t root = TC_H_MAKE(1u << 16, 0);
+    if (q->netem) {
+        if (ash_tc_netem_add(tc, ifindex, 0, root, &q->nm, err) < 0)
+            goto fail;
+        if (q->rate && ash_tc_tbf_add(tc, ifindex, TC_H_MAKE(1u << 16, 1), TC_H_MAKE(10u << 16, 0), q->rate,
+                                      burst_for(q->rate), q->limit, err) < 0)
+            goto fail;
+    } else if (q->htb) {
+        if (ash_tc_htb_capped_add(tc, ifindex, HTB_CLASS, q->rate, q->limit, err) < 0)
+            goto fail;
+    } else if (ash_tc_tbf_add(tc, ifindex, 0, root, q->rate, burst_for(q->rate), q->limit, err) < 0) {
+        goto fail;
+    }
+    ash_tc_close(tc);
+    return 0;
+fail:
+    ash_tc_close(tc);
+    return ash_error_wrap(err, "%s%s%s", h ? ash_host_name(h) : "root namespace", h ? " " : " ", ifname);
+}
+
+/* nftables matches for one direction: one or two alternatives (source or destination port). */
+static int matches(const struct net_conf *c, const char *peer_kw, const char *peer, char out[2][160])
+{
+    char base[96] = "";
+    if (peer)
+        snprintf(base, sizeof base, "ip %s %s ", peer_kw, peer);
+    const char *pr = c->protocol == PROTO_TCP ? "tcp" : c->protocol == PROTO_UDP ? "udp" : NULL;
+    if (c->protocol == PROTO_ICMP)
+        snprintf(base + strlen(base), sizeof base - strlen(base), "meta l4proto icmp ");
+    else if (pr && !c->port)
+        snprintf(base + strlen(base), sizeof base - strlen(base), "meta l4proto %s ", pr);
+    if (!c->port) {
+        snprintf(out[0], 160, "%s", base);
+        return 1;
+    }
+    const char *l4 = pr ? pr : "meta l4proto { tcp, udp } th";
+    snprintf(out[0], 160, "%s%s dport %lld ", base, l4, c->port);
+    snprintf(out[1], 160, "%s%s sport %lld ", base, l4, c->port);
+    return 2;
+}
+
+static void rules(char *buf, size_t len, const struct net_conf *c, const char *chain, const char *peer_kw,
+                  const char *peer, const char *action)
+{
+    char m[2][160];
+    int n = matches(c, peer_kw, peer, m);
+    for (int i = 0; i < n; i++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "add rule inet %%s %s %s%s\n", chain, m[i], action);
+}
+
+/* Make table `st->table` in h's namespace from rule lines that still carry a %s for the table name. */
+static int add_table(struct ash_ctx *ctx, struct net_state *st, struct ash_host *h, const char *body, ash_error_t *err)
+{
+    struct placed *p = &st->tb[st->n_tb];
+    placed_init(p, h, NULL);
+    char cmds[4096];
+    int n = snprintf(cmds, sizeof cmds,
+                     "add table inet %s\n"
+                     "add chain inet %s out { type filter hook output priority 0; policy accept; }\n"
+                     "add chain inet %s in { type filter hook input priority 0; policy accept; }\n",
+                     st->table, st->table, st->table);
+    /* Substitute the table name into each rule line. */
+    for (const char *s = body; *s && n < (int)sizeof cmds - 1;) {
+        const char *e = strchr(s, '\n');
+        size_t l = e ? (size_t)(e - s) : strlen(s);
+        char line[512], fmt[512];
+        snprintf(fmt, sizeof fmt, "%.*s", (int)l, s);
+        snprintf(line, sizeof line, fmt, st->table);
+        n += snprintf(cmds + n, sizeof cmds - (size_t)n, "%s\n", line);
+        s += l + (e ? 1 : 0);
+    }
+    if (journal(ctx, "network.nft", json_pack("{s:s, s:s}", "netns", p->netns, "table", st->table), &p->jid, err) < 0)
+        return -1;
+    st->n_tb++;
+    if (ash_nft_run(p->nsfd, cmds, err) < 0)
+        return ash_error_wrap(err, "host %s", ash_host_name(h));
+    return 0;
+}
+
+static int net_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err);
+
+static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
+{
+    const struct net_conf *c = f->conf;
+    if (!ctx->sandbox)
+        return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "network faults need sandbox mode (a scenario with hosts:)");
+    const char *why = root_reason();
+    if (why)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM, "network fault '%s': %s", f->name, why);
+    struct ash_host *a = ash_sandbox_host(ctx->sandbox, c->host ? c->host : c->between.v[0]);
+    struct ash_host *b = c->between.n ? ash_sandbox_host(ctx->sandbox, c->between.v[1]) : NULL;
+    if (!a || (c->between.n && !b))
+        return ash_error(err, ENOENT, "network fault '%s': host not in the sandbox", f->name);
+    int dmech = -1;
+    const char *dwhy = "";
+    if (needs_delay_path(c)) {
+        dmech = choose_delay_mech(c, &dwhy);
+        if (dmech < 0)
+            return ash_error_class(err, ASH_ERR_ENVIRONMENT, EOPNOTSUPP,
+                                   "network fault '%s': mechanism netem asked for, but %s; use 'mechanism: auto' "
+                                   "or 'relay' (the userspace relay needs no kernel module)",
+                                   f->name, dwhy);
+    }
+    struct net_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return ash_error(err, ENOMEM, "network fault");
+    /* ash-<run>-<fault>, fault name reduced to what nft identifiers accept. */
+    snprintf(st->table, sizeof st->table, "ash-%s-%s", ash_sandbox_bridge(ctx->sandbox) + 4, f->name);
+    for (char *p = st->table; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
+            *p = '_';
+    bool egress = c->direction != DIR_INGRESS, ingress = c->direction != DIR_EGRESS;
+    const char *peer = b ? ash_host_address(b) : NULL;
+    uint32_t limit = 0;
+    if (c->bandwidth)
+        limit = c->queue_bytes ? (uint32_t)c->queue_bytes
+                               : (uint32_t)((double)c->bandwidth / 8.0 * (double)c->queue_ns / 1e9);
+    if (c->bandwidth && limit < 3200)
+        limit = 3200; /* two full frames, or nothing would pass */
+    struct ash_netem nm = {.delay_ns = c->delay_ns, .jitter_ns = c->jitter_ns, .duplicate = c->duplicate,
+                           .corrupt = c->corrupt, .reorder = c->reorder};
+    bool netem = dmech == MECH_NETEM;
+
+    /* 1. Qdiscs: egress on the host's eth0, ingress on its bridge port (or, for a
+     *    filtered link, on the peer's eth0 toward it). */
+    char rules_a[2048] = "", rules_b[1024] = "";
+    if (egress && (c->bandwidth || netem)) {
+        struct qspec q = {.rate = c->bandwidth, .limit = limit, .netem = netem, .nm = nm,
+                          .htb = c->bandwidth && filtered(c) && !netem};
+        if (add_qdisc(ctx, st, a, "eth0", &q, err) < 0)
+            goto fail;
+        if (q.htb)
+            rules(rules_a, sizeof rules_a, c, "out", "daddr", peer, "meta priority set 1:10");
+    }
+    if (ingress && (c->bandwidth || netem)) {
+        struct qspec q = {.rate = c->bandwidth, .limit = limit, .netem = netem, .nm = nm,
+                          .htb = c->bandwidth && filtered(c) && !netem};
+        if (b && q.htb) {
+            if (add_qdisc(ctx, st, b, "eth0", &q, err) < 0)
+                goto fail;
+            rules(rules_b, sizeof rules_b, c, "out", "daddr", ash_host_address(a), "meta priority set 1:10");
+        } else if (add_qdisc(ctx, st, NULL, ash_host_veth(a), &q, err) < 0) {
+            goto fail;
+        }
+    }
+    /* 2. nftables: partition, loss. */
+    char action[96] = "";
+    if (c->partition)
+        snprintf(action, sizeof action, "drop");
+    else if (c->loss >= 1.0)
+        snprintf(action, sizeof action, "drop");
+    else if (c->loss > 0)
+        snprintf(action, sizeof action, "numgen random mod 1000000 < %u drop", (unsigned)(c->loss * 1e6 + 0.5));
+    if (action[0] && egress)
+        rules(rules_a, sizeof rules_a, c, "out", "daddr", peer, action);
+    if (action[0] && ingress)
+        rules(rules_a, sizeof rules_a, c, "in", "saddr", peer, action);
+    if (rules_a[0] && add_table(ctx, st, a, rules_a, err) < 0)
+        goto fail;
+    if (rules_b[0] && add_table(ctx, st, b, rules_b, err) < 0)
+        goto fail;
+    /* 3. The relay for the delay family without netem. */
+    if (dmech == MECH_RELAY) {
+        size_t idx = 0;
+        for (size_t i = 0; i < ash_sandbox_n_hosts(ctx->sandbox); i++)
+            if (ash_sandbox_host_at(ctx->sandbox, i) == a)
+                idx = i;
+        const char *run = ash_sandbox_bridge(ctx->sandbox) + 4;
+        snprintf(st->relay_b, sizeof st->relay_b, "ash%.8sr%zu", run, idx);
+        snprintf(st->relay_p, sizeof st->relay_p, "ash%.8sp%zu", run, idx);
+        struct ash_relay_effects e = {.on = true, .delay_ns = c->delay_ns, .jitter_ns = c->jitter_ns,
+                                      .duplicate = c->duplicate, .corrupt = c->corrupt, .reorder = c->reorder};
+        st->ropts = (struct ash_relay_opts){.bridge = ash_sandbox_bridge(ctx->sandbox), .host_veth = ash_host_veth(a),
+                                            .relay_b = st->relay_b, .relay_p = st->relay_p,
+                                            .seed = (uint64_t)ash_now_ns()};
+        if (egress)
+            st->ropts.egress = e;
+        if (ingress)
+            st->ropts.ingress = e;
+        if (b)
+            inet_pton(AF_INET, ash_host_address(b), &st->ropts.filter.peer);
+        st->ropts.filter.protocol = c->protocol == PROTO_TCP    ? IPPROTO_TCP
+                                    : c->protocol == PROTO_UDP  ? IPPROTO_UDP
+                                    : c->protocol == PROTO_ICMP ? IPPROTO_ICMP
+                                                                : 0;
+        st->ropts.filter.port = (uint16_t)c->port;
+        /* Relayed frames must carry complete checksums and fit the MTU: TX
+         * checksum offload (and with it TSO) off on every host's eth0. */
+        size_t nh = ash_sandbox_n_hosts(ctx->sandbox);
+        st->csum = calloc(nh, sizeof *st->csum);
+        if (!st->csum) {
+            ash_error(err, ENOMEM, "network fault");
+            goto fail;
+        }
+        for (size_t i = 0; i < nh; i++) {
+            struct ash_host *h = ash_sandbox_host_at(ctx->sandbox, i);
+            struct placed *p = &st->csum[st->n_csum];
+            placed_init(p, h, "eth0");
+            bool on = false;
+            if (ash_txcsum_get(p->nsfd, "eth0", &on, err) < 0)
+                goto fail;
+            if (!on)
+                continue;
+            if (journal(ctx, "network.offload", json_pack("{s:s, s:s}", "netns", p->netns, "ifname", "eth0"),
+                        &p->jid, err) < 0)
+                goto fail;
+            st->n_csum++;
+            if (ash_txcsum_set(p->nsfd, "eth0", false, err) < 0)
+                goto fail;
+        }
+        if (ash_relay_insert(&st->ropts, ctx->journal, &st->relay, err) < 0)
+            goto fail;
+        st->relay_on = true;
+    }
+    /* 4. Cross traffic. */
+    if (c->cross.set) {
+        struct ash_host *from = ash_sandbox_host(ctx->sandbox, c->cross.from);
+        struct ash_host *to = ash_sandbox_host(ctx->sandbox, c->cross.to);
+        if (!from || !to) {
+            ash_error(err, ENOENT, "cross traffic: host not in the sandbox");
+            goto fail;
+        }
+        st->copts = (struct ash_cross_opts){.from_netns_fd = ash_host_netns_fd(from),
+                                            .to_netns_fd = ash_host_netns_fd(to), .port = (uint16_t)c->cross.port,
+                                            .udp = c->cross.protocol == 1, .rate_bits = c->cross_rate};
+        inet_pton(AF_INET, ash_host_address(to), &st->copts.to_addr);
+        if (ash_cross_start(&st->copts, ctx->journal, &st->cross, err) < 0)
+            goto fail;
+        st->cross_on = true;
+    }
+    if (needs_delay_path(c))
+        ash_ctx_eventf(ctx, ash_now_ns(), "network-mechanism", "%s: delay family through %s (%s)", f->name,
+                       netem ? "netem" : "the userspace relay", dwhy);
+    *state = st;
+    return 0;
+fail:;
+    ash_error_t e2 = {0};
+    net_revert(ctx, f, st, &e2);
+    return ash_error_wrap(err, "network fault '%s'", f->name);
+}
+
+static int net_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err)
+{
+    (void)f;
+    struct net_state *st = state;
+    if (!st)
+        return 0;
+    int ret = 0;
+    ash_error_t e = {0};
+    if (st->cross_on) {
+        ash_cross_stop(&st->cross, ctx->journal);
+        st->cross_on = false;
+    }
+    if (st->relay_on) {
+        if (ash_relay_remove(&st->relay, ctx->journal, &e) < 0)
+            ret = -1;
+        else
+            st->relay_on = false;
+    }
+    for (size_t i = st->n_csum; i-- > 0;) {
+        struct placed *p = &st->csum[i];
+        if (!p->jid)
+            continue;
+        if (ash_txcsum_set(p->nsfd, p->ifname, true, ret < 0 ? NULL : &e) < 0 && errno != ENODEV) {
+            ret = -1;
+            continue;
+        }
+        if (ctx->journal)
+            ash_journal_done(ctx->journal, p->jid, NULL);
+        p->jid = 0;
+    }
+    for (int i = st->n_tb - 1; i >= 0; i--) {
+        if (!st->tb[i].jid)
+            continue;
+        if (ash_nft_table_delete(st->tb[i].nsfd, "inet", st->table, ret < 0 ? NULL : &e) < 0) {
+            ret = -1;
+            continue;
+        }
+        if (ctx->journal)
+            ash_journal_done(ctx->journal, st->tb[i].jid, NULL);
+        st->tb[i].jid = 0;
+    }
+    for (int i = st->n_qd - 1; i >= 0; i--) {
+        struct placed *p = &st->qd[i];
+        if (!p->jid)
+            continue;
+        struct ash_tc *tc = NULL;
+        int ifindex = 0;
+        int r = ash_tc_open(p->nsfd, &tc, ret < 0 ? NULL : &e);
+        if (r == 0 && ash_tc_ifindex(tc, p->ifname, &ifindex, NULL) == 0)
+            r = ash_tc_root_delete(tc, ifindex, ret < 0 ? NULL : &e);
+        ash_tc_close(tc);
+        if (r < 0) {
+            ret = -1;
+            continue;
+        }
+        if (ctx->journal)
+            ash_journal_done(ctx->journal, p->jid, NULL);
+        p->jid = 0;
+    }
+    if (ret < 0) {
+        if (err)
+            *err = e;
+        return -1; /* state kept: a second revert retries what is left */
+    }
+    free(st->csum);
+    free(st);
+    return 0;
+}
+
+/* ---- recover ---- */
+
+/* fd of the record's namespace: -1 root; -2 gone (so is everything in it). */
+static int rec_netns(json_t *rec, ash_error_t *err)
+{
+    const char *ns = json_string_value(json_object_get(rec, "netns"));
+    if (!ns)
+        return ash_error(err, EINVAL, "network record without a netns"), -3;
+    if (!ns[0])
+        return -1;
+    if (strncmp(ns, "ash-", 4) != 0)
+        return ash_error(err, EINVAL, "network record names a namespace that is not aftershock's: %s", ns), -3;
+    if (!ash_netns_exists(ns))
+        return -2;
+    int fd = ash_netns_open(ns, err);
+    return fd < 0 ? -3 : fd;
+}
+
+static int undo_qdisc(json_t *rec, ash_error_t *err)
+{
+    const char *ifname = json_string_value(json_object_get(rec, "ifname"));
+    if (!ifname)
+        return ash_error(err, EINVAL, "network.qdisc record without an interface");
+    int fd = rec_netns(rec, err);
+    if (fd == -2)
+        return 0;
+    if (fd == -3)
+        return -1;
+    struct ash_tc *tc = NULL;
+    int ifindex = 0, r = ash_tc_open(fd, &tc, err);
+    if (r == 0 && ash_tc_ifindex(tc, ifname, &ifindex, NULL) == 0)
+        r = ash_tc_root_delete(tc, ifindex, err);
+    ash_tc_close(tc);
+    if (fd >= 0)
+        close(fd);
+    return r;
+}
+
+static int undo_nft(json_t *rec, ash_error_t *err)
+{
+    const char *table = json_string_value(json_object_get(rec, "table"));
+    if (!table || strncmp(table, "ash-", 4) != 0)
+        return ash_error(err, EINVAL, "network.nft record without an ash- table");
+    int fd = rec_netns(rec, err);
+    if (fd == -2)
+        return 0;
+    if (fd == -3)
+        return -1;
+    int r = ash_nft_table_delete(fd, "inet", table, err);
+    if (fd >= 0)
+        close(fd);
+    return r;
+}
+
+static int undo_offload(json_t *rec, ash_error_t *err)
+{
+    const char *ifname = json_string_value(json_object_get(rec, "ifname"));
+    if (!ifname)
+        return ash_error(err, EINVAL, "network.offload record without an interface");
+    int fd = rec_netns(rec, err);
+    if (fd == -2)
+        return 0;
+    if (fd == -3)
+        return -1;
+    int r = ash_txcsum_set(fd, ifname, true, err);
+    if (r < 0 && err && err->code == ENODEV)
+        r = 0;
+    if (fd >= 0)
+        close(fd);
+    return r;
+}
+
+static const struct ash_undo_op net_undo[] = {
+    {"network.offload", undo_offload},
+    {"network.qdisc", undo_qdisc},
+    {"network.nft", undo_nft},
+    {"network.relay-link", ash_relay_undo_link},
+    {"network.proc", ash_net_undo_proc},
+    {NULL, NULL},
+};
+
+const struct ash_fault_kind ash_fault_network = {
+    .c = {.name = "network",
+          .summary = "bandwidth cap, delay/jitter/loss/duplicate/corrupt/reorder, partition and cross traffic on a "
+                     "sandbox host or link",
+          .unavailable = net_unavailable,
+          .fields = net_fields,
+          .conf_size = sizeof(struct net_conf),
+          .defaults = net_defaults,
+          .validate = net_validate},
+    .inject = net_inject,
+    .revert = net_revert,
+    .undo_ops = net_undo,
+};

@@ -1,0 +1,17 @@
+/* nftables in-process through libnftables (nft syntax strings, no `nft`
+ * child process), inside any network namespace. */
+#ifndef ASH_SYS_NFT_H
+#define ASH_SYS_NFT_H
+
+#include <aftershock/error.h>
+#include <stdbool.h>
+
+/* Run a batch of nft commands (one transaction) in netns_fd (< 0: here).
+ * The error carries libnftables' own message. */
+int ash_nft_run(int netns_fd, const char *cmds, ash_error_t *err);
+/* Delete `table <family> <name>`; a missing table is fine. */
+int ash_nft_table_delete(int netns_fd, const char *family, const char *name, ash_error_t *err);
+/* Does the table exist? -1 with err when nftables cannot be asked. */
+int ash_nft_table_exists(int netns_fd, const char *family, const char *name, ash_error_t *err);
+
+#endif

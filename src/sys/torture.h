@@ -1,0 +1,26 @@
+/* Torture mode (tests only, -DASH_TORTURE=ON): make the Nth allocation or chosen syscall fail.
+ *
+ * The build links every program using libaftershock with -Wl,--wrap for
+ * malloc, calloc, realloc, strdup, strndup, open, openat, write and fork, so
+ * the library's own calls to them go through a countdown (calls made inside
+ * libc and other libraries are not counted). Disarmed, the wrappers only
+ * count. Armed with N, the Nth call from then on fails once (NULL/-1 with
+ * ENOMEM, EIO or EAGAIN as the real call would) and every later call succeeds:
+ * the test proves that each single failure ends in a clean error and a full
+ * revert. After a successful fork the child is disarmed (it only execs). */
+#ifndef ASH_SYS_TORTURE_H
+#define ASH_SYS_TORTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* True in a build made with -DASH_TORTURE=ON. */
+bool ash_torture_available(void);
+/* Fail the nth wrapped call from now (n >= 1); 0 disarms. Resets the counters. */
+void ash_torture_arm(uint64_t n);
+/* Wrapped calls since the last arm. */
+uint64_t ash_torture_calls(void);
+/* Whether the armed failure happened, and in which function. */
+bool ash_torture_hit(const char **what);
+
+#endif

@@ -1,0 +1,532 @@
+/* Network fault on a real 2-host sandbox: relay delay in TCP connect latency,
+ * partition and 100% loss time connects out, a bandwidth cap limits a TCP
+ * transfer and cross traffic raises latency, revert and recover leave no
+ * qdisc, nftables table or relay, bad configs fail with positions. Needs root. */
+#include "env/sandbox.h"
+#include "faults/network.h"
+#include "kinds.h"
+#include "sys/clock.h"
+#include "sys/journal.h"
+#include "sys/netlink.h"
+#include "sys/nft.h"
+#include "sys/qdisc.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PORT 7100
+
+/* Relay timing error bound for one connect (two relayed passes: SYN and
+ * SYN-ACK). Each release happens at arrival + delay + wake-up latency; the
+ * relay's timer slack is 1 us, so the bound is the scheduler's wake-up
+ * latency on this shared 2-core machine, which we allow up to 5 ms per pass. */
+#define RELAY_TOL_NS (10 * ASH_NS_PER_MS)
+
+static bool can_run(void)
+{
+    if (geteuid() != 0) {
+        printf("test_network: skipped: needs root (namespaces, qdiscs, nftables)\n");
+        return false;
+    }
+    return true;
+}
+
+struct fx {
+    char run[16];
+    char state[64];
+    struct ash_scenario *sc;
+    struct ash_journal *j;
+    struct ash_sandbox *sb;
+    struct ash_host *a, *b;
+    struct ash_ctx ctx;
+    int listen_a, listen_b;
+};
+
+static const char *scenario_head = "version: 1\nname: net\nhosts:\n  - name: a\n  - name: b\nfaults:\n";
+
+static void fx_setup(struct fx *f, const char *fault_yaml)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->run, sizeof f->run, "n%05x", (unsigned)getpid() & 0xfffff);
+    snprintf(f->state, sizeof f->state, "/tmp/ash-nettest-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(f->state));
+    char text[2048];
+    snprintf(text, sizeof text, "%s%s", scenario_head, fault_yaml);
+    ash_error_t err = {0};
+    int r = ash_scenario_load_string("net.yaml", text, strlen(text), &f->sc, &err);
+    ck_assert_msg(r == 0, "scenario: %s", err.msg);
+    ck_assert_int_eq(ash_journal_open(f->state, f->run, &f->j, &err), 0);
+    r = ash_sandbox_create_in(f->sc, f->run, f->state, f->j, &f->sb, &err);
+    ck_assert_msg(r == 0, "sandbox: %s", err.msg);
+    f->a = ash_sandbox_host(f->sb, "a");
+    f->b = ash_sandbox_host(f->sb, "b");
+    f->ctx = (struct ash_ctx){.journal = f->j, .sandbox = f->sb, .scenario = f->sc};
+    f->listen_a = f->listen_b = -1;
+}
+
+static void fx_teardown(struct fx *f)
+{
+    if (f->listen_a >= 0)
+        close(f->listen_a);
+    if (f->listen_b >= 0)
+        close(f->listen_b);
+    ash_sandbox_destroy(f->sb);
+    ash_journal_close(f->j, true);
+    ash_scenario_free(f->sc);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->state);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* ---- sockets inside hosts ---- */
+
+struct sock_arg {
+    int type;
+    int fd;
+};
+
+static int make_sock(void *p)
+{
+    struct sock_arg *s = p;
+    s->fd = socket(AF_INET, s->type | SOCK_CLOEXEC, 0);
+    return s->fd < 0 ? -1 : 0;
+}
+
+static int sock_in(struct ash_host *h)
+{
+    struct sock_arg s = {.type = SOCK_STREAM};
+    ck_assert_int_eq(ash_host_run_in_netns(h, make_sock, &s), 0);
+    return s.fd;
+}
+
+static int listen_in(struct ash_host *h)
+{
+    int fd = sock_in(h);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT)};
+    inet_pton(AF_INET, ash_host_address(h), &sa.sin_addr);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(fd, 128), 0);
+    return fd;
+}
+
+/* Nonblocking connect from `from` to `to`: handshake time in ns, or -1 on timeout/error. */
+static int64_t connect_ns(struct ash_host *from, struct ash_host *to, int timeout_ms, int *fd_out)
+{
+    int fd = sock_in(from);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT)};
+    inet_pton(AF_INET, ash_host_address(to), &sa.sin_addr);
+    int64_t t0 = ash_now_ns();
+    int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    int64_t res = -1;
+    if (r == 0 || errno == EINPROGRESS) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        if (r == 0 || poll(&p, 1, timeout_ms) == 1) {
+            int e = 0;
+            socklen_t l = sizeof e;
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l);
+            if (e == 0)
+                res = ash_now_ns() - t0;
+        }
+    }
+    if (fd_out && res >= 0)
+        *fd_out = fd;
+    else
+        close(fd);
+    return res;
+}
+
+static int cmp64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Median of n connects; accepted connections drained from the listener. */
+static int64_t median_connect(struct fx *f, struct ash_host *from, struct ash_host *to, int listen_fd, int n)
+{
+    int64_t v[32];
+    for (int i = 0; i < n; i++) {
+        v[i] = connect_ns(from, to, 3000, NULL);
+        ck_assert_msg(v[i] >= 0, "connect %d failed", i);
+        int c = accept(listen_fd, NULL, NULL);
+        if (c >= 0)
+            close(c);
+    }
+    (void)f;
+    qsort(v, (size_t)n, sizeof v[0], cmp64);
+    return v[n / 2];
+}
+
+/* ---- what must be gone ---- */
+
+static void root_kind(int nsfd, const char *ifname, char *kind, size_t len)
+{
+    struct ash_tc *tc;
+    ash_error_t err = {0};
+    int ifindex;
+    ck_assert_int_eq(ash_tc_open(nsfd, &tc, &err), 0);
+    ck_assert_int_eq(ash_tc_ifindex(tc, ifname, &ifindex, &err), 0);
+    ck_assert_int_eq(ash_tc_root_kind(tc, ifindex, kind, len, &err), 0);
+    ash_tc_close(tc);
+}
+
+static bool proc_named_relay_alive(pid_t pid) { return pid > 0 && kill(pid, 0) == 0; }
+
+static void assert_clean(struct fx *f, const char *fault, pid_t relay_pid)
+{
+    char kind[32], table[64];
+    root_kind(ash_host_netns_fd(f->a), "eth0", kind, sizeof kind);
+    ck_assert_msg(strcmp(kind, "tbf") && strcmp(kind, "htb") && strcmp(kind, "netem"), "qdisc %s left on a eth0", kind);
+    root_kind(-1, ash_host_veth(f->a), kind, sizeof kind);
+    ck_assert_msg(strcmp(kind, "tbf") && strcmp(kind, "htb") && strcmp(kind, "netem"), "qdisc %s left on a's port", kind);
+    root_kind(ash_host_netns_fd(f->b), "eth0", kind, sizeof kind);
+    ck_assert_msg(strcmp(kind, "tbf") && strcmp(kind, "htb"), "qdisc %s left on b eth0", kind);
+    snprintf(table, sizeof table, "ash-%s-%s", f->run, fault);
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_nft_table_exists(ash_host_netns_fd(f->a), "inet", table, &err), 0);
+    ck_assert_int_eq(ash_nft_table_exists(ash_host_netns_fd(f->b), "inet", table, &err), 0);
+    /* No relay link, and a's veth is a bridge port again (traffic flows below). */
+    struct ash_nl *nl;
+    ck_assert_int_eq(ash_nl_open(&nl, &err), 0);
+    char **names = NULL;
+    size_t n = 0;
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "ash%.8sr", f->run);
+    ck_assert_int_eq(ash_nl_link_names(nl, prefix, &names, &n, &err), 0);
+    ck_assert_msg(n == 0, "relay link %s left", n ? names[0] : "");
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    ash_nl_close(nl);
+    ck_assert_msg(!proc_named_relay_alive(relay_pid), "relay process %d still alive", (int)relay_pid);
+}
+
+/* Relay pid from the journal file (the test sees the fault only through its table). */
+static pid_t journal_relay_pid(struct fx *f)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s", ash_journal_path(f->j));
+    FILE *fp = fopen(path, "r");
+    ck_assert_ptr_nonnull(fp);
+    char line[1024];
+    pid_t pid = 0;
+    while (fgets(line, sizeof line, fp)) {
+        json_t *o = json_loads(line, 0, NULL);
+        const char *op = json_string_value(json_object_get(o, "op"));
+        if (op && strcmp(op, "network.proc") == 0)
+            pid = (pid_t)json_integer_value(json_object_get(json_object_get(o, "data"), "pid"));
+        json_decref(o);
+    }
+    fclose(fp);
+    return pid;
+}
+
+static void *inject(struct fx *f)
+{
+    ash_error_t err = {0};
+    void *st = NULL;
+    const struct ash_fault_spec *fs = &f->sc->faults[0];
+    int r = fs->kind->inject(&f->ctx, fs, &st, &err);
+    ck_assert_msg(r == 0, "inject: %s", err.msg);
+    return st;
+}
+
+static void revert(struct fx *f, void *st)
+{
+    ash_error_t err = {0};
+    const struct ash_fault_spec *fs = &f->sc->faults[0];
+    int r = fs->kind->revert(&f->ctx, fs, st, &err);
+    ck_assert_msg(r == 0, "revert: %s", err.msg);
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_relay_delay)
+{
+    if (!can_run())
+        return;
+    struct fx f;
+    fx_setup(&f, "  - name: slow\n    kind: network\n    at: 0s\n    host: a\n    delay: 50ms\n    mechanism: relay\n");
+    f.listen_b = listen_in(f.b);
+    int64_t base = median_connect(&f, f.a, f.b, f.listen_b, 9);
+    void *st = inject(&f);
+    pid_t relay = journal_relay_pid(&f);
+    ck_assert_int_gt(relay, 0);
+    int64_t slow = median_connect(&f, f.a, f.b, f.listen_b, 9);
+    printf("test_network: connect median %.3f ms baseline, %.3f ms with 50ms each way (tolerance +%.1f ms)\n",
+           (double)base / 1e6, (double)slow / 1e6, (double)RELAY_TOL_NS / 1e6);
+    /* A release is never early: the SYN and the SYN-ACK each waited 50 ms. */
+    ck_assert_int_ge(slow, 100 * ASH_NS_PER_MS);
+    ck_assert_int_le(slow, 100 * ASH_NS_PER_MS + base + RELAY_TOL_NS);
+    /* A bulk TCP transfer works through the relay (checksums and GSO survive). */
+    int c = -1;
+    ck_assert_int_ge(connect_ns(f.a, f.b, 3000, &c), 0);
+    int s = accept(f.listen_b, NULL, NULL);
+    ck_assert_int_ge(s, 0);
+    static char buf[1 << 20];
+    memset(buf, 7, sizeof buf);
+    fcntl(s, F_SETFL, O_NONBLOCK);
+    size_t got = 0, put = 0;
+    static char rb[65536];
+    /* One thread: interleave sending and receiving so neither side's buffer deadlocks. */
+    int64_t end = ash_now_ns() + 30 * ASH_NS_PER_S;
+    while (got < sizeof buf && ash_now_ns() < end) {
+        struct pollfd p[2] = {{.fd = c, .events = put < sizeof buf ? POLLOUT : 0}, {.fd = s, .events = POLLIN}};
+        poll(p, 2, 100);
+        if (p[0].revents & POLLOUT) {
+            ssize_t w = send(c, buf + put, sizeof buf - put, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (w > 0)
+                put += (size_t)w;
+        }
+        ssize_t n;
+        while ((n = recv(s, rb, sizeof rb, MSG_DONTWAIT)) > 0) {
+            for (ssize_t i = 0; i < n; i++)
+                ck_assert_int_eq(rb[i], 7);
+            got += (size_t)n;
+        }
+    }
+    close(c);
+    close(s);
+    ck_assert_uint_eq(got, sizeof buf);
+    revert(&f, st);
+    assert_clean(&f, "slow", relay);
+    int64_t after = median_connect(&f, f.a, f.b, f.listen_b, 9);
+    printf("test_network: connect median %.3f ms after revert\n", (double)after / 1e6);
+    ck_assert_int_lt(after, 10 * ASH_NS_PER_MS);
+    fx_teardown(&f);
+}
+END_TEST
+
+static void assert_times_out(struct ash_host *from, struct ash_host *to)
+{
+    ck_assert_int_eq(connect_ns(from, to, 500, NULL), -1);
+}
+
+START_TEST(test_partition_and_loss)
+{
+    if (!can_run())
+        return;
+    const char *faults[] = {
+        "  - name: cut\n    kind: network\n    at: 0s\n    host: a\n    partition: true\n",
+        "  - name: cut\n    kind: network\n    at: 0s\n    between: [a, b]\n    direction: ingress\n    loss: 100%\n",
+    };
+    for (size_t k = 0; k < 2; k++) {
+        struct fx f;
+        fx_setup(&f, faults[k]);
+        f.listen_b = listen_in(f.b);
+        f.listen_a = listen_in(f.a);
+        ck_assert_int_ge(median_connect(&f, f.a, f.b, f.listen_b, 3), 0);
+        void *st = inject(&f);
+        /* a's SYN reaches b, b's SYN-ACK is dropped on the way in: a times out. */
+        assert_times_out(f.a, f.b);
+        if (k == 0)
+            assert_times_out(f.b, f.a);
+        revert(&f, st);
+        assert_clean(&f, "cut", 0);
+        ck_assert_int_lt(median_connect(&f, f.a, f.b, f.listen_b, 3), 10 * ASH_NS_PER_MS);
+        ck_assert_int_lt(median_connect(&f, f.b, f.a, f.listen_a, 3), 10 * ASH_NS_PER_MS);
+        fx_teardown(&f);
+    }
+}
+END_TEST
+
+/* Bytes a -> b through TCP in `ms` milliseconds. */
+static uint64_t transfer(struct fx *f, int ms)
+{
+    int c = -1;
+    ck_assert_int_ge(connect_ns(f->a, f->b, 3000, &c), 0);
+    int s = accept(f->listen_b, NULL, NULL);
+    ck_assert_int_ge(s, 0);
+    fcntl(s, F_SETFL, O_NONBLOCK);
+    static char buf[65536];
+    uint64_t got = 0;
+    int64_t end = ash_now_ns() + ms * ASH_NS_PER_MS;
+    while (ash_now_ns() < end) {
+        struct pollfd p[2] = {{.fd = c, .events = POLLOUT}, {.fd = s, .events = POLLIN}};
+        poll(p, 2, 10);
+        if (p[0].revents & POLLOUT)
+            send(c, buf, sizeof buf, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (p[1].revents & POLLIN) {
+            ssize_t n;
+            while ((n = recv(s, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+                got += (uint64_t)n;
+        }
+    }
+    close(c);
+    close(s);
+    return got;
+}
+
+START_TEST(test_bandwidth_cross_traffic)
+{
+    if (!can_run())
+        return;
+    struct fx f;
+    fx_setup(&f, "  - name: cap\n    kind: network\n    at: 0s\n    host: a\n    direction: egress\n"
+                 "    bandwidth: 8mbit\n    queue: 200ms\n");
+    f.listen_b = listen_in(f.b);
+    uint64_t base = transfer(&f, 500);
+    void *st = inject(&f);
+    char kind[32];
+    root_kind(ash_host_netns_fd(f.a), "eth0", kind, sizeof kind);
+    ck_assert_str_eq(kind, "tbf");
+    /* Skip the first 300 ms: the bucket starts full and the queue fills. */
+    transfer(&f, 300);
+    uint64_t capped = transfer(&f, 2000);
+    double mbit = (double)capped * 8 / 2.0 / 1e6;
+    printf("test_network: TCP %.1f Mbit/s uncapped, %.2f Mbit/s under an 8mbit cap\n",
+           (double)base * 8 / 0.5 / 1e6, mbit);
+    ck_assert_double_le(mbit, 8.0 * 1.05);
+    ck_assert_double_ge(mbit, 8.0 * 0.5); /* TCP over a 200 ms queue reaches far more than half */
+    revert(&f, st);
+    assert_clean(&f, "cap", 0);
+    fx_teardown(&f);
+
+    /* The same cap with cross traffic at full speed: the queue fills, latency rises. */
+    fx_setup(&f, "  - name: cap\n    kind: network\n    at: 0s\n    host: a\n    direction: egress\n"
+                 "    bandwidth: 8mbit\n    queue: 200ms\n"
+                 "    cross_traffic: {from: a, to: b, rate: max, protocol: udp, port: 7200}\n");
+    f.listen_b = listen_in(f.b);
+    int64_t quiet = median_connect(&f, f.a, f.b, f.listen_b, 5);
+    st = inject(&f);
+    usleep(500000);
+    int64_t busy = median_connect(&f, f.a, f.b, f.listen_b, 5);
+    printf("test_network: connect median %.3f ms quiet, %.3f ms with cross traffic through the cap\n",
+           (double)quiet / 1e6, (double)busy / 1e6);
+    /* A full 200 ms queue at the cap: the SYN waits behind it. */
+    ck_assert_int_ge(busy, quiet + 100 * ASH_NS_PER_MS);
+    pid_t sender = journal_relay_pid(&f); /* last network.proc: the sender */
+    revert(&f, st);
+    assert_clean(&f, "cap", sender);
+    fx_teardown(&f);
+}
+END_TEST
+
+/* Replays the network fault's records only: the sandbox's own records stay
+ * (reported as failed, kept in the journal) so the test can still tear it down. */
+static int undo_cb(const char *op, json_t *data, void *arg, ash_error_t *err)
+{
+    int *skipped = arg;
+    if (strncmp(op, "network.", 8) != 0) {
+        (*skipped)++;
+        return ash_error(err, EAGAIN, "left for the sandbox teardown");
+    }
+    const struct ash_undo_op *u = ash_undo_op_find(op);
+    if (!u)
+        return ash_error(err, ENOENT, "no undo op %s", op);
+    return u->undo(data, err);
+}
+
+START_TEST(test_recover_after_crash)
+{
+    if (!can_run())
+        return;
+    struct fx f;
+    fx_setup(&f, "  - name: all\n    kind: network\n    at: 0s\n    between: [a, b]\n    bandwidth: 20mbit\n"
+                 "    delay: 20ms\n    loss: 1%\n    mechanism: relay\n"
+                 "    cross_traffic: {from: b, to: a, rate: 1mbit}\n");
+    f.listen_b = listen_in(f.b);
+    void *st = inject(&f);
+    pid_t relay = journal_relay_pid(&f);
+    char kind[32];
+    root_kind(ash_host_netns_fd(f.b), "eth0", kind, sizeof kind);
+    ck_assert_str_eq(kind, "htb"); /* ingress of a from b: b's egress, classified by nftables */
+    /* Crash: the state is dropped without a revert; only the journal is left. */
+    free(st);
+    ash_error_t err = {0};
+    int skipped = 0;
+    int failed = ash_journal_replay(ash_journal_path(f.j), undo_cb, &skipped, NULL, &err);
+    ck_assert_msg(failed == skipped, "replay: %d failed: %s", failed, err.msg);
+    assert_clean(&f, "all", relay);
+    /* The network is whole again. */
+    ck_assert_int_lt(median_connect(&f, f.a, f.b, f.listen_b, 3), 10 * ASH_NS_PER_MS);
+    fx_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_bad_config)
+{
+    static const struct {
+        const char *yaml;
+        const char *want;
+    } cases[] = {
+        {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n    jitter: 5ms\n", "net.yaml:11:13: 'jitter' varies"},
+        {"  - name: x\n    kind: network\n    at: 0s\n    host: c\n    delay: 5ms\n", "net.yaml:10:11: no host named 'c'"},
+        {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n", "net.yaml:7:5: a network fault needs an effect"},
+        {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n    between: [a, b]\n    loss: 1%\n",
+         "net.yaml:7:5: say which traffic"},
+        {"  - name: x\n    kind: network\n    at: 0s\n    between: [a, a]\n    loss: 1%\n", "net.yaml:10:14: 'between' takes"},
+        {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n    bandwidth: 1mbit\n    queue: lots\n",
+         "net.yaml:12:12: 'queue' is a time"},
+        {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n    bandwidth: 1mbit\n    port: 80\n",
+         "net.yaml:11:16: a cap on what a host receives"},
+        {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n    cross_traffic: {from: a, to: a}\n",
+         "net.yaml:11:34: cross traffic goes between"},
+        {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n    cross_traffic: {from: a, to: b, rate: fast}\n",
+         "net.yaml:11:43: 'rate' is a rate"},
+        {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n    delay: 5ms\n    direction: sideways\n",
+         "net.yaml:12:16:"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[2048];
+        snprintf(text, sizeof text, "%s%s", scenario_head, cases[i].yaml);
+        struct ash_scenario *sc = NULL;
+        ash_error_t err = {0};
+        int r = ash_scenario_load_string("net.yaml", text, strlen(text), &sc, &err);
+        ck_assert_msg(r < 0, "case %zu accepted", i);
+        ck_assert_msg(strncmp(err.msg, cases[i].want, strlen(cases[i].want)) == 0, "case %zu: got '%s', want '%s'",
+                      i, err.msg, cases[i].want);
+        ck_assert_int_eq(err.klass, ASH_ERR_USAGE);
+    }
+}
+END_TEST
+
+START_TEST(test_doctor)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    ash_network_doctor(fp);
+    fclose(fp);
+    ck_assert_ptr_nonnull(strstr(buf, "sch_netem:"));
+    if (geteuid() == 0) {
+        const char *why = NULL;
+        bool netem = ash_tc_netem_available(&why);
+        printf("test_network: sch_netem %s: %s\n", netem ? "present" : "absent", why);
+        ck_assert_ptr_nonnull(strstr(buf, netem ? "netem via libnl" : "userspace relay"));
+    }
+    free(buf);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("network");
+    TCase *tc = tcase_create("network");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_bad_config);
+    tcase_add_test(tc, test_doctor);
+    tcase_add_test(tc, test_relay_delay);
+    tcase_add_test(tc, test_partition_and_loss);
+    tcase_add_test(tc, test_bandwidth_cross_traffic);
+    tcase_add_test(tc, test_recover_after_crash);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
