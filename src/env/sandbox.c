@@ -552,6 +552,7 @@ const char *ash_host_name(const struct ash_host *h) { return h->name; }
 const char *ash_host_etc_dir(const struct ash_host *h) { return h->etc_dir; }
 const char *ash_host_address(const struct ash_host *h) { return h->addr_str; }
 const char *ash_host_netns_name(const struct ash_host *h) { return h->netns; }
+const char *ash_host_veth(const struct ash_host *h) { return h->veth; }
 int ash_host_netns_fd(const struct ash_host *h) { return h->ns.net_fd; }
 struct ash_cgroup *ash_host_cgroup(struct ash_host *h) { return &h->cg; }
 bool ash_host_links_are_down(const struct ash_host *h) { return h->links_down; }

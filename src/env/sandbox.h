@@ -49,6 +49,7 @@ const char *ash_host_name(const struct ash_host *h);
 const char *ash_host_etc_dir(const struct ash_host *h);
 const char *ash_host_address(const struct ash_host *h); /* dotted quad */
 const char *ash_host_netns_name(const struct ash_host *h);
+const char *ash_host_veth(const struct ash_host *h); /* root-side end of its link (a bridge port) */
 int ash_host_netns_fd(const struct ash_host *h);
 /* Address of `name` from the sandbox's own table of hosts (what /etc/hosts
  * lists with the full table, and what the run's DNS server answers when no
