@@ -1,0 +1,593 @@
+/* Network fault benchmark, one run: (1) latency of a tbf qdisc add/delete on a
+ * veth through aftershock's libnl path vs the `tc` command, and of an
+ * nftables table add/delete through libnftables vs the `nft` command, in a
+ * throw-away namespace; (2) accuracy between two sandbox hosts of what the
+ * network fault delivers vs what was asked: delay and jitter (UDP echo),
+ * loss (binomial 95% interval), bandwidth (UDP wire rate and TCP goodput).
+ * Usage: bench_network [REPEATS]   (root; default 200 per in-process op, 50 per command) */
+#include "env/sandbox.h"
+#include "kinds.h"
+#include "sys/clock.h"
+#include "sys/journal.h"
+#include "sys/netlink.h"
+#include "sys/netns.h"
+#include "sys/nft.h"
+#include "sys/qdisc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/pkt_sched.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ECHO_PORT 7300
+#define SINK_PORT 7301
+#define TCP_PORT 7302
+
+static int cmp64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Percentile (0..100) of v[0..n) (sorted in place). */
+static int64_t pct(int64_t *v, size_t n, double p)
+{
+    qsort(v, n, sizeof v[0], cmp64);
+    size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+/* ---- part 1: injection latency ---- */
+
+/* Run argv inside netns_fd (fork, setns, exec), output discarded; 0 when it exited 0. */
+static int run_in(int netns_fd, char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int nul = open("/dev/null", O_WRONLY);
+        if (nul >= 0) {
+            dup2(nul, 1);
+            dup2(nul, 2);
+        }
+        if (setns(netns_fd, CLONE_NEWNET) < 0)
+            _exit(126);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) < 0)
+        return -1;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+struct lat {
+    int64_t *add, *del;
+    size_t n;
+};
+
+static void print_pair(const char *what, struct lat *mine, const char *mine_name, struct lat *cmd,
+                       const char *cmd_name)
+{
+    int64_t *sets[2][2] = {{mine->add, cmd->add}, {mine->del, cmd->del}};
+    const char *ops[2] = {"add", "delete"};
+    for (int o = 0; o < 2; o++) {
+        double m50 = (double)pct(sets[o][0], mine->n, 50) / 1e3, m90 = (double)pct(sets[o][0], mine->n, 90) / 1e3;
+        double c50 = (double)pct(sets[o][1], cmd->n, 50) / 1e3, c90 = (double)pct(sets[o][1], cmd->n, 90) / 1e3;
+        printf("  %-8s %-6s %-12s median %9.1f us  p90 %9.1f us | %-8s median %9.1f us  p90 %9.1f us | ratio %6.1fx %s\n",
+               what, ops[o], mine_name, m50, m90, cmd_name, c50, c90, c50 / m50, c50 / m50 >= 40 ? "(>= 40x)" : "(< 40x aim)");
+    }
+}
+
+static int bench_injection(int reps, int cmd_reps)
+{
+    char ns[32], va[16], vb[16];
+    snprintf(ns, sizeof ns, "ash-bn%d", (int)getpid());
+    snprintf(va, sizeof va, "ashbn%da", (int)getpid() % 100000);
+    snprintf(vb, sizeof vb, "ashbn%db", (int)getpid() % 100000);
+    ash_error_t err = {0};
+    int fd = -1, ret = -1;
+    struct ash_nl *nl = NULL;
+    struct ash_tc *tc = NULL;
+    struct lat tl = {calloc((size_t)reps, 8), calloc((size_t)reps, 8), (size_t)reps};
+    struct lat tcmd = {calloc((size_t)cmd_reps, 8), calloc((size_t)cmd_reps, 8), (size_t)cmd_reps};
+    struct lat nl_ = {calloc((size_t)reps, 8), calloc((size_t)reps, 8), (size_t)reps};
+    struct lat ncmd = {calloc((size_t)cmd_reps, 8), calloc((size_t)cmd_reps, 8), (size_t)cmd_reps};
+    if (ash_netns_create(ns, &fd, &err) < 0 || ash_nl_open_in(fd, &nl, &err) < 0 ||
+        ash_nl_veth_add(nl, va, vb, -1, 0, true, &err) < 0)
+        goto out;
+    int ifindex = 0;
+    if (ash_tc_open(fd, &tc, &err) < 0 || ash_tc_ifindex(tc, va, &ifindex, &err) < 0)
+        goto out;
+    /* The same change both ways: tbf 10mbit, burst 3200 B, queue 250000 B (200 ms at the cap). */
+    uint32_t root = TC_H_MAKE(1u << 16, 0);
+    for (int i = 0; i < reps; i++) {
+        int64_t t0 = ash_now_ns();
+        if (ash_tc_tbf_add(tc, ifindex, 0, root, 10000000, 3200, 250000, &err) < 0)
+            goto out;
+        int64_t t1 = ash_now_ns();
+        if (ash_tc_root_delete(tc, ifindex, &err) < 0)
+            goto out;
+        tl.add[i] = t1 - t0, tl.del[i] = ash_now_ns() - t1;
+    }
+    char *tadd[] = {"tc", "qdisc", "add", "dev", va, "root", "handle", "1:", "tbf", "rate", "10mbit", "burst", "3200",
+                    "limit", "250000", NULL};
+    char *tdel[] = {"tc", "qdisc", "del", "dev", va, "root", NULL};
+    for (int i = 0; i < cmd_reps; i++) {
+        int64_t t0 = ash_now_ns();
+        if (run_in(fd, tadd) < 0) {
+            ash_error(&err, EIO, "'tc qdisc add' failed");
+            goto out;
+        }
+        int64_t t1 = ash_now_ns();
+        if (run_in(fd, tdel) < 0) {
+            ash_error(&err, EIO, "'tc qdisc del' failed");
+            goto out;
+        }
+        tcmd.add[i] = t1 - t0, tcmd.del[i] = ash_now_ns() - t1;
+    }
+    /* What a loss fault makes: a table, an output chain and a numgen rule. The
+     * delete is the fault's revert path (ash_nft_table_delete: look, then delete). */
+    static const char *nft_add = "add table inet ash-bench\n"
+                                 "add chain inet ash-bench out { type filter hook output priority 0; policy accept; }\n"
+                                 "add rule inet ash-bench out numgen random mod 1000000 < 50000 drop\n";
+    for (int i = 0; i < reps; i++) {
+        int64_t t0 = ash_now_ns();
+        if (ash_nft_run(fd, nft_add, &err) < 0)
+            goto out;
+        int64_t t1 = ash_now_ns();
+        if (ash_nft_table_delete(fd, "inet", "ash-bench", &err) < 0)
+            goto out;
+        nl_.add[i] = t1 - t0, nl_.del[i] = ash_now_ns() - t1;
+    }
+    /* The delete alone (no existence check first): what the kernel's commit costs. */
+    int64_t *del_only = calloc((size_t)reps, 8);
+    for (int i = 0; i < reps && del_only; i++) {
+        int64_t t0 = 0;
+        if (ash_nft_run(fd, nft_add, &err) < 0 || (t0 = ash_now_ns(), ash_nft_run(fd, "delete table inet ash-bench", &err) < 0)) {
+            free(del_only);
+            goto out;
+        }
+        del_only[i] = ash_now_ns() - t0;
+    }
+    char *nadd[] = {"nft", "add table inet ash-bench; "
+                           "add chain inet ash-bench out { type filter hook output priority 0; policy accept; }; "
+                           "add rule inet ash-bench out numgen random mod 1000000 < 50000 drop",
+                    NULL};
+    char *ndel[] = {"nft", "delete table inet ash-bench", NULL};
+    for (int i = 0; i < cmd_reps; i++) {
+        int64_t t0 = ash_now_ns();
+        if (run_in(fd, nadd) < 0) {
+            ash_error(&err, EIO, "'nft add table' failed");
+            goto out;
+        }
+        int64_t t1 = ash_now_ns();
+        if (run_in(fd, ndel) < 0) {
+            ash_error(&err, EIO, "'nft delete table' failed");
+            goto out;
+        }
+        ncmd.add[i] = t1 - t0, ncmd.del[i] = ash_now_ns() - t1;
+    }
+    printf("injection latency in a throw-away namespace (%d in-process, %d command runs each)\n", reps, cmd_reps);
+    print_pair("tbf", &tl, "libnl", &tcmd, "tc");
+    print_pair("nftables", &nl_, "libnftables", &ncmd, "nft");
+    if (del_only) {
+        printf("  nftables delete alone through libnftables (no existence check): median %.1f us  p90 %.1f us\n",
+               (double)pct(del_only, (size_t)reps, 50) / 1e3, (double)pct(del_only, (size_t)reps, 90) / 1e3);
+        free(del_only);
+    }
+    ret = 0;
+out:
+    if (ret < 0)
+        fprintf(stderr, "bench_network: injection: %s\n", err.msg);
+    ash_tc_close(tc);
+    ash_nl_close(nl);
+    if (fd >= 0)
+        close(fd);
+    ash_error_t e2 = {0};
+    ash_netns_delete(ns, &e2); /* the veth pair goes with the namespace */
+    free(tl.add), free(tl.del), free(tcmd.add), free(tcmd.del);
+    free(nl_.add), free(nl_.del), free(ncmd.add), free(ncmd.del);
+    return ret;
+}
+
+/* ---- part 2: accuracy between two sandbox hosts ---- */
+
+struct fx {
+    char run[16], state[64];
+    struct ash_scenario *sc;
+    struct ash_journal *j;
+    struct ash_sandbox *sb;
+    struct ash_host *a, *b;
+    struct ash_ctx ctx;
+};
+
+struct sock_arg {
+    int type;
+    int fd;
+};
+
+static int make_sock(void *p)
+{
+    struct sock_arg *s = p;
+    s->fd = socket(AF_INET, s->type | SOCK_CLOEXEC, 0);
+    return s->fd < 0 ? -1 : 0;
+}
+
+/* A socket of `type` in h's namespace, bound to h's address:port (port 0: unbound). */
+static int sock_in(struct ash_host *h, int type, uint16_t port)
+{
+    struct sock_arg s = {.type = type, .fd = -1};
+    if (ash_host_run_in_netns(h, make_sock, &s) < 0 || s.fd < 0)
+        return -1;
+    int one = 1, big = 4 << 20;
+    setsockopt(s.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(s.fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    if (port) {
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+        inet_pton(AF_INET, ash_host_address(h), &sa.sin_addr);
+        if (bind(s.fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+            close(s.fd);
+            return -1;
+        }
+    }
+    return s.fd;
+}
+
+static struct sockaddr_in addr_of(struct ash_host *h, uint16_t port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, ash_host_address(h), &sa.sin_addr);
+    return sa;
+}
+
+static int fault_index(struct fx *f, const char *name)
+{
+    for (size_t i = 0; i < f->sc->n_faults; i++)
+        if (strcmp(f->sc->faults[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int inject(struct fx *f, const char *name, void **st)
+{
+    ash_error_t err = {0};
+    const struct ash_fault_spec *fs = &f->sc->faults[fault_index(f, name)];
+    if (fs->kind->inject(&f->ctx, fs, st, &err) < 0) {
+        fprintf(stderr, "bench_network: inject %s: %s\n", name, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int revert(struct fx *f, const char *name, void *st)
+{
+    ash_error_t err = {0};
+    const struct ash_fault_spec *fs = &f->sc->faults[fault_index(f, name)];
+    if (fs->kind->revert(&f->ctx, fs, st, &err) < 0) {
+        fprintf(stderr, "bench_network: revert %s: %s\n", name, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* UDP echo a -> b -> a, n probes `gap_ms` apart (pipelined, so delays overlap);
+ * round-trip times into rtt[] (-1: lost). Returns how many came back. */
+static size_t udp_echo(struct fx *f, int n, int gap_ms, int64_t *rtt)
+{
+    int ca = sock_in(f->a, SOCK_DGRAM, 0), sb = sock_in(f->b, SOCK_DGRAM, ECHO_PORT);
+    size_t back = 0;
+    if (ca < 0 || sb < 0)
+        goto out;
+    struct sockaddr_in to = addr_of(f->b, ECHO_PORT);
+    int64_t *sent = calloc((size_t)n, sizeof *sent);
+    for (int i = 0; i < n; i++)
+        rtt[i] = -1;
+    int next = 0;
+    int64_t t_next = ash_now_ns(), deadline = INT64_MAX;
+    while (ash_now_ns() < deadline && (int)back < n) {
+        int64_t now = ash_now_ns();
+        if (next < n && now >= t_next) {
+            uint32_t seq = (uint32_t)next;
+            sent[next] = ash_now_ns();
+            sendto(ca, &seq, sizeof seq, 0, (struct sockaddr *)&to, sizeof to);
+            next++;
+            t_next += gap_ms * ASH_NS_PER_MS;
+            if (next == n)
+                deadline = ash_now_ns() + 2 * ASH_NS_PER_S;
+            continue;
+        }
+        int wait = next < n ? (int)((t_next - now) / ASH_NS_PER_MS) : 50;
+        struct pollfd p[2] = {{.fd = ca, .events = POLLIN}, {.fd = sb, .events = POLLIN}};
+        poll(p, 2, wait < 0 ? 0 : wait);
+        char buf[64];
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        ssize_t r;
+        while ((r = recvfrom(sb, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl)) > 0) {
+            sendto(sb, buf, (size_t)r, 0, (struct sockaddr *)&from, fl);
+            fl = sizeof from;
+        }
+        uint32_t seq;
+        while (recv(ca, &seq, sizeof seq, MSG_DONTWAIT) == (ssize_t)sizeof seq)
+            if (seq < (uint32_t)n && rtt[seq] < 0) {
+                rtt[seq] = ash_now_ns() - sent[seq];
+                back++;
+            }
+    }
+    free(sent);
+out:
+    if (ca >= 0)
+        close(ca);
+    if (sb >= 0)
+        close(sb);
+    return back;
+}
+
+static int64_t compact(int64_t *v, int n, size_t *m)
+{
+    size_t k = 0;
+    for (int i = 0; i < n; i++)
+        if (v[i] >= 0)
+            v[k++] = v[i];
+    *m = k;
+    return k ? pct(v, k, 50) : -1;
+}
+
+static int bench_delay(struct fx *f, const char *fault, double delay_ms, double jitter_ms, int64_t base_ns)
+{
+    enum { N = 400 };
+    static int64_t rtt[N];
+    void *st = NULL;
+    if (inject(f, fault, &st) < 0)
+        return -1;
+    usleep(100000);
+    size_t back = udp_echo(f, N, 5, rtt);
+    int r = revert(f, fault, st);
+    size_t m;
+    compact(rtt, N, &m);
+    if (m == 0) {
+        fprintf(stderr, "bench_network: %s: no echo came back\n", fault);
+        return -1;
+    }
+    /* Added one-way delay = RTT - the baseline median RTT. */
+    for (size_t i = 0; i < m; i++)
+        rtt[i] -= base_ns;
+    double p1 = (double)pct(rtt, m, 1) / 1e6, p50 = (double)pct(rtt, m, 50) / 1e6;
+    double p99 = (double)pct(rtt, m, 99) / 1e6, mx = (double)rtt[m - 1] / 1e6, mn = (double)rtt[0] / 1e6;
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < m; i++)
+        sum += (double)rtt[i] / 1e6, sq += ((double)rtt[i] / 1e6) * ((double)rtt[i] / 1e6);
+    double mean = sum / (double)m, sd = sqrt(sq / (double)m - mean * mean);
+    /* Asked: uniform(delay - jitter, delay + jitter): p1/p99 at +-0.98 jitter, sd jitter/sqrt(3). */
+    double want_p1 = delay_ms - 0.98 * jitter_ms, want_p99 = delay_ms + 0.98 * jitter_ms;
+    printf("  delay %.0fms jitter %.0fms (%s, %zu/%d echoes): added delay median %.3f ms (error %+.3f), p1 %.3f "
+           "(asked %.3f, error %+.3f), p99 %.3f (asked %.3f, error %+.3f), min %.3f, max %.3f, sd %.3f (asked %.3f)\n",
+           delay_ms, jitter_ms, fault, back, N, p50, p50 - delay_ms, p1, want_p1, p1 - want_p1, p99, want_p99,
+           p99 - want_p99, mn, mx, sd, jitter_ms / sqrt(3.0));
+    return r;
+}
+
+static int bench_loss(struct fx *f, double asked)
+{
+    enum { N = 10000 };
+    void *st = NULL;
+    if (inject(f, "loss", &st) < 0)
+        return -1;
+    int ca = sock_in(f->a, SOCK_DGRAM, 0), sb = sock_in(f->b, SOCK_DGRAM, SINK_PORT);
+    struct sockaddr_in to = addr_of(f->b, SINK_PORT);
+    static unsigned char seen[N];
+    memset(seen, 0, sizeof seen);
+    size_t got = 0;
+    /* Bursts of 50, drained in between, so no receive buffer ever overflows. */
+    for (int i = 0; i < N && ca >= 0 && sb >= 0;) {
+        for (int k = 0; k < 50 && i < N; k++, i++) {
+            uint32_t seq = (uint32_t)i;
+            sendto(ca, &seq, sizeof seq, 0, (struct sockaddr *)&to, sizeof to);
+        }
+        struct pollfd p = {.fd = sb, .events = POLLIN};
+        while (poll(&p, 1, i < N ? 1 : 100) > 0) {
+            uint32_t seq;
+            while (recv(sb, &seq, sizeof seq, MSG_DONTWAIT) == (ssize_t)sizeof seq)
+                if (seq < N && !seen[seq])
+                    seen[seq] = 1, got++;
+        }
+    }
+    if (ca >= 0)
+        close(ca);
+    if (sb >= 0)
+        close(sb);
+    int r = revert(f, "loss", st);
+    double n = N, lost = (double)(N - got) / n;
+    /* Wilson 95% interval around the measured ratio, and the binomial range around the asked one. */
+    double z = 1.96, z2 = z * z;
+    double c = (lost + z2 / (2 * n)) / (1 + z2 / n);
+    double h = z * sqrt(lost * (1 - lost) / n + z2 / (4 * n * n)) / (1 + z2 / n);
+    double band = z * sqrt(asked * (1 - asked) / n);
+    bool in = asked >= c - h && asked <= c + h;
+    printf("  loss %.1f%% (nftables numgen, %d datagrams): measured %.3f%% (error %+.3f points), 95%% interval "
+           "[%.3f%%, %.3f%%] %s the asked ratio; asked +- binomial 95%% = [%.3f%%, %.3f%%]\n",
+           asked * 100, N, lost * 100, (lost - asked) * 100, (c - h) * 100, (c + h) * 100,
+           in ? "contains" : "DOES NOT contain", (asked - band) * 100, (asked + band) * 100);
+    return r;
+}
+
+/* UDP at twice the cap for `ms`; wire rate of what arrives after the first 500 ms. */
+static double udp_rate(struct fx *f, double cap_bits, int ms)
+{
+    int ca = sock_in(f->a, SOCK_DGRAM, 0), sb = sock_in(f->b, SOCK_DGRAM, SINK_PORT);
+    if (ca < 0 || sb < 0)
+        return -1;
+    struct sockaddr_in to = addr_of(f->b, SINK_PORT);
+    enum { PAYLOAD = 1472, WIRE = PAYLOAD + 8 + 20 + 14 };
+    static char buf[PAYLOAD];
+    double gap_ns = (double)WIRE * 8 / (2 * cap_bits) * 1e9;
+    int64_t t0 = ash_now_ns(), end = t0 + ms * ASH_NS_PER_MS, from = t0 + 500 * ASH_NS_PER_MS;
+    int64_t first = 0, last = 0;
+    uint64_t pkts = 0, sent = 0;
+    while (ash_now_ns() < end) {
+        while ((double)(ash_now_ns() - t0) > (double)sent * gap_ns) {
+            sendto(ca, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to);
+            sent++;
+        }
+        struct pollfd p = {.fd = sb, .events = POLLIN};
+        poll(&p, 1, 1);
+        while (recv(sb, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+            int64_t now = ash_now_ns();
+            if (now < from)
+                continue;
+            if (!first)
+                first = now;
+            else
+                pkts++; /* bytes between the first and the last arrival */
+            last = now;
+        }
+    }
+    close(ca);
+    close(sb);
+    return last > first ? (double)pkts * WIRE * 8 / ((double)(last - first) / 1e9) : -1;
+}
+
+/* TCP goodput a -> b for `ms` after `skip_ms`. */
+static double tcp_goodput(struct fx *f, int skip_ms, int ms)
+{
+    int ls = sock_in(f->b, SOCK_STREAM, TCP_PORT), c = sock_in(f->a, SOCK_STREAM, 0), s = -1;
+    double rate = -1;
+    if (ls < 0 || c < 0 || listen(ls, 4) < 0)
+        goto out;
+    struct sockaddr_in to = addr_of(f->b, TCP_PORT);
+    if (connect(c, (struct sockaddr *)&to, sizeof to) < 0 || (s = accept(ls, NULL, NULL)) < 0)
+        goto out;
+    fcntl(c, F_SETFL, O_NONBLOCK);
+    fcntl(s, F_SETFL, O_NONBLOCK);
+    static char buf[65536];
+    uint64_t got = 0;
+    int64_t t0 = ash_now_ns(), from = t0 + skip_ms * ASH_NS_PER_MS, end = from + ms * ASH_NS_PER_MS;
+    while (ash_now_ns() < end) {
+        struct pollfd p[2] = {{.fd = c, .events = POLLOUT}, {.fd = s, .events = POLLIN}};
+        poll(p, 2, 10);
+        if (p[0].revents & POLLOUT)
+            send(c, buf, sizeof buf, MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t n;
+        while ((n = recv(s, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+            if (ash_now_ns() >= from)
+                got += (uint64_t)n;
+    }
+    rate = (double)got * 8 / ((double)ms / 1e3);
+out:
+    if (s >= 0)
+        close(s);
+    if (c >= 0)
+        close(c);
+    if (ls >= 0)
+        close(ls);
+    return rate;
+}
+
+static int bench_bandwidth(struct fx *f, double cap)
+{
+    void *st = NULL;
+    if (inject(f, "cap", &st) < 0)
+        return -1;
+    double udp = udp_rate(f, cap, 2500);
+    double tcp = tcp_goodput(f, 500, 2500);
+    int r = revert(f, "cap", st);
+    /* TCP goodput carries 1448 payload bytes per 1514-byte frame (timestamps on): its ceiling. */
+    double tcp_ceiling = cap * 1448.0 / 1514.0;
+    printf("  bandwidth %.0f Mbit/s (tbf): UDP at 2x the cap delivers %.3f Mbit/s on the wire (error %+.2f%%, %s 5%%); "
+           "TCP goodput %.3f Mbit/s (%.1f%% of the cap; payload ceiling %.3f, error vs ceiling %+.2f%%)\n",
+           cap / 1e6, udp / 1e6, (udp / cap - 1) * 100, fabs(udp / cap - 1) <= 0.05 ? "within" : "NOT within",
+           tcp / 1e6, tcp / cap * 100, tcp_ceiling / 1e6, (tcp / tcp_ceiling - 1) * 100);
+    return r;
+}
+
+static const char *accuracy_yaml =
+    "version: 1\nname: bench-net\nhosts:\n  - name: a\n  - name: b\nfaults:\n"
+    "  - {name: delay, kind: network, at: 0s, host: a, direction: egress, delay: 100ms, mechanism: relay}\n"
+    "  - {name: jitter, kind: network, at: 0s, host: a, direction: egress, delay: 100ms, jitter: 10ms, mechanism: relay}\n"
+    "  - {name: delay-netem, kind: network, at: 0s, host: a, direction: egress, delay: 100ms, mechanism: netem}\n"
+    "  - {name: jitter-netem, kind: network, at: 0s, host: a, direction: egress, delay: 100ms, jitter: 10ms, "
+    "mechanism: netem}\n"
+    "  - {name: loss, kind: network, at: 0s, host: a, direction: egress, loss: 5%}\n"
+    "  - {name: cap, kind: network, at: 0s, host: a, direction: egress, bandwidth: 10mbit, queue: 200ms}\n";
+
+static int bench_accuracy(void)
+{
+    struct fx f = {0};
+    ash_error_t err = {0};
+    int ret = -1;
+    snprintf(f.run, sizeof f.run, "bn%05x", (unsigned)getpid() & 0xfffff);
+    snprintf(f.state, sizeof f.state, "/tmp/ash-benchnet-XXXXXX");
+    if (!mkdtemp(f.state)) {
+        perror("bench_network: mkdtemp");
+        return -1;
+    }
+    if (ash_scenario_load_string("bench.yaml", accuracy_yaml, strlen(accuracy_yaml), &f.sc, &err) < 0 ||
+        ash_journal_open(f.state, f.run, &f.j, &err) < 0 ||
+        ash_sandbox_create_in(f.sc, f.run, f.state, f.j, &f.sb, &err) < 0) {
+        fprintf(stderr, "bench_network: sandbox: %s\n", err.msg);
+        goto out;
+    }
+    f.a = ash_sandbox_host(f.sb, "a");
+    f.b = ash_sandbox_host(f.sb, "b");
+    f.ctx = (struct ash_ctx){.journal = f.j, .sandbox = f.sb, .scenario = f.sc};
+    enum { NB = 200 };
+    static int64_t base[NB];
+    udp_echo(&f, NB, 2, base);
+    size_t m;
+    int64_t base_med = compact(base, NB, &m);
+    if (base_med < 0) {
+        fprintf(stderr, "bench_network: no baseline echo between the sandbox hosts\n");
+        goto out;
+    }
+    const char *why = NULL;
+    bool netem = ash_tc_netem_available(&why);
+    printf("accuracy between two sandbox hosts (a's egress; baseline UDP echo RTT median %.3f ms, p99 %.3f ms)\n",
+           (double)base_med / 1e6, (double)pct(base, m, 99) / 1e6);
+    printf("  sch_netem: %s (%s)\n", netem ? "present: measured on both paths" : "absent: relay path only",
+           why ? why : "");
+    ret = 0;
+    if (bench_delay(&f, "delay", 100, 0, base_med) < 0 || bench_delay(&f, "jitter", 100, 10, base_med) < 0)
+        ret = -1;
+    if (netem && (bench_delay(&f, "delay-netem", 100, 0, base_med) < 0 ||
+                  bench_delay(&f, "jitter-netem", 100, 10, base_med) < 0))
+        ret = -1;
+    if (bench_loss(&f, 0.05) < 0 || bench_bandwidth(&f, 10e6) < 0)
+        ret = -1;
+out:
+    ash_sandbox_destroy(f.sb);
+    if (f.j)
+        ash_journal_close(f.j, true);
+    ash_scenario_free(f.sc);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f.state);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_network: could not remove %s\n", f.state);
+    return ret;
+}
+
+int main(int argc, char **argv)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "bench_network: needs root (namespaces, qdiscs, nftables)\n");
+        return 77;
+    }
+    int reps = argc > 1 ? atoi(argv[1]) : 200;
+    if (reps < 10)
+        reps = 10;
+    int cmd_reps = reps / 4 < 10 ? 10 : reps / 4;
+    int r1 = bench_injection(reps, cmd_reps);
+    int r2 = bench_accuracy();
+    return r1 < 0 || r2 < 0 ? 1 : 0;
+}
