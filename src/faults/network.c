@@ -29,7 +29,7 @@ static const char *const xproto_names[] = {"tcp", "udp", NULL};
 enum { MECH_AUTO, MECH_NETEM, MECH_RELAY };
 static const char *const mech_names[] = {"auto", "netem", "relay", NULL};
 
-#define HTB_CLASS 10 /* 1:10, the capped class when the cap is filtered */
+#define HTB_CLASS 0x10 /* 1:10, the capped class when the cap is filtered (tc and nft handles are hex) */
 
 struct net_cross {
     bool set;
