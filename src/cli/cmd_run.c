@@ -165,8 +165,10 @@ static int run_main(int argc, char **argv)
         if (res.verdict == ASH_VERDICT_ABORTED)
             break;
     }
-    if (nrep)
+    if (nrep) {
         ash_report_print_summary(stdout, (const json_t *const *)reports, nrep, isatty(1));
+        ash_report_print_variants(stdout, (const json_t *const *)reports, nrep);
+    }
     if (junit && nrep) {
         ash_error_t err = {0};
         if (ash_report_write_junit_many((const json_t *const *)reports, nrep, junit, &err) < 0)

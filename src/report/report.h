@@ -42,6 +42,11 @@ int ash_report_write_index(const char *reports_dir, ash_error_t *err);
 
 /* Terminal table of the figures of each report (ANSI colours when color). */
 void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n, bool color);
+/* For reports of the same incident replayed together, each variant's (a name
+ * extending another's: "X-early-alert" of "X") median TTD/TTR against the
+ * as-it-was replay: "would the action items have detected it sooner, and by
+ * how much?". Prints nothing when there is no such pair; returns the pairs. */
+size_t ash_report_print_variants(FILE *out, const json_t *const *reports, size_t n);
 
 /* junit.xml, report.md and report.html into run_dir (report.json is the caller's). */
 int ash_report_render_all(const json_t *report, const char *run_dir, ash_error_t *err);

@@ -2,6 +2,8 @@
  * against a stored baseline (regressions, noise under the floors, figures
  * lost or gained, unknown scenarios), loading reports and bad files, and
  * saving (merge, failed runs not saved). */
+#include "report/report.h"
+
 #include <aftershock/aftershock.h>
 #include <check.h>
 #include <stdio.h>
@@ -227,6 +229,38 @@ START_TEST(save_merges_and_skips_failures)
 }
 END_TEST
 
+/* Variants of one incident against the as-it-was replay (report/variants.c). */
+START_TEST(variants_compared)
+{
+    double ttd_a[] = {640}, ttr_a[] = {10000}, ttd_b[] = {120}, ttr_b[] = {10100}, ttd_c[] = {-1};
+    json_t *reps[4] = {report("lock", "pass", ttd_a, ttr_a, 1), report("lock-early-alert", "pass", ttd_b, ttr_b, 1),
+                       report("lock-nothing", "pass", ttd_c, ttr_b, 1), report("other", "pass", ttd_b, ttr_b, 1)};
+    for (int i = 0; i < 3; i++)
+        json_object_set_new(reps[i], "incident", json_pack("{s:s, s:f}", "source", "002.txt", "timescale", 60.0));
+    json_object_set_new(reps[3], "incident", json_pack("{s:s, s:f}", "source", "004.txt", "timescale", 60.0));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_uint_eq(ash_report_print_variants(f, (const json_t *const *)reps, 4), 2);
+    fclose(f);
+    ck_assert_msg(strstr(text, "lock-early-alert vs lock (002.txt):\n  TTD: 120.000 ms vs 640.000 ms as it was: "
+                               "520.000 ms sooner (31.200s of the incident at 60x)"),
+                  "%s", text);
+    ck_assert_msg(strstr(text, "TTR: 10100.000 ms vs 10000.000 ms as it was: 100.000 ms later"), "%s", text);
+    ck_assert_msg(strstr(text, "lock-nothing vs lock (002.txt):\n  TTD: measured only as it was"), "%s", text);
+    ck_assert_ptr_null(strstr(text, "other vs"));
+    free(text);
+    /* No pair: nothing printed. */
+    f = open_memstream(&text, &len);
+    ck_assert_uint_eq(ash_report_print_variants(f, (const json_t *const *)reps + 3, 1), 0);
+    fclose(f);
+    ck_assert_str_eq(text, "");
+    free(text);
+    for (int i = 0; i < 4; i++)
+        json_decref(reps[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("baseline");
@@ -237,6 +271,7 @@ int main(void)
     tcase_add_test(tc, report_as_baseline);
     tcase_add_test(tc, bad_files);
     tcase_add_test(tc, save_merges_and_skips_failures);
+    tcase_add_test(tc, variants_compared);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
