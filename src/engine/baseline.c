@@ -110,10 +110,11 @@ int ash_baseline_load(const char *path, json_t **out, ash_error_t *err)
         *out = b;
         return 0;
     }
-    json_decref(doc);
-    return ash_error_class(err, ASH_ERR_USAGE, 0,
-                           "baseline %s: schema is '%s', expected '%s' (from --save-baseline) or a report.json", path,
-                           schema, ASH_BASELINE_SCHEMA);
+    ash_error_class(err, ASH_ERR_USAGE, 0,
+                    "baseline %s: schema is '%s', expected '%s' (from --save-baseline) or a report.json", path, schema,
+                    ASH_BASELINE_SCHEMA);
+    json_decref(doc); /* schema points into it */
+    return -1;
 }
 
 int ash_baseline_add(json_t *baseline, const json_t *report, ash_error_t *err)
