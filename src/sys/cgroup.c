@@ -122,7 +122,9 @@ int ash_cgroup_layout(const char *root, enum ash_cgroup_mode mode, struct ash_cg
             sys->cpu_v1 = true;
         }
     }
-    if (!sys->v2[0]) {
+    /* Record the v1 freezer whenever it is mounted (doctor reports what
+     * exists); ash_cgroup_init decides which one a cgroup uses. */
+    if (mode != ASH_CGROUP_UNIFIED) {
         snprintf(path, sizeof path, "%s/freezer", root);
         if (exists(path))
             snprintf(sys->freezer, sizeof sys->freezer, "%s", path);
@@ -169,7 +171,10 @@ void ash_cgroup_init(struct ash_cgroup *cg, const struct ash_cgroup_sys *sys, co
         else
             cg->cpu_v2 = true;
     }
-    if (sys->freezer[0])
+    /* v2 freeze (cgroup.freeze) when there is a v2 hierarchy, even on a
+     * hybrid that also mounts the v1 freezer: one hierarchy for freeze and
+     * kill, and no v1 freezer directory to make, join and remove. */
+    if (sys->freezer[0] && !sys->v2[0])
         snprintf(cg->freezer, sizeof cg->freezer, "%s/%s", sys->freezer, rel);
 }
 

@@ -30,7 +30,7 @@ struct ash_cgroup_sys {
     char v2[256];      /* the v2 hierarchy (root or root/unified) */
     char memory[256];  /* hierarchy that has the memory controller (v2 or v1) */
     char cpu[256];     /* hierarchy that has the cpu controller */
-    char freezer[256]; /* v1 freezer hierarchy (only used without v2) */
+    char freezer[256]; /* v1 freezer hierarchy when mounted (cgroups use it only without v2) */
     bool memory_v1, cpu_v1;
 };
 

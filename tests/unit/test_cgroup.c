@@ -216,15 +216,21 @@ START_TEST(test_hybrid_fixture)
     put(path, "cgroup.controllers", "hugetlb\n");
     snprintf(path, sizeof path, "%s/memory", fixture);
     ck_assert_int_eq(mkdir(path, 0755), 0);
+    char frz[256];
+    snprintf(frz, sizeof frz, "%s/freezer", fixture);
+    ck_assert_int_eq(mkdir(frz, 0755), 0);
     struct ash_cgroup_sys sys;
     ash_error_t err = {0};
     ck_assert_int_eq(ash_cgroup_layout(fixture, ASH_CGROUP_HYBRID, &sys, &err), 0);
     ck_assert(sys.memory_v1);
-    ck_assert_str_eq(sys.cpu, ""); /* no cpu anywhere in this fixture */
-    ck_assert_str_eq(sys.freezer, ""); /* v2 freezes */
+    ck_assert_str_eq(sys.cpu, "");      /* no cpu anywhere in this fixture */
+    ck_assert_str_eq(sys.freezer, frz); /* recorded: it is mounted (doctor says so) */
     struct ash_cgroup cg;
     ck_assert_int_eq(ash_cgroup_create(&cg, &sys, "ash-r3/h", true, &err), 0);
     ck_assert(access(cg.v2, F_OK) == 0 && access(cg.memory, F_OK) == 0);
+    ck_assert_str_eq(cg.freezer, ""); /* but v2 freezes: no v1 freezer cgroup is made */
+    snprintf(path, sizeof path, "%s/ash-r3", frz);
+    ck_assert_int_ne(access(path, F_OK), 0);
     ck_assert_int_eq(ash_cgroup_set_cpu(&cg, 1, NULL, &err), -1);
     ck_assert_int_eq(err.klass, ASH_ERR_ENVIRONMENT);
     rm_rf(fixture);
