@@ -16,6 +16,7 @@
 #include "sys/journal.h"
 #include "sys/memwatch.h"
 #include "sys/proc.h"
+#include "sys/seccomp_notify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define MIB (1024.0 * 1024.0)
@@ -95,18 +97,34 @@ static int parse_byte_rate(const char *s, uint64_t *out)
     return 0;
 }
 
+/* The launcher of s notifies mmap and brk too (keeping what syscall faults added). */
+static int notify_mmap_brk(struct ash_service_spec *s)
+{
+    static const char *const names[] = {"mmap", "brk"};
+    s->seccomp = true;
+    for (size_t i = 0; i < 2; i++) {
+        char cur[300], pat[16];
+        snprintf(cur, sizeof cur, ",%s,", s->seccomp_syscalls);
+        snprintf(pat, sizeof pat, ",%s,", names[i]);
+        if (strstr(cur, pat))
+            continue;
+        size_t len = strlen(s->seccomp_syscalls);
+        if (len + strlen(names[i]) + 2 > sizeof s->seccomp_syscalls)
+            return -1;
+        snprintf(s->seccomp_syscalls + len, sizeof s->seccomp_syscalls - len, "%s%s", len ? "," : "", names[i]);
+    }
+    return 0;
+}
+
 /* Services whose mmap/brk `enomem` fails: the target service, or every service of the host. */
-static void mark_enomem(const struct ash_scenario *sc, const struct mem_conf *c)
+static int mark_enomem(const struct ash_scenario *sc, const struct mem_conf *c)
 {
     for (size_t i = 0; i < sc->n_hosts; i++)
         for (size_t k = 0; k < sc->hosts[i].n_services; k++)
-            if (c->host && strcmp(sc->hosts[i].name, c->host) == 0)
-                sc->hosts[i].services[k].seccomp = true;
-    if (c->service) {
-        struct ash_service_spec *s = ash_scenario_service(sc, c->service);
-        if (s)
-            s->seccomp = true;
-    }
+            if (c->host && strcmp(sc->hosts[i].name, c->host) == 0 && notify_mmap_brk(&sc->hosts[i].services[k]) < 0)
+                return -1;
+    struct ash_service_spec *s = c->service ? ash_scenario_service(sc, c->service) : NULL;
+    return s ? notify_mmap_brk(s) : 0;
 }
 
 static int mem_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
@@ -138,12 +156,9 @@ static int mem_validate(void *conf, const ash_node *node, const struct ash_scena
         ash_node v = ash_map_get(node, "sample_every");
         return ash_node_fail(&v, err, "'sample_every' must be positive");
     }
-    if (c->enomem) {
-        /* Not wired yet: the seccomp policy that fails anonymous mmap (and brk by
-         * returning 0, which glibc reads as failure) is still to be written. */
-        (void)mark_enomem;
+    if (c->enomem && mark_enomem(sc, c) < 0) {
         ash_node v = ash_map_get(node, "enomem");
-        return ash_node_fail(&v, err, "'enomem' is not implemented yet; use a 'syscall' fault with errno: ENOMEM");
+        return ash_node_fail(&v, err, "too many syscalls filtered for the target's services to add mmap and brk");
     }
     return 0;
 }
@@ -188,6 +203,11 @@ struct mem_state {
     uint64_t svc_start;
     char back[4][600];       /* the service's original cgroup dirs */
     size_t n_back;
+    /* enomem: the policy is registered under these listener tags (service names) */
+    char tags[16][64];
+    size_t n_tags;
+    int nr_mmap, nr_brk;
+    uint64_t enomem_mmap, enomem_brk;
 };
 
 static int read_text(const char *path, char *buf, size_t len)
@@ -418,6 +438,63 @@ static int setup_service_cgroup(struct mem_state *st, ash_error_t *err)
     return ash_cgroup_join(&st->cg, st->svc_pid, err);
 }
 
+/* Inside the window: an anonymous mmap fails with ENOMEM; a brk that would grow
+ * the heap returns the break unchanged, which is how the kernel itself says no
+ * (glibc compares the result with what it asked for). File mappings, queries
+ * (brk(0)) and shrinking go through: the process runs out of memory, not of files. */
+static void enomem_decide(void *arg, const struct ash_seccomp_call *call, struct ash_seccomp_decision *d)
+{
+    struct mem_state *st = arg;
+    if (call->nr == st->nr_mmap && (call->args[3] & MAP_ANONYMOUS)) {
+        d->verdict = ASH_SC_ERRNO;
+        d->error = ENOMEM;
+        st->enomem_mmap++;
+    } else if (call->nr == st->nr_brk && call->args[0] != 0) {
+        uint64_t cur;
+        if (ash_seccomp_brk(call, &cur) < 0 || call->args[0] <= cur)
+            return;
+        d->verdict = ASH_SC_RETURN;
+        d->val = (int64_t)cur;
+        st->enomem_brk++;
+    }
+}
+
+static const char *bare_name(const char *service)
+{
+    const char *slash = strrchr(service, '/');
+    return slash ? slash + 1 : service;
+}
+
+static void add_tag(struct mem_state *st, const char *name)
+{
+    if (st->n_tags < sizeof st->tags / sizeof st->tags[0])
+        snprintf(st->tags[st->n_tags++], sizeof st->tags[0], "%s", bare_name(name));
+}
+
+static int enomem_start(struct mem_state *st, ash_error_t *err)
+{
+    const struct ash_scenario *sc = st->ctx->scenario;
+    st->nr_mmap = ash_syscall_nr("mmap");
+    st->nr_brk = ash_syscall_nr("brk");
+    if (st->c->service)
+        add_tag(st, st->c->service);
+    for (size_t i = 0; sc && st->c->host && i < sc->n_hosts; i++)
+        if (strcmp(sc->hosts[i].name, st->c->host) == 0)
+            for (size_t k = 0; k < sc->hosts[i].n_services; k++)
+                add_tag(st, sc->hosts[i].services[k].name);
+    size_t listening = 0;
+    for (size_t i = 0; i < st->n_tags; i++)
+        listening += ash_seccomp_listeners(st->tags[i]);
+    if (listening == 0)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH,
+                               "%s: enomem: no service of the target runs under the seccomp launcher (not started, or exited)",
+                               st->target);
+    for (size_t i = 0; i < st->n_tags; i++)
+        if (ash_seccomp_policy_add(st->tags[i], enomem_decide, st, err) < 0)
+            return -1;
+    return 0;
+}
+
 static int mem_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err);
 
 static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
@@ -429,6 +506,14 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     st->ctx = ctx;
     st->f = f;
     st->c = c;
+    snprintf(st->target, sizeof st->target, "%s %s", c->host ? "host" : "service", c->host ? c->host : c->service);
+    if (!c->limit.set && !c->balloon.set && c->swap != 1) {
+        /* enomem alone touches no cgroup: the service stays where it is. */
+        if (enomem_start(st, err) < 0)
+            goto fail;
+        *state = st;
+        return 0;
+    }
     if (c->host) {
         struct ash_host *h = ctx->sandbox ? ash_sandbox_host(ctx->sandbox, c->host) : NULL;
         if (!h) {
@@ -482,6 +567,8 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
             goto fail;
         }
     }
+    if (c->enomem && enomem_start(st, err) < 0)
+        goto fail;
     if (c->balloon.set) {
         st->balloon_size = c->balloon.size.is_percent
                                ? (uint64_t)((double)percent_base(&st->cg) * c->balloon.size.fraction)
@@ -519,6 +606,12 @@ static int mem_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     if (!st)
         return 0;
     int ret = 0;
+    if (st->n_tags) {
+        ash_seccomp_policy_remove(enomem_decide, st);
+        ash_ctx_eventf(ctx, ash_now_ns(), "enomem-summary", "%s: %" PRIu64 " anonymous mmap failed, %" PRIu64 " brk refused",
+                       st->target, st->enomem_mmap, st->enomem_brk);
+        st->n_tags = 0;
+    }
     if (st->balloon) {
         ash_balloon_free(st->balloon);
         st->balloon = NULL;

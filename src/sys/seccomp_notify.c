@@ -461,3 +461,40 @@ int ash_seccomp_fd_path(const struct ash_seccomp_call *c, int fd, char *buf, siz
     buf[n] = '\0';
     return still_valid(c) ? 0 : -1;
 }
+
+int ash_seccomp_brk(const struct ash_seccomp_call *c, uint64_t *out)
+{
+    if (!still_valid(c))
+        return -1;
+    char path[64], line[512];
+    unsigned long long lo, hi, start_brk = 0;
+    bool found = false;
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)c->pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    while (!found && fgets(line, sizeof line, f))
+        if (strstr(line, "[heap]") && sscanf(line, "%llx-%llx", &lo, &hi) == 2) {
+            *out = hi;
+            found = true;
+        }
+    fclose(f);
+    if (!found) {
+        /* No heap yet: the break is still at start_brk, field 47 of stat (after the ")"). */
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)c->pid);
+        f = fopen(path, "re");
+        if (!f)
+            return -1;
+        char buf[1024];
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')');
+        for (int field = 2; p && field < 47; field++)
+            p = strchr(p + 1, ' ');
+        if (!p || sscanf(p + 1, "%llu", &start_brk) != 1)
+            return -1;
+        *out = start_brk;
+    }
+    return still_valid(c) ? 0 : -1;
+}

@@ -78,6 +78,11 @@ int ash_seccomp_read_string(const struct ash_seccomp_call *c, uint64_t addr, cha
 /* readlink /proc/PID/fd/N, with the same validity checks. */
 int ash_seccomp_fd_path(const struct ash_seccomp_call *c, int fd, char *buf, size_t len);
 
+/* The target's program break as the kernel has it mapped (the end of its
+ * [heap], page-aligned; the start of the heap when it never grew), with the
+ * same validity checks: what a failed brk returns. -1 when gone. */
+int ash_seccomp_brk(const struct ash_seccomp_call *c, uint64_t *out);
+
 /* Syscall name <-> number on this architecture (-1 / NULL when unknown). */
 int ash_syscall_nr(const char *name);
 /* "EIO" -> 5; -1 when unknown. */
