@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MIB (1024.0 * 1024.0)
@@ -376,6 +377,53 @@ static json_t *own_cg_record(const struct mem_state *st)
                      (json_int_t)st->svc_start, "back", back);
 }
 
+/* Move every process of cgroup dir `from` into `to` when both are in the same
+ * hierarchy (the same mount), repeating while a fork races the move. */
+static int move_all(const char *from, const char *to, ash_error_t *err)
+{
+    char procs[700], dst[700], line[32];
+    snprintf(procs, sizeof procs, "%s/cgroup.procs", from);
+    snprintf(dst, sizeof dst, "%s/cgroup.procs", to);
+    struct stat a, b;
+    char parent[700];
+    snprintf(parent, sizeof parent, "%s/..", from);
+    /* Only within one hierarchy: compare the device of the two mounts. */
+    if (stat(parent, &a) < 0 || stat(to, &b) < 0 || a.st_dev != b.st_dev)
+        return 0;
+    for (int round = 0; round < 10; round++) {
+        FILE *f = fopen(procs, "re");
+        if (!f)
+            return errno == ENOENT ? 0 : ash_error(err, errno, "cannot read %s", procs);
+        int moved = 0;
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\n")] = '\0';
+            if (write_text(dst, line) < 0 && errno != ESRCH) {
+                int e = errno;
+                fclose(f);
+                return ash_error(err, e, "cannot move pid %s back into %s", line, dst);
+            }
+            moved++;
+        }
+        fclose(f);
+        if (moved == 0)
+            return 0;
+    }
+    return 0;
+}
+
+/* rmdir, waiting briefly while the kernel finishes releasing exited tasks (EBUSY). */
+static int rmdir_settled(const char *dir)
+{
+    for (int i = 0; i < 50; i++) {
+        if (rmdir(dir) == 0)
+            return 0;
+        if (errno != EBUSY)
+            return -1;
+        usleep(2000);
+    }
+    return -1;
+}
+
 /* Move pid back to its cgroups and remove the fault's own cgroup. */
 static int undo_own_cg(json_t *rec, ash_error_t *err)
 {
@@ -397,9 +445,17 @@ static int undo_own_cg(json_t *rec, ash_error_t *err)
                 return ash_error(err, errno, "cannot move pid %d back into %s", (int)pid, path);
         }
     }
+    /* The service's children forked during the fault were born in its cgroup:
+     * they go back with it (to where the service came from). */
     const char *dirs[2] = {cg.v2, cg.memory};
+    json_array_foreach(back, i, v)
+    {
+        for (int k = 0; k < 2; k++)
+            if (dirs[k][0] && move_all(dirs[k], json_string_value(v), err) < 0)
+                return -1;
+    }
     for (int k = 0; k < 2; k++)
-        if (dirs[k][0] && rmdir(dirs[k]) < 0 && errno != ENOENT)
+        if (dirs[k][0] && rmdir_settled(dirs[k]) < 0 && errno != ENOENT)
             return ash_error(err, errno, "cannot remove %s (processes left in it?)", dirs[k]);
     return 0;
 }
