@@ -41,7 +41,7 @@ for name in $files; do
     continue
   fi
   ran=$((ran + 1))
-  dir=$(ls -d "$T/reports/$sc"-*/ 2>/dev/null | tail -1)
+  dir=$(ls -d "$T/reports/$sc"-2*/ 2>/dev/null | tail -1) # -<UTC stamp>: not a longer name's runs
   verdict=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["verdict"])' "$dir/report.json" 2>/dev/null)
   check "$sc: verdict pass (exit $st, verdict ${verdict:-none})" '[ $st = 0 ] && [ "$verdict" = pass ]'
   [ $st = 0 ] || { echo "$out" | tail -15; [ -n "$dir" ] && python3 -c '
