@@ -13,7 +13,9 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +40,6 @@ struct ash_host {
     int eth0;          /* ifindex inside the host */
     struct ash_cgroup cg;
     bool cg_made, ns_made; /* journaled and (being) made: teardown owes an undo */
-    uint64_t j_netns, j_cgroup;
     bool links_down;
 };
 
@@ -61,6 +62,7 @@ struct ash_sandbox {
     size_t n;
     bool files_made, bridge_made, fw_made;
     uint64_t j_files, j_bridge, j_parent, j_fw;
+    uint64_t j_netns, j_cgroups; /* one record for every host's namespaces, one for their cgroups */
     bool hosts_self_only; /* /etc/hosts: localhost and own name only (a DNS server answers the rest) */
 };
 
@@ -251,14 +253,12 @@ static int write_host_files(struct ash_sandbox *sb, struct ash_host *h, ash_erro
     return write_text(path, resolv, err);
 }
 
-static int build_host(struct ash_sandbox *sb, struct ash_host *h, const struct ash_host_spec *spec, size_t idx,
-                      ash_error_t *err)
+/* The network part of one host: namespaces, its veth (one request makes both
+ * ends: eth0 inside the host, ours on the bridge, up), loopback and eth0 up,
+ * address, default route. Runs on a worker thread with its own root-side
+ * socket `root_nl`; the records are journaled already (build_hosts). */
+static int build_host_net(struct ash_sandbox *sb, struct ash_nl *root_nl, struct ash_host *h, ash_error_t *err)
 {
-    /* Namespaces: journaled first, so a crash right after leaves a record. */
-    json_t *d = json_pack("{s:s, s:s}", "netns", h->netns, "veth", h->veth);
-    if (journal(sb, "sandbox.netns", d, &h->j_netns, err) < 0)
-        return -1;
-    h->ns_made = true;
     char hosts_src[4300], resolv_src[4300];
     snprintf(hosts_src, sizeof hosts_src, "%s/hosts", h->etc_dir);
     snprintf(resolv_src, sizeof resolv_src, "%s/resolv.conf", h->etc_dir);
@@ -266,9 +266,7 @@ static int build_host(struct ash_sandbox *sb, struct ash_host *h, const struct a
     struct ash_ns_host_opts o = {.netns_name = h->netns, .hostname = h->name, .mount_ns = true, .binds = binds};
     if (ash_ns_host_create(&o, &h->ns, err) < 0)
         return -1;
-
-    /* One request makes both ends: eth0 inside the host, up; ours on the bridge, up. */
-    if (ash_nl_veth_add(sb->nl, h->veth, "eth0", h->ns.net_fd, sb->bridge_ifindex, true, err) < 0)
+    if (ash_nl_veth_add(root_nl, h->veth, "eth0", h->ns.net_fd, sb->bridge_ifindex, true, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
     if (ash_nl_open_in(h->ns.net_fd, &h->nl, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
@@ -281,16 +279,22 @@ static int build_host(struct ash_sandbox *sb, struct ash_host *h, const struct a
     uint32_t gw = htonl(ntohl(sb->subnet) | 1u);
     if (ash_nl_route4_default(h->nl, gw, h->eth0, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
+    return 0;
+}
 
-    /* cgroup last: replayed newest first, its undo (kill everything) runs
-     * before the namespaces are released. */
+static void host_cgroup_init(struct ash_sandbox *sb, struct ash_host *h, const struct ash_host_spec *spec)
+{
+    char rel[128];
+    snprintf(rel, sizeof rel, "ash-%s/%s", sb->run_id, h->name);
+    ash_cgroup_init(&h->cg, &sb->cgsys, rel, spec->cpu > 0);
+}
+
+static int build_host_cgroup(struct ash_sandbox *sb, struct ash_host *h, const struct ash_host_spec *spec,
+                             ash_error_t *err)
+{
     char rel[128];
     snprintf(rel, sizeof rel, "ash-%s/%s", sb->run_id, h->name);
     bool want_cpu = spec->cpu > 0;
-    ash_cgroup_init(&h->cg, &sb->cgsys, rel, want_cpu);
-    if (journal(sb, "sandbox.cgroup", ash_cgroup_to_json(&h->cg), &h->j_cgroup, err) < 0)
-        return -1;
-    h->cg_made = true;
     if (ash_cgroup_create(&h->cg, &sb->cgsys, rel, want_cpu, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
     if (spec->memory.set) {
@@ -305,8 +309,97 @@ static int build_host(struct ash_sandbox *sb, struct ash_host *h, const struct a
         return ash_error_wrap(err, "host %s: cpu quota", h->name);
     if (ash_cgroup_open_procs(&h->cg, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
-    (void)idx;
     return 0;
+}
+
+/* Hosts' network parts are built by a few threads at once: most of a host's
+ * cost is the kernel setting up a network and a mount namespace, which runs
+ * in parallel on other cores and overlaps with the waits of the others. */
+#define NET_WORKERS 4
+
+struct net_work {
+    struct ash_sandbox *sb;
+    atomic_size_t next;
+    int *ret;          /* per host */
+    ash_error_t *errs; /* per host */
+};
+
+static void *net_worker(void *arg)
+{
+    struct net_work *w = arg;
+    struct ash_nl *nl = NULL;
+    ash_error_t open_err = {0};
+    int open_ret = ash_nl_open(&nl, &open_err);
+    for (;;) {
+        size_t i = atomic_fetch_add(&w->next, 1);
+        if (i >= w->sb->n)
+            break;
+        if (open_ret < 0) {
+            w->ret[i] = -1;
+            w->errs[i] = open_err;
+            continue;
+        }
+        w->ret[i] = build_host_net(w->sb, nl, &w->sb->hosts[i], &w->errs[i]);
+    }
+    ash_nl_close(nl);
+    return NULL;
+}
+
+/* Every host. Two journal records (and two fsyncs) cover all of them: one
+ * names every namespace (and so every veth: they die with it), one lists every
+ * cgroup; both are on disk before anything they describe is made, and their
+ * undo ops take a missing object as undone. The cgroup record is newer, so
+ * recover kills the hosts' processes before it releases their namespaces. */
+static int build_hosts(struct ash_sandbox *sb, const struct ash_scenario *sc, ash_error_t *err)
+{
+    json_t *names = json_array();
+    json_t *cgs = json_array();
+    for (size_t i = 0; names && cgs && i < sb->n; i++) {
+        host_cgroup_init(sb, &sb->hosts[i], &sc->hosts[i]);
+        json_array_append_new(names, json_string(sb->hosts[i].netns));
+        json_array_append_new(cgs, ash_cgroup_to_json(&sb->hosts[i].cg));
+    }
+    json_t *d = names ? json_pack("{s:o, s:s}", "netns", names, "veth_prefix", sb->veth_prefix) : NULL;
+    if (!d)
+        json_decref(cgs);
+    if (journal(sb, "sandbox.netns", d, &sb->j_netns, err) < 0)
+        return -1;
+    for (size_t i = 0; i < sb->n; i++)
+        sb->hosts[i].ns_made = true;
+    d = cgs ? json_pack("{s:o}", "cgroups", cgs) : NULL;
+    if (journal(sb, "sandbox.cgroup", d, &sb->j_cgroups, err) < 0)
+        return -1;
+    for (size_t i = 0; i < sb->n; i++)
+        sb->hosts[i].cg_made = true;
+
+    struct net_work w = {.sb = sb, .ret = calloc(sb->n, sizeof(int)), .errs = calloc(sb->n, sizeof(ash_error_t))};
+    if (!w.ret || !w.errs) {
+        free(w.ret);
+        free(w.errs);
+        return ash_error(err, ENOMEM, "sandbox");
+    }
+    atomic_init(&w.next, 0);
+    pthread_t th[NET_WORKERS];
+    size_t nth = 0;
+    for (; nth < NET_WORKERS && nth < sb->n; nth++)
+        if (pthread_create(&th[nth], NULL, net_worker, &w) != 0)
+            break;
+    /* The cgroups meanwhile, here; then lend a hand (alone if no thread started). */
+    int ret = 0;
+    for (size_t i = 0; i < sb->n && ret == 0; i++)
+        ret = build_host_cgroup(sb, &sb->hosts[i], &sc->hosts[i], err);
+    if (nth == 0)
+        net_worker(&w);
+    for (size_t t = 0; t < nth; t++)
+        pthread_join(th[t], NULL);
+    for (size_t i = 0; i < sb->n && ret == 0; i++)
+        if (w.ret[i] < 0) {
+            *err = w.errs[i];
+            ret = -1;
+        }
+    free(w.ret);
+    free(w.errs);
+    return ret;
 }
 
 static int write_sysctl(const char *path, const char *value)
@@ -375,6 +468,20 @@ out:
     return ret;
 }
 
+struct bridge_del {
+    struct ash_nl *nl;
+    const char *name;
+    int ret;
+    ash_error_t err;
+};
+
+static void *bridge_del_thread(void *arg)
+{
+    struct bridge_del *bd = arg;
+    bd->ret = ash_nl_link_delete_name(bd->nl, bd->name, &bd->err);
+    return NULL;
+}
+
 static void release_host_ns(struct ash_host *h)
 {
     ash_nl_close(h->nl);
@@ -397,16 +504,25 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
     /* 2. Namespaces: drop every fd, socket and name; the kernel then removes
      *    them and their veths in one batch, in the background (deleting veths
      *    one by one would cost an RCU grace period each). */
+    bool ns_ok = true;
     for (size_t i = 0; i < sb->n; i++) {
         struct ash_host *h = &sb->hosts[i];
         release_host_ns(h);
-        if (h->ns_made && ash_netns_delete(h->netns, &e) < 0)
+        if (h->ns_made && ash_netns_delete(h->netns, &e) < 0) {
             fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+            ns_ok = false;
+        }
     }
-    /* 3. The bridge now: its ports are simply detached. */
-    int link_ret = 0;
-    if (sb->bridge_made && sb->nl && (link_ret = ash_nl_link_delete_name(sb->nl, sb->bridge, &e)) < 0)
-        fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+    /* 3. The bridge now (its ports are simply detached), on a thread: deleting
+     *    a link waits for RCU (tens of ms on a busy machine), time in which
+     *    the firewall table, cgroups and files go. */
+    struct bridge_del bd = {.nl = sb->nl, .name = sb->bridge};
+    pthread_t bth;
+    bool bthread = false;
+    if (sb->bridge_made && sb->nl)
+        bthread = pthread_create(&bth, NULL, bridge_del_thread, &bd) == 0;
+    if (sb->bridge_made && sb->nl && !bthread)
+        bridge_del_thread(&bd);
     if (sb->fw_made) {
         if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
             fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
@@ -414,27 +530,34 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
             journal_done(sb, &sb->j_fw);
     }
     /* 4. While the kernel works on the batch: cgroups and files. */
+    bool cg_ok = true;
     for (size_t i = 0; i < sb->n; i++) {
         struct ash_host *h = &sb->hosts[i];
         if (!h->cg_made)
             continue;
-        if (ash_cgroup_destroy(&h->cg, &e) < 0)
+        if (ash_cgroup_destroy(&h->cg, &e) < 0) {
             fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
-        else
-            journal_done(sb, &h->j_cgroup);
+            cg_ok = false;
+        }
     }
+    if (cg_ok)
+        journal_done(sb, &sb->j_cgroups);
     if (sb->parent_made && ash_cgroup_destroy(&sb->parent_cg, &e) == 0)
         journal_done(sb, &sb->j_parent);
     if (sb->files_made && remove_tree(sb->files_dir, &e) == 0)
         journal_done(sb, &sb->j_files);
+    if (bthread)
+        pthread_join(bth, NULL);
+    if (bd.ret < 0)
+        fprintf(stderr, "aftershock: sandbox teardown: %s\n", bd.err.msg);
     /* 5. Return only once the veths are gone too: nothing of the run is left. */
     if (sb->bridge_made && sb->nl) {
         int r = wait_links_gone(sb->nl, sb->veth_prefix, 5 * ASH_NS_PER_S, &e);
         if (r < 0)
             fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
-        for (size_t i = 0; i < sb->n && r == 0; i++)
-            journal_done(sb, &sb->hosts[i].j_netns);
-        if (r == 0 && link_ret == 0)
+        if (r == 0 && ns_ok)
+            journal_done(sb, &sb->j_netns);
+        if (r == 0 && bd.ret == 0)
             journal_done(sb, &sb->j_bridge);
     }
     ash_nl_close(sb->nl);
@@ -515,9 +638,8 @@ int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, con
     if (journal(sb, "sandbox.cgroup", ash_cgroup_to_json(&sb->parent_cg), &sb->j_parent, err) < 0)
         goto fail;
     sb->parent_made = true;
-    for (size_t i = 0; i < sb->n; i++)
-        if (build_host(sb, &sb->hosts[i], &sc->hosts[i], i, err) < 0)
-            goto fail;
+    if (build_hosts(sb, sc, err) < 0)
+        goto fail;
     *out = sb;
     return 0;
 bad_name:
@@ -659,12 +781,31 @@ int ash_host_kill_all(struct ash_host *h, ash_error_t *err)
 
 /* ---- recover: undo from the records alone ---- */
 
-static int undo_netns(json_t *rec, ash_error_t *err)
+static int undo_one_netns(const char *name, ash_error_t *err)
 {
-    const char *name = json_string_value(json_object_get(rec, "netns"));
     if (!name || strncmp(name, "ash-", 4) != 0)
         return ash_error(err, EINVAL, "sandbox.netns record without an ash- namespace name");
     return ash_netns_delete(name, err);
+}
+
+/* {"netns": NAME} (one host, older journals) or {"netns": [NAME...]} (every host). */
+static int undo_netns(json_t *rec, ash_error_t *err)
+{
+    json_t *v = json_object_get(rec, "netns");
+    if (!json_is_array(v))
+        return undo_one_netns(json_string_value(v), err);
+    int ret = 0;
+    size_t i;
+    json_t *name;
+    json_array_foreach(v, i, name)
+    {
+        ash_error_t e = {0};
+        if (undo_one_netns(json_string_value(name), &e) < 0 && ret == 0) {
+            *err = e;
+            ret = -1;
+        }
+    }
+    return ret;
 }
 
 static int undo_link(json_t *rec, ash_error_t *err)
@@ -684,12 +825,39 @@ static int undo_link(json_t *rec, ash_error_t *err)
     return r;
 }
 
-static int undo_cgroup(json_t *rec, ash_error_t *err)
+static int undo_one_cgroup(json_t *rec, ash_error_t *err)
 {
     struct ash_cgroup cg;
     if (ash_cgroup_from_json(rec, &cg, err) < 0)
         return -1;
     return ash_cgroup_destroy(&cg, err);
+}
+
+/* One cgroup's paths, or {"cgroups": [...]} for every host: all are killed
+ * first, so no host waits on another's processes, then removed. */
+static int undo_cgroup(json_t *rec, ash_error_t *err)
+{
+    json_t *list = json_object_get(rec, "cgroups");
+    if (!json_is_array(list))
+        return undo_one_cgroup(rec, err);
+    size_t i;
+    json_t *c;
+    json_array_foreach(list, i, c)
+    {
+        struct ash_cgroup cg;
+        if (ash_cgroup_from_json(c, &cg, NULL) == 0)
+            ash_cgroup_kill(&cg, NULL);
+    }
+    int ret = 0;
+    json_array_foreach(list, i, c)
+    {
+        ash_error_t e = {0};
+        if (undo_one_cgroup(c, &e) < 0 && ret == 0) {
+            *err = e;
+            ret = -1;
+        }
+    }
+    return ret;
 }
 
 static int undo_files(json_t *rec, ash_error_t *err)
