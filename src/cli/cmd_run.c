@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -124,6 +125,15 @@ static int run_main(int argc, char **argv)
         exe[n] = '\0';
         o.guardian_exe = exe;
     }
+    /* Ctrl-C (or SIGTERM) at any moment is an orderly abort with a report:
+     * blocked from here on, the signal waits for the run's event loop (which
+     * reads it through a signalfd) instead of killing the harness while it
+     * sets up, or being lost when a shell started us with SIGINT ignored. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_signals, NULL);
     /* Validate every scenario before running any: a typo in the third file must
      * not be found after the first two have run. */
     for (int i = optind; i < argc; i++) {

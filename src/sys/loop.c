@@ -46,6 +46,7 @@ struct ash_loop {
     int timerfd;
     int sigfd;
     sigset_t sigmask;
+    sigset_t oldmask; /* the caller's mask before the first signal watch: restored on free */
     struct fd_watch *fds; /* indexed by fd number */
     size_t nfds_cap;
     size_t nfds_live;
@@ -173,7 +174,9 @@ void ash_loop_free(ash_loop *l)
     free(l->sigs);
     if (l->sigfd >= 0) {
         close(l->sigfd);
-        sigprocmask(SIG_UNBLOCK, &l->sigmask, NULL);
+        /* Restore, not unblock: a caller that blocked SIGINT itself (so Ctrl-C
+         * between two runs waits for the next loop) keeps it blocked. */
+        sigprocmask(SIG_SETMASK, &l->oldmask, NULL);
     }
     if (l->timerfd >= 0)
         close(l->timerfd);
@@ -315,7 +318,7 @@ int ash_loop_add_signal(ash_loop *l, int signo, ash_signal_cb cb, void *data, as
     l->sigs = s;
     l->sigs[l->nsigs++] = (struct sig_watch){.signo = signo, .cb = cb, .data = data};
     sigaddset(&l->sigmask, signo);
-    if (sigprocmask(SIG_BLOCK, &l->sigmask, NULL) < 0)
+    if (sigprocmask(SIG_BLOCK, &l->sigmask, l->nsigs == 1 ? &l->oldmask : NULL) < 0)
         return ash_error(err, errno, "sigprocmask");
     int fd = signalfd(l->sigfd, &l->sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd < 0)
