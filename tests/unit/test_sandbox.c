@@ -36,10 +36,43 @@ static bool can_run(void)
     return true;
 }
 
-/* Unique per test process: the first 8 characters name links. */
-static void make_run_id(char *buf, size_t len)
+/* Each test runs in a child Check forks, in a test case of its own whose
+ * unchecked fixture runs here, in the parent: setup picks the run id and the
+ * journal directory, teardown replays whatever journal the child left (a
+ * failed assertion, a crash or a timeout ends the child before its own
+ * teardown) so a failing test still leaves no namespace, link, cgroup, file
+ * or process behind. Run ids: 8 characters (they name links), unique per test. */
+static char g_run[16];
+static char g_state[64];
+static struct ash_journal *g_j; /* the test's journal in g_state (opened by build) */
+static char g_prev_run[16];     /* the run id of the test case before this one */
+
+static void guard_setup(void)
 {
-    snprintf(buf, len, "t%05x", (unsigned)getpid() & 0xfffff);
+    static unsigned counter;
+    snprintf(g_prev_run, sizeof g_prev_run, "%s", g_run);
+    snprintf(g_run, sizeof g_run, "t%05x%02x", (unsigned)getpid() & 0xfffff, counter++ & 0xff);
+    snprintf(g_state, sizeof g_state, "/tmp/ash-sbtest-XXXXXX");
+    if (!mkdtemp(g_state)) {
+        perror("test_sandbox: mkdtemp");
+        abort();
+    }
+}
+
+static int undo_cb(const char *op, json_t *data, void *arg, ash_error_t *err);
+static void on_undo_error(const char *op, const ash_error_t *e, void *arg);
+
+static void guard_teardown(void)
+{
+    char jpath[256];
+    snprintf(jpath, sizeof jpath, "%s/%s.journal", g_state, g_run);
+    if (access(jpath, F_OK) == 0) {
+        fprintf(stderr, "test_sandbox: run %s left a journal: recovering\n", g_run);
+        ash_error_t err = {0};
+        if (ash_journal_replay(jpath, undo_cb, NULL, on_undo_error, &err) != 0)
+            fprintf(stderr, "test_sandbox: recovering run %s: %s\n", g_run, err.msg);
+    }
+    rmdir(g_state);
 }
 
 struct hosts {
@@ -124,14 +157,28 @@ static void assert_clean(const char *run)
     ck_assert_msg(n == 0, "run %s left:%s", run, what);
 }
 
+/* Build n hosts, journaled in j, or (NULL) in g_j opened here; close with finish(). */
 static struct ash_sandbox *build(struct hosts *hs, size_t n, const char *run, struct ash_journal *j)
 {
     make_scenario(hs, n);
     struct ash_sandbox *sb = NULL;
     ash_error_t err = {0};
+    if (!j) {
+        ck_assert_msg(ash_journal_open(g_state, run, &g_j, &err) == 0, "%s", err.msg);
+        j = g_j;
+    }
     int r = ash_sandbox_create(&hs->sc, run, j, &sb, &err);
     ck_assert_msg(r == 0, "sandbox: %s", err.msg);
     return sb;
+}
+
+/* Tear down a sandbox built with the journal g_j: every record is done. */
+static void finish(struct ash_sandbox *sb)
+{
+    ash_sandbox_destroy(sb);
+    ck_assert_int_eq((int)ash_journal_pending(g_j), 0);
+    ash_journal_close(g_j, true);
+    g_j = NULL;
 }
 
 static void check_built(struct ash_sandbox *sb, const char *run, size_t n)
@@ -153,8 +200,7 @@ START_TEST(test_two_hosts)
 {
     if (!can_run())
         return;
-    char run[16];
-    make_run_id(run, sizeof run);
+    const char *run = g_run;
     struct hosts hs;
     struct ash_sandbox *sb = build(&hs, 2, run, NULL);
     check_built(sb, run, 2);
@@ -168,7 +214,7 @@ START_TEST(test_two_hosts)
     ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
     fclose(f);
     ck_assert_int_eq(atoll(buf), 256ll << 20);
-    ash_sandbox_destroy(sb);
+    finish(sb);
     assert_clean(run);
 }
 END_TEST
@@ -177,12 +223,11 @@ START_TEST(test_ten_hosts)
 {
     if (!can_run())
         return;
-    char run[16];
-    make_run_id(run, sizeof run);
+    const char *run = g_run;
     struct hosts hs;
     struct ash_sandbox *sb = build(&hs, 10, run, NULL);
     check_built(sb, run, 10);
-    ash_sandbox_destroy(sb);
+    finish(sb);
     assert_clean(run);
 }
 END_TEST
@@ -297,8 +342,7 @@ START_TEST(test_reach_by_name)
 {
     if (!can_run())
         return;
-    char run[16];
-    make_run_id(run, sizeof run);
+    const char *run = g_run;
     struct hosts hs;
     struct ash_sandbox *sb = build(&hs, 2, run, NULL);
     struct ash_host *a = ash_sandbox_host(sb, "a"), *b = ash_sandbox_host(sb, "b");
@@ -313,7 +357,7 @@ START_TEST(test_reach_by_name)
     int st;
     ck_assert_int_eq(waitpid(srv, &st, 0), srv);
     ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-    ash_sandbox_destroy(sb);
+    finish(sb);
     assert_clean(run);
 }
 END_TEST
@@ -371,8 +415,7 @@ START_TEST(test_freeze_kill_isolate)
 {
     if (!can_run())
         return;
-    char run[16];
-    make_run_id(run, sizeof run);
+    const char *run = g_run;
     struct hosts hs;
     struct ash_sandbox *sb = build(&hs, 2, run, NULL);
     struct ash_host *a = ash_sandbox_host(sb, "a"), *b = ash_sandbox_host(sb, "b");
@@ -417,7 +460,7 @@ START_TEST(test_freeze_kill_isolate)
     ck_assert_int_eq(reply_within(fd, 2000), 1);
     close(fd);
     stop(srv);
-    ash_sandbox_destroy(sb);
+    finish(sb);
     assert_clean(run);
 }
 END_TEST
@@ -426,11 +469,13 @@ END_TEST
 
 static bool restored;
 static int64_t restored_at;
+static char fault_error[512]; /* the last fault-error event: why a restore failed */
 
 static void on_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
 {
     (void)ctx;
-    (void)detail;
+    if (strcmp(event, "fault-error") == 0)
+        snprintf(fault_error, sizeof fault_error, "%s", detail);
     if (strcmp(event, "host-restored") == 0) {
         restored = true;
         restored_at = t;
@@ -457,10 +502,8 @@ START_TEST(test_host_crash_fault)
 {
     if (!can_run())
         return;
-    char run[16];
-    make_run_id(run, sizeof run);
-    char state[] = "/tmp/ash-sbtest-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(state));
+    const char *run = g_run;
+    const char *state = g_state;
     ash_error_t err = {0};
     struct ash_journal *j;
     ck_assert_int_eq(ash_journal_open(state, run, &j, &err), 0);
@@ -494,8 +537,9 @@ START_TEST(test_host_crash_fault)
     ck_assert_msg(f.kind->inject(&ctx, &f, &st, &err) == 0, "%s", err.msg);
     ck_assert(ash_host_links_are_down(b));
     ck_assert_int_ne(try_connect(a, baddr, 100, NULL), 0);
+    fault_error[0] = '\0';
     ck_assert_int_eq(ash_loop_run_until(loop, &restored, ash_now_ns() + 5 * ASH_NS_PER_S, &err), 0);
-    ck_assert(restored);
+    ck_assert_msg(restored, "host not restored: %s", fault_error[0] ? fault_error : "no event within 5 s");
     ck_assert_int_ge(restored_at - t0, 200 * ASH_NS_PER_MS);
     ck_assert(!ash_host_links_are_down(b));
     ck_assert_int_eq(try_connect(a, baddr, 5000, &fd), 0);
@@ -522,7 +566,6 @@ START_TEST(test_host_crash_fault)
     ck_assert_int_eq((int)ash_journal_pending(j), 0);
     ash_journal_close(j, true);
     assert_clean(run);
-    rmdir(state);
 }
 END_TEST
 
@@ -547,10 +590,8 @@ START_TEST(test_recover_after_crash)
 {
     if (!can_run())
         return;
-    char run[16];
-    make_run_id(run, sizeof run);
-    char state[] = "/tmp/ash-sbtest-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(state));
+    const char *run = g_run;
+    const char *state = g_state;
     /* The "run" is a child that builds a 3-host sandbox, starts a process in
      * one host and dies without tearing anything down (like SIGKILL). */
     int p[2];
@@ -614,22 +655,62 @@ START_TEST(test_recover_after_crash)
     }
     ck_assert_msg(s == 0 || s == 'Z', "sleeper %d still runs (state %c)", (int)sleeper, s);
     ck_assert_int_ne(access(jpath, F_OK), 0);
-    rmdir(state);
 }
 END_TEST
+
+/* ---- the fixture itself ---- */
+
+/* Dies mid-test, as a failed assertion ends the child: a host with a process
+ * in it, nothing torn down. Registered as an exit test (status 3). */
+START_TEST(test_guard_dies)
+{
+    if (!can_run())
+        _exit(3);
+    struct hosts hs;
+    struct ash_sandbox *sb = build(&hs, 2, g_run, NULL);
+    start_server(ash_sandbox_host(sb, "b"));
+    _exit(3);
+}
+END_TEST
+
+/* ...and the fixture's teardown recovered all of it. */
+START_TEST(test_guard_left_nothing)
+{
+    if (!can_run())
+        return;
+    if (!g_prev_run[0]) {
+        printf("test_sandbox: guard_left_nothing skipped: it checks the case run before it (guard_dies)\n");
+        return;
+    }
+    assert_clean(g_prev_run);
+}
+END_TEST
+
+/* One test case per test: the unchecked fixture runs around each test. */
+static void add_guarded(Suite *s, const char *name, const TTest *test)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, 60);
+    tcase_add_unchecked_fixture(tc, guard_setup, guard_teardown);
+    tcase_add_test(tc, test);
+    suite_add_tcase(s, tc);
+}
 
 static Suite *suite(void)
 {
     Suite *s = suite_create("sandbox");
-    TCase *tc = tcase_create("kernel");
+    add_guarded(s, "two_hosts", test_two_hosts);
+    add_guarded(s, "ten_hosts", test_ten_hosts);
+    add_guarded(s, "reach_by_name", test_reach_by_name);
+    add_guarded(s, "freeze_kill_isolate", test_freeze_kill_isolate);
+    add_guarded(s, "crash", test_host_crash_fault);
+    add_guarded(s, "recover", test_recover_after_crash);
+    TCase *tc = tcase_create("guard_dies");
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_two_hosts);
-    tcase_add_test(tc, test_ten_hosts);
-    tcase_add_test(tc, test_reach_by_name);
-    tcase_add_test(tc, test_freeze_kill_isolate);
-    tcase_add_test(tc, test_host_crash_fault);
-    tcase_add_test(tc, test_recover_after_crash);
+    tcase_add_unchecked_fixture(tc, guard_setup, guard_teardown);
+    tcase_add_exit_test(tc, test_guard_dies, 3);
     suite_add_tcase(s, tc);
+    add_guarded(s, "guard_left_nothing", test_guard_left_nothing);
     return s;
 }
 
