@@ -279,10 +279,17 @@ static int save_and_write(struct mem_state *st, const char *file, const char *va
     if (r < 0)
         return -1;
     st->n_saved++;
-    if (write_text(file, value) < 0) {
+    /* v1 refuses a limit below usage it cannot reclaim (EBUSY; v2 OOM-kills
+     * instead): usually a burst in flight (a request's working memory), gone
+     * within milliseconds. Retry for up to a second; the fault is in effect,
+     * and t_inject taken, only when the write succeeds. */
+    int64_t until = ash_now_ns() + ASH_NS_PER_S;
+    while (write_text(file, value) < 0) {
         int e = errno;
-        return ash_error(err, e, "cannot write %s to %s%s", value, file,
-                         e == EBUSY ? " (the kernel could not reclaim usage below it)" : "");
+        if (e != EBUSY || ash_now_ns() >= until)
+            return ash_error(err, e, "cannot write %s to %s%s", value, file,
+                             e == EBUSY ? " (the kernel could not reclaim usage below it for 1 s)" : "");
+        usleep(5000);
     }
     return 0;
 }
