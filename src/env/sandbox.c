@@ -455,13 +455,12 @@ static int build_bridge(struct ash_sandbox *sb, ash_error_t *err)
         goto out;
     /* Hosts have a default route via the bridge: belt and braces over the
      * bridge's forwarding flag, a table that drops anything forwarded from the
-     * bridge out of the subnet (or into it from outside). Named like the bridge. */
+     * bridge out of the subnet (or into it from outside). Named like the bridge,
+     * journaled here, made by fw_thread while the hosts are built. */
     d = json_pack("{s:s}", "table", sb->bridge);
     if (journal(sb, "sandbox.fw", d, &sb->j_fw, err) < 0)
         goto out;
     sb->fw_made = true;
-    if (ash_sandbox_fw_add(sb->bridge, sb->bridge, sb->subnet_str, err) < 0)
-        goto out;
     ret = 0;
 out:
     close(lock); /* also releases the lock: the address is visible to the next run now */
@@ -479,6 +478,20 @@ static void *bridge_del_thread(void *arg)
 {
     struct bridge_del *bd = arg;
     bd->ret = ash_nl_link_delete_name(bd->nl, bd->name, &bd->err);
+    return NULL;
+}
+
+struct fw_add {
+    struct ash_sandbox *sb;
+    int ret;
+    ash_error_t err;
+};
+
+/* libnftables takes about 10 ms for the table: overlap it with the hosts. */
+static void *fw_thread(void *arg)
+{
+    struct fw_add *f = arg;
+    f->ret = ash_sandbox_fw_add(f->sb->bridge, f->sb->bridge, f->sb->subnet_str, &f->err);
     return NULL;
 }
 
@@ -515,7 +528,10 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
     }
     /* 3. The bridge now (its ports are simply detached), on a thread: deleting
      *    a link waits for RCU (tens of ms on a busy machine), time in which
-     *    the firewall table, cgroups and files go. */
+     *    the cgroups and files go. The firewall table goes only after the
+     *    bridge: without it, what the dying hosts still send would be
+     *    forwarded out while the bridge lives (and a peer outside could be
+     *    left retransmitting to them, keeping its namespace alive). */
     struct bridge_del bd = {.nl = sb->nl, .name = sb->bridge};
     pthread_t bth;
     bool bthread = false;
@@ -523,12 +539,6 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
         bthread = pthread_create(&bth, NULL, bridge_del_thread, &bd) == 0;
     if (sb->bridge_made && sb->nl && !bthread)
         bridge_del_thread(&bd);
-    if (sb->fw_made) {
-        if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
-            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
-        else
-            journal_done(sb, &sb->j_fw);
-    }
     /* 4. While the kernel works on the batch: cgroups and files. */
     bool cg_ok = true;
     for (size_t i = 0; i < sb->n; i++) {
@@ -550,6 +560,12 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
         pthread_join(bth, NULL);
     if (bd.ret < 0)
         fprintf(stderr, "aftershock: sandbox teardown: %s\n", bd.err.msg);
+    if (sb->fw_made) {
+        if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
+            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+        else
+            journal_done(sb, &sb->j_fw);
+    }
     /* 5. Return only once the veths are gone too: nothing of the run is left. */
     if (sb->bridge_made && sb->nl) {
         int r = wait_links_gone(sb->nl, sb->veth_prefix, 5 * ASH_NS_PER_S, &e);
@@ -638,8 +654,20 @@ int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, con
     if (journal(sb, "sandbox.cgroup", ash_cgroup_to_json(&sb->parent_cg), &sb->j_parent, err) < 0)
         goto fail;
     sb->parent_made = true;
-    if (build_hosts(sb, sc, err) < 0)
+    struct fw_add fw = {.sb = sb};
+    pthread_t fwth;
+    bool fw_threaded = pthread_create(&fwth, NULL, fw_thread, &fw) == 0;
+    if (!fw_threaded)
+        fw_thread(&fw);
+    int hosts_ret = build_hosts(sb, sc, err);
+    if (fw_threaded)
+        pthread_join(fwth, NULL);
+    if (hosts_ret < 0)
         goto fail;
+    if (fw.ret < 0) {
+        *err = fw.err;
+        goto fail;
+    }
     *out = sb;
     return 0;
 bad_name:
