@@ -17,7 +17,11 @@
  * skips the BPF program but not the entry). Per notification the loop makes
  * three syscalls (epoll_wait, RECV, SEND); draining the next notification with
  * poll(0) after each answer found one waiting 40% of the time but saved nothing
- * measurable, so the loop stays as it is. */
+ * measurable, so the loop stays as it is. SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+ * is accepted (6.18) but changes nothing measurable here (3 x 3 runs, +6.5..8.4
+ * us either way): the kernel's current-CPU hint wakes a supervisor blocked in
+ * NOTIF_RECV, and an epoll waiter is woken through ep_poll_callback without it.
+ * Only a thread blocking in RECV would get it; the loop is single-threaded. */
 #include "kinds.h"
 #include "sys/clock.h"
 #include "sys/proc.h"
