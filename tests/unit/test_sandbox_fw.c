@@ -85,8 +85,13 @@ static pid_t listen_in(int netns_fd)
             _exit(12);
         for (;;) {
             int c = accept(s, NULL, NULL);
-            if (c >= 0)
-                close(c);
+            if (c < 0)
+                continue;
+            /* Abortive close (RST): a TIME_WAIT socket here would keep this
+             * namespace, and its veth, alive for a minute after the test. */
+            struct linger l = {.l_onoff = 1, .l_linger = 0};
+            setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+            close(c);
         }
     }
     close(ready[1]);
