@@ -1,5 +1,6 @@
 /* Fault `dns`: the run's DNS server answers chosen names wrongly (NXDOMAIN, SERVFAIL, REFUSED, nothing,
- * a wrong or stale address), late, sometimes, with a chosen TTL, or differently per client. */
+ * a wrong or stale address), late, sometimes, with a chosen TTL, or differently per client; or the
+ * names move to another address (a host migrated), which `stale` answers then lag behind. */
 #include "kinds.h"
 #include "dns/dns.h"
 #include "env/sandbox.h"
@@ -23,6 +24,7 @@ struct dns_fault_conf {
     double probability;
     long long ttl; /* -1: the records' own */
     ash_node split;
+    char *move; /* the names' address records point here while the fault is in effect */
 };
 
 static const struct ash_field dns_fault_fields[] = {
@@ -42,6 +44,9 @@ static const struct ash_field dns_fault_fields[] = {
      NULL, NULL, 0, 2147483647},
     {"split", ASH_F_NODE, offsetof(struct dns_fault_conf, split), 0,
      "per client host: {HOST: nxdomain | servfail | refused | timeout | stale | correct | ADDRESS | NAME}"},
+    {"move", ASH_F_STRING, offsetof(struct dns_fault_conf, move), 0,
+     "the names move to this address (or host or record name's address) while the fault is in effect, as a "
+     "migrated host does; `stale` answers give the old one; revert moves them back"},
     {NULL}};
 
 static void dns_fault_defaults(void *conf)
@@ -118,8 +123,21 @@ static int dns_fault_validate(void *conf, const ash_node *node, const struct ash
                                               "stale, correct, or an address or host name (a wrong address)",
                                      ans ? ans : "?");
         }
-    } else if (c->answer < 0 && c->delay_ns <= 0) {
-        return ash_node_fail(node, err, "say what the server does: 'answer: ...', 'split: {...}' or 'delay: ...'");
+    } else if (c->answer < 0 && c->delay_ns <= 0 && !c->move) {
+        return ash_node_fail(node, err, "say what the server does: 'answer: ...', 'split: {...}', 'delay: ...' "
+                                        "or 'move: ADDRESS'");
+    }
+    if (c->move) {
+        ash_node mv = ash_map_get(node, "move");
+        if (!known_target(sc, c->move))
+            return ash_node_fail(&mv, err, "'move: %s' is neither an address nor a host or DNS record of this "
+                                           "scenario", c->move);
+        /* A move changes one record per name: globs would move whatever happened to match. */
+        for (size_t i = 0; i < c->names.n; i++)
+            if (strpbrk(c->names.v[i], "*?[") || !known_target(sc, c->names.v[i]) || is_literal(c->names.v[i]))
+                return ash_node_fail(&mv, err, "'move' needs names that are hosts or DNS records of this "
+                                               "scenario, not globs; '%s' is not",
+                                     c->names.v[i]);
     }
     return 0;
 }
@@ -141,9 +159,61 @@ static int resolve_target(struct ash_ctx *ctx, const char *to, struct ash_dns_ve
     return 0;
 }
 
+struct dns_move {
+    char name[256];
+    char old[INET6_ADDRSTRLEN];
+};
+
 struct dns_fault_state {
     uint64_t rule;
+    bool has_rule;
+    struct dns_move *moves; /* what `move` changed, to put back on revert */
+    size_t n_moves;
 };
+
+/* Put moved names back, last first (a name listed twice ends where it began). */
+static void move_back(struct ash_ctx *ctx, struct dns_fault_state *st)
+{
+    for (size_t i = st->n_moves; i-- > 0;) {
+        ash_error_t e = {0};
+        if (ash_dns_move(ctx->dns, st->moves[i].name, st->moves[i].old, &e) < 0)
+            fprintf(stderr, "aftershock: dns fault: cannot move %s back: %s\n", st->moves[i].name, e.msg);
+    }
+    st->n_moves = 0;
+}
+
+/* `move`: each name's address record now says where the fault's target is. */
+static int apply_moves(struct ash_ctx *ctx, const struct dns_fault_conf *c, struct dns_fault_state *st,
+                       ash_error_t *err)
+{
+    if (!c->move)
+        return 0;
+    char to[INET6_ADDRSTRLEN];
+    const char *t = is_literal(c->move) ? c->move : ash_dns_lookup(ctx->dns, c->move);
+    if (!t)
+        return ash_error(err, ENOENT, "dns fault: move: the DNS server has no address for '%s'", c->move);
+    snprintf(to, sizeof to, "%s", t); /* the lookup's string changes if `move` names one of the names */
+    st->moves = calloc(c->names.n, sizeof *st->moves);
+    if (!st->moves)
+        return ash_error(err, ENOMEM, "dns fault: move");
+    for (size_t i = 0; i < c->names.n; i++) {
+        const char *old = ash_dns_lookup(ctx->dns, c->names.v[i]);
+        if (!old)
+            return ash_error(err, ENOENT, "dns fault: move: the DNS server has no address for '%s'", c->names.v[i]);
+        struct dns_move *m = &st->moves[st->n_moves];
+        snprintf(m->name, sizeof m->name, "%s", c->names.v[i]);
+        snprintf(m->old, sizeof m->old, "%s", old);
+        if (ash_dns_move(ctx->dns, c->names.v[i], to, err) < 0)
+            return -1;
+        st->n_moves++;
+    }
+    return 0;
+}
+
+static bool has_answer_rule(const struct dns_fault_conf *c)
+{
+    return c->answer >= 0 || ash_node_ok(&c->split) || c->delay_ns > 0;
+}
 
 static int dns_fault_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
 {
@@ -178,13 +248,23 @@ static int dns_fault_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f,
     }
     r.split = split;
     r.n_split = n_split;
-    /* No journal record: the rule lives in this process's server, which dies with it. */
-    if (ash_dns_rule_add(ctx->dns, &r, &st->rule, err) < 0)
+    /* No journal record: the rule and the moves live in this process's server, which dies with it.
+     * Moves first, so a `stale` rule's snapshot is the address before the move. */
+    if (apply_moves(ctx, c, st, err) < 0)
         goto out;
+    if (has_answer_rule(c)) {
+        if (ash_dns_rule_add(ctx->dns, &r, &st->rule, err) < 0)
+            goto out;
+        st->has_rule = true;
+    }
     *state = st;
     st = NULL;
     ret = 0;
 out:
+    if (st) {
+        move_back(ctx, st);
+        free(st->moves);
+    }
     free(clients);
     free(split);
     free(st);
@@ -196,8 +276,13 @@ static int dns_fault_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f,
     (void)f;
     (void)err;
     struct dns_fault_state *st = state;
-    if (st && ctx->dns)
-        ash_dns_rule_remove(ctx->dns, st->rule); /* the next query gets the truth */
+    if (st && ctx->dns) {
+        if (st->has_rule)
+            ash_dns_rule_remove(ctx->dns, st->rule); /* the next query gets the truth */
+        move_back(ctx, st);
+    }
+    if (st)
+        free(st->moves);
     free(st);
     return 0;
 }
