@@ -44,6 +44,36 @@ static void *fail(struct build *b, const char *fmt, const char *arg)
     return NULL;
 }
 
+/* A copy of the caller's mount namespace in which nothing propagates back to
+ * the machine and no other namespace's /run/netns bind mount is held (they
+ * would keep those namespaces, and their veths, alive after teardown). */
+static int make_private_mnt_ns(const char **what)
+{
+    if (unshare(CLONE_NEWNS) < 0) {
+        *what = "unshare(mount)";
+        return -1;
+    }
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+        *what = "cannot make / a slave mount";
+        return -1;
+    }
+    if (umount2(ASH_NETNS_DIR, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) {
+        *what = "cannot detach " ASH_NETNS_DIR " in the new mount namespace";
+        return -1;
+    }
+    return 0;
+}
+
+static int enter_fresh_mnt_ns(struct build *b)
+{
+    const char *what = "";
+    if (make_private_mnt_ns(&what) < 0) {
+        fail(b, "%s", what);
+        return -1;
+    }
+    return 0;
+}
+
 /* Runs on a thread of its own: unshare moves only this thread, and the thread
  * ends inside the new namespaces, so nobody has to switch back. Namespaces
  * outlive it through the fds it opened (and the /run/netns bind mount). */
@@ -81,15 +111,20 @@ static void *build_thread(void *arg)
     }
     if (!o->mount_ns)
         return NULL;
-    if (unshare(CLONE_NEWNS) < 0)
-        return fail(b, "unshare(%s)", "mount");
-    /* Nothing done in here may propagate back to the machine. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-        return fail(b, "cannot make %s a slave mount", "/");
-    /* Drop this namespace's copies of other namespaces' bind mounts: they
-     * would keep those namespaces (and their veths) alive after teardown. */
-    if (umount2(ASH_NETNS_DIR, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-        return fail(b, "cannot detach %s in the host's mount namespace", ASH_NETNS_DIR);
+    if (o->mnt_base) {
+        /* Copy the base (already a slave without /run/netns): its mounts
+         * are copied as slaves of the machine's, so nothing mounted here
+         * reaches the base or another host. setns to a mount namespace
+         * needs a filesystem context of our own. */
+        if (unshare(CLONE_FS) < 0)
+            return fail(b, "unshare(%s)", "fs");
+        if (setns(*o->mnt_base, CLONE_NEWNS) < 0)
+            return fail(b, "cannot enter the base mount namespace%s", "");
+        if (unshare(CLONE_NEWNS) < 0)
+            return fail(b, "unshare(%s)", "mount");
+    } else if (enter_fresh_mnt_ns(b) < 0) {
+        return NULL;
+    }
     for (size_t i = 0; o->binds && o->binds[i]; i += 2) {
         if (mount(o->binds[i], o->binds[i + 1], "none", MS_BIND, NULL) < 0)
             return fail(b, "cannot bind-mount over %s", o->binds[i + 1]);
@@ -98,6 +133,44 @@ static void *build_thread(void *arg)
     if (b->out.mnt_fd < 0)
         return fail(b, "cannot open %s", "/proc/thread-self/ns/mnt");
     return NULL;
+}
+
+struct base {
+    int fd;
+    int err_code;
+    const char *what;
+};
+
+static void *base_thread(void *arg)
+{
+    struct base *b = arg;
+    if (make_private_mnt_ns(&b->what) < 0) {
+        b->err_code = errno ? errno : EIO;
+        return NULL;
+    }
+    b->fd = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    if (b->fd < 0) {
+        b->err_code = errno;
+        b->what = "cannot open /proc/thread-self/ns/mnt";
+    }
+    return NULL;
+}
+
+int ash_mnt_base_create(int *fd, ash_error_t *err)
+{
+    struct base b = {.fd = -1};
+    pthread_t t;
+    int r = pthread_create(&t, NULL, base_thread, &b);
+    if (r != 0)
+        return ash_error(err, r, "cannot start the namespace thread");
+    pthread_join(t, NULL);
+    if (b.err_code) {
+        if (b.fd >= 0)
+            close(b.fd);
+        return ash_error(err, b.err_code, "base mount namespace: %s", b.what);
+    }
+    *fd = b.fd;
+    return 0;
 }
 
 void ash_ns_host_close(struct ash_ns_host *h)

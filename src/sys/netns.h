@@ -21,7 +21,15 @@ struct ash_ns_host_opts {
     /* Files bind-mounted over targets inside the mount namespace: pairs
      * {source, target}, NULL-terminated. */
     const char *const *binds;
+    /* Optional: an fd of a mount namespace from ash_mnt_base_create to copy
+     * instead of the caller's (NULL: the caller's, then /run/netns detached). */
+    const int *mnt_base;
 };
+
+/* A mount namespace to copy hosts' from: the caller's, made a slave, with
+ * /run/netns detached once (detaching it in every host costs an RCU grace
+ * period each). *fd receives it; close it when no more hosts are made. */
+int ash_mnt_base_create(int *fd, ash_error_t *err);
 
 struct ash_ns_host {
     int net_fd; /* -1 when absent */
