@@ -513,6 +513,63 @@ static void release_host_ns(struct ash_host *h)
     ash_ns_host_close(&h->ns);
 }
 
+/* Teardown steps per host, run by parallel_hosts: false on failure (printed). */
+static bool release_host(struct ash_host *h)
+{
+    ash_error_t e = {0};
+    release_host_ns(h);
+    if (h->ns_made && ash_netns_delete(h->netns, &e) < 0) {
+        fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+        return false;
+    }
+    return true;
+}
+
+static bool destroy_host_cgroup(struct ash_host *h)
+{
+    ash_error_t e = {0};
+    if (h->cg_made && ash_cgroup_destroy(&h->cg, &e) < 0) {
+        fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+        return false;
+    }
+    return true;
+}
+
+struct host_work {
+    struct ash_sandbox *sb;
+    bool (*fn)(struct ash_host *h);
+    atomic_size_t next;
+    atomic_bool failed;
+};
+
+static void *host_worker(void *arg)
+{
+    struct host_work *w = arg;
+    for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->sb->n;)
+        if (!w->fn(&w->sb->hosts[i]))
+            atomic_store(&w->failed, true);
+    return NULL;
+}
+
+/* fn for every host on a few threads: unmounting a namespace's name or
+ * removing a cgroup mostly waits for the kernel (RCU, cgroup offlining), and
+ * those waits overlap. True when every call succeeded. */
+static bool parallel_hosts(struct ash_sandbox *sb, bool (*fn)(struct ash_host *h))
+{
+    struct host_work w = {.sb = sb, .fn = fn};
+    atomic_init(&w.next, 0);
+    atomic_init(&w.failed, false);
+    pthread_t th[NET_WORKERS];
+    size_t nth = 0;
+    for (; nth < NET_WORKERS && nth + 1 < sb->n; nth++)
+        if (pthread_create(&th[nth], NULL, host_worker, &w) != 0)
+            break;
+    host_worker(&w);
+    for (size_t t = 0; t < nth; t++)
+        pthread_join(th[t], NULL);
+    return !atomic_load(&w.failed);
+}
+
 void ash_sandbox_destroy(struct ash_sandbox *sb)
 {
     if (!sb)
@@ -528,15 +585,7 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
     /* 2. Namespaces: drop every fd, socket and name; the kernel then removes
      *    them and their veths in one batch, in the background (deleting veths
      *    one by one would cost an RCU grace period each). */
-    bool ns_ok = true;
-    for (size_t i = 0; i < sb->n; i++) {
-        struct ash_host *h = &sb->hosts[i];
-        release_host_ns(h);
-        if (h->ns_made && ash_netns_delete(h->netns, &e) < 0) {
-            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
-            ns_ok = false;
-        }
-    }
+    bool ns_ok = parallel_hosts(sb, release_host);
     /* 3. The bridge now (its ports are simply detached), on a thread: deleting
      *    a link waits for RCU (tens of ms on a busy machine), time in which
      *    the cgroups and files go. The firewall table goes only after the
@@ -551,16 +600,7 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
     if (sb->bridge_made && sb->nl && !bthread)
         bridge_del_thread(&bd);
     /* 4. While the kernel works on the batch: cgroups and files. */
-    bool cg_ok = true;
-    for (size_t i = 0; i < sb->n; i++) {
-        struct ash_host *h = &sb->hosts[i];
-        if (!h->cg_made)
-            continue;
-        if (ash_cgroup_destroy(&h->cg, &e) < 0) {
-            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
-            cg_ok = false;
-        }
-    }
+    bool cg_ok = parallel_hosts(sb, destroy_host_cgroup);
     if (cg_ok)
         journal_done(sb, &sb->j_cgroups);
     if (sb->parent_made && ash_cgroup_destroy(&sb->parent_cg, &e) == 0)
