@@ -8,6 +8,7 @@
 #include <aftershock/error.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #include "scenario/node.h"
 #include "scenario/scenario.h"
@@ -69,6 +70,9 @@ struct ash_kind_common {
     /* Probes, detectors, actions: a non-map value ("tcp: host:port", "exec: [cmd]")
      * is parsed as this field. NULL: the value must be a map. */
     const char *shorthand;
+    /* Optional: what this kind will use on this machine and why, as
+     * ash_doctor_line lines (shown by `aftershock doctor`). */
+    void (*doctor)(FILE *out);
 };
 
 typedef void (*ash_sample_done_fn)(void *arg, const struct ash_sample *s);

@@ -4,6 +4,7 @@
 #include <aftershock/aftershock.h>
 
 #include "env/sandbox_fw.h"
+#include "kinds.h"
 #include "sys/cgroup.h"
 #include "sys/doctor_line.h"
 #include "sys/netlink.h"
@@ -324,6 +325,16 @@ static void doctor_psi(FILE *out)
     }
 }
 
+/* ---- kinds ---- */
+
+/* Each kind that has a choice of mechanism says which it will use here. */
+static void doctor_kinds(FILE *out)
+{
+    for (size_t i = 0; ash_fault_kinds[i]; i++)
+        if (ash_fault_kinds[i]->c.doctor)
+            ash_fault_kinds[i]->c.doctor(out);
+}
+
 /* ---- the table ---- */
 
 struct doctor_section {
@@ -340,6 +351,7 @@ static const struct doctor_section sections[] = {
     {"nftables", doctor_nftables},
     {"seccomp", doctor_seccomp},
     {"psi", doctor_psi},
+    {"fault mechanisms", doctor_kinds},
 };
 
 void ash_doctor(FILE *out)

@@ -3,6 +3,7 @@
  * and cross traffic, on a sandbox host or on the link between two hosts. */
 #include "faults/network.h"
 #include "kinds.h"
+#include "sys/doctor_line.h"
 #include "env/sandbox.h"
 #include "net/cross_traffic.h"
 #include "net/offload.h"
@@ -214,16 +215,15 @@ void ash_network_doctor(FILE *out)
     const char *why = NULL;
     bool netem = ash_tc_netem_available(&why);
     const char *root = root_reason();
-    fprintf(out, "network fault mechanisms on this machine:\n");
-    if (root)
-        fprintf(out, "  (not root: %s)\n", root);
-    fprintf(out, "  bandwidth, queue          tbf (htb + nftables meta priority when filtered) via libnl: in every kernel with sch_tbf/sch_htb\n");
-    fprintf(out, "  loss, partition           nftables (numgen random / drop) via libnftables, in the host's namespace\n");
-    fprintf(out, "  delay, jitter, duplicate, corrupt, reorder: %s\n",
-            netem ? "netem via libnl (the relay when filtered by peer, port or protocol)"
-                  : "userspace relay (AF_PACKET + PACKET_VNET_HDR between veth ends, 1 us timer slack)");
-    fprintf(out, "    sch_netem: %s (%s)\n", netem ? "available" : "not available", why ? why : "");
-    fprintf(out, "  cross_traffic             TCP/UDP sender and sink processes inside the sandbox hosts' namespaces\n");
+    ash_doctor_line(out, "bandwidth, queue", !root, "tbf, or htb + nftables meta priority when filtered, via libnl%s%s",
+                    root ? "; " : "", root ? root : "");
+    ash_doctor_line(out, "loss, partition", !root, "nftables (numgen random / drop) via libnftables in the host%s%s",
+                    root ? "; " : "", root ? root : "");
+    ash_doctor_line(out, "delay, jitter, reorder", !root, "%s; sch_netem %s (%s)",
+                    netem ? "netem via libnl (the relay when filtered by peer, port or protocol)"
+                          : "userspace relay (AF_PACKET between veth ends, 1 us timer slack)",
+                    netem ? "available" : "not available", why ? why : "");
+    ash_doctor_line(out, "cross traffic", !root, "TCP/UDP sender and sink inside the sandbox hosts");
 }
 
 /* ---- state ---- */
@@ -695,7 +695,8 @@ const struct ash_fault_kind ash_fault_network = {
           .fields = net_fields,
           .conf_size = sizeof(struct net_conf),
           .defaults = net_defaults,
-          .validate = net_validate},
+          .validate = net_validate,
+          .doctor = ash_network_doctor},
     .inject = net_inject,
     .revert = net_revert,
     .undo_ops = net_undo,

@@ -501,7 +501,7 @@ START_TEST(test_doctor)
     FILE *fp = open_memstream(&buf, &len);
     ash_network_doctor(fp);
     fclose(fp);
-    ck_assert_ptr_nonnull(strstr(buf, "sch_netem:"));
+    ck_assert_ptr_nonnull(strstr(buf, "sch_netem "));
     if (geteuid() == 0) {
         const char *why = NULL;
         bool netem = ash_tc_netem_available(&why);
