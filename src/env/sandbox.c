@@ -595,10 +595,20 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
     struct bridge_del bd = {.nl = sb->nl, .name = sb->bridge};
     pthread_t bth;
     bool bthread = false;
+    /* A bridge that is down forwards nothing: then the table can go at once,
+     *    alongside the deletion. */
+    bool fw_now = sb->fw_made && sb->bridge_made && sb->nl && sb->bridge_ifindex > 0 &&
+                  ash_nl_link_set_up(sb->nl, sb->bridge_ifindex, false, NULL) == 0;
     if (sb->bridge_made && sb->nl)
         bthread = pthread_create(&bth, NULL, bridge_del_thread, &bd) == 0;
     if (sb->bridge_made && sb->nl && !bthread)
         bridge_del_thread(&bd);
+    if (fw_now) {
+        if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
+            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+        else
+            journal_done(sb, &sb->j_fw);
+    }
     /* 4. While the kernel works on the batch: cgroups and files. */
     bool cg_ok = parallel_hosts(sb, destroy_host_cgroup);
     if (cg_ok)
@@ -611,7 +621,7 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
         pthread_join(bth, NULL);
     if (bd.ret < 0)
         fprintf(stderr, "aftershock: sandbox teardown: %s\n", bd.err.msg);
-    if (sb->fw_made) {
+    if (sb->fw_made && !fw_now) {
         if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
             fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
         else

@@ -15,6 +15,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <nftables/libnftables.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -87,8 +88,11 @@ static pid_t listen_in(int netns_fd)
             int c = accept(s, NULL, NULL);
             if (c < 0)
                 continue;
-            /* Abortive close (RST): a TIME_WAIT socket here would keep this
+            /* Let the client finish first (its FIN), then close abortively
+             * (RST): a TIME_WAIT socket on either side would keep that
              * namespace, and its veth, alive for a minute after the test. */
+            struct pollfd pf = {.fd = c, .events = POLLIN | POLLRDHUP};
+            poll(&pf, 1, 2000);
             struct linger l = {.l_onoff = 1, .l_linger = 0};
             setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l);
             close(c);
