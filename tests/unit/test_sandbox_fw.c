@@ -8,11 +8,13 @@
 #include "kinds.h"
 #include "probes/probe_confs.h"
 #include "sys/clock.h"
+#include "sys/journal.h"
 #include "sys/netlink.h"
 #include "sys/netns.h"
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <nftables/libnftables.h>
 #include <poll.h>
@@ -26,6 +28,51 @@
 #include <unistd.h>
 
 #define PORT 7200
+
+/* The test runs in a child Check forks; this fixture runs in the parent. It
+ * picks the run id and a journal directory before, and after replays whatever
+ * the child's journal still holds and removes the "outside" namespace and
+ * veth, so a failed assertion or a crash leaves nothing on the machine. */
+static char g_run[16], g_state[64];
+
+static void outside_names(char *ns, size_t nslen, char *veth, size_t vlen)
+{
+    snprintf(ns, nslen, "ash-%s-outside", g_run);
+    snprintf(veth, vlen, "ash%sx", g_run);
+}
+
+static void guard_setup(void)
+{
+    snprintf(g_run, sizeof g_run, "f%05x", (unsigned)getpid() & 0xfffff);
+    snprintf(g_state, sizeof g_state, "/tmp/ash-fwtest-XXXXXX");
+    if (!mkdtemp(g_state))
+        abort();
+}
+
+static int undo_cb(const char *op, json_t *data, void *arg, ash_error_t *err)
+{
+    const struct ash_undo_op *u = ash_undo_op_find(op);
+    return u ? u->undo(data, err) : ash_error(err, ENOENT, "no undo op %s", op);
+}
+
+static void guard_teardown(void)
+{
+    char path[256], ns[64], veth[16];
+    snprintf(path, sizeof path, "%s/%s.journal", g_state, g_run);
+    ash_error_t err = {0};
+    if (access(path, F_OK) == 0) {
+        fprintf(stderr, "test_sandbox_fw: run %s left a journal: recovering\n", g_run);
+        ash_journal_replay(path, undo_cb, NULL, NULL, &err);
+    }
+    outside_names(ns, sizeof ns, veth, sizeof veth);
+    ash_netns_delete(ns, &err); /* absent after a clean run: errors are expected */
+    struct ash_nl *nl;
+    if (ash_nl_open(&nl, &err) == 0) {
+        ash_nl_link_delete_name(nl, veth, &err);
+        ash_nl_close(nl);
+    }
+    rmdir(g_state);
+}
 
 static bool table_exists(const char *table)
 {
@@ -139,15 +186,15 @@ START_TEST(test_no_egress)
         printf("test_sandbox_fw: skipped: needs root (namespaces, links, nftables)\n");
         return;
     }
-    char run[16], outside_ns[64], veth[16];
-    snprintf(run, sizeof run, "f%05x", (unsigned)getpid() & 0xfffff);
-    snprintf(outside_ns, sizeof outside_ns, "ash-%s-outside", run);
-    snprintf(veth, sizeof veth, "ash%sx", run);
+    char outside_ns[64], veth[16];
+    outside_names(outside_ns, sizeof outside_ns, veth, sizeof veth);
     struct ash_host_spec spec = {.name = "a"};
     struct ash_scenario sc = {.hosts = &spec, .n_hosts = 1};
     ash_error_t err = {0};
+    struct ash_journal *j;
+    ck_assert_msg(ash_journal_open(g_state, g_run, &j, &err) == 0, "%s", err.msg);
     struct ash_sandbox *sb;
-    ck_assert_msg(ash_sandbox_create(&sc, run, NULL, &sb, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ash_sandbox_create(&sc, g_run, j, &sb, &err) == 0, "%s", err.msg);
     const char *table = ash_sandbox_bridge(sb); /* the table is named like the bridge */
     ck_assert_msg(table_exists(table), "no nftables table %s", table);
 
@@ -204,6 +251,7 @@ START_TEST(test_no_egress)
     close(xfd);
     ck_assert_int_eq(ash_netns_delete(outside_ns, &err), 0);
     ash_sandbox_destroy(sb);
+    ash_journal_close(j, true);
     ck_assert_msg(!table_exists(table), "table left behind");
     /* The outside veth goes with its namespace (asynchronously). */
     for (int i = 0; i < 500; i++) {
@@ -230,6 +278,7 @@ static Suite *suite(void)
     Suite *s = suite_create("sandbox_fw");
     TCase *tc = tcase_create("kernel");
     tcase_set_timeout(tc, 60);
+    tcase_add_unchecked_fixture(tc, guard_setup, guard_teardown);
     tcase_add_test(tc, test_no_egress);
     tcase_add_test(tc, test_names_are_checked);
     suite_add_tcase(s, tc);
