@@ -73,7 +73,8 @@ int ash_env_start_host_services(struct ash_env *env, const char *host, int order
 /* Undo ops for `recover`: services a dead run left running. */
 extern const struct ash_undo_op ash_env_undo_ops[];
 
-/* Substitute {scenario_dir} and {run_dir} in s (malloc'd result). */
+/* Substitute {scenario_dir}, {run_dir} and {services_dir} (the demo services'
+ * build directory) in s (malloc'd result). */
 char *ash_env_substitute(const char *s, const char *scenario_dir, const char *run_dir);
 /* The same over a command: a NULL-terminated malloc'd argv (free with ash_argv_free), NULL on ENOMEM. */
 char **ash_env_argv(const struct ash_strlist *cmd, const char *scenario_dir, const char *run_dir);

@@ -68,20 +68,46 @@ static int enter_host(void *arg)
 
 static void child_exited(ash_loop *loop, int fd, uint32_t events, void *data);
 
+/* Where the demo services the bundled scenarios use were built: $ASH_SERVICES_DIR,
+ * else services/ beside the running aftershock binary (any build directory),
+ * else the README's build/services next to the scenarios. */
+static const char *services_dir(const char *scenario_dir, char *buf, size_t len)
+{
+    const char *env = getenv("ASH_SERVICES_DIR");
+    if (env && *env)
+        return env;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(buf, len, "%s/services", exe);
+            if (access(buf, X_OK) == 0)
+                return buf;
+        }
+    }
+    snprintf(buf, len, "%s/../build/services", scenario_dir ? scenario_dir : ".");
+    return buf;
+}
+
 char *ash_env_substitute(const char *s, const char *scenario_dir, const char *run_dir)
 {
-    static const char *const keys[] = {"{scenario_dir}", "{run_dir}"};
-    const char *vals[] = {scenario_dir ? scenario_dir : ".", run_dir ? run_dir : "."};
+    static const char *const keys[] = {"{scenario_dir}", "{run_dir}", "{services_dir}"};
+    char svc[4200];
+    const char *vals[] = {scenario_dir ? scenario_dir : ".", run_dir ? run_dir : ".",
+                          strstr(s, "{services_dir}") ? services_dir(scenario_dir, svc, sizeof svc) : ""};
     size_t cap = strlen(s) + 1;
     for (const char *p = s; *p; p++)
         if (*p == '{')
-            cap += 4096;
+            cap += 4300; /* longest value: a path of up to 4200 bytes */
     char *out = malloc(cap), *o = out;
     if (!out)
         return NULL;
     while (*s) {
         bool done = false;
-        for (size_t k = 0; k < 2 && !done; k++) {
+        for (size_t k = 0; k < 3 && !done; k++) {
             size_t kl = strlen(keys[k]);
             if (strncmp(s, keys[k], kl) == 0) {
                 size_t vl = strlen(vals[k]);

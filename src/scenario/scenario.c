@@ -31,7 +31,7 @@ const struct ash_field ash_service_fields[] = {
     {"name", ASH_F_STRING, offsetof(struct ash_service_spec, name), ASH_FIELD_REQUIRED,
      "service name, unique in the scenario"},
     {"command", ASH_F_ARGV, offsetof(struct ash_service_spec, command), ASH_FIELD_REQUIRED,
-     "argv list; {scenario_dir} and {run_dir} are substituted"},
+     "argv list; {scenario_dir}, {run_dir} and {services_dir} are substituted"},
     {"env", ASH_F_STRLIST, offsetof(struct ash_service_spec, env), 0, "extra environment entries, KEY=VALUE"},
     {"ready", ASH_F_MAP, offsetof(struct ash_service_spec, ready), 0,
      "how to know it accepts work: exactly one of tcp, http, exec", NULL, ready_fields},
@@ -117,7 +117,7 @@ static const char *const verify_expect_names[] = {"pass", "fail", NULL};
 const struct ash_field ash_verify_fields[] = {
     {"name", ASH_F_STRING, offsetof(struct ash_verify_spec, name), ASH_FIELD_REQUIRED, "check name, unique"},
     {"command", ASH_F_ARGV, offsetof(struct ash_verify_spec, command), ASH_FIELD_REQUIRED,
-     "argv list run after recovery, before teardown; {scenario_dir} and {run_dir} are substituted"},
+     "argv list run after recovery, before teardown; {scenario_dir}, {run_dir} and {services_dir} are substituted"},
     {"expect", ASH_F_ENUM, offsetof(struct ash_verify_spec, expect), 0,
      "pass (exit 0, the default) | fail (non-zero: the replay should leave the damage the incident left)",
      verify_expect_names},
