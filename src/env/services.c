@@ -15,6 +15,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -45,6 +47,9 @@ struct ash_service {
     int64_t started_at;
     ash_timer *restart_timer;
     struct ash_seccomp_listener *notify; /* spec->seccomp: the launcher's listener */
+    bool as_user;                        /* spec->user: drop to uid/gid before exec */
+    uid_t uid;
+    gid_t gid;
 };
 
 struct ash_env {
@@ -59,11 +64,24 @@ struct ash_env {
 
 static void read_output(ash_loop *loop, int fd, uint32_t events, void *data);
 
-/* Runs in the forked child: join the host's cgroups and namespaces (async-signal-safe). */
-static const struct ash_host *child_host;
-static int enter_host(void *arg)
+/* Runs in the forked child, before exec (async-signal-safe only): join the
+ * host's cgroups and namespaces, then drop to the service's user. Everything
+ * it needs was looked up before the fork. */
+struct child_setup {
+    const struct ash_host *host;
+    bool as_user;
+    uid_t uid;
+    gid_t gid;
+};
+
+static int setup_child(void *arg)
 {
-    return ash_host_enter(child_host);
+    const struct child_setup *c = arg;
+    if (c->host && ash_host_enter(c->host) < 0)
+        return -1;
+    if (c->as_user && (setgroups(1, &c->gid) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0))
+        return -1;
+    return 0;
 }
 
 static void child_exited(ash_loop *loop, int fd, uint32_t events, void *data);
@@ -193,6 +211,27 @@ static int order_services(struct ash_env *env, ash_error_t *err)
     return 0;
 }
 
+/* `user:` is a name or a numeric uid; looked up here, before any fork. */
+static int resolve_user(struct ash_service *s, ash_error_t *err)
+{
+    char buf[4096];
+    struct passwd pw, *res = NULL;
+    char *end;
+    unsigned long id = strtoul(s->spec->user, &end, 10);
+    int rc = *end == '\0' ? getpwuid_r((uid_t)id, &pw, buf, sizeof buf, &res)
+                          : getpwnam_r(s->spec->user, &pw, buf, sizeof buf, &res);
+    if (rc != 0 || !res)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, rc, "service '%s': no user '%s' on this machine",
+                               s->spec->name, s->spec->user);
+    if (geteuid() != 0 && pw.pw_uid != geteuid())
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM,
+                               "service '%s': running as user '%s' needs root", s->spec->name, s->spec->user);
+    s->as_user = true;
+    s->uid = pw.pw_uid;
+    s->gid = pw.pw_gid;
+    return 0;
+}
+
 int ash_env_new(const struct ash_env_opts *o, struct ash_env **out, ash_error_t *err)
 {
     struct ash_env *env = calloc(1, sizeof *env);
@@ -221,6 +260,10 @@ int ash_env_new(const struct ash_env_opts *o, struct ash_env **out, ash_error_t 
         s->child.pidfd = -1;
         if (!(s->argv = ash_env_argv(&s->spec->command, sc->dir, o->run_dir)))
             goto nomem;
+        if (s->spec->user && resolve_user(s, err) < 0) {
+            ash_env_free(env);
+            return -1;
+        }
     }
     const char *base = strrchr(ash_journal_path(o->journal), '/');
     snprintf(env->run_env, sizeof env->run_env, ASH_RUN_ENV "=%.*s", (int)(strlen(base + 1) - strlen(".journal")),
@@ -313,15 +356,16 @@ static int spawn_service(struct ash_env *env, struct ash_service *s, ash_error_t
         s->ptm = -1;
         return ash_error_wrap(err, "service '%s'", s->spec->name);
     }
+    struct child_setup setup = {.host = host, .as_user = s->as_user, .uid = s->uid, .gid = s->gid};
     struct ash_spawn_opts o = {.argv = launch.argv ? launch.argv : s->argv,
-                               .pre_exec = host ? enter_host : NULL,
+                               .pre_exec = (host || s->as_user) ? setup_child : NULL,
+                               .pre_exec_arg = &setup,
                                .envp_extra = extra,
                                .cwd = env->o.run_dir,
                                .stdin_fd = -1,
                                .stdout_fd = slave,
                                .stderr_fd = slave,
                                .new_pgroup = true};
-    child_host = host; /* read by enter_host in the child, right after fork */
     int r = ash_spawn(&o, &s->child, err);
     close(slave);
     if (r == 0 && launch.argv &&

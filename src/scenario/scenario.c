@@ -39,7 +39,7 @@ const struct ash_field ash_service_fields[] = {
      "restart policy when it exits (default never)", restart_names},
     {"depends_on", ASH_F_STRLIST, offsetof(struct ash_service_spec, depends_on), 0,
      "services started (and ready) before this one"},
-    {"user", ASH_F_STRING, offsetof(struct ash_service_spec, user), 0, "run as this user"},
+    {"user", ASH_F_STRING, offsetof(struct ash_service_spec, user), 0, "run as this user (name or uid; needs root)"},
     {NULL}};
 
 const struct ash_field ash_host_fields[] = {

@@ -287,6 +287,55 @@ START_TEST(restart_policy_brings_killed_service_back)
 }
 END_TEST
 
+static bool file_contains(const char *path, const char *needle)
+{
+    char buf[4096] = "";
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return strstr(buf, needle) != NULL;
+}
+
+START_TEST(service_runs_as_its_user)
+{
+    if (geteuid() != 0) {
+        printf("test_engine: service_runs_as_its_user skipped: needs root to change user\n");
+        return;
+    }
+    char scen[512], text[2048], run_dir[512], state_dir[512], log[600];
+    snprintf(scen, sizeof scen, "%s/user.yaml", tmpdir);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmpdir);
+    snprintf(state_dir, sizeof state_dir, "%s/state", tmpdir);
+    snprintf(text, sizeof text,
+             "version: 1\nname: as-user\n"
+             "services:\n  - name: who\n    user: nobody\n"
+             "    command: [\"sh\", \"-c\", \"echo uid=$(id -u) gid=$(id -g); exec sleep 30\"]\n"
+             "probes:\n  - name: ok\n    exec: [\"true\"]\n    every: 50ms\n"
+             "expect:\n  warmup: 200ms\n  timeout: 5s\n");
+    write_file(scen, text);
+    struct ash_run_options o = ash_test_run_options(run_dir, state_dir);
+    struct ash_run_result res;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_run_file(scen, &o, &res, &err) == 0, "%s", err.msg);
+    snprintf(log, sizeof log, "%s/logs/who.log", run_dir);
+    ck_assert_msg(file_contains(log, "uid=65534 gid=65534"), "the service did not run as nobody");
+    json_decref(res.report);
+
+    /* An unknown user is an environment error (exit 3), before anything starts. */
+    snprintf(text, sizeof text,
+             "version: 1\nname: as-ghost\n"
+             "services:\n  - name: who\n    user: no-such-user-ash\n    command: [\"sleep\", \"30\"]\n");
+    write_file(scen, text);
+    ck_assert_int_eq(ash_run_file(scen, &o, &res, &err), -1);
+    ck_assert_int_eq(err.klass, ASH_ERR_ENVIRONMENT);
+    ck_assert_msg(strstr(err.msg, "no user 'no-such-user-ash'"), "%s", err.msg);
+    json_decref(res.report);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("engine");
@@ -299,6 +348,7 @@ int main(void)
     tcase_add_test(tc, failed_inject_is_reverted);
     tcase_add_test(tc, exec_commands_see_run_dir);
     tcase_add_test(tc, restart_policy_brings_killed_service_back);
+    tcase_add_test(tc, service_runs_as_its_user);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
