@@ -72,8 +72,8 @@ static pid_t start_dnsmasq(int port, const char *hosts_file)
     pid_t pid = fork();
     if (pid == 0) {
         execlp("dnsmasq", "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-               hosts_arg, port_arg, "--listen-address=127.0.0.1", "--bind-interfaces", "--pid-file=",
-               "--local-ttl=5", "--user=root", (char *)NULL);
+               hosts_arg, port_arg, "--listen-address=127.0.0.1", "--bind-interfaces", "--pid-file=", "--local-ttl=5",
+               "--user=root", (char *)NULL);
         _exit(127);
     }
     return pid;
@@ -121,8 +121,8 @@ static int load(int port, long total, int window, struct result *res)
         ldns_pkt_free(q);
     }
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int big = 4 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0 || wait_ready(fd, wire[0], wlen[0]) < 0) {

@@ -1,4 +1,5 @@
-/* Benchmark: cost and precision of one probe sample, in-loop (libcurl multi, non-blocking connect) vs spawning curl per sample.
+/* Benchmark: cost and precision of one probe sample, in-loop (libcurl multi, non-blocking connect) vs spawning curl per
+ * sample.
  *
  * The obvious alternative to the http probe is a script that runs `curl` every
  * interval. This runs both against the same ash_target on loopback, N samples
@@ -83,9 +84,10 @@ static int run(struct ash_ctx *ctx, const char *label, const struct ash_probe_sp
     p->kind->close(ctx, p, st);
     if (failed >= 0) {
         qsort(lat, (size_t)n, sizeof *lat, cmp_i64);
-        printf("%-28s n=%d  median %8.3f ms  p95 %8.3f ms  max %8.3f ms  cpu/sample %8.3f ms  wall %8.1f ms  failed %d\n",
-               label, n, ash_ns_to_ms(lat[n / 2]), ash_ns_to_ms(lat[(n * 95) / 100]), ash_ns_to_ms(lat[n - 1]),
-               ash_ns_to_ms(cpu / n), ash_ns_to_ms(wall), failed);
+        printf(
+            "%-28s n=%d  median %8.3f ms  p95 %8.3f ms  max %8.3f ms  cpu/sample %8.3f ms  wall %8.1f ms  failed %d\n",
+            label, n, ash_ns_to_ms(lat[n / 2]), ash_ns_to_ms(lat[(n * 95) / 100]), ash_ns_to_ms(lat[n - 1]),
+            ash_ns_to_ms(cpu / n), ash_ns_to_ms(wall), failed);
     }
     free(lat);
     return failed;
@@ -109,7 +111,8 @@ int main(int argc, char **argv)
     }
     snprintf(port_file, sizeof port_file, "%s/port", dir);
     char *targv[] = {target, "--port", "0", "--port-file", port_file, NULL};
-    struct ash_spawn_opts o = {.argv = targv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .die_with_parent = true};
+    struct ash_spawn_opts o = {
+        .argv = targv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .die_with_parent = true};
     struct ash_child ch;
     ash_error_t err = {0};
     if (ash_spawn(&o, &ch, &err) < 0) {
@@ -144,7 +147,8 @@ int main(int argc, char **argv)
     struct ash_exec_probe_conf ec = {.command = {.v = curl_argv, .n = 7}};
     struct ash_probe_spec ph = {.name = "http", .kind = &ash_probe_http, .conf = &hc, .timeout_ns = ASH_NS_PER_S};
     struct ash_probe_spec pt = {.name = "tcp", .kind = &ash_probe_tcp, .conf = &tc, .timeout_ns = ASH_NS_PER_S};
-    struct ash_probe_spec pe = {.name = "exec-curl", .kind = &ash_probe_exec, .conf = &ec, .timeout_ns = 5 * ASH_NS_PER_S};
+    struct ash_probe_spec pe = {
+        .name = "exec-curl", .kind = &ash_probe_exec, .conf = &ec, .timeout_ns = 5 * ASH_NS_PER_S};
 
     printf("probe sample cost against ash_target on 127.0.0.1:%u\n", port);
     ret = 0;

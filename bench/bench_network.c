@@ -77,16 +77,17 @@ struct lat {
     size_t n;
 };
 
-static void print_pair(const char *what, struct lat *mine, const char *mine_name, struct lat *cmd,
-                       const char *cmd_name)
+static void print_pair(const char *what, struct lat *mine, const char *mine_name, struct lat *cmd, const char *cmd_name)
 {
     int64_t *sets[2][2] = {{mine->add, cmd->add}, {mine->del, cmd->del}};
     const char *ops[2] = {"add", "delete"};
     for (int o = 0; o < 2; o++) {
         double m50 = (double)pct(sets[o][0], mine->n, 50) / 1e3, m90 = (double)pct(sets[o][0], mine->n, 90) / 1e3;
         double c50 = (double)pct(sets[o][1], cmd->n, 50) / 1e3, c90 = (double)pct(sets[o][1], cmd->n, 90) / 1e3;
-        printf("  %-8s %-6s %-12s median %9.1f us  p90 %9.1f us | %-8s median %9.1f us  p90 %9.1f us | ratio %6.1fx %s\n",
-               what, ops[o], mine_name, m50, m90, cmd_name, c50, c90, c50 / m50, c50 / m50 >= 40 ? "(>= 40x)" : "(< 40x aim)");
+        printf(
+            "  %-8s %-6s %-12s median %9.1f us  p90 %9.1f us | %-8s median %9.1f us  p90 %9.1f us | ratio %6.1fx %s\n",
+            what, ops[o], mine_name, m50, m90, cmd_name, c50, c90, c50 / m50,
+            c50 / m50 >= 40 ? "(>= 40x)" : "(< 40x aim)");
     }
 }
 
@@ -121,8 +122,8 @@ static int bench_injection(int reps, int cmd_reps)
             goto out;
         tl.add[i] = t1 - t0, tl.del[i] = ash_now_ns() - t1;
     }
-    char *tadd[] = {"tc", "qdisc", "add", "dev", va, "root", "handle", "1:", "tbf", "rate", "10mbit", "burst", "3200",
-                    "limit", "250000", NULL};
+    char *tadd[] = {"tc",  "qdisc", "add",    "dev",   va,     "root",  "handle", "1:",
+                    "tbf", "rate",  "10mbit", "burst", "3200", "limit", "250000", NULL};
     char *tdel[] = {"tc", "qdisc", "del", "dev", va, "root", NULL};
     for (int i = 0; i < cmd_reps; i++) {
         int64_t t0 = ash_now_ns();
@@ -155,15 +156,17 @@ static int bench_injection(int reps, int cmd_reps)
     int64_t *del_only = calloc((size_t)reps, 8);
     for (int i = 0; i < reps && del_only; i++) {
         int64_t t0 = 0;
-        if (ash_nft_run(fd, nft_add, &err) < 0 || (t0 = ash_now_ns(), ash_nft_run(fd, "delete table inet ash-bench", &err) < 0)) {
+        if (ash_nft_run(fd, nft_add, &err) < 0 ||
+            (t0 = ash_now_ns(), ash_nft_run(fd, "delete table inet ash-bench", &err) < 0)) {
             free(del_only);
             goto out;
         }
         del_only[i] = ash_now_ns() - t0;
     }
-    char *nadd[] = {"nft", "add table inet ash-bench; "
-                           "add chain inet ash-bench out { type filter hook output priority 0; policy accept; }; "
-                           "add rule inet ash-bench out numgen random mod 1000000 < 50000 drop",
+    char *nadd[] = {"nft",
+                    "add table inet ash-bench; "
+                    "add chain inet ash-bench out { type filter hook output priority 0; policy accept; }; "
+                    "add rule inet ash-bench out numgen random mod 1000000 < 50000 drop",
                     NULL};
     char *ndel[] = {"nft", "delete table inet ash-bench", NULL};
     for (int i = 0; i < cmd_reps; i++) {
@@ -515,7 +518,8 @@ static int bench_bandwidth(struct fx *f, double cap)
 static const char *accuracy_yaml =
     "version: 1\nname: bench-net\nhosts:\n  - name: a\n  - name: b\nfaults:\n"
     "  - {name: delay, kind: network, at: 0s, host: a, direction: egress, delay: 100ms, mechanism: relay}\n"
-    "  - {name: jitter, kind: network, at: 0s, host: a, direction: egress, delay: 100ms, jitter: 10ms, mechanism: relay}\n"
+    "  - {name: jitter, kind: network, at: 0s, host: a, direction: egress, delay: 100ms, jitter: 10ms, mechanism: "
+    "relay}\n"
     "  - {name: delay-netem, kind: network, at: 0s, host: a, direction: egress, delay: 100ms, mechanism: netem}\n"
     "  - {name: jitter-netem, kind: network, at: 0s, host: a, direction: egress, delay: 100ms, jitter: 10ms, "
     "mechanism: netem}\n"

@@ -77,7 +77,7 @@ int main(int argc, char **argv)
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         int n = sizes[s];
         struct ash_host_spec *hosts = calloc((size_t)n, sizeof *hosts);
-        char (*names)[16] = calloc((size_t)n, sizeof *names);
+        char(*names)[16] = calloc((size_t)n, sizeof *names);
         for (int i = 0; i < n; i++) {
             snprintf(names[i], sizeof names[i], "h%d", i);
             hosts[i].name = names[i];

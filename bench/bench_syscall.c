@@ -148,8 +148,8 @@ static int64_t run(enum mode m, char *self, char *what, long n, char *path, long
     int pout[2];
     if (pipe2(pout, O_CLOEXEC) < 0)
         goto fail;
-    struct ash_spawn_opts o = {.argv = launched ? launch.argv : argv, .stdin_fd = -1, .stdout_fd = pout[1],
-                               .stderr_fd = 2};
+    struct ash_spawn_opts o = {
+        .argv = launched ? launch.argv : argv, .stdin_fd = -1, .stdout_fd = pout[1], .stderr_fd = 2};
     struct ash_child child;
     if (ash_spawn(&o, &child, &err) < 0)
         goto fail;
@@ -268,8 +268,7 @@ int main(int argc, char **argv)
     double cost[5];
     for (int m = 0; m < modes; m++) {
         cost[m] = (double)median(t[m], reps) / 1e3 / (double)n;
-        printf("%-26s %10.3f %10.3f %9.2f %8ld\n", names[m], cost[m], cost[m] - cost[0], cost[m] / cost[0],
-               fails[m]);
+        printf("%-26s %10.3f %10.3f %9.2f %8ld\n", names[m], cost[m], cost[m] - cost[0], cost[m] / cost[0], fails[m]);
     }
     if (!have_strace)
         printf("(strace not installed: scripts/install-deps.sh --test installs it)\n");

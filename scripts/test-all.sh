@@ -19,6 +19,19 @@ run_suite() { # name cc extra-cmake-args...
   (cd "build-ci-$name" && ctest --output-on-failure -j1) || return 1
 }
 
+# The tree matches .clang-format (clang-format 14, from the clang package).
+echo "== format"
+if command -v clang-format >/dev/null 2>&1; then
+  unformatted=$(git ls-files '*.c' '*.h' | while read -r f; do
+    clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
+  if [ -n "$unformatted" ]; then
+    echo "not formatted (run clang-format -i): $unformatted"
+    status=1
+  fi
+else
+  echo "format: skipped: clang-format is not installed"
+fi
+
 run_suite gcc gcc || status=1
 run_suite clang clang || status=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

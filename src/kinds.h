@@ -58,15 +58,14 @@ void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const cha
  * `node` is the item's map (for positions). */
 typedef int (*ash_validate_fn)(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err);
 
-
 struct ash_kind_common {
     const char *name;
-    const char *summary;             /* one line for `aftershock list` */
+    const char *summary;              /* one line for `aftershock list` */
     const char *(*unavailable)(void); /* NULL/returns NULL: usable here; else the reason */
-    const struct ash_field *fields;  /* {NULL}-terminated */
+    const struct ash_field *fields;   /* {NULL}-terminated */
     size_t conf_size;
-    void (*defaults)(void *conf);    /* optional: set defaults before parsing */
-    ash_validate_fn validate;        /* optional */
+    void (*defaults)(void *conf); /* optional: set defaults before parsing */
+    ash_validate_fn validate;     /* optional */
     /* Probes, detectors, actions: a non-map value ("tcp: host:port", "exec: [cmd]")
      * is parsed as this field. NULL: the value must be a map. */
     const char *shorthand;

@@ -31,13 +31,13 @@ const struct ash_action_kind *const ash_action_kinds[] = {
 #include "kinds.def"
     NULL};
 
-#define FIND(type, table)                                                                          \
-    const struct type *type##_find(const char *name)                                               \
-    {                                                                                              \
-        for (size_t i = 0; table[i]; i++)                                                          \
-            if (strcmp(table[i]->c.name, name) == 0)                                               \
-                return table[i];                                                                   \
-        return NULL;                                                                               \
+#define FIND(type, table)                                                                                              \
+    const struct type *type##_find(const char *name)                                                                   \
+    {                                                                                                                  \
+        for (size_t i = 0; table[i]; i++)                                                                              \
+            if (strcmp(table[i]->c.name, name) == 0)                                                                   \
+                return table[i];                                                                                       \
+        return NULL;                                                                                                   \
     }
 FIND(ash_fault_kind, ash_fault_kinds)
 FIND(ash_probe_kind, ash_probe_kinds)

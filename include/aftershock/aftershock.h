@@ -19,11 +19,11 @@ const char *ash_verdict_name(enum ash_verdict v);
 enum ash_progress_mode { ASH_PROGRESS_QUIET, ASH_PROGRESS_LINES, ASH_PROGRESS_STATUS };
 
 struct ash_run_options {
-    const char *report_dir;   /* parent of run directories; default "reports" */
-    const char *run_dir;      /* exact run directory (overrides report_dir/<name>-<stamp>) */
-    const char *state_dir;    /* journal location; default /run/aftershock */
-    int repeat;               /* default 1 */
-    double timescale;         /* > 0 overrides the scenario's (incident comparison) */
+    const char *report_dir; /* parent of run directories; default "reports" */
+    const char *run_dir;    /* exact run directory (overrides report_dir/<name>-<stamp>) */
+    const char *state_dir;  /* journal location; default /run/aftershock */
+    int repeat;             /* default 1 */
+    double timescale;       /* > 0 overrides the scenario's (incident comparison) */
     enum ash_progress_mode progress;
     FILE *log;                /* progress output; default stderr */
     const char *guardian_exe; /* executable offering `__guardian`; NULL: no guardian */

@@ -15,7 +15,7 @@ enum ash_error_class {
 };
 
 typedef struct ash_error {
-    int code;                  /* errno-style cause, 0 if none */
+    int code; /* errno-style cause, 0 if none */
     enum ash_error_class klass;
     char msg[ASH_ERROR_MSG_MAX];
 } ash_error_t;

@@ -17,8 +17,7 @@
 
 #define MAX_URLS 8
 
-static const char *urls[MAX_URLS], *alert_url, *alertname = "TargetDown", *summary = "health check failing",
-                                                                          *token;
+static const char *urls[MAX_URLS], *alert_url, *alertname = "TargetDown", *summary = "health check failing", *token;
 static int n_urls, every_ms = 200, timeout_ms = 150, after = 3;
 
 static size_t discard(char *p, size_t s, size_t n, void *arg)
@@ -134,8 +133,8 @@ int main(int argc, char **argv)
     int fails[MAX_URLS] = {0};
     bool firing[MAX_URLS] = {false};
     char since[MAX_URLS][32];
-    printf("healthmon: watching %d URL(s) every %d ms, alert %s after %d failures to %s\n", n_urls, every_ms,
-           alertname, after, alert_url);
+    printf("healthmon: watching %d URL(s) every %d ms, alert %s after %d failures to %s\n", n_urls, every_ms, alertname,
+           after, alert_url);
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     for (;;) {

@@ -58,7 +58,8 @@ static void *worker(void *arg)
         /* Retry while the table is locked: the request waits in the queue. */
         int rc;
         while ((rc = sqlite3_exec(db, "INSERT INTO call_records(ts) VALUES (strftime('%s','now'))", NULL, NULL,
-                                  NULL)) == SQLITE_BUSY || rc == SQLITE_LOCKED)
+                                  NULL)) == SQLITE_BUSY ||
+               rc == SQLITE_LOCKED)
             ;
         pthread_mutex_lock(&mu);
         qhead = (qhead + 1) % MAXQ;
@@ -144,8 +145,8 @@ int main(int argc, char **argv)
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (bind(ls, (struct sockaddr *)&a, sizeof a) < 0 || listen(ls, 512) < 0) {
         fprintf(stderr, "registrar: cannot listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
         return 1;

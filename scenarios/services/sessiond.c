@@ -143,7 +143,10 @@ static void reply(int fd, int code, const char *body)
 {
     char buf[512];
     int n = snprintf(buf, sizeof buf, "HTTP/1.0 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s", code,
-                     code == 200 ? "OK" : code == 404 ? "Not Found" : "Error", strlen(body), body);
+                     code == 200   ? "OK"
+                     : code == 404 ? "Not Found"
+                                   : "Error",
+                     strlen(body), body);
     ssize_t w = write(fd, buf, (size_t)n);
     (void)w;
     close(fd);
@@ -224,8 +227,8 @@ int main(int argc, char **argv)
     }
     pthread_t t;
     pthread_create(&t, NULL, saver, NULL);
-    printf("sessiond: serving on port %d, %d users (%d active, saving profiles), %d damaged\n", port, n_users,
-           n_active, n_damaged);
+    printf("sessiond: serving on port %d, %d users (%d active, saving profiles), %d damaged\n", port, n_users, n_active,
+           n_damaged);
     for (;;) {
         int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
         if (fd >= 0)

@@ -14,8 +14,7 @@ static const struct ash_field kill_lock_holder_fields[] = {
      "name of the table-lock fault whose holder to kill"},
     {NULL}};
 
-static int kill_lock_holder_validate(void *conf, const ash_node *node, const struct ash_scenario *sc,
-                                     ash_error_t *err)
+static int kill_lock_holder_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
 {
     struct kill_lock_holder_conf *c = conf;
     const struct ash_fault_spec *f = ash_scenario_fault(sc, c->fault);

@@ -8,10 +8,9 @@ struct restart_conf {
     char *service;
 };
 
-static const struct ash_field restart_fields[] = {
-    {"service", ASH_F_STRING, offsetof(struct restart_conf, service), ASH_FIELD_REQUIRED,
-     "service to restart (HOST/SERVICE or SERVICE)"},
-    {NULL}};
+static const struct ash_field restart_fields[] = {{"service", ASH_F_STRING, offsetof(struct restart_conf, service),
+                                                   ASH_FIELD_REQUIRED, "service to restart (HOST/SERVICE or SERVICE)"},
+                                                  {NULL}};
 
 static int restart_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
 {

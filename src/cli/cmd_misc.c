@@ -7,11 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char validate_usage[] =
-    "usage: aftershock validate SCENARIO...\n\n"
-    "Parse and check scenarios without running anything. Errors are printed as\n"
-    "file:line:column: message; unknown keys name the nearest valid key.\n"
-    "Exit 0 when all are valid, 2 otherwise.\n";
+static const char validate_usage[] = "usage: aftershock validate SCENARIO...\n\n"
+                                     "Parse and check scenarios without running anything. Errors are printed as\n"
+                                     "file:line:column: message; unknown keys name the nearest valid key.\n"
+                                     "Exit 0 when all are valid, 2 otherwise.\n";
 
 static int validate_main(int argc, char **argv)
 {
@@ -47,12 +46,11 @@ static int list_main(int argc, char **argv)
     return 0;
 }
 
-static const char recover_usage[] =
-    "usage: aftershock recover [--state-dir DIR]\n\n"
-    "Revert whatever a killed run left behind (stopped processes, services,\n"
-    "namespaces, qdiscs, cgroups, ...) by replaying the undo journals in the state\n"
-    "directory (default /run/aftershock). Journals of runs still alive are left\n"
-    "alone. Exit 0 when everything was undone, 1 if anything could not be.\n";
+static const char recover_usage[] = "usage: aftershock recover [--state-dir DIR]\n\n"
+                                    "Revert whatever a killed run left behind (stopped processes, services,\n"
+                                    "namespaces, qdiscs, cgroups, ...) by replaying the undo journals in the state\n"
+                                    "directory (default /run/aftershock). Journals of runs still alive are left\n"
+                                    "alone. Exit 0 when everything was undone, 1 if anything could not be.\n";
 
 static int recover_main(int argc, char **argv)
 {
@@ -125,8 +123,6 @@ const struct ash_cmd ash_cmd_validate = {"validate", "check scenarios without ru
                                          validate_main};
 const struct ash_cmd ash_cmd_list = {"list", "list fault, probe, detector and remediation kinds", list_usage,
                                      list_main};
-const struct ash_cmd ash_cmd_recover = {"recover", "revert what a killed run left behind", recover_usage,
-                                        recover_main};
-const struct ash_cmd ash_cmd_report = {"report", "re-render reports from DIR/report.json", report_usage,
-                                       report_main};
+const struct ash_cmd ash_cmd_recover = {"recover", "revert what a killed run left behind", recover_usage, recover_main};
+const struct ash_cmd ash_cmd_report = {"report", "re-render reports from DIR/report.json", report_usage, report_main};
 const struct ash_cmd ash_cmd_schema = {"schema", "print the scenario JSON Schema", schema_usage, schema_main};

@@ -9,32 +9,30 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
-    "Replay each scenario: start its services, verify the steady state, inject\n"
-    "the faults on their timeline, run the remediations, observe until the system\n"
-    "recovers and stays stable (or the scenario's timeout), revert everything in\n"
-    "reverse order, and write reports to a run directory.\n\n"
-    "Options:\n"
-    "  --report-dir DIR   parent of run directories (default: reports)\n"
-    "  --repeat N         run each scenario N times; figures per run and min/median/p95/max\n"
-    "  --timescale X      override the scenario's timescale (1 s replay = X s incident)\n"
-    "                     used to compare with the incident's own timeline\n"
-    "  --junit FILE       also write one JUnit XML file covering every scenario\n"
-    "  --state-dir DIR    undo journal location (default /run/aftershock)\n"
-    "  --baseline FILE    compare each scenario's median TTD/TTR with FILE (from\n"
-    "                     --save-baseline, or a report.json); exit 1 on a regression\n"
-    "  --tolerance PCT    allowed regression (default 20%; also \"0.2\"); never less than\n"
-    "                     2x the figure's resolution or 5 ms (see docs/ci.md)\n"
-    "  --save-baseline FILE  write the passing scenarios' medians to FILE (merged\n"
-    "                     into it when it exists; after --baseline's comparison)\n"
-    "  --no-guardian      do not start the guardian process that reverts if this\n"
-    "                     process is killed (SIGKILL, OOM)\n"
-    "  -q, --quiet        print only the summary\n"
-    "  -h, --help         this help\n\n"
-    "Ctrl-C aborts: every fault is reverted, services stopped, the report written\n"
-    "with verdict 'aborted'. Scenario files are code: they run the commands they name.\n";
-
+static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
+                            "Replay each scenario: start its services, verify the steady state, inject\n"
+                            "the faults on their timeline, run the remediations, observe until the system\n"
+                            "recovers and stays stable (or the scenario's timeout), revert everything in\n"
+                            "reverse order, and write reports to a run directory.\n\n"
+                            "Options:\n"
+                            "  --report-dir DIR   parent of run directories (default: reports)\n"
+                            "  --repeat N         run each scenario N times; figures per run and min/median/p95/max\n"
+                            "  --timescale X      override the scenario's timescale (1 s replay = X s incident)\n"
+                            "                     used to compare with the incident's own timeline\n"
+                            "  --junit FILE       also write one JUnit XML file covering every scenario\n"
+                            "  --state-dir DIR    undo journal location (default /run/aftershock)\n"
+                            "  --baseline FILE    compare each scenario's median TTD/TTR with FILE (from\n"
+                            "                     --save-baseline, or a report.json); exit 1 on a regression\n"
+                            "  --tolerance PCT    allowed regression (default 20%; also \"0.2\"); never less than\n"
+                            "                     2x the figure's resolution or 5 ms (see docs/ci.md)\n"
+                            "  --save-baseline FILE  write the passing scenarios' medians to FILE (merged\n"
+                            "                     into it when it exists; after --baseline's comparison)\n"
+                            "  --no-guardian      do not start the guardian process that reverts if this\n"
+                            "                     process is killed (SIGKILL, OOM)\n"
+                            "  -q, --quiet        print only the summary\n"
+                            "  -h, --help         this help\n\n"
+                            "Ctrl-C aborts: every fault is reverted, services stopped, the report written\n"
+                            "with verdict 'aborted'. Scenario files are code: they run the commands they name.\n";
 
 static int run_main(int argc, char **argv)
 {

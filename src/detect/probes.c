@@ -115,8 +115,7 @@ static void probes_det_sample(struct ash_ctx *ctx, const struct ash_detector_spe
     if (c->consecutive_failures) {
         if (w->run >= (unsigned)c->consecutive_failures && !st->tripped) {
             st->tripped = true;
-            snprintf(detail, sizeof detail, "probe '%s' failed %u times in a row (%s)", probe->name, w->run,
-                     s->detail);
+            snprintf(detail, sizeof detail, "probe '%s' failed %u times in a row (%s)", probe->name, w->run, s->detail);
             ctx->detect(ctx, d, s->end, detail);
         }
     } else {

@@ -340,14 +340,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (rq->too_big) {
         st->rejected++;
-        ash_ctx_eventf(st->ctx, t, "webhook-rejected", "%s: body over %d bytes (413)", st->d->name,
-                       WEBHOOK_MAX_BODY);
+        ash_ctx_eventf(st->ctx, t, "webhook-rejected", "%s: body over %d bytes (413)", st->d->name, WEBHOOK_MAX_BODY);
         return respond(conn, MHD_HTTP_CONTENT_TOO_LARGE, "body too large\n", false);
     }
     const char *body = rq->body ? rq->body : "";
-    int ret = st->c->format == WF_ALERTMANAGER
-                  ? handle_alertmanager(st, body, rq->len, t, why, sizeof why)
-                  : handle_generic(st, conn, body, rq->len, t, why, sizeof why);
+    int ret = st->c->format == WF_ALERTMANAGER ? handle_alertmanager(st, body, rq->len, t, why, sizeof why)
+                                               : handle_generic(st, conn, body, rq->len, t, why, sizeof why);
     if (ret < 0) {
         st->rejected++;
         ash_ctx_eventf(st->ctx, t, "webhook-rejected", "%s: malformed body (400): %s", st->d->name, why);

@@ -21,13 +21,13 @@ struct ash_sandbox;
 
 /* What a rule answers instead of the truth. */
 enum ash_dns_answer {
-    ASH_DNS_CORRECT,   /* the true answer (a split entry that leaves a client alone) */
+    ASH_DNS_CORRECT, /* the true answer (a split entry that leaves a client alone) */
     ASH_DNS_NXDOMAIN,
     ASH_DNS_SERVFAIL,
     ASH_DNS_REFUSED,
-    ASH_DNS_TIMEOUT,   /* no answer at all */
-    ASH_DNS_WRONG,     /* A/AAAA answers `addr` */
-    ASH_DNS_STALE,     /* the name's previous address (or, if it never moved, the one it had when the rule came) */
+    ASH_DNS_TIMEOUT, /* no answer at all */
+    ASH_DNS_WRONG,   /* A/AAAA answers `addr` */
+    ASH_DNS_STALE,   /* the name's previous address (or, if it never moved, the one it had when the rule came) */
 };
 extern const char *const ash_dns_answer_names[]; /* "correct", "nxdomain", ..., NULL */
 
@@ -43,16 +43,16 @@ struct ash_dns_split {
 
 /* One fault rule. The server copies it (strings included). */
 struct ash_dns_rule {
-    const char *const *names;   /* globs (fnmatch, case-insensitive), without trailing dots */
+    const char *const *names; /* globs (fnmatch, case-insensitive), without trailing dots */
     size_t n_names;
     const char *const *clients; /* source addresses; none = every client */
     size_t n_clients;
-    struct ash_dns_verdict v;   /* for clients not in split */
+    struct ash_dns_verdict v; /* for clients not in split */
     const struct ash_dns_split *split;
     size_t n_split;
-    int64_t delay_ns;           /* answer this much later (0: at once) */
-    double probability;         /* 0..1: share of matching queries the rule takes; the rest are answered truly */
-    long long ttl;              /* TTL of answers under the rule; -1: the records' own */
+    int64_t delay_ns;   /* answer this much later (0: at once) */
+    double probability; /* 0..1: share of matching queries the rule takes; the rest are answered truly */
+    long long ttl;      /* TTL of answers under the rule; -1: the records' own */
 };
 
 /* A server with no records and no sockets. loop may be NULL for ash_dns_respond only (tests, fuzzing). */

@@ -7,11 +7,11 @@
 #include <ldns/ldns.h>
 
 struct ash_dns_rec {
-    char *name;  /* lower case, no trailing dot */
-    int type;    /* enum ash_dns_rtype */
+    char *name; /* lower case, no trailing dot */
+    int type;   /* enum ash_dns_rtype */
     char *value;
     uint32_t ttl;
-    ldns_rr *rr; /* built once by ldns from "name. ttl IN TYPE value" */
+    ldns_rr *rr;                 /* built once by ldns from "name. ttl IN TYPE value" */
     char prev[INET6_ADDRSTRLEN]; /* A/AAAA: the address before the last ash_dns_move ("" if none) */
 };
 

@@ -34,8 +34,8 @@ ssize_t ash_dns_find(const struct ash_dns *d, const char *name, size_t from)
 
 /* ldns reads the record as a zone file line would say it, relative names
  * completed with the root: no hand-written rdata encoders. */
-static ldns_rr *build_rr(const char *name, int type, const char *value, long long ttl, ldns_rdf *origin,
-                         char *why, size_t len)
+static ldns_rr *build_rr(const char *name, int type, const char *value, long long ttl, ldns_rdf *origin, char *why,
+                         size_t len)
 {
     if (type < 0 || type > ASH_DNS_PTR) {
         snprintf(why, len, "unknown record type");
@@ -91,8 +91,11 @@ int ash_dns_add_record(struct ash_dns *d, const char *name, int type, const char
         d->cap_recs = cap;
     }
     struct ash_dns_rec *r = &d->recs[d->n_recs];
-    *r = (struct ash_dns_rec){.name = ash_dns_norm_name(name), .type = type, .value = strdup(value),
-                              .ttl = (uint32_t)(ttl < 0 ? ASH_DNS_DEFAULT_TTL : ttl), .rr = rr};
+    *r = (struct ash_dns_rec){.name = ash_dns_norm_name(name),
+                              .type = type,
+                              .value = strdup(value),
+                              .ttl = (uint32_t)(ttl < 0 ? ASH_DNS_DEFAULT_TTL : ttl),
+                              .rr = rr};
     if (!r->name || !r->value) {
         free(r->name);
         free(r->value);
@@ -137,7 +140,10 @@ int ash_dns_add_scenario(struct ash_dns *d, const struct ash_dns_spec *spec, ash
     return 0;
 }
 
-static bool is_address_type(int type) { return type == ASH_DNS_A || type == ASH_DNS_AAAA; }
+static bool is_address_type(int type)
+{
+    return type == ASH_DNS_A || type == ASH_DNS_AAAA;
+}
 
 int ash_dns_move(struct ash_dns *d, const char *name, const char *addr, ash_error_t *err)
 {

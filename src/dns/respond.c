@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const ash_dns_answer_names[] = {"correct", "nxdomain", "servfail", "refused", "timeout",
-                                            "wrong-address", "stale", NULL};
+const char *const ash_dns_answer_names[] = {"correct", "nxdomain",      "servfail", "refused",
+                                            "timeout", "wrong-address", "stale",    NULL};
 
 #define MAX_CNAME_HOPS 8
 #define OUR_EDNS_SIZE 1232 /* what we accept and advertise: the usual no-fragmentation size */
@@ -276,8 +276,8 @@ nomem:
     return -1;
 }
 
-static int answer_address(struct ash_dns *d, ldns_pkt *p, const ldns_rdf *qname, ldns_rr_type qt,
-                          const char *addr, long long ttl)
+static int answer_address(struct ash_dns *d, ldns_pkt *p, const ldns_rdf *qname, ldns_rr_type qt, const char *addr,
+                          long long ttl)
 {
     struct in6_addr tmp;
     int type = inet_pton(AF_INET, addr, &tmp) == 1 ? ASH_DNS_A : ASH_DNS_AAAA;

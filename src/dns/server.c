@@ -12,8 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define UDP_BATCH 64                         /* datagrams per wake-up, so TCP and timers get their turn */
-#define TCP_IDLE_NS (10 * ASH_NS_PER_S)      /* a connection with nothing to say is closed (RFC 7766 6.2.3) */
+#define UDP_BATCH 64                    /* datagrams per wake-up, so TCP and timers get their turn */
+#define TCP_IDLE_NS (10 * ASH_NS_PER_S) /* a connection with nothing to say is closed (RFC 7766 6.2.3) */
 #define TCP_MAX_CONNS 256
 
 struct ash_dns_tcp {
@@ -114,8 +114,14 @@ void ash_dns_free(struct ash_dns *d)
     free(d);
 }
 
-void ash_dns_get_stats(const struct ash_dns *d, struct ash_dns_stats *s) { *s = d->stats; }
-int ash_dns_port(const struct ash_dns *d) { return d->port; }
+void ash_dns_get_stats(const struct ash_dns *d, struct ash_dns_stats *s)
+{
+    *s = d->stats;
+}
+int ash_dns_port(const struct ash_dns *d)
+{
+    return d->port;
+}
 
 /* TCP: a two-byte length, then the message (RFC 1035 4.2.2). */
 static void tcp_send(struct ash_dns_tcp *c, uint8_t *msg, size_t len)

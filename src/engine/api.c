@@ -115,8 +115,8 @@ static void random_id(char *out, size_t len)
 static int verdict_rank(enum ash_verdict v)
 {
     /* Worst wins: error > aborted > fail > pass. */
-    static const int rank[] = {[ASH_VERDICT_PASS] = 0, [ASH_VERDICT_FAIL] = 1, [ASH_VERDICT_ABORTED] = 2,
-                               [ASH_VERDICT_ERROR] = 3};
+    static const int rank[] = {
+        [ASH_VERDICT_PASS] = 0, [ASH_VERDICT_FAIL] = 1, [ASH_VERDICT_ABORTED] = 2, [ASH_VERDICT_ERROR] = 3};
     return rank[v];
 }
 

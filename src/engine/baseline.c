@@ -83,8 +83,7 @@ int ash_baseline_load(const char *path, json_t **out, ash_error_t *err)
     if (!doc) {
         if (jerr.line < 1)
             return ash_error_class(err, ASH_ERR_USAGE, ENOENT, "baseline %s: %s", path, jerr.text);
-        return ash_error_class(err, ASH_ERR_USAGE, 0, "baseline %s:%d:%d: %s", path, jerr.line, jerr.column,
-                               jerr.text);
+        return ash_error_class(err, ASH_ERR_USAGE, 0, "baseline %s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
     }
     const char *schema = ash_report_get_str(doc, "schema", "");
     if (strcmp(schema, ASH_BASELINE_SCHEMA) == 0) {
@@ -175,12 +174,12 @@ int ash_baseline_save(const char *path, const json_t *const *reports, size_t n, 
     return 0;
 }
 
-static json_t *finding(const char *scenario, const char *figure, const json_t *base, const json_t *cur,
-                       double allowed, bool regressed, const char *note)
+static json_t *finding(const char *scenario, const char *figure, const json_t *base, const json_t *cur, double allowed,
+                       bool regressed, const char *note)
 {
-    return json_pack("{s:s, s:s, s:O, s:O, s:o, s:b, s:s}", "scenario", scenario, "figure", figure, "baseline_ms",
-                     base, "current_ms", cur, "allowed_ms", allowed >= 0 ? json_real(allowed) : json_null(),
-                     "regressed", regressed, "note", note);
+    return json_pack("{s:s, s:s, s:O, s:O, s:o, s:b, s:s}", "scenario", scenario, "figure", figure, "baseline_ms", base,
+                     "current_ms", cur, "allowed_ms", allowed >= 0 ? json_real(allowed) : json_null(), "regressed",
+                     regressed, "note", note);
 }
 
 int ash_baseline_compare(const json_t *baseline, const json_t *report, double tolerance, json_t *findings,
@@ -213,15 +212,15 @@ int ash_baseline_compare(const json_t *baseline, const json_t *report, double to
             continue;
         }
         if (!hb) {
-            json_array_append_new(findings, finding(name, fig, jb, jc, -1, false, "improved: measured now, null in the baseline"));
+            json_array_append_new(
+                findings, finding(name, fig, jb, jc, -1, false, "improved: measured now, null in the baseline"));
             continue;
         }
         if (!hc) {
             regressions++;
-            json_array_append_new(findings,
-                                  finding(name, fig, jb, jc, -1, true,
-                                          strcmp(fig, "ttd_ms") == 0 ? "regressed: no longer detected"
-                                                                     : "regressed: no longer recovered"));
+            json_array_append_new(findings, finding(name, fig, jb, jc, -1, true,
+                                                    strcmp(fig, "ttd_ms") == 0 ? "regressed: no longer detected"
+                                                                               : "regressed: no longer recovered"));
             continue;
         }
         double allowed = ash_baseline_allowed_ms(b, rb > rc ? rb : rc, tolerance);

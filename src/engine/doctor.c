@@ -97,9 +97,11 @@ static void doctor_privileges(FILE *out)
     ash_doctor_line(out, "CAP_SYS_ADMIN", admin, "%s",
                     admin ? "namespaces, mounts and cgroups can be made" : "missing: no namespaces, mounts or cgroups");
     ash_doctor_line(out, "CAP_NET_ADMIN", net, "%s",
-                    net ? "links, addresses, qdiscs and nftables can be changed" : "missing: no links, qdiscs or nftables");
+                    net ? "links, addresses, qdiscs and nftables can be changed"
+                        : "missing: no links, qdiscs or nftables");
     ash_doctor_line(out, "CAP_KILL", kill_cap, "%s",
-                    kill_cap ? "other users' processes can be signalled" : "missing: only own processes can be signalled");
+                    kill_cap ? "other users' processes can be signalled"
+                             : "missing: only own processes can be signalled");
 }
 
 /* ---- namespaces and links ---- */

@@ -103,8 +103,8 @@ struct run {
     bool aborted, finished, timed_out;
     char abort_reason[256];
     struct ash_progress *progress;
-    int64_t t_observed;    /* end of the observation phase (verify checks run after it) */
-    json_t *verify;        /* results of the scenario's verify: checks, NULL if none ran */
+    int64_t t_observed; /* end of the observation phase (verify checks run after it) */
+    json_t *verify;     /* results of the scenario's verify: checks, NULL if none ran */
 };
 
 /* ---- timeline ---- */
@@ -507,9 +507,8 @@ static int verify_steady_state(struct run *r, ash_error_t *err)
         if (!bad)
             return 0;
         if (now >= limit)
-            return ash_error(err, 0,
-                             "steady state not reached: probe '%s' is not healthy (%s); nothing was injected", bad,
-                             why);
+            return ash_error(err, 0, "steady state not reached: probe '%s' is not healthy (%s); nothing was injected",
+                             bad, why);
     }
 }
 
@@ -575,18 +574,18 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
     json_object_set_new(run, "t_inject_ms", rel(r, r->t_inject));
     /* Raw CLOCK_MONOTONIC anchors, so other tools (and known-answer tests) can
      * line their own monotonic timestamps up with this run's. */
-    json_object_set_new(run, "monotonic_ns", json_pack("{s:I, s:I}", "start", (json_int_t)r->t_start, "inject",
-                                                       (json_int_t)r->t_inject));
+    json_object_set_new(run, "monotonic_ns",
+                        json_pack("{s:I, s:I}", "start", (json_int_t)r->t_start, "inject", (json_int_t)r->t_inject));
     json_object_set_new(run, "impact_ms", ms_or_null(impact));
     json_object_set_new(run, "ttd_ms", ms_or_null(ttd));
     json_object_set_new(run, "detected_by", r->detected_by ? json_string(r->detected_by->name) : json_null());
     json_object_set_new(run, "ttr_ms", ms_or_null(ttr));
     json_object_set_new(run, "revert_to_recover_ms", ms_or_null(r2r));
     json_object_set_new(run, "resolution_ms", json_real(ash_ns_to_ms(probe_res)));
-    json_object_set_new(run, "resolution", json_pack("{s:f, s:f, s:f, s:f}", "impact_ms", ash_ns_to_ms(probe_res),
-                                                     "ttd_ms", ash_ns_to_ms(ttd_res), "ttr_ms",
-                                                     ash_ns_to_ms(probe_res), "revert_to_recover_ms",
-                                                     ash_ns_to_ms(probe_res)));
+    json_object_set_new(run, "resolution",
+                        json_pack("{s:f, s:f, s:f, s:f}", "impact_ms", ash_ns_to_ms(probe_res), "ttd_ms",
+                                  ash_ns_to_ms(ttd_res), "ttr_ms", ash_ns_to_ms(probe_res), "revert_to_recover_ms",
+                                  ash_ns_to_ms(probe_res)));
 
     json_t *faults = json_array();
     for (size_t i = 0; i < sc->n_faults; i++) {
@@ -614,9 +613,9 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
             json_array_append_new(ser, json_pack("[f, f, i]", ash_ns_to_ms(s->start - r->t_start),
                                                  ash_ns_to_ms(s->end - s->start), s->ok ? 1 : 0));
         }
-        json_t *pj = json_pack("{s:s, s:s, s:f, s:I, s:I}", "name", p->spec->name, "kind", p->spec->kind->c.name,
-                               "every_ms", ash_ns_to_ms(p->spec->every_ns), "samples", (json_int_t)p->n, "failures",
-                               (json_int_t)failures);
+        json_t *pj =
+            json_pack("{s:s, s:s, s:f, s:I, s:I}", "name", p->spec->name, "kind", p->spec->kind->c.name, "every_ms",
+                      ash_ns_to_ms(p->spec->every_ns), "samples", (json_int_t)p->n, "failures", (json_int_t)failures);
         json_object_set_new(pj, "latency_ms",
                             json_pack("{s:o, s:o, s:o}", "p50", ms_or_null(lat ? ash_percentile(lat, p->n, 50) : -1),
                                       "p99", ms_or_null(lat ? ash_percentile(lat, p->n, 99) : -1), "max",
@@ -697,8 +696,8 @@ static int verdict_of(json_t *run)
 {
     json_t *e;
     size_t i;
-    json_array_foreach(json_object_get(run, "expectations"), i, e) if (!json_is_true(json_object_get(e, "met"))) return
-        ASH_VERDICT_FAIL;
+    json_array_foreach(json_object_get(run, "expectations"), i,
+                       e) if (!json_is_true(json_object_get(e, "met"))) return ASH_VERDICT_FAIL;
     return ASH_VERDICT_PASS;
 }
 

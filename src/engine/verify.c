@@ -149,10 +149,9 @@ report:
     ash_ctx_eventf(ctx, t1, "verify", "%s: %s (expected %s)%s%s%s%s", v->name, outcome, expect_names[v->expect],
                    first[0] ? ": " : "", first, error[0] ? "; " : "", error);
     return json_pack("{s:s, s:o, s:s, s:o, s:s, s:b, s:f, s:f, s:o, s:o}", "name", v->name, "command", cmd, "expect",
-                     expect_names[v->expect], "exit", exit_code >= 0 ? json_integer(exit_code) : json_null(),
-                     "outcome", outcome, "met", met, "at_ms", ash_ns_to_ms(t0 - t_start), "duration_ms",
-                     ash_ns_to_ms(t1 - t0), "output", output, "error",
-                     error[0] ? json_string(error) : json_null());
+                     expect_names[v->expect], "exit", exit_code >= 0 ? json_integer(exit_code) : json_null(), "outcome",
+                     outcome, "met", met, "at_ms", ash_ns_to_ms(t0 - t_start), "duration_ms", ash_ns_to_ms(t1 - t0),
+                     "output", output, "error", error[0] ? json_string(error) : json_null());
 }
 
 json_t *ash_verify_run(struct ash_ctx *ctx, int64_t t_start)

@@ -63,8 +63,8 @@ struct ash_sandbox {
     bool files_made, bridge_made, fw_made;
     uint64_t j_files, j_bridge, j_parent, j_fw;
     uint64_t j_netns, j_cgroups; /* one record for every host's namespaces, one for their cgroups */
-    bool hosts_self_only; /* /etc/hosts: localhost and own name only (a DNS server answers the rest) */
-    int mnt_base;         /* while building: the mount namespace hosts' are copied from, or -1 */
+    bool hosts_self_only;        /* /etc/hosts: localhost and own name only (a DNS server answers the rest) */
+    int mnt_base;                /* while building: the mount namespace hosts' are copied from, or -1 */
 };
 
 /* ---- small helpers ---- */
@@ -305,8 +305,7 @@ static int build_host_cgroup(struct ash_sandbox *sb, struct ash_host *h, const s
     if (spec->memory.set) {
         uint64_t bytes = spec->memory.bytes;
         if (spec->memory.is_percent)
-            bytes = (uint64_t)((double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) *
-                               spec->memory.fraction);
+            bytes = (uint64_t)((double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) * spec->memory.fraction);
         if (ash_cgroup_set_memory(&h->cg, bytes, NULL, err) < 0)
             return ash_error_wrap(err, "host %s: memory limit", h->name);
     }
@@ -642,8 +641,8 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
     free(sb);
 }
 
-int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, const char *run_dir,
-                          struct ash_journal *j, struct ash_sandbox **out, ash_error_t *err)
+int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, const char *run_dir, struct ash_journal *j,
+                          struct ash_sandbox **out, ash_error_t *err)
 {
     if (!valid_run_id(run_id))
         return ash_error_class(err, ASH_ERR_USAGE, EINVAL,
@@ -755,19 +754,58 @@ struct ash_host *ash_sandbox_host(struct ash_sandbox *sb, const char *name)
     return NULL;
 }
 
-size_t ash_sandbox_n_hosts(const struct ash_sandbox *sb) { return sb->n; }
-struct ash_host *ash_sandbox_host_at(struct ash_sandbox *sb, size_t i) { return i < sb->n ? &sb->hosts[i] : NULL; }
-const char *ash_sandbox_bridge(const struct ash_sandbox *sb) { return sb->bridge; }
-const char *ash_sandbox_gateway(const struct ash_sandbox *sb) { return sb->gateway; }
-const char *ash_sandbox_subnet(const struct ash_sandbox *sb) { return sb->subnet_str; }
-const char *ash_host_name(const struct ash_host *h) { return h->name; }
-const char *ash_host_etc_dir(const struct ash_host *h) { return h->etc_dir; }
-const char *ash_host_address(const struct ash_host *h) { return h->addr_str; }
-const char *ash_host_netns_name(const struct ash_host *h) { return h->netns; }
-const char *ash_host_veth(const struct ash_host *h) { return h->veth; }
-int ash_host_netns_fd(const struct ash_host *h) { return h->ns.net_fd; }
-struct ash_cgroup *ash_host_cgroup(struct ash_host *h) { return &h->cg; }
-bool ash_host_links_are_down(const struct ash_host *h) { return h->links_down; }
+size_t ash_sandbox_n_hosts(const struct ash_sandbox *sb)
+{
+    return sb->n;
+}
+struct ash_host *ash_sandbox_host_at(struct ash_sandbox *sb, size_t i)
+{
+    return i < sb->n ? &sb->hosts[i] : NULL;
+}
+const char *ash_sandbox_bridge(const struct ash_sandbox *sb)
+{
+    return sb->bridge;
+}
+const char *ash_sandbox_gateway(const struct ash_sandbox *sb)
+{
+    return sb->gateway;
+}
+const char *ash_sandbox_subnet(const struct ash_sandbox *sb)
+{
+    return sb->subnet_str;
+}
+const char *ash_host_name(const struct ash_host *h)
+{
+    return h->name;
+}
+const char *ash_host_etc_dir(const struct ash_host *h)
+{
+    return h->etc_dir;
+}
+const char *ash_host_address(const struct ash_host *h)
+{
+    return h->addr_str;
+}
+const char *ash_host_netns_name(const struct ash_host *h)
+{
+    return h->netns;
+}
+const char *ash_host_veth(const struct ash_host *h)
+{
+    return h->veth;
+}
+int ash_host_netns_fd(const struct ash_host *h)
+{
+    return h->ns.net_fd;
+}
+struct ash_cgroup *ash_host_cgroup(struct ash_host *h)
+{
+    return &h->cg;
+}
+bool ash_host_links_are_down(const struct ash_host *h)
+{
+    return h->links_down;
+}
 
 const char *ash_host_lookup(const struct ash_host *h, const char *name)
 {
@@ -967,10 +1005,6 @@ static int undo_fw(json_t *rec, ash_error_t *err)
 }
 
 const struct ash_undo_op ash_sandbox_undo_ops[] = {
-    {"sandbox.fw", undo_fw},
-    {"sandbox.netns", undo_netns},
-    {"sandbox.link", undo_link},
-    {"sandbox.cgroup", undo_cgroup},
-    {"sandbox.files", undo_files},
-    {NULL, NULL},
+    {"sandbox.fw", undo_fw},         {"sandbox.netns", undo_netns}, {"sandbox.link", undo_link},
+    {"sandbox.cgroup", undo_cgroup}, {"sandbox.files", undo_files}, {NULL, NULL},
 };

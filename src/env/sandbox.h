@@ -24,8 +24,8 @@ struct ash_host;
 int ash_sandbox_create(const struct ash_scenario *sc, const char *run_id, struct ash_journal *j,
                        struct ash_sandbox **out, ash_error_t *err);
 /* Same, generated files under <run_dir>/hosts/<host>/etc/. */
-int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, const char *run_dir,
-                          struct ash_journal *j, struct ash_sandbox **out, ash_error_t *err);
+int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, const char *run_dir, struct ash_journal *j,
+                          struct ash_sandbox **out, ash_error_t *err);
 /* Kill every host process, release namespaces (the kernel removes the veths
  * in one batch), delete the bridge and cgroups, mark journal records done. */
 void ash_sandbox_destroy(struct ash_sandbox *sb);
@@ -33,9 +33,9 @@ void ash_sandbox_destroy(struct ash_sandbox *sb);
 struct ash_host *ash_sandbox_host(struct ash_sandbox *sb, const char *name);
 size_t ash_sandbox_n_hosts(const struct ash_sandbox *sb);
 struct ash_host *ash_sandbox_host_at(struct ash_sandbox *sb, size_t i);
-const char *ash_sandbox_bridge(const struct ash_sandbox *sb);     /* "ash-<run>" */
-const char *ash_sandbox_gateway(const struct ash_sandbox *sb);    /* bridge address, dotted quad */
-const char *ash_sandbox_subnet(const struct ash_sandbox *sb);     /* "10.x.y.0/24" */
+const char *ash_sandbox_bridge(const struct ash_sandbox *sb);  /* "ash-<run>" */
+const char *ash_sandbox_gateway(const struct ash_sandbox *sb); /* bridge address, dotted quad */
+const char *ash_sandbox_subnet(const struct ash_sandbox *sb);  /* "10.x.y.0/24" */
 
 /* What each host's /etc/hosts lists besides localhost and its own name:
  * all = true (the default after create) every sandbox host and "aftershock",

@@ -224,8 +224,8 @@ static int resolve_user(struct ash_service *s, ash_error_t *err)
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, rc, "service '%s': no user '%s' on this machine",
                                s->spec->name, s->spec->user);
     if (geteuid() != 0 && pw.pw_uid != geteuid())
-        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM,
-                               "service '%s': running as user '%s' needs root", s->spec->name, s->spec->user);
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM, "service '%s': running as user '%s' needs root",
+                               s->spec->name, s->spec->user);
     s->as_user = true;
     s->uid = pw.pw_uid;
     s->gid = pw.pw_gid;
@@ -735,8 +735,8 @@ struct ash_service *ash_env_service(struct ash_env *env, const char *name)
         const struct ash_service_spec *sp = env->svcs[i].spec;
         if (strcmp(sp->name, svc) != 0)
             continue;
-        if (slash && (!sp->host || strncmp(sp->host, name, (size_t)(slash - name)) != 0 ||
-                      sp->host[slash - name] != '\0'))
+        if (slash &&
+            (!sp->host || strncmp(sp->host, name, (size_t)(slash - name)) != 0 || sp->host[slash - name] != '\0'))
             continue;
         return &env->svcs[i];
     }
@@ -791,12 +791,30 @@ int ash_env_start_host_services(struct ash_env *env, const char *host, int order
     return 0;
 }
 
-const char *ash_service_name(const struct ash_service *s) { return s->spec->name; }
-pid_t ash_service_pid(const struct ash_service *s) { return s->running ? s->child.pid : -1; }
-uint64_t ash_service_start_time(const struct ash_service *s) { return s->child.start; }
-bool ash_service_running(const struct ash_service *s) { return s->running; }
-int ash_service_notify_fd(const struct ash_service *s) { return ash_seccomp_listener_fd(s->notify); }
-void ash_service_hold(struct ash_service *s, bool hold) { s->hold = hold; }
+const char *ash_service_name(const struct ash_service *s)
+{
+    return s->spec->name;
+}
+pid_t ash_service_pid(const struct ash_service *s)
+{
+    return s->running ? s->child.pid : -1;
+}
+uint64_t ash_service_start_time(const struct ash_service *s)
+{
+    return s->child.start;
+}
+bool ash_service_running(const struct ash_service *s)
+{
+    return s->running;
+}
+int ash_service_notify_fd(const struct ash_service *s)
+{
+    return ash_seccomp_listener_fd(s->notify);
+}
+void ash_service_hold(struct ash_service *s, bool hold)
+{
+    s->hold = hold;
+}
 
 static int undo_processes(json_t *rec, ash_error_t *err)
 {

@@ -12,8 +12,8 @@
 #include <string.h>
 
 /* enum ash_dns_answer without "correct" (index + 1). */
-static const char *const answer_names[] = {"nxdomain", "servfail", "refused", "timeout", "wrong-address", "stale",
-                                           NULL};
+static const char *const answer_names[] = {"nxdomain",      "servfail", "refused", "timeout",
+                                           "wrong-address", "stale",    NULL};
 
 struct dns_fault_conf {
     struct ash_strlist names;
@@ -40,8 +40,8 @@ static const struct ash_field dns_fault_fields[] = {
     {"delay", ASH_F_DURATION, offsetof(struct dns_fault_conf, delay_ns), 0, "answer this much later"},
     {"probability", ASH_F_PERCENT, offsetof(struct dns_fault_conf, probability), 0,
      "share of matching queries harmed (default 100%)"},
-    {"ttl", ASH_F_INT, offsetof(struct dns_fault_conf, ttl), 0, "TTL in seconds of the answers given meanwhile",
-     NULL, NULL, 0, 2147483647},
+    {"ttl", ASH_F_INT, offsetof(struct dns_fault_conf, ttl), 0, "TTL in seconds of the answers given meanwhile", NULL,
+     NULL, 0, 2147483647},
     {"split", ASH_F_NODE, offsetof(struct dns_fault_conf, split), 0,
      "per client host: {HOST: nxdomain | servfail | refused | timeout | stale | correct | ADDRESS | NAME}"},
     {"move", ASH_F_STRING, offsetof(struct dns_fault_conf, move), 0,
@@ -88,8 +88,9 @@ static int dns_fault_validate(void *conf, const ash_node *node, const struct ash
 {
     struct dns_fault_conf *c = conf;
     if (sc->n_hosts == 0 && !sc->dns.listen)
-        return ash_node_fail(node, err, "a dns fault needs the run's DNS server: sandbox hosts, or in host mode "
-                                        "'dns: {listen: ADDRESS:PORT}' at the top of the scenario");
+        return ash_node_fail(node, err,
+                             "a dns fault needs the run's DNS server: sandbox hosts, or in host mode "
+                             "'dns: {listen: ADDRESS:PORT}' at the top of the scenario");
     bool wrong = c->answer == ASH_DNS_WRONG - 1;
     ash_node to = ash_map_get(node, "to");
     if (wrong && !c->to)
@@ -107,8 +108,9 @@ static int dns_fault_validate(void *conf, const ash_node *node, const struct ash
         }
     if (ash_node_ok(&c->split)) {
         if (!ash_node_is_map(&c->split))
-            return ash_node_fail(&c->split, err, "'split' maps client hosts to answers ({web1: nxdomain, web2: "
-                                                 "correct}), got %s",
+            return ash_node_fail(&c->split, err,
+                                 "'split' maps client hosts to answers ({web1: nxdomain, web2: "
+                                 "correct}), got %s",
                                  ash_node_kind_name(&c->split));
         for (size_t i = 0; i < ash_map_size(&c->split); i++) {
             ash_node k, v;
@@ -119,24 +121,29 @@ static int dns_fault_validate(void *conf, const ash_node *node, const struct ash
                                      host ? host : "?");
             enum ash_dns_answer a;
             if (!ans || (!is_answer_word(ans, &a) && !known_target(sc, ans)))
-                return ash_node_fail(&v, err, "split answer '%s': one of nxdomain, servfail, refused, timeout, "
-                                              "stale, correct, or an address or host name (a wrong address)",
+                return ash_node_fail(&v, err,
+                                     "split answer '%s': one of nxdomain, servfail, refused, timeout, "
+                                     "stale, correct, or an address or host name (a wrong address)",
                                      ans ? ans : "?");
         }
     } else if (c->answer < 0 && c->delay_ns <= 0 && !c->move) {
-        return ash_node_fail(node, err, "say what the server does: 'answer: ...', 'split: {...}', 'delay: ...' "
-                                        "or 'move: ADDRESS'");
+        return ash_node_fail(node, err,
+                             "say what the server does: 'answer: ...', 'split: {...}', 'delay: ...' "
+                             "or 'move: ADDRESS'");
     }
     if (c->move) {
         ash_node mv = ash_map_get(node, "move");
         if (!known_target(sc, c->move))
-            return ash_node_fail(&mv, err, "'move: %s' is neither an address nor a host or DNS record of this "
-                                           "scenario", c->move);
+            return ash_node_fail(&mv, err,
+                                 "'move: %s' is neither an address nor a host or DNS record of this "
+                                 "scenario",
+                                 c->move);
         /* A move changes one record per name: globs would move whatever happened to match. */
         for (size_t i = 0; i < c->names.n; i++)
             if (strpbrk(c->names.v[i], "*?[") || !known_target(sc, c->names.v[i]) || is_literal(c->names.v[i]))
-                return ash_node_fail(&mv, err, "'move' needs names that are hosts or DNS records of this "
-                                               "scenario, not globs; '%s' is not",
+                return ash_node_fail(&mv, err,
+                                     "'move' needs names that are hosts or DNS records of this "
+                                     "scenario, not globs; '%s' is not",
                                      c->names.v[i]);
     }
     return 0;
@@ -220,8 +227,11 @@ static int dns_fault_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f,
     const struct dns_fault_conf *c = f->conf;
     if (!ctx->dns)
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOENT, "the run has no DNS server to harm");
-    struct ash_dns_rule r = {.names = (const char *const *)c->names.v, .n_names = c->names.n,
-                             .delay_ns = c->delay_ns, .probability = c->probability, .ttl = c->ttl};
+    struct ash_dns_rule r = {.names = (const char *const *)c->names.v,
+                             .n_names = c->names.n,
+                             .delay_ns = c->delay_ns,
+                             .probability = c->probability,
+                             .ttl = c->ttl};
     r.v.answer = c->answer < 0 ? ASH_DNS_CORRECT : (enum ash_dns_answer)(c->answer + 1);
     if (c->to && resolve_target(ctx, c->to, &r.v, err) < 0)
         return -1;

@@ -62,7 +62,8 @@ static const struct ash_field mem_fields[] = {
     {"service", ASH_F_STRING, offsetof(struct mem_conf, service), 0,
      "host-mode service: moved into a cgroup of its own (ash-<run>-<service>) for the fault"},
     {"limit", ASH_F_SIZE, offsetof(struct mem_conf, limit), 0,
-     "new memory limit: 64MiB, or 50% of the current limit (of MemTotal when unlimited); revert restores the old value"},
+     "new memory limit: 64MiB, or 50% of the current limit (of MemTotal when unlimited); revert restores the old "
+     "value"},
     {"balloon", ASH_F_MAP, offsetof(struct mem_conf, balloon), 0,
      "a helper process in the target's cgroup allocating memory at a rate (a leak), freed on revert", NULL,
      balloon_fields},
@@ -142,7 +143,8 @@ static int mem_validate(void *conf, const ash_node *node, const struct ash_scena
         return ash_node_fail(&v, err, "no service named '%s' in this scenario", c->service);
     }
     if (!c->limit.set && !c->balloon.set && c->swap == 0 && !c->enomem)
-        return ash_node_fail(node, err, "memory-exhaustion does nothing: give 'limit', 'balloon', 'swap: off' or 'enomem'");
+        return ash_node_fail(node, err,
+                             "memory-exhaustion does nothing: give 'limit', 'balloon', 'swap: off' or 'enomem'");
     if (c->limit.set && (c->limit.is_percent ? c->limit.fraction <= 0 : c->limit.bytes == 0)) {
         ash_node v = ash_map_get(node, "limit");
         return ash_node_fail(&v, err, "a memory limit of zero would kill everything at once; give a positive size");
@@ -189,7 +191,7 @@ struct mem_state {
     const struct ash_fault_spec *f;
     const struct mem_conf *c;
     struct ash_cgroup cg;
-    char target[160];        /* "host backend" / "service api" */
+    char target[160]; /* "host backend" / "service api" */
     struct saved_file saved[4];
     size_t n_saved;
     struct ash_memwatch *watch;
@@ -202,7 +204,7 @@ struct mem_state {
     uint64_t own_jid;
     pid_t svc_pid;
     uint64_t svc_start;
-    char back[4][600];       /* the service's original cgroup dirs */
+    char back[4][600]; /* the service's original cgroup dirs */
     size_t n_back;
     /* enomem: the policy is registered under these listener tags (service names) */
     char tags[16][64];
@@ -549,9 +551,10 @@ static int enomem_start(struct mem_state *st, ash_error_t *err)
     for (size_t i = 0; i < st->n_tags; i++)
         listening += ash_seccomp_listeners(st->tags[i]);
     if (listening == 0)
-        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH,
-                               "%s: enomem: no service of the target runs under the seccomp launcher (not started, or exited)",
-                               st->target);
+        return ash_error_class(
+            err, ASH_ERR_ENVIRONMENT, ESRCH,
+            "%s: enomem: no service of the target runs under the seccomp launcher (not started, or exited)",
+            st->target);
     for (size_t i = 0; i < st->n_tags; i++)
         if (ash_seccomp_policy_add(st->tags[i], enomem_decide, st, err) < 0)
             return -1;
@@ -602,9 +605,10 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         goto fail;
     char path[700], val[32];
     if (c->limit.set) {
-        uint64_t bytes = c->limit.is_percent ? (uint64_t)((double)percent_base(&st->cg) * c->limit.fraction)
-                                             : c->limit.bytes;
-        snprintf(path, sizeof path, "%s/%s", limit_dir(&st->cg), st->cg.mem_v2 ? "memory.max" : "memory.limit_in_bytes");
+        uint64_t bytes =
+            c->limit.is_percent ? (uint64_t)((double)percent_base(&st->cg) * c->limit.fraction) : c->limit.bytes;
+        snprintf(path, sizeof path, "%s/%s", limit_dir(&st->cg),
+                 st->cg.mem_v2 ? "memory.max" : "memory.limit_in_bytes");
         snprintf(val, sizeof val, "%" PRIu64, bytes);
         if (save_and_write(st, path, val, err) < 0)
             goto fail;
@@ -671,8 +675,9 @@ static int mem_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     int ret = 0;
     if (st->n_tags) {
         ash_seccomp_policy_remove(enomem_decide, st);
-        ash_ctx_eventf(ctx, ash_now_ns(), "enomem-summary", "%s: %" PRIu64 " anonymous mmap failed, %" PRIu64 " brk refused",
-                       st->target, st->enomem_mmap, st->enomem_brk);
+        ash_ctx_eventf(ctx, ash_now_ns(), "enomem-summary",
+                       "%s: %" PRIu64 " anonymous mmap failed, %" PRIu64 " brk refused", st->target, st->enomem_mmap,
+                       st->enomem_brk);
         st->n_tags = 0;
     }
     if (st->balloon) {

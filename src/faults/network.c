@@ -63,8 +63,8 @@ static const struct ash_field cross_fields[] = {
     {"to", ASH_F_STRING, offsetof(struct net_cross, to), ASH_FIELD_REQUIRED, "sandbox host that receives"},
     {"rate", ASH_F_STRING, offsetof(struct net_cross, rate), 0, "sending rate (\"50mbit\") or \"max\" (default)"},
     {"protocol", ASH_F_ENUM, offsetof(struct net_cross, protocol), 0, "tcp (default) | udp", xproto_names},
-    {"port", ASH_F_INT, offsetof(struct net_cross, port), 0, "sink port on the receiving host (default 5201)",
-     NULL, NULL, 1, 65535},
+    {"port", ASH_F_INT, offsetof(struct net_cross, port), 0, "sink port on the receiving host (default 5201)", NULL,
+     NULL, 1, 65535},
     {NULL}};
 
 static const struct ash_field net_fields[] = {
@@ -73,10 +73,9 @@ static const struct ash_field net_fields[] = {
      "[a, b]: only traffic between these two hosts, applied on a's link"},
     {"direction", ASH_F_ENUM, offsetof(struct net_conf, direction), 0,
      "both (default) | egress (what the host sends) | ingress (what it receives)", dir_names},
-    {"port", ASH_F_INT, offsetof(struct net_conf, port), 0, "only packets with this source or destination port",
-     NULL, NULL, 1, 65535},
-    {"protocol", ASH_F_ENUM, offsetof(struct net_conf, protocol), 0, "all (default) | tcp | udp | icmp",
-     proto_names},
+    {"port", ASH_F_INT, offsetof(struct net_conf, port), 0, "only packets with this source or destination port", NULL,
+     NULL, 1, 65535},
+    {"protocol", ASH_F_ENUM, offsetof(struct net_conf, protocol), 0, "all (default) | tcp | udp | icmp", proto_names},
     {"bandwidth", ASH_F_RATE, offsetof(struct net_conf, bandwidth), 0, "token-bucket cap (\"1mbit\")"},
     {"queue", ASH_F_STRING, offsetof(struct net_conf, queue), 0,
      "queue behind the cap, as a time at the cap (\"200ms\", default) or a size (\"64KiB\")"},
@@ -105,7 +104,10 @@ static bool needs_delay_path(const struct net_conf *c)
     return c->delay_ns > 0 || c->jitter_ns > 0 || c->duplicate > 0 || c->corrupt > 0 || c->reorder > 0;
 }
 
-static bool filtered(const struct net_conf *c) { return c->between.n > 0 || c->protocol != PROTO_ALL || c->port; }
+static bool filtered(const struct net_conf *c)
+{
+    return c->between.n > 0 || c->protocol != PROTO_ALL || c->port;
+}
 
 static int fail_at(const ash_node *node, const char *key, ash_error_t *err, const char *msg)
 {
@@ -130,8 +132,9 @@ static int net_validate(void *conf, const ash_node *node, const struct ash_scena
         }
     }
     if (!c->bandwidth && !needs_delay_path(c) && c->loss <= 0 && !c->partition && !c->cross.set)
-        return ash_node_fail(node, err, "a network fault needs an effect: bandwidth, delay, jitter, loss, duplicate, "
-                                        "corrupt, reorder, partition or cross_traffic");
+        return ash_node_fail(node, err,
+                             "a network fault needs an effect: bandwidth, delay, jitter, loss, duplicate, "
+                             "corrupt, reorder, partition or cross_traffic");
     if (c->jitter_ns > 0 && c->delay_ns <= 0)
         return fail_at(node, "jitter", err, "'jitter' varies a delay: give 'delay' too");
     if (c->jitter_ns > c->delay_ns)
@@ -179,11 +182,13 @@ static int net_validate(void *conf, const ash_node *node, const struct ash_scena
 
 static const char *root_reason(void)
 {
-    return geteuid() == 0 ? NULL
-                          : "needs root: qdiscs, nftables tables and relay links live in sandbox namespaces";
+    return geteuid() == 0 ? NULL : "needs root: qdiscs, nftables tables and relay links live in sandbox namespaces";
 }
 
-static const char *net_unavailable(void) { return root_reason(); }
+static const char *net_unavailable(void)
+{
+    return root_reason();
+}
 
 /* netem or relay for the delay-family effects of this fault. */
 static int choose_delay_mech(const struct net_conf *c, const char **why)
@@ -270,9 +275,9 @@ static void placed_init(struct placed *p, struct ash_host *h, const char *ifname
 
 /* A qdisc on (h's namespace or root, ifname): journaled before it is added. */
 struct qspec {
-    uint64_t rate;      /* 0: no cap */
-    bool htb;           /* filtered cap: htb class 1:10 */
-    uint32_t limit;     /* queue bytes */
+    uint64_t rate;  /* 0: no cap */
+    bool htb;       /* filtered cap: htb class 1:10 */
+    uint32_t limit; /* queue bytes */
     bool netem;
     struct ash_netem nm;
 };
@@ -415,15 +420,21 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
                                : (uint32_t)((double)c->bandwidth / 8.0 * (double)c->queue_ns / 1e9);
     if (c->bandwidth && limit < 3200)
         limit = 3200; /* two full frames, or nothing would pass */
-    struct ash_netem nm = {.delay_ns = c->delay_ns, .jitter_ns = c->jitter_ns, .duplicate = c->duplicate,
-                           .corrupt = c->corrupt, .reorder = c->reorder};
+    struct ash_netem nm = {.delay_ns = c->delay_ns,
+                           .jitter_ns = c->jitter_ns,
+                           .duplicate = c->duplicate,
+                           .corrupt = c->corrupt,
+                           .reorder = c->reorder};
     bool netem = dmech == MECH_NETEM;
 
     /* 1. Qdiscs: egress on the host's eth0, ingress on its bridge port (or, for a
      *    filtered link, on the peer's eth0 toward it). */
     char rules_a[2048] = "", rules_b[1024] = "";
     if (egress && (c->bandwidth || netem)) {
-        struct qspec q = {.rate = c->bandwidth, .limit = limit, .netem = netem, .nm = nm,
+        struct qspec q = {.rate = c->bandwidth,
+                          .limit = limit,
+                          .netem = netem,
+                          .nm = nm,
                           .htb = c->bandwidth && filtered(c) && !netem};
         if (add_qdisc(ctx, st, a, "eth0", &q, err) < 0)
             goto fail;
@@ -431,7 +442,10 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
             rules(rules_a, sizeof rules_a, c, "out", "daddr", peer, "meta priority set 1:10");
     }
     if (ingress && (c->bandwidth || netem)) {
-        struct qspec q = {.rate = c->bandwidth, .limit = limit, .netem = netem, .nm = nm,
+        struct qspec q = {.rate = c->bandwidth,
+                          .limit = limit,
+                          .netem = netem,
+                          .nm = nm,
                           .htb = c->bandwidth && filtered(c) && !netem};
         if (b && q.htb) {
             if (add_qdisc(ctx, st, b, "eth0", &q, err) < 0)
@@ -466,10 +480,16 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         const char *run = ash_sandbox_bridge(ctx->sandbox) + 4;
         snprintf(st->relay_b, sizeof st->relay_b, "ash%.8sr%zu", run, idx);
         snprintf(st->relay_p, sizeof st->relay_p, "ash%.8sp%zu", run, idx);
-        struct ash_relay_effects e = {.on = true, .delay_ns = c->delay_ns, .jitter_ns = c->jitter_ns,
-                                      .duplicate = c->duplicate, .corrupt = c->corrupt, .reorder = c->reorder};
-        st->ropts = (struct ash_relay_opts){.bridge = ash_sandbox_bridge(ctx->sandbox), .host_veth = ash_host_veth(a),
-                                            .relay_b = st->relay_b, .relay_p = st->relay_p,
+        struct ash_relay_effects e = {.on = true,
+                                      .delay_ns = c->delay_ns,
+                                      .jitter_ns = c->jitter_ns,
+                                      .duplicate = c->duplicate,
+                                      .corrupt = c->corrupt,
+                                      .reorder = c->reorder};
+        st->ropts = (struct ash_relay_opts){.bridge = ash_sandbox_bridge(ctx->sandbox),
+                                            .host_veth = ash_host_veth(a),
+                                            .relay_b = st->relay_b,
+                                            .relay_p = st->relay_p,
                                             .seed = (uint64_t)ash_now_ns()};
         if (egress)
             st->ropts.egress = e;
@@ -499,8 +519,8 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
                 goto fail;
             if (!on)
                 continue;
-            if (journal(ctx, "network.offload", json_pack("{s:s, s:s}", "netns", p->netns, "ifname", "eth0"),
-                        &p->jid, err) < 0)
+            if (journal(ctx, "network.offload", json_pack("{s:s, s:s}", "netns", p->netns, "ifname", "eth0"), &p->jid,
+                        err) < 0)
                 goto fail;
             st->n_csum++;
             if (ash_txcsum_set(p->nsfd, "eth0", false, err) < 0)
@@ -519,8 +539,10 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
             goto fail;
         }
         st->copts = (struct ash_cross_opts){.from_netns_fd = ash_host_netns_fd(from),
-                                            .to_netns_fd = ash_host_netns_fd(to), .port = (uint16_t)c->cross.port,
-                                            .udp = c->cross.protocol == 1, .rate_bits = c->cross_rate};
+                                            .to_netns_fd = ash_host_netns_fd(to),
+                                            .port = (uint16_t)c->cross.port,
+                                            .udp = c->cross.protocol == 1,
+                                            .rate_bits = c->cross_rate};
         inet_pton(AF_INET, ash_host_address(to), &st->copts.to_addr);
         if (ash_cross_start(&st->copts, ctx->journal, &st->cross, err) < 0)
             goto fail;
@@ -679,12 +701,8 @@ static int undo_offload(json_t *rec, ash_error_t *err)
 }
 
 static const struct ash_undo_op net_undo[] = {
-    {"network.offload", undo_offload},
-    {"network.qdisc", undo_qdisc},
-    {"network.nft", undo_nft},
-    {"network.relay-link", ash_relay_undo_link},
-    {"network.proc", ash_net_undo_proc},
-    {NULL, NULL},
+    {"network.offload", undo_offload},           {"network.qdisc", undo_qdisc},       {"network.nft", undo_nft},
+    {"network.relay-link", ash_relay_undo_link}, {"network.proc", ash_net_undo_proc}, {NULL, NULL},
 };
 
 const struct ash_fault_kind ash_fault_network = {

@@ -71,8 +71,8 @@ static int process_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
         sig = SIGKILL;
         break;
     case PA_STOP: {
-        json_t *d = json_pack("{s:i, s:I, s:s}", "pid", (int)st->pid, "start", (json_int_t)st->start, "service",
-                              c->target);
+        json_t *d =
+            json_pack("{s:i, s:I, s:s}", "pid", (int)st->pid, "start", (json_int_t)st->start, "service", c->target);
         int r = ash_journal_append(ctx->journal, "proc.sigcont", d, &st->journal_id, err);
         json_decref(d);
         if (r < 0)
@@ -90,8 +90,7 @@ static int process_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
         break;
     }
     if (ash_proc_signal_checked(st->pid, st->start, sig) < 0) {
-        ash_error(err, errno, "cannot send %s to service '%s' (pid %d)", ash_signal_name(sig), c->target,
-                  (int)st->pid);
+        ash_error(err, errno, "cannot send %s to service '%s' (pid %d)", ash_signal_name(sig), c->target, (int)st->pid);
         if (st->journal_id)
             ash_journal_done(ctx->journal, st->journal_id, NULL);
         goto fail;

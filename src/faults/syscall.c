@@ -43,18 +43,18 @@ static const struct ash_field sc_fields[] = {
 static const struct {
     const char *name;
     int arg;
-} path_args[] = {{"open", 0},      {"openat", 1},     {"openat2", 1},  {"creat", 0},    {"unlink", 0},
-                 {"unlinkat", 1},  {"mkdir", 0},      {"mkdirat", 1},  {"rmdir", 0},    {"rename", 0},
-                 {"renameat", 1},  {"renameat2", 1},  {"stat", 0},     {"lstat", 0},    {"newfstatat", 1},
-                 {"statx", 1},     {"access", 0},     {"faccessat", 1}, {"faccessat2", 1}, {"truncate", 0},
-                 {"chmod", 0},     {"chown", 0},      {"readlink", 0}, {"readlinkat", 1}, {"execve", 0},
-                 {"link", 0},      {"symlink", 1},    {"chdir", 0},    {"statfs", 0}};
+} path_args[] = {{"open", 0},     {"openat", 1},    {"openat2", 1},   {"creat", 0},      {"unlink", 0},
+                 {"unlinkat", 1}, {"mkdir", 0},     {"mkdirat", 1},   {"rmdir", 0},      {"rename", 0},
+                 {"renameat", 1}, {"renameat2", 1}, {"stat", 0},      {"lstat", 0},      {"newfstatat", 1},
+                 {"statx", 1},    {"access", 0},    {"faccessat", 1}, {"faccessat2", 1}, {"truncate", 0},
+                 {"chmod", 0},    {"chown", 0},     {"readlink", 0},  {"readlinkat", 1}, {"execve", 0},
+                 {"link", 0},     {"symlink", 1},   {"chdir", 0},     {"statfs", 0}};
 /* Syscalls whose first argument is a file descriptor. */
-static const char *const fd_calls[] = {"read", "write", "pread64", "pwrite64", "readv", "writev", "preadv",
-                                       "pwritev", "fsync", "fdatasync", "ftruncate", "fstat", "close",
-                                       "sendto", "recvfrom", "sendmsg", "recvmsg", "connect", "accept",
-                                       "accept4", "fallocate", "sync_file_range", "lseek", "getdents64",
-                                       "fchmod", "fchown", "flock", "fcntl", "ioctl", "splice", NULL};
+static const char *const fd_calls[] = {
+    "read",    "write",     "pread64",   "pwrite64", "readv",     "writev",          "preadv",   "pwritev",
+    "fsync",   "fdatasync", "ftruncate", "fstat",    "close",     "sendto",          "recvfrom", "sendmsg",
+    "recvmsg", "connect",   "accept",    "accept4",  "fallocate", "sync_file_range", "lseek",    "getdents64",
+    "fchmod",  "fchown",    "flock",     "fcntl",    "ioctl",     "splice",          NULL};
 
 static int path_arg(const char *name)
 {
@@ -120,7 +120,8 @@ static int sc_validate(void *conf, const ash_node *node, const struct ash_scenar
             return ash_node_fail(&v, err, "'path' needs path-taking syscalls; '%s' takes none (use 'fd_path'?)",
                                  c->syscalls.v[i]);
         if (c->fd_path && !is_fd_call(c->syscalls.v[i]))
-            return ash_node_fail(&v, err, "'fd_path' needs syscalls whose first argument is a file descriptor; '%s' is not one",
+            return ash_node_fail(&v, err,
+                                 "'fd_path' needs syscalls whose first argument is a file descriptor; '%s' is not one",
                                  c->syscalls.v[i]);
     }
     if (!c->errno_name == (c->delay_ns < 0))

@@ -11,9 +11,9 @@
 #include <string.h>
 
 /* "access-exclusive" first so that the enum's default (index 0) is the strongest mode. */
-const char *const table_lock_pg_modes[] = {"access-exclusive", "exclusive", "share-row-exclusive",
-                                           "share",            "share-update-exclusive", "row-exclusive",
-                                           "row-share",        "access-share",           NULL};
+const char *const table_lock_pg_modes[] = {
+    "access-exclusive", "exclusive", "share-row-exclusive", "share", "share-update-exclusive",
+    "row-exclusive",    "row-share", "access-share",        NULL};
 static const char *const sqlite_modes[] = {"exclusive", "immediate", NULL};
 static const char *const file_kinds[] = {"fcntl", "flock", NULL};
 static const char *const interrupts[] = {"none", "stop", "kill", NULL};
@@ -33,19 +33,18 @@ static const struct ash_field postgres_fields[] = {
      "libpq connection string or URI"},
     {"table", ASH_F_STRING, offsetof(struct table_lock_postgres, table), 0,
      "table to LOCK (name or schema.name); one of table or advisory"},
-    {"mode", ASH_F_ENUM, offsetof(struct table_lock_postgres, mode), 0,
-     "LOCK TABLE mode (default access-exclusive)", table_lock_pg_modes},
+    {"mode", ASH_F_ENUM, offsetof(struct table_lock_postgres, mode), 0, "LOCK TABLE mode (default access-exclusive)",
+     table_lock_pg_modes},
     {"advisory", ASH_F_STRING, offsetof(struct table_lock_postgres, advisory), 0,
      "take pg_advisory_lock(KEY) (a 64-bit integer) instead of a table lock"},
     {NULL}};
 
 static const struct ash_field file_fields[] = {
-    {"path", ASH_F_STRING, offsetof(struct table_lock_file, path), ASH_FIELD_REQUIRED,
-     "file to lock; must exist"},
+    {"path", ASH_F_STRING, offsetof(struct table_lock_file, path), ASH_FIELD_REQUIRED, "file to lock; must exist"},
     {"kind", ASH_F_ENUM, offsetof(struct table_lock_file, kind), 0,
      "fcntl (POSIX/OFD byte-range write lock, default) | flock (whole-file LOCK_EX)", file_kinds},
-    {"start", ASH_F_INT, offsetof(struct table_lock_file, start), 0, "fcntl range start (bytes, default 0)", NULL,
-     NULL, 0, 9.2e18},
+    {"start", ASH_F_INT, offsetof(struct table_lock_file, start), 0, "fcntl range start (bytes, default 0)", NULL, NULL,
+     0, 9.2e18},
     {"length", ASH_F_INT, offsetof(struct table_lock_file, length), 0,
      "fcntl range length (bytes, default 0 = to the end of the file)", NULL, NULL, 0, 9.2e18},
     {NULL}};
@@ -100,7 +99,8 @@ static int table_lock_validate(void *conf, const ash_node *node, const struct as
         return ash_node_fail(node, err, "table-lock needs exactly one of 'sqlite', 'postgres' or 'file'");
     if (n > 1) {
         ash_node k = ash_map_key(node, given[1]);
-        return ash_node_fail(&k, err, "table-lock takes exactly one of 'sqlite', 'postgres' or 'file' (found '%s' and '%s')",
+        return ash_node_fail(&k, err,
+                             "table-lock takes exactly one of 'sqlite', 'postgres' or 'file' (found '%s' and '%s')",
                              given[0], given[1]);
     }
     if (c->postgres.set) {
@@ -171,8 +171,8 @@ static int64_t observe_tick(ash_loop *loop, int64_t now, void *data)
     if (!st->obs_q) { /* a slow server: skip a tick rather than pile up connections */
         const char *params[] = {st->token};
         st->obs_started = now;
-        if (ash_pgq_start(loop, st->target, "ash-observe", observe_sql, 1, params, observe_done, st, &st->obs_q,
-                          NULL) < 0)
+        if (ash_pgq_start(loop, st->target, "ash-observe", observe_sql, 1, params, observe_done, st, &st->obs_q, NULL) <
+            0)
             st->obs_q = NULL;
     }
     return now + st->obs_every;

@@ -36,9 +36,9 @@ struct table_lock_conf {
     struct table_lock_sqlite sqlite;
     struct table_lock_postgres postgres;
     struct table_lock_file file;
-    int interrupt;             /* enum table_lock_interrupt */
-    int64_t hold_timeout_ns;   /* how long the holder may wait for the lock; default 5s */
-    int64_t observe_every_ns;  /* PostgreSQL waiter sampling; default 500ms, 0 = off */
+    int interrupt;            /* enum table_lock_interrupt */
+    int64_t hold_timeout_ns;  /* how long the holder may wait for the lock; default 5s */
+    int64_t observe_every_ns; /* PostgreSQL waiter sampling; default 500ms, 0 = off */
 };
 
 extern const char *const table_lock_pg_modes[];

@@ -12,7 +12,7 @@
 
 struct ash_cross_opts {
     int from_netns_fd, to_netns_fd;
-    uint32_t to_addr;   /* network byte order: the sink host's sandbox address */
+    uint32_t to_addr; /* network byte order: the sink host's sandbox address */
     uint16_t port;
     bool udp;
     uint64_t rate_bits; /* 0: as fast as possible */

@@ -40,8 +40,8 @@ static void close_all_except(int *keep, int n)
     close_range(from, ~0u, 0);
 }
 
-int ash_net_helper_spawn(struct ash_journal *j, bool die_with_parent, int keep_fd, void (*fn)(const void *, int), const void *arg,
-                         struct ash_net_helper *out, ash_error_t *err)
+int ash_net_helper_spawn(struct ash_journal *j, bool die_with_parent, int keep_fd, void (*fn)(const void *, int),
+                         const void *arg, struct ash_net_helper *out, ash_error_t *err)
 {
     int go[2], st[2];
     memset(out, 0, sizeof *out);

@@ -51,7 +51,10 @@ static uint64_t rnd(struct relay *r)
     return r->rng * 0x2545F4914F6CDD1DULL;
 }
 
-static double unit(struct relay *r) { return (double)(rnd(r) >> 11) / 9007199254740992.0; }
+static double unit(struct relay *r)
+{
+    return (double)(rnd(r) >> 11) / 9007199254740992.0;
+}
 
 static bool earlier(const struct frame *a, const struct frame *b)
 {
@@ -330,8 +333,7 @@ int ash_relay_undo_link(json_t *rec, ash_error_t *err)
     return r;
 }
 
-int ash_relay_insert(const struct ash_relay_opts *o, struct ash_journal *j, struct ash_relay *out,
-                     ash_error_t *err)
+int ash_relay_insert(const struct ash_relay_opts *o, struct ash_journal *j, struct ash_relay *out, ash_error_t *err)
 {
     memset(out, 0, sizeof *out);
     out->pidfd = -1;

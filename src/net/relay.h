@@ -31,9 +31,9 @@ struct ash_relay_effects {
 
 /* Which IPv4 frames the effects apply to; the rest pass at once. */
 struct ash_relay_filter {
-    uint32_t peer;  /* network byte order; 0: any. Egress matches daddr, ingress saddr */
-    int protocol;   /* IPPROTO_*; 0: any */
-    uint16_t port;  /* source or destination port; 0: any */
+    uint32_t peer; /* network byte order; 0: any. Egress matches daddr, ingress saddr */
+    int protocol;  /* IPPROTO_*; 0: any */
+    uint16_t port; /* source or destination port; 0: any */
 };
 
 struct ash_relay_opts {
@@ -56,8 +56,7 @@ struct ash_relay {
 
 /* Insert: journal, make the relay pair, start the relay process, take the host
  * veth off the bridge, let the relay go. Undone on failure. */
-int ash_relay_insert(const struct ash_relay_opts *o, struct ash_journal *j, struct ash_relay *out,
-                     ash_error_t *err);
+int ash_relay_insert(const struct ash_relay_opts *o, struct ash_journal *j, struct ash_relay *out, ash_error_t *err);
 /* Kill the relay, delete its pair, put the host veth back on the bridge. Idempotent. */
 int ash_relay_remove(struct ash_relay *r, struct ash_journal *j, ash_error_t *err);
 
@@ -76,8 +75,8 @@ struct ash_net_helper {
     uint64_t start;
     uint64_t j_id;
 };
-int ash_net_helper_spawn(struct ash_journal *j, bool die_with_parent, int keep_fd, void (*fn)(const void *, int), const void *arg,
-                         struct ash_net_helper *out, ash_error_t *err);
+int ash_net_helper_spawn(struct ash_journal *j, bool die_with_parent, int keep_fd, void (*fn)(const void *, int),
+                         const void *arg, struct ash_net_helper *out, ash_error_t *err);
 void ash_net_helper_kill(struct ash_net_helper *h, struct ash_journal *j);
 
 #endif

@@ -207,15 +207,13 @@ static int dns_probe_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, v
         snprintf(path, sizeof path, "%s/resolv.conf", from ? ash_host_etc_dir(from) : "/etc");
         if (read_nameserver(path, addr, sizeof addr) < 0) {
             free(st);
-            return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOENT, "probe '%s': no nameserver in %s", p->name,
-                                   path);
+            return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOENT, "probe '%s': no nameserver in %s", p->name, path);
         }
         snprintf(spec, sizeof spec, strchr(addr, ':') ? "[%s]:53" : "%s:53", addr);
     }
     if (ash_dns_parse_listen(spec, &st->ns, why, sizeof why) < 0) {
         free(st);
-        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EINVAL, "probe '%s': nameserver %s: %s", p->name, spec,
-                               why);
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EINVAL, "probe '%s': nameserver %s: %s", p->name, spec, why);
     }
     st->ns_len = st->ns.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
     snprintf(st->ns_str, sizeof st->ns_str, "%s", spec);
@@ -299,8 +297,11 @@ static void dns_probe_close(struct ash_ctx *ctx, const struct ash_probe_spec *p,
 }
 
 const struct ash_probe_kind ash_probe_dns = {
-    .c = {.name = "dns", .summary = "resolve a name from a host through its resolv.conf; ok when the address is right",
-          .fields = dns_probe_fields, .conf_size = sizeof(struct dns_probe_conf), .shorthand = "name"},
+    .c = {.name = "dns",
+          .summary = "resolve a name from a host through its resolv.conf; ok when the address is right",
+          .fields = dns_probe_fields,
+          .conf_size = sizeof(struct dns_probe_conf),
+          .shorthand = "name"},
     .open = dns_probe_open,
     .sample = dns_probe_sample,
     .close = dns_probe_close,

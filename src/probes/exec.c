@@ -25,7 +25,7 @@ struct exec_state {
     const struct ash_probe_spec *p;
     ash_loop *loop;
     struct ash_host *from; /* NULL: the harness; else the command runs inside this host */
-    char **argv; /* the command with {run_dir} and {scenario_dir} substituted */
+    char **argv;           /* the command with {run_dir} and {scenario_dir} substituted */
     struct exec_sample *inflight;
 };
 
@@ -136,7 +136,8 @@ static int64_t on_timer(ash_loop *loop, int64_t now, void *data)
         s->result.ok = false;
         int64_t t = s->st->p->timeout_ns;
         if (t % ASH_NS_PER_MS == 0)
-            snprintf(s->result.detail, sizeof s->result.detail, "timeout after %lld ms", (long long)(t / ASH_NS_PER_MS));
+            snprintf(s->result.detail, sizeof s->result.detail, "timeout after %lld ms",
+                     (long long)(t / ASH_NS_PER_MS));
         else
             snprintf(s->result.detail, sizeof s->result.detail, "timeout after %.3f ms", ash_ns_to_ms(t));
     }
@@ -182,8 +183,8 @@ static int exec_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
     struct exec_sample *s = calloc(1, sizeof *s);
     if (!s)
         return ash_error(err, ENOMEM, "probe '%s': sample", p->name);
-    *s = (struct exec_sample){.st = st, .ch = {.pid = -1, .pidfd = -1}, .done = done, .arg = arg,
-                              .result = {.start = start}};
+    *s = (struct exec_sample){
+        .st = st, .ch = {.pid = -1, .pidfd = -1}, .done = done, .arg = arg, .result = {.start = start}};
     s->next = st->inflight;
     if (s->next)
         s->next->prev = s;
@@ -236,8 +237,11 @@ static void exec_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
 }
 
 const struct ash_probe_kind ash_probe_exec = {
-    .c = {.name = "exec", .summary = "run a command; ok when it exits 0 in time", .fields = exec_probe_fields,
-          .conf_size = sizeof(struct ash_exec_probe_conf), .shorthand = "command"},
+    .c = {.name = "exec",
+          .summary = "run a command; ok when it exits 0 in time",
+          .fields = exec_probe_fields,
+          .conf_size = sizeof(struct ash_exec_probe_conf),
+          .shorthand = "command"},
     .open = exec_open,
     .sample = exec_sample,
     .close = exec_close,

@@ -15,10 +15,12 @@
 static const struct ash_field http_fields[] = {
     {"url", ASH_F_STRING, offsetof(struct ash_http_conf, url), ASH_FIELD_REQUIRED, "URL to request"},
     {"method", ASH_F_STRING, offsetof(struct ash_http_conf, method), 0, "HTTP method (default GET)"},
-    {"expect_status", ASH_F_INT, offsetof(struct ash_http_conf, expect_status), 0, "status that counts as ok (default any 2xx)", NULL, NULL, 100, 599},
+    {"expect_status", ASH_F_INT, offsetof(struct ash_http_conf, expect_status), 0,
+     "status that counts as ok (default any 2xx)", NULL, NULL, 100, 599},
     {"body", ASH_F_STRING, offsetof(struct ash_http_conf, body), 0, "request body"},
     {"headers", ASH_F_STRLIST, offsetof(struct ash_http_conf, headers), 0, "extra request headers, \"Name: value\""},
-    {"keepalive", ASH_F_BOOL, offsetof(struct ash_http_conf, keepalive), 0, "reuse connections between samples (default false: each sample connects)"},
+    {"keepalive", ASH_F_BOOL, offsetof(struct ash_http_conf, keepalive), 0,
+     "reuse connections between samples (default false: each sample connects)"},
     {NULL}};
 
 struct http_sample;
@@ -28,9 +30,9 @@ struct http_state {
     ash_loop *loop;
     ash_curl_loop *cl;
     struct curl_slist *headers;
-    struct ash_host *from; /* NULL: the harness */
-    struct ash_dns *dns;   /* the run's DNS server: how `from` resolves names */
-    char *url_host, *url_port;   /* from a host: what each sample resolves */
+    struct ash_host *from;        /* NULL: the harness */
+    struct ash_dns *dns;          /* the run's DNS server: how `from` resolves names */
+    char *url_host, *url_port;    /* from a host: what each sample resolves */
     struct http_sample *inflight; /* doubly linked: close() abandons them */
 };
 
@@ -192,8 +194,7 @@ static int split_url(struct http_state *st, const char *url)
         return -1;
     char *host = NULL, *port = NULL;
     int ret = -1;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
         goto out;
     ret = 0;
@@ -369,8 +370,11 @@ static void http_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
 }
 
 const struct ash_probe_kind ash_probe_http = {
-    .c = {.name = "http", .summary = "HTTP request; ok when the status matches (libcurl)", .fields = http_fields,
-          .conf_size = sizeof(struct ash_http_conf), .shorthand = "url"},
+    .c = {.name = "http",
+          .summary = "HTTP request; ok when the status matches (libcurl)",
+          .fields = http_fields,
+          .conf_size = sizeof(struct ash_http_conf),
+          .shorthand = "url"},
     .open = http_open,
     .sample = http_sample,
     .close = http_close,

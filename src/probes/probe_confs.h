@@ -9,11 +9,11 @@
 /* `http`: filled from http_fields in probes/http.c. */
 struct ash_http_conf {
     char *url;
-    char *method;              /* NULL: GET */
-    long long expect_status;   /* 0: any 2xx */
-    char *body;                /* NULL: no body */
+    char *method;               /* NULL: GET */
+    long long expect_status;    /* 0: any 2xx */
+    char *body;                 /* NULL: no body */
     struct ash_strlist headers; /* "Name: value" */
-    bool keepalive;            /* false: every sample opens a new connection */
+    bool keepalive;             /* false: every sample opens a new connection */
 };
 
 /* `tcp`: filled from tcp_fields in probes/tcp.c. */

@@ -12,8 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-int ash_probe_origin(struct ash_ctx *ctx, const struct ash_probe_spec *p, struct ash_host **out,
-                     ash_error_t *err)
+int ash_probe_origin(struct ash_ctx *ctx, const struct ash_probe_spec *p, struct ash_host **out, ash_error_t *err)
 {
     *out = NULL;
     if (!p->from)

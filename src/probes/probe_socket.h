@@ -13,8 +13,7 @@ struct ash_host;
 
 /* The host probe p samples from: *out = NULL for the harness. Fails (class
  * usage) when `from:` names no host of the run's sandbox. */
-int ash_probe_origin(struct ash_ctx *ctx, const struct ash_probe_spec *p, struct ash_host **out,
-                     ash_error_t *err);
+int ash_probe_origin(struct ash_ctx *ctx, const struct ash_probe_spec *p, struct ash_host **out, ash_error_t *err);
 
 /* A close-on-exec socket in the network namespace of `from` (NULL: the
  * harness's). The fd keeps that namespace for life, so the loop thread can

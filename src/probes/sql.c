@@ -108,8 +108,8 @@ static int sql_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **
     ps->ctx = ctx;
     ps->is_pg = c->postgres != NULL;
     const char *sdir = ctx->scenario ? ctx->scenario->dir : NULL;
-    ps->target = ash_env_substitute(ps->is_pg ? c->postgres : c->sqlite, sdir ? sdir : ".",
-                                    ctx->run_dir ? ctx->run_dir : ".");
+    ps->target =
+        ash_env_substitute(ps->is_pg ? c->postgres : c->sqlite, sdir ? sdir : ".", ctx->run_dir ? ctx->run_dir : ".");
     const char *q = c->query ? c->query : ps->is_pg ? "SELECT 1" : "SELECT count(*) FROM sqlite_master";
     ps->query = strdup(q);
     if (!ps->target || !ps->query) {

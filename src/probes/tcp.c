@@ -80,7 +80,8 @@ static int64_t on_timer(ash_loop *loop, int64_t now, void *data)
         s->result.ok = false;
         int64_t t = s->st->p->timeout_ns;
         if (t % ASH_NS_PER_MS == 0)
-            snprintf(s->result.detail, sizeof s->result.detail, "timeout after %lld ms", (long long)(t / ASH_NS_PER_MS));
+            snprintf(s->result.detail, sizeof s->result.detail, "timeout after %lld ms",
+                     (long long)(t / ASH_NS_PER_MS));
         else
             snprintf(s->result.detail, sizeof s->result.detail, "timeout after %.3f ms", ash_ns_to_ms(t));
     }
@@ -232,8 +233,11 @@ static void tcp_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void 
 }
 
 const struct ash_probe_kind ash_probe_tcp = {
-    .c = {.name = "tcp", .summary = "TCP connect; ok when the handshake completes", .fields = tcp_fields,
-          .conf_size = sizeof(struct ash_tcp_conf), .shorthand = "address"},
+    .c = {.name = "tcp",
+          .summary = "TCP connect; ok when the handshake completes",
+          .fields = tcp_fields,
+          .conf_size = sizeof(struct ash_tcp_conf),
+          .shorthand = "address"},
     .open = tcp_open,
     .sample = tcp_sample,
     .close = tcp_close,

@@ -224,9 +224,11 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
     }
     const json_t *late = json_object_get(run, "schedule_lateness_ms");
     if (json_is_object(late)) {
-        fprintf(f, "<p>Harness precision: probe samples started late by p50 %s ms, p99 %s ms, max %s ms (%lld samples).</p>\n",
-                ash_report_fmt_ms(a, sizeof a, late, "p50"), ash_report_fmt_ms(b, sizeof b, late, "p99"),
-                ash_report_fmt_ms(c, sizeof c, late, "max"), (long long)json_integer_value(json_object_get(late, "ticks")));
+        fprintf(
+            f,
+            "<p>Harness precision: probe samples started late by p50 %s ms, p99 %s ms, max %s ms (%lld samples).</p>\n",
+            ash_report_fmt_ms(a, sizeof a, late, "p50"), ash_report_fmt_ms(b, sizeof b, late, "p99"),
+            ash_report_fmt_ms(c, sizeof c, late, "max"), (long long)json_integer_value(json_object_get(late, "ticks")));
     }
     ash_report_put_svg_timeline(f, run, no);
     legend(f);
@@ -236,7 +238,8 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
     fputs("<h3>Faults</h3>\n<table><tr><th>fault</th><th>kind</th><th>injected at ms</th><th>reverted at ms</th>"
           "<th>inject latency ms</th><th>error</th></tr>\n",
           f);
-    json_array_foreach(json_object_get(run, "faults"), i, x) {
+    json_array_foreach(json_object_get(run, "faults"), i, x)
+    {
         fputs("<tr>", f);
         td(f, ash_report_get_str(x, "name", "?"));
         td(f, ash_report_get_str(x, "kind", "?"));
@@ -249,7 +252,8 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
     fputs("</table>\n<h3>Probes</h3>\n<table><tr><th>probe</th><th>kind</th><th>every ms</th><th>samples</th>"
           "<th>failures</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th></tr>\n",
           f);
-    json_array_foreach(json_object_get(run, "probes"), i, x) {
+    json_array_foreach(json_object_get(run, "probes"), i, x)
+    {
         const json_t *lat = json_object_get(x, "latency_ms");
         fputs("<tr>", f);
         td(f, ash_report_get_str(x, "name", "?"));
@@ -266,7 +270,8 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
     fputs("</table>\n<h3>Expectations</h3>\n<table class=\"expectations\"><tr><th>expectation</th><th>limit ms</th>"
           "<th>value ms</th><th>met</th></tr>\n",
           f);
-    json_array_foreach(json_object_get(run, "expectations"), i, x) {
+    json_array_foreach(json_object_get(run, "expectations"), i, x)
+    {
         bool met = json_is_true(json_object_get(x, "met"));
         fputs("<tr>", f);
         td(f, ash_report_get_str(x, "name", "?"));
@@ -279,7 +284,8 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
         fputs("</table>\n<h3>Verify (after recovery)</h3>\n<table class=\"verify\"><tr><th>check</th>"
               "<th>expected</th><th>outcome</th><th>exit</th><th>ms</th><th>output</th></tr>\n",
               f);
-        json_array_foreach(json_object_get(run, "verify"), i, x) {
+        json_array_foreach(json_object_get(run, "verify"), i, x)
+        {
             bool met = json_is_true(json_object_get(x, "met"));
             char code[24] = "-";
             if (json_is_integer(json_object_get(x, "exit")))
@@ -301,7 +307,8 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
     fputs("</table>\n<h3>Event log</h3>\n<table class=\"events\"><tr><th>t ms (from run start)</th><th>event</th>"
           "<th>detail</th></tr>\n",
           f);
-    json_array_foreach(json_object_get(run, "timeline"), i, x) {
+    json_array_foreach(json_object_get(run, "timeline"), i, x)
+    {
         fputs("<tr>", f);
         td_ms(f, x, "t_ms");
         td(f, ash_report_get_str(x, "event", "?"));
@@ -320,8 +327,7 @@ int ash_report_write_html(const json_t *report, const char *path, ash_error_t *e
     comparison(o.f, report);
     size_t i;
     const json_t *run;
-    json_array_foreach(json_object_get(report, "runs"), i, run)
-        run_section(o.f, report, run, i + 1);
+    json_array_foreach(json_object_get(report, "runs"), i, run) run_section(o.f, report, run, i + 1);
     if (json_array_size(json_object_get(report, "runs")) == 0)
         fputs("<p>No run completed: nothing was measured.</p>\n", o.f);
     fputs("<footer>Rendered by aftershock " ASH_VERSION " from report.json (", o.f);

@@ -33,8 +33,8 @@ int ash_report_load(const char *path, json_t **out, ash_error_t *err)
     if (!doc) {
         if (jerr.line <= 0)
             return ash_error_class(err, ASH_ERR_USAGE, 0, "cannot read report %s: %s", path, jerr.text);
-        return ash_error_class(err, ASH_ERR_USAGE, 0, "%s:%d:%d: not valid JSON: %s", path, jerr.line,
-                               jerr.column, jerr.text);
+        return ash_error_class(err, ASH_ERR_USAGE, 0, "%s:%d:%d: not valid JSON: %s", path, jerr.line, jerr.column,
+                               jerr.text);
     }
     if (!json_is_object(doc)) {
         json_decref(doc);
@@ -44,9 +44,8 @@ int ash_report_load(const char *path, json_t **out, ash_error_t *err)
     const json_t *schema = json_object_get(doc, "schema");
     if (!json_is_string(schema)) {
         json_decref(doc);
-        return ash_error_class(err, ASH_ERR_USAGE, 0,
-                               "%s: not an aftershock report (no \"schema\": \"%s\" field)", path,
-                               ASH_REPORT_SCHEMA);
+        return ash_error_class(err, ASH_ERR_USAGE, 0, "%s: not an aftershock report (no \"schema\": \"%s\" field)",
+                               path, ASH_REPORT_SCHEMA);
     }
     if (strcmp(json_string_value(schema), ASH_REPORT_SCHEMA) != 0) {
         ash_error_class(err, ASH_ERR_USAGE, 0, "%s: unsupported report schema \"%s\" (this build reads %s)", path,

@@ -14,8 +14,7 @@ static size_t count_missed(const json_t *run)
 {
     size_t n = 0, i;
     const json_t *exp;
-    json_array_foreach(json_object_get(run, "expectations"), i, exp)
-        n += missed(exp);
+    json_array_foreach(json_object_get(run, "expectations"), i, exp) n += missed(exp);
     return n;
 }
 
@@ -78,7 +77,8 @@ static void missed_list(FILE *f, const json_t *run, const char *sep)
 {
     size_t i, k = 0;
     const json_t *exp;
-    json_array_foreach(json_object_get(run, "expectations"), i, exp) {
+    json_array_foreach(json_object_get(run, "expectations"), i, exp)
+    {
         if (!missed(exp))
             continue;
         if (k++)
@@ -96,7 +96,8 @@ static void event_log(FILE *f, const json_t *run)
         return;
     /* Element text keeps real newlines; only attribute values need &#10;. */
     fputs("      <system-out>\n", f);
-    json_array_foreach(tl, i, ev) {
+    json_array_foreach(tl, i, ev)
+    {
         char t[48];
         fprintf(f, "%12s ms  ", ash_report_fmt_ms(t, sizeof t, ev, "t_ms"));
         ash_report_put_xml(f, ash_report_get_str(ev, "event", "?"));
@@ -160,7 +161,8 @@ static void testcase(FILE *f, const json_t *report, const json_t *run, size_t po
         /* Faults that failed to inject or revert explain most errors. */
         size_t i;
         const json_t *fault;
-        json_array_foreach(json_object_get(run, "faults"), i, fault) {
+        json_array_foreach(json_object_get(run, "faults"), i, fault)
+        {
             const char *ferr = ash_report_get_str(fault, "error", NULL);
             if (!ferr)
                 continue;
@@ -213,7 +215,8 @@ static struct counts count(const json_t *report)
         c.errors = 1;
         return c;
     }
-    json_array_foreach(runs, i, run) {
+    json_array_foreach(runs, i, run)
+    {
         double d = 0;
         c.tests++;
         enum run_outcome oc = outcome(run);
@@ -291,8 +294,7 @@ static void suite(FILE *f, const json_t *report)
     }
     size_t i;
     const json_t *run;
-    json_array_foreach(runs, i, run)
-        testcase(f, report, run, i);
+    json_array_foreach(runs, i, run) testcase(f, report, run, i);
     fputs("  </testsuite>\n", f);
 }
 

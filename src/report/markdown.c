@@ -75,7 +75,8 @@ static void figures(FILE *f, const json_t *report)
     fputs("## Figures per run\n\n", f);
     fputs("| run | verdict | impact | TTD | detected by | TTR | revert to recover | resolution | t_inject |\n", f);
     fputs("|---:|---|---:|---:|---|---:|---:|---:|---:|\n", f);
-    json_array_foreach(runs, i, run) {
+    json_array_foreach(runs, i, run)
+    {
         fprintf(f, "| %zu |", i + 1);
         cell(f, ash_report_get_str(run, "verdict", "-"));
         cell_ms(f, run, "impact_ms");
@@ -89,7 +90,8 @@ static void figures(FILE *f, const json_t *report)
     }
     fputs("\n", f);
     /* A run's own error says why that run, not the whole report, went wrong. */
-    json_array_foreach(runs, i, run) {
+    json_array_foreach(runs, i, run)
+    {
         const char *error = ash_report_get_str(run, "error", NULL);
         if (!error)
             continue;
@@ -98,13 +100,13 @@ static void figures(FILE *f, const json_t *report)
         fputs("\n", f);
     }
     bool any_lateness = false;
-    json_array_foreach(runs, i, run)
-        any_lateness |= json_is_object(json_object_get(run, "schedule_lateness_ms"));
+    json_array_foreach(runs, i, run) any_lateness |= json_is_object(json_object_get(run, "schedule_lateness_ms"));
     if (any_lateness) {
         fputs("\nHarness precision (how late probe samples started against their schedule):\n\n"
               "| run | samples | p50 | p99 | max |\n|---:|---:|---:|---:|---:|\n",
               f);
-        json_array_foreach(runs, i, run) {
+        json_array_foreach(runs, i, run)
+        {
             const json_t *late = json_object_get(run, "schedule_lateness_ms");
             if (!json_is_object(late))
                 continue;
@@ -120,7 +122,8 @@ static void figures(FILE *f, const json_t *report)
     json_t *sum = ash_report_summary_of(report);
     if (!sum)
         return;
-    fputs("## Summary\n\n| figure | min | median | p95 | max | runs reaching it |\n|---|---:|---:|---:|---:|---:|\n", f);
+    fputs("## Summary\n\n| figure | min | median | p95 | max | runs reaching it |\n|---|---:|---:|---:|---:|---:|\n",
+          f);
     static const char *const figs[][2] = {
         {"impact_ms", "impact"}, {"ttd_ms", "TTD"}, {"ttr_ms", "TTR"}, {"revert_to_recover_ms", "revert to recover"}};
     for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
@@ -181,8 +184,10 @@ static void expectations(FILE *f, const json_t *runs)
     size_t i, j;
     const json_t *run, *exp;
     fputs("## Expectations\n\n| run | expectation | limit | value | met |\n|---:|---|---:|---:|---|\n", f);
-    json_array_foreach(runs, i, run) {
-        json_array_foreach(json_object_get(run, "expectations"), j, exp) {
+    json_array_foreach(runs, i, run)
+    {
+        json_array_foreach(json_object_get(run, "expectations"), j, exp)
+        {
             fprintf(f, "| %zu |", i + 1);
             cell(f, ash_report_get_str(exp, "name", "?"));
             cell_ms(f, exp, "limit_ms");
@@ -203,8 +208,10 @@ static void verify_checks(FILE *f, const json_t *runs)
     if (!n)
         return;
     fputs("## Verify (after recovery)\n\n| run | check | expected | outcome | output |\n|---:|---|---|---|---|\n", f);
-    json_array_foreach(runs, i, run) {
-        json_array_foreach(json_object_get(run, "verify"), j, x) {
+    json_array_foreach(runs, i, run)
+    {
+        json_array_foreach(json_object_get(run, "verify"), j, x)
+        {
             char first[200];
             const char *out = ash_report_get_str(x, "output", "");
             if (!*out)
@@ -229,8 +236,10 @@ static void faults_and_actions(FILE *f, const json_t *runs)
     fputs("## Faults\n\n| run | fault | kind | injected at | reverted at | inject latency | error |\n"
           "|---:|---|---|---:|---:|---:|---|\n",
           f);
-    json_array_foreach(runs, i, run) {
-        json_array_foreach(json_object_get(run, "faults"), j, x) {
+    json_array_foreach(runs, i, run)
+    {
+        json_array_foreach(json_object_get(run, "faults"), j, x)
+        {
             fprintf(f, "| %zu |", i + 1);
             cell(f, ash_report_get_str(x, "name", "?"));
             cell(f, ash_report_get_str(x, "kind", "?"));
@@ -242,8 +251,10 @@ static void faults_and_actions(FILE *f, const json_t *runs)
         }
     }
     fputs("\n## Detections and remediations\n\n| run | at | what | name | detail |\n|---:|---:|---|---|---|\n", f);
-    json_array_foreach(runs, i, run) {
-        json_array_foreach(json_object_get(run, "detections"), j, x) {
+    json_array_foreach(runs, i, run)
+    {
+        json_array_foreach(json_object_get(run, "detections"), j, x)
+        {
             fprintf(f, "| %zu |", i + 1);
             cell_ms(f, x, "at_ms");
             cell(f, "detection");
@@ -251,7 +262,8 @@ static void faults_and_actions(FILE *f, const json_t *runs)
             cell(f, ash_report_get_str(x, "detail", "-"));
             fputs("\n", f);
         }
-        json_array_foreach(json_object_get(run, "remediations"), j, x) {
+        json_array_foreach(json_object_get(run, "remediations"), j, x)
+        {
             fprintf(f, "| %zu |", i + 1);
             cell_ms(f, x, "at_ms");
             cell(f, "remediation");
@@ -264,8 +276,10 @@ static void faults_and_actions(FILE *f, const json_t *runs)
     fputs("\n## Probes\n\n| run | probe | kind | every | samples | failures | p50 | p99 | max |\n"
           "|---:|---|---|---:|---:|---:|---:|---:|---:|\n",
           f);
-    json_array_foreach(runs, i, run) {
-        json_array_foreach(json_object_get(run, "probes"), j, x) {
+    json_array_foreach(runs, i, run)
+    {
+        json_array_foreach(json_object_get(run, "probes"), j, x)
+        {
             const json_t *lat = json_object_get(x, "latency_ms");
             char buf[32];
             fprintf(f, "| %zu |", i + 1);
@@ -289,13 +303,15 @@ static void event_log(FILE *f, const json_t *runs)
 {
     size_t i, j;
     const json_t *run, *ev;
-    json_array_foreach(runs, i, run) {
+    json_array_foreach(runs, i, run)
+    {
         if (json_array_size(runs) > 1)
             fprintf(f, "## Event log, run %zu\n\n", i + 1);
         else
             fputs("## Event log\n\n", f);
         fputs("| t (from run start) | event | detail |\n|---:|---|---|\n", f);
-        json_array_foreach(json_object_get(run, "timeline"), j, ev) {
+        json_array_foreach(json_object_get(run, "timeline"), j, ev)
+        {
             fputs("|", f);
             cell_ms(f, ev, "t_ms");
             cell(f, ash_report_get_str(ev, "event", "?"));

@@ -38,8 +38,7 @@ int ash_report_stats(const double *values, size_t n, json_t **out)
      * below it; integer arithmetic avoids ceil(0.95 * n) rounding up wrongly. */
     size_t rank = (95 * n + 99) / 100;
     int r = json_object_set_new(o, "min", json_real(v[0])) | json_object_set_new(o, "median", json_real(median)) |
-            json_object_set_new(o, "p95", json_real(v[rank - 1])) |
-            json_object_set_new(o, "max", json_real(v[n - 1])) |
+            json_object_set_new(o, "p95", json_real(v[rank - 1])) | json_object_set_new(o, "max", json_real(v[n - 1])) |
             json_object_set_new(o, "n", json_integer((json_int_t)n));
     free(v);
     if (r) {

@@ -6,8 +6,8 @@
 
 enum { COL_SCENARIO, COL_VERDICT, COL_TTD, COL_TTR, COL_IMPACT, COL_INC_TTD, COL_INC_TTR, COL_RES, NCOLS };
 
-static const char *const headers[NCOLS] = {"scenario",     "verdict",      "TTD ms",       "TTR ms",
-                                           "impact ms",    "incident TTD", "incident TTR", "resolution ms"};
+static const char *const headers[NCOLS] = {"scenario",  "verdict",      "TTD ms",       "TTR ms",
+                                           "impact ms", "incident TTD", "incident TTR", "resolution ms"};
 static const bool numeric[NCOLS] = {false, false, true, true, true, false, false, true};
 
 #define CELL 128

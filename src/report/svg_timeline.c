@@ -41,24 +41,23 @@ static double run_extent(const json_t *run)
     size_t i, j;
     const json_t *x;
     widen(&tmax, run, "duration_ms");
-    if (ash_report_get_ms(run, "t_inject_ms", &t_inject) && ash_report_get_ms(run, "ttr_ms", &v) &&
-        t_inject + v > tmax)
+    if (ash_report_get_ms(run, "t_inject_ms", &t_inject) && ash_report_get_ms(run, "ttr_ms", &v) && t_inject + v > tmax)
         tmax = t_inject + v;
-    json_array_foreach(json_object_get(run, "faults"), i, x) {
+    json_array_foreach(json_object_get(run, "faults"), i, x)
+    {
         widen(&tmax, x, "injected_ms");
         widen(&tmax, x, "reverted_ms");
     }
-    json_array_foreach(json_object_get(run, "detections"), i, x)
-        widen(&tmax, x, "at_ms");
-    json_array_foreach(json_object_get(run, "remediations"), i, x)
-        widen(&tmax, x, "at_ms");
-    json_array_foreach(json_object_get(run, "timeline"), i, x)
-        widen(&tmax, x, "t_ms");
-    json_array_foreach(json_object_get(run, "probes"), i, x) {
+    json_array_foreach(json_object_get(run, "detections"), i, x) widen(&tmax, x, "at_ms");
+    json_array_foreach(json_object_get(run, "remediations"), i, x) widen(&tmax, x, "at_ms");
+    json_array_foreach(json_object_get(run, "timeline"), i, x) widen(&tmax, x, "t_ms");
+    json_array_foreach(json_object_get(run, "probes"), i, x)
+    {
         double every = 0;
         ash_report_get_ms(x, "every_ms", &every);
         const json_t *s;
-        json_array_foreach(json_object_get(x, "series"), j, s) {
+        json_array_foreach(json_object_get(x, "series"), j, s)
+        {
             const json_t *t0 = json_array_get(s, 0);
             if (json_is_number(t0) && json_number_value(t0) + every > tmax)
                 tmax = json_number_value(t0) + every;
@@ -107,7 +106,8 @@ static void faults(FILE *f, const struct scale *sc, const json_t *run, double bo
 {
     size_t i;
     const json_t *fault;
-    json_array_foreach(json_object_get(run, "faults"), i, fault) {
+    json_array_foreach(json_object_get(run, "faults"), i, fault)
+    {
         double a, b;
         if (!ash_report_get_ms(fault, "injected_ms", &a))
             continue;
@@ -140,7 +140,8 @@ static void strip(FILE *f, const struct scale *sc, const json_t *probe, double y
     ash_report_get_ms(probe, "every_ms", &every);
     size_t i;
     const json_t *s;
-    json_array_foreach(series, i, s) {
+    json_array_foreach(series, i, s)
+    {
         const json_t *lat = json_array_get(s, 1);
         if (json_is_number(lat) && json_number_value(lat) > latmax)
             latmax = json_number_value(lat);
@@ -162,7 +163,8 @@ static void strip(FILE *f, const struct scale *sc, const json_t *probe, double y
 
     /* One rect per sample, coloured by outcome; a sample lasts until the next one is due. */
     fputs("<g class=\"samples\">", f);
-    json_array_foreach(series, i, s) {
+    json_array_foreach(series, i, s)
+    {
         const json_t *t0 = json_array_get(s, 0);
         if (!json_is_number(t0))
             continue;
@@ -178,7 +180,8 @@ static void strip(FILE *f, const struct scale *sc, const json_t *probe, double y
     /* Latency as a line over the band, scaled to this probe's own maximum. */
     if (json_array_size(series) > 0 && latmax > 0) {
         fputs("<polyline class=\"latency\" points=\"", f);
-        json_array_foreach(series, i, s) {
+        json_array_foreach(series, i, s)
+        {
             const json_t *t0 = json_array_get(s, 0), *lat = json_array_get(s, 1);
             if (!json_is_number(t0) || !json_is_number(lat))
                 continue;
@@ -231,8 +234,7 @@ void ash_report_put_svg_timeline(FILE *f, const json_t *run, size_t run_no)
 
     size_t i;
     const json_t *x;
-    json_array_foreach(probes, i, x)
-        strip(f, &sc, x, PLOT_TOP + STRIP_H * (double)i);
+    json_array_foreach(probes, i, x) strip(f, &sc, x, PLOT_TOP + STRIP_H * (double)i);
     if (!nstrips)
         text(f, LEFT + 6, PLOT_TOP + 26, "psub", NULL, "no probes in this run");
 
@@ -241,7 +243,8 @@ void ash_report_put_svg_timeline(FILE *f, const json_t *run, size_t run_no)
     bool has_inject = ash_report_get_ms(run, "t_inject_ms", &t_inject);
     if (has_inject)
         marker(f, &sc, t_inject, bottom, "inject", "t_inject", "first fault in effect", &slot);
-    json_array_foreach(json_object_get(run, "detections"), i, x) {
+    json_array_foreach(json_object_get(run, "detections"), i, x)
+    {
         double t;
         if (!ash_report_get_ms(x, "at_ms", &t))
             continue;
@@ -249,7 +252,8 @@ void ash_report_put_svg_timeline(FILE *f, const json_t *run, size_t run_no)
         snprintf(label, sizeof label, "detected: %s", ash_report_get_str(x, "detector", "?"));
         marker(f, &sc, t, bottom, "detect", label, ash_report_get_str(x, "detail", NULL), &slot);
     }
-    json_array_foreach(json_object_get(run, "remediations"), i, x) {
+    json_array_foreach(json_object_get(run, "remediations"), i, x)
+    {
         double t;
         if (!ash_report_get_ms(x, "at_ms", &t))
             continue;
@@ -257,8 +261,7 @@ void ash_report_put_svg_timeline(FILE *f, const json_t *run, size_t run_no)
         char label[160];
         snprintf(label, sizeof label, "%s: %s", ok ? "remediation" : "remediation failed",
                  ash_report_get_str(x, "name", "?"));
-        marker(f, &sc, t, bottom, ok ? "remedy" : "remedy-failed", label, ash_report_get_str(x, "error", NULL),
-               &slot);
+        marker(f, &sc, t, bottom, ok ? "remedy" : "remedy-failed", label, ash_report_get_str(x, "error", NULL), &slot);
     }
     if (has_inject && ash_report_get_ms(run, "ttr_ms", &ttr))
         marker(f, &sc, t_inject + ttr, bottom, "recover", "recovered", "steady state back (t_inject + TTR)", &slot);

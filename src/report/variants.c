@@ -36,8 +36,9 @@ static void compare(FILE *out, const json_t *variant, const json_t *base, const 
         return;
     }
     if (!hv || !hb) {
-        fprintf(out, "%s\n", hv ? "measured only with the variant (the as-it-was replay never got it)"
-                                : "measured only as it was (the variant never got it)");
+        fprintf(out, "%s\n",
+                hv ? "measured only with the variant (the as-it-was replay never got it)"
+                   : "measured only as it was (the variant never got it)");
         return;
     }
     double d = b - v;

@@ -59,8 +59,7 @@ static int yaml_syntax_error(const char *file, const yaml_parser_t *p, ash_error
     if (p->error == YAML_MEMORY_ERROR)
         return ash_error(err, ENOMEM, "%s: cannot parse YAML", file);
     if (p->context)
-        return fail_at(file, line, col, err, "%s (%s at line %d)", problem, p->context,
-                       (int)p->context_mark.line + 1);
+        return fail_at(file, line, col, err, "%s (%s at line %d)", problem, p->context, (int)p->context_mark.line + 1);
     return fail_at(file, line, col, err, "%s", problem);
 }
 
@@ -92,8 +91,7 @@ static int check_events(const char *file, const unsigned char *text, size_t len,
             anchor = (const char *)ev.data.mapping_start.anchor;
         if (anchor)
             ret = fail_at(file, line, col, err,
-                          "YAML anchors and aliases (&%s, *%s) are not supported: write the value out", anchor,
-                          anchor);
+                          "YAML anchors and aliases (&%s, *%s) are not supported: write the value out", anchor, anchor);
         else if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1)
             ret = fail_at(file, line, col, err, "a scenario file holds one YAML document, this is a second one");
         bool end = ev.type == YAML_STREAM_END_EVENT;
@@ -128,8 +126,8 @@ static int check_maps(const ash_doc *doc, yaml_node_t *y, int depth, ash_error_t
                                      k.y->type == YAML_MAPPING_NODE ? "mapping" : "sequence");
             for (yaml_node_pair_t *q = y->data.mapping.pairs.start; q < p; q++) {
                 yaml_node_t *prev = doc_node(doc, q->key);
-                if (prev->type == YAML_SCALAR_NODE && strcmp((char *)prev->data.scalar.value,
-                                                             (char *)k.y->data.scalar.value) == 0)
+                if (prev->type == YAML_SCALAR_NODE &&
+                    strcmp((char *)prev->data.scalar.value, (char *)k.y->data.scalar.value) == 0)
                     return ash_node_fail(&k, err, "duplicate key '%s' (first at line %d)",
                                          (char *)k.y->data.scalar.value, (int)prev->start_mark.line + 1);
             }
@@ -225,7 +223,10 @@ void ash_doc_free(ash_doc *doc)
     free(doc);
 }
 
-const char *ash_doc_file(const ash_doc *doc) { return doc ? doc->file : NULL; }
+const char *ash_doc_file(const ash_doc *doc)
+{
+    return doc ? doc->file : NULL;
+}
 
 ash_node ash_doc_root(const ash_doc *doc)
 {
@@ -235,9 +236,18 @@ ash_node ash_doc_root(const ash_doc *doc)
 
 /* ---------- nodes ---------- */
 
-bool ash_node_is_scalar(const ash_node *n) { return ash_node_ok(n) && n->y->type == YAML_SCALAR_NODE; }
-bool ash_node_is_seq(const ash_node *n) { return ash_node_ok(n) && n->y->type == YAML_SEQUENCE_NODE; }
-bool ash_node_is_map(const ash_node *n) { return ash_node_ok(n) && n->y->type == YAML_MAPPING_NODE; }
+bool ash_node_is_scalar(const ash_node *n)
+{
+    return ash_node_ok(n) && n->y->type == YAML_SCALAR_NODE;
+}
+bool ash_node_is_seq(const ash_node *n)
+{
+    return ash_node_ok(n) && n->y->type == YAML_SEQUENCE_NODE;
+}
+bool ash_node_is_map(const ash_node *n)
+{
+    return ash_node_ok(n) && n->y->type == YAML_MAPPING_NODE;
+}
 
 const char *ash_node_text(const ash_node *n)
 {
@@ -421,8 +431,8 @@ static bool in_list(const char *s, const char *const *list)
     return false;
 }
 
-int ash_map_check_keys(const ash_node *map, const char *what, const char *const *allowed,
-                       const char *const *allowed2, ash_error_t *err)
+int ash_map_check_keys(const ash_node *map, const char *what, const char *const *allowed, const char *const *allowed2,
+                       ash_error_t *err)
 {
     ash_node k, v;
     for (size_t i = 0; ash_map_pair(map, i, &k, &v); i++) {
@@ -519,7 +529,10 @@ int ash_node_bool(const ash_node *n, bool *out, ash_error_t *err)
     return 0;
 }
 
-static bool range_set(double min, double max) { return min != 0 || max != 0; }
+static bool range_set(double min, double max)
+{
+    return min != 0 || max != 0;
+}
 
 int ash_node_int(const ash_node *n, long long min, long long max, long long *out, ash_error_t *err)
 {
@@ -606,13 +619,8 @@ int ash_parse_duration(const char *s, int64_t *ns)
     static const struct {
         const char *name;
         uint64_t ns;
-    } units[] = {{"ns", 1},
-                 {"us", 1000},
-                 {"\xc2\xb5s", 1000}, /* µs */
-                 {"ms", 1000000},
-                 {"s", 1000000000},
-                 {"m", UINT64_C(60000000000)},
-                 {"h", UINT64_C(3600000000000)}};
+    } units[] = {{"ns", 1},       {"us", 1000},      {"\xc2\xb5s", 1000}, /* µs */
+                 {"ms", 1000000}, {"s", 1000000000}, {"m", UINT64_C(60000000000)}, {"h", UINT64_C(3600000000000)}};
     if (!s || !*s)
         return -1;
     if (strcmp(s, "0") == 0) {
@@ -736,9 +744,9 @@ static const struct {
                   {"gibps", UINT64_C(8) << 30},
                   {"tibps", UINT64_C(8) << 40}};
 
-const char *const ash_rate_unit_names[] = {"bit",  "kbit",  "mbit",  "gbit",  "tbit", "kibit",
-                                           "mibit", "gibit", "tibit", "bps",   "kbps", "mbps",
-                                           "gbps",  "tbps",  "kibps", "mibps", "gibps", "tibps", NULL};
+const char *const ash_rate_unit_names[] = {"bit",   "kbit",  "mbit",  "gbit",  "tbit", "kibit", "mibit",
+                                           "gibit", "tibit", "bps",   "kbps",  "mbps", "gbps",  "tbps",
+                                           "kibps", "mibps", "gibps", "tibps", NULL};
 
 int ash_parse_rate(const char *s, uint64_t *bits_per_s)
 {
@@ -756,11 +764,11 @@ int ash_parse_rate(const char *s, uint64_t *bits_per_s)
 }
 
 #define DURATION_HELP "use a number with a unit (ns, us, ms, s, m, h), e.g. 250ms, 1.5s or 1m30s; only 0 goes without"
-#define SIZE_HELP                                                                                                \
-    "use bytes (4096), a number with a unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 64MiB or 1.5GiB, or a " \
+#define SIZE_HELP                                                                                                      \
+    "use bytes (4096), a number with a unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 64MiB or 1.5GiB, or a "      \
     "percentage such as 80%%"
-#define RATE_HELP                                                                                               \
-    "use a number with a unit as tc does: bit, kbit, mbit, gbit, tbit (bits/s), kibit, mibit, gibit, tibit "   \
+#define RATE_HELP                                                                                                      \
+    "use a number with a unit as tc does: bit, kbit, mbit, gbit, tbit (bits/s), kibit, mibit, gibit, tibit "           \
     "(1024-based bits/s), bps, kbps, mbps, gbps, tbps, kibps, mibps, gibps, tibps (bytes/s), e.g. 50mbit"
 #define PERCENT_HELP "use 0%%..100%% or a fraction 0..1, e.g. 5%% or 0.05"
 
@@ -887,8 +895,8 @@ int ash_field_parse_value(const ash_node *value, const struct ash_field *f, void
         join_words(list, sizeof list, f->choices, NULL);
         const char *near = ash_nearest_word(t, f->choices, NULL);
         if (near)
-            return ash_node_fail(value, err, "'%s' is not a valid %s (did you mean '%s'? one of: %s)", t, f->key,
-                                 near, list);
+            return ash_node_fail(value, err, "'%s' is not a valid %s (did you mean '%s'? one of: %s)", t, f->key, near,
+                                 list);
         return ash_node_fail(value, err, "'%s' is not a valid %s (one of: %s)", t, f->key, list);
     }
     case ASH_F_MAP:

@@ -34,7 +34,10 @@ void ash_doc_free(ash_doc *doc);
 const char *ash_doc_file(const ash_doc *doc);
 ash_node ash_doc_root(const ash_doc *doc);
 
-static inline bool ash_node_ok(const ash_node *n) { return n && n->y; }
+static inline bool ash_node_ok(const ash_node *n)
+{
+    return n && n->y;
+}
 bool ash_node_is_scalar(const ash_node *n);
 bool ash_node_is_seq(const ash_node *n);
 bool ash_node_is_map(const ash_node *n);
@@ -64,15 +67,15 @@ ash_node ash_node_at(const ash_node *n, const char *key);
 
 /* Reject keys not in allowed (NULL-terminated list, may be given twice: two lists are
  * merged). The error names the nearest valid key ("did you mean 'every'?"). */
-int ash_map_check_keys(const ash_node *map, const char *what, const char *const *allowed,
-                       const char *const *allowed2, ash_error_t *err);
+int ash_map_check_keys(const ash_node *map, const char *what, const char *const *allowed, const char *const *allowed2,
+                       ash_error_t *err);
 /* The word of list/list2 close enough to `word` to suggest it, or NULL. */
 const char *ash_nearest_word(const char *word, const char *const *list, const char *const *list2);
 
 /* Scalar conversions; each fails with the node's position. */
-int ash_node_string(const ash_node *n, char **out, ash_error_t *err);              /* strdup'd */
+int ash_node_string(const ash_node *n, char **out, ash_error_t *err);                    /* strdup'd */
 int ash_node_string_list(const ash_node *n, char ***out, size_t *len, ash_error_t *err); /* seq of scalars */
-int ash_node_duration(const ash_node *n, int64_t *ns, ash_error_t *err);          /* "250ms" "1m30s" "1.5s" */
+int ash_node_duration(const ash_node *n, int64_t *ns, ash_error_t *err);                 /* "250ms" "1m30s" "1.5s" */
 int ash_node_bool(const ash_node *n, bool *out, ash_error_t *err);
 int ash_node_int(const ash_node *n, long long min, long long max, long long *out, ash_error_t *err);
 int ash_node_double(const ash_node *n, double min, double max, double *out, ash_error_t *err);
@@ -91,7 +94,7 @@ int ash_parse_percent(const char *s, double *fraction);  /* "5%" or "0.05" */
  * second (powers of 1000), kibit..tibit powers of 1024, bps/kbps/mbps/... are BYTES per
  * second (x8). A bare number is rejected: say the unit. */
 int ash_parse_rate(const char *s, uint64_t *bits_per_s); /* "1mbit" "50Mbit" "100kbit" "1gbit" "800bit" */
-extern const char *const ash_rate_unit_names[]; /* NULL-terminated, lower case */
+extern const char *const ash_rate_unit_names[];          /* NULL-terminated, lower case */
 
 /* ---- declarative fields ---- */
 enum ash_field_type {
@@ -122,10 +125,10 @@ struct ash_field {
     enum ash_field_type type;
     size_t offset;
     unsigned flags;
-    const char *doc;               /* one line, used in schema.json and `aftershock list -v` */
-    const char *const *choices;    /* ASH_F_ENUM: NULL-terminated */
-    const struct ash_field *sub;   /* ASH_F_MAP: fields of the embedded struct, {NULL} terminated */
-    double min, max;               /* ASH_F_INT / ASH_F_DOUBLE bounds (both 0: unbounded) */
+    const char *doc;             /* one line, used in schema.json and `aftershock list -v` */
+    const char *const *choices;  /* ASH_F_ENUM: NULL-terminated */
+    const struct ash_field *sub; /* ASH_F_MAP: fields of the embedded struct, {NULL} terminated */
+    double min, max;             /* ASH_F_INT / ASH_F_DOUBLE bounds (both 0: unbounded) */
 };
 
 /* Which keys a field table accepts, as a NULL-terminated array (caller frees the array only). */

@@ -46,8 +46,8 @@ const struct ash_field ash_host_fields[] = {
     {"name", ASH_F_STRING, offsetof(struct ash_host_spec, name), ASH_FIELD_REQUIRED,
      "host name (1-15 of a-z, 0-9, -), resolvable from the other hosts"},
     {"memory", ASH_F_SIZE, offsetof(struct ash_host_spec, memory), 0, "cgroup memory limit of the host"},
-    {"cpu", ASH_F_DOUBLE, offsetof(struct ash_host_spec, cpu), 0, "CPU limit in cores (0 = unlimited)", NULL, NULL,
-     0, 1024},
+    {"cpu", ASH_F_DOUBLE, offsetof(struct ash_host_spec, cpu), 0, "CPU limit in cores (0 = unlimited)", NULL, NULL, 0,
+     1024},
     {NULL}};
 
 const struct ash_field ash_probe_fields[] = {
@@ -72,8 +72,7 @@ const struct ash_field ash_fault_fields[] = {
     {NULL}};
 
 const struct ash_field ash_remediation_fields[] = {
-    {"name", ASH_F_STRING, offsetof(struct ash_remediation_spec, name), ASH_FIELD_REQUIRED,
-     "remediation name, unique"},
+    {"name", ASH_F_STRING, offsetof(struct ash_remediation_spec, name), ASH_FIELD_REQUIRED, "remediation name, unique"},
     {"after", ASH_F_DURATION, offsetof(struct ash_remediation_spec, after_ns), 0,
      "with when: detected, delay after the first detection (default 0s)"},
     {"at", ASH_F_DURATION, offsetof(struct ash_remediation_spec, at_ns), 0,
@@ -98,12 +97,11 @@ const char *const ash_dns_rtype_names[] = {"A", "AAAA", "CNAME", "SRV", "PTR", N
 const struct ash_field ash_dns_record_fields[] = {
     {"name", ASH_F_STRING, offsetof(struct ash_dns_record_spec, name), ASH_FIELD_REQUIRED,
      "owner name (\"backend\", \"_sip._udp.pbx\"); no trailing dot needed"},
-    {"type", ASH_F_ENUM, offsetof(struct ash_dns_record_spec, type), ASH_FIELD_REQUIRED,
-     "A | AAAA | CNAME | SRV | PTR", ash_dns_rtype_names},
+    {"type", ASH_F_ENUM, offsetof(struct ash_dns_record_spec, type), ASH_FIELD_REQUIRED, "A | AAAA | CNAME | SRV | PTR",
+     ash_dns_rtype_names},
     {"value", ASH_F_STRING, offsetof(struct ash_dns_record_spec, value), ASH_FIELD_REQUIRED,
      "as in a zone file: 10.0.0.5, ::1, web, \"10 5 5060 pbx\" (SRV: priority weight port target)"},
-    {"ttl", ASH_F_INT, offsetof(struct ash_dns_record_spec, ttl), 0, "seconds (default 5)", NULL, NULL, 0,
-     2147483647},
+    {"ttl", ASH_F_INT, offsetof(struct ash_dns_record_spec, ttl), 0, "seconds (default 5)", NULL, NULL, 0, 2147483647},
     {NULL}};
 
 const struct ash_field ash_dns_fields[] = {
@@ -125,9 +123,9 @@ const struct ash_field ash_verify_fields[] = {
      "longer than this counts as a failure (default 30s)"},
     {NULL}};
 
-static const char *const top_keys[] = {"version", "name",     "title",  "description", "incident",
-                                       "timescale", "hosts",  "services", "probes",    "detectors",
-                                       "faults",  "remediation", "expect", "dns", "verify", NULL};
+static const char *const top_keys[] = {"version", "name",     "title",  "description", "incident", "timescale",
+                                       "hosts",   "services", "probes", "detectors",   "faults",   "remediation",
+                                       "expect",  "dns",      "verify", NULL};
 static const char *const incident_keys[] = {"source", "fault_at", "detected_at", "mitigated_at", "recovered_at", NULL};
 static const char *const host_extra_keys[] = {"services", NULL};
 static const char *const fault_extra_keys[] = {"kind", "until", NULL};
@@ -228,8 +226,9 @@ static int check_item_name(const ash_node *item, const char *what, const char *n
 {
     if (!matches(ASH_ITEM_NAME_RE, name)) {
         ash_node n = ash_map_get(item, "name");
-        return ash_node_fail(&n, err, "bad %s name '%s': use letters, digits, '-', '_' and '.', starting with a "
-                                      "letter or digit",
+        return ash_node_fail(&n, err,
+                             "bad %s name '%s': use letters, digits, '-', '_' and '.', starting with a "
+                             "letter or digit",
                              what, name);
     }
     return 0;
@@ -242,8 +241,8 @@ static int check_unique(const ash_node *seq, size_t i, const char *what, ash_err
     for (size_t j = 0; j < i; j++) {
         ash_node prev = ash_seq_at(seq, j), pname = ash_map_get(&prev, "name");
         if (strcmp(ash_node_text(&pname), ash_node_text(&name)) == 0)
-            return ash_node_fail(&name, err, "duplicate %s name '%s' (first at line %d)", what,
-                                 ash_node_text(&name), ash_node_loc(&pname).line);
+            return ash_node_fail(&name, err, "duplicate %s name '%s' (first at line %d)", what, ash_node_text(&name),
+                                 ash_node_loc(&pname).line);
     }
     return 0;
 }
@@ -278,7 +277,17 @@ struct family {
     char list[512]; /* "a, b, c" for messages */
 };
 
-#define FAMILY(table, fam)                                                                                             do {                                                                                                                   size_t n_ = 0;                                                                                                     for (; table[n_] && n_ < ASH_MAX_KINDS; n_++) {                                                                        (fam)->c[n_] = &table[n_]->c;                                                                                      (fam)->names[n_] = table[n_]->c.name;                                                                          }                                                                                                                  (fam)->c[n_] = NULL;                                                                                               (fam)->names[n_] = NULL;                                                                                           join_names((fam)->list, sizeof (fam)->list, (fam)->names);                                                     } while (0)
+#define FAMILY(table, fam)                                                                                             \
+    do {                                                                                                               \
+        size_t n_ = 0;                                                                                                 \
+        for (; table[n_] && n_ < ASH_MAX_KINDS; n_++) {                                                                \
+            (fam)->c[n_] = &table[n_]->c;                                                                              \
+            (fam)->names[n_] = table[n_]->c.name;                                                                      \
+        }                                                                                                              \
+        (fam)->c[n_] = NULL;                                                                                           \
+        (fam)->names[n_] = NULL;                                                                                       \
+        join_names((fam)->list, sizeof(fam)->list, (fam)->names);                                                      \
+    } while (0)
 
 /* Keys of a probe or detector item: its common fields plus exactly one kind key.
  * An unknown key in an item with no kind key is most likely a kind this build
@@ -305,8 +314,7 @@ static int check_kind_item_keys(const ash_node *item, const char *what, const ch
     int ret;
     const char *t = ash_node_text(&unknown);
     if (t && !has_kind && !ash_nearest_word(t, keys, fam->names))
-        ret = ash_node_fail(&unknown, err, "unknown %s kind '%s' in %s (known kinds: %s)", family, t, what,
-                            fam->list);
+        ret = ash_node_fail(&unknown, err, "unknown %s kind '%s' in %s (known kinds: %s)", family, t, what, fam->list);
     else
         ret = ash_map_check_keys(item, what, keys, fam->names, err);
     free(keys);
@@ -381,8 +389,7 @@ static int parse_time_of_day(const ash_node *n, int *secs, ash_error_t *err)
                              ash_node_is_map(n) ? "mapping" : "sequence");
     unsigned h, m, s = 0;
     int used = 0;
-    if (!matches(ASH_TIME_OF_DAY_RE, t) ||
-        (sscanf(t, "%u:%u%n:%u%n", &h, &m, &used, &s, &used) < 2 || t[used] != '\0'))
+    if (!matches(ASH_TIME_OF_DAY_RE, t) || (sscanf(t, "%u:%u%n:%u%n", &h, &m, &used, &s, &used) < 2 || t[used] != '\0'))
         return ash_node_fail(n, err, "bad time '%s': use HH:MM or HH:MM:SS (24-hour clock)", t);
     *secs = (int)(h * 3600 + m * 60 + s);
     return 0;
@@ -637,8 +644,7 @@ static int parse_detectors(struct pctx *x, const ash_node *root)
     x->sc->n_detectors = n;
     for (size_t i = 0; i < n; i++) {
         ash_node item = ash_seq_at(&seq, i);
-        if (parse_detector(x, &item, i, &x->sc->detectors[i]) < 0 ||
-            check_unique(&seq, i, "detector", x->err) < 0)
+        if (parse_detector(x, &item, i, &x->sc->detectors[i]) < 0 || check_unique(&seq, i, "detector", x->err) < 0)
             return -1;
     }
     return 0;
@@ -753,8 +759,9 @@ static int parse_action(struct pctx *x, const ash_node *item, const char *what, 
     if (!ash_node_ok(&act))
         return ash_node_fail(item, x->err, "%s needs an 'action' (one of %s)", what, list);
     if (!ash_node_is_map(&act) || ash_map_size(&act) == 0)
-        return ash_node_fail(&act, x->err, "'action' is a mapping with one action, such as { restart: SERVICE } "
-                                           "(actions: %s)",
+        return ash_node_fail(&act, x->err,
+                             "'action' is a mapping with one action, such as { restart: SERVICE } "
+                             "(actions: %s)",
                              list);
     ash_node k, v;
     ash_map_pair(&act, 0, &k, &v);
@@ -797,8 +804,9 @@ static int parse_remediation(struct pctx *x, const ash_node *item, size_t index,
             return -1;
         if (ash_node_ok(&at)) {
             ash_node k = second_key(item, "when", "at");
-            return ash_node_fail(&k, x->err, "'when: detected' and 'at' exclude each other: a remediation runs on "
-                                             "detection or at a set time");
+            return ash_node_fail(&k, x->err,
+                                 "'when: detected' and 'at' exclude each other: a remediation runs on "
+                                 "detection or at a set time");
         }
         r->when = ASH_WHEN_DETECTED;
     } else if (ash_node_ok(&at)) {
@@ -879,15 +887,17 @@ static int parse_dns(struct pctx *x, const ash_node *root)
     ash_node listen = ash_map_get(&map, "listen");
     if (d->listen) {
         if (x->sc->n_hosts > 0)
-            return ash_node_fail(&listen, x->err, "'listen' is for host mode; in a sandbox the DNS server listens "
-                                                  "on the bridge's gateway, port 53, where every host's resolv.conf "
-                                                  "points");
+            return ash_node_fail(&listen, x->err,
+                                 "'listen' is for host mode; in a sandbox the DNS server listens "
+                                 "on the bridge's gateway, port 53, where every host's resolv.conf "
+                                 "points");
         char why[160];
         if (ash_dns_parse_listen(d->listen, NULL, why, sizeof why) < 0)
             return ash_node_fail(&listen, x->err, "bad 'listen' '%s': %s", d->listen, why);
     } else if (x->sc->n_hosts == 0) {
-        return ash_node_fail(&map, x->err, "in host mode 'dns' needs 'listen: ADDRESS:PORT' (e.g. 127.0.0.1:5353) "
-                                           "for the DNS server, so a target can be pointed at it");
+        return ash_node_fail(&map, x->err,
+                             "in host mode 'dns' needs 'listen: ADDRESS:PORT' (e.g. 127.0.0.1:5353) "
+                             "for the DNS server, so a target can be pointed at it");
     }
     ash_node recs;
     if (get_seq(&map, "records", "DNS records", &recs, x->err) < 0)
@@ -1008,8 +1018,9 @@ static int check_dependencies(struct pctx *x)
         for (size_t j = 0; j < s->depends_on.n; j++)
             if (svc_index(x, s->depends_on.v[j]) == (size_t)-1) {
                 ash_node d = dep_node(&x->svcs[i], j);
-                return ash_node_fail(&d, x->err, "service '%s' depends on '%s', which is not a service in this "
-                                                 "scenario",
+                return ash_node_fail(&d, x->err,
+                                     "service '%s' depends on '%s', which is not a service in this "
+                                     "scenario",
                                      s->name, s->depends_on.v[j]);
             }
     }
@@ -1035,8 +1046,9 @@ static int check_references(struct pctx *x, const ash_node *root)
         if (from && !ash_scenario_host(sc, from)) {
             ash_node item = ash_seq_at(&probes, i), f = ash_map_get(&item, "from");
             if (sc->n_hosts == 0)
-                return ash_node_fail(&f, x->err, "probe '%s' runs from host '%s', but this scenario has no hosts "
-                                                 "(leave 'from' out to probe from the harness)",
+                return ash_node_fail(&f, x->err,
+                                     "probe '%s' runs from host '%s', but this scenario has no hosts "
+                                     "(leave 'from' out to probe from the harness)",
                                      sc->probes[i].name, from);
             return ash_node_fail(&f, x->err, "probe '%s' runs from '%s', which is not a host in this scenario",
                                  sc->probes[i].name, from);
@@ -1109,8 +1121,9 @@ static int parse_root(struct pctx *x)
     ash_node hosts_key = ash_map_key(&root, "hosts");
     if (ash_node_ok(&svcs) && ash_node_ok(&hosts_key)) {
         ash_node k = ash_map_key(&root, "services");
-        return ash_node_fail(&k, x->err, "top-level 'services' are for host mode; with 'hosts', list each "
-                                         "service under its host");
+        return ash_node_fail(&k, x->err,
+                             "top-level 'services' are for host mode; with 'hosts', list each "
+                             "service under its host");
     }
     if (parse_services(x, &svcs, NULL, &sc->services, &sc->n_services) < 0 || parse_probes(x, &root) < 0 ||
         parse_detectors(x, &root) < 0 || parse_faults(x, &root) < 0 || parse_remediations(x, &root) < 0 ||

@@ -22,14 +22,14 @@ struct ash_ready_spec {
 
 struct ash_service_spec {
     char *name;
-    char *host;                /* sandbox host it runs on; NULL in host mode */
+    char *host;                 /* sandbox host it runs on; NULL in host mode */
     struct ash_strlist command; /* argv, {scenario_dir} and {run_dir} substituted at start */
-    struct ash_strlist env;    /* extra "KEY=VALUE" entries */
+    struct ash_strlist env;     /* extra "KEY=VALUE" entries */
     struct ash_ready_spec ready;
     enum ash_restart_policy restart;
     struct ash_strlist depends_on;
-    char *user;                /* run as this user (optional) */
-    bool seccomp;              /* started under the seccomp launcher (set by syscall faults) */
+    char *user;                 /* run as this user (optional) */
+    bool seccomp;               /* started under the seccomp launcher (set by syscall faults) */
     char seccomp_syscalls[256]; /* comma-separated: what the launcher's filter notifies */
     struct ash_loc loc;
 };
@@ -37,7 +37,7 @@ struct ash_service_spec {
 struct ash_host_spec {
     char *name;
     struct ash_size memory;
-    double cpu;                /* cores, 0 = unlimited */
+    double cpu; /* cores, 0 = unlimited */
     struct ash_service_spec *services;
     size_t n_services;
     struct ash_loc loc;
@@ -46,10 +46,10 @@ struct ash_host_spec {
 struct ash_probe_spec {
     char *name;
     const struct ash_probe_kind *kind;
-    void *conf;           /* the kind's config, filled from its field table */
-    char *from;           /* sandbox host, NULL = the harness itself */
-    int64_t every_ns;     /* sampling interval; default 100ms */
-    int64_t timeout_ns;   /* per sample; default = min(every, 1s)... set by parser */
+    void *conf;         /* the kind's config, filled from its field table */
+    char *from;         /* sandbox host, NULL = the harness itself */
+    int64_t every_ns;   /* sampling interval; default 100ms */
+    int64_t timeout_ns; /* per sample; default = min(every, 1s)... set by parser */
     struct ash_loc loc;
 };
 
@@ -64,9 +64,9 @@ struct ash_fault_spec {
     char *name;
     const struct ash_fault_kind *kind;
     void *conf;
-    int64_t at_ns;           /* offset from the start of the fault phase */
-    int64_t duration_ns;     /* -1: no fixed duration */
-    bool until_remediated;   /* reverted only by a remediation (or at the end of the run) */
+    int64_t at_ns;         /* offset from the start of the fault phase */
+    int64_t duration_ns;   /* -1: no fixed duration */
+    bool until_remediated; /* reverted only by a remediation (or at the end of the run) */
     struct ash_loc loc;
 };
 
@@ -127,9 +127,9 @@ struct ash_dns_spec {
 };
 
 struct ash_scenario {
-    ash_doc *doc;  /* kept: ASH_F_NODE fields point into it */
-    char *file;    /* as given */
-    char *dir;     /* absolute directory of the file: {scenario_dir} */
+    ash_doc *doc; /* kept: ASH_F_NODE fields point into it */
+    char *file;   /* as given */
+    char *dir;    /* absolute directory of the file: {scenario_dir} */
     int version;
     char *name, *title, *description;
     struct ash_incident incident;

@@ -315,8 +315,8 @@ static json_t *defs(struct sb *b)
         json_pack("{s:s, s:{s:s}, s:i, s:s}", "type", "array", "items", "$ref", REF("text"), "minItems", 1,
                   "description", "a command as an argv list, never a shell string"));
     set(b, d, "duration",
-        json_pack("{s:[{s:s, s:s}, {s:i}], s:s}", "anyOf", "type", "string", "pattern", ASH_DURATION_RE, "const",
-                  0, "description", "a number with a unit: ns, us, ms, s, m, h (250ms, 1.5s, 1m30s) or 0"));
+        json_pack("{s:[{s:s, s:s}, {s:i}], s:s}", "anyOf", "type", "string", "pattern", ASH_DURATION_RE, "const", 0,
+                  "description", "a number with a unit: ns, us, ms, s, m, h (250ms, 1.5s, 1m30s) or 0"));
     set(b, d, "size",
         json_pack("{s:[{s:s, s:s}, {s:s, s:i}], s:s}", "anyOf", "type", "string", "pattern", ASH_SIZE_RE, "type",
                   "integer", "minimum", 0, "description",
@@ -389,9 +389,10 @@ int ash_schema_build(json_t **out, ash_error_t *err)
     set(&b, props, "services",
         list_of(&b, json_pack("{s:s}", "$ref", REF("service")), "host mode: services started as local processes"));
     set(&b, props, "probes",
-        list_of(&b, kind_item(&b, "a user's view of health, sampled on a schedule", ash_probe_fields, probes,
-                              &probe_timeout),
-                "probes; together they define the steady state"));
+        list_of(
+            &b,
+            kind_item(&b, "a user's view of health, sampled on a schedule", ash_probe_fields, probes, &probe_timeout),
+            "probes; together they define the steady state"));
     set(&b, props, "detectors",
         list_of(&b, kind_item(&b, "how the system itself notices", ash_detector_fields, detectors, NULL),
                 "detectors; the first signal counts"));

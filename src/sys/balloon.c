@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK (1u << 20)              /* one mmap per MiB: progress is never coarser */
-#define STEP_NS (10 * ASH_NS_PER_MS)  /* pacing granularity */
+#define CHUNK (1u << 20)             /* one mmap per MiB: progress is never coarser */
+#define STEP_NS (10 * ASH_NS_PER_MS) /* pacing granularity */
 #define REPORT_NS (50 * ASH_NS_PER_MS)
 
 static char balloon_exe[4096] = "/proc/self/exe";
@@ -189,8 +189,12 @@ int ash_balloon_start(ash_loop *loop, const struct ash_cgroup *cg, uint64_t size
     snprintf(ssize, sizeof ssize, "%" PRIu64, size);
     snprintf(srate, sizeof srate, "%" PRIu64, rate_bytes_s);
     char *argv[] = {balloon_exe, verb, ssize, srate, NULL};
-    struct ash_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = p[1], .stderr_fd = -1,
-                               .die_with_parent = true, .pre_exec = cg ? join_cgroup : NULL,
+    struct ash_spawn_opts o = {.argv = argv,
+                               .stdin_fd = -1,
+                               .stdout_fd = p[1],
+                               .stderr_fd = -1,
+                               .die_with_parent = true,
+                               .pre_exec = cg ? join_cgroup : NULL,
                                .pre_exec_arg = cg ? &target : NULL};
     int r = ash_spawn(&o, &b->child, err);
     close(p[1]);
@@ -213,10 +217,22 @@ int ash_balloon_start(ash_loop *loop, const struct ash_cgroup *cg, uint64_t size
     return 0;
 }
 
-pid_t ash_balloon_pid(const struct ash_balloon *b) { return b->child.pid; }
-uint64_t ash_balloon_start_time(const struct ash_balloon *b) { return b->child.start; }
-uint64_t ash_balloon_bytes(const struct ash_balloon *b) { return b->bytes; }
-bool ash_balloon_alive(const struct ash_balloon *b) { return b->alive; }
+pid_t ash_balloon_pid(const struct ash_balloon *b)
+{
+    return b->child.pid;
+}
+uint64_t ash_balloon_start_time(const struct ash_balloon *b)
+{
+    return b->child.start;
+}
+uint64_t ash_balloon_bytes(const struct ash_balloon *b)
+{
+    return b->bytes;
+}
+bool ash_balloon_alive(const struct ash_balloon *b)
+{
+    return b->alive;
+}
 
 void ash_balloon_free(struct ash_balloon *b)
 {

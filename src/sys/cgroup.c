@@ -147,7 +147,7 @@ int ash_cgroup_detect(const char *root, struct ash_cgroup_sys *sys, ash_error_t 
         snprintf(path, sizeof path, "%s/unified", root);
         struct statfs u;
         mode = (statfs(path, &u) == 0 && (unsigned long)u.f_type == CGROUP2_SUPER_MAGIC) ? ASH_CGROUP_HYBRID
-                                                                                          : ASH_CGROUP_LEGACY;
+                                                                                         : ASH_CGROUP_LEGACY;
     }
     return ash_cgroup_layout(root, mode, sys, err);
 }
@@ -245,8 +245,8 @@ int ash_cgroup_create(struct ash_cgroup *cg, const struct ash_cgroup_sys *sys, c
 
 json_t *ash_cgroup_to_json(const struct ash_cgroup *cg)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "v2", cg->v2, "memory", cg->memory, "cpu", cg->cpu,
-                     "freezer", cg->freezer, "mem_v2", cg->mem_v2, "cpu_v2", cg->cpu_v2);
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "v2", cg->v2, "memory", cg->memory, "cpu", cg->cpu, "freezer",
+                     cg->freezer, "mem_v2", cg->mem_v2, "cpu_v2", cg->cpu_v2);
 }
 
 int ash_cgroup_from_json(json_t *j, struct ash_cgroup *cg, ash_error_t *err)
@@ -344,8 +344,7 @@ static int set_saving(const char *path, const char *value, struct ash_cgroup_sav
     return 0;
 }
 
-int ash_cgroup_set_memory(const struct ash_cgroup *cg, uint64_t bytes, struct ash_cgroup_saved *old,
-                          ash_error_t *err)
+int ash_cgroup_set_memory(const struct ash_cgroup *cg, uint64_t bytes, struct ash_cgroup_saved *old, ash_error_t *err)
 {
     char path[600], val[32];
     if (cg->mem_v2) {

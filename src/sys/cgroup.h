@@ -47,11 +47,11 @@ const char *ash_cgroup_mode_name(enum ash_cgroup_mode mode);
  * v1 memory/cpu ones (limits). */
 struct ash_cgroup {
     char v2[512];
-    char memory[512]; /* v1 memory dir, or "" when memory is handled in v2 */
-    char cpu[512];    /* v1 cpu dir, or "" */
-    char freezer[512];/* v1 freezer dir (only without v2), or "" */
+    char memory[512];    /* v1 memory dir, or "" when memory is handled in v2 */
+    char cpu[512];       /* v1 cpu dir, or "" */
+    char freezer[512];   /* v1 freezer dir (only without v2), or "" */
     bool mem_v2, cpu_v2; /* limits go to v2 files of `v2` */
-    int procs_fd[4];  /* pre-opened cgroup.procs (ash_cgroup_open_procs); -1 */
+    int procs_fd[4];     /* pre-opened cgroup.procs (ash_cgroup_open_procs); -1 */
     int n_procs_fd;
 };
 
@@ -81,8 +81,7 @@ struct ash_cgroup_saved {
 
 /* bytes == UINT64_MAX: unlimited. v2: memory.max (and memory.high when `high`);
  * v1: memory.limit_in_bytes. old (optional) receives what it was. */
-int ash_cgroup_set_memory(const struct ash_cgroup *cg, uint64_t bytes, struct ash_cgroup_saved *old,
-                          ash_error_t *err);
+int ash_cgroup_set_memory(const struct ash_cgroup *cg, uint64_t bytes, struct ash_cgroup_saved *old, ash_error_t *err);
 /* cores <= 0: unlimited. v2 cpu.max "quota period"; v1 cpu.cfs_quota_us (period read from cfs_period_us). */
 int ash_cgroup_set_cpu(const struct ash_cgroup *cg, double cores, struct ash_cgroup_saved *old, ash_error_t *err);
 int ash_cgroup_restore(const struct ash_cgroup_saved *saved, ash_error_t *err);

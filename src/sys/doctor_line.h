@@ -6,8 +6,7 @@
 #include <stdio.h>
 
 /* "  WHAT                          yes  REASON" */
-void ash_doctor_line(FILE *out, const char *what, bool yes, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void ash_doctor_line(FILE *out, const char *what, bool yes, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* "[section]" heading. */
 void ash_doctor_section(FILE *out, const char *name);
 

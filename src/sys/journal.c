@@ -55,8 +55,8 @@ int ash_journal_open(const char *state_dir, const char *run_id, struct ash_journ
     j->next_id = 1;
     char created[40];
     ash_format_iso8601(ash_wall_ns(), created, sizeof created);
-    json_t *hdr = json_pack("{s:i, s:s, s:i, s:I, s:s}", "journal", 1, "run", run_id, "pid", (int)getpid(),
-                            "pid_start", (json_int_t)ash_proc_start_time(getpid()), "created", created);
+    json_t *hdr = json_pack("{s:i, s:s, s:i, s:I, s:s}", "journal", 1, "run", run_id, "pid", (int)getpid(), "pid_start",
+                            (json_int_t)ash_proc_start_time(getpid()), "created", created);
     int ret = write_line(j->fd, hdr, j->path, err);
     json_decref(hdr);
     if (ret < 0) {
@@ -202,8 +202,7 @@ int ash_journal_inspect(const char *path, struct ash_journal_info *info, ash_err
         snprintf(info->run, sizeof info->run, "%s", json_string_value(json_object_get(p.header, "run")) ?: "?");
         info->pid = (pid_t)json_integer_value(json_object_get(p.header, "pid"));
         info->pid_start = (uint64_t)json_integer_value(json_object_get(p.header, "pid_start"));
-        info->owner_alive = info->pid > 0 && ash_proc_start_time(info->pid) == info->pid_start &&
-                            info->pid_start != 0;
+        info->owner_alive = info->pid > 0 && ash_proc_start_time(info->pid) == info->pid_start && info->pid_start != 0;
     }
     for (size_t i = 0; i < p.n; i++)
         if (!p.recs[i].done)
@@ -243,8 +242,8 @@ int ash_journal_replay(const char *path, ash_undo_cb undo, void *arg,
             for (size_t i = 0; i < p.n && ok == 0; i++) {
                 if (p.recs[i].done)
                     continue;
-                json_t *rec = json_pack("{s:I, s:s, s:O}", "id", (json_int_t)p.recs[i].id, "op", p.recs[i].op,
-                                        "data", p.recs[i].data);
+                json_t *rec = json_pack("{s:I, s:s, s:O}", "id", (json_int_t)p.recs[i].id, "op", p.recs[i].op, "data",
+                                        p.recs[i].data);
                 ok = write_line(fd, rec, tmp, NULL);
                 json_decref(rec);
             }

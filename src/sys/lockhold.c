@@ -20,12 +20,24 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *const ash_pg_lock_mode_names[] = {
-    "access-share", "row-share", "row-exclusive", "share-update-exclusive",
-    "share",        "share-row-exclusive", "exclusive", "access-exclusive", NULL};
-const char *const ash_pg_lock_mode_sql[] = {
-    "ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE",
-    "SHARE",        "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE", NULL};
+const char *const ash_pg_lock_mode_names[] = {"access-share",
+                                              "row-share",
+                                              "row-exclusive",
+                                              "share-update-exclusive",
+                                              "share",
+                                              "share-row-exclusive",
+                                              "exclusive",
+                                              "access-exclusive",
+                                              NULL};
+const char *const ash_pg_lock_mode_sql[] = {"ACCESS SHARE",
+                                            "ROW SHARE",
+                                            "ROW EXCLUSIVE",
+                                            "SHARE UPDATE EXCLUSIVE",
+                                            "SHARE",
+                                            "SHARE ROW EXCLUSIVE",
+                                            "EXCLUSIVE",
+                                            "ACCESS EXCLUSIVE",
+                                            NULL};
 
 static const char *const backend_names[] = {"sqlite", "postgres", "file"};
 static const char *const sqlite_mode_names[] = {"exclusive", "immediate"};
@@ -71,9 +83,9 @@ static int64_t ms_ceil(int64_t ns)
 
 json_t *ash_lock_spec_to_json(const struct ash_lock_spec *s)
 {
-    json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "token", s->token ? s->token : "", "backend",
-                          backend_names[s->backend], "target", s->target ? s->target : "", "wait_ns",
-                          (json_int_t)s->wait_ns);
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:I}", "token", s->token ? s->token : "", "backend", backend_names[s->backend],
+                  "target", s->target ? s->target : "", "wait_ns", (json_int_t)s->wait_ns);
     if (!j)
         return NULL;
     switch (s->backend) {
@@ -244,8 +256,8 @@ static int take_sqlite(const struct ash_lock_spec *s, sqlite3 **keep, char *msg,
     const char *begin = s->mode == ASH_LOCK_SQLITE_IMMEDIATE ? "BEGIN IMMEDIATE" : "BEGIN EXCLUSIVE";
     rc = sqlite3_exec(db, begin, NULL, NULL, NULL);
     if (rc == SQLITE_BUSY) {
-        snprintf(msg, len, "sqlite: %s is already locked by another connection (waited %lld ms for %s)",
-                 s->target, (long long)ms_ceil(s->wait_ns), begin);
+        snprintf(msg, len, "sqlite: %s is already locked by another connection (waited %lld ms for %s)", s->target,
+                 (long long)ms_ceil(s->wait_ns), begin);
         goto fail;
     }
     if (rc != SQLITE_OK) {
@@ -254,8 +266,8 @@ static int take_sqlite(const struct ash_lock_spec *s, sqlite3 **keep, char *msg,
     }
     /* Inside the transaction: the table must exist (a typo would otherwise hold a lock
      * that blocks nothing the scenario watches). */
-    rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type IN ('table','view') AND name = ?1",
-                            -1, &st, NULL);
+    rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type IN ('table','view') AND name = ?1", -1,
+                            &st, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_text(st, 1, s->table, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0) {
@@ -356,7 +368,8 @@ static int take_file(const struct ash_lock_spec *s, int *keep, char *msg, size_t
         if (r == 0)
             break;
         if (errno != EAGAIN && errno != EACCES && errno != EWOULDBLOCK && errno != EINTR) {
-            snprintf(msg, len, "file: cannot lock %s (%s): %s", s->target, file_kind_names[s->file_kind], strerror(errno));
+            snprintf(msg, len, "file: cannot lock %s (%s): %s", s->target, file_kind_names[s->file_kind],
+                     strerror(errno));
             close(fd);
             return -1;
         }
@@ -464,7 +477,10 @@ int ash_lockhold_start(const struct ash_lock_spec *s, struct ash_lockholder *h, 
     }
     char verb[] = "__lock-holder";
     char *argv[] = {holder_exe, verb, arg, NULL};
-    struct ash_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = p[1], .stderr_fd = -1,
+    struct ash_spawn_opts o = {.argv = argv,
+                               .stdin_fd = -1,
+                               .stdout_fd = p[1],
+                               .stderr_fd = -1,
                                .new_pgroup = true, /* Ctrl-C on the terminal must not end it: revert does */
                                .die_with_parent = true /* the lock never outlives the harness */};
     int ret = ash_spawn(&o, &h->child, err);
@@ -689,7 +705,8 @@ static int verify_postgres(const struct ash_lock_spec *s, int64_t deadline, ash_
             if (s->advisory)
                 ash_error(err, EBUSY, "postgres: advisory lock %lld is still held by another session", s->key);
             else
-                ash_error(err, EBUSY, "postgres: table '%s' is still locked (LOCK TABLE ... IN %s MODE NOWAIT keeps failing)",
+                ash_error(err, EBUSY,
+                          "postgres: table '%s' is still locked (LOCK TABLE ... IN %s MODE NOWAIT keeps failing)",
                           s->table, ash_pg_lock_mode_sql[s->mode]);
             break;
         }

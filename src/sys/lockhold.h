@@ -29,16 +29,16 @@ extern const char *const ash_pg_lock_mode_sql[];
 /* What to lock. Strings are borrowed from the caller. */
 struct ash_lock_spec {
     enum ash_lock_backend backend;
-    const char *target;   /* sqlite: database path; postgres: DSN (key=value or URI); file: path */
-    const char *table;    /* sqlite, postgres table ("name" or "schema.name"); NULL with advisory/file */
-    int mode;             /* sqlite: enum ash_lock_sqlite_mode; postgres: index into ash_pg_lock_mode_names */
-    bool advisory;        /* postgres: pg_advisory_lock(key) instead of LOCK TABLE */
+    const char *target; /* sqlite: database path; postgres: DSN (key=value or URI); file: path */
+    const char *table;  /* sqlite, postgres table ("name" or "schema.name"); NULL with advisory/file */
+    int mode;           /* sqlite: enum ash_lock_sqlite_mode; postgres: index into ash_pg_lock_mode_names */
+    bool advisory;      /* postgres: pg_advisory_lock(key) instead of LOCK TABLE */
     long long key;
-    int file_kind;        /* enum ash_lock_file_kind */
-    long long start;      /* fcntl range; length 0 = to the end of the file (and beyond) */
+    int file_kind;   /* enum ash_lock_file_kind */
+    long long start; /* fcntl range; length 0 = to the end of the file (and beyond) */
     long long length;
-    const char *token;    /* unique name: in the holder's argv and its PostgreSQL application_name */
-    int64_t wait_ns;      /* how long the holder waits to get the lock (connect included) */
+    const char *token; /* unique name: in the holder's argv and its PostgreSQL application_name */
+    int64_t wait_ns;   /* how long the holder waits to get the lock (connect included) */
 };
 
 struct ash_lockholder {

@@ -46,7 +46,7 @@ struct ash_loop {
     int timerfd;
     int sigfd;
     sigset_t sigmask;
-    sigset_t oldmask; /* the caller's mask before the first signal watch: restored on free */
+    sigset_t oldmask;     /* the caller's mask before the first signal watch: restored on free */
     struct fd_watch *fds; /* indexed by fd number */
     size_t nfds_cap;
     size_t nfds_live;

@@ -24,14 +24,14 @@ struct ash_memwatch {
     struct ash_cgroup cg;
     struct ash_memwatch_cbs cbs;
     bool v2;
-    int efd;       /* v1: eventfd registered on memory.oom_control */
-    int ocfd;      /* v1: memory.oom_control kept open (the registration lives while it is) */
-    int ifd;       /* v2: inotify on memory.events */
+    int efd;        /* v1: eventfd registered on memory.oom_control */
+    int ocfd;       /* v1: memory.oom_control kept open (the registration lives while it is) */
+    int ifd;        /* v2: inotify on memory.events */
     uint64_t kills; /* last count reported */
     int64_t every;
     ash_timer *sampler;
     ash_timer *recheck;
-    int64_t signal_t;  /* when the kernel last told us (v1), for the kills the recheck finds */
+    int64_t signal_t; /* when the kernel last told us (v1), for the kills the recheck finds */
     int64_t recheck_until;
 };
 
@@ -177,8 +177,8 @@ static int64_t sample_tick(ash_loop *loop, int64_t now, void *data)
     return now + w->every;
 }
 
-int ash_memwatch_open(ash_loop *loop, const struct ash_cgroup *cg, int64_t every_ns,
-                      const struct ash_memwatch_cbs *cbs, struct ash_memwatch **out, ash_error_t *err)
+int ash_memwatch_open(ash_loop *loop, const struct ash_cgroup *cg, int64_t every_ns, const struct ash_memwatch_cbs *cbs,
+                      struct ash_memwatch **out, ash_error_t *err)
 {
     struct ash_memwatch *w = calloc(1, sizeof *w);
     if (!w)

@@ -20,7 +20,7 @@ struct ash_mem_sample {
     uint64_t limit;     /* UINT64_MAX: unlimited */
     uint64_t oom_kills; /* cumulative count the kernel keeps for the cgroup */
     bool has_psi;
-    double psi_some10;  /* memory.pressure "some avg10" (percent) */
+    double psi_some10; /* memory.pressure "some avg10" (percent) */
     double psi_full10;
 };
 
@@ -33,8 +33,8 @@ struct ash_memwatch_cbs {
 };
 
 /* Start watching cg. every_ns <= 0: no periodic samples. The cgroup must exist. */
-int ash_memwatch_open(ash_loop *loop, const struct ash_cgroup *cg, int64_t every_ns,
-                      const struct ash_memwatch_cbs *cbs, struct ash_memwatch **out, ash_error_t *err);
+int ash_memwatch_open(ash_loop *loop, const struct ash_cgroup *cg, int64_t every_ns, const struct ash_memwatch_cbs *cbs,
+                      struct ash_memwatch **out, ash_error_t *err);
 void ash_memwatch_close(struct ash_memwatch *w);
 /* Read the counters now (no callbacks). */
 int ash_mem_read(const struct ash_cgroup *cg, struct ash_mem_sample *s, ash_error_t *err);

@@ -150,8 +150,8 @@ int ash_nl_bridge_add(struct ash_nl *nl, const char *name, bool up, int *ifindex
     return 0;
 }
 
-int ash_nl_veth_add(struct ash_nl *nl, const char *name, const char *peer_name, int peer_netns_fd,
-                    int master_ifindex, bool up, ash_error_t *err)
+int ash_nl_veth_add(struct ash_nl *nl, const char *name, const char *peer_name, int peer_netns_fd, int master_ifindex,
+                    bool up, ash_error_t *err)
 {
     struct rtnl_link *link = rtnl_link_veth_alloc();
     if (!link)

@@ -23,8 +23,8 @@ int ash_nl_bridge_add(struct ash_nl *nl, const char *name, bool up, int *ifindex
 /* One request: `name` here (a port of master_ifindex when > 0), its peer named
  * peer_name created directly inside peer_netns_fd (-1: here). `up`: our end only; bring
  * the peer up from inside its namespace. */
-int ash_nl_veth_add(struct ash_nl *nl, const char *name, const char *peer_name, int peer_netns_fd,
-                    int master_ifindex, bool up, ash_error_t *err);
+int ash_nl_veth_add(struct ash_nl *nl, const char *name, const char *peer_name, int peer_netns_fd, int master_ifindex,
+                    bool up, ash_error_t *err);
 int ash_nl_link_set_up(struct ash_nl *nl, int ifindex, bool up, ash_error_t *err);
 /* Move a link into another namespace. */
 int ash_nl_link_set_netns(struct ash_nl *nl, int ifindex, int netns_fd, ash_error_t *err);

@@ -245,7 +245,7 @@ bool ash_netns_exists(const char *name)
 
 int ash_ns_run(int nsfd, int nstype, int (*fn)(void *), void *arg)
 {
-    const char *self = nstype == CLONE_NEWNET ? "/proc/thread-self/ns/net"
+    const char *self = nstype == CLONE_NEWNET   ? "/proc/thread-self/ns/net"
                        : nstype == CLONE_NEWUTS ? "/proc/thread-self/ns/uts"
                                                 : NULL;
     if (!self) {

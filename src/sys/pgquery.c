@@ -114,9 +114,9 @@ static void send_query(struct ash_pgq *q)
         fail(q, PQerrorMessage(q->conn));
         return;
     }
-    int r = q->nparams ? PQsendQueryParams(q->conn, q->sql, q->nparams, NULL, (const char *const *)q->params, NULL,
-                                           NULL, 0)
-                       : PQsendQuery(q->conn, q->sql);
+    int r = q->nparams
+                ? PQsendQueryParams(q->conn, q->sql, q->nparams, NULL, (const char *const *)q->params, NULL, NULL, 0)
+                : PQsendQuery(q->conn, q->sql);
     if (!r) {
         fail(q, PQerrorMessage(q->conn));
         return;
@@ -199,8 +199,7 @@ static int64_t fail_later(ash_loop *loop, int64_t now, void *data)
 }
 
 int ash_pgq_start(ash_loop *loop, const char *dsn, const char *appname, const char *sql, int nparams,
-                  const char *const *params, ash_pgq_done_fn done, void *arg, struct ash_pgq **out,
-                  ash_error_t *err)
+                  const char *const *params, ash_pgq_done_fn done, void *arg, struct ash_pgq **out, ash_error_t *err)
 {
     struct ash_pgq *q = calloc(1, sizeof *q);
     if (!q)

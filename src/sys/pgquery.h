@@ -21,8 +21,7 @@ typedef void (*ash_pgq_done_fn)(void *arg, bool ok, const PGresult *res, const c
  * nparams is 0; with nparams > 0 it is one statement with $1.. text parameters.
  * Returns -1 only when it cannot even start (then done is never called). */
 int ash_pgq_start(ash_loop *loop, const char *dsn, const char *appname, const char *sql, int nparams,
-                  const char *const *params, ash_pgq_done_fn done, void *arg, struct ash_pgq **out,
-                  ash_error_t *err);
+                  const char *const *params, ash_pgq_done_fn done, void *arg, struct ash_pgq **out, ash_error_t *err);
 /* Drop a query in flight: close its connection; done is not called. NULL is fine. */
 void ash_pgq_abandon(struct ash_pgq *q);
 

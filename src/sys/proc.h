@@ -11,11 +11,11 @@ struct ash_spawn_opts {
     char *const *argv;
     char *const *envp_extra; /* NULL-terminated "K=V" added to the environment; may be NULL */
     const char *cwd;
-    int stdin_fd;            /* -1: /dev/null */
-    int stdout_fd;           /* -1: /dev/null */
-    int stderr_fd;           /* -1: /dev/null; may equal stdout_fd */
-    bool new_pgroup;         /* setpgid(0,0): signals can reach the whole group */
-    bool die_with_parent;    /* PR_SET_PDEATHSIG SIGKILL (helpers only, never services) */
+    int stdin_fd;         /* -1: /dev/null */
+    int stdout_fd;        /* -1: /dev/null */
+    int stderr_fd;        /* -1: /dev/null; may equal stdout_fd */
+    bool new_pgroup;      /* setpgid(0,0): signals can reach the whole group */
+    bool die_with_parent; /* PR_SET_PDEATHSIG SIGKILL (helpers only, never services) */
     /* Runs in the child after fork, before exec. Must be async-signal-safe
      * (no malloc): the parent may have other threads (libcurl's resolver). */
     int (*pre_exec)(void *arg);
@@ -24,8 +24,8 @@ struct ash_spawn_opts {
 
 struct ash_child {
     pid_t pid;
-    int pidfd;          /* readable when the child exits */
-    uint64_t start;     /* /proc/pid/stat starttime: identity against pid reuse */
+    int pidfd;      /* readable when the child exits */
+    uint64_t start; /* /proc/pid/stat starttime: identity against pid reuse */
 };
 
 int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t *err);

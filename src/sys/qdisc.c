@@ -119,8 +119,7 @@ static int rate_bytes(uint64_t rate_bits, ash_error_t *err)
 {
     uint64_t b = rate_bits / 8;
     if (b == 0 || b > INT32_MAX)
-        return ash_error(err, ERANGE, "rate %llu bit/s is outside 8 bit/s .. 17 Gbit/s",
-                         (unsigned long long)rate_bits);
+        return ash_error(err, ERANGE, "rate %llu bit/s is outside 8 bit/s .. 17 Gbit/s", (unsigned long long)rate_bits);
     return (int)b;
 }
 
@@ -148,8 +147,8 @@ int ash_tc_tbf_add(struct ash_tc *tc, int ifindex, uint32_t parent, uint32_t han
     return 0;
 }
 
-int ash_tc_htb_capped_add(struct ash_tc *tc, int ifindex, uint16_t minor, uint64_t rate_bits,
-                          uint32_t limit_bytes, ash_error_t *err)
+int ash_tc_htb_capped_add(struct ash_tc *tc, int ifindex, uint16_t minor, uint64_t rate_bits, uint32_t limit_bytes,
+                          ash_error_t *err)
 {
     int rate = rate_bytes(rate_bits, err);
     if (rate < 0)
@@ -202,7 +201,10 @@ out:
 }
 
 /* netem probabilities are fractions of UINT32_MAX; times are microseconds. */
-static int prob(double f) { return f >= 1.0 ? -1 /* 0xffffffff */ : (int)(uint32_t)(f * 4294967295.0); }
+static int prob(double f)
+{
+    return f >= 1.0 ? -1 /* 0xffffffff */ : (int)(uint32_t)(f * 4294967295.0);
+}
 
 int ash_tc_netem_add(struct ash_tc *tc, int ifindex, uint32_t parent, uint32_t handle, const struct ash_netem *n,
                      ash_error_t *err)

@@ -25,8 +25,8 @@ int ash_tc_tbf_add(struct ash_tc *tc, int ifindex, uint32_t parent, uint32_t han
 /* htb root handle 1: whose unclassified traffic is sent unshaped (no default
  * class), one class 1:minor capped at rate_bits and a bfifo leaf of limit_bytes.
  * Traffic reaches the class when skb->priority == 1:minor (nftables meta priority). */
-int ash_tc_htb_capped_add(struct ash_tc *tc, int ifindex, uint16_t minor, uint64_t rate_bits,
-                          uint32_t limit_bytes, ash_error_t *err);
+int ash_tc_htb_capped_add(struct ash_tc *tc, int ifindex, uint16_t minor, uint64_t rate_bits, uint32_t limit_bytes,
+                          ash_error_t *err);
 
 struct ash_netem {
     int64_t delay_ns, jitter_ns;

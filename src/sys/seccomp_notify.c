@@ -40,14 +40,18 @@ static const struct {
     const char *name;
     int code;
 } errnos[] = {
-#define E(x) {#x, x}
-    E(EPERM),  E(ENOENT),  E(ESRCH),  E(EINTR),   E(EIO),     E(ENXIO),        E(E2BIG),        E(ENOEXEC),
-    E(EBADF),  E(ECHILD),  E(EAGAIN), E(ENOMEM),  E(EACCES),  E(EFAULT),       E(EBUSY),        E(EEXIST),
-    E(EXDEV),  E(ENODEV),  E(ENOTDIR), E(EISDIR), E(EINVAL),  E(ENFILE),       E(EMFILE),       E(ENOTTY),
-    E(ETXTBSY), E(EFBIG),  E(ENOSPC), E(ESPIPE),  E(EROFS),   E(EMLINK),       E(EPIPE),        E(ERANGE),
-    E(EDEADLK), E(ENAMETOOLONG), E(ENOLCK), E(ENOSYS), E(ENOTEMPTY), E(ELOOP), E(ENOTSOCK),     E(EADDRINUSE),
-    E(EADDRNOTAVAIL), E(ENETDOWN), E(ENETUNREACH), E(ECONNABORTED), E(ECONNRESET), E(ENOBUFS), E(ETIMEDOUT),
-    E(ECONNREFUSED), E(EHOSTUNREACH), E(EDQUOT), E(EOVERFLOW), E(EOPNOTSUPP), E(ENOTCONN), E(EWOULDBLOCK),
+#define E(x)                                                                                                           \
+    {                                                                                                                  \
+#x, x                                                                                                          \
+    }
+    E(EPERM),       E(ENOENT),       E(ESRCH),      E(EINTR),    E(EIO),         E(ENXIO),         E(E2BIG),
+    E(ENOEXEC),     E(EBADF),        E(ECHILD),     E(EAGAIN),   E(ENOMEM),      E(EACCES),        E(EFAULT),
+    E(EBUSY),       E(EEXIST),       E(EXDEV),      E(ENODEV),   E(ENOTDIR),     E(EISDIR),        E(EINVAL),
+    E(ENFILE),      E(EMFILE),       E(ENOTTY),     E(ETXTBSY),  E(EFBIG),       E(ENOSPC),        E(ESPIPE),
+    E(EROFS),       E(EMLINK),       E(EPIPE),      E(ERANGE),   E(EDEADLK),     E(ENAMETOOLONG),  E(ENOLCK),
+    E(ENOSYS),      E(ENOTEMPTY),    E(ELOOP),      E(ENOTSOCK), E(EADDRINUSE),  E(EADDRNOTAVAIL), E(ENETDOWN),
+    E(ENETUNREACH), E(ECONNABORTED), E(ECONNRESET), E(ENOBUFS),  E(ETIMEDOUT),   E(ECONNREFUSED),  E(EHOSTUNREACH),
+    E(EDQUOT),      E(EOVERFLOW),    E(EOPNOTSUPP), E(ENOTCONN), E(EWOULDBLOCK),
 #undef E
 };
 
@@ -121,8 +125,7 @@ int ash_seccomp_exec_main(int argc, char **argv)
     return 127;
 }
 
-int ash_seccomp_launch_prepare(const char *syscalls, char *const *argv, struct ash_seccomp_launch *l,
-                               ash_error_t *err)
+int ash_seccomp_launch_prepare(const char *syscalls, char *const *argv, struct ash_seccomp_launch *l, ash_error_t *err)
 {
     memset(l, 0, sizeof *l);
     l->parent_fd = l->child_fd = -1;

@@ -27,7 +27,7 @@ struct ash_seccomp_launch {
     int parent_fd, child_fd; /* socketpair; child_fd is inherited across exec by the launcher */
     char **argv;             /* launcher argv (malloc'd, strings borrowed except the ones it made) */
     char fdbuf[16];
-    char list[256];          /* the syscalls, copied */
+    char list[256]; /* the syscalls, copied */
 };
 int ash_seccomp_launch_prepare(const char *syscalls, char *const *argv, struct ash_seccomp_launch *l, ash_error_t *err);
 /* After the spawn: close the child's end, receive the listener fd (waits at most

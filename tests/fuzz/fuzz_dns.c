@@ -24,10 +24,14 @@ static struct ash_dns *setup(void)
         const char *name;
         int type;
         const char *value;
-    } recs[] = {{"web", ASH_DNS_A, "10.130.0.2"},           {"web", ASH_DNS_AAAA, "fd00::2"},
-                {"db", ASH_DNS_A, "10.130.0.3"},            {"alias", ASH_DNS_CNAME, "web"},
-                {"loop1", ASH_DNS_CNAME, "loop2"},          {"loop2", ASH_DNS_CNAME, "loop1"},
-                {"_sip._udp.pbx", ASH_DNS_SRV, "10 5 5060 web"}, {"2.0.130.10.in-addr.arpa", ASH_DNS_PTR, "web"}};
+    } recs[] = {{"web", ASH_DNS_A, "10.130.0.2"},
+                {"web", ASH_DNS_AAAA, "fd00::2"},
+                {"db", ASH_DNS_A, "10.130.0.3"},
+                {"alias", ASH_DNS_CNAME, "web"},
+                {"loop1", ASH_DNS_CNAME, "loop2"},
+                {"loop2", ASH_DNS_CNAME, "loop1"},
+                {"_sip._udp.pbx", ASH_DNS_SRV, "10 5 5060 web"},
+                {"2.0.130.10.in-addr.arpa", ASH_DNS_PTR, "web"}};
     for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++)
         if (ash_dns_add_record(server, recs[i].name, recs[i].type, recs[i].value, 5, &err) < 0)
             abort();
@@ -38,8 +42,13 @@ static struct ash_dns *setup(void)
     }
     static const char *const names[] = {"d*"};
     static const struct ash_dns_split split[] = {{"10.130.0.9", {.answer = ASH_DNS_NXDOMAIN}}};
-    struct ash_dns_rule r = {.names = names, .n_names = 1, .v = {.answer = ASH_DNS_WRONG, .addr = "10.9.9.9"},
-                             .split = split, .n_split = 1, .probability = 0.5, .ttl = 0};
+    struct ash_dns_rule r = {.names = names,
+                             .n_names = 1,
+                             .v = {.answer = ASH_DNS_WRONG, .addr = "10.9.9.9"},
+                             .split = split,
+                             .n_split = 1,
+                             .probability = 0.5,
+                             .ttl = 0};
     uint64_t id;
     if (ash_dns_rule_add(server, &r, &id, &err) < 0)
         abort();

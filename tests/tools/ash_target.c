@@ -262,19 +262,18 @@ static void usage(FILE *f)
 
 static void parse_args(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"port", required_argument, NULL, 'p'},
-        {"port-file", required_argument, NULL, 'P'},
-        {"truth-file", required_argument, NULL, 't'},
-        {"fail-after-signal", required_argument, NULL, 's'},
-        {"fail-at", required_argument, NULL, 'a'},
-        {"recover-after", required_argument, NULL, 'r'},
-        {"log-after", required_argument, NULL, 'l'},
-        {"log-line", required_argument, NULL, 'L'},
-        {"refuse", no_argument, NULL, 'R'},
-        {"any", no_argument, NULL, 'A'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"port", required_argument, NULL, 'p'},
+                                             {"port-file", required_argument, NULL, 'P'},
+                                             {"truth-file", required_argument, NULL, 't'},
+                                             {"fail-after-signal", required_argument, NULL, 's'},
+                                             {"fail-at", required_argument, NULL, 'a'},
+                                             {"recover-after", required_argument, NULL, 'r'},
+                                             {"log-after", required_argument, NULL, 'l'},
+                                             {"log-line", required_argument, NULL, 'L'},
+                                             {"refuse", no_argument, NULL, 'R'},
+                                             {"any", no_argument, NULL, 'A'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
@@ -287,17 +286,39 @@ static void parse_args(int argc, char **argv)
             o.port = (int)v;
             break;
         }
-        case 'P': o.port_file = optarg; break;
-        case 't': o.truth_file = optarg; break;
-        case 's': o.fail_after_signal_ms = parse_ms(optarg, "--fail-after-signal"); break;
-        case 'a': o.fail_at_ms = parse_ms(optarg, "--fail-at"); break;
-        case 'r': o.recover_after_ms = parse_ms(optarg, "--recover-after"); break;
-        case 'l': o.log_after_ms = parse_ms(optarg, "--log-after"); break;
-        case 'L': o.log_line = optarg; break;
-        case 'R': o.refuse = true; break;
-        case 'A': o.any = true; break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); exit(2);
+        case 'P':
+            o.port_file = optarg;
+            break;
+        case 't':
+            o.truth_file = optarg;
+            break;
+        case 's':
+            o.fail_after_signal_ms = parse_ms(optarg, "--fail-after-signal");
+            break;
+        case 'a':
+            o.fail_at_ms = parse_ms(optarg, "--fail-at");
+            break;
+        case 'r':
+            o.recover_after_ms = parse_ms(optarg, "--recover-after");
+            break;
+        case 'l':
+            o.log_after_ms = parse_ms(optarg, "--log-after");
+            break;
+        case 'L':
+            o.log_line = optarg;
+            break;
+        case 'R':
+            o.refuse = true;
+            break;
+        case 'A':
+            o.any = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            exit(2);
         }
     }
     if (optind < argc) {

@@ -69,8 +69,9 @@ static const json_t *finding(const json_t *findings, const char *scenario, const
 {
     size_t i;
     json_t *f;
-    json_array_foreach(findings, i, f) if (strcmp(json_string_value(json_object_get(f, "scenario")), scenario) == 0 &&
-                                           strcmp(json_string_value(json_object_get(f, "figure")), figure) == 0) return f;
+    json_array_foreach(findings, i,
+                       f) if (strcmp(json_string_value(json_object_get(f, "scenario")), scenario) == 0 &&
+                              strcmp(json_string_value(json_object_get(f, "figure")), figure) == 0) return f;
     ck_abort_msg("no finding for %s %s", scenario, figure);
     return NULL;
 }
@@ -82,8 +83,8 @@ static bool regressed(const json_t *findings, const char *scenario, const char *
 
 START_TEST(allowed_formula)
 {
-    ck_assert_double_eq_tol(ash_baseline_allowed_ms(1000, 50, 0.2), 200, 1e-9); /* tolerance wins */
-    ck_assert_double_eq_tol(ash_baseline_allowed_ms(100, 50, 0.2), 100, 1e-9);  /* 2 x resolution wins */
+    ck_assert_double_eq_tol(ash_baseline_allowed_ms(1000, 50, 0.2), 200, 1e-9);               /* tolerance wins */
+    ck_assert_double_eq_tol(ash_baseline_allowed_ms(100, 50, 0.2), 100, 1e-9);                /* 2 x resolution wins */
     ck_assert_double_eq_tol(ash_baseline_allowed_ms(2, 0, 0.2), ASH_BASELINE_FLOOR_MS, 1e-9); /* floor */
     ck_assert_double_eq_tol(ash_baseline_allowed_ms(1000, 0, 0), ASH_BASELINE_FLOOR_MS, 1e-9);
 }
@@ -127,9 +128,9 @@ START_TEST(compare_medians)
     r = report("lock", "fail", ttd3, ttr3, 1);
     ck_assert_int_eq(ash_baseline_compare(b, r, 10, findings, &err), 1);
     ck_assert(regressed(findings, "lock", "ttr_ms"));
-    ck_assert_msg(strstr(json_string_value(json_object_get(finding(findings, "lock", "ttr_ms"), "note")),
-                         "no longer recovered"),
-                  "note");
+    ck_assert_msg(
+        strstr(json_string_value(json_object_get(finding(findings, "lock", "ttr_ms"), "note")), "no longer recovered"),
+        "note");
     json_decref(r);
 
     /* 3 ms against 2 ms is noise under the floor; a TTR where there was none is an improvement. */
@@ -152,9 +153,9 @@ START_TEST(compare_medians)
     json_array_clear(findings);
     r = report("new-one", "pass", ttd, ttr, 3);
     ck_assert_int_eq(ash_baseline_compare(b, r, 0.2, findings, &err), 0);
-    ck_assert_msg(strstr(json_string_value(json_object_get(finding(findings, "new-one", "-"), "note")),
-                         "not in the baseline"),
-                  "note");
+    ck_assert_msg(
+        strstr(json_string_value(json_object_get(finding(findings, "new-one", "-"), "note")), "not in the baseline"),
+        "note");
     json_decref(r);
     json_decref(findings);
     json_decref(b);
@@ -208,8 +209,7 @@ START_TEST(save_merges_and_skips_failures)
     char *log = NULL;
     size_t log_len = 0;
     FILE *logf = open_memstream(&log, &log_len);
-    ck_assert_msg(ash_baseline_save(path_of("b.json"), (const json_t *const *)reps, 2, logf, &err) == 0, "%s",
-                  err.msg);
+    ck_assert_msg(ash_baseline_save(path_of("b.json"), (const json_t *const *)reps, 2, logf, &err) == 0, "%s", err.msg);
     fclose(logf);
     ck_assert_msg(strstr(log, "not saving 'broken': its verdict is fail"), "%s", log);
     free(log);

@@ -248,8 +248,8 @@ START_TEST(test_real)
     struct ash_cgroup_sys sys;
     ash_error_t err = {0};
     ck_assert_msg(ash_cgroup_detect(NULL, &sys, &err) == 0, "%s", err.msg);
-    printf("test_cgroup: this machine: %s; v2 %s, memory %s, cpu %s, freezer %s\n",
-           ash_cgroup_mode_name(sys.mode), sys.v2, sys.memory, sys.cpu, sys.freezer);
+    printf("test_cgroup: this machine: %s; v2 %s, memory %s, cpu %s, freezer %s\n", ash_cgroup_mode_name(sys.mode),
+           sys.v2, sys.memory, sys.cpu, sys.freezer);
     char rel[64];
     snprintf(rel, sizeof rel, "ash-cgt%d/h", (int)getpid());
     struct ash_cgroup cg;

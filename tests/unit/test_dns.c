@@ -188,8 +188,8 @@ START_TEST(test_rules)
                  {ASH_DNS_SERVFAIL, LDNS_RCODE_SERVFAIL},
                  {ASH_DNS_REFUSED, LDNS_RCODE_REFUSED}};
     for (size_t i = 0; i < 3; i++) {
-        struct ash_dns_rule r = {.names = names, .n_names = 1, .v = {.answer = modes[i].a}, .probability = 1,
-                                 .ttl = -1};
+        struct ash_dns_rule r = {
+            .names = names, .n_names = 1, .v = {.answer = modes[i].a}, .probability = 1, .ttl = -1};
         uint64_t id;
         ck_assert_int_eq(ash_dns_rule_add(d, &r, &id, &err), 0);
         ldns_pkt *a = ask_a(d, "web", NULL);
@@ -201,8 +201,8 @@ START_TEST(test_rules)
         ldns_pkt_free(a);
     }
     /* Timeout: no answer at all. */
-    struct ash_dns_rule r = {.names = names, .n_names = 1, .v = {.answer = ASH_DNS_TIMEOUT}, .probability = 1,
-                             .ttl = -1};
+    struct ash_dns_rule r = {
+        .names = names, .n_names = 1, .v = {.answer = ASH_DNS_TIMEOUT}, .probability = 1, .ttl = -1};
     uint64_t id;
     ck_assert_int_eq(ash_dns_rule_add(d, &r, &id, &err), 0);
     ck_assert_ptr_null(ask(d, "web", LDNS_RR_TYPE_A, NULL, false, 0, NULL, &ret));
@@ -210,8 +210,12 @@ START_TEST(test_rules)
     ash_dns_rule_remove(d, id);
 
     /* Wrong address with a TTL and a delay; AAAA has no data meanwhile. */
-    r = (struct ash_dns_rule){.names = names, .n_names = 1, .v = {.answer = ASH_DNS_WRONG, .addr = "10.9.9.9"},
-                              .probability = 1, .ttl = 0, .delay_ns = 250 * ASH_NS_PER_MS};
+    r = (struct ash_dns_rule){.names = names,
+                              .n_names = 1,
+                              .v = {.answer = ASH_DNS_WRONG, .addr = "10.9.9.9"},
+                              .probability = 1,
+                              .ttl = 0,
+                              .delay_ns = 250 * ASH_NS_PER_MS};
     ck_assert_int_eq(ash_dns_rule_add(d, &r, &id, &err), 0);
     int64_t delay;
     ldns_pkt *a = ask(d, "web", LDNS_RR_TYPE_A, NULL, false, 0, &delay, &ret);
@@ -229,8 +233,14 @@ START_TEST(test_rules)
     /* Clients and split: 10.0.0.1 NXDOMAIN, 10.0.0.2 wrong address, others untouched. */
     const char *clients[] = {"10.0.0.1"};
     struct ash_dns_split split[] = {{"10.0.0.2", {.answer = ASH_DNS_WRONG, .addr = "10.7.7.7"}}};
-    r = (struct ash_dns_rule){.names = names, .n_names = 1, .clients = clients, .n_clients = 1,
-                              .v = {.answer = ASH_DNS_NXDOMAIN}, .split = split, .n_split = 1, .probability = 1,
+    r = (struct ash_dns_rule){.names = names,
+                              .n_names = 1,
+                              .clients = clients,
+                              .n_clients = 1,
+                              .v = {.answer = ASH_DNS_NXDOMAIN},
+                              .split = split,
+                              .n_split = 1,
+                              .probability = 1,
                               .ttl = -1};
     ck_assert_int_eq(ash_dns_rule_add(d, &r, &id, &err), 0);
     a = ask_a(d, "web", "10.0.0.1");
@@ -247,8 +257,8 @@ START_TEST(test_rules)
     ash_dns_rule_remove(d, id);
 
     /* Probability 0: the rule never takes a query; 100%: always. */
-    r = (struct ash_dns_rule){.names = names, .n_names = 1, .v = {.answer = ASH_DNS_NXDOMAIN}, .probability = 0,
-                              .ttl = -1};
+    r = (struct ash_dns_rule){
+        .names = names, .n_names = 1, .v = {.answer = ASH_DNS_NXDOMAIN}, .probability = 0, .ttl = -1};
     ck_assert_int_eq(ash_dns_rule_add(d, &r, &id, &err), 0);
     for (int i = 0; i < 50; i++) {
         a = ask_a(d, "web", NULL);
@@ -258,8 +268,8 @@ START_TEST(test_rules)
     ash_dns_rule_remove(d, id);
 
     /* Stale: the host moves while the rule holds; clients keep the old address until revert. */
-    r = (struct ash_dns_rule){.names = names, .n_names = 1, .v = {.answer = ASH_DNS_STALE}, .probability = 1,
-                              .ttl = -1};
+    r = (struct ash_dns_rule){
+        .names = names, .n_names = 1, .v = {.answer = ASH_DNS_STALE}, .probability = 1, .ttl = -1};
     ck_assert_int_eq(ash_dns_rule_add(d, &r, &id, &err), 0);
     ck_assert_int_eq(ash_dns_move(d, "web", "10.0.0.6", &err), 0);
     a = ask_a(d, "web", NULL);
@@ -289,25 +299,30 @@ START_TEST(test_malformed)
     static const uint8_t hdr_only_q1[] = {0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0};
     static const uint8_t ptr_loop[] = {0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0xc0, 0x0c, 0, 1, 0, 1};
     static const uint8_t long_label[] = {0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0x3f, 'a', 'b'};
-    static const uint8_t response[] = {0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0, 0, 0, 0, 0, 0,
-                                       3,    'w',  'e',  'b',  0,    0,    1, 0, 1};
-    static const uint8_t two_q[] = {0x12, 0x34, 0x01, 0x00, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 3, 'w', 'e', 'b',
-                                    0,    0,    1,    0,    1,    3,    'w', 'e', 'b', 0, 0, 1, 0, 1};
+    static const uint8_t response[] = {0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0, 0, 0, 0, 0,
+                                       0,    3,    'w',  'e',  'b',  0,    0, 1, 0, 1};
+    static const uint8_t two_q[] = {0x12, 0x34, 0x01, 0x00, 0x00, 0x02, 0, 0,   0,   0,   0, 0, 3, 'w', 'e',
+                                    'b',  0,    0,    1,    0,    1,    3, 'w', 'e', 'b', 0, 0, 1, 0,   1};
     static const uint8_t zero_q[] = {0x12, 0x34, 0x01, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0};
-    static const uint8_t update[] = {0x12, 0x34, 0x28, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0,
-                                     3,    'w',  'e',  'b',  0,    0,    6, 0, 1};
-    static const uint8_t counts_lie[] = {0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0xff, 0xff, 0, 0, 0, 0,
-                                         3,    'w',  'e',  'b',  0,    0,    1,    0,    1};
+    static const uint8_t update[] = {0x12, 0x34, 0x28, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0,
+                                     0,    3,    'w',  'e',  'b',  0,    0, 6, 0, 1};
+    static const uint8_t counts_lie[] = {0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0xff, 0xff, 0, 0, 0,
+                                         0,    3,    'w',  'e',  'b',  0,    0,    1,    0, 1};
     static const uint8_t runt[] = {0x12, 0x34, 0x01};
     struct {
         const uint8_t *p;
         size_t n;
         bool may_answer;
-    } cases[] = {{hdr_only_q1, sizeof hdr_only_q1, true}, {ptr_loop, sizeof ptr_loop, true},
-                 {long_label, sizeof long_label, true},   {response, sizeof response, false},
-                 {two_q, sizeof two_q, true},             {zero_q, sizeof zero_q, true},
-                 {update, sizeof update, true},           {counts_lie, sizeof counts_lie, true},
-                 {runt, sizeof runt, false},              {runt, 0, false}};
+    } cases[] = {{hdr_only_q1, sizeof hdr_only_q1, true},
+                 {ptr_loop, sizeof ptr_loop, true},
+                 {long_label, sizeof long_label, true},
+                 {response, sizeof response, false},
+                 {two_q, sizeof two_q, true},
+                 {zero_q, sizeof zero_q, true},
+                 {update, sizeof update, true},
+                 {counts_lie, sizeof counts_lie, true},
+                 {runt, sizeof runt, false},
+                 {runt, 0, false}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t *out = NULL;
         size_t out_len;
@@ -485,7 +500,10 @@ static void revert(struct world *w, const char *fault, void *st)
     ck_assert_int_eq(f->kind->revert(&w->ctx, f, st, &err), 0);
 }
 
-static const char *addr_of(struct world *w, const char *host) { return ash_host_address(ash_sandbox_host(w->sb, host)); }
+static const char *addr_of(struct world *w, const char *host)
+{
+    return ash_host_address(ash_sandbox_host(w->sb, host));
+}
 
 /* The truth: every host resolves through the server (its /etc/hosts knows only itself). */
 static void expect_correct(struct world *w, const char *on)
@@ -733,8 +751,8 @@ START_TEST(test_host_mode_listen)
             ldns_resolver_set_port(r, (uint16_t)port);
             ldns_resolver_set_usevc(r, tcp != 0);
             ldns_resolver_set_retry(r, 1);
-            ldns_pkt *a = ldns_resolver_query(r, ldns_dname_new_frm_str("backend."), LDNS_RR_TYPE_A,
-                                              LDNS_RR_CLASS_IN, LDNS_RD);
+            ldns_pkt *a =
+                ldns_resolver_query(r, ldns_dname_new_frm_str("backend."), LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, LDNS_RD);
             if (!a || ldns_pkt_ancount(a) != 1)
                 _exit(1);
             char *s = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(a), 0), 0));

@@ -48,19 +48,18 @@ static void expect_answer(struct ash_dns *d, const char *name, const char *clien
     ck_assert_msg(strcmp(got, want) == 0, "%s asked for %s: got '%s', want '%s'", client, name, got, want);
 }
 
-static const char *const base =
-    "version: 1\n"
-    "name: dns-move\n"
-    "dns:\n"
-    "  listen: \"127.0.0.1:0\"\n"
-    "  records:\n"
-    "    - { name: leader, type: A, value: 10.0.0.5 }\n"
-    "    - { name: new-leader, type: A, value: 10.0.0.6 }\n"
-    "    - { name: alias, type: CNAME, value: leader }\n"
-    "services:\n"
-    "  - name: s\n"
-    "    command: [\"true\"]\n"
-    "faults:\n";
+static const char *const base = "version: 1\n"
+                                "name: dns-move\n"
+                                "dns:\n"
+                                "  listen: \"127.0.0.1:0\"\n"
+                                "  records:\n"
+                                "    - { name: leader, type: A, value: 10.0.0.5 }\n"
+                                "    - { name: new-leader, type: A, value: 10.0.0.6 }\n"
+                                "    - { name: alias, type: CNAME, value: leader }\n"
+                                "services:\n"
+                                "  - name: s\n"
+                                "    command: [\"true\"]\n"
+                                "faults:\n";
 
 static struct ash_scenario *load(const char *fault, ash_error_t *err)
 {

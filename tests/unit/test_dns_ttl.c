@@ -166,7 +166,8 @@ static struct figures check_ttl(int ttl_s)
                   fg.outage, lo, hi, ttl_s);
     /* The revert did not end it: the cached wrong answer did, TTL after it was cached. */
     double r2r_truth = ttl - fg.revert_after_impact;
-    ck_assert_msg(r2r >= r2r_truth - PROBE_MS - SLACK_MS && r2r <= r2r_truth + CHECK_MS + CHECK_COST_MS + PROBE_MS + SLACK_MS,
+    ck_assert_msg(r2r >= r2r_truth - PROBE_MS - SLACK_MS &&
+                      r2r <= r2r_truth + CHECK_MS + CHECK_COST_MS + PROBE_MS + SLACK_MS,
                   "revert to recover %.3f ms, expected %.3f (TTL - revert after impact)", r2r, r2r_truth);
     json_decref(run);
     return fg;
@@ -184,8 +185,7 @@ START_TEST(recovery_tracks_cache_ttl)
     double tol = (CHECK_MS + CHECK_COST_MS + PROBE_MS + SLACK_MS) + (PROBE_MS + SLACK_MS);
     printf("dns ttl: 3 s vs 1 s cache, revert to recover differs by %.3f ms (outage %.3f vs %.3f ms)\n",
            three.r2r - one.r2r, three.outage, one.outage);
-    ck_assert_msg(diff >= 2000.0 - tol && diff <= 2000.0 + tol, "difference %.3f ms, expected 2000 +- %.1f", diff,
-                  tol);
+    ck_assert_msg(diff >= 2000.0 - tol && diff <= 2000.0 + tol, "difference %.3f ms, expected 2000 +- %.1f", diff, tol);
 }
 END_TEST
 

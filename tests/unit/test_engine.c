@@ -93,7 +93,8 @@ static void known_answer(int every_ms)
              "services:\n"
              "  - name: target\n"
              "    command: [\"%s/tests/ash_target\", \"--port\", \"%d\", \"--fail-after-signal\", \"200\",\n"
-             "              \"--recover-after\", \"700\", \"--log-after\", \"150\", \"--log-line\", \"ALERT backend down\",\n"
+             "              \"--recover-after\", \"700\", \"--log-after\", \"150\", \"--log-line\", \"ALERT backend "
+             "down\",\n"
              "              \"--truth-file\", \"{run_dir}/truth\"]\n"
              "    ready: { http: \"http://127.0.0.1:%d/healthz\", timeout: 5s }\n"
              "probes:\n"
@@ -145,10 +146,16 @@ static void known_answer(int every_ms)
     json_decref(res.report);
 }
 
-START_TEST(known_answer_10ms) { known_answer(10); }
+START_TEST(known_answer_10ms)
+{
+    known_answer(10);
+}
 END_TEST
 
-START_TEST(known_answer_100ms) { known_answer(100); }
+START_TEST(known_answer_100ms)
+{
+    known_answer(100);
+}
 END_TEST
 
 START_TEST(steady_state_refused)

@@ -61,7 +61,8 @@ static void setup(void)
     ck_assert_msg(ash_scenario_load_string("t.yaml", scenario, strlen(scenario), &fx.sc, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(ash_loop_new(&fx.loop, &err), 0);
     char tool[4096];
-    snprintf(tool, sizeof tool, "%s/tests/ash_malloccount", getenv("ASH_BUILD_DIR") ? getenv("ASH_BUILD_DIR") : "build");
+    snprintf(tool, sizeof tool, "%s/tests/ash_malloccount",
+             getenv("ASH_BUILD_DIR") ? getenv("ASH_BUILD_DIR") : "build");
     char *argv[] = {tool, NULL};
     struct ash_seccomp_launch launch;
     /* Exactly what the engine would start the service with. */
@@ -146,9 +147,9 @@ START_TEST(fails_only_inside_window)
     ck_assert_int_ge(failed1, 40);
     /* Both paths were refused: mmap with ENOMEM and brk with the unchanged break. */
     uint64_t mm = 0, br = 0;
-    ck_assert_msg(sscanf(fx.summary, "service svc: %" SCNu64 " anonymous mmap failed, %" SCNu64 " brk refused", &mm,
-                         &br) == 2,
-                  "summary: '%s'", fx.summary);
+    ck_assert_msg(
+        sscanf(fx.summary, "service svc: %" SCNu64 " anonymous mmap failed, %" SCNu64 " brk refused", &mm, &br) == 2,
+        "summary: '%s'", fx.summary);
     ck_assert_uint_ge(mm, 20);
     ck_assert_uint_ge(br, 20);
     ck_assert_uint_eq(mm + br, failed1);

@@ -38,8 +38,15 @@ END_TEST
 
 START_TEST(test_duration_bad)
 {
-    static const char *const bad[] = {"", "10", "1.5", "s", "ms", "1x", "-1s", "+1s", "1 s", " 1s", "1s ",
-                                      "1.2.3s", "1sec", "1S", "1.5.s", "..5s", "1m30", "99999999999999h",
+    static const char *const bad[] = {"",         "10",
+                                      "1.5",      "s",
+                                      "ms",       "1x",
+                                      "-1s",      "+1s",
+                                      "1 s",      " 1s",
+                                      "1s ",      "1.2.3s",
+                                      "1sec",     "1S",
+                                      "1.5.s",    "..5s",
+                                      "1m30",     "99999999999999h",
                                       "2562048h", "18446744073709551616ns"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t ns = -42;
@@ -86,8 +93,22 @@ END_TEST
 
 START_TEST(test_size_bad)
 {
-    static const char *const bad[] = {"",     "1.5",    "MiB",   "64mib", "64mb", "64 MiB", "-1",  "1XiB",
-                                      "101%", "64MiB ", "0x100", "1e3",   "%",    "64M",    "64Mi", "20000000TiB",
+    static const char *const bad[] = {"",
+                                      "1.5",
+                                      "MiB",
+                                      "64mib",
+                                      "64mb",
+                                      "64 MiB",
+                                      "-1",
+                                      "1XiB",
+                                      "101%",
+                                      "64MiB ",
+                                      "0x100",
+                                      "1e3",
+                                      "%",
+                                      "64M",
+                                      "64Mi",
+                                      "20000000TiB",
                                       "18446744073709551616"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct ash_size z = {0};
@@ -131,8 +152,8 @@ END_TEST
 
 START_TEST(test_rate_bad)
 {
-    static const char *const bad[] = {"", "100", "mbit", "1mb", "-1mbit", "1 mbit", "1mbits", "1.5", "1kbits",
-                                      "99999999999tbps"};
+    static const char *const bad[] = {"",       "100",    "mbit", "1mb",    "-1mbit",
+                                      "1 mbit", "1mbits", "1.5",  "1kbits", "99999999999tbps"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t r = 7;
         ck_assert_msg(ash_parse_rate(bad[i], &r) < 0, "'%s' should be rejected", bad[i]);

@@ -171,8 +171,12 @@ static void setup(void)
     snprintf(state, sizeof state, "%s/state", fx.dir);
     ck_assert_int_eq(mkdir(state, 0700), 0);
     ck_assert_msg(ash_journal_open(state, "locktest", &fx.journal, &err) == 0, "%s", err.msg);
-    fx.ctx = (struct ash_ctx){.loop = fx.loop, .journal = fx.journal, .run_dir = fx.dir, .state_dir = fx.dir,
-                              .event = on_event, .fault_state = fault_state,
+    fx.ctx = (struct ash_ctx){.loop = fx.loop,
+                              .journal = fx.journal,
+                              .run_dir = fx.dir,
+                              .state_dir = fx.dir,
+                              .event = on_event,
+                              .fault_state = fault_state,
                               .revert_fault = revert_fault};
 }
 
@@ -254,8 +258,9 @@ static pid_t holder_pid(void *st)
     return ((struct table_lock_state *)st)->holder.child.pid;
 }
 
-#define SQLITE_FAULT(extra)                                                                                        \
-    "faults:\n  - name: maint\n    kind: table-lock\n    sqlite: { path: \"{run_dir}/calls.db\", table: call_records }\n" extra
+#define SQLITE_FAULT(extra)                                                                                            \
+    "faults:\n  - name: maint\n    kind: table-lock\n    sqlite: { path: \"{run_dir}/calls.db\", table: call_records " \
+    "}\n" extra
 
 START_TEST(sqlite_lock_blocks_writer)
 {
@@ -279,9 +284,9 @@ END_TEST
 
 START_TEST(sqlite_immediate_blocks_writers_not_readers)
 {
-    const struct ash_fault_spec *f = fault_from(
-        "faults:\n  - name: maint\n    kind: table-lock\n"
-        "    sqlite: { path: \"{run_dir}/calls.db\", table: call_records, mode: immediate }\n");
+    const struct ash_fault_spec *f =
+        fault_from("faults:\n  - name: maint\n    kind: table-lock\n"
+                   "    sqlite: { path: \"{run_dir}/calls.db\", table: call_records, mode: immediate }\n");
     void *st = NULL;
     ash_error_t err = {0};
     ck_assert_msg(inject(f, &st, &err) == 0, "inject: %s", err.msg);
@@ -407,8 +412,7 @@ START_TEST(scenario_validation)
                                    "    sqlite: { path: a.db, table: t }\n    file: { path: x }\n",
                                    &err),
                      -1);
-    ck_assert_msg(strstr(err.msg, "lock-test.yaml:7:") && strstr(err.msg, "found 'sqlite' and 'file'"), "%s",
-                  err.msg);
+    ck_assert_msg(strstr(err.msg, "lock-test.yaml:7:") && strstr(err.msg, "found 'sqlite' and 'file'"), "%s", err.msg);
     ck_assert_int_eq(load_scenario("faults:\n  - name: maint\n    kind: table-lock\n"
                                    "    postgres: { dsn: \"host=/x\", table: t, advisory: 1 }\n",
                                    &err),
@@ -563,7 +567,8 @@ START_TEST(sql_probe_sqlite)
     s = sample_once(p, ps);
     ck_assert(!s.ok);
     ck_assert_msg(strstr(s.detail, "locked"), "%s", s.detail);
-    ck_assert_msg(s.end - s.start >= 300 * MS, "failed after %.3f ms, before the timeout", ash_ns_to_ms(s.end - s.start));
+    ck_assert_msg(s.end - s.start >= 300 * MS, "failed after %.3f ms, before the timeout",
+                  ash_ns_to_ms(s.end - s.start));
     revert_ok(&fx.sc->faults[0], st);
     s = sample_once(p, ps);
     ck_assert_msg(s.ok, "%s", s.detail);
@@ -583,7 +588,6 @@ START_TEST(sql_probe_sqlite)
     ck_assert_int_eq(g.calls, 0);
 }
 END_TEST
-
 
 /* ---- known answer: TTR with the holder killed at a scripted time ---- */
 
@@ -750,8 +754,7 @@ static long pg_count(PGconn *c, const char *sql)
 /* No session of ours may survive a test. */
 static void assert_no_holder_sessions(PGconn *c)
 {
-    ck_assert_int_eq(pg_count(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'ash-lock-%'"),
-                     0);
+    ck_assert_int_eq(pg_count(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'ash-lock-%'"), 0);
 }
 
 static const struct ash_fault_spec *pg_fault(const char *fields, const char *extra)
@@ -774,8 +777,10 @@ START_TEST(pg_lock_blocks_writer)
     ck_assert_msg(inject(f, &st, &err) == 0, "inject: %s", err.msg);
     const char *tok = ((struct table_lock_state *)st)->token;
     char q[256];
-    snprintf(q, sizeof q, "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-                          "WHERE a.application_name = '%s' AND l.mode = 'AccessExclusiveLock' AND l.granted", tok);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+             "WHERE a.application_name = '%s' AND l.mode = 'AccessExclusiveLock' AND l.granted",
+             tok);
     ck_assert_int_eq(pg_count(w, q), 1);
     int64_t took;
     ck_assert_ptr_null(pg_try(w, "SET statement_timeout = 300", NULL));
@@ -865,9 +870,10 @@ START_TEST(pg_errors)
              "faults:\n  - name: maint\n    kind: table-lock\n    postgres: { dsn: \"%s\", table: no_such_table }\n",
              pg_dsn);
     expect_inject_error(body, "relation \"no_such_table\" does not exist");
-    snprintf(body, sizeof body,
-             "faults:\n  - name: maint\n    kind: table-lock\n    postgres: { dsn: \"%s dbname=no_such_db\", table: t }\n",
-             pg_dsn);
+    snprintf(
+        body, sizeof body,
+        "faults:\n  - name: maint\n    kind: table-lock\n    postgres: { dsn: \"%s dbname=no_such_db\", table: t }\n",
+        pg_dsn);
     expect_inject_error(body, "no_such_db");
     /* Already locked by another session: fails after hold_timeout, before injection. */
     ck_assert_ptr_null(pg_try(w, "BEGIN", NULL));

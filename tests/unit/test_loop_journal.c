@@ -134,7 +134,8 @@ static int undo_cb(const char *op, json_t *data, void *arg, ash_error_t *err)
 {
     if (strcmp(op, "fail") == 0)
         return ash_error(err, 0, "cannot");
-    snprintf(undone[n_undone++], sizeof undone[0], "%s:%lld", op, (long long)json_integer_value(json_object_get(data, "n")));
+    snprintf(undone[n_undone++], sizeof undone[0], "%s:%lld", op,
+             (long long)json_integer_value(json_object_get(data, "n")));
     return 0;
 }
 

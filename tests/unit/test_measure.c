@@ -4,7 +4,7 @@
 
 #include "engine/measure.h"
 
-#define MS(x) ((int64_t)(x) * 1000000)
+#define MS(x) ((int64_t)(x)*1000000)
 
 /* A probe sampled every `every` ms from 0 to `end` ms, failing in [fail_from, fail_to). */
 static struct ash_sample *bufs[16];

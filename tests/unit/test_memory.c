@@ -100,8 +100,14 @@ static void setup(void)
     fx.sc.n_hosts = 1;
     ck_assert_msg(ash_sandbox_create(&fx.sc, fx.run, fx.j, &fx.sb, &err) == 0, "sandbox: %s", err.msg);
     ck_assert_int_eq(ash_loop_new(&fx.loop, &err), 0);
-    fx.ctx = (struct ash_ctx){.loop = fx.loop, .journal = fx.j, .sandbox = fx.sb, .scenario = &fx.sc,
-                              .run_dir = fx.state, .state_dir = fx.state, .event = on_event, .detect = on_detect};
+    fx.ctx = (struct ash_ctx){.loop = fx.loop,
+                              .journal = fx.j,
+                              .sandbox = fx.sb,
+                              .scenario = &fx.sc,
+                              .run_dir = fx.state,
+                              .state_dir = fx.state,
+                              .event = on_event,
+                              .detect = on_detect};
 }
 
 static void teardown(void)

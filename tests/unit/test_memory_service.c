@@ -111,8 +111,13 @@ static void start(void)
                               .hooks = {.line = on_line, .event = on_env_event}};
     ck_assert_msg(ash_env_new(&eo, &fx.env, &err) == 0, "%s", err.msg);
     ck_assert_msg(ash_env_start(fx.env, &err) == 0, "%s", err.msg);
-    fx.ctx = (struct ash_ctx){.loop = fx.loop, .journal = fx.j, .env = fx.env, .scenario = fx.sc,
-                              .run_dir = fx.state, .state_dir = fx.state, .event = on_event};
+    fx.ctx = (struct ash_ctx){.loop = fx.loop,
+                              .journal = fx.j,
+                              .env = fx.env,
+                              .scenario = fx.sc,
+                              .run_dir = fx.state,
+                              .state_dir = fx.state,
+                              .event = on_event};
 }
 
 static void stop(void)

@@ -183,7 +183,10 @@ static void root_kind(int nsfd, const char *ifname, char *kind, size_t len)
     ash_tc_close(tc);
 }
 
-static bool proc_named_relay_alive(pid_t pid) { return pid > 0 && kill(pid, 0) == 0; }
+static bool proc_named_relay_alive(pid_t pid)
+{
+    return pid > 0 && kill(pid, 0) == 0;
+}
 
 static void assert_clean(struct fx *f, const char *fault, pid_t relay_pid)
 {
@@ -191,7 +194,8 @@ static void assert_clean(struct fx *f, const char *fault, pid_t relay_pid)
     root_kind(ash_host_netns_fd(f->a), "eth0", kind, sizeof kind);
     ck_assert_msg(strcmp(kind, "tbf") && strcmp(kind, "htb") && strcmp(kind, "netem"), "qdisc %s left on a eth0", kind);
     root_kind(-1, ash_host_veth(f->a), kind, sizeof kind);
-    ck_assert_msg(strcmp(kind, "tbf") && strcmp(kind, "htb") && strcmp(kind, "netem"), "qdisc %s left on a's port", kind);
+    ck_assert_msg(strcmp(kind, "tbf") && strcmp(kind, "htb") && strcmp(kind, "netem"), "qdisc %s left on a's port",
+                  kind);
     root_kind(ash_host_netns_fd(f->b), "eth0", kind, sizeof kind);
     ck_assert_msg(strcmp(kind, "tbf") && strcmp(kind, "htb"), "qdisc %s left on b eth0", kind);
     snprintf(table, sizeof table, "ash-%s-%s", f->run, fault);
@@ -387,8 +391,8 @@ START_TEST(test_bandwidth_cross_traffic)
     transfer(&f, 300);
     uint64_t capped = transfer(&f, 2000);
     double mbit = (double)capped * 8 / 2.0 / 1e6;
-    printf("test_network: TCP %.1f Mbit/s uncapped, %.2f Mbit/s under an 8mbit cap\n",
-           (double)base * 8 / 0.5 / 1e6, mbit);
+    printf("test_network: TCP %.1f Mbit/s uncapped, %.2f Mbit/s under an 8mbit cap\n", (double)base * 8 / 0.5 / 1e6,
+           mbit);
     ck_assert_double_le(mbit, 8.0 * 1.05);
     ck_assert_double_ge(mbit, 8.0 * 0.5); /* TCP over a 200 ms queue reaches far more than half */
     revert(&f, st);
@@ -463,12 +467,15 @@ START_TEST(test_bad_config)
         const char *yaml;
         const char *want;
     } cases[] = {
-        {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n    jitter: 5ms\n", "net.yaml:11:13: 'jitter' varies"},
-        {"  - name: x\n    kind: network\n    at: 0s\n    host: c\n    delay: 5ms\n", "net.yaml:10:11: no host named 'c'"},
+        {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n    jitter: 5ms\n",
+         "net.yaml:11:13: 'jitter' varies"},
+        {"  - name: x\n    kind: network\n    at: 0s\n    host: c\n    delay: 5ms\n",
+         "net.yaml:10:11: no host named 'c'"},
         {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n", "net.yaml:7:5: a network fault needs an effect"},
         {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n    between: [a, b]\n    loss: 1%\n",
          "net.yaml:7:5: say which traffic"},
-        {"  - name: x\n    kind: network\n    at: 0s\n    between: [a, a]\n    loss: 1%\n", "net.yaml:10:14: 'between' takes"},
+        {"  - name: x\n    kind: network\n    at: 0s\n    between: [a, a]\n    loss: 1%\n",
+         "net.yaml:10:14: 'between' takes"},
         {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n    bandwidth: 1mbit\n    queue: lots\n",
          "net.yaml:12:12: 'queue' is a time"},
         {"  - name: x\n    kind: network\n    at: 0s\n    host: a\n    bandwidth: 1mbit\n    port: 80\n",
@@ -487,8 +494,8 @@ START_TEST(test_bad_config)
         ash_error_t err = {0};
         int r = ash_scenario_load_string("net.yaml", text, strlen(text), &sc, &err);
         ck_assert_msg(r < 0, "case %zu accepted", i);
-        ck_assert_msg(strncmp(err.msg, cases[i].want, strlen(cases[i].want)) == 0, "case %zu: got '%s', want '%s'",
-                      i, err.msg, cases[i].want);
+        ck_assert_msg(strncmp(err.msg, cases[i].want, strlen(cases[i].want)) == 0, "case %zu: got '%s', want '%s'", i,
+                      err.msg, cases[i].want);
         ck_assert_int_eq(err.klass, ASH_ERR_USAGE);
     }
 }

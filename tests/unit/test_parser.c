@@ -52,12 +52,12 @@ static void load_err(const char *text, const char *want)
 }
 
 /* "a, b, c" from a kind registry (the lists grow as kinds are added). */
-#define KIND_LIST(table, buf)                                                                                      \
-    do {                                                                                                           \
-        size_t off_ = 0;                                                                                           \
-        buf[0] = '\0';                                                                                             \
-        for (size_t i_ = 0; table[i_]; i_++)                                                                       \
-            off_ += (size_t)snprintf(buf + off_, sizeof buf - off_, "%s%s", i_ ? ", " : "", table[i_]->c.name);    \
+#define KIND_LIST(table, buf)                                                                                          \
+    do {                                                                                                               \
+        size_t off_ = 0;                                                                                               \
+        buf[0] = '\0';                                                                                                 \
+        for (size_t i_ = 0; table[i_]; i_++)                                                                           \
+            off_ += (size_t)snprintf(buf + off_, sizeof buf - off_, "%s%s", i_ ? ", " : "", table[i_]->c.name);        \
     } while (0)
 
 /* ---------- every key ---------- */
@@ -268,7 +268,8 @@ static const struct {
     /* document */
     {"", "s.yaml: the scenario is empty: it needs at least 'version: 1' and 'name'"},
     {"- a\n", "s.yaml:1:1: a scenario is a mapping (version: 1, name: ..., probes: ...), got a sequence"},
-    {"version: 1\nname: [x\n", "s.yaml:3:1: did not find expected ',' or ']' (while parsing a flow sequence at line 2)"},
+    {"version: 1\nname: [x\n",
+     "s.yaml:3:1: did not find expected ',' or ']' (while parsing a flow sequence at line 2)"},
     {"version: 1\nname: a\nname: b\n", "s.yaml:3:1: duplicate key 'name' (first at line 2)"},
     {"version: 1\nname: &n a\ntitle: *n\n",
      "s.yaml:2:7: YAML anchors and aliases (&n, *n) are not supported: write the value out"},
@@ -301,17 +302,18 @@ static const struct {
     {HEAD "expect: {stable: 1s}\n", "s.yaml:3:10: unknown key 'stable' in 'expect' (did you mean 'stable_for'?)"},
     {HEAD "expect: []\n", "s.yaml:3:9: 'expect' is a mapping (stable_for, detect_within, ...), got a sequence"},
     {HEAD "probes:\n", "s.yaml:3:8: 'probes' is a list of probes (items starting with '- '), got nothing (an empty "
-                      "value)"},
+                       "value)"},
     /* hosts and services */
     {HEAD "hosts: {name: a}\n", "s.yaml:3:8: 'hosts' is a list of hosts (items starting with '- '), got a mapping"},
     {HEAD "hosts: [a]\n", "s.yaml:3:9: each host is a mapping with at least a name, got a scalar"},
     {HEAD "hosts:\n  - name: Web\n", "s.yaml:4:11: bad host name 'Web': use 1 to 15 of a-z, 0-9 and '-'"},
     {HEAD "hosts:\n  - name: a\n  - name: a\n", "s.yaml:5:11: duplicate host name 'a' (first at line 4)"},
     {HEAD "hosts:\n  - name: a\n    cpu: 2000\n", "s.yaml:5:10: 2000 is out of range (0..1024)"},
-    {HEAD "hosts:\n  - name: a\n    memroy: 1GiB\n", "s.yaml:5:5: unknown key 'memroy' in host 'a' (did you mean 'memory'?)"},
+    {HEAD "hosts:\n  - name: a\n    memroy: 1GiB\n",
+     "s.yaml:5:5: unknown key 'memroy' in host 'a' (did you mean 'memory'?)"},
     {HEAD "hosts:\n  - name: a\n    services: [{name: x}]\n", "s.yaml:5:16: missing required key 'command'"},
     {HEAD "hosts:\n  - name: a\n" SVC, "s.yaml:5:1: top-level 'services' are for host mode; with 'hosts', list each "
-                                      "service under its host"},
+                                       "service under its host"},
     {HEAD "services:\n  - name: a b\n    command: [x]\n",
      "s.yaml:4:11: bad service name 'a b': use letters, digits, '-', '_' and '.', starting with a letter or digit"},
     {HEAD SVC "    command2: [x]\n", "s.yaml:6:5: unknown key 'command2' in service 'api' (did you mean 'command'?)"},
@@ -323,7 +325,7 @@ static const struct {
      "s.yaml:6:14: 'on_failure' is not a valid restart (did you mean 'on-failure'? one of: never, on-failure, always)"},
     {HEAD SVC "    depends_on: api\n", "s.yaml:6:17: dependency cycle: api -> api"},
     {HEAD SVC "    depends_on: [ap]\n", "s.yaml:6:18: service 'api' depends on 'ap', which is not a service in this "
-                                     "scenario"},
+                                        "scenario"},
     {HEAD SVC "    env: ['=x']\n", "s.yaml:6:11: env entries are KEY=VALUE, got '=x'"},
     {HEAD SVC "    user:\n", "s.yaml:6:10: expected a string, got nothing (an empty value)"},
     {HEAD SVC "  - name: api\n    command: [x]\n", "s.yaml:6:11: duplicate service name 'api' (first at line 4)"},
@@ -550,9 +552,8 @@ START_TEST(test_schema_current)
     json_error_t jerr;
     json_t *file = json_load_file(path, 0, &jerr);
     ck_assert_msg(file != NULL, "%s: %s", path, jerr.text);
-    ck_assert_msg(json_equal(built, file),
-                  "scenarios/schema.json is out of date with the field tables: run "
-                  "`build/aftershock schema > scenarios/schema.json` and commit it");
+    ck_assert_msg(json_equal(built, file), "scenarios/schema.json is out of date with the field tables: run "
+                                           "`build/aftershock schema > scenarios/schema.json` and commit it");
     json_t *defs = json_object_get(built, "$defs");
     ck_assert_ptr_nonnull(json_object_get(defs, "duration"));
     ck_assert_ptr_nonnull(json_object_get(defs, "service"));
@@ -582,31 +583,31 @@ START_TEST(test_schema_patterns)
     json_t *schema;
     ash_error_t err = {0};
     ck_assert_int_eq(ash_schema_build(&schema, &err), 0);
-    static const char *const durations[] = {"250ms", "2s", "1m30s", "1.5s", "1h", "100us", "100\xc2\xb5s", "0",
-                                            "0s", ".5s", "1.s", "10", "1.5", "s", "1x", "-1s", "1 s", "1m30",
-                                            "1S", "..5s", ""};
+    static const char *const durations[] = {"250ms", "2s",  "1m30s", "1.5s", "1h", "100us", "100\xc2\xb5s",
+                                            "0",     "0s",  ".5s",   "1.s",  "10", "1.5",   "s",
+                                            "1x",    "-1s", "1 s",   "1m30", "1S", "..5s",  ""};
     for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
         int64_t ns;
         ck_assert_msg((ash_parse_duration(durations[i], &ns) == 0) == pattern_matches(schema, "duration", durations[i]),
                       "duration '%s': parser and schema disagree", durations[i]);
     }
-    static const char *const sizes[] = {"64MiB", "1GiB", "512KiB", "80%", "100%", "4096", "1.5GiB", "3kB", "3KB",
-                                        "10B", "0", "1.5", "64mb", "101%", "100.5%", "64 MiB", "-1", "MiB", "%",
-                                        "64M", ""};
+    static const char *const sizes[] = {"64MiB",  "1GiB",   "512KiB", "80%", "100%", "4096", "1.5GiB",
+                                        "3kB",    "3KB",    "10B",    "0",   "1.5",  "64mb", "101%",
+                                        "100.5%", "64 MiB", "-1",     "MiB", "%",    "64M",  ""};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         struct ash_size z;
         ck_assert_msg((ash_parse_size(sizes[i], &z) == 0) == pattern_matches(schema, "size", sizes[i]),
                       "size '%s': parser and schema disagree", sizes[i]);
     }
-    static const char *const rates[] = {"1mbit", "50Mbit", "100kbit", "1gbit", "800bit", "10mbps", "10MBps",
-                                        "1kibit", "1.5mbit", "100", "mbit", "1mb", "1 mbit", "1mbits", ""};
+    static const char *const rates[] = {"1mbit",   "50Mbit", "100kbit", "1gbit", "800bit", "10mbps", "10MBps", "1kibit",
+                                        "1.5mbit", "100",    "mbit",    "1mb",   "1 mbit", "1mbits", ""};
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
         uint64_t r;
         ck_assert_msg((ash_parse_rate(rates[i], &r) == 0) == pattern_matches(schema, "rate", rates[i]),
                       "rate '%s': parser and schema disagree", rates[i]);
     }
-    static const char *const percents[] = {"5%", "0.05", "100%", "0", "1", "0.5%", ".5", "1.0", "5", "101%",
-                                           "1.01", "%", "abc", "-5%", ""};
+    static const char *const percents[] = {"5%", "0.05", "100%", "0", "1",   "0.5%", ".5", "1.0",
+                                           "5",  "101%", "1.01", "%", "abc", "-5%",  ""};
     for (size_t i = 0; i < sizeof percents / sizeof percents[0]; i++) {
         double f;
         ck_assert_msg((ash_parse_percent(percents[i], &f) == 0) == pattern_matches(schema, "percent", percents[i]),

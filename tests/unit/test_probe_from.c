@@ -125,8 +125,12 @@ static struct ash_sample sample(struct fixture *fx, const char *kind, const char
 {
     char name[] = "p", host[64];
     snprintf(host, sizeof host, "%s", from ? from : "");
-    struct ash_probe_spec p = {.name = name, .kind = ash_probe_kind_find(kind), .conf = conf,
-                               .from = from ? host : NULL, .every_ns = ASH_NS_PER_S, .timeout_ns = 2 * ASH_NS_PER_S};
+    struct ash_probe_spec p = {.name = name,
+                               .kind = ash_probe_kind_find(kind),
+                               .conf = conf,
+                               .from = from ? host : NULL,
+                               .every_ns = ASH_NS_PER_S,
+                               .timeout_ns = 2 * ASH_NS_PER_S};
     ck_assert_ptr_nonnull(p.kind);
     ash_error_t err = {0};
     void *st = NULL;
@@ -265,8 +269,8 @@ START_TEST(test_resolves_through_run_dns)
     ck_assert_msg(s.ok, "http through the DNS server: %s", s.detail);
 
     const char *names[] = {"b"};
-    struct ash_dns_rule r = {.names = names, .n_names = 1, .v = {.answer = ASH_DNS_NXDOMAIN}, .probability = 1,
-                             .ttl = -1};
+    struct ash_dns_rule r = {
+        .names = names, .n_names = 1, .v = {.answer = ASH_DNS_NXDOMAIN}, .probability = 1, .ttl = -1};
     uint64_t id;
     ck_assert_int_eq(ash_dns_rule_add(dns, &r, &id, &err), 0);
     s = tcp(&fx, "a", "b:7100");
@@ -279,8 +283,13 @@ START_TEST(test_resolves_through_run_dns)
 
     /* Only client b is lied to: a still gets the truth. */
     const char *clients[] = {ash_host_address(ash_sandbox_host(fx.sb, "b"))};
-    r = (struct ash_dns_rule){.names = names, .n_names = 1, .clients = clients, .n_clients = 1,
-                              .v = {.answer = ASH_DNS_TIMEOUT}, .probability = 1, .ttl = -1};
+    r = (struct ash_dns_rule){.names = names,
+                              .n_names = 1,
+                              .clients = clients,
+                              .n_clients = 1,
+                              .v = {.answer = ASH_DNS_TIMEOUT},
+                              .probability = 1,
+                              .ttl = -1};
     ck_assert_int_eq(ash_dns_rule_add(dns, &r, &id, &err), 0);
     s = tcp(&fx, "a", "b:7100");
     ck_assert_msg(s.ok, "a is not a client of the rule: %s", s.detail);

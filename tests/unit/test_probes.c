@@ -466,8 +466,10 @@ START_TEST(tcp_bad_address_and_unresolvable)
     /* A name that does not resolve. Its DNS query must not leave this machine:
      * move this (forked) test into a fresh network namespace with no route. */
     if (unshare(CLONE_NEWNET) < 0) {
-        fprintf(stderr, "tcp_bad_address_and_unresolvable: skipping the unresolvable half: unshare(CLONE_NEWNET): %s "
-                        "(needs root or CAP_SYS_ADMIN)\n", strerror(errno));
+        fprintf(stderr,
+                "tcp_bad_address_and_unresolvable: skipping the unresolvable half: unshare(CLONE_NEWNET): %s "
+                "(needs root or CAP_SYS_ADMIN)\n",
+                strerror(errno));
         fx_free(&fx);
         return;
     }
@@ -675,8 +677,9 @@ START_TEST(target_signal_script_and_truth)
     struct fixture fx;
     fx_init(&fx);
     struct target t;
-    const char *script[] = {"--fail-after-signal", "200", "--recover-after", "400", "--log-after", "100",
-                            "--log-line", "ERROR: ash-target broke", NULL};
+    const char *script[] = {
+        "--fail-after-signal",     "200", "--recover-after", "400", "--log-after", "100", "--log-line",
+        "ERROR: ash-target broke", NULL};
     target_start(&t, script);
     ck_assert_int_gt(truth_time(&t, "started", 2000 * MS), 0);
     char url[64];

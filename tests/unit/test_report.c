@@ -1,4 +1,5 @@
-/* Report renderers against hand-written report.json fixtures: stats, JSON, JUnit, Markdown, HTML/SVG, index, terminal. */
+/* Report renderers against hand-written report.json fixtures: stats, JSON, JUnit, Markdown, HTML/SVG, index, terminal.
+ */
 #include "report/report.h"
 
 #include <check.h>
@@ -105,8 +106,8 @@ static size_t count_of(const char *hay, const char *needle)
     return n;
 }
 
-static char *render(const char *fixture, int (*writer)(const json_t *, const char *, ash_error_t *),
-                    const char *file, char *path_out, size_t path_len)
+static char *render(const char *fixture, int (*writer)(const json_t *, const char *, ash_error_t *), const char *file,
+                    char *path_out, size_t path_len)
 {
     json_t *doc = load_fixture(fixture);
     char path[512];
@@ -127,8 +128,7 @@ static void assert_well_formed(const char *path)
         return;
     }
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' '%s'",
-             path);
+    snprintf(cmd, sizeof cmd, "python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' '%s'", path);
     int rc = system(cmd);
     ck_assert_msg(rc == 0, "%s is not well-formed XML (python3 xml.etree said so above)", path);
 }
@@ -336,7 +336,8 @@ START_TEST(junit_fail_names_missed_expectations)
 {
     char path[512];
     char *x = render("fail", ash_report_write_junit, "junit.xml", path, sizeof path);
-    ck_assert_ptr_nonnull(strstr(x, "<testsuite name=\"telephony-table-lock\" tests=\"1\" failures=\"1\" errors=\"0\""));
+    ck_assert_ptr_nonnull(
+        strstr(x, "<testsuite name=\"telephony-table-lock\" tests=\"1\" failures=\"1\" errors=\"0\""));
     ck_assert_ptr_nonnull(strstr(x, "<testcase classname=\"aftershock.telephony-table-lock\" "
                                     "name=\"telephony-table-lock run 1\""));
     ck_assert_uint_eq(count_of(x, "<failure "), 1);
@@ -410,8 +411,7 @@ START_TEST(junit_many_in_one_file)
     char path[512];
     snprintf(path, sizeof path, "%s/all.xml", tmpdir);
     ash_error_t err = {0};
-    ck_assert_msg(ash_report_write_junit_many((const json_t *const *)docs, N_FIXTURES, path, &err) == 0, "%s",
-                  err.msg);
+    ck_assert_msg(ash_report_write_junit_many((const json_t *const *)docs, N_FIXTURES, path, &err) == 0, "%s", err.msg);
     char *x = slurp(path);
     /* pass 1 + fail 1 + aborted 1 + repeat 3 + nulls 1 + setup_error 1 */
     ck_assert_ptr_nonnull(strstr(x, "<testsuites name=\"aftershock\" tests=\"8\" failures=\"1\" errors=\"3\""));

@@ -167,8 +167,8 @@ static struct ash_sample connect_from_a(struct ash_ctx *ctx, const char *address
     char addr[64], name[] = "p", from[] = "a";
     snprintf(addr, sizeof addr, "%s", address);
     struct ash_tcp_conf c = {.address = addr};
-    struct ash_probe_spec p = {.name = name, .kind = ash_probe_kind_find("tcp"), .conf = &c, .from = from,
-                               .timeout_ns = 300 * ASH_NS_PER_MS};
+    struct ash_probe_spec p = {
+        .name = name, .kind = ash_probe_kind_find("tcp"), .conf = &c, .from = from, .timeout_ns = 300 * ASH_NS_PER_MS};
     ash_error_t err = {0};
     void *st = NULL;
     ck_assert_msg(p.kind->open(ctx, &p, &st, &err) == 0, "%s", err.msg);
@@ -234,8 +234,7 @@ START_TEST(test_no_egress)
     ck_assert_msg(ash_sandbox_fw_delete(table, &err) == 0, "%s", err.msg);
     s = connect_from_a(&ctx, target);
     ck_assert_msg(s.ok, "control: without the guard a should reach %s: %s", target, s.detail);
-    ck_assert_msg(ash_sandbox_fw_add(table, ash_sandbox_bridge(sb), ash_sandbox_subnet(sb), &err) == 0, "%s",
-                  err.msg);
+    ck_assert_msg(ash_sandbox_fw_add(table, ash_sandbox_bridge(sb), ash_sandbox_subnet(sb), &err) == 0, "%s", err.msg);
     s = connect_from_a(&ctx, target);
     ck_assert_msg(!s.ok, "host a reached %s with the guard back", target);
     /* Inside the subnet nothing is in the way: the harness's bridge address. */

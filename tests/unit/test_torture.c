@@ -21,7 +21,7 @@
 
 /* What the child reports about its run, through a pipe. */
 struct outcome {
-    int ret;             /* ash_run_file's return */
+    int ret; /* ash_run_file's return */
     int verdict;
     bool report_written; /* report.json exists in the run directory */
     bool hit;            /* the Nth call happened and failed */
@@ -77,10 +77,8 @@ static void run_child(unsigned long long n, int wfd, const char *run_dir)
 {
     struct outcome out = {0};
     FILE *devnull = fopen("/dev/null", "w");
-    struct ash_run_options o = {.run_dir = run_dir,
-                                .state_dir = state_dir,
-                                .progress = ASH_PROGRESS_QUIET,
-                                .log = devnull ? devnull : stderr};
+    struct ash_run_options o = {
+        .run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET, .log = devnull ? devnull : stderr};
     struct ash_run_result res;
     ash_error_t err = {0};
     ash_torture_arm(n);

@@ -19,10 +19,8 @@ static inline struct ash_run_options ash_test_run_options(const char *run_dir, c
 {
     static char guardian[4096];
     snprintf(guardian, sizeof guardian, "%s/aftershock", ash_test_build_dir());
-    return (struct ash_run_options){.run_dir = run_dir,
-                                    .state_dir = state_dir,
-                                    .progress = ASH_PROGRESS_QUIET,
-                                    .guardian_exe = guardian};
+    return (struct ash_run_options){
+        .run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET, .guardian_exe = guardian};
 }
 
 #endif

@@ -249,9 +249,8 @@ START_TEST(malformed_bodies_get_400_and_an_event)
     ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, "{\"alerts\": [", &po), 400);
     ck_assert_msg(strstr(po.response, "not JSON"), "%s", po.response);
     ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, "{\"status\":\"firing\"}", NULL), 400);
-    ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, "{\"alerts\":[{\"status\":\"firing\"}]}",
-                             NULL),
-                     400);
+    ck_assert_int_eq(
+        request(port, "/alerts", NULL, "application/json", NULL, "{\"alerts\":[{\"status\":\"firing\"}]}", NULL), 400);
     ck_assert_int_eq(request(port, "/alerts", NULL, "text/plain", NULL, "", NULL), 400);
     ck_assert_uint_eq(count("webhook-rejected"), 4);
     ck_assert_uint_eq(count("detect"), 0);
@@ -290,9 +289,8 @@ START_TEST(generic_plain_and_json)
 {
     uint16_t port = start("{ listen: \"127.0.0.1:0\", format: generic }");
     ck_assert_int_eq(request(port, "/alerts", NULL, "text/plain", NULL, "phones deregistering\nmany", NULL), 200);
-    ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, "{\"message\":\"node dns failing\"}",
-                             NULL),
-                     200);
+    ck_assert_int_eq(
+        request(port, "/alerts", NULL, "application/json", NULL, "{\"message\":\"node dns failing\"}", NULL), 200);
     ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, "{oops", NULL), 400);
     ck_assert_uint_eq(count("detect"), 2);
     ck_assert_str_eq(fx.seen[0].detail, "phones deregistering many");
