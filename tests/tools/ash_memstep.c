@@ -5,6 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The blocks escape through this volatile pointer: without it clang removes the
+ * malloc+memset of memory that is never read, and nothing is ever charged. */
+static char *volatile escape;
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -20,6 +24,7 @@ int main(int argc, char **argv)
             return 1;
         }
         memset(p, 1, (size_t)step << 20); /* touched: charged to the cgroup */
+        escape = p;
         printf("at %ld\n", have);
     }
     printf("done\n");
