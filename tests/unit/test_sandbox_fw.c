@@ -195,7 +195,8 @@ START_TEST(test_no_egress)
     ck_assert_msg(ash_journal_open(g_state, g_run, &j, &err) == 0, "%s", err.msg);
     struct ash_sandbox *sb;
     ck_assert_msg(ash_sandbox_create(&sc, g_run, j, &sb, &err) == 0, "%s", err.msg);
-    const char *table = ash_sandbox_bridge(sb); /* the table is named like the bridge */
+    char table[32]; /* named like the bridge; copied: it must outlive the sandbox */
+    snprintf(table, sizeof table, "%s", ash_sandbox_bridge(sb));
     ck_assert_msg(table_exists(table), "no nftables table %s", table);
 
     /* "Outside": a namespace behind a veth on the root side, in a /30 of its own. */
