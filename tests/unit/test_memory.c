@@ -15,6 +15,8 @@
 #include "sys/proc.h"
 
 #include <check.h>
+
+#include "test_util.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -93,7 +95,7 @@ static void setup(void)
     snprintf(fx.state, sizeof fx.state, "/tmp/ash-memtest-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(fx.state));
     ash_error_t err = {0};
-    ck_assert_int_eq(ash_journal_open(fx.state, fx.run, &fx.j, &err), 0);
+    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, fx.run, &fx.j, &err), 0);
     fx.spec.name = "a";
     fx.spec.memory = (struct ash_size){.set = true, .bytes = 256u << 20};
     fx.sc.hosts = &fx.spec;
@@ -386,6 +388,7 @@ static Suite *suite(void)
     Suite *s = suite_create("memory");
     TCase *tc = tcase_create("cgroup");
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, limit_stops_stepping_allocator);
     tcase_add_test(tc, balloon_oom_detected);

@@ -11,6 +11,8 @@
 #include "sys/proc.h"
 
 #include <check.h>
+
+#include "test_util.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -102,7 +104,7 @@ static void start(void)
              fx.flag, (int)getpid(), tool);
     ash_error_t err = {0};
     ck_assert_msg(ash_scenario_load_string("t.yaml", y, strlen(y), &fx.sc, &err) == 0, "%s", err.msg);
-    ck_assert_int_eq(ash_journal_open(fx.state, fx.run, &fx.j, &err), 0);
+    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, fx.run, &fx.j, &err), 0);
     ck_assert_int_eq(ash_loop_new(&fx.loop, &err), 0);
     struct ash_env_opts eo = {.loop = fx.loop,
                               .journal = fx.j,
@@ -241,6 +243,7 @@ static Suite *suite(void)
     Suite *s = suite_create("memory_service");
     TCase *tc = tcase_create("host-mode");
     tcase_set_timeout(tc, 60);
+    tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_add_test(tc, moved_and_moved_back);
     tcase_add_test(tc, limit_holds_and_oom_observed);
     suite_add_tcase(s, tc);

@@ -23,4 +23,29 @@ static inline struct ash_run_options ash_test_run_options(const char *run_dir, c
         .run_dir = run_dir, .state_dir = state_dir, .progress = ASH_PROGRESS_QUIET, .guardian_exe = guardian};
 }
 
+/* A parent-side guard for tests that journal what they make (add it with
+ * tcase_add_unchecked_fixture, so it runs in the runner, not the forked test):
+ * setup makes a directory for the tests' journals; teardown recovers whatever
+ * a test that died (failed assertion, sanitizer abort, timeout) left there,
+ * through the same path as `aftershock recover`. */
+static char ash_test_journal_dir[64];
+
+static inline void ash_test_guard_setup(void)
+{
+    snprintf(ash_test_journal_dir, sizeof ash_test_journal_dir, "/tmp/ash-journals-XXXXXX");
+    if (!mkdtemp(ash_test_journal_dir))
+        abort();
+}
+
+static inline void ash_test_guard_teardown(void)
+{
+    ash_error_t err = {0};
+    if (ash_recover(ash_test_journal_dir, NULL, &err) != 0)
+        fprintf(stderr, "test guard: recovering %s failed: %s\n", ash_test_journal_dir, err.msg);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", ash_test_journal_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "test guard: cannot remove %s\n", ash_test_journal_dir);
+}
+
 #endif
