@@ -7,8 +7,13 @@ bash scripts/install-deps.sh --test
 jobs=$(nproc)
 status=0
 
+# CTEST_EXCLUDE (a ctest -E regex) leaves out tests whose subject does not
+# depend on the compiler: the kill trials test the guardian, `recover` and the
+# kernel state they leave, the same with every build, and take a minute.
 run_suite() { # name cc extra-cmake-args...
   local name=$1 cc=$2; shift 2
+  local exclude=()
+  [ -n "${CTEST_EXCLUDE:-}" ] && exclude=(-E "$CTEST_EXCLUDE")
   echo "== $name: configure and build"
   CC=$cc cmake -S . -B "build-ci-$name" -DASH_WERROR=ON "$@" >/dev/null
   if ! cmake --build "build-ci-$name" -j"$jobs" >"build-ci-$name.log" 2>&1; then
@@ -16,7 +21,7 @@ run_suite() { # name cc extra-cmake-args...
     return 1
   fi
   echo "== $name: ctest"
-  (cd "build-ci-$name" && ctest --output-on-failure -j1) || return 1
+  (cd "build-ci-$name" && ctest --output-on-failure -j1 "${exclude[@]}") || return 1
 }
 
 # The tree matches .clang-format (clang-format 14, from the clang package).
@@ -33,8 +38,8 @@ else
 fi
 
 run_suite gcc gcc || status=1
-run_suite clang clang || status=1
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+CTEST_EXCLUDE='^kill_trials$' run_suite clang clang || status=1
+CTEST_EXCLUDE='^kill_trials$' ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite asan clang -DASH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug || status=1
 
 # Torture (issue 9): a build whose Nth allocation/syscall fails; test_torture
