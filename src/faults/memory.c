@@ -134,6 +134,12 @@ static int mem_validate(void *conf, const ash_node *node, const struct ash_scena
     struct mem_conf *c = conf;
     if (!c->host == !c->service)
         return ash_node_fail(node, err, "memory-exhaustion needs exactly one target: 'host' or 'service'");
+    if (c->host && sc->n_hosts == 0) {
+        ash_node v = ash_map_get(node, "host");
+        return ash_node_fail(&v, err,
+                             "'host' needs sandbox mode: this scenario has no 'hosts:' (in host mode name a "
+                             "'service' of the scenario)");
+    }
     if (c->host && !ash_scenario_host(sc, c->host)) {
         ash_node v = ash_map_get(node, "host");
         return ash_node_fail(&v, err, "no host named '%s' in this scenario", c->host);
@@ -148,6 +154,18 @@ static int mem_validate(void *conf, const ash_node *node, const struct ash_scena
     if (c->limit.set && (c->limit.is_percent ? c->limit.fraction <= 0 : c->limit.bytes == 0)) {
         ash_node v = ash_map_get(node, "limit");
         return ash_node_fail(&v, err, "a memory limit of zero would kill everything at once; give a positive size");
+    }
+    /* A balloon in a cgroup without a memory limit fills the whole machine: the
+     * kernel's global OOM killer then picks any process on it, not the target. A
+     * host-mode service's cgroup is made for the fault, so it is unlimited unless
+     * 'limit' is given; a sandbox host may have its own 'memory:'. */
+    const struct ash_host_spec *h = c->host ? ash_scenario_host(sc, c->host) : NULL;
+    if (c->balloon.set && !c->limit.set && !(h && h->memory.set)) {
+        ash_node v = ash_map_get(node, "balloon");
+        return ash_node_fail(&v, err,
+                             "a balloon needs a memory limit around it: give 'limit'%s; without one it would "
+                             "exhaust the whole machine's memory and the kernel could OOM-kill any process on it",
+                             c->host ? " (or the host a 'memory:' limit)" : "");
     }
     uint64_t rate;
     if (c->balloon.set && c->balloon.rate && parse_byte_rate(c->balloon.rate, &rate) < 0) {
@@ -728,6 +746,9 @@ static int undo_balloon(json_t *rec, ash_error_t *err)
 {
     pid_t pid = (pid_t)json_integer_value(json_object_get(rec, "pid"));
     uint64_t start = (uint64_t)json_integer_value(json_object_get(rec, "start"));
+    /* start 0 would skip the identity check: never kill a pid we cannot identify. */
+    if (pid <= 0 || start == 0)
+        return ash_error(err, EINVAL, "memory.balloon record without a pid and start time: not killing it");
     if (ash_proc_signal_checked(pid, start, SIGKILL) < 0 && errno != ESRCH)
         return ash_error(err, errno, "cannot kill balloon %d", (int)pid);
     return 0;

@@ -65,6 +65,15 @@ static int process_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
         return ash_error(err, ENOMEM, "process fault");
     st->pid = ash_service_pid(svc);
     st->start = ash_service_start_time(svc);
+    if (st->start == 0) {
+        /* Without its start time a later signal (SIGCONT on revert, recover) could
+         * not tell the service from a process that reused its pid. */
+        free(st);
+        return ash_error(err, ESRCH,
+                         "service '%s' (pid %d): its start time is unknown, so aftershock cannot "
+                         "tell it from a process that reuses its pid; refusing to signal it",
+                         c->target, (int)ash_service_pid(svc));
+    }
     int sig = 0;
     switch ((enum process_action)c->action) {
     case PA_KILL:
@@ -130,6 +139,9 @@ static int undo_sigcont(json_t *rec, ash_error_t *err)
 {
     pid_t pid = (pid_t)json_integer_value(json_object_get(rec, "pid"));
     uint64_t start = (uint64_t)json_integer_value(json_object_get(rec, "start"));
+    /* start 0 would skip the identity check: never signal a pid we cannot identify. */
+    if (pid <= 0 || start == 0)
+        return ash_error(err, EINVAL, "proc.sigcont record without a pid and start time: not signalling it");
     if (ash_proc_signal_checked(pid, start, SIGCONT) < 0 && errno != ESRCH)
         return ash_error(err, errno, "cannot continue pid %d", (int)pid);
     return 0;

@@ -6,9 +6,11 @@
 #include "sys/clock.h"
 #include "dns/dns.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +110,8 @@ const struct ash_field ash_dns_fields[] = {
     {"listen", ASH_F_STRING, offsetof(struct ash_dns_spec, listen), 0,
      "host mode: ADDRESS:PORT the run's DNS server listens on (e.g. 127.0.0.1:5353); sandbox mode uses the "
      "bridge's gateway, port 53"},
+    {"allow_remote", ASH_F_BOOL, offsetof(struct ash_dns_spec, allow_remote), 0,
+     "host mode: allow a non-loopback listen address (default false: loopback only)"},
     {NULL}};
 
 static const char *const verify_expect_names[] = {"pass", "fail", NULL};
@@ -870,6 +874,15 @@ static int parse_expect(struct pctx *x, const ash_node *root)
 
 /* ---------- dns ---------- */
 
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return false;
+}
+
 static const char *const dns_extra_keys[] = {"records", NULL};
 
 static int parse_dns(struct pctx *x, const ash_node *root)
@@ -892,8 +905,17 @@ static int parse_dns(struct pctx *x, const ash_node *root)
                                  "on the bridge's gateway, port 53, where every host's resolv.conf "
                                  "points");
         char why[160];
-        if (ash_dns_parse_listen(d->listen, NULL, why, sizeof why) < 0)
+        struct sockaddr_storage sa;
+        if (ash_dns_parse_listen(d->listen, &sa, why, sizeof why) < 0)
             return ash_node_fail(&listen, x->err, "bad 'listen' '%s': %s", d->listen, why);
+        if (!is_loopback(&sa) && !d->allow_remote)
+            return ash_node_fail(&listen, x->err,
+                                 "listen address '%s' is not loopback: anyone who can reach it would get the "
+                                 "fault's answers; set 'allow_remote: true' if that is intended",
+                                 d->listen);
+    } else if (d->allow_remote) {
+        ash_node v = ash_map_get(&map, "allow_remote");
+        return ash_node_fail(&v, x->err, "'allow_remote' only goes with a host-mode 'listen'");
     } else if (x->sc->n_hosts == 0) {
         return ash_node_fail(&map, x->err,
                              "in host mode 'dns' needs 'listen: ADDRESS:PORT' (e.g. 127.0.0.1:5353) "

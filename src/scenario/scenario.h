@@ -121,7 +121,8 @@ struct ash_dns_record_spec {
 /* Top-level `dns:`: extra records and, in host mode, where the server listens. */
 struct ash_dns_spec {
     bool set;
-    char *listen; /* "ADDRESS:PORT" (host mode); NULL in sandbox mode: the bridge's gateway, port 53 */
+    char *listen;      /* "ADDRESS:PORT" (host mode); NULL in sandbox mode: the bridge's gateway, port 53 */
+    bool allow_remote; /* host mode: a non-loopback listen address is intended */
     struct ash_dns_record_spec *records;
     size_t n_records;
 };
