@@ -5,6 +5,8 @@
 #include "env/sandbox.h"
 #include "kinds.h"
 #include "sys/clock.h"
+#include "sys/journal.h"
+#include "test_util.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -393,6 +395,7 @@ static const char scenario_yaml[] =
 struct world {
     struct ash_scenario *sc;
     struct ash_sandbox *sb;
+    struct ash_journal *j;
     ash_loop *loop;
     struct ash_ctx ctx;
     char run[16];
@@ -413,7 +416,10 @@ static bool setup_world(struct world *w)
     ck_assert_msg(ash_scenario_load_string("dns-test.yaml", scenario_yaml, strlen(scenario_yaml), &w->sc, &err) == 0,
                   "%s", err.msg);
     snprintf(w->run, sizeof w->run, "d%05x", (unsigned)getpid() & 0xfffff);
-    ck_assert_msg(ash_sandbox_create(w->sc, w->run, NULL, &w->sb, &err) == 0, "%s", err.msg);
+    /* Journaled in the guard's directory: if the test dies, the runner-side
+     * teardown removes the hosts (the DNS fault itself lives in this process). */
+    ck_assert_msg(ash_journal_open(ash_test_journal_dir, w->run, &w->j, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ash_sandbox_create(w->sc, w->run, w->j, &w->sb, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(ash_loop_new(&w->loop, &err), 0);
     ck_assert_msg(ash_dns_start(w->loop, w->sb, w->sc, &w->ctx.dns, &err) == 0, "%s", err.msg);
     w->ctx.loop = w->loop;
@@ -427,6 +433,8 @@ static void teardown_world(struct world *w)
     ash_dns_free(w->ctx.dns);
     ash_loop_free(w->loop);
     ash_sandbox_destroy(w->sb);
+    ck_assert_uint_eq(ash_journal_pending(w->j), 0);
+    ash_journal_close(w->j, true);
     ash_scenario_free(w->sc);
 }
 
@@ -782,6 +790,7 @@ int main(void)
     Suite *s = suite_create("dns");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_add_test(tc, test_answers);
     tcase_add_test(tc, test_truncation);
     tcase_add_test(tc, test_rules);

@@ -10,6 +10,7 @@
 #include "sys/netlink.h"
 #include "sys/nft.h"
 #include "sys/qdisc.h"
+#include "test_util.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -58,14 +59,16 @@ static void fx_setup(struct fx *f, const char *fault_yaml)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->run, sizeof f->run, "n%05x", (unsigned)getpid() & 0xfffff);
-    snprintf(f->state, sizeof f->state, "/tmp/ash-nettest-XXXXXX");
+    /* Generated files and the journal live under the guard's directory, whose
+     * runner-side teardown recovers and removes them if this test dies. */
+    snprintf(f->state, sizeof f->state, "%s/run-XXXXXX", ash_test_journal_dir);
     ck_assert_ptr_nonnull(mkdtemp(f->state));
     char text[2048];
     snprintf(text, sizeof text, "%s%s", scenario_head, fault_yaml);
     ash_error_t err = {0};
     int r = ash_scenario_load_string("net.yaml", text, strlen(text), &f->sc, &err);
     ck_assert_msg(r == 0, "scenario: %s", err.msg);
-    ck_assert_int_eq(ash_journal_open(f->state, f->run, &f->j, &err), 0);
+    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f->run, &f->j, &err), 0);
     r = ash_sandbox_create_in(f->sc, f->run, f->state, f->j, &f->sb, &err);
     ck_assert_msg(r == 0, "sandbox: %s", err.msg);
     f->a = ash_sandbox_host(f->sb, "a");
@@ -528,6 +531,7 @@ int main(void)
     Suite *s = suite_create("network");
     TCase *tc = tcase_create("network");
     tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_add_test(tc, test_bad_config);
     tcase_add_test(tc, test_doctor);
     tcase_add_test(tc, test_relay_delay);

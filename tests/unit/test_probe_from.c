@@ -6,6 +6,8 @@
 #include "kinds.h"
 #include "probes/probe_confs.h"
 #include "sys/clock.h"
+#include "sys/journal.h"
+#include "test_util.h"
 
 #include <check.h>
 #include <netinet/in.h>
@@ -33,6 +35,7 @@ struct fixture {
     struct ash_host_spec spec[2];
     struct ash_scenario sc;
     struct ash_sandbox *sb;
+    struct ash_journal *j;
     ash_loop *loop;
     struct ash_ctx ctx;
     pid_t server;
@@ -93,7 +96,10 @@ static void setup(struct fixture *fx)
     fx->sc.hosts = fx->spec;
     fx->sc.n_hosts = 2;
     ash_error_t err = {0};
-    ck_assert_msg(ash_sandbox_create(&fx->sc, fx->run, NULL, &fx->sb, &err) == 0, "%s", err.msg);
+    /* Journaled in the guard's directory: if the test dies, the runner-side
+     * teardown removes the hosts and kills what runs in them (the server). */
+    ck_assert_msg(ash_journal_open(ash_test_journal_dir, fx->run, &fx->j, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ash_sandbox_create(&fx->sc, fx->run, fx->j, &fx->sb, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(ash_loop_new(&fx->loop, &err), 0);
     fx->ctx = (struct ash_ctx){.loop = fx->loop, .sandbox = fx->sb, .scenario = &fx->sc};
     fx->server = start_http_server(ash_sandbox_host(fx->sb, "b"));
@@ -105,6 +111,8 @@ static void teardown(struct fixture *fx)
     waitpid(fx->server, NULL, 0);
     ash_loop_free(fx->loop);
     ash_sandbox_destroy(fx->sb);
+    ck_assert_uint_eq(ash_journal_pending(fx->j), 0);
+    ash_journal_close(fx->j, true);
     char path[128];
     snprintf(path, sizeof path, "/run/netns/ash-%s-a", fx->run);
     ck_assert_msg(access(path, F_OK) != 0, "%s left behind", path);
@@ -335,6 +343,7 @@ static Suite *suite(void)
     Suite *s = suite_create("probe_from");
     TCase *tc = tcase_create("kernel");
     tcase_set_timeout(tc, 60);
+    tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_add_test(tc, test_tcp_from_host);
     tcase_add_test(tc, test_http_from_host);
     tcase_add_test(tc, test_exec_from_host);

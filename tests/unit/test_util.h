@@ -2,9 +2,15 @@
 #ifndef ASH_TEST_UTIL_H
 #define ASH_TEST_UTIL_H
 
+#include "sys/journal.h"
+
 #include <aftershock/aftershock.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static inline const char *ash_test_build_dir(void)
 {
@@ -37,8 +43,56 @@ static inline void ash_test_guard_setup(void)
         abort();
 }
 
+/* A run's guardian (ash_test_run_options) replays its journal itself when the
+ * test dies; recovering the same journal at the same time could undo a record
+ * twice, so the teardown first waits (up to 10 s) for every guardian whose
+ * journal is in the guard's directory to finish. */
+static inline bool ash_test_guardian_running(void)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return false;
+    bool found = false;
+    struct dirent *de;
+    while (!found && (de = readdir(d))) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        char path[300], buf[4096];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        /* argv: exe, "__guardian", journal, pid, start (NUL-separated) */
+        const char *cmd = buf + strlen(buf) + 1;
+        if (cmd < buf + n && strcmp(cmd, "__guardian") == 0) {
+            const char *journal = cmd + strlen(cmd) + 1;
+            found = journal < buf + n && strncmp(journal, ash_test_journal_dir, strlen(ash_test_journal_dir)) == 0;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* Journal a helper process the test starts by hand (not through a run), so
+ * the guard kills it if the test dies: an env.processes record, the same one
+ * a run's services get. env (at least 32 bytes) receives "ASH_RUN_ID=t<pid>":
+ * pass it in the helper's ash_spawn_opts.envp_extra (descendants inherit it). */
+static inline int ash_test_journal_helper(struct ash_journal *j, char *env, size_t len, uint64_t *id, ash_error_t *err)
+{
+    snprintf(env, len, "ASH_RUN_ID=t%d", (int)getpid());
+    json_t *d = json_pack("{s:s}", "env", env);
+    int r = ash_journal_append(j, "env.processes", d, id, err);
+    json_decref(d);
+    return r;
+}
+
 static inline void ash_test_guard_teardown(void)
 {
+    for (int i = 0; i < 1000 && ash_test_guardian_running(); i++)
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
     ash_error_t err = {0};
     if (ash_recover(ash_test_journal_dir, NULL, &err) != 0)
         fprintf(stderr, "test guard: recovering %s failed: %s\n", ash_test_journal_dir, err.msg);
