@@ -5,8 +5,10 @@
  * target allocate again. This binary doubles as the launcher. */
 #include "kinds.h"
 #include "sys/clock.h"
+#include "sys/journal.h"
 #include "sys/proc.h"
 #include "sys/seccomp_notify.h"
+#include "test_util.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -18,6 +20,9 @@
 
 static struct {
     ash_loop *loop;
+    struct ash_journal *j;
+    uint64_t helper_jid;
+    char helper_env[32];
     struct ash_child child;
     struct ash_seccomp_listener *l;
     int in, out;
@@ -70,7 +75,16 @@ static void setup(void)
     int pin[2], pout[2];
     ck_assert_int_eq(pipe2(pin, O_CLOEXEC), 0);
     ck_assert_int_eq(pipe2(pout, O_CLOEXEC), 0);
-    struct ash_spawn_opts o = {.argv = launch.argv, .stdin_fd = pin[0], .stdout_fd = pout[1], .stderr_fd = 2};
+    /* The target is journaled in the guard's directory: if the test dies while
+     * it waits in a seccomp notification, the runner-side teardown kills it. */
+    char run[16];
+    snprintf(run, sizeof run, "t%05x", (unsigned)getpid() & 0xfffff);
+    ck_assert_msg(ash_journal_open(ash_test_journal_dir, run, &fx.j, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ash_test_journal_helper(fx.j, fx.helper_env, sizeof fx.helper_env, &fx.helper_jid, &err) == 0, "%s",
+                  err.msg);
+    char *env[] = {fx.helper_env, NULL};
+    struct ash_spawn_opts o = {
+        .argv = launch.argv, .envp_extra = env, .stdin_fd = pin[0], .stdout_fd = pout[1], .stderr_fd = 2};
     ck_assert_msg(ash_spawn(&o, &fx.child, &err) == 0, "%s", err.msg);
     close(pin[0]);
     close(pout[1]);
@@ -89,6 +103,10 @@ static void teardown(void)
     close(fx.in);
     ash_child_terminate(&fx.child, 0, false);
     ash_child_close(&fx.child);
+    if (fx.j) {
+        ash_journal_done(fx.j, fx.helper_jid, NULL);
+        ash_journal_close(fx.j, true);
+    }
     ash_loop_del_fd(fx.loop, fx.out);
     close(fx.out);
     ash_loop_free(fx.loop);
@@ -170,6 +188,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("enomem");
     TCase *tc = tcase_create("notify");
+    tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, marks_the_launcher);

@@ -4,8 +4,10 @@
  * This binary doubles as the launcher (`test_syscall __seccomp-exec ...`). */
 #include "kinds.h"
 #include "sys/clock.h"
+#include "sys/journal.h"
 #include "sys/proc.h"
 #include "sys/seccomp_notify.h"
+#include "test_util.h"
 
 #include <check.h>
 #include <errno.h>
@@ -17,6 +19,9 @@
 
 static struct {
     ash_loop *loop;
+    struct ash_journal *j;
+    uint64_t helper_jid;
+    char helper_env[32];
     struct ash_child child;
     struct ash_seccomp_listener *l;
     int in, out;
@@ -58,7 +63,16 @@ static void setup(void)
     int pin[2], pout[2];
     ck_assert_int_eq(pipe2(pin, O_CLOEXEC), 0);
     ck_assert_int_eq(pipe2(pout, O_CLOEXEC), 0);
-    struct ash_spawn_opts o = {.argv = launch.argv, .stdin_fd = pin[0], .stdout_fd = pout[1], .stderr_fd = 2};
+    /* The target is journaled in the guard's directory: if the test dies while
+     * it waits in a seccomp notification, the runner-side teardown kills it. */
+    char run[16];
+    snprintf(run, sizeof run, "t%05x", (unsigned)getpid() & 0xfffff);
+    ck_assert_msg(ash_journal_open(ash_test_journal_dir, run, &fx.j, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ash_test_journal_helper(fx.j, fx.helper_env, sizeof fx.helper_env, &fx.helper_jid, &err) == 0, "%s",
+                  err.msg);
+    char *env[] = {fx.helper_env, NULL};
+    struct ash_spawn_opts o = {
+        .argv = launch.argv, .envp_extra = env, .stdin_fd = pin[0], .stdout_fd = pout[1], .stderr_fd = 2};
     ck_assert_msg(ash_spawn(&o, &fx.child, &err) == 0, "%s", err.msg);
     close(pin[0]);
     close(pout[1]);
@@ -78,6 +92,10 @@ static void teardown(void)
     close(fx.in);
     ash_child_terminate(&fx.child, 0, false);
     ash_child_close(&fx.child);
+    if (fx.j) {
+        ash_journal_done(fx.j, fx.helper_jid, NULL);
+        ash_journal_close(fx.j, true);
+    }
     ash_loop_del_fd(fx.loop, fx.out);
     close(fx.out);
     ash_loop_free(fx.loop);
@@ -234,6 +252,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("syscall");
     TCase *tc = tcase_create("notify");
+    tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, errno_only_inside_window);
