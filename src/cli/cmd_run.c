@@ -32,7 +32,11 @@ static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
                             "  -q, --quiet        print only the summary\n"
                             "  -h, --help         this help\n\n"
                             "Ctrl-C aborts: every fault is reverted, services stopped, the report written\n"
-                            "with verdict 'aborted'. Scenario files are code: they run the commands they name.\n";
+                            "with verdict 'aborted'. Scenario files are code: they run the commands they name\n"
+                            "with aftershock's privileges; review them as you review scripts. In host mode\n"
+                            "(no 'hosts:') a run touches only the services it starts, the ash-* cgroups it\n"
+                            "makes for them and the databases or files a fault names; a scenario reaching\n"
+                            "for anything else is refused before anything starts (exit 2).\n";
 
 static int run_main(int argc, char **argv)
 {
