@@ -167,10 +167,11 @@ static void setup(void)
     close(fd);
     ash_error_t err = {0};
     ck_assert_msg(ash_loop_new(&fx.loop, &err) == 0, "%s", err.msg);
-    char state[128];
-    snprintf(state, sizeof state, "%s/state", fx.dir);
-    ck_assert_int_eq(mkdir(state, 0700), 0);
-    ck_assert_msg(ash_journal_open(state, "locktest", &fx.journal, &err) == 0, "%s", err.msg);
+    /* The journal lives in the guard's directory: if the test dies, the
+     * runner-side teardown kills the lock holder (and ends its session). */
+    char run[16];
+    snprintf(run, sizeof run, "l%05x", (unsigned)getpid() & 0xfffff);
+    ck_assert_msg(ash_journal_open(ash_test_journal_dir, run, &fx.journal, &err) == 0, "%s", err.msg);
     fx.ctx = (struct ash_ctx){.loop = fx.loop,
                               .journal = fx.journal,
                               .run_dir = fx.dir,
@@ -612,8 +613,7 @@ START_TEST(ttr_known_answer)
     char path[200], yaml[2048], run_dir[200], state[200];
     snprintf(path, sizeof path, "%s/kat.yaml", fx.dir);
     snprintf(run_dir, sizeof run_dir, "%s/run", fx.dir);
-    snprintf(state, sizeof state, "%s/kat-state", fx.dir);
-    ck_assert_int_eq(mkdir(state, 0700), 0);
+    snprintf(state, sizeof state, "%s", ash_test_journal_dir); /* see setup */
     snprintf(yaml, sizeof yaml,
              "version: 1\nname: lock-kat\n"
              "probes:\n  - name: calls\n    every: 50ms\n    timeout: 50ms\n"
@@ -966,6 +966,8 @@ static Suite *lock_suite(void)
     Suite *s = suite_create("lock");
     TCase *tc = tcase_create("sqlite+file");
     tcase_add_unchecked_fixture(tc, base_create, base_remove);
+    /* Added after base_create: its teardown runs first, while the files exist. */
+    tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, sqlite_lock_blocks_writer);
@@ -983,6 +985,8 @@ static Suite *lock_suite(void)
 
     TCase *pg = tcase_create("postgres");
     tcase_add_unchecked_fixture(pg, pg_cluster_start, pg_cluster_stop);
+    /* Added after the cluster: its teardown runs first, while the server can end sessions. */
+    tcase_add_unchecked_fixture(pg, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_add_checked_fixture(pg, setup, teardown);
     tcase_set_timeout(pg, 60);
     tcase_add_test(pg, pg_lock_blocks_writer);
