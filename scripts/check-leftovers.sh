@@ -2,7 +2,8 @@
 # Independent leftover scanner: looks at kernel and process state directly
 # (not at aftershock's journal) for anything an aftershock run or test left:
 # network namespaces, links, qdiscs on ash links, nftables tables, cgroups,
-# stopped processes, processes carrying a run id, pending journals.
+# stopped processes, processes blocked in a seccomp user notification,
+# processes carrying a run id, pending journals.
 set -u
 found=0
 say() { echo "leftover: $*"; found=1; }
@@ -19,12 +20,39 @@ done
 for pid in $(ps -eo pid=,stat= | awk '$2 ~ /^T/ {print $1}'); do
   say "stopped process $pid ($(cat /proc/$pid/comm 2>/dev/null))"
 done
-for env in /proc/[0-9]*/environ; do
+# A syscall fault holds a call by not answering its seccomp notification; once
+# the fault is reverted (or the harness that listened has died, closing the
+# listener) no process may still wait there. Read from the kernel's wait
+# channel (its stack where wchan is hidden), not from aftershock's journal;
+# the holders of listener fds ("anon_inode:seccomp notify") are named, since
+# a duplicate of the listener kept alive elsewhere is what leaves a call stuck.
+seccomp_listeners() {
+  local fd pid
+  find /proc/[0-9]*/fd -maxdepth 1 -lname 'anon_inode:seccomp notify' 2>/dev/null | while IFS= read -r fd; do
+    pid=${fd#/proc/}; pid=${pid%%/*}
+    echo "$pid ($(cat /proc/$pid/comm 2>/dev/null))"
+  done | sort -u | paste -sd, - | sed 's/,/, /g'
+}
+listeners=unknown
+for w in /proc/[0-9]*/wchan; do
+  pid=${w#/proc/}; pid=${pid%/wchan}
+  [ "$pid" = "$$" ] && continue
+  chan=""
+  IFS= read -r chan 2>/dev/null <"$w" || [ -n "$chan" ] || continue # no newline at its end; no fork per process
+  case $chan in
+    seccomp_do_user_notification*) ;;
+    0 | "") grep -q seccomp_do_user_notification "/proc/$pid/stack" 2>/dev/null || continue ;;
+    *) continue ;;
+  esac
+  [ "$listeners" = unknown ] && listeners=$(seccomp_listeners)
+  say "process $pid ($(cat /proc/$pid/comm 2>/dev/null)) blocked in a seccomp user notification" \
+    "(listener held by: ${listeners:-nobody})"
+done
+# One grep over every environment (NUL-separated variables).
+for env in $(grep -lza '^ASH_RUN_ID=' /proc/[0-9]*/environ 2>/dev/null); do
   pid=${env#/proc/}; pid=${pid%/environ}
   [ "$pid" = "$$" ] && continue
-  if grep -qza '^ASH_RUN_ID=' "$env" 2>/dev/null; then
-    say "process $pid ($(cat /proc/$pid/comm 2>/dev/null)) of an aftershock run"
-  fi
+  say "process $pid ($(cat /proc/$pid/comm 2>/dev/null)) of an aftershock run"
 done
 for j in /run/aftershock/*.journal; do [ -e "$j" ] && say "journal $j"; done
 [ "$found" = 0 ] && echo "no leftovers"
