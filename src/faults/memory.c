@@ -155,6 +155,12 @@ static int mem_validate(void *conf, const ash_node *node, const struct ash_scena
         ash_node v = ash_map_get(node, "limit");
         return ash_node_fail(&v, err, "a memory limit of zero would kill everything at once; give a positive size");
     }
+    uint64_t rate;
+    if (c->balloon.set && c->balloon.rate && parse_byte_rate(c->balloon.rate, &rate) < 0) {
+        ash_node b = ash_map_get(node, "balloon");
+        ash_node v = ash_map_get(&b, "rate");
+        return ash_node_fail(&v, err, "'%s' is not a rate: write a size per second, e.g. 20MiB/s", c->balloon.rate);
+    }
     /* A balloon in a cgroup without a memory limit fills the whole machine: the
      * kernel's global OOM killer then picks any process on it, not the target. A
      * host-mode service's cgroup is made for the fault, so it is unlimited unless
@@ -166,12 +172,6 @@ static int mem_validate(void *conf, const ash_node *node, const struct ash_scena
                              "a balloon needs a memory limit around it: give 'limit'%s; without one it would "
                              "exhaust the whole machine's memory and the kernel could OOM-kill any process on it",
                              c->host ? " (or the host a 'memory:' limit)" : "");
-    }
-    uint64_t rate;
-    if (c->balloon.set && c->balloon.rate && parse_byte_rate(c->balloon.rate, &rate) < 0) {
-        ash_node b = ash_map_get(node, "balloon");
-        ash_node v = ash_map_get(&b, "rate");
-        return ash_node_fail(&v, err, "'%s' is not a rate: write a size per second, e.g. 20MiB/s", c->balloon.rate);
     }
     if (c->sample_every_ns <= 0) {
         ash_node v = ash_map_get(node, "sample_every");
