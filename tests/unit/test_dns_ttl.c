@@ -68,7 +68,9 @@ static json_t *run_ttl(int ttl_s)
     char scen[600], text[4096], run_dir[600], state_dir[600];
     snprintf(scen, sizeof scen, "%s/ttl%d.yaml", tmpdir, ttl_s);
     snprintf(run_dir, sizeof run_dir, "%s/run-ttl%d", tmpdir, ttl_s);
-    snprintf(state_dir, sizeof state_dir, "%s/state", tmpdir);
+    /* The run's journal goes to the guard's directory: besides the run's own
+     * guardian, the runner-side teardown recovers it if this test dies. */
+    snprintf(state_dir, sizeof state_dir, "%s", ash_test_journal_dir);
     snprintf(text, sizeof text,
              "version: 1\n"
              "name: dns-cache-ttl-known-answer\n"
@@ -191,7 +193,9 @@ END_TEST
 
 static void setup(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ash-dnsttl-XXXXXX");
+    /* Under the guard's directory, which its runner-side teardown removes
+     * even when the test died before its own teardown. */
+    snprintf(tmpdir, sizeof tmpdir, "%s/dnsttl-XXXXXX", ash_test_journal_dir);
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
@@ -207,6 +211,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("dns_ttl");
     TCase *tc = tcase_create("engine");
+    tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, recovery_tracks_cache_ttl);

@@ -76,7 +76,9 @@ static json_t *run_crash(const char *mode, const char *tag)
     char scen[600], text[4096], run_dir[600], state_dir[600];
     snprintf(scen, sizeof scen, "%s/%s.yaml", tmpdir, tag);
     snprintf(run_dir, sizeof run_dir, "%s/run-%s", tmpdir, tag);
-    snprintf(state_dir, sizeof state_dir, "%s/state", tmpdir);
+    /* The run's journal goes to the guard's directory: besides the run's own
+     * guardian, the runner-side teardown recovers it if this test dies. */
+    snprintf(state_dir, sizeof state_dir, "%s", ash_test_journal_dir);
     snprintf(text, sizeof text,
              "version: 1\n"
              "name: host-crash-known-answer\n"
@@ -192,7 +194,9 @@ END_TEST
 
 static void setup(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ash-hc-XXXXXX");
+    /* Under the guard's directory, which its runner-side teardown removes
+     * even when the test died before its own teardown. */
+    snprintf(tmpdir, sizeof tmpdir, "%s/hc-XXXXXX", ash_test_journal_dir);
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
@@ -208,6 +212,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("host_crash");
     TCase *tc = tcase_create("engine");
+    tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, kill_restart_known_answer);
