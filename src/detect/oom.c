@@ -23,6 +23,12 @@ static int oom_validate(void *conf, const ash_node *node, const struct ash_scena
     struct oom_conf *c = conf;
     if (!c->host == !c->service)
         return ash_node_fail(node, err, "oom needs exactly one of 'host' or 'service'");
+    if (c->host && sc->n_hosts == 0) {
+        ash_node v = ash_map_get(node, "host");
+        return ash_node_fail(&v, err,
+                             "'host' needs sandbox mode: this scenario has no 'hosts:' (in host mode name a "
+                             "'service' of the scenario)");
+    }
     if (c->host && !ash_scenario_host(sc, c->host)) {
         ash_node v = ash_map_get(node, "host");
         return ash_node_fail(&v, err, "no host named '%s' in this scenario", c->host);

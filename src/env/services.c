@@ -670,27 +670,30 @@ static int kill_by_env(const char *needle, ash_error_t *err)
         long pid = strtol(de->d_name, &end, 10);
         if (*end || pid <= 1 || pid == self)
             continue;
+        /* The pidfd is taken before the environment is read: if the pid is
+         * reused in between, the signals reach the old (gone) process, never
+         * the new one whose environment was read. */
+        int pfd = ash_pidfd_open((pid_t)pid);
+        if (pfd < 0)
+            continue;
         char path[64];
         snprintf(path, sizeof path, "/proc/%ld/environ", pid);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
         static char buf[65536];
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0)
-            continue;
-        buf[n] = '\0';
-        for (ssize_t off = 0; off < n;) {
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+        if (fd >= 0)
+            close(fd);
+        for (ssize_t off = 0; n > 0 && off < n;) {
+            buf[n] = '\0';
             size_t len = strlen(buf + off);
             if (len == nl && memcmp(buf + off, needle, nl) == 0) {
-                uint64_t start = ash_proc_start_time((pid_t)pid);
-                ash_proc_signal_checked((pid_t)pid, start, SIGCONT);
-                ash_proc_signal_checked((pid_t)pid, start, SIGKILL);
+                ash_pidfd_signal(pfd, SIGCONT);
+                ash_pidfd_signal(pfd, SIGKILL);
                 break;
             }
             off += (ssize_t)len + 1;
         }
+        close(pfd);
     }
     closedir(d);
     return 0;

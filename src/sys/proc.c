@@ -69,11 +69,17 @@ char ash_proc_state(pid_t pid)
 
 int ash_proc_signal_checked(pid_t pid, uint64_t start, int sig)
 {
+    /* Without a recorded start time the identity cannot be checked: refuse
+     * rather than signal whatever holds the pid now. */
+    if (start == 0) {
+        errno = EINVAL;
+        return -1;
+    }
     /* pidfd pins the identity between the check and the signal. */
     int pfd = ash_pidfd_open(pid);
     if (pfd < 0)
         return -1;
-    if (start && ash_proc_start_time(pid) != start) {
+    if (ash_proc_start_time(pid) != start) {
         close(pfd);
         errno = ESRCH;
         return -1;

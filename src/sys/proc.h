@@ -44,7 +44,7 @@ int ash_pidfd_signal(int pidfd, int sig);
 /* starttime field of /proc/PID/stat (clock ticks since boot); 0 if the process is gone. */
 uint64_t ash_proc_start_time(pid_t pid);
 /* Signal pid only if it is still the same process (start time matches). Returns 0,
- * or -1 with errno ESRCH when gone or replaced. */
+ * or -1 with errno ESRCH when gone or replaced, EINVAL when start is 0 (unknown). */
 int ash_proc_signal_checked(pid_t pid, uint64_t start, int sig);
 /* 'R', 'S', 'T' (stopped), 'Z', ... or 0 when gone. */
 char ash_proc_state(pid_t pid);

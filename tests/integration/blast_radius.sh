@@ -108,7 +108,7 @@ refused balloon-without-limit "13:14: a balloon needs a memory limit around it: 
     service: blastapp
     balloon: { size: 1GiB }
 '
-refused oom-host-in-host-mode "11:18: no host named 'blastapp' in this scenario" 'detectors:
+refused oom-host-in-host-mode "11:18: 'host' needs sandbox mode: this scenario has no 'hosts:' (in host mode name a 'service' of the scenario)" 'detectors:
   - name: d
     oom: { host: blastapp }
 '

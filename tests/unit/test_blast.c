@@ -78,6 +78,30 @@ START_TEST(sigcont_refuses_reused_pid)
 }
 END_TEST
 
+/* The primitive every undo path uses: an unknown start time (0) is refused,
+ * a different one is "gone", only the recorded one is signalled. */
+START_TEST(signal_checked_needs_identity)
+{
+    pid_t pid = spawn_sleeper(false);
+    uint64_t start = ash_proc_start_time(pid);
+    ck_assert_uint_ne(start, 0);
+    errno = 0;
+    ck_assert_int_eq(ash_proc_signal_checked(pid, 0, SIGKILL), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(ash_proc_signal_checked(pid, start + 1, SIGKILL), -1);
+    ck_assert_int_eq(errno, ESRCH);
+    ck_assert_int_ne(ash_proc_state(pid), 0);
+    /* The network relay/cross-traffic helper record goes through it too. */
+    ash_error_t err = {0};
+    ck_assert_int_eq(undo("network.proc", json_pack("{s:i}", "pid", (int)pid), &err), -1);
+    ck_assert_int_ne(ash_proc_state(pid), 0);
+    ck_assert_int_eq(ash_proc_signal_checked(pid, start, SIGKILL), 0);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+END_TEST
+
 /* memory-exhaustion's balloon: recover kills it only if it is still the balloon. */
 START_TEST(balloon_kill_refuses_reused_pid)
 {
@@ -157,6 +181,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("blast");
     TCase *tc = tcase_create("pid-reuse");
+    tcase_add_test(tc, signal_checked_needs_identity);
     tcase_add_test(tc, sigcont_refuses_reused_pid);
     tcase_add_test(tc, balloon_kill_refuses_reused_pid);
     tcase_add_test(tc, own_cgroup_leaves_reused_pid_alone);
