@@ -1,4 +1,5 @@
-/* reports/index.html: every run directory holding a report.json, newest first, linked to its report.html. */
+/* reports/index.html: every run directory holding a report.json, newest first, linked to its report.html,
+ * and the variants against their as-it-was replays (also written as reports/comparison.md). */
 #include "report/report.h"
 
 #include <dirent.h>
@@ -23,8 +24,7 @@ static int newest_first(const void *a, const void *b)
     return c ? c : strcmp(y->dir, x->dir);
 }
 
-/* A directory name as a relative URL path segment. */
-static void put_href_segment(FILE *f, const char *s)
+void ash_report_put_url_segment(FILE *f, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
@@ -54,7 +54,7 @@ static void figure(FILE *f, const json_t *report, const char *key)
 static void row(FILE *f, const struct entry *e)
 {
     fputs("<tr><td><a href=\"", f);
-    put_href_segment(f, e->dir);
+    ash_report_put_url_segment(f, e->dir);
     fputs("/report.html\">", f);
     ash_report_put_xml(f, e->dir);
     fputs("</a></td>", f);
@@ -77,6 +77,86 @@ static void row(FILE *f, const struct entry *e)
     fputs("</tr>\n", f);
 }
 
+static void run_link(FILE *f, const struct entry *e)
+{
+    fputs("<a href=\"", f);
+    ash_report_put_url_segment(f, e->dir);
+    fputs("/report.html\">", f);
+    ash_report_put_xml(f, ash_report_get_str(e->report, "scenario", "unnamed"));
+    fputs("</a><br/><span class=\"dir\">", f);
+    ash_report_put_xml(f, e->dir);
+    fputs("</span>", f);
+}
+
+/* "Would the action items have helped?": per incident, each variant against
+ * its as-it-was replay, from the stored reports alone. Nothing without a pair. */
+static int comparison(FILE *f, const struct entry *v, const json_t *const *reports, const size_t *of, size_t nr)
+{
+    struct ash_report_pair *pairs;
+    long np = ash_report_variant_pairs(reports, nr, &pairs);
+    if (np <= 0)
+        return (int)np;
+    fputs("<h2 id=\"variants\">Would the action items have helped?</h2>\n"
+          "<p>A variant replays the incident with the postmortem's action items (new monitoring, earlier alerts) in "
+          "place; the as-it-was replay is the scenario whose name the variant's extends. Figures are medians over a "
+          "report's runs, in seconds of replay; the difference says how much sooner or later the variant got there, "
+          "and what that stands for in the incident's own time. Each variant's newest run is compared with the "
+          "as-it-was run started closest to it.</p>\n",
+          f);
+    for (long p = 0; p < np; p++) {
+        const char *src = ash_report_source_of(reports[pairs[p].variant]);
+        bool first = true;
+        for (long q = 0; q < p && first; q++)
+            first = strcmp(ash_report_source_of(reports[pairs[q].variant]), src) != 0;
+        if (!first)
+            continue;
+        const json_t *base0 = reports[pairs[p].base];
+        char ttd[160], ttr[160];
+        fputs("<h3>Incident <code>", f);
+        ash_report_put_xml(f, src);
+        fputs("</code></h3>\n", f);
+        ash_report_fmt_incident(ttd, sizeof ttd, base0, "ttd");
+        ash_report_fmt_incident(ttr, sizeof ttr, base0, "ttr");
+        if (strcmp(ttd, "-") != 0 || strcmp(ttr, "-") != 0) {
+            fputs("<p>The incident itself: TTD ", f);
+            ash_report_put_xml(f, ttd);
+            fputs(", TTR ", f);
+            ash_report_put_xml(f, ttr);
+            fputs(" (the postmortem's figures, scaled to replay time).</p>\n", f);
+        }
+        fputs("<table class=\"variants\"><tr><th>variant</th><th>as it was</th><th>TTD as it was \u2192 variant</th>"
+              "<th>TTD difference</th><th>TTR as it was \u2192 variant</th><th>TTR difference</th></tr>\n",
+              f);
+        for (long q = p; q < np; q++) {
+            if (strcmp(ash_report_source_of(reports[pairs[q].variant]), src) != 0)
+                continue;
+            char buf[200];
+            struct ash_report_delta d;
+            fputs("<tr><td>", f);
+            run_link(f, &v[of[pairs[q].variant]]);
+            fputs("</td><td>", f);
+            run_link(f, &v[of[pairs[q].base]]);
+            fputs("</td>", f);
+            static const char *const figs[] = {"ttd_ms", "ttr_ms"};
+            for (size_t k = 0; k < 2; k++) {
+                ash_report_delta_of(&d, reports[pairs[q].variant], reports[pairs[q].base], figs[k]);
+                fputs("<td class=\"n\">", f);
+                ash_report_put_xml(f, ash_report_fmt_pair(buf, sizeof buf, &d));
+                bool better = d.has_variant && (!d.has_base || d.variant_ms < d.base_ms);
+                bool worse = d.has_base && (!d.has_variant || d.variant_ms > d.base_ms);
+                fprintf(f, "</td><td class=\"%s\">", better ? "sooner" : worse ? "later" : "same");
+                ash_report_put_xml(f, ash_report_fmt_delta(buf, sizeof buf, &d));
+                fputs("</td>", f);
+            }
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+    fputs("<p>The same comparison, to paste into a ticket: <a href=\"comparison.md\">comparison.md</a>.</p>\n", f);
+    free(pairs);
+    return 1;
+}
+
 static void free_entries(struct entry *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -96,6 +176,9 @@ int ash_report_write_index(const char *reports_dir, ash_error_t *err)
     size_t n = 0, cap = 0;
     int ret = -1;
     char *path = NULL;
+    const json_t **reports = NULL;
+    const char **dirs = NULL;
+    size_t *of = NULL, nr = 0;
     struct ash_report_out o = {0};
     struct dirent *de;
     while ((de = readdir(d))) {
@@ -141,6 +224,23 @@ int ash_report_write_index(const char *reports_dir, ash_error_t *err)
     }
     if (n > 1)
         qsort(v, n, sizeof *v, newest_first);
+    /* The readable reports, newest first, for the comparison (of: back to v). */
+    reports = malloc((n ? n : 1) * sizeof *reports);
+    dirs = malloc((n ? n : 1) * sizeof *dirs);
+    of = malloc((n ? n : 1) * sizeof *of);
+    if (!reports || !dirs || !of) {
+        ash_error(err, ENOMEM, "cannot list reports in %s", reports_dir);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].report)
+            continue;
+        reports[nr] = v[i].report;
+        dirs[nr] = v[i].dir;
+        of[nr++] = i;
+    }
+    if (ash_report_write_comparison_md(reports_dir, reports, dirs, nr, err) < 0)
+        goto cleanup;
 
     if (asprintf(&path, "%s/index.html", reports_dir) < 0) {
         path = NULL;
@@ -155,8 +255,17 @@ int ash_report_write_index(const char *reports_dir, ash_error_t *err)
           "table{border-collapse:collapse}th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left}"
           "th{background:#f3f5f7}td.n{text-align:right;font-variant-numeric:tabular-nums}"
           ".v-pass{color:#2e7d32;font-weight:bold}.v-other,.bad{color:#c62828;font-weight:bold}"
+          "h2{margin-top:28px}table.variants td{vertical-align:top}.dir{color:#57606a;font-size:12px}"
+          "td.sooner{color:#2e7d32}td.later{color:#c62828}"
           "</style>\n</head>\n<body>\n<h1>aftershock reports</h1>\n",
           o.f);
+    int shown = comparison(o.f, v, reports, of, nr);
+    if (shown < 0) {
+        ash_error(err, ENOMEM, "cannot write the index of %s", reports_dir);
+        goto cleanup;
+    }
+    if (shown)
+        fputs("<h2 id=\"runs\">Runs</h2>\n", o.f);
     fprintf(o.f, "<p>%zu run%s, newest first. Times in ms from t_inject.</p>\n", n, n == 1 ? "" : "s");
     fputs("<table><tr><th>run directory</th><th>scenario</th><th>started (UTC)</th><th>verdict</th><th>runs</th>"
           "<th>TTD ms</th><th>TTR ms</th></tr>\n",
@@ -171,6 +280,9 @@ cleanup:
         ash_report_out_discard(&o);
     closedir(d);
     free(path);
+    free(reports);
+    free(dirs);
+    free(of);
     free_entries(v, n);
     return ret;
 }

@@ -1,7 +1,11 @@
-/* report.md: the run's figures, the incident comparison and the event log, to paste into a ticket. */
+/* report.md: the run's figures, the incident comparison and the event log, to paste into a ticket;
+ * reports/comparison.md: the variants against their as-it-was replays, from the stored reports. */
 #include "report/report.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void cell(FILE *f, const char *s)
 {
@@ -336,4 +340,109 @@ int ash_report_write_markdown(const json_t *report, const char *path, ash_error_
     faults_and_actions(o.f, runs);
     event_log(o.f, runs);
     return ash_report_out_commit(&o, path, err);
+}
+
+/* A Markdown link to a run's report.md: [scenario](dir/report.md) (dir). Not a
+ * code span for the directory: the cell escaping ("&lt;") would show literally. */
+static void run_link(FILE *f, const json_t *report, const char *dir)
+{
+    fputs(" [", f);
+    ash_report_put_md_cell(f, ash_report_get_str(report, "scenario", "unnamed"));
+    fputs("](", f);
+    ash_report_put_url_segment(f, dir);
+    fputs("/report.md) (", f);
+    ash_report_put_md_cell(f, dir);
+    fputs(") |", f);
+}
+
+static void comparison_table(FILE *f, const json_t *const *reports, const char *const *dirs,
+                             const struct ash_report_pair *pairs, long np, long p)
+{
+    const char *src = ash_report_source_of(reports[pairs[p].variant]);
+    char ttd[160], ttr[160], buf[200];
+    fputs("## Incident `", f);
+    ash_report_put_md_cell(f, src);
+    fputs("`\n\n", f);
+    ash_report_fmt_incident(ttd, sizeof ttd, reports[pairs[p].base], "ttd");
+    ash_report_fmt_incident(ttr, sizeof ttr, reports[pairs[p].base], "ttr");
+    if (strcmp(ttd, "-") != 0 || strcmp(ttr, "-") != 0) {
+        fputs("The incident itself: TTD ", f);
+        ash_report_put_md_cell(f, ttd);
+        fputs(", TTR ", f);
+        ash_report_put_md_cell(f, ttr);
+        fputs(" (the postmortem's figures, scaled to replay time).\n\n", f);
+    }
+    fputs("| variant | as it was | TTD as it was \u2192 variant | TTD difference | TTR as it was \u2192 variant | TTR "
+          "difference |\n|---|---|---:|---|---:|---|\n",
+          f);
+    for (long q = p; q < np; q++) {
+        if (strcmp(ash_report_source_of(reports[pairs[q].variant]), src) != 0)
+            continue;
+        fputs("|", f);
+        run_link(f, reports[pairs[q].variant], dirs[pairs[q].variant]);
+        run_link(f, reports[pairs[q].base], dirs[pairs[q].base]);
+        static const char *const figs[] = {"ttd_ms", "ttr_ms"};
+        for (size_t k = 0; k < 2; k++) {
+            struct ash_report_delta d;
+            ash_report_delta_of(&d, reports[pairs[q].variant], reports[pairs[q].base], figs[k]);
+            cell(f, ash_report_fmt_pair(buf, sizeof buf, &d));
+            cell(f, ash_report_fmt_delta(buf, sizeof buf, &d));
+        }
+        fputs("\n", f);
+    }
+    fputs("\n", f);
+}
+
+int ash_report_write_comparison_md(const char *reports_dir, const json_t *const *reports, const char *const *dirs,
+                                   size_t n, ash_error_t *err)
+{
+    struct ash_report_pair *pairs = NULL;
+    struct ash_report_out o = {0};
+    char *path = NULL;
+    int ret = -1;
+    if (asprintf(&path, "%s/comparison.md", reports_dir) < 0) {
+        path = NULL;
+        ash_error(err, ENOMEM, "cannot write %s/comparison.md", reports_dir);
+        goto cleanup;
+    }
+    long np = ash_report_variant_pairs(reports, n, &pairs);
+    if (np < 0) {
+        ash_error(err, ENOMEM, "cannot write %s", path);
+        goto cleanup;
+    }
+    if (np == 0) {
+        /* The pairs it compared are gone from the folder: a stale file would
+         * answer for runs that are no longer there. */
+        if (unlink(path) < 0 && errno != ENOENT) {
+            ash_error(err, errno, "cannot remove the stale %s", path);
+            goto cleanup;
+        }
+        ret = 0;
+        goto cleanup;
+    }
+    if (ash_report_out_open(&o, err) < 0)
+        goto cleanup;
+    fputs("# Would the action items have helped?\n\n"
+          "A variant replays the incident with the postmortem's action items (new monitoring, earlier alerts) in "
+          "place; the as-it-was replay is the scenario whose name the variant's extends. Figures are medians over a "
+          "report's runs, in seconds of replay; the difference says how much sooner or later the variant got there "
+          "(and, in %, against the as-it-was figure), and what that stands for in the incident's own time. Each "
+          "variant's newest run in this folder is compared with the as-it-was run started closest to it.\n\n",
+          o.f);
+    for (long p = 0; p < np; p++) {
+        const char *src = ash_report_source_of(reports[pairs[p].variant]);
+        bool first = true;
+        for (long q = 0; q < p && first; q++)
+            first = strcmp(ash_report_source_of(reports[pairs[q].variant]), src) != 0;
+        if (first)
+            comparison_table(o.f, reports, dirs, pairs, np, p);
+    }
+    ret = ash_report_out_commit(&o, path, err);
+
+cleanup:
+    if (o.f)
+        ash_report_out_discard(&o);
+    free(pairs);
+    free(path);
+    return ret;
 }

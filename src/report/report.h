@@ -48,6 +48,46 @@ void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n,
  * how much?". Prints nothing when there is no such pair; returns the pairs. */
 size_t ash_report_print_variants(FILE *out, const json_t *const *reports, size_t n);
 
+/* The same comparison from the reports stored in a folder (ash_report_write_index
+ * writes both): reports_dir/comparison.md, and a section of index.html. */
+
+/* A report's figure as one number: the median over its runs (a single run's own). */
+bool ash_report_median(const json_t *report, const char *figure, double *out);
+/* incident.source, or NULL. */
+const char *ash_report_source_of(const json_t *report);
+/* Index of reports[i]'s as-it-was replay: same incident.source, the longest
+ * scenario name reports[i]'s extends with "-", and of several runs of that
+ * name the one started closest to reports[i] (ties: the first listed). -1 when
+ * reports[i] is no variant of any of them. */
+long ash_report_base_of(const json_t *const *reports, size_t n, size_t i);
+
+/* One figure of a variant against its as-it-was replay. */
+struct ash_report_delta {
+    bool has_variant, has_base;
+    double variant_ms, base_ms;
+    double timescale; /* the variant's incident timescale; 0 without an incident */
+};
+void ash_report_delta_of(struct ash_report_delta *d, const json_t *variant, const json_t *base, const char *figure);
+/* "9.000 s sooner (-75.0%; 9m00s of the incident at 60x)", "1.500 s later (+12.5%)",
+ * "no change", "only as it was (never reached with the variant)", ... */
+const char *ash_report_fmt_delta(char *buf, size_t len, const struct ash_report_delta *d);
+/* "12.000 s → 3.000 s" (as it was, then with the variant; "-" when not reached). */
+const char *ash_report_fmt_pair(char *buf, size_t len, const struct ash_report_delta *d);
+
+struct ash_report_pair {
+    size_t variant, base; /* indexes into the reports given */
+};
+/* Every variant with its as-it-was replay, once per variant (its first listed
+ * run: the newest, as the index lists them); *out is malloc'd (NULL when none).
+ * Returns the count, -1 when out of memory. */
+long ash_report_variant_pairs(const json_t *const *reports, size_t n, struct ash_report_pair **out);
+/* reports_dir/comparison.md from those pairs (dirs[k]: reports[k]'s run
+ * directory); removes a stale one when there is no pair. */
+int ash_report_write_comparison_md(const char *reports_dir, const json_t *const *reports, const char *const *dirs,
+                                   size_t n, ash_error_t *err);
+/* A run directory name as a relative URL path segment ("a b" -> "a%20b"). */
+void ash_report_put_url_segment(FILE *f, const char *s);
+
 /* junit.xml, report.md and report.html into run_dir (report.json is the caller's). */
 int ash_report_render_all(const json_t *report, const char *run_dir, ash_error_t *err);
 

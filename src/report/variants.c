@@ -1,14 +1,18 @@
 /* "Would the action items have detected it sooner, and by how much?": for
- * reports of the same incident (same incident.source) replayed together, each
- * variant's median TTD and TTR next to the as-it-was replay's. The as-it-was
- * replay is the one whose scenario name the others extend
- * (telephony-table-lock vs telephony-table-lock-early-alert). */
+ * reports of the same incident (same incident.source), each variant's median
+ * TTD and TTR next to the as-it-was replay's. The as-it-was replay is the one
+ * whose scenario name the others extend (telephony-table-lock vs
+ * telephony-table-lock-early-alert). The pairing and the difference text live
+ * here; the terminal, reports/index.html and reports/comparison.md print them. */
 #include "report/report.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-static bool median(const json_t *report, const char *figure, double *out)
+bool ash_report_median(const json_t *report, const char *figure, double *out)
 {
     json_t *sum = ash_report_summary_of(report);
     bool ok = ash_report_get_ms(json_object_get(sum, figure), "median", out);
@@ -16,9 +20,141 @@ static bool median(const json_t *report, const char *figure, double *out)
     return ok;
 }
 
-static const char *source_of(const json_t *report)
+const char *ash_report_source_of(const json_t *report)
 {
     return ash_report_get_str(json_object_get(report, "incident"), "source", NULL);
+}
+
+/* started_at as seconds since the epoch; false when missing or not ISO 8601 UTC. */
+static bool started(const json_t *report, double *out)
+{
+    const char *s = ash_report_get_str(report, "started_at", NULL);
+    struct tm tm = {0};
+    double frac = 0;
+    int consumed = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                     &tm.tm_sec, &consumed) != 6)
+        return false;
+    if (s[consumed] == '.')
+        frac = strtod(s + consumed, NULL);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return false;
+    *out = (double)t + frac;
+    return true;
+}
+
+long ash_report_base_of(const json_t *const *reports, size_t n, size_t i)
+{
+    const char *src = ash_report_source_of(reports[i]), *name = ash_report_get_str(reports[i], "scenario", "");
+    if (!src)
+        return -1;
+    double t = 0, best_gap = INFINITY;
+    bool has_t = started(reports[i], &t);
+    long base = -1;
+    size_t best = 0;
+    for (size_t j = 0; j < n; j++) {
+        const char *bs = ash_report_source_of(reports[j]), *bn = ash_report_get_str(reports[j], "scenario", "");
+        size_t len = strlen(bn);
+        if (j == i || !bs || strcmp(bs, src) != 0 || len == 0 || len >= strlen(name) || strncmp(name, bn, len) != 0 ||
+            name[len] != '-' || len < best)
+            continue;
+        /* Several runs of the same as-it-was scenario (a reports folder keeps
+         * history): the one started closest to the variant was replayed with
+         * it; without stamps the first one listed stays. */
+        double tj = 0, gap = INFINITY;
+        if (has_t && started(reports[j], &tj))
+            gap = fabs(tj - t);
+        if (len == best && !(gap < best_gap))
+            continue;
+        base = (long)j;
+        best = len;
+        best_gap = gap;
+    }
+    return base;
+}
+
+void ash_report_delta_of(struct ash_report_delta *d, const json_t *variant, const json_t *base, const char *figure)
+{
+    memset(d, 0, sizeof *d);
+    d->has_variant = ash_report_median(variant, figure, &d->variant_ms);
+    d->has_base = ash_report_median(base, figure, &d->base_ms);
+    double scale = 0;
+    const json_t *inc = json_object_get(variant, "incident");
+    d->timescale = ash_report_get_ms(inc, "timescale", &scale) && scale > 0 ? scale : json_is_object(inc) ? 1 : 0;
+}
+
+const char *ash_report_fmt_delta(char *buf, size_t len, const struct ash_report_delta *d)
+{
+    if (!d->has_variant || !d->has_base) {
+        snprintf(buf, len, "%s",
+                 d->has_variant ? "only with the variant (never reached as it was)"
+                 : d->has_base  ? "only as it was (never reached with the variant)"
+                                : "reached in neither");
+        return buf;
+    }
+    double diff = d->base_ms - d->variant_ms, mag = fabs(diff);
+    if (mag < 0.0005) {
+        snprintf(buf, len, "no change");
+        return buf;
+    }
+    char pct[32] = "", inc[96] = "", human[48];
+    if (d->base_ms > 0)
+        snprintf(pct, sizeof pct, "%+.1f%%", (d->variant_ms - d->base_ms) / d->base_ms * 100.0);
+    /* What the replay's seconds stand for in the incident's own time. */
+    if (d->timescale > 0 && d->timescale != 1)
+        snprintf(inc, sizeof inc, "%s of the incident at %gx",
+                 ash_report_fmt_human(human, sizeof human, mag * d->timescale), d->timescale);
+    snprintf(buf, len, "%.3f s %s%s%s%s%s%s", mag / 1000.0, diff > 0 ? "sooner" : "later", *pct || *inc ? " (" : "",
+             pct, *pct && *inc ? "; " : "", inc, *pct || *inc ? ")" : "");
+    return buf;
+}
+
+const char *ash_report_fmt_pair(char *buf, size_t len, const struct ash_report_delta *d)
+{
+    char b[32] = "-", v[32] = "-";
+    if (d->has_base)
+        snprintf(b, sizeof b, "%.3f s", d->base_ms / 1000.0);
+    if (d->has_variant)
+        snprintf(v, sizeof v, "%.3f s", d->variant_ms / 1000.0);
+    snprintf(buf, len, "%s \u2192 %s", b, v);
+    return buf;
+}
+
+long ash_report_variant_pairs(const json_t *const *reports, size_t n, struct ash_report_pair **out)
+{
+    *out = NULL;
+    if (!n)
+        return 0;
+    struct ash_report_pair *v = malloc(n * sizeof *v);
+    if (!v)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        long base = ash_report_base_of(reports, n, i);
+        if (base < 0)
+            continue;
+        /* Only the first listed (the newest, in a folder) run of each variant. */
+        const char *name = ash_report_get_str(reports[i], "scenario", "");
+        const char *src = ash_report_source_of(reports[i]);
+        bool seen = false;
+        for (size_t p = 0; p < k && !seen; p++)
+            seen = strcmp(ash_report_get_str(reports[v[p].variant], "scenario", ""), name) == 0 &&
+                   strcmp(ash_report_source_of(reports[v[p].variant]), src) == 0;
+        if (seen)
+            continue;
+        v[k].variant = i;
+        v[k].base = (size_t)base;
+        k++;
+    }
+    if (!k) {
+        free(v);
+        return 0;
+    }
+    *out = v;
+    return (long)k;
 }
 
 /* One line per figure: "TTD 120.000 ms vs 640.000 ms: 520.000 ms sooner (52m00s of the incident at 600x)". */
@@ -26,7 +162,7 @@ static void compare(FILE *out, const json_t *variant, const json_t *base, const 
                     const char *sooner, const char *later)
 {
     double v = 0, b = 0, scale = 1;
-    bool hv = median(variant, figure, &v), hb = median(base, figure, &b);
+    bool hv = ash_report_median(variant, figure, &v), hb = ash_report_median(base, figure, &b);
     ash_report_get_ms(json_object_get(variant, "incident"), "timescale", &scale);
     if (!(scale > 0))
         scale = 1;
@@ -52,28 +188,15 @@ size_t ash_report_print_variants(FILE *out, const json_t *const *reports, size_t
 {
     size_t printed = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *src = source_of(reports[i]), *name = ash_report_get_str(reports[i], "scenario", "");
-        if (!src)
-            continue;
-        /* The base: same incident, a name this one extends ("base-..."). */
-        const json_t *base = NULL;
-        size_t best = 0;
-        for (size_t j = 0; j < n; j++) {
-            const char *bs = source_of(reports[j]), *bn = ash_report_get_str(reports[j], "scenario", "");
-            size_t len = strlen(bn);
-            if (j == i || !bs || strcmp(bs, src) != 0 || len >= strlen(name) || strncmp(name, bn, len) != 0 ||
-                name[len] != '-' || len <= best)
-                continue;
-            base = reports[j];
-            best = len;
-        }
-        if (!base)
+        long base = ash_report_base_of(reports, n, i);
+        if (base < 0)
             continue;
         if (!printed++)
             fputs("\nvariants (the postmortem's action items) against the as-it-was replay:\n", out);
-        fprintf(out, "%s vs %s (%s):\n", name, ash_report_get_str(base, "scenario", "?"), src);
-        compare(out, reports[i], base, "ttd_ms", "TTD", "sooner", "later");
-        compare(out, reports[i], base, "ttr_ms", "TTR", "sooner", "later");
+        fprintf(out, "%s vs %s (%s):\n", ash_report_get_str(reports[i], "scenario", ""),
+                ash_report_get_str(reports[base], "scenario", "?"), ash_report_source_of(reports[i]));
+        compare(out, reports[i], reports[base], "ttd_ms", "TTD", "sooner", "later");
+        compare(out, reports[i], reports[base], "ttr_ms", "TTR", "sooner", "later");
     }
     return printed;
 }

@@ -1,5 +1,5 @@
-/* Report renderers against hand-written report.json fixtures: stats, JSON, JUnit, Markdown, HTML/SVG, index, terminal.
- */
+/* Report renderers against hand-written report.json fixtures: stats, JSON, JUnit, Markdown, HTML/SVG, index,
+ * terminal, and the variants against their as-it-was replays. */
 #include "report/report.h"
 
 #include <check.h>
@@ -698,8 +698,225 @@ START_TEST(renders_malformed_and_empty_reports)
 }
 END_TEST
 
+/* ---- variants: "would the action items have helped?" ---- */
+
+/* A variant of the "pass" fixture (telephony-table-lock, incident 002_..., 60x)
+ * as the engine would store it: another scenario name, its own figures. */
+static json_t *variant_of(const char *fixture, const char *name, const char *started, double ttd, double ttr,
+                          const char *source)
+{
+    json_t *doc = load_fixture(fixture);
+    json_object_set_new(doc, "scenario", json_string(name));
+    json_object_set_new(doc, "started_at", json_string(started));
+    json_t *run = json_array_get(json_object_get(doc, "runs"), 0);
+    json_object_set_new(run, "ttd_ms", ttd < 0 ? json_null() : json_real(ttd));
+    json_object_set_new(run, "ttr_ms", ttr < 0 ? json_null() : json_real(ttr));
+    if (source)
+        json_object_set_new(json_object_get(doc, "incident"), "source", json_string(source));
+    json_object_del(doc, "summary");
+    ck_assert_int_eq(ash_report_summarize(doc), 0);
+    return doc;
+}
+
+static void place_doc(json_t *doc, const char *dir)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    strncat(path, "/report.json", sizeof path - strlen(path) - 1);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_json(doc, path, &err) == 0, "%s", err.msg);
+    json_decref(doc);
+}
+
+static char *index_of_tmp(char *path, size_t len)
+{
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_index(tmpdir, &err) == 0, "%s", err.msg);
+    snprintf(path, len, "%s/index.html", tmpdir);
+    assert_well_formed(path);
+    return slurp(path);
+}
+
+static bool exists(const char *file)
+{
+    char path[600];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", tmpdir, file);
+    return stat(path, &st) == 0;
+}
+
+START_TEST(variants_known_pair_in_index_and_comparison_md)
+{
+    /* As it was, twice (the folder keeps history); the variant ran a minute
+     * after the first, so that one is its as-it-was replay, not the later "fail". */
+    place("pass", "20250314T093000Z-telephony-table-lock");
+    place("fail", "20250314T100000Z-telephony-table-lock");
+    place_doc(
+        variant_of("pass", "telephony-table-lock-early-alert", "2025-03-14T09:31:00.000Z", 1012.345, 9231.0, NULL),
+        "20250314T093100Z-early&alert");
+    /* An older run of the same variant: only the newest is compared. */
+    place_doc(variant_of("pass", "telephony-table-lock-early-alert", "2025-03-14T09:20:00.000Z", 5.0, 5.0, NULL),
+              "20250314T092000Z-early-alert-old");
+    /* A malformed report and one with wrong types do not break the index. */
+    place(NULL, "20250316T000000Z-broken");
+    char path[700];
+    snprintf(path, sizeof path, "%s/20250316T000000Z-broken/report.json", tmpdir);
+    write_text(path, "{\"schema\": \"aftershock/report-v1\", \"scenario\": [1], \"incident\": \"x\", \"runs\": 3}");
+    place(NULL, "20250316T000001Z-garbage");
+    snprintf(path, sizeof path, "%s/20250316T000001Z-garbage/report.json", tmpdir);
+    write_text(path, "{not json");
+
+    char *h = index_of_tmp(path, sizeof path);
+    const char *sec = strstr(h, "<h2 id=\"variants\">Would the action items have helped?</h2>");
+    ck_assert_ptr_nonnull(sec);
+    ck_assert_ptr_nonnull(strstr(sec, "<h3>Incident <code>002_54fa43d8c2608992.txt</code></h3>"));
+    ck_assert_ptr_nonnull(strstr(sec, "The incident itself: TTD 12m00s \u2192 12.000 s at 60x, TTR 22m00s \u2192 "
+                                      "22.000 s at 60x"));
+    ck_assert_ptr_nonnull(strstr(sec, "<td class=\"n\">3.012 s \u2192 1.012 s</td>"
+                                      "<td class=\"sooner\">2.000 s sooner (-66.4%; 2m00s of the incident at "
+                                      "60x)</td>"));
+    ck_assert_ptr_nonnull(strstr(sec, "<td class=\"n\">12.231 s \u2192 9.231 s</td>"
+                                      "<td class=\"sooner\">3.000 s sooner (-24.5%; 3m00s of the incident at "
+                                      "60x)</td>"));
+    /* The run directories, escaped as text and as URLs. */
+    ck_assert_ptr_nonnull(strstr(sec, "<a href=\"20250314T093100Z-early%26alert/report.html\">telephony-table-lock-"
+                                      "early-alert</a><br/><span class=\"dir\">20250314T093100Z-early&amp;alert"));
+    ck_assert_ptr_nonnull(strstr(sec, "<a href=\"20250314T093000Z-telephony-table-lock/report.html\">"));
+    ck_assert_uint_eq(count_of(sec, "sooner ("), 2);
+    ck_assert_ptr_null(strstr(sec, "20250314T100000Z-telephony-table-lock/report.html\">telephony"));
+    ck_assert_ptr_null(strstr(h, "early-alert-old/report.html\">telephony-table-lock-early-alert</a><br/>"));
+    /* The run list is still all there, the unreadable one included. */
+    ck_assert_ptr_nonnull(strstr(h, "<h2 id=\"runs\">Runs</h2>"));
+    ck_assert_ptr_nonnull(strstr(h, "<p>6 runs, newest first."));
+    ck_assert_ptr_nonnull(strstr(h, "unreadable: "));
+    free(h);
+
+    snprintf(path, sizeof path, "%s/comparison.md", tmpdir);
+    char *md = slurp(path);
+    ck_assert_ptr_nonnull(strstr(md, "# Would the action items have helped?\n"));
+    ck_assert_ptr_nonnull(strstr(md, "## Incident `002_54fa43d8c2608992.txt`\n"));
+    ck_assert_ptr_nonnull(strstr(md, "| [telephony-table-lock-early-alert](20250314T093100Z-early%26alert/report.md) "
+                                     "(20250314T093100Z-early&alert) | [telephony-table-lock]"
+                                     "(20250314T093000Z-telephony-table-lock/report.md) "
+                                     "(20250314T093000Z-telephony-table-lock) | 3.012 s \u2192 1.012 s | 2.000 s "
+                                     "sooner (-66.4%; 2m00s of the incident at 60x) | 12.231 s \u2192 9.231 s | "
+                                     "3.000 s sooner (-24.5%; 3m00s of the incident at 60x) |\n"));
+    ck_assert_uint_eq(count_of(md, "\n| ["), 1);
+    free(md);
+
+    /* The variant's runs leave the folder: so does the comparison. */
+    snprintf(path, sizeof path, "%s/20250314T093100Z-early&alert", tmpdir);
+    ck_assert_int_eq(nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+    snprintf(path, sizeof path, "%s/20250314T092000Z-early-alert-old", tmpdir);
+    ck_assert_int_eq(nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+    h = index_of_tmp(path, sizeof path);
+    ck_assert_ptr_null(strstr(h, "Would the action items"));
+    ck_assert_ptr_null(strstr(h, "<h2"));
+    free(h);
+    ck_assert(!exists("comparison.md"));
+}
+END_TEST
+
+START_TEST(variants_need_their_as_it_was_run_and_the_same_incident)
+{
+    char path[700];
+    /* A variant alone. */
+    place_doc(variant_of("pass", "telephony-table-lock-early-alert", "2025-03-14T09:31:00.000Z", 1000, 2000, NULL),
+              "20250314T093100Z-telephony-table-lock-early-alert");
+    char *h = index_of_tmp(path, sizeof path);
+    ck_assert_ptr_null(strstr(h, "Would the action items"));
+    ck_assert_ptr_nonnull(strstr(h, "20250314T093100Z-telephony-table-lock-early-alert/report.html"));
+    free(h);
+    ck_assert(!exists("comparison.md"));
+
+    /* Its as-it-was name, but another incident; and a name that only shares a
+     * prefix ("telephony-table-locks" does not extend "telephony-table-lock"). */
+    place_doc(variant_of("pass", "telephony-table-lock", "2025-03-14T09:30:00.000Z", 3000, 4000, "other-incident.txt"),
+              "20250314T093000Z-telephony-table-lock");
+    place_doc(variant_of("fail", "telephony-table-locks", "2025-03-14T09:32:00.000Z", 3000, 4000, NULL),
+              "20250314T093200Z-telephony-table-locks");
+    h = index_of_tmp(path, sizeof path);
+    ck_assert_ptr_null(strstr(h, "Would the action items"));
+    free(h);
+    ck_assert(!exists("comparison.md"));
+
+    /* The same as-it-was name and incident: now compared. */
+    place_doc(variant_of("pass", "telephony-table-lock", "2025-03-14T09:29:00.000Z", 3000, -1, NULL),
+              "20250314T092900Z-telephony-table-lock");
+    h = index_of_tmp(path, sizeof path);
+    ck_assert_ptr_nonnull(strstr(h, "Would the action items"));
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"sooner\">2.000 s sooner (-66.7%; 2m00s of the incident at 60x)</td>"));
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">- \u2192 2.000 s</td><td class=\"sooner\">only with the "
+                                    "variant (never reached as it was)</td>"));
+    ck_assert_ptr_null(strstr(h, "other-incident.txt"));
+    free(h);
+    ck_assert(exists("comparison.md"));
+}
+END_TEST
+
+START_TEST(variant_delta_texts)
+{
+    char buf[200];
+    struct ash_report_delta d = {.has_variant = true, .has_base = true, .variant_ms = 4500, .base_ms = 4000};
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "0.500 s later (+12.5%)");
+    d.timescale = 1;
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "0.500 s later (+12.5%)");
+    d.timescale = 120;
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d),
+                     "0.500 s later (+12.5%; 1m00s of the incident at 120x)");
+    d.variant_ms = 4000;
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "no change");
+    d = (struct ash_report_delta){.has_variant = true, .has_base = true, .variant_ms = 250, .base_ms = 0};
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "0.250 s later");
+    d.has_variant = false;
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "only as it was (never reached with the variant)");
+    ck_assert_str_eq(ash_report_fmt_pair(buf, sizeof buf, &d), "0.000 s \u2192 -");
+    d.has_base = false;
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "reached in neither");
+    /* Truncation into a small buffer stays a terminated string. */
+    d = (struct ash_report_delta){
+        .has_variant = true, .has_base = true, .variant_ms = 1, .base_ms = 2e6, .timescale = 60};
+    ck_assert_uint_eq(strlen(ash_report_fmt_delta(buf, 8, &d)), 7);
+}
+END_TEST
+
+/* Render the known variant pair into dir (its own reports folder, with its index). */
+static int render_variant_pair(const char *dir, ash_error_t *err)
+{
+    char path[4200];
+    json_t *base = NULL, *variant = NULL;
+    int ret = -1;
+    snprintf(path, sizeof path, "%s/pass.json", fixture_dir);
+    if (ash_report_load(path, &base, err) < 0 || ash_report_load(path, &variant, err) < 0)
+        goto cleanup;
+    json_object_set_new(variant, "scenario", json_string("telephony-table-lock-early-alert"));
+    json_object_set_new(variant, "started_at", json_string("2025-03-14T09:31:00.000Z"));
+    json_object_set_new(json_array_get(json_object_get(variant, "runs"), 0), "ttd_ms", json_real(1012.345));
+    json_object_del(variant, "summary");
+    ash_report_summarize(variant);
+    mkdir(dir, 0755);
+    const json_t *docs[] = {base, variant};
+    static const char *const names[] = {"20250314T093000Z-telephony-table-lock", "20250314T093100Z-early<&>alert"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        mkdir(path, 0755);
+        if (ash_report_render_all(docs[i], path, err) < 0)
+            goto cleanup;
+        strncat(path, "/report.json", sizeof path - strlen(path) - 1);
+        if (ash_report_write_json(docs[i], path, err) < 0)
+            goto cleanup;
+    }
+    ret = ash_report_write_index(dir, err);
+cleanup:
+    json_decref(base);
+    json_decref(variant);
+    return ret;
+}
+
 /* `test_report --render DIR`: every fixture rendered into DIR/<name>/ plus
- * DIR/index.html and DIR/all-junit.xml, for tests/integration/report_xml.sh. */
+ * DIR/index.html and DIR/all-junit.xml, for tests/integration/report_xml.sh;
+ * and DIR/variants/: a variant pair with its index and comparison.md. */
 static int render_fixtures(const char *dir)
 {
     json_t *docs[N_FIXTURES] = {0};
@@ -724,6 +941,11 @@ static int render_fixtures(const char *dir)
         ash_report_write_index(dir, &err) < 0)
         goto cleanup;
     ash_report_print_summary(stdout, (const json_t *const *)docs, N_FIXTURES, false);
+    /* A variant and its as-it-was replay in a reports folder of their own
+     * (DIR/variants/index.html), so the fixtures' index stays as it was. */
+    snprintf(all, sizeof all, "%s/variants", dir);
+    if (render_variant_pair(all, &err) < 0)
+        goto cleanup;
     ret = 0;
 cleanup:
     if (ret)
@@ -758,6 +980,9 @@ int main(int argc, char **argv)
     tcase_add_test(tc, terminal_summary);
     tcase_add_test(tc, render_all_writes_three_files);
     tcase_add_test(tc, renders_malformed_and_empty_reports);
+    tcase_add_test(tc, variants_known_pair_in_index_and_comparison_md);
+    tcase_add_test(tc, variants_need_their_as_it_was_run_and_the_same_incident);
+    tcase_add_test(tc, variant_delta_texts);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
