@@ -13,10 +13,10 @@ for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 |
 if command -v nft >/dev/null 2>&1; then
   for t in $(nft list tables 2>/dev/null | awk '{print $3}' | grep -E '^ash' || true); do say "nftables table $t"; done
 fi
-for root in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/memory /sys/fs/cgroup/freezer /sys/fs/cgroup/cpu; do
-  [ -d "$root" ] || continue
-  for d in $(find "$root" -maxdepth 2 -type d -name 'ash-*' 2>/dev/null); do say "cgroup $d"; done
-done
+# Each cgroup once (/sys/fs/cgroup at depth 2 sees the v1 and unified roots too).
+for d in $(for root in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/memory /sys/fs/cgroup/freezer /sys/fs/cgroup/cpu; do
+  [ -d "$root" ] && find "$root" -maxdepth 2 -type d -name 'ash-*' 2>/dev/null
+done | sort -u); do say "cgroup $d"; done
 for pid in $(ps -eo pid=,stat= | awk '$2 ~ /^T/ {print $1}'); do
   say "stopped process $pid ($(cat /proc/$pid/comm 2>/dev/null))"
 done
