@@ -52,6 +52,7 @@ set -u
 B=${ASH_BUILD_DIR:?}
 S=${ASH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 ASH=$B/aftershock
+ASH_EXE=$(readlink -f "$ASH")
 KILL_TRIALS=${ASH_KILL_TRIALS:-5}
 INT_TRIALS=${ASH_INT_TRIALS:-2}
 KILL_TRIALS_NEW=${ASH_KILL_TRIALS_NEW:-$KILL_TRIALS}
@@ -499,6 +500,17 @@ trial() { # scenario signal(KILL|INT) guardian(yes|no) window
   watch_ids "$h" "$ids" &
   w=$!
   sleep "$delay"
+  # A SIGINT must reach aftershock itself: until the job's shell child has
+  # exec'd it, bash's own handler would swallow the signal (seen: a SIGINT at
+  # 0.000 s lost, the run passing). Wait (at most 1 s) for the exec.
+  if [ "$sig" = INT ]; then
+    local n
+    for ((n = 0; n < 1000; n++)); do
+      [ "$(readlink "/proc/$h/exe" 2>/dev/null)" = "$ASH_EXE" ] && break
+      kill -0 "$h" 2>/dev/null || break
+      sleep 0.001
+    done
+  fi
   kill -"$sig" "$h" 2>/dev/null
   wait "$h" 2>/dev/null; st=$?
   wait "$w"
