@@ -113,6 +113,13 @@ order = [l.split("/")[0] for l in links]
 stamps = [next(r["started_at"] for n, r in zip(fixtures, reports) if n == d) for d in order]
 check(stamps == sorted(stamps, reverse=True), f"index order {order}")
 
+# The variant pair (test_report --render writes it into variants/): the
+# comparison section parses and holds the known difference.
+vindex = ET.parse(os.path.join(out, "variants", "index.html")).getroot()
+vtext = " ".join("".join(e.itertext()) for e in vindex.iter(XHTML + "td"))
+check("2.000 s sooner (-66.4%" in vtext, f"variants/index.html: no known difference in {vtext[:300]!r}")
+check(os.path.isfile(os.path.join(out, "variants", "comparison.md")), "variants/comparison.md missing")
+
 if problems:
     print("\n".join("report_xml: " + p for p in problems))
     sys.exit(1)
@@ -121,7 +128,8 @@ PY
 
 # A second, independent parser when it is installed.
 if command -v xmllint >/dev/null 2>&1; then
-    xmllint --noout "$out"/*/junit.xml "$out"/all-junit.xml "$out"/*/report.html "$out"/index.html
+    xmllint --noout "$out"/*/junit.xml "$out"/all-junit.xml "$out"/*/report.html "$out"/index.html \
+        "$out"/variants/index.html "$out"/variants/*/report.html
 else
     echo "report_xml: xmllint not installed; checked with python3 only"
 fi
