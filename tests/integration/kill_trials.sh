@@ -512,6 +512,8 @@ trial() { # scenario signal(KILL|INT) guardian(yes|no) window
     done
   fi
   kill -"$sig" "$h" 2>/dev/null
+  # The harness's signal state right after a SIGINT: shown when it did not abort.
+  [ "$sig" = INT ] && { echo "exe $(readlink "/proc/$h/exe" 2>/dev/null)"; grep -E '^(SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt)' "/proc/$h/status"; } >"$T/sigstate" 2>&1
   wait "$h" 2>/dev/null; st=$?
   wait "$w"
   # A call held by a syscall fault must fail once its listener (the harness) is gone,
@@ -569,7 +571,11 @@ trial() { # scenario signal(KILL|INT) guardian(yes|no) window
   if [ -n "$found" ]; then echo "$found" | sed 's/^/    /'; fail=1; fi
   [ -n "$gaps" ] && echo "$gaps" | sed 's/^/    (not counted) /'
   [ -s "$T/foreign" ] && echo "    (not counted: $(sort -u "$T/foreign" | wc -l) objects of other runs on this machine)"
-  if [ -n "$problems" ]; then sed 's/^/    run: /' "$T/run.log" | tail -5; fail=1; fi
+  if [ -n "$problems" ]; then
+    sed 's/^/    run: /' "$T/run.log" | tail -5
+    [ "$sig" = INT ] && sed 's/^/    at the signal: /' "$T/sigstate"
+    fail=1
+  fi
   # Clean up whatever was found, so the next trial starts clean.
   if [ -n "$found" ]; then
     for p in $(marked_pids); do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
