@@ -3,10 +3,14 @@
 # against a local server, compared in the same run with the obvious
 # alternative, a shell loop of curl per probe. Prints aftershock's peak RSS,
 # CPU share, sample lateness (p50/p99/max) and the CPU ratio.
-# Usage: bench/bench_engine.sh [BUILD_DIR] [SECONDS]
+# Usage: bench/bench_engine.sh [BUILD_DIR] [SECONDS] [ash-only]
+#   ash-only: skip the curl loop (for repeated before/after runs of aftershock)
+#   ASH_BENCH_KEEPALIVE=1: probes reuse connections (for comparison only: a
+#   probe's default is a fresh connection per sample)
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
 SECS=${2:-30}
+ONLY=${3:-}
 T=$(mktemp -d /tmp/ash-bench-XXXXXX)
 srv=""
 cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
@@ -22,7 +26,8 @@ for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && 
   echo "name: bench-engine"
   echo "probes:"
   for i in $(seq 10); do
-    printf '  - name: p%d\n    http: { url: "http://127.0.0.1:%d/healthz" }\n    every: 10ms\n    timeout: 100ms\n' "$i" "$port"
+    printf '  - name: p%d\n    http: { url: "http://127.0.0.1:%d/healthz"%s }\n    every: 10ms\n    timeout: 100ms\n' \
+      "$i" "$port" "${ASH_BENCH_KEEPALIVE:+, keepalive: true}"
   done
   echo "faults:"
   printf '  - name: idle\n    kind: exec\n    inject: ["true"]\n    duration: %ss\n' "$SECS"
@@ -50,6 +55,17 @@ read -r au as arss awall < <(measure "$B/aftershock" run -q --no-guardian --stat
 report=$(ls "$T"/reports/*/report.json)
 late=$(python3 -c "import json,sys; r=json.load(open('$report'))['runs'][0]; l=r['schedule_lateness_ms']; s=sum(p['samples'] for p in r['probes']); print(f\"{l['p50']:.3f} {l['p99']:.3f} {l['max']:.3f} {s}\")")
 read -r lp50 lp99 lmax samples <<< "$late"
+
+if [ "$ONLY" = ash-only ]; then
+  python3 - "$au" "$as" "$arss" "$awall" "$lp50" "$lp99" "$lmax" "$samples" <<'PY'
+import sys
+au, as_, arss, awall, lp50, lp99, lmax, samples = map(float, sys.argv[1:])
+a_cpu = (au + as_) / awall * 100
+print(f"aftershock   peak RSS {arss/1024:7.1f} MiB   CPU {a_cpu:5.1f}% of one core (user {au/awall*100:.1f}%, sys {as_/awall*100:.1f}%)   samples {int(samples)}")
+print(f"             schedule lateness p50 {lp50:.3f} ms  p99 {lp99:.3f} ms  max {lmax:.3f} ms")
+PY
+  exit 0
+fi
 
 echo "shell loop of curl: 10 loops x 10 ms for ${SECS}s ..."
 cat > "$T/loop.sh" <<SH

@@ -1,4 +1,5 @@
-/* Probe `http`: one request per sample through libcurl's multi interface, driven by the loop. */
+/* Probe `http`: one request per sample through libcurl's multi interface, driven by the loop; easy handles are reused.
+ */
 #include "kinds.h"
 #include "probes/curl_loop.h"
 #include "probes/probe_confs.h"
@@ -34,7 +35,15 @@ struct http_state {
     struct ash_dns *dns;          /* the run's DNS server: how `from` resolves names */
     char *url_host, *url_port;    /* from a host: what each sample resolves */
     struct http_sample *inflight; /* doubly linked: close() abandons them */
+    /* Finished samples kept with their easy handle set up: making a handle
+     * (curl_easy_init + options, buffers allocated on first transfer) cost
+     * more than the request itself on loopback. Singly linked by next. */
+    struct http_sample *idle;
+    size_t n_idle;
 };
+
+/* Idle handles kept per probe: samples in flight at once are few (timeout / every). */
+#define HTTP_IDLE_MAX 8
 
 struct http_sample {
     struct http_state *st;
@@ -58,7 +67,38 @@ static void unlink_sample(struct http_sample *s)
         s->next->prev = s->prev;
 }
 
-/* Free the sample, then report: done may close the probe, so nothing of ours is touched after it. */
+static void free_sample(struct http_sample *s)
+{
+    curl_easy_cleanup(s->easy);
+    curl_slist_free_all(s->connect_to);
+    free(s);
+}
+
+/* A sample no longer in flight (its handle out of the multi): kept for the
+ * next one, or freed. The handle keeps every option but the per-sample
+ * CONNECT_TO, whose list goes now. */
+static void recycle(struct http_sample *s)
+{
+    struct http_state *st = s->st;
+    if (s->connect_to) {
+        curl_easy_setopt(s->easy, CURLOPT_CONNECT_TO, NULL);
+        curl_slist_free_all(s->connect_to);
+        s->connect_to = NULL;
+    }
+    if (st->n_idle >= HTTP_IDLE_MAX) {
+        free_sample(s);
+        return;
+    }
+    s->timeout = NULL;
+    s->done = NULL;
+    s->arg = NULL;
+    s->prev = NULL;
+    s->next = st->idle;
+    st->idle = s;
+    st->n_idle++;
+}
+
+/* Recycle the sample, then report: done may close the probe, so nothing of ours is touched after it. */
 static void finish(struct http_sample *s, struct ash_sample *out)
 {
     ash_sample_done_fn done = s->done;
@@ -66,9 +106,7 @@ static void finish(struct http_sample *s, struct ash_sample *out)
     if (s->timeout)
         ash_loop_cancel_timer(s->st->loop, s->timeout);
     unlink_sample(s);
-    curl_easy_cleanup(s->easy);
-    curl_slist_free_all(s->connect_to);
-    free(s);
+    recycle(s);
     done(arg, out);
 }
 
@@ -297,22 +335,31 @@ static int http_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
                        ash_sample_done_fn done, void *arg, ash_error_t *err)
 {
     struct http_state *st = state;
-    struct http_sample *s = calloc(1, sizeof *s);
-    if (!s)
-        return ash_error(err, ENOMEM, "probe '%s': sample", p->name);
-    *s = (struct http_sample){.st = st, .done = done, .arg = arg, .start = start};
-    s->easy = make_easy(st, s);
-    if (!s->easy) {
-        free(s);
-        return ash_error(err, ENOMEM, "probe '%s': cannot set up the request", p->name);
+    struct http_sample *s = st->idle;
+    if (s) {
+        st->idle = s->next;
+        st->n_idle--;
+    } else {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            return ash_error(err, ENOMEM, "probe '%s': sample", p->name);
+        s->st = st;
+        s->easy = make_easy(st, s);
+        if (!s->easy) {
+            free(s);
+            return ash_error(err, ENOMEM, "probe '%s': cannot set up the request", p->name);
+        }
     }
+    /* The handle (and errbuf, which it points to) stays; the rest is this sample's. */
+    s->done = done, s->arg = arg, s->start = start;
+    s->timeout = NULL;
+    s->prev = s->next = NULL;
+    s->errbuf[0] = '\0';
     if (resolve_from_host(s, s->errbuf, sizeof s->errbuf) < 0) {
         /* A failed sample, not an error of the run; reported from the loop. */
         s->timeout = ash_loop_add_timer(st->loop, ash_now_ns(), on_resolve_failed, s);
         if (!s->timeout) {
-            curl_easy_cleanup(s->easy);
-            curl_slist_free_all(s->connect_to);
-            free(s);
+            recycle(s);
             return ash_error(err, ENOMEM, "probe '%s': timer", p->name);
         }
         s->next = st->inflight;
@@ -324,9 +371,7 @@ static int http_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
     if (p->timeout_ns > 0) {
         s->timeout = ash_loop_add_timer(st->loop, start + p->timeout_ns, on_timeout, s);
         if (!s->timeout) {
-            curl_easy_cleanup(s->easy);
-            curl_slist_free_all(s->connect_to);
-            free(s);
+            recycle(s);
             return ash_error(err, ENOMEM, "probe '%s': timer", p->name);
         }
     }
@@ -339,9 +384,7 @@ static int http_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
         if (s->timeout)
             ash_loop_cancel_timer(st->loop, s->timeout);
         unlink_sample(s);
-        curl_easy_cleanup(s->easy);
-        curl_slist_free_all(s->connect_to);
-        free(s);
+        recycle(s);
         return ash_error_wrap(err, "probe '%s'", p->name);
     }
     return 0;
@@ -358,9 +401,12 @@ static void http_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
         if (s->timeout)
             ash_loop_cancel_timer(st->loop, s->timeout);
         ash_curl_loop_remove(st->cl, s->easy);
-        curl_easy_cleanup(s->easy);
-        curl_slist_free_all(s->connect_to);
-        free(s);
+        free_sample(s);
+    }
+    while (st->idle) {
+        struct http_sample *s = st->idle;
+        st->idle = s->next;
+        free_sample(s);
     }
     ash_curl_loop_unref(st->cl);
     curl_slist_free_all(st->headers);

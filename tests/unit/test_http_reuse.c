@@ -1,0 +1,182 @@
+/* Probe `http` reuses its easy handles: one probe's samples after a timeout, a
+ * refusal and with two in flight report only their own outcome (no stale
+ * error text, no lost or doubled reports), on a loopback server run by a thread. */
+#include "kinds.h"
+#include "probes/probe_confs.h"
+#include "sys/clock.h"
+#include "sys/loop.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MS ASH_NS_PER_MS
+
+extern const struct ash_probe_kind ash_probe_http;
+
+/* Serves connections in order by script: 'a' answers 200, 'h' holds the
+ * connection open unanswered until the server stops. */
+struct server {
+    int lfd;
+    uint16_t port;
+    const char *script;
+    int held[8];
+    int n_held;
+    pthread_t th;
+};
+
+static int listen_on(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    int one = 1;
+    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(*port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(fd, 16), 0);
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void *serve(void *arg)
+{
+    struct server *s = arg;
+    for (const char *c = s->script; *c; c++) {
+        int fd = accept(s->lfd, NULL, NULL);
+        if (fd < 0)
+            break;
+        if (*c == 'h' && s->n_held < 8) {
+            s->held[s->n_held++] = fd;
+            continue;
+        }
+        char buf[2048];
+        if (read(fd, buf, sizeof buf) > 0) {
+            static const char reply[] = "HTTP/1.0 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            if (write(fd, reply, sizeof reply - 1) < 0) {
+            }
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+static void server_start(struct server *s, uint16_t port, const char *script)
+{
+    *s = (struct server){.port = port, .script = script};
+    s->lfd = listen_on(&s->port);
+    ck_assert_int_eq(pthread_create(&s->th, NULL, serve, s), 0);
+}
+
+/* The script must have been used up (every connection it names was made). */
+static void server_stop(struct server *s)
+{
+    pthread_join(s->th, NULL);
+    for (int i = 0; i < s->n_held; i++)
+        close(s->held[i]);
+    close(s->lfd);
+}
+
+struct got {
+    bool done;
+    int calls;
+    struct ash_sample s;
+};
+
+static void on_done(void *arg, const struct ash_sample *s)
+{
+    struct got *g = arg;
+    g->calls++;
+    g->done = true;
+    g->s = *s;
+}
+
+static struct ash_sample sample_once(ash_loop *loop, struct ash_ctx *ctx, const struct ash_probe_spec *p, void *st)
+{
+    struct got g = {0};
+    ash_error_t err = {0};
+    int64_t start = ash_now_ns();
+    ck_assert_msg(p->kind->sample(ctx, p, st, start, on_done, &g, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ash_loop_run_until(loop, &g.done, start + 3000 * MS, &err), 0);
+    ck_assert(g.done);
+    ck_assert_int_eq(g.calls, 1);
+    ck_assert_int_eq(g.s.start, start);
+    return g.s;
+}
+
+START_TEST(one_probe_many_outcomes)
+{
+    ash_loop *loop = NULL;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_loop_new(&loop, &err), 0);
+    struct ash_ctx ctx = {.loop = loop};
+    struct server srv;
+    server_start(&srv, 0, "ha");
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/healthz", (unsigned)srv.port);
+    struct ash_http_conf c = {.url = url};
+    struct ash_probe_spec p = {
+        .name = "reuse", .kind = &ash_probe_http, .conf = &c, .every_ns = 100 * MS, .timeout_ns = 200 * MS};
+    void *st = NULL;
+    ck_assert_int_eq(p.kind->open(&ctx, &p, &st, &err), 0);
+
+    /* A timeout abandons the transfer; the same handle then succeeds. */
+    struct ash_sample s = sample_once(loop, &ctx, &p, st);
+    ck_assert(!s.ok);
+    ck_assert_str_eq(s.detail, "timeout after 200 ms");
+    s = sample_once(loop, &ctx, &p, st);
+    ck_assert_msg(s.ok, "%s", s.detail);
+    ck_assert_str_eq(s.detail, "");
+    uint16_t port = srv.port;
+    server_stop(&srv);
+
+    /* Refused, then ok again: no error text of the earlier sample is left. */
+    s = sample_once(loop, &ctx, &p, st);
+    ck_assert(!s.ok);
+    ck_assert_str_eq(s.detail, "connect: Connection refused");
+    server_start(&srv, port, "aaa");
+    s = sample_once(loop, &ctx, &p, st);
+    ck_assert_msg(s.ok, "%s", s.detail);
+    ck_assert_str_eq(s.detail, "");
+
+    /* Two in flight at once: two handles, two reports. */
+    struct got g1 = {0}, g2 = {0};
+    int64_t t0 = ash_now_ns();
+    ck_assert_int_eq(p.kind->sample(&ctx, &p, st, t0, on_done, &g1, &err), 0);
+    ck_assert_int_eq(p.kind->sample(&ctx, &p, st, t0 + 1, on_done, &g2, &err), 0);
+    ck_assert_int_eq(ash_loop_run_until(loop, &g1.done, t0 + 3000 * MS, &err), 0);
+    ck_assert_int_eq(ash_loop_run_until(loop, &g2.done, t0 + 3000 * MS, &err), 0);
+    ck_assert(g1.calls == 1 && g2.calls == 1);
+    ck_assert_msg(g1.s.ok && g2.s.ok, "%s / %s", g1.s.detail, g2.s.detail);
+    ck_assert(g1.s.start == t0 && g2.s.start == t0 + 1);
+    server_stop(&srv);
+
+    p.kind->close(&ctx, &p, st);
+    ash_loop_free(loop);
+}
+END_TEST
+
+static Suite *reuse_suite(void)
+{
+    Suite *s = suite_create("http_reuse");
+    TCase *tc = tcase_create("reuse");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, one_probe_many_outcomes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(reuse_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
