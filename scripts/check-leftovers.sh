@@ -33,21 +33,40 @@ seccomp_listeners() {
     echo "$pid ($(cat /proc/$pid/comm 2>/dev/null))"
   done | sort -u | paste -sd, - | sed 's/,/, /g'
 }
-listeners=unknown
-for w in /proc/[0-9]*/wchan; do
-  pid=${w#/proc/}; pid=${pid%/wchan}
-  [ "$pid" = "$$" ] && continue
-  chan=""
-  IFS= read -r chan 2>/dev/null <"$w" || [ -n "$chan" ] || continue # no newline at its end; no fork per process
-  case $chan in
-    seccomp_do_user_notification*) ;;
-    0 | "") grep -q seccomp_do_user_notification "/proc/$pid/stack" 2>/dev/null || continue ;;
-    *) continue ;;
-  esac
-  [ "$listeners" = unknown ] && listeners=$(seccomp_listeners)
-  say "process $pid ($(cat /proc/$pid/comm 2>/dev/null)) blocked in a seccomp user notification" \
-    "(listener held by: ${listeners:-nobody})"
-done
+seccomp_waiting() { # pid...: those of them (all when none given) waiting in a seccomp notification
+  local pid chan w
+  if [ $# = 0 ]; then
+    set -- /proc/[0-9]*
+    set -- "${@#/proc/}"
+  fi
+  for pid in "$@"; do
+    w=/proc/$pid/wchan
+    [ "$pid" = "$$" ] && continue
+    chan=""
+    IFS= read -r chan 2>/dev/null <"$w" || [ -n "$chan" ] || continue # no newline at its end; no fork per process
+    case $chan in
+      seccomp_do_user_notification*) ;;
+      0 | "") grep -q seccomp_do_user_notification "/proc/$pid/stack" 2>/dev/null || continue ;;
+      *) continue ;;
+    esac
+    echo "$pid"
+  done
+}
+# Seen twice 200 ms apart: a call another program's supervisor (a container
+# runtime) answers at once is not counted, a call nobody answers is.
+waiting=$(seccomp_waiting)
+if [ -n "$waiting" ]; then
+  sleep 0.2
+  # shellcheck disable=SC2086 # pids, one word each
+  waiting=$(seccomp_waiting $waiting)
+fi
+if [ -n "$waiting" ]; then
+  listeners=$(seccomp_listeners)
+  for pid in $waiting; do
+    say "process $pid ($(cat /proc/$pid/comm 2>/dev/null)) blocked in a seccomp user notification" \
+      "(listener held by: ${listeners:-nobody})"
+  done
+fi
 # One grep over every environment (NUL-separated variables).
 for env in $(grep -lza '^ASH_RUN_ID=' /proc/[0-9]*/environ 2>/dev/null); do
   pid=${env#/proc/}; pid=${pid%/environ}
