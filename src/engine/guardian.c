@@ -7,6 +7,7 @@
 #include "sys/proc.h"
 
 #include <aftershock/aftershock.h>
+#include <jansson.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -45,6 +46,26 @@ void ash_guardian_stop(void)
     ash_child_close(&guardian);
 }
 
+/* The journal's header line names the harness that wrote it (pid and start time). */
+static bool journal_is_harness(const char *journal, int pid, uint64_t start)
+{
+    FILE *f = fopen(journal, "re");
+    if (!f)
+        return false;
+    char line[1024];
+    bool ok = false;
+    if (fgets(line, sizeof line, f)) {
+        json_t *hdr = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
+        ok = hdr && json_integer_value(json_object_get(hdr, "pid")) == pid &&
+             (uint64_t)json_integer_value(json_object_get(hdr, "pid_start")) == start;
+        json_decref(hdr);
+    } else {
+        ok = true; /* empty: the harness died between creating it and writing its header */
+    }
+    fclose(f);
+    return ok;
+}
+
 int ash_guardian_main(const char *journal, int harness_pid, const char *harness_start)
 {
     setsid();
@@ -60,7 +81,13 @@ int ash_guardian_main(const char *journal, int harness_pid, const char *harness_
     if (pfd >= 0)
         close(pfd);
     if (access(journal, F_OK) != 0)
-        return 0; /* the harness ended cleanly and removed its journal */
+        return 0; /* the harness ended cleanly, or died before it made its journal */
+    if (!journal_is_harness(journal, harness_pid, start)) {
+        /* The guardian starts before the journal exists: if the harness could
+         * not create it (the name was taken), the file is another run's. */
+        fprintf(stderr, "aftershock guardian: %s is not harness pid %d's journal; leaving it\n", journal, harness_pid);
+        return 1;
+    }
     fprintf(stderr, "aftershock guardian: harness pid %d died; reverting from %s\n", harness_pid, journal);
     ash_error_t err = {0};
     int failed = ash_recover_journal(journal, stderr, &err);

@@ -790,11 +790,16 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         r.rems[i] = (struct rem_rt){.spec = &sc->remediations[i], .run = &r};
     if (ash_loop_new(&r.loop, err) < 0)
         goto out_free;
+    /* The guardian first, then the journal it watches: a SIGKILL between the
+     * two would otherwise leave a journal nobody removes (the guardian exits
+     * quietly if the harness dies before the journal exists). */
+    char journal_path[4096];
+    snprintf(journal_path, sizeof journal_path, "%s/%s.journal", cfg->state_dir, cfg->run_id);
+    ash_error_t gerr = {0};
+    if (cfg->guardian_exe && ash_guardian_start(cfg->guardian_exe, journal_path, &gerr) < 0)
+        add_event(&r, ash_now_ns(), "warning", gerr.msg);
     if (ash_journal_open(cfg->state_dir, cfg->run_id, &r.journal, err) < 0)
         goto out_loop;
-    ash_error_t gerr = {0};
-    if (cfg->guardian_exe && ash_guardian_start(cfg->guardian_exe, ash_journal_path(r.journal), &gerr) < 0)
-        add_event(&r, ash_now_ns(), "warning", gerr.msg);
     if (ash_loop_add_signal(r.loop, SIGINT, on_signal, &r, err) < 0 ||
         ash_loop_add_signal(r.loop, SIGTERM, on_signal, &r, err) < 0 ||
         ash_loop_add_signal(r.loop, SIGHUP, on_signal, &r, err) < 0)
@@ -948,10 +953,10 @@ out_journal:
         ash_error_t rerr = {0};
         if (left && ash_recover_journal(jpath, NULL, &rerr) != 0)
             add_event(&r, ash_now_ns(), "warning", "journal still has undo records: run `aftershock recover`");
-        if (cfg->guardian_exe)
-            ash_guardian_stop();
     }
 out_loop:
+    if (cfg->guardian_exe)
+        ash_guardian_stop(); /* after the journal is closed: never while it has undo records */
     ash_loop_free(r.loop);
 out_free:
     ash_progress_free(r.progress);
