@@ -40,6 +40,10 @@ struct http_state {
      * more than the request itself on loopback. Singly linked by next. */
     struct http_sample *idle;
     size_t n_idle;
+    /* keepalive: the probe's own connection cache. The loop's multi handle is
+     * shared by every probe, and its cache would let a probe `from: a` reuse
+     * a connection another probe opened in host b's namespace. */
+    CURLSH *share;
 };
 
 /* Idle handles kept per probe: samples in flight at once are few (timeout / every). */
@@ -270,6 +274,8 @@ static CURL *make_easy(struct http_state *st, struct http_sample *s)
         /* A connection that stays open hides a listener that stopped accepting. */
         curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
         curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    } else if (curl_easy_setopt(e, CURLOPT_SHARE, st->share) != CURLE_OK) {
+        ok = false;
     }
     if (c->method && strcasecmp(c->method, "GET") != 0) {
         if (strcasecmp(c->method, "HEAD") == 0)
@@ -317,6 +323,13 @@ static int http_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *
         }
         st->headers = l;
     }
+    if (c->keepalive) {
+        st->share = curl_share_init();
+        if (!st->share || curl_share_setopt(st->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+            ash_error(err, ENOMEM, "probe '%s': connection cache", p->name);
+            goto fail;
+        }
+    }
     if (ash_curl_loop_ref(ctx->loop, &st->cl, err) < 0) {
         ash_error_wrap(err, "probe '%s'", p->name);
         goto fail;
@@ -324,6 +337,8 @@ static int http_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *
     *state = st;
     return 0;
 fail:
+    if (st->share)
+        curl_share_cleanup(st->share);
     curl_slist_free_all(st->headers);
     free(st->url_host);
     free(st->url_port);
@@ -409,6 +424,8 @@ static void http_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
         free_sample(s);
     }
     ash_curl_loop_unref(st->cl);
+    if (st->share)
+        curl_share_cleanup(st->share); /* after every easy handle that used it */
     curl_slist_free_all(st->headers);
     free(st->url_host);
     free(st->url_port);

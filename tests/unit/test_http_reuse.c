@@ -1,6 +1,7 @@
 /* Probe `http` reuses its easy handles: one probe's samples after a timeout, a
  * refusal and with two in flight report only their own outcome (no stale
- * error text, no lost or doubled reports), on a loopback server run by a thread. */
+ * error text, no lost or doubled reports), on a loopback server run by a thread;
+ * with keepalive, connections are reused within a probe, never across probes. */
 #include "kinds.h"
 #include "probes/probe_confs.h"
 #include "sys/clock.h"
@@ -9,6 +10,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -162,12 +164,103 @@ START_TEST(one_probe_many_outcomes)
 }
 END_TEST
 
+/* A keep-alive server: answers every request on every connection (HTTP/1.1,
+ * Content-Length) and counts the connections it accepted. */
+struct ka_server {
+    int lfd, stop[2];
+    uint16_t port;
+    int accepted;
+    pthread_t th;
+};
+
+static void *ka_serve(void *arg)
+{
+    struct ka_server *s = arg;
+    struct pollfd fds[10] = {{.fd = s->lfd, .events = POLLIN}, {.fd = s->stop[0], .events = POLLIN}};
+    int n = 2;
+    for (;;) {
+        if (poll(fds, (nfds_t)n, -1) < 0)
+            break;
+        if (fds[1].revents)
+            break;
+        if (fds[0].revents && n < 10) {
+            int fd = accept(s->lfd, NULL, NULL);
+            if (fd >= 0) {
+                __atomic_add_fetch(&s->accepted, 1, __ATOMIC_SEQ_CST);
+                fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+            }
+        }
+        for (int i = 2; i < n; i++) {
+            if (!fds[i].revents)
+                continue;
+            char buf[2048];
+            if (read(fds[i].fd, buf, sizeof buf) <= 0) {
+                close(fds[i].fd);
+                fds[i--] = fds[--n];
+                continue;
+            }
+            static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+            if (write(fds[i].fd, reply, sizeof reply - 1) < 0) {
+            }
+        }
+    }
+    for (int i = 2; i < n; i++)
+        close(fds[i].fd);
+    return NULL;
+}
+
+/* keepalive: each probe keeps its own connections. Two probes on one loop
+ * (one multi handle) to the same server: each opens one connection and reuses
+ * it; the second never takes the first's (with `from:` hosts, that connection
+ * would live in another host's namespace). */
+START_TEST(keepalive_connections_are_per_probe)
+{
+    ash_loop *loop = NULL;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_loop_new(&loop, &err), 0);
+    struct ash_ctx ctx = {.loop = loop};
+    struct ka_server srv = {.port = 0};
+    srv.lfd = listen_on(&srv.port);
+    ck_assert_int_eq(pipe(srv.stop), 0);
+    ck_assert_int_eq(pthread_create(&srv.th, NULL, ka_serve, &srv), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/healthz", (unsigned)srv.port);
+    struct ash_http_conf c = {.url = url, .keepalive = true};
+    struct ash_probe_spec pa = {
+        .name = "a", .kind = &ash_probe_http, .conf = &c, .every_ns = 100 * MS, .timeout_ns = 1000 * MS};
+    struct ash_probe_spec pb = pa;
+    pb.name = "b";
+    void *sa = NULL, *sb = NULL;
+    ck_assert_int_eq(pa.kind->open(&ctx, &pa, &sa, &err), 0);
+    ck_assert_int_eq(pb.kind->open(&ctx, &pb, &sb, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        struct ash_sample s = sample_once(loop, &ctx, &pa, sa);
+        ck_assert_msg(s.ok, "%s", s.detail);
+    }
+    ck_assert_int_eq(__atomic_load_n(&srv.accepted, __ATOMIC_SEQ_CST), 1); /* a reuses its connection */
+    for (int i = 0; i < 3; i++) {
+        struct ash_sample s = sample_once(loop, &ctx, &pb, sb);
+        ck_assert_msg(s.ok, "%s", s.detail);
+    }
+    ck_assert_int_eq(__atomic_load_n(&srv.accepted, __ATOMIC_SEQ_CST), 2); /* b opened its own, once */
+    pa.kind->close(&ctx, &pa, sa);
+    pb.kind->close(&ctx, &pb, sb);
+    ck_assert_int_eq(write(srv.stop[1], "x", 1), 1);
+    pthread_join(srv.th, NULL);
+    close(srv.lfd);
+    close(srv.stop[0]);
+    close(srv.stop[1]);
+    ash_loop_free(loop);
+}
+END_TEST
+
 static Suite *reuse_suite(void)
 {
     Suite *s = suite_create("http_reuse");
     TCase *tc = tcase_create("reuse");
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, one_probe_many_outcomes);
+    tcase_add_test(tc, keepalive_connections_are_per_probe);
     suite_add_tcase(s, tc);
     return s;
 }
