@@ -45,6 +45,10 @@ struct ash_ctx {
     void (*detect)(struct ash_ctx *ctx, const struct ash_detector_spec *det, int64_t t, const char *detail);
     /* Revert a fault by name (remediation `revert: FAULT`). */
     int (*revert_fault)(struct ash_ctx *ctx, const char *fault, ash_error_t *err);
+    /* A fault that ended by itself (host-crash's restart_after): the engine
+     * reverts it now (its revert frees the state and finds nothing harmed), so
+     * the report shows when it really ended. May free the caller's state. */
+    int (*fault_ended)(struct ash_ctx *ctx, const char *fault, ash_error_t *err);
     /* The fault's live state (for actions such as kill_lock_holder), NULL if not injected. */
     void *(*fault_state)(struct ash_ctx *ctx, const char *fault);
     void *engine; /* the engine's own data; kinds must not touch it */

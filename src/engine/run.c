@@ -335,9 +335,8 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
     return 0;
 }
 
-static int ctx_revert_fault(struct ash_ctx *ctx, const char *name, ash_error_t *err)
+static int revert_by_name(struct run *r, const char *name, const char *why, ash_error_t *err)
 {
-    struct run *r = ctx->engine;
     for (size_t i = 0; i < r->sc->n_faults; i++) {
         struct fault_rt *f = &r->faults[i];
         if (strcmp(f->spec->name, name) != 0)
@@ -350,11 +349,21 @@ static int ctx_revert_fault(struct ash_ctx *ctx, const char *name, ash_error_t *
             }
             return 0;
         }
-        if (revert_fault(r, f, "remediation") < 0)
+        if (revert_fault(r, f, why) < 0)
             return ash_error(err, 0, "%s", f->error);
         return 0;
     }
     return ash_error(err, ENOENT, "no fault named '%s'", name);
+}
+
+static int ctx_revert_fault(struct ash_ctx *ctx, const char *name, ash_error_t *err)
+{
+    return revert_by_name(ctx->engine, name, "remediation", err);
+}
+
+static int ctx_fault_ended(struct ash_ctx *ctx, const char *name, ash_error_t *err)
+{
+    return revert_by_name(ctx->engine, name, "ended by itself", err);
 }
 
 static void *ctx_fault_state(struct ash_ctx *ctx, const char *name)
@@ -814,6 +823,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
                              .event = ctx_event,
                              .detect = ctx_detect,
                              .revert_fault = ctx_revert_fault,
+                             .fault_ended = ctx_fault_ended,
                              .fault_state = ctx_fault_state,
                              .engine = &r};
     if (sc->n_hosts > 0) {

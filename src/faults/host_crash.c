@@ -72,6 +72,7 @@ static const char *crash_unavailable(void)
 struct crash_state {
     struct ash_ctx *ctx;
     const struct crash_conf *c;
+    const char *name; /* the fault's, for ctx->fault_ended */
     struct ash_host *h;
     bool killed, frozen, down; /* what is still harmed */
     uint64_t thaw_id;          /* journal record while frozen */
@@ -83,6 +84,7 @@ static int restore(struct crash_state *st, int64_t now, ash_error_t *err)
 {
     struct ash_ctx *ctx = st->ctx;
     int ret = 0;
+    bool was_harmed = st->frozen || st->down || st->killed;
     if (st->frozen) {
         if (ash_host_thaw(st->h, err) < 0)
             return -1;
@@ -101,8 +103,9 @@ static int restore(struct crash_state *st, int64_t now, ash_error_t *err)
         if (ctx->env)
             ret = ash_env_start_host_services(ctx->env, st->c->host, st->c->restart_order, err);
     }
-    ash_ctx_eventf(ctx, now, "host-restored", "host %s back (%s order)", st->c->host,
-                   order_names[st->c->restart_order]);
+    if (was_harmed)
+        ash_ctx_eventf(ctx, now, "host-restored", "host %s back (%s order)", st->c->host,
+                       order_names[st->c->restart_order]);
     return ret;
 }
 
@@ -112,8 +115,14 @@ static int64_t restart_timer(ash_loop *loop, int64_t now, void *data)
     struct crash_state *st = data;
     st->restart = NULL;
     ash_error_t err = {0};
-    if (restore(st, now, &err) < 0)
+    if (restore(st, now, &err) < 0) {
         ash_ctx_eventf(st->ctx, now, "fault-error", "host-crash restart of %s: %s", st->c->host, err.msg);
+        return ASH_TIMER_DONE; /* still harmed: the end-of-run revert tries again */
+    }
+    /* The fault is over: the engine reverts it now, which frees st. */
+    struct ash_ctx *ctx = st->ctx;
+    if (ctx->fault_ended && ctx->fault_ended(ctx, st->name, &err) < 0)
+        ash_ctx_eventf(ctx, ash_now_ns(), "fault-error", "host-crash %s: %s", st->c->host, err.msg);
     return ASH_TIMER_DONE;
 }
 
@@ -133,6 +142,7 @@ static int crash_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, voi
     st->ctx = ctx;
     st->c = c;
     st->h = h;
+    st->name = f->name;
     switch ((enum crash_mode)c->mode) {
     case CM_KILL:
         /* The supervisor must not restart what died with the host. */

@@ -21,6 +21,7 @@
 #define SLACK_MS 3.0
 #define EVERY_MS 20
 #define TIMEOUT_MS 20
+#define STABLE_MS 300
 
 static char tmpdir[256];
 
@@ -104,9 +105,9 @@ static json_t *run_crash(const char *mode, const char *tag)
              "    restart_after: 1s\n"
              "expect:\n"
              "  warmup: 200ms\n"
-             "  stable_for: 300ms\n"
+             "  stable_for: %dms\n"
              "  timeout: 10s\n",
-             ash_test_build_dir(), EVERY_MS, TIMEOUT_MS, mode);
+             ash_test_build_dir(), EVERY_MS, TIMEOUT_MS, mode, STABLE_MS);
     write_file(scen, text);
     struct ash_run_options o = ash_test_run_options(run_dir, state_dir);
     struct ash_run_result res;
@@ -151,6 +152,13 @@ START_TEST(kill_restart_known_answer)
     ck_assert_msg(ttr >= true_ttr - SLACK_MS && ttr <= true_ttr + EVERY_MS + SLACK_MS,
                   "ttr %.3f vs truth %.3f (every %d)", ttr, true_ttr, EVERY_MS);
     ck_assert_msg(event_ms(run, "host-restored") > 0, "no host-restored event");
+    /* The fault ended when the host came back (once its services were started
+     * again), not in the run's teardown (which comes after duration_ms): the
+     * run then still observed a stable window, far more than one interval. */
+    double reverted = num(json_array_get(json_object_get(run, "faults"), 0), "reverted_ms");
+    ck_assert_msg(reverted >= event_ms(run, "host-restored") && reverted + EVERY_MS <= num(run, "duration_ms"),
+                  "fault reverted at %.3f ms, host restored at %.3f ms, run ended at %.3f ms", reverted,
+                  event_ms(run, "host-restored"), num(run, "duration_ms"));
     json_decref(run);
 }
 END_TEST
