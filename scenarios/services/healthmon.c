@@ -7,6 +7,8 @@
  *   healthmon --url URL [--url URL...] --alert-url URL --alertname NAME
  *             [--every MS] [--timeout MS] [--after N] [--summary TEXT]
  *             [--token TOKEN] */
+#include "alertpost.h"
+
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -20,12 +22,6 @@
 static const char *urls[MAX_URLS], *alert_url, *alertname = "TargetDown", *summary = "health check failing", *token;
 static int n_urls, every_ms = 200, timeout_ms = 150, after = 3;
 
-static size_t discard(char *p, size_t s, size_t n, void *arg)
-{
-    (void)p, (void)arg;
-    return s * n;
-}
-
 /* 0 when the URL answered 2xx within the timeout; else a short reason in why. */
 static int poll_url(const char *url, char *why, size_t len)
 {
@@ -38,7 +34,7 @@ static int poll_url(const char *url, char *why, size_t len)
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ash_demo_discard);
     long code = 0;
     CURLcode rc = curl_easy_perform(c);
     if (rc == CURLE_OK)
@@ -55,46 +51,12 @@ static int poll_url(const char *url, char *why, size_t len)
     return 0;
 }
 
-static void iso_now(char *buf, size_t len)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void post_alert(const char *status, const char *url, const char *why, const char *since)
 {
-    char body[2048], now[32];
-    iso_now(now, sizeof now);
-    snprintf(body, sizeof body,
-             "{\"version\":\"4\",\"status\":\"%s\",\"receiver\":\"aftershock\",\"groupLabels\":{\"alertname\":\"%s\"},"
-             "\"alerts\":[{\"status\":\"%s\",\"labels\":{\"alertname\":\"%s\",\"instance\":\"%s\"},"
-             "\"annotations\":{\"summary\":\"%s (%s)\"},\"startsAt\":\"%s\",\"endsAt\":\"%s\"}]}",
-             status, alertname, status, alertname, url, summary, why, since,
-             strcmp(status, "resolved") == 0 ? now : "0001-01-01T00:00:00Z");
-    CURL *c = curl_easy_init();
-    if (!c)
-        return;
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    char auth[300];
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        h = curl_slist_append(h, auth);
-    }
-    curl_easy_setopt(c, CURLOPT_URL, alert_url);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    long code = 0;
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    printf("healthmon: %s %s for %s posted: %s, HTTP %ld\n", alertname, status, url, curl_easy_strerror(rc), code);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    char text[300], result[128];
+    snprintf(text, sizeof text, "%s (%s)", summary, why);
+    ash_demo_post_alert(alert_url, token, status, alertname, url, text, since, result, sizeof result);
+    printf("healthmon: %s %s for %s posted: %s\n", alertname, status, url, result);
 }
 
 int main(int argc, char **argv)
@@ -148,7 +110,7 @@ int main(int argc, char **argv)
                 continue;
             }
             if (fails[i]++ == 0)
-                iso_now(since[i], sizeof since[i]);
+                ash_demo_iso_now(since[i], sizeof since[i]);
             if (fails[i] == after && !firing[i]) {
                 firing[i] = true;
                 post_alert("firing", urls[i], why, since[i]);

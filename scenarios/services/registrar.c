@@ -4,11 +4,22 @@
  * backs up, an alert is logged once depth passes --alert-depth, and requests
  * beyond --queue are dropped with 503, as the hosted telephony backend did.
  *
- *   POST /register   queue a registration; 200 once its record is written
- *   GET  /healthz    200 while the queue is below --alert-depth, else 503
+ *   POST /register[?phone=ID]   queue a registration; 200 once its record is written
+ *   GET  /healthz               200 while the queue is below --alert-depth, else 503
  *
- * Single accept thread plus one database worker; plain HTTP/1.0 is all the
- * probes need, so a server library would add nothing but a dependency here. */
+ * Its monitoring, as the operations centre had it and as the postmortem asked
+ * for, posts Alertmanager webhooks to --alert-url (scenarios/services/alertpost.h):
+ *   --lifetime MS --dereg-pct P   a phone whose registration was not renewed
+ *                                 within MS counts as deregistered; PhonesDeregistered
+ *                                 fires when P% of the phones seen are (what the NOC saw)
+ *   --stall-alert MS              QueueNotServed fires when the oldest queued
+ *                                 request has waited MS (the action item), posted
+ *                                 to --stall-alert-url if given
+ *
+ * Single accept thread, one database worker, one monitor; plain HTTP/1.0 is
+ * all the clients need, so a server library would add nothing but a dependency. */
+#include "alertpost.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <netinet/in.h>
@@ -19,17 +30,67 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAXQ 4096
+#define MAXPHONES 256
 
-static int queue[MAXQ];
+/* A queued registration: the client's connection, its phone, when it arrived. */
+struct req {
+    int fd;
+    int phone; /* index into phones[], -1: anonymous */
+    long long queued_ms;
+};
+
+static struct req queue[MAXQ];
 static size_t qhead, qlen, qcap = 32, alert_depth = 8;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static const char *db_path = "calls.db";
 static bool alerted;
+
+/* Registrations: a phone is registered until `expires_ms` (its last written
+ * registration + --lifetime). */
+static struct {
+    char id[33];
+    long long expires_ms;
+} phones[MAXPHONES];
+static int n_phones;
+static long long lifetime_ms, stall_ms;
+static int dereg_pct = 50;
+static const char *alert_url, *stall_url; /* stall_url: QueueNotServed's receiver (default alert_url) */
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The phone named in "POST /register?phone=ID ...", added on first sight; -1 if none. Under mu. */
+static int phone_of(const char *req)
+{
+    const char *p = strstr(req, "?phone=");
+    const char *eol = strchr(req, '\n');
+    if (!p || (eol && p > eol))
+        return -1;
+    p += 7;
+    size_t len = strcspn(p, " &\r\n");
+    if (len == 0 || len >= sizeof phones[0].id)
+        return -1;
+    for (int i = 0; i < n_phones; i++)
+        if (strlen(phones[i].id) == len && memcmp(phones[i].id, p, len) == 0)
+            return i;
+    if (n_phones == MAXPHONES)
+        return -1;
+    memcpy(phones[n_phones].id, p, len);
+    phones[n_phones].id[len] = '\0';
+    phones[n_phones].expires_ms = 0; /* seen, not registered yet */
+    return n_phones++;
+}
 
 static void reply(int fd, int code, const char *body)
 {
@@ -53,7 +114,7 @@ static void *worker(void *arg)
         pthread_mutex_lock(&mu);
         while (qlen == 0)
             pthread_cond_wait(&cv, &mu);
-        int fd = queue[qhead];
+        struct req r = queue[qhead];
         pthread_mutex_unlock(&mu);
         /* Retry while the table is locked: the request waits in the queue. */
         int rc;
@@ -64,13 +125,15 @@ static void *worker(void *arg)
         pthread_mutex_lock(&mu);
         qhead = (qhead + 1) % MAXQ;
         qlen--;
+        if (rc == SQLITE_OK && r.phone >= 0)
+            phones[r.phone].expires_ms = now_ms() + lifetime_ms;
         if (qlen < alert_depth && alerted) {
             alerted = false;
             printf("registrar: queue depth %zu back under limit\n", qlen);
             fflush(stdout);
         }
         pthread_mutex_unlock(&mu);
-        reply(fd, rc == SQLITE_OK ? 200 : 503, rc == SQLITE_OK ? "registered\n" : "db error\n");
+        reply(r.fd, rc == SQLITE_OK ? 200 : 503, rc == SQLITE_OK ? "registered\n" : "db error\n");
     }
     return NULL;
 }
@@ -103,7 +166,7 @@ static void handle(int fd)
         reply(fd, 503, "dropped\n");
         return;
     }
-    queue[(qhead + qlen) % MAXQ] = fd;
+    queue[(qhead + qlen) % MAXQ] = (struct req){.fd = fd, .phone = phone_of(req), .queued_ms = now_ms()};
     qlen++;
     if (qlen > alert_depth && !alerted) {
         alerted = true;
@@ -114,9 +177,67 @@ static void handle(int fd)
     pthread_mutex_unlock(&mu);
 }
 
+/* One alert's state: posted firing once when its condition holds, resolved
+ * once when it no longer does. */
+struct alert {
+    const char *name;
+    bool firing;
+    char since[32];
+};
+
+static void judge(struct alert *a, const char *url, bool holds, const char *summary)
+{
+    if (holds == a->firing)
+        return;
+    if (holds)
+        ash_demo_iso_now(a->since, sizeof a->since);
+    a->firing = holds;
+    char result[128];
+    ash_demo_post_alert(url, NULL, holds ? "firing" : "resolved", a->name, "registrar", summary, a->since, result,
+                        sizeof result);
+    printf("registrar: %s %s (%s) posted: %s\n", a->name, holds ? "firing" : "resolved", summary, result);
+    fflush(stdout);
+}
+
+/* The registrar's monitoring: every 200 ms, the state of the registrations
+ * and of the queue, judged against the alerts this deployment has. */
+static void *monitor(void *arg)
+{
+    (void)arg;
+    struct alert dereg = {.name = "PhonesDeregistered"}, stall = {.name = "QueueNotServed"};
+    for (;;) {
+        struct timespec pause = {.tv_nsec = 200 * 1000000L};
+        nanosleep(&pause, NULL);
+        long long now = now_ms();
+        int seen = 0, gone = 0;
+        long long oldest = 0;
+        pthread_mutex_lock(&mu);
+        for (int i = 0; i < n_phones; i++) {
+            if (!phones[i].expires_ms)
+                continue; /* never registered: not a deregistration */
+            seen++;
+            gone += phones[i].expires_ms < now;
+        }
+        if (qlen)
+            oldest = now - queue[qhead].queued_ms;
+        pthread_mutex_unlock(&mu);
+        char summary[160];
+        if (lifetime_ms) {
+            snprintf(summary, sizeof summary, "%d of %d phones deregistered", gone, seen);
+            judge(&dereg, alert_url, seen > 0 && gone * 100 >= dereg_pct * seen, summary);
+        }
+        if (stall_ms) {
+            snprintf(summary, sizeof summary, "oldest queued registration waiting %lld ms", oldest);
+            judge(&stall, stall_url ? stall_url : alert_url, oldest >= stall_ms, summary);
+        }
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     int port = 8080;
+    const char *listen_addr = "127.0.0.1";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--db") == 0)
             db_path = argv[i + 1];
@@ -126,10 +247,32 @@ int main(int argc, char **argv)
             qcap = (size_t)atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--alert-depth") == 0)
             alert_depth = (size_t)atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--listen") == 0)
+            listen_addr = argv[i + 1];
+        else if (strcmp(argv[i], "--alert-url") == 0)
+            alert_url = argv[i + 1];
+        else if (strcmp(argv[i], "--lifetime") == 0)
+            lifetime_ms = atoll(argv[i + 1]);
+        else if (strcmp(argv[i], "--dereg-pct") == 0)
+            dereg_pct = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--stall-alert") == 0)
+            stall_ms = atoll(argv[i + 1]);
+        else if (strcmp(argv[i], "--stall-alert-url") == 0)
+            stall_url = argv[i + 1];
         else {
-            fprintf(stderr, "usage: registrar --db PATH --port N [--queue N] [--alert-depth N]\n");
+            fprintf(stderr, "usage: registrar --db PATH --port N [--listen ADDR] [--queue N] [--alert-depth N]\n"
+                            "                 [--alert-url URL [--lifetime MS [--dereg-pct P]] [--stall-alert MS "
+                            "[--stall-alert-url URL]]]\n");
             return 2;
         }
+    }
+    if ((lifetime_ms || stall_ms) && !alert_url) {
+        fprintf(stderr, "registrar: --lifetime and --stall-alert post to --alert-url: give one\n");
+        return 2;
+    }
+    if (lifetime_ms < 0 || stall_ms < 0 || dereg_pct < 1 || dereg_pct > 100) {
+        fprintf(stderr, "registrar: --lifetime and --stall-alert must be >= 0, --dereg-pct 1..100\n");
+        return 2;
     }
     if (qcap < 1 || qcap > MAXQ)
         qcap = 32;
@@ -145,15 +288,21 @@ int main(int argc, char **argv)
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = {
-        .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, listen_addr, &a.sin_addr) != 1) {
+        fprintf(stderr, "registrar: --listen %s is not an IPv4 address\n", listen_addr);
+        return 2;
+    }
     if (bind(ls, (struct sockaddr *)&a, sizeof a) < 0 || listen(ls, 512) < 0) {
-        fprintf(stderr, "registrar: cannot listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
+        fprintf(stderr, "registrar: cannot listen on %s:%d: %s\n", listen_addr, port, strerror(errno));
         return 1;
     }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_t t;
     pthread_create(&t, NULL, worker, NULL);
-    printf("registrar: listening on 127.0.0.1:%d, queue %zu, alert at %zu\n", port, qcap, alert_depth);
+    if (alert_url)
+        pthread_create(&t, NULL, monitor, NULL);
+    printf("registrar: listening on %s:%d, queue %zu, alert at %zu\n", listen_addr, port, qcap, alert_depth);
     fflush(stdout);
     for (;;) {
         int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
