@@ -8,14 +8,18 @@
  * - network: a tbf cap, the userspace relay for delay, an nftables table for
  *   loss: no qdisc, table, relay link or relay process left;
  * - memory-exhaustion: a lower limit, swap off and a balloon process in the
- *   host's cgroup: the old limit back, no process left in the cgroup.
- * Needs root. */
+ *   host's cgroup: the old limit back, no process left in the cgroup;
+ * - table-lock on SQLite, interrupt: stop: no holder process, the table
+ *   writable at once.
+ * After every N, no child process of this test is left running.
+ * Needs root for the first two. */
 #include "env/sandbox.h"
 #include "kinds.h"
 #include "sys/balloon.h"
 #include "sys/cgroup.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
+#include "sys/lockhold.h"
 #include "sys/loop.h"
 #include "sys/memwatch.h"
 #include "sys/netlink.h"
@@ -25,6 +29,8 @@
 #include "test_util.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +49,32 @@ struct fx {
     struct ash_sandbox *sb;
     struct ash_ctx ctx;
 };
+
+/* Children of this process still running (a zombie is dead: not counted). */
+static int live_children(void)
+{
+    DIR *d = opendir("/proc");
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        char *close_paren = strrchr(buf, ')');
+        char state;
+        int ppid;
+        if (close_paren && sscanf(close_paren + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid() && state != 'Z')
+            n++;
+    }
+    closedir(d);
+    return n;
+}
 
 static bool harmful_qdisc(int nsfd, const char *ifname)
 {
@@ -159,6 +191,7 @@ START_TEST(network_inject_fails_half_way)
             ck_assert_msg(fs->kind->revert(&f.ctx, fs, st, &rerr) == 0, "N=%llu: revert: %s", n, rerr.msg);
         }
         assert_clean(&f, n, base);
+        ck_assert_msg(live_children() == 0, "N=%llu: a child process is still running", n);
         if (r == 0 && !hit)
             break; /* inject made fewer than N wrapped calls: every single failure was tried */
     }
@@ -247,6 +280,7 @@ START_TEST(memory_inject_fails_half_way)
                       n, cgroup_members(cg));
         size_t pending = ash_journal_pending(f.j);
         ck_assert_msg(pending == base, "N=%llu: %zu undo records of the fault pending", n, pending - base);
+        ck_assert_msg(live_children() == 0, "N=%llu: a child process is still running", n);
         if (r == 0 && !hit)
             break;
     }
@@ -260,8 +294,80 @@ START_TEST(memory_inject_fails_half_way)
 }
 END_TEST
 
+static int sqlite_write_now(const char *db_path)
+{
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    int rc = sqlite3_exec(db, "INSERT INTO call_records (caller) VALUES ('carol')", NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+
+START_TEST(table_lock_inject_fails_half_way)
+{
+    char dir[128], db_path[160];
+    snprintf(dir, sizeof dir, "%s/lock-XXXXXX", ash_test_journal_dir);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(db_path, sizeof db_path, "%s/calls.db", dir);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(db, "CREATE TABLE call_records (id INTEGER PRIMARY KEY, caller TEXT)", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    static const char *yaml = "version: 1\nname: halfway\nfaults:\n  - name: maint\n    kind: table-lock\n"
+                              "    sqlite: { path: \"{run_dir}/calls.db\", table: call_records }\n"
+                              "    interrupt: stop\n";
+    struct fx f = {0};
+    snprintf(f.run, sizeof f.run, "k%05x", (unsigned)getpid() & 0xfffff);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_scenario_load_string("halfway.yaml", yaml, strlen(yaml), &f.sc, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f.run, &f.j, &err), 0);
+    ash_loop *loop = NULL;
+    ck_assert_int_eq(ash_loop_new(&loop, &err), 0);
+    f.ctx = (struct ash_ctx){
+        .loop = loop, .journal = f.j, .scenario = f.sc, .run_dir = dir, .state_dir = dir, .event = no_event};
+    const struct ash_fault_spec *fs = &f.sc->faults[0];
+    unsigned long long n, failed = 0;
+    for (n = 1; n < 5000; n++) {
+        void *st = NULL;
+        ash_error_t ierr = {0};
+        ash_torture_arm(n);
+        int r = fs->kind->inject(&f.ctx, fs, &st, &ierr);
+        const char *what = NULL;
+        bool hit = ash_torture_hit(&what);
+        ash_torture_arm(0);
+        if (r < 0) {
+            ck_assert_msg(hit, "N=%llu: inject failed without the torture failure: %s", n, ierr.msg);
+            ck_assert_msg(ierr.msg[0], "N=%llu: inject failed (%s) without a message", n, what);
+            failed++;
+        } else {
+            if (!hit)
+                ck_assert_msg(sqlite_write_now(db_path) == SQLITE_BUSY,
+                              "the table is writable after a complete inject");
+            ash_error_t rerr = {0};
+            ck_assert_msg(fs->kind->revert(&f.ctx, fs, st, &rerr) == 0, "N=%llu: revert: %s", n, rerr.msg);
+        }
+        ck_assert_msg(live_children() == 0, "N=%llu: the lock holder is still running", n);
+        ck_assert_msg(sqlite_write_now(db_path) == SQLITE_OK, "N=%llu: the table is still locked", n);
+        ck_assert_msg(ash_journal_pending(f.j) == 0, "N=%llu: %zu undo records pending", n, ash_journal_pending(f.j));
+        if (r == 0 && !hit)
+            break;
+    }
+    printf("test_torture_halfway: table-lock inject failed cleanly at %llu of %llu call positions\n", failed, n - 1);
+    ck_assert_msg(failed > 0, "no injected failure made inject fail");
+    ck_assert_msg(n < 5000, "inject never completed");
+    ash_loop_free(loop);
+    ash_journal_close(f.j, true);
+    ash_scenario_free(f.sc);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
+    /* The lock holder, too, is this program, as the aftershock binary is in a run. */
+    if (argc > 1 && strcmp(argv[1], "__lock-holder") == 0)
+        return ash_lockhold_main(argc - 1, argv + 1);
     /* The balloon helper is this program (ash_balloon_set_exe's default), as
      * the aftershock binary is in a real run. */
     if (argc > 1 && strcmp(argv[1], "__balloon") == 0)
@@ -272,6 +378,7 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, network_inject_fails_half_way);
     tcase_add_test(tc, memory_inject_fails_half_way);
+    tcase_add_test(tc, table_lock_inject_fails_half_way);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
