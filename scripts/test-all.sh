@@ -44,7 +44,7 @@ CTEST_EXCLUDE='^kill_trials$' ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN
 
 # Torture (issue 9): a build whose Nth allocation/syscall fails; test_torture
 # runs a small scenario with N rising and checks each ends clean;
-# test_torture_halfway makes network, memory and table-lock injections fail half-way.
+# test_torture_halfway makes network, memory, table-lock and host-crash injections fail half-way.
 echo "== torture: build with -DASH_TORTURE=ON, test_torture, test_torture_halfway"
 if CC=gcc cmake -S . -B build-ci-torture -DASH_WERROR=ON -DASH_TORTURE=ON >/dev/null &&
    cmake --build build-ci-torture -j"$jobs" --target test_torture test_torture_halfway aftershock \

@@ -10,7 +10,8 @@
  * - memory-exhaustion: a lower limit, swap off and a balloon process in the
  *   host's cgroup: the old limit back, no process left in the cgroup;
  * - table-lock on SQLite, interrupt: stop: no holder process, the table
- *   writable at once.
+ *   writable at once;
+ * - host-crash, mode: freeze: the host's cgroup not frozen.
  * After every N, no child process of this test is left running.
  * Needs root for the first two. */
 #include "env/sandbox.h"
@@ -363,6 +364,60 @@ START_TEST(table_lock_inject_fails_half_way)
 }
 END_TEST
 
+START_TEST(host_crash_inject_fails_half_way)
+{
+    if (geteuid() != 0) {
+        printf("test_torture_halfway: skipped: needs root (sandbox hosts)\n");
+        return;
+    }
+    static const char *yaml = "version: 1\nname: halfway\nhosts:\n  - name: a\nfaults:\n"
+                              "  - name: c\n    kind: host-crash\n    host: a\n    mode: freeze\n";
+    struct fx f = {0};
+    snprintf(f.run, sizeof f.run, "c%05x", (unsigned)getpid() & 0xfffff);
+    snprintf(f.state, sizeof f.state, "%s/run-XXXXXX", ash_test_journal_dir);
+    ck_assert_ptr_nonnull(mkdtemp(f.state));
+    ash_error_t err = {0};
+    ck_assert_msg(ash_scenario_load_string("halfway.yaml", yaml, strlen(yaml), &f.sc, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f.run, &f.j, &err), 0);
+    ck_assert_msg(ash_sandbox_create_in(f.sc, f.run, f.state, f.j, &f.sb, &err) == 0, "sandbox: %s", err.msg);
+    f.ctx = (struct ash_ctx){.journal = f.j, .sandbox = f.sb, .scenario = f.sc, .event = no_event};
+    const struct ash_cgroup *cg = ash_host_cgroup(ash_sandbox_host(f.sb, "a"));
+    const struct ash_fault_spec *fs = &f.sc->faults[0];
+    size_t base = ash_journal_pending(f.j);
+    unsigned long long n, failed = 0;
+    for (n = 1; n < 5000; n++) {
+        void *st = NULL;
+        ash_error_t ierr = {0};
+        ash_torture_arm(n);
+        int r = fs->kind->inject(&f.ctx, fs, &st, &ierr);
+        const char *what = NULL;
+        bool hit = ash_torture_hit(&what);
+        ash_torture_arm(0);
+        if (r < 0) {
+            ck_assert_msg(hit, "N=%llu: inject failed without the torture failure: %s", n, ierr.msg);
+            ck_assert_msg(ierr.msg[0], "N=%llu: inject failed (%s) without a message", n, what);
+            failed++;
+        } else {
+            if (!hit)
+                ck_assert_msg(ash_cgroup_frozen(cg), "the host is not frozen after a complete inject");
+            ash_error_t rerr = {0};
+            ck_assert_msg(fs->kind->revert(&f.ctx, fs, st, &rerr) == 0, "N=%llu: revert: %s", n, rerr.msg);
+        }
+        ck_assert_msg(!ash_cgroup_frozen(cg), "N=%llu: the host is still frozen", n);
+        size_t pending = ash_journal_pending(f.j);
+        ck_assert_msg(pending == base, "N=%llu: %zu undo records of the fault pending", n, pending - base);
+        if (r == 0 && !hit)
+            break;
+    }
+    printf("test_torture_halfway: host-crash inject failed cleanly at %llu of %llu call positions\n", failed, n - 1);
+    ck_assert_msg(failed > 0, "no injected failure made inject fail");
+    ck_assert_msg(n < 5000, "inject never completed");
+    ash_sandbox_destroy(f.sb);
+    ash_journal_close(f.j, true);
+    ash_scenario_free(f.sc);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     /* The lock holder, too, is this program, as the aftershock binary is in a run. */
@@ -379,6 +434,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, network_inject_fails_half_way);
     tcase_add_test(tc, memory_inject_fails_half_way);
     tcase_add_test(tc, table_lock_inject_fails_half_way);
+    tcase_add_test(tc, host_crash_inject_fails_half_way);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
