@@ -19,9 +19,10 @@ const char *const ash_dns_answer_names[] = {"correct", "nxdomain",      "servfai
 
 static void free_rule(struct ash_dns_rule_rt *r)
 {
-    for (size_t i = 0; i < r->n_names; i++)
+    /* names/clients may be NULL: a rule whose copy failed half-way is freed here too. */
+    for (size_t i = 0; r->names && i < r->n_names; i++)
         free(r->names[i]);
-    for (size_t i = 0; i < r->n_clients; i++)
+    for (size_t i = 0; r->clients && i < r->n_clients; i++)
         free(r->clients[i]);
     for (size_t i = 0; i < r->n_snap; i++)
         free(r->snap[i].name);

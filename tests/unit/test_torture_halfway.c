@@ -11,11 +11,14 @@
  *   host's cgroup: the old limit back, no process left in the cgroup;
  * - table-lock on SQLite, interrupt: stop: no holder process, the table
  *   writable at once;
- * - host-crash, mode: freeze: the host's cgroup not frozen.
+ * - host-crash, mode: freeze: the host's cgroup not frozen;
+ * - dns (the run's server, in process): a move and an nxdomain rule; the
+ *   record back at its address and answered correctly.
  * After every N, no child process of this test is left running.
  * Needs root for the first two. */
 #include "env/sandbox.h"
 #include "kinds.h"
+#include "dns/dns.h"
 #include "sys/balloon.h"
 #include "sys/cgroup.h"
 #include "sys/clock.h"
@@ -30,7 +33,9 @@
 #include "test_util.h"
 
 #include <check.h>
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <ldns/ldns.h>
 #include <sqlite3.h>
 #include <signal.h>
 #include <stdio.h>
@@ -418,6 +423,88 @@ START_TEST(host_crash_inject_fails_half_way)
 }
 END_TEST
 
+/* The server's answer to an A query for `name`: its rcode, and the first address in *addr. */
+static int dns_ask(struct ash_dns *d, const char *name, char *addr, size_t len)
+{
+    ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str(name), LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, LDNS_RD);
+    ck_assert_ptr_nonnull(q);
+    uint8_t *wire, *out = NULL;
+    size_t wlen, out_len = 0;
+    ck_assert_int_eq(ldns_pkt2wire(&wire, q, &wlen), LDNS_STATUS_OK);
+    ldns_pkt_free(q);
+    struct sockaddr_in from = {.sin_family = AF_INET, .sin_port = htons(5555)};
+    inet_pton(AF_INET, "127.0.0.1", &from.sin_addr);
+    int64_t delay = 0;
+    int r = ash_dns_respond(d, wire, wlen, (struct sockaddr *)&from, false, &out, &out_len, &delay);
+    free(wire);
+    ck_assert_int_eq(r, 1);
+    ldns_pkt *a = NULL;
+    ck_assert_int_eq(ldns_wire2pkt(&a, out, out_len), LDNS_STATUS_OK);
+    free(out);
+    int rcode = (int)ldns_pkt_get_rcode(a);
+    addr[0] = '\0';
+    ldns_rr_list *an = ldns_pkt_answer(a);
+    if (an && ldns_rr_list_rr_count(an) > 0) {
+        char *txt = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(an, 0), 0));
+        snprintf(addr, len, "%s", txt ? txt : "");
+        free(txt);
+    }
+    ldns_pkt_free(a);
+    return rcode;
+}
+
+START_TEST(dns_inject_fails_half_way)
+{
+    static const char *yaml = "version: 1\nname: halfway\ndns:\n  listen: 127.0.0.1:15353\n  records:\n"
+                              "    - { name: web, type: A, value: 10.0.0.5, ttl: 30 }\n"
+                              "faults:\n  - name: d\n    kind: dns\n    names: [web]\n    answer: nxdomain\n"
+                              "    move: 10.0.0.9\n";
+    struct ash_scenario *sc = NULL;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_scenario_load_string("halfway.yaml", yaml, strlen(yaml), &sc, &err) == 0, "%s", err.msg);
+    struct ash_dns *d = NULL;
+    ck_assert_int_eq(ash_dns_new(NULL, &d, &err), 0);
+    ck_assert_msg(ash_dns_add_scenario(d, &sc->dns, &err) == 0, "%s", err.msg);
+    struct ash_ctx ctx = {.dns = d, .scenario = sc, .event = no_event};
+    const struct ash_fault_spec *fs = &sc->faults[0];
+    char addr[64];
+    unsigned long long n, failed = 0;
+    for (n = 1; n < 5000; n++) {
+        void *st = NULL;
+        ash_error_t ierr = {0};
+        ash_torture_arm(n);
+        int r = fs->kind->inject(&ctx, fs, &st, &ierr);
+        const char *what = NULL;
+        bool hit = ash_torture_hit(&what);
+        ash_torture_arm(0);
+        if (r < 0) {
+            ck_assert_msg(hit, "N=%llu: inject failed without the torture failure: %s", n, ierr.msg);
+            ck_assert_msg(ierr.msg[0], "N=%llu: inject failed (%s) without a message", n, what);
+            failed++;
+        } else {
+            if (!hit) {
+                ck_assert_str_eq(ash_dns_lookup(d, "web"), "10.0.0.9");
+                ck_assert_int_eq(dns_ask(d, "web", addr, sizeof addr), LDNS_RCODE_NXDOMAIN);
+            }
+            ash_error_t rerr = {0};
+            ck_assert_msg(fs->kind->revert(&ctx, fs, st, &rerr) == 0, "N=%llu: revert: %s", n, rerr.msg);
+        }
+        const char *now = ash_dns_lookup(d, "web");
+        ck_assert_msg(now && strcmp(now, "10.0.0.5") == 0, "N=%llu: web left at %s after %s", n, now ? now : "(none)",
+                      r < 0 ? "the failed inject" : "revert");
+        ck_assert_msg(dns_ask(d, "web", addr, sizeof addr) == LDNS_RCODE_NOERROR && strcmp(addr, "10.0.0.5") == 0,
+                      "N=%llu: web answered '%s' after %s", n, addr, r < 0 ? "the failed inject" : "revert");
+        if (r == 0 && !hit)
+            break;
+    }
+    printf("test_torture_halfway: dns inject failed cleanly at %llu of %llu call positions\n", failed, n - 1);
+    ck_assert_msg(failed > 0, "no injected failure made inject fail");
+    ck_assert_msg(n < 5000, "inject never completed");
+    ash_dns_free(d);
+    ash_scenario_free(sc);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     /* The lock holder, too, is this program, as the aftershock binary is in a run. */
@@ -435,6 +522,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, memory_inject_fails_half_way);
     tcase_add_test(tc, table_lock_inject_fails_half_way);
     tcase_add_test(tc, host_crash_inject_fails_half_way);
+    tcase_add_test(tc, dns_inject_fails_half_way);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
