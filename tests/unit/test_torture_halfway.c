@@ -15,7 +15,7 @@
  * - dns (the run's server, in process): a move and an nxdomain rule; the
  *   record back at its address and answered correctly.
  * After every N, no child process of this test is left running.
- * Needs root for the first two. */
+ * Needs root for the sandbox cases. */
 #include "env/sandbox.h"
 #include "kinds.h"
 #include "dns/dns.h"
@@ -44,16 +44,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *scenario = "version: 1\nname: halfway\nhosts:\n  - name: a\n  - name: b\nfaults:\n"
-                              "  - name: f\n    kind: network\n    host: a\n"
-                              "    bandwidth: 10mbit\n    queue: 100ms\n    delay: 20ms\n    loss: 10%\n";
-
 struct fx {
     char run[16], state[128];
     struct ash_scenario *sc;
     struct ash_journal *j;
     struct ash_sandbox *sb;
     struct ash_ctx ctx;
+    size_t base_pending; /* the sandbox's own records, pending until it is destroyed */
 };
 
 /* Children of this process still running (a zombie is dead: not counted). */
@@ -113,103 +110,6 @@ static size_t journal_pids(struct fx *f, pid_t *pids, size_t max)
     return n;
 }
 
-/* Nothing of fault `f` is left: checked in the kernel, not in the fault's state. */
-static void assert_clean(struct fx *f, unsigned long long n, size_t base_pending)
-{
-    struct ash_host *a = ash_sandbox_host(f->sb, "a");
-    ck_assert_msg(!harmful_qdisc(ash_host_netns_fd(a), "eth0"), "N=%llu: qdisc left on a's eth0", n);
-    ck_assert_msg(!harmful_qdisc(-1, ash_host_veth(a)), "N=%llu: qdisc left on a's bridge port", n);
-    char table[64];
-    snprintf(table, sizeof table, "ash-%s-f", f->run);
-    ash_error_t err = {0};
-    ck_assert_msg(ash_nft_table_exists(ash_host_netns_fd(a), "inet", table, &err) == 0, "N=%llu: table %s left", n,
-                  table);
-    struct ash_nl *nl;
-    ck_assert_int_eq(ash_nl_open(&nl, &err), 0);
-    char **names = NULL, prefix[32];
-    size_t nn = 0;
-    snprintf(prefix, sizeof prefix, "ash%.8sr", f->run);
-    ck_assert_int_eq(ash_nl_link_names(nl, prefix, &names, &nn, &err), 0);
-    ck_assert_msg(nn == 0, "N=%llu: relay link %s left", n, nn ? names[0] : "");
-    for (size_t i = 0; i < nn; i++)
-        free(names[i]);
-    free(names);
-    ash_nl_close(nl);
-    pid_t pids[16];
-    size_t np = journal_pids(f, pids, 16);
-    for (size_t i = 0; i < np; i++) {
-        /* Reaped by the fault (a zombie would still answer kill 0). */
-        ck_assert_msg(kill(pids[i], 0) != 0, "N=%llu: relay process %d still alive", n, (int)pids[i]);
-    }
-    /* The sandbox's own records stay pending until it is destroyed. */
-    size_t pending = ash_journal_pending(f->j);
-    ck_assert_msg(pending == base_pending, "N=%llu: %zu undo records of the fault pending", n, pending - base_pending);
-}
-
-START_TEST(network_inject_fails_half_way)
-{
-    if (geteuid() != 0) {
-        printf("test_torture_halfway: skipped: needs root (namespaces, qdiscs, nftables)\n");
-        return;
-    }
-    ck_assert_msg(ash_torture_available(), "build with -DASH_TORTURE=ON");
-    struct fx f = {0};
-    snprintf(f.run, sizeof f.run, "h%05x", (unsigned)getpid() & 0xfffff);
-    snprintf(f.state, sizeof f.state, "%s/run-XXXXXX", ash_test_journal_dir);
-    ck_assert_ptr_nonnull(mkdtemp(f.state));
-    ash_error_t err = {0};
-    ck_assert_msg(ash_scenario_load_string("halfway.yaml", scenario, strlen(scenario), &f.sc, &err) == 0, "%s",
-                  err.msg);
-    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f.run, &f.j, &err), 0);
-    ck_assert_msg(ash_sandbox_create_in(f.sc, f.run, f.state, f.j, &f.sb, &err) == 0, "sandbox: %s", err.msg);
-    f.ctx = (struct ash_ctx){.journal = f.j, .sandbox = f.sb, .scenario = f.sc};
-    const struct ash_fault_spec *fs = &f.sc->faults[0];
-    size_t base = ash_journal_pending(f.j);
-
-    unsigned long long n, failed = 0;
-    for (n = 1; n < 5000; n++) {
-        void *st = NULL;
-        ash_error_t ierr = {0};
-        ash_torture_arm(n);
-        int r = fs->kind->inject(&f.ctx, fs, &st, &ierr);
-        const char *what = NULL;
-        bool hit = ash_torture_hit(&what);
-        ash_torture_arm(0);
-        if (r < 0) {
-            ck_assert_msg(hit, "N=%llu: inject failed without the torture failure: %s", n, ierr.msg);
-            ck_assert_msg(ierr.msg[0], "N=%llu: inject failed (%s) without a message", n, what);
-            failed++;
-        } else {
-            if (!hit) {
-                /* The complete fault: all three mechanisms are in place (so the
-                 * failures above interrupted a real multi-step injection). */
-                struct ash_host *a = ash_sandbox_host(f.sb, "a");
-                char table[64];
-                snprintf(table, sizeof table, "ash-%s-f", f.run);
-                ck_assert_msg(harmful_qdisc(ash_host_netns_fd(a), "eth0") || harmful_qdisc(-1, ash_host_veth(a)),
-                              "no tbf after a complete inject");
-                ck_assert_int_eq(ash_nft_table_exists(ash_host_netns_fd(a), "inet", table, &err), 1);
-                pid_t pids[16];
-                ck_assert_msg(journal_pids(&f, pids, 16) > 0 && kill(pids[journal_pids(&f, pids, 16) - 1], 0) == 0,
-                              "no relay process after a complete inject");
-            }
-            ash_error_t rerr = {0};
-            ck_assert_msg(fs->kind->revert(&f.ctx, fs, st, &rerr) == 0, "N=%llu: revert: %s", n, rerr.msg);
-        }
-        assert_clean(&f, n, base);
-        ck_assert_msg(live_children() == 0, "N=%llu: a child process is still running", n);
-        if (r == 0 && !hit)
-            break; /* inject made fewer than N wrapped calls: every single failure was tried */
-    }
-    printf("test_torture_halfway: network inject failed cleanly at %llu of %llu call positions\n", failed, n - 1);
-    ck_assert_msg(failed > 0, "no injected failure made inject fail");
-    ck_assert_msg(n < 5000, "inject never completed");
-    ash_sandbox_destroy(f.sb);
-    ash_journal_close(f.j, true);
-    ash_scenario_free(f.sc);
-}
-END_TEST
-
 static void no_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
 {
     (void)ctx, (void)t, (void)event, (void)detail;
@@ -225,81 +125,6 @@ static size_t cgroup_members(const struct ash_cgroup *cg)
     return n;
 }
 
-START_TEST(memory_inject_fails_half_way)
-{
-    if (geteuid() != 0) {
-        printf("test_torture_halfway: skipped: needs root (cgroups)\n");
-        return;
-    }
-    static const char *yaml = "version: 1\nname: halfway\nhosts:\n  - name: a\n    memory: 256MiB\nfaults:\n"
-                              "  - name: m\n    kind: memory-exhaustion\n    host: a\n    limit: 64MiB\n"
-                              "    swap: off\n    balloon: { size: 16MiB, rate: 400MiB/s }\n";
-    struct fx f = {0};
-    snprintf(f.run, sizeof f.run, "g%05x", (unsigned)getpid() & 0xfffff);
-    snprintf(f.state, sizeof f.state, "%s/run-XXXXXX", ash_test_journal_dir);
-    ck_assert_ptr_nonnull(mkdtemp(f.state));
-    ash_error_t err = {0};
-    ck_assert_msg(ash_scenario_load_string("halfway.yaml", yaml, strlen(yaml), &f.sc, &err) == 0, "%s", err.msg);
-    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f.run, &f.j, &err), 0);
-    ck_assert_msg(ash_sandbox_create_in(f.sc, f.run, f.state, f.j, &f.sb, &err) == 0, "sandbox: %s", err.msg);
-    ash_loop *loop = NULL;
-    ck_assert_int_eq(ash_loop_new(&loop, &err), 0);
-    f.ctx = (struct ash_ctx){.loop = loop,
-                             .journal = f.j,
-                             .sandbox = f.sb,
-                             .scenario = f.sc,
-                             .run_dir = f.state,
-                             .state_dir = f.state,
-                             .event = no_event};
-    const struct ash_cgroup *cg = ash_host_cgroup(ash_sandbox_host(f.sb, "a"));
-    struct ash_mem_sample s0, s;
-    ck_assert_int_eq(ash_mem_read(cg, &s0, &err), 0);
-    const struct ash_fault_spec *fs = &f.sc->faults[0];
-    size_t base = ash_journal_pending(f.j);
-    unsigned long long n, failed = 0;
-    for (n = 1; n < 5000; n++) {
-        void *st = NULL;
-        ash_error_t ierr = {0};
-        ash_torture_arm(n);
-        int r = fs->kind->inject(&f.ctx, fs, &st, &ierr);
-        const char *what = NULL;
-        bool hit = ash_torture_hit(&what);
-        ash_torture_arm(0);
-        if (r < 0) {
-            ck_assert_msg(hit, "N=%llu: inject failed without the torture failure: %s", n, ierr.msg);
-            ck_assert_msg(ierr.msg[0], "N=%llu: inject failed (%s) without a message", n, what);
-            failed++;
-        } else {
-            if (!hit) {
-                ck_assert_int_eq(ash_mem_read(cg, &s, &err), 0);
-                ck_assert_msg(s.limit == 64u << 20, "N=%llu: limit %llu after a complete inject", n,
-                              (unsigned long long)s.limit);
-                ck_assert_msg(cgroup_members(cg) == 1, "no balloon after a complete inject");
-            }
-            ash_error_t rerr = {0};
-            ck_assert_msg(fs->kind->revert(&f.ctx, fs, st, &rerr) == 0, "N=%llu: revert: %s", n, rerr.msg);
-        }
-        ck_assert_int_eq(ash_mem_read(cg, &s, &err), 0);
-        ck_assert_msg(s.limit == s0.limit, "N=%llu: limit %llu, was %llu", n, (unsigned long long)s.limit,
-                      (unsigned long long)s0.limit);
-        ck_assert_msg(ash_cgroup_wait_empty(cg, ASH_NS_PER_S, &err) == 0, "N=%llu: %zu process(es) left in the cgroup",
-                      n, cgroup_members(cg));
-        size_t pending = ash_journal_pending(f.j);
-        ck_assert_msg(pending == base, "N=%llu: %zu undo records of the fault pending", n, pending - base);
-        ck_assert_msg(live_children() == 0, "N=%llu: a child process is still running", n);
-        if (r == 0 && !hit)
-            break;
-    }
-    printf("test_torture_halfway: memory inject failed cleanly at %llu of %llu call positions\n", failed, n - 1);
-    ck_assert_msg(failed > 0, "no injected failure made inject fail");
-    ck_assert_msg(n < 5000, "inject never completed");
-    ash_loop_free(loop);
-    ash_sandbox_destroy(f.sb);
-    ash_journal_close(f.j, true);
-    ash_scenario_free(f.sc);
-}
-END_TEST
-
 static int sqlite_write_now(const char *db_path)
 {
     sqlite3 *db;
@@ -308,120 +133,6 @@ static int sqlite_write_now(const char *db_path)
     sqlite3_close(db);
     return rc;
 }
-
-START_TEST(table_lock_inject_fails_half_way)
-{
-    char dir[128], db_path[160];
-    snprintf(dir, sizeof dir, "%s/lock-XXXXXX", ash_test_journal_dir);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(db_path, sizeof db_path, "%s/calls.db", dir);
-    sqlite3 *db;
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    ck_assert_int_eq(
-        sqlite3_exec(db, "CREATE TABLE call_records (id INTEGER PRIMARY KEY, caller TEXT)", NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
-    static const char *yaml = "version: 1\nname: halfway\nfaults:\n  - name: maint\n    kind: table-lock\n"
-                              "    sqlite: { path: \"{run_dir}/calls.db\", table: call_records }\n"
-                              "    interrupt: stop\n";
-    struct fx f = {0};
-    snprintf(f.run, sizeof f.run, "k%05x", (unsigned)getpid() & 0xfffff);
-    ash_error_t err = {0};
-    ck_assert_msg(ash_scenario_load_string("halfway.yaml", yaml, strlen(yaml), &f.sc, &err) == 0, "%s", err.msg);
-    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f.run, &f.j, &err), 0);
-    ash_loop *loop = NULL;
-    ck_assert_int_eq(ash_loop_new(&loop, &err), 0);
-    f.ctx = (struct ash_ctx){
-        .loop = loop, .journal = f.j, .scenario = f.sc, .run_dir = dir, .state_dir = dir, .event = no_event};
-    const struct ash_fault_spec *fs = &f.sc->faults[0];
-    unsigned long long n, failed = 0;
-    for (n = 1; n < 5000; n++) {
-        void *st = NULL;
-        ash_error_t ierr = {0};
-        ash_torture_arm(n);
-        int r = fs->kind->inject(&f.ctx, fs, &st, &ierr);
-        const char *what = NULL;
-        bool hit = ash_torture_hit(&what);
-        ash_torture_arm(0);
-        if (r < 0) {
-            ck_assert_msg(hit, "N=%llu: inject failed without the torture failure: %s", n, ierr.msg);
-            ck_assert_msg(ierr.msg[0], "N=%llu: inject failed (%s) without a message", n, what);
-            failed++;
-        } else {
-            if (!hit)
-                ck_assert_msg(sqlite_write_now(db_path) == SQLITE_BUSY,
-                              "the table is writable after a complete inject");
-            ash_error_t rerr = {0};
-            ck_assert_msg(fs->kind->revert(&f.ctx, fs, st, &rerr) == 0, "N=%llu: revert: %s", n, rerr.msg);
-        }
-        ck_assert_msg(live_children() == 0, "N=%llu: the lock holder is still running", n);
-        ck_assert_msg(sqlite_write_now(db_path) == SQLITE_OK, "N=%llu: the table is still locked", n);
-        ck_assert_msg(ash_journal_pending(f.j) == 0, "N=%llu: %zu undo records pending", n, ash_journal_pending(f.j));
-        if (r == 0 && !hit)
-            break;
-    }
-    printf("test_torture_halfway: table-lock inject failed cleanly at %llu of %llu call positions\n", failed, n - 1);
-    ck_assert_msg(failed > 0, "no injected failure made inject fail");
-    ck_assert_msg(n < 5000, "inject never completed");
-    ash_loop_free(loop);
-    ash_journal_close(f.j, true);
-    ash_scenario_free(f.sc);
-}
-END_TEST
-
-START_TEST(host_crash_inject_fails_half_way)
-{
-    if (geteuid() != 0) {
-        printf("test_torture_halfway: skipped: needs root (sandbox hosts)\n");
-        return;
-    }
-    static const char *yaml = "version: 1\nname: halfway\nhosts:\n  - name: a\nfaults:\n"
-                              "  - name: c\n    kind: host-crash\n    host: a\n    mode: freeze\n";
-    struct fx f = {0};
-    snprintf(f.run, sizeof f.run, "c%05x", (unsigned)getpid() & 0xfffff);
-    snprintf(f.state, sizeof f.state, "%s/run-XXXXXX", ash_test_journal_dir);
-    ck_assert_ptr_nonnull(mkdtemp(f.state));
-    ash_error_t err = {0};
-    ck_assert_msg(ash_scenario_load_string("halfway.yaml", yaml, strlen(yaml), &f.sc, &err) == 0, "%s", err.msg);
-    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f.run, &f.j, &err), 0);
-    ck_assert_msg(ash_sandbox_create_in(f.sc, f.run, f.state, f.j, &f.sb, &err) == 0, "sandbox: %s", err.msg);
-    f.ctx = (struct ash_ctx){.journal = f.j, .sandbox = f.sb, .scenario = f.sc, .event = no_event};
-    const struct ash_cgroup *cg = ash_host_cgroup(ash_sandbox_host(f.sb, "a"));
-    const struct ash_fault_spec *fs = &f.sc->faults[0];
-    size_t base = ash_journal_pending(f.j);
-    unsigned long long n, failed = 0;
-    for (n = 1; n < 5000; n++) {
-        void *st = NULL;
-        ash_error_t ierr = {0};
-        ash_torture_arm(n);
-        int r = fs->kind->inject(&f.ctx, fs, &st, &ierr);
-        const char *what = NULL;
-        bool hit = ash_torture_hit(&what);
-        ash_torture_arm(0);
-        if (r < 0) {
-            ck_assert_msg(hit, "N=%llu: inject failed without the torture failure: %s", n, ierr.msg);
-            ck_assert_msg(ierr.msg[0], "N=%llu: inject failed (%s) without a message", n, what);
-            failed++;
-        } else {
-            if (!hit)
-                ck_assert_msg(ash_cgroup_frozen(cg), "the host is not frozen after a complete inject");
-            ash_error_t rerr = {0};
-            ck_assert_msg(fs->kind->revert(&f.ctx, fs, st, &rerr) == 0, "N=%llu: revert: %s", n, rerr.msg);
-        }
-        ck_assert_msg(!ash_cgroup_frozen(cg), "N=%llu: the host is still frozen", n);
-        size_t pending = ash_journal_pending(f.j);
-        ck_assert_msg(pending == base, "N=%llu: %zu undo records of the fault pending", n, pending - base);
-        if (r == 0 && !hit)
-            break;
-    }
-    printf("test_torture_halfway: host-crash inject failed cleanly at %llu of %llu call positions\n", failed, n - 1);
-    ck_assert_msg(failed > 0, "no injected failure made inject fail");
-    ck_assert_msg(n < 5000, "inject never completed");
-    ash_sandbox_destroy(f.sb);
-    ash_journal_close(f.j, true);
-    ash_scenario_free(f.sc);
-}
-END_TEST
 
 /* The server's answer to an A query for `name`: its rcode, and the first address in *addr. */
 static int dns_ask(struct ash_dns *d, const char *name, char *addr, size_t len)
@@ -453,67 +164,321 @@ static int dns_ask(struct ash_dns *d, const char *name, char *addr, size_t len)
     return rcode;
 }
 
-START_TEST(dns_inject_fails_half_way)
+/* One kind's case: its fault, the check that it is entirely in place, and the
+ * check that nothing of it is left (kernel or server state, not the fault's
+ * own bookkeeping). */
+struct halfway {
+    const char *name;
+    struct fx *f;
+    void (*in_place)(struct fx *f);
+    void (*nothing_left)(struct fx *f, unsigned long long n);
+};
+
+/* Fail the Nth wrapped call of inject for N = 1, 2, ... until inject completes
+ * without reaching N. */
+static void fail_at_every_call(const struct halfway *h)
 {
-    static const char *yaml = "version: 1\nname: halfway\ndns:\n  listen: 127.0.0.1:15353\n  records:\n"
-                              "    - { name: web, type: A, value: 10.0.0.5, ttl: 30 }\n"
-                              "faults:\n  - name: d\n    kind: dns\n    names: [web]\n    answer: nxdomain\n"
-                              "    move: 10.0.0.9\n";
-    struct ash_scenario *sc = NULL;
-    ash_error_t err = {0};
-    ck_assert_msg(ash_scenario_load_string("halfway.yaml", yaml, strlen(yaml), &sc, &err) == 0, "%s", err.msg);
-    struct ash_dns *d = NULL;
-    ck_assert_int_eq(ash_dns_new(NULL, &d, &err), 0);
-    ck_assert_msg(ash_dns_add_scenario(d, &sc->dns, &err) == 0, "%s", err.msg);
-    struct ash_ctx ctx = {.dns = d, .scenario = sc, .event = no_event};
-    const struct ash_fault_spec *fs = &sc->faults[0];
-    char addr[64];
+    const struct ash_fault_spec *fs = &h->f->sc->faults[0];
     unsigned long long n, failed = 0;
     for (n = 1; n < 5000; n++) {
         void *st = NULL;
         ash_error_t ierr = {0};
         ash_torture_arm(n);
-        int r = fs->kind->inject(&ctx, fs, &st, &ierr);
+        int r = fs->kind->inject(&h->f->ctx, fs, &st, &ierr);
         const char *what = NULL;
         bool hit = ash_torture_hit(&what);
         ash_torture_arm(0);
         if (r < 0) {
-            ck_assert_msg(hit, "N=%llu: inject failed without the torture failure: %s", n, ierr.msg);
-            ck_assert_msg(ierr.msg[0], "N=%llu: inject failed (%s) without a message", n, what);
+            ck_assert_msg(hit, "%s N=%llu: inject failed without the torture failure: %s", h->name, n, ierr.msg);
+            ck_assert_msg(ierr.msg[0], "%s N=%llu: inject failed (%s) without a message", h->name, n, what);
             failed++;
         } else {
-            if (!hit) {
-                ck_assert_str_eq(ash_dns_lookup(d, "web"), "10.0.0.9");
-                ck_assert_int_eq(dns_ask(d, "web", addr, sizeof addr), LDNS_RCODE_NXDOMAIN);
-            }
+            if (!hit)
+                h->in_place(h->f); /* so the failures above interrupted a real multi-step injection */
             ash_error_t rerr = {0};
-            ck_assert_msg(fs->kind->revert(&ctx, fs, st, &rerr) == 0, "N=%llu: revert: %s", n, rerr.msg);
+            ck_assert_msg(fs->kind->revert(&h->f->ctx, fs, st, &rerr) == 0, "%s N=%llu: revert: %s", h->name, n,
+                          rerr.msg);
         }
-        const char *now = ash_dns_lookup(d, "web");
-        ck_assert_msg(now && strcmp(now, "10.0.0.5") == 0, "N=%llu: web left at %s after %s", n, now ? now : "(none)",
-                      r < 0 ? "the failed inject" : "revert");
-        ck_assert_msg(dns_ask(d, "web", addr, sizeof addr) == LDNS_RCODE_NOERROR && strcmp(addr, "10.0.0.5") == 0,
-                      "N=%llu: web answered '%s' after %s", n, addr, r < 0 ? "the failed inject" : "revert");
+        h->nothing_left(h->f, n);
+        if (h->f->j) {
+            size_t pending = ash_journal_pending(h->f->j);
+            ck_assert_msg(pending == h->f->base_pending, "%s N=%llu: %zu undo records of the fault pending", h->name, n,
+                          pending - h->f->base_pending);
+        }
+        ck_assert_msg(live_children() == 0, "%s N=%llu: a child process is still running", h->name, n);
         if (r == 0 && !hit)
             break;
     }
-    printf("test_torture_halfway: dns inject failed cleanly at %llu of %llu call positions\n", failed, n - 1);
-    ck_assert_msg(failed > 0, "no injected failure made inject fail");
-    ck_assert_msg(n < 5000, "inject never completed");
+    printf("test_torture_halfway: %s inject failed cleanly at %llu of %llu call positions\n", h->name, failed, n - 1);
+    ck_assert_msg(failed > 0, "%s: no injected failure made inject fail", h->name);
+    ck_assert_msg(n < 5000, "%s: inject never completed", h->name);
+}
+
+static bool need_root(const char *why)
+{
+    if (geteuid() == 0)
+        return false;
+    printf("test_torture_halfway: skipped: needs root (%s)\n", why);
+    return true;
+}
+
+/* A sandbox for the scenario `yaml`, journaled in the guard's directory. */
+static void fx_sandbox(struct fx *f, char tag, const char *yaml, ash_loop *loop)
+{
+    ck_assert_msg(ash_torture_available(), "build with -DASH_TORTURE=ON");
+    *f = (struct fx){0};
+    snprintf(f->run, sizeof f->run, "%c%05x", tag, (unsigned)getpid() & 0xfffff);
+    snprintf(f->state, sizeof f->state, "%s/run-XXXXXX", ash_test_journal_dir);
+    ck_assert_ptr_nonnull(mkdtemp(f->state));
+    ash_error_t err = {0};
+    ck_assert_msg(ash_scenario_load_string("halfway.yaml", yaml, strlen(yaml), &f->sc, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f->run, &f->j, &err), 0);
+    if (f->sc->n_hosts)
+        ck_assert_msg(ash_sandbox_create_in(f->sc, f->run, f->state, f->j, &f->sb, &err) == 0, "sandbox: %s", err.msg);
+    f->ctx = (struct ash_ctx){.loop = loop,
+                              .journal = f->j,
+                              .sandbox = f->sb,
+                              .scenario = f->sc,
+                              .run_dir = f->state,
+                              .state_dir = f->state,
+                              .event = no_event};
+    f->base_pending = ash_journal_pending(f->j);
+}
+
+static void fx_free(struct fx *f)
+{
+    ash_sandbox_destroy(f->sb);
+    ash_journal_close(f->j, true);
+    ash_scenario_free(f->sc);
+}
+
+/* ---- network: tbf cap + relay delay + nftables loss on host a ---- */
+
+static void net_table(struct fx *f, char *table, size_t len)
+{
+    snprintf(table, len, "ash-%s-f", f->run);
+}
+
+static void net_in_place(struct fx *f)
+{
+    struct ash_host *a = ash_sandbox_host(f->sb, "a");
+    char table[64];
+    net_table(f, table, sizeof table);
+    ash_error_t err = {0};
+    ck_assert_msg(harmful_qdisc(ash_host_netns_fd(a), "eth0") || harmful_qdisc(-1, ash_host_veth(a)),
+                  "no tbf after a complete inject");
+    ck_assert_int_eq(ash_nft_table_exists(ash_host_netns_fd(a), "inet", table, &err), 1);
+    pid_t pids[16];
+    size_t np = journal_pids(f, pids, 16);
+    ck_assert_msg(np > 0 && kill(pids[np - 1], 0) == 0, "no relay process after a complete inject");
+}
+
+static void net_nothing_left(struct fx *f, unsigned long long n)
+{
+    struct ash_host *a = ash_sandbox_host(f->sb, "a");
+    ck_assert_msg(!harmful_qdisc(ash_host_netns_fd(a), "eth0"), "N=%llu: qdisc left on a's eth0", n);
+    ck_assert_msg(!harmful_qdisc(-1, ash_host_veth(a)), "N=%llu: qdisc left on a's bridge port", n);
+    char table[64];
+    net_table(f, table, sizeof table);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_nft_table_exists(ash_host_netns_fd(a), "inet", table, &err) == 0, "N=%llu: table %s left", n,
+                  table);
+    struct ash_nl *nl;
+    ck_assert_int_eq(ash_nl_open(&nl, &err), 0);
+    char **names = NULL, prefix[32];
+    size_t nn = 0;
+    snprintf(prefix, sizeof prefix, "ash%.8sr", f->run);
+    ck_assert_int_eq(ash_nl_link_names(nl, prefix, &names, &nn, &err), 0);
+    ck_assert_msg(nn == 0, "N=%llu: relay link %s left", n, nn ? names[0] : "");
+    for (size_t i = 0; i < nn; i++)
+        free(names[i]);
+    free(names);
+    ash_nl_close(nl);
+    pid_t pids[16];
+    size_t np = journal_pids(f, pids, 16);
+    for (size_t i = 0; i < np; i++) /* reaped by the fault: a zombie would still answer kill 0 */
+        ck_assert_msg(kill(pids[i], 0) != 0, "N=%llu: relay process %d still alive", n, (int)pids[i]);
+}
+
+START_TEST(network_inject_fails_half_way)
+{
+    if (need_root("namespaces, qdiscs, nftables"))
+        return;
+    struct fx f;
+    fx_sandbox(&f, 'h',
+               "version: 1\nname: halfway\nhosts:\n  - name: a\n  - name: b\nfaults:\n"
+               "  - name: f\n    kind: network\n    host: a\n"
+               "    bandwidth: 10mbit\n    queue: 100ms\n    delay: 20ms\n    loss: 10%\n",
+               NULL);
+    fail_at_every_call(&(struct halfway){"network", &f, net_in_place, net_nothing_left});
+    fx_free(&f);
+}
+END_TEST
+
+/* ---- memory-exhaustion: limit + swap off + balloon on host a ---- */
+
+static uint64_t mem_limit(struct fx *f)
+{
+    struct ash_mem_sample s;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_mem_read(ash_host_cgroup(ash_sandbox_host(f->sb, "a")), &s, &err), 0);
+    return s.limit;
+}
+
+static void mem_in_place(struct fx *f)
+{
+    ck_assert_msg(mem_limit(f) == 64u << 20, "limit %llu after a complete inject", (unsigned long long)mem_limit(f));
+    ck_assert_msg(cgroup_members(ash_host_cgroup(ash_sandbox_host(f->sb, "a"))) == 1,
+                  "no balloon after a complete inject");
+}
+
+static void mem_nothing_left(struct fx *f, unsigned long long n)
+{
+    ck_assert_msg(mem_limit(f) == 256u << 20, "N=%llu: limit %llu, was 256 MiB", n, (unsigned long long)mem_limit(f));
+    const struct ash_cgroup *cg = ash_host_cgroup(ash_sandbox_host(f->sb, "a"));
+    ash_error_t err = {0};
+    ck_assert_msg(ash_cgroup_wait_empty(cg, ASH_NS_PER_S, &err) == 0, "N=%llu: %zu process(es) left in the cgroup", n,
+                  cgroup_members(cg));
+}
+
+START_TEST(memory_inject_fails_half_way)
+{
+    if (need_root("cgroups"))
+        return;
+    ash_loop *loop = NULL;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_loop_new(&loop, &err), 0);
+    struct fx f;
+    fx_sandbox(&f, 'g',
+               "version: 1\nname: halfway\nhosts:\n  - name: a\n    memory: 256MiB\nfaults:\n"
+               "  - name: m\n    kind: memory-exhaustion\n    host: a\n    limit: 64MiB\n"
+               "    swap: off\n    balloon: { size: 16MiB, rate: 400MiB/s }\n",
+               loop);
+    fail_at_every_call(&(struct halfway){"memory", &f, mem_in_place, mem_nothing_left});
+    fx_free(&f);
+    ash_loop_free(loop);
+}
+END_TEST
+
+/* ---- table-lock: SQLite, interrupt: stop ---- */
+
+static void lock_db(struct fx *f, char *path, size_t len)
+{
+    snprintf(path, len, "%s/calls.db", f->state);
+}
+
+static void lock_in_place(struct fx *f)
+{
+    char db[200];
+    lock_db(f, db, sizeof db);
+    ck_assert_msg(sqlite_write_now(db) == SQLITE_BUSY, "the table is writable after a complete inject");
+}
+
+static void lock_nothing_left(struct fx *f, unsigned long long n)
+{
+    char db[200];
+    lock_db(f, db, sizeof db);
+    ck_assert_msg(sqlite_write_now(db) == SQLITE_OK, "N=%llu: the table is still locked", n);
+}
+
+START_TEST(table_lock_inject_fails_half_way)
+{
+    ash_loop *loop = NULL;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_loop_new(&loop, &err), 0);
+    struct fx f;
+    fx_sandbox(&f, 'k',
+               "version: 1\nname: halfway\nfaults:\n  - name: maint\n    kind: table-lock\n"
+               "    sqlite: { path: \"{run_dir}/calls.db\", table: call_records }\n    interrupt: stop\n",
+               loop);
+    char db_path[200];
+    lock_db(&f, db_path, sizeof db_path);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(db, "CREATE TABLE call_records (id INTEGER PRIMARY KEY, caller TEXT)", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    fail_at_every_call(&(struct halfway){"table-lock", &f, lock_in_place, lock_nothing_left});
+    fx_free(&f);
+    ash_loop_free(loop);
+}
+END_TEST
+
+/* ---- host-crash, mode: freeze ---- */
+
+static void crash_in_place(struct fx *f)
+{
+    ck_assert_msg(ash_cgroup_frozen(ash_host_cgroup(ash_sandbox_host(f->sb, "a"))),
+                  "the host is not frozen after a complete inject");
+}
+
+static void crash_nothing_left(struct fx *f, unsigned long long n)
+{
+    ck_assert_msg(!ash_cgroup_frozen(ash_host_cgroup(ash_sandbox_host(f->sb, "a"))), "N=%llu: the host is still frozen",
+                  n);
+}
+
+START_TEST(host_crash_inject_fails_half_way)
+{
+    if (need_root("sandbox hosts"))
+        return;
+    struct fx f;
+    fx_sandbox(&f, 'c',
+               "version: 1\nname: halfway\nhosts:\n  - name: a\nfaults:\n"
+               "  - name: c\n    kind: host-crash\n    host: a\n    mode: freeze\n",
+               NULL);
+    fail_at_every_call(&(struct halfway){"host-crash", &f, crash_in_place, crash_nothing_left});
+    fx_free(&f);
+}
+END_TEST
+
+/* ---- dns: a move and an nxdomain rule on the run's server (in process) ---- */
+
+static void dns_in_place(struct fx *f)
+{
+    char addr[64];
+    ck_assert_str_eq(ash_dns_lookup(f->ctx.dns, "web"), "10.0.0.9");
+    ck_assert_int_eq(dns_ask(f->ctx.dns, "web", addr, sizeof addr), LDNS_RCODE_NXDOMAIN);
+}
+
+static void dns_nothing_left(struct fx *f, unsigned long long n)
+{
+    char addr[64];
+    const char *now = ash_dns_lookup(f->ctx.dns, "web");
+    ck_assert_msg(now && strcmp(now, "10.0.0.5") == 0, "N=%llu: web left at %s", n, now ? now : "(none)");
+    ck_assert_msg(dns_ask(f->ctx.dns, "web", addr, sizeof addr) == LDNS_RCODE_NOERROR && strcmp(addr, "10.0.0.5") == 0,
+                  "N=%llu: web answered '%s'", n, addr);
+}
+
+START_TEST(dns_inject_fails_half_way)
+{
+    struct fx f;
+    fx_sandbox(&f, 'd',
+               "version: 1\nname: halfway\ndns:\n  listen: 127.0.0.1:15353\n  records:\n"
+               "    - { name: web, type: A, value: 10.0.0.5, ttl: 30 }\n"
+               "faults:\n  - name: d\n    kind: dns\n    names: [web]\n    answer: nxdomain\n"
+               "    move: 10.0.0.9\n",
+               NULL);
+    struct ash_dns *d = NULL;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_dns_new(NULL, &d, &err), 0);
+    ck_assert_msg(ash_dns_add_scenario(d, &f.sc->dns, &err) == 0, "%s", err.msg);
+    f.ctx.dns = d;
+    fail_at_every_call(&(struct halfway){"dns", &f, dns_in_place, dns_nothing_left});
     ash_dns_free(d);
-    ash_scenario_free(sc);
+    fx_free(&f);
 }
 END_TEST
 
 int main(int argc, char **argv)
 {
-    /* The lock holder, too, is this program, as the aftershock binary is in a run. */
-    if (argc > 1 && strcmp(argv[1], "__lock-holder") == 0)
-        return ash_lockhold_main(argc - 1, argv + 1);
-    /* The balloon helper is this program (ash_balloon_set_exe's default), as
-     * the aftershock binary is in a real run. */
+    /* The balloon and the lock holder are this program, as the aftershock
+     * binary is in a real run. */
     if (argc > 1 && strcmp(argv[1], "__balloon") == 0)
         return ash_balloon_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "__lock-holder") == 0)
+        return ash_lockhold_main(argc - 1, argv + 1);
     Suite *s = suite_create("torture_halfway");
     TCase *tc = tcase_create("inject");
     tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
