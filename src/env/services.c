@@ -683,8 +683,9 @@ static int kill_by_env(const char *needle, ash_error_t *err)
         ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
         if (fd >= 0)
             close(fd);
-        for (ssize_t off = 0; n > 0 && off < n;) {
+        if (n > 0)
             buf[n] = '\0';
+        for (ssize_t off = 0; n > 0 && off < n;) {
             size_t len = strlen(buf + off);
             if (len == nl && memcmp(buf + off, needle, nl) == 0) {
                 ash_pidfd_signal(pfd, SIGCONT);
