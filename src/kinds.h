@@ -115,6 +115,11 @@ struct ash_fault_kind {
     /* Undo; idempotent; must succeed on a half-applied state. Frees state. */
     int (*revert)(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err);
     const struct ash_undo_op *undo_ops; /* {NULL}-terminated; what `recover` can undo */
+    /* Optional, for kinds with committed_only undo ops: append to `commit` ({"op","data"}
+     * objects) every such record inject may journal. Called before the journal opens, with
+     * the same scenario and run directories inject will see. */
+    int (*commit)(const struct ash_fault_spec *f, const char *scenario_dir, const char *run_dir, json_t *commit,
+                  ash_error_t *err);
 };
 
 struct ash_action_kind {

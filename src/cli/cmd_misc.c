@@ -50,7 +50,12 @@ static const char recover_usage[] = "usage: aftershock recover [--state-dir DIR]
                                     "Revert whatever a killed run left behind (stopped processes, services,\n"
                                     "namespaces, qdiscs, cgroups, ...) by replaying the undo journals in the state\n"
                                     "directory (default /run/aftershock). Journals of runs still alive are left\n"
-                                    "alone. Exit 0 when everything was undone, 1 if anything could not be.\n";
+                                    "alone. Journals are instructions run as root, so the state directory must\n"
+                                    "be a real directory owned by you and writable by nobody else, each journal a\n"
+                                    "file you own; a command is run only if the journal's header committed to it\n"
+                                    "when the run began, and a directory is removed only if it carries the\n"
+                                    "marker of the run that made it. Exit 0 when everything was undone, 1 if\n"
+                                    "anything could not be, 3 if the state directory is refused.\n";
 
 static int recover_main(int argc, char **argv)
 {

@@ -8,12 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int undo_one(const char *op, json_t *data, void *arg, ash_error_t *err)
+static int undo_one(const char *op, json_t *data, bool committed, void *arg, ash_error_t *err)
 {
     FILE *log = arg;
     const struct ash_undo_op *u = ash_undo_op_find(op);
     if (!u)
         return ash_error(err, ENOENT, "unknown undo record '%s' (written by a newer aftershock?)", op);
+    /* A record that would run a command must be one the run promised in its header before
+     * any fault began: a record appended or altered later is not carried out. */
+    if (u->committed_only && !committed)
+        return ash_error(err, EPERM,
+                         "refusing %s record: the journal's header did not commit to it (altered or planted journal); "
+                         "undo it by hand if it is yours",
+                         op);
     int ret = u->undo(data, err);
     if (log && ret == 0) {
         char *s = json_dumps(data, JSON_COMPACT);

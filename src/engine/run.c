@@ -807,7 +807,17 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     ash_error_t gerr = {0};
     if (cfg->guardian_exe && ash_guardian_start(cfg->guardian_exe, journal_path, &gerr) < 0)
         add_event(&r, ash_now_ns(), "warning", gerr.msg);
-    if (ash_journal_open(cfg->state_dir, cfg->run_id, &r.journal, err) < 0)
+    json_t *commit = json_array();
+    for (size_t i = 0; commit && i < sc->n_faults; i++)
+        if (sc->faults[i].kind->commit &&
+            sc->faults[i].kind->commit(&sc->faults[i], sc->dir, cfg->run_dir, commit, err) < 0) {
+            json_decref(commit);
+            goto out_loop;
+        }
+    int jr = commit ? ash_journal_open_committed(cfg->state_dir, cfg->run_id, commit, &r.journal, err)
+                    : ash_error(err, ENOMEM, "journal");
+    json_decref(commit);
+    if (jr < 0)
         goto out_loop;
     if (ash_loop_add_signal(r.loop, SIGINT, on_signal, &r, err) < 0 ||
         ash_loop_add_signal(r.loop, SIGTERM, on_signal, &r, err) < 0 ||

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -118,6 +119,59 @@ static int remove_tree(const char *dir, ash_error_t *err)
     if (access(dir, F_OK) == 0)
         return ash_error(err, ENOTEMPTY, "cannot remove %s", dir);
     return 0;
+}
+
+/* The sandbox's files directory carries this marker with its run id, so that an undo record
+ * (which recover runs as root) can remove only a tree this run made, never one it names. */
+#define FILES_MARKER ".aftershock-sandbox"
+
+static int make_files_dir(struct ash_sandbox *sb, ash_error_t *err)
+{
+    if (ash_mkdir_p(sb->files_dir, 0755, err) < 0)
+        return -1;
+    char marker[4300];
+    snprintf(marker, sizeof marker, "%s/" FILES_MARKER, sb->files_dir);
+    return write_text(marker, sb->run_id, err);
+}
+
+/* 0 when DIR is what run RUN's sandbox made: a real directory we own, named hosts/ or
+ * sandbox-RUN, holding the marker with RUN in it (an empty directory counts: a crash
+ * between mkdir and the marker leaves one, and removing it harms nothing). */
+static int check_files_dir(const char *dir, const char *run, ash_error_t *err)
+{
+    struct stat st;
+    if (lstat(dir, &st) < 0)
+        return errno == ENOENT ? 1 : ash_error(err, errno, "cannot inspect %s", dir);
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+        return ash_error(err, EPERM, "not removing %s: not a directory this user owns", dir);
+    const char *base = strrchr(dir, '/') + 1;
+    char want[64];
+    snprintf(want, sizeof want, "sandbox-%s", run);
+    if (strcmp(base, "hosts") != 0 && strcmp(base, want) != 0)
+        return ash_error(err, EPERM, "not removing %s: a sandbox's files directory is named hosts or %s", dir, want);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return ash_error(err, errno, "cannot open %s", dir);
+    char buf[64] = {0};
+    int mfd = openat(dfd, FILES_MARKER, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    ssize_t n = mfd >= 0 ? read(mfd, buf, sizeof buf - 1) : -1;
+    bool empty = false;
+    if (mfd < 0) {
+        DIR *d = fdopendir(dup(dfd));
+        struct dirent *de;
+        empty = d != NULL;
+        while (d && (de = readdir(d)))
+            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, ".."))
+                empty = false;
+        if (d)
+            closedir(d);
+    } else {
+        close(mfd);
+    }
+    close(dfd);
+    if (empty || (n > 0 && strcmp(buf, run) == 0))
+        return 0;
+    return ash_error(err, EPERM, "not removing %s: it holds no marker of run %s (not made by that sandbox)", dir, run);
 }
 
 static bool valid_run_id(const char *id)
@@ -695,10 +749,12 @@ int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, con
         goto fail;
     if (ash_nl_open(&sb->nl, err) < 0)
         goto fail;
-    json_t *d = json_pack("{s:s}", "dir", sb->files_dir);
+    json_t *d = json_pack("{s:s, s:s}", "dir", sb->files_dir, "run", sb->run_id);
     if (journal(sb, "sandbox.files", d, &sb->j_files, err) < 0)
         goto fail;
     sb->files_made = true;
+    if (make_files_dir(sb, err) < 0)
+        goto fail;
     if (build_bridge(sb, err) < 0)
         goto fail;
     for (size_t i = 0; i < sb->n; i++) {
@@ -991,9 +1047,13 @@ static int undo_cgroup(json_t *rec, ash_error_t *err)
 static int undo_files(json_t *rec, ash_error_t *err)
 {
     const char *dir = json_string_value(json_object_get(rec, "dir"));
+    const char *run = json_string_value(json_object_get(rec, "run"));
     if (!dir || dir[0] != '/')
         return ash_error(err, EINVAL, "sandbox.files record without an absolute directory");
-    return remove_tree(dir, err);
+    if (!run || !valid_run_id(run))
+        return ash_error(err, EINVAL, "sandbox.files record without a valid run id");
+    int r = check_files_dir(dir, run, err);
+    return r == 0 ? remove_tree(dir, err) : r > 0 ? 0 : -1;
 }
 
 static int undo_fw(json_t *rec, ash_error_t *err)

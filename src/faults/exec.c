@@ -40,6 +40,30 @@ static void exec_state_free(struct exec_state *st)
     free(st);
 }
 
+/* The exec.revert record for this revert command; inject journals it and commit promises it
+ * in the journal header, so both must build it the same way. */
+static json_t *revert_record(const struct exec_conf *c, char **revert)
+{
+    json_t *argv = json_array();
+    for (size_t i = 0; argv && revert[i]; i++)
+        json_array_append_new(argv, json_string(revert[i]));
+    return json_pack("{s:o, s:I}", "argv", argv, "timeout_ns", (json_int_t)c->timeout_ns);
+}
+
+static int exec_commit(const struct ash_fault_spec *f, const char *scenario_dir, const char *run_dir, json_t *commit,
+                       ash_error_t *err)
+{
+    const struct exec_conf *c = f->conf;
+    if (!c->revert.n)
+        return 0;
+    char **revert = ash_env_argv(&c->revert, scenario_dir, run_dir);
+    json_t *d = revert ? revert_record(c, revert) : NULL;
+    ash_argv_free(revert);
+    if (!d || json_array_append_new(commit, json_pack("{s:s, s:o}", "op", "exec.revert", "data", d)) < 0)
+        return ash_error(err, ENOMEM, "exec fault");
+    return 0;
+}
+
 static int exec_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
 {
     struct exec_conf *c = f->conf;
@@ -50,11 +74,10 @@ static int exec_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void
         return ash_error(err, ENOMEM, "exec fault");
     }
     if (st->revert) {
-        json_t *argv = json_array();
-        for (size_t i = 0; st->revert[i]; i++)
-            json_array_append_new(argv, json_string(st->revert[i]));
-        json_t *d = json_pack("{s:o, s:I}", "argv", argv, "timeout_ns", (json_int_t)c->timeout_ns);
-        int r = ash_journal_append(ctx->journal, "exec.revert", d, &st->journal_id, err);
+        json_t *d = revert_record(c, st->revert);
+        int r = d ? 0 : ash_error(err, ENOMEM, "exec fault");
+        if (r == 0)
+            r = ash_journal_append(ctx->journal, "exec.revert", d, &st->journal_id, err);
         json_decref(d);
         if (r < 0) {
             exec_state_free(st);
@@ -112,7 +135,7 @@ static int undo_exec(json_t *rec, ash_error_t *err)
     return ret;
 }
 
-static const struct ash_undo_op exec_undo[] = {{"exec.revert", undo_exec}, {NULL, NULL}};
+static const struct ash_undo_op exec_undo[] = {{"exec.revert", undo_exec, true}, {NULL, NULL, false}};
 
 const struct ash_fault_kind ash_fault_exec = {
     .c = {.name = "exec",
@@ -123,4 +146,5 @@ const struct ash_fault_kind ash_fault_exec = {
     .inject = exec_inject,
     .revert = exec_revert,
     .undo_ops = exec_undo,
+    .commit = exec_commit,
 };

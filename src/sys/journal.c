@@ -38,9 +38,46 @@ static int write_line(int fd, json_t *obj, const char *path, ash_error_t *err)
     return 0;
 }
 
+/* Journals are instructions that recover and the guardian carry out as root: anyone who can
+ * write one into the state directory can make root run commands and delete trees. So the
+ * directory must be a real directory (not a symlink) owned by us and writable by nobody else,
+ * and each journal a regular file we own that nobody else can write. */
+static int check_private(const struct stat *st, const char *what, const char *path, ash_error_t *err)
+{
+    if (st->st_uid != geteuid())
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM,
+                               "refusing %s %s: owned by uid %u, not by the running user (uid %u)", what, path,
+                               (unsigned)st->st_uid, (unsigned)geteuid());
+    if (st->st_mode & (S_IWGRP | S_IWOTH))
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM,
+                               "refusing %s %s: writable by group or others (mode %04o); "
+                               "use a private --state-dir (mode 0700, owned by you)",
+                               what, path, (unsigned)(st->st_mode & 07777));
+    return 0;
+}
+
+int ash_journal_check_state_dir(const char *state_dir, ash_error_t *err)
+{
+    struct stat st;
+    if (lstat(state_dir, &st) < 0)
+        return ash_error(err, errno, "cannot inspect state directory %s", state_dir);
+    if (!S_ISDIR(st.st_mode))
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTDIR,
+                               "refusing state directory %s: not a directory (a symlink is refused too)", state_dir);
+    return check_private(&st, "state directory", state_dir, err);
+}
+
 int ash_journal_open(const char *state_dir, const char *run_id, struct ash_journal **out, ash_error_t *err)
 {
+    return ash_journal_open_committed(state_dir, run_id, NULL, out, err);
+}
+
+int ash_journal_open_committed(const char *state_dir, const char *run_id, json_t *commit, struct ash_journal **out,
+                               ash_error_t *err)
+{
     if (ash_mkdir_p(state_dir, 0700, err) < 0)
+        return -1;
+    if (ash_journal_check_state_dir(state_dir, err) < 0)
         return -1;
     struct ash_journal *j = calloc(1, sizeof *j);
     if (!j)
@@ -57,6 +94,8 @@ int ash_journal_open(const char *state_dir, const char *run_id, struct ash_journ
     ash_format_iso8601(ash_wall_ns(), created, sizeof created);
     json_t *hdr = json_pack("{s:i, s:s, s:i, s:I, s:s}", "journal", 1, "run", run_id, "pid", (int)getpid(), "pid_start",
                             (json_int_t)ash_proc_start_time(getpid()), "created", created);
+    if (hdr && commit && json_array_size(commit) > 0)
+        json_object_set(hdr, "commit", commit);
     int ret = write_line(j->fd, hdr, j->path, err);
     json_decref(hdr);
     if (ret < 0) {
@@ -122,6 +161,7 @@ struct record {
     char *op;
     json_t *data;
     bool done;
+    bool committed;
 };
 
 struct parsed {
@@ -140,12 +180,47 @@ static void parsed_free(struct parsed *p)
     free(p->recs);
 }
 
+/* The header lists whole records rather than digests of them: they are few and small
+ * (the revert commands of exec faults), and an exact comparison needs no hash library. */
+static bool header_commits(json_t *header, const char *op, json_t *data)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(header, "commit"), i, c)
+    {
+        const char *cop = json_string_value(json_object_get(c, "op"));
+        if (cop && strcmp(cop, op) == 0 && json_equal(json_object_get(c, "data"), data))
+            return true;
+    }
+    return false;
+}
+
 static int parse_file(const char *path, struct parsed *p, ash_error_t *err)
 {
     memset(p, 0, sizeof *p);
-    FILE *f = fopen(path, "re");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
         return ash_error(err, errno, "cannot open journal %s", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return ash_error(err, e, "cannot inspect journal %s", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return ash_error(err, EINVAL, "refusing journal %s: not a regular file", path);
+    }
+    if (check_private(&st, "journal", path, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    FILE *f = fdopen(fd, "re");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return ash_error(err, e, "cannot open journal %s", path);
+    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -188,6 +263,8 @@ static int parse_file(const char *path, struct parsed *p, ash_error_t *err)
     }
     free(line);
     fclose(f);
+    for (size_t i = 0; i < p->n; i++)
+        p->recs[i].committed = p->header && header_commits(p->header, p->recs[i].op, p->recs[i].data);
     return 0;
 }
 
@@ -222,7 +299,7 @@ int ash_journal_replay(const char *path, ash_undo_cb undo, void *arg,
         if (p.recs[i].done)
             continue;
         ash_error_t e = {0};
-        if (undo(p.recs[i].op, p.recs[i].data, arg, &e) < 0) {
+        if (undo(p.recs[i].op, p.recs[i].data, p.recs[i].committed, arg, &e) < 0) {
             failed++;
             if (on_error)
                 on_error(p.recs[i].op, &e, arg);
@@ -262,6 +339,11 @@ int ash_journal_list(const char *state_dir, char ***paths, size_t *n, ash_error_
 {
     *paths = NULL;
     *n = 0;
+    struct stat st;
+    if (lstat(state_dir, &st) < 0 && errno == ENOENT)
+        return 0;
+    if (ash_journal_check_state_dir(state_dir, err) < 0)
+        return -1;
     DIR *d = opendir(state_dir);
     if (!d) {
         if (errno == ENOENT)

@@ -24,9 +24,17 @@ struct ash_journal;
 struct ash_undo_op {
     const char *name;
     int (*undo)(json_t *record, ash_error_t *err);
+    /* Undoing it runs something the record names (a command): recover carries it out only
+     * when the journal's header committed to that exact record at open time. */
+    bool committed_only;
 };
 
 int ash_journal_open(const char *state_dir, const char *run_id, struct ash_journal **out, ash_error_t *err);
+/* As ash_journal_open, with the header committing to `commit` (an array of {"op","data"}
+ * objects, borrowed, may be NULL): the only records of committed_only ops that replay
+ * will pass on as committed. */
+int ash_journal_open_committed(const char *state_dir, const char *run_id, json_t *commit, struct ash_journal **out,
+                               ash_error_t *err);
 /* Append an undo record (data is borrowed) and fsync before returning the id. */
 int ash_journal_append(struct ash_journal *j, const char *op, json_t *data, uint64_t *id, ash_error_t *err);
 /* Mark a record undone. */
@@ -37,7 +45,8 @@ const char *ash_journal_path(const struct ash_journal *j);
 /* Close; remove the file when nothing is pending (and remove_if_clean). */
 void ash_journal_close(struct ash_journal *j, bool remove_if_clean);
 
-typedef int (*ash_undo_cb)(const char *op, json_t *data, void *arg, ash_error_t *err);
+/* `committed`: the header committed to this exact record (see ash_journal_open_committed). */
+typedef int (*ash_undo_cb)(const char *op, json_t *data, bool committed, void *arg, ash_error_t *err);
 
 struct ash_journal_info {
     char path[4096];
@@ -55,6 +64,8 @@ int ash_journal_inspect(const char *path, struct ash_journal_info *info, ash_err
  * the file is deleted when all succeeded. Returns the number that failed. */
 int ash_journal_replay(const char *path, ash_undo_cb undo, void *arg,
                        void (*on_error)(const char *op, const ash_error_t *e, void *arg), ash_error_t *err);
+/* 0 when STATE_DIR is a real directory owned by the running user and writable by nobody else. */
+int ash_journal_check_state_dir(const char *state_dir, ash_error_t *err);
 /* List journal files in state_dir (caller frees each and the array). */
 int ash_journal_list(const char *state_dir, char ***paths, size_t *n, ash_error_t *err);
 

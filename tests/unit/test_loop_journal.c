@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sys/clock.h"
@@ -130,8 +131,9 @@ END_TEST
 static char undone[8][32];
 static int n_undone;
 
-static int undo_cb(const char *op, json_t *data, void *arg, ash_error_t *err)
+static int undo_cb(const char *op, json_t *data, bool committed, void *arg, ash_error_t *err)
 {
+    (void)committed;
     if (strcmp(op, "fail") == 0)
         return ash_error(err, 0, "cannot");
     snprintf(undone[n_undone++], sizeof undone[0], "%s:%lld", op,
@@ -200,6 +202,99 @@ START_TEST(journal_keeps_failed_records)
 }
 END_TEST
 
+/* A journal is a list of commands recover runs as root: a state directory or a journal that
+ * another user could have written is refused before a single record is read. */
+START_TEST(journal_refuses_untrusted_state)
+{
+    char dir[] = "/tmp/ash-journal-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ash_error_t err = {0};
+    char **paths = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(ash_journal_check_state_dir(dir, &err), 0);
+
+    /* A world-writable state directory: nothing is listed, nothing is created. */
+    ck_assert_int_eq(chmod(dir, 01777), 0);
+    ck_assert_int_lt(ash_journal_list(dir, &paths, &n, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "writable by group or others"));
+    struct ash_journal *j = NULL;
+    ck_assert_int_lt(ash_journal_open(dir, "t3", &j, &err), 0);
+    ck_assert_int_eq(chmod(dir, 0700), 0);
+
+    /* A journal owned by someone else (as a local user would plant it). */
+    char path[256];
+    snprintf(path, sizeof path, "%s/evil.journal", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"journal\":1,\"run\":\"evil\",\"pid\":1,\"pid_start\":1}\n", f);
+    fclose(f);
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(path, 65534, 65534), 0);
+        struct ash_journal_info info;
+        ck_assert_int_lt(ash_journal_inspect(path, &info, &err), 0);
+        ck_assert_ptr_nonnull(strstr(err.msg, "owned by uid 65534"));
+        ck_assert_int_eq(chown(path, 0, 0), 0);
+    }
+    /* Ours but writable by others. */
+    ck_assert_int_eq(chmod(path, 0666), 0);
+    struct ash_journal_info info;
+    ck_assert_int_lt(ash_journal_inspect(path, &info, &err), 0);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    ck_assert_int_eq(ash_journal_inspect(path, &info, &err), 0);
+    unlink(path);
+
+    /* A symlink in place of a journal, and a symlink in place of the state directory. */
+    ck_assert_int_eq(symlink("/etc/hostname", path), 0);
+    ck_assert_int_lt(ash_journal_inspect(path, &info, &err), 0);
+    unlink(path);
+    char link[300];
+    snprintf(link, sizeof link, "%s-link", dir);
+    ck_assert_int_eq(symlink(dir, link), 0);
+    ck_assert_int_lt(ash_journal_check_state_dir(link, &err), 0);
+    unlink(link);
+    rmdir(dir);
+}
+END_TEST
+
+static int committed_seen[4];
+
+static int commit_cb(const char *op, json_t *data, bool committed, void *arg, ash_error_t *err)
+{
+    (void)op;
+    (void)arg;
+    (void)err;
+    committed_seen[json_integer_value(json_object_get(data, "n"))] = committed ? 1 : -1;
+    return 0;
+}
+
+/* Only records the header listed at open time replay as committed: one appended with other
+ * data, or one of the same data under another op, does not. */
+START_TEST(journal_header_commits_records)
+{
+    char dir[] = "/tmp/ash-journal-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ash_error_t err = {0};
+    json_t *commit = json_pack("[{s:s, s:{s:i}}]", "op", "x", "data", "n", 1);
+    struct ash_journal *j;
+    ck_assert_int_eq(ash_journal_open_committed(dir, "t4", commit, &j, &err), 0);
+    json_decref(commit);
+    for (int n = 1; n <= 3; n++) {
+        json_t *d = json_pack("{s:i}", "n", n);
+        ck_assert_int_eq(ash_journal_append(j, n == 3 ? "y" : "x", d, NULL, &err), 0);
+        json_decref(d);
+    }
+    char path[256];
+    snprintf(path, sizeof path, "%s", ash_journal_path(j));
+    ash_journal_close(j, false);
+    memset(committed_seen, 0, sizeof committed_seen);
+    ck_assert_int_eq(ash_journal_replay(path, commit_cb, NULL, NULL, &err), 0);
+    ck_assert_int_eq(committed_seen[1], 1);
+    ck_assert_int_eq(committed_seen[2], -1);
+    ck_assert_int_eq(committed_seen[3], -1);
+    rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("loop+journal");
@@ -210,6 +305,8 @@ int main(void)
     tcase_add_test(tc, signals_through_loop);
     tcase_add_test(tc, journal_replays_pending_newest_first);
     tcase_add_test(tc, journal_keeps_failed_records);
+    tcase_add_test(tc, journal_refuses_untrusted_state);
+    tcase_add_test(tc, journal_header_commits_records);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);

@@ -424,8 +424,9 @@ END_TEST
 
 /* Replays the network fault's records only: the sandbox's own records stay
  * (reported as failed, kept in the journal) so the test can still tear it down. */
-static int undo_cb(const char *op, json_t *data, void *arg, ash_error_t *err)
+static int undo_cb(const char *op, json_t *data, bool committed, void *arg, ash_error_t *err)
 {
+    (void)committed;
     int *skipped = arg;
     if (strncmp(op, "network.", 8) != 0) {
         (*skipped)++;

@@ -59,7 +59,7 @@ static void guard_setup(void)
     }
 }
 
-static int undo_cb(const char *op, json_t *data, void *arg, ash_error_t *err);
+static int undo_cb(const char *op, json_t *data, bool committed, void *arg, ash_error_t *err);
 static void on_undo_error(const char *op, const ash_error_t *e, void *arg);
 
 static void guard_teardown(void)
@@ -571,8 +571,9 @@ END_TEST
 
 /* ---- recover ---- */
 
-static int undo_cb(const char *op, json_t *data, void *arg, ash_error_t *err)
+static int undo_cb(const char *op, json_t *data, bool committed, void *arg, ash_error_t *err)
 {
+    (void)committed;
     (void)arg;
     const struct ash_undo_op *u = ash_undo_op_find(op);
     if (!u)

@@ -49,8 +49,9 @@ static void guard_setup(void)
         abort();
 }
 
-static int undo_cb(const char *op, json_t *data, void *arg, ash_error_t *err)
+static int undo_cb(const char *op, json_t *data, bool committed, void *arg, ash_error_t *err)
 {
+    (void)committed;
     const struct ash_undo_op *u = ash_undo_op_find(op);
     return u ? u->undo(data, err) : ash_error(err, ENOENT, "no undo op %s", op);
 }
