@@ -20,6 +20,7 @@ struct ash_env;
 struct ash_sandbox;
 struct ash_dns;
 struct ash_ctx;
+struct ash_target;
 
 /* One probe sample: when it started and ended (CLOCK_MONOTONIC ns), the verdict, why. */
 struct ash_sample {
@@ -37,6 +38,7 @@ struct ash_ctx {
     struct ash_sandbox *sandbox; /* sandbox mode: the hosts; NULL in host mode */
     struct ash_dns *dns;         /* the run's DNS server (src/dns/); NULL in host mode without `dns:` */
     const struct ash_scenario *scenario;
+    const char *run_id; /* names what the run makes (ash-<run>-...) and tags its processes */
     const char *run_dir;
     const char *state_dir;
     /* Timeline event at `t` (CLOCK_MONOTONIC ns): "fault-injected", "oom-kill", ... */
@@ -49,10 +51,16 @@ struct ash_ctx {
      * reverts it now (its revert frees the state and finds nothing harmed), so
      * the report shows when it really ended. May free the caller's state. */
     int (*fault_ended)(struct ash_ctx *ctx, const char *fault, ash_error_t *err);
+    /* Resolve a target the scenario names into a live one (env/target.h). NULL: from
+     * `sandbox` and `env` above; a fleet agent resolves against its own node. */
+    int (*target)(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
     /* The fault's live state (for actions such as kill_lock_holder), NULL if not injected. */
     void *(*fault_state)(struct ash_ctx *ctx, const char *fault);
     void *engine; /* the engine's own data; kinds must not touch it */
 };
+
+/* The live target of a ref (through ctx->target when set); ESRCH when it is not there. */
+int ash_ctx_target(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
 
 /* printf-style helper over ctx->event. */
 void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const char *fmt, ...)

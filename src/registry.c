@@ -61,14 +61,3 @@ const struct ash_undo_op *ash_undo_op_find(const char *name)
         op = find_in(ash_fault_kinds[i]->undo_ops, name);
     return op;
 }
-
-void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (ctx && ctx->event)
-        ctx->event(ctx, t, event, buf);
-}

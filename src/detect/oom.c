@@ -8,37 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The target is a sandbox host or a service; these name it by type (NULL for the other). */
+#define TARGET_HOST(c) ash_target_name_if(&(c)->target, ASH_TARGET_HOST)
+#define TARGET_SERVICE(c) ash_target_name_if(&(c)->target, ASH_TARGET_SERVICE)
+
 struct oom_conf {
-    char *host;
-    char *service;
+    struct ash_target_ref target;
 };
 
 static const struct ash_field oom_fields[] = {
-    {"host", ASH_F_STRING, offsetof(struct oom_conf, host), 0, "sandbox host whose cgroup is watched"},
-    {"service", ASH_F_STRING, offsetof(struct oom_conf, service), 0, "service whose cgroup is watched"},
+    {"target", ASH_F_TARGET, offsetof(struct oom_conf, target), ASH_FIELD_REQUIRED,
+     "host:NAME or service:NAME whose cgroup is watched", .needs = ASH_CAP_CGROUP},
+    {"host", ASH_F_TARGET, offsetof(struct oom_conf, target), ASH_FIELD_DEPRECATED,
+     "deprecated spelling of target: host:NAME", ash_target_old_host},
+    {"service", ASH_F_TARGET, offsetof(struct oom_conf, target), ASH_FIELD_DEPRECATED,
+     "deprecated spelling of target: service:NAME", ash_target_old_service},
     {NULL}};
-
-static int oom_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
-{
-    struct oom_conf *c = conf;
-    if (!c->host == !c->service)
-        return ash_node_fail(node, err, "oom needs exactly one of 'host' or 'service'");
-    if (c->host && sc->n_hosts == 0) {
-        ash_node v = ash_map_get(node, "host");
-        return ash_node_fail(&v, err,
-                             "'host' needs sandbox mode: this scenario has no 'hosts:' (in host mode name a "
-                             "'service' of the scenario)");
-    }
-    if (c->host && !ash_scenario_host(sc, c->host)) {
-        ash_node v = ash_map_get(node, "host");
-        return ash_node_fail(&v, err, "no host named '%s' in this scenario", c->host);
-    }
-    if (c->service && !ash_scenario_service(sc, c->service)) {
-        ash_node v = ash_map_get(node, "service");
-        return ash_node_fail(&v, err, "no service named '%s' in this scenario", c->service);
-    }
-    return 0;
-}
 
 struct oom_state {
     char prefix[160]; /* "host NAME:" as memory-exhaustion writes its details */
@@ -51,7 +36,8 @@ static int oom_start(struct ash_ctx *ctx, const struct ash_detector_spec *d, voi
     struct oom_state *st = calloc(1, sizeof *st);
     if (!st)
         return ash_error(err, ENOMEM, "detector");
-    snprintf(st->prefix, sizeof st->prefix, "%s %s:", c->host ? "host" : "service", c->host ? c->host : c->service);
+    snprintf(st->prefix, sizeof st->prefix, "%s %s:", TARGET_HOST(c) ? "host" : "service",
+             TARGET_HOST(c) ? TARGET_HOST(c) : TARGET_SERVICE(c));
     *state = st;
     return 0;
 }
@@ -75,8 +61,7 @@ const struct ash_detector_kind ash_detector_oom = {
     .c = {.name = "oom",
           .summary = "the kernel OOM-killed a process of a host or service (observed by memory-exhaustion)",
           .fields = oom_fields,
-          .conf_size = sizeof(struct oom_conf),
-          .validate = oom_validate},
+          .conf_size = sizeof(struct oom_conf)}, /* the scenario checks the target */
     .start = oom_start,
     .stop = oom_stop,
     .on_event = oom_event,

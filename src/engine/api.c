@@ -48,11 +48,20 @@ int ash_exit_status(const ash_error_t *err)
     return ASH_EXIT_FAIL;
 }
 
+/* Deprecated spellings still parse; say so where the user looks, once per load. */
+static void print_warnings(const struct ash_scenario *sc, FILE *out)
+{
+    const struct ash_strlist *w = ash_scenario_warnings(sc);
+    for (size_t i = 0; w && i < w->n; i++)
+        fprintf(out, "%s\n", w->v[i]);
+}
+
 int ash_validate_file(const char *path, ash_error_t *err)
 {
     struct ash_scenario *sc;
     if (ash_scenario_load(path, &sc, err) < 0)
         return -1;
+    print_warnings(sc, stderr);
     ash_scenario_free(sc);
     return 0;
 }
@@ -126,6 +135,7 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
     struct ash_scenario *sc;
     if (ash_scenario_load(path, &sc, err) < 0)
         return -1;
+    print_warnings(sc, o->log ? o->log : stderr);
     int ret = -1;
     json_t *report = NULL;
     if (check_available(sc, err) < 0)

@@ -828,6 +828,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     r.ctx = (struct ash_ctx){.loop = r.loop,
                              .journal = r.journal,
                              .scenario = sc,
+                             .run_id = cfg->run_id,
                              .run_dir = cfg->run_dir,
                              .state_dir = cfg->state_dir,
                              .event = ctx_event,
@@ -853,6 +854,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
                               .sandbox = r.sandbox,
                               .journal = r.journal,
                               .scenario = sc,
+                              .run_id = cfg->run_id,
                               .run_dir = cfg->run_dir,
                               .hooks = {.event = env_event, .arg = &r}};
     eo.hooks.ready = ash_engine_ready_check;

@@ -39,6 +39,7 @@ struct ash_env_opts {
     struct ash_sandbox *sandbox; /* hosts of sandbox mode; NULL in host mode */
     struct ash_journal *journal;
     const struct ash_scenario *scenario;
+    const char *run_id; /* tags every service (ASH_RUN_ID) */
     const char *run_dir;
     struct ash_env_hooks hooks;
 };
@@ -52,6 +53,9 @@ void ash_env_free(struct ash_env *env);
 
 struct ash_service *ash_env_service(struct ash_env *env, const char *name);
 const char *ash_service_name(const struct ash_service *s);
+const char *ash_service_host(const struct ash_service *s); /* its sandbox host; NULL in host mode */
+/* The i-th service of the run (scenario order), NULL past the last. */
+struct ash_service *ash_env_service_at(struct ash_env *env, size_t i);
 pid_t ash_service_pid(const struct ash_service *s); /* -1 when not running */
 uint64_t ash_service_start_time(const struct ash_service *s);
 bool ash_service_running(const struct ash_service *s);

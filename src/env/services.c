@@ -265,9 +265,11 @@ int ash_env_new(const struct ash_env_opts *o, struct ash_env **out, ash_error_t 
             return -1;
         }
     }
-    const char *base = strrchr(ash_journal_path(o->journal), '/');
-    snprintf(env->run_env, sizeof env->run_env, ASH_RUN_ENV "=%.*s", (int)(strlen(base + 1) - strlen(".journal")),
-             base + 1);
+    if (!o->run_id || !*o->run_id) {
+        ash_env_free(env);
+        return ash_error(err, EINVAL, "env: no run id to tag the services with");
+    }
+    snprintf(env->run_env, sizeof env->run_env, ASH_RUN_ENV "=%s", o->run_id);
     if (order_services(env, err) < 0) {
         ash_env_free(env);
         return -1;
@@ -798,6 +800,14 @@ int ash_env_start_host_services(struct ash_env *env, const char *host, int order
 const char *ash_service_name(const struct ash_service *s)
 {
     return s->spec->name;
+}
+const char *ash_service_host(const struct ash_service *s)
+{
+    return s->spec->host;
+}
+struct ash_service *ash_env_service_at(struct ash_env *env, size_t i)
+{
+    return env && i < env->n ? &env->svcs[i] : NULL;
 }
 pid_t ash_service_pid(const struct ash_service *s)
 {

@@ -2,6 +2,7 @@
  * the network (isolate); optionally comes back after a delay with its services
  * restarted in dependency, reversed or shuffled order. */
 #include "kinds.h"
+#include "env/target.h"
 #include "env/env.h"
 #include "env/sandbox.h"
 #include "sys/cgroup.h"
@@ -18,14 +19,17 @@ static const char *const mode_names[] = {"kill", "freeze", "isolate", NULL};
 static const char *const order_names[] = {"dependency", "reversed", "shuffled", NULL};
 
 struct crash_conf {
-    char *host;
+    struct ash_target_ref target; /* a host */
     int mode;
     int64_t restart_after_ns; /* -1: stays down until revert */
     int restart_order;        /* 0 dependency, 1 reversed, 2 shuffled (ash_env_start_host_services) */
 };
 
 static const struct ash_field crash_fields[] = {
-    {"host", ASH_F_STRING, offsetof(struct crash_conf, host), ASH_FIELD_REQUIRED, "sandbox host to crash"},
+    {"target", ASH_F_TARGET, offsetof(struct crash_conf, target), ASH_FIELD_REQUIRED,
+     "sandbox host to crash (host:NAME)", .needs = ASH_CAP_NETNS | ASH_CAP_FREEZE},
+    {"host", ASH_F_TARGET, offsetof(struct crash_conf, target), ASH_FIELD_DEPRECATED,
+     "deprecated spelling of target: host:NAME", ash_target_old_host},
     {"mode", ASH_F_ENUM, offsetof(struct crash_conf, mode), 0,
      "kill (every process dies, links go down) | freeze (cgroup freeze: the host hangs) | isolate (links down)",
      mode_names},
@@ -44,12 +48,7 @@ static void crash_defaults(void *conf)
 static int crash_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
 {
     struct crash_conf *c = conf;
-    if (sc->n_hosts == 0)
-        return ash_node_fail(node, err, "host-crash needs sandbox mode: this scenario has no 'hosts:'");
-    if (!ash_scenario_host(sc, c->host)) {
-        ash_node v = ash_map_get(node, "host");
-        return ash_node_fail(&v, err, "no host named '%s' in this scenario", c->host);
-    }
+    (void)sc; /* the target was resolved and checked by the scenario */
     if (c->restart_order != 0 && c->restart_after_ns < 0) {
         ash_node v = ash_map_get(node, "restart_order");
         return ash_node_fail(&v, err, "'restart_order' only goes with 'restart_after'");
@@ -73,7 +72,8 @@ struct crash_state {
     struct ash_ctx *ctx;
     const struct crash_conf *c;
     const char *name; /* the fault's, for ctx->fault_ended */
-    struct ash_host *h;
+    struct ash_target t;
+    struct ash_host *h;        /* t.host */
     bool killed, frozen, down; /* what is still harmed */
     uint64_t thaw_id;          /* journal record while frozen */
     ash_timer *restart;
@@ -86,7 +86,7 @@ static int restore(struct crash_state *st, int64_t now, ash_error_t *err)
     int ret = 0;
     bool was_harmed = st->frozen || st->down || st->killed;
     if (st->frozen) {
-        if (ash_host_thaw(st->h, err) < 0)
+        if (ash_target_thaw(&st->t, err) < 0)
             return -1;
         st->frozen = false;
         if (st->thaw_id)
@@ -101,10 +101,10 @@ static int restore(struct crash_state *st, int64_t now, ash_error_t *err)
     if (st->killed) {
         st->killed = false;
         if (ctx->env)
-            ret = ash_env_start_host_services(ctx->env, st->c->host, st->c->restart_order, err);
+            ret = ash_env_start_host_services(ctx->env, st->c->target.name, st->c->restart_order, err);
     }
     if (was_harmed)
-        ash_ctx_eventf(ctx, now, "host-restored", "host %s back (%s order)", st->c->host,
+        ash_ctx_eventf(ctx, now, "host-restored", "host %s back (%s order)", st->c->target.name,
                        order_names[st->c->restart_order]);
     return ret;
 }
@@ -116,13 +116,13 @@ static int64_t restart_timer(ash_loop *loop, int64_t now, void *data)
     st->restart = NULL;
     ash_error_t err = {0};
     if (restore(st, now, &err) < 0) {
-        ash_ctx_eventf(st->ctx, now, "fault-error", "host-crash restart of %s: %s", st->c->host, err.msg);
+        ash_ctx_eventf(st->ctx, now, "fault-error", "host-crash restart of %s: %s", st->c->target.name, err.msg);
         return ASH_TIMER_DONE; /* still harmed: the end-of-run revert tries again */
     }
     /* The fault is over: the engine reverts it now, which frees st. */
     struct ash_ctx *ctx = st->ctx;
     if (ctx->fault_ended && ctx->fault_ended(ctx, st->name, &err) < 0)
-        ash_ctx_eventf(ctx, ash_now_ns(), "fault-error", "host-crash %s: %s", st->c->host, err.msg);
+        ash_ctx_eventf(ctx, ash_now_ns(), "fault-error", "host-crash %s: %s", st->c->target.name, err.msg);
     return ASH_TIMER_DONE;
 }
 
@@ -131,14 +131,15 @@ static int crash_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, voi
 static int crash_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
 {
     struct crash_conf *c = f->conf;
-    if (!ctx->sandbox)
-        return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "host-crash needs sandbox mode (a scenario with hosts:)");
-    struct ash_host *h = ash_sandbox_host(ctx->sandbox, c->host);
-    if (!h)
-        return ash_error(err, ENOENT, "no sandbox host named '%s'", c->host);
     struct crash_state *st = calloc(1, sizeof *st);
     if (!st)
         return ash_error(err, ENOMEM, "host-crash");
+    if (ash_ctx_target(ctx, &c->target, &st->t, err) < 0) {
+        free(st);
+        return -1;
+    }
+    /* Links and kill-all are a sandbox host's own: the target's type guarantees one. */
+    struct ash_host *h = st->t.host;
     st->ctx = ctx;
     st->c = c;
     st->h = h;
@@ -147,7 +148,7 @@ static int crash_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, voi
     case CM_KILL:
         /* The supervisor must not restart what died with the host. */
         if (ctx->env)
-            ash_env_mark_host_down(ctx->env, c->host);
+            ash_env_mark_host_down(ctx->env, c->target.name);
         st->killed = true;
         if (ash_host_kill_all(h, err) < 0)
             goto fail;
@@ -156,13 +157,13 @@ static int crash_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, voi
             goto fail;
         break;
     case CM_FREEZE: {
-        json_t *d = ash_cgroup_to_json(ash_host_cgroup(h));
+        json_t *d = ash_cgroup_to_json(ash_target_cgroup(&st->t));
         int r = ash_journal_append(ctx->journal, "host-crash.thaw", d, &st->thaw_id, err);
         json_decref(d);
         if (r < 0)
             goto fail;
         st->frozen = true;
-        if (ash_host_freeze(h, err) < 0)
+        if (ash_target_freeze(&st->t, err) < 0)
             goto fail;
         break;
     }

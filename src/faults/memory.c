@@ -8,6 +8,7 @@
  * cgroup's memory limit in effect at that moment (for the balloon: after
  * `limit` was applied), or of MemTotal when the cgroup is unlimited. */
 #include "kinds.h"
+#include "env/target.h"
 #include "env/env.h"
 #include "env/sandbox.h"
 #include "sys/balloon.h"
@@ -30,6 +31,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The target is a sandbox host or a service; these name it by type (NULL for the other). */
+#define TARGET_HOST(c) ash_target_name_if(&(c)->target, ASH_TARGET_HOST)
+#define TARGET_SERVICE(c) ash_target_name_if(&(c)->target, ASH_TARGET_SERVICE)
+
 #define MIB (1024.0 * 1024.0)
 
 static const char *const swap_names[] = {"keep", "off", NULL};
@@ -41,8 +46,7 @@ struct balloon_conf {
 };
 
 struct mem_conf {
-    char *host;
-    char *service;
+    struct ash_target_ref target;
     struct ash_size limit;
     struct balloon_conf balloon;
     int swap;
@@ -58,9 +62,14 @@ static const struct ash_field balloon_fields[] = {
     {NULL}};
 
 static const struct ash_field mem_fields[] = {
-    {"host", ASH_F_STRING, offsetof(struct mem_conf, host), 0, "sandbox host whose cgroup is squeezed"},
-    {"service", ASH_F_STRING, offsetof(struct mem_conf, service), 0,
-     "host-mode service: moved into a cgroup of its own (ash-<run>-<service>) for the fault"},
+    {"target", ASH_F_TARGET, offsetof(struct mem_conf, target), ASH_FIELD_REQUIRED,
+     "host:NAME (a sandbox host's cgroup is squeezed) or service:NAME (a host-mode service, moved into a cgroup of "
+     "its own, ash-<run>-<service>, for the fault)",
+     .needs = ASH_CAP_CGROUP},
+    {"host", ASH_F_TARGET, offsetof(struct mem_conf, target), ASH_FIELD_DEPRECATED,
+     "deprecated spelling of target: host:NAME", ash_target_old_host},
+    {"service", ASH_F_TARGET, offsetof(struct mem_conf, target), ASH_FIELD_DEPRECATED,
+     "deprecated spelling of target: service:NAME", ash_target_old_service},
     {"limit", ASH_F_SIZE, offsetof(struct mem_conf, limit), 0,
      "new memory limit: 64MiB, or 50% of the current limit (of MemTotal when unlimited); revert restores the old "
      "value"},
@@ -123,31 +132,17 @@ static int mark_enomem(const struct ash_scenario *sc, const struct mem_conf *c)
 {
     for (size_t i = 0; i < sc->n_hosts; i++)
         for (size_t k = 0; k < sc->hosts[i].n_services; k++)
-            if (c->host && strcmp(sc->hosts[i].name, c->host) == 0 && notify_mmap_brk(&sc->hosts[i].services[k]) < 0)
+            if (TARGET_HOST(c) && strcmp(sc->hosts[i].name, TARGET_HOST(c)) == 0 &&
+                notify_mmap_brk(&sc->hosts[i].services[k]) < 0)
                 return -1;
-    struct ash_service_spec *s = c->service ? ash_scenario_service(sc, c->service) : NULL;
+    struct ash_service_spec *s = TARGET_SERVICE(c) ? ash_scenario_service(sc, TARGET_SERVICE(c)) : NULL;
     return s ? notify_mmap_brk(s) : 0;
 }
 
 static int mem_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
 {
     struct mem_conf *c = conf;
-    if (!c->host == !c->service)
-        return ash_node_fail(node, err, "memory-exhaustion needs exactly one target: 'host' or 'service'");
-    if (c->host && sc->n_hosts == 0) {
-        ash_node v = ash_map_get(node, "host");
-        return ash_node_fail(&v, err,
-                             "'host' needs sandbox mode: this scenario has no 'hosts:' (in host mode name a "
-                             "'service' of the scenario)");
-    }
-    if (c->host && !ash_scenario_host(sc, c->host)) {
-        ash_node v = ash_map_get(node, "host");
-        return ash_node_fail(&v, err, "no host named '%s' in this scenario", c->host);
-    }
-    if (c->service && !ash_scenario_service(sc, c->service)) {
-        ash_node v = ash_map_get(node, "service");
-        return ash_node_fail(&v, err, "no service named '%s' in this scenario", c->service);
-    }
+    /* The target was resolved and checked by the scenario. */
     if (!c->limit.set && !c->balloon.set && c->swap == 0 && !c->enomem)
         return ash_node_fail(node, err,
                              "memory-exhaustion does nothing: give 'limit', 'balloon', 'swap: off' or 'enomem'");
@@ -165,13 +160,13 @@ static int mem_validate(void *conf, const ash_node *node, const struct ash_scena
      * kernel's global OOM killer then picks any process on it, not the target. A
      * host-mode service's cgroup is made for the fault, so it is unlimited unless
      * 'limit' is given; a sandbox host may have its own 'memory:'. */
-    const struct ash_host_spec *h = c->host ? ash_scenario_host(sc, c->host) : NULL;
+    const struct ash_host_spec *h = TARGET_HOST(c) ? ash_scenario_host(sc, TARGET_HOST(c)) : NULL;
     if (c->balloon.set && !c->limit.set && !(h && h->memory.set)) {
         ash_node v = ash_map_get(node, "balloon");
         return ash_node_fail(&v, err,
                              "a balloon needs a memory limit around it: give 'limit'%s; without one it would "
                              "exhaust the whole machine's memory and the kernel could OOM-kill any process on it",
-                             c->host ? " (or the host a 'memory:' limit)" : "");
+                             TARGET_HOST(c) ? " (or the host a 'memory:' limit)" : "");
     }
     if (c->sample_every_ns <= 0) {
         ash_node v = ash_map_get(node, "sample_every");
@@ -356,18 +351,6 @@ static void balloon_gone(void *arg, int64_t t, uint64_t bytes, int status)
                    (double)bytes / MIB, (double)st->balloon_size / MIB);
 }
 
-static const char *run_id(struct ash_ctx *ctx, char *buf, size_t len)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s", ash_journal_path(ctx->journal));
-    const char *b = basename(path);
-    snprintf(buf, len, "%s", b);
-    char *dot = strstr(buf, ".journal");
-    if (dot)
-        *dot = '\0';
-    return buf;
-}
-
 /* The service's current cgroup dirs in the hierarchies cg lives in (to move it back). */
 static int original_dirs(struct mem_state *st, const struct ash_cgroup_sys *sys, ash_error_t *err)
 {
@@ -487,20 +470,28 @@ static int undo_own_cg(json_t *rec, ash_error_t *err)
     return 0;
 }
 
-static int setup_service_cgroup(struct mem_state *st, ash_error_t *err)
+/* A target without a cgroup of its own (a host-mode service): one is made for the fault
+ * and its process moved in; revert moves it back. */
+static int setup_service_cgroup(struct mem_state *st, const struct ash_target *t, ash_error_t *err)
 {
     struct ash_ctx *ctx = st->ctx;
-    struct ash_service *svc = ctx->env ? ash_env_service(ctx->env, st->c->service) : NULL;
-    if (!svc || !ash_service_running(svc))
-        return ash_error(err, ESRCH, "service '%s' is not running", st->c->service);
-    st->svc_pid = ash_service_pid(svc);
-    st->svc_start = ash_proc_start_time(st->svc_pid);
+    struct ash_target_proc *procs;
+    size_t n;
+    if (ash_target_procs(t, &procs, &n, err) < 0)
+        return -1;
+    if (n == 0)
+        return ash_error(err, ESRCH, "service '%s' is not running", t->name);
+    st->svc_pid = procs[0].pid;
+    st->svc_start = procs[0].start;
+    free(procs);
     struct ash_cgroup_sys sys;
     if (ash_cgroup_detect(NULL, &sys, err) < 0)
         return -1;
-    char run[64], rel[200];
-    const char *slash = strrchr(st->c->service, '/');
-    snprintf(rel, sizeof rel, "ash-%s-%s", run_id(ctx, run, sizeof run), slash ? slash + 1 : st->c->service);
+    if (!ctx->run_id)
+        return ash_error(err, EINVAL, "memory fault: no run id to name the service's cgroup with");
+    char rel[200];
+    const char *slash = strrchr(TARGET_SERVICE(st->c), '/');
+    snprintf(rel, sizeof rel, "ash-%s-%s", ctx->run_id, slash ? slash + 1 : TARGET_SERVICE(st->c));
     ash_cgroup_init(&st->cg, &sys, rel, false);
     if (original_dirs(st, &sys, err) < 0)
         return -1;
@@ -559,10 +550,10 @@ static int enomem_start(struct mem_state *st, ash_error_t *err)
     const struct ash_scenario *sc = st->ctx->scenario;
     st->nr_mmap = ash_syscall_nr("mmap");
     st->nr_brk = ash_syscall_nr("brk");
-    if (st->c->service)
-        add_tag(st, st->c->service);
-    for (size_t i = 0; sc && st->c->host && i < sc->n_hosts; i++)
-        if (strcmp(sc->hosts[i].name, st->c->host) == 0)
+    if (TARGET_SERVICE(st->c))
+        add_tag(st, TARGET_SERVICE(st->c));
+    for (size_t i = 0; sc && TARGET_HOST(st->c) && i < sc->n_hosts; i++)
+        if (strcmp(sc->hosts[i].name, TARGET_HOST(st->c)) == 0)
             for (size_t k = 0; k < sc->hosts[i].n_services; k++)
                 add_tag(st, sc->hosts[i].services[k].name);
     size_t listening = 0;
@@ -590,7 +581,8 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     st->ctx = ctx;
     st->f = f;
     st->c = c;
-    snprintf(st->target, sizeof st->target, "%s %s", c->host ? "host" : "service", c->host ? c->host : c->service);
+    snprintf(st->target, sizeof st->target, "%s %s", TARGET_HOST(c) ? "host" : "service",
+             TARGET_HOST(c) ? TARGET_HOST(c) : TARGET_SERVICE(c));
     if (!c->limit.set && !c->balloon.set && c->swap != 1) {
         /* enomem alone touches no cgroup: the service stays where it is. */
         if (enomem_start(st, err) < 0)
@@ -598,18 +590,20 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         *state = st;
         return 0;
     }
-    if (c->host) {
-        struct ash_host *h = ctx->sandbox ? ash_sandbox_host(ctx->sandbox, c->host) : NULL;
-        if (!h) {
-            free(st);
-            return ash_error_class(err, ASH_ERR_USAGE, ENOENT, "no sandbox host named '%s'", c->host);
-        }
-        st->cg = *ash_host_cgroup(h);
+    struct ash_target t;
+    if (ash_ctx_target(ctx, &c->target, &t, err) < 0) {
+        free(st);
+        return -1;
+    }
+    struct ash_cgroup *own = ash_target_cgroup(&t);
+    if (own) {
+        /* The target has a cgroup of its own (a sandbox host): squeeze that one. */
+        st->cg = *own;
         st->cg.n_procs_fd = 0;
-        snprintf(st->target, sizeof st->target, "host %s", c->host);
+        snprintf(st->target, sizeof st->target, "host %s", TARGET_HOST(c));
     } else {
-        snprintf(st->target, sizeof st->target, "service %s", c->service);
-        if (setup_service_cgroup(st, err) < 0)
+        snprintf(st->target, sizeof st->target, "service %s", TARGET_SERVICE(c));
+        if (setup_service_cgroup(st, &t, err) < 0)
             goto fail;
     }
     if (!limit_dir(&st->cg)[0]) {

@@ -3,6 +3,7 @@
  * and cross traffic, on a sandbox host or on the link between two hosts. */
 #include "faults/network.h"
 #include "kinds.h"
+#include "env/target.h"
 #include "sys/doctor_line.h"
 #include "env/sandbox.h"
 #include "net/cross_traffic.h"
@@ -40,7 +41,7 @@ struct net_cross {
 };
 
 struct net_conf {
-    char *host;
+    struct ash_target_ref target; /* a host, or none with between */
     struct ash_strlist between;
     int direction;
     long long port;
@@ -68,7 +69,10 @@ static const struct ash_field cross_fields[] = {
     {NULL}};
 
 static const struct ash_field net_fields[] = {
-    {"host", ASH_F_STRING, offsetof(struct net_conf, host), 0, "sandbox host whose traffic is harmed (or between)"},
+    {"target", ASH_F_TARGET, offsetof(struct net_conf, target), 0,
+     "sandbox host whose traffic is harmed (host:NAME; or between)", .needs = ASH_CAP_NETNS},
+    {"host", ASH_F_TARGET, offsetof(struct net_conf, target), ASH_FIELD_DEPRECATED,
+     "deprecated spelling of target: host:NAME", ash_target_old_host},
     {"between", ASH_F_STRLIST, offsetof(struct net_conf, between), 0,
      "[a, b]: only traffic between these two hosts, applied on a's link"},
     {"direction", ASH_F_ENUM, offsetof(struct net_conf, direction), 0,
@@ -120,14 +124,15 @@ static int net_validate(void *conf, const ash_node *node, const struct ash_scena
     struct net_conf *c = conf;
     if (sc->n_hosts == 0)
         return ash_node_fail(node, err, "network faults need sandbox mode: this scenario has no 'hosts:'");
-    if (!c->host == !c->between.n)
-        return ash_node_fail(node, err, "say which traffic to harm: 'host: NAME' or 'between: [a, b]' (one of them)");
+    if (!c->target.name == !c->between.n)
+        return ash_node_fail(node, err,
+                             "say which traffic to harm: 'target: host:NAME' or 'between: [a, b]' (one of them)");
     if (c->between.n && (c->between.n != 2 || strcmp(c->between.v[0], c->between.v[1]) == 0))
         return fail_at(node, "between", err, "'between' takes two different hosts: [a, b]");
-    for (size_t i = 0; i < (c->host ? 1 : c->between.n); i++) {
-        const char *h = c->host ? c->host : c->between.v[i];
+    for (size_t i = 0; i < (c->target.name ? 1 : c->between.n); i++) {
+        const char *h = c->target.name ? c->target.name : c->between.v[i];
         if (!ash_scenario_host(sc, h)) {
-            ash_node v = ash_map_get(node, c->host ? "host" : "between");
+            ash_node v = ash_map_get(node, "between");
             return ash_node_fail(&v, err, "no host named '%s' in this scenario", h);
         }
     }
@@ -390,9 +395,18 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     const char *why = root_reason();
     if (why)
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM, "network fault '%s': %s", f->name, why);
-    struct ash_host *a = ash_sandbox_host(ctx->sandbox, c->host ? c->host : c->between.v[0]);
-    struct ash_host *b = c->between.n ? ash_sandbox_host(ctx->sandbox, c->between.v[1]) : NULL;
-    if (!a || (c->between.n && !b))
+    /* `between` names hosts too; the fault acts on the first one's link. */
+    struct ash_target ta, tb;
+    struct ash_target_ref ra = c->target, rb = {.type = ASH_TARGET_HOST};
+    if (!c->target.name) {
+        ra = (struct ash_target_ref){.type = ASH_TARGET_HOST, .name = c->between.v[0]};
+        rb.name = c->between.v[1];
+    }
+    if (ash_ctx_target(ctx, &ra, &ta, err) < 0 || (rb.name && ash_ctx_target(ctx, &rb, &tb, err) < 0))
+        return ash_error_wrap(err, "network fault '%s'", f->name);
+    struct ash_host *a = ta.host; /* links, qdiscs and veths are a sandbox host's own */
+    struct ash_host *b = rb.name ? tb.host : NULL;
+    if (!a || (rb.name && !b))
         return ash_error(err, ENOENT, "network fault '%s': host not in the sandbox", f->name);
     int dmech = -1;
     const char *dwhy = "";

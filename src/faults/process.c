@@ -1,6 +1,6 @@
 /* Fault `process`: kill, stop (SIGSTOP until revert), restart or signal one service. */
 #include "kinds.h"
-#include "env/env.h"
+#include "env/target.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "sys/proc.h"
@@ -14,13 +14,14 @@ enum process_action { PA_KILL, PA_STOP, PA_RESTART, PA_SIGNAL };
 static const char *const action_names[] = {"kill", "stop", "restart", "signal", NULL};
 
 struct process_conf {
-    char *target;
+    struct ash_target_ref target;
     int action;
     char *signal;
 };
 
 static const struct ash_field process_fields[] = {
-    {"target", ASH_F_STRING, offsetof(struct process_conf, target), ASH_FIELD_REQUIRED, "service to harm"},
+    {"target", ASH_F_TARGET, offsetof(struct process_conf, target), ASH_FIELD_REQUIRED,
+     "service to harm (service:NAME)", .needs = ASH_CAP_PROCS | ASH_CAP_RESTART},
     {"action", ASH_F_ENUM, offsetof(struct process_conf, action), 0,
      "kill (SIGKILL) | stop (SIGSTOP, SIGCONT on revert) | restart | signal", action_names},
     {"signal", ASH_F_STRING, offsetof(struct process_conf, signal), 0, "signal name for action: signal (e.g. SIGTERM)"},
@@ -29,10 +30,7 @@ static const struct ash_field process_fields[] = {
 static int process_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
 {
     struct process_conf *c = conf;
-    if (!ash_scenario_service(sc, c->target)) {
-        ash_node v = ash_map_get(node, "target");
-        return ash_node_fail(&v, err, "no service named '%s' in this scenario", c->target);
-    }
+    (void)sc; /* the target was resolved and checked by the scenario */
     if (c->action == PA_SIGNAL) {
         ash_node v = ash_map_get(node, "signal");
         if (!c->signal)
@@ -47,6 +45,7 @@ static int process_validate(void *conf, const ash_node *node, const struct ash_s
 }
 
 struct process_state {
+    struct ash_target target;
     bool killed;
     pid_t pid;
     uint64_t start;
@@ -57,22 +56,36 @@ struct process_state {
 static int process_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
 {
     struct process_conf *c = f->conf;
-    struct ash_service *svc = ash_env_service(ctx->env, c->target);
-    if (!svc || !ash_service_running(svc))
-        return ash_error(err, ESRCH, "service '%s' is not running", c->target);
     struct process_state *st = calloc(1, sizeof *st);
     if (!st)
         return ash_error(err, ENOMEM, "process fault");
-    st->pid = ash_service_pid(svc);
-    st->start = ash_service_start_time(svc);
+    if (ash_ctx_target(ctx, &c->target, &st->target, err) < 0) {
+        free(st);
+        return -1;
+    }
+    struct ash_target_proc *procs;
+    size_t n;
+    if (ash_target_procs(&st->target, &procs, &n, err) < 0) {
+        free(st);
+        return -1;
+    }
+    if (n == 0) {
+        free(st);
+        return ash_error(err, ESRCH, "service '%s' is not running", c->target.name);
+    }
+    /* A service's process is its main process (its children follow it, or not, as in production). */
+    st->pid = procs[0].pid;
+    st->start = procs[0].start;
+    free(procs);
     if (st->start == 0) {
         /* Without its start time a later signal (SIGCONT on revert, recover) could
          * not tell the service from a process that reused its pid. */
+        pid_t pid = st->pid;
         free(st);
         return ash_error(err, ESRCH,
                          "service '%s' (pid %d): its start time is unknown, so aftershock cannot "
                          "tell it from a process that reuses its pid; refusing to signal it",
-                         c->target, (int)ash_service_pid(svc));
+                         c->target.name, (int)pid);
     }
     int sig = 0;
     switch ((enum process_action)c->action) {
@@ -80,8 +93,8 @@ static int process_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
         sig = SIGKILL;
         break;
     case PA_STOP: {
-        json_t *d =
-            json_pack("{s:i, s:I, s:s}", "pid", (int)st->pid, "start", (json_int_t)st->start, "service", c->target);
+        json_t *d = json_pack("{s:i, s:I, s:s}", "pid", (int)st->pid, "start", (json_int_t)st->start, "service",
+                              c->target.name);
         int r = ash_journal_append(ctx->journal, "proc.sigcont", d, &st->journal_id, err);
         json_decref(d);
         if (r < 0)
@@ -90,7 +103,7 @@ static int process_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
         break;
     }
     case PA_RESTART:
-        if (ash_service_restart(ctx->env, svc, err) < 0)
+        if (ash_target_restart(&st->target, err) < 0)
             goto fail;
         *state = st;
         return 0;
@@ -99,7 +112,8 @@ static int process_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
         break;
     }
     if (ash_proc_signal_checked(st->pid, st->start, sig) < 0) {
-        ash_error(err, errno, "cannot send %s to service '%s' (pid %d)", ash_signal_name(sig), c->target, (int)st->pid);
+        ash_error(err, errno, "cannot send %s to service '%s' (pid %d)", ash_signal_name(sig), c->target.name,
+                  (int)st->pid);
         if (st->journal_id)
             ash_journal_done(ctx->journal, st->journal_id, NULL);
         goto fail;
@@ -115,15 +129,20 @@ fail:
 
 static int process_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err)
 {
+    (void)ctx;
+    (void)f;
     struct process_state *st = state;
-    struct process_conf *c = f->conf;
     int ret = 0;
     if (st && st->killed) {
         /* The harm of a kill is a service that is down: bring it back unless its
          * restart policy already did. */
-        struct ash_service *svc = ash_env_service(ctx->env, c->target);
-        if (svc && !ash_service_running(svc))
-            ret = ash_service_start(ctx->env, svc, err);
+        struct ash_target_proc *procs = NULL;
+        size_t n = 0;
+        if (ash_target_procs(&st->target, &procs, &n, err) < 0)
+            ret = -1;
+        else if (n == 0)
+            ret = ash_target_restart(&st->target, err);
+        free(procs);
     }
     if (st && st->stopped) {
         if (ash_proc_signal_checked(st->pid, st->start, SIGCONT) < 0 && errno != ESRCH)

@@ -14,7 +14,7 @@
 #include <string.h>
 
 struct sc_conf {
-    char *service;
+    struct ash_target_ref target; /* a service */
     struct ash_strlist syscalls;
     char *errno_name;
     int64_t delay_ns;
@@ -24,8 +24,10 @@ struct sc_conf {
 };
 
 static const struct ash_field sc_fields[] = {
-    {"service", ASH_F_STRING, offsetof(struct sc_conf, service), ASH_FIELD_REQUIRED,
-     "service whose syscalls are hit (started under the seccomp launcher)"},
+    {"target", ASH_F_TARGET, offsetof(struct sc_conf, target), ASH_FIELD_REQUIRED,
+     "service whose syscalls are hit (service:NAME; started under the seccomp launcher)", .needs = ASH_CAP_LAUNCHED},
+    {"service", ASH_F_TARGET, offsetof(struct sc_conf, target), ASH_FIELD_DEPRECATED,
+     "deprecated spelling of target: service:NAME", ash_target_old_service},
     {"syscalls", ASH_F_STRLIST, offsetof(struct sc_conf, syscalls), ASH_FIELD_REQUIRED,
      "syscall names: [openat, write, fsync]; only these are filtered"},
     {"errno", ASH_F_STRING, offsetof(struct sc_conf, errno_name), 0,
@@ -101,11 +103,9 @@ static int add_syscalls(struct ash_service_spec *s, const char *const *names, si
 static int sc_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
 {
     struct sc_conf *c = conf;
-    struct ash_service_spec *s = ash_scenario_service(sc, c->service);
-    if (!s) {
-        ash_node v = ash_map_get(node, "service");
-        return ash_node_fail(&v, err, "no service named '%s' in this scenario", c->service);
-    }
+    struct ash_service_spec *s = ash_scenario_service(sc, c->target.name);
+    if (!s)
+        return ash_node_fail(node, err, "no service named '%s' in this scenario", c->target.name);
     ash_node list = ash_map_get(node, "syscalls");
     if (c->syscalls.n == 0)
         return ash_node_fail(&list, err, "name at least one syscall");
@@ -134,7 +134,7 @@ static int sc_validate(void *conf, const ash_node *node, const struct ash_scenar
     if (c->path && c->fd_path)
         return ash_node_fail(node, err, "give 'path' or 'fd_path', not both");
     if (add_syscalls(s, (const char *const *)c->syscalls.v, c->syscalls.n) < 0)
-        return ash_node_fail(&list, err, "too many syscalls filtered for service '%s'", c->service);
+        return ash_node_fail(&list, err, "too many syscalls filtered for service '%s'", c->target.name);
     return 0;
 }
 
@@ -197,10 +197,10 @@ static const char *bare(const char *service)
 static int sc_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
 {
     const struct sc_conf *c = f->conf;
-    if (ash_seccomp_listeners(bare(c->service)) == 0)
+    if (ash_seccomp_listeners(bare(c->target.name)) == 0)
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH,
                                "service '%s' is not running under the seccomp launcher (not started, or exited)",
-                               c->service);
+                               c->target.name);
     struct sc_state *st = calloc(1, sizeof *st);
     if (!st)
         return ash_error(err, ENOMEM, "syscall fault");
@@ -213,7 +213,7 @@ static int sc_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *
     }
     st->error = c->errno_name ? ash_errno_parse(c->errno_name) : 0;
     st->rng = (uint64_t)ash_now_ns() | 1;
-    if (ash_seccomp_policy_add(bare(c->service), decide, st, err) < 0) {
+    if (ash_seccomp_policy_add(bare(c->target.name), decide, st, err) < 0) {
         free(st);
         return -1;
     }

@@ -1,5 +1,6 @@
 /* YAML documents with 1-based positions (libyaml document API) and the generic field-table parser. */
 #include "scenario/node.h"
+#include "scenario/target.h"
 
 #include <errno.h>
 #include <math.h>
@@ -13,7 +14,10 @@ struct ash_doc {
     /* Behind a pointer so that a const ash_doc still hands libyaml a mutable document. */
     yaml_document_t *yd;
     char *file;
+    struct ash_strlist *warnings; /* "file:line:col: ..." (behind a pointer for the same reason) */
 };
+
+static void strv_free(char **v, size_t n);
 
 /* Scenarios nest six or seven levels; anything deeper is a mistake or an attack. */
 #define ASH_MAX_DEPTH 64
@@ -142,9 +146,12 @@ int ash_doc_load_string(const char *name, const char *text, size_t len, ash_doc 
 {
     *out = NULL;
     ash_doc *doc = calloc(1, sizeof *doc);
-    if (!doc || !(doc->file = strdup(name)) || !(doc->yd = calloc(1, sizeof *doc->yd))) {
-        if (doc)
+    if (!doc || !(doc->file = strdup(name)) || !(doc->yd = calloc(1, sizeof *doc->yd)) ||
+        !(doc->warnings = calloc(1, sizeof *doc->warnings))) {
+        if (doc) {
             free(doc->file);
+            free(doc->yd);
+        }
         free(doc);
         return ash_error(err, ENOMEM, "cannot load '%s'", name);
     }
@@ -219,8 +226,39 @@ void ash_doc_free(ash_doc *doc)
         yaml_document_delete(doc->yd);
         free(doc->yd);
     }
+    if (doc->warnings) {
+        strv_free(doc->warnings->v, doc->warnings->n);
+        free(doc->warnings);
+    }
     free(doc->file);
     free(doc);
+}
+
+int ash_node_warn(const ash_node *n, const char *fmt, ...)
+{
+    if (!n->doc || !n->doc->warnings)
+        return 0;
+    char msg[ASH_ERROR_MSG_MAX], line[ASH_ERROR_MSG_MAX + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct ash_loc loc = ash_node_loc(n);
+    snprintf(line, sizeof line, "%s:%d:%d: warning: %s", loc.file ? loc.file : "<scenario>", loc.line, loc.col, msg);
+    struct ash_strlist *w = n->doc->warnings;
+    char **nv = realloc(w->v, (w->n + 2) * sizeof *nv);
+    if (!nv)
+        return -1;
+    w->v = nv;
+    if (!(w->v[w->n] = strdup(line)))
+        return -1;
+    w->v[++w->n] = NULL;
+    return 0;
+}
+
+const struct ash_strlist *ash_doc_warnings(const ash_doc *doc)
+{
+    return doc ? doc->warnings : NULL;
 }
 
 const char *ash_doc_file(const ash_doc *doc)
@@ -839,6 +877,43 @@ static int parse_map_field(const ash_node *value, const struct ash_field *f, voi
     return ret;
 }
 
+/* `target: TYPE:NAME`. An old key (ASH_FIELD_DEPRECATED, e.g. `host: web`) names the type
+ * it implied in choices[0]; it still parses, with a warning that spells the new form. */
+static int node_target(const ash_node *n, const struct ash_field *f, struct ash_target_ref *ref, ash_error_t *err)
+{
+    if (need_text(n, "a target such as host:web or service:api", err) < 0)
+        return -1;
+    char msg[256];
+    if (f->flags & ASH_FIELD_DEPRECATED) {
+        const char *type = f->choices ? f->choices[0] : "service";
+        char *name = strdup(ash_node_text(n));
+        if (!name)
+            return ash_error(err, ENOMEM, "scenario");
+        free(ref->name);
+        ref->name = name;
+        ref->type = ASH_TARGET_UNRESOLVED;
+        for (int i = ASH_TARGET_HOST; ash_target_type_names[i]; i++)
+            if (strcmp(ash_target_type_names[i], type) == 0)
+                ref->type = i;
+        if (ash_node_warn(n, "'%s: %s' is deprecated and goes away in the next release: write 'target: %s:%s'", f->key,
+                          name, type, name) < 0)
+            return ash_error(err, ENOMEM, "scenario");
+    } else if (ash_target_ref_parse(ash_node_text(n), ref, msg, sizeof msg) < 0) {
+        return ash_node_fail(n, err, "%s", msg);
+    }
+    ref->loc = ash_node_loc(n);
+    return 0;
+}
+
+/* The field at the same offset that this deprecated one is an old spelling of. */
+static const struct ash_field *current_spelling(const struct ash_field *fields, const struct ash_field *old)
+{
+    for (const struct ash_field *f = fields; f && f->key; f++)
+        if (f != old && f->offset == old->offset && !(f->flags & ASH_FIELD_DEPRECATED))
+            return f;
+    return NULL;
+}
+
 int ash_field_parse_value(const ash_node *value, const struct ash_field *f, void *conf, ash_error_t *err)
 {
     void *p = (char *)conf + f->offset;
@@ -904,6 +979,8 @@ int ash_field_parse_value(const ash_node *value, const struct ash_field *f, void
     case ASH_F_NODE:
         *(ash_node *)p = *value;
         return 0;
+    case ASH_F_TARGET:
+        return node_target(value, f, (struct ash_target_ref *)p, err);
     }
     return ash_error(err, EINVAL, "field '%s' has an unknown type", f->key);
 }
@@ -915,9 +992,29 @@ int ash_fields_parse(const ash_node *map, const struct ash_field *fields, void *
     for (const struct ash_field *f = fields; f && f->key; f++) {
         ash_node v = ash_map_get(map, f->key);
         if (!ash_node_ok(&v)) {
-            if (f->flags & ASH_FIELD_REQUIRED)
+            bool old_given = false;
+            for (const struct ash_field *o = fields; o->key && (f->flags & ASH_FIELD_REQUIRED); o++)
+                if ((o->flags & ASH_FIELD_DEPRECATED) && current_spelling(fields, o) == f) {
+                    ash_node ov = ash_map_get(map, o->key);
+                    old_given |= ash_node_ok(&ov);
+                }
+            if ((f->flags & ASH_FIELD_REQUIRED) && !old_given)
                 return ash_node_fail(map, err, "missing required key '%s'", f->key);
             continue;
+        }
+        if (f->flags & ASH_FIELD_DEPRECATED) {
+            const struct ash_field *cur = current_spelling(fields, f);
+            ash_node cv = cur ? ash_map_get(map, cur->key) : (ash_node){0};
+            if (ash_node_ok(&cv))
+                return ash_node_fail(&v, err, "give '%s' only: '%s' is its old spelling", cur->key, f->key);
+            for (const struct ash_field *o = fields; o->key; o++) {
+                ash_node ov = o != f && (o->flags & ASH_FIELD_DEPRECATED) && current_spelling(fields, o) == cur
+                                  ? ash_map_get(map, o->key)
+                                  : (ash_node){0};
+                if (ash_node_ok(&ov))
+                    return ash_node_fail(&v, err, "give one target: 'target: TYPE:NAME' (not both '%s' and '%s')",
+                                         f->key, o->key);
+            }
         }
         if (ash_field_parse_value(&v, f, conf, err) < 0)
             return -1;
@@ -947,6 +1044,12 @@ void ash_fields_free(const struct ash_field *fields, void *conf)
         case ASH_F_MAP:
             ash_fields_free(f->sub, p);
             break;
+        case ASH_F_TARGET: {
+            struct ash_target_ref *r = p;
+            free(r->name);
+            r->name = NULL;
+            break;
+        }
         case ASH_F_DURATION:
         case ASH_F_SIZE:
         case ASH_F_RATE:

@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 typedef struct ash_doc ash_doc;
+struct ash_strlist;
 
 typedef struct ash_node {
     const ash_doc *doc;
@@ -32,6 +33,8 @@ int ash_doc_load_file(const char *path, ash_doc **out, ash_error_t *err);
 int ash_doc_load_string(const char *name, const char *text, size_t len, ash_doc **out, ash_error_t *err);
 void ash_doc_free(ash_doc *doc);
 const char *ash_doc_file(const ash_doc *doc);
+/* Warnings gathered while parsing (deprecated spellings), "file:line:col: warning: ...". */
+const struct ash_strlist *ash_doc_warnings(const ash_doc *doc);
 ash_node ash_doc_root(const ash_doc *doc);
 
 static inline bool ash_node_ok(const ash_node *n)
@@ -51,6 +54,8 @@ struct ash_loc ash_node_loc(const ash_node *n);
 
 /* Fill err with "file:line:col: message" (class ASH_ERR_USAGE) and return -1. */
 int ash_node_fail(const ash_node *n, ash_error_t *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Record a warning at n (shown by validate and run); -1 only when out of memory. */
+int ash_node_warn(const ash_node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Map access. ash_map_get returns a node with y == NULL when the key is absent. */
 ash_node ash_map_get(const ash_node *map, const char *key);
@@ -111,6 +116,7 @@ enum ash_field_type {
     ASH_F_ENUM,     /* int index into choices */
     ASH_F_MAP,      /* embedded struct described by sub; the struct's first member is `bool set` */
     ASH_F_NODE,     /* ash_node kept for the kind's own validate hook */
+    ASH_F_TARGET,   /* struct ash_target_ref (scenario/target.h): "host:web", "service:api" or a bare name */
 };
 
 struct ash_strlist {
@@ -119,6 +125,10 @@ struct ash_strlist {
 };
 
 #define ASH_FIELD_REQUIRED 0x1u
+/* An old spelling of the (non-deprecated) field at the same offset: still parsed, with a
+ * warning naming the new one; giving both is an error. An ASH_F_TARGET one names in
+ * choices[0] the target type the old key implied ("host" for `host:`). */
+#define ASH_FIELD_DEPRECATED 0x2u
 
 struct ash_field {
     const char *key;
@@ -129,6 +139,7 @@ struct ash_field {
     const char *const *choices;  /* ASH_F_ENUM: NULL-terminated */
     const struct ash_field *sub; /* ASH_F_MAP: fields of the embedded struct, {NULL} terminated */
     double min, max;             /* ASH_F_INT / ASH_F_DOUBLE bounds (both 0: unbounded) */
+    unsigned needs;              /* ASH_F_TARGET: capabilities (enum ash_target_cap) the target must have */
 };
 
 /* Which keys a field table accepts, as a NULL-terminated array (caller frees the array only). */

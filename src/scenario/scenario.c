@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -1057,6 +1058,8 @@ static int check_dependencies(struct pctx *x)
     return ret;
 }
 
+static int resolve_targets(struct pctx *x, const struct pending *p);
+
 static int check_references(struct pctx *x, const ash_node *root)
 {
     struct ash_scenario *sc = x->sc;
@@ -1080,11 +1083,105 @@ static int check_references(struct pctx *x, const ash_node *root)
      * unavailable on this machine is still checked: the scenario is valid anyway. */
     for (size_t i = 0; i < x->n_pend; i++) {
         const struct pending *p = &x->pend[i];
+        if (resolve_targets(x, p) < 0)
+            return -1;
         if (p->c->validate && p->c->validate(p->conf, &p->node, sc, x->err) < 0) {
             if (x->err)
                 x->err->klass = ASH_ERR_USAGE;
             return -1;
         }
+    }
+    return 0;
+}
+
+/* ---------- targets ---------- */
+
+static int fail_loc(const struct ash_loc *loc, ash_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_loc(const struct ash_loc *loc, ash_error_t *err, const char *fmt, ...)
+{
+    char msg[ASH_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return ash_error_class(err, ASH_ERR_USAGE, 0, "%s:%d:%d: %s", loc->file ? loc->file : "<scenario>", loc->line,
+                           loc->col, msg);
+}
+
+/* What to do instead, when a target lacks what a kind needs. */
+static const char *cap_hint(const struct ash_scenario *sc, unsigned cap, int type)
+{
+    if (cap == ASH_CAP_NETNS && type == ASH_TARGET_SERVICE)
+        return sc->n_hosts ? " (aim it at the sandbox host the service runs on: target: host:NAME)"
+                           : " (a host-mode service shares the machine's own network; network harm needs sandbox "
+                             "mode: give the scenario 'hosts:' and aim at one with target: host:NAME)";
+    if (cap == ASH_CAP_LAUNCHED && type == ASH_TARGET_HOST)
+        return " (aim it at one of the host's services: target: service:HOST/NAME)";
+    if (cap == ASH_CAP_RESTART && type == ASH_TARGET_HOST)
+        return " (aim it at a service: target: service:NAME)";
+    return "";
+}
+
+int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target_ref *ref, unsigned needs,
+                                const char *kind, ash_error_t *err)
+{
+    const char *name = ref->name;
+    const struct ash_host_spec *h = ash_scenario_host(sc, name);
+    const struct ash_service_spec *s = ash_scenario_service(sc, name);
+    /* A bare name is what it names; when it names both or nothing, and only one type of
+     * target could serve the kind, it is of that type (so messages can be precise). */
+    bool host_ok = (ash_target_caps(ASH_TARGET_HOST) & needs) == needs;
+    bool svc_ok = (ash_target_caps(ASH_TARGET_SERVICE) & needs) == needs;
+    if (ref->type == ASH_TARGET_UNRESOLVED && !h != !s)
+        ref->type = h ? ASH_TARGET_HOST : ASH_TARGET_SERVICE;
+    else if (ref->type == ASH_TARGET_UNRESOLVED && host_ok != svc_ok)
+        ref->type = host_ok ? ASH_TARGET_HOST : ASH_TARGET_SERVICE;
+    switch (ref->type) {
+    case ASH_TARGET_UNRESOLVED:
+        if (h && s)
+            return fail_loc(&ref->loc, err, "'%s' is both a host and a service: write 'host:%s' or 'service:%s'", name,
+                            name, name);
+        if (!h && !s)
+            return fail_loc(&ref->loc, err, "no host or service named '%s' in this scenario", name);
+        ref->type = h ? ASH_TARGET_HOST : ASH_TARGET_SERVICE;
+        break;
+    case ASH_TARGET_HOST:
+        if (sc->n_hosts == 0)
+            return fail_loc(&ref->loc, err, "%s on host '%s' needs sandbox mode: this scenario has no 'hosts:'%s", kind,
+                            name, svc_ok ? " (in host mode aim at a service: target: service:NAME)" : "");
+        if (!h)
+            return fail_loc(&ref->loc, err, "no host named '%s' in this scenario", name);
+        break;
+    case ASH_TARGET_SERVICE:
+        if (!s)
+            return fail_loc(&ref->loc, err, "no service named '%s' in this scenario", name);
+        break;
+    default:
+        return fail_loc(&ref->loc, err, "target '%s' has an unknown type", name);
+    }
+    unsigned missing = needs & ~ash_target_caps(ref->type);
+    if (missing) {
+        unsigned cap = missing & -missing;
+        return fail_loc(&ref->loc, err, "%s needs a target with %s; %s '%s' has none%s", kind, ash_target_cap_name(cap),
+                        ash_target_type_names[ref->type], name, cap_hint(sc, cap, ref->type));
+    }
+    return 0;
+}
+
+/* Every target field of a kind's config, resolved and checked against what the kind needs. */
+static int resolve_targets(struct pctx *x, const struct pending *p)
+{
+    for (const struct ash_field *f = p->c->fields; f && f->key; f++) {
+        if (f->type != ASH_F_TARGET || (f->flags & ASH_FIELD_DEPRECATED))
+            continue;
+        struct ash_target_ref *ref = (struct ash_target_ref *)((char *)p->conf + f->offset);
+        if (!ref->name)
+            continue;
+        char kind[96];
+        snprintf(kind, sizeof kind, "'%s'", p->c->name);
+        if (ash_scenario_resolve_target(x->sc, ref, f->needs, kind, x->err) < 0)
+            return -1;
     }
     return 0;
 }
@@ -1300,6 +1397,11 @@ struct ash_service_spec *ash_scenario_service(const struct ash_scenario *sc, con
         if (sc->services[i].name && strcmp(sc->services[i].name, svc) == 0)
             return &sc->services[i];
     return NULL;
+}
+
+const struct ash_strlist *ash_scenario_warnings(const struct ash_scenario *sc)
+{
+    return sc ? ash_doc_warnings(sc->doc) : NULL;
 }
 
 struct ash_fault_spec *ash_scenario_fault(const struct ash_scenario *sc, const char *name)

@@ -3,6 +3,7 @@
 #define ASH_SCENARIO_SCENARIO_H
 
 #include "scenario/node.h"
+#include "scenario/target.h"
 
 struct ash_fault_kind;
 struct ash_probe_kind;
@@ -164,5 +165,11 @@ void ash_scenario_free(struct ash_scenario *sc);
 struct ash_service_spec *ash_scenario_service(const struct ash_scenario *sc, const char *name);
 struct ash_fault_spec *ash_scenario_fault(const struct ash_scenario *sc, const char *name);
 const struct ash_host_spec *ash_scenario_host(const struct ash_scenario *sc, const char *name);
+/* Give a bare-named ref its type, check the target exists and has the capabilities in
+ * `needs` (enum ash_target_cap); errors at ref->loc name `kind` ("'network'"). */
+int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target_ref *ref, unsigned needs,
+                                const char *kind, ash_error_t *err);
+/* Deprecation warnings from parsing, "file:line:col: warning: ..." (NULL-terminated, may be empty). */
+const struct ash_strlist *ash_scenario_warnings(const struct ash_scenario *sc);
 
 #endif

@@ -87,6 +87,15 @@ static json_t *field_schema(struct sb *b, const struct ash_field *f)
     case ASH_F_NODE:
         s = json_object();
         break;
+    case ASH_F_TARGET:
+        s = ref(b, REF("target"), f->doc);
+        if (s && (f->flags & ASH_FIELD_DEPRECATED)) {
+            /* an old key: a bare name of the type it implied */
+            json_object_del(s, "$ref");
+            set(b, s, "$ref", json_string(REF("text")));
+            set(b, s, "deprecated", json_true());
+        }
+        return s;
     }
     if (!s) {
         b->ok = false;
@@ -97,11 +106,21 @@ static json_t *field_schema(struct sb *b, const struct ash_field *f)
     return s;
 }
 
+/* A required key with an old spelling is satisfied by either, which a plain `required`
+ * cannot say; the parser checks it. */
+static bool has_old_spelling(const struct ash_field *fields, const struct ash_field *f)
+{
+    for (const struct ash_field *o = fields; o->key; o++)
+        if (o != f && (o->flags & ASH_FIELD_DEPRECATED) && o->offset == f->offset)
+            return true;
+    return false;
+}
+
 static void add_fields(struct sb *b, json_t *props, json_t *required, const struct ash_field *fields)
 {
     for (const struct ash_field *f = fields; f && f->key; f++) {
         set(b, props, f->key, field_schema(b, f));
-        if (required && (f->flags & ASH_FIELD_REQUIRED))
+        if (required && (f->flags & ASH_FIELD_REQUIRED) && !has_old_spelling(fields, f))
             push(b, required, json_string(f->key));
     }
 }
@@ -308,6 +327,10 @@ static json_t *defs(struct sb *b)
     set(b, d, "text",
         json_pack("{s:[s,s,s], s:s}", "type", "string", "number", "boolean", "description",
                   "a string; an unquoted number or boolean is read as its text"));
+    set(b, d, "target",
+        json_pack("{s:s, s:s, s:s}", "type", "string", "pattern", "^((host|service):)?[^:]+$", "description",
+                  "what the kind is aimed at: host:NAME (a sandbox host), service:NAME or service:HOST/NAME, or a "
+                  "bare NAME when exactly one host or service has it"));
     set(b, d, "strlist",
         json_pack("{s:[{s:s}, {s:s, s:{s:s}}], s:s}", "anyOf", "$ref", REF("text"), "type", "array", "items", "$ref",
                   REF("text"), "description", "a list of strings; a single string is a one-element list"));

@@ -90,16 +90,16 @@ printf 'version: 1\nname: blast\nservices:\n  - name: other\n    attach: { pid: 
 judge attach-unknown "5:5: unknown key 'attach' in service 'other' (valid keys: name, command, env, ready, restart, depends_on, user)"
 
 # -- cgroups: a host-mode service's own ash-<run>-<service>, bounded
-refused memory-host-in-host-mode "12:11: 'host' needs sandbox mode: this scenario has no 'hosts:' (in host mode name a 'service' of the scenario)" 'faults:
+refused memory-host-in-host-mode "12:13: 'memory-exhaustion' on host 'blastapp' needs sandbox mode: this scenario has no 'hosts:' (in host mode aim at a service: target: service:NAME)" 'faults:
   - name: f
     kind: memory-exhaustion
-    host: blastapp
+    target: host:blastapp
     limit: 64MiB
 '
-refused memory-unnamed "12:14: no service named 'postgres' in this scenario" 'faults:
+refused memory-unnamed "12:13: no service named 'postgres' in this scenario" 'faults:
   - name: f
     kind: memory-exhaustion
-    service: postgres
+    target: service:postgres
     limit: 64MiB
 '
 refused balloon-without-limit "13:14: a balloon needs a memory limit around it: give 'limit'; without one it would exhaust the whole machine's memory and the kernel could OOM-kill any process on it" 'faults:
@@ -108,19 +108,19 @@ refused balloon-without-limit "13:14: a balloon needs a memory limit around it: 
     service: blastapp
     balloon: { size: 1GiB }
 '
-refused oom-host-in-host-mode "11:18: 'host' needs sandbox mode: this scenario has no 'hosts:' (in host mode name a 'service' of the scenario)" 'detectors:
+refused oom-host-in-host-mode "11:20: 'oom' on host 'blastapp' needs sandbox mode: this scenario has no 'hosts:' (in host mode aim at a service: target: service:NAME)" 'detectors:
   - name: d
-    oom: { host: blastapp }
+    oom: { target: host:blastapp }
 '
 
 # -- interfaces and hosts: sandbox mode only
-refused network-in-host-mode "10:5: network faults need sandbox mode: this scenario has no 'hosts:'" 'faults:
+refused network-in-host-mode "12:13: 'network' needs a target with a network namespace of its own; service 'blastapp' has none (a host-mode service shares the machine's own network; network harm needs sandbox mode: give the scenario 'hosts:' and aim at one with target: host:NAME)" 'faults:
   - name: f
     kind: network
-    host: blastapp
+    target: blastapp
     bandwidth: 1mbit
 '
-refused host-crash-in-host-mode "10:5: host-crash needs sandbox mode: this scenario has no 'hosts:'" 'faults:
+refused host-crash-in-host-mode "12:11: 'host-crash' on host 'blastapp' needs sandbox mode: this scenario has no 'hosts:'" 'faults:
   - name: f
     kind: host-crash
     host: blastapp

@@ -149,7 +149,7 @@ START_TEST(fails_only_inside_window)
     ash_seccomp_listener_counts(fx.l, NULL, &failed0, NULL);
     ck_assert_int_eq(failed0, 0);
 
-    struct ash_ctx ctx = {.loop = fx.loop, .scenario = fx.sc, .event = on_event};
+    struct ash_ctx ctx = {.loop = fx.loop, .scenario = fx.sc, .run_id = "enomem", .event = on_event};
     const struct ash_fault_spec *f = &fx.sc->faults[0];
     ash_error_t err = {0};
     void *st = NULL;

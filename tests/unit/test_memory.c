@@ -264,9 +264,7 @@ START_TEST(balloon_oom_detected)
     /* The oom detector, as the engine would run it. */
     const struct ash_detector_kind *dk = ash_detector_kind_find("oom");
     ck_assert_ptr_nonnull(dk);
-    struct {
-        char *host, *service;
-    } dconf = {"a", NULL};
+    struct ash_target_ref dconf = {.type = ASH_TARGET_HOST, .name = "a"}; /* oom's conf is its target */
     fx.det = (struct ash_detector_spec){.name = "oom", .kind = dk, .conf = &dconf};
     ash_error_t err = {0};
     ck_assert_int_eq(dk->start(&fx.ctx, &fx.det, &fx.det_state, &err), 0);

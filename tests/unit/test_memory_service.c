@@ -4,6 +4,7 @@
  * is observed), revert moves a live service back to exactly its old cgroup and
  * removes the fault's cgroup, and the journal is left empty. Needs root. */
 #include "env/env.h"
+#include "env/target.h"
 #include "kinds.h"
 #include "sys/cgroup.h"
 #include "sys/clock.h"
@@ -109,6 +110,7 @@ static void start(void)
     struct ash_env_opts eo = {.loop = fx.loop,
                               .journal = fx.j,
                               .scenario = fx.sc,
+                              .run_id = fx.run,
                               .run_dir = fx.state,
                               .hooks = {.line = on_line, .event = on_env_event}};
     ck_assert_msg(ash_env_new(&eo, &fx.env, &err) == 0, "%s", err.msg);
@@ -117,6 +119,7 @@ static void start(void)
                               .journal = fx.j,
                               .env = fx.env,
                               .scenario = fx.sc,
+                              .run_id = fx.run,
                               .run_dir = fx.state,
                               .state_dir = fx.state,
                               .event = on_event};
@@ -238,6 +241,38 @@ START_TEST(limit_holds_and_oom_observed)
 }
 END_TEST
 
+/* The service as a live target: its process, and the operations a service has not. */
+START_TEST(service_as_target)
+{
+    start();
+    if (!fx.env)
+        return;
+    ash_error_t err = {0};
+    struct ash_target t;
+    struct ash_target_ref ref = {.type = ASH_TARGET_SERVICE, .name = "hog"};
+    ck_assert_msg(ash_ctx_target(&fx.ctx, &ref, &t, &err) == 0, "%s", err.msg);
+    struct ash_target_proc *p;
+    size_t n;
+    ck_assert_msg(ash_target_procs(&t, &p, &n, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(p[0].pid, ash_service_pid(ash_env_service(fx.env, "hog")));
+    ck_assert_uint_eq(p[0].start, ash_proc_start_time(p[0].pid));
+    free(p);
+    ck_assert_int_eq(ash_target_netns_fd(&t), -1);
+    ck_assert_ptr_null(ash_target_cgroup(&t)); /* none of its own until a memory fault makes one */
+    ck_assert_int_lt(ash_target_freeze(&t, &err), 0);
+    ck_assert_str_eq(err.msg, "service 'hog' cannot be frozen: Operation not supported");
+    ck_assert_int_eq(ash_target_signal(&t, 0, &err), 1); /* signal 0: it is there, and it is the one */
+    ref.name = "nope";
+    ck_assert_int_lt(ash_ctx_target(&fx.ctx, &ref, &t, &err), 0);
+    ck_assert_int_eq(err.code, ESRCH);
+    ref = (struct ash_target_ref){.type = ASH_TARGET_HOST, .name = "web"};
+    ck_assert_int_lt(ash_ctx_target(&fx.ctx, &ref, &t, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no sandbox host named 'web'"));
+    stop();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("memory_service");
@@ -246,6 +281,7 @@ static Suite *suite(void)
     tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_add_test(tc, moved_and_moved_back);
     tcase_add_test(tc, limit_holds_and_oom_observed);
+    tcase_add_test(tc, service_as_target);
     suite_add_tcase(s, tc);
     return s;
 }

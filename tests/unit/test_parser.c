@@ -456,6 +456,77 @@ START_TEST(test_host_service_references)
 }
 END_TEST
 
+/* ---------- targets ---------- */
+
+/* A sandbox host `web` running service `api`; faults start at line 8, their keys at line 11. */
+#define SANDBOX HEAD "hosts:\n  - name: web\n    services:\n      - name: api\n        command: [x]\n"
+#define FAULT(kind, rest) "faults:\n  - name: f\n    kind: " kind "\n" rest
+
+static void load_err_at(const char *text, const char *pos, const char *part)
+{
+    struct ash_scenario *sc = NULL;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_scenario_load_string("s.yaml", text, strlen(text), &sc, &err) < 0, "accepted:\n%s", text);
+    ck_assert_int_eq(err.klass, ASH_ERR_USAGE);
+    ck_assert_msg(strncmp(err.msg, pos, strlen(pos)) == 0 && strstr(err.msg, part), "got '%s', want '%s ...%s...'",
+                  err.msg, pos, part);
+}
+
+/* One key, `target:`, typed or bare; the old keys parse with a warning that spells the new one. */
+START_TEST(test_targets)
+{
+    struct ash_scenario *sc = load_ok(SANDBOX FAULT("network", "    target: host:web\n    bandwidth: 1mbit\n"));
+    ck_assert_uint_eq(ash_scenario_warnings(sc)->n, 0);
+    ash_scenario_free(sc);
+
+    sc = load_ok(SANDBOX FAULT("network", "    host: web\n    bandwidth: 1mbit\n"));
+    const struct ash_strlist *w = ash_scenario_warnings(sc);
+    ck_assert_uint_eq(w->n, 1);
+    ck_assert_str_eq(w->v[0], "s.yaml:11:11: warning: 'host: web' is deprecated and goes away in the next release: "
+                              "write 'target: host:web'");
+    ash_scenario_free(sc);
+
+    /* Both spellings of one target at once, or two old keys: refused. */
+    load_err_at(SANDBOX FAULT("network", "    target: host:web\n    host: web\n    bandwidth: 1mbit\n"),
+                "s.yaml:12:11:", "give 'target' only: 'host' is its old spelling");
+    load_err_at(SANDBOX FAULT("memory-exhaustion", "    host: web\n    service: api\n    limit: 64MiB\n"),
+                "s.yaml:11:11:", "give one target");
+
+    /* Typed, bare and HOST/SERVICE names reach the same service. */
+    const char *const forms[] = {"service:api", "api", "service:web/api"};
+    for (size_t i = 0; i < 3; i++) {
+        char text[1024];
+        snprintf(text, sizeof text, SANDBOX FAULT("memory-exhaustion", "    target: %s\n    limit: 64MiB\n"), forms[i]);
+        sc = load_ok(text);
+        const struct ash_target_ref *ref = sc->faults[0].conf; /* the conf's first member */
+        ck_assert_int_eq(ref->type, ASH_TARGET_SERVICE);
+        ash_scenario_free(sc);
+    }
+
+    /* A target lacking what the kind needs: the reason, and what to aim at instead. */
+    load_err_at(SANDBOX FAULT("syscall", "    target: host:web\n    syscalls: [openat]\n    errno: EIO\n"),
+                "s.yaml:11:13:",
+                "'syscall' needs a target with processes started under aftershock's launcher; host 'web' has none "
+                "(aim it at one of the host's services: target: service:HOST/NAME)");
+    load_err_at(SANDBOX FAULT("network", "    target: service:api\n    bandwidth: 1mbit\n"), "s.yaml:11:13:",
+                "'network' needs a target with a network namespace of its own; service 'api' has none (aim it at "
+                "the sandbox host the service runs on: target: host:NAME)");
+    load_err_at(SANDBOX FAULT("process", "    target: web\n    action: stop\n"),
+                "s.yaml:11:13:", "'process' needs a target with a way to start it again; host 'web' has none");
+
+    /* Names that say too little or name nothing. */
+    load_err_at(HEAD "hosts:\n  - name: db\n    services:\n      - name: db\n        command: [x]\n" FAULT(
+                    "memory-exhaustion", "    target: db\n    limit: 64MiB\n"),
+                "s.yaml:11:13:", "'db' is both a host and a service: write 'host:db' or 'service:db'");
+    load_err_at(SANDBOX FAULT("memory-exhaustion", "    target: ghost\n    limit: 64MiB\n"),
+                "s.yaml:11:13:", "no host or service named 'ghost' in this scenario");
+    load_err_at(SANDBOX FAULT("memory-exhaustion", "    target: pod:x\n    limit: 64MiB\n"),
+                "s.yaml:11:13:", "unknown target type 'pod'");
+    load_err_at(SANDBOX FAULT("memory-exhaustion", "    limit: 64MiB\n"),
+                "s.yaml:9:5:", "missing required key 'target'");
+}
+END_TEST
+
 /* ---------- fixtures ---------- */
 
 static void check_fixture(const char *path, bool valid)
@@ -675,6 +746,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_full_fixture);
     tcase_add_test(t, test_defaults);
     tcase_add_test(t, test_host_service_references);
+    tcase_add_test(t, test_targets);
     suite_add_tcase(s, t);
     t = tcase_create("errors");
     tcase_add_loop_test(t, test_errors, 0, (int)(sizeof errors / sizeof errors[0]));

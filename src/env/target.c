@@ -1,0 +1,202 @@
+/* Live targets: the two first types, sandbox hosts and the run's services, as ops tables. */
+#include "env/target.h"
+#include "env/env.h"
+#include "env/sandbox.h"
+#include "sys/proc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- sandbox hosts ---- */
+
+static int host_netns_fd(const struct ash_target *t)
+{
+    return ash_host_netns_fd(t->host);
+}
+
+static int host_run_in_netns(const struct ash_target *t, int (*fn)(void *), void *arg, ash_error_t *err)
+{
+    if (ash_host_run_in_netns(t->host, fn, arg) < 0)
+        return ash_error(err, errno, "cannot enter the network namespace of host '%s'", t->name);
+    return 0;
+}
+
+static struct ash_cgroup *host_cgroup(const struct ash_target *t)
+{
+    return ash_host_cgroup(t->host);
+}
+
+static int host_freeze(const struct ash_target *t, ash_error_t *err)
+{
+    return ash_host_freeze(t->host, err);
+}
+
+static int host_thaw(const struct ash_target *t, ash_error_t *err)
+{
+    return ash_host_thaw(t->host, err);
+}
+
+/* A host's processes, as far as signals go, are its services' main processes. */
+static int host_procs(const struct ash_target *t, struct ash_target_proc **out, size_t *n, ash_error_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!t->env)
+        return 0;
+    size_t cap = 0;
+    for (size_t i = 0;; i++) {
+        struct ash_service *s = ash_env_service_at(t->env, i);
+        if (!s)
+            break;
+        const char *host = ash_service_host(s);
+        if (!host || strcmp(host, t->name) != 0 || !ash_service_running(s))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct ash_target_proc *nv = realloc(*out, cap * sizeof *nv);
+            if (!nv) {
+                free(*out);
+                *out = NULL;
+                return ash_error(err, ENOMEM, "target '%s'", t->name);
+            }
+            *out = nv;
+        }
+        (*out)[(*n)++] = (struct ash_target_proc){ash_service_pid(s), ash_service_start_time(s)};
+    }
+    return 0;
+}
+
+static const struct ash_target_ops host_ops = {
+    .netns_fd = host_netns_fd,
+    .run_in_netns = host_run_in_netns,
+    .cgroup = host_cgroup,
+    .procs = host_procs,
+    .freeze = host_freeze,
+    .thaw = host_thaw,
+};
+
+/* ---- services the run starts ---- */
+
+static int svc_procs(const struct ash_target *t, struct ash_target_proc **out, size_t *n, ash_error_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!ash_service_running(t->svc))
+        return 0;
+    if (!(*out = malloc(sizeof **out)))
+        return ash_error(err, ENOMEM, "target '%s'", t->name);
+    (*out)[0] = (struct ash_target_proc){ash_service_pid(t->svc), ash_service_start_time(t->svc)};
+    *n = 1;
+    return 0;
+}
+
+static int svc_restart(const struct ash_target *t, ash_error_t *err)
+{
+    if (ash_service_running(t->svc))
+        return ash_service_restart(t->env, t->svc, err);
+    return ash_service_start(t->env, t->svc, err);
+}
+
+static const struct ash_target_ops service_ops = {
+    .procs = svc_procs,
+    .restart = svc_restart,
+};
+
+/* ---- resolution and the checked operations ---- */
+
+int ash_target_resolve(struct ash_sandbox *sb, struct ash_env *env, const struct ash_target_ref *ref,
+                       struct ash_target *out, ash_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    out->type = ref->type;
+    out->caps = ash_target_caps(ref->type);
+    out->env = env;
+    snprintf(out->name, sizeof out->name, "%s", ref->name ? ref->name : "");
+    switch (ref->type) {
+    case ASH_TARGET_HOST:
+        out->ops = &host_ops;
+        if (!sb || !(out->host = ash_sandbox_host(sb, out->name)))
+            return ash_error(err, ESRCH, "no sandbox host named '%s' in this run", out->name);
+        return 0;
+    case ASH_TARGET_SERVICE:
+        out->ops = &service_ops;
+        if (!env || !(out->svc = ash_env_service(env, out->name)))
+            return ash_error(err, ESRCH, "no service named '%s' in this run", out->name);
+        return 0;
+    }
+    return ash_error(err, EINVAL, "target '%s' was not resolved by the scenario", out->name);
+}
+
+static const char *type_name(const struct ash_target *t)
+{
+    return t->type > ASH_TARGET_UNRESOLVED && t->type <= ASH_TARGET_SERVICE ? ash_target_type_names[t->type] : "target";
+}
+
+#define NOT_SUPPORTED(t, what) ash_error(err, ENOTSUP, "%s '%s' %s", type_name(t), (t)->name, what)
+
+int ash_target_netns_fd(const struct ash_target *t)
+{
+    return t->ops && t->ops->netns_fd ? t->ops->netns_fd(t) : -1;
+}
+
+int ash_target_run_in_netns(const struct ash_target *t, int (*fn)(void *), void *arg, ash_error_t *err)
+{
+    if (!t->ops || !t->ops->run_in_netns)
+        return NOT_SUPPORTED(t, "has no network namespace of its own");
+    return t->ops->run_in_netns(t, fn, arg, err);
+}
+
+struct ash_cgroup *ash_target_cgroup(const struct ash_target *t)
+{
+    return t->ops && t->ops->cgroup ? t->ops->cgroup(t) : NULL;
+}
+
+int ash_target_procs(const struct ash_target *t, struct ash_target_proc **out, size_t *n, ash_error_t *err)
+{
+    if (!t->ops || !t->ops->procs)
+        return NOT_SUPPORTED(t, "has no processes aftershock can reach");
+    return t->ops->procs(t, out, n, err);
+}
+
+int ash_target_freeze(const struct ash_target *t, ash_error_t *err)
+{
+    if (!t->ops || !t->ops->freeze)
+        return NOT_SUPPORTED(t, "cannot be frozen");
+    return t->ops->freeze(t, err);
+}
+
+int ash_target_thaw(const struct ash_target *t, ash_error_t *err)
+{
+    if (!t->ops || !t->ops->thaw)
+        return NOT_SUPPORTED(t, "cannot be thawed");
+    return t->ops->thaw(t, err);
+}
+
+int ash_target_restart(const struct ash_target *t, ash_error_t *err)
+{
+    if (!t->ops || !t->ops->restart)
+        return NOT_SUPPORTED(t, "cannot be started again");
+    return t->ops->restart(t, err);
+}
+
+int ash_target_signal(const struct ash_target *t, int sig, ash_error_t *err)
+{
+    struct ash_target_proc *p;
+    size_t n;
+    if (ash_target_procs(t, &p, &n, err) < 0)
+        return -1;
+    int sent = 0, ret = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* A process that is gone, or whose pid now belongs to another, is not signalled. */
+        if (p[i].start == 0)
+            continue;
+        if (ash_proc_signal_checked(p[i].pid, p[i].start, sig) == 0)
+            sent++;
+        else if (errno != ESRCH && ret == 0)
+            ret = ash_error(err, errno, "cannot signal pid %d of %s '%s'", (int)p[i].pid, type_name(t), t->name);
+    }
+    free(p);
+    return ret < 0 ? -1 : sent;
+}

@@ -1,0 +1,77 @@
+/* Live targets: what a fault is aimed at, resolved for this run.
+ *
+ * The scenario names a target (scenario/target.h: host:web, service:api); the
+ * engine (or, on a fleet node, the agent) resolves the name against what runs here
+ * into a struct ash_target, and kinds act on it only through its operations: its
+ * network namespace, its cgroup, its processes, freeze/thaw, signal, restart, and
+ * running a function inside its namespaces. A target type is one ops table, so a
+ * new type (a container, a process, a cgroup) adds a table, not a copy of every
+ * kind. An operation a type cannot do is NULL and fails with ENOTSUP, naming it. */
+#ifndef ASH_ENV_TARGET_H
+#define ASH_ENV_TARGET_H
+
+#include "scenario/target.h"
+
+#include <aftershock/error.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct ash_sandbox;
+struct ash_env;
+struct ash_host;
+struct ash_service;
+struct ash_cgroup;
+struct ash_target;
+
+/* One process of a target: a pid is acted on only while its start time matches. */
+struct ash_target_proc {
+    pid_t pid;
+    uint64_t start;
+};
+
+struct ash_target_ops {
+    /* ASH_CAP_NETNS: an fd of its network namespace (owned by the target), or -1. */
+    int (*netns_fd)(const struct ash_target *t);
+    /* ASH_CAP_NETNS: run fn on the calling thread inside its network namespace. */
+    int (*run_in_netns)(const struct ash_target *t, int (*fn)(void *), void *arg, ash_error_t *err);
+    /* ASH_CAP_CGROUP: the cgroup that holds all its processes, NULL when it has none of
+     * its own yet (a host-mode service: a memory fault moves it into one). */
+    struct ash_cgroup *(*cgroup)(const struct ash_target *t);
+    /* ASH_CAP_PROCS: its processes now (caller frees *out). */
+    int (*procs)(const struct ash_target *t, struct ash_target_proc **out, size_t *n, ash_error_t *err);
+    /* ASH_CAP_FREEZE. */
+    int (*freeze)(const struct ash_target *t, ash_error_t *err);
+    int (*thaw)(const struct ash_target *t, ash_error_t *err);
+    /* ASH_CAP_RESTART: start it again (stopping it first if it runs); waits until ready. */
+    int (*restart)(const struct ash_target *t, ash_error_t *err);
+};
+
+struct ash_target {
+    int type;      /* enum ash_target_type */
+    unsigned caps; /* enum ash_target_cap */
+    char name[256];
+    const struct ash_target_ops *ops;
+    /* The implementations' own data: a sandbox host, a service of the run. */
+    struct ash_host *host;
+    struct ash_service *svc;
+    struct ash_env *env;
+};
+
+/* Resolve ref (already checked by the scenario) against this run's sandbox and
+ * services. Fails with ESRCH, naming the target, when it is not there now. */
+int ash_target_resolve(struct ash_sandbox *sb, struct ash_env *env, const struct ash_target_ref *ref,
+                       struct ash_target *out, ash_error_t *err);
+
+/* The operations, failing with ENOTSUP ("host 'web' cannot be restarted") where the
+ * type has none. */
+int ash_target_netns_fd(const struct ash_target *t);
+int ash_target_run_in_netns(const struct ash_target *t, int (*fn)(void *), void *arg, ash_error_t *err);
+struct ash_cgroup *ash_target_cgroup(const struct ash_target *t);
+int ash_target_procs(const struct ash_target *t, struct ash_target_proc **out, size_t *n, ash_error_t *err);
+int ash_target_freeze(const struct ash_target *t, ash_error_t *err);
+int ash_target_thaw(const struct ash_target *t, ash_error_t *err);
+int ash_target_restart(const struct ash_target *t, ash_error_t *err);
+/* Send sig to each of its processes whose start time still matches; the number signalled. */
+int ash_target_signal(const struct ash_target *t, int sig, ash_error_t *err);
+
+#endif

@@ -1,0 +1,57 @@
+/* Targets: what a fault (or a detector, or an action) is aimed at, as a scenario names it.
+ *
+ * One key, `target:`, in every kind. Its value says what the target is, "TYPE:NAME"
+ * (host:web, service:api, service:web/api), or is a bare NAME that the scenario resolves
+ * when exactly one host or service has it. Kinds say which capabilities they need of a
+ * target (a network namespace, a cgroup, ...); validation refuses a target that lacks one,
+ * with the reason. At run time the engine turns a ref into a live target (env/target.h). */
+#ifndef ASH_SCENARIO_TARGET_H
+#define ASH_SCENARIO_TARGET_H
+
+#include "scenario/node.h"
+
+/* What a target is. New types (containers, processes, cgroups) are added here. */
+enum ash_target_type {
+    ASH_TARGET_UNRESOLVED, /* a bare name, before validation */
+    ASH_TARGET_HOST,       /* a sandbox host: its own namespaces and cgroup */
+    ASH_TARGET_SERVICE,    /* a service the run starts (host mode, or on a sandbox host) */
+};
+/* Indexed by enum ash_target_type; NULL-terminated from ASH_TARGET_HOST on (names[1..]). */
+extern const char *const ash_target_type_names[];
+
+/* Capabilities a kind can need of its target. */
+enum ash_target_cap {
+    ASH_CAP_NETNS = 1u << 0,    /* its own network namespace and interface */
+    ASH_CAP_CGROUP = 1u << 1,   /* a cgroup aftershock may limit (made for it, or moved into one) */
+    ASH_CAP_PROCS = 1u << 2,    /* processes aftershock can signal (pidfds, start times checked) */
+    ASH_CAP_FREEZE = 1u << 3,   /* can be frozen and thawed as a whole */
+    ASH_CAP_RESTART = 1u << 4,  /* can be started again after it died */
+    ASH_CAP_LAUNCHED = 1u << 5, /* its processes start under aftershock's launcher (seccomp) */
+};
+
+struct ash_target_ref {
+    int type;   /* enum ash_target_type */
+    char *name; /* "web", "api" or "web/api" (a service of that host) */
+    struct ash_loc loc;
+};
+
+/* For an ASH_FIELD_DEPRECATED target field: the type its old key implied (its choices). */
+extern const char *const ash_target_old_host[];    /* {"host", NULL}: `host: NAME` */
+extern const char *const ash_target_old_service[]; /* {"service", NULL}: `service: NAME` */
+
+/* The ref's name when it is of that type, else NULL (for kinds that take more than one type). */
+static inline const char *ash_target_name_if(const struct ash_target_ref *ref, int type)
+{
+    return ref->type == type ? ref->name : NULL;
+}
+
+/* Parse "TYPE:NAME" or "NAME" into ref (ref->name allocated); -1 with a message for err. */
+int ash_target_ref_parse(const char *text, struct ash_target_ref *ref, char *msg, size_t len);
+/* "host:web", for messages and reports. */
+const char *ash_target_ref_str(const struct ash_target_ref *ref, char *buf, size_t len);
+/* What a target of this type offers. */
+unsigned ash_target_caps(int type);
+/* "a network namespace", for "... needs a target with a network namespace". */
+const char *ash_target_cap_name(unsigned cap);
+
+#endif
