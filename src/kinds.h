@@ -123,6 +123,9 @@ struct ash_fault_kind {
     /* Undo; idempotent; must succeed on a half-applied state. Frees state. */
     int (*revert)(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err);
     const struct ash_undo_op *undo_ops; /* {NULL}-terminated; what `recover` can undo */
+    /* Optional, after validation: what the fault needs of the run before anything starts
+     * (ash_prepare_seccomp: its target's processes start under the seccomp launcher). */
+    int (*prepare)(const void *conf, struct ash_prepare *p, ash_error_t *err);
     /* Optional, for kinds with committed_only undo ops: append to `commit` ({"op","data"}
      * objects) every such record inject may journal. Called before the journal opens, with
      * the same scenario and run directories inject will see. */

@@ -109,34 +109,13 @@ static int parse_byte_rate(const char *s, uint64_t *out)
 }
 
 /* The launcher of s notifies mmap and brk too (keeping what syscall faults added). */
-static int notify_mmap_brk(struct ash_service_spec *s)
+/* enomem: the target's services (a service, or every service of the host) start under
+ * the seccomp launcher with mmap and brk notified. */
+static int mem_prepare(const void *conf, struct ash_prepare *p, ash_error_t *err)
 {
+    const struct mem_conf *c = conf;
     static const char *const names[] = {"mmap", "brk"};
-    s->seccomp = true;
-    for (size_t i = 0; i < 2; i++) {
-        char cur[300], pat[16];
-        snprintf(cur, sizeof cur, ",%s,", s->seccomp_syscalls);
-        snprintf(pat, sizeof pat, ",%s,", names[i]);
-        if (strstr(cur, pat))
-            continue;
-        size_t len = strlen(s->seccomp_syscalls);
-        if (len + strlen(names[i]) + 2 > sizeof s->seccomp_syscalls)
-            return -1;
-        snprintf(s->seccomp_syscalls + len, sizeof s->seccomp_syscalls - len, "%s%s", len ? "," : "", names[i]);
-    }
-    return 0;
-}
-
-/* Services whose mmap/brk `enomem` fails: the target service, or every service of the host. */
-static int mark_enomem(const struct ash_scenario *sc, const struct mem_conf *c)
-{
-    for (size_t i = 0; i < sc->n_hosts; i++)
-        for (size_t k = 0; k < sc->hosts[i].n_services; k++)
-            if (TARGET_HOST(c) && strcmp(sc->hosts[i].name, TARGET_HOST(c)) == 0 &&
-                notify_mmap_brk(&sc->hosts[i].services[k]) < 0)
-                return -1;
-    struct ash_service_spec *s = TARGET_SERVICE(c) ? ash_scenario_service(sc, TARGET_SERVICE(c)) : NULL;
-    return s ? notify_mmap_brk(s) : 0;
+    return c->enomem ? ash_prepare_seccomp(p, &c->target, names, 2, err) : 0;
 }
 
 static int mem_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
@@ -171,10 +150,6 @@ static int mem_validate(void *conf, const ash_node *node, const struct ash_scena
     if (c->sample_every_ns <= 0) {
         ash_node v = ash_map_get(node, "sample_every");
         return ash_node_fail(&v, err, "'sample_every' must be positive");
-    }
-    if (c->enomem && mark_enomem(sc, c) < 0) {
-        ash_node v = ash_map_get(node, "enomem");
-        return ash_node_fail(&v, err, "too many syscalls filtered for the target's services to add mmap and brk");
     }
     return 0;
 }
@@ -764,4 +739,5 @@ const struct ash_fault_kind ash_fault_memory = {
     .inject = mem_inject,
     .revert = mem_revert,
     .undo_ops = mem_undo,
+    .prepare = mem_prepare,
 };

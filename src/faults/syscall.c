@@ -82,28 +82,17 @@ static void sc_defaults(void *conf)
 }
 
 /* Add names to the service's launcher list (no duplicates). */
-static int add_syscalls(struct ash_service_spec *s, const char *const *names, size_t n)
+/* The target service starts under the seccomp launcher, its filter notifying these syscalls. */
+static int sc_prepare(const void *conf, struct ash_prepare *p, ash_error_t *err)
 {
-    s->seccomp = true;
-    for (size_t i = 0; i < n; i++) {
-        char pat[80];
-        snprintf(pat, sizeof pat, ",%s,", names[i]);
-        char cur[300];
-        snprintf(cur, sizeof cur, ",%s,", s->seccomp_syscalls);
-        if (strstr(cur, pat))
-            continue;
-        size_t len = strlen(s->seccomp_syscalls);
-        if (len + strlen(names[i]) + 2 > sizeof s->seccomp_syscalls)
-            return -1;
-        snprintf(s->seccomp_syscalls + len, sizeof s->seccomp_syscalls - len, "%s%s", len ? "," : "", names[i]);
-    }
-    return 0;
+    const struct sc_conf *c = conf;
+    return ash_prepare_seccomp(p, &c->target, (const char *const *)c->syscalls.v, c->syscalls.n, err);
 }
 
 static int sc_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
 {
     struct sc_conf *c = conf;
-    struct ash_service_spec *s = ash_scenario_service(sc, c->target.name);
+    const struct ash_service_spec *s = ash_scenario_service(sc, c->target.name);
     if (!s)
         return ash_node_fail(node, err, "no service named '%s' in this scenario", c->target.name);
     ash_node list = ash_map_get(node, "syscalls");
@@ -133,8 +122,6 @@ static int sc_validate(void *conf, const ash_node *node, const struct ash_scenar
     }
     if (c->path && c->fd_path)
         return ash_node_fail(node, err, "give 'path' or 'fd_path', not both");
-    if (add_syscalls(s, (const char *const *)c->syscalls.v, c->syscalls.n) < 0)
-        return ash_node_fail(&list, err, "too many syscalls filtered for service '%s'", c->target.name);
     return 0;
 }
 
@@ -250,4 +237,5 @@ const struct ash_fault_kind ash_fault_syscall = {
     .inject = sc_inject,
     .revert = sc_revert,
     .undo_ops = sc_undo,
+    .prepare = sc_prepare,
 };

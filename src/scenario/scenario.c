@@ -1059,6 +1059,7 @@ static int check_dependencies(struct pctx *x)
 }
 
 static int resolve_targets(struct pctx *x, const struct pending *p);
+static int prepare_faults(struct pctx *x);
 
 static int check_references(struct pctx *x, const ash_node *root)
 {
@@ -1091,7 +1092,7 @@ static int check_references(struct pctx *x, const ash_node *root)
             return -1;
         }
     }
-    return 0;
+    return prepare_faults(x);
 }
 
 /* ---------- targets ---------- */
@@ -1165,6 +1166,58 @@ int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target
         unsigned cap = missing & -missing;
         return fail_loc(&ref->loc, err, "%s needs a target with %s; %s '%s' has none%s", kind, ash_target_cap_name(cap),
                         ash_target_type_names[ref->type], name, cap_hint(sc, cap, ref->type));
+    }
+    return 0;
+}
+
+struct ash_prepare {
+    struct ash_scenario *sc;
+};
+
+static int add_syscalls(struct ash_service_spec *s, const char *const *names, size_t n)
+{
+    s->seccomp = true;
+    for (size_t i = 0; i < n; i++) {
+        char pat[80], cur[sizeof s->seccomp_syscalls + 2];
+        snprintf(pat, sizeof pat, ",%s,", names[i]);
+        snprintf(cur, sizeof cur, ",%s,", s->seccomp_syscalls);
+        if (strstr(cur, pat))
+            continue;
+        size_t len = strlen(s->seccomp_syscalls);
+        if (len + strlen(names[i]) + 2 > sizeof s->seccomp_syscalls)
+            return -1;
+        snprintf(s->seccomp_syscalls + len, sizeof s->seccomp_syscalls - len, "%s%s", len ? "," : "", names[i]);
+    }
+    return 0;
+}
+
+int ash_prepare_seccomp(struct ash_prepare *p, const struct ash_target_ref *target, const char *const *syscalls,
+                        size_t n, ash_error_t *err)
+{
+    struct ash_scenario *sc = p->sc;
+    int bad = 0;
+    if (target->type == ASH_TARGET_HOST) {
+        for (size_t i = 0; i < sc->n_hosts; i++)
+            for (size_t k = 0; strcmp(sc->hosts[i].name, target->name) == 0 && k < sc->hosts[i].n_services; k++)
+                bad |= add_syscalls(&sc->hosts[i].services[k], syscalls, n);
+    } else {
+        struct ash_service_spec *s = ash_scenario_service(sc, target->name);
+        bad = s ? add_syscalls(s, syscalls, n) : -1;
+    }
+    if (bad)
+        return fail_loc(&target->loc, err, "too many syscalls filtered for %s '%s' (the launcher's list is full)",
+                        ash_target_type_names[target->type], target->name);
+    return 0;
+}
+
+/* After every kind validated: what the faults need of the run (the seccomp launcher). */
+static int prepare_faults(struct pctx *x)
+{
+    struct ash_prepare p = {x->sc};
+    for (size_t i = 0; i < x->sc->n_faults; i++) {
+        const struct ash_fault_spec *f = &x->sc->faults[i];
+        if (f->kind && f->kind->prepare && f->kind->prepare(f->conf, &p, x->err) < 0)
+            return -1;
     }
     return 0;
 }

@@ -169,6 +169,14 @@ const struct ash_host_spec *ash_scenario_host(const struct ash_scenario *sc, con
  * `needs` (enum ash_target_cap); errors at ref->loc name `kind` ("'network'"). */
 int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target_ref *ref, unsigned needs,
                                 const char *kind, ash_error_t *err);
+/* What a fault kind asks of the run before anything starts (its `prepare` hook): the
+ * scenario owns the specs, so kinds ask through this instead of writing into them. */
+struct ash_prepare;
+/* The target's processes (a service's, or every service of a host) start under the
+ * seccomp launcher, whose filter notifies these syscalls (added to what others asked). */
+int ash_prepare_seccomp(struct ash_prepare *p, const struct ash_target_ref *target, const char *const *syscalls,
+                        size_t n, ash_error_t *err);
+
 /* Deprecation warnings from parsing, "file:line:col: warning: ..." (NULL-terminated, may be empty). */
 const struct ash_strlist *ash_scenario_warnings(const struct ash_scenario *sc);
 
