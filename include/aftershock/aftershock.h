@@ -4,6 +4,7 @@
 #define AFTERSHOCK_H
 
 #include <aftershock/error.h>
+#include <aftershock/text.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -22,10 +22,10 @@ static int validate_main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         ash_error_t err = {0};
         if (ash_validate_file(argv[i], &err) < 0) {
-            fprintf(stderr, "%s\n", err.msg);
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "%s\n", err.msg);
             status = ASH_EXIT_USAGE;
         } else {
-            printf("%s: ok\n", argv[i]);
+            ash_text_fprintf(stdout, ASH_TEXT_KEEP_NEWLINE, "%s: ok\n", argv[i]);
         }
     }
     return status;

@@ -169,9 +169,9 @@ static int run_main(int argc, char **argv)
         reports[nrep++] = res.report;
         const char *why = json_string_value(json_object_get(res.report, "error"));
         if (why && res.verdict != ASH_VERDICT_PASS)
-            fprintf(stderr, "aftershock: %s: %s\n", argv[i], why);
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: %s: %s\n", argv[i], why);
         if (!quiet)
-            fprintf(stderr, "report: %s/report.html\n", res.run_dir);
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "report: %s/report.html\n", res.run_dir);
         if (res.verdict != ASH_VERDICT_PASS && status == ASH_EXIT_PASS)
             status = ASH_EXIT_FAIL;
         if (res.verdict == ASH_VERDICT_ABORTED)

@@ -27,7 +27,7 @@ static void usage(FILE *out)
 
 int ash_cli_fail(const ash_error_t *err)
 {
-    fprintf(stderr, "aftershock: %s\n", err->msg);
+    ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: %s\n", err->msg);
     return ash_exit_status(err);
 }
 

@@ -2,8 +2,11 @@
  * alerts. Prometheus Alertmanager's webhook JSON (firing alerts are
  * detections, resolved ones timeline events) or any generic POST. It runs on
  * the run's event loop: MHD in epoll mode without a thread, its epoll fd
- * registered with the loop, MHD_run on readiness and on MHD's own timeout. */
+ * registered with the loop, MHD_run on readiness and on MHD's own timeout.
+ * Connections are accepted by webhook_guard.c (deadlines, caps, eviction),
+ * which hands them to MHD. */
 #include "detect/webhook.h"
+#include "detect/webhook_guard.h"
 #include "env/sandbox.h"
 #include "kinds.h"
 #include "sys/clock.h"
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,7 +38,15 @@ struct webhook_conf {
     char *alertname;
     char *host;
     bool allow_remote;
+    long long max_connections;
+    long long per_client;
+    long long reserve; /* -1: a quarter of max_connections */
+    int64_t request_timeout_ns;
 };
+
+#define DEFAULT_MAX_CONNECTIONS 256
+#define DEFAULT_PER_CLIENT 32
+#define DEFAULT_REQUEST_TIMEOUT_NS (2 * ASH_NS_PER_S)
 
 static const struct ash_field webhook_fields[] = {
     {"listen", ASH_F_STRING, offsetof(struct webhook_conf, listen), 0,
@@ -51,7 +63,37 @@ static const struct ash_field webhook_fields[] = {
      "sandbox host whose network namespace the receiver listens in (its services post to 127.0.0.1 there)"},
     {"allow_remote", ASH_F_BOOL, offsetof(struct webhook_conf, allow_remote), 0,
      "allow a non-loopback listen address (default false: loopback only)"},
+    {"max_connections", ASH_F_INT, offsetof(struct webhook_conf, max_connections), 0,
+     "connections open at once (default 256); beyond max_connections - reserve the oldest unanswered one "
+     "of the client holding the most is closed for each new one",
+     NULL, NULL, 4, 100000},
+    {"per_client", ASH_F_INT, offsetof(struct webhook_conf, per_client), 0,
+     "connections open at once from one source address (default 32; over it, that client's oldest is closed)", NULL,
+     NULL, 1, 100000},
+    {"reserve", ASH_F_INT, offsetof(struct webhook_conf, reserve), 0,
+     "slots kept free for new clients by evicting the oldest (default max_connections / 4)", NULL, NULL, 0, 99999},
+    {"request_timeout", ASH_F_DURATION, offsetof(struct webhook_conf, request_timeout_ns), 0,
+     "a whole request (headers and body) must arrive within this, counted from the connection or the previous "
+     "answer (default 2s)"},
     {NULL}};
+
+static void webhook_defaults(void *conf)
+{
+    struct webhook_conf *c = conf;
+    c->max_connections = DEFAULT_MAX_CONNECTIONS;
+    c->per_client = DEFAULT_PER_CLIENT;
+    c->reserve = -1;
+    c->request_timeout_ns = DEFAULT_REQUEST_TIMEOUT_NS;
+}
+
+static struct ash_wh_limits conf_limits(const struct webhook_conf *c)
+{
+    return (struct ash_wh_limits){
+        .max_connections = (unsigned)c->max_connections,
+        .per_client = (unsigned)(c->per_client < c->max_connections ? c->per_client : c->max_connections),
+        .reserve = (unsigned)(c->reserve >= 0 ? c->reserve : c->max_connections / 4),
+        .request_timeout_ns = c->request_timeout_ns};
+}
 
 static const char *conf_listen(const struct webhook_conf *c)
 {
@@ -148,6 +190,15 @@ static int webhook_validate(void *conf, const ash_node *node, const struct ash_s
         ash_node v = ash_node_at(node, "alertname");
         return ash_node_fail(&v, err, "'alertname' only applies to format: alertmanager");
     }
+    if (c->reserve >= c->max_connections) {
+        ash_node v = ash_node_at(node, "reserve");
+        return ash_node_fail(&v, err, "reserve (%lld) must be below max_connections (%lld)", c->reserve,
+                             c->max_connections);
+    }
+    if (c->request_timeout_ns < 10 * ASH_NS_PER_MS) {
+        ash_node v = ash_node_at(node, "request_timeout");
+        return ash_node_fail(&v, err, "request_timeout must be at least 10ms");
+    }
     return 0;
 }
 
@@ -156,6 +207,7 @@ struct webhook_state {
     const struct ash_detector_spec *d;
     const struct webhook_conf *c;
     struct MHD_Daemon *mhd;
+    struct ash_wh_guard *guard;
     int epfd;
     ash_timer *timer;
     uint16_t port;
@@ -330,6 +382,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     /* The whole request is in: this is the moment the system told us. */
     int64_t t = ash_now_ns();
+    ash_wh_guard_request_in(conn);
     st->requests++;
     char why[300] = "";
     if (st->c->token &&
@@ -358,7 +411,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)conn, (void)toe;
+    (void)cls, (void)toe;
+    ash_wh_guard_request_done(conn);
     struct request *rq = *con_cls;
     if (rq) {
         free(rq->body);
@@ -399,6 +453,19 @@ static void mhd_ready(ash_loop *loop, int fd, uint32_t events, void *data)
     rearm(st);
 }
 
+static void guard_run_http(void *arg)
+{
+    struct webhook_state *st = arg;
+    MHD_run(st->mhd);
+    rearm(st);
+}
+
+static void guard_saturated(void *arg, int64_t t, const char *summary)
+{
+    struct webhook_state *st = arg;
+    ash_ctx_eventf(st->ctx, t, "webhook-saturated", "%s: %s", st->d->name, summary);
+}
+
 struct bind_args {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -414,7 +481,9 @@ static int bind_socket(void *arg)
         goto fail;
     int one = 1;
     setsockopt(b->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(b->fd, (struct sockaddr *)&b->ss, b->len) < 0 || listen(b->fd, 64) < 0)
+    /* A deep backlog: a burst of connections waits in it for the guard to
+     * accept (and shed) them, instead of SYNs being dropped and retried 1 s later. */
+    if (bind(b->fd, (struct sockaddr *)&b->ss, b->len) < 0 || listen(b->fd, SOMAXCONN) < 0)
         goto fail;
     return 0;
 fail:
@@ -435,8 +504,10 @@ static void webhook_stop(struct ash_ctx *ctx, const struct ash_detector_spec *d,
         ash_loop_cancel_timer(ctx->loop, st->timer);
     if (st->epfd >= 0)
         ash_loop_del_fd(ctx->loop, st->epfd);
+    ash_wh_guard_flush(st->guard); /* while the run still records events */
     if (st->mhd)
-        MHD_stop_daemon(st->mhd); /* closes the listening socket and every connection */
+        MHD_stop_daemon(st->mhd); /* closes every connection (the guard hears each close) */
+    ash_wh_guard_free(st->guard); /* and the listening socket */
     free(st);
 }
 
@@ -468,6 +539,21 @@ static int webhook_start(struct ash_ctx *ctx, const struct ash_detector_spec *d,
         port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                  : ((struct sockaddr_in *)&bound)->sin_port);
 
+    struct ash_wh_limits lim = conf_limits(c);
+    /* Every slot is a descriptor; a receiver that hits EMFILE sheds what it
+     * holds, but a limit it can never reach is a configuration error. The 64:
+     * what the rest of the run (probes, services, journal) keeps open. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < ash_wh_guard_mhd_limit(&lim) + 64) {
+        close(b.fd);
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EMFILE,
+                               "webhook '%s': max_connections %u needs about %u file descriptors and the soft limit "
+                               "(ulimit -n) is %llu: lower max_connections or raise the limit",
+                               d->name, lim.max_connections, ash_wh_guard_mhd_limit(&lim) + 64,
+                               (unsigned long long)rl.rlim_cur);
+    }
+
     struct webhook_state *st = calloc(1, sizeof *st);
     if (!st) {
         close(b.fd);
@@ -478,13 +564,21 @@ static int webhook_start(struct ash_ctx *ctx, const struct ash_detector_spec *d,
     st->c = c;
     st->epfd = -1;
     st->port = port;
-    unsigned flags = MHD_USE_EPOLL | (bound.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    st->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, st, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)b.fd,
-                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, st, MHD_OPTION_CONNECTION_TIMEOUT,
-                               (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
-    if (!st->mhd) {
-        close(b.fd);
+    struct ash_wh_guard_hooks hooks = {.run_http = guard_run_http, .saturated = guard_saturated, .arg = st};
+    if (ash_wh_guard_new(&st->guard, ctx->loop, b.fd, &lim, &hooks, err) < 0) { /* owns b.fd now */
         free(st);
+        return -1;
+    }
+    /* No listening socket for MHD: the guard accepts. MHD's own limits stay
+     * above the guard's (they would refuse the newest connection); its idle
+     * timeout is only a backstop for a connection stuck while answered. */
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | (bound.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    st->mhd =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, st, MHD_OPTION_NOTIFY_COMPLETED, on_completed, st,
+                         MHD_OPTION_NOTIFY_CONNECTION, ash_wh_guard_notify, st->guard, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, ash_wh_guard_mhd_limit(&lim), MHD_OPTION_END);
+    if (!st->mhd) {
+        webhook_stop(ctx, d, st);
         return ash_error(err, EIO, "libmicrohttpd could not start on %s", conf_listen(c));
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(st->mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -497,6 +591,10 @@ static int webhook_start(struct ash_ctx *ctx, const struct ash_detector_spec *d,
         return -1;
     }
     st->epfd = info->epoll_fd;
+    if (ash_wh_guard_attach(st->guard, st->mhd, err) < 0) {
+        webhook_stop(ctx, d, st);
+        return -1;
+    }
     rearm(st);
     char addr[INET6_ADDRSTRLEN] = "?";
     if (bound.ss_family == AF_INET6)
@@ -520,6 +618,7 @@ const struct ash_detector_kind ash_detector_webhook = {
           .summary = "the system posts an alert (Alertmanager webhook JSON or any POST) to an HTTP receiver",
           .fields = webhook_fields,
           .conf_size = sizeof(struct webhook_conf),
+          .defaults = webhook_defaults,
           .validate = webhook_validate},
     .start = webhook_start,
     .stop = webhook_stop,

@@ -151,7 +151,8 @@ int ash_baseline_save(const char *path, const json_t *const *reports, size_t n, 
         /* A failed run must not become the standard the next release is held to. */
         if (strcmp(verdict, "pass") != 0) {
             if (log)
-                fprintf(log, "baseline: not saving '%s': its verdict is %s\n", name, verdict);
+                ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "baseline: not saving '%s': its verdict is %s\n", name,
+                                 verdict);
             continue;
         }
         if (ash_baseline_add(b, reports[i], err) < 0) {
@@ -170,7 +171,8 @@ int ash_baseline_save(const char *path, const json_t *const *reports, size_t n, 
     if (r < 0)
         return ash_error_wrap(err, "cannot write baseline %s", path);
     if (log)
-        fprintf(log, "baseline: saved %zu scenario%s to %s\n", saved, saved == 1 ? "" : "s", path);
+        ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "baseline: saved %zu scenario%s to %s\n", saved,
+                         saved == 1 ? "" : "s", path);
     return 0;
 }
 
@@ -255,9 +257,11 @@ void ash_baseline_print(FILE *out, const json_t *findings)
             "allowed_ms", "result");
     json_array_foreach(findings, i, f)
     {
-        fprintf(out, "%-32s %-7s %12s %12s %12s  %s\n", ash_report_get_str(f, "scenario", "?"),
-                ash_report_get_str(f, "figure", "?"), ash_report_fmt_ms(b, sizeof b, f, "baseline_ms"),
-                ash_report_fmt_ms(c, sizeof c, f, "current_ms"), ash_report_fmt_ms(a, sizeof a, f, "allowed_ms"),
-                ash_report_get_str(f, "note", ""));
+        /* The baseline file is outside input: its names are escaped. */
+        ash_text_fprintf(out, ASH_TEXT_KEEP_NEWLINE, "%-32s %-7s %12s %12s %12s  %s\n",
+                         ash_report_get_str(f, "scenario", "?"), ash_report_get_str(f, "figure", "?"),
+                         ash_report_fmt_ms(b, sizeof b, f, "baseline_ms"),
+                         ash_report_fmt_ms(c, sizeof c, f, "current_ms"),
+                         ash_report_fmt_ms(a, sizeof a, f, "allowed_ms"), ash_report_get_str(f, "note", ""));
     }
 }

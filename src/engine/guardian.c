@@ -85,14 +85,16 @@ int ash_guardian_main(const char *journal, int harness_pid, const char *harness_
     if (!journal_is_harness(journal, harness_pid, start)) {
         /* The guardian starts before the journal exists: if the harness could
          * not create it (the name was taken), the file is another run's. */
-        fprintf(stderr, "aftershock guardian: %s is not harness pid %d's journal; leaving it\n", journal, harness_pid);
+        ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE,
+                         "aftershock guardian: %s is not harness pid %d's journal; leaving it\n", journal, harness_pid);
         return 1;
     }
-    fprintf(stderr, "aftershock guardian: harness pid %d died; reverting from %s\n", harness_pid, journal);
+    ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock guardian: harness pid %d died; reverting from %s\n",
+                     harness_pid, journal);
     ash_error_t err = {0};
     int failed = ash_recover_journal(journal, stderr, &err);
     if (failed < 0) {
-        fprintf(stderr, "aftershock guardian: %s\n", err.msg);
+        ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock guardian: %s\n", err.msg);
         return 1;
     }
     return failed ? 1 : 0;

@@ -2,6 +2,7 @@
  * (phase, elapsed, probes healthy, faults active); events print above it. */
 #include "engine/progress.h"
 #include "sys/clock.h"
+#include <aftershock/text.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ struct ash_progress *ash_progress_new(enum ash_progress_mode mode, FILE *out, co
         return NULL;
     p->mode = mode;
     p->out = out ? out : stderr;
-    snprintf(p->scenario, sizeof p->scenario, "%s", scenario);
+    ash_text_escape(p->scenario, sizeof p->scenario, scenario, 0); /* from report.json too, never trusted */
     p->run = run;
     p->t0 = ash_now_ns();
     return p;
@@ -86,8 +87,11 @@ void ash_progress_event(struct ash_progress *p, int64_t t_rel, const char *event
     if (strncmp(event, "service-", 8) == 0 && strcmp(event, "service-exited") != 0)
         return;
     clear_line(p);
-    fprintf(p->out, "[%s #%d %9.3f s] %-16s %s\n", p->scenario, p->run, (double)t_rel / 1e9, event,
-            detail ? detail : "");
+    /* Details quote the outside world (alert names, service output, error
+     * text): escaped, one line each, so nothing they hold acts on the terminal. */
+    fprintf(p->out, "[%s #%d %9.3f s] ", p->scenario, p->run, (double)t_rel / 1e9);
+    ash_text_fprintf(p->out, 0, "%-16s %s", event, detail ? detail : "");
+    fputc('\n', p->out);
     fflush(p->out);
     draw(p, true);
 }

@@ -24,7 +24,7 @@ static int undo_one(const char *op, json_t *data, bool committed, void *arg, ash
     int ret = u->undo(data, err);
     if (log && ret == 0) {
         char *s = json_dumps(data, JSON_COMPACT);
-        fprintf(log, "  undone %s %s\n", op, s ? s : "");
+        ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "  undone %s %s\n", op, s ? s : "");
         free(s);
     }
     return ret;
@@ -34,7 +34,7 @@ static void report_error(const char *op, const ash_error_t *e, void *arg)
 {
     FILE *log = arg;
     if (log)
-        fprintf(log, "  FAILED %s: %s\n", op, e->msg);
+        ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "  FAILED %s: %s\n", op, e->msg);
 }
 
 int ash_recover_journal(const char *path, FILE *log, ash_error_t *err)
@@ -55,21 +55,23 @@ int ash_recover(const char *state_dir, FILE *log, ash_error_t *err)
         ash_error_t e = {0};
         if (ash_journal_inspect(paths[i], &info, &e) < 0) {
             if (log)
-                fprintf(log, "%s\n", e.msg);
+                ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "%s\n", e.msg);
             failed++;
             continue;
         }
         if (info.owner_alive) {
             if (log)
-                fprintf(log, "run %s is still running (pid %d): left alone\n", info.run, (int)info.pid);
+                ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "run %s is still running (pid %d): left alone\n", info.run,
+                                 (int)info.pid);
             continue;
         }
         if (log)
-            fprintf(log, "run %s (pid %d, gone): %zu undo record(s)\n", info.run, (int)info.pid, info.pending);
+            ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "run %s (pid %d, gone): %zu undo record(s)\n", info.run,
+                             (int)info.pid, info.pending);
         int f = ash_recover_journal(paths[i], log, &e);
         if (f < 0) {
             if (log)
-                fprintf(log, "%s\n", e.msg);
+                ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "%s\n", e.msg);
             failed++;
         } else {
             failed += f;
@@ -77,7 +79,7 @@ int ash_recover(const char *state_dir, FILE *log, ash_error_t *err)
         }
     }
     if (log && n == 0)
-        fprintf(log, "nothing to recover in %s\n", state_dir);
+        ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "nothing to recover in %s\n", state_dir);
     for (size_t i = 0; i < n; i++)
         free(paths[i]);
     free(paths);

@@ -5,6 +5,7 @@
 #include "dns/dns.h"
 #include "env/sandbox.h"
 
+#include <aftershock/text.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -184,7 +185,8 @@ static void move_back(struct ash_ctx *ctx, struct dns_fault_state *st)
     for (size_t i = st->n_moves; i-- > 0;) {
         ash_error_t e = {0};
         if (ash_dns_move(ctx->dns, st->moves[i].name, st->moves[i].old, &e) < 0)
-            fprintf(stderr, "aftershock: dns fault: cannot move %s back: %s\n", st->moves[i].name, e.msg);
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: dns fault: cannot move %s back: %s\n",
+                             st->moves[i].name, e.msg);
     }
     st->n_moves = 0;
 }

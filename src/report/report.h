@@ -3,6 +3,7 @@
 #define ASH_REPORT_REPORT_H
 
 #include <aftershock/error.h>
+#include <aftershock/text.h>
 
 #include <jansson.h>
 #include <stdbool.h>

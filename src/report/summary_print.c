@@ -131,6 +131,14 @@ void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n,
         ash_report_fmt_ms_value(r->c[COL_RES], CELL, any, worst);
     }
 
+    /* Cells come from report.json (re-rendered ones too): escaped before
+     * their widths are taken, so the table stays aligned and inert. */
+    for (size_t i = 0; i < k; i++)
+        for (int c = 0; c < NCOLS; c++) {
+            char esc[CELL];
+            ash_text_escape(esc, sizeof esc, rows[i].c[c], 0);
+            memcpy(rows[i].c[c], esc, sizeof esc);
+        }
     size_t w[NCOLS] = {0};
     for (size_t i = 0; i < k; i++)
         for (int c = 0; c < NCOLS; c++)

@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 extern const struct ash_detector_kind ash_detector_webhook;
@@ -334,6 +338,81 @@ START_TEST(busy_port_is_a_clear_error)
 }
 END_TEST
 
+/* ---- connection guard: raw sockets from this thread, the loop run in between ---- */
+
+static int raw_connect(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static void spin(int ms)
+{
+    bool never = false;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_loop_run_until(fx.loop, &never, ash_now_ns() + ms * MS, &err), 0);
+}
+
+/* The server closed fd (EOF or reset, nothing else pending). */
+static bool closed_by_server(int fd)
+{
+    char buf[256];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+        ; /* a 408/400 answer first is fine */
+    return n == 0 || (n < 0 && errno != EAGAIN);
+}
+
+START_TEST(request_deadline_closes_slow_and_idle_clients)
+{
+    uint16_t port = start("{ listen: \"127.0.0.1:0\", request_timeout: 300ms }");
+    int idle = raw_connect(port), slow = raw_connect(port);
+    ck_assert_int_eq(send(slow, "POST /al", 8, 0), 8);
+    spin(150);
+    ck_assert_int_eq(send(slow, "erts HTT", 8, 0), 8); /* a byte now and then: not idle, still too slow */
+    ck_assert(!closed_by_server(idle) && !closed_by_server(slow));
+    spin(350); /* past 300 ms from the connect; the report gathers 100 ms */
+    ck_assert_msg(closed_by_server(idle), "idle connection still open after the request deadline");
+    ck_assert_msg(closed_by_server(slow), "slow connection still open after the request deadline");
+    ck_assert_uint_eq(count("webhook-saturated"), 1);
+    const char *d = find("webhook-saturated")->detail;
+    ck_assert_msg(strstr(d, "alerts: closed 1 idle connection, 1 over the 0.3 s request deadline"), "%s", d);
+    /* A whole request in time is answered. */
+    ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, am_firing, NULL), 200);
+    ck_assert_uint_eq(count("detect"), 1);
+    close(idle);
+    close(slow);
+}
+END_TEST
+
+START_TEST(per_client_cap_evicts_the_oldest_not_the_newest)
+{
+    uint16_t port = start("{ listen: \"127.0.0.1:0\", per_client: 2 }");
+    int a = raw_connect(port);
+    spin(20);
+    int b = raw_connect(port);
+    spin(20);
+    int c = raw_connect(port);
+    spin(20);
+    ck_assert_msg(closed_by_server(a), "the oldest of the client's 3 connections stays open");
+    ck_assert(!closed_by_server(b) && !closed_by_server(c));
+    /* Both slots are taken by idle connections: the real alert still gets in. */
+    ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, am_firing, NULL), 200);
+    ck_assert_uint_eq(count("detect"), 1);
+    ck_assert_msg(closed_by_server(b), "the alert should have evicted the oldest idle connection");
+    spin(150);
+    ck_assert_uint_ge(count("webhook-saturated"), 1);
+    ck_assert_msg(strstr(find("webhook-saturated")->detail, "evicted over the per-client cap of 2"), "%s",
+                  find("webhook-saturated")->detail);
+    close(a);
+    close(b);
+    close(c);
+}
+END_TEST
+
 static void expect_invalid(const char *yaml, const char *needle)
 {
     ash_error_t err = {0};
@@ -356,6 +435,9 @@ START_TEST(config_errors)
     expect_invalid("{ format: generic, alertname: X }", "only applies to format: alertmanager");
     expect_invalid("{ host: monitor }", "needs sandbox mode");
     expect_invalid("{ format: prometheus }", "alertmanager");
+    expect_invalid("{ max_connections: 16, reserve: 16 }", "reserve (16) must be below max_connections (16)");
+    expect_invalid("{ request_timeout: 1ms }", "request_timeout must be at least 10ms");
+    expect_invalid("{ per_client: 0 }", "0 is out of range (1..100000)");
     ash_error_t err = {0};
     ck_assert_msg(load("{ listen: \"0.0.0.0:0\", allow_remote: true }", &err) == 0, "%s", err.msg);
     ash_scenario_free(fx.sc);
@@ -408,6 +490,8 @@ int main(void)
     tcase_add_test(tc, busy_port_is_a_clear_error);
     tcase_add_test(tc, config_errors);
     tcase_add_test(tc, ipv6_loopback);
+    tcase_add_test(tc, request_deadline_closes_slow_and_idle_clients);
+    tcase_add_test(tc, per_client_cap_evicts_the_oldest_not_the_newest);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
