@@ -161,7 +161,7 @@ static int exec_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void
         if (ret < 0)
             ash_error_wrap(err, "revert command");
         else if (st->journal_id)
-            ret = ash_journal_done(ctx->journal, st->journal_id, err);
+            ash_journal_done(ctx->journal, st->journal_id, NULL); /* a failed mark: the engine warns */
     }
     exec_state_free(st);
     return ret;
@@ -189,6 +189,12 @@ static int undo_exec(json_t *rec, ash_error_t *err)
     return ret;
 }
 
+static const char *exec_no_revert(const struct ash_fault_spec *f)
+{
+    const struct exec_conf *c = f->conf;
+    return c->revert.n ? NULL : "it has no 'revert:' command";
+}
+
 static const struct ash_undo_op exec_undo[] = {{"exec.revert", undo_exec, true}, {NULL, NULL, false}};
 
 const struct ash_fault_kind ash_fault_exec = {
@@ -201,4 +207,5 @@ const struct ash_fault_kind ash_fault_exec = {
     .revert = exec_revert,
     .undo_ops = exec_undo,
     .commit = exec_commit,
+    .no_revert = exec_no_revert,
 };

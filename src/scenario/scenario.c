@@ -730,6 +730,17 @@ static int parse_fault(struct pctx *x, const ash_node *item, size_t index, struc
         return ash_error(x->err, ENOMEM, "scenario");
     if (ash_fields_parse(item, c->fields, f->conf, x->err) < 0)
         return -1;
+    /* A window on a fault nothing can undo would be a lie: the run would say
+     * "reverted (duration elapsed)" while the harm stays. */
+    const char *why = f->kind->no_revert ? f->kind->no_revert(f) : NULL;
+    if (why && (f->duration_ns >= 0 || f->until_remediated)) {
+        const char *key = f->duration_ns >= 0 ? "duration" : "until";
+        ash_node k = ash_map_key(item, key);
+        return ash_node_fail(&k, x->err,
+                             "%s has '%s' but cannot be reverted: %s, so nothing would end it; add a revert "
+                             "command, or leave '%s' out for a one-shot fault (reported as not reverted)",
+                             kwhat, key, why, key);
+    }
     return add_pending(x, c, f->conf, item);
 }
 
