@@ -450,6 +450,13 @@ static int parse_service(struct pctx *x, const ash_node *item, size_t index, con
         ash_fields_parse(item, ash_service_fields, s, x->err) < 0 ||
         check_item_name(item, "service", s->name, x->err) < 0)
         return -1;
+    if (strlen(s->name) > ASH_SERVICE_NAME_MAX) {
+        ash_node n = ash_map_get(item, "name");
+        return ash_node_fail(&n, x->err,
+                             "service name is %zu characters long, at most %d: it names the service's log file "
+                             "(logs/NAME.log) and cgroup (ash-RUN-NAME), and a file name has at most 255 bytes",
+                             strlen(s->name), ASH_SERVICE_NAME_MAX);
+    }
     if (host && !(s->host = strdup(host)))
         return ash_error(x->err, ENOMEM, "scenario");
     if (s->ready.set) {
@@ -1131,6 +1138,11 @@ static int parse_root(struct pctx *x)
         return -1;
     if (!matches(ASH_SCENARIO_NAME_RE, sc->name))
         return ash_node_fail(&name, x->err, "bad scenario name '%s': use a-z, 0-9 and '-' only", sc->name);
+    if (strlen(sc->name) > ASH_SCENARIO_NAME_MAX)
+        return ash_node_fail(&name, x->err,
+                             "scenario name is %zu characters long, at most %d: it names the run directory "
+                             "(NAME-YYYYMMDDTHHMMSSZ), and a file name has at most 255 bytes",
+                             strlen(sc->name), ASH_SCENARIO_NAME_MAX);
     ash_node title = ash_map_get(&root, "title"), desc = ash_map_get(&root, "description");
     if ((ash_node_ok(&title) && ash_node_string(&title, &sc->title, x->err) < 0) ||
         (ash_node_ok(&desc) && ash_node_string(&desc, &sc->description, x->err) < 0))
