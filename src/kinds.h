@@ -131,6 +131,11 @@ struct ash_fault_kind {
      * the same scenario and run directories inject will see. */
     int (*commit)(const struct ash_fault_spec *f, const char *scenario_dir, const char *run_dir, json_t *commit,
                   ash_error_t *err);
+    /* Optional: why this fault, as configured, has nothing that could undo it ("it has no
+     * 'revert:' command"), or NULL when it can be reverted. Such a fault is one-shot: the
+     * parser refuses a `duration` or `until` on it (nothing would end it), and the engine
+     * reports it "not reverted (one-shot)" instead of claiming a revert it never did. */
+    const char *(*no_revert)(const struct ash_fault_spec *f);
 };
 
 struct ash_action_kind {

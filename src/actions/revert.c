@@ -12,8 +12,14 @@ static const struct ash_field revert_fields[] = {
 static int revert_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
 {
     struct revert_conf *c = conf;
-    if (!ash_scenario_fault(sc, c->fault))
+    const struct ash_fault_spec *f = ash_scenario_fault(sc, c->fault);
+    if (!f)
         return ash_node_fail(node, err, "no fault named '%s' in this scenario", c->fault);
+    /* The runbook's fix would be reported done while nothing was undone. */
+    const char *why = f->kind->no_revert ? f->kind->no_revert(f) : NULL;
+    if (why)
+        return ash_node_fail(node, err, "fault '%s' cannot be reverted (%s): nothing for this remediation to do",
+                             c->fault, why);
     return 0;
 }
 

@@ -20,7 +20,8 @@ static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
                             "  --timescale X      override the scenario's timescale (1 s replay = X s incident)\n"
                             "                     used to compare with the incident's own timeline\n"
                             "  --junit FILE       also write one JUnit XML file covering every scenario\n"
-                            "  --state-dir DIR    undo journal location (default /run/aftershock)\n"
+                            "  --state-dir DIR    undo journal location (default /run/aftershock; a private\n"
+                            "                     directory of yours: not root? use --state-dir \"$(mktemp -d)\")\n"
                             "  --baseline FILE    compare each scenario's median TTD/TTR with FILE (from\n"
                             "                     --save-baseline, or a report.json); exit 1 on a regression\n"
                             "  --tolerance PCT    allowed regression (default 20%; also \"0.2\"); never less than\n"
@@ -32,11 +33,13 @@ static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
                             "  -q, --quiet        print only the summary\n"
                             "  -h, --help         this help\n\n"
                             "Ctrl-C aborts: every fault is reverted, services stopped, the report written\n"
-                            "with verdict 'aborted'. Scenario files are code: they run the commands they name\n"
-                            "with aftershock's privileges; review them as you review scripts. In host mode\n"
-                            "(no 'hosts:') a run touches only the services it starts, the ash-* cgroups it\n"
-                            "makes for them and the databases or files a fault names; a scenario reaching\n"
-                            "for anything else is refused before anything starts (exit 2).\n";
+                            "with verdict 'aborted'. A fault whose revert failed makes the verdict 'error'\n"
+                            "(exit 1): its harm may still be there; run 'aftershock recover'. Scenario\n"
+                            "files are code: they run the commands they name with aftershock's\n"
+                            "privileges; review them as you review scripts. In host mode (no 'hosts:') a\n"
+                            "run touches only the services it starts, the ash-* cgroups it makes for them\n"
+                            "and the databases or files a fault names; a scenario reaching for anything\n"
+                            "else is refused before anything starts (exit 2).\n";
 
 static int run_main(int argc, char **argv)
 {

@@ -21,8 +21,10 @@ static void usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(out, "\nRun 'aftershock COMMAND --help' for a command's options.\n\n"
                  "Exit status: 0 all expectations met; 1 an expectation failed (or a run\n"
-                 "failed); 2 bad usage or invalid scenario (nothing was injected); 3 the\n"
-                 "environment cannot run it (missing privilege or kernel feature, named).\n");
+                 "failed, or a fault could not be reverted: verdict 'error'); 2 bad usage or\n"
+                 "invalid scenario (nothing was injected); 3 the environment cannot run it\n"
+                 "(missing privilege or kernel feature, a state directory that cannot take\n"
+                 "the journal; named).\n");
 }
 
 int ash_cli_fail(const ash_error_t *err)

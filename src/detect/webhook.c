@@ -284,16 +284,23 @@ static int handle_alertmanager(struct webhook_state *st, const char *body, size_
     const char *group_status = jstr(doc, "status");
     size_t i;
     json_t *a;
+    /* All or nothing: every alert is checked before any is acted on. Recording the good
+     * ones of a payload we then answer 400 would count a detection the sender was told
+     * we refused (and Alertmanager does not resend on a 4xx, so it would not come again). */
     json_array_foreach(alerts, i, a)
     {
-        json_t *labels = json_object_get(a, "labels");
         const char *status = jstr(a, "status") ? jstr(a, "status") : group_status;
-        const char *name = jstr(labels, "alertname");
-        if (!json_is_object(a) || !status || !name) {
-            snprintf(why, why_len, "alert %zu has no status or no labels.alertname", i);
+        if (!json_is_object(a) || !status || !jstr(json_object_get(a, "labels"), "alertname")) {
+            snprintf(why, why_len, "alert %zu has no status or no labels.alertname (no alert of this payload recorded)",
+                     i);
             json_decref(doc);
             return -1;
         }
+    }
+    json_array_foreach(alerts, i, a)
+    {
+        const char *status = jstr(a, "status") ? jstr(a, "status") : group_status;
+        const char *name = jstr(json_object_get(a, "labels"), "alertname");
         const char *summary = jstr(json_object_get(a, "annotations"), "summary");
         const char *starts = jstr(a, "startsAt");
         char detail[200];

@@ -7,6 +7,7 @@
 #include "kinds.h"
 #include "report/report.h"
 #include "scenario/scenario.h"
+#include "scenario/tables.h"
 #include "scenario/schema.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
@@ -121,6 +122,28 @@ static void random_id(char *out, size_t len)
     snprintf(out, len, "%02x%02x%02x", b[0], b[1], b[2]);
 }
 
+/* PARENT/NAME-STAMP, or -2, -3, ... when taken. The final mkdir is exclusive and is
+ * the test: checking first and creating after (access, then mkdir -p) let two runs
+ * started in the same second share one directory and overwrite each other's report. */
+static int make_run_dir(const char *parent, const char *name, const char *stamp, char *out, size_t len,
+                        ash_error_t *err)
+{
+    if (ash_mkdir_p(parent, 0755, err) < 0)
+        return ash_error_wrap(err, "cannot create the report directory");
+    for (int k = 1; k <= ASH_RUN_DIR_MAX_SUFFIX; k++) {
+        int n = k == 1 ? snprintf(out, len, "%s/%s-%s", parent, name, stamp)
+                       : snprintf(out, len, "%s/%s-%s-%d", parent, name, stamp, k);
+        if (n < 0 || (size_t)n >= len)
+            return ash_error(err, ENAMETOOLONG, "cannot create a run directory in %s", parent);
+        if (mkdir(out, 0755) == 0)
+            return 0;
+        if (errno != EEXIST)
+            return ash_error(err, errno, "cannot create run directory %s", out);
+    }
+    return ash_error(err, EEXIST, "cannot create a run directory in %s: %s-%s-2 to -%d are all taken", parent, name,
+                     stamp, ASH_RUN_DIR_MAX_SUFFIX);
+}
+
 static int verdict_rank(enum ash_verdict v)
 {
     /* Worst wins: error > aborted > fail > pass. */
@@ -150,15 +173,12 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
     ash_format_iso8601(wall, started, sizeof started);
     if (o->run_dir) {
         snprintf(res->run_dir, sizeof res->run_dir, "%s", o->run_dir);
-    } else {
-        const char *parent = o->report_dir ? o->report_dir : "reports";
-        snprintf(res->run_dir, sizeof res->run_dir, "%s/%s-%s", parent, sc->name, stamp);
-        /* Two runs in the same second get distinct directories. */
-        for (int k = 2; access(res->run_dir, F_OK) == 0 && k < 1000; k++)
-            snprintf(res->run_dir, sizeof res->run_dir, "%s/%s-%s-%d", parent, sc->name, stamp, k);
-    }
-    if (ash_mkdir_p(res->run_dir, 0755, err) < 0)
+        if (ash_mkdir_p(res->run_dir, 0755, err) < 0)
+            goto out;
+    } else if (make_run_dir(o->report_dir ? o->report_dir : "reports", sc->name, stamp, res->run_dir,
+                            sizeof res->run_dir, err) < 0) {
         goto out;
+    }
     char *abs_run = realpath(res->run_dir, NULL);
     if (abs_run) {
         snprintf(res->run_dir, sizeof res->run_dir, "%s", abs_run);

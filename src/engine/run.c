@@ -50,6 +50,8 @@ struct fault_rt {
     const struct ash_fault_spec *spec;
     void *state;
     bool injected, reverted, failed;
+    bool revert_failed; /* its revert returned an error: the harm may still be there */
+    bool one_shot;      /* nothing could undo it (kind's no_revert): reverted stays false */
     int64_t scheduled, injected_at, reverted_at;
     ash_timer *t_inject, *t_revert;
     char error[512];
@@ -310,22 +312,39 @@ static int inject_fault(struct run *r, struct fault_rt *f)
 
 static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
 {
-    if (!f->injected || f->reverted)
+    if (!f->injected || f->reverted || f->one_shot)
         return 0;
     if (f->t_revert) {
         ash_loop_cancel_timer(r->loop, f->t_revert);
         f->t_revert = NULL;
     }
     ash_error_t err = {0};
-    int ret = f->spec->kind->revert(&r->ctx, f->spec, f->state, &err);
+    const char *no_revert = f->spec->kind->no_revert ? f->spec->kind->no_revert(f->spec) : NULL;
+    int ret = f->spec->kind->revert(&r->ctx, f->spec, f->state, &err); /* frees the state, even for a one-shot */
     f->state = NULL;
+    if (no_revert && ret == 0) {
+        /* Never claim a revert that did not happen: the harm of a one-shot fault stays. */
+        f->one_shot = true;
+        ash_progress_faults(r->progress, -1);
+        ash_ctx_eventf(&r->ctx, ash_now_ns(), "fault-not-reverted", "%s: not reverted (one-shot: %s)", f->spec->name,
+                       no_revert);
+        return 0;
+    }
     f->reverted = true;
     f->reverted_at = ash_now_ns();
     if (f->spec->duration_ns >= 0 || f->spec->until_remediated)
         if (f->reverted_at > r->t_last_revert)
             r->t_last_revert = f->reverted_at;
     ash_progress_faults(r->progress, -1);
+    char mark_err[ASH_ERROR_MSG_MAX];
+    if (r->journal && ash_journal_take_done_failure(r->journal, mark_err, sizeof mark_err))
+        /* The undo happened; only its bookkeeping did not: recover would undo it once more. */
+        ash_ctx_eventf(&r->ctx, f->reverted_at, "warning",
+                       "%s: reverted, but its journal 'done' mark could not be written (%s); "
+                       "the record stays pending and is undone again at the end of the run (undos are idempotent)",
+                       f->spec->name, mark_err);
     if (ret < 0) {
+        f->revert_failed = true;
         snprintf(f->error, sizeof f->error, "revert: %s", err.msg);
         ash_ctx_eventf(&r->ctx, f->reverted_at, "revert-failed", "%s: %s", f->spec->name, err.msg);
         return -1;
@@ -370,7 +389,8 @@ static void *ctx_fault_state(struct ash_ctx *ctx, const char *name)
 {
     struct run *r = ctx->engine;
     for (size_t i = 0; i < r->sc->n_faults; i++)
-        if (strcmp(r->faults[i].spec->name, name) == 0 && r->faults[i].injected && !r->faults[i].reverted)
+        if (strcmp(r->faults[i].spec->name, name) == 0 && r->faults[i].injected && !r->faults[i].reverted &&
+            !r->faults[i].one_shot)
             return r->faults[i].state;
     return NULL;
 }
@@ -605,6 +625,13 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
                               f->reverted ? rel(r, f->reverted_at) : json_null(), "inject_latency_ms",
                               f->injected ? json_real(ash_ns_to_ms(f->injected_at - f->scheduled)) : json_null(),
                               "error", f->error[0] ? json_string(f->error) : json_null()));
+        /* What became of it, in one word, so no reader has to infer it from nulls. */
+        const char *outcome = !f->injected       ? (f->failed ? "inject-failed" : "not-injected")
+                              : f->one_shot      ? "one-shot"
+                              : f->revert_failed ? "revert-failed"
+                              : f->reverted      ? "reverted"
+                                                 : "in-effect";
+        json_object_set_new(json_array_get(faults, i), "revert", json_string(outcome));
     }
     json_object_set_new(run, "faults", faults);
 
@@ -708,6 +735,35 @@ static int verdict_of(json_t *run)
     json_array_foreach(json_object_get(run, "expectations"), i,
                        e) if (!json_is_true(json_object_get(e, "met"))) return ASH_VERDICT_FAIL;
     return ASH_VERDICT_PASS;
+}
+
+/* A revert that failed outranks every expectation: the harm may still be in
+ * effect, so the run is an error whatever the figures say. Sets the verdict
+ * and the error of run_json. */
+static void mark_revert_failure(json_t *run_json, const char *what, bool lead)
+{
+    const char *prev = json_string_value(json_object_get(run_json, "error"));
+    char msg[2048];
+    if (prev && *prev)
+        snprintf(msg, sizeof msg, "%s; %s", lead ? what : prev, lead ? prev : what);
+    else
+        snprintf(msg, sizeof msg, "%s", what);
+    json_object_set_new(run_json, "error", json_string(msg));
+    json_object_set_new(run_json, "verdict", json_string(ash_verdict_name(ASH_VERDICT_ERROR)));
+}
+
+static void check_reverts(struct run *r, json_t *run_json)
+{
+    for (size_t i = 0; i < r->sc->n_faults; i++) {
+        const struct fault_rt *f = &r->faults[i];
+        if (!f->revert_failed)
+            continue;
+        char what[1024];
+        snprintf(what, sizeof what, "fault '%s' could not be reverted (%s); its harm may still be in effect",
+                 f->spec->name, f->error);
+        mark_revert_failure(run_json, what, true);
+        return;
+    }
 }
 
 /* ---- the run ---- */
@@ -959,6 +1015,10 @@ out_teardown:
     else if (ret < 0 && r.t_inject < 0 && !r.aborted)
         verdict = ASH_VERDICT_ERROR;
     json_object_set_new(*run_json, "verdict", json_string(ash_verdict_name(verdict)));
+    check_reverts(&r, *run_json);
+    for (size_t i = 0; i < sc->n_faults; i++)
+        if (r.faults[i].revert_failed)
+            verdict = ASH_VERDICT_ERROR;
     ret = verdict;
     ash_env_free(r.env);
 out_journal:
@@ -973,8 +1033,19 @@ out_journal:
         size_t left = ash_journal_pending(r.journal);
         ash_journal_close(r.journal, true);
         ash_error_t rerr = {0};
-        if (left && ash_recover_journal(jpath, NULL, &rerr) != 0)
-            add_event(&r, ash_now_ns(), "warning", "journal still has undo records: run `aftershock recover`");
+        if (left && ash_recover_journal(jpath, NULL, &rerr) != 0) {
+            static const char left_msg[] = "undo records are left in the journal after a second try: run "
+                                           "`aftershock recover`";
+            add_event(&r, ash_now_ns(), "revert-failed", left_msg);
+            /* The report was built before this last try: tell it too. */
+            if (*run_json) {
+                json_t *ev = json_pack("{s:f, s:s, s:s}", "t_ms", ash_ns_to_ms(ash_now_ns() - r.t_start), "event",
+                                       "revert-failed", "detail", left_msg);
+                json_array_append_new(json_object_get(*run_json, "timeline"), ev);
+                mark_revert_failure(*run_json, left_msg, false);
+                ret = ASH_VERDICT_ERROR;
+            }
+        }
     }
 out_loop:
     if (cfg->guardian_exe)

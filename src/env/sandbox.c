@@ -127,16 +127,23 @@ static int remove_tree(const char *dir, ash_error_t *err)
 
 static int make_files_dir(struct ash_sandbox *sb, ash_error_t *err)
 {
-    if (ash_mkdir_p(sb->files_dir, 0755, err) < 0)
+    /* The parent may exist; the directory itself must be new (exclusive mkdir): one
+     * that is already there belongs to someone else. */
+    char parent[sizeof sb->files_dir];
+    snprintf(parent, sizeof parent, "%s", sb->files_dir);
+    *strrchr(parent, '/') = '\0';
+    if (ash_mkdir_p(parent, 0755, err) < 0)
         return -1;
+    if (mkdir(sb->files_dir, 0755) < 0)
+        return ash_error(err, errno, "cannot create the sandbox's files directory %s", sb->files_dir);
     char marker[4300];
     snprintf(marker, sizeof marker, "%s/" FILES_MARKER, sb->files_dir);
     return write_text(marker, sb->run_id, err);
 }
 
-/* 0 when DIR is what run RUN's sandbox made: a real directory we own, named hosts/ or
- * sandbox-RUN, holding the marker with RUN in it (an empty directory counts: a crash
- * between mkdir and the marker leaves one, and removing it harms nothing). */
+/* 0 when DIR is what run RUN's sandbox made: a real directory we own, named sandbox-RUN
+ * (or hosts/, as runs before the name carried the run id made it), holding the marker with RUN in it (an empty
+ * directory counts: a crash between mkdir and the marker leaves one, and removing it harms nothing). */
 static int check_files_dir(const char *dir, const char *run, ash_error_t *err)
 {
     struct stat st;
@@ -721,13 +728,11 @@ int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, con
     snprintf(sb->run_id, sizeof sb->run_id, "%s", run_id);
     snprintf(sb->bridge, sizeof sb->bridge, "ash-%s", run_id);
     snprintf(sb->veth_prefix, sizeof sb->veth_prefix, "ash%.8sv", run_id);
-    if (run_dir) {
-        snprintf(sb->files_dir, sizeof sb->files_dir, "%s/hosts", run_dir);
-        snprintf(sb->hosts_dir, sizeof sb->hosts_dir, "%s/hosts", run_dir);
-    } else {
-        snprintf(sb->files_dir, sizeof sb->files_dir, "%s/sandbox-%s", ASH_DEFAULT_STATE_DIR, run_id);
-        snprintf(sb->hosts_dir, sizeof sb->hosts_dir, "%s/hosts", sb->files_dir);
-    }
+    /* Named by the run id, never by anything two runs can share (a run directory, a
+     * second-resolution stamp): two sandboxes must never write each other's hosts or
+     * resolv.conf. */
+    snprintf(sb->files_dir, sizeof sb->files_dir, "%s/sandbox-%s", run_dir ? run_dir : ASH_DEFAULT_STATE_DIR, run_id);
+    snprintf(sb->hosts_dir, sizeof sb->hosts_dir, "%s/hosts", sb->files_dir);
     sb->n = sc->n_hosts;
     for (size_t i = 0; i < sb->n; i++) {
         struct ash_host *h = &sb->hosts[i];

@@ -23,7 +23,7 @@ struct ash_host;
  * made so far is torn down and its journal records marked done. */
 int ash_sandbox_create(const struct ash_scenario *sc, const char *run_id, struct ash_journal *j,
                        struct ash_sandbox **out, ash_error_t *err);
-/* Same, generated files under <run_dir>/hosts/<host>/etc/. */
+/* Same, generated files under <run_dir>/sandbox-<run_id>/hosts/<host>/etc/. */
 int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, const char *run_dir, struct ash_journal *j,
                           struct ash_sandbox **out, ash_error_t *err);
 /* Kill every host process, release namespaces (the kernel removes the veths

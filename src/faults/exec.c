@@ -2,12 +2,16 @@
 #include "env/env.h"
 #include "kinds.h"
 #include "sys/clock.h"
+#include "sys/fs.h"
 #include "sys/journal.h"
 #include "sys/proc.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct exec_conf {
     struct ash_strlist inject;
@@ -29,6 +33,7 @@ static void exec_defaults(void *conf)
 struct exec_state {
     uint64_t journal_id;
     char **inject, **revert; /* with {run_dir} and {scenario_dir} substituted */
+    int out_fd;              /* RUN_DIR/logs/faults/NAME.log, -1 if it could not be opened */
 };
 
 static void exec_state_free(struct exec_state *st)
@@ -37,7 +42,53 @@ static void exec_state_free(struct exec_state *st)
         return;
     ash_argv_free(st->inject);
     ash_argv_free(st->revert);
+    if (st->out_fd >= 0)
+        close(st->out_fd);
     free(st);
+}
+
+/* The commands' output goes where services' does, under the run directory (a
+ * subdirectory, so a fault and a service of the same name do not share a file).
+ * Not having it is no reason to refuse the fault: say so in the timeline. */
+static int open_output(struct ash_ctx *ctx, const struct ash_fault_spec *f)
+{
+    if (!ctx->run_dir)
+        return -1;
+    char path[4096];
+    ash_error_t e = {0};
+    snprintf(path, sizeof path, "%s/logs/faults", ctx->run_dir);
+    int fd = -1;
+    if (ash_mkdir_p(path, 0755, &e) == 0) {
+        if (snprintf(path, sizeof path, "%s/logs/faults/%s.log", ctx->run_dir, f->name) >= (int)sizeof path)
+            errno = ENAMETOOLONG;
+        else
+            fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0)
+            ash_error(&e, errno, "cannot open %s", path);
+    }
+    if (fd < 0)
+        ash_ctx_eventf(ctx, ash_now_ns(), "warning", "%s: the exec fault's output is not saved: %s", f->name, e.msg);
+    return fd;
+}
+
+/* One command's run in the output file, framed so inject and revert output can be told apart. */
+static int run_logged(struct exec_state *st, const char *what, char **argv, int64_t timeout_ns, ash_error_t *err)
+{
+    if (st->out_fd >= 0) {
+        char stamp[40];
+        ash_format_iso8601(ash_wall_ns(), stamp, sizeof stamp);
+        dprintf(st->out_fd, "--- %s %s:", stamp, what);
+        for (size_t i = 0; argv[i]; i++)
+            dprintf(st->out_fd, " %s", argv[i]);
+        dprintf(st->out_fd, "\n");
+    }
+    ash_error_t e = {0};
+    int ret = ash_run_command_out(argv, timeout_ns, st->out_fd, &e);
+    if (st->out_fd >= 0)
+        dprintf(st->out_fd, "--- %s: %s\n", what, ret < 0 ? e.msg : "exited 0");
+    if (ret < 0 && err)
+        *err = e;
+    return ret;
 }
 
 /* The exec.revert record for this revert command; inject journals it and commit promises it
@@ -68,6 +119,8 @@ static int exec_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void
 {
     struct exec_conf *c = f->conf;
     struct exec_state *st = calloc(1, sizeof *st);
+    if (st)
+        st->out_fd = -1;
     if (!st || !(st->inject = ash_env_argv(&c->inject, ctx->scenario->dir, ctx->run_dir)) ||
         (c->revert.n && !(st->revert = ash_env_argv(&c->revert, ctx->scenario->dir, ctx->run_dir)))) {
         exec_state_free(st);
@@ -84,10 +137,11 @@ static int exec_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void
             return -1;
         }
     }
-    if (ash_run_command(st->inject, c->timeout_ns, err) < 0) {
+    st->out_fd = open_output(ctx, f);
+    if (run_logged(st, "inject", st->inject, c->timeout_ns, err) < 0) {
         /* The inject command may have half-applied: run the revert command as well. */
         if (st->revert)
-            ash_run_command(st->revert, c->timeout_ns, NULL);
+            run_logged(st, "revert", st->revert, c->timeout_ns, NULL);
         if (st->journal_id)
             ash_journal_done(ctx->journal, st->journal_id, NULL);
         exec_state_free(st);
@@ -103,11 +157,11 @@ static int exec_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void
     struct exec_state *st = state;
     int ret = 0;
     if (st && st->revert) {
-        ret = ash_run_command(st->revert, c->timeout_ns, err);
+        ret = run_logged(st, "revert", st->revert, c->timeout_ns, err);
         if (ret < 0)
             ash_error_wrap(err, "revert command");
         else if (st->journal_id)
-            ret = ash_journal_done(ctx->journal, st->journal_id, err);
+            ash_journal_done(ctx->journal, st->journal_id, NULL); /* a failed mark: the engine warns */
     }
     exec_state_free(st);
     return ret;
@@ -135,6 +189,12 @@ static int undo_exec(json_t *rec, ash_error_t *err)
     return ret;
 }
 
+static const char *exec_no_revert(const struct ash_fault_spec *f)
+{
+    const struct exec_conf *c = f->conf;
+    return c->revert.n ? NULL : "it has no 'revert:' command";
+}
+
 static const struct ash_undo_op exec_undo[] = {{"exec.revert", undo_exec, true}, {NULL, NULL, false}};
 
 const struct ash_fault_kind ash_fault_exec = {
@@ -147,4 +207,5 @@ const struct ash_fault_kind ash_fault_exec = {
     .revert = exec_revert,
     .undo_ops = exec_undo,
     .commit = exec_commit,
+    .no_revert = exec_no_revert,
 };

@@ -148,7 +148,7 @@ static int process_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
         if (ash_proc_signal_checked(st->pid, st->start, SIGCONT) < 0 && errno != ESRCH)
             ret = ash_error(err, errno, "cannot continue pid %d", (int)st->pid);
         else if (st->journal_id)
-            ret = ash_journal_done(ctx->journal, st->journal_id, err);
+            ash_journal_done(ctx->journal, st->journal_id, NULL); /* a failed mark: the engine warns */
     }
     free(st);
     return ret;

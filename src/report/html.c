@@ -244,7 +244,10 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
         td(f, ash_report_get_str(x, "name", "?"));
         td(f, ash_report_get_str(x, "kind", "?"));
         td_ms(f, x, "injected_ms");
-        td_ms(f, x, "reverted_ms");
+        if (strcmp(ash_report_get_str(x, "revert", ""), "one-shot") == 0)
+            td(f, "not reverted (one-shot)");
+        else
+            td_ms(f, x, "reverted_ms");
         td_ms(f, x, "inject_latency_ms");
         td(f, ash_report_get_str(x, "error", NULL));
         fputs("</tr>\n", f);

@@ -248,7 +248,10 @@ static void faults_and_actions(FILE *f, const json_t *runs)
             cell(f, ash_report_get_str(x, "name", "?"));
             cell(f, ash_report_get_str(x, "kind", "?"));
             cell_ms(f, x, "injected_ms");
-            cell_ms(f, x, "reverted_ms");
+            if (strcmp(ash_report_get_str(x, "revert", ""), "one-shot") == 0)
+                cell(f, "not reverted (one-shot)");
+            else
+                cell_ms(f, x, "reverted_ms");
             cell_ms(f, x, "inject_latency_ms");
             cell(f, ash_report_get_str(x, "error", "-"));
             fputs("\n", f);

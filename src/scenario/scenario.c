@@ -451,6 +451,13 @@ static int parse_service(struct pctx *x, const ash_node *item, size_t index, con
         ash_fields_parse(item, ash_service_fields, s, x->err) < 0 ||
         check_item_name(item, "service", s->name, x->err) < 0)
         return -1;
+    if (strlen(s->name) > ASH_SERVICE_NAME_MAX) {
+        ash_node n = ash_map_get(item, "name");
+        return ash_node_fail(&n, x->err,
+                             "service name is %zu characters long, at most %d: it names the service's log file "
+                             "(logs/NAME.log) and cgroup (ash-RUN-NAME), and a file name has at most 255 bytes",
+                             strlen(s->name), ASH_SERVICE_NAME_MAX);
+    }
     if (host && !(s->host = strdup(host)))
         return ash_error(x->err, ENOMEM, "scenario");
     if (s->ready.set) {
@@ -731,6 +738,17 @@ static int parse_fault(struct pctx *x, const ash_node *item, size_t index, struc
         return ash_error(x->err, ENOMEM, "scenario");
     if (ash_fields_parse(item, c->fields, f->conf, x->err) < 0)
         return -1;
+    /* A window on a fault nothing can undo would be a lie: the run would say
+     * "reverted (duration elapsed)" while the harm stays. */
+    const char *why = f->kind->no_revert ? f->kind->no_revert(f) : NULL;
+    if (why && (f->duration_ns >= 0 || f->until_remediated)) {
+        const char *key = f->duration_ns >= 0 ? "duration" : "until";
+        ash_node k = ash_map_key(item, key);
+        return ash_node_fail(&k, x->err,
+                             "%s has '%s' but cannot be reverted: %s, so nothing would end it; add a revert "
+                             "command, or leave '%s' out for a one-shot fault (reported as not reverted)",
+                             kwhat, key, why, key);
+    }
     return add_pending(x, c, f->conf, item);
 }
 
@@ -1270,6 +1288,11 @@ static int parse_root(struct pctx *x)
         return -1;
     if (!matches(ASH_SCENARIO_NAME_RE, sc->name))
         return ash_node_fail(&name, x->err, "bad scenario name '%s': use a-z, 0-9 and '-' only", sc->name);
+    if (strlen(sc->name) > ASH_SCENARIO_NAME_MAX)
+        return ash_node_fail(&name, x->err,
+                             "scenario name is %zu characters long, at most %d: it names the run directory "
+                             "(NAME-YYYYMMDDTHHMMSSZ), and a file name has at most 255 bytes",
+                             strlen(sc->name), ASH_SCENARIO_NAME_MAX);
     ash_node title = ash_map_get(&root, "title"), desc = ash_map_get(&root, "description");
     if ((ash_node_ok(&title) && ash_node_string(&title, &sc->title, x->err) < 0) ||
         (ash_node_ok(&desc) && ash_node_string(&desc, &sc->description, x->err) < 0))

@@ -286,6 +286,9 @@ static json_t *service_schema(struct sb *b)
     json_t *s = object_schema(b, ash_service_fields, "a service: a command started and supervised");
     json_t *props = json_object_get(s, "properties");
     set_pattern(b, props, "name", ASH_ITEM_NAME_RE);
+    json_t *sname = json_object_get(props, "name");
+    if (sname)
+        set(b, sname, "maxLength", json_integer(ASH_SERVICE_NAME_MAX));
     json_t *ready = json_object_get(props, "ready");
     static const char *const ready_kinds[] = {"tcp", "http", "exec", NULL};
     if (ready)
@@ -395,8 +398,8 @@ int ash_schema_build(json_t **out, ash_error_t *err)
     set(&b, props, "version",
         json_pack("{s:i, s:s}", "const", 1, "description", "format version; this aftershock reads 1"));
     set(&b, props, "name",
-        json_pack("{s:s, s:s, s:s}", "$ref", REF("text"), "pattern", ASH_SCENARIO_NAME_RE, "description",
-                  "scenario name: a-z, 0-9 and -"));
+        json_pack("{s:s, s:s, s:i, s:s}", "$ref", REF("text"), "pattern", ASH_SCENARIO_NAME_RE, "maxLength",
+                  ASH_SCENARIO_NAME_MAX, "description", "scenario name: a-z, 0-9 and -; it names the run directory"));
     set(&b, props, "title", ref(&b, REF("text"), "one line for reports"));
     set(&b, props, "description", ref(&b, REF("text"), "what happened, for reports"));
     set(&b, props, "incident",

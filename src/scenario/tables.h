@@ -22,6 +22,15 @@ extern const char *const ash_dns_rtype_names[];         /* enum ash_dns_rtype, N
 #define ASH_SCENARIO_NAME_RE "^[a-z0-9-]+$"
 #define ASH_HOST_NAME_RE "^[a-z0-9-]{1,15}$"
 #define ASH_ITEM_NAME_RE "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+/* Length limits, from what the names become (a file name has at most NAME_MAX, 255,
+ * bytes; a longer one fails at run time with "File name too long", or, for a log file
+ * opened without a check, silently):
+ * - a scenario's name names its run directories, NAME-YYYYMMDDTHHMMSSZ[-999];
+ * - a service's name names its log file, logs/NAME.log, and the cgroup a memory fault
+ *   moves it into, ash-RUN-NAME (run ids have at most 11 characters). */
+#define ASH_RUN_DIR_MAX_SUFFIX 999
+#define ASH_SCENARIO_NAME_MAX (255 - (int)(sizeof "-YYYYMMDDTHHMMSSZ-999" - 1))
+#define ASH_SERVICE_NAME_MAX (255 - (int)(sizeof "ash-12345678901-" - 1))
 #define ASH_TIME_OF_DAY_RE "^([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 
 #endif

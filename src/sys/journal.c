@@ -18,7 +18,26 @@ struct ash_journal {
     char path[4096];
     uint64_t next_id;
     size_t pending;
+    char done_failed[ASH_ERROR_MSG_MAX]; /* the last done mark that could not be written */
 };
+
+/* What to do about a state directory that cannot take the journal: said once, on
+ * every such error, because "Permission denied" alone does not say there is a flag. */
+#define STATE_DIR_HINT                                                                                                 \
+    "the state directory holds the undo journal: give a writable private one with --state-dir DIR "                    \
+    "(e.g. --state-dir \"$(mktemp -d)\")"
+
+/* The state directory failed us: the machine's problem (exit 3), with what to do about it. */
+static int state_dir_error(ash_error_t *err)
+{
+    if (!err)
+        return -1;
+    char msg[ASH_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s (%s)", err->msg, STATE_DIR_HINT);
+    memcpy(err->msg, msg, sizeof msg);
+    err->klass = ASH_ERR_ENVIRONMENT;
+    return -1;
+}
 
 static int write_line(int fd, json_t *obj, const char *path, ash_error_t *err)
 {
@@ -27,11 +46,29 @@ static int write_line(int fd, json_t *obj, const char *path, ash_error_t *err)
         return ash_error(err, ENOMEM, "journal: cannot encode record");
     size_t len = strlen(s);
     s[len] = '\n'; /* json_dumps leaves the terminator; we overwrite it and write len+1 */
-    ssize_t w = write(fd, s, len + 1);
-    int e = errno;
+    /* A short write is not the error itself (a full disk takes the bytes that fit and
+     * says ENOSPC only on the next call): write on until the kernel names the cause. */
+    off_t start = lseek(fd, 0, SEEK_END);
+    size_t off = 0;
+    int e = 0;
+    while (off < len + 1) {
+        ssize_t w = write(fd, s + off, len + 1 - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            e = w < 0 ? errno : ENOSPC;
+            break;
+        }
+        off += (size_t)w;
+    }
     free(s);
-    if (w != (ssize_t)(len + 1))
-        return ash_error(err, w < 0 ? e : EIO, "journal %s: write", path);
+    if (e) {
+        /* Take the torn line back: left there, the next record would be glued to it and
+         * both would be unreadable (a lost undo, or a lost done mark). */
+        if (off > 0 && start >= 0)
+            (void)!ftruncate(fd, start);
+        return ash_error(err, e, "journal %s: write", path);
+    }
     /* The undo must be on disk before the change it undoes is made. */
     if (fdatasync(fd) < 0)
         return ash_error(err, errno, "journal %s: fdatasync", path);
@@ -46,8 +83,9 @@ static int check_private(const struct stat *st, const char *what, const char *pa
 {
     if (st->st_uid != geteuid())
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM,
-                               "refusing %s %s: owned by uid %u, not by the running user (uid %u)", what, path,
-                               (unsigned)st->st_uid, (unsigned)geteuid());
+                               "refusing %s %s: owned by uid %u, not by the running user (uid %u); "
+                               "use a private --state-dir (mode 0700, owned by you)",
+                               what, path, (unsigned)st->st_uid, (unsigned)geteuid());
     if (st->st_mode & (S_IWGRP | S_IWOTH))
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM,
                                "refusing %s %s: writable by group or others (mode %04o); "
@@ -59,8 +97,10 @@ static int check_private(const struct stat *st, const char *what, const char *pa
 int ash_journal_check_state_dir(const char *state_dir, ash_error_t *err)
 {
     struct stat st;
-    if (lstat(state_dir, &st) < 0)
-        return ash_error(err, errno, "cannot inspect state directory %s", state_dir);
+    if (lstat(state_dir, &st) < 0) {
+        ash_error(err, errno, "cannot inspect state directory %s", state_dir);
+        return state_dir_error(err);
+    }
     if (!S_ISDIR(st.st_mode))
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTDIR,
                                "refusing state directory %s: not a directory (a symlink is refused too)", state_dir);
@@ -75,8 +115,10 @@ int ash_journal_open(const char *state_dir, const char *run_id, struct ash_journ
 int ash_journal_open_committed(const char *state_dir, const char *run_id, json_t *commit, struct ash_journal **out,
                                ash_error_t *err)
 {
+    /* Every way the state directory can fail us here (not root, read-only, full, not
+     * ours) is the machine's, not the scenario's: exit 3, with what to do about it. */
     if (ash_mkdir_p(state_dir, 0700, err) < 0)
-        return -1;
+        return state_dir_error(err);
     if (ash_journal_check_state_dir(state_dir, err) < 0)
         return -1;
     struct ash_journal *j = calloc(1, sizeof *j);
@@ -87,7 +129,8 @@ int ash_journal_open_committed(const char *state_dir, const char *run_id, json_t
     if (j->fd < 0) {
         int e = errno;
         free(j);
-        return ash_error(err, e, "cannot create journal %s/%s.journal", state_dir, run_id);
+        ash_error(err, e, "cannot create journal %s/%s.journal", state_dir, run_id);
+        return state_dir_error(err);
     }
     j->next_id = 1;
     char created[40];
@@ -96,9 +139,13 @@ int ash_journal_open_committed(const char *state_dir, const char *run_id, json_t
                             (json_int_t)ash_proc_start_time(getpid()), "created", created);
     if (hdr && commit && json_array_size(commit) > 0)
         json_object_set(hdr, "commit", commit);
-    int ret = write_line(j->fd, hdr, j->path, err);
+    int ret = hdr ? write_line(j->fd, hdr, j->path, err) : ash_error(err, ENOMEM, "journal");
     json_decref(hdr);
     if (ret < 0) {
+        /* Nothing is harmed yet: a state directory that cannot take even the header
+         * (full, quota) is the environment's. */
+        if (err && err->code != ENOMEM)
+            state_dir_error(err);
         close(j->fd);
         unlink(j->path);
         free(j);
@@ -127,11 +174,26 @@ int ash_journal_append(struct ash_journal *j, const char *op, json_t *data, uint
 int ash_journal_done(struct ash_journal *j, uint64_t id, ash_error_t *err)
 {
     json_t *rec = json_pack("{s:I}", "done", (json_int_t)id);
-    int ret = write_line(j->fd, rec, j->path, err);
+    ash_error_t e = {0};
+    int ret = rec ? write_line(j->fd, rec, j->path, &e) : ash_error(&e, ENOMEM, "journal: cannot build done mark");
     json_decref(rec);
     if (ret == 0 && j->pending)
         j->pending--;
+    if (ret < 0) {
+        snprintf(j->done_failed, sizeof j->done_failed, "%s", e.msg);
+        if (err)
+            *err = e;
+    }
     return ret;
+}
+
+bool ash_journal_take_done_failure(struct ash_journal *j, char *msg, size_t len)
+{
+    if (!j || !j->done_failed[0])
+        return false;
+    snprintf(msg, len, "%s", j->done_failed);
+    j->done_failed[0] = '\0';
+    return true;
 }
 
 size_t ash_journal_pending(const struct ash_journal *j)

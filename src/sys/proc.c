@@ -195,7 +195,13 @@ int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t
 
 int ash_run_command(char *const *argv, int64_t timeout_ns, ash_error_t *err)
 {
-    struct ash_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .new_pgroup = true};
+    return ash_run_command_out(argv, timeout_ns, -1, err);
+}
+
+int ash_run_command_out(char *const *argv, int64_t timeout_ns, int out_fd, ash_error_t *err)
+{
+    struct ash_spawn_opts o = {
+        .argv = argv, .stdin_fd = -1, .stdout_fd = out_fd, .stderr_fd = out_fd, .new_pgroup = true};
     struct ash_child ch;
     if (ash_spawn(&o, &ch, err) < 0)
         return -1;

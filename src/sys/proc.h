@@ -33,6 +33,8 @@ int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t
  * at most timeout_ns (the group is killed after that). 0 when it exited 0; else
  * -1 with "'cmd' failed (exited 1)" / "'cmd' did not finish within N ms". Blocks. */
 int ash_run_command(char *const *argv, int64_t timeout_ns, ash_error_t *err);
+/* Same, with stdout and stderr to out_fd (-1: /dev/null). */
+int ash_run_command_out(char *const *argv, int64_t timeout_ns, int out_fd, ash_error_t *err);
 /* Reap (non-blocking); returns 1 with the wait status when exited, 0 if still running. */
 int ash_child_reap(struct ash_child *c, int *status);
 /* Kill and reap synchronously (SIGTERM, then SIGKILL after grace_ns; whole group if pgroup). */

@@ -264,6 +264,27 @@ START_TEST(malformed_bodies_get_400_and_an_event)
 }
 END_TEST
 
+/* Issue 22 item 9: one good alert and one malformed in one payload recorded the good one
+ * and answered 400. The whole body is checked first: 400, and nothing recorded. */
+START_TEST(one_malformed_alert_rejects_the_whole_payload)
+{
+    uint16_t port = start("{ listen: \"127.0.0.1:0\" }");
+    static const char mixed[] =
+        "{\"status\":\"firing\",\"alerts\":["
+        "{\"status\":\"firing\",\"labels\":{\"alertname\":\"QueueBacklog\"},\"annotations\":{}},"
+        "{\"status\":\"resolved\",\"labels\":{\"alertname\":\"DiskFull\"}},"
+        "{\"status\":\"firing\",\"labels\":{\"severity\":\"page\"}}]}";
+    struct post po;
+    ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, mixed, &po), 400);
+    ck_assert_msg(strstr(po.response, "alert 2 has no status or no labels.alertname"), "%s", po.response);
+    ck_assert_uint_eq(count("detect"), 0);
+    ck_assert_uint_eq(count("alert-resolved"), 0);
+    ck_assert_uint_eq(count("alert-firing"), 0);
+    ck_assert_uint_eq(count("webhook-rejected"), 1);
+    ck_assert_uint_eq(fx.n_seen, 1); /* the rejection is the only thing recorded */
+}
+END_TEST
+
 START_TEST(wrong_path_and_method)
 {
     uint16_t port = start("{ listen: \"127.0.0.1:0\", path: /hook }");
@@ -483,6 +504,7 @@ int main(void)
     tcase_add_test(tc, alertmanager_firing_detects_resolved_goes_to_timeline);
     tcase_add_test(tc, alertname_filter);
     tcase_add_test(tc, malformed_bodies_get_400_and_an_event);
+    tcase_add_test(tc, one_malformed_alert_rejects_the_whole_payload);
     tcase_add_test(tc, wrong_path_and_method);
     tcase_add_test(tc, bearer_token);
     tcase_add_test(tc, generic_plain_and_json);
