@@ -15,6 +15,7 @@
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "sys/memwatch.h"
+#include "sys/objname.h"
 #include "sys/proc.h"
 #include "sys/seccomp_notify.h"
 
@@ -498,9 +499,10 @@ static int setup_service_cgroup(struct mem_state *st, ash_error_t *err)
     struct ash_cgroup_sys sys;
     if (ash_cgroup_detect(NULL, &sys, err) < 0)
         return -1;
-    char run[64], rel[200];
-    const char *slash = strrchr(st->c->service, '/');
-    snprintf(rel, sizeof rel, "ash-%s-%s", run_id(ctx, run, sizeof run), slash ? slash + 1 : st->c->service);
+    /* ash-<run>-<service head>-<hash of the whole name>: two services whose
+     * names share a long prefix must not share (and replace) one limit. */
+    char run[64], rel[ASH_OBJNAME_MAX + 1];
+    ash_objname(rel, run_id(ctx, run, sizeof run), st->c->service);
     ash_cgroup_init(&st->cg, &sys, rel, false);
     if (original_dirs(st, &sys, err) < 0)
         return -1;
