@@ -481,7 +481,8 @@ static void on_signal(ash_loop *loop, int signo, void *data)
 /* ---- steady state ---- */
 
 /* The steady state holds when, over the last `warmup`, every probe has at least
- * one sample and none failed. We wait up to warmup + 10 s for such a window. */
+ * one sample and none failed, and every service is still the process that was
+ * started. We wait up to warmup + 10 s for such a window. */
 static int verify_steady_state(struct run *r, ash_error_t *err)
 {
     int64_t warmup = r->sc->expect.warmup_ns;
@@ -493,6 +494,11 @@ static int verify_steady_state(struct run *r, ash_error_t *err)
             return -1;
         if (r->aborted)
             return ash_error(err, EINTR, "%s", r->abort_reason);
+        /* A service that exited since it was started is not a steady state,
+         * even if something else answers its probes (a previous run's
+         * listener on a fixed port did). */
+        if (r->env && ash_env_check_alive(r->env, err) < 0)
+            return ash_error_wrap(err, "steady state not reached (nothing was injected)");
         int64_t now = ash_now_ns();
         if (now - begin < warmup)
             continue;
