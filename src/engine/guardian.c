@@ -17,22 +17,55 @@
 #include <unistd.h>
 
 static struct ash_child guardian = {.pid = -1, .pidfd = -1};
+/* What the guardian was started with: a replacement watches the same journal. */
+static char g_exe[4096], g_journal[4096];
 
-int ash_guardian_start(const char *exe, const char *journal, ash_error_t *err)
+static int spawn_guardian(ash_error_t *err)
 {
     char pid[32], start[32];
     snprintf(pid, sizeof pid, "%d", (int)getpid());
     snprintf(start, sizeof start, "%llu", (unsigned long long)ash_proc_start_time(getpid()));
     char exe_buf[4096], journal_buf[4096], cmd[] = "__guardian";
-    snprintf(exe_buf, sizeof exe_buf, "%s", exe);
-    snprintf(journal_buf, sizeof journal_buf, "%s", journal);
+    snprintf(exe_buf, sizeof exe_buf, "%s", g_exe);
+    snprintf(journal_buf, sizeof journal_buf, "%s", g_journal);
     char *argv[] = {exe_buf, cmd, journal_buf, pid, start, NULL};
     struct ash_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = 2};
-    if (guardian.pid > 0)
-        ash_guardian_stop();
     if (ash_spawn(&o, &guardian, err) < 0)
         return ash_error_wrap(err, "cannot start the guardian");
     return 0;
+}
+
+int ash_guardian_start(const char *exe, const char *journal, ash_error_t *err)
+{
+    if (guardian.pid > 0)
+        ash_guardian_stop();
+    snprintf(g_exe, sizeof g_exe, "%s", exe);
+    snprintf(g_journal, sizeof g_journal, "%s", journal);
+    return spawn_guardian(err);
+}
+
+pid_t ash_guardian_pid(void)
+{
+    return guardian.pid;
+}
+
+int ash_guardian_pidfd(void)
+{
+    return guardian.pid > 0 ? guardian.pidfd : -1;
+}
+
+int ash_guardian_replace(char *how, size_t len, ash_error_t *err)
+{
+    int status = 0;
+    snprintf(how, len, "exited");
+    if (guardian.pid > 0 && ash_child_reap(&guardian, &status) == 1)
+        ash_wait_status_str(status, how, len);
+    else if (guardian.pid > 0)
+        ash_child_terminate(&guardian, 0, false); /* not gone after all: one guardian only */
+    ash_child_close(&guardian);
+    if (!g_journal[0])
+        return ash_error(err, EINVAL, "no guardian was started");
+    return spawn_guardian(err);
 }
 
 void ash_guardian_stop(void)

@@ -1,12 +1,17 @@
 /* Service readiness through the probe kinds: `ready: {http|tcp|exec}` is one
  * sample of the matching probe, taken from the service's own host in sandbox
  * mode, asynchronously on the loop. Reusing the probes keeps one
- * implementation of "is this endpoint answering" and never blocks the loop. */
+ * implementation of "is this endpoint answering" and never blocks the loop.
+ * An answer on a local address counts only if the service answered it: the
+ * listener must belong to the service's process tree (engine/ready_owner.c),
+ * or a previous run's listener on a fixed port would pass for this one's. */
 #include "engine/ready.h"
+#include "engine/ready_owner.h"
 #include "probes/probe_confs.h"
 #include "sys/clock.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +24,8 @@ struct check {
         struct ash_exec_probe_conf exec;
     } conf;
     void *state;
-    void (*done)(void *, bool);
+    const struct ash_service_spec *svc;
+    void (*done)(void *, bool, const char *);
     void *done_arg;
 };
 
@@ -34,13 +40,20 @@ static int64_t close_later(ash_loop *loop, int64_t now, void *data)
 static void sample_done(void *arg, const struct ash_sample *s)
 {
     struct check *c = arg;
-    c->done(c->done_arg, s->ok);
+    char why[300] = "";
+    bool ok = s->ok;
+    if (ok)
+        ok = ash_ready_owner_check(c->ctx, c->svc, why, sizeof why);
+    else
+        snprintf(why, sizeof why, "%s", s->detail);
+    c->done(c->done_arg, ok, why);
     /* Not from inside the kind's own completion: close on the next turn. */
     if (!ash_loop_add_timer(c->ctx->loop, ash_now_ns(), close_later, c))
         close_later(c->ctx->loop, 0, c);
 }
 
-int ash_engine_ready_check(void *arg, const struct ash_service_spec *svc, void (*done)(void *, bool), void *done_arg)
+int ash_engine_ready_check(void *arg, const struct ash_service_spec *svc, void (*done)(void *, bool, const char *),
+                           void *done_arg)
 {
     struct ash_ctx *ctx = arg;
     const struct ash_ready_spec *r = &svc->ready;
@@ -48,6 +61,7 @@ int ash_engine_ready_check(void *arg, const struct ash_service_spec *svc, void (
     if (!c)
         return -1;
     c->ctx = ctx;
+    c->svc = svc;
     c->done = done;
     c->done_arg = done_arg;
     c->spec.name = svc->name;

@@ -107,6 +107,7 @@ struct run {
     struct ash_progress *progress;
     int64_t t_observed; /* end of the observation phase (verify checks run after it) */
     json_t *verify;     /* results of the scenario's verify: checks, NULL if none ran */
+    int guardian_fd;    /* the guardian's pidfd while the loop watches it, else -1 */
 };
 
 /* ---- timeline ---- */
@@ -498,10 +499,51 @@ static void on_signal(ash_loop *loop, int signo, void *data)
     abort_run(r, "interrupted by %s", ash_signal_name(signo));
 }
 
+/* ---- the guardian ----
+ * The guardian watches the harness; the harness watches the guardian. A
+ * guardian that died (killed, OOM) is replaced by a new one for the same
+ * journal, and the loss is on the timeline; if no new one can be started,
+ * the run stops the fault phase and reverts now, while the harness can. */
+
+static void guardian_exited(ash_loop *loop, int fd, uint32_t events, void *data);
+
+static int watch_guardian(struct run *r, ash_error_t *err)
+{
+    int fd = ash_guardian_pidfd();
+    if (fd < 0)
+        return 0;
+    if (ash_loop_add_fd(r->loop, fd, EPOLLIN, guardian_exited, r, err) < 0)
+        return -1;
+    r->guardian_fd = fd;
+    return 0;
+}
+
+static void guardian_exited(ash_loop *loop, int fd, uint32_t events, void *data)
+{
+    (void)events;
+    struct run *r = data;
+    ash_loop_del_fd(loop, fd);
+    r->guardian_fd = -1;
+    pid_t old = ash_guardian_pid();
+    char how[64], detail[ASH_ERROR_MSG_MAX + 128];
+    ash_error_t err = {0};
+    int rc = ash_guardian_replace(how, sizeof how, &err);
+    snprintf(detail, sizeof detail, "guardian pid %d %s", (int)old, how);
+    add_event(r, ash_now_ns(), "guardian-lost", detail);
+    if (rc == 0 && watch_guardian(r, &err) == 0) {
+        snprintf(detail, sizeof detail, "guardian pid %d watches the journal again", (int)ash_guardian_pid());
+        add_event(r, ash_now_ns(), "guardian-restarted", detail);
+        return;
+    }
+    abort_run(r, "the guardian (pid %d) %s and no new one could be started (%s): reverting now, while the harness can",
+              (int)old, how, err.msg);
+}
+
 /* ---- steady state ---- */
 
 /* The steady state holds when, over the last `warmup`, every probe has at least
- * one sample and none failed. We wait up to warmup + 10 s for such a window. */
+ * one sample and none failed, and every service is still the process that was
+ * started. We wait up to warmup + 10 s for such a window. */
 static int verify_steady_state(struct run *r, ash_error_t *err)
 {
     int64_t warmup = r->sc->expect.warmup_ns;
@@ -513,6 +555,11 @@ static int verify_steady_state(struct run *r, ash_error_t *err)
             return -1;
         if (r->aborted)
             return ash_error(err, EINTR, "%s", r->abort_reason);
+        /* A service that exited since it was started is not a steady state,
+         * even if something else answers its probes (a previous run's
+         * listener on a fixed port did). */
+        if (r->env && ash_env_check_alive(r->env, err) < 0)
+            return ash_error_wrap(err, "steady state not reached (nothing was injected)");
         int64_t now = ash_now_ns();
         if (now - begin < warmup)
             continue;
@@ -828,7 +875,7 @@ static void teardown(struct run *r)
 int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_t *err)
 {
     const struct ash_scenario *sc = cfg->sc;
-    struct run r = {.cfg = cfg, .sc = sc, .t_inject = -1, .first_detect = -1};
+    struct run r = {.cfg = cfg, .sc = sc, .t_inject = -1, .first_detect = -1, .guardian_fd = -1};
     int verdict = ASH_VERDICT_ERROR;
     char error[1024] = "";
     int ret = -1;
@@ -862,6 +909,8 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     snprintf(journal_path, sizeof journal_path, "%s/%s.journal", cfg->state_dir, cfg->run_id);
     ash_error_t gerr = {0};
     if (cfg->guardian_exe && ash_guardian_start(cfg->guardian_exe, journal_path, &gerr) < 0)
+        add_event(&r, ash_now_ns(), "warning", gerr.msg);
+    else if (cfg->guardian_exe && watch_guardian(&r, &gerr) < 0)
         add_event(&r, ash_now_ns(), "warning", gerr.msg);
     json_t *commit = json_array();
     for (size_t i = 0; commit && i < sc->n_faults; i++)
@@ -1048,6 +1097,8 @@ out_journal:
         }
     }
 out_loop:
+    if (r.guardian_fd >= 0)
+        ash_loop_del_fd(r.loop, r.guardian_fd); /* its end now is the planned one */
     if (cfg->guardian_exe)
         ash_guardian_stop(); /* after the journal is closed: never while it has undo records */
     ash_loop_free(r.loop);

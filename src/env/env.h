@@ -23,11 +23,12 @@ struct ash_env_hooks {
     void (*line)(void *arg, const char *service, const char *line, int64_t t);
     /* Timeline events: "service-started", "service-exited", "service-restarted", ... */
     void (*event)(void *arg, int64_t t, const char *event, const char *detail);
-    /* Start one asynchronous check of svc->ready; call done(done_arg, ok) exactly
-     * once, later, from the loop. Returns -1 if it could not start (retried).
-     * NULL: a started service counts as ready. */
-    int (*ready)(void *ready_arg, const struct ash_service_spec *svc, void (*done)(void *done_arg, bool ok),
-                 void *done_arg);
+    /* Start one asynchronous check of svc->ready; call done(done_arg, ok, why)
+     * exactly once, later, from the loop (why: what failed, for messages).
+     * Returns -1 if it could not start (retried). NULL: a started service
+     * counts as ready. */
+    int (*ready)(void *ready_arg, const struct ash_service_spec *svc,
+                 void (*done)(void *done_arg, bool ok, const char *why), void *done_arg);
     void *ready_arg;
     void *arg;
 };
@@ -50,6 +51,11 @@ int ash_env_start(struct ash_env *env, ash_error_t *err);
 /* Stop every service (reverse dependency order), reap, and mark journal records done. */
 void ash_env_stop(struct ash_env *env);
 void ash_env_free(struct ash_env *env);
+/* Every service started is still running and none has exited since it was
+ * started (a restart is an exit too): else -1 with "service 'api' exited
+ * (exited 1) at 144 ms; last output: ...". The steady state asks this: a
+ * service that died before the fault phase is not a healthy system. */
+int ash_env_check_alive(struct ash_env *env, ash_error_t *err);
 
 struct ash_service *ash_env_service(struct ash_env *env, const char *name);
 const char *ash_service_name(const struct ash_service *s);

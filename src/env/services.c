@@ -44,6 +44,9 @@ struct ash_service {
     char line[8192];
     size_t linelen;
     unsigned restarts;
+    unsigned exits;        /* unplanned exits (not stop/restart by the harness) */
+    char last_exit[64];    /* the newest one: "exited 1", "killed by SIGSEGV" */
+    int64_t last_exit_ran; /* how long it had run then */
     int64_t started_at;
     ash_timer *restart_timer;
     struct ash_seccomp_listener *notify; /* spec->seccomp: the launcher's listener */
@@ -471,6 +474,9 @@ static void child_exited(ash_loop *loop, int fd, uint32_t events, void *data)
     ash_wait_status_str(status, how, sizeof how);
     if (s->stopping)
         return;
+    s->exits++;
+    snprintf(s->last_exit, sizeof s->last_exit, "%s", how);
+    s->last_exit_ran = ash_now_ns() - s->started_at;
     emit(s->env, "service-exited", "%s %s", s->spec->name, how);
     bool failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     bool again = s->spec->restart == ASH_RESTART_ALWAYS || (s->spec->restart == ASH_RESTART_ON_FAILURE && failed);
@@ -503,9 +509,10 @@ struct ready_wait {
     ash_timer *tick; /* NULL once the tick timer has finished itself */
     bool done;
     bool ok;
+    char why[300]; /* the last failed check's reason */
 };
 
-static void ready_done(void *arg, bool ok)
+static void ready_done(void *arg, bool ok, const char *why)
 {
     struct ready_check *c = arg;
     struct ready_wait *w = c->w;
@@ -515,6 +522,8 @@ static void ready_done(void *arg, bool ok)
     w->inflight = NULL;
     if (ok)
         w->ok = w->done = true;
+    else if (why && why[0])
+        snprintf(w->why, sizeof w->why, "%s", why);
 }
 
 static int64_t ready_tick_once(struct ready_wait *w, int64_t now);
@@ -597,12 +606,14 @@ static int wait_ready(struct ash_env *env, struct ash_service *s, ash_error_t *e
     char tail[512];
     log_tail(s, tail, sizeof tail);
     if (!s->running)
-        return ash_error(err, 0, "service '%s' exited before it was ready%s%s", s->spec->name,
+        return ash_error(err, 0, "service '%s' %s before it was ready%s%s%s%s", s->spec->name,
+                         s->last_exit[0] ? s->last_exit : "exited", w.why[0] ? "; ready check: " : "", w.why,
                          tail[0] ? "; last output: " : "", tail);
     if (ash_loop_stopped(env->o.loop))
         return ash_error(err, EINTR, "interrupted while waiting for service '%s'", s->spec->name);
-    return ash_error(err, ETIMEDOUT, "service '%s' not ready within %lld ms%s%s", s->spec->name,
-                     (long long)(timeout / ASH_NS_PER_MS), tail[0] ? "; last output: " : "", tail);
+    return ash_error(err, ETIMEDOUT, "service '%s' not ready within %lld ms%s%s%s%s", s->spec->name,
+                     (long long)(timeout / ASH_NS_PER_MS), w.why[0] ? "; ready check: " : "", w.why,
+                     tail[0] ? "; last output: " : "", tail);
 }
 
 int ash_service_start(struct ash_env *env, struct ash_service *s, ash_error_t *err)
@@ -624,6 +635,23 @@ int ash_env_start(struct ash_env *env, ash_error_t *err)
         struct ash_service *s = &env->svcs[env->order[k]];
         if (ash_service_start(env, s, err) < 0)
             return -1;
+    }
+    return 0;
+}
+
+int ash_env_check_alive(struct ash_env *env, ash_error_t *err)
+{
+    for (size_t k = 0; k < env->n; k++) {
+        struct ash_service *s = &env->svcs[env->order[k]];
+        if (s->running && s->exits == 0)
+            continue;
+        char tail[512];
+        log_tail(s, tail, sizeof tail);
+        if (s->exits == 0)
+            return ash_error(err, 0, "service '%s' is not running", s->spec->name);
+        return ash_error(err, 0, "service '%s' %s %lld ms after it started%s%s%s", s->spec->name, s->last_exit,
+                         (long long)(s->last_exit_ran / ASH_NS_PER_MS), s->running ? " (restarted since)" : "",
+                         tail[0] ? "; last output: " : "", tail);
     }
     return 0;
 }

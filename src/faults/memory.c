@@ -16,6 +16,7 @@
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "sys/memwatch.h"
+#include "sys/objname.h"
 #include "sys/proc.h"
 #include "sys/seccomp_notify.h"
 
@@ -464,9 +465,11 @@ static int setup_service_cgroup(struct mem_state *st, const struct ash_target *t
         return -1;
     if (!ctx->run_id)
         return ash_error(err, EINVAL, "memory fault: no run id to name the service's cgroup with");
-    char rel[200];
+    /* ash-<run>-<service head>-<hash of the whole name>: two services whose
+     * names share a long prefix must not share (and replace) one limit. */
     const char *slash = strrchr(TARGET_SERVICE(st->c), '/');
-    snprintf(rel, sizeof rel, "ash-%s-%s", ctx->run_id, slash ? slash + 1 : TARGET_SERVICE(st->c));
+    char rel[ASH_OBJNAME_MAX + 1];
+    ash_objname(rel, ctx->run_id, slash ? slash + 1 : TARGET_SERVICE(st->c));
     ash_cgroup_init(&st->cg, &sys, rel, false);
     if (original_dirs(st, &sys, err) < 0)
         return -1;

@@ -12,6 +12,7 @@
 #include "sys/clock.h"
 #include "sys/netns.h"
 #include "sys/nft.h"
+#include "sys/objname.h"
 #include "sys/qdisc.h"
 
 #include <arpa/inet.h>
@@ -252,7 +253,7 @@ struct net_state {
     struct placed *csum; /* hosts' eth0 whose TX checksum offload the relay turned off */
     size_t n_csum;
     int n_tb;
-    char table[64];
+    char table[ASH_OBJNAME_MAX + 1];
     struct ash_relay relay;
     struct ash_relay_opts ropts;
     char relay_b[16], relay_p[16];
@@ -421,11 +422,9 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     struct net_state *st = calloc(1, sizeof *st);
     if (!st)
         return ash_error(err, ENOMEM, "network fault");
-    /* ash-<run>-<fault>, fault name reduced to what nft identifiers accept. */
-    snprintf(st->table, sizeof st->table, "ash-%s-%s", ash_sandbox_bridge(ctx->sandbox) + 4, f->name);
-    for (char *p = st->table; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
-            *p = '_';
+    /* ash-<run>-<fault head>-<hash of the whole fault name>: 'part.x' and
+     * 'part_x' must not share a table (reverting one would drop the other's). */
+    ash_objname(st->table, ash_sandbox_bridge(ctx->sandbox) + 4, f->name);
     bool egress = c->direction != DIR_INGRESS, ingress = c->direction != DIR_EGRESS;
     const char *peer = b ? ash_host_address(b) : NULL;
     uint32_t limit = 0;

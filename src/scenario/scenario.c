@@ -4,6 +4,7 @@
 #include "kinds.h"
 #include "scenario/tables.h"
 #include "sys/clock.h"
+#include "sys/objname.h"
 #include "dns/dns.h"
 
 #include <arpa/inet.h>
@@ -455,7 +456,7 @@ static int parse_service(struct pctx *x, const ash_node *item, size_t index, con
         ash_node n = ash_map_get(item, "name");
         return ash_node_fail(&n, x->err,
                              "service name is %zu characters long, at most %d: it names the service's log file "
-                             "(logs/NAME.log) and cgroup (ash-RUN-NAME), and a file name has at most 255 bytes",
+                             "(logs/NAME.log), and a file name has at most 255 bytes",
                              strlen(s->name), ASH_SERVICE_NAME_MAX);
     }
     if (host && !(s->host = strdup(host)))
@@ -1079,8 +1080,47 @@ static int check_dependencies(struct pctx *x)
 static int resolve_targets(struct pctx *x, const struct pending *p);
 static int prepare_faults(struct pctx *x);
 
+/* Fault names become nftables tables and service names cgroups (src/sys/objname.h):
+ * two names that would make one object are refused here, before any run, at
+ * the second name. By construction that takes a 32-bit hash collision. */
+static int check_object_names(struct pctx *x, const ash_node *root)
+{
+    struct ash_scenario *sc = x->sc;
+    char a[ASH_OBJNAME_PART_MAX + 1], b[ASH_OBJNAME_PART_MAX + 1];
+    ash_node faults = ash_map_get(root, "faults");
+    for (size_t i = 0; i < sc->n_faults; i++) {
+        ash_objname_part(a, sc->faults[i].name);
+        for (size_t j = 0; j < i; j++) {
+            ash_objname_part(b, sc->faults[j].name);
+            if (strcmp(a, b) != 0)
+                continue;
+            ash_node item = ash_seq_at(&faults, i), name = ash_map_get(&item, "name");
+            return ash_node_fail(&name, x->err,
+                                 "fault '%s' and fault '%s' (line %d) would share the kernel object name "
+                                 "'ash-<run>-%s' (nftables table); rename one",
+                                 sc->faults[i].name, sc->faults[j].name, sc->faults[j].loc.line, a);
+        }
+    }
+    for (size_t i = 0; i < x->n_svcs; i++) {
+        ash_objname_part(a, x->svcs[i].svc->name);
+        for (size_t j = 0; j < i; j++) {
+            ash_objname_part(b, x->svcs[j].svc->name);
+            if (strcmp(a, b) != 0)
+                continue;
+            ash_node name = ash_map_get(&x->svcs[i].node, "name");
+            return ash_node_fail(&name, x->err,
+                                 "service '%s' and service '%s' (line %d) would share the kernel object name "
+                                 "'ash-<run>-%s' (cgroup); rename one",
+                                 x->svcs[i].svc->name, x->svcs[j].svc->name, x->svcs[j].svc->loc.line, a);
+        }
+    }
+    return 0;
+}
+
 static int check_references(struct pctx *x, const ash_node *root)
 {
+    if (check_object_names(x, root) < 0)
+        return -1;
     struct ash_scenario *sc = x->sc;
     if (check_dependencies(x) < 0)
         return -1;

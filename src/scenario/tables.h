@@ -30,7 +30,8 @@ extern const char *const ash_dns_rtype_names[];         /* enum ash_dns_rtype, N
  *   moves it into, ash-RUN-NAME (run ids have at most 11 characters). */
 #define ASH_RUN_DIR_MAX_SUFFIX 999
 #define ASH_SCENARIO_NAME_MAX (255 - (int)(sizeof "-YYYYMMDDTHHMMSSZ-999" - 1))
-#define ASH_SERVICE_NAME_MAX (255 - (int)(sizeof "ash-12345678901-" - 1))
+/* It names logs/NAME.log; kernel objects (cgroups) are named by ash_objname, bounded by construction. */
+#define ASH_SERVICE_NAME_MAX (255 - (int)(sizeof ".log" - 1))
 #define ASH_TIME_OF_DAY_RE "^([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 
 #endif

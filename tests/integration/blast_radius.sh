@@ -157,6 +157,8 @@ out=$("$ASH" validate "$T/bounded.yaml" 2>&1); st=$?
 check "a balloon inside a limit is accepted (got $st: $out)" '[ $st = 0 ]'
 
 # -- at injection: the named service is gone; the fault is refused, nothing is left
+# (it exits in the fault phase, before the fault's at: 2s; an exit during the
+# warm-up would fail the steady state instead: steady_state_owner.sh)
 runtime() { # NAME FAULT-BODY
   local f="$T/rt-$1.yaml"
   cat > "$f" <<YAML
@@ -164,7 +166,7 @@ version: 1
 name: blast-rt
 services:
   - name: blastapp
-    command: ["sh", "-c", "sleep 0.2"]
+    command: ["sh", "-c", "sleep 1.2"]
     restart: never
 probes:
   - name: up
@@ -175,7 +177,7 @@ $2
 expect:
   warmup: 400ms
   stable_for: 100ms
-  timeout: 3s
+  timeout: 4s
 YAML
   rm -rf "$T/state" "$T/reports"
   "$ASH" run --quiet --state-dir "$T/state" --report-dir "$T/reports" "$f" >/dev/null 2>&1; st=$?
@@ -189,11 +191,13 @@ YAML
   check "$1: no cgroup left" '[ -z "$(cgroups)" ]'
 }
 runtime process-gone '  - name: f
+    at: 2s
     kind: process
     target: blastapp
     action: stop'
 if [ "$(id -u)" = 0 ] && "$ASH" list 2>/dev/null | grep -q '^ *memory-exhaustion'; then
   runtime memory-gone '  - name: f
+    at: 2s
     kind: memory-exhaustion
     service: blastapp
     limit: 64MiB'

@@ -13,6 +13,7 @@
 
 #include <check.h>
 
+#include "sys/objname.h"
 #include "test_util.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +82,8 @@ static void on_event(struct ash_ctx *ctx, int64_t t, const char *event, const ch
         fx.oom = true;
 }
 
+static void start_yaml(const char *y);
+
 /* Start one service "hog" that waits for fx.flag, then allocates 4 MiB steps up to 200 MiB. */
 static void start(void)
 {
@@ -103,6 +106,12 @@ static void start(void)
              "faults:\n  - name: squeeze\n    kind: memory-exhaustion\n    service: hog\n    limit: 48MiB\n"
              "    swap: off\n    sample_every: 100ms\n",
              fx.flag, (int)getpid(), tool);
+    start_yaml(y);
+}
+
+/* Load scenario text y and start its services (fx.run and fx.state are set). */
+static void start_yaml(const char *y)
+{
     ash_error_t err = {0};
     ck_assert_msg(ash_scenario_load_string("t.yaml", y, strlen(y), &fx.sc, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, fx.run, &fx.j, &err), 0);
@@ -190,8 +199,9 @@ START_TEST(moved_and_moved_back)
     size_t pending0 = ash_journal_pending(fx.j); /* the env's record of the running service */
     ck_assert_msg(f->kind->inject(&fx.ctx, f, &st, &err) == 0, "%s", err.msg);
     memory_dir(pid, during, sizeof during);
-    char want[64];
-    snprintf(want, sizeof want, "/ash-%s-hog", fx.run);
+    char want[64], name[ASH_OBJNAME_MAX + 1];
+    ash_objname(name, fx.run, "hog");
+    snprintf(want, sizeof want, "/%s", name);
     ck_assert_msg(strstr(during, want) && strcmp(during + strlen(during) - strlen(want), want) == 0,
                   "service in %s, expected .../%s", during, want + 1);
     const char *limit_file = fx.sys.memory_v1 ? "memory.limit_in_bytes" : "memory.max";
@@ -273,6 +283,64 @@ START_TEST(service_as_target)
 }
 END_TEST
 
+/* Issue 22: host-mode cgroup names were cut at 200 bytes, so two services whose
+ * names share a 240-byte prefix shared one cgroup: the second limit replaced
+ * the first and its revert ended the first early. Each gets its own now. */
+START_TEST(long_names_own_cgroups)
+{
+    memset(&fx, 0, sizeof fx);
+    if (!can_run())
+        return;
+    char head[241], y[4096];
+    memset(head, 'n', 240);
+    head[240] = '\0';
+    snprintf(fx.run, sizeof fx.run, "l%05x", (unsigned)getpid() & 0xfffff);
+    snprintf(fx.state, sizeof fx.state, "/tmp/ash-memsvc-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(fx.state));
+    snprintf(y, sizeof y,
+             "version: 1\nname: s\nservices:\n"
+             "  - name: %s-one\n    command: [\"/bin/sh\", \"-c\", \"while kill -0 %d; do sleep 0.1; done\"]\n"
+             "  - name: %s-two\n    command: [\"/bin/sh\", \"-c\", \"while kill -0 %d; do sleep 0.1; done\"]\n"
+             "faults:\n"
+             "  - name: first\n    kind: memory-exhaustion\n    service: %s-one\n    limit: 48MiB\n"
+             "  - name: second\n    kind: memory-exhaustion\n    service: %s-two\n    limit: 80MiB\n",
+             head, (int)getpid(), head, (int)getpid(), head, head);
+    start_yaml(y);
+    char n1[300], n2[300];
+    snprintf(n1, sizeof n1, "%s-one", head);
+    snprintf(n2, sizeof n2, "%s-two", head);
+    pid_t p1 = ash_service_pid(ash_env_service(fx.env, n1)), p2 = ash_service_pid(ash_env_service(fx.env, n2));
+    ck_assert_int_gt(p1, 0);
+    ck_assert_int_gt(p2, 0);
+    const struct ash_fault_spec *f1 = &fx.sc->faults[0], *f2 = &fx.sc->faults[1];
+    ash_error_t err = {0};
+    void *s1 = NULL, *s2 = NULL;
+    ck_assert_msg(f1->kind->inject(&fx.ctx, f1, &s1, &err) == 0, "%s", err.msg);
+    ck_assert_msg(f2->kind->inject(&fx.ctx, f2, &s2, &err) == 0, "%s", err.msg);
+    char d1[1200], d2[1200];
+    memory_dir(p1, d1, sizeof d1);
+    memory_dir(p2, d2, sizeof d2);
+    ck_assert_msg(strcmp(d1, d2) != 0, "both services in %s", d1);
+    const char *limit_file = fx.sys.memory_v1 ? "memory.limit_in_bytes" : "memory.max";
+    ck_assert_uint_eq(read_ull(d1, limit_file), 48ull << 20);
+    ck_assert_uint_eq(read_ull(d2, limit_file), 80ull << 20);
+    char want[64], name[ASH_OBJNAME_MAX + 1];
+    ash_objname(name, fx.run, n1);
+    snprintf(want, sizeof want, "/%s", name);
+    ck_assert_msg(strcmp(d1 + strlen(d1) - strlen(want), want) == 0, "service in %s, expected .../%s", d1, name);
+    /* Reverting the second leaves the first in its cgroup with its limit. */
+    ck_assert_msg(f2->kind->revert(&fx.ctx, f2, s2, &err) == 0, "%s", err.msg);
+    char again[1200];
+    memory_dir(p1, again, sizeof again);
+    ck_assert_str_eq(again, d1);
+    ck_assert_uint_eq(read_ull(d1, limit_file), 48ull << 20);
+    ck_assert_msg(f1->kind->revert(&fx.ctx, f1, s1, &err) == 0, "revert of the first: %s", err.msg);
+    ck_assert_int_eq(access(d1, F_OK), -1);
+    ck_assert_int_eq(access(d2, F_OK), -1);
+    stop();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("memory_service");
@@ -282,6 +350,7 @@ static Suite *suite(void)
     tcase_add_test(tc, moved_and_moved_back);
     tcase_add_test(tc, limit_holds_and_oom_observed);
     tcase_add_test(tc, service_as_target);
+    tcase_add_test(tc, long_names_own_cgroups);
     suite_add_tcase(s, tc);
     return s;
 }

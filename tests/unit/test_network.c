@@ -10,6 +10,7 @@
 #include "sys/netlink.h"
 #include "sys/nft.h"
 #include "sys/qdisc.h"
+#include "sys/objname.h"
 #include "test_util.h"
 
 #include <arpa/inet.h>
@@ -201,7 +202,7 @@ static void assert_clean(struct fx *f, const char *fault, pid_t relay_pid)
                   kind);
     root_kind(ash_host_netns_fd(f->b), "eth0", kind, sizeof kind);
     ck_assert_msg(strcmp(kind, "tbf") && strcmp(kind, "htb"), "qdisc %s left on b eth0", kind);
-    snprintf(table, sizeof table, "ash-%s-%s", f->run, fault);
+    ash_objname(table, f->run, fault);
     ash_error_t err = {0};
     ck_assert_int_eq(ash_nft_table_exists(ash_host_netns_fd(f->a), "inet", table, &err), 0);
     ck_assert_int_eq(ash_nft_table_exists(ash_host_netns_fd(f->b), "inet", table, &err), 0);
@@ -347,6 +348,43 @@ START_TEST(test_partition_and_loss)
         ck_assert_int_lt(median_connect(&f, f.b, f.a, f.listen_a, 3), 10 * ASH_NS_PER_MS);
         fx_teardown(&f);
     }
+}
+END_TEST
+
+/* Issue 22: faults 'part.x' and 'part_x' once made the same table
+ * (ash-<run>-part_x), so reverting the short one lifted the long partition.
+ * Each now has its own table; reverting one leaves the other in effect. */
+START_TEST(test_partition_names_distinct)
+{
+    if (!can_run())
+        return;
+    struct fx f;
+    fx_setup(&f, "  - name: part.x\n    kind: network\n    at: 0s\n    duration: 6s\n    host: a\n"
+                 "    partition: true\n"
+                 "  - name: part_x\n    kind: network\n    at: 0s\n    duration: 1s\n    host: a\n"
+                 "    partition: true\n");
+    f.listen_b = listen_in(f.b);
+    ck_assert_int_ge(median_connect(&f, f.a, f.b, f.listen_b, 3), 0);
+    const struct ash_fault_spec *lng = &f.sc->faults[0], *shrt = &f.sc->faults[1];
+    char t_long[ASH_OBJNAME_MAX + 1], t_short[ASH_OBJNAME_MAX + 1];
+    ash_objname(t_long, f.run, lng->name);
+    ash_objname(t_short, f.run, shrt->name);
+    ck_assert_str_ne(t_long, t_short);
+    ash_error_t err = {0};
+    void *st_long = NULL, *st_short = NULL;
+    ck_assert_msg(lng->kind->inject(&f.ctx, lng, &st_long, &err) == 0, "%s", err.msg);
+    ck_assert_msg(shrt->kind->inject(&f.ctx, shrt, &st_short, &err) == 0, "%s", err.msg);
+    int nsfd = ash_host_netns_fd(f.a);
+    assert_times_out(f.a, f.b);
+    ck_assert_msg(shrt->kind->revert(&f.ctx, shrt, st_short, &err) == 0, "%s", err.msg);
+    /* The long partition is still in place: no connection, and its own table. */
+    assert_times_out(f.a, f.b);
+    ck_assert_int_eq(ash_nft_table_exists(nsfd, "inet", t_short, &err), 0);
+    ck_assert_int_eq(ash_nft_table_exists(nsfd, "inet", t_long, &err), 1);
+    ck_assert_msg(lng->kind->revert(&f.ctx, lng, st_long, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ash_nft_table_exists(nsfd, "inet", t_long, &err), 0);
+    ck_assert_int_lt(median_connect(&f, f.a, f.b, f.listen_b, 3), 10 * ASH_NS_PER_MS);
+    fx_teardown(&f);
 }
 END_TEST
 
@@ -537,6 +575,7 @@ int main(void)
     tcase_add_test(tc, test_doctor);
     tcase_add_test(tc, test_relay_delay);
     tcase_add_test(tc, test_partition_and_loss);
+    tcase_add_test(tc, test_partition_names_distinct);
     tcase_add_test(tc, test_bandwidth_cross_traffic);
     tcase_add_test(tc, test_recover_after_crash);
     suite_add_tcase(s, tc);

@@ -30,6 +30,7 @@
 #include "sys/nft.h"
 #include "sys/qdisc.h"
 #include "sys/torture.h"
+#include "sys/objname.h"
 #include "test_util.h"
 
 #include <check.h>
@@ -256,7 +257,9 @@ static void fx_free(struct fx *f)
 
 static void net_table(struct fx *f, char *table, size_t len)
 {
-    snprintf(table, len, "ash-%s-f", f->run);
+    char name[ASH_OBJNAME_MAX + 1];
+    ash_objname(name, f->run, "f");
+    snprintf(table, len, "%s", name);
 }
 
 static void net_in_place(struct fx *f)
