@@ -44,6 +44,9 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
 /* Parse and validate only. */
 int ash_validate_file(const char *path, ash_error_t *err);
 
+/* Where runs keep their undo journals unless told otherwise (--state-dir). */
+#define ASH_DEFAULT_STATE_DIR "/run/aftershock"
+
 /* Undo what dead runs left, from the journals in state_dir. Writes one line
  * per action to log. Returns the number of undo records that failed (0: clean),
  * or -1 with err. */
@@ -65,6 +68,17 @@ int ash_scenario_schema(json_t **out, ash_error_t *err);
 
 /* Re-render junit.xml, report.md, report.html of DIR from DIR/report.json. */
 int ash_report_rerender(const char *dir, ash_error_t *err);
+/* Load a report.json and check its "schema"; *out is a new reference. */
+int ash_report_load(const char *path, json_t **out, ash_error_t *err);
+/* JUnit XML: one <testsuite> per report, one <testcase> per run. */
+int ash_report_write_junit_many(const json_t *const *reports, size_t n, const char *path, ash_error_t *err);
+/* Terminal table of the figures of each report (ANSI colours when color). */
+void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n, bool color);
+/* For reports of the same incident replayed together, each variant's (a name
+ * extending another's: "X-early-alert" of "X") median TTD/TTR against the
+ * as-it-was replay: "would the action items have detected it sooner, and by
+ * how much?". Prints nothing when there is no such pair; returns the pairs. */
+size_t ash_report_print_variants(FILE *out, const json_t *const *reports, size_t n);
 
 /* Baselines for CI (src/engine/baseline.c; docs/ci.md). A baseline file is
  * {"schema":"aftershock/baseline-v1","scenarios":{NAME:{"ttd_ms","ttr_ms",

@@ -1,7 +1,5 @@
 /* aftershock validate | list | recover | report | schema: the small subcommands. */
 #include "cli.h"
-#include "report/report.h"
-#include "sys/journal.h"
 
 #include <getopt.h>
 #include <string.h>

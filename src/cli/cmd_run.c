@@ -1,6 +1,5 @@
 /* aftershock run: replay scenarios, print a summary, write reports. */
 #include "cli.h"
-#include "report/report.h"
 
 #include <getopt.h>
 #include <limits.h>

@@ -93,10 +93,6 @@ void ash_dns_rule_remove(struct ash_dns *d, uint64_t id);
 int ash_dns_respond(struct ash_dns *d, const uint8_t *q, size_t len, const struct sockaddr *from, bool tcp,
                     uint8_t **out, size_t *out_len, int64_t *delay_ns);
 
-/* Validators shared with the scenario parser. */
-int ash_dns_record_check(const char *name, int type, const char *value, char *why, size_t len);
-/* "ADDRESS:PORT" or "[V6]:PORT" into sa (may be NULL to only check). */
-int ash_dns_parse_listen(const char *s, struct sockaddr_storage *sa, char *why, size_t len);
 
 /* Counters (tests, benchmark). */
 struct ash_dns_stats {

@@ -1,6 +1,7 @@
 /* The DNS server's records: sandbox hosts, scenario records, moves; each record built once by ldns. */
 #include "dns/dns_int.h"
 #include "env/sandbox.h"
+#include "scenario/dns_record.h"
 #include "scenario/tables.h"
 
 #include <arpa/inet.h>
@@ -32,52 +33,11 @@ ssize_t ash_dns_find(const struct ash_dns *d, const char *name, size_t from)
     return -1;
 }
 
-/* ldns reads the record as a zone file line would say it, relative names
- * completed with the root: no hand-written rdata encoders. */
-static ldns_rr *build_rr(const char *name, int type, const char *value, long long ttl, ldns_rdf *origin, char *why,
-                         size_t len)
-{
-    if (type < 0 || type > ASH_DNS_PTR) {
-        snprintf(why, len, "unknown record type");
-        return NULL;
-    }
-    if (!name || !*name || strlen(name) > 253 || !value || !*value || strpbrk(value, ";()\n\r\"")) {
-        snprintf(why, len, "a record needs a name (at most 253 characters) and a value without ; ( ) or quotes");
-        return NULL;
-    }
-    char line[1024];
-    size_t nl = strlen(name);
-    snprintf(line, sizeof line, "%s%s %lld IN %s %s", name, name[nl - 1] == '.' ? "" : ".", ttl,
-             ash_dns_rtype_names[type], value);
-    ldns_rr *rr = NULL;
-    ldns_status st = ldns_rr_new_frm_str(&rr, line, 0, origin, NULL);
-    if (st != LDNS_STATUS_OK) {
-        snprintf(why, len, "not a valid %s value: %s", ash_dns_rtype_names[type], ldns_get_errorstr_by_id(st));
-        return NULL;
-    }
-    return rr;
-}
-
-int ash_dns_record_check(const char *name, int type, const char *value, char *why, size_t len)
-{
-    ldns_rdf *origin = ldns_dname_new_frm_str(".");
-    if (!origin) {
-        snprintf(why, len, "out of memory");
-        return -1;
-    }
-    ldns_rr *rr = build_rr(name, type, value, 0, origin, why, len);
-    ldns_rdf_deep_free(origin);
-    if (!rr)
-        return -1;
-    ldns_rr_free(rr);
-    return 0;
-}
-
 int ash_dns_add_record(struct ash_dns *d, const char *name, int type, const char *value, long long ttl,
                        ash_error_t *err)
 {
     char why[200];
-    ldns_rr *rr = build_rr(name, type, value, ttl < 0 ? ASH_DNS_DEFAULT_TTL : ttl, d->origin, why, sizeof why);
+    ldns_rr *rr = ash_dns_rr_build(name, type, value, ttl < 0 ? ASH_DNS_DEFAULT_TTL : ttl, d->origin, why, sizeof why);
     if (!rr)
         return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "DNS record '%s': %s", name ? name : "", why);
     if (d->n_recs == d->cap_recs) {
@@ -163,7 +123,7 @@ int ash_dns_move(struct ash_dns *d, const char *name, const char *addr, ash_erro
         return ash_error(err, ENOENT, "DNS: no %s record named '%s' to move", ash_dns_rtype_names[type], name);
     struct ash_dns_rec *r = &d->recs[i];
     char why[200];
-    ldns_rr *rr = build_rr(r->name, type, addr, r->ttl, d->origin, why, sizeof why);
+    ldns_rr *rr = ash_dns_rr_build(r->name, type, addr, r->ttl, d->origin, why, sizeof why);
     if (!rr)
         return ash_error(err, EINVAL, "DNS move of '%s': %s", name, why);
     char *value = strdup(addr);

@@ -1,5 +1,6 @@
 /* The DNS server's answers: parse a query with ldns, apply fault rules, build the reply (truncated when too big). */
 #include "dns/dns_int.h"
+#include "scenario/dns_record.h"
 #include "scenario/tables.h"
 
 #include <arpa/inet.h>

@@ -1,5 +1,6 @@
 /* The DNS server's sockets: UDP and TCP listeners on the event loop, delayed answers, start for a run. */
 #include "dns/dns_int.h"
+#include "sys/addr.h"
 #include "env/sandbox.h"
 #include "sys/clock.h"
 
@@ -291,50 +292,6 @@ static void on_tcp_accept(ash_loop *loop, int fd, uint32_t events, void *data)
     }
 }
 
-int ash_dns_parse_listen(const char *s, struct sockaddr_storage *sa, char *why, size_t len)
-{
-    struct sockaddr_storage tmp;
-    if (!sa)
-        sa = &tmp;
-    const char *colon = s ? strrchr(s, ':') : NULL;
-    if (!colon || colon == s || !colon[1]) {
-        snprintf(why, len, "expected ADDRESS:PORT, e.g. 127.0.0.1:5353");
-        return -1;
-    }
-    char host[INET6_ADDRSTRLEN + 2];
-    size_t hl = (size_t)(colon - s);
-    if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']') {
-        s++;
-        hl -= 2;
-    }
-    if (hl >= sizeof host) {
-        snprintf(why, len, "the address is too long");
-        return -1;
-    }
-    memcpy(host, s, hl);
-    host[hl] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535) {
-        snprintf(why, len, "the port must be a number 0-65535");
-        return -1;
-    }
-    memset(sa, 0, sizeof *sa);
-    struct sockaddr_in *a4 = (struct sockaddr_in *)sa;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
-    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-    } else {
-        snprintf(why, len, "'%s' is not an IPv4 or IPv6 address", host);
-        return -1;
-    }
-    return 0;
-}
-
 static int bound_socket(const struct sockaddr_storage *sa, int type, ash_error_t *err)
 {
     int fd = socket(sa->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -366,7 +323,7 @@ int ash_dns_listen(struct ash_dns *d, const char *addr, int port, ash_error_t *e
     char spec[INET6_ADDRSTRLEN + 16], why[120];
     snprintf(spec, sizeof spec, strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
     struct sockaddr_storage sa;
-    if (ash_dns_parse_listen(spec, &sa, why, sizeof why) < 0)
+    if (ash_parse_listen(spec, &sa, why, sizeof why) < 0)
         return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "DNS server: %s: %s", spec, why);
     d->udp_fd = bound_socket(&sa, SOCK_DGRAM, err);
     if (d->udp_fd < 0)
@@ -419,7 +376,7 @@ int ash_dns_start(ash_loop *loop, struct ash_sandbox *sb, const struct ash_scena
     } else {
         struct sockaddr_storage sa;
         char why[120], addr[INET6_ADDRSTRLEN];
-        if (ash_dns_parse_listen(sc->dns.listen, &sa, why, sizeof why) < 0) {
+        if (ash_parse_listen(sc->dns.listen, &sa, why, sizeof why) < 0) {
             ash_error_class(err, ASH_ERR_USAGE, EINVAL, "dns.listen '%s': %s", sc->dns.listen, why);
             goto fail;
         }

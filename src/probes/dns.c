@@ -2,6 +2,7 @@
  * resolv.conf, as a client there would; ok when the answer has an address (the expected one). */
 #include "kinds.h"
 #include "dns/dns.h"
+#include "sys/addr.h"
 #include "env/sandbox.h"
 #include "probes/probe_socket.h"
 #include "sys/clock.h"
@@ -211,7 +212,7 @@ static int dns_probe_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, v
         }
         snprintf(spec, sizeof spec, strchr(addr, ':') ? "[%s]:53" : "%s:53", addr);
     }
-    if (ash_dns_parse_listen(spec, &st->ns, why, sizeof why) < 0) {
+    if (ash_parse_listen(spec, &st->ns, why, sizeof why) < 0) {
         free(st);
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, EINVAL, "probe '%s': nameserver %s: %s", p->name, spec, why);
     }

@@ -2,6 +2,7 @@
 #ifndef ASH_REPORT_REPORT_H
 #define ASH_REPORT_REPORT_H
 
+#include <aftershock/aftershock.h>
 #include <aftershock/error.h>
 #include <aftershock/text.h>
 
@@ -27,12 +28,9 @@ int ash_report_summarize(json_t *report);
 
 /* Pretty-printed, written atomically (temporary file + rename). */
 int ash_report_write_json(const json_t *report, const char *path, ash_error_t *err);
-/* Load and check "schema"; *out is a new reference. */
-int ash_report_load(const char *path, json_t **out, ash_error_t *err);
 
 /* JUnit XML: one <testsuite> per report, one <testcase> per run. */
 int ash_report_write_junit(const json_t *report, const char *path, ash_error_t *err);
-int ash_report_write_junit_many(const json_t *const *reports, size_t n, const char *path, ash_error_t *err);
 
 /* report.md, for pasting into a ticket. */
 int ash_report_write_markdown(const json_t *report, const char *path, ash_error_t *err);
@@ -40,14 +38,6 @@ int ash_report_write_markdown(const json_t *report, const char *path, ash_error_
 int ash_report_write_html(const json_t *report, const char *path, ash_error_t *err);
 /* reports_dir/index.html listing every subdirectory holding a report.json, newest first. */
 int ash_report_write_index(const char *reports_dir, ash_error_t *err);
-
-/* Terminal table of the figures of each report (ANSI colours when color). */
-void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n, bool color);
-/* For reports of the same incident replayed together, each variant's (a name
- * extending another's: "X-early-alert" of "X") median TTD/TTR against the
- * as-it-was replay: "would the action items have detected it sooner, and by
- * how much?". Prints nothing when there is no such pair; returns the pairs. */
-size_t ash_report_print_variants(FILE *out, const json_t *const *reports, size_t n);
 
 /* The same comparison from the reports stored in a folder (ash_report_write_index
  * writes both): reports_dir/comparison.md, and a section of index.html. */

@@ -5,7 +5,8 @@
 #include "scenario/tables.h"
 #include "sys/clock.h"
 #include "sys/objname.h"
-#include "dns/dns.h"
+#include "scenario/dns_record.h"
+#include "sys/addr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -95,8 +96,6 @@ const struct ash_field ash_expect_fields[] = {
     {"warmup", ASH_F_DURATION, offsetof(struct ash_expect, warmup_ns), 0,
      "steady state verified this long before the first fault (default 1s)"},
     {NULL}};
-
-const char *const ash_dns_rtype_names[] = {"A", "AAAA", "CNAME", "SRV", "PTR", NULL};
 
 const struct ash_field ash_dns_record_fields[] = {
     {"name", ASH_F_STRING, offsetof(struct ash_dns_record_spec, name), ASH_FIELD_REQUIRED,
@@ -926,7 +925,7 @@ static int parse_dns(struct pctx *x, const ash_node *root)
                                  "points");
         char why[160];
         struct sockaddr_storage sa;
-        if (ash_dns_parse_listen(d->listen, &sa, why, sizeof why) < 0)
+        if (ash_parse_listen(d->listen, &sa, why, sizeof why) < 0)
             return ash_node_fail(&listen, x->err, "bad 'listen' '%s': %s", d->listen, why);
         if (!is_loopback(&sa) && !d->allow_remote)
             return ash_node_fail(&listen, x->err,

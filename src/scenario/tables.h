@@ -16,7 +16,6 @@ extern const struct ash_field ash_expect_fields[];      /* struct ash_expect */
 extern const struct ash_field ash_verify_fields[];      /* struct ash_verify_spec */
 extern const struct ash_field ash_dns_fields[];         /* struct ash_dns_spec, plus `records` */
 extern const struct ash_field ash_dns_record_fields[];  /* struct ash_dns_record_spec */
-extern const char *const ash_dns_rtype_names[];         /* enum ash_dns_rtype, NULL-terminated */
 
 /* Name rules, as ERE patterns (also used in schema.json). */
 #define ASH_SCENARIO_NAME_RE "^[a-z0-9-]+$"

@@ -9,13 +9,12 @@
 #ifndef ASH_SYS_JOURNAL_H
 #define ASH_SYS_JOURNAL_H
 
+#include <aftershock/aftershock.h> /* ASH_DEFAULT_STATE_DIR */
 #include <aftershock/error.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#define ASH_DEFAULT_STATE_DIR "/run/aftershock"
 
 struct ash_journal;
 

@@ -81,12 +81,21 @@ START_TEST(listeners_and_holders)
     ash_socket_holders(getpid(), &ino, 1, &mine, &other);
     ck_assert_int_eq(mine, getpid());
     /* A child's tree does not include its parent: the holder is "other". */
+    int sync[2];
+    ck_assert_int_eq(pipe(sync), 0);
     pid_t child = fork();
     if (child == 0) {
         close(fd);
+        /* Only once the child no longer holds the socket may the parent look. */
+        if (write(sync[1], "x", 1) != 1)
+            _exit(1);
         pause();
         _exit(0);
     }
+    char c;
+    ck_assert_int_eq(read(sync[0], &c, 1), 1);
+    close(sync[0]);
+    close(sync[1]);
     ash_socket_holders(child, &ino, 1, &mine, &other);
     ck_assert_int_eq(mine, 0);
     ck_assert_int_eq(other, getpid());
