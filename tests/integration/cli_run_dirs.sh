@@ -84,7 +84,12 @@ check "host mode: each with its own exec fault output" 'own_logs "$T/host-report
 # before either has made it. A check-then-create would give both the same directory.
 if command -v strace >/dev/null; then
   WRAP="strace -f -qq -o /dev/null -e trace=mkdir -e inject=mkdir:delay_enter=300000"
+  # LeakSanitizer cannot run under ptrace (it aborts at exit): in the ASan build the
+  # leak check is left to the other tests for these two traced runs.
+  saved_asan=${ASAN_OPTIONS-}
+  export ASAN_OPTIONS="${saved_asan:+$saved_asan:}detect_leaks=0"
   st=$(run_at_once 2 "$T/host.yaml" "$T/race-reports")
+  if [ -n "$saved_asan" ]; then export ASAN_OPTIONS=$saved_asan; else unset ASAN_OPTIONS; fi
   WRAP=
   check "mkdir held open: both runs exit 0" '[ "$st" = "0 0 " ]'
   check "mkdir held open: two run directories with intact reports" 'all_intact "$T/race-reports" 2'
