@@ -4,6 +4,7 @@
 # rejected by the schema, those marked "# schema: accept" (errors only the
 # parser can see: references, cycles, duplicate names) are accepted by it.
 set -u
+. "$(dirname "$0")/lib/skip.sh"
 src=${ASH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 
 for py in python3 /usr/bin/python3; do
@@ -13,8 +14,7 @@ for py in python3 /usr/bin/python3; do
     fi
 done
 if [ -z "${PY:-}" ]; then
-    echo "skip: python3 with jsonschema and yaml is needed (apt install python3-jsonschema python3-yaml)"
-    exit 77
+    ash_skip_all "python3 with jsonschema and yaml is needed (apt install python3-jsonschema python3-yaml)"
 fi
 
 exec "$PY" - "$src" <<'EOF'
