@@ -92,7 +92,7 @@ fi
 for env in $(grep -lza '^ASH_RUN_ID=' /proc/[0-9]*/environ 2>/dev/null); do
   pid=${env#/proc/}; pid=${pid%/environ}
   [ "$pid" = "$$" ] && continue
-  run=$(tr '\0' '\n' <"$env" 2>/dev/null | sed -n 's/^ASH_RUN_ID=//p' | head -1)
+  run=$({ tr '\0' '\n' <"$env"; } 2>/dev/null | sed -n 's/^ASH_RUN_ID=//p' | head -1)
   say "process $pid ($(cat /proc/$pid/comm 2>/dev/null)) of aftershock run ${run:-?}"
 done
 for j in /run/aftershock/*.journal; do [ -e "$j" ] && say "journal $j"; done
