@@ -83,6 +83,7 @@ expect "a process carrying a run id" "process $p \\(sleep\\) of aftershock run s
 kill -KILL "$p"; wait "$p" 2>/dev/null
 gone "the run's process" "process $p "
 
+: >"$T/hold"
 "$B/tests/ash_seccomp_hold" >"$T/hold" &
 p=$!; pids+=("$p")
 for _ in $(seq 50); do grep -q '^held ' "$T/hold" && break; sleep 0.1; done
