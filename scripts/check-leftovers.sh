@@ -4,15 +4,36 @@
 # network namespaces, links, qdiscs on ash links, nftables tables, cgroups,
 # stopped processes, processes blocked in a seccomp user notification,
 # processes carrying a run id, pending journals.
+# Exit 0: nothing found; 1: something found (each on a "leftover:" line);
+# 2: the scan could not be done (ip, tc or nft missing or failing): a scanner
+# that cannot look must not say "no leftovers".
+# tests/integration/leftovers_selftest.sh plants each kind and checks it is found.
 set -u
 found=0
 say() { echo "leftover: $*"; found=1; }
+cannot() { echo "check-leftovers: cannot scan: $*" >&2; exit 2; }
+for tool in ip tc nft; do
+  command -v "$tool" >/dev/null 2>&1 || cannot "$tool is not installed (iproute2, nftables)"
+done
 
-for ns in $(ls /run/netns 2>/dev/null | grep -E '^ash' || true); do say "network namespace $ns"; done
-for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^ash' || true); do say "link $l"; done
-if command -v nft >/dev/null 2>&1; then
-  for t in $(nft list tables 2>/dev/null | awk '{print $3}' | grep -E '^ash' || true); do say "nftables table $t"; done
-fi
+namespaces=$(ls /run/netns 2>/dev/null | grep -E '^ash' || true)
+for ns in $namespaces; do say "network namespace $ns"; done
+links=$(ip -o link show) || cannot "ip link show failed"
+links=$(echo "$links" | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^ash' || true)
+for l in $links; do say "link $l"; done
+# The qdiscs aftershock adds (netem, tbf, htb: src/sys/qdisc.c) on ash links
+# here and on every link inside an ash namespace (a sandbox host's eth0).
+qdiscs() { # where (for the message), dev-regex, then the command that runs tc
+  local where=$1 devs=$2; shift 2
+  "$@" qdisc show 2>/dev/null | awk -v where="$where" -v devs="$devs" '$2 ~ /^(netem|tbf|htb)$/ {
+    dev = ""; for (i = 3; i < NF; i++) if ($i == "dev") dev = $(i + 1)
+    if (dev ~ devs) print $2 " " $3 " on " dev where }'
+}
+while IFS= read -r q; do [ -n "$q" ] && say "qdisc $q"; done < <(
+  qdiscs "" '^ash' tc
+  for ns in $namespaces; do qdiscs " in network namespace $ns" '.' ip netns exec "$ns" tc; done)
+tables=$(nft list tables) || cannot "nft list tables failed"
+for t in $(echo "$tables" | awk '{print $3}' | grep -E '^ash' || true); do say "nftables table $t"; done
 # Each cgroup once (/sys/fs/cgroup at depth 2 sees the v1 and unified roots too).
 for d in $(for root in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/memory /sys/fs/cgroup/freezer /sys/fs/cgroup/cpu; do
   [ -d "$root" ] && find "$root" -maxdepth 2 -type d -name 'ash-*' 2>/dev/null
@@ -71,7 +92,8 @@ fi
 for env in $(grep -lza '^ASH_RUN_ID=' /proc/[0-9]*/environ 2>/dev/null); do
   pid=${env#/proc/}; pid=${pid%/environ}
   [ "$pid" = "$$" ] && continue
-  say "process $pid ($(cat /proc/$pid/comm 2>/dev/null)) of an aftershock run"
+  run=$({ tr '\0' '\n' <"$env"; } 2>/dev/null | sed -n 's/^ASH_RUN_ID=//p' | head -1)
+  say "process $pid ($(cat /proc/$pid/comm 2>/dev/null)) of aftershock run ${run:-?}"
 done
 for j in /run/aftershock/*.journal; do [ -e "$j" ] && say "journal $j"; done
 [ "$found" = 0 ] && echo "no leftovers"

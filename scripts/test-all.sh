@@ -6,22 +6,55 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --test
 jobs=$(nproc)
 status=0
+# Every test's outcome (suite, test, passed|failed|skipped) and the reasons
+# for skips, per suite (ASH_SKIP_LOG), for the summary at the end.
+results=$PWD/build-ci-results.tsv skips=$PWD/build-ci-skips
+: >"$results"
+rm -rf "$skips" && mkdir "$skips"
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$results"; }
+# ctest output -> results: "Test #3: name ....   Passed", "***Skipped", "***Failed", ...
+record_ctest() { # suite log
+  sed -nE 's/.*Test +#[0-9]+: ([^ ]+) \.+ *(\*\*\*)?([A-Za-z]+).*/\1 \3/p' "$2" | while read -r t st; do
+    case $st in
+      Passed) record "$1" "$t" passed ;;
+      Skipped) record "$1" "$t" skipped ;;
+      *) record "$1" "$t" failed ;;
+    esac
+  done
+}
+# ctest --no-tests=error: a stage whose tests were not registered fails.
+run_ctest() { # suite build-dir ctest-args...
+  local suite=$1 dir=$2 st
+  shift 2
+  (cd "$dir" && ASH_SKIP_LOG=$skips/$suite.log ctest --output-on-failure --no-tests=error -j1 "$@") 2>&1 |
+    tee "$dir/ctest-summary.log"
+  st=${PIPESTATUS[0]}
+  record_ctest "$suite" "$dir/ctest-summary.log"
+  return "$st"
+}
 
 # CTEST_EXCLUDE (a ctest -E regex) leaves out tests whose subject does not
 # depend on the compiler: the kill trials test the guardian, `recover` and the
 # kernel state they leave, the same with every build, and take a minute.
+# Every step checks its own status: set -e does not apply inside a function
+# called under `||`.
 run_suite() { # name cc extra-cmake-args...
   local name=$1 cc=$2; shift 2
   local exclude=()
   [ -n "${CTEST_EXCLUDE:-}" ] && exclude=(-E "$CTEST_EXCLUDE")
   echo "== $name: configure and build"
-  CC=$cc cmake -S . -B "build-ci-$name" -DASH_WERROR=ON "$@" >/dev/null
+  if ! CC=$cc cmake -S . -B "build-ci-$name" -DASH_WERROR=ON "$@" >"build-ci-$name.configure.log" 2>&1; then
+    tail -30 "build-ci-$name.configure.log"
+    record "$name" configure failed
+    return 1
+  fi
   if ! cmake --build "build-ci-$name" -j"$jobs" >"build-ci-$name.log" 2>&1; then
     grep -E 'error:|warning:|Error' "build-ci-$name.log" | head -50
+    record "$name" build failed
     return 1
   fi
   echo "== $name: ctest"
-  (cd "build-ci-$name" && ctest --output-on-failure -j1 "${exclude[@]}") || return 1
+  run_ctest "$name" "build-ci-$name" "${exclude[@]}"
 }
 
 # The tree matches .clang-format (clang-format 14, from the clang package).
@@ -33,8 +66,11 @@ if command -v clang-format >/dev/null 2>&1; then
     echo "not formatted (run clang-format -i): $unformatted"
     status=1
   fi
+  record format clang-format "$([ -n "$unformatted" ] && echo failed || echo passed)"
 else
   echo "format: skipped: clang-format is not installed"
+  echo "clang-format: clang-format is not installed" >>"$skips/format.log"
+  record format clang-format skipped
 fi
 
 run_suite gcc gcc || status=1
@@ -46,19 +82,25 @@ CTEST_EXCLUDE='^kill_trials$' ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN
 # runs a small scenario with N rising and checks each ends clean;
 # test_torture_halfway makes network, memory, table-lock and host-crash injections fail half-way.
 echo "== torture: build with -DASH_TORTURE=ON, test_torture, test_torture_halfway"
-if CC=gcc cmake -S . -B build-ci-torture -DASH_WERROR=ON -DASH_TORTURE=ON >/dev/null &&
+if CC=gcc cmake -S . -B build-ci-torture -DASH_WERROR=ON -DASH_TORTURE=ON >build-ci-torture.log 2>&1 &&
    cmake --build build-ci-torture -j"$jobs" --target test_torture test_torture_halfway aftershock \
-     >build-ci-torture.log 2>&1; then
-  (cd build-ci-torture && ctest --output-on-failure -R '^test_torture(_halfway)?$') || status=1
+     >>build-ci-torture.log 2>&1; then
+  run_ctest torture build-ci-torture -R '^test_torture(_halfway)?$' || status=1
+  # Both must have run (--no-tests=error only catches none).
+  for t in test_torture test_torture_halfway; do
+    awk -F'\t' -v t="$t" '$1 == "torture" && $2 == t {f = 1} END {exit !f}' "$results" || { echo "torture: $t did not run"; record torture "$t" failed; status=1; }
+  done
 else
-  grep -E 'error:|Error' build-ci-torture.log | head -30; status=1
+  grep -E 'error:|Error' build-ci-torture.log | head -30; record torture build failed; status=1
 fi
 
 # Fuzzing (issue 9): each libFuzzer harness in tests/fuzz for a bounded time.
 echo "== fuzz: tests/fuzz harnesses, 20 s each"
-bash scripts/fuzz.sh 20 || status=1
+if bash scripts/fuzz.sh 20; then record fuzz fuzz.sh passed; else record fuzz fuzz.sh failed; status=1; fi
 
 echo "== leftovers"
-bash scripts/check-leftovers.sh || status=1
+if bash scripts/check-leftovers.sh; then record leftovers check-leftovers passed; else record leftovers check-leftovers failed; status=1; fi
+
+bash scripts/test-summary.sh "$results" "$skips" || status=1
 if [ "$status" = 0 ]; then echo "test-all: all suites passed"; else echo "test-all: FAILED"; fi
 exit "$status"

@@ -644,6 +644,9 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
 
     json_t *run = json_object();
     json_object_set_new(run, "index", json_integer(r->cfg->index));
+    /* The kernel objects and processes of the run carry it (ash-<run_id>...,
+     * ASH_RUN_ID): tests attribute leftovers by it. */
+    json_object_set_new(run, "run_id", json_string(r->cfg->run_id));
     json_object_set_new(run, "verdict", json_string(ash_verdict_name(verdict)));
     json_object_set_new(run, "error", error ? json_string(error) : json_null());
     json_object_set_new(run, "duration_ms", json_real(ash_ns_to_ms(r->t_end - r->t_start)));

@@ -6,6 +6,8 @@
 # cgroup, no report). At injection (the named service is gone): the run aborts
 # with the reason, injects nothing and leaves nothing behind.
 set -u
+. "$(dirname "$0")/lib/skip.sh"
+. "$(dirname "$0")/lib/machine.sh"
 B=${ASH_BUILD_DIR:?}
 ASH=$B/aftershock
 T=$(mktemp -d /tmp/ash-blast-XXXXXX)
@@ -195,14 +197,15 @@ runtime process-gone '  - name: f
     kind: process
     target: blastapp
     action: stop'
-if [ "$(id -u)" = 0 ] && "$ASH" list 2>/dev/null | grep -q '^ *memory-exhaustion'; then
+# Whether the kernel can limit memory, from its own files (not from `aftershock list`, the tool under test).
+if ! why=$(machine_lacks root "memory controller"); then
   runtime memory-gone '  - name: f
     at: 2s
     kind: memory-exhaustion
     service: blastapp
     limit: 64MiB'
 else
-  echo "skip memory-gone: memory-exhaustion is unavailable here (needs root and a memory cgroup)"
+  ash_skip "memory-gone: $why"
 fi
 
-exit $fail
+ash_exit "$fail"

@@ -6,12 +6,12 @@
 # after the revert allocations succeed again and the probe recovers; the
 # timeline's enomem-summary counts refusals on both paths.
 set -u
+. "$(dirname "$0")/lib/skip.sh"
 B=${ASH_BUILD_DIR:?}
 ASH=$B/aftershock
 TOOL=$B/tests/ash_malloccount
 if [ "$(id -u)" != 0 ]; then
-  echo "cli_enomem: skipped: memory-exhaustion needs root"
-  exit 77
+  ash_skip_all "memory-exhaustion needs root"
 fi
 T=$(mktemp -d /tmp/ash-enomem-XXXXXX)
 fail=0

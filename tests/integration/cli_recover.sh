@@ -2,6 +2,7 @@
 # CLI behaviour end to end: exit statuses, Ctrl-C abort reverts and reports,
 # SIGKILL of the harness: the guardian reverts; with no guardian, `recover` does.
 set -u
+. "$(dirname "$0")/lib/skip.sh"
 B=${ASH_BUILD_DIR:?}
 SRC=${ASH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 ASH=$B/aftershock
@@ -188,7 +189,7 @@ YAML
   check "sandbox: the new guardian left nothing of run $run${left:+: $left}" '[ -z "$left" ]'
   check "sandbox: journal gone" '[ -z "$(ls "$T"/state/*.journal 2>/dev/null)" ]'
 else
-  echo "skip sandbox guardian check: needs root"
+  ash_skip "sandbox guardian check: needs root"
 fi
 
 # -- a committed exec revert is carried out by recover after SIGKILL
@@ -237,7 +238,7 @@ JOURNAL
   check "  the refused records stay for a person to read" '[ -e "$S/evil01.journal" ]'
   rm -rf "$S"
 else
-  echo "skip planted-journal checks: they need root and a 'nobody' user to plant as"
+  ash_skip "planted-journal checks: they need root and a 'nobody' user to plant as"
 fi
 
-exit $fail
+ash_exit "$fail"

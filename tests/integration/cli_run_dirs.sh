@@ -4,6 +4,7 @@
 # another's report.json, logs or (sandbox mode) generated hosts/resolv.conf.
 # Also: the longest scenario name validate accepts still makes a run directory.
 set -u
+. "$(dirname "$0")/lib/skip.sh"
 B=${ASH_BUILD_DIR:?}
 ASH=$B/aftershock
 T=$(mktemp -d /tmp/ash-rundirs-XXXXXX)
@@ -152,6 +153,6 @@ YAML
   [ -n "${ASH_TEST_VERBOSE:-}" ] && cat "$T"/sb-reports/*/logs/show.log
   check "sandbox mode: every host's resolv.conf names its own subnet's DNS server" consistent
 else
-  echo "skip sandbox mode: needs root"
+  ash_skip "sandbox mode: needs root"
 fi
-exit "$fail"
+ash_exit "$fail"

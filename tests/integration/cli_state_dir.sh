@@ -4,6 +4,7 @@
 # --state-dir, before anything is injected. Cases: full before the run (a small
 # tmpfs, filled), and host mode as a user who cannot create it (nobody).
 set -u
+. "$(dirname "$0")/lib/skip.sh"
 B=${ASH_BUILD_DIR:?}
 ASH=$B/aftershock
 T=$(mktemp -d /tmp/ash-statedir-XXXXXX)
@@ -16,7 +17,7 @@ cleanup() {
 trap cleanup EXIT
 fail=0
 check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
-[ "$(id -u)" = 0 ] || { echo "skip: needs root (mounts a tmpfs, switches to nobody)"; exit 77; }
+[ "$(id -u)" = 0 ] || ash_skip_all "needs root (mounts a tmpfs, switches to nobody)"
 
 cat > "$T/s.yaml" <<YAML
 version: 1

@@ -2,6 +2,7 @@
 # Renders every report fixture (via `test_report --render`) and checks the outputs with a real XML parser:
 # JUnit structure and counts, the HTML page and its SVG timelines (one strip per probe, one rect per sample), the index.
 set -euo pipefail
+. "$(dirname "$0")/lib/skip.sh"
 
 build=${ASH_BUILD_DIR:-build}
 bin="$build/tests/test_report"
@@ -10,8 +11,7 @@ if [ ! -x "$bin" ]; then
     exit 1
 fi
 if ! command -v python3 >/dev/null 2>&1; then
-    echo "SKIP report_xml: python3 is not installed (needed for xml.etree); apt-get install python3" >&2
-    exit 77
+    ash_skip_all "python3 is not installed (needed for xml.etree); apt-get install python3"
 fi
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/ash-report-xml-XXXXXX")
@@ -126,10 +126,10 @@ if problems:
 print(f"report_xml: {len(fixtures)} fixtures rendered; JUnit, HTML/SVG and index parse and agree with report.json")
 PY
 
-# A second, independent parser when it is installed.
-if command -v xmllint >/dev/null 2>&1; then
-    xmllint --noout "$out"/*/junit.xml "$out"/all-junit.xml "$out"/*/report.html "$out"/index.html \
-        "$out"/variants/index.html "$out"/variants/*/report.html
-else
-    echo "report_xml: xmllint not installed; checked with python3 only"
+# A second, independent parser (libxml2-utils: scripts/install-deps.sh --test).
+if ! command -v xmllint >/dev/null 2>&1; then
+    echo "report_xml: xmllint is not installed (apt-get install libxml2-utils; scripts/install-deps.sh --test does)" >&2
+    exit 1
 fi
+xmllint --noout "$out"/*/junit.xml "$out"/all-junit.xml "$out"/*/report.html "$out"/index.html \
+    "$out"/variants/index.html "$out"/variants/*/report.html

@@ -4,6 +4,7 @@
 # rejected by the schema, those marked "# schema: accept" (errors only the
 # parser can see: references, cycles, duplicate names) are accepted by it.
 set -u
+. "$(dirname "$0")/lib/skip.sh"
 src=${ASH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 
 for py in python3 /usr/bin/python3; do
@@ -13,8 +14,7 @@ for py in python3 /usr/bin/python3; do
     fi
 done
 if [ -z "${PY:-}" ]; then
-    echo "skip: python3 with jsonschema and yaml is needed (apt install python3-jsonschema python3-yaml)"
-    exit 77
+    ash_skip_all "python3 with jsonschema and yaml is needed (apt install python3-jsonschema python3-yaml)"
 fi
 
 exec "$PY" - "$src" <<'EOF'
@@ -67,6 +67,13 @@ def first_error(doc):
 
 valid = sorted(glob.glob(os.path.join(src, "tests/fixtures/scenarios/valid/*.yaml")))
 bundled = sorted(glob.glob(os.path.join(src, "scenarios/*.yaml")))
+invalid = sorted(glob.glob(os.path.join(src, "tests/fixtures/scenarios/invalid/*.yaml")))
+# Floors at the counts when they were set: a glob that finds fewer lost files.
+for what, found, floor in (("valid fixtures", valid, 3), ("bundled scenarios", bundled, 8),
+                           ("invalid fixtures", invalid, 46)):
+    if len(found) < floor:
+        failures += 1
+        print(f"FAIL {len(found)} {what} found, at least {floor} expected")
 for path in valid + bundled:
     checked += 1
     try:
@@ -81,7 +88,7 @@ for path in valid + bundled:
     else:
         print(f"ok   {os.path.relpath(path, src)}")
 
-for path in sorted(glob.glob(os.path.join(src, "tests/fixtures/scenarios/invalid/*.yaml"))):
+for path in invalid:
     checked += 1
     rel = os.path.relpath(path, src)
     with open(path) as f:

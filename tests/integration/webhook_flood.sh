@@ -5,6 +5,7 @@
 # reconnecting whatever the receiver closes) as without them, and the report
 # says the receiver shed connections (webhook-saturated, rate-limited).
 set -u
+. "$(dirname "$0")/lib/skip.sh"
 B=${ASH_BUILD_DIR:?}
 ASH=$B/aftershock
 T=$(mktemp -d /tmp/ash-whflood-XXXXXX)
@@ -22,8 +23,7 @@ check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
 # bounds its connections (max_connections, default 256) and must not need more.
 hard=$(ulimit -H -n)
 if [ "$hard" != unlimited ] && [ "$hard" -lt 2200 ]; then
-  echo "skip: the hard RLIMIT_NOFILE is $hard; 2000 + 64 flood sockets need about 2100 (raise it with ulimit -H -n)"
-  exit 77
+  ash_skip_all "the hard RLIMIT_NOFILE is $hard; 2000 + 64 flood sockets need about 2100 (raise it with ulimit -H -n)"
 fi
 ulimit -S -n 1024
 echo "ulimit -n for the harness: $(ulimit -n) (hard $hard)"

@@ -5,6 +5,7 @@
 #include "kinds.h"
 #include "sys/cgroup.h"
 #include "sys/proc.h"
+#include "test_skip.h"
 
 #include <check.h>
 #include <errno.h>
@@ -142,7 +143,7 @@ START_TEST(own_cgroup_leaves_reused_pid_alone)
 {
     struct ash_cgroup_sys sys;
     if (geteuid() != 0 || ash_cgroup_detect(NULL, &sys, NULL) < 0 || !sys.v2[0]) {
-        printf("test_blast: own_cgroup_leaves_reused_pid_alone skipped: needs root and a cgroup v2 hierarchy\n");
+        ash_test_skip("needs root and a cgroup v2 hierarchy");
         return;
     }
     char rel[64], dir[700];
@@ -195,5 +196,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? 1 : 0;
+    return ash_test_exit(failed);
 }

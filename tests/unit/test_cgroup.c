@@ -2,6 +2,7 @@
  * real hierarchy of this machine (create, join, limits, freeze, kill, destroy). */
 #include "sys/cgroup.h"
 #include "sys/clock.h"
+#include "test_skip.h"
 
 #include <check.h>
 #include <errno.h>
@@ -242,7 +243,7 @@ END_TEST
 START_TEST(test_real)
 {
     if (geteuid() != 0) {
-        printf("test_cgroup: real hierarchy part skipped: needs root\n");
+        ash_test_skip("the real hierarchy part needs root");
         return;
     }
     struct ash_cgroup_sys sys;
@@ -333,5 +334,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ash_test_exit(failed);
 }

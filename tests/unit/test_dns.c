@@ -404,11 +404,11 @@ struct world {
 static bool setup_world(struct world *w)
 {
     if (geteuid() != 0) {
-        printf("test_dns: sandbox tests skipped: need root (namespaces, links, cgroups)\n");
+        ash_test_skip("needs root (namespaces, links, cgroups)");
         return false;
     }
     if (access("/usr/bin/getent", X_OK) != 0) {
-        printf("test_dns: sandbox tests skipped: no /usr/bin/getent (libc-bin)\n");
+        ash_test_skip("no /usr/bin/getent (libc-bin)");
         return false;
     }
     memset(w, 0, sizeof *w);
@@ -806,5 +806,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? 1 : 0;
+    return ash_test_exit(failed);
 }

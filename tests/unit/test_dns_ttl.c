@@ -132,7 +132,7 @@ static json_t *run_ttl(int ttl_s)
 static bool can_run(void)
 {
     if (geteuid() != 0) {
-        printf("test_dns_ttl: skipped: needs root (sandbox hosts)\n");
+        ash_test_skip("needs root (sandbox hosts)");
         return false;
     }
     char peerd[600];
@@ -225,5 +225,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ash_test_exit(failed);
 }

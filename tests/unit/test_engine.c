@@ -309,7 +309,7 @@ static bool file_contains(const char *path, const char *needle)
 START_TEST(service_runs_as_its_user)
 {
     if (geteuid() != 0) {
-        printf("test_engine: service_runs_as_its_user skipped: needs root to change user\n");
+        ash_test_skip("needs root to change user");
         return;
     }
     char scen[512], text[2048], run_dir[512], state_dir[512], log[600];
@@ -361,5 +361,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? 1 : 0;
+    return ash_test_exit(failed);
 }

@@ -124,7 +124,7 @@ static json_t *run_crash(const char *mode, const char *tag)
 static bool can_run(void)
 {
     if (geteuid() != 0) {
-        printf("test_host_crash: skipped: needs root (sandbox hosts)\n");
+        ash_test_skip("needs root (sandbox hosts)");
         return false;
     }
     return true;
@@ -235,5 +235,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ash_test_exit(failed);
 }

@@ -31,12 +31,12 @@
 static bool can_run(void)
 {
     if (geteuid() != 0) {
-        printf("test_memory: skipped: needs root (sandbox hosts, cgroup limits)\n");
+        ash_test_skip("needs root (sandbox hosts, cgroup limits)");
         return false;
     }
     struct ash_cgroup_sys sys;
     if (ash_cgroup_detect(NULL, &sys, NULL) < 0 || !sys.memory[0]) {
-        printf("test_memory: skipped: no memory cgroup controller on this machine\n");
+        ash_test_skip("no memory cgroup controller on this machine");
         return false;
     }
     return true;
@@ -406,5 +406,5 @@ int main(int argc, char **argv)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ash_test_exit(failed);
 }

@@ -43,11 +43,11 @@ static struct {
 static bool can_run(void)
 {
     if (geteuid() != 0) {
-        printf("test_memory_service: skipped: needs root (cgroup limits, moving a process)\n");
+        ash_test_skip("needs root (cgroup limits, moving a process)");
         return false;
     }
     if (ash_cgroup_detect(NULL, &fx.sys, NULL) < 0 || !fx.sys.memory[0]) {
-        printf("test_memory_service: skipped: no memory cgroup controller on this machine\n");
+        ash_test_skip("no memory cgroup controller on this machine");
         return false;
     }
     return true;
@@ -361,5 +361,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ash_test_exit(failed);
 }

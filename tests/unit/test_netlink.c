@@ -3,6 +3,7 @@
  * sockets made inside a namespace. Needs root; everything is named ash-nlt*. */
 #include "sys/netlink.h"
 #include "sys/netns.h"
+#include "test_skip.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -18,7 +19,7 @@
 static bool can_run(void)
 {
     if (geteuid() != 0) {
-        printf("test_netlink: skipped: needs root\n");
+        ash_test_skip("needs root");
         return false;
     }
     return true;
@@ -183,5 +184,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ash_test_exit(failed);
 }

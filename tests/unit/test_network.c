@@ -37,7 +37,7 @@
 static bool can_run(void)
 {
     if (geteuid() != 0) {
-        printf("test_network: skipped: needs root (namespaces, qdiscs, nftables)\n");
+        ash_test_skip("needs root (namespaces, qdiscs, nftables)");
         return false;
     }
     return true;
@@ -583,5 +583,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? 1 : 0;
+    return ash_test_exit(failed);
 }

@@ -578,7 +578,8 @@ static size_t check_fixture_dir(const char *sub, bool valid)
 START_TEST(test_fixtures)
 {
     ck_assert_uint_ge(check_fixture_dir("valid", true), 3);
-    ck_assert_uint_ge(check_fixture_dir("invalid", false), 30);
+    /* Floors at the counts when they were set: a glob that finds fewer lost files. */
+    ck_assert_uint_ge(check_fixture_dir("invalid", false), 46);
 }
 END_TEST
 
@@ -590,6 +591,7 @@ START_TEST(test_bundled_scenarios)
     DIR *d = opendir(dir);
     ck_assert_ptr_nonnull(d);
     struct dirent *e;
+    size_t n = 0;
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
         if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0)
@@ -597,8 +599,10 @@ START_TEST(test_bundled_scenarios)
         char path[PATH_MAX + 256];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         check_fixture(path, true);
+        n++;
     }
     closedir(d);
+    ck_assert_msg(n >= 8, "%zu bundled scenarios in %s, at least 8 expected", n, dir);
 }
 END_TEST
 

@@ -24,7 +24,7 @@
 static bool can_run(void)
 {
     if (geteuid() != 0) {
-        printf("test_probe_from: skipped: needs root (namespaces, links, cgroups)\n");
+        ash_test_skip("needs root (namespaces, links, cgroups)");
         return false;
     }
     return true;
@@ -359,5 +359,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ash_test_exit(failed);
 }

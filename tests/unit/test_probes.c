@@ -4,6 +4,7 @@
 #include "sys/clock.h"
 #include "sys/loop.h"
 #include "sys/proc.h"
+#include "test_skip.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -466,10 +467,8 @@ START_TEST(tcp_bad_address_and_unresolvable)
     /* A name that does not resolve. Its DNS query must not leave this machine:
      * move this (forked) test into a fresh network namespace with no route. */
     if (unshare(CLONE_NEWNET) < 0) {
-        fprintf(stderr,
-                "tcp_bad_address_and_unresolvable: skipping the unresolvable half: unshare(CLONE_NEWNET): %s "
-                "(needs root or CAP_SYS_ADMIN)\n",
-                strerror(errno));
+        ash_test_skip("the unresolvable half: unshare(CLONE_NEWNET): %s (needs root or CAP_SYS_ADMIN)",
+                      strerror(errno));
         fx_free(&fx);
         return;
     }
@@ -781,5 +780,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ash_test_exit(failed);
 }

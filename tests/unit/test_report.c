@@ -1,6 +1,7 @@
 /* Report renderers against hand-written report.json fixtures: stats, JSON, JUnit, Markdown, HTML/SVG, index,
  * terminal, and the variants against their as-it-was replays. */
 #include "report/report.h"
+#include "test_skip.h"
 
 #include <check.h>
 #include <ftw.h>
@@ -124,7 +125,7 @@ static char *render(const char *fixture, int (*writer)(const json_t *, const cha
 static void assert_well_formed(const char *path)
 {
     if (system("command -v python3 >/dev/null 2>&1") != 0) {
-        printf("SKIP well-formedness of %s: python3 is not installed\n", path);
+        ash_test_skip("well-formedness of %s: python3 is not installed", path);
         return;
     }
     char cmd[1024];
@@ -988,5 +989,5 @@ int main(int argc, char **argv)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ash_test_exit(failed);
 }

@@ -7,6 +7,7 @@
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "sys/netlink.h"
+#include "test_skip.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -30,7 +31,7 @@
 static bool can_run(void)
 {
     if (geteuid() != 0) {
-        printf("test_sandbox: skipped: needs root (namespaces, links, cgroups)\n");
+        ash_test_skip("needs root (namespaces, links, cgroups)");
         return false;
     }
     return true;
@@ -680,7 +681,7 @@ START_TEST(test_guard_left_nothing)
     if (!can_run())
         return;
     if (!g_prev_run[0]) {
-        printf("test_sandbox: guard_left_nothing skipped: it checks the case run before it (guard_dies)\n");
+        ash_test_skip("it checks the case run before it (guard_dies), which did not run");
         return;
     }
     assert_clean(g_prev_run);
@@ -721,5 +722,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ash_test_exit(failed);
 }

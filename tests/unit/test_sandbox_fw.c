@@ -11,6 +11,7 @@
 #include "sys/journal.h"
 #include "sys/netlink.h"
 #include "sys/netns.h"
+#include "test_skip.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -184,7 +185,7 @@ static struct ash_sample connect_from_a(struct ash_ctx *ctx, const char *address
 START_TEST(test_no_egress)
 {
     if (geteuid() != 0) {
-        printf("test_sandbox_fw: skipped: needs root (namespaces, links, nftables)\n");
+        ash_test_skip("needs root (namespaces, links, nftables)");
         return;
     }
     char outside_ns[64], veth[16];
@@ -292,5 +293,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ash_test_exit(failed);
 }

@@ -219,7 +219,7 @@ static bool need_root(const char *why)
 {
     if (geteuid() == 0)
         return false;
-    printf("test_torture_halfway: skipped: needs root (%s)\n", why);
+    ash_test_skip("needs root (%s)", why);
     return true;
 }
 
@@ -496,5 +496,5 @@ int main(int argc, char **argv)
     srunner_run_all(sr, CK_NORMAL);
     int nf = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ash_test_exit(nf);
 }

@@ -3,6 +3,7 @@
 #define ASH_TEST_UTIL_H
 
 #include "sys/journal.h"
+#include "test_skip.h"
 
 #include <aftershock/aftershock.h>
 #include <dirent.h>
