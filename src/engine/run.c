@@ -597,8 +597,9 @@ static void set_slow_thresholds(struct run *r, int64_t since)
         free(lat);
         p->slow_source = p->slow_ns > ASH_SLOW_FLOOR_NS ? "warm-up p99" : "floor";
         char d[200];
-        snprintf(d, sizeof d, "%s: %.3f ms (%s; warm-up p99 %.3f ms)", p->spec->name, ash_ns_to_ms(p->slow_ns),
-                 p->slow_source, ash_ns_to_ms(p->warmup_p99));
+        snprintf(d, sizeof d, "%s: %.3f ms (%s: %d x warm-up p99 %.3f ms, floor %.0f ms)", p->spec->name,
+                 ash_ns_to_ms(p->slow_ns), p->slow_source, ASH_SLOW_FACTOR, ash_ns_to_ms(p->warmup_p99),
+                 ash_ns_to_ms(ASH_SLOW_FLOOR_NS));
         add_event(r, ash_now_ns(), "slow-threshold", d);
     }
 }
