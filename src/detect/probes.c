@@ -172,10 +172,12 @@ static void probes_det_sample(struct ash_ctx *ctx, const struct ash_detector_spe
 
 static int64_t probes_det_resolution(const struct ash_detector_spec *d, const struct ash_scenario *sc)
 {
+    /* A failed sample is sent within one interval of the harm and known at its
+     * end, at most its timeout later (a slow answer ends before the timeout). */
     int64_t worst = 0;
     for (size_t p = 0; p < sc->n_probes; p++)
-        if (sc->probes[p].every_ns > worst)
-            worst = sc->probes[p].every_ns;
+        if (sc->probes[p].every_ns + sc->probes[p].timeout_ns > worst)
+            worst = sc->probes[p].every_ns + sc->probes[p].timeout_ns;
     return worst;
 }
 

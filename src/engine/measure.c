@@ -1,6 +1,7 @@
-/* Impact and recovery from probe samples: one pass over samples merged by start time. */
+/* Impact and recovery from probe samples: evidence of health at answers, of ill health at requests. */
 #include "engine/measure.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,66 +34,130 @@ int64_t ash_measure_impact(const struct ash_series *probes, size_t np, int64_t t
     return first;
 }
 
+/* One piece of evidence: a healthy answer proves health when it came back
+ * (t = end), a failed sample proves ill health when it was sent (t = start). */
+struct evidence {
+    int64_t t;
+    int64_t sent; /* the sample's start */
+    size_t p;
+    bool ok;
+};
+
+static int cmp_evidence(const void *a, const void *b)
+{
+    const struct evidence *x = a, *y = b;
+    if (x->t != y->t)
+        return (x->t > y->t) - (x->t < y->t);
+    return (int)x->ok - (int)y->ok; /* at the same instant a failure comes first */
+}
+
 int64_t ash_measure_recovery(const struct ash_series *probes, size_t np, int64_t from, int64_t stable_for,
                              int64_t observed_until)
 {
     if (np == 0)
         return -1;
-    size_t *idx = calloc(np, sizeof *idx);
-    signed char *state = calloc(np, 1); /* -1 unknown, 0 failing, 1 ok */
-    if (!idx || !state) {
-        free(idx);
+    /* Samples that started long enough before `from` (more than the series'
+     * longest latency, and before the one sample preceding that point) cannot
+     * place evidence at or after `from`: they only give the state there, and
+     * that is also given by the last of them. So the sort covers what happened
+     * since `from`, not the whole run (a linear scan finds the longest latency). */
+    size_t *first = calloc(np, sizeof *first);
+    size_t total = 0;
+    if (!first)
+        return -1;
+    for (size_t p = 0; p < np; p++) {
+        int64_t maxlat = 0;
+        for (size_t i = 0; i < probes[p].n; i++)
+            if (probes[p].s[i].end - probes[p].s[i].start > maxlat)
+                maxlat = probes[p].s[i].end - probes[p].s[i].start;
+        size_t i = lower_bound(&probes[p], from - maxlat);
+        first[p] = i > 0 ? i - 1 : 0;
+        total += probes[p].n - first[p];
+    }
+    struct evidence *ev = malloc((total ? total : 1) * sizeof *ev);
+    int64_t *last_fail = malloc(np * sizeof *last_fail); /* start of the probe's latest failed sample */
+    signed char *state = malloc(np);                     /* -1 unknown, 0 failing, 1 ok */
+    if (!ev || !last_fail || !state) {
+        free(first);
+        free(ev);
+        free(last_fail);
         free(state);
         return -1;
     }
-    memset(state, -1, np);
-    /* Start one sample before `from` on each probe: that sample is the probe's
-     * state when the window may open; older ones cannot matter. Keeps the cost
-     * proportional to what happened since `from`, not to the whole run. */
+    size_t n = 0;
     for (size_t p = 0; p < np; p++) {
-        size_t i = lower_bound(&probes[p], from);
-        idx[p] = i > 0 ? i - 1 : 0;
+        last_fail[p] = INT64_MIN;
+        state[p] = -1;
+        for (size_t i = first[p]; i < probes[p].n; i++) {
+            const struct ash_sample *s = &probes[p].s[i];
+            ev[n++] = (struct evidence){.t = s->ok ? s->end : s->start, .sent = s->start, .p = p, .ok = s->ok};
+        }
     }
+    qsort(ev, n, sizeof *ev, cmp_evidence);
+
     size_t n_ok = 0;
     int64_t candidate = -1; /* when every probe last became ok */
     int64_t result = -1;
-    for (;;) {
-        /* Next sample by start time across probes (a k-way merge; np is small). */
-        size_t best = np;
-        for (size_t p = 0; p < np; p++)
-            if (idx[p] < probes[p].n && (best == np || probes[p].s[idx[p]].start < probes[best].s[idx[best]].start))
-                best = p;
-        if (best == np)
-            break;
-        const struct ash_sample *s = &probes[best].s[idx[best]++];
-        if (s->start > observed_until)
+    bool opened = false; /* the stream has reached `from` */
+    for (size_t k = 0; k < n; k++) {
+        const struct evidence *e = &ev[k];
+        if (e->t > observed_until)
             break; /* not observed yet */
-        /* A window that was already whole before this sample began is our answer. */
-        if (candidate >= 0 && s->start > candidate + stable_for) {
+        if (!opened && e->t >= from) {
+            opened = true;
+            if (n_ok == np)
+                candidate = from; /* healthy all along: the window opens at `from` */
+        }
+        /* A window that was already whole before this evidence is our answer. */
+        if (candidate >= 0 && e->t > candidate + stable_for) {
             result = candidate;
             break;
         }
-        if (s->ok) {
-            if (state[best] != 1) {
-                state[best] = 1;
+        if (e->ok) {
+            /* An answer to a request sent before a failed one proves nothing
+             * about the failure: only a later request's answer does. */
+            if (e->sent > last_fail[e->p] && state[e->p] != 1) {
+                state[e->p] = 1;
                 n_ok++;
-                if (n_ok == np && candidate < 0)
-                    candidate = s->start > from ? s->start : from;
+                if (opened && n_ok == np && candidate < 0)
+                    candidate = e->t > from ? e->t : from;
             }
         } else {
-            if (state[best] == 1)
+            if (state[e->p] == 1)
                 n_ok--;
-            state[best] = 0;
-            candidate = -1;
+            state[e->p] = 0;
+            if (e->sent > last_fail[e->p])
+                last_fail[e->p] = e->sent;
+            if (opened)
+                candidate = -1;
         }
-        if (candidate >= 0 && candidate < from)
-            candidate = from;
     }
+    if (!opened && n_ok == np && from <= observed_until)
+        candidate = from;
     if (result < 0 && candidate >= 0 && candidate + stable_for <= observed_until)
         result = candidate;
-    free(idx);
+    free(first);
+    free(ev);
+    free(last_fail);
     free(state);
     return result;
+}
+
+void ash_sample_judge(struct ash_sample *s, int64_t slow_ns)
+{
+    int64_t lat = s->end - s->start;
+    if (!s->ok || slow_ns <= 0 || lat <= slow_ns)
+        return;
+    s->ok = false;
+    snprintf(s->detail, sizeof s->detail, "slow: %.0f ms (threshold %.0f ms)", (double)lat / 1e6,
+             (double)slow_ns / 1e6);
+}
+
+int64_t ash_slow_default(const int64_t *warmup_latencies, size_t n)
+{
+    int64_t p99 = ash_percentile(warmup_latencies, n, 99);
+    int64_t slow = p99 > 0 ? ASH_SLOW_FACTOR * p99 : 0;
+    return slow > ASH_SLOW_FLOOR_NS ? slow : ASH_SLOW_FLOOR_NS;
 }
 
 static int cmp_i64(const void *a, const void *b)

@@ -18,11 +18,28 @@ struct ash_series {
 int64_t ash_measure_impact(const struct ash_series *probes, size_t np, int64_t t_inject);
 
 /* Start of the first window, beginning at or after `from`, in which every probe
- * is healthy (its latest sample ok) and no sample of any probe fails for
- * stable_for. The window must be fully observed: `observed_until` is the end of
- * observation (a window ending later does not count yet). -1 if none. */
+ * is healthy and stays healthy for stable_for. The rule (README, "The measured
+ * times"): a sample proves health when its answer came back, so a healthy
+ * sample counts at its end; a failed sample (an error, a timeout, or an answer
+ * slower than the probe's `slow` threshold, see ash_sample_judge) proves ill
+ * health when it was sent, so it counts at its start. A probe is healthy from
+ * the answer of a sample sent after its last failed one; the window opens when
+ * every probe is, and holds while no failed sample is sent in it. Against a
+ * target healthy from R on, this gives a value in [R, R + interval + slow].
+ * The window must be fully observed: `observed_until` bounds what is known
+ * (no sample sent before it is still in flight). -1 if none. */
 int64_t ash_measure_recovery(const struct ash_series *probes, size_t np, int64_t from, int64_t stable_for,
                              int64_t observed_until);
+
+/* The default `slow` threshold: ASH_SLOW_FACTOR times the warm-up's p99
+ * latency, at least ASH_SLOW_FLOOR_NS. */
+#define ASH_SLOW_FACTOR 10
+#define ASH_SLOW_FLOOR_NS ((int64_t)20 * 1000000)
+int64_t ash_slow_default(const int64_t *warmup_latencies, size_t n);
+
+/* A successful sample whose latency exceeds slow_ns (> 0) becomes a failed one
+ * with the detail "slow: 94 ms (threshold 50 ms)". */
+void ash_sample_judge(struct ash_sample *s, int64_t slow_ns);
 
 /* Percentiles over latencies (ns): nearest rank. Sorts a copy. */
 int64_t ash_percentile(const int64_t *v, size_t n, double p);

@@ -34,6 +34,11 @@ struct probe_rt {
     struct run *run;
     int64_t *late; /* per tick: actual start - scheduled start */
     size_t n_late, cap_late;
+    int64_t *fly; /* starts of the samples in flight */
+    size_t n_fly, cap_fly;
+    int64_t slow_ns;         /* effective threshold; -1 until the warm-up has set it */
+    const char *slow_source; /* "stated", "warm-up p99" or "floor" */
+    int64_t warmup_p99;      /* the warm-up's p99 latency it came from, -1 if stated */
 };
 
 struct sample_ctx {
@@ -105,9 +110,10 @@ struct run {
     bool aborted, finished, timed_out;
     char abort_reason[256];
     struct ash_progress *progress;
-    int64_t t_observed; /* end of the observation phase (verify checks run after it) */
-    json_t *verify;     /* results of the scenario's verify: checks, NULL if none ran */
-    int guardian_fd;    /* the guardian's pidfd while the loop watches it, else -1 */
+    int64_t t_observed;   /* end of the observation phase (verify checks run after it) */
+    int64_t t_unfinished; /* earliest start of a sample abandoned at teardown, or -1 */
+    json_t *verify;       /* results of the scenario's verify: checks, NULL if none ran */
+    int guardian_fd;      /* the guardian's pidfd while the loop watches it, else -1 */
 };
 
 /* ---- timeline ---- */
@@ -195,6 +201,11 @@ static void sample_done(void *arg, const struct ash_sample *s)
     struct probe_rt *p = arg;
     struct run *r = p->run;
     p->inflight--;
+    for (size_t k = 0; k < p->n_fly; k++)
+        if (p->fly[k] == s->start) {
+            p->fly[k] = p->fly[--p->n_fly];
+            break;
+        }
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 256;
         struct ash_sample *v = realloc(p->samples, cap * sizeof *v);
@@ -210,6 +221,10 @@ static void sample_done(void *arg, const struct ash_sample *s)
         i--;
     }
     p->samples[i] = *s;
+    /* A slow answer is not a healthy one (README, "The measured times"): judged
+     * here, once, so detectors, the report and the figures see the same sample. */
+    ash_sample_judge(&p->samples[i], p->slow_ns);
+    s = &p->samples[i];
     ash_progress_sample(r->progress, p->spec->name, s->ok);
     for (size_t d = 0; d < r->sc->n_detectors; d++)
         if (r->dets[d].started && r->dets[d].spec->kind->on_sample)
@@ -236,6 +251,16 @@ static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
     }
     if (p->n_late < p->cap_late)
         p->late[p->n_late++] = start - scheduled;
+    if (p->n_fly == p->cap_fly) {
+        size_t cap = p->cap_fly ? p->cap_fly * 2 : 8;
+        int64_t *v = realloc(p->fly, cap * sizeof *v);
+        if (v) {
+            p->fly = v;
+            p->cap_fly = cap;
+        }
+    }
+    if (p->n_fly < p->cap_fly)
+        p->fly[p->n_fly++] = start;
     p->inflight++;
     if (p->spec->kind->sample(&p->run->ctx, p->spec, p->state, start, sample_done, p, &err) < 0) {
         p->inflight--;
@@ -438,6 +463,18 @@ static struct ash_series *series_of(struct run *r)
     return out;
 }
 
+/* What is known at `now`: evidence up to now, except that a sample still in
+ * flight may yet fail at its start, so nothing from its start on is complete. */
+static int64_t observed_bound(const struct run *r, int64_t now)
+{
+    int64_t bound = now;
+    for (size_t i = 0; i < r->sc->n_probes; i++)
+        for (size_t k = 0; k < r->probes[i].n_fly; k++)
+            if (r->probes[i].fly[k] - 1 < bound)
+                bound = r->probes[i].fly[k] - 1;
+    return bound;
+}
+
 /* Done when every fault has happened and every fault with a window has been
  * reverted, no remediation is pending, and a stable window has been seen after
  * the last revert (or after the impact, if nothing was reverted). */
@@ -467,7 +504,8 @@ static void check_finished(struct run *r)
     int64_t from = r->t_last_revert > 0 ? r->t_last_revert : (impact >= 0 ? impact : r->t_inject);
     if (impact >= 0 && impact > from)
         from = impact;
-    int64_t rec = ash_measure_recovery(series, r->sc->n_probes, from, r->sc->expect.stable_for_ns, ash_now_ns());
+    int64_t rec = ash_measure_recovery(series, r->sc->n_probes, from, r->sc->expect.stable_for_ns,
+                                       observed_bound(r, ash_now_ns()));
     free(series);
     if (rec >= 0) {
         r->finished = true;
@@ -541,6 +579,31 @@ static void guardian_exited(ash_loop *loop, int fd, uint32_t events, void *data)
 
 /* ---- steady state ---- */
 
+/* Each probe without a stated `slow:` gets ASH_SLOW_FACTOR x the p99 latency of
+ * its warm-up samples (those started since `since`), at least the floor. */
+static void set_slow_thresholds(struct run *r, int64_t since)
+{
+    for (size_t i = 0; i < r->sc->n_probes; i++) {
+        struct probe_rt *p = &r->probes[i];
+        if (p->spec->slow_ns > 0)
+            continue;
+        int64_t *lat = malloc((p->n ? p->n : 1) * sizeof *lat);
+        size_t n = 0;
+        for (size_t k = 0; lat && k < p->n; k++)
+            if (p->samples[k].start >= since)
+                lat[n++] = p->samples[k].end - p->samples[k].start;
+        p->warmup_p99 = lat ? ash_percentile(lat, n, 99) : -1;
+        p->slow_ns = lat ? ash_slow_default(lat, n) : ASH_SLOW_FLOOR_NS;
+        free(lat);
+        p->slow_source = p->slow_ns > ASH_SLOW_FLOOR_NS ? "warm-up p99" : "floor";
+        char d[200];
+        snprintf(d, sizeof d, "%s: %.3f ms (%s: %d x warm-up p99 %.3f ms, floor %.0f ms)", p->spec->name,
+                 ash_ns_to_ms(p->slow_ns), p->slow_source, ASH_SLOW_FACTOR, ash_ns_to_ms(p->warmup_p99),
+                 ash_ns_to_ms(ASH_SLOW_FLOOR_NS));
+        add_event(r, ash_now_ns(), "slow-threshold", d);
+    }
+}
+
 /* The steady state holds when, over the last `warmup`, every probe has at least
  * one sample and none failed, and every service is still the process that was
  * started. We wait up to warmup + 10 s for such a window. */
@@ -580,8 +643,10 @@ static int verify_steady_state(struct run *r, ash_error_t *err)
                 why = "no sample completed";
             }
         }
-        if (!bad)
+        if (!bad) {
+            set_slow_thresholds(r, now - warmup);
             return 0;
+        }
         if (now >= limit)
             return ash_error(err, 0, "steady state not reached: probe '%s' is not healthy (%s); nothing was injected",
                              bad, why);
@@ -615,10 +680,20 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
     struct ash_series *series = series_of(r);
     if (!series)
         return NULL;
-    int64_t probe_res = 0;
-    for (size_t i = 0; i < sc->n_probes; i++)
+    /* What bounds each figure's error (README, "The measured times"): impact is
+     * the start of a failed sample, so one interval; recovery is the answer of
+     * a healthy sample sent after the fault ended, so one interval plus the
+     * longest a healthy answer may take, the slow threshold. */
+    int64_t probe_res = 0, recover_res = 0;
+    for (size_t i = 0; i < sc->n_probes; i++) {
         if (sc->probes[i].every_ns > probe_res)
             probe_res = sc->probes[i].every_ns;
+        int64_t slow = r->probes[i].slow_ns > 0 ? r->probes[i].slow_ns : sc->probes[i].timeout_ns;
+        if (slow > sc->probes[i].timeout_ns)
+            slow = sc->probes[i].timeout_ns; /* no healthy answer takes longer than the timeout */
+        if (sc->probes[i].every_ns + slow > recover_res)
+            recover_res = sc->probes[i].every_ns + slow;
+    }
 
     int64_t impact = -1, ttd = -1, ttr = -1, r2r = -1;
     if (r->t_inject >= 0) {
@@ -626,6 +701,8 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
         impact = im >= 0 ? im - r->t_inject : -1;
         ttd = r->first_detect >= 0 ? r->first_detect - r->t_inject : -1;
         int64_t observed = r->t_observed > 0 ? r->t_observed : r->t_end;
+        if (r->t_unfinished >= 0 && r->t_unfinished - 1 < observed)
+            observed = r->t_unfinished - 1; /* an abandoned sample: its outcome is unknown */
         if (im < 0) {
             /* Never impacted: the steady state never broke, so nothing to recover from. */
             ttr = sc->n_probes ? 0 : -1;
@@ -660,11 +737,12 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
     json_object_set_new(run, "detected_by", r->detected_by ? json_string(r->detected_by->name) : json_null());
     json_object_set_new(run, "ttr_ms", ms_or_null(ttr));
     json_object_set_new(run, "revert_to_recover_ms", ms_or_null(r2r));
-    json_object_set_new(run, "resolution_ms", json_real(ash_ns_to_ms(probe_res)));
+    /* The run's one number is the largest of the probe figures' resolutions. */
+    json_object_set_new(run, "resolution_ms", json_real(ash_ns_to_ms(recover_res)));
     json_object_set_new(run, "resolution",
                         json_pack("{s:f, s:f, s:f, s:f}", "impact_ms", ash_ns_to_ms(probe_res), "ttd_ms",
-                                  ash_ns_to_ms(ttd_res), "ttr_ms", ash_ns_to_ms(probe_res), "revert_to_recover_ms",
-                                  ash_ns_to_ms(probe_res)));
+                                  ash_ns_to_ms(ttd_res), "ttr_ms", ash_ns_to_ms(recover_res), "revert_to_recover_ms",
+                                  ash_ns_to_ms(recover_res)));
 
     json_t *faults = json_array();
     for (size_t i = 0; i < sc->n_faults; i++) {
@@ -706,6 +784,9 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
                             json_pack("{s:o, s:o, s:o}", "p50", ms_or_null(lat ? ash_percentile(lat, p->n, 50) : -1),
                                       "p99", ms_or_null(lat ? ash_percentile(lat, p->n, 99) : -1), "max",
                                       ms_or_null(lat ? ash_percentile(lat, p->n, 100) : -1)));
+        json_object_set_new(pj, "slow_ms", ms_or_null(p->slow_ns));
+        json_object_set_new(pj, "slow_source", p->slow_source ? json_string(p->slow_source) : json_null());
+        json_object_set_new(pj, "warmup_p99_ms", ms_or_null(p->warmup_p99));
         json_object_set_new(pj, "series", ser);
         free(lat);
         json_array_append_new(probes, pj);
@@ -830,6 +911,7 @@ static void free_run(struct run *r)
         for (size_t i = 0; i < r->sc->n_probes; i++) {
             free(r->probes[i].samples);
             free(r->probes[i].late);
+            free(r->probes[i].fly);
         }
     free(r->probes);
     free(r->dets);
@@ -863,6 +945,10 @@ static void teardown(struct run *r)
         if (p->timer)
             ash_loop_cancel_timer(r->loop, p->timer);
         p->timer = NULL;
+        for (size_t k = 0; k < p->n_fly; k++)
+            if (r->t_unfinished < 0 || p->fly[k] < r->t_unfinished)
+                r->t_unfinished = p->fly[k];
+        p->n_fly = 0;
         if (p->open)
             p->spec->kind->close(&r->ctx, p->spec, p->state);
         p->open = false;
@@ -878,7 +964,7 @@ static void teardown(struct run *r)
 int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_t *err)
 {
     const struct ash_scenario *sc = cfg->sc;
-    struct run r = {.cfg = cfg, .sc = sc, .t_inject = -1, .first_detect = -1, .guardian_fd = -1};
+    struct run r = {.cfg = cfg, .sc = sc, .t_inject = -1, .first_detect = -1, .guardian_fd = -1, .t_unfinished = -1};
     int verdict = ASH_VERDICT_ERROR;
     char error[1024] = "";
     int ret = -1;
@@ -998,6 +1084,11 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         struct probe_rt *p = &r.probes[i];
         p->spec = &sc->probes[i];
         p->run = &r;
+        /* A stated threshold applies from the first sample; a derived one
+         * once the warm-up has shown the probe's own latency. */
+        p->slow_ns = p->spec->slow_ns > 0 ? p->spec->slow_ns : -1;
+        p->slow_source = p->spec->slow_ns > 0 ? "stated" : NULL;
+        p->warmup_p99 = -1;
         if (p->spec->kind->open(&r.ctx, p->spec, &p->state, err) < 0) {
             ash_error_wrap(err, "probe '%s'", p->spec->name);
             goto out_teardown;

@@ -62,6 +62,9 @@ const struct ash_field ash_probe_fields[] = {
     {"every", ASH_F_DURATION, offsetof(struct ash_probe_spec, every_ns), 0, "sampling interval (default 100ms)"},
     {"timeout", ASH_F_DURATION, offsetof(struct ash_probe_spec, timeout_ns), 0,
      "limit per sample (default: every, at most 1s)"},
+    {"slow", ASH_F_DURATION, offsetof(struct ash_probe_spec, slow_ns), 0,
+     "a successful sample slower than this counts as failed (default: 10 x the warm-up's p99 latency, at least "
+     "20ms)"},
     {NULL}};
 
 const struct ash_field ash_detector_fields[] = {
@@ -556,6 +559,7 @@ static int parse_probe(struct pctx *x, const ash_node *item, size_t index, struc
     p->loc = ash_node_loc(item);
     p->every_ns = 100 * ASH_NS_PER_MS;
     p->timeout_ns = -1;
+    p->slow_ns = -1;
     if (need_item_map(item, "probe", x->err) < 0 ||
         check_kind_item_keys(item, what, "probe", ash_probe_fields, &fam, x->err) < 0 ||
         ash_fields_parse(item, ash_probe_fields, p, x->err) < 0 || check_item_name(item, "probe", p->name, x->err) < 0)
@@ -563,6 +567,10 @@ static int parse_probe(struct pctx *x, const ash_node *item, size_t index, struc
     if (p->every_ns <= 0) {
         ash_node e = ash_map_get(item, "every");
         return ash_node_fail(&e, x->err, "'every' must be greater than 0");
+    }
+    if (p->slow_ns == 0 || p->slow_ns < -1) {
+        ash_node e = ash_map_get(item, "slow");
+        return ash_node_fail(&e, x->err, "'slow' must be greater than 0");
     }
     const struct ash_kind_common *c;
     ash_node value;

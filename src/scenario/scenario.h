@@ -51,6 +51,7 @@ struct ash_probe_spec {
     char *from;         /* sandbox host, NULL = the harness itself */
     int64_t every_ns;   /* sampling interval; default 100ms */
     int64_t timeout_ns; /* per sample; default = min(every, 1s)... set by parser */
+    int64_t slow_ns;    /* an ok sample slower than this fails; -1: derived from the warm-up */
     struct ash_loc loc;
 };
 

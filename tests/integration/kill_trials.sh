@@ -529,8 +529,9 @@ trial() { # scenario signal(KILL|INT) guardian(yes|no) window
   local what="SIGKILL" problems=""
   if [ "$sig" = INT ]; then
     what="SIGINT"
-    # An orderly abort: exit 1 with a report whose verdict is 'aborted' (or
-    # the run's own verdict when it had already ended). The one exception: a
+    # An orderly abort: exit 1 with a report whose verdict is 'aborted'. Only
+    # in the last window (after revert) may the run have ended on its own
+    # before the signal, and then its own verdict stands. The one exception: a
     # signal that comes before main() (while the loader runs) takes the
     # default action; then nothing may have been started at all.
     local rep
@@ -544,8 +545,9 @@ trial() { # scenario signal(KILL|INT) guardian(yes|no) window
       problems+=" no-report"
     elif ! grep -qE '"verdict": "(aborted|pass|fail)"' "$rep"; then
       problems+=" report-verdict-$(grep -o '"verdict": "[a-z]*"' "$rep" | head -1)"
-    elif [ $st = 0 ] && [ "$k" -lt 4 ]; then
-      problems+=" run-not-aborted" # interrupted before its end, it still passed
+    elif [ "$k" -lt 4 ] && grep -o '"verdict": "[a-z]*"' "$rep" | grep -qv '"aborted"'; then
+      # interrupted before its end, yet it passed or failed on its own terms
+      problems+=" run-not-aborted-$(grep -o '"verdict": "[a-z]*"' "$rep" | grep -v '"aborted"' | head -1 | tr -d '" ')"
     fi
     wait_unmarked 10
   elif [ "$guard" = yes ]; then

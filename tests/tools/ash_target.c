@@ -9,6 +9,10 @@
  *                            MS after breaking, print TEXT on stdout (flushed)
  *   --refuse                 while broken, close the listening socket (connects
  *                            are refused) instead of answering 503
+ *   --hang                   while broken, accept and read requests but do not
+ *                            answer them; on recovery answer every held request
+ *                            with 200 at once, as a released lock or a drained
+ *                            queue does (a blocked request that then succeeds)
  *   --any                    listen on every address, not only 127.0.0.1 (inside
  *                            a sandbox host, so that other hosts can reach it)
  * The true times of every state change go to stderr and, with --truth-file,
@@ -44,6 +48,7 @@ struct client {
     int fd;
     size_t len;
     bool draining; /* answered; reading until the peer closes so it gets the whole reply */
+    bool held;     /* --hang: a whole request, not answered while broken */
     int64_t since;
     char buf[4096];
 };
@@ -58,6 +63,7 @@ struct opts {
     long log_after_ms;
     const char *log_line;
     bool refuse;
+    bool hang;
     bool any;
 };
 
@@ -150,6 +156,11 @@ static void drop_client(size_t i)
 
 static void respond(struct client *c)
 {
+    if (o.hang && !healthy) {
+        c->held = true;
+        return;
+    }
+    c->held = false;
     static const char ok[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
                              "Connection: close\r\n\r\nok\n";
     static const char bad[] = "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
@@ -179,7 +190,7 @@ static void client_readable(size_t i)
         drop_client(i);
         return;
     }
-    if (c->draining)
+    if (c->draining || c->held)
         return;
     c->len += (size_t)n;
     c->buf[c->len] = '\0';
@@ -229,6 +240,10 @@ static int become_healthy(void)
     }
     healthy = true;
     truth("recovered", now_ns());
+    /* After the truth line: every answer to a held request is sent at or after it. */
+    for (size_t i = 0; i < nclients; i++)
+        if (clients[i].held)
+            respond(&clients[i]);
     return 0;
 }
 
@@ -257,7 +272,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: ash_target [--port N] [--port-file PATH] [--truth-file PATH]\n"
                "                  [--fail-after-signal MS | --fail-at MS] [--recover-after MS]\n"
-               "                  [--log-after MS --log-line TEXT] [--refuse]\n");
+               "                  [--log-after MS --log-line TEXT] [--refuse | --hang] [--any]\n");
 }
 
 static void parse_args(int argc, char **argv)
@@ -271,6 +286,7 @@ static void parse_args(int argc, char **argv)
                                              {"log-after", required_argument, NULL, 'l'},
                                              {"log-line", required_argument, NULL, 'L'},
                                              {"refuse", no_argument, NULL, 'R'},
+                                             {"hang", no_argument, NULL, 'H'},
                                              {"any", no_argument, NULL, 'A'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
@@ -310,6 +326,9 @@ static void parse_args(int argc, char **argv)
         case 'R':
             o.refuse = true;
             break;
+        case 'H':
+            o.hang = true;
+            break;
         case 'A':
             o.any = true;
             break;
@@ -324,6 +343,10 @@ static void parse_args(int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, "ash-target: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
+        exit(2);
+    }
+    if (o.refuse && o.hang) {
+        fprintf(stderr, "ash-target: --refuse and --hang are exclusive\n");
         exit(2);
     }
     if (o.log_after_ms >= 0 && !o.log_line) {

@@ -39,6 +39,9 @@ extern const struct ash_action_kind ash_action_kill_lock_holder;
 /* Children of this process, zombies included: every holder is our direct child, and
  * the tests start no other processes (the PostgreSQL cluster is started by the
  * unchecked fixture in the parent, under CK_FORK). */
+
+/* Scheduling slack on an idle 2-core machine (as in test_engine.c). */
+#define SLACK_MS 3.0
 static int count_children(void)
 {
     DIR *d = opendir("/proc");
@@ -650,10 +653,17 @@ START_TEST(ttr_known_answer)
     double ttr = json_number_value(ttr_j);
     double res_ms = json_number_value(json_object_get(json_object_get(run, "resolution"), "ttr_ms"));
     double truth = ended - t_inject;
-    ck_assert_msg(res_ms == 50.0, "resolution %.3f", res_ms);
-    ck_assert_msg(ttr >= truth - res_ms && ttr <= truth + res_ms,
-                  "ttr %.3f ms vs the holder's death at %.3f ms after t_inject: off by more than %.0f ms", ttr, truth,
-                  res_ms);
+    /* The stated resolution: the interval plus the slow threshold, at most the
+     * 50 ms timeout. */
+    double slow_ms = json_number_value(json_object_get(json_array_get(json_object_get(run, "probes"), 0), "slow_ms"));
+    ck_assert_msg(slow_ms >= 20.0, "slow threshold %.3f", slow_ms);
+    ck_assert_msg(res_ms == 50.0 + (slow_ms < 50.0 ? slow_ms : 50.0), "resolution %.3f (slow %.3f)", res_ms, slow_ms);
+    /* The contract: an INSERT blocked on the lock and answered when the holder
+     * died proves health at its answer, so no earlier than the death (minus
+     * the 3 ms scheduling slack), and at most the stated resolution after it. */
+    ck_assert_msg(ttr >= truth - SLACK_MS && ttr <= truth + res_ms + SLACK_MS,
+                  "ttr %.3f ms vs the holder's death at %.3f ms after t_inject: outside [-%.0f, +%.0f] ms", ttr, truth,
+                  SLACK_MS, res_ms + SLACK_MS);
     /* kill_lock_holder counts as the fault's revert. */
     json_t *flt = json_array_get(json_object_get(run, "faults"), 0);
     ck_assert_msg(json_is_number(json_object_get(flt, "reverted_ms")), "fault not reverted by kill_lock_holder");

@@ -1,6 +1,7 @@
 /* Known answers for the measurement functions (impact, recovery window, percentiles). */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/measure.h"
 
@@ -42,8 +43,9 @@ END_TEST
 START_TEST(recovery_waits_for_stable_window)
 {
     struct ash_series p = make(10, 3000, 300, 500);
-    /* stable_for 1 s: recovered at the first ok sample after the outage */
-    ck_assert_int_eq(ash_measure_recovery(&p, 1, MS(300), MS(1000), MS(3000)), MS(500));
+    /* stable_for 1 s: recovered at the answer (1 ms after its start) of the
+     * first ok sample after the outage */
+    ck_assert_int_eq(ash_measure_recovery(&p, 1, MS(300), MS(1000), MS(3000)), MS(501));
     /* window not yet observed */
     ck_assert_int_eq(ash_measure_recovery(&p, 1, MS(300), MS(1000), MS(1200)), -1);
 }
@@ -52,19 +54,20 @@ END_TEST
 START_TEST(recovery_flap_restarts_window)
 {
     /* failing 300-500, ok 500-700, failing 700-800, ok after: with stable_for 300 ms
-     * the 500 ms window is broken by the flap; recovery is at 800. */
+     * the 500 ms window is broken by the flap; recovery is at the answer of the
+     * sample sent at 800. */
     struct ash_series p = make(10, 3000, 300, 500);
     struct ash_sample *s = bufs[nbufs - 1];
     for (size_t i = 70; i < 80; i++)
         s[i].ok = false;
-    ck_assert_int_eq(ash_measure_recovery(&p, 1, MS(300), MS(300), MS(3000)), MS(800));
+    ck_assert_int_eq(ash_measure_recovery(&p, 1, MS(300), MS(300), MS(3000)), MS(801));
 }
 END_TEST
 
 START_TEST(recovery_needs_every_probe)
 {
     struct ash_series p[2] = {make(10, 3000, 300, 500), make(50, 3000, 300, 900)};
-    ck_assert_int_eq(ash_measure_recovery(p, 2, MS(300), MS(500), MS(3000)), MS(900));
+    ck_assert_int_eq(ash_measure_recovery(p, 2, MS(300), MS(500), MS(3000)), MS(901));
 }
 END_TEST
 
@@ -73,6 +76,108 @@ START_TEST(recovery_from_clamps_to_from)
     /* healthy all along after `from`: the window starts at `from` itself */
     struct ash_series p = make(10, 3000, 300, 500);
     ck_assert_int_eq(ash_measure_recovery(&p, 1, MS(1234), MS(500), MS(3000)), MS(1234));
+}
+END_TEST
+
+/* Issue 15.1: a lock held until 1501.7 ms, probe every 20 ms. The sample sent
+ * at 1420 (and the later ones) block on the lock and succeed when it is
+ * released: their answer (at 1501.7) is the first proof of health, not the
+ * start of the first of them. Samples sent from 300 to 1400 failed. */
+START_TEST(long_ok_sample_proves_health_at_its_answer)
+{
+    struct ash_series p = make(20, 4000, 300, 1420);
+    struct ash_sample *s = bufs[nbufs - 1];
+    for (size_t i = 71; i <= 75; i++) /* sent at 1420..1500, all answered at 1501.7 */
+        s[i].end = MS(1501) + 700000;
+    ck_assert(s[71].ok);
+    int64_t rec = ash_measure_recovery(&p, 1, MS(300), MS(500), MS(4000));
+    ck_assert_int_eq(rec, MS(1501) + 700000);
+    /* and the error against the release is 0 here, within interval + slow */
+}
+END_TEST
+
+/* A sample that fails after a long wait (a timeout sent before the recovery,
+ * failing after it) proves ill health when it was sent, not when it gave up:
+ * it does not break a window that opened after it was sent. One that is sent
+ * inside the window does. */
+START_TEST(long_failed_sample_counts_at_its_start)
+{
+    struct ash_series p = make(10, 3000, 300, 500);
+    struct ash_sample *s = bufs[nbufs - 1];
+    s[49].end = MS(490) + MS(100); /* sent at 490, timed out at 590 */
+    ck_assert(!s[49].ok);
+    ck_assert_int_eq(ash_measure_recovery(&p, 1, MS(300), MS(300), MS(3000)), MS(501));
+    /* sent at 700, inside the window, failing late: the window starts again
+     * at the next answer sent after it (710, answered 711) */
+    s[70].ok = false;
+    s[70].end = MS(700) + MS(250);
+    ck_assert_int_eq(ash_measure_recovery(&p, 1, MS(300), MS(300), MS(3000)), MS(711));
+    /* what is still in flight is not observed: with observation up to 699 the
+     * window [501, 801] is not complete yet, whatever comes later */
+    ck_assert_int_eq(ash_measure_recovery(&p, 1, MS(300), MS(300), MS(699)), -1);
+}
+END_TEST
+
+/* An answer to a request sent before a failed one does not end the outage. */
+START_TEST(answer_to_earlier_request_does_not_count)
+{
+    struct ash_series p = make(10, 3000, 300, 500);
+    struct ash_sample *s = bufs[nbufs - 1];
+    s[48].ok = true; /* sent at 480, healthy, answered late at 515 */
+    s[48].end = MS(515);
+    /* 490 failed after 480 was sent: 480's answer proves nothing; 500's (at
+     * 501) is the first from a request sent after the last failure */
+    ck_assert_int_eq(ash_measure_recovery(&p, 1, MS(300), MS(300), MS(3000)), MS(501));
+}
+END_TEST
+
+START_TEST(slow_answer_is_a_failure)
+{
+    struct ash_sample s = {.start = MS(100), .end = MS(194), .ok = true};
+    ash_sample_judge(&s, MS(50));
+    ck_assert(!s.ok);
+    ck_assert_msg(strncmp(s.detail, "slow: 94 ms", 11) == 0, "detail '%s'", s.detail);
+    struct ash_sample fast = {.start = MS(100), .end = MS(150), .ok = true};
+    ash_sample_judge(&fast, MS(50)); /* at the threshold: still healthy */
+    ck_assert(fast.ok);
+    struct ash_sample failed = {.start = MS(100), .end = MS(101), .ok = false, .detail = "HTTP 503"};
+    ash_sample_judge(&failed, MS(50));
+    ck_assert_str_eq(failed.detail, "HTTP 503");
+    /* no threshold (not derived yet): nothing is judged slow */
+    struct ash_sample early = {.start = 0, .end = MS(5000), .ok = true};
+    ash_sample_judge(&early, -1);
+    ck_assert(early.ok);
+}
+END_TEST
+
+/* Latency-only impact: every answer is a success, but from 400 ms they take
+ * 300 ms. Judged against 50 ms they are failures: impact at 400 and recovery
+ * at the answer of the first fast sample sent after the last slow one. */
+START_TEST(latency_only_impact_is_impact)
+{
+    struct ash_series p = make(10, 3000, -1, -1);
+    struct ash_sample *s = bufs[nbufs - 1];
+    ck_assert_int_eq(ash_measure_impact(&p, 1, MS(300)), -1);
+    for (size_t i = 40; i < 80; i++) {
+        s[i].end = s[i].start + MS(300);
+        ash_sample_judge(&s[i], MS(50));
+    }
+    ck_assert_int_eq(ash_measure_impact(&p, 1, MS(300)), MS(400));
+    ck_assert_int_eq(ash_measure_recovery(&p, 1, MS(400), MS(300), MS(3000)), MS(801));
+}
+END_TEST
+
+START_TEST(slow_default_from_warmup)
+{
+    int64_t lat[100];
+    for (size_t i = 0; i < 100; i++)
+        lat[i] = 300000; /* 0.3 ms: 10 x p99 is 3 ms, under the floor */
+    ck_assert_int_eq(ash_slow_default(lat, 100), ASH_SLOW_FLOOR_NS);
+    lat[99] = MS(4); /* p99 of 100 is the 99th value: still 0.3 ms */
+    ck_assert_int_eq(ash_slow_default(lat, 100), ASH_SLOW_FLOOR_NS);
+    lat[98] = MS(4);
+    ck_assert_int_eq(ash_slow_default(lat, 100), MS(40));
+    ck_assert_int_eq(ash_slow_default(lat, 0), ASH_SLOW_FLOOR_NS);
 }
 END_TEST
 
@@ -97,6 +202,12 @@ int main(void)
     tcase_add_test(tc, recovery_flap_restarts_window);
     tcase_add_test(tc, recovery_needs_every_probe);
     tcase_add_test(tc, recovery_from_clamps_to_from);
+    tcase_add_test(tc, long_ok_sample_proves_health_at_its_answer);
+    tcase_add_test(tc, long_failed_sample_counts_at_its_start);
+    tcase_add_test(tc, answer_to_earlier_request_does_not_count);
+    tcase_add_test(tc, slow_answer_is_a_failure);
+    tcase_add_test(tc, latency_only_impact_is_impact);
+    tcase_add_test(tc, slow_default_from_warmup);
     tcase_add_test(tc, percentiles);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
