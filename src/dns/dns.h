@@ -93,7 +93,6 @@ void ash_dns_rule_remove(struct ash_dns *d, uint64_t id);
 int ash_dns_respond(struct ash_dns *d, const uint8_t *q, size_t len, const struct sockaddr *from, bool tcp,
                     uint8_t **out, size_t *out_len, int64_t *delay_ns);
 
-
 /* Counters (tests, benchmark). */
 struct ash_dns_stats {
     uint64_t queries, answered, dropped, formerr, truncated, tcp_conns;
