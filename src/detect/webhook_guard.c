@@ -10,9 +10,16 @@
  * - beyond `max_connections - reserve` open connections, a new one evicts the
  *   oldest unanswered connection of the client holding the most. A new
  *   connection is never refused while an older one could give way: on
- *   loopback every client shares one address, and a real alert is the newest
- *   connection there. Only when every slot is answering a complete request is
- *   a new one refused;
+ *   loopback every client shares one address, and a real alert is one of its
+ *   connections. Only when every slot is answering a complete request is a
+ *   new one refused;
+ * - a connection younger than its grace (an eighth of the request deadline,
+ *   at most 250 ms) is not judged yet: a real alert's request may not have
+ *   arrived in the moment after its connect (a busy machine descheduled the
+ *   sender), and a burst of the flood's reconnects in that moment would make
+ *   it the oldest "idle" one of its address. Over a limit, only connections
+ *   past their grace give way; the excess of young ones is shed as each
+ *   passes its grace. Only at max_connections itself does a young one go;
  * - what was shed is counted and reported as one `webhook-saturated` line at
  *   most once a second, so a flood cannot flood the timeline as well.
  *
@@ -46,6 +53,8 @@
 #define REPORT_GATHER_NS (100 * ASH_NS_PER_MS)
 /* Out of file descriptors with nothing to evict: accepting pauses this long. */
 #define FD_PAUSE_NS (100 * ASH_NS_PER_MS)
+/* The longest grace a new connection gets before it can be judged idle. */
+#define GRACE_MAX_NS (250 * ASH_NS_PER_MS)
 
 struct client {
     unsigned char addr[16];
@@ -71,12 +80,13 @@ struct shed {
     unsigned long long slow_deadline;   /* closed mid-request at the deadline */
     unsigned long long slow_evicted;    /* closed mid-request to make room */
     unsigned long long for_reserve;     /* evicted to keep slots free for new clients */
+    unsigned long long at_limit;        /* evicted at max_connections, young or not */
     unsigned long long over_per_client; /* evicted: its client opened more than per_client */
     unsigned long long refused_busy;    /* new connection refused: every slot answering */
     unsigned long long refused_fds;     /* accept failed for want of file descriptors */
 };
 
-enum why { WHY_DEADLINE, WHY_RESERVE, WHY_PER_CLIENT };
+enum why { WHY_DEADLINE, WHY_RESERVE, WHY_PER_CLIENT, WHY_LIMIT };
 
 struct ash_wh_guard {
     ash_loop *loop;
@@ -90,17 +100,17 @@ struct ash_wh_guard {
     struct client *clients;
     unsigned open; /* neither free nor closing */
     unsigned peak;
-    ash_timer *deadline_timer, *report_timer, *resume_timer;
+    ash_timer *deadline_timer, *report_timer, *resume_timer, *settle_timer;
     struct shed shed;
     int64_t last_report, first_shed;
 };
 
 unsigned ash_wh_guard_mhd_limit(const struct ash_wh_limits *lim)
 {
-    /* Slots being closed still count for libmicrohttpd until it closes them. */
     /* Slots being closed still count for libmicrohttpd until it closes them:
-     * one accept sheds at most two (its client's oldest and the reserve's). */
-    return lim->max_connections + 2 * ACCEPT_BATCH;
+     * one accept sheds at most three (its client's oldest, the reserve's and
+     * the hard limit's) before libmicrohttpd runs at the end of the batch. */
+    return lim->max_connections + 3 * ACCEPT_BATCH;
 }
 
 static uint64_t rx_bytes(int fd)
@@ -149,6 +159,8 @@ static void report(struct ash_wh_guard *g, int64_t now)
     clause(buf, sizeof buf, &k, closed_at, "%llu mid-request to make room", s->slow_evicted, s->slow_evicted);
     clause(buf, sizeof buf, &k, closed_at, "%llu evicted to keep %u of %u slots free for new clients", s->for_reserve,
            s->for_reserve, g->lim.reserve, g->lim.max_connections);
+    clause(buf, sizeof buf, &k, closed_at, "%llu evicted at the limit of %u connections", s->at_limit, s->at_limit,
+           g->lim.max_connections);
     clause(buf, sizeof buf, &k, closed_at, "%llu evicted over the per-client cap of %u", s->over_per_client,
            s->over_per_client, g->lim.per_client);
     clause(buf, sizeof buf, &k, closed_at, "refused %llu new (every slot answering)", s->refused_busy, s->refused_busy);
@@ -205,6 +217,8 @@ static void shut(struct ash_wh_guard *g, struct slot *s, enum why why)
         g->shed.slow_evicted++;
     if (why == WHY_RESERVE)
         g->shed.for_reserve++;
+    else if (why == WHY_LIMIT)
+        g->shed.at_limit++;
     else if (why == WHY_PER_CLIENT)
         g->shed.over_per_client++;
     shutdown(s->fd, SHUT_RDWR);
@@ -218,28 +232,55 @@ static bool evictable(const struct slot *s)
     return s->fd >= 0 && !s->closing && !s->answering;
 }
 
-static struct slot *oldest(struct ash_wh_guard *g, size_t client, bool want_idle)
+static int64_t grace_ns(const struct ash_wh_guard *g)
+{
+    int64_t t = g->lim.request_timeout_ns / 8;
+    return t < GRACE_MAX_NS ? t : GRACE_MAX_NS;
+}
+
+static bool young(const struct ash_wh_guard *g, const struct slot *s, int64_t now)
+{
+    return now - s->since < grace_ns(g);
+}
+
+enum pick {
+    PICK_IDLE,       /* past its grace, not a byte of a request */
+    PICK_PARTIAL,    /* past its grace, part of a request in */
+    PICK_YOUNG_IDLE, /* young ones included, not a byte of a request (at the hard limit only) */
+    PICK_ANY_YOUNG   /* any, young ones included (at the hard limit only) */
+};
+
+static bool want_idle_pick(enum pick pick)
+{
+    return pick == PICK_IDLE || pick == PICK_YOUNG_IDLE;
+}
+
+static struct slot *oldest(struct ash_wh_guard *g, size_t client, enum pick pick, int64_t now)
 {
     for (;;) {
         struct slot *best = NULL;
         for (size_t i = 0; i < g->n_slots; i++) {
             struct slot *s = &g->slots[i];
-            if (evictable(s) && s->client == client && !(want_idle && s->has_bytes) &&
-                (!best || s->since < best->since))
+            bool young_ok = pick == PICK_YOUNG_IDLE || pick == PICK_ANY_YOUNG;
+            bool want_idle = want_idle_pick(pick);
+            if (!evictable(s) || s->client != client || (!young_ok && young(g, s, now)) || (want_idle && s->has_bytes))
+                continue;
+            if (!best || s->since < best->since)
                 best = s;
         }
         /* Each round either answers or marks one more slot as having bytes. */
-        if (!best || !want_idle || idle_now(best))
+        if (!best || !want_idle_pick(pick) || idle_now(best))
             return best;
     }
 }
 
 /* Who gives way, from `client` or from the client holding the most (client ==
- * SIZE_MAX): its oldest idle connection, else its oldest mid-request one. Idle
- * first, because a real alert's request is usually in the socket before
- * libmicrohttpd has read it: new and not idle, it is never the one to go while
- * a flood's empty connections are there. */
-static struct slot *victim(struct ash_wh_guard *g, size_t client)
+ * SIZE_MAX): its oldest idle connection, else its oldest mid-request one, both
+ * past their grace; with `force` (the hard limit) then its oldest young one.
+ * Idle first, because a real alert's request is usually in the socket before
+ * libmicrohttpd has read it: not idle, it is never the one to go while a
+ * flood's empty connections are there. */
+static struct slot *victim(struct ash_wh_guard *g, size_t client, bool force, int64_t now)
 {
     if (client == SIZE_MAX) {
         unsigned most = 0;
@@ -251,8 +292,14 @@ static struct slot *victim(struct ash_wh_guard *g, size_t client)
         if (client == SIZE_MAX)
             return NULL;
     }
-    struct slot *v = oldest(g, client, true);
-    return v ? v : oldest(g, client, false);
+    struct slot *v = oldest(g, client, PICK_IDLE, now);
+    if (!v)
+        v = oldest(g, client, PICK_PARTIAL, now);
+    if (!v && force)
+        v = oldest(g, client, PICK_YOUNG_IDLE, now);
+    if (!v && force)
+        v = oldest(g, client, PICK_ANY_YOUNG, now);
+    return v;
 }
 
 static size_t client_of(struct ash_wh_guard *g, const struct sockaddr_storage *ss)
@@ -331,6 +378,67 @@ static int64_t deadline_timer(ash_loop *loop, int64_t now, void *data)
     return next;
 }
 
+static bool over_limits(const struct ash_wh_guard *g)
+{
+    if (g->open > g->lim.max_connections - g->lim.reserve)
+        return true;
+    for (size_t i = 0; i < g->n_slots; i++)
+        if (g->clients[i].open > g->lim.per_client)
+            return true;
+    return false;
+}
+
+/* Shed what is over a limit among connections past their grace; true when any went. */
+static bool settle(struct ash_wh_guard *g, int64_t now)
+{
+    bool shed = false;
+    for (size_t c = 0; c < g->n_slots; c++)
+        while (g->clients[c].open > g->lim.per_client) {
+            struct slot *v = victim(g, c, false, now);
+            if (!v)
+                break;
+            shut(g, v, WHY_PER_CLIENT);
+            shed = true;
+        }
+    while (g->open > g->lim.max_connections - g->lim.reserve) {
+        struct slot *v = victim(g, SIZE_MAX, false, now);
+        if (!v)
+            break;
+        shut(g, v, WHY_RESERVE);
+        shed = true;
+    }
+    return shed;
+}
+
+static int64_t settle_timer(ash_loop *loop, int64_t now, void *data);
+
+/* Over a limit with only young connections to give way: look again when the
+ * oldest of them passes its grace. */
+static void arm_settle(struct ash_wh_guard *g)
+{
+    if (g->settle_timer || !over_limits(g))
+        return;
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < g->n_slots; i++)
+        if (evictable(&g->slots[i]) && g->slots[i].since + grace_ns(g) < next)
+            next = g->slots[i].since + grace_ns(g);
+    if (next != INT64_MAX)
+        g->settle_timer = ash_loop_add_timer(g->loop, next, settle_timer, g);
+}
+
+static int64_t settle_timer(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop;
+    struct ash_wh_guard *g = data;
+    g->settle_timer = NULL;
+    if (settle(g, now)) {
+        g->hooks.run_http(g->hooks.arg);
+        note_shed(g);
+    }
+    arm_settle(g);
+    return ASH_TIMER_DONE;
+}
+
 static void release(struct ash_wh_guard *g, struct slot *s)
 {
     if (!s->closing) {
@@ -343,26 +451,35 @@ static void release(struct ash_wh_guard *g, struct slot *s)
 static void admit(struct ash_wh_guard *g, int fd, const struct sockaddr_storage *ss, socklen_t sslen)
 {
     size_t client = client_of(g, ss);
+    int64_t now = ash_now_ns();
+    /* Soft limits: only connections past their grace give way; the newcomer may
+     * take its client (or all) over a soft limit until settle() sheds the excess. */
     if (g->clients[client].open >= g->lim.per_client) {
-        struct slot *v = victim(g, client);
+        struct slot *v = victim(g, client, false, now);
         if (v)
             shut(g, v, WHY_PER_CLIENT);
     }
     if (g->open >= g->lim.max_connections - g->lim.reserve) {
-        struct slot *v = victim(g, SIZE_MAX);
+        struct slot *v = victim(g, SIZE_MAX, false, now);
         if (v)
             shut(g, v, WHY_RESERVE);
+    }
+    /* The hard limit: someone goes now, young or not, from its own client first. */
+    if (g->open >= g->lim.max_connections) {
+        struct slot *v = victim(g, g->clients[client].open ? client : SIZE_MAX, true, now);
+        if (v)
+            shut(g, v, WHY_LIMIT);
     }
     struct slot *s = NULL;
     for (size_t i = 0; i < g->n_slots && !s; i++)
         if (g->slots[i].fd < 0)
             s = &g->slots[i];
-    if (!s || g->open >= g->lim.max_connections || g->clients[client].open >= g->lim.per_client) {
+    if (!s || g->open >= g->lim.max_connections) {
         g->shed.refused_busy++;
         close(fd);
         return;
     }
-    *s = (struct slot){.fd = fd, .client = client, .since = ash_now_ns(), .g = g};
+    *s = (struct slot){.fd = fd, .client = client, .since = now, .g = g};
     g->open++;
     g->clients[client].open++;
     if (g->open > g->peak)
@@ -375,6 +492,7 @@ static void admit(struct ash_wh_guard *g, int fd, const struct sockaddr_storage 
         return;
     }
     arm_deadline(g);
+    arm_settle(g);
 }
 
 static void listen_ready(ash_loop *loop, int fd, uint32_t events, void *data);
@@ -408,7 +526,7 @@ static void listen_ready(ash_loop *loop, int fd, uint32_t events, void *data)
             continue;
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
             g->shed.refused_fds++;
-            struct slot *v = victim(g, SIZE_MAX);
+            struct slot *v = victim(g, SIZE_MAX, true, ash_now_ns());
             if (v) {
                 shut(g, v, WHY_RESERVE); /* its fd is free once libmicrohttpd closed it, below */
             } else {
@@ -472,7 +590,7 @@ void ash_wh_guard_free(struct ash_wh_guard *g)
 {
     if (!g)
         return;
-    ash_timer **timers[] = {&g->deadline_timer, &g->report_timer, &g->resume_timer};
+    ash_timer **timers[] = {&g->deadline_timer, &g->report_timer, &g->resume_timer, &g->settle_timer};
     for (size_t i = 0; i < sizeof timers / sizeof *timers; i++)
         if (*timers[i])
             ash_loop_cancel_timer(g->loop, *timers[i]);

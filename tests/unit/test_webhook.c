@@ -410,6 +410,9 @@ START_TEST(request_deadline_closes_slow_and_idle_clients)
 }
 END_TEST
 
+/* The grace of a new connection with the default 2 s request deadline (2 s / 8). */
+#define GRACE_MS 250
+
 START_TEST(per_client_cap_evicts_the_oldest_not_the_newest)
 {
     uint16_t port = start("{ listen: \"127.0.0.1:0\", per_client: 2 }");
@@ -419,7 +422,10 @@ START_TEST(per_client_cap_evicts_the_oldest_not_the_newest)
     spin(20);
     int c = raw_connect(port);
     spin(20);
-    ck_assert_msg(closed_by_server(a), "the oldest of the client's 3 connections stays open");
+    /* All three are within their grace: none is judged idle yet. */
+    ck_assert(!closed_by_server(a) && !closed_by_server(b) && !closed_by_server(c));
+    spin(GRACE_MS); /* a passes its grace first and is shed then */
+    ck_assert_msg(closed_by_server(a), "the oldest of the client's 3 connections stays open past its grace");
     ck_assert(!closed_by_server(b) && !closed_by_server(c));
     /* Both slots are taken by idle connections: the real alert still gets in. */
     ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, am_firing, NULL), 200);
@@ -432,6 +438,47 @@ START_TEST(per_client_cap_evicts_the_oldest_not_the_newest)
     close(a);
     close(b);
     close(c);
+}
+END_TEST
+
+/* The CI failure this guards against: the alert connects, and before its
+ * request arrives a burst of the flood's reconnects from the same address
+ * fills the per-client cap. Every flood connection is newer than the alert, so
+ * without a grace the alert became the oldest idle one and was shut. */
+START_TEST(alert_connected_before_a_burst_still_gets_in)
+{
+    uint16_t port = start("{ listen: \"127.0.0.1:0\", per_client: 2 }");
+    int alert = raw_connect(port);
+    spin(5);
+    int flood[4];
+    for (int i = 0; i < 4; i++) {
+        flood[i] = raw_connect(port);
+        spin(2);
+    }
+    ck_assert_msg(!closed_by_server(alert), "the alert's connection was shut before it could send");
+    char req[2048];
+    int n = snprintf(req, sizeof req,
+                     "POST /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                     strlen(am_firing), am_firing);
+    ck_assert_int_lt(n, (int)sizeof req);
+    ck_assert_int_eq(send(alert, req, (size_t)n, 0), n);
+    spin(50);
+    char buf[512];
+    ssize_t got = recv(alert, buf, sizeof buf - 1, MSG_DONTWAIT);
+    ck_assert_msg(got > 0, "no answer to the alert (%s)", got < 0 ? strerror(errno) : "closed");
+    buf[got] = '\0';
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "answer: %.40s", buf);
+    ck_assert_uint_eq(count("detect"), 1);
+    /* The flood's excess is still shed, once past its grace: the cap holds. */
+    spin(GRACE_MS + 50);
+    int open_left = 0;
+    for (int i = 0; i < 4; i++)
+        open_left += !closed_by_server(flood[i]);
+    ck_assert_int_eq(open_left, 2);
+    close(alert);
+    for (int i = 0; i < 4; i++)
+        close(flood[i]);
 }
 END_TEST
 
@@ -539,6 +586,7 @@ int main(void)
     tcase_add_test(tc, ipv6_loopback);
     tcase_add_test(tc, request_deadline_closes_slow_and_idle_clients);
     tcase_add_test(tc, per_client_cap_evicts_the_oldest_not_the_newest);
+    tcase_add_test(tc, alert_connected_before_a_burst_still_gets_in);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
