@@ -546,7 +546,7 @@ static int bench_accuracy(void)
     }
     f.a = ash_sandbox_host(f.sb, "a");
     f.b = ash_sandbox_host(f.sb, "b");
-    f.ctx = (struct ash_ctx){.journal = f.j, .sandbox = f.sb, .scenario = f.sc};
+    f.ctx = (struct ash_ctx){.journal = f.j, .sandbox = f.sb, .scenario = f.sc, .run_id = f.run};
     enum { NB = 200 };
     static int64_t base[NB];
     udp_echo(&f, NB, 2, base);

@@ -20,21 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *ash_verdict_name(enum ash_verdict v)
-{
-    switch (v) {
-    case ASH_VERDICT_PASS:
-        return "pass";
-    case ASH_VERDICT_FAIL:
-        return "fail";
-    case ASH_VERDICT_ABORTED:
-        return "aborted";
-    case ASH_VERDICT_ERROR:
-        return "error";
-    }
-    return "error";
-}
-
 int ash_exit_status(const ash_error_t *err)
 {
     switch (err->klass) {

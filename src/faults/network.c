@@ -424,7 +424,7 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         return ash_error(err, ENOMEM, "network fault");
     /* ash-<run>-<fault head>-<hash of the whole fault name>: 'part.x' and
      * 'part_x' must not share a table (reverting one would drop the other's). */
-    ash_objname(st->table, ash_sandbox_bridge(ctx->sandbox) + 4, f->name);
+    ash_objname(st->table, ctx->run_id, f->name);
     bool egress = c->direction != DIR_INGRESS, ingress = c->direction != DIR_EGRESS;
     const char *peer = b ? ash_host_address(b) : NULL;
     uint32_t limit = 0;
@@ -490,7 +490,7 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         for (size_t i = 0; i < ash_sandbox_n_hosts(ctx->sandbox); i++)
             if (ash_sandbox_host_at(ctx->sandbox, i) == a)
                 idx = i;
-        const char *run = ash_sandbox_bridge(ctx->sandbox) + 4;
+        const char *run = ctx->run_id;
         snprintf(st->relay_b, sizeof st->relay_b, "ash%.8sr%zu", run, idx);
         snprintf(st->relay_p, sizeof st->relay_p, "ash%.8sp%zu", run, idx);
         struct ash_relay_effects e = {.on = true,

@@ -49,6 +49,7 @@ check "baseline has the scenario's figures" 'python3 -c "import json,sys; e=json
 out=$(run --baseline "$T/base.json" "$T/flap.yaml" 2>&1); st=$?
 check "same scenario against its own baseline passes (exit $st)" '[ $st = 0 ]'
 check "comparison table printed" 'echo "$out" | grep -q "^flap .*ttr_ms.*ok:"'
+[ $st = 0 ] || echo "$out" | sed 's/^/     /' # what differed, for the log
 
 # A baseline claiming TTR was 10 ms: 300+ ms now is a regression.
 python3 - "$T/base.json" "$T/fast.json" <<'PY'

@@ -76,7 +76,7 @@ static void fx_setup(struct fx *f, const char *fault_yaml)
     ck_assert_msg(r == 0, "sandbox: %s", err.msg);
     f->a = ash_sandbox_host(f->sb, "a");
     f->b = ash_sandbox_host(f->sb, "b");
-    f->ctx = (struct ash_ctx){.journal = f->j, .sandbox = f->sb, .scenario = f->sc};
+    f->ctx = (struct ash_ctx){.journal = f->j, .sandbox = f->sb, .scenario = f->sc, .run_id = f->run};
     f->listen_a = f->listen_b = -1;
 }
 

@@ -240,6 +240,7 @@ static void fx_sandbox(struct fx *f, char tag, const char *yaml, ash_loop *loop)
                               .journal = f->j,
                               .sandbox = f->sb,
                               .scenario = f->sc,
+                              .run_id = f->run,
                               .run_dir = f->state,
                               .state_dir = f->state,
                               .event = no_event};
