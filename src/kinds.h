@@ -120,8 +120,24 @@ struct ash_fault_kind {
      * effect: the engine takes t_inject when this returns. On failure, revert
      * what was applied before returning -1. */
     int (*inject)(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err);
-    /* Undo; idempotent; must succeed on a half-applied state. Frees state. */
+    /* Undo; idempotent; must work on a half-applied state. The contract (the
+     * engine calls it through ash_fault_revert, engine/fault_revert.h):
+     * - 0: every change is undone, its journal records are marked done (a
+     *   failed mark only leaves a record that recover undoes once more), and
+     *   the state is freed.
+     * - -1 with `discard` set: something could not be undone. The state is
+     *   kept, holding what is left; the engine calls revert once more with it
+     *   (a transient failure: a fork, an allocation, a busy netlink socket),
+     *   and after a second -1 calls discard(state), which frees it without
+     *   touching the system. What is left stays pending in the journal: the
+     *   end of the run and `aftershock recover` undo it through undo_ops, and
+     *   the run's verdict is error.
+     * - -1 without `discard`: the state is freed all the same; the journal's
+     *   pending records are the only retry.
+     * On a failed inject, the kind follows the same rule with its own state. */
     int (*revert)(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err);
+    /* Optional (see revert): free a state whose revert failed twice, touching nothing. */
+    void (*discard)(void *state);
     const struct ash_undo_op *undo_ops; /* {NULL}-terminated; what `recover` can undo */
     /* Optional, after validation: what the fault needs of the run before anything starts
      * (ash_prepare_seccomp: its target's processes start under the seccomp launcher). */

@@ -68,6 +68,21 @@ int ash_dns_add_record(struct ash_dns *d, const char *name, int type, const char
                        ash_error_t *err);
 /* A host moved: its A record now says addr; the old one is remembered for `stale`. */
 int ash_dns_move(struct ash_dns *d, const char *name, const char *addr, ash_error_t *err);
+/* What a move replaced, kept whole, so that putting it back allocates nothing
+ * and cannot fail (a fault's revert). Opaque to callers. */
+struct ash_dns_undo {
+    size_t rec;
+    char *value;
+    void *rr;
+    char prev[INET6_ADDRSTRLEN];
+};
+/* ash_dns_move that fills undo (to be consumed by ash_dns_move_undo or ash_dns_undo_free). */
+int ash_dns_move_keep(struct ash_dns *d, const char *name, const char *addr, struct ash_dns_undo *undo,
+                      ash_error_t *err);
+/* Put back what the move replaced: moves undone newest first end where they began. */
+void ash_dns_move_undo(struct ash_dns *d, struct ash_dns_undo *undo);
+/* Drop what an undo holds without putting it back. */
+void ash_dns_undo_free(struct ash_dns_undo *undo);
 /* The address `name` has now (first A record), or NULL. */
 const char *ash_dns_lookup(const struct ash_dns *d, const char *name);
 

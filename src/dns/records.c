@@ -107,6 +107,12 @@ static bool is_address_type(int type)
 
 int ash_dns_move(struct ash_dns *d, const char *name, const char *addr, ash_error_t *err)
 {
+    return ash_dns_move_keep(d, name, addr, NULL, err);
+}
+
+int ash_dns_move_keep(struct ash_dns *d, const char *name, const char *addr, struct ash_dns_undo *undo,
+                      ash_error_t *err)
+{
     char *n = ash_dns_norm_name(name);
     if (!n)
         return ash_error(err, ENOMEM, "DNS move");
@@ -131,12 +137,38 @@ int ash_dns_move(struct ash_dns *d, const char *name, const char *addr, ash_erro
         ldns_rr_free(rr);
         return ash_error(err, ENOMEM, "DNS move");
     }
+    if (undo) {
+        *undo = (struct ash_dns_undo){.rec = (size_t)i, .value = r->value, .rr = r->rr};
+        snprintf(undo->prev, sizeof undo->prev, "%s", r->prev);
+    }
     snprintf(r->prev, sizeof r->prev, "%s", r->value);
-    free(r->value);
+    if (!undo) {
+        free(r->value);
+        ldns_rr_free(r->rr);
+    }
     r->value = value;
-    ldns_rr_free(r->rr);
     r->rr = rr;
     return 0;
+}
+
+void ash_dns_move_undo(struct ash_dns *d, struct ash_dns_undo *undo)
+{
+    if (!undo->value)
+        return;
+    struct ash_dns_rec *r = &d->recs[undo->rec];
+    free(r->value);
+    ldns_rr_free(r->rr);
+    r->value = undo->value;
+    r->rr = undo->rr;
+    snprintf(r->prev, sizeof r->prev, "%s", undo->prev);
+    *undo = (struct ash_dns_undo){0};
+}
+
+void ash_dns_undo_free(struct ash_dns_undo *undo)
+{
+    free(undo->value);
+    ldns_rr_free(undo->rr);
+    *undo = (struct ash_dns_undo){0};
 }
 
 const char *ash_dns_lookup(const struct ash_dns *d, const char *name)

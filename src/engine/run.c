@@ -3,6 +3,7 @@
  * in reverse order → services down → one "runs" entry of the report.
  * Everything happens on one event loop; every time is CLOCK_MONOTONIC ns. */
 #include "engine/run.h"
+#include "engine/fault_revert.h"
 #include "engine/guardian.h"
 #include "engine/measure.h"
 #include "engine/progress.h"
@@ -346,8 +347,16 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
     }
     ash_error_t err = {0};
     const char *no_revert = f->spec->kind->no_revert ? f->spec->kind->no_revert(f->spec) : NULL;
-    int ret = f->spec->kind->revert(&r->ctx, f->spec, f->state, &err); /* frees the state, even for a one-shot */
+    bool retried = false;
+    /* The state is gone after this, even for a one-shot or a failed revert. */
+    int ret = ash_fault_revert(&r->ctx, f->spec, f->state, &retried, &err);
     f->state = NULL;
+    if (retried && ret == 0)
+        ash_ctx_eventf(&r->ctx, ash_now_ns(), "fault-note", "%s: revert failed once (%s); the second try undid it",
+                       f->spec->name, err.msg);
+    else if (retried)
+        ash_ctx_eventf(&r->ctx, ash_now_ns(), "warning", "%s: revert failed twice; its undo records stay pending",
+                       f->spec->name);
     if (no_revert && ret == 0) {
         /* Never claim a revert that did not happen: the harm of a one-shot fault stays. */
         f->one_shot = true;

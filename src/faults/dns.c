@@ -168,8 +168,7 @@ static int resolve_target(struct ash_ctx *ctx, const char *to, struct ash_dns_ve
 }
 
 struct dns_move {
-    char name[256];
-    char old[INET6_ADDRSTRLEN];
+    struct ash_dns_undo undo; /* the old answer, put back without allocating */
 };
 
 struct dns_fault_state {
@@ -179,15 +178,13 @@ struct dns_fault_state {
     size_t n_moves;
 };
 
-/* Put moved names back, last first (a name listed twice ends where it began). */
+/* Put moved names back, last first (a name listed twice ends where it began).
+ * Cannot fail: each move kept the old answer whole, so a revert needs no
+ * allocation (a revert that needed one could leave the name moved). */
 static void move_back(struct ash_ctx *ctx, struct dns_fault_state *st)
 {
-    for (size_t i = st->n_moves; i-- > 0;) {
-        ash_error_t e = {0};
-        if (ash_dns_move(ctx->dns, st->moves[i].name, st->moves[i].old, &e) < 0)
-            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: dns fault: cannot move %s back: %s\n",
-                             st->moves[i].name, e.msg);
-    }
+    for (size_t i = st->n_moves; i-- > 0;)
+        ash_dns_move_undo(ctx->dns, &st->moves[i].undo);
     st->n_moves = 0;
 }
 
@@ -206,13 +203,7 @@ static int apply_moves(struct ash_ctx *ctx, const struct dns_fault_conf *c, stru
     if (!st->moves)
         return ash_error(err, ENOMEM, "dns fault: move");
     for (size_t i = 0; i < c->names.n; i++) {
-        const char *old = ash_dns_lookup(ctx->dns, c->names.v[i]);
-        if (!old)
-            return ash_error(err, ENOENT, "dns fault: move: the DNS server has no address for '%s'", c->names.v[i]);
-        struct dns_move *m = &st->moves[st->n_moves];
-        snprintf(m->name, sizeof m->name, "%s", c->names.v[i]);
-        snprintf(m->old, sizeof m->old, "%s", old);
-        if (ash_dns_move(ctx->dns, c->names.v[i], to, err) < 0)
+        if (ash_dns_move_keep(ctx->dns, c->names.v[i], to, &st->moves[st->n_moves].undo, err) < 0)
             return -1;
         st->n_moves++;
     }

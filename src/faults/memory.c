@@ -549,6 +549,7 @@ static int enomem_start(struct mem_state *st, ash_error_t *err)
 }
 
 static int mem_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err);
+static void mem_discard(void *state);
 
 static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
 {
@@ -652,7 +653,8 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     return 0;
 fail:;
     ash_error_t e2 = {0};
-    mem_revert(ctx, f, st, &e2);
+    if (mem_revert(ctx, f, st, &e2) < 0)
+        mem_discard(st); /* its records stay pending for recover */
     return -1;
 }
 
@@ -698,9 +700,17 @@ static int mem_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
             ash_journal_done(ctx->journal, st->own_jid, NULL);
     }
     if (ret < 0)
-        return ret; /* state kept: the engine may retry revert */
+        return ret; /* state kept: the engine retries revert, then discards it */
     free(st);
     return 0;
+}
+
+/* After a revert failed twice: what it could not undo is pending in the journal.
+ * Everything with a loop registration or a process (enomem policy, balloon,
+ * watch) is released before the first point a revert can fail. */
+static void mem_discard(void *state)
+{
+    free(state);
 }
 
 static int undo_restore(json_t *rec, ash_error_t *err)
@@ -741,6 +751,7 @@ const struct ash_fault_kind ash_fault_memory = {
           .validate = mem_validate},
     .inject = mem_inject,
     .revert = mem_revert,
+    .discard = mem_discard,
     .undo_ops = mem_undo,
     .prepare = mem_prepare,
 };

@@ -387,6 +387,7 @@ static int add_table(struct ash_ctx *ctx, struct net_state *st, struct ash_host 
 }
 
 static int net_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err);
+static void net_discard(void *state);
 
 static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
 {
@@ -568,7 +569,8 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     return 0;
 fail:;
     ash_error_t e2 = {0};
-    net_revert(ctx, f, st, &e2);
+    if (net_revert(ctx, f, st, &e2) < 0)
+        net_discard(st); /* its records stay pending for recover */
     return ash_error_wrap(err, "network fault '%s'", f->name);
 }
 
@@ -634,11 +636,22 @@ static int net_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     if (ret < 0) {
         if (err)
             *err = e;
-        return -1; /* state kept: a second revert retries what is left */
+        return -1; /* state kept: the engine retries revert, then discards it */
     }
+    net_discard(st);
+    return 0;
+}
+
+/* Free the state, touching nothing: after a revert failed twice, what is left
+ * is pending in the journal (the relay and cross traffic are stopped before
+ * anything can fail, or their records are pending too). */
+static void net_discard(void *state)
+{
+    struct net_state *st = state;
+    if (!st)
+        return;
     free(st->csum);
     free(st);
-    return 0;
 }
 
 /* ---- recover ---- */
@@ -730,5 +743,6 @@ const struct ash_fault_kind ash_fault_network = {
           .doctor = ash_network_doctor},
     .inject = net_inject,
     .revert = net_revert,
+    .discard = net_discard,
     .undo_ops = net_undo,
 };

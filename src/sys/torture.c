@@ -18,6 +18,10 @@ void ash_torture_arm(uint64_t n)
 {
     (void)n;
 }
+void ash_torture_arm_from(uint64_t n)
+{
+    (void)n;
+}
 uint64_t ash_torture_calls(void)
 {
     return 0;
@@ -38,6 +42,7 @@ bool ash_torture_hit(const char **what)
 /* Atomic: libcurl's resolver threads allocate too. */
 static atomic_uint_fast64_t calls;
 static atomic_uint_fast64_t fail_at; /* 0: disarmed */
+static atomic_bool sticky;           /* every call from fail_at on fails */
 static const char *_Atomic hit_what;
 
 bool ash_torture_available(void)
@@ -48,8 +53,16 @@ bool ash_torture_available(void)
 void ash_torture_arm(uint64_t n)
 {
     atomic_store(&fail_at, 0);
+    atomic_store(&sticky, false);
     atomic_store(&calls, 0);
     atomic_store(&hit_what, NULL);
+    atomic_store(&fail_at, n);
+}
+
+void ash_torture_arm_from(uint64_t n)
+{
+    ash_torture_arm(0);
+    atomic_store(&sticky, true);
     atomic_store(&fail_at, n);
 }
 
@@ -71,9 +84,10 @@ static bool should_fail(const char *what)
 {
     uint64_t n = atomic_fetch_add(&calls, 1) + 1;
     uint64_t at = atomic_load(&fail_at);
-    if (at == 0 || n != at)
+    if (at == 0 || n < at || (n > at && !atomic_load(&sticky)))
         return false;
-    atomic_store(&hit_what, what);
+    if (n == at)
+        atomic_store(&hit_what, what);
     return true;
 }
 

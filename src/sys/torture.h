@@ -18,6 +18,9 @@
 bool ash_torture_available(void);
 /* Fail the nth wrapped call from now (n >= 1); 0 disarms. Resets the counters. */
 void ash_torture_arm(uint64_t n);
+/* Fail the nth wrapped call from now and every one after it until disarmed
+ * (ash_torture_arm(0)): a failure that persists, so a retry fails too. */
+void ash_torture_arm_from(uint64_t n);
 /* Wrapped calls since the last arm. */
 uint64_t ash_torture_calls(void);
 /* Whether the armed failure happened, and in which function. */

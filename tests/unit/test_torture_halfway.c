@@ -1,5 +1,7 @@
 /* Torture test (built with -DASH_TORTURE=ON only): a fault whose injection
- * fails half-way takes back what it had applied. For N = 1, 2, ... the Nth
+ * fails half-way takes back what it had applied, and a fault whose revert
+ * fails leaves exactly what `recover` then undoes (the revert contract,
+ * kinds.h). For N = 1, 2, ... the Nth
  * wrapped allocation/open/write/fork from the start of inject fails; at every
  * N that makes inject fail: an error message, nothing of the fault left in the
  * kernel, nothing pending in the journal. The first N that inject survives
@@ -15,7 +17,14 @@
  * - dns (the run's server, in process): a move and an nxdomain rule; the
  *   record back at its address and answered correctly.
  * After every N, no child process of this test is left running.
+ * The revert cases inject the whole fault, then make the Nth wrapped call of
+ * its revert fail, once or from then on (a persistent failure: the engine's
+ * retry fails too), through ash_fault_revert as the engine calls it; whatever
+ * is then pending in the fault's journal is replayed as the end of a run and
+ * `aftershock recover` do, and nothing of the fault may be left.
  * Needs root for the sandbox cases. */
+#include "engine/fault_revert.h"
+#include "engine/recover.h"
 #include "env/sandbox.h"
 #include "kinds.h"
 #include "dns/dns.h"
@@ -46,9 +55,10 @@
 #include <unistd.h>
 
 struct fx {
-    char run[16], state[128];
+    char run[16], frun[20], state[128];
     struct ash_scenario *sc;
-    struct ash_journal *j;
+    struct ash_journal *j;  /* the sandbox's records */
+    struct ash_journal *fj; /* the fault's records (ctx.journal), replayable alone */
     struct ash_sandbox *sb;
     struct ash_ctx ctx;
     size_t base_pending; /* the sandbox's own records, pending until it is destroyed */
@@ -96,7 +106,7 @@ static bool harmful_qdisc(int nsfd, const char *ifname)
 /* Pids of the relay processes the journal has recorded (done or not). */
 static size_t journal_pids(struct fx *f, pid_t *pids, size_t max)
 {
-    FILE *fp = fopen(ash_journal_path(f->j), "re");
+    FILE *fp = fopen(ash_journal_path(f->fj), "re");
     ck_assert_ptr_nonnull(fp);
     char line[2048];
     size_t n = 0;
@@ -201,11 +211,10 @@ static void fail_at_every_call(const struct halfway *h)
                           rerr.msg);
         }
         h->nothing_left(h->f, n);
-        if (h->f->j) {
-            size_t pending = ash_journal_pending(h->f->j);
-            ck_assert_msg(pending == h->f->base_pending, "%s N=%llu: %zu undo records of the fault pending", h->name, n,
-                          pending - h->f->base_pending);
-        }
+        size_t pending = ash_journal_pending(h->f->fj);
+        ck_assert_msg(pending == 0, "%s N=%llu: %zu undo records of the fault pending", h->name, n, pending);
+        ck_assert_msg(ash_journal_pending(h->f->j) == h->f->base_pending, "%s N=%llu: the sandbox's records changed",
+                      h->name, n);
         ck_assert_msg(live_children() == 0, "%s N=%llu: a child process is still running", h->name, n);
         if (r == 0 && !hit)
             break;
@@ -213,6 +222,79 @@ static void fail_at_every_call(const struct halfway *h)
     printf("test_torture_halfway: %s inject failed cleanly at %llu of %llu call positions\n", h->name, failed, n - 1);
     ck_assert_msg(failed > 0, "%s: no injected failure made inject fail", h->name);
     ck_assert_msg(n < 5000, "%s: inject never completed", h->name);
+}
+
+/* What the end of a run and `aftershock recover` do with a journal that has
+ * records left: replay them through the kinds' undo ops. The fault's journal
+ * is then opened anew for the next position. */
+static void recover_fault_journal(const struct halfway *h, unsigned long long n)
+{
+    struct fx *f = h->f;
+    char path[4096];
+    snprintf(path, sizeof path, "%s", ash_journal_path(f->fj));
+    size_t left = ash_journal_pending(f->fj);
+    ash_journal_close(f->fj, true);
+    f->fj = NULL;
+    ash_error_t err = {0};
+    if (left)
+        ck_assert_msg(ash_recover_journal(path, NULL, &err) == 0, "%s N=%llu: recover of %zu record(s): %s", h->name, n,
+                      left, err.msg);
+    unlink(path); /* replayed whole, or clean: the next position starts a new one */
+    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f->frun, &f->fj, &err), 0);
+    f->ctx.journal = f->fj;
+}
+
+/* The revert contract: for N = 1, 2, ... inject the whole fault, make the Nth
+ * wrapped call of ash_fault_revert fail (once, or from then on with
+ * `persistent`), then recover what the journal holds: nothing of the fault may
+ * be left, in the kernel or the journal. Ends at the first N the revert does
+ * not reach. */
+static void fail_revert_at_every_call(const struct halfway *h, bool persistent)
+{
+    const struct ash_fault_spec *fs = &h->f->sc->faults[0];
+    unsigned long long n, failed = 0, retried_ok = 0;
+    for (n = 1; n < 5000; n++) {
+        void *st = NULL;
+        ash_error_t ierr = {0};
+        ck_assert_msg(fs->kind->inject(&h->f->ctx, fs, &st, &ierr) == 0, "%s N=%llu: inject: %s", h->name, n, ierr.msg);
+        h->in_place(h->f);
+        bool retried = false;
+        ash_error_t rerr = {0};
+        if (persistent)
+            ash_torture_arm_from(n);
+        else
+            ash_torture_arm(n);
+        int r = ash_fault_revert(&h->f->ctx, fs, st, &retried, &rerr);
+        const char *what = NULL;
+        bool hit = ash_torture_hit(&what);
+        ash_torture_arm(0);
+        if (r < 0) {
+            ck_assert_msg(hit, "%s N=%llu: revert failed without the torture failure: %s", h->name, n, rerr.msg);
+            ck_assert_msg(rerr.msg[0], "%s N=%llu: revert failed (%s) without a message", h->name, n, what);
+            failed++;
+        } else if (retried) {
+            retried_ok++;
+        }
+        recover_fault_journal(h, n);
+        h->nothing_left(h->f, n);
+        ck_assert_msg(ash_journal_pending(h->f->j) == h->f->base_pending, "%s N=%llu: the sandbox's records changed",
+                      h->name, n);
+        ck_assert_msg(live_children() == 0, "%s N=%llu: a child process is still running", h->name, n);
+        if (!hit)
+            break;
+    }
+    printf("test_torture_halfway: %s revert (%s failure) failed at %llu, retried successfully at %llu, of %llu call "
+           "positions; recover left nothing at every one\n",
+           h->name, persistent ? "persistent" : "single", failed, retried_ok, n - 1);
+    ck_assert_msg(n < 5000, "%s: revert never completed", h->name);
+}
+
+/* Inject half-way, then revert under single and persistent failures. */
+static void torture_kind(const struct halfway *h)
+{
+    fail_at_every_call(h);
+    fail_revert_at_every_call(h, false);
+    fail_revert_at_every_call(h, true);
 }
 
 static bool need_root(const char *why)
@@ -234,10 +316,12 @@ static void fx_sandbox(struct fx *f, char tag, const char *yaml, ash_loop *loop)
     ash_error_t err = {0};
     ck_assert_msg(ash_scenario_load_string("halfway.yaml", yaml, strlen(yaml), &f->sc, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f->run, &f->j, &err), 0);
+    snprintf(f->frun, sizeof f->frun, "%sf", f->run);
+    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f->frun, &f->fj, &err), 0);
     if (f->sc->n_hosts)
         ck_assert_msg(ash_sandbox_create_in(f->sc, f->run, f->state, f->j, &f->sb, &err) == 0, "sandbox: %s", err.msg);
     f->ctx = (struct ash_ctx){.loop = loop,
-                              .journal = f->j,
+                              .journal = f->fj,
                               .sandbox = f->sb,
                               .scenario = f->sc,
                               .run_id = f->run,
@@ -250,6 +334,7 @@ static void fx_sandbox(struct fx *f, char tag, const char *yaml, ash_loop *loop)
 static void fx_free(struct fx *f)
 {
     ash_sandbox_destroy(f->sb);
+    ash_journal_close(f->fj, true);
     ash_journal_close(f->j, true);
     ash_scenario_free(f->sc);
 }
@@ -314,7 +399,7 @@ START_TEST(network_inject_fails_half_way)
                "  - name: f\n    kind: network\n    host: a\n"
                "    bandwidth: 10mbit\n    queue: 100ms\n    delay: 20ms\n    loss: 10%\n",
                NULL);
-    fail_at_every_call(&(struct halfway){"network", &f, net_in_place, net_nothing_left});
+    torture_kind(&(struct halfway){"network", &f, net_in_place, net_nothing_left});
     fx_free(&f);
 }
 END_TEST
@@ -358,7 +443,7 @@ START_TEST(memory_inject_fails_half_way)
                "  - name: m\n    kind: memory-exhaustion\n    host: a\n    limit: 64MiB\n"
                "    swap: off\n    balloon: { size: 16MiB, rate: 400MiB/s }\n",
                loop);
-    fail_at_every_call(&(struct halfway){"memory", &f, mem_in_place, mem_nothing_left});
+    torture_kind(&(struct halfway){"memory", &f, mem_in_place, mem_nothing_left});
     fx_free(&f);
     ash_loop_free(loop);
 }
@@ -403,7 +488,7 @@ START_TEST(table_lock_inject_fails_half_way)
         sqlite3_exec(db, "CREATE TABLE call_records (id INTEGER PRIMARY KEY, caller TEXT)", NULL, NULL, NULL),
         SQLITE_OK);
     sqlite3_close(db);
-    fail_at_every_call(&(struct halfway){"table-lock", &f, lock_in_place, lock_nothing_left});
+    torture_kind(&(struct halfway){"table-lock", &f, lock_in_place, lock_nothing_left});
     fx_free(&f);
     ash_loop_free(loop);
 }
@@ -432,7 +517,7 @@ START_TEST(host_crash_inject_fails_half_way)
                "version: 1\nname: halfway\nhosts:\n  - name: a\nfaults:\n"
                "  - name: c\n    kind: host-crash\n    host: a\n    mode: freeze\n",
                NULL);
-    fail_at_every_call(&(struct halfway){"host-crash", &f, crash_in_place, crash_nothing_left});
+    torture_kind(&(struct halfway){"host-crash", &f, crash_in_place, crash_nothing_left});
     fx_free(&f);
 }
 END_TEST
@@ -469,7 +554,7 @@ START_TEST(dns_inject_fails_half_way)
     ck_assert_int_eq(ash_dns_new(NULL, &d, &err), 0);
     ck_assert_msg(ash_dns_add_scenario(d, &f.sc->dns, &err) == 0, "%s", err.msg);
     f.ctx.dns = d;
-    fail_at_every_call(&(struct halfway){"dns", &f, dns_in_place, dns_nothing_left});
+    torture_kind(&(struct halfway){"dns", &f, dns_in_place, dns_nothing_left});
     ash_dns_free(d);
     fx_free(&f);
 }
