@@ -129,11 +129,9 @@ bool ash_ready_owner_check(struct ash_ctx *ctx, const struct ash_service_spec *s
         !local_address(ctx, svc, host, &family, addr, &any_addr))
         return true;
     struct ash_service *s = ctx->env ? ash_env_service(ctx->env, svc->name) : NULL;
+    /* A service that already died (it could not bind the port another holds)
+     * still gets the port's holder named: that is what the user must fix. */
     pid_t root = s ? ash_service_pid(s) : -1;
-    if (root <= 0) {
-        snprintf(why, len, "%s:%u answers, but service '%s' is not running", host, port, svc->name);
-        return false;
-    }
     int nsfd = -1;
     if (svc->host && ctx->sandbox) {
         struct ash_host *h = ash_sandbox_host(ctx->sandbox, svc->host);
@@ -159,7 +157,14 @@ bool ash_ready_owner_check(struct ash_ctx *ctx, const struct ash_service_spec *s
     ash_socket_holders(root, inodes, k, &mine, &other);
     if (mine)
         return true;
-    if (other) {
+    if (root <= 0 && other) {
+        char comm[32];
+        ash_proc_comm(other, comm, sizeof comm);
+        snprintf(why, len, "%s:%u is answered by pid %d (%s), not by service '%s' (not running)", host, port,
+                 (int)other, comm, svc->name);
+    } else if (root <= 0) {
+        snprintf(why, len, "%s:%u answers, but service '%s' is not running", host, port, svc->name);
+    } else if (other) {
         char comm[32];
         ash_proc_comm(other, comm, sizeof comm);
         snprintf(why, len, "%s:%u is answered by pid %d (%s), not by service '%s' (pid %d)", host, port, (int)other,

@@ -509,7 +509,8 @@ struct ready_wait {
     ash_timer *tick; /* NULL once the tick timer has finished itself */
     bool done;
     bool ok;
-    char why[300]; /* the last failed check's reason */
+    bool last_asked; /* the service died before any check said why: one more was asked */
+    char why[300];   /* the last failed check's reason */
 };
 
 static void ready_done(void *arg, bool ok, const char *why)
@@ -520,7 +521,7 @@ static void ready_done(void *arg, bool ok, const char *why)
     if (!w)
         return;
     w->inflight = NULL;
-    if (ok)
+    if (ok && w->s->running) /* a dead service is not ready, whoever answers */
         w->ok = w->done = true;
     else if (why && why[0])
         snprintf(w->why, sizeof w->why, "%s", why);
@@ -541,11 +542,28 @@ static int64_t ready_tick_once(struct ready_wait *w, int64_t now)
 {
     if (w->done)
         return ASH_TIMER_DONE;
+    const struct ash_env_hooks *h = &w->s->env->o.hooks;
     if (!w->s->running) {
+        /* Died before a check could say why (it could not bind a port another
+         * process holds): one last check names who answers there instead. */
+        const struct ash_ready_spec *r = &w->s->spec->ready;
+        if (!w->last_asked && !w->inflight && !w->why[0] && r->set && (r->tcp || r->http) && h->ready) {
+            w->last_asked = true;
+            struct ready_check *c = calloc(1, sizeof *c);
+            if (c) {
+                c->w = w;
+                w->inflight = c;
+                if (h->ready(h->ready_arg, w->s->spec, ready_done, c) == 0)
+                    return now + 10 * ASH_NS_PER_MS;
+                w->inflight = NULL;
+                free(c);
+            }
+        }
+        if (w->inflight)
+            return now + 10 * ASH_NS_PER_MS;
         w->done = true;
         return ASH_TIMER_DONE;
     }
-    const struct ash_env_hooks *h = &w->s->env->o.hooks;
     if (!w->s->spec->ready.set || !h->ready) {
         w->ok = w->done = true; /* nothing to check: started is ready */
         return ASH_TIMER_DONE;

@@ -66,6 +66,34 @@ check "port taken: no steady-state event, nothing injected" \
 check "port taken: the test's listener is untouched" 'kill -0 $occupier'
 check "port taken: journal empty" '[ -z "$(ls "$T/state"/*.journal 2>/dev/null)" ]'
 
+# The same, when the service is already gone before its first ready check
+# (it dies at once): the port's holder is still named.
+cat > "$T/gone.yaml" <<YAML
+version: 1
+name: port-taken-gone
+services:
+  - name: api
+    command: [sh, -c, "exit 1"]
+    ready: { tcp: "127.0.0.1:$port", timeout: 5s }
+probes:
+  - name: api
+    tcp: "127.0.0.1:$port"
+faults:
+  - name: noop
+    kind: exec
+    at: 0s
+    inject: ["true"]
+expect:
+  warmup: 500ms
+  timeout: 5s
+YAML
+out=$("$ASH" run --no-guardian --state-dir "$T/state" --report-dir "$T/reports" "$T/gone.yaml" 2>&1); st=$?
+dir=$(ls -d "$T"/reports/port-taken-gone-*/ 2>/dev/null | tail -1)
+err=$([ -n "$dir" ] && field "$dir/report.json" error | tr "\n" " ")
+check "port taken, service gone first: the run fails (exit $st)" '[ $st != 0 ]'
+check "port taken, service gone first: the error names the port's owner (pid $occupier): $err" \
+  'echo "$err" | grep -q "127.0.0.1:$port is answered by pid $occupier (python3), not by service '"'"'api'"'"'"'
+
 cat > "$T/dies.yaml" <<YAML
 version: 1
 name: dies-in-warmup
