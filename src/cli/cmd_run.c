@@ -69,7 +69,8 @@ static int run_main(int argc, char **argv)
         case 'n': {
             long v = strtol(optarg, &end, 10);
             if (*end || v < 1 || v > 10000) {
-                fprintf(stderr, "aftershock run: --repeat needs a whole number from 1 to 10000, not '%s'\n", optarg);
+                ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE,
+                                 "aftershock run: --repeat needs a whole number from 1 to 10000, not '%s'\n", optarg);
                 return ASH_EXIT_USAGE;
             }
             o.repeat = (int)v;
@@ -78,7 +79,8 @@ static int run_main(int argc, char **argv)
         case 't':
             o.timescale = strtod(optarg, &end);
             if (*end || !(o.timescale > 0)) {
-                fprintf(stderr, "aftershock run: --timescale needs a number above 0, not '%s'\n", optarg);
+                ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE,
+                                 "aftershock run: --timescale needs a number above 0, not '%s'\n", optarg);
                 return ASH_EXIT_USAGE;
             }
             break;
@@ -102,8 +104,9 @@ static int run_main(int argc, char **argv)
             if (*end == '%' && end[1] == '\0')
                 tolerance /= 100.0, end++;
             if (*end || !(tolerance >= 0) || tolerance > 100) {
-                fprintf(stderr, "aftershock run: --tolerance needs a percentage such as 20%% (or 0.2), not '%s'\n",
-                        optarg);
+                ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE,
+                                 "aftershock run: --tolerance needs a percentage such as 20%% (or 0.2), not '%s'\n",
+                                 optarg);
                 return ASH_EXIT_USAGE;
             }
             break;
@@ -203,8 +206,9 @@ static int run_main(int argc, char **argv)
             ash_baseline_print(stdout, findings);
         json_decref(findings);
         if (regressions) {
-            fprintf(stderr, "aftershock: %d figure%s regressed against %s (tolerance %.0f%%)\n", regressions,
-                    regressions == 1 ? "" : "s", baseline_file, tolerance * 100);
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE,
+                             "aftershock: %d figure%s regressed against %s (tolerance %.0f%%)\n", regressions,
+                             regressions == 1 ? "" : "s", baseline_file, tolerance * 100);
             if (status == ASH_EXIT_PASS)
                 status = ASH_EXIT_FAIL;
         }

@@ -579,7 +579,7 @@ static bool release_host(struct ash_host *h)
     ash_error_t e = {0};
     release_host_ns(h);
     if (h->ns_made && ash_netns_delete(h->netns, &e) < 0) {
-        fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+        ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         return false;
     }
     return true;
@@ -589,7 +589,7 @@ static bool destroy_host_cgroup(struct ash_host *h)
 {
     ash_error_t e = {0};
     if (h->cg_made && ash_cgroup_destroy(&h->cg, &e) < 0) {
-        fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+        ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         return false;
     }
     return true;
@@ -665,7 +665,7 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
         bridge_del_thread(&bd);
     if (fw_now) {
         if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
-            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         else
             journal_done(sb, &sb->j_fw);
     }
@@ -680,10 +680,10 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
     if (bthread)
         pthread_join(bth, NULL);
     if (bd.ret < 0)
-        fprintf(stderr, "aftershock: sandbox teardown: %s\n", bd.err.msg);
+        ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", bd.err.msg);
     if (sb->fw_made && !fw_now) {
         if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
-            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         else
             journal_done(sb, &sb->j_fw);
     }
@@ -691,7 +691,7 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
     if (sb->bridge_made && sb->nl) {
         int r = wait_links_gone(sb->nl, sb->veth_prefix, 5 * ASH_NS_PER_S, &e);
         if (r < 0)
-            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         if (r == 0 && ns_ok)
             journal_done(sb, &sb->j_netns);
         if (r == 0 && bd.ret == 0)
