@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -100,27 +99,6 @@ static int write_text(const char *path, const char *text, ash_error_t *err)
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-static int remove_tree(const char *dir, ash_error_t *err)
-{
-    if (access(dir, F_OK) < 0)
-        return 0;
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    if (access(dir, F_OK) == 0)
-        return ash_error(err, ENOTEMPTY, "cannot remove %s", dir);
-    return 0;
-}
-
 /* The sandbox's files directory carries this marker with its run id, so that an undo record
  * (which recover runs as root) can remove only a tree this run made, never one it names. */
 #define FILES_MARKER ".aftershock-sandbox"
@@ -141,30 +119,89 @@ static int make_files_dir(struct ash_sandbox *sb, ash_error_t *err)
     return write_text(marker, sb->run_id, err);
 }
 
-/* 0 when DIR is what run RUN's sandbox made: a real directory we own, named sandbox-RUN
- * (or hosts/, as runs before the name carried the run id made it), holding the marker with RUN in it (an empty
- * directory counts: a crash between mkdir and the marker leaves one, and removing it harms nothing). */
-static int check_files_dir(const char *dir, const char *run, ash_error_t *err)
+/* Empty the directory DFD (closed here) without ever following a symlink: every entry is
+ * unlinked relative to its directory's fd, and a subdirectory is opened relative to its
+ * parent's fd with O_NOFOLLOW. A directory swapped for a symlink mid-walk (by anyone who can
+ * write a parent) is then removed as a link, never walked into; nftw by path would follow it. */
+static int empty_dir_at(int dfd, int depth)
 {
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return -1;
+    }
+    int ret = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            continue;
+        if (errno != EISDIR || depth >= 64) { /* deeper than any tree the sandbox makes */
+            ret = -1;
+            continue;
+        }
+        int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0 || empty_dir_at(sub, depth + 1) < 0 || unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0)
+            ret = -1;
+    }
+    closedir(d);
+    return ret;
+}
+
+/* Remove DIR if it is what run RUN's sandbox made: a real directory we own, named sandbox-RUN
+ * (or hosts/, as runs before the name carried the run id made it), holding the marker with RUN
+ * in it (an empty directory counts: a crash between mkdir and the marker leaves one, and
+ * removing it harms nothing). The checks and the removal work on one opened directory (its
+ * parent opened first, DIR itself relative to it with O_NOFOLLOW), so what was checked is
+ * what is removed. 0 removed, 1 already gone, -1 refused or failed. */
+static int remove_files_dir(const char *dir, const char *run, ash_error_t *err)
+{
+    char parent[4200];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    const char *base = slash ? dir + (slash - parent) + 1 : dir;
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else
+        slash[slash == parent ? 1 : 0] = '\0';
+    int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd < 0)
+        return errno == ENOENT ? 1 : ash_error(err, errno, "cannot open %s", parent);
+    int dfd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+        int e = errno;
+        close(pfd);
+        if (e == ENOENT)
+            return 1;
+        if (e == ELOOP || e == ENOTDIR)
+            return ash_error(err, EPERM, "not removing %s: not a directory this user owns (a symlink is refused)", dir);
+        return ash_error(err, e, "cannot open %s", dir);
+    }
     struct stat st;
-    if (lstat(dir, &st) < 0)
-        return errno == ENOENT ? 1 : ash_error(err, errno, "cannot inspect %s", dir);
-    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
-        return ash_error(err, EPERM, "not removing %s: not a directory this user owns", dir);
-    const char *base = strrchr(dir, '/') + 1;
+    int ret = 0;
     char want[64];
     snprintf(want, sizeof want, "sandbox-%s", run);
-    if (strcmp(base, "hosts") != 0 && strcmp(base, want) != 0)
-        return ash_error(err, EPERM, "not removing %s: a sandbox's files directory is named hosts or %s", dir, want);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0)
-        return ash_error(err, errno, "cannot open %s", dir);
+    if (fstat(dfd, &st) < 0) {
+        ret = ash_error(err, errno, "cannot inspect %s", dir);
+        goto out;
+    }
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+        ret = ash_error(err, EPERM, "not removing %s: not a directory this user owns (owned by uid %u)", dir,
+                        (unsigned)st.st_uid);
+        goto out;
+    }
+    if (strcmp(base, "hosts") != 0 && strcmp(base, want) != 0) {
+        ret = ash_error(err, EPERM, "not removing %s: a sandbox's files directory is named hosts or %s", dir, want);
+        goto out;
+    }
     char buf[64] = {0};
     int mfd = openat(dfd, FILES_MARKER, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     ssize_t n = mfd >= 0 ? read(mfd, buf, sizeof buf - 1) : -1;
     bool empty = false;
     if (mfd < 0) {
-        DIR *d = fdopendir(dup(dfd));
+        int lfd = dup(dfd);
+        DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
         struct dirent *de;
         empty = d != NULL;
         while (d && (de = readdir(d)))
@@ -172,13 +209,24 @@ static int check_files_dir(const char *dir, const char *run, ash_error_t *err)
                 empty = false;
         if (d)
             closedir(d);
+        else if (lfd >= 0)
+            close(lfd);
     } else {
         close(mfd);
     }
+    if (!empty && !(n > 0 && strcmp(buf, run) == 0)) {
+        ret =
+            ash_error(err, EPERM, "not removing %s: it holds no marker of run %s (not made by that sandbox)", dir, run);
+        goto out;
+    }
+    errno = 0;
+    int wfd = dup(dfd);
+    if (wfd < 0 || empty_dir_at(wfd, 0) < 0 || unlinkat(pfd, base, AT_REMOVEDIR) < 0)
+        ret = ash_error(err, errno ? errno : ENOTEMPTY, "cannot remove %s", dir);
+out:
     close(dfd);
-    if (empty || (n > 0 && strcmp(buf, run) == 0))
-        return 0;
-    return ash_error(err, EPERM, "not removing %s: it holds no marker of run %s (not made by that sandbox)", dir, run);
+    close(pfd);
+    return ret;
 }
 
 static bool valid_run_id(const char *id)
@@ -675,7 +723,7 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
         journal_done(sb, &sb->j_cgroups);
     if (sb->parent_made && ash_cgroup_destroy(&sb->parent_cg, &e) == 0)
         journal_done(sb, &sb->j_parent);
-    if (sb->files_made && remove_tree(sb->files_dir, &e) == 0)
+    if (sb->files_made && remove_files_dir(sb->files_dir, sb->run_id, &e) >= 0)
         journal_done(sb, &sb->j_files);
     if (bthread)
         pthread_join(bth, NULL);
@@ -1057,8 +1105,7 @@ static int undo_files(json_t *rec, ash_error_t *err)
         return ash_error(err, EINVAL, "sandbox.files record without an absolute directory");
     if (!run || !valid_run_id(run))
         return ash_error(err, EINVAL, "sandbox.files record without a valid run id");
-    int r = check_files_dir(dir, run, err);
-    return r == 0 ? remove_tree(dir, err) : r > 0 ? 0 : -1;
+    return remove_files_dir(dir, run, err) < 0 ? -1 : 0;
 }
 
 static int undo_fw(json_t *rec, ash_error_t *err)
