@@ -143,6 +143,29 @@ check "that run still passes (exit $st) and leaves no journal" '[ $st = 0 ] && [
 for _ in $(seq 30); do kill -0 "$g2" 2>/dev/null || break; sleep 0.1; done
 check "its guardian is stopped at the end" '! kill -0 "$g2" 2>/dev/null'
 
+# No new guardian can be started (its executable is gone: the harness runs a
+# copy, deleted mid-run, and re-executes the path it started from): the
+# harness reverts at once and ends the run aborted, rather than go on unguarded.
+cp "$ASH" "$T/ash-copy"
+"$T/ash-copy" run --state-dir "$T/state" --report-dir "$T/r10" "$T/stop.yaml" >"$T/r10.log" 2>&1 &
+h=$!; pids+=("$h")
+wait_stopped; p=$(target_pid); pids+=("$p")
+g1=""
+for c in $(cat /proc/"$h"/task/*/children 2>/dev/null); do
+  tr '\0' ' ' < /proc/"$c"/cmdline 2>/dev/null | grep -q "^$T/ash-copy __guardian " && g1=$c
+done
+check "the copy's run has a guardian (pid ${g1:-none})" '[ -n "$g1" ]'
+rm -f "$T/ash-copy"
+[ -n "$g1" ] && kill -KILL "$g1"
+for _ in $(seq 100); do kill -0 "$h" 2>/dev/null || break; sleep 0.1; done
+wait "$h"; st=$?
+check "no new guardian: the run ends at once, exit 1 (got $st)" '[ $st = 1 ]'
+check "the log says why: $(grep -o "no new one could be started.*" "$T/r10.log" | head -1)" \
+  'grep -q "guardian-lost *guardian pid $g1 killed by SIGKILL" "$T/r10.log" && grep -q "the guardian (pid $g1) killed by SIGKILL and no new one could be started (.*No such file or directory" "$T/r10.log"'
+check "the report says aborted" 'grep -q "\"verdict\": \"aborted\"" "$T"/r10/*/report.json'
+check "the fault was reverted and the service stopped" '[ -z "$(target_pid)" ]'
+check "no journal left" '[ -z "$(ls -A "$T/state")" ]'
+
 # The issue's own case, in sandbox mode: SIGKILL of the guardian, then of the
 # harness mid-partition. The replacement must take down the namespaces,
 # bridge, veths, nftables table, cgroups and services (checked with the
