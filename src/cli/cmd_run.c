@@ -60,6 +60,7 @@ static int run_main(int argc, char **argv)
     bool quiet = false, guardian = true;
     int c;
     optind = 1;
+    opterr = 0; /* getopt would quote the bad word raw: said below, escaped */
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         char *end;
         switch (c) {
@@ -117,6 +118,8 @@ static int run_main(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         default:
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock run: unknown option or missing value: '%s'\n\n",
+                             optind > 1 && optind <= argc ? argv[optind - 1] : "?");
             fputs(usage, stderr);
             return ASH_EXIT_USAGE;
         }

@@ -81,4 +81,8 @@ for opt in --repeat --timescale --tolerance; do
   check "$opt with a bad value is refused (exit $st)" '[ $st != 0 ] && grep -qF "not '"'"'1\x1b[31m'"'"'" "$T/oerr"'
   check "$opt: no raw control byte in the message" '[ "$(raw "$T/oerr")" = 0 ]'
 done
+"$ASH" run $'--x\e[31m' "$T/escape.yaml" 2> "$T/oerr"; st=$?
+check "an unknown option is refused (exit $st), quoted escaped: $(head -1 "$T/oerr")" \
+  '[ $st = 2 ] && grep -qF "unknown option or missing value: '"'"'--x\x1b[31m'"'"'" "$T/oerr"'
+check "unknown option: no raw control byte in the message" '[ "$(raw "$T/oerr")" = 0 ]'
 exit $fail
