@@ -264,6 +264,11 @@ const char *ash_journal_path(const struct ash_journal *j)
     return j->path;
 }
 
+int ash_journal_dir_fd(const struct ash_journal *j)
+{
+    return j->dfd;
+}
+
 void ash_journal_close(struct ash_journal *j, bool remove_if_clean)
 {
     if (!j)

@@ -46,6 +46,9 @@ bool ash_journal_take_done_failure(struct ash_journal *j, char *msg, size_t len)
 /* Number of records not yet done. */
 size_t ash_journal_pending(const struct ash_journal *j);
 const char *ash_journal_path(const struct ash_journal *j);
+/* The state directory the journal was created in, opened once (owned by the journal:
+ * dup it to keep it past ash_journal_close). */
+int ash_journal_dir_fd(const struct ash_journal *j);
 /* Close; remove the file when nothing is pending (and remove_if_clean). */
 void ash_journal_close(struct ash_journal *j, bool remove_if_clean);
 
