@@ -87,7 +87,8 @@ static void journal_done(struct ash_sandbox *sb, uint64_t *id)
 
 static int write_text(const char *path, const char *text, ash_error_t *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* Never through a symlink: what it writes (the marker, a host's /etc files) is never one. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return ash_error(err, errno, "cannot create %s", path);
     size_t len = strlen(text);
