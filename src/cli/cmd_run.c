@@ -60,6 +60,7 @@ static int run_main(int argc, char **argv)
     bool quiet = false, guardian = true;
     int c;
     optind = 1;
+    opterr = 0; /* getopt would quote the bad word raw: said below, escaped */
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         char *end;
         switch (c) {
@@ -69,7 +70,8 @@ static int run_main(int argc, char **argv)
         case 'n': {
             long v = strtol(optarg, &end, 10);
             if (*end || v < 1 || v > 10000) {
-                fprintf(stderr, "aftershock run: --repeat needs a whole number from 1 to 10000, not '%s'\n", optarg);
+                ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE,
+                                 "aftershock run: --repeat needs a whole number from 1 to 10000, not '%s'\n", optarg);
                 return ASH_EXIT_USAGE;
             }
             o.repeat = (int)v;
@@ -78,7 +80,8 @@ static int run_main(int argc, char **argv)
         case 't':
             o.timescale = strtod(optarg, &end);
             if (*end || !(o.timescale > 0)) {
-                fprintf(stderr, "aftershock run: --timescale needs a number above 0, not '%s'\n", optarg);
+                ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE,
+                                 "aftershock run: --timescale needs a number above 0, not '%s'\n", optarg);
                 return ASH_EXIT_USAGE;
             }
             break;
@@ -102,8 +105,9 @@ static int run_main(int argc, char **argv)
             if (*end == '%' && end[1] == '\0')
                 tolerance /= 100.0, end++;
             if (*end || !(tolerance >= 0) || tolerance > 100) {
-                fprintf(stderr, "aftershock run: --tolerance needs a percentage such as 20%% (or 0.2), not '%s'\n",
-                        optarg);
+                ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE,
+                                 "aftershock run: --tolerance needs a percentage such as 20%% (or 0.2), not '%s'\n",
+                                 optarg);
                 return ASH_EXIT_USAGE;
             }
             break;
@@ -114,6 +118,8 @@ static int run_main(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         default:
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock run: unknown option or missing value: '%s'\n\n",
+                             optind > 1 && optind <= argc ? argv[optind - 1] : "?");
             fputs(usage, stderr);
             return ASH_EXIT_USAGE;
         }
@@ -203,8 +209,9 @@ static int run_main(int argc, char **argv)
             ash_baseline_print(stdout, findings);
         json_decref(findings);
         if (regressions) {
-            fprintf(stderr, "aftershock: %d figure%s regressed against %s (tolerance %.0f%%)\n", regressions,
-                    regressions == 1 ? "" : "s", baseline_file, tolerance * 100);
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE,
+                             "aftershock: %d figure%s regressed against %s (tolerance %.0f%%)\n", regressions,
+                             regressions == 1 ? "" : "s", baseline_file, tolerance * 100);
             if (status == ASH_EXIT_PASS)
                 status = ASH_EXIT_FAIL;
         }

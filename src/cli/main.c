@@ -80,7 +80,7 @@ int main(int argc, char **argv)
         }
         return commands[i]->main(argc - 1, argv + 1);
     }
-    fprintf(stderr, "aftershock: unknown command '%s'\n\n", cmd);
+    ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return ASH_EXIT_USAGE;
 }

@@ -39,7 +39,7 @@ static void print_warnings(const struct ash_scenario *sc, FILE *out)
 {
     const struct ash_strlist *w = ash_scenario_warnings(sc);
     for (size_t i = 0; w && i < w->n; i++)
-        fprintf(out, "%s\n", w->v[i]);
+        ash_text_fprintf(out, ASH_TEXT_KEEP_NEWLINE, "%s\n", w->v[i]);
 }
 
 int ash_validate_file(const char *path, ash_error_t *err)

@@ -4,6 +4,7 @@
  * order) but not the guardian, and it watches the harness through a pidfd. */
 #include "engine/guardian.h"
 #include "engine/recover.h"
+#include "sys/journal.h"
 #include "sys/proc.h"
 
 #include <aftershock/aftershock.h>
@@ -79,24 +80,12 @@ void ash_guardian_stop(void)
     ash_child_close(&guardian);
 }
 
-/* The journal's header line names the harness that wrote it (pid and start time). */
-static bool journal_is_harness(const char *journal, int pid, uint64_t start)
+/* The journal's header names the harness that wrote it (pid and start time). */
+static bool journal_is_harness(const struct ash_journal_info *info, int pid, uint64_t start)
 {
-    FILE *f = fopen(journal, "re");
-    if (!f)
-        return false;
-    char line[1024];
-    bool ok = false;
-    if (fgets(line, sizeof line, f)) {
-        json_t *hdr = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
-        ok = hdr && json_integer_value(json_object_get(hdr, "pid")) == pid &&
-             (uint64_t)json_integer_value(json_object_get(hdr, "pid_start")) == start;
-        json_decref(hdr);
-    } else {
-        ok = true; /* empty: the harness died between creating it and writing its header */
-    }
-    fclose(f);
-    return ok;
+    if (info->pid == 0 && info->pending == 0)
+        return true; /* empty: the harness died between creating it and writing its header */
+    return info->pid == pid && info->pid_start == start;
 }
 
 int ash_guardian_main(const char *journal, int harness_pid, const char *harness_start)
@@ -113,19 +102,40 @@ int ash_guardian_main(const char *journal, int harness_pid, const char *harness_
     }
     if (pfd >= 0)
         close(pfd);
-    if (access(journal, F_OK) != 0)
-        return 0; /* the harness ended cleanly, or died before it made its journal */
-    if (!journal_is_harness(journal, harness_pid, start)) {
+    /* The state directory is checked as recover checks it (a real directory we own, writable
+     * by nobody else), opened once, and the journal read and replayed relative to it. */
+    char dir[4096];
+    const char *slash = strrchr(journal, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash == journal ? 1 : slash - journal) : 1, slash ? journal : ".");
+    ash_error_t err = {0};
+    int dfd = ash_journal_dir_open(dir, &err);
+    if (dfd < 0) {
+        if (err.code == ENOENT)
+            return 0; /* the harness died before it made its state directory */
+        ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock guardian: %s; not replaying %s\n", err.msg,
+                         journal);
+        return 1;
+    }
+    struct ash_journal_info info;
+    if (ash_journal_inspect_at(dfd, journal, &info, &err) < 0) {
+        close(dfd);
+        if (err.code == ENOENT)
+            return 0; /* the harness ended cleanly, or died before it made its journal */
+        ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock guardian: %s\n", err.msg);
+        return 1;
+    }
+    if (!journal_is_harness(&info, harness_pid, start)) {
         /* The guardian starts before the journal exists: if the harness could
          * not create it (the name was taken), the file is another run's. */
+        close(dfd);
         ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE,
                          "aftershock guardian: %s is not harness pid %d's journal; leaving it\n", journal, harness_pid);
         return 1;
     }
     ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock guardian: harness pid %d died; reverting from %s\n",
                      harness_pid, journal);
-    ash_error_t err = {0};
-    int failed = ash_recover_journal(journal, stderr, &err);
+    int failed = ash_recover_journal_at(dfd, journal, stderr, &err);
+    close(dfd);
     if (failed < 0) {
         ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock guardian: %s\n", err.msg);
         return 1;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int undo_one(const char *op, json_t *data, bool committed, void *arg, ash_error_t *err)
 {
@@ -42,18 +43,34 @@ int ash_recover_journal(const char *path, FILE *log, ash_error_t *err)
     return ash_journal_replay(path, undo_one, log, report_error, err);
 }
 
+int ash_recover_journal_at(int dfd, const char *path, FILE *log, ash_error_t *err)
+{
+    return ash_journal_replay_at(dfd, path, undo_one, log, report_error, err);
+}
+
 int ash_recover(const char *state_dir, FILE *log, ash_error_t *err)
 {
-    char **paths;
-    size_t n;
-    if (ash_journal_list(state_dir, &paths, &n, err) < 0)
+    char **paths = NULL;
+    size_t n = 0;
+    /* The state directory is opened and checked once; every journal is read, rewritten
+     * and removed relative to that. */
+    ash_error_t de = {0};
+    int dfd = ash_journal_dir_open(state_dir, &de);
+    if (dfd < 0 && de.code != ENOENT) {
+        if (err)
+            *err = de;
         return -1;
+    }
+    if (dfd >= 0 && ash_journal_list_at(dfd, state_dir, &paths, &n, err) < 0) {
+        close(dfd);
+        return -1;
+    }
     int failed = 0;
     size_t undone = 0;
     for (size_t i = 0; i < n; i++) {
         struct ash_journal_info info;
         ash_error_t e = {0};
-        if (ash_journal_inspect(paths[i], &info, &e) < 0) {
+        if (ash_journal_inspect_at(dfd, paths[i], &info, &e) < 0) {
             if (log)
                 ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "%s\n", e.msg);
             failed++;
@@ -68,7 +85,7 @@ int ash_recover(const char *state_dir, FILE *log, ash_error_t *err)
         if (log)
             ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "run %s (pid %d, gone): %zu undo record(s)\n", info.run,
                              (int)info.pid, info.pending);
-        int f = ash_recover_journal(paths[i], log, &e);
+        int f = ash_recover_journal_at(dfd, paths[i], log, &e);
         if (f < 0) {
             if (log)
                 ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "%s\n", e.msg);
@@ -83,5 +100,7 @@ int ash_recover(const char *state_dir, FILE *log, ash_error_t *err)
     for (size_t i = 0; i < n; i++)
         free(paths[i]);
     free(paths);
+    if (dfd >= 0)
+        close(dfd);
     return failed;
 }

@@ -18,6 +18,7 @@
 #include "sys/proc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1183,9 +1184,17 @@ out_journal:
         char jpath[4096];
         snprintf(jpath, sizeof jpath, "%s", ash_journal_path(r.journal));
         size_t left = ash_journal_pending(r.journal);
+        /* The second try works in the directory the journal was made in, not in
+         * whatever its path names by now. */
+        int jdir = left ? fcntl(ash_journal_dir_fd(r.journal), F_DUPFD_CLOEXEC, 0) : -1;
         ash_journal_close(r.journal, true);
         ash_error_t rerr = {0};
-        if (left && ash_recover_journal(jpath, NULL, &rerr) != 0) {
+        int again = !left       ? 0
+                    : jdir >= 0 ? ash_recover_journal_at(jdir, jpath, NULL, &rerr)
+                                : ash_recover_journal(jpath, NULL, &rerr);
+        if (jdir >= 0)
+            close(jdir);
+        if (again != 0) {
             static const char left_msg[] = "undo records are left in the journal after a second try: run "
                                            "`aftershock recover`";
             add_event(&r, ash_now_ns(), "revert-failed", left_msg);

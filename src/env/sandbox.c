@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -88,7 +87,8 @@ static void journal_done(struct ash_sandbox *sb, uint64_t *id)
 
 static int write_text(const char *path, const char *text, ash_error_t *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* Never through a symlink: what it writes (the marker, a host's /etc files) is never one. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return ash_error(err, errno, "cannot create %s", path);
     size_t len = strlen(text);
@@ -97,27 +97,6 @@ static int write_text(const char *path, const char *text, ash_error_t *err)
     close(fd);
     if (w != (ssize_t)len)
         return ash_error(err, w < 0 ? e : EIO, "cannot write %s", path);
-    return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-static int remove_tree(const char *dir, ash_error_t *err)
-{
-    if (access(dir, F_OK) < 0)
-        return 0;
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    if (access(dir, F_OK) == 0)
-        return ash_error(err, ENOTEMPTY, "cannot remove %s", dir);
     return 0;
 }
 
@@ -141,30 +120,89 @@ static int make_files_dir(struct ash_sandbox *sb, ash_error_t *err)
     return write_text(marker, sb->run_id, err);
 }
 
-/* 0 when DIR is what run RUN's sandbox made: a real directory we own, named sandbox-RUN
- * (or hosts/, as runs before the name carried the run id made it), holding the marker with RUN in it (an empty
- * directory counts: a crash between mkdir and the marker leaves one, and removing it harms nothing). */
-static int check_files_dir(const char *dir, const char *run, ash_error_t *err)
+/* Empty the directory DFD (closed here) without ever following a symlink: every entry is
+ * unlinked relative to its directory's fd, and a subdirectory is opened relative to its
+ * parent's fd with O_NOFOLLOW. A directory swapped for a symlink mid-walk (by anyone who can
+ * write a parent) is then removed as a link, never walked into; nftw by path would follow it. */
+static int empty_dir_at(int dfd, int depth)
 {
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return -1;
+    }
+    int ret = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            continue;
+        if (errno != EISDIR || depth >= 64) { /* deeper than any tree the sandbox makes */
+            ret = -1;
+            continue;
+        }
+        int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0 || empty_dir_at(sub, depth + 1) < 0 || unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0)
+            ret = -1;
+    }
+    closedir(d);
+    return ret;
+}
+
+/* Remove DIR if it is what run RUN's sandbox made: a real directory we own, named sandbox-RUN
+ * (or hosts/, as runs before the name carried the run id made it), holding the marker with RUN
+ * in it (an empty directory counts: a crash between mkdir and the marker leaves one, and
+ * removing it harms nothing). The checks and the removal work on one opened directory (its
+ * parent opened first, DIR itself relative to it with O_NOFOLLOW), so what was checked is
+ * what is removed. 0 removed, 1 already gone, -1 refused or failed. */
+static int remove_files_dir(const char *dir, const char *run, ash_error_t *err)
+{
+    char parent[4200];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    const char *base = slash ? dir + (slash - parent) + 1 : dir;
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else
+        slash[slash == parent ? 1 : 0] = '\0';
+    int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd < 0)
+        return errno == ENOENT ? 1 : ash_error(err, errno, "cannot open %s", parent);
+    int dfd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+        int e = errno;
+        close(pfd);
+        if (e == ENOENT)
+            return 1;
+        if (e == ELOOP || e == ENOTDIR)
+            return ash_error(err, EPERM, "not removing %s: not a directory this user owns (a symlink is refused)", dir);
+        return ash_error(err, e, "cannot open %s", dir);
+    }
     struct stat st;
-    if (lstat(dir, &st) < 0)
-        return errno == ENOENT ? 1 : ash_error(err, errno, "cannot inspect %s", dir);
-    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
-        return ash_error(err, EPERM, "not removing %s: not a directory this user owns", dir);
-    const char *base = strrchr(dir, '/') + 1;
+    int ret = 0;
     char want[64];
     snprintf(want, sizeof want, "sandbox-%s", run);
-    if (strcmp(base, "hosts") != 0 && strcmp(base, want) != 0)
-        return ash_error(err, EPERM, "not removing %s: a sandbox's files directory is named hosts or %s", dir, want);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0)
-        return ash_error(err, errno, "cannot open %s", dir);
+    if (fstat(dfd, &st) < 0) {
+        ret = ash_error(err, errno, "cannot inspect %s", dir);
+        goto out;
+    }
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+        ret = ash_error(err, EPERM, "not removing %s: not a directory this user owns (owned by uid %u)", dir,
+                        (unsigned)st.st_uid);
+        goto out;
+    }
+    if (strcmp(base, "hosts") != 0 && strcmp(base, want) != 0) {
+        ret = ash_error(err, EPERM, "not removing %s: a sandbox's files directory is named hosts or %s", dir, want);
+        goto out;
+    }
     char buf[64] = {0};
     int mfd = openat(dfd, FILES_MARKER, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     ssize_t n = mfd >= 0 ? read(mfd, buf, sizeof buf - 1) : -1;
     bool empty = false;
     if (mfd < 0) {
-        DIR *d = fdopendir(dup(dfd));
+        int lfd = dup(dfd);
+        DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
         struct dirent *de;
         empty = d != NULL;
         while (d && (de = readdir(d)))
@@ -172,13 +210,24 @@ static int check_files_dir(const char *dir, const char *run, ash_error_t *err)
                 empty = false;
         if (d)
             closedir(d);
+        else if (lfd >= 0)
+            close(lfd);
     } else {
         close(mfd);
     }
+    if (!empty && !(n > 0 && strcmp(buf, run) == 0)) {
+        ret =
+            ash_error(err, EPERM, "not removing %s: it holds no marker of run %s (not made by that sandbox)", dir, run);
+        goto out;
+    }
+    errno = 0;
+    int wfd = dup(dfd);
+    if (wfd < 0 || empty_dir_at(wfd, 0) < 0 || unlinkat(pfd, base, AT_REMOVEDIR) < 0)
+        ret = ash_error(err, errno ? errno : ENOTEMPTY, "cannot remove %s", dir);
+out:
     close(dfd);
-    if (empty || (n > 0 && strcmp(buf, run) == 0))
-        return 0;
-    return ash_error(err, EPERM, "not removing %s: it holds no marker of run %s (not made by that sandbox)", dir, run);
+    close(pfd);
+    return ret;
 }
 
 static bool valid_run_id(const char *id)
@@ -579,7 +628,7 @@ static bool release_host(struct ash_host *h)
     ash_error_t e = {0};
     release_host_ns(h);
     if (h->ns_made && ash_netns_delete(h->netns, &e) < 0) {
-        fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+        ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         return false;
     }
     return true;
@@ -589,7 +638,7 @@ static bool destroy_host_cgroup(struct ash_host *h)
 {
     ash_error_t e = {0};
     if (h->cg_made && ash_cgroup_destroy(&h->cg, &e) < 0) {
-        fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+        ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         return false;
     }
     return true;
@@ -665,7 +714,7 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
         bridge_del_thread(&bd);
     if (fw_now) {
         if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
-            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         else
             journal_done(sb, &sb->j_fw);
     }
@@ -675,15 +724,15 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
         journal_done(sb, &sb->j_cgroups);
     if (sb->parent_made && ash_cgroup_destroy(&sb->parent_cg, &e) == 0)
         journal_done(sb, &sb->j_parent);
-    if (sb->files_made && remove_tree(sb->files_dir, &e) == 0)
+    if (sb->files_made && remove_files_dir(sb->files_dir, sb->run_id, &e) >= 0)
         journal_done(sb, &sb->j_files);
     if (bthread)
         pthread_join(bth, NULL);
     if (bd.ret < 0)
-        fprintf(stderr, "aftershock: sandbox teardown: %s\n", bd.err.msg);
+        ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", bd.err.msg);
     if (sb->fw_made && !fw_now) {
         if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
-            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         else
             journal_done(sb, &sb->j_fw);
     }
@@ -691,7 +740,7 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
     if (sb->bridge_made && sb->nl) {
         int r = wait_links_gone(sb->nl, sb->veth_prefix, 5 * ASH_NS_PER_S, &e);
         if (r < 0)
-            fprintf(stderr, "aftershock: sandbox teardown: %s\n", e.msg);
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         if (r == 0 && ns_ok)
             journal_done(sb, &sb->j_netns);
         if (r == 0 && bd.ret == 0)
@@ -1057,8 +1106,7 @@ static int undo_files(json_t *rec, ash_error_t *err)
         return ash_error(err, EINVAL, "sandbox.files record without an absolute directory");
     if (!run || !valid_run_id(run))
         return ash_error(err, EINVAL, "sandbox.files record without a valid run id");
-    int r = check_files_dir(dir, run, err);
-    return r == 0 ? remove_tree(dir, err) : r > 0 ? 0 : -1;
+    return remove_files_dir(dir, run, err) < 0 ? -1 : 0;
 }
 
 static int undo_fw(json_t *rec, ash_error_t *err)

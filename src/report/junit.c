@@ -115,6 +115,21 @@ static const char *run_error(const json_t *report, const json_t *run)
     return why ? why : ash_report_get_str(report, "error", NULL);
 }
 
+/* A one-shot fault's harm stays after the run: said as the HTML and Markdown reports say it. */
+static void fault_revert_properties(FILE *f, const char *ind, const json_t *run)
+{
+    size_t i;
+    const json_t *fault;
+    json_array_foreach(json_object_get(run, "faults"), i, fault)
+    {
+        if (strcmp(ash_report_get_str(fault, "revert", ""), "one-shot") != 0)
+            continue;
+        char name[512];
+        snprintf(name, sizeof name, "fault.%s.revert", ash_report_get_str(fault, "name", "?"));
+        property(f, ind, name, "not reverted (one-shot)");
+    }
+}
+
 static void testcase(FILE *f, const json_t *report, const json_t *run, size_t pos)
 {
     const char *scenario = ash_report_get_str(report, "scenario", "unnamed");
@@ -140,6 +155,7 @@ static void testcase(FILE *f, const json_t *report, const json_t *run, size_t po
     property_ms(f, ind, "resolution_ms", run, "resolution_ms");
     property_ms(f, ind, "t_inject_ms", run, "t_inject_ms");
     property(f, ind, "verdict", ash_report_get_str(run, "verdict", NULL));
+    fault_revert_properties(f, ind, run);
     /* The harness's own scheduling precision, so CI can watch it too. */
     property_ms(f, ind, "schedule_lateness_p99_ms", json_object_get(run, "schedule_lateness_ms"), "p99");
     fputs("      </properties>\n", f);

@@ -242,6 +242,19 @@ static int check_item_name(const ash_node *item, const char *what, const char *n
     return 0;
 }
 
+/* A name that names a log file (FILE, e.g. logs/NAME.log) fits a file name (255 bytes). */
+static int check_name_length(const ash_node *item, const char *what, const char *name, int max, const char *file,
+                             ash_error_t *err)
+{
+    if (strlen(name) <= (size_t)max)
+        return 0;
+    ash_node n = ash_map_get(item, "name");
+    return ash_node_fail(&n, err,
+                         "%s name is %zu characters long, at most %d: it names the %s's log file (%s), and a file "
+                         "name has at most 255 bytes",
+                         what, strlen(name), max, what, file);
+}
+
 /* Names unique within one list: report the second with the line of the first. */
 static int check_unique(const ash_node *seq, size_t i, const char *what, ash_error_t *err)
 {
@@ -452,15 +465,9 @@ static int parse_service(struct pctx *x, const ash_node *item, size_t index, con
     if (need_item_map(item, "service", x->err) < 0 ||
         check_keys_fields(item, what, ash_service_fields, NULL, x->err) < 0 ||
         ash_fields_parse(item, ash_service_fields, s, x->err) < 0 ||
-        check_item_name(item, "service", s->name, x->err) < 0)
+        check_item_name(item, "service", s->name, x->err) < 0 ||
+        check_name_length(item, "service", s->name, ASH_SERVICE_NAME_MAX, "logs/NAME.log", x->err) < 0)
         return -1;
-    if (strlen(s->name) > ASH_SERVICE_NAME_MAX) {
-        ash_node n = ash_map_get(item, "name");
-        return ash_node_fail(&n, x->err,
-                             "service name is %zu characters long, at most %d: it names the service's log file "
-                             "(logs/NAME.log), and a file name has at most 255 bytes",
-                             strlen(s->name), ASH_SERVICE_NAME_MAX);
-    }
     if (host && !(s->host = strdup(host)))
         return ash_error(x->err, ENOMEM, "scenario");
     if (s->ready.set) {
@@ -721,7 +728,8 @@ static int parse_fault(struct pctx *x, const ash_node *item, size_t index, struc
     free(kind_keys);
     free(fault_keys);
     if (r < 0 || ash_fields_parse(item, ash_fault_fields, f, x->err) < 0 ||
-        check_item_name(item, "fault", f->name, x->err) < 0)
+        check_item_name(item, "fault", f->name, x->err) < 0 ||
+        check_name_length(item, "fault", f->name, ASH_FAULT_NAME_MAX, "logs/faults/NAME.log", x->err) < 0)
         return -1;
 
     ash_node until = ash_map_get(item, "until");
@@ -1002,6 +1010,7 @@ static int parse_verify(struct pctx *x, const ash_node *root)
             check_keys_fields(&item, what, ash_verify_fields, NULL, x->err) < 0 ||
             ash_fields_parse(&item, ash_verify_fields, v, x->err) < 0 ||
             check_item_name(&item, "verify check", v->name, x->err) < 0 ||
+            check_name_length(&item, "verify check", v->name, ASH_VERIFY_NAME_MAX, "verify/NAME.log", x->err) < 0 ||
             check_unique(&seq, i, "verify check", x->err) < 0)
             return -1;
         if (v->command.n == 0) {

@@ -240,6 +240,9 @@ static json_t *fault_item(struct sb *b)
         json_t *then = closed_object(b, NULL, &props, &req);
         add_fields(b, props, req, ash_fault_fields);
         set_pattern(b, props, "name", ASH_ITEM_NAME_RE);
+        json_t *fname = json_object_get(props, "name");
+        if (fname)
+            set(b, fname, "maxLength", json_integer(ASH_FAULT_NAME_MAX));
         set(b, props, "kind", json_pack("{s:s, s:s}", "const", c->name, "description", c->summary ? c->summary : ""));
         set(b, props, "until",
             json_pack("{s:[s], s:s}", "enum", "remediated", "description",
@@ -429,9 +432,12 @@ int ash_schema_build(json_t **out, ash_error_t *err)
     set(&b, json_object_get(dns, "properties"), "records",
         list_of(&b, object_schema(&b, ash_dns_record_fields, "one DNS record"), "records answered besides the hosts"));
     set(&b, props, "dns", dns);
-    set(&b, props, "verify",
-        list_of(&b, object_schema(&b, ash_verify_fields, "a command run after recovery; its outcome is an expectation"),
-                "post-recovery checks, run before teardown; results in the report"));
+    json_t *verify =
+        object_schema(&b, ash_verify_fields, "a command run after recovery; its outcome is an expectation");
+    json_t *vname = json_object_get(json_object_get(verify, "properties"), "name");
+    if (vname)
+        set(&b, vname, "maxLength", json_integer(ASH_VERIFY_NAME_MAX));
+    set(&b, props, "verify", list_of(&b, verify, "post-recovery checks, run before teardown; results in the report"));
     set(&b, root, "properties", props);
     set(&b, root, "required", json_pack("[s, s]", "version", "name"));
     set(&b, root, "additionalProperties", json_false());

@@ -31,6 +31,10 @@ extern const struct ash_field ash_dns_record_fields[];  /* struct ash_dns_record
 #define ASH_SCENARIO_NAME_MAX (255 - (int)(sizeof "-YYYYMMDDTHHMMSSZ-999" - 1))
 /* It names logs/NAME.log; kernel objects (cgroups) are named by ash_objname, bounded by construction. */
 #define ASH_SERVICE_NAME_MAX (255 - (int)(sizeof ".log" - 1))
+/* A fault's name names logs/faults/NAME.log (exec faults' output), a verify check's
+ * verify/NAME.log: the same bound. */
+#define ASH_FAULT_NAME_MAX ASH_SERVICE_NAME_MAX
+#define ASH_VERIFY_NAME_MAX ASH_SERVICE_NAME_MAX
 #define ASH_TIME_OF_DAY_RE "^([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 
 #endif

@@ -15,6 +15,7 @@
 
 struct ash_journal {
     int fd;
+    int dfd; /* the state directory, opened once: every later step is relative to it */
     char path[4096];
     uint64_t next_id;
     size_t pending;
@@ -94,17 +95,68 @@ static int check_private(const struct stat *st, const char *what, const char *pa
     return 0;
 }
 
-int ash_journal_check_state_dir(const char *state_dir, ash_error_t *err)
+/* The last component of PATH: what the *at() calls name relative to the state directory. */
+static const char *base_name(const char *path)
 {
-    struct stat st;
-    if (lstat(state_dir, &st) < 0) {
-        ash_error(err, errno, "cannot inspect state directory %s", state_dir);
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+int ash_journal_dir_open(const char *state_dir, ash_error_t *err)
+{
+    /* Opened once, without following a symlink in its place, and judged by what was opened
+     * (fstat), not by a path a writable parent could swap between a check and a use. */
+    int dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+        int e = errno;
+        if (e == ELOOP || e == ENOTDIR)
+            return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTDIR,
+                                   "refusing state directory %s: not a directory (a symlink is refused too)",
+                                   state_dir);
+        ash_error(err, e, "cannot open state directory %s", state_dir);
         return state_dir_error(err);
     }
-    if (!S_ISDIR(st.st_mode))
-        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTDIR,
-                               "refusing state directory %s: not a directory (a symlink is refused too)", state_dir);
-    return check_private(&st, "state directory", state_dir, err);
+    struct stat st;
+    if (fstat(dfd, &st) < 0) {
+        int e = errno;
+        close(dfd);
+        ash_error(err, e, "cannot inspect state directory %s", state_dir);
+        return state_dir_error(err);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        close(dfd);
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTDIR, "refusing state directory %s: not a directory",
+                               state_dir);
+    }
+    if (check_private(&st, "state directory", state_dir, err) < 0) {
+        close(dfd);
+        return -1;
+    }
+    return dfd;
+}
+
+int ash_journal_check_state_dir(const char *state_dir, ash_error_t *err)
+{
+    int dfd = ash_journal_dir_open(state_dir, err);
+    if (dfd < 0)
+        return -1;
+    close(dfd);
+    return 0;
+}
+
+/* Open the state directory holding the journal at PATH (checked as above). */
+static int journal_dir_open(const char *path, ash_error_t *err)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return ash_journal_dir_open(".", err);
+    char dir[4096];
+    size_t len = slash == path ? 1 : (size_t)(slash - path);
+    if (len >= sizeof dir)
+        return ash_error(err, ENAMETOOLONG, "journal %s", path);
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+    return ash_journal_dir_open(dir, err);
 }
 
 int ash_journal_open(const char *state_dir, const char *run_id, struct ash_journal **out, ash_error_t *err)
@@ -119,15 +171,20 @@ int ash_journal_open_committed(const char *state_dir, const char *run_id, json_t
      * ours) is the machine's, not the scenario's: exit 3, with what to do about it. */
     if (ash_mkdir_p(state_dir, 0700, err) < 0)
         return state_dir_error(err);
-    if (ash_journal_check_state_dir(state_dir, err) < 0)
+    int dfd = ash_journal_dir_open(state_dir, err);
+    if (dfd < 0)
         return -1;
     struct ash_journal *j = calloc(1, sizeof *j);
-    if (!j)
+    if (!j) {
+        close(dfd);
         return ash_error(err, ENOMEM, "journal");
+    }
+    j->dfd = dfd;
     snprintf(j->path, sizeof j->path, "%s/%s.journal", state_dir, run_id);
-    j->fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    j->fd = openat(dfd, base_name(j->path), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (j->fd < 0) {
         int e = errno;
+        close(dfd);
         free(j);
         ash_error(err, e, "cannot create journal %s/%s.journal", state_dir, run_id);
         return state_dir_error(err);
@@ -147,7 +204,8 @@ int ash_journal_open_committed(const char *state_dir, const char *run_id, json_t
         if (err && err->code != ENOMEM)
             state_dir_error(err);
         close(j->fd);
-        unlink(j->path);
+        unlinkat(j->dfd, base_name(j->path), 0);
+        close(j->dfd);
         free(j);
         return -1;
     }
@@ -206,13 +264,19 @@ const char *ash_journal_path(const struct ash_journal *j)
     return j->path;
 }
 
+int ash_journal_dir_fd(const struct ash_journal *j)
+{
+    return j->dfd;
+}
+
 void ash_journal_close(struct ash_journal *j, bool remove_if_clean)
 {
     if (!j)
         return;
     close(j->fd);
     if (remove_if_clean && j->pending == 0)
-        unlink(j->path);
+        unlinkat(j->dfd, base_name(j->path), 0);
+    close(j->dfd);
     free(j);
 }
 
@@ -257,10 +321,10 @@ static bool header_commits(json_t *header, const char *op, json_t *data)
     return false;
 }
 
-static int parse_file(const char *path, struct parsed *p, ash_error_t *err)
+static int parse_file(int dfd, const char *path, struct parsed *p, ash_error_t *err)
 {
     memset(p, 0, sizeof *p);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    int fd = openat(dfd, base_name(path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return ash_error(err, errno, "cannot open journal %s", path);
     struct stat st;
@@ -332,8 +396,18 @@ static int parse_file(const char *path, struct parsed *p, ash_error_t *err)
 
 int ash_journal_inspect(const char *path, struct ash_journal_info *info, ash_error_t *err)
 {
+    int dfd = journal_dir_open(path, err);
+    if (dfd < 0)
+        return -1;
+    int ret = ash_journal_inspect_at(dfd, path, info, err);
+    close(dfd);
+    return ret;
+}
+
+int ash_journal_inspect_at(int dfd, const char *path, struct ash_journal_info *info, ash_error_t *err)
+{
     struct parsed p;
-    if (parse_file(path, &p, err) < 0)
+    if (parse_file(dfd, path, &p, err) < 0)
         return -1;
     memset(info, 0, sizeof *info);
     snprintf(info->path, sizeof info->path, "%s", path);
@@ -353,8 +427,19 @@ int ash_journal_inspect(const char *path, struct ash_journal_info *info, ash_err
 int ash_journal_replay(const char *path, ash_undo_cb undo, void *arg,
                        void (*on_error)(const char *op, const ash_error_t *e, void *arg), ash_error_t *err)
 {
+    int dfd = journal_dir_open(path, err);
+    if (dfd < 0)
+        return -1;
+    int ret = ash_journal_replay_at(dfd, path, undo, arg, on_error, err);
+    close(dfd);
+    return ret;
+}
+
+int ash_journal_replay_at(int dfd, const char *path, ash_undo_cb undo, void *arg,
+                          void (*on_error)(const char *op, const ash_error_t *e, void *arg), ash_error_t *err)
+{
     struct parsed p;
-    if (parse_file(path, &p, err) < 0)
+    if (parse_file(dfd, path, &p, err) < 0)
         return -1;
     int failed = 0;
     for (size_t i = p.n; i-- > 0;) {
@@ -369,13 +454,18 @@ int ash_journal_replay(const char *path, ash_undo_cb undo, void *arg,
             p.recs[i].done = true;
         }
     }
+    /* Undos run commands and take time: the directory they act on is still the one that was
+     * opened and checked, whatever a path to it names by now. */
+    const char *name = base_name(path);
     if (failed == 0) {
-        unlink(path);
+        unlinkat(dfd, name, 0);
     } else {
         /* Keep only what is still pending, so a later recover retries exactly that. */
-        char tmp[4200];
+        char tmp[4200], tmp_name[300];
         snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        snprintf(tmp_name, sizeof tmp_name, "%s.tmp", name);
+        unlinkat(dfd, tmp_name, 0); /* a leftover (or planted) one: O_EXCL below creates ours */
+        int fd = openat(dfd, tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0) {
             int ok = p.header ? write_line(fd, p.header, tmp, NULL) : 0;
             for (size_t i = 0; i < p.n && ok == 0; i++) {
@@ -388,9 +478,9 @@ int ash_journal_replay(const char *path, ash_undo_cb undo, void *arg,
             }
             close(fd);
             if (ok == 0)
-                rename(tmp, path);
+                renameat(dfd, tmp_name, dfd, name);
             else
-                unlink(tmp);
+                unlinkat(dfd, tmp_name, 0);
         }
     }
     parsed_free(&p);
@@ -401,17 +491,33 @@ int ash_journal_list(const char *state_dir, char ***paths, size_t *n, ash_error_
 {
     *paths = NULL;
     *n = 0;
-    struct stat st;
-    if (lstat(state_dir, &st) < 0 && errno == ENOENT)
-        return 0;
-    if (ash_journal_check_state_dir(state_dir, err) < 0)
+    ash_error_t e = {0};
+    int dfd = ash_journal_dir_open(state_dir, &e);
+    if (dfd < 0) {
+        if (e.code == ENOENT)
+            return 0; /* no state directory: nothing ever ran here */
+        if (err)
+            *err = e;
         return -1;
-    DIR *d = opendir(state_dir);
-    if (!d) {
-        if (errno == ENOENT)
-            return 0;
-        return ash_error(err, errno, "cannot read state directory %s", state_dir);
     }
+    int ret = ash_journal_list_at(dfd, state_dir, paths, n, err);
+    close(dfd);
+    return ret;
+}
+
+int ash_journal_list_at(int dfd, const char *state_dir, char ***paths, size_t *n, ash_error_t *err)
+{
+    *paths = NULL;
+    *n = 0;
+    int lfd = dup(dfd); /* closedir closes it; the caller keeps dfd */
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+    if (!d) {
+        int e = errno;
+        if (lfd >= 0)
+            close(lfd);
+        return ash_error(err, e, "cannot read state directory %s", state_dir);
+    }
+    rewinddir(d);
     struct dirent *de;
     while ((de = readdir(d))) {
         size_t len = strlen(de->d_name);

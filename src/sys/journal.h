@@ -46,6 +46,9 @@ bool ash_journal_take_done_failure(struct ash_journal *j, char *msg, size_t len)
 /* Number of records not yet done. */
 size_t ash_journal_pending(const struct ash_journal *j);
 const char *ash_journal_path(const struct ash_journal *j);
+/* The state directory the journal was created in, opened once (owned by the journal:
+ * dup it to keep it past ash_journal_close). */
+int ash_journal_dir_fd(const struct ash_journal *j);
 /* Close; remove the file when nothing is pending (and remove_if_clean). */
 void ash_journal_close(struct ash_journal *j, bool remove_if_clean);
 
@@ -61,7 +64,9 @@ struct ash_journal_info {
     size_t pending;
 };
 
-/* Read a journal's header and pending count. */
+/* Read a journal's header and pending count. The path versions check the journal's
+ * directory as ash_journal_dir_open does before opening the journal (O_NOFOLLOW, then fstat:
+ * a regular file we own that nobody else can write). */
 int ash_journal_inspect(const char *path, struct ash_journal_info *info, ash_error_t *err);
 /* Undo pending records newest first. A failing undo is reported through
  * on_error and kept in the journal (rewritten) so a later recover can retry;
@@ -70,7 +75,18 @@ int ash_journal_replay(const char *path, ash_undo_cb undo, void *arg,
                        void (*on_error)(const char *op, const ash_error_t *e, void *arg), ash_error_t *err);
 /* 0 when STATE_DIR is a real directory owned by the running user and writable by nobody else. */
 int ash_journal_check_state_dir(const char *state_dir, ash_error_t *err);
-/* List journal files in state_dir (caller frees each and the array). */
+/* Open STATE_DIR once (O_DIRECTORY|O_NOFOLLOW) and check what was opened as above (fstat):
+ * the fd (the caller closes it), or -1 (err->code ENOENT when it does not exist). Every
+ * journal open, list, rewrite and unlink then goes through the *_at calls relative to it,
+ * so a parent writable by someone else cannot swap the directory between check and use. */
+int ash_journal_dir_open(const char *state_dir, ash_error_t *err);
+/* List journal files in state_dir (caller frees each and the array); none when it does not exist. */
 int ash_journal_list(const char *state_dir, char ***paths, size_t *n, ash_error_t *err);
+/* The same relative to DFD from ash_journal_dir_open. The paths they take and give are
+ * STATE_DIR/NAME; only NAME is opened, relative to DFD (the rest is for messages). */
+int ash_journal_list_at(int dfd, const char *state_dir, char ***paths, size_t *n, ash_error_t *err);
+int ash_journal_inspect_at(int dfd, const char *path, struct ash_journal_info *info, ash_error_t *err);
+int ash_journal_replay_at(int dfd, const char *path, ash_undo_cb undo, void *arg,
+                          void (*on_error)(const char *op, const ash_error_t *e, void *arg), ash_error_t *err);
 
 #endif

@@ -4,6 +4,8 @@
 
 #include "sys/clock.h"
 
+#include <aftershock/text.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
@@ -82,7 +84,7 @@ int ash_seccomp_exec_main(int argc, char **argv)
     for (char *save = NULL, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         int nr = ash_syscall_nr(name);
         if (nr < 0 || seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0) < 0) {
-            fprintf(stderr, "seccomp-exec: unknown syscall '%s'\n", name);
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "seccomp-exec: unknown syscall '%s'\n", name);
             return 127;
         }
     }
@@ -121,7 +123,7 @@ int ash_seccomp_exec_main(int argc, char **argv)
     close(sock);
     seccomp_release(ctx); /* frees memory only; the filter stays loaded */
     execvp(argv[4], argv + 4);
-    fprintf(stderr, "seccomp-exec: cannot run %s: %s\n", argv[4], strerror(errno));
+    ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "seccomp-exec: cannot run %s: %s\n", argv[4], strerror(errno));
     return 127;
 }
 

@@ -143,6 +143,29 @@ check "that run still passes (exit $st) and leaves no journal" '[ $st = 0 ] && [
 for _ in $(seq 30); do kill -0 "$g2" 2>/dev/null || break; sleep 0.1; done
 check "its guardian is stopped at the end" '! kill -0 "$g2" 2>/dev/null'
 
+# No new guardian can be started (its executable is gone: the harness runs a
+# copy, deleted mid-run, and re-executes the path it started from): the
+# harness reverts at once and ends the run aborted, rather than go on unguarded.
+cp "$ASH" "$T/ash-copy"
+"$T/ash-copy" run --state-dir "$T/state" --report-dir "$T/r10" "$T/stop.yaml" >"$T/r10.log" 2>&1 &
+h=$!; pids+=("$h")
+wait_stopped; p=$(target_pid); pids+=("$p")
+g1=""
+for c in $(cat /proc/"$h"/task/*/children 2>/dev/null); do
+  tr '\0' ' ' < /proc/"$c"/cmdline 2>/dev/null | grep -q "^$T/ash-copy __guardian " && g1=$c
+done
+check "the copy's run has a guardian (pid ${g1:-none})" '[ -n "$g1" ]'
+rm -f "$T/ash-copy"
+[ -n "$g1" ] && kill -KILL "$g1"
+for _ in $(seq 100); do kill -0 "$h" 2>/dev/null || break; sleep 0.1; done
+wait "$h"; st=$?
+check "no new guardian: the run ends at once, exit 1 (got $st)" '[ $st = 1 ]'
+check "the log says why: $(grep -o "no new one could be started.*" "$T/r10.log" | head -1)" \
+  'grep -q "guardian-lost *guardian pid $g1 killed by SIGKILL" "$T/r10.log" && grep -q "the guardian (pid $g1) killed by SIGKILL and no new one could be started (.*No such file or directory" "$T/r10.log"'
+check "the report says aborted" 'grep -q "\"verdict\": \"aborted\"" "$T"/r10/*/report.json'
+check "the fault was reverted and the service stopped" '[ -z "$(target_pid)" ]'
+check "no journal left" '[ -z "$(ls -A "$T/state")" ]'
+
 # The issue's own case, in sandbox mode: SIGKILL of the guardian, then of the
 # harness mid-partition. The replacement must take down the namespaces,
 # bridge, veths, nftables table, cgroups and services (checked with the
@@ -188,6 +211,21 @@ YAML
   left=$(ours)
   check "sandbox: the new guardian left nothing of run $run${left:+: $left}" '[ -z "$left" ]'
   check "sandbox: journal gone" '[ -z "$(ls "$T"/state/*.journal 2>/dev/null)" ]'
+  check "sandbox: its files tree is gone" '[ -z "$(ls -d "$T"/r7/*/sandbox-* 2>/dev/null)" ]'
+
+  # No guardian: after a SIGKILL, recover takes the sandbox down, its marked files tree included.
+  "$ASH" run --no-guardian --state-dir "$T/state" --report-dir "$T/r8" "$T/sandbox.yaml" >"$T/r8.log" 2>&1 &
+  h=$!; pids+=("$h")
+  for _ in $(seq 100); do grep -q "fault-injected" "$T/r8.log" && break; sleep 0.1; done
+  run=$(basename "$(ls "$T"/state/*.journal 2>/dev/null | head -1)" .journal)
+  files=$(ls -d "$T"/r8/*/sandbox-"$run" 2>/dev/null)
+  check "sandbox, no guardian: run $run has its marked files tree ${files:-(none)}" \
+    '[ -n "$files" ] && [ "$(cat "$files/.aftershock-sandbox")" = "$run" ]'
+  kill -KILL "$h"; wait "$h" 2>/dev/null
+  "$ASH" recover --state-dir "$T/state" >"$T/recover8.out" 2>&1; st=$?
+  left=$(ours)
+  check "sandbox, no guardian: recover exits 0 and leaves nothing of run $run${left:+: $left}" '[ $st = 0 ] && [ -z "$left" ]'
+  check "sandbox, no guardian: recover removed the files tree" '[ -n "$files" ] && [ ! -e "$files" ]'
 else
   ash_skip "sandbox guardian check: needs root"
 fi
@@ -239,6 +277,63 @@ JOURNAL
   rm -rf "$S"
 else
   ash_skip "planted-journal checks: they need root and a 'nobody' user to plant as"
+fi
+
+# -- a state directory owned by another user is refused whole (issue 22): run
+# starts nothing, recover carries out nothing, even a journal root wrote there
+# whose header committed to its command.
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+  N=$(mktemp -d /tmp/ash-nobody-XXXXXX)
+  cat > "$N/root.journal" <<JOURNAL
+{"journal":1,"run":"root01","pid":1,"pid_start":1,"commit":[{"op":"exec.revert","data":{"argv":["touch","$T/pwned2"],"timeout_ns":1000000000}}]}
+{"id":1,"op":"exec.revert","data":{"argv":["touch","$T/pwned2"],"timeout_ns":1000000000}}
+JOURNAL
+  chmod 0600 "$N/root.journal"; chown 65534:65534 "$N"
+  sed -e "s|$T/injected|$T/injected-nobody|" "$T/exec.yaml" > "$T/exec-nobody.yaml"
+  out=$("$ASH" run -q --state-dir "$N" --report-dir "$T/r9" "$T/exec-nobody.yaml" 2>&1); st=$?
+  check "run refuses a state dir owned by nobody (exit $st): $out" \
+    '[ $st = 3 ] && echo "$out" | grep -q "refusing state directory $N: owned by uid 65534"'
+  check "  and started nothing (no service, no fault, no journal)" \
+    '[ -z "$(target_pid)" ] && [ ! -e "$T/injected-nobody" ] && [ "$(ls "$N")" = root.journal ]'
+  out=$("$ASH" recover --state-dir "$N" 2>&1); st=$?
+  check "recover refuses a state dir owned by nobody (exit $st): $out" \
+    '[ $st = 3 ] && echo "$out" | grep -q "refusing state directory $N: owned by uid 65534"'
+  check "  and carried out nothing in it" '[ ! -e "$T/pwned2" ] && [ -e "$N/root.journal" ]'
+  ln -s "$N" "$T/state-link"; chown 0:0 "$N"; chmod 0700 "$N"
+  out=$("$ASH" recover --state-dir "$T/state-link" 2>&1); st=$?
+  check "recover refuses a symlink for the state dir (exit $st)" \
+    '[ $st = 3 ] && echo "$out" | grep -q "not a directory (a symlink is refused too)" && [ ! -e "$T/pwned2" ]'
+  rm -rf "$N" "$T/state-link"
+
+  # -- sandbox.files records: a marked tree of ours is removed, one owned by
+  # another user is not, and a symlink in it (or for it) is never followed.
+  P=$(mktemp -d /tmp/ash-files-XXXXXX)
+  mkdir -p "$T/outside/deep"; echo keep > "$T/outside/file"; echo keep > "$T/outside/deep/file"
+  tree() { # NAME RUN: a sandbox files tree marked with RUN, holding a symlink to $T/outside
+    mkdir -p "$T/$1/hosts/a/etc"; echo x > "$T/$1/hosts/a/etc/hosts"; printf %s "$2" > "$T/$1/.aftershock-sandbox"
+    ln -s "$T/outside" "$T/$1/hosts/b"; ln -s "$T/outside/file" "$T/$1/hosts/a/etc/resolv.conf"
+  }
+  plant() { # RUN DIR: a root-owned journal in the private dir $P with one sandbox.files record
+    printf '{"journal":1,"run":"%s","pid":1,"pid_start":1}\n{"id":1,"op":"sandbox.files","data":{"dir":"%s","run":"%s"}}\n' \
+      "$1" "$2" "$1" > "$P/$1.journal"; chmod 0600 "$P/$1.journal"
+  }
+  outside_intact() { [ "$(cat "$T/outside/file" "$T/outside/deep/file" 2>/dev/null)" = "$(printf 'keep\nkeep')" ]; }
+  tree sandbox-good01 good01; plant good01 "$T/sandbox-good01"
+  out=$("$ASH" recover --state-dir "$P" 2>&1); st=$?
+  check "recover removes a marked tree of the run (exit $st)" '[ $st = 0 ] && [ ! -e "$T/sandbox-good01" ]'
+  check "  without following the symlinks in it" outside_intact
+  tree sandbox-other01 other01; chown -R 65534:65534 "$T/sandbox-other01"; plant other01 "$T/sandbox-other01"
+  out=$("$ASH" recover --state-dir "$P" 2>&1); st=$?
+  check "a marked tree owned by another user is refused (exit $st)" \
+    '[ $st = 1 ] && echo "$out" | grep -q "not removing $T/sandbox-other01: not a directory this user owns" && [ -e "$T/sandbox-other01/hosts/a/etc/hosts" ]'
+  rm -f "$P/other01.journal"
+  tree real-link01 link01; ln -s "$T/real-link01" "$T/sandbox-link01"; plant link01 "$T/sandbox-link01"
+  out=$("$ASH" recover --state-dir "$P" 2>&1); st=$?
+  check "a symlink in place of the tree is refused, not followed (exit $st)" \
+    '[ $st = 1 ] && echo "$out" | grep -q "a symlink is refused" && [ -e "$T/real-link01/hosts/a/etc/hosts" ] && outside_intact'
+  rm -rf "$P"
+else
+  ash_skip "state dir and files-tree ownership checks: they need root and a 'nobody' user"
 fi
 
 ash_exit "$fail"

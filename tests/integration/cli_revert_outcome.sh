@@ -41,7 +41,7 @@ check "exec duration without revert: nothing ran" '[ ! -e "$T/ran" ] && [ ! -d "
 
 # -- one-shot (no duration, no revert): runs, passes, and says it was not reverted
 scenario one-shot '  - name: mark' '    kind: exec' '    inject: ["sh", "-c", "echo to-stdout; echo to-stderr >&2"]'
-"$ASH" run --quiet --state-dir "$T/state" --report-dir "$T/reports" "$T/one-shot.yaml" >/dev/null 2>&1; st=$?
+"$ASH" run --quiet --state-dir "$T/state" --report-dir "$T/reports" --junit "$T/one-shot.xml" "$T/one-shot.yaml" >/dev/null 2>&1; st=$?
 d=$(run_dir one-shot)
 check "one-shot: exit 0" '[ $st = 0 ]'
 check "one-shot: timeline says not reverted (one-shot)" \
@@ -51,6 +51,7 @@ check "one-shot: no fault-reverted event" \
 check "one-shot: fault revert outcome one-shot, reverted_ms null" \
   '[ "$(field "$d" "(r[\"runs\"][0][\"faults\"][0][\"revert\"], r[\"runs\"][0][\"faults\"][0][\"reverted_ms\"])")" = "('"'one-shot'"', None)" ]'
 check "one-shot: report.md says not reverted" 'grep -q "not reverted (one-shot)" "$d/report.md"'
+check "one-shot: JUnit says not reverted" 'grep -qF "<property name=\"fault.mark.revert\" value=\"not reverted (one-shot)\"/>" "$T/one-shot.xml"'
 check "exec output saved: stdout and stderr of inject" \
   'grep -qx "to-stdout" "$d/logs/faults/mark.log" && grep -qx "to-stderr" "$d/logs/faults/mark.log"'
 

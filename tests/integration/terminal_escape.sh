@@ -60,4 +60,29 @@ printf 'version: 1\nname: x\nservices:\n  - name: s\n    command: [sleep, "1"]\n
 check "validate refuses it (exit $st)" '[ $st = 2 ]'
 check "the message quotes it escaped: $(cat "$T/verr")" 'grep -qF "a\\x1b[31mb\\x07" "$T/verr"'
 check "no raw control byte in the message" '[ "$(raw "$T/verr")" = 0 ]'
+
+# A deprecated key's warning quotes the scenario: a target name cannot carry a
+# control byte (names are letters, digits, '-', '_', '.'), but the file name it
+# starts with can, and the warning printed it raw.
+evil="$T/dep"$'\e[31m'".yaml"
+printf 'version: 1\nname: x\nhosts:\n  - name: web\n    services:\n      - name: api\n        command: [x]\nfaults:\n  - name: f\n    kind: host-crash\n    host: web\n' > "$evil"
+"$ASH" validate "$evil" 2> "$T/werr"; st=$?
+check "validate accepts the deprecated key (exit $st)" '[ $st = 0 ]'
+check "the warning quotes the file escaped: $(head -1 "$T/werr")" 'grep -qF "dep\x1b[31m.yaml:11:11: warning: '"'"'host: web'"'"' is deprecated" "$T/werr"'
+check "no raw control byte in the warning" '[ "$(raw "$T/werr")" = 0 ]'
+
+# An unknown command and a bad option value come from the command line, and are quoted.
+"$ASH" $'x\e[31m\a' 2> "$T/cerr"; st=$?
+check "an unknown command is a usage error (exit $st)" '[ $st = 2 ]'
+check "it is quoted escaped: $(head -1 "$T/cerr")" 'grep -qF "unknown command '"'"'x\x1b[31m\x07'"'"'" "$T/cerr"'
+check "no raw control byte in the message" '[ "$(raw "$T/cerr")" = 0 ]'
+for opt in --repeat --timescale --tolerance; do
+  "$ASH" run "$opt" $'1\e[31m' "$T/escape.yaml" 2> "$T/oerr"; st=$?
+  check "$opt with a bad value is refused (exit $st)" '[ $st != 0 ] && grep -qF "not '"'"'1\x1b[31m'"'"'" "$T/oerr"'
+  check "$opt: no raw control byte in the message" '[ "$(raw "$T/oerr")" = 0 ]'
+done
+"$ASH" run $'--x\e[31m' "$T/escape.yaml" 2> "$T/oerr"; st=$?
+check "an unknown option is refused (exit $st), quoted escaped: $(head -1 "$T/oerr")" \
+  '[ $st = 2 ] && grep -qF "unknown option or missing value: '"'"'--x\x1b[31m'"'"'" "$T/oerr"'
+check "unknown option: no raw control byte in the message" '[ "$(raw "$T/oerr")" = 0 ]'
 exit $fail

@@ -120,6 +120,37 @@ START_TEST(foreign_journal_left_alone)
 }
 END_TEST
 
+START_TEST(untrusted_state_dir_not_replayed)
+{
+    /* The guardian checks the state directory as recover does, not only the journal: its own
+     * journal in a directory others can write (or another user owns) is not replayed. The
+     * record would continue a process that is gone: it replays cleanly and removes the file,
+     * were the guardian to take it. */
+    pid_t pid;
+    char start[32];
+    dead_harness(&pid, start, sizeof start);
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"journal\":1,\"run\":\"r1\",\"pid\":%d,\"pid_start\":%s,\"created\":\"x\"}\n"
+             "{\"id\":1,\"op\":\"proc.sigcont\",\"data\":{\"pid\":%d,\"start\":%s,\"service\":\"s\"}}\n",
+             (int)pid, start, (int)pid, start);
+    write_journal(text);
+    ck_assert_int_eq(chmod(dir, 0777), 0);
+    ck_assert_int_eq(ash_guardian_main(journal, pid, start), 1);
+    ck_assert_int_eq(access(journal, F_OK), 0);
+    ck_assert_int_eq(chmod(dir, 0700), 0);
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+        ck_assert_int_eq(ash_guardian_main(journal, pid, start), 1);
+        ck_assert_int_eq(access(journal, F_OK), 0);
+        ck_assert_int_eq(chown(dir, 0, 0), 0);
+    }
+    /* The same journal in the directory made private again is the harness's. */
+    ck_assert_int_eq(ash_guardian_main(journal, pid, start), 0);
+    ck_assert_int_ne(access(journal, F_OK), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("guardian");
@@ -129,6 +160,7 @@ int main(void)
     tcase_add_test(tc, own_journal_replayed);
     tcase_add_test(tc, empty_journal_is_the_harness_s);
     tcase_add_test(tc, foreign_journal_left_alone);
+    tcase_add_test(tc, untrusted_state_dir_not_replayed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

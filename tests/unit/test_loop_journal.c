@@ -295,6 +295,155 @@ START_TEST(journal_header_commits_records)
 }
 END_TEST
 
+/* A state directory owned by another user is refused as a whole: nothing is listed, created or
+ * replayed in it, whatever its journals look like. */
+START_TEST(journal_refuses_state_dir_of_another_user)
+{
+    if (geteuid() != 0)
+        return; /* only root can give a directory away */
+    char dir[] = "/tmp/ash-journal-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/r.journal", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"journal\":1,\"run\":\"r\",\"pid\":1,\"pid_start\":1}\n{\"id\":1,\"op\":\"op\",\"data\":{\"n\":1}}\n", f);
+    fclose(f);
+    ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+    ash_error_t err = {0};
+    ck_assert_int_lt(ash_journal_check_state_dir(dir, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "owned by uid 65534"));
+    ck_assert_int_eq(err.klass, ASH_ERR_ENVIRONMENT);
+    char **paths = NULL;
+    size_t n = 0;
+    ck_assert_int_lt(ash_journal_list(dir, &paths, &n, &err), 0);
+    struct ash_journal *j = NULL;
+    ck_assert_int_lt(ash_journal_open(dir, "t7", &j, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "owned by uid 65534"));
+    n_undone = 0;
+    ck_assert_int_lt(ash_journal_replay(path, undo_cb, NULL, NULL, &err), 0);
+    ck_assert_int_eq(n_undone, 0);
+    ck_assert_int_eq(access(path, F_OK), 0);
+    ck_assert_int_eq(chown(dir, 0, 0), 0);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* The state directory is opened once and everything after is relative to that fd: a
+ * directory renamed away and replaced by a symlink (as anyone who can write its parent could
+ * do) mid-run or mid-replay redirects nothing. */
+static char swap_dir[64], swap_moved[80], swap_decoy[64];
+
+static void swap_state_dir(void)
+{
+    ck_assert_int_eq(rename(swap_dir, swap_moved), 0);
+    ck_assert_int_eq(symlink(swap_decoy, swap_dir), 0);
+}
+
+static int swapping_undo(const char *op, json_t *data, bool committed, void *arg, ash_error_t *err)
+{
+    if (n_undone == 0 && access(swap_moved, F_OK) != 0)
+        swap_state_dir(); /* before the first undo: the rewrite or the unlink comes later */
+    return undo_cb(op, data, committed, arg, err);
+}
+
+static void write_decoy(const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", swap_decoy, name);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("decoy\n", f);
+    fclose(f);
+}
+
+static void check_decoy(const char *name)
+{
+    char p[256], buf[32] = {0};
+    snprintf(p, sizeof p, "%s/%s", swap_decoy, name);
+    FILE *f = fopen(p, "r");
+    ck_assert_msg(f != NULL, "the file behind the swapped-in symlink was removed");
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+    fclose(f);
+    ck_assert_str_eq(buf, "decoy\n");
+    snprintf(p, sizeof p, "%s/%s.tmp", swap_decoy, name);
+    ck_assert_int_ne(access(p, F_OK), 0);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/%s", swap_decoy, name);
+    unlink(p);
+}
+
+static void swap_setup(void)
+{
+    snprintf(swap_dir, sizeof swap_dir, "/tmp/ash-journal-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(swap_dir));
+    snprintf(swap_moved, sizeof swap_moved, "%s-moved", swap_dir);
+    snprintf(swap_decoy, sizeof swap_decoy, "/tmp/ash-decoy-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(swap_decoy));
+}
+
+static void swap_teardown(void)
+{
+    unlink(swap_dir);
+    rmdir(swap_moved);
+    rmdir(swap_decoy);
+}
+
+START_TEST(journal_not_redirected_by_a_swapped_state_dir)
+{
+    ash_error_t err = {0};
+    json_t *d = json_pack("{s:i}", "n", 1);
+    char path[256], moved_path[256];
+
+    /* The writer: close removes the journal it created, not the one the symlink leads to. */
+    swap_setup();
+    struct ash_journal *j;
+    ck_assert_int_eq(ash_journal_open(swap_dir, "t5", &j, &err), 0);
+    write_decoy("t5.journal");
+    swap_state_dir();
+    ash_journal_close(j, true);
+    check_decoy("t5.journal");
+    snprintf(moved_path, sizeof moved_path, "%s/t5.journal", swap_moved);
+    ck_assert_int_ne(access(moved_path, F_OK), 0);
+    swap_teardown();
+
+    /* A replay that succeeds removes the journal it read. */
+    swap_setup();
+    ck_assert_int_eq(ash_journal_open(swap_dir, "t6", &j, &err), 0);
+    ck_assert_int_eq(ash_journal_append(j, "op", d, NULL, &err), 0);
+    snprintf(path, sizeof path, "%s", ash_journal_path(j));
+    ash_journal_close(j, false);
+    write_decoy("t6.journal");
+    n_undone = 0;
+    ck_assert_int_eq(ash_journal_replay(path, swapping_undo, NULL, NULL, &err), 0);
+    ck_assert_int_eq(n_undone, 1);
+    check_decoy("t6.journal");
+    snprintf(moved_path, sizeof moved_path, "%s/t6.journal", swap_moved);
+    ck_assert_int_ne(access(moved_path, F_OK), 0);
+    swap_teardown();
+
+    /* A replay that fails rewrites the journal it read, where it is, with what is left. */
+    swap_setup();
+    ck_assert_int_eq(ash_journal_open(swap_dir, "t8", &j, &err), 0);
+    ck_assert_int_eq(ash_journal_append(j, "fail", d, NULL, &err), 0);
+    ck_assert_int_eq(ash_journal_append(j, "op", d, NULL, &err), 0);
+    snprintf(path, sizeof path, "%s", ash_journal_path(j));
+    ash_journal_close(j, false);
+    write_decoy("t8.journal");
+    n_undone = 0;
+    ck_assert_int_eq(ash_journal_replay(path, swapping_undo, NULL, NULL, &err), 1);
+    check_decoy("t8.journal");
+    snprintf(moved_path, sizeof moved_path, "%s/t8.journal", swap_moved);
+    struct ash_journal_info info;
+    ck_assert_int_eq(ash_journal_inspect(moved_path, &info, &err), 0);
+    ck_assert_uint_eq(info.pending, 1);
+    unlink(moved_path);
+    swap_teardown();
+    json_decref(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("loop+journal");
@@ -307,6 +456,8 @@ int main(void)
     tcase_add_test(tc, journal_keeps_failed_records);
     tcase_add_test(tc, journal_refuses_untrusted_state);
     tcase_add_test(tc, journal_header_commits_records);
+    tcase_add_test(tc, journal_refuses_state_dir_of_another_user);
+    tcase_add_test(tc, journal_not_redirected_by_a_swapped_state_dir);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
