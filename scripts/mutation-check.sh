@@ -16,13 +16,13 @@
 # reasons given; README, Testing):
 #   test_engine   known_answer_hang_10ms: the mutant's error is how long the
 #                 request answered at the recovery was held, at 10 ms sometimes
-#                 within the 3 ms slack (killed in 4 of 5 runs here, once on
+#                 within the 3 ms slack (killed in 5 of 6 runs here, once on
 #                 the impact bound instead)
 #   test_lock     CK_RUN_CASE=ttr-known-answer: recovery is never placed before
 #                 the last revert, and here the revert (kill_lock_holder) comes
 #                 within a few ms of the truth (the holder's death), so the
-#                 mutant's early answer is often clamped to it (killed in 2
-#                 of 4 runs here, 6.5-6.8 ms early)
+#                 mutant's early answer is often clamped to it (killed in 3
+#                 of 5 runs here, 5.2-6.8 ms early)
 # Exit 0 when every required one is killed and everything passes on the real code.
 #   ASH_BUILD_DIR      the real code's build (default build; configured if missing)
 #   ASH_MUTATION_DIR   where the copy and its build go (default a temp dir, removed;
@@ -38,7 +38,7 @@ if [ -z "$work" ]; then
   trap 'rm -rf "$work"' EXIT
 fi
 targets=(test_measure test_engine test_lock ash_target)
-# binary | CK_RUN_CASE ('' = all) | tests it runs | must fail on the mutant | with this message | report only
+# binary | CK_RUN_CASE ('' = all) | tests it runs (at least) | must fail on the mutant | with this message | report only
 cases=("test_measure||12|recovery_waits_for_stable_window recovery_flap_restarts_window recovery_needs_every_probe \
 long_ok_sample_proves_health_at_its_answer long_failed_sample_counts_at_its_start \
 answer_to_earlier_request_does_not_count latency_only_impact_is_impact||"
@@ -79,18 +79,19 @@ status=0
 # (with the given message, if any); on the real code every case must pass
 # having run all its tests (an empty CK_RUN_CASE would run none).
 run() { # build-dir mutant|real
-  local b=$1 kind=$2 c bin case n must msg info out st t line label
+  local b=$1 kind=$2 c bin case n must msg info out st t line label ran
   for c in "${cases[@]}"; do
     IFS='|' read -r bin case n must msg info <<<"$c"
     label="$bin${case:+ ($case)}"
     out=$(cd "$b" && if [ -n "$case" ]; then export CK_RUN_CASE=$case; else unset CK_RUN_CASE; fi &&
       CK_VERBOSITY=normal ctest -V -R "^$bin\$" --no-tests=error 2>&1)
     st=$?
-    if ! echo "$out" | grep -qE "Checks: $n,"; then
-      echo "FAIL $kind: $label did not run its $n test(s):"; echo "$out" | tail -5; status=1; continue
+    ran=$(echo "$out" | sed -nE 's/.*Checks: ([0-9]+),.*/\1/p' | head -1)
+    if [ "${ran:-0}" -lt "$n" ]; then
+      echo "FAIL $kind: $label ran ${ran:-no} test(s), not at least $n:"; echo "$out" | tail -5; status=1; continue
     fi
     if [ "$kind" = real ]; then
-      if [ $st = 0 ]; then echo "ok   real:   $label passes ($n tests)"; else
+      if [ $st = 0 ]; then echo "ok   real:   $label passes ($ran tests)"; else
         echo "FAIL real:   $label does not pass on the real code"; echo "$out" | grep -E ":[FE]:" | head -5; status=1; fi
       continue
     fi
