@@ -94,6 +94,16 @@ else
   grep -E 'error:|Error' build-ci-torture.log | head -30; record torture build failed; status=1
 fi
 
+# Mutation check (issue 21): the recovery tests must fail on the old rule
+# (a healthy sample proving health from its start); the real code is the gcc
+# suite's build. About a minute: one more library build and three tests.
+echo "== mutation: scripts/mutation-check.sh"
+if ASH_BUILD_DIR=build-ci-gcc ASH_MUTATION_DIR=$PWD/build-ci-mutation bash scripts/mutation-check.sh; then
+  record mutation mutation-check.sh passed
+else
+  record mutation mutation-check.sh failed; status=1
+fi
+
 # Fuzzing (issue 9): each libFuzzer harness in tests/fuzz for a bounded time.
 echo "== fuzz: tests/fuzz harnesses, 20 s each"
 if bash scripts/fuzz.sh 20; then record fuzz fuzz.sh passed; else record fuzz fuzz.sh failed; status=1; fi

@@ -6,6 +6,7 @@
  * Connections are accepted by webhook_guard.c (deadlines, caps, eviction),
  * which hands them to MHD. */
 #include "detect/webhook.h"
+#include "detect/webhook_body.h"
 #include "detect/webhook_guard.h"
 #include "env/sandbox.h"
 #include "kinds.h"
@@ -251,105 +252,31 @@ static bool token_ok(const char *want, const char *header)
     return diff == 0;
 }
 
-/* Printable one-line excerpt for the timeline. */
-static void excerpt(const char *s, size_t len, char *out, size_t out_len)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < len && k + 1 < out_len; i++)
-        out[k++] = (s[i] == '\n' || s[i] == '\r' || s[i] == '\t') ? ' ' : ((unsigned char)s[i] < 0x20 ? '?' : s[i]);
-    out[k] = '\0';
-}
+/* What a body's items mean for the run (webhook_body.c parses them). */
+struct body_items {
+    struct webhook_state *st;
+    int64_t t;
+};
 
-static const char *jstr(json_t *obj, const char *key)
+static void on_item(void *arg, enum ash_wh_outcome what, const char *detail, const char *status)
 {
-    return json_string_value(json_object_get(obj, key));
-}
-
-/* Alertmanager webhook payload (version 4). Returns -1 with why on a malformed document. */
-static int handle_alertmanager(struct webhook_state *st, const char *body, size_t len, int64_t t, char *why,
-                               size_t why_len)
-{
-    json_error_t jerr;
-    json_t *doc = json_loadb(body, len, 0, &jerr);
-    if (!doc) {
-        snprintf(why, why_len, "not JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
-        return -1;
+    struct body_items *b = arg;
+    struct webhook_state *st = b->st;
+    switch (what) {
+    case ASH_WH_DETECT:
+        st->detections++;
+        st->ctx->detect(st->ctx, st->d, b->t, detail);
+        break;
+    case ASH_WH_FIRING_OTHER:
+        ash_ctx_eventf(st->ctx, b->t, "alert-firing", "%s: %s", st->d->name, detail);
+        break;
+    case ASH_WH_RESOLVED:
+        ash_ctx_eventf(st->ctx, b->t, "alert-resolved", "%s: %s", st->d->name, detail);
+        break;
+    case ASH_WH_OTHER_STATUS:
+        ash_ctx_eventf(st->ctx, b->t, "alert", "%s: %s (status '%s')", st->d->name, detail, status);
+        break;
     }
-    json_t *alerts = json_object_get(doc, "alerts");
-    if (!json_is_object(doc) || !json_is_array(alerts)) {
-        snprintf(why, why_len, "not an Alertmanager webhook payload: no 'alerts' array");
-        json_decref(doc);
-        return -1;
-    }
-    const char *group_status = jstr(doc, "status");
-    size_t i;
-    json_t *a;
-    /* All or nothing: every alert is checked before any is acted on. Recording the good
-     * ones of a payload we then answer 400 would count a detection the sender was told
-     * we refused (and Alertmanager does not resend on a 4xx, so it would not come again). */
-    json_array_foreach(alerts, i, a)
-    {
-        const char *status = jstr(a, "status") ? jstr(a, "status") : group_status;
-        if (!json_is_object(a) || !status || !jstr(json_object_get(a, "labels"), "alertname")) {
-            snprintf(why, why_len, "alert %zu has no status or no labels.alertname (no alert of this payload recorded)",
-                     i);
-            json_decref(doc);
-            return -1;
-        }
-    }
-    json_array_foreach(alerts, i, a)
-    {
-        const char *status = jstr(a, "status") ? jstr(a, "status") : group_status;
-        const char *name = jstr(json_object_get(a, "labels"), "alertname");
-        const char *summary = jstr(json_object_get(a, "annotations"), "summary");
-        const char *starts = jstr(a, "startsAt");
-        char detail[200];
-        snprintf(detail, sizeof detail, "%s%s%s%s%s", name, summary ? ": " : "", summary ? summary : "",
-                 starts ? " since " : "", starts ? starts : "");
-        if (strcmp(status, "firing") == 0 && (!st->c->alertname || strcmp(st->c->alertname, name) == 0)) {
-            st->detections++;
-            st->ctx->detect(st->ctx, st->d, t, detail);
-        } else if (strcmp(status, "firing") == 0) {
-            ash_ctx_eventf(st->ctx, t, "alert-firing", "%s: %s", st->d->name, detail);
-        } else if (strcmp(status, "resolved") == 0) {
-            ash_ctx_eventf(st->ctx, t, "alert-resolved", "%s: %s", st->d->name, detail);
-        } else {
-            ash_ctx_eventf(st->ctx, t, "alert", "%s: %s (status '%s')", st->d->name, detail, status);
-        }
-    }
-    json_decref(doc);
-    return 0;
-}
-
-/* Generic: any POST detects; a body that says it is JSON must parse. */
-static int handle_generic(struct webhook_state *st, struct MHD_Connection *conn, const char *body, size_t len,
-                          int64_t t, char *why, size_t why_len)
-{
-    const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    char detail[160];
-    if (ctype && strncasecmp(ctype, "application/json", 16) == 0) {
-        json_error_t jerr;
-        json_t *doc = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
-        if (!doc) {
-            snprintf(why, why_len, "Content-Type says JSON but it is not: %s at line %d column %d", jerr.text,
-                     jerr.line, jerr.column);
-            return -1;
-        }
-        const char *msg = NULL;
-        static const char *const keys[] = {"message", "summary", "text", "alertname", "title"};
-        for (size_t i = 0; !msg && i < sizeof keys / sizeof *keys; i++)
-            msg = jstr(doc, keys[i]);
-        if (msg)
-            excerpt(msg, strlen(msg), detail, sizeof detail);
-        else
-            excerpt(body, len, detail, sizeof detail);
-        json_decref(doc);
-    } else {
-        excerpt(body, len, detail, sizeof detail);
-    }
-    st->detections++;
-    st->ctx->detect(st->ctx, st->d, t, detail[0] ? detail : "(empty POST)");
-    return 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -404,8 +331,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return respond(conn, MHD_HTTP_CONTENT_TOO_LARGE, "body too large\n", false);
     }
     const char *body = rq->body ? rq->body : "";
-    int ret = st->c->format == WF_ALERTMANAGER ? handle_alertmanager(st, body, rq->len, t, why, sizeof why)
-                                               : handle_generic(st, conn, body, rq->len, t, why, sizeof why);
+    struct body_items items = {.st = st, .t = t};
+    int ret = ash_wh_body_parse(st->c->format == WF_ALERTMANAGER ? ASH_WH_ALERTMANAGER : ASH_WH_GENERIC,
+                                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE), body,
+                                rq->len, st->c->alertname, on_item, &items, why, sizeof why);
     if (ret < 0) {
         st->rejected++;
         ash_ctx_eventf(st->ctx, t, "webhook-rejected", "%s: malformed body (400): %s", st->d->name, why);

@@ -1,5 +1,6 @@
 /* The DNS server's sockets: UDP and TCP listeners on the event loop, delayed answers, start for a run. */
 #include "dns/dns_int.h"
+#include "dns/tcp_framing.h"
 #include "sys/addr.h"
 #include "env/sandbox.h"
 #include "sys/clock.h"
@@ -20,8 +21,7 @@
 struct ash_dns_tcp {
     struct ash_dns *d;
     int fd;
-    uint8_t buf[2 + 65535];
-    size_t have;
+    struct ash_dns_framer in; /* what the client sent, cut into messages */
     ash_timer *idle;
     struct sockaddr_storage peer;
     struct ash_dns_tcp *prev, *next;
@@ -218,28 +218,27 @@ static void on_tcp_data(ash_loop *loop, int fd, uint32_t events, void *data)
     struct ash_dns_tcp *c = data;
     struct ash_dns *d = c->d;
     (void)events;
-    ssize_t n = recv(fd, c->buf + c->have, sizeof c->buf - c->have, MSG_DONTWAIT);
+    size_t room;
+    uint8_t *space = ash_dns_framer_space(&c->in, &room);
+    ssize_t n = recv(fd, space, room, MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
         tcp_close(c);
         return;
     }
     if (n < 0)
         return;
-    c->have += (size_t)n;
+    ash_dns_framer_filled(&c->in, (size_t)n);
     if (c->idle)
         ash_loop_cancel_timer(loop, c->idle);
     c->idle = ash_loop_add_timer(loop, ash_now_ns() + TCP_IDLE_NS, tcp_idle, c);
     /* Every complete message in the buffer (clients may pipeline). */
-    while (c->have >= 2) {
-        size_t len = ((size_t)c->buf[0] << 8) | c->buf[1];
-        if (c->have < 2 + len)
-            break;
+    const uint8_t *msg;
+    size_t len;
+    while (ash_dns_framer_next(&c->in, &msg, &len)) {
         uint8_t *out;
         size_t out_len;
         int64_t delay;
-        int r = ash_dns_respond(d, c->buf + 2, len, (struct sockaddr *)&c->peer, true, &out, &out_len, &delay);
-        memmove(c->buf, c->buf + 2 + len, c->have - 2 - len);
-        c->have -= 2 + len;
+        int r = ash_dns_respond(d, msg, len, (struct sockaddr *)&c->peer, true, &out, &out_len, &delay);
         if (r != 1)
             continue;
         if (delay > 0) {

@@ -38,7 +38,12 @@
 # dns and syscall revert in one in-process step (well under a millisecond):
 # their "during revert" trials land in the last 50 ms before that step or on
 # it (the label stays "during revert"); the others' reverts take 10-70 ms.
-# bench/kill_trials.sh sets all four counts to many.
+# bench/kill_trials.sh sets all four counts to many. The floor: the test fails
+# unless every trial its list of scenarios owes on this machine ran (the sum
+# of kills + SIGINTs over the scenarios not skipped; 56 by default with all
+# eight), and a SIGINT whose run did not abort must have been sent after the
+# run's end by the report's own clock (tests/tools/ash_signal.c gives the
+# monotonic instant of the kill).
 #
 # ASH_KILL_TRIALS=N      SIGKILL trials per scenario (default 5: every window once,
 #                        the guardian alternating; 10 cover every window in both modes)
@@ -55,6 +60,8 @@ S=${ASH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$S/tests/integration/lib/skip.sh"
 ASH=$B/aftershock
 ASH_EXE=$(readlink -f "$ASH")
+SIGNAL=$B/tests/ash_signal # tests/tools/ash_signal.c
+[ -x "$SIGNAL" ] || { echo "kill_trials: $SIGNAL is not built"; exit 1; }
 KILL_TRIALS=${ASH_KILL_TRIALS:-5}
 INT_TRIALS=${ASH_INT_TRIALS:-2}
 KILL_TRIALS_NEW=${ASH_KILL_TRIALS_NEW:-$KILL_TRIALS}
@@ -406,7 +413,11 @@ seccomp_blocked() {
 # machine at the same time: their objects are counted apart, not as ours.
 scan() { # ids-file
   local line pid id ours
-  bash "$S/scripts/check-leftovers.sh" 2>/dev/null | grep '^leftover:' >"$T/scan"
+  # What was on the machine before the first trial is not ours (another
+  # run's sandbox named like ours, kt...): counted apart, as foreign.
+  bash "$S/scripts/check-leftovers.sh" 2>/dev/null | grep '^leftover:' >"$T/scan.all"
+  grep -vxF -f "$T/before" "$T/scan.all" >"$T/scan"
+  grep -xF -f "$T/before" "$T/scan.all" >>"$T/foreign"
   # A namespace of our sandbox host names its run even if the id was missed.
   sed -nE 's/^leftover: network namespace ash-([0-9a-f]+)-kt[a-z]+$/\1/p' "$T/scan" >>"$1"
   while IFS= read -r line; do
@@ -512,7 +523,14 @@ trial() { # scenario signal(KILL|INT) guardian(yes|no) window
       sleep 0.001
     done
   fi
-  kill -"$sig" "$h" 2>/dev/null
+  # SIGINT through ash_signal: the CLOCK_MONOTONIC instants around kill(), to
+  # compare with the run's own end (report.json: monotonic_ns.start + duration_ms).
+  local sent=""
+  if [ "$sig" = INT ]; then
+    sent=$("$SIGNAL" 2 "$h" 2>/dev/null)
+  else
+    kill -"$sig" "$h" 2>/dev/null
+  fi
   # The harness's signal state right after a SIGINT: shown when it did not abort.
   [ "$sig" = INT ] && { echo "exe $(readlink "/proc/$h/exe" 2>/dev/null)"; grep -E '^(SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt)' "/proc/$h/status"; } >"$T/sigstate" 2>&1
   wait "$h" 2>/dev/null; st=$?
@@ -526,14 +544,15 @@ trial() { # scenario signal(KILL|INT) guardian(yes|no) window
   fi
   for j in "$T"/state/*.journal; do [ -e "$j" ] && basename "$j" .journal >>"$ids"; done
   trials=$((trials + 1))
-  local what="SIGKILL" problems=""
+  local what="SIGKILL" problems="" note=""
   if [ "$sig" = INT ]; then
     what="SIGINT"
-    # An orderly abort: exit 1 with a report whose verdict is 'aborted'. Only
-    # in the last window (after revert) may the run have ended on its own
-    # before the signal, and then its own verdict stands. The one exception: a
-    # signal that comes before main() (while the loader runs) takes the
-    # default action; then nothing may have been started at all.
+    # An orderly abort: exit 1 with a report whose verdict is 'aborted',
+    # unless the report shows the run ended before the signal was sent (then
+    # its own verdict stands; in practice only in the last window, after
+    # revert). The one exception: a signal that comes before main() (while
+    # the loader runs) takes the default action; then nothing may have been
+    # started at all.
     local rep
     rep=$(ls "$T"/reports/*/report.json 2>/dev/null | head -1)
     if [ $st = 130 ]; then
@@ -545,9 +564,36 @@ trial() { # scenario signal(KILL|INT) guardian(yes|no) window
       problems+=" no-report"
     elif ! grep -qE '"verdict": "(aborted|pass|fail)"' "$rep"; then
       problems+=" report-verdict-$(grep -o '"verdict": "[a-z]*"' "$rep" | head -1)"
-    elif [ "$k" -lt 4 ] && grep -o '"verdict": "[a-z]*"' "$rep" | grep -qv '"aborted"'; then
-      # interrupted before its end, yet it passed or failed on its own terms
-      problems+=" run-not-aborted-$(grep -o '"verdict": "[a-z]*"' "$rep" | grep -v '"aborted"' | head -1 | tr -d '" ')"
+    else
+      # Not aborted: only right if the run provably ended (its observation
+      # stopped: t_end, taken when the event loop returned and the checks
+      # after it ran) before the signal was sent, whatever the window. The
+      # signal is "sent" at ash_signal's instant before kill(); the run ended
+      # at monotonic_ns.start + duration_ms (run.c: t_end - t_start). If the
+      # signal was sent before that, the run was interrupted and must say so.
+      local ended
+      ended=$(python3 - "$rep" "${sent%% *}" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+if r.get("verdict") == "aborted":
+    print("aborted")
+    sys.exit()
+run = r["runs"][0]
+end = run["monotonic_ns"]["start"] + round(run["duration_ms"] * 1e6)
+sent = int(sys.argv[2]) if sys.argv[2] else None
+if sent is None:
+    print("unknown-signal-time")
+elif end < sent:
+    print("ended-%.1f" % ((sent - end) / 1e6))
+else:
+    print("not-aborted-%s-signal-%.1fms-before-its-end" % (run["verdict"], (end - sent) / 1e6))
+PY
+      )
+      case $ended in
+        aborted) ;;
+        ended-*) note="  (the run ended ${ended#ended-} ms before the signal: its verdict stands)" ;;
+        *) problems+=" ${ended:-report-unreadable}" ;;
+      esac
     fi
     wait_unmarked 10
   elif [ "$guard" = yes ]; then
@@ -570,7 +616,7 @@ trial() { # scenario signal(KILL|INT) guardian(yes|no) window
   leftovers_total=$((leftovers_total + n))
   echo "$scen|$what|$guard|$label|$n" >>"$T/summary"
   printf '%-10s %-7s guardian=%-3s at %6.3fs %-27s exit %3s  leftovers %d%s\n' \
-    "$scen" "$what" "$guard" "$delay" "($label)" "$st" "$n" "${problems:+  PROBLEM:$problems}"
+    "$scen" "$what" "$guard" "$delay" "($label)" "$st" "$n" "$note${problems:+  PROBLEM:$problems}"
   if [ -n "$found" ]; then echo "$found" | sed 's/^/    /'; fail=1; fi
   [ -n "$gaps" ] && echo "$gaps" | sed 's/^/    (not counted) /'
   [ -s "$T/foreign" ] && echo "    (not counted: $(sort -u "$T/foreign" | wc -l) objects of other runs on this machine)"
@@ -587,7 +633,7 @@ trial() { # scenario signal(KILL|INT) guardian(yes|no) window
   fi
 }
 
-NEWK=0 NEWI=0 NEWS=0 ran=0
+NEWK=0 NEWI=0 NEWS=0 ran=0 expected=0 expected_skipped=0 listed=""
 run_scenario() { # scenario kills ints rotate(yes|no)
   calibrate "$1" || { fail=1; return; }
   ran=$((ran + 1))
@@ -636,17 +682,24 @@ SANDBOX=("${ASH_SANDBOX_FEATURES[@]}")
 maybe_run() { # scenario kills ints rotate feature...
   local scen=$1 kills=$2 ints=$3 rot=$4 why
   shift 4
+  listed+=" $scen"
   if [ -n "$ONLY" ] && ! [[ " $ONLY " == *" $scen "* ]]; then return; fi
   if why=$(machine_lacks "$@"); then
     ash_skip "$scen: $why"
+    expected_skipped=$((expected_skipped + kills + ints))
     return
   fi
+  # The floor counts from this list: each scenario run here owes its trials.
+  expected=$((expected + kills + ints))
   run_scenario "$scen" "$kills" "$ints" "$rot"
 }
 
 # Job control: the harness starts as a foreground program would, with SIGINT
 # at its default action (a background job of a script has it ignored).
 set -m
+# The machine's leftovers before any trial: a later scan does not count them.
+bash "$S/scripts/check-leftovers.sh" 2>/dev/null | grep '^leftover:' >"$T/before"
+[ -s "$T/before" ] || echo "leftover: (none)" >"$T/before" # grep -f with no patterns matches nothing
 if [ "$KILL_TRIALS_NEW" = "$KILL_TRIALS" ] && [ "$INT_TRIALS_NEW" = "$INT_TRIALS" ]; then
   echo "kill trials: seed $SEED, $KILL_TRIALS SIGKILL + $INT_TRIALS SIGINT trials per scenario"
 else
@@ -668,6 +721,19 @@ if [ -s "$T/summary" ]; then
     END {for (k in n) printf "%s  %3d / %d\n", k, n[k], l[k]}' "$T/summary" | sort
 fi
 echo "kill trials: $trials trials, $leftovers_total leftovers"
+# The floor: every trial the list above owes on this machine ran (a scenario
+# whose calibration failed, or a loop cut short, shows here, not as a smaller
+# pass). Scenarios skipped for what the kernel lacks owe none; they make the
+# test exit 77 (a skip test-all lists and CI refuses).
+echo "kill trials: $trials of $expected expected trials ran$([ "$expected_skipped" -gt 0 ] &&
+  echo "; $expected_skipped more belong to skipped scenarios")"
+if [ "$trials" != "$expected" ]; then
+  echo "FAIL: $trials trials ran, $expected expected"
+  fail=1
+fi
+for s in $ONLY; do
+  [[ " $listed " == *" $s "* ]] || { echo "FAIL: ASH_KILL_ONLY names '$s', not a scenario here (${listed# })"; fail=1; }
+done
 [ "$gaps_total" -gt 0 ] && echo "kill trials: $gaps_total header-only journals left by a SIGKILL before the guardian" \
   "started (not counted: ASH_KILL_STRICT=0)"
 [ "$ran" = 0 ] && [ "$fail" = 0 ] && echo "no scenario could run here"

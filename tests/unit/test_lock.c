@@ -999,8 +999,16 @@ static Suite *lock_suite(void)
     tcase_add_test(tc, file_fcntl);
     tcase_add_test(tc, file_flock);
     tcase_add_test(tc, sql_probe_sqlite);
-    tcase_add_test(tc, ttr_known_answer);
     suite_add_tcase(s, tc);
+
+    /* Its own case (same fixtures) so that scripts/mutation-check.sh can run it alone: CK_RUN_CASE=ttr-known-answer. */
+    TCase *kat = tcase_create("ttr-known-answer");
+    tcase_add_unchecked_fixture(kat, base_create, base_remove);
+    tcase_add_unchecked_fixture(kat, ash_test_guard_setup, ash_test_guard_teardown);
+    tcase_add_checked_fixture(kat, setup, teardown);
+    tcase_set_timeout(kat, 60);
+    tcase_add_test(kat, ttr_known_answer);
+    suite_add_tcase(s, kat);
 
     TCase *pg = tcase_create("postgres");
     tcase_add_unchecked_fixture(pg, pg_cluster_start, pg_cluster_stop);

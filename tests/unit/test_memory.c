@@ -319,6 +319,33 @@ START_TEST(balloon_oom_detected)
 }
 END_TEST
 
+static void startup_full(void *arg, int64_t t, uint64_t bytes, int64_t took_ns)
+{
+    (void)bytes, (void)took_ns;
+    *(int64_t *)arg = t;
+}
+
+/* What a balloon costs on the test's clock after its exec (ash_balloon_start
+ * returns once the exec is done) and before its own clock starts, plus reading
+ * its line: loading the binary up to the line of a balloon of size 0 ("full 0").
+ * Measured here, now, in cg. */
+static int64_t balloon_startup_ns(const struct ash_cgroup *cg)
+{
+    struct ash_balloon *b = NULL;
+    int64_t full_t = 0;
+    struct ash_balloon_cbs cbs = {.full = startup_full, .arg = &full_t};
+    ash_error_t err = {0};
+    ck_assert_msg(ash_balloon_start(fx.loop, cg, 0, 0, &cbs, &b, &err) == 0, "balloon: %s", err.msg);
+    int64_t t0 = ash_now_ns();
+    while (!full_t && ash_now_ns() < t0 + 10 * ASH_NS_PER_S) {
+        bool never = false;
+        ash_loop_run_until(fx.loop, &never, ash_now_ns() + 20 * ASH_NS_PER_MS, &err);
+    }
+    ash_balloon_free(b);
+    ck_assert_msg(full_t, "a balloon of size 0 did not report within 10 s");
+    return full_t - t0;
+}
+
 START_TEST(balloon_rate_and_revert)
 {
     if (!fx.sb)
@@ -328,9 +355,11 @@ START_TEST(balloon_rate_and_revert)
     ash_error_t err = {0};
     void *state = NULL;
     struct ash_mem_sample s0, s1;
+    int64_t startup = balloon_startup_ns(cg); /* for the message: what a start costs now */
     ck_assert_int_eq(ash_mem_read(cg, &s0, &err), 0);
     int64_t t0 = ash_now_ns();
     ck_assert_msg(f.kind->inject(&fx.ctx, &f, &state, &err) == 0, "inject: %s", err.msg);
+    int64_t inject = ash_now_ns() - t0;
     int64_t deadline = t0 + 10 * ASH_NS_PER_S;
     while (!fx.full_t && ash_now_ns() < deadline) {
         bool never = false;
@@ -347,14 +376,26 @@ START_TEST(balloon_rate_and_revert)
     double own_ms = atof(in + 4) * 1000.0;
     ck_assert_msg(own_ms >= 2000.0 - 0.5 && own_ms <= 2000.0 + 10.0 + 1.0 + 3.0, "balloon took %.3f ms (%s)", own_ms,
                   fx.full_detail);
-    /* On the test's clock it also includes the inject (starting the balloon
-     * process: fork + exec + cgroup join) and reading its line: never before
-     * the balloon's own figure, and within 50 ms of it (20 ms measured here
-     * with another suite running on the 2 cores; 2.5x that for load). */
+    /* On the test's clock it also includes what comes before the balloon's
+     * own clock starts and after its line is written: the inject (the
+     * fault's work, and ash_spawn's fork, cgroup join and exec, which it
+     * waits for), what follows the exec (loading the binary up to its first
+     * clock reading) and reading the line. So never less than its own
+     * figure; the ceiling is a stated allowance, not derived: the start of a
+     * process varies with the machine's load, and a size-0 balloon measured
+     * just before does not bound the next one (tried as the ceiling: inject +
+     * the slowest of three size-0 starts + 3 ms failed 1 run in 6 at load 5,
+     * 39.4 ms over its own figure against 31.7 allowed). Measured here with
+     * other suites on the 2 cores: inject 1-11 ms, a start after exec 6-31
+     * ms, their total over the own figure 10-39 ms; 50 ms allows that worst
+     * case with 10 ms to spare. The message gives both parts of this run. */
     int64_t took = fx.full_t - t0;
-    printf("test_memory: balloon full after %.3f ms (own clock %.3f ms)\n", (double)took / 1e6, own_ms);
-    ck_assert_msg((double)took / 1e6 >= own_ms - 0.5 && (double)took / 1e6 <= own_ms + 50.0, "took %lld ms (%s)",
-                  (long long)(took / ASH_NS_PER_MS), fx.full_detail);
+    printf("test_memory: balloon full after %.3f ms (own clock %.3f ms, inject %.3f ms, a size-0 balloon's start "
+           "after exec %.3f ms)\n",
+           (double)took / 1e6, own_ms, (double)inject / 1e6, (double)startup / 1e6);
+    ck_assert_msg((double)took / 1e6 >= own_ms - 0.5 && (double)took / 1e6 <= own_ms + 50.0,
+                  "took %.3f ms, own figure %.3f + 50 (inject %.3f ms, a start after exec %.3f ms; %s)",
+                  (double)took / 1e6, own_ms, (double)inject / 1e6, (double)startup / 1e6, fx.full_detail);
     ck_assert_msg(strstr(fx.full_detail, "asked 20.00 MiB/s"), "%s", fx.full_detail);
     /* All of it is charged to the host's cgroup. */
     ck_assert_int_eq(ash_mem_read(cg, &s1, &err), 0);
