@@ -58,19 +58,15 @@ static int parse_alertmanager(const char *body, size_t len, const char *alertnam
         const char *name = jstr(json_object_get(a, "labels"), "alertname");
         const char *summary = jstr(json_object_get(a, "annotations"), "summary");
         const char *starts = jstr(a, "startsAt");
-        char raw[200], detail[200], status_line[64];
-        snprintf(raw, sizeof raw, "%s%s%s%s%s", name, summary ? ": " : "", summary ? summary : "",
+        char detail[200];
+        snprintf(detail, sizeof detail, "%s%s%s%s%s", name, summary ? ": " : "", summary ? summary : "",
                  starts ? " since " : "", starts ? starts : "");
-        /* The sender's strings go to the timeline and the progress lines: one
-         * printable line each, whatever the JSON escapes said. */
-        excerpt(raw, strlen(raw), detail, sizeof detail);
-        excerpt(status, strlen(status), status_line, sizeof status_line);
         enum ash_wh_outcome what = ASH_WH_OTHER_STATUS;
         if (strcmp(status, "firing") == 0)
             what = !alertname || strcmp(alertname, name) == 0 ? ASH_WH_DETECT : ASH_WH_FIRING_OTHER;
         else if (strcmp(status, "resolved") == 0)
             what = ASH_WH_RESOLVED;
-        fn(arg, what, detail, status_line);
+        fn(arg, what, detail, status);
     }
     int n = (int)json_array_size(alerts);
     json_decref(doc);

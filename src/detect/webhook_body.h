@@ -17,9 +17,7 @@ enum ash_wh_outcome {
 
 /* One call per item, in the payload's order. detail is a one-line summary
  * (alertname, summary, since when; or the generic body's message); status is
- * the alert's status (NULL for generic). Both are printable, one line (a
- * sender's control characters become ' ' or '?'), and live until the
- * callback returns. */
+ * the alert's status (NULL for generic). Both live until the callback returns. */
 typedef void (*ash_wh_item_fn)(void *arg, enum ash_wh_outcome what, const char *detail, const char *status);
 
 /* Parses body (len bytes; need not end in NUL) as fmt says. content_type (may

@@ -25,20 +25,17 @@ static void on_item(void *arg, enum ash_wh_outcome what, const char *detail, con
     struct seen *s = arg;
     s->items++;
     if (!detail || strlen(detail) >= 200)
-        abort(); /* the timeline gets a bounded detail */
-    for (const char *p = detail; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            abort(); /* on one line: a sender's newline must not forge a progress line */
+        abort(); /* the timeline gets a bounded one-line detail */
     if (s->fmt == ASH_WH_GENERIC) {
         if (what != ASH_WH_DETECT || status || !detail[0])
             abort(); /* any generic POST is one detection, never an empty detail */
+        for (const char *p = detail; *p; p++)
+            if ((unsigned char)*p < 0x20)
+                abort(); /* the excerpt is one printable line */
         return;
     }
     if (!status)
         abort(); /* an alert acted on has a status (its own or the group's) */
-    for (const char *p = status; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            abort();
     bool firing = strcmp(status, "firing") == 0;
     if ((what == ASH_WH_DETECT || what == ASH_WH_FIRING_OTHER) != firing)
         abort();
