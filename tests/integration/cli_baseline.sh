@@ -73,6 +73,7 @@ check "a huge tolerance lets it pass (exit $st)" '[ $st = 0 ]'
 rep=$(ls -d "$T"/reports/flap-*/ | head -1)
 out=$(run --baseline "$rep/report.json" "$T/flap.yaml" 2>&1); st=$?
 check "report.json as baseline (exit $st)" '[ $st = 0 ]'
+[ $st = 0 ] || echo "$out" | sed 's/^/     /' # what differed, for the log
 
 # Bad baselines are usage errors found before anything runs.
 n_before=$(ls -d "$T"/reports/flap-* | wc -l)
