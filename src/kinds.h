@@ -112,6 +112,13 @@ struct ash_detector_kind {
                      const char *detail, int64_t t);
     /* Optional: the bound on how late this detector can signal (its polling interval). */
     int64_t (*resolution)(const struct ash_detector_spec *d, const struct ash_scenario *sc);
+    /* Optional: placeholders a started detector of this kind offers to every
+     * command, path and config of the run ("webhook_url": {webhook_url}, and
+     * {webhook_url:NAME} for the detector NAME). `placeholders` lists the names
+     * (validation accepts only known ones), `values` gives them once started. */
+    const char *const *placeholders;
+    void (*values)(const struct ash_detector_spec *d, void *state,
+                   void (*set)(void *arg, const char *name, const char *value), void *arg);
 };
 
 struct ash_fault_kind {

@@ -10,6 +10,8 @@
 #include "env/sandbox.h"
 #include "kinds.h"
 #include "sys/clock.h"
+#include "sys/procsock.h"
+#include "sys/sockdiag.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,7 +52,9 @@ struct webhook_conf {
 
 static const struct ash_field webhook_fields[] = {
     {"listen", ASH_F_STRING, offsetof(struct webhook_conf, listen), 0,
-     "ADDRESS:PORT to listen on (default 127.0.0.1:9093; IPv6 as [::1]:9093; port 0 picks a free one)"},
+     "ADDRESS:PORT to listen on (default 127.0.0.1:0: a free port the kernel picks, so it collides with nothing, "
+     "e.g. not Alertmanager's own 9093; IPv6 as [::1]:PORT). Configs and commands name it as {webhook_url} / "
+     "{webhook_port} ({webhook_url:NAME} with more than one webhook)"},
     {"path", ASH_F_STRING, offsetof(struct webhook_conf, path), 0, "URL path accepting POSTs (default /alerts)"},
     {"format", ASH_F_ENUM, offsetof(struct webhook_conf, format), 0,
      "alertmanager (webhook JSON: firing alerts detect, resolved go to the timeline) | generic (any POST detects)",
@@ -97,7 +101,7 @@ static struct ash_wh_limits conf_limits(const struct webhook_conf *c)
 
 static const char *conf_listen(const struct webhook_conf *c)
 {
-    return c->listen ? c->listen : "127.0.0.1:9093";
+    return c->listen ? c->listen : "127.0.0.1:0";
 }
 
 static const char *conf_path(const struct webhook_conf *c)
@@ -501,6 +505,39 @@ fail:
     return -1;
 }
 
+/* Who listens on the port of `ss` (in network namespace nsfd, -1: ours):
+ * "pid 4242 (alertmanager) listens there", from sock_diag and /proc/PID/fd. */
+static void port_holder(const struct sockaddr_storage *ss, int nsfd, char *out, size_t len)
+{
+    uint16_t port = ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+                                                    : ((const struct sockaddr_in *)ss)->sin_port);
+    struct ash_listener ls[32];
+    size_t n = 0;
+    ash_error_t e = {0};
+    if (ash_tcp_listeners(nsfd, port, ls, sizeof ls / sizeof *ls, &n, &e) < 0) {
+        snprintf(out, len, "the port is in use (cannot tell by whom: %s)", e.msg);
+        return;
+    }
+    if (n == 0) {
+        snprintf(out, len, "the port is in use, but no socket listens on it (a connection still holds it?)");
+        return;
+    }
+    uint64_t inodes[32];
+    for (size_t i = 0; i < n; i++)
+        inodes[i] = ls[i].inode;
+    pid_t mine = 0, other = 0;
+    ash_socket_holders(0, inodes, n, &mine, &other);
+    char comm[32];
+    if (other == getpid())
+        snprintf(out, len, "this aftershock (pid %d) already listens there (another detector of the scenario?)",
+                 (int)other);
+    else if (other > 0) {
+        ash_proc_comm(other, comm, sizeof comm);
+        snprintf(out, len, "pid %d (%s) listens there", (int)other, comm);
+    } else
+        snprintf(out, len, "a socket no process here holds listens there (another namespace's, or one being closed)");
+}
+
 static void webhook_stop(struct ash_ctx *ctx, const struct ash_detector_spec *d, void *state)
 {
     (void)d;
@@ -527,14 +564,26 @@ static int webhook_start(struct ash_ctx *ctx, const struct ash_detector_spec *d,
         return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "listen '%s': %s", conf_listen(c), why);
     /* The socket is ours, not MHD's: so it can be made inside a sandbox host's
      * network namespace, and a busy port gives a message naming it. */
+    int nsfd = -1;
     if (c->host) {
         struct ash_host *h = ctx->sandbox ? ash_sandbox_host(ctx->sandbox, c->host) : NULL;
         if (!h)
             return ash_error_class(err, ASH_ERR_USAGE, ENOENT, "no sandbox host named '%s'", c->host);
+        nsfd = ash_host_netns_fd(h);
         if (ash_host_run_in_netns(h, bind_socket, &b) < 0 && b.fd < 0 && !b.saved_errno)
             b.saved_errno = errno;
     } else {
         bind_socket(&b);
+    }
+    if (b.fd < 0 && b.saved_errno == EADDRINUSE) {
+        /* Someone else's port: not a fault of the scenario's run but of this
+         * machine (exit 3), and the message says who holds it. */
+        char holder[200];
+        port_holder(&b.ss, nsfd, holder, sizeof holder);
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EADDRINUSE,
+                               "cannot listen on %s%s%s: %s; give 'listen:' another port, or leave it out for a free "
+                               "one (configs name it {webhook_url})",
+                               conf_listen(c), c->host ? " in host " : "", c->host ? c->host : "", holder);
     }
     if (b.fd < 0)
         return ash_error(err, b.saved_errno, "cannot listen on %s%s%s", conf_listen(c), c->host ? " in host " : "",
@@ -615,6 +664,35 @@ static int webhook_start(struct ash_ctx *ctx, const struct ash_detector_spec *d,
     return 0;
 }
 
+static const char *const webhook_placeholders[] = {"webhook_url", "webhook_port", NULL};
+
+/* {webhook_url}: where a sender on this machine (or in the detector's sandbox
+ * host) posts: a wildcard address becomes its loopback. */
+static void webhook_values(const struct ash_detector_spec *d, void *state,
+                           void (*set)(void *arg, const char *name, const char *value), void *arg)
+{
+    struct webhook_state *st = state;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char why[128], addr[INET6_ADDRSTRLEN] = "127.0.0.1", url[INET6_ADDRSTRLEN + 300], port[8];
+    if (!st || parse_listen(conf_listen(st->c), &ss, &len, why, sizeof why) < 0)
+        return;
+    bool v6 = ss.ss_family == AF_INET6;
+    if (v6) {
+        struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (IN6_IS_ADDR_UNSPECIFIED(a))
+            *a = in6addr_loopback;
+        inet_ntop(AF_INET6, a, addr, sizeof addr);
+    } else if (((struct sockaddr_in *)&ss)->sin_addr.s_addr != htonl(INADDR_ANY)) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
+    }
+    snprintf(port, sizeof port, "%u", st->port);
+    snprintf(url, sizeof url, "http://%s%s%s:%u%s", v6 ? "[" : "", addr, v6 ? "]" : "", st->port, conf_path(st->c));
+    (void)d;
+    set(arg, "webhook_url", url);
+    set(arg, "webhook_port", port);
+}
+
 uint16_t ash_webhook_port(const void *state)
 {
     return state ? ((const struct webhook_state *)state)->port : 0;
@@ -629,4 +707,6 @@ const struct ash_detector_kind ash_detector_webhook = {
           .validate = webhook_validate},
     .start = webhook_start,
     .stop = webhook_stop,
+    .placeholders = webhook_placeholders,
+    .values = webhook_values,
 };

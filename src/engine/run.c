@@ -194,6 +194,27 @@ static void ctx_detect(struct ash_ctx *ctx, const struct ash_detector_spec *det,
     }
 }
 
+/* A started detector's placeholder ({webhook_url}): defined for the whole run,
+ * as {NAME:DETECTOR} and, for the first detector offering it, as {NAME}. */
+struct var_ctx {
+    const char *detector;
+    bool failed;
+};
+
+static void define_var(void *arg, const char *name, const char *value)
+{
+    struct var_ctx *v = arg;
+    char qualified[512];
+    snprintf(qualified, sizeof qualified, "%s:%s", name, v->detector);
+    char probe[600];
+    snprintf(probe, sizeof probe, "{%s}", name);
+    char *now = ash_env_substitute(probe, NULL, NULL);
+    bool undefined = now && strcmp(now, probe) == 0;
+    free(now);
+    if (ash_env_define(qualified, value) < 0 || (undefined && ash_env_define(name, value) < 0))
+        v->failed = true;
+}
+
 /* ---- probes ---- */
 
 static void sample_done(void *arg, const struct ash_sample *s)
@@ -969,6 +990,9 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     char error[1024] = "";
     int ret = -1;
     r.t_start = ash_now_ns();
+    ash_env_undefine_all();
+    if (ash_env_define("run_id", cfg->run_id) < 0)
+        return ash_error(err, ENOMEM, "run");
     r.progress = ash_progress_new(cfg->progress, cfg->log, sc->name, cfg->index);
 
     r.probes = calloc(sc->n_probes + 1, sizeof *r.probes);
@@ -1069,8 +1093,24 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
             goto out_teardown;
         }
         r.dets[i].started = true;
+        const struct ash_detector_kind *dk = sc->detectors[i].kind;
+        struct var_ctx vc = {.detector = sc->detectors[i].name};
+        if (dk->values)
+            dk->values(r.dets[i].spec, r.dets[i].state, define_var, &vc);
+        if (vc.failed) {
+            ash_error(err, ENOMEM, "detector '%s': its placeholders", sc->detectors[i].name);
+            goto out_teardown;
+        }
     }
     if (ash_env_start(r.env, err) < 0) {
+        /* A service that found its port taken may have collided with aftershock's own listeners. */
+        if (strstr(err->msg, "in use") || strstr(err->msg, "EADDRINUSE"))
+            for (size_t i = 0; i < r.n_events; i++)
+                if (strcmp(r.events[i].event, "webhook-listening") == 0) {
+                    char hint[ASH_ERROR_MSG_MAX];
+                    snprintf(hint, sizeof hint, "%s (aftershock itself listens: %s)", err->msg, r.events[i].detail);
+                    memcpy(err->msg, hint, sizeof err->msg);
+                }
         if (r.aborted)
             verdict = ASH_VERDICT_ABORTED;
         goto out_teardown;
@@ -1199,6 +1239,7 @@ out_loop:
 out_free:
     ash_progress_free(r.progress);
     free_run(&r);
+    ash_env_undefine_all();
     if (ret < 0 && !*run_json)
         return -1;
     return ret;

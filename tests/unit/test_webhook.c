@@ -17,7 +17,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern const struct ash_detector_kind ash_detector_webhook;
@@ -354,9 +356,132 @@ START_TEST(busy_port_is_a_clear_error)
     void *st = NULL;
     ck_assert_int_eq(ash_detector_webhook.start(&fx.ctx, &second->detectors[0], &st, &err), -1);
     ck_assert_msg(strstr(err.msg, "cannot listen on 127.0.0.1:") && strstr(err.msg, "in use"), "%s", err.msg);
+    /* The holder is named (here: this very process), and it is the machine's problem: exit 3. */
+    char pid[64];
+    snprintf(pid, sizeof pid, "this aftershock (pid %d) already listens there", (int)getpid());
+    ck_assert_msg(strstr(err.msg, pid), "'%s' not in: %s", pid, err.msg);
+    ck_assert_int_eq(err.klass, ASH_ERR_ENVIRONMENT);
     ash_scenario_free(second);
     fx.sc = first;
     fx.state = first_state;
+}
+END_TEST
+
+/* Issue 15 item 4: Alertmanager already on the port made the run exit 1 with
+ * "address already in use" and no word of who holds it. Another process
+ * listens here; the error names its pid and command, class environment (exit 3). */
+START_TEST(busy_port_names_the_holder)
+{
+    int ready[2];
+    ck_assert_int_eq(pipe(ready), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        int l = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t alen = sizeof a;
+        if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 1) < 0 ||
+            getsockname(l, (struct sockaddr *)&a, &alen) < 0)
+            _exit(1);
+        uint16_t p = ntohs(a.sin_port);
+        if (write(ready[1], &p, sizeof p) != sizeof p)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    uint16_t port = 0;
+    ck_assert_int_eq(read(ready[0], &port, sizeof port), (ssize_t)sizeof port);
+    close(ready[0]);
+    char yaml[128];
+    snprintf(yaml, sizeof yaml, "{ listen: \"127.0.0.1:%u\" }", port);
+    ash_error_t err = {0};
+    ck_assert_msg(load(yaml, &err) == 0, "%s", err.msg);
+    void *st = NULL;
+    fx.ctx.scenario = fx.sc;
+    int rc = ash_detector_webhook.start(&fx.ctx, &fx.sc->detectors[0], &st, &err);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    ck_assert_int_eq(rc, -1);
+    char want[64];
+    snprintf(want, sizeof want, "pid %d (test_webhook) listens there", (int)child);
+    ck_assert_msg(strstr(err.msg, want), "'%s' not in: %s", want, err.msg);
+    ck_assert_msg(strstr(err.msg, "leave it out for a free one"), "%s", err.msg);
+    ck_assert_int_eq(err.klass, ASH_ERR_ENVIRONMENT);
+}
+END_TEST
+
+/* The default listener was Alertmanager's own 127.0.0.1:9093: now the kernel
+ * picks a free port, and {webhook_url} / {webhook_port} name it. */
+static char vals[4][2][256];
+static size_t n_vals;
+static void collect_value(void *arg, const char *name, const char *value)
+{
+    (void)arg;
+    if (n_vals < 4) {
+        snprintf(vals[n_vals][0], sizeof vals[n_vals][0], "%s", name);
+        snprintf(vals[n_vals][1], sizeof vals[n_vals][1], "%s", value);
+        n_vals++;
+    }
+}
+
+START_TEST(default_port_is_free_and_named_by_placeholders)
+{
+    uint16_t port = start("{ path: /hook }");
+    ck_assert_uint_ne(port, 9093);
+    n_vals = 0;
+    ck_assert_ptr_nonnull(ash_detector_webhook.values);
+    ash_detector_webhook.values(&fx.sc->detectors[0], fx.state, collect_value, NULL);
+    ck_assert_uint_eq(n_vals, 2);
+    char url[128], p[16];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/hook", port);
+    snprintf(p, sizeof p, "%u", port);
+    ck_assert_str_eq(vals[0][0], "webhook_url");
+    ck_assert_str_eq(vals[0][1], url);
+    ck_assert_str_eq(vals[1][0], "webhook_port");
+    ck_assert_str_eq(vals[1][1], p);
+    /* And it answers there. */
+    ck_assert_int_eq(request(port, "/hook", NULL, "application/json", NULL, am_firing, NULL), 200);
+    ck_assert_uint_eq(count("detect"), 1);
+}
+END_TEST
+
+static void expect_invalid_scenario(const char *yaml, const char *needle)
+{
+    ash_error_t err = {0};
+    struct ash_scenario *sc = NULL;
+    ck_assert_int_eq(ash_scenario_load_string("ph.yaml", yaml, strlen(yaml), &sc, &err), -1);
+    ck_assert_msg(strstr(err.msg, needle), "'%s' not in: %s", needle, err.msg);
+}
+
+/* A placeholder nothing substitutes used to reach the command verbatim. */
+START_TEST(placeholders_are_validated)
+{
+    static const char head[] = "version: 1\nname: ph\nservices:\n  - name: s\n    command: [\"x\", \"%s\"]\n";
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml, head, "--url={webhook_url}");
+    expect_invalid_scenario(yaml, "ph.yaml:5:27: placeholder '{webhook_url}' cannot be substituted: the scenario has "
+                                  "no webhook detector");
+    snprintf(yaml, sizeof yaml, head, "{rundir}/x");
+    expect_invalid_scenario(yaml, "ph.yaml:5:21: unknown placeholder '{rundir}'");
+    snprintf(yaml, sizeof yaml,
+             "version: 1\nname: ph\nservices:\n  - name: s\n    command: [\"x\", \"{webhook_port}\"]\n"
+             "detectors:\n  - name: a\n    webhook: {}\n  - name: b\n    webhook: {}\n");
+    expect_invalid_scenario(yaml, "ph.yaml:5:21: placeholder '{webhook_port}' is ambiguous: 2 detectors offer it");
+    snprintf(yaml, sizeof yaml,
+             "version: 1\nname: ph\nservices:\n  - name: s\n    command: [\"x\", \"{webhook_port:c}\"]\n"
+             "detectors:\n  - name: a\n    webhook: {}\n");
+    expect_invalid_scenario(yaml, "no detector named 'c' offers {webhook_port}");
+    /* Known ones, a named one, shell ${x} and Go {{ x }} pass. */
+    snprintf(yaml, sizeof yaml,
+             "version: 1\nname: ph\ndescription: \"{anything}\"\nservices:\n  - name: s\n"
+             "    command: [\"sh\", \"-c\", \"echo ${home} {{ .x }} {run_id} {run_dir} {webhook_url:b} "
+             "{webhook_port:a}\"]\n"
+             "detectors:\n  - name: a\n    webhook: {}\n  - name: b\n    webhook: {}\n");
+    ash_error_t err = {0};
+    struct ash_scenario *sc = NULL;
+    ck_assert_msg(ash_scenario_load_string("ph.yaml", yaml, strlen(yaml), &sc, &err) == 0, "%s", err.msg);
+    ash_scenario_free(sc);
 }
 END_TEST
 
@@ -535,6 +660,9 @@ int main(void)
     tcase_add_test(tc, generic_plain_and_json);
     tcase_add_test(tc, body_too_large);
     tcase_add_test(tc, busy_port_is_a_clear_error);
+    tcase_add_test(tc, busy_port_names_the_holder);
+    tcase_add_test(tc, default_port_is_free_and_named_by_placeholders);
+    tcase_add_test(tc, placeholders_are_validated);
     tcase_add_test(tc, config_errors);
     tcase_add_test(tc, ipv6_loopback);
     tcase_add_test(tc, request_deadline_closes_slow_and_idle_clients);

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The webhook receiver's port (issue 15 item 4): by default it no longer takes
+# Alertmanager's own 127.0.0.1:9093 but a free port, which the scenario's
+# commands name as {webhook_port} / {webhook_url}; and a port someone else
+# holds is an environment error (exit 3) naming the holder's pid and command.
+set -u
+. "$(dirname "$0")/lib/skip.sh"
+B=${ASH_BUILD_DIR:?}
+ASH=$B/aftershock
+T=$(mktemp -d /tmp/ash-whport-XXXXXX)
+fail=0
+holder=
+cleanup() {
+  if [ -n "$holder" ]; then kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; fi
+  "$ASH" recover --state-dir "$T/state" >/dev/null 2>&1
+  if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
+field() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# scenario TAG LISTEN-KEYS PORT-ARG
+scenario() {
+  cat <<YAML
+version: 1
+name: webhook-port-$1
+services:
+  - name: monitor
+    command: ["$B/tests/ash_alertpost", "--port", "$3", "--alertname", "PortTest",
+              "--ready-file", "{run_dir}/monitor-ready"]
+    ready: { exec: [test, -e, "{run_dir}/monitor-ready"] }
+  - name: url
+    command: ["sh", "-c", "echo url={webhook_url} port={webhook_port} run={run_id} > {run_dir}/placeholders; exec sleep 60"]
+probes:
+  - name: alive
+    exec: [true]
+    every: 100ms
+detectors:
+  - name: pager
+    webhook: { alertname: PortTest$2 }
+faults:
+  - name: page
+    kind: process
+    target: monitor
+    action: signal
+    signal: SIGUSR1
+expect:
+  warmup: 500ms
+  stable_for: 1s
+  detect_within: 3s
+  timeout: 6s
+YAML
+}
+
+# 1. Default listener: a free port, and the service reached it through {webhook_port}.
+scenario default "" "{webhook_port}" > "$T/default.yaml"
+"$ASH" run --state-dir "$T/state" --report-dir "$T/r1" "$T/default.yaml" > "$T/default.out" 2>&1
+st=$?
+check "default listener: the run passes (exit $st)" '[ "$st" = 0 ]'
+rep=$(ls -d "$T/r1"/webhook-port-default-*/ 2>/dev/null | head -1)
+ttd=$(field "$rep/report.json" 'r["runs"][0]["ttd_ms"]')
+check "the alert posted to {webhook_port} was detected (ttd $ttd)" '[ "$ttd" != None ]'
+line=$(grep -o 'webhook-listening.*' "$T/default.out" | head -1)
+port=$(echo "$line" | sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p')
+check "it listened on a port the kernel picked, not 9093 ($line)" '[ -n "$port" ] && [ "$port" != 9093 ]'
+ph=$(cat "$rep/placeholders" 2>/dev/null)
+runid=$(field "$rep/report.json" 'r["runs"][0]["run_id"]')
+check "{webhook_url}, {webhook_port}, {run_id} substituted ($ph)" \
+  '[ "$ph" = "url=http://127.0.0.1:$port/alerts port=$port run=$runid" ]'
+
+# 2. A port another process holds: exit 3, and the error names the holder.
+busy=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(1); open(sys.argv[2],"w").close(); time.sleep(60)' \
+  "$busy" "$T/holder-ready" &
+holder=$!
+for _ in $(seq 50); do [ -e "$T/holder-ready" ] && break; sleep 0.1; done
+scenario busy ", listen: \"127.0.0.1:$busy\"" "$busy" > "$T/busy.yaml"
+"$ASH" run --state-dir "$T/state" --report-dir "$T/r2" "$T/busy.yaml" > "$T/busy.out" 2>&1
+st=$?
+check "a busy port is an environment error: exit 3 (got $st)" '[ "$st" = 3 ]'
+check "the error names the holder (pid $holder, python3)" \
+  'grep -q "cannot listen on 127.0.0.1:$busy: pid $holder (python3) listens there" "$T/busy.out"'
+[ "$fail" = 0 ] || { echo "--- output"; cat "$T/default.out" "$T/busy.out" | tail -30; }
+ash_exit "$fail"
