@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A bigger body is refused (413): alerts are small, a flood must not eat memory. */
@@ -44,6 +45,8 @@ struct webhook_conf {
     long long per_client;
     long long reserve; /* -1: a quarter of max_connections */
     int64_t request_timeout_ns;
+    /* The monitoring pipeline's own delays, when the scenario states them (-1: not). */
+    int64_t scrape_ns, evaluation_ns, for_ns, group_wait_ns;
 };
 
 #define DEFAULT_MAX_CONNECTIONS 256
@@ -79,6 +82,15 @@ static const struct ash_field webhook_fields[] = {
     {"request_timeout", ASH_F_DURATION, offsetof(struct webhook_conf, request_timeout_ns), 0,
      "a whole request (headers and body) must arrive within this, counted from the connection or the previous "
      "answer (default 2s)"},
+    {"scrape_interval", ASH_F_DURATION, offsetof(struct webhook_conf, scrape_ns), 0,
+     "the monitoring's scrape interval, as configured (only reported: with the others it gives the detection "
+     "floor, scrape + evaluation + for + group_wait)"},
+    {"evaluation_interval", ASH_F_DURATION, offsetof(struct webhook_conf, evaluation_ns), 0,
+     "the alert rule's evaluation interval, as configured (reported in the detection floor)"},
+    {"for", ASH_F_DURATION, offsetof(struct webhook_conf, for_ns), 0,
+     "the alert rule's 'for:', as configured (reported in the detection floor)"},
+    {"group_wait", ASH_F_DURATION, offsetof(struct webhook_conf, group_wait_ns), 0,
+     "Alertmanager's group_wait for the route, as configured (reported in the detection floor)"},
     {NULL}};
 
 static void webhook_defaults(void *conf)
@@ -88,6 +100,31 @@ static void webhook_defaults(void *conf)
     c->per_client = DEFAULT_PER_CLIENT;
     c->reserve = -1;
     c->request_timeout_ns = DEFAULT_REQUEST_TIMEOUT_NS;
+    c->scrape_ns = c->evaluation_ns = c->for_ns = c->group_wait_ns = -1;
+}
+
+static int64_t webhook_floor(const struct ash_detector_spec *d, char *how, size_t len)
+{
+    const struct webhook_conf *c = d->conf;
+    const struct {
+        const char *what;
+        int64_t ns;
+    } terms[] = {{"scrape", c->scrape_ns},
+                 {"evaluation", c->evaluation_ns},
+                 {"for", c->for_ns},
+                 {"group_wait", c->group_wait_ns}};
+    int64_t sum = -1;
+    size_t k = 0;
+    how[0] = '\0';
+    for (size_t i = 0; i < sizeof terms / sizeof *terms; i++) {
+        if (terms[i].ns < 0)
+            continue;
+        sum = (sum < 0 ? 0 : sum) + terms[i].ns;
+        if (k < len)
+            k += (size_t)snprintf(how + k, len - k, "%s%s %g s", k ? " + " : "", terms[i].what,
+                                  (double)terms[i].ns / 1e9);
+    }
+    return sum;
 }
 
 static struct ash_wh_limits conf_limits(const struct webhook_conf *c)
@@ -206,6 +243,13 @@ static int webhook_validate(void *conf, const ash_node *node, const struct ash_s
     return 0;
 }
 
+/* An alert seen firing: a re-sent group carries it again and must not count twice. */
+struct seen_alert {
+    char *key;
+    int64_t fired; /* startsAt (monotonic) or ASH_T_UNKNOWN: a re-fire after resolution has a new one */
+    bool resolved;
+};
+
 struct webhook_state {
     struct ash_ctx *ctx;
     const struct ash_detector_spec *d;
@@ -216,6 +260,8 @@ struct webhook_state {
     ash_timer *timer;
     uint16_t port;
     unsigned long long requests, detections, rejected;
+    struct seen_alert *alerts;
+    size_t n_alerts, cap_alerts;
 };
 
 /* One request's accumulated body. */
@@ -269,6 +315,97 @@ static const char *jstr(json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
+/* RFC 3339 ("2026-12-06T01:23:45.123456789Z", "...+02:00") to ns since the
+ * epoch, and the stamp's own precision; false when it is not one, or is Go's
+ * zero time (year 1: "no end yet"). */
+static bool parse_rfc3339(const char *s, int64_t *ns, int64_t *precision)
+{
+    struct tm tm = {0};
+    int n = 0;
+    if (!s ||
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+               &tm.tm_sec, &n) != 6 ||
+        tm.tm_year < 1970)
+        return false;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    const char *p = s + n;
+    int64_t frac = 0, prec = ASH_NS_PER_S;
+    if (*p == '.') {
+        p++;
+        for (int digits = 0; *p >= '0' && *p <= '9'; p++, digits++)
+            if (digits < 9) {
+                frac = frac * 10 + (*p - '0');
+                prec /= 10;
+            }
+        frac *= prec;
+    }
+    int64_t offset = 0;
+    if (*p == '+' || *p == '-') {
+        int hh, mm;
+        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+            return false;
+        offset = (*p == '-' ? -1 : 1) * ((int64_t)hh * 3600 + mm * 60);
+        p += 6;
+    } else if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else {
+        return false;
+    }
+    if (*p)
+        return false;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return false;
+    *ns = ((int64_t)t - offset) * ASH_NS_PER_S + frac;
+    *precision = prec;
+    return true;
+}
+
+/* A wall-clock stamp on the run's monotonic clock, anchored at `mono` (now). */
+static int64_t wall_to_mono(int64_t wall_ns, int64_t anchor_wall, int64_t anchor_mono)
+{
+    return anchor_mono + (wall_ns - anchor_wall);
+}
+
+static struct seen_alert *seen_find(struct webhook_state *st, const char *key)
+{
+    for (size_t i = st->n_alerts; i-- > 0;)
+        if (strcmp(st->alerts[i].key, key) == 0)
+            return &st->alerts[i];
+    return NULL;
+}
+
+static struct seen_alert *seen_add(struct webhook_state *st, const char *key, int64_t fired)
+{
+    if (st->n_alerts == st->cap_alerts) {
+        size_t cap = st->cap_alerts ? st->cap_alerts * 2 : 16;
+        struct seen_alert *v = realloc(st->alerts, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        st->alerts = v;
+        st->cap_alerts = cap;
+    }
+    char *k = strdup(key);
+    if (!k)
+        return NULL;
+    st->alerts[st->n_alerts] = (struct seen_alert){.key = k, .fired = fired};
+    return &st->alerts[st->n_alerts++];
+}
+
+/* Without ctx->alert (a kind tested on its own): what the engine used to be told. */
+static void alert_to_ctx(struct webhook_state *st, const struct ash_alert *a)
+{
+    if (st->ctx->alert) {
+        st->ctx->alert(st->ctx, st->d, a);
+    } else if (a->firing && a->matches) {
+        st->ctx->detect(st->ctx, st->d, a->notified, a->detail);
+    } else {
+        ash_ctx_eventf(st->ctx, a->notified, a->firing ? "alert-firing" : "alert-resolved", "%s: %s", st->d->name,
+                       a->detail);
+    }
+}
+
 /* Alertmanager webhook payload (version 4). Returns -1 with why on a malformed document. */
 static int handle_alertmanager(struct webhook_state *st, const char *body, size_t len, int64_t t, char *why,
                                size_t why_len)
@@ -301,6 +438,13 @@ static int handle_alertmanager(struct webhook_state *st, const char *body, size_
             return -1;
         }
     }
+    /* startsAt/endsAt are wall-clock times: anchored to the monotonic clock
+     * now, by the two clocks read back to back. */
+    struct timespec wall;
+    int64_t mono0 = ash_now_ns();
+    clock_gettime(CLOCK_REALTIME, &wall);
+    int64_t anchor_mono = (mono0 + ash_now_ns()) / 2;
+    int64_t anchor_wall = (int64_t)wall.tv_sec * ASH_NS_PER_S + wall.tv_nsec;
     json_array_foreach(alerts, i, a)
     {
         const char *status = jstr(a, "status") ? jstr(a, "status") : group_status;
@@ -310,16 +454,56 @@ static int handle_alertmanager(struct webhook_state *st, const char *body, size_
         char detail[200];
         snprintf(detail, sizeof detail, "%s%s%s%s%s", name, summary ? ": " : "", summary ? summary : "",
                  starts ? " since " : "", starts ? starts : "");
-        if (strcmp(status, "firing") == 0 && (!st->c->alertname || strcmp(st->c->alertname, name) == 0)) {
-            st->detections++;
-            st->ctx->detect(st->ctx, st->d, t, detail);
-        } else if (strcmp(status, "firing") == 0) {
-            ash_ctx_eventf(st->ctx, t, "alert-firing", "%s: %s", st->d->name, detail);
+        /* Per alert, keyed by its fingerprint (else its labels): Alertmanager
+         * re-sends a whole group on every change and every repeat_interval. */
+        char *labels = NULL;
+        const char *key = jstr(a, "fingerprint");
+        if (!key || !*key)
+            key = labels = json_dumps(json_object_get(a, "labels"), JSON_COMPACT | JSON_SORT_KEYS);
+        int64_t w, prec = 0, ew, eprec;
+        struct ash_alert al = {.key = key ? key : name,
+                               .name = name,
+                               .detail = detail,
+                               .matches = !st->c->alertname || strcmp(st->c->alertname, name) == 0,
+                               .fired = ASH_T_UNKNOWN,
+                               .notified = t,
+                               .resolved = ASH_T_UNKNOWN};
+        if (parse_rfc3339(starts, &w, &prec)) {
+            al.fired = wall_to_mono(w, anchor_wall, anchor_mono);
+            al.fired_res = prec;
+        }
+        struct seen_alert *seen = seen_find(st, al.key);
+        if (strcmp(status, "firing") == 0) {
+            al.firing = true;
+            /* The same alert again (a re-sent group): already told. A new startsAt
+             * after it resolved is a new firing. */
+            if (!seen || (seen->resolved && (al.fired == ASH_T_UNKNOWN || seen->fired != al.fired))) {
+                if (!seen_add(st, al.key, al.fired)) {
+                    free(labels);
+                    json_decref(doc);
+                    snprintf(why, why_len, "out of memory");
+                    return -1;
+                }
+                if (al.matches)
+                    st->detections++;
+                alert_to_ctx(st, &al);
+            }
         } else if (strcmp(status, "resolved") == 0) {
-            ash_ctx_eventf(st->ctx, t, "alert-resolved", "%s: %s", st->d->name, detail);
+            if (parse_rfc3339(jstr(a, "endsAt"), &ew, &eprec))
+                al.resolved = wall_to_mono(ew, anchor_wall, anchor_mono);
+            else
+                al.resolved = t;
+            if (!seen || !seen->resolved) {
+                if (seen)
+                    seen->resolved = true;
+                else if ((seen = seen_add(st, al.key, al.fired)))
+                    seen->resolved = true;
+                alert_to_ctx(st, &al);
+            }
         } else {
             ash_ctx_eventf(st->ctx, t, "alert", "%s: %s (status '%s')", st->d->name, detail, status);
         }
+        free(labels);
     }
     json_decref(doc);
     return 0;
@@ -552,6 +736,9 @@ static void webhook_stop(struct ash_ctx *ctx, const struct ash_detector_spec *d,
     if (st->mhd)
         MHD_stop_daemon(st->mhd); /* closes every connection (the guard hears each close) */
     ash_wh_guard_free(st->guard); /* and the listening socket */
+    for (size_t i = 0; i < st->n_alerts; i++)
+        free(st->alerts[i].key);
+    free(st->alerts);
     free(st);
 }
 
@@ -707,6 +894,7 @@ const struct ash_detector_kind ash_detector_webhook = {
           .validate = webhook_validate},
     .start = webhook_start,
     .stop = webhook_stop,
+    .floor = webhook_floor,
     .placeholders = webhook_placeholders,
     .values = webhook_values,
 };

@@ -81,7 +81,26 @@ struct event {
 struct detection {
     const struct ash_detector_spec *det;
     int64_t t;
+    int64_t fired; /* an alert's startsAt (monotonic), ASH_T_UNKNOWN if the detector has none */
     char detail[200];
+};
+
+/* One alert of an Alertmanager-style detector (ctx->alert), per fingerprint. */
+enum alert_role {
+    AR_DETECTION,      /* the fault's alert: counted */
+    AR_OTHER,          /* firing, but not the alert the detector waits for */
+    AR_ALREADY_FIRING, /* startsAt before t_inject: flagged, not counted */
+    AR_BEFORE_INJECT,  /* notified before any fault was in effect: a false alarm */
+    AR_RESOLVED_ONLY,  /* only its resolution was seen */
+};
+static const char *const alert_role_names[] = {"detection", "other", "already-firing", "before-inject",
+                                               "resolved-only"};
+
+struct alert_rec {
+    const struct ash_detector_spec *det;
+    char *key, *name;
+    enum alert_role role;
+    int64_t fired, notified, resolved, resolved_notified; /* ASH_T_UNKNOWN: unknown / not yet */
 };
 
 enum phase { PH_SETUP, PH_WARMUP, PH_FAULTS, PH_REVERT, PH_TEARDOWN, PH_VERIFY };
@@ -103,6 +122,9 @@ struct run {
     size_t n_events, cap_events;
     struct detection *detections;
     size_t n_det, cap_det;
+    struct alert_rec *alerts;
+    size_t n_alerts, cap_alerts;
+    int64_t first_detect_fired; /* startsAt of the alert that detected first, ASH_T_UNKNOWN if none */
     enum phase phase;
     int64_t t_start, t0, t_inject, t_last_revert, t_end;
     int64_t first_detect;
@@ -177,11 +199,13 @@ static void ctx_detect(struct ash_ctx *ctx, const struct ash_detector_spec *det,
     struct detection *d = &r->detections[r->n_det++];
     d->det = det;
     d->t = t;
+    d->fired = ASH_T_UNKNOWN;
     snprintf(d->detail, sizeof d->detail, "%s", detail ? detail : "");
     ash_ctx_eventf(ctx, t, "detected", "%s: %s", det->name, detail ? detail : "");
     if (r->first_detect < 0 || t < r->first_detect) {
         bool first = r->first_detect < 0;
         r->first_detect = t;
+        r->first_detect_fired = ASH_T_UNKNOWN;
         r->detected_by = det;
         if (first) {
             /* Remediations triggered by detection start their `after` now. */
@@ -213,6 +237,99 @@ static void define_var(void *arg, const char *name, const char *value)
     free(now);
     if (ash_env_define(qualified, value) < 0 || (undefined && ash_env_define(name, value) < 0))
         v->failed = true;
+}
+
+static struct alert_rec *alert_find(struct run *r, const struct ash_detector_spec *det, const char *key)
+{
+    for (size_t i = r->n_alerts; i-- > 0;)
+        if (r->alerts[i].det == det && strcmp(r->alerts[i].key, key) == 0)
+            return &r->alerts[i];
+    return NULL;
+}
+
+static struct alert_rec *alert_add(struct run *r, const struct ash_detector_spec *det, const struct ash_alert *a,
+                                   enum alert_role role)
+{
+    if (r->n_alerts == r->cap_alerts) {
+        size_t cap = r->cap_alerts ? r->cap_alerts * 2 : 16;
+        struct alert_rec *v = realloc(r->alerts, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        r->alerts = v;
+        r->cap_alerts = cap;
+    }
+    struct alert_rec *rec = &r->alerts[r->n_alerts];
+    *rec = (struct alert_rec){.det = det,
+                              .key = strdup(a->key),
+                              .name = strdup(a->name ? a->name : ""),
+                              .role = role,
+                              .fired = a->fired,
+                              .notified = a->firing ? a->notified : ASH_T_UNKNOWN,
+                              .resolved = ASH_T_UNKNOWN,
+                              .resolved_notified = ASH_T_UNKNOWN};
+    if (!rec->key || !rec->name) {
+        free(rec->key);
+        free(rec->name);
+        return NULL;
+    }
+    r->n_alerts++;
+    return rec;
+}
+
+/* An alert first notified firing, or resolved (README, "The measured times"):
+ * TTD is the notification, its startsAt is reported beside it, and an alert
+ * that was firing before the fault was in effect is not the fault's detection. */
+static void ctx_alert(struct ash_ctx *ctx, const struct ash_detector_spec *det, const struct ash_alert *a)
+{
+    struct run *r = ctx->engine;
+    if (!a->firing) {
+        struct alert_rec *rec = alert_find(r, det, a->key);
+        if (!rec)
+            rec = alert_add(r, det, a, AR_RESOLVED_ONLY);
+        if (rec) {
+            rec->resolved = a->resolved;
+            rec->resolved_notified = a->notified;
+        }
+        ash_ctx_eventf(ctx, a->notified, "alert-resolved", "%s: %s", det->name, a->detail);
+        return;
+    }
+    enum alert_role role;
+    if (r->t_inject < 0 || a->notified < r->t_inject)
+        role = AR_BEFORE_INJECT;
+    /* startsAt is known to its own precision only: before t_inject means its whole stamp is. */
+    else if (a->fired != ASH_T_UNKNOWN && a->fired + a->fired_res <= r->t_inject)
+        role = AR_ALREADY_FIRING;
+    else
+        role = a->matches ? AR_DETECTION : AR_OTHER;
+    alert_add(r, det, a, role);
+    switch (role) {
+    case AR_BEFORE_INJECT:
+        if (a->matches)
+            ctx_detect(ctx, det, a->notified, a->detail); /* shown as a false alarm */
+        else
+            ash_ctx_eventf(ctx, a->notified, "alert-firing", "%s: %s", det->name, a->detail);
+        break;
+    case AR_ALREADY_FIRING:
+        ash_ctx_eventf(ctx, a->notified, "alert-already-firing",
+                       "%s: %s (fired %.3f ms before the fault was in effect: not counted as detection)", det->name,
+                       a->detail, ash_ns_to_ms(r->t_inject - a->fired));
+        break;
+    case AR_DETECTION: {
+        size_t before = r->n_det;
+        bool was_first = r->first_detect < 0 || a->notified < r->first_detect;
+        ctx_detect(ctx, det, a->notified, a->detail);
+        if (r->n_det > before)
+            r->detections[r->n_det - 1].fired = a->fired;
+        if (was_first && r->first_detect == a->notified)
+            r->first_detect_fired = a->fired;
+        break;
+    }
+    case AR_OTHER:
+    case AR_RESOLVED_ONLY:
+    default:
+        ash_ctx_eventf(ctx, a->notified, "alert-firing", "%s: %s", det->name, a->detail);
+        break;
+    }
 }
 
 /* ---- probes ---- */
@@ -717,10 +834,18 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
     }
 
     int64_t impact = -1, ttd = -1, ttr = -1, r2r = -1;
+    bool have_i2d = false;
+    int64_t i2d = 0;
     if (r->t_inject >= 0) {
         int64_t im = ash_measure_impact(series, sc->n_probes, r->t_inject);
         impact = im >= 0 ? im - r->t_inject : -1;
         ttd = r->first_detect >= 0 ? r->first_detect - r->t_inject : -1;
+        /* Detection counted from the impact (the users' outage), not from
+         * t_inject; negative when the system noticed before any probe failed. */
+        if (im >= 0 && r->first_detect >= 0) {
+            have_i2d = true;
+            i2d = r->first_detect - im;
+        }
         int64_t observed = r->t_observed > 0 ? r->t_observed : r->t_end;
         if (r->t_unfinished >= 0 && r->t_unfinished - 1 < observed)
             observed = r->t_unfinished - 1; /* an abandoned sample: its outcome is unknown */
@@ -756,6 +881,25 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
     json_object_set_new(run, "impact_ms", ms_or_null(impact));
     json_object_set_new(run, "ttd_ms", ms_or_null(ttd));
     json_object_set_new(run, "detected_by", r->detected_by ? json_string(r->detected_by->name) : json_null());
+    /* An alert's detection has two moments: TTD is the notification (above),
+     * and this is when it fired (its startsAt), counted from t_inject too. */
+    json_object_set_new(run, "ttd_fired_ms",
+                        r->first_detect >= 0 && r->first_detect_fired != ASH_T_UNKNOWN && r->t_inject >= 0
+                            ? json_real(ash_ns_to_ms(r->first_detect_fired - r->t_inject))
+                            : json_null());
+    json_object_set_new(run, "impact_to_detect_ms", have_i2d ? json_real(ash_ns_to_ms(i2d)) : json_null());
+    /* The least delay the monitoring config implies, when the scenario states it. */
+    json_t *floor = json_null();
+    for (size_t i = 0; i < sc->n_detectors; i++) {
+        const struct ash_detector_spec *d = &sc->detectors[i];
+        char how[200];
+        int64_t fl = d->kind->floor ? d->kind->floor(d, how, sizeof how) : -1;
+        if (fl >= 0 && (json_is_null(floor) || d == r->detected_by)) {
+            json_decref(floor);
+            floor = json_pack("{s:s, s:f, s:s}", "detector", d->name, "ms", ash_ns_to_ms(fl), "terms", how);
+        }
+    }
+    json_object_set_new(run, "detection_floor", floor);
     json_object_set_new(run, "ttr_ms", ms_or_null(ttr));
     json_object_set_new(run, "revert_to_recover_ms", ms_or_null(r2r));
     /* The run's one number is the largest of the probe figures' resolutions. */
@@ -834,10 +978,41 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
     }
 
     json_t *dets = json_array();
-    for (size_t i = 0; i < r->n_det; i++)
-        json_array_append_new(dets, json_pack("{s:s, s:o, s:s}", "detector", r->detections[i].det->name, "at_ms",
-                                              rel(r, r->detections[i].t), "detail", r->detections[i].detail));
+    for (size_t i = 0; i < r->n_det; i++) {
+        json_t *dj = json_pack("{s:s, s:o, s:s}", "detector", r->detections[i].det->name, "at_ms",
+                               rel(r, r->detections[i].t), "detail", r->detections[i].detail);
+        if (r->detections[i].fired != ASH_T_UNKNOWN)
+            json_object_set_new(dj, "fired_ms", json_real(ash_ns_to_ms(r->detections[i].fired - r->t_start)));
+        json_array_append_new(dets, dj);
+    }
     json_object_set_new(run, "detections", dets);
+
+    /* Per alert, not per request (README, "The measured times"): when it
+     * fired (startsAt), was notified (the POST) and resolved, on the run's
+     * clock like every *_ms here (ms since the run started; fired may be
+     * negative: before the run). */
+    json_t *alerts = json_array();
+    for (size_t i = 0; i < r->n_alerts; i++) {
+        const struct alert_rec *a = &r->alerts[i];
+        json_t *aj = json_pack("{s:s, s:s, s:s, s:s}", "detector", a->det->name, "fingerprint", a->key, "alertname",
+                               a->name, "role", alert_role_names[a->role]);
+        json_object_set_new(aj, "fired_ms",
+                            a->fired != ASH_T_UNKNOWN ? json_real(ash_ns_to_ms(a->fired - r->t_start)) : json_null());
+        json_object_set_new(aj, "notified_ms",
+                            a->notified != ASH_T_UNKNOWN ? json_real(ash_ns_to_ms(a->notified - r->t_start))
+                                                         : json_null());
+        json_object_set_new(aj, "resolved_ms",
+                            a->resolved != ASH_T_UNKNOWN ? json_real(ash_ns_to_ms(a->resolved - r->t_start))
+                                                         : json_null());
+        json_object_set_new(aj, "resolved_notified_ms",
+                            a->resolved_notified != ASH_T_UNKNOWN
+                                ? json_real(ash_ns_to_ms(a->resolved_notified - r->t_start))
+                                : json_null());
+        json_object_set_new(aj, "already_firing", json_boolean(a->role == AR_ALREADY_FIRING));
+        json_object_set_new(aj, "counted", json_boolean(a->role == AR_DETECTION));
+        json_array_append_new(alerts, aj);
+    }
+    json_object_set_new(run, "alerts", alerts);
 
     json_t *rems = json_array();
     for (size_t i = 0; i < sc->n_remediations; i++) {
@@ -928,6 +1103,11 @@ static void free_run(struct run *r)
     }
     free(r->events);
     free(r->detections);
+    for (size_t i = 0; i < r->n_alerts; i++) {
+        free(r->alerts[i].key);
+        free(r->alerts[i].name);
+    }
+    free(r->alerts);
     if (r->probes)
         for (size_t i = 0; i < r->sc->n_probes; i++) {
             free(r->probes[i].samples);
@@ -985,7 +1165,13 @@ static void teardown(struct run *r)
 int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_t *err)
 {
     const struct ash_scenario *sc = cfg->sc;
-    struct run r = {.cfg = cfg, .sc = sc, .t_inject = -1, .first_detect = -1, .guardian_fd = -1, .t_unfinished = -1};
+    struct run r = {.cfg = cfg,
+                    .sc = sc,
+                    .t_inject = -1,
+                    .first_detect = -1,
+                    .first_detect_fired = ASH_T_UNKNOWN,
+                    .guardian_fd = -1,
+                    .t_unfinished = -1};
     int verdict = ASH_VERDICT_ERROR;
     char error[1024] = "";
     int ret = -1;
@@ -1051,6 +1237,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
                              .state_dir = cfg->state_dir,
                              .event = ctx_event,
                              .detect = ctx_detect,
+                             .alert = ctx_alert,
                              .revert_fault = ctx_revert_fault,
                              .fault_ended = ctx_fault_ended,
                              .fault_state = ctx_fault_state,

@@ -19,7 +19,7 @@ trap cleanup EXIT
 check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
 field() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
-# scenario TAG LISTEN-KEYS PORT-ARG
+# scenario TAG LISTEN-KEYS PORT-ARG [ALERTPOST-ARGS]
 scenario() {
   cat <<YAML
 version: 1
@@ -27,23 +27,29 @@ name: webhook-port-$1
 services:
   - name: monitor
     command: ["$B/tests/ash_alertpost", "--port", "$3", "--alertname", "PortTest",
-              "--ready-file", "{run_dir}/monitor-ready"]
+              "--ready-file", "{run_dir}/monitor-ready"${4:-}]
     ready: { exec: [test, -e, "{run_dir}/monitor-ready"] }
   - name: url
     command: ["sh", "-c", "echo url={webhook_url} port={webhook_port} run={run_id} > {run_dir}/placeholders; exec sleep 60"]
 probes:
   - name: alive
-    exec: [true]
+    exec: [sh, -c, "test ! -e {run_dir}/broken"]
     every: 100ms
 detectors:
   - name: pager
     webhook: { alertname: PortTest$2 }
 faults:
+  - name: break
+    kind: exec
+    inject: [touch, "{run_dir}/broken"]
+    revert: [rm, -f, "{run_dir}/broken"]
+    duration: 600ms
   - name: page
     kind: process
     target: monitor
     action: signal
     signal: SIGUSR1
+    at: 300ms
 expect:
   warmup: 500ms
   stable_for: 1s
@@ -67,6 +73,35 @@ ph=$(cat "$rep/placeholders" 2>/dev/null)
 runid=$(field "$rep/report.json" 'r["runs"][0]["run_id"]')
 check "{webhook_url}, {webhook_port}, {run_id} substituted ($ph)" \
   '[ "$ph" = "url=http://127.0.0.1:$port/alerts port=$port run=$runid" ]'
+
+# impact_to_detect_ms: detection counted from the impact, not from t_inject.
+i2d=$(field "$rep/report.json" 'r["runs"][0]["impact_to_detect_ms"]')
+impact=$(field "$rep/report.json" 'r["runs"][0]["impact_ms"]')
+check "impact_to_detect_ms ($i2d) = ttd ($ttd) - impact ($impact)" \
+  "python3 -c 'import sys; sys.exit(0 if abs($i2d - ($ttd - $impact)) < 0.01 and $i2d > 0 else 1)'"
+# The alert's own startsAt (ash_alertpost: the signal's wall-clock time) is reported beside TTD.
+fired=$(field "$rep/report.json" 'r["runs"][0]["ttd_fired_ms"]')
+check "ttd_fired_ms ($fired) is the alert's startsAt, at most 20 ms before its notification ($ttd)" \
+  "python3 -c 'import sys; sys.exit(0 if 0 <= $ttd - $fired <= 20 else 1)'"
+
+# 1b. A group re-sent three times (same fingerprint) is one alert, one detection.
+scenario resent "" "{webhook_port}" ', "--fingerprint", "fp1", "--sends", "3"' > "$T/resent.yaml"
+"$ASH" run --state-dir "$T/state" --report-dir "$T/r3" "$T/resent.yaml" > "$T/resent.out" 2>&1
+st=$?
+rep=$(ls -d "$T/r3"/webhook-port-resent-*/ 2>/dev/null | head -1)
+check "re-sent group: the run passes (exit $st)" '[ "$st" = 0 ]'
+n=$(field "$rep/report.json" 'len(r["runs"][0]["alerts"]), len(r["runs"][0]["detections"]), r["runs"][0]["alerts"][0]["fingerprint"], r["runs"][0]["alerts"][0]["counted"]')
+check "re-sent group: one alert record and one detection ($n)" '[ "$n" = "(1, 1, '"'fp1'"', True)" ]'
+
+# 1c. An alert that started before the fault was in effect is flagged, not a detection.
+scenario early "" "{webhook_port}" ', "--starts-ago-ms", "60000"' > "$T/early.yaml"
+"$ASH" run --state-dir "$T/state" --report-dir "$T/r4" "$T/early.yaml" > "$T/early.out" 2>&1
+st=$?
+rep=$(ls -d "$T/r4"/webhook-port-early-*/ 2>/dev/null | head -1)
+check "already firing: not detected, so detect_within fails (exit $st)" '[ "$st" = 1 ]'
+n=$(field "$rep/report.json" 'r["runs"][0]["ttd_ms"], r["runs"][0]["alerts"][0]["already_firing"], r["runs"][0]["alerts"][0]["role"]')
+check "already firing: ttd null, the alert flagged ($n)" '[ "$n" = "(None, True, '"'already-firing'"')" ]'
+check "already firing: the timeline says so" 'grep -q "alert-already-firing" "$T/early.out"'
 
 # 2. A port another process holds: exit 3, and the error names the holder.
 busy=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

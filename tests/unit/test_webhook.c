@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern const struct ash_detector_kind ash_detector_webhook;
@@ -64,6 +65,22 @@ static void on_detect(struct ash_ctx *ctx, const struct ash_detector_spec *d, in
 {
     (void)ctx, (void)d;
     record("detect", t, detail);
+}
+
+/* ctx->alert, when a test sets it: what the engine is told per alert. */
+static struct ash_alert alerts_seen[16];
+static char alert_keys[16][128];
+static size_t n_alerts_seen;
+static void on_alert(struct ash_ctx *ctx, const struct ash_detector_spec *d, const struct ash_alert *a)
+{
+    (void)ctx, (void)d;
+    if (n_alerts_seen < 16) {
+        alerts_seen[n_alerts_seen] = *a;
+        snprintf(alert_keys[n_alerts_seen], sizeof alert_keys[0], "%s", a->key);
+        alerts_seen[n_alerts_seen].key = alert_keys[n_alerts_seen];
+        alerts_seen[n_alerts_seen].name = alerts_seen[n_alerts_seen].detail = NULL;
+        n_alerts_seen++;
+    }
 }
 
 static size_t count(const char *what)
@@ -485,6 +502,80 @@ START_TEST(placeholders_are_validated)
 }
 END_TEST
 
+/* Issue 15 item 4: per alert, not per request. A group Alertmanager re-sends
+ * (group_interval, repeat_interval) carries the same alert (fingerprint) again:
+ * told once. Each alert's own status counts, not the group's; startsAt and
+ * endsAt come out on the monotonic clock. */
+static void wall_stamp(int64_t offset_ns, char *buf, size_t len, int64_t *mono_out)
+{
+    struct timespec w;
+    int64_t m0 = ash_now_ns();
+    clock_gettime(CLOCK_REALTIME, &w);
+    *mono_out = m0 + offset_ns;
+    int64_t ns = (int64_t)w.tv_sec * ASH_NS_PER_S + w.tv_nsec + offset_ns;
+    time_t secs = (time_t)(ns / ASH_NS_PER_S);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char date[40];
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%09lldZ", date, (long long)(ns % ASH_NS_PER_S));
+}
+
+START_TEST(alerts_per_fingerprint_fired_notified_resolved)
+{
+    uint16_t port = start("{ listen: \"127.0.0.1:0\" }");
+    fx.ctx.alert = on_alert;
+    n_alerts_seen = 0;
+    char starts[64], ends[64], body[2048];
+    int64_t fired_mono, ended_mono;
+    wall_stamp(-1500 * MS, starts, sizeof starts, &fired_mono);
+    /* The group says "resolved" but its first alert fires: each alert's own status counts. */
+    snprintf(body, sizeof body,
+             "{\"status\":\"resolved\",\"alerts\":["
+             "{\"status\":\"firing\",\"labels\":{\"alertname\":\"ProbeDown\",\"instance\":\"a\"},"
+             "\"startsAt\":\"%s\",\"endsAt\":\"0001-01-01T00:00:00Z\",\"fingerprint\":\"f1\"},"
+             "{\"status\":\"firing\",\"labels\":{\"alertname\":\"ProbeDown\",\"instance\":\"b\"},"
+             "\"startsAt\":\"%s\",\"fingerprint\":\"f2\"}]}",
+             starts, starts);
+    int64_t before = ash_now_ns();
+    for (int i = 0; i < 3; i++) /* the same group, re-sent */
+        ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, body, NULL), 200);
+    ck_assert_uint_eq(n_alerts_seen, 2);
+    ck_assert_str_eq(alerts_seen[0].key, "f1");
+    ck_assert_str_eq(alerts_seen[1].key, "f2");
+    ck_assert(alerts_seen[0].firing && alerts_seen[0].matches);
+    ck_assert_int_ge(alerts_seen[0].notified, before);
+    /* startsAt through the wall/monotonic anchor: within 2 ms of the truth. */
+    int64_t d = alerts_seen[0].fired - fired_mono;
+    ck_assert_msg(d > -2 * MS && d < 2 * MS, "fired off by %lld ns", (long long)d);
+    ck_assert_int_eq(alerts_seen[0].fired_res, 1);
+    /* f1 resolves (endsAt given), in a group with f2 still firing: f2 is not told again. */
+    wall_stamp(-200 * MS, ends, sizeof ends, &ended_mono);
+    snprintf(body, sizeof body,
+             "{\"status\":\"firing\",\"alerts\":["
+             "{\"status\":\"resolved\",\"labels\":{\"alertname\":\"ProbeDown\",\"instance\":\"a\"},"
+             "\"startsAt\":\"%s\",\"endsAt\":\"%s\",\"fingerprint\":\"f1\"},"
+             "{\"status\":\"firing\",\"labels\":{\"alertname\":\"ProbeDown\",\"instance\":\"b\"},"
+             "\"startsAt\":\"%s\",\"fingerprint\":\"f2\"}]}",
+             starts, ends, starts);
+    ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, body, NULL), 200);
+    ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, body, NULL), 200);
+    ck_assert_uint_eq(n_alerts_seen, 3);
+    ck_assert_str_eq(alerts_seen[2].key, "f1");
+    ck_assert(!alerts_seen[2].firing);
+    d = alerts_seen[2].resolved - ended_mono;
+    ck_assert_msg(d > -2 * MS && d < 2 * MS, "resolved off by %lld ns", (long long)d);
+    /* Without a fingerprint the labels are the key; a whole-second stamp has 1 s precision. */
+    ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, am_firing, NULL), 200);
+    ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, am_firing, NULL), 200);
+    ck_assert_uint_eq(n_alerts_seen, 5); /* QueueBacklog firing (a1) and DiskFull resolved, once each */
+    ck_assert_str_eq(alerts_seen[3].key, "a1");
+    ck_assert_int_eq(alerts_seen[3].fired_res, ASH_NS_PER_S);
+    ck_assert_str_eq(alerts_seen[4].key, "{\"alertname\":\"DiskFull\"}");
+    ck_assert_uint_eq(count("detect"), 0); /* told through ctx->alert only */
+}
+END_TEST
+
 /* ---- connection guard: raw sockets from this thread, the loop run in between ---- */
 
 static int raw_connect(uint16_t port)
@@ -663,6 +754,7 @@ int main(void)
     tcase_add_test(tc, busy_port_names_the_holder);
     tcase_add_test(tc, default_port_is_free_and_named_by_placeholders);
     tcase_add_test(tc, placeholders_are_validated);
+    tcase_add_test(tc, alerts_per_fingerprint_fired_notified_resolved);
     tcase_add_test(tc, config_errors);
     tcase_add_test(tc, ipv6_loopback);
     tcase_add_test(tc, request_deadline_closes_slow_and_idle_clients);
