@@ -75,6 +75,10 @@ struct ash_ctx {
     /* Resolve a target the scenario names into a live one (env/target.h). NULL: from
      * `sandbox` and `env` above; a fleet agent resolves against its own node. */
     int (*target)(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
+    /* A fault that was in effect harmed nothing (a syscall filter that matched
+     * no call, a DNS fault no client asked about): the report says "fault had
+     * no effect" and why. NULL: nobody listens. */
+    void (*no_effect)(struct ash_ctx *ctx, const char *fault, const char *why);
     /* The fault's live state (for actions such as kill_lock_holder), NULL if not injected. */
     void *(*fault_state)(struct ash_ctx *ctx, const char *fault);
     void *engine; /* the engine's own data; kinds must not touch it */

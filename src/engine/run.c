@@ -60,6 +60,7 @@ struct fault_rt {
     int64_t scheduled, injected_at, reverted_at;
     ash_timer *t_inject, *t_revert;
     char error[512];
+    char no_effect[512]; /* why it harmed nothing, "" if it did (or nobody could tell) */
     struct run *run;
 };
 
@@ -539,6 +540,17 @@ static int revert_by_name(struct run *r, const char *name, const char *why, ash_
     return ash_error(err, ENOENT, "no fault named '%s'", name);
 }
 
+static void ctx_no_effect(struct ash_ctx *ctx, const char *name, const char *why)
+{
+    struct run *r = ctx->engine;
+    for (size_t i = 0; i < r->sc->n_faults; i++)
+        if (strcmp(r->faults[i].spec->name, name) == 0) {
+            snprintf(r->faults[i].no_effect, sizeof r->faults[i].no_effect, "%s", why);
+            ash_ctx_eventf(ctx, ash_now_ns(), "fault-no-effect", "%s: fault had no effect: %s", name, why);
+            return;
+        }
+}
+
 static int ctx_revert_fault(struct ash_ctx *ctx, const char *name, ash_error_t *err)
 {
     return revert_by_name(ctx->engine, name, "remediation", err);
@@ -925,6 +937,9 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
                               : f->reverted      ? "reverted"
                                                  : "in-effect";
         json_object_set_new(json_array_get(faults, i), "revert", json_string(outcome));
+        /* A fault in effect that harmed nothing (its kind counted): said, not inferred. */
+        json_object_set_new(json_array_get(faults, i), "no_effect",
+                            f->no_effect[0] ? json_sprintf("fault had no effect: %s", f->no_effect) : json_null());
     }
     json_object_set_new(run, "faults", faults);
 
@@ -1240,6 +1255,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
                              .alert = ctx_alert,
                              .revert_fault = ctx_revert_fault,
                              .fault_ended = ctx_fault_ended,
+                             .no_effect = ctx_no_effect,
                              .fault_state = ctx_fault_state,
                              .engine = &r};
     if (sc->n_hosts > 0) {

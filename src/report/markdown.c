@@ -302,7 +302,7 @@ static void faults_and_actions(FILE *f, const json_t *runs)
             else
                 cell_ms(f, x, "reverted_ms");
             cell_ms(f, x, "inject_latency_ms");
-            cell(f, ash_report_get_str(x, "error", "-"));
+            cell(f, ash_report_get_str(x, "error", ash_report_get_str(x, "no_effect", "-")));
             fputs("\n", f);
         }
     }
