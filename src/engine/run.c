@@ -1194,6 +1194,10 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     ash_env_undefine_all();
     if (ash_env_define("run_id", cfg->run_id) < 0)
         return ash_error(err, ENOMEM, "run");
+    /* Every command the run starts (probes, checks, faults, actions, helpers) can tell its run. */
+    char run_env[128];
+    snprintf(run_env, sizeof run_env, "ASH_RUN_ID=%s", cfg->run_id);
+    ash_spawn_set_common_env(run_env);
     r.progress = ash_progress_new(cfg->progress, cfg->log, sc->name, cfg->index);
 
     r.probes = calloc(sc->n_probes + 1, sizeof *r.probes);
@@ -1443,6 +1447,7 @@ out_free:
     ash_progress_free(r.progress);
     free_run(&r);
     ash_env_undefine_all();
+    ash_spawn_set_common_env(NULL);
     if (ret < 0 && !*run_json)
         return -1;
     return ret;

@@ -129,6 +129,9 @@ const struct ash_field ash_verify_fields[] = {
      verify_expect_names},
     {"timeout", ASH_F_DURATION, offsetof(struct ash_verify_spec, timeout_ns), 0,
      "longer than this counts as a failure (default 30s)"},
+    {"host", ASH_F_STRING, offsetof(struct ash_verify_spec, host), 0,
+     "sandbox mode: run the check inside this host (its network, mount and cgroup namespaces, as a client there); "
+     "default: on the harness"},
     {NULL}};
 
 static const char *const top_keys[] = {"version", "name",     "title",  "description", "incident", "timescale",
@@ -1011,6 +1014,14 @@ static int parse_verify(struct pctx *x, const ash_node *root)
         if (v->timeout_ns <= 0) {
             ash_node t = ash_map_get(&item, "timeout");
             return ash_node_fail(&t, x->err, "'timeout' must be greater than 0");
+        }
+        if (v->host && !ash_scenario_host(x->sc, v->host)) {
+            ash_node h = ash_map_get(&item, "host");
+            if (x->sc->n_hosts == 0)
+                return ash_node_fail(&h, x->err,
+                                     "'host' needs sandbox mode: this scenario has no 'hosts:' (leave it out to run "
+                                     "the check on the harness)");
+            return ash_node_fail(&h, x->err, "no host named '%s' in this scenario", v->host);
         }
     }
     return 0;
