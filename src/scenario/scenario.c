@@ -1160,9 +1160,25 @@ static size_t placeholder_offers(const struct ash_scenario *sc, const char *name
     return n;
 }
 
+/* The keys whose values the run substitutes placeholders in (commands, env,
+ * paths, URLs, addresses, headers, bodies); a webhook's own `path` is not one. */
+static bool substituted_here(const char *key, const char *parent)
+{
+    static const char *const keys[] = {"command", "env",     "inject",   "revert",  "exec", "path",
+                                       "fd_path", "sqlite",  "postgres", "dsn",     "url",  "http",
+                                       "tcp",     "address", "body",     "headers", NULL};
+    if (!key || (parent && strcmp(parent, "webhook") == 0))
+        return false;
+    for (size_t i = 0; keys[i]; i++)
+        if (strcmp(keys[i], key) == 0)
+            return true;
+    return false;
+}
+
 /* One scalar: every {name} or {name:DETECTOR} in it must be one the run
- * substitutes. `${x}` (shell) and `{{x}}` (Go templates) are not placeholders. */
-static int check_scalar_placeholders(struct pctx *x, const ash_node *n)
+ * substitutes, where it substitutes. `${x}` (shell) and `{{x}}` (Go
+ * templates) are not placeholders. */
+static int check_scalar_placeholders(struct pctx *x, const ash_node *n, const char *key, const char *parent)
 {
     const char *t = ash_node_text(n);
     for (size_t i = 0; t && t[i]; i++) {
@@ -1185,6 +1201,17 @@ static int check_scalar_placeholders(struct pctx *x, const ash_node *n)
             continue;
         const char *name = t + i + 1;
         size_t name_len = (colon ? colon : j) - i - 1;
+        struct ash_loc loc = ash_node_loc(n);
+        yaml_scalar_style_t style = n->y->data.scalar.style;
+        if (!strchr(t, '\n') && (style == YAML_PLAIN_SCALAR_STYLE || style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                                 style == YAML_DOUBLE_QUOTED_SCALAR_STYLE))
+            loc.col += (int)i + (style == YAML_PLAIN_SCALAR_STYLE ? 0 : 1);
+        if (!substituted_here(key, parent)) {
+            return fail_loc(&loc, x->err,
+                            "placeholder '%.*s' in '%s' would stay as it is: the run substitutes placeholders in "
+                            "commands, env, paths, URLs, addresses, headers and bodies only",
+                            (int)(j - i + 1), t + i, key ? key : "?");
+        }
         const char *det = colon ? t + colon + 1 : NULL;
         size_t det_len = colon ? j - colon - 1 : 0;
         bool builtin = false, named = false;
@@ -1194,11 +1221,6 @@ static int check_scalar_placeholders(struct pctx *x, const ash_node *n)
         if (builtin)
             continue;
         size_t offers = placeholder_offers(x->sc, name, name_len, det, det_len, &named);
-        struct ash_loc loc = ash_node_loc(n);
-        yaml_scalar_style_t style = n->y->data.scalar.style;
-        if (!strchr(t, '\n') && (style == YAML_PLAIN_SCALAR_STYLE || style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
-                                 style == YAML_DOUBLE_QUOTED_SCALAR_STYLE))
-            loc.col += (int)i + (style == YAML_PLAIN_SCALAR_STYLE ? 0 : 1);
         int len = (int)(j - i + 1);
         if (colon && !named)
             return fail_loc(&loc, x->err,
@@ -1222,26 +1244,26 @@ static int check_scalar_placeholders(struct pctx *x, const ash_node *n)
     return 0;
 }
 
-static int check_placeholders_in(struct pctx *x, const ash_node *n, int depth)
+static int check_placeholders_in(struct pctx *x, const ash_node *n, int depth, const char *key, const char *parent)
 {
     if (ash_node_is_scalar(n))
-        return check_scalar_placeholders(x, n);
+        return check_scalar_placeholders(x, n, key, parent);
     if (ash_node_is_seq(n)) {
         for (size_t i = 0; i < ash_seq_len(n); i++) {
             ash_node c = ash_seq_at(n, i);
-            if (check_placeholders_in(x, &c, depth + 1) < 0)
+            if (check_placeholders_in(x, &c, depth + 1, key, parent) < 0)
                 return -1;
         }
         return 0;
     }
     ash_node k, v;
     for (size_t i = 0; ash_node_is_map(n) && ash_map_pair(n, i, &k, &v); i++) {
-        const char *key = ash_node_text(&k);
+        const char *k_text = ash_node_text(&k);
         /* Prose, shown in reports, never run. */
-        if (depth == 0 && key &&
-            (strcmp(key, "title") == 0 || strcmp(key, "description") == 0 || strcmp(key, "incident") == 0))
+        if (depth == 0 && k_text &&
+            (strcmp(k_text, "title") == 0 || strcmp(k_text, "description") == 0 || strcmp(k_text, "incident") == 0))
             continue;
-        if (check_placeholders_in(x, &v, depth + 1) < 0)
+        if (check_placeholders_in(x, &v, depth + 1, k_text, key) < 0)
             return -1;
     }
     return 0;
@@ -1251,7 +1273,7 @@ static int check_references(struct pctx *x, const ash_node *root)
 {
     if (check_object_names(x, root) < 0)
         return -1;
-    if (check_placeholders_in(x, root, 0) < 0)
+    if (check_placeholders_in(x, root, 0, NULL, NULL) < 0)
         return -1;
     struct ash_scenario *sc = x->sc;
     if (check_dependencies(x) < 0)

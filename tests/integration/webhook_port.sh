@@ -35,6 +35,10 @@ probes:
   - name: alive
     exec: [sh, -c, "test ! -e {run_dir}/broken"]
     every: 100ms
+  # A probe's address is substituted too: the receiver itself answers it.
+  - name: receiver
+    tcp: "127.0.0.1:{webhook_port}"
+    every: 200ms
 detectors:
   - name: pager
     webhook: { alertname: PortTest$2 }

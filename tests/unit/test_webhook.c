@@ -489,6 +489,12 @@ START_TEST(placeholders_are_validated)
              "version: 1\nname: ph\nservices:\n  - name: s\n    command: [\"x\", \"{webhook_port:c}\"]\n"
              "detectors:\n  - name: a\n    webhook: {}\n");
     expect_invalid_scenario(yaml, "no detector named 'c' offers {webhook_port}");
+    /* Where nothing substitutes it, a placeholder would stay as it is: refused. */
+    expect_invalid_scenario("version: 1\nname: ph\ndetectors:\n  - name: a\n    webhook: { path: \"/{run_id}\" }\n",
+                            "ph.yaml:5:24: placeholder '{run_id}' in 'path' would stay as it is");
+    expect_invalid_scenario("version: 1\nname: ph\nservices:\n  - name: s\n    command: [x]\ndetectors:\n  - name: l\n"
+                            "    log: { service: s, match: \"{run_id}\" }\n",
+                            "placeholder '{run_id}' in 'match' would stay as it is");
     /* Known ones, a named one, shell ${x} and Go {{ x }} pass. */
     snprintf(yaml, sizeof yaml,
              "version: 1\nname: ph\ndescription: \"{anything}\"\nservices:\n  - name: s\n"
