@@ -107,6 +107,8 @@ n=$(field "$rep/report.json" 'r["runs"][0]["ttd_ms"], r["runs"][0]["alerts"][0][
 check "already firing: ttd null, the alert flagged ($n)" '[ "$n" = "(None, True, '"'already-firing'"')" ]'
 check "already firing: the timeline says so" 'grep -q "alert-already-firing" "$T/early.out"'
 
+check "run --help names the placeholders" '"$ASH" run --help | grep -q "{webhook_url} / {webhook_port}"'
+
 # 2. A port another process holds: exit 3, and the error names the holder.
 busy=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(1); open(sys.argv[2],"w").close(); time.sleep(60)' \
