@@ -126,6 +126,9 @@ struct run {
     struct alert_rec *alerts;
     size_t n_alerts, cap_alerts;
     int64_t first_detect_fired; /* startsAt of the alert that detected first, ASH_T_UNKNOWN if none */
+    /* When the inject call that set t_inject began: the fault took effect
+     * somewhere in [t_inject_call, t_inject] (a signal is delivered inside kill()). */
+    int64_t t_inject_call;
     enum phase phase;
     int64_t t_start, t0, t_inject, t_last_revert, t_end;
     int64_t first_detect;
@@ -297,8 +300,10 @@ static void ctx_alert(struct ash_ctx *ctx, const struct ash_detector_spec *det, 
     enum alert_role role;
     if (r->t_inject < 0 || a->notified < r->t_inject)
         role = AR_BEFORE_INJECT;
-    /* startsAt is known to its own precision only: before t_inject means its whole stamp is. */
-    else if (a->fired != ASH_T_UNKNOWN && a->fired + a->fired_res <= r->t_inject)
+    /* Already firing: it started before the fault could have been in effect
+     * (before the inject call began; a signal fault takes effect inside it, so
+     * its alert may start before t_inject is read), to its stamp's precision. */
+    else if (a->fired != ASH_T_UNKNOWN && a->fired + a->fired_res <= r->t_inject_call)
         role = AR_ALREADY_FIRING;
     else
         role = a->matches ? AR_DETECTION : AR_OTHER;
@@ -453,6 +458,7 @@ static int inject_fault(struct run *r, struct fault_rt *f)
 {
     ash_error_t err = {0};
     f->scheduled = f->scheduled ? f->scheduled : ash_now_ns();
+    int64_t called = ash_now_ns();
     int ret = f->spec->kind->inject(&r->ctx, f->spec, &f->state, &err);
     int64_t t = ash_now_ns();
     if (ret < 0) {
@@ -464,8 +470,10 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     }
     f->injected = true;
     f->injected_at = t;
-    if (r->t_inject < 0)
+    if (r->t_inject < 0) {
         r->t_inject = t;
+        r->t_inject_call = called;
+    }
     ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s), latency %.3f ms", f->spec->name, f->spec->kind->c.name,
                    ash_ns_to_ms(t - f->scheduled));
     ash_progress_faults(r->progress, 1);
