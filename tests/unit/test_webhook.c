@@ -632,6 +632,39 @@ START_TEST(request_deadline_closes_slow_and_idle_clients)
 }
 END_TEST
 
+/* A real Alertmanager keeps its connection alive after each notification:
+ * closing it at the request deadline is housekeeping, not load shedding, and
+ * reported no webhook-saturated line for it (it did, once per notification). */
+START_TEST(kept_alive_connection_closes_quietly)
+{
+    uint16_t port = start("{ listen: \"127.0.0.1:0\", request_timeout: 200ms }");
+    int fd = raw_connect(port);
+    char req[2048];
+    int n = snprintf(req, sizeof req,
+                     "POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "\r\n%s",
+                     strlen(am_firing), am_firing);
+    ck_assert_int_eq(send(fd, req, (size_t)n, 0), n);
+    spin(100);
+    char buf[512];
+    ssize_t got = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+    ck_assert_int_gt(got, 0);
+    buf[got] = '\0';
+    ck_assert_msg(strstr(buf, "200 OK"), "%s", buf);
+    ck_assert_uint_eq(count("detect"), 1);
+    spin(400); /* past the deadline of the kept-alive connection's next request */
+    ck_assert_msg(closed_by_server(fd), "the kept-alive connection is still open after the request deadline");
+    ck_assert_uint_eq(count("webhook-saturated"), 0);
+    /* A connection that never sent a request is still counted. */
+    int idle = raw_connect(port);
+    spin(400);
+    ck_assert(closed_by_server(idle));
+    ck_assert_uint_eq(count("webhook-saturated"), 1);
+    close(fd);
+    close(idle);
+}
+END_TEST
+
 START_TEST(per_client_cap_evicts_the_oldest_not_the_newest)
 {
     uint16_t port = start("{ listen: \"127.0.0.1:0\", per_client: 2 }");
@@ -765,6 +798,7 @@ int main(void)
     tcase_add_test(tc, ipv6_loopback);
     tcase_add_test(tc, request_deadline_closes_slow_and_idle_clients);
     tcase_add_test(tc, per_client_cap_evicts_the_oldest_not_the_newest);
+    tcase_add_test(tc, kept_alive_connection_closes_quietly);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
