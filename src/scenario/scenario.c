@@ -1222,6 +1222,14 @@ static int check_scalar_placeholders(struct pctx *x, const ash_node *n, const ch
             continue;
         size_t offers = placeholder_offers(x->sc, name, name_len, det, det_len, &named);
         int len = (int)(j - i + 1);
+        /* An exec fault's revert is promised to the journal before anything
+         * starts (so `recover` can run it): a detector's value is not known yet. */
+        if (key && strcmp(key, "revert") == 0)
+            return fail_loc(&loc, x->err,
+                            "placeholder '%.*s' cannot be used in 'revert': the revert command is journaled before "
+                            "the detectors start; only {scenario_dir}, {run_dir}, {services_dir} and {run_id} are "
+                            "known then",
+                            len, t + i);
         if (colon && !named)
             return fail_loc(&loc, x->err,
                             "placeholder '%.*s' cannot be substituted: no detector named '%.*s' offers {%.*s}", len,

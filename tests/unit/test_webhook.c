@@ -495,6 +495,9 @@ START_TEST(placeholders_are_validated)
     expect_invalid_scenario("version: 1\nname: ph\nservices:\n  - name: s\n    command: [x]\ndetectors:\n  - name: l\n"
                             "    log: { service: s, match: \"{run_id}\" }\n",
                             "placeholder '{run_id}' in 'match' would stay as it is");
+    expect_invalid_scenario("version: 1\nname: ph\ndetectors:\n  - name: a\n    webhook: {}\nfaults:\n  - name: f\n"
+                            "    kind: exec\n    inject: [\"true\"]\n    revert: [curl, \"{webhook_url}\"]\n",
+                            "ph.yaml:10:21: placeholder '{webhook_url}' cannot be used in 'revert'");
     /* Known ones, a named one, shell ${x} and Go {{ x }} pass. */
     snprintf(yaml, sizeof yaml,
              "version: 1\nname: ph\ndescription: \"{anything}\"\nservices:\n  - name: s\n"
