@@ -1116,6 +1116,21 @@ static void check_reverts(struct run *r, json_t *run_json)
     }
 }
 
+/* A service that found its port taken ("Address already in use") may have
+ * collided with one of aftershock's own listeners: say which, as the
+ * timeline's webhook-listening events name them. */
+static void hint_own_listeners(struct run *r, char *msg, size_t len)
+{
+    if (!strstr(msg, "in use") || strstr(msg, "aftershock itself listens"))
+        return;
+    for (size_t i = 0; i < r->n_events; i++)
+        if (strcmp(r->events[i].event, "webhook-listening") == 0) {
+            size_t k = strlen(msg);
+            if (k < len)
+                snprintf(msg + k, len - k, " (aftershock itself listens: %s)", r->events[i].detail);
+        }
+}
+
 /* ---- the run ---- */
 
 static void free_run(struct run *r)
@@ -1318,14 +1333,6 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         }
     }
     if (ash_env_start(r.env, err) < 0) {
-        /* A service that found its port taken may have collided with aftershock's own listeners. */
-        if (strstr(err->msg, "in use") || strstr(err->msg, "EADDRINUSE"))
-            for (size_t i = 0; i < r.n_events; i++)
-                if (strcmp(r.events[i].event, "webhook-listening") == 0) {
-                    char hint[ASH_ERROR_MSG_MAX];
-                    snprintf(hint, sizeof hint, "%s (aftershock itself listens: %s)", err->msg, r.events[i].detail);
-                    memcpy(err->msg, hint, sizeof err->msg);
-                }
         if (r.aborted)
             verdict = ASH_VERDICT_ABORTED;
         goto out_teardown;
@@ -1397,8 +1404,11 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     }
 
 out_teardown:
-    if (ret < 0 && !error[0])
+    if (ret < 0 && !error[0]) {
         snprintf(error, sizeof error, "%s", err->msg);
+        hint_own_listeners(&r, error, sizeof error);
+        hint_own_listeners(&r, err->msg, sizeof err->msg);
+    }
     r.t_end = ash_now_ns();
     teardown(&r);
     if (r.aborted) {

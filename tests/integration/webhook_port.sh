@@ -107,6 +107,34 @@ n=$(field "$rep/report.json" 'r["runs"][0]["ttd_ms"], r["runs"][0]["alerts"][0][
 check "already firing: ttd null, the alert flagged ($n)" '[ "$n" = "(None, True, '"'already-firing'"')" ]'
 check "already firing: the timeline says so" 'grep -q "alert-already-firing" "$T/early.out"'
 
+# 1d. A service of the scenario that wants the receiver's port (an Alertmanager
+# configured with the old default) is told that aftershock holds it, and its
+# last output starts at a whole line, not mid-word.
+cat > "$T/collide.yaml" <<YAML
+version: 1
+name: webhook-port-collide
+services:
+  - name: alertmanager
+    command: ["sh", "-c", "for i in \$(seq 60); do echo line-\$i starting up with a long line of output; done;
+              exec python3 -c 'import socket; socket.socket().bind((\"127.0.0.1\", {webhook_port}))'"]
+    ready: { tcp: "127.0.0.1:{webhook_port}" }
+probes:
+  - name: alive
+    exec: ["true"]
+detectors:
+  - name: pager
+    webhook: {}
+YAML
+"$ASH" run --state-dir "$T/state" --report-dir "$T/r5" "$T/collide.yaml" > "$T/collide.out" 2>&1
+st=$?
+msg=$(sed -n '/^aftershock:/,/^report:/p' "$T/collide.out") # the last output spans lines
+check "a service colliding with the receiver fails (exit $st)" '[ "$st" != 0 ]'
+check "its error says aftershock itself listens there" \
+  'echo "$msg" | grep -q "Address already in use (aftershock itself listens: pager: http://127.0.0.1:[0-9]*/alerts)"'
+tail_text=$(echo "${msg#*last output: }" | head -1)
+check "its last output starts at a whole line (${tail_text:0:40}...)" \
+  'echo "$tail_text" | grep -qE "^(line-[0-9]+ starting|Traceback)"'
+
 check "run --help names the placeholders" '"$ASH" run --help | grep -q "{webhook_url} / {webhook_port}"'
 
 # 2. A port another process holds: exit 3, and the error names the holder.
