@@ -135,6 +135,27 @@ tail_text=$(echo "${msg#*last output: }" | head -1)
 check "its last output starts at a whole line (${tail_text:0:40}...)" \
   'echo "$tail_text" | grep -qE "^(line-[0-9]+ starting|Traceback)"'
 
+# 1e. A ready check on {webhook_port} is answered by aftershock's own receiver,
+# not by the service: not ready (it passed, the placeholder left unparsed).
+cat > "$T/selfready.yaml" <<YAML
+version: 1
+name: webhook-port-selfready
+services:
+  - name: am
+    command: [sleep, "30"]
+    ready: { tcp: "127.0.0.1:{webhook_port}", timeout: 1s }
+probes:
+  - name: alive
+    exec: ["true"]
+detectors:
+  - name: pager
+    webhook: {}
+YAML
+"$ASH" run --state-dir "$T/state" --report-dir "$T/r6" "$T/selfready.yaml" > "$T/selfready.out" 2>&1
+st=$?
+check "a ready check answered by aftershock's own receiver does not pass (exit $st)" \
+  '[ "$st" != 0 ] && grep -q "is answered by pid [0-9]* (aftershock), not by service '"'"'am'"'"'" "$T/selfready.out"'
+
 check "run --help names the placeholders" '"$ASH" run --help | grep -q "{webhook_url} / {webhook_port}"'
 
 # 2. A port another process holds: exit 3, and the error names the holder.
