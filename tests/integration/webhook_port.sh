@@ -88,6 +88,9 @@ fired=$(field "$rep/report.json" 'r["runs"][0]["ttd_fired_ms"]')
 check "ttd_fired_ms ($fired) is the alert's startsAt, at most 20 ms before its notification ($ttd)" \
   "python3 -c 'import sys; sys.exit(0 if 0 <= $ttd - $fired <= 20 else 1)'"
 
+check "report.html says when the alert fired beside TTD" 'grep -q "the alert fired at [0-9.]* ms, [0-9.]* ms after the impact" "$rep/report.html"'
+check "report.md has the per-alert table" 'grep -q "^## Alerts" "$rep/report.md" && grep -q "| PortTest |" "$rep/report.md"'
+
 # 1b. A group re-sent three times (same fingerprint) is one alert, one detection.
 scenario resent "" "{webhook_port}" ', "--fingerprint", "fp1", "--sends", "3"' > "$T/resent.yaml"
 "$ASH" run --state-dir "$T/state" --report-dir "$T/r3" "$T/resent.yaml" > "$T/resent.out" 2>&1
