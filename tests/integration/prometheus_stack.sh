@@ -158,7 +158,7 @@ rep=$(ls -d "$T/reports"/prometheus-stack-*/ 2>/dev/null | head -1)report.json
 [ -f "$rep" ] || { echo "FAIL no report: $(tail -5 "$T/run.out")"; exit 1; }
 curl -sf -G "http://127.0.0.1:$pport/api/v1/query" \
   --data-urlencode 'query=ALERTS{alertname="TargetDown",alertstate="firing"}[10m]' > "$T/prom-alerts.json"
-grep -E 'msg="Notify success"' "$T/alertmanager.log" > "$T/am-notify.log"
+grep -E 'msg="Notify success"|msg=flushing' "$T/alertmanager.log" > "$T/am-notify.log"
 
 # One python pass: every comparison, each printed as "ok"/"FAIL" lines.
 python3 - "$rep" "$T/am-alerts.json" "$T/prom-alerts.json" "$T/am-notify.log" > "$T/checks.out" 2>&1 <<'PY'
@@ -212,10 +212,18 @@ if prom:
     first = min(float(v[0]) for s in prom for v in s["values"])
     d = (fired - first * 1e9) / 1e6
     check("fired agrees with the first firing ALERTS sample within 50 ms (%.3f ms)" % d, abs(d) <= 50)
-notes = [parse(re.search(r"ts=(\S+)", l).group(1)) for l in open(notify_file) if "ts=" in l]
-if notes:
-    d = (notified - notes[0]) / 1e6
-    check("notified agrees with Alertmanager's first 'Notify success' within 50 ms (%.3f ms)" % d, abs(d) <= 50)
+# Alertmanager logs "flushing" before it sends a group and "Notify success"
+# once the receiver answered: the POST arrived in between. Within 50 ms of the
+# success (on a loaded machine the log line can lag the answer: then within
+# the send window itself).
+lines = [(parse(re.search(r"ts=(\S+)", l).group(1)), "Notify success" in l) for l in open(notify_file) if "ts=" in l]
+success = [t for t, ok in lines if ok]
+if success:
+    flush = max([t for t, ok in lines if not ok and t <= success[0]] or [success[0]])
+    d = (notified - success[0]) / 1e6
+    check("notified agrees with Alertmanager's first 'Notify success' (%.3f ms; its flush %.3f ms before)"
+          % (d, (success[0] - flush) / 1e6),
+          abs(d) <= 50 or flush - 50e6 <= notified <= success[0] + 50e6)
 else:
     check("Alertmanager logged 'Notify success'", False)
 if a.get("resolved_ms") is not None:
