@@ -11,7 +11,10 @@ pkgs=(build-essential cmake pkg-config check libseccomp-dev libnl-3-dev libnl-ro
 if [ "$want_test" = 1 ]; then
   pkgs+=(clang clang-format git libxml2-utils python3 python3-jsonschema python3-yaml postgresql iproute2 nftables procps curl sqlite3
          dnsmasq-base # bench/bench_dns: the reference resolver (the binary only, no system service)
-         strace)      # bench/bench_syscall: strace's own fault injection, the reference
+         strace       # bench/bench_syscall: strace's own fault injection, the reference
+         # tests/integration/prometheus_stack.sh: detection from a real monitoring stack
+         # (the test starts each on its own ports; policy-rc.d keeps their services down)
+         prometheus prometheus-alertmanager prometheus-blackbox-exporter)
 fi
 
 missing=()

@@ -12,6 +12,15 @@ if [ "${#scenarios[@]}" -eq 0 ]; then
   echo "no scenarios in scenarios/" >&2
   exit 2
 fi
+# Variants whose detection is a real monitoring stack (scenarios/prometheus/):
+# only where Debian's prometheus, prometheus-alertmanager and
+# prometheus-blackbox-exporter are installed (scripts/install-deps.sh --test).
+if command -v prometheus >/dev/null && command -v prometheus-alertmanager >/dev/null &&
+  command -v prometheus-blackbox-exporter >/dev/null; then
+  scenarios+=(scenarios/prometheus/*.yaml)
+else
+  echo "skipping scenarios/prometheus/ (needs prometheus, prometheus-alertmanager, prometheus-blackbox-exporter)" >&2
+fi
 status=0
 build/aftershock run --report-dir reports "${scenarios[@]}" || status=$?
 echo "reports: $(pwd)/reports/index.html"

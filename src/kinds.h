@@ -30,6 +30,23 @@ struct ash_sample {
     char detail[120];
 };
 
+/* A time that is not known (an alert's startsAt may lie before boot, so -1 cannot say it). */
+#define ASH_T_UNKNOWN INT64_MIN
+
+/* One alert of an Alertmanager-style detector, per alert (fingerprint), not per
+ * request: reported once when first notified firing and once when resolved. */
+struct ash_alert {
+    const char *key;    /* its fingerprint (or its labels, when the sender gave none) */
+    const char *name;   /* labels.alertname */
+    const char *detail; /* one line for the timeline */
+    bool firing;        /* false: this is its resolution */
+    bool matches;       /* passes the detector's filter (alertname): it may count as detection */
+    int64_t fired;      /* startsAt on CLOCK_MONOTONIC (through a wall/monotonic anchor), or ASH_T_UNKNOWN */
+    int64_t fired_res;  /* startsAt's own precision (1 s for "...:05Z"), ns */
+    int64_t notified;   /* when the POST carrying it arrived */
+    int64_t resolved;   /* endsAt on CLOCK_MONOTONIC when resolved, else ASH_T_UNKNOWN */
+};
+
 /* What the engine offers a kind during a run. */
 struct ash_ctx {
     ash_loop *loop;
@@ -45,6 +62,10 @@ struct ash_ctx {
     void (*event)(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail);
     /* A detector knew about the fault at time t. */
     void (*detect)(struct ash_ctx *ctx, const struct ash_detector_spec *det, int64_t t, const char *detail);
+    /* An alert was first notified firing, or resolved (NULL: the detector calls
+     * detect/event itself). The engine decides what counts: one already firing
+     * before the fault was in effect is flagged, not a detection. */
+    void (*alert)(struct ash_ctx *ctx, const struct ash_detector_spec *det, const struct ash_alert *a);
     /* Revert a fault by name (remediation `revert: FAULT`). */
     int (*revert_fault)(struct ash_ctx *ctx, const char *fault, ash_error_t *err);
     /* A fault that ended by itself (host-crash's restart_after): the engine
@@ -54,6 +75,10 @@ struct ash_ctx {
     /* Resolve a target the scenario names into a live one (env/target.h). NULL: from
      * `sandbox` and `env` above; a fleet agent resolves against its own node. */
     int (*target)(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
+    /* A fault that was in effect harmed nothing (a syscall filter that matched
+     * no call, a DNS fault no client asked about): the report says "fault had
+     * no effect" and why. NULL: nobody listens. */
+    void (*no_effect)(struct ash_ctx *ctx, const char *fault, const char *why);
     /* The fault's live state (for actions such as kill_lock_holder), NULL if not injected. */
     void *(*fault_state)(struct ash_ctx *ctx, const char *fault);
     void *engine; /* the engine's own data; kinds must not touch it */
@@ -112,6 +137,17 @@ struct ash_detector_kind {
                      const char *detail, int64_t t);
     /* Optional: the bound on how late this detector can signal (its polling interval). */
     int64_t (*resolution)(const struct ash_detector_spec *d, const struct ash_scenario *sc);
+    /* Optional: placeholders a started detector of this kind offers to every
+     * command, path and config of the run ("webhook_url": {webhook_url}, and
+     * {webhook_url:NAME} for the detector NAME). `placeholders` lists the names
+     * (validation accepts only known ones), `values` gives them once started. */
+    /* Optional: the least detection delay the monitoring config implies, as the
+     * scenario states it (scrape + evaluation + for + group_wait); -1 when not
+     * stated. `how` gets its terms ("scrape 1s + evaluation 1s + ..."). */
+    int64_t (*floor)(const struct ash_detector_spec *d, char *how, size_t len);
+    const char *const *placeholders;
+    void (*values)(const struct ash_detector_spec *d, void *state,
+                   void (*set)(void *arg, const char *name, const char *value), void *arg);
 };
 
 struct ash_fault_kind {

@@ -16,12 +16,17 @@ static inline size_t ash_demo_discard(char *p, size_t s, size_t n, void *arg)
     return s * n;
 }
 
+/* RFC 3339 with nanoseconds, as Alertmanager writes startsAt: a whole-second
+ * stamp could fall before the fault the condition followed. */
 static inline void ash_demo_iso_now(char *buf, size_t len)
 {
-    time_t t = time(NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    gmtime_r(&ts.tv_sec, &tm);
+    char date[40];
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%09ldZ", date, (long)ts.tv_nsec);
 }
 
 /* status: "firing" or "resolved"; since: when the condition began (ISO 8601).

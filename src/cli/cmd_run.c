@@ -38,7 +38,14 @@ static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
                             "privileges; review them as you review scripts. In host mode (no 'hosts:') a\n"
                             "run touches only the services it starts, the ash-* cgroups it makes for them\n"
                             "and the databases or files a fault names; a scenario reaching for anything\n"
-                            "else is refused before anything starts (exit 2).\n";
+                            "else is refused before anything starts (exit 2).\n\n"
+                            "Commands, env, paths and URLs in a scenario may use placeholders:\n"
+                            "{scenario_dir}, {run_dir}, {services_dir}, {run_id} (also ASH_RUN_ID in every\n"
+                            "command's environment) and a webhook detector's {webhook_url} / {webhook_port}\n"
+                            "(it listens on a free loopback port unless 'listen:' says otherwise; a port\n"
+                            "someone else holds is exit 3, naming the holder's pid). Alert detections are\n"
+                            "reported per alert: fired (startsAt), notified (TTD) and resolved; the\n"
+                            "detection floor the monitoring config implies is printed when stated.\n";
 
 static int run_main(int argc, char **argv)
 {

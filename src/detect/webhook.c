@@ -11,6 +11,8 @@
 #include "env/sandbox.h"
 #include "kinds.h"
 #include "sys/clock.h"
+#include "sys/procsock.h"
+#include "sys/sockdiag.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A bigger body is refused (413): alerts are small, a flood must not eat memory. */
@@ -43,6 +46,8 @@ struct webhook_conf {
     long long per_client;
     long long reserve; /* -1: a quarter of max_connections */
     int64_t request_timeout_ns;
+    /* The monitoring pipeline's own delays, when the scenario states them (-1: not). */
+    int64_t scrape_ns, evaluation_ns, for_ns, group_wait_ns;
 };
 
 #define DEFAULT_MAX_CONNECTIONS 256
@@ -51,7 +56,9 @@ struct webhook_conf {
 
 static const struct ash_field webhook_fields[] = {
     {"listen", ASH_F_STRING, offsetof(struct webhook_conf, listen), 0,
-     "ADDRESS:PORT to listen on (default 127.0.0.1:9093; IPv6 as [::1]:9093; port 0 picks a free one)"},
+     "ADDRESS:PORT to listen on (default 127.0.0.1:0: a free port the kernel picks, so it collides with nothing, "
+     "e.g. not Alertmanager's own 9093; IPv6 as [::1]:PORT). Configs and commands name it as {webhook_url} / "
+     "{webhook_port} ({webhook_url:NAME} with more than one webhook)"},
     {"path", ASH_F_STRING, offsetof(struct webhook_conf, path), 0, "URL path accepting POSTs (default /alerts)"},
     {"format", ASH_F_ENUM, offsetof(struct webhook_conf, format), 0,
      "alertmanager (webhook JSON: firing alerts detect, resolved go to the timeline) | generic (any POST detects)",
@@ -76,6 +83,15 @@ static const struct ash_field webhook_fields[] = {
     {"request_timeout", ASH_F_DURATION, offsetof(struct webhook_conf, request_timeout_ns), 0,
      "a whole request (headers and body) must arrive within this, counted from the connection or the previous "
      "answer (default 2s)"},
+    {"scrape_interval", ASH_F_DURATION, offsetof(struct webhook_conf, scrape_ns), 0,
+     "the monitoring's scrape interval, as configured (only reported: with the others it gives the detection "
+     "floor, scrape + evaluation + for + group_wait)"},
+    {"evaluation_interval", ASH_F_DURATION, offsetof(struct webhook_conf, evaluation_ns), 0,
+     "the alert rule's evaluation interval, as configured (reported in the detection floor)"},
+    {"for", ASH_F_DURATION, offsetof(struct webhook_conf, for_ns), 0,
+     "the alert rule's 'for:', as configured (reported in the detection floor)"},
+    {"group_wait", ASH_F_DURATION, offsetof(struct webhook_conf, group_wait_ns), 0,
+     "Alertmanager's group_wait for the route, as configured (reported in the detection floor)"},
     {NULL}};
 
 static void webhook_defaults(void *conf)
@@ -85,6 +101,31 @@ static void webhook_defaults(void *conf)
     c->per_client = DEFAULT_PER_CLIENT;
     c->reserve = -1;
     c->request_timeout_ns = DEFAULT_REQUEST_TIMEOUT_NS;
+    c->scrape_ns = c->evaluation_ns = c->for_ns = c->group_wait_ns = -1;
+}
+
+static int64_t webhook_floor(const struct ash_detector_spec *d, char *how, size_t len)
+{
+    const struct webhook_conf *c = d->conf;
+    const struct {
+        const char *what;
+        int64_t ns;
+    } terms[] = {{"scrape", c->scrape_ns},
+                 {"evaluation", c->evaluation_ns},
+                 {"for", c->for_ns},
+                 {"group_wait", c->group_wait_ns}};
+    int64_t sum = -1;
+    size_t k = 0;
+    how[0] = '\0';
+    for (size_t i = 0; i < sizeof terms / sizeof *terms; i++) {
+        if (terms[i].ns < 0)
+            continue;
+        sum = (sum < 0 ? 0 : sum) + terms[i].ns;
+        if (k < len)
+            k += (size_t)snprintf(how + k, len - k, "%s%s %g s", k ? " + " : "", terms[i].what,
+                                  (double)terms[i].ns / 1e9);
+    }
+    return sum;
 }
 
 static struct ash_wh_limits conf_limits(const struct webhook_conf *c)
@@ -98,7 +139,7 @@ static struct ash_wh_limits conf_limits(const struct webhook_conf *c)
 
 static const char *conf_listen(const struct webhook_conf *c)
 {
-    return c->listen ? c->listen : "127.0.0.1:9093";
+    return c->listen ? c->listen : "127.0.0.1:0";
 }
 
 static const char *conf_path(const struct webhook_conf *c)
@@ -203,6 +244,13 @@ static int webhook_validate(void *conf, const ash_node *node, const struct ash_s
     return 0;
 }
 
+/* An alert seen firing: a re-sent group carries it again and must not count twice. */
+struct seen_alert {
+    char *key;
+    int64_t fired; /* startsAt (monotonic) or ASH_T_UNKNOWN: a re-fire after resolution has a new one */
+    bool resolved;
+};
+
 struct webhook_state {
     struct ash_ctx *ctx;
     const struct ash_detector_spec *d;
@@ -213,6 +261,8 @@ struct webhook_state {
     ash_timer *timer;
     uint16_t port;
     unsigned long long requests, detections, rejected;
+    struct seen_alert *alerts;
+    size_t n_alerts, cap_alerts;
 };
 
 /* One request's accumulated body. */
@@ -256,27 +306,115 @@ static bool token_ok(const char *want, const char *header)
 struct body_items {
     struct webhook_state *st;
     int64_t t;
+    /* startsAt/endsAt are wall-clock times: anchored to the monotonic clock at
+     * the request, by the two clocks read back to back. */
+    int64_t anchor_wall, anchor_mono;
 };
 
-static void on_item(void *arg, enum ash_wh_outcome what, const char *detail, const char *status)
+static void body_items_init(struct body_items *b, struct webhook_state *st, int64_t t)
+{
+    struct timespec wall;
+    int64_t mono0 = ash_now_ns();
+    clock_gettime(CLOCK_REALTIME, &wall);
+    *b = (struct body_items){.st = st,
+                             .t = t,
+                             .anchor_mono = (mono0 + ash_now_ns()) / 2,
+                             .anchor_wall = (int64_t)wall.tv_sec * ASH_NS_PER_S + wall.tv_nsec};
+}
+
+static int64_t wall_to_mono(const struct body_items *b, int64_t wall_ns)
+{
+    return b->anchor_mono + (wall_ns - b->anchor_wall);
+}
+
+static struct seen_alert *seen_find(struct webhook_state *st, const char *key)
+{
+    for (size_t i = st->n_alerts; i-- > 0;)
+        if (strcmp(st->alerts[i].key, key) == 0)
+            return &st->alerts[i];
+    return NULL;
+}
+
+static struct seen_alert *seen_add(struct webhook_state *st, const char *key, int64_t fired)
+{
+    if (st->n_alerts == st->cap_alerts) {
+        size_t cap = st->cap_alerts ? st->cap_alerts * 2 : 16;
+        struct seen_alert *v = realloc(st->alerts, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        st->alerts = v;
+        st->cap_alerts = cap;
+    }
+    char *k = strdup(key);
+    if (!k)
+        return NULL;
+    st->alerts[st->n_alerts] = (struct seen_alert){.key = k, .fired = fired};
+    return &st->alerts[st->n_alerts++];
+}
+
+/* Without ctx->alert (a kind tested on its own): what the engine used to be told. */
+static void alert_to_ctx(struct webhook_state *st, const struct ash_alert *a)
+{
+    if (st->ctx->alert) {
+        st->ctx->alert(st->ctx, st->d, a);
+    } else if (a->firing && a->matches) {
+        st->ctx->detect(st->ctx, st->d, a->notified, a->detail);
+    } else {
+        ash_ctx_eventf(st->ctx, a->notified, a->firing ? "alert-firing" : "alert-resolved", "%s: %s", st->d->name,
+                       a->detail);
+    }
+}
+
+static int on_item(void *arg, const struct ash_wh_item *it)
 {
     struct body_items *b = arg;
     struct webhook_state *st = b->st;
-    switch (what) {
-    case ASH_WH_DETECT:
+    if (!it->status) { /* a generic POST: a detection */
         st->detections++;
-        st->ctx->detect(st->ctx, st->d, b->t, detail);
-        break;
-    case ASH_WH_FIRING_OTHER:
-        ash_ctx_eventf(st->ctx, b->t, "alert-firing", "%s: %s", st->d->name, detail);
-        break;
-    case ASH_WH_RESOLVED:
-        ash_ctx_eventf(st->ctx, b->t, "alert-resolved", "%s: %s", st->d->name, detail);
-        break;
-    case ASH_WH_OTHER_STATUS:
-        ash_ctx_eventf(st->ctx, b->t, "alert", "%s: %s (status '%s')", st->d->name, detail, status);
-        break;
+        st->ctx->detect(st->ctx, st->d, b->t, it->detail);
+        return 0;
     }
+    if (it->what == ASH_WH_OTHER_STATUS) {
+        ash_ctx_eventf(st->ctx, b->t, "alert", "%s: %s (status '%s')", st->d->name, it->detail, it->status);
+        return 0;
+    }
+    /* Per alert, by its identity: a re-sent group is not counted twice. */
+    int64_t w, prec = 0, ew, eprec;
+    struct ash_alert al = {.key = it->key,
+                           .name = it->name,
+                           .detail = it->detail,
+                           .matches = !st->c->alertname || strcmp(st->c->alertname, it->name) == 0,
+                           .fired = ASH_T_UNKNOWN,
+                           .notified = b->t,
+                           .resolved = ASH_T_UNKNOWN};
+    if (ash_wh_rfc3339(it->starts_at, &w, &prec)) {
+        al.fired = wall_to_mono(b, w);
+        al.fired_res = prec;
+    }
+    struct seen_alert *seen = seen_find(st, al.key);
+    if (it->what == ASH_WH_DETECT || it->what == ASH_WH_FIRING_OTHER) {
+        al.firing = true;
+        /* The same alert again (a re-sent group): already told. A new startsAt
+         * after it resolved is a new firing. */
+        if (!seen || (seen->resolved && (al.fired == ASH_T_UNKNOWN || seen->fired != al.fired))) {
+            if (!seen_add(st, al.key, al.fired))
+                return -1;
+            if (al.matches)
+                st->detections++;
+            alert_to_ctx(st, &al);
+        }
+        return 0;
+    }
+    /* Resolved. */
+    al.resolved = ash_wh_rfc3339(it->ends_at, &ew, &eprec) ? wall_to_mono(b, ew) : b->t;
+    if (!seen || !seen->resolved) {
+        if (seen)
+            seen->resolved = true;
+        else if ((seen = seen_add(st, al.key, al.fired)))
+            seen->resolved = true;
+        alert_to_ctx(st, &al);
+    }
+    return 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -331,7 +469,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return respond(conn, MHD_HTTP_CONTENT_TOO_LARGE, "body too large\n", false);
     }
     const char *body = rq->body ? rq->body : "";
-    struct body_items items = {.st = st, .t = t};
+    struct body_items items;
+    body_items_init(&items, st, t);
     int ret = ash_wh_body_parse(st->c->format == WF_ALERTMANAGER ? ASH_WH_ALERTMANAGER : ASH_WH_GENERIC,
                                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE), body,
                                 rq->len, st->c->alertname, on_item, &items, why, sizeof why);
@@ -430,6 +569,39 @@ fail:
     return -1;
 }
 
+/* Who listens on the port of `ss` (in network namespace nsfd, -1: ours):
+ * "pid 4242 (alertmanager) listens there", from sock_diag and /proc/PID/fd. */
+static void port_holder(const struct sockaddr_storage *ss, int nsfd, char *out, size_t len)
+{
+    uint16_t port = ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+                                                    : ((const struct sockaddr_in *)ss)->sin_port);
+    struct ash_listener ls[32];
+    size_t n = 0;
+    ash_error_t e = {0};
+    if (ash_tcp_listeners(nsfd, port, ls, sizeof ls / sizeof *ls, &n, &e) < 0) {
+        snprintf(out, len, "the port is in use (cannot tell by whom: %s)", e.msg);
+        return;
+    }
+    if (n == 0) {
+        snprintf(out, len, "the port is in use, but no socket listens on it (a connection still holds it?)");
+        return;
+    }
+    uint64_t inodes[32];
+    for (size_t i = 0; i < n; i++)
+        inodes[i] = ls[i].inode;
+    pid_t mine = 0, other = 0;
+    ash_socket_holders(0, inodes, n, &mine, &other);
+    char comm[32];
+    if (other == getpid())
+        snprintf(out, len, "this aftershock (pid %d) already listens there (another detector of the scenario?)",
+                 (int)other);
+    else if (other > 0) {
+        ash_proc_comm(other, comm, sizeof comm);
+        snprintf(out, len, "pid %d (%s) listens there", (int)other, comm);
+    } else
+        snprintf(out, len, "a socket no process here holds listens there (another namespace's, or one being closed)");
+}
+
 static void webhook_stop(struct ash_ctx *ctx, const struct ash_detector_spec *d, void *state)
 {
     (void)d;
@@ -444,6 +616,9 @@ static void webhook_stop(struct ash_ctx *ctx, const struct ash_detector_spec *d,
     if (st->mhd)
         MHD_stop_daemon(st->mhd); /* closes every connection (the guard hears each close) */
     ash_wh_guard_free(st->guard); /* and the listening socket */
+    for (size_t i = 0; i < st->n_alerts; i++)
+        free(st->alerts[i].key);
+    free(st->alerts);
     free(st);
 }
 
@@ -456,14 +631,26 @@ static int webhook_start(struct ash_ctx *ctx, const struct ash_detector_spec *d,
         return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "listen '%s': %s", conf_listen(c), why);
     /* The socket is ours, not MHD's: so it can be made inside a sandbox host's
      * network namespace, and a busy port gives a message naming it. */
+    int nsfd = -1;
     if (c->host) {
         struct ash_host *h = ctx->sandbox ? ash_sandbox_host(ctx->sandbox, c->host) : NULL;
         if (!h)
             return ash_error_class(err, ASH_ERR_USAGE, ENOENT, "no sandbox host named '%s'", c->host);
+        nsfd = ash_host_netns_fd(h);
         if (ash_host_run_in_netns(h, bind_socket, &b) < 0 && b.fd < 0 && !b.saved_errno)
             b.saved_errno = errno;
     } else {
         bind_socket(&b);
+    }
+    if (b.fd < 0 && b.saved_errno == EADDRINUSE) {
+        /* Someone else's port: not a fault of the scenario's run but of this
+         * machine (exit 3), and the message says who holds it. */
+        char holder[200];
+        port_holder(&b.ss, nsfd, holder, sizeof holder);
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EADDRINUSE,
+                               "cannot listen on %s%s%s: %s; give 'listen:' another port, or leave it out for a free "
+                               "one (configs name it {webhook_url})",
+                               conf_listen(c), c->host ? " in host " : "", c->host ? c->host : "", holder);
     }
     if (b.fd < 0)
         return ash_error(err, b.saved_errno, "cannot listen on %s%s%s", conf_listen(c), c->host ? " in host " : "",
@@ -544,6 +731,35 @@ static int webhook_start(struct ash_ctx *ctx, const struct ash_detector_spec *d,
     return 0;
 }
 
+static const char *const webhook_placeholders[] = {"webhook_url", "webhook_port", NULL};
+
+/* {webhook_url}: where a sender on this machine (or in the detector's sandbox
+ * host) posts: a wildcard address becomes its loopback. */
+static void webhook_values(const struct ash_detector_spec *d, void *state,
+                           void (*set)(void *arg, const char *name, const char *value), void *arg)
+{
+    struct webhook_state *st = state;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char why[128], addr[INET6_ADDRSTRLEN] = "127.0.0.1", url[INET6_ADDRSTRLEN + 300], port[8];
+    if (!st || parse_listen(conf_listen(st->c), &ss, &len, why, sizeof why) < 0)
+        return;
+    bool v6 = ss.ss_family == AF_INET6;
+    if (v6) {
+        struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (IN6_IS_ADDR_UNSPECIFIED(a))
+            *a = in6addr_loopback;
+        inet_ntop(AF_INET6, a, addr, sizeof addr);
+    } else if (((struct sockaddr_in *)&ss)->sin_addr.s_addr != htonl(INADDR_ANY)) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
+    }
+    snprintf(port, sizeof port, "%u", st->port);
+    snprintf(url, sizeof url, "http://%s%s%s:%u%s", v6 ? "[" : "", addr, v6 ? "]" : "", st->port, conf_path(st->c));
+    (void)d;
+    set(arg, "webhook_url", url);
+    set(arg, "webhook_port", port);
+}
+
 uint16_t ash_webhook_port(const void *state)
 {
     return state ? ((const struct webhook_state *)state)->port : 0;
@@ -558,4 +774,7 @@ const struct ash_detector_kind ash_detector_webhook = {
           .validate = webhook_validate},
     .start = webhook_start,
     .stop = webhook_stop,
+    .floor = webhook_floor,
+    .placeholders = webhook_placeholders,
+    .values = webhook_values,
 };

@@ -1,10 +1,14 @@
 /* Detector `webhook`: a POST's body to detections and timeline events (Alertmanager webhook JSON, generic). */
 #include "detect/webhook_body.h"
 
+#include "sys/clock.h"
+
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* Printable one-line excerpt for the timeline. */
 static void excerpt(const char *s, size_t len, char *out, size_t out_len)
@@ -66,7 +70,27 @@ static int parse_alertmanager(const char *body, size_t len, const char *alertnam
             what = !alertname || strcmp(alertname, name) == 0 ? ASH_WH_DETECT : ASH_WH_FIRING_OTHER;
         else if (strcmp(status, "resolved") == 0)
             what = ASH_WH_RESOLVED;
-        fn(arg, what, detail, status);
+        /* Its identity: Alertmanager re-sends a whole group on every change and
+         * every repeat_interval, so an alert is known by its fingerprint (else
+         * by its labels). */
+        char *labels = NULL;
+        const char *key = jstr(a, "fingerprint");
+        if (!key || !*key)
+            key = labels = json_dumps(json_object_get(a, "labels"), JSON_COMPACT | JSON_SORT_KEYS);
+        struct ash_wh_item item = {.what = what,
+                                   .detail = detail,
+                                   .status = status,
+                                   .name = name,
+                                   .key = key ? key : name,
+                                   .starts_at = starts,
+                                   .ends_at = jstr(a, "endsAt")};
+        int r = fn(arg, &item);
+        free(labels);
+        if (r < 0) {
+            snprintf(why, why_len, "out of memory");
+            json_decref(doc);
+            return -1;
+        }
     }
     int n = (int)json_array_size(alerts);
     json_decref(doc);
@@ -98,7 +122,11 @@ static int parse_generic(const char *content_type, const char *body, size_t len,
     } else {
         excerpt(body, len, detail, sizeof detail);
     }
-    fn(arg, ASH_WH_DETECT, detail[0] ? detail : "(empty POST)", NULL);
+    struct ash_wh_item item = {.what = ASH_WH_DETECT, .detail = detail[0] ? detail : "(empty POST)"};
+    if (fn(arg, &item) < 0) {
+        snprintf(why, why_len, "out of memory");
+        return -1;
+    }
     return 1;
 }
 
@@ -108,4 +136,50 @@ int ash_wh_body_parse(enum ash_wh_format fmt, const char *content_type, const ch
     if (fmt == ASH_WH_ALERTMANAGER)
         return parse_alertmanager(body, len, alertname, fn, arg, why, why_len);
     return parse_generic(content_type, body, len, fn, arg, why, why_len);
+}
+
+bool ash_wh_rfc3339(const char *s, int64_t *ns, int64_t *precision)
+{
+    struct tm tm = {0};
+    int n = 0;
+    if (!s ||
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+               &tm.tm_sec, &n) != 6 ||
+        tm.tm_year < 1970)
+        return false;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    const char *p = s + n;
+    int64_t frac = 0, prec = ASH_NS_PER_S;
+    if (*p == '.') {
+        p++;
+        for (int digits = 0; *p >= '0' && *p <= '9'; p++, digits++)
+            if (digits < 9) {
+                frac = frac * 10 + (*p - '0');
+                prec /= 10;
+            }
+        frac *= prec;
+    }
+    int64_t offset = 0;
+    if (*p == '+' || *p == '-') {
+        /* Exactly "+hh:mm": a shorter offset must not move p past the end. */
+        for (int k = 1; k <= 5; k++)
+            if (k == 3 ? p[k] != ':' : (p[k] < '0' || p[k] > '9'))
+                return false;
+        int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+        offset = (*p == '-' ? -1 : 1) * ((int64_t)hh * 3600 + mm * 60);
+        p += 6;
+    } else if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else {
+        return false;
+    }
+    if (*p)
+        return false;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return false;
+    *ns = ((int64_t)t - offset) * ASH_NS_PER_S + frac;
+    *precision = prec;
+    return true;
 }

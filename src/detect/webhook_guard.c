@@ -71,6 +71,7 @@ struct slot {
     bool has_bytes;    /* known to have received some of a request in this window */
     bool answering;    /* the whole request is in */
     bool closing;      /* shut down, waiting for libmicrohttpd to close it */
+    unsigned served;   /* requests answered on it (a kept-alive connection) */
     struct ash_wh_guard *g;
 };
 
@@ -209,11 +210,15 @@ static bool idle_now(struct slot *s)
 static void shut(struct ash_wh_guard *g, struct slot *s, enum why why)
 {
     bool idle = idle_now(s);
-    if (idle)
+    /* A kept-alive connection that served its requests and went quiet (every
+     * Alertmanager keeps one) is closed at its deadline without a word: that
+     * is housekeeping, not the receiver shedding load. */
+    bool housekeeping = idle && why == WHY_DEADLINE && s->served > 0;
+    if (idle && !housekeeping)
         g->shed.idle++;
-    else if (why == WHY_DEADLINE)
+    else if (!idle && why == WHY_DEADLINE)
         g->shed.slow_deadline++;
-    else
+    else if (!idle)
         g->shed.slow_evicted++;
     if (why == WHY_RESERVE)
         g->shed.for_reserve++;
@@ -639,6 +644,7 @@ void ash_wh_guard_request_done(struct MHD_Connection *c)
     if (!s || s->closing)
         return;
     s->answering = false;
+    s->served++;
     s->has_bytes = false;
     s->since = ash_now_ns();
     s->rx_since = rx_bytes(s->fd);

@@ -99,6 +99,9 @@ int ash_dns_start(ash_loop *loop, struct ash_sandbox *sb, const struct ash_scena
 /* Fault rules: added and removed at once (answers change with the next query). */
 int ash_dns_rule_add(struct ash_dns *d, const struct ash_dns_rule *r, uint64_t *id, ash_error_t *err);
 void ash_dns_rule_remove(struct ash_dns *d, uint64_t id);
+/* How many queries a rule's names and clients have seen since it was added
+ * (whether the rule or its probability took them); 0 for an unknown rule. */
+uint64_t ash_dns_rule_asked(const struct ash_dns *d, uint64_t id);
 
 /* The pure core: the answer to one query message from `from` (may be NULL).
  * Returns 1 with *out (malloc'd, *out_len bytes) and *delay_ns set, 0 when no

@@ -34,6 +34,7 @@ struct ash_dns_rule_rt {
     long long ttl;
     struct ash_dns_snap *snap; /* `stale`: each matching name's address when the rule came */
     size_t n_snap;
+    uint64_t asked;               /* queries for its names from its clients (taken or escaped by probability) */
     struct ash_dns_rule_rt *next; /* newest first */
 };
 

@@ -136,6 +136,14 @@ void ash_dns_rule_remove(struct ash_dns *d, uint64_t id)
         }
 }
 
+uint64_t ash_dns_rule_asked(const struct ash_dns *d, uint64_t id)
+{
+    for (const struct ash_dns_rule_rt *r = d->rules; r; r = r->next)
+        if (r->id == id)
+            return r->asked;
+    return 0;
+}
+
 void ash_dns_rules_free(struct ash_dns *d)
 {
     while (d->rules) {
@@ -160,7 +168,7 @@ static double next_random(struct ash_dns *d)
 static const struct ash_dns_rule_rt *pick_rule(struct ash_dns *d, const char *name, const char *client,
                                                struct ash_dns_verdict *v)
 {
-    for (const struct ash_dns_rule_rt *r = d->rules; r; r = r->next) {
+    for (struct ash_dns_rule_rt *r = d->rules; r; r = r->next) {
         if (!name_matches(r, name))
             continue;
         const struct ash_dns_verdict *pick = NULL;
@@ -175,6 +183,7 @@ static const struct ash_dns_rule_rt *pick_rule(struct ash_dns *d, const char *na
                 continue;
             pick = &r->v;
         }
+        r->asked++;
         if (r->probability < 1.0 && next_random(d) >= r->probability)
             return NULL; /* this query escapes the fault: answered truly */
         *v = *pick;

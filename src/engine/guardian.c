@@ -30,7 +30,8 @@ static int spawn_guardian(ash_error_t *err)
     snprintf(exe_buf, sizeof exe_buf, "%s", g_exe);
     snprintf(journal_buf, sizeof journal_buf, "%s", g_journal);
     char *argv[] = {exe_buf, cmd, journal_buf, pid, start, NULL};
-    struct ash_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = 2};
+    /* Not tagged with the run id: it outlives the harness on purpose, to revert. */
+    struct ash_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = 2, .no_common_env = true};
     if (ash_spawn(&o, &guardian, err) < 0)
         return ash_error_wrap(err, "cannot start the guardian");
     return 0;

@@ -16,11 +16,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+static bool parse_endpoint(const struct ash_ready_spec *r, const char *s, char *host, size_t hlen, unsigned *port);
+
 bool ash_ready_endpoint(const struct ash_ready_spec *r, char *host, size_t hlen, unsigned *port)
 {
-    const char *s = r->tcp ? r->tcp : r->http;
-    if (!s)
+    const char *raw = r->tcp ? r->tcp : r->http;
+    if (!raw)
         return false;
+    /* As the check itself connects: with the run's placeholders ({webhook_port})
+     * substituted. Unparsed, "127.0.0.1:{webhook_port}" had no port, so the
+     * check counted aftershock's own receiver as the service being ready. */
+    char *s = ash_env_substitute(raw, NULL, NULL);
+    bool ok = s && parse_endpoint(r, s, host, hlen, port);
+    free(s);
+    return ok;
+}
+
+static bool parse_endpoint(const struct ash_ready_spec *r, const char *s, char *host, size_t hlen, unsigned *port)
+{
     unsigned def = 0;
     if (r->http) {
         const char *sep = strstr(s, "://");

@@ -62,6 +62,7 @@ struct fault_rt {
     int64_t scheduled, injected_at, reverted_at;
     ash_timer *t_inject, *t_revert;
     char error[512];
+    char no_effect[512]; /* why it harmed nothing, "" if it did (or nobody could tell) */
     struct run *run;
 };
 
@@ -83,7 +84,26 @@ struct event {
 struct detection {
     const struct ash_detector_spec *det;
     int64_t t;
+    int64_t fired; /* an alert's startsAt (monotonic), ASH_T_UNKNOWN if the detector has none */
     char detail[200];
+};
+
+/* One alert of an Alertmanager-style detector (ctx->alert), per fingerprint. */
+enum alert_role {
+    AR_DETECTION,      /* the fault's alert: counted */
+    AR_OTHER,          /* firing, but not the alert the detector waits for */
+    AR_ALREADY_FIRING, /* startsAt before t_inject: flagged, not counted */
+    AR_BEFORE_INJECT,  /* notified before any fault was in effect: a false alarm */
+    AR_RESOLVED_ONLY,  /* only its resolution was seen */
+};
+static const char *const alert_role_names[] = {"detection", "other", "already-firing", "before-inject",
+                                               "resolved-only"};
+
+struct alert_rec {
+    const struct ash_detector_spec *det;
+    char *key, *name;
+    enum alert_role role;
+    int64_t fired, notified, resolved, resolved_notified; /* ASH_T_UNKNOWN: unknown / not yet */
 };
 
 enum phase { PH_SETUP, PH_WARMUP, PH_FAULTS, PH_REVERT, PH_TEARDOWN, PH_VERIFY };
@@ -105,6 +125,12 @@ struct run {
     size_t n_events, cap_events;
     struct detection *detections;
     size_t n_det, cap_det;
+    struct alert_rec *alerts;
+    size_t n_alerts, cap_alerts;
+    int64_t first_detect_fired; /* startsAt of the alert that detected first, ASH_T_UNKNOWN if none */
+    /* When the inject call that set t_inject began: the fault took effect
+     * somewhere in [t_inject_call, t_inject] (a signal is delivered inside kill()). */
+    int64_t t_inject_call;
     enum phase phase;
     int64_t t_start, t0, t_inject, t_last_revert, t_end;
     int64_t first_detect;
@@ -179,11 +205,13 @@ static void ctx_detect(struct ash_ctx *ctx, const struct ash_detector_spec *det,
     struct detection *d = &r->detections[r->n_det++];
     d->det = det;
     d->t = t;
+    d->fired = ASH_T_UNKNOWN;
     snprintf(d->detail, sizeof d->detail, "%s", detail ? detail : "");
     ash_ctx_eventf(ctx, t, "detected", "%s: %s", det->name, detail ? detail : "");
     if (r->first_detect < 0 || t < r->first_detect) {
         bool first = r->first_detect < 0;
         r->first_detect = t;
+        r->first_detect_fired = ASH_T_UNKNOWN;
         r->detected_by = det;
         if (first) {
             /* Remediations triggered by detection start their `after` now. */
@@ -193,6 +221,122 @@ static void ctx_detect(struct ash_ctx *ctx, const struct ash_detector_spec *det,
                     schedule_remediation(r, m, t + m->spec->after_ns);
             }
         }
+    }
+}
+
+/* A started detector's placeholder ({webhook_url}): defined for the whole run,
+ * as {NAME:DETECTOR} and, for the first detector offering it, as {NAME}. */
+struct var_ctx {
+    const char *detector;
+    bool failed;
+};
+
+static void define_var(void *arg, const char *name, const char *value)
+{
+    struct var_ctx *v = arg;
+    char qualified[512];
+    snprintf(qualified, sizeof qualified, "%s:%s", name, v->detector);
+    char probe[600];
+    snprintf(probe, sizeof probe, "{%s}", name);
+    char *now = ash_env_substitute(probe, NULL, NULL);
+    bool undefined = now && strcmp(now, probe) == 0;
+    free(now);
+    if (ash_env_define(qualified, value) < 0 || (undefined && ash_env_define(name, value) < 0))
+        v->failed = true;
+}
+
+static struct alert_rec *alert_find(struct run *r, const struct ash_detector_spec *det, const char *key)
+{
+    for (size_t i = r->n_alerts; i-- > 0;)
+        if (r->alerts[i].det == det && strcmp(r->alerts[i].key, key) == 0)
+            return &r->alerts[i];
+    return NULL;
+}
+
+static struct alert_rec *alert_add(struct run *r, const struct ash_detector_spec *det, const struct ash_alert *a,
+                                   enum alert_role role)
+{
+    if (r->n_alerts == r->cap_alerts) {
+        size_t cap = r->cap_alerts ? r->cap_alerts * 2 : 16;
+        struct alert_rec *v = realloc(r->alerts, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        r->alerts = v;
+        r->cap_alerts = cap;
+    }
+    struct alert_rec *rec = &r->alerts[r->n_alerts];
+    *rec = (struct alert_rec){.det = det,
+                              .key = strdup(a->key),
+                              .name = strdup(a->name ? a->name : ""),
+                              .role = role,
+                              .fired = a->fired,
+                              .notified = a->firing ? a->notified : ASH_T_UNKNOWN,
+                              .resolved = ASH_T_UNKNOWN,
+                              .resolved_notified = ASH_T_UNKNOWN};
+    if (!rec->key || !rec->name) {
+        free(rec->key);
+        free(rec->name);
+        return NULL;
+    }
+    r->n_alerts++;
+    return rec;
+}
+
+/* An alert first notified firing, or resolved (README, "The measured times"):
+ * TTD is the notification, its startsAt is reported beside it, and an alert
+ * that was firing before the fault was in effect is not the fault's detection. */
+static void ctx_alert(struct ash_ctx *ctx, const struct ash_detector_spec *det, const struct ash_alert *a)
+{
+    struct run *r = ctx->engine;
+    if (!a->firing) {
+        struct alert_rec *rec = alert_find(r, det, a->key);
+        if (!rec)
+            rec = alert_add(r, det, a, AR_RESOLVED_ONLY);
+        if (rec) {
+            rec->resolved = a->resolved;
+            rec->resolved_notified = a->notified;
+        }
+        ash_ctx_eventf(ctx, a->notified, "alert-resolved", "%s: %s", det->name, a->detail);
+        return;
+    }
+    enum alert_role role;
+    if (r->t_inject < 0 || a->notified < r->t_inject)
+        role = AR_BEFORE_INJECT;
+    /* Already firing: it started before the fault could have been in effect
+     * (before the inject call began; a signal fault takes effect inside it, so
+     * its alert may start before t_inject is read), to its stamp's precision. */
+    else if (a->fired != ASH_T_UNKNOWN && a->fired + a->fired_res <= r->t_inject_call)
+        role = AR_ALREADY_FIRING;
+    else
+        role = a->matches ? AR_DETECTION : AR_OTHER;
+    alert_add(r, det, a, role);
+    switch (role) {
+    case AR_BEFORE_INJECT:
+        if (a->matches)
+            ctx_detect(ctx, det, a->notified, a->detail); /* shown as a false alarm */
+        else
+            ash_ctx_eventf(ctx, a->notified, "alert-firing", "%s: %s", det->name, a->detail);
+        break;
+    case AR_ALREADY_FIRING:
+        ash_ctx_eventf(ctx, a->notified, "alert-already-firing",
+                       "%s: %s (fired %.3f ms before the fault was in effect: not counted as detection)", det->name,
+                       a->detail, ash_ns_to_ms(r->t_inject - a->fired));
+        break;
+    case AR_DETECTION: {
+        size_t before = r->n_det;
+        bool was_first = r->first_detect < 0 || a->notified < r->first_detect;
+        ctx_detect(ctx, det, a->notified, a->detail);
+        if (r->n_det > before)
+            r->detections[r->n_det - 1].fired = a->fired;
+        if (was_first && r->first_detect == a->notified)
+            r->first_detect_fired = a->fired;
+        break;
+    }
+    case AR_OTHER:
+    case AR_RESOLVED_ONLY:
+    default:
+        ash_ctx_eventf(ctx, a->notified, "alert-firing", "%s: %s", det->name, a->detail);
+        break;
     }
 }
 
@@ -316,6 +460,7 @@ static int inject_fault(struct run *r, struct fault_rt *f)
 {
     ash_error_t err = {0};
     f->scheduled = f->scheduled ? f->scheduled : ash_now_ns();
+    int64_t called = ash_now_ns();
     int ret = f->spec->kind->inject(&r->ctx, f->spec, &f->state, &err);
     int64_t t = ash_now_ns();
     if (ret < 0) {
@@ -327,8 +472,10 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     }
     f->injected = true;
     f->injected_at = t;
-    if (r->t_inject < 0)
+    if (r->t_inject < 0) {
         r->t_inject = t;
+        r->t_inject_call = called;
+    }
     ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s), latency %.3f ms", f->spec->name, f->spec->kind->c.name,
                    ash_ns_to_ms(t - f->scheduled));
     ash_progress_faults(r->progress, 1);
@@ -409,6 +556,17 @@ static int revert_by_name(struct run *r, const char *name, const char *why, ash_
         return 0;
     }
     return ash_error(err, ENOENT, "no fault named '%s'", name);
+}
+
+static void ctx_no_effect(struct ash_ctx *ctx, const char *name, const char *why)
+{
+    struct run *r = ctx->engine;
+    for (size_t i = 0; i < r->sc->n_faults; i++)
+        if (strcmp(r->faults[i].spec->name, name) == 0) {
+            snprintf(r->faults[i].no_effect, sizeof r->faults[i].no_effect, "%s", why);
+            ash_ctx_eventf(ctx, ash_now_ns(), "fault-no-effect", "%s: fault had no effect: %s", name, why);
+            return;
+        }
 }
 
 static int ctx_revert_fault(struct ash_ctx *ctx, const char *name, ash_error_t *err)
@@ -706,10 +864,18 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
     }
 
     int64_t impact = -1, ttd = -1, ttr = -1, r2r = -1;
+    bool have_i2d = false;
+    int64_t i2d = 0;
     if (r->t_inject >= 0) {
         int64_t im = ash_measure_impact(series, sc->n_probes, r->t_inject);
         impact = im >= 0 ? im - r->t_inject : -1;
         ttd = r->first_detect >= 0 ? r->first_detect - r->t_inject : -1;
+        /* Detection counted from the impact (the users' outage), not from
+         * t_inject; negative when the system noticed before any probe failed. */
+        if (im >= 0 && r->first_detect >= 0) {
+            have_i2d = true;
+            i2d = r->first_detect - im;
+        }
         int64_t observed = r->t_observed > 0 ? r->t_observed : r->t_end;
         if (r->t_unfinished >= 0 && r->t_unfinished - 1 < observed)
             observed = r->t_unfinished - 1; /* an abandoned sample: its outcome is unknown */
@@ -745,6 +911,25 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
     json_object_set_new(run, "impact_ms", ms_or_null(impact));
     json_object_set_new(run, "ttd_ms", ms_or_null(ttd));
     json_object_set_new(run, "detected_by", r->detected_by ? json_string(r->detected_by->name) : json_null());
+    /* An alert's detection has two moments: TTD is the notification (above),
+     * and this is when it fired (its startsAt), counted from t_inject too. */
+    json_object_set_new(run, "ttd_fired_ms",
+                        r->first_detect >= 0 && r->first_detect_fired != ASH_T_UNKNOWN && r->t_inject >= 0
+                            ? json_real(ash_ns_to_ms(r->first_detect_fired - r->t_inject))
+                            : json_null());
+    json_object_set_new(run, "impact_to_detect_ms", have_i2d ? json_real(ash_ns_to_ms(i2d)) : json_null());
+    /* The least delay the monitoring config implies, when the scenario states it. */
+    json_t *floor = json_null();
+    for (size_t i = 0; i < sc->n_detectors; i++) {
+        const struct ash_detector_spec *d = &sc->detectors[i];
+        char how[200];
+        int64_t fl = d->kind->floor ? d->kind->floor(d, how, sizeof how) : -1;
+        if (fl >= 0 && (json_is_null(floor) || d == r->detected_by)) {
+            json_decref(floor);
+            floor = json_pack("{s:s, s:f, s:s}", "detector", d->name, "ms", ash_ns_to_ms(fl), "terms", how);
+        }
+    }
+    json_object_set_new(run, "detection_floor", floor);
     json_object_set_new(run, "ttr_ms", ms_or_null(ttr));
     json_object_set_new(run, "revert_to_recover_ms", ms_or_null(r2r));
     /* The run's one number is the largest of the probe figures' resolutions. */
@@ -770,6 +955,9 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
                               : f->reverted      ? "reverted"
                                                  : "in-effect";
         json_object_set_new(json_array_get(faults, i), "revert", json_string(outcome));
+        /* A fault in effect that harmed nothing (its kind counted): said, not inferred. */
+        json_object_set_new(json_array_get(faults, i), "no_effect",
+                            f->no_effect[0] ? json_sprintf("fault had no effect: %s", f->no_effect) : json_null());
     }
     json_object_set_new(run, "faults", faults);
 
@@ -823,10 +1011,41 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
     }
 
     json_t *dets = json_array();
-    for (size_t i = 0; i < r->n_det; i++)
-        json_array_append_new(dets, json_pack("{s:s, s:o, s:s}", "detector", r->detections[i].det->name, "at_ms",
-                                              rel(r, r->detections[i].t), "detail", r->detections[i].detail));
+    for (size_t i = 0; i < r->n_det; i++) {
+        json_t *dj = json_pack("{s:s, s:o, s:s}", "detector", r->detections[i].det->name, "at_ms",
+                               rel(r, r->detections[i].t), "detail", r->detections[i].detail);
+        if (r->detections[i].fired != ASH_T_UNKNOWN)
+            json_object_set_new(dj, "fired_ms", json_real(ash_ns_to_ms(r->detections[i].fired - r->t_start)));
+        json_array_append_new(dets, dj);
+    }
     json_object_set_new(run, "detections", dets);
+
+    /* Per alert, not per request (README, "The measured times"): when it
+     * fired (startsAt), was notified (the POST) and resolved, on the run's
+     * clock like every *_ms here (ms since the run started; fired may be
+     * negative: before the run). */
+    json_t *alerts = json_array();
+    for (size_t i = 0; i < r->n_alerts; i++) {
+        const struct alert_rec *a = &r->alerts[i];
+        json_t *aj = json_pack("{s:s, s:s, s:s, s:s}", "detector", a->det->name, "fingerprint", a->key, "alertname",
+                               a->name, "role", alert_role_names[a->role]);
+        json_object_set_new(aj, "fired_ms",
+                            a->fired != ASH_T_UNKNOWN ? json_real(ash_ns_to_ms(a->fired - r->t_start)) : json_null());
+        json_object_set_new(aj, "notified_ms",
+                            a->notified != ASH_T_UNKNOWN ? json_real(ash_ns_to_ms(a->notified - r->t_start))
+                                                         : json_null());
+        json_object_set_new(aj, "resolved_ms",
+                            a->resolved != ASH_T_UNKNOWN ? json_real(ash_ns_to_ms(a->resolved - r->t_start))
+                                                         : json_null());
+        json_object_set_new(aj, "resolved_notified_ms",
+                            a->resolved_notified != ASH_T_UNKNOWN
+                                ? json_real(ash_ns_to_ms(a->resolved_notified - r->t_start))
+                                : json_null());
+        json_object_set_new(aj, "already_firing", json_boolean(a->role == AR_ALREADY_FIRING));
+        json_object_set_new(aj, "counted", json_boolean(a->role == AR_DETECTION));
+        json_array_append_new(alerts, aj);
+    }
+    json_object_set_new(run, "alerts", alerts);
 
     json_t *rems = json_array();
     for (size_t i = 0; i < sc->n_remediations; i++) {
@@ -907,6 +1126,21 @@ static void check_reverts(struct run *r, json_t *run_json)
     }
 }
 
+/* A service that found its port taken ("Address already in use") may have
+ * collided with one of aftershock's own listeners: say which, as the
+ * timeline's webhook-listening events name them. */
+static void hint_own_listeners(struct run *r, char *msg, size_t len)
+{
+    if (!strstr(msg, "in use") || strstr(msg, "aftershock itself listens"))
+        return;
+    for (size_t i = 0; i < r->n_events; i++)
+        if (strcmp(r->events[i].event, "webhook-listening") == 0) {
+            size_t k = strlen(msg);
+            if (k < len)
+                snprintf(msg + k, len - k, " (aftershock itself listens: %s)", r->events[i].detail);
+        }
+}
+
 /* ---- the run ---- */
 
 static void free_run(struct run *r)
@@ -917,6 +1151,11 @@ static void free_run(struct run *r)
     }
     free(r->events);
     free(r->detections);
+    for (size_t i = 0; i < r->n_alerts; i++) {
+        free(r->alerts[i].key);
+        free(r->alerts[i].name);
+    }
+    free(r->alerts);
     if (r->probes)
         for (size_t i = 0; i < r->sc->n_probes; i++) {
             free(r->probes[i].samples);
@@ -974,11 +1213,24 @@ static void teardown(struct run *r)
 int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_t *err)
 {
     const struct ash_scenario *sc = cfg->sc;
-    struct run r = {.cfg = cfg, .sc = sc, .t_inject = -1, .first_detect = -1, .guardian_fd = -1, .t_unfinished = -1};
+    struct run r = {.cfg = cfg,
+                    .sc = sc,
+                    .t_inject = -1,
+                    .first_detect = -1,
+                    .first_detect_fired = ASH_T_UNKNOWN,
+                    .guardian_fd = -1,
+                    .t_unfinished = -1};
     int verdict = ASH_VERDICT_ERROR;
     char error[1024] = "";
     int ret = -1;
     r.t_start = ash_now_ns();
+    ash_env_undefine_all();
+    if (ash_env_define("run_id", cfg->run_id) < 0)
+        return ash_error(err, ENOMEM, "run");
+    /* Every command the run starts (probes, checks, faults, actions, helpers) can tell its run. */
+    char run_env[128];
+    snprintf(run_env, sizeof run_env, "ASH_RUN_ID=%s", cfg->run_id);
+    ash_spawn_set_common_env(run_env);
     r.progress = ash_progress_new(cfg->progress, cfg->log, sc->name, cfg->index);
 
     r.probes = calloc(sc->n_probes + 1, sizeof *r.probes);
@@ -1037,8 +1289,10 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
                              .state_dir = cfg->state_dir,
                              .event = ctx_event,
                              .detect = ctx_detect,
+                             .alert = ctx_alert,
                              .revert_fault = ctx_revert_fault,
                              .fault_ended = ctx_fault_ended,
+                             .no_effect = ctx_no_effect,
                              .fault_state = ctx_fault_state,
                              .engine = &r};
     if (sc->n_hosts > 0) {
@@ -1079,6 +1333,14 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
             goto out_teardown;
         }
         r.dets[i].started = true;
+        const struct ash_detector_kind *dk = sc->detectors[i].kind;
+        struct var_ctx vc = {.detector = sc->detectors[i].name};
+        if (dk->values)
+            dk->values(r.dets[i].spec, r.dets[i].state, define_var, &vc);
+        if (vc.failed) {
+            ash_error(err, ENOMEM, "detector '%s': its placeholders", sc->detectors[i].name);
+            goto out_teardown;
+        }
     }
     if (ash_env_start(r.env, err) < 0) {
         if (r.aborted)
@@ -1152,8 +1414,11 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     }
 
 out_teardown:
-    if (ret < 0 && !error[0])
+    if (ret < 0 && !error[0]) {
         snprintf(error, sizeof error, "%s", err->msg);
+        hint_own_listeners(&r, error, sizeof error);
+        hint_own_listeners(&r, err->msg, sizeof err->msg);
+    }
     r.t_end = ash_now_ns();
     teardown(&r);
     if (r.aborted) {
@@ -1217,6 +1482,8 @@ out_loop:
 out_free:
     ash_progress_free(r.progress);
     free_run(&r);
+    ash_env_undefine_all();
+    ash_spawn_set_common_env(NULL);
     if (ret < 0 && !*run_json)
         return -1;
     return ret;

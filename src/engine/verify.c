@@ -3,6 +3,7 @@
  * output is kept in RUN_DIR/verify/NAME.log and the first lines go to the report. */
 #include "engine/verify.h"
 #include "env/env.h"
+#include "env/sandbox.h"
 #include "sys/clock.h"
 #include "sys/fs.h"
 #include "sys/proc.h"
@@ -69,6 +70,11 @@ static json_t *read_output(const char *path)
     return json_string(buf);
 }
 
+static int enter_host(void *host)
+{
+    return ash_host_enter(host);
+}
+
 static json_t *run_one(struct ash_ctx *ctx, const struct ash_verify_spec *v, int64_t t_start)
 {
     static const char *const expect_names[] = {"pass", "fail"};
@@ -95,6 +101,16 @@ static json_t *run_one(struct ash_ctx *ctx, const struct ash_verify_spec *v, int
     ash_ctx_eventf(ctx, t0, "verify-start", "%s: %s", v->name, argv[0]);
     struct ash_spawn_opts o = {
         .argv = argv, .stdin_fd = -1, .stdout_fd = out, .stderr_fd = out, .new_pgroup = true, .cwd = ctx->run_dir};
+    if (v->host) {
+        /* Inside the host, as a client there: its /etc/hosts, resolver, network and cgroup. */
+        struct ash_host *h = ctx->sandbox ? ash_sandbox_host(ctx->sandbox, v->host) : NULL;
+        if (!h) {
+            snprintf(error, sizeof error, "no sandbox host '%s' (it is gone?)", v->host);
+            goto report;
+        }
+        o.pre_exec = enter_host;
+        o.pre_exec_arg = h;
+    }
     if (ash_spawn(&o, &c.child, &err) < 0) {
         snprintf(error, sizeof error, "%s", err.msg);
         goto report;
@@ -148,10 +164,11 @@ report:
     }
     ash_ctx_eventf(ctx, t1, "verify", "%s: %s (expected %s)%s%s%s%s", v->name, outcome, expect_names[v->expect],
                    first[0] ? ": " : "", first, error[0] ? "; " : "", error);
-    return json_pack("{s:s, s:o, s:s, s:o, s:s, s:b, s:f, s:f, s:o, s:o}", "name", v->name, "command", cmd, "expect",
-                     expect_names[v->expect], "exit", exit_code >= 0 ? json_integer(exit_code) : json_null(), "outcome",
-                     outcome, "met", met, "at_ms", ash_ns_to_ms(t0 - t_start), "duration_ms", ash_ns_to_ms(t1 - t0),
-                     "output", output, "error", error[0] ? json_string(error) : json_null());
+    return json_pack("{s:s, s:o, s:s, s:o, s:s, s:b, s:f, s:f, s:o, s:o, s:o}", "name", v->name, "command", cmd,
+                     "expect", expect_names[v->expect], "exit", exit_code >= 0 ? json_integer(exit_code) : json_null(),
+                     "outcome", outcome, "met", met, "at_ms", ash_ns_to_ms(t0 - t_start), "duration_ms",
+                     ash_ns_to_ms(t1 - t0), "output", output, "error", error[0] ? json_string(error) : json_null(),
+                     "host", v->host ? json_string(v->host) : json_null());
 }
 
 json_t *ash_verify_run(struct ash_ctx *ctx, int64_t t_start)

@@ -84,9 +84,15 @@ int ash_env_start_host_services(struct ash_env *env, const char *host, int order
 extern const struct ash_undo_op ash_env_undo_ops[];
 
 /* Substitute {scenario_dir}, {run_dir} and {services_dir} (the demo services'
- * build directory) in s (malloc'd result). */
+ * build directory), and whatever the run defined (ash_env_define: {run_id},
+ * {webhook_url}, ...), in s (malloc'd result). */
 char *ash_env_substitute(const char *s, const char *scenario_dir, const char *run_dir);
 /* The same over a command: a NULL-terminated malloc'd argv (free with ash_argv_free), NULL on ENOMEM. */
+/* {name} stands for value in every substitution from now on (process-wide: one
+ * run at a time); -1 on ENOMEM or a full table. */
+int ash_env_define(const char *name, const char *value);
+/* Forget every definition (the end of a run). */
+void ash_env_undefine_all(void);
 char **ash_env_argv(const struct ash_strlist *cmd, const char *scenario_dir, const char *run_dir);
 void ash_argv_free(char **argv);
 

@@ -113,16 +113,60 @@ static const char *services_dir(const char *scenario_dir, char *buf, size_t len)
     return buf;
 }
 
+/* Placeholders the run defines once it knows their values ({run_id}, a webhook
+ * detector's {webhook_url}): one run at a time per process, so one table. */
+static struct {
+    char *name, *value;
+} run_vars[64];
+static size_t n_run_vars;
+
+int ash_env_define(const char *name, const char *value)
+{
+    for (size_t i = 0; i < n_run_vars; i++)
+        if (strcmp(run_vars[i].name, name) == 0) {
+            char *v = strdup(value);
+            if (!v)
+                return -1;
+            free(run_vars[i].value);
+            run_vars[i].value = v;
+            return 0;
+        }
+    if (n_run_vars == sizeof run_vars / sizeof *run_vars)
+        return -1;
+    char *n = strdup(name), *v = strdup(value);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return -1;
+    }
+    run_vars[n_run_vars].name = n;
+    run_vars[n_run_vars++].value = v;
+    return 0;
+}
+
+void ash_env_undefine_all(void)
+{
+    for (size_t i = 0; i < n_run_vars; i++) {
+        free(run_vars[i].name);
+        free(run_vars[i].value);
+    }
+    n_run_vars = 0;
+}
+
 char *ash_env_substitute(const char *s, const char *scenario_dir, const char *run_dir)
 {
     static const char *const keys[] = {"{scenario_dir}", "{run_dir}", "{services_dir}"};
     char svc[4200];
     const char *vals[] = {scenario_dir ? scenario_dir : ".", run_dir ? run_dir : ".",
                           strstr(s, "{services_dir}") ? services_dir(scenario_dir, svc, sizeof svc) : ""};
+    size_t longest = 4300; /* a path of up to 4200 bytes */
+    for (size_t i = 0; i < n_run_vars; i++)
+        if (strlen(run_vars[i].value) > longest)
+            longest = strlen(run_vars[i].value);
     size_t cap = strlen(s) + 1;
     for (const char *p = s; *p; p++)
         if (*p == '{')
-            cap += 4300; /* longest value: a path of up to 4200 bytes */
+            cap += longest;
     char *out = malloc(cap), *o = out;
     if (!out)
         return NULL;
@@ -135,6 +179,16 @@ char *ash_env_substitute(const char *s, const char *scenario_dir, const char *ru
                 memcpy(o, vals[k], vl);
                 o += vl;
                 s += kl;
+                done = true;
+            }
+        }
+        for (size_t k = 0; *s == '{' && k < n_run_vars && !done; k++) {
+            size_t kl = strlen(run_vars[k].name);
+            if (strncmp(s + 1, run_vars[k].name, kl) == 0 && s[kl + 1] == '}') {
+                size_t vl = strlen(run_vars[k].value);
+                memcpy(o, run_vars[k].value, vl);
+                o += vl;
+                s += kl + 2;
                 done = true;
             }
         }
@@ -337,11 +391,25 @@ static int spawn_service(struct ash_env *env, struct ash_service *s, ash_error_t
     int slave = -1;
     if (open_pty(&s->ptm, &slave, err) < 0)
         return ash_error_wrap(err, "service '%s'", s->spec->name);
+    /* Substituted now, not when the run was set up: the run's placeholders
+     * ({webhook_url} of a detector started since) are known by now. */
+    char **argv = ash_env_argv(&s->spec->command, env->o.scenario->dir, env->o.run_dir);
+    char **envv = ash_env_argv(&s->spec->env, env->o.scenario->dir, env->o.run_dir);
+    if (!argv || !envv) {
+        ash_argv_free(argv);
+        ash_argv_free(envv);
+        close(s->ptm);
+        close(slave);
+        s->ptm = -1;
+        return ash_error(err, ENOMEM, "service '%s'", s->spec->name);
+    }
+    ash_argv_free(s->argv);
+    s->argv = argv;
     char *extra[64];
     size_t ne = 0;
     extra[ne++] = env->run_env;
     for (size_t i = 0; i < s->spec->env.n && ne < 63; i++)
-        extra[ne++] = s->spec->env.v[i];
+        extra[ne++] = envv[i];
     extra[ne] = NULL;
     const struct ash_host *host = NULL;
     if (s->spec->host) {
@@ -372,6 +440,7 @@ static int spawn_service(struct ash_env *env, struct ash_service *s, ash_error_t
                                .stderr_fd = slave,
                                .new_pgroup = true};
     int r = ash_spawn(&o, &s->child, err);
+    ash_argv_free(envv);
     close(slave);
     if (r == 0 && launch.argv &&
         ash_seccomp_launch_finish(&launch, env->o.loop, s->spec->name, 5 * ASH_NS_PER_S, &s->notify, err) < 0) {
@@ -598,6 +667,10 @@ static void log_tail(struct ash_service *s, char *buf, size_t len)
         buf[n] = '\0';
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
             buf[--n] = '\0';
+        /* Started mid-file: begin at a whole line, not mid-word. */
+        char *nl = from > 0 ? strchr(buf, '\n') : NULL;
+        if (nl)
+            memmove(buf, nl + 1, strlen(nl + 1) + 1);
     }
 }
 

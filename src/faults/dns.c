@@ -4,6 +4,7 @@
 #include "kinds.h"
 #include "dns/dns.h"
 #include "env/sandbox.h"
+#include "sys/clock.h"
 
 #include <aftershock/text.h>
 #include <arpa/inet.h>
@@ -171,9 +172,16 @@ struct dns_move {
     struct ash_dns_undo undo; /* the old answer, put back without allocating */
 };
 
+/* A rule no client has asked about this long gets a timeline warning. */
+#define NO_EFFECT_AFTER_NS ASH_NS_PER_S
+
 struct dns_fault_state {
     uint64_t rule;
     bool has_rule;
+    struct ash_ctx *ctx;
+    const char *name;
+    const struct dns_fault_conf *c;
+    ash_timer *quiet;
     struct dns_move *moves; /* what `move` changed, to put back on revert */
     size_t n_moves;
 };
@@ -208,6 +216,29 @@ static int apply_moves(struct ash_ctx *ctx, const struct dns_fault_conf *c, stru
         st->n_moves++;
     }
     return 0;
+}
+
+static void names_of(const struct dns_fault_conf *c, char *buf, size_t len)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < c->names.n && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? ", " : "", c->names.v[i]);
+}
+
+static int64_t quiet_check(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop;
+    struct dns_fault_state *st = data;
+    st->quiet = NULL;
+    if (st->ctx->dns && ash_dns_rule_asked(st->ctx->dns, st->rule) == 0 && st->ctx->event) {
+        char names[300];
+        names_of(st->c, names, sizeof names);
+        ash_ctx_eventf(st->ctx, now, "warning",
+                       "%s: no client has asked for %s%s in %.0f s: the fault has had no effect so far", st->name,
+                       names, st->c->clients.n ? " (from the clients it names)" : "", (double)NO_EFFECT_AFTER_NS / 1e9);
+    }
+    return ASH_TIMER_DONE;
 }
 
 static bool has_answer_rule(const struct dns_fault_conf *c)
@@ -259,6 +290,11 @@ static int dns_fault_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f,
         if (ash_dns_rule_add(ctx->dns, &r, &st->rule, err) < 0)
             goto out;
         st->has_rule = true;
+        st->ctx = ctx;
+        st->name = f->name;
+        st->c = c;
+        if (ctx->loop)
+            st->quiet = ash_loop_add_timer(ctx->loop, ash_now_ns() + NO_EFFECT_AFTER_NS, quiet_check, st);
     }
     *state = st;
     st = NULL;
@@ -276,10 +312,17 @@ out:
 
 static int dns_fault_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err)
 {
-    (void)f;
     (void)err;
     struct dns_fault_state *st = state;
+    if (st && st->quiet && ctx->loop)
+        ash_loop_cancel_timer(ctx->loop, st->quiet);
     if (st && ctx->dns) {
+        if (st->has_rule && ash_dns_rule_asked(ctx->dns, st->rule) == 0 && ctx->no_effect) {
+            char names[300], why[400];
+            names_of(f->conf, names, sizeof names);
+            snprintf(why, sizeof why, "no client asked the run's DNS server for %s while it was in effect", names);
+            ctx->no_effect(ctx, f->name, why);
+        }
         if (st->has_rule)
             ash_dns_rule_remove(ctx->dns, st->rule); /* the next query gets the truth */
         move_back(ctx, st);

@@ -3,6 +3,7 @@
  * fault is in effect. The service runs under the seccomp launcher (marked at
  * validation), whose filter notifies exactly the syscalls named by the
  * scenario's syscall faults; everything else runs at native speed. */
+#include "env/env.h"
 #include "kinds.h"
 #include "sys/clock.h"
 #include "sys/seccomp_notify.h"
@@ -125,9 +126,15 @@ static int sc_validate(void *conf, const ash_node *node, const struct ash_scenar
     return 0;
 }
 
+/* A fault whose filter has matched no call this long gets a timeline warning. */
+#define NO_EFFECT_AFTER_NS ASH_NS_PER_S
+
 struct sc_state {
     struct ash_ctx *ctx;
     const struct sc_conf *c;
+    const char *name;
+    char *path, *fd_path; /* the globs with the run's placeholders ({run_dir}) substituted */
+    ash_timer *quiet;
     int nrs[32];
     int pathargs[32];
     size_t n;
@@ -154,12 +161,12 @@ static void decide(void *arg, const struct ash_seccomp_call *call, struct ash_se
     if (i == st->n)
         return;
     char buf[4096];
-    if (st->c->path) {
+    if (st->path) {
         if (ash_seccomp_read_string(call, call->args[st->pathargs[i]], buf, sizeof buf) < 0 ||
-            fnmatch(st->c->path, buf, 0) != 0)
+            fnmatch(st->path, buf, 0) != 0)
             return;
-    } else if (st->c->fd_path) {
-        if (ash_seccomp_fd_path(call, (int)call->args[0], buf, sizeof buf) < 0 || fnmatch(st->c->fd_path, buf, 0) != 0)
+    } else if (st->fd_path) {
+        if (ash_seccomp_fd_path(call, (int)call->args[0], buf, sizeof buf) < 0 || fnmatch(st->fd_path, buf, 0) != 0)
             return;
     }
     st->matched++;
@@ -181,6 +188,38 @@ static const char *bare(const char *service)
     return slash ? slash + 1 : service;
 }
 
+/* What the filter waits for, for messages: "openat on '/srv/db/x*'" (a glob). */
+static void describe(const struct sc_state *st, char *buf, size_t len)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < st->c->syscalls.n && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? "/" : "", st->c->syscalls.v[i]);
+    if (k < len && (st->path || st->fd_path))
+        snprintf(buf + k, len - k, " on %s'%s'", st->path ? "" : "an fd of ", st->path ? st->path : st->fd_path);
+}
+
+static int64_t quiet_check(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop;
+    struct sc_state *st = data;
+    st->quiet = NULL;
+    if (st->matched == 0 && st->ctx->event) {
+        char what[300];
+        describe(st, what, sizeof what);
+        ash_ctx_eventf(st->ctx, now, "warning",
+                       "%s: no call has matched in %.0f s (%s): the fault has had no effect so far", st->name,
+                       (double)NO_EFFECT_AFTER_NS / 1e9, what);
+    }
+    return ASH_TIMER_DONE;
+}
+
+static void free_state(struct sc_state *st)
+{
+    free(st->path);
+    free(st->fd_path);
+    free(st);
+}
+
 static int sc_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
 {
     const struct sc_conf *c = f->conf;
@@ -193,6 +232,13 @@ static int sc_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *
         return ash_error(err, ENOMEM, "syscall fault");
     st->ctx = ctx;
     st->c = c;
+    st->name = f->name;
+    const char *sdir = ctx->scenario ? ctx->scenario->dir : NULL;
+    if ((c->path && !(st->path = ash_env_substitute(c->path, sdir, ctx->run_dir))) ||
+        (c->fd_path && !(st->fd_path = ash_env_substitute(c->fd_path, sdir, ctx->run_dir)))) {
+        free_state(st);
+        return ash_error(err, ENOMEM, "syscall fault");
+    }
     for (size_t i = 0; i < c->syscalls.n && st->n < 32; i++) {
         st->nrs[st->n] = ash_syscall_nr(c->syscalls.v[i]);
         st->pathargs[st->n] = path_arg(c->syscalls.v[i]) < 0 ? 0 : path_arg(c->syscalls.v[i]);
@@ -201,9 +247,11 @@ static int sc_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *
     st->error = c->errno_name ? ash_errno_parse(c->errno_name) : 0;
     st->rng = (uint64_t)ash_now_ns() | 1;
     if (ash_seccomp_policy_add(bare(c->target.name), decide, st, err) < 0) {
-        free(st);
+        free_state(st);
         return -1;
     }
+    if (ctx->loop)
+        st->quiet = ash_loop_add_timer(ctx->loop, ash_now_ns() + NO_EFFECT_AFTER_NS, quiet_check, st);
     *state = st;
     return 0;
 }
@@ -216,10 +264,22 @@ static int sc_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *
         return 0;
     /* Delayed calls still waiting are continued now. */
     ash_seccomp_policy_remove(decide, st);
+    if (st->quiet && ctx && ctx->loop)
+        ash_loop_cancel_timer(ctx->loop, st->quiet);
     if (ctx && ctx->event)
         ash_ctx_eventf(ctx, ash_now_ns(), "syscall-summary", "%s: %llu calls matched, %llu hit", f->name,
                        (unsigned long long)st->matched, (unsigned long long)st->hit);
-    free(st);
+    if (ctx && ctx->no_effect && st->hit == 0) {
+        char what[300], why[400];
+        describe(st, what, sizeof what);
+        if (st->matched)
+            snprintf(why, sizeof why, "%llu calls matched (%s) but none was hit (probability %g)",
+                     (unsigned long long)st->matched, what, st->c->probability);
+        else
+            snprintf(why, sizeof why, "no call matched its filter (%s)", what);
+        ctx->no_effect(ctx, f->name, why);
+    }
+    free_state(st);
     return 0;
 }
 

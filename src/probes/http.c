@@ -1,5 +1,6 @@
 /* Probe `http`: one request per sample through libcurl's multi interface, driven by the loop; easy handles are reused.
  */
+#include "env/env.h"
 #include "kinds.h"
 #include "probes/curl_loop.h"
 #include "probes/probe_confs.h"
@@ -34,6 +35,7 @@ struct http_state {
     struct ash_host *from;        /* NULL: the harness */
     struct ash_dns *dns;          /* the run's DNS server: how `from` resolves names */
     char *url_host, *url_port;    /* from a host: what each sample resolves */
+    char *url, *body;             /* with the run's placeholders ({webhook_url}, {run_dir}) substituted */
     struct http_sample *inflight; /* doubly linked: close() abandons them */
     /* Finished samples kept with their easy handle set up: making a handle
      * (curl_easy_init + options, buffers allocated on first transfer) cost
@@ -259,7 +261,7 @@ static CURL *make_easy(struct http_state *st, struct http_sample *s)
     CURL *e = curl_easy_init();
     if (!e)
         return NULL;
-    bool ok = curl_easy_setopt(e, CURLOPT_URL, c->url) == CURLE_OK;
+    bool ok = curl_easy_setopt(e, CURLOPT_URL, st->url) == CURLE_OK;
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     /* Probes measure the system under test, never a proxy from the environment. */
     curl_easy_setopt(e, CURLOPT_PROXY, "");
@@ -283,9 +285,9 @@ static CURL *make_easy(struct http_state *st, struct http_sample *s)
         else
             ok = ok && curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method) == CURLE_OK;
     }
-    if (c->body) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(c->body));
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
+    if (st->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(st->body));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, st->body);
     }
     if (st->headers)
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, st->headers);
@@ -311,12 +313,20 @@ static int http_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *
     st->from = from;
     st->dns = ctx->dns;
     st->loop = ctx->loop;
-    if (from && split_url(st, c->url) < 0) {
-        ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': cannot parse url '%s'", p->name, c->url);
+    const char *sdir = ctx->scenario ? ctx->scenario->dir : NULL;
+    if (!(st->url = ash_env_substitute(c->url, sdir, ctx->run_dir)) ||
+        (c->body && !(st->body = ash_env_substitute(c->body, sdir, ctx->run_dir)))) {
+        ash_error(err, ENOMEM, "probe '%s'", p->name);
+        goto fail;
+    }
+    if (from && split_url(st, st->url) < 0) {
+        ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': cannot parse url '%s'", p->name, st->url);
         goto fail;
     }
     for (size_t i = 0; i < c->headers.n; i++) {
-        struct curl_slist *l = curl_slist_append(st->headers, c->headers.v[i]);
+        char *h = ash_env_substitute(c->headers.v[i], sdir, ctx->run_dir);
+        struct curl_slist *l = h ? curl_slist_append(st->headers, h) : NULL;
+        free(h);
         if (!l) {
             ash_error(err, ENOMEM, "probe '%s': headers", p->name);
             goto fail;
@@ -342,6 +352,8 @@ fail:
     curl_slist_free_all(st->headers);
     free(st->url_host);
     free(st->url_port);
+    free(st->url);
+    free(st->body);
     free(st);
     return -1;
 }
@@ -429,6 +441,8 @@ static void http_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
     curl_slist_free_all(st->headers);
     free(st->url_host);
     free(st->url_port);
+    free(st->url);
+    free(st->body);
     free(st);
 }
 

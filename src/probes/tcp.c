@@ -1,4 +1,5 @@
 /* Probe `tcp`: a non-blocking connect per sample; ok when the handshake completes. */
+#include "env/env.h"
 #include "kinds.h"
 #include "probes/probe_confs.h"
 #include "probes/probe_socket.h"
@@ -156,7 +157,12 @@ static int tcp_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **
     st->from = from;
     st->dns = ctx->dns;
     st->loop = ctx->loop;
-    if (!c || !c->address || split_address(c->address, &st->host, &st->port) < 0) {
+    char *address = c && c->address
+                        ? ash_env_substitute(c->address, ctx->scenario ? ctx->scenario->dir : NULL, ctx->run_dir)
+                        : NULL;
+    int split = address ? split_address(address, &st->host, &st->port) : -1;
+    free(address);
+    if (split < 0) {
         free(st);
         return ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': address '%s' is not host:port", p->name,
                                c && c->address ? c->address : "");

@@ -205,6 +205,17 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
         put(f, by);
         fputs("</code>)", f);
     }
+    /* An alert's two moments: TTD is its notification; when it fired is beside it. */
+    if (json_is_number(json_object_get(run, "ttd_fired_ms")))
+        fprintf(f, ", the alert fired at %s ms", ash_report_fmt_ms(c, sizeof c, run, "ttd_fired_ms"));
+    if (json_is_number(json_object_get(run, "impact_to_detect_ms")))
+        fprintf(f, ", %s ms after the impact", ash_report_fmt_ms(c, sizeof c, run, "impact_to_detect_ms"));
+    const json_t *fl = json_object_get(run, "detection_floor");
+    if (json_is_object(fl)) {
+        fprintf(f, " (the monitoring's floor: %s ms, ", ash_report_fmt_ms(c, sizeof c, fl, "ms"));
+        put(f, ash_report_get_str(fl, "terms", "?"));
+        fputs(")", f);
+    }
     fprintf(f, ", TTR %s ms, revert to recover %s ms; resolution %s ms", ash_report_fmt_ms(c, sizeof c, run, "ttr_ms"),
             ash_report_fmt_ms(d, sizeof d, run, "revert_to_recover_ms"),
             ash_report_fmt_ms(a, sizeof a, run, "resolution_ms"));

@@ -233,6 +233,55 @@ static void verify_checks(FILE *f, const json_t *runs)
     fputs("\n", f);
 }
 
+/* Per alert (fingerprint): fired, notified, resolved; and the floor the
+ * monitoring config implies, when the scenario states it. */
+static void alerts_section(FILE *f, const json_t *runs)
+{
+    size_t i, j;
+    const json_t *run, *x;
+    bool any = false;
+    json_array_foreach(runs, i, run) any = any || json_array_size(json_object_get(run, "alerts")) ||
+                                           json_is_object(json_object_get(run, "detection_floor"));
+    if (!any)
+        return;
+    fputs("\n## Alerts\n\nPer alert (fingerprint), ms since the run started: when it fired (`startsAt`), was "
+          "notified (the POST; TTD counts this) and resolved. An alert already firing before the fault was in "
+          "effect is not a detection.\n\n| run | detector | alert | fingerprint | fired | notified | resolved | role "
+          "|\n|---:|---|---|---|---:|---:|---:|---|\n",
+          f);
+    json_array_foreach(runs, i, run)
+    {
+        json_array_foreach(json_object_get(run, "alerts"), j, x)
+        {
+            fprintf(f, "| %zu |", i + 1);
+            cell(f, ash_report_get_str(x, "detector", "?"));
+            cell(f, ash_report_get_str(x, "alertname", "?"));
+            cell(f, ash_report_get_str(x, "fingerprint", "?"));
+            cell_ms(f, x, "fired_ms");
+            cell_ms(f, x, "notified_ms");
+            cell_ms(f, x, "resolved_ms");
+            cell(f, ash_report_get_str(x, "role", "?"));
+            fputs("\n", f);
+        }
+    }
+    json_array_foreach(runs, i, run)
+    {
+        const json_t *fl = json_object_get(run, "detection_floor");
+        if (!json_is_object(fl))
+            continue;
+        char v[64], ttd[64], fired[64], i2d[64];
+        ash_report_fmt_ms(v, sizeof v, fl, "ms");
+        ash_report_fmt_ms(ttd, sizeof ttd, run, "ttd_ms");
+        ash_report_fmt_ms(fired, sizeof fired, run, "ttd_fired_ms");
+        ash_report_fmt_ms(i2d, sizeof i2d, run, "impact_to_detect_ms");
+        fprintf(f, "\nRun %zu: the monitoring config implies a detection floor of %s ms (", i + 1, v);
+        ash_report_put_md_cell(f, ash_report_get_str(fl, "terms", "?"));
+        fputs(", detector ", f);
+        ash_report_put_md_cell(f, ash_report_get_str(fl, "detector", "?"));
+        fprintf(f, "); TTD %s ms notified, fired at %s ms; %s ms from the impact.\n", ttd, fired, i2d);
+    }
+}
+
 static void faults_and_actions(FILE *f, const json_t *runs)
 {
     size_t i, j;
@@ -253,7 +302,7 @@ static void faults_and_actions(FILE *f, const json_t *runs)
             else
                 cell_ms(f, x, "reverted_ms");
             cell_ms(f, x, "inject_latency_ms");
-            cell(f, ash_report_get_str(x, "error", "-"));
+            cell(f, ash_report_get_str(x, "error", ash_report_get_str(x, "no_effect", "-")));
             fputs("\n", f);
         }
     }
@@ -280,6 +329,7 @@ static void faults_and_actions(FILE *f, const json_t *runs)
             fputs("\n", f);
         }
     }
+    alerts_section(f, runs);
     fputs("\n## Probes\n\n| run | probe | kind | every | samples | failures | p50 | p99 | max |\n"
           "|---:|---|---|---:|---:|---:|---:|---:|---:|\n",
           f);

@@ -147,4 +147,22 @@ void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n,
     for (size_t i = 0; i < k; i++)
         print_row(out, &rows[i], w, color);
     free(rows);
+    /* The floor the monitoring config implies, when the scenario states it,
+     * beside what the alert took: fired (startsAt) and notified (TTD). */
+    for (size_t i = 0; i < n; i++) {
+        const json_t *runs = json_object_get(reports[i], "runs");
+        for (size_t j = 0; j < json_array_size(runs); j++) {
+            const json_t *run = json_array_get(runs, j), *fl = json_object_get(run, "detection_floor");
+            if (!json_is_object(fl))
+                continue;
+            char v[48], ttd[48], fired[48], name[CELL], terms[CELL];
+            ash_report_fmt_ms(v, sizeof v, fl, "ms");
+            ash_report_fmt_ms(ttd, sizeof ttd, run, "ttd_ms");
+            ash_report_fmt_ms(fired, sizeof fired, run, "ttd_fired_ms");
+            ash_text_escape(name, sizeof name, ash_report_get_str(reports[i], "scenario", "unnamed"), 0);
+            ash_text_escape(terms, sizeof terms, ash_report_get_str(fl, "terms", "?"), 0);
+            fprintf(out, "%s run %zu: detection floor %s ms (%s); TTD %s ms notified, fired at %s ms\n", name, j + 1, v,
+                    terms, ttd, fired);
+        }
+    }
 }

@@ -129,6 +129,9 @@ const struct ash_field ash_verify_fields[] = {
      verify_expect_names},
     {"timeout", ASH_F_DURATION, offsetof(struct ash_verify_spec, timeout_ns), 0,
      "longer than this counts as a failure (default 30s)"},
+    {"host", ASH_F_STRING, offsetof(struct ash_verify_spec, host), 0,
+     "sandbox mode: run the check inside this host (its network, mount and cgroup namespaces, as a client there); "
+     "default: on the harness"},
     {NULL}};
 
 static const char *const top_keys[] = {"version", "name",     "title",  "description", "incident", "timescale",
@@ -1021,6 +1024,14 @@ static int parse_verify(struct pctx *x, const ash_node *root)
             ash_node t = ash_map_get(&item, "timeout");
             return ash_node_fail(&t, x->err, "'timeout' must be greater than 0");
         }
+        if (v->host && !ash_scenario_host(x->sc, v->host)) {
+            ash_node h = ash_map_get(&item, "host");
+            if (x->sc->n_hosts == 0)
+                return ash_node_fail(&h, x->err,
+                                     "'host' needs sandbox mode: this scenario has no 'hosts:' (leave it out to run "
+                                     "the check on the harness)");
+            return ash_node_fail(&h, x->err, "no host named '%s' in this scenario", v->host);
+        }
     }
     return 0;
 }
@@ -1133,9 +1144,153 @@ static int check_object_names(struct pctx *x, const ash_node *root)
     return 0;
 }
 
+static int fail_loc(const struct ash_loc *loc, ash_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---------- placeholders ---------- */
+
+static const char *const builtin_placeholders[] = {"scenario_dir", "run_dir", "services_dir", "run_id", NULL};
+
+/* How many detectors offer placeholder `name` (and, with `det`, whether that one does). */
+static size_t placeholder_offers(const struct ash_scenario *sc, const char *name, size_t name_len, const char *det,
+                                 size_t det_len, bool *named_offers)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sc->n_detectors; i++) {
+        const char *const *ph = sc->detectors[i].kind->placeholders;
+        for (size_t k = 0; ph && ph[k]; k++)
+            if (strlen(ph[k]) == name_len && strncmp(ph[k], name, name_len) == 0) {
+                n++;
+                if (det && strlen(sc->detectors[i].name) == det_len &&
+                    strncmp(sc->detectors[i].name, det, det_len) == 0)
+                    *named_offers = true;
+            }
+    }
+    return n;
+}
+
+/* The keys whose values the run substitutes placeholders in (commands, env,
+ * paths, URLs, addresses, headers, bodies); a webhook's own `path` is not one. */
+static bool substituted_here(const char *key, const char *parent)
+{
+    static const char *const keys[] = {"command", "env",     "inject",   "revert",  "exec", "path",
+                                       "fd_path", "sqlite",  "postgres", "dsn",     "url",  "http",
+                                       "tcp",     "address", "body",     "headers", NULL};
+    if (!key || (parent && strcmp(parent, "webhook") == 0))
+        return false;
+    for (size_t i = 0; keys[i]; i++)
+        if (strcmp(keys[i], key) == 0)
+            return true;
+    return false;
+}
+
+/* One scalar: every {name} or {name:DETECTOR} in it must be one the run
+ * substitutes, where it substitutes. `${x}` (shell) and `{{x}}` (Go
+ * templates) are not placeholders. */
+static int check_scalar_placeholders(struct pctx *x, const ash_node *n, const char *key, const char *parent)
+{
+    const char *t = ash_node_text(n);
+    for (size_t i = 0; t && t[i]; i++) {
+        if (t[i] != '{' || (i > 0 && (t[i - 1] == '$' || t[i - 1] == '{')) || t[i + 1] == '{')
+            continue;
+        size_t j = i + 1, colon = 0;
+        if (!(t[j] >= 'a' && t[j] <= 'z'))
+            continue;
+        while ((t[j] >= 'a' && t[j] <= 'z') || (t[j] >= '0' && t[j] <= '9') || t[j] == '_')
+            j++;
+        if (t[j] == ':') {
+            colon = j++;
+            size_t d0 = j;
+            while (t[j] && strchr("abcdefghijklmnopqrstuvwxyz0123456789-_.", t[j]))
+                j++;
+            if (j == d0)
+                continue;
+        }
+        if (t[j] != '}' || t[j + 1] == '}')
+            continue;
+        const char *name = t + i + 1;
+        size_t name_len = (colon ? colon : j) - i - 1;
+        struct ash_loc loc = ash_node_loc(n);
+        yaml_scalar_style_t style = n->y->data.scalar.style;
+        if (!strchr(t, '\n') && (style == YAML_PLAIN_SCALAR_STYLE || style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                                 style == YAML_DOUBLE_QUOTED_SCALAR_STYLE))
+            loc.col += (int)i + (style == YAML_PLAIN_SCALAR_STYLE ? 0 : 1);
+        if (!substituted_here(key, parent)) {
+            return fail_loc(&loc, x->err,
+                            "placeholder '%.*s' in '%s' would stay as it is: the run substitutes placeholders in "
+                            "commands, env, paths, URLs, addresses, headers and bodies only",
+                            (int)(j - i + 1), t + i, key ? key : "?");
+        }
+        const char *det = colon ? t + colon + 1 : NULL;
+        size_t det_len = colon ? j - colon - 1 : 0;
+        bool builtin = false, named = false;
+        for (size_t k = 0; !colon && !builtin && builtin_placeholders[k]; k++)
+            builtin =
+                strlen(builtin_placeholders[k]) == name_len && strncmp(builtin_placeholders[k], name, name_len) == 0;
+        if (builtin)
+            continue;
+        size_t offers = placeholder_offers(x->sc, name, name_len, det, det_len, &named);
+        int len = (int)(j - i + 1);
+        /* An exec fault's revert is promised to the journal before anything
+         * starts (so `recover` can run it): a detector's value is not known yet. */
+        if (key && strcmp(key, "revert") == 0)
+            return fail_loc(&loc, x->err,
+                            "placeholder '%.*s' cannot be used in 'revert': the revert command is journaled before "
+                            "the detectors start; only {scenario_dir}, {run_dir}, {services_dir} and {run_id} are "
+                            "known then",
+                            len, t + i);
+        if (colon && !named)
+            return fail_loc(&loc, x->err,
+                            "placeholder '%.*s' cannot be substituted: no detector named '%.*s' offers {%.*s}", len,
+                            t + i, (int)det_len, det, (int)name_len, name);
+        if (colon || offers == 1)
+            continue;
+        if (offers > 1)
+            return fail_loc(&loc, x->err,
+                            "placeholder '%.*s' is ambiguous: %zu detectors offer it; name one as {%.*s:DETECTOR}", len,
+                            t + i, offers, (int)name_len, name);
+        if (name_len > 8 && strncmp(name, "webhook_", 8) == 0)
+            return fail_loc(&loc, x->err,
+                            "placeholder '%.*s' cannot be substituted: the scenario has no webhook detector", len,
+                            t + i);
+        return fail_loc(&loc, x->err,
+                        "unknown placeholder '%.*s': the run substitutes {scenario_dir}, {run_dir}, {services_dir}, "
+                        "{run_id} and its detectors' ({webhook_url}, {webhook_port})",
+                        len, t + i);
+    }
+    return 0;
+}
+
+static int check_placeholders_in(struct pctx *x, const ash_node *n, int depth, const char *key, const char *parent)
+{
+    if (ash_node_is_scalar(n))
+        return check_scalar_placeholders(x, n, key, parent);
+    if (ash_node_is_seq(n)) {
+        for (size_t i = 0; i < ash_seq_len(n); i++) {
+            ash_node c = ash_seq_at(n, i);
+            if (check_placeholders_in(x, &c, depth + 1, key, parent) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    ash_node k, v;
+    for (size_t i = 0; ash_node_is_map(n) && ash_map_pair(n, i, &k, &v); i++) {
+        const char *k_text = ash_node_text(&k);
+        /* Prose, shown in reports, never run. */
+        if (depth == 0 && k_text &&
+            (strcmp(k_text, "title") == 0 || strcmp(k_text, "description") == 0 || strcmp(k_text, "incident") == 0))
+            continue;
+        if (check_placeholders_in(x, &v, depth + 1, k_text, key) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int check_references(struct pctx *x, const ash_node *root)
 {
     if (check_object_names(x, root) < 0)
+        return -1;
+    if (check_placeholders_in(x, root, 0, NULL, NULL) < 0)
         return -1;
     struct ash_scenario *sc = x->sc;
     if (check_dependencies(x) < 0)

@@ -100,6 +100,7 @@ struct ash_verify_spec {
     struct ash_strlist command; /* argv, {scenario_dir} and {run_dir} substituted */
     int expect;                 /* enum ash_verify_expect: exit 0 expected, or non-zero */
     int64_t timeout_ns;         /* default 30s; running longer counts as a failure */
+    char *host;                 /* sandbox mode: run inside this host (its namespaces and cgroup); NULL: the harness */
     struct ash_loc loc;
 };
 

@@ -106,6 +106,13 @@ static void child_fail(int fd, const char *what)
     _exit(127);
 }
 
+static char common_env[256];
+
+void ash_spawn_set_common_env(const char *kv)
+{
+    snprintf(common_env, sizeof common_env, "%s", kv ? kv : "");
+}
+
 int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t *err)
 {
     int pipefd[2];
@@ -119,15 +126,24 @@ int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t
     while (o->envp_extra && o->envp_extra[nextra])
         nextra++;
     char **envp = NULL;
-    if (nextra) {
-        envp = calloc(nenv + nextra + 1, sizeof *envp);
+    bool common = common_env[0] && !o->no_common_env;
+    if (nextra || common) {
+        envp = calloc(nenv + nextra + 2, sizeof *envp);
         if (!envp) {
             close(pipefd[0]);
             close(pipefd[1]);
             return ash_error(err, ENOMEM, "spawn");
         }
-        memcpy(envp, environ, nenv * sizeof *envp);
-        memcpy(envp + nenv, o->envp_extra, nextra * sizeof *envp);
+        /* First wins for getenv: the child's own settings before the harness's. */
+        if (nextra)
+            memcpy(envp, o->envp_extra, nextra * sizeof *envp);
+        size_t k = nextra;
+        if (common)
+            envp[k++] = common_env;
+        size_t klen = strcspn(common_env, "=");
+        for (size_t i = 0; i < nenv; i++)
+            if (!common || strncmp(environ[i], common_env, klen + 1) != 0)
+                envp[k++] = environ[i];
     }
     pid_t parent = getpid();
     pid_t pid = fork();

@@ -16,6 +16,7 @@ struct ash_spawn_opts {
     int stderr_fd;        /* -1: /dev/null; may equal stdout_fd */
     bool new_pgroup;      /* setpgid(0,0): signals can reach the whole group */
     bool die_with_parent; /* PR_SET_PDEATHSIG SIGKILL (helpers only, never services) */
+    bool no_common_env;   /* leave out ash_spawn_set_common_env's variable (the guardian) */
     /* Runs in the child after fork, before exec. Must be async-signal-safe
      * (no malloc): the parent may have other threads (libcurl's resolver). */
     int (*pre_exec)(void *arg);
@@ -28,7 +29,13 @@ struct ash_child {
     uint64_t start; /* /proc/pid/stat starttime: identity against pid reuse */
 };
 
+/* Spawn argv. The child's environment: envp_extra, then the common variable,
+ * then this process's own, the first of each name winning (getenv's rule). */
 int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t *err);
+/* "K=V" every child spawned from now on gets (ASH_RUN_ID=...: the run's
+ * commands can tell which run started them); NULL: none. Process-wide: one
+ * run at a time. */
+void ash_spawn_set_common_env(const char *kv);
 /* Run argv to completion in its own process group, output to /dev/null, waiting
  * at most timeout_ns (the group is killed after that). 0 when it exited 0; else
  * -1 with "'cmd' failed (exited 1)" / "'cmd' did not finish within N ms". Blocks. */

@@ -20,30 +20,39 @@ struct seen {
     const char *alertname;
 };
 
-static void on_item(void *arg, enum ash_wh_outcome what, const char *detail, const char *status)
+static int on_item(void *arg, const struct ash_wh_item *it)
 {
     struct seen *s = arg;
     s->items++;
-    if (!detail || strlen(detail) >= 200)
-        abort(); /* the timeline gets a bounded one-line detail */
+    if (!it->detail || strlen(it->detail) >= 200)
+        abort(); /* the timeline gets a bounded detail */
     if (s->fmt == ASH_WH_GENERIC) {
-        if (what != ASH_WH_DETECT || status || !detail[0])
+        if (it->what != ASH_WH_DETECT || it->status || it->name || it->key || !it->detail[0])
             abort(); /* any generic POST is one detection, never an empty detail */
-        for (const char *p = detail; *p; p++)
+        for (const char *p = it->detail; *p; p++)
             if ((unsigned char)*p < 0x20)
                 abort(); /* the excerpt is one printable line */
-        return;
+        return 0;
     }
-    if (!status)
-        abort(); /* an alert acted on has a status (its own or the group's) */
-    bool firing = strcmp(status, "firing") == 0;
-    if ((what == ASH_WH_DETECT || what == ASH_WH_FIRING_OTHER) != firing)
+    if (!it->status || !it->name || !it->key || !it->key[0])
+        abort(); /* an alert acted on has a status (its own or the group's), a name and an identity */
+    bool firing = strcmp(it->status, "firing") == 0;
+    if ((it->what == ASH_WH_DETECT || it->what == ASH_WH_FIRING_OTHER) != firing)
         abort();
-    if (what == ASH_WH_RESOLVED && strcmp(status, "resolved") != 0)
+    if (it->what == ASH_WH_RESOLVED && strcmp(it->status, "resolved") != 0)
         abort();
-    /* With a filter, a detection names the wanted alert first in its detail. */
-    if (what == ASH_WH_DETECT && s->alertname && strncmp(detail, s->alertname, strlen(s->alertname)) != 0)
+    /* With a filter, a detection is the wanted alert, named first in its detail. */
+    if (it->what == ASH_WH_DETECT && s->alertname &&
+        (strcmp(it->name, s->alertname) != 0 || strncmp(it->detail, s->alertname, strlen(s->alertname)) != 0))
         abort();
+    /* Whatever a stamp says, reading it stays inside the string and gives a
+     * precision that is a power of ten of nanoseconds. */
+    int64_t ns, prec;
+    if (ash_wh_rfc3339(it->starts_at, &ns, &prec) && (prec < 1 || prec > 1000000000))
+        abort();
+    if (ash_wh_rfc3339(it->ends_at, &ns, &prec) && (prec < 1 || prec > 1000000000))
+        abort();
+    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -10,6 +10,10 @@
  *                       status 0: no reply within 5 s), CLOCK_MONOTONIC (not fsync'd:
  *                       the test reads the page cache, and an fsync would delay the post)
  *   --ready-file PATH   created once SIGUSR1 is blocked (a `ready: exec` check can wait for it)
+ *   --starts-ago-ms N   the alert's startsAt is N ms before the signal (default 0: the
+ *                       signal's own wall-clock time, in ns, as Alertmanager writes it)
+ *   --fingerprint FP    the alert's fingerprint (default: none, as a generic sender)
+ *   --sends N           post the same payload N times per signal (a group re-sent)
  *
  * One request per SIGUSR1, HTTP/1.1 with Connection: close, plain libc.
  * SIGTERM/SIGINT exit 0. */
@@ -126,13 +130,14 @@ int main(int argc, char **argv)
 {
     long port = -1;
     const char *path = "/alerts", *name = "AshAlert", *also = NULL, *truth_file = NULL, *ready_file = NULL;
-    static const struct option longopts[] = {{"port", required_argument, NULL, 'p'},
-                                             {"path", required_argument, NULL, 'P'},
-                                             {"alertname", required_argument, NULL, 'n'},
-                                             {"also", required_argument, NULL, 'a'},
-                                             {"truth-file", required_argument, NULL, 't'},
-                                             {"ready-file", required_argument, NULL, 'r'},
-                                             {NULL, 0, NULL, 0}};
+    const char *fingerprint = NULL;
+    long starts_ago_ms = 0, sends = 1;
+    static const struct option longopts[] = {
+        {"port", required_argument, NULL, 'p'},          {"path", required_argument, NULL, 'P'},
+        {"alertname", required_argument, NULL, 'n'},     {"also", required_argument, NULL, 'a'},
+        {"truth-file", required_argument, NULL, 't'},    {"ready-file", required_argument, NULL, 'r'},
+        {"starts-ago-ms", required_argument, NULL, 'S'}, {"fingerprint", required_argument, NULL, 'f'},
+        {"sends", required_argument, NULL, 'N'},         {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
@@ -154,6 +159,15 @@ int main(int argc, char **argv)
         case 'r':
             ready_file = optarg;
             break;
+        case 'S':
+            starts_ago_ms = strtol(optarg, NULL, 10);
+            break;
+        case 'f':
+            fingerprint = optarg;
+            break;
+        case 'N':
+            sends = strtol(optarg, NULL, 10);
+            break;
         default:
             fprintf(stderr, "usage: ash_alertpost --port N [--path P] [--alertname NAME] [--also NAME] "
                             "[--truth-file PATH] [--ready-file PATH]\n");
@@ -168,21 +182,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "ash-alertpost: cannot open %s: %s\n", truth_file, strerror(errno));
         return 1;
     }
-    char ename[512], aname[512] = "", body[4096];
+    char ename[512], aname[512] = "", body[4096], fp[300] = "", efp[256];
     json_escape(name, ename, sizeof ename);
-    if (also) {
-        char tmp[400];
-        json_escape(also, tmp, sizeof tmp);
-        snprintf(aname, sizeof aname,
-                 ",{\"status\":\"firing\",\"labels\":{\"alertname\":\"%s\"},\"annotations\":{},"
-                 "\"startsAt\":\"2024-01-01T00:00:00Z\"}",
-                 tmp);
+    if (fingerprint) {
+        json_escape(fingerprint, efp, sizeof efp);
+        snprintf(fp, sizeof fp, ",\"fingerprint\":\"%s\"", efp);
     }
-    snprintf(body, sizeof body,
-             "{\"version\":\"4\",\"status\":\"firing\",\"receiver\":\"aftershock\",\"alerts\":["
-             "{\"status\":\"firing\",\"labels\":{\"alertname\":\"%s\"},\"annotations\":{\"summary\":\"paged\"},"
-             "\"startsAt\":\"2024-01-01T00:00:00Z\"}%s]}",
-             ename, aname);
 
     sigset_t mask;
     sigemptyset(&mask);
@@ -206,10 +211,35 @@ int main(int argc, char **argv)
     while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo != SIGUSR1)
             break;
+        /* startsAt as Alertmanager writes it: RFC 3339 with nanoseconds, UTC. */
+        struct timespec wall;
+        clock_gettime(CLOCK_REALTIME, &wall);
+        int64_t w = (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec - (int64_t)starts_ago_ms * 1000000;
+        time_t secs = (time_t)(w / 1000000000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        char starts[64], date[40];
+        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(starts, sizeof starts, "%s.%09lldZ", date, (long long)(w % 1000000000));
+        if (also) {
+            char tmp[400];
+            json_escape(also, tmp, sizeof tmp);
+            snprintf(aname, sizeof aname,
+                     ",{\"status\":\"firing\",\"labels\":{\"alertname\":\"%s\"},\"annotations\":{},"
+                     "\"startsAt\":\"%s\"}",
+                     tmp, starts);
+        }
+        snprintf(body, sizeof body,
+                 "{\"version\":\"4\",\"status\":\"firing\",\"receiver\":\"aftershock\",\"alerts\":["
+                 "{\"status\":\"firing\",\"labels\":{\"alertname\":\"%s\"},\"annotations\":{\"summary\":"
+                 "\"paged\"},\"startsAt\":\"%s\"%s}%s]}",
+                 ename, starts, fp, aname);
         char line[128];
         snprintf(line, sizeof line, "ash-alertpost: alert-sent at %lld\n", (long long)now_ns());
         truth(line);
         int status = post((uint16_t)port, path, body);
+        for (long k = 1; k < sends; k++)
+            status = post((uint16_t)port, path, body) ? status : 0;
         snprintf(line, sizeof line, "ash-alertpost: alert-answered at %lld status %d\n", (long long)now_ns(), status);
         truth(line);
     }

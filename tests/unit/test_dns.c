@@ -785,6 +785,69 @@ START_TEST(test_host_mode_listen)
 }
 END_TEST
 
+/* Issue 15 item 5: a DNS fault no client asked about harmed nothing and said
+ * nothing. Now: a timeline warning once that is known (1 s) and "no effect" at
+ * revert; a fault clients did ask about gets neither. */
+static char ne_events[8][512], ne_why[512];
+static size_t ne_n;
+static void ne_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
+{
+    (void)ctx, (void)t;
+    if (ne_n < 8)
+        snprintf(ne_events[ne_n++], sizeof ne_events[0], "%s %s", event, detail);
+}
+static void ne_no_effect(struct ash_ctx *ctx, const char *fault, const char *why)
+{
+    (void)ctx;
+    snprintf(ne_why, sizeof ne_why, "%s: %s", fault, why);
+}
+
+START_TEST(test_fault_no_effect)
+{
+    static const char yaml[] = "version: 1\nname: x\ndns:\n  listen: 127.0.0.1:0\n  records:\n"
+                               "    - {name: backend, type: A, value: 127.0.0.9}\nfaults:\n"
+                               "  - {name: asked, kind: dns, names: [backend], answer: nxdomain}\n"
+                               "  - {name: unasked, kind: dns, names: [nobody-asks], answer: nxdomain}\n";
+    struct ash_scenario *sc = NULL;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_scenario_load_string("x.yaml", yaml, strlen(yaml), &sc, &err) == 0, "%s", err.msg);
+    ash_loop *loop;
+    ck_assert_int_eq(ash_loop_new(&loop, &err), 0);
+    struct ash_ctx ctx = {.loop = loop, .scenario = sc, .event = ne_event, .no_effect = ne_no_effect};
+    ck_assert_msg(ash_dns_start(loop, NULL, sc, &ctx.dns, &err) == 0, "%s", err.msg);
+    const char *names[] = {"asked", "unasked"};
+    for (int k = 0; k < 2; k++) {
+        ne_n = 0;
+        ne_why[0] = '\0';
+        struct ash_fault_spec *f = ash_scenario_fault(sc, names[k]);
+        void *st = NULL;
+        ck_assert_msg(f->kind->inject(&ctx, f, &st, &err) == 0, "%s", err.msg);
+        int ret;
+        ldns_pkt *a = ask(ctx.dns, "backend.", LDNS_RR_TYPE_A, NULL, false, 0, NULL, &ret);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_int_eq(ldns_pkt_get_rcode(a), k == 0 ? LDNS_RCODE_NXDOMAIN : LDNS_RCODE_NOERROR);
+        ldns_pkt_free(a);
+        bool never = false;
+        ash_loop_run_until(loop, &never, ash_now_ns() + 1100 * ASH_NS_PER_MS, &err);
+        ck_assert_int_eq(f->kind->revert(&ctx, f, st, &err), 0);
+        if (k == 0) {
+            ck_assert_uint_eq(ne_n, 0);
+            ck_assert_str_eq(ne_why, "");
+        } else {
+            ck_assert_uint_eq(ne_n, 1);
+            ck_assert_msg(strstr(ne_events[0], "warning unasked: no client has asked for nobody-asks in 1 s: the "
+                                               "fault has had no effect so far"),
+                          "%s", ne_events[0]);
+            ck_assert_str_eq(ne_why,
+                             "unasked: no client asked the run's DNS server for nobody-asks while it was in effect");
+        }
+    }
+    ash_dns_free(ctx.dns);
+    ash_loop_free(loop);
+    ash_scenario_free(sc);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("dns");
@@ -797,6 +860,7 @@ int main(void)
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_parser);
     tcase_add_test(tc, test_host_mode_listen);
+    tcase_add_test(tc, test_fault_no_effect);
     tcase_add_test(tc, test_clients_see_each_answer);
     tcase_add_test(tc, test_timeouts_measured);
     tcase_add_test(tc, test_truncation_real_client);

@@ -30,7 +30,23 @@ static struct {
     bool got;
     char target[64], other[64];
     struct ash_ctx ctx;
+    char events[8][512];
+    size_t n_events;
+    char no_effect[512];
 } fx;
+
+static void on_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
+{
+    (void)ctx, (void)t;
+    if (fx.n_events < 8)
+        snprintf(fx.events[fx.n_events++], sizeof fx.events[0], "%s %s", event, detail);
+}
+
+static void on_no_effect(struct ash_ctx *ctx, const char *fault, const char *why)
+{
+    (void)ctx;
+    snprintf(fx.no_effect, sizeof fx.no_effect, "%s: %s", fault, why);
+}
 
 static void on_out(ash_loop *loop, int fd, uint32_t events, void *data)
 {
@@ -221,6 +237,52 @@ START_TEST(delay_measured_and_revert_continues)
 }
 END_TEST
 
+/* Issue 15 item 5: {run_dir} in a syscall fault's path was matched literally
+ * (so nothing matched), and a filter that matched nothing said nothing. */
+START_TEST(path_placeholders_and_no_effect)
+{
+    long ok, fail;
+    int e;
+    long long ns;
+    fx.ctx.run_dir = "/tmp";
+    fx.ctx.event = on_event;
+    fx.ctx.no_effect = on_no_effect;
+    run_opens(1, fx.other, &ok, &fail, &e, &ns);
+    struct ash_fault_spec f =
+        fault("service: svc\nsyscalls: [openat]\nerrno: EIO\npath: \"{run_dir}/ash-sc-target-*\"\n");
+    ash_error_t err = {0};
+    void *st = NULL;
+    ck_assert_msg(f.kind->inject(&fx.ctx, &f, &st, &err) == 0, "%s", err.msg);
+    run_opens(10, fx.target, &ok, &fail, &e, &ns);
+    ck_assert_int_eq(fail, 10);
+    run_opens(10, fx.other, &ok, &fail, &e, &ns);
+    ck_assert_int_eq(fail, 0);
+    bool never = false;
+    ash_loop_run_until(fx.loop, &never, ash_now_ns() + 1100 * ASH_NS_PER_MS, &err);
+    ck_assert_int_eq(f.kind->revert(&fx.ctx, &f, st, &err), 0);
+    for (size_t i = 0; i < fx.n_events; i++)
+        ck_assert_msg(strncmp(fx.events[i], "warning", 7) != 0, "%s", fx.events[i]);
+    ck_assert_str_eq(fx.no_effect, "");
+    free_fault(&f);
+
+    /* A glob nothing opens: a warning once that is known (1 s), and "no effect" at revert. */
+    fx.n_events = 0;
+    f = fault("service: svc\nsyscalls: [openat]\nerrno: EIO\npath: \"{run_dir}/nothing-opens-this-*\"\n");
+    ck_assert_int_eq(f.kind->inject(&fx.ctx, &f, &st, &err), 0);
+    run_opens(10, fx.target, &ok, &fail, &e, &ns);
+    ck_assert_int_eq(fail, 0);
+    ash_loop_run_until(fx.loop, &never, ash_now_ns() + 1100 * ASH_NS_PER_MS, &err);
+    ck_assert_uint_ge(fx.n_events, 1);
+    ck_assert_msg(strstr(fx.events[0],
+                         "warning sc: no call has matched in 1 s (openat on '/tmp/nothing-opens-this-*'): "
+                         "the fault has had no effect so far"),
+                  "%s", fx.events[0]);
+    ck_assert_int_eq(f.kind->revert(&fx.ctx, &f, st, &err), 0);
+    ck_assert_str_eq(fx.no_effect, "sc: no call matched its filter (openat on '/tmp/nothing-opens-this-*')");
+    free_fault(&f);
+}
+END_TEST
+
 START_TEST(validation)
 {
     const char *base = "version: 1\nname: s\nservices:\n  - name: svc\n    command: [\"/bin/true\"]\n"
@@ -257,6 +319,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, errno_only_inside_window);
     tcase_add_test(tc, delay_measured_and_revert_continues);
+    tcase_add_test(tc, path_placeholders_and_no_effect);
     suite_add_tcase(s, tc);
     TCase *tv = tcase_create("parse");
     tcase_add_test(tv, validation);

@@ -17,7 +17,10 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern const struct ash_detector_kind ash_detector_webhook;
@@ -62,6 +65,22 @@ static void on_detect(struct ash_ctx *ctx, const struct ash_detector_spec *d, in
 {
     (void)ctx, (void)d;
     record("detect", t, detail);
+}
+
+/* ctx->alert, when a test sets it: what the engine is told per alert. */
+static struct ash_alert alerts_seen[16];
+static char alert_keys[16][128];
+static size_t n_alerts_seen;
+static void on_alert(struct ash_ctx *ctx, const struct ash_detector_spec *d, const struct ash_alert *a)
+{
+    (void)ctx, (void)d;
+    if (n_alerts_seen < 16) {
+        alerts_seen[n_alerts_seen] = *a;
+        snprintf(alert_keys[n_alerts_seen], sizeof alert_keys[0], "%s", a->key);
+        alerts_seen[n_alerts_seen].key = alert_keys[n_alerts_seen];
+        alerts_seen[n_alerts_seen].name = alerts_seen[n_alerts_seen].detail = NULL;
+        n_alerts_seen++;
+    }
 }
 
 static size_t count(const char *what)
@@ -354,9 +373,215 @@ START_TEST(busy_port_is_a_clear_error)
     void *st = NULL;
     ck_assert_int_eq(ash_detector_webhook.start(&fx.ctx, &second->detectors[0], &st, &err), -1);
     ck_assert_msg(strstr(err.msg, "cannot listen on 127.0.0.1:") && strstr(err.msg, "in use"), "%s", err.msg);
+    /* The holder is named (here: this very process), and it is the machine's problem: exit 3. */
+    char pid[64];
+    snprintf(pid, sizeof pid, "this aftershock (pid %d) already listens there", (int)getpid());
+    ck_assert_msg(strstr(err.msg, pid), "'%s' not in: %s", pid, err.msg);
+    ck_assert_int_eq(err.klass, ASH_ERR_ENVIRONMENT);
     ash_scenario_free(second);
     fx.sc = first;
     fx.state = first_state;
+}
+END_TEST
+
+/* Issue 15 item 4: Alertmanager already on the port made the run exit 1 with
+ * "address already in use" and no word of who holds it. Another process
+ * listens here; the error names its pid and command, class environment (exit 3). */
+START_TEST(busy_port_names_the_holder)
+{
+    int ready[2];
+    ck_assert_int_eq(pipe(ready), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        int l = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t alen = sizeof a;
+        if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 1) < 0 ||
+            getsockname(l, (struct sockaddr *)&a, &alen) < 0)
+            _exit(1);
+        uint16_t p = ntohs(a.sin_port);
+        if (write(ready[1], &p, sizeof p) != sizeof p)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    uint16_t port = 0;
+    ck_assert_int_eq(read(ready[0], &port, sizeof port), (ssize_t)sizeof port);
+    close(ready[0]);
+    char yaml[128];
+    snprintf(yaml, sizeof yaml, "{ listen: \"127.0.0.1:%u\" }", port);
+    ash_error_t err = {0};
+    ck_assert_msg(load(yaml, &err) == 0, "%s", err.msg);
+    void *st = NULL;
+    fx.ctx.scenario = fx.sc;
+    int rc = ash_detector_webhook.start(&fx.ctx, &fx.sc->detectors[0], &st, &err);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    ck_assert_int_eq(rc, -1);
+    char want[64];
+    snprintf(want, sizeof want, "pid %d (test_webhook) listens there", (int)child);
+    ck_assert_msg(strstr(err.msg, want), "'%s' not in: %s", want, err.msg);
+    ck_assert_msg(strstr(err.msg, "leave it out for a free one"), "%s", err.msg);
+    ck_assert_int_eq(err.klass, ASH_ERR_ENVIRONMENT);
+}
+END_TEST
+
+/* The default listener was Alertmanager's own 127.0.0.1:9093: now the kernel
+ * picks a free port, and {webhook_url} / {webhook_port} name it. */
+static char vals[4][2][256];
+static size_t n_vals;
+static void collect_value(void *arg, const char *name, const char *value)
+{
+    (void)arg;
+    if (n_vals < 4) {
+        snprintf(vals[n_vals][0], sizeof vals[n_vals][0], "%s", name);
+        snprintf(vals[n_vals][1], sizeof vals[n_vals][1], "%s", value);
+        n_vals++;
+    }
+}
+
+START_TEST(default_port_is_free_and_named_by_placeholders)
+{
+    uint16_t port = start("{ path: /hook }");
+    ck_assert_uint_ne(port, 9093);
+    n_vals = 0;
+    ck_assert_ptr_nonnull(ash_detector_webhook.values);
+    ash_detector_webhook.values(&fx.sc->detectors[0], fx.state, collect_value, NULL);
+    ck_assert_uint_eq(n_vals, 2);
+    char url[128], p[16];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/hook", port);
+    snprintf(p, sizeof p, "%u", port);
+    ck_assert_str_eq(vals[0][0], "webhook_url");
+    ck_assert_str_eq(vals[0][1], url);
+    ck_assert_str_eq(vals[1][0], "webhook_port");
+    ck_assert_str_eq(vals[1][1], p);
+    /* And it answers there. */
+    ck_assert_int_eq(request(port, "/hook", NULL, "application/json", NULL, am_firing, NULL), 200);
+    ck_assert_uint_eq(count("detect"), 1);
+}
+END_TEST
+
+static void expect_invalid_scenario(const char *yaml, const char *needle)
+{
+    ash_error_t err = {0};
+    struct ash_scenario *sc = NULL;
+    ck_assert_int_eq(ash_scenario_load_string("ph.yaml", yaml, strlen(yaml), &sc, &err), -1);
+    ck_assert_msg(strstr(err.msg, needle), "'%s' not in: %s", needle, err.msg);
+}
+
+/* A placeholder nothing substitutes used to reach the command verbatim. */
+START_TEST(placeholders_are_validated)
+{
+    static const char head[] = "version: 1\nname: ph\nservices:\n  - name: s\n    command: [\"x\", \"%s\"]\n";
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml, head, "--url={webhook_url}");
+    expect_invalid_scenario(yaml, "ph.yaml:5:27: placeholder '{webhook_url}' cannot be substituted: the scenario has "
+                                  "no webhook detector");
+    snprintf(yaml, sizeof yaml, head, "{rundir}/x");
+    expect_invalid_scenario(yaml, "ph.yaml:5:21: unknown placeholder '{rundir}'");
+    snprintf(yaml, sizeof yaml,
+             "version: 1\nname: ph\nservices:\n  - name: s\n    command: [\"x\", \"{webhook_port}\"]\n"
+             "detectors:\n  - name: a\n    webhook: {}\n  - name: b\n    webhook: {}\n");
+    expect_invalid_scenario(yaml, "ph.yaml:5:21: placeholder '{webhook_port}' is ambiguous: 2 detectors offer it");
+    snprintf(yaml, sizeof yaml,
+             "version: 1\nname: ph\nservices:\n  - name: s\n    command: [\"x\", \"{webhook_port:c}\"]\n"
+             "detectors:\n  - name: a\n    webhook: {}\n");
+    expect_invalid_scenario(yaml, "no detector named 'c' offers {webhook_port}");
+    /* Where nothing substitutes it, a placeholder would stay as it is: refused. */
+    expect_invalid_scenario("version: 1\nname: ph\ndetectors:\n  - name: a\n    webhook: { path: \"/{run_id}\" }\n",
+                            "ph.yaml:5:24: placeholder '{run_id}' in 'path' would stay as it is");
+    expect_invalid_scenario("version: 1\nname: ph\nservices:\n  - name: s\n    command: [x]\ndetectors:\n  - name: l\n"
+                            "    log: { service: s, match: \"{run_id}\" }\n",
+                            "placeholder '{run_id}' in 'match' would stay as it is");
+    expect_invalid_scenario("version: 1\nname: ph\ndetectors:\n  - name: a\n    webhook: {}\nfaults:\n  - name: f\n"
+                            "    kind: exec\n    inject: [\"true\"]\n    revert: [curl, \"{webhook_url}\"]\n",
+                            "ph.yaml:10:21: placeholder '{webhook_url}' cannot be used in 'revert'");
+    /* Known ones, a named one, shell ${x} and Go {{ x }} pass. */
+    snprintf(yaml, sizeof yaml,
+             "version: 1\nname: ph\ndescription: \"{anything}\"\nservices:\n  - name: s\n"
+             "    command: [\"sh\", \"-c\", \"echo ${home} {{ .x }} {run_id} {run_dir} {webhook_url:b} "
+             "{webhook_port:a}\"]\n"
+             "detectors:\n  - name: a\n    webhook: {}\n  - name: b\n    webhook: {}\n");
+    ash_error_t err = {0};
+    struct ash_scenario *sc = NULL;
+    ck_assert_msg(ash_scenario_load_string("ph.yaml", yaml, strlen(yaml), &sc, &err) == 0, "%s", err.msg);
+    ash_scenario_free(sc);
+}
+END_TEST
+
+/* Issue 15 item 4: per alert, not per request. A group Alertmanager re-sends
+ * (group_interval, repeat_interval) carries the same alert (fingerprint) again:
+ * told once. Each alert's own status counts, not the group's; startsAt and
+ * endsAt come out on the monotonic clock. */
+static void wall_stamp(int64_t offset_ns, char *buf, size_t len, int64_t *mono_out)
+{
+    struct timespec w;
+    int64_t m0 = ash_now_ns();
+    clock_gettime(CLOCK_REALTIME, &w);
+    *mono_out = m0 + offset_ns;
+    int64_t ns = (int64_t)w.tv_sec * ASH_NS_PER_S + w.tv_nsec + offset_ns;
+    time_t secs = (time_t)(ns / ASH_NS_PER_S);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char date[40];
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%09lldZ", date, (long long)(ns % ASH_NS_PER_S));
+}
+
+START_TEST(alerts_per_fingerprint_fired_notified_resolved)
+{
+    uint16_t port = start("{ listen: \"127.0.0.1:0\" }");
+    fx.ctx.alert = on_alert;
+    n_alerts_seen = 0;
+    char starts[64], ends[64], body[2048];
+    int64_t fired_mono, ended_mono;
+    wall_stamp(-1500 * MS, starts, sizeof starts, &fired_mono);
+    /* The group says "resolved" but its first alert fires: each alert's own status counts. */
+    snprintf(body, sizeof body,
+             "{\"status\":\"resolved\",\"alerts\":["
+             "{\"status\":\"firing\",\"labels\":{\"alertname\":\"ProbeDown\",\"instance\":\"a\"},"
+             "\"startsAt\":\"%s\",\"endsAt\":\"0001-01-01T00:00:00Z\",\"fingerprint\":\"f1\"},"
+             "{\"status\":\"firing\",\"labels\":{\"alertname\":\"ProbeDown\",\"instance\":\"b\"},"
+             "\"startsAt\":\"%s\",\"fingerprint\":\"f2\"}]}",
+             starts, starts);
+    int64_t before = ash_now_ns();
+    for (int i = 0; i < 3; i++) /* the same group, re-sent */
+        ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, body, NULL), 200);
+    ck_assert_uint_eq(n_alerts_seen, 2);
+    ck_assert_str_eq(alerts_seen[0].key, "f1");
+    ck_assert_str_eq(alerts_seen[1].key, "f2");
+    ck_assert(alerts_seen[0].firing && alerts_seen[0].matches);
+    ck_assert_int_ge(alerts_seen[0].notified, before);
+    /* startsAt through the wall/monotonic anchor: within 2 ms of the truth. */
+    int64_t d = alerts_seen[0].fired - fired_mono;
+    ck_assert_msg(d > -2 * MS && d < 2 * MS, "fired off by %lld ns", (long long)d);
+    ck_assert_int_eq(alerts_seen[0].fired_res, 1);
+    /* f1 resolves (endsAt given), in a group with f2 still firing: f2 is not told again. */
+    wall_stamp(-200 * MS, ends, sizeof ends, &ended_mono);
+    snprintf(body, sizeof body,
+             "{\"status\":\"firing\",\"alerts\":["
+             "{\"status\":\"resolved\",\"labels\":{\"alertname\":\"ProbeDown\",\"instance\":\"a\"},"
+             "\"startsAt\":\"%s\",\"endsAt\":\"%s\",\"fingerprint\":\"f1\"},"
+             "{\"status\":\"firing\",\"labels\":{\"alertname\":\"ProbeDown\",\"instance\":\"b\"},"
+             "\"startsAt\":\"%s\",\"fingerprint\":\"f2\"}]}",
+             starts, ends, starts);
+    ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, body, NULL), 200);
+    ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, body, NULL), 200);
+    ck_assert_uint_eq(n_alerts_seen, 3);
+    ck_assert_str_eq(alerts_seen[2].key, "f1");
+    ck_assert(!alerts_seen[2].firing);
+    d = alerts_seen[2].resolved - ended_mono;
+    ck_assert_msg(d > -2 * MS && d < 2 * MS, "resolved off by %lld ns", (long long)d);
+    /* Without a fingerprint the labels are the key; a whole-second stamp has 1 s precision. */
+    ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, am_firing, NULL), 200);
+    ck_assert_int_eq(request(port, "/alerts", NULL, "application/json", NULL, am_firing, NULL), 200);
+    ck_assert_uint_eq(n_alerts_seen, 5); /* QueueBacklog firing (a1) and DiskFull resolved, once each */
+    ck_assert_str_eq(alerts_seen[3].key, "a1");
+    ck_assert_int_eq(alerts_seen[3].fired_res, ASH_NS_PER_S);
+    ck_assert_str_eq(alerts_seen[4].key, "{\"alertname\":\"DiskFull\"}");
+    ck_assert_uint_eq(count("detect"), 0); /* told through ctx->alert only */
 }
 END_TEST
 
@@ -407,6 +632,39 @@ START_TEST(request_deadline_closes_slow_and_idle_clients)
     ck_assert_uint_eq(count("detect"), 1);
     close(idle);
     close(slow);
+}
+END_TEST
+
+/* A real Alertmanager keeps its connection alive after each notification:
+ * closing it at the request deadline is housekeeping, not load shedding, and
+ * reported no webhook-saturated line for it (it did, once per notification). */
+START_TEST(kept_alive_connection_closes_quietly)
+{
+    uint16_t port = start("{ listen: \"127.0.0.1:0\", request_timeout: 200ms }");
+    int fd = raw_connect(port);
+    char req[2048];
+    int n = snprintf(req, sizeof req,
+                     "POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "\r\n%s",
+                     strlen(am_firing), am_firing);
+    ck_assert_int_eq(send(fd, req, (size_t)n, 0), n);
+    spin(100);
+    char buf[512];
+    ssize_t got = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+    ck_assert_int_gt(got, 0);
+    buf[got] = '\0';
+    ck_assert_msg(strstr(buf, "200 OK"), "%s", buf);
+    ck_assert_uint_eq(count("detect"), 1);
+    spin(400); /* past the deadline of the kept-alive connection's next request */
+    ck_assert_msg(closed_by_server(fd), "the kept-alive connection is still open after the request deadline");
+    ck_assert_uint_eq(count("webhook-saturated"), 0);
+    /* A connection that never sent a request is still counted. */
+    int idle = raw_connect(port);
+    spin(400);
+    ck_assert(closed_by_server(idle));
+    ck_assert_uint_eq(count("webhook-saturated"), 1);
+    close(fd);
+    close(idle);
 }
 END_TEST
 
@@ -582,11 +840,16 @@ int main(void)
     tcase_add_test(tc, generic_plain_and_json);
     tcase_add_test(tc, body_too_large);
     tcase_add_test(tc, busy_port_is_a_clear_error);
+    tcase_add_test(tc, busy_port_names_the_holder);
+    tcase_add_test(tc, default_port_is_free_and_named_by_placeholders);
+    tcase_add_test(tc, placeholders_are_validated);
+    tcase_add_test(tc, alerts_per_fingerprint_fired_notified_resolved);
     tcase_add_test(tc, config_errors);
     tcase_add_test(tc, ipv6_loopback);
     tcase_add_test(tc, request_deadline_closes_slow_and_idle_clients);
     tcase_add_test(tc, per_client_cap_evicts_the_oldest_not_the_newest);
     tcase_add_test(tc, alert_connected_before_a_burst_still_gets_in);
+    tcase_add_test(tc, kept_alive_connection_closes_quietly);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
