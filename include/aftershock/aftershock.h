@@ -44,6 +44,20 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
 /* Parse and validate only. */
 int ash_validate_file(const char *path, ash_error_t *err);
 
+/* `aftershock plan` / `run --dry-run`: what a run of the scenario would do and touch, in
+ * order, without doing any of it (docs/gameday.md). */
+struct ash_plan_options {
+    const char *state_dir;  /* where the journal would be; default ASH_DEFAULT_STATE_DIR */
+    const char *report_dir; /* parent of the run directory; default "reports" */
+    const char *run_id;     /* name objects as a run with this id would; NULL: the "<run>" pattern */
+};
+/* *plan: an "aftershock/plan-v1" document. Returns -1 with err (class usage: exit 2) when
+ * the scenario is invalid; 0 otherwise, with plan.environment.ok false and the reasons in
+ * plan.environment.problems when this machine could not run it (exit 3). */
+int ash_plan_file(const char *path, const struct ash_plan_options *o, json_t **plan, ash_error_t *err);
+/* The plan as text, in the order the run would act. */
+void ash_plan_print(FILE *out, const json_t *plan);
+
 /* Where runs keep their undo journals unless told otherwise (--state-dir). */
 #define ASH_DEFAULT_STATE_DIR "/run/aftershock"
 

@@ -29,6 +29,9 @@ static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
                             "                     into it when it exists; after --baseline's comparison)\n"
                             "  --no-guardian      do not start the guardian process that reverts if this\n"
                             "                     process is killed (SIGKILL, OOM)\n"
+                            "  --dry-run          print what the run would do and touch, in order, and do\n"
+                            "                     none of it (the same as 'aftershock plan'); exit 0, or\n"
+                            "                     2 invalid, 3 this machine cannot run it\n"
                             "  -q, --quiet        print only the summary\n"
                             "  -h, --help         this help\n\n"
                             "Ctrl-C aborts: every fault is reverted, services stopped, the report written\n"
@@ -51,13 +54,14 @@ static int run_main(int argc, char **argv)
                                          {"baseline", required_argument, NULL, 'B'},
                                          {"save-baseline", required_argument, NULL, 'S'},
                                          {"tolerance", required_argument, NULL, 'T'},
+                                         {"dry-run", no_argument, NULL, 'D'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct ash_run_options o = {.repeat = 1, .log = stderr};
     const char *junit = NULL, *baseline_file = NULL, *save_baseline = NULL;
     double tolerance = ASH_BASELINE_DEFAULT_TOLERANCE;
-    bool quiet = false, guardian = true;
+    bool quiet = false, guardian = true, dry_run = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
@@ -107,6 +111,9 @@ static int run_main(int argc, char **argv)
                 return ASH_EXIT_USAGE;
             }
             break;
+        case 'D':
+            dry_run = true;
+            break;
         case 'q':
             quiet = true;
             break;
@@ -121,6 +128,10 @@ static int run_main(int argc, char **argv)
     if (optind >= argc) {
         fprintf(stderr, "aftershock run: no scenario given\n\n%s", usage);
         return ASH_EXIT_USAGE;
+    }
+    if (dry_run) {
+        struct ash_plan_options po = {.state_dir = o.state_dir, .report_dir = o.report_dir};
+        return ash_cli_plan((const char *const *)argv + optind, (size_t)(argc - optind), &po, false, stdout);
     }
     o.progress = quiet ? ASH_PROGRESS_QUIET : (isatty(2) ? ASH_PROGRESS_STATUS : ASH_PROGRESS_LINES);
     char exe[PATH_MAX];
