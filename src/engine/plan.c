@@ -3,6 +3,7 @@
  * building or injecting anything. */
 #include <aftershock/aftershock.h>
 
+#include "engine/guardrail.h"
 #include "env/env.h"
 #include "env/sandbox.h"
 #include "kinds.h"
@@ -519,6 +520,13 @@ int ash_plan_file(const char *path, const struct ash_plan_options *o, json_t **o
                            "expect", v->expect == ASH_VERIFY_FAIL ? "fail" : "pass", "timeout_ms", ms(v->timeout_ns)));
     }
     json_object_set_new(plan, "verify", ver);
+    json_t *guards = json_array();
+    for (size_t i = 0; i < sc->n_guardrails; i++) {
+        char cond[256];
+        ash_guard_condition(&sc->guardrails[i], cond, sizeof cond);
+        json_array_append_new(guards, json_pack("{s:s, s:s}", "name", sc->guardrails[i].name, "condition", cond));
+    }
+    json_object_set_new(plan, "guardrails", guards);
     const struct ash_expect *e = &sc->expect;
     json_object_set_new(plan, "expect",
                         json_pack("{s:o, s:o, s:o, s:o, s:o}", "warmup_ms", ms(e->warmup_ns), "stable_for_ms",

@@ -4,6 +4,7 @@
  * Everything happens on one event loop; every time is CLOCK_MONOTONIC ns. */
 #include "engine/run.h"
 #include "engine/guardian.h"
+#include "engine/guardrail.h"
 #include "engine/measure.h"
 #include "engine/progress.h"
 #include "engine/recover.h"
@@ -114,6 +115,12 @@ struct run {
     int64_t t_unfinished; /* earliest start of a sample abandoned at teardown, or -1 */
     json_t *verify;       /* results of the scenario's verify: checks, NULL if none ran */
     int guardian_fd;      /* the guardian's pidfd while the loop watches it, else -1 */
+    /* Guardrails (engine/guardrail.c): the one that tripped, why, when it became true,
+     * and when every fault was reverted after it (the stop latency is the difference). */
+    struct ash_guard *guard;
+    const struct ash_guardrail_spec *guard_spec;
+    char guard_why[256];
+    int64_t guard_true, t_reverted_all;
 };
 
 /* ---- timeline ---- */
@@ -226,6 +233,7 @@ static void sample_done(void *arg, const struct ash_sample *s)
     ash_sample_judge(&p->samples[i], p->slow_ns);
     s = &p->samples[i];
     ash_progress_sample(r->progress, p->spec->name, s->ok);
+    ash_guard_sample(r->guard, p->spec, s);
     for (size_t d = 0; d < r->sc->n_detectors; d++)
         if (r->dets[d].started && r->dets[d].spec->kind->on_sample)
             r->dets[d].spec->kind->on_sample(&r->ctx, r->dets[d].spec, r->dets[d].state, p->spec, s);
@@ -529,6 +537,18 @@ static int64_t run_timeout(ash_loop *loop, int64_t now, void *data)
     return ASH_TIMER_DONE;
 }
 
+/* A guardrail tripped: the normal way out, now (teardown reverts everything). */
+static void guard_trip(void *arg, const struct ash_guardrail_spec *g, const char *why, int64_t t_true)
+{
+    struct run *r = arg;
+    if (r->aborted)
+        return;
+    r->guard_spec = g;
+    r->guard_true = t_true;
+    snprintf(r->guard_why, sizeof r->guard_why, "%s", why);
+    abort_run(r, "guardrail '%s' tripped: %s", g->name, why);
+}
+
 static void on_signal(ash_loop *loop, int signo, void *data)
 {
     struct run *r = data;
@@ -762,6 +782,16 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
         json_object_set_new(json_array_get(faults, i), "revert", json_string(outcome));
     }
     json_object_set_new(run, "faults", faults);
+    json_t *guard = json_null();
+    if (r->guard_spec) {
+        char cond[256];
+        ash_guard_condition(r->guard_spec, cond, sizeof cond);
+        guard =
+            json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", r->guard_spec->name, "condition", cond, "observed",
+                      r->guard_why, "true_ms", rel(r, r->guard_true), "stop_latency_ms",
+                      r->t_reverted_all > 0 ? json_real(ash_ns_to_ms(r->t_reverted_all - r->guard_true)) : json_null());
+    }
+    json_object_set_new(run, "guardrail", guard);
 
     json_t *probes = json_array();
     for (size_t i = 0; i < sc->n_probes; i++) {
@@ -933,6 +963,9 @@ static void teardown(struct run *r)
         }
         revert_fault(r, f, r->aborted ? "abort" : "end of run");
     }
+    r->t_reverted_all = ash_now_ns();
+    ash_guard_free(r->guard);
+    r->guard = NULL;
     for (size_t i = 0; i < r->sc->n_remediations; i++)
         if (r->rems[i].timer) {
             ash_loop_cancel_timer(r->loop, r->rems[i].timer);
@@ -1070,6 +1103,8 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         }
         r.dets[i].started = true;
     }
+    if (ash_guard_new(&r.ctx, r.t_start, guard_trip, &r, &r.guard, err) < 0)
+        goto out_teardown;
     if (ash_env_start(r.env, err) < 0) {
         if (r.aborted)
             verdict = ASH_VERDICT_ABORTED;
@@ -1106,6 +1141,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     ash_progress_phase(r.progress, phase_names[r.phase]);
     r.t0 = ash_now_ns();
     add_event(&r, r.t0, "steady-state", "verified; fault phase begins");
+    ash_guard_activate(r.guard, r.t0);
     for (size_t i = 0; i < sc->n_faults; i++) {
         struct fault_rt *f = &r.faults[i];
         f->spec = &sc->faults[i];

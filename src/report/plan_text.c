@@ -162,6 +162,9 @@ void ash_plan_print(FILE *out, const json_t *plan)
         print_config(out, json_object_get(p, "config"));
         P("\n");
     }
+    const json_t *guards = json_object_get(plan, "guardrails");
+    json_array_foreach(guards, i, p)
+        P("     guardrail %s: abort (revert everything) when %s\n", str(p, "name"), str(p, "condition"));
     const json_t *ex = json_object_get(plan, "expect");
     num(ex, "warmup_ms", &v);
     P("%d. verify the steady state: every probe healthy for %s (up to 10 s more to get there; nothing is injected "

@@ -147,4 +147,22 @@ void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n,
     for (size_t i = 0; i < k; i++)
         print_row(out, &rows[i], w, color);
     free(rows);
+    /* A run a guardrail stopped: which, what it saw, and how fast everything was reverted. */
+    for (size_t i = 0; i < n; i++) {
+        const json_t *runs = json_object_get(reports[i], "runs");
+        for (size_t j = 0; j < json_array_size(runs); j++) {
+            const json_t *g = json_object_get(json_array_get(runs, j), "guardrail");
+            if (!json_is_object(g))
+                continue;
+            double lat;
+            char l[32] = "unknown";
+            if (ash_report_get_ms(g, "stop_latency_ms", &lat))
+                snprintf(l, sizeof l, "%.3f ms", lat);
+            ash_text_fprintf(out, ASH_TEXT_KEEP_NEWLINE,
+                             "%s run %zu: aborted by guardrail '%s' (%s): %s; every fault reverted %s after\n",
+                             ash_report_get_str(reports[i], "scenario", "unnamed"), j + 1,
+                             ash_report_get_str(g, "name", "?"), ash_report_get_str(g, "condition", "?"),
+                             ash_report_get_str(g, "observed", ""), l);
+        }
+    }
 }
