@@ -61,6 +61,13 @@ void ash_plan_print(FILE *out, const json_t *plan);
 /* Where runs keep their undo journals unless told otherwise (--state-dir). */
 #define ASH_DEFAULT_STATE_DIR "/run/aftershock"
 
+/* Send one request to a live run's control socket in state_dir (NULL: the default):
+ * "abort", "mark detected|mitigated|recovered SENT_NS" or "note SENT_NS TEXT" (SENT_NS:
+ * CLOCK_MONOTONIC ns when it was sent; the run records the mark at that time). run_id
+ * NULL: the only live run (an error naming them when several are). answer: "ok RUN_ID". */
+int ash_control_send(const char *state_dir, const char *run_id, const char *request, char *answer, size_t len,
+                     ash_error_t *err);
+
 /* Undo what dead runs left, from the journals in state_dir. Writes one line
  * per action to log. Returns the number of undo records that failed (0: clean),
  * or -1 with err. */

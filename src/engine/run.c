@@ -3,6 +3,7 @@
  * in reverse order → services down → one "runs" entry of the report.
  * Everything happens on one event loop; every time is CLOCK_MONOTONIC ns. */
 #include "engine/run.h"
+#include "engine/control.h"
 #include "engine/guardian.h"
 #include "engine/guardrail.h"
 #include "engine/measure.h"
@@ -121,6 +122,7 @@ struct run {
     const struct ash_guardrail_spec *guard_spec;
     char guard_why[256];
     int64_t guard_true, t_reverted_all;
+    struct ash_control *control; /* `aftershock abort` / `mark` from another terminal */
 };
 
 /* ---- timeline ---- */
@@ -547,6 +549,25 @@ static void guard_trip(void *arg, const struct ash_guardrail_spec *g, const char
     r->guard_true = t_true;
     snprintf(r->guard_why, sizeof r->guard_why, "%s", why);
     abort_run(r, "guardrail '%s' tripped: %s", g->name, why);
+}
+
+/* `aftershock abort` or `aftershock mark` reached the run's control socket: an abort is
+ * the normal way out; a mark is a timeline event at the moment it was sent, which the
+ * `human` detector takes as the detection. */
+static void control_cmd(void *arg, const char *what, const char *text, int64_t t, const char *who)
+{
+    struct run *r = arg;
+    if (strcmp(what, "abort") == 0) {
+        abort_run(r, "aborted from another terminal ('aftershock abort', %s)", who);
+        return;
+    }
+    char event[32], detail[ASH_ERROR_MSG_MAX];
+    snprintf(event, sizeof event, "mark-%s", what);
+    if (strcmp(what, "note") == 0)
+        snprintf(detail, sizeof detail, "%s (%s)", text, who);
+    else
+        snprintf(detail, sizeof detail, "%s", who);
+    add_event(r, t, event, detail);
 }
 
 static void on_signal(ash_loop *loop, int signo, void *data)
@@ -1051,6 +1072,9 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         ash_loop_add_signal(r.loop, SIGHUP, on_signal, &r, err) < 0)
         goto out_journal;
     signal(SIGPIPE, SIG_IGN);
+    ash_error_t cerr = {0};
+    if (ash_control_open(r.loop, cfg->state_dir, cfg->run_id, control_cmd, &r, &r.control, &cerr) < 0)
+        add_event(&r, ash_now_ns(), "warning", cerr.msg);
 
     r.ctx = (struct ash_ctx){.loop = r.loop,
                              .journal = r.journal,
@@ -1231,6 +1255,7 @@ out_loop:
         ash_loop_del_fd(r.loop, r.guardian_fd); /* its end now is the planned one */
     if (cfg->guardian_exe)
         ash_guardian_stop(); /* after the journal is closed: never while it has undo records */
+    ash_control_close(r.control);
     ash_loop_free(r.loop);
 out_free:
     ash_progress_free(r.progress);
