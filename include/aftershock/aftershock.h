@@ -93,6 +93,13 @@ int ash_report_rerender(const char *dir, ash_error_t *err);
 int ash_report_load(const char *path, json_t **out, ash_error_t *err);
 /* JUnit XML: one <testsuite> per report, one <testcase> per run. */
 int ash_report_write_junit_many(const json_t *const *reports, size_t n, const char *path, ash_error_t *err);
+/* The reports' TTD, TTR, impact, revert-to-recover and resolution (per run, and the
+ * median of repeats), the incident's own TTD/TTR, whether expectations were met and
+ * guardrail stop latencies, as Prometheus text exposition (gauges in seconds, labels
+ * scenario, incident, variant, run) for the node exporter's textfile collector; of
+ * several reports of one scenario, the newest. path: a file, or a directory (then
+ * path/aftershock.prom). Written atomically. */
+int ash_report_write_metrics(const char *path, const json_t *const *reports, size_t n, ash_error_t *err);
 /* Terminal table of the figures of each report (ANSI colours when color). */
 void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n, bool color);
 /* For reports of the same incident replayed together, each variant's (a name

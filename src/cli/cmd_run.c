@@ -19,6 +19,9 @@ static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
                             "  --timescale X      override the scenario's timescale (1 s replay = X s incident)\n"
                             "                     used to compare with the incident's own timeline\n"
                             "  --junit FILE       also write one JUnit XML file covering every scenario\n"
+                            "  --metrics FILE     also write TTD/TTR/impact per scenario and run as Prometheus\n"
+                            "                     text (node exporter textfile collector); a directory: FILE/\n"
+                            "                     aftershock.prom\n"
                             "  --state-dir DIR    undo journal location (default /run/aftershock; a private\n"
                             "                     directory of yours: not root? use --state-dir \"$(mktemp -d)\")\n"
                             "  --baseline FILE    compare each scenario's median TTD/TTR with FILE (from\n"
@@ -51,6 +54,7 @@ static int run_main(int argc, char **argv)
                                          {"repeat", required_argument, NULL, 'n'},
                                          {"timescale", required_argument, NULL, 't'},
                                          {"junit", required_argument, NULL, 'j'},
+                                         {"metrics", required_argument, NULL, 'M'},
                                          {"state-dir", required_argument, NULL, 's'},
                                          {"no-guardian", no_argument, NULL, 'G'},
                                          {"baseline", required_argument, NULL, 'B'},
@@ -61,6 +65,7 @@ static int run_main(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct ash_run_options o = {.repeat = 1, .log = stderr};
+    const char *metrics = NULL;
     const char *junit = NULL, *baseline_file = NULL, *save_baseline = NULL;
     double tolerance = ASH_BASELINE_DEFAULT_TOLERANCE;
     bool quiet = false, guardian = true, dry_run = false;
@@ -90,6 +95,9 @@ static int run_main(int argc, char **argv)
             break;
         case 'j':
             junit = optarg;
+            break;
+        case 'M':
+            metrics = optarg;
             break;
         case 's':
             o.state_dir = optarg;
@@ -199,6 +207,11 @@ static int run_main(int argc, char **argv)
     if (junit && nrep) {
         ash_error_t err = {0};
         if (ash_report_write_junit_many((const json_t *const *)reports, nrep, junit, &err) < 0)
+            status = ash_cli_fail(&err);
+    }
+    if (metrics && nrep) {
+        ash_error_t err = {0};
+        if (ash_report_write_metrics(metrics, (const json_t *const *)reports, nrep, &err) < 0)
             status = ash_cli_fail(&err);
     }
     if (baseline && nrep) {
