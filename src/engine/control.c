@@ -194,6 +194,8 @@ int ash_control_open(ash_loop *loop, const char *state_dir, const char *run_id, 
     umask(old);
     if (b < 0 || listen(c->fd, 8) < 0) {
         ash_error(err, errno, "cannot listen on %s", c->path);
+        if (b == 0)
+            unlink(c->path);
         goto fail;
     }
     if (ash_loop_add_fd(loop, c->fd, EPOLLIN, accept_one, c, err) < 0) {

@@ -46,6 +46,9 @@ void ash_guard_condition(const struct ash_guardrail_spec *g, char *buf, size_t l
     else if (g->probe)
         snprintf(buf, len, "probe %s slower than %g ms over %g s", g->probe, (double)g->latency_ns / 1e6,
                  (double)g->for_ns / 1e9);
+    else if (g->alert)
+        snprintf(buf, len, "alert %s arrives firing on %s%s", g->alert, g->detector ? "webhook detector " : "a webhook",
+                 g->detector ? g->detector : "");
     else if (g->max_duration_ns > 0)
         snprintf(buf, len, "run longer than %g s", (double)g->max_duration_ns / 1e9);
     else
@@ -212,6 +215,36 @@ void ash_guard_sample(struct ash_guard *g, const struct ash_probe_spec *p, const
         else if (o->spec->latency_ns > 0 && slow == o->n)
             trip(o, now, "all %zu samples of probe %s over %g ms were slower than %g ms or failed", o->n, p->name,
                  (double)o->spec->for_ns / 1e6, (double)o->spec->latency_ns / 1e6);
+    }
+}
+
+/* Webhook detectors put "DETECTOR: ALERTNAME[: summary][ since ...]" on the timeline,
+ * as "detected" (the alert they wait for) or "alert-firing" (any other). */
+void ash_guard_event(struct ash_guard *g, const char *event, const char *detail, int64_t t)
+{
+    if (!g || !g->t0 || g->tripped || !detail || (strcmp(event, "detected") != 0 && strcmp(event, "alert-firing") != 0))
+        return;
+    const char *sep = strstr(detail, ": ");
+    if (!sep)
+        return;
+    size_t dlen = (size_t)(sep - detail);
+    const char *name = sep + 2;
+    size_t nlen = strcspn(name, ": ");
+    const struct ash_scenario *sc = g->ctx->scenario;
+    bool webhook = false;
+    for (size_t i = 0; i < sc->n_detectors && !webhook; i++)
+        webhook = strlen(sc->detectors[i].name) == dlen && strncmp(sc->detectors[i].name, detail, dlen) == 0 &&
+                  strcmp(sc->detectors[i].kind->c.name, "webhook") == 0;
+    if (!webhook)
+        return;
+    for (size_t i = 0; i < g->n; i++) {
+        const struct ash_guardrail_spec *s = g->one[i].spec;
+        if (!s->alert || strlen(s->alert) != nlen || strncmp(s->alert, name, nlen) != 0)
+            continue;
+        if (s->detector && (strlen(s->detector) != dlen || strncmp(s->detector, detail, dlen) != 0))
+            continue;
+        trip(&g->one[i], t, "alert %s arrived firing on webhook detector %.*s", s->alert, (int)dlen, detail);
+        return;
     }
 }
 

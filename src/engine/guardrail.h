@@ -19,6 +19,8 @@ int ash_guard_new(struct ash_ctx *ctx, int64_t t_start, ash_guard_trip_fn trip, 
 void ash_guard_activate(struct ash_guard *g, int64_t t0);
 /* A judged probe sample (ash_sample_judge already applied). */
 void ash_guard_sample(struct ash_guard *g, const struct ash_probe_spec *p, const struct ash_sample *s);
+/* A timeline event: alert guardrails watch the webhook detectors' alerts. */
+void ash_guard_event(struct ash_guard *g, const char *event, const char *detail, int64_t t);
 /* Stop timers and commands; free. */
 void ash_guard_free(struct ash_guard *g);
 /* One line for a guardrail's condition, for reports: "probe api error ratio >= 50% over 10 s". */

@@ -536,6 +536,8 @@ int ash_plan_file(const char *path, const struct ash_plan_options *o, json_t **o
     char jpath[4200];
     snprintf(jpath, sizeof jpath, "%s/%s.journal", state_dir, run_id);
     json_object_set_new(plan, "journal", json_pack("{s:s, s:O}", "path", jpath, "records", ops));
+    snprintf(jpath, sizeof jpath, "%s/%s.sock", state_dir, run_id);
+    json_object_set_new(plan, "control_socket", json_string(jpath));
     state_dir_check(state_dir, problems);
     json_object_set_new(plan, "environment",
                         json_pack("{s:b, s:O}", "ok", json_array_size(problems) == 0, "problems", problems));

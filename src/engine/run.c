@@ -139,6 +139,7 @@ static void add_event(struct run *r, int64_t t, const char *event, const char *d
     }
     r->events[r->n_events++] = (struct event){t, strdup(event), strdup(detail ? detail : "")};
     ash_progress_event(r->progress, t - r->t_start, event, detail);
+    ash_guard_event(r->guard, event, detail, t);
     /* Detectors that watch timeline events (OOM kills, service exits). */
     for (size_t i = 0; i < r->sc->n_detectors; i++)
         if (r->dets[i].started && r->dets[i].spec->kind->on_event)

@@ -227,6 +227,7 @@ void ash_plan_print(FILE *out, const json_t *plan)
     P("journal: %s holds an undo record before each change (", str(j, "path"));
     json_array_foreach(json_object_get(j, "records"), i, p) P("%s%s", i ? ", " : "", json_string_value(p));
     P("); removed when everything is undone, replayed by `aftershock recover` otherwise\n");
+    P("control: `aftershock abort` and `aftershock mark` reach the run at %s\n", str(plan, "control_socket"));
     const json_t *env = json_object_get(plan, "environment");
     if (json_is_true(json_object_get(env, "ok"))) {
         P("environment: this machine can run it\n");

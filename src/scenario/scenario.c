@@ -147,6 +147,10 @@ const struct ash_field ash_guardrail_fields[] = {
     {"every", ASH_F_DURATION, offsetof(struct ash_guardrail_spec, every_ns), 0, "exec: how often (default 1s)"},
     {"timeout", ASH_F_DURATION, offsetof(struct ash_guardrail_spec, timeout_ns), 0,
      "exec: a run taking longer counts as non-zero (default: every)"},
+    {"alert", ASH_F_STRING, offsetof(struct ash_guardrail_spec, alert), 0,
+     "abort when an alert of this name (labels.alertname) arrives firing on a webhook detector"},
+    {"detector", ASH_F_STRING, offsetof(struct ash_guardrail_spec, detector), 0,
+     "alert: only on this webhook detector (default: any of them)"},
     {NULL}};
 
 static const char *const top_keys[] = {"version", "name",     "title",  "description", "incident", "timescale",
@@ -1049,15 +1053,37 @@ static int check_guardrail(const struct pctx *x, const ash_node *item, struct as
              k_timeout = ash_map_key(item, "timeout"), k_max = ash_map_key(item, "max_duration");
     if (ash_node_ok(&k_max) && g->max_duration_ns <= 0)
         return guardrail_key_fail(item, "max_duration", x->err, "'max_duration' must be greater than 0");
-    int n = (g->probe != NULL) + (g->max_duration_ns != 0) + (g->exec.n > 0);
+    int n = (g->probe != NULL) + (g->max_duration_ns != 0) + (g->exec.n > 0) + (g->alert != NULL);
     if (n == 0)
         return ash_node_fail(item, x->err,
                              "guardrail '%s' has no condition: give 'probe' with 'error_ratio' or 'latency', "
-                             "'max_duration', or 'exec'",
+                             "'max_duration', 'exec' or 'alert'",
                              g->name);
     if (n > 1)
-        return guardrail_key_fail(item, g->exec.n ? "exec" : "max_duration", x->err,
-                                  "one condition per guardrail: list the others as guardrails of their own");
+        return guardrail_key_fail(item,
+                                  g->alert    ? "alert"
+                                  : g->exec.n ? "exec"
+                                              : "max_duration",
+                                  x->err, "one condition per guardrail: list the others as guardrails of their own");
+    if (g->detector && !g->alert)
+        return guardrail_key_fail(item, "detector", x->err, "'detector' goes with 'alert'");
+    if (g->alert) {
+        bool any = false;
+        for (size_t i = 0; i < x->sc->n_detectors; i++) {
+            bool webhook = strcmp(x->sc->detectors[i].kind->c.name, "webhook") == 0;
+            any |= webhook;
+            if (g->detector && strcmp(x->sc->detectors[i].name, g->detector) == 0 && !webhook)
+                return guardrail_key_fail(item, "detector", x->err,
+                                          "an alert arrives on a webhook detector; this one is of another kind");
+            if (g->detector && strcmp(x->sc->detectors[i].name, g->detector) == 0)
+                break;
+            if (g->detector && i + 1 == x->sc->n_detectors)
+                return guardrail_key_fail(item, "detector", x->err, "no detector of that name in this scenario");
+        }
+        if (!any)
+            return guardrail_key_fail(item, "alert", x->err,
+                                      "an alert arrives on a webhook detector: this scenario has none");
+    }
     if ((g->error_ratio != 0 || g->latency_ns != 0) && !g->probe)
         return guardrail_key_fail(item, g->error_ratio != 0 ? "error_ratio" : "latency", x->err,
                                   "'error_ratio' and 'latency' watch a probe: give 'probe: NAME'");

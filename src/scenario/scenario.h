@@ -116,6 +116,8 @@ struct ash_guardrail_spec {
     struct ash_strlist exec; /* trips when this command exits non-zero (or overruns `timeout`) */
     int64_t every_ns;        /* exec: how often; default 1s */
     int64_t timeout_ns;      /* exec: default `every` */
+    char *alert;             /* trips when an alert of this name arrives firing on a webhook detector */
+    char *detector;          /* alert: only on this webhook detector (default: any) */
     struct ash_loc loc;
 };
 
