@@ -60,6 +60,7 @@ aborted_by() { # $1 scenario, $2 guardrail name, $3 file that must exist again (
   check "$sc: the fault was reverted" '[ "$(field "$d/report.json" "r[\"runs\"][0][\"faults\"][0][\"revert\"]")" = reverted ] && [ -e "$keep" ]'
   check "$sc: nothing left in the journal" '[ -z "$(ls "$T/state" 2>/dev/null)" ]'
   check "$sc: the summary names it" 'printf "%s\n" "$out" | grep -q "aborted by guardrail .$g."'
+  check "$sc: report.md names it" 'grep -q "stopped by guardrail $g" "$d/report.md"'
   check "$sc: did not wait for the 20 s fault (took ${took_ms} ms)" '[ $took_ms -lt 10000 ]'
 }
 
