@@ -3,7 +3,8 @@
 # verdict `aborted`, every fault reverted (the exec fault's revert ran, the
 # journal is gone), the guardrail named in report.json and in the terminal
 # summary, and the stop latency (condition true -> every fault reverted) under
-# 100 ms for an in-process fault; a guardrail that never becomes true changes
+# 100 ms for in-process faults (an exec fault, a process SIGSTOP); a guardrail
+# that never becomes true changes
 # nothing.
 set -u
 B=${ASH_BUILD_DIR:?}
@@ -153,7 +154,42 @@ aborted_by alerted sev1 "$T/alerted.healthy"
 check "alerted: what it saw names the alert and the detector" \
   '[ "$(field "$d/report.json" "r[\"runs\"][0][\"guardrail\"][\"observed\"]")" = "alert Sev1 arrived firing on webhook detector pager" ]'
 
-# 6. a guardrail that never becomes true: the run ends as it would without it.
+# 6. a process SIGSTOP: the service hangs, its HTTP probe times out; SIGCONT on the abort.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$T/stopped.yaml" <<YAML
+version: 1
+name: stopped
+services:
+  - name: web
+    command: ["python3", "-m", "http.server", "--bind", "127.0.0.1", "$port", "--directory", "$T"]
+    ready: { tcp: "127.0.0.1:$port" }
+probes:
+  - name: health
+    http: { url: "http://127.0.0.1:$port/" }
+    every: 20ms
+    timeout: 100ms
+faults:
+  - name: hang
+    kind: process
+    target: service:web
+    action: stop
+    duration: 20s
+expect:
+  warmup: 300ms
+  stable_for: 200ms
+  timeout: 30s
+guardrails:
+  - name: web-down
+    probe: health
+    error_ratio: 50%
+    for: 300ms
+YAML
+run stopped
+aborted_by stopped web-down "$T"
+lat=$(field "$d/report.json" "r['runs'][0]['guardrail']['stop_latency_ms']")
+check "stopped: stop latency ${lat} ms < 100 ms (SIGCONT sent)" 'python3 -c "import sys; sys.exit(0 if 0 <= float(sys.argv[1]) < 100 else 1)" "$lat"'
+
+# 7. a guardrail that never becomes true: the run ends as it would without it.
 scenario calm '["test", "-e", "'"$T"'/healthy"]' '["rm", "-f", "'"$T"'/healthy"]' '["touch", "'"$T"'/healthy"]' \
   '  - name: never
     probe: health
