@@ -4,8 +4,7 @@
 # journal is gone), the guardrail named in report.json and in the terminal
 # summary, and the stop latency (condition true -> every fault reverted) under
 # 100 ms for in-process faults (an exec fault, a process SIGSTOP); a guardrail
-# that never becomes true changes
-# nothing.
+# that never becomes true changes nothing.
 set -u
 B=${ASH_BUILD_DIR:?}
 ASH=$B/aftershock
