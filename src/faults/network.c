@@ -832,7 +832,9 @@ static int net_describe(const struct ash_fault_spec *f, const struct ash_describ
         n += snprintf(line + n, sizeof line - (size_t)n, " cap %s (%s qdisc)", rate, htb ? "htb" : "tbf");
     if (needs_delay_path(c))
         n += snprintf(line + n, sizeof line - (size_t)n, " delay %.3f ms via %s", (double)c->delay_ns / 1e6,
-                      netem ? "netem" : "the userspace relay");
+                      netem       ? "netem"
+                      : dmech < 0 ? "netem (not available here)"
+                                  : "the userspace relay");
     if (action[0])
         n += snprintf(line + n, sizeof line - (size_t)n, " %s %s via nftables table %s",
                       c->partition ? "partition:" : "loss:", action, table);
