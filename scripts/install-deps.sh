@@ -14,6 +14,7 @@ if [ "$want_test" = 1 ]; then
          strace       # bench/bench_syscall: strace's own fault injection, the reference
          # tests/integration/prometheus_stack.sh: detection from a real monitoring stack
          # (the test starts each on its own ports; policy-rc.d keeps their services down)
+         # (prometheus also ships promtool: tests/integration/metrics.sh checks --metrics with it)
          prometheus prometheus-alertmanager prometheus-blackbox-exporter)
 fi
 
@@ -27,6 +28,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
     exit 3
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # The test suite starts its own PostgreSQL, dockerd, Prometheus and
+  # Alertmanager on private sockets and ports; the packages' own services must
+  # not start when they are installed (they would hold those ports, and a
+  # system dockerd would touch the host's iptables). A policy-rc.d that says
+  # 101 ("action forbidden") stops invoke-rc.d and deb-systemd-invoke from
+  # starting them; one already there (containers ship one) is left as it is.
+  policy=/usr/sbin/policy-rc.d made_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# aftershock install-deps: no service starts during this install\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    made_policy=1
+    trap '[ "$made_policy" = 1 ] && rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -150,6 +150,25 @@ struct ash_detector_kind {
                    void (*set)(void *arg, const char *name, const char *value), void *arg);
 };
 
+/* What a plan (`aftershock plan`, `run --dry-run`) tells a fault's describe hook: the
+ * names a run with this id would give what it makes. Nothing is live: no loop, no
+ * journal, no sandbox; describe must not touch the machine. */
+struct ash_describe {
+    const struct ash_scenario *scenario;
+    const char *run_id;  /* a real id, or a placeholder ("<run>") shown as the pattern */
+    const char *run_dir; /* "RUN_DIR" when not known yet */
+};
+
+/* Append to a describe's "objects" array: what inject makes or changes, one entry each.
+ * type: "qdisc", "nft-table", "link", "cgroup", "cgroup-file", "process", "file", ...;
+ * name: the object's own name (interface, table, path); where: the network namespace or
+ * "root"; detail: what is set; journal: the undo record's op, NULL when none. */
+void ash_describe_object(json_t *out, const char *type, const char *name, const char *where, const char *journal,
+                         const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* "a, b, c" (or with `sep`) into buf, cut to fit. */
+const char *ash_describe_join(char *buf, size_t len, const struct ash_strlist *l, const char *sep);
+
 struct ash_fault_kind {
     struct ash_kind_common c;
     /* Apply. Journal the undo *before* each change. Return once the fault is in
@@ -188,6 +207,11 @@ struct ash_fault_kind {
      * parser refuses a `duration` or `until` on it (nothing would end it), and the engine
      * reports it "not reverted (one-shot)" instead of claiming a revert it never did. */
     const char *(*no_revert)(const struct ash_fault_spec *f);
+    /* Optional: what inject would do, without doing it (`aftershock plan`). Sets
+     * "mechanism" in `out` (one line: how, on what) and appends the objects it would make
+     * with ash_describe_object; sets "cannot_run" when this machine could not inject it
+     * (a reason naming what is missing). A kind without it is planned by its summary. */
+    int (*describe)(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out, ash_error_t *err);
 };
 
 struct ash_action_kind {

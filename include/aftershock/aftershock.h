@@ -44,8 +44,29 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
 /* Parse and validate only. */
 int ash_validate_file(const char *path, ash_error_t *err);
 
+/* `aftershock plan` / `run --dry-run`: what a run of the scenario would do and touch, in
+ * order, without doing any of it (docs/gameday.md). */
+struct ash_plan_options {
+    const char *state_dir;  /* where the journal would be; default ASH_DEFAULT_STATE_DIR */
+    const char *report_dir; /* parent of the run directory; default "reports" */
+    const char *run_id;     /* name objects as a run with this id would; NULL: the "<run>" pattern */
+};
+/* *plan: an "aftershock/plan-v1" document. Returns -1 with err (class usage: exit 2) when
+ * the scenario is invalid; 0 otherwise, with plan.environment.ok false and the reasons in
+ * plan.environment.problems when this machine could not run it (exit 3). */
+int ash_plan_file(const char *path, const struct ash_plan_options *o, json_t **plan, ash_error_t *err);
+/* The plan as text, in the order the run would act. */
+void ash_plan_print(FILE *out, const json_t *plan);
+
 /* Where runs keep their undo journals unless told otherwise (--state-dir). */
 #define ASH_DEFAULT_STATE_DIR "/run/aftershock"
+
+/* Send one request to a live run's control socket in state_dir (NULL: the default):
+ * "abort", "mark detected|mitigated|recovered SENT_NS" or "note SENT_NS TEXT" (SENT_NS:
+ * CLOCK_MONOTONIC ns when it was sent; the run records the mark at that time). run_id
+ * NULL: the only live run (an error naming them when several are). answer: "ok RUN_ID". */
+int ash_control_send(const char *state_dir, const char *run_id, const char *request, char *answer, size_t len,
+                     ash_error_t *err);
 
 /* Undo what dead runs left, from the journals in state_dir. Writes one line
  * per action to log. Returns the number of undo records that failed (0: clean),
@@ -72,6 +93,13 @@ int ash_report_rerender(const char *dir, ash_error_t *err);
 int ash_report_load(const char *path, json_t **out, ash_error_t *err);
 /* JUnit XML: one <testsuite> per report, one <testcase> per run. */
 int ash_report_write_junit_many(const json_t *const *reports, size_t n, const char *path, ash_error_t *err);
+/* The reports' TTD, TTR, impact, revert-to-recover and resolution (per run, and the
+ * median of repeats), the incident's own TTD/TTR, whether expectations were met and
+ * guardrail stop latencies, as Prometheus text exposition (gauges in seconds, labels
+ * scenario, incident, variant, run) for the node exporter's textfile collector; of
+ * several reports of one scenario, the newest. path: a file, or a directory (then
+ * path/aftershock.prom). Written atomically. */
+int ash_report_write_metrics(const char *path, const json_t *const *reports, size_t n, ash_error_t *err);
 /* Terminal table of the figures of each report (ANSI colours when color). */
 void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n, bool color);
 /* For reports of the same incident replayed together, each variant's (a name

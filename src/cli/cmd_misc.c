@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -75,18 +76,35 @@ static int recover_main(int argc, char **argv)
     return failed ? ASH_EXIT_FAIL : 0;
 }
 
-static const char report_usage[] = "usage: aftershock report DIR...\n\n"
+static const char report_usage[] = "usage: aftershock report [--metrics FILE|DIR] DIR...\n\n"
                                    "Re-render junit.xml, report.md and report.html of each run directory from\n"
-                                   "its report.json, and print the summary table.\n";
+                                   "its report.json, and print the summary table.\n\n"
+                                   "  --metrics FILE|DIR  also write the runs' TTD/TTR/impact (per run and median),\n"
+                                   "                      the incident's own TTD/TTR and expectations met as\n"
+                                   "                      Prometheus text with labels scenario, incident, variant\n"
+                                   "                      and run (node exporter textfile collector; a directory:\n"
+                                   "                      DIR/aftershock.prom; of several runs of one scenario, the\n"
+                                   "                      newest)\n";
 
 static int report_main(int argc, char **argv)
 {
-    if (argc < 2) {
+    const char *metrics = NULL;
+    int first = 1;
+    if (argc > 2 && strcmp(argv[1], "--metrics") == 0) {
+        metrics = argv[2];
+        first = 3;
+    } else if (argc > 1 && strncmp(argv[1], "--metrics=", 10) == 0) {
+        metrics = argv[1] + 10;
+        first = 2;
+    }
+    if (argc <= first) {
         fputs(report_usage, stderr);
         return ASH_EXIT_USAGE;
     }
     int status = 0;
-    for (int i = 1; i < argc; i++) {
+    json_t **all = calloc((size_t)argc, sizeof *all);
+    size_t nall = 0;
+    for (int i = first; i < argc; i++) {
         ash_error_t err = {0};
         char path[4200];
         json_t *rep = NULL;
@@ -97,8 +115,21 @@ static int report_main(int argc, char **argv)
         }
         const json_t *one[] = {rep};
         ash_report_print_summary(stdout, one, 1, isatty(1));
-        json_decref(rep);
+        if (all)
+            all[nall++] = rep;
+        else
+            json_decref(rep);
     }
+    if (metrics) {
+        ash_error_t err = {0};
+        if (!all)
+            status = ASH_EXIT_FAIL;
+        else if (nall && ash_report_write_metrics(metrics, (const json_t *const *)all, nall, &err) < 0)
+            status = ash_cli_fail(&err);
+    }
+    for (size_t i = 0; i < nall; i++)
+        json_decref(all[i]);
+    free(all);
     return status;
 }
 

@@ -19,6 +19,9 @@ static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
                             "  --timescale X      override the scenario's timescale (1 s replay = X s incident)\n"
                             "                     used to compare with the incident's own timeline\n"
                             "  --junit FILE       also write one JUnit XML file covering every scenario\n"
+                            "  --metrics FILE     also write TTD/TTR/impact per scenario and run as Prometheus\n"
+                            "                     text (node exporter textfile collector); a directory: FILE/\n"
+                            "                     aftershock.prom\n"
                             "  --state-dir DIR    undo journal location (default /run/aftershock; a private\n"
                             "                     directory of yours: not root? use --state-dir \"$(mktemp -d)\")\n"
                             "  --baseline FILE    compare each scenario's median TTD/TTR with FILE (from\n"
@@ -29,11 +32,16 @@ static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
                             "                     into it when it exists; after --baseline's comparison)\n"
                             "  --no-guardian      do not start the guardian process that reverts if this\n"
                             "                     process is killed (SIGKILL, OOM)\n"
+                            "  --dry-run          print what the run would do and touch, in order, and do\n"
+                            "                     none of it (the same as 'aftershock plan'); exit 0, or\n"
+                            "                     2 invalid, 3 this machine cannot run it\n"
                             "  -q, --quiet        print only the summary\n"
                             "  -h, --help         this help\n\n"
-                            "Ctrl-C aborts: every fault is reverted, services stopped, the report written\n"
-                            "with verdict 'aborted'. A fault whose revert failed makes the verdict 'error'\n"
-                            "(exit 1): its harm may still be there; run 'aftershock recover'. Scenario\n"
+                            "Ctrl-C, 'aftershock abort' from another terminal, or a tripped guardrail\n"
+                            "abort: every fault is reverted, services stopped, the report written\n"
+                            "with verdict 'aborted'; 'aftershock mark' puts marks on the timeline. A\n"
+                            "fault whose revert failed makes the verdict 'error' (exit 1): its harm may\n"
+                            "still be there; run 'aftershock recover'. Scenario\n"
                             "files are code: they run the commands they name with aftershock's\n"
                             "privileges; review them as you review scripts. In host mode (no 'hosts:') a\n"
                             "run touches only the services it starts, the ash-* cgroups it makes for them\n"
@@ -53,18 +61,21 @@ static int run_main(int argc, char **argv)
                                          {"repeat", required_argument, NULL, 'n'},
                                          {"timescale", required_argument, NULL, 't'},
                                          {"junit", required_argument, NULL, 'j'},
+                                         {"metrics", required_argument, NULL, 'M'},
                                          {"state-dir", required_argument, NULL, 's'},
                                          {"no-guardian", no_argument, NULL, 'G'},
                                          {"baseline", required_argument, NULL, 'B'},
                                          {"save-baseline", required_argument, NULL, 'S'},
                                          {"tolerance", required_argument, NULL, 'T'},
+                                         {"dry-run", no_argument, NULL, 'D'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct ash_run_options o = {.repeat = 1, .log = stderr};
+    const char *metrics = NULL;
     const char *junit = NULL, *baseline_file = NULL, *save_baseline = NULL;
     double tolerance = ASH_BASELINE_DEFAULT_TOLERANCE;
-    bool quiet = false, guardian = true;
+    bool quiet = false, guardian = true, dry_run = false;
     int c;
     optind = 1;
     opterr = 0; /* getopt would quote the bad word raw: said below, escaped */
@@ -95,6 +106,9 @@ static int run_main(int argc, char **argv)
         case 'j':
             junit = optarg;
             break;
+        case 'M':
+            metrics = optarg;
+            break;
         case 's':
             o.state_dir = optarg;
             break;
@@ -118,6 +132,9 @@ static int run_main(int argc, char **argv)
                 return ASH_EXIT_USAGE;
             }
             break;
+        case 'D':
+            dry_run = true;
+            break;
         case 'q':
             quiet = true;
             break;
@@ -134,6 +151,10 @@ static int run_main(int argc, char **argv)
     if (optind >= argc) {
         fprintf(stderr, "aftershock run: no scenario given\n\n%s", usage);
         return ASH_EXIT_USAGE;
+    }
+    if (dry_run) {
+        struct ash_plan_options po = {.state_dir = o.state_dir, .report_dir = o.report_dir};
+        return ash_cli_plan((const char *const *)argv + optind, (size_t)(argc - optind), &po, false, stdout);
     }
     o.progress = quiet ? ASH_PROGRESS_QUIET : (isatty(2) ? ASH_PROGRESS_STATUS : ASH_PROGRESS_LINES);
     char exe[PATH_MAX];
@@ -199,6 +220,11 @@ static int run_main(int argc, char **argv)
     if (junit && nrep) {
         ash_error_t err = {0};
         if (ash_report_write_junit_many((const json_t *const *)reports, nrep, junit, &err) < 0)
+            status = ash_cli_fail(&err);
+    }
+    if (metrics && nrep) {
+        ash_error_t err = {0};
+        if (ash_report_write_metrics(metrics, (const json_t *const *)reports, nrep, &err) < 0)
             status = ash_cli_fail(&err);
     }
     if (baseline && nrep) {

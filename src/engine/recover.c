@@ -1,4 +1,5 @@
 /* Recovery: undo what dead runs left, through the undo ops of every kind. */
+#include "engine/control.h"
 #include "engine/recover.h"
 #include "kinds.h"
 #include "sys/journal.h"
@@ -40,7 +41,9 @@ static void report_error(const char *op, const ash_error_t *e, void *arg)
 
 int ash_recover_journal(const char *path, FILE *log, ash_error_t *err)
 {
-    return ash_journal_replay(path, undo_one, log, report_error, err);
+    int r = ash_journal_replay(path, undo_one, log, report_error, err);
+    ash_control_remove_stale_for(path); /* the dead run's control socket */
+    return r;
 }
 
 int ash_recover_journal_at(int dfd, const char *path, FILE *log, ash_error_t *err)
@@ -95,6 +98,10 @@ int ash_recover(const char *state_dir, FILE *log, ash_error_t *err)
             undone++;
         }
     }
+    /* Control sockets of runs killed after their journal was gone. */
+    size_t swept = ash_control_sweep(state_dir);
+    if (log && swept)
+        ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "removed %zu control socket(s) of dead runs\n", swept);
     if (log && n == 0)
         ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "nothing to recover in %s\n", state_dir);
     for (size_t i = 0; i < n; i++)

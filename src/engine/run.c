@@ -4,7 +4,9 @@
  * Everything happens on one event loop; every time is CLOCK_MONOTONIC ns. */
 #include "engine/run.h"
 #include "engine/fault_revert.h"
+#include "engine/control.h"
 #include "engine/guardian.h"
+#include "engine/guardrail.h"
 #include "engine/measure.h"
 #include "engine/progress.h"
 #include "engine/recover.h"
@@ -142,6 +144,13 @@ struct run {
     int64_t t_unfinished; /* earliest start of a sample abandoned at teardown, or -1 */
     json_t *verify;       /* results of the scenario's verify: checks, NULL if none ran */
     int guardian_fd;      /* the guardian's pidfd while the loop watches it, else -1 */
+    /* Guardrails (engine/guardrail.c): the one that tripped, why, when it became true,
+     * and when every fault was reverted after it (the stop latency is the difference). */
+    struct ash_guard *guard;
+    const struct ash_guardrail_spec *guard_spec;
+    char guard_why[256];
+    int64_t guard_true, t_reverted_all;
+    struct ash_control *control; /* `aftershock abort` / `mark` from another terminal */
 };
 
 /* ---- timeline ---- */
@@ -158,6 +167,7 @@ static void add_event(struct run *r, int64_t t, const char *event, const char *d
     }
     r->events[r->n_events++] = (struct event){t, strdup(event), strdup(detail ? detail : "")};
     ash_progress_event(r->progress, t - r->t_start, event, detail);
+    ash_guard_event(r->guard, event, detail, t);
     /* Detectors that watch timeline events (OOM kills, service exits). */
     for (size_t i = 0; i < r->sc->n_detectors; i++)
         if (r->dets[i].started && r->dets[i].spec->kind->on_event)
@@ -372,6 +382,7 @@ static void sample_done(void *arg, const struct ash_sample *s)
     ash_sample_judge(&p->samples[i], p->slow_ns);
     s = &p->samples[i];
     ash_progress_sample(r->progress, p->spec->name, s->ok);
+    ash_guard_sample(r->guard, p->spec, s);
     for (size_t d = 0; d < r->sc->n_detectors; d++)
         if (r->dets[d].started && r->dets[d].spec->kind->on_sample)
             r->dets[d].spec->kind->on_sample(&r->ctx, r->dets[d].spec, r->dets[d].state, p->spec, s);
@@ -697,6 +708,37 @@ static int64_t run_timeout(ash_loop *loop, int64_t now, void *data)
     return ASH_TIMER_DONE;
 }
 
+/* A guardrail tripped: the normal way out, now (teardown reverts everything). */
+static void guard_trip(void *arg, const struct ash_guardrail_spec *g, const char *why, int64_t t_true)
+{
+    struct run *r = arg;
+    if (r->aborted)
+        return;
+    r->guard_spec = g;
+    r->guard_true = t_true;
+    snprintf(r->guard_why, sizeof r->guard_why, "%s", why);
+    abort_run(r, "guardrail '%s' tripped: %s", g->name, why);
+}
+
+/* `aftershock abort` or `aftershock mark` reached the run's control socket: an abort is
+ * the normal way out; a mark is a timeline event at the moment it was sent, which the
+ * `human` detector takes as the detection. */
+static void control_cmd(void *arg, const char *what, const char *text, int64_t t, const char *who)
+{
+    struct run *r = arg;
+    if (strcmp(what, "abort") == 0) {
+        abort_run(r, "aborted from another terminal ('aftershock abort', %s)", who);
+        return;
+    }
+    char event[32], detail[ASH_ERROR_MSG_MAX];
+    snprintf(event, sizeof event, "mark-%s", what);
+    if (strcmp(what, "note") == 0)
+        snprintf(detail, sizeof detail, "%s (%s)", text, who);
+    else
+        snprintf(detail, sizeof detail, "%s", who);
+    add_event(r, t, event, detail);
+}
+
 static void on_signal(ash_loop *loop, int signo, void *data)
 {
     struct run *r = data;
@@ -960,6 +1002,16 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
                             f->no_effect[0] ? json_sprintf("fault had no effect: %s", f->no_effect) : json_null());
     }
     json_object_set_new(run, "faults", faults);
+    json_t *guard = json_null();
+    if (r->guard_spec) {
+        char cond[256];
+        ash_guard_condition(r->guard_spec, cond, sizeof cond);
+        guard =
+            json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", r->guard_spec->name, "condition", cond, "observed",
+                      r->guard_why, "true_ms", rel(r, r->guard_true), "stop_latency_ms",
+                      r->t_reverted_all > 0 ? json_real(ash_ns_to_ms(r->t_reverted_all - r->guard_true)) : json_null());
+    }
+    json_object_set_new(run, "guardrail", guard);
 
     json_t *probes = json_array();
     for (size_t i = 0; i < sc->n_probes; i++) {
@@ -1182,6 +1234,9 @@ static void teardown(struct run *r)
         }
         revert_fault(r, f, r->aborted ? "abort" : "end of run");
     }
+    r->t_reverted_all = ash_now_ns();
+    ash_guard_free(r->guard);
+    r->guard = NULL;
     for (size_t i = 0; i < r->sc->n_remediations; i++)
         if (r->rems[i].timer) {
             ash_loop_cancel_timer(r->loop, r->rems[i].timer);
@@ -1280,6 +1335,9 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         ash_loop_add_signal(r.loop, SIGHUP, on_signal, &r, err) < 0)
         goto out_journal;
     signal(SIGPIPE, SIG_IGN);
+    ash_error_t cerr = {0};
+    if (ash_control_open(r.loop, cfg->state_dir, cfg->run_id, control_cmd, &r, &r.control, &cerr) < 0)
+        add_event(&r, ash_now_ns(), "warning", cerr.msg);
 
     r.ctx = (struct ash_ctx){.loop = r.loop,
                              .journal = r.journal,
@@ -1342,6 +1400,8 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
             goto out_teardown;
         }
     }
+    if (ash_guard_new(&r.ctx, r.t_start, guard_trip, &r, &r.guard, err) < 0)
+        goto out_teardown;
     if (ash_env_start(r.env, err) < 0) {
         if (r.aborted)
             verdict = ASH_VERDICT_ABORTED;
@@ -1378,6 +1438,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     ash_progress_phase(r.progress, phase_names[r.phase]);
     r.t0 = ash_now_ns();
     add_event(&r, r.t0, "steady-state", "verified; fault phase begins");
+    ash_guard_activate(r.guard, r.t0);
     for (size_t i = 0; i < sc->n_faults; i++) {
         struct fault_rt *f = &r.faults[i];
         f->spec = &sc->faults[i];
@@ -1478,6 +1539,7 @@ out_loop:
         ash_loop_del_fd(r.loop, r.guardian_fd); /* its end now is the planned one */
     if (cfg->guardian_exe)
         ash_guardian_stop(); /* after the journal is closed: never while it has undo records */
+    ash_control_close(r.control);
     ash_loop_free(r.loop);
 out_free:
     ash_progress_free(r.progress);

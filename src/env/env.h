@@ -46,6 +46,9 @@ struct ash_env_opts {
 };
 
 int ash_env_new(const struct ash_env_opts *o, struct ash_env **out, ash_error_t *err);
+/* The order services start in (dependencies first): order[k] indexes specs. What
+ * ash_env_start follows; `aftershock plan` shows it. */
+int ash_env_order(const struct ash_service_spec *const *specs, size_t n, size_t *order, ash_error_t *err);
 /* Start every service in dependency order and wait for each to be ready (runs the loop). */
 int ash_env_start(struct ash_env *env, ash_error_t *err);
 /* Stop every service (reverse dependency order), reap, and mark journal records done. */

@@ -399,18 +399,18 @@ static int build_host_net(struct ash_sandbox *sb, struct ash_nl *root_nl, struct
 
 static void host_cgroup_init(struct ash_sandbox *sb, struct ash_host *h, const struct ash_host_spec *spec)
 {
-    char rel[128];
-    snprintf(rel, sizeof rel, "ash-%s/%s", sb->run_id, h->name);
-    ash_cgroup_init(&h->cg, &sb->cgsys, rel, spec->cpu > 0);
+    struct ash_sandbox_names nm;
+    ash_sandbox_names(sb->run_id, 0, h->name, &nm);
+    ash_cgroup_init(&h->cg, &sb->cgsys, nm.cgroup, spec->cpu > 0);
 }
 
 static int build_host_cgroup(struct ash_sandbox *sb, struct ash_host *h, const struct ash_host_spec *spec,
                              ash_error_t *err)
 {
-    char rel[128];
-    snprintf(rel, sizeof rel, "ash-%s/%s", sb->run_id, h->name);
+    struct ash_sandbox_names nm;
+    ash_sandbox_names(sb->run_id, 0, h->name, &nm);
     bool want_cpu = spec->cpu > 0;
-    if (ash_cgroup_create(&h->cg, &sb->cgsys, rel, want_cpu, err) < 0)
+    if (ash_cgroup_create(&h->cg, &sb->cgsys, nm.cgroup, want_cpu, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
     if (spec->memory.set) {
         uint64_t bytes = spec->memory.bytes;
@@ -751,6 +751,16 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
     free(sb);
 }
 
+void ash_sandbox_names(const char *run_id, size_t index, const char *host, struct ash_sandbox_names *out)
+{
+    snprintf(out->bridge, sizeof out->bridge, "ash-%s", run_id);
+    snprintf(out->veth_prefix, sizeof out->veth_prefix, "ash%.8sv", run_id);
+    snprintf(out->netns, sizeof out->netns, "ash-%s-%s", run_id, host);
+    snprintf(out->veth, sizeof out->veth, "%s%zu", out->veth_prefix, index);
+    snprintf(out->parent_cgroup, sizeof out->parent_cgroup, "ash-%s", run_id);
+    snprintf(out->cgroup, sizeof out->cgroup, "ash-%s/%s", run_id, host);
+}
+
 int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, const char *run_dir, struct ash_journal *j,
                           struct ash_sandbox **out, ash_error_t *err)
 {
@@ -775,8 +785,10 @@ int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, con
     sb->j = j;
     sb->mnt_base = -1;
     snprintf(sb->run_id, sizeof sb->run_id, "%s", run_id);
-    snprintf(sb->bridge, sizeof sb->bridge, "ash-%s", run_id);
-    snprintf(sb->veth_prefix, sizeof sb->veth_prefix, "ash%.8sv", run_id);
+    struct ash_sandbox_names nm;
+    ash_sandbox_names(run_id, 0, "", &nm);
+    snprintf(sb->bridge, sizeof sb->bridge, "%s", nm.bridge);
+    snprintf(sb->veth_prefix, sizeof sb->veth_prefix, "%s", nm.veth_prefix);
     /* Named by the run id, never by anything two runs can share (a run directory, a
      * second-resolution stamp): two sandboxes must never write each other's hosts or
      * resolv.conf. */
@@ -791,8 +803,9 @@ int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, con
         h->sb = sb;
         h->ns = (struct ash_ns_host){-1, -1, -1};
         snprintf(h->name, sizeof h->name, "%s", name);
-        snprintf(h->netns, sizeof h->netns, "ash-%s-%s", run_id, name);
-        snprintf(h->veth, sizeof h->veth, "%s%zu", sb->veth_prefix, i);
+        ash_sandbox_names(run_id, i, name, &nm);
+        snprintf(h->netns, sizeof h->netns, "%s", nm.netns);
+        snprintf(h->veth, sizeof h->veth, "%s", nm.veth);
         for (size_t k = 0; k < 4; k++)
             h->cg.procs_fd[k] = -1;
     }
@@ -819,9 +832,7 @@ int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, con
         if (write_host_files(sb, &sb->hosts[i], err) < 0)
             goto fail;
     /* The run's parent cgroup: journaled before any host's, so undone after them. */
-    char rel[64];
-    snprintf(rel, sizeof rel, "ash-%s", run_id);
-    ash_cgroup_init(&sb->parent_cg, &sb->cgsys, rel, true);
+    ash_cgroup_init(&sb->parent_cg, &sb->cgsys, nm.parent_cgroup, true);
     if (journal(sb, "sandbox.cgroup", ash_cgroup_to_json(&sb->parent_cg), &sb->j_parent, err) < 0)
         goto fail;
     sb->parent_made = true;

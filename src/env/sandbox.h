@@ -17,6 +17,18 @@
 struct ash_sandbox;
 struct ash_host;
 
+/* The names a run with this id gives its sandbox and the host at `index` of sc->hosts:
+ * one place for them, so `aftershock plan` shows what a run will make. */
+struct ash_sandbox_names {
+    char bridge[16];        /* "ash-<run>": the bridge, and the egress guard's nftables table */
+    char veth_prefix[16];   /* "ash<run, 8 chars>v" */
+    char netns[128];        /* "ash-<run>-<host>" (also under /run/netns) */
+    char veth[16];          /* root-side end of the host's link: veth_prefix + index */
+    char parent_cgroup[32]; /* "ash-<run>", relative to each cgroup hierarchy */
+    char cgroup[128];       /* "ash-<run>/<host>" */
+};
+void ash_sandbox_names(const char *run_id, size_t index, const char *host, struct ash_sandbox_names *out);
+
 /* Build every host of sc->hosts. run_id: [A-Za-z0-9]{1,11} (the first 8
  * characters name the veths, so keep ids unique in 8). Generated files go to
  * /run/aftershock/sandbox-<run_id>/hosts/<host>/etc/. On failure everything

@@ -231,31 +231,28 @@ static void emit(struct ash_env *env, const char *event, const char *fmt, ...)
 }
 
 /* Topological order over depends_on (the parser rejected cycles already). */
-static int order_services(struct ash_env *env, ash_error_t *err)
+int ash_env_order(const struct ash_service_spec *const *specs, size_t n, size_t *order, ash_error_t *err)
 {
-    env->order = calloc(env->n ? env->n : 1, sizeof *env->order);
-    bool *placed = calloc(env->n ? env->n : 1, sizeof *placed);
-    if (!env->order || !placed) {
-        free(placed);
+    bool *placed = calloc(n ? n : 1, sizeof *placed);
+    if (!placed)
         return ash_error(err, ENOMEM, "env");
-    }
     size_t k = 0;
-    while (k < env->n) {
+    while (k < n) {
         bool progress = false;
-        for (size_t i = 0; i < env->n; i++) {
+        for (size_t i = 0; i < n; i++) {
             if (placed[i])
                 continue;
             bool ready = true;
-            const struct ash_strlist *deps = &env->svcs[i].spec->depends_on;
+            const struct ash_strlist *deps = &specs[i]->depends_on;
             for (size_t d = 0; d < deps->n && ready; d++) {
                 const char *dep = strchr(deps->v[d], '/') ? strchr(deps->v[d], '/') + 1 : deps->v[d];
-                for (size_t j = 0; j < env->n; j++)
-                    if (!placed[j] && strcmp(env->svcs[j].spec->name, dep) == 0)
+                for (size_t j = 0; j < n; j++)
+                    if (!placed[j] && strcmp(specs[j]->name, dep) == 0)
                         ready = false;
             }
             if (ready) {
                 placed[i] = true;
-                env->order[k++] = i;
+                order[k++] = i;
                 progress = true;
             }
         }
@@ -266,6 +263,21 @@ static int order_services(struct ash_env *env, ash_error_t *err)
     }
     free(placed);
     return 0;
+}
+
+static int order_services(struct ash_env *env, ash_error_t *err)
+{
+    env->order = calloc(env->n ? env->n : 1, sizeof *env->order);
+    const struct ash_service_spec **specs = calloc(env->n ? env->n : 1, sizeof *specs);
+    if (!env->order || !specs) {
+        free(specs);
+        return ash_error(err, ENOMEM, "env");
+    }
+    for (size_t i = 0; i < env->n; i++)
+        specs[i] = env->svcs[i].spec;
+    int r = ash_env_order(specs, env->n, env->order, err);
+    free(specs);
+    return r;
 }
 
 /* `user:` is a name or a numeric uid; looked up here, before any fork. */

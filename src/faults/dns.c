@@ -333,6 +333,43 @@ static int dns_fault_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f,
     return 0;
 }
 
+static int dns_fault_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out,
+                              ash_error_t *err)
+{
+    (void)err;
+    const struct dns_fault_conf *c = f->conf;
+    char names[256], clients[256], line[1024];
+    ash_describe_join(names, sizeof names, &c->names, ", ");
+    ash_describe_join(clients, sizeof clients, &c->clients, ", ");
+    const char *server = d->scenario->n_hosts ? "the run's DNS server (bridge gateway :53)" : d->scenario->dns.listen;
+    int n = snprintf(line, sizeof line, "%s answers [%s]", server ? server : "the run's DNS server", names);
+    if (ash_node_ok(&c->split)) {
+        n += snprintf(line + n, sizeof line - (size_t)n, " per client:");
+        for (size_t i = 0; i < ash_map_size(&c->split) && n > 0 && (size_t)n < sizeof line; i++) {
+            ash_node k, v;
+            ash_map_pair(&c->split, i, &k, &v);
+            n += snprintf(line + n, sizeof line - (size_t)n, "%s %s -> %s", i ? "," : "", ash_node_text(&k) ?: "?",
+                          ash_node_text(&v) ?: "?");
+        }
+    } else if (c->answer >= 0) {
+        n += snprintf(line + n, sizeof line - (size_t)n, " with %s%s%s", answer_names[c->answer], c->to ? " " : "",
+                      c->to ? c->to : "");
+    }
+    if (c->move && n > 0 && (size_t)n < sizeof line)
+        n +=
+            snprintf(line + n, sizeof line - (size_t)n, "; their address records move to %s (back on revert)", c->move);
+    if (c->delay_ns > 0 && n > 0 && (size_t)n < sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n, "; answers %.3f ms late", (double)c->delay_ns / 1e6);
+    if (c->probability < 1.0 && n > 0 && (size_t)n < sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n, "; %.4g%% of matching queries", c->probability * 100);
+    if (c->ttl >= 0 && n > 0 && (size_t)n < sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n, "; ttl %lld s", c->ttl);
+    if (n > 0 && (size_t)n < sizeof line)
+        snprintf(line + n, sizeof line - (size_t)n, "; clients: %s", c->clients.n ? clients : "every client");
+    json_object_set_new(out, "mechanism", json_string(line));
+    return 0;
+}
+
 const struct ash_fault_kind ash_fault_dns = {
     .c = {.name = "dns",
           .summary = "the run's DNS server answers chosen names wrongly, late, sometimes, or per client",
@@ -342,4 +379,5 @@ const struct ash_fault_kind ash_fault_dns = {
           .validate = dns_fault_validate},
     .inject = dns_fault_inject,
     .revert = dns_fault_revert,
+    .describe = dns_fault_describe,
 };

@@ -195,6 +195,44 @@ static const char *exec_no_revert(const struct ash_fault_spec *f)
     return c->revert.n ? NULL : "it has no 'revert:' command";
 }
 
+static json_t *argv_json(char **v)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && v && v[i]; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static int exec_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out, ash_error_t *err)
+{
+    const struct exec_conf *c = f->conf;
+    char **inject = ash_env_argv(&c->inject, d->scenario->dir, d->run_dir);
+    char **revert = c->revert.n ? ash_env_argv(&c->revert, d->scenario->dir, d->run_dir) : NULL;
+    if (!inject || (c->revert.n && !revert)) {
+        ash_argv_free(inject);
+        ash_argv_free(revert);
+        return ash_error(err, ENOMEM, "exec fault");
+    }
+    char a[512], b[512];
+    struct ash_strlist li = {inject, c->inject.n}, lr = {revert, c->revert.n};
+    ash_describe_join(a, sizeof a, &li, " ");
+    ash_describe_join(b, sizeof b, &lr, " ");
+    json_object_set_new(
+        out, "mechanism",
+        revert
+            ? json_sprintf("run `%s`; revert: `%s` (each within %.0f ms)", a, b, (double)c->timeout_ns / 1e6)
+            : json_sprintf("run `%s` (within %.0f ms); one-shot: no revert command", a, (double)c->timeout_ns / 1e6));
+    json_object_set_new(
+        out, "commands",
+        json_pack("{s:o, s:o}", "inject", argv_json(inject), "revert", revert ? argv_json(revert) : json_null()));
+    char log[4200];
+    snprintf(log, sizeof log, "%s/logs/faults/%s.log", d->run_dir, f->name);
+    ash_describe_object(out, "file", log, "root", revert ? "exec.revert" : NULL, "the commands' output");
+    ash_argv_free(inject);
+    ash_argv_free(revert);
+    return 0;
+}
+
 static const struct ash_undo_op exec_undo[] = {{"exec.revert", undo_exec, true}, {NULL, NULL, false}};
 
 const struct ash_fault_kind ash_fault_exec = {
@@ -208,4 +246,5 @@ const struct ash_fault_kind ash_fault_exec = {
     .undo_ops = exec_undo,
     .commit = exec_commit,
     .no_revert = exec_no_revert,
+    .describe = exec_describe,
 };

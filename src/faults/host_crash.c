@@ -207,6 +207,65 @@ static int undo_thaw(json_t *rec, ash_error_t *err)
 
 static const struct ash_undo_op crash_undo[] = {{"host-crash.thaw", undo_thaw}, {NULL, NULL}};
 
+static int crash_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out, ash_error_t *err)
+{
+    (void)err;
+    const struct crash_conf *c = f->conf;
+    const char *host = c->target.name;
+    size_t idx = 0;
+    for (size_t i = 0; i < d->scenario->n_hosts; i++)
+        if (strcmp(d->scenario->hosts[i].name, host) == 0)
+            idx = i;
+    struct ash_sandbox_names nm;
+    ash_sandbox_names(d->run_id, idx, host, &nm);
+    struct ash_cgroup_sys sys;
+    struct ash_cgroup cg;
+    char cgpath[600];
+    if (ash_cgroup_detect(NULL, &sys, NULL) == 0) {
+        ash_cgroup_init(&cg, &sys, nm.cgroup, false);
+        snprintf(cgpath, sizeof cgpath, "%s", cg.v2[0] ? cg.v2 : cg.freezer);
+    } else {
+        snprintf(cgpath, sizeof cgpath, "%s", nm.cgroup);
+        cg = (struct ash_cgroup){0};
+    }
+    char line[1024];
+    int n = 0;
+    switch ((enum crash_mode)c->mode) {
+    case CM_KILL:
+        n = snprintf(line, sizeof line,
+                     "kill: SIGKILL every process of host %s (%s in %s), then its links down (%s, %s)", host,
+                     cg.v2[0] ? "cgroup.kill" : "freeze + kill", cgpath, nm.veth, "eth0");
+        ash_describe_object(out, "cgroup-file", cg.v2[0] ? "cgroup.kill" : "freezer.state", cgpath, NULL, "1");
+        ash_describe_object(out, "link", nm.veth, "root", NULL, "down (eth0 in %s too)", nm.netns);
+        break;
+    case CM_FREEZE:
+        n = snprintf(line, sizeof line, "freeze: host %s hangs (%s in %s; thawed on revert)", host,
+                     cg.v2[0] ? "cgroup.freeze = 1" : "freezer.state = FROZEN", cgpath);
+        ash_describe_object(out, "cgroup-file", cg.v2[0] ? "cgroup.freeze" : "freezer.state", cgpath, "host-crash.thaw",
+                            "%s", cg.v2[0] ? "1" : "FROZEN");
+        break;
+    case CM_ISOLATE:
+        n = snprintf(line, sizeof line, "isolate: host %s's links down (%s, eth0 in %s); up on revert", host, nm.veth,
+                     nm.netns);
+        ash_describe_object(out, "link", nm.veth, "root", NULL, "down (eth0 in %s too)", nm.netns);
+        break;
+    }
+    if (n > 0 && (size_t)n < sizeof line) {
+        if (c->restart_after_ns >= 0)
+            snprintf(line + n, sizeof line - (size_t)n,
+                     "; restart after %.3f s: links up, thawed, services started in %s order",
+                     c->restart_after_ns / 1e9, order_names[c->restart_order]);
+        else
+            snprintf(line + n, sizeof line - (size_t)n, "; back on revert (no restart_after)");
+    }
+    json_object_set_new(out, "mechanism", json_string(line));
+    if (c->restart_after_ns >= 0)
+        json_object_set_new(
+            out, "revert",
+            json_sprintf("ends by itself after %g ms (the host comes back)", (double)c->restart_after_ns / 1e6));
+    return 0;
+}
+
 const struct ash_fault_kind ash_fault_host_crash = {
     .c = {.name = "host-crash",
           .summary = "kill, freeze or isolate a sandbox host; optionally restart it after a delay",
@@ -218,4 +277,5 @@ const struct ash_fault_kind ash_fault_host_crash = {
     .inject = crash_inject,
     .revert = crash_revert,
     .undo_ops = crash_undo,
+    .describe = crash_describe,
 };

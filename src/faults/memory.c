@@ -741,6 +741,79 @@ static const struct ash_undo_op mem_undo[] = {{"memory.restore", undo_restore},
                                               {"memory.own-cgroup", undo_own_cg},
                                               {NULL, NULL}};
 
+static void fmt_size(char *buf, size_t len, const struct ash_size *z, const char *of)
+{
+    if (z->is_percent)
+        snprintf(buf, len, "%.4g%% of %s", z->fraction * 100, of);
+    else
+        snprintf(buf, len, "%" PRIu64 " bytes (%.1f MiB)", z->bytes, (double)z->bytes / 1048576.0);
+}
+
+static int mem_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out, ash_error_t *err)
+{
+    (void)err;
+    const struct mem_conf *c = f->conf;
+    const char *host = TARGET_HOST(c), *svc = TARGET_SERVICE(c);
+    char rel[ASH_OBJNAME_MAX + 160], line[1536];
+    int n;
+    if (host) {
+        struct ash_sandbox_names nm;
+        ash_sandbox_names(d->run_id, 0, host, &nm);
+        snprintf(rel, sizeof rel, "%s", nm.cgroup);
+        n = snprintf(line, sizeof line, "host %s's cgroup %s:", host, rel);
+    } else {
+        const char *slash = strrchr(svc, '/');
+        char own[ASH_OBJNAME_MAX + 1];
+        ash_objname(own, d->run_id, slash ? slash + 1 : svc);
+        snprintf(rel, sizeof rel, "%s", own);
+        n = snprintf(line, sizeof line, "service %s moved into cgroup %s (moved back on revert):", svc, rel);
+    }
+    struct ash_cgroup_sys sys;
+    struct ash_cgroup cg = {0};
+    bool known = ash_cgroup_detect(NULL, &sys, NULL) == 0;
+    if (known)
+        ash_cgroup_init(&cg, &sys, rel, false);
+    const char *dir = known ? limit_dir(&cg) : rel;
+    if (svc && (c->limit.set || c->balloon.set || c->swap == 1)) {
+        if (known && cg.v2[0])
+            ash_describe_object(out, "cgroup", cg.v2, "root", "memory.own-cgroup", "made for service %s", svc);
+        if (known && cg.memory[0])
+            ash_describe_object(out, "cgroup", cg.memory, "root", "memory.own-cgroup", "made for service %s", svc);
+    }
+    if (c->limit.set) {
+        char v[96], file[700];
+        fmt_size(v, sizeof v, &c->limit, "the limit in effect (MemTotal when unlimited)");
+        snprintf(file, sizeof file, "%s/%s", dir, !known || cg.mem_v2 ? "memory.max" : "memory.limit_in_bytes");
+        ash_describe_object(out, "cgroup-file", file, "root", "memory.restore", "%s (the old value restored on revert)",
+                            v);
+        n += snprintf(line + n, sizeof line - (size_t)n, " %s = %s;", file, v);
+    }
+    if (c->swap == 1 && n > 0 && (size_t)n < sizeof line) {
+        char file[700];
+        if (!known || cg.mem_v2)
+            snprintf(file, sizeof file, "%s/memory.swap.max", known ? cg.v2 : rel);
+        else
+            snprintf(file, sizeof file, "%s/memory.memsw.limit_in_bytes", cg.memory);
+        ash_describe_object(out, "cgroup-file", file, "root", "memory.restore", "swap off (restored on revert)");
+        n += snprintf(line + n, sizeof line - (size_t)n, " swap off (%s);", file);
+    }
+    if (c->balloon.set && n > 0 && (size_t)n < sizeof line) {
+        char v[96];
+        fmt_size(v, sizeof v, &c->balloon.size, "the limit");
+        ash_describe_object(out, "process", "balloon", dir, "memory.balloon", "allocates and touches %s at %s", v,
+                            c->balloon.rate ? c->balloon.rate : "full speed");
+        n += snprintf(line + n, sizeof line - (size_t)n, " a balloon allocates %s at %s;", v,
+                      c->balloon.rate ? c->balloon.rate : "full speed");
+    }
+    if (c->enomem && n > 0 && (size_t)n < sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n, " anonymous mmap and growing brk fail with ENOMEM (seccomp);");
+    if (n > 0 && (size_t)n < sizeof line)
+        snprintf(line + n, sizeof line - (size_t)n, " OOM kills and pressure sampled every %.0f ms",
+                 (double)c->sample_every_ns / 1e6);
+    json_object_set_new(out, "mechanism", json_string(line));
+    return 0;
+}
+
 const struct ash_fault_kind ash_fault_memory = {
     .c = {.name = "memory-exhaustion",
           .summary = "shrink a cgroup's memory limit, turn swap off, run a balloon; OOM kills and pressure observed",
@@ -754,4 +827,5 @@ const struct ash_fault_kind ash_fault_memory = {
     .discard = mem_discard,
     .undo_ops = mem_undo,
     .prepare = mem_prepare,
+    .describe = mem_describe,
 };

@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/pkt_sched.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -726,6 +727,143 @@ static int undo_offload(json_t *rec, ash_error_t *err)
     return r;
 }
 
+/* ---- plan ---- */
+
+static size_t host_index(const struct ash_scenario *sc, const char *name)
+{
+    for (size_t i = 0; i < sc->n_hosts; i++)
+        if (strcmp(sc->hosts[i].name, name) == 0)
+            return i;
+    return 0;
+}
+
+static void fmt_rate(char *buf, size_t len, uint64_t bits)
+{
+    if (bits >= 1000000000 && bits % 1000000000 == 0)
+        snprintf(buf, len, "%" PRIu64 "gbit", bits / 1000000000);
+    else if (bits >= 1000000 && bits % 1000000 == 0)
+        snprintf(buf, len, "%" PRIu64 "mbit", bits / 1000000);
+    else if (bits >= 1000 && bits % 1000 == 0)
+        snprintf(buf, len, "%" PRIu64 "kbit", bits / 1000);
+    else
+        snprintf(buf, len, "%" PRIu64 "bit", bits);
+}
+
+/* What net_inject would place, in the same order and on the same interfaces, named as a
+ * run with d->run_id would name them. Mirrors net_inject's decisions: keep them together. */
+static int net_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out, ash_error_t *err)
+{
+    (void)err;
+    const struct net_conf *c = f->conf;
+    const struct ash_scenario *sc = d->scenario;
+    const char *an = c->target.name ? c->target.name : c->between.v[0];
+    const char *bn = c->target.name ? NULL : c->between.v[1];
+    struct ash_sandbox_names na, nb;
+    ash_sandbox_names(d->run_id, host_index(sc, an), an, &na);
+    if (bn)
+        ash_sandbox_names(d->run_id, host_index(sc, bn), bn, &nb);
+    char table[ASH_OBJNAME_MAX + 1];
+    ash_objname(table, d->run_id, f->name);
+    bool egress = c->direction != DIR_INGRESS, ingress = c->direction != DIR_EGRESS;
+    int dmech = -1;
+    const char *dwhy = "";
+    if (needs_delay_path(c)) {
+        dmech = choose_delay_mech(c, &dwhy);
+        if (dmech < 0)
+            json_object_set_new(out, "cannot_run",
+                                json_sprintf("mechanism netem asked for, but %s; use 'mechanism: auto' or 'relay'",
+                                             dwhy ? dwhy : "sch_netem is not available"));
+    }
+    bool netem = dmech == MECH_NETEM;
+    bool htb = c->bandwidth && filtered(c) && !netem;
+    char rate[32] = "", what[160] = "";
+    if (c->bandwidth) {
+        fmt_rate(rate, sizeof rate, c->bandwidth);
+        if (c->queue_bytes)
+            snprintf(what, sizeof what, "%s %s, queue %" PRIu64 " bytes", htb ? "htb class 1:10" : "tbf", rate,
+                     c->queue_bytes);
+        else
+            snprintf(what, sizeof what, "%s %s, queue %.0f ms", htb ? "htb class 1:10" : "tbf", rate,
+                     (double)c->queue_ns / 1e6);
+    }
+    if (netem)
+        snprintf(what + strlen(what), sizeof what - strlen(what), "%snetem delay %.3f ms jitter %.3f ms",
+                 what[0] ? " + " : "", (double)c->delay_ns / 1e6, (double)c->jitter_ns / 1e6);
+    bool table_a = false, table_b = false;
+    if (egress && (c->bandwidth || netem)) {
+        ash_describe_object(out, "qdisc", "eth0", na.netns, "network.qdisc", "%s (what %s sends)", what, an);
+        table_a |= htb;
+    }
+    if (ingress && (c->bandwidth || netem)) {
+        if (bn && htb) {
+            ash_describe_object(out, "qdisc", "eth0", nb.netns, "network.qdisc", "%s (what %s sends to %s)", what, bn,
+                                an);
+            table_b = true;
+        } else {
+            ash_describe_object(out, "qdisc", na.veth, "root", "network.qdisc", "%s (what %s receives)", what, an);
+        }
+    }
+    char action[64] = "";
+    if (c->partition || c->loss >= 1.0)
+        snprintf(action, sizeof action, "drop");
+    else if (c->loss > 0)
+        snprintf(action, sizeof action, "drop %.4g%% (numgen random)", c->loss * 100);
+    table_a |= action[0] && (egress || ingress);
+    char tname[ASH_OBJNAME_MAX + 8];
+    snprintf(tname, sizeof tname, "inet %s", table);
+    if (table_a)
+        ash_describe_object(out, "nft-table", tname, na.netns, "network.nft", "%s%s%s",
+                            htb ? "meta priority set 1:10" : "", htb && action[0] ? "; " : "", action);
+    if (table_b)
+        ash_describe_object(out, "nft-table", tname, nb.netns, "network.nft", "meta priority set 1:10");
+    if (dmech == MECH_RELAY) {
+        size_t idx = host_index(sc, an);
+        char rb[16], rp[16];
+        snprintf(rb, sizeof rb, "ash%.8sr%zu", d->run_id, idx);
+        snprintf(rp, sizeof rp, "ash%.8sp%zu", d->run_id, idx);
+        for (size_t i = 0; i < sc->n_hosts; i++) {
+            struct ash_sandbox_names nh;
+            ash_sandbox_names(d->run_id, i, sc->hosts[i].name, &nh);
+            ash_describe_object(out, "offload", "eth0", nh.netns, "network.offload", "TX checksum offload off");
+        }
+        ash_describe_object(out, "link", rb, "root", "network.relay-link",
+                            "relay veth pair %s/%s between bridge %s and %s: delay %.3f ms, jitter %.3f ms", rb, rp,
+                            na.bridge, na.veth, (double)c->delay_ns / 1e6, (double)c->jitter_ns / 1e6);
+    }
+    if (c->cross.set) {
+        struct ash_sandbox_names nf, nt;
+        ash_sandbox_names(d->run_id, host_index(sc, c->cross.from), c->cross.from, &nf);
+        ash_sandbox_names(d->run_id, host_index(sc, c->cross.to), c->cross.to, &nt);
+        ash_describe_object(out, "process", "cross-traffic sink", nt.netns, "network.proc", "%s port %lld",
+                            c->cross.protocol == 1 ? "udp" : "tcp", c->cross.port);
+        ash_describe_object(out, "process", "cross-traffic sender", nf.netns, "network.proc", "to %s:%lld at %s",
+                            c->cross.to, c->cross.port, c->cross.rate ? c->cross.rate : "max");
+    }
+    char line[512];
+    int n = bn ? snprintf(line, sizeof line, "link %s <-> %s:", an, bn) : snprintf(line, sizeof line, "host %s:", an);
+    if (c->bandwidth)
+        n += snprintf(line + n, sizeof line - (size_t)n, " cap %s (%s qdisc)", rate, htb ? "htb" : "tbf");
+    if (needs_delay_path(c))
+        n += snprintf(line + n, sizeof line - (size_t)n, " delay %.3f ms via %s", (double)c->delay_ns / 1e6,
+                      netem       ? "netem"
+                      : dmech < 0 ? "netem (not available here)"
+                                  : "the userspace relay");
+    if (action[0])
+        n += snprintf(line + n, sizeof line - (size_t)n, " %s %s via nftables table %s",
+                      c->partition ? "partition:" : "loss:", action, table);
+    if (c->cross.set)
+        n += snprintf(line + n, sizeof line - (size_t)n, " + %s cross traffic %s -> %s at %s",
+                      c->cross.protocol == 1 ? "udp" : "tcp", c->cross.from, c->cross.to,
+                      c->cross.rate ? c->cross.rate : "max");
+    if (n > 0 && (size_t)n < sizeof line)
+        snprintf(line + n, sizeof line - (size_t)n, "; %s",
+                 egress && ingress ? "both directions"
+                 : egress          ? "egress"
+                                   : "ingress");
+    json_object_set_new(out, "mechanism", json_string(line));
+    return 0;
+}
+
 static const struct ash_undo_op net_undo[] = {
     {"network.offload", undo_offload},           {"network.qdisc", undo_qdisc},       {"network.nft", undo_nft},
     {"network.relay-link", ash_relay_undo_link}, {"network.proc", ash_net_undo_proc}, {NULL, NULL},
@@ -745,4 +883,5 @@ const struct ash_fault_kind ash_fault_network = {
     .revert = net_revert,
     .discard = net_discard,
     .undo_ops = net_undo,
+    .describe = net_describe,
 };

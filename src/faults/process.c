@@ -168,6 +168,32 @@ static int undo_sigcont(json_t *rec, ash_error_t *err)
 
 static const struct ash_undo_op process_undo[] = {{"proc.sigcont", undo_sigcont}, {NULL, NULL}};
 
+static int process_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out, ash_error_t *err)
+{
+    (void)d;
+    (void)err;
+    const struct process_conf *c = f->conf;
+    const char *t = c->target.name;
+    switch ((enum process_action)c->action) {
+    case PA_KILL:
+        json_object_set_new(out, "mechanism", json_sprintf("SIGKILL to service %s (pidfd, start time checked)", t));
+        break;
+    case PA_STOP:
+        json_object_set_new(out, "mechanism", json_sprintf("SIGSTOP to service %s (pidfd); SIGCONT on revert", t));
+        ash_describe_object(out, "process", t, "service", "proc.sigcont", "stopped until revert");
+        break;
+    case PA_RESTART:
+        json_object_set_new(out, "mechanism",
+                            json_sprintf("restart service %s (SIGTERM, then SIGKILL; started again, waited ready)", t));
+        break;
+    case PA_SIGNAL:
+        json_object_set_new(out, "mechanism",
+                            json_sprintf("%s to service %s (pidfd)", c->signal ? c->signal : "a signal", t));
+        break;
+    }
+    return 0;
+}
+
 const struct ash_fault_kind ash_fault_process = {
     .c = {.name = "process",
           .summary = "kill, stop (SIGSTOP until revert), restart or signal one service",
@@ -177,4 +203,5 @@ const struct ash_fault_kind ash_fault_process = {
     .inject = process_inject,
     .revert = process_revert,
     .undo_ops = process_undo,
+    .describe = process_describe,
 };

@@ -283,6 +283,31 @@ static int sc_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *
     return 0;
 }
 
+static int sc_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out, ash_error_t *err)
+{
+    (void)d;
+    (void)err;
+    const struct sc_conf *c = f->conf;
+    char calls[256], line[640];
+    ash_describe_join(calls, sizeof calls, &c->syscalls, ", ");
+    int n = snprintf(line, sizeof line, "seccomp user notification on [%s] of service %s: ", calls, c->target.name);
+    if (c->errno_name)
+        n += snprintf(line + n, sizeof line - (size_t)n, "fail with %s", c->errno_name);
+    if (c->delay_ns > 0)
+        n += snprintf(line + n, sizeof line - (size_t)n, "%sdelay %.3f ms", c->errno_name ? ", " : "",
+                      (double)c->delay_ns / 1e6);
+    if (c->probability < 1.0)
+        n += snprintf(line + n, sizeof line - (size_t)n, ", %.4g%% of calls", c->probability * 100);
+    if (c->path)
+        n += snprintf(line + n, sizeof line - (size_t)n, ", path %s", c->path);
+    if (c->fd_path && n > 0 && (size_t)n < sizeof line)
+        snprintf(line + n, sizeof line - (size_t)n, ", fd path %s", c->fd_path);
+    json_object_set_new(out, "mechanism", json_string(line));
+    ash_describe_object(out, "seccomp-filter", c->target.name, "service", NULL,
+                        "the service starts under aftershock's seccomp launcher, notifying [%s]", calls);
+    return 0;
+}
+
 /* Nothing to undo after a crash: the filter dies with the service, and a dead
  * harness closes the listener, so pending calls fail with ENOSYS instead of hanging. */
 static const struct ash_undo_op sc_undo[] = {{NULL, NULL}};
@@ -298,4 +323,5 @@ const struct ash_fault_kind ash_fault_syscall = {
     .revert = sc_revert,
     .undo_ops = sc_undo,
     .prepare = sc_prepare,
+    .describe = sc_describe,
 };

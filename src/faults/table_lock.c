@@ -400,6 +400,70 @@ static int undo_lock_holder(json_t *rec, ash_error_t *err)
 
 static const struct ash_undo_op table_lock_undo[] = {{"lock.holder", undo_lock_holder}, {NULL, NULL}};
 
+/* A DSN for a plan: its password shown as ***. */
+static void redact_dsn(char *out, size_t len, const char *dsn)
+{
+    snprintf(out, len, "%s", dsn);
+    char *p = strstr(out, "password=");
+    if (p) {
+        char *v = p + strlen("password=");
+        char *end = v + strcspn(v, " ");
+        char rest[512];
+        snprintf(rest, sizeof rest, "%s", end);
+        snprintf(v, len - (size_t)(v - out), "***%s", rest);
+    }
+    char *scheme = strstr(out, "://");
+    char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+    if (at && colon && colon < at) {
+        char rest[512];
+        snprintf(rest, sizeof rest, "%s", at);
+        snprintf(colon + 1, len - (size_t)(colon + 1 - out), "***%s", rest);
+    }
+}
+
+static int table_lock_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out,
+                               ash_error_t *err)
+{
+    const struct table_lock_conf *c = f->conf;
+    static const char *const stop_text[] = {"",
+                                            "; the holder is then SIGSTOPped (keeps the lock; SIGCONT + end on revert)",
+                                            "; the holder is then SIGKILLed (the lock dies with it)"};
+    char line[1024], what[600];
+    const char *intr = stop_text[c->interrupt >= 0 && c->interrupt <= 2 ? c->interrupt : 0];
+    if (c->sqlite.set) {
+        char *path = ash_env_substitute(c->sqlite.path, d->scenario->dir, d->run_dir);
+        if (!path)
+            return ash_error(err, ENOMEM, "table-lock");
+        snprintf(what, sizeof what, "%s", path);
+        snprintf(line, sizeof line, "a holder process opens SQLite %s and holds BEGIN %s on table %s%s", path,
+                 c->sqlite.mode == 1 ? "IMMEDIATE" : "EXCLUSIVE", c->sqlite.table, intr);
+        free(path);
+    } else if (c->postgres.set) {
+        char dsn[512];
+        redact_dsn(dsn, sizeof dsn, c->postgres.dsn);
+        snprintf(what, sizeof what, "%s", dsn);
+        if (c->postgres.advisory)
+            snprintf(line, sizeof line, "a holder session on PostgreSQL %s holds pg_advisory_lock(%s)%s", dsn,
+                     c->postgres.advisory, intr);
+        else
+            snprintf(line, sizeof line, "a holder session on PostgreSQL %s holds LOCK TABLE %s IN %s MODE%s", dsn,
+                     c->postgres.table ? c->postgres.table : "?", table_lock_pg_modes[c->postgres.mode], intr);
+    } else {
+        char *path = ash_env_substitute(c->file.path ? c->file.path : "", d->scenario->dir, d->run_dir);
+        if (!path)
+            return ash_error(err, ENOMEM, "table-lock");
+        snprintf(what, sizeof what, "%s", path);
+        snprintf(line, sizeof line, "a holder process takes a%s lock on %s%s",
+                 c->file.kind == 1 ? "n flock" : " fcntl write", path, intr);
+        free(path);
+    }
+    json_object_set_new(out, "mechanism", json_string(line));
+    ash_describe_object(out, "process", "lock holder", "root", "lock.holder",
+                        "holds the lock on %s (waits up to %.0f ms for it)", what, (double)c->hold_timeout_ns / 1e6);
+    return 0;
+}
+
 const struct ash_fault_kind ash_fault_table_lock = {
     .c = {.name = "table-lock",
           .summary = "a holder process takes a real lock (SQLite, PostgreSQL, file) and keeps it, stopped or killed",
@@ -410,4 +474,5 @@ const struct ash_fault_kind ash_fault_table_lock = {
     .inject = table_lock_inject,
     .revert = table_lock_revert,
     .undo_ops = table_lock_undo,
+    .describe = table_lock_describe,
 };

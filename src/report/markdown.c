@@ -103,6 +103,23 @@ static void figures(FILE *f, const json_t *report)
         ash_report_put_md_cell(f, error);
         fputs("\n", f);
     }
+    /* A guardrail that stopped a run: its condition and how fast the harm was taken away. */
+    json_array_foreach(runs, i, run)
+    {
+        const json_t *g = json_object_get(run, "guardrail");
+        double lat;
+        if (!json_is_object(g))
+            continue;
+        fprintf(f, "- run %zu stopped by guardrail ", i + 1);
+        ash_report_put_md_cell(f, ash_report_get_str(g, "name", "?"));
+        fputs(" (", f);
+        ash_report_put_md_cell(f, ash_report_get_str(g, "condition", ""));
+        fputs("): ", f);
+        ash_report_put_md_cell(f, ash_report_get_str(g, "observed", ""));
+        if (ash_report_get_ms(g, "stop_latency_ms", &lat))
+            fprintf(f, "; every fault reverted %.3f ms after (stop latency)", lat);
+        fputs("\n", f);
+    }
     bool any_lateness = false;
     json_array_foreach(runs, i, run) any_lateness |= json_is_object(json_object_get(run, "schedule_lateness_ms"));
     if (any_lateness) {

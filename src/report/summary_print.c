@@ -165,4 +165,47 @@ void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n,
                     terms, ttd, fired);
         }
     }
+    /* A run a guardrail stopped: which, what it saw, and how fast everything was reverted. */
+    for (size_t i = 0; i < n; i++) {
+        const json_t *runs = json_object_get(reports[i], "runs");
+        for (size_t j = 0; j < json_array_size(runs); j++) {
+            const json_t *g = json_object_get(json_array_get(runs, j), "guardrail");
+            if (!json_is_object(g))
+                continue;
+            double lat;
+            char l[32] = "unknown";
+            if (ash_report_get_ms(g, "stop_latency_ms", &lat))
+                snprintf(l, sizeof l, "%.3f ms", lat);
+            ash_text_fprintf(out, ASH_TEXT_KEEP_NEWLINE,
+                             "%s run %zu: aborted by guardrail '%s' (%s): %s; every fault reverted %s after\n",
+                             ash_report_get_str(reports[i], "scenario", "unnamed"), j + 1,
+                             ash_report_get_str(g, "name", "?"), ash_report_get_str(g, "condition", "?"),
+                             ash_report_get_str(g, "observed", ""), l);
+        }
+    }
+    /* Marks people put on the timeline (`aftershock mark`), against the first fault. */
+    for (size_t i = 0; i < n; i++) {
+        const json_t *runs = json_object_get(reports[i], "runs");
+        for (size_t j = 0; j < json_array_size(runs); j++) {
+            const json_t *run = json_array_get(runs, j);
+            double inject = 0, t;
+            bool has_inject = ash_report_get_ms(run, "t_inject_ms", &inject);
+            size_t e;
+            json_t *ev;
+            json_array_foreach(json_object_get(run, "timeline"), e, ev)
+            {
+                const char *name = ash_report_get_str(ev, "event", "");
+                if (strncmp(name, "mark-", 5) != 0 || !ash_report_get_ms(ev, "t_ms", &t))
+                    continue;
+                char when[64];
+                if (has_inject)
+                    snprintf(when, sizeof when, "%+.3f s from the first fault", (t - inject) / 1000.0);
+                else
+                    snprintf(when, sizeof when, "at %.3f s of the run", t / 1000.0);
+                ash_text_fprintf(out, ASH_TEXT_KEEP_NEWLINE, "%s run %zu: %s %s: %s\n",
+                                 ash_report_get_str(reports[i], "scenario", "unnamed"), j + 1, name + 5, when,
+                                 ash_report_get_str(ev, "detail", ""));
+            }
+        }
+    }
 }

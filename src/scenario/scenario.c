@@ -134,9 +134,31 @@ const struct ash_field ash_verify_fields[] = {
      "default: on the harness"},
     {NULL}};
 
+const struct ash_field ash_guardrail_fields[] = {
+    {"name", ASH_F_STRING, offsetof(struct ash_guardrail_spec, name), ASH_FIELD_REQUIRED, "guardrail name, unique"},
+    {"probe", ASH_F_STRING, offsetof(struct ash_guardrail_spec, probe), 0, "probe watched by error_ratio or latency"},
+    {"error_ratio", ASH_F_PERCENT, offsetof(struct ash_guardrail_spec, error_ratio), 0,
+     "abort when this share of the probe's samples over 'for' failed (50% or 0.5)"},
+    {"latency", ASH_F_DURATION, offsetof(struct ash_guardrail_spec, latency_ns), 0,
+     "abort when every sample of the probe over 'for' took longer than this (a failed one counts)"},
+    {"for", ASH_F_DURATION, offsetof(struct ash_guardrail_spec, for_ns), 0,
+     "the window of error_ratio and latency, from the start of the fault phase on (default 10s)"},
+    {"max_duration", ASH_F_DURATION, offsetof(struct ash_guardrail_spec, max_duration_ns), 0,
+     "abort when the run has lasted this long, setup included"},
+    {"exec", ASH_F_ARGV, offsetof(struct ash_guardrail_spec, exec), 0,
+     "abort when this command exits non-zero (run every 'every' during the fault phase)"},
+    {"every", ASH_F_DURATION, offsetof(struct ash_guardrail_spec, every_ns), 0, "exec: how often (default 1s)"},
+    {"timeout", ASH_F_DURATION, offsetof(struct ash_guardrail_spec, timeout_ns), 0,
+     "exec: a run taking longer counts as non-zero (default: every)"},
+    {"alert", ASH_F_STRING, offsetof(struct ash_guardrail_spec, alert), 0,
+     "abort when an alert of this name (labels.alertname) arrives firing on a webhook detector"},
+    {"detector", ASH_F_STRING, offsetof(struct ash_guardrail_spec, detector), 0,
+     "alert: only on this webhook detector (default: any of them)"},
+    {NULL}};
+
 static const char *const top_keys[] = {"version", "name",     "title",  "description", "incident", "timescale",
                                        "hosts",   "services", "probes", "detectors",   "faults",   "remediation",
-                                       "expect",  "dns",      "verify", NULL};
+                                       "expect",  "dns",      "verify", "guardrails",  NULL};
 static const char *const incident_keys[] = {"source", "fault_at", "detected_at", "mitigated_at", "recovered_at", NULL};
 static const char *const host_extra_keys[] = {"services", NULL};
 static const char *const fault_extra_keys[] = {"kind", "until", NULL};
@@ -1036,6 +1058,118 @@ static int parse_verify(struct pctx *x, const ash_node *root)
     return 0;
 }
 
+/* ---------- guardrails ---------- */
+
+static int guardrail_key_fail(const ash_node *item, const char *key, ash_error_t *err, const char *msg)
+{
+    ash_node v = ash_map_key(item, key);
+    return ash_node_fail(ash_node_ok(&v) ? &v : item, err, "%s", msg);
+}
+
+/* One condition per guardrail, and only the keys that go with it. */
+static int check_guardrail(const struct pctx *x, const ash_node *item, struct ash_guardrail_spec *g)
+{
+    ash_node k_for = ash_map_key(item, "for"), k_every = ash_map_key(item, "every"),
+             k_timeout = ash_map_key(item, "timeout"), k_max = ash_map_key(item, "max_duration");
+    if (ash_node_ok(&k_max) && g->max_duration_ns <= 0)
+        return guardrail_key_fail(item, "max_duration", x->err, "'max_duration' must be greater than 0");
+    int n = (g->probe != NULL) + (g->max_duration_ns != 0) + (g->exec.n > 0) + (g->alert != NULL);
+    if (n == 0)
+        return ash_node_fail(item, x->err,
+                             "guardrail '%s' has no condition: give 'probe' with 'error_ratio' or 'latency', "
+                             "'max_duration', 'exec' or 'alert'",
+                             g->name);
+    if (n > 1)
+        return guardrail_key_fail(item,
+                                  g->alert    ? "alert"
+                                  : g->exec.n ? "exec"
+                                              : "max_duration",
+                                  x->err, "one condition per guardrail: list the others as guardrails of their own");
+    if (g->detector && !g->alert)
+        return guardrail_key_fail(item, "detector", x->err, "'detector' goes with 'alert'");
+    if (g->alert) {
+        bool any = false;
+        for (size_t i = 0; i < x->sc->n_detectors; i++) {
+            bool webhook = strcmp(x->sc->detectors[i].kind->c.name, "webhook") == 0;
+            any |= webhook;
+            if (g->detector && strcmp(x->sc->detectors[i].name, g->detector) == 0 && !webhook)
+                return guardrail_key_fail(item, "detector", x->err,
+                                          "an alert arrives on a webhook detector; this one is of another kind");
+            if (g->detector && strcmp(x->sc->detectors[i].name, g->detector) == 0)
+                break;
+            if (g->detector && i + 1 == x->sc->n_detectors)
+                return guardrail_key_fail(item, "detector", x->err, "no detector of that name in this scenario");
+        }
+        if (!any)
+            return guardrail_key_fail(item, "alert", x->err,
+                                      "an alert arrives on a webhook detector: this scenario has none");
+    }
+    if ((g->error_ratio != 0 || g->latency_ns != 0) && !g->probe)
+        return guardrail_key_fail(item, g->error_ratio != 0 ? "error_ratio" : "latency", x->err,
+                                  "'error_ratio' and 'latency' watch a probe: give 'probe: NAME'");
+    if (g->probe) {
+        bool found = false;
+        for (size_t i = 0; i < x->sc->n_probes && !found; i++)
+            found = strcmp(x->sc->probes[i].name, g->probe) == 0;
+        if (!found) {
+            ash_node v = ash_map_get(item, "probe");
+            return ash_node_fail(&v, x->err, "no probe named '%s' in this scenario", g->probe);
+        }
+        if ((g->error_ratio != 0) == (g->latency_ns != 0))
+            return guardrail_key_fail(item, "latency", x->err,
+                                      g->error_ratio != 0
+                                          ? "give 'error_ratio' or 'latency', not both: one condition per guardrail"
+                                          : "say what trips it: 'error_ratio: 50%' or 'latency: 500ms'");
+        if (g->error_ratio < 0 || g->error_ratio > 1)
+            return guardrail_key_fail(item, "error_ratio", x->err, "'error_ratio' is a share from 0% to 100%");
+        if (g->error_ratio == 0 && g->latency_ns <= 0)
+            return guardrail_key_fail(item, "latency", x->err, "'latency' must be greater than 0");
+        if (g->for_ns <= 0)
+            return guardrail_key_fail(item, "for", x->err, "'for' must be greater than 0");
+    } else if (ash_node_ok(&k_for)) {
+        return ash_node_fail(&k_for, x->err, "'for' is the window of 'error_ratio' or 'latency'");
+    }
+    if (!g->exec.n && (ash_node_ok(&k_every) || ash_node_ok(&k_timeout)))
+        return ash_node_fail(ash_node_ok(&k_every) ? &k_every : &k_timeout, x->err,
+                             "'every' and 'timeout' go with 'exec'");
+    if (g->exec.n && g->every_ns <= 0)
+        return guardrail_key_fail(item, "every", x->err, "'every' must be greater than 0");
+    if (g->exec.n && g->timeout_ns == 0)
+        g->timeout_ns = g->every_ns;
+    if (g->exec.n && g->timeout_ns < 0)
+        return guardrail_key_fail(item, "timeout", x->err, "'timeout' must be greater than 0");
+    return 0;
+}
+
+static int parse_guardrails(struct pctx *x, const ash_node *root)
+{
+    ash_node seq;
+    if (get_seq(root, "guardrails", "guardrails", &seq, x->err) < 0)
+        return -1;
+    size_t n = ash_seq_len(&seq);
+    if (n == 0)
+        return 0;
+    if (!(x->sc->guardrails = calloc(n, sizeof *x->sc->guardrails)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    x->sc->n_guardrails = n;
+    for (size_t i = 0; i < n; i++) {
+        ash_node item = ash_seq_at(&seq, i);
+        struct ash_guardrail_spec *g = &x->sc->guardrails[i];
+        char what[160];
+        item_what(&item, "guardrail", i, what, sizeof what);
+        g->for_ns = 10 * ASH_NS_PER_S;
+        g->every_ns = ASH_NS_PER_S;
+        g->loc = ash_node_loc(&item);
+        if (need_item_map(&item, "guardrail", x->err) < 0 ||
+            check_keys_fields(&item, what, ash_guardrail_fields, NULL, x->err) < 0 ||
+            ash_fields_parse(&item, ash_guardrail_fields, g, x->err) < 0 ||
+            check_item_name(&item, "guardrail", g->name, x->err) < 0 ||
+            check_unique(&seq, i, "guardrail", x->err) < 0 || check_guardrail(x, &item, g) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* ---------- cross-references ---------- */
 
 static ash_node dep_node(const struct svc_ref *r, size_t j)
@@ -1533,7 +1667,8 @@ static int parse_root(struct pctx *x)
     }
     if (parse_services(x, &svcs, NULL, &sc->services, &sc->n_services) < 0 || parse_probes(x, &root) < 0 ||
         parse_detectors(x, &root) < 0 || parse_faults(x, &root) < 0 || parse_remediations(x, &root) < 0 ||
-        parse_expect(x, &root) < 0 || parse_dns(x, &root) < 0 || parse_verify(x, &root) < 0)
+        parse_expect(x, &root) < 0 || parse_dns(x, &root) < 0 || parse_verify(x, &root) < 0 ||
+        parse_guardrails(x, &root) < 0)
         return -1;
     return check_references(x, &root);
 }
@@ -1653,6 +1788,9 @@ void ash_scenario_free(struct ash_scenario *sc)
     for (size_t i = 0; i < sc->n_verify; i++)
         ash_fields_free(ash_verify_fields, &sc->verify[i]);
     free(sc->verify);
+    for (size_t i = 0; i < sc->n_guardrails; i++)
+        ash_fields_free(ash_guardrail_fields, &sc->guardrails[i]);
+    free(sc->guardrails);
     ash_fields_free(ash_dns_fields, &sc->dns);
     free(sc->incident.source);
     free(sc->name);

@@ -104,6 +104,24 @@ struct ash_verify_spec {
     struct ash_loc loc;
 };
 
+/* `guardrails:` — a condition that ends the run at once: every fault reverted, the
+ * verdict `aborted`, the condition and the stop latency in the report. One condition per
+ * item: a probe's error ratio or latency over `for`, a total time cap, or a command. */
+struct ash_guardrail_spec {
+    char *name;
+    char *probe;             /* error_ratio / latency: the probe watched */
+    double error_ratio;      /* > 0: trips when this share of the probe's samples over `for` failed */
+    int64_t latency_ns;      /* > 0: trips when every sample over `for` took longer (a failed one counts) */
+    int64_t for_ns;          /* the window of the probe conditions; default 10s */
+    int64_t max_duration_ns; /* > 0: trips when the run has lasted this long (setup included) */
+    struct ash_strlist exec; /* trips when this command exits non-zero (or overruns `timeout`) */
+    int64_t every_ns;        /* exec: how often; default 1s */
+    int64_t timeout_ns;      /* exec: default `every` */
+    char *alert;             /* trips when an alert of this name arrives firing on a webhook detector */
+    char *detector;          /* alert: only on this webhook detector (default: any) */
+    struct ash_loc loc;
+};
+
 struct ash_incident {
     bool present;
     char *source;
@@ -154,6 +172,8 @@ struct ash_scenario {
     struct ash_dns_spec dns;
     struct ash_verify_spec *verify;
     size_t n_verify;
+    struct ash_guardrail_spec *guardrails;
+    size_t n_guardrails;
 };
 
 /* Load, parse and validate. On error nothing is allocated and err reads

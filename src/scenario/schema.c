@@ -438,6 +438,11 @@ int ash_schema_build(json_t **out, ash_error_t *err)
     if (vname)
         set(&b, vname, "maxLength", json_integer(ASH_VERIFY_NAME_MAX));
     set(&b, props, "verify", list_of(&b, verify, "post-recovery checks, run before teardown; results in the report"));
+    set(&b, props, "guardrails",
+        list_of(&b,
+                object_schema(&b, ash_guardrail_fields,
+                              "a condition that aborts the run: every fault reverted, verdict aborted"),
+                "stop conditions: a probe's error ratio or latency over a window, a time cap, a command"));
     set(&b, root, "properties", props);
     set(&b, root, "required", json_pack("[s, s]", "version", "name"));
     set(&b, root, "additionalProperties", json_false());
