@@ -270,16 +270,16 @@ START_TEST(test_every_nth_failure_cleans_up)
            ash_verdict_name((enum ash_verdict)out.verdict));
     ck_assert_uint_gt(calls, 0);
 
-    /* Every N by default (up to 400 trials); ASH_TORTURE_MAX_TRIALS bounds
+    /* Every N by default (up to 800 trials); ASH_TORTURE_MAX_TRIALS bounds
      * the count by striding (each trial is a real run of about half a second). */
-    unsigned long long max_trials = 400, stride = 1;
+    unsigned long long max_trials = 800, stride = 1;
     const char *env = getenv("ASH_TORTURE_MAX_TRIALS");
     if (env && atoll(env) > 0)
         max_trials = (unsigned long long)atoll(env);
     if (calls > max_trials)
         stride = (calls + max_trials - 1) / max_trials;
     /* README claims every N: by default a stride above 1 fails (the run grew
-     * past 400 wrapped calls: raise the cap, at about 0.5 s a trial). A local
+     * past 800 wrapped calls: raise the cap, at about 0.5 s a trial). A local
      * sampled run says how coarse it may be with ASH_TORTURE_MAX_STRIDE. */
     unsigned long long max_stride = 1;
     if ((env = getenv("ASH_TORTURE_MAX_STRIDE")) && atoll(env) > 0)
