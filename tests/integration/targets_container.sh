@@ -185,6 +185,35 @@ wait "$h"; st=$?
 check "host-crash kill: run passes" '[ $st = 0 ]'
 check "host-crash kill: running again, with a new init" '[ "$(dk inspect -f "{{.State.Running}}" web2)" = true ] && [ "$(cpid web2)" != "$p0" ]'
 
+# -- process fault kill and restart on a container: the engine starts it again
+p0=$(cpid web2)
+scenario pkill container:web2 "    kind: process
+    action: kill" 1s
+run pkill; st=$?
+check "process kill of a container: run passes" '[ $st = 0 ]'
+check "process kill: the old init is gone, the container runs again" '[ ! -d /proc/$p0 ] && [ "$(dk inspect -f "{{.State.Running}}" web2)" = true ]'
+p0=$(cpid web2)
+scenario prestart container:web2 "    kind: process
+    action: restart" 1s
+run prestart; st=$?
+check "process restart of a container: run passes, a new init" '[ $st = 0 ] && [ "$(cpid web2)" != "$p0" ] && [ "$(dk inspect -f "{{.State.Running}}" web2)" = true ]'
+
+# -- process targets: by exe (unique, or refused listing the candidates)
+cp "$(command -v sleep)" "$T/ashsleep"
+setsid "$T/ashsleep" 1000 </dev/null >/dev/null 2>&1 &
+e1=$!; bg+=("$e1"); disown "$e1"
+scenario byexe "process:exe=$T/ashsleep" "    kind: process
+    action: stop" 1s
+run_bg byexe --no-guardian
+waitfor '[ "$(pstate "$e1")" = T ]'; check "process:exe: the one process running it is stopped" '[ $? = 0 ]'
+wait "$h"; st=$?
+check "process:exe: run passes, continued after" '[ $st = 0 ] && [ "$(pstate "$e1")" = S ]'
+setsid "$T/ashsleep" 1000 </dev/null >/dev/null 2>&1 &
+e2=$!; bg+=("$e2"); disown "$e2"
+sleep 0.2
+run byexe; st=$?
+check "process:exe run by two: exit 3 listing both pids" '[ $st = 3 ] && grep -q "2 processes run $T/ashsleep" "$T/byexe.out" && grep -q "$e1" "$T/byexe.out" && grep -q "$e2" "$T/byexe.out"'
+
 # -- process targets: by pidfile and by pid (a process of the test's own)
 setsid sleep 1000 </dev/null >/dev/null 2>&1 &
 sp=$!; bg+=("$sp"); disown "$sp"
@@ -242,7 +271,7 @@ waitfor '[ "$(pstate "$p")" = S ]'; check "the guardian continued the container'
 waitfor '[ -z "$(ls "$T"/state/*.journal 2>/dev/null)" ]'; check "no journal left" '[ $? = 0 ]'
 
 # -- the leftover scan: nothing of ours (other runs on a shared machine are not ours)
-ours="$p|$sp|$(cpid web2)|$(cpid lim)"
+ours="$p|$sp|$e1|$e2|$(cpid web2)|$(cpid lim)"
 left=$(bash "$SRC/scripts/check-leftovers.sh" 2>/dev/null | grep -E "process ($ours) " )
 check "leftover scan: none of our processes stopped${left:+: $left}" '[ -z "$left" ]'
 check "no container left frozen" '! frozen'
