@@ -268,6 +268,15 @@ run_bg kstop
 waitfor '[ "$(pstate "$p")" = T ]'; check "SIGKILL: init stopped before the kill" '[ $? = 0 ]'
 kill -KILL "$h"; wait "$h" 2>/dev/null
 waitfor '[ "$(pstate "$p")" = S ]'; check "the guardian continued the container's init" '[ $? = 0 ]'
+scenario kkill container:web2 "    kind: host-crash
+    mode: kill" 60s
+p0=$(cpid web2)
+run_bg kkill --no-guardian
+waitfor '[ ! -d /proc/$p0 ]'; check "SIGKILL: the container was killed before the harness" '[ $? = 0 ]'
+kill -KILL "$h"; wait "$h" 2>/dev/null
+check "SIGKILL without guardian: the container stays down" '[ "$(dk inspect -f "{{.State.Running}}" web2)" = false ]'
+"$ASH" recover --state-dir "$T/state" >"$T/recover2.out" 2>&1; st=$?
+check "recover started the killed container again" '[ $st = 0 ] && [ "$(dk inspect -f "{{.State.Running}}" web2)" = true ]'
 waitfor '[ -z "$(ls "$T"/state/*.journal 2>/dev/null)" ]'; check "no journal left" '[ $? = 0 ]'
 
 # -- the leftover scan: nothing of ours (other runs on a shared machine are not ours)
