@@ -103,9 +103,23 @@ static bool member(const struct ash_cgroup *cg, pid_t pid)
     return found;
 }
 
+/* dir is at or above mine: freezing it freezes me. */
+static bool contains(const char *dir, const char *mine)
+{
+    size_t l = strlen(dir);
+    return l && mine[0] && strncmp(dir, mine, l) == 0 && (mine[l] == '/' || mine[l] == '\0');
+}
+
 int ash_target_check_not_self(const struct ash_cgroup *cg, const char *what, ash_error_t *err)
 {
-    if (member(cg, getpid()))
+    /* The harness's own cgroup, or one below the target's: a freeze reaches every
+     * descendant cgroup too. */
+    struct ash_cgroup_sys sys;
+    struct ash_cgroup self;
+    bool below = false;
+    if (ash_cgroup_detect(NULL, &sys, NULL) == 0 && ash_cgroup_of_pid(&self, &sys, getpid(), NULL) == 0)
+        below = cg->v2[0] ? contains(cg->v2, self.v2) : contains(cg->freezer, self.freezer);
+    if (below || member(cg, getpid()))
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, EDEADLK,
                                "'%s': aftershock itself runs in its cgroup (%s): freezing it would freeze the "
                                "harness, which could then never thaw it",

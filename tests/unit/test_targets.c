@@ -295,6 +295,51 @@ START_TEST(test_missing_socket)
 }
 END_TEST
 
+static void write_pid(const char *dir, pid_t pid)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "open %s", path);
+    fprintf(f, "%d\n", (int)pid);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* A cgroup the harness is in, or above it, is never frozen: nothing would thaw it. */
+START_TEST(test_never_freeze_self)
+{
+    struct ash_cgroup_sys sys;
+    ash_error_t err = {0};
+    if (geteuid() != 0 || ash_cgroup_detect(NULL, &sys, &err) < 0 || !sys.v2[0]) {
+        ash_test_skip("needs root and a cgroup v2 hierarchy");
+        return;
+    }
+    struct ash_cgroup orig;
+    ck_assert_msg(ash_cgroup_of_pid(&orig, &sys, getpid(), &err) == 0, "%s", err.msg);
+    char rel[64], outer[600], inner[700];
+    snprintf(rel, sizeof rel, "ash-tgself-%d", (int)getpid());
+    snprintf(outer, sizeof outer, "%s/%s", sys.v2, rel);
+    snprintf(inner, sizeof inner, "%s/inner", outer);
+    ck_assert_int_eq(mkdir(outer, 0755), 0);
+    ck_assert_int_eq(mkdir(inner, 0755), 0);
+    write_pid(inner, getpid());
+    struct ash_target_ref ref = {.type = ASH_TARGET_CGROUP, .name = rel};
+    struct ash_target t;
+    int r = ash_target_resolve(NULL, NULL, &ref, &t, &err);
+    int fr = r == 0 ? ash_target_freeze(&t, &err) : 0;
+    bool frozen = r == 0 && ash_cgroup_frozen(ash_target_cgroup(&t));
+    if (r == 0)
+        ash_target_thaw(&t, NULL);
+    ash_target_release(&t);
+    write_pid(orig.v2, getpid());
+    rmdir(inner);
+    rmdir(outer);
+    ck_assert_msg(r == 0, "%s", err.msg);
+    ck_assert_msg(fr < 0 && !frozen, "froze the harness's own cgroup");
+    ck_assert_msg(strstr(err.msg, "aftershock itself runs in its cgroup") != NULL, "%s", err.msg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("targets");
@@ -305,6 +350,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_proc_cgroup_unified_systemd);
     tcase_add_test(tc, test_proc_cgroup_legacy);
     tcase_add_test(tc, test_missing_socket);
+    tcase_add_test(tc, test_never_freeze_self);
     suite_add_tcase(s, tc);
     return s;
 }
