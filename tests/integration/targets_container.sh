@@ -65,6 +65,12 @@ run_bg() { # NAME [--no-guardian]: in the background, $h is its pid
 }
 waitfor() { local i; for i in $(seq 100); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 
+# -- doctor: the engine's socket answers (and a missing one is a "no" with the path)
+out=$(DOCKER_HOST=unix://$DOCKER_SOCK "$ASH" doctor 2>&1)
+check "doctor: container engine yes at the private socket" 'echo "$out" | grep -Eq "^  container engine +yes  $DOCKER_SOCK answers"'
+out=$(DOCKER_HOST=unix://$T/none.sock "$ASH" doctor 2>&1)
+check "doctor: container engine no, naming the socket" 'echo "$out" | grep -Eq "^  container engine +no   .*$T/none.sock"'
+
 # -- validate: every form, no engine needed
 scenario v-name container:web "    kind: process
     action: stop"
@@ -202,6 +208,7 @@ check "process restart of a container: run passes, a new init" '[ $st = 0 ] && [
 cp "$(command -v sleep)" "$T/ashsleep"
 setsid "$T/ashsleep" 1000 </dev/null >/dev/null 2>&1 &
 e1=$!; bg+=("$e1"); disown "$e1"
+waitfor '[ "$(readlink /proc/$e1/exe)" = "$T/ashsleep" ]' # exec'd: until then it is a shell
 scenario byexe "process:exe=$T/ashsleep" "    kind: process
     action: stop" 1s
 run_bg byexe --no-guardian
@@ -210,13 +217,14 @@ wait "$h"; st=$?
 check "process:exe: run passes, continued after" '[ $st = 0 ] && [ "$(pstate "$e1")" = S ]'
 setsid "$T/ashsleep" 1000 </dev/null >/dev/null 2>&1 &
 e2=$!; bg+=("$e2"); disown "$e2"
-sleep 0.2
+waitfor '[ "$(readlink /proc/$e2/exe)" = "$T/ashsleep" ]'
 run byexe; st=$?
 check "process:exe run by two: exit 3 listing both pids" '[ $st = 3 ] && grep -q "2 processes run $T/ashsleep" "$T/byexe.out" && grep -q "$e1" "$T/byexe.out" && grep -q "$e2" "$T/byexe.out"'
 
 # -- process targets: by pidfile and by pid (a process of the test's own)
 setsid sleep 1000 </dev/null >/dev/null 2>&1 &
 sp=$!; bg+=("$sp"); disown "$sp"
+waitfor '[ "$(readlink /proc/$sp/exe)" = "$(readlink -f "$(command -v sleep)")" ]'
 echo "$sp" >"$T/sleep.pid"
 scenario pidfile "process:pidfile=$T/sleep.pid" "    kind: process
     action: stop"
@@ -284,4 +292,5 @@ ours="$p|$sp|$e1|$e2|$(cpid web2)|$(cpid lim)"
 left=$(bash "$SRC/scripts/check-leftovers.sh" 2>/dev/null | grep -E "process ($ours) " )
 check "leftover scan: none of our processes stopped${left:+: $left}" '[ -z "$left" ]'
 check "no container left frozen" '! frozen'
+[ "$fail" = 0 ] || { for f in "$T"/*.out; do echo "== $f"; tail -3 "$f"; done; }
 ash_exit "$fail"
