@@ -108,7 +108,7 @@ static int check_targets(const struct ash_scenario *sc, ash_error_t *err)
             if (!ref->name || ref->type < ASH_TARGET_CONTAINER)
                 continue;
             ash_error_t e = {0};
-            if (ash_target_check(ref, &e) < 0) {
+            if (ash_target_check(ref, fl->needs, &e) < 0) {
                 /* e.msg already says why (with strerror): keep the code, add no text. */
                 ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s:%d:%d: fault '%s': %s",
                                 ref->loc.file ? ref->loc.file : "<scenario>", ref->loc.line, ref->loc.col, f->name,

@@ -154,15 +154,26 @@ void ash_target_release(struct ash_target *t)
         t->impl = NULL;
 }
 
-int ash_target_check(const struct ash_target_ref *ref, ash_error_t *err)
+int ash_target_check(const struct ash_target_ref *ref, unsigned needs, ash_error_t *err)
 {
     struct ash_target t;
-    if (ash_target_resolve(NULL, NULL, ref, &t, err) < 0) {
-        ash_target_release(&t);
+    if (ash_target_resolve(NULL, NULL, ref, &t, err) < 0)
         return -1;
+    unsigned missing = needs & ~t.caps;
+    int ret = 0;
+    if (missing) {
+        unsigned cap = missing & -missing;
+        const char *why = "";
+        if (cap == ASH_CAP_NETNS)
+            why = ": it is in the machine's own network namespace, and harming that harms every process";
+        else if (cap == ASH_CAP_FREEZE && t.type == ASH_TARGET_PROCESS)
+            why = ": its cgroup holds other processes than it and its descendants (or cannot be frozen); aim at "
+                  "cgroup:PATH if that is meant";
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s '%s' has no %s here%s", type_name(&t), t.name,
+                              ash_target_cap_name(cap), why);
     }
     ash_target_release(&t);
-    return 0;
+    return ret;
 }
 
 json_t *ash_target_identity(const struct ash_target *t)

@@ -76,7 +76,9 @@ int ash_target_resolve(struct ash_sandbox *sb, struct ash_env *env, const struct
 void ash_target_release(struct ash_target *t);
 /* ash_target_resolve then release: can it be reached now? (the run's preflight, so that a
  * missing engine socket or container is exit 3 before anything is injected). */
-int ash_target_check(const struct ash_target_ref *ref, ash_error_t *err);
+/* needs: what the kind asks of it (its field's .needs); a resolved target that offers
+ * less (a process sharing its cgroup, a container on the host's network) fails too. */
+int ash_target_check(const struct ash_target_ref *ref, unsigned needs, ash_error_t *err);
 /* Identity JSON (see ops->identity); never NULL unless out of memory. */
 json_t *ash_target_identity(const struct ash_target *t);
 /* "container 'web'", for messages. */

@@ -209,28 +209,48 @@ static int proc_procs(const struct ash_target *t, struct ash_target_proc **out, 
     return 0;
 }
 
+/* The freezable cgroup of p holds nothing but p and its descendants (*other: the
+ * first pid that is not, 0 when none could be read). */
+static bool tree_only(const struct process *p, pid_t *other, const char **dir)
+{
+    const char *d = p->cg.v2[0] ? p->cg.v2 : p->cg.freezer;
+    if (dir)
+        *dir = d;
+    if (other)
+        *other = 0;
+    if (!d[0])
+        return false;
+    pid_t *pids;
+    size_t n;
+    if (ash_cgroup_pids(&p->cg, &pids, &n, NULL) < 0)
+        return false;
+    bool ok = n > 0;
+    for (size_t i = 0; i < n && ok; i++)
+        if (!in_tree(pids[i], p->pid)) {
+            ok = false;
+            if (other)
+                *other = pids[i];
+        }
+    free(pids);
+    return ok;
+}
+
 /* A freeze hits the whole cgroup: only when the cgroup holds nothing but this process
- * and its descendants, or it would hang whatever else shares it. */
+ * and its descendants, or it would hang whatever else shares it. Checked again here:
+ * the cgroup may have gained members since it was resolved. */
 static int proc_freeze(const struct ash_target *t, ash_error_t *err)
 {
     struct process *p = P(t);
     if (!p->has_cg || (!p->cg.v2[0] && !p->cg.freezer[0]))
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTSUP, "process '%s' has no cgroup aftershock can freeze",
                                t->name);
-    pid_t *pids;
-    size_t n;
-    if (ash_cgroup_pids(&p->cg, &pids, &n, err) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        if (!in_tree(pids[i], p->pid)) {
-            int other = (int)pids[i];
-            free(pids);
-            return ash_error_class(err, ASH_ERR_USAGE, EPERM,
-                                   "process '%s' (pid %d): its cgroup %s also holds pid %d, which is not its "
-                                   "descendant: freezing it would hang that too; aim at cgroup:PATH if meant",
-                                   t->name, (int)p->pid, p->cg.v2[0] ? p->cg.v2 : p->cg.freezer, other);
-        }
-    free(pids);
+    pid_t other;
+    const char *dir;
+    if (!tree_only(p, &other, &dir))
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM,
+                               "process '%s' (pid %d): its cgroup %s also holds pid %d, which is not its "
+                               "descendant: freezing it would hang that too; aim at cgroup:PATH if meant",
+                               t->name, (int)p->pid, dir, (int)other);
     if (ash_target_check_not_self(&p->cg, t->name, err) < 0)
         return -1;
     return ash_cgroup_freeze(&p->cg, 5 * ASH_NS_PER_S, err);
@@ -358,13 +378,19 @@ int ash_target_process_resolve(const struct ash_target_ref *ref, struct ash_targ
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH, "process '%s': no process %d", out->name, (int)pid);
     if (ash_target_open_netns(pid, &p->nsfd, &p->own_netns, err) < 0)
         return ash_error_wrap(err, "process '%s'", out->name);
-    if (p->own_netns)
-        out->caps |= ASH_CAP_NETNS;
+    if (!p->own_netns)
+        out->caps &= ~ASH_CAP_NETNS;
     struct ash_cgroup_sys sys;
     ash_error_t e2 = {0};
     p->has_cg = ash_cgroup_detect(NULL, &sys, &e2) == 0 && ash_cgroup_of_pid(&p->cg, &sys, pid, &e2) == 0;
     if (!p->has_cg)
         out->caps &= ~ASH_CAP_CGROUP;
+    /* On a hybrid machine freeze through v2 (as ash_cgroup_init does); the v1 freezer
+     * only without it. */
+    if (p->cg.v2[0])
+        p->cg.freezer[0] = '\0';
+    if (!p->has_cg || !tree_only(p, NULL, NULL))
+        out->caps &= ~ASH_CAP_FREEZE;
     return 0;
 }
 

@@ -29,8 +29,8 @@ struct crash_conf {
 
 static const struct ash_field crash_fields[] = {
     {"target", ASH_F_TARGET, offsetof(struct crash_conf, target), ASH_FIELD_REQUIRED,
-     "what crashes: a sandbox host (host:NAME), a container (container:NAME: freeze, kill) or a cgroup "
-     "(cgroup:PATH: freeze)",
+     "what crashes: a sandbox host (host:NAME), a container (container:NAME: freeze, kill), a cgroup "
+     "(cgroup:PATH: freeze) or a process alone in its cgroup (process:pid=N: freeze)",
      .needs = ASH_CAP_FREEZE},
     {"host", ASH_F_TARGET, offsetof(struct crash_conf, target), ASH_FIELD_DEPRECATED,
      "deprecated spelling of target: host:NAME", ash_target_old_host},

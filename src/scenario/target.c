@@ -145,9 +145,10 @@ unsigned ash_target_caps(int type)
     case ASH_TARGET_CONTAINER:
         return ASH_CAP_NETNS | ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_FREEZE | ASH_CAP_RESTART | ASH_CAP_MAIN;
     case ASH_TARGET_PROCESS:
-        /* Its network namespace counts only when it has one of its own (decided when
-         * resolved); a freeze only when its cgroup holds nothing else: neither is promised. */
-        return ASH_CAP_PROCS | ASH_CAP_CGROUP | ASH_CAP_MAIN;
+        /* Its network namespace counts only when it has one of its own, a freeze only
+         * when its cgroup holds nothing but it and its descendants: both decided when it
+         * is resolved (the run's preflight refuses, exit 3, when it has not). */
+        return ASH_CAP_PROCS | ASH_CAP_CGROUP | ASH_CAP_MAIN | ASH_CAP_NETNS | ASH_CAP_FREEZE;
     case ASH_TARGET_CGROUP:
         return ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_FREEZE;
     }

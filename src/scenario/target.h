@@ -70,7 +70,9 @@ const char *ash_target_container_label(const char *name);
 void ash_target_ref_clear(struct ash_target_ref *ref);
 /* "host:web", for messages and reports. */
 const char *ash_target_ref_str(const struct ash_target_ref *ref, char *buf, size_t len);
-/* What a target of this type offers. */
+/* What a target of this type can offer (validation). A resolved target may offer
+ * less (env/target.h: t->caps): a container with --network host has no netns of its
+ * own, a process shares its cgroup; the run checks that before anything starts. */
 unsigned ash_target_caps(int type);
 /* "a network namespace", for "... needs a target with a network namespace". */
 const char *ash_target_cap_name(unsigned cap);

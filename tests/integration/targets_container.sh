@@ -18,6 +18,7 @@ fail=0
 bg=()
 cleanup() {
   for p in "${bg[@]}"; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
+  if [ -n "${PCG:-}" ] && [ -d "$PCG" ]; then echo 0 >"$PCG/cgroup.freeze"; sleep 0.2; rmdir "$PCG"; fi
   "$ASH" recover --state-dir "$T/state" >/dev/null 2>&1
   dockerd_stop
   rm -rf "$T"
@@ -112,8 +113,8 @@ bad b-kill process:pid=4242 "    kind: process
     action: kill" "12:13: action: kill needs a target aftershock can start again"
 bad b-iso container:web "    kind: host-crash
     mode: isolate" "12:11: mode: isolate takes a sandbox host's links down"
-bad b-host-crash-proc process:pid=4242 "    kind: host-crash
-    mode: freeze" "10:13: 'host-crash' needs a target with a cgroup aftershock can freeze; process"
+bad b-host-crash-svc service:x "    kind: host-crash
+    mode: freeze" "10:13: no service named 'x'"
 bad b-map '{container: {labl: x}}' "    kind: process
     action: stop" "10:26: unknown key 'labl'"
 bad b-enomem container:web "    kind: memory-exhaustion
@@ -238,6 +239,30 @@ run_bg bypid --no-guardian
 waitfor '[ "$(pstate "$sp")" = T ]'; check "process:pid: stopped (T)" '[ $? = 0 ]'
 wait "$h"; st=$?
 check "process:pid: run passes, continued after" '[ $st = 0 ] && [ "$(pstate "$sp")" = S ]'
+# host-crash freeze of a process: refused while its cgroup holds others (the test's
+# own), done when it is alone in a cgroup of its own
+scenario pfreeze "process:pid=$sp" "    kind: host-crash
+    mode: freeze"
+run pfreeze; st=$?
+check "host-crash freeze of a process sharing its cgroup: exit 3, why" '[ $st = 3 ] && grep -q "its cgroup holds other processes" "$T/pfreeze.out"'
+V2=/sys/fs/cgroup/unified
+[ -e "$V2/cgroup.controllers" ] || V2=/sys/fs/cgroup
+PCG=$V2/ash-tc-$$
+mkdir "$PCG"
+setsid sleep 1000 </dev/null >/dev/null 2>&1 &
+fp=$!; bg+=("$fp"); disown "$fp"
+waitfor '[ "$(readlink /proc/$fp/exe)" = "$(readlink -f "$(command -v sleep)")" ]'
+echo "$fp" >"$PCG/cgroup.procs"
+scenario pfreeze2 "process:pid=$fp" "    kind: host-crash
+    mode: freeze"
+run_bg pfreeze2 --no-guardian
+waitfor 'grep -q "^frozen 1" "$PCG/cgroup.events"'; check "host-crash freeze of a process alone in its cgroup: frozen" '[ $? = 0 ]'
+wait "$h"; st=$?
+check "host-crash freeze of a process: run passes, thawed after" '[ $st = 0 ] && grep -q "^frozen 0" "$PCG/cgroup.events"'
+kill -KILL "$fp"
+waitfor '[ ! -d /proc/$fp ]'
+rmdir "$PCG"
+
 scenario gone "process:pid=999999" "    kind: process
     action: stop"
 run gone; st=$?
