@@ -15,7 +15,8 @@ if [ "$want_test" = 1 ]; then
          # tests/integration/prometheus_stack.sh: detection from a real monitoring stack
          # (the test starts each on its own ports; policy-rc.d keeps their services down)
          # (prometheus also ships promtool: tests/integration/metrics.sh checks --metrics with it)
-         prometheus prometheus-alertmanager prometheus-blackbox-exporter)
+         prometheus prometheus-alertmanager prometheus-blackbox-exporter
+         docker.io busybox-static) # tests/integration/targets_container.sh: a private dockerd, an offline image
 fi
 
 missing=()

@@ -8,17 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The target is a sandbox host or a service; these name it by type (NULL for the other). */
-#define TARGET_HOST(c) ash_target_name_if(&(c)->target, ASH_TARGET_HOST)
-#define TARGET_SERVICE(c) ash_target_name_if(&(c)->target, ASH_TARGET_SERVICE)
-
 struct oom_conf {
     struct ash_target_ref target;
 };
 
 static const struct ash_field oom_fields[] = {
     {"target", ASH_F_TARGET, offsetof(struct oom_conf, target), ASH_FIELD_REQUIRED,
-     "host:NAME or service:NAME whose cgroup is watched", .needs = ASH_CAP_CGROUP},
+     "host:NAME, service:NAME, container:NAME, process:... or cgroup:PATH whose cgroup a memory-exhaustion fault "
+     "watches",
+     .needs = ASH_CAP_CGROUP},
     {"host", ASH_F_TARGET, offsetof(struct oom_conf, target), ASH_FIELD_DEPRECATED,
      "deprecated spelling of target: host:NAME", ash_target_old_host},
     {"service", ASH_F_TARGET, offsetof(struct oom_conf, target), ASH_FIELD_DEPRECATED,
@@ -36,8 +34,8 @@ static int oom_start(struct ash_ctx *ctx, const struct ash_detector_spec *d, voi
     struct oom_state *st = calloc(1, sizeof *st);
     if (!st)
         return ash_error(err, ENOMEM, "detector");
-    snprintf(st->prefix, sizeof st->prefix, "%s %s:", TARGET_HOST(c) ? "host" : "service",
-             TARGET_HOST(c) ? TARGET_HOST(c) : TARGET_SERVICE(c));
+    /* As memory-exhaustion names its target in its details: "TYPE NAME:". */
+    snprintf(st->prefix, sizeof st->prefix, "%s %s:", ash_target_type_names[c->target.type], c->target.name);
     *state = st;
     return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "sys/fs.h"
 #include "engine/run.h"
+#include "env/target.h"
 #include "kinds.h"
 #include "report/report.h"
 #include "scenario/scenario.h"
@@ -78,6 +79,34 @@ static int check_available(const struct ash_scenario *sc, ash_error_t *err)
     return 0;
 }
 
+/* Targets that select what already runs (containers, processes, cgroups) are looked up
+ * now, before anything starts: a missing engine socket, container or process is an
+ * environment error (exit 3) naming it, not a fault that fails mid-run. */
+static int check_targets(const struct ash_scenario *sc, ash_error_t *err)
+{
+    for (size_t i = 0; i < sc->n_faults; i++) {
+        const struct ash_fault_spec *f = &sc->faults[i];
+        for (const struct ash_field *fl = f->kind ? f->kind->c.fields : NULL; fl && fl->key; fl++) {
+            if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
+                continue;
+            const struct ash_target_ref *ref = (const void *)((const char *)f->conf + fl->offset);
+            if (!ref->name || ref->type < ASH_TARGET_CONTAINER)
+                continue;
+            ash_error_t e = {0};
+            if (ash_target_check(ref, fl->needs, &e) < 0) {
+                /* e.msg already says why (with strerror): keep the code, add no text. */
+                ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s:%d:%d: fault '%s': %s",
+                                ref->loc.file ? ref->loc.file : "<scenario>", ref->loc.line, ref->loc.col, f->name,
+                                e.msg);
+                if (err)
+                    err->code = e.code;
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 static json_t *incident_json(const struct ash_scenario *sc, double timescale)
 {
     const struct ash_incident *in = &sc->incident;
@@ -146,7 +175,7 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
     print_warnings(sc, o->log ? o->log : stderr);
     int ret = -1;
     json_t *report = NULL;
-    if (check_available(sc, err) < 0)
+    if (check_available(sc, err) < 0 || check_targets(sc, err) < 0)
         goto out;
     if (geteuid() != 0 && (sc->n_hosts > 0)) {
         ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM, "sandbox hosts need root (CAP_SYS_ADMIN, CAP_NET_ADMIN)");

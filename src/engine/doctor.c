@@ -3,6 +3,7 @@
  * yes/no and the reason. One table of sections: a fault family adds one line. */
 #include <aftershock/aftershock.h>
 
+#include "env/docker.h"
 #include "env/sandbox_fw.h"
 #include "kinds.h"
 #include "sys/cgroup.h"
@@ -337,6 +338,34 @@ static void doctor_kinds(FILE *out)
             ash_fault_kinds[i]->c.doctor(out);
 }
 
+/* ---- container targets ---- */
+
+/* Whether container:NAME targets can be reached: the engine socket they default to
+ * ($DOCKER_HOST, else /var/run/docker.sock; a scenario's runtime.docker_host wins). */
+static void doctor_containers(FILE *out)
+{
+    const char *host = getenv("DOCKER_HOST");
+    if (!host || !*host)
+        host = ASH_DOCKER_DEFAULT_HOST;
+    struct ash_docker *d;
+    ash_error_t err = {0};
+    if (ash_docker_open(host, &d, &err) < 0) {
+        ash_doctor_line(out, "container engine", false, "%s (only container targets need it)", err.msg);
+        return;
+    }
+    json_t *v = NULL;
+    if (ash_docker_call(d, "GET", "/version", NULL, &v, &err) < 0) {
+        ash_doctor_line(out, "container engine", false, "%s", err.msg);
+    } else {
+        const char *ver = json_string_value(json_object_get(v, "Version"));
+        const char *api = json_string_value(json_object_get(v, "ApiVersion"));
+        ash_doctor_line(out, "container engine", true, "%s answers (engine %s, API %s): container targets",
+                        ash_docker_socket(d), ver ? ver : "?", api ? api : "?");
+    }
+    json_decref(v);
+    ash_docker_close(d);
+}
+
 /* ---- the table ---- */
 
 struct doctor_section {
@@ -353,6 +382,7 @@ static const struct doctor_section sections[] = {
     {"nftables", doctor_nftables},
     {"seccomp", doctor_seccomp},
     {"psi", doctor_psi},
+    {"containers", doctor_containers},
     {"fault mechanisms", doctor_kinds},
 };
 

@@ -1,4 +1,5 @@
-/* Live targets: the two first types, sandbox hosts and the run's services, as ops tables. */
+/* Live targets: sandbox hosts and the run's services as ops tables; resolution of every
+ * type and the checked operations. */
 #include "env/target.h"
 #include "env/env.h"
 #include "env/sandbox.h"
@@ -125,13 +126,67 @@ int ash_target_resolve(struct ash_sandbox *sb, struct ash_env *env, const struct
         if (!env || !(out->svc = ash_env_service(env, out->name)))
             return ash_error(err, ESRCH, "no service named '%s' in this run", out->name);
         return 0;
+    case ASH_TARGET_CONTAINER:
+    case ASH_TARGET_PROCESS:
+    case ASH_TARGET_CGROUP: {
+        int r = ref->type == ASH_TARGET_CONTAINER ? ash_target_container_resolve(ref, out, err)
+                : ref->type == ASH_TARGET_PROCESS ? ash_target_process_resolve(ref, out, err)
+                                                  : ash_target_cgroup_resolve(ref, out, err);
+        if (r < 0)
+            ash_target_release(out); /* a failed resolve holds nothing */
+        return r;
+    }
     }
     return ash_error(err, EINVAL, "target '%s' was not resolved by the scenario", out->name);
 }
 
 static const char *type_name(const struct ash_target *t)
 {
-    return t->type > ASH_TARGET_UNRESOLVED && t->type <= ASH_TARGET_SERVICE ? ash_target_type_names[t->type] : "target";
+    return t->type > ASH_TARGET_UNRESOLVED && t->type <= ASH_TARGET_TYPE_MAX ? ash_target_type_names[t->type]
+                                                                             : "target";
+}
+
+void ash_target_release(struct ash_target *t)
+{
+    if (t && t->ops && t->ops->release)
+        t->ops->release(t);
+    if (t)
+        t->impl = NULL;
+}
+
+int ash_target_check(const struct ash_target_ref *ref, unsigned needs, ash_error_t *err)
+{
+    struct ash_target t;
+    if (ash_target_resolve(NULL, NULL, ref, &t, err) < 0)
+        return -1;
+    unsigned missing = needs & ~t.caps;
+    int ret = 0;
+    if (missing) {
+        unsigned cap = missing & -missing;
+        const char *why = "";
+        if (cap == ASH_CAP_NETNS)
+            why = ": it is in the machine's own network namespace, and harming that harms every process";
+        else if (cap == ASH_CAP_FREEZE && t.type == ASH_TARGET_PROCESS)
+            why = ": its cgroup holds other processes than it and its descendants (or cannot be frozen); aim at "
+                  "cgroup:PATH if that is meant";
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s '%s' has no %s here%s", type_name(&t), t.name,
+                              ash_target_cap_name(cap), why);
+    }
+    ash_target_release(&t);
+    return ret;
+}
+
+json_t *ash_target_identity(const struct ash_target *t)
+{
+    if (t->ops && t->ops->identity)
+        return t->ops->identity(t);
+    return json_pack("{s:s, s:s}", "type", type_name(t), "name", t->name);
+}
+
+const char *ash_target_describe(const struct ash_target *t, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s '%s'", type_name(t), t->name);
+    return buf;
 }
 
 #define NOT_SUPPORTED(t, what) ash_error(err, ENOTSUP, "%s '%s' %s", type_name(t), (t)->name, what)

@@ -13,6 +13,7 @@
 #include "scenario/target.h"
 
 #include <aftershock/error.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -44,6 +45,11 @@ struct ash_target_ops {
     int (*thaw)(const struct ash_target *t, ash_error_t *err);
     /* ASH_CAP_RESTART: start it again (stopping it first if it runs); waits until ready. */
     int (*restart)(const struct ash_target *t, ash_error_t *err);
+    /* What identifies it now, for journal records and reports: {"type", "name", and
+     * per type "id" (a container), "pid" + "start", "ip"} (NULL: just type and name). */
+    json_t *(*identity)(const struct ash_target *t);
+    /* Free what resolving it took (an open namespace fd, an engine connection). */
+    void (*release)(struct ash_target *t);
 };
 
 struct ash_target {
@@ -55,12 +61,34 @@ struct ash_target {
     struct ash_host *host;
     struct ash_service *svc;
     struct ash_env *env;
+    /* Container, process and cgroup targets: their own state (env/target_*.c), owned
+     * by the target until ash_target_release. */
+    void *impl;
 };
 
 /* Resolve ref (already checked by the scenario) against this run's sandbox and
  * services. Fails with ESRCH, naming the target, when it is not there now. */
 int ash_target_resolve(struct ash_sandbox *sb, struct ash_env *env, const struct ash_target_ref *ref,
                        struct ash_target *out, ash_error_t *err);
+
+/* Free what the target holds (safe on a zeroed or already released target). Kinds call
+ * it when they drop the target (their revert). */
+void ash_target_release(struct ash_target *t);
+/* ash_target_resolve then release: can it be reached now? (the run's preflight, so that a
+ * missing engine socket or container is exit 3 before anything is injected). */
+/* needs: what the kind asks of it (its field's .needs); a resolved target that offers
+ * less (a process sharing its cgroup, a container on the host's network) fails too. */
+int ash_target_check(const struct ash_target_ref *ref, unsigned needs, ash_error_t *err);
+/* Identity JSON (see ops->identity); never NULL unless out of memory. */
+json_t *ash_target_identity(const struct ash_target *t);
+/* "container 'web'", for messages. */
+const char *ash_target_describe(const struct ash_target *t, char *buf, size_t len);
+
+/* The implementations of the types that select what already runs (target_container.c,
+ * target_local.c): fill out (type, caps, name already set) or fail, naming the target. */
+int ash_target_container_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
+int ash_target_process_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
+int ash_target_cgroup_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
 
 /* The operations, failing with ENOTSUP ("host 'web' cannot be restarted") where the
  * type has none. */

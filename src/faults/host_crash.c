@@ -1,8 +1,10 @@
 /* Fault `host-crash`: a sandbox host dies (kill), hangs (freeze) or drops off
  * the network (isolate); optionally comes back after a delay with its services
- * restarted in dependency, reversed or shuffled order. */
+ * restarted in dependency, reversed or shuffled order. A container or a cgroup
+ * can hang (freeze) too; a container can die (kill) and is started again. */
 #include "kinds.h"
 #include "env/target.h"
+#include "env/docker.h"
 #include "env/env.h"
 #include "env/sandbox.h"
 #include "sys/cgroup.h"
@@ -27,7 +29,9 @@ struct crash_conf {
 
 static const struct ash_field crash_fields[] = {
     {"target", ASH_F_TARGET, offsetof(struct crash_conf, target), ASH_FIELD_REQUIRED,
-     "sandbox host to crash (host:NAME)", .needs = ASH_CAP_NETNS | ASH_CAP_FREEZE},
+     "what crashes: a sandbox host (host:NAME), a container (container:NAME: freeze, kill), a cgroup "
+     "(cgroup:PATH: freeze) or a process alone in its cgroup (process:pid=N: freeze)",
+     .needs = ASH_CAP_FREEZE},
     {"host", ASH_F_TARGET, offsetof(struct crash_conf, target), ASH_FIELD_DEPRECATED,
      "deprecated spelling of target: host:NAME", ash_target_old_host},
     {"mode", ASH_F_ENUM, offsetof(struct crash_conf, mode), 0,
@@ -49,6 +53,23 @@ static int crash_validate(void *conf, const ash_node *node, const struct ash_sce
 {
     struct crash_conf *c = conf;
     (void)sc; /* the target was resolved and checked by the scenario */
+    bool host = c->target.type == ASH_TARGET_HOST;
+    ash_node m = ash_map_get(node, "mode");
+    if (!host && c->mode == CM_ISOLATE)
+        return ash_node_fail(ash_node_ok(&m) ? &m : node, err,
+                             "mode: isolate takes a sandbox host's links down; %s '%s' has none aftershock made "
+                             "(network faults on containers are the network kind's)",
+                             ash_target_type_names[c->target.type], c->target.name);
+    if (!host && c->mode == CM_KILL && !(ash_target_caps(c->target.type) & ASH_CAP_RESTART))
+        return ash_node_fail(ash_node_ok(&m) ? &m : node, err,
+                             "mode: kill needs a target aftershock can start again (a host or a container); "
+                             "%s '%s' cannot be (use mode: freeze)",
+                             ash_target_type_names[c->target.type], c->target.name);
+    if (!host && c->restart_order != 0) {
+        ash_node v = ash_map_get(node, "restart_order");
+        return ash_node_fail(&v, err, "'restart_order' orders a sandbox host's services; %s '%s' has none",
+                             ash_target_type_names[c->target.type], c->target.name);
+    }
     if (c->restart_order != 0 && c->restart_after_ns < 0) {
         ash_node v = ash_map_get(node, "restart_order");
         return ash_node_fail(&v, err, "'restart_order' only goes with 'restart_after'");
@@ -76,6 +97,7 @@ struct crash_state {
     struct ash_host *h;        /* t.host */
     bool killed, frozen, down; /* what is still harmed */
     uint64_t thaw_id;          /* journal record while frozen */
+    uint64_t start_id;         /* journal record while a killed container is down */
     ash_timer *restart;
 };
 
@@ -98,14 +120,25 @@ static int restore(struct crash_state *st, int64_t now, ash_error_t *err)
             return -1;
         st->down = false;
     }
+    if (st->killed && !st->h) {
+        /* A container: its engine starts it again (a new init, netns and cgroup). */
+        if (ash_target_restart(&st->t, err) < 0)
+            return -1;
+        st->killed = false;
+        if (st->start_id)
+            ash_journal_done(ctx->journal, st->start_id, NULL);
+        st->start_id = 0;
+    }
     if (st->killed) {
         st->killed = false;
         if (ctx->env)
             ret = ash_env_start_host_services(ctx->env, st->c->target.name, st->c->restart_order, err);
     }
-    if (was_harmed)
+    if (was_harmed && st->h)
         ash_ctx_eventf(ctx, now, "host-restored", "host %s back (%s order)", st->c->target.name,
                        order_names[st->c->restart_order]);
+    else if (was_harmed)
+        ash_ctx_eventf(ctx, now, "host-restored", "%s %s back", ash_target_type_names[st->t.type], st->c->target.name);
     return ret;
 }
 
@@ -146,6 +179,24 @@ static int crash_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, voi
     st->name = f->name;
     switch ((enum crash_mode)c->mode) {
     case CM_KILL:
+        if (!h) {
+            /* A container: every process dies at once (cgroup.kill, or freeze + SIGKILL);
+             * the record lets recover start it again if the harness dies meanwhile. */
+            struct ash_cgroup *cg = ash_target_cgroup(&st->t);
+            json_t *d = ash_target_identity(&st->t);
+            int r = ash_journal_append(ctx->journal, "host-crash.container-start", d, &st->start_id, err);
+            json_decref(d);
+            if (r < 0)
+                goto fail;
+            st->killed = true;
+            if (!cg || ash_cgroup_kill(cg, err) < 0) {
+                if (!cg)
+                    ash_error(err, ENOTSUP, "%s has no cgroup to kill", c->target.name);
+                goto fail;
+            }
+            ash_cgroup_wait_empty(cg, 5 * ASH_NS_PER_S, NULL);
+            break;
+        }
         /* The supervisor must not restart what died with the host. */
         if (ctx->env)
             ash_env_mark_host_down(ctx->env, c->target.name);
@@ -158,6 +209,8 @@ static int crash_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, voi
         break;
     case CM_FREEZE: {
         json_t *d = ash_cgroup_to_json(ash_target_cgroup(&st->t));
+        /* What was frozen (a container's id), beside the paths the undo needs. */
+        json_object_set_new(d, "target", ash_target_identity(&st->t));
         int r = ash_journal_append(ctx->journal, "host-crash.thaw", d, &st->thaw_id, err);
         json_decref(d);
         if (r < 0)
@@ -168,6 +221,10 @@ static int crash_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, voi
         break;
     }
     case CM_ISOLATE:
+        if (!h) { /* validation refuses it: a safety net for API callers */
+            ash_error(err, ENOTSUP, "isolate needs a sandbox host");
+            goto fail;
+        }
         st->down = true;
         if (ash_host_links_down(h, err) < 0)
             goto fail;
@@ -193,6 +250,7 @@ static int crash_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, voi
         ash_loop_cancel_timer(ctx->loop, st->restart);
     st->restart = NULL;
     int ret = restore(st, ash_now_ns(), err);
+    ash_target_release(&st->t);
     free(st);
     return ret;
 }
@@ -205,7 +263,28 @@ static int undo_thaw(json_t *rec, ash_error_t *err)
     return ash_cgroup_thaw(&cg, err);
 }
 
-static const struct ash_undo_op crash_undo[] = {{"host-crash.thaw", undo_thaw}, {NULL, NULL}};
+/* A container killed by the fault: start it again (the engine answers 304 when it runs). */
+static int undo_container_start(json_t *rec, ash_error_t *err)
+{
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    const char *sock = json_string_value(json_object_get(rec, "socket"));
+    if (!id || !sock || strspn(id, "0123456789abcdef") != strlen(id))
+        return ash_error(err, EINVAL, "host-crash.container-start record without a container id and socket");
+    char host[160], path[200];
+    snprintf(host, sizeof host, "unix://%s", sock);
+    snprintf(path, sizeof path, "/containers/%s/start", id);
+    struct ash_docker *d;
+    if (ash_docker_open(host, &d, err) < 0)
+        return -1;
+    int r = ash_docker_call(d, "POST", path, NULL, NULL, err);
+    ash_docker_close(d);
+    if (r < 0 && err && err->code == ENOENT)
+        return 0; /* removed since: nothing left to start */
+    return r;
+}
+
+static const struct ash_undo_op crash_undo[] = {
+    {"host-crash.thaw", undo_thaw}, {"host-crash.container-start", undo_container_start}, {NULL, NULL}};
 
 static int crash_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out, ash_error_t *err)
 {
@@ -268,7 +347,8 @@ static int crash_describe(const struct ash_fault_spec *f, const struct ash_descr
 
 const struct ash_fault_kind ash_fault_host_crash = {
     .c = {.name = "host-crash",
-          .summary = "kill, freeze or isolate a sandbox host; optionally restart it after a delay",
+          .summary = "kill, freeze or isolate a sandbox host (freeze or kill a container, freeze a cgroup); "
+                     "optionally restart it after a delay",
           .unavailable = crash_unavailable,
           .fields = crash_fields,
           .conf_size = sizeof(struct crash_conf),

@@ -64,8 +64,9 @@ static const struct ash_field balloon_fields[] = {
 
 static const struct ash_field mem_fields[] = {
     {"target", ASH_F_TARGET, offsetof(struct mem_conf, target), ASH_FIELD_REQUIRED,
-     "host:NAME (a sandbox host's cgroup is squeezed) or service:NAME (a host-mode service, moved into a cgroup of "
-     "its own, ash-<run>-<service>, for the fault)",
+     "host:NAME (a sandbox host's cgroup is squeezed), service:NAME (a host-mode service, moved into a cgroup of "
+     "its own, ash-<run>-<service>, for the fault), or the cgroup of a container:NAME, process:pid=N or "
+     "cgroup:PATH (its own limit, the engine's included, is restored exactly)",
      .needs = ASH_CAP_CGROUP},
     {"host", ASH_F_TARGET, offsetof(struct mem_conf, target), ASH_FIELD_DEPRECATED,
      "deprecated spelling of target: host:NAME", ash_target_old_host},
@@ -123,6 +124,13 @@ static int mem_validate(void *conf, const ash_node *node, const struct ash_scena
 {
     struct mem_conf *c = conf;
     /* The target was resolved and checked by the scenario. */
+    if (c->enomem && c->target.type != ASH_TARGET_HOST && c->target.type != ASH_TARGET_SERVICE) {
+        ash_node v = ash_map_get(node, "enomem");
+        return ash_node_fail(&v, err,
+                             "'enomem' needs processes started under aftershock's seccomp launcher (a host or a "
+                             "service); %s '%s' was started by something else",
+                             ash_target_type_names[c->target.type], c->target.name);
+    }
     if (!c->limit.set && !c->balloon.set && c->swap == 0 && !c->enomem)
         return ash_node_fail(node, err,
                              "memory-exhaustion does nothing: give 'limit', 'balloon', 'swap: off' or 'enomem'");
@@ -181,6 +189,7 @@ struct mem_state {
     const struct mem_conf *c;
     struct ash_cgroup cg;
     char target[160]; /* "host backend" / "service api" */
+    json_t *ident;    /* the target's identity, in every record (a container's id) */
     struct saved_file saved[4];
     size_t n_saved;
     struct ash_memwatch *watch;
@@ -265,6 +274,8 @@ static int save_and_write(struct mem_state *st, const char *file, const char *va
     if (read_text(file, s->value, sizeof s->value) < 0)
         return ash_error(err, errno, "cannot read %s", file);
     json_t *d = json_pack("{s:s, s:s}", "file", s->file, "value", s->value);
+    if (d && st->ident)
+        json_object_set(d, "target", st->ident);
     int r = ash_journal_append(st->ctx->journal, "memory.restore", d, &s->jid, err);
     json_decref(d);
     if (r < 0)
@@ -560,8 +571,7 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     st->ctx = ctx;
     st->f = f;
     st->c = c;
-    snprintf(st->target, sizeof st->target, "%s %s", TARGET_HOST(c) ? "host" : "service",
-             TARGET_HOST(c) ? TARGET_HOST(c) : TARGET_SERVICE(c));
+    snprintf(st->target, sizeof st->target, "%s %s", ash_target_type_names[c->target.type], c->target.name);
     if (!c->limit.set && !c->balloon.set && c->swap != 1) {
         /* enomem alone touches no cgroup: the service stays where it is. */
         if (enomem_start(st, err) < 0)
@@ -576,14 +586,24 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     }
     struct ash_cgroup *own = ash_target_cgroup(&t);
     if (own) {
-        /* The target has a cgroup of its own (a sandbox host): squeeze that one. */
+        /* The target has a cgroup of its own (a sandbox host, a container, a process's
+         * or a named cgroup): squeeze that one. */
         st->cg = *own;
         st->cg.n_procs_fd = 0;
-        snprintf(st->target, sizeof st->target, "host %s", TARGET_HOST(c));
-    } else {
-        snprintf(st->target, sizeof st->target, "service %s", TARGET_SERVICE(c));
-        if (setup_service_cgroup(st, &t, err) < 0)
+        for (int i = 0; i < 4; i++)
+            st->cg.procs_fd[i] = -1;
+        st->ident = ash_target_identity(&t);
+        ash_target_release(&t);
+    } else if (c->target.type == ASH_TARGET_SERVICE) {
+        if (setup_service_cgroup(st, &t, err) < 0) {
+            ash_target_release(&t);
             goto fail;
+        }
+        ash_target_release(&t);
+    } else {
+        ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOENT, "%s has no cgroup aftershock can find", st->target);
+        ash_target_release(&t);
+        goto fail;
     }
     if (!limit_dir(&st->cg)[0]) {
         ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTSUP, "%s has no memory cgroup (no memory controller)",
@@ -701,6 +721,7 @@ static int mem_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     }
     if (ret < 0)
         return ret; /* state kept: the engine retries revert, then discards it */
+    json_decref(st->ident);
     free(st);
     return 0;
 }
@@ -710,7 +731,11 @@ static int mem_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
  * watch) is released before the first point a revert can fail. */
 static void mem_discard(void *state)
 {
-    free(state);
+    struct mem_state *st = state;
+    if (!st)
+        return;
+    json_decref(st->ident);
+    free(st);
 }
 
 static int undo_restore(json_t *rec, ash_error_t *err)

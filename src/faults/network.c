@@ -131,6 +131,14 @@ static int net_validate(void *conf, const ash_node *node, const struct ash_scena
                              "say which traffic to harm: 'target: host:NAME' or 'between: [a, b]' (one of them)");
     if (c->between.n && (c->between.n != 2 || strcmp(c->between.v[0], c->between.v[1]) == 0))
         return fail_at(node, "between", err, "'between' takes two different hosts: [a, b]");
+    /* The mechanisms act on the link aftershock made for a sandbox host: a container's
+     * own namespace is reachable (ash_target_netns_fd) but not harmed by this kind yet. */
+    if (c->target.name && c->target.type != ASH_TARGET_HOST) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "network faults act on a sandbox host's link (target: host:NAME); %s '%s' is not one",
+                 ash_target_type_names[c->target.type], c->target.name);
+        return fail_at(node, "target", err, msg);
+    }
     for (size_t i = 0; i < (c->target.name ? 1 : c->between.n); i++) {
         const char *h = c->target.name ? c->target.name : c->between.v[i];
         if (!ash_scenario_host(sc, h)) {

@@ -1,4 +1,5 @@
-/* Fault `process`: kill, stop (SIGSTOP until revert), restart or signal one service. */
+/* Fault `process`: kill, stop (SIGSTOP until revert), restart or signal the main process
+ * of a target: a service, a container (its init) or an existing process. */
 #include "kinds.h"
 #include "env/target.h"
 #include "sys/clock.h"
@@ -21,7 +22,9 @@ struct process_conf {
 
 static const struct ash_field process_fields[] = {
     {"target", ASH_F_TARGET, offsetof(struct process_conf, target), ASH_FIELD_REQUIRED,
-     "service to harm (service:NAME)", .needs = ASH_CAP_PROCS | ASH_CAP_RESTART},
+     "what to harm: service:NAME, container:NAME (its init) or process:pid=N|pidfile=PATH|exe=PATH (stop and "
+     "signal only: aftershock cannot start it again)",
+     .needs = ASH_CAP_PROCS | ASH_CAP_MAIN},
     {"action", ASH_F_ENUM, offsetof(struct process_conf, action), 0,
      "kill (SIGKILL) | stop (SIGSTOP, SIGCONT on revert) | restart | signal", action_names},
     {"signal", ASH_F_STRING, offsetof(struct process_conf, signal), 0, "signal name for action: signal (e.g. SIGTERM)"},
@@ -31,6 +34,14 @@ static int process_validate(void *conf, const ash_node *node, const struct ash_s
 {
     struct process_conf *c = conf;
     (void)sc; /* the target was resolved and checked by the scenario */
+    /* A kill is reverted by starting it again; a restart is one: both need a way to. */
+    if ((c->action == PA_KILL || c->action == PA_RESTART) && !(ash_target_caps(c->target.type) & ASH_CAP_RESTART)) {
+        ash_node v = ash_map_get(node, "action");
+        return ash_node_fail(&v, err,
+                             "action: %s needs a target aftershock can start again (a service or a container); "
+                             "%s '%s' cannot be (use action: stop, or signal)",
+                             action_names[c->action], ash_target_type_names[c->target.type], c->target.name);
+    }
     if (c->action == PA_SIGNAL) {
         ash_node v = ash_map_get(node, "signal");
         if (!c->signal)
@@ -63,29 +74,29 @@ static int process_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
         free(st);
         return -1;
     }
+    char what[300];
+    ash_target_describe(&st->target, what, sizeof what);
     struct ash_target_proc *procs;
     size_t n;
-    if (ash_target_procs(&st->target, &procs, &n, err) < 0) {
-        free(st);
-        return -1;
-    }
+    if (ash_target_procs(&st->target, &procs, &n, err) < 0)
+        goto fail;
     if (n == 0) {
-        free(st);
-        return ash_error(err, ESRCH, "service '%s' is not running", c->target.name);
+        ash_error(err, ESRCH, "%s is not running", what);
+        goto fail;
     }
-    /* A service's process is its main process (its children follow it, or not, as in production). */
+    /* Its main process (a service's, a container's init): its children follow it, or
+     * not, as in production. */
     st->pid = procs[0].pid;
     st->start = procs[0].start;
     free(procs);
     if (st->start == 0) {
         /* Without its start time a later signal (SIGCONT on revert, recover) could
          * not tell the service from a process that reused its pid. */
-        pid_t pid = st->pid;
-        free(st);
-        return ash_error(err, ESRCH,
-                         "service '%s' (pid %d): its start time is unknown, so aftershock cannot "
-                         "tell it from a process that reuses its pid; refusing to signal it",
-                         c->target.name, (int)pid);
+        ash_error(err, ESRCH,
+                  "%s (pid %d): its start time is unknown, so aftershock cannot "
+                  "tell it from a process that reuses its pid; refusing to signal it",
+                  what, (int)st->pid);
+        goto fail;
     }
     int sig = 0;
     switch ((enum process_action)c->action) {
@@ -93,8 +104,10 @@ static int process_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
         sig = SIGKILL;
         break;
     case PA_STOP: {
-        json_t *d = json_pack("{s:i, s:I, s:s}", "pid", (int)st->pid, "start", (json_int_t)st->start, "service",
-                              c->target.name);
+        /* pid + start time are what the undo needs; the target's identity (a container's
+         * id) says what it was, for `recover`'s report. */
+        json_t *d = json_pack("{s:i, s:I, s:s, s:o}", "pid", (int)st->pid, "start", (json_int_t)st->start, "service",
+                              c->target.name, "target", ash_target_identity(&st->target));
         int r = ash_journal_append(ctx->journal, "proc.sigcont", d, &st->journal_id, err);
         json_decref(d);
         if (r < 0)
@@ -112,8 +125,7 @@ static int process_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
         break;
     }
     if (ash_proc_signal_checked(st->pid, st->start, sig) < 0) {
-        ash_error(err, errno, "cannot send %s to service '%s' (pid %d)", ash_signal_name(sig), c->target.name,
-                  (int)st->pid);
+        ash_error(err, errno, "cannot send %s to %s (pid %d)", ash_signal_name(sig), what, (int)st->pid);
         if (st->journal_id)
             ash_journal_done(ctx->journal, st->journal_id, NULL);
         goto fail;
@@ -123,6 +135,7 @@ static int process_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
     *state = st;
     return 0;
 fail:
+    ash_target_release(&st->target);
     free(st);
     return -1;
 }
@@ -150,6 +163,8 @@ static int process_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
         else if (st->journal_id)
             ash_journal_done(ctx->journal, st->journal_id, NULL); /* a failed mark: the engine warns */
     }
+    if (st)
+        ash_target_release(&st->target);
     free(st);
     return ret;
 }
@@ -196,7 +211,7 @@ static int process_describe(const struct ash_fault_spec *f, const struct ash_des
 
 const struct ash_fault_kind ash_fault_process = {
     .c = {.name = "process",
-          .summary = "kill, stop (SIGSTOP until revert), restart or signal one service",
+          .summary = "kill, stop (SIGSTOP until revert), restart or signal a service, container or process",
           .fields = process_fields,
           .conf_size = sizeof(struct process_conf),
           .validate = process_validate},

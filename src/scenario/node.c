@@ -879,9 +879,67 @@ static int parse_map_field(const ash_node *value, const struct ash_field *f, voi
 
 /* `target: TYPE:NAME`. An old key (ASH_FIELD_DEPRECATED, e.g. `host: web`) names the type
  * it implied in choices[0]; it still parses, with a warning that spells the new form. */
+/* The mapping form of the types that select what already runs:
+ * `{container: web}`, `{container: {label: K=V}}`, `{process: {pidfile: /run/x.pid}}`,
+ * `{cgroup: system.slice/x.service}`: the same ref as the string form. */
+static int node_target_map(const ash_node *n, struct ash_target_ref *ref, ash_error_t *err)
+{
+    ash_node k, v;
+    if (ash_map_size(n) != 1 || !ash_map_pair(n, 0, &k, &v))
+        return ash_node_fail(n, err, "a target mapping has one key: container, process or cgroup");
+    const char *type = ash_node_text(&k);
+    int t = ASH_TARGET_UNRESOLVED;
+    for (int i = ASH_TARGET_CONTAINER; ash_target_type_names[i]; i++)
+        if (type && strcmp(ash_target_type_names[i], type) == 0)
+            t = i;
+    if (t == ASH_TARGET_UNRESOLVED)
+        return ash_node_fail(&k, err, "'%s' is not a target type for the mapping form (container, process, cgroup)",
+                             type ? type : "");
+    char sel[1024];
+    ash_node at = v; /* where a bad selector is reported */
+    if (ash_node_is_map(&v)) {
+        static const char *const keys[][4] = {
+            [ASH_TARGET_CONTAINER] = {"name", "id", "label", NULL},
+            [ASH_TARGET_PROCESS] = {"pid", "pidfile", "exe", NULL},
+            [ASH_TARGET_CGROUP] = {"path", NULL},
+        };
+        if (ash_map_check_keys(&v, type, keys[t], NULL, err) < 0)
+            return -1;
+        ash_node sk, sv;
+        if (ash_map_size(&v) != 1 || !ash_map_pair(&v, 0, &sk, &sv))
+            return ash_node_fail(&v, err, "a %s is selected by one key", type);
+        if (need_text(&sv, "a name, id, label, pid or path", err) < 0)
+            return -1;
+        const char *key = ash_node_text(&sk);
+        bool plain = strcmp(key, "name") == 0 || strcmp(key, "id") == 0 || strcmp(key, "path") == 0;
+        snprintf(sel, sizeof sel, "%s%s%s", plain ? "" : key, plain ? "" : "=", ash_node_text(&sv));
+        at = sv;
+    } else {
+        if (need_text(&v, "a name, or a mapping such as {label: KEY=VALUE}", err) < 0)
+            return -1;
+        snprintf(sel, sizeof sel, "%s", ash_node_text(&v));
+    }
+    char msg[256];
+    if (ash_target_selector_check(t, sel, msg, sizeof msg) < 0)
+        return ash_node_fail(&at, err, "%s", msg);
+    char *dup = strdup(sel);
+    if (!dup)
+        return ash_error(err, ENOMEM, "scenario");
+    free(ref->name);
+    ref->name = dup;
+    ref->type = t;
+    return 0;
+}
+
 static int node_target(const ash_node *n, const struct ash_field *f, struct ash_target_ref *ref, ash_error_t *err)
 {
-    if (need_text(n, "a target such as host:web or service:api", err) < 0)
+    if (ash_node_is_map(n) && !(f->flags & ASH_FIELD_DEPRECATED)) {
+        if (node_target_map(n, ref, err) < 0)
+            return -1;
+        ref->loc = ash_node_loc(n);
+        return 0;
+    }
+    if (need_text(n, "a target such as host:web, service:api or container:web", err) < 0)
         return -1;
     char msg[256];
     if (f->flags & ASH_FIELD_DEPRECATED) {
@@ -1044,12 +1102,9 @@ void ash_fields_free(const struct ash_field *fields, void *conf)
         case ASH_F_MAP:
             ash_fields_free(f->sub, p);
             break;
-        case ASH_F_TARGET: {
-            struct ash_target_ref *r = p;
-            free(r->name);
-            r->name = NULL;
+        case ASH_F_TARGET:
+            ash_target_ref_clear(p);
             break;
-        }
         case ASH_F_DURATION:
         case ASH_F_SIZE:
         case ASH_F_RATE:

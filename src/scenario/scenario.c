@@ -110,6 +110,12 @@ const struct ash_field ash_dns_record_fields[] = {
     {"ttl", ASH_F_INT, offsetof(struct ash_dns_record_spec, ttl), 0, "seconds (default 5)", NULL, NULL, 0, 2147483647},
     {NULL}};
 
+const struct ash_field ash_runtime_fields[] = {
+    {"docker_host", ASH_F_STRING, offsetof(struct ash_runtime_spec, docker_host), 0,
+     "the Docker (or Podman) engine API socket container targets are reached through: unix:///PATH (default: "
+     "$DOCKER_HOST, else unix:///var/run/docker.sock)"},
+    {NULL}};
+
 const struct ash_field ash_dns_fields[] = {
     {"listen", ASH_F_STRING, offsetof(struct ash_dns_spec, listen), 0,
      "host mode: ADDRESS:PORT the run's DNS server listens on (e.g. 127.0.0.1:5353); sandbox mode uses the "
@@ -158,7 +164,7 @@ const struct ash_field ash_guardrail_fields[] = {
 
 static const char *const top_keys[] = {"version", "name",     "title",  "description", "incident", "timescale",
                                        "hosts",   "services", "probes", "detectors",   "faults",   "remediation",
-                                       "expect",  "dns",      "verify", "guardrails",  NULL};
+                                       "expect",  "dns",      "verify", "guardrails",  "runtime",  NULL};
 static const char *const incident_keys[] = {"source", "fault_at", "detected_at", "mitigated_at", "recovered_at", NULL};
 static const char *const host_extra_keys[] = {"services", NULL};
 static const char *const fault_extra_keys[] = {"kind", "until", NULL};
@@ -943,6 +949,32 @@ static bool is_loopback(const struct sockaddr_storage *ss)
     return false;
 }
 
+/* Top-level `runtime:`: checked for its form only; the socket is reached at run time. */
+static int parse_runtime(struct pctx *x, const ash_node *root)
+{
+    ash_node map = ash_map_get(root, "runtime");
+    if (!ash_node_ok(&map))
+        return 0;
+    if (!ash_node_is_map(&map))
+        return ash_node_fail(&map, x->err, "'runtime' is a mapping (docker_host), got %s", ash_node_kind_name(&map));
+    if (check_keys_fields(&map, "'runtime'", ash_runtime_fields, NULL, x->err) < 0 ||
+        ash_fields_parse(&map, ash_runtime_fields, &x->sc->runtime, x->err) < 0)
+        return -1;
+    const char *h = x->sc->runtime.docker_host;
+    if (h && (strncmp(h, "unix://", 7) != 0 || h[7] != '/')) {
+        ash_node v = ash_map_get(&map, "docker_host");
+        return ash_node_fail(&v, x->err,
+                             "docker_host '%s': aftershock talks to the engine over a unix socket: "
+                             "write unix:///PATH",
+                             h);
+    }
+    if (h && strlen(h + 7) >= 108) {
+        ash_node v = ash_map_get(&map, "docker_host");
+        return ash_node_fail(&v, x->err, "docker_host '%s': a unix socket path has at most 107 characters", h);
+    }
+    return 0;
+}
+
 static const char *const dns_extra_keys[] = {"records", NULL};
 
 static int parse_dns(struct pctx *x, const ash_node *root)
@@ -1482,7 +1514,7 @@ static const char *cap_hint(const struct ash_scenario *sc, unsigned cap, int typ
                              "mode: give the scenario 'hosts:' and aim at one with target: host:NAME)";
     if (cap == ASH_CAP_LAUNCHED && type == ASH_TARGET_HOST)
         return " (aim it at one of the host's services: target: service:HOST/NAME)";
-    if (cap == ASH_CAP_RESTART && type == ASH_TARGET_HOST)
+    if ((cap == ASH_CAP_RESTART || cap == ASH_CAP_MAIN) && type == ASH_TARGET_HOST)
         return " (aim it at a service: target: service:NAME)";
     return "";
 }
@@ -1521,6 +1553,18 @@ int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target
         if (!s)
             return fail_loc(&ref->loc, err, "no service named '%s' in this scenario", name);
         break;
+    case ASH_TARGET_CONTAINER:
+        /* Looked up at run time, through the engine: validation does not need it. The
+         * ref carries the socket, so whoever resolves it (the run, a fleet agent) needs
+         * nothing else of the scenario. */
+        free(ref->endpoint);
+        ref->endpoint = NULL;
+        if (sc->runtime.docker_host && !(ref->endpoint = strdup(sc->runtime.docker_host)))
+            return ash_error(err, ENOMEM, "scenario");
+        break;
+    case ASH_TARGET_PROCESS:
+    case ASH_TARGET_CGROUP:
+        break; /* what already runs is looked up at run time */
     default:
         return fail_loc(&ref->loc, err, "target '%s' has an unknown type", name);
     }
@@ -1668,7 +1712,7 @@ static int parse_root(struct pctx *x)
     if (parse_services(x, &svcs, NULL, &sc->services, &sc->n_services) < 0 || parse_probes(x, &root) < 0 ||
         parse_detectors(x, &root) < 0 || parse_faults(x, &root) < 0 || parse_remediations(x, &root) < 0 ||
         parse_expect(x, &root) < 0 || parse_dns(x, &root) < 0 || parse_verify(x, &root) < 0 ||
-        parse_guardrails(x, &root) < 0)
+        parse_guardrails(x, &root) < 0 || parse_runtime(x, &root) < 0)
         return -1;
     return check_references(x, &root);
 }
@@ -1792,6 +1836,7 @@ void ash_scenario_free(struct ash_scenario *sc)
         ash_fields_free(ash_guardrail_fields, &sc->guardrails[i]);
     free(sc->guardrails);
     ash_fields_free(ash_dns_fields, &sc->dns);
+    ash_fields_free(ash_runtime_fields, &sc->runtime);
     free(sc->incident.source);
     free(sc->name);
     free(sc->title);

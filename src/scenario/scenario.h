@@ -148,6 +148,11 @@ struct ash_dns_spec {
     size_t n_records;
 };
 
+/* Top-level `runtime:`: how to reach the container engine that container targets run under. */
+struct ash_runtime_spec {
+    char *docker_host; /* "unix:///path"; NULL: DOCKER_HOST, else /var/run/docker.sock */
+};
+
 struct ash_scenario {
     ash_doc *doc; /* kept: ASH_F_NODE fields point into it */
     char *file;   /* as given */
@@ -170,6 +175,7 @@ struct ash_scenario {
     size_t n_remediations;
     struct ash_expect expect;
     struct ash_dns_spec dns;
+    struct ash_runtime_spec runtime;
     struct ash_verify_spec *verify;
     size_t n_verify;
     struct ash_guardrail_spec *guardrails;

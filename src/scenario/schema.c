@@ -334,9 +334,15 @@ static json_t *defs(struct sb *b)
         json_pack("{s:[s,s,s], s:s}", "type", "string", "number", "boolean", "description",
                   "a string; an unquoted number or boolean is read as its text"));
     set(b, d, "target",
-        json_pack("{s:s, s:s, s:s}", "type", "string", "pattern", "^((host|service):)?[^:]+$", "description",
-                  "what the kind is aimed at: host:NAME (a sandbox host), service:NAME or service:HOST/NAME, or a "
-                  "bare NAME when exactly one host or service has it"));
+        json_pack(
+            "{s:[{s:s, s:s}, {s:s, s:i, s:i, s:{s:{}, s:{}, s:{}}, s:b}], s:s}", "anyOf", "type", "string", "pattern",
+            "^((host|service):[^:]+|(container|process|cgroup):.+|[^:]+)$", "type", "object", "minProperties", 1,
+            "maxProperties", 1, "properties", "container", "process", "cgroup", "additionalProperties", 0,
+            "description",
+            "what the kind is aimed at: host:NAME (a sandbox host), service:NAME or service:HOST/NAME, a bare NAME "
+            "when exactly one host or service has it; what already runs: container:NAME|ID, "
+            "container:label=KEY=VALUE, process:pid=N, process:pidfile=PATH, process:exe=PATH, cgroup:PATH, or "
+            "the mapping form {container: {label: KEY=VALUE}} (docs/targets.md)"));
     set(b, d, "strlist",
         json_pack("{s:[{s:s}, {s:s, s:{s:s}}], s:s}", "anyOf", "$ref", REF("text"), "type", "array", "items", "$ref",
                   REF("text"), "description", "a list of strings; a single string is a one-element list"));
@@ -443,6 +449,8 @@ int ash_schema_build(json_t **out, ash_error_t *err)
                 object_schema(&b, ash_guardrail_fields,
                               "a condition that aborts the run: every fault reverted, verdict aborted"),
                 "stop conditions: a probe's error ratio or latency over a window, a time cap, a command"));
+    set(&b, props, "runtime",
+        object_schema(&b, ash_runtime_fields, "how to reach the container engine of container targets"));
     set(&b, root, "properties", props);
     set(&b, root, "required", json_pack("[s, s]", "version", "name"));
     set(&b, root, "additionalProperties", json_false());

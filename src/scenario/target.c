@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const ash_target_type_names[] = {"(unresolved)", "host", "service", NULL};
+const char *const ash_target_type_names[] = {"(unresolved)", "host", "service", "container", "process", "cgroup", NULL};
 const char *const ash_target_old_host[] = {"host", NULL};
 const char *const ash_target_old_service[] = {"service", NULL};
 
@@ -20,7 +20,9 @@ int ash_target_ref_parse(const char *text, struct ash_target_ref *ref, char *msg
             if (strlen(ash_target_type_names[i]) == tl && strncmp(ash_target_type_names[i], text, tl) == 0)
                 type = i;
         if (type == ASH_TARGET_UNRESOLVED) {
-            snprintf(msg, len, "unknown target type '%.*s' in '%s': write host:NAME or service:NAME (or a bare NAME)",
+            snprintf(msg, len,
+                     "unknown target type '%.*s' in '%s': write host:NAME, service:NAME, container:NAME, "
+                     "process:pid=N, cgroup:PATH (or a bare NAME)",
                      (int)tl, text, text);
             return -1;
         }
@@ -30,6 +32,8 @@ int ash_target_ref_parse(const char *text, struct ash_target_ref *ref, char *msg
         snprintf(msg, len, "target '%s' names nothing: write TYPE:NAME, e.g. host:web", text);
         return -1;
     }
+    if (type >= ASH_TARGET_CONTAINER && ash_target_selector_check(type, name, msg, len) < 0)
+        return -1;
     char *dup = strdup(name);
     if (!dup) {
         snprintf(msg, len, "out of memory");
@@ -41,9 +45,88 @@ int ash_target_ref_parse(const char *text, struct ash_target_ref *ref, char *msg
     return 0;
 }
 
+int ash_target_proc_selector(const char *name, enum ash_proc_sel *sel, const char **value)
+{
+    static const struct {
+        const char *key;
+        enum ash_proc_sel sel;
+    } keys[] = {{"pid=", ASH_PSEL_PID}, {"pidfile=", ASH_PSEL_PIDFILE}, {"exe=", ASH_PSEL_EXE}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strncmp(name, keys[i].key, strlen(keys[i].key)) == 0) {
+            *sel = keys[i].sel;
+            *value = name + strlen(keys[i].key);
+            return **value ? 0 : -1;
+        }
+    return -1;
+}
+
+const char *ash_target_container_label(const char *name)
+{
+    return strncmp(name, "label=", 6) == 0 ? name + 6 : NULL;
+}
+
+int ash_target_selector_check(int type, const char *name, char *msg, size_t len)
+{
+    switch (type) {
+    case ASH_TARGET_CONTAINER: {
+        const char *label = ash_target_container_label(name);
+        if (label && (!*label || *label == '='))
+            return snprintf(msg, len, "container:label=%s: write label=KEY or label=KEY=VALUE", label), -1;
+        /* Docker's names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, ids are hex; a leading '/' is how the API spells a name. */
+        const char *n = *name == '/' ? name + 1 : name;
+        if (!label &&
+            (!*n || strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(n)))
+            return snprintf(msg, len,
+                            "container:%s: a container is named by its name or id ([a-zA-Z0-9_.-]) or by "
+                            "label=KEY=VALUE",
+                            name),
+                   -1;
+        return 0;
+    }
+    case ASH_TARGET_PROCESS: {
+        enum ash_proc_sel sel;
+        const char *v;
+        if (ash_target_proc_selector(name, &sel, &v) < 0)
+            return snprintf(msg, len, "process:%s: write process:pid=N, process:pidfile=PATH or process:exe=PATH",
+                            name),
+                   -1;
+        if (sel == ASH_PSEL_PID) {
+            char *end;
+            long pid = strtol(v, &end, 10);
+            if (*end || pid <= 1)
+                return snprintf(msg, len, "process:pid=%s: a pid is a number above 1 (pid 1 is the machine's init)", v),
+                       -1;
+        } else if (*v != '/') {
+            return snprintf(msg, len, "process:%s: the path must be absolute", name), -1;
+        }
+        return 0;
+    }
+    case ASH_TARGET_CGROUP:
+        /* Relative to the hierarchy root, and never the root itself: that is every process. */
+        if (*name == '/')
+            name++;
+        if (!*name || strstr(name, "..") || strcmp(name, ".") == 0)
+            return snprintf(msg, len,
+                            "cgroup:%s: name a cgroup below the hierarchy root, e.g. cgroup:system.slice/foo.service",
+                            name),
+                   -1;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+void ash_target_ref_clear(struct ash_target_ref *ref)
+{
+    free(ref->name);
+    free(ref->endpoint);
+    ref->name = NULL;
+    ref->endpoint = NULL;
+}
+
 const char *ash_target_ref_str(const struct ash_target_ref *ref, char *buf, size_t len)
 {
-    if (ref->type > ASH_TARGET_UNRESOLVED && ref->type <= ASH_TARGET_SERVICE)
+    if (ref->type > ASH_TARGET_UNRESOLVED && ref->type <= ASH_TARGET_TYPE_MAX)
         snprintf(buf, len, "%s:%s", ash_target_type_names[ref->type], ref->name ? ref->name : "");
     else
         snprintf(buf, len, "%s", ref->name ? ref->name : "");
@@ -58,7 +141,16 @@ unsigned ash_target_caps(int type)
     case ASH_TARGET_SERVICE:
         /* A service shares its host's (or the harness's) network namespace: harming that
          * would harm every other service there too, so a service has no netns of its own. */
-        return ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_RESTART | ASH_CAP_LAUNCHED;
+        return ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_RESTART | ASH_CAP_LAUNCHED | ASH_CAP_MAIN;
+    case ASH_TARGET_CONTAINER:
+        return ASH_CAP_NETNS | ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_FREEZE | ASH_CAP_RESTART | ASH_CAP_MAIN;
+    case ASH_TARGET_PROCESS:
+        /* Its network namespace counts only when it has one of its own, a freeze only
+         * when its cgroup holds nothing but it and its descendants: both decided when it
+         * is resolved (the run's preflight refuses, exit 3, when it has not). */
+        return ASH_CAP_PROCS | ASH_CAP_CGROUP | ASH_CAP_MAIN | ASH_CAP_NETNS | ASH_CAP_FREEZE;
+    case ASH_TARGET_CGROUP:
+        return ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_FREEZE;
     }
     return 0;
 }
@@ -78,6 +170,8 @@ const char *ash_target_cap_name(unsigned cap)
         return "a way to start it again";
     case ASH_CAP_LAUNCHED:
         return "processes started under aftershock's launcher";
+    case ASH_CAP_MAIN:
+        return "one main process (a service's, a container's init, a process)";
     }
     return "an unknown capability";
 }

@@ -10,11 +10,16 @@
 
 #include "scenario/node.h"
 
-/* What a target is. New types (containers, processes, cgroups) are added here. */
+/* What a target is. The last three are what the user already runs (docs/targets.md);
+ * they are resolved only at run time, so validation needs neither the engine nor them. */
 enum ash_target_type {
     ASH_TARGET_UNRESOLVED, /* a bare name, before validation */
     ASH_TARGET_HOST,       /* a sandbox host: its own namespaces and cgroup */
     ASH_TARGET_SERVICE,    /* a service the run starts (host mode, or on a sandbox host) */
+    ASH_TARGET_CONTAINER,  /* container:NAME|ID or container:label=K=V (Docker Engine API) */
+    ASH_TARGET_PROCESS,    /* process:pid=N | pidfile=PATH | exe=PATH */
+    ASH_TARGET_CGROUP,     /* cgroup:PATH relative to the hierarchy root */
+    ASH_TARGET_TYPE_MAX = ASH_TARGET_CGROUP,
 };
 /* Indexed by enum ash_target_type; NULL-terminated from ASH_TARGET_HOST on (names[1..]). */
 extern const char *const ash_target_type_names[];
@@ -27,13 +32,21 @@ enum ash_target_cap {
     ASH_CAP_FREEZE = 1u << 3,   /* can be frozen and thawed as a whole */
     ASH_CAP_RESTART = 1u << 4,  /* can be started again after it died */
     ASH_CAP_LAUNCHED = 1u << 5, /* its processes start under aftershock's launcher (seccomp) */
+    ASH_CAP_MAIN = 1u << 6,     /* one main process (the first of its procs): a service, an init, a pid */
 };
 
 struct ash_target_ref {
     int type;   /* enum ash_target_type */
-    char *name; /* "web", "api" or "web/api" (a service of that host) */
+    char *name; /* "web", "api" or "web/api" (a service of that host); the selector of the
+                 * other types: "web", "label=K=V", "pid=12", "system.slice/x.service" */
+    /* Where its runtime is reached (a container: the engine's socket, from the
+     * scenario's runtime.docker_host); NULL: DOCKER_HOST or the default socket. */
+    char *endpoint;
     struct ash_loc loc;
 };
+
+/* A process selector, split (process:pid=N, pidfile=PATH, exe=PATH). */
+enum ash_proc_sel { ASH_PSEL_PID, ASH_PSEL_PIDFILE, ASH_PSEL_EXE };
 
 /* For an ASH_FIELD_DEPRECATED target field: the type its old key implied (its choices). */
 extern const char *const ash_target_old_host[];    /* {"host", NULL}: `host: NAME` */
@@ -47,9 +60,19 @@ static inline const char *ash_target_name_if(const struct ash_target_ref *ref, i
 
 /* Parse "TYPE:NAME" or "NAME" into ref (ref->name allocated); -1 with a message for err. */
 int ash_target_ref_parse(const char *text, struct ash_target_ref *ref, char *msg, size_t len);
+/* Check the selector of a container, process or cgroup ref (no lookups): -1 with a message. */
+int ash_target_selector_check(int type, const char *name, char *msg, size_t len);
+/* process:... -> which selector and its value (a pointer into name); -1 when malformed. */
+int ash_target_proc_selector(const char *name, enum ash_proc_sel *sel, const char **value);
+/* container:label=K=V -> "K=V" (a pointer into name), else NULL. */
+const char *ash_target_container_label(const char *name);
+/* Free what a ref owns. */
+void ash_target_ref_clear(struct ash_target_ref *ref);
 /* "host:web", for messages and reports. */
 const char *ash_target_ref_str(const struct ash_target_ref *ref, char *buf, size_t len);
-/* What a target of this type offers. */
+/* What a target of this type can offer (validation). A resolved target may offer
+ * less (env/target.h: t->caps): a container with --network host has no netns of its
+ * own, a process shares its cgroup; the run checks that before anything starts. */
 unsigned ash_target_caps(int type);
 /* "a network namespace", for "... needs a target with a network namespace". */
 const char *ash_target_cap_name(unsigned cap);

@@ -178,6 +178,110 @@ void ash_cgroup_init(struct ash_cgroup *cg, const struct ash_cgroup_sys *sys, co
         snprintf(cg->freezer, sizeof cg->freezer, "%s/%s", sys->freezer, rel);
 }
 
+static void empty_cgroup(struct ash_cgroup *cg)
+{
+    memset(cg, 0, sizeof *cg);
+    for (int i = 0; i < 4; i++)
+        cg->procs_fd[i] = -1;
+}
+
+/* base/rel into dst when that directory exists. */
+static void set_existing(char *dst, size_t len, const char *base, const char *rel)
+{
+    char path[600];
+    while (*rel == '/')
+        rel++;
+    snprintf(path, sizeof path, *rel ? "%s/%s" : "%s", base, rel);
+    struct stat st;
+    if (base[0] && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(dst, len, "%s", path);
+}
+
+int ash_cgroup_existing(struct ash_cgroup *cg, const struct ash_cgroup_sys *sys, const char *rel, ash_error_t *err)
+{
+    empty_cgroup(cg);
+    set_existing(cg->v2, sizeof cg->v2, sys->v2, rel);
+    if (sys->memory_v1)
+        set_existing(cg->memory, sizeof cg->memory, sys->memory, rel);
+    else
+        cg->mem_v2 = sys->memory[0] && cg->v2[0];
+    if (sys->cpu_v1)
+        set_existing(cg->cpu, sizeof cg->cpu, sys->cpu, rel);
+    else
+        cg->cpu_v2 = sys->cpu[0] && cg->v2[0];
+    set_existing(cg->freezer, sizeof cg->freezer, sys->freezer, rel);
+    if (!cg->v2[0] && !cg->memory[0] && !cg->cpu[0] && !cg->freezer[0])
+        return ash_error(err, ENOENT, "no cgroup '%s' in any hierarchy under %s", rel, sys->root);
+    return 0;
+}
+
+static bool has_controller(const char *list, const char *name)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
+        if (strcmp(w, name) == 0)
+            return true;
+    return false;
+}
+
+int ash_cgroup_parse_proc(struct ash_cgroup *cg, const struct ash_cgroup_sys *sys, const char *text, ash_error_t *err)
+{
+    empty_cgroup(cg);
+    for (const char *line = text; line && *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
+        line = nl ? nl + 1 : NULL;
+        char *c1 = strchr(buf, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c1 || !c2)
+            continue;
+        *c1 = *c2 = '\0';
+        const char *ctrls = c1 + 1, *path = c2 + 1;
+        /* A "(deleted)" path is a cgroup that is gone: nothing to act on there. */
+        if (strstr(path, " (deleted)"))
+            continue;
+        if (strcmp(buf, "0") == 0 && !*ctrls) {
+            if (sys->v2[0])
+                set_existing(cg->v2, sizeof cg->v2, sys->v2, path);
+            continue;
+        }
+        if (sys->memory_v1 && has_controller(ctrls, "memory"))
+            set_existing(cg->memory, sizeof cg->memory, sys->memory, path);
+        if (sys->cpu_v1 && has_controller(ctrls, "cpu"))
+            set_existing(cg->cpu, sizeof cg->cpu, sys->cpu, path);
+        if (sys->freezer[0] && has_controller(ctrls, "freezer"))
+            set_existing(cg->freezer, sizeof cg->freezer, sys->freezer, path);
+    }
+    cg->mem_v2 = !sys->memory_v1 && sys->memory[0] && cg->v2[0];
+    cg->cpu_v2 = !sys->cpu_v1 && sys->cpu[0] && cg->v2[0];
+    if (!cg->v2[0] && !cg->memory[0] && !cg->cpu[0] && !cg->freezer[0])
+        return ash_error(err, ENOENT, "no cgroup of the process is in a hierarchy under %s", sys->root);
+    return 0;
+}
+
+int ash_cgroup_of_pid(struct ash_cgroup *cg, const struct ash_cgroup_sys *sys, pid_t pid, ash_error_t *err)
+{
+    char path[64], text[4096];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+    if (read_file(path, text, sizeof text) < 0)
+        return ash_error(err, errno == ENOENT ? ESRCH : errno, "cannot read %s", path);
+    return ash_cgroup_parse_proc(cg, sys, text, err);
+}
+
+const char *ash_cgroup_rel(const struct ash_cgroup_sys *sys, const char *dir)
+{
+    const char *roots[4] = {sys->v2, sys->memory, sys->cpu, sys->freezer};
+    for (size_t i = 0; i < 4; i++) {
+        size_t l = strlen(roots[i]);
+        if (l && strncmp(dir, roots[i], l) == 0 && (dir[l] == '/' || !dir[l]))
+            return dir[l] ? dir + l + 1 : dir + l;
+    }
+    return NULL;
+}
+
 static int mkdir_parents(const char *base, const char *rel, ash_error_t *err)
 {
     char path[600];

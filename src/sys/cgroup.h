@@ -61,6 +61,20 @@ void ash_cgroup_init(struct ash_cgroup *cg, const struct ash_cgroup_sys *sys, co
  * controllers for children of the parents when they are needed. */
 int ash_cgroup_create(struct ash_cgroup *cg, const struct ash_cgroup_sys *sys, const char *rel, bool want_cpu,
                       ash_error_t *err);
+/* An existing cgroup `rel` (below each hierarchy's root): the directories of it that
+ * exist, in every hierarchy of sys (the v1 freezer too, even with v2 present). ENOENT
+ * when it exists in none. Nothing is created. */
+int ash_cgroup_existing(struct ash_cgroup *cg, const struct ash_cgroup_sys *sys, const char *rel, ash_error_t *err);
+/* The cgroup a process is in, from the text of /proc/PID/cgroup ("ID:CONTROLLERS:PATH"
+ * lines): v2 from the "0::" line, v1 memory/cpu/freezer from theirs, mapped onto the
+ * hierarchies of sys. Paths are taken as they are; whether each is the process's own
+ * (a container's, not its runtime's) is the caller's policy. */
+int ash_cgroup_parse_proc(struct ash_cgroup *cg, const struct ash_cgroup_sys *sys, const char *text, ash_error_t *err);
+/* Same, reading /proc/PID/cgroup. ESRCH when the process is gone. */
+int ash_cgroup_of_pid(struct ash_cgroup *cg, const struct ash_cgroup_sys *sys, pid_t pid, ash_error_t *err);
+/* The path of dir below its hierarchy's root in sys ("docker/abc"), or NULL. */
+const char *ash_cgroup_rel(const struct ash_cgroup_sys *sys, const char *dir);
+
 /* The paths as JSON (for an undo record) and back. */
 json_t *ash_cgroup_to_json(const struct ash_cgroup *cg);
 int ash_cgroup_from_json(json_t *j, struct ash_cgroup *cg, ash_error_t *err);

@@ -9,12 +9,12 @@ trap 'rm -f "$out"' EXIT
 fail() { echo "doctor.sh: $*"; cat "$out"; exit 1; }
 
 "$bin" doctor >"$out" 2>&1 || fail "exit status $? (want 0)"
-for s in privileges namespaces cgroups qdiscs nftables seccomp psi; do
+for s in privileges namespaces cgroups qdiscs nftables seccomp psi containers; do
     grep -qx "\[$s\]" "$out" || fail "section [$s] missing"
 done
 for item in root CAP_SYS_ADMIN "network namespace" bridge "veth pair" "cgroup mode" "memory controller" \
     "cpu controller" "cgroup.freeze (v2)" "cgroup.kill (v2)" "freezer (v1)" "qdisc tbf" "qdisc htb" \
-    "qdisc netem" nftables "seccomp user notification" "PSI (pressure stall info)"; do
+    "qdisc netem" nftables "seccomp user notification" "PSI (pressure stall info)" "container engine"; do
     grep -Eq "^  $(printf '%s' "$item" | sed 's/[].[()]/\\&/g') +(yes|no) +[^ ]" "$out" || fail "no yes/no line with a reason for '$item'"
 done
 # Every item line says yes or no and why.

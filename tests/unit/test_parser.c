@@ -277,7 +277,7 @@ static const struct {
     {HEAD "prboes: []\n", "s.yaml:3:1: unknown key 'prboes' in the scenario (did you mean 'probes'?)"},
     {HEAD "xyzzy: 1\n",
      "s.yaml:3:1: unknown key 'xyzzy' in the scenario (valid keys: version, name, title, description, incident, "
-     "timescale, hosts, services, probes, detectors, faults, remediation, expect, dns, verify, guardrails)"},
+     "timescale, hosts, services, probes, detectors, faults, remediation, expect, dns, verify, guardrails, runtime)"},
     {"name: t\n", "s.yaml:1:1: missing required key 'version' (this aftershock reads version: 1)"},
     {"version: \"1\"\nname: t\n", "s.yaml:1:10: expected an integer, got the quoted string \"1\" (remove the quotes)"},
     {"version: 3\nname: t\n", "s.yaml:1:10: unsupported version 3: this aftershock reads version 1"},
@@ -511,8 +511,9 @@ START_TEST(test_targets)
     load_err_at(SANDBOX FAULT("network", "    target: service:api\n    bandwidth: 1mbit\n"), "s.yaml:11:13:",
                 "'network' needs a target with a network namespace of its own; service 'api' has none (aim it at "
                 "the sandbox host the service runs on: target: host:NAME)");
-    load_err_at(SANDBOX FAULT("process", "    target: web\n    action: stop\n"),
-                "s.yaml:11:13:", "'process' needs a target with a way to start it again; host 'web' has none");
+    load_err_at(SANDBOX FAULT("process", "    target: web\n    action: stop\n"), "s.yaml:11:13:",
+                "'process' needs a target with one main process (a service's, a container's init, a process); host "
+                "'web' has none (aim it at a service: target: service:NAME)");
 
     /* Names that say too little or name nothing. */
     load_err_at(HEAD "hosts:\n  - name: db\n    services:\n      - name: db\n        command: [x]\n" FAULT(

@@ -1,0 +1,280 @@
+/* Container targets: a Docker (or Podman) container, resolved through the engine's API
+ * to its init process, network namespace and cgroup; restarted through the API. */
+#include "env/docker.h"
+#include "env/target_impl.h"
+#include "sys/clock.h"
+#include "sys/proc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct container {
+    struct ash_docker *docker;
+    char id[80];
+    char name[256]; /* the engine's, without its leading '/' */
+    pid_t pid;      /* State.Pid: the container's init */
+    uint64_t start;
+    int nsfd;
+    bool own_netns;
+    struct ash_cgroup cg;
+    char ip[64];    /* the first network's IPAddress ("" when none) */
+    int64_t memory; /* HostConfig.Memory (0: no limit set by the engine) */
+};
+
+/* A dir is the container's own when its path names the container's id: cgroupfs
+ * (docker/<id>), systemd (docker-<id>.scope), podman (libpod-<id>). On a hybrid machine
+ * the v2 line is often its runtime's cgroup (or the machine's root): freezing that would
+ * freeze dockerd, or everything, so such a hierarchy is dropped. */
+static void keep_own(char *dir, const char *id)
+{
+    if (dir[0] && !strstr(dir, id))
+        dir[0] = '\0';
+}
+
+static int inspect(const struct ash_target *t, struct container *c, const char *ref, ash_error_t *err)
+{
+    char path[400];
+    json_t *j = NULL;
+    snprintf(path, sizeof path, "/containers/%s/json", ref);
+    if (ash_docker_call(c->docker, "GET", path, NULL, &j, err) < 0) {
+        if (err && err->code == ENOENT) {
+            err->code = ESRCH;
+            err->klass = ASH_ERR_ENVIRONMENT;
+        }
+        return ash_error_wrap(err, "container '%s'", t->name);
+    }
+    const char *id = json_string_value(json_object_get(j, "Id"));
+    const char *name = json_string_value(json_object_get(j, "Name"));
+    json_t *state = json_object_get(j, "State");
+    json_t *hc = json_object_get(j, "HostConfig");
+    int ret = 0;
+    if (!id || strlen(id) >= sizeof c->id || !json_is_object(state)) {
+        ret = ash_error(err, EPROTO, "container '%s': the engine's answer has no Id or State", t->name);
+        goto out;
+    }
+    snprintf(c->id, sizeof c->id, "%s", id);
+    snprintf(c->name, sizeof c->name, "%s", name ? (name[0] == '/' ? name + 1 : name) : id);
+    if (!json_is_true(json_object_get(state, "Running"))) {
+        const char *st = json_string_value(json_object_get(state, "Status"));
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH, "container '%s' is not running (%s)", t->name,
+                              st ? st : "stopped");
+        goto out;
+    }
+    if (json_is_true(json_object_get(state, "Paused"))) {
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, EBUSY,
+                              "container '%s' is paused (docker pause): its cgroup is frozen by the engine", t->name);
+        goto out;
+    }
+    c->pid = (pid_t)json_integer_value(json_object_get(state, "Pid"));
+    c->memory = (int64_t)json_integer_value(json_object_get(hc, "Memory"));
+    c->ip[0] = '\0';
+    const char *key;
+    json_t *net;
+    json_object_foreach(json_object_get(json_object_get(j, "NetworkSettings"), "Networks"), key, net)
+    {
+        const char *ip = json_string_value(json_object_get(net, "IPAddress"));
+        if (ip && *ip && !c->ip[0])
+            snprintf(c->ip, sizeof c->ip, "%s", ip);
+    }
+    if (c->pid <= 1) {
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH,
+                              "container '%s': the engine reports no init pid (is it in another pid namespace?)",
+                              t->name);
+        goto out;
+    }
+out:
+    json_decref(j);
+    return ret;
+}
+
+/* Pin what the init pid leads to: its start time, network namespace and cgroup. */
+static int pin(const struct ash_target *t, unsigned *caps, struct container *c, ash_error_t *err)
+{
+    if ((c->start = ash_proc_start_time(c->pid)) == 0)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH,
+                               "container '%s': its init (pid %d) is not visible here (another pid namespace?)",
+                               t->name, (int)c->pid);
+    if (c->nsfd >= 0)
+        close(c->nsfd);
+    c->nsfd = -1;
+    if (ash_target_open_netns(c->pid, &c->nsfd, &c->own_netns, err) < 0)
+        return ash_error_wrap(err, "container '%s'", t->name);
+    if (c->own_netns)
+        *caps |= ASH_CAP_NETNS;
+    else
+        *caps &= ~ASH_CAP_NETNS; /* --network host: its network is the machine's */
+    struct ash_cgroup_sys sys;
+    if (ash_cgroup_detect(NULL, &sys, err) < 0 || ash_cgroup_of_pid(&c->cg, &sys, c->pid, err) < 0)
+        return ash_error_wrap(err, "container '%s'", t->name);
+    keep_own(c->cg.v2, c->id);
+    keep_own(c->cg.memory, c->id);
+    keep_own(c->cg.cpu, c->id);
+    keep_own(c->cg.freezer, c->id);
+    c->cg.mem_v2 = c->cg.mem_v2 && c->cg.v2[0];
+    c->cg.cpu_v2 = c->cg.cpu_v2 && c->cg.v2[0];
+    if (!c->cg.v2[0] && !c->cg.memory[0] && !c->cg.freezer[0])
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOENT,
+                               "container '%s': none of its cgroups (/proc/%d/cgroup) is named after its id %.12s",
+                               t->name, (int)c->pid, c->id);
+    /* Freezing needs a hierarchy of its own that can freeze. */
+    if (!c->cg.v2[0] && !c->cg.freezer[0])
+        *caps &= ~ASH_CAP_FREEZE;
+    return 0;
+}
+
+/* container:label=K=V: the one running container with that label. */
+static int by_label(const struct ash_target *t, struct container *c, const char *label, char *id, size_t len,
+                    ash_error_t *err)
+{
+    json_t *filter = json_pack("{s:[s]}", "label", label);
+    char *fs = filter ? json_dumps(filter, JSON_COMPACT) : NULL;
+    char *q = fs ? ash_docker_escape(c->docker, fs) : NULL;
+    json_decref(filter);
+    free(fs);
+    if (!q)
+        return ash_error(err, ENOMEM, "container '%s'", t->name);
+    char path[1200];
+    snprintf(path, sizeof path, "/containers/json?filters=%s", q);
+    free(q);
+    json_t *list = NULL;
+    if (ash_docker_call(c->docker, "GET", path, NULL, &list, err) < 0)
+        return ash_error_wrap(err, "container label=%s", label);
+    int ret = 0;
+    size_t n = json_array_size(list);
+    if (n == 0) {
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "no running container has the label %s", label);
+    } else if (n > 1) {
+        char names[600] = "";
+        size_t off = 0;
+        for (size_t i = 0; i < n && off < sizeof names - 1; i++) {
+            json_t *e = json_array_get(list, i);
+            const char *nm = json_string_value(json_array_get(json_object_get(e, "Names"), 0));
+            const char *cid = json_string_value(json_object_get(e, "Id"));
+            int w = snprintf(names + off, sizeof names - off, "%s%s (%.12s)", i ? ", " : "",
+                             nm ? (nm[0] == '/' ? nm + 1 : nm) : "?", cid ? cid : "?");
+            off += w > 0 ? (size_t)w : 0;
+        }
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                              "%zu running containers have the label %s: %s; name one (container:NAME) or make "
+                              "the label unique",
+                              n, label, names);
+    } else {
+        const char *cid = json_string_value(json_object_get(json_array_get(list, 0), "Id"));
+        if (!cid)
+            ret = ash_error(err, EPROTO, "container label=%s: the engine's list has no Id", label);
+        else
+            snprintf(id, len, "%s", cid);
+    }
+    json_decref(list);
+    return ret;
+}
+
+static struct container *C(const struct ash_target *t)
+{
+    return t->impl;
+}
+
+static int ctr_netns_fd(const struct ash_target *t)
+{
+    return C(t)->own_netns ? C(t)->nsfd : -1;
+}
+
+static int ctr_run_in_netns(const struct ash_target *t, int (*fn)(void *), void *arg, ash_error_t *err)
+{
+    if (!C(t)->own_netns)
+        return ash_error(err, ENOTSUP, "container '%s' shares the machine's network namespace", t->name);
+    return ash_target_ns_run(C(t)->nsfd, t->name, fn, arg, err);
+}
+
+static struct ash_cgroup *ctr_cgroup(const struct ash_target *t)
+{
+    return &C(t)->cg;
+}
+
+static int ctr_procs(const struct ash_target *t, struct ash_target_proc **out, size_t *n, ash_error_t *err)
+{
+    return ash_target_cgroup_procs(&C(t)->cg, C(t)->pid, out, n, err);
+}
+
+static int ctr_freeze(const struct ash_target *t, ash_error_t *err)
+{
+    if (ash_target_check_not_self(&C(t)->cg, t->name, err) < 0)
+        return -1;
+    return ash_cgroup_freeze(&C(t)->cg, 5 * ASH_NS_PER_S, err);
+}
+
+static int ctr_thaw(const struct ash_target *t, ash_error_t *err)
+{
+    return ash_cgroup_thaw(&C(t)->cg, err);
+}
+
+/* POST restart, then pin the new init: a restarted container has a new pid and netns. */
+static int ctr_restart(const struct ash_target *t, ash_error_t *err)
+{
+    struct container *c = C(t);
+    char path[200];
+    snprintf(path, sizeof path, "/containers/%s/restart?t=2", c->id);
+    if (ash_docker_call(c->docker, "POST", path, NULL, NULL, err) < 0)
+        return ash_error_wrap(err, "cannot restart container '%s'", t->name);
+    /* The same container comes back with the same configuration: what it offers does
+     * not change, only its pid, namespace and cgroup, which live behind impl. */
+    unsigned caps = t->caps;
+    if (inspect(t, c, c->id, err) < 0 || pin(t, &caps, c, err) < 0)
+        return -1;
+    return 0;
+}
+
+static json_t *ctr_identity(const struct ash_target *t)
+{
+    struct container *c = C(t);
+    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:I}", "type", "container", "name", t->name, "id", c->id,
+                     "container", c->name, "pid", (int)c->pid, "start", (json_int_t)c->start, "ip", c->ip, "socket",
+                     ash_docker_socket(c->docker), "memory", (json_int_t)c->memory);
+}
+
+static void ctr_release(struct ash_target *t)
+{
+    struct container *c = C(t);
+    if (!c)
+        return;
+    if (c->nsfd >= 0)
+        close(c->nsfd);
+    ash_docker_close(c->docker);
+    free(c);
+    t->impl = NULL;
+}
+
+static const struct ash_target_ops container_ops = {
+    .netns_fd = ctr_netns_fd,
+    .run_in_netns = ctr_run_in_netns,
+    .cgroup = ctr_cgroup,
+    .procs = ctr_procs,
+    .freeze = ctr_freeze,
+    .thaw = ctr_thaw,
+    .restart = ctr_restart,
+    .identity = ctr_identity,
+    .release = ctr_release,
+};
+
+int ash_target_container_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err)
+{
+    struct container *c = calloc(1, sizeof *c);
+    if (!c)
+        return ash_error(err, ENOMEM, "container '%s'", out->name);
+    c->nsfd = -1;
+    out->impl = c;
+    out->ops = &container_ops;
+    if (ash_docker_open(ref->endpoint, &c->docker, err) < 0)
+        return ash_error_wrap(err, "container '%s'", out->name);
+    const char *label = ash_target_container_label(out->name);
+    char id[80];
+    snprintf(id, sizeof id, "%s", out->name[0] == '/' ? out->name + 1 : out->name);
+    if (label && by_label(out, c, label, id, sizeof id, err) < 0)
+        return -1;
+    if (inspect(out, c, id, err) < 0 || pin(out, &out->caps, c, err) < 0)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,365 @@
+/* Targets for what already runs: parsing of container/process/cgroup refs (string and
+ * mapping forms, runtime.docker_host), and mapping /proc/PID/cgroup onto v2, hybrid and
+ * v1 layouts (cgroupfs and systemd drivers) against fixture directories. */
+#include "env/target.h"
+#include "scenario/scenario.h"
+#include "scenario/target.h"
+#include "sys/cgroup.h"
+#include "test_skip.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void ref_ok(const char *text, int type, const char *name)
+{
+    struct ash_target_ref r = {0};
+    char msg[256] = "";
+    ck_assert_msg(ash_target_ref_parse(text, &r, msg, sizeof msg) == 0, "%s: %s", text, msg);
+    ck_assert_int_eq(r.type, type);
+    ck_assert_str_eq(r.name, name);
+    ash_target_ref_clear(&r);
+}
+
+static void ref_bad(const char *text, const char *want)
+{
+    struct ash_target_ref r = {0};
+    char msg[256] = "";
+    ck_assert_msg(ash_target_ref_parse(text, &r, msg, sizeof msg) < 0, "%s accepted", text);
+    ck_assert_msg(strstr(msg, want) != NULL, "%s: got '%s', want '%s'", text, msg, want);
+    ck_assert_ptr_null(r.name);
+}
+
+START_TEST(test_ref_forms)
+{
+    ref_ok("container:web", ASH_TARGET_CONTAINER, "web");
+    ref_ok("container:0123456789ab", ASH_TARGET_CONTAINER, "0123456789ab");
+    ref_ok("container:label=com.docker.compose.service=web", ASH_TARGET_CONTAINER,
+           "label=com.docker.compose.service=web");
+    ref_ok("process:pid=1234", ASH_TARGET_PROCESS, "pid=1234");
+    ref_ok("process:pidfile=/run/x.pid", ASH_TARGET_PROCESS, "pidfile=/run/x.pid");
+    ref_ok("process:exe=/usr/sbin/nginx", ASH_TARGET_PROCESS, "exe=/usr/sbin/nginx");
+    ref_ok("cgroup:system.slice/foo.service", ASH_TARGET_CGROUP, "system.slice/foo.service");
+    ref_ok("host:web", ASH_TARGET_HOST, "web");
+    ref_ok("web", ASH_TARGET_UNRESOLVED, "web");
+
+    ref_bad("container:", "names nothing");
+    ref_bad("container:a b", "named by its name or id");
+    ref_bad("container:label=", "label=KEY");
+    ref_bad("process:1234", "write process:pid=N");
+    ref_bad("process:pid=1", "above 1");
+    ref_bad("process:pid=12x", "a number");
+    ref_bad("process:pidfile=run/x.pid", "absolute");
+    ref_bad("process:exe=", "write process:pid=N");
+    ref_bad("cgroup:/", "below the hierarchy root");
+    ref_bad("cgroup:a/../b", "below the hierarchy root");
+    ref_bad("pod:web", "unknown target type 'pod'");
+
+    enum ash_proc_sel sel;
+    const char *v;
+    ck_assert_int_eq(ash_target_proc_selector("pidfile=/x", &sel, &v), 0);
+    ck_assert_int_eq(sel, ASH_PSEL_PIDFILE);
+    ck_assert_str_eq(v, "/x");
+    ck_assert_str_eq(ash_target_container_label("label=a=b"), "a=b");
+    ck_assert_ptr_null(ash_target_container_label("web"));
+
+    /* What each type offers (docs/targets.md). */
+    ck_assert_uint_eq(ash_target_caps(ASH_TARGET_CONTAINER) &
+                          (ASH_CAP_NETNS | ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_FREEZE | ASH_CAP_RESTART),
+                      ASH_CAP_NETNS | ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_FREEZE | ASH_CAP_RESTART);
+    ck_assert_uint_eq(ash_target_caps(ASH_TARGET_PROCESS) & ASH_CAP_RESTART, 0);
+    ck_assert_uint_eq(ash_target_caps(ASH_TARGET_CGROUP) & (ASH_CAP_NETNS | ASH_CAP_RESTART | ASH_CAP_MAIN), 0);
+}
+END_TEST
+
+#define HEAD "version: 1\nname: t\n"
+#define PROBE "probes:\n  - name: ok\n    exec: {command: [\"true\"]}\n"
+
+static struct ash_scenario *load(const char *text, ash_error_t *err)
+{
+    struct ash_scenario *sc = NULL;
+    memset(err, 0, sizeof *err);
+    if (ash_scenario_load_string("s.yaml", text, strlen(text), &sc, err) < 0)
+        return NULL;
+    return sc;
+}
+
+static const struct ash_target_ref *fault_target(const struct ash_scenario *sc)
+{
+    ck_assert_uint_eq(sc->n_faults, 1);
+    return (const struct ash_target_ref *)sc->faults[0].conf; /* target is each kind's first field */
+}
+
+START_TEST(test_scenario_forms)
+{
+    ash_error_t err;
+    struct ash_scenario *sc =
+        load(HEAD "runtime: {docker_host: \"unix:///tmp/d.sock\"}\n" PROBE
+                  "faults:\n  - name: f\n    kind: host-crash\n    target: {container: {label: app=web}}\n"
+                  "    mode: freeze\n",
+             &err);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    const struct ash_target_ref *r = fault_target(sc);
+    ck_assert_int_eq(r->type, ASH_TARGET_CONTAINER);
+    ck_assert_str_eq(r->name, "label=app=web");
+    ck_assert_str_eq(r->endpoint, "unix:///tmp/d.sock"); /* the ref carries its socket */
+    ash_scenario_free(sc);
+
+    sc = load(HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {process: {pidfile: /run/a.pid}}\n"
+                         "    action: stop\n",
+              &err);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    ck_assert_str_eq(fault_target(sc)->name, "pidfile=/run/a.pid");
+    ck_assert_ptr_null(fault_target(sc)->endpoint);
+    ash_scenario_free(sc);
+
+    sc = load(HEAD PROBE "faults:\n  - name: f\n    kind: memory-exhaustion\n    target: {cgroup: system.slice/x}\n"
+                         "    limit: 64MiB\n",
+              &err);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    ck_assert_int_eq(fault_target(sc)->type, ASH_TARGET_CGROUP);
+    ash_scenario_free(sc);
+
+    /* Errors at file:line:column. */
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {HEAD "runtime: {docker_host: \"tcp://1.2.3.4:2375\"}\n" PROBE, "s.yaml:3:24: docker_host 'tcp://"},
+        {HEAD "runtime: {dockerhost: x}\n" PROBE, "s.yaml:3:11: unknown key 'dockerhost'"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {pod: web}\n    action: stop\n",
+         "s.yaml:9:14: 'pod' is not a target type"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {container: {label: \"\"}}\n"
+                    "    action: stop\n",
+         "s.yaml:9:33: container:label=: write label=KEY"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {container: a, process: b}\n"
+                    "    action: stop\n",
+         "s.yaml:9:13: a target mapping has one key"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: cgroup:x\n    action: stop\n",
+         "s.yaml:9:13: 'process' needs a target with one main process"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: container:web\n    action: restart\n"
+                    "    signal: HUP\n",
+         "'signal' only goes with action: signal"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sc = load(bad[i].text, &err);
+        ck_assert_msg(sc == NULL, "accepted:\n%s", bad[i].text);
+        ck_assert_msg(strstr(err.msg, bad[i].want) != NULL, "got '%s', want '%s'", err.msg, bad[i].want);
+    }
+}
+END_TEST
+
+static char fix[64];
+
+static void mk(const char *rel)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/%s'", fix, rel);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void put(const char *rel, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", fix, rel);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void rm_fix(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fix);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+#define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+START_TEST(test_proc_cgroup_hybrid)
+{
+    snprintf(fix, sizeof fix, "/tmp/ash-tgfix-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(fix));
+    mk("unified/docker/" ID);
+    mk("memory/docker/" ID);
+    mk("freezer/docker/" ID);
+    mk("cpu/docker/" ID);
+    put("unified/cgroup.controllers", "");
+    struct ash_cgroup_sys sys;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_cgroup_layout(fix, ASH_CGROUP_HYBRID, &sys, &err), 0);
+    /* cgroupfs driver on a hybrid machine, as this one runs Docker. */
+    const char *text = "12:freezer:/docker/" ID "\n"
+                       "4:memory:/docker/" ID "\n"
+                       "2:cpu,cpuacct:/docker/" ID "\n"
+                       "1:name=systemd:/docker/" ID "\n"
+                       "0::/docker/" ID "\n";
+    struct ash_cgroup cg;
+    ck_assert_int_eq(ash_cgroup_parse_proc(&cg, &sys, text, &err), 0);
+    char want[512];
+    snprintf(want, sizeof want, "%s/unified/docker/" ID, fix);
+    ck_assert_str_eq(cg.v2, want);
+    snprintf(want, sizeof want, "%s/memory/docker/" ID, fix);
+    ck_assert_str_eq(cg.memory, want);
+    snprintf(want, sizeof want, "%s/freezer/docker/" ID, fix);
+    ck_assert_str_eq(cg.freezer, want);
+    ck_assert(!cg.mem_v2);
+    ck_assert_str_eq(ash_cgroup_rel(&sys, cg.memory), "docker/" ID);
+
+    /* The v2 line is the runtime's (dockerd's session): present, and not the container's;
+     * a directory that does not exist is not taken. */
+    text = "4:memory:/docker/" ID "\n0::/user.slice/session-1.scope\n";
+    ck_assert_int_eq(ash_cgroup_parse_proc(&cg, &sys, text, &err), 0);
+    ck_assert_str_eq(cg.v2, "");
+    ck_assert_str_eq(cg.freezer, "");
+    ck_assert_str_ne(cg.memory, "");
+
+    /* A deleted cgroup, or nothing known: ENOENT. */
+    ck_assert_int_lt(ash_cgroup_parse_proc(&cg, &sys, "4:memory:/gone (deleted)\n", &err), 0);
+
+    /* An existing cgroup by path: in every hierarchy that has it. */
+    ck_assert_int_eq(ash_cgroup_existing(&cg, &sys, "docker/" ID, &err), 0);
+    ck_assert_str_ne(cg.v2, "");
+    ck_assert_str_ne(cg.memory, "");
+    ck_assert_str_ne(cg.freezer, "");
+    ck_assert_int_lt(ash_cgroup_existing(&cg, &sys, "no/such", &err), 0);
+    rm_fix();
+}
+END_TEST
+
+START_TEST(test_proc_cgroup_unified_systemd)
+{
+    snprintf(fix, sizeof fix, "/tmp/ash-tgfix-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(fix));
+    mk("system.slice/docker-" ID ".scope");
+    put("cgroup.controllers", "cpuset cpu io memory pids\n");
+    struct ash_cgroup_sys sys;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_cgroup_layout(fix, ASH_CGROUP_UNIFIED, &sys, &err), 0);
+    struct ash_cgroup cg;
+    ck_assert_int_eq(ash_cgroup_parse_proc(&cg, &sys, "0::/system.slice/docker-" ID ".scope\n", &err), 0);
+    char want[512];
+    snprintf(want, sizeof want, "%s/system.slice/docker-" ID ".scope", fix);
+    ck_assert_str_eq(cg.v2, want);
+    ck_assert(cg.mem_v2); /* limits go to memory.max of the same directory */
+    ck_assert_str_eq(cg.memory, "");
+    ck_assert_str_eq(cg.freezer, "");
+    ck_assert_str_eq(ash_cgroup_rel(&sys, cg.v2), "system.slice/docker-" ID ".scope");
+    rm_fix();
+}
+END_TEST
+
+START_TEST(test_proc_cgroup_legacy)
+{
+    snprintf(fix, sizeof fix, "/tmp/ash-tgfix-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(fix));
+    mk("memory/machine.slice/libpod-" ID ".scope");
+    mk("freezer/machine.slice/libpod-" ID ".scope");
+    struct ash_cgroup_sys sys;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_cgroup_layout(fix, ASH_CGROUP_LEGACY, &sys, &err), 0);
+    struct ash_cgroup cg;
+    const char *text = "7:freezer:/machine.slice/libpod-" ID ".scope\n"
+                       "5:memory:/machine.slice/libpod-" ID ".scope\n";
+    ck_assert_int_eq(ash_cgroup_parse_proc(&cg, &sys, text, &err), 0);
+    ck_assert_str_eq(cg.v2, "");
+    ck_assert_ptr_nonnull(strstr(cg.memory, "libpod-" ID));
+    ck_assert_ptr_nonnull(strstr(cg.freezer, "libpod-" ID));
+    rm_fix();
+}
+END_TEST
+
+/* Resolution needs no daemon to fail well: a socket that is not there is exit 3, named. */
+START_TEST(test_missing_socket)
+{
+    struct ash_target_ref r = {.type = ASH_TARGET_CONTAINER, .name = "web", .endpoint = "unix:///nonexistent/d.sock"};
+    ash_error_t err = {0};
+    ck_assert_int_lt(ash_target_check(&r, 0, &err), 0);
+    ck_assert_int_eq(err.klass, ASH_ERR_ENVIRONMENT);
+    ck_assert_msg(strstr(err.msg, "/nonexistent/d.sock") != NULL, "%s", err.msg);
+    r.endpoint = "tcp://127.0.0.1:2375";
+    ck_assert_int_lt(ash_target_check(&r, 0, &err), 0);
+    ck_assert_int_eq(err.klass, ASH_ERR_ENVIRONMENT);
+
+    /* A process target on a pid that does not exist, and on the harness itself. */
+    struct ash_target_ref p = {.type = ASH_TARGET_PROCESS, .name = "pid=999999999"};
+    ck_assert_int_lt(ash_target_check(&p, 0, &err), 0);
+    char self[32];
+    snprintf(self, sizeof self, "pid=%d", (int)getpid());
+    p.name = self;
+    ck_assert_int_lt(ash_target_check(&p, 0, &err), 0);
+    ck_assert_msg(strstr(err.msg, "itself") != NULL, "%s", err.msg);
+}
+END_TEST
+
+static void write_pid(const char *dir, pid_t pid)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "open %s", path);
+    fprintf(f, "%d\n", (int)pid);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* A cgroup the harness is in, or above it, is never frozen: nothing would thaw it. */
+START_TEST(test_never_freeze_self)
+{
+    struct ash_cgroup_sys sys;
+    ash_error_t err = {0};
+    if (geteuid() != 0 || ash_cgroup_detect(NULL, &sys, &err) < 0 || !sys.v2[0]) {
+        ash_test_skip("needs root and a cgroup v2 hierarchy");
+        return;
+    }
+    struct ash_cgroup orig;
+    ck_assert_msg(ash_cgroup_of_pid(&orig, &sys, getpid(), &err) == 0, "%s", err.msg);
+    char rel[64], outer[600], inner[700];
+    snprintf(rel, sizeof rel, "ash-tgself-%d", (int)getpid());
+    snprintf(outer, sizeof outer, "%s/%s", sys.v2, rel);
+    snprintf(inner, sizeof inner, "%s/inner", outer);
+    ck_assert_int_eq(mkdir(outer, 0755), 0);
+    ck_assert_int_eq(mkdir(inner, 0755), 0);
+    write_pid(inner, getpid());
+    struct ash_target_ref ref = {.type = ASH_TARGET_CGROUP, .name = rel};
+    struct ash_target t;
+    int r = ash_target_resolve(NULL, NULL, &ref, &t, &err);
+    int fr = r == 0 ? ash_target_freeze(&t, &err) : 0;
+    bool frozen = r == 0 && ash_cgroup_frozen(ash_target_cgroup(&t));
+    if (r == 0)
+        ash_target_thaw(&t, NULL);
+    ash_target_release(&t);
+    write_pid(orig.v2, getpid());
+    rmdir(inner);
+    rmdir(outer);
+    ck_assert_msg(r == 0, "%s", err.msg);
+    ck_assert_msg(fr < 0 && !frozen, "froze the harness's own cgroup");
+    ck_assert_msg(strstr(err.msg, "aftershock itself runs in its cgroup") != NULL, "%s", err.msg);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("targets");
+    TCase *tc = tcase_create("targets");
+    tcase_add_test(tc, test_ref_forms);
+    tcase_add_test(tc, test_scenario_forms);
+    tcase_add_test(tc, test_proc_cgroup_hybrid);
+    tcase_add_test(tc, test_proc_cgroup_unified_systemd);
+    tcase_add_test(tc, test_proc_cgroup_legacy);
+    tcase_add_test(tc, test_missing_socket);
+    tcase_add_test(tc, test_never_freeze_self);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return ash_test_exit(failed);
+}
