@@ -370,7 +370,10 @@ int ash_table_lock_end(struct table_lock_state *st, const char *why, ash_error_t
     /* Up to 2 s: a PostgreSQL backend may take a moment to notice its client died. */
     if (ash_lockhold_verify_free(&st->spec, 2 * ASH_NS_PER_S, err) < 0)
         return ash_error_wrap(err, "%s: the lock is not free after %s", st->fault, why);
-    ash_ctx_eventf(st->ctx, ash_now_ns(), "lock-released", "%s: a second connection took the lock (%s)", st->fault,
+    bool by_session = st->spec.backend == ASH_LOCK_POSTGRES && st->spec.token && *st->spec.token;
+    ash_ctx_eventf(st->ctx, ash_now_ns(), "lock-released", "%s: %s (%s)", st->fault,
+                   by_session ? "the holder's session is gone from the server, and its locks with it"
+                              : "a second connection took the lock",
                    why);
     return 0;
 }
