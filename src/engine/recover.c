@@ -48,7 +48,9 @@ int ash_recover_journal(const char *path, FILE *log, ash_error_t *err)
 
 int ash_recover_journal_at(int dfd, const char *path, FILE *log, ash_error_t *err)
 {
-    return ash_journal_replay_at(dfd, path, undo_one, log, report_error, err);
+    int r = ash_journal_replay_at(dfd, path, undo_one, log, report_error, err);
+    ash_control_remove_stale_for(path); /* the dead run's control socket (the guardian comes this way) */
+    return r;
 }
 
 int ash_recover(const char *state_dir, FILE *log, ash_error_t *err)
