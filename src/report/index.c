@@ -37,18 +37,39 @@ void ash_report_put_url_segment(FILE *f, const char *s)
 static void figure(FILE *f, const json_t *report, const char *key)
 {
     const json_t *runs = json_object_get(report, "runs");
-    char buf[48];
+    char buf[64];
     double v;
     bool ok;
+    size_t n = json_array_size(runs);
     /* Repeat runs show their median, single runs their own figure. */
-    if (json_array_size(runs) > 1) {
+    if (n > 1) {
         json_t *sum = ash_report_summary_of(report);
         ok = ash_report_get_ms(json_object_get(sum, key), "median", &v);
         json_decref(sum);
     } else
         ok = ash_report_get_ms(json_array_get(runs, 0), key, &v);
-    fprintf(f, "<td class=\"n\">%s%s</td>", ash_report_fmt_ms_value(buf, sizeof buf, ok, v),
-            ok && json_array_size(runs) > 1 ? " (median)" : "");
+    if (!ok) {
+        fprintf(f, "<td class=\"n unknown\">%s</td>", n ? ash_report_absent_text(key) : "-");
+        return;
+    }
+    fprintf(f, "<td class=\"n\">%s", ash_report_fmt_dur(buf, sizeof buf, v));
+    if (n > 1)
+        fprintf(f, " (median of %zu)", n);
+    fputs("</td>", f);
+}
+
+/* The incident's own figure scaled to replay time, its basis visible. */
+static void incident_figure(FILE *f, const json_t *report, const char *which)
+{
+    char buf[160];
+    if (!json_is_object(json_object_get(report, "incident"))) {
+        fputs("<td>-</td>", f);
+        return;
+    }
+    enum ash_report_basis b = ash_report_incident_basis(report, which);
+    fprintf(f, "<td class=\"%s\">", b == ASH_BASIS_STATED ? "n" : b == ASH_BASIS_ASSUMED ? "n assumed" : "n unknown");
+    ash_report_put_xml(f, ash_report_fmt_incident(buf, sizeof buf, report, which));
+    fputs("</td>", f);
 }
 
 static void row(FILE *f, const struct entry *e)
@@ -59,21 +80,30 @@ static void row(FILE *f, const struct entry *e)
     ash_report_put_xml(f, e->dir);
     fputs("</a></td>", f);
     if (!e->report) {
-        fputs("<td colspan=\"6\" class=\"bad\">unreadable: ", f);
+        fputs("<td colspan=\"8\" class=\"bad\">unreadable: ", f);
         ash_report_put_xml(f, e->error);
         fputs("</td></tr>\n", f);
         return;
     }
     const char *verdict = ash_report_get_str(e->report, "verdict", "unknown");
+    const json_t *inc = json_object_get(e->report, "incident");
     fputs("<td>", f);
     ash_report_put_xml(f, ash_report_get_str(e->report, "scenario", "unnamed"));
+    const char *ititle = ash_report_get_str(inc, "title", NULL);
+    if (ititle || ash_report_get_str(inc, "source", NULL)) {
+        fputs("<br/><span class=\"dir\">incident: ", f);
+        ash_report_put_xml(f, ititle ? ititle : ash_report_get_str(inc, "source", ""));
+        fputs("</span>", f);
+    }
     fputs("</td><td>", f);
     ash_report_put_xml(f, e->started_at);
     fprintf(f, "</td><td class=\"v-%s\">", strcmp(verdict, "pass") == 0 ? "pass" : "other");
     ash_report_put_xml(f, verdict);
     fprintf(f, "</td><td class=\"n\">%zu</td>", json_array_size(json_object_get(e->report, "runs")));
     figure(f, e->report, "ttd_ms");
+    incident_figure(f, e->report, "ttd");
     figure(f, e->report, "ttr_ms");
+    incident_figure(f, e->report, "ttr");
     fputs("</tr>\n", f);
 }
 
@@ -112,9 +142,15 @@ static int comparison(FILE *f, const struct entry *v, const json_t *const *repor
             continue;
         const json_t *base0 = reports[pairs[p].base];
         char ttd[160], ttr[160];
-        fputs("<h3>Incident <code>", f);
+        const char *ititle = ash_report_get_str(json_object_get(base0, "incident"), "title", NULL);
+        fputs("<h3>Incident ", f);
+        if (ititle) {
+            ash_report_put_xml(f, ititle);
+            fputs(" (", f);
+        }
+        fputs("<code>", f);
         ash_report_put_xml(f, src);
-        fputs("</code></h3>\n", f);
+        fputs(ititle ? "</code>)</h3>\n" : "</code></h3>\n", f);
         ash_report_fmt_incident(ttd, sizeof ttd, base0, "ttd");
         ash_report_fmt_incident(ttr, sizeof ttr, base0, "ttr");
         if (strcmp(ttd, "-") != 0 || strcmp(ttr, "-") != 0) {
@@ -124,7 +160,8 @@ static int comparison(FILE *f, const struct entry *v, const json_t *const *repor
             ash_report_put_xml(f, ttr);
             fputs(" (the postmortem's figures, scaled to replay time).</p>\n", f);
         }
-        fputs("<table class=\"variants\"><tr><th>variant</th><th>as it was</th><th>TTD as it was \u2192 variant</th>"
+        fputs("<div class=\"tw\"><table class=\"variants\"><tr><th>variant</th><th>as it was</th><th>TTD as it was "
+              "\u2192 variant</th>"
               "<th>TTD difference</th><th>TTR as it was \u2192 variant</th><th>TTR difference</th></tr>\n",
               f);
         for (long q = p; q < np; q++) {
@@ -142,15 +179,16 @@ static int comparison(FILE *f, const struct entry *v, const json_t *const *repor
                 ash_report_delta_of(&d, reports[pairs[q].variant], reports[pairs[q].base], figs[k]);
                 fputs("<td class=\"n\">", f);
                 ash_report_put_xml(f, ash_report_fmt_pair(buf, sizeof buf, &d));
-                bool better = d.has_variant && (!d.has_base || d.variant_ms < d.base_ms);
-                bool worse = d.has_base && (!d.has_variant || d.variant_ms > d.base_ms);
+                bool same = ash_report_delta_same(&d);
+                bool better = !same && d.has_variant && (!d.has_base || d.variant_ms < d.base_ms);
+                bool worse = !same && d.has_base && (!d.has_variant || d.variant_ms > d.base_ms);
                 fprintf(f, "</td><td class=\"%s\">", better ? "sooner" : worse ? "later" : "same");
                 ash_report_put_xml(f, ash_report_fmt_delta(buf, sizeof buf, &d));
                 fputs("</td>", f);
             }
             fputs("</tr>\n", f);
         }
-        fputs("</table>\n", f);
+        fputs("</table></div>\n", f);
     }
     fputs("<p>The same comparison, to paste into a ticket: <a href=\"comparison.md\">comparison.md</a>.</p>\n", f);
     free(pairs);
@@ -250,13 +288,16 @@ int ash_report_write_index(const char *reports_dir, ash_error_t *err)
     if (ash_report_out_open(&o, err) < 0)
         goto cleanup;
     fputs("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\" xml:lang=\"en\">\n<head>\n"
-          "<meta charset=\"utf-8\"/>\n<title>aftershock reports</title>\n<style>"
-          "body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d1d1f}"
-          "table{border-collapse:collapse}th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left}"
+          "<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n"
+          "<title>aftershock reports</title>\n<style>"
+          "body{font:15px/1.45 system-ui,sans-serif;margin:16px;color:#1d1d1f}"
+          "table{border-collapse:collapse}th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;"
+          "vertical-align:top}.tw{overflow-x:auto;max-width:100%}"
           "th{background:#f3f5f7}td.n{text-align:right;font-variant-numeric:tabular-nums}"
-          ".v-pass{color:#2e7d32;font-weight:bold}.v-other,.bad{color:#c62828;font-weight:bold}"
-          "h2{margin-top:28px}table.variants td{vertical-align:top}.dir{color:#57606a;font-size:12px}"
-          "td.sooner{color:#2e7d32}td.later{color:#c62828}"
+          ".v-pass{color:#1b5e20;font-weight:bold}.v-other,.bad{color:#b71c1c;font-weight:bold}"
+          "h2{margin-top:28px}table.variants td{vertical-align:top}.dir{color:#57606a;font-size:13px}"
+          "td.sooner{color:#1b5e20}td.later{color:#b71c1c}.assumed{font-style:italic;color:#7a4a00}"
+          ".unknown{font-style:italic;color:#555}"
           "</style>\n</head>\n<body>\n<h1>aftershock reports</h1>\n",
           o.f);
     int shown = comparison(o.f, v, reports, of, nr);
@@ -266,13 +307,16 @@ int ash_report_write_index(const char *reports_dir, ash_error_t *err)
     }
     if (shown)
         fputs("<h2 id=\"runs\">Runs</h2>\n", o.f);
-    fprintf(o.f, "<p>%zu run%s, newest first. Times in ms from t_inject.</p>\n", n, n == 1 ? "" : "s");
-    fputs("<table><tr><th>run directory</th><th>scenario</th><th>started (UTC)</th><th>verdict</th><th>runs</th>"
-          "<th>TTD ms</th><th>TTR ms</th></tr>\n",
+    fprintf(o.f,
+            "<p>%zu report%s, newest first. TTD and TTR count from t_inject; the incident's own figures are scaled "
+            "to replay time (<span class=\"assumed\">italics</span>: resting on a time the scenario assumed).</p>\n",
+            n, n == 1 ? "" : "s");
+    fputs("<div class=\"tw\"><table><tr><th>run directory</th><th>scenario</th><th>started (UTC)</th><th>verdict</th>"
+          "<th>runs</th><th>TTD</th><th>incident TTD</th><th>TTR</th><th>incident TTR</th></tr>\n",
           o.f);
     for (size_t i = 0; i < n; i++)
         row(o.f, &v[i]);
-    fputs("</table>\n</body>\n</html>\n", o.f);
+    fputs("</table></div>\n</body>\n</html>\n", o.f);
     ret = ash_report_out_commit(&o, path, err);
 
 cleanup:

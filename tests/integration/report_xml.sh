@@ -117,7 +117,7 @@ check(stamps == sorted(stamps, reverse=True), f"index order {order}")
 # comparison section parses and holds the known difference.
 vindex = ET.parse(os.path.join(out, "variants", "index.html")).getroot()
 vtext = " ".join("".join(e.itertext()) for e in vindex.iter(XHTML + "td"))
-check("2.000 s sooner (-66.4%" in vtext, f"variants/index.html: no known difference in {vtext[:300]!r}")
+check("2.00 s sooner (-66.4%" in vtext, f"variants/index.html: no known difference in {vtext[:300]!r}")
 check(os.path.isfile(os.path.join(out, "variants", "comparison.md")), "variants/comparison.md missing")
 
 if problems:

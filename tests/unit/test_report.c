@@ -309,8 +309,21 @@ START_TEST(formats)
     ck_assert_str_eq(ash_report_fmt_ms_value(buf, sizeof buf, true, 1234.5675), "1234.568");
     ck_assert_str_eq(ash_report_fmt_ms_value(buf, sizeof buf, false, 0), "-");
     json_t *doc = load_fixture("pass");
-    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttd"), "12m00s \u2192 12.000 s at 60x");
-    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttr"), "22m00s \u2192 22.000 s at 60x");
+    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttd"), "12 min \u2192 12.0 s at 60x");
+    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttr"), "22 min \u2192 22.0 s at 60x");
+    /* Human units: zero is zero, precision follows the magnitude, no carry into "1000 ms" or "60.0 s". */
+    static const struct {
+        double ms;
+        const char *want;
+    } durs[] = {{0, "0 ms"},       {0.041, "0.041 ms"},   {0.187, "0.19 ms"},      {4.25, "4.2 ms"},
+                {48.731, "49 ms"}, {999.6, "1.00 s"},     {3012.345, "3.01 s"},    {12231.0, "12.2 s"},
+                {59960, "1 min"},  {720000, "12 min"},    {750000, "12 min 30 s"}, {3723000, "1 h 02 min"},
+                {7200000, "2 h"},  {-2150.412, "-2.15 s"}};
+    for (size_t i = 0; i < sizeof durs / sizeof durs[0]; i++)
+        ck_assert_str_eq(ash_report_fmt_dur(buf, sizeof buf, durs[i].ms), durs[i].want);
+    ck_assert_str_eq(ash_report_fmt_rel(buf, sizeof buf, true, 0), "0");
+    ck_assert_str_eq(ash_report_fmt_rel(buf, sizeof buf, true, 3012.345), "+3.01 s");
+    ck_assert_str_eq(ash_report_fmt_rel(buf, sizeof buf, false, 1), "-");
     json_decref(doc);
     doc = load_fixture("nulls");
     ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttd"), "-");
@@ -431,25 +444,27 @@ START_TEST(markdown_has_the_figures)
 {
     char *md = render("pass", ash_report_write_markdown, "report.md", NULL, 0);
     ck_assert_ptr_nonnull(strstr(md, "**Verdict: PASS**"));
-    ck_assert_ptr_nonnull(strstr(md, "| 1 | pass | 48.731 | 3012.345 | backlog-alert | 12231.000 |"));
-    ck_assert_ptr_nonnull(strstr(md, "| TTD | 12m00s | 12000.000 | 3012.345 | 0.25 |"));
-    ck_assert_ptr_nonnull(strstr(md, "| TTR | 22m00s | 22000.000 | 12231.000 | 0.56 |"));
-    ck_assert_ptr_nonnull(strstr(md, "| 1 | detect_within | 15000.000 | 3012.345 | yes |"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | pass | 49 ms | 3.01 s | backlog-alert | 12.2 s | 211 ms | 100 ms |"));
+    ck_assert_ptr_nonnull(strstr(md, "| TTD | 12 min \u2192 12.0 s at 60x | stated | 3.01 s | 0.25 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| TTR | 22 min \u2192 22.0 s at 60x | stated | 12.2 s | 0.56 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | detect_within | 15.0 s | 3.01 s | yes |"));
     ck_assert_ptr_nonnull(strstr(md, "## Event log"));
-    ck_assert_ptr_nonnull(strstr(md, "| 2150.412 | t_inject | maintenance-lock in effect |"));
-    ck_assert_ptr_nonnull(strstr(md, "| 1 | 230 | 0.041 | 0.187 | 0.912 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| 0 | +2.15 s | t_inject | maintenance-lock in effect |"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | 230 | 0.041 ms | 0.19 ms | 0.91 ms |"));
+    /* One run: no "median" summary over it. */
+    ck_assert_ptr_null(strstr(md, "## Summary"));
     ck_assert_ptr_nonnull(strstr(md, "- aftershock: 0.1.0"));
     free(md);
 
     md = render("fail", ash_report_write_markdown, "report.md", NULL, 0);
     ck_assert_ptr_nonnull(strstr(md, "**Verdict: FAIL**"));
-    ck_assert_ptr_nonnull(strstr(md, "| 1 | recover_within | 30000.000 | - | **NO** |"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | recover_within | 30.0 s | not recovered | **NO** |"));
     /* A pipe in a detail must not split the table row. */
     ck_assert_ptr_nonnull(strstr(md, "&lt;critical&gt; & paging \\| ops"));
     free(md);
 
     md = render("repeat3", ash_report_write_markdown, "report.md", NULL, 0);
-    ck_assert_ptr_nonnull(strstr(md, "| TTD | 3900.000 | 4100.500 | 4500.250 | 4500.250 | 3 / 3 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| TTD | 3.90 s | 4.10 s | 4.50 s | 4.50 s | 3 / 3 |"));
     ck_assert_ptr_nonnull(strstr(md, "## Event log, run 3"));
     ck_assert_ptr_nonnull(strstr(md, "replayed at 120x"));
     free(md);
@@ -463,13 +478,14 @@ START_TEST(markdown_has_the_figures)
     ck_assert_msg(ash_report_write_markdown(doc, path, &err) == 0, "%s", err.msg);
     json_decref(doc);
     md = slurp(path);
-    ck_assert_ptr_nonnull(strstr(md, "| TTD | 3900.000 | 4100.500 | 4500.250 | 4500.250 | 3 / 3 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| TTD | 3.90 s | 4.10 s | 4.50 s | 4.50 s | 3 / 3 |"));
     free(md);
 
     md = render("nulls", ash_report_write_markdown, "report.md", NULL, 0);
     ck_assert_ptr_nonnull(strstr(md, "**Verdict: ERROR**"));
     ck_assert_ptr_nonnull(strstr(md, "- error: cannot create network namespace: Operation not permitted"));
-    ck_assert_ptr_nonnull(strstr(md, "| 1 | error | - | - | - | - | - | - | - |"));
+    ck_assert_ptr_nonnull(
+        strstr(md, "| 1 | error | none seen | not detected | - | not recovered | not measured | - | - |"));
     free(md);
 }
 END_TEST
@@ -492,8 +508,15 @@ START_TEST(html_timeline_per_run_and_strip_per_probe)
     ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker detect\">"));
     ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker remedy\">"));
     ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker recover\">"));
-    ck_assert_ptr_nonnull(strstr(h, "time since run start (ms)"));
-    ck_assert_ptr_nonnull(strstr(h, "12m00s \u2192 12.000 s at 60x"));
+    ck_assert_ptr_nonnull(strstr(h, "s from t_inject"));
+    ck_assert_ptr_nonnull(strstr(h, "12 min \u2192 12.0 s at 60x"));
+    /* The limits and the incident's own moments are on the timeline. */
+    ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker limit\">"));
+    ck_assert_ptr_nonnull(strstr(h, ">detect_within limit 15.0 s</text>"));
+    ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker incident\">"));
+    /* Key figures above the fold, in human units. */
+    ck_assert_ptr_nonnull(strstr(h, "<div class=\"card\" id=\"key-ttd\"><h2>Time to detect (TTD)</h2><p "
+                                    "class=\"big\">3.01 s</p>"));
     ck_assert_ptr_nonnull(strstr(h, "<header class=\"banner v-pass\">"));
     /* Self-contained: nothing to run, nothing to fetch. */
     ck_assert_ptr_null(strstr(h, "<script"));
@@ -582,8 +605,10 @@ START_TEST(index_lists_newest_first)
     ck_assert(rep < fail && fail < pass);
     ck_assert_ptr_null(strstr(h, "not-a-run"));
     ck_assert_ptr_nonnull(strstr(h, "unreadable: "));
-    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">4100.500 (median)</td>"));
-    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">3012.345</td>"));
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">4.10 s (median of 3)</td>"));
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">3.01 s</td>"));
+    /* The incident's own figures show on every row, not only in the variants section. */
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">25 min \u2192 12.5 s at 120x</td>"));
     ck_assert_ptr_nonnull(strstr(h, ">fail</td>"));
     free(h);
     assert_well_formed(path);
@@ -608,15 +633,18 @@ START_TEST(terminal_summary)
     fclose(f);
     ck_assert_ptr_nonnull(strstr(out, "scenario"));
     ck_assert_ptr_nonnull(strstr(out, "incident TTD"));
-    ck_assert_ptr_nonnull(strstr(out, "3012.345"));
-    ck_assert_ptr_nonnull(strstr(out, "12m00s \u2192 12.000 s at 60x"));
-    ck_assert_ptr_nonnull(strstr(out, "25m00s \u2192 12.500 s at 120x"));
+    ck_assert_ptr_nonnull(strstr(out, "3.01 s"));
+    ck_assert_ptr_nonnull(strstr(out, "not recovered"));
+    ck_assert_ptr_nonnull(strstr(out, "12 min \u2192 12.0 s at 60x"));
+    ck_assert_ptr_nonnull(strstr(out, "25 min \u2192 12.5 s at 120x"));
     ck_assert_ptr_nonnull(strstr(out, "portal-memory-exhaustion (median of 3)"));
     ck_assert_ptr_nonnull(strstr(out, "  run 2"));
     ck_assert_ptr_null(strstr(out, "\x1b["));
     /* header + pass + fail + aborted + (median + 3 runs) + nulls + setup_error */
     ck_assert_uint_eq(count_of(out, "\n"), 1 + 3 + 4 + 1 + 1);
-    ck_assert_ptr_nonnull(strstr(out, "45m00s \u2192 30.000 s at 90x"));
+    ck_assert_ptr_nonnull(strstr(out, "45 min \u2192 30.0 s at 90x"));
+    /* An incident without a TTD says so; it is not a zero. */
+    ck_assert_ptr_nonnull(strstr(out, "  unknown  "));
     /* Columns line up: every line has the same position for the verdict column. */
     free(out);
 
@@ -772,13 +800,13 @@ START_TEST(variants_known_pair_in_index_and_comparison_md)
     const char *sec = strstr(h, "<h2 id=\"variants\">Would the action items have helped?</h2>");
     ck_assert_ptr_nonnull(sec);
     ck_assert_ptr_nonnull(strstr(sec, "<h3>Incident <code>002_54fa43d8c2608992.txt</code></h3>"));
-    ck_assert_ptr_nonnull(strstr(sec, "The incident itself: TTD 12m00s \u2192 12.000 s at 60x, TTR 22m00s \u2192 "
-                                      "22.000 s at 60x"));
-    ck_assert_ptr_nonnull(strstr(sec, "<td class=\"n\">3.012 s \u2192 1.012 s</td>"
-                                      "<td class=\"sooner\">2.000 s sooner (-66.4%; 2m00s of the incident at "
+    ck_assert_ptr_nonnull(strstr(sec, "The incident itself: TTD 12 min \u2192 12.0 s at 60x, TTR 22 min \u2192 "
+                                      "22.0 s at 60x"));
+    ck_assert_ptr_nonnull(strstr(sec, "<td class=\"n\">3.01 s \u2192 1.01 s</td>"
+                                      "<td class=\"sooner\">2.00 s sooner (-66.4%; 2 min of the incident at "
                                       "60x)</td>"));
-    ck_assert_ptr_nonnull(strstr(sec, "<td class=\"n\">12.231 s \u2192 9.231 s</td>"
-                                      "<td class=\"sooner\">3.000 s sooner (-24.5%; 3m00s of the incident at "
+    ck_assert_ptr_nonnull(strstr(sec, "<td class=\"n\">12.2 s \u2192 9.23 s</td>"
+                                      "<td class=\"sooner\">3.00 s sooner (-24.5%; 3 min of the incident at "
                                       "60x)</td>"));
     /* The run directories, escaped as text and as URLs. */
     ck_assert_ptr_nonnull(strstr(sec, "<a href=\"20250314T093100Z-early%26alert/report.html\">telephony-table-lock-"
@@ -789,7 +817,7 @@ START_TEST(variants_known_pair_in_index_and_comparison_md)
     ck_assert_ptr_null(strstr(h, "early-alert-old/report.html\">telephony-table-lock-early-alert</a><br/>"));
     /* The run list is still all there, the unreadable one included. */
     ck_assert_ptr_nonnull(strstr(h, "<h2 id=\"runs\">Runs</h2>"));
-    ck_assert_ptr_nonnull(strstr(h, "<p>6 runs, newest first."));
+    ck_assert_ptr_nonnull(strstr(h, "<p>6 reports, newest first."));
     ck_assert_ptr_nonnull(strstr(h, "unreadable: "));
     free(h);
 
@@ -797,13 +825,15 @@ START_TEST(variants_known_pair_in_index_and_comparison_md)
     char *md = slurp(path);
     ck_assert_ptr_nonnull(strstr(md, "# Would the action items have helped?\n"));
     ck_assert_ptr_nonnull(strstr(md, "## Incident `002_54fa43d8c2608992.txt`\n"));
-    ck_assert_ptr_nonnull(strstr(md, "| [telephony-table-lock-early-alert](20250314T093100Z-early%26alert/report.md) "
-                                     "(20250314T093100Z-early&alert) | [telephony-table-lock]"
-                                     "(20250314T093000Z-telephony-table-lock/report.md) "
-                                     "(20250314T093000Z-telephony-table-lock) | 3.012 s \u2192 1.012 s | 2.000 s "
-                                     "sooner (-66.4%; 2m00s of the incident at 60x) | 12.231 s \u2192 9.231 s | "
-                                     "3.000 s sooner (-24.5%; 3m00s of the incident at 60x) |\n"));
-    ck_assert_uint_eq(count_of(md, "\n| ["), 1);
+    /* No relative links: they break once pasted into a ticket. The folder is named once, absolutely. */
+    ck_assert_ptr_nonnull(strstr(md, "| **telephony-table-lock-early-alert** (run `20250314T093100Z-early&alert`) | "
+                                     "**telephony-table-lock** (run `20250314T093000Z-telephony-table-lock`) | "
+                                     "3.01 s \u2192 1.01 s | 2.00 s sooner (-66.4%; 2 min of the incident at 60x) | "
+                                     "12.2 s \u2192 9.23 s | 3.00 s sooner (-24.5%; 3 min of the incident at 60x) "
+                                     "|\n"));
+    ck_assert_ptr_null(strstr(md, "]("));
+    ck_assert_ptr_nonnull(strstr(md, "Run directories are in `/"));
+    ck_assert_uint_eq(count_of(md, "\n| **"), 1);
     free(md);
 
     /* The variant's runs leave the folder: so does the comparison. */
@@ -847,9 +877,13 @@ START_TEST(variants_need_their_as_it_was_run_and_the_same_incident)
               "20250314T092900Z-telephony-table-lock");
     h = index_of_tmp(path, sizeof path);
     ck_assert_ptr_nonnull(strstr(h, "Would the action items"));
-    ck_assert_ptr_nonnull(strstr(h, "<td class=\"sooner\">2.000 s sooner (-66.7%; 2m00s of the incident at 60x)</td>"));
-    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">- \u2192 2.000 s</td><td class=\"sooner\">only with the "
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"sooner\">2.00 s sooner (-66.7%; 2 min of the incident at 60x)</td>"));
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">- \u2192 2.00 s</td><td class=\"sooner\">only with the "
                                     "variant (never reached as it was)</td>"));
+    /* The other incident's run is listed, but not compared. */
+    char *runs = strstr(h, "<h2 id=\"runs\">");
+    ck_assert_ptr_nonnull(runs);
+    *runs = '\0';
     ck_assert_ptr_null(strstr(h, "other-incident.txt"));
     free(h);
     ck_assert(exists("comparison.md"));
@@ -860,19 +894,24 @@ START_TEST(variant_delta_texts)
 {
     char buf[200];
     struct ash_report_delta d = {.has_variant = true, .has_base = true, .variant_ms = 4500, .base_ms = 4000};
-    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "0.500 s later (+12.5%)");
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "500 ms later (+12.5%)");
     d.timescale = 1;
-    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "0.500 s later (+12.5%)");
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "500 ms later (+12.5%)");
     d.timescale = 120;
-    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d),
-                     "0.500 s later (+12.5%; 1m00s of the incident at 120x)");
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "500 ms later (+12.5%; 1 min of the incident at 120x)");
     d.variant_ms = 4000;
     ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "no change");
+    /* An identical TTR as shown, or a difference below the resolution, is no change (never "0.000 s later"). */
+    d.variant_ms = 4000.4;
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "no change");
+    d.variant_ms = 4060;
+    d.resolution_ms = 100;
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "no change");
     d = (struct ash_report_delta){.has_variant = true, .has_base = true, .variant_ms = 250, .base_ms = 0};
-    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "0.250 s later");
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "250 ms later");
     d.has_variant = false;
     ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "only as it was (never reached with the variant)");
-    ck_assert_str_eq(ash_report_fmt_pair(buf, sizeof buf, &d), "0.000 s \u2192 -");
+    ck_assert_str_eq(ash_report_fmt_pair(buf, sizeof buf, &d), "0 ms \u2192 -");
     d.has_base = false;
     ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "reached in neither");
     /* Truncation into a small buffer stays a terminated string. */
