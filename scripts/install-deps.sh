@@ -11,7 +11,8 @@ pkgs=(build-essential cmake pkg-config check libseccomp-dev libnl-3-dev libnl-ro
 if [ "$want_test" = 1 ]; then
   pkgs+=(clang clang-format git libxml2-utils python3 python3-jsonschema python3-yaml postgresql iproute2 nftables procps curl sqlite3
          dnsmasq-base # bench/bench_dns: the reference resolver (the binary only, no system service)
-         strace)      # bench/bench_syscall: strace's own fault injection, the reference
+         strace       # bench/bench_syscall: strace's own fault injection, the reference
+         chromium)    # tests/integration/report_browser.sh: reports checked in a real browser
 fi
 
 missing=()
