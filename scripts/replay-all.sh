@@ -13,6 +13,6 @@ if [ "${#scenarios[@]}" -eq 0 ]; then
   exit 2
 fi
 status=0
-build/aftershock run --report-dir reports "${scenarios[@]}" || status=$?
-echo "reports: $(pwd)/reports/index.html"
+build/aftershock run --report-dir reports --junit reports/junit.xml "${scenarios[@]}" || status=$?
+echo "reports: $(pwd)/reports/index.html (JUnit for CI: $(pwd)/reports/junit.xml)"
 exit "$status"

@@ -93,22 +93,57 @@ static int check_available(const struct ash_scenario *sc, ash_error_t *err)
     return 0;
 }
 
+static json_t *clock_json(int secs)
+{
+    if (secs < 0)
+        return json_null();
+    char buf[16];
+    if (secs % 60)
+        snprintf(buf, sizeof buf, "%02d:%02d:%02d", secs / 3600, secs / 60 % 60, secs % 60);
+    else
+        snprintf(buf, sizeof buf, "%02d:%02d", secs / 3600, secs / 60 % 60);
+    return json_string(buf);
+}
+
+/* Where a figure from `from` to `to` comes from: unknown without both times,
+ * assumed when either was assumed, else stated by the postmortem. */
+static const char *basis(const struct ash_incident *in, int from_bit, int from, int to_bit, int to)
+{
+    if (from < 0 || to < 0)
+        return "unknown";
+    return (in->assumed & ((1u << from_bit) | (1u << to_bit))) ? "assumed" : "stated";
+}
+
 static json_t *incident_json(const struct ash_scenario *sc, double timescale)
 {
     const struct ash_incident *in = &sc->incident;
-    if (!in->present || in->fault_at_s < 0)
+    if (!in->present)
         return json_null();
     double ts = timescale > 0 ? timescale : 1.0;
-    double ttd = in->detected_at_s >= 0 ? (in->detected_at_s - in->fault_at_s) * 1000.0 : -1;
+    bool onset = in->fault_at_s >= 0;
+    double ttd = onset && in->detected_at_s >= 0 ? (in->detected_at_s - in->fault_at_s) * 1000.0 : -1;
+    int rec_bit = in->recovered_at_s >= 0 ? ASH_INC_RECOVERED : ASH_INC_MITIGATED;
     int rec = in->recovered_at_s >= 0 ? in->recovered_at_s : in->mitigated_at_s;
-    double ttr = rec >= 0 ? (rec - in->fault_at_s) * 1000.0 : -1;
+    double ttr = onset && rec >= 0 ? (rec - in->fault_at_s) * 1000.0 : -1;
     json_t *j = json_object();
     json_object_set_new(j, "source", in->source ? json_string(in->source) : json_null());
+    json_object_set_new(j, "title", in->title ? json_string(in->title) : json_null());
     json_object_set_new(j, "ttd_ms", ttd >= 0 ? json_real(ttd) : json_null());
     json_object_set_new(j, "ttr_ms", ttr >= 0 ? json_real(ttr) : json_null());
     json_object_set_new(j, "timescale", json_real(ts));
     json_object_set_new(j, "scaled_ttd_ms", ttd >= 0 ? json_real(ttd / ts) : json_null());
     json_object_set_new(j, "scaled_ttr_ms", ttr >= 0 ? json_real(ttr / ts) : json_null());
+    json_object_set_new(j, "ttd_basis",
+                        json_string(basis(in, ASH_INC_FAULT, in->fault_at_s, ASH_INC_DETECTED, in->detected_at_s)));
+    json_object_set_new(j, "ttr_basis", json_string(basis(in, ASH_INC_FAULT, in->fault_at_s, rec_bit, rec)));
+    const int at[] = {in->fault_at_s, in->detected_at_s, in->mitigated_at_s, in->recovered_at_s};
+    json_t *assumed = json_array();
+    for (int k = 0; k < ASH_INC_NTIMES; k++) {
+        json_object_set_new(j, ash_incident_time_keys[k], clock_json(at[k]));
+        if (in->assumed & (1u << k))
+            json_array_append_new(assumed, json_string(ash_incident_time_keys[k]));
+    }
+    json_object_set_new(j, "assumed", assumed);
     return j;
 }
 

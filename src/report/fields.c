@@ -80,7 +80,7 @@ const char *ash_report_fmt_incident(char *buf, size_t len, const json_t *report,
     char human[48], sh[48];
     ash_report_fmt_dur(human, sizeof human, real);
     const char *assumed = ash_report_incident_basis(report, which) == ASH_BASIS_ASSUMED ? " (assumed)" : "";
-    if (!has_scale || scale == 1.0)
+    if (!has_scale || scale == 1.0 || real == 0)
         snprintf(buf, len, "%s%s", human, assumed);
     else
         snprintf(buf, len, "%s \u2192 %s at %gx%s", human, ash_report_fmt_dur(sh, sizeof sh, scaled), scale, assumed);

@@ -350,17 +350,25 @@ START_TEST(junit_fail_names_missed_expectations)
 {
     char path[512];
     char *x = render("fail", ash_report_write_junit, "junit.xml", path, sizeof path);
+    /* One suite per run; one testcase for the run, one per expectation. */
     ck_assert_ptr_nonnull(
-        strstr(x, "<testsuite name=\"telephony-table-lock\" tests=\"1\" failures=\"1\" errors=\"0\""));
-    ck_assert_ptr_nonnull(strstr(x, "<testcase classname=\"aftershock.telephony-table-lock\" "
-                                    "name=\"telephony-table-lock run 1\""));
-    ck_assert_uint_eq(count_of(x, "<failure "), 1);
-    ck_assert_ptr_nonnull(strstr(x, "message=\"2 expectations missed: detect_within: 18234.500 ms &gt; limit "
-                                    "15000.000 ms; recover_within: not reached (limit 30000.000 ms)\""));
+        strstr(x, "<testsuite name=\"telephony-table-lock\" tests=\"3\" failures=\"2\" errors=\"0\""));
+    ck_assert_ptr_nonnull(strstr(x, "<testcase classname=\"aftershock.telephony-table-lock\" name=\"run\""));
+    ck_assert_ptr_nonnull(strstr(x, "<testcase classname=\"aftershock.telephony-table-lock\" name=\"detect_within\" "
+                                    "time=\"0.000\">\n      <failure type=\"expectation\" message=\"detect_within: "
+                                    "18.2 s, over the limit of 15.0 s\">"));
+    ck_assert_ptr_nonnull(strstr(x, "<failure type=\"expectation\" message=\"recover_within: not recovered (limit "
+                                    "30.0 s)\">"));
+    ck_assert_uint_eq(count_of(x, "<failure "), 2);
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd_ms\" value=\"18234.500\"/>"));
-    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttr_ms\" value=\"null\"/>"));
+    /* Not reached: no number, and never the string "null". */
+    ck_assert_ptr_null(strstr(x, "<property name=\"ttr_ms\""));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttr.status\" value=\"not recovered\"/>"));
+    ck_assert_ptr_null(strstr(x, "\"null\""));
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"impact_ms\" value=\"51.500\"/>"));
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"detected_by\" value=\"noc-webhook\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"resolution_ms\" value=\"100.000\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"incident.ttd.basis\" value=\"stated\"/>"));
     /* The title and the alert text carry <&>" and must come out escaped. */
     ck_assert_ptr_nonnull(strstr(x, "value=\"Calls &amp; &lt;records&gt; &quot;locked&quot;\""));
     ck_assert_ptr_nonnull(strstr(x, "alert &quot;QueueBacklog&quot; &lt;critical&gt; &amp; paging | ops"));
@@ -375,26 +383,30 @@ START_TEST(junit_pass_aborted_nulls)
 {
     char path[512];
     char *x = render("pass", ash_report_write_junit, "junit.xml", path, sizeof path);
-    ck_assert_ptr_nonnull(strstr(x, "tests=\"1\" failures=\"0\" errors=\"0\""));
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"3\" failures=\"0\" errors=\"0\""));
     ck_assert_ptr_null(strstr(x, "<failure"));
     ck_assert_ptr_null(strstr(x, "<error"));
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd_ms\" value=\"3012.345\"/>"));
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttr_ms\" value=\"12231.000\"/>"));
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"detected_by\" value=\"backlog-alert\"/>"));
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"incident.scaled_ttd_ms\" value=\"12000.000\"/>"));
+    /* No error: no error property at all. */
+    ck_assert_ptr_null(strstr(x, "error\" value="));
+    ck_assert_ptr_nonnull(strstr(x, " timestamp=\"2025-03-14T09:30:02\">"));
     free(x);
     assert_well_formed(path);
 
     x = render("aborted", ash_report_write_junit, "junit.xml", path, sizeof path);
-    ck_assert_ptr_nonnull(strstr(x, "tests=\"1\" failures=\"0\" errors=\"1\""));
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"3\" failures=\"2\" errors=\"1\""));
     ck_assert_ptr_nonnull(strstr(x, "<error type=\"aborted\" message=\"run aborted: interrupted by SIGINT\">"));
     free(x);
     assert_well_formed(path);
 
     x = render("nulls", ash_report_write_junit, "junit.xml", path, sizeof path);
-    ck_assert_ptr_nonnull(strstr(x, "tests=\"1\" failures=\"0\" errors=\"1\""));
-    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd_ms\" value=\"null\"/>"));
-    ck_assert_ptr_nonnull(strstr(x, "<property name=\"detected_by\" value=\"null\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"2\" failures=\"1\" errors=\"1\""));
+    ck_assert_ptr_null(strstr(x, "<property name=\"ttd_ms\""));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd.status\" value=\"not detected\"/>"));
+    ck_assert_ptr_null(strstr(x, "<property name=\"detected_by\""));
     ck_assert_ptr_nonnull(strstr(x, "fault cut-core: sch_netem is not available in this kernel"));
     free(x);
     assert_well_formed(path);
@@ -404,16 +416,120 @@ START_TEST(junit_pass_aborted_nulls)
     ck_assert_ptr_nonnull(strstr(x, "tests=\"1\" failures=\"0\" errors=\"1\""));
     ck_assert_ptr_nonnull(strstr(x, "<error type=\"error\" message=\"run error: cannot create network namespace "
                                     "ash-1f2e: Operation not permitted (run as root)\">"));
-    ck_assert_ptr_nonnull(strstr(x, "<property name=\"incident.ttd_ms\" value=\"null\"/>"));
+    /* The incident gives no TTD: unknown, said as such. */
+    ck_assert_ptr_null(strstr(x, "<property name=\"incident.ttd_ms\""));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"incident.ttd.basis\" value=\"unknown\"/>"));
     free(x);
     assert_well_formed(path);
 
     x = render("repeat3", ash_report_write_junit, "junit.xml", path, sizeof path);
-    ck_assert_ptr_nonnull(strstr(x, "tests=\"3\" failures=\"0\" errors=\"0\""));
+    ck_assert_uint_eq(count_of(x, "<testsuite "), 3);
+    ck_assert_uint_eq(count_of(x, "tests=\"3\" failures=\"0\" errors=\"0\""), 3);
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"schedule_lateness_p99_ms\" value=\"0.187\"/>"));
-    ck_assert_uint_eq(count_of(x, "<testcase "), 3);
-    ck_assert_ptr_nonnull(strstr(x, "name=\"portal-memory-exhaustion run 3\""));
+    ck_assert_uint_eq(count_of(x, "<testcase "), 9);
+    ck_assert_ptr_nonnull(strstr(x, "<testsuite name=\"portal-memory-exhaustion (run 3 of 3)\""));
     free(x);
+}
+END_TEST
+
+/* Each verify check is a testcase of its own, failing when its outcome was not the expected one;
+ * a "fail" verdict nothing else explains fails the run's own testcase. */
+START_TEST(junit_verify_checks_and_unexplained_fail)
+{
+    json_t *doc = load_fixture("pass");
+    json_t *run = json_array_get(json_object_get(doc, "runs"), 0);
+    json_object_set_new(run, "verify",
+                        json_pack("[{s:s, s:s, s:s, s:b, s:f, s:s}, {s:s, s:s, s:s, s:b, s:f, s:s}]", "name",
+                                  "profiles-intact", "expect", "pass", "outcome", "fail", "met", 0, "duration_ms", 12.5,
+                                  "output", "3 profiles corrupted", "name", "db-answers", "expect", "pass", "outcome",
+                                  "pass", "met", 1, "duration_ms", 4.0, "output", ""));
+    char path[512];
+    snprintf(path, sizeof path, "%s/verify.xml", tmpdir);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_junit(doc, path, &err) == 0, "%s", err.msg);
+    char *x = slurp(path);
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"5\" failures=\"1\" errors=\"0\""));
+    ck_assert_ptr_nonnull(strstr(x, "name=\"verify: profiles-intact\" time=\"0.013\">\n      <failure type=\"verify\" "
+                                    "message=\"expected pass, got fail\"/>\n      <system-out>3 profiles corrupted"));
+    ck_assert_ptr_nonnull(strstr(x, "name=\"verify: db-answers\" time=\"0.004\">\n    </testcase>"));
+    free(x);
+    assert_well_formed(path);
+
+    json_object_set_new(run, "verify", json_array());
+    json_object_set_new(run, "verdict", json_string("fail"));
+    json_object_set_new(run, "error", json_string("stopped by a guardrail"));
+    ck_assert_msg(ash_report_write_junit(doc, path, &err) == 0, "%s", err.msg);
+    x = slurp(path);
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"3\" failures=\"1\" errors=\"0\""));
+    ck_assert_ptr_nonnull(strstr(x, "name=\"run\" time=\"16.381\">\n      <failure type=\"verdict\" message=\"run "
+                                    "failed: stopped by a guardrail\"/>"));
+    free(x);
+    json_decref(doc);
+}
+END_TEST
+
+/* Unknown reads as unknown, assumed as assumed, zero as zero, in every output. */
+START_TEST(incident_unknown_assumed_zero_everywhere)
+{
+    json_t *doc = load_fixture("pass");
+    json_t *inc = json_pack("{s:s, s:s, s:f, s:n, s:f, s:f, s:n, s:s, s:s, s:s, s:s, s:n, s:s, s:[s]}", "source",
+                            "000_c77ba6c079faf663.txt", "title", "AskCody: Management Portal degraded", "ttd_ms", 0.0,
+                            "ttr_ms", "timescale", 600.0, "scaled_ttd_ms", 0.0, "scaled_ttr_ms", "ttd_basis", "assumed",
+                            "ttr_basis", "unknown", "fault_at", "16:43", "detected_at", "16:43", "recovered_at",
+                            "mitigated_at", "18:50", "assumed", "fault_at");
+    json_object_set_new(doc, "incident", inc);
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/inc", tmpdir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_render_all(doc, dir, &err) == 0, "%s", err.msg);
+
+    char buf[200];
+    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttd"), "0 ms (assumed)");
+    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttr"), "unknown");
+    ck_assert_int_eq(ash_report_incident_basis(doc, "ttd"), ASH_BASIS_ASSUMED);
+    ck_assert_int_eq(ash_report_incident_basis(doc, "ttr"), ASH_BASIS_UNKNOWN);
+
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *h = slurp(path);
+    ck_assert_ptr_nonnull(strstr(h, "<span class=\"assumed\">0 ms (assumed)</span>"));
+    ck_assert_ptr_nonnull(strstr(h, "<span class=\"unknown\">unknown (the postmortem does not give it)</span>"));
+    ck_assert_ptr_nonnull(strstr(h, "replays the incident \u201cAskCody: Management Portal degraded\u201d"));
+    /* Its own clock on the timeline: 16:43 at t_inject, 1 s = 10 min. */
+    ck_assert_ptr_nonnull(strstr(h, "incident clock (1 s = 10 min)"));
+    ck_assert_ptr_nonnull(strstr(h, ">incident mitigated 18:50 (assumed)</text>"));
+    ck_assert_ptr_nonnull(strstr(h, ">incident detected 16:43 (assumed)</text>"));
+    ck_assert_ptr_null(strstr(h, "0.000"));
+    free(h);
+    assert_well_formed(path);
+
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    h = slurp(path);
+    ck_assert_ptr_nonnull(strstr(h, "| TTD | 0 ms (assumed) | *assumed* | 3.01 s | - |"));
+    ck_assert_ptr_nonnull(strstr(h, "| TTR | unknown (the postmortem does not give it) | unknown | 12.2 s | - |"));
+    ck_assert_ptr_nonnull(strstr(h, "Incident: AskCody: Management Portal degraded (`000_c77ba6c079faf663.txt`)"));
+    free(h);
+
+    snprintf(path, sizeof path, "%s/junit.xml", dir);
+    h = slurp(path);
+    ck_assert_ptr_nonnull(strstr(h, "<property name=\"incident.ttd_ms\" value=\"0.000\"/>"));
+    ck_assert_ptr_nonnull(strstr(h, "<property name=\"incident.ttd.basis\" value=\"assumed\"/>"));
+    ck_assert_ptr_null(strstr(h, "<property name=\"incident.ttr_ms\""));
+    ck_assert_ptr_nonnull(strstr(h, "<property name=\"incident.ttr.basis\" value=\"unknown\"/>"));
+    ck_assert_ptr_nonnull(
+        strstr(h, "<property name=\"incident.title\" value=\"AskCody: Management Portal degraded\"/>"));
+    free(h);
+
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    ash_report_print_summary(f, (const json_t *const *)&doc, 1, false);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(out, "0 ms (assumed)"));
+    ck_assert_ptr_nonnull(strstr(out, "unknown"));
+    ck_assert_ptr_null(strstr(out, "0.000"));
+    free(out);
+    json_decref(doc);
 }
 END_TEST
 
@@ -427,10 +543,10 @@ START_TEST(junit_many_in_one_file)
     ash_error_t err = {0};
     ck_assert_msg(ash_report_write_junit_many((const json_t *const *)docs, N_FIXTURES, path, &err) == 0, "%s", err.msg);
     char *x = slurp(path);
-    /* pass 1 + fail 1 + aborted 1 + repeat 3 + nulls 1 + setup_error 1 */
-    ck_assert_ptr_nonnull(strstr(x, "<testsuites name=\"aftershock\" tests=\"8\" failures=\"1\" errors=\"3\""));
-    ck_assert_uint_eq(count_of(x, "<testsuite "), N_FIXTURES);
-    ck_assert_uint_eq(count_of(x, "<testcase "), 8);
+    /* pass 3 + fail 3 + aborted 3 + repeat 3x3 + nulls 2 + setup_error 1 */
+    ck_assert_ptr_nonnull(strstr(x, "<testsuites name=\"aftershock\" tests=\"21\" failures=\"5\" errors=\"3\""));
+    ck_assert_uint_eq(count_of(x, "<testsuite "), N_FIXTURES + 2);
+    ck_assert_uint_eq(count_of(x, "<testcase "), 21);
     free(x);
     assert_well_formed(path);
     for (size_t i = 0; i < N_FIXTURES; i++)
@@ -705,7 +821,8 @@ START_TEST(renders_malformed_and_empty_reports)
         snprintf(path, sizeof path, "%s/junit.xml", dir);
         assert_well_formed(path);
         char *x = slurp(path);
-        ck_assert_uint_eq(count_of(x, "<testcase "), i == 0 ? 3 : 1);
+        /* doc 0: three runs, the third with two expectations (one malformed); doc 1: no run at all */
+        ck_assert_uint_eq(count_of(x, "<testcase "), i == 0 ? 5 : 1);
         if (i == 1)
             ck_assert_ptr_nonnull(strstr(x, "message=\"no run completed: cgroup v2 has no memory controller &amp; v1"));
         free(x);
@@ -1013,7 +1130,9 @@ int main(int argc, char **argv)
     tcase_add_test(tc, formats);
     tcase_add_test(tc, junit_fail_names_missed_expectations);
     tcase_add_test(tc, junit_pass_aborted_nulls);
+    tcase_add_test(tc, junit_verify_checks_and_unexplained_fail);
     tcase_add_test(tc, junit_many_in_one_file);
+    tcase_add_test(tc, incident_unknown_assumed_zero_everywhere);
     tcase_add_test(tc, markdown_has_the_figures);
     tcase_add_test(tc, html_timeline_per_run_and_strip_per_probe);
     tcase_add_test(tc, index_lists_newest_first);
