@@ -229,6 +229,12 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
     json_object_set_new(report, "aftershock_version", json_string(ASH_VERSION));
     double ts = o->timescale > 0 ? o->timescale : sc->timescale;
     json_object_set_new(report, "incident", incident_json(sc, ts));
+    if (sc->plot_set) {
+        json_t *plot = json_array();
+        for (size_t i = 0; i < sc->n_plot; i++)
+            json_array_append_new(plot, json_string(sc->plot[i]));
+        json_object_set_new(report, "plot", plot);
+    }
     json_t *runs = json_array();
     json_object_set_new(report, "runs", runs);
 

@@ -39,6 +39,7 @@ static const char css[] =
     "svg .psub,svg .tick{fill:#555}"
     "svg .strip-bg{fill:#fafbfc;stroke:#e1e4e8}svg rect.ok{fill:#66bb6a}svg rect.bad{fill:#e53935}"
     "svg .latency{fill:none;stroke:#37474f;stroke-width:1}"
+    "svg .series-line{fill:none;stroke:#00695c;stroke-width:1.5}svg .series-limit{stroke:#b71c1c;stroke-dasharray:5 3}"
     "svg .fault rect{fill:#ffb300;fill-opacity:.16;stroke:#ffb300;stroke-opacity:.6}"
     "svg .flabel{fill:#7a4a00;font-weight:bold}svg .axis line{stroke:#666}"
     "svg .marker line{stroke-width:1.5}svg .inject line{stroke:#000;stroke-dasharray:4 3}"

@@ -538,6 +538,166 @@ static void strip(FILE *f, const struct scale *sc, const json_t *probe, double y
     fputs("</g>\n", f);
 }
 
+/* ---- series lanes: what the scenario plots (report "plot"), or memory samples by default ---- */
+
+#define SERIES_H 50.0
+#define MAX_SERIES 8
+
+struct series {
+    char label[160];
+    char unit[8];
+    double *t, *v;
+    size_t n, cap;
+    double vmax, limit; /* limit < 0: none */
+};
+
+static void series_push(struct series *s, double t, double v)
+{
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        double *nt = realloc(s->t, ncap * sizeof *nt);
+        if (!nt)
+            return;
+        s->t = nt;
+        double *nv = realloc(s->v, ncap * sizeof *nv);
+        if (!nv)
+            return;
+        s->v = nv;
+        s->cap = ncap;
+    }
+    s->t[s->n] = t;
+    s->v[s->n++] = v;
+    if (v > s->vmax)
+        s->vmax = v;
+}
+
+/* memory-usage events ("host portal: 9.8 MiB of 40.0 MiB, ..."), one lane per target. */
+static size_t memory_series(const json_t *run, struct series *out, size_t have)
+{
+    size_t i;
+    const json_t *ev;
+    json_array_foreach(json_object_get(run, "timeline"), i, ev)
+    {
+        double t;
+        const char *d = ash_report_get_str(ev, "detail", NULL);
+        if (strcmp(ash_report_get_str(ev, "event", ""), "memory-usage") != 0 || !d ||
+            !ash_report_get_ms(ev, "t_ms", &t))
+            continue;
+        const char *colon = strstr(d, ": ");
+        if (!colon)
+            continue;
+        char *end;
+        double used = strtod(colon + 2, &end);
+        if (end == colon + 2 || strncmp(end, " MiB", 4) != 0)
+            continue;
+        char target[120];
+        snprintf(target, sizeof target, "%.*s", (int)(colon - d), d);
+        size_t k = 0;
+        char label[160];
+        snprintf(label, sizeof label, "memory, %s", target);
+        while (k < have && strcmp(out[k].label, label) != 0)
+            k++;
+        if (k == have) {
+            if (have == MAX_SERIES)
+                continue;
+            memset(&out[k], 0, sizeof out[k]);
+            snprintf(out[k].label, sizeof out[k].label, "%s", label);
+            snprintf(out[k].unit, sizeof out[k].unit, "MiB");
+            out[k].limit = -1;
+            have++;
+        }
+        const char *of = strstr(end, " of ");
+        double lim = of ? strtod(of + 4, &end) : 0;
+        if (of && end != of + 4 && lim > out[k].limit)
+            out[k].limit = lim;
+        series_push(&out[k], t, used);
+    }
+    return have;
+}
+
+static size_t latency_series(const json_t *run, const char *probe, struct series *out, size_t have)
+{
+    size_t i, j;
+    const json_t *p, *x;
+    if (have == MAX_SERIES)
+        return have;
+    json_array_foreach(json_object_get(run, "probes"), i, p)
+    {
+        if (strcmp(ash_report_get_str(p, "name", ""), probe) != 0)
+            continue;
+        struct series *s = &out[have];
+        memset(s, 0, sizeof *s);
+        snprintf(s->label, sizeof s->label, "latency, %s", probe);
+        snprintf(s->unit, sizeof s->unit, "ms");
+        s->limit = -1;
+        ash_report_get_ms(p, "slow_ms", &s->limit);
+        json_array_foreach(json_object_get(p, "series"), j, x)
+        {
+            const json_t *t0 = json_array_get(x, 0), *lat = json_array_get(x, 1);
+            if (json_is_number(t0) && json_is_number(lat) && isfinite(json_number_value(lat)))
+                series_push(s, json_number_value(t0), json_number_value(lat));
+        }
+        return have + 1;
+    }
+    return have;
+}
+
+static size_t collect_series(const json_t *report, const json_t *run, struct series *out)
+{
+    const json_t *plot = json_object_get(report, "plot");
+    if (!json_is_array(plot))
+        return memory_series(run, out, 0); /* by default: the memory a memory fault samples */
+    size_t have = 0, i;
+    const json_t *x;
+    json_array_foreach(plot, i, x)
+    {
+        const char *what = json_string_value(x);
+        if (!what)
+            continue;
+        if (strcmp(what, "memory") == 0)
+            have = memory_series(run, out, have);
+        else if (strncmp(what, "latency:", 8) == 0)
+            have = latency_series(run, what + 8, out, have);
+    }
+    return have;
+}
+
+static void draw_series(FILE *f, const struct scale *sc, const struct series *s, double y0)
+{
+    char label[200], shown[200], a[48];
+    double top = s->vmax > s->limit ? s->vmax : s->limit;
+    fputs("<g class=\"series\" data-series=\"", f);
+    ash_report_put_xml(f, s->label);
+    fputs("\"><title>", f);
+    ash_report_put_xml(f, s->label);
+    fputs("</title>", f);
+    fprintf(f, "<rect class=\"strip-bg\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>", LEFT, y0 + 2,
+            W - LEFT - RIGHT, SERIES_H - 4);
+    text(f, LEFT - 8, y0 + 18, "plabel", "end",
+         cut(shown, sizeof shown, s->label, (size_t)((LEFT - 12) / CHAR_W_BOLD)));
+    if (strcmp(s->unit, "ms") == 0)
+        snprintf(label, sizeof label, "max %s", ash_report_fmt_dur(a, sizeof a, s->vmax));
+    else
+        snprintf(label, sizeof label, "max %.1f %s", s->vmax, s->unit);
+    if (s->limit > 0 && strcmp(s->unit, "ms") != 0)
+        snprintf(label + strlen(label), sizeof label - strlen(label), " of %.0f", s->limit);
+    text(f, LEFT - 8, y0 + 33, "psub", "end", label);
+    if (!(top > 0) || s->n == 0) {
+        fputs("</g>\n", f);
+        return;
+    }
+    double h = SERIES_H - 12;
+    if (s->limit > 0) {
+        double y = y0 + 6 + h * (1.0 - s->limit / top);
+        fprintf(f, "<line class=\"series-limit\" x1=\"%.1f\" y1=\"%.2f\" x2=\"%.1f\" y2=\"%.2f\"/>", LEFT, y, W - RIGHT,
+                y);
+    }
+    fputs("<polyline class=\"series-line\" points=\"", f);
+    for (size_t i = 0; i < s->n; i++)
+        fprintf(f, "%s%.2f,%.2f", i ? " " : "", xt(sc, s->t[i]), y0 + 6 + h * (1.0 - s->v[i] / top));
+    fputs("\"/></g>\n", f);
+}
+
 /* A round step (1, 2, 5 x 10^k) giving at most about 8 intervals over span. */
 static double nice_step(double span)
 {
@@ -618,8 +778,11 @@ void ash_report_put_svg_timeline(FILE *f, const json_t *report, const json_t *ru
 
     const json_t *probes = json_object_get(run, "probes");
     size_t nstrips = json_array_size(probes);
+    struct series ser[MAX_SERIES];
+    size_t nser = collect_series(report, run, ser);
     double plot_top = TOP_PAD + LANE_H * (double)nlanes + 4;
-    double bottom = plot_top + STRIP_H * (double)(nstrips ? nstrips : 1);
+    double strips_end = plot_top + STRIP_H * (double)(nstrips ? nstrips : 1);
+    double bottom = strips_end + SERIES_H * (double)nser;
     double t_inject = 0;
     bool has_inject = ash_report_get_ms(run, "t_inject_ms", &t_inject);
     int fault_at = clock_of(json_object_get(report, "incident"), "fault_at");
@@ -640,6 +803,11 @@ void ash_report_put_svg_timeline(FILE *f, const json_t *report, const json_t *ru
     json_array_foreach(probes, i, x) strip(f, &sc, x, plot_top + STRIP_H * (double)i);
     if (!nstrips)
         text(f, LEFT + 6, plot_top + 26, "psub", NULL, "no probes in this run");
+    for (size_t k = 0; k < nser; k++) {
+        draw_series(f, &sc, &ser[k], strips_end + SERIES_H * (double)k);
+        free(ser[k].t);
+        free(ser[k].v);
+    }
 
     for (size_t k = 0; k < it.n; k++)
         if (it.v[k].kind == IT_MARKER)

@@ -133,7 +133,7 @@ const struct ash_field ash_verify_fields[] = {
 
 static const char *const top_keys[] = {"version", "name",     "title",  "description", "incident", "timescale",
                                        "hosts",   "services", "probes", "detectors",   "faults",   "remediation",
-                                       "expect",  "dns",      "verify", NULL};
+                                       "expect",  "dns",      "verify", "plot",        NULL};
 static const char *const incident_keys[] = {"source",       "title",        "fault_at", "detected_at",
                                             "mitigated_at", "recovered_at", "assumed",  NULL};
 const char *const ash_incident_time_keys[ASH_INC_NTIMES] = {"fault_at", "detected_at", "mitigated_at", "recovered_at"};
@@ -1056,6 +1056,55 @@ static int parse_verify(struct pctx *x, const ash_node *root)
     return 0;
 }
 
+/* ---------- plot ---------- */
+
+/* `plot: [memory, latency:register]`: series the scenario already has, drawn
+ * as lanes on the report's timeline. Checked against the probes and faults. */
+static int parse_plot(struct pctx *x, const ash_node *root)
+{
+    ash_node seq;
+    if (get_seq(root, "plot", "series (memory, latency:PROBE)", &seq, x->err) < 0)
+        return -1;
+    if (!ash_node_ok(&seq))
+        return 0;
+    struct ash_scenario *sc = x->sc;
+    sc->plot_set = true;
+    size_t n = ash_seq_len(&seq);
+    if (n && !(sc->plot = calloc(n, sizeof *sc->plot)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    for (size_t i = 0; i < n; i++) {
+        ash_node item = ash_seq_at(&seq, i);
+        const char *t = ash_node_text(&item);
+        if (!t)
+            return ash_node_fail(&item, x->err, "a plot entry is memory or latency:PROBE, got %s",
+                                 ash_node_kind_name(&item));
+        if (strcmp(t, "memory") == 0) {
+            bool any = false;
+            for (size_t k = 0; k < sc->n_faults && !any; k++)
+                any = strcmp(sc->faults[k].kind->c.name, "memory-exhaustion") == 0;
+            if (!any)
+                return ash_node_fail(&item, x->err,
+                                     "'memory' plots the samples a memory-exhaustion fault takes, and this scenario "
+                                     "has none");
+        } else if (strncmp(t, "latency:", 8) == 0) {
+            bool found = false;
+            for (size_t k = 0; k < sc->n_probes && !found; k++)
+                found = strcmp(sc->probes[k].name, t + 8) == 0;
+            if (!found)
+                return ash_node_fail(&item, x->err, "no probe named '%s' in this scenario", t + 8);
+        } else {
+            return ash_node_fail(&item, x->err, "'%s' is not a series to plot (memory, latency:PROBE)", t);
+        }
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(sc->plot[k], t) == 0)
+                return ash_node_fail(&item, x->err, "'%s' is plotted twice", t);
+        if (!(sc->plot[i] = strdup(t)))
+            return ash_error(x->err, ENOMEM, "scenario");
+        sc->n_plot = i + 1;
+    }
+    return 0;
+}
+
 /* ---------- cross-references ---------- */
 
 static ash_node dep_node(const struct svc_ref *r, size_t j)
@@ -1409,7 +1458,7 @@ static int parse_root(struct pctx *x)
     }
     if (parse_services(x, &svcs, NULL, &sc->services, &sc->n_services) < 0 || parse_probes(x, &root) < 0 ||
         parse_detectors(x, &root) < 0 || parse_faults(x, &root) < 0 || parse_remediations(x, &root) < 0 ||
-        parse_expect(x, &root) < 0 || parse_dns(x, &root) < 0 || parse_verify(x, &root) < 0)
+        parse_expect(x, &root) < 0 || parse_dns(x, &root) < 0 || parse_verify(x, &root) < 0 || parse_plot(x, &root) < 0)
         return -1;
     return check_references(x, &root);
 }
@@ -1529,6 +1578,9 @@ void ash_scenario_free(struct ash_scenario *sc)
     for (size_t i = 0; i < sc->n_verify; i++)
         ash_fields_free(ash_verify_fields, &sc->verify[i]);
     free(sc->verify);
+    for (size_t i = 0; i < sc->n_plot; i++)
+        free(sc->plot[i]);
+    free(sc->plot);
     ash_fields_free(ash_dns_fields, &sc->dns);
     free(sc->incident.source);
     free(sc->incident.title);

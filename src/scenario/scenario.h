@@ -161,6 +161,12 @@ struct ash_scenario {
     struct ash_dns_spec dns;
     struct ash_verify_spec *verify;
     size_t n_verify;
+    /* `plot:` series drawn as lanes on the report's timeline: "memory" (the
+     * samples memory-exhaustion takes) or "latency:PROBE". plot_set: the key
+     * was given (an empty list means none; without the key reports choose). */
+    char **plot;
+    size_t n_plot;
+    bool plot_set;
 };
 
 /* Load, parse and validate. On error nothing is allocated and err reads

@@ -415,6 +415,11 @@ int ash_schema_build(json_t **out, ash_error_t *err)
                   "the times the scenario had to assume (the postmortem does not state them); reports mark the "
                   "figures resting on them as assumed",
                   "additionalProperties", 0));
+    set(&b, props, "plot",
+        json_pack("{s:s, s:{s:s, s:s}, s:b, s:s}", "type", "array", "items", "type", "string", "pattern",
+                  "^(memory|latency:.+)$", "uniqueItems", 1, "description",
+                  "series drawn as lanes on the report's timeline: memory (what memory-exhaustion samples), "
+                  "latency:PROBE"));
     set(&b, props, "timescale",
         json_pack("{s:s, s:i, s:s}", "type", "number", "exclusiveMinimum", 0, "description",
                   "1 s of replay stands for this many seconds of the incident (default 1)"));

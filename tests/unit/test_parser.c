@@ -89,6 +89,9 @@ START_TEST(test_full_fixture)
     ck_assert_int_eq(sc->incident.recovered_at_s, 9 * 3600 + 52 * 60);
     ck_assert_str_eq(sc->incident.title, "Hosted Telephony outage");
     ck_assert_uint_eq(sc->incident.assumed, 1u << ASH_INC_MITIGATED);
+    ck_assert(sc->plot_set);
+    ck_assert_uint_eq(sc->n_plot, 1);
+    ck_assert_str_eq(sc->plot[0], "latency:register");
     ck_assert_double_eq(sc->timescale, 60);
 
     ck_assert_uint_eq(sc->n_hosts, 3);
@@ -279,7 +282,7 @@ static const struct {
     {HEAD "prboes: []\n", "s.yaml:3:1: unknown key 'prboes' in the scenario (did you mean 'probes'?)"},
     {HEAD "xyzzy: 1\n",
      "s.yaml:3:1: unknown key 'xyzzy' in the scenario (valid keys: version, name, title, description, incident, "
-     "timescale, hosts, services, probes, detectors, faults, remediation, expect, dns, verify)"},
+     "timescale, hosts, services, probes, detectors, faults, remediation, expect, dns, verify, plot)"},
     {"name: t\n", "s.yaml:1:1: missing required key 'version' (this aftershock reads version: 1)"},
     {"version: \"1\"\nname: t\n", "s.yaml:1:10: expected an integer, got the quoted string \"1\" (remove the quotes)"},
     {"version: 3\nname: t\n", "s.yaml:1:10: unsupported version 3: this aftershock reads version 1"},

@@ -533,6 +533,46 @@ START_TEST(incident_unknown_assumed_zero_everywhere)
 }
 END_TEST
 
+/* The causal chain: memory samples (by default) and what the scenario plots, as lanes. */
+START_TEST(timeline_series_lanes)
+{
+    json_t *doc = load_fixture("pass");
+    json_t *run = json_array_get(json_object_get(doc, "runs"), 0);
+    json_t *tl = json_object_get(run, "timeline");
+    for (int i = 0; i < 20; i++)
+        json_array_append_new(
+            tl, json_pack("{s:f, s:s, s:s}", "t_ms", 2000.0 + 500.0 * i, "event", "memory-usage", "detail",
+                          i % 2 ? "host portal: 30.5 MiB of 40.0 MiB"
+                                : "host portal: 9.8 MiB of 40.0 MiB, pressure some 0.00% full 0.00%"));
+    char path[600];
+    snprintf(path, sizeof path, "%s/series.html", tmpdir);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_html(doc, path, &err) == 0, "%s", err.msg);
+    char *h = slurp(path);
+    ck_assert_uint_eq(count_of(h, "<g class=\"series\""), 1);
+    ck_assert_ptr_nonnull(strstr(h, "data-series=\"memory, host portal\""));
+    ck_assert_ptr_nonnull(strstr(h, ">max 30.5 MiB of 40</text>"));
+    ck_assert_ptr_nonnull(strstr(h, "<line class=\"series-limit\""));
+    free(h);
+    assert_well_formed(path);
+
+    /* The scenario's own choice replaces the default. */
+    json_object_set_new(doc, "plot", json_pack("[s, s]", "latency:register", "latency:no-such-probe"));
+    ck_assert_msg(ash_report_write_html(doc, path, &err) == 0, "%s", err.msg);
+    h = slurp(path);
+    ck_assert_uint_eq(count_of(h, "<g class=\"series\""), 1);
+    ck_assert_ptr_nonnull(strstr(h, "data-series=\"latency, register\""));
+    ck_assert_ptr_nonnull(strstr(h, ">max 300 ms</text>"));
+    free(h);
+    json_object_set_new(doc, "plot", json_array());
+    ck_assert_msg(ash_report_write_html(doc, path, &err) == 0, "%s", err.msg);
+    h = slurp(path);
+    ck_assert_ptr_null(strstr(h, "<g class=\"series\""));
+    free(h);
+    json_decref(doc);
+}
+END_TEST
+
 START_TEST(junit_many_in_one_file)
 {
     json_t *docs[N_FIXTURES];
@@ -1132,6 +1172,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, junit_pass_aborted_nulls);
     tcase_add_test(tc, junit_verify_checks_and_unexplained_fail);
     tcase_add_test(tc, junit_many_in_one_file);
+    tcase_add_test(tc, timeline_series_lanes);
     tcase_add_test(tc, incident_unknown_assumed_zero_everywhere);
     tcase_add_test(tc, markdown_has_the_figures);
     tcase_add_test(tc, html_timeline_per_run_and_strip_per_probe);
