@@ -77,7 +77,8 @@ static int recover_main(int argc, char **argv)
 
 static const char report_usage[] = "usage: aftershock report DIR...\n\n"
                                    "Re-render junit.xml, report.md and report.html of each run directory from\n"
-                                   "its report.json, and print the summary table.\n";
+                                   "its report.json (and the folder's index.html, when it has one), and print\n"
+                                   "the summary table.\n";
 
 static int report_main(int argc, char **argv)
 {

@@ -353,7 +353,26 @@ int ash_report_rerender(const char *dir, ash_error_t *err)
         return -1;
     int ret = ash_report_render_all(report, dir, err);
     json_decref(report);
-    return ret;
+    if (ret < 0)
+        return ret;
+    /* The folder's index.html (and comparison.md) shows this report too: a
+     * re-render by a newer build refreshes them, best effort. */
+    char parent[4200];
+    snprintf(parent, sizeof parent, "%s", dir);
+    size_t len = strlen(parent);
+    while (len > 1 && parent[len - 1] == '/')
+        parent[--len] = '\0';
+    char *slash = strrchr(parent, '/');
+    if (slash == parent)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(parent, sizeof parent, ".");
+    snprintf(path, sizeof path, "%s/index.html", parent);
+    if (access(path, F_OK) == 0)
+        ash_report_write_index(parent, NULL);
+    return 0;
 }
 
 int ash_scenario_schema(json_t **out, ash_error_t *err)

@@ -257,3 +257,23 @@ const char *ash_report_fmt_rel(char *buf, size_t len, bool present, double ms)
     snprintf(buf, len, "%s%s", ms > 0 ? "+" : "", ms == 0 ? "0" : d);
     return buf;
 }
+
+struct ash_report_limit ash_report_limit_of(const json_t *report, const char *name)
+{
+    struct ash_report_limit l = {0};
+    size_t i, j;
+    const json_t *run, *x;
+    json_array_foreach(json_object_get(report, "runs"), i, run)
+    {
+        json_array_foreach(json_object_get(run, "expectations"), j, x)
+        {
+            if (strcmp(ash_report_get_str(x, "name", ""), name) != 0)
+                continue;
+            l.runs++;
+            l.met += json_is_true(json_object_get(x, "met"));
+            if (!l.has_limit)
+                l.has_limit = ash_report_get_ms(x, "limit_ms", &l.limit_ms);
+        }
+    }
+    return l;
+}

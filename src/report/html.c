@@ -171,26 +171,15 @@ static void card(FILE *f, const json_t *report, const json_t *sum, const char *w
                  const char *limit_name)
 {
     const json_t *runs = json_object_get(report, "runs");
-    size_t nruns = json_array_size(runs), met = 0, with_limit = 0;
+    size_t nruns = json_array_size(runs);
     char key[32], buf[96];
     snprintf(key, sizeof key, "%s_ms", which);
-    double m = 0, lim = 0;
-    bool has_m = ash_report_get_ms(json_object_get(sum, key), "median", &m), has_lim = false;
-    size_t i;
-    const json_t *run, *x;
-    json_array_foreach(runs, i, run)
-    {
-        size_t j;
-        json_array_foreach(json_object_get(run, "expectations"), j, x)
-        {
-            if (strcmp(ash_report_get_str(x, "name", ""), limit_name) != 0)
-                continue;
-            with_limit++;
-            met += json_is_true(json_object_get(x, "met"));
-            if (!has_lim)
-                has_lim = ash_report_get_ms(x, "limit_ms", &lim);
-        }
-    }
+    double m = 0;
+    bool has_m = ash_report_get_ms(json_object_get(sum, key), "median", &m);
+    struct ash_report_limit l = ash_report_limit_of(report, limit_name);
+    size_t met = l.met, with_limit = l.runs;
+    bool has_lim = l.has_limit;
+    double lim = l.limit_ms;
     bool miss = with_limit && met < with_limit;
     fprintf(f, "<div class=\"card%s\" id=\"key-%s\"><h2>", miss ? " miss" : "", which);
     put(f, title);

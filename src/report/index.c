@@ -107,6 +107,87 @@ static void row(FILE *f, const struct entry *e)
     fputs("</tr>\n", f);
 }
 
+/* One line of a summary card: "TTD 3.01 s · incident 12 min → 12.0 s at 60x · limit 15.0 s met". */
+static void card_line(FILE *f, const json_t *report, const char *which, const char *label, const char *limit_name)
+{
+    char key[32], buf[160];
+    snprintf(key, sizeof key, "%s_ms", which);
+    const json_t *runs = json_object_get(report, "runs");
+    size_t n = json_array_size(runs);
+    double v;
+    bool ok;
+    if (n > 1) {
+        json_t *sum = ash_report_summary_of(report);
+        ok = ash_report_get_ms(json_object_get(sum, key), "median", &v);
+        json_decref(sum);
+    } else
+        ok = ash_report_get_ms(json_array_get(runs, 0), key, &v);
+    fprintf(f, "<p>%s <b>", label);
+    ash_report_put_xml(f, ok ? ash_report_fmt_dur(buf, sizeof buf, v) : ash_report_absent_text(which));
+    fputs("</b>", f);
+    if (ok && n > 1)
+        fprintf(f, " (median of %zu)", n);
+    if (json_is_object(json_object_get(report, "incident"))) {
+        enum ash_report_basis b = ash_report_incident_basis(report, which);
+        fprintf(f, " \u00b7 incident <span class=\"%s\">",
+                b == ASH_BASIS_STATED    ? "stated"
+                : b == ASH_BASIS_ASSUMED ? "assumed"
+                                         : "unknown");
+        ash_report_put_xml(f, ash_report_fmt_incident(buf, sizeof buf, report, which));
+        fputs("</span>", f);
+    }
+    struct ash_report_limit l = ash_report_limit_of(report, limit_name);
+    if (l.runs) {
+        bool miss = l.met < l.runs;
+        fputs(" \u00b7 limit ", f);
+        ash_report_put_xml(f, l.has_limit ? ash_report_fmt_dur(buf, sizeof buf, l.limit_ms) : "-");
+        if (l.runs > 1)
+            fprintf(f, " <span class=\"%s\">met in %zu of %zu</span>", miss ? "bad" : "v-pass", l.met, l.runs);
+        else
+            fprintf(f, " <span class=\"%s\">%s</span>", miss ? "bad" : "v-pass", miss ? "MISSED" : "met");
+    }
+    fputs("</p>", f);
+}
+
+/* Above the fold, one card per report: verdict, title, TTD and TTR against the incident and the limits. */
+static void cards(FILE *f, const struct entry *v, size_t n)
+{
+    fputs("<div class=\"cards\">\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const struct entry *e = &v[i];
+        if (!e->report)
+            continue;
+        const char *verdict = ash_report_get_str(e->report, "verdict", "unknown");
+        bool pass = strcmp(verdict, "pass") == 0;
+        fprintf(f, "<div class=\"rc %s\"><a href=\"", pass ? "rc-pass" : "rc-other");
+        ash_report_put_url_segment(f, e->dir);
+        fprintf(f, "/report.html\"><span class=\"%s\">", pass ? "v-pass" : "v-other");
+        for (const char *p = verdict; *p; p++)
+            fputc(*p >= 'a' && *p <= 'z' ? *p - 32 : *p, f);
+        fputs("</span> ", f);
+        ash_report_put_xml(f, ash_report_get_str(e->report, "title", ash_report_get_str(e->report, "scenario", "")));
+        fputs("</a><br/><span class=\"dir\">", f);
+        ash_report_put_xml(f, ash_report_get_str(e->report, "scenario", "unnamed"));
+        const json_t *inc = json_object_get(e->report, "incident");
+        const char *it = ash_report_get_str(inc, "title", ash_report_get_str(inc, "source", NULL));
+        if (it) {
+            fputs(" \u00b7 incident: ", f);
+            ash_report_put_xml(f, it);
+        }
+        fputs("</span>", f);
+        if (json_array_size(json_object_get(e->report, "runs"))) {
+            card_line(f, e->report, "ttd", "TTD", "detect_within");
+            card_line(f, e->report, "ttr", "TTR", "recover_within");
+        } else {
+            fputs("<p class=\"bad\">no run completed: ", f);
+            ash_report_put_xml(f, ash_report_get_str(e->report, "error", "-"));
+            fputs("</p>", f);
+        }
+        fputs("</div>\n", f);
+    }
+    fputs("</div>\n", f);
+}
+
 static void run_link(FILE *f, const struct entry *e)
 {
     fputs("<a href=\"", f);
@@ -128,10 +209,10 @@ static int comparison(FILE *f, const struct entry *v, const json_t *const *repor
         return (int)np;
     fputs("<h2 id=\"variants\">Would the action items have helped?</h2>\n"
           "<p>A variant replays the incident with the postmortem's action items (new monitoring, earlier alerts) in "
-          "place; the as-it-was replay is the scenario whose name the variant's extends. Figures are medians over a "
-          "report's runs, in seconds of replay; the difference says how much sooner or later the variant got there, "
-          "and what that stands for in the incident's own time. Each variant's newest run is compared with the "
-          "as-it-was run started closest to it.</p>\n",
+          "place; the as-it-was replay is the scenario whose name the variant's extends. Figures are in replay time "
+          "(the median where a report has several runs); the difference says how much sooner or later the variant "
+          "got there, and what that stands for in the incident's own time. Each variant's newest run is compared "
+          "with the as-it-was run started closest to it.</p>\n",
           f);
     for (long p = 0; p < np; p++) {
         const char *src = ash_report_source_of(reports[pairs[p].variant]);
@@ -298,8 +379,14 @@ int ash_report_write_index(const char *reports_dir, ash_error_t *err)
           "h2{margin-top:28px}table.variants td{vertical-align:top}.dir{color:#57606a;font-size:13px}"
           "td.sooner{color:#1b5e20}td.later{color:#b71c1c}.assumed{font-style:italic;color:#7a4a00}"
           ".unknown{font-style:italic;color:#555}"
+          ".cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:10px;margin:12px 0}"
+          ".rc{border:1px solid #d0d7de;border-left:6px solid #b71c1c;border-radius:4px;padding:8px 12px;"
+          "min-width:0;overflow-wrap:anywhere}.rc.rc-pass{border-left-color:#2e7d32}.rc p{margin:4px 0}"
+          ".rc a{font-weight:bold;color:#1d1d1f;text-decoration:none}.rc a:hover{text-decoration:underline}"
+          "@media (max-width:400px){.cards{grid-template-columns:1fr}}"
           "</style>\n</head>\n<body>\n<h1>aftershock reports</h1>\n",
           o.f);
+    cards(o.f, v, n);
     int shown = comparison(o.f, v, reports, of, nr);
     if (shown < 0) {
         ash_error(err, ENOMEM, "cannot write the index of %s", reports_dir);

@@ -142,6 +142,15 @@ json_t *ash_report_actions(const json_t *run);
 /* The relative time of an event: "+3.01 s", "-2.15 s", "0" (fmt_dur with a sign). */
 const char *ash_report_fmt_rel(char *buf, size_t len, bool present, double ms);
 
+/* An expectation (detect_within, recover_within) over a report's runs: its
+ * limit (the first run's), in how many runs it was checked and met. */
+struct ash_report_limit {
+    bool has_limit;
+    double limit_ms;
+    size_t runs, met;
+};
+struct ash_report_limit ash_report_limit_of(const json_t *report, const char *name);
+
 /* Escaping. XML escapes text and attribute values alike, and replaces the
  * characters XML 1.0 forbids (C0 controls) with U+FFFD. */
 void ash_report_put_xml(FILE *f, const char *s);

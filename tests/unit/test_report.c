@@ -765,6 +765,18 @@ START_TEST(index_lists_newest_first)
     ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">3.01 s</td>"));
     /* The incident's own figures show on every row, not only in the variants section. */
     ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">25 min \u2192 12.5 s at 120x</td>"));
+    /* Summary cards first: verdict, title, TTD/TTR against the incident and the limits. */
+    const char *cards = strstr(h, "<div class=\"cards\">");
+    ck_assert_ptr_nonnull(cards);
+    ck_assert(cards < strstr(h, "<table"));
+    ck_assert_ptr_nonnull(strstr(cards, "<span class=\"v-other\">FAIL</span> Calls &amp; &lt;records&gt;"));
+    ck_assert_ptr_nonnull(strstr(cards,
+                                 "<p>TTD <b>3.01 s</b> \u00b7 incident <span class=\"stated\">12 min \u2192 "
+                                 "12.0 s at 60x</span> \u00b7 limit 15.0 s <span class=\"v-pass\">met</span></p>"));
+    ck_assert_ptr_nonnull(strstr(cards, "<p>TTR <b>not recovered</b>"));
+    ck_assert_ptr_nonnull(strstr(cards, "limit 30.0 s <span class=\"bad\">MISSED</span>"));
+    ck_assert_ptr_nonnull(strstr(cards, "<p>TTD <b>4.10 s</b> (median of 3)"));
+    ck_assert_ptr_nonnull(strstr(cards, "met in 3 of 3"));
     ck_assert_ptr_nonnull(strstr(h, ">fail</td>"));
     free(h);
     assert_well_formed(path);
@@ -1039,9 +1051,11 @@ START_TEST(variants_need_their_as_it_was_run_and_the_same_incident)
                                     "variant (never reached as it was)</td>"));
     /* The other incident's run is listed, but not compared. */
     char *runs = strstr(h, "<h2 id=\"runs\">");
+    const char *variants = strstr(h, "<h2 id=\"variants\">");
     ck_assert_ptr_nonnull(runs);
+    ck_assert_ptr_nonnull(variants);
     *runs = '\0';
-    ck_assert_ptr_null(strstr(h, "other-incident.txt"));
+    ck_assert_ptr_null(strstr(variants, "other-incident.txt"));
     free(h);
     ck_assert(exists("comparison.md"));
 }
