@@ -6,7 +6,8 @@
 #
 # Pages: every report fixture re-rendered with `aftershock report DIR`, a synthetic run with 20 events
 # in one second, a dense incident run shaped like ioffice-dns-misresolution (several faults, detections
-# and remediations close together), and the fixtures' index.html. Screenshots of every page at both
+# and remediations close together), real replays of ioffice-dns-misresolution (the densest bundled
+# scenario) and askcody-memory-exhaustion (tests/fixtures/reports/replayed/), and the index.html. Screenshots of every page at both
 # widths are kept under BUILD/report-screenshots/ as artifacts.
 #
 # The check itself must be able to fail: a planted page with overlapping labels, one that fetches an
@@ -40,6 +41,12 @@ trap 'rm -rf -- "$out"' EXIT
 
 # The synthetic and dense runs: derived from the pass fixture, re-rendered by the CLI from report.json.
 python3 "$here/lib/dense_reports.py" "$here/../fixtures/reports/pass.json" "$out"
+# Real replays, as recorded (tests/fixtures/reports/replayed/): the densest bundled scenario.
+for f in "$here"/../fixtures/reports/replayed/*.json; do
+    name=$(basename "$f" .json)
+    mkdir -p "$out/replayed-$name"
+    cp "$f" "$out/replayed-$name/report.json"
+done
 for d in "$out"/*/; do
     [ -f "$d/report.json" ] || continue
     "$ash" report "$d" >/dev/null
@@ -99,13 +106,13 @@ measure_js=$(
 JS
 )
 
-chrome_run() { # chrome_run NETLOG WIDTH ARGS...
-    local netlog=$1 width=$2
-    shift 2
+chrome_run() { # chrome_run NETLOG WIDTH HEIGHT ARGS...
+    local netlog=$1 width=$2 height=$3
+    shift 3
     timeout 60 "$chrome" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync --disable-extensions \
         --disable-default-apps --host-resolver-rules="MAP * ~NOTFOUND" --user-data-dir="$out/profile" \
-        --hide-scrollbars --window-size="$width,1200" --log-net-log="$netlog" "$@" 2>/dev/null
+        --hide-scrollbars --window-size="$width,$height" --log-net-log="$netlog" "$@" 2>/dev/null
 }
 
 # check PAGE LABEL: prints problems, returns 1 when there are any.
@@ -121,9 +128,9 @@ html = open(src, encoding="utf-8").read()
 assert "</body>" in html, src
 open(dst, "w", encoding="utf-8").write(html.replace("</body>", js + "</body>", 1))
 PY
-        chrome_run "$netlog" "$width" --dump-dom "file://$copy" >"$out/dom-$label-$width.html" || true
-        chrome_run "$out/net-shot.json" "$width" --screenshot="$shots/$label-$width.png" "file://$page" \
-            >/dev/null || true
+        chrome_run "$netlog" "$width" 1200 --dump-dom "file://$copy" >"$out/dom-$label-$width.html" || true
+        chrome_run "$out/net-shot.json" "$width" 2400 --screenshot="$shots/$label-$width.png" \
+            "file://$page" >/dev/null || true
         python3 - "$out/dom-$label-$width.html" "$netlog" "$page" "$label@$width" <<'PY' || rc=1
 import html, json, re, sys
 dom, netlog, page, label = sys.argv[1:5]
@@ -172,7 +179,7 @@ for page in "$out"/index.html "$out"/*/report.html; do
     check "$page" "$label" || fail=1
     pages=$((pages + 1))
 done
-if [ "$pages" -lt 8 ]; then
+if [ "$pages" -lt 10 ]; then
     echo "report_browser: only $pages pages were checked" >&2
     fail=1
 fi
