@@ -328,7 +328,8 @@ static size_t layout(struct items *it, const struct scale *sc)
             x->x0 = EDGE;
         x->x1 = x->x0 + w;
     }
-    qsort(it->v, it->n, sizeof *it->v, by_x);
+    if (it->n > 1)
+        qsort(it->v, it->n, sizeof *it->v, by_x);
     struct lane *lanes = NULL;
     size_t nl = 0;
     for (size_t i = 0; i < it->n; i++) {
