@@ -1,8 +1,9 @@
 #!/bin/bash
 # Opens index.html and report.html pages in headless Chromium at 1400 px and at phone width (390 px) and
 # reads the rendered layout: fails when two texts of a timeline overlap, a text leaves its SVG, text is
-# smaller than 12 px, the page overflows sideways or a card/banner's text leaves its box, or the page
-# fetches anything but itself (Chromium's own network log is read, not the HTML source).
+# smaller than 12 px or below WCAG AA contrast, the page overflows sideways or a card/banner's text
+# leaves its box, or the page fetches anything but itself (Chromium's own network log is read, not the
+# HTML source).
 #
 # Pages: every report fixture re-rendered with `aftershock report DIR`, a synthetic run with 20 events
 # in one second, a dense incident run shaped like ioffice-dns-misresolution (several faults, detections
@@ -55,7 +56,7 @@ done
 measure_js=$(
     cat <<'JS'
 <script>(function () {
-  var out = {overlaps: [], outside: [], small: [], overflow: [], boxes: 0};
+  var out = {overlaps: [], outside: [], small: [], overflow: [], contrast: [], boxes: 0};
   function box(e) { var r = e.getBoundingClientRect(); return {l: r.left, r: r.right, t: r.top, b: r.bottom}; }
   function name(e) { return (e.textContent || '').slice(0, 60); }
   var svgs = document.querySelectorAll('svg');
@@ -89,6 +90,49 @@ measure_js=$(
     if (!own) continue;
     var px = parseFloat(getComputedStyle(e).fontSize);
     if (px < 11.95) out.small.push(e.tagName + ' ' + name(e) + ' ' + px + 'px');
+  }
+  /* WCAG AA contrast of every text against what is behind it: 4.5:1, 3:1 for large text
+     (24 px, or 18.66 px bold). HTML: the nearest opaque background, translucent ones blended
+     over it; SVG text: the drawing's white background. */
+  function rgba(c) {
+    var m = /rgba?\(([^)]+)\)/.exec(c || '');
+    if (!m) return null;
+    var p = m[1].split(',').map(parseFloat);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  }
+  function over(top, bottom) {
+    var a = top[3];
+    return [top[0] * a + bottom[0] * (1 - a), top[1] * a + bottom[1] * (1 - a), top[2] * a + bottom[2] * (1 - a), 1];
+  }
+  function background(e) {
+    var layers = [];
+    for (var n = e; n && n.nodeType === 1; n = n.parentElement) {
+      var b = rgba(getComputedStyle(n).backgroundColor);
+      if (b && b[3] > 0) { layers.push(b); if (b[3] >= 1) break; }
+    }
+    var bg = [255, 255, 255, 1];
+    for (var i = layers.length - 1; i >= 0; i--) bg = over(layers[i], bg);
+    return bg;
+  }
+  function lum(c) {
+    var v = c.slice(0, 3).map(function (x) { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+  }
+  function ratio(a, b) { var x = lum(a), y = lum(b); return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05); }
+  var texts = document.body.getElementsByTagName('*');
+  for (var i = 0; i < texts.length; i++) {
+    var e = texts[i], inSvg = !!e.closest('svg');
+    if (e.id === 'ash-layout' || e.tagName.toLowerCase() === 'title') continue;
+    var own = false;
+    for (var n = e.firstChild; n; n = n.nextSibling) if (n.nodeType === 3 && n.textContent.trim()) own = true;
+    if (!own) continue;
+    var cs = getComputedStyle(e), fg = rgba(inSvg ? cs.fill : cs.color);
+    if (!fg) continue;
+    var bg = inSvg ? [255, 255, 255, 1] : background(e);
+    fg = over(fg, bg);
+    var px = parseFloat(cs.fontSize), bold = parseInt(cs.fontWeight, 10) >= 700;
+    var need = (px >= 24 || (px >= 18.66 && bold)) ? 3 : 4.5, r = ratio(fg, bg);
+    if (r < need) out.contrast.push(name(e) + ' ' + r.toFixed(2) + ':1 (needs ' + need + ')');
   }
   /* The page itself never scrolls sideways (tables and timelines scroll in their own boxes),
      and the banner's and cards' text stays inside them. */
@@ -144,7 +188,8 @@ else:
     if r["boxes"] == 0 and "index" not in label:
         problems.append("no SVG text was measured")
     for k, what in (("overlaps", "texts overlap"), ("outside", "text outside its SVG"),
-                    ("small", "text under 12 px"), ("overflow", "text leaves its frame")):
+                    ("small", "text under 12 px"), ("overflow", "text leaves its frame"),
+                    ("contrast", "contrast below WCAG AA")):
         for x in r[k][:10]:
             problems.append(f"{what}: {x}")
 # Every URL Chromium asked for: only the page itself (file://) may be fetched.
@@ -195,7 +240,10 @@ HTML
 cat >"$out/planted/small.html" <<'HTML'
 <!DOCTYPE html><html><body><svg width="300" height="60"><text x="10" y="30" style="font-size:9px">tiny</text></svg></body></html>
 HTML
-for p in overlap fetch small; do
+cat >"$out/planted/contrast.html" <<'HTML'
+<!DOCTYPE html><html><body><svg width="300" height="60"><text x="10" y="30" style="font-size:14px">fine</text></svg><p style="color:#aaa;font-size:14px">pale grey</p></body></html>
+HTML
+for p in overlap fetch small contrast; do
     if check "$out/planted/$p.html" "planted-$p" >"$out/planted/$p.out"; then
         echo "report_browser: the planted '$p' page passed the check: the check is broken" >&2
         fail=1
@@ -207,10 +255,12 @@ grep -q "fetches http://reports.example.invalid/logo.png" "$out/planted/fetch.ou
     { echo "report_browser: planted fetch not seen in the network log" >&2; fail=1; }
 grep -q "text under 12 px: tiny" "$out/planted/small.out" ||
     { echo "report_browser: planted small text not found" >&2; fail=1; }
+grep -q "contrast below WCAG AA: pale grey" "$out/planted/contrast.out" ||
+    { echo "report_browser: planted low-contrast text not found" >&2; fail=1; }
 
 if [ "$fail" -ne 0 ]; then
     echo "report_browser: FAILED (screenshots in $shots)" >&2
     exit 1
 fi
 echo "report_browser: $pages pages at 1400 and 390 px: no overlapping or escaping text, nothing under 12 px," \
-    "no fetches; screenshots in $shots"
+    "contrast WCAG AA, no fetches; screenshots in $shots"
