@@ -39,6 +39,42 @@ static const char *upper_verdict(const char *v)
     return "UNKNOWN";
 }
 
+/* "**TTD 3.01 s** (incident: 12 min → 12.0 s at 60x; limit 15.0 s: met)", the median over repeat runs. */
+static void key_figure(FILE *f, const json_t *report, const char *which, const char *label, const char *limit_name)
+{
+    const json_t *runs = json_object_get(report, "runs");
+    size_t n = json_array_size(runs);
+    if (!n)
+        return;
+    char key[32], buf[160];
+    snprintf(key, sizeof key, "%s_ms", which);
+    json_t *sum = ash_report_summary_of(report);
+    double v;
+    bool ok = ash_report_get_ms(json_object_get(sum, key), "median", &v);
+    json_decref(sum);
+    fprintf(f, "- **%s %s**", label, ok ? ash_report_fmt_dur(buf, sizeof buf, v) : ash_report_absent_text(which));
+    if (ok && n > 1)
+        fprintf(f, " (median of %zu runs)", n);
+    const char *sep = " (";
+    if (json_is_object(json_object_get(report, "incident"))) {
+        fputs(" (incident: ", f);
+        enum ash_report_basis b = ash_report_incident_basis(report, which);
+        ash_report_put_md_cell(f, b == ASH_BASIS_UNKNOWN ? "unknown"
+                                                         : ash_report_fmt_incident(buf, sizeof buf, report, which));
+        sep = "; ";
+    }
+    struct ash_report_limit l = ash_report_limit_of(report, limit_name);
+    if (l.runs) {
+        fprintf(f, "%slimit %s: ", sep, l.has_limit ? ash_report_fmt_dur(buf, sizeof buf, l.limit_ms) : "-");
+        if (l.runs > 1)
+            fprintf(f, "met in %zu of %zu runs", l.met, l.runs);
+        else
+            fputs(l.met ? "met" : "**missed**", f);
+        sep = "; ";
+    }
+    fputs(strcmp(sep, "; ") == 0 ? ")\n" : "\n", f);
+}
+
 static void header(FILE *f, const json_t *report)
 {
     const char *scenario = ash_report_get_str(report, "scenario", "unnamed");
@@ -47,6 +83,10 @@ static void header(FILE *f, const json_t *report)
     ash_report_put_md_cell(f, title ? title : scenario);
     fputs("\n\n", f);
     fprintf(f, "**Verdict: %s**\n\n", upper_verdict(ash_report_get_str(report, "verdict", "")));
+    key_figure(f, report, "ttd", "TTD", "detect_within");
+    key_figure(f, report, "ttr", "TTR", "recover_within");
+    if (json_array_size(json_object_get(report, "runs")))
+        fputs("\n", f);
     fputs("- scenario: `", f);
     ash_report_put_md_cell(f, scenario);
     fputs("`\n", f);

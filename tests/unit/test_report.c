@@ -599,7 +599,9 @@ END_TEST
 START_TEST(markdown_has_the_figures)
 {
     char *md = render("pass", ash_report_write_markdown, "report.md", NULL, 0);
-    ck_assert_ptr_nonnull(strstr(md, "**Verdict: PASS**"));
+    ck_assert_ptr_nonnull(strstr(md, "**Verdict: PASS**\n\n- **TTD 3.01 s** (incident: 12 min \u2192 12.0 s at 60x; "
+                                     "limit 15.0 s: met)\n- **TTR 12.2 s** (incident: 22 min \u2192 22.0 s at 60x; "
+                                     "limit 30.0 s: met)\n"));
     ck_assert_ptr_nonnull(strstr(md, "| 1 | pass | 49 ms | 3.01 s | backlog-alert | 12.2 s | 211 ms | 100 ms |"));
     ck_assert_ptr_nonnull(strstr(md, "| TTD | 12 min \u2192 12.0 s at 60x | stated | 3.01 s | 0.25 |"));
     ck_assert_ptr_nonnull(strstr(md, "| TTR | 22 min \u2192 22.0 s at 60x | stated | 12.2 s | 0.56 |"));
@@ -614,6 +616,8 @@ START_TEST(markdown_has_the_figures)
 
     md = render("fail", ash_report_write_markdown, "report.md", NULL, 0);
     ck_assert_ptr_nonnull(strstr(md, "**Verdict: FAIL**"));
+    ck_assert_ptr_nonnull(strstr(md, "- **TTR not recovered** (incident: 22 min \u2192 22.0 s at 60x; limit 30.0 s: "
+                                     "**missed**)\n"));
     ck_assert_ptr_nonnull(strstr(md, "| 1 | recover_within | 30.0 s | not recovered | **NO** |"));
     /* A pipe in a detail must not split the table row. */
     ck_assert_ptr_nonnull(strstr(md, "&lt;critical&gt; & paging \\| ops"));
