@@ -53,11 +53,13 @@ static void key_figure(FILE *f, const json_t *report, const char *which, const c
     bool ok = ash_report_get_ms(json_object_get(sum, key), "median", &v);
     json_decref(sum);
     fprintf(f, "- **%s %s**", label, ok ? ash_report_fmt_dur(buf, sizeof buf, v) : ash_report_absent_text(which));
-    if (ok && n > 1)
-        fprintf(f, " (median of %zu runs)", n);
     const char *sep = " (";
+    if (ok && n > 1) {
+        fprintf(f, " (median of %zu runs", n);
+        sep = "; ";
+    }
     if (json_is_object(json_object_get(report, "incident"))) {
-        fputs(" (incident: ", f);
+        fprintf(f, "%sincident: ", sep);
         enum ash_report_basis b = ash_report_incident_basis(report, which);
         ash_report_put_md_cell(f, b == ASH_BASIS_UNKNOWN ? "unknown"
                                                          : ash_report_fmt_incident(buf, sizeof buf, report, which));
