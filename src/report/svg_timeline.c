@@ -763,9 +763,11 @@ static bool incident_axis(FILE *f, const struct scale *sc, const json_t *report,
         fprintf(f, "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\"/>", x, y, x, y + 5);
         text(f, x, y + 18, "tick", "middle", lab);
     }
+    /* Two short lines: the margin holds about 25 characters. */
     char cap[120], d[48];
-    snprintf(cap, sizeof cap, "incident clock (1 s = %s)", ash_report_fmt_dur(d, sizeof d, scale * 1000.0));
-    text(f, LEFT - 8, y + 18, "tick", "end", cap);
+    snprintf(cap, sizeof cap, "1 s = %s", ash_report_fmt_dur(d, sizeof d, scale * 1000.0));
+    text(f, LEFT - 8, y + 18, "tick", "end", "incident clock");
+    text(f, LEFT - 8, y + 32, "tick", "end", cap);
     fputs("</g>\n", f);
     return true;
 }
@@ -788,7 +790,7 @@ void ash_report_put_svg_timeline(FILE *f, const json_t *report, const json_t *ru
     bool has_inject = ash_report_get_ms(run, "t_inject_ms", &t_inject);
     int fault_at = clock_of(json_object_get(report, "incident"), "fault_at");
     bool inc_axis = has_inject && fault_at >= 0;
-    double height = bottom + 30 + (inc_axis ? 30 : 0);
+    double height = bottom + 30 + (inc_axis ? 42 : 0);
 
     fprintf(f,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" viewBox=\"0 0 %.0f %.0f\" "
