@@ -36,6 +36,7 @@ static const char css[] =
     ".tl{overflow-x:auto;max-width:100%;border:1px solid #d0d7de}"
     "svg.timeline{display:block;background:#fff}"
     "svg text{font:12px system-ui,sans-serif;fill:#333}svg .plabel{font-weight:bold}"
+    "svg .label text{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
     "svg .psub,svg .tick{fill:#555}"
     "svg .strip-bg{fill:#fafbfc;stroke:#e1e4e8}svg rect.ok{fill:#66bb6a}svg rect.bad{fill:#e53935}"
     "svg .latency{fill:none;stroke:#37474f;stroke-width:1}"

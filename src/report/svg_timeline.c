@@ -401,7 +401,19 @@ static void draw_fault(FILE *f, const struct scale *sc, const struct item *x, si
     fputs("</title>", f);
     fprintf(f, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\"/>", x0, y - 13, fmax(x1 - x0, 1.0),
             bottom - (y - 13));
-    text(f, x->x0, y, "flabel", NULL, x->label);
+    fputs("</g>\n", f);
+}
+
+/* Labels go on top of every window and line, each with a white halo (CSS paint-order),
+ * so a line passing behind a label never hides its letters. */
+static void draw_label(FILE *f, const struct item *x, size_t nlanes)
+{
+    double y = lane_y(x->lane, nlanes);
+    fprintf(f, "<g class=\"label %s\">", x->kind == IT_FAULT ? "fault-label" : x->cls);
+    if (x->kind == IT_FAULT)
+        text(f, x->x0, y, "flabel", NULL, x->label);
+    else
+        text(f, x->end_anchor ? x->x1 : x->x0, y, "mlabel", x->end_anchor ? "end" : NULL, x->label);
     fputs("</g>\n", f);
 }
 
@@ -416,7 +428,6 @@ static void draw_marker(FILE *f, const struct item *x, size_t nlanes, double bot
     }
     fputs("</title>", f);
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x->x, y - 12, x->x, bottom);
-    text(f, x->end_anchor ? x->x1 : x->x0, y, "mlabel", x->end_anchor ? "end" : NULL, x->label);
     fputs("</g>\n", f);
 }
 
@@ -815,6 +826,8 @@ void ash_report_put_svg_timeline(FILE *f, const json_t *report, const json_t *ru
     for (size_t k = 0; k < it.n; k++)
         if (it.v[k].kind == IT_MARKER)
             draw_marker(f, &it.v[k], nlanes, bottom);
+    for (size_t k = 0; k < it.n; k++)
+        draw_label(f, &it.v[k], nlanes);
 
     axis(f, &sc, bottom + 4, has_inject, has_inject ? t_inject : 0);
     if (inc_axis)
