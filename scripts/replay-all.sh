@@ -22,6 +22,6 @@ else
   echo "skipping scenarios/prometheus/ (needs prometheus, prometheus-alertmanager, prometheus-blackbox-exporter)" >&2
 fi
 status=0
-build/aftershock run --report-dir reports "${scenarios[@]}" || status=$?
-echo "reports: $(pwd)/reports/index.html"
+build/aftershock run --report-dir reports --junit reports/junit.xml "${scenarios[@]}" || status=$?
+echo "reports: $(pwd)/reports/index.html (JUnit for CI: $(pwd)/reports/junit.xml)"
 exit "$status"

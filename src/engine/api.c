@@ -107,22 +107,57 @@ static int check_targets(const struct ash_scenario *sc, ash_error_t *err)
     return 0;
 }
 
+static json_t *clock_json(int secs)
+{
+    if (secs < 0)
+        return json_null();
+    char buf[16];
+    if (secs % 60)
+        snprintf(buf, sizeof buf, "%02d:%02d:%02d", secs / 3600, secs / 60 % 60, secs % 60);
+    else
+        snprintf(buf, sizeof buf, "%02d:%02d", secs / 3600, secs / 60 % 60);
+    return json_string(buf);
+}
+
+/* Where a figure from `from` to `to` comes from: unknown without both times,
+ * assumed when either was assumed, else stated by the postmortem. */
+static const char *basis(const struct ash_incident *in, int from_bit, int from, int to_bit, int to)
+{
+    if (from < 0 || to < 0)
+        return "unknown";
+    return (in->assumed & ((1u << from_bit) | (1u << to_bit))) ? "assumed" : "stated";
+}
+
 static json_t *incident_json(const struct ash_scenario *sc, double timescale)
 {
     const struct ash_incident *in = &sc->incident;
-    if (!in->present || in->fault_at_s < 0)
+    if (!in->present)
         return json_null();
     double ts = timescale > 0 ? timescale : 1.0;
-    double ttd = in->detected_at_s >= 0 ? (in->detected_at_s - in->fault_at_s) * 1000.0 : -1;
+    bool onset = in->fault_at_s >= 0;
+    double ttd = onset && in->detected_at_s >= 0 ? (in->detected_at_s - in->fault_at_s) * 1000.0 : -1;
+    int rec_bit = in->recovered_at_s >= 0 ? ASH_INC_RECOVERED : ASH_INC_MITIGATED;
     int rec = in->recovered_at_s >= 0 ? in->recovered_at_s : in->mitigated_at_s;
-    double ttr = rec >= 0 ? (rec - in->fault_at_s) * 1000.0 : -1;
+    double ttr = onset && rec >= 0 ? (rec - in->fault_at_s) * 1000.0 : -1;
     json_t *j = json_object();
     json_object_set_new(j, "source", in->source ? json_string(in->source) : json_null());
+    json_object_set_new(j, "title", in->title ? json_string(in->title) : json_null());
     json_object_set_new(j, "ttd_ms", ttd >= 0 ? json_real(ttd) : json_null());
     json_object_set_new(j, "ttr_ms", ttr >= 0 ? json_real(ttr) : json_null());
     json_object_set_new(j, "timescale", json_real(ts));
     json_object_set_new(j, "scaled_ttd_ms", ttd >= 0 ? json_real(ttd / ts) : json_null());
     json_object_set_new(j, "scaled_ttr_ms", ttr >= 0 ? json_real(ttr / ts) : json_null());
+    json_object_set_new(j, "ttd_basis",
+                        json_string(basis(in, ASH_INC_FAULT, in->fault_at_s, ASH_INC_DETECTED, in->detected_at_s)));
+    json_object_set_new(j, "ttr_basis", json_string(basis(in, ASH_INC_FAULT, in->fault_at_s, rec_bit, rec)));
+    const int at[] = {in->fault_at_s, in->detected_at_s, in->mitigated_at_s, in->recovered_at_s};
+    json_t *assumed = json_array();
+    for (int k = 0; k < ASH_INC_NTIMES; k++) {
+        json_object_set_new(j, ash_incident_time_keys[k], clock_json(at[k]));
+        if (in->assumed & (1u << k))
+            json_array_append_new(assumed, json_string(ash_incident_time_keys[k]));
+    }
+    json_object_set_new(j, "assumed", assumed);
     return j;
 }
 
@@ -208,6 +243,12 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
     json_object_set_new(report, "aftershock_version", json_string(ASH_VERSION));
     double ts = o->timescale > 0 ? o->timescale : sc->timescale;
     json_object_set_new(report, "incident", incident_json(sc, ts));
+    if (sc->plot_set) {
+        json_t *plot = json_array();
+        for (size_t i = 0; i < sc->n_plot; i++)
+            json_array_append_new(plot, json_string(sc->plot[i]));
+        json_object_set_new(report, "plot", plot);
+    }
     json_t *runs = json_array();
     json_object_set_new(report, "runs", runs);
 
@@ -326,7 +367,26 @@ int ash_report_rerender(const char *dir, ash_error_t *err)
         return -1;
     int ret = ash_report_render_all(report, dir, err);
     json_decref(report);
-    return ret;
+    if (ret < 0)
+        return ret;
+    /* The folder's index.html (and comparison.md) shows this report too: a
+     * re-render by a newer build refreshes them, best effort. */
+    char parent[4200];
+    snprintf(parent, sizeof parent, "%s", dir);
+    size_t len = strlen(parent);
+    while (len > 1 && parent[len - 1] == '/')
+        parent[--len] = '\0';
+    char *slash = strrchr(parent, '/');
+    if (slash == parent)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(parent, sizeof parent, ".");
+    snprintf(path, sizeof path, "%s/index.html", parent);
+    if (access(path, F_OK) == 0)
+        ash_report_write_index(parent, NULL);
+    return 0;
 }
 
 int ash_scenario_schema(json_t **out, ash_error_t *err)

@@ -1,6 +1,11 @@
-/* report.html: one self-contained XHTML page (inline CSS and SVG, no scripts, nothing fetched). */
+/* report.html: one self-contained XHTML page (inline CSS and SVG, no scripts, nothing fetched).
+ *
+ * Above the fold: the verdict and title, then TTD and TTR each against the incident's own figure (scaled to
+ * replay time) and against the expectation's limit. Durations are shown in human units; report.json keeps
+ * the exact figures. Colours are chosen for WCAG AA contrast (4.5:1 for text) on their backgrounds. */
 #include "report/report.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef ASH_VERSION
@@ -9,31 +14,46 @@
 
 /* Kept free of '<' and '&' so that the page stays well-formed XML without CDATA. */
 static const char css[] =
-    "body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fff}"
+    "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fff}"
     "main{max-width:1060px;margin:0 auto;padding:0 16px 40px}"
-    ".banner{padding:18px 24px;color:#fff}.banner h1{margin:0;font-size:26px}.banner p{margin:4px 0 0}"
-    ".v-pass{background:#2e7d32}.v-fail{background:#c62828}.v-aborted{background:#ef6c00}"
+    ".banner{padding:16px 24px;color:#fff}.banner h1{margin:0;font-size:24px;overflow-wrap:anywhere}"
+    ".banner p{margin:4px 0 0;overflow-wrap:anywhere}"
+    ".banner code{background:rgba(0,0,0,.28);color:#fff;padding:0 4px;border-radius:3px}"
+    ".v-pass{background:#2e7d32}.v-fail{background:#c62828}.v-aborted{background:#a84300}"
     ".v-error{background:#6a1b9a}.v-unknown{background:#546e7a}"
-    "table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}"
+    ".key{display:flex;flex-wrap:wrap;gap:12px;margin:14px 0}"
+    ".card{flex:1 1 300px;border:1px solid #d0d7de;border-radius:6px;padding:10px 14px;min-width:0}"
+    ".card h2{margin:0;border:0;font-size:15px;color:#444}.card .big{font-size:28px;font-weight:bold;margin:2px 0}"
+    ".card p{margin:2px 0;overflow-wrap:anywhere}.card.miss{border-color:#c62828;border-width:2px}"
+    "table{border-collapse:collapse;margin:8px 0 16px;font-size:14px}"
+    ".tw{overflow-x:auto;max-width:100%}"
     "th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top}"
     "td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
-    "th{background:#f3f5f7}.miss{color:#c62828;font-weight:bold}.met{color:#2e7d32}"
+    "th{background:#f3f5f7}.miss{color:#b71c1c;font-weight:bold}.met{color:#1b5e20}"
+    ".assumed{font-style:italic;color:#7a4a00}.unknown{color:#555;font-style:italic}"
     "h2{margin-top:28px;border-bottom:1px solid #d0d7de}code{background:#f3f5f7;padding:0 3px}"
-    "svg.timeline{max-width:100%;height:auto;border:1px solid #d0d7de;background:#fff}"
-    "svg text{font:11px system-ui,sans-serif;fill:#333}svg .plabel{font-weight:bold}"
-    "svg .psub,svg .tick{fill:#666;font-size:10px}svg .mlabel{font-size:10px}"
+    "pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0}"
+    ".tl{overflow-x:auto;max-width:100%;border:1px solid #d0d7de}"
+    "svg.timeline{display:block;background:#fff}"
+    "svg text{font:12px system-ui,sans-serif;fill:#333}svg .plabel{font-weight:bold}"
+    "svg .label text{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
+    "svg .psub,svg .tick{fill:#555}"
     "svg .strip-bg{fill:#fafbfc;stroke:#e1e4e8}svg rect.ok{fill:#66bb6a}svg rect.bad{fill:#e53935}"
     "svg .latency{fill:none;stroke:#37474f;stroke-width:1}"
+    "svg .series-line{fill:none;stroke:#00695c;stroke-width:1.5}svg .series-limit{stroke:#b71c1c;stroke-dasharray:5 3}"
     "svg .fault rect{fill:#ffb300;fill-opacity:.16;stroke:#ffb300;stroke-opacity:.6}"
-    "svg .flabel{fill:#8d5a00;font-weight:bold}svg .axis line{stroke:#666}"
+    "svg .flabel{fill:#7a4a00;font-weight:bold}svg .axis line{stroke:#666}"
     "svg .marker line{stroke-width:1.5}svg .inject line{stroke:#000;stroke-dasharray:4 3}"
-    "svg .detect line{stroke:#ef6c00}svg .detect text{fill:#ef6c00}"
-    "svg .remedy line{stroke:#1e63d6}svg .remedy text{fill:#1e63d6}"
-    "svg .remedy-failed line{stroke:#c62828;stroke-dasharray:2 2}svg .remedy-failed text{fill:#c62828}"
-    "svg .recover line{stroke:#2e7d32}svg .recover text{fill:#2e7d32}"
-    ".legend span{display:inline-block;margin-right:14px;font-size:12px}"
+    "svg .detect line{stroke:#ef6c00}svg .detect text{fill:#a84300}"
+    "svg .remedy line{stroke:#1e63d6}svg .remedy text{fill:#1a56bd}"
+    "svg .remedy-failed line{stroke:#c62828;stroke-dasharray:2 2}svg .remedy-failed text{fill:#b71c1c}"
+    "svg .recover line{stroke:#2e7d32}svg .recover text{fill:#1b5e20}"
+    "svg .incident line{stroke:#6a1b9a;stroke-dasharray:6 3}svg .incident text{fill:#6a1b9a}"
+    "svg .limit line{stroke:#555;stroke-dasharray:1 3}svg .limit text{fill:#444}"
+    ".legend span{display:inline-block;margin-right:14px;font-size:13px}"
     ".sw{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}"
-    "footer{color:#666;font-size:12px;margin-top:32px}";
+    "footer{color:#555;font-size:13px;margin-top:32px}"
+    "@media (max-width:600px){.banner{padding:12px}.banner h1{font-size:20px}main{padding:0 8px 24px}}";
 
 static const char *verdict_class(const char *v)
 {
@@ -56,16 +76,39 @@ static void td(FILE *f, const char *s)
     fputs("</td>", f);
 }
 
-static void td_ms(FILE *f, const json_t *obj, const char *key)
+/* A duration cell; a null figure says what its absence means. */
+static void td_dur(FILE *f, const json_t *obj, const char *key, const char *absent)
 {
-    char buf[48];
-    fprintf(f, "<td class=\"n\">%s</td>", ash_report_fmt_ms(buf, sizeof buf, obj, key));
+    char buf[64];
+    double v;
+    if (ash_report_get_ms(obj, key, &v))
+        fprintf(f, "<td class=\"n\">%s</td>", ash_report_fmt_dur(buf, sizeof buf, v));
+    else {
+        fputs("<td class=\"n unknown\">", f);
+        put(f, absent);
+        fputs("</td>", f);
+    }
 }
 
-static void td_ms_value(FILE *f, bool present, double v)
+static void td_rel(FILE *f, bool present, double v)
 {
-    char buf[48];
-    fprintf(f, "<td class=\"n\">%s</td>", ash_report_fmt_ms_value(buf, sizeof buf, present, v));
+    char buf[64];
+    fprintf(f, "<td class=\"n\">%s</td>", ash_report_fmt_rel(buf, sizeof buf, present, v));
+}
+
+/* The incident's figure with its basis made visible: assumed in italics, unknown as the word. */
+static void put_incident(FILE *f, const json_t *report, const char *which)
+{
+    char buf[160];
+    enum ash_report_basis b = ash_report_incident_basis(report, which);
+    ash_report_fmt_incident(buf, sizeof buf, report, which);
+    if (b == ASH_BASIS_STATED) {
+        put(f, buf);
+        return;
+    }
+    fprintf(f, "<span class=\"%s\">", b == ASH_BASIS_ASSUMED ? "assumed" : "unknown");
+    put(f, b == ASH_BASIS_UNKNOWN ? "unknown (the postmortem does not give it)" : buf);
+    fputs("</span>", f);
 }
 
 static void head(FILE *f, const json_t *report)
@@ -102,6 +145,19 @@ static void head(FILE *f, const json_t *report)
     put(f, ash_report_get_str(report, "started_at", "-"));
     fprintf(f, " UTC, %zu run%s</p>", json_array_size(json_object_get(report, "runs")),
             json_array_size(json_object_get(report, "runs")) == 1 ? "" : "s");
+    const json_t *inc = json_object_get(report, "incident");
+    if (json_is_object(inc)) {
+        const char *ititle = ash_report_get_str(inc, "title", NULL);
+        fputs("<p>replays the incident ", f);
+        if (ititle) {
+            fputs("\u201c", f);
+            put(f, ititle);
+            fputs("\u201d (", f);
+        }
+        fputs("<code>", f);
+        put(f, ash_report_get_str(inc, "source", "-"));
+        fputs(ititle ? "</code>)</p>" : "</code></p>", f);
+    }
     const char *error = ash_report_get_str(report, "error", NULL);
     if (error) {
         fputs("<p class=\"error\">error: ", f);
@@ -110,6 +166,76 @@ static void head(FILE *f, const json_t *report)
     }
     fputs("</header>\n<main>\n", f);
 }
+
+/* One key figure (ttd, ttr): measured (median over runs), the incident's own, the limit. */
+static void card(FILE *f, const json_t *report, const json_t *sum, const char *which, const char *title,
+                 const char *limit_name)
+{
+    const json_t *runs = json_object_get(report, "runs");
+    size_t nruns = json_array_size(runs);
+    char key[32], buf[96];
+    snprintf(key, sizeof key, "%s_ms", which);
+    double m = 0;
+    bool has_m = ash_report_get_ms(json_object_get(sum, key), "median", &m);
+    struct ash_report_limit l = ash_report_limit_of(report, limit_name);
+    size_t met = l.met, with_limit = l.runs;
+    bool has_lim = l.has_limit;
+    double lim = l.limit_ms;
+    bool miss = with_limit && met < with_limit;
+    fprintf(f, "<div class=\"card%s\" id=\"key-%s\"><h2>", miss ? " miss" : "", which);
+    put(f, title);
+    fputs("</h2><p class=\"big\">", f);
+    put(f, has_m ? ash_report_fmt_dur(buf, sizeof buf, m) : ash_report_absent_text(which));
+    fputs("</p>", f);
+    if (nruns > 1)
+        fprintf(f, "<p>median of %zu runs</p>", nruns);
+    if (strcmp(which, "ttd") == 0 && nruns == 1) {
+        const char *by = ash_report_get_str(json_array_get(runs, 0), "detected_by", NULL);
+        if (by) {
+            fputs("<p>detected by <code>", f);
+            put(f, by);
+            fputs("</code></p>", f);
+        }
+    }
+    if (json_is_object(json_object_get(report, "incident"))) {
+        fputs("<p>incident: ", f);
+        put_incident(f, report, which);
+        double scaled;
+        char skey[40];
+        snprintf(skey, sizeof skey, "scaled_%s_ms", which);
+        if (has_m && ash_report_get_ms(json_object_get(report, "incident"), skey, &scaled) && scaled > 0) {
+            snprintf(buf, sizeof buf, "%.2f", m / scaled);
+            fputs(" (measured: ", f);
+            put(f, buf);
+            fputs("\u00d7 that)", f);
+        }
+        fputs("</p>", f);
+    }
+    if (with_limit) {
+        fputs("<p>limit ", f);
+        put(f, has_lim ? ash_report_fmt_dur(buf, sizeof buf, lim) : "-");
+        fputs(": ", f);
+        if (nruns > 1)
+            fprintf(f, "<span class=\"%s\">met in %zu of %zu runs</span>", miss ? "miss" : "met", met, with_limit);
+        else
+            fprintf(f, "<span class=\"%s\">%s</span>", miss ? "miss" : "met", miss ? "MISSED" : "met");
+        fputs("</p>", f);
+    }
+    fputs("</div>\n", f);
+}
+
+static void key_figures(FILE *f, const json_t *report)
+{
+    json_t *sum = ash_report_summary_of(report);
+    fputs("<section class=\"key\" aria-label=\"key figures\">\n", f);
+    card(f, report, sum, "ttd", "Time to detect (TTD)", "detect_within");
+    card(f, report, sum, "ttr", "Time to recover (TTR)", "recover_within");
+    fputs("</section>\n", f);
+    json_decref(sum);
+}
+
+static const char *const figs[][2] = {
+    {"impact", "impact"}, {"ttd", "TTD"}, {"ttr", "TTR"}, {"revert_to_recover", "revert to recover"}};
 
 /* Measured figures side by side with what the incident itself took, scaled to replay time. */
 static void comparison(FILE *f, const json_t *report)
@@ -124,29 +250,36 @@ static void comparison(FILE *f, const json_t *report)
         ash_report_get_ms(inc, "timescale", &scale);
         fputs("The incident (<code>", f);
         put(f, ash_report_get_str(inc, "source", "-"));
-        fprintf(f, "</code>) is replayed at %gx: its times are divided by %g.", scale, scale);
+        char d[48];
+        fprintf(f, "</code>) is replayed at %gx: 1 s of replay stands for %s of the incident. ", scale,
+                ash_report_fmt_dur(d, sizeof d, scale * 1000.0));
+        fputs("Incident figures in <span class=\"assumed\">italics</span> rest on a time the scenario assumed; "
+              "<span class=\"unknown\">unknown</span> ones are not in the postmortem.",
+              f);
     }
-    fputs("</p>\n<table class=\"compare\"><tr><th>figure</th><th>measured", f);
+    fputs("</p>\n<div class=\"tw\"><table class=\"compare\"><tr><th>figure</th><th>measured", f);
     fputs(nruns > 1 ? " (median)" : "", f);
-    fputs(" ms</th>", f);
+    fputs("</th>", f);
     if (json_is_object(inc))
-        fputs("<th>incident</th><th>incident scaled ms</th><th>measured / scaled</th>", f);
+        fputs("<th>incident (its own clock \u2192 scaled)</th><th>measured / scaled</th>", f);
     fputs("</tr>\n", f);
-    static const char *const figs[][2] = {
-        {"impact", "impact"}, {"ttd", "TTD"}, {"ttr", "TTR"}, {"revert_to_recover", "revert to recover"}};
     for (size_t k = 0; k < 4; k++) {
-        char key[40], skey[48], human[48];
+        char key[40], skey[48];
         snprintf(key, sizeof key, "%s_ms", figs[k][0]);
         snprintf(skey, sizeof skey, "scaled_%s_ms", figs[k][0]);
-        double m = 0, real = 0, scaled = 0;
+        double m = 0, scaled = 0;
         bool has_m = ash_report_get_ms(json_object_get(sum, key), "median", &m);
         fprintf(f, "<tr><th>%s</th>", figs[k][1]);
-        td_ms_value(f, has_m, m);
+        td_dur(f, json_object_get(sum, key), "median", ash_report_absent_text(figs[k][0]));
         if (json_is_object(inc)) {
-            bool has_real = ash_report_get_ms(inc, key, &real);
-            bool has_scaled = ash_report_get_ms(inc, skey, &scaled);
-            td(f, has_real ? ash_report_fmt_human(human, sizeof human, real) : "-");
-            td_ms_value(f, has_scaled, scaled);
+            bool inc_fig = k == 1 || k == 2;
+            fputs("<td>", f);
+            if (inc_fig)
+                put_incident(f, report, figs[k][0]);
+            else
+                put(f, "-");
+            fputs("</td>", f);
+            bool has_scaled = inc_fig && ash_report_get_ms(inc, skey, &scaled);
             if (has_m && has_scaled && scaled > 0)
                 fprintf(f, "<td class=\"n\">%.2f</td>", m / scaled);
             else
@@ -154,25 +287,25 @@ static void comparison(FILE *f, const json_t *report)
         }
         fputs("</tr>\n", f);
     }
-    fputs("</table>\n", f);
+    fputs("</table></div>\n", f);
 
     if (nruns > 1 && json_is_object(sum)) {
-        fputs("<table class=\"summary\"><tr><th>figure</th><th>min</th><th>median</th><th>p95</th><th>max</th>"
-              "<th>runs reaching it</th></tr>\n",
+        fputs("<div class=\"tw\"><table class=\"summary\"><tr><th>figure</th><th>min</th><th>median</th><th>p95</th>"
+              "<th>max</th><th>runs reaching it</th></tr>\n",
               f);
         for (size_t k = 0; k < 4; k++) {
             char key[40];
             snprintf(key, sizeof key, "%s_ms", figs[k][0]);
             const json_t *st = json_object_get(sum, key);
             fprintf(f, "<tr><th>%s</th>", figs[k][1]);
-            td_ms(f, st, "min");
-            td_ms(f, st, "median");
-            td_ms(f, st, "p95");
-            td_ms(f, st, "max");
+            td_dur(f, st, "min", "-");
+            td_dur(f, st, "median", "-");
+            td_dur(f, st, "p95", "-");
+            td_dur(f, st, "max", "-");
             fprintf(f, "<td class=\"n\">%lld / %zu</td></tr>\n",
                     (long long)json_integer_value(json_object_get(st, "n")), nruns);
         }
-        fputs("</table>\n", f);
+        fputs("</table></div>\n", f);
     }
     json_decref(sum);
 }
@@ -187,18 +320,22 @@ static void legend(FILE *f)
           "<span><i class=\"sw\" style=\"background:#000\"></i>t_inject</span>"
           "<span><i class=\"sw\" style=\"background:#ef6c00\"></i>detection</span>"
           "<span><i class=\"sw\" style=\"background:#1e63d6\"></i>remediation</span>"
-          "<span><i class=\"sw\" style=\"background:#2e7d32\"></i>recovered (t_inject + TTR)</span></p>\n",
+          "<span><i class=\"sw\" style=\"background:#2e7d32\"></i>recovered (t_inject + TTR)</span>"
+          "<span><i class=\"sw\" style=\"background:#6a1b9a\"></i>the incident's own moments, scaled</span>"
+          "<span><i class=\"sw\" style=\"background:#555\"></i>expectation limits</span></p>\n",
           f);
 }
 
 static void run_section(FILE *f, const json_t *report, const json_t *run, size_t no)
 {
-    char a[48], b[48], c[48], d[48];
+    char a[64], b[64], c[64], d[64];
+    double t_inject = 0, v;
+    bool has_inject = ash_report_get_ms(run, "t_inject_ms", &t_inject);
     fprintf(f, "<section class=\"run\" id=\"run-%zu\">\n<h2>Run %zu: ", no, no);
     put(f, ash_report_get_str(run, "verdict", "unknown"));
     fputs("</h2>\n<p>", f);
-    fprintf(f, "impact %s ms, TTD %s ms", ash_report_fmt_ms(a, sizeof a, run, "impact_ms"),
-            ash_report_fmt_ms(b, sizeof b, run, "ttd_ms"));
+    fprintf(f, "impact %s, TTD %s", ash_report_fmt_dur_or(a, sizeof a, run, "impact_ms", "none seen"),
+            ash_report_fmt_dur_or(b, sizeof b, run, "ttd_ms", "not detected"));
     const char *by = ash_report_get_str(run, "detected_by", NULL);
     if (by) {
         fputs(" (by <code>", f);
@@ -207,25 +344,19 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
     }
     /* An alert's two moments: TTD is its notification; when it fired is beside it. */
     if (json_is_number(json_object_get(run, "ttd_fired_ms")))
-        fprintf(f, ", the alert fired at %s ms", ash_report_fmt_ms(c, sizeof c, run, "ttd_fired_ms"));
+        fprintf(f, ", the alert fired at %s", ash_report_fmt_dur_or(c, sizeof c, run, "ttd_fired_ms", "?"));
     if (json_is_number(json_object_get(run, "impact_to_detect_ms")))
-        fprintf(f, ", %s ms after the impact", ash_report_fmt_ms(c, sizeof c, run, "impact_to_detect_ms"));
+        fprintf(f, ", %s after the impact", ash_report_fmt_dur_or(c, sizeof c, run, "impact_to_detect_ms", "?"));
     const json_t *fl = json_object_get(run, "detection_floor");
     if (json_is_object(fl)) {
-        fprintf(f, " (the monitoring's floor: %s ms, ", ash_report_fmt_ms(c, sizeof c, fl, "ms"));
+        fprintf(f, " (the monitoring's floor: %s, ", ash_report_fmt_dur_or(c, sizeof c, fl, "ms", "?"));
         put(f, ash_report_get_str(fl, "terms", "?"));
         fputs(")", f);
     }
-    fprintf(f, ", TTR %s ms, revert to recover %s ms; resolution %s ms", ash_report_fmt_ms(c, sizeof c, run, "ttr_ms"),
-            ash_report_fmt_ms(d, sizeof d, run, "revert_to_recover_ms"),
-            ash_report_fmt_ms(a, sizeof a, run, "resolution_ms"));
-    if (json_is_object(json_object_get(report, "incident"))) {
-        char inc[128];
-        fputs(". Incident: TTD ", f);
-        put(f, ash_report_fmt_incident(inc, sizeof inc, report, "ttd"));
-        fputs(", TTR ", f);
-        put(f, ash_report_fmt_incident(inc, sizeof inc, report, "ttr"));
-    }
+    fprintf(f, ", TTR %s, revert to recover %s; each within %s",
+            ash_report_fmt_dur_or(c, sizeof c, run, "ttr_ms", "not recovered"),
+            ash_report_fmt_dur_or(d, sizeof d, run, "revert_to_recover_ms", "not measured"),
+            ash_report_fmt_dur_or(a, sizeof a, run, "resolution_ms", "an unknown resolution"));
     fputs(".</p>\n", f);
     const char *error = ash_report_get_str(run, "error", NULL);
     if (error) {
@@ -235,36 +366,64 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
     }
     const json_t *late = json_object_get(run, "schedule_lateness_ms");
     if (json_is_object(late)) {
-        fprintf(
-            f,
-            "<p>Harness precision: probe samples started late by p50 %s ms, p99 %s ms, max %s ms (%lld samples).</p>\n",
-            ash_report_fmt_ms(a, sizeof a, late, "p50"), ash_report_fmt_ms(b, sizeof b, late, "p99"),
-            ash_report_fmt_ms(c, sizeof c, late, "max"), (long long)json_integer_value(json_object_get(late, "ticks")));
+        fprintf(f, "<p>Harness precision: probe samples started late by p50 %s, p99 %s, max %s (%lld samples).</p>\n",
+                ash_report_fmt_dur_or(a, sizeof a, late, "p50", "-"),
+                ash_report_fmt_dur_or(b, sizeof b, late, "p99", "-"),
+                ash_report_fmt_dur_or(c, sizeof c, late, "max", "-"),
+                (long long)json_integer_value(json_object_get(late, "ticks")));
     }
-    ash_report_put_svg_timeline(f, run, no);
+    fputs("<div class=\"tl\">", f);
+    ash_report_put_svg_timeline(f, report, run, no);
+    fputs("</div>\n", f);
     legend(f);
 
     size_t i;
     const json_t *x;
-    fputs("<h3>Faults</h3>\n<table><tr><th>fault</th><th>kind</th><th>injected at ms</th><th>reverted at ms</th>"
-          "<th>inject latency ms</th><th>error</th></tr>\n",
-          f);
+    const char *from = has_inject ? "from t_inject" : "from run start";
+    double t0 = has_inject ? t_inject : 0;
+    fprintf(f,
+            "<h3>Detections and remediations</h3>\n<div class=\"tw\"><table class=\"actions\"><tr><th>%s</th>"
+            "<th>what</th><th>name</th><th>detail</th></tr>\n",
+            from);
+    json_t *acts = ash_report_actions(run);
+    json_array_foreach(acts, i, x)
+    {
+        bool det = strcmp(ash_report_get_str(x, "what", ""), "detection") == 0;
+        bool has = ash_report_get_ms(x, "at_ms", &v);
+        fputs("<tr>", f);
+        td_rel(f, has, v - t0);
+        td(f, det ? "detection" : "remediation");
+        td(f, ash_report_get_str(x, det ? "detector" : "name", "?"));
+        if (det)
+            td(f, ash_report_get_str(x, "detail", NULL));
+        else
+            td(f, json_is_true(json_object_get(x, "ok")) ? "ok" : ash_report_get_str(x, "error", "failed"));
+        fputs("</tr>\n", f);
+    }
+    json_decref(acts);
+    fprintf(f,
+            "</table></div>\n<h3>Faults</h3>\n<div class=\"tw\"><table><tr><th>fault</th><th>kind</th><th>injected "
+            "(%s)</th><th>reverted (%s)</th><th>inject latency</th><th>error</th></tr>\n",
+            from, from);
     json_array_foreach(json_object_get(run, "faults"), i, x)
     {
         fputs("<tr>", f);
         td(f, ash_report_get_str(x, "name", "?"));
         td(f, ash_report_get_str(x, "kind", "?"));
-        td_ms(f, x, "injected_ms");
+        bool has = ash_report_get_ms(x, "injected_ms", &v);
+        td_rel(f, has, v - t0);
         if (strcmp(ash_report_get_str(x, "revert", ""), "one-shot") == 0)
             td(f, "not reverted (one-shot)");
-        else
-            td_ms(f, x, "reverted_ms");
-        td_ms(f, x, "inject_latency_ms");
+        else {
+            has = ash_report_get_ms(x, "reverted_ms", &v);
+            td_rel(f, has, v - t0);
+        }
+        td_dur(f, x, "inject_latency_ms", "-");
         td(f, ash_report_get_str(x, "error", NULL));
         fputs("</tr>\n", f);
     }
-    fputs("</table>\n<h3>Probes</h3>\n<table><tr><th>probe</th><th>kind</th><th>every ms</th><th>samples</th>"
-          "<th>failures</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th></tr>\n",
+    fputs("</table></div>\n<h3>Probes</h3>\n<div class=\"tw\"><table><tr><th>probe</th><th>kind</th><th>every</th>"
+          "<th>samples</th><th>failures</th><th>p50</th><th>p99</th><th>max</th></tr>\n",
           f);
     json_array_foreach(json_object_get(run, "probes"), i, x)
     {
@@ -272,31 +431,33 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
         fputs("<tr>", f);
         td(f, ash_report_get_str(x, "name", "?"));
         td(f, ash_report_get_str(x, "kind", "?"));
-        td_ms(f, x, "every_ms");
+        td_dur(f, x, "every_ms", "-");
         fprintf(f, "<td class=\"n\">%lld</td><td class=\"n\">%lld</td>",
                 (long long)json_integer_value(json_object_get(x, "samples")),
                 (long long)json_integer_value(json_object_get(x, "failures")));
-        td_ms(f, lat, "p50");
-        td_ms(f, lat, "p99");
-        td_ms(f, lat, "max");
+        td_dur(f, lat, "p50", "-");
+        td_dur(f, lat, "p99", "-");
+        td_dur(f, lat, "max", "-");
         fputs("</tr>\n", f);
     }
-    fputs("</table>\n<h3>Expectations</h3>\n<table class=\"expectations\"><tr><th>expectation</th><th>limit ms</th>"
-          "<th>value ms</th><th>met</th></tr>\n",
+    fputs("</table></div>\n<h3>Expectations</h3>\n<div class=\"tw\"><table class=\"expectations\"><tr>"
+          "<th>expectation</th><th>limit</th><th>value</th><th>met</th></tr>\n",
           f);
     json_array_foreach(json_object_get(run, "expectations"), i, x)
     {
         bool met = json_is_true(json_object_get(x, "met"));
+        const char *name = ash_report_get_str(x, "name", "?");
         fputs("<tr>", f);
-        td(f, ash_report_get_str(x, "name", "?"));
-        td_ms(f, x, "limit_ms");
-        td_ms(f, x, "value_ms");
+        td(f, name);
+        td_dur(f, x, "limit_ms", "-");
+        td_dur(f, x, "value_ms", ash_report_absent_text(strstr(name, "detect") ? "ttd" : "ttr"));
         fprintf(f, "<td class=\"%s\">%s</td></tr>\n", met ? "met" : "miss", met ? "yes" : "NO");
     }
+    fputs("</table></div>\n", f);
     /* Post-recovery checks (verify:): what they found, not only whether it was expected. */
     if (json_array_size(json_object_get(run, "verify"))) {
-        fputs("</table>\n<h3>Verify (after recovery)</h3>\n<table class=\"verify\"><tr><th>check</th>"
-              "<th>expected</th><th>outcome</th><th>exit</th><th>ms</th><th>output</th></tr>\n",
+        fputs("<h3>Verify (after recovery)</h3>\n<div class=\"tw\"><table class=\"verify\"><tr><th>check</th>"
+              "<th>expected</th><th>outcome</th><th>exit</th><th>took</th><th>output</th></tr>\n",
               f);
         json_array_foreach(json_object_get(run, "verify"), i, x)
         {
@@ -311,25 +472,32 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
             put(f, ash_report_get_str(x, "outcome", "?"));
             fputs("</td>", f);
             td(f, code);
-            td_ms(f, x, "duration_ms");
+            td_dur(f, x, "duration_ms", "-");
             fputs("<td><pre>", f);
             put(f, ash_report_get_str(x, "output", ""));
             put(f, ash_report_get_str(x, "error", ""));
             fputs("</pre></td></tr>\n", f);
         }
+        fputs("</table></div>\n", f);
     }
-    fputs("</table>\n<h3>Event log</h3>\n<table class=\"events\"><tr><th>t ms (from run start)</th><th>event</th>"
-          "<th>detail</th></tr>\n",
-          f);
-    json_array_foreach(json_object_get(run, "timeline"), i, x)
-    {
+    fprintf(f,
+            "<h3>Event log</h3>\n<div class=\"tw\"><table class=\"events\"><tr><th>%s</th><th>from run start</th>"
+            "<th>event</th><th>detail</th></tr>\n",
+            from);
+    const json_t *tl = json_object_get(run, "timeline");
+    size_t *order = ash_report_time_order(tl, "t_ms");
+    for (i = 0; order && i < json_array_size(tl); i++) {
+        x = json_array_get(tl, order[i]);
+        bool has = ash_report_get_ms(x, "t_ms", &v);
         fputs("<tr>", f);
-        td_ms(f, x, "t_ms");
+        td_rel(f, has, v - t0);
+        td_rel(f, has, v);
         td(f, ash_report_get_str(x, "event", "?"));
         td(f, ash_report_get_str(x, "detail", NULL));
         fputs("</tr>\n", f);
     }
-    fputs("</table>\n</section>\n", f);
+    free(order);
+    fputs("</table></div>\n</section>\n", f);
 }
 
 int ash_report_write_html(const json_t *report, const char *path, ash_error_t *err)
@@ -338,6 +506,8 @@ int ash_report_write_html(const json_t *report, const char *path, ash_error_t *e
     if (ash_report_out_open(&o, err) < 0)
         return -1;
     head(o.f, report);
+    if (json_array_size(json_object_get(report, "runs")) > 0)
+        key_figures(o.f, report);
     comparison(o.f, report);
     size_t i;
     const json_t *run;
@@ -351,6 +521,6 @@ int ash_report_write_html(const json_t *report, const char *path, ash_error_t *e
         fputs(", measured by aftershock ", o.f);
         put(o.f, version);
     }
-    fputs(").</footer>\n</main>\n</body>\n</html>\n", o.f);
+    fputs("). Exact figures (ms, three decimals) are in report.json.</footer>\n</main>\n</body>\n</html>\n", o.f);
     return ash_report_out_commit(&o, path, err);
 }

@@ -1,111 +1,82 @@
-/* JUnit XML for CI: one <testsuite> per scenario report, one <testcase> per run. */
+/* JUnit XML for CI, in the shape of the Ant/Jenkins junit schema (tests/fixtures/junit/junit.xsd):
+ * one <testsuite> per scenario run, holding one <testcase> for the run itself (did it complete?), one per
+ * expectation (detect_within, recover_within, ...) and one per verify check, so that CI lists and tracks
+ * each separately. Properties carry the measured figures (exact ms) and the incident's, with where each
+ * comes from: a figure that was not reached or is unknown has no *_ms property (never the string
+ * "null"); its status/basis property says why. */
 #include "report/report.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-enum run_outcome { RUN_PASS, RUN_FAILURE, RUN_ERROR };
+enum outcome { OC_PASS, OC_FAILURE, OC_ERROR };
 
-static bool missed(const json_t *exp)
+static void attr(FILE *f, const char *s)
 {
-    return json_is_false(json_object_get(exp, "met"));
+    ash_report_put_xml(f, s);
 }
 
-static size_t count_missed(const json_t *run)
+/* A property only when it has a value. */
+static void property(FILE *f, const char *name, const char *value)
 {
-    size_t n = 0, i;
-    const json_t *exp;
-    json_array_foreach(json_object_get(run, "expectations"), i, exp) n += missed(exp);
-    return n;
-}
-
-/* Aborted and errored runs are errors (the experiment did not complete), a
- * missed expectation is a failure even if the verdict field disagrees. */
-static enum run_outcome outcome(const json_t *run)
-{
-    const char *v = ash_report_get_str(run, "verdict", "");
-    if (strcmp(v, "error") == 0 || strcmp(v, "aborted") == 0)
-        return RUN_ERROR;
-    if (strcmp(v, "fail") == 0 || count_missed(run) > 0)
-        return RUN_FAILURE;
-    if (strcmp(v, "pass") == 0)
-        return RUN_PASS;
-    return RUN_ERROR;
-}
-
-static void put_attr_ms(FILE *f, const char *name, const json_t *obj, const char *key)
-{
-    char buf[64];
-    double v;
-    if (ash_report_get_ms(obj, key, &v))
-        snprintf(buf, sizeof buf, "%.3f", v);
-    else
-        snprintf(buf, sizeof buf, "null");
-    fprintf(f, "%s=\"%s\"", name, buf);
-}
-
-static void property(FILE *f, const char *indent, const char *name, const char *value)
-{
-    fprintf(f, "%s<property name=\"", indent);
-    ash_report_put_xml(f, name);
+    if (!value)
+        return;
+    fputs("      <property name=\"", f);
+    attr(f, name);
     fputs("\" value=\"", f);
-    ash_report_put_xml(f, value ? value : "null");
+    attr(f, value);
     fputs("\"/>\n", f);
 }
 
-static void property_ms(FILE *f, const char *indent, const char *name, const json_t *obj, const char *key)
+static void property_ms(FILE *f, const char *name, const json_t *obj, const char *key)
 {
-    fprintf(f, "%s<property name=\"", indent);
-    ash_report_put_xml(f, name);
-    fputs("\" ", f);
-    put_attr_ms(f, "value", obj, key);
-    fputs("/>\n", f);
-}
-
-static void expectation_line(FILE *f, const json_t *exp)
-{
-    char lim[48], val[48];
     double v;
-    ash_report_put_xml(f, ash_report_get_str(exp, "name", "?"));
-    ash_report_fmt_ms(lim, sizeof lim, exp, "limit_ms");
-    if (ash_report_get_ms(exp, "value_ms", &v))
-        fprintf(f, ": %s ms &gt; limit %s ms", ash_report_fmt_ms_value(val, sizeof val, true, v), lim);
-    else
-        fprintf(f, ": not reached (limit %s ms)", lim);
-}
-
-static void missed_list(FILE *f, const json_t *run, const char *sep)
-{
-    size_t i, k = 0;
-    const json_t *exp;
-    json_array_foreach(json_object_get(run, "expectations"), i, exp)
-    {
-        if (!missed(exp))
-            continue;
-        if (k++)
-            fputs(sep, f);
-        expectation_line(f, exp);
-    }
-}
-
-static void event_log(FILE *f, const json_t *run)
-{
-    size_t i;
-    const json_t *ev;
-    const json_t *tl = json_object_get(run, "timeline");
-    if (!json_array_size(tl))
+    char buf[64];
+    if (!ash_report_get_ms(obj, key, &v))
         return;
-    /* Element text keeps real newlines; only attribute values need &#10;. */
-    fputs("      <system-out>\n", f);
-    json_array_foreach(tl, i, ev)
-    {
-        char t[48];
-        fprintf(f, "%12s ms  ", ash_report_fmt_ms(t, sizeof t, ev, "t_ms"));
-        ash_report_put_xml(f, ash_report_get_str(ev, "event", "?"));
-        fputs("  ", f);
-        ash_report_put_xml(f, ash_report_get_str(ev, "detail", ""));
-        fputs("\n", f);
-    }
-    fputs("</system-out>\n", f);
+    snprintf(buf, sizeof buf, "%.3f", v);
+    property(f, name, buf);
+}
+
+/* "measured" or what its absence means ("not detected", ...). */
+static void property_status(FILE *f, const char *name, const json_t *run, const char *key)
+{
+    property(f, name, ash_report_get_ms(run, key, NULL) ? "measured" : ash_report_absent_text(key));
+}
+
+/* Failed expectations and verify checks of a run. */
+static size_t failed_checks(const json_t *run)
+{
+    size_t n = 0, i;
+    const json_t *x;
+    json_array_foreach(json_object_get(run, "expectations"), i, x) n += json_is_false(json_object_get(x, "met"));
+    json_array_foreach(json_object_get(run, "verify"), i, x) n += !json_is_true(json_object_get(x, "met"));
+    return n;
+}
+
+/* The testcase "run": an error when the run did not complete (aborted, error,
+ * anything unknown); a failure when its verdict is fail but no expectation or
+ * check says why (CI must not see green then); else it passed. */
+static enum outcome run_outcome(const json_t *run)
+{
+    const char *v = ash_report_get_str(run, "verdict", "");
+    if (strcmp(v, "pass") == 0)
+        return OC_PASS;
+    if (strcmp(v, "fail") == 0)
+        return failed_checks(run) ? OC_PASS : OC_FAILURE;
+    return OC_ERROR;
+}
+
+struct counts {
+    size_t tests, failures, errors;
+    double seconds;
+};
+
+static void tally(struct counts *c, enum outcome oc)
+{
+    c->tests++;
+    c->failures += oc == OC_FAILURE;
+    c->errors += oc == OC_ERROR;
 }
 
 /* Why a run went wrong: its own error, else the report's. */
@@ -115,8 +86,46 @@ static const char *run_error(const json_t *report, const json_t *run)
     return why ? why : ash_report_get_str(report, "error", NULL);
 }
 
+static struct counts count_run(const json_t *run)
+{
+    struct counts c = {0};
+    size_t i;
+    const json_t *x;
+    tally(&c, run_outcome(run));
+    json_array_foreach(json_object_get(run, "expectations"), i, x)
+        tally(&c, json_is_false(json_object_get(x, "met")) ? OC_FAILURE : OC_PASS);
+    json_array_foreach(json_object_get(run, "verify"), i, x)
+        tally(&c, json_is_true(json_object_get(x, "met")) ? OC_PASS : OC_FAILURE);
+    ash_report_get_ms(run, "duration_ms", &c.seconds);
+    c.seconds /= 1000.0;
+    return c;
+}
+
+/* started_at without its fraction and zone: the schema's timestamp is a plain
+ * ISO 8601 date-time, understood as UTC (as Ant writes it). */
+static void put_timestamp(FILE *f, const char *iso)
+{
+    char ts[20];
+    if (!iso || strlen(iso) < 19 || iso[4] != '-' || iso[10] != 'T')
+        return;
+    memcpy(ts, iso, 19);
+    ts[19] = '\0';
+    fputs(" timestamp=\"", f);
+    attr(f, ts);
+    fputs("\"", f);
+}
+
+static void case_open(FILE *f, const char *scenario, const char *name, double seconds)
+{
+    fputs("    <testcase classname=\"aftershock.", f);
+    attr(f, scenario);
+    fputs("\" name=\"", f);
+    attr(f, name);
+    fprintf(f, "\" time=\"%.3f\"", seconds);
+}
+
 /* A one-shot fault's harm stays after the run: said as the HTML and Markdown reports say it. */
-static void fault_revert_properties(FILE *f, const char *ind, const json_t *run)
+static void fault_revert_properties(FILE *f, const json_t *run)
 {
     size_t i;
     const json_t *fault;
@@ -126,192 +135,256 @@ static void fault_revert_properties(FILE *f, const char *ind, const json_t *run)
             continue;
         char name[512];
         snprintf(name, sizeof name, "fault.%s.revert", ash_report_get_str(fault, "name", "?"));
-        property(f, ind, name, "not reverted (one-shot)");
+        property(f, name, "not reverted (one-shot)");
     }
 }
 
-static void testcase(FILE *f, const json_t *report, const json_t *run, size_t pos)
+static void suite_properties(FILE *f, const json_t *report, const json_t *run)
 {
-    const char *scenario = ash_report_get_str(report, "scenario", "unnamed");
-    json_int_t index = json_is_integer(json_object_get(run, "index"))
-                           ? json_integer_value(json_object_get(run, "index"))
-                           : (json_int_t)pos + 1;
+    const json_t *inc = json_object_get(report, "incident");
+    char buf[64];
+    fputs("    <properties>\n", f);
+    property(f, "title", ash_report_get_str(report, "title", NULL));
+    property(f, "file", ash_report_get_str(report, "file", NULL));
+    property(f, "report.verdict", ash_report_get_str(report, "verdict", NULL));
+    property(f, "report.error", ash_report_get_str(report, "error", NULL));
+    property(f, "aftershock_version", ash_report_get_str(report, "aftershock_version", NULL));
+    if (run) {
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(json_object_get(run, "index")));
+        property(f, "run", buf);
+        property(f, "verdict", ash_report_get_str(run, "verdict", NULL));
+        property(f, "run_id", ash_report_get_str(run, "run_id", NULL));
+        fault_revert_properties(f, run);
+        property_ms(f, "ttd_ms", run, "ttd_ms");
+        property_status(f, "ttd.status", run, "ttd_ms");
+        property(f, "detected_by", ash_report_get_str(run, "detected_by", NULL));
+        property_ms(f, "ttr_ms", run, "ttr_ms");
+        property_status(f, "ttr.status", run, "ttr_ms");
+        property_ms(f, "impact_ms", run, "impact_ms");
+        property_status(f, "impact.status", run, "impact_ms");
+        property_ms(f, "revert_to_recover_ms", run, "revert_to_recover_ms");
+        property_ms(f, "resolution_ms", run, "resolution_ms");
+        static const char *const res[] = {"impact_ms", "ttd_ms", "ttr_ms", "revert_to_recover_ms"};
+        for (size_t k = 0; k < 4; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "resolution.%s", res[k]);
+            property_ms(f, name, json_object_get(run, "resolution"), res[k]);
+        }
+        property_ms(f, "t_inject_ms", run, "t_inject_ms");
+        /* The harness's own scheduling precision, so CI can watch it too. */
+        property_ms(f, "schedule_lateness_p99_ms", json_object_get(run, "schedule_lateness_ms"), "p99");
+    }
+    if (json_is_object(inc)) {
+        property(f, "incident.source", ash_report_get_str(inc, "source", NULL));
+        property(f, "incident.title", ash_report_get_str(inc, "title", NULL));
+        property_ms(f, "incident.timescale", inc, "timescale");
+        static const char *const which[] = {"ttd", "ttr"};
+        for (size_t k = 0; k < 2; k++) {
+            char name[64], key[40];
+            snprintf(name, sizeof name, "incident.%s_ms", which[k]);
+            snprintf(key, sizeof key, "%s_ms", which[k]);
+            property_ms(f, name, inc, key);
+            snprintf(name, sizeof name, "incident.scaled_%s_ms", which[k]);
+            snprintf(key, sizeof key, "scaled_%s_ms", which[k]);
+            property_ms(f, name, inc, key);
+            snprintf(name, sizeof name, "incident.%s.basis", which[k]);
+            property(f, name, ash_report_basis_name(ash_report_incident_basis(report, which[k])));
+        }
+    }
+    fputs("    </properties>\n", f);
+}
+
+static void event_log(FILE *f, const json_t *run)
+{
+    const json_t *tl = json_object_get(run, "timeline");
+    if (!json_array_size(tl))
+        return;
+    size_t *order = ash_report_time_order(tl, "t_ms");
+    if (!order)
+        return;
+    /* Element text keeps real newlines; only attribute values need &#10;. */
+    fputs("    <system-out>event log (ms from run start)\n", f);
+    for (size_t i = 0; i < json_array_size(tl); i++) {
+        const json_t *ev = json_array_get(tl, order[i]);
+        char t[48];
+        fprintf(f, "%12s ms  ", ash_report_fmt_ms(t, sizeof t, ev, "t_ms"));
+        attr(f, ash_report_get_str(ev, "event", "?"));
+        fputs("  ", f);
+        attr(f, ash_report_get_str(ev, "detail", ""));
+        fputs("\n", f);
+    }
+    fputs("</system-out>\n", f);
+    free(order);
+}
+
+/* The testcase "run": did the experiment complete? Its error names what broke. */
+static void run_case(FILE *f, const json_t *report, const json_t *run, const char *scenario)
+{
     double dur = 0;
     ash_report_get_ms(run, "duration_ms", &dur);
-
-    fputs("    <testcase classname=\"aftershock.", f);
-    ash_report_put_xml(f, scenario);
-    fputs("\" name=\"", f);
-    ash_report_put_xml(f, scenario);
-    fprintf(f, " run %lld\" time=\"%.3f\">\n", (long long)index, dur / 1000.0);
-
-    fputs("      <properties>\n", f);
-    const char *ind = "        ";
-    property_ms(f, ind, "ttd_ms", run, "ttd_ms");
-    property_ms(f, ind, "ttr_ms", run, "ttr_ms");
-    property_ms(f, ind, "impact_ms", run, "impact_ms");
-    property(f, ind, "detected_by", ash_report_get_str(run, "detected_by", NULL));
-    property_ms(f, ind, "revert_to_recover_ms", run, "revert_to_recover_ms");
-    property_ms(f, ind, "resolution_ms", run, "resolution_ms");
-    property_ms(f, ind, "t_inject_ms", run, "t_inject_ms");
-    property(f, ind, "verdict", ash_report_get_str(run, "verdict", NULL));
-    fault_revert_properties(f, ind, run);
-    /* The harness's own scheduling precision, so CI can watch it too. */
-    property_ms(f, ind, "schedule_lateness_p99_ms", json_object_get(run, "schedule_lateness_ms"), "p99");
-    fputs("      </properties>\n", f);
-
-    enum run_outcome oc = outcome(run);
-    size_t nmissed = count_missed(run);
-    if (oc == RUN_ERROR) {
-        const char *verdict = ash_report_get_str(run, "verdict", "unknown");
+    case_open(f, scenario, "run", dur / 1000.0);
+    enum outcome oc = run_outcome(run);
+    if (oc == OC_PASS) {
+        fputs("/>\n", f);
+        return;
+    }
+    if (oc == OC_FAILURE) {
         const char *why = run_error(report, run);
-        fputs("      <error type=\"", f);
-        ash_report_put_xml(f, verdict);
-        fputs("\" message=\"run ", f);
-        ash_report_put_xml(f, strcmp(verdict, "aborted") == 0 ? "aborted" : verdict);
+        fputs(">\n      <failure type=\"verdict\" message=\"run failed", f);
         if (why) {
             fputs(": ", f);
-            ash_report_put_xml(f, why);
+            attr(f, why);
         }
-        fputs("\">", f);
-        /* Faults that failed to inject or revert explain most errors. */
-        size_t i;
-        const json_t *fault;
-        json_array_foreach(json_object_get(run, "faults"), i, fault)
-        {
-            const char *ferr = ash_report_get_str(fault, "error", NULL);
-            if (!ferr)
-                continue;
-            fputs("fault ", f);
-            ash_report_put_xml(f, ash_report_get_str(fault, "name", "?"));
-            fputs(": ", f);
-            ash_report_put_xml(f, ferr);
-            fputs("\n", f);
-        }
-        if (nmissed) {
-            fputs("expectations not met: ", f);
-            missed_list(f, run, "; ");
-        }
-        fputs("</error>\n", f);
-    } else if (oc == RUN_FAILURE) {
-        fputs("      <failure type=\"expectation\" message=\"", f);
-        if (nmissed) {
-            fprintf(f, "%zu expectation%s missed: ", nmissed, nmissed == 1 ? "" : "s");
-            missed_list(f, run, "; ");
-        } else {
-            fputs("run failed", f);
-            const char *why = run_error(report, run);
-            if (why) {
-                fputs(": ", f);
-                ash_report_put_xml(f, why);
-            }
-        }
-        fputs("\">", f);
-        missed_list(f, run, "\n");
-        fputs("</failure>\n", f);
+        fputs("\"/>\n    </testcase>\n", f);
+        return;
     }
-    event_log(f, run);
+    const char *verdict = ash_report_get_str(run, "verdict", "unknown");
+    const char *why = run_error(report, run);
+    fputs(">\n      <error type=\"", f);
+    attr(f, verdict);
+    fputs("\" message=\"run ", f);
+    attr(f, verdict);
+    if (why) {
+        fputs(": ", f);
+        attr(f, why);
+    }
+    fputs("\">", f);
+    /* Faults that failed to inject or revert explain most errors. */
+    size_t i;
+    const json_t *fault;
+    json_array_foreach(json_object_get(run, "faults"), i, fault)
+    {
+        const char *ferr = ash_report_get_str(fault, "error", NULL);
+        if (!ferr)
+            continue;
+        fputs("fault ", f);
+        attr(f, ash_report_get_str(fault, "name", "?"));
+        fputs(": ", f);
+        attr(f, ferr);
+        fputs("\n", f);
+    }
+    fputs("</error>\n    </testcase>\n", f);
+}
+
+static void expectation_case(FILE *f, const json_t *exp, const char *scenario)
+{
+    const char *name = ash_report_get_str(exp, "name", "?");
+    case_open(f, scenario, name, 0);
+    if (!json_is_false(json_object_get(exp, "met"))) {
+        fputs("/>\n", f);
+        return;
+    }
+    char lim[64], val[64], msg[200];
+    double v;
+    ash_report_fmt_dur_or(lim, sizeof lim, exp, "limit_ms", "-");
+    if (ash_report_get_ms(exp, "value_ms", &v))
+        snprintf(msg, sizeof msg, "%s: %s, over the limit of %s", name, ash_report_fmt_dur(val, sizeof val, v), lim);
+    else
+        snprintf(msg, sizeof msg, "%s: %s (limit %s)", name,
+                 ash_report_absent_text(strstr(name, "detect") ? "ttd" : "ttr"), lim);
+    fputs(">\n      <failure type=\"expectation\" message=\"", f);
+    attr(f, msg);
+    fputs("\">", f);
+    attr(f, msg);
+    char exact[160];
+    snprintf(exact, sizeof exact, "\nlimit_ms %s, value_ms %s", ash_report_fmt_ms(lim, sizeof lim, exp, "limit_ms"),
+             ash_report_fmt_ms(val, sizeof val, exp, "value_ms"));
+    attr(f, exact);
+    fputs("</failure>\n    </testcase>\n", f);
+}
+
+static void verify_case(FILE *f, const json_t *check, const char *scenario)
+{
+    char name[200];
+    double d = 0;
+    snprintf(name, sizeof name, "verify: %s", ash_report_get_str(check, "name", "?"));
+    ash_report_get_ms(check, "duration_ms", &d);
+    case_open(f, scenario, name, d / 1000.0);
+    fputs(">\n", f);
+    if (!json_is_true(json_object_get(check, "met"))) {
+        fputs("      <failure type=\"verify\" message=\"expected ", f);
+        attr(f, ash_report_get_str(check, "expect", "?"));
+        fputs(", got ", f);
+        attr(f, ash_report_get_str(check, "outcome", "?"));
+        fputs("\"/>\n", f);
+    }
+    const char *out = ash_report_get_str(check, "output", "");
+    const char *err = ash_report_get_str(check, "error", "");
+    if (*out || *err) {
+        fputs("      <system-out>", f);
+        attr(f, out);
+        attr(f, err);
+        fputs("</system-out>\n", f);
+    }
     fputs("    </testcase>\n", f);
 }
 
-struct counts {
-    size_t tests, failures, errors;
-    double seconds;
-};
-
-static struct counts count(const json_t *report)
+static void suite_open(FILE *f, const json_t *report, const char *name, struct counts c, const char *started)
 {
-    struct counts c = {0};
-    const json_t *runs = json_object_get(report, "runs");
-    size_t i;
-    const json_t *run;
-    if (json_array_size(runs) == 0) {
-        /* No run at all (the environment could not be built): one errored case. */
-        c.tests = 1;
-        c.errors = 1;
-        return c;
-    }
-    json_array_foreach(runs, i, run)
-    {
-        double d = 0;
-        c.tests++;
-        enum run_outcome oc = outcome(run);
-        c.failures += oc == RUN_FAILURE;
-        c.errors += oc == RUN_ERROR;
-        if (ash_report_get_ms(run, "duration_ms", &d))
-            c.seconds += d / 1000.0;
-    }
-    return c;
-}
-
-static void suite_properties(FILE *f, const json_t *report)
-{
-    const char *ind = "      ";
-    const json_t *inc = json_object_get(report, "incident");
-    json_t *sum = ash_report_summary_of(report);
-    fputs("    <properties>\n", f);
-    property(f, ind, "title", ash_report_get_str(report, "title", NULL));
-    property(f, ind, "file", ash_report_get_str(report, "file", NULL));
-    property(f, ind, "verdict", ash_report_get_str(report, "verdict", NULL));
-    property(f, ind, "error", ash_report_get_str(report, "error", NULL));
-    property(f, ind, "aftershock_version", ash_report_get_str(report, "aftershock_version", NULL));
-    if (json_is_object(inc)) {
-        property(f, ind, "incident.source", ash_report_get_str(inc, "source", NULL));
-        property_ms(f, ind, "incident.ttd_ms", inc, "ttd_ms");
-        property_ms(f, ind, "incident.ttr_ms", inc, "ttr_ms");
-        property_ms(f, ind, "incident.timescale", inc, "timescale");
-        property_ms(f, ind, "incident.scaled_ttd_ms", inc, "scaled_ttd_ms");
-        property_ms(f, ind, "incident.scaled_ttr_ms", inc, "scaled_ttr_ms");
-    }
-    static const char *const figs[] = {"ttd_ms", "ttr_ms", "impact_ms", "revert_to_recover_ms"};
-    for (size_t k = 0; json_is_object(sum) && k < sizeof figs / sizeof figs[0]; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "summary.%s.median", figs[k]);
-        property_ms(f, ind, name, json_object_get(sum, figs[k]), "median");
-        snprintf(name, sizeof name, "summary.%s.p95", figs[k]);
-        property_ms(f, ind, name, json_object_get(sum, figs[k]), "p95");
-    }
-    fputs("    </properties>\n", f);
-    json_decref(sum);
-}
-
-static void suite(FILE *f, const json_t *report)
-{
-    const char *scenario = ash_report_get_str(report, "scenario", "unnamed");
-    struct counts c = count(report);
     fputs("  <testsuite name=\"", f);
-    ash_report_put_xml(f, scenario);
+    attr(f, name);
     fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.3f\"", c.tests, c.failures,
             c.errors, c.seconds);
-    const char *ts = ash_report_get_str(report, "started_at", NULL);
-    if (ts) {
-        fputs(" timestamp=\"", f);
-        ash_report_put_xml(f, ts);
-        fputs("\"", f);
-    }
+    put_timestamp(f, started ? started : ash_report_get_str(report, "started_at", NULL));
     fputs(">\n", f);
-    suite_properties(f, report);
+}
 
+static void suites(FILE *f, const json_t *report)
+{
+    const char *scenario = ash_report_get_str(report, "scenario", "unnamed");
     const json_t *runs = json_object_get(report, "runs");
-    if (json_array_size(runs) == 0) {
-        fputs("    <testcase classname=\"aftershock.", f);
-        ash_report_put_xml(f, scenario);
-        fputs("\" name=\"", f);
-        ash_report_put_xml(f, scenario);
-        fputs("\" time=\"0.000\">\n      <error type=\"", f);
-        ash_report_put_xml(f, ash_report_get_str(report, "verdict", "error"));
+    size_t n = json_array_size(runs), i, j;
+    const json_t *run, *x;
+    if (n == 0) {
+        /* No run at all (the environment could not be built): one suite, its "run" errored. */
+        struct counts c = {1, 0, 1, 0};
+        suite_open(f, report, scenario, c, NULL);
+        suite_properties(f, report, NULL);
+        case_open(f, scenario, "run", 0);
+        fputs(">\n      <error type=\"", f);
+        attr(f, ash_report_get_str(report, "verdict", "error"));
         fputs("\" message=\"no run completed", f);
         const char *why = ash_report_get_str(report, "error", NULL);
         if (why) {
             fputs(": ", f);
-            ash_report_put_xml(f, why);
+            attr(f, why);
         }
-        fputs("\"/>\n    </testcase>\n", f);
+        fputs("\"/>\n    </testcase>\n  </testsuite>\n", f);
+        return;
     }
+    json_array_foreach(runs, i, run)
+    {
+        char name[300];
+        if (n > 1)
+            snprintf(name, sizeof name, "%s (run %zu of %zu)", scenario, i + 1, n);
+        else
+            snprintf(name, sizeof name, "%s", scenario);
+        suite_open(f, report, name, count_run(run), ash_report_get_str(run, "started_at", NULL));
+        suite_properties(f, report, run);
+        run_case(f, report, run, scenario);
+        json_array_foreach(json_object_get(run, "expectations"), j, x) expectation_case(f, x, scenario);
+        json_array_foreach(json_object_get(run, "verify"), j, x) verify_case(f, x, scenario);
+        event_log(f, run);
+        fputs("  </testsuite>\n", f);
+    }
+}
+
+static struct counts count(const json_t *report)
+{
+    struct counts c = {0};
     size_t i;
     const json_t *run;
-    json_array_foreach(runs, i, run) testcase(f, report, run, i);
-    fputs("  </testsuite>\n", f);
+    if (json_array_size(json_object_get(report, "runs")) == 0)
+        return (struct counts){1, 0, 1, 0};
+    json_array_foreach(json_object_get(report, "runs"), i, run)
+    {
+        struct counts r = count_run(run);
+        c.tests += r.tests;
+        c.failures += r.failures;
+        c.errors += r.errors;
+        c.seconds += r.seconds;
+    }
+    return c;
 }
 
 int ash_report_write_junit_many(const json_t *const *reports, size_t n, const char *path, ash_error_t *err)
@@ -331,7 +404,7 @@ int ash_report_write_junit_many(const json_t *const *reports, size_t n, const ch
     fprintf(o.f, "<testsuites name=\"aftershock\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
             total.tests, total.failures, total.errors, total.seconds);
     for (size_t i = 0; i < n; i++)
-        suite(o.f, reports[i]);
+        suites(o.f, reports[i]);
     fputs("</testsuites>\n", o.f);
     return ash_report_out_commit(&o, path, err);
 }

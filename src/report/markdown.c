@@ -14,10 +14,16 @@ static void cell(FILE *f, const char *s)
     fputs(" |", f);
 }
 
-static void cell_ms(FILE *f, const json_t *obj, const char *key)
+static void cell_dur(FILE *f, const json_t *obj, const char *key, const char *absent)
 {
-    char buf[48];
-    cell(f, ash_report_fmt_ms(buf, sizeof buf, obj, key));
+    char buf[64];
+    cell(f, ash_report_fmt_dur_or(buf, sizeof buf, obj, key, absent));
+}
+
+static void cell_rel(FILE *f, bool present, double v)
+{
+    char buf[64];
+    cell(f, ash_report_fmt_rel(buf, sizeof buf, present, v));
 }
 
 static const char *upper_verdict(const char *v)
@@ -33,6 +39,44 @@ static const char *upper_verdict(const char *v)
     return "UNKNOWN";
 }
 
+/* "**TTD 3.01 s** (incident: 12 min → 12.0 s at 60x; limit 15.0 s: met)", the median over repeat runs. */
+static void key_figure(FILE *f, const json_t *report, const char *which, const char *label, const char *limit_name)
+{
+    const json_t *runs = json_object_get(report, "runs");
+    size_t n = json_array_size(runs);
+    if (!n)
+        return;
+    char key[32], buf[160];
+    snprintf(key, sizeof key, "%s_ms", which);
+    json_t *sum = ash_report_summary_of(report);
+    double v;
+    bool ok = ash_report_get_ms(json_object_get(sum, key), "median", &v);
+    json_decref(sum);
+    fprintf(f, "- **%s %s**", label, ok ? ash_report_fmt_dur(buf, sizeof buf, v) : ash_report_absent_text(which));
+    const char *sep = " (";
+    if (ok && n > 1) {
+        fprintf(f, " (median of %zu runs", n);
+        sep = "; ";
+    }
+    if (json_is_object(json_object_get(report, "incident"))) {
+        fprintf(f, "%sincident: ", sep);
+        enum ash_report_basis b = ash_report_incident_basis(report, which);
+        ash_report_put_md_cell(f, b == ASH_BASIS_UNKNOWN ? "unknown"
+                                                         : ash_report_fmt_incident(buf, sizeof buf, report, which));
+        sep = "; ";
+    }
+    struct ash_report_limit l = ash_report_limit_of(report, limit_name);
+    if (l.runs) {
+        fprintf(f, "%slimit %s: ", sep, l.has_limit ? ash_report_fmt_dur(buf, sizeof buf, l.limit_ms) : "-");
+        if (l.runs > 1)
+            fprintf(f, "met in %zu of %zu runs", l.met, l.runs);
+        else
+            fputs(l.met ? "met" : "**missed**", f);
+        sep = "; ";
+    }
+    fputs(strcmp(sep, "; ") == 0 ? ")\n" : "\n", f);
+}
+
 static void header(FILE *f, const json_t *report)
 {
     const char *scenario = ash_report_get_str(report, "scenario", "unnamed");
@@ -41,6 +85,10 @@ static void header(FILE *f, const json_t *report)
     ash_report_put_md_cell(f, title ? title : scenario);
     fputs("\n\n", f);
     fprintf(f, "**Verdict: %s**\n\n", upper_verdict(ash_report_get_str(report, "verdict", "")));
+    key_figure(f, report, "ttd", "TTD", "detect_within");
+    key_figure(f, report, "ttr", "TTR", "recover_within");
+    if (json_array_size(json_object_get(report, "runs")))
+        fputs("\n", f);
     fputs("- scenario: `", f);
     ash_report_put_md_cell(f, scenario);
     fputs("`\n", f);
@@ -66,8 +114,8 @@ static void header(FILE *f, const json_t *report)
         ash_report_put_md_cell(f, error);
         fputs("\n", f);
     }
-    fputs("\nAll times in milliseconds; impact, TTD and TTR count from t_inject, the moment the first fault was in "
-          "effect.\n\n",
+    fputs("\nImpact, TTD and TTR count from t_inject, the moment the first fault was in effect. Durations are "
+          "rounded for reading; report.json has the exact figures (ms).\n\n",
           f);
 }
 
@@ -83,13 +131,13 @@ static void figures(FILE *f, const json_t *report)
     {
         fprintf(f, "| %zu |", i + 1);
         cell(f, ash_report_get_str(run, "verdict", "-"));
-        cell_ms(f, run, "impact_ms");
-        cell_ms(f, run, "ttd_ms");
+        cell_dur(f, run, "impact_ms", "none seen");
+        cell_dur(f, run, "ttd_ms", "not detected");
         cell(f, ash_report_get_str(run, "detected_by", "-"));
-        cell_ms(f, run, "ttr_ms");
-        cell_ms(f, run, "revert_to_recover_ms");
-        cell_ms(f, run, "resolution_ms");
-        cell_ms(f, run, "t_inject_ms");
+        cell_dur(f, run, "ttr_ms", "not recovered");
+        cell_dur(f, run, "revert_to_recover_ms", "not measured");
+        cell_dur(f, run, "resolution_ms", "-");
+        cell_dur(f, run, "t_inject_ms", "-");
         fputs("\n", f);
     }
     fputs("\n", f);
@@ -132,14 +180,17 @@ static void figures(FILE *f, const json_t *report)
             if (!json_is_object(late))
                 continue;
             fprintf(f, "| %zu | %lld |", i + 1, (long long)json_integer_value(json_object_get(late, "ticks")));
-            cell_ms(f, late, "p50");
-            cell_ms(f, late, "p99");
-            cell_ms(f, late, "max");
+            cell_dur(f, late, "p50", "-");
+            cell_dur(f, late, "p99", "-");
+            cell_dur(f, late, "max", "-");
             fputs("\n", f);
         }
     }
     fputs("\n", f);
 
+    /* A median over one run is that run's figure: no summary for it. */
+    if (json_array_size(runs) < 2)
+        return;
     json_t *sum = ash_report_summary_of(report);
     if (!sum)
         return;
@@ -150,10 +201,10 @@ static void figures(FILE *f, const json_t *report)
     for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
         const json_t *st = json_object_get(sum, figs[k][0]);
         fprintf(f, "| %s |", figs[k][1]);
-        cell_ms(f, st, "min");
-        cell_ms(f, st, "median");
-        cell_ms(f, st, "p95");
-        cell_ms(f, st, "max");
+        cell_dur(f, st, "min", "-");
+        cell_dur(f, st, "median", "-");
+        cell_dur(f, st, "p95", "-");
+        cell_dur(f, st, "max", "-");
         const json_t *n = json_object_get(st, "n");
         fprintf(f, " %lld / %zu |\n", json_is_integer(n) ? (long long)json_integer_value(n) : 0LL,
                 json_array_size(runs));
@@ -168,27 +219,39 @@ static void incident(FILE *f, const json_t *report)
     if (!json_is_object(inc))
         return;
     json_t *sum = ash_report_summary_of(report);
+    size_t nruns = json_array_size(json_object_get(report, "runs"));
     double scale = 1;
+    char d[48];
     ash_report_get_ms(inc, "timescale", &scale);
     fputs("## Compared with the incident\n\n", f);
-    fputs("Source: `", f);
+    const char *title = ash_report_get_str(inc, "title", NULL);
+    if (title) {
+        fputs("Incident: ", f);
+        ash_report_put_md_cell(f, title);
+        fputs(" (`", f);
+    } else
+        fputs("Source: `", f);
     ash_report_put_md_cell(f, ash_report_get_str(inc, "source", "-"));
-    fprintf(f, "`, replayed at %gx (1 s of replay stands for %g s of the incident).\n\n", scale, scale);
-    fputs("| figure | incident | incident scaled | measured (median) | measured / scaled |\n|---|---|---:|---:|---:|\n",
-          f);
+    fprintf(f, "`%s, replayed at %gx (1 s of replay stands for %s of the incident).\n\n", title ? ")" : "", scale,
+            ash_report_fmt_dur(d, sizeof d, scale * 1000.0));
+    fprintf(f,
+            "| figure | incident (its own clock \u2192 scaled) | basis | measured%s | measured / scaled |\n"
+            "|---|---|---|---:|---:|\n",
+            nruns > 1 ? " (median)" : "");
     static const char *const figs[][2] = {{"ttd", "TTD"}, {"ttr", "TTR"}};
     for (size_t k = 0; k < 2; k++) {
-        char key[32], skey[40], human[48], buf[48];
+        char key[32], skey[40], buf[160];
         snprintf(key, sizeof key, "%s_ms", figs[k][0]);
         snprintf(skey, sizeof skey, "scaled_%s_ms", figs[k][0]);
-        double real = 0, scaled = 0, measured = 0;
-        bool has_real = ash_report_get_ms(inc, key, &real);
+        double scaled = 0, measured = 0;
         bool has_scaled = ash_report_get_ms(inc, skey, &scaled);
         bool has_measured = ash_report_get_ms(json_object_get(sum, key), "median", &measured);
+        enum ash_report_basis b = ash_report_incident_basis(report, figs[k][0]);
         fprintf(f, "| %s |", figs[k][1]);
-        cell(f, has_real ? ash_report_fmt_human(human, sizeof human, real) : "-");
-        cell(f, ash_report_fmt_ms_value(buf, sizeof buf, has_scaled, scaled));
-        cell(f, ash_report_fmt_ms_value(buf, sizeof buf, has_measured, measured));
+        cell(f, b == ASH_BASIS_UNKNOWN ? "unknown (the postmortem does not give it)"
+                                       : ash_report_fmt_incident(buf, sizeof buf, report, figs[k][0]));
+        cell(f, b == ASH_BASIS_ASSUMED ? "*assumed*" : ash_report_basis_name(b));
+        cell_dur(f, json_object_get(sum, key), "median", ash_report_absent_text(figs[k][0]));
         if (has_scaled && has_measured && scaled > 0)
             snprintf(buf, sizeof buf, "%.2f", measured / scaled);
         else
@@ -211,8 +274,9 @@ static void expectations(FILE *f, const json_t *runs)
         {
             fprintf(f, "| %zu |", i + 1);
             cell(f, ash_report_get_str(exp, "name", "?"));
-            cell_ms(f, exp, "limit_ms");
-            cell_ms(f, exp, "value_ms");
+            const char *name = ash_report_get_str(exp, "name", "?");
+            cell_dur(f, exp, "limit_ms", "-");
+            cell_dur(f, exp, "value_ms", ash_report_absent_text(strstr(name, "detect") ? "ttd" : "ttr"));
             cell(f, json_is_true(json_object_get(exp, "met")) ? "yes" : "**NO**");
             fputs("\n", f);
         }
@@ -261,22 +325,24 @@ static void alerts_section(FILE *f, const json_t *runs)
                                            json_is_object(json_object_get(run, "detection_floor"));
     if (!any)
         return;
-    fputs("\n## Alerts\n\nPer alert (fingerprint), ms since the run started: when it fired (`startsAt`), was "
+    fputs("\n## Alerts\n\nPer alert (fingerprint), from t_inject: when it fired (`startsAt`), was "
           "notified (the POST; TTD counts this) and resolved. An alert already firing before the fault was in "
           "effect is not a detection.\n\n| run | detector | alert | fingerprint | fired | notified | resolved | role "
           "|\n|---:|---|---|---|---:|---:|---:|---|\n",
           f);
     json_array_foreach(runs, i, run)
     {
+        double t0 = 0, v;
+        ash_report_get_ms(run, "t_inject_ms", &t0);
         json_array_foreach(json_object_get(run, "alerts"), j, x)
         {
             fprintf(f, "| %zu |", i + 1);
             cell(f, ash_report_get_str(x, "detector", "?"));
             cell(f, ash_report_get_str(x, "alertname", "?"));
             cell(f, ash_report_get_str(x, "fingerprint", "?"));
-            cell_ms(f, x, "fired_ms");
-            cell_ms(f, x, "notified_ms");
-            cell_ms(f, x, "resolved_ms");
+            cell_rel(f, ash_report_get_ms(x, "fired_ms", &v), v - t0);
+            cell_rel(f, ash_report_get_ms(x, "notified_ms", &v), v - t0);
+            cell_rel(f, ash_report_get_ms(x, "resolved_ms", &v), v - t0);
             cell(f, ash_report_get_str(x, "role", "?"));
             fputs("\n", f);
         }
@@ -287,64 +353,76 @@ static void alerts_section(FILE *f, const json_t *runs)
         if (!json_is_object(fl))
             continue;
         char v[64], ttd[64], fired[64], i2d[64];
-        ash_report_fmt_ms(v, sizeof v, fl, "ms");
-        ash_report_fmt_ms(ttd, sizeof ttd, run, "ttd_ms");
-        ash_report_fmt_ms(fired, sizeof fired, run, "ttd_fired_ms");
-        ash_report_fmt_ms(i2d, sizeof i2d, run, "impact_to_detect_ms");
-        fprintf(f, "\nRun %zu: the monitoring config implies a detection floor of %s ms (", i + 1, v);
+        ash_report_fmt_dur_or(v, sizeof v, fl, "ms", "unknown");
+        ash_report_fmt_dur_or(ttd, sizeof ttd, run, "ttd_ms", "not detected");
+        ash_report_fmt_dur_or(fired, sizeof fired, run, "ttd_fired_ms", "unknown");
+        ash_report_fmt_dur_or(i2d, sizeof i2d, run, "impact_to_detect_ms", "unknown");
+        fprintf(f, "\nRun %zu: the monitoring config implies a detection floor of %s (", i + 1, v);
         ash_report_put_md_cell(f, ash_report_get_str(fl, "terms", "?"));
         fputs(", detector ", f);
         ash_report_put_md_cell(f, ash_report_get_str(fl, "detector", "?"));
-        fprintf(f, "); TTD %s ms notified, fired at %s ms; %s ms from the impact.\n", ttd, fired, i2d);
+        fprintf(f, "); TTD %s notified, fired at %s; %s from the impact.\n", ttd, fired, i2d);
     }
+}
+
+static double t0_of(const json_t *run)
+{
+    double t = 0;
+    ash_report_get_ms(run, "t_inject_ms", &t);
+    return t;
 }
 
 static void faults_and_actions(FILE *f, const json_t *runs)
 {
     size_t i, j;
     const json_t *run, *x;
-    fputs("## Faults\n\n| run | fault | kind | injected at | reverted at | inject latency | error |\n"
-          "|---:|---|---|---:|---:|---:|---|\n",
+    double v;
+    fputs("## Faults\n\n| run | fault | kind | injected (from t_inject) | reverted (from t_inject) | inject latency "
+          "| error |\n|---:|---|---|---:|---:|---:|---|\n",
           f);
     json_array_foreach(runs, i, run)
     {
+        double t0 = t0_of(run);
         json_array_foreach(json_object_get(run, "faults"), j, x)
         {
             fprintf(f, "| %zu |", i + 1);
             cell(f, ash_report_get_str(x, "name", "?"));
             cell(f, ash_report_get_str(x, "kind", "?"));
-            cell_ms(f, x, "injected_ms");
+            bool has = ash_report_get_ms(x, "injected_ms", &v);
+            cell_rel(f, has, v - t0);
             if (strcmp(ash_report_get_str(x, "revert", ""), "one-shot") == 0)
                 cell(f, "not reverted (one-shot)");
-            else
-                cell_ms(f, x, "reverted_ms");
-            cell_ms(f, x, "inject_latency_ms");
+            else {
+                has = ash_report_get_ms(x, "reverted_ms", &v);
+                cell_rel(f, has, v - t0);
+            }
+            cell_dur(f, x, "inject_latency_ms", "-");
             cell(f, ash_report_get_str(x, "error", ash_report_get_str(x, "no_effect", "-")));
             fputs("\n", f);
         }
     }
-    fputs("\n## Detections and remediations\n\n| run | at | what | name | detail |\n|---:|---:|---|---|---|\n", f);
+    fputs("\n## Detections and remediations\n\nIn the order they happened.\n\n| run | at (from t_inject) | what | name "
+          "| detail |\n|---:|---:|---|---|---|\n",
+          f);
     json_array_foreach(runs, i, run)
     {
-        json_array_foreach(json_object_get(run, "detections"), j, x)
+        double t0 = t0_of(run);
+        json_t *acts = ash_report_actions(run);
+        json_array_foreach(acts, j, x)
         {
+            bool det = strcmp(ash_report_get_str(x, "what", ""), "detection") == 0;
             fprintf(f, "| %zu |", i + 1);
-            cell_ms(f, x, "at_ms");
-            cell(f, "detection");
-            cell(f, ash_report_get_str(x, "detector", "?"));
-            cell(f, ash_report_get_str(x, "detail", "-"));
+            bool has = ash_report_get_ms(x, "at_ms", &v);
+            cell_rel(f, has, v - t0);
+            cell(f, det ? "detection" : "remediation");
+            cell(f, ash_report_get_str(x, det ? "detector" : "name", "?"));
+            if (det)
+                cell(f, ash_report_get_str(x, "detail", "-"));
+            else
+                cell(f, json_is_true(json_object_get(x, "ok")) ? "ok" : ash_report_get_str(x, "error", "failed"));
             fputs("\n", f);
         }
-        json_array_foreach(json_object_get(run, "remediations"), j, x)
-        {
-            fprintf(f, "| %zu |", i + 1);
-            cell_ms(f, x, "at_ms");
-            cell(f, "remediation");
-            cell(f, ash_report_get_str(x, "name", "?"));
-            bool ok = json_is_true(json_object_get(x, "ok"));
-            cell(f, ok ? "ok" : ash_report_get_str(x, "error", "failed"));
-            fputs("\n", f);
-        }
+        json_decref(acts);
     }
     alerts_section(f, runs);
     fputs("\n## Probes\n\n| run | probe | kind | every | samples | failures | p50 | p99 | max |\n"
@@ -359,14 +437,14 @@ static void faults_and_actions(FILE *f, const json_t *runs)
             fprintf(f, "| %zu |", i + 1);
             cell(f, ash_report_get_str(x, "name", "?"));
             cell(f, ash_report_get_str(x, "kind", "?"));
-            cell_ms(f, x, "every_ms");
+            cell_dur(f, x, "every_ms", "-");
             snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(json_object_get(x, "samples")));
             cell(f, buf);
             snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(json_object_get(x, "failures")));
             cell(f, buf);
-            cell_ms(f, lat, "p50");
-            cell_ms(f, lat, "p99");
-            cell_ms(f, lat, "max");
+            cell_dur(f, lat, "p50", "-");
+            cell_dur(f, lat, "p99", "-");
+            cell_dur(f, lat, "max", "-");
             fputs("\n", f);
         }
     }
@@ -383,15 +461,21 @@ static void event_log(FILE *f, const json_t *runs)
             fprintf(f, "## Event log, run %zu\n\n", i + 1);
         else
             fputs("## Event log\n\n", f);
-        fputs("| t (from run start) | event | detail |\n|---:|---|---|\n", f);
-        json_array_foreach(json_object_get(run, "timeline"), j, ev)
-        {
+        fputs("| from t_inject | from run start | event | detail |\n|---:|---:|---|---|\n", f);
+        double t0 = t0_of(run), v;
+        const json_t *tl = json_object_get(run, "timeline");
+        size_t *order = ash_report_time_order(tl, "t_ms");
+        for (j = 0; order && j < json_array_size(tl); j++) {
+            ev = json_array_get(tl, order[j]);
+            bool has = ash_report_get_ms(ev, "t_ms", &v);
             fputs("|", f);
-            cell_ms(f, ev, "t_ms");
+            cell_rel(f, has, v - t0);
+            cell_rel(f, has, v);
             cell(f, ash_report_get_str(ev, "event", "?"));
             cell(f, ash_report_get_str(ev, "detail", "-"));
             fputs("\n", f);
         }
+        free(order);
         fputs("\n", f);
     }
 }
@@ -412,16 +496,19 @@ int ash_report_write_markdown(const json_t *report, const char *path, ash_error_
     return ash_report_out_commit(&o, path, err);
 }
 
-/* A Markdown link to a run's report.md: [scenario](dir/report.md) (dir). Not a
- * code span for the directory: the cell escaping ("&lt;") would show literally. */
+/* A run named so that it still means something pasted into a ticket: the
+ * scenario and its run directory (under the folder named at the top), no
+ * relative link that would break there. */
 static void run_link(FILE *f, const json_t *report, const char *dir)
 {
-    fputs(" [", f);
+    size_t n = json_array_size(json_object_get(report, "runs"));
+    fputs(" **", f);
     ash_report_put_md_cell(f, ash_report_get_str(report, "scenario", "unnamed"));
-    fputs("](", f);
-    ash_report_put_url_segment(f, dir);
-    fputs("/report.md) (", f);
+    fputs("** (run `", f);
     ash_report_put_md_cell(f, dir);
+    fputs("`", f);
+    if (n > 1)
+        fprintf(f, ", median of %zu runs", n);
     fputs(") |", f);
 }
 
@@ -430,9 +517,15 @@ static void comparison_table(FILE *f, const json_t *const *reports, const char *
 {
     const char *src = ash_report_source_of(reports[pairs[p].variant]);
     char ttd[160], ttr[160], buf[200];
-    fputs("## Incident `", f);
+    const char *ititle = ash_report_get_str(json_object_get(reports[pairs[p].base], "incident"), "title", NULL);
+    fputs("## Incident ", f);
+    if (ititle) {
+        ash_report_put_md_cell(f, ititle);
+        fputs(" (", f);
+    }
+    fputs("`", f);
     ash_report_put_md_cell(f, src);
-    fputs("`\n\n", f);
+    fputs(ititle ? "`)\n\n" : "`\n\n", f);
     ash_report_fmt_incident(ttd, sizeof ttd, reports[pairs[p].base], "ttd");
     ash_report_fmt_incident(ttr, sizeof ttr, reports[pairs[p].base], "ttr");
     if (strcmp(ttd, "-") != 0 || strcmp(ttr, "-") != 0) {
@@ -494,11 +587,18 @@ int ash_report_write_comparison_md(const char *reports_dir, const json_t *const 
         goto cleanup;
     fputs("# Would the action items have helped?\n\n"
           "A variant replays the incident with the postmortem's action items (new monitoring, earlier alerts) in "
-          "place; the as-it-was replay is the scenario whose name the variant's extends. Figures are medians over a "
-          "report's runs, in seconds of replay; the difference says how much sooner or later the variant got there "
-          "(and, in %, against the as-it-was figure), and what that stands for in the incident's own time. Each "
-          "variant's newest run in this folder is compared with the as-it-was run started closest to it.\n\n",
+          "place; the as-it-was replay is the scenario whose name the variant's extends. Figures are in replay time "
+          "(the median where a report has several runs); the difference says how much sooner or later the variant "
+          "got there (and, in %, against the as-it-was figure), and what that stands for in the incident's own time. "
+          "Each variant's newest run in this folder is compared with the as-it-was run started closest to it.\n\n",
           o.f);
+    {
+        char *abs = realpath(reports_dir, NULL);
+        fputs("Run directories are in `", o.f);
+        ash_report_put_md_cell(o.f, abs ? abs : reports_dir);
+        fputs("`; each holds report.md, report.html and report.json.\n\n", o.f);
+        free(abs);
+    }
     for (long p = 0; p < np; p++) {
         const char *src = ash_report_source_of(reports[pairs[p].variant]);
         bool first = true;

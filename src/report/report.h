@@ -56,13 +56,17 @@ long ash_report_base_of(const json_t *const *reports, size_t n, size_t i);
 struct ash_report_delta {
     bool has_variant, has_base;
     double variant_ms, base_ms;
-    double timescale; /* the variant's incident timescale; 0 without an incident */
+    double timescale;     /* the variant's incident timescale; 0 without an incident */
+    double resolution_ms; /* the coarser of the two reports' resolutions: a smaller difference is none */
 };
+/* True when the two figures cannot be told apart: both missing, closer than the
+ * resolution, or equal as shown. */
+bool ash_report_delta_same(const struct ash_report_delta *d);
 void ash_report_delta_of(struct ash_report_delta *d, const json_t *variant, const json_t *base, const char *figure);
-/* "9.000 s sooner (-75.0%; 9m00s of the incident at 60x)", "1.500 s later (+12.5%)",
+/* "9.00 s sooner (-75.0%; 9 min of the incident at 60x)", "1.50 s later (+12.5%)",
  * "no change", "only as it was (never reached with the variant)", ... */
 const char *ash_report_fmt_delta(char *buf, size_t len, const struct ash_report_delta *d);
-/* "12.000 s → 3.000 s" (as it was, then with the variant; "-" when not reached). */
+/* "12.0 s → 3.00 s" (as it was, then with the variant; "-" when not reached). */
 const char *ash_report_fmt_pair(char *buf, size_t len, const struct ash_report_delta *d);
 
 struct ash_report_pair {
@@ -108,9 +112,44 @@ const char *ash_report_fmt_ms(char *buf, size_t len, const json_t *obj, const ch
 const char *ash_report_fmt_ms_value(char *buf, size_t len, bool present, double ms);
 /* A long duration the way a postmortem writes it: "12m00s", "1h05m00s", "45.500s". */
 const char *ash_report_fmt_human(char *buf, size_t len, double ms);
-/* The incident's own figure ("ttd" or "ttr"), and scaled: "12m00s → 12.000 s at 60x";
- * "-" without an incident or that figure. */
+/* A duration for people, with the precision a reader needs: "0 ms", "0.4 ms",
+ * "340 ms", "3.01 s", "12.2 s", "12 min", "12 min 30 s", "1 h 05 min". Exact
+ * figures stay in report.json. */
+const char *ash_report_fmt_dur(char *buf, size_t len, double ms);
+/* fmt_dur of obj[key], or `absent` when it is null or missing. */
+const char *ash_report_fmt_dur_or(char *buf, size_t len, const json_t *obj, const char *key, const char *absent);
+/* What a measured figure's null means: "not detected" (ttd*), "not recovered"
+ * (ttr*), "no impact seen" (impact*), "not measured" (anything else). */
+const char *ash_report_absent_text(const char *figure);
+
+/* Where an incident figure comes from: the postmortem states both of its
+ * times, the scenario assumed one of them (incident.assumed), or it is
+ * unknown (no number). Reports without incident.*_basis count as stated. */
+enum ash_report_basis { ASH_BASIS_STATED, ASH_BASIS_ASSUMED, ASH_BASIS_UNKNOWN };
+enum ash_report_basis ash_report_incident_basis(const json_t *report, const char *which);
+const char *ash_report_basis_name(enum ash_report_basis b);
+/* The incident's own figure ("ttd" or "ttr"), and scaled: "12 min → 12.0 s at 60x",
+ * with " (assumed)" when the scenario assumed one of its times; "unknown"
+ * when the incident does not give it; "-" without an incident. */
 const char *ash_report_fmt_incident(char *buf, size_t len, const json_t *report, const char *which);
+
+/* Indexes of arr's elements ordered by their number at key (stable; entries
+ * without one last); malloc'd, NULL when out of memory. */
+size_t *ash_report_time_order(const json_t *arr, const char *key);
+/* A run's detections and remediations in one array ordered by at_ms, each a
+ * copy with "what": "detection" | "remediation" (a new reference). */
+json_t *ash_report_actions(const json_t *run);
+/* The relative time of an event: "+3.01 s", "-2.15 s", "0" (fmt_dur with a sign). */
+const char *ash_report_fmt_rel(char *buf, size_t len, bool present, double ms);
+
+/* An expectation (detect_within, recover_within) over a report's runs: its
+ * limit (the first run's), in how many runs it was checked and met. */
+struct ash_report_limit {
+    bool has_limit;
+    double limit_ms;
+    size_t runs, met;
+};
+struct ash_report_limit ash_report_limit_of(const json_t *report, const char *name);
 
 /* Escaping. XML escapes text and attribute values alike, and replaces the
  * characters XML 1.0 forbids (C0 controls) with U+FFFD. */
@@ -119,6 +158,6 @@ void ash_report_put_xml(FILE *f, const char *s);
 void ash_report_put_md_cell(FILE *f, const char *s);
 
 /* One run's timeline as an inline <svg> element (report.html). */
-void ash_report_put_svg_timeline(FILE *f, const json_t *run, size_t run_no);
+void ash_report_put_svg_timeline(FILE *f, const json_t *report, const json_t *run, size_t run_no);
 
 #endif

@@ -6,8 +6,8 @@
 
 enum { COL_SCENARIO, COL_VERDICT, COL_TTD, COL_TTR, COL_IMPACT, COL_INC_TTD, COL_INC_TTR, COL_RES, NCOLS };
 
-static const char *const headers[NCOLS] = {"scenario",  "verdict",      "TTD ms",       "TTR ms",
-                                           "impact ms", "incident TTD", "incident TTR", "resolution ms"};
+static const char *const headers[NCOLS] = {"scenario", "verdict",      "TTD",          "TTR",
+                                           "impact",   "incident TTD", "incident TTR", "resolution"};
 static const bool numeric[NCOLS] = {false, false, true, true, true, false, false, true};
 
 #define CELL 128
@@ -44,7 +44,8 @@ static void fill_figures(struct row *r, const json_t *src, const char *subkey)
     } figs[] = {{COL_TTD, "ttd_ms"}, {COL_TTR, "ttr_ms"}, {COL_IMPACT, "impact_ms"}};
     for (size_t k = 0; k < 3; k++) {
         const json_t *obj = subkey ? json_object_get(src, figs[k].key) : src;
-        ash_report_fmt_ms(r->c[figs[k].col], CELL, obj, subkey ? subkey : figs[k].key);
+        ash_report_fmt_dur_or(r->c[figs[k].col], CELL, obj, subkey ? subkey : figs[k].key,
+                              ash_report_absent_text(figs[k].key));
     }
 }
 
@@ -102,8 +103,12 @@ void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n,
         if (nruns <= 1) {
             const json_t *run = json_array_get(runs, 0);
             snprintf(r->c[COL_SCENARIO], CELL, "%s", scenario);
-            fill_figures(r, run, NULL);
-            ash_report_fmt_ms(r->c[COL_RES], CELL, run, "resolution_ms");
+            if (run)
+                fill_figures(r, run, NULL);
+            else
+                for (int c = COL_TTD; c <= COL_IMPACT; c++)
+                    snprintf(r->c[c], CELL, "-");
+            ash_report_fmt_dur_or(r->c[COL_RES], CELL, run, "resolution_ms", "-");
             continue;
         }
         /* Repeat runs: the median first, then every run indented under it. */
@@ -124,11 +129,14 @@ void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n,
             snprintf(rr->c[COL_SCENARIO], CELL, "  run %zu", j + 1);
             snprintf(rr->c[COL_VERDICT], CELL, "%s", rr->verdict);
             fill_figures(rr, run, NULL);
-            ash_report_fmt_ms(rr->c[COL_RES], CELL, run, "resolution_ms");
+            ash_report_fmt_dur_or(rr->c[COL_RES], CELL, run, "resolution_ms", "-");
             snprintf(rr->c[COL_INC_TTD], CELL, "%s", "");
             snprintf(rr->c[COL_INC_TTR], CELL, "%s", "");
         }
-        ash_report_fmt_ms_value(r->c[COL_RES], CELL, any, worst);
+        if (any)
+            ash_report_fmt_dur(r->c[COL_RES], CELL, worst);
+        else
+            snprintf(r->c[COL_RES], CELL, "-");
     }
 
     /* Cells come from report.json (re-rendered ones too): escaped before

@@ -84,6 +84,27 @@ void ash_report_delta_of(struct ash_report_delta *d, const json_t *variant, cons
     double scale = 0;
     const json_t *inc = json_object_get(variant, "incident");
     d->timescale = ash_report_get_ms(inc, "timescale", &scale) && scale > 0 ? scale : json_is_object(inc) ? 1 : 0;
+    /* The coarser resolution of the two (each report's worst run). */
+    const json_t *reps[] = {variant, base};
+    for (size_t k = 0; k < 2; k++) {
+        size_t i;
+        const json_t *run;
+        double r;
+        json_array_foreach(json_object_get(reps[k], "runs"), i, run) if (ash_report_get_ms(run, "resolution_ms", &r) &&
+                                                                         r > d->resolution_ms) d->resolution_ms = r;
+    }
+}
+
+bool ash_report_delta_same(const struct ash_report_delta *d)
+{
+    if (!d->has_variant || !d->has_base)
+        return d->has_variant == d->has_base;
+    /* Below what either report can resolve, or below what the reader sees
+     * (half a unit of the shown precision), two figures are the same. */
+    double mag = fabs(d->base_ms - d->variant_ms);
+    char a[48], b[48];
+    return mag < d->resolution_ms ||
+           strcmp(ash_report_fmt_dur(a, sizeof a, d->base_ms), ash_report_fmt_dur(b, sizeof b, d->variant_ms)) == 0;
 }
 
 const char *ash_report_fmt_delta(char *buf, size_t len, const struct ash_report_delta *d)
@@ -96,29 +117,29 @@ const char *ash_report_fmt_delta(char *buf, size_t len, const struct ash_report_
         return buf;
     }
     double diff = d->base_ms - d->variant_ms, mag = fabs(diff);
-    if (mag < 0.0005) {
+    if (ash_report_delta_same(d)) {
         snprintf(buf, len, "no change");
         return buf;
     }
-    char pct[32] = "", inc[96] = "", human[48];
+    char pct[32] = "", inc[96] = "", human[48], dd[48];
     if (d->base_ms > 0)
         snprintf(pct, sizeof pct, "%+.1f%%", (d->variant_ms - d->base_ms) / d->base_ms * 100.0);
     /* What the replay's seconds stand for in the incident's own time. */
     if (d->timescale > 0 && d->timescale != 1)
         snprintf(inc, sizeof inc, "%s of the incident at %gx",
-                 ash_report_fmt_human(human, sizeof human, mag * d->timescale), d->timescale);
-    snprintf(buf, len, "%.3f s %s%s%s%s%s%s", mag / 1000.0, diff > 0 ? "sooner" : "later", *pct || *inc ? " (" : "",
-             pct, *pct && *inc ? "; " : "", inc, *pct || *inc ? ")" : "");
+                 ash_report_fmt_dur(human, sizeof human, mag * d->timescale), d->timescale);
+    snprintf(buf, len, "%s %s%s%s%s%s%s", ash_report_fmt_dur(dd, sizeof dd, mag), diff > 0 ? "sooner" : "later",
+             *pct || *inc ? " (" : "", pct, *pct && *inc ? "; " : "", inc, *pct || *inc ? ")" : "");
     return buf;
 }
 
 const char *ash_report_fmt_pair(char *buf, size_t len, const struct ash_report_delta *d)
 {
-    char b[32] = "-", v[32] = "-";
+    char b[48] = "-", v[48] = "-";
     if (d->has_base)
-        snprintf(b, sizeof b, "%.3f s", d->base_ms / 1000.0);
+        ash_report_fmt_dur(b, sizeof b, d->base_ms);
     if (d->has_variant)
-        snprintf(v, sizeof v, "%.3f s", d->variant_ms / 1000.0);
+        ash_report_fmt_dur(v, sizeof v, d->variant_ms);
     snprintf(buf, len, "%s \u2192 %s", b, v);
     return buf;
 }
@@ -178,9 +199,17 @@ static void compare(FILE *out, const json_t *variant, const json_t *base, const 
         return;
     }
     double d = b - v;
-    char human[64];
-    ash_report_fmt_human(human, sizeof human, (d < 0 ? -d : d) * scale);
-    fprintf(out, "%.3f ms vs %.3f ms as it was: %.3f ms %s (%s of the incident at %gx)\n", v, b, d < 0 ? -d : d,
+    char human[64], sv[48], sb[48], sd[48];
+    struct ash_report_delta dl;
+    ash_report_delta_of(&dl, variant, base, figure);
+    ash_report_fmt_dur(human, sizeof human, (d < 0 ? -d : d) * scale);
+    if (ash_report_delta_same(&dl)) {
+        fprintf(out, "%s vs %s as it was: no change\n", ash_report_fmt_dur(sv, sizeof sv, v),
+                ash_report_fmt_dur(sb, sizeof sb, b));
+        return;
+    }
+    fprintf(out, "%s vs %s as it was: %s %s (%s of the incident at %gx)\n", ash_report_fmt_dur(sv, sizeof sv, v),
+            ash_report_fmt_dur(sb, sizeof sb, b), ash_report_fmt_dur(sd, sizeof sd, d < 0 ? -d : d),
             d >= 0 ? sooner : later, human, scale);
 }
 

@@ -162,10 +162,13 @@ const struct ash_field ash_guardrail_fields[] = {
      "alert: only on this webhook detector (default: any of them)"},
     {NULL}};
 
-static const char *const top_keys[] = {"version", "name",     "title",  "description", "incident", "timescale",
-                                       "hosts",   "services", "probes", "detectors",   "faults",   "remediation",
-                                       "expect",  "dns",      "verify", "guardrails",  "runtime",  NULL};
-static const char *const incident_keys[] = {"source", "fault_at", "detected_at", "mitigated_at", "recovered_at", NULL};
+static const char *const top_keys[] = {"version",    "name",        "title",    "description", "incident",
+                                       "timescale",  "hosts",       "services", "probes",      "detectors",
+                                       "faults",     "remediation", "expect",   "dns",         "verify",
+                                       "guardrails", "runtime",     "plot",     NULL};
+static const char *const incident_keys[] = {"source",       "title",        "fault_at", "detected_at",
+                                            "mitigated_at", "recovered_at", "assumed",  NULL};
+const char *const ash_incident_time_keys[ASH_INC_NTIMES] = {"fault_at", "detected_at", "mitigated_at", "recovered_at"};
 static const char *const host_extra_keys[] = {"services", NULL};
 static const char *const fault_extra_keys[] = {"kind", "until", NULL};
 static const char *const remediation_extra_keys[] = {"when", "action", NULL};
@@ -447,9 +450,44 @@ static int parse_time_of_day(const ash_node *n, int *secs, ash_error_t *err)
     return 0;
 }
 
+/* `assumed: [fault_at, ...]`: which of the incident's times the scenario
+ * had to assume; each must be one of the times, given, and named once. */
+static int parse_assumed(struct pctx *x, const ash_node *map, struct ash_incident *inc, const int *const *slot)
+{
+    ash_node list = ash_map_get(map, "assumed");
+    if (!ash_node_ok(&list))
+        return 0;
+    if (!ash_node_is_seq(&list))
+        return ash_node_fail(&list, x->err,
+                             "'assumed' is a list of the incident's times the postmortem does not state, e.g. "
+                             "[fault_at], got %s",
+                             ash_node_kind_name(&list));
+    for (size_t i = 0; i < ash_seq_len(&list); i++) {
+        ash_node item = ash_seq_at(&list, i);
+        const char *name = ash_node_text(&item);
+        size_t k = 0;
+        while (name && k < ASH_INC_NTIMES && strcmp(name, ash_incident_time_keys[k]) != 0)
+            k++;
+        if (!name || k == ASH_INC_NTIMES)
+            return ash_node_fail(&item, x->err,
+                                 "'%s' is not one of the incident's times (one of: fault_at, detected_at, "
+                                 "mitigated_at, recovered_at)",
+                                 name ? name : ash_node_kind_name(&item));
+        if (*slot[k] < 0)
+            return ash_node_fail(&item, x->err,
+                                 "%s is assumed but not given: write the assumed time as %s: \"HH:MM\" (a time "
+                                 "the postmortem does not give at all is left out, and reads as unknown)",
+                                 name, name);
+        if (inc->assumed & (1u << k))
+            return ash_node_fail(&item, x->err, "%s is named twice in 'assumed'", name);
+        inc->assumed |= 1u << k;
+    }
+    return 0;
+}
+
 static int parse_incident(struct pctx *x, const ash_node *root)
 {
-    static const char *const times[] = {"fault_at", "detected_at", "mitigated_at", "recovered_at"};
+    const char *const *times = ash_incident_time_keys;
     struct ash_incident *inc = &x->sc->incident;
     inc->fault_at_s = inc->detected_at_s = inc->mitigated_at_s = inc->recovered_at_s = -1;
     ash_node map = ash_map_get(root, "incident");
@@ -464,10 +502,13 @@ static int parse_incident(struct pctx *x, const ash_node *root)
     ash_node src = ash_map_get(&map, "source");
     if (ash_node_ok(&src) && ash_node_string(&src, &inc->source, x->err) < 0)
         return -1;
+    ash_node title = ash_map_get(&map, "title");
+    if (ash_node_ok(&title) && ash_node_string(&title, &inc->title, x->err) < 0)
+        return -1;
     int *slot[] = {&inc->fault_at_s, &inc->detected_at_s, &inc->mitigated_at_s, &inc->recovered_at_s};
     int last = -1;
     const char *last_key = NULL, *last_text = NULL;
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < ASH_INC_NTIMES; i++) {
         ash_node v = ash_map_get(&map, times[i]);
         if (!ash_node_ok(&v))
             continue;
@@ -480,7 +521,7 @@ static int parse_incident(struct pctx *x, const ash_node *root)
         last_key = times[i];
         last_text = ash_node_text(&v);
     }
-    return 0;
+    return parse_assumed(x, &map, inc, (const int *const *)slot);
 }
 
 /* ---------- environment ---------- */
@@ -1202,6 +1243,55 @@ static int parse_guardrails(struct pctx *x, const ash_node *root)
     return 0;
 }
 
+/* ---------- plot ---------- */
+
+/* `plot: [memory, latency:register]`: series the scenario already has, drawn
+ * as lanes on the report's timeline. Checked against the probes and faults. */
+static int parse_plot(struct pctx *x, const ash_node *root)
+{
+    ash_node seq;
+    if (get_seq(root, "plot", "series (memory, latency:PROBE)", &seq, x->err) < 0)
+        return -1;
+    if (!ash_node_ok(&seq))
+        return 0;
+    struct ash_scenario *sc = x->sc;
+    sc->plot_set = true;
+    size_t n = ash_seq_len(&seq);
+    if (n && !(sc->plot = calloc(n, sizeof *sc->plot)))
+        return ash_error(x->err, ENOMEM, "scenario");
+    for (size_t i = 0; i < n; i++) {
+        ash_node item = ash_seq_at(&seq, i);
+        const char *t = ash_node_text(&item);
+        if (!t)
+            return ash_node_fail(&item, x->err, "a plot entry is memory or latency:PROBE, got %s",
+                                 ash_node_kind_name(&item));
+        if (strcmp(t, "memory") == 0) {
+            bool any = false;
+            for (size_t k = 0; k < sc->n_faults && !any; k++)
+                any = strcmp(sc->faults[k].kind->c.name, "memory-exhaustion") == 0;
+            if (!any)
+                return ash_node_fail(&item, x->err,
+                                     "'memory' plots the samples a memory-exhaustion fault takes, and this scenario "
+                                     "has none");
+        } else if (strncmp(t, "latency:", 8) == 0) {
+            bool found = false;
+            for (size_t k = 0; k < sc->n_probes && !found; k++)
+                found = strcmp(sc->probes[k].name, t + 8) == 0;
+            if (!found)
+                return ash_node_fail(&item, x->err, "no probe named '%s' in this scenario", t + 8);
+        } else {
+            return ash_node_fail(&item, x->err, "'%s' is not a series to plot (memory, latency:PROBE)", t);
+        }
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(sc->plot[k], t) == 0)
+                return ash_node_fail(&item, x->err, "'%s' is plotted twice", t);
+        if (!(sc->plot[i] = strdup(t)))
+            return ash_error(x->err, ENOMEM, "scenario");
+        sc->n_plot = i + 1;
+    }
+    return 0;
+}
+
 /* ---------- cross-references ---------- */
 
 static ash_node dep_node(const struct svc_ref *r, size_t j)
@@ -1712,7 +1802,7 @@ static int parse_root(struct pctx *x)
     if (parse_services(x, &svcs, NULL, &sc->services, &sc->n_services) < 0 || parse_probes(x, &root) < 0 ||
         parse_detectors(x, &root) < 0 || parse_faults(x, &root) < 0 || parse_remediations(x, &root) < 0 ||
         parse_expect(x, &root) < 0 || parse_dns(x, &root) < 0 || parse_verify(x, &root) < 0 ||
-        parse_guardrails(x, &root) < 0 || parse_runtime(x, &root) < 0)
+        parse_guardrails(x, &root) < 0 || parse_runtime(x, &root) < 0 || parse_plot(x, &root) < 0)
         return -1;
     return check_references(x, &root);
 }
@@ -1835,9 +1925,13 @@ void ash_scenario_free(struct ash_scenario *sc)
     for (size_t i = 0; i < sc->n_guardrails; i++)
         ash_fields_free(ash_guardrail_fields, &sc->guardrails[i]);
     free(sc->guardrails);
+    for (size_t i = 0; i < sc->n_plot; i++)
+        free(sc->plot[i]);
+    free(sc->plot);
     ash_fields_free(ash_dns_fields, &sc->dns);
     ash_fields_free(ash_runtime_fields, &sc->runtime);
     free(sc->incident.source);
+    free(sc->incident.title);
     free(sc->name);
     free(sc->title);
     free(sc->description);

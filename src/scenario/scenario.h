@@ -122,11 +122,19 @@ struct ash_guardrail_spec {
     struct ash_loc loc;
 };
 
+/* The incident's times, in the order of struct ash_incident's *_at_s fields. */
+enum ash_incident_time { ASH_INC_FAULT, ASH_INC_DETECTED, ASH_INC_MITIGATED, ASH_INC_RECOVERED, ASH_INC_NTIMES };
+extern const char *const ash_incident_time_keys[ASH_INC_NTIMES]; /* "fault_at", ... */
+
 struct ash_incident {
     bool present;
     char *source;
+    char *title; /* the incident's own name (the postmortem's title) */
     /* Seconds since midnight; -1 when not given. */
     int fault_at_s, detected_at_s, mitigated_at_s, recovered_at_s;
+    /* Bit (1 << enum ash_incident_time) set: the scenario assumed that time,
+     * the postmortem does not state it (`assumed: [fault_at, ...]`). */
+    unsigned assumed;
 };
 
 /* `dns: records:` item: one record the run's DNS server answers (src/dns/). */
@@ -180,6 +188,12 @@ struct ash_scenario {
     size_t n_verify;
     struct ash_guardrail_spec *guardrails;
     size_t n_guardrails;
+    /* `plot:` series drawn as lanes on the report's timeline: "memory" (the
+     * samples memory-exhaustion takes) or "latency:PROBE". plot_set: the key
+     * was given (an empty list means none; without the key reports choose). */
+    char **plot;
+    size_t n_plot;
+    bool plot_set;
 };
 
 /* Load, parse and validate. On error nothing is allocated and err reads

@@ -412,11 +412,23 @@ int ash_schema_build(json_t **out, ash_error_t *err)
     set(&b, props, "title", ref(&b, REF("text"), "one line for reports"));
     set(&b, props, "description", ref(&b, REF("text"), "what happened, for reports"));
     set(&b, props, "incident",
-        json_pack("{s:s, s:s, s:{s:{s:s, s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}, s:b}", "type", "object",
-                  "description", "the postmortem's own timeline, shown next to the replay", "properties", "source",
-                  "$ref", REF("text"), "description", "where the incident is documented", "fault_at", "$ref",
-                  REF("time_of_day"), "detected_at", "$ref", REF("time_of_day"), "mitigated_at", "$ref",
-                  REF("time_of_day"), "recovered_at", "$ref", REF("time_of_day"), "additionalProperties", 0));
+        json_pack("{s:s, s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, "
+                  "s:{s:s, s:{s:s, s:[s, s, s, s]}, s:b, s:s}}, s:b}",
+                  "type", "object", "description", "the postmortem's own timeline, shown next to the replay",
+                  "properties", "source", "$ref", REF("text"), "description", "where the incident is documented",
+                  "title", "$ref", REF("text"), "description", "the incident's own name, for reports", "fault_at",
+                  "$ref", REF("time_of_day"), "detected_at", "$ref", REF("time_of_day"), "mitigated_at", "$ref",
+                  REF("time_of_day"), "recovered_at", "$ref", REF("time_of_day"), "assumed", "type", "array", "items",
+                  "type", "string", "enum", "fault_at", "detected_at", "mitigated_at", "recovered_at", "uniqueItems", 1,
+                  "description",
+                  "the times the scenario had to assume (the postmortem does not state them); reports mark the "
+                  "figures resting on them as assumed",
+                  "additionalProperties", 0));
+    set(&b, props, "plot",
+        json_pack("{s:s, s:{s:s, s:s}, s:b, s:s}", "type", "array", "items", "type", "string", "pattern",
+                  "^(memory|latency:.+)$", "uniqueItems", 1, "description",
+                  "series drawn as lanes on the report's timeline: memory (what memory-exhaustion samples), "
+                  "latency:PROBE"));
     set(&b, props, "timescale",
         json_pack("{s:s, s:i, s:s}", "type", "number", "exclusiveMinimum", 0, "description",
                   "1 s of replay stands for this many seconds of the incident (default 1)"));

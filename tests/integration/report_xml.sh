@@ -36,30 +36,60 @@ def check(cond, what):
 def check_junit(path, reports):
     root = ET.parse(path).getroot()
     check(root.tag == "testsuites", f"{path}: root is {root.tag}")
+    check('value="null"' not in open(path, encoding="utf-8").read(), f"{path}: a property says the string null")
     suites = root.findall("testsuite")
-    check(len(suites) == len(reports), f"{path}: {len(suites)} suites for {len(reports)} reports")
+    # One suite per scenario run (one for a report without runs).
+    want_suites = sum(max(1, len(r["runs"] or [])) for r in reports)
+    check(len(suites) == want_suites, f"{path}: {len(suites)} suites for {want_suites} runs")
     total = {"tests": 0, "failures": 0, "errors": 0}
-    for suite, rep in zip(suites, reports):
+    pairs = []
+    for rep in reports:
+        runs = rep["runs"] or [None]
+        pairs += [(rep, run) for run in runs]
+    for suite, (rep, run) in zip(suites, pairs):
         cases = suite.findall("testcase")
-        runs = rep["runs"] or []
-        check(len(cases) == max(1, len(runs)), f"{path}: {len(cases)} testcases for {len(runs)} runs")
         check(int(suite.get("tests")) == len(cases), f"{path}: tests attribute disagrees with testcases")
         f = sum(1 for c in cases if c.find("failure") is not None)
         e = sum(1 for c in cases if c.find("error") is not None)
         check(int(suite.get("failures")) == f, f"{path}: failures attribute {suite.get('failures')} != {f}")
         check(int(suite.get("errors")) == e, f"{path}: errors attribute {suite.get('errors')} != {e}")
-        check(suite.get("name") == rep["scenario"], f"{path}: suite name {suite.get('name')}")
-        for case, run in zip(cases, runs):
-            check(case.get("name") == f"{rep['scenario']} run {run['index']}", f"{path}: case name {case.get('name')}")
-            props = {p.get("name"): p.get("value") for p in case.find("properties")}
-            want = "null" if run.get("ttd_ms") is None else "%.3f" % run.get("ttd_ms")
-            check(props.get("ttd_ms") == want, f"{path}: ttd_ms property {props.get('ttd_ms')} != {want}")
-            check(props.get("detected_by") == (run.get("detected_by") or "null"), f"{path}: detected_by property")
-            missed = [x["name"] for x in run.get("expectations") or [] if x["met"] is False]
-            fail = case.find("failure")
-            if fail is not None:
-                for name in missed:
-                    check(name in fail.get("message"), f"{path}: failure message lacks {name}")
+        n = len(rep["runs"] or [])
+        want_name = rep["scenario"] if n <= 1 else f"{rep['scenario']} (run {run['index']} of {n})"
+        check(suite.get("name") == want_name, f"{path}: suite name {suite.get('name')} != {want_name}")
+        names = [c.get("name") for c in cases]
+        check(names[0] == "run", f"{path}: first testcase is {names[0]}, not run")
+        for k, c in enumerate(cases):
+            check(c.get("classname") == "aftershock." + rep["scenario"], f"{path}: classname {c.get('classname')}")
+        if run is None:
+            check(cases[0].find("error") is not None, f"{path}: a report without runs has no errored run case")
+            for k in total:
+                total[k] += int(suite.get(k))
+            continue
+        # One testcase per expectation and per verify check, failing exactly when it was missed.
+        exps = run.get("expectations") or []
+        checks = run.get("verify") or []
+        check(names[1:] == [x["name"] for x in exps] + ["verify: " + v["name"] for v in checks],
+              f"{path}: testcases {names}")
+        for c, x in zip(cases[1:], exps):
+            check((c.find("failure") is not None) == (x["met"] is False), f"{path}: {x['name']} failure disagrees")
+        for c, v in zip(cases[1 + len(exps):], checks):
+            check((c.find("failure") is not None) == (v["met"] is not True), f"{path}: verify {v['name']} disagrees")
+        props = {p.get("name"): p.get("value") for p in suite.find("properties")}
+        for key, status in (("ttd_ms", "ttd.status"), ("ttr_ms", "ttr.status")):
+            if run.get(key) is None:
+                check(key not in props, f"{path}: {key} property for a figure not reached")
+                check(props.get(status) in ("not detected", "not recovered"), f"{path}: {status} {props.get(status)}")
+            else:
+                check(props.get(key) == "%.3f" % run[key], f"{path}: {key} property {props.get(key)}")
+                check(props.get(status) == "measured", f"{path}: {status} {props.get(status)}")
+        check(props.get("detected_by") == run.get("detected_by"), f"{path}: detected_by property")
+        check(props.get("resolution_ms") == ("%.3f" % run["resolution_ms"] if run.get("resolution_ms") is not None
+                                             else None), f"{path}: resolution_ms property")
+        inc = rep.get("incident")
+        if inc:
+            for w in ("ttd", "ttr"):
+                want = "unknown" if inc.get(w + "_ms") is None else inc.get(w + "_basis", "stated")
+                check(props.get(f"incident.{w}.basis") == want, f"{path}: incident.{w}.basis {props.get(f'incident.{w}.basis')} != {want}")
         for k in total:
             total[k] += int(suite.get(k))
     for k in total:
@@ -104,7 +134,12 @@ for name in fixtures:
 check_junit(os.path.join(out, "all-junit.xml"), reports)
 
 index = ET.parse(os.path.join(out, "index.html")).getroot()
-links = [a.get("href") for a in index.iter(XHTML + "a")]
+# The cards at the top and the run table each link every report once, in the same order.
+cards = next(d for d in index.iter(XHTML + "div") if d.get("class") == "cards")
+card_links = [a.get("href") for a in cards.iter(XHTML + "a")]
+table = next(index.iter(XHTML + "table"))
+links = [a.get("href") for a in table.iter(XHTML + "a")]
+check(card_links == links, f"index cards {card_links} and table {links} disagree")
 check(sorted(links) == sorted(f"{n}/report.html" for n in fixtures), f"index links: {links}")
 for link in links:
     check(os.path.isfile(os.path.join(out, link)), f"index links to missing {link}")
@@ -117,7 +152,7 @@ check(stamps == sorted(stamps, reverse=True), f"index order {order}")
 # comparison section parses and holds the known difference.
 vindex = ET.parse(os.path.join(out, "variants", "index.html")).getroot()
 vtext = " ".join("".join(e.itertext()) for e in vindex.iter(XHTML + "td"))
-check("2.000 s sooner (-66.4%" in vtext, f"variants/index.html: no known difference in {vtext[:300]!r}")
+check("2.00 s sooner (-66.4%" in vtext, f"variants/index.html: no known difference in {vtext[:300]!r}")
 check(os.path.isfile(os.path.join(out, "variants", "comparison.md")), "variants/comparison.md missing")
 
 if problems:
@@ -133,3 +168,26 @@ if ! command -v xmllint >/dev/null 2>&1; then
 fi
 xmllint --noout "$out"/*/junit.xml "$out"/all-junit.xml "$out"/*/report.html "$out"/index.html \
     "$out"/variants/index.html "$out"/variants/*/report.html
+
+# A JUnit consumer's view: every junit.xml validates against the Jenkins/Ant junit shape
+# (tests/fixtures/junit/junit.xsd), and the schema does reject what is broken.
+xsd="$(dirname "$0")/../fixtures/junit/junit.xsd"
+xmllint --noout --schema "$xsd" "$out"/*/junit.xml "$out"/all-junit.xml "$out"/variants/*/junit.xml 2>"$out/xsd.log" || {
+    cat "$out/xsd.log" >&2
+    echo "report_xml: a junit.xml does not validate against $xsd" >&2
+    exit 1
+}
+bad=0
+for broken in \
+    '<testsuites><testsuite name="s" tests="1" failures="0" errors="0" time="1"><testcase classname="c" time="0"/></testsuite></testsuites>' \
+    '<testsuites><testsuite name="s" tests="1" failures="0" errors="0" time="1" timestamp="2025-03-14T09:30:00.001Z"/></testsuites>' \
+    '<testsuites><testsuite name="s" tests="1" errors="0" time="1"/></testsuites>' \
+    '<testsuites><testsuite name="s" tests="1" failures="0" errors="0" time="1"><testcase name="a" classname="c" time="0"><failure/><error/></testcase></testsuite></testsuites>'; do
+    printf '%s\n' "$broken" >"$out/broken.xml"
+    if xmllint --noout --schema "$xsd" "$out/broken.xml" 2>/dev/null; then
+        echo "report_xml: the JUnit schema accepted a broken document: $broken" >&2
+        bad=1
+    fi
+done
+[ "$bad" = 0 ] || exit 1
+echo "report_xml: every junit.xml validates against $xsd; 4 broken documents rejected"

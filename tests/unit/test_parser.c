@@ -87,6 +87,11 @@ START_TEST(test_full_fixture)
     ck_assert_int_eq(sc->incident.detected_at_s, 9 * 3600 + 42 * 60);
     ck_assert_int_eq(sc->incident.mitigated_at_s, 9 * 3600 + 51 * 60 + 30);
     ck_assert_int_eq(sc->incident.recovered_at_s, 9 * 3600 + 52 * 60);
+    ck_assert_str_eq(sc->incident.title, "Hosted Telephony outage");
+    ck_assert_uint_eq(sc->incident.assumed, 1u << ASH_INC_MITIGATED);
+    ck_assert(sc->plot_set);
+    ck_assert_uint_eq(sc->n_plot, 1);
+    ck_assert_str_eq(sc->plot[0], "latency:register");
     ck_assert_double_eq(sc->timescale, 60);
 
     ck_assert_uint_eq(sc->n_hosts, 3);
@@ -96,7 +101,7 @@ START_TEST(test_full_fixture)
     ck_assert(h->memory.set && !h->memory.is_percent);
     ck_assert_uint_eq(h->memory.bytes, UINT64_C(256) << 20);
     ck_assert_double_eq(h->cpu, 1.5);
-    ck_assert_int_eq(h->loc.line, 16);
+    ck_assert_int_eq(h->loc.line, 18);
     ck_assert_int_eq(h->loc.col, 5);
     ck_assert_uint_eq(h->n_services, 2);
     const struct ash_service_spec *s = &h->services[0];
@@ -117,7 +122,7 @@ START_TEST(test_full_fixture)
     ck_assert_uint_eq(s->depends_on.n, 1);
     ck_assert_str_eq(s->depends_on.v[0], "db");
     ck_assert_str_eq(s->user, "nobody");
-    ck_assert_int_eq(s->loc.line, 20);
+    ck_assert_int_eq(s->loc.line, 22);
     s = &h->services[1];
     ck_assert_str_eq(s->name, "db");
     ck_assert_uint_eq(s->ready.exec.n, 1);
@@ -144,7 +149,7 @@ START_TEST(test_full_fixture)
     ck_assert_str_eq(p->from, "phones");
     ck_assert_int_eq(p->every_ns, 50 * ASH_NS_PER_MS);
     ck_assert_int_eq(p->timeout_ns, 300 * ASH_NS_PER_MS); /* from inside the http map */
-    ck_assert_int_eq(p->loc.line, 41);
+    ck_assert_int_eq(p->loc.line, 43);
     p = &sc->probes[1];
     ck_assert_str_eq(p->kind->c.name, "tcp");
     ck_assert_ptr_null(p->from);
@@ -173,7 +178,7 @@ START_TEST(test_full_fixture)
     ck_assert_int_eq(f->at_ns, 0);
     ck_assert_int_eq(f->duration_ns, -1);
     ck_assert(f->until_remediated);
-    ck_assert_int_eq(f->loc.line, 66);
+    ck_assert_int_eq(f->loc.line, 68);
     f = &sc->faults[1];
     ck_assert_int_eq(f->at_ns, 2 * ASH_NS_PER_S);
     ck_assert_int_eq(f->duration_ns, -1);
@@ -277,7 +282,8 @@ static const struct {
     {HEAD "prboes: []\n", "s.yaml:3:1: unknown key 'prboes' in the scenario (did you mean 'probes'?)"},
     {HEAD "xyzzy: 1\n",
      "s.yaml:3:1: unknown key 'xyzzy' in the scenario (valid keys: version, name, title, description, incident, "
-     "timescale, hosts, services, probes, detectors, faults, remediation, expect, dns, verify, guardrails, runtime)"},
+     "timescale, hosts, services, probes, detectors, faults, remediation, expect, dns, verify, guardrails, runtime, "
+     "plot)"},
     {"name: t\n", "s.yaml:1:1: missing required key 'version' (this aftershock reads version: 1)"},
     {"version: \"1\"\nname: t\n", "s.yaml:1:10: expected an integer, got the quoted string \"1\" (remove the quotes)"},
     {"version: 3\nname: t\n", "s.yaml:1:10: unsupported version 3: this aftershock reads version 1"},
@@ -293,8 +299,10 @@ static const struct {
     {HEAD "incident: {detected: '10:00'}\n",
      "s.yaml:3:12: unknown key 'detected' in 'incident' (did you mean 'detected_at'?)"},
     {HEAD "incident: {when: '10:00'}\n",
-     "s.yaml:3:12: unknown key 'when' in 'incident' (valid keys: source, fault_at, detected_at, mitigated_at, "
-     "recovered_at)"},
+     "s.yaml:3:12: unknown key 'when' in 'incident' (valid keys: source, title, fault_at, detected_at, "
+     "mitigated_at, recovered_at, assumed)"},
+    {HEAD "incident: {fault_at: '10:00', assumed: [fault_at, fault_at]}\n",
+     "s.yaml:3:51: fault_at is named twice in 'assumed'"},
     {HEAD "expect: {stable_for: 0}\n", "s.yaml:3:22: 'stable_for' must be greater than 0"},
     {HEAD "expect: {timeout: 1x}\n",
      "s.yaml:3:19: bad duration '1x': use a number with a unit (ns, us, ms, s, m, h), e.g. 250ms, 1.5s or 1m30s; "

@@ -309,8 +309,21 @@ START_TEST(formats)
     ck_assert_str_eq(ash_report_fmt_ms_value(buf, sizeof buf, true, 1234.5675), "1234.568");
     ck_assert_str_eq(ash_report_fmt_ms_value(buf, sizeof buf, false, 0), "-");
     json_t *doc = load_fixture("pass");
-    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttd"), "12m00s \u2192 12.000 s at 60x");
-    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttr"), "22m00s \u2192 22.000 s at 60x");
+    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttd"), "12 min \u2192 12.0 s at 60x");
+    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttr"), "22 min \u2192 22.0 s at 60x");
+    /* Human units: zero is zero, precision follows the magnitude, no carry into "1000 ms" or "60.0 s". */
+    static const struct {
+        double ms;
+        const char *want;
+    } durs[] = {{0, "0 ms"},       {0.041, "0.041 ms"},   {0.187, "0.19 ms"},      {4.25, "4.2 ms"},
+                {48.731, "49 ms"}, {999.6, "1.00 s"},     {3012.345, "3.01 s"},    {12231.0, "12.2 s"},
+                {59960, "1 min"},  {720000, "12 min"},    {750000, "12 min 30 s"}, {3723000, "1 h 02 min"},
+                {7200000, "2 h"},  {-2150.412, "-2.15 s"}};
+    for (size_t i = 0; i < sizeof durs / sizeof durs[0]; i++)
+        ck_assert_str_eq(ash_report_fmt_dur(buf, sizeof buf, durs[i].ms), durs[i].want);
+    ck_assert_str_eq(ash_report_fmt_rel(buf, sizeof buf, true, 0), "0");
+    ck_assert_str_eq(ash_report_fmt_rel(buf, sizeof buf, true, 3012.345), "+3.01 s");
+    ck_assert_str_eq(ash_report_fmt_rel(buf, sizeof buf, false, 1), "-");
     json_decref(doc);
     doc = load_fixture("nulls");
     ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttd"), "-");
@@ -337,17 +350,25 @@ START_TEST(junit_fail_names_missed_expectations)
 {
     char path[512];
     char *x = render("fail", ash_report_write_junit, "junit.xml", path, sizeof path);
+    /* One suite per run; one testcase for the run, one per expectation. */
     ck_assert_ptr_nonnull(
-        strstr(x, "<testsuite name=\"telephony-table-lock\" tests=\"1\" failures=\"1\" errors=\"0\""));
-    ck_assert_ptr_nonnull(strstr(x, "<testcase classname=\"aftershock.telephony-table-lock\" "
-                                    "name=\"telephony-table-lock run 1\""));
-    ck_assert_uint_eq(count_of(x, "<failure "), 1);
-    ck_assert_ptr_nonnull(strstr(x, "message=\"2 expectations missed: detect_within: 18234.500 ms &gt; limit "
-                                    "15000.000 ms; recover_within: not reached (limit 30000.000 ms)\""));
+        strstr(x, "<testsuite name=\"telephony-table-lock\" tests=\"3\" failures=\"2\" errors=\"0\""));
+    ck_assert_ptr_nonnull(strstr(x, "<testcase classname=\"aftershock.telephony-table-lock\" name=\"run\""));
+    ck_assert_ptr_nonnull(strstr(x, "<testcase classname=\"aftershock.telephony-table-lock\" name=\"detect_within\" "
+                                    "time=\"0.000\">\n      <failure type=\"expectation\" message=\"detect_within: "
+                                    "18.2 s, over the limit of 15.0 s\">"));
+    ck_assert_ptr_nonnull(strstr(x, "<failure type=\"expectation\" message=\"recover_within: not recovered (limit "
+                                    "30.0 s)\">"));
+    ck_assert_uint_eq(count_of(x, "<failure "), 2);
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd_ms\" value=\"18234.500\"/>"));
-    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttr_ms\" value=\"null\"/>"));
+    /* Not reached: no number, and never the string "null". */
+    ck_assert_ptr_null(strstr(x, "<property name=\"ttr_ms\""));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttr.status\" value=\"not recovered\"/>"));
+    ck_assert_ptr_null(strstr(x, "\"null\""));
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"impact_ms\" value=\"51.500\"/>"));
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"detected_by\" value=\"noc-webhook\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"resolution_ms\" value=\"100.000\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"incident.ttd.basis\" value=\"stated\"/>"));
     /* The title and the alert text carry <&>" and must come out escaped. */
     ck_assert_ptr_nonnull(strstr(x, "value=\"Calls &amp; &lt;records&gt; &quot;locked&quot;\""));
     ck_assert_ptr_nonnull(strstr(x, "alert &quot;QueueBacklog&quot; &lt;critical&gt; &amp; paging | ops"));
@@ -362,26 +383,30 @@ START_TEST(junit_pass_aborted_nulls)
 {
     char path[512];
     char *x = render("pass", ash_report_write_junit, "junit.xml", path, sizeof path);
-    ck_assert_ptr_nonnull(strstr(x, "tests=\"1\" failures=\"0\" errors=\"0\""));
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"3\" failures=\"0\" errors=\"0\""));
     ck_assert_ptr_null(strstr(x, "<failure"));
     ck_assert_ptr_null(strstr(x, "<error"));
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd_ms\" value=\"3012.345\"/>"));
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttr_ms\" value=\"12231.000\"/>"));
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"detected_by\" value=\"backlog-alert\"/>"));
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"incident.scaled_ttd_ms\" value=\"12000.000\"/>"));
+    /* No error: no error property at all. */
+    ck_assert_ptr_null(strstr(x, "error\" value="));
+    ck_assert_ptr_nonnull(strstr(x, " timestamp=\"2025-03-14T09:30:02\">"));
     free(x);
     assert_well_formed(path);
 
     x = render("aborted", ash_report_write_junit, "junit.xml", path, sizeof path);
-    ck_assert_ptr_nonnull(strstr(x, "tests=\"1\" failures=\"0\" errors=\"1\""));
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"3\" failures=\"2\" errors=\"1\""));
     ck_assert_ptr_nonnull(strstr(x, "<error type=\"aborted\" message=\"run aborted: interrupted by SIGINT\">"));
     free(x);
     assert_well_formed(path);
 
     x = render("nulls", ash_report_write_junit, "junit.xml", path, sizeof path);
-    ck_assert_ptr_nonnull(strstr(x, "tests=\"1\" failures=\"0\" errors=\"1\""));
-    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd_ms\" value=\"null\"/>"));
-    ck_assert_ptr_nonnull(strstr(x, "<property name=\"detected_by\" value=\"null\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"2\" failures=\"1\" errors=\"1\""));
+    ck_assert_ptr_null(strstr(x, "<property name=\"ttd_ms\""));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd.status\" value=\"not detected\"/>"));
+    ck_assert_ptr_null(strstr(x, "<property name=\"detected_by\""));
     ck_assert_ptr_nonnull(strstr(x, "fault cut-core: sch_netem is not available in this kernel"));
     free(x);
     assert_well_formed(path);
@@ -391,16 +416,161 @@ START_TEST(junit_pass_aborted_nulls)
     ck_assert_ptr_nonnull(strstr(x, "tests=\"1\" failures=\"0\" errors=\"1\""));
     ck_assert_ptr_nonnull(strstr(x, "<error type=\"error\" message=\"run error: cannot create network namespace "
                                     "ash-1f2e: Operation not permitted (run as root)\">"));
-    ck_assert_ptr_nonnull(strstr(x, "<property name=\"incident.ttd_ms\" value=\"null\"/>"));
+    /* The incident gives no TTD: unknown, said as such. */
+    ck_assert_ptr_null(strstr(x, "<property name=\"incident.ttd_ms\""));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"incident.ttd.basis\" value=\"unknown\"/>"));
     free(x);
     assert_well_formed(path);
 
     x = render("repeat3", ash_report_write_junit, "junit.xml", path, sizeof path);
-    ck_assert_ptr_nonnull(strstr(x, "tests=\"3\" failures=\"0\" errors=\"0\""));
+    ck_assert_uint_eq(count_of(x, "<testsuite "), 3);
+    ck_assert_uint_eq(count_of(x, "tests=\"3\" failures=\"0\" errors=\"0\""), 3);
     ck_assert_ptr_nonnull(strstr(x, "<property name=\"schedule_lateness_p99_ms\" value=\"0.187\"/>"));
-    ck_assert_uint_eq(count_of(x, "<testcase "), 3);
-    ck_assert_ptr_nonnull(strstr(x, "name=\"portal-memory-exhaustion run 3\""));
+    ck_assert_uint_eq(count_of(x, "<testcase "), 9);
+    ck_assert_ptr_nonnull(strstr(x, "<testsuite name=\"portal-memory-exhaustion (run 3 of 3)\""));
     free(x);
+}
+END_TEST
+
+/* Each verify check is a testcase of its own, failing when its outcome was not the expected one;
+ * a "fail" verdict nothing else explains fails the run's own testcase. */
+START_TEST(junit_verify_checks_and_unexplained_fail)
+{
+    json_t *doc = load_fixture("pass");
+    json_t *run = json_array_get(json_object_get(doc, "runs"), 0);
+    json_object_set_new(run, "verify",
+                        json_pack("[{s:s, s:s, s:s, s:b, s:f, s:s}, {s:s, s:s, s:s, s:b, s:f, s:s}]", "name",
+                                  "profiles-intact", "expect", "pass", "outcome", "fail", "met", 0, "duration_ms", 12.5,
+                                  "output", "3 profiles corrupted", "name", "db-answers", "expect", "pass", "outcome",
+                                  "pass", "met", 1, "duration_ms", 4.0, "output", ""));
+    char path[512];
+    snprintf(path, sizeof path, "%s/verify.xml", tmpdir);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_junit(doc, path, &err) == 0, "%s", err.msg);
+    char *x = slurp(path);
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"5\" failures=\"1\" errors=\"0\""));
+    ck_assert_ptr_nonnull(strstr(x, "name=\"verify: profiles-intact\" time=\"0.013\">\n      <failure type=\"verify\" "
+                                    "message=\"expected pass, got fail\"/>\n      <system-out>3 profiles corrupted"));
+    ck_assert_ptr_nonnull(strstr(x, "name=\"verify: db-answers\" time=\"0.004\">\n    </testcase>"));
+    free(x);
+    assert_well_formed(path);
+
+    json_object_set_new(run, "verify", json_array());
+    json_object_set_new(run, "verdict", json_string("fail"));
+    json_object_set_new(run, "error", json_string("stopped by a guardrail"));
+    ck_assert_msg(ash_report_write_junit(doc, path, &err) == 0, "%s", err.msg);
+    x = slurp(path);
+    ck_assert_ptr_nonnull(strstr(x, "tests=\"3\" failures=\"1\" errors=\"0\""));
+    ck_assert_ptr_nonnull(strstr(x, "name=\"run\" time=\"16.381\">\n      <failure type=\"verdict\" message=\"run "
+                                    "failed: stopped by a guardrail\"/>"));
+    free(x);
+    json_decref(doc);
+}
+END_TEST
+
+/* Unknown reads as unknown, assumed as assumed, zero as zero, in every output. */
+START_TEST(incident_unknown_assumed_zero_everywhere)
+{
+    json_t *doc = load_fixture("pass");
+    json_t *inc = json_pack("{s:s, s:s, s:f, s:n, s:f, s:f, s:n, s:s, s:s, s:s, s:s, s:n, s:s, s:[s]}", "source",
+                            "000_c77ba6c079faf663.txt", "title", "AskCody: Management Portal degraded", "ttd_ms", 0.0,
+                            "ttr_ms", "timescale", 600.0, "scaled_ttd_ms", 0.0, "scaled_ttr_ms", "ttd_basis", "assumed",
+                            "ttr_basis", "unknown", "fault_at", "16:43", "detected_at", "16:43", "recovered_at",
+                            "mitigated_at", "18:50", "assumed", "fault_at");
+    json_object_set_new(doc, "incident", inc);
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/inc", tmpdir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_render_all(doc, dir, &err) == 0, "%s", err.msg);
+
+    char buf[200];
+    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttd"), "0 ms (assumed)");
+    ck_assert_str_eq(ash_report_fmt_incident(buf, sizeof buf, doc, "ttr"), "unknown");
+    ck_assert_int_eq(ash_report_incident_basis(doc, "ttd"), ASH_BASIS_ASSUMED);
+    ck_assert_int_eq(ash_report_incident_basis(doc, "ttr"), ASH_BASIS_UNKNOWN);
+
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *h = slurp(path);
+    ck_assert_ptr_nonnull(strstr(h, "<span class=\"assumed\">0 ms (assumed)</span>"));
+    ck_assert_ptr_nonnull(strstr(h, "<span class=\"unknown\">unknown (the postmortem does not give it)</span>"));
+    ck_assert_ptr_nonnull(strstr(h, "replays the incident \u201cAskCody: Management Portal degraded\u201d"));
+    /* Its own clock on the timeline: 16:43 at t_inject, 1 s = 10 min. */
+    ck_assert_ptr_nonnull(strstr(h, ">incident clock</text>"));
+    ck_assert_ptr_nonnull(strstr(h, ">1 s = 10 min</text>"));
+    ck_assert_ptr_nonnull(strstr(h, ">incident mitigated 18:50 (assumed)</text>"));
+    ck_assert_ptr_nonnull(strstr(h, ">incident detected 16:43 (assumed)</text>"));
+    ck_assert_ptr_null(strstr(h, "0.000"));
+    free(h);
+    assert_well_formed(path);
+
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    h = slurp(path);
+    ck_assert_ptr_nonnull(strstr(h, "| TTD | 0 ms (assumed) | *assumed* | 3.01 s | - |"));
+    ck_assert_ptr_nonnull(strstr(h, "| TTR | unknown (the postmortem does not give it) | unknown | 12.2 s | - |"));
+    ck_assert_ptr_nonnull(strstr(h, "Incident: AskCody: Management Portal degraded (`000_c77ba6c079faf663.txt`)"));
+    free(h);
+
+    snprintf(path, sizeof path, "%s/junit.xml", dir);
+    h = slurp(path);
+    ck_assert_ptr_nonnull(strstr(h, "<property name=\"incident.ttd_ms\" value=\"0.000\"/>"));
+    ck_assert_ptr_nonnull(strstr(h, "<property name=\"incident.ttd.basis\" value=\"assumed\"/>"));
+    ck_assert_ptr_null(strstr(h, "<property name=\"incident.ttr_ms\""));
+    ck_assert_ptr_nonnull(strstr(h, "<property name=\"incident.ttr.basis\" value=\"unknown\"/>"));
+    ck_assert_ptr_nonnull(
+        strstr(h, "<property name=\"incident.title\" value=\"AskCody: Management Portal degraded\"/>"));
+    free(h);
+
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    ash_report_print_summary(f, (const json_t *const *)&doc, 1, false);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(out, "0 ms (assumed)"));
+    ck_assert_ptr_nonnull(strstr(out, "unknown"));
+    ck_assert_ptr_null(strstr(out, "0.000"));
+    free(out);
+    json_decref(doc);
+}
+END_TEST
+
+/* The causal chain: memory samples (by default) and what the scenario plots, as lanes. */
+START_TEST(timeline_series_lanes)
+{
+    json_t *doc = load_fixture("pass");
+    json_t *run = json_array_get(json_object_get(doc, "runs"), 0);
+    json_t *tl = json_object_get(run, "timeline");
+    for (int i = 0; i < 20; i++)
+        json_array_append_new(
+            tl, json_pack("{s:f, s:s, s:s}", "t_ms", 2000.0 + 500.0 * i, "event", "memory-usage", "detail",
+                          i % 2 ? "host portal: 30.5 MiB of 40.0 MiB"
+                                : "host portal: 9.8 MiB of 40.0 MiB, pressure some 0.00% full 0.00%"));
+    char path[600];
+    snprintf(path, sizeof path, "%s/series.html", tmpdir);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_html(doc, path, &err) == 0, "%s", err.msg);
+    char *h = slurp(path);
+    ck_assert_uint_eq(count_of(h, "<g class=\"series\""), 1);
+    ck_assert_ptr_nonnull(strstr(h, "data-series=\"memory, host portal\""));
+    ck_assert_ptr_nonnull(strstr(h, ">max 30.5 MiB of 40</text>"));
+    ck_assert_ptr_nonnull(strstr(h, "<line class=\"series-limit\""));
+    free(h);
+    assert_well_formed(path);
+
+    /* The scenario's own choice replaces the default. */
+    json_object_set_new(doc, "plot", json_pack("[s, s]", "latency:register", "latency:no-such-probe"));
+    ck_assert_msg(ash_report_write_html(doc, path, &err) == 0, "%s", err.msg);
+    h = slurp(path);
+    ck_assert_uint_eq(count_of(h, "<g class=\"series\""), 1);
+    ck_assert_ptr_nonnull(strstr(h, "data-series=\"latency, register\""));
+    ck_assert_ptr_nonnull(strstr(h, ">max 300 ms</text>"));
+    free(h);
+    json_object_set_new(doc, "plot", json_array());
+    ck_assert_msg(ash_report_write_html(doc, path, &err) == 0, "%s", err.msg);
+    h = slurp(path);
+    ck_assert_ptr_null(strstr(h, "<g class=\"series\""));
+    free(h);
+    json_decref(doc);
 }
 END_TEST
 
@@ -414,10 +584,10 @@ START_TEST(junit_many_in_one_file)
     ash_error_t err = {0};
     ck_assert_msg(ash_report_write_junit_many((const json_t *const *)docs, N_FIXTURES, path, &err) == 0, "%s", err.msg);
     char *x = slurp(path);
-    /* pass 1 + fail 1 + aborted 1 + repeat 3 + nulls 1 + setup_error 1 */
-    ck_assert_ptr_nonnull(strstr(x, "<testsuites name=\"aftershock\" tests=\"8\" failures=\"1\" errors=\"3\""));
-    ck_assert_uint_eq(count_of(x, "<testsuite "), N_FIXTURES);
-    ck_assert_uint_eq(count_of(x, "<testcase "), 8);
+    /* pass 3 + fail 3 + aborted 3 + repeat 3x3 + nulls 2 + setup_error 1 */
+    ck_assert_ptr_nonnull(strstr(x, "<testsuites name=\"aftershock\" tests=\"21\" failures=\"5\" errors=\"3\""));
+    ck_assert_uint_eq(count_of(x, "<testsuite "), N_FIXTURES + 2);
+    ck_assert_uint_eq(count_of(x, "<testcase "), 21);
     free(x);
     assert_well_formed(path);
     for (size_t i = 0; i < N_FIXTURES; i++)
@@ -430,26 +600,32 @@ END_TEST
 START_TEST(markdown_has_the_figures)
 {
     char *md = render("pass", ash_report_write_markdown, "report.md", NULL, 0);
-    ck_assert_ptr_nonnull(strstr(md, "**Verdict: PASS**"));
-    ck_assert_ptr_nonnull(strstr(md, "| 1 | pass | 48.731 | 3012.345 | backlog-alert | 12231.000 |"));
-    ck_assert_ptr_nonnull(strstr(md, "| TTD | 12m00s | 12000.000 | 3012.345 | 0.25 |"));
-    ck_assert_ptr_nonnull(strstr(md, "| TTR | 22m00s | 22000.000 | 12231.000 | 0.56 |"));
-    ck_assert_ptr_nonnull(strstr(md, "| 1 | detect_within | 15000.000 | 3012.345 | yes |"));
+    ck_assert_ptr_nonnull(strstr(md, "**Verdict: PASS**\n\n- **TTD 3.01 s** (incident: 12 min \u2192 12.0 s at 60x; "
+                                     "limit 15.0 s: met)\n- **TTR 12.2 s** (incident: 22 min \u2192 22.0 s at 60x; "
+                                     "limit 30.0 s: met)\n"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | pass | 49 ms | 3.01 s | backlog-alert | 12.2 s | 211 ms | 100 ms |"));
+    ck_assert_ptr_nonnull(strstr(md, "| TTD | 12 min \u2192 12.0 s at 60x | stated | 3.01 s | 0.25 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| TTR | 22 min \u2192 22.0 s at 60x | stated | 12.2 s | 0.56 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | detect_within | 15.0 s | 3.01 s | yes |"));
     ck_assert_ptr_nonnull(strstr(md, "## Event log"));
-    ck_assert_ptr_nonnull(strstr(md, "| 2150.412 | t_inject | maintenance-lock in effect |"));
-    ck_assert_ptr_nonnull(strstr(md, "| 1 | 230 | 0.041 | 0.187 | 0.912 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| 0 | +2.15 s | t_inject | maintenance-lock in effect |"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | 230 | 0.041 ms | 0.19 ms | 0.91 ms |"));
+    /* One run: no "median" summary over it. */
+    ck_assert_ptr_null(strstr(md, "## Summary"));
     ck_assert_ptr_nonnull(strstr(md, "- aftershock: 0.1.0"));
     free(md);
 
     md = render("fail", ash_report_write_markdown, "report.md", NULL, 0);
     ck_assert_ptr_nonnull(strstr(md, "**Verdict: FAIL**"));
-    ck_assert_ptr_nonnull(strstr(md, "| 1 | recover_within | 30000.000 | - | **NO** |"));
+    ck_assert_ptr_nonnull(strstr(md, "- **TTR not recovered** (incident: 22 min \u2192 22.0 s at 60x; limit 30.0 s: "
+                                     "**missed**)\n"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | recover_within | 30.0 s | not recovered | **NO** |"));
     /* A pipe in a detail must not split the table row. */
     ck_assert_ptr_nonnull(strstr(md, "&lt;critical&gt; & paging \\| ops"));
     free(md);
 
     md = render("repeat3", ash_report_write_markdown, "report.md", NULL, 0);
-    ck_assert_ptr_nonnull(strstr(md, "| TTD | 3900.000 | 4100.500 | 4500.250 | 4500.250 | 3 / 3 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| TTD | 3.90 s | 4.10 s | 4.50 s | 4.50 s | 3 / 3 |"));
     ck_assert_ptr_nonnull(strstr(md, "## Event log, run 3"));
     ck_assert_ptr_nonnull(strstr(md, "replayed at 120x"));
     free(md);
@@ -463,13 +639,14 @@ START_TEST(markdown_has_the_figures)
     ck_assert_msg(ash_report_write_markdown(doc, path, &err) == 0, "%s", err.msg);
     json_decref(doc);
     md = slurp(path);
-    ck_assert_ptr_nonnull(strstr(md, "| TTD | 3900.000 | 4100.500 | 4500.250 | 4500.250 | 3 / 3 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| TTD | 3.90 s | 4.10 s | 4.50 s | 4.50 s | 3 / 3 |"));
     free(md);
 
     md = render("nulls", ash_report_write_markdown, "report.md", NULL, 0);
     ck_assert_ptr_nonnull(strstr(md, "**Verdict: ERROR**"));
     ck_assert_ptr_nonnull(strstr(md, "- error: cannot create network namespace: Operation not permitted"));
-    ck_assert_ptr_nonnull(strstr(md, "| 1 | error | - | - | - | - | - | - | - |"));
+    ck_assert_ptr_nonnull(
+        strstr(md, "| 1 | error | none seen | not detected | - | not recovered | not measured | - | - |"));
     free(md);
 }
 END_TEST
@@ -492,8 +669,15 @@ START_TEST(html_timeline_per_run_and_strip_per_probe)
     ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker detect\">"));
     ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker remedy\">"));
     ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker recover\">"));
-    ck_assert_ptr_nonnull(strstr(h, "time since run start (ms)"));
-    ck_assert_ptr_nonnull(strstr(h, "12m00s \u2192 12.000 s at 60x"));
+    ck_assert_ptr_nonnull(strstr(h, "s from t_inject"));
+    ck_assert_ptr_nonnull(strstr(h, "12 min \u2192 12.0 s at 60x"));
+    /* The limits and the incident's own moments are on the timeline. */
+    ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker limit\">"));
+    ck_assert_ptr_nonnull(strstr(h, ">detect_within limit 15.0 s</text>"));
+    ck_assert_ptr_nonnull(strstr(h, "<g class=\"marker incident\">"));
+    /* Key figures above the fold, in human units. */
+    ck_assert_ptr_nonnull(strstr(h, "<div class=\"card\" id=\"key-ttd\"><h2>Time to detect (TTD)</h2><p "
+                                    "class=\"big\">3.01 s</p>"));
     ck_assert_ptr_nonnull(strstr(h, "<header class=\"banner v-pass\">"));
     /* Self-contained: nothing to run, nothing to fetch. */
     ck_assert_ptr_null(strstr(h, "<script"));
@@ -582,8 +766,22 @@ START_TEST(index_lists_newest_first)
     ck_assert(rep < fail && fail < pass);
     ck_assert_ptr_null(strstr(h, "not-a-run"));
     ck_assert_ptr_nonnull(strstr(h, "unreadable: "));
-    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">4100.500 (median)</td>"));
-    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">3012.345</td>"));
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">4.10 s (median of 3)</td>"));
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">3.01 s</td>"));
+    /* The incident's own figures show on every row, not only in the variants section. */
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">25 min \u2192 12.5 s at 120x</td>"));
+    /* Summary cards first: verdict, title, TTD/TTR against the incident and the limits. */
+    const char *cards = strstr(h, "<div class=\"cards\">");
+    ck_assert_ptr_nonnull(cards);
+    ck_assert(cards < strstr(h, "<table"));
+    ck_assert_ptr_nonnull(strstr(cards, "<span class=\"v-other\">FAIL</span> Calls &amp; &lt;records&gt;"));
+    ck_assert_ptr_nonnull(strstr(cards,
+                                 "<p>TTD <b>3.01 s</b> \u00b7 incident <span class=\"stated\">12 min \u2192 "
+                                 "12.0 s at 60x</span> \u00b7 limit 15.0 s <span class=\"v-pass\">met</span></p>"));
+    ck_assert_ptr_nonnull(strstr(cards, "<p>TTR <b>not recovered</b>"));
+    ck_assert_ptr_nonnull(strstr(cards, "limit 30.0 s <span class=\"bad\">MISSED</span>"));
+    ck_assert_ptr_nonnull(strstr(cards, "<p>TTD <b>4.10 s</b> (median of 3)"));
+    ck_assert_ptr_nonnull(strstr(cards, "met in 3 of 3"));
     ck_assert_ptr_nonnull(strstr(h, ">fail</td>"));
     free(h);
     assert_well_formed(path);
@@ -608,15 +806,18 @@ START_TEST(terminal_summary)
     fclose(f);
     ck_assert_ptr_nonnull(strstr(out, "scenario"));
     ck_assert_ptr_nonnull(strstr(out, "incident TTD"));
-    ck_assert_ptr_nonnull(strstr(out, "3012.345"));
-    ck_assert_ptr_nonnull(strstr(out, "12m00s \u2192 12.000 s at 60x"));
-    ck_assert_ptr_nonnull(strstr(out, "25m00s \u2192 12.500 s at 120x"));
+    ck_assert_ptr_nonnull(strstr(out, "3.01 s"));
+    ck_assert_ptr_nonnull(strstr(out, "not recovered"));
+    ck_assert_ptr_nonnull(strstr(out, "12 min \u2192 12.0 s at 60x"));
+    ck_assert_ptr_nonnull(strstr(out, "25 min \u2192 12.5 s at 120x"));
     ck_assert_ptr_nonnull(strstr(out, "portal-memory-exhaustion (median of 3)"));
     ck_assert_ptr_nonnull(strstr(out, "  run 2"));
     ck_assert_ptr_null(strstr(out, "\x1b["));
     /* header + pass + fail + aborted + (median + 3 runs) + nulls + setup_error */
     ck_assert_uint_eq(count_of(out, "\n"), 1 + 3 + 4 + 1 + 1);
-    ck_assert_ptr_nonnull(strstr(out, "45m00s \u2192 30.000 s at 90x"));
+    ck_assert_ptr_nonnull(strstr(out, "45 min \u2192 30.0 s at 90x"));
+    /* An incident without a TTD says so; it is not a zero. */
+    ck_assert_ptr_nonnull(strstr(out, "  unknown  "));
     /* Columns line up: every line has the same position for the verdict column. */
     free(out);
 
@@ -677,7 +878,8 @@ START_TEST(renders_malformed_and_empty_reports)
         snprintf(path, sizeof path, "%s/junit.xml", dir);
         assert_well_formed(path);
         char *x = slurp(path);
-        ck_assert_uint_eq(count_of(x, "<testcase "), i == 0 ? 3 : 1);
+        /* doc 0: three runs, the third with two expectations (one malformed); doc 1: no run at all */
+        ck_assert_uint_eq(count_of(x, "<testcase "), i == 0 ? 5 : 1);
         if (i == 1)
             ck_assert_ptr_nonnull(strstr(x, "message=\"no run completed: cgroup v2 has no memory controller &amp; v1"));
         free(x);
@@ -772,13 +974,13 @@ START_TEST(variants_known_pair_in_index_and_comparison_md)
     const char *sec = strstr(h, "<h2 id=\"variants\">Would the action items have helped?</h2>");
     ck_assert_ptr_nonnull(sec);
     ck_assert_ptr_nonnull(strstr(sec, "<h3>Incident <code>002_54fa43d8c2608992.txt</code></h3>"));
-    ck_assert_ptr_nonnull(strstr(sec, "The incident itself: TTD 12m00s \u2192 12.000 s at 60x, TTR 22m00s \u2192 "
-                                      "22.000 s at 60x"));
-    ck_assert_ptr_nonnull(strstr(sec, "<td class=\"n\">3.012 s \u2192 1.012 s</td>"
-                                      "<td class=\"sooner\">2.000 s sooner (-66.4%; 2m00s of the incident at "
+    ck_assert_ptr_nonnull(strstr(sec, "The incident itself: TTD 12 min \u2192 12.0 s at 60x, TTR 22 min \u2192 "
+                                      "22.0 s at 60x"));
+    ck_assert_ptr_nonnull(strstr(sec, "<td class=\"n\">3.01 s \u2192 1.01 s</td>"
+                                      "<td class=\"sooner\">2.00 s sooner (-66.4%; 2 min of the incident at "
                                       "60x)</td>"));
-    ck_assert_ptr_nonnull(strstr(sec, "<td class=\"n\">12.231 s \u2192 9.231 s</td>"
-                                      "<td class=\"sooner\">3.000 s sooner (-24.5%; 3m00s of the incident at "
+    ck_assert_ptr_nonnull(strstr(sec, "<td class=\"n\">12.2 s \u2192 9.23 s</td>"
+                                      "<td class=\"sooner\">3.00 s sooner (-24.5%; 3 min of the incident at "
                                       "60x)</td>"));
     /* The run directories, escaped as text and as URLs. */
     ck_assert_ptr_nonnull(strstr(sec, "<a href=\"20250314T093100Z-early%26alert/report.html\">telephony-table-lock-"
@@ -789,7 +991,7 @@ START_TEST(variants_known_pair_in_index_and_comparison_md)
     ck_assert_ptr_null(strstr(h, "early-alert-old/report.html\">telephony-table-lock-early-alert</a><br/>"));
     /* The run list is still all there, the unreadable one included. */
     ck_assert_ptr_nonnull(strstr(h, "<h2 id=\"runs\">Runs</h2>"));
-    ck_assert_ptr_nonnull(strstr(h, "<p>6 runs, newest first."));
+    ck_assert_ptr_nonnull(strstr(h, "<p>6 reports, newest first."));
     ck_assert_ptr_nonnull(strstr(h, "unreadable: "));
     free(h);
 
@@ -797,13 +999,15 @@ START_TEST(variants_known_pair_in_index_and_comparison_md)
     char *md = slurp(path);
     ck_assert_ptr_nonnull(strstr(md, "# Would the action items have helped?\n"));
     ck_assert_ptr_nonnull(strstr(md, "## Incident `002_54fa43d8c2608992.txt`\n"));
-    ck_assert_ptr_nonnull(strstr(md, "| [telephony-table-lock-early-alert](20250314T093100Z-early%26alert/report.md) "
-                                     "(20250314T093100Z-early&alert) | [telephony-table-lock]"
-                                     "(20250314T093000Z-telephony-table-lock/report.md) "
-                                     "(20250314T093000Z-telephony-table-lock) | 3.012 s \u2192 1.012 s | 2.000 s "
-                                     "sooner (-66.4%; 2m00s of the incident at 60x) | 12.231 s \u2192 9.231 s | "
-                                     "3.000 s sooner (-24.5%; 3m00s of the incident at 60x) |\n"));
-    ck_assert_uint_eq(count_of(md, "\n| ["), 1);
+    /* No relative links: they break once pasted into a ticket. The folder is named once, absolutely. */
+    ck_assert_ptr_nonnull(strstr(md, "| **telephony-table-lock-early-alert** (run `20250314T093100Z-early&alert`) | "
+                                     "**telephony-table-lock** (run `20250314T093000Z-telephony-table-lock`) | "
+                                     "3.01 s \u2192 1.01 s | 2.00 s sooner (-66.4%; 2 min of the incident at 60x) | "
+                                     "12.2 s \u2192 9.23 s | 3.00 s sooner (-24.5%; 3 min of the incident at 60x) "
+                                     "|\n"));
+    ck_assert_ptr_null(strstr(md, "]("));
+    ck_assert_ptr_nonnull(strstr(md, "Run directories are in `/"));
+    ck_assert_uint_eq(count_of(md, "\n| **"), 1);
     free(md);
 
     /* The variant's runs leave the folder: so does the comparison. */
@@ -847,10 +1051,16 @@ START_TEST(variants_need_their_as_it_was_run_and_the_same_incident)
               "20250314T092900Z-telephony-table-lock");
     h = index_of_tmp(path, sizeof path);
     ck_assert_ptr_nonnull(strstr(h, "Would the action items"));
-    ck_assert_ptr_nonnull(strstr(h, "<td class=\"sooner\">2.000 s sooner (-66.7%; 2m00s of the incident at 60x)</td>"));
-    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">- \u2192 2.000 s</td><td class=\"sooner\">only with the "
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"sooner\">2.00 s sooner (-66.7%; 2 min of the incident at 60x)</td>"));
+    ck_assert_ptr_nonnull(strstr(h, "<td class=\"n\">- \u2192 2.00 s</td><td class=\"sooner\">only with the "
                                     "variant (never reached as it was)</td>"));
-    ck_assert_ptr_null(strstr(h, "other-incident.txt"));
+    /* The other incident's run is listed, but not compared. */
+    char *runs = strstr(h, "<h2 id=\"runs\">");
+    const char *variants = strstr(h, "<h2 id=\"variants\">");
+    ck_assert_ptr_nonnull(runs);
+    ck_assert_ptr_nonnull(variants);
+    *runs = '\0';
+    ck_assert_ptr_null(strstr(variants, "other-incident.txt"));
     free(h);
     ck_assert(exists("comparison.md"));
 }
@@ -860,19 +1070,24 @@ START_TEST(variant_delta_texts)
 {
     char buf[200];
     struct ash_report_delta d = {.has_variant = true, .has_base = true, .variant_ms = 4500, .base_ms = 4000};
-    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "0.500 s later (+12.5%)");
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "500 ms later (+12.5%)");
     d.timescale = 1;
-    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "0.500 s later (+12.5%)");
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "500 ms later (+12.5%)");
     d.timescale = 120;
-    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d),
-                     "0.500 s later (+12.5%; 1m00s of the incident at 120x)");
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "500 ms later (+12.5%; 1 min of the incident at 120x)");
     d.variant_ms = 4000;
     ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "no change");
+    /* An identical TTR as shown, or a difference below the resolution, is no change (never "0.000 s later"). */
+    d.variant_ms = 4000.4;
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "no change");
+    d.variant_ms = 4060;
+    d.resolution_ms = 100;
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "no change");
     d = (struct ash_report_delta){.has_variant = true, .has_base = true, .variant_ms = 250, .base_ms = 0};
-    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "0.250 s later");
+    ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "250 ms later");
     d.has_variant = false;
     ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "only as it was (never reached with the variant)");
-    ck_assert_str_eq(ash_report_fmt_pair(buf, sizeof buf, &d), "0.000 s \u2192 -");
+    ck_assert_str_eq(ash_report_fmt_pair(buf, sizeof buf, &d), "0 ms \u2192 -");
     d.has_base = false;
     ck_assert_str_eq(ash_report_fmt_delta(buf, sizeof buf, &d), "reached in neither");
     /* Truncation into a small buffer stays a terminated string. */
@@ -974,7 +1189,10 @@ int main(int argc, char **argv)
     tcase_add_test(tc, formats);
     tcase_add_test(tc, junit_fail_names_missed_expectations);
     tcase_add_test(tc, junit_pass_aborted_nulls);
+    tcase_add_test(tc, junit_verify_checks_and_unexplained_fail);
     tcase_add_test(tc, junit_many_in_one_file);
+    tcase_add_test(tc, timeline_series_lanes);
+    tcase_add_test(tc, incident_unknown_assumed_zero_everywhere);
     tcase_add_test(tc, markdown_has_the_figures);
     tcase_add_test(tc, html_timeline_per_run_and_strip_per_probe);
     tcase_add_test(tc, index_lists_newest_first);
