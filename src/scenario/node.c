@@ -549,7 +549,7 @@ static int need_plain(const ash_node *n, const char *expected, ash_error_t *err)
         return -1;
     if (!node_is_plain(n))
         return ash_node_fail(n, err, "expected %s, got the quoted string \"%s\" (remove the quotes)", expected,
-                             ash_node_text(n));
+                             ash_node_text(n) ? ash_node_text(n) : ""); /* need_text saw text; -O2 cannot tell */
     return 0;
 }
 

@@ -205,7 +205,7 @@ int ash_ns_host_create(const struct ash_ns_host_opts *o, struct ash_ns_host *out
 int ash_netns_create(const char *name, int *fd, ash_error_t *err)
 {
     struct ash_ns_host_opts o = {.netns_name = name};
-    struct ash_ns_host h;
+    struct ash_ns_host h = {-1, -1, -1}; /* filled on success; -O2 cannot see through the thread */
     if (ash_ns_host_create(&o, &h, err) < 0)
         return -1;
     if (fd)
