@@ -1,5 +1,7 @@
-/* Escaping report strings for XML/HTML/SVG and for Markdown table cells. */
+/* Escaping report strings for XML/HTML/SVG, Markdown table cells and URL path segments. */
 #include "report/report.h"
+
+#include <string.h>
 
 void ash_report_put_xml(FILE *f, const char *s)
 {
@@ -68,5 +70,16 @@ void ash_report_put_md_cell(FILE *f, const char *s)
             if (*p >= 0x20)
                 fputc(*p, f);
         }
+    }
+}
+
+/* One path segment of a relative link (a run directory's name): unreserved bytes as they are. */
+void ash_report_put_url_segment(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
+            fputc(*p, f);
+        else
+            fprintf(f, "%%%02X", *p);
     }
 }

@@ -24,16 +24,6 @@ static int newest_first(const void *a, const void *b)
     return c ? c : strcmp(y->dir, x->dir);
 }
 
-void ash_report_put_url_segment(FILE *f, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
-            fputc(*p, f);
-        else
-            fprintf(f, "%%%02X", *p);
-    }
-}
-
 static void figure(FILE *f, const json_t *report, const char *key)
 {
     const json_t *runs = json_object_get(report, "runs");
