@@ -5,6 +5,7 @@
 #include "sys/clock.h"
 #include "sys/netns.h"
 #include "sys/proc.h"
+#include "sys/procsock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -143,37 +144,6 @@ static struct process *P(const struct ash_target *t)
     return t->impl;
 }
 
-static pid_t parent_of(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    /* "pid (comm) state ppid": comm may hold spaces and parentheses: after the last ')'. */
-    char *rp = strrchr(buf, ')');
-    int ppid = 0;
-    char state;
-    if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2)
-        return 0;
-    return (pid_t)ppid;
-}
-
-static bool in_tree(pid_t pid, pid_t root)
-{
-    for (int depth = 0; pid > 1 && depth < 4096; depth++) {
-        if (pid == root)
-            return true;
-        pid = parent_of(pid);
-    }
-    return pid == root;
-}
-
 static int proc_netns_fd(const struct ash_target *t)
 {
     return P(t)->own_netns ? P(t)->nsfd : -1;
@@ -226,7 +196,7 @@ static bool tree_only(const struct process *p, pid_t *other, const char **dir)
         return false;
     bool ok = n > 0;
     for (size_t i = 0; i < n && ok; i++)
-        if (!in_tree(pids[i], p->pid)) {
+        if (!ash_proc_in_tree(pids[i], p->pid)) {
             ok = false;
             if (other)
                 *other = pids[i];
