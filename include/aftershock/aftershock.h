@@ -43,6 +43,10 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
 
 /* Parse and validate only. */
 int ash_validate_file(const char *path, ash_error_t *err);
+/* ash_validate_file, and with `resolve` also look up the targets that select what
+ * already runs (containers, processes, cgroups) as `run` would before starting:
+ * a missing engine socket, container or process is an environment error (exit 3). */
+int ash_validate_file_resolve(const char *path, bool resolve, ash_error_t *err);
 
 /* `aftershock plan` / `run --dry-run`: what a run of the scenario would do and touch, in
  * order, without doing any of it (docs/gameday.md). */

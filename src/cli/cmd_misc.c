@@ -6,23 +6,34 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char validate_usage[] = "usage: aftershock validate SCENARIO...\n\n"
-                                     "Parse and check scenarios without running anything. Errors are printed as\n"
-                                     "file:line:column: message; unknown keys name the nearest valid key.\n"
-                                     "Exit 0 when all are valid, 2 otherwise.\n";
+static const char validate_usage[] =
+    "usage: aftershock validate [--resolve] SCENARIO...\n\n"
+    "Parse and check scenarios without running anything. Errors are printed as\n"
+    "file:line:column: message; unknown keys name the nearest valid key.\n\n"
+    "  --resolve  also look up the targets that select what already runs\n"
+    "             (container:, process:, cgroup:) as `run` would before it\n"
+    "             starts: the engine socket, the container, the process must be\n"
+    "             there now. Without it validate needs no engine and runs anywhere.\n\n"
+    "Exit 0 when all are valid, 2 when one is not, 3 when --resolve cannot find\n"
+    "a target here (named with its file:line:column).\n";
 
 static int validate_main(int argc, char **argv)
 {
-    if (argc < 2) {
+    bool resolve = argc > 1 && strcmp(argv[1], "--resolve") == 0;
+    int first = resolve ? 2 : 1;
+    if (argc <= first || argv[first][0] == '-') {
         fputs(validate_usage, stderr);
         return ASH_EXIT_USAGE;
     }
     int status = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         ash_error_t err = {0};
-        if (ash_validate_file(argv[i], &err) < 0) {
+        if (ash_validate_file_resolve(argv[i], resolve, &err) < 0) {
             ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "%s\n", err.msg);
-            status = ASH_EXIT_USAGE;
+            /* Invalid is 2; only a target --resolve cannot find here is the environment's (3). */
+            int st = err.klass == ASH_ERR_ENVIRONMENT ? ASH_EXIT_ENV : ASH_EXIT_USAGE;
+            if (st > status)
+                status = st;
         } else {
             ash_text_fprintf(stdout, ASH_TEXT_KEEP_NEWLINE, "%s: ok\n", argv[i]);
         }

@@ -43,14 +43,22 @@ static void print_warnings(const struct ash_scenario *sc, FILE *out)
         ash_text_fprintf(out, ASH_TEXT_KEEP_NEWLINE, "%s\n", w->v[i]);
 }
 
-int ash_validate_file(const char *path, ash_error_t *err)
+static int check_targets(const struct ash_scenario *sc, ash_error_t *err);
+
+int ash_validate_file_resolve(const char *path, bool resolve, ash_error_t *err)
 {
     struct ash_scenario *sc;
     if (ash_scenario_load(path, &sc, err) < 0)
         return -1;
     print_warnings(sc, stderr);
+    int ret = resolve ? check_targets(sc, err) : 0;
     ash_scenario_free(sc);
-    return 0;
+    return ret;
+}
+
+int ash_validate_file(const char *path, ash_error_t *err)
+{
+    return ash_validate_file_resolve(path, false, err);
 }
 
 /* A kind this machine cannot run is an environment error (exit 3), named precisely,

@@ -141,6 +141,21 @@ scenario nolabel container:label=role=none "    kind: process
 run nolabel; st=$?
 check "no container with the label: exit 3" '[ $st = 3 ] && grep -q "no running container has the label role=none" "$T/nolabel.out"'
 
+# -- validate --resolve looks the targets up as run would; without it, no engine is asked
+out=$("$ASH" validate "$T/missing.yaml" 2>&1); st=$?
+check "validate of a missing container without --resolve: ok (exit $st)" '[ $st = 0 ]'
+out=$("$ASH" validate --resolve "$T/missing.yaml" 2>&1); st=$?
+check "validate --resolve of a missing container: exit 3 with its position (exit $st)" \
+  '[ $st = 3 ] && echo "$out" | grep -q "missing.yaml:[0-9]*:[0-9]*: .*No such container: ghost"'
+out=$("$ASH" validate --resolve "$T/nosock.yaml" 2>&1); st=$?
+check "validate --resolve without the engine's socket: exit 3 naming it (exit $st)" \
+  '[ $st = 3 ] && echo "$out" | grep -q "socket $T/none.sock"'
+scenario resolvable container:web "    kind: process
+    action: stop"
+out=$("$ASH" validate --resolve "$T/resolvable.yaml" 2>&1); st=$?
+check "validate --resolve of a running container: ok (exit $st)" '[ $st = 0 ] && echo "$out" | grep -q ": ok"'
+check "validate --resolve harmed nothing (web still running)" '[ "$(pstate "$(cpid web)")" = S ]'
+
 # -- process fault: SIGSTOP of the container's init by name, by id, by label
 for sel in name id label; do
   case $sel in name) tg=container:web ;; id) tg=container:$(cid web | cut -c1-12) ;; label) tg='{container: {label: app=web}}' ;; esac
