@@ -1,21 +1,30 @@
-/* Action `restart: SERVICE`: stop and start a service, waiting until it is ready. */
+/* Action `restart`: start a service or a container again and wait until it is back
+ * (a service: its ready check; a container: the engine's restart, then its new init). */
 #include "env/env.h"
+#include "env/target.h"
 #include "kinds.h"
 
 #include <errno.h>
 
 struct restart_conf {
     char *service;
+    struct ash_target_ref target;
 };
 
-static const struct ash_field restart_fields[] = {{"service", ASH_F_STRING, offsetof(struct restart_conf, service),
-                                                   ASH_FIELD_REQUIRED, "service to restart (HOST/SERVICE or SERVICE)"},
-                                                  {NULL}};
+static const struct ash_field restart_fields[] = {
+    {"service", ASH_F_STRING, offsetof(struct restart_conf, service), 0,
+     "service to restart (HOST/SERVICE or SERVICE); or give target:"},
+    {"target", ASH_F_TARGET, offsetof(struct restart_conf, target), 0,
+     "what to start again: service:NAME or container:NAME|ID|label=K=V (through the engine's API)",
+     .needs = ASH_CAP_RESTART},
+    {NULL}};
 
 static int restart_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
 {
     struct restart_conf *c = conf;
-    if (!ash_scenario_service(sc, c->service))
+    if (!c->service == !c->target.name)
+        return ash_node_fail(node, err, "restart needs exactly one of 'service' and 'target'");
+    if (c->service && !ash_scenario_service(sc, c->service))
         return ash_node_fail(node, err, "no service named '%s' in this scenario", c->service);
     return 0;
 }
@@ -23,6 +32,14 @@ static int restart_validate(void *conf, const ash_node *node, const struct ash_s
 static int restart_run(struct ash_ctx *ctx, const struct ash_remediation_spec *r, ash_error_t *err)
 {
     const struct restart_conf *c = r->conf;
+    if (c->target.name) {
+        struct ash_target t;
+        if (ash_ctx_target(ctx, &c->target, &t, err) < 0)
+            return -1;
+        int ret = ash_target_restart(&t, err);
+        ash_target_release(&t);
+        return ret;
+    }
     struct ash_service *s = ash_env_service(ctx->env, c->service);
     if (!s)
         return ash_error(err, ENOENT, "no service '%s'", c->service);
@@ -31,7 +48,7 @@ static int restart_run(struct ash_ctx *ctx, const struct ash_remediation_spec *r
 
 const struct ash_action_kind ash_action_restart = {
     .c = {.name = "restart",
-          .summary = "restart a service and wait until it is ready",
+          .summary = "restart a service or a container and wait until it is back",
           .fields = restart_fields,
           .conf_size = sizeof(struct restart_conf),
           .validate = restart_validate,

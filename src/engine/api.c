@@ -90,27 +90,41 @@ static int check_available(const struct ash_scenario *sc, ash_error_t *err)
 /* Targets that select what already runs (containers, processes, cgroups) are looked up
  * now, before anything starts: a missing engine socket, container or process is an
  * environment error (exit 3) naming it, not a fault that fails mid-run. */
+/* One item's targets that select what already runs, looked up now. */
+static int check_item_targets(const struct ash_field *fields, const void *conf, const char *what, const char *name,
+                              ash_error_t *err)
+{
+    for (const struct ash_field *fl = fields; fl && fl->key; fl++) {
+        if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
+            continue;
+        const struct ash_target_ref *ref = (const void *)((const char *)conf + fl->offset);
+        if (!ref->name || ref->type < ASH_TARGET_CONTAINER)
+            continue;
+        ash_error_t e = {0};
+        if (ash_target_check(ref, fl->needs, &e) < 0) {
+            /* e.msg already says why (with strerror): keep the code, add no text. */
+            ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s:%d:%d: %s '%s': %s",
+                            ref->loc.file ? ref->loc.file : "<scenario>", ref->loc.line, ref->loc.col, what, name,
+                            e.msg);
+            if (err)
+                err->code = e.code;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int check_targets(const struct ash_scenario *sc, ash_error_t *err)
 {
     for (size_t i = 0; i < sc->n_faults; i++) {
         const struct ash_fault_spec *f = &sc->faults[i];
-        for (const struct ash_field *fl = f->kind ? f->kind->c.fields : NULL; fl && fl->key; fl++) {
-            if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
-                continue;
-            const struct ash_target_ref *ref = (const void *)((const char *)f->conf + fl->offset);
-            if (!ref->name || ref->type < ASH_TARGET_CONTAINER)
-                continue;
-            ash_error_t e = {0};
-            if (ash_target_check(ref, fl->needs, &e) < 0) {
-                /* e.msg already says why (with strerror): keep the code, add no text. */
-                ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s:%d:%d: fault '%s': %s",
-                                ref->loc.file ? ref->loc.file : "<scenario>", ref->loc.line, ref->loc.col, f->name,
-                                e.msg);
-                if (err)
-                    err->code = e.code;
-                return -1;
-            }
-        }
+        if (check_item_targets(f->kind ? f->kind->c.fields : NULL, f->conf, "fault", f->name, err) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < sc->n_remediations; i++) {
+        const struct ash_remediation_spec *r = &sc->remediations[i];
+        if (check_item_targets(r->action ? r->action->c.fields : NULL, r->conf, "remediation", r->name, err) < 0)
+            return -1;
     }
     return 0;
 }

@@ -220,6 +220,43 @@ scenario prestart container:web2 "    kind: process
 run prestart; st=$?
 check "process restart of a container: run passes, a new init" '[ $st = 0 ] && [ "$(cpid web2)" != "$p0" ] && [ "$(dk inspect -f "{{.State.Running}}" web2)" = true ]'
 
+# -- remediation restart: {target: container:...}: the runbook's "restart it" through the engine
+p0=$(cpid web2)
+cat >"$T/remrestart.yaml" <<YAML
+version: 1
+name: remrestart
+runtime: {docker_host: "unix://$DOCKER_SOCK"}
+probes:
+  - name: ok
+    exec: {command: ["true"]}
+    every: 100ms
+faults:
+  - name: f
+    target: container:web2
+    kind: process
+    action: stop
+    at: 0s
+    until: remediated
+remediation:
+  - name: restart-web2
+    at: 300ms
+    action: {restart: {target: container:web2}}
+  - name: end-stop
+    at: 400ms
+    action: {revert: f}
+expect:
+  warmup: 200ms
+  timeout: 30s
+YAML
+run remrestart; st=$?
+check "remediation restart of a container: run passes (exit $st)" '[ $st = 0 ]'
+check "remediation restart: a new init, running" '[ "$(cpid web2)" != "$p0" ] && [ "$(dk inspect -f "{{.State.Running}}" web2)" = true ]'
+check "remediation restart: the report says it was done" \
+  'grep -q "remediation-done *restart-web2" "$T/remrestart.out" || python3 -c "import json,sys,glob; r=json.load(open(sorted(glob.glob(sys.argv[1]))[-1])); sys.exit(0 if any(e[\"event\"]==\"remediation-done\" and \"restart-web2\" in e[\"detail\"] for e in r[\"runs\"][0][\"timeline\"]) else 1)" "$T/r/remrestart-*/report.json"'
+sed -i 's|action: {restart: {target: container:web2}}|action: {restart: {target: container:web2, service: x}}|' "$T/remrestart.yaml"
+out=$("$ASH" validate "$T/remrestart.yaml" 2>&1); st=$?
+check "restart with both service and target: exit 2 ($out)" '[ $st = 2 ] && echo "$out" | grep -q "exactly one of"'
+
 # -- process targets: by exe (unique, or refused listing the candidates)
 cp "$(command -v sleep)" "$T/ashsleep"
 setsid "$T/ashsleep" 1000 </dev/null >/dev/null 2>&1 &
