@@ -138,6 +138,7 @@ struct run {
     int64_t first_detect;
     const struct ash_detector_spec *detected_by;
     bool aborted, finished, timed_out;
+    bool lost; /* memory ran out where a measurement is kept: the run was aborted */
     char abort_reason[256];
     struct ash_progress *progress;
     int64_t t_observed;   /* end of the observation phase (verify checks run after it) */
@@ -155,17 +156,39 @@ struct run {
 
 /* ---- timeline ---- */
 
+static void abort_run(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Memory ran out where the run keeps what it measured. A lost sample, detection
+ * or event would change a figure without a word (a lost detection moves TTD),
+ * so the run stops, says why, and reverts like any abort. */
+static void lost(struct run *r, const char *what)
+{
+    if (r->lost)
+        return;
+    r->lost = true;
+    abort_run(r, "out of memory: a %s could not be kept, so the run's figures would be wrong", what);
+}
+
 static void add_event(struct run *r, int64_t t, const char *event, const char *detail)
 {
     if (r->n_events == r->cap_events) {
         size_t cap = r->cap_events ? r->cap_events * 2 : 64;
         struct event *e = realloc(r->events, cap * sizeof *e);
-        if (!e)
+        if (!e) {
+            lost(r, "timeline event");
             return;
+        }
         r->events = e;
         r->cap_events = cap;
     }
-    r->events[r->n_events++] = (struct event){t, strdup(event), strdup(detail ? detail : "")};
+    char *ev = strdup(event), *det = strdup(detail ? detail : "");
+    if (!ev || !det) {
+        free(ev);
+        free(det);
+        lost(r, "timeline event");
+        return;
+    }
+    r->events[r->n_events++] = (struct event){t, ev, det};
     ash_progress_event(r->progress, t - r->t_start, event, detail);
     ash_guard_event(r->guard, event, detail, t);
     /* Detectors that watch timeline events (OOM kills, service exits). */
@@ -207,8 +230,10 @@ static void ctx_detect(struct ash_ctx *ctx, const struct ash_detector_spec *det,
     if (r->n_det == r->cap_det) {
         size_t cap = r->cap_det ? r->cap_det * 2 : 16;
         struct detection *d = realloc(r->detections, cap * sizeof *d);
-        if (!d)
+        if (!d) {
+            lost(r, "detection");
             return;
+        }
         r->detections = d;
         r->cap_det = cap;
     }
@@ -365,8 +390,10 @@ static void sample_done(void *arg, const struct ash_sample *s)
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 256;
         struct ash_sample *v = realloc(p->samples, cap * sizeof *v);
-        if (!v)
+        if (!v) {
+            lost(r, "probe sample");
             return;
+        }
         p->samples = v;
         p->cap = cap;
     }
@@ -453,7 +480,6 @@ static int64_t fault_revert_due(ash_loop *loop, int64_t now, void *data)
     return ASH_TIMER_DONE;
 }
 
-static void abort_run(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void abort_run(struct run *r, const char *fmt, ...)
 {
     if (r->aborted)
