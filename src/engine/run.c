@@ -169,6 +169,17 @@ static void lost(struct run *r, const char *what)
     abort_run(r, "out of memory: a %s could not be kept, so the run's figures would be wrong", what);
 }
 
+/* A timer the run cannot do without (a probe's tick, a fault's inject or revert, the
+ * timeout): without it a probe would never sample, a fault never end, the run never
+ * stop; so failing to make one aborts the run (which reverts what is in effect). */
+static ash_timer *need_timer(struct run *r, int64_t at, ash_timer_cb cb, void *data, const char *what)
+{
+    ash_timer *t = ash_loop_add_timer(r->loop, at, cb, data);
+    if (!t)
+        lost(r, what);
+    return t;
+}
+
 static void add_event(struct run *r, int64_t t, const char *event, const char *detail)
 {
     if (r->n_events == r->cap_events) {
@@ -517,7 +528,7 @@ static int inject_fault(struct run *r, struct fault_rt *f)
                    ash_ns_to_ms(t - f->scheduled));
     ash_progress_faults(r->progress, 1);
     if (f->spec->duration_ns >= 0)
-        f->t_revert = ash_loop_add_timer(r->loop, t + f->spec->duration_ns, fault_revert_due, f);
+        f->t_revert = need_timer(r, t + f->spec->duration_ns, fault_revert_due, f, "fault's revert timer");
     check_finished(r);
     return 0;
 }
@@ -654,7 +665,7 @@ static void schedule_remediation(struct run *r, struct rem_rt *m, int64_t at)
     if (r->phase != PH_FAULTS)
         return;
     m->scheduled = true;
-    m->timer = ash_loop_add_timer(r->loop, at, remediation_due, m);
+    m->timer = need_timer(r, at, remediation_due, m, "remediation's timer");
 }
 
 /* ---- the end of observation ---- */
@@ -1452,7 +1463,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
             goto out_teardown;
         }
         p->open = true;
-        p->timer = ash_loop_add_timer(r.loop, now, probe_tick, p);
+        p->timer = need_timer(&r, now, probe_tick, p, "probe's timer");
     }
     if (verify_steady_state(&r, err) < 0) {
         if (r.aborted)
@@ -1470,7 +1481,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         f->spec = &sc->faults[i];
         f->run = &r;
         f->scheduled = r.t0 + f->spec->at_ns;
-        f->t_inject = ash_loop_add_timer(r.loop, f->scheduled, fault_inject_due, f);
+        f->t_inject = need_timer(&r, f->scheduled, fault_inject_due, f, "fault's timer");
     }
     for (size_t i = 0; i < sc->n_remediations; i++) {
         struct rem_rt *m = &r.rems[i];
@@ -1479,14 +1490,15 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         if (m->spec->when == ASH_WHEN_AT)
             schedule_remediation(&r, m, r.t0 + m->spec->at_ns);
     }
-    ash_timer *tt = ash_loop_add_timer(r.loop, r.t0 + sc->expect.timeout_ns, run_timeout, &r);
-    ash_timer *sp = ash_loop_add_timer(r.loop, r.t0 + 50 * ASH_NS_PER_MS, stable_poll, &r);
+    ash_timer *tt = need_timer(&r, r.t0 + sc->expect.timeout_ns, run_timeout, &r, "run's timeout");
+    ash_timer *sp = need_timer(&r, r.t0 + 50 * ASH_NS_PER_MS, stable_poll, &r, "run's end check");
     bool never = false;
-    if (ash_loop_run_until(r.loop, &never, -1, err) < 0)
+    /* Aborted already (a timer could not be made): run_until would clear the stop. */
+    if (!r.aborted && ash_loop_run_until(r.loop, &never, -1, err) < 0)
         goto out_teardown;
-    if (!r.timed_out)
+    if (!r.timed_out && tt)
         ash_loop_cancel_timer(r.loop, tt);
-    if (!r.finished && !r.aborted)
+    if (!r.finished && !r.aborted && sp)
         ash_loop_cancel_timer(r.loop, sp);
     ret = 0;
 
