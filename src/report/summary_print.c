@@ -164,13 +164,13 @@ void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n,
             if (!json_is_object(fl))
                 continue;
             char v[48], ttd[48], fired[48], name[CELL], terms[CELL];
-            ash_report_fmt_ms(v, sizeof v, fl, "ms");
-            ash_report_fmt_ms(ttd, sizeof ttd, run, "ttd_ms");
-            ash_report_fmt_ms(fired, sizeof fired, run, "ttd_fired_ms");
+            ash_report_fmt_dur_or(v, sizeof v, fl, "ms", "unknown");
+            ash_report_fmt_dur_or(ttd, sizeof ttd, run, "ttd_ms", "not detected");
+            ash_report_fmt_dur_or(fired, sizeof fired, run, "ttd_fired_ms", "unknown");
             ash_text_escape(name, sizeof name, ash_report_get_str(reports[i], "scenario", "unnamed"), 0);
             ash_text_escape(terms, sizeof terms, ash_report_get_str(fl, "terms", "?"), 0);
-            fprintf(out, "%s run %zu: detection floor %s ms (%s); TTD %s ms notified, fired at %s ms\n", name, j + 1, v,
-                    terms, ttd, fired);
+            fprintf(out, "%s run %zu: detection floor %s (%s); TTD %s notified, fired at %s\n", name, j + 1, v, terms,
+                    ttd, fired);
         }
     }
     /* A run a guardrail stopped: which, what it saw, and how fast everything was reverted. */
