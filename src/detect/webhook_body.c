@@ -177,7 +177,9 @@ bool ash_wh_rfc3339(const char *s, int64_t *ns, int64_t *precision)
     if (*p)
         return false;
     time_t t = timegm(&tm);
-    if (t == (time_t)-1)
+    /* Nanoseconds since 1970 in an int64 end in 2262: a later stamp (a sender
+     * can write year 9999) is not one this run can place. */
+    if (t == (time_t)-1 || (int64_t)t - offset > INT64_MAX / ASH_NS_PER_S - 1)
         return false;
     *ns = ((int64_t)t - offset) * ASH_NS_PER_S + frac;
     *precision = prec;

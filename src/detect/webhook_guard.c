@@ -19,7 +19,8 @@
  *   sender), and a burst of the flood's reconnects in that moment would make
  *   it the oldest "idle" one of its address. Over a limit, only connections
  *   past their grace give way; the excess of young ones is shed as each
- *   passes its grace. Only at max_connections itself does a young one go;
+ *   passes its grace. Only at max_connections itself, or when one client
+ *   holds twice its cap, does a young one go;
  * - what was shed is counted and reported as one `webhook-saturated` line at
  *   most once a second, so a flood cannot flood the timeline as well.
  *
@@ -460,7 +461,11 @@ static void admit(struct ash_wh_guard *g, int fd, const struct sockaddr_storage 
     /* Soft limits: only connections past their grace give way; the newcomer may
      * take its client (or all) over a soft limit until settle() sheds the excess. */
     if (g->clients[client].open >= g->lim.per_client) {
-        struct slot *v = victim(g, client, false, now);
+        /* The grace lets a client go over its cap by as much again, no more: a
+         * flood of thousands would otherwise fill every slot with young
+         * connections, and the receiver's work per accept with them. */
+        bool flooding = g->clients[client].open >= 2 * g->lim.per_client;
+        struct slot *v = victim(g, client, flooding, now);
         if (v)
             shut(g, v, WHY_PER_CLIENT);
     }
