@@ -29,7 +29,7 @@ check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
 # dockerd is installed: failing to start it is a failure, not a skip.
 dockerd_start "$T/d" >"$T/why" || { echo "FAIL $(cat "$T/why")"; exit 1; }
 dockerd_image ash-busybox || { echo "FAIL cannot import the busybox image"; exit 1; }
-dk network create --internal ash-tc-net >/dev/null
+netid=$(dk network create --internal ash-tc-net)
 dk run -d --name web --network ash-tc-net --label app=web --label role=x ash-busybox sleep 1000 >/dev/null
 dk run -d --name web2 --network ash-tc-net --label role=x ash-busybox sleep 1000 >/dev/null
 dk run -d --name lim --network ash-tc-net --memory 256m ash-busybox sleep 1000 >/dev/null
@@ -369,5 +369,8 @@ ours="$p|$sp|$e1|$e2|$(cpid web2)|$(cpid lim)"
 left=$(bash "$SRC/scripts/check-leftovers.sh" 2>/dev/null | grep -E "process ($ours) " )
 check "leftover scan: none of our processes stopped${left:+: $left}" '[ -z "$left" ]'
 check "no container left frozen" '! frozen'
+# -- the private engine leaves nothing in the host's namespace (its network's br- link)
+dockerd_stop
+check "no bridge link of the test's network left (br-${netid:0:12})" '! ip link show "br-${netid:0:12}" >/dev/null 2>&1'
 [ "$fail" = 0 ] || { for f in "$T"/*.out; do echo "== $f"; tail -3 "$f"; done; }
 ash_exit "$fail"

@@ -6,7 +6,7 @@
 #                          sets DOCKER_SOCK, DOCKER_HOST_URL, and `dk` runs the docker
 #                          CLI against it. Returns 1 with the reason on stdout.
 #   dockerd_image NAME     import a busybox-only image offline (no registry)
-#   dockerd_stop           remove containers, stop the daemon by its pid, wait,
+#   dockerd_stop           remove containers and networks, stop the daemon by its pid, wait,
 #                          delete a docker0 it left, unmount anything under DIR
 #   dockerd_lacks          prints why this machine cannot run one, returns 0 if so
 DOCKERD_DIR=""
@@ -47,10 +47,15 @@ dockerd_image() {
 }
 dockerd_stop() {
   [ -n "$DOCKERD_DIR" ] || return 0
+  local nets=""
   if [ -S "$DOCKER_SOCK" ]; then
     local ids
     ids=$(dk ps -aq 2>/dev/null)
     [ -z "$ids" ] || dk rm -f $ids >/dev/null 2>&1
+    # A network the test made is a br-<id> link in the host's namespace, and a
+    # stopped daemon leaves it there: remove the networks while it runs.
+    nets=$(dk network ls -q --filter type=custom --no-trunc 2>/dev/null)
+    [ -z "$nets" ] || dk network rm $nets >/dev/null 2>&1
   fi
   local pid
   pid=$(cat "$DOCKERD_DIR/d.pid" 2>/dev/null)
@@ -68,6 +73,10 @@ dockerd_stop() {
     ! pgrep -x dockerd >/dev/null; then
     ip link del docker0 2>/dev/null
   fi
+  local n
+  for n in $nets; do # whatever the daemon could not remove itself
+    ip link show "br-${n:0:12}" >/dev/null 2>&1 && ip link del "br-${n:0:12}" 2>/dev/null
+  done
   local m
   grep -F " $DOCKERD_DIR/" /proc/self/mounts | awk '{print $2}' | sort -r | while read -r m; do
     umount -l "$m" 2>/dev/null
