@@ -3,7 +3,7 @@
 # fail, and builds tests/unit/test_torture.c. Never for a release build.
 option(ASH_TORTURE "Test build: wrappers that make the Nth allocation/syscall fail" OFF)
 if(ASH_TORTURE)
-  target_compile_definitions(aftershock_lib PRIVATE ASH_TORTURE=1)
+  target_compile_definitions(ash_layer_flags INTERFACE ASH_TORTURE=1)
   set(ASH_TORTURE_WRAPPED malloc calloc realloc strdup strndup open openat write fork)
   foreach(fn ${ASH_TORTURE_WRAPPED})
     target_link_options(aftershock_lib INTERFACE "-Wl,--wrap=${fn}")

@@ -219,7 +219,18 @@ struct ash_action_kind {
     int (*run)(struct ash_ctx *ctx, const struct ash_remediation_spec *r, ash_error_t *err);
 };
 
+/* A set of kind tables, each NULL-terminated. The parser and the schema take
+ * one, so src/scenario/ links without any kind: a test (or an agent) can parse
+ * with only the kinds it links. */
+struct ash_kind_set {
+    const struct ash_fault_kind *const *faults;
+    const struct ash_probe_kind *const *probes;
+    const struct ash_detector_kind *const *detectors;
+    const struct ash_action_kind *const *actions;
+};
+
 /* Registries (src/registry.c): the one place a new kind is listed. */
+extern const struct ash_kind_set ash_kinds; /* every kind below */
 extern const struct ash_fault_kind *const ash_fault_kinds[];
 extern const struct ash_probe_kind *const ash_probe_kinds[];
 extern const struct ash_detector_kind *const ash_detector_kinds[];

@@ -2,6 +2,7 @@
 #include "kinds.h"
 #include "env/env.h"
 #include "env/sandbox.h"
+#include "scenario/schema.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,25 @@ const struct ash_detector_kind *const ash_detector_kinds[] = {
 const struct ash_action_kind *const ash_action_kinds[] = {
 #include "kinds.def"
     NULL};
+
+const struct ash_kind_set ash_kinds = {ash_fault_kinds, ash_probe_kinds, ash_detector_kinds, ash_action_kinds};
+
+/* The whole program parses with every kind; src/scenario/ itself knows none. */
+int ash_scenario_load(const char *path, struct ash_scenario **out, ash_error_t *err)
+{
+    return ash_scenario_load_with(path, &ash_kinds, out, err);
+}
+
+int ash_scenario_load_string(const char *name, const char *text, size_t len, struct ash_scenario **out,
+                             ash_error_t *err)
+{
+    return ash_scenario_load_string_with(name, text, len, &ash_kinds, out, err);
+}
+
+int ash_schema_build(json_t **out, ash_error_t *err)
+{
+    return ash_schema_build_with(&ash_kinds, out, err);
+}
 
 #define FIND(type, table)                                                                                              \
     const struct type *type##_find(const char *name)                                                                   \

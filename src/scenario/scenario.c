@@ -196,6 +196,7 @@ struct pctx {
     size_t n_svcs;
     struct pending *pend;
     size_t n_pend, cap_pend;
+    const struct ash_kind_set *kinds; /* the kinds this parse knows: the caller's tables, not a registry */
 };
 
 static int add_pending(struct pctx *x, const struct ash_kind_common *c, void *conf, const ash_node *node)
@@ -414,6 +415,15 @@ static int parse_kind_value(struct pctx *x, const struct ash_kind_common *c, con
 }
 
 /* Find the one kind key among a map's keys. */
+/* The family's kind called NAME, or NULL (a NULL name finds nothing). */
+static const struct ash_kind_common *family_find(const struct family *fam, const char *name)
+{
+    for (size_t i = 0; name && fam->c[i]; i++)
+        if (strcmp(fam->names[i], name) == 0)
+            return fam->c[i];
+    return NULL;
+}
+
 static int find_kind_key(const ash_node *item, const struct family *fam, const char *what,
                          const struct ash_kind_common **kind, ash_node *value, ash_error_t *err)
 {
@@ -632,7 +642,7 @@ static int parse_hosts(struct pctx *x, const ash_node *root)
 static int parse_probe(struct pctx *x, const ash_node *item, size_t index, struct ash_probe_spec *p)
 {
     struct family fam;
-    FAMILY(ash_probe_kinds, &fam);
+    FAMILY(x->kinds->probes, &fam);
     char what[160];
     item_what(item, "probe", index, what, sizeof what);
     p->loc = ash_node_loc(item);
@@ -709,7 +719,7 @@ static int parse_probes(struct pctx *x, const ash_node *root)
 static int parse_detector(struct pctx *x, const ash_node *item, size_t index, struct ash_detector_spec *d)
 {
     struct family fam;
-    FAMILY(ash_detector_kinds, &fam);
+    FAMILY(x->kinds->detectors, &fam);
     char what[160];
     item_what(item, "detector", index, what, sizeof what);
     d->loc = ash_node_loc(item);
@@ -768,7 +778,7 @@ static int parse_fault(struct pctx *x, const ash_node *item, size_t index, struc
     if (need_item_map(item, "fault", x->err) < 0)
         return -1;
     struct family fam;
-    FAMILY(ash_fault_kinds, &fam);
+    FAMILY(x->kinds->faults, &fam);
     ash_node kn = ash_map_get(item, "kind");
     if (!ash_node_ok(&kn))
         return ash_node_fail(item, x->err, "%s needs 'kind' (known kinds: %s)", what, fam.list);
@@ -776,7 +786,7 @@ static int parse_fault(struct pctx *x, const ash_node *item, size_t index, struc
     if (!kname || ash_node_is_null(&kn))
         return ash_node_fail(&kn, x->err, "expected a fault kind (one of %s), got %s", fam.list,
                              ash_node_kind_name(&kn));
-    if (!(f->kind = ash_fault_kind_find(kname))) {
+    if (!(f->kind = (const struct ash_fault_kind *)family_find(&fam, kname))) {
         const char *near = ash_nearest_word(kname, fam.names, NULL);
         if (near)
             return ash_node_fail(&kn, x->err, "unknown fault kind '%s' (did you mean '%s'? known kinds: %s)", kname,
@@ -865,7 +875,7 @@ static int parse_action(struct pctx *x, const ash_node *item, const char *what, 
 {
     ash_node act = ash_map_get(item, "action");
     struct family fam;
-    FAMILY(ash_action_kinds, &fam);
+    FAMILY(x->kinds->actions, &fam);
     const char *list = fam.list;
     if (!ash_node_ok(&act))
         return ash_node_fail(item, x->err, "%s needs an 'action' (one of %s)", what, list);
@@ -876,7 +886,7 @@ static int parse_action(struct pctx *x, const ash_node *item, const char *what, 
                              list);
     ash_node k, v;
     ash_map_pair(&act, 0, &k, &v);
-    if (!(r->action = ash_action_kind_find(ash_node_text(&k)))) {
+    if (!(r->action = (const struct ash_action_kind *)family_find(&fam, ash_node_text(&k)))) {
         const char *near = ash_nearest_word(ash_node_text(&k), fam.names, NULL);
         if (near)
             return ash_node_fail(&k, x->err, "unknown action '%s' in %s (did you mean '%s'? actions: %s)",
@@ -1807,7 +1817,8 @@ static int parse_root(struct pctx *x)
     return check_references(x, &root);
 }
 
-static int load_doc(ash_doc *doc, const char *file, const char *dir, struct ash_scenario **out, ash_error_t *err)
+static int load_doc(ash_doc *doc, const char *file, const char *dir, const struct ash_kind_set *kinds,
+                    struct ash_scenario **out, ash_error_t *err)
 {
     struct ash_scenario *sc = calloc(1, sizeof *sc);
     if (!sc) {
@@ -1815,7 +1826,7 @@ static int load_doc(ash_doc *doc, const char *file, const char *dir, struct ash_
         return ash_error(err, ENOMEM, "scenario");
     }
     sc->doc = doc;
-    struct pctx x = {.sc = sc, .err = err};
+    struct pctx x = {.sc = sc, .err = err, .kinds = kinds};
     int ret = 0;
     if (!(sc->file = strdup(file)) || !(sc->dir = strdup(dir)))
         ret = ash_error(err, ENOMEM, "scenario");
@@ -1831,7 +1842,8 @@ static int load_doc(ash_doc *doc, const char *file, const char *dir, struct ash_
     return 0;
 }
 
-int ash_scenario_load(const char *path, struct ash_scenario **out, ash_error_t *err)
+int ash_scenario_load_with(const char *path, const struct ash_kind_set *kinds, struct ash_scenario **out,
+                           ash_error_t *err)
 {
     *out = NULL;
     ash_doc *doc;
@@ -1842,13 +1854,13 @@ int ash_scenario_load(const char *path, struct ash_scenario **out, ash_error_t *
         ash_doc_free(doc);
         return ash_error_class(err, ASH_ERR_USAGE, errno, "cannot resolve '%s'", path);
     }
-    int ret = load_doc(doc, path, dirname(abs), out, err);
+    int ret = load_doc(doc, path, dirname(abs), kinds, out, err);
     free(abs);
     return ret;
 }
 
-int ash_scenario_load_string(const char *name, const char *text, size_t len, struct ash_scenario **out,
-                             ash_error_t *err)
+int ash_scenario_load_string_with(const char *name, const char *text, size_t len, const struct ash_kind_set *kinds,
+                                  struct ash_scenario **out, ash_error_t *err)
 {
     *out = NULL;
     ash_doc *doc;
@@ -1860,7 +1872,7 @@ int ash_scenario_load_string(const char *name, const char *text, size_t len, str
         ash_doc_free(doc);
         return ash_error(err, errno, "cannot get the working directory");
     }
-    int ret = load_doc(doc, name, cwd, out, err);
+    int ret = load_doc(doc, name, cwd, kinds, out, err);
     free(cwd);
     return ret;
 }

@@ -196,8 +196,16 @@ struct ash_scenario {
     bool plot_set;
 };
 
-/* Load, parse and validate. On error nothing is allocated and err reads
- * "file:line:col: message" with class ASH_ERR_USAGE. */
+struct ash_kind_set;
+
+/* Load, parse and validate with the kinds in KINDS (src/kinds.h). On error
+ * nothing is allocated and err reads "file:line:col: message" with class
+ * ASH_ERR_USAGE. */
+int ash_scenario_load_with(const char *path, const struct ash_kind_set *kinds, struct ash_scenario **out,
+                           ash_error_t *err);
+int ash_scenario_load_string_with(const char *name, const char *text, size_t len, const struct ash_kind_set *kinds,
+                                  struct ash_scenario **out, ash_error_t *err);
+/* The same with every registered kind (defined in src/registry.c). */
 int ash_scenario_load(const char *path, struct ash_scenario **out, ash_error_t *err);
 int ash_scenario_load_string(const char *name, const char *text, size_t len, struct ash_scenario **out,
                              ash_error_t *err);

@@ -221,21 +221,21 @@ static json_t *kind_item(struct sb *b, const char *doc, const struct ash_field *
     return o;
 }
 
-static json_t *fault_item(struct sb *b)
+static json_t *fault_item(struct sb *b, const struct ash_kind_set *k)
 {
     json_t *o = json_object();
     set(b, o, "type", json_string("object"));
     set(b, o, "description",
         json_string("a fault on the timeline: common keys plus the kind's own keys, in the same mapping"));
     json_t *kinds = json_array(), *all = json_array();
-    for (size_t i = 0; ash_fault_kinds[i]; i++)
-        push(b, kinds, json_string(ash_fault_kinds[i]->c.name));
+    for (size_t i = 0; k->faults[i]; i++)
+        push(b, kinds, json_string(k->faults[i]->c.name));
     set(b, o, "properties",
         json_pack("{s:{s:o, s:s}}", "kind", "enum", kinds, "description", "fault kind (aftershock list)"));
     set(b, o, "required", json_pack("[s, s]", "name", "kind"));
     /* The allowed keys depend on `kind`: one closed object per kind, chosen by if/then. */
-    for (size_t i = 0; ash_fault_kinds[i]; i++) {
-        const struct ash_kind_common *c = &ash_fault_kinds[i]->c;
+    for (size_t i = 0; k->faults[i]; i++) {
+        const struct ash_kind_common *c = &k->faults[i]->c;
         json_t *props, *req;
         json_t *then = closed_object(b, NULL, &props, &req);
         add_fields(b, props, req, ash_fault_fields);
@@ -259,7 +259,7 @@ static json_t *fault_item(struct sb *b)
     return o;
 }
 
-static json_t *remediation_item(struct sb *b)
+static json_t *remediation_item(struct sb *b, const struct ash_kind_set *k)
 {
     json_t *props, *req;
     json_t *o = closed_object(b, "what the runbook did: an action on detection or at a time", &props, &req);
@@ -268,8 +268,8 @@ static json_t *remediation_item(struct sb *b)
     set(b, props, "when", json_pack("{s:[s], s:s}", "enum", "detected", "description", "run on the first detection"));
     json_t *aprops, *areq;
     json_t *action = closed_object(b, "one action kind key", &aprops, &areq);
-    for (size_t i = 0; ash_action_kinds[i]; i++)
-        set(b, aprops, ash_action_kinds[i]->c.name, kind_value(b, &ash_action_kinds[i]->c, NULL));
+    for (size_t i = 0; k->actions[i]; i++)
+        set(b, aprops, k->actions[i]->c.name, kind_value(b, &k->actions[i]->c, NULL));
     json_decref(aprops);
     json_decref(areq);
     set(b, action, "minProperties", json_integer(1));
@@ -380,17 +380,17 @@ static json_t *list_of(struct sb *b, json_t *items, const char *doc)
     return a;
 }
 
-int ash_schema_build(json_t **out, ash_error_t *err)
+int ash_schema_build_with(const struct ash_kind_set *k, json_t **out, ash_error_t *err)
 {
     *out = NULL;
     struct sb b = {.ok = true};
     const struct ash_kind_common *probes[65], *detectors[65];
     size_t n = 0;
-    for (; ash_probe_kinds[n] && n < 64; n++)
-        probes[n] = &ash_probe_kinds[n]->c;
+    for (; k->probes[n] && n < 64; n++)
+        probes[n] = &k->probes[n]->c;
     probes[n] = NULL;
-    for (n = 0; ash_detector_kinds[n] && n < 64; n++)
-        detectors[n] = &ash_detector_kinds[n]->c;
+    for (n = 0; k->detectors[n] && n < 64; n++)
+        detectors[n] = &k->detectors[n]->c;
     detectors[n] = NULL;
     /* Probes also take `timeout` inside the kind's map, next to what it bounds. */
     static const struct ash_field probe_timeout = {"timeout", ASH_F_DURATION, 0, 0,
@@ -443,8 +443,8 @@ int ash_schema_build(json_t **out, ash_error_t *err)
     set(&b, props, "detectors",
         list_of(&b, kind_item(&b, "how the system itself notices", ash_detector_fields, detectors, NULL),
                 "detectors; the first signal counts"));
-    set(&b, props, "faults", list_of(&b, fault_item(&b), "faults on the timeline"));
-    set(&b, props, "remediation", list_of(&b, remediation_item(&b), "what the runbook did"));
+    set(&b, props, "faults", list_of(&b, fault_item(&b, k), "faults on the timeline"));
+    set(&b, props, "remediation", list_of(&b, remediation_item(&b, k), "what the runbook did"));
     set(&b, props, "expect", object_schema(&b, ash_expect_fields, "expectations: the verdict"));
     json_t *dns = object_schema(&b, ash_dns_fields, "the run's DNS server: extra records; host mode: where it listens");
     set(&b, json_object_get(dns, "properties"), "records",

@@ -5,8 +5,13 @@
 #include <aftershock/error.h>
 #include <jansson.h>
 
-/* JSON Schema (draft 2020-12) of a scenario file; the caller owns *out.
- * scenarios/schema.json is this output (`aftershock schema`). */
+struct ash_kind_set;
+
+/* JSON Schema (draft 2020-12) of a scenario file written with the kinds in K;
+ * the caller owns *out. scenarios/schema.json is this output with every kind
+ * (`aftershock schema`, through ash_schema_build in src/registry.c). */
+int ash_schema_build_with(const struct ash_kind_set *k, json_t **out, ash_error_t *err);
+/* The same with every registered kind (src/registry.c). */
 int ash_schema_build(json_t **out, ash_error_t *err);
 
 /* Patterns shared by the schema and the tests; the C parsers are the reference. */

@@ -1,0 +1,94 @@
+/* One fault kind alone (src/faults/process.c): parsed with a kind set holding
+ * only it, injected and reverted through struct ash_ctx, linked with ctx, env,
+ * scenario and sys and nothing else: no registry, no engine, no other kind. This
+ * is what a fleet agent (or a new kind's own test) builds on. */
+#include "kinds.h"
+#include "scenario/scenario.h"
+#include "sys/journal.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern const struct ash_fault_kind ash_fault_process;
+
+static const struct ash_probe_kind probe = {.c = {.name = "noop", .summary = "a probe kind for this test"}};
+static const struct ash_fault_kind *const faults[] = {&ash_fault_process, NULL};
+static const struct ash_probe_kind *const probes[] = {&probe, NULL};
+static const struct ash_detector_kind *const detectors[] = {NULL};
+static const struct ash_action_kind *const actions[] = {NULL};
+static const struct ash_kind_set kinds = {faults, probes, detectors, actions};
+
+/* The process state letter from /proc/PID/stat ('T' when stopped). */
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    ck_assert_ptr_nonnull(p);
+    return p[2];
+}
+
+START_TEST(test_process_kind_stops_and_continues)
+{
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        for (;;)
+            pause();
+    }
+    char yaml[512];
+    snprintf(yaml, sizeof yaml,
+             "version: 1\nname: t\nprobes:\n  - name: p\n    noop: {}\n"
+             "faults:\n  - name: f\n    kind: process\n    target: process:pid=%d\n    action: stop\n",
+             (int)child);
+    struct ash_scenario *sc;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_scenario_load_string_with("s.yaml", yaml, strlen(yaml), &kinds, &sc, &err) == 0, "%s", err.msg);
+    char dir[] = "/tmp/ash-layer-kind-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct ash_journal *j;
+    ck_assert_msg(ash_journal_open(dir, "layer", &j, &err) == 0, "%s", err.msg);
+    struct ash_ctx ctx = {.journal = j, .scenario = sc, .run_id = "layer", .state_dir = dir};
+    const struct ash_fault_spec *f = &sc->faults[0];
+    void *state = NULL;
+    ck_assert_msg(f->kind->inject(&ctx, f, &state, &err) == 0, "%s", err.msg);
+    /* A signal is delivered when the child is next scheduled: wait for it (1 s at most). */
+    for (int i = 0; i < 1000 && proc_state(child) != 'T'; i++)
+        usleep(1000);
+    ck_assert_int_eq(proc_state(child), 'T');
+    ck_assert_uint_eq(ash_journal_pending(j), 1); /* the SIGCONT, journalled before the stop */
+    ck_assert_msg(f->kind->revert(&ctx, f, state, &err) == 0, "%s", err.msg);
+    for (int i = 0; i < 1000 && proc_state(child) == 'T'; i++)
+        usleep(1000);
+    ck_assert_int_ne(proc_state(child), 'T');
+    ck_assert_uint_eq(ash_journal_pending(j), 0);
+    ash_journal_close(j, true);
+    ck_assert_int_eq(rmdir(dir), 0);
+    ash_scenario_free(sc);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("layer_kind");
+    TCase *tc = tcase_create("process");
+    tcase_add_test(tc, test_process_kind_stops_and_continues);
+    suite_add_tcase(s, tc);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? 1 : 0;
+}
