@@ -84,7 +84,11 @@ static int64_t tick(ash_loop *loop, int64_t now, void *data)
             st->running = true;
             ash_loop_add_fd(loop, st->child.pidfd, EPOLLIN, reap, st, NULL);
             int64_t limit = c->timeout_ns > 0 ? c->timeout_ns : c->every_ns;
-            st->kill_timer = ash_loop_add_timer(loop, now + limit, overrun, st);
+            if (!(st->kill_timer = ash_loop_add_timer(loop, now + limit, overrun, st))) {
+                kill(-st->child.pid, SIGKILL); /* unbounded it could outlive the run; reap() reports it */
+                ash_ctx_eventf(st->ctx, now, "warning", "detector '%s': out of memory arming its time limit",
+                               st->d->name);
+            }
         } else {
             ash_ctx_eventf(st->ctx, now, "warning", "detector '%s': %s", st->d->name, err.msg);
         }

@@ -17,10 +17,8 @@ static const struct ash_field oom_fields[] = {
      "host:NAME, service:NAME, container:NAME, process:... or cgroup:PATH whose cgroup a memory-exhaustion fault "
      "watches",
      .needs = ASH_CAP_CGROUP},
-    {"host", ASH_F_TARGET, offsetof(struct oom_conf, target), ASH_FIELD_DEPRECATED,
-     "deprecated spelling of target: host:NAME", ash_target_old_host},
-    {"service", ASH_F_TARGET, offsetof(struct oom_conf, target), ASH_FIELD_DEPRECATED,
-     "deprecated spelling of target: service:NAME", ash_target_old_service},
+    ASH_TARGET_OLD_HOST_FIELD(struct oom_conf, target),
+    ASH_TARGET_OLD_SERVICE_FIELD(struct oom_conf, target),
     {NULL}};
 
 struct oom_state {

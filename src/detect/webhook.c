@@ -506,8 +506,10 @@ static void rearm(struct webhook_state *st)
         ash_loop_cancel_timer(st->ctx->loop, st->timer);
         st->timer = NULL;
     }
-    if (MHD_get_timeout(st->mhd, &ms) == MHD_YES)
-        st->timer = ash_loop_add_timer(st->ctx->loop, ash_now_ns() + (int64_t)ms * ASH_NS_PER_MS, mhd_timer, st);
+    if (MHD_get_timeout(st->mhd, &ms) == MHD_YES &&
+        !(st->timer = ash_loop_add_timer(st->ctx->loop, ash_now_ns() + (int64_t)ms * ASH_NS_PER_MS, mhd_timer, st)))
+        ash_ctx_eventf(st->ctx, ash_now_ns(), "warning",
+                       "webhook detector: out of memory arming the server's timeouts (idle connections stay open)");
 }
 
 static int64_t mhd_timer(ash_loop *loop, int64_t now, void *data)

@@ -196,6 +196,7 @@ static void note_shed(struct ash_wh_guard *g)
     int64_t at = now + REPORT_GATHER_NS;
     if (g->last_report && g->last_report + REPORT_EVERY_NS > at)
         at = g->last_report + REPORT_EVERY_NS;
+    /* NULL (no memory): the next call arms it again. */
     g->report_timer = ash_loop_add_timer(g->loop, at, report_timer, g);
 }
 
@@ -353,6 +354,7 @@ static void arm_deadline(struct ash_wh_guard *g)
         if (evictable(&g->slots[i]) && g->slots[i].since + g->lim.request_timeout_ns < next)
             next = g->slots[i].since + g->lim.request_timeout_ns;
     if (next != INT64_MAX)
+        /* NULL (no memory): the next call arms it again. */
         g->deadline_timer = ash_loop_add_timer(g->loop, next, deadline_timer, g);
 }
 
@@ -429,6 +431,7 @@ static void arm_settle(struct ash_wh_guard *g)
         if (evictable(&g->slots[i]) && g->slots[i].since + grace_ns(g) < next)
             next = g->slots[i].since + grace_ns(g);
     if (next != INT64_MAX)
+        /* NULL (no memory): the next call arms it again. */
         g->settle_timer = ash_loop_add_timer(g->loop, next, settle_timer, g);
 }
 
@@ -512,11 +515,10 @@ static int64_t resume_timer(ash_loop *loop, int64_t now, void *data)
     (void)now;
     struct ash_wh_guard *g = data;
     ash_error_t err = {0};
+    if (ash_loop_add_fd(loop, g->listen_fd, EPOLLIN, listen_ready, g, &err) < 0)
+        return ash_now_ns() + FD_PAUSE_NS; /* the same timer tries again: no new one to fail to make */
     g->resume_timer = NULL;
-    if (ash_loop_add_fd(loop, g->listen_fd, EPOLLIN, listen_ready, g, &err) == 0)
-        g->listening = true;
-    else
-        g->resume_timer = ash_loop_add_timer(loop, ash_now_ns() + FD_PAUSE_NS, resume_timer, g);
+    g->listening = true;
     return ASH_TIMER_DONE;
 }
 
@@ -541,10 +543,13 @@ static void listen_ready(ash_loop *loop, int fd, uint32_t events, void *data)
                 shut(g, v, WHY_RESERVE); /* its fd is free once libmicrohttpd closed it, below */
             } else {
                 /* Nothing of ours to give back: the listening socket would stay
-                 * readable and spin the loop, so stop watching it for a while. */
-                ash_loop_del_fd(loop, fd);
-                g->listening = false;
+                 * readable and spin the loop, so stop watching it for a while,
+                 * only with a timer to resume it: without one (no memory), keep watching. */
                 g->resume_timer = ash_loop_add_timer(loop, ash_now_ns() + FD_PAUSE_NS, resume_timer, g);
+                if (g->resume_timer) {
+                    ash_loop_del_fd(loop, fd);
+                    g->listening = false;
+                }
             }
         }
         break; /* EAGAIN, or an error worth a pause */

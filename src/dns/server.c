@@ -230,7 +230,10 @@ static void on_tcp_data(ash_loop *loop, int fd, uint32_t events, void *data)
     ash_dns_framer_filled(&c->in, (size_t)n);
     if (c->idle)
         ash_loop_cancel_timer(loop, c->idle);
-    c->idle = ash_loop_add_timer(loop, ash_now_ns() + TCP_IDLE_NS, tcp_idle, c);
+    if (!(c->idle = ash_loop_add_timer(loop, ash_now_ns() + TCP_IDLE_NS, tcp_idle, c))) {
+        tcp_close(c); /* a connection without its idle limit could be held open forever */
+        return;
+    }
     /* Every complete message in the buffer (clients may pipeline). */
     const uint8_t *msg;
     size_t len;
@@ -288,6 +291,8 @@ static void on_tcp_accept(ash_loop *loop, int fd, uint32_t events, void *data)
             c->next->prev = c;
         d->conns = c;
         d->stats.tcp_conns++;
+        if (!c->idle)
+            tcp_close(c); /* a connection without its idle limit could be held open forever */
     }
 }
 

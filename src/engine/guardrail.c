@@ -4,6 +4,7 @@
 #include "engine/guardrail.h"
 #include "env/env.h"
 #include "sys/clock.h"
+#include "sys/fs.h"
 #include "sys/proc.h"
 
 #include <errno.h>
@@ -126,7 +127,10 @@ static int64_t exec_tick(ash_loop *loop, int64_t now, void *data)
         if (ash_spawn(&so, &o->child, &err) == 0 &&
             ash_loop_add_fd(loop, o->child.pidfd, EPOLLIN, exec_reap, o, &err) == 0) {
             o->running = true;
-            o->kill_timer = ash_loop_add_timer(loop, now + o->spec->timeout_ns, exec_overrun, o);
+            if (!(o->kill_timer = ash_loop_add_timer(loop, now + o->spec->timeout_ns, exec_overrun, o))) {
+                kill(-o->child.pid, SIGKILL); /* unbounded it could outlive the run; exec_reap reports it */
+                trip(o, now, "out of memory arming its check's time limit: stopping, as a guardrail that cannot watch");
+            }
         } else {
             ash_ctx_eventf(o->g->ctx, now, "warning", "guardrail '%s': %s", o->spec->name, err.msg);
         }
@@ -159,8 +163,11 @@ int ash_guard_new(struct ash_ctx *ctx, int64_t t_start, ash_guard_trip_fn fn, vo
             ash_guard_free(g);
             return ash_error(err, ENOMEM, "guardrails");
         }
-        if (o->spec->max_duration_ns > 0)
-            o->timer = ash_loop_add_timer(ctx->loop, t_start + o->spec->max_duration_ns, max_duration_due, o);
+        if (o->spec->max_duration_ns > 0 &&
+            !(o->timer = ash_loop_add_timer(ctx->loop, t_start + o->spec->max_duration_ns, max_duration_due, o))) {
+            ash_guard_free(g);
+            return ash_error(err, ENOMEM, "guardrail '%s': cannot arm its time cap", o->spec->name);
+        }
     }
     *out = g;
     return 0;
@@ -172,8 +179,8 @@ void ash_guard_activate(struct ash_guard *g, int64_t t0)
         return;
     g->t0 = t0;
     for (size_t i = 0; i < g->n; i++)
-        if (g->one[i].spec->exec.n)
-            g->one[i].timer = ash_loop_add_timer(g->ctx->loop, t0, exec_tick, &g->one[i]);
+        if (g->one[i].spec->exec.n && !(g->one[i].timer = ash_loop_add_timer(g->ctx->loop, t0, exec_tick, &g->one[i])))
+            trip(&g->one[i], t0, "out of memory arming its check: stopping, as a guardrail that cannot watch");
 }
 
 void ash_guard_sample(struct ash_guard *g, const struct ash_probe_spec *p, const struct ash_sample *s)
@@ -185,13 +192,11 @@ void ash_guard_sample(struct ash_guard *g, const struct ash_probe_spec *p, const
         struct guard_one *o = &g->one[i];
         if (!o->spec->probe || strcmp(o->spec->probe, p->name) != 0)
             continue;
-        if (o->n == o->cap) {
-            size_t cap = o->cap ? o->cap * 2 : 64;
-            struct gsample *v = realloc(o->win, cap * sizeof *v);
-            if (!v)
-                continue;
-            o->win = v;
-            o->cap = cap;
+        if (ash_grow(&o->win, &o->cap, o->n + 1, sizeof *o->win, 64) < 0) {
+            /* A guardrail that cannot watch must not let the harm go on. */
+            trip(o, now, "out of memory keeping probe %s's samples: stopping, as a guardrail that cannot watch",
+                 p->name);
+            return;
         }
         o->win[o->n++] = (struct gsample){s->start, s->end - s->start, s->ok};
         /* Keep what started within the window; the window is judged only once the

@@ -123,6 +123,13 @@ static json_t *run_one(struct ash_ctx *ctx, const struct ash_verify_spec *v, int
         goto report_child;
     }
     ash_timer *kill_timer = ash_loop_add_timer(ctx->loop, t0 + v->timeout_ns, on_timeout, &c);
+    if (!kill_timer) {
+        /* Unbounded it could hang the end of the run: it does not run at all. */
+        ash_loop_del_fd(ctx->loop, c.child.pidfd);
+        ash_child_terminate(&c.child, 0, true);
+        snprintf(error, sizeof error, "out of memory arming its time limit: not run");
+        goto report_child;
+    }
     /* The loop may be stopped (Ctrl-C) while we wait: then kill the check. */
     while (!c.done) {
         if (ash_loop_run_until(ctx->loop, &c.done, -1, &err) < 0 || (!c.done && ash_loop_stopped(ctx->loop))) {

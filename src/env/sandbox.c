@@ -522,16 +522,6 @@ static int build_hosts(struct ash_sandbox *sb, const struct ash_scenario *sc, as
     return ret;
 }
 
-static int write_sysctl(const char *path, const char *value)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t w = write(fd, value, strlen(value));
-    close(fd);
-    return w < 0 ? -1 : 0;
-}
-
 static int build_bridge(struct ash_sandbox *sb, ash_error_t *err)
 {
     if (ash_mkdir_p(ASH_DEFAULT_STATE_DIR, 0755, err) < 0)
@@ -562,12 +552,12 @@ static int build_bridge(struct ash_sandbox *sb, ash_error_t *err)
      * forwarding flag), and no IPv6 at all on the bridge. */
     char path[160];
     snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/forwarding", sb->bridge);
-    if (write_sysctl(path, "0") < 0) {
+    if (ash_write_text(path, "0") < 0) {
         ash_error(err, errno, "cannot turn off forwarding on %s", sb->bridge);
         goto out;
     }
     snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", sb->bridge);
-    write_sysctl(path, "1"); /* absent when IPv6 is off: fine */
+    ash_write_text(path, "1"); /* absent when IPv6 is off: fine */
     uint32_t gw = htonl(ntohl(sb->subnet) | 1u);
     if (ash_nl_addr4_add(sb->nl, sb->bridge_ifindex, gw, 24, err) < 0)
         goto out;

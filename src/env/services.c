@@ -570,7 +570,9 @@ static void child_exited(ash_loop *loop, int fd, uint32_t events, void *data)
     if (delay > 5 * ASH_NS_PER_S)
         delay = 5 * ASH_NS_PER_S;
     s->restarts++;
-    s->restart_timer = ash_loop_add_timer(loop, ash_now_ns() + delay, restart_due, s);
+    if (!(s->restart_timer = ash_loop_add_timer(loop, ash_now_ns() + delay, restart_due, s)))
+        emit(s->env, "warning", "%s: out of memory arming its restart (restart: %s): it stays down", s->spec->name,
+             s->spec->restart == ASH_RESTART_ALWAYS ? "always" : "on-failure");
 }
 
 /* ---- readiness ----

@@ -1,6 +1,7 @@
 /* Live targets: sandbox hosts and the run's services as ops tables; resolution of every
  * type and the checked operations. */
 #include "env/target.h"
+#include "sys/fs.h"
 #include "env/env.h"
 #include "env/sandbox.h"
 #include "sys/proc.h"
@@ -54,15 +55,10 @@ static int host_procs(const struct ash_target *t, struct ash_target_proc **out, 
         const char *host = ash_service_host(s);
         if (!host || strcmp(host, t->name) != 0 || !ash_service_running(s))
             continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            struct ash_target_proc *nv = realloc(*out, cap * sizeof *nv);
-            if (!nv) {
-                free(*out);
-                *out = NULL;
-                return ash_error(err, ENOMEM, "target '%s'", t->name);
-            }
-            *out = nv;
+        if (ash_grow(out, &cap, *n + 1, sizeof **out, 8) < 0) {
+            free(*out);
+            *out = NULL;
+            return ash_error(err, ENOMEM, "target '%s'", t->name);
         }
         (*out)[(*n)++] = (struct ash_target_proc){ash_service_pid(s), ash_service_start_time(s)};
     }

@@ -293,8 +293,12 @@ static int dns_fault_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f,
         st->ctx = ctx;
         st->name = f->name;
         st->c = c;
-        if (ctx->loop)
-            st->quiet = ash_loop_add_timer(ctx->loop, ash_now_ns() + NO_EFFECT_AFTER_NS, quiet_check, st);
+        if (ctx->loop &&
+            !(st->quiet = ash_loop_add_timer(ctx->loop, ash_now_ns() + NO_EFFECT_AFTER_NS, quiet_check, st))) {
+            ash_dns_rule_remove(ctx->dns, st->rule); /* `out` moves the names back */
+            ash_error(err, ENOMEM, "cannot arm the check that the fault is asked about");
+            goto out;
+        }
     }
     *state = st;
     st = NULL;

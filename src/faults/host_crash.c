@@ -32,8 +32,7 @@ static const struct ash_field crash_fields[] = {
      "what crashes: a sandbox host (host:NAME), a container (container:NAME: freeze, kill), a cgroup "
      "(cgroup:PATH: freeze) or a process alone in its cgroup (process:pid=N: freeze)",
      .needs = ASH_CAP_FREEZE},
-    {"host", ASH_F_TARGET, offsetof(struct crash_conf, target), ASH_FIELD_DEPRECATED,
-     "deprecated spelling of target: host:NAME", ash_target_old_host},
+    ASH_TARGET_OLD_HOST_FIELD(struct crash_conf, target),
     {"mode", ASH_F_ENUM, offsetof(struct crash_conf, mode), 0,
      "kill (every process dies, links go down) | freeze (cgroup freeze: the host hangs) | isolate (links down)",
      mode_names},
@@ -230,8 +229,12 @@ static int crash_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, voi
             goto fail;
         break;
     }
-    if (c->restart_after_ns >= 0 && ctx->loop)
-        st->restart = ash_loop_add_timer(ctx->loop, ash_now_ns() + c->restart_after_ns, restart_timer, st);
+    if (c->restart_after_ns >= 0 && ctx->loop &&
+        !(st->restart = ash_loop_add_timer(ctx->loop, ash_now_ns() + c->restart_after_ns, restart_timer, st))) {
+        /* Without its timer the host would stay down past restart_after: not the fault asked for. */
+        ash_error(err, ENOMEM, "cannot arm the restart after %g s", (double)c->restart_after_ns / 1e9);
+        goto fail;
+    }
     *state = st;
     return 0;
 fail:;

@@ -14,6 +14,7 @@
 #include "sys/balloon.h"
 #include "sys/cgroup.h"
 #include "sys/clock.h"
+#include "sys/fs.h"
 #include "sys/journal.h"
 #include "sys/memwatch.h"
 #include "sys/objname.h"
@@ -68,10 +69,8 @@ static const struct ash_field mem_fields[] = {
      "its own, ash-<run>-<service>, for the fault), or the cgroup of a container:NAME, process:pid=N or "
      "cgroup:PATH (its own limit, the engine's included, is restored exactly)",
      .needs = ASH_CAP_CGROUP},
-    {"host", ASH_F_TARGET, offsetof(struct mem_conf, target), ASH_FIELD_DEPRECATED,
-     "deprecated spelling of target: host:NAME", ash_target_old_host},
-    {"service", ASH_F_TARGET, offsetof(struct mem_conf, target), ASH_FIELD_DEPRECATED,
-     "deprecated spelling of target: service:NAME", ash_target_old_service},
+    ASH_TARGET_OLD_HOST_FIELD(struct mem_conf, target),
+    ASH_TARGET_OLD_SERVICE_FIELD(struct mem_conf, target),
     {"limit", ASH_F_SIZE, offsetof(struct mem_conf, limit), 0,
      "new memory limit: 64MiB, or 50% of the current limit (of MemTotal when unlimited); revert restores the old "
      "value"},
@@ -211,32 +210,6 @@ struct mem_state {
     uint64_t enomem_mmap, enomem_brk;
 };
 
-static int read_text(const char *path, char *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, len - 1);
-    close(fd);
-    if (n < 0)
-        return -1;
-    buf[n] = '\0';
-    buf[strcspn(buf, "\n")] = '\0';
-    return 0;
-}
-
-static int write_text(const char *path, const char *value)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, value, strlen(value));
-    int e = errno;
-    close(fd);
-    errno = e;
-    return n < 0 ? -1 : 0;
-}
-
 static uint64_t mem_total(void)
 {
     FILE *f = fopen("/proc/meminfo", "r");
@@ -271,7 +244,7 @@ static int save_and_write(struct mem_state *st, const char *file, const char *va
         return ash_error(err, ENOSPC, "too many saved cgroup values");
     struct saved_file *s = &st->saved[st->n_saved];
     snprintf(s->file, sizeof s->file, "%s", file);
-    if (read_text(file, s->value, sizeof s->value) < 0)
+    if (ash_read_line(file, s->value, sizeof s->value) < 0)
         return ash_error(err, errno, "cannot read %s", file);
     json_t *d = json_pack("{s:s, s:s}", "file", s->file, "value", s->value);
     if (d && st->ident)
@@ -286,7 +259,7 @@ static int save_and_write(struct mem_state *st, const char *file, const char *va
      * within milliseconds. Retry for up to a second; the fault is in effect,
      * and t_inject taken, only when the write succeeds. */
     int64_t until = ash_now_ns() + ASH_NS_PER_S;
-    while (write_text(file, value) < 0) {
+    while (ash_write_text(file, value) < 0) {
         int e = errno;
         if (e != EBUSY || ash_now_ns() >= until)
             return ash_error(err, e, "cannot write %s to %s%s", value, file,
@@ -338,30 +311,16 @@ static void balloon_gone(void *arg, int64_t t, uint64_t bytes, int status)
                    (double)bytes / MIB, (double)st->balloon_size / MIB);
 }
 
-/* The service's current cgroup dirs in the hierarchies cg lives in (to move it back). */
+/* The service's current cgroup dirs in the hierarchies st->cg lives in (to move it back). */
 static int original_dirs(struct mem_state *st, const struct ash_cgroup_sys *sys, ash_error_t *err)
 {
-    char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)st->svc_pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return ash_error(err, errno, "cannot read %s", path);
-    while (fgets(line, sizeof line, f) && st->n_back < 4) {
-        line[strcspn(line, "\n")] = '\0';
-        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2)
-            continue;
-        *c2 = '\0';
-        const char *ctrls = c1 + 1, *rel = c2 + 1;
-        const char *base = NULL;
-        if (!*ctrls && sys->v2[0] && st->cg.v2[0])
-            base = sys->v2;
-        else if (st->cg.memory[0] && strstr(ctrls, "memory"))
-            base = sys->memory;
-        if (base)
-            snprintf(st->back[st->n_back++], sizeof st->back[0], "%s%s", base, rel);
-    }
-    fclose(f);
+    struct ash_cgroup now;
+    if (ash_cgroup_of_pid(&now, sys, st->svc_pid, err) < 0)
+        return -1;
+    if (st->cg.v2[0] && now.v2[0])
+        snprintf(st->back[st->n_back++], sizeof st->back[0], "%s", now.v2);
+    if (st->cg.memory[0] && now.memory[0])
+        snprintf(st->back[st->n_back++], sizeof st->back[0], "%s", now.memory);
     return 0;
 }
 
@@ -372,53 +331,6 @@ static json_t *own_cg_record(const struct mem_state *st)
         json_array_append_new(back, json_string(st->back[i]));
     return json_pack("{s:o, s:i, s:I, s:o}", "cgroup", ash_cgroup_to_json(&st->cg), "pid", (int)st->svc_pid, "start",
                      (json_int_t)st->svc_start, "back", back);
-}
-
-/* Move every process of cgroup dir `from` into `to` when both are in the same
- * hierarchy (the same mount), repeating while a fork races the move. */
-static int move_all(const char *from, const char *to, ash_error_t *err)
-{
-    char procs[700], dst[700], line[32];
-    snprintf(procs, sizeof procs, "%s/cgroup.procs", from);
-    snprintf(dst, sizeof dst, "%s/cgroup.procs", to);
-    struct stat a, b;
-    char parent[700];
-    snprintf(parent, sizeof parent, "%s/..", from);
-    /* Only within one hierarchy: compare the device of the two mounts. */
-    if (stat(parent, &a) < 0 || stat(to, &b) < 0 || a.st_dev != b.st_dev)
-        return 0;
-    for (int round = 0; round < 10; round++) {
-        FILE *f = fopen(procs, "re");
-        if (!f)
-            return errno == ENOENT ? 0 : ash_error(err, errno, "cannot read %s", procs);
-        int moved = 0;
-        while (fgets(line, sizeof line, f)) {
-            line[strcspn(line, "\n")] = '\0';
-            if (write_text(dst, line) < 0 && errno != ESRCH) {
-                int e = errno;
-                fclose(f);
-                return ash_error(err, e, "cannot move pid %s back into %s", line, dst);
-            }
-            moved++;
-        }
-        fclose(f);
-        if (moved == 0)
-            return 0;
-    }
-    return 0;
-}
-
-/* rmdir, waiting briefly while the kernel finishes releasing exited tasks (EBUSY). */
-static int rmdir_settled(const char *dir)
-{
-    for (int i = 0; i < 50; i++) {
-        if (rmdir(dir) == 0)
-            return 0;
-        if (errno != EBUSY)
-            return -1;
-        usleep(2000);
-    }
-    return -1;
 }
 
 /* Move pid back to its cgroups and remove the fault's own cgroup. */
@@ -438,7 +350,7 @@ static int undo_own_cg(json_t *rec, ash_error_t *err)
         {
             char path[700];
             snprintf(path, sizeof path, "%s/cgroup.procs", json_string_value(v));
-            if (write_text(path, val) < 0)
+            if (ash_write_text(path, val) < 0)
                 return ash_error(err, errno, "cannot move pid %d back into %s", (int)pid, path);
         }
     }
@@ -448,11 +360,11 @@ static int undo_own_cg(json_t *rec, ash_error_t *err)
     json_array_foreach(back, i, v)
     {
         for (int k = 0; k < 2; k++)
-            if (dirs[k][0] && move_all(dirs[k], json_string_value(v), err) < 0)
+            if (dirs[k][0] && ash_cgroup_move_all(dirs[k], json_string_value(v), err) < 0)
                 return -1;
     }
     for (int k = 0; k < 2; k++)
-        if (dirs[k][0] && rmdir_settled(dirs[k]) < 0 && errno != ENOENT)
+        if (dirs[k][0] && ash_cgroup_rmdir(dirs[k]) < 0 && errno != ENOENT)
             return ash_error(err, errno, "cannot remove %s (processes left in it?)", dirs[k]);
     return 0;
 }
@@ -496,7 +408,7 @@ static int setup_service_cgroup(struct mem_state *st, const struct ash_target *t
         /* v1 charges stay where they were made unless told to move with the task. */
         char p[700];
         snprintf(p, sizeof p, "%s/memory.move_charge_at_immigrate", st->cg.memory);
-        write_text(p, "3");
+        ash_write_text(p, "3");
     }
     return ash_cgroup_join(&st->cg, st->svc_pid, err);
 }
@@ -632,7 +544,7 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
             snprintf(path, sizeof path, "%s/memory.memsw.limit_in_bytes", st->cg.memory);
             char lp[700];
             snprintf(lp, sizeof lp, "%s/memory.limit_in_bytes", st->cg.memory);
-            if (read_text(lp, val, sizeof val) < 0) {
+            if (ash_read_line(lp, val, sizeof val) < 0) {
                 ash_error(err, errno, "cannot read %s", lp);
                 goto fail;
             }
@@ -701,7 +613,7 @@ static int mem_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     /* Newest first: swap limit before memory limit, so memsw >= limit holds on v1. */
     while (st->n_saved > 0) {
         struct saved_file *s = &st->saved[st->n_saved - 1];
-        if (write_text(s->file, s->value) < 0) {
+        if (ash_write_text(s->file, s->value) < 0) {
             ret = ash_error(err, errno, "cannot restore %s to %s", s->file, s->value);
             break;
         }
@@ -744,7 +656,7 @@ static int undo_restore(json_t *rec, ash_error_t *err)
     const char *value = json_string_value(json_object_get(rec, "value"));
     if (!file || !value)
         return ash_error(err, EINVAL, "memory.restore record without file/value");
-    if (write_text(file, value) < 0 && errno != ENOENT)
+    if (ash_write_text(file, value) < 0 && errno != ENOENT)
         return ash_error(err, errno, "cannot restore %s to %s", file, value);
     return 0;
 }

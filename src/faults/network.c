@@ -73,8 +73,7 @@ static const struct ash_field cross_fields[] = {
 static const struct ash_field net_fields[] = {
     {"target", ASH_F_TARGET, offsetof(struct net_conf, target), 0,
      "sandbox host whose traffic is harmed (host:NAME; or between)", .needs = ASH_CAP_NETNS},
-    {"host", ASH_F_TARGET, offsetof(struct net_conf, target), ASH_FIELD_DEPRECATED,
-     "deprecated spelling of target: host:NAME", ash_target_old_host},
+    ASH_TARGET_OLD_HOST_FIELD(struct net_conf, target),
     {"between", ASH_F_STRLIST, offsetof(struct net_conf, between), 0,
      "[a, b]: only traffic between these two hosts, applied on a's link"},
     {"direction", ASH_F_ENUM, offsetof(struct net_conf, direction), 0,

@@ -27,8 +27,7 @@ struct sc_conf {
 static const struct ash_field sc_fields[] = {
     {"target", ASH_F_TARGET, offsetof(struct sc_conf, target), ASH_FIELD_REQUIRED,
      "service whose syscalls are hit (service:NAME; started under the seccomp launcher)", .needs = ASH_CAP_LAUNCHED},
-    {"service", ASH_F_TARGET, offsetof(struct sc_conf, target), ASH_FIELD_DEPRECATED,
-     "deprecated spelling of target: service:NAME", ash_target_old_service},
+    ASH_TARGET_OLD_SERVICE_FIELD(struct sc_conf, target),
     {"syscalls", ASH_F_STRLIST, offsetof(struct sc_conf, syscalls), ASH_FIELD_REQUIRED,
      "syscall names: [openat, write, fsync]; only these are filtered"},
     {"errno", ASH_F_STRING, offsetof(struct sc_conf, errno_name), 0,
@@ -250,8 +249,11 @@ static int sc_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *
         free_state(st);
         return -1;
     }
-    if (ctx->loop)
-        st->quiet = ash_loop_add_timer(ctx->loop, ash_now_ns() + NO_EFFECT_AFTER_NS, quiet_check, st);
+    if (ctx->loop && !(st->quiet = ash_loop_add_timer(ctx->loop, ash_now_ns() + NO_EFFECT_AFTER_NS, quiet_check, st))) {
+        ash_seccomp_policy_remove(decide, st);
+        free_state(st);
+        return ash_error(err, ENOMEM, "cannot arm the check that the fault matches a call");
+    }
     *state = st;
     return 0;
 }

@@ -328,7 +328,10 @@ static int table_lock_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f
 
     if (st->spec.backend == ASH_LOCK_POSTGRES && c->observe_every_ns > 0 && ctx->loop) {
         st->obs_every = c->observe_every_ns;
-        st->obs_timer = ash_loop_add_timer(ctx->loop, ash_now_ns(), observe_tick, st);
+        if (!(st->obs_timer = ash_loop_add_timer(ctx->loop, ash_now_ns(), observe_tick, st))) {
+            ash_error(err, ENOMEM, "%s: cannot arm the lock's observer", st->fault);
+            goto fail;
+        }
     }
     *state = st;
     return 0;

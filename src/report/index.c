@@ -1,6 +1,7 @@
 /* reports/index.html: every run directory holding a report.json, newest first, linked to its report.html,
  * and the variants against their as-it-was replays (also written as reports/comparison.md). */
 #include "report/report.h"
+#include "sys/fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -305,15 +306,9 @@ int ash_report_write_index(const char *reports_dir, ash_error_t *err)
             path = NULL;
             continue;
         }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct entry *nv = realloc(v, ncap * sizeof *nv);
-            if (!nv) {
-                ash_error(err, ENOMEM, "cannot list reports in %s", reports_dir);
-                goto cleanup;
-            }
-            v = nv;
-            cap = ncap;
+        if (ash_grow(&v, &cap, n + 1, sizeof *v, 16) < 0) {
+            ash_error(err, ENOMEM, "cannot list reports in %s", reports_dir);
+            goto cleanup;
         }
         struct entry *e = &v[n++];
         memset(e, 0, sizeof *e);

@@ -6,6 +6,7 @@
  * lowest lane where neither its text nor the line of a marker labelled above it would cross another
  * label. Widths are estimated from the character count at the label's font size, on the wide side. */
 #include "report/report.h"
+#include "sys/fs.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -99,14 +100,8 @@ struct items {
 
 static struct item *add(struct items *it)
 {
-    if (it->n == it->cap) {
-        size_t ncap = it->cap ? it->cap * 2 : 16;
-        struct item *nv = realloc(it->v, ncap * sizeof *nv);
-        if (!nv)
-            return NULL;
-        it->v = nv;
-        it->cap = ncap;
-    }
+    if (ash_grow(&it->v, &it->cap, it->n + 1, sizeof *it->v, 16) < 0)
+        return NULL;
     struct item *x = &it->v[it->n++];
     memset(x, 0, sizeof *x);
     return x;
@@ -291,14 +286,8 @@ static bool lane_free(const struct lane *l, double x0, double x1, bool line)
 
 static int lane_add(struct lane *l, double x0, double x1, bool line)
 {
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 8;
-        struct span *nv = realloc(l->v, ncap * sizeof *nv);
-        if (!nv)
-            return -1;
-        l->v = nv;
-        l->cap = ncap;
-    }
+    if (ash_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v, 8) < 0)
+        return -1;
     l->v[l->n++] = (struct span){x0, x1, line};
     return 0;
 }

@@ -1,5 +1,6 @@
 /* YAML documents with 1-based positions (libyaml document API) and the generic field-table parser. */
 #include "scenario/node.h"
+#include "sys/fs.h"
 #include "scenario/target.h"
 
 #include <errno.h>
@@ -193,15 +194,9 @@ int ash_doc_load_file(const char *path, ash_doc **out, ash_error_t *err)
     size_t len = 0, cap = 0;
     int ret = 0;
     for (;;) {
-        if (cap - len < 4096) {
-            size_t ncap = cap ? cap * 2 : 16384;
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                ret = ash_error(err, ENOMEM, "cannot read scenario '%s'", path);
-                break;
-            }
-            buf = nb;
-            cap = ncap;
+        if (ash_grow(&buf, &cap, len + 4096, 1, 16384) < 0) {
+            ret = ash_error(err, ENOMEM, "cannot read scenario '%s'", path);
+            break;
         }
         size_t r = fread(buf + len, 1, cap - len, f);
         len += r;

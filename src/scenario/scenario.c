@@ -1,5 +1,6 @@
 /* Scenario files: YAML -> struct ash_scenario, validated, every error reported as file:line:col. */
 #include "scenario/scenario.h"
+#include "sys/fs.h"
 
 #include "kinds.h"
 #include "scenario/tables.h"
@@ -201,14 +202,8 @@ struct pctx {
 
 static int add_pending(struct pctx *x, const struct ash_kind_common *c, void *conf, const ash_node *node)
 {
-    if (x->n_pend == x->cap_pend) {
-        size_t ncap = x->cap_pend ? x->cap_pend * 2 : 16;
-        struct pending *np = realloc(x->pend, ncap * sizeof *np);
-        if (!np)
-            return ash_error(x->err, ENOMEM, "scenario");
-        x->pend = np;
-        x->cap_pend = ncap;
-    }
+    if (ash_grow(&x->pend, &x->cap_pend, x->n_pend + 1, sizeof *x->pend, 16) < 0)
+        return ash_error(x->err, ENOMEM, "scenario");
     x->pend[x->n_pend++] = (struct pending){c, conf, *node};
     return 0;
 }

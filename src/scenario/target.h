@@ -52,6 +52,19 @@ enum ash_proc_sel { ASH_PSEL_PID, ASH_PSEL_PIDFILE, ASH_PSEL_EXE };
 extern const char *const ash_target_old_host[];    /* {"host", NULL}: `host: NAME` */
 extern const char *const ash_target_old_service[]; /* {"service", NULL}: `service: NAME` */
 
+/* The field-table entries of the deprecated spellings of a `target:` field
+ * (kept for one release: the parser warns with the new spelling). */
+#define ASH_TARGET_OLD_HOST_FIELD(type, member)                                                                        \
+    {                                                                                                                  \
+        "host", ASH_F_TARGET, offsetof(type, member), ASH_FIELD_DEPRECATED,                                            \
+            "deprecated spelling of target: host:NAME", ash_target_old_host                                            \
+    }
+#define ASH_TARGET_OLD_SERVICE_FIELD(type, member)                                                                     \
+    {                                                                                                                  \
+        "service", ASH_F_TARGET, offsetof(type, member), ASH_FIELD_DEPRECATED,                                         \
+            "deprecated spelling of target: service:NAME", ash_target_old_service                                      \
+    }
+
 /* The ref's name when it is of that type, else NULL (for kinds that take more than one type). */
 static inline const char *ash_target_name_if(const struct ash_target_ref *ref, int type)
 {

@@ -1,6 +1,7 @@
 /* cgroup v1/v2/hybrid mechanisms: one flag picks file names, paths do the rest. */
 #include "sys/cgroup.h"
 #include "sys/clock.h"
+#include "sys/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,45 +33,6 @@ const char *ash_cgroup_mode_name(enum ash_cgroup_mode mode)
     return "?";
 }
 
-static int read_file(const char *path, char *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    size_t off = 0;
-    while (off + 1 < len) {
-        ssize_t n = read(fd, buf + off, len - 1 - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        off += (size_t)n;
-    }
-    int e = errno;
-    close(fd);
-    buf[off] = '\0';
-    errno = e;
-    return (int)off;
-}
-
-static int write_file(const char *path, const char *value)
-{
-    /* O_TRUNC is ignored by cgroupfs (as with `echo x > file`) and keeps
-     * fixture files (regular files in tests) holding exactly the value. */
-    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    size_t len = strlen(value);
-    ssize_t n = write(fd, value, len);
-    int e = errno;
-    close(fd);
-    if (n != (ssize_t)len) {
-        errno = n < 0 ? e : EIO;
-        return -1;
-    }
-    return 0;
-}
-
 static bool exists(const char *path)
 {
     return access(path, F_OK) == 0;
@@ -100,7 +62,7 @@ int ash_cgroup_layout(const char *root, enum ash_cgroup_mode mode, struct ash_cg
         snprintf(sys->v2, sizeof sys->v2, "%s/unified", root);
     if (sys->v2[0]) {
         snprintf(path, sizeof path, "%s/cgroup.controllers", sys->v2);
-        if (read_file(path, ctrls, sizeof ctrls) < 0)
+        if (ash_read_text(path, ctrls, sizeof ctrls) < 0)
             return ash_error(err, errno, "cgroup v2 at %s has no readable cgroup.controllers", sys->v2);
     }
     /* Prefer v2 for a controller when it is there (unified, or a hybrid that moved it). */
@@ -266,7 +228,7 @@ int ash_cgroup_of_pid(struct ash_cgroup *cg, const struct ash_cgroup_sys *sys, p
 {
     char path[64], text[4096];
     snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-    if (read_file(path, text, sizeof text) < 0)
+    if (ash_read_text(path, text, sizeof text) < 0)
         return ash_error(err, errno == ENOENT ? ESRCH : errno, "cannot read %s", path);
     return ash_cgroup_parse_proc(cg, sys, text, err);
 }
@@ -314,9 +276,9 @@ static int enable_v2_controllers(const char *v2root, const char *rel, bool mem, 
     for (;;) {
         char file[640], cur[256] = "";
         snprintf(file, sizeof file, "%s/cgroup.subtree_control", dir);
-        read_file(file, cur, sizeof cur);
+        ash_read_text(file, cur, sizeof cur);
         bool ok = (!mem || has_word(cur, "memory")) && (!cpu || has_word(cur, "cpu"));
-        if (!ok && write_file(file, want) < 0)
+        if (!ok && ash_write_text(file, want) < 0)
             return ash_error(err, errno, "cannot enable %s in %s", want, file);
         const char *slash = strchr(p, '/');
         if (!slash)
@@ -393,7 +355,7 @@ int ash_cgroup_join(const struct ash_cgroup *cg, pid_t pid, ash_error_t *err)
     for (size_t i = 0; i < n; i++) {
         char path[600];
         snprintf(path, sizeof path, "%s/cgroup.procs", d[i]);
-        if (write_file(path, val) < 0)
+        if (ash_write_text(path, val) < 0)
             return ash_error(err, errno, "cannot move pid %d into %s", (int)pid, path);
     }
     return 0;
@@ -439,11 +401,11 @@ static int set_saving(const char *path, const char *value, struct ash_cgroup_sav
 {
     if (old) {
         snprintf(old->file, sizeof old->file, "%s", path);
-        if (read_file(path, old->value, sizeof old->value) < 0)
+        if (ash_read_text(path, old->value, sizeof old->value) < 0)
             return ash_error(err, errno, "cannot read %s", path);
         old->value[strcspn(old->value, "\n")] = '\0';
     }
-    if (write_file(path, value) < 0)
+    if (ash_write_text(path, value) < 0)
         return ash_error(err, errno, "cannot write '%s' to %s", value, path);
     return 0;
 }
@@ -483,7 +445,7 @@ int ash_cgroup_set_cpu(const struct ash_cgroup *cg, double cores, struct ash_cgr
         long long period = 100000;
         char ppath[600], pbuf[32];
         snprintf(ppath, sizeof ppath, "%s/cpu.cfs_period_us", cg->cpu);
-        if (read_file(ppath, pbuf, sizeof pbuf) > 0 && atoll(pbuf) > 0)
+        if (ash_read_text(ppath, pbuf, sizeof pbuf) > 0 && atoll(pbuf) > 0)
             period = atoll(pbuf);
         snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", cg->cpu);
         if (cores <= 0)
@@ -499,7 +461,7 @@ int ash_cgroup_set_cpu(const struct ash_cgroup *cg, double cores, struct ash_cgr
 
 int ash_cgroup_restore(const struct ash_cgroup_saved *saved, ash_error_t *err)
 {
-    if (write_file(saved->file, saved->value) < 0) {
+    if (ash_write_text(saved->file, saved->value) < 0) {
         if (errno == ENOENT)
             return 0; /* the cgroup is gone: nothing left to restore */
         return ash_error(err, errno, "cannot restore '%s' in %s", saved->value, saved->file);
@@ -511,7 +473,7 @@ int ash_cgroup_restore(const struct ash_cgroup_saved *saved, ash_error_t *err)
 static long long keyed_value(const char *path, const char *key)
 {
     char buf[512];
-    if (read_file(path, buf, sizeof buf) < 0)
+    if (ash_read_text(path, buf, sizeof buf) < 0)
         return -1;
     size_t kl = strlen(key);
     for (char *line = buf; line && *line;) {
@@ -534,7 +496,7 @@ bool ash_cgroup_frozen(const struct ash_cgroup *cg)
     if (cg->freezer[0]) {
         char buf[32] = "";
         snprintf(path, sizeof path, "%s/freezer.state", cg->freezer);
-        read_file(path, buf, sizeof buf);
+        ash_read_text(path, buf, sizeof buf);
         return strncmp(buf, "FROZEN", 6) == 0;
     }
     return false;
@@ -587,12 +549,12 @@ int ash_cgroup_freeze(const struct ash_cgroup *cg, int64_t timeout_ns, ash_error
     char path[600];
     if (cg->v2[0]) {
         snprintf(path, sizeof path, "%s/cgroup.freeze", cg->v2);
-        if (write_file(path, "1") < 0)
+        if (ash_write_text(path, "1") < 0)
             return ash_error_class(err, errno == ENOENT ? ASH_ERR_ENVIRONMENT : ASH_ERR_RUNTIME, errno,
                                    "cannot freeze %s (cgroup.freeze needs Linux 5.2)", cg->v2);
     } else if (cg->freezer[0]) {
         snprintf(path, sizeof path, "%s/freezer.state", cg->freezer);
-        if (write_file(path, "FROZEN") < 0)
+        if (ash_write_text(path, "FROZEN") < 0)
             return ash_error(err, errno, "cannot freeze %s", cg->freezer);
     } else {
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTSUP,
@@ -608,11 +570,11 @@ int ash_cgroup_thaw(const struct ash_cgroup *cg, ash_error_t *err)
     char path[600];
     if (cg->v2[0]) {
         snprintf(path, sizeof path, "%s/cgroup.freeze", cg->v2);
-        if (write_file(path, "0") < 0 && errno != ENOENT)
+        if (ash_write_text(path, "0") < 0 && errno != ENOENT)
             return ash_error(err, errno, "cannot thaw %s", cg->v2);
     } else if (cg->freezer[0]) {
         snprintf(path, sizeof path, "%s/freezer.state", cg->freezer);
-        if (write_file(path, "THAWED") < 0 && errno != ENOENT)
+        if (ash_write_text(path, "THAWED") < 0 && errno != ENOENT)
             return ash_error(err, errno, "cannot thaw %s", cg->freezer);
     }
     return 0;
@@ -682,7 +644,7 @@ int ash_cgroup_kill(const struct ash_cgroup *cg, ash_error_t *err)
     char path[600];
     if (cg->v2[0]) {
         snprintf(path, sizeof path, "%s/cgroup.kill", cg->v2);
-        if (write_file(path, "1") == 0)
+        if (ash_write_text(path, "1") == 0)
             return 0;
         if (errno != ENOENT)
             return ash_error(err, errno, "cannot write %s", path);
@@ -764,4 +726,51 @@ int ash_cgroup_remove_parent(const struct ash_cgroup *cg, ash_error_t *err)
             ret = ash_error(err, errno, "cannot remove cgroup %s", parent);
     }
     return ret;
+}
+
+/* Move every process of cgroup dir `from` into `to` when both are in the same
+ * hierarchy (the same mount), repeating while a fork races the move. */
+int ash_cgroup_move_all(const char *from, const char *to, ash_error_t *err)
+{
+    char procs[700], dst[700], line[32];
+    snprintf(procs, sizeof procs, "%s/cgroup.procs", from);
+    snprintf(dst, sizeof dst, "%s/cgroup.procs", to);
+    struct stat a, b;
+    char parent[700];
+    snprintf(parent, sizeof parent, "%s/..", from);
+    /* Only within one hierarchy: compare the device of the two mounts. */
+    if (stat(parent, &a) < 0 || stat(to, &b) < 0 || a.st_dev != b.st_dev)
+        return 0;
+    for (int round = 0; round < 10; round++) {
+        FILE *f = fopen(procs, "re");
+        if (!f)
+            return errno == ENOENT ? 0 : ash_error(err, errno, "cannot read %s", procs);
+        int moved = 0;
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\n")] = '\0';
+            if (ash_write_text(dst, line) < 0 && errno != ESRCH) {
+                int e = errno;
+                fclose(f);
+                return ash_error(err, e, "cannot move pid %s back into %s", line, dst);
+            }
+            moved++;
+        }
+        fclose(f);
+        if (moved == 0)
+            return 0;
+    }
+    return 0;
+}
+
+/* rmdir, waiting briefly while the kernel finishes releasing exited tasks (EBUSY). */
+int ash_cgroup_rmdir(const char *dir)
+{
+    for (int i = 0; i < 50; i++) {
+        if (rmdir(dir) == 0)
+            return 0;
+        if (errno != EBUSY)
+            return -1;
+        usleep(2000);
+    }
+    return -1;
 }

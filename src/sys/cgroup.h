@@ -115,6 +115,12 @@ int ash_cgroup_wait_empty(const struct ash_cgroup *cg, int64_t timeout_ns, ash_e
 /* Kill what is left, wait, rmdir every hierarchy's directory. Missing dirs are fine. */
 int ash_cgroup_destroy(struct ash_cgroup *cg, ash_error_t *err);
 /* rmdir `rel` in every hierarchy of sys (a run's parent directory). */
+/* Move every process of the cgroup dir `from` into `to`, when both are in one
+ * hierarchy (nothing otherwise), repeating while a fork races the move. */
+int ash_cgroup_move_all(const char *from, const char *to, ash_error_t *err);
+/* rmdir a cgroup dir, waiting up to 100 ms while the kernel finishes releasing
+ * exited tasks (EBUSY): 0, or -1 with errno. */
+int ash_cgroup_rmdir(const char *dir);
 int ash_cgroup_remove_parent(const struct ash_cgroup *cg, ash_error_t *err);
 
 #endif

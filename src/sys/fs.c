@@ -2,6 +2,11 @@
 #include "sys/fs.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -21,5 +26,79 @@ int ash_mkdir_p(const char *dir, mode_t mode, ash_error_t *err)
     }
     if (mkdir(buf, mode) < 0 && errno != EEXIST)
         return ash_error(err, errno, "cannot create %s", buf);
+    return 0;
+}
+
+int ash_read_text(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t off = 0;
+    while (off + 1 < len) {
+        ssize_t n = read(fd, buf + off, len - 1 - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        off += (size_t)n;
+    }
+    close(fd);
+    if (len)
+        buf[off] = '\0';
+    return (int)off;
+}
+
+int ash_read_line(const char *path, char *buf, size_t len)
+{
+    if (ash_read_text(path, buf, len) < 0)
+        return -1;
+    buf[strcspn(buf, "\n")] = '\0';
+    return 0;
+}
+
+int ash_write_text(const char *path, const char *value)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(value);
+    ssize_t n = write(fd, value, len);
+    int e = errno;
+    close(fd);
+    if (n != (ssize_t)len) {
+        errno = n < 0 ? e : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+int ash_grow(void *vp, size_t *cap, size_t need, size_t size, size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : first;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2) {
+            errno = ENOMEM;
+            return -1;
+        }
+        ncap *= 2;
+    }
+    if (size && ncap > SIZE_MAX / size) {
+        errno = ENOMEM;
+        return -1;
+    }
+    void *nv = realloc(*(void **)vp, ncap * size);
+    if (!nv)
+        return -1;
+    *(void **)vp = nv;
+    *cap = ncap;
     return 0;
 }

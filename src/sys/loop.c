@@ -7,6 +7,7 @@
  * The process timer slack is lowered to 1 ns at creation so the kernel does
  * not coalesce wake-ups by its default 50 us. */
 #include "sys/loop.h"
+#include "sys/fs.h"
 #include "sys/clock.h"
 
 #include <errno.h>
@@ -102,14 +103,8 @@ static void heap_down(ash_loop *l, size_t i)
 
 static int heap_push(ash_loop *l, ash_timer *t)
 {
-    if (l->heap_len == l->heap_cap) {
-        size_t cap = l->heap_cap ? l->heap_cap * 2 : 16;
-        ash_timer **h = realloc(l->heap, cap * sizeof *h);
-        if (!h)
-            return -1;
-        l->heap = h;
-        l->heap_cap = cap;
-    }
+    if (ash_grow(&l->heap, &l->heap_cap, l->heap_len + 1, sizeof *l->heap, 16) < 0)
+        return -1;
     t->heap_index = l->heap_len;
     l->heap[l->heap_len++] = t;
     heap_up(l, t->heap_index);

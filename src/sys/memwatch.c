@@ -3,6 +3,7 @@
 #include "sys/memwatch.h"
 
 #include "sys/clock.h"
+#include "sys/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,22 +36,6 @@ struct ash_memwatch {
     int64_t recheck_until;
 };
 
-static int read_text(const char *path, char *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, len - 1);
-    int e = errno;
-    close(fd);
-    if (n < 0) {
-        errno = e;
-        return -1;
-    }
-    buf[n] = '\0';
-    return 0;
-}
-
 /* "key value" line of a flat keyed file; -1 when absent. */
 static long long keyed(const char *text, const char *key)
 {
@@ -79,20 +64,20 @@ int ash_mem_read(const struct ash_cgroup *cg, struct ash_mem_sample *s, ash_erro
     if (!dir[0])
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTSUP, "this cgroup has no memory controller");
     snprintf(path, sizeof path, "%s/%s", dir, cg->mem_v2 ? "memory.current" : "memory.usage_in_bytes");
-    if (read_text(path, buf, sizeof buf) < 0)
+    if (ash_read_text(path, buf, sizeof buf) < 0)
         return ash_error(err, errno, "cannot read %s", path);
     s->usage = strtoull(buf, NULL, 10);
     snprintf(path, sizeof path, "%s/%s", dir, cg->mem_v2 ? "memory.max" : "memory.limit_in_bytes");
-    s->limit = read_text(path, buf, sizeof buf) == 0 ? parse_limit(buf) : UINT64_MAX;
+    s->limit = ash_read_text(path, buf, sizeof buf) >= 0 ? parse_limit(buf) : UINT64_MAX;
     snprintf(path, sizeof path, "%s/%s", dir, cg->mem_v2 ? "memory.events" : "memory.oom_control");
-    if (read_text(path, buf, sizeof buf) == 0) {
+    if (ash_read_text(path, buf, sizeof buf) >= 0) {
         long long k = keyed(buf, "oom_kill");
         s->oom_kills = k > 0 ? (uint64_t)k : 0;
     }
     /* PSI lives in the v2 hierarchy even on hybrid machines (no controller needed). */
     if (cg->v2[0]) {
         snprintf(path, sizeof path, "%s/memory.pressure", cg->v2);
-        if (read_text(path, buf, sizeof buf) == 0) {
+        if (ash_read_text(path, buf, sizeof buf) >= 0) {
             const char *some = strstr(buf, "some avg10="), *full = strstr(buf, "full avg10=");
             if (some) {
                 s->has_psi = true;
@@ -142,6 +127,8 @@ static void on_v1_event(ash_loop *loop, int fd, uint32_t events, void *data)
     w->signal_t = t;
     if (check_kills(w, t) == 0 && !w->recheck) {
         w->recheck_until = t + RECHECK_FOR_NS;
+        /* NULL (no memory): the next event arms it again; the kills are counted from the
+         * kernel's own counter, so none is lost, only seen at the next event or sample. */
         w->recheck = ash_loop_add_timer(loop, t + RECHECK_NS, recheck_tick, w);
     }
 }
@@ -225,8 +212,10 @@ int ash_memwatch_open(ash_loop *loop, const struct ash_cgroup *cg, int64_t every
         if (ash_loop_add_fd(loop, w->efd, EPOLLIN, on_v1_event, w, err) < 0)
             goto fail;
     }
-    if (every_ns > 0)
-        w->sampler = ash_loop_add_timer(loop, ash_now_ns() + every_ns, sample_tick, w);
+    if (every_ns > 0 && !(w->sampler = ash_loop_add_timer(loop, ash_now_ns() + every_ns, sample_tick, w))) {
+        ash_error(err, ENOMEM, "cannot arm the memory sampler");
+        goto fail;
+    }
     *out = w;
     return 0;
 fail:

@@ -320,6 +320,8 @@ static void on_notify(ash_loop *loop, int fd, uint32_t events, void *data)
         pd->next = pendings;
         pendings = pd;
         pd->timer = ash_loop_add_timer(loop, ash_now_ns() + d.delay_ns, delay_done, pd);
+        if (!pd->timer)
+            drop_pending(pd, true); /* no timer to end the delay: the call goes on now, never blocked for good */
         break;
     }
     case ASH_SC_CONTINUE:
