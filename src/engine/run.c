@@ -639,6 +639,27 @@ static void *ctx_fault_state(struct ash_ctx *ctx, const char *name)
 
 /* ---- remediation ---- */
 
+/* The remediations that follow m start their `after` now that m has run; if
+ * m failed they never run (a runbook step does not act on a finding that was
+ * not made): the timeline says so, down the whole chain, and the report shows
+ * them with no time and the reason. */
+static void start_followers(struct run *r, const struct rem_rt *m)
+{
+    size_t self = (size_t)(m - r->rems);
+    for (size_t i = 0; i < r->sc->n_remediations; i++) {
+        struct rem_rt *f = &r->rems[i];
+        if (f->spec->when != ASH_WHEN_FOLLOWS || f->spec->follows_idx != self || f->scheduled || f->done)
+            continue;
+        if (m->ok) {
+            schedule_remediation(r, f, m->at + f->spec->after_ns);
+            continue;
+        }
+        snprintf(f->error, sizeof f->error, "not run: %s, which it follows, failed", m->spec->name);
+        ash_ctx_eventf(&r->ctx, m->at, "remediation-skipped", "%s: %s", f->spec->name, f->error);
+        start_followers(r, f);
+    }
+}
+
 static int64_t remediation_due(ash_loop *loop, int64_t now, void *data)
 {
     struct rem_rt *m = data;
@@ -656,6 +677,7 @@ static int64_t remediation_due(ash_loop *loop, int64_t now, void *data)
     } else {
         ash_ctx_eventf(&r->ctx, m->at, "remediation-done", "%s", m->spec->name);
     }
+    start_followers(r, m);
     check_finished(r);
     return ASH_TIMER_DONE;
 }
