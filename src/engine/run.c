@@ -206,6 +206,12 @@ static void add_event(struct run *r, int64_t t, const char *event, const char *d
     for (size_t i = 0; i < r->sc->n_detectors; i++)
         if (r->dets[i].started && r->dets[i].spec->kind->on_event)
             r->dets[i].spec->kind->on_event(&r->ctx, r->dets[i].spec, r->dets[i].state, event, detail, t);
+    /* Faults in effect whose harm ends with something else (a lock's owner service). */
+    for (size_t i = 0; r->faults && i < r->sc->n_faults; i++) {
+        struct fault_rt *f = &r->faults[i];
+        if (f->injected && !f->reverted && !f->one_shot && f->state && f->spec->kind->on_event)
+            f->spec->kind->on_event(&r->ctx, f->spec, f->state, event, detail, t);
+    }
 }
 
 static void ctx_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
