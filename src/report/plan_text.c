@@ -191,7 +191,7 @@ void ash_plan_print(FILE *out, const json_t *plan)
                 P("     +%-9s %s: %s ", dur(b1, sizeof b1, v), str(p, "name"), str(p, "action"));
             else if (json_is_string(json_object_get(p, "follows"))) {
                 num(p, "after_ms", &v);
-                P("     %s done + %s: %s: %s ", str(p, "follows"), dur(b1, sizeof b1, v), str(p, "name"),
+                P("     %s succeeded + %s: %s: %s ", str(p, "follows"), dur(b1, sizeof b1, v), str(p, "name"),
                   str(p, "action"));
             } else {
                 num(p, "after_detection_ms", &v);
