@@ -212,6 +212,13 @@ struct ash_fault_kind {
      * with ash_describe_object; sets "cannot_run" when this machine could not inject it
      * (a reason naming what is missing). A kind without it is planned by its summary. */
     int (*describe)(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out, ash_error_t *err);
+    /* Optional: a timeline event ("service-stopped", "service-exited", ...) while this
+     * fault is in effect, for harm that lives in something else and ends with it (a
+     * lock held by a service's session ends when the service stops). Called in the
+     * event's order, before anything that follows it (a restart's start); may end the
+     * fault through ctx->fault_ended, which frees state. */
+    void (*on_event)(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, const char *event,
+                     const char *detail, int64_t t);
 };
 
 struct ash_action_kind {

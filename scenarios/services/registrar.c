@@ -6,12 +6,16 @@
  *
  *   POST /register[?phone=ID]   queue a registration; 200 once its record is written
  *   GET  /healthz               200 while the queue is below --alert-depth, else 503
+ *   GET  /registered            with --provisioned N: 200 while at least N phones
+ *                               hold a live registration, else 503 "K of N
+ *                               registered" (what customers see: their phones)
  *
  * Its monitoring, as the operations centre had it and as the postmortem asked
  * for, posts Alertmanager webhooks to --alert-url (scenarios/services/alertpost.h):
  *   --lifetime MS --dereg-pct P   a phone whose registration was not renewed
  *                                 within MS counts as deregistered; PhonesDeregistered
- *                                 fires when P% of the phones seen are (what the NOC saw)
+ *                                 fires when P% of the phones seen are (what the NOC saw;
+ *                                 only with --alert-url: without, MS is only the expiry)
  *   --stall-alert MS              QueueNotServed fires when the oldest queued
  *                                 request has waited MS (the action item), posted
  *                                 to --stall-alert-url if given
@@ -60,7 +64,7 @@ static struct {
 } phones[MAXPHONES];
 static int n_phones;
 static long long lifetime_ms, stall_ms;
-static int dereg_pct = 50;
+static int dereg_pct = 50, provisioned;
 static const char *alert_url, *stall_url; /* stall_url: QueueNotServed's receiver (default alert_url) */
 
 static long long now_ms(void)
@@ -152,6 +156,18 @@ static void handle(int fd)
         size_t depth = qlen;
         pthread_mutex_unlock(&mu);
         reply(fd, depth < alert_depth ? 200 : 503, depth < alert_depth ? "ok\n" : "backlog\n");
+        return;
+    }
+    if (strncmp(req, "GET /registered", 15) == 0 && provisioned > 0) {
+        long long now = now_ms();
+        int live = 0;
+        pthread_mutex_lock(&mu);
+        for (int i = 0; i < n_phones; i++)
+            live += phones[i].expires_ms > now;
+        pthread_mutex_unlock(&mu);
+        char body[64];
+        snprintf(body, sizeof body, "%d of %d registered\n", live, provisioned);
+        reply(fd, live >= provisioned ? 200 : 503, body);
         return;
     }
     if (strncmp(req, "POST /register", 14) != 0) {
@@ -259,15 +275,21 @@ int main(int argc, char **argv)
             stall_ms = atoll(argv[i + 1]);
         else if (strcmp(argv[i], "--stall-alert-url") == 0)
             stall_url = argv[i + 1];
+        else if (strcmp(argv[i], "--provisioned") == 0)
+            provisioned = atoi(argv[i + 1]);
         else {
             fprintf(stderr, "usage: registrar --db PATH --port N [--listen ADDR] [--queue N] [--alert-depth N]\n"
-                            "                 [--alert-url URL [--lifetime MS [--dereg-pct P]] [--stall-alert MS "
-                            "[--stall-alert-url URL]]]\n");
+                            "                 [--lifetime MS [--provisioned N]] [--alert-url URL [--dereg-pct P] "
+                            "[--stall-alert MS [--stall-alert-url URL]]]\n");
             return 2;
         }
     }
-    if ((lifetime_ms || stall_ms) && !alert_url) {
-        fprintf(stderr, "registrar: --lifetime and --stall-alert post to --alert-url: give one\n");
+    if (provisioned && !lifetime_ms) {
+        fprintf(stderr, "registrar: --provisioned counts live registrations: give their --lifetime\n");
+        return 2;
+    }
+    if (stall_ms && !alert_url) {
+        fprintf(stderr, "registrar: --stall-alert posts to --alert-url: give one\n");
         return 2;
     }
     if (lifetime_ms < 0 || stall_ms < 0 || dereg_pct < 1 || dereg_pct > 100) {

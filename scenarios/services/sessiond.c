@@ -9,12 +9,19 @@
  * the check skips those, so it can run while the service is up, and a crash
  * releases the locks of exactly the saves it interrupted.
  *
- *   GET /healthz     200 once serving
- *   GET /session     200: open and close a session for a probe user
+ *   GET /healthz     200 once serving (the key services are up)
+ *   GET /session     200: open and close a session for a probe user;
+ *                    503 while the --blocked-file exists (user access
+ *                    prevented by the administrators, the service still up)
  *
  *   sessiond --port N --profiles DIR [--users N] [--active N] [--line-ms N]
+ *            [--blocked-file PATH]
  *   sessiond --check DIR    exit 0 if every profile is complete, else 1 and
- *                           print the corrupted ones (the verify step) */
+ *                           print the corrupted ones (the verify step)
+ *   sessiond --repair DIR   recreate every corrupted profile with a basic
+ *                           setup, keeping the damaged one in DIR/damaged/;
+ *                           exit 0 and print which were recreated (the
+ *                           engineers' repair; --check passes afterwards) */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +41,7 @@
 #define MAX_USERS 64
 #define PROFILE_LINES 20
 
-static const char *dir = "profiles";
+static const char *dir = "profiles", *blocked_file;
 static int port = 8080, n_users = 8, n_active = 4, line_ms = 10;
 static bool damaged[MAX_USERS];
 
@@ -93,6 +100,53 @@ static int check(const char *d)
     }
     printf("all %zu profiles complete\n", n_all);
     return 0;
+}
+
+/* Replace each corrupted profile (not one being saved) by a basic one, as the
+ * engineers did: mail accounts set up again, no customisations. The damaged
+ * file is kept in DIR/damaged/ as the evidence of what the crash did. */
+static int repair(const char *d)
+{
+    DIR *dh = opendir(d);
+    if (!dh) {
+        printf("cannot open %s: %s\n", d, strerror(errno));
+        return 2;
+    }
+    char keep[4096], done[2048] = "";
+    snprintf(keep, sizeof keep, "%s/damaged", d);
+    size_t n_done = 0;
+    int ret = 0;
+    struct dirent *e;
+    while ((e = readdir(dh))) {
+        size_t len = strlen(e->d_name);
+        if (len < 9 || strcmp(e->d_name + len - 8, ".profile") != 0)
+            continue;
+        char path[4096], moved[8192];
+        snprintf(path, sizeof path, "%s/%s", d, e->d_name);
+        if (profile_ok_or_busy(path, true))
+            continue;
+        snprintf(moved, sizeof moved, "%s/%s", keep, e->d_name);
+        if ((mkdir(keep, 0755) < 0 && errno != EEXIST) || rename(path, moved) < 0) {
+            printf("cannot keep %s in %s: %s\n", path, keep, strerror(errno));
+            ret = 1;
+            continue;
+        }
+        FILE *f = fopen(path, "w");
+        if (!f ||
+            fprintf(f, "PROFILE %.*s recreated\nsetting.00=mail account set up again\nEND\n", (int)(len - 8),
+                    e->d_name) < 0 ||
+            fclose(f) != 0) {
+            printf("cannot recreate %s: %s\n", path, strerror(errno));
+            ret = 1;
+            continue;
+        }
+        n_done++;
+        size_t off = strlen(done);
+        snprintf(done + off, sizeof done - off, "%s%.*s", off ? " " : "", (int)(len - 8), e->d_name);
+    }
+    closedir(dh);
+    printf("recreated %zu profiles%s%s\n", n_done, n_done ? ": " : "", done);
+    return ret;
 }
 
 static void sleep_ms(int ms)
@@ -163,6 +217,8 @@ static void handle(int fd)
     req[n] = '\0';
     if (strncmp(req, "GET /healthz", 12) == 0)
         reply(fd, 200, "ok\n");
+    else if (strncmp(req, "GET /session", 12) == 0 && blocked_file && access(blocked_file, F_OK) == 0)
+        reply(fd, 503, "user access temporarily prevented\n");
     else if (strncmp(req, "GET /session", 12) == 0)
         reply(fd, 200, "session opened\n");
     else
@@ -173,6 +229,8 @@ int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--check") == 0)
         return check(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--repair") == 0)
+        return repair(argv[2]);
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--port") == 0)
             port = atoi(argv[i + 1]);
@@ -184,9 +242,13 @@ int main(int argc, char **argv)
             n_active = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--line-ms") == 0)
             line_ms = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--blocked-file") == 0)
+            blocked_file = argv[i + 1];
         else {
             fprintf(stderr, "usage: sessiond --port N --profiles DIR [--users N] [--active N] [--line-ms N]\n"
-                            "       sessiond --check DIR\n");
+                            "                [--blocked-file PATH]\n"
+                            "       sessiond --check DIR\n"
+                            "       sessiond --repair DIR\n");
             return 2;
         }
     }

@@ -206,6 +206,12 @@ static void add_event(struct run *r, int64_t t, const char *event, const char *d
     for (size_t i = 0; i < r->sc->n_detectors; i++)
         if (r->dets[i].started && r->dets[i].spec->kind->on_event)
             r->dets[i].spec->kind->on_event(&r->ctx, r->dets[i].spec, r->dets[i].state, event, detail, t);
+    /* Faults in effect whose harm ends with something else (a lock's owner service). */
+    for (size_t i = 0; r->faults && i < r->sc->n_faults; i++) {
+        struct fault_rt *f = &r->faults[i];
+        if (f->injected && !f->reverted && !f->one_shot && f->state && f->spec->kind->on_event)
+            f->spec->kind->on_event(&r->ctx, f->spec, f->state, event, detail, t);
+    }
 }
 
 static void ctx_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
@@ -639,6 +645,27 @@ static void *ctx_fault_state(struct ash_ctx *ctx, const char *name)
 
 /* ---- remediation ---- */
 
+/* The remediations that follow m start their `after` now that m has run; if
+ * m failed they never run (a runbook step does not act on a finding that was
+ * not made): the timeline says so, down the whole chain, and the report shows
+ * them with no time and the reason. */
+static void start_followers(struct run *r, const struct rem_rt *m)
+{
+    size_t self = (size_t)(m - r->rems);
+    for (size_t i = 0; i < r->sc->n_remediations; i++) {
+        struct rem_rt *f = &r->rems[i];
+        if (f->spec->when != ASH_WHEN_FOLLOWS || f->spec->follows_idx != self || f->scheduled || f->done)
+            continue;
+        if (m->ok) {
+            schedule_remediation(r, f, m->at + f->spec->after_ns);
+            continue;
+        }
+        snprintf(f->error, sizeof f->error, "not run: %s, which it follows, failed", m->spec->name);
+        ash_ctx_eventf(&r->ctx, m->at, "remediation-skipped", "%s: %s", f->spec->name, f->error);
+        start_followers(r, f);
+    }
+}
+
 static int64_t remediation_due(ash_loop *loop, int64_t now, void *data)
 {
     struct rem_rt *m = data;
@@ -656,6 +683,7 @@ static int64_t remediation_due(ash_loop *loop, int64_t now, void *data)
     } else {
         ash_ctx_eventf(&r->ctx, m->at, "remediation-done", "%s", m->spec->name);
     }
+    start_followers(r, m);
     check_finished(r);
     return ASH_TIMER_DONE;
 }

@@ -64,6 +64,9 @@ static const struct ash_field table_lock_fields[] = {
      "how long the holder may wait to get the lock before the fault fails (default 5s)"},
     {"observe_every", ASH_F_DURATION, offsetof(struct table_lock_conf, observe_every_ns), 0,
      "PostgreSQL: sample waiting sessions into the timeline this often (default 500ms, 0 = off)"},
+    {"owner", ASH_F_STRING, offsetof(struct table_lock_conf, owner), 0,
+     "a service of the scenario whose connection holds the lock (the script ran through it): when that service "
+     "stops or exits (a restart, a reboot, a crash) the lock ends with its session and the fault ends by itself"},
     {NULL}};
 
 static void table_lock_defaults(void *conf)
@@ -130,6 +133,13 @@ static int table_lock_validate(void *conf, const ash_node *node, const struct as
     if (c->hold_timeout_ns <= 0) {
         ash_node v = ash_map_get(node, "hold_timeout");
         return ash_node_fail(&v, err, "hold_timeout must be positive");
+    }
+    if (c->owner && !ash_scenario_service(sc, c->owner)) {
+        ash_node v = ash_map_get(node, "owner");
+        return ash_node_fail(&v, err,
+                             "no service named '%s' in this scenario (owner: the service whose session holds "
+                             "the lock)",
+                             c->owner);
     }
     return 0;
 }
@@ -381,6 +391,35 @@ int ash_table_lock_end(struct table_lock_state *st, const char *why, ash_error_t
     return 0;
 }
 
+/* `owner`: the lock lives in that service's session, so the service stopping
+ * (a restart: "service-stopped NAME") or dying ("service-exited NAME ...")
+ * ends it, as rebooting the backend whose connection held the lock did. The
+ * holder is ended and the lock checked free before the service can start
+ * again (a restart stops, emits, then starts), and the fault ends by itself. */
+static void table_lock_on_event(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, const char *event,
+                                const char *detail, int64_t t)
+{
+    (void)t;
+    const struct table_lock_conf *c = f->conf;
+    struct table_lock_state *st = state;
+    if (!c->owner || !st || st->ended || !detail ||
+        (strcmp(event, "service-stopped") != 0 && strcmp(event, "service-exited") != 0))
+        return;
+    const char *slash = strrchr(c->owner, '/'), *name = slash ? slash + 1 : c->owner;
+    size_t len = strlen(name);
+    if (strncmp(detail, name, len) != 0 || (detail[len] != '\0' && detail[len] != ' '))
+        return;
+    char why[300];
+    snprintf(why, sizeof why, "its owner %s %s: the session holding the lock ended with it", name,
+             strcmp(event, "service-stopped") == 0 ? "stopped" : "exited");
+    ash_error_t err = {0};
+    if (ash_table_lock_end(st, why, &err) < 0)
+        ash_ctx_eventf(ctx, ash_now_ns(), "warning", "%s: %s", f->name, err.msg);
+    /* The engine reverts the fault now (nothing left to undo: ended), freeing st. */
+    if (ctx->fault_ended && ctx->fault_ended(ctx, f->name, &err) < 0)
+        ash_ctx_eventf(ctx, ash_now_ns(), "warning", "%s: %s", f->name, err.msg);
+}
+
 static int table_lock_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err)
 {
     struct table_lock_state *st = state;
@@ -479,6 +518,7 @@ const struct ash_fault_kind ash_fault_table_lock = {
           .validate = table_lock_validate},
     .inject = table_lock_inject,
     .revert = table_lock_revert,
+    .on_event = table_lock_on_event,
     .undo_ops = table_lock_undo,
     .describe = table_lock_describe,
 };

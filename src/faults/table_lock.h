@@ -39,6 +39,7 @@ struct table_lock_conf {
     int interrupt;            /* enum table_lock_interrupt */
     int64_t hold_timeout_ns;  /* how long the holder may wait for the lock; default 5s */
     int64_t observe_every_ns; /* PostgreSQL waiter sampling; default 500ms, 0 = off */
+    char *owner;              /* the service whose session holds the lock: it ends when that service stops */
 };
 
 extern const char *const table_lock_pg_modes[];

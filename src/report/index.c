@@ -200,7 +200,8 @@ static int comparison(FILE *f, const struct entry *v, const json_t *const *repor
         return (int)np;
     fputs("<h2 id=\"variants\">Would the action items have helped?</h2>\n"
           "<p>A variant replays the incident with the postmortem's action items (new monitoring, earlier alerts) in "
-          "place; the as-it-was replay is the scenario whose name the variant's extends. Figures are in replay time "
+          "place (a variant named \"suggested\" replays an idea that is not in the postmortem); the as-it-was replay "
+          "is the scenario whose name the variant's extends. Figures are in replay time "
           "(the median where a report has several runs); the difference says how much sooner or later the variant "
           "got there, and what that stands for in the incident's own time. Each variant's newest run is compared "
           "with the as-it-was run started closest to it.</p>\n",

@@ -587,7 +587,8 @@ int ash_report_write_comparison_md(const char *reports_dir, const json_t *const 
         goto cleanup;
     fputs("# Would the action items have helped?\n\n"
           "A variant replays the incident with the postmortem's action items (new monitoring, earlier alerts) in "
-          "place; the as-it-was replay is the scenario whose name the variant's extends. Figures are in replay time "
+          "place (a variant named \"suggested\" replays an idea that is not in the postmortem); the as-it-was replay "
+          "is the scenario whose name the variant's extends. Figures are in replay time "
           "(the median where a report has several runs); the difference says how much sooner or later the variant "
           "got there (and, in %, against the as-it-was figure), and what that stands for in the incident's own time. "
           "Each variant's newest run in this folder is compared with the as-it-was run started closest to it.\n\n",

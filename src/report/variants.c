@@ -221,7 +221,10 @@ size_t ash_report_print_variants(FILE *out, const json_t *const *reports, size_t
         if (base < 0)
             continue;
         if (!printed++)
-            fputs("\nvariants (the postmortem's action items) against the as-it-was replay:\n", out);
+            fputs(
+                "\nvariants (the postmortem's action items; one named \"suggested\" is not in the postmortem) against "
+                "the as-it-was replay:\n",
+                out);
         ash_text_fprintf(out, ASH_TEXT_KEEP_NEWLINE, "%s vs %s (%s):\n", ash_report_get_str(reports[i], "scenario", ""),
                          ash_report_get_str(reports[base], "scenario", "?"), ash_report_source_of(reports[i]));
         compare(out, reports[i], reports[base], "ttd_ms", "TTD", "sooner", "later");

@@ -83,9 +83,12 @@ const struct ash_field ash_fault_fields[] = {
 const struct ash_field ash_remediation_fields[] = {
     {"name", ASH_F_STRING, offsetof(struct ash_remediation_spec, name), ASH_FIELD_REQUIRED, "remediation name, unique"},
     {"after", ASH_F_DURATION, offsetof(struct ash_remediation_spec, after_ns), 0,
-     "with when: detected, delay after the first detection (default 0s)"},
+     "with when: detected, delay after the first detection; with follows, after that remediation succeeded "
+     "(default 0s)"},
     {"at", ASH_F_DURATION, offsetof(struct ash_remediation_spec, at_ns), 0,
      "or: run at this offset from the start of the fault phase"},
+    {"follows", ASH_F_STRING, offsetof(struct ash_remediation_spec, follows), 0,
+     "or: run once the remediation of this name has succeeded (not if it failed), plus 'after'"},
     {NULL}};
 
 const struct ash_field ash_expect_fields[] = {
@@ -913,26 +916,76 @@ static int parse_remediation(struct pctx *x, const ash_node *item, size_t index,
         check_item_name(item, "remediation", r->name, x->err) < 0)
         return -1;
     ash_node when = ash_map_get(item, "when"), at = ash_map_get(item, "at"), after = ash_map_key(item, "after");
+    ash_node follows = ash_map_key(item, "follows");
+    int triggers = ash_node_ok(&when) + ash_node_ok(&at) + ash_node_ok(&follows);
+    if (triggers > 1) {
+        ash_node k = ash_node_ok(&when) && ash_node_ok(&at) ? second_key(item, "when", "at")
+                     : ash_node_ok(&when)                   ? second_key(item, "when", "follows")
+                                                            : second_key(item, "at", "follows");
+        return ash_node_fail(&k, x->err,
+                             "'when: detected', 'at' and 'follows' exclude each other: a remediation runs on "
+                             "detection, at a set time, or after another remediation");
+    }
     if (ash_node_ok(&when)) {
         static const struct ash_field when_field = {"when", ASH_F_ENUM, 0, 0, NULL, when_choices};
         int idx = 0;
         if (ash_field_parse_value(&when, &when_field, &idx, x->err) < 0)
             return -1;
-        if (ash_node_ok(&at)) {
-            ash_node k = second_key(item, "when", "at");
-            return ash_node_fail(&k, x->err,
-                                 "'when: detected' and 'at' exclude each other: a remediation runs on "
-                                 "detection or at a set time");
-        }
         r->when = ASH_WHEN_DETECTED;
+    } else if (ash_node_ok(&follows)) {
+        r->when = ASH_WHEN_FOLLOWS;
     } else if (ash_node_ok(&at)) {
         r->when = ASH_WHEN_AT;
         if (ash_node_ok(&after))
-            return ash_node_fail(&after, x->err, "'after' goes with 'when: detected', not with 'at'");
+            return ash_node_fail(&after, x->err, "'after' goes with 'when: detected' or 'follows', not with 'at'");
     } else {
-        return ash_node_fail(item, x->err, "%s needs 'when: detected' or 'at: DURATION'", what);
+        return ash_node_fail(item, x->err, "%s needs 'when: detected', 'at: DURATION' or 'follows: REMEDIATION'", what);
     }
     return parse_action(x, item, what, r);
+}
+
+/* `follows: NAME` names another remediation of this scenario, and following
+ * the names from any remediation ends at one that runs at a time or on
+ * detection: a loop would never start. */
+static int resolve_follows(struct pctx *x, const ash_node *seq)
+{
+    struct ash_remediation_spec *rs = x->sc->remediations;
+    size_t n = x->sc->n_remediations;
+    for (size_t i = 0; i < n; i++) {
+        if (rs[i].when != ASH_WHEN_FOLLOWS)
+            continue;
+        ash_node item = ash_seq_at(seq, i), v = ash_map_get(&item, "follows");
+        size_t j = 0;
+        while (j < n && strcmp(rs[j].name, rs[i].follows) != 0)
+            j++;
+        if (j == n) {
+            const char **names = calloc(n + 1, sizeof *names);
+            if (!names)
+                return ash_error(x->err, ENOMEM, "scenario");
+            for (size_t k = 0; k < n; k++)
+                names[k] = rs[k].name;
+            const char *near = ash_nearest_word(rs[i].follows, names, NULL);
+            int ret = ash_node_fail(
+                &v, x->err, "remediation '%s' follows '%s', which is not a remediation of this scenario%s%s%s",
+                rs[i].name, rs[i].follows, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+            free(names);
+            return ret;
+        }
+        rs[i].follows_idx = j;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t k = i, steps = 0;
+        while (rs[k].when == ASH_WHEN_FOLLOWS && steps++ <= n)
+            k = rs[k].follows_idx;
+        if (rs[k].when == ASH_WHEN_FOLLOWS) {
+            ash_node item = ash_seq_at(seq, i), v = ash_map_get(&item, "follows");
+            return ash_node_fail(&v, x->err,
+                                 "remediation '%s' follows '%s', which leads back to it: one of them must run "
+                                 "'when: detected' or 'at' a time",
+                                 rs[i].name, rs[i].follows);
+        }
+    }
+    return 0;
 }
 
 static int parse_remediations(struct pctx *x, const ash_node *root)
@@ -952,7 +1005,7 @@ static int parse_remediations(struct pctx *x, const ash_node *root)
             check_unique(&seq, i, "remediation", x->err) < 0)
             return -1;
     }
-    return 0;
+    return resolve_follows(x, &seq);
 }
 
 /* ---------- expect ---------- */

@@ -72,13 +72,17 @@ struct ash_fault_spec {
     struct ash_loc loc;
 };
 
-enum ash_when { ASH_WHEN_AT, ASH_WHEN_DETECTED };
+/* When a remediation runs: at a set time, on the first detection, or once
+ * another remediation has succeeded (a runbook step that waits for a finding). */
+enum ash_when { ASH_WHEN_AT, ASH_WHEN_DETECTED, ASH_WHEN_FOLLOWS };
 
 struct ash_remediation_spec {
     char *name;
     enum ash_when when;
-    int64_t at_ns;    /* ASH_WHEN_AT: offset from the start of the fault phase */
-    int64_t after_ns; /* ASH_WHEN_DETECTED: delay after the first detection */
+    int64_t at_ns;      /* ASH_WHEN_AT: offset from the start of the fault phase */
+    int64_t after_ns;   /* ASH_WHEN_DETECTED / ASH_WHEN_FOLLOWS: delay after the trigger */
+    char *follows;      /* ASH_WHEN_FOLLOWS: the remediation whose success triggers this one */
+    size_t follows_idx; /* its index in ash_scenario.remediations */
     const struct ash_action_kind *action;
     void *conf;
     struct ash_loc loc;

@@ -239,14 +239,14 @@ cat "$T/checks.out"
 # The bundled variant whose detection is this stack, run in the sandbox as
 # scripts/replay-all.sh runs it: Alertmanager reaches the receiver through
 # {webhook_url}, the floor its config implies is reported beside TTD.
-V=${ASH_SOURCE_DIR:-$(dirname "$0")/../..}/scenarios/prometheus/telephony-table-lock-prometheus.yaml
+V=${ASH_SOURCE_DIR:-$(dirname "$0")/../..}/scenarios/prometheus/telephony-table-lock-suggested-prometheus.yaml
 if [ "$(id -u)" != 0 ]; then
   ash_skip "the bundled variant builds a sandbox and needs root"
 else
   "$ASH" run --state-dir "$T/state" --report-dir "$T/variant" "$V" > "$T/variant.out" 2>&1
   st=$?
   check "bundled variant $(basename "$V"): passes (exit $st)" '[ "$st" = 0 ]'
-  vrep=$(ls -d "$T/variant"/telephony-table-lock-prometheus-*/ 2>/dev/null | head -1)report.json
+  vrep=$(ls -d "$T/variant"/telephony-table-lock-suggested-prometheus-*/ 2>/dev/null | head -1)report.json
   got=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]; a=[x for x in r["alerts"] if x["role"]=="detection"]; print(r["detected_by"], len(a), a[0]["alertname"] if a else None, r["detection_floor"]["ms"], r["ttd_fired_ms"] is not None and r["ttd_fired_ms"] < r["ttd_ms"])' "$vrep" 2>&1)
   check "bundled variant: detected by Alertmanager's RegistrationsFailing, floor 3000 ms, fired before notified ($got)" \
     '[ "$got" = "alertmanager 1 RegistrationsFailing 3000.0 True" ]'

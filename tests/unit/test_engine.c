@@ -302,6 +302,72 @@ static bool timeline_has(json_t *run, const char *event, const char *detail_pref
     return false;
 }
 
+static json_t *remediation_of(json_t *run, const char *name)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(run, "remediations"), i, m)
+    {
+        if (strcmp(json_string_value(json_object_get(m, "name")), name) == 0)
+            return m;
+    }
+    ck_abort_msg("no remediation %s in the report", name);
+    return NULL;
+}
+
+/* `follows`: a remediation runs its `after` once the one it follows has
+ * succeeded (the runbook's next step waits for the finding), and never when
+ * that one failed; the fault it would revert is then reverted at the end. */
+START_TEST(follows_runs_after_its_leader)
+{
+    char scen[512], text[2048], run_dir[512], state_dir[512];
+    snprintf(scen, sizeof scen, "%s/follows.yaml", tmpdir);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmpdir);
+    snprintf(state_dir, sizeof state_dir, "%s/state", tmpdir);
+    snprintf(text, sizeof text,
+             "version: 1\nname: follows\n"
+             "probes:\n  - name: up\n    exec: [\"test\", \"!\", \"-e\", \"{run_dir}/down\"]\n    every: 50ms\n"
+             "faults:\n  - name: outage\n    kind: exec\n    inject: [\"touch\", \"{run_dir}/down\"]\n"
+             "    revert: [\"rm\", \"-f\", \"{run_dir}/down\"]\n    until: remediated\n"
+             "remediation:\n"
+             "  - name: fix\n    follows: find-cause\n    after: 300ms\n    action: { revert: outage }\n"
+             "  - name: find-cause\n    at: 200ms\n    action: { exec: [\"touch\", \"{run_dir}/found\"] }\n"
+             "  - name: never\n    follows: broken-lead\n    action: { exec: [\"touch\", \"{run_dir}/never\"] }\n"
+             "  - name: never-either\n    follows: never\n    action: { exec: [\"touch\", \"{run_dir}/never\"] }\n"
+             "  - name: broken-lead\n    at: 100ms\n    action: { exec: [\"false\"] }\n"
+             "expect:\n  warmup: 200ms\n  stable_for: 200ms\n  timeout: 5s\n");
+    write_file(scen, text);
+    struct ash_run_options o = ash_test_run_options(run_dir, state_dir);
+    struct ash_run_result res;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_run_file(scen, &o, &res, &err) == 0, "run failed: %s", err.msg);
+    json_t *run = json_array_get(json_object_get(res.report, "runs"), 0);
+    json_t *lead = remediation_of(run, "find-cause"), *fix = remediation_of(run, "fix");
+    ck_assert(json_is_true(json_object_get(lead, "ok")));
+    ck_assert(json_is_true(json_object_get(fix, "ok")));
+    double t_lead = num(lead, "at_ms"), t_fix = num(fix, "at_ms");
+    /* The fix starts 300 ms after the finding is done, not at a fixed time. */
+    ck_assert_msg(t_fix >= t_lead + 300.0 && t_fix <= t_lead + 300.0 + 100.0, "fix at %.3f, finding at %.3f", t_fix,
+                  t_lead);
+    /* The followers of a failed step never ran: no time, the reason, no effect. */
+    const char *names[] = {"never", "never-either"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *m = remediation_of(run, names[i]);
+        ck_assert(json_is_null(json_object_get(m, "at_ms")));
+        ck_assert(json_is_false(json_object_get(m, "ok")));
+        ck_assert_msg(strstr(json_string_value(json_object_get(m, "error")), "failed") != NULL, "%s: %s", names[i],
+                      json_string_value(json_object_get(m, "error")));
+    }
+    ck_assert(timeline_has(run, "remediation-skipped", "never: not run: broken-lead"));
+    ck_assert(timeline_has(run, "remediation-skipped", "never-either: not run: never"));
+    char path[600];
+    snprintf(path, sizeof path, "%s/never", run_dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    ck_assert_int_eq(res.verdict, ASH_VERDICT_PASS);
+    json_decref(res.report);
+}
+END_TEST
+
 START_TEST(restart_policy_brings_killed_service_back)
 {
     int port = free_port();
@@ -407,6 +473,7 @@ int main(void)
     tcase_add_test(tc, steady_state_refused);
     tcase_add_test(tc, failed_inject_is_reverted);
     tcase_add_test(tc, exec_commands_see_run_dir);
+    tcase_add_test(tc, follows_runs_after_its_leader);
     tcase_add_test(tc, restart_policy_brings_killed_service_back);
     tcase_add_test(tc, service_runs_as_its_user);
     suite_add_tcase(s, tc);

@@ -450,6 +450,13 @@ START_TEST(scenario_validation)
                                    &err),
                      -1);
     ck_assert_msg(strstr(err.msg, "not a table-lock fault"), "%s", err.msg);
+    ck_assert_int_eq(load_scenario("services:\n  - name: backend\n    command: [sleep, '1']\n"
+                                   "faults:\n  - name: maint\n    kind: table-lock\n"
+                                   "    sqlite: { path: a.db, table: t }\n    owner: backnd\n",
+                                   &err),
+                     -1);
+    ck_assert_str_eq(err.msg, "lock-test.yaml:10:12: no service named 'backnd' in this scenario (owner: the service "
+                              "whose session holds the lock)");
 }
 END_TEST
 
@@ -679,6 +686,73 @@ START_TEST(ttr_known_answer)
     ck_assert_msg(json_number_value(json_object_get(flt, "reverted_ms")) - ended < 50.0, "revert long after the kill");
     /* The scripted remediation time bounds the truth itself. */
     ck_assert_msg(truth >= 1400.0 && truth <= 1600.0, "holder killed %.3f ms after t_inject", truth);
+    ck_assert_int_eq(count_children(), 0);
+    json_decref(res.report);
+}
+END_TEST
+
+/* `owner`: the lock lives in a service's session. Restarting that service (the
+ * reboot of the backend) ends the holder and proves the lock free before the
+ * service starts again, and the fault ends by itself: no revert, no
+ * kill_lock_holder. The INSERTs succeed again from the restart on. */
+START_TEST(owner_restart_ends_lock)
+{
+    char path[200], yaml[2048], run_dir[200], state[200];
+    snprintf(path, sizeof path, "%s/owner.yaml", fx.dir);
+    snprintf(run_dir, sizeof run_dir, "%s/run", fx.dir);
+    snprintf(state, sizeof state, "%s", ash_test_journal_dir);
+    snprintf(yaml, sizeof yaml,
+             "version: 1\nname: lock-owner\n"
+             "services:\n  - name: backend\n    command: [sleep, '30']\n"
+             "probes:\n  - name: calls\n    every: 50ms\n    timeout: 50ms\n"
+             "    sql: { sqlite: \"%s\", query: \"INSERT INTO call_records (caller) VALUES ('owner')\" }\n"
+             "faults:\n  - name: maint\n    kind: table-lock\n    at: 0s\n"
+             "    sqlite: { path: \"%s\", table: call_records }\n    interrupt: stop\n    owner: backend\n"
+             "    until: remediated\n"
+             "remediation:\n  - name: reboot-backend\n    at: 1s\n    action: { restart: backend }\n"
+             "expect:\n  warmup: 300ms\n  stable_for: 300ms\n  timeout: 10s\n",
+             fx.db, fx.db);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(yaml, f);
+    fclose(f);
+    FILE *devnull = fopen("/dev/null", "w");
+    struct ash_run_options o = ash_test_run_options(run_dir, state);
+    o.log = devnull;
+    struct ash_run_result res;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_run_file(path, &o, &res, &err) == 0, "run: %s", err.msg);
+    fclose(devnull);
+    json_t *run = json_array_get(json_object_get(res.report, "runs"), 0);
+    const char *error = json_string_value(json_object_get(run, "error"));
+    ck_assert_msg(!error, "run error: %s", error);
+    ck_assert_str_eq(json_string_value(json_object_get(run, "verdict")), "pass");
+    /* In order: the service stopped, the holder ended because of it, the lock
+     * proven free, the fault ended by itself, and only then the service started. */
+    double stopped = -1, ended = -1, released = -1, reverted = -1, restarted = -1;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(run, "timeline"), i, e)
+    {
+        const char *ev = json_string_value(json_object_get(e, "event"));
+        const char *d = json_string_value(json_object_get(e, "detail"));
+        double t = json_real_value(json_object_get(e, "t_ms"));
+        if (strcmp(ev, "service-stopped") == 0 && strncmp(d, "backend", 7) == 0 && stopped < 0)
+            stopped = t;
+        else if (strcmp(ev, "lock-holder-ended") == 0 && strstr(d, "its owner backend stopped"))
+            ended = t;
+        else if (strcmp(ev, "lock-released") == 0)
+            released = t;
+        else if (strcmp(ev, "fault-reverted") == 0 && strstr(d, "maint (ended by itself)"))
+            reverted = t;
+        else if (strcmp(ev, "service-started") == 0 && strncmp(d, "backend", 7) == 0)
+            restarted = t; /* the last start: the restart's */
+    }
+    ck_assert_msg(stopped > 0 && ended >= stopped && released >= ended && reverted >= released && restarted >= reverted,
+                  "stopped %.1f, holder ended %.1f, released %.1f, fault ended %.1f, started again %.1f", stopped,
+                  ended, released, reverted, restarted);
+    /* The probe recovered with the restart, and the run measured it. */
+    ck_assert_msg(json_is_number(json_object_get(run, "ttr_ms")), "no ttr_ms");
     ck_assert_int_eq(count_children(), 0);
     json_decref(res.report);
 }
@@ -1125,6 +1199,7 @@ static Suite *lock_suite(void)
     tcase_add_checked_fixture(kat, setup, teardown);
     tcase_set_timeout(kat, 60);
     tcase_add_test(kat, ttr_known_answer);
+    tcase_add_test(kat, owner_restart_ends_lock);
     suite_add_tcase(s, kat);
 
     TCase *pg = tcase_create("postgres");

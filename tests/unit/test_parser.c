@@ -385,11 +385,33 @@ static const struct {
      "\"...\"] to use a shell"},
     /* remediation */
     {HEAD "remediation:\n  - name: r\n    action: {exec: [x]}\n",
-     "s.yaml:4:5: remediation 'r' needs 'when: detected' or 'at: DURATION'"},
+     "s.yaml:4:5: remediation 'r' needs 'when: detected', 'at: DURATION' or 'follows: REMEDIATION'"},
     {HEAD "remediation:\n  - name: r\n    when: alerted\n    action: {exec: [x]}\n",
      "s.yaml:5:11: 'alerted' is not a valid when (one of: detected)"},
     {HEAD "remediation:\n  - name: r\n    at: 1s\n    when: detected\n    action: {exec: [x]}\n",
-     "s.yaml:6:5: 'when: detected' and 'at' exclude each other: a remediation runs on detection or at a set time"},
+     "s.yaml:6:5: 'when: detected', 'at' and 'follows' exclude each other: a remediation runs on detection, at a "
+     "set time, or after another remediation"},
+    {HEAD "remediation:\n  - name: a\n    at: 1s\n    action: {exec: [x]}\n  - name: r\n    follows: a\n"
+          "    at: 1s\n    action: {exec: [x]}\n",
+     "s.yaml:9:5: 'when: detected', 'at' and 'follows' exclude each other: a remediation runs on detection, at a "
+     "set time, or after another remediation"},
+    {HEAD "remediation:\n  - name: a\n    at: 1s\n    action: {exec: [x]}\n  - name: r\n    when: detected\n"
+          "    follows: a\n    action: {exec: [x]}\n",
+     "s.yaml:9:5: 'when: detected', 'at' and 'follows' exclude each other: a remediation runs on detection, at a "
+     "set time, or after another remediation"},
+    {HEAD "remediation:\n  - name: find-cause\n    at: 1s\n    action: {exec: [x]}\n  - name: r\n"
+          "    follows: find-caus\n    action: {exec: [x]}\n",
+     "s.yaml:8:14: remediation 'r' follows 'find-caus', which is not a remediation of this scenario (did you mean "
+     "'find-cause'?)"},
+    {HEAD "remediation:\n  - name: r\n    follows: r\n    action: {exec: [x]}\n",
+     "s.yaml:5:14: remediation 'r' follows 'r', which leads back to it: one of them must run 'when: detected' or "
+     "'at' a time"},
+    {HEAD "remediation:\n  - name: a\n    follows: b\n    action: {exec: [x]}\n  - name: b\n    follows: a\n"
+          "    action: {exec: [x]}\n",
+     "s.yaml:5:14: remediation 'a' follows 'b', which leads back to it: one of them must run 'when: detected' or "
+     "'at' a time"},
+    {HEAD "remediation:\n  - name: r\n    at: 1s\n    after: 2s\n    action: {exec: [x]}\n",
+     "s.yaml:6:5: 'after' goes with 'when: detected' or 'follows', not with 'at'"},
     {HEAD "remediation:\n  - name: r\n    at: 1s\n    action: {revert: f}\n",
      "s.yaml:6:22: no fault named 'f' in this scenario"},
     {HEAD SVC "remediation:\n  - name: r\n    at: 1s\n    action: {restart: web/api}\n",
@@ -752,6 +774,30 @@ START_TEST(test_kind_tables)
 }
 END_TEST
 
+/* `follows: NAME` resolves to that remediation, with its own `after`; followers
+ * may chain, in any order of the file. */
+START_TEST(test_follows)
+{
+    struct ash_scenario *sc = load_ok("version: 1\nname: f\n"
+                                      "remediation:\n"
+                                      "  - name: re-enable\n    follows: restart\n    after: 3s\n"
+                                      "    action: {exec: [x]}\n"
+                                      "  - name: find-cause\n    when: detected\n    after: 7s\n"
+                                      "    action: {exec: [x]}\n"
+                                      "  - name: restart\n    follows: find-cause\n    action: {exec: [x]}\n");
+    const struct ash_remediation_spec *r = sc->remediations;
+    ck_assert_int_eq(r[0].when, ASH_WHEN_FOLLOWS);
+    ck_assert_str_eq(r[0].follows, "restart");
+    ck_assert_uint_eq(r[0].follows_idx, 2);
+    ck_assert_int_eq(r[0].after_ns, 3 * ASH_NS_PER_S);
+    ck_assert_int_eq(r[1].when, ASH_WHEN_DETECTED);
+    ck_assert_int_eq(r[2].when, ASH_WHEN_FOLLOWS);
+    ck_assert_uint_eq(r[2].follows_idx, 1);
+    ck_assert_int_eq(r[2].after_ns, 0);
+    ash_scenario_free(sc);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("parser");
@@ -760,6 +806,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_defaults);
     tcase_add_test(t, test_host_service_references);
     tcase_add_test(t, test_targets);
+    tcase_add_test(t, test_follows);
     suite_add_tcase(s, t);
     t = tcase_create("errors");
     tcase_add_loop_test(t, test_errors, 0, (int)(sizeof errors / sizeof errors[0]));
