@@ -184,7 +184,7 @@ static void *monitor(void *arg)
     int failures = 0;
     bool firing = false;
     for (;;) {
-        bool ok = check_peer() && !out_of_sequence;
+        bool ok = !out_of_sequence && check_peer();
         healthy = ok;
         failures = ok ? 0 : failures + 1;
         if (failures >= alert_after && !firing) {
@@ -317,6 +317,18 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* Registration happens once: a service started before its peer (out of
+     * sequence) misses it and keeps failing until it is restarted in order. */
+    if (peer_host && register_path && !check_peer_path(register_path)) {
+        out_of_sequence = true;
+        printf("%s: started out of sequence: cannot register with %s%s; restart it after its peer\n", name, peer_host,
+               register_path);
+        fflush(stdout);
+    }
+    /* The first check before listening: a restarted service must not answer
+     * healthy until it has seen its peer (its dependants would believe it). */
+    if (peer_host)
+        healthy = !out_of_sequence && check_peer();
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -330,15 +342,6 @@ int main(int argc, char **argv)
     printf("%s: listening on %s:%d%s%s\n", name, listen_addr, port, peer_host ? ", peer " : "",
            peer_host ? peer_host : "");
     fflush(stdout);
-    /* Registration happens once: a service started before its peer (out of
-     * sequence) misses it and keeps failing until it is restarted in order. */
-    if (peer_host && register_path && !check_peer_path(register_path)) {
-        out_of_sequence = true;
-        healthy = false;
-        printf("%s: started out of sequence: cannot register with %s%s; restart it after its peer\n", name, peer_host,
-               register_path);
-        fflush(stdout);
-    }
     pthread_t t;
     if (peer_host)
         pthread_create(&t, NULL, monitor, NULL);
