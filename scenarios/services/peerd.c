@@ -10,7 +10,29 @@
  *
  * With no --peer it is a leaf that always answers 200. Checks run in a
  * monitor thread every --interval ms; HTTP serving stays single-threaded.
- * libcurl does the client side (peer calls and alert posts). */
+ * libcurl does the client side (peer calls and alert posts).
+ *
+ * What the replays' causal chains need (001_2679c349c9de04b3.txt, 003_950be08496ca8dfd.txt):
+ *   --cache-ttl dns   keep each answer as long as its DNS TTL says (the lowest TTL
+ *                     of the answer's records, read with res_query), as a caching
+ *                     resolver does: a wrong answer given with a long TTL outlives
+ *                     the DNS fix by that TTL
+ *   --peer-path P     call P on the peer instead of /work (/healthz: depend on the
+ *                     peer's own health, as a platform depends on its node's
+ *                     election client)
+ *   --register P      call P on the peer once at start; if that fails (the peer is
+ *                     not up yet: started out of sequence) stay unhealthy until
+ *                     restarted, however healthy the peer becomes later
+ *   --peer H:P        repeated: several backends; each check tries them in turn,
+ *                     starting with the one after the last that answered (traffic
+ *                     spread over them, failing over to the next)
+ *   --wedge-after N   after N failed checks in a row stop serving until restarted
+ *                     (no defence: the service does not survive a network problem)
+ *   --quorum N        be a coordinator: healthy only while N distinct callers have
+ *                     called within 3 intervals; a caller silent for
+ *                     --member-timeout ms is cached as failed and refused until this
+ *                     process restarts (the election server's cache: cleared by a
+ *                     restart) */
 #include <curl/curl.h>
 #include <errno.h>
 #include <netdb.h>
@@ -32,8 +54,14 @@
 static const char *name = "peerd", *peer_host, *alert_url, *peer_path = "/work", *register_path;
 static int port = 8080, peer_port = 8080, budget_ms = 200, interval_ms = 100, alert_after = 3, cache_ttl = 0;
 static int quorum = 0, member_timeout_ms = 1000;
+static int wedge_after = 0;
 static bool ttl_from_dns;
-static atomic_bool healthy = true, out_of_sequence = false;
+static atomic_bool healthy = true, out_of_sequence = false, wedged = false;
+static struct {
+    char host[256];
+    int port;
+} peers[4];
+static int n_peers;
 
 static double now_s(void)
 {
@@ -146,9 +174,20 @@ static bool check_peer_path(const char *path)
     return true;
 }
 
+/* One check: the peers in turn from the one after the last that answered, until one does. */
 static bool check_peer(void)
 {
-    return check_peer_path(peer_path);
+    static int next;
+    for (int i = 0; i < n_peers; i++) {
+        int k = (next + i) % n_peers;
+        peer_host = peers[k].host;
+        peer_port = peers[k].port;
+        if (check_peer_path(peer_path)) {
+            next = (k + 1) % n_peers;
+            return true;
+        }
+    }
+    return false;
 }
 
 static void post_alert(const char *status)
@@ -184,9 +223,15 @@ static void *monitor(void *arg)
     int failures = 0;
     bool firing = false;
     for (;;) {
-        bool ok = !out_of_sequence && check_peer();
+        bool ok = !out_of_sequence && !wedged && check_peer();
         healthy = ok;
         failures = ok ? 0 : failures + 1;
+        if (wedge_after > 0 && failures >= wedge_after && !wedged) {
+            wedged = true;
+            printf("%s: wedged after %d failed calls to %s: serving nothing until restarted\n", name, failures,
+                   peer_host);
+            fflush(stdout);
+        }
         if (failures >= alert_after && !firing) {
             firing = true;
             printf("ALERT %s: peer %s unhealthy for %d checks\n", name, peer_host, failures);
@@ -268,7 +313,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: peerd [--name N] [--port P] [--listen ADDR] [--peer HOST:PORT] [--budget MS]\n"
                     "             [--interval MS] [--alert-after N] [--alert-url URL] [--cache-ttl S|dns]\n"
-                    "             [--peer-path PATH] [--register PATH] [--quorum N] [--member-timeout MS]\n");
+                    "             [--peer-path PATH] [--register PATH] [--quorum N] [--member-timeout MS]\n"
+                    "             [--wedge-after N]   (--peer repeats, up to 4, without --cache-ttl)\n");
     exit(2);
 }
 
@@ -286,13 +332,14 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--listen"))
             listen_addr = v;
         else if (!strcmp(k, "--peer")) {
-            static char host[256];
             const char *colon = strrchr(v, ':');
-            if (!colon || (size_t)(colon - v) >= sizeof host)
+            if (!colon || (size_t)(colon - v) >= sizeof peers[0].host || n_peers == (int)(sizeof peers / sizeof *peers))
                 usage();
-            memcpy(host, v, (size_t)(colon - v));
-            peer_host = host;
-            peer_port = atoi(colon + 1);
+            memcpy(peers[n_peers].host, v, (size_t)(colon - v));
+            peers[n_peers].port = atoi(colon + 1);
+            peer_host = peers[0].host;
+            peer_port = peers[0].port;
+            n_peers++;
         } else if (!strcmp(k, "--budget"))
             budget_ms = atoi(v);
         else if (!strcmp(k, "--interval"))
@@ -310,11 +357,16 @@ int main(int argc, char **argv)
             register_path = v;
         else if (!strcmp(k, "--quorum"))
             quorum = atoi(v);
+        else if (!strcmp(k, "--wedge-after"))
+            wedge_after = atoi(v);
         else if (!strcmp(k, "--member-timeout"))
             member_timeout_ms = atoi(v);
         else
             usage();
     }
+    /* The answer cache is one entry: caching with several peers would mix them up. */
+    if (n_peers > 1 && (cache_ttl > 0 || ttl_from_dns))
+        usage();
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     /* Registration happens once: a service started before its peer (out of
