@@ -4,10 +4,11 @@
 # service under the shrunk limit), the Management Portal and the Outlook
 # add-in both error for their customers while the Europe portal stays green
 # (the blast radius is one region), the customers (probes) detect it, and
-# service comes back only with the fix (memory given back, services
-# restarted). The incident's TTD reads unknown, not 0 (no onset stated), and
-# recovered_at means service back (18:50), as in the other replays. The
-# variant with the promised memory alerting detects before customers see errors.
+# service comes back only with the fix (memory raised beyond the original,
+# services restarted). The incident's TTD reads unknown, not 0 (no onset
+# stated), and recovered_at means service back (18:50), as in the other
+# replays. The variant with the promised memory alerting detects before
+# customers see errors.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
 . "$(dirname "$0")/lib/machine.sh"
@@ -26,6 +27,9 @@ for vm in ("na-portal", "na-addins"):
     check(any(("host %s:" % vm) in d and "of 40.0 MiB" in d for t, d in events("memory-usage")), "%s: its memory shrinks to 40 MiB" % vm)
     check(any(("host %s:" % vm) in d for t, d in events("oom-kill")), "%s: the depleted memory OOM-kills its service" % vm)
 check(not any("eu-portal" in d for t, d in events("oom-kill")), "eu-portal: no OOM kill (not affected)")
+for vm in ("na-portal", "na-addins"):
+    check(any(("host %s:" % vm) in d and "limit 160.0 MiB, beyond the 96.0 MiB" in d for t, d in events("memory-raised")),
+          "%s: the fix raises its memory beyond the original 96 MiB" % vm)
 for p in ("na-management-portal", "na-outlook-addin"):
     ss = probe(p)
     first = [t for t, ok in ss if t >= 0 and not ok]
