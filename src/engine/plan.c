@@ -488,10 +488,14 @@ int ash_plan_file(const char *path, const struct ash_plan_options *o, json_t **o
         const struct ash_remediation_spec *r = &sc->remediations[i];
         json_t *rj = json_pack("{s:s, s:s, s:s, s:o}", "name", r->name, "action", r->action->c.name, "summary",
                                r->action->c.summary, "config", conf_json(r->action->c.fields, r->conf));
-        if (r->when == ASH_WHEN_AT)
+        if (r->when == ASH_WHEN_AT) {
             json_object_set_new(rj, "at_ms", ms(r->at_ns));
-        else
+        } else if (r->when == ASH_WHEN_FOLLOWS) {
+            json_object_set_new(rj, "follows", json_string(r->follows));
+            json_object_set_new(rj, "after_ms", ms(r->after_ns));
+        } else {
             json_object_set_new(rj, "after_detection_ms", ms(r->after_ns));
+        }
         json_array_append_new(rems, rj);
     }
     json_object_set_new(plan, "remediations", rems);
@@ -504,13 +508,16 @@ int ash_plan_file(const char *path, const struct ash_plan_options *o, json_t **o
         if (strcmp(json_string_value(json_object_get(rj, "action")), "revert") != 0 || !target ||
             strcmp(target, json_string_value(json_object_get(fj, "name"))) != 0)
             continue;
-        json_t *at = json_object_get(rj, "at_ms");
-        json_object_set_new(fj, "revert",
-                            at ? json_sprintf("by remediation %s at +%g ms (or sooner, or at the end of the run)",
-                                              json_string_value(json_object_get(rj, "name")), json_number_value(at))
-                               : json_sprintf("by remediation %s, %g ms after detection (else at the end of the run)",
-                                              json_string_value(json_object_get(rj, "name")),
-                                              json_number_value(json_object_get(rj, "after_detection_ms"))));
+        json_t *at = json_object_get(rj, "at_ms"), *follows = json_object_get(rj, "follows");
+        const char *rname = json_string_value(json_object_get(rj, "name"));
+        json_object_set_new(
+            fj, "revert",
+            at        ? json_sprintf("by remediation %s at +%g ms (or sooner, or at the end of the run)", rname,
+                                     json_number_value(at))
+            : follows ? json_sprintf("by remediation %s, %g ms after %s (else at the end of the run)", rname,
+                                     json_number_value(json_object_get(rj, "after_ms")), json_string_value(follows))
+                      : json_sprintf("by remediation %s, %g ms after detection (else at the end of the run)", rname,
+                                     json_number_value(json_object_get(rj, "after_detection_ms"))));
     }
     json_t *ver = json_array();
     for (size_t i = 0; i < sc->n_verify; i++) {

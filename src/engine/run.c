@@ -656,6 +656,18 @@ static int64_t remediation_due(ash_loop *loop, int64_t now, void *data)
     } else {
         ash_ctx_eventf(&r->ctx, m->at, "remediation-done", "%s", m->spec->name);
     }
+    /* The runbook's next steps: scheduled before the end check looks for pending
+     * ones; after a failed step they do not run (and are not waited for). */
+    for (size_t i = 0; i < r->sc->n_remediations; i++) {
+        struct rem_rt *n = &r->rems[i];
+        if (n->spec->when != ASH_WHEN_FOLLOWS || n->scheduled || strcmp(n->spec->follows, m->spec->name) != 0)
+            continue;
+        if (m->ok)
+            schedule_remediation(r, n, m->at + n->spec->after_ns);
+        else
+            ash_ctx_eventf(&r->ctx, m->at, "remediation-skipped", "%s: '%s' it follows failed", n->spec->name,
+                           m->spec->name);
+    }
     check_finished(r);
     return ASH_TIMER_DONE;
 }

@@ -189,7 +189,11 @@ void ash_plan_print(FILE *out, const json_t *plan)
         {
             if (num(p, "at_ms", &v))
                 P("     +%-9s %s: %s ", dur(b1, sizeof b1, v), str(p, "name"), str(p, "action"));
-            else {
+            else if (json_is_string(json_object_get(p, "follows"))) {
+                num(p, "after_ms", &v);
+                P("     after %s + %s: %s: %s ", str(p, "follows"), dur(b1, sizeof b1, v), str(p, "name"),
+                  str(p, "action"));
+            } else {
                 num(p, "after_detection_ms", &v);
                 P("     detected + %s: %s: %s ", dur(b1, sizeof b1, v), str(p, "name"), str(p, "action"));
             }

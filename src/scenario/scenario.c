@@ -82,9 +82,11 @@ const struct ash_field ash_fault_fields[] = {
 const struct ash_field ash_remediation_fields[] = {
     {"name", ASH_F_STRING, offsetof(struct ash_remediation_spec, name), ASH_FIELD_REQUIRED, "remediation name, unique"},
     {"after", ASH_F_DURATION, offsetof(struct ash_remediation_spec, after_ns), 0,
-     "with when: detected, delay after the first detection (default 0s)"},
+     "with when: detected, delay after the first detection; with follows, after that remediation (default 0s)"},
     {"at", ASH_F_DURATION, offsetof(struct ash_remediation_spec, at_ns), 0,
      "or: run at this offset from the start of the fault phase"},
+    {"follows", ASH_F_STRING, offsetof(struct ash_remediation_spec, follows), 0,
+     "or: run once this remediation has finished successfully (a runbook's next step; plus 'after')"},
     {NULL}};
 
 const struct ash_field ash_expect_fields[] = {
@@ -908,7 +910,15 @@ static int parse_remediation(struct pctx *x, const ash_node *item, size_t index,
         check_item_name(item, "remediation", r->name, x->err) < 0)
         return -1;
     ash_node when = ash_map_get(item, "when"), at = ash_map_get(item, "at"), after = ash_map_key(item, "after");
-    if (ash_node_ok(&when)) {
+    ash_node follows = ash_map_key(item, "follows");
+    if (ash_node_ok(&follows)) {
+        if (ash_node_ok(&when) || ash_node_ok(&at))
+            return ash_node_fail(&follows, x->err,
+                                 "'follows' excludes '%s': a remediation runs on detection, at a set time or after "
+                                 "another one",
+                                 ash_node_ok(&when) ? "when" : "at");
+        r->when = ASH_WHEN_FOLLOWS;
+    } else if (ash_node_ok(&when)) {
         static const struct ash_field when_field = {"when", ASH_F_ENUM, 0, 0, NULL, when_choices};
         int idx = 0;
         if (ash_field_parse_value(&when, &when_field, &idx, x->err) < 0)
@@ -923,11 +933,45 @@ static int parse_remediation(struct pctx *x, const ash_node *item, size_t index,
     } else if (ash_node_ok(&at)) {
         r->when = ASH_WHEN_AT;
         if (ash_node_ok(&after))
-            return ash_node_fail(&after, x->err, "'after' goes with 'when: detected', not with 'at'");
+            return ash_node_fail(&after, x->err, "'after' goes with 'when: detected' or 'follows', not with 'at'");
     } else {
-        return ash_node_fail(item, x->err, "%s needs 'when: detected' or 'at: DURATION'", what);
+        return ash_node_fail(item, x->err, "%s needs 'when: detected', 'at: DURATION' or 'follows: REMEDIATION'", what);
     }
     return parse_action(x, item, what, r);
+}
+
+static ssize_t remediation_index(const struct ash_scenario *sc, const char *name)
+{
+    for (size_t i = 0; i < sc->n_remediations; i++)
+        if (sc->remediations[i].name && strcmp(sc->remediations[i].name, name) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* `follows:` names another remediation, and a chain of them starts somewhere: one
+ * that follows itself, or a circle, would never run (and the run would wait for it). */
+static int check_follows(struct pctx *x, const ash_node *seq)
+{
+    const struct ash_scenario *sc = x->sc;
+    for (size_t i = 0; i < sc->n_remediations; i++) {
+        const struct ash_remediation_spec *r = &sc->remediations[i];
+        if (r->when != ASH_WHEN_FOLLOWS)
+            continue;
+        ash_node item = ash_seq_at(seq, i), v = ash_map_get(&item, "follows");
+        ssize_t j = remediation_index(sc, r->follows);
+        if (j < 0)
+            return ash_node_fail(&v, x->err, "no remediation named '%s' to follow", r->follows);
+        for (size_t steps = 0; sc->remediations[j].when == ASH_WHEN_FOLLOWS; steps++) {
+            if ((size_t)j == i || steps > sc->n_remediations)
+                return ash_node_fail(&v, x->err,
+                                     "remediation '%s' follows itself through '%s': a circle of 'follows' never starts",
+                                     r->name, r->follows);
+            j = remediation_index(sc, sc->remediations[j].follows);
+            if (j < 0)
+                break; /* reported on that one */
+        }
+    }
+    return 0;
 }
 
 static int parse_remediations(struct pctx *x, const ash_node *root)
@@ -947,7 +991,7 @@ static int parse_remediations(struct pctx *x, const ash_node *root)
             check_unique(&seq, i, "remediation", x->err) < 0)
             return -1;
     }
-    return 0;
+    return check_follows(x, &seq);
 }
 
 /* ---------- expect ---------- */

@@ -72,13 +72,14 @@ struct ash_fault_spec {
     struct ash_loc loc;
 };
 
-enum ash_when { ASH_WHEN_AT, ASH_WHEN_DETECTED };
+enum ash_when { ASH_WHEN_AT, ASH_WHEN_DETECTED, ASH_WHEN_FOLLOWS };
 
 struct ash_remediation_spec {
     char *name;
     enum ash_when when;
     int64_t at_ns;    /* ASH_WHEN_AT: offset from the start of the fault phase */
-    int64_t after_ns; /* ASH_WHEN_DETECTED: delay after the first detection */
+    int64_t after_ns; /* ASH_WHEN_DETECTED, ASH_WHEN_FOLLOWS: delay after the trigger */
+    char *follows;    /* ASH_WHEN_FOLLOWS: runs once this remediation has finished successfully */
     const struct ash_action_kind *action;
     void *conf;
     struct ash_loc loc;

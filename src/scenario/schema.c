@@ -278,9 +278,11 @@ static json_t *remediation_item(struct sb *b)
     json_decref(props);
     push(b, req, json_string("action"));
     finish_required(b, o, req);
-    static const char *const when_or_at[] = {"when", "at", NULL};
-    set(b, o, "oneOf", exactly_one(b, when_or_at));
-    set(b, o, "dependentRequired", json_pack("{s:[s]}", "after", "when"));
+    static const char *const triggers[] = {"when", "at", "follows", NULL};
+    set(b, o, "oneOf", exactly_one(b, triggers));
+    /* 'after' counts from a detection or from the remediation followed, never from 'at'. */
+    set(b, o, "dependentSchemas",
+        json_pack("{s:{s:[{s:[s]}, {s:[s]}]}}", "after", "anyOf", "required", "when", "required", "follows"));
     return o;
 }
 

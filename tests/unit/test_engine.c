@@ -302,6 +302,72 @@ static bool timeline_has(json_t *run, const char *event, const char *detail_pref
     return false;
 }
 
+/* When the remediation `name` started and finished (timeline "remediation" / "remediation-done"), ms. */
+static void remediation_span(json_t *run, const char *name, double *start, double *done)
+{
+    *start = *done = -1;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(run, "timeline"), i, e)
+    {
+        const char *ev = json_string_value(json_object_get(e, "event"));
+        const char *d = json_string_value(json_object_get(e, "detail"));
+        size_t n = strlen(name);
+        if (!ev || !d || strncmp(d, name, n) != 0 || (d[n] != '\0' && d[n] != ' '))
+            continue;
+        if (strcmp(ev, "remediation") == 0)
+            *start = num(e, "t_ms");
+        else if (strcmp(ev, "remediation-done") == 0)
+            *done = num(e, "t_ms");
+    }
+}
+
+/* `follows:` runs a remediation once the one it follows has finished (plus `after`),
+ * in a chain; after a failed one its followers are skipped, and the run does not wait. */
+START_TEST(follows_runs_after_the_step_before)
+{
+    char scen[512], text[4096], run_dir[512], state_dir[512];
+    snprintf(scen, sizeof scen, "%s/follows.yaml", tmpdir);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmpdir);
+    snprintf(state_dir, sizeof state_dir, "%s/state", tmpdir);
+    snprintf(text, sizeof text,
+             "version: 1\nname: follows\n"
+             "probes:\n  - name: ok\n    exec: [\"true\"]\n    every: 50ms\n"
+             "faults:\n  - name: f\n    kind: exec\n    inject: [\"true\"]\n    revert: [\"true\"]\n"
+             "    until: remediated\n"
+             "remediation:\n"
+             "  - name: third\n    follows: second\n    action: { revert: f }\n"
+             "  - name: first\n    at: 100ms\n    action: { exec: [\"sleep\", \"0.3\"] }\n"
+             "  - name: second\n    follows: first\n    after: 100ms\n"
+             "    action: { exec: [\"touch\", \"{run_dir}/second\"] }\n"
+             "  - name: broken\n    at: 100ms\n    action: { exec: [\"false\"] }\n"
+             "  - name: never\n    follows: broken\n    action: { exec: [\"touch\", \"{run_dir}/never\"] }\n"
+             "expect:\n  warmup: 200ms\n  stable_for: 200ms\n  timeout: 10s\n");
+    write_file(scen, text);
+    struct ash_run_options o = ash_test_run_options(run_dir, state_dir);
+    struct ash_run_result res;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_run_file(scen, &o, &res, &err), 0);
+    json_t *run = json_array_get(json_object_get(res.report, "runs"), 0);
+    double s1, d1, s2, d2, s3, d3;
+    remediation_span(run, "first", &s1, &d1);
+    remediation_span(run, "second", &s2, &d2);
+    remediation_span(run, "third", &s3, &d3);
+    ck_assert_msg(d1 >= s1 + 300 - SLACK_MS, "first ran its 300 ms: %.3f..%.3f", s1, d1);
+    /* The follower starts after the step before has finished, plus its `after`. */
+    ck_assert_msg(s2 >= d1 + 100 && s2 <= d1 + 100 + 50, "second started %.3f ms, first done %.3f ms", s2, d1);
+    ck_assert_msg(s3 >= d2 && s3 <= d2 + 50, "third started %.3f ms, second done %.3f ms", s3, d2);
+    ck_assert(timeline_has(run, "fault-reverted", "f (remediation)"));
+    char path[600];
+    snprintf(path, sizeof path, "%s/second", run_dir);
+    ck_assert_int_eq(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/never", run_dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    ck_assert(timeline_has(run, "remediation-skipped", "never: 'broken' it follows failed"));
+    json_decref(res.report);
+}
+END_TEST
+
 START_TEST(restart_policy_brings_killed_service_back)
 {
     int port = free_port();
@@ -407,6 +473,7 @@ int main(void)
     tcase_add_test(tc, steady_state_refused);
     tcase_add_test(tc, failed_inject_is_reverted);
     tcase_add_test(tc, exec_commands_see_run_dir);
+    tcase_add_test(tc, follows_runs_after_the_step_before);
     tcase_add_test(tc, restart_policy_brings_killed_service_back);
     tcase_add_test(tc, service_runs_as_its_user);
     suite_add_tcase(s, tc);

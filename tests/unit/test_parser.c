@@ -385,7 +385,7 @@ static const struct {
      "\"...\"] to use a shell"},
     /* remediation */
     {HEAD "remediation:\n  - name: r\n    action: {exec: [x]}\n",
-     "s.yaml:4:5: remediation 'r' needs 'when: detected' or 'at: DURATION'"},
+     "s.yaml:4:5: remediation 'r' needs 'when: detected', 'at: DURATION' or 'follows: REMEDIATION'"},
     {HEAD "remediation:\n  - name: r\n    when: alerted\n    action: {exec: [x]}\n",
      "s.yaml:5:11: 'alerted' is not a valid when (one of: detected)"},
     {HEAD "remediation:\n  - name: r\n    at: 1s\n    when: detected\n    action: {exec: [x]}\n",
@@ -533,6 +533,22 @@ START_TEST(test_targets)
                 "s.yaml:11:13:", "unknown target type 'pod'");
     load_err_at(SANDBOX FAULT("memory-exhaustion", "    limit: 64MiB\n"),
                 "s.yaml:9:5:", "missing required key 'target'");
+}
+END_TEST
+
+/* follows: a remediation triggered by another one finishing, with its delay. */
+START_TEST(test_follows)
+{
+    struct ash_scenario *sc = load_ok(HEAD "remediation:\n  - name: a\n    at: 1s\n    action: {exec: [x]}\n"
+                                           "  - name: b\n    follows: a\n    after: 2s\n    action: {exec: [y]}\n");
+    ck_assert_int_eq(sc->remediations[1].when, ASH_WHEN_FOLLOWS);
+    ck_assert_str_eq(sc->remediations[1].follows, "a");
+    ck_assert_int_eq(sc->remediations[1].after_ns, 2 * ASH_NS_PER_S);
+    ash_scenario_free(sc);
+    load_err_at(HEAD "remediation:\n  - name: a\n    follows: a\n    action: {exec: [x]}\n",
+                "s.yaml:5:14:", "remediation 'a' follows itself through 'a'");
+    load_err_at(HEAD "remediation:\n  - name: a\n    when: detected\n    follows: b\n    action: {exec: [x]}\n",
+                "s.yaml:6:5:", "'follows' excludes 'when'");
 }
 END_TEST
 
@@ -781,6 +797,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_host_service_references);
     tcase_add_test(t, test_targets);
     tcase_add_test(t, test_revert_limit);
+    tcase_add_test(t, test_follows);
     suite_add_tcase(s, t);
     t = tcase_create("errors");
     tcase_add_loop_test(t, test_errors, 0, (int)(sizeof errors / sizeof errors[0]));
