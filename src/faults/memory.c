@@ -50,6 +50,7 @@ struct balloon_conf {
 struct mem_conf {
     struct ash_target_ref target;
     struct ash_size limit;
+    struct ash_size revert_limit; /* the fix: the revert sets this limit instead of the old one */
     struct balloon_conf balloon;
     int swap;
     bool enomem;
@@ -74,6 +75,9 @@ static const struct ash_field mem_fields[] = {
     {"limit", ASH_F_SIZE, offsetof(struct mem_conf, limit), 0,
      "new memory limit: 64MiB, or 50% of the current limit (of MemTotal when unlimited); revert restores the old "
      "value"},
+    {"revert_limit", ASH_F_SIZE, offsetof(struct mem_conf, revert_limit), 0,
+     "on revert, set the limit to this instead of restoring the old value: a fix that added memory beyond the "
+     "original allocation (host:NAME only, above its 'memory:'; the cgroup goes with the run)"},
     {"balloon", ASH_F_MAP, offsetof(struct mem_conf, balloon), 0,
      "a helper process in the target's cgroup allocating memory at a rate (a leak), freed on revert", NULL,
      balloon_fields},
@@ -137,6 +141,25 @@ static int mem_validate(void *conf, const ash_node *node, const struct ash_scena
         ash_node v = ash_map_get(node, "limit");
         return ash_node_fail(&v, err, "a memory limit of zero would kill everything at once; give a positive size");
     }
+    const struct ash_host_spec *h = TARGET_HOST(c) ? ash_scenario_host(sc, TARGET_HOST(c)) : NULL;
+    if (c->revert_limit.set) {
+        /* The raised limit is left in place by the revert: only a cgroup that goes
+         * with the run may keep it (a sandbox host's), and it must be a raise. */
+        ash_node v = ash_map_get(node, "revert_limit");
+        if (c->target.type != ASH_TARGET_HOST)
+            return ash_node_fail(&v, err,
+                                 "'revert_limit' leaves the raised limit in place after the revert: only a sandbox "
+                                 "host's cgroup (target: host:NAME), removed with the run, may keep it; %s '%s' "
+                                 "would keep it after the run",
+                                 ash_target_type_names[c->target.type], c->target.name);
+        if (c->revert_limit.is_percent || c->revert_limit.bytes == 0)
+            return ash_node_fail(&v, err, "'revert_limit' needs a size (e.g. 128MiB), not a percentage or zero");
+        if (!h || !h->memory.set || h->memory.is_percent || c->revert_limit.bytes <= h->memory.bytes)
+            return ash_node_fail(&v, err,
+                                 "'revert_limit' must be above host '%s''s own 'memory:' limit, which the revert "
+                                 "would restore anyway: give the host a 'memory:' size and a bigger revert_limit",
+                                 c->target.name);
+    }
     uint64_t rate;
     if (c->balloon.set && c->balloon.rate && parse_byte_rate(c->balloon.rate, &rate) < 0) {
         ash_node b = ash_map_get(node, "balloon");
@@ -147,7 +170,6 @@ static int mem_validate(void *conf, const ash_node *node, const struct ash_scena
      * kernel's global OOM killer then picks any process on it, not the target. A
      * host-mode service's cgroup is made for the fault, so it is unlimited unless
      * 'limit' is given; a sandbox host may have its own 'memory:'. */
-    const struct ash_host_spec *h = TARGET_HOST(c) ? ash_scenario_host(sc, TARGET_HOST(c)) : NULL;
     if (c->balloon.set && !c->limit.set && !(h && h->memory.set)) {
         ash_node v = ash_map_get(node, "balloon");
         return ash_node_fail(&v, err,
@@ -208,6 +230,7 @@ struct mem_state {
     size_t n_tags;
     int nr_mmap, nr_brk;
     uint64_t enomem_mmap, enomem_brk;
+    bool injected; /* fully in effect: a revert then is the fix (revert_limit applies) */
 };
 
 static uint64_t mem_total(void)
@@ -581,6 +604,7 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         if (r < 0)
             goto fail;
     }
+    st->injected = true;
     *state = st;
     return 0;
 fail:;
@@ -588,6 +612,30 @@ fail:;
     if (mem_revert(ctx, f, st, &e2) < 0)
         mem_discard(st); /* its records stay pending for recover */
     return -1;
+}
+
+/* revert_limit: the old limit is back; raise it past that, as the fix did. On v1 the
+ * memory+swap limit must stay at or above the memory limit, so it goes first. Not
+ * journaled: only a sandbox host's cgroup may get it (validated), and that cgroup is
+ * removed with the run (or by recover, with the sandbox). */
+static int raise_limit(struct mem_state *st, ash_error_t *err)
+{
+    char path[700], val[32], old[64] = "";
+    uint64_t bytes = st->c->revert_limit.bytes;
+    snprintf(val, sizeof val, "%" PRIu64, bytes);
+    if (!st->cg.mem_v2) {
+        char cur[64];
+        snprintf(path, sizeof path, "%s/memory.memsw.limit_in_bytes", st->cg.memory);
+        if (ash_read_line(path, cur, sizeof cur) == 0 && strtoull(cur, NULL, 10) < bytes && ash_write_text(path, val) < 0)
+            return ash_error(err, errno, "cannot raise %s to %s", path, val);
+    }
+    snprintf(path, sizeof path, "%s/%s", limit_dir(&st->cg), st->cg.mem_v2 ? "memory.max" : "memory.limit_in_bytes");
+    ash_read_line(path, old, sizeof old);
+    if (ash_write_text(path, val) < 0)
+        return ash_error(err, errno, "cannot raise %s to %s", path, val);
+    ash_ctx_eventf(st->ctx, ash_now_ns(), "memory-raised", "%s: limit %.1f MiB, beyond the %.1f MiB it had before",
+                   st->target, (double)bytes / MIB, (double)strtoull(old, NULL, 10) / MIB);
+    return 0;
 }
 
 static int mem_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err)
@@ -620,6 +668,8 @@ static int mem_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         ash_journal_done(ctx->journal, s->jid, NULL);
         st->n_saved--;
     }
+    if (ret == 0 && st->injected && st->c->revert_limit.set)
+        ret = raise_limit(st, err);
     if (st->watch) {
         ash_memwatch_close(st->watch);
         st->watch = NULL;

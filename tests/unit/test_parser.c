@@ -558,6 +558,26 @@ START_TEST(test_targets)
 }
 END_TEST
 
+/* revert_limit: the fix's raise, beyond the host's own limit, only where the cgroup goes with the run. */
+#define MEMHOST                                                                                                        \
+    HEAD "hosts:\n  - name: web\n    memory: 64MiB\n    services:\n      - name: api\n        command: [x]\n"
+START_TEST(test_revert_limit)
+{
+    struct ash_scenario *sc = load_ok(MEMHOST FAULT("memory-exhaustion", "    target: host:web\n    limit: 32MiB\n"
+                                                                         "    revert_limit: 128MiB\n"));
+    ash_scenario_free(sc);
+    load_err_at(MEMHOST FAULT("memory-exhaustion", "    target: host:web\n    limit: 32MiB\n    revert_limit: 64MiB\n"),
+                "s.yaml:14:19:", "'revert_limit' must be above host 'web''s own 'memory:' limit");
+    load_err_at(SANDBOX FAULT("memory-exhaustion", "    target: host:web\n    limit: 32MiB\n    revert_limit: 64MiB\n"),
+                "s.yaml:13:19:", "'revert_limit' must be above host 'web''s own 'memory:' limit");
+    load_err_at(MEMHOST FAULT("memory-exhaustion", "    target: service:api\n    limit: 32MiB\n"
+                                                   "    revert_limit: 128MiB\n"),
+                "s.yaml:14:19:", "only a sandbox host's cgroup (target: host:NAME), removed with the run, may keep it");
+    load_err_at(MEMHOST FAULT("memory-exhaustion", "    target: host:web\n    limit: 32MiB\n    revert_limit: 50%\n"),
+                "s.yaml:14:19:", "'revert_limit' needs a size (e.g. 128MiB), not a percentage or zero");
+}
+END_TEST
+
 /* ---------- fixtures ---------- */
 
 static void check_fixture(const char *path, bool valid)
@@ -806,6 +826,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_defaults);
     tcase_add_test(t, test_host_service_references);
     tcase_add_test(t, test_targets);
+    tcase_add_test(t, test_revert_limit);
     tcase_add_test(t, test_follows);
     suite_add_tcase(s, t);
     t = tcase_create("errors");
