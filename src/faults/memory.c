@@ -626,7 +626,8 @@ static int raise_limit(struct mem_state *st, ash_error_t *err)
     if (!st->cg.mem_v2) {
         char cur[64];
         snprintf(path, sizeof path, "%s/memory.memsw.limit_in_bytes", st->cg.memory);
-        if (ash_read_line(path, cur, sizeof cur) == 0 && strtoull(cur, NULL, 10) < bytes && ash_write_text(path, val) < 0)
+        if (ash_read_line(path, cur, sizeof cur) == 0 && strtoull(cur, NULL, 10) < bytes &&
+            ash_write_text(path, val) < 0)
             return ash_error(err, errno, "cannot raise %s to %s", path, val);
     }
     snprintf(path, sizeof path, "%s/%s", limit_dir(&st->cg), st->cg.mem_v2 ? "memory.max" : "memory.limit_in_bytes");
