@@ -13,7 +13,7 @@ struct ash_cmd {
 };
 
 extern const struct ash_cmd ash_cmd_run, ash_cmd_validate, ash_cmd_list, ash_cmd_recover, ash_cmd_report,
-    ash_cmd_schema, ash_cmd_doctor, ash_cmd_plan, ash_cmd_abort, ash_cmd_mark;
+    ash_cmd_schema, ash_cmd_doctor, ash_cmd_plan, ash_cmd_abort, ash_cmd_mark, ash_cmd_agent;
 
 /* Print "aftershock: msg" to stderr and return the exit status for err. */
 int ash_cli_fail(const ash_error_t *err);

@@ -8,17 +8,9 @@ int ash_lockhold_main(int argc, char **argv) __attribute__((weak));
 int ash_balloon_main(int argc, char **argv) __attribute__((weak));
 int ash_seccomp_exec_main(int argc, char **argv) __attribute__((weak));
 
-static const struct ash_cmd *const commands[] = {&ash_cmd_run,
-                                                 &ash_cmd_plan,
-                                                 &ash_cmd_validate,
-                                                 &ash_cmd_list,
-                                                 &ash_cmd_recover,
-                                                 &ash_cmd_report,
-                                                 &ash_cmd_schema,
-                                                 &ash_cmd_doctor,
-                                                 &ash_cmd_abort,
-                                                 &ash_cmd_mark,
-                                                 NULL};
+static const struct ash_cmd *const commands[] = {&ash_cmd_run,     &ash_cmd_plan,   &ash_cmd_validate, &ash_cmd_list,
+                                                 &ash_cmd_recover, &ash_cmd_report, &ash_cmd_schema,   &ash_cmd_doctor,
+                                                 &ash_cmd_abort,   &ash_cmd_mark,   &ash_cmd_agent,    NULL};
 
 static void usage(FILE *out)
 {
