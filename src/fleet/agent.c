@@ -23,6 +23,7 @@ struct agent {
     struct ash_psk key;
     struct ash_scenario *sc;
     char run_id[64];
+    char run_dir[4096];
     struct ash_journal *journal;
     bool guardian;
     struct ash_ctx ctx;
@@ -181,13 +182,29 @@ static int take_scenario(struct agent *a, json_t *msg, ash_error_t *err)
         else
             a->guardian = true;
     }
-    if (ash_journal_open(dir, a->run_id, &a->journal, err) < 0)
+    /* Fault output (an exec fault's log) goes under STATE_DIR/RUN_ID, as under a local run's directory. */
+    snprintf(a->run_dir, sizeof a->run_dir, "%s/%s", dir, a->run_id);
+    /* The journal's header commits to the records of committed_only undo ops (an
+     * exec fault's revert command), as a local run's does, so that recover and the
+     * guardian on this node run them. */
+    json_t *commit = json_array();
+    for (size_t i = 0; commit && i < a->sc->n_faults; i++) {
+        const struct ash_fault_spec *f = &a->sc->faults[i];
+        if (f->kind->commit && f->kind->commit(f, a->sc->dir, a->run_dir, commit, err) < 0) {
+            json_decref(commit);
+            return ash_error_wrap(err, "node %s", a->o->node);
+        }
+    }
+    int jr = commit ? ash_journal_open_committed(dir, a->run_id, commit, &a->journal, err)
+                    : ash_error(err, ENOMEM, "journal");
+    json_decref(commit);
+    if (jr < 0)
         return ash_error_wrap(err, "node %s cannot open its journal", a->o->node);
     a->ctx = (struct ash_ctx){.loop = a->loop,
                               .journal = a->journal,
                               .scenario = a->sc,
                               .run_id = a->run_id,
-                              .run_dir = dir,
+                              .run_dir = a->run_dir,
                               .state_dir = dir,
                               .event = ctx_event,
                               .no_effect = ctx_no_effect,
