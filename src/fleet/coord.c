@@ -14,6 +14,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Connections in their handshake at once, at most. */
+#define ASH_COORD_MAX_PENDING 64
+
 struct agent {
     struct ash_coord *c;
     struct ash_channel *ch;
@@ -23,6 +26,7 @@ struct agent {
     json_t *hello;
     struct ash_clock_map clock;
     uint64_t ping_id; /* the ping in flight, 0 when none */
+    int64_t heard;    /* when it last said anything */
     int64_t ping_sent;
     ash_timer *ping_timer;
 };
@@ -121,8 +125,18 @@ static int64_t ping_tick(ash_loop *loop, int64_t now, void *data)
 {
     (void)loop;
     struct agent *a = data;
+    /* This timer ends by its return value, never by a cancel from inside it (lose). */
+    ash_timer *self = a->ping_timer;
+    a->ping_timer = NULL;
     if (a->gone)
         return ASH_TIMER_DONE;
+    if (now - a->heard > a->c->o.silence_ns) {
+        char why[128];
+        snprintf(why, sizeof why, "no word from node %s for %.1fs (stopped, or its network drops packets)", a->node,
+                 (double)(now - a->heard) / 1e9);
+        lose(a, why);
+        return ASH_TIMER_DONE;
+    }
     if (a->ping_id) {
         /* The last one is still out (a slow round trip is a poor sample anyway):
          * renew the lease with a ping that is not timed. */
@@ -136,6 +150,7 @@ static int64_t ping_tick(ash_loop *loop, int64_t now, void *data)
     }
     if (a->gone)
         return ASH_TIMER_DONE;
+    a->ping_timer = self;
     return now + a->c->o.ping_every_ns;
 }
 
@@ -235,6 +250,7 @@ static void on_message(struct ash_channel *ch, json_t *msg, void *data)
     (void)ch;
     int64_t t_recv = ash_now_ns(); /* first: the round trip ends when the answer is read */
     struct agent *a = data;
+    a->heard = t_recv;
     const char *type = json_string_value(json_object_get(msg, "type"));
     if (!type)
         return;
@@ -269,6 +285,38 @@ static void on_closed(struct ash_channel *ch, const ash_error_t *why, void *data
     lose(a, why->msg);
 }
 
+/* Connections not (yet) taken as an agent. */
+static size_t handshaking(const struct ash_coord *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_agents; i++)
+        n += !c->agents[i]->up && !c->agents[i]->gone;
+    return n;
+}
+
+static void agent_free(struct agent *a)
+{
+    if (a->ping_timer)
+        ash_loop_cancel_timer(a->c->loop, a->ping_timer);
+    ash_channel_free(a->ch);
+    json_decref(a->hello);
+    free(a);
+}
+
+/* Free the agents whose channel ended (never from inside their own callbacks:
+ * from the listener's, before it takes new connections). */
+static void reap(struct ash_coord *c)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->n_agents; i++) {
+        if (c->agents[i]->gone)
+            agent_free(c->agents[i]);
+        else
+            c->agents[k++] = c->agents[i];
+    }
+    c->n_agents = k;
+}
+
 static const struct ash_channel_cbs agent_cbs = {.message = on_message, .closed = on_closed};
 
 static void on_accept(ash_loop *loop, int fd, uint32_t events, void *data)
@@ -277,10 +325,19 @@ static void on_accept(ash_loop *loop, int fd, uint32_t events, void *data)
     (void)fd;
     (void)events;
     struct ash_coord *c = data;
+    reap(c);
     for (;;) {
         int cfd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0)
             return; /* EAGAIN, or a connection that went away before it was taken */
+        if (handshaking(c) >= ASH_COORD_MAX_PENDING) {
+            /* Each unproven connection holds a TLS session until its handshake bound: a
+             * peer without the key opening many must not exhaust the coordinator. */
+            snprintf(c->last_refusal, sizeof c->last_refusal,
+                     "%d connections were still in their handshake: one more was closed", ASH_COORD_MAX_PENDING);
+            close(cfd);
+            continue;
+        }
         struct agent *a = calloc(1, sizeof *a);
         if (!a || ash_grow(&c->agents, &c->cap_agents, c->n_agents + 1, sizeof *c->agents, 8) < 0) {
             free(a);
@@ -316,6 +373,8 @@ int ash_coord_new(ash_loop *loop, const struct ash_coord_opts *o, struct ash_coo
     c->o.listen = NULL;
     if (c->o.ping_every_ns <= 0)
         c->o.ping_every_ns = 250 * ASH_NS_PER_MS;
+    if (c->o.silence_ns <= 0)
+        c->o.silence_ns = 3 * ASH_NS_PER_S;
     c->listen_fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     socklen_t sl = sa.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
@@ -356,11 +415,8 @@ void ash_coord_free(struct ash_coord *c)
     ash_loop_del_fd(c->loop, c->listen_fd);
     close(c->listen_fd);
     for (size_t i = 0; i < c->n_agents; i++) {
-        struct agent *a = c->agents[i];
-        lose(a, "the coordinator ended");
-        ash_channel_free(a->ch);
-        json_decref(a->hello);
-        free(a);
+        lose(c->agents[i], "the coordinator ended");
+        agent_free(c->agents[i]);
     }
     free(c->agents);
     free(c->reqs);

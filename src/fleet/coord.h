@@ -38,6 +38,10 @@ struct ash_coord_opts {
     const char *run_id;
     int64_t ping_every_ns; /* lease renewal and clock samples; default 250ms (keep it well under the agents' lease) */
     int64_t handshake_ns;  /* default ASH_CHANNEL_HANDSHAKE_NS */
+    /* An agent that says nothing for this long (no pong, no result) is lost, as a
+     * closed connection is: a stopped agent or a partition that drops packets
+     * without a reset shows only this way. Default 3s (the agents' default lease). */
+    int64_t silence_ns;
     /* Optional: an agent said hello (up) or was lost (why says how). */
     void (*on_agent)(struct ash_coord *c, const char *node, bool up, const char *why, void *data);
     void (*on_event)(struct ash_coord *c, const struct ash_fleet_event *ev, void *data);

@@ -29,7 +29,16 @@ struct fx {
     pid_t child; /* the process the faults stop */
     pid_t agent;
     char events[4096]; /* "node:event;" as they arrived */
+    char lost[1024];   /* why the coordinator lost the agent */
 };
+
+static void on_agent(struct ash_coord *c, const char *node, bool up, const char *why, void *data)
+{
+    (void)c;
+    struct fx *f = data;
+    if (!up)
+        snprintf(f->lost, sizeof f->lost, "%s: %s", node, why);
+}
 
 static void on_event(struct ash_coord *c, const struct ash_fleet_event *ev, void *data)
 {
@@ -60,6 +69,8 @@ static void setup(struct fx *f)
                                .run_id = "fleettest",
                                .ping_every_ns = PING_NS,
                                .on_event = on_event,
+                               .on_agent = on_agent,
+                               .silence_ns = LEASE_NS,
                                .data = f};
     ck_assert_msg(ash_coord_new(f->loop, &o, &f->c, &err) == 0, "%s", err.msg);
     f->child = fork();
@@ -376,6 +387,56 @@ START_TEST(test_coordinator_gone_reverts)
 }
 END_TEST
 
+START_TEST(test_sigterm_reverts)
+{
+    struct fx f;
+    setup(&f);
+    start_agent(&f, f.key, 30 * ASH_NS_PER_S, false);
+    connect_and_load(&f);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_coord_inject(f.c, "n1", "pause", 10 * ASH_NS_PER_S, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_msg(wait_child(&f, true, true, 2 * ASH_NS_PER_S) >= 0, "the child was not stopped");
+    kill(f.agent, SIGTERM);
+    ck_assert_msg(wait_child(&f, false, true, 5 * ASH_NS_PER_S) >= 0, "SIGTERM did not revert");
+    int st = wait_agent_exit(&f, 5 * ASH_NS_PER_S);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "agent status %d", st);
+    char msg[2048];
+    agent_stderr(&f, msg, sizeof msg);
+    ck_assert_msg(strstr(msg, "stopped by Terminated") && strstr(msg, "(1 reverted)"), "%s", msg);
+    /* The agent said goodbye: the coordinator knows why it left. */
+    for (int i = 0; i < 100 && !f.lost[0]; i++)
+        pump(&f, 10);
+    ck_assert_msg(strstr(f.lost, "n1: stopped by Terminated"), "%s", f.lost);
+    ck_assert_int_eq(journals(f.state), 0);
+    teardown(&f);
+}
+END_TEST
+
+/* An agent that stops answering (SIGSTOP: the connection stays open) is lost on the
+ * coordinator's side after its silence bound, as a closed connection would be. */
+START_TEST(test_silent_agent_lost)
+{
+    struct fx f;
+    setup(&f);
+    start_agent(&f, f.key, 30 * ASH_NS_PER_S, false);
+    connect_and_load(&f);
+    kill(f.agent, SIGSTOP);
+    int64_t t0 = ash_now_ns();
+    while (!f.lost[0] && ash_now_ns() - t0 < 5 * ASH_NS_PER_S)
+        pump(&f, 10);
+    ck_assert_msg(strstr(f.lost, "n1: no word from node n1 for 1."), "%s", f.lost);
+    ck_assert_int_ge(ash_now_ns() - t0, LEASE_NS - PING_NS);
+    ck_assert_ptr_null(ash_coord_hello(f.c, "n1"));
+    ash_error_t err = {0};
+    ck_assert_int_lt(ash_coord_inject(f.c, "n1", "pause", ASH_NS_PER_S, NULL, &err), 0);
+    ck_assert_msg(strstr(err.msg, "no agent for node n1"), "%s", err.msg);
+    kill(f.agent, SIGCONT);
+    int st = wait_agent_exit(&f, 5 * ASH_NS_PER_S);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "agent status %d", st);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(test_wrong_key_refused)
 {
     struct fx f;
@@ -476,6 +537,8 @@ int main(void)
     tcase_add_test(tc, test_hello_inject_revert_and_clock);
     tcase_add_test(tc, test_lease_lapses_when_coordinator_stops);
     tcase_add_test(tc, test_coordinator_gone_reverts);
+    tcase_add_test(tc, test_sigterm_reverts);
+    tcase_add_test(tc, test_silent_agent_lost);
     tcase_add_test(tc, test_wrong_key_refused);
     tcase_add_test(tc, test_bad_key_file);
     tcase_add_test(tc, test_sigkill_agent_recover);
