@@ -86,11 +86,8 @@ static int agent_main(int argc, char **argv)
         return ASH_EXIT_USAGE;
     }
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (guardian && n > 0) {
-        exe[n] = '\0';
-        o.guardian_exe = exe;
-    }
+    if (guardian)
+        o.guardian_exe = ash_cli_self_exe(exe, sizeof exe);
     ash_error_t err = {0};
     if (ash_agent_run(&o, &err) < 0) {
         ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock agent: %s\n", err.msg);

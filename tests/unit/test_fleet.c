@@ -4,6 +4,7 @@
 #include "fleet/coord.h"
 #include "fleet/psk.h"
 #include "sys/clock.h"
+#include "test_proc.h"
 #include "test_util.h"
 
 #include <check.h>
@@ -131,20 +132,6 @@ static void agent_stderr(struct fx *f, char *buf, size_t len)
     fclose(in);
 }
 
-static char proc_state(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *in = fopen(path, "r");
-    ck_assert_ptr_nonnull(in);
-    size_t n = fread(buf, 1, sizeof buf - 1, in);
-    fclose(in);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    ck_assert_ptr_nonnull(p);
-    return p[2];
-}
-
 /* Turn the coordinator's loop for ms. */
 static void pump(struct fx *f, int ms)
 {
@@ -157,7 +144,7 @@ static void pump(struct fx *f, int ms)
 static int64_t wait_child(struct fx *f, bool stopped, bool run, int64_t timeout_ns)
 {
     int64_t t0 = ash_now_ns();
-    while ((proc_state(f->child) == 'T') != stopped) {
+    while ((ash_test_proc_state(f->child) == 'T') != stopped) {
         if (ash_now_ns() - t0 > timeout_ns)
             return -1;
         if (run)
@@ -197,6 +184,25 @@ static void connect_and_load(struct fx *f)
              "  - name: note\n    kind: exec\n    inject: [true]\n    revert: [true]\n",
              (int)f->child);
     ck_assert_msg(ash_coord_send_scenario(f->c, "n1", "fleet.yaml", yaml, 10 * ASH_NS_PER_S, &err) == 0, "%s", err.msg);
+}
+
+/* The agent exits 1 on its own, saying `what` (and `also`, when not NULL) on stderr. */
+static void expect_agent_left(struct fx *f, const char *what, const char *also)
+{
+    int st = wait_agent_exit(f, 5 * ASH_NS_PER_S);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "agent status %d", st);
+    char msg[2048];
+    agent_stderr(f, msg, sizeof msg);
+    printf("agent said: %s", msg);
+    ck_assert_msg(strstr(msg, what) && (!also || strstr(msg, also)), "%s", msg);
+}
+
+/* Stop the child through the agent. */
+static void inject_pause(struct fx *f)
+{
+    ash_error_t err = {0};
+    ck_assert_msg(ash_coord_inject(f->c, "n1", "pause", 10 * ASH_NS_PER_S, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_msg(wait_child(f, true, true, 2 * ASH_NS_PER_S) >= 0, "the child was not stopped");
 }
 
 static void teardown(struct fx *f)
@@ -335,30 +341,22 @@ START_TEST(test_lease_lapses_when_coordinator_stops)
     setup(&f);
     start_agent(&f, f.key, LEASE_NS, false);
     connect_and_load(&f);
-    ash_error_t err = {0};
-    ck_assert_msg(ash_coord_inject(f.c, "n1", "pause", 10 * ASH_NS_PER_S, NULL, &err) == 0, "%s", err.msg);
-    ck_assert_msg(wait_child(&f, true, true, 2 * ASH_NS_PER_S) >= 0, "the child was not stopped");
+    inject_pause(&f);
     pump(&f, 3 * PING_NS / ASH_NS_PER_MS); /* a few keepalives: the lease holds past its own length */
-    ck_assert_int_eq(proc_state(f.child), 'T');
+    ck_assert_int_eq(ash_test_proc_state(f.child), 'T');
     /* The coordinator stops talking (its loop stands still; the socket stays open).
      * Its last ping left at most one ping interval ago, so the agent's lease ends
      * between LEASE - PING and LEASE from now; one more tick (PING) for the revert. */
     int64_t stop = ash_now_ns();
     while (ash_now_ns() < stop + LEASE_NS - 2 * PING_NS)
         usleep(2000);
-    ck_assert_msg(proc_state(f.child) == 'T', "reverted before the lease ended");
+    ck_assert_msg(ash_test_proc_state(f.child) == 'T', "reverted before the lease ended");
     int64_t took = wait_child(&f, false, false, 2 * ASH_NS_PER_S);
     ck_assert_int_ge(took, 0);
     took += LEASE_NS - 2 * PING_NS;
     ck_assert_msg(took <= LEASE_NS + PING_NS, "reverted %lld ms after the coordinator stopped (lease %lld ms)",
                   (long long)(took / ASH_NS_PER_MS), (long long)(LEASE_NS / ASH_NS_PER_MS));
-    int st = wait_agent_exit(&f, 5 * ASH_NS_PER_S);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "agent status %d", st);
-    char msg[2048];
-    agent_stderr(&f, msg, sizeof msg);
-    printf("agent said: %s", msg);
-    ck_assert_msg(strstr(msg, "no word from the coordinator for 1s (the lease)"), "%s", msg);
-    ck_assert_msg(strstr(msg, "(1 reverted)"), "%s", msg);
+    expect_agent_left(&f, "no word from the coordinator for 1s (the lease)", "(1 reverted)");
     ck_assert_int_eq(journals(f.state), 0);
     teardown(&f);
 }
@@ -370,18 +368,11 @@ START_TEST(test_coordinator_gone_reverts)
     setup(&f);
     start_agent(&f, f.key, 30 * ASH_NS_PER_S, false); /* a long lease: the revert comes from the closed socket */
     connect_and_load(&f);
-    ash_error_t err = {0};
-    ck_assert_msg(ash_coord_inject(f.c, "n1", "pause", 10 * ASH_NS_PER_S, NULL, &err) == 0, "%s", err.msg);
-    ck_assert_msg(wait_child(&f, true, true, 2 * ASH_NS_PER_S) >= 0, "the child was not stopped");
+    inject_pause(&f);
     ash_coord_free(f.c); /* as the coordinator's process dying closes its sockets */
     f.c = NULL;
     ck_assert_msg(wait_child(&f, false, false, 5 * ASH_NS_PER_S) >= 0, "the agent did not revert");
-    int st = wait_agent_exit(&f, 5 * ASH_NS_PER_S);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "agent status %d", st);
-    char msg[2048];
-    agent_stderr(&f, msg, sizeof msg);
-    printf("agent said: %s", msg);
-    ck_assert_msg(strstr(msg, "lost the coordinator"), "%s", msg);
+    expect_agent_left(&f, "lost the coordinator", "(1 reverted)");
     ck_assert_int_eq(journals(f.state), 0);
     teardown(&f);
 }
@@ -393,16 +384,10 @@ START_TEST(test_sigterm_reverts)
     setup(&f);
     start_agent(&f, f.key, 30 * ASH_NS_PER_S, false);
     connect_and_load(&f);
-    ash_error_t err = {0};
-    ck_assert_msg(ash_coord_inject(f.c, "n1", "pause", 10 * ASH_NS_PER_S, NULL, &err) == 0, "%s", err.msg);
-    ck_assert_msg(wait_child(&f, true, true, 2 * ASH_NS_PER_S) >= 0, "the child was not stopped");
+    inject_pause(&f);
     kill(f.agent, SIGTERM);
     ck_assert_msg(wait_child(&f, false, true, 5 * ASH_NS_PER_S) >= 0, "SIGTERM did not revert");
-    int st = wait_agent_exit(&f, 5 * ASH_NS_PER_S);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "agent status %d", st);
-    char msg[2048];
-    agent_stderr(&f, msg, sizeof msg);
-    ck_assert_msg(strstr(msg, "stopped by Terminated") && strstr(msg, "(1 reverted)"), "%s", msg);
+    expect_agent_left(&f, "stopped by Terminated", "(1 reverted)");
     /* The agent said goodbye: the coordinator knows why it left. */
     for (int i = 0; i < 100 && !f.lost[0]; i++)
         pump(&f, 10);
@@ -431,8 +416,7 @@ START_TEST(test_silent_agent_lost)
     ck_assert_int_lt(ash_coord_inject(f.c, "n1", "pause", ASH_NS_PER_S, NULL, &err), 0);
     ck_assert_msg(strstr(err.msg, "no agent for node n1"), "%s", err.msg);
     kill(f.agent, SIGCONT);
-    int st = wait_agent_exit(&f, 5 * ASH_NS_PER_S);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "agent status %d", st);
+    expect_agent_left(&f, "lost the coordinator", NULL); /* the coordinator closed its connection */
     teardown(&f);
 }
 END_TEST
@@ -452,13 +436,8 @@ START_TEST(test_wrong_key_refused)
     ck_assert_msg(strstr(err.msg, "TLS handshake refused"), "%s", err.msg);
     printf("coordinator said: %s\n", err.msg);
     ck_assert_msg(strstr(ash_coord_last_refusal(f.c), "TLS handshake refused"), "%s", ash_coord_last_refusal(f.c));
-    int st = wait_agent_exit(&f, 5 * ASH_NS_PER_S);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "agent status %d", st);
-    char msg[2048];
-    agent_stderr(&f, msg, sizeof msg);
-    printf("agent said: %s", msg);
-    ck_assert_msg(strstr(msg, "TLS handshake refused") && strstr(msg, "--key-file"), "%s", msg);
-    ck_assert_int_ne(proc_state(f.child), 'T');
+    expect_agent_left(&f, "TLS handshake refused", "--key-file");
+    ck_assert_int_ne(ash_test_proc_state(f.child), 'T');
     ck_assert_int_eq(journals(f.state), 0);
     teardown(&f);
 }
@@ -491,9 +470,7 @@ static void kill_mid_fault(bool guardian)
     setup(&f);
     start_agent(&f, f.key, 30 * ASH_NS_PER_S, guardian);
     connect_and_load(&f);
-    ash_error_t err = {0};
-    ck_assert_msg(ash_coord_inject(f.c, "n1", "pause", 10 * ASH_NS_PER_S, NULL, &err) == 0, "%s", err.msg);
-    ck_assert_msg(wait_child(&f, true, true, 2 * ASH_NS_PER_S) >= 0, "the child was not stopped");
+    inject_pause(&f);
     kill(f.agent, SIGKILL);
     waitpid(f.agent, NULL, 0);
     f.agent = 0;
@@ -502,7 +479,7 @@ static void kill_mid_fault(bool guardian)
         ck_assert_msg(wait_child(&f, false, false, 5 * ASH_NS_PER_S) >= 0, "the guardian did not revert");
     } else {
         usleep(200000);
-        ck_assert_int_eq(proc_state(f.child), 'T'); /* nobody reverted: the journal holds it */
+        ck_assert_int_eq(ash_test_proc_state(f.child), 'T'); /* nobody reverted: the journal holds it */
         ck_assert_int_eq(journals(f.state), 1);
         char cmd[512];
         snprintf(cmd, sizeof cmd, "'%s/aftershock' recover --state-dir '%s' >/dev/null 2>&1", ash_test_build_dir(),
