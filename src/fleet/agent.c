@@ -11,6 +11,7 @@
 #include <aftershock/aftershock.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@ struct agent {
     struct ash_ctx ctx;
     void **state;  /* per fault of the scenario */
     bool *applied; /* per fault: injected and not yet reverted */
+    uint64_t *seq; /* per fault: when it was injected (a count), so the newest is reverted first */
+    uint64_t injects;
     ash_timer *lease;
     int64_t last_word; /* when the coordinator last said anything */
     bool opened;       /* the handshake finished once */
@@ -166,9 +169,11 @@ static int take_scenario(struct agent *a, json_t *msg, ash_error_t *err)
     if (ash_scenario_load_string_with(name ? name : "scenario.yaml", json_string_value(text), json_string_length(text),
                                       a->o->kinds, &a->sc, err) < 0)
         return ash_error_wrap(err, "node %s cannot use the scenario", a->o->node);
-    a->state = calloc(a->sc->n_faults ? a->sc->n_faults : 1, sizeof *a->state);
-    a->applied = calloc(a->sc->n_faults ? a->sc->n_faults : 1, sizeof *a->applied);
-    if (!a->state || !a->applied)
+    size_t n = a->sc->n_faults ? a->sc->n_faults : 1;
+    a->state = calloc(n, sizeof *a->state);
+    a->applied = calloc(n, sizeof *a->applied);
+    a->seq = calloc(n, sizeof *a->seq);
+    if (!a->state || !a->applied || !a->seq)
         return ash_error(err, ENOMEM, "scenario state");
     snprintf(a->run_id, sizeof a->run_id, "%s", run);
     const char *dir = a->o->state_dir;
@@ -216,6 +221,27 @@ static int take_scenario(struct agent *a, json_t *msg, ash_error_t *err)
     return 0;
 }
 
+/* Forget a scenario that could not be taken whole, or the run's at its end. */
+static void drop_scenario(struct agent *a)
+{
+    if (a->journal) {
+        ash_journal_close(a->journal, true);
+        a->journal = NULL;
+    }
+    if (a->guardian) {
+        ash_guardian_stop(); /* after the journal is closed: never while it has undo records */
+        a->guardian = false;
+    }
+    ash_scenario_free(a->sc);
+    a->sc = NULL;
+    free(a->state);
+    free(a->applied);
+    free(a->seq);
+    a->state = NULL;
+    a->applied = NULL;
+    a->seq = NULL;
+}
+
 static int fault_cmd(struct agent *a, json_t *msg, bool inject, ash_error_t *err)
 {
     const char *name = json_string_value(json_object_get(msg, "fault"));
@@ -234,6 +260,7 @@ static int fault_cmd(struct agent *a, json_t *msg, bool inject, ash_error_t *err
     if (f->kind->inject(&a->ctx, f, &a->state[i], err) < 0)
         return -1;
     a->applied[i] = true;
+    a->seq[i] = ++a->injects;
     return 0;
 }
 
@@ -251,7 +278,11 @@ static void on_message(struct ash_channel *ch, json_t *msg, void *data)
         if (json_integer_value(id))
             send_msg(a, json_pack("{s:s, s:O, s:I}", "type", ASH_MSG_PONG, "id", id, "t", (json_int_t)ash_now_ns()));
     } else if (strcmp(type, ASH_MSG_SCENARIO) == 0) {
-        reply(a, id, take_scenario(a, msg, &e), &e);
+        bool had = a->sc != NULL;
+        int rc = take_scenario(a, msg, &e);
+        if (rc < 0 && !had)
+            drop_scenario(a); /* nothing injected from it: the next scenario message starts clean */
+        reply(a, id, rc, &e);
     } else if (strcmp(type, ASH_MSG_INJECT) == 0 || strcmp(type, ASH_MSG_REVERT) == 0) {
         reply(a, id, fault_cmd(a, msg, type[0] == 'i', &e), &e);
     } else if (strcmp(type, ASH_MSG_BYE) == 0) {
@@ -312,14 +343,18 @@ static void on_signal(ash_loop *loop, int signo, void *data)
     leave(data, EINTR, "stopped by %s: reverting this node's faults", strsignal(signo));
 }
 
-/* Revert everything still applied, newest fault last injected first (reverse scenario order). */
+/* Revert everything still applied, newest first (as a local run does). */
 static int revert_all(struct agent *a, size_t *n_reverted, ash_error_t *err)
 {
     int failed = 0;
     *n_reverted = 0;
-    for (size_t k = a->sc ? a->sc->n_faults : 0; k-- > 0;) {
-        if (!a->applied[k])
-            continue;
+    for (;;) {
+        size_t k = SIZE_MAX;
+        for (size_t i = 0; a->sc && i < a->sc->n_faults; i++)
+            if (a->applied[i] && (k == SIZE_MAX || a->seq[i] > a->seq[k]))
+                k = i;
+        if (k == SIZE_MAX)
+            break;
         ash_error_t e = {0};
         if (revert_one(a, k, &e) < 0) {
             if (!failed++)
@@ -338,13 +373,8 @@ static int finish(struct agent *a, ash_error_t *err)
     int rc = revert_all(a, &n, &rerr);
     if (a->status < 0)
         send_msg(a, json_pack("{s:s, s:s}", "type", ASH_MSG_GOODBYE, "why", a->why.msg));
-    if (a->journal) {
-        /* Removed when nothing is pending; otherwise kept for `aftershock recover` (and the guardian). */
-        ash_journal_close(a->journal, true);
-        a->journal = NULL;
-    }
-    if (a->guardian)
-        ash_guardian_stop(); /* after the journal is closed: never while it has undo records */
+    /* The journal is removed when nothing is pending; otherwise kept for `aftershock recover`. */
+    drop_scenario(a);
     if (rc < 0) {
         ash_error(err, 0,
                   "%s; a fault could not be reverted: %s (its journal is kept for 'aftershock recover "
@@ -400,11 +430,7 @@ out:
     if (a.lease)
         ash_loop_cancel_timer(a.loop, a.lease);
     ash_channel_free(a.ch);
-    if (a.journal)
-        ash_journal_close(a.journal, true);
-    ash_scenario_free(a.sc);
-    free(a.state);
-    free(a.applied);
+    drop_scenario(&a);
     ash_loop_free(a.loop);
     memset(&a.key, 0, sizeof a.key);
     return rc;

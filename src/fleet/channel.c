@@ -153,6 +153,8 @@ static void read_all(struct ash_channel *ch)
             break;
         if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
             continue;
+        if (r < 0 && !gnutls_error_is_fatal((int)r))
+            continue; /* a warning alert: consumed, the session goes on */
         if (r == 0) {
             deliver(ch);
             ash_error_t e = {0};

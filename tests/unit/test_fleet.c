@@ -421,6 +421,70 @@ START_TEST(test_silent_agent_lost)
 }
 END_TEST
 
+struct answer {
+    bool done;
+    int ok;
+    char msg[ASH_ERROR_MSG_MAX];
+};
+
+static void answered(struct ash_coord *c, const char *node, int ok, const ash_error_t *err,
+                     const struct ash_fleet_time *when, void *data)
+{
+    (void)c;
+    (void)node;
+    (void)when;
+    struct answer *a = data;
+    a->done = true;
+    a->ok = ok;
+    snprintf(a->msg, sizeof a->msg, "%s", err ? err->msg : "");
+}
+
+/* Bad input from the coordinator is refused with the reason and changes nothing:
+ * a scenario that does not parse, a run id that is not a file name, a fault aimed
+ * at a local run's service; the agent then takes a good scenario as if fresh. */
+START_TEST(test_bad_input_refused)
+{
+    struct fx f;
+    setup(&f);
+    start_agent(&f, f.key, 30 * ASH_NS_PER_S, false);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_coord_wait_agent(f.c, "n1", 10 * ASH_NS_PER_S, &err) == 0, "%s", err.msg);
+    ck_assert_int_lt(ash_coord_send_scenario(f.c, "n1", "bad.yaml", "version: 1\nname: [x\n", ASH_NS_PER_S, &err), 0);
+    ck_assert_msg(strstr(err.msg, "node n1 cannot use the scenario: bad.yaml:3:1:"), "%s", err.msg);
+
+    struct answer a = {0};
+    json_t *m = json_pack("{s:s, s:s, s:s}", "run", "../../etc/x", "name", "s.yaml", "text", "version: 1\n");
+    ck_assert_int_eq(ash_coord_request_async(f.c, "n1", "scenario", m, answered, &a, &err), 0);
+    ck_assert_int_eq(ash_loop_run_until(f.loop, &a.done, ash_now_ns() + 5 * ASH_NS_PER_S, &err), 0);
+    ck_assert(a.done && !a.ok);
+    ck_assert_msg(strstr(a.msg, "run id '../../etc/x' is not 1-63 letters"), "%s", a.msg);
+
+    char yaml[512];
+    snprintf(yaml, sizeof yaml,
+             "version: 1\nname: fleet\nservices:\n  - name: api\n    command: [sleep, '1']\n"
+             "probes:\n  - name: p\n    tcp: '127.0.0.1:1'\n"
+             "faults:\n  - name: svc\n    kind: process\n    target: service:api\n    action: stop\n"
+             "  - name: pause\n    kind: process\n    target: process:pid=%d\n    action: stop\n",
+             (int)f.child);
+    ck_assert_msg(ash_coord_send_scenario(f.c, "n1", "fleet.yaml", yaml, 5 * ASH_NS_PER_S, &err) == 0, "%s", err.msg);
+    ck_assert_int_lt(ash_coord_inject(f.c, "n1", "svc", 5 * ASH_NS_PER_S, NULL, &err), 0);
+    ck_assert_msg(strstr(err.msg, "target 'service:api' is a service of a local run"), "%s", err.msg);
+    ck_assert_int_lt(ash_coord_revert(f.c, "n1", "pause", 5 * ASH_NS_PER_S, NULL, &err), 0);
+    ck_assert_msg(strstr(err.msg, "fault 'pause' is not in effect on node n1"), "%s", err.msg);
+    ck_assert_int_lt(ash_coord_send_scenario(f.c, "n1", "fleet.yaml", yaml, 5 * ASH_NS_PER_S, &err), 0);
+    ck_assert_msg(strstr(err.msg, "already has this run's scenario"), "%s", err.msg);
+    ck_assert_int_ne(ash_test_proc_state(f.child), 'T');
+    inject_pause(&f); /* the good fault still works */
+    ck_assert_int_eq(ash_coord_bye(f.c, "n1", &err), 0);
+    pump(&f, 50);
+    int st = wait_agent_exit(&f, 5 * ASH_NS_PER_S);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "agent status %d", st);
+    ck_assert_msg(wait_child(&f, false, false, 2 * ASH_NS_PER_S) >= 0, "bye did not revert");
+    ck_assert_int_eq(journals(f.state), 0);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(test_wrong_key_refused)
 {
     struct fx f;
@@ -516,6 +580,7 @@ int main(void)
     tcase_add_test(tc, test_coordinator_gone_reverts);
     tcase_add_test(tc, test_sigterm_reverts);
     tcase_add_test(tc, test_silent_agent_lost);
+    tcase_add_test(tc, test_bad_input_refused);
     tcase_add_test(tc, test_wrong_key_refused);
     tcase_add_test(tc, test_bad_key_file);
     tcase_add_test(tc, test_sigkill_agent_recover);
