@@ -131,7 +131,9 @@ START_TEST(test_round_trip_many_records)
     run_until(&p, &p.client.closed, 5 * ASH_NS_PER_S);
     ck_assert(p.client.closed);
     ck_assert_int_eq(p.client.why.code, 0);
-    ck_assert_int_lt(ash_channel_send(p.client.ch, json_object(), &err), 0);
+    json_t *after = json_object();
+    ck_assert_int_lt(ash_channel_send(p.client.ch, after, &err), 0);
+    json_decref(after);
     pair_free(&p);
 }
 END_TEST
