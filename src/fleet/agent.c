@@ -305,9 +305,9 @@ static void on_open(struct ash_channel *ch, void *data)
     struct agent *a = data;
     a->last_word = ash_now_ns();
     a->opened = true;
-    send_msg(a, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I}", "type", ASH_MSG_HELLO, "node", a->o->node, "version",
-                          ASH_VERSION, "proto", ASH_FLEET_PROTO, "pid", (json_int_t)getpid(), "t",
-                          (json_int_t)ash_now_ns()));
+    send_msg(a, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}", "type", ASH_MSG_HELLO, "node", a->o->node, "version",
+                          ASH_VERSION, "proto", ASH_FLEET_PROTO, "pid", (json_int_t)getpid(), "lease_ns",
+                          (json_int_t)a->o->lease_ns, "t", (json_int_t)ash_now_ns()));
 }
 
 static void on_closed(struct ash_channel *ch, const ash_error_t *why, void *data)

@@ -159,6 +159,7 @@ static void on_hello(struct agent *a, json_t *msg)
     struct ash_coord *c = a->c;
     const char *node = json_string_value(json_object_get(msg, "node"));
     json_int_t proto = json_integer_value(json_object_get(msg, "proto"));
+    json_int_t lease = json_integer_value(json_object_get(msg, "lease_ns"));
     char why[256] = "";
     if (a->up)
         snprintf(why, sizeof why, "a second hello");
@@ -167,6 +168,11 @@ static void on_hello(struct agent *a, json_t *msg)
     else if (proto != ASH_FLEET_PROTO)
         snprintf(why, sizeof why, "node %s speaks fleet protocol %lld, this coordinator %d (run the same version)",
                  node, (long long)proto, ASH_FLEET_PROTO);
+    else if (lease > 0 && lease < 2 * c->o.ping_every_ns)
+        snprintf(why, sizeof why,
+                 "node %s's lease (%.3gs) is under twice this coordinator's ping interval (%.3gs): it would lapse "
+                 "between pings (give the agent a longer --lease)",
+                 node, (double)lease / 1e9, (double)c->o.ping_every_ns / 1e9);
     else if (find(c, node))
         snprintf(why, sizeof why, "node %s already has an agent connected (two agents on one node?)", node);
     if (why[0]) {

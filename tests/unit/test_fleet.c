@@ -507,6 +507,21 @@ START_TEST(test_wrong_key_refused)
 }
 END_TEST
 
+/* A lease the coordinator's pings cannot keep is refused at hello, with the reason. */
+START_TEST(test_short_lease_refused)
+{
+    struct fx f;
+    setup(&f);
+    start_agent(&f, f.key, PING_NS + PING_NS / 2, false);
+    ash_error_t err = {0};
+    ck_assert_int_lt(ash_coord_wait_agent(f.c, "n1", 2 * ASH_NS_PER_S, &err), 0);
+    ck_assert_msg(strstr(err.msg, "lease (0.15s) is under twice this coordinator's ping interval"), "%s", err.msg);
+    pump(&f, 100); /* the refusal is sent from the loop */
+    expect_agent_left(&f, "the coordinator refused this agent: node n1's lease (0.15s)", NULL);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(test_bad_key_file)
 {
     struct fx f;
@@ -582,6 +597,7 @@ int main(void)
     tcase_add_test(tc, test_silent_agent_lost);
     tcase_add_test(tc, test_bad_input_refused);
     tcase_add_test(tc, test_wrong_key_refused);
+    tcase_add_test(tc, test_short_lease_refused);
     tcase_add_test(tc, test_bad_key_file);
     tcase_add_test(tc, test_sigkill_agent_recover);
     tcase_add_test(tc, test_sigkill_agent_guardian);
