@@ -373,6 +373,7 @@ static int finish(struct agent *a, ash_error_t *err)
     int rc = revert_all(a, &n, &rerr);
     if (a->status < 0)
         send_msg(a, json_pack("{s:s, s:s}", "type", ASH_MSG_GOODBYE, "why", a->why.msg));
+    bool served = a->sc != NULL;
     /* The journal is removed when nothing is pending; otherwise kept for `aftershock recover`. */
     drop_scenario(a);
     if (rc < 0) {
@@ -381,6 +382,10 @@ static int finish(struct agent *a, ash_error_t *err)
                   "--state-dir %s')",
                   a->status < 0 ? a->why.msg : "the coordinator said bye", rerr.msg, a->o->state_dir);
         err->code = rerr.code;
+        return -1;
+    }
+    if (a->status < 0 && !served) {
+        *err = a->why;
         return -1;
     }
     if (a->status < 0) {

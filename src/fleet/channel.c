@@ -365,9 +365,11 @@ int ash_channel_connect(ash_loop *loop, const char *hostport, const struct ash_p
         return -1;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
     int rc = getaddrinfo(host, port, &hints, &ai);
-    if (rc != 0)
-        return ash_error(err, EHOSTUNREACH, "cannot resolve the coordinator's address %s: %s", hostport,
-                         gai_strerror(rc));
+    if (rc != 0) {
+        ash_error(err, 0, "cannot resolve the coordinator's address %s: %s", hostport, gai_strerror(rc));
+        err->code = EHOSTUNREACH;
+        return -1;
+    }
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         freeaddrinfo(ai);
