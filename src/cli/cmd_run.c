@@ -158,11 +158,8 @@ static int run_main(int argc, char **argv)
     }
     o.progress = quiet ? ASH_PROGRESS_QUIET : (isatty(2) ? ASH_PROGRESS_STATUS : ASH_PROGRESS_LINES);
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (guardian && n > 0) {
-        exe[n] = '\0';
-        o.guardian_exe = exe;
-    }
+    if (guardian)
+        o.guardian_exe = ash_cli_self_exe(exe, sizeof exe);
     /* Ctrl-C (or SIGTERM) at any moment is an orderly abort with a report:
      * blocked from here on, the signal waits for the run's event loop (which
      * reads it through a signalfd) instead of killing the harness while it

@@ -3,22 +3,15 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int ash_lockhold_main(int argc, char **argv) __attribute__((weak));
 int ash_balloon_main(int argc, char **argv) __attribute__((weak));
 int ash_seccomp_exec_main(int argc, char **argv) __attribute__((weak));
 
-static const struct ash_cmd *const commands[] = {&ash_cmd_run,
-                                                 &ash_cmd_plan,
-                                                 &ash_cmd_validate,
-                                                 &ash_cmd_list,
-                                                 &ash_cmd_recover,
-                                                 &ash_cmd_report,
-                                                 &ash_cmd_schema,
-                                                 &ash_cmd_doctor,
-                                                 &ash_cmd_abort,
-                                                 &ash_cmd_mark,
-                                                 NULL};
+static const struct ash_cmd *const commands[] = {&ash_cmd_run,     &ash_cmd_plan,   &ash_cmd_validate, &ash_cmd_list,
+                                                 &ash_cmd_recover, &ash_cmd_report, &ash_cmd_schema,   &ash_cmd_doctor,
+                                                 &ash_cmd_abort,   &ash_cmd_mark,   &ash_cmd_agent,    NULL};
 
 static void usage(FILE *out)
 {
@@ -40,6 +33,15 @@ int ash_cli_fail(const ash_error_t *err)
 {
     ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: %s\n", err->msg);
     return ash_exit_status(err);
+}
+
+const char *ash_cli_self_exe(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    return buf;
 }
 
 int ash_cli_wants_help(int argc, char **argv)

@@ -5,6 +5,7 @@
 #include "kinds.h"
 #include "scenario/scenario.h"
 #include "sys/journal.h"
+#include "test_proc.h"
 
 #include <check.h>
 #include <signal.h>
@@ -22,21 +23,6 @@ static const struct ash_probe_kind *const probes[] = {&probe, NULL};
 static const struct ash_detector_kind *const detectors[] = {NULL};
 static const struct ash_action_kind *const actions[] = {NULL};
 static const struct ash_kind_set kinds = {faults, probes, detectors, actions};
-
-/* The process state letter from /proc/PID/stat ('T' when stopped). */
-static char proc_state(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    ck_assert_ptr_nonnull(p);
-    return p[2];
-}
 
 START_TEST(test_process_kind_stops_and_continues)
 {
@@ -63,14 +49,14 @@ START_TEST(test_process_kind_stops_and_continues)
     void *state = NULL;
     ck_assert_msg(f->kind->inject(&ctx, f, &state, &err) == 0, "%s", err.msg);
     /* A signal is delivered when the child is next scheduled: wait for it (1 s at most). */
-    for (int i = 0; i < 1000 && proc_state(child) != 'T'; i++)
+    for (int i = 0; i < 1000 && ash_test_proc_state(child) != 'T'; i++)
         usleep(1000);
-    ck_assert_int_eq(proc_state(child), 'T');
+    ck_assert_int_eq(ash_test_proc_state(child), 'T');
     ck_assert_uint_eq(ash_journal_pending(j), 1); /* the SIGCONT, journalled before the stop */
     ck_assert_msg(f->kind->revert(&ctx, f, state, &err) == 0, "%s", err.msg);
-    for (int i = 0; i < 1000 && proc_state(child) == 'T'; i++)
+    for (int i = 0; i < 1000 && ash_test_proc_state(child) == 'T'; i++)
         usleep(1000);
-    ck_assert_int_ne(proc_state(child), 'T');
+    ck_assert_int_ne(ash_test_proc_state(child), 'T');
     ck_assert_uint_eq(ash_journal_pending(j), 0);
     ash_journal_close(j, true);
     ck_assert_int_eq(rmdir(dir), 0);

@@ -1,0 +1,442 @@
+/* The fleet agent (agent.h): a channel to the coordinator, a lease, and the fault kinds driven through its own ctx. */
+#include "fleet/agent.h"
+#include "engine/fault_revert.h"
+#include "engine/guardian.h"
+#include "env/target.h"
+#include "fleet/channel.h"
+#include "fleet/proto.h"
+#include "kinds.h"
+#include "sys/clock.h"
+
+#include <aftershock/aftershock.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct agent {
+    const struct ash_agent_opts *o;
+    ash_loop *loop;
+    struct ash_channel *ch;
+    struct ash_psk key;
+    struct ash_scenario *sc;
+    char run_id[64];
+    char run_dir[4096];
+    struct ash_journal *journal;
+    bool guardian;
+    struct ash_ctx ctx;
+    void **state;  /* per fault of the scenario */
+    bool *applied; /* per fault: injected and not yet reverted */
+    uint64_t *seq; /* per fault: when it was injected (a count), so the newest is reverted first */
+    uint64_t injects;
+    ash_timer *lease;
+    int64_t last_word; /* when the coordinator last said anything */
+    bool opened;       /* the handshake finished once */
+    bool done;
+    int status; /* 0: bye; -1: `why` */
+    ash_error_t why;
+};
+
+static void send_msg(struct agent *a, json_t *msg)
+{
+    ash_error_t e = {0};
+    if (msg && ash_channel_is_open(a->ch))
+        ash_channel_send(a->ch, msg, &e); /* a failed send closes the channel: its callback ends the run */
+    json_decref(msg);
+}
+
+static void leave(struct agent *a, int code, const char *fmt, const char *detail)
+{
+    if (a->done)
+        return;
+    a->done = true;
+    a->status = -1;
+    ash_error(&a->why, 0, fmt, detail); /* the message says it all; the code is for the caller */
+    a->why.code = code;
+    ash_loop_stop(a->loop);
+}
+
+/* ---- what the kinds see (struct ash_ctx) ---- */
+
+static struct agent *of(struct ash_ctx *ctx)
+{
+    return ctx->engine;
+}
+
+static void ctx_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
+{
+    send_msg(of(ctx), json_pack("{s:s, s:I, s:s, s:s}", "type", ASH_MSG_EVENT, "t", (json_int_t)t, "event", event,
+                                "detail", detail ? detail : ""));
+}
+
+static void ctx_no_effect(struct ash_ctx *ctx, const char *fault, const char *why)
+{
+    send_msg(of(ctx), json_pack("{s:s, s:I, s:s, s:s}", "type", ASH_MSG_NO_EFFECT, "t", (json_int_t)ash_now_ns(),
+                                "fault", fault, "why", why ? why : ""));
+}
+
+/* Targets resolve against this node: containers, processes and cgroups it can
+ * see. Hosts and services belong to a local run's sandbox and services, which
+ * an agent does not start. */
+static int ctx_target(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err)
+{
+    if (ref->type == ASH_TARGET_HOST || ref->type == ASH_TARGET_SERVICE)
+        return ash_error_class(err, ASH_ERR_USAGE, 0,
+                               "node %s: target '%s:%s' is a %s of a local run; an agent reaches only "
+                               "container:, process: and cgroup: targets on its node",
+                               of(ctx)->o->node, ash_target_type_names[ref->type], ref->name,
+                               ref->type == ASH_TARGET_HOST ? "sandbox host" : "service");
+    return ash_target_resolve(NULL, NULL, ref, out, err);
+}
+
+static ssize_t fault_index(const struct agent *a, const char *name)
+{
+    for (size_t i = 0; a->sc && i < a->sc->n_faults; i++)
+        if (strcmp(a->sc->faults[i].name, name) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static int revert_one(struct agent *a, size_t i, ash_error_t *err)
+{
+    if (!a->applied[i])
+        return 0;
+    a->applied[i] = false;
+    void *st = a->state[i];
+    a->state[i] = NULL;
+    /* The engine's contract: one retry for a kind that keeps its state, then discard. */
+    return ash_fault_revert(&a->ctx, &a->sc->faults[i], st, NULL, err);
+}
+
+static int ctx_revert_fault(struct ash_ctx *ctx, const char *fault, ash_error_t *err)
+{
+    struct agent *a = of(ctx);
+    ssize_t i = fault_index(a, fault);
+    if (i < 0)
+        return ash_error(err, ENOENT, "no fault named '%s' in the scenario", fault);
+    return revert_one(a, (size_t)i, err);
+}
+
+static int ctx_fault_ended(struct ash_ctx *ctx, const char *fault, ash_error_t *err)
+{
+    int rc = ctx_revert_fault(ctx, fault, err);
+    ash_ctx_eventf(ctx, ash_now_ns(), "fault-ended", "%s ended by itself", fault);
+    return rc;
+}
+
+static void *ctx_fault_state(struct ash_ctx *ctx, const char *fault)
+{
+    struct agent *a = of(ctx);
+    ssize_t i = fault_index(a, fault);
+    return i >= 0 && a->applied[i] ? a->state[i] : NULL;
+}
+
+/* ---- the coordinator's messages ---- */
+
+static void reply(struct agent *a, json_t *id, int rc, const ash_error_t *err)
+{
+    send_msg(a, json_pack("{s:s, s:O, s:b, s:s, s:I}", "type", ASH_MSG_RESULT, "id", id ? id : json_null(), "ok",
+                          rc == 0, "error", rc == 0 ? "" : err->msg, "t", (json_int_t)ash_now_ns()));
+}
+
+/* A run id names the journal file: letters, digits, '-' and '_' only. */
+static bool run_id_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n >= 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+              s[i] == '-' || s[i] == '_'))
+            return false;
+    return true;
+}
+
+static int take_scenario(struct agent *a, json_t *msg, ash_error_t *err)
+{
+    const char *run = json_string_value(json_object_get(msg, "run"));
+    const char *name = json_string_value(json_object_get(msg, "name"));
+    json_t *text = json_object_get(msg, "text");
+    if (a->sc)
+        return ash_error(err, EEXIST, "node %s already has this run's scenario", a->o->node);
+    if (!run_id_ok(run))
+        return ash_error(err, EINVAL, "run id '%s' is not 1-63 letters, digits, '-' or '_'", run ? run : "");
+    if (!json_is_string(text))
+        return ash_error(err, EINVAL, "a scenario message without its text");
+    if (ash_scenario_load_string_with(name ? name : "scenario.yaml", json_string_value(text), json_string_length(text),
+                                      a->o->kinds, &a->sc, err) < 0)
+        return ash_error_wrap(err, "node %s cannot use the scenario", a->o->node);
+    size_t n = a->sc->n_faults ? a->sc->n_faults : 1;
+    a->state = calloc(n, sizeof *a->state);
+    a->applied = calloc(n, sizeof *a->applied);
+    a->seq = calloc(n, sizeof *a->seq);
+    if (!a->state || !a->applied || !a->seq)
+        return ash_error(err, ENOMEM, "scenario state");
+    snprintf(a->run_id, sizeof a->run_id, "%s", run);
+    const char *dir = a->o->state_dir;
+    /* The guardian first, then the journal it watches, as a local run does. */
+    if (a->o->guardian_exe) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.journal", dir, a->run_id);
+        ash_error_t gerr = {0};
+        if (ash_guardian_start(a->o->guardian_exe, path, &gerr) < 0)
+            ctx_event(&a->ctx, ash_now_ns(), "warning", gerr.msg);
+        else
+            a->guardian = true;
+    }
+    /* Fault output (an exec fault's log) goes under STATE_DIR/RUN_ID, as under a local run's directory. */
+    snprintf(a->run_dir, sizeof a->run_dir, "%s/%s", dir, a->run_id);
+    /* The journal's header commits to the records of committed_only undo ops (an
+     * exec fault's revert command), as a local run's does, so that recover and the
+     * guardian on this node run them. */
+    json_t *commit = json_array();
+    for (size_t i = 0; commit && i < a->sc->n_faults; i++) {
+        const struct ash_fault_spec *f = &a->sc->faults[i];
+        if (f->kind->commit && f->kind->commit(f, a->sc->dir, a->run_dir, commit, err) < 0) {
+            json_decref(commit);
+            return ash_error_wrap(err, "node %s", a->o->node);
+        }
+    }
+    int jr = commit ? ash_journal_open_committed(dir, a->run_id, commit, &a->journal, err)
+                    : ash_error(err, ENOMEM, "journal");
+    json_decref(commit);
+    if (jr < 0)
+        return ash_error_wrap(err, "node %s cannot open its journal", a->o->node);
+    a->ctx = (struct ash_ctx){.loop = a->loop,
+                              .journal = a->journal,
+                              .scenario = a->sc,
+                              .run_id = a->run_id,
+                              .run_dir = a->run_dir,
+                              .state_dir = dir,
+                              .event = ctx_event,
+                              .no_effect = ctx_no_effect,
+                              .target = ctx_target,
+                              .revert_fault = ctx_revert_fault,
+                              .fault_ended = ctx_fault_ended,
+                              .fault_state = ctx_fault_state,
+                              .engine = a};
+    return 0;
+}
+
+/* Forget a scenario that could not be taken whole, or the run's at its end. */
+static void drop_scenario(struct agent *a)
+{
+    if (a->journal) {
+        ash_journal_close(a->journal, true);
+        a->journal = NULL;
+    }
+    if (a->guardian) {
+        ash_guardian_stop(); /* after the journal is closed: never while it has undo records */
+        a->guardian = false;
+    }
+    ash_scenario_free(a->sc);
+    a->sc = NULL;
+    free(a->state);
+    free(a->applied);
+    free(a->seq);
+    a->state = NULL;
+    a->applied = NULL;
+    a->seq = NULL;
+}
+
+static int fault_cmd(struct agent *a, json_t *msg, bool inject, ash_error_t *err)
+{
+    const char *name = json_string_value(json_object_get(msg, "fault"));
+    if (!a->sc)
+        return ash_error(err, EINVAL, "node %s has no scenario yet", a->o->node);
+    ssize_t i = name ? fault_index(a, name) : -1;
+    if (i < 0)
+        return ash_error(err, ENOENT, "no fault named '%s' in the scenario", name ? name : "");
+    const struct ash_fault_spec *f = &a->sc->faults[i];
+    if (!inject)
+        return a->applied[i] ? revert_one(a, (size_t)i, err)
+                             : ash_error(err, EINVAL, "fault '%s' is not in effect on node %s", name, a->o->node);
+    if (a->applied[i])
+        return ash_error(err, EALREADY, "fault '%s' is already in effect on node %s", name, a->o->node);
+    /* The kind journals each undo before each change, and reverts what it did when it fails. */
+    if (f->kind->inject(&a->ctx, f, &a->state[i], err) < 0)
+        return -1;
+    a->applied[i] = true;
+    a->seq[i] = ++a->injects;
+    return 0;
+}
+
+static void on_message(struct ash_channel *ch, json_t *msg, void *data)
+{
+    (void)ch;
+    struct agent *a = data;
+    a->last_word = ash_now_ns(); /* any word renews the lease */
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    json_t *id = json_object_get(msg, "id");
+    ash_error_t e = {0};
+    if (!type)
+        return;
+    if (strcmp(type, ASH_MSG_PING) == 0) {
+        if (json_integer_value(id))
+            send_msg(a, json_pack("{s:s, s:O, s:I}", "type", ASH_MSG_PONG, "id", id, "t", (json_int_t)ash_now_ns()));
+    } else if (strcmp(type, ASH_MSG_SCENARIO) == 0) {
+        bool had = a->sc != NULL;
+        int rc = take_scenario(a, msg, &e);
+        if (rc < 0 && !had)
+            drop_scenario(a); /* nothing injected from it: the next scenario message starts clean */
+        reply(a, id, rc, &e);
+    } else if (strcmp(type, ASH_MSG_INJECT) == 0 || strcmp(type, ASH_MSG_REVERT) == 0) {
+        reply(a, id, fault_cmd(a, msg, type[0] == 'i', &e), &e);
+    } else if (strcmp(type, ASH_MSG_BYE) == 0) {
+        a->done = true;
+        a->status = 0;
+        ash_loop_stop(a->loop);
+    } else if (strcmp(type, ASH_MSG_REFUSED) == 0) {
+        const char *why = json_string_value(json_object_get(msg, "why"));
+        leave(a, EPERM, "the coordinator refused this agent: %s", why ? why : "no reason given");
+    } else {
+        reply(a, id,
+              ash_error(&e, ENOTSUP, "node %s does not know the message '%s' (another version?)", a->o->node, type),
+              &e);
+    }
+}
+
+static void on_open(struct ash_channel *ch, void *data)
+{
+    (void)ch;
+    struct agent *a = data;
+    a->last_word = ash_now_ns();
+    a->opened = true;
+    send_msg(a, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}", "type", ASH_MSG_HELLO, "node", a->o->node, "version",
+                          ASH_VERSION, "proto", ASH_FLEET_PROTO, "pid", (json_int_t)getpid(), "lease_ns",
+                          (json_int_t)a->o->lease_ns, "t", (json_int_t)ash_now_ns()));
+}
+
+static void on_closed(struct ash_channel *ch, const ash_error_t *why, void *data)
+{
+    (void)ch;
+    struct agent *a = data;
+    leave(a, why->code ? why->code : ECONNRESET,
+          a->opened ? "lost the coordinator: %s" : "cannot reach the coordinator: %s", why->msg);
+}
+
+static const struct ash_channel_cbs cbs = {.open = on_open, .message = on_message, .closed = on_closed};
+
+/* The dead-man switch: without a word from the coordinator for the lease, the
+ * faults on this node are reverted (a coordinator that hangs, or a network
+ * that drops its packets without closing the connection, shows only this way). */
+static int64_t lease_check(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop;
+    struct agent *a = data;
+    int64_t expires = a->last_word + a->o->lease_ns;
+    if (!a->last_word || now < expires)
+        return a->last_word ? expires : now + a->o->lease_ns;
+    a->lease = NULL;
+    char lease[32];
+    snprintf(lease, sizeof lease, "%.3gs", (double)a->o->lease_ns / 1e9);
+    leave(a, ETIMEDOUT, "no word from the coordinator for %s (the lease): reverting this node's faults", lease);
+    return ASH_TIMER_DONE;
+}
+
+static void on_signal(ash_loop *loop, int signo, void *data)
+{
+    (void)loop;
+    leave(data, EINTR, "stopped by %s: reverting this node's faults", strsignal(signo));
+}
+
+/* Revert everything still applied, newest first (as a local run does). */
+static int revert_all(struct agent *a, size_t *n_reverted, ash_error_t *err)
+{
+    int failed = 0;
+    *n_reverted = 0;
+    for (;;) {
+        size_t k = SIZE_MAX;
+        for (size_t i = 0; a->sc && i < a->sc->n_faults; i++)
+            if (a->applied[i] && (k == SIZE_MAX || a->seq[i] > a->seq[k]))
+                k = i;
+        if (k == SIZE_MAX)
+            break;
+        ash_error_t e = {0};
+        if (revert_one(a, k, &e) < 0) {
+            if (!failed++)
+                *err = e;
+        } else {
+            (*n_reverted)++;
+        }
+    }
+    return failed ? -1 : 0;
+}
+
+static int finish(struct agent *a, ash_error_t *err)
+{
+    size_t n = 0;
+    ash_error_t rerr = {0};
+    int rc = revert_all(a, &n, &rerr);
+    if (a->status < 0)
+        send_msg(a, json_pack("{s:s, s:s}", "type", ASH_MSG_GOODBYE, "why", a->why.msg));
+    bool served = a->sc != NULL;
+    /* The journal is removed when nothing is pending; otherwise kept for `aftershock recover`. */
+    drop_scenario(a);
+    if (rc < 0) {
+        ash_error(err, 0,
+                  "%s; a fault could not be reverted: %s (its journal is kept for 'aftershock recover "
+                  "--state-dir %s')",
+                  a->status < 0 ? a->why.msg : "the coordinator said bye", rerr.msg, a->o->state_dir);
+        err->code = rerr.code;
+        return -1;
+    }
+    if (a->status < 0 && !served) {
+        *err = a->why;
+        return -1;
+    }
+    if (a->status < 0) {
+        *err = a->why;
+        char tail[64];
+        snprintf(tail, sizeof tail, " (%zu reverted)", n);
+        size_t l = strlen(err->msg);
+        snprintf(err->msg + l, sizeof err->msg - l, "%s", tail);
+        return -1;
+    }
+    return 0;
+}
+
+int ash_agent_run(const struct ash_agent_opts *opts, ash_error_t *err)
+{
+    struct ash_agent_opts o = *opts;
+    if (o.lease_ns <= 0)
+        o.lease_ns = ASH_AGENT_LEASE_NS;
+    if (!o.state_dir)
+        o.state_dir = ASH_DEFAULT_STATE_DIR;
+    if (!o.node || !o.node[0] || strlen(o.node) > 127)
+        return ash_error_class(err, ASH_ERR_USAGE, 0, "--node NAME: 1-127 bytes naming this node");
+    struct agent a = {.o = &o};
+    int rc = -1;
+    if (ash_psk_read(o.key_file, &a.key, err) < 0)
+        return -1;
+    if (ash_loop_new(&a.loop, err) < 0)
+        goto out;
+    if (ash_loop_add_signal(a.loop, SIGINT, on_signal, &a, err) < 0 ||
+        ash_loop_add_signal(a.loop, SIGTERM, on_signal, &a, err) < 0 ||
+        ash_loop_add_signal(a.loop, SIGHUP, on_signal, &a, err) < 0)
+        goto out;
+    signal(SIGPIPE, SIG_IGN);
+    if (ash_channel_connect(a.loop, o.connect, &a.key, o.handshake_ns, &cbs, &a, &a.ch, err) < 0)
+        goto out;
+    a.lease = ash_loop_add_timer(a.loop, ash_now_ns() + o.lease_ns, lease_check, &a);
+    if (!a.lease) {
+        ash_error(err, ENOMEM, "cannot arm the lease timer");
+        goto out;
+    }
+    if (ash_loop_run_until(a.loop, &a.done, -1, err) < 0)
+        leave(&a, EIO, "the event loop failed: %s", err->msg);
+    if (!a.done)
+        leave(&a, EIO, "%s", "the event loop ended");
+    rc = finish(&a, err);
+out:
+    if (a.lease)
+        ash_loop_cancel_timer(a.loop, a.lease);
+    ash_channel_free(a.ch);
+    drop_scenario(&a);
+    ash_loop_free(a.loop);
+    memset(&a.key, 0, sizeof a.key);
+    return rc;
+}
