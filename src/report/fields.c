@@ -277,3 +277,15 @@ struct ash_report_limit ash_report_limit_of(const json_t *report, const char *na
     }
     return l;
 }
+
+const char *ash_report_fmt_late_tick(char *buf, size_t len, const json_t *tick)
+{
+    char due[32];
+    double late = 0;
+    /* The lateness to a tenth of a millisecond: the figure this line is about. */
+    bool has = ash_report_get_ms(tick, "late_ms", &late);
+    snprintf(buf, len, "probe '%s': the tick due at %s started %.1f ms late: %s",
+             ash_report_get_str(tick, "probe", "?"), ash_report_fmt_dur_or(due, sizeof due, tick, "due_ms", "?"),
+             has ? late : 0.0, ash_report_get_str(tick, "cause", "?"));
+    return buf;
+}
