@@ -465,8 +465,9 @@ static void note_late_tick(struct run *r, struct probe_rt *p, int64_t scheduled,
     /* Busy for at least half the delay: that is the cause; less, and the loop was free
      * but not running (the machine's other work, the timer's wake-up). */
     if (ash_gil_busy_in(scheduled, start, &b, &total) && total * 2 >= t->late)
-        snprintf(t->cause, sizeof t->cause, "loop busy in %s (%.3f ms, from %.3f ms before the tick was due)", b.what,
-                 ash_ns_to_ms(b.t1 - b.t0), ash_ns_to_ms(scheduled - b.t0));
+        snprintf(t->cause, sizeof t->cause, "loop busy in %s (%.3f ms, from %.3f ms %s the tick was due)", b.what,
+                 ash_ns_to_ms(b.t1 - b.t0), ash_ns_to_ms(b.t0 < scheduled ? scheduled - b.t0 : b.t0 - scheduled),
+                 b.t0 < scheduled ? "before" : "after");
     else
         snprintf(t->cause, sizeof t->cause,
                  "loop not busy (busy %.3f ms of it): the thread was woken late (machine load, scheduling)",

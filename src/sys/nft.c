@@ -1,5 +1,6 @@
 /* nftables through libnftables in a chosen network namespace: run batches, delete and query tables. */
 #include "sys/nft.h"
+#include "sys/gil.h"
 #include "sys/netns.h"
 
 #include <errno.h>
@@ -207,6 +208,10 @@ static int run_cached(int netns_fd, struct nft_call *c, bool keep, bool drop, as
     dev_t dev = 0;
     ino_t ino = 0;
     bool keyed = ns_key(netns_fd, &dev, &ino) == 0;
+    /* A table's delete waits for the kernel (milliseconds): the run lock is let go
+     * meanwhile (sys/gil.h). slots_lock guards libnftables; it is never held while
+     * the run lock is waited for (taken after letting go, released before taking back). */
+    ash_gil_blocking_begin();
     pthread_mutex_lock(&slots_lock);
     struct nft_slot *s = keyed ? slot_find(dev, ino) : NULL;
     c->ctx = s ? s->ctx : NULL;
@@ -227,6 +232,7 @@ static int run_cached(int netns_fd, struct nft_call *c, bool keep, bool drop, as
             ctx_release(c->ctx, drop);
     }
     pthread_mutex_unlock(&slots_lock);
+    ash_gil_blocking_end();
     return r;
 }
 
