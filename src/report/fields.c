@@ -289,3 +289,19 @@ const char *ash_report_fmt_late_tick(char *buf, size_t len, const json_t *tick)
              has ? late : 0.0, ash_report_get_str(tick, "cause", "?"));
     return buf;
 }
+
+void ash_report_put_late_ticks(FILE *f, const json_t *late, const char *before, const char *after,
+                               void (*put)(FILE *, const char *))
+{
+    size_t k;
+    const json_t *t;
+    json_array_foreach(json_object_get(late, "late_ticks"), k, t)
+    {
+        if (k == ASH_REPORT_LATE_TICKS_SHOWN)
+            break;
+        char line[400];
+        fputs(before, f);
+        put(f, ash_report_fmt_late_tick(line, sizeof line, t));
+        fputs(after, f);
+    }
+}

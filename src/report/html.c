@@ -376,17 +376,7 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
             fprintf(f, "<p>%lld ticks started over 1 ms late%s:</p>\n<ul class=\"late\">\n",
                     (long long)json_integer_value(json_object_get(late, "over_1ms")),
                     json_array_size(ticks) > ASH_REPORT_LATE_TICKS_SHOWN ? " (the first ones)" : "");
-            size_t k;
-            const json_t *t;
-            json_array_foreach(ticks, k, t)
-            {
-                if (k == ASH_REPORT_LATE_TICKS_SHOWN)
-                    break;
-                char line[400];
-                fputs("<li>", f);
-                put(f, ash_report_fmt_late_tick(line, sizeof line, t));
-                fputs("</li>\n", f);
-            }
+            ash_report_put_late_ticks(f, late, "<li>", "</li>\n", put);
             fputs("</ul>\n", f);
         }
     }

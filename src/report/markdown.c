@@ -196,17 +196,7 @@ static void figures(FILE *f, const json_t *report)
                     (long long)json_integer_value(json_object_get(late, "over_1ms")));
             fprintf(f, json_array_size(ticks) > ASH_REPORT_LATE_TICKS_SHOWN ? " (the first %d):\n\n" : ":\n\n",
                     ASH_REPORT_LATE_TICKS_SHOWN);
-            size_t k;
-            const json_t *t;
-            json_array_foreach(ticks, k, t)
-            {
-                if (k == ASH_REPORT_LATE_TICKS_SHOWN)
-                    break;
-                char line[400];
-                fputs("- ", f);
-                ash_report_put_md_cell(f, ash_report_fmt_late_tick(line, sizeof line, t));
-                fputs("\n", f);
-            }
+            ash_report_put_late_ticks(f, late, "- ", "\n", ash_report_put_md_cell);
         }
     }
     fputs("\n", f);

@@ -91,26 +91,46 @@ static int64_t timed_tick(ash_loop *l, int64_t now, void *data)
     return due + td->t->period;
 }
 
+/* A loop, the run lock held by this thread (the loop thread), and a worker. */
+static void start(ash_loop **l, struct ash_offloop **o)
+{
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_loop_new(l, &err), 0);
+    ash_gil_enable();
+    ck_assert_msg(ash_offloop_new(*l, o, &err) == 0, "%s", err.msg);
+}
+
+static void stop(ash_loop *l, struct ash_offloop *o)
+{
+    ash_offloop_free(o);
+    ash_gil_disable();
+    ash_loop_free(l);
+}
+
+/* Queue the jobs, then one on the loop thread that ends the wait; run the loop until it has. */
+static void run_jobs(ash_loop *l, struct ash_offloop *o, struct seq *s, struct step *steps, const bool *on_loop, int n)
+{
+    ash_error_t err = {0};
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(ash_offloop_queue(o, step_job, &steps[i], on_loop[i]), 0);
+    ck_assert_int_eq(ash_offloop_queue(o, last_job, s, true), 0);
+    ck_assert_int_eq(ash_loop_run_until(l, &s->done, ash_now_ns() + 5 * ASH_NS_PER_S, &err), 0);
+    ck_assert(s->done);
+}
+
 START_TEST(jobs_in_order_loop_keeps_time)
 {
     ash_loop *l;
-    ash_error_t err = {0};
-    ck_assert_int_eq(ash_loop_new(&l, &err), 0);
-    ash_gil_enable();
-    struct ash_offloop *o = NULL;
-    ck_assert_msg(ash_offloop_new(l, &o, &err) == 0, "%s", err.msg);
+    struct ash_offloop *o;
+    start(&l, &o);
     struct seq s = {.loop_thread = pthread_self()};
     /* Worker, loop, worker: the loop-thread job waits for the 60 ms one before it. */
-    struct step a = {&s, 1, 60, 0}, b = {&s, 2, 0, 0}, c = {&s, 3, 10, 0};
+    struct step steps[] = {{&s, 1, 60, 0}, {&s, 2, 0, 0}, {&s, 3, 10, 0}};
+    static const bool on_loop[] = {false, true, false};
     struct ticker t = {.period = 5 * ASH_NS_PER_MS};
     struct timed td = {.t = &t};
     td.timer = ash_loop_add_timer(l, ash_now_ns() + t.period, timed_tick, &td);
-    ck_assert_int_eq(ash_offloop_queue(o, step_job, &a, false), 0);
-    ck_assert_int_eq(ash_offloop_queue(o, step_job, &b, true), 0);
-    ck_assert_int_eq(ash_offloop_queue(o, step_job, &c, false), 0);
-    ck_assert_int_eq(ash_offloop_queue(o, last_job, &s, true), 0);
-    ck_assert_int_eq(ash_loop_run_until(l, &s.done, ash_now_ns() + 5 * ASH_NS_PER_S, &err), 0);
-    ck_assert(s.done);
+    run_jobs(l, o, &s, steps, on_loop, 3);
     ck_assert_int_eq(s.n, 3);
     ck_assert_int_eq(s.order[0], 1);
     ck_assert_int_eq(s.order[1], 2);
@@ -121,28 +141,22 @@ START_TEST(jobs_in_order_loop_keeps_time)
     ck_assert_int_ge(t.ticks, 12);
     ck_assert_msg(t.worst < t.period, "a tick was %.3f ms late", (double)t.worst / 1e6);
     ash_loop_cancel_timer(l, td.timer);
-    ash_offloop_free(o);
-    ash_gil_disable();
-    ash_loop_free(l);
+    stop(l, o);
 }
 END_TEST
 
 START_TEST(a_job_holding_the_lock_is_named)
 {
     ash_loop *l;
-    ash_error_t err = {0};
-    ck_assert_int_eq(ash_loop_new(&l, &err), 0);
-    ash_gil_enable();
-    struct ash_offloop *o = NULL;
-    ck_assert_msg(ash_offloop_new(l, &o, &err) == 0, "%s", err.msg);
+    struct ash_offloop *o;
+    start(&l, &o);
     struct seq s = {.loop_thread = pthread_self()};
     struct step a = {&s, 1, 0, 30};
+    static const bool on_worker = false;
     struct ticker t = {.period = 5 * ASH_NS_PER_MS};
     struct timed td = {.t = &t};
     td.timer = ash_loop_add_timer(l, ash_now_ns() + t.period, timed_tick, &td);
-    ck_assert_int_eq(ash_offloop_queue(o, step_job, &a, false), 0);
-    ck_assert_int_eq(ash_offloop_queue(o, last_job, &s, true), 0);
-    ck_assert_int_eq(ash_loop_run_until(l, &s.done, ash_now_ns() + 5 * ASH_NS_PER_S, &err), 0);
+    run_jobs(l, o, &s, &a, &on_worker, 1);
     /* The job held the lock 30 ms without a blocking section: a tick waited for it. */
     ck_assert_msg(t.worst > 10 * ASH_NS_PER_MS, "worst %.3f ms", (double)t.worst / 1e6);
     struct ash_gil_busy b;
@@ -151,20 +165,15 @@ START_TEST(a_job_holding_the_lock_is_named)
     ck_assert_str_eq(b.what, "the test's holding job");
     ck_assert_int_ge(total * 2, t.worst);
     ash_loop_cancel_timer(l, td.timer);
-    ash_offloop_free(o);
-    ash_gil_disable();
-    ash_loop_free(l);
+    stop(l, o);
 }
 END_TEST
 
 START_TEST(drain_waits_for_the_job_and_drops_the_queue)
 {
     ash_loop *l;
-    ash_error_t err = {0};
-    ck_assert_int_eq(ash_loop_new(&l, &err), 0);
-    ash_gil_enable();
-    struct ash_offloop *o = NULL;
-    ck_assert_msg(ash_offloop_new(l, &o, &err) == 0, "%s", err.msg);
+    struct ash_offloop *o;
+    start(&l, &o);
     struct seq s = {.loop_thread = pthread_self()};
     struct step a = {&s, 1, 50, 0}, b = {&s, 2, 0, 0};
     ck_assert_int_eq(ash_offloop_queue(o, step_job, &a, false), 0);
@@ -177,9 +186,7 @@ START_TEST(drain_waits_for_the_job_and_drops_the_queue)
     ck_assert_int_eq(s.n, 1); /* the job in progress ended; the queued one was dropped */
     ck_assert_int_eq(s.order[0], 1);
     ck_assert(ash_offloop_idle(o));
-    ash_offloop_free(o);
-    ash_gil_disable();
-    ash_loop_free(l);
+    stop(l, o);
 }
 END_TEST
 
