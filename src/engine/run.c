@@ -606,8 +606,10 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     ash_error_t err = {0};
     f->scheduled = f->scheduled ? f->scheduled : ash_now_ns();
     int64_t called = ash_now_ns();
+    int64_t waited = ash_gil_waited_ns();
     int ret = f->spec->kind->inject(&r->ctx, f->spec, &f->state, &err);
     int64_t t = ash_now_ns();
+    waited = ash_gil_waited_ns() - waited;
     if (ret < 0) {
         f->failed = true;
         snprintf(f->error, sizeof f->error, "%s", err.msg);
@@ -621,8 +623,12 @@ static int inject_fault(struct run *r, struct fault_rt *f)
         r->t_inject = t;
         r->t_inject_call = called;
     }
-    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s), latency %.3f ms", f->spec->name, f->spec->kind->c.name,
-                   ash_ns_to_ms(t - f->scheduled));
+    char wait[96] = "";
+    if (waited > ASH_LATE_REPORT_NS) /* t_inject's own error: README, "Faults do not stop the clock" */
+        snprintf(wait, sizeof wait, " (of which %.3f ms waiting for the run lock: in effect up to that much earlier)",
+                 ash_ns_to_ms(waited));
+    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s), latency %.3f ms%s", f->spec->name, f->spec->kind->c.name,
+                   ash_ns_to_ms(t - f->scheduled), wait);
     ash_progress_faults(r->progress, 1);
     if (f->spec->duration_ns >= 0)
         f->t_revert = need_timer(r, t + f->spec->duration_ns, fault_revert_due, f, "fault's revert timer");
@@ -642,7 +648,9 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
     const char *no_revert = f->spec->kind->no_revert ? f->spec->kind->no_revert(f->spec) : NULL;
     bool retried = false;
     /* The state is gone after this, even for a one-shot or a failed revert. */
+    int64_t waited = ash_gil_waited_ns();
     int ret = ash_fault_revert(&r->ctx, f->spec, f->state, &retried, &err);
+    waited = ash_gil_waited_ns() - waited;
     f->state = NULL;
     if (retried && ret == 0)
         ash_ctx_eventf(&r->ctx, ash_now_ns(), "fault-note", "%s: revert failed once (%s); the second try undid it",
@@ -677,7 +685,12 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
         ash_ctx_eventf(&r->ctx, f->reverted_at, "revert-failed", "%s: %s", f->spec->name, err.msg);
         return -1;
     }
-    ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted", "%s (%s)", f->spec->name, why);
+    if (waited > ASH_LATE_REPORT_NS)
+        ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted",
+                       "%s (%s; of which %.3f ms waiting for the run lock: undone up to that much earlier)",
+                       f->spec->name, why, ash_ns_to_ms(waited));
+    else
+        ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted", "%s (%s)", f->spec->name, why);
     check_finished(r);
     return 0;
 }

@@ -19,7 +19,7 @@ static size_t ring_next, ring_len;
 static _Thread_local bool held, yielding;
 static _Thread_local unsigned blocking_depth;
 static _Thread_local bool blocking_let_go;
-static _Thread_local int64_t span_t0;
+static _Thread_local int64_t span_t0, waited;
 static _Thread_local const char *span_what, *span_name;
 
 /* The current span ends at `now`: kept when long enough (the lock is held). */
@@ -70,9 +70,17 @@ void ash_gil_acquire(void)
 {
     if (!atomic_load(&enabled) || held)
         return;
+    int64_t t0 = yielding ? ash_now_ns() : 0;
     pthread_mutex_lock(&lock);
     held = true;
     span_t0 = ash_now_ns();
+    if (yielding)
+        waited += span_t0 - t0;
+}
+
+int64_t ash_gil_waited_ns(void)
+{
+    return waited;
 }
 
 void ash_gil_release(void)

@@ -43,6 +43,11 @@ void ash_gil_blocking_end(void);
 /* This thread lets go of the lock in blocking sections from now on. */
 void ash_gil_set_yielding(bool yields);
 
+/* How long this thread has waited to take the lock back after its blocking sections,
+ * in all (ns): a fault's inject that returns after such a wait was in effect up to
+ * that much earlier than the moment it returned. */
+int64_t ash_gil_waited_ns(void);
+
 /* Around the event loop's own wait: let go of the lock if held, take it back. */
 bool ash_gil_idle_begin(void);
 void ash_gil_idle_end(bool was_held);

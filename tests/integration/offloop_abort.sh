@@ -58,7 +58,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))[\"runs\"][0]
 f = r[\"faults\"][0]
 ev = [e[\"event\"] + \": \" + e[\"detail\"] for e in r[\"timeline\"]]
-ok = f[\"revert\"] == \"reverted\" and any(e.startswith(\"fault-reverted: slow-inject (abort)\") for e in ev)
+ok = f[\"revert\"] == \"reverted\" and any(e.startswith(\"fault-reverted: slow-inject (abort\") for e in ev)
 order = [e.split(\":\")[0] for e in ev if e.split(\":\")[0] in (\"abort\", \"fault-injected\", \"fault-reverted\")]
 sys.exit(0 if ok and order == [\"abort\", \"fault-injected\", \"fault-reverted\"] else 1)
 " "$rep/report.json"'
