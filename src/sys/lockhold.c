@@ -582,6 +582,9 @@ void ash_lockhold_kill(struct ash_lockholder *h)
     ash_gil_blocking_begin();
     while (waitpid(h->child.pid, NULL, 0) < 0 && errno == EINTR)
         ;
+    /* Taken here, not after the run lock is back: the probes may see the release
+     * meanwhile, and this is its moment. */
+    h->ended = ash_now_ns();
     ash_gil_blocking_end();
     ash_child_close(&h->child);
     h->child.pid = -1;
