@@ -5,7 +5,8 @@
 # started ~60 ms late; now they run on the offloop worker. Bound: half the probe's
 # interval (5 ms), so a late start cannot push a sample into the next one's slot
 # (impact's resolution is one interval); report.json's late_ticks name a cause for
-# every tick over 1 ms, and none of them may be the fault's inject or revert.
+# every tick over 1 ms, and none of them may be the fault's inject or revert. A
+# machine too loaded to keep 5 ms before the fault starts skips, saying so.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
 B=${ASH_BUILD_DIR:?}
@@ -74,15 +75,23 @@ during = [s for s in series if any(a <= s[0] <= b for a, b in windows)]
 ticks = lat.get("late_ticks", [])
 by_fault = [t for t in ticks if "fault 'slow-exec'" in t["cause"]]
 print("max_late", lat["max"])
+# Before the fault nothing of the harness is slow: a tick late there is the machine's load.
+before = [t["late_ms"] for t in ticks if t["due_ms"] is not None and t["due_ms"] < inj_start]
+print("before_fault_max", max(before) if before else 0)
 print("during", len(during))
 print("by_fault", len(by_fault))
 over = lat.get("over_1ms")
 print("causes_ok", over is not None and all(t["cause"] for t in ticks) and len(ticks) == min(over, 1000))
-for t in ticks[:5]:
+for t in sorted(ticks, key=lambda t: -t["late_ms"])[:5]:  # the worst, with their causes
     print("late", t["probe"], t["late_ms"], t["cause"])
 PY
 cat "$T/verdict"
 v() { awk -v k="$1" '$1 == k {print $2}' "$T/verdict"; }
+# The bound is the harness's; a machine that already misses it with no fault running
+# (other work on its cores) cannot tell: say so instead of failing or passing on it.
+if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 5 else 1)" "$(v before_fault_max)"; then
+  ash_skip_all "this machine is too loaded to hold a 5 ms bound: ticks before the fault were already $(v before_fault_max) ms late (rerun on a quieter machine)"
+fi
 check "the fault's commands took their 60 ms each" \
   'python3 -c "import json,sys; f=json.load(open(sys.argv[1]))[\"runs\"][0][\"faults\"][0]; sys.exit(0 if f[\"inject_latency_ms\"] >= 60 else 1)" "$rep/report.json"'
 check "probe ticks kept sampling while the commands ran ($(v during) samples)" '[ "$(v during)" -ge 8 ]'
