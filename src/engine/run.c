@@ -1,13 +1,16 @@
 /* The runner: services up → steady state verified → faults on the timeline →
  * remediation → observe until recovered and stable (or timeout) → revert all
  * in reverse order → services down → one "runs" entry of the report.
- * Everything happens on one event loop; every time is CLOCK_MONOTONIC ns. */
+ * Everything happens on one event loop, except that faults' injects and reverts
+ * and remediations run in order on the offloop worker (engine/offloop.h), so a
+ * slow one never stops the probes' clock; every time is CLOCK_MONOTONIC ns. */
 #include "engine/run.h"
 #include "engine/fault_revert.h"
 #include "engine/control.h"
 #include "engine/guardian.h"
 #include "engine/guardrail.h"
 #include "engine/measure.h"
+#include "engine/offloop.h"
 #include "engine/progress.h"
 #include "engine/recover.h"
 #include "engine/ready.h"
@@ -16,6 +19,7 @@
 #include "env/sandbox.h"
 #include "dns/dns.h"
 #include "sys/clock.h"
+#include "sys/gil.h"
 #include "sys/journal.h"
 #include "sys/proc.h"
 
@@ -61,6 +65,9 @@ struct fault_rt {
     bool injected, reverted, failed;
     bool revert_failed; /* its revert returned an error: the harm may still be there */
     bool one_shot;      /* nothing could undo it (kind's no_revert): reverted stays false */
+    bool cancelled;     /* remediated before it was injected: its queued inject does nothing */
+    bool revert_queued;
+    const char *revert_why;
     int64_t scheduled, injected_at, reverted_at;
     ash_timer *t_inject, *t_revert;
     char error[512];
@@ -76,6 +83,15 @@ struct rem_rt {
     char error[512];
     struct run *run;
 };
+
+/* A probe tick that started over ASH_LATE_REPORT_NS after its schedule, and why. */
+struct late_tick {
+    const char *probe;
+    int64_t scheduled, late;
+    char cause[200];
+};
+#define ASH_LATE_REPORT_NS ASH_NS_PER_MS
+#define ASH_LATE_KEEP 1000 /* the first ones; later ones are only counted */
 
 struct event {
     int64_t t;
@@ -152,6 +168,9 @@ struct run {
     char guard_why[256];
     int64_t guard_true, t_reverted_all;
     struct ash_control *control; /* `aftershock abort` / `mark` from another terminal */
+    struct ash_offloop *off;     /* the worker for injects, reverts and remediations */
+    struct late_tick *late_ticks;
+    size_t n_late_ticks, n_late_kept;
 };
 
 /* ---- timeline ---- */
@@ -434,9 +453,37 @@ static void sample_done(void *arg, const struct ash_sample *s)
      * it only decides when to stop observing, never a measured figure. */
 }
 
+/* A tick over 1 ms late: what held the loop between its schedule and its start (the
+ * run lock's busy spans, sys/gil.h), or that nothing did (the thread woke late). */
+static void note_late_tick(struct run *r, struct probe_rt *p, int64_t scheduled, int64_t start)
+{
+    r->n_late_ticks++;
+    if (r->n_late_kept == ASH_LATE_KEEP)
+        return;
+    /* Like the lateness itself (probe_tick), the harness's precision is not a measured
+     * figure: without memory it is counted (over_1ms) but not listed. */
+    if (!r->late_ticks && !(r->late_ticks = calloc(ASH_LATE_KEEP, sizeof *r->late_ticks)))
+        return;
+    struct late_tick *t = &r->late_ticks[r->n_late_kept++];
+    *t = (struct late_tick){.probe = p->spec->name, .scheduled = scheduled, .late = start - scheduled};
+    struct ash_gil_busy b;
+    int64_t total = 0;
+    /* Busy for at least half the delay: that is the cause; less, and the loop was free
+     * but not running (the machine's other work, the timer's wake-up). */
+    if (ash_gil_busy_in(scheduled, start, &b, &total) && total * 2 >= t->late)
+        snprintf(t->cause, sizeof t->cause, "loop busy in %s (%.3f ms, from %.3f ms %s the tick was due)", b.what,
+                 ash_ns_to_ms(b.t1 - b.t0), ash_ns_to_ms(b.t0 < scheduled ? scheduled - b.t0 : b.t0 - scheduled),
+                 b.t0 < scheduled ? "before" : "after");
+    else
+        snprintf(t->cause, sizeof t->cause,
+                 "loop not busy (busy %.3f ms of it): the thread was woken late (machine load, scheduling)",
+                 ash_ns_to_ms(total));
+}
+
 static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
 {
     struct probe_rt *p = data;
+    ash_gil_what("probe tick of", p->spec->name); /* ends the span of what ran before it */
     int64_t scheduled = ash_timer_deadline(p->timer);
     ash_error_t err = {0};
     /* The sample's start is the scheduled time if we are on time, so lateness
@@ -452,6 +499,8 @@ static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
     }
     if (p->n_late < p->cap_late)
         p->late[p->n_late++] = start - scheduled;
+    if (start - scheduled > ASH_LATE_REPORT_NS)
+        note_late_tick(p->run, p, scheduled, start);
     if (p->n_fly == p->cap_fly) {
         size_t cap = p->cap_fly ? p->cap_fly * 2 : 8;
         int64_t *v = realloc(p->fly, cap * sizeof *v);
@@ -481,11 +530,59 @@ static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
 static int inject_fault(struct run *r, struct fault_rt *f);
 static int revert_fault(struct run *r, struct fault_rt *f, const char *why);
 
+/* A job for the offloop worker (or the loop thread, for a kind that needs it), in order
+ * behind the ones before it; inline when there is no worker or when already inside a
+ * job (what a job starts is part of it). */
+static void run_job(struct run *r, ash_offloop_fn fn, void *arg, bool on_loop)
+{
+    if (!r->off || ash_offloop_in_job()) {
+        fn(arg);
+        return;
+    }
+    if (ash_offloop_queue(r->off, fn, arg, on_loop) < 0)
+        lost(r, "fault or remediation job");
+}
+
+static void inject_job(void *arg)
+{
+    struct fault_rt *f = arg;
+    struct run *r = f->run;
+    if (f->cancelled || r->aborted || (r->phase != PH_FAULTS && r->phase != PH_VERIFY))
+        return;
+    ash_gil_what("the inject of fault", f->spec->name);
+    inject_fault(r, f);
+    /* Remediated while its inject ran: it ends now. */
+    if (f->cancelled)
+        revert_fault(r, f, "remediation");
+}
+
+static void revert_job(void *arg)
+{
+    struct fault_rt *f = arg;
+    f->revert_queued = false;
+    ash_gil_what("the revert of fault", f->spec->name);
+    revert_fault(f->run, f, f->revert_why);
+}
+
+/* Revert f in its turn (after its inject and whatever was queued before). */
+static void request_revert(struct run *r, struct fault_rt *f, const char *why)
+{
+    if (f->revert_queued)
+        return;
+    if (f->t_revert) {
+        ash_loop_cancel_timer(r->loop, f->t_revert);
+        f->t_revert = NULL;
+    }
+    f->revert_queued = true;
+    f->revert_why = why;
+    run_job(r, revert_job, f, f->spec->kind->on_loop);
+}
+
 static int64_t fault_inject_due(ash_loop *loop, int64_t now, void *data)
 {
     struct fault_rt *f = data;
     f->t_inject = NULL;
-    inject_fault(f->run, f);
+    run_job(f->run, inject_job, f, f->spec->kind->on_loop);
     return ASH_TIMER_DONE;
 }
 
@@ -493,7 +590,7 @@ static int64_t fault_revert_due(ash_loop *loop, int64_t now, void *data)
 {
     struct fault_rt *f = data;
     f->t_revert = NULL;
-    revert_fault(f->run, f, "duration elapsed");
+    request_revert(f->run, f, "duration elapsed");
     return ASH_TIMER_DONE;
 }
 
@@ -515,8 +612,10 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     ash_error_t err = {0};
     f->scheduled = f->scheduled ? f->scheduled : ash_now_ns();
     int64_t called = ash_now_ns();
+    int64_t waited = ash_gil_waited_ns();
     int ret = f->spec->kind->inject(&r->ctx, f->spec, &f->state, &err);
     int64_t t = ash_now_ns();
+    waited = ash_gil_waited_ns() - waited;
     if (ret < 0) {
         f->failed = true;
         snprintf(f->error, sizeof f->error, "%s", err.msg);
@@ -530,8 +629,12 @@ static int inject_fault(struct run *r, struct fault_rt *f)
         r->t_inject = t;
         r->t_inject_call = called;
     }
-    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s), latency %.3f ms", f->spec->name, f->spec->kind->c.name,
-                   ash_ns_to_ms(t - f->scheduled));
+    char wait[96] = "";
+    if (waited > ASH_LATE_REPORT_NS) /* t_inject's own error: README, "Faults do not stop the clock" */
+        snprintf(wait, sizeof wait, " (of which %.3f ms waiting for the run lock: in effect up to that much earlier)",
+                 ash_ns_to_ms(waited));
+    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s), latency %.3f ms%s", f->spec->name, f->spec->kind->c.name,
+                   ash_ns_to_ms(t - f->scheduled), wait);
     ash_progress_faults(r->progress, 1);
     if (f->spec->duration_ns >= 0)
         f->t_revert = need_timer(r, t + f->spec->duration_ns, fault_revert_due, f, "fault's revert timer");
@@ -551,7 +654,9 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
     const char *no_revert = f->spec->kind->no_revert ? f->spec->kind->no_revert(f->spec) : NULL;
     bool retried = false;
     /* The state is gone after this, even for a one-shot or a failed revert. */
+    int64_t waited = ash_gil_waited_ns();
     int ret = ash_fault_revert(&r->ctx, f->spec, f->state, &retried, &err);
+    waited = ash_gil_waited_ns() - waited;
     f->state = NULL;
     if (retried && ret == 0)
         ash_ctx_eventf(&r->ctx, ash_now_ns(), "fault-note", "%s: revert failed once (%s); the second try undid it",
@@ -586,7 +691,12 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
         ash_ctx_eventf(&r->ctx, f->reverted_at, "revert-failed", "%s: %s", f->spec->name, err.msg);
         return -1;
     }
-    ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted", "%s (%s)", f->spec->name, why);
+    if (waited > ASH_LATE_REPORT_NS)
+        ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted",
+                       "%s (%s; of which %.3f ms waiting for the run lock: undone up to that much earlier)",
+                       f->spec->name, why, ash_ns_to_ms(waited));
+    else
+        ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted", "%s (%s)", f->spec->name, why);
     check_finished(r);
     return 0;
 }
@@ -598,11 +708,18 @@ static int revert_by_name(struct run *r, const char *name, const char *why, ash_
         if (strcmp(f->spec->name, name) != 0)
             continue;
         if (!f->injected) {
-            /* Remediating a fault that has not happened yet cancels it. */
+            /* Remediating a fault that has not happened yet cancels it (a queued or
+             * running inject too: it does nothing, or is reverted as it ends). */
             if (f->t_inject) {
                 ash_loop_cancel_timer(r->loop, f->t_inject);
                 f->t_inject = NULL;
             }
+            f->cancelled = true;
+            return 0;
+        }
+        /* From the loop thread (a fault that ended by itself): in its turn, later. */
+        if (r->off && !ash_offloop_in_job()) {
+            request_revert(r, f, why);
             return 0;
         }
         if (revert_fault(r, f, why) < 0)
@@ -666,11 +783,13 @@ static void start_followers(struct run *r, const struct rem_rt *m)
     }
 }
 
-static int64_t remediation_due(ash_loop *loop, int64_t now, void *data)
+static void remediation_job(void *arg)
 {
-    struct rem_rt *m = data;
+    struct rem_rt *m = arg;
     struct run *r = m->run;
-    m->timer = NULL;
+    if (r->aborted || (r->phase != PH_FAULTS && r->phase != PH_VERIFY))
+        return;
+    ash_gil_what("remediation", m->spec->name);
     ash_error_t err = {0};
     ash_ctx_eventf(&r->ctx, ash_now_ns(), "remediation", "%s (%s)", m->spec->name, m->spec->action->c.name);
     int ret = m->spec->action->run(&r->ctx, m->spec, &err);
@@ -685,6 +804,13 @@ static int64_t remediation_due(ash_loop *loop, int64_t now, void *data)
     }
     start_followers(r, m);
     check_finished(r);
+}
+
+static int64_t remediation_due(ash_loop *loop, int64_t now, void *data)
+{
+    struct rem_rt *m = data;
+    m->timer = NULL;
+    run_job(m->run, remediation_job, m, m->spec->action->on_loop);
     return ASH_TIMER_DONE;
 }
 
@@ -1125,6 +1251,17 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
                                       ms_or_null(ash_percentile(late, n_late, 99)), "max",
                                       ms_or_null(ash_percentile(late, n_late, 100))));
         free(late);
+        /* Each tick over 1 ms late, with what held the loop meanwhile. */
+        json_t *lj = json_object_get(run, "schedule_lateness_ms");
+        json_t *ticks = json_array();
+        for (size_t i = 0; i < r->n_late_kept; i++) {
+            const struct late_tick *t = &r->late_ticks[i];
+            json_array_append_new(ticks,
+                                  json_pack("{s:s, s:o, s:f, s:s}", "probe", t->probe, "due_ms", rel(r, t->scheduled),
+                                            "late_ms", ash_ns_to_ms(t->late), "cause", t->cause));
+        }
+        json_object_set_new(lj, "over_1ms", json_integer((json_int_t)r->n_late_ticks));
+        json_object_set_new(lj, "late_ticks", ticks);
     }
 
     json_t *dets = json_array();
@@ -1283,11 +1420,15 @@ static void free_run(struct run *r)
     free(r->dets);
     free(r->faults);
     free(r->rems);
+    free(r->late_ticks);
     json_decref(r->verify);
 }
 
 static void teardown(struct run *r)
 {
+    /* A job in progress ends first (an inject half-way is reverted once it is whole);
+     * queued ones are dropped: what they would revert is reverted here. */
+    ash_offloop_drain(r->off);
     /* Revert every fault still in effect, newest first. */
     r->phase = PH_REVERT;
     ash_progress_phase(r->progress, phase_names[r->phase]);
@@ -1373,6 +1514,10 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         r.rems[i] = (struct rem_rt){.spec = &sc->remediations[i], .run = &r};
     if (ash_loop_new(&r.loop, err) < 0)
         goto out_free;
+    /* From here two threads run the run's code, one at a time (sys/gil.h). */
+    ash_gil_enable();
+    if (ash_offloop_new(r.loop, &r.off, err) < 0)
+        goto out_loop;
     /* The guardian first, then the journal it watches: a SIGKILL between the
      * two would otherwise leave a journal nobody removes (the guardian exits
      * quietly if the harness dies before the journal exists). */
@@ -1528,6 +1673,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         ash_loop_cancel_timer(r.loop, tt);
     if (!r.finished && !r.aborted && sp)
         ash_loop_cancel_timer(r.loop, sp);
+    ash_offloop_drain(r.off); /* verify looks at what the faults left: none half-way */
     ret = 0;
 
     /* verify: checks run after observation, before anything is reverted or
@@ -1606,6 +1752,8 @@ out_loop:
     if (cfg->guardian_exe)
         ash_guardian_stop(); /* after the journal is closed: never while it has undo records */
     ash_control_close(r.control);
+    ash_offloop_free(r.off);
+    ash_gil_disable();
     ash_loop_free(r.loop);
 out_free:
     ash_progress_free(r.progress);

@@ -371,6 +371,14 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
                 ash_report_fmt_dur_or(b, sizeof b, late, "p99", "-"),
                 ash_report_fmt_dur_or(c, sizeof c, late, "max", "-"),
                 (long long)json_integer_value(json_object_get(late, "ticks")));
+        const json_t *ticks = json_object_get(late, "late_ticks");
+        if (json_array_size(ticks)) {
+            fprintf(f, "<p>%lld ticks started over 1 ms late%s:</p>\n<ul class=\"late\">\n",
+                    (long long)json_integer_value(json_object_get(late, "over_1ms")),
+                    json_array_size(ticks) > ASH_REPORT_LATE_TICKS_SHOWN ? " (the first ones)" : "");
+            ash_report_put_late_ticks(f, late, "<li>", "</li>\n", put);
+            fputs("</ul>\n", f);
+        }
     }
     fputs("<div class=\"tl\">", f);
     ash_report_put_svg_timeline(f, report, run, no);

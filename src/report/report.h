@@ -118,6 +118,16 @@ const char *ash_report_fmt_human(char *buf, size_t len, double ms);
 const char *ash_report_fmt_dur(char *buf, size_t len, double ms);
 /* fmt_dur of obj[key], or `absent` when it is null or missing. */
 const char *ash_report_fmt_dur_or(char *buf, size_t len, const json_t *obj, const char *key, const char *absent);
+/* One of schedule_lateness_ms.late_ticks for people: "probe 'web': the tick due at
+ * 1.23 s started 23.4 ms late: loop busy in the revert of fault 'x' (...)". */
+const char *ash_report_fmt_late_tick(char *buf, size_t len, const json_t *tick);
+/* How many late ticks the reports list (report.json keeps them all, to 1000). */
+#define ASH_REPORT_LATE_TICKS_SHOWN 10
+/* The first ASH_REPORT_LATE_TICKS_SHOWN of schedule_lateness_ms.late_ticks, one a line:
+ * `before`, the line through `put` (the format's escaper), `after`. */
+void ash_report_put_late_ticks(FILE *f, const json_t *late, const char *before, const char *after,
+                               void (*put)(FILE *, const char *));
+
 /* What a measured figure's null means: "not detected" (ttd*), "not recovered"
  * (ttr*), "no impact seen" (impact*), "not measured" (anything else). */
 const char *ash_report_absent_text(const char *figure);
