@@ -17,7 +17,9 @@
 enum ash_verdict { ASH_VERDICT_PASS, ASH_VERDICT_FAIL, ASH_VERDICT_ABORTED, ASH_VERDICT_ERROR };
 const char *ash_verdict_name(enum ash_verdict v);
 
-enum ash_progress_mode { ASH_PROGRESS_QUIET, ASH_PROGRESS_LINES, ASH_PROGRESS_STATUS };
+/* LIVE: the full-screen live view (run --live) when stdin and the log are terminals of
+ * at least 60x16; otherwise STATUS (a terminal) or LINES. */
+enum ash_progress_mode { ASH_PROGRESS_QUIET, ASH_PROGRESS_LINES, ASH_PROGRESS_STATUS, ASH_PROGRESS_LIVE };
 
 struct ash_run_options {
     const char *report_dir; /* parent of run directories; default "reports" */

@@ -35,6 +35,13 @@ static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
                             "  --dry-run          print what the run would do and touch, in order, and do\n"
                             "                     none of it (the same as 'aftershock plan'); exit 0, or\n"
                             "                     2 invalid, 3 this machine cannot run it\n"
+                            "  --live             on a terminal, a full-screen live view for the room: the\n"
+                            "                     timeline so far, each probe's recent samples as a sparkline,\n"
+                            "                     faults in effect with time left, detections, guardrails and\n"
+                            "                     their margins; keys d/m/r mark detected/mitigated/recovered,\n"
+                            "                     n types a note, a aborts (asks y first). Needs stdin and\n"
+                            "                     stderr on a terminal of at least 60x16: otherwise the status\n"
+                            "                     line (small terminal) or log lines (not a terminal)\n"
                             "  -q, --quiet        print only the summary\n"
                             "  -h, --help         this help\n\n"
                             "Ctrl-C, 'aftershock abort' from another terminal, or a tripped guardrail\n"
@@ -68,6 +75,7 @@ static int run_main(int argc, char **argv)
                                          {"save-baseline", required_argument, NULL, 'S'},
                                          {"tolerance", required_argument, NULL, 'T'},
                                          {"dry-run", no_argument, NULL, 'D'},
+                                         {"live", no_argument, NULL, 'L'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -75,7 +83,7 @@ static int run_main(int argc, char **argv)
     const char *metrics = NULL;
     const char *junit = NULL, *baseline_file = NULL, *save_baseline = NULL;
     double tolerance = ASH_BASELINE_DEFAULT_TOLERANCE;
-    bool quiet = false, guardian = true, dry_run = false;
+    bool quiet = false, guardian = true, dry_run = false, live = false;
     int c;
     optind = 1;
     opterr = 0; /* getopt would quote the bad word raw: said below, escaped */
@@ -135,6 +143,9 @@ static int run_main(int argc, char **argv)
         case 'D':
             dry_run = true;
             break;
+        case 'L':
+            live = true;
+            break;
         case 'q':
             quiet = true;
             break;
@@ -157,6 +168,10 @@ static int run_main(int argc, char **argv)
         return ash_cli_plan((const char *const *)argv + optind, (size_t)(argc - optind), &po, false, stdout);
     }
     o.progress = quiet ? ASH_PROGRESS_QUIET : (isatty(2) ? ASH_PROGRESS_STATUS : ASH_PROGRESS_LINES);
+    /* Opt-in: the view takes the whole terminal, which a script or a CI log must not get
+     * by surprise; the engine falls back by itself when the terminal is too small. */
+    if (live && !quiet && isatty(0) && isatty(2))
+        o.progress = ASH_PROGRESS_LIVE;
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (guardian && n > 0) {
