@@ -107,6 +107,22 @@ int ash_report_write_junit_many(const json_t *const *reports, size_t n, const ch
  * several reports of one scenario, the newest. path: a file, or a directory (then
  * path/aftershock.prom). Written atomically. */
 int ash_report_write_metrics(const char *path, const json_t *const *reports, size_t n, ash_error_t *err);
+/* `run --annotate grafana=URL`: check ARG and put its URL (no trailing '/') in url;
+ * a bad value is a usage error (exit 2) saying what is expected. */
+int ash_annotate_parse(const char *arg, char *url, size_t len, ash_error_t *err);
+/* The Grafana annotation payloads of a report (POST /api/annotations bodies): per run,
+ * each fault window as a region (time, timeEnd: epoch ms from the run's wall_start_ms),
+ * each detection and the recovery (TTR; and people's mark-recovered) as points; tags
+ * aftershock, scenario:NAME, run:ID, variant:VARIANT ("as-it-was" when empty) and
+ * fault|detection|recovery; text for people. A new array. */
+json_t *ash_annotate_grafana_payloads(const json_t *report, const char *variant);
+/* POST every report's annotations to URL/api/annotations (Authorization: Bearer TOKEN
+ * when token is set), each with a 2 s connect and 3 s total timeout, the rest skipped once
+ * Grafana does not answer. The outcome goes into report["annotations"]["grafana"] (url,
+ * posted, failed, warnings), warnings also to log; with dirs, DIR/report.json and its
+ * pages are written again. Returns how many were not posted (never a failed run). */
+int ash_report_annotate_grafana(json_t *const *reports, const char *const *dirs, size_t n, const char *url,
+                                const char *token, FILE *log);
 /* Terminal table of the figures of each report (ANSI colours when color). */
 void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n, bool color);
 /* For reports of the same incident replayed together, each variant's (a name

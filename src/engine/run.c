@@ -135,6 +135,7 @@ struct run {
      * somewhere in [t_inject_call, t_inject] (a signal is delivered inside kill()). */
     int64_t t_inject_call;
     enum phase phase;
+    int64_t wall_start; /* CLOCK_REALTIME at t_start: the run's wall-clock anchor */
     int64_t t_start, t0, t_inject, t_last_revert, t_end;
     int64_t first_detect;
     const struct ash_detector_spec *detected_by;
@@ -1118,6 +1119,9 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
      * line their own monotonic timestamps up with this run's. */
     json_object_set_new(run, "monotonic_ns",
                         json_pack("{s:I, s:I}", "start", (json_int_t)r->t_start, "inject", (json_int_t)r->t_inject));
+    /* The wall clock at the run's start, read with it: every t_ms of this run as a
+     * date (Grafana annotations, the game-day summary) is this + t_ms. */
+    json_object_set_new(run, "wall_start_ms", json_integer((json_int_t)(r->wall_start / ASH_NS_PER_MS)));
     json_object_set_new(run, "impact_ms", ms_or_null(impact));
     json_object_set_new(run, "ttd_ms", ms_or_null(ttd));
     json_object_set_new(run, "detected_by", r->detected_by ? json_string(r->detected_by->name) : json_null());
@@ -1452,6 +1456,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     char error[1024] = "";
     int ret = -1;
     r.t_start = ash_now_ns();
+    r.wall_start = ash_wall_ns();
     ash_env_undefine_all();
     if (ash_env_define("run_id", cfg->run_id) < 0)
         return ash_error(err, ENOMEM, "run");
