@@ -93,7 +93,7 @@ void ash_doctor(FILE *out);
 /* The JSON Schema of the scenario format (generated from the kind tables). */
 int ash_scenario_schema(json_t **out, ash_error_t *err);
 
-/* Re-render junit.xml, report.md, report.html of DIR from DIR/report.json, and
+/* Re-render junit.xml, report.md, report.html, gameday.md, gameday.html of DIR from DIR/report.json, and
  * the index.html (and comparison.md) of DIR's folder when it has one. */
 int ash_report_rerender(const char *dir, ash_error_t *err);
 /* Load a report.json and check its "schema"; *out is a new reference. */

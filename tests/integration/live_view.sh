@@ -85,6 +85,8 @@ check "the human detector's TTD is the key" '[ "$(field "$d/report.json" "r[\"ru
 check "n + text + Enter stamped a note" \
   'field "$d/report.json" "[e[\"detail\"] for e in r[\"runs\"][0][\"timeline\"] if e[\"event\"]==\"mark-note\"][0]" | grep -q "^looking at it"'
 check "terminal restored after a normal end" 'restored keyd'
+check "the key's mark in the game-day summary beside the machine's figures" \
+  'grep -q "| detected | marked +[0-9.]* [m]*s (.* UTC) (key in the live view" "$d/gameday.md" && grep -q "looking at it" "$d/gameday.md"'
 
 # ---- a then another key: not aborted; a then y: aborted ----
 scenario keya
