@@ -316,6 +316,23 @@ static void figures(struct sink *s, const json_t *report, const json_t *run)
     table_end(s);
 }
 
+/* "TTD 3.01 s against the incident's 12.0 s (scaled): faster than it was." */
+static void against_incident(struct sink *s, const json_t *report, const char *figure, bool has, double v,
+                             const char *scaled_key)
+{
+    const json_t *inc = json_object_get(report, "incident");
+    double its;
+    if (!has || !json_is_object(inc) || !ash_report_get_ms(inc, scaled_key, &its))
+        return;
+    char line[300], a[64], b[64];
+    snprintf(line, sizeof line, "%s %s against the incident's %s (scaled): %s.", figure,
+             ash_report_fmt_dur(a, sizeof a, v), ash_report_fmt_dur(b, sizeof b, its),
+             v < its   ? "faster than it was"
+             : v > its ? "slower than it was"
+                       : "as it was");
+    bullet(s, line);
+}
+
 /* Who saw it first, and the gaps a retro asks about. */
 static void gaps(struct sink *s, const json_t *report, const json_t *run)
 {
@@ -385,24 +402,8 @@ static void gaps(struct sink *s, const json_t *report, const json_t *run)
     } else if (has_mark_r && !has_ttr) {
         bullet(s, "The people marked recovered, but the probes never saw a stable recovery.");
     }
-    const json_t *inc = json_object_get(report, "incident");
-    double its;
-    if (has_ttd && json_is_object(inc) && ash_report_get_ms(inc, "scaled_ttd_ms", &its)) {
-        snprintf(line, sizeof line, "TTD %s against the incident's %s (scaled): %s.",
-                 ash_report_fmt_dur(a, sizeof a, ttd), ash_report_fmt_dur(b2, sizeof b2, its),
-                 ttd < its   ? "faster than it was"
-                 : ttd > its ? "slower than it was"
-                             : "as it was");
-        bullet(s, line);
-    }
-    if (has_ttr && json_is_object(inc) && ash_report_get_ms(inc, "scaled_ttr_ms", &its)) {
-        snprintf(line, sizeof line, "TTR %s against the incident's %s (scaled): %s.",
-                 ash_report_fmt_dur(a, sizeof a, ttr), ash_report_fmt_dur(b2, sizeof b2, its),
-                 ttr < its   ? "faster than it was"
-                 : ttr > its ? "slower than it was"
-                             : "as it was");
-        bullet(s, line);
-    }
+    against_incident(s, report, "TTD", has_ttd, ttd, "scaled_ttd_ms");
+    against_incident(s, report, "TTR", has_ttr, ttr, "scaled_ttr_ms");
     const char *error = ash_report_get_str(run, "error", NULL);
     if (error && *error) {
         snprintf(line, sizeof line, "The run ended %s: %s", ash_report_get_str(run, "verdict", "?"), error);

@@ -3,7 +3,7 @@
 # pseudo-terminal of a set size (tests/integration/lib/ptydrive.py) as a person would:
 # the key d lands as mark-detected in report.json and is the human detector's TTD;
 # n + text + Enter stamps a note; a then y aborts (verdict aborted), a then another key
-# does not; ^C aborts; after every run the terminal's modes are as before and the
+# does not; ^C and SIGTERM abort; probe ticks stay on time (the view never blocks the loop); after every run the terminal's modes are as before and the
 # alternate screen is left with the cursor shown; a 40x10 terminal gets the status
 # line instead, and --live without a terminal gets log lines.
 set -u
@@ -76,6 +76,14 @@ PY
 scenario keyd
 drive keyd 100x30 --key "$T/keyd.injected=" --key "1.5=nlooking at it\n" --key "2.5=d"
 check "run with d: exit 0 ($res)" '[ "$(jget "$res" status)" = 0 ]'
+# The view never stalls the loop: a key read that blocked would hold every probe tick until
+# the next key (here 1 s or more apart: the start, then 1.5 s, then 2.5 s), so the worst
+# lateness of a tick must stay under half of that, 500 ms. Not tighter: on this 2-core machine
+# shared with other builds, ticks were measured up to 37 ms late without the view and 85 ms
+# with it, from load alone.
+late=$(field "$(ls -d "$T"/reports/keyd-*/ | head -1)/report.json" "r[\"runs\"][0][\"schedule_lateness_ms\"][\"max\"]")
+check "probe ticks on time under the live view (worst lateness $late ms < 500 ms)" \
+  'python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 500 else 1)" "$late"'
 check "the live view was drawn (header, probe row, key help)" \
   'grep -aq "aftershock LIVE" "$T/keyd.screen" && grep -aq "keys: d detected" "$T/keyd.screen" && grep -aq "health" "$T/keyd.screen"'
 d=$(ls -d "$T"/reports/keyd-*/ | head -1)
@@ -108,6 +116,14 @@ d=$(ls -d "$T"/reports/keyc-*/ | head -1)
 check "^C: exit 1, verdict aborted, interrupted by SIGINT ($res)" \
   '[ "$(jget "$res" status)" = 1 ] && field "$d/report.json" "r[\"runs\"][0][\"error\"]" | grep -q SIGINT'
 check "terminal restored after ^C" 'restored keyc'
+
+# ---- SIGTERM under the live view ----
+scenario keyt
+drive keyt 100x30 --key "$T/keyt.injected=" --key "1.5=@SIGTERM"
+d=$(ls -d "$T"/reports/keyt-*/ | head -1)
+check "SIGTERM: exit 1, verdict aborted, interrupted by SIGTERM ($res)" \
+  '[ "$(jget "$res" status)" = 1 ] && field "$d/report.json" "r[\"runs\"][0][\"error\"]" | grep -q SIGTERM'
+check "terminal restored after SIGTERM" 'restored keyt'
 
 # ---- too small: the status line ----
 scenario small

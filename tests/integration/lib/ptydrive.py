@@ -5,7 +5,8 @@ SIGINT). Keys are sent when a file appears (the test's sign that the run reached
 
 usage: ptydrive.py --size COLSxROWS --out FILE [--key WHEN=KEYS]... -- CMD...
   WHEN: a path (wait until it exists) or a number of seconds; KEYS: text with \\n, \\x1b,
-  \\x03 escapes, sent one key at a time 50 ms apart.
+  \\x03 escapes, sent one key at a time 50 ms apart; @SIGTERM (any signal name) sends that
+  signal to the command instead.
 Prints one line of JSON: {"status": exit status, "termios_same": bool, "before": ..., "after": ...}
 (the terminal's modes before the command and after it ended, compared)."""
 import argparse, fcntl, json, os, select, signal, struct, subprocess, sys, termios, time
@@ -49,7 +50,10 @@ def main():
         if keys:
             when, text = keys[0]
             ready = (time.monotonic() - t0 >= float(when)) if when.replace(".", "", 1).isdigit() else os.path.exists(when)
-            if ready:
+            if ready and text.startswith("@SIG"):
+                p.send_signal(getattr(signal, text[1:]))  # e.g. @SIGTERM: a signal, not a key
+                keys.pop(0)
+            elif ready:
                 for ch in text:
                     os.write(master, ch.encode("latin-1"))
                     time.sleep(0.05)
