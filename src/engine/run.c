@@ -905,7 +905,7 @@ static void live_start(struct run *r, enum ash_progress_mode *mode)
         return;
     }
     *mode = isatty(fileno(r->cfg->log ? r->cfg->log : stderr)) ? ASH_PROGRESS_STATUS : ASH_PROGRESS_LINES;
-    ash_text_fprintf(r->cfg->log ? r->cfg->log : stderr, 0, "aftershock: %s\n", why);
+    ash_text_fprintf(r->cfg->log ? r->cfg->log : stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: %s\n", why);
 }
 
 static void on_signal(ash_loop *loop, int signo, void *data)

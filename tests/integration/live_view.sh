@@ -133,6 +133,16 @@ check "no live view, the reason said, the status line drawn" \
   '! grep -aq "aftershock LIVE" "$T/small.screen" && grep -aq "smaller than the live view" "$T/small.screen" && grep -aq "probes 1/1 ok" "$T/small.screen"'
 check "modes unchanged" '[ "$(jget "$res" termios_same)" = True ]'
 
+# ---- a terminal type ncurses does not know: the status line, the reason said ----
+scenario term
+res=$(ASH_TEST_TERM=nosuchterm python3 "$S/tests/integration/lib/ptydrive.py" --size 100x30 --out "$T/term.screen" \
+  --key "$T/term.injected=" --key "1=\x03" -- \
+  "$ASH" run --live --no-guardian --state-dir "$T/state" --report-dir "$T/reports" "$T/term.yaml")
+check "unknown TERM: the reason on its own line, then the status line ($res)" \
+  'grep -aq "terminal type .nosuchterm. is unknown to ncurses: status line instead" "$T/term.screen" &&
+   ! grep -aqF "status line instead\\n" "$T/term.screen" && grep -aq "probes 1/1 ok" "$T/term.screen" &&
+   ! grep -aq "aftershock LIVE" "$T/term.screen" && [ "$(jget "$res" termios_same)" = True ]'
+
 # ---- not a terminal: log lines ----
 scenario lines
 (for _ in $(seq 200); do [ -e "$T/lines.injected" ] && break; sleep 0.05; done
