@@ -109,21 +109,16 @@ check "the confirmation was asked, and a+x did not abort (one abort event, after
 check "the fault was reverted" '[ -e "$T/keya.healthy" ] && [ "$(field "$d/report.json" "r[\"runs\"][0][\"faults\"][0][\"revert\"]")" = reverted ]'
 check "terminal restored after an abort" 'restored keya'
 
-# ---- ^C under the live view ----
-scenario keyc
-drive keyc 100x30 --key "$T/keyc.injected=" --key "1.5=\x03"
-d=$(ls -d "$T"/reports/keyc-*/ | head -1)
-check "^C: exit 1, verdict aborted, interrupted by SIGINT ($res)" \
-  '[ "$(jget "$res" status)" = 1 ] && field "$d/report.json" "r[\"runs\"][0][\"error\"]" | grep -q SIGINT'
-check "terminal restored after ^C" 'restored keyc'
-
-# ---- SIGTERM under the live view ----
-scenario keyt
-drive keyt 100x30 --key "$T/keyt.injected=" --key "1.5=@SIGTERM"
-d=$(ls -d "$T"/reports/keyt-*/ | head -1)
-check "SIGTERM: exit 1, verdict aborted, interrupted by SIGTERM ($res)" \
-  '[ "$(jget "$res" status)" = 1 ] && field "$d/report.json" "r[\"runs\"][0][\"error\"]" | grep -q SIGTERM'
-check "terminal restored after SIGTERM" 'restored keyt'
+# ---- ^C (SIGINT from the terminal) and SIGTERM under the live view ----
+for how in "keyc:\x03:SIGINT" "keyt:@SIGTERM:SIGTERM"; do
+  IFS=: read -r name send sig <<<"$how"
+  scenario "$name"
+  drive "$name" 100x30 --key "$T/$name.injected=" --key "1.5=$send"
+  d=$(ls -d "$T"/reports/"$name"-*/ | head -1)
+  check "$sig: exit 1, verdict aborted, interrupted by $sig ($res)" \
+    '[ "$(jget "$res" status)" = 1 ] && field "$d/report.json" "r[\"runs\"][0][\"error\"]" | grep -q "$sig"'
+  check "terminal restored after $sig" 'restored "$name"'
+done
 
 # ---- too small: the status line ----
 scenario small
