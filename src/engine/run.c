@@ -9,6 +9,7 @@
 #include "engine/control.h"
 #include "engine/guardian.h"
 #include "engine/guardrail.h"
+#include "engine/live.h"
 #include "engine/measure.h"
 #include "engine/offloop.h"
 #include "engine/progress.h"
@@ -150,6 +151,7 @@ struct run {
      * somewhere in [t_inject_call, t_inject] (a signal is delivered inside kill()). */
     int64_t t_inject_call;
     enum phase phase;
+    int64_t wall_start; /* CLOCK_REALTIME at t_start: the run's wall-clock anchor */
     int64_t t_start, t0, t_inject, t_last_revert, t_end;
     int64_t first_detect;
     const struct ash_detector_spec *detected_by;
@@ -171,6 +173,13 @@ struct run {
     struct ash_offloop *off;     /* the worker for injects, reverts and remediations */
     struct late_tick *late_ticks;
     size_t n_late_ticks, n_late_kept;
+    /* The live view (--live) and the snapshot arrays it is drawn from. */
+    struct ash_live *live;
+    struct ash_live_probe *live_probes;
+    struct ash_live_fault *live_faults;
+    struct ash_live_guard *live_guards;
+    struct ash_live_event *live_events, *live_dets;
+    size_t cap_live_events, cap_live_dets;
 };
 
 /* ---- timeline ---- */
@@ -930,6 +939,129 @@ static void control_cmd(void *arg, const char *what, const char *text, int64_t t
     add_event(r, t, event, detail);
 }
 
+/* ---- the live view (engine/live.c draws it; this says what the run is now) ---- */
+
+static bool live_events_fit(struct ash_live_event **v, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return true;
+    struct ash_live_event *e = realloc(*v, n * sizeof *e);
+    if (!e)
+        return false;
+    *v = e;
+    *cap = n;
+    return true;
+}
+
+static void live_fill(void *arg, struct ash_live_snapshot *s)
+{
+    struct run *r = arg;
+    const struct ash_scenario *sc = r->sc;
+    int64_t now = ash_now_ns();
+    *s = (struct ash_live_snapshot){.scenario = sc->name,
+                                    .run_id = r->cfg->run_id,
+                                    .phase = phase_names[r->phase],
+                                    .run = r->cfg->index,
+                                    .elapsed_s = (double)(now - r->t_start) / 1e9,
+                                    .since_inject_s = r->t_inject >= 0 ? (double)(now - r->t_inject) / 1e9 : -1};
+    for (size_t i = 0; i < sc->n_probes && r->live_probes; i++) {
+        const struct probe_rt *p = &r->probes[i];
+        struct ash_live_probe *lp = &r->live_probes[i];
+        size_t n = p->n < ASH_LIVE_SPARK ? p->n : ASH_LIVE_SPARK;
+        lp->name = p->spec->name;
+        lp->n = n;
+        lp->slow_ms = p->slow_ns > 0 ? (double)p->slow_ns / 1e6 : 0;
+        for (size_t k = 0; k < n; k++) {
+            const struct ash_sample *x = &p->samples[p->n - n + k];
+            lp->ok[k] = x->ok;
+            lp->latency_ms[k] = (double)(x->end - x->start) / 1e6;
+        }
+    }
+    if (r->live_probes) {
+        s->probes = r->live_probes;
+        s->n_probes = sc->n_probes;
+    }
+    for (size_t i = 0; i < sc->n_faults && r->live_faults; i++) {
+        const struct fault_rt *f = &r->faults[i];
+        struct ash_live_fault *lf = &r->live_faults[i];
+        *lf = (struct ash_live_fault){.name = f->spec->name, .kind = f->spec->kind->c.name, .seconds = -1};
+        if (f->failed || f->revert_failed)
+            lf->state = ASH_LIVE_FAILED;
+        else if (f->reverted || f->one_shot || (!f->injected && r->phase > PH_FAULTS))
+            lf->state = ASH_LIVE_ENDED;
+        else if (f->injected) {
+            lf->state = ASH_LIVE_ACTIVE;
+            if (f->spec->duration_ns >= 0)
+                lf->seconds = (double)(f->injected_at + f->spec->duration_ns - now) / 1e9;
+        } else {
+            lf->state = ASH_LIVE_PENDING;
+            if (f->scheduled && f->t_inject)
+                lf->seconds = (double)(f->scheduled - now) / 1e9;
+        }
+    }
+    if (r->live_faults) {
+        s->faults = r->live_faults;
+        s->n_faults = sc->n_faults;
+    }
+    for (size_t i = 0; i < sc->n_guardrails && r->live_guards; i++) {
+        struct ash_live_guard *lg = &r->live_guards[i];
+        lg->name = sc->guardrails[i].name;
+        ash_guard_condition(&sc->guardrails[i], lg->condition, sizeof lg->condition);
+        if (r->guard_spec == &sc->guardrails[i])
+            snprintf(lg->margin, sizeof lg->margin, "TRIPPED");
+        else
+            ash_guard_margin(r->guard, i, now, lg->margin, sizeof lg->margin);
+    }
+    if (r->live_guards) {
+        s->guards = r->live_guards;
+        s->n_guards = sc->n_guardrails;
+    }
+    if (live_events_fit(&r->live_events, &r->cap_live_events, r->n_events)) {
+        for (size_t i = 0; i < r->n_events; i++)
+            r->live_events[i] = (struct ash_live_event){(double)(r->events[i].t - r->t_start) / 1e9, r->events[i].event,
+                                                        r->events[i].detail};
+        s->events = r->live_events;
+        s->n_events = r->n_events;
+    }
+    if (live_events_fit(&r->live_dets, &r->cap_live_dets, r->n_det)) {
+        for (size_t i = 0; i < r->n_det; i++)
+            r->live_dets[i] = (struct ash_live_event){(double)(r->detections[i].t - r->t_start) / 1e9,
+                                                      r->detections[i].det->name, r->detections[i].detail};
+        s->detections = r->live_dets;
+        s->n_detections = r->n_det;
+    }
+}
+
+/* A key in the live view: the control socket's entry point, from this terminal. */
+static void live_cmd(void *arg, const char *what, const char *text, int64_t t, const char *who)
+{
+    struct run *r = arg;
+    if (strcmp(what, "abort") == 0) {
+        abort_run(r, "aborted from the live view ('a', confirmed)");
+        return;
+    }
+    control_cmd(r, what, text, t, who);
+}
+
+/* --live: take the terminal, or say why not and keep the status line. */
+static void live_start(struct run *r, enum ash_progress_mode *mode)
+{
+    const struct ash_scenario *sc = r->sc;
+    r->live_probes = calloc(sc->n_probes + 1, sizeof *r->live_probes);
+    r->live_faults = calloc(sc->n_faults + 1, sizeof *r->live_faults);
+    r->live_guards = calloc(sc->n_guardrails + 1, sizeof *r->live_guards);
+    char why[256] = "live view: out of memory";
+    if (r->live_probes && r->live_faults && r->live_guards)
+        ash_live_open(r->loop, r->cfg->log ? r->cfg->log : stderr, STDIN_FILENO, r->t_start, live_fill, live_cmd, r,
+                      &r->live, why, sizeof why);
+    if (r->live) {
+        *mode = ASH_PROGRESS_QUIET; /* the view shows the events; lines would tear it */
+        return;
+    }
+    *mode = isatty(fileno(r->cfg->log ? r->cfg->log : stderr)) ? ASH_PROGRESS_STATUS : ASH_PROGRESS_LINES;
+    ash_text_fprintf(r->cfg->log ? r->cfg->log : stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: %s\n", why);
+}
+
 static void on_signal(ash_loop *loop, int signo, void *data)
 {
     struct run *r = data;
@@ -1141,6 +1273,9 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
      * line their own monotonic timestamps up with this run's. */
     json_object_set_new(run, "monotonic_ns",
                         json_pack("{s:I, s:I}", "start", (json_int_t)r->t_start, "inject", (json_int_t)r->t_inject));
+    /* The wall clock at the run's start, read with it: every t_ms of this run as a
+     * date (Grafana annotations, the game-day summary) is this + t_ms. */
+    json_object_set_new(run, "wall_start_ms", json_integer((json_int_t)(r->wall_start / ASH_NS_PER_MS)));
     json_object_set_new(run, "impact_ms", ms_or_null(impact));
     json_object_set_new(run, "ttd_ms", ms_or_null(ttd));
     json_object_set_new(run, "detected_by", r->detected_by ? json_string(r->detected_by->name) : json_null());
@@ -1421,6 +1556,11 @@ static void free_run(struct run *r)
     free(r->faults);
     free(r->rems);
     free(r->late_ticks);
+    free(r->live_probes);
+    free(r->live_faults);
+    free(r->live_guards);
+    free(r->live_events);
+    free(r->live_dets);
     json_decref(r->verify);
 }
 
@@ -1485,6 +1625,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     char error[1024] = "";
     int ret = -1;
     r.t_start = ash_now_ns();
+    r.wall_start = ash_wall_ns();
     ash_env_undefine_all();
     if (ash_env_define("run_id", cfg->run_id) < 0)
         return ash_error(err, ENOMEM, "run");
@@ -1492,7 +1633,6 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     char run_env[128];
     snprintf(run_env, sizeof run_env, "ASH_RUN_ID=%s", cfg->run_id);
     ash_spawn_set_common_env(run_env);
-    r.progress = ash_progress_new(cfg->progress, cfg->log, sc->name, cfg->index);
 
     r.probes = calloc(sc->n_probes + 1, sizeof *r.probes);
     r.dets = calloc(sc->n_detectors + 1, sizeof *r.dets);
@@ -1518,6 +1658,10 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     ash_gil_enable();
     if (ash_offloop_new(r.loop, &r.off, err) < 0)
         goto out_loop;
+    enum ash_progress_mode pmode = cfg->progress;
+    if (pmode == ASH_PROGRESS_LIVE)
+        live_start(&r, &pmode);
+    r.progress = ash_progress_new(pmode, cfg->log, sc->name, cfg->index);
     /* The guardian first, then the journal it watches: a SIGKILL between the
      * two would otherwise leave a journal nobody removes (the guardian exits
      * quietly if the harness dies before the journal exists). */
@@ -1754,6 +1898,7 @@ out_loop:
     ash_control_close(r.control);
     ash_offloop_free(r.off);
     ash_gil_disable();
+    ash_live_close(r.live); /* the terminal back before the summary is printed */
     ash_loop_free(r.loop);
 out_free:
     ash_progress_free(r.progress);

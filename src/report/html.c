@@ -13,7 +13,7 @@
 #endif
 
 /* Kept free of '<' and '&' so that the page stays well-formed XML without CDATA. */
-static const char css[] =
+const char ash_report_html_css[] =
     "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fff}"
     "main{max-width:1060px;margin:0 auto;padding:0 16px 40px}"
     ".banner{padding:16px 24px;color:#fff}.banner h1{margin:0;font-size:24px;overflow-wrap:anywhere}"
@@ -124,7 +124,7 @@ static void head(FILE *f, const json_t *report)
     fputs(": ", f);
     put(f, verdict);
     fputs(" (aftershock)</title>\n<style>", f);
-    fputs(css, f);
+    fputs(ash_report_html_css, f);
     fputs("</style>\n</head>\n<body>\n", f);
 
     fprintf(f, "<header class=\"banner v-%s\"><h1>", verdict_class(verdict));
@@ -522,6 +522,7 @@ int ash_report_write_html(const json_t *report, const char *path, ash_error_t *e
     json_array_foreach(json_object_get(report, "runs"), i, run) run_section(o.f, report, run, i + 1);
     if (json_array_size(json_object_get(report, "runs")) == 0)
         fputs("<p>No run completed: nothing was measured.</p>\n", o.f);
+    ash_report_put_annotations(o.f, report, true);
     fputs("<footer>Rendered by aftershock " ASH_VERSION " from report.json (", o.f);
     put(o.f, ASH_REPORT_SCHEMA);
     const char *version = ash_report_get_str(report, "aftershock_version", NULL);

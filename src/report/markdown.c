@@ -506,6 +506,7 @@ int ash_report_write_markdown(const json_t *report, const char *path, ash_error_
     verify_checks(o.f, runs);
     faults_and_actions(o.f, runs);
     event_log(o.f, runs);
+    ash_report_put_annotations(o.f, report, false);
     return ash_report_out_commit(&o, path, err);
 }
 

@@ -879,13 +879,13 @@ START_TEST(terminal_summary)
 }
 END_TEST
 
-START_TEST(render_all_writes_three_files)
+START_TEST(render_all_writes_every_file)
 {
     json_t *doc = load_fixture("fail");
     ash_error_t err = {0};
     ck_assert_msg(ash_report_render_all(doc, tmpdir, &err) == 0, "%s", err.msg);
-    static const char *const files[] = {"junit.xml", "report.md", "report.html"};
-    for (size_t i = 0; i < 3; i++) {
+    static const char *const files[] = {"junit.xml", "report.md", "report.html", "gameday.md", "gameday.html"};
+    for (size_t i = 0; i < 5; i++) {
         char path[600];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
@@ -1245,7 +1245,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, html_timeline_per_run_and_strip_per_probe);
     tcase_add_test(tc, index_lists_newest_first);
     tcase_add_test(tc, terminal_summary);
-    tcase_add_test(tc, render_all_writes_three_files);
+    tcase_add_test(tc, render_all_writes_every_file);
     tcase_add_test(tc, renders_malformed_and_empty_reports);
     tcase_add_test(tc, variants_known_pair_in_index_and_comparison_md);
     tcase_add_test(tc, variants_need_their_as_it_was_run_and_the_same_incident);
