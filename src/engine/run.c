@@ -4,7 +4,7 @@
  * Everything happens on one event loop, except that faults' injects and reverts
  * and remediations run in order on the offloop worker (engine/offloop.h), so a
  * slow one never stops the probes' clock; every time is CLOCK_MONOTONIC ns. */
-#include "engine/run.h"
+#include "engine/run_int.h"
 #include "engine/fault_revert.h"
 #include "engine/control.h"
 #include "engine/guardian.h"
@@ -32,155 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct probe_rt {
-    const struct ash_probe_spec *spec;
-    void *state;
-    bool open;
-    ash_timer *timer;
-    struct ash_sample *samples;
-    size_t n, cap;
-    unsigned inflight;
-    struct run *run;
-    int64_t *late; /* per tick: actual start - scheduled start */
-    size_t n_late, cap_late;
-    int64_t *fly; /* starts of the samples in flight */
-    size_t n_fly, cap_fly;
-    int64_t slow_ns;         /* effective threshold; -1 until the warm-up has set it */
-    const char *slow_source; /* "stated", "warm-up p99" or "floor" */
-    int64_t warmup_p99;      /* the warm-up's p99 latency it came from, -1 if stated */
-};
-
-struct sample_ctx {
-    struct probe_rt *p;
-};
-
-struct det_rt {
-    const struct ash_detector_spec *spec;
-    void *state;
-    bool started;
-};
-
-struct fault_rt {
-    const struct ash_fault_spec *spec;
-    void *state;
-    bool injected, reverted, failed;
-    bool revert_failed; /* its revert returned an error: the harm may still be there */
-    bool one_shot;      /* nothing could undo it (kind's no_revert): reverted stays false */
-    bool cancelled;     /* remediated before it was injected: its queued inject does nothing */
-    bool revert_queued;
-    const char *revert_why;
-    int64_t scheduled, injected_at, reverted_at;
-    ash_timer *t_inject, *t_revert;
-    char error[512];
-    char no_effect[512]; /* why it harmed nothing, "" if it did (or nobody could tell) */
-    struct run *run;
-};
-
-struct rem_rt {
-    const struct ash_remediation_spec *spec;
-    bool scheduled, done, ok;
-    int64_t at;
-    ash_timer *timer;
-    char error[512];
-    struct run *run;
-};
-
-/* A probe tick that started over ASH_LATE_REPORT_NS after its schedule, and why. */
-struct late_tick {
-    const char *probe;
-    int64_t scheduled, late;
-    char cause[200];
-};
-#define ASH_LATE_REPORT_NS ASH_NS_PER_MS
-#define ASH_LATE_KEEP 1000 /* the first ones; later ones are only counted */
-
-struct event {
-    int64_t t;
-    char *event;
-    char *detail;
-};
-
-struct detection {
-    const struct ash_detector_spec *det;
-    int64_t t;
-    int64_t fired; /* an alert's startsAt (monotonic), ASH_T_UNKNOWN if the detector has none */
-    char detail[200];
-};
-
-/* One alert of an Alertmanager-style detector (ctx->alert), per fingerprint. */
-enum alert_role {
-    AR_DETECTION,      /* the fault's alert: counted */
-    AR_OTHER,          /* firing, but not the alert the detector waits for */
-    AR_ALREADY_FIRING, /* startsAt before t_inject: flagged, not counted */
-    AR_BEFORE_INJECT,  /* notified before any fault was in effect: a false alarm */
-    AR_RESOLVED_ONLY,  /* only its resolution was seen */
-};
-static const char *const alert_role_names[] = {"detection", "other", "already-firing", "before-inject",
-                                               "resolved-only"};
-
-struct alert_rec {
-    const struct ash_detector_spec *det;
-    char *key, *name;
-    enum alert_role role;
-    int64_t fired, notified, resolved, resolved_notified; /* ASH_T_UNKNOWN: unknown / not yet */
-};
-
-enum phase { PH_SETUP, PH_WARMUP, PH_FAULTS, PH_REVERT, PH_TEARDOWN, PH_VERIFY };
 static const char *const phase_names[] = {"setup", "warm-up", "faults", "revert", "teardown", "verify"};
-
-struct run {
-    const struct ash_run_config *cfg;
-    const struct ash_scenario *sc;
-    struct ash_ctx ctx;
-    ash_loop *loop;
-    struct ash_journal *journal;
-    struct ash_sandbox *sandbox;
-    struct ash_env *env;
-    struct probe_rt *probes;
-    struct det_rt *dets;
-    struct fault_rt *faults;
-    struct rem_rt *rems;
-    struct event *events;
-    size_t n_events, cap_events;
-    struct detection *detections;
-    size_t n_det, cap_det;
-    struct alert_rec *alerts;
-    size_t n_alerts, cap_alerts;
-    int64_t first_detect_fired; /* startsAt of the alert that detected first, ASH_T_UNKNOWN if none */
-    /* When the inject call that set t_inject began: the fault took effect
-     * somewhere in [t_inject_call, t_inject] (a signal is delivered inside kill()). */
-    int64_t t_inject_call;
-    enum phase phase;
-    int64_t wall_start; /* CLOCK_REALTIME at t_start: the run's wall-clock anchor */
-    int64_t t_start, t0, t_inject, t_last_revert, t_end;
-    int64_t first_detect;
-    const struct ash_detector_spec *detected_by;
-    bool aborted, finished, timed_out;
-    bool lost; /* memory ran out where a measurement is kept: the run was aborted */
-    char abort_reason[256];
-    struct ash_progress *progress;
-    int64_t t_observed;   /* end of the observation phase (verify checks run after it) */
-    int64_t t_unfinished; /* earliest start of a sample abandoned at teardown, or -1 */
-    json_t *verify;       /* results of the scenario's verify: checks, NULL if none ran */
-    int guardian_fd;      /* the guardian's pidfd while the loop watches it, else -1 */
-    /* Guardrails (engine/guardrail.c): the one that tripped, why, when it became true,
-     * and when every fault was reverted after it (the stop latency is the difference). */
-    struct ash_guard *guard;
-    const struct ash_guardrail_spec *guard_spec;
-    char guard_why[256];
-    int64_t guard_true, t_reverted_all;
-    struct ash_control *control; /* `aftershock abort` / `mark` from another terminal */
-    struct ash_offloop *off;     /* the worker for injects, reverts and remediations */
-    struct late_tick *late_ticks;
-    size_t n_late_ticks, n_late_kept;
-    /* The live view (--live) and the snapshot arrays it is drawn from. */
-    struct ash_live *live;
-    struct ash_live_probe *live_probes;
-    struct ash_live_fault *live_faults;
-    struct ash_live_guard *live_guards;
-    struct ash_live_event *live_events, *live_dets;
-    size_t cap_live_events, cap_live_dets;
-};
 
 /* ---- timeline ---- */
 
@@ -834,7 +686,7 @@ static void schedule_remediation(struct run *r, struct rem_rt *m, int64_t at)
 /* ---- the end of observation ---- */
 
 /* Every probe's samples as series for the measurement functions (caller frees). */
-static struct ash_series *series_of(struct run *r)
+struct ash_series *ash_run_series(struct run *r)
 {
     struct ash_series *out = calloc(r->sc->n_probes + 1, sizeof *out);
     for (size_t i = 0; out && i < r->sc->n_probes; i++)
@@ -876,7 +728,7 @@ static void check_finished(struct run *r)
         ash_loop_stop(r->loop);
         return;
     }
-    struct ash_series *series = series_of(r);
+    struct ash_series *series = ash_run_series(r);
     if (!series)
         return;
     int64_t impact = ash_measure_impact(series, r->sc->n_probes, r->t_inject);
@@ -1186,335 +1038,6 @@ static int verify_steady_state(struct run *r, ash_error_t *err)
     }
 }
 
-/* ---- report entry ---- */
-
-static json_t *ms_or_null(int64_t ns)
-{
-    return ns < 0 ? json_null() : json_real(ash_ns_to_ms(ns));
-}
-
-static json_t *rel(struct run *r, int64_t t)
-{
-    return t <= 0 ? json_null() : json_real(ash_ns_to_ms(t - r->t_start));
-}
-
-static int64_t detector_resolution(struct run *r, const struct ash_detector_spec *d, int64_t probe_res)
-{
-    if (!d)
-        return probe_res;
-    if (d->kind->resolution)
-        return d->kind->resolution(d, r->sc);
-    return 0;
-}
-
-static json_t *build_run_json(struct run *r, int verdict, const char *error)
-{
-    const struct ash_scenario *sc = r->sc;
-    struct ash_series *series = series_of(r);
-    if (!series)
-        return NULL;
-    /* What bounds each figure's error (README, "The measured times"): impact is
-     * the start of a failed sample, so one interval; recovery is the answer of
-     * a healthy sample sent after the fault ended, so one interval plus the
-     * longest a healthy answer may take, the slow threshold. */
-    int64_t probe_res = 0, recover_res = 0;
-    for (size_t i = 0; i < sc->n_probes; i++) {
-        if (sc->probes[i].every_ns > probe_res)
-            probe_res = sc->probes[i].every_ns;
-        int64_t slow = r->probes[i].slow_ns > 0 ? r->probes[i].slow_ns : sc->probes[i].timeout_ns;
-        if (slow > sc->probes[i].timeout_ns)
-            slow = sc->probes[i].timeout_ns; /* no healthy answer takes longer than the timeout */
-        if (sc->probes[i].every_ns + slow > recover_res)
-            recover_res = sc->probes[i].every_ns + slow;
-    }
-
-    int64_t impact = -1, ttd = -1, ttr = -1, r2r = -1;
-    bool have_i2d = false;
-    int64_t i2d = 0;
-    if (r->t_inject >= 0) {
-        int64_t im = ash_measure_impact(series, sc->n_probes, r->t_inject);
-        impact = im >= 0 ? im - r->t_inject : -1;
-        ttd = r->first_detect >= 0 ? r->first_detect - r->t_inject : -1;
-        /* Detection counted from the impact (the users' outage), not from
-         * t_inject; negative when the system noticed before any probe failed. */
-        if (im >= 0 && r->first_detect >= 0) {
-            have_i2d = true;
-            i2d = r->first_detect - im;
-        }
-        int64_t observed = r->t_observed > 0 ? r->t_observed : r->t_end;
-        if (r->t_unfinished >= 0 && r->t_unfinished - 1 < observed)
-            observed = r->t_unfinished - 1; /* an abandoned sample: its outcome is unknown */
-        if (im < 0) {
-            /* Never impacted: the steady state never broke, so nothing to recover from. */
-            ttr = sc->n_probes ? 0 : -1;
-        } else {
-            int64_t rec = ash_measure_recovery(series, sc->n_probes, im, sc->expect.stable_for_ns, observed);
-            ttr = rec >= 0 ? rec - r->t_inject : -1;
-        }
-        if (r->t_last_revert > 0) {
-            int64_t from = r->t_last_revert;
-            int64_t rec = ash_measure_recovery(series, sc->n_probes, from, sc->expect.stable_for_ns, observed);
-            r2r = rec >= 0 ? rec - r->t_last_revert : -1;
-        }
-    }
-    free(series);
-    int64_t ttd_res = detector_resolution(r, r->detected_by, probe_res);
-
-    json_t *run = json_object();
-    json_object_set_new(run, "index", json_integer(r->cfg->index));
-    /* The kernel objects and processes of the run carry it (ash-<run_id>...,
-     * ASH_RUN_ID): tests attribute leftovers by it. */
-    json_object_set_new(run, "run_id", json_string(r->cfg->run_id));
-    json_object_set_new(run, "verdict", json_string(ash_verdict_name(verdict)));
-    json_object_set_new(run, "error", error ? json_string(error) : json_null());
-    json_object_set_new(run, "duration_ms", json_real(ash_ns_to_ms(r->t_end - r->t_start)));
-    json_object_set_new(run, "t_inject_ms", rel(r, r->t_inject));
-    /* Raw CLOCK_MONOTONIC anchors, so other tools (and known-answer tests) can
-     * line their own monotonic timestamps up with this run's. */
-    json_object_set_new(run, "monotonic_ns",
-                        json_pack("{s:I, s:I}", "start", (json_int_t)r->t_start, "inject", (json_int_t)r->t_inject));
-    /* The wall clock at the run's start, read with it: every t_ms of this run as a
-     * date (Grafana annotations, the game-day summary) is this + t_ms. */
-    json_object_set_new(run, "wall_start_ms", json_integer((json_int_t)(r->wall_start / ASH_NS_PER_MS)));
-    json_object_set_new(run, "impact_ms", ms_or_null(impact));
-    json_object_set_new(run, "ttd_ms", ms_or_null(ttd));
-    json_object_set_new(run, "detected_by", r->detected_by ? json_string(r->detected_by->name) : json_null());
-    /* An alert's detection has two moments: TTD is the notification (above),
-     * and this is when it fired (its startsAt), counted from t_inject too. */
-    json_object_set_new(run, "ttd_fired_ms",
-                        r->first_detect >= 0 && r->first_detect_fired != ASH_T_UNKNOWN && r->t_inject >= 0
-                            ? json_real(ash_ns_to_ms(r->first_detect_fired - r->t_inject))
-                            : json_null());
-    json_object_set_new(run, "impact_to_detect_ms", have_i2d ? json_real(ash_ns_to_ms(i2d)) : json_null());
-    /* The least delay the monitoring config implies, when the scenario states it. */
-    json_t *floor = json_null();
-    for (size_t i = 0; i < sc->n_detectors; i++) {
-        const struct ash_detector_spec *d = &sc->detectors[i];
-        char how[200];
-        int64_t fl = d->kind->floor ? d->kind->floor(d, how, sizeof how) : -1;
-        if (fl >= 0 && (json_is_null(floor) || d == r->detected_by)) {
-            json_decref(floor);
-            floor = json_pack("{s:s, s:f, s:s}", "detector", d->name, "ms", ash_ns_to_ms(fl), "terms", how);
-        }
-    }
-    json_object_set_new(run, "detection_floor", floor);
-    json_object_set_new(run, "ttr_ms", ms_or_null(ttr));
-    json_object_set_new(run, "revert_to_recover_ms", ms_or_null(r2r));
-    /* The run's one number is the largest of the probe figures' resolutions. */
-    json_object_set_new(run, "resolution_ms", json_real(ash_ns_to_ms(recover_res)));
-    json_object_set_new(run, "resolution",
-                        json_pack("{s:f, s:f, s:f, s:f}", "impact_ms", ash_ns_to_ms(probe_res), "ttd_ms",
-                                  ash_ns_to_ms(ttd_res), "ttr_ms", ash_ns_to_ms(recover_res), "revert_to_recover_ms",
-                                  ash_ns_to_ms(recover_res)));
-
-    json_t *faults = json_array();
-    for (size_t i = 0; i < sc->n_faults; i++) {
-        struct fault_rt *f = &r->faults[i];
-        json_array_append_new(
-            faults, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "name", f->spec->name, "kind", f->spec->kind->c.name,
-                              "injected_ms", f->injected ? rel(r, f->injected_at) : json_null(), "reverted_ms",
-                              f->reverted ? rel(r, f->reverted_at) : json_null(), "inject_latency_ms",
-                              f->injected ? json_real(ash_ns_to_ms(f->injected_at - f->scheduled)) : json_null(),
-                              "error", f->error[0] ? json_string(f->error) : json_null()));
-        /* What became of it, in one word, so no reader has to infer it from nulls. */
-        const char *outcome = !f->injected       ? (f->failed ? "inject-failed" : "not-injected")
-                              : f->one_shot      ? "one-shot"
-                              : f->revert_failed ? "revert-failed"
-                              : f->reverted      ? "reverted"
-                                                 : "in-effect";
-        json_object_set_new(json_array_get(faults, i), "revert", json_string(outcome));
-        /* A fault in effect that harmed nothing (its kind counted): said, not inferred. */
-        json_object_set_new(json_array_get(faults, i), "no_effect",
-                            f->no_effect[0] ? json_sprintf("fault had no effect: %s", f->no_effect) : json_null());
-    }
-    json_object_set_new(run, "faults", faults);
-    json_t *guard = json_null();
-    if (r->guard_spec) {
-        char cond[256];
-        ash_guard_condition(r->guard_spec, cond, sizeof cond);
-        guard =
-            json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", r->guard_spec->name, "condition", cond, "observed",
-                      r->guard_why, "true_ms", rel(r, r->guard_true), "stop_latency_ms",
-                      r->t_reverted_all > 0 ? json_real(ash_ns_to_ms(r->t_reverted_all - r->guard_true)) : json_null());
-    }
-    json_object_set_new(run, "guardrail", guard);
-
-    json_t *probes = json_array();
-    for (size_t i = 0; i < sc->n_probes; i++) {
-        struct probe_rt *p = &r->probes[i];
-        size_t failures = 0;
-        int64_t *lat = malloc((p->n ? p->n : 1) * sizeof *lat);
-        json_t *ser = json_array();
-        for (size_t k = 0; k < p->n; k++) {
-            const struct ash_sample *s = &p->samples[k];
-            failures += !s->ok;
-            if (lat)
-                lat[k] = s->end - s->start;
-            json_array_append_new(ser, json_pack("[f, f, i]", ash_ns_to_ms(s->start - r->t_start),
-                                                 ash_ns_to_ms(s->end - s->start), s->ok ? 1 : 0));
-        }
-        json_t *pj =
-            json_pack("{s:s, s:s, s:f, s:I, s:I}", "name", p->spec->name, "kind", p->spec->kind->c.name, "every_ms",
-                      ash_ns_to_ms(p->spec->every_ns), "samples", (json_int_t)p->n, "failures", (json_int_t)failures);
-        json_object_set_new(pj, "latency_ms",
-                            json_pack("{s:o, s:o, s:o}", "p50", ms_or_null(lat ? ash_percentile(lat, p->n, 50) : -1),
-                                      "p99", ms_or_null(lat ? ash_percentile(lat, p->n, 99) : -1), "max",
-                                      ms_or_null(lat ? ash_percentile(lat, p->n, 100) : -1)));
-        json_object_set_new(pj, "slow_ms", ms_or_null(p->slow_ns));
-        json_object_set_new(pj, "slow_source", p->slow_source ? json_string(p->slow_source) : json_null());
-        json_object_set_new(pj, "warmup_p99_ms", ms_or_null(p->warmup_p99));
-        json_object_set_new(pj, "series", ser);
-        free(lat);
-        json_array_append_new(probes, pj);
-    }
-    json_object_set_new(run, "probes", probes);
-
-    /* How late samples started against their schedule, over all probes: the
-     * harness's own precision, reported so nobody has to take it on trust. */
-    size_t n_late = 0;
-    for (size_t i = 0; i < sc->n_probes; i++)
-        n_late += r->probes[i].n_late;
-    int64_t *late = malloc((n_late ? n_late : 1) * sizeof *late);
-    if (late) {
-        size_t k = 0;
-        for (size_t i = 0; i < sc->n_probes; i++)
-            for (size_t j = 0; j < r->probes[i].n_late; j++)
-                late[k++] = r->probes[i].late[j];
-        json_object_set_new(run, "schedule_lateness_ms",
-                            json_pack("{s:I, s:o, s:o, s:o}", "ticks", (json_int_t)n_late, "p50",
-                                      ms_or_null(ash_percentile(late, n_late, 50)), "p99",
-                                      ms_or_null(ash_percentile(late, n_late, 99)), "max",
-                                      ms_or_null(ash_percentile(late, n_late, 100))));
-        free(late);
-        /* Each tick over 1 ms late, with what held the loop meanwhile. */
-        json_t *lj = json_object_get(run, "schedule_lateness_ms");
-        json_t *ticks = json_array();
-        for (size_t i = 0; i < r->n_late_kept; i++) {
-            const struct late_tick *t = &r->late_ticks[i];
-            json_array_append_new(ticks,
-                                  json_pack("{s:s, s:o, s:f, s:s}", "probe", t->probe, "due_ms", rel(r, t->scheduled),
-                                            "late_ms", ash_ns_to_ms(t->late), "cause", t->cause));
-        }
-        json_object_set_new(lj, "over_1ms", json_integer((json_int_t)r->n_late_ticks));
-        json_object_set_new(lj, "late_ticks", ticks);
-    }
-
-    json_t *dets = json_array();
-    for (size_t i = 0; i < r->n_det; i++) {
-        json_t *dj = json_pack("{s:s, s:o, s:s}", "detector", r->detections[i].det->name, "at_ms",
-                               rel(r, r->detections[i].t), "detail", r->detections[i].detail);
-        if (r->detections[i].fired != ASH_T_UNKNOWN)
-            json_object_set_new(dj, "fired_ms", json_real(ash_ns_to_ms(r->detections[i].fired - r->t_start)));
-        json_array_append_new(dets, dj);
-    }
-    json_object_set_new(run, "detections", dets);
-
-    /* Per alert, not per request (README, "The measured times"): when it
-     * fired (startsAt), was notified (the POST) and resolved, on the run's
-     * clock like every *_ms here (ms since the run started; fired may be
-     * negative: before the run). */
-    json_t *alerts = json_array();
-    for (size_t i = 0; i < r->n_alerts; i++) {
-        const struct alert_rec *a = &r->alerts[i];
-        json_t *aj = json_pack("{s:s, s:s, s:s, s:s}", "detector", a->det->name, "fingerprint", a->key, "alertname",
-                               a->name, "role", alert_role_names[a->role]);
-        json_object_set_new(aj, "fired_ms",
-                            a->fired != ASH_T_UNKNOWN ? json_real(ash_ns_to_ms(a->fired - r->t_start)) : json_null());
-        json_object_set_new(aj, "notified_ms",
-                            a->notified != ASH_T_UNKNOWN ? json_real(ash_ns_to_ms(a->notified - r->t_start))
-                                                         : json_null());
-        json_object_set_new(aj, "resolved_ms",
-                            a->resolved != ASH_T_UNKNOWN ? json_real(ash_ns_to_ms(a->resolved - r->t_start))
-                                                         : json_null());
-        json_object_set_new(aj, "resolved_notified_ms",
-                            a->resolved_notified != ASH_T_UNKNOWN
-                                ? json_real(ash_ns_to_ms(a->resolved_notified - r->t_start))
-                                : json_null());
-        json_object_set_new(aj, "already_firing", json_boolean(a->role == AR_ALREADY_FIRING));
-        json_object_set_new(aj, "counted", json_boolean(a->role == AR_DETECTION));
-        json_array_append_new(alerts, aj);
-    }
-    json_object_set_new(run, "alerts", alerts);
-
-    json_t *rems = json_array();
-    for (size_t i = 0; i < sc->n_remediations; i++) {
-        struct rem_rt *m = &r->rems[i];
-        json_array_append_new(rems, json_pack("{s:s, s:o, s:b, s:o}", "name", m->spec->name, "at_ms",
-                                              m->done ? rel(r, m->at) : json_null(), "ok", m->ok, "error",
-                                              m->error[0] ? json_string(m->error) : json_null()));
-    }
-    json_object_set_new(run, "remediations", rems);
-
-    json_t *exps = json_array();
-    const struct ash_expect *e = &sc->expect;
-    if (e->detect_within_ns >= 0)
-        json_array_append_new(exps, json_pack("{s:s, s:f, s:o, s:b}", "name", "detect_within", "limit_ms",
-                                              ash_ns_to_ms(e->detect_within_ns), "value_ms", ms_or_null(ttd), "met",
-                                              ttd >= 0 && ttd <= e->detect_within_ns));
-    if (e->recover_within_ns >= 0)
-        json_array_append_new(exps, json_pack("{s:s, s:f, s:o, s:b}", "name", "recover_within", "limit_ms",
-                                              ash_ns_to_ms(e->recover_within_ns), "value_ms", ms_or_null(ttr), "met",
-                                              ttr >= 0 && ttr <= e->recover_within_ns));
-    /* Post-recovery checks: each is an expectation too (its outcome against `expect`). */
-    size_t vi;
-    json_t *vr;
-    json_array_foreach(r->verify, vi, vr)
-    {
-        char vname[300];
-        snprintf(vname, sizeof vname, "verify %s: %s (expected %s)", json_string_value(json_object_get(vr, "name")),
-                 json_string_value(json_object_get(vr, "outcome")), json_string_value(json_object_get(vr, "expect")));
-        json_array_append_new(exps, json_pack("{s:s, s:n, s:n, s:O}", "name", vname, "limit_ms", "value_ms", "met",
-                                              json_object_get(vr, "met")));
-    }
-    json_object_set_new(run, "expectations", exps);
-    json_object_set_new(run, "verify", r->verify ? json_incref(r->verify) : json_array());
-
-    json_t *tl = json_array();
-    for (size_t i = 0; i < r->n_events; i++)
-        json_array_append_new(tl, json_pack("{s:f, s:s, s:s}", "t_ms", ash_ns_to_ms(r->events[i].t - r->t_start),
-                                            "event", r->events[i].event, "detail", r->events[i].detail));
-    json_object_set_new(run, "timeline", tl);
-    return run;
-}
-
-static int verdict_of(json_t *run)
-{
-    json_t *e;
-    size_t i;
-    json_array_foreach(json_object_get(run, "expectations"), i,
-                       e) if (!json_is_true(json_object_get(e, "met"))) return ASH_VERDICT_FAIL;
-    return ASH_VERDICT_PASS;
-}
-
-/* A revert that failed outranks every expectation: the harm may still be in
- * effect, so the run is an error whatever the figures say. Sets the verdict
- * and the error of run_json. */
-static void mark_revert_failure(json_t *run_json, const char *what, bool lead)
-{
-    const char *prev = json_string_value(json_object_get(run_json, "error"));
-    char msg[2048];
-    if (prev && *prev)
-        snprintf(msg, sizeof msg, "%s; %s", lead ? what : prev, lead ? prev : what);
-    else
-        snprintf(msg, sizeof msg, "%s", what);
-    json_object_set_new(run_json, "error", json_string(msg));
-    json_object_set_new(run_json, "verdict", json_string(ash_verdict_name(ASH_VERDICT_ERROR)));
-}
-
-static void check_reverts(struct run *r, json_t *run_json)
-{
-    for (size_t i = 0; i < r->sc->n_faults; i++) {
-        const struct fault_rt *f = &r->faults[i];
-        if (!f->revert_failed)
-            continue;
-        char what[1024];
-        snprintf(what, sizeof what, "fault '%s' could not be reverted (%s); its harm may still be in effect",
-                 f->spec->name, f->error);
-        mark_revert_failure(run_json, what, true);
-        return;
-    }
-}
-
 /* A service that found its port taken ("Address already in use") may have
  * collided with one of aftershock's own listeners: say which, as the
  * timeline's webhook-listening events name them. */
@@ -1611,6 +1134,235 @@ static void teardown(struct run *r)
     ash_env_stop(r->env);
 }
 
+/* ---- the phases, in order (ash_run_once below runs them) ---- */
+
+/* The run's records of every probe, detector, fault and remediation, bound to their
+ * specs once, up front: the report lists each even when the run ends before it starts. */
+static int run_bind(struct run *r, ash_error_t *err)
+{
+    const struct ash_scenario *sc = r->sc;
+    r->probes = calloc(sc->n_probes + 1, sizeof *r->probes);
+    r->dets = calloc(sc->n_detectors + 1, sizeof *r->dets);
+    r->faults = calloc(sc->n_faults + 1, sizeof *r->faults);
+    r->rems = calloc(sc->n_remediations + 1, sizeof *r->rems);
+    if (!r->probes || !r->dets || !r->faults || !r->rems)
+        return ash_error(err, ENOMEM, "run");
+    /* Specs are bound up front: the report lists every probe and fault even
+     * when the run ends before they start. */
+    for (size_t i = 0; i < sc->n_probes; i++)
+        r->probes[i] = (struct probe_rt){.spec = &sc->probes[i], .run = r};
+    for (size_t i = 0; i < sc->n_detectors; i++)
+        r->dets[i].spec = &sc->detectors[i];
+    for (size_t i = 0; i < sc->n_faults; i++)
+        r->faults[i] = (struct fault_rt){.spec = &sc->faults[i], .run = r};
+    for (size_t i = 0; i < sc->n_remediations; i++)
+        r->rems[i] = (struct rem_rt){.spec = &sc->remediations[i], .run = r};
+    return 0;
+}
+
+/* What the run works with: its loop and worker, the live view, the guardian, the
+ * journal, signals and the control socket. On failure, what was opened is closed by
+ * the caller (the journal, when it exists, through the second-try path). */
+static int run_open(struct run *r, ash_error_t *err)
+{
+    const struct ash_run_config *cfg = r->cfg;
+    const struct ash_scenario *sc = r->sc;
+    if (ash_loop_new(&r->loop, err) < 0)
+        return -1;
+    /* From here two threads run the run's code, one at a time (sys/gil.h). */
+    ash_gil_enable();
+    if (ash_offloop_new(r->loop, &r->off, err) < 0)
+        return -1;
+    enum ash_progress_mode pmode = cfg->progress;
+    if (pmode == ASH_PROGRESS_LIVE)
+        live_start(r, &pmode);
+    r->progress = ash_progress_new(pmode, cfg->log, sc->name, cfg->index);
+    /* The guardian first, then the journal it watches: a SIGKILL between the
+     * two would otherwise leave a journal nobody removes (the guardian exits
+     * quietly if the harness dies before the journal exists). */
+    char journal_path[4096];
+    snprintf(journal_path, sizeof journal_path, "%s/%s.journal", cfg->state_dir, cfg->run_id);
+    ash_error_t gerr = {0};
+    if (cfg->guardian_exe && ash_guardian_start(cfg->guardian_exe, journal_path, &gerr) < 0)
+        add_event(r, ash_now_ns(), "warning", gerr.msg);
+    else if (cfg->guardian_exe && watch_guardian(r, &gerr) < 0)
+        add_event(r, ash_now_ns(), "warning", gerr.msg);
+    json_t *commit = json_array();
+    for (size_t i = 0; commit && i < sc->n_faults; i++)
+        if (sc->faults[i].kind->commit &&
+            sc->faults[i].kind->commit(&sc->faults[i], sc->dir, cfg->run_dir, commit, err) < 0) {
+            json_decref(commit);
+            return -1;
+        }
+    int jr = commit ? ash_journal_open_committed(cfg->state_dir, cfg->run_id, commit, &r->journal, err)
+                    : ash_error(err, ENOMEM, "journal");
+    json_decref(commit);
+    if (jr < 0)
+        return -1;
+    if (ash_loop_add_signal(r->loop, SIGINT, on_signal, r, err) < 0 ||
+        ash_loop_add_signal(r->loop, SIGTERM, on_signal, r, err) < 0 ||
+        ash_loop_add_signal(r->loop, SIGHUP, on_signal, r, err) < 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    ash_error_t cerr = {0};
+    if (ash_control_open(r->loop, cfg->state_dir, cfg->run_id, control_cmd, r, &r->control, &cerr) < 0)
+        add_event(r, ash_now_ns(), "warning", cerr.msg);
+    return 0;
+}
+
+/* The world the faults act on: the sandbox, the DNS server, the services' environment. */
+static int run_world(struct run *r, ash_error_t *err)
+{
+    const struct ash_run_config *cfg = r->cfg;
+    const struct ash_scenario *sc = r->sc;
+    r->ctx = (struct ash_ctx){.loop = r->loop,
+                              .journal = r->journal,
+                              .scenario = sc,
+                              .run_id = cfg->run_id,
+                              .run_dir = cfg->run_dir,
+                              .state_dir = cfg->state_dir,
+                              .event = ctx_event,
+                              .detect = ctx_detect,
+                              .alert = ctx_alert,
+                              .revert_fault = ctx_revert_fault,
+                              .fault_ended = ctx_fault_ended,
+                              .no_effect = ctx_no_effect,
+                              .fault_state = ctx_fault_state,
+                              .engine = r};
+    if (sc->n_hosts > 0) {
+        if (ash_sandbox_create_in(sc, cfg->run_id, cfg->run_dir, r->journal, &r->sandbox, err) < 0) {
+            ash_error_wrap(err, "cannot build the sandbox");
+            return -1;
+        }
+        r->ctx.sandbox = r->sandbox;
+    }
+    /* The run's DNS server (src/dns/), before any service resolves a name:
+     * sandbox mode on the bridge's gateway:53, host mode on `dns.listen`. */
+    if (ash_dns_start(r->loop, r->sandbox, sc, &r->ctx.dns, err) < 0) {
+        ash_error_wrap(err, "cannot start the DNS server");
+        return -1;
+    }
+    struct ash_env_opts eo = {.loop = r->loop,
+                              .sandbox = r->sandbox,
+                              .journal = r->journal,
+                              .scenario = sc,
+                              .run_id = cfg->run_id,
+                              .run_dir = cfg->run_dir,
+                              .hooks = {.event = env_event, .arg = r}};
+    eo.hooks.ready = ash_engine_ready_check;
+    eo.hooks.ready_arg = &r->ctx;
+    eo.hooks.line = env_line;
+    if (ash_env_new(&eo, &r->env, err) < 0)
+        return -1;
+    r->ctx.env = r->env;
+    return 0;
+}
+
+/* Setup: detectors listen from the start (a log line during warm-up is a false alarm,
+ * shown), guardrails are armed, the services come up. */
+static int run_setup(struct run *r, ash_error_t *err)
+{
+    const struct ash_scenario *sc = r->sc;
+    r->phase = PH_SETUP;
+    ash_progress_phase(r->progress, phase_names[r->phase]);
+    add_event(r, r->t_start, "run-start", sc->name);
+    for (size_t i = 0; i < sc->n_detectors; i++) {
+        if (sc->detectors[i].kind->start(&r->ctx, r->dets[i].spec, &r->dets[i].state, err) < 0) {
+            ash_error_wrap(err, "detector '%s'", sc->detectors[i].name);
+            return -1;
+        }
+        r->dets[i].started = true;
+        const struct ash_detector_kind *dk = sc->detectors[i].kind;
+        struct var_ctx vc = {.detector = sc->detectors[i].name};
+        if (dk->values)
+            dk->values(r->dets[i].spec, r->dets[i].state, define_var, &vc);
+        if (vc.failed) {
+            ash_error(err, ENOMEM, "detector '%s': its placeholders", sc->detectors[i].name);
+            return -1;
+        }
+    }
+    if (ash_guard_new(&r->ctx, r->t_start, guard_trip, r, &r->guard, err) < 0)
+        return -1;
+    if (ash_env_start(r->env, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Warm-up: the probes start and the steady state is verified. */
+static int run_warmup(struct run *r, ash_error_t *err)
+{
+    const struct ash_scenario *sc = r->sc;
+    r->phase = PH_WARMUP;
+    ash_progress_phase(r->progress, phase_names[r->phase]);
+    ash_progress_probes(r->progress, sc->n_probes);
+    int64_t now = ash_now_ns();
+    for (size_t i = 0; i < sc->n_probes; i++) {
+        struct probe_rt *p = &r->probes[i];
+        /* A stated threshold applies from the first sample; a derived one
+         * once the warm-up has shown the probe's own latency. */
+        p->slow_ns = p->spec->slow_ns > 0 ? p->spec->slow_ns : -1;
+        p->slow_source = p->spec->slow_ns > 0 ? "stated" : NULL;
+        p->warmup_p99 = -1;
+        if (p->spec->kind->open(&r->ctx, p->spec, &p->state, err) < 0) {
+            ash_error_wrap(err, "probe '%s'", p->spec->name);
+            return -1;
+        }
+        p->open = true;
+        p->timer = need_timer(r, now, probe_tick, p, "probe's timer");
+    }
+    if (verify_steady_state(r, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Faults: the timeline (faults, remediations at their times, the timeout and the end
+ * check) runs on the loop until the system recovered and held, or the run ends. */
+static int run_faults(struct run *r, ash_error_t *err)
+{
+    const struct ash_scenario *sc = r->sc;
+    r->phase = PH_FAULTS;
+    ash_progress_phase(r->progress, phase_names[r->phase]);
+    r->t0 = ash_now_ns();
+    add_event(r, r->t0, "steady-state", "verified; fault phase begins");
+    ash_guard_activate(r->guard, r->t0);
+    for (size_t i = 0; i < sc->n_faults; i++) {
+        struct fault_rt *f = &r->faults[i];
+        f->scheduled = r->t0 + f->spec->at_ns;
+        f->t_inject = need_timer(r, f->scheduled, fault_inject_due, f, "fault's timer");
+    }
+    for (size_t i = 0; i < sc->n_remediations; i++) {
+        struct rem_rt *m = &r->rems[i];
+        if (m->spec->when == ASH_WHEN_AT)
+            schedule_remediation(r, m, r->t0 + m->spec->at_ns);
+    }
+    ash_timer *tt = need_timer(r, r->t0 + sc->expect.timeout_ns, run_timeout, r, "run's timeout");
+    ash_timer *sp = need_timer(r, r->t0 + 50 * ASH_NS_PER_MS, stable_poll, r, "run's end check");
+    bool never = false;
+    /* Aborted already (a timer could not be made): run_until would clear the stop. */
+    if (!r->aborted && ash_loop_run_until(r->loop, &never, -1, err) < 0)
+        return -1;
+    if (!r->timed_out && tt)
+        ash_loop_cancel_timer(r->loop, tt);
+    if (!r->finished && !r->aborted && sp)
+        ash_loop_cancel_timer(r->loop, sp);
+    ash_offloop_drain(r->off); /* verify looks at what the faults left: none half-way */
+    return 0;
+}
+
+/* Verify: checks run after observation, before anything is reverted or stopped (the
+ * damage a fault left must still be there to be found). Probes keep sampling; the
+ * figures are measured up to t_observed. */
+static void run_verify(struct run *r)
+{
+    const struct ash_scenario *sc = r->sc;
+    r->t_observed = ash_now_ns();
+    if (sc->n_verify && !r->aborted) {
+        r->phase = PH_VERIFY;
+        ash_progress_phase(r->progress, phase_names[r->phase]);
+        r->verify = ash_verify_run(&r->ctx, r->t_start);
+    }
+}
+
 int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_t *err)
 {
     const struct ash_scenario *sc = cfg->sc;
@@ -1634,201 +1386,23 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     snprintf(run_env, sizeof run_env, "ASH_RUN_ID=%s", cfg->run_id);
     ash_spawn_set_common_env(run_env);
 
-    r.probes = calloc(sc->n_probes + 1, sizeof *r.probes);
-    r.dets = calloc(sc->n_detectors + 1, sizeof *r.dets);
-    r.faults = calloc(sc->n_faults + 1, sizeof *r.faults);
-    r.rems = calloc(sc->n_remediations + 1, sizeof *r.rems);
-    if (!r.probes || !r.dets || !r.faults || !r.rems) {
-        ash_error(err, ENOMEM, "run");
+    if (run_bind(&r, err) < 0)
         goto out_free;
-    }
-    /* Specs are bound up front: the report lists every probe and fault even
-     * when the run ends before they start. */
-    for (size_t i = 0; i < sc->n_probes; i++)
-        r.probes[i] = (struct probe_rt){.spec = &sc->probes[i], .run = &r};
-    for (size_t i = 0; i < sc->n_detectors; i++)
-        r.dets[i].spec = &sc->detectors[i];
-    for (size_t i = 0; i < sc->n_faults; i++)
-        r.faults[i] = (struct fault_rt){.spec = &sc->faults[i], .run = &r};
-    for (size_t i = 0; i < sc->n_remediations; i++)
-        r.rems[i] = (struct rem_rt){.spec = &sc->remediations[i], .run = &r};
-    if (ash_loop_new(&r.loop, err) < 0)
-        goto out_free;
-    /* From here two threads run the run's code, one at a time (sys/gil.h). */
-    ash_gil_enable();
-    if (ash_offloop_new(r.loop, &r.off, err) < 0)
-        goto out_loop;
-    enum ash_progress_mode pmode = cfg->progress;
-    if (pmode == ASH_PROGRESS_LIVE)
-        live_start(&r, &pmode);
-    r.progress = ash_progress_new(pmode, cfg->log, sc->name, cfg->index);
-    /* The guardian first, then the journal it watches: a SIGKILL between the
-     * two would otherwise leave a journal nobody removes (the guardian exits
-     * quietly if the harness dies before the journal exists). */
-    char journal_path[4096];
-    snprintf(journal_path, sizeof journal_path, "%s/%s.journal", cfg->state_dir, cfg->run_id);
-    ash_error_t gerr = {0};
-    if (cfg->guardian_exe && ash_guardian_start(cfg->guardian_exe, journal_path, &gerr) < 0)
-        add_event(&r, ash_now_ns(), "warning", gerr.msg);
-    else if (cfg->guardian_exe && watch_guardian(&r, &gerr) < 0)
-        add_event(&r, ash_now_ns(), "warning", gerr.msg);
-    json_t *commit = json_array();
-    for (size_t i = 0; commit && i < sc->n_faults; i++)
-        if (sc->faults[i].kind->commit &&
-            sc->faults[i].kind->commit(&sc->faults[i], sc->dir, cfg->run_dir, commit, err) < 0) {
-            json_decref(commit);
-            goto out_loop;
-        }
-    int jr = commit ? ash_journal_open_committed(cfg->state_dir, cfg->run_id, commit, &r.journal, err)
-                    : ash_error(err, ENOMEM, "journal");
-    json_decref(commit);
-    if (jr < 0)
-        goto out_loop;
-    if (ash_loop_add_signal(r.loop, SIGINT, on_signal, &r, err) < 0 ||
-        ash_loop_add_signal(r.loop, SIGTERM, on_signal, &r, err) < 0 ||
-        ash_loop_add_signal(r.loop, SIGHUP, on_signal, &r, err) < 0)
-        goto out_journal;
-    signal(SIGPIPE, SIG_IGN);
-    ash_error_t cerr = {0};
-    if (ash_control_open(r.loop, cfg->state_dir, cfg->run_id, control_cmd, &r, &r.control, &cerr) < 0)
-        add_event(&r, ash_now_ns(), "warning", cerr.msg);
-
-    r.ctx = (struct ash_ctx){.loop = r.loop,
-                             .journal = r.journal,
-                             .scenario = sc,
-                             .run_id = cfg->run_id,
-                             .run_dir = cfg->run_dir,
-                             .state_dir = cfg->state_dir,
-                             .event = ctx_event,
-                             .detect = ctx_detect,
-                             .alert = ctx_alert,
-                             .revert_fault = ctx_revert_fault,
-                             .fault_ended = ctx_fault_ended,
-                             .no_effect = ctx_no_effect,
-                             .fault_state = ctx_fault_state,
-                             .engine = &r};
-    if (sc->n_hosts > 0) {
-        if (ash_sandbox_create_in(sc, cfg->run_id, cfg->run_dir, r.journal, &r.sandbox, err) < 0) {
-            ash_error_wrap(err, "cannot build the sandbox");
+    if (run_open(&r, err) < 0) {
+        if (r.journal)
             goto out_journal;
-        }
-        r.ctx.sandbox = r.sandbox;
+        goto out_loop;
     }
-    /* The run's DNS server (src/dns/), before any service resolves a name:
-     * sandbox mode on the bridge's gateway:53, host mode on `dns.listen`. */
-    if (ash_dns_start(r.loop, r.sandbox, sc, &r.ctx.dns, err) < 0) {
-        ash_error_wrap(err, "cannot start the DNS server");
+    if (run_world(&r, err) < 0)
         goto out_journal;
-    }
-    struct ash_env_opts eo = {.loop = r.loop,
-                              .sandbox = r.sandbox,
-                              .journal = r.journal,
-                              .scenario = sc,
-                              .run_id = cfg->run_id,
-                              .run_dir = cfg->run_dir,
-                              .hooks = {.event = env_event, .arg = &r}};
-    eo.hooks.ready = ash_engine_ready_check;
-    eo.hooks.ready_arg = &r.ctx;
-    eo.hooks.line = env_line;
-    if (ash_env_new(&eo, &r.env, err) < 0)
-        goto out_journal;
-    r.ctx.env = r.env;
-
-    r.phase = PH_SETUP;
-    ash_progress_phase(r.progress, phase_names[r.phase]);
-    add_event(&r, r.t_start, "run-start", sc->name);
-    /* Detectors listen from the start (a log line during warm-up is a false alarm, shown). */
-    for (size_t i = 0; i < sc->n_detectors; i++) {
-        r.dets[i].spec = &sc->detectors[i];
-        if (sc->detectors[i].kind->start(&r.ctx, r.dets[i].spec, &r.dets[i].state, err) < 0) {
-            ash_error_wrap(err, "detector '%s'", sc->detectors[i].name);
+    /* The observed phases: a failure (or an abort) in any ends the run through
+     * teardown, which reverts what is in effect and stops what was started. */
+    static int (*const observed[])(struct run *, ash_error_t *) = {run_setup, run_warmup, run_faults};
+    for (size_t i = 0; i < sizeof observed / sizeof observed[0]; i++)
+        if (observed[i](&r, err) < 0)
             goto out_teardown;
-        }
-        r.dets[i].started = true;
-        const struct ash_detector_kind *dk = sc->detectors[i].kind;
-        struct var_ctx vc = {.detector = sc->detectors[i].name};
-        if (dk->values)
-            dk->values(r.dets[i].spec, r.dets[i].state, define_var, &vc);
-        if (vc.failed) {
-            ash_error(err, ENOMEM, "detector '%s': its placeholders", sc->detectors[i].name);
-            goto out_teardown;
-        }
-    }
-    if (ash_guard_new(&r.ctx, r.t_start, guard_trip, &r, &r.guard, err) < 0)
-        goto out_teardown;
-    if (ash_env_start(r.env, err) < 0) {
-        if (r.aborted)
-            verdict = ASH_VERDICT_ABORTED;
-        goto out_teardown;
-    }
-
-    r.phase = PH_WARMUP;
-    ash_progress_phase(r.progress, phase_names[r.phase]);
-    ash_progress_probes(r.progress, sc->n_probes);
-    int64_t now = ash_now_ns();
-    for (size_t i = 0; i < sc->n_probes; i++) {
-        struct probe_rt *p = &r.probes[i];
-        p->spec = &sc->probes[i];
-        p->run = &r;
-        /* A stated threshold applies from the first sample; a derived one
-         * once the warm-up has shown the probe's own latency. */
-        p->slow_ns = p->spec->slow_ns > 0 ? p->spec->slow_ns : -1;
-        p->slow_source = p->spec->slow_ns > 0 ? "stated" : NULL;
-        p->warmup_p99 = -1;
-        if (p->spec->kind->open(&r.ctx, p->spec, &p->state, err) < 0) {
-            ash_error_wrap(err, "probe '%s'", p->spec->name);
-            goto out_teardown;
-        }
-        p->open = true;
-        p->timer = need_timer(&r, now, probe_tick, p, "probe's timer");
-    }
-    if (verify_steady_state(&r, err) < 0) {
-        if (r.aborted)
-            verdict = ASH_VERDICT_ABORTED;
-        goto out_teardown;
-    }
-
-    r.phase = PH_FAULTS;
-    ash_progress_phase(r.progress, phase_names[r.phase]);
-    r.t0 = ash_now_ns();
-    add_event(&r, r.t0, "steady-state", "verified; fault phase begins");
-    ash_guard_activate(r.guard, r.t0);
-    for (size_t i = 0; i < sc->n_faults; i++) {
-        struct fault_rt *f = &r.faults[i];
-        f->spec = &sc->faults[i];
-        f->run = &r;
-        f->scheduled = r.t0 + f->spec->at_ns;
-        f->t_inject = need_timer(&r, f->scheduled, fault_inject_due, f, "fault's timer");
-    }
-    for (size_t i = 0; i < sc->n_remediations; i++) {
-        struct rem_rt *m = &r.rems[i];
-        m->spec = &sc->remediations[i];
-        m->run = &r;
-        if (m->spec->when == ASH_WHEN_AT)
-            schedule_remediation(&r, m, r.t0 + m->spec->at_ns);
-    }
-    ash_timer *tt = need_timer(&r, r.t0 + sc->expect.timeout_ns, run_timeout, &r, "run's timeout");
-    ash_timer *sp = need_timer(&r, r.t0 + 50 * ASH_NS_PER_MS, stable_poll, &r, "run's end check");
-    bool never = false;
-    /* Aborted already (a timer could not be made): run_until would clear the stop. */
-    if (!r.aborted && ash_loop_run_until(r.loop, &never, -1, err) < 0)
-        goto out_teardown;
-    if (!r.timed_out && tt)
-        ash_loop_cancel_timer(r.loop, tt);
-    if (!r.finished && !r.aborted && sp)
-        ash_loop_cancel_timer(r.loop, sp);
-    ash_offloop_drain(r.off); /* verify looks at what the faults left: none half-way */
     ret = 0;
-
-    /* verify: checks run after observation, before anything is reverted or
-     * stopped (the damage a fault left must still be there to be found).
-     * Probes keep sampling; the figures are measured up to t_observed. */
-    r.t_observed = ash_now_ns();
-    if (sc->n_verify && !r.aborted) {
-        r.phase = PH_VERIFY;
-        ash_progress_phase(r.progress, phase_names[r.phase]);
-        r.verify = ash_verify_run(&r.ctx, r.t_start);
-    }
+    run_verify(&r);
 
 out_teardown:
     if (ret < 0 && !error[0]) {
@@ -1844,13 +1418,13 @@ out_teardown:
             snprintf(error, sizeof error, "%s", r.abort_reason);
     }
     add_event(&r, ash_now_ns(), "run-end", r.aborted ? "aborted" : (r.timed_out ? "timeout" : "finished"));
-    *run_json = build_run_json(&r, verdict, error[0] ? error : NULL);
+    *run_json = ash_run_json(&r, verdict, error[0] ? error : NULL);
     if (ret == 0 && !r.aborted)
-        verdict = verdict_of(*run_json);
+        verdict = ash_run_json_verdict(*run_json);
     else if (ret < 0 && r.t_inject < 0 && !r.aborted)
         verdict = ASH_VERDICT_ERROR;
     json_object_set_new(*run_json, "verdict", json_string(ash_verdict_name(verdict)));
-    check_reverts(&r, *run_json);
+    ash_run_json_check_reverts(&r, *run_json);
     for (size_t i = 0; i < sc->n_faults; i++)
         if (r.faults[i].revert_failed)
             verdict = ASH_VERDICT_ERROR;
@@ -1885,7 +1459,7 @@ out_journal:
                 json_t *ev = json_pack("{s:f, s:s, s:s}", "t_ms", ash_ns_to_ms(ash_now_ns() - r.t_start), "event",
                                        "revert-failed", "detail", left_msg);
                 json_array_append_new(json_object_get(*run_json, "timeline"), ev);
-                mark_revert_failure(*run_json, left_msg, false);
+                ash_run_json_mark_revert_failure(*run_json, left_msg, false);
                 ret = ASH_VERDICT_ERROR;
             }
         }
