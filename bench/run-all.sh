@@ -136,7 +136,8 @@ rows = [
      f("syscall_targeted_floor_us", "{:.2f}", " µs") + " (bare user-notif round trip)", "strace --seccomp-bpf: " +
      f("syscall_targeted_vs_strace_bpf", "{:.1f}", "x our overhead"), f("syscall_targeted_vs_floor", "{:.2f}", "x floor"),
      "at the floor"),
-    ("engine, 10 HTTP probes x 10 ms (bench_engine.sh)", "RSS " + f("engine_10_rss_mib", unit=" MiB") + ", CPU " +
+    ("engine, 10 HTTP probes x 10 ms (bench_engine.sh)", "peak RSS " + f("engine_10_rss_mib", unit=" MiB") +
+     " (while running " + f("engine_10_rss_running_mib", unit=" MiB") + "), CPU " +
      f("engine_10_cpu_pct", "{:.1f}", "%") + ", p99 lateness " + f("engine_10_lateness_p99_ms", "{:.2f}", " ms"), "-",
      "curl loop: " + f("engine_vs_curl_loop_cpu", "{:.1f}", "x our CPU"), "-",
      "RSS < 16 MiB: " + verdict("engine_10_rss_mib", "<16") + "; CPU < 5%: " + verdict("engine_10_cpu_pct", "<5") +

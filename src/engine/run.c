@@ -32,8 +32,10 @@ struct probe_rt {
     void *state;
     bool open;
     ash_timer *timer;
-    struct ash_sample *samples;
+    struct ash_point *samples; /* in start order */
     size_t n, cap;
+    int64_t fail_start; /* the latest-starting failed sample: its start (INT64_MIN: none) and detail */
+    char fail_detail[sizeof(((struct ash_sample *)0)->detail)];
     unsigned inflight;
     struct run *run;
     int64_t *late; /* per tick: actual start - scheduled start */
@@ -398,9 +400,14 @@ static void sample_done(void *arg, const struct ash_sample *s)
             p->fly[k] = p->fly[--p->n_fly];
             break;
         }
+    /* A slow answer is not a healthy one (README, "The measured times"): judged
+     * here, once, so detectors, the report and the figures see the same sample. */
+    struct ash_sample judged = *s;
+    ash_sample_judge(&judged, p->slow_ns);
+    s = &judged;
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 256;
-        struct ash_sample *v = realloc(p->samples, cap * sizeof *v);
+        struct ash_point *v = realloc(p->samples, cap * sizeof *v);
         if (!v) {
             lost(r, "probe sample");
             return;
@@ -414,11 +421,11 @@ static void sample_done(void *arg, const struct ash_sample *s)
         p->samples[i] = p->samples[i - 1];
         i--;
     }
-    p->samples[i] = *s;
-    /* A slow answer is not a healthy one (README, "The measured times"): judged
-     * here, once, so detectors, the report and the figures see the same sample. */
-    ash_sample_judge(&p->samples[i], p->slow_ns);
-    s = &p->samples[i];
+    p->samples[i] = (struct ash_point){.start = s->start, .end = s->end, .ok = s->ok};
+    if (!s->ok && s->start >= p->fail_start) {
+        p->fail_start = s->start;
+        snprintf(p->fail_detail, sizeof p->fail_detail, "%s", s->detail);
+    }
     ash_progress_sample(r->progress, p->spec->name, s->ok);
     ash_guard_sample(r->guard, p->spec, s);
     for (size_t d = 0; d < r->sc->n_detectors; d++)
@@ -877,13 +884,12 @@ static int verify_steady_state(struct run *r, ash_error_t *err)
         for (size_t i = 0; i < r->sc->n_probes && !bad; i++) {
             const struct probe_rt *p = &r->probes[i];
             size_t in_window = 0;
-            for (size_t k = p->n; k-- > 0 && p->samples[k].start >= now - warmup;) {
+            for (size_t k = p->n; k-- > 0 && p->samples[k].start >= now - warmup;)
                 in_window++;
-                if (!p->samples[k].ok) {
-                    bad = p->spec->name;
-                    why = p->samples[k].detail;
-                    break;
-                }
+            /* The newest failure in the window, as a scan from the newest sample finds it. */
+            if (in_window && p->fail_start >= now - warmup) {
+                bad = p->spec->name;
+                why = p->fail_detail;
             }
             if (!bad && in_window == 0) {
                 bad = p->spec->name;
@@ -1057,7 +1063,7 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
         int64_t *lat = malloc((p->n ? p->n : 1) * sizeof *lat);
         json_t *ser = json_array();
         for (size_t k = 0; k < p->n; k++) {
-            const struct ash_sample *s = &p->samples[k];
+            const struct ash_point *s = &p->samples[k];
             failures += !s->ok;
             if (lat)
                 lat[k] = s->end - s->start;
@@ -1336,7 +1342,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     /* Specs are bound up front: the report lists every probe and fault even
      * when the run ends before they start. */
     for (size_t i = 0; i < sc->n_probes; i++)
-        r.probes[i] = (struct probe_rt){.spec = &sc->probes[i], .run = &r};
+        r.probes[i] = (struct probe_rt){.spec = &sc->probes[i], .run = &r, .fail_start = INT64_MIN};
     for (size_t i = 0; i < sc->n_detectors; i++)
         r.dets[i].spec = &sc->detectors[i];
     for (size_t i = 0; i < sc->n_faults; i++)
