@@ -110,6 +110,8 @@ void ash_dns_free(struct ash_dns *d)
         ldns_rr_free(d->recs[i].rr);
     }
     free(d->recs);
+    free(d->bucket_head);
+    free(d->bucket_tail);
     ash_dns_rules_free(d);
     ldns_rdf_deep_free(d->origin);
     free(d);

@@ -284,9 +284,14 @@ static void sample_done(void *arg, const struct ash_sample *s)
             p->fly[k] = p->fly[--p->n_fly];
             break;
         }
+    /* A slow answer is not a healthy one (README, "The measured times"): judged
+     * here, once, so detectors, the report and the figures see the same sample. */
+    struct ash_sample judged = *s;
+    ash_sample_judge(&judged, p->slow_ns);
+    s = &judged;
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 256;
-        struct ash_sample *v = realloc(p->samples, cap * sizeof *v);
+        struct ash_point *v = realloc(p->samples, cap * sizeof *v);
         if (!v) {
             lost(r, "probe sample");
             return;
@@ -300,11 +305,11 @@ static void sample_done(void *arg, const struct ash_sample *s)
         p->samples[i] = p->samples[i - 1];
         i--;
     }
-    p->samples[i] = *s;
-    /* A slow answer is not a healthy one (README, "The measured times"): judged
-     * here, once, so detectors, the report and the figures see the same sample. */
-    ash_sample_judge(&p->samples[i], p->slow_ns);
-    s = &p->samples[i];
+    p->samples[i] = (struct ash_point){.start = s->start, .end = s->end, .ok = s->ok};
+    if (!s->ok && s->start >= p->fail_start) {
+        p->fail_start = s->start;
+        snprintf(p->fail_detail, sizeof p->fail_detail, "%s", s->detail);
+    }
     ash_progress_sample(r->progress, p->spec->name, s->ok);
     ash_guard_sample(r->guard, p->spec, s);
     for (size_t d = 0; d < r->sc->n_detectors; d++)
@@ -824,7 +829,7 @@ static void live_fill(void *arg, struct ash_live_snapshot *s)
         lp->n = n;
         lp->slow_ms = p->slow_ns > 0 ? (double)p->slow_ns / 1e6 : 0;
         for (size_t k = 0; k < n; k++) {
-            const struct ash_sample *x = &p->samples[p->n - n + k];
+            const struct ash_point *x = &p->samples[p->n - n + k];
             lp->ok[k] = x->ok;
             lp->latency_ms[k] = (double)(x->end - x->start) / 1e6;
         }
@@ -1015,13 +1020,12 @@ static int verify_steady_state(struct run *r, ash_error_t *err)
         for (size_t i = 0; i < r->sc->n_probes && !bad; i++) {
             const struct probe_rt *p = &r->probes[i];
             size_t in_window = 0;
-            for (size_t k = p->n; k-- > 0 && p->samples[k].start >= now - warmup;) {
+            for (size_t k = p->n; k-- > 0 && p->samples[k].start >= now - warmup;)
                 in_window++;
-                if (!p->samples[k].ok) {
-                    bad = p->spec->name;
-                    why = p->samples[k].detail;
-                    break;
-                }
+            /* The newest failure in the window, as a scan from the newest sample finds it. */
+            if (in_window && p->fail_start >= now - warmup) {
+                bad = p->spec->name;
+                why = p->fail_detail;
             }
             if (!bad && in_window == 0) {
                 bad = p->spec->name;
@@ -1150,7 +1154,7 @@ static int run_bind(struct run *r, ash_error_t *err)
     /* Specs are bound up front: the report lists every probe and fault even
      * when the run ends before they start. */
     for (size_t i = 0; i < sc->n_probes; i++)
-        r->probes[i] = (struct probe_rt){.spec = &sc->probes[i], .run = r};
+        r->probes[i] = (struct probe_rt){.spec = &sc->probes[i], .run = r, .fail_start = INT64_MIN};
     for (size_t i = 0; i < sc->n_detectors; i++)
         r->dets[i].spec = &sc->detectors[i];
     for (size_t i = 0; i < sc->n_faults; i++)

@@ -23,8 +23,10 @@ struct probe_rt {
     void *state;
     bool open;
     ash_timer *timer;
-    struct ash_sample *samples;
+    struct ash_point *samples; /* in start order */
     size_t n, cap;
+    int64_t fail_start; /* the latest-starting failed sample: its start (INT64_MIN: none) and detail */
+    char fail_detail[sizeof(((struct ash_sample *)0)->detail)];
     unsigned inflight;
     struct run *run;
     int64_t *late; /* per tick: actual start - scheduled start */

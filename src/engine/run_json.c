@@ -168,7 +168,7 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
         int64_t *lat = malloc((p->n ? p->n : 1) * sizeof *lat);
         json_t *ser = json_array();
         for (size_t k = 0; k < p->n; k++) {
-            const struct ash_sample *s = &p->samples[k];
+            const struct ash_point *s = &p->samples[k];
             failures += !s->ok;
             if (lat)
                 lat[k] = s->end - s->start;

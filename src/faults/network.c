@@ -785,8 +785,10 @@ static int undo_nft(json_t *rec, ash_error_t *err)
     if (fd == -3)
         return -1;
     int r = ash_nft_table_delete(fd, "inet", table, err);
-    if (fd >= 0)
+    if (fd >= 0) {
+        ash_nft_forget(fd); /* recovery: keep no left-over namespace alive */
         close(fd);
+    }
     return r;
 }
 

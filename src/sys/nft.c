@@ -18,11 +18,14 @@
 #include <unistd.h>
 
 /* One libnftables context per namespace that has tables of ours, kept from
- * ash_nft_run until the table is deleted: a context costs ~90 us to make (and
- * its socket is bound to the namespace it was made in, so it is keyed by the
- * namespace's identity, not by the caller's fd). It is dropped on delete
- * because its socket keeps the namespace alive: a sandbox host whose faults
- * are reverted must be free to die with its veth. */
+ * the first ash_nft_run until ash_nft_forget: a fresh context costs ~40 us to
+ * make and its first command ~110 us more than later ones (libnftables fills
+ * its caches), so a fault injected and reverted again and again in one
+ * namespace pays that once (bench_network: 165 us -> ~55 us per add). Its
+ * socket is bound to the namespace it was made in, so it is keyed by the
+ * namespace's identity, not by the caller's fd. The socket keeps the
+ * namespace alive, so whoever tears a namespace down forgets it first (the
+ * sandbox does, per host): a host must be free to die with its veth. */
 #define NFT_CACHE_MAX 16
 
 struct nft_slot {
@@ -201,9 +204,10 @@ static void ctx_release(struct nft_ctx *ctx, bool after_delete)
 }
 
 /* Run cmds with the namespace's cached context. keep: cache a new context
- * (ash_nft_run); drop: take the cached one out and release it afterwards
- * (delete). Holds the lock throughout: a context is used by one thread at a time. */
-static int run_cached(int netns_fd, struct nft_call *c, bool keep, bool drop, ash_error_t *err)
+ * (ash_nft_run); deleting: a context not kept is retired rather than freed
+ * (ash_nft_table_delete). Holds the lock throughout: a context is used by one
+ * thread at a time. */
+static int run_cached(int netns_fd, struct nft_call *c, bool keep, bool deleting, ash_error_t *err)
 {
     dev_t dev = 0;
     ino_t ino = 0;
@@ -216,12 +220,9 @@ static int run_cached(int netns_fd, struct nft_call *c, bool keep, bool drop, as
     struct nft_slot *s = keyed ? slot_find(dev, ino) : NULL;
     c->ctx = s ? s->ctx : NULL;
     int r = call(netns_fd, c, err);
-    if (drop)
-        delete_seq++;
-    if (s && drop) {
-        s->ctx = NULL;
-        ctx_release(c->ctx, true);
-    } else if (!s && c->ctx) {
+    if (deleting)
+        delete_seq++; /* a context closed from now on waits for this table: see ctx_release */
+    if (!s && c->ctx) {
         struct nft_slot *free_slot = NULL;
         for (size_t i = 0; keep && keyed && !free_slot && i < NFT_CACHE_MAX; i++)
             if (!slots[i].ctx)
@@ -229,7 +230,7 @@ static int run_cached(int netns_fd, struct nft_call *c, bool keep, bool drop, as
         if (free_slot)
             *free_slot = (struct nft_slot){.dev = dev, .ino = ino, .ctx = c->ctx};
         else
-            ctx_release(c->ctx, drop);
+            ctx_release(c->ctx, deleting);
     }
     pthread_mutex_unlock(&slots_lock);
     ash_gil_blocking_end();
@@ -316,4 +317,20 @@ int ash_nft_table_packets(int netns_fd, const char *family, const char *name, ui
     }
     json_decref(doc);
     return 1;
+}
+
+void ash_nft_forget(int netns_fd)
+{
+    dev_t dev = 0;
+    ino_t ino = 0;
+    if (ns_key(netns_fd, &dev, &ino) < 0)
+        return;
+    pthread_mutex_lock(&slots_lock);
+    struct nft_slot *s = slot_find(dev, ino);
+    if (s) {
+        /* Retired, not freed: a table deleted through it may still be on its way out. */
+        ctx_release(s->ctx, true);
+        s->ctx = NULL;
+    }
+    pthread_mutex_unlock(&slots_lock);
 }

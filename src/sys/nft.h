@@ -12,6 +12,9 @@
 int ash_nft_run(int netns_fd, const char *cmds, ash_error_t *err);
 /* Delete `table <family> <name>`; a missing table is fine. */
 int ash_nft_table_delete(int netns_fd, const char *family, const char *name, ash_error_t *err);
+/* Drop the context kept for netns_fd (< 0: here), so that it no longer keeps
+ * that namespace alive: call it before tearing a namespace down. */
+void ash_nft_forget(int netns_fd);
 /* Does the table exist? -1 with err when nftables cannot be asked. */
 int ash_nft_table_exists(int netns_fd, const char *family, const char *name, ash_error_t *err);
 /* The sum of the packets counted by the `counter`s of the table's rules, read over
