@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Network faults on containers (docs/targets.md) against a real, PRIVATE Docker engine
+# (lib/dockerd.sh, --internal network, traffic only between its containers): a
+# partition and a bandwidth cap placed inside a container's own network namespace
+# (seen by the other container), reverted exactly; the forms a container refuses
+# (validate, exit 2) and the targets that cannot be harmed (no such container, one on
+# the host's network: exit 3, nothing placed); a SIGKILL of the harness mid-fault
+# undone by `recover` inside the container's namespace, and a container replaced
+# since (new namespace) left alone; nothing of aftershock's left in any container.
+set -u
+. "$(dirname "$0")/lib/skip.sh"
+. "$(dirname "$0")/lib/dockerd.sh"
+B=${ASH_BUILD_DIR:?}
+ASH=$B/aftershock
+why=$(dockerd_lacks) && ash_skip_all "$why"
+command -v nsenter >/dev/null && command -v nft >/dev/null && command -v tc >/dev/null ||
+  ash_skip_all "needs nsenter, nft and tc to look inside the containers' namespaces"
+T=$(mktemp -d /tmp/ash-tn-XXXXXX)
+fail=0
+bg=()
+cleanup() {
+  for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  "$ASH" recover --state-dir "$T/state" >/dev/null 2>&1
+  dockerd_stop
+  rm -rf "$T"
+}
+trap cleanup EXIT
+check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
+
+dockerd_start "$T/d" >"$T/why" || { echo "FAIL $(cat "$T/why")"; exit 1; }
+dockerd_image ash-busybox || { echo "FAIL cannot import the busybox image"; exit 1; }
+dk network create --internal ash-tn-net >/dev/null
+for c in ca cb; do
+  dk run -d --name $c --network ash-tn-net ash-busybox sh -c \
+    'mkdir -p /www && dd if=/dev/zero of=/www/f bs=1024 count=256 2>/dev/null && exec httpd -f -p 80 -h /www' >/dev/null
+done
+dk run -d --name hostnet --network host ash-busybox sleep 1000 >/dev/null
+check "private engine runs three containers" '[ "$(dk ps -q | wc -l)" = 3 ]'
+cpid() { dk inspect -f '{{.State.Pid}}' "$1"; }
+cip() { dk inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
+inns() { local c=$1; shift; nsenter -t "$(cpid "$c")" -n "$@"; }
+ash_tables() { inns "$1" nft list tables 2>/dev/null | grep -c ' ash-'; }
+root_qdisc() { inns "$1" tc qdisc show dev eth0 | awk 'NR==1 {print $2}'; }
+reach() { dk exec ca ping -c 1 -W 1 "$(cip cb)" >/dev/null 2>&1; } # a -> b and back
+fetch_ms() { # a fetches 256 KiB from b's httpd
+  local s e
+  s=$(date +%s%N)
+  dk exec ca wget -q -O /dev/null "http://$(cip cb)/f" || { echo -1; return; }
+  e=$(date +%s%N)
+  echo $(((e - s) / 1000000))
+}
+check "a reaches b before any fault" 'reach'
+check "b's eth0 has the kernel's own qdisc (noqueue)" '[ "$(root_qdisc cb)" = noqueue ]'
+base_tables=$(inns cb nft list tables 2>/dev/null | wc -l)
+
+# scenario NAME TARGET FAULT-LINES [DURATION]: host mode (no hosts:), one probe, one fault.
+scenario() {
+  cat >"$T/$1.yaml" <<YAML
+version: 1
+name: $1
+runtime: {docker_host: "unix://$DOCKER_SOCK"}
+probes:
+  - name: ok
+    exec: {command: ["true"]}
+    every: 100ms
+faults:
+  - name: f
+    target: $2
+$3
+    at: 0s
+    duration: ${4:-3s}
+expect:
+  warmup: 200ms
+  timeout: 90s
+YAML
+}
+run() { "$ASH" run -q --no-guardian --state-dir "$T/state" --report-dir "$T/r" "$T/$1.yaml" >"$T/$1.out" 2>&1; }
+run_bg() {
+  "$ASH" run -q --no-guardian --state-dir "$T/state" --report-dir "$T/r" "$T/$1.yaml" >"$T/$1.out" 2>&1 &
+  h=$!; bg+=("$h")
+}
+waitfor() { local i; for i in $(seq 100); do eval "$1" && return 0; sleep 0.1; done; return 1; }
+
+# -- validate: what a container takes, and what it refuses (exit 2, file:line:col)
+scenario v-part container:cb "    kind: network
+    partition: true"
+scenario v-cap container:cb "    kind: network
+    bandwidth: 1mbit
+    direction: egress
+    port: 80
+    protocol: tcp"
+scenario v-proc process:pid=4242 "    kind: network
+    loss: 10%"
+for v in v-part v-cap v-proc; do
+  out=$(DOCKER_HOST=unix:///nonexistent "$ASH" validate "$T/$v.yaml" 2>&1); st=$?
+  check "validate $v (no hosts:, no engine needed)" '[ $st = 0 ]'
+  [ $st = 0 ] || echo "  got: $out"
+done
+bad() { # NAME TARGET FAULT-LINES WANT
+  local want="$1.yaml:$4"
+  scenario "$1" "$2" "$3"
+  out=$("$ASH" validate "$T/$1.yaml" 2>&1); st=$?
+  check "validate refuses $1 (exit 2, $4)" '[ $st = 2 ] && echo "$out" | grep -qF "$want"'
+  [ $st = 2 ] || echo "  got: $out"
+}
+bad b-both container:cb "    kind: network
+    delay: 50ms" "12:12: on a container, bandwidth and delay act on what it sends"
+bad b-cgroup cgroup:system.slice/x.service "    kind: network
+    partition: true" "10:13: 'network' needs a target with a network namespace of its own; cgroup"
+bad b-relay container:cb "    kind: network
+    delay: 50ms
+    direction: egress
+    mechanism: relay" "14:16: the userspace relay sits on a sandbox host's link"
+bad b-xt container:cb "    kind: network
+    partition: true
+    cross_traffic: {from: a, to: b}" "13:20: cross traffic runs between sandbox hosts"
+bad b-dport container:cb "    kind: network
+    delay: 50ms
+    direction: egress
+    port: 80" "14:11: on a container, delay (netem) acts on everything it sends"
+
+# -- bad targets at run: exit 3 before anything is placed
+scenario r-none container:nosuch "    kind: network
+    partition: true"
+run r-none; st=$?
+check "run: no such container is exit 3, naming it" '[ $st = 3 ] && grep -q "nosuch" "$T/r-none.out"'
+scenario r-host container:hostnet "    kind: network
+    partition: true"
+run r-host; st=$?
+check "run: a container on the host's network is exit 3 (no namespace of its own)" \
+  '[ $st = 3 ] && grep -qi "network namespace" "$T/r-host.out"'
+[ $st = 3 ] || cat "$T/r-host.out"
+check "nothing placed by the refused runs" '[ "$(ash_tables cb)" = 0 ] && [ "$(root_qdisc cb)" = noqueue ]'
+
+# -- partition: b unreachable while it runs, reachable after, its namespace as before
+scenario part container:cb "    kind: network
+    partition: true" 4s
+run_bg part
+check "partition: aftershock's table appears inside b's namespace" 'waitfor "[ \"\$(ash_tables cb)\" = 1 ]"'
+check "partition: a cannot reach b" '! reach'
+# (other runs on this machine may have tables of their own in its namespace: look for ours)
+tname=$(inns cb nft list tables | awk '/ ash-/ {print $3}')
+check "partition: nothing placed in a's namespace or the machine's" \
+  '[ -n "$tname" ] && [ "$(ash_tables ca)" = 0 ] && ! nft list tables | grep -qF " $tname"'
+wait "$h"; st=$?
+check "partition: run exits 0" '[ $st = 0 ]'
+[ $st = 0 ] || cat "$T/part.out"
+check "partition: table gone from b's namespace, b's own tables as before" \
+  '[ "$(ash_tables cb)" = 0 ] && [ "$(inns cb nft list tables 2>/dev/null | wc -l)" = "$base_tables" ]'
+check "partition: a reaches b again" 'reach'
+
+# -- bandwidth: 256 KiB from b at 1 mbit take >= 2 s (2.1 s at the cap), well under without
+before=$(fetch_ms)
+scenario cap container:cb "    kind: network
+    bandwidth: 1mbit
+    direction: egress" 12s
+run_bg cap
+check "cap: a tbf on b's eth0, inside its namespace" 'waitfor "[ \"\$(root_qdisc cb)\" = tbf ]"'
+during=$(fetch_ms)
+check "cap: 256 KiB from b took ${during} ms at 1 mbit (>= 1900 ms; ${before} ms without)" \
+  '[ "$during" -ge 1900 ] && [ "$before" -ge 0 ] && [ "$before" -lt 1500 ]'
+wait "$h"; st=$?
+check "cap: run exits 0" '[ $st = 0 ]'
+check "cap: b's eth0 is back to noqueue" '[ "$(root_qdisc cb)" = noqueue ]'
+
+# -- SIGKILL mid-fault: recover undoes it inside the container's namespace
+scenario kill container:cb "    kind: network
+    partition: true
+    bandwidth: 1mbit
+    direction: egress" 60s
+run_bg kill
+check "kill trial: table and qdisc in b's namespace" \
+  'waitfor "[ \"\$(ash_tables cb)\" = 1 ] && [ \"\$(root_qdisc cb)\" = tbf ]"'
+kill -KILL "$h"; wait "$h" 2>/dev/null
+check "kill trial: still there after the SIGKILL" '[ "$(ash_tables cb)" = 1 ]'
+"$ASH" recover --state-dir "$T/state" >"$T/recover.out" 2>&1; st=$?
+check "kill trial: recover exits 0" '[ $st = 0 ]'
+[ $st = 0 ] || cat "$T/recover.out"
+check "kill trial: recover removed table and qdisc inside b" '[ "$(ash_tables cb)" = 0 ] && [ "$(root_qdisc cb)" = noqueue ]'
+check "kill trial: a reaches b again" 'reach'
+
+# -- SIGKILL, then the container is restarted (new init, new namespace): nothing to undo
+run_bg kill
+check "replaced: table in b's namespace" 'waitfor "[ \"\$(ash_tables cb)\" = 1 ]"'
+kill -KILL "$h"; wait "$h" 2>/dev/null
+oldpid=$(cpid cb)
+dk restart -t 1 cb >/dev/null
+check "replaced: b has a new init" '[ "$(cpid cb)" != "$oldpid" ]'
+"$ASH" recover --state-dir "$T/state" >"$T/recover2.out" 2>&1; st=$?
+check "replaced: recover exits 0 (the old namespace went with the old init)" '[ $st = 0 ]'
+[ $st = 0 ] || cat "$T/recover2.out"
+check "replaced: nothing in b's new namespace" '[ "$(ash_tables cb)" = 0 ] && [ "$(root_qdisc cb)" = noqueue ]'
+check "replaced: the journal has nothing pending" \
+  '! "$ASH" recover --state-dir "$T/state" 2>&1 | grep -q "network\."'
+
+# -- leftovers: no qdisc or table of aftershock's in any container or on the machine
+for c in ca cb; do
+  check "leftovers: $c's eth0 noqueue, no ash- table" '[ "$(root_qdisc $c)" = noqueue ] && [ "$(ash_tables $c)" = 0 ]'
+done
+check "leftovers: no table of this test's runs on the machine" '! nft list tables | grep -qF " $tname"'
+ash_exit $fail
