@@ -193,6 +193,49 @@ check "replaced: nothing in b's new namespace" '[ "$(ash_tables cb)" = 0 ] && [ 
 check "replaced: the journal has nothing pending" \
   '! "$ASH" recover --state-dir "$T/state" 2>&1 | grep -q "network\."'
 
+# -- dns on a container: its queries redirected inside its namespace to the fault's own
+#    server; the faulted name answered wrongly, every other name forwarded to its own
+#    resolver (Docker's 127.0.0.11); its resolv.conf untouched
+look() { dk exec ca nslookup "$1" 2>&1; }
+ipb=$(cip cb); ipa=$(cip ca)
+resolv=$(dk exec ca cat /etc/resolv.conf)
+check "dns: before, ca resolves cb through Docker's resolver" 'look cb | grep -qF "$ipb"'
+scenario dns container:ca "    kind: dns
+    names: [cb]
+    answer: wrong-address
+    to: 10.9.9.9" 6s
+run_bg dns
+check "dns: aftershock's table appears inside ca's namespace" 'waitfor "[ \"\$(ash_tables ca)\" = 1 ]"'
+dtable=$(inns ca nft list tables | awk '/ ash-/ {print $3}')
+check "dns: ca now gets the wrong address for cb" 'look cb | grep -qF 10.9.9.9'
+check "dns: other names are forwarded to Docker's resolver (ca resolves itself)" 'look ca | grep -qF "$ipa"'
+check "dns: ca's resolv.conf unchanged" '[ "$(dk exec ca cat /etc/resolv.conf)" = "$resolv" ]'
+check "dns: nothing in cb's namespace or the machine's" \
+  '[ -n "$dtable" ] && [ "$(ash_tables cb)" = 0 ] && ! nft list tables | grep -qF " $dtable"'
+wait "$h"; st=$?
+check "dns: run exits 0" '[ $st = 0 ]'
+[ $st = 0 ] || cat "$T/dns.out"
+check "dns: after the revert, the table is gone and cb resolves truly" \
+  '[ "$(ash_tables ca)" = 0 ] && look cb | grep -qF "$ipb"'
+scenario dnskill container:ca "    kind: dns
+    names: [cb]
+    answer: nxdomain" 60s
+run_bg dnskill
+check "dns kill trial: table inside ca" 'waitfor "[ \"\$(ash_tables ca)\" = 1 ]"'
+kill -KILL "$h"; wait "$h" 2>/dev/null
+check "dns kill trial: still redirected after the SIGKILL (ca cannot resolve cb)" '! look cb | grep -qF "$ipb"'
+"$ASH" recover --state-dir "$T/state" >"$T/recover3.out" 2>&1; st=$?
+check "dns kill trial: recover exits 0, the table gone, cb resolves" \
+  '[ $st = 0 ] && [ "$(ash_tables ca)" = 0 ] && look cb | grep -qF "$ipb"'
+[ $st = 0 ] || cat "$T/recover3.out"
+bad b-dns-cg cgroup:system.slice/x.service "    kind: dns
+    names: [x]
+    answer: nxdomain" "10:13: 'dns' needs a target with a network namespace of its own"
+bad b-dns-cl container:ca "    kind: dns
+    names: [x]
+    answer: nxdomain
+    clients: [1.2.3.4]" "10:13: with a target, the target is the only client"
+
 # -- leftovers: no qdisc or table of aftershock's in any container or on the machine
 for c in ca cb; do
   check "leftovers: $c's eth0 noqueue, no ash- table" '[ "$(root_qdisc $c)" = noqueue ] && [ "$(ash_tables $c)" = 0 ]'
