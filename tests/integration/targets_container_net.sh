@@ -236,6 +236,53 @@ bad b-dns-cl container:ca "    kind: dns
     answer: nxdomain
     clients: [1.2.3.4]" "10:13: with a target, the target is the only client"
 
+# -- probes from a container: inside its network namespace, names resolved as it does
+#    (cb through Docker's resolver in ca); a partition of cb is seen by them
+cat >"$T/from.yaml" <<YAML
+version: 1
+name: from
+runtime: {docker_host: "unix://$DOCKER_SOCK"}
+probes:
+  - name: web-from-ca
+    from: container:ca
+    tcp: {address: "cb:80"}
+    every: 100ms
+    timeout: 300ms
+  - name: in-ca-netns
+    from: container:ca
+    exec: {command: ["sh", "-c", "ip -o -4 addr show eth0 | grep -qF ' $ipa/'"]}
+    every: 200ms
+faults:
+  - name: f
+    target: container:cb
+    kind: network
+    partition: true
+    at: 1s
+    duration: 2s
+expect:
+  warmup: 500ms
+  stable_for: 500ms
+  timeout: 30s
+YAML
+out=$("$ASH" run -q --no-guardian --state-dir "$T/state" --report-dir "$T/rf" "$T/from.yaml" 2>&1); st=$?
+rep=$(ls -d "$T"/rf/*/ 2>/dev/null | head -1)report.json
+summary=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]
+print(r["verdict"], r.get("impact_ms") is not None, r.get("ttr_ms") is not None)' "$rep" 2>&1)
+check "from container: the run measured cb's partition from ca (verdict impact ttr: $summary)" \
+  '[ $st = 0 ] && [ "$summary" = "pass True True" ]'
+[ $st = 0 ] || echo "$out" | tail -5
+scenario from-bad container:cb "    kind: network
+    partition: true"
+sed -i 's|^    every: 100ms|    every: 100ms\n    from: container:a/b|' "$T/from-bad.yaml"
+out=$("$ASH" validate "$T/from-bad.yaml" 2>&1); st=$?
+check "validate refuses from: container:a/b (exit 2, names the probe)" \
+  '[ $st = 2 ] && echo "$out" | grep -qF "from-bad.yaml:8:11: probe '"'"'ok'"'"': from: container:a/b"'
+[ $st = 2 ] || echo "  got: $out"
+sed -i 's|from: container:a/b|from: container:nosuch|' "$T/from-bad.yaml"
+"$ASH" run -q --no-guardian --state-dir "$T/state" --report-dir "$T/rb" "$T/from-bad.yaml" >"$T/from-bad.out" 2>&1; st=$?
+check "run: a probe from a missing container is exit 3, naming it" '[ $st = 3 ] && grep -q nosuch "$T/from-bad.out"'
+[ $st = 3 ] || cat "$T/from-bad.out"
+
 # -- leftovers: no qdisc or table of aftershock's in any container or on the machine
 for c in ca cb; do
   check "leftovers: $c's eth0 noqueue, no ash- table" '[ "$(root_qdisc $c)" = noqueue ] && [ "$(ash_tables $c)" = 0 ]'
