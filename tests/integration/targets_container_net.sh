@@ -283,6 +283,66 @@ sed -i 's|from: container:a/b|from: container:nosuch|' "$T/from-bad.yaml"
 check "run: a probe from a missing container is exit 3, naming it" '[ $st = 3 ] && grep -q nosuch "$T/from-bad.out"'
 [ $st = 3 ] || cat "$T/from-bad.out"
 
+# -- log detector on a container's log stream (engine API, followed in the event loop):
+#    a SIGUSR1 makes the container print ALERT; the line printed before the run is not
+#    read (since=now); framed (no tty) and raw (tty) streams
+logger='trap "echo ALERT caught" USR1; echo ALERT caught before the run; while :; do sleep 0.05; done'
+dk run -d --name logger --network ash-tn-net ash-busybox sh -c "$logger" >/dev/null
+dk run -d -t --name loggertty --network ash-tn-net ash-busybox sh -c "$logger" >/dev/null
+for c in logger loggertty; do
+  cat >"$T/log-$c.yaml" <<YAML
+version: 1
+name: log-$c
+runtime: {docker_host: "unix://$DOCKER_SOCK"}
+probes:
+  - name: ok
+    exec: {command: ["true"]}
+    every: 100ms
+detectors:
+  - name: logs
+    log: {container: $c, match: "ALERT caught"}
+faults:
+  - name: usr1
+    target: container:$c
+    kind: process
+    action: signal
+    signal: SIGUSR1
+    at: 1s
+    duration: 1s
+expect:
+  warmup: 200ms
+  timeout: 30s
+YAML
+  out=$("$ASH" run -q --no-guardian --state-dir "$T/state" --report-dir "$T/rl-$c" "$T/log-$c.yaml" 2>&1); st=$?
+  rep=$(ls -d "$T/rl-$c"/*/ 2>/dev/null | head -1)report.json
+  ttd=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]
+print(r.get("detected_by"), r.get("ttd_ms"))' "$rep" 2>&1)
+  check "log detector on $c: detected by its log line ($ttd; within 0-500 ms of the signal)" \
+    '[ $st = 0 ] && python3 -c "import sys; b,t=sys.argv[1].split(); sys.exit(not (b==\"logs\" and 0 <= float(t) <= 500))" "$ttd"'
+  [ $st = 0 ] || echo "$out" | tail -3
+done
+cat >"$T/log-bad.yaml" <<YAML
+version: 1
+name: log-bad
+probes:
+  - name: ok
+    exec: {command: ["true"]}
+    every: 100ms
+detectors:
+  - name: logs
+    log: {container: "a/b", match: "x"}
+faults:
+  - name: f
+    kind: process
+    target: container:cb
+    action: stop
+    at: 0s
+    duration: 1s
+YAML
+out=$("$ASH" validate "$T/log-bad.yaml" 2>&1); st=$?
+check "validate refuses log: {container: a/b} (exit 2)" '[ $st = 2 ] && echo "$out" | grep -qF "log-bad.yaml:9:22: container: container:a/b"'
+[ $st = 2 ] || echo "  got: $out"
+
 # -- leftovers: no qdisc or table of aftershock's in any container or on the machine
 for c in ca cb; do
   check "leftovers: $c's eth0 noqueue, no ash- table" '[ "$(root_qdisc $c)" = noqueue ] && [ "$(ash_tables $c)" = 0 ]'
