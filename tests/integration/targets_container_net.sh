@@ -31,7 +31,7 @@ dockerd_start "$T/d" >"$T/why" || { echo "FAIL $(cat "$T/why")"; exit 1; }
 dockerd_image ash-busybox || { echo "FAIL cannot import the busybox image"; exit 1; }
 dk network create --internal ash-tn-net >/dev/null
 for c in ca cb; do
-  dk run -d --name $c --network ash-tn-net ash-busybox sh -c \
+  dk run -d --name $c --network ash-tn-net --label tier=pair ash-busybox sh -c \
     'mkdir -p /www && dd if=/dev/zero of=/www/f bs=1024 count=256 2>/dev/null && exec httpd -f -p 80 -h /www' >/dev/null
 done
 dk run -d --name hostnet --network host ash-busybox sleep 1000 >/dev/null
@@ -162,6 +162,32 @@ check "cap: 256 KiB from b took ${during} ms at 1 mbit (>= 1900 ms; ${before} ms
 wait "$h"; st=$?
 check "cap: run exits 0" '[ $st = 0 ]'
 check "cap: b's eth0 is back to noqueue" '[ "$(root_qdisc cb)" = noqueue ]'
+
+# -- a label matching two containers: refused unless all: true, then each is harmed and reverted
+scenario lab '{container: {label: tier=pair}}' "    kind: network
+    partition: true"
+run lab; st=$?
+check "label matching 2 containers without all: exit 3, both named, all: true suggested" \
+  '[ $st = 3 ] && grep -q "2 running containers have the label tier=pair" "$T/lab.out" && grep -q "all: true" "$T/lab.out"'
+check "nothing placed by the refused run" '[ "$(ash_tables ca)" = 0 ] && [ "$(ash_tables cb)" = 0 ]'
+scenario laball '{container: {label: tier=pair, all: true}}' "    kind: network
+    partition: true" 4s
+run_bg laball
+check "all: true: a table inside each container" \
+  'waitfor "[ \"\$(ash_tables ca)\" = 1 ] && [ \"\$(ash_tables cb)\" = 1 ]"'
+wait "$h"; st=$?
+check "all: true: run exits 0, both tables gone, a reaches b" \
+  '[ $st = 0 ] && [ "$(ash_tables ca)" = 0 ] && [ "$(ash_tables cb)" = 0 ] && reach'
+[ $st = 0 ] || cat "$T/laball.out"
+scenario lakill '{container: {label: tier=pair, all: true}}' "    kind: network
+    partition: true" 60s
+run_bg lakill
+check "all: true kill trial: a table in each" 'waitfor "[ \"\$(ash_tables ca)\" = 1 ] && [ \"\$(ash_tables cb)\" = 1 ]"'
+kill -KILL "$h"; wait "$h" 2>/dev/null
+"$ASH" recover --state-dir "$T/state" >"$T/recover-all.out" 2>&1; st=$?
+check "all: true kill trial: recover removed both" '[ $st = 0 ] && [ "$(ash_tables ca)" = 0 ] && [ "$(ash_tables cb)" = 0 ]'
+bad b-allname '{container: {name: ca, all: true}}' "    kind: network
+    partition: true" "10:41: 'all: true' goes with a label"
 
 # -- SIGKILL mid-fault: recover undoes it inside the container's namespace
 scenario kill container:cb "    kind: network
