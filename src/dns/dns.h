@@ -95,6 +95,14 @@ int ash_dns_port(const struct ash_dns *d);
  * from a socket made now, in the calling thread's network namespace, carrying `mark`
  * (SO_MARK, 0: none), instead of refusing them. A fault's rules apply first. */
 int ash_dns_forward_to(struct ash_dns *d, const char *addr, int port, uint32_t mark, ash_error_t *err);
+/* d now answers the queries of the network namespace with inode ino (a container's
+ * DNS redirected to it); 0: none. Until then or ash_dns_free, ash_dns_of_netns(ino)
+ * finds it: a probe of this process resolving from that namespace asks it in-process,
+ * since a query over the wire would wait for this very event loop. Loop thread only. */
+void ash_dns_serve_netns(struct ash_dns *d, unsigned long long ino);
+struct ash_dns *ash_dns_of_netns(unsigned long long ino);
+/* The forwarding socket's mark (SO_MARK), which a redirect lets by. */
+uint32_t ash_dns_forward_mark(const struct ash_dns *d);
 
 /* The engine's hook: a server for the run: sandbox mode on the gateway, port 53;
  * host mode where sc->dns.listen says; *out = NULL when host mode has no `dns:`. */

@@ -56,7 +56,9 @@ struct ash_dns {
     struct ash_dns_delayed *delayed;
     struct ash_dns_tcp *conns;
     struct ash_dns_stats stats;
-    struct ash_dns_fwd *fwd; /* names without a record go upstream (forward.c); NULL: refused */
+    struct ash_dns_fwd *fwd;      /* names without a record go upstream (forward.c); NULL: refused */
+    unsigned long long netns_ino; /* ash_dns_serve_netns */
+    struct ash_dns *next_served;
 };
 
 /* Lower-case copy of a query or record name without the trailing dot (malloc'd). */

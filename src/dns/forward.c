@@ -27,6 +27,7 @@ struct fwd_slot {
 
 struct ash_dns_fwd {
     int fd;
+    uint32_t mark;
     uint16_t next;
     struct fwd_slot slots[FWD_SLOTS];
 };
@@ -84,6 +85,7 @@ int ash_dns_forward_to(struct ash_dns *d, const char *addr, int port, uint32_t m
         return ash_error(err, e, "DNS server: cannot forward to %s:%d", addr, port);
     }
     f->next = (uint16_t)ash_now_ns();
+    f->mark = mark;
     d->fwd = f;
     return 0;
 }
@@ -122,8 +124,39 @@ void ash_dns_forward_forget(struct ash_dns *d, const struct ash_dns_tcp *conn)
             d->fwd->slots[i].used = false;
 }
 
+/* The servers that answer a namespace's queries (few: one per dns fault on a container). */
+static struct ash_dns *served;
+
+void ash_dns_serve_netns(struct ash_dns *d, unsigned long long ino)
+{
+    for (struct ash_dns **p = &served; *p; p = &(*p)->next_served)
+        if (*p == d) {
+            *p = d->next_served;
+            break;
+        }
+    d->netns_ino = ino;
+    if (ino) {
+        d->next_served = served;
+        served = d;
+    }
+}
+
+struct ash_dns *ash_dns_of_netns(unsigned long long ino)
+{
+    for (struct ash_dns *d = served; d; d = d->next_served)
+        if (d->netns_ino == ino)
+            return d;
+    return NULL;
+}
+
+uint32_t ash_dns_forward_mark(const struct ash_dns *d)
+{
+    return d->fwd ? d->fwd->mark : 0;
+}
+
 void ash_dns_forward_free(struct ash_dns *d)
 {
+    ash_dns_serve_netns(d, 0);
     if (!d->fwd)
         return;
     ash_loop_del_fd(d->loop, d->fwd->fd);

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* SO_MARK of the forwarding socket: "ashd". */
@@ -132,6 +133,9 @@ int ash_dns_redirect_apply(struct ash_ctx *ctx, struct ash_dns_redirect *r, ash_
     if (ret < 0)
         return -1;
     r->applied = true;
+    struct stat sb;
+    if (fstat(ash_target_netns_fd(&r->t), &sb) == 0)
+        ash_dns_serve_netns(r->srv, (unsigned long long)sb.st_ino);
     char cmds[1024];
     int port = ash_dns_port(r->srv);
     /* priority -110: before Docker's own DNAT of 127.0.0.11 (iptables-nft at -100), so a
@@ -157,6 +161,7 @@ int ash_dns_redirect_stop(struct ash_ctx *ctx, struct ash_dns_redirect *r, ash_e
         if (ctx->journal && r->jid)
             ash_journal_done(ctx->journal, r->jid, NULL);
         r->applied = false;
+        ash_dns_serve_netns(r->srv, 0);
     }
     ash_dns_redirect_free(r);
     return 0;
