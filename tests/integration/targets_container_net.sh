@@ -307,6 +307,10 @@ check "validate refuses from: container:a/b (exit 2, names the probe)" \
 sed -i 's|from: container:a/b|from: container:nosuch|' "$T/from-bad.yaml"
 "$ASH" run -q --no-guardian --state-dir "$T/state" --report-dir "$T/rb" "$T/from-bad.yaml" >"$T/from-bad.out" 2>&1; st=$?
 check "run: a probe from a missing container is exit 3, naming it" '[ $st = 3 ] && grep -q nosuch "$T/from-bad.out"'
+out=$("$ASH" validate --resolve "$T/from-bad.yaml" 2>&1); st=$?
+check "validate --resolve: a probe from a missing container is exit 3 naming the probe" \
+  '[ $st = 3 ] && echo "$out" | grep -qF "from-bad.yaml:5:5: probe '"'"'ok'"'"': from:" && echo "$out" | grep -q nosuch'
+[ $st = 3 ] || echo "  got: $out"
 [ $st = 3 ] || cat "$T/from-bad.out"
 
 # -- log detector on a container's log stream (engine API, followed in the event loop):
