@@ -46,6 +46,7 @@ struct net_cross {
 struct net_conf {
     struct ash_target_ref target; /* a host, or none with between */
     struct ash_strlist between;
+    char *peer; /* a container or process target: only traffic with this address or container */
     int direction;
     long long port;
     int protocol;
@@ -78,6 +79,8 @@ static const struct ash_field net_fields[] = {
      "deprecated spelling of target: host:NAME", ash_target_old_host},
     {"between", ASH_F_STRLIST, offsetof(struct net_conf, between), 0,
      "[a, b]: only traffic between these two hosts, applied on a's link"},
+    {"peer", ASH_F_STRING, offsetof(struct net_conf, peer), 0,
+     "on a container or process: only its traffic with this IPv4 address or container (container:NAME)"},
     {"direction", ASH_F_ENUM, offsetof(struct net_conf, direction), 0,
      "both (default) | egress (what the host sends) | ingress (what it receives)", dir_names},
     {"port", ASH_F_INT, offsetof(struct net_conf, port), 0, "only packets with this source or destination port", NULL,
@@ -113,7 +116,7 @@ static bool needs_delay_path(const struct net_conf *c)
 
 static bool filtered(const struct net_conf *c)
 {
-    return c->between.n > 0 || c->protocol != PROTO_ALL || c->port;
+    return c->between.n > 0 || c->peer || c->protocol != PROTO_ALL || c->port;
 }
 
 static int fail_at(const ash_node *node, const char *key, ash_error_t *err, const char *msg)
@@ -139,9 +142,25 @@ static int net_validate_own_ns(const struct net_conf *c, const ash_node *node, a
                        "on a container, bandwidth and delay act on what it sends (a qdisc on its eth0, inside its "
                        "namespace): write 'direction: egress' (to slow both ways, add the same fault on its peer)");
     if (needs_delay_path(c) && filtered(c))
-        return fail_at(node, c->port ? "port" : "protocol", err,
-                       "on a container, delay (netem) acts on everything it sends: it cannot be filtered by port or "
-                       "protocol");
+        return fail_at(node,
+                       c->peer   ? "peer"
+                       : c->port ? "port"
+                                 : "protocol",
+                       err,
+                       "on a container, delay (netem) acts on everything it sends: it cannot be filtered by peer, port "
+                       "or protocol");
+    if (c->peer) {
+        struct in_addr a;
+        char msg[300];
+        struct ash_target_ref ref = {0};
+        bool ok = inet_pton(AF_INET, c->peer, &a) == 1;
+        if (!ok && ash_target_ref_parse(c->peer, &ref, msg, sizeof msg) == 0)
+            ok =
+                ref.type == ASH_TARGET_CONTAINER && ash_target_selector_check(ref.type, ref.name, msg, sizeof msg) == 0;
+        ash_target_ref_clear(&ref);
+        if (!ok)
+            return fail_at(node, "peer", err, "'peer' is an IPv4 address or container:NAME");
+    }
     return 0;
 }
 
@@ -170,6 +189,9 @@ static int net_validate(void *conf, const ash_node *node, const struct ash_scena
     }
     if (own_ns && net_validate_own_ns(c, node, err) < 0)
         return -1;
+    if (c->peer && !own_ns)
+        return fail_at(node, "peer", err,
+                       "'peer' goes with a container or process target; sandbox hosts use 'between'");
     for (size_t i = 0; i < (c->target.name && !own_ns ? 1 : c->between.n); i++) {
         const char *h = c->target.name ? c->target.name : c->between.v[i];
         if (!ash_scenario_host(sc, h)) {
@@ -506,6 +528,37 @@ static int check_own_qdisc(const struct net_state *st, ash_error_t *err)
     return 0;
 }
 
+/* `peer:` as an address: a literal, or the container's (its first network's) address now. */
+static int peer_address(struct ash_ctx *ctx, const char *peer, char *out, size_t len, ash_error_t *err)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, peer, &a) == 1) {
+        snprintf(out, len, "%s", peer);
+        return 0;
+    }
+    char msg[300];
+    struct ash_target_ref ref = {0};
+    struct ash_target t = {0};
+    int r = ash_target_ref_parse(peer, &ref, msg, sizeof msg);
+    if (r < 0)
+        return ash_error(err, EINVAL, "peer %s: %s", peer, msg);
+    if (ctx->scenario && ctx->scenario->runtime.docker_host)
+        ref.endpoint = strdup(ctx->scenario->runtime.docker_host);
+    r = ash_ctx_target(ctx, &ref, &t, err);
+    ash_target_ref_clear(&ref);
+    if (r < 0)
+        return ash_error_wrap(err, "peer %s", peer);
+    json_t *id = ash_target_identity(&t);
+    const char *ip = json_string_value(json_object_get(id, "ip"));
+    if (ip && inet_pton(AF_INET, ip, &a) == 1)
+        snprintf(out, len, "%s", ip);
+    else
+        r = ash_error_class(err, ASH_ERR_ENVIRONMENT, EADDRNOTAVAIL, "peer %s has no IPv4 address", peer);
+    json_decref(id);
+    ash_target_release(&t);
+    return r;
+}
+
 /* A container's or a process's own network namespace: a qdisc on its eth0 for what it
  * sends and a table of aftershock's own for drops both ways; the container's own qdiscs
  * and nftables tables are left as they are (checked, then not touched). */
@@ -521,7 +574,10 @@ static int net_inject_target(struct ash_ctx *ctx, const struct ash_fault_spec *f
     }
     st->has_tgt = true;
     ash_objname(st->table, ctx->run_id, f->name);
-    char action[96], rules_a[2048] = "";
+    char action[96], rules_a[2048] = "", peer[64] = "";
+    if (c->peer && peer_address(ctx, c->peer, peer, sizeof peer, err) < 0)
+        goto fail;
+    const char *pa = peer[0] ? peer : NULL;
     if (ash_target_netns_fd(&st->tgt) < 0) {
         char d[300];
         ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTSUP,
@@ -553,13 +609,13 @@ static int net_inject_target(struct ash_ctx *ctx, const struct ash_fault_spec *f
         if (check_own_qdisc(st, err) < 0 || add_qdisc(ctx, st, NULL, TARGET_IF, &q, err) < 0)
             goto fail;
         if (q.htb)
-            rules(rules_a, sizeof rules_a, c, "out", "daddr", NULL, "meta priority set 1:10");
+            rules(rules_a, sizeof rules_a, c, "out", "daddr", pa, "meta priority set 1:10");
     }
     if (drop_action(c, action, sizeof action)[0]) {
         if (c->direction != DIR_INGRESS)
-            rules(rules_a, sizeof rules_a, c, "out", "daddr", NULL, action);
+            rules(rules_a, sizeof rules_a, c, "out", "daddr", pa, action);
         if (c->direction != DIR_EGRESS)
-            rules(rules_a, sizeof rules_a, c, "in", "saddr", NULL, action);
+            rules(rules_a, sizeof rules_a, c, "in", "saddr", pa, action);
     }
     if (rules_a[0] && add_table(ctx, st, NULL, rules_a, err) < 0)
         goto fail;

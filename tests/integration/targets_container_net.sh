@@ -34,8 +34,9 @@ for c in ca cb; do
   dk run -d --name $c --network ash-tn-net --label tier=pair ash-busybox sh -c \
     'mkdir -p /www && dd if=/dev/zero of=/www/f bs=1024 count=256 2>/dev/null && exec httpd -f -p 80 -h /www' >/dev/null
 done
+dk run -d --name cc --network ash-tn-net ash-busybox sleep 1000 >/dev/null
 dk run -d --name hostnet --network host ash-busybox sleep 1000 >/dev/null
-check "private engine runs three containers" '[ "$(dk ps -q | wc -l)" = 3 ]'
+check "private engine runs four containers" '[ "$(dk ps -q | wc -l)" = 4 ]'
 cpid() { dk inspect -f '{{.State.Pid}}' "$1"; }
 cip() { dk inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
 inns() { local c=$1; shift; nsenter -t "$(cpid "$c")" -n "$@"; }
@@ -148,6 +149,20 @@ check "partition: run exits 0" '[ $st = 0 ]'
 check "partition: table gone from b's namespace, b's own tables as before" \
   '[ "$(ash_tables cb)" = 0 ] && [ "$(inns cb nft list tables 2>/dev/null | wc -l)" = "$base_tables" ]'
 check "partition: a reaches b again" 'reach'
+
+# -- partition with a peer: only cb's traffic with ca is dropped; cc still reaches cb
+scenario peer container:cb "    kind: network
+    partition: true
+    peer: container:ca" 4s
+run_bg peer
+check "peer: aftershock's table inside cb's namespace" 'waitfor "[ \"\$(ash_tables cb)\" = 1 ]"'
+check "peer: ca cannot reach cb" '! reach'
+check "peer: cc still reaches cb" 'dk exec cc ping -c 1 -W 1 "$(cip cb)" >/dev/null 2>&1'
+wait "$h"; st=$?
+check "peer: run exits 0, table gone, ca reaches cb" '[ $st = 0 ] && [ "$(ash_tables cb)" = 0 ] && reach'
+bad b-peer container:cb "    kind: network
+    partition: true
+    peer: nosuch:x" "13:11: 'peer' is an IPv4 address or container:NAME"
 
 # -- bandwidth: 256 KiB from b at 1 mbit take >= 2 s (2.1 s at the cap), well under without
 before=$(fetch_ms)
