@@ -185,8 +185,10 @@ int ash_dns_redirect_undo(json_t *rec, ash_error_t *err)
     const char *why = NULL;
     if (ash_target_netns_reopen(rec, &fd, &why, err) < 0)
         return -1;
-    if (fd < 0)
-        return 0; /* why: the namespace, and the table in it, are gone */
+    if (fd < 0) { /* the namespace, and the table in it, are gone: recover's line says so */
+        json_object_set_new(rec, "nothing_to_undo", json_string(why));
+        return 0;
+    }
     int r = ash_nft_table_delete(fd, "ip", table, err);
     close(fd);
     return r;

@@ -896,6 +896,8 @@ static int rec_netns(json_t *rec, ash_error_t *err)
         const char *why = NULL;
         if (ash_target_netns_reopen(rec, &fd, &why, err) < 0)
             return -3;
+        if (why) /* recover's "undone" line says why nothing was done */
+            json_object_set_new(rec, "nothing_to_undo", json_string(why));
         return fd < 0 ? -2 : fd;
     }
     const char *ns = json_string_value(json_object_get(rec, "netns"));
