@@ -4,7 +4,9 @@
  * the container writes from now on. Without a tty each chunk is framed (8 bytes: the
  * stream, three zeros, a big-endian length, then that many bytes); with one it is the
  * raw output. A line's time is when its last byte arrived here (the engine's own
- * timestamps are in wall-clock time, on another clock than the run's). */
+ * timestamps are in wall-clock time, on another clock than the run's). When the
+ * container stops the stream ends; it is followed again once the container runs
+ * (a restart by a fault, a remediation or its restart policy), from when it ended. */
 #include "detect/container_log.h"
 #include "env/docker.h"
 #include "env/target.h"
@@ -17,7 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-#define LINE_MAX_BYTES 4096 /* a longer line is matched in pieces of this size */
+#define LINE_MAX_BYTES 4096            /* a longer line is matched in pieces of this size */
+#define RETRY_NS (200 * ASH_NS_PER_MS) /* how often a stopped container is asked whether it runs again */
 
 struct ash_clog {
     struct ash_ctx *ctx;
@@ -28,6 +31,10 @@ struct ash_clog {
     ash_clog_line_fn fn;
     void *arg;
     char name[256];
+    char id[80];
+    char *endpoint;
+    ash_timer *retry;
+    struct timespec ended; /* wall clock when the stream ended: the next one starts there */
     uint8_t hdr[8];
     size_t hdr_len;
     uint32_t left; /* payload bytes of the current frame still to come */
@@ -83,16 +90,73 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
+static int follow(struct ash_clog *l, const struct timespec *since, ash_error_t *err);
+
+/* Stopped: is it running again? Then follow it from when the last stream ended. */
+static int64_t retry_due(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop;
+    struct ash_clog *l = data;
+    struct ash_docker *d = NULL;
+    json_t *j = NULL;
+    char path[200];
+    snprintf(path, sizeof path, "/containers/%s/json", l->id);
+    bool runs = ash_docker_open(l->endpoint, &d, NULL) == 0 && ash_docker_call(d, "GET", path, NULL, &j, NULL) == 0 &&
+                json_is_true(json_object_get(json_object_get(j, "State"), "Running"));
+    json_decref(j);
+    ash_docker_close(d);
+    if (!runs)
+        return now + RETRY_NS;
+    l->retry = NULL;
+    ash_error_t e = {0};
+    if (follow(l, &l->ended, &e) < 0) {
+        ash_ctx_eventf(l->ctx, now, "warning", "log stream of container '%s' cannot be followed again: %s", l->name,
+                       e.msg);
+        return ASH_TIMER_DONE;
+    }
+    ash_ctx_eventf(l->ctx, now, "log-stream", "container '%s' runs again: its log followed from where it stopped",
+                   l->name);
+    return ASH_TIMER_DONE;
+}
+
 static void on_done(CURL *easy, CURLcode result, void *arg)
 {
-    (void)easy;
     struct ash_clog *l = arg;
     l->running = false;
+    clock_gettime(CLOCK_REALTIME, &l->ended);
     if (l->line_len)
         emit(l, ash_now_ns());
-    ash_ctx_eventf(l->ctx, ash_now_ns(), "warning",
-                   "log stream of container '%s' ended (%s): its later lines are not read", l->name,
+    curl_easy_cleanup(easy);
+    l->easy = NULL;
+    l->hdr_len = 0;
+    l->left = 0;
+    ash_ctx_eventf(l->ctx, ash_now_ns(), "log-stream",
+                   "log stream of container '%s' ended (%s); followed again when it runs", l->name,
                    result == CURLE_OK ? "the container stopped" : curl_easy_strerror(result));
+    l->retry = ash_loop_add_timer(l->ctx->loop, ash_now_ns() + RETRY_NS, retry_due, l);
+}
+
+static int follow(struct ash_clog *l, const struct timespec *since, ash_error_t *err)
+{
+    struct ash_docker *d = NULL;
+    char path[300];
+    snprintf(path, sizeof path, "/containers/%s/logs?follow=1&stdout=1&stderr=1&since=%lld.%09ld", l->id,
+             (long long)since->tv_sec, since->tv_nsec);
+    if (ash_docker_open(l->endpoint, &d, err) < 0)
+        return -1;
+    l->easy = ash_docker_stream(d, path);
+    ash_docker_close(d);
+    if (!l->easy)
+        return ash_error(err, ENOMEM, "log detector");
+    curl_easy_setopt(l->easy, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(l->easy, CURLOPT_WRITEDATA, l);
+    if (ash_curl_loop_add(l->cl, l->easy, on_done, l, err) < 0) {
+        curl_easy_cleanup(l->easy);
+        l->easy = NULL;
+        return -1;
+    }
+    l->running = true;
+    return 0;
 }
 
 /* The container's id and whether it has a tty, from the engine. */
@@ -123,25 +187,19 @@ int ash_clog_start(struct ash_ctx *ctx, const struct ash_target_ref *ref, ash_cl
         return ash_error(err, ENOMEM, "log detector");
     *l = (struct ash_clog){.ctx = ctx, .fn = fn, .arg = arg};
     snprintf(l->name, sizeof l->name, "%s", ref->name);
-    char id[80], path[300];
     bool tty = false;
+    if (ref->endpoint && !(l->endpoint = strdup(ref->endpoint))) {
+        ash_error(err, ENOMEM, "log detector");
+        goto fail;
+    }
     if (ash_ctx_target(ctx, ref, &t, err) < 0 || ash_docker_open(ref->endpoint, &d, err) < 0 ||
-        look_up(d, &t, id, sizeof id, &tty, err) < 0)
+        look_up(d, &t, l->id, sizeof l->id, &tty, err) < 0)
         goto fail;
     l->framed = !tty;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    snprintf(path, sizeof path, "/containers/%s/logs?follow=1&stdout=1&stderr=1&since=%lld.%09ld", id,
-             (long long)now.tv_sec, now.tv_nsec);
-    if (!(l->easy = ash_docker_stream(d, path))) {
-        ash_error(err, ENOMEM, "log detector");
+    if (ash_curl_loop_ref(ctx->loop, &l->cl, err) < 0 || follow(l, &now, err) < 0)
         goto fail;
-    }
-    curl_easy_setopt(l->easy, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(l->easy, CURLOPT_WRITEDATA, l);
-    if (ash_curl_loop_ref(ctx->loop, &l->cl, err) < 0 || ash_curl_loop_add(l->cl, l->easy, on_done, l, err) < 0)
-        goto fail;
-    l->running = true;
     ash_docker_close(d);
     ash_target_release(&t);
     *out = l;
@@ -157,11 +215,14 @@ void ash_clog_stop(struct ash_clog *l)
 {
     if (!l)
         return;
+    if (l->retry)
+        ash_loop_cancel_timer(l->ctx->loop, l->retry);
     if (l->running)
         ash_curl_loop_remove(l->cl, l->easy);
     if (l->easy)
         curl_easy_cleanup(l->easy);
     if (l->cl)
         ash_curl_loop_unref(l->cl);
+    free(l->endpoint);
     free(l);
 }

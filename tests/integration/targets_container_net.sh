@@ -367,6 +367,44 @@ print(r.get("detected_by"), r.get("ttd_ms"))' "$rep" 2>&1)
     '[ $st = 0 ] && python3 -c "import sys; b,t=sys.argv[1].split(); sys.exit(not (b==\"logs\" and 0 <= float(t) <= 500))" "$ttd"'
   [ $st = 0 ] || echo "$out" | tail -3
 done
+# The container restarted (its stream ends): followed again, the line after the restart detected.
+cat >"$T/log-restart.yaml" <<YAML
+version: 1
+name: log-restart
+runtime: {docker_host: "unix://$DOCKER_SOCK"}
+probes:
+  - name: ok
+    exec: {command: ["true"]}
+    every: 100ms
+detectors:
+  - name: logs
+    log: {container: logger, match: "ALERT caught"}
+faults:
+  - name: restart
+    target: container:logger
+    kind: process
+    action: restart
+    at: 500ms
+  - name: usr1
+    target: container:logger
+    kind: process
+    action: signal
+    signal: SIGUSR1
+    at: 3s
+    duration: 1s
+expect:
+  warmup: 200ms
+  timeout: 30s
+YAML
+out=$("$ASH" run -q --no-guardian --state-dir "$T/state" --report-dir "$T/rl-restart" "$T/log-restart.yaml" 2>&1); st=$?
+rep=$(ls -d "$T/rl-restart"/*/ 2>/dev/null | head -1)report.json
+ttd=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]
+print(r.get("detected_by"), r.get("ttd_ms"))' "$rep" 2>&1)
+# The line it prints as it starts again is read from the new stream: TTD well before
+# the signal's line at 2.5 s (the only one a detector that stopped following would see).
+check "log detector follows a restarted container ($ttd: its start-up line, < 1500 ms)" \
+  'python3 -c "import sys; b,t=sys.argv[1].split(); sys.exit(not (b==\"logs\" and 0 <= float(t) < 1500))" "$ttd"'
+[ $st = 0 ] || echo "$out" | tail -5
 cat >"$T/log-bad.yaml" <<YAML
 version: 1
 name: log-bad
