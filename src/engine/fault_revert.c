@@ -101,8 +101,8 @@ int ash_fault_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *
         }
         fo->injected++;
     }
-    ash_ctx_eventf(ctx, ash_now_ns(), "fault-note", "%s: injected into each of the %zu running containers with %s", f->name, fo->n,
-                   ref->name);
+    ash_ctx_eventf(ctx, ash_now_ns(), "fault-note", "%s: injected into each of the %zu running containers with %s",
+                   f->name, fo->n, ref->name);
     *state = fo;
     return 0;
 }
