@@ -204,6 +204,27 @@ check "all: true kill trial: recover removed both" '[ $st = 0 ] && [ "$(ash_tabl
 bad b-allname '{container: {name: ca, all: true}}' "    kind: network
     partition: true" "10:41: 'all: true' goes with a label"
 
+# -- delay: netem on cb's eth0 (a ping from ca sees it), or, on a kernel without
+#    sch_netem, refused with the reason and nothing placed
+scenario delay container:cb "    kind: network
+    delay: 150ms
+    direction: egress" 6s
+if "$ASH" doctor 2>&1 | grep -Eq '^  qdisc netem +yes'; then
+  run_bg delay
+  check "delay: a netem qdisc on cb's eth0" 'waitfor "[ \"\$(root_qdisc cb)\" = netem ]"'
+  rtt=$(dk exec ca ping -c 3 "$(cip cb)" | awk -F/ '/min\/avg/ {print int($4)}')
+  check "delay: ping from ca to cb takes >= 150 ms ($rtt ms)" '[ "${rtt:-0}" -ge 150 ]'
+  wait "$h"; st=$?
+  check "delay: run exits 0, cb's eth0 back to noqueue" '[ $st = 0 ] && [ "$(root_qdisc cb)" = noqueue ]'
+else
+  run delay; st=$?
+  why=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]; print(r["verdict"], r["error"])' \
+    "$(ls -d "$T"/r/delay-*/ | head -1)report.json" 2>&1)
+  check "delay without sch_netem: the run aborts saying why (exit $st), nothing placed" \
+    '[ $st != 0 ] && echo "$why" | grep -q "^aborted .*delay on a container needs sch_netem" && [ "$(root_qdisc cb)" = noqueue ] && [ "$(ash_tables cb)" = 0 ]'
+  echo "$why" | grep -q "needs sch_netem" || echo "  got: $why"
+fi
+
 # -- SIGKILL mid-fault: recover undoes it inside the container's namespace
 scenario kill container:cb "    kind: network
     partition: true
