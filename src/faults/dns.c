@@ -6,6 +6,7 @@
 #include "faults/dns_redirect.h"
 #include "env/sandbox.h"
 #include "sys/clock.h"
+#include "sys/objname.h"
 
 #include <aftershock/text.h>
 #include <arpa/inet.h>
@@ -404,7 +405,15 @@ static int dns_fault_describe(const struct ash_fault_spec *f, const struct ash_d
     char names[256], clients[256], line[1024];
     ash_describe_join(names, sizeof names, &c->names, ", ");
     ash_describe_join(clients, sizeof clients, &c->clients, ", ");
-    const char *server = d->scenario->n_hosts ? "the run's DNS server (bridge gateway :53)" : d->scenario->dns.listen;
+    char own[400];
+    snprintf(
+        own, sizeof own,
+        "a DNS server of the fault's own inside %s:%s's network namespace (its port-53 traffic redirected there by "
+        "an nftables table; other names forwarded to its resolver)",
+        c->target.name ? ash_target_type_names[c->target.type] : "", c->target.name ? c->target.name : "");
+    const char *server = c->target.name         ? own
+                         : d->scenario->n_hosts ? "the run's DNS server (bridge gateway :53)"
+                                                : d->scenario->dns.listen;
     int n = snprintf(line, sizeof line, "%s answers [%s]", server ? server : "the run's DNS server", names);
     if (ash_node_ok(&c->split)) {
         n += snprintf(line + n, sizeof line - (size_t)n, " per client:");
@@ -428,7 +437,19 @@ static int dns_fault_describe(const struct ash_fault_spec *f, const struct ash_d
     if (c->ttl >= 0 && n > 0 && (size_t)n < sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, "; ttl %lld s", c->ttl);
     if (n > 0 && (size_t)n < sizeof line)
-        snprintf(line + n, sizeof line - (size_t)n, "; clients: %s", c->clients.n ? clients : "every client");
+        snprintf(line + n, sizeof line - (size_t)n, "; clients: %s",
+                 c->target.name ? "the target"
+                 : c->clients.n ? clients
+                                : "every client");
+    if (c->target.name) {
+        char table[ASH_OBJNAME_MAX + 1], tname[ASH_OBJNAME_MAX + 8];
+        ash_objname(table, d->run_id, f->name);
+        snprintf(tname, sizeof tname, "ip %s", table);
+        char where[300];
+        snprintf(where, sizeof where, "%s:%s (its network namespace)", ash_target_type_names[c->target.type],
+                 c->target.name);
+        ash_describe_object(out, "nft-table", tname, where, "dns.redirect", "udp/tcp port 53 redirected to 127.0.0.1");
+    }
     json_object_set_new(out, "mechanism", json_string(line));
     return 0;
 }

@@ -267,6 +267,9 @@ scenario dns container:ca "    kind: dns
     names: [cb]
     answer: wrong-address
     to: 10.9.9.9" 6s
+out=$("$ASH" plan "$T/dns.yaml" 2>&1)
+check "plan: the dns redirect's table inside ca, journalled as dns.redirect" \
+  'echo "$out" | grep -q "nft-table ip ash-<run>-f-.*(container:ca (its network namespace)).*\[journal: dns.redirect\]"'
 run_bg dns
 check "dns: aftershock's table appears inside ca's namespace" 'waitfor "[ \"\$(ash_tables ca)\" = 1 ]"'
 dtable=$(inns ca nft list tables | awk '/ ash-/ {print $3}')
