@@ -82,6 +82,9 @@ struct ash_ctx {
     /* The fault's live state (for actions such as kill_lock_holder), NULL if not injected. */
     void *(*fault_state)(struct ash_ctx *ctx, const char *fault);
     void *engine; /* the engine's own data; kinds must not touch it */
+    /* A fault whose target has all: true is injected once per container it matches;
+     * while one is, its id (engine/fault_fanout.c). ash_ctx_target resolves to it. */
+    const char *target_member;
 };
 
 /* The live target of a ref (through ctx->target when set); ESRCH when it is not there. */

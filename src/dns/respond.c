@@ -485,6 +485,10 @@ int ash_dns_respond(struct ash_dns *d, const uint8_t *q, size_t len, const struc
         break;
     case ASH_DNS_CORRECT:
     default:
+        if (d->fwd && ash_dns_find(d, name, 0) < 0) {
+            ret = 2; /* not ours: the upstream's answer, as the client would have had it */
+            goto out;
+        }
         if (answer_truth(d, p, name, qname, qt, ttl) < 0)
             goto out;
         break;

@@ -479,7 +479,7 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     f->scheduled = f->scheduled ? f->scheduled : ash_now_ns();
     int64_t called = ash_now_ns();
     int64_t waited = ash_gil_waited_ns();
-    int ret = f->spec->kind->inject(&r->ctx, f->spec, &f->state, &err);
+    int ret = ash_fault_inject(&r->ctx, f->spec, &f->state, &err);
     int64_t t = ash_now_ns();
     waited = ash_gil_waited_ns() - waited;
     if (ret < 0) {
@@ -621,7 +621,7 @@ static void *ctx_fault_state(struct ash_ctx *ctx, const char *name)
     struct run *r = ctx->engine;
     for (size_t i = 0; i < r->sc->n_faults; i++)
         if (strcmp(r->faults[i].spec->name, name) == 0 && r->faults[i].injected && !r->faults[i].reverted &&
-            !r->faults[i].one_shot)
+            !r->faults[i].one_shot && !ash_fault_is_all(r->faults[i].spec))
             return r->faults[i].state;
     return NULL;
 }

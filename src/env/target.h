@@ -89,6 +89,9 @@ const char *ash_target_describe(const struct ash_target *t, char *buf, size_t le
 int ash_target_container_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
 int ash_target_process_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
 int ash_target_cgroup_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
+/* container:label=K=V with all: true: the ids of every running container with the label
+ * (ESRCH when none); the caller frees each and the array. */
+int ash_target_container_ids(const struct ash_target_ref *ref, char ***ids, size_t *n, ash_error_t *err);
 
 /* The operations, failing with ENOTSUP ("host 'web' cannot be restarted") where the
  * type has none. */
