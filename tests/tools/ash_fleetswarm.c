@@ -10,7 +10,9 @@
  * Listens on ADDR:0, journals in DIR, deploys, waits for every node's agent and
  * prints "hello NODE" for each; with a scenario, sends it to NODE, injects FAULT
  * ("injected NODE FAULT"), then reverts it ("reverted NODE FAULT"), or with
- * --hold prints "holding" and keeps the leases alive until killed. Ends by
+ * --hold prints "holding" and keeps the leases alive until killed. NODE "all":
+ * every node. A fault that fails prints "failed NODE FAULT: WHY" and the tool
+ * goes on (the script says what that means). Ends by
  * telling every agent bye and removing the service and the secret ("removed").
  * --wrong-key hands the agents a key that is not the coordinator's.
  * Exit 0 done, 1 failed (stderr says why), 2 usage. */
@@ -140,24 +142,34 @@ int main(int argc, char **argv)
         const json_t *h = ash_coord_hello(co, json_string_value(n));
         printf("hello %s\n", json_string_value(json_object_get(h, "node")));
     }
-    if (scen) {
-        if (!(text = slurp(scen))) {
-            fprintf(stderr, "ash_fleetswarm: cannot read %s\n", scen);
+    if (scen && !(text = slurp(scen))) {
+        fprintf(stderr, "ash_fleetswarm: cannot read %s\n", scen);
+        goto out;
+    }
+    json_array_foreach(nodes, i, n)
+    {
+        const char *nd = json_string_value(n);
+        if (!scen || (strcmp(node, "all") != 0 && strcmp(node, nd) != 0))
+            continue;
+        if (ash_coord_wait_clock(co, nd, 10 * SEC, &err) < 0 ||
+            ash_coord_send_scenario(co, nd, "swarm", text, 20 * SEC, &err) < 0)
             goto out;
+        ash_error_t fe = {0};
+        if (ash_coord_inject(co, nd, fault, 30 * SEC, NULL, &fe) < 0) {
+            printf("failed %s %s: %s\n", nd, fault, fe.msg);
+            continue;
         }
-        if (ash_coord_wait_clock(co, node, 10 * SEC, &err) < 0 ||
-            ash_coord_send_scenario(co, node, "swarm", text, 20 * SEC, &err) < 0 ||
-            ash_coord_inject(co, node, fault, 30 * SEC, NULL, &err) < 0)
-            goto out;
-        printf("injected %s %s\n", node, fault);
-        if (hold) {
-            printf("holding\n");
-            ash_loop_run(loop, &err); /* until killed */
-            goto out;
+        printf("injected %s %s\n", nd, fault);
+        if (!hold) {
+            if (ash_coord_revert(co, nd, fault, 30 * SEC, NULL, &err) < 0)
+                goto out;
+            printf("reverted %s %s\n", nd, fault);
         }
-        if (ash_coord_revert(co, node, fault, 30 * SEC, NULL, &err) < 0)
-            goto out;
-        printf("reverted %s %s\n", node, fault);
+    }
+    if (scen && hold) {
+        printf("holding\n");
+        ash_loop_run(loop, &err); /* until killed */
+        goto out;
     }
     ret = 0;
 out:

@@ -153,10 +153,13 @@ swarm_leftovers() {
     ip netns list | grep -q "^$(swarm_ns "$n")\b" && echo "namespace $(swarm_ns "$n") still exists"
   done
   ip netns list | grep -q "^$SWARM_COORD_NS\b" && echo "namespace $SWARM_COORD_NS still exists"
-  # Links of the kinds a daemon or this file makes, new since swarm_start (other
-  # tests on the machine may own older ones).
+  # Links of the kinds a daemon or this file makes, new since swarm_start. Another
+  # test's private dockerd (one this file did not start) makes br-* and veth*
+  # links of its own: those two kinds are checked only when no such daemon runs.
+  local kinds="docker0|docker_gwbridge|$SWARM_TAG"
+  pgrep -x dockerd >/dev/null || kinds="$kinds|br-|veth"
   ip -br link | awk '{print $1}' | sort | comm -13 "$SWARM_DIR/links.before" - |
-    awk '$1 ~ /^(docker0|docker_gwbridge|br-|veth|'"$SWARM_TAG"')/ {print "link " $1 " in the host namespace"}'
+    awk '$1 ~ /^('"$kinds"')/ {print "link " $1 " in the host namespace"}'
   grep -F " $SWARM_DIR/" /proc/self/mounts | awk '{print "mount " $2}'
   pgrep -f "containerd-shim.*$SWARM_DIR" >/dev/null && echo "a containerd-shim of the swarm still runs"
   return 0
