@@ -133,6 +133,10 @@ coord=$!
 for i in $(seq 600); do grep -q holding "$T/r3.out" && break; kill -0 $coord 2>/dev/null || break; sleep 0.1; done
 check "held: the fault is applied on every node ($(tr '\n' ' ' <"$T/r3.out"))" \
   '[ "$(grep -c "^injected .* mark" "$T/r3.out")" = 3 ] && [ -e "$T/state/m/marker" ] && [ -e "$T/state/w1/marker" ] && [ -e "$T/state/w2/marker" ]'
+agent=$(swarm_dk w1 ps -q --filter label=com.docker.swarm.service.name=aftershock-agent-r3)
+check "held: w1's agent task has the capabilities the service asked for, its own PID namespace" \
+  '[ "$(swarm_dk w1 inspect -f "{{.HostConfig.CapAdd}} pid={{.HostConfig.PidMode}}" $agent)" = \
+     "[CAP_KILL CAP_NET_ADMIN CAP_SYS_ADMIN CAP_SYS_PTRACE] pid=" ]'
 kill -KILL $coord
 wait $coord 2>/dev/null
 coord=""
@@ -166,7 +170,7 @@ for i in $(seq 100); do
   left=0
   for n in $SWARM_NODES; do
     [ -z "$(swarm_dk "$n" ps -aq --filter label=com.docker.swarm.service.name 2>/dev/null |
-      xargs -r docker -H "unix://$(swarm_sock "$n")" inspect -f '{{index .Config.Labels "com.docker.swarm.service.name"}}' |
+      xargs -r docker -H "unix://$(swarm_sock "$n")" inspect -f '{{index .Config.Labels "com.docker.swarm.service.name"}}' 2>/dev/null |
       grep aftershock-)" ] || left=1
   done
   [ $left = 0 ] && break
