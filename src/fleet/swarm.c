@@ -262,7 +262,15 @@ int ash_swarm_failed_task(struct ash_swarm *s, char *msg, size_t len, ash_error_
                 const char *node = json_string_value(json_object_get(t, "NodeID"));
                 if (!e)
                     e = json_string_value(json_object_get(st, "Message"));
-                snprintf(msg, len, "the task on node %s is %s: %s", node ? node : "?", state, e ? e : "");
+                /* The node by its hostname, as the agents and the user name it. */
+                json_t *nj = NULL;
+                char np[200];
+                snprintf(np, sizeof np, "/nodes/%s", node ? node : "");
+                const char *host = NULL;
+                if (node && ash_docker_call(s->d, "GET", np, NULL, &nj, NULL) == 0)
+                    host = json_string_value(json_object_get(json_object_get(nj, "Description"), "Hostname"));
+                snprintf(msg, len, "the task on node %s is %s: %s", host ? host : node ? node : "?", state, e ? e : "");
+                json_decref(nj);
                 found = 1;
             }
     }

@@ -31,7 +31,7 @@ int ash_swarm_wait_agents(struct ash_swarm *s, struct ash_coord *c, int64_t time
                 goto out;
             }
             if (f > 0) {
-                ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, EIO, "swarm service %s: %s", ash_swarm_service(s), why);
+                ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "swarm service %s: %s", ash_swarm_service(s), why);
                 goto out;
             }
             int64_t left = deadline - ash_now_ns();
