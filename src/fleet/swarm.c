@@ -23,7 +23,10 @@ struct ash_swarm {
 #define KEY_FILE "aftershock-fleet.key"
 #define LABEL "org.aftershock.run"
 /* The agent's --state-dir inside its task. */
-#define STATE_IN_TASK (o->state_dir ? "/aftershock-state" : "/host-run/aftershock")
+static const char *state_in_task(const struct ash_swarm_opts *o)
+{
+    return o->state_dir ? "/aftershock-state" : "/host-run/aftershock";
+}
 
 static bool run_id_ok(const char *id)
 {
@@ -115,7 +118,7 @@ static json_t *mount(const char *src, const char *dst, bool ro)
 static json_t *service_spec(const struct ash_swarm *s, const struct ash_swarm_opts *o)
 {
     json_t *args = json_pack("[s, s, s, s, s, s, s]", "agent", "--connect", o->connect, "--key-file",
-                             "/run/secrets/" KEY_FILE, "--state-dir", STATE_IN_TASK);
+                             "/run/secrets/" KEY_FILE, "--state-dir", state_in_task(o));
     if (args && o->lease) {
         json_array_append_new(args, json_string("--lease"));
         json_array_append_new(args, json_string(o->lease));
@@ -123,8 +126,8 @@ static json_t *service_spec(const struct ash_swarm *s, const struct ash_swarm_op
     json_t *mounts = json_array();
     /* The journal on the node's disk, so `recover` on the node still finds it
      * after the task is gone. A bind source must exist: /run does everywhere. */
-    json_array_append_new(mounts,
-                          o->state_dir ? mount(o->state_dir, STATE_IN_TASK, false) : mount("/run", "/host-run", false));
+    json_array_append_new(mounts, o->state_dir ? mount(o->state_dir, state_in_task(o), false)
+                                               : mount("/run", "/host-run", false));
     json_array_append_new(mounts, mount("/sys/fs/cgroup", "/sys/fs/cgroup", false));
     if (o->engine_socket)
         json_array_append_new(mounts, mount(o->engine_socket, o->engine_socket, false));
