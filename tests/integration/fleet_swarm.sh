@@ -8,7 +8,9 @@
 # with its node's name; a process stop on a worker's task container goes through
 # that node's agent; a fault held on every node is reverted by every agent when
 # the coordinator is SIGKILLed, and `aftershock recover` removes the service
-# and the secret it left; agents given a wrong key are refused; a deploy the
+# and the secret it left; SIGKILL of one agent (its guardian dies with the task:
+# recover in the agent's image on the node reverts); agents given a wrong key
+# are refused; a deploy the
 # swarm refuses fails with its reason; nothing is left on any node.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
@@ -157,14 +159,43 @@ for n in $SWARM_NODES; do
   check "node $n: the agent's journal is closed clean" '[ -z "$(ls "$T/state/$n"/*.journal 2>/dev/null)" ]'
 done
 
-# 4. Agents given a key that is not the coordinator's are refused.
+# 4. SIGKILL of one agent (w2's) while it holds a fault. Its guardian cannot
+#    revert: the agent is PID 1 of its task's PID namespace, so the kernel kills
+#    the guardian with it. The journal is on the node's disk; its paths are the
+#    task's, so recover runs in the agent's image with the same mount (as a
+#    team would: docs/fleet.md), not on the node's own filesystem.
+(fs r6 --scenario "$T/mark.yaml" --node all --fault mark --hold) >"$T/r6.out" 2>&1 &
+coord=$!
+for i in $(seq 600); do grep -q holding "$T/r6.out" && break; kill -0 $coord 2>/dev/null || break; sleep 0.1; done
+agent=$(swarm_dk w2 ps -q --filter label=com.docker.swarm.service.name=aftershock-agent-r6)
+apid=$(swarm_dk w2 inspect -f '{{.State.Pid}}' "$agent" 2>/dev/null)
+check "agent SIGKILL: w2's agent is PID 1 of its task, its guardian beside it" \
+  '[ -n "$apid" ] && [ -e "$T/state/w2/marker" ] && grep -q "__guardian" /proc/$(pgrep -P "$apid" | head -1)/cmdline 2>/dev/null'
+kill -KILL "$apid"
+sleep 1.5
+check "agent SIGKILL: the guardian died with the task, the fault stays on w2" \
+  '[ -e "$T/state/w2/marker" ] && [ -e "$T/state/w2/r6.journal" ] && ! kill -0 $(pgrep -P "$apid" | head -1) 2>/dev/null'
+check "agent SIGKILL: the other nodes' faults are still held" '[ -e "$T/state/m/marker" ] && [ -e "$T/state/w1/marker" ]'
+swarm_dk w2 run --rm --network none -v "$T/state/w2:/aftershock-state" ash-agent \
+  /usr/bin/aftershock recover --state-dir /aftershock-state >"$T/rec6.out" 2>&1
+check "agent SIGKILL: recover in the agent's image on w2 reverts it ($(grep -c undone "$T/rec6.out") undone)" \
+  '[ ! -e "$T/state/w2/marker" ] && [ ! -e "$T/state/w2/r6.journal" ]'
+kill -KILL $coord
+wait $coord 2>/dev/null
+coord=""
+for i in $(seq 60); do [ -e "$T/state/m/marker" ] || [ -e "$T/state/w1/marker" ] || break; sleep 0.05; done
+"$ASH" recover --state-dir "$T/cj" >/dev/null 2>&1
+check "agent SIGKILL: the others reverted when the coordinator went, recover removed service and secret" \
+  '[ ! -e "$T/state/m/marker" ] && [ ! -e "$T/state/w1/marker" ] && nothing_deployed'
+
+# 5. Agents given a key that is not the coordinator's are refused.
 (fs r4 --wrong-key) >"$T/r4.out" 2>&1
 rc=$?
 check "wrong key: the deploy fails ($(tail -1 "$T/r4.out"))" '[ $rc = 1 ] && ! grep -q "^hello" "$T/r4.out"'
 check "wrong key: the handshake was refused" 'grep -q "refused: .*TLS handshake" "$T/r4.out"'
 check "wrong key: service and secret removed" 'nothing_deployed'
 
-# 5. A deploy the swarm refuses (an image no node has, and no registry to pull
+# 6. A deploy the swarm refuses (an image no node has, and no registry to pull
 #    it from) fails with the engine's reason, and removes what it made.
 s5=$(date +%s)
 (fs r5 --image ash-no-such-image) >"$T/r5.out" 2>&1
@@ -173,7 +204,7 @@ check "failed deploy: says the swarm's reason in $(($(date +%s) - s5))s ($(grep 
   '[ $rc = 1 ] && grep -q "swarm service aftershock-agent-r5: the task on node .* is rejected" "$T/r5.out"'
 check "failed deploy: service and secret removed" 'nothing_deployed && [ ! -e "$T/cj/r5.journal" ]'
 
-# 6. Nothing left on any node: no agent task containers (Swarm removes a removed
+# 7. Nothing left on any node: no agent task containers (Swarm removes a removed
 #    service's tasks on its own time), no journal, nothing for recover.
 for i in $(seq 100); do
   left=0
