@@ -114,7 +114,7 @@ static json_t *mount(const char *src, const char *dst, bool ro)
     return json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind", "Source", src, "Target", dst, "ReadOnly", ro);
 }
 
-/* What the agent needs in its task (docs/fleet.md, "What an agent can do in a swarm task"). */
+/* What the agent needs in its task (docs/fleet.md, "What an agent can and cannot do inside a swarm task"). */
 static json_t *service_spec(const struct ash_swarm *s, const struct ash_swarm_opts *o)
 {
     json_t *args = json_pack("[s, s, s, s, s, s, s]", "agent", "--connect", o->connect, "--key-file",
@@ -124,8 +124,9 @@ static json_t *service_spec(const struct ash_swarm *s, const struct ash_swarm_op
         json_array_append_new(args, json_string(o->lease));
     }
     json_t *mounts = json_array();
-    /* The journal on the node's disk, so `recover` on the node still finds it
-     * after the task is gone. A bind source must exist: /run does everywhere. */
+    /* The journal on the node's disk, so recover (in the agent's image on the
+     * node, docs/fleet.md) still finds it after the task is gone. A bind source
+     * must exist: /run does everywhere. */
     json_array_append_new(mounts, o->state_dir ? mount(o->state_dir, state_in_task(o), false)
                                                : mount("/run", "/host-run", false));
     json_array_append_new(mounts, mount("/sys/fs/cgroup", "/sys/fs/cgroup", false));
