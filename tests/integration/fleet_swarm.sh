@@ -27,7 +27,8 @@ coord=""
 cleanup() {
   [ -z "$coord" ] || { kill -KILL "$coord" 2>/dev/null; wait "$coord" 2>/dev/null; }
   "$ASH" recover --state-dir "$T/cj" >/dev/null 2>&1
-  for n in $SWARM_NODES; do "$ASH" recover --state-dir "$T/state/$n" >/dev/null 2>&1; done
+  # The agents' journals are in their tasks' terms: never replayed on this
+  # machine's filesystem (docs/fleet.md); their state dirs go with $T.
   swarm_stop
   rm -rf "$T"
 }
@@ -218,8 +219,8 @@ for i in $(seq 100); do
 done
 check "no agent containers left on any node" '[ $left = 0 ]'
 for n in $SWARM_NODES; do
-  check "node $n: recover finds nothing" \
-    '"$ASH" recover --state-dir "$T/state/$n" 2>&1 | grep -qiv undone'
+  check "node $n: no journal left in its agent's state directory" \
+    '[ -z "$(ls "$T/state/$n"/*.journal 2>/dev/null)" ]'
   check "node $n: no queueing discipline or address added in its namespace" \
     '[ -z "$(ip netns exec "$(swarm_ns "$n")" tc qdisc show | grep -v "noqueue\|pfifo_fast\|fq_codel\|mq ")" ]'
 done
