@@ -8,7 +8,8 @@ want_test=0
 pkgs=(build-essential cmake pkg-config check libseccomp-dev libnl-3-dev libnl-route-3-dev
       libyaml-dev libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev
       libnftables-dev libmnl-dev libldns-dev
-      libgnutls28-dev) # the fleet channel: TLS 1.3 with a pre-shared key (src/fleet/channel.c)
+      libgnutls28-dev # the fleet channel: TLS 1.3 with a pre-shared key (src/fleet/channel.c)
+      libncurses-dev) # the live view (run --live)
 if [ "$want_test" = 1 ]; then
   pkgs+=(clang clang-format git libxml2-utils python3 python3-jsonschema python3-yaml postgresql iproute2 nftables procps curl sqlite3
          dnsmasq-base # bench/bench_dns: the reference resolver (the binary only, no system service)

@@ -269,7 +269,43 @@ struct net_state {
     struct ash_cross cross;
     struct ash_cross_opts copts;
     bool cross_on;
+    /* The no-effect check (README, "fault had no effect"): set once injected. */
+    struct ash_ctx *ctx;
+    const char *name;
+    const struct net_conf *c;
+    char where[64]; /* the link, for the messages */
+    ash_timer *quiet;
 };
+
+#define NO_EFFECT_AFTER_NS ASH_NS_PER_S
+
+/* Packets the fault applies to since it was injected, as the counting rules of its
+ * table on the faulted host saw them (count_rules; counters start at 0), read over
+ * netlink: 1 with *n set; 0 when it cannot tell (cross traffic is traffic of its own,
+ * so such a fault always has an effect). */
+static int packets_seen(const struct net_state *st, uint64_t *n, ash_error_t *err)
+{
+    *n = 0;
+    if (st->cross_on || st->n_tb == 0)
+        return 0;
+    /* The first table is on the faulted host and holds the counting rules. */
+    int r = ash_nft_table_packets(st->tb[0].nsfd, "inet", st->table, n, err);
+    return r < 0 ? -1 : r;
+}
+
+static int64_t quiet_check(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop;
+    struct net_state *st = data;
+    st->quiet = NULL;
+    uint64_t n = 0;
+    ash_error_t e = {0};
+    if (packets_seen(st, &n, &e) == 1 && n == 0)
+        ash_ctx_eventf(st->ctx, now, "warning",
+                       "%s: no packet has crossed it on %s in %.0f s: the fault has had no effect so far", st->name,
+                       st->where, (double)NO_EFFECT_AFTER_NS / 1e9);
+    return ASH_TIMER_DONE;
+}
 
 static int journal(struct ash_ctx *ctx, const char *op, json_t *d, uint64_t *id, ash_error_t *err)
 {
@@ -363,6 +399,18 @@ static void rules(char *buf, size_t len, const struct net_conf *c, const char *c
     int n = matches(c, peer_kw, peer, m);
     for (int i = 0; i < n; i++)
         snprintf(buf + strlen(buf), len - strlen(buf), "add rule inet %%s %s %s%s\n", chain, m[i], action);
+}
+
+/* Rules that only count the IPv4 packets the fault applies to (its direction, peer,
+ * protocol, port), for the no-effect check: the host's IPv6 link-local chatter
+ * (router solicitations, MLD reports) and the bridge's flooded ARP cross its link
+ * too, but they are not traffic the fault could harm. */
+static void count_rules(char *buf, size_t len, const struct net_conf *c, bool egress, bool ingress, const char *peer)
+{
+    if (egress)
+        rules(buf, len, c, "out", "daddr", peer, "meta nfproto ipv4 counter");
+    if (ingress)
+        rules(buf, len, c, "in", "saddr", peer, "meta nfproto ipv4 counter");
 }
 
 /* Make table `st->table` in h's namespace from rule lines that still carry a %s for the table name. */
@@ -489,7 +537,9 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         rules(rules_a, sizeof rules_a, c, "out", "daddr", peer, action);
     if (action[0] && ingress)
         rules(rules_a, sizeof rules_a, c, "in", "saddr", peer, action);
-    if (rules_a[0] && add_table(ctx, st, a, rules_a, err) < 0)
+    /* Always a table on a's side: its counting rules tell whether the fault had an effect. */
+    count_rules(rules_a, sizeof rules_a, c, egress, ingress, peer);
+    if (add_table(ctx, st, a, rules_a, err) < 0)
         goto fail;
     if (rules_b[0] && add_table(ctx, st, b, rules_b, err) < 0)
         goto fail;
@@ -573,6 +623,15 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     if (needs_delay_path(c))
         ash_ctx_eventf(ctx, ash_now_ns(), "network-mechanism", "%s: delay family through %s (%s)", f->name,
                        netem ? "netem" : "the userspace relay", dwhy);
+    st->ctx = ctx;
+    st->name = f->name;
+    st->c = c;
+    if (b)
+        snprintf(st->where, sizeof st->where, "the link %s-%s", ash_host_name(a), ash_host_name(b));
+    else
+        snprintf(st->where, sizeof st->where, "host %s's link", ash_host_name(a));
+    if (ctx->loop)
+        st->quiet = ash_loop_add_timer(ctx->loop, ash_now_ns() + NO_EFFECT_AFTER_NS, quiet_check, st);
     *state = st;
     return 0;
 fail:;
@@ -590,6 +649,21 @@ static int net_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         return 0;
     int ret = 0;
     ash_error_t e = {0};
+    if (st->quiet && ctx->loop)
+        ash_loop_cancel_timer(ctx->loop, st->quiet);
+    st->quiet = NULL;
+    /* Read before anything is removed: the counters go with the qdiscs and tables. */
+    uint64_t seen = 0;
+    if (st->ctx && ctx->no_effect && packets_seen(st, &seen, &e) == 1 && seen == 0) {
+        char why[200];
+        snprintf(why, sizeof why,
+                 "no packet crossed it on %s while it was in effect (the counters of its nftables table, IPv4 packets "
+                 "it applies to, stayed at 0)",
+                 st->where);
+        ctx->no_effect(ctx, st->name, why);
+    }
+    st->ctx = NULL; /* once: a retried revert does not say it again */
+    e = (ash_error_t){0};
     if (st->cross_on) {
         ash_cross_stop(&st->cross, ctx->journal);
         st->cross_on = false;
@@ -796,10 +870,10 @@ static int net_describe(const struct ash_fault_spec *f, const struct ash_describ
     if (netem)
         snprintf(what + strlen(what), sizeof what - strlen(what), "%snetem delay %.3f ms jitter %.3f ms",
                  what[0] ? " + " : "", (double)c->delay_ns / 1e6, (double)c->jitter_ns / 1e6);
-    bool table_a = false, table_b = false;
+    bool prio_a = false, table_b = false;
     if (egress && (c->bandwidth || netem)) {
         ash_describe_object(out, "qdisc", "eth0", na.netns, "network.qdisc", "%s (what %s sends)", what, an);
-        table_a |= htb;
+        prio_a = htb;
     }
     if (ingress && (c->bandwidth || netem)) {
         if (bn && htb) {
@@ -815,12 +889,12 @@ static int net_describe(const struct ash_fault_spec *f, const struct ash_describ
         snprintf(action, sizeof action, "drop");
     else if (c->loss > 0)
         snprintf(action, sizeof action, "drop %.4g%% (numgen random)", c->loss * 100);
-    table_a |= action[0] && (egress || ingress);
     char tname[ASH_OBJNAME_MAX + 8];
     snprintf(tname, sizeof tname, "inet %s", table);
-    if (table_a)
-        ash_describe_object(out, "nft-table", tname, na.netns, "network.nft", "%s%s%s",
-                            htb ? "meta priority set 1:10" : "", htb && action[0] ? "; " : "", action);
+    /* Always: its counting rules tell whether the fault had an effect. */
+    ash_describe_object(out, "nft-table", tname, na.netns, "network.nft",
+                        "%s%s%s%scounters of what the fault applies to", prio_a ? "meta priority set 1:10" : "",
+                        prio_a && action[0] ? "; " : "", action, prio_a || action[0] ? "; " : "");
     if (table_b)
         ash_describe_object(out, "nft-table", tname, nb.netns, "network.nft", "meta priority set 1:10");
     if (dmech == MECH_RELAY) {

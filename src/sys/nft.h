@@ -5,6 +5,7 @@
 
 #include <aftershock/error.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Run a batch of nft commands (one transaction) in netns_fd (< 0: here).
  * The error carries libnftables' own message. */
@@ -13,5 +14,8 @@ int ash_nft_run(int netns_fd, const char *cmds, ash_error_t *err);
 int ash_nft_table_delete(int netns_fd, const char *family, const char *name, ash_error_t *err);
 /* Does the table exist? -1 with err when nftables cannot be asked. */
 int ash_nft_table_exists(int netns_fd, const char *family, const char *name, ash_error_t *err);
+/* The sum of the packets counted by the `counter`s of the table's rules, read over
+ * netlink: 1 with *packets set, 0 when the table is not there. */
+int ash_nft_table_packets(int netns_fd, const char *family, const char *name, uint64_t *packets, ash_error_t *err);
 
 #endif

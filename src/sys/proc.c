@@ -1,5 +1,6 @@
 /* Process spawning and identity: fork+exec with pidfds, checked signals, names. */
 #include "sys/proc.h"
+#include "sys/gil.h"
 #include "sys/clock.h"
 
 #include <errno.h>
@@ -223,9 +224,11 @@ int ash_run_command_out(char *const *argv, int64_t timeout_ns, int out_fd, ash_e
         return -1;
     struct pollfd p = {.fd = ch.pidfd, .events = POLLIN};
     int status = 0, r;
+    ash_gil_blocking_begin(); /* the command's run is all wait: the probes keep their clock */
     do
         r = poll(&p, 1, (int)(timeout_ns / ASH_NS_PER_MS));
     while (r < 0 && errno == EINTR);
+    ash_gil_blocking_end();
     if (r <= 0 || ash_child_reap(&ch, &status) != 1) {
         ash_child_terminate(&ch, 0, true);
         ash_child_close(&ch);
@@ -272,13 +275,17 @@ void ash_child_terminate(struct ash_child *c, int64_t grace_ns, bool pgroup)
     ash_pidfd_signal(c->pidfd, SIGTERM);
     if (c->pidfd >= 0 && grace_ns > 0) {
         struct pollfd p = {.fd = c->pidfd, .events = POLLIN};
+        ash_gil_blocking_begin();
         poll(&p, 1, (int)(grace_ns / ASH_NS_PER_MS));
+        ash_gil_blocking_end();
     }
     if (!ash_child_reap(c, NULL)) {
         if (pgroup)
             kill(-c->pid, SIGKILL);
         ash_pidfd_signal(c->pidfd, SIGKILL);
+        ash_gil_blocking_begin();
         waitpid(c->pid, NULL, 0);
+        ash_gil_blocking_end();
         c->pid = -1;
     } else if (pgroup) {
         /* leader gone: make sure nothing of its group survives */
