@@ -18,7 +18,7 @@ if [ "$want_test" = 1 ]; then
          # (the test starts each on its own ports; policy-rc.d keeps their services down)
          # (prometheus also ships promtool: tests/integration/metrics.sh checks --metrics with it)
          prometheus prometheus-alertmanager prometheus-blackbox-exporter
-         docker.io busybox-static # tests/integration/targets_container*.sh: a private dockerd, an offline image
+         docker.io busybox-static # targets_container*.sh, fleet_swarm.sh: private dockerds (a swarm), offline images
          podman # tests/integration/targets_podman.sh: a private rootful podman behind its Docker-compatible socket
          chromium)    # tests/integration/report_browser.sh: reports checked in a real browser
 fi
