@@ -10,6 +10,8 @@
 #include "detect/webhook_guard.h"
 #include "env/sandbox.h"
 #include "kinds.h"
+#include "sys/addr.h"
+#include "sys/fs.h"
 #include "sys/clock.h"
 #include "sys/procsock.h"
 #include "sys/sockdiag.h"
@@ -194,15 +196,6 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *l
     return 0;
 }
 
-static bool is_loopback(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
-    if (ss->ss_family == AF_INET6)
-        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
-    return false;
-}
-
 static int webhook_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
 {
     struct webhook_conf *c = conf;
@@ -212,7 +205,7 @@ static int webhook_validate(void *conf, const ash_node *node, const struct ash_s
     ash_node lv = ash_node_at(node, "listen");
     if (parse_listen(conf_listen(c), &ss, &len, why, sizeof why) < 0)
         return ash_node_fail(&lv, err, "listen: %s", why);
-    if (!is_loopback(&ss) && !c->allow_remote)
+    if (!ash_addr_is_loopback(&ss) && !c->allow_remote)
         return ash_node_fail(&lv, err,
                              "listen address '%s' is not loopback: anyone who can reach it could fake a detection; "
                              "set 'allow_remote: true' if that is intended",
@@ -337,14 +330,8 @@ static struct seen_alert *seen_find(struct webhook_state *st, const char *key)
 
 static struct seen_alert *seen_add(struct webhook_state *st, const char *key, int64_t fired)
 {
-    if (st->n_alerts == st->cap_alerts) {
-        size_t cap = st->cap_alerts ? st->cap_alerts * 2 : 16;
-        struct seen_alert *v = realloc(st->alerts, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        st->alerts = v;
-        st->cap_alerts = cap;
-    }
+    if (ash_grow(&st->alerts, &st->cap_alerts, st->n_alerts + 1, sizeof *st->alerts, 16) < 0)
+        return NULL;
     char *k = strdup(key);
     if (!k)
         return NULL;

@@ -19,6 +19,7 @@
 #include "env/env.h"
 #include "env/sandbox.h"
 #include "dns/dns.h"
+#include "sys/fs.h"
 #include "sys/clock.h"
 #include "sys/gil.h"
 #include "sys/journal.h"
@@ -62,15 +63,9 @@ static ash_timer *need_timer(struct run *r, int64_t at, ash_timer_cb cb, void *d
 
 static void add_event(struct run *r, int64_t t, const char *event, const char *detail)
 {
-    if (r->n_events == r->cap_events) {
-        size_t cap = r->cap_events ? r->cap_events * 2 : 64;
-        struct event *e = realloc(r->events, cap * sizeof *e);
-        if (!e) {
-            lost(r, "timeline event");
-            return;
-        }
-        r->events = e;
-        r->cap_events = cap;
+    if (ash_grow(&r->events, &r->cap_events, r->n_events + 1, sizeof *r->events, 64) < 0) {
+        lost(r, "timeline event");
+        return;
     }
     char *ev = strdup(event), *det = strdup(detail ? detail : "");
     if (!ev || !det) {
@@ -124,15 +119,9 @@ static void ctx_detect(struct ash_ctx *ctx, const struct ash_detector_spec *det,
         ash_ctx_eventf(ctx, t, "false-alarm", "%s: %s", det->name, detail ? detail : "");
         return;
     }
-    if (r->n_det == r->cap_det) {
-        size_t cap = r->cap_det ? r->cap_det * 2 : 16;
-        struct detection *d = realloc(r->detections, cap * sizeof *d);
-        if (!d) {
-            lost(r, "detection");
-            return;
-        }
-        r->detections = d;
-        r->cap_det = cap;
+    if (ash_grow(&r->detections, &r->cap_det, r->n_det + 1, sizeof *r->detections, 16) < 0) {
+        lost(r, "detection");
+        return;
     }
     struct detection *d = &r->detections[r->n_det++];
     d->det = det;
@@ -188,14 +177,8 @@ static struct alert_rec *alert_find(struct run *r, const struct ash_detector_spe
 static struct alert_rec *alert_add(struct run *r, const struct ash_detector_spec *det, const struct ash_alert *a,
                                    enum alert_role role)
 {
-    if (r->n_alerts == r->cap_alerts) {
-        size_t cap = r->cap_alerts ? r->cap_alerts * 2 : 16;
-        struct alert_rec *v = realloc(r->alerts, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        r->alerts = v;
-        r->cap_alerts = cap;
-    }
+    if (ash_grow(&r->alerts, &r->cap_alerts, r->n_alerts + 1, sizeof *r->alerts, 16) < 0)
+        return NULL;
     struct alert_rec *rec = &r->alerts[r->n_alerts];
     *rec = (struct alert_rec){.det = det,
                               .key = strdup(a->key),
@@ -289,15 +272,9 @@ static void sample_done(void *arg, const struct ash_sample *s)
     struct ash_sample judged = *s;
     ash_sample_judge(&judged, p->slow_ns);
     s = &judged;
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 256;
-        struct ash_point *v = realloc(p->samples, cap * sizeof *v);
-        if (!v) {
-            lost(r, "probe sample");
-            return;
-        }
-        p->samples = v;
-        p->cap = cap;
+    if (ash_grow(&p->samples, &p->cap, p->n + 1, sizeof *p->samples, 256) < 0) {
+        lost(r, "probe sample");
+        return;
     }
     /* Keep samples ordered by start (a slow sample may finish after a later one). */
     size_t i = p->n++;
@@ -355,27 +332,17 @@ static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
     /* The sample's start is the scheduled time if we are on time, so lateness
      * of the loop shows up in the bench, not as error in the figures. */
     int64_t start = ash_now_ns();
-    if (p->n_late == p->cap_late) {
-        size_t cap = p->cap_late ? p->cap_late * 2 : 256;
-        int64_t *v = realloc(p->late, cap * sizeof *v);
-        if (v) {
-            p->late = v;
-            p->cap_late = cap;
-        }
-    }
-    if (p->n_late < p->cap_late)
+    /* The schedule's lateness is a measured figure, and the starts in flight bound what
+     * is known: neither may be dropped quietly. */
+    if (ash_grow(&p->late, &p->cap_late, p->n_late + 1, sizeof *p->late, 256) < 0)
+        lost(p->run, "probe tick's lateness");
+    else
         p->late[p->n_late++] = start - scheduled;
     if (start - scheduled > ASH_LATE_REPORT_NS)
         note_late_tick(p->run, p, scheduled, start);
-    if (p->n_fly == p->cap_fly) {
-        size_t cap = p->cap_fly ? p->cap_fly * 2 : 8;
-        int64_t *v = realloc(p->fly, cap * sizeof *v);
-        if (v) {
-            p->fly = v;
-            p->cap_fly = cap;
-        }
-    }
-    if (p->n_fly < p->cap_fly)
+    if (ash_grow(&p->fly, &p->cap_fly, p->n_fly + 1, sizeof *p->fly, 8) < 0)
+        lost(p->run, "probe sample in flight");
+    else
         p->fly[p->n_fly++] = start;
     p->inflight++;
     if (p->spec->kind->sample(&p->run->ctx, p->spec, p->state, start, sample_done, p, &err) < 0) {

@@ -7,6 +7,7 @@
  * One multi handle per loop is shared by all http probes of a run, so DNS
  * answers and (when keepalive is on) connections are shared as a browser would. */
 #include "probes/curl_loop.h"
+#include "sys/fs.h"
 #include "sys/clock.h"
 
 #include <errno.h>
@@ -42,14 +43,8 @@ static struct ash_curl_loop *all_loops;
 
 static int track_fd(struct ash_curl_loop *cl, int fd)
 {
-    if (cl->nfds == cl->capfds) {
-        size_t cap = cl->capfds ? cl->capfds * 2 : 8;
-        int *v = realloc(cl->fds, cap * sizeof *v);
-        if (!v)
-            return -1;
-        cl->fds = v;
-        cl->capfds = cap;
-    }
+    if (ash_grow(&cl->fds, &cl->capfds, cl->nfds + 1, sizeof *cl->fds, 8) < 0)
+        return -1;
     cl->fds[cl->nfds++] = fd;
     return 0;
 }

@@ -4,6 +4,7 @@
 #include "dns/dns.h"
 #include "sys/addr.h"
 #include "env/sandbox.h"
+#include "probes/inflight.h"
 #include "probes/probe_socket.h"
 #include "sys/clock.h"
 
@@ -36,46 +37,23 @@ struct dns_probe_state {
     struct sockaddr_storage ns;
     socklen_t ns_len;
     char ns_str[INET6_ADDRSTRLEN + 8];
-    struct dns_sample *inflight;
+    struct ash_inflight inflight;
 };
 
 struct dns_sample {
+    struct ash_inflight_sample b; /* first: the list, the timer, the result */
     struct dns_probe_state *st;
     int fd;
     uint16_t id;
-    ash_timer *timer;
-    bool finished;
-    struct ash_sample result;
-    ash_sample_done_fn done;
-    void *arg;
-    struct dns_sample *prev, *next;
 };
 
-static void release(struct dns_sample *s)
+static void clear(struct ash_inflight_sample *b)
 {
-    ash_loop *loop = s->st->ctx->loop;
-    if (s->timer)
-        ash_loop_cancel_timer(loop, s->timer);
+    struct dns_sample *s = (struct dns_sample *)b;
     if (s->fd >= 0) {
-        ash_loop_del_fd(loop, s->fd);
+        ash_loop_del_fd(s->st->ctx->loop, s->fd);
         close(s->fd);
     }
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        s->st->inflight = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    free(s);
-}
-
-static void deliver(struct dns_sample *s)
-{
-    struct ash_sample out = s->result;
-    ash_sample_done_fn done = s->done;
-    void *arg = s->arg;
-    release(s);
-    done(arg, &out);
 }
 
 static int64_t on_timer(ash_loop *loop, int64_t now, void *data)
@@ -83,13 +61,13 @@ static int64_t on_timer(ash_loop *loop, int64_t now, void *data)
     (void)loop;
     (void)now;
     struct dns_sample *s = data;
-    s->timer = NULL;
-    if (!s->finished) {
-        s->result.end = ash_now_ns();
-        snprintf(s->result.detail, sizeof s->result.detail, "no answer from %s within %.0f ms", s->st->ns_str,
-                 ash_ns_to_ms(s->result.end - s->result.start));
+    s->b.timer = NULL;
+    if (!s->b.finished) {
+        s->b.result.end = ash_now_ns();
+        snprintf(s->b.result.detail, sizeof s->b.result.detail, "no answer from %s within %.0f ms", s->st->ns_str,
+                 ash_ns_to_ms(s->b.result.end - s->b.result.start));
     }
-    deliver(s);
+    ash_inflight_deliver(&s->b);
     return ASH_TIMER_DONE;
 }
 
@@ -114,7 +92,7 @@ static void judge(struct dns_sample *s, const ldns_pkt *ans)
     ldns_pkt_rcode rc = ldns_pkt_get_rcode(ans);
     if (rc != LDNS_RCODE_NOERROR) {
         char *rcs = ldns_pkt_rcode2str(rc);
-        snprintf(s->result.detail, sizeof s->result.detail, "%s: %s", c->name, rcs ? rcs : "error");
+        snprintf(s->b.result.detail, sizeof s->b.result.detail, "%s: %s", c->name, rcs ? rcs : "error");
         free(rcs);
         return;
     }
@@ -133,13 +111,13 @@ static void judge(struct dns_sample *s, const ldns_pkt *ans)
         free(a);
     }
     if (!got[0])
-        snprintf(s->result.detail, sizeof s->result.detail, "%s: no address in the answer%s", c->name,
+        snprintf(s->b.result.detail, sizeof s->b.result.detail, "%s: no address in the answer%s", c->name,
                  ldns_pkt_tc(ans) ? " (truncated)" : "");
     else if (c->expect && (!want || strcmp(got, want) != 0))
-        snprintf(s->result.detail, sizeof s->result.detail, "%s resolved to %s, expected %s (%s)", c->name, got,
+        snprintf(s->b.result.detail, sizeof s->b.result.detail, "%s resolved to %s, expected %s (%s)", c->name, got,
                  c->expect, want ? want : "unknown");
     else
-        s->result.ok = true;
+        s->b.result.ok = true;
 }
 
 static void on_readable(ash_loop *loop, int fd, uint32_t events, void *data)
@@ -151,13 +129,13 @@ static void on_readable(ash_loop *loop, int fd, uint32_t events, void *data)
     ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
-    s->result.end = ash_now_ns();
+    s->b.result.end = ash_now_ns();
     if (n < 0) {
-        snprintf(s->result.detail, sizeof s->result.detail, "%s: %s", s->st->ns_str, strerror(errno));
+        snprintf(s->b.result.detail, sizeof s->b.result.detail, "%s: %s", s->st->ns_str, strerror(errno));
     } else {
         ldns_pkt *ans = NULL;
         if (ldns_wire2pkt(&ans, buf, (size_t)n) != LDNS_STATUS_OK) {
-            snprintf(s->result.detail, sizeof s->result.detail, "malformed answer from %s", s->st->ns_str);
+            snprintf(s->b.result.detail, sizeof s->b.result.detail, "malformed answer from %s", s->st->ns_str);
         } else if (ldns_pkt_id(ans) != s->id || !ldns_pkt_qr(ans)) {
             ldns_pkt_free(ans);
             return; /* not ours (a late answer to an earlier socket cannot reach this one, but be sure) */
@@ -166,8 +144,8 @@ static void on_readable(ash_loop *loop, int fd, uint32_t events, void *data)
         }
         ldns_pkt_free(ans);
     }
-    s->finished = true;
-    deliver(s);
+    s->b.finished = true;
+    ash_inflight_deliver(&s->b);
 }
 
 /* The first nameserver of the host's generated resolv.conf (or the harness's). */
@@ -201,6 +179,7 @@ static int dns_probe_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, v
     }
     st->p = p;
     st->ctx = ctx;
+    st->inflight = (struct ash_inflight){.loop = ctx->loop, .clear = clear};
     st->from = from;
     char spec[INET6_ADDRSTRLEN + 16], why[120], addr[INET6_ADDRSTRLEN + 1];
     if (!from && ctx->scenario && ctx->scenario->dns.listen) {
@@ -258,36 +237,24 @@ static int dns_probe_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p,
     struct dns_sample *s = calloc(1, sizeof *s);
     if (!s)
         return ash_error(err, ENOMEM, "probe '%s': sample", p->name);
-    *s = (struct dns_sample){.st = st, .fd = -1, .done = done, .arg = arg, .result = {.start = start}};
-    s->next = st->inflight;
-    if (s->next)
-        s->next->prev = s;
-    st->inflight = s;
+    s->st = st;
+    s->fd = -1;
+    ash_inflight_start(&st->inflight, &s->b, start, done, arg);
     /* A fresh socket per sample, made in the host's netns: link faults and
      * partitions apply to the query as to any client there. */
     s->fd = ash_probe_socket(st->from, st->ns.ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     if (s->fd < 0) {
-        snprintf(s->result.detail, sizeof s->result.detail, "socket: %s", strerror(errno));
-        s->finished = true;
+        snprintf(s->b.result.detail, sizeof s->b.result.detail, "socket: %s", strerror(errno));
+        s->b.finished = true;
     } else if (connect(s->fd, (struct sockaddr *)&st->ns, st->ns_len) < 0 || send_query(s, c->name) < 0) {
-        snprintf(s->result.detail, sizeof s->result.detail, "query %s to %s: %s", c->name, st->ns_str,
+        snprintf(s->b.result.detail, sizeof s->b.result.detail, "query %s to %s: %s", c->name, st->ns_str,
                  errno ? strerror(errno) : "cannot build");
-        s->finished = true;
+        s->b.finished = true;
     } else if (ash_loop_add_fd(st->ctx->loop, s->fd, EPOLLIN, on_readable, s, err) < 0) {
-        release(s);
+        ash_inflight_release(&s->b);
         return ash_error_wrap(err, "probe '%s'", p->name);
     }
-    int64_t deadline = start + (p->timeout_ns > 0 ? p->timeout_ns : ASH_NS_PER_S);
-    if (s->finished) {
-        s->result.end = ash_now_ns();
-        deadline = 0; /* known already; still reported from the loop */
-    }
-    s->timer = ash_loop_add_timer(st->ctx->loop, deadline, on_timer, s);
-    if (!s->timer) {
-        release(s);
-        return ash_error(err, ENOMEM, "probe '%s': timer", p->name);
-    }
-    return 0;
+    return ash_inflight_arm(&s->b, start + (p->timeout_ns > 0 ? p->timeout_ns : ASH_NS_PER_S), on_timer, p->name, err);
 }
 
 static void dns_probe_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *state)
@@ -297,8 +264,7 @@ static void dns_probe_close(struct ash_ctx *ctx, const struct ash_probe_spec *p,
     struct dns_probe_state *st = state;
     if (!st)
         return;
-    while (st->inflight)
-        release(st->inflight);
+    ash_inflight_close(&st->inflight);
     ash_probe_from_free(st->from);
     free(st);
 }

@@ -1,6 +1,7 @@
 /* Probe `exec`: run a command per sample; ok when it exits 0 within the timeout. */
 #include "env/env.h"
 #include "kinds.h"
+#include "probes/inflight.h"
 #include "probes/probe_confs.h"
 #include "probes/probe_socket.h"
 #include "sys/clock.h"
@@ -26,30 +27,15 @@ struct exec_state {
     ash_loop *loop;
     struct ash_probe_from *from; /* NULL: the harness; else inside this host (or container netns) */
     char **argv;                 /* the command with {run_dir} and {scenario_dir} substituted */
-    struct exec_sample *inflight;
+    struct ash_inflight inflight;
 };
 
 struct exec_sample {
+    struct ash_inflight_sample b; /* first: the list, the timer, the result */
     struct exec_state *st;
     struct ash_child ch; /* ch.pid <= 0: nothing running (spawn failed or reaped) */
-    ash_timer *timer;    /* the timeout, or the deferred delivery of a spawn failure */
-    bool finished;
-    bool reported; /* timed out and reported; still waiting for the killed leader to be reaped */
-    struct ash_sample result;
-    ash_sample_done_fn done;
-    void *arg;
-    struct exec_sample *prev, *next;
+    bool reported;       /* timed out and reported; still waiting for the killed leader to be reaped */
 };
-
-static void unlink_sample(struct exec_sample *s)
-{
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        s->st->inflight = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-}
 
 /* Kill the whole process group while its leader is still unreaped (running or a
  * zombie): the leader's pid, and so the group id, cannot be reused until it is
@@ -79,10 +65,9 @@ static bool kill_and_reap(struct exec_sample *s, int *status, int wait_ms)
     return true;
 }
 
-static void release(struct exec_sample *s)
+static void clear(struct ash_inflight_sample *b)
 {
-    if (s->timer)
-        ash_loop_cancel_timer(s->st->loop, s->timer);
+    struct exec_sample *s = (struct exec_sample *)b;
     /* close() with the command still running: give it a moment to die, no more
      * (a leader that outlives this stays our zombie until the harness exits). */
     kill_and_reap(s, NULL, 1000);
@@ -90,65 +75,45 @@ static void release(struct exec_sample *s)
         ash_loop_del_fd(s->st->loop, s->ch.pidfd);
         ash_child_close(&s->ch);
     }
-    unlink_sample(s);
-    free(s);
-}
-
-/* Free first, report last: done may close the probe. */
-static void deliver(struct exec_sample *s)
-{
-    struct ash_sample out = s->result;
-    ash_sample_done_fn done = s->done;
-    void *arg = s->arg;
-    release(s);
-    done(arg, &out);
 }
 
 static void on_exit_ready(ash_loop *loop, int fd, uint32_t events, void *data)
 {
     struct exec_sample *s = data;
     if (s->reported) {
-        release(s); /* the leader we killed on timeout has exited: reap it, quietly */
+        ash_inflight_release(&s->b); /* the leader we killed on timeout has exited: reap it, quietly */
         return;
     }
-    s->result.end = ash_now_ns();
+    struct ash_sample *res = &s->b.result;
+    res->end = ash_now_ns();
     int status = 0;
     kill_and_reap(s, &status, 1000); /* exited already: pidfd said so */
-    s->result.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    res->ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (WIFEXITED(status)) {
         if (WEXITSTATUS(status) != 0)
-            snprintf(s->result.detail, sizeof s->result.detail, "exit %d", WEXITSTATUS(status));
+            snprintf(res->detail, sizeof res->detail, "exit %d", WEXITSTATUS(status));
     } else if (WIFSIGNALED(status)) {
-        snprintf(s->result.detail, sizeof s->result.detail, "killed by %s", ash_signal_name(WTERMSIG(status)));
+        snprintf(res->detail, sizeof res->detail, "killed by %s", ash_signal_name(WTERMSIG(status)));
     } else {
-        snprintf(s->result.detail, sizeof s->result.detail, "wait status 0x%x", status);
+        snprintf(res->detail, sizeof res->detail, "wait status 0x%x", status);
     }
-    s->finished = true;
-    deliver(s);
+    s->b.finished = true;
+    ash_inflight_deliver(&s->b);
 }
 
 static int64_t on_timer(ash_loop *loop, int64_t now, void *data)
 {
     struct exec_sample *s = data;
-    s->timer = NULL; /* freed by the loop when we return */
-    if (!s->finished) {
-        s->result.end = ash_now_ns();
-        s->result.ok = false;
-        int64_t t = s->st->p->timeout_ns;
-        if (t % ASH_NS_PER_MS == 0)
-            snprintf(s->result.detail, sizeof s->result.detail, "timeout after %lld ms",
-                     (long long)(t / ASH_NS_PER_MS));
-        else
-            snprintf(s->result.detail, sizeof s->result.detail, "timeout after %.3f ms", ash_ns_to_ms(t));
-    }
+    s->b.timer = NULL; /* freed by the loop when we return */
+    ash_inflight_timed_out(&s->b, s->st->p->timeout_ns);
     if (kill_and_reap(s, NULL, 0)) {
-        deliver(s);
+        ash_inflight_deliver(&s->b);
     } else {
         /* Report now; the pidfd stays in the loop and reaps the leader when it
          * finally dies (on_exit_ready). s must not be touched after done. */
-        struct ash_sample out = s->result;
+        struct ash_sample out = s->b.result;
         s->reported = true;
-        s->done(s->arg, &out);
+        s->b.done(s->b.arg, &out);
     }
     return ASH_TIMER_DONE;
 }
@@ -177,6 +142,7 @@ static int exec_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *
     st->p = p;
     st->from = from;
     st->loop = ctx->loop;
+    st->inflight = (struct ash_inflight){.loop = ctx->loop, .clear = clear};
     *state = st;
     return 0;
 }
@@ -188,14 +154,9 @@ static int exec_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
     struct exec_sample *s = calloc(1, sizeof *s);
     if (!s)
         return ash_error(err, ENOMEM, "probe '%s': sample", p->name);
-    *s = (struct exec_sample){
-        .st = st, .ch = {.pid = -1, .pidfd = -1}, .done = done, .arg = arg, .result = {.start = start}};
-    s->next = st->inflight;
-    if (s->next)
-        s->next->prev = s;
-    st->inflight = s;
-
-    int64_t deadline = p->timeout_ns > 0 ? start + p->timeout_ns : -1;
+    s->st = st;
+    s->ch = (struct ash_child){.pid = -1, .pidfd = -1};
+    ash_inflight_start(&st->inflight, &s->b, start, done, arg);
     /* A new process group, so a timeout can kill the command and all it started. */
     struct ash_spawn_opts o = {.argv = st->argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .new_pgroup = true};
     if (st->from) {
@@ -209,25 +170,16 @@ static int exec_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
         /* Counted as a failed sample: under a memory or pid fault, fork failing
          * is exactly what a user's health check would see. */
         s->ch = (struct ash_child){.pid = -1, .pidfd = -1};
-        snprintf(s->result.detail, sizeof s->result.detail, "%s", serr.msg);
-        s->result.end = ash_now_ns();
-        s->finished = true;
-        deadline = 0;
+        snprintf(s->b.result.detail, sizeof s->b.result.detail, "%s", serr.msg);
+        s->b.finished = true;
     } else if (ash_loop_add_fd(st->loop, s->ch.pidfd, EPOLLIN, on_exit_ready, s, err) < 0) {
         int saved_fd = s->ch.pidfd;
         s->ch.pidfd = -1; /* not in the loop: release must not remove it */
-        release(s);
+        ash_inflight_release(&s->b);
         close(saved_fd);
         return ash_error_wrap(err, "probe '%s'", p->name);
     }
-    if (deadline >= 0) {
-        s->timer = ash_loop_add_timer(st->loop, deadline, on_timer, s);
-        if (!s->timer) {
-            release(s);
-            return ash_error(err, ENOMEM, "probe '%s': timer", p->name);
-        }
-    }
-    return 0;
+    return ash_inflight_arm(&s->b, p->timeout_ns > 0 ? start + p->timeout_ns : -1, on_timer, p->name, err);
 }
 
 static void exec_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *state)
@@ -235,8 +187,7 @@ static void exec_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
     struct exec_state *st = state;
     if (!st)
         return;
-    while (st->inflight)
-        release(st->inflight);
+    ash_inflight_close(&st->inflight);
     ash_argv_free(st->argv);
     ash_probe_from_free(st->from);
     free(st);

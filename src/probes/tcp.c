@@ -1,6 +1,7 @@
 /* Probe `tcp`: a non-blocking connect per sample; ok when the handshake completes. */
 #include "env/env.h"
 #include "kinds.h"
+#include "probes/inflight.h"
 #include "probes/probe_confs.h"
 #include "probes/probe_socket.h"
 #include "sys/clock.h"
@@ -26,67 +27,30 @@ struct tcp_state {
     struct ash_dns *dns;         /* the run's DNS server: how `from` resolves names */
     char *host, *port;
     struct addrinfo *ai; /* NULL until a resolution succeeds */
-    struct tcp_sample *inflight;
+    struct ash_inflight inflight;
 };
 
 struct tcp_sample {
+    struct ash_inflight_sample b; /* first: the list, the timer, the result */
     struct tcp_state *st;
     int fd;
-    ash_timer *timer; /* the timeout, or the deferred delivery of a result known at once */
-    bool finished;    /* result below is final, waiting for delivery */
-    struct ash_sample result;
-    ash_sample_done_fn done;
-    void *arg;
-    struct tcp_sample *prev, *next;
 };
 
-static void unlink_sample(struct tcp_sample *s)
+static void clear(struct ash_inflight_sample *b)
 {
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        s->st->inflight = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-}
-
-static void release(struct tcp_sample *s)
-{
-    if (s->timer)
-        ash_loop_cancel_timer(s->st->loop, s->timer);
+    struct tcp_sample *s = (struct tcp_sample *)b;
     if (s->fd >= 0) {
         ash_loop_del_fd(s->st->loop, s->fd);
         close(s->fd);
     }
-    unlink_sample(s);
-    free(s);
-}
-
-/* Free first, report last: done may close the probe. */
-static void deliver(struct tcp_sample *s)
-{
-    struct ash_sample out = s->result;
-    ash_sample_done_fn done = s->done;
-    void *arg = s->arg;
-    release(s);
-    done(arg, &out);
 }
 
 static int64_t on_timer(ash_loop *loop, int64_t now, void *data)
 {
     struct tcp_sample *s = data;
-    s->timer = NULL; /* freed by the loop when we return */
-    if (!s->finished) {
-        s->result.end = ash_now_ns();
-        s->result.ok = false;
-        int64_t t = s->st->p->timeout_ns;
-        if (t % ASH_NS_PER_MS == 0)
-            snprintf(s->result.detail, sizeof s->result.detail, "timeout after %lld ms",
-                     (long long)(t / ASH_NS_PER_MS));
-        else
-            snprintf(s->result.detail, sizeof s->result.detail, "timeout after %.3f ms", ash_ns_to_ms(t));
-    }
-    deliver(s);
+    s->b.timer = NULL; /* freed by the loop when we return */
+    ash_inflight_timed_out(&s->b, s->st->p->timeout_ns);
+    ash_inflight_deliver(&s->b);
     return ASH_TIMER_DONE;
 }
 
@@ -95,16 +59,16 @@ static void on_writable(ash_loop *loop, int fd, uint32_t events, void *data)
     struct tcp_sample *s = data;
     int soerr = 0;
     socklen_t len = sizeof soerr;
-    s->result.end = ash_now_ns();
+    s->b.result.end = ash_now_ns();
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
         soerr = errno;
     if (soerr == 0 && (events & (EPOLLERR | EPOLLHUP)))
         soerr = ECONNRESET;
-    s->result.ok = soerr == 0;
+    s->b.result.ok = soerr == 0;
     if (soerr)
-        snprintf(s->result.detail, sizeof s->result.detail, "connect: %s", strerror(soerr));
-    s->finished = true;
-    deliver(s);
+        snprintf(s->b.result.detail, sizeof s->b.result.detail, "connect: %s", strerror(soerr));
+    s->b.finished = true;
+    ash_inflight_deliver(&s->b);
 }
 
 /* From the harness a resolved name is kept; from a sandbox host it is looked
@@ -159,6 +123,7 @@ static int tcp_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **
     st->from = from;
     st->dns = ctx->dns;
     st->loop = ctx->loop;
+    st->inflight = (struct ash_inflight){.loop = ctx->loop, .clear = clear};
     char *address = c && c->address
                         ? ash_env_substitute(c->address, ctx->scenario ? ctx->scenario->dir : NULL, ctx->run_dir)
                         : NULL;
@@ -185,46 +150,32 @@ static int tcp_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void 
     struct tcp_sample *s = calloc(1, sizeof *s);
     if (!s)
         return ash_error(err, ENOMEM, "probe '%s': sample", p->name);
-    *s = (struct tcp_sample){.st = st, .fd = -1, .done = done, .arg = arg, .result = {.start = start}};
-    s->next = st->inflight;
-    if (s->next)
-        s->next->prev = s;
-    st->inflight = s;
+    s->st = st;
+    s->fd = -1;
+    ash_inflight_start(&st->inflight, &s->b, start, done, arg);
+    struct ash_sample *res = &s->b.result;
 
-    int64_t deadline = p->timeout_ns > 0 ? start + p->timeout_ns : -1;
-    if (resolve(st, s->result.detail, sizeof s->result.detail) < 0) {
-        s->finished = true;
+    if (resolve(st, res->detail, sizeof res->detail) < 0) {
+        s->b.finished = true;
     } else {
         s->fd = ash_probe_socket(st->from, st->ai->ai_family, st->ai->ai_socktype | SOCK_NONBLOCK, st->ai->ai_protocol);
         if (s->fd < 0) {
-            snprintf(s->result.detail, sizeof s->result.detail, "socket: %s", strerror(errno));
-            s->finished = true;
+            snprintf(res->detail, sizeof res->detail, "socket: %s", strerror(errno));
+            s->b.finished = true;
         } else if (connect(s->fd, st->ai->ai_addr, st->ai->ai_addrlen) == 0) {
-            s->result.ok = true;
-            s->finished = true;
+            res->ok = true;
+            s->b.finished = true;
         } else if (errno != EINPROGRESS) {
-            snprintf(s->result.detail, sizeof s->result.detail, "connect: %s", strerror(errno));
-            s->finished = true;
+            snprintf(res->detail, sizeof res->detail, "connect: %s", strerror(errno));
+            s->b.finished = true;
         } else if (ash_loop_add_fd(st->loop, s->fd, EPOLLOUT, on_writable, s, err) < 0) {
             close(s->fd);
             s->fd = -1;
-            release(s);
+            ash_inflight_release(&s->b);
             return ash_error_wrap(err, "probe '%s'", p->name);
         }
     }
-    if (s->finished) {
-        /* Known already; still reported from the loop, as the interface promises. */
-        s->result.end = ash_now_ns();
-        deadline = 0;
-    }
-    if (deadline >= 0) {
-        s->timer = ash_loop_add_timer(st->loop, deadline, on_timer, s);
-        if (!s->timer) {
-            release(s);
-            return ash_error(err, ENOMEM, "probe '%s': timer", p->name);
-        }
-    }
-    return 0;
+    return ash_inflight_arm(&s->b, p->timeout_ns > 0 ? start + p->timeout_ns : -1, on_timer, p->name, err);
 }
 
 static void tcp_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *state)
@@ -232,8 +183,7 @@ static void tcp_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void 
     struct tcp_state *st = state;
     if (!st)
         return;
-    while (st->inflight)
-        release(st->inflight);
+    ash_inflight_close(&st->inflight);
     if (st->ai)
         freeaddrinfo(st->ai);
     free(st->host);

@@ -1039,15 +1039,6 @@ static int parse_expect(struct pctx *x, const ash_node *root)
 
 /* ---------- dns ---------- */
 
-static bool is_loopback(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
-    if (ss->ss_family == AF_INET6)
-        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
-    return false;
-}
-
 /* Top-level `runtime:`: checked for its form only; the socket is reached at run time. */
 static int parse_runtime(struct pctx *x, const ash_node *root)
 {
@@ -1099,7 +1090,7 @@ static int parse_dns(struct pctx *x, const ash_node *root)
         struct sockaddr_storage sa;
         if (ash_parse_listen(d->listen, &sa, why, sizeof why) < 0)
             return ash_node_fail(&listen, x->err, "bad 'listen' '%s': %s", d->listen, why);
-        if (!is_loopback(&sa) && !d->allow_remote)
+        if (!ash_addr_is_loopback(&sa) && !d->allow_remote)
             return ash_node_fail(&listen, x->err,
                                  "listen address '%s' is not loopback: anyone who can reach it would get the "
                                  "fault's answers; set 'allow_remote: true' if that is intended",

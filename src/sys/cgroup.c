@@ -609,17 +609,12 @@ int ash_cgroup_pids(const struct ash_cgroup *cg, pid_t **pids, size_t *n, ash_er
     size_t cap = 0;
     long v;
     while (fscanf(f, "%ld", &v) == 1) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            pid_t *np = realloc(*pids, cap * sizeof *np);
-            if (!np) {
-                fclose(f);
-                free(*pids);
-                *pids = NULL;
-                *n = 0;
-                return ash_error(err, ENOMEM, "cgroup pids");
-            }
-            *pids = np;
+        if (ash_grow(pids, &cap, *n + 1, sizeof **pids, 16) < 0) {
+            fclose(f);
+            free(*pids);
+            *pids = NULL;
+            *n = 0;
+            return ash_error(err, ENOMEM, "cgroup pids");
         }
         (*pids)[(*n)++] = (pid_t)v;
     }
