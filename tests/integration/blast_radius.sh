@@ -143,7 +143,7 @@ refused webhook-host-in-host-mode "11:22: 'host' needs sandbox mode: this scenar
 '
 refused dns-not-loopback "9:16: listen address '0.0.0.0:5353' is not loopback: anyone who can reach it would get the fault's answers; set 'allow_remote: true' if that is intended" 'dns: { listen: "0.0.0.0:5353" }
 '
-refused dns-fault-without-server "10:5: a dns fault needs the run's DNS server: sandbox hosts, or in host mode 'dns: {listen: ADDRESS:PORT}' at the top of the scenario" 'faults:
+refused dns-fault-without-server "10:5: a dns fault needs the run's DNS server: sandbox hosts, or in host mode 'dns: {listen: ADDRESS:PORT}' at the top of the scenario, or a 'target: container:NAME' whose queries it takes" 'faults:
   - name: f
     kind: dns
     names: [web]
