@@ -6,6 +6,7 @@
  * slow one never stops the probes' clock; every time is CLOCK_MONOTONIC ns. */
 #include "engine/run.h"
 #include "engine/fault_revert.h"
+#include "engine/fleet_run.h"
 #include "engine/control.h"
 #include "engine/guardian.h"
 #include "engine/guardrail.h"
@@ -171,6 +172,7 @@ struct run {
     int64_t guard_true, t_reverted_all;
     struct ash_control *control; /* `aftershock abort` / `mark` from another terminal */
     struct ash_offloop *off;     /* the worker for injects, reverts and remediations */
+    struct ash_fleet_run *fleet; /* fleet: the agents that apply faults on other nodes (engine/fleet_run.c) */
     struct late_tick *late_ticks;
     size_t n_late_ticks, n_late_kept;
     /* The live view (--live) and the snapshot arrays it is drawn from. */
@@ -622,8 +624,13 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     f->scheduled = f->scheduled ? f->scheduled : ash_now_ns();
     int64_t called = ash_now_ns();
     int64_t waited = ash_gil_waited_ns();
-    int ret = f->spec->kind->inject(&r->ctx, f->spec, &f->state, &err);
-    int64_t t = ash_now_ns();
+    /* fleet: a fault on a node is its agent's; t is when the agent had done it, on this clock. */
+    char where[192] = "";
+    int64_t t_remote = -1;
+    int ret = r->fleet && ash_fault_node(f->spec)
+                  ? ash_fleet_run_inject(r->fleet, f->spec, &t_remote, where, sizeof where, &err)
+                  : f->spec->kind->inject(&r->ctx, f->spec, &f->state, &err);
+    int64_t t = t_remote >= 0 ? t_remote : ash_now_ns();
     waited = ash_gil_waited_ns() - waited;
     if (ret < 0) {
         f->failed = true;
@@ -642,8 +649,8 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     if (waited > ASH_LATE_REPORT_NS) /* t_inject's own error: README, "Faults do not stop the clock" */
         snprintf(wait, sizeof wait, " (of which %.3f ms waiting for the run lock: in effect up to that much earlier)",
                  ash_ns_to_ms(waited));
-    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s), latency %.3f ms%s", f->spec->name, f->spec->kind->c.name,
-                   ash_ns_to_ms(t - f->scheduled), wait);
+    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s)%s, latency %.3f ms%s", f->spec->name, f->spec->kind->c.name,
+                   where, ash_ns_to_ms(t - f->scheduled), wait);
     ash_progress_faults(r->progress, 1);
     if (f->spec->duration_ns >= 0)
         f->t_revert = need_timer(r, t + f->spec->duration_ns, fault_revert_due, f, "fault's revert timer");
@@ -664,7 +671,11 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
     bool retried = false;
     /* The state is gone after this, even for a one-shot or a failed revert. */
     int64_t waited = ash_gil_waited_ns();
-    int ret = ash_fault_revert(&r->ctx, f->spec, f->state, &retried, &err);
+    char where[192] = "";
+    int64_t t_remote = -1; /* fleet: as in inject_fault */
+    int ret = r->fleet && ash_fault_node(f->spec)
+                  ? ash_fleet_run_revert(r->fleet, f->spec, &t_remote, where, sizeof where, &err)
+                  : ash_fault_revert(&r->ctx, f->spec, f->state, &retried, &err);
     waited = ash_gil_waited_ns() - waited;
     f->state = NULL;
     if (retried && ret == 0)
@@ -682,7 +693,7 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
         return 0;
     }
     f->reverted = true;
-    f->reverted_at = ash_now_ns();
+    f->reverted_at = t_remote >= 0 ? t_remote : ash_now_ns();
     if (f->spec->duration_ns >= 0 || f->spec->until_remediated)
         if (f->reverted_at > r->t_last_revert)
             r->t_last_revert = f->reverted_at;
@@ -705,7 +716,7 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
                        "%s (%s; of which %.3f ms waiting for the run lock: undone up to that much earlier)",
                        f->spec->name, why, ash_ns_to_ms(waited));
     else
-        ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted", "%s (%s)", f->spec->name, why);
+        ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted", "%s (%s)%s", f->spec->name, why, where);
     check_finished(r);
     return 0;
 }
@@ -1258,7 +1269,11 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
         }
     }
     free(series);
-    int64_t ttd_res = detector_resolution(r, r->detected_by, probe_res);
+    /* fleet: t_inject and the reverts may be an agent's times, each known to its clock bound. */
+    int64_t clock_res = ash_fleet_run_bound(r->fleet);
+    probe_res += clock_res;
+    recover_res += clock_res;
+    int64_t ttd_res = detector_resolution(r, r->detected_by, probe_res - clock_res) + clock_res;
 
     json_t *run = json_object();
     json_object_set_new(run, "index", json_integer(r->cfg->index));
@@ -1306,6 +1321,9 @@ static json_t *build_run_json(struct run *r, int verdict, const char *error)
                         json_pack("{s:f, s:f, s:f, s:f}", "impact_ms", ash_ns_to_ms(probe_res), "ttd_ms",
                                   ash_ns_to_ms(ttd_res), "ttr_ms", ash_ns_to_ms(recover_res), "revert_to_recover_ms",
                                   ash_ns_to_ms(recover_res)));
+
+    if (r->fleet)
+        json_object_set_new(run, "fleet", ash_fleet_run_json(r->fleet, r->t_start));
 
     json_t *faults = json_array();
     for (size_t i = 0; i < sc->n_faults; i++) {
@@ -1568,6 +1586,7 @@ static void teardown(struct run *r)
 {
     /* A job in progress ends first (an inject half-way is reverted once it is whole);
      * queued ones are dropped: what they would revert is reverted here. */
+    ash_fleet_run_cancel(r->fleet); /* fleet: the loop no longer collects agents' answers */
     ash_offloop_drain(r->off);
     /* Revert every fault still in effect, newest first. */
     r->phase = PH_REVERT;
@@ -1734,6 +1753,20 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         goto out_journal;
     r.ctx.env = r.env;
 
+    /* fleet: every node's agent connected, its clock mapped, before anything is harmed. */
+    if (sc->fleet.set) {
+        struct ash_fleet_run_opts fo = {.loop = r.loop,
+                                        .sc = sc,
+                                        .run_dir = cfg->run_dir,
+                                        .run_id = cfg->run_id,
+                                        .log = cfg->log,
+                                        .stop = &r.aborted,
+                                        .event = env_event,
+                                        .arg = &r};
+        if (ash_fleet_run_start(&fo, &r.fleet, err) < 0)
+            goto out_teardown;
+    }
+
     r.phase = PH_SETUP;
     ash_progress_phase(r.progress, phase_names[r.phase]);
     add_event(&r, r.t_start, "run-start", sc->name);
@@ -1817,7 +1850,8 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         ash_loop_cancel_timer(r.loop, tt);
     if (!r.finished && !r.aborted && sp)
         ash_loop_cancel_timer(r.loop, sp);
-    ash_offloop_drain(r.off); /* verify looks at what the faults left: none half-way */
+    ash_fleet_run_cancel(r.fleet); /* fleet: the loop no longer collects agents' answers */
+    ash_offloop_drain(r.off);      /* verify looks at what the faults left: none half-way */
     ret = 0;
 
     /* verify: checks run after observation, before anything is reverted or
@@ -1855,6 +1889,7 @@ out_teardown:
         if (r.faults[i].revert_failed)
             verdict = ASH_VERDICT_ERROR;
     ret = verdict;
+    ash_fleet_run_end(r.fleet); /* fleet: bye; each agent reverts what is left on its node */
     ash_env_free(r.env);
 out_journal:
     ash_dns_free(r.ctx.dns); /* the DNS server: after the services, before the sandbox it serves */

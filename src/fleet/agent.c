@@ -89,6 +89,10 @@ static int ctx_target(struct ash_ctx *ctx, const struct ash_target_ref *ref, str
                                "container:, process: and cgroup: targets on its node",
                                of(ctx)->o->node, ash_target_type_names[ref->type], ref->name,
                                ref->type == ASH_TARGET_HOST ? "sandbox host" : "service");
+    /* A fleet scenario names the node of each target: never harm another node's. */
+    if (ref->node && strcmp(ref->node, of(ctx)->o->node) != 0)
+        return ash_error_class(err, ASH_ERR_USAGE, 0, "node %s: target '%s' is on node %s, not this one",
+                               of(ctx)->o->node, ref->name, ref->node);
     return ash_target_resolve(NULL, NULL, ref, out, err);
 }
 
