@@ -9,7 +9,8 @@
 #      the stop as a watcher of /proc saw it; TTD and TTR in one report; every
 #      remote inject/revert shows its bound; the agents leave on `bye` (exit 0);
 #   2. SIGKILL of the coordinator mid-fault: the agents revert within their lease
-#      (the process runs again) and exit;
+#      (the process runs again) and exit; SIGINT mid-fault: the run reverts the
+#      fault on node b itself, aborted, and the agents leave on `bye`;
 #   3. a node that never connects: exit 3 before anything is harmed, naming it;
 #   4. bad `fleet:` input: file:line:column.
 # Every process here is started by this test and ended by its pid.
@@ -204,6 +205,28 @@ PY'
 check "agent b says why it reverted" 'grep -q "reverted" "$T/agent-two-b.out"'
 # The coordinator's own journal (SIGKILLed): its guardian, or recover, clears it.
 "$ASH" recover --state-dir "$T/state2" >/dev/null 2>&1
+
+# ---- 2b. SIGINT of the coordinator mid-fault: it reverts on node b, then bye
+P4=$(free_port)
+scenario "$T/four.yaml" fleet-four "$P4" "a, b" 30s 20s
+watch_proc "$WEB" "$T/truth4"
+"$ASH" run --state-dir "$T/state4" --report-dir "$T/r4" "$T/four.yaml" > "$T/run4.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run4.out"
+start_agents "$P4" 2s four
+for _ in $(seq 1000); do grep -q stopped "$T/truth4" 2>/dev/null && break; sleep 0.01; done
+kill -INT "$RUN"
+wait "$RUN"; st=$?
+check "SIGINT mid-fault: the run ends aborted (exit $st)" '[ $st = 1 ] && grep -q "interrupted by SIGINT" "$T/run4.out"'
+check "SIGINT: the process runs again" '[ "$(tail -n 1 "$T/truth4" | cut -d" " -f1)" = running ]'
+check "SIGINT: the coordinator reverted it on node b (its timeline)" \
+  'grep -q "fault-reverted *stop-web (abort) on node b" "$T/run4.out"'
+for n in a b; do
+  eval "ap=\$AG_$n"
+  wait "$ap"; ast=$?
+  check "SIGINT: agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
+done
 
 # ---- 3. a node that never connects: exit 3 before any harm, naming it
 P3=$(free_port)
