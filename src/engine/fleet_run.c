@@ -48,6 +48,7 @@ struct ash_fleet_run {
     struct remote *faults;
     size_t n_faults;
     int64_t bound;
+    bool ending; /* bye was said: agents leaving is the plan */
 };
 
 static const struct ash_fleet_spec *spec(const struct ash_fleet_run *fr)
@@ -75,7 +76,13 @@ static void on_agent(struct ash_coord *c, const char *node, bool up, const char 
     if (up)
         event(fr, ash_now_ns(), "fleet-agent", "node %s: agent connected", node);
     else
-        event(fr, ash_now_ns(), "fleet-agent-lost", "node %s: %s (its agent reverts what it applied)", node, why);
+        event(fr, ash_now_ns(), "fleet-agent-lost",
+              "node %s: %s (its agent reverts what it applied; if it was killed, its guardian)", node, why);
+    if (!up && !fr->ending && fr->o.lost) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "fleet: lost the agent of node %s: %s", node, why);
+        fr->o.lost(fr->o.arg, msg);
+    }
 }
 
 /* An agent's timeline event, on this clock, with its bound in the detail. */
@@ -326,6 +333,11 @@ static int request(struct ash_fleet_run *fr, const struct ash_fault_spec *f, boo
     struct remote *rf = remote_of(fr, f);
     if (!rf)
         return ash_error(err, ENOENT, "fault '%s' is not on a fleet node", f->name);
+    if (!ash_coord_hello(fr->coord, rf->node))
+        return ash_error(err, 0,
+                         "node %s's agent is gone, so this run cannot %s '%s' there: on node %s, its agent's lease "
+                         "or guardian reverts it, or `aftershock recover --state-dir DIR` with the agent's directory",
+                         rf->node, inject ? "inject" : "revert", f->name, rf->node);
     struct slot *s = inject ? &rf->inject : &rf->revert;
     *s = (struct slot){.fr = fr};
     const char *type = inject ? "inject" : "revert";
@@ -422,6 +434,7 @@ void ash_fleet_run_end(struct ash_fleet_run *fr)
 {
     if (!fr)
         return;
+    fr->ending = true;
     if (fr->coord) {
         const struct ash_strlist *nodes = &spec(fr)->nodes;
         for (size_t i = 0; i < nodes->n; i++) {

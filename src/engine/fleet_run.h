@@ -28,6 +28,9 @@ struct ash_fleet_run_opts {
     const bool *stop; /* the run was stopped (a signal): stop waiting */
     /* A timeline event, on this machine's clock (the run's add_event). */
     void (*event)(void *arg, int64_t t, const char *event, const char *detail);
+    /* An agent was lost (closed, or silent for fleet.lease) before the run said bye:
+     * the faults on its node ended with it (its lease or guardian reverts them). */
+    void (*lost)(void *arg, const char *why);
     void *arg;
 };
 

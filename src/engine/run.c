@@ -1073,6 +1073,16 @@ static void live_start(struct run *r, enum ash_progress_mode *mode)
     ash_text_fprintf(r->cfg->log ? r->cfg->log : stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: %s\n", why);
 }
 
+/* fleet: an agent lost mid-run took its node's faults with it: the figures would
+ * measure a fault that ended early, so the run stops (after the faults, it is only
+ * on the timeline). */
+static void fleet_lost(void *arg, const char *why)
+{
+    struct run *r = arg;
+    if (r->phase <= PH_FAULTS)
+        abort_run(r, "%s", why);
+}
+
 static void on_signal(ash_loop *loop, int signo, void *data)
 {
     struct run *r = data;
@@ -1762,6 +1772,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
                                         .log = cfg->log,
                                         .stop = &r.aborted,
                                         .event = env_event,
+                                        .lost = fleet_lost,
                                         .arg = &r};
         if (ash_fleet_run_start(&fo, &r.fleet, err) < 0)
             goto out_teardown;
