@@ -13,7 +13,7 @@
 #      fault on node b itself, aborted, and the agents leave on `bye`; SIGKILL of
 #      agent b mid-fault: its guardian reverts node b, the run stops naming it;
 #   3. a node that never connects: exit 3 before anything is harmed, naming it;
-#   4. bad `fleet:` input: file:line:column.
+#   4. bad `fleet:` input: file:line:column; `plan` shows the fleet step and nodes.
 # Every process here is started by this test and ended by its pid.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
@@ -284,6 +284,13 @@ for n in a b; do
   wait "$ap"; ast=$?
   check "agent $n was sent away (exit $ast)" '[ $ast = 0 ]'
 done
+
+# ---- plan: the fleet step and the node of each fault, nothing started
+out=$("$ASH" plan "$T/one.yaml" 2>&1)
+check "plan shows the fleet step" 'echo "$out" | grep -q "fleet: listen on 127.0.0.1:$P1, wait up to 20 s for an agent of each node (a, b; one missing: exit 3"'
+check "plan shows the fault on node b" 'echo "$out" | grep -q "stop-web (process) on node b; revert after"'
+out=$("$ASH" plan --format json "$T/one.yaml" 2>&1)
+check "plan json: fleet and the node" 'echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[\"fleet\"][\"nodes\"] == [\"a\", \"b\"] and d[\"faults\"][0][\"node\"] == \"b\" else 1)"'
 
 # ---- 4. bad fleet: input
 bad() { # NAME SED WANT
