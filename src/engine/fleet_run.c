@@ -75,6 +75,8 @@ static void on_agent(struct ash_coord *c, const char *node, bool up, const char 
     struct ash_fleet_run *fr = data;
     if (up)
         event(fr, ash_now_ns(), "fleet-agent", "node %s: agent connected", node);
+    else if (fr->ending)
+        event(fr, ash_now_ns(), "fleet-agent", "node %s: agent left after bye (%s)", node, why);
     else
         event(fr, ash_now_ns(), "fleet-agent-lost",
               "node %s: %s (its agent reverts what it applied; if it was killed, its guardian)", node, why);
