@@ -240,8 +240,11 @@ static int start(struct ash_fleet_run *fr, ash_error_t *err)
     base = base ? base + 1 : fr->o.sc->file;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < fl->nodes.n; i++)
-        if ((rc = ash_coord_send_scenario(fr->coord, fl->nodes.v[i], base, text, FLEET_CLOCK_NS, err)) < 0)
-            ash_error_wrap(err, "fleet: node %s did not take the scenario", fl->nodes.v[i]);
+        if ((rc = ash_coord_send_scenario(fr->coord, fl->nodes.v[i], base, text, FLEET_CLOCK_NS, err)) < 0) {
+            /* A target missing on its node, a kind it cannot run: nothing was harmed (exit 3). */
+            ash_error_wrap(err, "fleet: node %s did not take the scenario; nothing was harmed", fl->nodes.v[i]);
+            err->klass = ASH_ERR_ENVIRONMENT;
+        }
     free(text);
     return rc;
 }

@@ -11,7 +11,8 @@
 #   2. SIGKILL of the coordinator mid-fault: the agents revert within their lease
 #      (the process runs again) and exit; SIGINT mid-fault: the run reverts the
 #      fault on node b itself, aborted, and the agents leave on `bye`; SIGKILL of
-#      agent b mid-fault: its guardian reverts node b, the run stops naming it;
+#      agent b mid-fault: its guardian reverts node b, the run stops naming it; a
+#      target missing on its node: that agent refuses the scenario, exit 3, no harm;
 #   3. a node that never connects: exit 3 before anything is harmed, naming it;
 #   4. bad `fleet:` input: file:line:column; `plan` shows the fleet step and nodes.
 # Every process here is started by this test and ended by its pid.
@@ -38,7 +39,7 @@ python3 -c 'import secrets; print(secrets.token_hex(32))' > "$T/key"
 chmod 600 "$T/key"
 
 # The process "on node b": healthy until stopped.
-"$TGT" --port-file "$T/web.port" 2>/dev/null &
+"$TGT" --port-file "$T/web.port" 2>"$T/web.err" &
 WEB=$!
 pids+=("$WEB")
 for _ in $(seq 200); do [ -s "$T/web.port" ] && break; sleep 0.01; done
@@ -265,6 +266,25 @@ PY'
 check "agent b killed: nothing left in its journal" '[ -z "$(ls "$T"/state-five-b/*.journal 2>/dev/null)" ]'
 wait "$AG_a"; ast=$?
 check "agent b killed: agent a left on bye (exit $ast)" '[ $ast = 0 ]'
+
+# ---- 2d. a target missing on its node: the agent refuses the scenario, exit 3 before any harm
+GONE=$(python3 -c 'import os; print(os.getpid())') # a pid that no longer runs
+P6=$(free_port)
+scenario "$T/six.yaml" fleet-six "$P6" "a, b" 1s 20s
+sed -i "s/process: {pid: $WEB}/process: {pid: $GONE}/" "$T/six.yaml"
+"$ASH" run --state-dir "$T/state6" --report-dir "$T/r6" "$T/six.yaml" > "$T/run6.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run6.out"
+start_agents "$P6" 2s six
+wait "$RUN"; st=$?
+check "a target missing on node b: exit 3 before any harm, naming node, fault and process (exit $st)" \
+  '[ $st = 3 ] && grep -q "fleet: node b did not take the scenario; nothing was harmed: node b: fault .stop-web.: .*$GONE" "$T/run6.out"'
+for n in a b; do
+  eval "ap=\$AG_$n"
+  wait "$ap"; ast=$?
+  check "missing target: agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
+done
 
 # ---- 3. a node that never connects: exit 3 before any harm, naming it
 P3=$(free_port)
