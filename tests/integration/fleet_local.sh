@@ -62,6 +62,9 @@ with open(out, "w") as f:
         except OSError:
             break
         after = time.monotonic_ns()
+        if st in ("Z", "X"):
+            f.write(f"dead {after} {prev}\n")  # never "running": the checks see it
+            break
         stopped = st == "T"
         if stopped != last:
             f.write(f"{'stopped' if stopped else 'running'} {after} {prev}\n")
