@@ -135,7 +135,7 @@ wait "$RUN"; st=$?
 check "fleet run passes (exit $st)" '[ $st = 0 ]'
 for n in a b; do
   eval "ap=\$AG_$n"
-  t0=$(date +%s%N); wait "$ap"; ast=$?
+  wait "$ap"; ast=$?
   check "agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
 done
 rep=$(ls -d "$T"/r1/fleet-one-*/ 2>/dev/null | head -1)
