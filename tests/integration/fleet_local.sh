@@ -10,7 +10,8 @@
 #      remote inject/revert shows its bound; the agents leave on `bye` (exit 0);
 #   2. SIGKILL of the coordinator mid-fault: the agents revert within their lease
 #      (the process runs again) and exit; SIGINT mid-fault: the run reverts the
-#      fault on node b itself, aborted, and the agents leave on `bye`; SIGKILL of
+#      fault on node b itself, aborted, and the agents leave on `bye` (a guardrail
+#      that trips mid-fault: the same); SIGKILL of
 #      agent b mid-fault: its guardian reverts node b, the run stops naming it; a
 #      target missing on its node: that agent refuses the scenario, exit 3, no harm;
 #   3. a node that never connects: exit 3 before anything is harmed, naming it;
@@ -237,6 +238,27 @@ for n in a b; do
   eval "ap=\$AG_$n"
   wait "$ap"; ast=$?
   check "SIGINT: agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
+done
+
+# ---- 2b'. a guardrail trips mid-fault: the same way out
+P7=$(free_port)
+scenario "$T/seven.yaml" fleet-seven "$P7" "a, b" 30s 20s
+printf 'guardrails:\n  - name: cap\n    max_duration: 1500ms\n' >> "$T/seven.yaml"
+watch_proc "$WEB" "$T/truth7"
+"$ASH" run --state-dir "$T/state7" --report-dir "$T/r7" "$T/seven.yaml" > "$T/run7.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run7.out"
+start_agents "$P7" 2s seven
+wait "$RUN"; st=$?
+check "guardrail mid-fault: the run ends aborted by it (exit $st)" '[ $st = 1 ] && grep -q "guardrail" "$T/run7.out"'
+check "guardrail: the fault was in effect, then reverted on node b" \
+  'grep -q stopped "$T/truth7" && [ "$(tail -n 1 "$T/truth7" | cut -d" " -f1)" = running ] &&
+   grep -q "fault-reverted *stop-web (abort) on node b" "$T/run7.out"'
+for n in a b; do
+  eval "ap=\$AG_$n"
+  wait "$ap"; ast=$?
+  check "guardrail: agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
 done
 
 # ---- 2c. SIGKILL of agent b mid-fault: its guardian reverts node b, the run aborts naming it
