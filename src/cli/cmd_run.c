@@ -69,7 +69,12 @@ static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
                             "(it listens on a free loopback port unless 'listen:' says otherwise; a port\n"
                             "someone else holds is exit 3, naming the holder's pid). Alert detections are\n"
                             "reported per alert: fired (startsAt), notified (TTD) and resolved; the\n"
-                            "detection floor the monitoring config implies is printed when stated.\n";
+                            "detection floor the monitoring config implies is printed when stated.\n\n"
+                            "A scenario with 'fleet:' makes the run a coordinator: it listens on\n"
+                            "fleet.listen, waits for an 'aftershock agent' of every node in fleet.nodes\n"
+                            "(none after fleet.wait: exit 3, nothing harmed), and each fault whose target\n"
+                            "names a node ({node: b, container: web}) is applied by that node's agent;\n"
+                            "its times carry the agent's clock bound (docs/fleet.md).\n";
 
 static int run_main(int argc, char **argv)
 {

@@ -66,6 +66,8 @@ int ash_validate_file(const char *path, ash_error_t *err)
 static int check_available(const struct ash_scenario *sc, ash_error_t *err)
 {
     for (size_t i = 0; i < sc->n_faults; i++) {
+        if (ash_fault_node(&sc->faults[i]))
+            continue; /* fleet: its agent checks on its node */
         const char *why = sc->faults[i].kind->c.unavailable ? sc->faults[i].kind->c.unavailable() : NULL;
         if (why)
             return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s:%d:%d: fault '%s' (kind %s) cannot run here: %s",
@@ -98,7 +100,8 @@ static int check_item_targets(const struct ash_field *fields, const void *conf, 
         if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
             continue;
         const struct ash_target_ref *ref = (const void *)((const char *)conf + fl->offset);
-        if (!ref->name || ref->type < ASH_TARGET_CONTAINER)
+        /* fleet: a target on a node is looked up there, by its agent, when it takes the scenario. */
+        if (!ref->name || ref->type < ASH_TARGET_CONTAINER || ref->node)
             continue;
         ash_error_t e = {0};
         if (ash_target_check(ref, fl->needs, &e) < 0) {

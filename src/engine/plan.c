@@ -311,6 +311,9 @@ static int faults_json(const struct ash_scenario *sc, const struct ash_describe 
         json_t *fj =
             json_pack("{s:s, s:s, s:o, s:o, s:b}", "name", f->name, "kind", f->kind->c.name, "at_ms", ms(f->at_ns),
                       "duration_ms", ms(f->duration_ns), "until_remediated", f->until_remediated);
+        const char *node = ash_fault_node(f); /* fleet: its agent applies it, on that node */
+        if (node)
+            json_object_set_new(fj, "node", json_string(node));
         const char *no_revert = f->kind->no_revert ? f->kind->no_revert(f) : NULL;
         json_object_set_new(fj, "revert",
                             no_revert             ? json_sprintf("none: one-shot (%s)", no_revert)
@@ -327,7 +330,8 @@ static int faults_json(const struct ash_scenario *sc, const struct ash_describe 
         } else {
             json_object_set_new(fj, "mechanism", json_string(f->kind->c.summary));
         }
-        json_t *objs = json_object_get(fj, "objects");
+        /* A node's agent journals there and checks there what its faults need. */
+        json_t *objs = node ? NULL : json_object_get(fj, "objects");
         size_t k;
         json_t *o;
         json_array_foreach(objs, k, o)
@@ -336,11 +340,11 @@ static int faults_json(const struct ash_scenario *sc, const struct ash_describe 
             if (op)
                 journal_op(ops, op);
         }
-        const char *why = unavailable(&f->kind->c);
+        const char *why = node ? NULL : unavailable(&f->kind->c);
         if (why)
             problem(problems, "%s:%d:%d: fault '%s' (kind %s) cannot run here: %s", f->loc.file, f->loc.line,
                     f->loc.col, f->name, f->kind->c.name, why);
-        const char *cannot = json_string_value(json_object_get(fj, "cannot_run"));
+        const char *cannot = node ? NULL : json_string_value(json_object_get(fj, "cannot_run"));
         if (cannot)
             problem(problems, "%s:%d:%d: fault '%s' cannot run here: %s", f->loc.file, f->loc.line, f->loc.col, f->name,
                     cannot);
@@ -483,6 +487,17 @@ int ash_plan_file(const char *path, const struct ash_plan_options *o, json_t **o
     if (faults_json(sc, &d, problems, ops, &faults, err) < 0)
         goto out;
     json_object_set_new(plan, "faults", faults);
+    if (sc->fleet.set) {
+        const struct ash_fleet_spec *fl = &sc->fleet;
+        json_t *nodes = json_array();
+        for (size_t i = 0; i < fl->nodes.n; i++)
+            json_array_append_new(nodes, json_string(fl->nodes.v[i]));
+        json_object_set_new(plan, "fleet",
+                            json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "engine", ash_fleet_engine_names[fl->engine],
+                                      "listen", fl->listen, "nodes", nodes, "key_file",
+                                      fl->key_file ? fl->key_file : "RUN_DIR/fleet.key (made for the run)", "lease_ms",
+                                      ms(fl->lease_ns), "wait_ms", ms(fl->wait_ns)));
+    }
     json_t *rems = json_array();
     for (size_t i = 0; i < sc->n_remediations; i++) {
         const struct ash_remediation_spec *r = &sc->remediations[i];

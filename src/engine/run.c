@@ -6,6 +6,7 @@
  * slow one never stops the probes' clock; every time is CLOCK_MONOTONIC ns. */
 #include "engine/run_int.h"
 #include "engine/fault_revert.h"
+#include "engine/fleet_run.h"
 #include "engine/control.h"
 #include "engine/guardian.h"
 #include "engine/guardrail.h"
@@ -446,8 +447,13 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     f->scheduled = f->scheduled ? f->scheduled : ash_now_ns();
     int64_t called = ash_now_ns();
     int64_t waited = ash_gil_waited_ns();
-    int ret = ash_fault_inject(&r->ctx, f->spec, &f->state, &err);
-    int64_t t = ash_now_ns();
+    /* fleet: a fault on a node is its agent's; t is when the agent had done it, on this clock. */
+    char where[192] = "";
+    int64_t t_remote = -1;
+    int ret = r->fleet && ash_fault_node(f->spec)
+                  ? ash_fleet_run_inject(r->fleet, f->spec, &t_remote, where, sizeof where, &err)
+                  : ash_fault_inject(&r->ctx, f->spec, &f->state, &err);
+    int64_t t = t_remote >= 0 ? t_remote : ash_now_ns();
     waited = ash_gil_waited_ns() - waited;
     if (ret < 0) {
         f->failed = true;
@@ -466,8 +472,8 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     if (waited > ASH_LATE_REPORT_NS) /* t_inject's own error: README, "Faults do not stop the clock" */
         snprintf(wait, sizeof wait, " (of which %.3f ms waiting for the run lock: in effect up to that much earlier)",
                  ash_ns_to_ms(waited));
-    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s), latency %.3f ms%s", f->spec->name, f->spec->kind->c.name,
-                   ash_ns_to_ms(t - f->scheduled), wait);
+    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s)%s, latency %.3f ms%s", f->spec->name, f->spec->kind->c.name,
+                   where, ash_ns_to_ms(t - f->scheduled), wait);
     ash_progress_faults(r->progress, 1);
     if (f->spec->duration_ns >= 0)
         f->t_revert = need_timer(r, t + f->spec->duration_ns, fault_revert_due, f, "fault's revert timer");
@@ -488,7 +494,11 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
     bool retried = false;
     /* The state is gone after this, even for a one-shot or a failed revert. */
     int64_t waited = ash_gil_waited_ns();
-    int ret = ash_fault_revert(&r->ctx, f->spec, f->state, &retried, &err);
+    char where[192] = "";
+    int64_t t_remote = -1; /* fleet: as in inject_fault */
+    int ret = r->fleet && ash_fault_node(f->spec)
+                  ? ash_fleet_run_revert(r->fleet, f->spec, &t_remote, where, sizeof where, &err)
+                  : ash_fault_revert(&r->ctx, f->spec, f->state, &retried, &err);
     waited = ash_gil_waited_ns() - waited;
     f->state = NULL;
     if (retried && ret == 0)
@@ -506,7 +516,7 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
         return 0;
     }
     f->reverted = true;
-    f->reverted_at = ash_now_ns();
+    f->reverted_at = t_remote >= 0 ? t_remote : ash_now_ns();
     if (f->spec->duration_ns >= 0 || f->spec->until_remediated)
         if (f->reverted_at > r->t_last_revert)
             r->t_last_revert = f->reverted_at;
@@ -529,7 +539,7 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
                        "%s (%s; of which %.3f ms waiting for the run lock: undone up to that much earlier)",
                        f->spec->name, why, ash_ns_to_ms(waited));
     else
-        ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted", "%s (%s)", f->spec->name, why);
+        ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted", "%s (%s)%s", f->spec->name, why, where);
     check_finished(r);
     return 0;
 }
@@ -886,6 +896,16 @@ static void live_start(struct run *r, enum ash_progress_mode *mode)
     ash_text_fprintf(r->cfg->log ? r->cfg->log : stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: %s\n", why);
 }
 
+/* fleet: an agent lost mid-run took its node's faults with it: the figures would
+ * measure a fault that ended early, so the run stops (after the faults, it is only
+ * on the timeline). */
+static void fleet_lost(void *arg, const char *why)
+{
+    struct run *r = arg;
+    if (r->phase <= PH_FAULTS)
+        abort_run(r, "%s", why);
+}
+
 static void on_signal(ash_loop *loop, int signo, void *data)
 {
     struct run *r = data;
@@ -1062,6 +1082,7 @@ static void teardown(struct run *r)
 {
     /* A job in progress ends first (an inject half-way is reverted once it is whole);
      * queued ones are dropped: what they would revert is reverted here. */
+    ash_fleet_run_cancel(r->fleet); /* fleet: the loop no longer collects agents' answers */
     ash_offloop_drain(r->off);
     /* Revert every fault still in effect, newest first. */
     r->phase = PH_REVERT;
@@ -1229,6 +1250,24 @@ static int run_world(struct run *r, ash_error_t *err)
     return 0;
 }
 
+/* Fleet (a scenario with `fleet:`): every node's agent connected, its clock mapped,
+ * before anything is harmed (engine/fleet_run.c). */
+static int run_fleet(struct run *r, ash_error_t *err)
+{
+    if (!r->sc->fleet.set)
+        return 0;
+    struct ash_fleet_run_opts fo = {.loop = r->loop,
+                                    .sc = r->sc,
+                                    .run_dir = r->cfg->run_dir,
+                                    .run_id = r->cfg->run_id,
+                                    .log = r->cfg->log,
+                                    .stop = &r->aborted,
+                                    .event = env_event,
+                                    .lost = fleet_lost,
+                                    .arg = r};
+    return ash_fleet_run_start(&fo, &r->fleet, err);
+}
+
 /* Setup: detectors listen from the start (a log line during warm-up is a false alarm,
  * shown), guardrails are armed, the services come up. */
 static int run_setup(struct run *r, ash_error_t *err)
@@ -1316,7 +1355,8 @@ static int run_faults(struct run *r, ash_error_t *err)
         ash_loop_cancel_timer(r->loop, tt);
     if (!r->finished && !r->aborted && sp)
         ash_loop_cancel_timer(r->loop, sp);
-    ash_offloop_drain(r->off); /* verify looks at what the faults left: none half-way */
+    ash_fleet_run_cancel(r->fleet); /* fleet: the loop no longer collects agents' answers */
+    ash_offloop_drain(r->off);      /* verify looks at what the faults left: none half-way */
     return 0;
 }
 
@@ -1368,7 +1408,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
         goto out_journal;
     /* The observed phases: a failure (or an abort) in any ends the run through
      * teardown, which reverts what is in effect and stops what was started. */
-    static int (*const observed[])(struct run *, ash_error_t *) = {run_setup, run_warmup, run_faults};
+    static int (*const observed[])(struct run *, ash_error_t *) = {run_fleet, run_setup, run_warmup, run_faults};
     for (size_t i = 0; i < sizeof observed / sizeof observed[0]; i++)
         if (observed[i](&r, err) < 0)
             goto out_teardown;
@@ -1400,6 +1440,7 @@ out_teardown:
         if (r.faults[i].revert_failed)
             verdict = ASH_VERDICT_ERROR;
     ret = verdict;
+    ash_fleet_run_end(r.fleet); /* fleet: bye; each agent reverts what is left on its node */
     ash_env_free(r.env);
 out_journal:
     ash_dns_free(r.ctx.dns); /* the DNS server: after the services, before the sandbox it serves */

@@ -156,6 +156,7 @@ struct run {
     int64_t guard_true, t_reverted_all;
     struct ash_control *control; /* `aftershock abort` / `mark` from another terminal */
     struct ash_offloop *off;     /* the worker for injects, reverts and remediations */
+    struct ash_fleet_run *fleet; /* fleet: the agents that apply faults on other nodes (engine/fleet_run.c) */
     struct late_tick *late_ticks;
     size_t n_late_ticks, n_late_kept;
     /* The live view (--live) and the snapshot arrays it is drawn from. */

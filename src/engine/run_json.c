@@ -2,6 +2,7 @@
  * from struct run (engine/run_int.h), so the runner's lifecycle (run.c) and the
  * report's shape change apart. */
 #include "engine/run_int.h"
+#include "engine/fleet_run.h"
 #include "sys/clock.h"
 
 #include <stdlib.h>
@@ -80,7 +81,11 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
         }
     }
     free(series);
-    int64_t ttd_res = detector_resolution(r, r->detected_by, probe_res);
+    /* fleet: t_inject and the reverts may be an agent's times, each known to its clock bound. */
+    int64_t clock_res = ash_fleet_run_bound(r->fleet);
+    probe_res += clock_res;
+    recover_res += clock_res;
+    int64_t ttd_res = detector_resolution(r, r->detected_by, probe_res - clock_res) + clock_res;
 
     json_t *run = json_object();
     json_object_set_new(run, "index", json_integer(r->cfg->index));
@@ -128,6 +133,9 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
                         json_pack("{s:f, s:f, s:f, s:f}", "impact_ms", ash_ns_to_ms(probe_res), "ttd_ms",
                                   ash_ns_to_ms(ttd_res), "ttr_ms", ash_ns_to_ms(recover_res), "revert_to_recover_ms",
                                   ash_ns_to_ms(recover_res)));
+
+    if (r->fleet)
+        json_object_set_new(run, "fleet", ash_fleet_run_json(r->fleet, r->t_start));
 
     json_t *faults = json_array();
     for (size_t i = 0; i < sc->n_faults; i++) {

@@ -89,6 +89,10 @@ static int ctx_target(struct ash_ctx *ctx, const struct ash_target_ref *ref, str
                                "container:, process: and cgroup: targets on its node",
                                of(ctx)->o->node, ash_target_type_names[ref->type], ref->name,
                                ref->type == ASH_TARGET_HOST ? "sandbox host" : "service");
+    /* A fleet scenario names the node of each target: never harm another node's. */
+    if (ref->node && strcmp(ref->node, of(ctx)->o->node) != 0)
+        return ash_error_class(err, ASH_ERR_USAGE, 0, "node %s: target '%s' is on node %s, not this one",
+                               of(ctx)->o->node, ref->name, ref->node);
     return ash_target_resolve(NULL, NULL, ref, out, err);
 }
 
@@ -155,6 +159,31 @@ static bool run_id_ok(const char *s)
     return true;
 }
 
+/* This node's faults can run here and their targets are here: checked when the
+ * scenario arrives, so that a missing one fails the run before anything is harmed
+ * on any node (as a local run's preflight does). */
+static int check_my_faults(const struct agent *a, ash_error_t *err)
+{
+    for (size_t i = 0; i < a->sc->n_faults; i++) {
+        const struct ash_fault_spec *f = &a->sc->faults[i];
+        const char *node = ash_fault_node(f);
+        if (!node || strcmp(node, a->o->node) != 0)
+            continue;
+        const char *why = f->kind->c.unavailable ? f->kind->c.unavailable() : NULL;
+        if (why)
+            return ash_error(err, 0, "fault '%s' (kind %s) cannot run on this node: %s", f->name, f->kind->c.name, why);
+        for (const struct ash_field *fl = f->kind->c.fields; fl && fl->key; fl++) {
+            if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
+                continue;
+            const struct ash_target_ref *ref = (const void *)((const char *)f->conf + fl->offset);
+            ash_error_t e = {0};
+            if (ref->name && ash_target_check(ref, fl->needs, &e) < 0)
+                return ash_error(err, 0, "fault '%s': %s", f->name, e.msg);
+        }
+    }
+    return 0;
+}
+
 static int take_scenario(struct agent *a, json_t *msg, ash_error_t *err)
 {
     const char *run = json_string_value(json_object_get(msg, "run"));
@@ -169,6 +198,8 @@ static int take_scenario(struct agent *a, json_t *msg, ash_error_t *err)
     if (ash_scenario_load_string_with(name ? name : "scenario.yaml", json_string_value(text), json_string_length(text),
                                       a->o->kinds, &a->sc, err) < 0)
         return ash_error_wrap(err, "node %s cannot use the scenario", a->o->node);
+    if (check_my_faults(a, err) < 0)
+        return -1;
     size_t n = a->sc->n_faults ? a->sc->n_faults : 1;
     a->state = calloc(n, sizeof *a->state);
     a->applied = calloc(n, sizeof *a->applied);

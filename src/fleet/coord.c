@@ -225,7 +225,9 @@ static void on_result(struct agent *a, json_t *msg)
         ash_error_t e = {0};
         if (!ok) {
             const char *m = json_string_value(json_object_get(msg, "error"));
-            ash_error(&e, EIO, "node %s: %s", a->node, m ? m : "failed (no reason given)");
+            /* The agent's message says why already: no strerror after it. */
+            ash_error(&e, 0, "node %s: %s", a->node, m ? m : "failed (no reason given)");
+            e.code = EIO;
         }
         struct ash_fleet_time when = map_time(a, (int64_t)json_integer_value(json_object_get(msg, "t")));
         r.cb(c, a->node, ok, ok ? NULL : &e, &when, r.data);

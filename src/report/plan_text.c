@@ -113,6 +113,17 @@ void ash_plan_print(FILE *out, const json_t *plan)
     if (json_is_object(dns))
         P("%d. start the run's DNS server on %s (%zu extra records)\n", step++, str(dns, "listen"),
           json_array_size(json_object_get(dns, "records")));
+    const json_t *fleet = json_object_get(plan, "fleet");
+    if (json_is_object(fleet)) {
+        size_t k;
+        json_t *n;
+        P("%d. fleet: listen on %s, wait up to ", step++, str(fleet, "listen"));
+        num(fleet, "wait_ms", &v);
+        P("%s for an agent of each node (", dur(b1, sizeof b1, v));
+        json_array_foreach(json_object_get(fleet, "nodes"), k, n) P("%s%s", k ? ", " : "", json_string_value(n));
+        P("; one missing: exit 3, nothing harmed), map each one's clock, send it the scenario; key %s\n",
+          str(fleet, "key_file"));
+    }
     const json_t *svcs = json_object_get(plan, "services");
     if (json_array_size(svcs)) {
         P("%d. start the services, dependencies first, each waited for until ready:\n", step++);
@@ -176,7 +187,9 @@ void ash_plan_print(FILE *out, const json_t *plan)
     json_array_foreach(faults, i, p)
     {
         num(p, "at_ms", &v);
-        P("     +%-9s %s (%s); revert %s\n", dur(b1, sizeof b1, v), str(p, "name"), str(p, "kind"), str(p, "revert"));
+        P("     +%-9s %s (%s)%s%s; revert %s\n", dur(b1, sizeof b1, v), str(p, "name"), str(p, "kind"),
+          json_is_string(json_object_get(p, "node")) ? " on node " : "",
+          json_is_string(json_object_get(p, "node")) ? str(p, "node") : "", str(p, "revert"));
         P("               %s\n", str(p, "mechanism"));
         print_objects(out, json_object_get(p, "objects"));
         if (json_is_string(json_object_get(p, "cannot_run")))

@@ -874,14 +874,43 @@ static int parse_map_field(const ash_node *value, const struct ash_field *f, voi
 
 /* `target: TYPE:NAME`. An old key (ASH_FIELD_DEPRECATED, e.g. `host: web`) names the type
  * it implied in choices[0]; it still parses, with a warning that spells the new form. */
+/* `node: NAME` beside the type key: the fleet node whose agent reaches the target. */
+static int node_target_node(const ash_node *n, struct ash_target_ref *ref, ash_error_t *err)
+{
+    ash_node nv = ash_map_get(n, "node");
+    if (!ash_node_ok(&nv))
+        return 0;
+    if (need_text(&nv, "a node's name, as in fleet.nodes", err) < 0)
+        return -1;
+    if (!ash_target_node_name_ok(ash_node_text(&nv)))
+        return ash_node_fail(&nv, err, "'%s' is not a node name ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 127)",
+                             ash_node_text(&nv));
+    char *dup = strdup(ash_node_text(&nv));
+    if (!dup)
+        return ash_error(err, ENOMEM, "scenario");
+    free(ref->node);
+    ref->node = dup;
+    return 0;
+}
+
 /* The mapping form of the types that select what already runs:
  * `{container: web}`, `{container: {label: K=V}}`, `{process: {pidfile: /run/x.pid}}`,
- * `{cgroup: system.slice/x.service}`: the same ref as the string form. */
+ * `{cgroup: system.slice/x.service}`: the same ref as the string form; in a fleet run
+ * `node: NAME` may stand beside the type key. */
 static int node_target_map(const ash_node *n, struct ash_target_ref *ref, ash_error_t *err)
 {
-    ash_node k, v;
-    if (ash_map_size(n) != 1 || !ash_map_pair(n, 0, &k, &v))
-        return ash_node_fail(n, err, "a target mapping has one key: container, process or cgroup");
+    ash_node k, v, nk = ash_map_get(n, "node");
+    size_t want = ash_node_ok(&nk) ? 2 : 1;
+    size_t idx = 0;
+    if (want == 2 && ash_map_size(n) == 2 && ash_map_pair(n, 0, &k, &v) && ash_node_text(&k) &&
+        strcmp(ash_node_text(&k), "node") == 0)
+        idx = 1; /* the type key is the other one */
+    if (ash_map_size(n) != want || !ash_map_pair(n, idx, &k, &v))
+        return ash_node_fail(n, err,
+                             "a target mapping has one key (container, process or cgroup), and `node` in a fleet "
+                             "run");
+    if (node_target_node(n, ref, err) < 0)
+        return -1;
     const char *type = ash_node_text(&k);
     int t = ASH_TARGET_UNRESOLVED;
     for (int i = ASH_TARGET_CONTAINER; ash_target_type_names[i]; i++)

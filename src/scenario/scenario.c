@@ -120,6 +120,26 @@ const struct ash_field ash_runtime_fields[] = {
      "$DOCKER_HOST, else unix:///var/run/docker.sock)"},
     {NULL}};
 
+const char *const ash_fleet_engine_names[] = {"agents", NULL};
+
+const struct ash_field ash_fleet_fields[] = {
+    {"engine", ASH_F_ENUM, offsetof(struct ash_fleet_spec, engine), 0,
+     "who starts the agents: agents (the default: someone else starts `aftershock agent` on each node, and they "
+     "connect to listen)",
+     ash_fleet_engine_names},
+    {"listen", ASH_F_STRING, offsetof(struct ash_fleet_spec, listen), ASH_FIELD_REQUIRED,
+     "ADDRESS:PORT the coordinator (this run) listens on for its agents ([V6]:PORT for IPv6)"},
+    {"key_file", ASH_F_STRING, offsetof(struct ash_fleet_spec, key_file), 0,
+     "the run's fleet key, 64 hex digits (aftershock agent --key-file); default: a new key per run, written 0600 "
+     "to RUN_DIR/fleet.key"},
+    {"nodes", ASH_F_STRLIST, offsetof(struct ash_fleet_spec, nodes), ASH_FIELD_REQUIRED,
+     "the nodes that must each have an agent connected before anything is harmed (their --node names)"},
+    {"lease", ASH_F_DURATION, offsetof(struct ash_fleet_spec, lease_ns), 0,
+     "an agent silent this long is lost and the run aborts; keep it the agents' --lease (default 3s)"},
+    {"wait", ASH_F_DURATION, offsetof(struct ash_fleet_spec, wait_ns), 0,
+     "how long the run waits for every node's agent before it fails, harming nothing (default 60s)"},
+    {NULL}};
+
 const struct ash_field ash_dns_fields[] = {
     {"listen", ASH_F_STRING, offsetof(struct ash_dns_spec, listen), 0,
      "host mode: ADDRESS:PORT the run's DNS server listens on (e.g. 127.0.0.1:5353); sandbox mode uses the "
@@ -169,7 +189,7 @@ const struct ash_field ash_guardrail_fields[] = {
 static const char *const top_keys[] = {"version",    "name",        "title",    "description", "incident",
                                        "timescale",  "hosts",       "services", "probes",      "detectors",
                                        "faults",     "remediation", "expect",   "dns",         "verify",
-                                       "guardrails", "runtime",     "plot",     NULL};
+                                       "guardrails", "runtime",     "plot",     "fleet",       NULL};
 static const char *const incident_keys[] = {"source",       "title",        "fault_at", "detected_at",
                                             "mitigated_at", "recovered_at", "assumed",  NULL};
 const char *const ash_incident_time_keys[ASH_INC_NTIMES] = {"fault_at", "detected_at", "mitigated_at", "recovered_at"};
@@ -1065,6 +1085,53 @@ static int parse_runtime(struct pctx *x, const ash_node *root)
     return 0;
 }
 
+/* Top-level `fleet:`: before the faults' targets are resolved (they name its nodes). */
+static int parse_fleet(struct pctx *x, const ash_node *root)
+{
+    ash_node map = ash_map_get(root, "fleet");
+    if (!ash_node_ok(&map))
+        return 0;
+    struct ash_fleet_spec *fl = &x->sc->fleet;
+    if (!ash_node_is_map(&map))
+        return ash_node_fail(&map, x->err, "'fleet' is a mapping (listen, nodes, key_file, lease, engine), got %s",
+                             ash_node_kind_name(&map));
+    if (check_keys_fields(&map, "'fleet'", ash_fleet_fields, NULL, x->err) < 0 ||
+        ash_fields_parse(&map, ash_fleet_fields, fl, x->err) < 0)
+        return -1;
+    fl->set = true;
+    fl->loc = ash_node_loc(&map);
+    struct sockaddr_storage sa;
+    char why[128];
+    if (ash_parse_listen(fl->listen, &sa, why, sizeof why) < 0) {
+        ash_node v = ash_map_get(&map, "listen");
+        return ash_node_fail(&v, x->err, "fleet listen '%s': %s", fl->listen, why);
+    }
+    ash_node nodes = ash_map_get(&map, "nodes");
+    if (fl->nodes.n == 0)
+        return ash_node_fail(&nodes, x->err, "'fleet.nodes' lists at least one node");
+    for (size_t i = 0; i < fl->nodes.n; i++) {
+        ash_node at = ash_node_is_seq(&nodes) ? ash_seq_at(&nodes, i) : nodes;
+        if (!ash_target_node_name_ok(fl->nodes.v[i]))
+            return ash_node_fail(&at, x->err, "'%s' is not a node name ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 127)",
+                                 fl->nodes.v[i]);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(fl->nodes.v[k], fl->nodes.v[i]) == 0)
+                return ash_node_fail(&at, x->err, "node '%s' is listed twice", fl->nodes.v[i]);
+    }
+    ash_node lease = ash_map_get(&map, "lease");
+    if (!ash_node_ok(&lease))
+        fl->lease_ns = 3 * ASH_NS_PER_S;
+    else if (fl->lease_ns < 500 * ASH_NS_PER_MS)
+        return ash_node_fail(&lease, x->err,
+                             "'fleet.lease' is at least 500ms (the coordinator pings 4 times per lease)");
+    ash_node wait = ash_map_get(&map, "wait");
+    if (!ash_node_ok(&wait))
+        fl->wait_ns = 60 * ASH_NS_PER_S;
+    else if (fl->wait_ns <= 0)
+        return ash_node_fail(&wait, x->err, "'fleet.wait' must be greater than 0");
+    return 0;
+}
+
 static const char *const dns_extra_keys[] = {"records", NULL};
 
 static int parse_dns(struct pctx *x, const ash_node *root)
@@ -1672,9 +1739,35 @@ static const char *cap_hint(const struct ash_scenario *sc, unsigned cap, int typ
     return "";
 }
 
+/* A target on a fleet node: the node is one of fleet.nodes, and the target is of a
+ * type an agent reaches there (what already runs, not this run's hosts and services). */
+static int check_node(const struct ash_scenario *sc, const struct ash_target_ref *ref, const char *kind,
+                      ash_error_t *err)
+{
+    if (!sc->fleet.set)
+        return fail_loc(&ref->loc, err,
+                        "%s: the target names node '%s', but this scenario has no 'fleet:' section (docs/fleet.md)",
+                        kind, ref->node);
+    bool known = false;
+    for (size_t i = 0; i < sc->fleet.nodes.n; i++)
+        known |= strcmp(sc->fleet.nodes.v[i], ref->node) == 0;
+    if (!known)
+        return fail_loc(&ref->loc, err, "node '%s' is not in fleet.nodes (list it there)", ref->node);
+    if (ref->type < ASH_TARGET_CONTAINER) {
+        char buf[300];
+        return fail_loc(&ref->loc, err,
+                        "%s on node '%s': an agent reaches container:, process: and cgroup: targets on its node, "
+                        "not '%s' (a host or service of this run is on this machine)",
+                        kind, ref->node, ash_target_ref_str(ref, buf, sizeof buf));
+    }
+    return 0;
+}
+
 int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target_ref *ref, unsigned needs,
                                 const char *kind, ash_error_t *err)
 {
+    if (ref->node && check_node(sc, ref, kind, err) < 0)
+        return -1;
     const char *name = ref->name;
     const struct ash_host_spec *h = ash_scenario_host(sc, name);
     const struct ash_service_spec *s = ash_scenario_service(sc, name);
@@ -1782,9 +1875,38 @@ static int prepare_faults(struct pctx *x)
     return 0;
 }
 
+/* The node of the first target of conf that names one. */
+static const char *targets_node(const struct ash_field *fields, const void *conf)
+{
+    for (const struct ash_field *f = fields; f && f->key; f++) {
+        if (f->type != ASH_F_TARGET || (f->flags & ASH_FIELD_DEPRECATED))
+            continue;
+        const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)conf + f->offset);
+        if (ref->name && ref->node)
+            return ref->node;
+    }
+    return NULL;
+}
+
+const char *ash_fault_node(const struct ash_fault_spec *f)
+{
+    return f->kind ? targets_node(f->kind->c.fields, f->conf) : NULL;
+}
+
 /* Every target field of a kind's config, resolved and checked against what the kind needs. */
 static int resolve_targets(struct pctx *x, const struct pending *p)
 {
+    const char *node = targets_node(p->c->fields, p->conf);
+    /* One agent applies a fault: all its targets are on one node (or all here). */
+    for (const struct ash_field *f = p->c->fields; node && f && f->key; f++) {
+        if (f->type != ASH_F_TARGET || (f->flags & ASH_FIELD_DEPRECATED))
+            continue;
+        const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)p->conf + f->offset);
+        if (ref->name && (!ref->node || strcmp(ref->node, node) != 0))
+            return fail_loc(&ref->loc, x->err,
+                            "'%s': every target of one fault is on one node (node '%s' applies it), this one is %s%s",
+                            p->c->name, node, ref->node ? "on node " : "on this machine", ref->node ? ref->node : "");
+    }
     for (const struct ash_field *f = p->c->fields; f && f->key; f++) {
         if (f->type != ASH_F_TARGET || (f->flags & ASH_FIELD_DEPRECATED))
             continue;
@@ -1850,7 +1972,7 @@ static int parse_root(struct pctx *x)
             return ash_node_fail(&ts, x->err, "'timescale' must be greater than 0");
     }
 
-    if (parse_hosts(x, &root) < 0)
+    if (parse_hosts(x, &root) < 0 || parse_fleet(x, &root) < 0)
         return -1;
     ash_node svcs;
     if (get_seq(&root, "services", "services", &svcs, x->err) < 0)
@@ -1995,6 +2117,7 @@ void ash_scenario_free(struct ash_scenario *sc)
     free(sc->plot);
     ash_fields_free(ash_dns_fields, &sc->dns);
     ash_fields_free(ash_runtime_fields, &sc->runtime);
+    ash_fields_free(ash_fleet_fields, &sc->fleet);
     free(sc->incident.source);
     free(sc->incident.title);
     free(sc->name);

@@ -165,6 +165,25 @@ struct ash_runtime_spec {
     char *docker_host; /* "unix:///path"; NULL: DOCKER_HOST, else /var/run/docker.sock */
 };
 
+/* Top-level `fleet:`: the run is a coordinator, and faults whose target names a node
+ * (`target: {node: b, container: web}`) are applied by that node's agent (docs/fleet.md).
+ * `engine` says who starts the agents; an engine that deploys them itself (Swarm,
+ * Kubernetes) adds its value here and its own settings as a sub-mapping. */
+enum ash_fleet_engine {
+    ASH_FLEET_AGENTS, /* started by someone else; they connect to `listen` */
+};
+extern const char *const ash_fleet_engine_names[];
+struct ash_fleet_spec {
+    bool set;
+    int engine;               /* enum ash_fleet_engine */
+    char *listen;             /* ADDRESS:PORT the coordinator listens on */
+    char *key_file;           /* the run's key (64 hex digits); NULL: made per run, RUN_DIR/fleet.key (0600) */
+    struct ash_strlist nodes; /* every node that must have an agent before anything is harmed */
+    int64_t lease_ns;         /* an agent silent this long is lost (default 3s, the agents' default --lease) */
+    int64_t wait_ns;          /* how long the run waits for every node's agent (default 60s) */
+    struct ash_loc loc;
+};
+
 struct ash_scenario {
     ash_doc *doc; /* kept: ASH_F_NODE fields point into it */
     char *file;   /* as given */
@@ -188,6 +207,7 @@ struct ash_scenario {
     struct ash_expect expect;
     struct ash_dns_spec dns;
     struct ash_runtime_spec runtime;
+    struct ash_fleet_spec fleet;
     struct ash_verify_spec *verify;
     size_t n_verify;
     struct ash_guardrail_spec *guardrails;
@@ -219,6 +239,8 @@ void ash_scenario_free(struct ash_scenario *sc);
 struct ash_service_spec *ash_scenario_service(const struct ash_scenario *sc, const char *name);
 struct ash_fault_spec *ash_scenario_fault(const struct ash_scenario *sc, const char *name);
 const struct ash_host_spec *ash_scenario_host(const struct ash_scenario *sc, const char *name);
+/* The fleet node a fault is applied on (its targets' node), NULL when it runs here. */
+const char *ash_fault_node(const struct ash_fault_spec *f);
 /* Give a bare-named ref its type, check the target exists and has the capabilities in
  * `needs` (enum ash_target_cap); errors at ref->loc name `kind` ("'network'"). */
 int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target_ref *ref, unsigned needs,

@@ -336,14 +336,16 @@ static json_t *defs(struct sb *b)
                   "a string; an unquoted number or boolean is read as its text"));
     set(b, d, "target",
         json_pack(
-            "{s:[{s:s, s:s}, {s:s, s:i, s:i, s:{s:{}, s:{}, s:{}}, s:b}], s:s}", "anyOf", "type", "string", "pattern",
-            "^((host|service):[^:]+|(container|process|cgroup):.+|[^:]+)$", "type", "object", "minProperties", 1,
-            "maxProperties", 1, "properties", "container", "process", "cgroup", "additionalProperties", 0,
-            "description",
+            "{s:[{s:s, s:s}, {s:s, s:i, s:i, s:{s:{}, s:{}, s:{}, s:{s:s}}, s:b}], s:s}", "anyOf", "type", "string",
+            "pattern",
+            "^((host|service):[^:]+|(node:[A-Za-z0-9][A-Za-z0-9_.-]*/)?(container|process|cgroup):.+|[^:]+)$", "type",
+            "object", "minProperties", 1, "maxProperties", 2, "properties", "container", "process", "cgroup", "node",
+            "type", "string", "additionalProperties", 0, "description",
             "what the kind is aimed at: host:NAME (a sandbox host), service:NAME or service:HOST/NAME, a bare NAME "
             "when exactly one host or service has it; what already runs: container:NAME|ID, "
             "container:label=KEY=VALUE, process:pid=N, process:pidfile=PATH, process:exe=PATH, cgroup:PATH, or "
-            "the mapping form {container: {label: KEY=VALUE}} (docs/targets.md)"));
+            "the mapping form {container: {label: KEY=VALUE}} (docs/targets.md); in a fleet run, on a node: "
+            "node:NODE/container:NAME or {node: NODE, container: NAME} (docs/fleet.md)"));
     set(b, d, "strlist",
         json_pack("{s:[{s:s}, {s:s, s:{s:s}}], s:s}", "anyOf", "$ref", REF("text"), "type", "array", "items", "$ref",
                   REF("text"), "description", "a list of strings; a single string is a one-element list"));
@@ -464,6 +466,10 @@ int ash_schema_build_with(const struct ash_kind_set *k, json_t **out, ash_error_
                 "stop conditions: a probe's error ratio or latency over a window, a time cap, a command"));
     set(&b, props, "runtime",
         object_schema(&b, ash_runtime_fields, "how to reach the container engine of container targets"));
+    set(&b, props, "fleet",
+        object_schema(&b, ash_fleet_fields,
+                      "a fleet run: this run coordinates an agent per node; a fault whose target names a node is "
+                      "applied by that node's agent (docs/fleet.md)"));
     set(&b, root, "properties", props);
     set(&b, root, "required", json_pack("[s, s]", "version", "name"));
     set(&b, root, "additionalProperties", json_false());

@@ -16,6 +16,7 @@ extern const struct ash_field ash_expect_fields[];      /* struct ash_expect */
 extern const struct ash_field ash_verify_fields[];      /* struct ash_verify_spec */
 extern const struct ash_field ash_guardrail_fields[];   /* struct ash_guardrail_spec */
 extern const struct ash_field ash_runtime_fields[];     /* struct ash_runtime_spec */
+extern const struct ash_field ash_fleet_fields[];       /* struct ash_fleet_spec */
 extern const struct ash_field ash_dns_fields[];         /* struct ash_dns_spec, plus `records` */
 extern const struct ash_field ash_dns_record_fields[];  /* struct ash_dns_record_spec */
 

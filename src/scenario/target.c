@@ -9,8 +9,53 @@ const char *const ash_target_type_names[] = {"(unresolved)", "host", "service", 
 const char *const ash_target_old_host[] = {"host", NULL};
 const char *const ash_target_old_service[] = {"service", NULL};
 
+bool ash_target_node_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 0 && n < 128 && name[0] != '.' && name[0] != '-' && name[0] != '_' &&
+           strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+/* "node:NODE/REST": the node, then REST as a target of that node. */
+static int parse_node_prefix(const char *text, struct ash_target_ref *ref, char *msg, size_t len)
+{
+    const char *slash = strchr(text + 5, '/');
+    if (!slash) {
+        snprintf(msg, len, "target '%s': write node:NODE/TYPE:NAME, e.g. node:b/container:web", text);
+        return -1;
+    }
+    char node[128];
+    size_t nl = (size_t)(slash - (text + 5));
+    if (nl >= sizeof node) {
+        snprintf(msg, len, "target '%s': a node's name has at most 127 characters", text);
+        return -1;
+    }
+    memcpy(node, text + 5, nl);
+    node[nl] = '\0';
+    if (!ash_target_node_name_ok(node)) {
+        snprintf(msg, len, "target '%s': node '%s' is not a node name ([A-Za-z0-9][A-Za-z0-9_.-]*)", text, node);
+        return -1;
+    }
+    if (strncmp(slash + 1, "node:", 5) == 0) {
+        snprintf(msg, len, "target '%s' names two nodes", text);
+        return -1;
+    }
+    if (ash_target_ref_parse(slash + 1, ref, msg, len) < 0)
+        return -1;
+    char *dup = strdup(node);
+    if (!dup) {
+        snprintf(msg, len, "out of memory");
+        return -1;
+    }
+    free(ref->node);
+    ref->node = dup;
+    return 0;
+}
+
 int ash_target_ref_parse(const char *text, struct ash_target_ref *ref, char *msg, size_t len)
 {
+    if (strncmp(text, "node:", 5) == 0)
+        return parse_node_prefix(text, ref, msg, len);
     const char *colon = strchr(text, ':');
     int type = ASH_TARGET_UNRESOLVED;
     const char *name = text;
@@ -120,17 +165,22 @@ void ash_target_ref_clear(struct ash_target_ref *ref)
 {
     free(ref->name);
     free(ref->endpoint);
+    free(ref->node);
     ref->name = NULL;
     ref->endpoint = NULL;
     ref->all = false;
+    ref->node = NULL;
 }
 
 const char *ash_target_ref_str(const struct ash_target_ref *ref, char *buf, size_t len)
 {
+    char node[160] = "";
+    if (ref->node)
+        snprintf(node, sizeof node, "node:%s/", ref->node);
     if (ref->type > ASH_TARGET_UNRESOLVED && ref->type <= ASH_TARGET_TYPE_MAX)
-        snprintf(buf, len, "%s:%s", ash_target_type_names[ref->type], ref->name ? ref->name : "");
+        snprintf(buf, len, "%s%s:%s", node, ash_target_type_names[ref->type], ref->name ? ref->name : "");
     else
-        snprintf(buf, len, "%s", ref->name ? ref->name : "");
+        snprintf(buf, len, "%s%s", node, ref->name ? ref->name : "");
     return buf;
 }
 

@@ -46,6 +46,9 @@ struct ash_target_ref {
     /* container:{label: K=V, all: true}: every running container with the label; the
      * engine injects the fault once per container (engine/fault_fanout.c). */
     bool all;
+    /* A fleet run (`fleet:`): the node whose agent reaches it, NULL for a target of
+     * this machine. Only what already runs (container, process, cgroup) has a node. */
+    char *node;
     struct ash_loc loc;
 };
 
@@ -75,7 +78,9 @@ static inline const char *ash_target_name_if(const struct ash_target_ref *ref, i
     return ref->type == type ? ref->name : NULL;
 }
 
-/* Parse "TYPE:NAME" or "NAME" into ref (ref->name allocated); -1 with a message for err. */
+/* A fleet node's name: [A-Za-z0-9][A-Za-z0-9_.-]*, at most 127 bytes (what an agent's --node may be). */
+bool ash_target_node_name_ok(const char *name);
+/* Parse "TYPE:NAME", "NAME" or "node:NODE/TYPE:NAME" into ref (ref->name allocated); -1 with a message for err. */
 int ash_target_ref_parse(const char *text, struct ash_target_ref *ref, char *msg, size_t len);
 /* Check the selector of a container, process or cgroup ref (no lookups): -1 with a message. */
 int ash_target_selector_check(int type, const char *name, char *msg, size_t len);

@@ -151,6 +151,77 @@ START_TEST(test_scenario_forms)
 }
 END_TEST
 
+/* A fleet run's targets name their node (issue 20): node:NODE/TYPE:NAME or {node: NODE, TYPE: ...}. */
+START_TEST(test_fleet_forms)
+{
+    struct ash_target_ref r = {0};
+    char msg[256] = "", buf[256];
+    ck_assert_msg(ash_target_ref_parse("node:b/container:web", &r, msg, sizeof msg) == 0, "%s", msg);
+    ck_assert_int_eq(r.type, ASH_TARGET_CONTAINER);
+    ck_assert_str_eq(r.name, "web");
+    ck_assert_str_eq(r.node, "b");
+    ck_assert_str_eq(ash_target_ref_str(&r, buf, sizeof buf), "node:b/container:web");
+    ash_target_ref_clear(&r);
+    ck_assert_ptr_null(r.node);
+    ref_bad("node:b", "write node:NODE/TYPE:NAME");
+    ref_bad("node:-x/container:web", "is not a node name");
+    ref_bad("node:a/node:b/container:web", "names two nodes");
+    ref_bad("node:b/container:a/b", "a container is named by its name or id");
+
+#define FLEET "fleet: {listen: \"127.0.0.1:7443\", nodes: [a, b]}\n"
+    ash_error_t err;
+    struct ash_scenario *sc = load(HEAD FLEET PROBE "faults:\n  - name: f\n    kind: process\n"
+                                                    "    target: {node: b, process: {pid: 4242}}\n    action: stop\n",
+                                   &err);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    ck_assert_str_eq(fault_target(sc)->node, "b");
+    ck_assert_str_eq(fault_target(sc)->name, "pid=4242");
+    ck_assert_str_eq(ash_fault_node(&sc->faults[0]), "b");
+    ck_assert_int_eq(sc->fleet.lease_ns, 3000000000LL); /* the agents' default lease */
+    ck_assert_int_eq(sc->fleet.nodes.n, 2);
+    ash_scenario_free(sc);
+    sc = load(HEAD FLEET PROBE "faults:\n  - name: f\n    kind: process\n    target: node:a/container:web\n"
+                               "    action: stop\n",
+              &err);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    ck_assert_str_eq(ash_fault_node(&sc->faults[0]), "a");
+    ash_scenario_free(sc);
+    sc = load(HEAD FLEET PROBE "faults:\n  - name: f\n    kind: process\n    target: container:web\n"
+                               "    action: stop\n",
+              &err);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    ck_assert_ptr_null(ash_fault_node(&sc->faults[0])); /* no node: this machine */
+    ash_scenario_free(sc);
+
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {HEAD FLEET PROBE "faults:\n  - name: f\n    kind: process\n    target: {node: c, container: web}\n"
+                          "    action: stop\n",
+         "s.yaml:10:13: node 'c' is not in fleet.nodes"},
+        {HEAD FLEET PROBE "faults:\n  - name: f\n    kind: process\n    target: {node: b, container: a, process: x}\n"
+                          "    action: stop\n",
+         "s.yaml:10:13: a target mapping has one key"},
+        {HEAD FLEET PROBE "faults:\n  - name: f\n    kind: process\n    target: {node: \"-b\", container: a}\n"
+                          "    action: stop\n",
+         "s.yaml:10:20: '-b' is not a node name"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: node:b/container:web\n    action: stop\n",
+         "s.yaml:9:13: 'process': the target names node 'b', but this scenario has no 'fleet:'"},
+        {HEAD "fleet: {listen: \"127.0.0.1:7443\", nodes: []}\n" PROBE,
+         "s.yaml:3:42: 'fleet.nodes' lists at least one"},
+        {HEAD "fleet: {nodes: [a]}\n" PROBE, "s.yaml:3:8: missing required key 'listen'"},
+        {HEAD "fleet: {listen: \"127.0.0.1:7443\", nodes: [a], engine: swarm}\n" PROBE,
+         "s.yaml:3:55: 'swarm' is not a valid engine"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sc = load(bad[i].text, &err);
+        ck_assert_msg(sc == NULL, "accepted:\n%s", bad[i].text);
+        ck_assert_msg(strstr(err.msg, bad[i].want) != NULL, "got '%s', want '%s'", err.msg, bad[i].want);
+    }
+#undef FLEET
+}
+END_TEST
+
 static char fix[64];
 
 static void mk(const char *rel)
@@ -346,6 +417,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("targets");
     tcase_add_test(tc, test_ref_forms);
     tcase_add_test(tc, test_scenario_forms);
+    tcase_add_test(tc, test_fleet_forms);
     tcase_add_test(tc, test_proc_cgroup_hybrid);
     tcase_add_test(tc, test_proc_cgroup_unified_systemd);
     tcase_add_test(tc, test_proc_cgroup_legacy);

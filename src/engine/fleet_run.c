@@ -1,0 +1,467 @@
+/* `aftershock run` as a fleet coordinator (fleet_run.h, docs/fleet.md). */
+#include "engine/fleet_run.h"
+#include "fleet/coord.h"
+#include "fleet/psk.h"
+#include "kinds.h"
+#include "sys/clock.h"
+#include "sys/gil.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/* How long one inject or revert may take on its node before the run gives up on the
+ * answer (a silent agent is lost sooner: fleet.lease). */
+#define FLEET_ANSWER_NS (60 * ASH_NS_PER_S)
+#define FLEET_CLOCK_NS (10 * ASH_NS_PER_S)
+#define FLEET_PROGRESS_NS (5 * ASH_NS_PER_S)
+
+/* One request's answer. It lives as long as the run (a late answer to a request
+ * given up on lands here, harmlessly). */
+struct slot {
+    bool done, cancelled;
+    int ok;
+    ash_error_t err;
+    struct ash_fleet_time when;
+    struct ash_fleet_run *fr;
+};
+
+struct remote {
+    const struct ash_fault_spec *f;
+    const char *node;
+    struct slot inject, revert;
+};
+
+struct ash_fleet_run {
+    struct ash_fleet_run_opts o;
+    struct ash_coord *coord;
+    struct ash_psk key;
+    char key_path[4200];
+    pthread_t loop_thread;
+    int efd; /* the loop wakes a waiting worker */
+    struct remote *faults;
+    size_t n_faults;
+    int64_t bound;
+    bool ending; /* bye was said: agents leaving is the plan */
+};
+
+static const struct ash_fleet_spec *spec(const struct ash_fleet_run *fr)
+{
+    return &fr->o.sc->fleet;
+}
+
+static void event(struct ash_fleet_run *fr, int64_t t, const char *ev, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void event(struct ash_fleet_run *fr, int64_t t, const char *ev, const char *fmt, ...)
+{
+    char detail[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    if (fr->o.event)
+        fr->o.event(fr->o.arg, t, ev, detail);
+}
+
+static void on_agent(struct ash_coord *c, const char *node, bool up, const char *why, void *data)
+{
+    (void)c;
+    struct ash_fleet_run *fr = data;
+    if (up)
+        event(fr, ash_now_ns(), "fleet-agent", "node %s: agent connected", node);
+    else if (fr->ending)
+        event(fr, ash_now_ns(), "fleet-agent", "node %s: agent left after bye (%s)", node, why);
+    else
+        event(fr, ash_now_ns(), "fleet-agent-lost",
+              "node %s: %s (its agent reverts what it applied; if it was killed, its guardian)", node, why);
+    if (!up && !fr->ending && fr->o.lost) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "fleet: lost the agent of node %s: %s", node, why);
+        fr->o.lost(fr->o.arg, msg);
+    }
+}
+
+/* An agent's timeline event, on this clock, with its bound in the detail. */
+static void on_event(struct ash_coord *c, const struct ash_fleet_event *ev, void *data)
+{
+    (void)c;
+    struct ash_fleet_run *fr = data;
+    if (ev->when.bound < 0)
+        event(fr, ev->when.t, ev->event, "node %s (its clock not mapped yet): %s", ev->node, ev->detail);
+    else
+        event(fr, ev->when.t, ev->event, "node %s (±%.3f ms): %s", ev->node, ash_ns_to_ms(ev->when.bound), ev->detail);
+}
+
+static struct remote *remote_of(struct ash_fleet_run *fr, const struct ash_fault_spec *f)
+{
+    for (size_t i = 0; i < fr->n_faults; i++)
+        if (fr->faults[i].f == f)
+            return &fr->faults[i];
+    return NULL;
+}
+
+static void missing_nodes(struct ash_fleet_run *fr, char *missing, size_t mlen, char *have, size_t hlen)
+{
+    missing[0] = have[0] = '\0';
+    const struct ash_strlist *nodes = &spec(fr)->nodes;
+    for (size_t i = 0; i < nodes->n; i++) {
+        bool up = ash_coord_hello(fr->coord, nodes->v[i]) != NULL;
+        char *buf = up ? have : missing;
+        size_t len = up ? hlen : mlen, at = strlen(buf);
+        snprintf(buf + at, len - at, "%s%s", at ? ", " : "", nodes->v[i]);
+    }
+}
+
+/* Until every node of fleet.nodes has an agent, saying now and then who is missing. */
+static int wait_nodes(struct ash_fleet_run *fr, ash_error_t *err)
+{
+    int64_t start = ash_now_ns(), deadline = start + spec(fr)->wait_ns, next_note = start + FLEET_PROGRESS_NS;
+    char missing[1024], have[1024];
+    for (;;) {
+        missing_nodes(fr, missing, sizeof missing, have, sizeof have);
+        if (!missing[0])
+            return 0;
+        int64_t now = ash_now_ns();
+        if (fr->o.stop && *fr->o.stop)
+            return ash_error(err, EINTR, "fleet: stopped while waiting for the agents of node(s) %s", missing);
+        if (now >= deadline) {
+            const char *refused = ash_coord_last_refusal(fr->coord);
+            return ash_error_class(
+                err, ASH_ERR_ENVIRONMENT, ETIMEDOUT,
+                "fleet: no agent for node(s) %s connected to %s within %.0fs (connected: %s); start `aftershock "
+                "agent --connect %s --key-file KEY --node NAME` on each node, or raise fleet.wait; nothing was "
+                "harmed%s%s",
+                missing, spec(fr)->listen, (double)spec(fr)->wait_ns / 1e9, have[0] ? have : "none", spec(fr)->listen,
+                refused[0] ? "; last refused connection: " : "", refused);
+        }
+        if (now >= next_note && fr->o.log) {
+            fprintf(fr->o.log, "fleet: waiting for node(s) %s (connected: %s), %.0fs of %.0fs\n", missing,
+                    have[0] ? have : "none", (double)(now - start) / 1e9, (double)spec(fr)->wait_ns / 1e9);
+            next_note = now + FLEET_PROGRESS_NS;
+        }
+        bool never = false;
+        int64_t turn = now + 50 * ASH_NS_PER_MS < deadline ? now + 50 * ASH_NS_PER_MS : deadline;
+        if (ash_loop_run_until(fr->o.loop, &never, turn, err) < 0)
+            return -1;
+    }
+}
+
+static char *read_all(const char *path, ash_error_t *err)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        ash_error(err, errno, "fleet: cannot read the scenario %s to send it to the agents", path);
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            char *nb = realloc(buf, cap = (cap ? cap * 2 : 8192));
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                ash_error(err, ENOMEM, "fleet: the scenario's text");
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int setup_key(struct ash_fleet_run *fr, ash_error_t *err)
+{
+    const struct ash_fleet_spec *fl = spec(fr);
+    if (fl->key_file) {
+        snprintf(fr->key_path, sizeof fr->key_path, "%s", fl->key_file);
+        if (ash_psk_read(fl->key_file, &fr->key, err) < 0)
+            return ash_error_wrap(err, "fleet.key_file");
+        return 0;
+    }
+    /* One key per run, in the run's directory, 0600: hand it to the agents. */
+    snprintf(fr->key_path, sizeof fr->key_path, "%s/fleet.key", fr->o.run_dir);
+    if (ash_psk_generate(&fr->key, err) < 0 || ash_psk_write(fr->key_path, &fr->key, err) < 0)
+        return -1;
+    return 0;
+}
+
+static int start(struct ash_fleet_run *fr, ash_error_t *err)
+{
+    const struct ash_fleet_spec *fl = spec(fr);
+    if (setup_key(fr, err) < 0)
+        return -1;
+    int64_t ping = fl->lease_ns / 4 < 250 * ASH_NS_PER_MS ? fl->lease_ns / 4 : 250 * ASH_NS_PER_MS;
+    struct ash_coord_opts co = {.listen = fl->listen,
+                                .key = &fr->key,
+                                .run_id = fr->o.run_id,
+                                .ping_every_ns = ping,
+                                .silence_ns = fl->lease_ns,
+                                .on_agent = on_agent,
+                                .on_event = on_event,
+                                .data = fr};
+    if (ash_coord_new(fr->o.loop, &co, &fr->coord, err) < 0) {
+        if (err->klass != ASH_ERR_USAGE)
+            err->klass = ASH_ERR_ENVIRONMENT;
+        return -1;
+    }
+    if (fr->o.log)
+        fprintf(fr->o.log, "fleet: listening on %s for the agents of %zu node(s) (key: %s)\n", fl->listen, fl->nodes.n,
+                fr->key_path);
+    if (wait_nodes(fr, err) < 0)
+        return -1;
+    /* Each clock mapped before anything is harmed: every remote time needs it. */
+    for (size_t i = 0; i < fl->nodes.n; i++) {
+        struct ash_clock_map m;
+        if (ash_coord_wait_clock(fr->coord, fl->nodes.v[i], FLEET_CLOCK_NS, err) < 0 ||
+            !ash_coord_clock(fr->coord, fl->nodes.v[i], &m)) {
+            err->klass = ASH_ERR_ENVIRONMENT;
+            return ash_error_wrap(err, "fleet: node %s", fl->nodes.v[i]);
+        }
+        event(fr, ash_now_ns(), "fleet-clock", "node %s: offset %.3f ms, ±%.3f ms (smallest round trip %.3f ms)",
+              fl->nodes.v[i], ash_ns_to_ms(m.offset), ash_ns_to_ms(m.bound), ash_ns_to_ms(m.rtt));
+    }
+    char *text = read_all(fr->o.sc->file, err);
+    if (!text)
+        return -1;
+    const char *base = strrchr(fr->o.sc->file, '/');
+    base = base ? base + 1 : fr->o.sc->file;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < fl->nodes.n; i++)
+        if ((rc = ash_coord_send_scenario(fr->coord, fl->nodes.v[i], base, text, FLEET_CLOCK_NS, err)) < 0) {
+            /* A target missing on its node, a kind it cannot run: nothing was harmed (exit 3). */
+            ash_error_wrap(err, "fleet: node %s did not take the scenario; nothing was harmed", fl->nodes.v[i]);
+            err->klass = ASH_ERR_ENVIRONMENT;
+        }
+    free(text);
+    return rc;
+}
+
+int ash_fleet_run_start(const struct ash_fleet_run_opts *o, struct ash_fleet_run **out, ash_error_t *err)
+{
+    struct ash_fleet_run *fr = calloc(1, sizeof *fr);
+    if (!fr)
+        return ash_error(err, ENOMEM, "fleet");
+    fr->o = *o;
+    fr->loop_thread = pthread_self();
+    fr->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    fr->faults = calloc(o->sc->n_faults + 1, sizeof *fr->faults);
+    if (fr->efd < 0 || !fr->faults) {
+        ash_error(err, errno ? errno : ENOMEM, "fleet");
+        ash_fleet_run_end(fr);
+        return -1;
+    }
+    for (size_t i = 0; i < o->sc->n_faults; i++) {
+        const char *node = ash_fault_node(&o->sc->faults[i]);
+        if (!node)
+            continue;
+        struct remote *rf = &fr->faults[fr->n_faults++];
+        *rf = (struct remote){.f = &o->sc->faults[i], .node = node};
+        rf->inject.fr = rf->revert.fr = fr;
+    }
+    if (start(fr, err) < 0) {
+        ash_fleet_run_end(fr);
+        return -1;
+    }
+    *out = fr;
+    return 0;
+}
+
+/* The loop collected an answer: hand it to whoever waits. */
+static void answered(struct ash_coord *c, const char *node, int ok, const ash_error_t *err,
+                     const struct ash_fleet_time *when, void *data)
+{
+    (void)c;
+    (void)node;
+    struct slot *s = data;
+    s->ok = ok;
+    if (err)
+        s->err = *err;
+    if (when)
+        s->when = *when;
+    s->done = true;
+    uint64_t one = 1;
+    ssize_t w = write(s->fr->efd, &one, sizeof one);
+    (void)w; /* fails only on overflow, and then it is readable anyway */
+}
+
+/* Wait for s: on the loop thread by turning the loop, on the worker with the run
+ * lock let go (the loop thread collects the answer meanwhile). */
+static void await(struct ash_fleet_run *fr, struct slot *s)
+{
+    int64_t deadline = ash_now_ns() + FLEET_ANSWER_NS;
+    if (pthread_equal(pthread_self(), fr->loop_thread)) {
+        bool stopped = false;
+        while (!s->done && ash_now_ns() < deadline) {
+            ash_error_t e = {0};
+            if (ash_loop_run_until(fr->o.loop, &s->done, deadline, &e) < 0)
+                break;
+            /* Someone stopped the loop (the run finished, an abort) while this
+             * waited: the stop is theirs, so it is given back once this is done. */
+            stopped |= !s->done && ash_now_ns() < deadline;
+        }
+        if (stopped)
+            ash_loop_stop(fr->o.loop);
+        return;
+    }
+    while (!s->done && !s->cancelled) {
+        int64_t now = ash_now_ns();
+        if (now >= deadline)
+            return;
+        ash_gil_blocking_begin();
+        struct pollfd p = {.fd = fr->efd, .events = POLLIN};
+        int ms = (int)((deadline - now) / ASH_NS_PER_MS) + 1;
+        if (poll(&p, 1, ms > 100 ? 100 : ms) > 0) {
+            uint64_t v;
+            ssize_t r = read(fr->efd, &v, sizeof v);
+            (void)r;
+        }
+        ash_gil_blocking_end();
+    }
+}
+
+static int request(struct ash_fleet_run *fr, const struct ash_fault_spec *f, bool inject, int64_t *t, char *where,
+                   size_t len, ash_error_t *err)
+{
+    struct remote *rf = remote_of(fr, f);
+    if (!rf)
+        return ash_error(err, ENOENT, "fault '%s' is not on a fleet node", f->name);
+    if (!ash_coord_hello(fr->coord, rf->node))
+        return ash_error(err, 0,
+                         "node %s's agent is gone, so this run cannot %s '%s' there: on node %s, its agent's lease "
+                         "or guardian reverts it, or `aftershock recover --state-dir DIR` with the agent's directory",
+                         rf->node, inject ? "inject" : "revert", f->name, rf->node);
+    struct slot *s = inject ? &rf->inject : &rf->revert;
+    *s = (struct slot){.fr = fr};
+    const char *type = inject ? "inject" : "revert";
+    if (ash_coord_request_async(fr->coord, rf->node, type, json_pack("{s:s}", "fault", f->name), answered, s, err) < 0)
+        return ash_error_wrap(err, "node %s", rf->node);
+    await(fr, s);
+    if (!s->done) {
+        if (s->cancelled)
+            return ash_error(err, ECANCELED,
+                             "the run ended before node %s answered the %s of '%s' (its agent undoes it on bye)",
+                             rf->node, type, f->name);
+        return ash_error(err, ETIMEDOUT, "node %s did not answer the %s of '%s' within %.0fs", rf->node, type, f->name,
+                         (double)FLEET_ANSWER_NS / 1e9);
+    }
+    if (!s->ok) {
+        *err = s->err;
+        return -1;
+    }
+    *t = s->when.t;
+    if (s->when.bound > fr->bound)
+        fr->bound = s->when.bound;
+    snprintf(where, len, " on node %s (its clock ±%.3f ms)", rf->node, ash_ns_to_ms(s->when.bound));
+    return 0;
+}
+
+int ash_fleet_run_inject(struct ash_fleet_run *fr, const struct ash_fault_spec *f, int64_t *t, char *where, size_t len,
+                         ash_error_t *err)
+{
+    return request(fr, f, true, t, where, len, err);
+}
+
+int ash_fleet_run_revert(struct ash_fleet_run *fr, const struct ash_fault_spec *f, int64_t *t, char *where, size_t len,
+                         ash_error_t *err)
+{
+    return request(fr, f, false, t, where, len, err);
+}
+
+void ash_fleet_run_cancel(struct ash_fleet_run *fr)
+{
+    if (!fr)
+        return;
+    for (size_t i = 0; i < fr->n_faults; i++) {
+        fr->faults[i].inject.cancelled = true;
+        fr->faults[i].revert.cancelled = true;
+    }
+    uint64_t one = 1;
+    ssize_t w = write(fr->efd, &one, sizeof one);
+    (void)w;
+}
+
+int64_t ash_fleet_run_bound(const struct ash_fleet_run *fr)
+{
+    return fr ? fr->bound : 0;
+}
+
+static json_t *ms_or_null(bool have, int64_t ns)
+{
+    return have ? json_real(ash_ns_to_ms(ns)) : json_null();
+}
+
+json_t *ash_fleet_run_json(const struct ash_fleet_run *fr, int64_t t_start)
+{
+    (void)t_start;
+    const struct ash_fleet_spec *fl = spec(fr);
+    json_t *nodes = json_array(), *faults = json_array();
+    for (size_t i = 0; i < fl->nodes.n; i++) {
+        struct ash_clock_map m = {0};
+        bool up = fr->coord && ash_coord_clock(fr->coord, fl->nodes.v[i], &m);
+        json_array_append_new(nodes, json_pack("{s:s, s:b, s:o, s:o, s:o, s:i}", "node", fl->nodes.v[i], "connected",
+                                               up, "offset_ms", ms_or_null(m.valid, m.offset), "bound_ms",
+                                               ms_or_null(m.valid, m.bound), "rtt_ms", ms_or_null(m.valid, m.rtt),
+                                               "clock_rounds", m.rounds));
+    }
+    for (size_t i = 0; i < fr->n_faults; i++) {
+        const struct remote *rf = &fr->faults[i];
+        json_array_append_new(
+            faults, json_pack("{s:s, s:s, s:o, s:o}", "name", rf->f->name, "node", rf->node, "inject_bound_ms",
+                              ms_or_null(rf->inject.done && rf->inject.ok, rf->inject.when.bound), "revert_bound_ms",
+                              ms_or_null(rf->revert.done && rf->revert.ok, rf->revert.when.bound)));
+    }
+    return json_pack("{s:s, s:s, s:o, s:o, s:f}", "engine", ash_fleet_engine_names[fl->engine], "listen", fl->listen,
+                     "nodes", nodes, "faults", faults, "clock_bound_ms", ash_ns_to_ms(fr->bound));
+}
+
+static bool all_gone(struct ash_fleet_run *fr)
+{
+    for (size_t i = 0; i < spec(fr)->nodes.n; i++)
+        if (ash_coord_hello(fr->coord, spec(fr)->nodes.v[i]))
+            return false;
+    return true;
+}
+
+void ash_fleet_run_end(struct ash_fleet_run *fr)
+{
+    if (!fr)
+        return;
+    fr->ending = true;
+    if (fr->coord) {
+        const struct ash_strlist *nodes = &spec(fr)->nodes;
+        for (size_t i = 0; i < nodes->n; i++) {
+            ash_error_t e = {0};
+            if (ash_coord_hello(fr->coord, nodes->v[i]) && ash_coord_bye(fr->coord, nodes->v[i], &e) < 0)
+                event(fr, ash_now_ns(), "warning", "node %s: cannot say bye (%s): its lease reverts it", nodes->v[i],
+                      e.msg);
+        }
+        /* Each agent reverts and closes its end: wait for that (bounded by the
+         * lease, after which an agent reverts on its own anyway). */
+        int64_t deadline = ash_now_ns() + spec(fr)->lease_ns;
+        while (!all_gone(fr) && ash_now_ns() < deadline) {
+            bool never = false;
+            ash_error_t e = {0};
+            if (ash_loop_run_until(fr->o.loop, &never, ash_now_ns() + 20 * ASH_NS_PER_MS, &e) < 0)
+                break;
+        }
+        ash_coord_free(fr->coord);
+    }
+    if (fr->efd >= 0)
+        close(fr->efd);
+    memset(&fr->key, 0, sizeof fr->key);
+    free(fr->faults);
+    free(fr);
+}

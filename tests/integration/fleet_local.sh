@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# A fleet run on one machine (issue 20): `aftershock run` with `fleet:` as the
+# coordinator, two agents (`aftershock agent --node a` / `--node b`) on loopback
+# with a key file this test writes. The fault stops a process (ash_target, a small
+# HTTP server this test started) "on node b"; a probe of the run, on the
+# coordinator, watches it.
+#   1. the cross-node known answer: the probe's impact (first failed sample) lies
+#      within the stated resolution (probe interval + the agent's clock bound) of
+#      the stop as a watcher of /proc saw it; TTD and TTR in one report; every
+#      remote inject/revert shows its bound; the agents leave on `bye` (exit 0);
+#   2. SIGKILL of the coordinator mid-fault: the agents revert within their lease
+#      (the process runs again) and exit; SIGINT mid-fault: the run reverts the
+#      fault on node b itself, aborted, and the agents leave on `bye` (a guardrail
+#      that trips mid-fault: the same); SIGKILL of
+#      agent b mid-fault: its guardian reverts node b, the run stops naming it; a
+#      target missing on its node: that agent refuses the scenario, exit 3, no harm;
+#   3. a node that never connects: exit 3 before anything is harmed, naming it;
+#   4. bad `fleet:` input: file:line:column; `plan` shows the fleet step and nodes.
+# Every process here is started by this test and ended by its pid.
+set -u
+. "$(dirname "$0")/lib/skip.sh"
+B=${ASH_BUILD_DIR:?}
+ASH=$B/aftershock
+TGT=$B/tests/ash_target
+T=$(mktemp -d /tmp/ash-fleet-XXXXXX)
+fail=0
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  for d in "$T"/state*; do [ -d "$d" ] && "$ASH" recover --state-dir "$d" >/dev/null 2>&1; done
+  if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
+command -v python3 >/dev/null || ash_skip_all "python3 is needed (the /proc watcher, report checks)"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+python3 -c 'import secrets; print(secrets.token_hex(32))' > "$T/key"
+chmod 600 "$T/key"
+
+# The process "on node b": healthy until stopped.
+"$TGT" --port-file "$T/web.port" 2>"$T/web.err" &
+WEB=$!
+pids+=("$WEB")
+for _ in $(seq 200); do [ -s "$T/web.port" ] && break; sleep 0.01; done
+WEBPORT=$(cat "$T/web.port")
+
+# The truth: when /proc says the process stopped and ran again (CLOCK_MONOTONIC, 1 ms polls).
+watch_proc() { # PID OUT
+  python3 - "$1" "$2" <<'PY' &
+import sys, time
+pid, out = sys.argv[1], sys.argv[2]
+# Each change as "STATE SEEN PREV": first seen in STATE at SEEN, last seen in the
+# other state at PREV, so the change itself lies in (PREV, SEEN] however late a poll ran.
+# PREV is read before the last read of the other state, SEEN after the first of this one.
+last, prev = None, 0
+with open(out, "w") as f:
+    while True:
+        before = time.monotonic_ns()
+        try:
+            st = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            break
+        after = time.monotonic_ns()
+        if st in ("Z", "X"):
+            f.write(f"dead {after} {prev}\n")  # never "running": the checks see it
+            break
+        stopped = st == "T"
+        if stopped != last:
+            f.write(f"{'stopped' if stopped else 'running'} {after} {prev}\n")
+            f.flush()
+            last = stopped
+        prev = before
+        time.sleep(0.001)
+PY
+  pids+=("$!")
+}
+
+start_agents() { # PORT LEASE TAG [GUARDED-NODE]
+  for n in a b; do
+    g=--no-guardian
+    [ "$n" = "${4:-}" ] && g=
+    "$ASH" agent --connect "127.0.0.1:$1" --key-file "$T/key" --node "$n" --lease "$2" \
+      --state-dir "$T/state-$3-$n" $g > "$T/agent-$3-$n.out" 2>&1 &
+    eval "AG_$n=$!"
+    pids+=("$!")
+  done
+}
+
+# An agent connects once: start it after the coordinator listens.
+listening() { for _ in $(seq 1000); do grep -q "^fleet: listening" "$1" 2>/dev/null && return; sleep 0.01; done; }
+
+scenario() { # FILE NAME PORT NODES DURATION WAIT
+  cat > "$1" <<YAML
+version: 1
+name: $2
+fleet:
+  listen: 127.0.0.1:$3
+  key_file: $T/key
+  nodes: [$4]
+  lease: 2s
+  wait: $6
+probes:
+  - name: web
+    http: http://127.0.0.1:$WEBPORT/
+    every: 50ms
+    timeout: 40ms
+detectors:
+  - name: watch
+    probes: { consecutive_failures: 2 }
+faults:
+  - name: stop-web
+    kind: process
+    target: {node: b, process: {pid: $WEB}}
+    action: stop
+    at: 300ms
+    duration: $5
+expect:
+  warmup: 500ms
+  stable_for: 500ms
+  timeout: 30s
+YAML
+}
+
+# ---- 1. the known answer across nodes
+P1=$(free_port)
+scenario "$T/one.yaml" fleet-one "$P1" "a, b" 1s 20s
+watch_proc "$WEB" "$T/truth1"
+"$ASH" run --state-dir "$T/state" --report-dir "$T/r1" "$T/one.yaml" > "$T/run1.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run1.out"
+start_agents "$P1" 2s one
+wait "$RUN"; st=$?
+check "fleet run passes (exit $st)" '[ $st = 0 ]'
+for n in a b; do
+  eval "ap=\$AG_$n"
+  wait "$ap"; ast=$?
+  check "agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
+done
+rep=$(ls -d "$T"/r1/fleet-one-*/ 2>/dev/null | head -1)
+check "one report" '[ -n "$rep" ] && [ -f "$rep/report.json" ]'
+check "the known answer: impact within the stated resolution of the stop on node b" 'python3 - "$rep/report.json" "$T/truth1" <<PY
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]
+truth = [l.split() for l in open(sys.argv[2])]
+hi, lo = [(int(t), int(p)) for s, t, p in truth if s == "stopped"][0]  # the stop lies in (lo, hi]
+fl = r["fleet"]
+bound = fl["clock_bound_ms"]
+res = r["resolution"]
+start = r["monotonic_ns"]["start"]
+impact_abs = start + (r["t_inject_ms"] + r["impact_ms"]) * 1e6
+inject_abs = r["monotonic_ns"]["inject"]
+ri, ttd, ttr = res["impact_ms"], r["ttd_ms"], r["ttr_ms"]
+print(f"   stop in a {(hi - lo) / 1e6:.3f} ms window; clock bound {bound:.3f} ms; impact {(impact_abs - lo) / 1e6:.3f} ms "
+      f"after its start, resolution {ri:.3f} ms; inject stamped {(inject_abs - lo) / 1e6:.3f} ms after it; "
+      f"ttd {ttd}, ttr {ttr}")
+# The impact is the start of the first failed sample: one probe interval (plus the
+# clock bound, both in the stated resolution) after the stop at most; a sample in
+# flight when the process stopped may fail too, so up to the longest a healthy
+# answer takes (the slow threshold of the probe) before it.
+slow = r["probes"][0]["slow_ms"]
+ok = lo - slow * 1e6 <= impact_abs <= hi + ri * 1e6
+ok &= res["impact_ms"] >= 50 + bound and res["ttd_ms"] >= bound and res["ttr_ms"] >= 50 + bound
+# The agent stamps its inject right after kill(): within a probe interval of the stop.
+# (Not a lower bound: a SIGSTOP takes effect when the target next runs, which may
+# be after kill() returned.)
+ok &= inject_abs <= hi + 50e6
+ok &= r["ttd_ms"] is not None and r["ttr_ms"] is not None and r["detected_by"] == "watch"
+sys.exit(0 if ok else 1)
+PY'
+check "the report shows each node's clock and each remote time's bound" 'python3 - "$rep/report.json" <<PY
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]
+fl = r["fleet"]
+nodes = {n["node"]: n for n in fl["nodes"]}
+ok = set(nodes) == {"a", "b"} and all(n["bound_ms"] is not None and abs(n["offset_ms"]) <= n["bound_ms"] for n in nodes.values())
+f = fl["faults"][0]
+ok &= f["node"] == "b" and f["inject_bound_ms"] is not None and f["revert_bound_ms"] is not None
+ev = [e["event"] + ": " + e["detail"] for e in r["timeline"]]
+ok &= any(e.startswith("fault-injected: stop-web (process) on node b (its clock ±") for e in ev)
+ok &= any(e.startswith("fault-reverted: stop-web (duration elapsed) on node b (its clock ±") for e in ev)
+ok &= sum(e.startswith("fleet-clock: node ") for e in ev) == 2
+sys.exit(0 if ok else 1)
+PY'
+check "the process runs again after the run" '[ "$(tail -n 1 "$T/truth1" | cut -d" " -f1)" = running ]'
+
+# ---- 2. SIGKILL of the coordinator mid-fault: the agents' leases revert
+P2=$(free_port)
+scenario "$T/two.yaml" fleet-two "$P2" "a, b" 30s 20s
+watch_proc "$WEB" "$T/truth2"
+"$ASH" run --state-dir "$T/state2" --report-dir "$T/r2" "$T/two.yaml" > "$T/run2.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run2.out"
+start_agents "$P2" 2s two
+for _ in $(seq 1000); do grep -q stopped "$T/truth2" 2>/dev/null && break; sleep 0.01; done
+check "the fault stopped the process on node b" 'grep -q stopped "$T/truth2"'
+killed=$(python3 -c 'import time; print(time.monotonic_ns())')
+kill -KILL "$RUN"
+wait "$RUN" 2>/dev/null
+for n in a b; do
+  eval "ap=\$AG_$n"
+  for _ in $(seq 500); do kill -0 "$ap" 2>/dev/null || break; sleep 0.01; done
+  wait "$ap"; ast=$?
+  check "agent $n left when the coordinator died (exit $ast)" '[ $ast = 1 ]'
+done
+check "the process runs again within the lease (2s) of the coordinator's death" 'python3 - "$T/truth2" "$killed" <<PY
+import sys
+lines = [l.split() for l in open(sys.argv[1])]
+killed = int(sys.argv[2])
+back = [int(t) for s, t, p in lines if s == "running" and int(t) >= killed]
+print(f"   running again {(back[0] - killed) / 1e6:.1f} ms after the SIGKILL" if back else "   never ran again")
+sys.exit(0 if back and back[0] - killed <= 2e9 else 1)
+PY'
+check "agent b says why it reverted" 'grep -q "reverted" "$T/agent-two-b.out"'
+# The coordinator's own journal (SIGKILLed): its guardian, or recover, clears it.
+"$ASH" recover --state-dir "$T/state2" >/dev/null 2>&1
+
+# ---- 2b. SIGINT of the coordinator mid-fault: it reverts on node b, then bye
+P4=$(free_port)
+scenario "$T/four.yaml" fleet-four "$P4" "a, b" 30s 20s
+watch_proc "$WEB" "$T/truth4"
+"$ASH" run --state-dir "$T/state4" --report-dir "$T/r4" "$T/four.yaml" > "$T/run4.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run4.out"
+start_agents "$P4" 2s four
+for _ in $(seq 1000); do grep -q stopped "$T/truth4" 2>/dev/null && break; sleep 0.01; done
+kill -INT "$RUN"
+wait "$RUN"; st=$?
+check "SIGINT mid-fault: the run ends aborted (exit $st)" '[ $st = 1 ] && grep -q "interrupted by SIGINT" "$T/run4.out"'
+check "SIGINT: the process runs again" '[ "$(tail -n 1 "$T/truth4" | cut -d" " -f1)" = running ]'
+check "SIGINT: the coordinator reverted it on node b (its timeline)" \
+  'grep -q "fault-reverted *stop-web (abort) on node b" "$T/run4.out"'
+for n in a b; do
+  eval "ap=\$AG_$n"
+  wait "$ap"; ast=$?
+  check "SIGINT: agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
+done
+
+# ---- 2b'. a guardrail trips mid-fault: the same way out
+P7=$(free_port)
+scenario "$T/seven.yaml" fleet-seven "$P7" "a, b" 30s 20s
+printf 'guardrails:\n  - name: cap\n    max_duration: 1500ms\n' >> "$T/seven.yaml"
+watch_proc "$WEB" "$T/truth7"
+"$ASH" run --state-dir "$T/state7" --report-dir "$T/r7" "$T/seven.yaml" > "$T/run7.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run7.out"
+start_agents "$P7" 2s seven
+wait "$RUN"; st=$?
+check "guardrail mid-fault: the run ends aborted by it (exit $st)" '[ $st = 1 ] && grep -q "guardrail" "$T/run7.out"'
+check "guardrail: the fault was in effect, then reverted on node b" \
+  'grep -q stopped "$T/truth7" && [ "$(tail -n 1 "$T/truth7" | cut -d" " -f1)" = running ] &&
+   grep -q "fault-reverted *stop-web (abort) on node b" "$T/run7.out"'
+for n in a b; do
+  eval "ap=\$AG_$n"
+  wait "$ap"; ast=$?
+  check "guardrail: agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
+done
+
+# ---- 2c. SIGKILL of agent b mid-fault: its guardian reverts node b, the run aborts naming it
+P5=$(free_port)
+scenario "$T/five.yaml" fleet-five "$P5" "a, b" 30s 20s
+watch_proc "$WEB" "$T/truth5"
+"$ASH" run --state-dir "$T/state5" --report-dir "$T/r5" "$T/five.yaml" > "$T/run5.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run5.out"
+start_agents "$P5" 2s five b
+for _ in $(seq 1000); do grep -q stopped "$T/truth5" 2>/dev/null && break; sleep 0.01; done
+killed=$(python3 -c 'import time; print(time.monotonic_ns())')
+kill -KILL "$AG_b"
+wait "$AG_b" 2>/dev/null
+wait "$RUN"; st=$?
+check "agent b killed: the run stops, naming the node (exit $st)" \
+  '[ $st != 0 ] && grep -q "fleet: lost the agent of node b" "$T/run5.out"'
+check "agent b killed: its guardian reverted node b (the process runs again)" 'python3 - "$T/truth5" "$killed" <<PY
+import sys, time
+for _ in range(500):  # the guardian notices its agent died at once; allow it 5 s
+    lines = [l.split() for l in open(sys.argv[1])]
+    back = [int(t) for s, t, p in lines if s == "running" and int(t) >= int(sys.argv[2])]
+    if back:
+        print(f"   running again {(back[0] - int(sys.argv[2])) / 1e6:.1f} ms after the SIGKILL")
+        sys.exit(0)
+    time.sleep(0.01)
+sys.exit(1)
+PY'
+check "agent b killed: nothing left in its journal" '[ -z "$(ls "$T"/state-five-b/*.journal 2>/dev/null)" ]'
+wait "$AG_a"; ast=$?
+check "agent b killed: agent a left on bye (exit $ast)" '[ $ast = 0 ]'
+
+# ---- 2d. a target missing on its node: the agent refuses the scenario, exit 3 before any harm
+GONE=$(python3 -c 'import os; print(os.getpid())') # a pid that no longer runs
+P6=$(free_port)
+scenario "$T/six.yaml" fleet-six "$P6" "a, b" 1s 20s
+sed -i "s/process: {pid: $WEB}/process: {pid: $GONE}/" "$T/six.yaml"
+"$ASH" run --state-dir "$T/state6" --report-dir "$T/r6" "$T/six.yaml" > "$T/run6.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run6.out"
+start_agents "$P6" 2s six
+wait "$RUN"; st=$?
+check "a target missing on node b: exit 3 before any harm, naming node, fault and process (exit $st)" \
+  '[ $st = 3 ] && grep -q "fleet: node b did not take the scenario; nothing was harmed: node b: fault .stop-web.: .*$GONE" "$T/run6.out"'
+for n in a b; do
+  eval "ap=\$AG_$n"
+  wait "$ap"; ast=$?
+  check "missing target: agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
+done
+
+# ---- 3. a node that never connects: exit 3 before any harm, naming it
+P3=$(free_port)
+scenario "$T/three.yaml" fleet-three "$P3" "a, b, c" 1s 2s
+watch_proc "$WEB" "$T/truth3"
+"$ASH" run --state-dir "$T/state3" --report-dir "$T/r3" "$T/three.yaml" > "$T/run3.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run3.out"
+start_agents "$P3" 2s three
+wait "$RUN"; st=$?
+check "a missing node fails the run with exit 3 (exit $st)" '[ $st = 3 ]'
+check "the message names the missing node" 'grep -q "no agent for node(s) c connected" "$T/run3.out"'
+check "nothing was harmed" '! grep -q stopped "$T/truth3"'
+for n in a b; do
+  eval "ap=\$AG_$n"
+  wait "$ap"; ast=$?
+  check "agent $n was sent away (exit $ast)" '[ $ast = 0 ]'
+done
+
+# ---- plan: the fleet step and the node of each fault, nothing started
+out=$("$ASH" plan "$T/one.yaml" 2>&1)
+check "plan shows the fleet step" 'echo "$out" | grep -q "fleet: listen on 127.0.0.1:$P1, wait up to 20 s for an agent of each node (a, b; one missing: exit 3"'
+check "plan shows the fault on node b" 'echo "$out" | grep -q "stop-web (process) on node b; revert after"'
+out=$("$ASH" plan --format json "$T/one.yaml" 2>&1)
+check "plan json: fleet and the node" 'echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[\"fleet\"][\"nodes\"] == [\"a\", \"b\"] and d[\"faults\"][0][\"node\"] == \"b\" else 1)"'
+
+# ---- 4. bad fleet: input
+bad() { # NAME SED WANT
+  local want="$1.yaml:$3"
+  sed "$2" "$T/one.yaml" > "$T/$1.yaml"
+  out=$("$ASH" validate "$T/$1.yaml" 2>&1); st=$?
+  check "validate refuses $1 (exit 2, $3)" '[ $st = 2 ] && echo "$out" | grep -qF "$want"'
+  [ $st = 2 ] || echo "  got: $out"
+}
+bad b-node 's/node: b,/node: z,/' "20:13: node 'z' is not in fleet.nodes"
+bad b-listen "s/listen: 127.0.0.1:$P1/listen: nowhere/" "4:11: fleet listen 'nowhere'"
+bad b-twice 's/nodes: \[a, b\]/nodes: [a, a]/' "6:14: node 'a' is listed twice"
+bad b-key 's/  lease: 2s/  lease: 2s\n  bogus: 1/' "8:3: unknown key 'bogus' in 'fleet'"
+bad b-nofleet '/^fleet:/,/^  wait:/d' "14:13: 'process': the target names node 'b', but this scenario has no 'fleet:'"
+bad b-lease 's/  lease: 2s/  lease: 100ms/' "7:10: 'fleet.lease' is at least 500ms"
+
+for p in "${pids[@]}"; do [ "$p" = "$WEB" ] || kill "$p" 2>/dev/null; done
+[ "$fail" = 0 ] || { tail -20 "$T/run1.out"; tail -n 5 "$T"/agent-*.out; }
+ash_exit "$fail"
