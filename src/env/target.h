@@ -89,6 +89,8 @@ const char *ash_target_describe(const struct ash_target *t, char *buf, size_t le
 int ash_target_container_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
 int ash_target_process_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
 int ash_target_cgroup_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
+/* target_pod.c: a container of a Kubernetes pod on this node, through containerd's state. */
+int ash_target_pod_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
 
 /* The operations, failing with ENOTSUP ("host 'web' cannot be restarted") where the
  * type has none. */
