@@ -18,6 +18,7 @@ if [ "$want_test" = 1 ]; then
          # (prometheus also ships promtool: tests/integration/metrics.sh checks --metrics with it)
          prometheus prometheus-alertmanager prometheus-blackbox-exporter
          docker.io busybox-static # tests/integration/targets_container.sh: a private dockerd, an offline image
+         containerd   # tests/integration/targets_pod.sh: a private containerd (its k8s.io namespace), with runc
          chromium)    # tests/integration/report_browser.sh: reports checked in a real browser
 fi
 
