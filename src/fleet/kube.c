@@ -378,27 +378,27 @@ static void names(const struct ash_kube_agents *a, char *ds, size_t dl, char *se
 }
 
 /* The DaemonSet: deploy/kubernetes/agent-daemonset.yaml in JSON, for one run. Keep the
- * two in step (tests/integration/kube_manifests.sh compares their security settings). */
+ * two in step (tests/integration/kube_manifests.sh compares the privileges with what
+ * tests/fixtures/kube/deploy.json checks this one has). */
 static json_t *daemonset(const struct ash_kube_agents *a, const char *name, const char *secret)
 {
     char lease[32];
     snprintf(lease, sizeof lease, "%lldms", (long long)(a->lease_ns / 1000000));
     json_t *labels =
         json_pack("{s:s, s:s}", "app.kubernetes.io/name", "aftershock-agent", "aftershock.dev/run", a->run);
-    json_t *hp = json_pack(
-        "[{s:s, s:{s:s, s:s}}, {s:s, s:{s:s, s:s}}, {s:s, s:{s:s, s:s}}, {s:s, s:{s:s, s:s}}, {s:s, s:{s:s, s:i}}]",
-        "name", "proc", "hostPath", "path", "/proc", "type", "Directory", "name", "cgroup", "hostPath", "path",
-        "/sys/fs/cgroup", "type", "Directory", "name", "containerd", "hostPath", "path", "/run/containerd", "type",
-        "Directory", "name", "state", "hostPath", "path", "/var/lib/aftershock", "type", "DirectoryOrCreate", "name",
-        "key", "secret", "secretName", secret, "defaultMode", 0400);
-    json_t *mounts =
-        json_pack("[{s:s, s:s, s:b}, {s:s, s:s}, {s:s, s:s, s:b}, {s:s, s:s}, {s:s, s:s, s:b}]", "name", "proc",
-                  "mountPath", "/host/proc", "readOnly", 1, "name", "cgroup", "mountPath", "/sys/fs/cgroup", "name",
-                  "containerd", "mountPath", "/run/containerd", "readOnly", 1, "name", "state", "mountPath",
-                  "/var/lib/aftershock", "name", "key", "mountPath", "/etc/aftershock/key", "readOnly", 1);
-    json_t *sc = json_pack("{s:b, s:b, s:i, s:{s:[s], s:[s,s,s,s,s]}}", "privileged", 0, "allowPrivilegeEscalation", 0,
-                           "runAsUser", 0, "capabilities", "drop", "ALL", "add", "KILL", "SYS_ADMIN", "SYS_PTRACE",
-                           "NET_ADMIN", "DAC_OVERRIDE");
+    /* No hostPath for /proc: hostPID makes the container's /proc the host's. */
+    json_t *hp = json_pack("[{s:s, s:{s:s, s:s}}, {s:s, s:{s:s, s:s}}, {s:s, s:{s:s, s:s}}, {s:s, s:{s:s, s:i}}]",
+                           "name", "cgroup", "hostPath", "path", "/sys/fs/cgroup", "type", "Directory", "name",
+                           "containerd", "hostPath", "path", "/run/containerd", "type", "Directory", "name", "state",
+                           "hostPath", "path", "/var/lib/aftershock", "type", "DirectoryOrCreate", "name", "key",
+                           "secret", "secretName", secret, "defaultMode", 0400);
+    json_t *mounts = json_pack("[{s:s, s:s}, {s:s, s:s, s:b}, {s:s, s:s}, {s:s, s:s, s:b}]", "name", "cgroup",
+                               "mountPath", "/sys/fs/cgroup", "name", "containerd", "mountPath", "/run/containerd",
+                               "readOnly", 1, "name", "state", "mountPath", "/var/lib/aftershock", "name", "key",
+                               "mountPath", "/etc/aftershock/key", "readOnly", 1);
+    /* The capabilities and why: deploy/kubernetes/agent-daemonset.yaml. */
+    json_t *sc = json_pack("{s:b, s:b, s:i, s:{s:[s], s:[s,s,s]}}", "privileged", 0, "allowPrivilegeEscalation", 0,
+                           "runAsUser", 0, "capabilities", "drop", "ALL", "add", "KILL", "SYS_ADMIN", "SYS_PTRACE");
     json_t *args =
         json_pack("[s,s,s,s,s,s,s,s,s,s,s]", "agent", "--connect", a->connect, "--key-file", "/etc/aftershock/key/key",
                   "--node", "$(NODE_NAME)", "--lease", lease, "--state-dir", "/var/lib/aftershock");
