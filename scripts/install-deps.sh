@@ -19,6 +19,7 @@ if [ "$want_test" = 1 ]; then
          prometheus prometheus-alertmanager prometheus-blackbox-exporter
          docker.io busybox-static # tests/integration/targets_container.sh: a private dockerd, an offline image
          containerd   # tests/integration/targets_pod.sh: a private containerd (its k8s.io namespace), with runc
+         python3-kubernetes # tests/integration/kube_manifests.sh: the API types the manifests are checked against
          chromium)    # tests/integration/report_browser.sh: reports checked in a real browser
 fi
 
