@@ -6,7 +6,10 @@
 # new code finds a pod's container by namespace + pod + container name; a process
 # fault stops its init and the revert resumes it; host-crash freezes its cgroup;
 # missing pods/containers, two containers with none named, and label selectors on a
-# node say why (exit 3 / exit 2). Everything made is stopped by pid and removed.
+# node say why (exit 3 / exit 2). Everything made is stopped by pid and removed:
+# tasks, containers, containerd, its shims (only ours: their -address is our socket),
+# the containers' parent cgroups. containerd 1.6 puts its shims' sockets in
+# /run/containerd/s/ whatever its state dir; they go when the shims do.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
 B=${ASH_BUILD_DIR:?}
@@ -16,6 +19,7 @@ for b in containerd ctr runc containerd-shim-runc-v2 busybox; do
   command -v "$b" >/dev/null || ash_skip_all "no $b (scripts/install-deps.sh --test installs containerd and busybox-static)"
 done
 T=$(mktemp -d /tmp/ash-pod-XXXXXX)
+CG=$(basename "$T") # the parent cgroup of this test's containers, in every hierarchy
 fail=0
 CPID=""
 ctr_() { ctr --address "$T/c.sock" -n k8s.io "$@"; }
@@ -36,6 +40,8 @@ cleanup() {
       kill -KILL "${p#/proc/}" 2>/dev/null
   done
   "$ASH" recover --state-dir "$T/st" >/dev/null 2>&1
+  # The containers' parent cgroups (empty once the tasks are gone: rmdir removes only those).
+  for p in /sys/fs/cgroup/"$CG" /sys/fs/cgroup/*/"$CG"; do [ -d "$p" ] && rmdir "$p" 2>/dev/null; done
   umount "$T"/state/io.containerd.runtime.v2.task/k8s.io/*/rootfs 2>/dev/null
   rm -rf "$T"
 }
@@ -80,7 +86,10 @@ ctr_pod() {
     --annotation "io.kubernetes.cri.sandbox-name=$pod" --annotation "io.kubernetes.cri.sandbox-id=$(printf '%064d' 1)"
     --label "io.kubernetes.pod.namespace=shop" --label "io.kubernetes.pod.name=$pod" --label "io.cri-containerd.kind=$type")
   [ -n "$name" ] && a+=(--annotation "io.kubernetes.cri.container-name=$name" --label "io.kubernetes.container.name=$name")
-  ctr_ run -d --null-io --rootfs "${a[@]}" "$T/rootfs" "$id" /bin/sleep 1000 >/dev/null
+  # Its cgroup under a parent of this test's (the kubelet's would be kubepods/.../ID) and
+  # runc's state under $T: nothing of ours lands in the system's paths.
+  ctr_ run -d --null-io --rootfs --cgroup "/$CG/$id" --runc-root "$T/runc" "${a[@]}" "$T/rootfs" "$id" \
+    /bin/sleep 1000 >/dev/null
 }
 id_pause=$(printf 'a%063d' 1) id_web=$(printf 'b%063d' 2) id_side=$(printf 'c%063d' 3) id_api=$(printf 'd%063d' 4)
 ctr_pod "$id_pause" web-0 sandbox
@@ -178,13 +187,14 @@ run freeze &
 h=$!
 # Frozen through cgroup v2 (unified, or the hybrid's /sys/fs/cgroup/unified) or the v1 freezer.
 frozen() {
-  grep -qs "^frozen 1" "/sys/fs/cgroup/k8s.io/$id_web/cgroup.events" "/sys/fs/cgroup/unified/k8s.io/$id_web/cgroup.events" ||
-    grep -qs FROZEN "/sys/fs/cgroup/freezer/k8s.io/$id_web/freezer.state"
+  grep -qs "^frozen 1" "/sys/fs/cgroup/$CG/$id_web/cgroup.events" "/sys/fs/cgroup/unified/$CG/$id_web/cgroup.events" ||
+    grep -qs FROZEN "/sys/fs/cgroup/freezer/$CG/$id_web/freezer.state"
 }
 check "freeze: the web container's cgroup (named after its id) is frozen" 'waitfor frozen'
 check "freeze: the sidecar is not" '[ "$(pstate "$sp")" = S ]'
 wait "$h"; st=$?
 check "freeze: the run passes and thaws it" '[ $st = 0 ] && ! frozen'
+check "the containers' runc state is under the test's directory" '[ -d "$T/runc/k8s.io" ] && [ ! -e /run/containerd/runc/k8s.io ]'
 check "nothing left in the journal directory" '[ -z "$(ls "$T/st" 2>/dev/null | grep journal)" ]'
 
 ash_exit $fail
