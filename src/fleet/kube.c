@@ -346,11 +346,11 @@ int ash_kube_call(struct ash_kube *k, const char *method, const char *path, json
                                                 "deploy/kubernetes/rbac.yaml, bound in this namespace)"
                            : k->status == 401 ? " (the token was refused: expired, or not this cluster's)"
                                               : "";
-        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT,
-                              k->status == 404   ? ENOENT
-                              : k->status == 409 ? EEXIST
-                                                 : EACCES,
-                              "kubernetes: %s %s: %ld %s%s", method, path, k->status, msg ? msg : "(no message)", hint);
+        /* The API's message says it all: no strerror after it; the code for callers. */
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "kubernetes: %s %s: %ld %s%s", method, path, k->status,
+                              msg ? msg : "(no message)", hint);
+        if (err)
+            err->code = k->status == 404 ? ENOENT : k->status == 409 ? EEXIST : EACCES;
         json_decref(j);
         goto out;
     }

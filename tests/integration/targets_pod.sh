@@ -180,6 +180,18 @@ wait "$h"; st=$?
 check "process stop: the run passes (exit 0)" '[ $st = 0 ]'
 check "process stop: reverted, the init runs again" '[ "$(pstate "$wp")" = S ]'
 
+# -- SIGKILL of the harness mid-fault: `aftershock recover` resumes the pod's container
+scenario killed pod:shop/web-0/web "$STOP"
+sed -i 's/duration: 2s/duration: 60s/' "$T/killed.yaml"
+"$ASH" run -q --no-guardian --state-dir "$T/st" --report-dir "$T/r" "$T/killed.yaml" >"$T/killed.out" 2>&1 &
+h=$!
+check "killed run: the init is stopped" 'waitfor "[ \"\$(pstate $wp)\" = T ]"'
+kill -KILL "$h"
+wait "$h" 2>/dev/null
+check "killed run: still stopped after the SIGKILL (nothing reverted it yet)" '[ "$(pstate "$wp")" = T ]'
+"$ASH" recover --state-dir "$T/st" >"$T/recover.out" 2>&1; st=$?
+check "recover: exit 0, the init runs again" '[ $st = 0 ] && [ "$(pstate "$wp")" = S ]'
+
 # -- host-crash freeze: its cgroup (named after its id) is frozen, then thawed
 scenario freeze pod:shop/web-0/web "    kind: host-crash
     mode: freeze"

@@ -154,7 +154,8 @@ START_TEST(test_forbidden_says_who_and_where)
     ck_assert_msg(strstr(err.msg, "403 secrets is forbidden: User \"system:serviceaccount:chaos:aftershock-"
                                   "coordinator\" cannot create resource \"secrets\""),
                   "%s", err.msg);
-    ck_assert_msg(strstr(err.msg, "deploy/kubernetes/rbac.yaml"), "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "deploy/kubernetes/rbac.yaml, bound in this namespace)"), "%s", err.msg);
+    ck_assert_int_eq(err.code, EACCES);
     ash_kube_close(k);
     /* Nothing after the refused Secret: no DaemonSet was attempted (it would be a FAIL). */
     char *log = stop();
