@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <gnutls/gnutls.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -573,11 +574,15 @@ int ash_kube_list_targets(struct ash_kube *k, const char *ns, const char *select
 {
     *out = NULL;
     *n = 0;
-    char *q = curl_easy_escape(k->curl, selector, 0);
+    /* A label selector has '='; a bare name is one pod, chosen by a field selector. */
+    bool by_name = !strchr(selector, '=');
+    char sel[600];
+    snprintf(sel, sizeof sel, "%s%s", by_name ? "metadata.name=" : "", selector);
+    char *q = curl_easy_escape(k->curl, sel, 0);
     if (!q)
         return ash_error(err, ENOMEM, "kubernetes");
     char path[2048];
-    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods?labelSelector=%s", ns, q);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods?%s=%s", ns, by_name ? "fieldSelector" : "labelSelector", q);
     curl_free(q);
     json_t *list = NULL;
     if (ash_kube_call(k, "GET", path, NULL, &list, err) < 0)
@@ -611,10 +616,19 @@ int ash_kube_list_targets(struct ash_kube *k, const char *ns, const char *select
                 cname = nm;
         }
         if (!cname) {
-            ret = ash_error_class(err, ASH_ERR_USAGE, 0, "pod %s/%s has %s container%s%s%s: name one%s", ns, name,
-                                  container && *container ? "no" : "more than one",
-                                  container && *container ? " named '" : "", container && *container ? container : "",
-                                  container && *container ? "'" : "", container && *container ? " it has" : "");
+            char all[400] = "";
+            size_t off = 0;
+            json_array_foreach(ctrs, ci, c)
+            {
+                const char *nm = json_string_value(json_object_get(c, "name"));
+                int w =
+                    snprintf(all + off, off < sizeof all ? sizeof all - off : 0, "%s%s", ci ? ", " : "", nm ? nm : "?");
+                off += w > 0 ? (size_t)w : 0;
+            }
+            bool named = container && *container;
+            ret = ash_error_class(err, ASH_ERR_USAGE, 0, "pod %s/%s has %s%s%s (its containers: %s): name one", ns,
+                                  name, named ? "no container named '" : "more than one container",
+                                  named ? container : "", named ? "'" : "", all);
             goto out;
         }
         snprintf(t[*n].node, sizeof t[*n].node, "%s", node);
@@ -623,8 +637,8 @@ int ash_kube_list_targets(struct ash_kube *k, const char *ns, const char *select
         (*n)++;
     }
     if (*n == 0)
-        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH, "kubernetes: no running pod in %s matches %s", ns,
-                              selector);
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH, "kubernetes: no running pod in %s %s %s", ns,
+                              by_name ? "is named" : "matches", selector);
 out:
     json_decref(list);
     if (ret < 0) {

@@ -66,8 +66,9 @@ struct ash_kube_target {
     char pod[254];
     char container[64];
 };
-/* The running pods of ns matching selector (a label selector "app=web,tier=front"), and
- * their container named container ("" : the pod's only container). */
+/* The running pods of ns matching selector, a label selector "app=web,tier=front" or a
+ * pod's name "web-0" (the two forms of a pod: target, scenario/target.h), and their
+ * container named container ("": the pod's only container). None is an error (ESRCH). */
 int ash_kube_list_targets(struct ash_kube *k, const char *ns, const char *selector, const char *container,
                           struct ash_kube_target **out, size_t *n, ash_error_t *err);
 

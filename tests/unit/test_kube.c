@@ -133,6 +133,17 @@ START_TEST(test_deploy_wait_list_remove)
     ck_assert_str_eq(t[1].node, "node-b");
     ck_assert_str_eq(t[1].pod, "web-1");
     free(t);
+    /* By name (a field selector), the container left out of a pod of two: refused. */
+    ck_assert_msg(ash_kube_list_targets(k, "shop", "web-0", "sidecar", &t, &n, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(t[0].container, "sidecar");
+    free(t);
+    ck_assert_int_lt(ash_kube_list_targets(k, "shop", "app=web", "", &t, &n, &err), 0);
+    ck_assert_msg(
+        strstr(err.msg, "pod shop/web-0 has more than one container (its containers: web, sidecar): name one"), "%s",
+        err.msg);
+    ck_assert_int_lt(ash_kube_list_targets(k, "shop", "web-2", "web", &t, &n, &err), 0);
+    ck_assert_msg(strstr(err.msg, "no running pod in shop is named web-2"), "%s", err.msg);
     /* The Secret answers 404 (already gone): removal still succeeds. */
     ck_assert_msg(ash_kube_remove_agents(k, &agents, &err) == 0, "%s", err.msg);
     ash_kube_close(k);
