@@ -91,6 +91,9 @@ int ash_target_process_resolve(const struct ash_target_ref *ref, struct ash_targ
 int ash_target_cgroup_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
 /* target_pod.c: a container of a Kubernetes pod on this node, through containerd's state. */
 int ash_target_pod_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
+/* How many pods' containers run here (containerd's k8s.io tasks with CRI annotations), and
+ * the directory looked at (doctor); fails when that directory cannot be read. */
+int ash_target_pod_scan(char *dir, size_t len, size_t *n, ash_error_t *err);
 
 /* The operations, failing with ENOTSUP ("host 'web' cannot be restarted") where the
  * type has none. */

@@ -121,6 +121,23 @@ static int find(const struct ash_target *t, const char *dir, const struct ash_po
     return 0;
 }
 
+int ash_target_pod_scan(char *dir, size_t len, size_t *n, ash_error_t *err)
+{
+    snprintf(dir, len, "%s/" TASK_DIR "/" CRI_NS, state_dir());
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, errno, "%s", dir);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct bundle b = {0};
+        if (e->d_name[0] != '.' && read_bundle(dir, e->d_name, &b) == 0)
+            (*n)++;
+    }
+    closedir(d);
+    return 0;
+}
+
 static json_t *pod_identity(const struct ash_target *t)
 {
     struct pod_ctr *c = t->impl;

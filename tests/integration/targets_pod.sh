@@ -124,6 +124,12 @@ STOP="    kind: process
     action: stop"
 run() { "$ASH" run -q --no-guardian --state-dir "$T/st" --report-dir "$T/r" "$T/$1.yaml" >"$T/$1.out" 2>&1; }
 
+# -- doctor: the pods' containers are seen (the pause is not one), and a missing state says where
+out=$("$ASH" doctor 2>&1)
+check "doctor: 3 pod containers in the private state" 'echo "$out" | grep -Eq "^  pod containers +yes  3 running in $T/state/io.containerd.runtime.v2.task/k8s.io"'
+out=$(ASH_CONTAINERD_STATE=$T/none "$ASH" doctor 2>&1)
+check "doctor: no containerd state is a no, naming it" 'echo "$out" | grep -Eq "^  pod containers +no   $T/none/.*ASH_CONTAINERD_STATE"'
+
 # -- validate: the forms, without containerd
 scenario v-str pod:shop/web-0/web "$STOP"
 scenario v-map '{pod: {namespace: shop, name: web-0, container: web}}' "$STOP"
@@ -186,8 +192,10 @@ sed -i 's/duration: 2s/duration: 60s/' "$T/killed.yaml"
 "$ASH" run -q --no-guardian --state-dir "$T/st" --report-dir "$T/r" "$T/killed.yaml" >"$T/killed.out" 2>&1 &
 h=$!
 check "killed run: the init is stopped" 'waitfor "[ \"\$(pstate $wp)\" = T ]"'
-kill -KILL "$h"
-wait "$h" 2>/dev/null
+{
+  kill -KILL "$h"
+  wait "$h"
+} 2>/dev/null
 check "killed run: still stopped after the SIGKILL (nothing reverted it yet)" '[ "$(pstate "$wp")" = T ]'
 "$ASH" recover --state-dir "$T/st" >"$T/recover.out" 2>&1; st=$?
 check "recover: exit 0, the init runs again" '[ $st = 0 ] && [ "$(pstate "$wp")" = S ]'
