@@ -551,8 +551,8 @@ START_TEST(test_targets)
                 "s.yaml:11:13:", "'db' is both a host and a service: write 'host:db' or 'service:db'");
     load_err_at(SANDBOX FAULT("memory-exhaustion", "    target: ghost\n    limit: 64MiB\n"),
                 "s.yaml:11:13:", "no host or service named 'ghost' in this scenario");
-    load_err_at(SANDBOX FAULT("memory-exhaustion", "    target: pod:x\n    limit: 64MiB\n"),
-                "s.yaml:11:13:", "unknown target type 'pod'");
+    load_err_at(SANDBOX FAULT("memory-exhaustion", "    target: vm:x\n    limit: 64MiB\n"),
+                "s.yaml:11:13:", "unknown target type 'vm'");
     load_err_at(SANDBOX FAULT("memory-exhaustion", "    limit: 64MiB\n"),
                 "s.yaml:9:5:", "missing required key 'target'");
 }
