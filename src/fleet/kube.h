@@ -48,7 +48,8 @@ struct ash_kube_agents {
 
 /* Create the Secret ("aftershock-key-RUN") and then the DaemonSet ("aftershock-agent-RUN"),
  * each journalled in j (may be NULL in tests) before it is made. An object that already
- * exists (409) is an error: a run id is used once. */
+ * exists (409) is an error: a run id is used once. On failure part may exist: call
+ * ash_kube_remove_agents on every exit path, as after a run. */
 int ash_kube_deploy_agents(struct ash_kube *k, const struct ash_kube_agents *a, struct ash_journal *j,
                            ash_error_t *err);
 /* Poll until every node in nodes has a Ready agent pod of the run (or all nodes the

@@ -174,6 +174,25 @@ START_TEST(test_forbidden_says_who_and_where)
 }
 END_TEST
 
+/* The Secret made, the DaemonSet refused: removal (every exit path) deletes the Secret. */
+START_TEST(test_half_deployed_is_removed)
+{
+    if (!serve("ds_forbidden"))
+        return;
+    struct ash_kube *k = open_sa();
+    ash_error_t err = {0};
+    ck_assert_int_lt(ash_kube_deploy_agents(k, &agents, NULL, &err), 0);
+    ck_assert_msg(strstr(err.msg, "cannot create the agents' DaemonSet aftershock-agent-r1: kubernetes: POST "
+                                  "/apis/apps/v1/namespaces/chaos/daemonsets: 403 daemonsets.apps is forbidden"),
+                  "%s", err.msg);
+    ck_assert_msg(ash_kube_remove_agents(k, &agents, &err) == 0, "%s", err.msg);
+    ash_kube_close(k);
+    char *log = stop();
+    ck_assert_msg(!strstr(log, "FAIL"), "%s", log);
+    ck_assert_msg(strstr(log, "ok DELETE /api/v1/namespaces/chaos/secrets/aftershock-key-r1"), "%s", log);
+}
+END_TEST
+
 START_TEST(test_agents_never_ready)
 {
     if (!serve("stuck"))
@@ -282,6 +301,7 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_deploy_wait_list_remove);
     tcase_add_test(tc, test_forbidden_says_who_and_where);
+    tcase_add_test(tc, test_half_deployed_is_removed);
     tcase_add_test(tc, test_agents_never_ready);
     tcase_add_test(tc, test_recover_deletes_leftovers);
     tcase_add_test(tc, test_bad_config);
