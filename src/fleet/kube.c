@@ -411,7 +411,7 @@ static json_t *daemonset(const struct ash_kube_agents *a, const char *name, cons
         json_pack("{s:b, s:b, s:s, s:b, s:[o], s:o, s:[{s:s}], s:i}", "hostPID", 1, "hostNetwork", 0,
                   "serviceAccountName", "aftershock-agent", "automountServiceAccountToken", 0, "containers", ctr,
                   "volumes", hp, "tolerations", "operator", "Exists", "terminationGracePeriodSeconds", 30);
-    return json_pack("{s:s, s:s, s:{s:s, s:s, s:O}, s:{s:{s:O}, s:{s:{s:O}, s:o}}}", "apiVersion", "apps/v1", "kind",
+    return json_pack("{s:s, s:s, s:{s:s, s:s, s:O}, s:{s:{s:O}, s:{s:{s:o}, s:o}}}", "apiVersion", "apps/v1", "kind",
                      "DaemonSet", "metadata", "name", name, "namespace", a->ns, "labels", labels, "spec", "selector",
                      "matchLabels", labels, "template", "metadata", "labels", labels, "spec", spec);
 }
