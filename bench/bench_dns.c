@@ -1,6 +1,11 @@
-/* Queries per second and latency (p50/p99) of aftershock's DNS server and of dnsmasq, serving
- * the same 50 names on loopback, measured in one run by the same load generator (UDP, a fixed
- * number of queries in flight). Usage: bench_dns [QUERIES] [IN_FLIGHT]   (dnsmasq from dnsmasq-base) */
+/* Queries per second, latency (p50/p99) and server CPU per query of aftershock's DNS server and
+ * of dnsmasq, serving the same names on loopback, measured in one run by the same load generator
+ * (UDP, a fixed number of queries in flight), in interleaved rounds (medians), so drift in the
+ * machine's load hits both alike. Server CPU (utime+stime of the server process over the load)
+ * is the figure a shared machine distorts least. With -s, the scale curve too: 100 000 names,
+ * and the fault matcher with 1 and 1 000 rules that match nothing, and one that matches all.
+ * Prints RESULT lines for bench/run-all.sh.
+ * Usage: bench_dns [QUERIES] [IN_FLIGHT] [ROUNDS] [-s]   (dnsmasq from dnsmasq-base) */
 #include "dns/dns.h"
 #include "sys/clock.h"
 
@@ -16,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define N_NAMES 50
+static int n_names = 50; /* names served, and cycled through by the load */
 
 static int free_port(void)
 {
@@ -27,6 +32,37 @@ static int free_port(void)
         return -1;
     close(fd);
     return ntohs(a.sin_port);
+}
+
+/* Fault rules the aftershock server is given: n_rules that match no queried
+ * name, or (match_all) one that answers every name with a wrong address. */
+static int n_rules;
+static bool match_all;
+
+static int add_rules(struct ash_dns *d, ash_error_t *err)
+{
+    for (int i = 0; i < n_rules; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "nomatch-%d.example", i);
+        const char *names[] = {name};
+        struct ash_dns_rule r = {
+            .names = names, .n_names = 1, .v = {.answer = ASH_DNS_NXDOMAIN}, .probability = 1, .ttl = -1};
+        uint64_t id;
+        if (ash_dns_rule_add(d, &r, &id, err) < 0)
+            return -1;
+    }
+    if (match_all) {
+        const char *names[] = {"h*"};
+        struct ash_dns_rule r = {.names = names,
+                                 .n_names = 1,
+                                 .v = {.answer = ASH_DNS_WRONG, .addr = "10.9.9.9"},
+                                 .probability = 1,
+                                 .ttl = -1};
+        uint64_t id;
+        if (ash_dns_rule_add(d, &r, &id, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* The aftershock server in a child process, on its own event loop. */
@@ -40,14 +76,14 @@ static pid_t start_aftershock(int port)
     struct ash_dns *d;
     if (ash_loop_new(&loop, &err) < 0 || ash_dns_new(loop, &d, &err) < 0)
         goto fail;
-    for (int i = 0; i < N_NAMES; i++) {
+    for (int i = 0; i < n_names; i++) {
         char name[16], addr[32];
         snprintf(name, sizeof name, "h%d", i);
-        snprintf(addr, sizeof addr, "10.200.0.%d", i + 2);
+        snprintf(addr, sizeof addr, "10.%d.%d.%d", 200 + i / 65536, i / 256 % 256, i % 256);
         if (ash_dns_add_record(d, name, ASH_DNS_A, addr, 5, &err) < 0)
             goto fail;
     }
-    if (ash_dns_listen(d, "127.0.0.1", port, &err) < 0)
+    if (add_rules(d, &err) < 0 || ash_dns_listen(d, "127.0.0.1", port, &err) < 0)
         goto fail;
     ash_loop_run(loop, &err);
     _exit(0);
@@ -63,8 +99,8 @@ static pid_t start_dnsmasq(int port, const char *hosts_file)
     FILE *f = fopen(hosts_file, "w");
     if (!f)
         return -1;
-    for (int i = 0; i < N_NAMES; i++)
-        fprintf(f, "10.200.0.%d h%d\n", i + 2, i);
+    for (int i = 0; i < n_names; i++)
+        fprintf(f, "10.%d.%d.%d h%d\n", 200 + i / 65536, i / 256 % 256, i % 256, i);
     fclose(f);
     char port_arg[32], hosts_arg[300];
     snprintf(port_arg, sizeof port_arg, "--port=%d", port);
@@ -86,9 +122,27 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 struct result {
-    double qps, p50_us, p99_us;
+    double qps, p50_us, p99_us, cpu_us; /* cpu_us: server CPU per answered query */
     long answered, lost;
 };
+
+/* utime+stime of a process so far, in microseconds (-1: unknown). */
+static double proc_cpu_us(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
 
 /* Wait up to 5 s until the server answers one query (it may still be starting:
  * then the kernel refuses at once, so pause between tries). */
@@ -108,11 +162,13 @@ static int wait_ready(int fd, const uint8_t *q, size_t len)
 
 /* The load generator: `total` queries over one UDP socket, `window` in flight; a
  * query unanswered for 1 s counts as lost. */
-static int load(int port, long total, int window, struct result *res)
+static int load(pid_t srv, int port, long total, int window, struct result *res)
 {
-    uint8_t *wire[N_NAMES];
-    size_t wlen[N_NAMES];
-    for (int i = 0; i < N_NAMES; i++) {
+    uint8_t **wire = calloc((size_t)n_names, sizeof *wire);
+    size_t *wlen = calloc((size_t)n_names, sizeof *wlen);
+    if (!wire || !wlen)
+        return -1;
+    for (int i = 0; i < n_names; i++) {
         char name[16];
         snprintf(name, sizeof name, "h%d.", i);
         ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str(name), LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, LDNS_RD);
@@ -131,6 +187,7 @@ static int load(int port, long total, int window, struct result *res)
     }
     static int64_t sent_at[65536];
     memset(sent_at, 0, sizeof sent_at);
+    double cpu0 = proc_cpu_us(srv);
     int64_t *lat = malloc((size_t)total * sizeof *lat);
     if (!lat)
         return -1;
@@ -140,7 +197,7 @@ static int load(int port, long total, int window, struct result *res)
     int64_t t0 = ash_now_ns();
     while (got + res->lost < total) {
         while (inflight < window && sent < total) {
-            int k = (int)(sent % N_NAMES);
+            int k = (int)(sent % n_names);
             uint16_t id = next_id++;
             wire[k][0] = (uint8_t)(id >> 8);
             wire[k][1] = (uint8_t)id;
@@ -170,9 +227,13 @@ static int load(int port, long total, int window, struct result *res)
         }
     }
     int64_t elapsed = ash_now_ns() - t0;
+    double cpu1 = proc_cpu_us(srv);
+    res->cpu_us = cpu0 >= 0 && cpu1 >= 0 && got ? (cpu1 - cpu0) / (double)got : -1;
     close(fd);
-    for (int i = 0; i < N_NAMES; i++)
+    for (int i = 0; i < n_names; i++)
         free(wire[i]);
+    free(wire);
+    free(wlen);
     qsort(lat, (size_t)got, sizeof *lat, cmp_i64);
     res->answered = got;
     res->qps = (double)got / ((double)elapsed / 1e9);
@@ -191,12 +252,60 @@ static void stop(pid_t pid)
     waitpid(pid, &st, 0);
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double med(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_dbl);
+    return v[n / 2];
+}
+
+/* One server under the load: aftershock (dm false) or dnsmasq. */
+static int one(bool dm, const char *hosts_file, long total, int window, struct result *r)
+{
+    int port = free_port();
+    pid_t srv = dm ? start_dnsmasq(port, hosts_file) : start_aftershock(port);
+    int rc = load(srv, port, total, window, r);
+    stop(srv);
+    return rc;
+}
+
+/* `rounds` rounds of aftershock then dnsmasq (when dm); medians into *a, *d. */
+static int rounds_of(int rounds, bool dm, const char *hosts_file, long total, int window, struct result *a,
+                     struct result *d)
+{
+    double v[4][15], w[4][15];
+    for (int r = 0; r < rounds; r++) {
+        struct result x = {0}, y = {0};
+        if (one(false, hosts_file, total, window, &x) < 0 || (dm && one(true, hosts_file, total, window, &y) < 0))
+            return -1;
+        v[0][r] = x.qps, v[1][r] = x.p50_us, v[2][r] = x.p99_us, v[3][r] = x.cpu_us, a->lost += x.lost;
+        w[0][r] = y.qps, w[1][r] = y.p50_us, w[2][r] = y.p99_us, w[3][r] = y.cpu_us, d->lost += y.lost;
+    }
+    *a = (struct result){med(v[0], rounds), med(v[1], rounds), med(v[2], rounds), med(v[3], rounds), 0, a->lost};
+    *d = (struct result){med(w[0], rounds), med(w[1], rounds), med(w[2], rounds), med(w[3], rounds), 0, d->lost};
+    return 0;
+}
+
+static void row(const char *what, const struct result *r)
+{
+    printf("%-34s %12.0f %10.1f %10.1f %12.2f %8ld\n", what, r->qps, r->p50_us, r->p99_us, r->cpu_us, r->lost);
+}
+
 int main(int argc, char **argv)
 {
+    bool scale = argc > 1 && strcmp(argv[argc - 1], "-s") == 0;
+    if (scale)
+        argc--;
     long total = argc > 1 ? atol(argv[1]) : 200000;
     int window = argc > 2 ? atoi(argv[2]) : 32;
-    if (total <= 0 || window <= 0 || window > 30000) {
-        fprintf(stderr, "usage: bench_dns [QUERIES] [IN_FLIGHT]\n");
+    int rounds = argc > 3 ? atoi(argv[3]) : 3;
+    if (total <= 0 || window <= 0 || window > 30000 || rounds < 1 || rounds > 15) {
+        fprintf(stderr, "usage: bench_dns [QUERIES] [IN_FLIGHT] [ROUNDS] [-s]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -205,33 +314,60 @@ int main(int argc, char **argv)
     if (hfd < 0)
         return 1;
     close(hfd);
-    struct result ash = {0}, dm = {0};
-    int rc = 0;
-
-    int port = free_port();
-    pid_t srv = start_aftershock(port);
-    if (load(port, total, window, &ash) < 0)
-        rc = 1;
-    stop(srv);
-
-    bool have_dnsmasq = system("command -v dnsmasq >/dev/null 2>&1") == 0;
-    if (have_dnsmasq) {
-        port = free_port();
-        srv = start_dnsmasq(port, hosts_file);
-        if (load(port, total, window, &dm) < 0)
-            rc = 1;
-        stop(srv);
-    }
-    unlink(hosts_file);
-
-    printf("DNS server on loopback, %ld A queries over 50 names, %d in flight, one UDP socket\n", total, window);
-    printf("%-12s %12s %10s %10s %10s\n", "server", "queries/s", "p50 us", "p99 us", "lost");
-    printf("%-12s %12.0f %10.1f %10.1f %10ld\n", "aftershock", ash.qps, ash.p50_us, ash.p99_us, ash.lost);
-    if (have_dnsmasq)
-        printf("%-12s %12.0f %10.1f %10.1f %10ld\n", "dnsmasq", dm.qps, dm.p50_us, dm.p99_us, dm.lost);
+    bool dm = system("command -v dnsmasq >/dev/null 2>&1") == 0;
+    struct result ash = {0}, dmr = {0};
+    int rc = rounds_of(rounds, dm, hosts_file, total, window, &ash, &dmr);
+    printf("DNS server on loopback, %ld A queries, %d in flight, one UDP socket, median of %d interleaved rounds\n",
+           total, window, rounds);
+    printf("%-34s %12s %10s %10s %12s %8s\n", "server", "queries/s", "p50 us", "p99 us", "CPU us/query", "lost");
+    row("aftershock, 50 names", &ash);
+    if (dm)
+        row("dnsmasq, 50 names", &dmr);
     else
         printf("dnsmasq: not installed (apt-get install dnsmasq-base, or scripts/install-deps.sh --test)\n");
-    if (have_dnsmasq && dm.qps > 0)
-        printf("aftershock / dnsmasq: %.2fx queries/s, %.2fx p99\n", ash.qps / dm.qps, ash.p99_us / dm.p99_us);
-    return rc;
+    if (dm && dmr.qps > 0) {
+        printf("aftershock / dnsmasq: %.2fx queries/s, %.2fx p99, %.2fx CPU per query\n", ash.qps / dmr.qps,
+               ash.p99_us / dmr.p99_us, ash.cpu_us / dmr.cpu_us);
+        /* Goals (issue 19): >= 1.0x the queries/s, p99 <= dnsmasq's, faults off. */
+        printf("RESULT dns_qps_vs_dnsmasq %.2f x >=1.0\n", ash.qps / dmr.qps);
+        printf("RESULT dns_p99_vs_dnsmasq %.2f x <=1.0\n", ash.p99_us / dmr.p99_us);
+        printf("RESULT dns_cpu_vs_dnsmasq %.2f x <=1.0\n", ash.cpu_us / dmr.cpu_us);
+        printf("RESULT dns_cpu_us_per_query %.2f us -\n", ash.cpu_us);
+        printf("RESULT dns_dnsmasq_cpu_us_per_query %.2f us -\n", dmr.cpu_us);
+    }
+    if (scale && rc == 0) {
+        struct result big = {0}, bigd = {0}, r1 = {0}, r1k = {0}, on = {0}, none = {0};
+        n_names = 100000;
+        rc = rounds_of(1, dm, hosts_file, total, window, &big, &bigd);
+        n_names = 50;
+        n_rules = 1;
+        if (rc == 0)
+            rc = rounds_of(1, false, hosts_file, total, window, &r1, &none);
+        n_rules = 1000;
+        if (rc == 0)
+            rc = rounds_of(1, false, hosts_file, total, window, &r1k, &none);
+        n_rules = 0;
+        match_all = true;
+        if (rc == 0)
+            rc = rounds_of(1, false, hosts_file, total, window, &on, &none);
+        match_all = false;
+        if (rc == 0) {
+            row("aftershock, 100 000 names", &big);
+            if (dm)
+                row("dnsmasq, 100 000 names", &bigd);
+            row("aftershock, 50 names, 1 rule", &r1);
+            row("aftershock, 50 names, 1 000 rules", &r1k);
+            row("aftershock, 50 names, fault on all", &on);
+            printf("CPU per query: 100 000 names %.2fx of 50; 1 rule %.2fx, 1 000 rules %.2fx of none; fault on "
+                   "%.2fx (queries/s %.2fx)\n",
+                   big.cpu_us / ash.cpu_us, r1.cpu_us / ash.cpu_us, r1k.cpu_us / ash.cpu_us, on.cpu_us / ash.cpu_us,
+                   on.qps / ash.qps);
+            printf("RESULT dns_100k_names_cpu_vs_50 %.2f x <=1.5\n", big.cpu_us / ash.cpu_us);
+            printf("RESULT dns_1000_rules_cpu_vs_none %.2f x -\n", r1k.cpu_us / ash.cpu_us);
+            printf("RESULT dns_1_rule_cpu_vs_none %.2f x -\n", r1.cpu_us / ash.cpu_us);
+            printf("RESULT dns_fault_on_qps_vs_off %.2f x >=0.9\n", on.qps / ash.qps);
+        }
+    }
+    unlink(hosts_file);
+    return rc < 0 ? 1 : 0;
 }

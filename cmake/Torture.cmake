@@ -4,7 +4,7 @@
 option(ASH_TORTURE "Test build: wrappers that make the Nth allocation/syscall fail" OFF)
 if(ASH_TORTURE)
   target_compile_definitions(ash_layer_flags INTERFACE ASH_TORTURE=1)
-  set(ASH_TORTURE_WRAPPED malloc calloc realloc strdup strndup open openat write fork)
+  set(ASH_TORTURE_WRAPPED malloc calloc realloc strdup strndup open openat write fork posix_spawnp)
   foreach(fn ${ASH_TORTURE_WRAPPED})
     target_link_options(aftershock_lib INTERFACE "-Wl,--wrap=${fn}")
   endforeach()

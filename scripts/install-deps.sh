@@ -8,7 +8,8 @@ want_test=0
 pkgs=(build-essential cmake pkg-config check libseccomp-dev libnl-3-dev libnl-route-3-dev
       libyaml-dev libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev
       libnftables-dev libmnl-dev libldns-dev
-      libgnutls28-dev) # the fleet channel: TLS 1.3 with a pre-shared key (src/fleet/channel.c)
+      libgnutls28-dev # the fleet channel: TLS 1.3 with a pre-shared key (src/fleet/channel.c)
+      libncurses-dev) # the live view (run --live)
 if [ "$want_test" = 1 ]; then
   pkgs+=(clang clang-format git libxml2-utils python3 python3-jsonschema python3-yaml postgresql iproute2 nftables procps curl sqlite3
          dnsmasq-base # bench/bench_dns: the reference resolver (the binary only, no system service)
@@ -17,7 +18,8 @@ if [ "$want_test" = 1 ]; then
          # (the test starts each on its own ports; policy-rc.d keeps their services down)
          # (prometheus also ships promtool: tests/integration/metrics.sh checks --metrics with it)
          prometheus prometheus-alertmanager prometheus-blackbox-exporter
-         docker.io busybox-static # tests/integration/targets_container.sh: a private dockerd, an offline image
+         docker.io busybox-static # targets_container*.sh, fleet_swarm.sh: private dockerds (a swarm), offline images
+         podman # tests/integration/targets_podman.sh: a private rootful podman behind its Docker-compatible socket
          containerd   # tests/integration/targets_pod.sh: a private containerd (its k8s.io namespace), with runc
          python3-kubernetes # tests/integration/kube_manifests.sh: the API types the manifests are checked against
          chromium)    # tests/integration/report_browser.sh: reports checked in a real browser

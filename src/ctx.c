@@ -19,6 +19,15 @@ void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const cha
 
 int ash_ctx_target(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err)
 {
+    struct ash_target_ref one;
+    char id[128];
+    if (ref->all && ctx->target_member) {
+        snprintf(id, sizeof id, "%s", ctx->target_member); /* a container id */
+        one = *ref;
+        one.all = false;
+        one.name = id;
+        ref = &one;
+    }
     if (ctx->target)
         return ctx->target(ctx, ref, out, err);
     /* No resolver of its own (a unit test's ctx): what the ctx itself holds. */

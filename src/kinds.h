@@ -82,6 +82,9 @@ struct ash_ctx {
     /* The fault's live state (for actions such as kill_lock_holder), NULL if not injected. */
     void *(*fault_state)(struct ash_ctx *ctx, const char *fault);
     void *engine; /* the engine's own data; kinds must not touch it */
+    /* A fault whose target has all: true is injected once per container it matches;
+     * while one is, its id (engine/fault_fanout.c). ash_ctx_target resolves to it. */
+    const char *target_member;
 };
 
 /* The live target of a ref (through ctx->target when set); ESRCH when it is not there. */
@@ -193,6 +196,11 @@ struct ash_fault_kind {
     int (*revert)(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err);
     /* Optional (see revert): free a state whose revert failed twice, touching nothing. */
     void (*discard)(void *state);
+    /* inject and revert run a nested event loop (a service's readiness wait): the
+     * engine runs them on the loop thread, in their turn. Otherwise they run on the
+     * offloop worker (engine/offloop.h), holding the run lock except in blocking
+     * sections (sys/gil.h), so the probes keep their schedule meanwhile. */
+    bool on_loop;
     const struct ash_undo_op *undo_ops; /* {NULL}-terminated; what `recover` can undo */
     /* Optional, after validation: what the fault needs of the run before anything starts
      * (ash_prepare_seccomp: its target's processes start under the seccomp launcher). */
@@ -224,6 +232,7 @@ struct ash_fault_kind {
 struct ash_action_kind {
     struct ash_kind_common c;
     int (*run)(struct ash_ctx *ctx, const struct ash_remediation_spec *r, ash_error_t *err);
+    bool on_loop; /* as a fault kind's: run runs a nested event loop */
 };
 
 /* A set of kind tables, each NULL-terminated. The parser and the schema take

@@ -17,7 +17,9 @@
 enum ash_verdict { ASH_VERDICT_PASS, ASH_VERDICT_FAIL, ASH_VERDICT_ABORTED, ASH_VERDICT_ERROR };
 const char *ash_verdict_name(enum ash_verdict v);
 
-enum ash_progress_mode { ASH_PROGRESS_QUIET, ASH_PROGRESS_LINES, ASH_PROGRESS_STATUS };
+/* LIVE: the full-screen live view (run --live) when stdin and the log are terminals of
+ * at least 60x16; otherwise STATUS (a terminal) or LINES. */
+enum ash_progress_mode { ASH_PROGRESS_QUIET, ASH_PROGRESS_LINES, ASH_PROGRESS_STATUS, ASH_PROGRESS_LIVE };
 
 struct ash_run_options {
     const char *report_dir; /* parent of run directories; default "reports" */
@@ -91,7 +93,7 @@ void ash_doctor(FILE *out);
 /* The JSON Schema of the scenario format (generated from the kind tables). */
 int ash_scenario_schema(json_t **out, ash_error_t *err);
 
-/* Re-render junit.xml, report.md, report.html of DIR from DIR/report.json, and
+/* Re-render junit.xml, report.md, report.html, gameday.md, gameday.html of DIR from DIR/report.json, and
  * the index.html (and comparison.md) of DIR's folder when it has one. */
 int ash_report_rerender(const char *dir, ash_error_t *err);
 /* Load a report.json and check its "schema"; *out is a new reference. */
@@ -105,6 +107,22 @@ int ash_report_write_junit_many(const json_t *const *reports, size_t n, const ch
  * several reports of one scenario, the newest. path: a file, or a directory (then
  * path/aftershock.prom). Written atomically. */
 int ash_report_write_metrics(const char *path, const json_t *const *reports, size_t n, ash_error_t *err);
+/* `run --annotate grafana=URL`: check ARG and put its URL (no trailing '/') in url;
+ * a bad value is a usage error (exit 2) saying what is expected. */
+int ash_annotate_parse(const char *arg, char *url, size_t len, ash_error_t *err);
+/* The Grafana annotation payloads of a report (POST /api/annotations bodies): per run,
+ * each fault window as a region (time, timeEnd: epoch ms from the run's wall_start_ms),
+ * each detection and the recovery (TTR; and people's mark-recovered) as points; tags
+ * aftershock, scenario:NAME, run:ID, variant:VARIANT ("as-it-was" when empty) and
+ * fault|detection|recovery; text for people. A new array. */
+json_t *ash_annotate_grafana_payloads(const json_t *report, const char *variant);
+/* POST every report's annotations to URL/api/annotations (Authorization: Bearer TOKEN
+ * when token is set), each with a 2 s connect and 3 s total timeout, the rest skipped once
+ * Grafana does not answer. The outcome goes into report["annotations"]["grafana"] (url,
+ * posted, failed, warnings), warnings also to log; with dirs, DIR/report.json and its
+ * pages are written again. Returns how many were not posted (never a failed run). */
+int ash_report_annotate_grafana(json_t *const *reports, const char *const *dirs, size_t n, const char *url,
+                                const char *token, FILE *log);
 /* Terminal table of the figures of each report (ANSI colours when color). */
 void ash_report_print_summary(FILE *out, const json_t *const *reports, size_t n, bool color);
 /* For reports of the same incident replayed together, each variant's (a name

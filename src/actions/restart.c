@@ -54,4 +54,5 @@ const struct ash_action_kind ash_action_restart = {
           .validate = restart_validate,
           .shorthand = "service"},
     .run = restart_run,
+    .on_loop = true, /* a service restarted waits for its ready check on the loop */
 };

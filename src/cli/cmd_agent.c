@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@ static const char usage[] = "usage: aftershock agent --connect HOST:PORT --key-f
                             "  --key-file FILE      the run's fleet key (64 hex digits; a Swarm or Kubernetes\n"
                             "                       secret mounts it as a file)\n"
                             "  --node NAME          this node's name (1-127 bytes), as the coordinator knows it\n"
+                            "                       (default: $AFTERSHOCK_NODE, which a Swarm service sets)\n"
                             "  --lease DURATION     revert everything after this long without a word (default 3s)\n"
                             "  --state-dir DIR      undo journal location (default /run/aftershock)\n"
                             "  --no-guardian        do not start the guardian that reverts if the agent is killed\n\n"
@@ -81,6 +83,10 @@ static int agent_main(int argc, char **argv)
             return ASH_EXIT_USAGE;
         }
     }
+    /* A Swarm service names each task's node only through a template in its
+     * environment (templates do not expand in arguments): docs/fleet.md. */
+    if (!o.node && getenv("AFTERSHOCK_NODE") && *getenv("AFTERSHOCK_NODE"))
+        o.node = getenv("AFTERSHOCK_NODE");
     if (optind != argc || !o.connect || !o.key_file || !o.node) {
         fprintf(stderr, "aftershock agent: --connect, --key-file and --node are required\n\n%s", usage);
         return ASH_EXIT_USAGE;

@@ -88,9 +88,9 @@ static int recover_main(int argc, char **argv)
 }
 
 static const char report_usage[] = "usage: aftershock report [--metrics FILE|DIR] DIR...\n\n"
-                                   "Re-render junit.xml, report.md and report.html of each run directory from\n"
-                                   "its report.json (and the folder's index.html, when it has one), and print\n"
-                                   "the summary table.\n\n"
+                                   "Re-render junit.xml, report.md, report.html and gameday.md/.html of each run\n"
+                                   "directory from its report.json (and the folder's index.html, when it has\n"
+                                   "one), and print the summary table.\n\n"
                                    "  --metrics FILE|DIR  also write the runs' TTD/TTR/impact (per run and median),\n"
                                    "                      the incident's own TTD/TTR and expectations met as\n"
                                    "                      Prometheus text with labels scenario, incident, variant\n"

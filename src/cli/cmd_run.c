@@ -22,6 +22,12 @@ static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
                             "  --metrics FILE     also write TTD/TTR/impact per scenario and run as Prometheus\n"
                             "                     text (node exporter textfile collector); a directory: FILE/\n"
                             "                     aftershock.prom\n"
+                            "  --annotate grafana=URL  after the runs, post Grafana annotations to\n"
+                            "                     URL/api/annotations: each fault window (a region), each\n"
+                            "                     detection and the recovery, tagged aftershock, scenario:NAME,\n"
+                            "                     run:ID, variant:V; the token from $GRAFANA_TOKEN (sent as\n"
+                            "                     'Authorization: Bearer'); a Grafana that fails or does not\n"
+                            "                     answer (3 s) is a warning in the report, not a failed run\n"
                             "  --state-dir DIR    undo journal location (default /run/aftershock; a private\n"
                             "                     directory of yours: not root? use --state-dir \"$(mktemp -d)\")\n"
                             "  --baseline FILE    compare each scenario's median TTD/TTR with FILE (from\n"
@@ -35,11 +41,21 @@ static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
                             "  --dry-run          print what the run would do and touch, in order, and do\n"
                             "                     none of it (the same as 'aftershock plan'); exit 0, or\n"
                             "                     2 invalid, 3 this machine cannot run it\n"
+                            "  --live             on a terminal, a full-screen live view for the room: the\n"
+                            "                     timeline so far, each probe's recent samples as a sparkline,\n"
+                            "                     faults in effect with time left, detections, guardrails and\n"
+                            "                     their margins; keys d/m/r mark detected/mitigated/recovered,\n"
+                            "                     n types a note, a aborts (asks y first). Needs stdin and\n"
+                            "                     stderr on a terminal of at least 60x16: otherwise the status\n"
+                            "                     line (small terminal) or log lines (not a terminal);\n"
+                            "                     --quiet wins (docs/gameday.md)\n"
                             "  -q, --quiet        print only the summary\n"
                             "  -h, --help         this help\n\n"
                             "Ctrl-C, 'aftershock abort' from another terminal, or a tripped guardrail\n"
                             "abort: every fault is reverted, services stopped, the report written\n"
-                            "with verdict 'aborted'; 'aftershock mark' puts marks on the timeline. A\n"
+                            "with verdict 'aborted'; 'aftershock mark' puts marks on the timeline. Every\n"
+                            "run directory gets gameday.md and gameday.html: the people's marks, the\n"
+                            "machine's figures and the incident's side by side, for the retro. A\n"
                             "fault whose revert failed makes the verdict 'error' (exit 1): its harm may\n"
                             "still be there; run 'aftershock recover'. Scenario\n"
                             "files are code: they run the commands they name with aftershock's\n"
@@ -68,14 +84,17 @@ static int run_main(int argc, char **argv)
                                          {"save-baseline", required_argument, NULL, 'S'},
                                          {"tolerance", required_argument, NULL, 'T'},
                                          {"dry-run", no_argument, NULL, 'D'},
+                                         {"live", no_argument, NULL, 'L'},
+                                         {"annotate", required_argument, NULL, 'A'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct ash_run_options o = {.repeat = 1, .log = stderr};
     const char *metrics = NULL;
+    char grafana[2048] = "";
     const char *junit = NULL, *baseline_file = NULL, *save_baseline = NULL;
     double tolerance = ASH_BASELINE_DEFAULT_TOLERANCE;
-    bool quiet = false, guardian = true, dry_run = false;
+    bool quiet = false, guardian = true, dry_run = false, live = false;
     int c;
     optind = 1;
     opterr = 0; /* getopt would quote the bad word raw: said below, escaped */
@@ -135,6 +154,17 @@ static int run_main(int argc, char **argv)
         case 'D':
             dry_run = true;
             break;
+        case 'L':
+            live = true;
+            break;
+        case 'A': {
+            ash_error_t err = {0};
+            if (ash_annotate_parse(optarg, grafana, sizeof grafana, &err) < 0) {
+                ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock run: %s\n", err.msg);
+                return ASH_EXIT_USAGE;
+            }
+            break;
+        }
         case 'q':
             quiet = true;
             break;
@@ -157,6 +187,10 @@ static int run_main(int argc, char **argv)
         return ash_cli_plan((const char *const *)argv + optind, (size_t)(argc - optind), &po, false, stdout);
     }
     o.progress = quiet ? ASH_PROGRESS_QUIET : (isatty(2) ? ASH_PROGRESS_STATUS : ASH_PROGRESS_LINES);
+    /* Opt-in: the view takes the whole terminal, which a script or a CI log must not get
+     * by surprise; the engine falls back by itself when the terminal is too small. */
+    if (live && !quiet && isatty(0) && isatty(2))
+        o.progress = ASH_PROGRESS_LIVE;
     char exe[PATH_MAX];
     if (guardian)
         o.guardian_exe = ash_cli_self_exe(exe, sizeof exe);
@@ -186,19 +220,23 @@ static int run_main(int argc, char **argv)
     int status = ASH_EXIT_PASS;
     size_t nrep = 0;
     json_t **reports = calloc((size_t)(argc - optind), sizeof *reports);
-    for (int i = optind; i < argc && reports; i++) {
+    char **dirs = calloc((size_t)(argc - optind), sizeof *dirs);
+    for (int i = optind; i < argc && reports && dirs; i++) {
         struct ash_run_result res;
         ash_error_t err = {0};
         if (ash_run_file(argv[i], &o, &res, &err) < 0) {
             int st = ash_cli_fail(&err);
-            if (res.report)
+            if (res.report) {
+                dirs[nrep] = strdup(res.run_dir);
                 reports[nrep++] = res.report;
+            }
             if (st > status || status == ASH_EXIT_FAIL)
                 status = st;
             if (st == ASH_EXIT_ENV || st == ASH_EXIT_USAGE)
                 break;
             continue;
         }
+        dirs[nrep] = strdup(res.run_dir);
         reports[nrep++] = res.report;
         const char *why = json_string_value(json_object_get(res.report, "error"));
         if (why && res.verdict != ASH_VERDICT_PASS)
@@ -210,6 +248,9 @@ static int run_main(int argc, char **argv)
         if (res.verdict == ASH_VERDICT_ABORTED)
             break;
     }
+    /* After every run has ended: a slow Grafana cannot touch a measurement. */
+    if (grafana[0] && nrep)
+        ash_report_annotate_grafana(reports, (const char *const *)dirs, nrep, grafana, getenv("GRAFANA_TOKEN"), stderr);
     if (nrep) {
         ash_report_print_summary(stdout, (const json_t *const *)reports, nrep, isatty(1));
         ash_report_print_variants(stdout, (const json_t *const *)reports, nrep);
@@ -252,9 +293,12 @@ static int run_main(int argc, char **argv)
         if (ash_baseline_save(save_baseline, (const json_t *const *)reports, nrep, stderr, &err) < 0)
             status = ash_cli_fail(&err);
     }
-    for (size_t i = 0; i < nrep; i++)
+    for (size_t i = 0; i < nrep; i++) {
         json_decref(reports[i]);
+        free(dirs[i]);
+    }
     free(reports);
+    free(dirs);
     return status;
 }
 

@@ -91,6 +91,19 @@ int ash_dns_listen(struct ash_dns *d, const char *addr, int port, ash_error_t *e
 /* The port actually bound by the last ash_dns_listen. */
 int ash_dns_port(const struct ash_dns *d);
 
+/* Forward queries for names the server has no record of to addr:port (IPv4) over UDP
+ * from a socket made now, in the calling thread's network namespace, carrying `mark`
+ * (SO_MARK, 0: none), instead of refusing them. A fault's rules apply first. */
+int ash_dns_forward_to(struct ash_dns *d, const char *addr, int port, uint32_t mark, ash_error_t *err);
+/* d now answers the queries of the network namespace with inode ino (a container's
+ * DNS redirected to it); 0: none. Until then or ash_dns_free, ash_dns_of_netns(ino)
+ * finds it: a probe of this process resolving from that namespace asks it in-process,
+ * since a query over the wire would wait for this very event loop. Loop thread only. */
+void ash_dns_serve_netns(struct ash_dns *d, unsigned long long ino);
+struct ash_dns *ash_dns_of_netns(unsigned long long ino);
+/* The forwarding socket's mark (SO_MARK), which a redirect lets by. */
+uint32_t ash_dns_forward_mark(const struct ash_dns *d);
+
 /* The engine's hook: a server for the run: sandbox mode on the gateway, port 53;
  * host mode where sc->dns.listen says; *out = NULL when host mode has no `dns:`. */
 int ash_dns_start(ash_loop *loop, struct ash_sandbox *sb, const struct ash_scenario *sc, struct ash_dns **out,
@@ -106,7 +119,8 @@ uint64_t ash_dns_rule_asked(const struct ash_dns *d, uint64_t id);
 /* The pure core: the answer to one query message from `from` (may be NULL).
  * Returns 1 with *out (malloc'd, *out_len bytes) and *delay_ns set, 0 when no
  * answer is due (a response, a runt, a timeout rule), -1 only when out of
- * memory. Over UDP an answer larger than 512 bytes (or the client's EDNS size)
+ * memory; 2 when the query is to be forwarded as it is (ash_dns_forward_to: a name
+ * without a record, *delay_ns set). Over UDP an answer larger than 512 bytes (or the client's EDNS size)
  * is truncated to its question with TC set; over TCP the limit is 65535. */
 int ash_dns_respond(struct ash_dns *d, const uint8_t *q, size_t len, const struct sockaddr *from, bool tcp,
                     uint8_t **out, size_t *out_len, int64_t *delay_ns);

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +26,56 @@ char *ash_dns_norm_name(const char *s)
     return out;
 }
 
+/* FNV-1a over the normalised name. */
+static size_t name_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)h;
+}
+
 ssize_t ash_dns_find(const struct ash_dns *d, const char *name, size_t from)
 {
-    for (size_t i = from; i < d->n_recs; i++)
-        if (strcmp(d->recs[i].name, name) == 0)
+    if (!d->n_buckets)
+        return -1;
+    for (size_t i = d->bucket_head[name_hash(name) & (d->n_buckets - 1)]; i != SIZE_MAX; i = d->recs[i].hnext)
+        if (i >= from && strcmp(d->recs[i].name, name) == 0)
             return (ssize_t)i;
     return -1;
+}
+
+static void index_append(struct ash_dns *d, size_t i)
+{
+    size_t b = name_hash(d->recs[i].name) & (d->n_buckets - 1);
+    d->recs[i].hnext = SIZE_MAX;
+    if (d->bucket_tail[b] == SIZE_MAX)
+        d->bucket_head[b] = i;
+    else
+        d->recs[d->bucket_tail[b]].hnext = i;
+    d->bucket_tail[b] = i;
+}
+
+/* Make room in the index for record n_recs (rebuilt, in order, when it doubles). */
+static int index_grow(struct ash_dns *d)
+{
+    if (d->n_recs < d->n_buckets)
+        return 0;
+    size_t nb = d->n_buckets ? 2 * d->n_buckets : 64;
+    size_t *head = malloc(nb * sizeof *head), *tail = malloc(nb * sizeof *tail);
+    if (!head || !tail) {
+        free(head);
+        free(tail);
+        return -1;
+    }
+    for (size_t b = 0; b < nb; b++)
+        head[b] = tail[b] = SIZE_MAX;
+    free(d->bucket_head);
+    free(d->bucket_tail);
+    d->bucket_head = head, d->bucket_tail = tail, d->n_buckets = nb;
+    for (size_t i = 0; i < d->n_recs; i++)
+        index_append(d, i);
+    return 0;
 }
 
 int ash_dns_add_record(struct ash_dns *d, const char *name, int type, const char *value, long long ttl,
@@ -40,6 +85,10 @@ int ash_dns_add_record(struct ash_dns *d, const char *name, int type, const char
     ldns_rr *rr = ash_dns_rr_build(name, type, value, ttl < 0 ? ASH_DNS_DEFAULT_TTL : ttl, d->origin, why, sizeof why);
     if (!rr)
         return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "DNS record '%s': %s", name ? name : "", why);
+    if (index_grow(d) < 0) {
+        ldns_rr_free(rr);
+        return ash_error(err, ENOMEM, "DNS records");
+    }
     if (d->n_recs == d->cap_recs) {
         size_t cap = d->cap_recs ? 2 * d->cap_recs : 32;
         struct ash_dns_rec *v = realloc(d->recs, cap * sizeof *v);
@@ -62,6 +111,7 @@ int ash_dns_add_record(struct ash_dns *d, const char *name, int type, const char
         ldns_rr_free(rr);
         return ash_error(err, ENOMEM, "DNS records");
     }
+    index_append(d, d->n_recs);
     d->n_recs++;
     return 0;
 }

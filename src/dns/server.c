@@ -74,6 +74,7 @@ static void tcp_close(struct ash_dns_tcp *c)
     for (struct ash_dns_delayed *p = d->delayed; p; p = p->next)
         if (p->conn == c)
             p->conn = NULL;
+    ash_dns_forward_forget(d, c);
     if (c->idle)
         ash_loop_cancel_timer(d->loop, c->idle);
     ash_loop_del_fd(d->loop, c->fd);
@@ -98,6 +99,7 @@ void ash_dns_free(struct ash_dns *d)
             ash_loop_cancel_timer(d->loop, d->delayed->timer);
         delayed_free(d->delayed);
     }
+    ash_dns_forward_free(d);
     int fds[] = {d->udp_fd, d->tcp_fd};
     for (size_t i = 0; i < 2; i++)
         if (fds[i] >= 0) {
@@ -110,6 +112,8 @@ void ash_dns_free(struct ash_dns *d)
         ldns_rr_free(d->recs[i].rr);
     }
     free(d->recs);
+    free(d->bucket_head);
+    free(d->bucket_tail);
     ash_dns_rules_free(d);
     ldns_rdf_deep_free(d->origin);
     free(d);
@@ -177,6 +181,20 @@ static void schedule(struct ash_dns *d, uint8_t *msg, size_t len, int64_t delay,
     d->delayed = p;
 }
 
+void ash_dns_answer(struct ash_dns *d, uint8_t *msg, size_t len, int64_t delay_ns, struct ash_dns_tcp *conn,
+                    const struct sockaddr_storage *to, socklen_t to_len)
+{
+    if (delay_ns > 0) {
+        schedule(d, msg, len, delay_ns, conn, to, to_len);
+        return;
+    }
+    if (conn)
+        tcp_send(conn, msg, len);
+    else
+        sendto(d->udp_fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)to, to_len);
+    free(msg);
+}
+
 static void on_udp(ash_loop *loop, int fd, uint32_t events, void *data)
 {
     (void)loop;
@@ -192,14 +210,11 @@ static void on_udp(ash_loop *loop, int fd, uint32_t events, void *data)
         uint8_t *out;
         size_t out_len;
         int64_t delay;
-        if (ash_dns_respond(d, buf, (size_t)n, (struct sockaddr *)&from, false, &out, &out_len, &delay) != 1)
-            continue;
-        if (delay > 0) {
-            schedule(d, out, out_len, delay, NULL, &from, flen);
-            continue;
-        }
-        sendto(fd, out, out_len, MSG_DONTWAIT, (struct sockaddr *)&from, flen);
-        free(out);
+        int r = ash_dns_respond(d, buf, (size_t)n, (struct sockaddr *)&from, false, &out, &out_len, &delay);
+        if (r == 2)
+            ash_dns_forward(d, buf, (size_t)n, delay, NULL, &from, flen);
+        else if (r == 1)
+            ash_dns_answer(d, out, out_len, delay, NULL, &from, flen);
     }
 }
 
@@ -242,6 +257,8 @@ static void on_tcp_data(ash_loop *loop, int fd, uint32_t events, void *data)
         size_t out_len;
         int64_t delay;
         int r = ash_dns_respond(d, msg, len, (struct sockaddr *)&c->peer, true, &out, &out_len, &delay);
+        if (r == 2)
+            ash_dns_forward(d, msg, len, delay, c, NULL, 0);
         if (r != 1)
             continue;
         if (delay > 0) {

@@ -126,6 +126,29 @@ static int check_targets(const struct ash_scenario *sc, ash_error_t *err)
         if (check_item_targets(r->action ? r->action->c.fields : NULL, r->conf, "remediation", r->name, err) < 0)
             return -1;
     }
+    /* A probe `from: container:NAME` samples inside its network namespace. */
+    for (size_t i = 0; i < sc->n_probes; i++) {
+        const struct ash_probe_spec *p = &sc->probes[i];
+        char msg[300];
+        struct ash_target_ref ref = {0};
+        if (!p->from || (strncmp(p->from, "container:", 10) != 0 && strncmp(p->from, "process:", 8) != 0) ||
+            ash_target_ref_parse(p->from, &ref, msg, sizeof msg) < 0)
+            continue; /* a host, or a form validate already refused */
+        if (sc->runtime.docker_host && !(ref.endpoint = strdup(sc->runtime.docker_host))) {
+            ash_target_ref_clear(&ref);
+            return ash_error(err, ENOMEM, "probe '%s'", p->name);
+        }
+        ash_error_t e = {0};
+        int r = ash_target_check(&ref, ASH_CAP_NETNS, &e);
+        ash_target_ref_clear(&ref);
+        if (r < 0) {
+            ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s:%d:%d: probe '%s': from: %s",
+                            p->loc.file ? p->loc.file : "<scenario>", p->loc.line, p->loc.col, p->name, e.msg);
+            if (err)
+                err->code = e.code;
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -12,4 +12,12 @@
  * undo records. *retried (optional) says a first attempt failed. */
 int ash_fault_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, bool *retried, ash_error_t *err);
 
+/* Inject f: its kind's inject, or, when its target is a label with all: true, the
+ * kind's inject once per running container with the label (ctx->target_member set to
+ * each; the first failure reverts those already harmed). The state is then the
+ * engine's own: only ash_fault_revert may take it. */
+int ash_fault_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err);
+/* f's target selects every container with a label (its state is not the kind's own). */
+bool ash_fault_is_all(const struct ash_fault_spec *f);
+
 #endif

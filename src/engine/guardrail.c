@@ -253,6 +253,40 @@ void ash_guard_event(struct ash_guard *g, const char *event, const char *detail,
     }
 }
 
+void ash_guard_margin(const struct ash_guard *g, size_t i, int64_t now, char *buf, size_t len)
+{
+    if (!g || i >= g->n) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    const struct guard_one *o = &g->one[i];
+    const struct ash_guardrail_spec *s = o->spec;
+    if (s->max_duration_ns > 0) {
+        snprintf(buf, len, "%.0f s left", o->timer ? (double)(ash_timer_deadline(o->timer) - now) / 1e9 : 0.0);
+    } else if (s->probe) {
+        if (!g->t0) {
+            snprintf(buf, len, "armed when the faults begin");
+            return;
+        }
+        size_t failed = 0, slow = 0, n = 0;
+        for (size_t j = 0; j < o->n; j++)
+            if (o->win[j].start >= now - s->for_ns) {
+                n++;
+                failed += !o->win[j].ok;
+                slow += !o->win[j].ok || o->win[j].latency > s->latency_ns;
+            }
+        if (s->error_ratio > 0)
+            snprintf(buf, len, "now %zu of %zu failed (%.0f%%; trips at %g%%)", failed, n,
+                     n ? 100.0 * (double)failed / (double)n : 0.0, s->error_ratio * 100);
+        else
+            snprintf(buf, len, "now %zu of %zu slow (trips when all are)", slow, n);
+    } else if (s->alert) {
+        snprintf(buf, len, "not arrived");
+    } else {
+        snprintf(buf, len, o->running ? "checking" : "last check passed");
+    }
+}
+
 void ash_guard_free(struct ash_guard *g)
 {
     if (!g)

@@ -21,6 +21,9 @@ void ash_guard_activate(struct ash_guard *g, int64_t t0);
 void ash_guard_sample(struct ash_guard *g, const struct ash_probe_spec *p, const struct ash_sample *s);
 /* A timeline event: alert guardrails watch the webhook detectors' alerts. */
 void ash_guard_event(struct ash_guard *g, const char *event, const char *detail, int64_t t);
+/* How close guardrail i is to tripping at `now`, for the live view: "2 of 10 samples
+ * failed (20%)", "412 s left", "not arrived". */
+void ash_guard_margin(const struct ash_guard *g, size_t i, int64_t now, char *buf, size_t len);
 /* Stop timers and commands; free. */
 void ash_guard_free(struct ash_guard *g);
 /* One line for a guardrail's condition, for reports: "probe api error ratio >= 50% over 10 s". */

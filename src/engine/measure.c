@@ -24,7 +24,7 @@ int64_t ash_measure_impact(const struct ash_series *probes, size_t np, int64_t t
     int64_t first = -1;
     for (size_t p = 0; p < np; p++)
         for (size_t i = lower_bound(&probes[p], t_inject); i < probes[p].n; i++) {
-            const struct ash_sample *s = &probes[p].s[i];
+            const struct ash_point *s = &probes[p].s[i];
             if (s->start >= t_inject && !s->ok) {
                 if (first < 0 || s->start < first)
                     first = s->start;
@@ -89,7 +89,7 @@ int64_t ash_measure_recovery(const struct ash_series *probes, size_t np, int64_t
         last_fail[p] = INT64_MIN;
         state[p] = -1;
         for (size_t i = first[p]; i < probes[p].n; i++) {
-            const struct ash_sample *s = &probes[p].s[i];
+            const struct ash_point *s = &probes[p].s[i];
             ev[n++] = (struct evidence){.t = s->ok ? s->end : s->start, .sent = s->start, .p = p, .ok = s->ok};
         }
     }

@@ -1,13 +1,17 @@
 /* The runner: services up → steady state verified → faults on the timeline →
  * remediation → observe until recovered and stable (or timeout) → revert all
  * in reverse order → services down → one "runs" entry of the report.
- * Everything happens on one event loop; every time is CLOCK_MONOTONIC ns. */
-#include "engine/run.h"
+ * Everything happens on one event loop, except that faults' injects and reverts
+ * and remediations run in order on the offloop worker (engine/offloop.h), so a
+ * slow one never stops the probes' clock; every time is CLOCK_MONOTONIC ns. */
+#include "engine/run_int.h"
 #include "engine/fault_revert.h"
 #include "engine/control.h"
 #include "engine/guardian.h"
 #include "engine/guardrail.h"
+#include "engine/live.h"
 #include "engine/measure.h"
+#include "engine/offloop.h"
 #include "engine/progress.h"
 #include "engine/recover.h"
 #include "engine/ready.h"
@@ -16,6 +20,7 @@
 #include "env/sandbox.h"
 #include "dns/dns.h"
 #include "sys/clock.h"
+#include "sys/gil.h"
 #include "sys/journal.h"
 #include "sys/proc.h"
 
@@ -27,132 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct probe_rt {
-    const struct ash_probe_spec *spec;
-    void *state;
-    bool open;
-    ash_timer *timer;
-    struct ash_sample *samples;
-    size_t n, cap;
-    unsigned inflight;
-    struct run *run;
-    int64_t *late; /* per tick: actual start - scheduled start */
-    size_t n_late, cap_late;
-    int64_t *fly; /* starts of the samples in flight */
-    size_t n_fly, cap_fly;
-    int64_t slow_ns;         /* effective threshold; -1 until the warm-up has set it */
-    const char *slow_source; /* "stated", "warm-up p99" or "floor" */
-    int64_t warmup_p99;      /* the warm-up's p99 latency it came from, -1 if stated */
-};
-
-struct sample_ctx {
-    struct probe_rt *p;
-};
-
-struct det_rt {
-    const struct ash_detector_spec *spec;
-    void *state;
-    bool started;
-};
-
-struct fault_rt {
-    const struct ash_fault_spec *spec;
-    void *state;
-    bool injected, reverted, failed;
-    bool revert_failed; /* its revert returned an error: the harm may still be there */
-    bool one_shot;      /* nothing could undo it (kind's no_revert): reverted stays false */
-    int64_t scheduled, injected_at, reverted_at;
-    ash_timer *t_inject, *t_revert;
-    char error[512];
-    char no_effect[512]; /* why it harmed nothing, "" if it did (or nobody could tell) */
-    struct run *run;
-};
-
-struct rem_rt {
-    const struct ash_remediation_spec *spec;
-    bool scheduled, done, ok;
-    int64_t at;
-    ash_timer *timer;
-    char error[512];
-    struct run *run;
-};
-
-struct event {
-    int64_t t;
-    char *event;
-    char *detail;
-};
-
-struct detection {
-    const struct ash_detector_spec *det;
-    int64_t t;
-    int64_t fired; /* an alert's startsAt (monotonic), ASH_T_UNKNOWN if the detector has none */
-    char detail[200];
-};
-
-/* One alert of an Alertmanager-style detector (ctx->alert), per fingerprint. */
-enum alert_role {
-    AR_DETECTION,      /* the fault's alert: counted */
-    AR_OTHER,          /* firing, but not the alert the detector waits for */
-    AR_ALREADY_FIRING, /* startsAt before t_inject: flagged, not counted */
-    AR_BEFORE_INJECT,  /* notified before any fault was in effect: a false alarm */
-    AR_RESOLVED_ONLY,  /* only its resolution was seen */
-};
-static const char *const alert_role_names[] = {"detection", "other", "already-firing", "before-inject",
-                                               "resolved-only"};
-
-struct alert_rec {
-    const struct ash_detector_spec *det;
-    char *key, *name;
-    enum alert_role role;
-    int64_t fired, notified, resolved, resolved_notified; /* ASH_T_UNKNOWN: unknown / not yet */
-};
-
-enum phase { PH_SETUP, PH_WARMUP, PH_FAULTS, PH_REVERT, PH_TEARDOWN, PH_VERIFY };
 static const char *const phase_names[] = {"setup", "warm-up", "faults", "revert", "teardown", "verify"};
-
-struct run {
-    const struct ash_run_config *cfg;
-    const struct ash_scenario *sc;
-    struct ash_ctx ctx;
-    ash_loop *loop;
-    struct ash_journal *journal;
-    struct ash_sandbox *sandbox;
-    struct ash_env *env;
-    struct probe_rt *probes;
-    struct det_rt *dets;
-    struct fault_rt *faults;
-    struct rem_rt *rems;
-    struct event *events;
-    size_t n_events, cap_events;
-    struct detection *detections;
-    size_t n_det, cap_det;
-    struct alert_rec *alerts;
-    size_t n_alerts, cap_alerts;
-    int64_t first_detect_fired; /* startsAt of the alert that detected first, ASH_T_UNKNOWN if none */
-    /* When the inject call that set t_inject began: the fault took effect
-     * somewhere in [t_inject_call, t_inject] (a signal is delivered inside kill()). */
-    int64_t t_inject_call;
-    enum phase phase;
-    int64_t t_start, t0, t_inject, t_last_revert, t_end;
-    int64_t first_detect;
-    const struct ash_detector_spec *detected_by;
-    bool aborted, finished, timed_out;
-    bool lost; /* memory ran out where a measurement is kept: the run was aborted */
-    char abort_reason[256];
-    struct ash_progress *progress;
-    int64_t t_observed;   /* end of the observation phase (verify checks run after it) */
-    int64_t t_unfinished; /* earliest start of a sample abandoned at teardown, or -1 */
-    json_t *verify;       /* results of the scenario's verify: checks, NULL if none ran */
-    int guardian_fd;      /* the guardian's pidfd while the loop watches it, else -1 */
-    /* Guardrails (engine/guardrail.c): the one that tripped, why, when it became true,
-     * and when every fault was reverted after it (the stop latency is the difference). */
-    struct ash_guard *guard;
-    const struct ash_guardrail_spec *guard_spec;
-    char guard_why[256];
-    int64_t guard_true, t_reverted_all;
-    struct ash_control *control; /* `aftershock abort` / `mark` from another terminal */
-};
 
 /* ---- timeline ---- */
 
@@ -404,9 +284,14 @@ static void sample_done(void *arg, const struct ash_sample *s)
             p->fly[k] = p->fly[--p->n_fly];
             break;
         }
+    /* A slow answer is not a healthy one (README, "The measured times"): judged
+     * here, once, so detectors, the report and the figures see the same sample. */
+    struct ash_sample judged = *s;
+    ash_sample_judge(&judged, p->slow_ns);
+    s = &judged;
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 256;
-        struct ash_sample *v = realloc(p->samples, cap * sizeof *v);
+        struct ash_point *v = realloc(p->samples, cap * sizeof *v);
         if (!v) {
             lost(r, "probe sample");
             return;
@@ -420,11 +305,11 @@ static void sample_done(void *arg, const struct ash_sample *s)
         p->samples[i] = p->samples[i - 1];
         i--;
     }
-    p->samples[i] = *s;
-    /* A slow answer is not a healthy one (README, "The measured times"): judged
-     * here, once, so detectors, the report and the figures see the same sample. */
-    ash_sample_judge(&p->samples[i], p->slow_ns);
-    s = &p->samples[i];
+    p->samples[i] = (struct ash_point){.start = s->start, .end = s->end, .ok = s->ok};
+    if (!s->ok && s->start >= p->fail_start) {
+        p->fail_start = s->start;
+        snprintf(p->fail_detail, sizeof p->fail_detail, "%s", s->detail);
+    }
     ash_progress_sample(r->progress, p->spec->name, s->ok);
     ash_guard_sample(r->guard, p->spec, s);
     for (size_t d = 0; d < r->sc->n_detectors; d++)
@@ -434,9 +319,37 @@ static void sample_done(void *arg, const struct ash_sample *s)
      * it only decides when to stop observing, never a measured figure. */
 }
 
+/* A tick over 1 ms late: what held the loop between its schedule and its start (the
+ * run lock's busy spans, sys/gil.h), or that nothing did (the thread woke late). */
+static void note_late_tick(struct run *r, struct probe_rt *p, int64_t scheduled, int64_t start)
+{
+    r->n_late_ticks++;
+    if (r->n_late_kept == ASH_LATE_KEEP)
+        return;
+    /* Like the lateness itself (probe_tick), the harness's precision is not a measured
+     * figure: without memory it is counted (over_1ms) but not listed. */
+    if (!r->late_ticks && !(r->late_ticks = calloc(ASH_LATE_KEEP, sizeof *r->late_ticks)))
+        return;
+    struct late_tick *t = &r->late_ticks[r->n_late_kept++];
+    *t = (struct late_tick){.probe = p->spec->name, .scheduled = scheduled, .late = start - scheduled};
+    struct ash_gil_busy b;
+    int64_t total = 0;
+    /* Busy for at least half the delay: that is the cause; less, and the loop was free
+     * but not running (the machine's other work, the timer's wake-up). */
+    if (ash_gil_busy_in(scheduled, start, &b, &total) && total * 2 >= t->late)
+        snprintf(t->cause, sizeof t->cause, "loop busy in %s (%.3f ms, from %.3f ms %s the tick was due)", b.what,
+                 ash_ns_to_ms(b.t1 - b.t0), ash_ns_to_ms(b.t0 < scheduled ? scheduled - b.t0 : b.t0 - scheduled),
+                 b.t0 < scheduled ? "before" : "after");
+    else
+        snprintf(t->cause, sizeof t->cause,
+                 "loop not busy (busy %.3f ms of it): the thread was woken late (machine load, scheduling)",
+                 ash_ns_to_ms(total));
+}
+
 static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
 {
     struct probe_rt *p = data;
+    ash_gil_what("probe tick of", p->spec->name); /* ends the span of what ran before it */
     int64_t scheduled = ash_timer_deadline(p->timer);
     ash_error_t err = {0};
     /* The sample's start is the scheduled time if we are on time, so lateness
@@ -452,6 +365,8 @@ static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
     }
     if (p->n_late < p->cap_late)
         p->late[p->n_late++] = start - scheduled;
+    if (start - scheduled > ASH_LATE_REPORT_NS)
+        note_late_tick(p->run, p, scheduled, start);
     if (p->n_fly == p->cap_fly) {
         size_t cap = p->cap_fly ? p->cap_fly * 2 : 8;
         int64_t *v = realloc(p->fly, cap * sizeof *v);
@@ -481,11 +396,59 @@ static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
 static int inject_fault(struct run *r, struct fault_rt *f);
 static int revert_fault(struct run *r, struct fault_rt *f, const char *why);
 
+/* A job for the offloop worker (or the loop thread, for a kind that needs it), in order
+ * behind the ones before it; inline when there is no worker or when already inside a
+ * job (what a job starts is part of it). */
+static void run_job(struct run *r, ash_offloop_fn fn, void *arg, bool on_loop)
+{
+    if (!r->off || ash_offloop_in_job()) {
+        fn(arg);
+        return;
+    }
+    if (ash_offloop_queue(r->off, fn, arg, on_loop) < 0)
+        lost(r, "fault or remediation job");
+}
+
+static void inject_job(void *arg)
+{
+    struct fault_rt *f = arg;
+    struct run *r = f->run;
+    if (f->cancelled || r->aborted || (r->phase != PH_FAULTS && r->phase != PH_VERIFY))
+        return;
+    ash_gil_what("the inject of fault", f->spec->name);
+    inject_fault(r, f);
+    /* Remediated while its inject ran: it ends now. */
+    if (f->cancelled)
+        revert_fault(r, f, "remediation");
+}
+
+static void revert_job(void *arg)
+{
+    struct fault_rt *f = arg;
+    f->revert_queued = false;
+    ash_gil_what("the revert of fault", f->spec->name);
+    revert_fault(f->run, f, f->revert_why);
+}
+
+/* Revert f in its turn (after its inject and whatever was queued before). */
+static void request_revert(struct run *r, struct fault_rt *f, const char *why)
+{
+    if (f->revert_queued)
+        return;
+    if (f->t_revert) {
+        ash_loop_cancel_timer(r->loop, f->t_revert);
+        f->t_revert = NULL;
+    }
+    f->revert_queued = true;
+    f->revert_why = why;
+    run_job(r, revert_job, f, f->spec->kind->on_loop);
+}
+
 static int64_t fault_inject_due(ash_loop *loop, int64_t now, void *data)
 {
     struct fault_rt *f = data;
     f->t_inject = NULL;
-    inject_fault(f->run, f);
+    run_job(f->run, inject_job, f, f->spec->kind->on_loop);
     return ASH_TIMER_DONE;
 }
 
@@ -493,7 +456,7 @@ static int64_t fault_revert_due(ash_loop *loop, int64_t now, void *data)
 {
     struct fault_rt *f = data;
     f->t_revert = NULL;
-    revert_fault(f->run, f, "duration elapsed");
+    request_revert(f->run, f, "duration elapsed");
     return ASH_TIMER_DONE;
 }
 
@@ -515,8 +478,10 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     ash_error_t err = {0};
     f->scheduled = f->scheduled ? f->scheduled : ash_now_ns();
     int64_t called = ash_now_ns();
-    int ret = f->spec->kind->inject(&r->ctx, f->spec, &f->state, &err);
+    int64_t waited = ash_gil_waited_ns();
+    int ret = ash_fault_inject(&r->ctx, f->spec, &f->state, &err);
     int64_t t = ash_now_ns();
+    waited = ash_gil_waited_ns() - waited;
     if (ret < 0) {
         f->failed = true;
         snprintf(f->error, sizeof f->error, "%s", err.msg);
@@ -530,8 +495,12 @@ static int inject_fault(struct run *r, struct fault_rt *f)
         r->t_inject = t;
         r->t_inject_call = called;
     }
-    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s), latency %.3f ms", f->spec->name, f->spec->kind->c.name,
-                   ash_ns_to_ms(t - f->scheduled));
+    char wait[96] = "";
+    if (waited > ASH_LATE_REPORT_NS) /* t_inject's own error: README, "Faults do not stop the clock" */
+        snprintf(wait, sizeof wait, " (of which %.3f ms waiting for the run lock: in effect up to that much earlier)",
+                 ash_ns_to_ms(waited));
+    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s), latency %.3f ms%s", f->spec->name, f->spec->kind->c.name,
+                   ash_ns_to_ms(t - f->scheduled), wait);
     ash_progress_faults(r->progress, 1);
     if (f->spec->duration_ns >= 0)
         f->t_revert = need_timer(r, t + f->spec->duration_ns, fault_revert_due, f, "fault's revert timer");
@@ -551,7 +520,9 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
     const char *no_revert = f->spec->kind->no_revert ? f->spec->kind->no_revert(f->spec) : NULL;
     bool retried = false;
     /* The state is gone after this, even for a one-shot or a failed revert. */
+    int64_t waited = ash_gil_waited_ns();
     int ret = ash_fault_revert(&r->ctx, f->spec, f->state, &retried, &err);
+    waited = ash_gil_waited_ns() - waited;
     f->state = NULL;
     if (retried && ret == 0)
         ash_ctx_eventf(&r->ctx, ash_now_ns(), "fault-note", "%s: revert failed once (%s); the second try undid it",
@@ -586,7 +557,12 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
         ash_ctx_eventf(&r->ctx, f->reverted_at, "revert-failed", "%s: %s", f->spec->name, err.msg);
         return -1;
     }
-    ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted", "%s (%s)", f->spec->name, why);
+    if (waited > ASH_LATE_REPORT_NS)
+        ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted",
+                       "%s (%s; of which %.3f ms waiting for the run lock: undone up to that much earlier)",
+                       f->spec->name, why, ash_ns_to_ms(waited));
+    else
+        ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted", "%s (%s)", f->spec->name, why);
     check_finished(r);
     return 0;
 }
@@ -598,11 +574,18 @@ static int revert_by_name(struct run *r, const char *name, const char *why, ash_
         if (strcmp(f->spec->name, name) != 0)
             continue;
         if (!f->injected) {
-            /* Remediating a fault that has not happened yet cancels it. */
+            /* Remediating a fault that has not happened yet cancels it (a queued or
+             * running inject too: it does nothing, or is reverted as it ends). */
             if (f->t_inject) {
                 ash_loop_cancel_timer(r->loop, f->t_inject);
                 f->t_inject = NULL;
             }
+            f->cancelled = true;
+            return 0;
+        }
+        /* From the loop thread (a fault that ended by itself): in its turn, later. */
+        if (r->off && !ash_offloop_in_job()) {
+            request_revert(r, f, why);
             return 0;
         }
         if (revert_fault(r, f, why) < 0)
@@ -638,7 +621,7 @@ static void *ctx_fault_state(struct ash_ctx *ctx, const char *name)
     struct run *r = ctx->engine;
     for (size_t i = 0; i < r->sc->n_faults; i++)
         if (strcmp(r->faults[i].spec->name, name) == 0 && r->faults[i].injected && !r->faults[i].reverted &&
-            !r->faults[i].one_shot)
+            !r->faults[i].one_shot && !ash_fault_is_all(r->faults[i].spec))
             return r->faults[i].state;
     return NULL;
 }
@@ -666,11 +649,13 @@ static void start_followers(struct run *r, const struct rem_rt *m)
     }
 }
 
-static int64_t remediation_due(ash_loop *loop, int64_t now, void *data)
+static void remediation_job(void *arg)
 {
-    struct rem_rt *m = data;
+    struct rem_rt *m = arg;
     struct run *r = m->run;
-    m->timer = NULL;
+    if (r->aborted || (r->phase != PH_FAULTS && r->phase != PH_VERIFY))
+        return;
+    ash_gil_what("remediation", m->spec->name);
     ash_error_t err = {0};
     ash_ctx_eventf(&r->ctx, ash_now_ns(), "remediation", "%s (%s)", m->spec->name, m->spec->action->c.name);
     int ret = m->spec->action->run(&r->ctx, m->spec, &err);
@@ -685,6 +670,13 @@ static int64_t remediation_due(ash_loop *loop, int64_t now, void *data)
     }
     start_followers(r, m);
     check_finished(r);
+}
+
+static int64_t remediation_due(ash_loop *loop, int64_t now, void *data)
+{
+    struct rem_rt *m = data;
+    m->timer = NULL;
+    run_job(m->run, remediation_job, m, m->spec->action->on_loop);
     return ASH_TIMER_DONE;
 }
 
@@ -699,7 +691,7 @@ static void schedule_remediation(struct run *r, struct rem_rt *m, int64_t at)
 /* ---- the end of observation ---- */
 
 /* Every probe's samples as series for the measurement functions (caller frees). */
-static struct ash_series *series_of(struct run *r)
+struct ash_series *ash_run_series(struct run *r)
 {
     struct ash_series *out = calloc(r->sc->n_probes + 1, sizeof *out);
     for (size_t i = 0; out && i < r->sc->n_probes; i++)
@@ -741,7 +733,7 @@ static void check_finished(struct run *r)
         ash_loop_stop(r->loop);
         return;
     }
-    struct ash_series *series = series_of(r);
+    struct ash_series *series = ash_run_series(r);
     if (!series)
         return;
     int64_t impact = ash_measure_impact(series, r->sc->n_probes, r->t_inject);
@@ -802,6 +794,129 @@ static void control_cmd(void *arg, const char *what, const char *text, int64_t t
     else
         snprintf(detail, sizeof detail, "%s", who);
     add_event(r, t, event, detail);
+}
+
+/* ---- the live view (engine/live.c draws it; this says what the run is now) ---- */
+
+static bool live_events_fit(struct ash_live_event **v, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return true;
+    struct ash_live_event *e = realloc(*v, n * sizeof *e);
+    if (!e)
+        return false;
+    *v = e;
+    *cap = n;
+    return true;
+}
+
+static void live_fill(void *arg, struct ash_live_snapshot *s)
+{
+    struct run *r = arg;
+    const struct ash_scenario *sc = r->sc;
+    int64_t now = ash_now_ns();
+    *s = (struct ash_live_snapshot){.scenario = sc->name,
+                                    .run_id = r->cfg->run_id,
+                                    .phase = phase_names[r->phase],
+                                    .run = r->cfg->index,
+                                    .elapsed_s = (double)(now - r->t_start) / 1e9,
+                                    .since_inject_s = r->t_inject >= 0 ? (double)(now - r->t_inject) / 1e9 : -1};
+    for (size_t i = 0; i < sc->n_probes && r->live_probes; i++) {
+        const struct probe_rt *p = &r->probes[i];
+        struct ash_live_probe *lp = &r->live_probes[i];
+        size_t n = p->n < ASH_LIVE_SPARK ? p->n : ASH_LIVE_SPARK;
+        lp->name = p->spec->name;
+        lp->n = n;
+        lp->slow_ms = p->slow_ns > 0 ? (double)p->slow_ns / 1e6 : 0;
+        for (size_t k = 0; k < n; k++) {
+            const struct ash_point *x = &p->samples[p->n - n + k];
+            lp->ok[k] = x->ok;
+            lp->latency_ms[k] = (double)(x->end - x->start) / 1e6;
+        }
+    }
+    if (r->live_probes) {
+        s->probes = r->live_probes;
+        s->n_probes = sc->n_probes;
+    }
+    for (size_t i = 0; i < sc->n_faults && r->live_faults; i++) {
+        const struct fault_rt *f = &r->faults[i];
+        struct ash_live_fault *lf = &r->live_faults[i];
+        *lf = (struct ash_live_fault){.name = f->spec->name, .kind = f->spec->kind->c.name, .seconds = -1};
+        if (f->failed || f->revert_failed)
+            lf->state = ASH_LIVE_FAILED;
+        else if (f->reverted || f->one_shot || (!f->injected && r->phase > PH_FAULTS))
+            lf->state = ASH_LIVE_ENDED;
+        else if (f->injected) {
+            lf->state = ASH_LIVE_ACTIVE;
+            if (f->spec->duration_ns >= 0)
+                lf->seconds = (double)(f->injected_at + f->spec->duration_ns - now) / 1e9;
+        } else {
+            lf->state = ASH_LIVE_PENDING;
+            if (f->scheduled && f->t_inject)
+                lf->seconds = (double)(f->scheduled - now) / 1e9;
+        }
+    }
+    if (r->live_faults) {
+        s->faults = r->live_faults;
+        s->n_faults = sc->n_faults;
+    }
+    for (size_t i = 0; i < sc->n_guardrails && r->live_guards; i++) {
+        struct ash_live_guard *lg = &r->live_guards[i];
+        lg->name = sc->guardrails[i].name;
+        ash_guard_condition(&sc->guardrails[i], lg->condition, sizeof lg->condition);
+        if (r->guard_spec == &sc->guardrails[i])
+            snprintf(lg->margin, sizeof lg->margin, "TRIPPED");
+        else
+            ash_guard_margin(r->guard, i, now, lg->margin, sizeof lg->margin);
+    }
+    if (r->live_guards) {
+        s->guards = r->live_guards;
+        s->n_guards = sc->n_guardrails;
+    }
+    if (live_events_fit(&r->live_events, &r->cap_live_events, r->n_events)) {
+        for (size_t i = 0; i < r->n_events; i++)
+            r->live_events[i] = (struct ash_live_event){(double)(r->events[i].t - r->t_start) / 1e9, r->events[i].event,
+                                                        r->events[i].detail};
+        s->events = r->live_events;
+        s->n_events = r->n_events;
+    }
+    if (live_events_fit(&r->live_dets, &r->cap_live_dets, r->n_det)) {
+        for (size_t i = 0; i < r->n_det; i++)
+            r->live_dets[i] = (struct ash_live_event){(double)(r->detections[i].t - r->t_start) / 1e9,
+                                                      r->detections[i].det->name, r->detections[i].detail};
+        s->detections = r->live_dets;
+        s->n_detections = r->n_det;
+    }
+}
+
+/* A key in the live view: the control socket's entry point, from this terminal. */
+static void live_cmd(void *arg, const char *what, const char *text, int64_t t, const char *who)
+{
+    struct run *r = arg;
+    if (strcmp(what, "abort") == 0) {
+        abort_run(r, "aborted from the live view ('a', confirmed)");
+        return;
+    }
+    control_cmd(r, what, text, t, who);
+}
+
+/* --live: take the terminal, or say why not and keep the status line. */
+static void live_start(struct run *r, enum ash_progress_mode *mode)
+{
+    const struct ash_scenario *sc = r->sc;
+    r->live_probes = calloc(sc->n_probes + 1, sizeof *r->live_probes);
+    r->live_faults = calloc(sc->n_faults + 1, sizeof *r->live_faults);
+    r->live_guards = calloc(sc->n_guardrails + 1, sizeof *r->live_guards);
+    char why[256] = "live view: out of memory";
+    if (r->live_probes && r->live_faults && r->live_guards)
+        ash_live_open(r->loop, r->cfg->log ? r->cfg->log : stderr, STDIN_FILENO, r->t_start, live_fill, live_cmd, r,
+                      &r->live, why, sizeof why);
+    if (r->live) {
+        *mode = ASH_PROGRESS_QUIET; /* the view shows the events; lines would tear it */
+        return;
+    }
+    *mode = isatty(fileno(r->cfg->log ? r->cfg->log : stderr)) ? ASH_PROGRESS_STATUS : ASH_PROGRESS_LINES;
+    ash_text_fprintf(r->cfg->log ? r->cfg->log : stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: %s\n", why);
 }
 
 static void on_signal(ash_loop *loop, int signo, void *data)
@@ -905,13 +1020,12 @@ static int verify_steady_state(struct run *r, ash_error_t *err)
         for (size_t i = 0; i < r->sc->n_probes && !bad; i++) {
             const struct probe_rt *p = &r->probes[i];
             size_t in_window = 0;
-            for (size_t k = p->n; k-- > 0 && p->samples[k].start >= now - warmup;) {
+            for (size_t k = p->n; k-- > 0 && p->samples[k].start >= now - warmup;)
                 in_window++;
-                if (!p->samples[k].ok) {
-                    bad = p->spec->name;
-                    why = p->samples[k].detail;
-                    break;
-                }
+            /* The newest failure in the window, as a scan from the newest sample finds it. */
+            if (in_window && p->fail_start >= now - warmup) {
+                bad = p->spec->name;
+                why = p->fail_detail;
             }
             if (!bad && in_window == 0) {
                 bad = p->spec->name;
@@ -925,321 +1039,6 @@ static int verify_steady_state(struct run *r, ash_error_t *err)
         if (now >= limit)
             return ash_error(err, 0, "steady state not reached: probe '%s' is not healthy (%s); nothing was injected",
                              bad, why);
-    }
-}
-
-/* ---- report entry ---- */
-
-static json_t *ms_or_null(int64_t ns)
-{
-    return ns < 0 ? json_null() : json_real(ash_ns_to_ms(ns));
-}
-
-static json_t *rel(struct run *r, int64_t t)
-{
-    return t <= 0 ? json_null() : json_real(ash_ns_to_ms(t - r->t_start));
-}
-
-static int64_t detector_resolution(struct run *r, const struct ash_detector_spec *d, int64_t probe_res)
-{
-    if (!d)
-        return probe_res;
-    if (d->kind->resolution)
-        return d->kind->resolution(d, r->sc);
-    return 0;
-}
-
-static json_t *build_run_json(struct run *r, int verdict, const char *error)
-{
-    const struct ash_scenario *sc = r->sc;
-    struct ash_series *series = series_of(r);
-    if (!series)
-        return NULL;
-    /* What bounds each figure's error (README, "The measured times"): impact is
-     * the start of a failed sample, so one interval; recovery is the answer of
-     * a healthy sample sent after the fault ended, so one interval plus the
-     * longest a healthy answer may take, the slow threshold. */
-    int64_t probe_res = 0, recover_res = 0;
-    for (size_t i = 0; i < sc->n_probes; i++) {
-        if (sc->probes[i].every_ns > probe_res)
-            probe_res = sc->probes[i].every_ns;
-        int64_t slow = r->probes[i].slow_ns > 0 ? r->probes[i].slow_ns : sc->probes[i].timeout_ns;
-        if (slow > sc->probes[i].timeout_ns)
-            slow = sc->probes[i].timeout_ns; /* no healthy answer takes longer than the timeout */
-        if (sc->probes[i].every_ns + slow > recover_res)
-            recover_res = sc->probes[i].every_ns + slow;
-    }
-
-    int64_t impact = -1, ttd = -1, ttr = -1, r2r = -1;
-    bool have_i2d = false;
-    int64_t i2d = 0;
-    if (r->t_inject >= 0) {
-        int64_t im = ash_measure_impact(series, sc->n_probes, r->t_inject);
-        impact = im >= 0 ? im - r->t_inject : -1;
-        ttd = r->first_detect >= 0 ? r->first_detect - r->t_inject : -1;
-        /* Detection counted from the impact (the users' outage), not from
-         * t_inject; negative when the system noticed before any probe failed. */
-        if (im >= 0 && r->first_detect >= 0) {
-            have_i2d = true;
-            i2d = r->first_detect - im;
-        }
-        int64_t observed = r->t_observed > 0 ? r->t_observed : r->t_end;
-        if (r->t_unfinished >= 0 && r->t_unfinished - 1 < observed)
-            observed = r->t_unfinished - 1; /* an abandoned sample: its outcome is unknown */
-        if (im < 0) {
-            /* Never impacted: the steady state never broke, so nothing to recover from. */
-            ttr = sc->n_probes ? 0 : -1;
-        } else {
-            int64_t rec = ash_measure_recovery(series, sc->n_probes, im, sc->expect.stable_for_ns, observed);
-            ttr = rec >= 0 ? rec - r->t_inject : -1;
-        }
-        if (r->t_last_revert > 0) {
-            int64_t from = r->t_last_revert;
-            int64_t rec = ash_measure_recovery(series, sc->n_probes, from, sc->expect.stable_for_ns, observed);
-            r2r = rec >= 0 ? rec - r->t_last_revert : -1;
-        }
-    }
-    free(series);
-    int64_t ttd_res = detector_resolution(r, r->detected_by, probe_res);
-
-    json_t *run = json_object();
-    json_object_set_new(run, "index", json_integer(r->cfg->index));
-    /* The kernel objects and processes of the run carry it (ash-<run_id>...,
-     * ASH_RUN_ID): tests attribute leftovers by it. */
-    json_object_set_new(run, "run_id", json_string(r->cfg->run_id));
-    json_object_set_new(run, "verdict", json_string(ash_verdict_name(verdict)));
-    json_object_set_new(run, "error", error ? json_string(error) : json_null());
-    json_object_set_new(run, "duration_ms", json_real(ash_ns_to_ms(r->t_end - r->t_start)));
-    json_object_set_new(run, "t_inject_ms", rel(r, r->t_inject));
-    /* Raw CLOCK_MONOTONIC anchors, so other tools (and known-answer tests) can
-     * line their own monotonic timestamps up with this run's. */
-    json_object_set_new(run, "monotonic_ns",
-                        json_pack("{s:I, s:I}", "start", (json_int_t)r->t_start, "inject", (json_int_t)r->t_inject));
-    json_object_set_new(run, "impact_ms", ms_or_null(impact));
-    json_object_set_new(run, "ttd_ms", ms_or_null(ttd));
-    json_object_set_new(run, "detected_by", r->detected_by ? json_string(r->detected_by->name) : json_null());
-    /* An alert's detection has two moments: TTD is the notification (above),
-     * and this is when it fired (its startsAt), counted from t_inject too. */
-    json_object_set_new(run, "ttd_fired_ms",
-                        r->first_detect >= 0 && r->first_detect_fired != ASH_T_UNKNOWN && r->t_inject >= 0
-                            ? json_real(ash_ns_to_ms(r->first_detect_fired - r->t_inject))
-                            : json_null());
-    json_object_set_new(run, "impact_to_detect_ms", have_i2d ? json_real(ash_ns_to_ms(i2d)) : json_null());
-    /* The least delay the monitoring config implies, when the scenario states it. */
-    json_t *floor = json_null();
-    for (size_t i = 0; i < sc->n_detectors; i++) {
-        const struct ash_detector_spec *d = &sc->detectors[i];
-        char how[200];
-        int64_t fl = d->kind->floor ? d->kind->floor(d, how, sizeof how) : -1;
-        if (fl >= 0 && (json_is_null(floor) || d == r->detected_by)) {
-            json_decref(floor);
-            floor = json_pack("{s:s, s:f, s:s}", "detector", d->name, "ms", ash_ns_to_ms(fl), "terms", how);
-        }
-    }
-    json_object_set_new(run, "detection_floor", floor);
-    json_object_set_new(run, "ttr_ms", ms_or_null(ttr));
-    json_object_set_new(run, "revert_to_recover_ms", ms_or_null(r2r));
-    /* The run's one number is the largest of the probe figures' resolutions. */
-    json_object_set_new(run, "resolution_ms", json_real(ash_ns_to_ms(recover_res)));
-    json_object_set_new(run, "resolution",
-                        json_pack("{s:f, s:f, s:f, s:f}", "impact_ms", ash_ns_to_ms(probe_res), "ttd_ms",
-                                  ash_ns_to_ms(ttd_res), "ttr_ms", ash_ns_to_ms(recover_res), "revert_to_recover_ms",
-                                  ash_ns_to_ms(recover_res)));
-
-    json_t *faults = json_array();
-    for (size_t i = 0; i < sc->n_faults; i++) {
-        struct fault_rt *f = &r->faults[i];
-        json_array_append_new(
-            faults, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "name", f->spec->name, "kind", f->spec->kind->c.name,
-                              "injected_ms", f->injected ? rel(r, f->injected_at) : json_null(), "reverted_ms",
-                              f->reverted ? rel(r, f->reverted_at) : json_null(), "inject_latency_ms",
-                              f->injected ? json_real(ash_ns_to_ms(f->injected_at - f->scheduled)) : json_null(),
-                              "error", f->error[0] ? json_string(f->error) : json_null()));
-        /* What became of it, in one word, so no reader has to infer it from nulls. */
-        const char *outcome = !f->injected       ? (f->failed ? "inject-failed" : "not-injected")
-                              : f->one_shot      ? "one-shot"
-                              : f->revert_failed ? "revert-failed"
-                              : f->reverted      ? "reverted"
-                                                 : "in-effect";
-        json_object_set_new(json_array_get(faults, i), "revert", json_string(outcome));
-        /* A fault in effect that harmed nothing (its kind counted): said, not inferred. */
-        json_object_set_new(json_array_get(faults, i), "no_effect",
-                            f->no_effect[0] ? json_sprintf("fault had no effect: %s", f->no_effect) : json_null());
-    }
-    json_object_set_new(run, "faults", faults);
-    json_t *guard = json_null();
-    if (r->guard_spec) {
-        char cond[256];
-        ash_guard_condition(r->guard_spec, cond, sizeof cond);
-        guard =
-            json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", r->guard_spec->name, "condition", cond, "observed",
-                      r->guard_why, "true_ms", rel(r, r->guard_true), "stop_latency_ms",
-                      r->t_reverted_all > 0 ? json_real(ash_ns_to_ms(r->t_reverted_all - r->guard_true)) : json_null());
-    }
-    json_object_set_new(run, "guardrail", guard);
-
-    json_t *probes = json_array();
-    for (size_t i = 0; i < sc->n_probes; i++) {
-        struct probe_rt *p = &r->probes[i];
-        size_t failures = 0;
-        int64_t *lat = malloc((p->n ? p->n : 1) * sizeof *lat);
-        json_t *ser = json_array();
-        for (size_t k = 0; k < p->n; k++) {
-            const struct ash_sample *s = &p->samples[k];
-            failures += !s->ok;
-            if (lat)
-                lat[k] = s->end - s->start;
-            json_array_append_new(ser, json_pack("[f, f, i]", ash_ns_to_ms(s->start - r->t_start),
-                                                 ash_ns_to_ms(s->end - s->start), s->ok ? 1 : 0));
-        }
-        json_t *pj =
-            json_pack("{s:s, s:s, s:f, s:I, s:I}", "name", p->spec->name, "kind", p->spec->kind->c.name, "every_ms",
-                      ash_ns_to_ms(p->spec->every_ns), "samples", (json_int_t)p->n, "failures", (json_int_t)failures);
-        json_object_set_new(pj, "latency_ms",
-                            json_pack("{s:o, s:o, s:o}", "p50", ms_or_null(lat ? ash_percentile(lat, p->n, 50) : -1),
-                                      "p99", ms_or_null(lat ? ash_percentile(lat, p->n, 99) : -1), "max",
-                                      ms_or_null(lat ? ash_percentile(lat, p->n, 100) : -1)));
-        json_object_set_new(pj, "slow_ms", ms_or_null(p->slow_ns));
-        json_object_set_new(pj, "slow_source", p->slow_source ? json_string(p->slow_source) : json_null());
-        json_object_set_new(pj, "warmup_p99_ms", ms_or_null(p->warmup_p99));
-        json_object_set_new(pj, "series", ser);
-        free(lat);
-        json_array_append_new(probes, pj);
-    }
-    json_object_set_new(run, "probes", probes);
-
-    /* How late samples started against their schedule, over all probes: the
-     * harness's own precision, reported so nobody has to take it on trust. */
-    size_t n_late = 0;
-    for (size_t i = 0; i < sc->n_probes; i++)
-        n_late += r->probes[i].n_late;
-    int64_t *late = malloc((n_late ? n_late : 1) * sizeof *late);
-    if (late) {
-        size_t k = 0;
-        for (size_t i = 0; i < sc->n_probes; i++)
-            for (size_t j = 0; j < r->probes[i].n_late; j++)
-                late[k++] = r->probes[i].late[j];
-        json_object_set_new(run, "schedule_lateness_ms",
-                            json_pack("{s:I, s:o, s:o, s:o}", "ticks", (json_int_t)n_late, "p50",
-                                      ms_or_null(ash_percentile(late, n_late, 50)), "p99",
-                                      ms_or_null(ash_percentile(late, n_late, 99)), "max",
-                                      ms_or_null(ash_percentile(late, n_late, 100))));
-        free(late);
-    }
-
-    json_t *dets = json_array();
-    for (size_t i = 0; i < r->n_det; i++) {
-        json_t *dj = json_pack("{s:s, s:o, s:s}", "detector", r->detections[i].det->name, "at_ms",
-                               rel(r, r->detections[i].t), "detail", r->detections[i].detail);
-        if (r->detections[i].fired != ASH_T_UNKNOWN)
-            json_object_set_new(dj, "fired_ms", json_real(ash_ns_to_ms(r->detections[i].fired - r->t_start)));
-        json_array_append_new(dets, dj);
-    }
-    json_object_set_new(run, "detections", dets);
-
-    /* Per alert, not per request (README, "The measured times"): when it
-     * fired (startsAt), was notified (the POST) and resolved, on the run's
-     * clock like every *_ms here (ms since the run started; fired may be
-     * negative: before the run). */
-    json_t *alerts = json_array();
-    for (size_t i = 0; i < r->n_alerts; i++) {
-        const struct alert_rec *a = &r->alerts[i];
-        json_t *aj = json_pack("{s:s, s:s, s:s, s:s}", "detector", a->det->name, "fingerprint", a->key, "alertname",
-                               a->name, "role", alert_role_names[a->role]);
-        json_object_set_new(aj, "fired_ms",
-                            a->fired != ASH_T_UNKNOWN ? json_real(ash_ns_to_ms(a->fired - r->t_start)) : json_null());
-        json_object_set_new(aj, "notified_ms",
-                            a->notified != ASH_T_UNKNOWN ? json_real(ash_ns_to_ms(a->notified - r->t_start))
-                                                         : json_null());
-        json_object_set_new(aj, "resolved_ms",
-                            a->resolved != ASH_T_UNKNOWN ? json_real(ash_ns_to_ms(a->resolved - r->t_start))
-                                                         : json_null());
-        json_object_set_new(aj, "resolved_notified_ms",
-                            a->resolved_notified != ASH_T_UNKNOWN
-                                ? json_real(ash_ns_to_ms(a->resolved_notified - r->t_start))
-                                : json_null());
-        json_object_set_new(aj, "already_firing", json_boolean(a->role == AR_ALREADY_FIRING));
-        json_object_set_new(aj, "counted", json_boolean(a->role == AR_DETECTION));
-        json_array_append_new(alerts, aj);
-    }
-    json_object_set_new(run, "alerts", alerts);
-
-    json_t *rems = json_array();
-    for (size_t i = 0; i < sc->n_remediations; i++) {
-        struct rem_rt *m = &r->rems[i];
-        json_array_append_new(rems, json_pack("{s:s, s:o, s:b, s:o}", "name", m->spec->name, "at_ms",
-                                              m->done ? rel(r, m->at) : json_null(), "ok", m->ok, "error",
-                                              m->error[0] ? json_string(m->error) : json_null()));
-    }
-    json_object_set_new(run, "remediations", rems);
-
-    json_t *exps = json_array();
-    const struct ash_expect *e = &sc->expect;
-    if (e->detect_within_ns >= 0)
-        json_array_append_new(exps, json_pack("{s:s, s:f, s:o, s:b}", "name", "detect_within", "limit_ms",
-                                              ash_ns_to_ms(e->detect_within_ns), "value_ms", ms_or_null(ttd), "met",
-                                              ttd >= 0 && ttd <= e->detect_within_ns));
-    if (e->recover_within_ns >= 0)
-        json_array_append_new(exps, json_pack("{s:s, s:f, s:o, s:b}", "name", "recover_within", "limit_ms",
-                                              ash_ns_to_ms(e->recover_within_ns), "value_ms", ms_or_null(ttr), "met",
-                                              ttr >= 0 && ttr <= e->recover_within_ns));
-    /* Post-recovery checks: each is an expectation too (its outcome against `expect`). */
-    size_t vi;
-    json_t *vr;
-    json_array_foreach(r->verify, vi, vr)
-    {
-        char vname[300];
-        snprintf(vname, sizeof vname, "verify %s: %s (expected %s)", json_string_value(json_object_get(vr, "name")),
-                 json_string_value(json_object_get(vr, "outcome")), json_string_value(json_object_get(vr, "expect")));
-        json_array_append_new(exps, json_pack("{s:s, s:n, s:n, s:O}", "name", vname, "limit_ms", "value_ms", "met",
-                                              json_object_get(vr, "met")));
-    }
-    json_object_set_new(run, "expectations", exps);
-    json_object_set_new(run, "verify", r->verify ? json_incref(r->verify) : json_array());
-
-    json_t *tl = json_array();
-    for (size_t i = 0; i < r->n_events; i++)
-        json_array_append_new(tl, json_pack("{s:f, s:s, s:s}", "t_ms", ash_ns_to_ms(r->events[i].t - r->t_start),
-                                            "event", r->events[i].event, "detail", r->events[i].detail));
-    json_object_set_new(run, "timeline", tl);
-    return run;
-}
-
-static int verdict_of(json_t *run)
-{
-    json_t *e;
-    size_t i;
-    json_array_foreach(json_object_get(run, "expectations"), i,
-                       e) if (!json_is_true(json_object_get(e, "met"))) return ASH_VERDICT_FAIL;
-    return ASH_VERDICT_PASS;
-}
-
-/* A revert that failed outranks every expectation: the harm may still be in
- * effect, so the run is an error whatever the figures say. Sets the verdict
- * and the error of run_json. */
-static void mark_revert_failure(json_t *run_json, const char *what, bool lead)
-{
-    const char *prev = json_string_value(json_object_get(run_json, "error"));
-    char msg[2048];
-    if (prev && *prev)
-        snprintf(msg, sizeof msg, "%s; %s", lead ? what : prev, lead ? prev : what);
-    else
-        snprintf(msg, sizeof msg, "%s", what);
-    json_object_set_new(run_json, "error", json_string(msg));
-    json_object_set_new(run_json, "verdict", json_string(ash_verdict_name(ASH_VERDICT_ERROR)));
-}
-
-static void check_reverts(struct run *r, json_t *run_json)
-{
-    for (size_t i = 0; i < r->sc->n_faults; i++) {
-        const struct fault_rt *f = &r->faults[i];
-        if (!f->revert_failed)
-            continue;
-        char what[1024];
-        snprintf(what, sizeof what, "fault '%s' could not be reverted (%s); its harm may still be in effect",
-                 f->spec->name, f->error);
-        mark_revert_failure(run_json, what, true);
-        return;
     }
 }
 
@@ -1283,11 +1082,20 @@ static void free_run(struct run *r)
     free(r->dets);
     free(r->faults);
     free(r->rems);
+    free(r->late_ticks);
+    free(r->live_probes);
+    free(r->live_faults);
+    free(r->live_guards);
+    free(r->live_events);
+    free(r->live_dets);
     json_decref(r->verify);
 }
 
 static void teardown(struct run *r)
 {
+    /* A job in progress ends first (an inject half-way is reverted once it is whole);
+     * queued ones are dropped: what they would revert is reverted here. */
+    ash_offloop_drain(r->off);
     /* Revert every fault still in effect, newest first. */
     r->phase = PH_REVERT;
     ash_progress_phase(r->progress, phase_names[r->phase]);
@@ -1330,6 +1138,235 @@ static void teardown(struct run *r)
     ash_env_stop(r->env);
 }
 
+/* ---- the phases, in order (ash_run_once below runs them) ---- */
+
+/* The run's records of every probe, detector, fault and remediation, bound to their
+ * specs once, up front: the report lists each even when the run ends before it starts. */
+static int run_bind(struct run *r, ash_error_t *err)
+{
+    const struct ash_scenario *sc = r->sc;
+    r->probes = calloc(sc->n_probes + 1, sizeof *r->probes);
+    r->dets = calloc(sc->n_detectors + 1, sizeof *r->dets);
+    r->faults = calloc(sc->n_faults + 1, sizeof *r->faults);
+    r->rems = calloc(sc->n_remediations + 1, sizeof *r->rems);
+    if (!r->probes || !r->dets || !r->faults || !r->rems)
+        return ash_error(err, ENOMEM, "run");
+    /* Specs are bound up front: the report lists every probe and fault even
+     * when the run ends before they start. */
+    for (size_t i = 0; i < sc->n_probes; i++)
+        r->probes[i] = (struct probe_rt){.spec = &sc->probes[i], .run = r, .fail_start = INT64_MIN};
+    for (size_t i = 0; i < sc->n_detectors; i++)
+        r->dets[i].spec = &sc->detectors[i];
+    for (size_t i = 0; i < sc->n_faults; i++)
+        r->faults[i] = (struct fault_rt){.spec = &sc->faults[i], .run = r};
+    for (size_t i = 0; i < sc->n_remediations; i++)
+        r->rems[i] = (struct rem_rt){.spec = &sc->remediations[i], .run = r};
+    return 0;
+}
+
+/* What the run works with: its loop and worker, the live view, the guardian, the
+ * journal, signals and the control socket. On failure, what was opened is closed by
+ * the caller (the journal, when it exists, through the second-try path). */
+static int run_open(struct run *r, ash_error_t *err)
+{
+    const struct ash_run_config *cfg = r->cfg;
+    const struct ash_scenario *sc = r->sc;
+    if (ash_loop_new(&r->loop, err) < 0)
+        return -1;
+    /* From here two threads run the run's code, one at a time (sys/gil.h). */
+    ash_gil_enable();
+    if (ash_offloop_new(r->loop, &r->off, err) < 0)
+        return -1;
+    enum ash_progress_mode pmode = cfg->progress;
+    if (pmode == ASH_PROGRESS_LIVE)
+        live_start(r, &pmode);
+    r->progress = ash_progress_new(pmode, cfg->log, sc->name, cfg->index);
+    /* The guardian first, then the journal it watches: a SIGKILL between the
+     * two would otherwise leave a journal nobody removes (the guardian exits
+     * quietly if the harness dies before the journal exists). */
+    char journal_path[4096];
+    snprintf(journal_path, sizeof journal_path, "%s/%s.journal", cfg->state_dir, cfg->run_id);
+    ash_error_t gerr = {0};
+    if (cfg->guardian_exe && ash_guardian_start(cfg->guardian_exe, journal_path, &gerr) < 0)
+        add_event(r, ash_now_ns(), "warning", gerr.msg);
+    else if (cfg->guardian_exe && watch_guardian(r, &gerr) < 0)
+        add_event(r, ash_now_ns(), "warning", gerr.msg);
+    json_t *commit = json_array();
+    for (size_t i = 0; commit && i < sc->n_faults; i++)
+        if (sc->faults[i].kind->commit &&
+            sc->faults[i].kind->commit(&sc->faults[i], sc->dir, cfg->run_dir, commit, err) < 0) {
+            json_decref(commit);
+            return -1;
+        }
+    int jr = commit ? ash_journal_open_committed(cfg->state_dir, cfg->run_id, commit, &r->journal, err)
+                    : ash_error(err, ENOMEM, "journal");
+    json_decref(commit);
+    if (jr < 0)
+        return -1;
+    if (ash_loop_add_signal(r->loop, SIGINT, on_signal, r, err) < 0 ||
+        ash_loop_add_signal(r->loop, SIGTERM, on_signal, r, err) < 0 ||
+        ash_loop_add_signal(r->loop, SIGHUP, on_signal, r, err) < 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    ash_error_t cerr = {0};
+    if (ash_control_open(r->loop, cfg->state_dir, cfg->run_id, control_cmd, r, &r->control, &cerr) < 0)
+        add_event(r, ash_now_ns(), "warning", cerr.msg);
+    return 0;
+}
+
+/* The world the faults act on: the sandbox, the DNS server, the services' environment. */
+static int run_world(struct run *r, ash_error_t *err)
+{
+    const struct ash_run_config *cfg = r->cfg;
+    const struct ash_scenario *sc = r->sc;
+    r->ctx = (struct ash_ctx){.loop = r->loop,
+                              .journal = r->journal,
+                              .scenario = sc,
+                              .run_id = cfg->run_id,
+                              .run_dir = cfg->run_dir,
+                              .state_dir = cfg->state_dir,
+                              .event = ctx_event,
+                              .detect = ctx_detect,
+                              .alert = ctx_alert,
+                              .revert_fault = ctx_revert_fault,
+                              .fault_ended = ctx_fault_ended,
+                              .no_effect = ctx_no_effect,
+                              .fault_state = ctx_fault_state,
+                              .engine = r};
+    if (sc->n_hosts > 0) {
+        if (ash_sandbox_create_in(sc, cfg->run_id, cfg->run_dir, r->journal, &r->sandbox, err) < 0) {
+            ash_error_wrap(err, "cannot build the sandbox");
+            return -1;
+        }
+        r->ctx.sandbox = r->sandbox;
+    }
+    /* The run's DNS server (src/dns/), before any service resolves a name:
+     * sandbox mode on the bridge's gateway:53, host mode on `dns.listen`. */
+    if (ash_dns_start(r->loop, r->sandbox, sc, &r->ctx.dns, err) < 0) {
+        ash_error_wrap(err, "cannot start the DNS server");
+        return -1;
+    }
+    struct ash_env_opts eo = {.loop = r->loop,
+                              .sandbox = r->sandbox,
+                              .journal = r->journal,
+                              .scenario = sc,
+                              .run_id = cfg->run_id,
+                              .run_dir = cfg->run_dir,
+                              .hooks = {.event = env_event, .arg = r}};
+    eo.hooks.ready = ash_engine_ready_check;
+    eo.hooks.ready_arg = &r->ctx;
+    eo.hooks.line = env_line;
+    if (ash_env_new(&eo, &r->env, err) < 0)
+        return -1;
+    r->ctx.env = r->env;
+    return 0;
+}
+
+/* Setup: detectors listen from the start (a log line during warm-up is a false alarm,
+ * shown), guardrails are armed, the services come up. */
+static int run_setup(struct run *r, ash_error_t *err)
+{
+    const struct ash_scenario *sc = r->sc;
+    r->phase = PH_SETUP;
+    ash_progress_phase(r->progress, phase_names[r->phase]);
+    add_event(r, r->t_start, "run-start", sc->name);
+    for (size_t i = 0; i < sc->n_detectors; i++) {
+        if (sc->detectors[i].kind->start(&r->ctx, r->dets[i].spec, &r->dets[i].state, err) < 0) {
+            ash_error_wrap(err, "detector '%s'", sc->detectors[i].name);
+            return -1;
+        }
+        r->dets[i].started = true;
+        const struct ash_detector_kind *dk = sc->detectors[i].kind;
+        struct var_ctx vc = {.detector = sc->detectors[i].name};
+        if (dk->values)
+            dk->values(r->dets[i].spec, r->dets[i].state, define_var, &vc);
+        if (vc.failed) {
+            ash_error(err, ENOMEM, "detector '%s': its placeholders", sc->detectors[i].name);
+            return -1;
+        }
+    }
+    if (ash_guard_new(&r->ctx, r->t_start, guard_trip, r, &r->guard, err) < 0)
+        return -1;
+    if (ash_env_start(r->env, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Warm-up: the probes start and the steady state is verified. */
+static int run_warmup(struct run *r, ash_error_t *err)
+{
+    const struct ash_scenario *sc = r->sc;
+    r->phase = PH_WARMUP;
+    ash_progress_phase(r->progress, phase_names[r->phase]);
+    ash_progress_probes(r->progress, sc->n_probes);
+    int64_t now = ash_now_ns();
+    for (size_t i = 0; i < sc->n_probes; i++) {
+        struct probe_rt *p = &r->probes[i];
+        /* A stated threshold applies from the first sample; a derived one
+         * once the warm-up has shown the probe's own latency. */
+        p->slow_ns = p->spec->slow_ns > 0 ? p->spec->slow_ns : -1;
+        p->slow_source = p->spec->slow_ns > 0 ? "stated" : NULL;
+        p->warmup_p99 = -1;
+        if (p->spec->kind->open(&r->ctx, p->spec, &p->state, err) < 0) {
+            ash_error_wrap(err, "probe '%s'", p->spec->name);
+            return -1;
+        }
+        p->open = true;
+        p->timer = need_timer(r, now, probe_tick, p, "probe's timer");
+    }
+    if (verify_steady_state(r, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Faults: the timeline (faults, remediations at their times, the timeout and the end
+ * check) runs on the loop until the system recovered and held, or the run ends. */
+static int run_faults(struct run *r, ash_error_t *err)
+{
+    const struct ash_scenario *sc = r->sc;
+    r->phase = PH_FAULTS;
+    ash_progress_phase(r->progress, phase_names[r->phase]);
+    r->t0 = ash_now_ns();
+    add_event(r, r->t0, "steady-state", "verified; fault phase begins");
+    ash_guard_activate(r->guard, r->t0);
+    for (size_t i = 0; i < sc->n_faults; i++) {
+        struct fault_rt *f = &r->faults[i];
+        f->scheduled = r->t0 + f->spec->at_ns;
+        f->t_inject = need_timer(r, f->scheduled, fault_inject_due, f, "fault's timer");
+    }
+    for (size_t i = 0; i < sc->n_remediations; i++) {
+        struct rem_rt *m = &r->rems[i];
+        if (m->spec->when == ASH_WHEN_AT)
+            schedule_remediation(r, m, r->t0 + m->spec->at_ns);
+    }
+    ash_timer *tt = need_timer(r, r->t0 + sc->expect.timeout_ns, run_timeout, r, "run's timeout");
+    ash_timer *sp = need_timer(r, r->t0 + 50 * ASH_NS_PER_MS, stable_poll, r, "run's end check");
+    bool never = false;
+    /* Aborted already (a timer could not be made): run_until would clear the stop. */
+    if (!r->aborted && ash_loop_run_until(r->loop, &never, -1, err) < 0)
+        return -1;
+    if (!r->timed_out && tt)
+        ash_loop_cancel_timer(r->loop, tt);
+    if (!r->finished && !r->aborted && sp)
+        ash_loop_cancel_timer(r->loop, sp);
+    ash_offloop_drain(r->off); /* verify looks at what the faults left: none half-way */
+    return 0;
+}
+
+/* Verify: checks run after observation, before anything is reverted or stopped (the
+ * damage a fault left must still be there to be found). Probes keep sampling; the
+ * figures are measured up to t_observed. */
+static void run_verify(struct run *r)
+{
+    const struct ash_scenario *sc = r->sc;
+    r->t_observed = ash_now_ns();
+    if (sc->n_verify && !r->aborted) {
+        r->phase = PH_VERIFY;
+        ash_progress_phase(r->progress, phase_names[r->phase]);
+        r->verify = ash_verify_run(&r->ctx, r->t_start);
+    }
+}
+
 int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_t *err)
 {
     const struct ash_scenario *sc = cfg->sc;
@@ -1344,6 +1381,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     char error[1024] = "";
     int ret = -1;
     r.t_start = ash_now_ns();
+    r.wall_start = ash_wall_ns();
     ash_env_undefine_all();
     if (ash_env_define("run_id", cfg->run_id) < 0)
         return ash_error(err, ENOMEM, "run");
@@ -1351,194 +1389,24 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
     char run_env[128];
     snprintf(run_env, sizeof run_env, "ASH_RUN_ID=%s", cfg->run_id);
     ash_spawn_set_common_env(run_env);
-    r.progress = ash_progress_new(cfg->progress, cfg->log, sc->name, cfg->index);
 
-    r.probes = calloc(sc->n_probes + 1, sizeof *r.probes);
-    r.dets = calloc(sc->n_detectors + 1, sizeof *r.dets);
-    r.faults = calloc(sc->n_faults + 1, sizeof *r.faults);
-    r.rems = calloc(sc->n_remediations + 1, sizeof *r.rems);
-    if (!r.probes || !r.dets || !r.faults || !r.rems) {
-        ash_error(err, ENOMEM, "run");
+    if (run_bind(&r, err) < 0)
         goto out_free;
-    }
-    /* Specs are bound up front: the report lists every probe and fault even
-     * when the run ends before they start. */
-    for (size_t i = 0; i < sc->n_probes; i++)
-        r.probes[i] = (struct probe_rt){.spec = &sc->probes[i], .run = &r};
-    for (size_t i = 0; i < sc->n_detectors; i++)
-        r.dets[i].spec = &sc->detectors[i];
-    for (size_t i = 0; i < sc->n_faults; i++)
-        r.faults[i] = (struct fault_rt){.spec = &sc->faults[i], .run = &r};
-    for (size_t i = 0; i < sc->n_remediations; i++)
-        r.rems[i] = (struct rem_rt){.spec = &sc->remediations[i], .run = &r};
-    if (ash_loop_new(&r.loop, err) < 0)
-        goto out_free;
-    /* The guardian first, then the journal it watches: a SIGKILL between the
-     * two would otherwise leave a journal nobody removes (the guardian exits
-     * quietly if the harness dies before the journal exists). */
-    char journal_path[4096];
-    snprintf(journal_path, sizeof journal_path, "%s/%s.journal", cfg->state_dir, cfg->run_id);
-    ash_error_t gerr = {0};
-    if (cfg->guardian_exe && ash_guardian_start(cfg->guardian_exe, journal_path, &gerr) < 0)
-        add_event(&r, ash_now_ns(), "warning", gerr.msg);
-    else if (cfg->guardian_exe && watch_guardian(&r, &gerr) < 0)
-        add_event(&r, ash_now_ns(), "warning", gerr.msg);
-    json_t *commit = json_array();
-    for (size_t i = 0; commit && i < sc->n_faults; i++)
-        if (sc->faults[i].kind->commit &&
-            sc->faults[i].kind->commit(&sc->faults[i], sc->dir, cfg->run_dir, commit, err) < 0) {
-            json_decref(commit);
-            goto out_loop;
-        }
-    int jr = commit ? ash_journal_open_committed(cfg->state_dir, cfg->run_id, commit, &r.journal, err)
-                    : ash_error(err, ENOMEM, "journal");
-    json_decref(commit);
-    if (jr < 0)
-        goto out_loop;
-    if (ash_loop_add_signal(r.loop, SIGINT, on_signal, &r, err) < 0 ||
-        ash_loop_add_signal(r.loop, SIGTERM, on_signal, &r, err) < 0 ||
-        ash_loop_add_signal(r.loop, SIGHUP, on_signal, &r, err) < 0)
-        goto out_journal;
-    signal(SIGPIPE, SIG_IGN);
-    ash_error_t cerr = {0};
-    if (ash_control_open(r.loop, cfg->state_dir, cfg->run_id, control_cmd, &r, &r.control, &cerr) < 0)
-        add_event(&r, ash_now_ns(), "warning", cerr.msg);
-
-    r.ctx = (struct ash_ctx){.loop = r.loop,
-                             .journal = r.journal,
-                             .scenario = sc,
-                             .run_id = cfg->run_id,
-                             .run_dir = cfg->run_dir,
-                             .state_dir = cfg->state_dir,
-                             .event = ctx_event,
-                             .detect = ctx_detect,
-                             .alert = ctx_alert,
-                             .revert_fault = ctx_revert_fault,
-                             .fault_ended = ctx_fault_ended,
-                             .no_effect = ctx_no_effect,
-                             .fault_state = ctx_fault_state,
-                             .engine = &r};
-    if (sc->n_hosts > 0) {
-        if (ash_sandbox_create_in(sc, cfg->run_id, cfg->run_dir, r.journal, &r.sandbox, err) < 0) {
-            ash_error_wrap(err, "cannot build the sandbox");
+    if (run_open(&r, err) < 0) {
+        if (r.journal)
             goto out_journal;
-        }
-        r.ctx.sandbox = r.sandbox;
+        goto out_loop;
     }
-    /* The run's DNS server (src/dns/), before any service resolves a name:
-     * sandbox mode on the bridge's gateway:53, host mode on `dns.listen`. */
-    if (ash_dns_start(r.loop, r.sandbox, sc, &r.ctx.dns, err) < 0) {
-        ash_error_wrap(err, "cannot start the DNS server");
+    if (run_world(&r, err) < 0)
         goto out_journal;
-    }
-    struct ash_env_opts eo = {.loop = r.loop,
-                              .sandbox = r.sandbox,
-                              .journal = r.journal,
-                              .scenario = sc,
-                              .run_id = cfg->run_id,
-                              .run_dir = cfg->run_dir,
-                              .hooks = {.event = env_event, .arg = &r}};
-    eo.hooks.ready = ash_engine_ready_check;
-    eo.hooks.ready_arg = &r.ctx;
-    eo.hooks.line = env_line;
-    if (ash_env_new(&eo, &r.env, err) < 0)
-        goto out_journal;
-    r.ctx.env = r.env;
-
-    r.phase = PH_SETUP;
-    ash_progress_phase(r.progress, phase_names[r.phase]);
-    add_event(&r, r.t_start, "run-start", sc->name);
-    /* Detectors listen from the start (a log line during warm-up is a false alarm, shown). */
-    for (size_t i = 0; i < sc->n_detectors; i++) {
-        r.dets[i].spec = &sc->detectors[i];
-        if (sc->detectors[i].kind->start(&r.ctx, r.dets[i].spec, &r.dets[i].state, err) < 0) {
-            ash_error_wrap(err, "detector '%s'", sc->detectors[i].name);
+    /* The observed phases: a failure (or an abort) in any ends the run through
+     * teardown, which reverts what is in effect and stops what was started. */
+    static int (*const observed[])(struct run *, ash_error_t *) = {run_setup, run_warmup, run_faults};
+    for (size_t i = 0; i < sizeof observed / sizeof observed[0]; i++)
+        if (observed[i](&r, err) < 0)
             goto out_teardown;
-        }
-        r.dets[i].started = true;
-        const struct ash_detector_kind *dk = sc->detectors[i].kind;
-        struct var_ctx vc = {.detector = sc->detectors[i].name};
-        if (dk->values)
-            dk->values(r.dets[i].spec, r.dets[i].state, define_var, &vc);
-        if (vc.failed) {
-            ash_error(err, ENOMEM, "detector '%s': its placeholders", sc->detectors[i].name);
-            goto out_teardown;
-        }
-    }
-    if (ash_guard_new(&r.ctx, r.t_start, guard_trip, &r, &r.guard, err) < 0)
-        goto out_teardown;
-    if (ash_env_start(r.env, err) < 0) {
-        if (r.aborted)
-            verdict = ASH_VERDICT_ABORTED;
-        goto out_teardown;
-    }
-
-    r.phase = PH_WARMUP;
-    ash_progress_phase(r.progress, phase_names[r.phase]);
-    ash_progress_probes(r.progress, sc->n_probes);
-    int64_t now = ash_now_ns();
-    for (size_t i = 0; i < sc->n_probes; i++) {
-        struct probe_rt *p = &r.probes[i];
-        p->spec = &sc->probes[i];
-        p->run = &r;
-        /* A stated threshold applies from the first sample; a derived one
-         * once the warm-up has shown the probe's own latency. */
-        p->slow_ns = p->spec->slow_ns > 0 ? p->spec->slow_ns : -1;
-        p->slow_source = p->spec->slow_ns > 0 ? "stated" : NULL;
-        p->warmup_p99 = -1;
-        if (p->spec->kind->open(&r.ctx, p->spec, &p->state, err) < 0) {
-            ash_error_wrap(err, "probe '%s'", p->spec->name);
-            goto out_teardown;
-        }
-        p->open = true;
-        p->timer = need_timer(&r, now, probe_tick, p, "probe's timer");
-    }
-    if (verify_steady_state(&r, err) < 0) {
-        if (r.aborted)
-            verdict = ASH_VERDICT_ABORTED;
-        goto out_teardown;
-    }
-
-    r.phase = PH_FAULTS;
-    ash_progress_phase(r.progress, phase_names[r.phase]);
-    r.t0 = ash_now_ns();
-    add_event(&r, r.t0, "steady-state", "verified; fault phase begins");
-    ash_guard_activate(r.guard, r.t0);
-    for (size_t i = 0; i < sc->n_faults; i++) {
-        struct fault_rt *f = &r.faults[i];
-        f->spec = &sc->faults[i];
-        f->run = &r;
-        f->scheduled = r.t0 + f->spec->at_ns;
-        f->t_inject = need_timer(&r, f->scheduled, fault_inject_due, f, "fault's timer");
-    }
-    for (size_t i = 0; i < sc->n_remediations; i++) {
-        struct rem_rt *m = &r.rems[i];
-        m->spec = &sc->remediations[i];
-        m->run = &r;
-        if (m->spec->when == ASH_WHEN_AT)
-            schedule_remediation(&r, m, r.t0 + m->spec->at_ns);
-    }
-    ash_timer *tt = need_timer(&r, r.t0 + sc->expect.timeout_ns, run_timeout, &r, "run's timeout");
-    ash_timer *sp = need_timer(&r, r.t0 + 50 * ASH_NS_PER_MS, stable_poll, &r, "run's end check");
-    bool never = false;
-    /* Aborted already (a timer could not be made): run_until would clear the stop. */
-    if (!r.aborted && ash_loop_run_until(r.loop, &never, -1, err) < 0)
-        goto out_teardown;
-    if (!r.timed_out && tt)
-        ash_loop_cancel_timer(r.loop, tt);
-    if (!r.finished && !r.aborted && sp)
-        ash_loop_cancel_timer(r.loop, sp);
     ret = 0;
-
-    /* verify: checks run after observation, before anything is reverted or
-     * stopped (the damage a fault left must still be there to be found).
-     * Probes keep sampling; the figures are measured up to t_observed. */
-    r.t_observed = ash_now_ns();
-    if (sc->n_verify && !r.aborted) {
-        r.phase = PH_VERIFY;
-        ash_progress_phase(r.progress, phase_names[r.phase]);
-        r.verify = ash_verify_run(&r.ctx, r.t_start);
-    }
+    run_verify(&r);
 
 out_teardown:
     if (ret < 0 && !error[0]) {
@@ -1554,13 +1422,13 @@ out_teardown:
             snprintf(error, sizeof error, "%s", r.abort_reason);
     }
     add_event(&r, ash_now_ns(), "run-end", r.aborted ? "aborted" : (r.timed_out ? "timeout" : "finished"));
-    *run_json = build_run_json(&r, verdict, error[0] ? error : NULL);
+    *run_json = ash_run_json(&r, verdict, error[0] ? error : NULL);
     if (ret == 0 && !r.aborted)
-        verdict = verdict_of(*run_json);
+        verdict = ash_run_json_verdict(*run_json);
     else if (ret < 0 && r.t_inject < 0 && !r.aborted)
         verdict = ASH_VERDICT_ERROR;
     json_object_set_new(*run_json, "verdict", json_string(ash_verdict_name(verdict)));
-    check_reverts(&r, *run_json);
+    ash_run_json_check_reverts(&r, *run_json);
     for (size_t i = 0; i < sc->n_faults; i++)
         if (r.faults[i].revert_failed)
             verdict = ASH_VERDICT_ERROR;
@@ -1595,7 +1463,7 @@ out_journal:
                 json_t *ev = json_pack("{s:f, s:s, s:s}", "t_ms", ash_ns_to_ms(ash_now_ns() - r.t_start), "event",
                                        "revert-failed", "detail", left_msg);
                 json_array_append_new(json_object_get(*run_json, "timeline"), ev);
-                mark_revert_failure(*run_json, left_msg, false);
+                ash_run_json_mark_revert_failure(*run_json, left_msg, false);
                 ret = ASH_VERDICT_ERROR;
             }
         }
@@ -1606,6 +1474,9 @@ out_loop:
     if (cfg->guardian_exe)
         ash_guardian_stop(); /* after the journal is closed: never while it has undo records */
     ash_control_close(r.control);
+    ash_offloop_free(r.off);
+    ash_gil_disable();
+    ash_live_close(r.live); /* the terminal back before the summary is printed */
     ash_loop_free(r.loop);
 out_free:
     ash_progress_free(r.progress);

@@ -98,6 +98,21 @@ char *ash_docker_escape(struct ash_docker *d, const char *s)
     return r;
 }
 
+void *ash_docker_stream(struct ash_docker *d, const char *path)
+{
+    char url[2048];
+    snprintf(url, sizeof url, "http://localhost" API_PREFIX "%s", path);
+    CURL *c = curl_easy_init();
+    if (!c)
+        return NULL;
+    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->socket);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+    return c;
+}
+
 int ash_docker_call(struct ash_docker *d, const char *method, const char *path, json_t *body, json_t **out,
                     ash_error_t *err)
 {

@@ -25,6 +25,10 @@ const char *ash_docker_socket(const struct ash_docker *d);
  * 404, EBUSY for 409, EIO otherwise. Failing to reach the socket is ASH_ERR_ENVIRONMENT. */
 int ash_docker_call(struct ash_docker *d, const char *method, const char *path, json_t *body, json_t **out,
                     ash_error_t *err);
+/* A new easy handle for a long-lived GET of path (a log stream), set up to reach the
+ * engine; the caller sets its write callback and drives it (a curl multi in the event
+ * loop), and frees it. NULL when out of memory. */
+void *ash_docker_stream(struct ash_docker *d, const char *path);
 /* "a=b" URL-escaped into a query value (caller frees), NULL on ENOMEM. */
 char *ash_docker_escape(struct ash_docker *d, const char *s);
 

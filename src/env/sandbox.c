@@ -6,6 +6,7 @@
 #include "sys/clock.h"
 #include "sys/netlink.h"
 #include "sys/netns.h"
+#include "sys/nft.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -609,6 +610,8 @@ static void release_host_ns(struct ash_host *h)
 {
     ash_nl_close(h->nl);
     h->nl = NULL;
+    if (h->ns.net_fd >= 0)
+        ash_nft_forget(h->ns.net_fd); /* its nftables socket would keep the namespace alive */
     ash_ns_host_close(&h->ns);
 }
 

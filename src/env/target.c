@@ -167,7 +167,7 @@ int ash_target_check(const struct ash_target_ref *ref, unsigned needs, ash_error
         else if (cap == ASH_CAP_FREEZE && t.type == ASH_TARGET_PROCESS)
             why = ": its cgroup holds other processes than it and its descendants (or cannot be frozen); aim at "
                   "cgroup:PATH if that is meant";
-        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s '%s' has no %s here%s", type_name(&t), t.name,
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s '%s' lacks %s here%s", type_name(&t), t.name,
                               ash_target_cap_name(cap), why);
     }
     ash_target_release(&t);

@@ -128,28 +128,38 @@ int ash_target_pin_init(const char *what, const char *id, struct ash_target_pin 
     return 0;
 }
 
-/* container:label=K=V: the one running container with that label. */
-static int by_label(const struct ash_target *t, struct container *c, const char *label, char *id, size_t len,
-                    ash_error_t *err)
+/* The running containers with a label (the engine's list, sorted by it). */
+static int label_list(struct ash_docker *d, const char *label, json_t **list, ash_error_t *err)
 {
     json_t *filter = json_pack("{s:[s]}", "label", label);
     char *fs = filter ? json_dumps(filter, JSON_COMPACT) : NULL;
-    char *q = fs ? ash_docker_escape(c->docker, fs) : NULL;
+    char *q = fs ? ash_docker_escape(d, fs) : NULL;
     json_decref(filter);
     free(fs);
     if (!q)
-        return ash_error(err, ENOMEM, "container '%s'", t->name);
+        return ash_error(err, ENOMEM, "container label=%s", label);
     char path[1200];
     snprintf(path, sizeof path, "/containers/json?filters=%s", q);
     free(q);
-    json_t *list = NULL;
-    if (ash_docker_call(c->docker, "GET", path, NULL, &list, err) < 0)
+    if (ash_docker_call(d, "GET", path, NULL, list, err) < 0)
         return ash_error_wrap(err, "container label=%s", label);
+    return 0;
+}
+
+/* container:label=K=V: the one running container with that label (all: the first; the
+ * engine asks ash_target_container_ids for every one). */
+static int by_label(const struct ash_target *t, struct container *c, const char *label, bool all, char *id, size_t len,
+                    ash_error_t *err)
+{
+    json_t *list = NULL;
+    if (label_list(c->docker, label, &list, err) < 0)
+        return -1;
+    (void)t;
     int ret = 0;
     size_t n = json_array_size(list);
     if (n == 0) {
         ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "no running container has the label %s", label);
-    } else if (n > 1) {
+    } else if (n > 1 && !all) {
         char names[600] = "";
         size_t off = 0;
         for (size_t i = 0; i < n && off < sizeof names - 1; i++) {
@@ -161,9 +171,9 @@ static int by_label(const struct ash_target *t, struct container *c, const char 
             off += w > 0 ? (size_t)w : 0;
         }
         ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
-                              "%zu running containers have the label %s: %s; name one (container:NAME) or make "
-                              "the label unique",
-                              n, label, names);
+                              "%zu running containers have the label %s: %s; name one (container:NAME), make "
+                              "the label unique, or harm each: {container: {label: %s, all: true}}",
+                              n, label, names, label);
     } else {
         const char *cid = json_string_value(json_object_get(json_array_get(list, 0), "Id"));
         if (!cid)
@@ -283,9 +293,52 @@ int ash_target_container_resolve(const struct ash_target_ref *ref, struct ash_ta
     const char *label = ash_target_container_label(out->name);
     char id[80];
     snprintf(id, sizeof id, "%s", out->name[0] == '/' ? out->name + 1 : out->name);
-    if (label && by_label(out, c, label, id, sizeof id, err) < 0)
+    if (label && by_label(out, c, label, ref->all, id, sizeof id, err) < 0)
         return -1;
     if (inspect(out, c, id, err) < 0 || pin(out, &out->caps, c, err) < 0)
         return -1;
     return 0;
+}
+
+int ash_target_container_ids(const struct ash_target_ref *ref, char ***ids, size_t *n, ash_error_t *err)
+{
+    *ids = NULL;
+    *n = 0;
+    const char *label = ash_target_container_label(ref->name);
+    if (!label)
+        return ash_error(err, EINVAL, "container '%s': all: true needs a label", ref->name);
+    struct ash_docker *d = NULL;
+    json_t *list = NULL;
+    int ret = -1;
+    if (ash_docker_open(ref->endpoint, &d, err) < 0 || label_list(d, label, &list, err) < 0)
+        goto out;
+    size_t k = json_array_size(list);
+    if (k == 0) {
+        ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH, "no running container has the label %s", label);
+        goto out;
+    }
+    if (!(*ids = calloc(k, sizeof **ids))) {
+        ash_error(err, ENOMEM, "container label=%s", label);
+        goto out;
+    }
+    for (size_t i = 0; i < k; i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(list, i), "Id"));
+        if (!id || !((*ids)[*n] = strdup(id))) {
+            ash_error(err, id ? ENOMEM : EPROTO, "container label=%s: the engine's list has no Id", label);
+            goto out;
+        }
+        (*n)++;
+    }
+    ret = 0;
+out:
+    if (ret < 0) {
+        for (size_t i = 0; i < *n; i++)
+            free((*ids)[i]);
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+    }
+    json_decref(list);
+    ash_docker_close(d);
+    return ret;
 }

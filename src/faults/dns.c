@@ -3,8 +3,10 @@
  * names move to another address (a host migrated), which `stale` answers then lag behind. */
 #include "kinds.h"
 #include "dns/dns.h"
+#include "faults/dns_redirect.h"
 #include "env/sandbox.h"
 #include "sys/clock.h"
+#include "sys/objname.h"
 
 #include <aftershock/text.h>
 #include <arpa/inet.h>
@@ -26,7 +28,8 @@ struct dns_fault_conf {
     double probability;
     long long ttl; /* -1: the records' own */
     ash_node split;
-    char *move; /* the names' address records point here while the fault is in effect */
+    char *move;                   /* the names' address records point here while the fault is in effect */
+    struct ash_target_ref target; /* a container: its own queries, redirected (dns_redirect.c) */
 };
 
 static const struct ash_field dns_fault_fields[] = {
@@ -46,6 +49,10 @@ static const struct ash_field dns_fault_fields[] = {
      NULL, 0, 2147483647},
     {"split", ASH_F_NODE, offsetof(struct dns_fault_conf, split), 0,
      "per client host: {HOST: nxdomain | servfail | refused | timeout | stale | correct | ADDRESS | NAME}"},
+    {"target", ASH_F_TARGET, offsetof(struct dns_fault_conf, target), 0,
+     "container:NAME (or process:...): its DNS queries, redirected inside its network namespace to a server of "
+     "the fault's own that forwards every other name to its resolver; its configuration is not changed",
+     .needs = ASH_CAP_NETNS},
     {"move", ASH_F_STRING, offsetof(struct dns_fault_conf, move), 0,
      "the names move to this address (or host or record name's address) while the fault is in effect, as a "
      "migrated host does; `stale` answers give the old one; revert moves them back"},
@@ -89,10 +96,20 @@ static bool is_answer_word(const char *s, enum ash_dns_answer *out)
 static int dns_fault_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
 {
     struct dns_fault_conf *c = conf;
-    if (sc->n_hosts == 0 && !sc->dns.listen)
+    if (c->target.name) {
+        ash_node t = ash_map_get(node, "target");
+        if (c->target.type != ASH_TARGET_CONTAINER && c->target.type != ASH_TARGET_PROCESS)
+            return ash_node_fail(&t, err,
+                                 "a dns fault's target is a container or a process with its own network namespace "
+                                 "(sandbox hosts already ask the run's server: leave target out)");
+        if (c->clients.n || ash_node_ok(&c->split))
+            return ash_node_fail(&t, err, "with a target, the target is the only client: leave out clients and split");
+    } else if (sc->n_hosts == 0 && !sc->dns.listen) {
         return ash_node_fail(node, err,
                              "a dns fault needs the run's DNS server: sandbox hosts, or in host mode "
-                             "'dns: {listen: ADDRESS:PORT}' at the top of the scenario");
+                             "'dns: {listen: ADDRESS:PORT}' at the top of the scenario, or a 'target: "
+                             "container:NAME' whose queries it takes");
+    }
     bool wrong = c->answer == ASH_DNS_WRONG - 1;
     ash_node to = ash_map_get(node, "to");
     if (wrong && !c->to)
@@ -158,9 +175,9 @@ static const char *client_address(struct ash_ctx *ctx, const char *s)
     return h ? ash_host_address(h) : s;
 }
 
-static int resolve_target(struct ash_ctx *ctx, const char *to, struct ash_dns_verdict *v, ash_error_t *err)
+static int resolve_target(struct ash_dns *srv, const char *to, struct ash_dns_verdict *v, ash_error_t *err)
 {
-    const char *addr = is_literal(to) ? to : ash_dns_lookup(ctx->dns, to);
+    const char *addr = is_literal(to) ? to : ash_dns_lookup(srv, to);
     if (!addr)
         return ash_error(err, ENOENT, "the DNS server has no address for '%s'", to);
     v->answer = ASH_DNS_WRONG;
@@ -184,26 +201,27 @@ struct dns_fault_state {
     ash_timer *quiet;
     struct dns_move *moves; /* what `move` changed, to put back on revert */
     size_t n_moves;
+    struct ash_dns *srv;               /* the run's server, or the redirect's own */
+    struct ash_dns_redirect *redirect; /* target: a container's queries */
 };
 
 /* Put moved names back, last first (a name listed twice ends where it began).
  * Cannot fail: each move kept the old answer whole, so a revert needs no
  * allocation (a revert that needed one could leave the name moved). */
-static void move_back(struct ash_ctx *ctx, struct dns_fault_state *st)
+static void move_back(struct dns_fault_state *st)
 {
     for (size_t i = st->n_moves; i-- > 0;)
-        ash_dns_move_undo(ctx->dns, &st->moves[i].undo);
+        ash_dns_move_undo(st->srv, &st->moves[i].undo);
     st->n_moves = 0;
 }
 
 /* `move`: each name's address record now says where the fault's target is. */
-static int apply_moves(struct ash_ctx *ctx, const struct dns_fault_conf *c, struct dns_fault_state *st,
-                       ash_error_t *err)
+static int apply_moves(const struct dns_fault_conf *c, struct dns_fault_state *st, ash_error_t *err)
 {
     if (!c->move)
         return 0;
     char to[INET6_ADDRSTRLEN];
-    const char *t = is_literal(c->move) ? c->move : ash_dns_lookup(ctx->dns, c->move);
+    const char *t = is_literal(c->move) ? c->move : ash_dns_lookup(st->srv, c->move);
     if (!t)
         return ash_error(err, ENOENT, "dns fault: move: the DNS server has no address for '%s'", c->move);
     snprintf(to, sizeof to, "%s", t); /* the lookup's string changes if `move` names one of the names */
@@ -211,7 +229,7 @@ static int apply_moves(struct ash_ctx *ctx, const struct dns_fault_conf *c, stru
     if (!st->moves)
         return ash_error(err, ENOMEM, "dns fault: move");
     for (size_t i = 0; i < c->names.n; i++) {
-        if (ash_dns_move_keep(ctx->dns, c->names.v[i], to, &st->moves[st->n_moves].undo, err) < 0)
+        if (ash_dns_move_keep(st->srv, c->names.v[i], to, &st->moves[st->n_moves].undo, err) < 0)
             return -1;
         st->n_moves++;
     }
@@ -231,7 +249,7 @@ static int64_t quiet_check(ash_loop *loop, int64_t now, void *data)
     (void)loop;
     struct dns_fault_state *st = data;
     st->quiet = NULL;
-    if (st->ctx->dns && ash_dns_rule_asked(st->ctx->dns, st->rule) == 0 && st->ctx->event) {
+    if (st->srv && ash_dns_rule_asked(st->srv, st->rule) == 0 && st->ctx->event) {
         char names[300];
         names_of(st->c, names, sizeof names);
         ash_ctx_eventf(st->ctx, now, "warning",
@@ -249,7 +267,11 @@ static bool has_answer_rule(const struct dns_fault_conf *c)
 static int dns_fault_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
 {
     const struct dns_fault_conf *c = f->conf;
-    if (!ctx->dns)
+    struct ash_dns_redirect *redirect = NULL;
+    if (c->target.name && ash_dns_redirect_new(ctx, &c->target, f->name, &redirect, err) < 0)
+        return ash_error_wrap(err, "dns fault '%s'", f->name);
+    struct ash_dns *srv = redirect ? ash_dns_redirect_server(redirect) : ctx->dns;
+    if (!srv)
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOENT, "the run has no DNS server to harm");
     struct ash_dns_rule r = {.names = (const char *const *)c->names.v,
                              .n_names = c->names.n,
@@ -257,8 +279,10 @@ static int dns_fault_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f,
                              .probability = c->probability,
                              .ttl = c->ttl};
     r.v.answer = c->answer < 0 ? ASH_DNS_CORRECT : (enum ash_dns_answer)(c->answer + 1);
-    if (c->to && resolve_target(ctx, c->to, &r.v, err) < 0)
+    if (c->to && resolve_target(srv, c->to, &r.v, err) < 0) {
+        ash_dns_redirect_free(redirect);
         return -1;
+    }
     const char **clients = calloc(c->clients.n + 1, sizeof *clients);
     size_t n_split = ash_node_ok(&c->split) ? ash_map_size(&c->split) : 0;
     struct ash_dns_split *split = calloc(n_split + 1, sizeof *split);
@@ -277,17 +301,18 @@ static int dns_fault_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f,
         ash_map_pair(&c->split, i, &k, &v);
         snprintf(split[i].client, sizeof split[i].client, "%s", client_address(ctx, ash_node_text(&k)));
         if (!is_answer_word(ash_node_text(&v), &split[i].v.answer) &&
-            resolve_target(ctx, ash_node_text(&v), &split[i].v, err) < 0)
+            resolve_target(srv, ash_node_text(&v), &split[i].v, err) < 0)
             goto out;
     }
     r.split = split;
     r.n_split = n_split;
+    st->srv = srv;
     /* No journal record: the rule and the moves live in this process's server, which dies with it.
      * Moves first, so a `stale` rule's snapshot is the address before the move. */
-    if (apply_moves(ctx, c, st, err) < 0)
+    if (apply_moves(c, st, err) < 0)
         goto out;
     if (has_answer_rule(c)) {
-        if (ash_dns_rule_add(ctx->dns, &r, &st->rule, err) < 0)
+        if (ash_dns_rule_add(srv, &r, &st->rule, err) < 0)
             goto out;
         st->has_rule = true;
         st->ctx = ctx;
@@ -300,14 +325,31 @@ static int dns_fault_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f,
             goto out;
         }
     }
+    /* The rules are in place on the redirect's server before any query reaches it. */
+    if (redirect && ash_dns_redirect_apply(ctx, redirect, err) < 0) {
+        if (st->quiet)
+            ash_loop_cancel_timer(ctx->loop, st->quiet);
+        move_back(st);
+        ash_error_t e2 = {0};
+        if (ash_dns_redirect_stop(ctx, redirect, &e2) < 0)
+            ash_dns_redirect_free(redirect); /* its record stays pending for recover */
+        redirect = NULL;
+        st->srv = NULL;
+        ash_error_wrap(err, "dns fault '%s'", f->name);
+        goto out;
+    }
+    st->redirect = redirect;
+    redirect = NULL;
     *state = st;
     st = NULL;
     ret = 0;
 out:
     if (st) {
-        move_back(ctx, st);
+        if (st->srv)
+            move_back(st);
         free(st->moves);
     }
+    ash_dns_redirect_free(redirect);
     free(clients);
     free(split);
     free(st);
@@ -316,26 +358,48 @@ out:
 
 static int dns_fault_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err)
 {
-    (void)err;
     struct dns_fault_state *st = state;
     if (st && st->quiet && ctx->loop)
         ash_loop_cancel_timer(ctx->loop, st->quiet);
-    if (st && ctx->dns) {
-        if (st->has_rule && ash_dns_rule_asked(ctx->dns, st->rule) == 0 && ctx->no_effect) {
+    if (st)
+        st->quiet = NULL;
+    /* The redirect first: once it is gone the container asks its own resolver again. */
+    if (st && st->redirect) {
+        move_back(st); /* its undo records live with the server the redirect frees */
+        if (ash_dns_redirect_stop(ctx, st->redirect, err) < 0)
+            return -1; /* state kept: the engine retries, then discards it */
+        st->redirect = NULL;
+        st->srv = NULL; /* it was the redirect's: no rule or move left to undo there */
+    }
+    if (st && st->srv) {
+        if (st->has_rule && ash_dns_rule_asked(st->srv, st->rule) == 0 && ctx->no_effect) {
             char names[300], why[400];
             names_of(f->conf, names, sizeof names);
             snprintf(why, sizeof why, "no client asked the run's DNS server for %s while it was in effect", names);
             ctx->no_effect(ctx, f->name, why);
         }
         if (st->has_rule)
-            ash_dns_rule_remove(ctx->dns, st->rule); /* the next query gets the truth */
-        move_back(ctx, st);
+            ash_dns_rule_remove(st->srv, st->rule); /* the next query gets the truth */
+        move_back(st);
     }
     if (st)
         free(st->moves);
     free(st);
     return 0;
 }
+
+/* After a revert failed twice: the redirect's record stays pending for recover. */
+static void dns_fault_discard(void *state)
+{
+    struct dns_fault_state *st = state;
+    if (!st)
+        return;
+    ash_dns_redirect_free(st->redirect);
+    free(st->moves);
+    free(st);
+}
+
+static const struct ash_undo_op dns_undo[] = {{"dns.redirect", ash_dns_redirect_undo}, {NULL, NULL}};
 
 static int dns_fault_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out,
                               ash_error_t *err)
@@ -345,7 +409,15 @@ static int dns_fault_describe(const struct ash_fault_spec *f, const struct ash_d
     char names[256], clients[256], line[1024];
     ash_describe_join(names, sizeof names, &c->names, ", ");
     ash_describe_join(clients, sizeof clients, &c->clients, ", ");
-    const char *server = d->scenario->n_hosts ? "the run's DNS server (bridge gateway :53)" : d->scenario->dns.listen;
+    char own[400];
+    snprintf(
+        own, sizeof own,
+        "a DNS server of the fault's own inside %s:%s's network namespace (its port-53 traffic redirected there by "
+        "an nftables table; other names forwarded to its resolver)",
+        c->target.name ? ash_target_type_names[c->target.type] : "", c->target.name ? c->target.name : "");
+    const char *server = c->target.name         ? own
+                         : d->scenario->n_hosts ? "the run's DNS server (bridge gateway :53)"
+                                                : d->scenario->dns.listen;
     int n = snprintf(line, sizeof line, "%s answers [%s]", server ? server : "the run's DNS server", names);
     if (ash_node_ok(&c->split)) {
         n += snprintf(line + n, sizeof line - (size_t)n, " per client:");
@@ -369,7 +441,19 @@ static int dns_fault_describe(const struct ash_fault_spec *f, const struct ash_d
     if (c->ttl >= 0 && n > 0 && (size_t)n < sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, "; ttl %lld s", c->ttl);
     if (n > 0 && (size_t)n < sizeof line)
-        snprintf(line + n, sizeof line - (size_t)n, "; clients: %s", c->clients.n ? clients : "every client");
+        snprintf(line + n, sizeof line - (size_t)n, "; clients: %s",
+                 c->target.name ? "the target"
+                 : c->clients.n ? clients
+                                : "every client");
+    if (c->target.name) {
+        char table[ASH_OBJNAME_MAX + 1], tname[ASH_OBJNAME_MAX + 8];
+        ash_objname(table, d->run_id, f->name);
+        snprintf(tname, sizeof tname, "ip %s", table);
+        char where[300];
+        snprintf(where, sizeof where, "%s:%s (its network namespace)", ash_target_type_names[c->target.type],
+                 c->target.name);
+        ash_describe_object(out, "nft-table", tname, where, "dns.redirect", "udp/tcp port 53 redirected to 127.0.0.1");
+    }
     json_object_set_new(out, "mechanism", json_string(line));
     return 0;
 }
@@ -383,5 +467,7 @@ const struct ash_fault_kind ash_fault_dns = {
           .validate = dns_fault_validate},
     .inject = dns_fault_inject,
     .revert = dns_fault_revert,
+    .discard = dns_fault_discard,
+    .undo_ops = dns_undo,
     .describe = dns_fault_describe,
 };

@@ -361,4 +361,5 @@ const struct ash_fault_kind ash_fault_host_crash = {
     .revert = crash_revert,
     .undo_ops = crash_undo,
     .describe = crash_describe,
+    .on_loop = true, /* a service restarted waits for its ready check on the loop */
 };

@@ -4,6 +4,7 @@
 #include "faults/network.h"
 #include "kinds.h"
 #include "env/target.h"
+#include "env/target_netns.h"
 #include "sys/doctor_line.h"
 #include "env/sandbox.h"
 #include "net/cross_traffic.h"
@@ -45,6 +46,7 @@ struct net_cross {
 struct net_conf {
     struct ash_target_ref target; /* a host, or none with between */
     struct ash_strlist between;
+    char *peer; /* a container or process target: only traffic with this address or container */
     int direction;
     long long port;
     int protocol;
@@ -72,10 +74,12 @@ static const struct ash_field cross_fields[] = {
 
 static const struct ash_field net_fields[] = {
     {"target", ASH_F_TARGET, offsetof(struct net_conf, target), 0,
-     "sandbox host whose traffic is harmed (host:NAME; or between)", .needs = ASH_CAP_NETNS},
+     "whose traffic is harmed: host:NAME, container:NAME or process:... (or between)", .needs = ASH_CAP_NETNS},
     ASH_TARGET_OLD_HOST_FIELD(struct net_conf, target),
     {"between", ASH_F_STRLIST, offsetof(struct net_conf, between), 0,
      "[a, b]: only traffic between these two hosts, applied on a's link"},
+    {"peer", ASH_F_STRING, offsetof(struct net_conf, peer), 0,
+     "on a container or process: only its traffic with this IPv4 address or container (container:NAME)"},
     {"direction", ASH_F_ENUM, offsetof(struct net_conf, direction), 0,
      "both (default) | egress (what the host sends) | ingress (what it receives)", dir_names},
     {"port", ASH_F_INT, offsetof(struct net_conf, port), 0, "only packets with this source or destination port", NULL,
@@ -111,7 +115,7 @@ static bool needs_delay_path(const struct net_conf *c)
 
 static bool filtered(const struct net_conf *c)
 {
-    return c->between.n > 0 || c->protocol != PROTO_ALL || c->port;
+    return c->between.n > 0 || c->peer || c->protocol != PROTO_ALL || c->port;
 }
 
 static int fail_at(const ash_node *node, const char *key, ash_error_t *err, const char *msg)
@@ -120,25 +124,74 @@ static int fail_at(const ash_node *node, const char *key, ash_error_t *err, cons
     return ash_node_fail(ash_node_ok(&v) ? &v : node, err, "%s", msg);
 }
 
+/* Inside a container's (or process's) own namespace everything is placed on its eth0
+ * and its own nftables table, never on the machine's side of its link: what it sends can
+ * be capped and delayed (qdiscs on eth0), what it sends and receives can be dropped
+ * (nftables input and output). The relay and cross traffic live on sandbox links. */
+static int net_validate_own_ns(const struct net_conf *c, const ash_node *node, ash_error_t *err)
+{
+    if (c->cross.set)
+        return fail_at(node, "cross_traffic", err,
+                       "cross traffic runs between sandbox hosts; on a container, use 'bandwidth' to cap its link");
+    if (c->mechanism == MECH_RELAY)
+        return fail_at(node, "mechanism", err,
+                       "the userspace relay sits on a sandbox host's link; a container is delayed with netem");
+    if ((c->bandwidth || needs_delay_path(c)) && c->direction != DIR_EGRESS)
+        return fail_at(node, c->bandwidth ? "bandwidth" : "delay", err,
+                       "on a container, bandwidth and delay act on what it sends (a qdisc on its eth0, inside its "
+                       "namespace): write 'direction: egress' (to slow both ways, add the same fault on its peer)");
+    if (needs_delay_path(c) && filtered(c))
+        return fail_at(node,
+                       c->peer   ? "peer"
+                       : c->port ? "port"
+                                 : "protocol",
+                       err,
+                       "on a container, delay (netem) acts on everything it sends: it cannot be filtered by peer, port "
+                       "or protocol");
+    if (c->peer) {
+        struct in_addr a;
+        char msg[300];
+        struct ash_target_ref ref = {0};
+        bool ok = inet_pton(AF_INET, c->peer, &a) == 1;
+        if (!ok && ash_target_ref_parse(c->peer, &ref, msg, sizeof msg) == 0)
+            ok =
+                ref.type == ASH_TARGET_CONTAINER && ash_target_selector_check(ref.type, ref.name, msg, sizeof msg) == 0;
+        ash_target_ref_clear(&ref);
+        if (!ok)
+            return fail_at(node, "peer", err, "'peer' is an IPv4 address or container:NAME");
+    }
+    return 0;
+}
+
 static int net_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
 {
     struct net_conf *c = conf;
-    if (sc->n_hosts == 0)
-        return ash_node_fail(node, err, "network faults need sandbox mode: this scenario has no 'hosts:'");
+    bool own_ns = c->target.name && (c->target.type == ASH_TARGET_CONTAINER || c->target.type == ASH_TARGET_PROCESS);
+    if (sc->n_hosts == 0 && !own_ns)
+        return ash_node_fail(node, err,
+                             "network faults need sandbox mode (a scenario with 'hosts:') or a target with its own "
+                             "network namespace (container:NAME, process:...)");
     if (!c->target.name == !c->between.n)
         return ash_node_fail(node, err,
                              "say which traffic to harm: 'target: host:NAME' or 'between: [a, b]' (one of them)");
     if (c->between.n && (c->between.n != 2 || strcmp(c->between.v[0], c->between.v[1]) == 0))
         return fail_at(node, "between", err, "'between' takes two different hosts: [a, b]");
-    /* The mechanisms act on the link aftershock made for a sandbox host: a container's
-     * own namespace is reachable (ash_target_netns_fd) but not harmed by this kind yet. */
-    if (c->target.name && c->target.type != ASH_TARGET_HOST) {
+    /* A sandbox host's link is aftershock's own; a container or a process is harmed
+     * inside its own network namespace; a service or a cgroup has none to harm. */
+    if (c->target.name && c->target.type != ASH_TARGET_HOST && !own_ns) {
         char msg[400];
-        snprintf(msg, sizeof msg, "network faults act on a sandbox host's link (target: host:NAME); %s '%s' is not one",
+        snprintf(msg, sizeof msg,
+                 "network faults act on a sandbox host's link or inside a container's or process's own network "
+                 "namespace; %s '%s' has neither",
                  ash_target_type_names[c->target.type], c->target.name);
         return fail_at(node, "target", err, msg);
     }
-    for (size_t i = 0; i < (c->target.name ? 1 : c->between.n); i++) {
+    if (own_ns && net_validate_own_ns(c, node, err) < 0)
+        return -1;
+    if (c->peer && !own_ns)
+        return fail_at(node, "peer", err,
+                       "'peer' goes with a container or process target; sandbox hosts use 'between'");
+    for (size_t i = 0; i < (c->target.name && !own_ns ? 1 : c->between.n); i++) {
         const char *h = c->target.name ? c->target.name : c->between.v[i];
         if (!ash_scenario_host(sc, h)) {
             ash_node v = ash_map_get(node, "between");
@@ -248,8 +301,9 @@ void ash_network_doctor(FILE *out)
 /* ---- state ---- */
 
 struct placed {
-    char netns[128]; /* "" for the root namespace */
+    char netns[128]; /* "" for the root namespace (or the target's, when tgt) */
     int nsfd;        /* -1: root */
+    bool tgt;        /* in the target's own namespace (a container's), not a sandbox one */
     char ifname[16];
     uint64_t jid;
 };
@@ -269,7 +323,47 @@ struct net_state {
     struct ash_cross cross;
     struct ash_cross_opts copts;
     bool cross_on;
+    /* The no-effect check (README, "fault had no effect"): set once injected. */
+    struct ash_ctx *ctx;
+    const char *name;
+    const struct net_conf *c;
+    char where[64]; /* the link, for the messages */
+    ash_timer *quiet;
+    /* A container or process target: everything is placed in its own namespace, which
+     * its journal records find again through its init (env/target_netns.h). */
+    struct ash_target tgt;
+    bool has_tgt;
 };
+
+#define NO_EFFECT_AFTER_NS ASH_NS_PER_S
+
+/* Packets the fault applies to since it was injected, as the counting rules of its
+ * table on the faulted host saw them (count_rules; counters start at 0), read over
+ * netlink: 1 with *n set; 0 when it cannot tell (cross traffic is traffic of its own,
+ * so such a fault always has an effect). */
+static int packets_seen(const struct net_state *st, uint64_t *n, ash_error_t *err)
+{
+    *n = 0;
+    if (st->cross_on || st->n_tb == 0)
+        return 0;
+    /* The first table is on the faulted host and holds the counting rules. */
+    int r = ash_nft_table_packets(st->tb[0].nsfd, "inet", st->table, n, err);
+    return r < 0 ? -1 : r;
+}
+
+static int64_t quiet_check(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop;
+    struct net_state *st = data;
+    st->quiet = NULL;
+    uint64_t n = 0;
+    ash_error_t e = {0};
+    if (packets_seen(st, &n, &e) == 1 && n == 0)
+        ash_ctx_eventf(st->ctx, now, "warning",
+                       "%s: no packet has crossed it on %s in %.0f s: the fault has had no effect so far", st->name,
+                       st->where, (double)NO_EFFECT_AFTER_NS / 1e9);
+    return ASH_TIMER_DONE;
+}
 
 static int journal(struct ash_ctx *ctx, const char *op, json_t *d, uint64_t *id, ash_error_t *err)
 {
@@ -280,11 +374,35 @@ static int journal(struct ash_ctx *ctx, const char *op, json_t *d, uint64_t *id,
     return r;
 }
 
-static void placed_init(struct placed *p, struct ash_host *h, const char *ifname)
+/* Where p is: h's namespace, the root one (h NULL), or, for a fault on a container or
+ * process target, always that target's own. */
+static void placed_init(const struct net_state *st, struct placed *p, struct ash_host *h, const char *ifname)
 {
+    p->tgt = st->has_tgt;
     snprintf(p->netns, sizeof p->netns, "%s", h ? ash_host_netns_name(h) : "");
-    p->nsfd = h ? ash_host_netns_fd(h) : -1;
+    p->nsfd = p->tgt ? ash_target_netns_fd(&st->tgt) : h ? ash_host_netns_fd(h) : -1;
     snprintf(p->ifname, sizeof p->ifname, "%s", ifname ? ifname : "");
+}
+
+static const char *placed_name(const struct net_state *st, struct ash_host *h)
+{
+    return st->has_tgt ? st->tgt.name : h ? ash_host_name(h) : "root namespace";
+}
+
+/* A journal record {key: value} and where it is: a sandbox namespace's name, or the
+ * target's identity and namespace inode (no "netns" key then, so a record is never
+ * read as the root namespace's). NULL when out of memory. */
+static json_t *record(const struct net_state *st, const struct placed *p, const char *key, const char *value)
+{
+    json_t *d = json_pack("{s:s}", key, value);
+    if (!d)
+        return NULL;
+    if (p->tgt ? ash_target_netns_record(&st->tgt, d, NULL) < 0
+               : json_object_set_new(d, "netns", json_string(p->netns)) < 0) {
+        json_decref(d);
+        return NULL;
+    }
+    return d;
 }
 
 /* A qdisc on (h's namespace or root, ifname): journaled before it is added. */
@@ -307,12 +425,12 @@ static int add_qdisc(struct ash_ctx *ctx, struct net_state *st, struct ash_host 
                      const struct qspec *q, ash_error_t *err)
 {
     struct placed *p = &st->qd[st->n_qd];
-    placed_init(p, h, ifname);
+    placed_init(st, p, h, ifname);
     struct ash_tc *tc = NULL;
     int ifindex = 0;
     if (ash_tc_open(p->nsfd, &tc, err) < 0 || ash_tc_ifindex(tc, ifname, &ifindex, err) < 0)
         goto fail;
-    if (journal(ctx, "network.qdisc", json_pack("{s:s, s:s}", "netns", p->netns, "ifname", ifname), &p->jid, err) < 0)
+    if (journal(ctx, "network.qdisc", record(st, p, "ifname", ifname), &p->jid, err) < 0)
         goto fail;
     st->n_qd++;
     uint32_t root = TC_H_MAKE(1u << 16, 0);
@@ -332,7 +450,7 @@ static int add_qdisc(struct ash_ctx *ctx, struct net_state *st, struct ash_host 
     return 0;
 fail:
     ash_tc_close(tc);
-    return ash_error_wrap(err, "%s%s%s", h ? ash_host_name(h) : "root namespace", h ? " " : " ", ifname);
+    return ash_error_wrap(err, "%s %s", placed_name(st, h), ifname);
 }
 
 /* nftables matches for one direction: one or two alternatives (source or destination port). */
@@ -365,11 +483,23 @@ static void rules(char *buf, size_t len, const struct net_conf *c, const char *c
         snprintf(buf + strlen(buf), len - strlen(buf), "add rule inet %%s %s %s%s\n", chain, m[i], action);
 }
 
+/* Rules that only count the IPv4 packets the fault applies to (its direction, peer,
+ * protocol, port), for the no-effect check: the host's IPv6 link-local chatter
+ * (router solicitations, MLD reports) and the bridge's flooded ARP cross its link
+ * too, but they are not traffic the fault could harm. */
+static void count_rules(char *buf, size_t len, const struct net_conf *c, bool egress, bool ingress, const char *peer)
+{
+    if (egress)
+        rules(buf, len, c, "out", "daddr", peer, "meta nfproto ipv4 counter");
+    if (ingress)
+        rules(buf, len, c, "in", "saddr", peer, "meta nfproto ipv4 counter");
+}
+
 /* Make table `st->table` in h's namespace from rule lines that still carry a %s for the table name. */
 static int add_table(struct ash_ctx *ctx, struct net_state *st, struct ash_host *h, const char *body, ash_error_t *err)
 {
     struct placed *p = &st->tb[st->n_tb];
-    placed_init(p, h, NULL);
+    placed_init(st, p, h, NULL);
     char cmds[4096];
     int n = snprintf(cmds, sizeof cmds,
                      "add table inet %s\n"
@@ -386,25 +516,175 @@ static int add_table(struct ash_ctx *ctx, struct net_state *st, struct ash_host 
         n += snprintf(cmds + n, sizeof cmds - (size_t)n, "%s\n", line);
         s += l + (e ? 1 : 0);
     }
-    if (journal(ctx, "network.nft", json_pack("{s:s, s:s}", "netns", p->netns, "table", st->table), &p->jid, err) < 0)
+    if (journal(ctx, "network.nft", record(st, p, "table", st->table), &p->jid, err) < 0)
         return -1;
     st->n_tb++;
     if (ash_nft_run(p->nsfd, cmds, err) < 0)
-        return ash_error_wrap(err, "host %s", ash_host_name(h));
+        return ash_error_wrap(err, "%s", placed_name(st, h));
     return 0;
 }
 
 static int net_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err);
 static void net_discard(void *state);
 
+static uint32_t queue_limit(const struct net_conf *c)
+{
+    uint32_t limit = 0;
+    if (c->bandwidth)
+        limit = c->queue_bytes ? (uint32_t)c->queue_bytes
+                               : (uint32_t)((double)c->bandwidth / 8.0 * (double)c->queue_ns / 1e9);
+    if (c->bandwidth && limit < 3200)
+        limit = 3200; /* two full frames, or nothing would pass */
+    return limit;
+}
+
+static char *drop_action(const struct net_conf *c, char *action, size_t len)
+{
+    if (c->partition || c->loss >= 1.0)
+        snprintf(action, len, "drop");
+    else if (c->loss > 0)
+        snprintf(action, len, "numgen random mod 1000000 < %u drop", (unsigned)(c->loss * 1e6 + 0.5));
+    else
+        action[0] = '\0';
+    return action;
+}
+
+/* Interfaces a fault on a container or process acts on, inside its namespace. */
+#define TARGET_IF "eth0"
+
+/* Its eth0's root qdisc must be the one the kernel puts back when ours is deleted
+ * (noqueue on a veth): one the container set up itself would be lost on revert. */
+static int check_own_qdisc(const struct net_state *st, ash_error_t *err)
+{
+    struct ash_tc *tc = NULL;
+    int ifindex = 0;
+    char kind[32] = "";
+    int r = ash_tc_open(ash_target_netns_fd(&st->tgt), &tc, err);
+    if (r == 0)
+        r = ash_tc_ifindex(tc, TARGET_IF, &ifindex, err);
+    if (r == 0)
+        r = ash_tc_root_kind(tc, ifindex, kind, sizeof kind, err);
+    ash_tc_close(tc);
+    if (r < 0)
+        return ash_error_wrap(err, "%s", st->tgt.name);
+    if (kind[0] && strcmp(kind, "noqueue") != 0)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EEXIST,
+                               "%s: its %s already has a root qdisc of its own (%s); aftershock would replace it and "
+                               "could not put it back",
+                               st->tgt.name, TARGET_IF, kind);
+    return 0;
+}
+
+/* `peer:` as an address: a literal, or the container's (its first network's) address now. */
+static int peer_address(struct ash_ctx *ctx, const char *peer, char *out, size_t len, ash_error_t *err)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, peer, &a) == 1) {
+        snprintf(out, len, "%s", peer);
+        return 0;
+    }
+    char msg[300];
+    struct ash_target_ref ref = {0};
+    struct ash_target t = {0};
+    int r = ash_target_ref_parse(peer, &ref, msg, sizeof msg);
+    if (r < 0)
+        return ash_error(err, EINVAL, "peer %s: %s", peer, msg);
+    if (ctx->scenario && ctx->scenario->runtime.docker_host)
+        ref.endpoint = strdup(ctx->scenario->runtime.docker_host);
+    r = ash_ctx_target(ctx, &ref, &t, err);
+    ash_target_ref_clear(&ref);
+    if (r < 0)
+        return ash_error_wrap(err, "peer %s", peer);
+    json_t *id = ash_target_identity(&t);
+    const char *ip = json_string_value(json_object_get(id, "ip"));
+    if (ip && inet_pton(AF_INET, ip, &a) == 1)
+        snprintf(out, len, "%s", ip);
+    else
+        r = ash_error_class(err, ASH_ERR_ENVIRONMENT, EADDRNOTAVAIL, "peer %s has no IPv4 address", peer);
+    json_decref(id);
+    ash_target_release(&t);
+    return r;
+}
+
+/* A container's or a process's own network namespace: a qdisc on its eth0 for what it
+ * sends and a table of aftershock's own for drops both ways; the container's own qdiscs
+ * and nftables tables are left as they are (checked, then not touched). */
+static int net_inject_target(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
+{
+    const struct net_conf *c = f->conf;
+    struct net_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return ash_error(err, ENOMEM, "network fault");
+    if (ash_ctx_target(ctx, &c->target, &st->tgt, err) < 0) {
+        free(st);
+        return ash_error_wrap(err, "network fault '%s'", f->name);
+    }
+    st->has_tgt = true;
+    ash_objname(st->table, ctx->run_id, f->name);
+    char action[96], rules_a[2048] = "", peer[64] = "";
+    if (c->peer && peer_address(ctx, c->peer, peer, sizeof peer, err) < 0)
+        goto fail;
+    const char *pa = peer[0] ? peer : NULL;
+    if (ash_target_netns_fd(&st->tgt) < 0) {
+        char d[300];
+        ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTSUP,
+                        "%s has no network namespace of its own (it shares the machine's): harming it would harm "
+                        "every process here",
+                        ash_target_describe(&st->tgt, d, sizeof d));
+        goto fail;
+    }
+    if (needs_delay_path(c)) {
+        const char *why = NULL;
+        if (!ash_tc_netem_available(&why)) {
+            ash_error_class(err, ASH_ERR_ENVIRONMENT, EOPNOTSUPP,
+                            "delay on a container needs sch_netem (the userspace relay works on sandbox links "
+                            "only): %s",
+                            why ? why : "not available");
+            goto fail;
+        }
+    }
+    if (c->bandwidth || needs_delay_path(c)) {
+        struct qspec q = {.rate = c->bandwidth,
+                          .limit = queue_limit(c),
+                          .netem = needs_delay_path(c),
+                          .nm = {.delay_ns = c->delay_ns,
+                                 .jitter_ns = c->jitter_ns,
+                                 .duplicate = c->duplicate,
+                                 .corrupt = c->corrupt,
+                                 .reorder = c->reorder},
+                          .htb = c->bandwidth && filtered(c) && !needs_delay_path(c)};
+        if (check_own_qdisc(st, err) < 0 || add_qdisc(ctx, st, NULL, TARGET_IF, &q, err) < 0)
+            goto fail;
+        if (q.htb)
+            rules(rules_a, sizeof rules_a, c, "out", "daddr", pa, "meta priority set 1:10");
+    }
+    if (drop_action(c, action, sizeof action)[0]) {
+        if (c->direction != DIR_INGRESS)
+            rules(rules_a, sizeof rules_a, c, "out", "daddr", pa, action);
+        if (c->direction != DIR_EGRESS)
+            rules(rules_a, sizeof rules_a, c, "in", "saddr", pa, action);
+    }
+    if (rules_a[0] && add_table(ctx, st, NULL, rules_a, err) < 0)
+        goto fail;
+    *state = st;
+    return 0;
+fail:;
+    ash_error_t e2 = {0};
+    if (net_revert(ctx, f, st, &e2) < 0)
+        net_discard(st); /* its records stay pending for recover */
+    return ash_error_wrap(err, "network fault '%s'", f->name);
+}
+
 static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void **state, ash_error_t *err)
 {
     const struct net_conf *c = f->conf;
-    if (!ctx->sandbox)
-        return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "network faults need sandbox mode (a scenario with hosts:)");
     const char *why = root_reason();
     if (why)
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM, "network fault '%s': %s", f->name, why);
+    if (c->target.name && c->target.type != ASH_TARGET_HOST)
+        return net_inject_target(ctx, f, state, err);
+    if (!ctx->sandbox)
+        return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "network faults need sandbox mode (a scenario with hosts:)");
     /* `between` names hosts too; the fault acts on the first one's link. */
     struct ash_target ta, tb;
     struct ash_target_ref ra = c->target, rb = {.type = ASH_TARGET_HOST};
@@ -436,12 +716,7 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     ash_objname(st->table, ctx->run_id, f->name);
     bool egress = c->direction != DIR_INGRESS, ingress = c->direction != DIR_EGRESS;
     const char *peer = b ? ash_host_address(b) : NULL;
-    uint32_t limit = 0;
-    if (c->bandwidth)
-        limit = c->queue_bytes ? (uint32_t)c->queue_bytes
-                               : (uint32_t)((double)c->bandwidth / 8.0 * (double)c->queue_ns / 1e9);
-    if (c->bandwidth && limit < 3200)
-        limit = 3200; /* two full frames, or nothing would pass */
+    uint32_t limit = queue_limit(c);
     struct ash_netem nm = {.delay_ns = c->delay_ns,
                            .jitter_ns = c->jitter_ns,
                            .duplicate = c->duplicate,
@@ -478,18 +753,15 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         }
     }
     /* 2. nftables: partition, loss. */
-    char action[96] = "";
-    if (c->partition)
-        snprintf(action, sizeof action, "drop");
-    else if (c->loss >= 1.0)
-        snprintf(action, sizeof action, "drop");
-    else if (c->loss > 0)
-        snprintf(action, sizeof action, "numgen random mod 1000000 < %u drop", (unsigned)(c->loss * 1e6 + 0.5));
+    char action[96];
+    drop_action(c, action, sizeof action);
     if (action[0] && egress)
         rules(rules_a, sizeof rules_a, c, "out", "daddr", peer, action);
     if (action[0] && ingress)
         rules(rules_a, sizeof rules_a, c, "in", "saddr", peer, action);
-    if (rules_a[0] && add_table(ctx, st, a, rules_a, err) < 0)
+    /* Always a table on a's side: its counting rules tell whether the fault had an effect. */
+    count_rules(rules_a, sizeof rules_a, c, egress, ingress, peer);
+    if (add_table(ctx, st, a, rules_a, err) < 0)
         goto fail;
     if (rules_b[0] && add_table(ctx, st, b, rules_b, err) < 0)
         goto fail;
@@ -535,14 +807,13 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         for (size_t i = 0; i < nh; i++) {
             struct ash_host *h = ash_sandbox_host_at(ctx->sandbox, i);
             struct placed *p = &st->csum[st->n_csum];
-            placed_init(p, h, "eth0");
+            placed_init(st, p, h, "eth0");
             bool on = false;
             if (ash_txcsum_get(p->nsfd, "eth0", &on, err) < 0)
                 goto fail;
             if (!on)
                 continue;
-            if (journal(ctx, "network.offload", json_pack("{s:s, s:s}", "netns", p->netns, "ifname", "eth0"), &p->jid,
-                        err) < 0)
+            if (journal(ctx, "network.offload", record(st, p, "ifname", "eth0"), &p->jid, err) < 0)
                 goto fail;
             st->n_csum++;
             if (ash_txcsum_set(p->nsfd, "eth0", false, err) < 0)
@@ -573,6 +844,15 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     if (needs_delay_path(c))
         ash_ctx_eventf(ctx, ash_now_ns(), "network-mechanism", "%s: delay family through %s (%s)", f->name,
                        netem ? "netem" : "the userspace relay", dwhy);
+    st->ctx = ctx;
+    st->name = f->name;
+    st->c = c;
+    if (b)
+        snprintf(st->where, sizeof st->where, "the link %s-%s", ash_host_name(a), ash_host_name(b));
+    else
+        snprintf(st->where, sizeof st->where, "host %s's link", ash_host_name(a));
+    if (ctx->loop)
+        st->quiet = ash_loop_add_timer(ctx->loop, ash_now_ns() + NO_EFFECT_AFTER_NS, quiet_check, st);
     *state = st;
     return 0;
 fail:;
@@ -590,6 +870,21 @@ static int net_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         return 0;
     int ret = 0;
     ash_error_t e = {0};
+    if (st->quiet && ctx->loop)
+        ash_loop_cancel_timer(ctx->loop, st->quiet);
+    st->quiet = NULL;
+    /* Read before anything is removed: the counters go with the qdiscs and tables. */
+    uint64_t seen = 0;
+    if (st->ctx && ctx->no_effect && packets_seen(st, &seen, &e) == 1 && seen == 0) {
+        char why[200];
+        snprintf(why, sizeof why,
+                 "no packet crossed it on %s while it was in effect (the counters of its nftables table, IPv4 packets "
+                 "it applies to, stayed at 0)",
+                 st->where);
+        ctx->no_effect(ctx, st->name, why);
+    }
+    st->ctx = NULL; /* once: a retried revert does not say it again */
+    e = (ash_error_t){0};
     if (st->cross_on) {
         ash_cross_stop(&st->cross, ctx->journal);
         st->cross_on = false;
@@ -658,6 +953,8 @@ static void net_discard(void *state)
     struct net_state *st = state;
     if (!st)
         return;
+    if (st->has_tgt)
+        ash_target_release(&st->tgt);
     free(st->csum);
     free(st);
 }
@@ -667,6 +964,15 @@ static void net_discard(void *state)
 /* fd of the record's namespace: -1 root; -2 gone (so is everything in it). */
 static int rec_netns(json_t *rec, ash_error_t *err)
 {
+    if (json_object_get(rec, "target")) {
+        int fd = -1;
+        const char *why = NULL;
+        if (ash_target_netns_reopen(rec, &fd, &why, err) < 0)
+            return -3;
+        if (why) /* recover's "undone" line says why nothing was done */
+            json_object_set_new(rec, "nothing_to_undo", json_string(why));
+        return fd < 0 ? -2 : fd;
+    }
     const char *ns = json_string_value(json_object_get(rec, "netns"));
     if (!ns)
         return ash_error(err, EINVAL, "network record without a netns"), -3;
@@ -711,8 +1017,10 @@ static int undo_nft(json_t *rec, ash_error_t *err)
     if (fd == -3)
         return -1;
     int r = ash_nft_table_delete(fd, "inet", table, err);
-    if (fd >= 0)
+    if (fd >= 0) {
+        ash_nft_forget(fd); /* recovery: keep no left-over namespace alive */
         close(fd);
+    }
     return r;
 }
 
@@ -756,6 +1064,36 @@ static void fmt_rate(char *buf, size_t len, uint64_t bits)
         snprintf(buf, len, "%" PRIu64 "bit", bits);
 }
 
+/* What net_inject_target would place inside a container's or process's namespace. */
+static int net_describe_target(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out)
+{
+    const struct net_conf *c = f->conf;
+    char table[ASH_OBJNAME_MAX + 1], tname[ASH_OBJNAME_MAX + 8], where[300], rate[32] = "", action[96];
+    ash_objname(table, d->run_id, f->name);
+    snprintf(tname, sizeof tname, "inet %s", table);
+    snprintf(where, sizeof where, "%s:%s (its network namespace)", ash_target_type_names[c->target.type],
+             c->target.name);
+    bool htb = c->bandwidth && filtered(c) && !needs_delay_path(c);
+    if (c->bandwidth)
+        fmt_rate(rate, sizeof rate, c->bandwidth);
+    if (c->bandwidth || needs_delay_path(c))
+        ash_describe_object(out, "qdisc", TARGET_IF, where, "network.qdisc", "%s%s%s%s (what it sends)",
+                            needs_delay_path(c) ? "netem" : "", needs_delay_path(c) && c->bandwidth ? " + " : "",
+                            c->bandwidth ? (htb ? "htb class 1:10 " : "tbf ") : "", rate);
+    drop_action(c, action, sizeof action);
+    if (action[0] || htb)
+        ash_describe_object(out, "nft-table", tname, where, "network.nft", "%s%s%s",
+                            htb ? "meta priority set 1:10" : "", htb && action[0] ? "; " : "", action);
+    char line[400];
+    snprintf(line, sizeof line, "%s %s, inside its own network namespace:%s%s%s%s%s",
+             ash_target_type_names[c->target.type], c->target.name, c->bandwidth ? " cap " : "", rate,
+             needs_delay_path(c) ? " delay via netem on eth0" : "",
+             action[0] ? (c->partition ? " partition via nftables table " : " loss via nftables table ") : "",
+             action[0] ? table : "");
+    json_object_set_new(out, "mechanism", json_string(line));
+    return 0;
+}
+
 /* What net_inject would place, in the same order and on the same interfaces, named as a
  * run with d->run_id would name them. Mirrors net_inject's decisions: keep them together. */
 static int net_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out, ash_error_t *err)
@@ -763,6 +1101,8 @@ static int net_describe(const struct ash_fault_spec *f, const struct ash_describ
     (void)err;
     const struct net_conf *c = f->conf;
     const struct ash_scenario *sc = d->scenario;
+    if (c->target.name && c->target.type != ASH_TARGET_HOST)
+        return net_describe_target(f, d, out);
     const char *an = c->target.name ? c->target.name : c->between.v[0];
     const char *bn = c->target.name ? NULL : c->between.v[1];
     struct ash_sandbox_names na, nb;
@@ -796,10 +1136,10 @@ static int net_describe(const struct ash_fault_spec *f, const struct ash_describ
     if (netem)
         snprintf(what + strlen(what), sizeof what - strlen(what), "%snetem delay %.3f ms jitter %.3f ms",
                  what[0] ? " + " : "", (double)c->delay_ns / 1e6, (double)c->jitter_ns / 1e6);
-    bool table_a = false, table_b = false;
+    bool prio_a = false, table_b = false;
     if (egress && (c->bandwidth || netem)) {
         ash_describe_object(out, "qdisc", "eth0", na.netns, "network.qdisc", "%s (what %s sends)", what, an);
-        table_a |= htb;
+        prio_a = htb;
     }
     if (ingress && (c->bandwidth || netem)) {
         if (bn && htb) {
@@ -815,12 +1155,12 @@ static int net_describe(const struct ash_fault_spec *f, const struct ash_describ
         snprintf(action, sizeof action, "drop");
     else if (c->loss > 0)
         snprintf(action, sizeof action, "drop %.4g%% (numgen random)", c->loss * 100);
-    table_a |= action[0] && (egress || ingress);
     char tname[ASH_OBJNAME_MAX + 8];
     snprintf(tname, sizeof tname, "inet %s", table);
-    if (table_a)
-        ash_describe_object(out, "nft-table", tname, na.netns, "network.nft", "%s%s%s",
-                            htb ? "meta priority set 1:10" : "", htb && action[0] ? "; " : "", action);
+    /* Always: its counting rules tell whether the fault had an effect. */
+    ash_describe_object(out, "nft-table", tname, na.netns, "network.nft",
+                        "%s%s%s%scounters of what the fault applies to", prio_a ? "meta priority set 1:10" : "",
+                        prio_a && action[0] ? "; " : "", action, prio_a || action[0] ? "; " : "");
     if (table_b)
         ash_describe_object(out, "nft-table", tname, nb.netns, "network.nft", "meta priority set 1:10");
     if (dmech == MECH_RELAY) {
@@ -879,7 +1219,7 @@ static const struct ash_undo_op net_undo[] = {
 const struct ash_fault_kind ash_fault_network = {
     .c = {.name = "network",
           .summary = "bandwidth cap, delay/jitter/loss/duplicate/corrupt/reorder, partition and cross traffic on a "
-                     "sandbox host or link",
+                     "sandbox host or link, or inside a container's network namespace",
           .unavailable = net_unavailable,
           .fields = net_fields,
           .conf_size = sizeof(struct net_conf),

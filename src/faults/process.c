@@ -219,4 +219,5 @@ const struct ash_fault_kind ash_fault_process = {
     .revert = process_revert,
     .undo_ops = process_undo,
     .describe = process_describe,
+    .on_loop = true, /* a service restarted waits for its ready check on the loop */
 };

@@ -1,5 +1,6 @@
 /* Helper processes of network faults (relay, cross-traffic sender and sink): forked, journaled, killed by identity. */
 #include "net/relay.h"
+#include "sys/gil.h"
 #include "sys/clock.h"
 #include "sys/proc.h"
 
@@ -100,7 +101,10 @@ int ash_net_helper_spawn(struct ash_journal *j, bool die_with_parent, int keep_f
         goto kill;
     }
     struct pollfd p = {.fd = st[0], .events = POLLIN};
-    if (poll(&p, 1, 3000) <= 0) {
+    ash_gil_blocking_begin();
+    int ready = poll(&p, 1, 3000);
+    ash_gil_blocking_end();
+    if (ready <= 0) {
         ash_error(err, ETIMEDOUT, "the network helper did not report within 3 s");
         goto kill;
     }
@@ -132,7 +136,9 @@ void ash_net_helper_kill(struct ash_net_helper *h, struct ash_journal *j)
             ash_pidfd_signal(h->pidfd, SIGKILL);
         else
             kill(h->pid, SIGKILL);
+        ash_gil_blocking_begin();
         waitpid(h->pid, NULL, 0);
+        ash_gil_blocking_end();
     }
     if (h->pidfd >= 0)
         close(h->pidfd);

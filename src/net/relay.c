@@ -1,5 +1,6 @@
 /* The userspace link relay: AF_PACKET frames held until their release time, inserted on a host's bridge port. */
 #include "net/relay.h"
+#include "sys/gil.h"
 #include "sys/clock.h"
 #include "sys/netlink.h"
 
@@ -396,11 +397,17 @@ int ash_relay_remove(struct ash_relay *r, struct ash_journal *j, ash_error_t *er
     r->j_proc = 0;
     if (!r->j_link)
         return 0;
+    /* Its own netlink socket and a veth delete that waits for the kernel's RCU
+     * (about 20 ms): nothing shared, so the probes need not wait for it. */
+    ash_gil_blocking_begin();
     struct ash_nl *nl;
-    if (ash_nl_open(&nl, err) < 0)
+    bool opened = ash_nl_open(&nl, err) == 0;
+    int ret = opened ? relink(nl, r->bridge, r->host_veth, r->relay_b, err) : -1;
+    if (opened)
+        ash_nl_close(nl);
+    ash_gil_blocking_end();
+    if (!opened)
         return -1;
-    int ret = relink(nl, r->bridge, r->host_veth, r->relay_b, err);
-    ash_nl_close(nl);
     if (ret < 0)
         return ash_error_wrap(err, "cannot remove the relay on %s", r->host_veth);
     if (j)

@@ -32,7 +32,7 @@ struct dns_sample;
 struct dns_probe_state {
     const struct ash_probe_spec *p;
     struct ash_ctx *ctx;
-    struct ash_host *from;
+    struct ash_probe_from *from;
     struct sockaddr_storage ns;
     socklen_t ns_len;
     char ns_str[INET6_ADDRSTRLEN + 8];
@@ -191,12 +191,14 @@ static int read_nameserver(const char *path, char *out, size_t len)
 
 static int dns_probe_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **state, ash_error_t *err)
 {
-    struct ash_host *from;
+    struct ash_probe_from *from;
     if (ash_probe_origin(ctx, p, &from, err) < 0)
         return -1;
     struct dns_probe_state *st = calloc(1, sizeof *st);
-    if (!st)
+    if (!st) {
+        ash_probe_from_free(from);
         return ash_error(err, ENOMEM, "probe '%s'", p->name);
+    }
     st->p = p;
     st->ctx = ctx;
     st->from = from;
@@ -205,14 +207,17 @@ static int dns_probe_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, v
         snprintf(spec, sizeof spec, "%s", ctx->scenario->dns.listen); /* host mode: the run's own server */
     } else {
         char path[4200];
-        snprintf(path, sizeof path, "%s/resolv.conf", from ? ash_host_etc_dir(from) : "/etc");
+        char etc[4096];
+        snprintf(path, sizeof path, "%s/resolv.conf", ash_probe_from_etc(from, etc, sizeof etc));
         if (read_nameserver(path, addr, sizeof addr) < 0) {
+            ash_probe_from_free(st->from);
             free(st);
             return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOENT, "probe '%s': no nameserver in %s", p->name, path);
         }
         snprintf(spec, sizeof spec, strchr(addr, ':') ? "[%s]:53" : "%s:53", addr);
     }
     if (ash_parse_listen(spec, &st->ns, why, sizeof why) < 0) {
+        ash_probe_from_free(st->from);
         free(st);
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, EINVAL, "probe '%s': nameserver %s: %s", p->name, spec, why);
     }
@@ -294,6 +299,7 @@ static void dns_probe_close(struct ash_ctx *ctx, const struct ash_probe_spec *p,
         return;
     while (st->inflight)
         release(st->inflight);
+    ash_probe_from_free(st->from);
     free(st);
 }
 

@@ -24,8 +24,8 @@ struct exec_sample;
 struct exec_state {
     const struct ash_probe_spec *p;
     ash_loop *loop;
-    struct ash_host *from; /* NULL: the harness; else the command runs inside this host */
-    char **argv;           /* the command with {run_dir} and {scenario_dir} substituted */
+    struct ash_probe_from *from; /* NULL: the harness; else inside this host (or container netns) */
+    char **argv;                 /* the command with {run_dir} and {scenario_dir} substituted */
     struct exec_sample *inflight;
 };
 
@@ -156,16 +156,21 @@ static int64_t on_timer(ash_loop *loop, int64_t now, void *data)
 static int exec_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **state, ash_error_t *err)
 {
     const struct ash_exec_probe_conf *c = p->conf;
-    struct ash_host *from;
+    struct ash_probe_from *from;
     if (ash_probe_origin(ctx, p, &from, err) < 0)
         return -1;
-    if (!c || c->command.n == 0 || !c->command.v[0])
+    if (!c || c->command.n == 0 || !c->command.v[0]) {
+        ash_probe_from_free(from);
         return ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': exec needs a command", p->name);
+    }
     struct exec_state *st = calloc(1, sizeof *st);
-    if (!st)
+    if (!st) {
+        ash_probe_from_free(from);
         return ash_error(err, ENOMEM, "probe '%s'", p->name);
+    }
     st->argv = ash_env_argv(&c->command, ctx->scenario ? ctx->scenario->dir : NULL, ctx->run_dir);
     if (!st->argv) {
+        ash_probe_from_free(from);
         free(st);
         return ash_error(err, ENOMEM, "probe '%s'", p->name);
     }
@@ -233,6 +238,7 @@ static void exec_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
     while (st->inflight)
         release(st->inflight);
     ash_argv_free(st->argv);
+    ash_probe_from_free(st->from);
     free(st);
 }
 

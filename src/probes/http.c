@@ -32,7 +32,7 @@ struct http_state {
     ash_loop *loop;
     ash_curl_loop *cl;
     struct curl_slist *headers;
-    struct ash_host *from;        /* NULL: the harness */
+    struct ash_probe_from *from;  /* NULL: the harness */
     struct ash_dns *dns;          /* the run's DNS server: how `from` resolves names */
     char *url_host, *url_port;    /* from a host: what each sample resolves */
     char *url, *body;             /* with the run's placeholders ({webhook_url}, {run_dir}) substituted */
@@ -301,14 +301,18 @@ static CURL *make_easy(struct http_state *st, struct http_sample *s)
 static int http_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **state, ash_error_t *err)
 {
     const struct ash_http_conf *c = p->conf;
-    struct ash_host *from;
+    struct ash_probe_from *from;
     if (ash_probe_origin(ctx, p, &from, err) < 0)
         return -1;
-    if (!c || !c->url || !*c->url)
+    if (!c || !c->url || !*c->url) {
+        ash_probe_from_free(from);
         return ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': http needs a url", p->name);
+    }
     struct http_state *st = calloc(1, sizeof *st);
-    if (!st)
+    if (!st) {
+        ash_probe_from_free(from);
         return ash_error(err, ENOMEM, "probe '%s'", p->name);
+    }
     st->p = p;
     st->from = from;
     st->dns = ctx->dns;
@@ -354,6 +358,7 @@ fail:
     free(st->url_port);
     free(st->url);
     free(st->body);
+    ash_probe_from_free(st->from);
     free(st);
     return -1;
 }
@@ -443,6 +448,7 @@ static void http_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
     free(st->url_port);
     free(st->url);
     free(st->body);
+    ash_probe_from_free(st->from);
     free(st);
 }
 

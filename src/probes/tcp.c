@@ -22,8 +22,8 @@ struct tcp_sample;
 struct tcp_state {
     const struct ash_probe_spec *p;
     ash_loop *loop;
-    struct ash_host *from; /* NULL: the harness */
-    struct ash_dns *dns;   /* the run's DNS server: how `from` resolves names */
+    struct ash_probe_from *from; /* NULL: the harness */
+    struct ash_dns *dns;         /* the run's DNS server: how `from` resolves names */
     char *host, *port;
     struct addrinfo *ai; /* NULL until a resolution succeeds */
     struct tcp_sample *inflight;
@@ -147,12 +147,14 @@ static int split_address(const char *addr, char **host, char **port)
 static int tcp_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **state, ash_error_t *err)
 {
     const struct ash_tcp_conf *c = p->conf;
-    struct ash_host *from;
+    struct ash_probe_from *from;
     if (ash_probe_origin(ctx, p, &from, err) < 0)
         return -1;
     struct tcp_state *st = calloc(1, sizeof *st);
-    if (!st)
+    if (!st) {
+        ash_probe_from_free(from);
         return ash_error(err, ENOMEM, "probe '%s'", p->name);
+    }
     st->p = p;
     st->from = from;
     st->dns = ctx->dns;
@@ -163,6 +165,7 @@ static int tcp_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **
     int split = address ? split_address(address, &st->host, &st->port) : -1;
     free(address);
     if (split < 0) {
+        ash_probe_from_free(st->from);
         free(st);
         return ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': address '%s' is not host:port", p->name,
                                c && c->address ? c->address : "");
@@ -235,6 +238,7 @@ static void tcp_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void 
         freeaddrinfo(st->ai);
     free(st->host);
     free(st->port);
+    ash_probe_from_free(st->from);
     free(st);
 }
 

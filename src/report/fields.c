@@ -277,3 +277,31 @@ struct ash_report_limit ash_report_limit_of(const json_t *report, const char *na
     }
     return l;
 }
+
+const char *ash_report_fmt_late_tick(char *buf, size_t len, const json_t *tick)
+{
+    char due[32];
+    double late = 0;
+    /* The lateness to a tenth of a millisecond: the figure this line is about. */
+    bool has = ash_report_get_ms(tick, "late_ms", &late);
+    snprintf(buf, len, "probe '%s': the tick due at %s started %.1f ms late: %s",
+             ash_report_get_str(tick, "probe", "?"), ash_report_fmt_dur_or(due, sizeof due, tick, "due_ms", "?"),
+             has ? late : 0.0, ash_report_get_str(tick, "cause", "?"));
+    return buf;
+}
+
+void ash_report_put_late_ticks(FILE *f, const json_t *late, const char *before, const char *after,
+                               void (*put)(FILE *, const char *))
+{
+    size_t k;
+    const json_t *t;
+    json_array_foreach(json_object_get(late, "late_ticks"), k, t)
+    {
+        if (k == ASH_REPORT_LATE_TICKS_SHOWN)
+            break;
+        char line[400];
+        fputs(before, f);
+        put(f, ash_report_fmt_late_tick(line, sizeof line, t));
+        fputs(after, f);
+    }
+}

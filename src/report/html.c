@@ -13,7 +13,7 @@
 #endif
 
 /* Kept free of '<' and '&' so that the page stays well-formed XML without CDATA. */
-static const char css[] =
+const char ash_report_html_css[] =
     "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fff}"
     "main{max-width:1060px;margin:0 auto;padding:0 16px 40px}"
     ".banner{padding:16px 24px;color:#fff}.banner h1{margin:0;font-size:24px;overflow-wrap:anywhere}"
@@ -124,7 +124,7 @@ static void head(FILE *f, const json_t *report)
     fputs(": ", f);
     put(f, verdict);
     fputs(" (aftershock)</title>\n<style>", f);
-    fputs(css, f);
+    fputs(ash_report_html_css, f);
     fputs("</style>\n</head>\n<body>\n", f);
 
     fprintf(f, "<header class=\"banner v-%s\"><h1>", verdict_class(verdict));
@@ -371,6 +371,14 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
                 ash_report_fmt_dur_or(b, sizeof b, late, "p99", "-"),
                 ash_report_fmt_dur_or(c, sizeof c, late, "max", "-"),
                 (long long)json_integer_value(json_object_get(late, "ticks")));
+        const json_t *ticks = json_object_get(late, "late_ticks");
+        if (json_array_size(ticks)) {
+            fprintf(f, "<p>%lld ticks started over 1 ms late%s:</p>\n<ul class=\"late\">\n",
+                    (long long)json_integer_value(json_object_get(late, "over_1ms")),
+                    json_array_size(ticks) > ASH_REPORT_LATE_TICKS_SHOWN ? " (the first ones)" : "");
+            ash_report_put_late_ticks(f, late, "<li>", "</li>\n", put);
+            fputs("</ul>\n", f);
+        }
     }
     fputs("<div class=\"tl\">", f);
     ash_report_put_svg_timeline(f, report, run, no);
@@ -514,6 +522,7 @@ int ash_report_write_html(const json_t *report, const char *path, ash_error_t *e
     json_array_foreach(json_object_get(report, "runs"), i, run) run_section(o.f, report, run, i + 1);
     if (json_array_size(json_object_get(report, "runs")) == 0)
         fputs("<p>No run completed: nothing was measured.</p>\n", o.f);
+    ash_report_put_annotations(o.f, report, true);
     fputs("<footer>Rendered by aftershock " ASH_VERSION " from report.json (", o.f);
     put(o.f, ASH_REPORT_SCHEMA);
     const char *version = ash_report_get_str(report, "aftershock_version", NULL);

@@ -172,7 +172,24 @@ static void suite_properties(FILE *f, const json_t *report, const json_t *run)
         }
         property_ms(f, "t_inject_ms", run, "t_inject_ms");
         /* The harness's own scheduling precision, so CI can watch it too. */
-        property_ms(f, "schedule_lateness_p99_ms", json_object_get(run, "schedule_lateness_ms"), "p99");
+        const json_t *late = json_object_get(run, "schedule_lateness_ms");
+        property_ms(f, "schedule_lateness_p99_ms", late, "p99");
+        /* Ticks over 1 ms late, and the first ones with what held the loop. */
+        if (json_is_integer(json_object_get(late, "over_1ms"))) {
+            char n[32];
+            snprintf(n, sizeof n, "%lld", (long long)json_integer_value(json_object_get(late, "over_1ms")));
+            property(f, "schedule_lateness.over_1ms", n);
+        }
+        size_t k;
+        const json_t *t;
+        json_array_foreach(json_object_get(late, "late_ticks"), k, t)
+        {
+            if (k == ASH_REPORT_LATE_TICKS_SHOWN)
+                break;
+            char name[64], line[400];
+            snprintf(name, sizeof name, "schedule_lateness.late_tick.%zu", k + 1);
+            property(f, name, ash_report_fmt_late_tick(line, sizeof line, t));
+        }
     }
     if (json_is_object(inc)) {
         property(f, "incident.source", ash_report_get_str(inc, "source", NULL));

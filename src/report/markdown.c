@@ -185,6 +185,19 @@ static void figures(FILE *f, const json_t *report)
             cell_dur(f, late, "max", "-");
             fputs("\n", f);
         }
+        /* Each tick over 1 ms late with what held the loop: the harness explains itself. */
+        json_array_foreach(runs, i, run)
+        {
+            const json_t *late = json_object_get(run, "schedule_lateness_ms");
+            const json_t *ticks = json_object_get(late, "late_ticks");
+            if (!json_array_size(ticks))
+                continue;
+            fprintf(f, "\nRun %zu: %lld probe ticks started over 1 ms late", i + 1,
+                    (long long)json_integer_value(json_object_get(late, "over_1ms")));
+            fprintf(f, json_array_size(ticks) > ASH_REPORT_LATE_TICKS_SHOWN ? " (the first %d):\n\n" : ":\n\n",
+                    ASH_REPORT_LATE_TICKS_SHOWN);
+            ash_report_put_late_ticks(f, late, "- ", "\n", ash_report_put_md_cell);
+        }
     }
     fputs("\n", f);
 
@@ -493,6 +506,7 @@ int ash_report_write_markdown(const json_t *report, const char *path, ash_error_
     verify_checks(o.f, runs);
     faults_and_actions(o.f, runs);
     event_log(o.f, runs);
+    ash_report_put_annotations(o.f, report, false);
     return ash_report_out_commit(&o, path, err);
 }
 

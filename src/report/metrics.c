@@ -53,9 +53,7 @@ static void labels(FILE *f, const json_t *rep, const char *variant, const char *
     fputs("\"}", f);
 }
 
-/* The variant label: the part of the name past its as-it-was replay's ("early-alert"),
- * "as-it-was" for a replay some other report is a variant of, else "". */
-static const char *variant_of(const json_t *const *reports, size_t n, size_t i)
+const char *ash_report_variant_label(const json_t *const *reports, size_t n, size_t i)
 {
     long b = ash_report_base_of(reports, n, i);
     if (b >= 0) {
@@ -165,7 +163,7 @@ int ash_report_write_metrics(const char *path, const json_t *const *reports, siz
     }
     for (size_t i = 0; i < n; i++) {
         keep[i] = newest_of_its_scenario(reports, n, i);
-        variant[i] = variant_of(reports, n, i);
+        variant[i] = ash_report_variant_label(reports, n, i);
     }
     write_all(f, reports, n, keep, variant);
     int ret = fclose(f) == 0 ? 0 : ash_error(err, errno, "metrics");

@@ -11,9 +11,9 @@ int ash_report_render_all(const json_t *report, const char *run_dir, ash_error_t
         const char *name;
         int (*write)(const json_t *, const char *, ash_error_t *);
     } outputs[] = {
-        {"junit.xml", ash_report_write_junit},
-        {"report.md", ash_report_write_markdown},
-        {"report.html", ash_report_write_html},
+        {"junit.xml", ash_report_write_junit},           {"report.md", ash_report_write_markdown},
+        {"report.html", ash_report_write_html},          {"gameday.md", ash_report_write_gameday_md},
+        {"gameday.html", ash_report_write_gameday_html},
     };
     size_t cap = strlen(run_dir) + 32;
     char *path = malloc(cap);

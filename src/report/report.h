@@ -36,6 +36,15 @@ int ash_report_write_junit(const json_t *report, const char *path, ash_error_t *
 int ash_report_write_markdown(const json_t *report, const char *path, ash_error_t *err);
 /* report.html: one self-contained, well-formed XHTML page with inline SVG timelines. */
 int ash_report_write_html(const json_t *report, const char *path, ash_error_t *err);
+/* The one-page game-day summary (docs/gameday.md): marks, machine figures and the
+ * incident's own side by side, who saw it first, the gaps, notes, what happened when. */
+int ash_report_write_gameday_md(const json_t *report, const char *path, ash_error_t *err);
+int ash_report_write_gameday_html(const json_t *report, const char *path, ash_error_t *err);
+/* report["annotations"]["grafana"]'s outcome (posted, failed, warnings) as a section;
+ * nothing when the run posted none. */
+void ash_report_put_annotations(FILE *f, const json_t *report, bool html);
+/* The pages' stylesheet (html.c): free of '<' and '&', contrast-checked. */
+extern const char ash_report_html_css[];
 /* reports_dir/index.html listing every subdirectory holding a report.json, newest first. */
 int ash_report_write_index(const char *reports_dir, ash_error_t *err);
 
@@ -51,6 +60,10 @@ const char *ash_report_source_of(const json_t *report);
  * name the one started closest to reports[i] (ties: the first listed). -1 when
  * reports[i] is no variant of any of them. */
 long ash_report_base_of(const json_t *const *reports, size_t n, size_t i);
+
+/* The variant label of reports[i]: the part of its name past its as-it-was replay's
+ * ("early-alert"), "as-it-was" for a replay some other report is a variant of, else "". */
+const char *ash_report_variant_label(const json_t *const *reports, size_t n, size_t i);
 
 /* One figure of a variant against its as-it-was replay. */
 struct ash_report_delta {
@@ -118,6 +131,16 @@ const char *ash_report_fmt_human(char *buf, size_t len, double ms);
 const char *ash_report_fmt_dur(char *buf, size_t len, double ms);
 /* fmt_dur of obj[key], or `absent` when it is null or missing. */
 const char *ash_report_fmt_dur_or(char *buf, size_t len, const json_t *obj, const char *key, const char *absent);
+/* One of schedule_lateness_ms.late_ticks for people: "probe 'web': the tick due at
+ * 1.23 s started 23.4 ms late: loop busy in the revert of fault 'x' (...)". */
+const char *ash_report_fmt_late_tick(char *buf, size_t len, const json_t *tick);
+/* How many late ticks the reports list (report.json keeps them all, to 1000). */
+#define ASH_REPORT_LATE_TICKS_SHOWN 10
+/* The first ASH_REPORT_LATE_TICKS_SHOWN of schedule_lateness_ms.late_ticks, one a line:
+ * `before`, the line through `put` (the format's escaper), `after`. */
+void ash_report_put_late_ticks(FILE *f, const json_t *late, const char *before, const char *after,
+                               void (*put)(FILE *, const char *));
+
 /* What a measured figure's null means: "not detected" (ttd*), "not recovered"
  * (ttr*), "no impact seen" (impact*), "not measured" (anything else). */
 const char *ash_report_absent_text(const char *figure);

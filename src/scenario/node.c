@@ -943,17 +943,29 @@ static int node_target_map(const ash_node *n, struct ash_target_ref *ref, ash_er
         if (node_pod_map(&v, sel, sizeof sel, err) < 0)
             return -1;
     } else if (ash_node_is_map(&v)) {
-        static const char *const keys[][4] = {
-            [ASH_TARGET_CONTAINER] = {"name", "id", "label", NULL},
+        static const char *const keys[][5] = {
+            [ASH_TARGET_CONTAINER] = {"name", "id", "label", "all", NULL},
             [ASH_TARGET_PROCESS] = {"pid", "pidfile", "exe", NULL},
             [ASH_TARGET_CGROUP] = {"path", NULL},
             [ASH_TARGET_POD] = {NULL},
         };
         if (ash_map_check_keys(&v, type, keys[t], NULL, err) < 0)
             return -1;
-        ash_node sk, sv;
-        if (ash_map_size(&v) != 1 || !ash_map_pair(&v, 0, &sk, &sv))
+        ash_node sk, sv, all = ash_map_get(&v, "all");
+        size_t nsel = ash_map_size(&v) - (ash_node_ok(&all) ? 1 : 0);
+        for (size_t i = 0; i < ash_map_size(&v) && ash_map_pair(&v, i, &sk, &sv); i++)
+            if (strcmp(ash_node_text(&sk) ? ash_node_text(&sk) : "", "all") != 0)
+                break;
+        if (nsel != 1)
             return ash_node_fail(&v, err, "a %s is selected by one key", type);
+        if (ash_node_ok(&all)) {
+            const char *a = ash_node_text(&all);
+            if (!a || (strcmp(a, "true") != 0 && strcmp(a, "false") != 0))
+                return ash_node_fail(&all, err, "'all' is true or false");
+            if (strcmp(ash_node_text(&sk), "label") != 0)
+                return ash_node_fail(&all, err, "'all: true' goes with a label: {label: KEY=VALUE, all: true}");
+            ref->all = strcmp(a, "true") == 0;
+        }
         if (need_text(&sv, "a name, id, label, pid or path", err) < 0)
             return -1;
         const char *key = ash_node_text(&sk);

@@ -1612,6 +1612,20 @@ static int check_references(struct pctx *x, const ash_node *root)
     ash_node probes = ash_map_get(root, "probes");
     for (size_t i = 0; i < sc->n_probes; i++) {
         const char *from = sc->probes[i].from;
+        if (from && (strncmp(from, "container:", 10) == 0 || strncmp(from, "process:", 8) == 0)) {
+            /* Looked up when the probe starts (or by validate --resolve's run): only its form here. */
+            char msg[300];
+            struct ash_target_ref ref = {0};
+            int r = ash_target_ref_parse(from, &ref, msg, sizeof msg);
+            if (r == 0)
+                r = ash_target_selector_check(ref.type, ref.name, msg, sizeof msg);
+            ash_target_ref_clear(&ref);
+            if (r < 0) {
+                ash_node item = ash_seq_at(&probes, i), f = ash_map_get(&item, "from");
+                return ash_node_fail(&f, x->err, "probe '%s': from: %s", sc->probes[i].name, msg);
+            }
+            continue;
+        }
         if (from && !ash_scenario_host(sc, from)) {
             ash_node item = ash_seq_at(&probes, i), f = ash_map_get(&item, "from");
             if (sc->n_hosts == 0)

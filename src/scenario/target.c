@@ -187,6 +187,7 @@ void ash_target_ref_clear(struct ash_target_ref *ref)
     free(ref->endpoint);
     ref->name = NULL;
     ref->endpoint = NULL;
+    ref->all = false;
 }
 
 const char *ash_target_ref_str(const struct ash_target_ref *ref, char *buf, size_t len)

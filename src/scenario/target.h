@@ -8,6 +8,7 @@
 #ifndef ASH_SCENARIO_TARGET_H
 #define ASH_SCENARIO_TARGET_H
 
+#include <stdbool.h>
 #include "scenario/node.h"
 
 /* What a target is. The last three are what the user already runs (docs/targets.md);
@@ -43,6 +44,9 @@ struct ash_target_ref {
     /* Where its runtime is reached (a container: the engine's socket, from the
      * scenario's runtime.docker_host); NULL: DOCKER_HOST or the default socket. */
     char *endpoint;
+    /* container:{label: K=V, all: true}: every running container with the label; the
+     * engine injects the fault once per container (engine/fault_fanout.c). */
+    bool all;
     struct ash_loc loc;
 };
 

@@ -1,6 +1,7 @@
 /* The undo journal: JSON Lines, fsync'd per record, replayed newest first. */
 #include "sys/fs.h"
 #include "sys/journal.h"
+#include "sys/gil.h"
 #include "sys/clock.h"
 #include "sys/proc.h"
 
@@ -70,9 +71,15 @@ static int write_line(int fd, json_t *obj, const char *path, ash_error_t *err)
             (void)!ftruncate(fd, start);
         return ash_error(err, e, "journal %s: write", path);
     }
-    /* The undo must be on disk before the change it undoes is made. */
-    if (fdatasync(fd) < 0)
-        return ash_error(err, errno, "journal %s: fdatasync", path);
+    /* The undo must be on disk before the change it undoes is made. The wait lets go
+     * of the run lock (sys/gil.h): the line is written whole already, another
+     * thread's record can only follow it, and the caller makes its change after. */
+    ash_gil_blocking_begin();
+    int synced = fdatasync(fd);
+    int se = errno;
+    ash_gil_blocking_end();
+    if (synced < 0)
+        return ash_error(err, se, "journal %s: fdatasync", path);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* The lock holder process (`aftershock __lock-holder`), its control from the harness,
  * and second-connection checks that a lock is free again. */
 #include "sys/lockhold.h"
+#include "sys/gil.h"
 #include "sys/clock.h"
 
 #include <ctype.h>
@@ -502,7 +503,9 @@ int ash_lockhold_start(const struct ash_lock_spec *s, struct ash_lockholder *h, 
             break;
         }
         struct pollfd pf = {.fd = p[0], .events = POLLIN};
+        ash_gil_blocking_begin(); /* the holder taking its lock: the probes see the fault begin */
         int n = poll(&pf, 1, (int)ms_ceil(left));
+        ash_gil_blocking_end();
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -576,8 +579,13 @@ void ash_lockhold_kill(struct ash_lockholder *h)
      * a stopped holder is not left in a state anything else could observe. */
     ash_pidfd_signal(h->child.pidfd, SIGCONT);
     ash_pidfd_signal(h->child.pidfd, SIGKILL);
+    ash_gil_blocking_begin();
     while (waitpid(h->child.pid, NULL, 0) < 0 && errno == EINTR)
         ;
+    /* Taken here, not after the run lock is back: the probes may see the release
+     * meanwhile, and this is its moment. */
+    h->ended = ash_now_ns();
+    ash_gil_blocking_end();
     ash_child_close(&h->child);
     h->child.pid = -1;
     h->stopped = false;

@@ -1,5 +1,8 @@
 /* Event loop: epoll over fds, a min-heap of timers behind one absolute timerfd,
- * signals through signalfd. Single-threaded; all callbacks run on this thread.
+ * signals through signalfd. All callbacks run on this thread. During a run, the
+ * offloop worker may add and cancel timers and fds too, holding the run lock
+ * (sys/gil.h), which this thread lets go of only inside epoll_wait: a timer
+ * added then re-arms the timerfd, which wakes the wait.
  *
  * Timers use one CLOCK_MONOTONIC timerfd armed with TFD_TIMER_ABSTIME for the
  * earliest deadline, rather than an epoll_wait timeout, because epoll_wait
@@ -9,6 +12,7 @@
 #include "sys/loop.h"
 #include "sys/fs.h"
 #include "sys/clock.h"
+#include "sys/gil.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -281,6 +285,7 @@ static void run_timers(ash_loop *l)
         ash_timer *t = l->heap[0];
         heap_remove(l, t);
         t->running = true;
+        ash_gil_what("a timer callback of the event loop", NULL);
         int64_t next = t->cb(l, l->now, t->data);
         t->running = false;
         if (t->cancelled || next == ASH_TIMER_DONE) {
@@ -355,7 +360,12 @@ int64_t ash_loop_now(const ash_loop *l)
 static int run_once(ash_loop *l, ash_error_t *err)
 {
     struct epoll_event evs[64];
+    ash_gil_what("the event loop", NULL);
+    bool held = ash_gil_idle_begin();
     int n = epoll_wait(l->epfd, evs, 64, -1);
+    int e = errno;
+    ash_gil_idle_end(held);
+    errno = e;
     if (n < 0) {
         if (errno == EINTR)
             return 0;
@@ -367,6 +377,8 @@ static int run_once(ash_loop *l, ash_error_t *err)
         if ((size_t)fd >= l->nfds_cap || !l->fds[fd].live)
             continue; /* removed by an earlier callback in this batch */
         struct fd_watch w = l->fds[fd];
+        if (fd != l->timerfd)
+            ash_gil_what("an fd callback of the event loop", NULL);
         w.cb(l, fd, evs[i].events, w.data);
     }
     /* Timers due while fds were served run now rather than one wake-up later. */

@@ -1,10 +1,12 @@
 /* nftables through libnftables in a chosen network namespace: run batches, delete and query tables. */
 #include "sys/nft.h"
+#include "sys/gil.h"
 #include "sys/netns.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/membarrier.h>
+#include <jansson.h>
 #include <nftables/libnftables.h>
 #include <pthread.h>
 #include <sched.h>
@@ -16,11 +18,14 @@
 #include <unistd.h>
 
 /* One libnftables context per namespace that has tables of ours, kept from
- * ash_nft_run until the table is deleted: a context costs ~90 us to make (and
- * its socket is bound to the namespace it was made in, so it is keyed by the
- * namespace's identity, not by the caller's fd). It is dropped on delete
- * because its socket keeps the namespace alive: a sandbox host whose faults
- * are reverted must be free to die with its veth. */
+ * the first ash_nft_run until ash_nft_forget: a fresh context costs ~40 us to
+ * make and its first command ~110 us more than later ones (libnftables fills
+ * its caches), so a fault injected and reverted again and again in one
+ * namespace pays that once (bench_network: 165 us -> ~55 us per add). Its
+ * socket is bound to the namespace it was made in, so it is keyed by the
+ * namespace's identity, not by the caller's fd. The socket keeps the
+ * namespace alive, so whoever tears a namespace down forgets it first (the
+ * sandbox does, per host): a host must be free to die with its veth. */
 #define NFT_CACHE_MAX 16
 
 struct nft_slot {
@@ -34,6 +39,8 @@ static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct nft_call {
     const char *cmds;
+    bool json; /* keep the output, as JSON, in out (the caller frees it) */
+    char *out;
     struct nft_ctx *ctx; /* in: a cached one, or NULL to make one; out: the one used */
     int rc;
     char msg[512];
@@ -62,7 +69,15 @@ static int nft_call_here(void *arg)
         c->rc = -1;
         return 0;
     }
+    unsigned flags = nft_ctx_output_get_flags(c->ctx);
+    if (c->json)
+        nft_ctx_output_set_flags(c->ctx, flags | NFT_CTX_OUTPUT_JSON);
     c->rc = nft_run_cmd_from_buffer(c->ctx, c->cmds);
+    if (c->json) {
+        nft_ctx_output_set_flags(c->ctx, flags); /* a cached context is shared with plain commands */
+        const char *o = nft_ctx_get_output_buffer(c->ctx);
+        c->out = strdup(o ? o : "");
+    }
     const char *e = nft_ctx_get_error_buffer(c->ctx); /* also empties the buffer for the next command */
     snprintf(c->msg, sizeof c->msg, "%s", e ? e : "");
     /* First line only: libnftables repeats the command with carets below it. */
@@ -189,23 +204,25 @@ static void ctx_release(struct nft_ctx *ctx, bool after_delete)
 }
 
 /* Run cmds with the namespace's cached context. keep: cache a new context
- * (ash_nft_run); drop: take the cached one out and release it afterwards
- * (delete). Holds the lock throughout: a context is used by one thread at a time. */
-static int run_cached(int netns_fd, struct nft_call *c, bool keep, bool drop, ash_error_t *err)
+ * (ash_nft_run); deleting: a context not kept is retired rather than freed
+ * (ash_nft_table_delete). Holds the lock throughout: a context is used by one
+ * thread at a time. */
+static int run_cached(int netns_fd, struct nft_call *c, bool keep, bool deleting, ash_error_t *err)
 {
     dev_t dev = 0;
     ino_t ino = 0;
     bool keyed = ns_key(netns_fd, &dev, &ino) == 0;
+    /* A table's delete waits for the kernel (milliseconds): the run lock is let go
+     * meanwhile (sys/gil.h). slots_lock guards libnftables; it is never held while
+     * the run lock is waited for (taken after letting go, released before taking back). */
+    ash_gil_blocking_begin();
     pthread_mutex_lock(&slots_lock);
     struct nft_slot *s = keyed ? slot_find(dev, ino) : NULL;
     c->ctx = s ? s->ctx : NULL;
     int r = call(netns_fd, c, err);
-    if (drop)
-        delete_seq++;
-    if (s && drop) {
-        s->ctx = NULL;
-        ctx_release(c->ctx, true);
-    } else if (!s && c->ctx) {
+    if (deleting)
+        delete_seq++; /* a context closed from now on waits for this table: see ctx_release */
+    if (!s && c->ctx) {
         struct nft_slot *free_slot = NULL;
         for (size_t i = 0; keep && keyed && !free_slot && i < NFT_CACHE_MAX; i++)
             if (!slots[i].ctx)
@@ -213,9 +230,10 @@ static int run_cached(int netns_fd, struct nft_call *c, bool keep, bool drop, as
         if (free_slot)
             *free_slot = (struct nft_slot){.dev = dev, .ino = ino, .ctx = c->ctx};
         else
-            ctx_release(c->ctx, drop);
+            ctx_release(c->ctx, deleting);
     }
     pthread_mutex_unlock(&slots_lock);
+    ash_gil_blocking_end();
     return r;
 }
 
@@ -260,4 +278,59 @@ int ash_nft_table_delete(int netns_fd, const char *family, const char *name, ash
     if (c.rc == 0 || msg_missing(c.msg))
         return 0;
     return ash_error(err, EIO, "nftables: cannot delete table %s %s: %s", family, name, c.msg);
+}
+
+int ash_nft_table_packets(int netns_fd, const char *family, const char *name, uint64_t *packets, ash_error_t *err)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "list table %s %s", family, name);
+    struct nft_call c = {.cmds = cmd, .json = true};
+    *packets = 0;
+    if (run_cached(netns_fd, &c, false, false, err) < 0) {
+        free(c.out);
+        return -1;
+    }
+    if (c.rc != 0) {
+        free(c.out);
+        if (msg_missing(c.msg))
+            return 0;
+        return ash_error(err, EIO, "nftables: cannot list table %s %s: %s", family, name, c.msg);
+    }
+    if (!c.out)
+        return ash_error(err, ENOMEM, "nftables: the table's listing");
+    /* {"nftables": [{"rule": {"expr": [..., {"counter": {"packets": N, ...}}, ...]}}, ...]} */
+    json_error_t je;
+    json_t *doc = json_loads(c.out, 0, &je);
+    free(c.out);
+    if (!doc)
+        return ash_error(err, EIO, "nftables: cannot read the listing of table %s %s: %s", family, name, je.text);
+    size_t i, k;
+    json_t *item, *expr;
+    json_array_foreach(json_object_get(doc, "nftables"), i, item)
+    {
+        json_array_foreach(json_object_get(json_object_get(item, "rule"), "expr"), k, expr)
+        {
+            json_t *n = json_object_get(json_object_get(expr, "counter"), "packets");
+            if (json_is_integer(n))
+                *packets += (uint64_t)json_integer_value(n);
+        }
+    }
+    json_decref(doc);
+    return 1;
+}
+
+void ash_nft_forget(int netns_fd)
+{
+    dev_t dev = 0;
+    ino_t ino = 0;
+    if (ns_key(netns_fd, &dev, &ino) < 0)
+        return;
+    pthread_mutex_lock(&slots_lock);
+    struct nft_slot *s = slot_find(dev, ino);
+    if (s) {
+        /* Retired, not freed: a table deleted through it may still be on its way out. */
+        ctx_release(s->ctx, true);
+        s->ctx = NULL;
+    }
+    pthread_mutex_unlock(&slots_lock);
 }

@@ -1,5 +1,6 @@
 /* Process spawning and identity: fork+exec with pidfds, checked signals, names. */
 #include "sys/proc.h"
+#include "sys/gil.h"
 #include "sys/clock.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -108,6 +110,56 @@ static void child_fail(int fd, const char *what)
 
 static char common_env[256];
 
+/* The common case (no pre_exec hook, no death signal) through posix_spawnp: glibc
+ * starts the child with clone(CLONE_VM|CLONE_VFORK), so the cost does not grow with
+ * this process's memory as fork's page-table copy does (a fork of the engine held
+ * the run lock for milliseconds under load and made probe ticks late), and an exec
+ * failure comes back as the return value. What it cannot do (a hook in the child,
+ * PR_SET_PDEATHSIG) goes through fork below. */
+static int spawn_light(const struct ash_spawn_opts *o, char **envp, pid_t *pid, ash_error_t *err)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    int e = posix_spawn_file_actions_init(&fa);
+    if (e)
+        return ash_error(err, e, "spawn");
+    if ((e = posix_spawnattr_init(&at))) {
+        posix_spawn_file_actions_destroy(&fa);
+        return ash_error(err, e, "spawn");
+    }
+    int fds[3] = {o->stdin_fd, o->stdout_fd, o->stderr_fd};
+    for (int i = 0; i < 3 && !e; i++)
+        e = fds[i] >= 0 ? posix_spawn_file_actions_adddup2(&fa, fds[i], i)
+                        : posix_spawn_file_actions_addopen(&fa, i, "/dev/null", O_RDWR, 0);
+    if (!e && o->cwd)
+        e = posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
+    /* The loop blocks the signals it reads through a signalfd: the child starts with
+     * none blocked and every signal at its default, as the fork path does. */
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (o->new_pgroup ? POSIX_SPAWN_SETPGROUP : 0);
+    if (!e)
+        e = posix_spawnattr_setsigmask(&at, &none);
+    if (!e)
+        e = posix_spawnattr_setsigdefault(&at, &all);
+    if (!e)
+        e = posix_spawnattr_setflags(&at, flags);
+    if (!e)
+        e = posix_spawnattr_setpgroup(&at, 0);
+    if (e) {
+        posix_spawnattr_destroy(&at);
+        posix_spawn_file_actions_destroy(&fa);
+        return ash_error(err, e, "spawn");
+    }
+    e = posix_spawnp(pid, o->argv[0], &fa, &at, o->argv, envp);
+    posix_spawnattr_destroy(&at);
+    posix_spawn_file_actions_destroy(&fa);
+    if (e)
+        return ash_error(err, e, "cannot start '%s' (exec)", o->argv[0]);
+    return 0;
+}
+
 void ash_spawn_set_common_env(const char *kv)
 {
     snprintf(common_env, sizeof common_env, "%s", kv ? kv : "");
@@ -145,8 +197,18 @@ int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t
             if (!common || strncmp(environ[i], common_env, klen + 1) != 0)
                 envp[k++] = environ[i];
     }
+    pid_t pid;
+    if (!o->pre_exec && !o->die_with_parent) {
+        int r = spawn_light(o, envp ? envp : environ, &pid, err);
+        free(envp);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        if (r < 0)
+            return -1;
+        goto started;
+    }
     pid_t parent = getpid();
-    pid_t pid = fork();
+    pid = fork();
     if (pid < 0) {
         int e = errno;
         free(envp);
@@ -197,6 +259,7 @@ int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t
         waitpid(pid, NULL, 0);
         return ash_error(err, e, "cannot start '%s' (%s)", o->argv[0], msg + sizeof e);
     }
+started:
     out->pid = pid;
     out->pidfd = ash_pidfd_open(pid);
     out->start = ash_proc_start_time(pid);
@@ -223,9 +286,11 @@ int ash_run_command_out(char *const *argv, int64_t timeout_ns, int out_fd, ash_e
         return -1;
     struct pollfd p = {.fd = ch.pidfd, .events = POLLIN};
     int status = 0, r;
+    ash_gil_blocking_begin(); /* the command's run is all wait: the probes keep their clock */
     do
         r = poll(&p, 1, (int)(timeout_ns / ASH_NS_PER_MS));
     while (r < 0 && errno == EINTR);
+    ash_gil_blocking_end();
     if (r <= 0 || ash_child_reap(&ch, &status) != 1) {
         ash_child_terminate(&ch, 0, true);
         ash_child_close(&ch);
@@ -272,13 +337,17 @@ void ash_child_terminate(struct ash_child *c, int64_t grace_ns, bool pgroup)
     ash_pidfd_signal(c->pidfd, SIGTERM);
     if (c->pidfd >= 0 && grace_ns > 0) {
         struct pollfd p = {.fd = c->pidfd, .events = POLLIN};
+        ash_gil_blocking_begin();
         poll(&p, 1, (int)(grace_ns / ASH_NS_PER_MS));
+        ash_gil_blocking_end();
     }
     if (!ash_child_reap(c, NULL)) {
         if (pgroup)
             kill(-c->pid, SIGKILL);
         ash_pidfd_signal(c->pidfd, SIGKILL);
+        ash_gil_blocking_begin();
         waitpid(c->pid, NULL, 0);
+        ash_gil_blocking_end();
         c->pid = -1;
     } else if (pgroup) {
         /* leader gone: make sure nothing of its group survives */

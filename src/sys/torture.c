@@ -38,6 +38,7 @@ bool ash_torture_hit(const char **what)
 #include <fcntl.h>
 #include <stdarg.h>
 #include <unistd.h>
+#include <spawn.h>
 
 /* Atomic: libcurl's resolver threads allocate too. */
 static atomic_uint_fast64_t calls;
@@ -101,6 +102,8 @@ int __real_open(const char *path, int flags, ...);
 int __real_openat(int dirfd, const char *path, int flags, ...);
 ssize_t __real_write(int fd, const void *buf, size_t len);
 pid_t __real_fork(void);
+int __real_posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *at,
+                        char *const argv[], char *const envp[]);
 
 void *__wrap_malloc(size_t size);
 void *__wrap_calloc(size_t n, size_t size);
@@ -111,6 +114,8 @@ int __wrap_open(const char *path, int flags, ...);
 int __wrap_openat(int dirfd, const char *path, int flags, ...);
 ssize_t __wrap_write(int fd, const void *buf, size_t len);
 pid_t __wrap_fork(void);
+int __wrap_posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *at,
+                        char *const argv[], char *const envp[]);
 
 void *__wrap_malloc(size_t size)
 {
@@ -208,6 +213,15 @@ pid_t __wrap_fork(void)
     if (pid == 0)
         atomic_store(&fail_at, 0);
     return pid;
+}
+
+/* ash_spawn's common path (sys/proc.c): a failed start, as a failed fork is. */
+int __wrap_posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *at,
+                        char *const argv[], char *const envp[])
+{
+    if (should_fail("posix_spawnp"))
+        return EAGAIN;
+    return __real_posix_spawnp(pid, file, fa, at, argv, envp);
 }
 
 #endif

@@ -62,6 +62,21 @@ expect "an nftables table" "nftables table $tag\$"
 nft delete table inet "$tag"
 gone "the table" "nftables table $tag\$"
 
+# A namespace with no name (a container's): a table and a qdisc on its eth0 inside it.
+unshare -n sleep 60 &
+np=$!; pids+=("$np")
+waitns() { local i; for i in $(seq 50); do [ "$(stat -L -c %i /proc/$np/ns/net 2>/dev/null)" != "$(stat -L -c %i /proc/self/ns/net)" ] && return 0; sleep 0.1; done; return 1; }
+if waitns && nsenter -t "$np" -n nft add table inet "$tag" && nsenter -t "$np" -n ip link add eth0 type veth peer name eth1 &&
+  nsenter -t "$np" -n tc qdisc add dev eth0 root tbf rate 1mbit burst 32k latency 50ms; then
+  expect "a table in a container's namespace" "nftables table $tag in the network namespace of pid $np "
+  expect "a qdisc on a container's eth0" "qdisc tbf [0-9a-f]+: on eth0 in the network namespace of pid $np "
+  kill -KILL "$np"; wait "$np" 2>/dev/null
+  gone "the container's namespace" "(nftables table $tag|qdisc tbf .*) in the network namespace of pid $np "
+else
+  check "a table and a qdisc can be planted in an unnamed namespace" false
+  kill -KILL "$np"; wait "$np" 2>/dev/null
+fi
+
 if mkdir "/sys/fs/cgroup/$tag"; then
   expect "a cgroup" "cgroup /sys/fs/cgroup/$tag\$"
   rmdir "/sys/fs/cgroup/$tag"

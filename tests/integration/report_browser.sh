@@ -9,6 +9,8 @@
 # in one second, a dense incident run shaped like ioffice-dns-misresolution (several faults, detections
 # and remediations close together), real replays of ioffice-dns-misresolution (the densest bundled
 # scenario) and askcody-memory-exhaustion (tests/fixtures/reports/replayed/), and the index.html. Screenshots of every page at both
+# The game-day summaries (gameday.html) of every run directory too, among them the marks fixture
+# (tests/fixtures/reports/gameday.json: marks, a note, a guardrail trip).
 # widths are kept under BUILD/report-screenshots/ as artifacts.
 #
 # The check itself must be able to fail: a planted page with overlapping labels, one that fetches an
@@ -48,6 +50,9 @@ for f in "$here"/../fixtures/reports/replayed/*.json; do
     mkdir -p "$out/replayed-$name"
     cp "$f" "$out/replayed-$name/report.json"
 done
+# The game-day summary with people's marks, a note and a guardrail trip (gameday.html).
+mkdir -p "$out/gameday"
+cp "$here/../fixtures/reports/gameday.json" "$out/gameday/report.json"
 for d in "$out"/*/; do
     [ -f "$d/report.json" ] || continue
     "$ash" report "$d" >/dev/null
@@ -185,7 +190,7 @@ if not m:
     problems.append("the page did not render (no layout result from Chromium)")
 else:
     r = json.loads(html.unescape(m.group(1)))
-    if r["boxes"] == 0 and "index" not in label:
+    if r["boxes"] == 0 and "index" not in label and "-gameday@" not in label:  # the summary has no SVG
         problems.append("no SVG text was measured")
     for k, what in (("overlaps", "texts overlap"), ("outside", "text outside its SVG"),
                     ("small", "text under 12 px"), ("overflow", "text leaves its frame"),
@@ -218,9 +223,10 @@ PY
 
 fail=0
 pages=0
-for page in "$out"/index.html "$out"/*/report.html; do
+for page in "$out"/index.html "$out"/*/report.html "$out"/*/gameday.html; do
     label=$(basename "$(dirname "$page")")
     [ "$page" = "$out/index.html" ] && label=index
+    case $page in */gameday.html) label="$label-gameday" ;; esac
     check "$page" "$label" || fail=1
     pages=$((pages + 1))
 done

@@ -166,7 +166,7 @@ if ! command -v xmllint >/dev/null 2>&1; then
     echo "report_xml: xmllint is not installed (apt-get install libxml2-utils; scripts/install-deps.sh --test does)" >&2
     exit 1
 fi
-xmllint --noout "$out"/*/junit.xml "$out"/all-junit.xml "$out"/*/report.html "$out"/index.html \
+xmllint --noout "$out"/*/junit.xml "$out"/all-junit.xml "$out"/*/report.html "$out"/*/gameday.html "$out"/index.html \
     "$out"/variants/index.html "$out"/variants/*/report.html
 
 # A JUnit consumer's view: every junit.xml validates against the Jenkins/Ant junit shape

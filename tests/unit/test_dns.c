@@ -148,6 +148,40 @@ START_TEST(test_answers)
 }
 END_TEST
 
+/* Many names: every one is found, and a name's records answer in the order
+ * they were added, across the growth of the name index (issue 19). */
+START_TEST(test_many_names)
+{
+    struct ash_dns *d;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_dns_new(NULL, &d, &err), 0);
+    for (int i = 0; i < 3000; i++) {
+        char name[16], addr[32];
+        snprintf(name, sizeof name, "h%d", i);
+        snprintf(addr, sizeof addr, "10.2.%d.%d", i / 256, i % 256);
+        ck_assert_int_eq(ash_dns_add_record(d, name, ASH_DNS_A, addr, 30, &err), 0);
+    }
+    ck_assert_int_eq(ash_dns_add_record(d, "H7", ASH_DNS_A, "10.9.9.9", 30, &err), 0);
+    char got[64];
+    ldns_pkt *a = ask_a(d, "h2999", NULL);
+    first_answer(a, got, sizeof got);
+    ck_assert_str_eq(got, "10.2.11.183");
+    ldns_pkt_free(a);
+    a = ask_a(d, "h7", NULL);
+    ck_assert_uint_eq(ldns_pkt_ancount(a), 2);
+    char *s0 = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(a), 0), 0));
+    char *s1 = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(a), 1), 0));
+    ck_assert_str_eq(s0, "10.2.0.7");
+    ck_assert_str_eq(s1, "10.9.9.9");
+    free(s0);
+    free(s1);
+    ldns_pkt_free(a);
+    ck_assert_str_eq(ash_dns_lookup(d, "h1234"), "10.2.4.210");
+    ck_assert_ptr_null(ash_dns_lookup(d, "h3000"));
+    ash_dns_free(d);
+}
+END_TEST
+
 START_TEST(test_truncation)
 {
     struct ash_dns *d = new_server();
@@ -856,6 +890,7 @@ int main(void)
     tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_add_test(tc, test_answers);
     tcase_add_test(tc, test_truncation);
+    tcase_add_test(tc, test_many_names);
     tcase_add_test(tc, test_rules);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_parser);

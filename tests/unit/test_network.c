@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +354,36 @@ START_TEST(test_partition_and_loss)
 }
 END_TEST
 
+/* Issue 19: the nftables context a loss fault used is kept for its host's
+ * namespace after the revert (a next inject is cheaper), and its socket
+ * holds the namespace; the sandbox must drop it before teardown, or the
+ * host's veth outlives the run and teardown waits for it in vain. */
+START_TEST(test_teardown_after_nft_fault)
+{
+    if (!can_run())
+        return;
+    struct fx f;
+    fx_setup(&f, "  - name: cut\n    kind: network\n    at: 0s\n    host: a\n    direction: egress\n    loss: 5%\n");
+    void *st = inject(&f);
+    revert(&f, st);
+    assert_clean(&f, "cut", 0);
+    int64_t t0 = ash_now_ns();
+    ash_sandbox_destroy(f.sb);
+    f.sb = NULL;
+    ck_assert_msg(ash_now_ns() - t0 < 2 * ASH_NS_PER_S, "teardown waited %lld ms for the hosts' veths",
+                  (long long)((ash_now_ns() - t0) / ASH_NS_PER_MS));
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "ash%.8sv", f.run);
+    struct if_nameindex *ifs = if_nameindex();
+    ck_assert_ptr_nonnull(ifs);
+    for (struct if_nameindex *i = ifs; i->if_index; i++)
+        ck_assert_msg(strncmp(i->if_name, prefix, strlen(prefix)) != 0, "veth %s left after teardown", i->if_name);
+    if_freenameindex(ifs);
+    ck_assert_uint_eq(ash_journal_pending(f.j), 0);
+    fx_teardown(&f);
+}
+END_TEST
+
 /* Issue 22: faults 'part.x' and 'part_x' once made the same table
  * (ash-<run>-part_x), so reverting the short one lifted the long partition.
  * Each now has its own table; reverting one leaves the other in effect. */
@@ -589,6 +620,7 @@ int main(void)
     tcase_add_test(tc, test_doctor);
     tcase_add_test(tc, test_relay_delay);
     tcase_add_test(tc, test_partition_and_loss);
+    tcase_add_test(tc, test_teardown_after_nft_fault);
     tcase_add_test(tc, test_partition_names_distinct);
     tcase_add_test(tc, test_bandwidth_cross_traffic);
     tcase_add_test(tc, test_recover_after_crash);

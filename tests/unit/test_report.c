@@ -651,6 +651,53 @@ START_TEST(markdown_has_the_figures)
 }
 END_TEST
 
+/* Each probe tick over 1 ms late is listed with what held the loop, in all three
+ * formats (issue 15 item 3): the first ASH_REPORT_LATE_TICKS_SHOWN of them. */
+START_TEST(late_ticks_with_their_cause)
+{
+    json_t *doc = load_fixture("pass");
+    json_t *late = json_object_get(json_array_get(json_object_get(doc, "runs"), 0), "schedule_lateness_ms");
+    ck_assert_ptr_nonnull(late);
+    json_t *ticks = json_array();
+    for (int i = 0; i < 12; i++)
+        json_array_append_new(ticks, json_pack("{s:s, s:f, s:f, s:s}", "probe", "api|x", "due_ms", 2150.0 + 100 * i,
+                                               "late_ms", 23.4, "cause",
+                                               "loop busy in the revert of fault 'slow' (45.000 ms, from 20.000 ms "
+                                               "before the tick was due)"));
+    json_object_set_new(late, "over_1ms", json_integer(14));
+    json_object_set_new(late, "late_ticks", ticks);
+    struct {
+        int (*writer)(const json_t *, const char *, ash_error_t *);
+        const char *file, *want, *count;
+    } w[] = {
+        {ash_report_write_markdown, "late.md",
+         "- probe 'api\\|x': the tick due at 2.15 s started 23.4 ms late: loop busy in the revert of fault 'slow'",
+         "Run 1: 14 probe ticks started over 1 ms late (the first 10):"},
+        {ash_report_write_html, "late.html",
+         "<li>probe &#39;api|x&#39;: the tick due at 2.15 s started 23.4 ms late: loop busy in the revert of fault "
+         "&#39;slow&#39;",
+         "<p>14 ticks started over 1 ms late (the first ones):</p>"},
+        {ash_report_write_junit, "late.xml", "<property name=\"schedule_lateness.late_tick.10\"",
+         "<property name=\"schedule_lateness.over_1ms\" value=\"14\"/>"},
+    };
+    for (size_t k = 0; k < sizeof w / sizeof w[0]; k++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", tmpdir, w[k].file);
+        ash_error_t err = {0};
+        ck_assert_msg(w[k].writer(doc, path, &err) == 0, "%s", err.msg);
+        char *out = slurp(path);
+        ck_assert_msg(strstr(out, w[k].want) != NULL, "%s lacks %s", w[k].file, w[k].want);
+        ck_assert_msg(strstr(out, w[k].count) != NULL, "%s lacks %s", w[k].file, w[k].count);
+        /* Ten shown, not the eleventh. */
+        ck_assert_msg(strstr(out, "3.05 s started") != NULL && strstr(out, "3.15 s started") == NULL &&
+                          strstr(out, "late_tick.11") == NULL,
+                      "%s does not list exactly the first 10", w[k].file);
+        free(out);
+    }
+    json_decref(doc);
+}
+END_TEST
+
 /* ---- HTML ---- */
 
 START_TEST(html_timeline_per_run_and_strip_per_probe)
@@ -832,13 +879,13 @@ START_TEST(terminal_summary)
 }
 END_TEST
 
-START_TEST(render_all_writes_three_files)
+START_TEST(render_all_writes_every_file)
 {
     json_t *doc = load_fixture("fail");
     ash_error_t err = {0};
     ck_assert_msg(ash_report_render_all(doc, tmpdir, &err) == 0, "%s", err.msg);
-    static const char *const files[] = {"junit.xml", "report.md", "report.html"};
-    for (size_t i = 0; i < 3; i++) {
+    static const char *const files[] = {"junit.xml", "report.md", "report.html", "gameday.md", "gameday.html"};
+    for (size_t i = 0; i < 5; i++) {
         char path[600];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
@@ -1194,10 +1241,11 @@ int main(int argc, char **argv)
     tcase_add_test(tc, timeline_series_lanes);
     tcase_add_test(tc, incident_unknown_assumed_zero_everywhere);
     tcase_add_test(tc, markdown_has_the_figures);
+    tcase_add_test(tc, late_ticks_with_their_cause);
     tcase_add_test(tc, html_timeline_per_run_and_strip_per_probe);
     tcase_add_test(tc, index_lists_newest_first);
     tcase_add_test(tc, terminal_summary);
-    tcase_add_test(tc, render_all_writes_three_files);
+    tcase_add_test(tc, render_all_writes_every_file);
     tcase_add_test(tc, renders_malformed_and_empty_reports);
     tcase_add_test(tc, variants_known_pair_in_index_and_comparison_md);
     tcase_add_test(tc, variants_need_their_as_it_was_run_and_the_same_incident);
