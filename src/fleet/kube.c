@@ -398,8 +398,9 @@ static json_t *daemonset(const struct ash_kube_agents *a, const char *name, cons
                                "readOnly", 1, "name", "state", "mountPath", "/var/lib/aftershock", "name", "key",
                                "mountPath", "/etc/aftershock/key", "readOnly", 1);
     /* The capabilities and why: deploy/kubernetes/agent-daemonset.yaml. */
-    json_t *sc = json_pack("{s:b, s:b, s:i, s:{s:[s], s:[s,s,s]}}", "privileged", 0, "allowPrivilegeEscalation", 0,
-                           "runAsUser", 0, "capabilities", "drop", "ALL", "add", "KILL", "SYS_ADMIN", "SYS_PTRACE");
+    json_t *sc =
+        json_pack("{s:b, s:b, s:i, s:{s:[s], s:[s,s,s,s]}}", "privileged", 0, "allowPrivilegeEscalation", 0,
+                  "runAsUser", 0, "capabilities", "drop", "ALL", "add", "KILL", "SYS_ADMIN", "SYS_PTRACE", "NET_ADMIN");
     json_t *args =
         json_pack("[s,s,s,s,s,s,s,s,s,s,s]", "agent", "--connect", a->connect, "--key-file", "/etc/aftershock/key/key",
                   "--node", "$(NODE_NAME)", "--lease", lease, "--state-dir", "/var/lib/aftershock");

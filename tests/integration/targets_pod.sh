@@ -86,6 +86,8 @@ ctr_pod() {
     --annotation "io.kubernetes.cri.sandbox-name=$pod" --annotation "io.kubernetes.cri.sandbox-id=$(printf '%064d' 1)"
     --label "io.kubernetes.pod.namespace=shop" --label "io.kubernetes.pod.name=$pod" --label "io.cri-containerd.kind=$type")
   [ -n "$name" ] && a+=(--annotation "io.kubernetes.cri.container-name=$name" --label "io.kubernetes.container.name=$name")
+  # A pod's containers join its sandbox's network namespace, as the CRI plugin makes them.
+  [ -n "${SANDBOX_PID:-}" ] && [ "$pod" = web-0 ] && a+=(--with-ns "network:/proc/$SANDBOX_PID/ns/net")
   # Its cgroup under a parent of this test's (the kubelet's would be kubepods/.../ID) and
   # runc's state under $T: nothing of ours lands in the system's paths.
   ctr_ run -d --null-io --rootfs --cgroup "/$CG/$id" --runc-root "$T/runc" "${a[@]}" "$T/rootfs" "$id" \
@@ -93,6 +95,7 @@ ctr_pod() {
 }
 id_pause=$(printf 'a%063d' 1) id_web=$(printf 'b%063d' 2) id_side=$(printf 'c%063d' 3) id_api=$(printf 'd%063d' 4)
 ctr_pod "$id_pause" web-0 sandbox
+SANDBOX_PID=$(cat "$T/state/io.containerd.runtime.v2.task/k8s.io/$id_pause/init.pid")
 ctr_pod "$id_web" web-0 container web
 ctr_pod "$id_side" web-0 container sidecar
 ctr_pod "$id_api" api-0 container api
@@ -199,6 +202,26 @@ check "killed run: the init is stopped" 'waitfor "[ \"\$(pstate $wp)\" = T ]"'
 check "killed run: still stopped after the SIGKILL (nothing reverted it yet)" '[ "$(pstate "$wp")" = T ]'
 "$ASH" recover --state-dir "$T/st" >"$T/recover.out" 2>&1; st=$?
 check "recover: exit 0, the init runs again" '[ $st = 0 ] && [ "$(pstate "$wp")" = S ]'
+
+# -- a network fault inside the pod's namespace: aftershock's nftables table appears
+# there (not in the machine's), and goes on revert. The pod shares it with its pause.
+if command -v nsenter >/dev/null && command -v nft >/dev/null; then
+  ash_tables() { nsenter -t "$1" -n nft list tables 2>/dev/null | grep -c ' ash-'; }
+  before_host=$(nft list tables 2>/dev/null | grep -c ' ash-')
+  scenario net pod:shop/web-0/web "    kind: network
+    partition: true"
+  run net &
+  h=$!
+  check "network: a table of aftershock's inside the pod's namespace" 'waitfor "[ \"\$(ash_tables $wp)\" = 1 ]"'
+  check "network: the pause container shares it (the pod's namespace)" '[ "$(ash_tables "$pp")" = 1 ]'
+  check "network: none added in the machine's namespace" '[ "$(nft list tables 2>/dev/null | grep -c " ash-")" = "$before_host" ]'
+  check "network: the api pod's namespace untouched" '[ "$(ash_tables "$(ipid "$id_api")")" = 0 ]'
+  wait "$h"; st=$?
+  check "network: the run passes and the table is gone" '[ $st = 0 ] && [ "$(ash_tables "$wp")" = 0 ]'
+  [ $st = 0 ] || cat "$T/net.out"
+else
+  ash_skip "network fault on a pod: needs nsenter and nft to look inside its namespace"
+fi
 
 # -- host-crash freeze: its cgroup (named after its id) is frozen, then thawed
 scenario freeze pod:shop/web-0/web "    kind: host-crash
