@@ -2,6 +2,7 @@
 #include "kinds.h"
 #include "env/env.h"
 #include "env/sandbox.h"
+#include "fleet/kube.h"
 #include "fleet/swarm.h"
 #include "scenario/schema.h"
 
@@ -80,6 +81,8 @@ const struct ash_undo_op *ash_undo_op_find(const char *name)
         op = find_in(ash_sandbox_undo_ops, name);
     if (!op)
         op = find_in(ash_swarm_undo_ops, name);
+    if (!op)
+        op = find_in(ash_kube_undo_ops, name); /* a fleet run's DaemonSet and Secret */
     for (size_t i = 0; !op && ash_fault_kinds[i]; i++)
         op = find_in(ash_fault_kinds[i]->undo_ops, name);
     return op;

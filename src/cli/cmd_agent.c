@@ -17,7 +17,7 @@ static const char usage[] = "usage: aftershock agent --connect HOST:PORT --key-f
                             "opens no port), prove the run's key in a TLS 1.3 handshake, say hello with\n"
                             "this node's name, take the scenario, and inject and revert the faults the\n"
                             "coordinator names, through the same fault kinds as a local run. Targets are\n"
-                            "resolved on this node (container:, process:, cgroup:). Each change is\n"
+                            "resolved on this node (container:, pod:, process:, cgroup:). Each change is\n"
                             "journalled in the state directory first, and timeline events go back to the\n"
                             "coordinator with this node's clock, which the coordinator maps onto its own.\n\n"
                             "The lease is a dead-man switch: when the coordinator says nothing for that\n"

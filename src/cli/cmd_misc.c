@@ -11,7 +11,7 @@ static const char validate_usage[] =
     "Parse and check scenarios without running anything. Errors are printed as\n"
     "file:line:column: message; unknown keys name the nearest valid key.\n\n"
     "  --resolve  also look up the targets that select what already runs\n"
-    "             (container:, process:, cgroup:) as `run` would before it\n"
+    "             (container:, pod:, process:, cgroup:) as `run` would before it\n"
     "             starts: the engine socket, the container, the process must be\n"
     "             there now. Without it validate needs no engine and runs anywhere.\n\n"
     "Exit 0 when all are valid, 2 when one is not, 3 when --resolve cannot find\n"

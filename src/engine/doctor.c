@@ -5,6 +5,7 @@
 
 #include "env/docker.h"
 #include "env/sandbox_fw.h"
+#include "env/target.h"
 #include "kinds.h"
 #include "sys/cgroup.h"
 #include "sys/doctor_line.h"
@@ -366,6 +367,19 @@ static void doctor_containers(FILE *out)
     ash_docker_close(d);
 }
 
+/* Whether pod: targets can be found: containerd's k8s.io task bundles on this node. */
+static void doctor_pods(FILE *out)
+{
+    char dir[4096];
+    size_t n = 0;
+    ash_error_t err = {0};
+    if (ash_target_pod_scan(dir, sizeof dir, &n, &err) < 0)
+        ash_doctor_line(out, "pod containers", false,
+                        "%s (only pod targets need it: containerd's state, ASH_CONTAINERD_STATE)", err.msg);
+    else
+        ash_doctor_line(out, "pod containers", true, "%zu running in %s: pod targets", n, dir);
+}
+
 /* ---- the table ---- */
 
 struct doctor_section {
@@ -383,6 +397,7 @@ static const struct doctor_section sections[] = {
     {"seccomp", doctor_seccomp},
     {"psi", doctor_psi},
     {"containers", doctor_containers},
+    {"pods (containerd)", doctor_pods},
     {"fault mechanisms", doctor_kinds},
 };
 

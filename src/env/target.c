@@ -124,9 +124,11 @@ int ash_target_resolve(struct ash_sandbox *sb, struct ash_env *env, const struct
         return 0;
     case ASH_TARGET_CONTAINER:
     case ASH_TARGET_PROCESS:
-    case ASH_TARGET_CGROUP: {
+    case ASH_TARGET_CGROUP:
+    case ASH_TARGET_POD: {
         int r = ref->type == ASH_TARGET_CONTAINER ? ash_target_container_resolve(ref, out, err)
                 : ref->type == ASH_TARGET_PROCESS ? ash_target_process_resolve(ref, out, err)
+                : ref->type == ASH_TARGET_POD     ? ash_target_pod_resolve(ref, out, err)
                                                   : ash_target_cgroup_resolve(ref, out, err);
         if (r < 0)
             ash_target_release(out); /* a failed resolve holds nothing */

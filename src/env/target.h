@@ -89,6 +89,11 @@ const char *ash_target_describe(const struct ash_target *t, char *buf, size_t le
 int ash_target_container_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
 int ash_target_process_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
 int ash_target_cgroup_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
+/* target_pod.c: a container of a Kubernetes pod on this node, through containerd's state. */
+int ash_target_pod_resolve(const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err);
+/* How many pods' containers run here (containerd's k8s.io tasks with CRI annotations), and
+ * the directory looked at (doctor); fails when that directory cannot be read. */
+int ash_target_pod_scan(char *dir, size_t len, size_t *n, ash_error_t *err);
 /* container:label=K=V with all: true: the ids of every running container with the label
  * (ESRCH when none); the caller frees each and the array. */
 int ash_target_container_ids(const struct ash_target_ref *ref, char ***ids, size_t *n, ash_error_t *err);

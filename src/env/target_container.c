@@ -12,14 +12,10 @@
 #include <unistd.h>
 
 struct container {
+    struct ash_target_pin pinned; /* first: the shared operations (ash_pin_*) see it as the impl */
     struct ash_docker *docker;
     char id[80];
     char name[256]; /* the engine's, without its leading '/' */
-    pid_t pid;      /* State.Pid: the container's init */
-    uint64_t start;
-    int nsfd;
-    bool own_netns;
-    struct ash_cgroup cg;
     char ip[64];    /* the first network's IPAddress ("" when none) */
     int64_t memory; /* HostConfig.Memory (0: no limit set by the engine) */
 };
@@ -68,7 +64,7 @@ static int inspect(const struct ash_target *t, struct container *c, const char *
                               "container '%s' is paused (docker pause): its cgroup is frozen by the engine", t->name);
         goto out;
     }
-    c->pid = (pid_t)json_integer_value(json_object_get(state, "Pid"));
+    c->pinned.pid = (pid_t)json_integer_value(json_object_get(state, "Pid"));
     c->memory = (int64_t)json_integer_value(json_object_get(hc, "Memory"));
     c->ip[0] = '\0';
     const char *key;
@@ -79,7 +75,7 @@ static int inspect(const struct ash_target *t, struct container *c, const char *
         if (ip && *ip && !c->ip[0])
             snprintf(c->ip, sizeof c->ip, "%s", ip);
     }
-    if (c->pid <= 1) {
+    if (c->pinned.pid <= 1) {
         ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH,
                               "container '%s': the engine reports no init pid (is it in another pid namespace?)",
                               t->name);
@@ -93,34 +89,41 @@ out:
 /* Pin what the init pid leads to: its start time, network namespace and cgroup. */
 static int pin(const struct ash_target *t, unsigned *caps, struct container *c, ash_error_t *err)
 {
-    if ((c->start = ash_proc_start_time(c->pid)) == 0)
+    char what[300];
+    snprintf(what, sizeof what, "container '%s'", t->name);
+    return ash_target_pin_init(what, c->id, &c->pinned, caps, err);
+}
+
+int ash_target_pin_init(const char *what, const char *id, struct ash_target_pin *p, unsigned *caps, ash_error_t *err)
+{
+    pid_t pid = p->pid;
+    if ((p->start = ash_proc_start_time(pid)) == 0)
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH,
-                               "container '%s': its init (pid %d) is not visible here (another pid namespace?)",
-                               t->name, (int)c->pid);
-    if (c->nsfd >= 0)
-        close(c->nsfd);
-    c->nsfd = -1;
-    if (ash_target_open_netns(c->pid, &c->nsfd, &c->own_netns, err) < 0)
-        return ash_error_wrap(err, "container '%s'", t->name);
-    if (c->own_netns)
+                               "%s: its init (pid %d) is not visible here (another pid namespace?)", what, (int)pid);
+    if (p->nsfd >= 0)
+        close(p->nsfd);
+    p->nsfd = -1;
+    if (ash_target_open_netns(pid, &p->nsfd, &p->own_netns, err) < 0)
+        return ash_error_wrap(err, "%s", what);
+    if (p->own_netns)
         *caps |= ASH_CAP_NETNS;
     else
         *caps &= ~ASH_CAP_NETNS; /* --network host: its network is the machine's */
     struct ash_cgroup_sys sys;
-    if (ash_cgroup_detect(NULL, &sys, err) < 0 || ash_cgroup_of_pid(&c->cg, &sys, c->pid, err) < 0)
-        return ash_error_wrap(err, "container '%s'", t->name);
-    keep_own(c->cg.v2, c->id);
-    keep_own(c->cg.memory, c->id);
-    keep_own(c->cg.cpu, c->id);
-    keep_own(c->cg.freezer, c->id);
-    c->cg.mem_v2 = c->cg.mem_v2 && c->cg.v2[0];
-    c->cg.cpu_v2 = c->cg.cpu_v2 && c->cg.v2[0];
-    if (!c->cg.v2[0] && !c->cg.memory[0] && !c->cg.freezer[0])
+    if (ash_cgroup_detect(NULL, &sys, err) < 0 || ash_cgroup_of_pid(&p->cg, &sys, pid, err) < 0)
+        return ash_error_wrap(err, "%s", what);
+    keep_own(p->cg.v2, id);
+    keep_own(p->cg.memory, id);
+    keep_own(p->cg.cpu, id);
+    keep_own(p->cg.freezer, id);
+    p->cg.mem_v2 = p->cg.mem_v2 && p->cg.v2[0];
+    p->cg.cpu_v2 = p->cg.cpu_v2 && p->cg.v2[0];
+    if (!p->cg.v2[0] && !p->cg.memory[0] && !p->cg.freezer[0])
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOENT,
-                               "container '%s': none of its cgroups (/proc/%d/cgroup) is named after its id %.12s",
-                               t->name, (int)c->pid, c->id);
+                               "%s: none of its cgroups (/proc/%d/cgroup) is named after its id %.12s", what, (int)pid,
+                               id);
     /* Freezing needs a hierarchy of its own that can freeze. */
-    if (!c->cg.v2[0] && !c->cg.freezer[0])
+    if (!p->cg.v2[0] && !p->cg.freezer[0])
         *caps &= ~ASH_CAP_FREEZE;
     return 0;
 }
@@ -187,38 +190,46 @@ static struct container *C(const struct ash_target *t)
     return t->impl;
 }
 
-static int ctr_netns_fd(const struct ash_target *t)
+/* The operations every pinned container has (Docker's, a pod's through containerd):
+ * t->impl starts with its struct ash_target_pin. */
+static struct ash_target_pin *P(const struct ash_target *t)
 {
-    return C(t)->own_netns ? C(t)->nsfd : -1;
+    return t->impl;
 }
 
-static int ctr_run_in_netns(const struct ash_target *t, int (*fn)(void *), void *arg, ash_error_t *err)
+int ash_pin_netns_fd(const struct ash_target *t)
 {
-    if (!C(t)->own_netns)
-        return ash_error(err, ENOTSUP, "container '%s' shares the machine's network namespace", t->name);
-    return ash_target_ns_run(C(t)->nsfd, t->name, fn, arg, err);
+    return P(t)->own_netns ? P(t)->nsfd : -1;
 }
 
-static struct ash_cgroup *ctr_cgroup(const struct ash_target *t)
+int ash_pin_run_in_netns(const struct ash_target *t, int (*fn)(void *), void *arg, ash_error_t *err)
 {
-    return &C(t)->cg;
+    if (!P(t)->own_netns)
+        return ash_error(err, ENOTSUP, "%s '%s' shares the machine's network namespace", ash_target_type_names[t->type],
+                         t->name);
+    return ash_target_ns_run(P(t)->nsfd, t->name, fn, arg, err);
 }
 
-static int ctr_procs(const struct ash_target *t, struct ash_target_proc **out, size_t *n, ash_error_t *err)
+struct ash_cgroup *ash_pin_cgroup(const struct ash_target *t)
 {
-    return ash_target_cgroup_procs(&C(t)->cg, C(t)->pid, out, n, err);
+    return &P(t)->cg;
 }
 
-static int ctr_freeze(const struct ash_target *t, ash_error_t *err)
+int ash_pin_procs(const struct ash_target *t, struct ash_target_proc **out, size_t *n, ash_error_t *err)
 {
-    if (ash_target_check_not_self(&C(t)->cg, t->name, err) < 0)
+    return ash_target_cgroup_procs(&P(t)->cg, P(t)->pid, out, n, err);
+}
+
+int ash_pin_freeze(const struct ash_target *t, ash_error_t *err)
+{
+    if (ash_target_check_not_self(&P(t)->cg, t->name, err) < 0)
         return -1;
-    return ash_cgroup_freeze(&C(t)->cg, 5 * ASH_NS_PER_S, err);
+    return ash_cgroup_freeze(&P(t)->cg, 5 * ASH_NS_PER_S, err);
 }
 
-static int ctr_thaw(const struct ash_target *t, ash_error_t *err)
+int ash_pin_thaw(const struct ash_target *t, ash_error_t *err)
 {
-    return ash_cgroup_thaw(&C(t)->cg, err);
+    return ash_cgroup_thaw(&P(t)->cg, err);
 }
 
 /* POST restart, then pin the new init: a restarted container has a new pid and netns. */
@@ -241,8 +252,8 @@ static json_t *ctr_identity(const struct ash_target *t)
 {
     struct container *c = C(t);
     return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:I}", "type", "container", "name", t->name, "id", c->id,
-                     "container", c->name, "pid", (int)c->pid, "start", (json_int_t)c->start, "ip", c->ip, "socket",
-                     ash_docker_socket(c->docker), "memory", (json_int_t)c->memory);
+                     "container", c->name, "pid", (int)c->pinned.pid, "start", (json_int_t)c->pinned.start, "ip", c->ip,
+                     "socket", ash_docker_socket(c->docker), "memory", (json_int_t)c->memory);
 }
 
 static void ctr_release(struct ash_target *t)
@@ -250,20 +261,20 @@ static void ctr_release(struct ash_target *t)
     struct container *c = C(t);
     if (!c)
         return;
-    if (c->nsfd >= 0)
-        close(c->nsfd);
+    if (c->pinned.nsfd >= 0)
+        close(c->pinned.nsfd);
     ash_docker_close(c->docker);
     free(c);
     t->impl = NULL;
 }
 
 static const struct ash_target_ops container_ops = {
-    .netns_fd = ctr_netns_fd,
-    .run_in_netns = ctr_run_in_netns,
-    .cgroup = ctr_cgroup,
-    .procs = ctr_procs,
-    .freeze = ctr_freeze,
-    .thaw = ctr_thaw,
+    .netns_fd = ash_pin_netns_fd,
+    .run_in_netns = ash_pin_run_in_netns,
+    .cgroup = ash_pin_cgroup,
+    .procs = ash_pin_procs,
+    .freeze = ash_pin_freeze,
+    .thaw = ash_pin_thaw,
     .restart = ctr_restart,
     .identity = ctr_identity,
     .release = ctr_release,
@@ -274,7 +285,7 @@ int ash_target_container_resolve(const struct ash_target_ref *ref, struct ash_ta
     struct container *c = calloc(1, sizeof *c);
     if (!c)
         return ash_error(err, ENOMEM, "container '%s'", out->name);
-    c->nsfd = -1;
+    c->pinned.nsfd = -1;
     out->impl = c;
     out->ops = &container_ops;
     if (ash_docker_open(ref->endpoint, &c->docker, err) < 0)

@@ -19,4 +19,23 @@ int ash_target_cgroup_procs(const struct ash_cgroup *cg, pid_t first, struct ash
 /* Refuse to freeze a cgroup the harness itself is in (it would never come back to thaw it). */
 int ash_target_check_not_self(const struct ash_cgroup *cg, const char *what, ash_error_t *err);
 
+/* What a container's init leads to, pinned when it is resolved (Docker, containerd). */
+struct ash_target_pin {
+    pid_t pid;            /* the container's init, as this machine's pid namespace sees it */
+    uint64_t start;       /* the init's start time: signals only while it matches */
+    int nsfd;             /* its network namespace (-1 before pinning) */
+    bool own_netns;       /* false: the machine's (host network) */
+    struct ash_cgroup cg; /* only the directories named after the container's id */
+};
+/* Pin p->pid (the init of container id): start time, netns, cgroup; caps loses NETNS
+ * (host network) or FREEZE (no freezable hierarchy of its own). what names it in errors. */
+int ash_target_pin_init(const char *what, const char *id, struct ash_target_pin *p, unsigned *caps, ash_error_t *err);
+/* The operations of a target whose impl starts with a struct ash_target_pin. */
+int ash_pin_netns_fd(const struct ash_target *t);
+int ash_pin_run_in_netns(const struct ash_target *t, int (*fn)(void *), void *arg, ash_error_t *err);
+struct ash_cgroup *ash_pin_cgroup(const struct ash_target *t);
+int ash_pin_procs(const struct ash_target *t, struct ash_target_proc **out, size_t *n, ash_error_t *err);
+int ash_pin_freeze(const struct ash_target *t, ash_error_t *err);
+int ash_pin_thaw(const struct ash_target *t, ash_error_t *err);
+
 #endif

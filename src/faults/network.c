@@ -166,11 +166,13 @@ static int net_validate_own_ns(const struct net_conf *c, const ash_node *node, a
 static int net_validate(void *conf, const ash_node *node, const struct ash_scenario *sc, ash_error_t *err)
 {
     struct net_conf *c = conf;
-    bool own_ns = c->target.name && (c->target.type == ASH_TARGET_CONTAINER || c->target.type == ASH_TARGET_PROCESS);
+    /* A pod's container is harmed in the pod's namespace, exactly as a Docker container. */
+    bool own_ns = c->target.name && (c->target.type == ASH_TARGET_CONTAINER || c->target.type == ASH_TARGET_PROCESS ||
+                                     c->target.type == ASH_TARGET_POD);
     if (sc->n_hosts == 0 && !own_ns)
         return ash_node_fail(node, err,
                              "network faults need sandbox mode (a scenario with 'hosts:') or a target with its own "
-                             "network namespace (container:NAME, process:...)");
+                             "network namespace (container:NAME, pod:NS/POD/CONTAINER, process:...)");
     if (!c->target.name == !c->between.n)
         return ash_node_fail(node, err,
                              "say which traffic to harm: 'target: host:NAME' or 'between: [a, b]' (one of them)");

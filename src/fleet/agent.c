@@ -86,7 +86,7 @@ static int ctx_target(struct ash_ctx *ctx, const struct ash_target_ref *ref, str
     if (ref->type == ASH_TARGET_HOST || ref->type == ASH_TARGET_SERVICE)
         return ash_error_class(err, ASH_ERR_USAGE, 0,
                                "node %s: target '%s:%s' is a %s of a local run; an agent reaches only "
-                               "container:, process: and cgroup: targets on its node",
+                               "container:, pod:, process: and cgroup: targets on its node",
                                of(ctx)->o->node, ash_target_type_names[ref->type], ref->name,
                                ref->type == ASH_TARGET_HOST ? "sandbox host" : "service");
     /* A fleet scenario names the node of each target: never harm another node's. */

@@ -893,6 +893,52 @@ static int node_target_node(const ash_node *n, struct ash_target_ref *ref, ash_e
     return 0;
 }
 
+/* {pod: {namespace: shop, name: web-0 | labels: {app: web}, container: web}} -> the
+ * string form "shop/web-0/web", "shop/app=web/web" (scenario/target.h). */
+/* A key left out or written as null. */
+static bool pod_absent(const ash_node *n)
+{
+    return !n->y || ash_node_is_null(n);
+}
+
+static int node_pod_map(const ash_node *v, char *sel, size_t len, ash_error_t *err)
+{
+    static const char *const keys[] = {"namespace", "name", "labels", "container", NULL};
+    if (ash_map_check_keys(v, "pod", keys, NULL, err) < 0)
+        return -1;
+    ash_node ns = ash_map_get(v, "namespace"), name = ash_map_get(v, "name"), labels = ash_map_get(v, "labels"),
+             ctr = ash_map_get(v, "container");
+    if (pod_absent(&ns))
+        return ash_node_fail(v, err, "a pod target needs 'namespace:' (the pod's Kubernetes namespace)");
+    if (pod_absent(&name) == pod_absent(&labels))
+        return ash_node_fail(v, err, "a pod is selected by 'name: POD' or by 'labels: {KEY: VALUE}', one of the two");
+    size_t off = (size_t)snprintf(sel, len, "%s/", ash_node_text(&ns));
+    if (!pod_absent(&name)) {
+        if (need_text(&name, "a pod name", err) < 0)
+            return -1;
+        off += (size_t)snprintf(sel + off, off < len ? len - off : 0, "%s", ash_node_text(&name));
+    } else {
+        if (!ash_node_is_map(&labels) || ash_map_size(&labels) == 0)
+            return ash_node_fail(&labels, err, "'labels' is a mapping of KEY: VALUE, e.g. {app: web}");
+        for (size_t i = 0; i < ash_map_size(&labels); i++) {
+            ash_node k, lv;
+            ash_map_pair(&labels, i, &k, &lv);
+            if (need_text(&lv, "a label value", err) < 0)
+                return -1;
+            off += (size_t)snprintf(sel + off, off < len ? len - off : 0, "%s%s=%s", i ? "," : "", ash_node_text(&k),
+                                    ash_node_text(&lv));
+        }
+    }
+    if (!pod_absent(&ctr)) {
+        if (need_text(&ctr, "a container name", err) < 0)
+            return -1;
+        off += (size_t)snprintf(sel + off, off < len ? len - off : 0, "/%s", ash_node_text(&ctr));
+    }
+    if (off >= len)
+        return ash_node_fail(v, err, "the pod selector is too long");
+    return 0;
+}
+
 /* The mapping form of the types that select what already runs:
  * `{container: web}`, `{container: {label: K=V}}`, `{process: {pidfile: /run/x.pid}}`,
  * `{cgroup: system.slice/x.service}`: the same ref as the string form; in a fleet run
@@ -907,7 +953,7 @@ static int node_target_map(const ash_node *n, struct ash_target_ref *ref, ash_er
         idx = 1; /* the type key is the other one */
     if (ash_map_size(n) != want || !ash_map_pair(n, idx, &k, &v))
         return ash_node_fail(n, err,
-                             "a target mapping has one key (container, process or cgroup), and `node` in a fleet "
+                             "a target mapping has one key (container, process, cgroup or pod), and `node` in a fleet "
                              "run");
     if (node_target_node(n, ref, err) < 0)
         return -1;
@@ -917,15 +963,20 @@ static int node_target_map(const ash_node *n, struct ash_target_ref *ref, ash_er
         if (type && strcmp(ash_target_type_names[i], type) == 0)
             t = i;
     if (t == ASH_TARGET_UNRESOLVED)
-        return ash_node_fail(&k, err, "'%s' is not a target type for the mapping form (container, process, cgroup)",
+        return ash_node_fail(&k, err,
+                             "'%s' is not a target type for the mapping form (container, process, cgroup, pod)",
                              type ? type : "");
     char sel[1024];
     ash_node at = v; /* where a bad selector is reported */
-    if (ash_node_is_map(&v)) {
-        static const char *const keys[][4] = {
-            [ASH_TARGET_CONTAINER] = {"name", "id", "label", "all"},
+    if (t == ASH_TARGET_POD && ash_node_is_map(&v)) {
+        if (node_pod_map(&v, sel, sizeof sel, err) < 0)
+            return -1;
+    } else if (ash_node_is_map(&v)) {
+        static const char *const keys[][5] = {
+            [ASH_TARGET_CONTAINER] = {"name", "id", "label", "all", NULL},
             [ASH_TARGET_PROCESS] = {"pid", "pidfile", "exe", NULL},
             [ASH_TARGET_CGROUP] = {"path", NULL},
+            [ASH_TARGET_POD] = {NULL},
         };
         if (ash_map_check_keys(&v, type, keys[t], NULL, err) < 0)
             return -1;

@@ -1810,6 +1810,7 @@ int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target
         break;
     case ASH_TARGET_PROCESS:
     case ASH_TARGET_CGROUP:
+    case ASH_TARGET_POD:
         break; /* what already runs is looked up at run time */
     default:
         return fail_loc(&ref->loc, err, "target '%s' has an unknown type", name);

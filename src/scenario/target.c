@@ -1,11 +1,13 @@
 /* Target references: parsing "TYPE:NAME", and what each type of target offers. */
 #include "scenario/target.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *const ash_target_type_names[] = {"(unresolved)", "host", "service", "container", "process", "cgroup", NULL};
+const char *const ash_target_type_names[] = {"(unresolved)", "host",   "service", "container",
+                                             "process",      "cgroup", "pod",     NULL};
 const char *const ash_target_old_host[] = {"host", NULL};
 const char *const ash_target_old_service[] = {"service", NULL};
 
@@ -67,7 +69,7 @@ int ash_target_ref_parse(const char *text, struct ash_target_ref *ref, char *msg
         if (type == ASH_TARGET_UNRESOLVED) {
             snprintf(msg, len,
                      "unknown target type '%.*s' in '%s': write host:NAME, service:NAME, container:NAME, "
-                     "process:pid=N, cgroup:PATH (or a bare NAME)",
+                     "process:pid=N, cgroup:PATH, pod:NAMESPACE/POD[/CONTAINER] (or a bare NAME)",
                      (int)tl, text, text);
             return -1;
         }
@@ -156,9 +158,72 @@ int ash_target_selector_check(int type, const char *name, char *msg, size_t len)
                             name),
                    -1;
         return 0;
+    case ASH_TARGET_POD: {
+        struct ash_pod_sel sel;
+        return ash_target_pod_selector(name, &sel, msg, len);
+    }
     default:
         return 0;
     }
+}
+
+/* A DNS label (RFC 1123) of at most max characters: what Kubernetes allows for a
+ * namespace and a container name; a pod name may also have dots (a subdomain). */
+static bool dns_name(const char *s, size_t n, size_t max, bool dots)
+{
+    if (n == 0 || n > max || s[0] == '-' || s[n - 1] == '-' || s[0] == '.' || s[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || (dots && s[i] == '.')))
+            return false;
+    return true;
+}
+
+int ash_target_pod_selector(const char *name, struct ash_pod_sel *sel, char *msg, size_t len)
+{
+    memset(sel, 0, sizeof *sel);
+    const char *slash = strchr(name, '/');
+    if (!slash || !dns_name(name, (size_t)(slash - name), 63, false))
+        return snprintf(msg, len,
+                        "pod:%s: write pod:NAMESPACE/POD[/CONTAINER] or pod:NAMESPACE/KEY=VALUE[,...][/CONTAINER] "
+                        "(a namespace is a DNS label: a-z, 0-9, '-')",
+                        name),
+               -1;
+    snprintf(sel->ns, sizeof sel->ns, "%.*s", (int)(slash - name), name);
+    const char *rest = slash + 1;
+    const char *last = strrchr(rest, '/');
+    size_t sel_len = strlen(rest);
+    if (last && !strchr(last + 1, '=')) {
+        if (!dns_name(last + 1, strlen(last + 1), 63, false))
+            return snprintf(msg, len, "pod:%s: the container '%s' is not a container name (a DNS label)", name,
+                            last + 1),
+                   -1;
+        snprintf(sel->container, sizeof sel->container, "%s", last + 1);
+        sel_len = (size_t)(last - rest);
+    }
+    if (memchr(rest, '=', sel_len)) {
+        if (sel_len >= sizeof sel->labels)
+            return snprintf(msg, len, "pod:%s: the label selector is too long", name), -1;
+        snprintf(sel->labels, sizeof sel->labels, "%.*s", (int)sel_len, rest);
+        /* Each term K=V with a non-empty key; a value may be empty (Kubernetes allows it). */
+        for (char *t = sel->labels; t && *t;) {
+            char *comma = strchr(t, ',');
+            size_t tl = comma ? (size_t)(comma - t) : strlen(t);
+            char *eq = memchr(t, '=', tl);
+            if (!eq || eq == t || memchr(eq + 1, '=', tl - (size_t)(eq + 1 - t)) || memchr(t, ' ', tl))
+                return snprintf(msg, len, "pod:%s: a label selector is KEY=VALUE[,KEY=VALUE...]", name), -1;
+            t = comma ? comma + 1 : NULL;
+        }
+        return 0;
+    }
+    if (!dns_name(rest, sel_len, 253, true))
+        return snprintf(msg, len,
+                        "pod:%s: '%.*s' is neither a pod name (a DNS subdomain: a-z, 0-9, '-', '.') nor a label "
+                        "selector KEY=VALUE",
+                        name, (int)sel_len, rest),
+               -1;
+    snprintf(sel->pod, sizeof sel->pod, "%.*s", (int)sel_len, rest);
+    return 0;
 }
 
 void ash_target_ref_clear(struct ash_target_ref *ref)
@@ -202,6 +267,11 @@ unsigned ash_target_caps(int type)
         return ASH_CAP_PROCS | ASH_CAP_CGROUP | ASH_CAP_MAIN | ASH_CAP_NETNS | ASH_CAP_FREEZE;
     case ASH_TARGET_CGROUP:
         return ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_FREEZE;
+    case ASH_TARGET_POD:
+        /* A container of a pod, found through containerd on this node: its init, the
+         * pod's network namespace, its cgroup. Starting it again is the kubelet's job
+         * (its restartPolicy), not aftershock's: no ASH_CAP_RESTART. */
+        return ASH_CAP_NETNS | ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_FREEZE | ASH_CAP_MAIN;
     }
     return 0;
 }

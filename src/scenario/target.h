@@ -20,7 +20,8 @@ enum ash_target_type {
     ASH_TARGET_CONTAINER,  /* container:NAME|ID or container:label=K=V (Docker Engine API) */
     ASH_TARGET_PROCESS,    /* process:pid=N | pidfile=PATH | exe=PATH */
     ASH_TARGET_CGROUP,     /* cgroup:PATH relative to the hierarchy root */
-    ASH_TARGET_TYPE_MAX = ASH_TARGET_CGROUP,
+    ASH_TARGET_POD,        /* pod:NAMESPACE/POD[/CONTAINER] or pod:NAMESPACE/K=V,K2=V2[/CONTAINER] (containerd) */
+    ASH_TARGET_TYPE_MAX = ASH_TARGET_POD,
 };
 /* Indexed by enum ash_target_type; NULL-terminated from ASH_TARGET_HOST on (names[1..]). */
 extern const char *const ash_target_type_names[];
@@ -86,6 +87,18 @@ int ash_target_ref_parse(const char *text, struct ash_target_ref *ref, char *msg
 int ash_target_selector_check(int type, const char *name, char *msg, size_t len);
 /* process:... -> which selector and its value (a pointer into name); -1 when malformed. */
 int ash_target_proc_selector(const char *name, enum ash_proc_sel *sel, const char **value);
+/* A pod selector, split: pod:NAMESPACE/POD[/CONTAINER] by name, pod:NAMESPACE/K=V,...[/CONTAINER]
+ * by labels. Namespaces, pod and container names are DNS labels (no '/'); a label key may
+ * have one '/' (app.kubernetes.io/name), so the container is the last segment only when
+ * it has no '='. */
+struct ash_pod_sel {
+    char ns[64];
+    char pod[254];      /* "" when selected by labels */
+    char labels[512];   /* "K=V,K2=V2" (a Kubernetes label selector), "" when by name */
+    char container[64]; /* "" when not named: the pod must have one container */
+};
+/* -1 with a message when malformed. */
+int ash_target_pod_selector(const char *name, struct ash_pod_sel *sel, char *msg, size_t len);
 /* container:label=K=V -> "K=V" (a pointer into name), else NULL. */
 const char *ash_target_container_label(const char *name);
 /* Free what a ref owns. */

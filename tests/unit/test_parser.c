@@ -358,7 +358,8 @@ static const struct {
     {HEAD "probes:\n  - name: p\n    tcp: 'x:1'\n    exec: ['true']\n",
      "s.yaml:6:5: probe 'p' has two kinds, 'tcp' (line 5) and 'exec': use one each"},
     /* detectors */
-    {HEAD "detectors:\n  - name: d\n    log: {match: x}\n", "s.yaml:5:10: missing required key 'service'"},
+    {HEAD "detectors:\n  - name: d\n    log: {match: x}\n",
+     "s.yaml:5:10: say whose output to read: 'service: NAME' or 'container: NAME' (one of them)"},
     {HEAD "detectors:\n  - name: d\n    probes: {consecutive_failures: 0}\n",
      "s.yaml:5:36: 0 is out of range (1..1000000)"},
     {HEAD "detectors:\n  - name: d\n    probes: {probes: [nope]}\n",
@@ -551,8 +552,8 @@ START_TEST(test_targets)
                 "s.yaml:11:13:", "'db' is both a host and a service: write 'host:db' or 'service:db'");
     load_err_at(SANDBOX FAULT("memory-exhaustion", "    target: ghost\n    limit: 64MiB\n"),
                 "s.yaml:11:13:", "no host or service named 'ghost' in this scenario");
-    load_err_at(SANDBOX FAULT("memory-exhaustion", "    target: pod:x\n    limit: 64MiB\n"),
-                "s.yaml:11:13:", "unknown target type 'pod'");
+    load_err_at(SANDBOX FAULT("memory-exhaustion", "    target: vm:x\n    limit: 64MiB\n"),
+                "s.yaml:11:13:", "unknown target type 'vm'");
     load_err_at(SANDBOX FAULT("memory-exhaustion", "    limit: 64MiB\n"),
                 "s.yaml:9:5:", "missing required key 'target'");
 }

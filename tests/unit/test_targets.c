@@ -56,7 +56,27 @@ START_TEST(test_ref_forms)
     ref_bad("process:exe=", "write process:pid=N");
     ref_bad("cgroup:/", "below the hierarchy root");
     ref_bad("cgroup:a/../b", "below the hierarchy root");
-    ref_bad("pod:web", "unknown target type 'pod'");
+    ref_bad("vm:web", "unknown target type 'vm'");
+    ref_ok("pod:shop/web-0/web", ASH_TARGET_POD, "shop/web-0/web");
+    ref_ok("pod:shop/app.kubernetes.io/name=web,tier=front/web", ASH_TARGET_POD,
+           "shop/app.kubernetes.io/name=web,tier=front/web");
+    struct ash_pod_sel ps;
+    char pm[256];
+    /* A label key may have one '/': the container is the last segment only without '='. */
+    ck_assert_int_eq(ash_target_pod_selector("shop/app.kubernetes.io/name=web,tier=front/web", &ps, pm, sizeof pm), 0);
+    ck_assert_str_eq(ps.ns, "shop");
+    ck_assert_str_eq(ps.labels, "app.kubernetes.io/name=web,tier=front");
+    ck_assert_str_eq(ps.pod, "");
+    ck_assert_str_eq(ps.container, "web");
+    ck_assert_int_eq(ash_target_pod_selector("shop/app.kubernetes.io/name=web", &ps, pm, sizeof pm), 0);
+    ck_assert_str_eq(ps.labels, "app.kubernetes.io/name=web");
+    ck_assert_str_eq(ps.container, "");
+    ck_assert_int_eq(ash_target_pod_selector("shop/web-0.x", &ps, pm, sizeof pm), 0);
+    ck_assert_str_eq(ps.pod, "web-0.x");
+    ck_assert_str_eq(ps.container, "");
+    ref_bad("pod:web", "write pod:NAMESPACE/POD[/CONTAINER]");
+    ref_bad("pod:shop/Web-0", "neither a pod name");
+    ref_bad("pod:shop/=web", "a label selector is KEY=VALUE");
 
     enum ash_proc_sel sel;
     const char *v;
@@ -129,8 +149,8 @@ START_TEST(test_scenario_forms)
     } bad[] = {
         {HEAD "runtime: {docker_host: \"tcp://1.2.3.4:2375\"}\n" PROBE, "s.yaml:3:24: docker_host 'tcp://"},
         {HEAD "runtime: {dockerhost: x}\n" PROBE, "s.yaml:3:11: unknown key 'dockerhost'"},
-        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {pod: web}\n    action: stop\n",
-         "s.yaml:9:14: 'pod' is not a target type"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {vm: web}\n    action: stop\n",
+         "s.yaml:9:14: 'vm' is not a target type"},
         {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {container: {label: \"\"}}\n"
                     "    action: stop\n",
          "s.yaml:9:33: container:label=: write label=KEY"},
