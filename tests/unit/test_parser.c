@@ -283,7 +283,7 @@ static const struct {
     {HEAD "xyzzy: 1\n",
      "s.yaml:3:1: unknown key 'xyzzy' in the scenario (valid keys: version, name, title, description, incident, "
      "timescale, hosts, services, probes, detectors, faults, remediation, expect, dns, verify, guardrails, runtime, "
-     "plot)"},
+     "plot, fleet)"},
     {"name: t\n", "s.yaml:1:1: missing required key 'version' (this aftershock reads version: 1)"},
     {"version: \"1\"\nname: t\n", "s.yaml:1:10: expected an integer, got the quoted string \"1\" (remove the quotes)"},
     {"version: 3\nname: t\n", "s.yaml:1:10: unsupported version 3: this aftershock reads version 1"},
