@@ -117,6 +117,16 @@ for env in $(grep -lza '^ASH_RUN_ID=' /proc/[0-9]*/environ 2>/dev/null); do
   run=$({ tr '\0' '\n' <"$env"; } 2>/dev/null | sed -n 's/^ASH_RUN_ID=//p' | head -1)
   say "process $pid ($(cat /proc/$pid/comm 2>/dev/null)) of aftershock run ${run:-?}"
 done
+# A test's daemon (dockerd, containerd, podman, Prometheus...) that outlived the test:
+# its command line names the test's directory under /tmp/ash-*, and that directory is
+# gone (the test removed it but not the process, as a backgrounded shell function's
+# $! is a subshell's pid, not the daemon's).
+for cmd in /proc/[0-9]*/cmdline; do
+  pid=${cmd#/proc/}; pid=${pid%/cmdline}
+  [ "$pid" = "$$" ] && continue
+  dir=$({ tr '\0' '\n' <"$cmd"; } 2>/dev/null | grep -oE '/tmp/ash-[^/]+' | head -1)
+  [ -n "$dir" ] && [ ! -e "$dir" ] && say "process $pid ($(cat /proc/$pid/comm 2>/dev/null)) of a test whose directory $dir is gone"
+done
 for j in /run/aftershock/*.journal; do [ -e "$j" ] && say "journal $j"; done
 [ "$found" = 0 ] && echo "no leftovers"
 exit "$found"

@@ -92,6 +92,16 @@ expect "a stopped process" "stopped process $p "
 kill -KILL "$p"; wait "$p" 2>/dev/null
 gone "the stopped process" "stopped process $p "
 
+# A test daemon whose directory is gone (the podman leak this check was added for).
+gone_dir=/tmp/ash-st$$-gone
+# One process whose command line names the path, as a daemon's socket argument does.
+python3 -c 'import time; time.sleep(60)' "$gone_dir/sock" &
+p=$!; pids+=("$p")
+sleep 0.2
+expect "a test's process whose directory is gone" "process $p \\(python3\\) of a test whose directory $gone_dir is gone"
+kill -KILL "$p"; wait "$p" 2>/dev/null
+gone "the test's process" "process $p "
+
 env ASH_RUN_ID=st$$ sleep 60 &
 p=$!; pids+=("$p")
 expect "a process carrying a run id" "process $p \\(sleep\\) of aftershock run st$$\$"

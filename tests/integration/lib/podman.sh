@@ -29,7 +29,12 @@ podman_start() {
   [ -e /var/lib/containers ] && PODMAN_HAD_CACHE=1
   PODMAN_HAD_CG=$(find /sys/fs/cgroup -maxdepth 2 -name libpod_parent 2>/dev/null)
   PODMAN_SOCK=$PODMAN_DIR/p.sock
-  pm system service --time=0 "unix://$PODMAN_SOCK" >"$PODMAN_DIR/service.log" 2>&1 &
+  # The command itself in the background, not the `pm` function: a backgrounded
+  # function is a subshell, so $! would be the subshell's pid and podman, its
+  # child, would outlive the kill in podman_stop.
+  podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/run" --tmpdir "$PODMAN_DIR/tmp" --storage-driver vfs \
+    --cgroup-manager cgroupfs --events-backend file --network-config-dir "$PODMAN_DIR/net" \
+    system service --time=0 "unix://$PODMAN_SOCK" >"$PODMAN_DIR/service.log" 2>&1 &
   PODMAN_PID=$!
   local i
   for i in $(seq 100); do
