@@ -6,7 +6,8 @@
 # (validate, exit 2) and the targets that cannot be harmed (no such container, one on
 # the host's network: exit 3, nothing placed); a SIGKILL of the harness mid-fault
 # undone by `recover` inside the container's namespace, and a container replaced
-# since (new namespace) left alone; nothing of aftershock's left in any container.
+# since (new namespace) left alone; the log detector on a container's stream timed
+# by the engine's own stamp on the line; nothing of aftershock's left in any container.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
 . "$(dirname "$0")/lib/dockerd.sh"
@@ -429,6 +430,68 @@ print(r.get("detected_by"), r.get("ttd_ms"))' "$rep" 2>&1)
 check "log detector follows a restarted container ($ttd: its start-up line, < 1500 ms)" \
   'python3 -c "import sys; b,t=sys.argv[1].split(); sys.exit(not (b==\"logs\" and 0 <= float(t) < 1500))" "$ttd"'
 [ $st = 0 ] || echo "$out" | tail -5
+# -- the log detector's time is the engine's own stamp on the line, not its arrival:
+#    aftershock is stopped (SIGSTOP) while the container writes a line and resumed
+#    600 ms later, so the line arrives >= 600 ms after the engine stamped it. The
+#    detection's time must be the engine's stamp (read back with the engine's API,
+#    `logs?timestamps=1`) within 2 ms: the stamp has 1 ns resolution and is put on
+#    the run's clock through wall/monotonic pairs read together (a few us), and the
+#    report's wall_start_ms is truncated to the ms (< 1 ms). Arrival is 600 ms off.
+#    Framed (no tty) and raw (tty) streams.
+for c in logger loggertty; do
+  cat >"$T/log-stamp-$c.yaml" <<YAML
+version: 1
+name: log-stamp-$c
+runtime: {docker_host: "unix://$DOCKER_SOCK"}
+probes:
+  - name: ok
+    exec: {command: ["true"]}
+    every: 100ms
+detectors:
+  - name: logs
+    log: {container: $c, match: "STAMPED"}
+faults:
+  - name: pause-cc
+    target: container:cc
+    kind: process
+    action: stop
+    at: 300ms
+    duration: 3s
+expect:
+  warmup: 200ms
+  timeout: 30s
+YAML
+  "$ASH" run -q --no-guardian --state-dir "$T/state" --report-dir "$T/rl-stamp-$c" "$T/log-stamp-$c.yaml" >"$T/stamp-$c.out" 2>&1 &
+  ashpid=$!
+  bg+=("$ashpid")
+  stopped() { grep -q '^State:.*T' "/proc/$(cpid cc)/status" 2>/dev/null; }
+  for i in $(seq 100); do stopped && break; sleep 0.05; done
+  sleep 0.3
+  kill -STOP "$ashpid"
+  dk exec $c sh -c 'echo "STAMPED by the test" >/proc/1/fd/1'
+  sleep 0.6
+  kill -CONT "$ashpid"
+  wait "$ashpid"; st=$?
+  stamp=$(dk logs -t $c 2>&1 | grep 'STAMPED by the test' | tail -1 | awk '{print $1}')
+  rep=$(ls -d "$T/rl-stamp-$c"/*/ 2>/dev/null | head -1)report.json
+  res=$(python3 - "$rep" "$stamp" <<'PY' 2>&1
+import json, sys, calendar, re
+r = json.load(open(sys.argv[1]))["runs"][0]
+m = re.match(r"(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)(?:\.(\d+))?Z$", sys.argv[2])
+s = calendar.timegm(tuple(int(x) for x in m.groups()[:6]))
+ns = s * 10**9 + int((m.group(7) or "0").ljust(9, "0")[:9])
+want = ns / 1e6 - r["wall_start_ms"]
+d = [x for x in r.get("detections", []) if x["detector"] == "logs"]
+got = d[0]["at_ms"] if d else None
+lag = re.search(r"arrived ([0-9.]+) ms later", d[0]["detail"]) if d else None
+print(want, got, lag.group(1) if lag else None)
+PY
+  )
+  read -r want got lag <<<"$res"
+  check "log detector on $c: the detection is the engine's stamp (want $want ms, got $got ms, within 2 ms), not its arrival ($lag ms later)" \
+    'python3 -c "import sys; w,g,l=map(float,sys.argv[1:]); sys.exit(not (abs(g-w) <= 2 and l >= 500))" $want $got $lag'
+  [ $st = 0 ] || tail -5 "$T/stamp-$c.out"
+done
 cat >"$T/log-bad.yaml" <<YAML
 version: 1
 name: log-bad
