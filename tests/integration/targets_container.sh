@@ -196,6 +196,52 @@ waitfor '[ "$(cat "$mf")" = 33554432 ]'; check "memory: 32 MiB in the container'
 wait "$h"; st=$?
 check "memory: run passes" '[ $st = 0 ]'
 check "memory: the engine's 256 MiB back after" '[ "$(cat "$mf")" = "$old" ]'
+# OOM: a balloon placed in the container's cgroup grows past a 64 MiB limit (swap off)
+# and is OOM-killed. The same bounds as on a sandbox host (tests/unit/test_memory.c
+# balloon_oom_detected): the oom detector's time is the fault's own oom-kill event,
+# exactly; 64 MiB at 100 MiB/s cannot be reached before 400 ms after the injection.
+cat >"$T/oom.yaml" <<YAML
+version: 1
+name: oom
+runtime: {docker_host: "unix://$DOCKER_SOCK"}
+probes:
+  - name: ok
+    exec: {command: ["true"]}
+    every: 100ms
+detectors:
+  - name: oom
+    oom: {target: container:lim}
+faults:
+  - name: f
+    target: container:lim
+    kind: memory-exhaustion
+    limit: 64MiB
+    swap: "off"
+    balloon: {size: 200MiB, rate: 100MiB/s}
+    sample_every: 100ms
+    at: 0s
+    duration: 4s
+expect:
+  warmup: 200ms
+  timeout: 90s
+YAML
+p_lim=$(cpid lim)
+run oom; st=$?
+rep=$(ls -d "$T"/r/oom-*/ 2>/dev/null | head -1)report.json
+res=$(python3 - "$rep" <<'PY' 2>&1
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]
+d = [x["at_ms"] for x in r.get("detections", []) if x["detector"] == "oom"]
+ev = [x["t_ms"] for x in r.get("timeline", []) if x["event"] == "oom-kill"]
+print(d[0] if d else None, ev[0] if ev else None, r.get("t_inject_ms"))
+PY
+)
+read -r det ev inj <<<"$res"
+check "oom on a container: detected at the fault's oom-kill event ($det ms = $ev ms), > 400 ms after the injection ($inj ms)" \
+  'python3 -c "import sys; d,e,i=map(float,sys.argv[1:]); sys.exit(not (abs(d-e) < 0.001 and d-i > 400))" $det $ev $inj'
+[ "$det" != None ] || tail -5 "$T/oom.out"
+check "oom: the container's init was spared, the engine's 256 MiB back after" \
+  '[ "$(cpid lim)" = "$p_lim" ] && [ "$(cat "$mf")" = "$old" ]'
 
 # -- host-crash kill of a container: every process dies, the engine starts it again
 p0=$(cpid web2)
@@ -353,6 +399,21 @@ run_bg kstop
 waitfor '[ "$(pstate "$p")" = T ]'; check "SIGKILL: init stopped before the kill" '[ $? = 0 ]'
 kill -KILL "$h"; wait "$h" 2>/dev/null
 waitfor '[ "$(pstate "$p")" = S ]'; check "the guardian continued the container's init" '[ $? = 0 ]'
+# The same two with no guardian: `aftershock recover` alone puts them back.
+run_bg kmem --no-guardian
+waitfor '[ "$(cat "$mf")" = 33554432 ]'; check "SIGKILL (no guardian): limit in effect before the kill" '[ $? = 0 ]'
+kill -KILL "$h"; wait "$h" 2>/dev/null
+sleep 0.3
+check "SIGKILL without guardian: the limit is still 32 MiB" '[ "$(cat "$mf")" = 33554432 ]'
+"$ASH" recover --state-dir "$T/state" >"$T/recover-mem.out" 2>&1; st=$?
+check "recover wrote the engine's own limit back exactly ($old)" '[ $st = 0 ] && [ "$(cat "$mf")" = "$old" ]'
+run_bg kstop --no-guardian
+waitfor '[ "$(pstate "$p")" = T ]'; check "SIGKILL (no guardian): init stopped before the kill" '[ $? = 0 ]'
+kill -KILL "$h"; wait "$h" 2>/dev/null
+sleep 0.3
+check "SIGKILL without guardian: the init is still stopped" '[ "$(pstate "$p")" = T ]'
+"$ASH" recover --state-dir "$T/state" >"$T/recover-stop.out" 2>&1; st=$?
+check "recover continued the container's init" '[ $st = 0 ] && [ "$(pstate "$p")" = S ]'
 scenario kkill container:web2 "    kind: host-crash
     mode: kill" 60s
 p0=$(cpid web2)

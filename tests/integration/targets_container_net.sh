@@ -44,13 +44,6 @@ inns() { local c=$1; shift; nsenter -t "$(cpid "$c")" -n "$@"; }
 ash_tables() { inns "$1" nft list tables 2>/dev/null | grep -c ' ash-'; }
 root_qdisc() { inns "$1" tc qdisc show dev eth0 | awk 'NR==1 {print $2}'; }
 reach() { dk exec ca ping -c 1 -W 1 "$(cip cb)" >/dev/null 2>&1; } # a -> b and back
-fetch_ms() { # a fetches 256 KiB from b's httpd
-  local s e
-  s=$(date +%s%N)
-  dk exec ca wget -q -O /dev/null "http://$(cip cb)/f" || { echo -1; return; }
-  e=$(date +%s%N)
-  echo $(((e - s) / 1000000))
-}
 check "a reaches b before any fault" 'reach'
 check "b's eth0 has the kernel's own qdisc (noqueue)" '[ "$(root_qdisc cb)" = noqueue ]'
 base_tables=$(inns cb nft list tables 2>/dev/null | wc -l)
@@ -165,16 +158,28 @@ bad b-peer container:cb "    kind: network
     partition: true
     peer: nosuch:x" "13:11: 'peer' is an IPv4 address or container:NAME"
 
-# -- bandwidth: 256 KiB from b at 1 mbit take >= 2 s (2.1 s at the cap), well under without
-before=$(fetch_ms)
+# -- bandwidth: 256 KiB from b at 1 mbit, timed inside a (around wget alone), with the
+#    bounds the sandbox test derives (tests/unit/test_network.c test_bandwidth_cross_traffic):
+#    floor: every byte passed tbf, with at most its burst (burst_for(): 3200 bytes at
+#    1 mbit) in the bucket at the start, so 262144 - 3200 bytes take >= 2071.6 ms, less
+#    3 ms of scheduling slack; ceiling: the goodput of full segments is 1448/1514 of
+#    the cap, connect and slow start cost at most one queue (200 ms, the default), and
+#    the response's headers (< 512 bytes) ride along: (262144 + 512) * 8 * 1514/1448 / 1 Mbit/s
+#    + 200 ms = 2397.1 ms, plus the same fetch's own time without the cap (wget's start).
+fetch_in_ms() {
+  # busybox's date has no %N: adjtimex (read-only, no privilege) prints the time in us
+  dk exec ca sh -c 'us() { adjtimex | awk "/tv_sec/ {s=\$2} /tv_usec/ {u=\$2} END {printf \"%d%06d\", s, u}"; }
+    s=$(us); wget -q -O /dev/null "http://$1/f" || exit 1; e=$(us); echo $(((e - s) / 1000))' sh "$(cip cb)" || echo -1
+}
+before=$(fetch_in_ms)
 scenario cap container:cb "    kind: network
     bandwidth: 1mbit
     direction: egress" 12s
 run_bg cap
 check "cap: a tbf on b's eth0, inside its namespace" 'waitfor "[ \"\$(root_qdisc cb)\" = tbf ]"'
-during=$(fetch_ms)
-check "cap: 256 KiB from b took ${during} ms at 1 mbit (>= 1900 ms; ${before} ms without)" \
-  '[ "$during" -ge 1900 ] && [ "$before" -ge 0 ] && [ "$before" -lt 1500 ]'
+during=$(fetch_in_ms)
+check "cap: 256 KiB from b took ${during} ms at 1 mbit (2068 ms to 2398 + ${before} ms; ${before} ms without)" \
+  '[ "$before" -ge 0 ] && [ "$before" -lt 500 ] && [ "$during" -ge 2068 ] && [ "$during" -le $((2398 + before)) ]'
 wait "$h"; st=$?
 check "cap: run exits 0" '[ $st = 0 ]'
 check "cap: b's eth0 is back to noqueue" '[ "$(root_qdisc cb)" = noqueue ]'
@@ -218,6 +223,7 @@ if "$ASH" doctor 2>&1 | grep -Eq '^  qdisc netem +yes'; then
   wait "$h"; st=$?
   check "delay: run exits 0, cb's eth0 back to noqueue" '[ $st = 0 ] && [ "$(root_qdisc cb)" = noqueue ]'
 else
+  ash_skip_part "delay known answer (a ping inside a container sees netem's 150 ms): this kernel has no sch_netem; checked instead that the run refuses it with the reason and places nothing"
   run delay; st=$?
   why=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]; print(r["verdict"], r["error"])' \
     "$(ls -d "$T"/r/delay-*/ | head -1)report.json" 2>&1)
