@@ -236,9 +236,9 @@ ev = [x["t_ms"] for x in r.get("timeline", []) if x["event"] == "oom-kill"]
 print(d[0] if d else None, ev[0] if ev else None, r.get("t_inject_ms"))
 PY
 )
-read -r det ev inj <<<"$res"
-check "oom on a container: detected at the fault's oom-kill event ($det ms = $ev ms), > 400 ms after the injection ($inj ms)" \
-  'python3 -c "import sys; d,e,i=map(float,sys.argv[1:]); sys.exit(not (abs(d-e) < 0.001 and d-i > 400))" $det $ev $inj'
+read -r det oomev inj <<<"$res"
+check "oom on a container: detected at the fault's oom-kill event ($det ms = $oomev ms), > 400 ms after the injection ($inj ms)" \
+  'python3 -c "import sys; d,e,i=map(float,sys.argv[1:]); sys.exit(not (abs(d-e) < 0.001 and d-i > 400))" $det $oomev $inj'
 [ "$det" != None ] || tail -5 "$T/oom.out"
 check "oom: the container's init was spared, the engine's 256 MiB back after" \
   '[ "$(cpid lim)" = "$p_lim" ] && [ "$(cat "$mf")" = "$old" ]'
