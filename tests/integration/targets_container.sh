@@ -38,7 +38,8 @@ cpid() { dk inspect -f '{{.State.Pid}}' "$1"; }
 cid() { dk inspect -f '{{.Id}}' "$1"; }
 pstate() { awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 
-# scenario NAME TARGET FAULT-LINES [DURATION]: host mode, one exec probe, one fault.
+# scenario NAME TARGET FAULT-LINES [DURATION]: host mode, one exec probe, one fault
+# (and the detectors: block in $detect, when set).
 scenario() {
   cat >"$T/$1.yaml" <<YAML
 version: 1
@@ -48,6 +49,7 @@ probes:
   - name: ok
     exec: {command: ["true"]}
     every: 100ms
+${detect:-}
 faults:
   - name: f
     target: $2
@@ -200,31 +202,13 @@ check "memory: the engine's 256 MiB back after" '[ "$(cat "$mf")" = "$old" ]'
 # and is OOM-killed. The same bounds as on a sandbox host (tests/unit/test_memory.c
 # balloon_oom_detected): the oom detector's time is the fault's own oom-kill event,
 # exactly; 64 MiB at 100 MiB/s cannot be reached before 400 ms after the injection.
-cat >"$T/oom.yaml" <<YAML
-version: 1
-name: oom
-runtime: {docker_host: "unix://$DOCKER_SOCK"}
-probes:
-  - name: ok
-    exec: {command: ["true"]}
-    every: 100ms
-detectors:
+detect='detectors:
   - name: oom
-    oom: {target: container:lim}
-faults:
-  - name: f
-    target: container:lim
-    kind: memory-exhaustion
+    oom: {target: container:lim}' scenario oom container:lim "    kind: memory-exhaustion
     limit: 64MiB
-    swap: "off"
+    swap: \"off\"
     balloon: {size: 200MiB, rate: 100MiB/s}
-    sample_every: 100ms
-    at: 0s
-    duration: 4s
-expect:
-  warmup: 200ms
-  timeout: 90s
-YAML
+    sample_every: 100ms" 4s
 p_lim=$(cpid lim)
 run oom; st=$?
 rep=$(ls -d "$T"/r/oom-*/ 2>/dev/null | head -1)report.json
@@ -400,20 +384,20 @@ waitfor '[ "$(pstate "$p")" = T ]'; check "SIGKILL: init stopped before the kill
 kill -KILL "$h"; wait "$h" 2>/dev/null
 waitfor '[ "$(pstate "$p")" = S ]'; check "the guardian continued the container's init" '[ $? = 0 ]'
 # The same two with no guardian: `aftershock recover` alone puts them back.
-run_bg kmem --no-guardian
-waitfor '[ "$(cat "$mf")" = 33554432 ]'; check "SIGKILL (no guardian): limit in effect before the kill" '[ $? = 0 ]'
-kill -KILL "$h"; wait "$h" 2>/dev/null
-sleep 0.3
-check "SIGKILL without guardian: the limit is still 32 MiB" '[ "$(cat "$mf")" = 33554432 ]'
-"$ASH" recover --state-dir "$T/state" >"$T/recover-mem.out" 2>&1; st=$?
-check "recover wrote the engine's own limit back exactly ($old)" '[ $st = 0 ] && [ "$(cat "$mf")" = "$old" ]'
-run_bg kstop --no-guardian
-waitfor '[ "$(pstate "$p")" = T ]'; check "SIGKILL (no guardian): init stopped before the kill" '[ $? = 0 ]'
-kill -KILL "$h"; wait "$h" 2>/dev/null
-sleep 0.3
-check "SIGKILL without guardian: the init is still stopped" '[ "$(pstate "$p")" = T ]'
-"$ASH" recover --state-dir "$T/state" >"$T/recover-stop.out" 2>&1; st=$?
-check "recover continued the container's init" '[ $st = 0 ] && [ "$(pstate "$p")" = S ]'
+# recover_trial NAME WHAT IN-EFFECT UNDONE: the run SIGKILLed while IN-EFFECT holds;
+# it still holds after (nothing else undoes it); then `recover` makes UNDONE true.
+recover_trial() {
+  run_bg "$1" --no-guardian
+  waitfor "$3"; check "SIGKILL (no guardian): $2 in effect before the kill" '[ $? = 0 ]'
+  kill -KILL "$h"; wait "$h" 2>/dev/null
+  sleep 0.3
+  check "SIGKILL without guardian: $2 still in effect" "$3"
+  "$ASH" recover --state-dir "$T/state" >"$T/recover-$1.out" 2>&1; st=$?
+  check "recover alone undid $2" '[ $st = 0 ] && '"$4"
+}
+recover_trial kmem "the 32 MiB limit (the engine's $old back exactly)" '[ "$(cat "$mf")" = 33554432 ]' \
+  '[ "$(cat "$mf")" = "$old" ]'
+recover_trial kstop "the stop of the container's init" '[ "$(pstate "$p")" = T ]' '[ "$(pstate "$p")" = S ]'
 scenario kkill container:web2 "    kind: host-crash
     mode: kill" 60s
 p0=$(cpid web2)

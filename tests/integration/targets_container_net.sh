@@ -363,13 +363,12 @@ check "validate --resolve: a probe from a missing container is exit 3 naming the
 # -- log detector on a container's log stream (engine API, followed in the event loop):
 #    a SIGUSR1 makes the container print ALERT; the line printed before the run is not
 #    read (since=now); framed (no tty) and raw (tty) streams
-logger='trap "echo ALERT caught" USR1; echo ALERT caught before the run; while :; do sleep 0.05; done'
-dk run -d --name logger --network ash-tn-net ash-busybox sh -c "$logger" >/dev/null
-dk run -d -t --name loggertty --network ash-tn-net ash-busybox sh -c "$logger" >/dev/null
-for c in logger loggertty; do
-  cat >"$T/log-$c.yaml" <<YAML
+# log_scenario NAME CONTAINER MATCH FAULTS: a log detector on CONTAINER's stream
+# matching MATCH, and FAULTS (the lines of the faults: list).
+log_scenario() {
+  cat >"$T/$1.yaml" <<YAML
 version: 1
-name: log-$c
+name: $1
 runtime: {docker_host: "unix://$DOCKER_SOCK"}
 probes:
   - name: ok
@@ -377,19 +376,25 @@ probes:
     every: 100ms
 detectors:
   - name: logs
-    log: {container: $c, match: "ALERT caught"}
+    log: {container: $2, match: "$3"}
 faults:
-  - name: usr1
+$4
+expect:
+  warmup: 200ms
+  timeout: 30s
+YAML
+}
+logger='trap "echo ALERT caught" USR1; echo ALERT caught before the run; while :; do sleep 0.05; done'
+dk run -d --name logger --network ash-tn-net ash-busybox sh -c "$logger" >/dev/null
+dk run -d -t --name loggertty --network ash-tn-net ash-busybox sh -c "$logger" >/dev/null
+for c in logger loggertty; do
+  log_scenario log-$c $c "ALERT caught" "  - name: usr1
     target: container:$c
     kind: process
     action: signal
     signal: SIGUSR1
     at: 1s
-    duration: 1s
-expect:
-  warmup: 200ms
-  timeout: 30s
-YAML
+    duration: 1s"
   out=$("$ASH" run -q --no-guardian --state-dir "$T/state" --report-dir "$T/rl-$c" "$T/log-$c.yaml" 2>&1); st=$?
   rep=$(ls -d "$T/rl-$c"/*/ 2>/dev/null | head -1)report.json
   ttd=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]
@@ -399,19 +404,7 @@ print(r.get("detected_by"), r.get("ttd_ms"))' "$rep" 2>&1)
   [ $st = 0 ] || echo "$out" | tail -3
 done
 # The container restarted (its stream ends): followed again, the line after the restart detected.
-cat >"$T/log-restart.yaml" <<YAML
-version: 1
-name: log-restart
-runtime: {docker_host: "unix://$DOCKER_SOCK"}
-probes:
-  - name: ok
-    exec: {command: ["true"]}
-    every: 100ms
-detectors:
-  - name: logs
-    log: {container: logger, match: "ALERT caught"}
-faults:
-  - name: restart
+log_scenario log-restart logger "ALERT caught" "  - name: restart
     target: container:logger
     kind: process
     action: restart
@@ -422,11 +415,7 @@ faults:
     action: signal
     signal: SIGUSR1
     at: 3s
-    duration: 1s
-expect:
-  warmup: 200ms
-  timeout: 30s
-YAML
+    duration: 1s"
 out=$("$ASH" run -q --no-guardian --state-dir "$T/state" --report-dir "$T/rl-restart" "$T/log-restart.yaml" 2>&1); st=$?
 rep=$(ls -d "$T/rl-restart"/*/ 2>/dev/null | head -1)report.json
 ttd=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]
@@ -445,28 +434,12 @@ check "log detector follows a restarted container ($ttd: its start-up line, < 15
 #    report's wall_start_ms is truncated to the ms (< 1 ms). Arrival is 600 ms off.
 #    Framed (no tty) and raw (tty) streams.
 for c in logger loggertty; do
-  cat >"$T/log-stamp-$c.yaml" <<YAML
-version: 1
-name: log-stamp-$c
-runtime: {docker_host: "unix://$DOCKER_SOCK"}
-probes:
-  - name: ok
-    exec: {command: ["true"]}
-    every: 100ms
-detectors:
-  - name: logs
-    log: {container: $c, match: "STAMPED"}
-faults:
-  - name: pause-cc
+  log_scenario log-stamp-$c $c "STAMPED" "  - name: pause-cc
     target: container:cc
     kind: process
     action: stop
     at: 300ms
-    duration: 3s
-expect:
-  warmup: 200ms
-  timeout: 30s
-YAML
+    duration: 3s"
   "$ASH" run -q --no-guardian --state-dir "$T/state" --report-dir "$T/rl-stamp-$c" "$T/log-stamp-$c.yaml" >"$T/stamp-$c.out" 2>&1 &
   ashpid=$!
   bg+=("$ashpid")
