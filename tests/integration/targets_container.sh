@@ -39,7 +39,9 @@ cid() { dk inspect -f '{{.Id}}' "$1"; }
 pstate() { awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 
 # scenario NAME TARGET FAULT-LINES [DURATION]: host mode, one exec probe, one fault
-# (and the detectors: block in $detect, when set).
+# (and the detectors: block in $detect, when set: no line when not, so that the
+# refusals' line:column stay where they are).
+nl=$'\n'
 scenario() {
   cat >"$T/$1.yaml" <<YAML
 version: 1
@@ -49,8 +51,7 @@ probes:
   - name: ok
     exec: {command: ["true"]}
     every: 100ms
-${detect:-}
-faults:
+${detect:+$detect$nl}faults:
   - name: f
     target: $2
 $3
