@@ -23,7 +23,8 @@ static const struct ash_field log_fields[] = {
     {"service", ASH_F_STRING, offsetof(struct log_conf, service), 0,
      "service whose stdout/stderr is read (HOST/SERVICE or SERVICE)"},
     {"container", ASH_F_STRING, offsetof(struct log_conf, container), 0,
-     "or a running container (NAME, ID or label=K=V) whose log stream is read through the engine's API"},
+     "or a running container (NAME, ID or label=K=V) whose log stream is read through the engine's API (a "
+     "line's time: the engine's own stamp on it)"},
     {"match", ASH_F_STRING, offsetof(struct log_conf, match), ASH_FIELD_REQUIRED, "POSIX extended regular expression"},
     {NULL}};
 
