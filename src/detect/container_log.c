@@ -3,11 +3,21 @@
  * GET /containers/ID/logs?follow=1&stdout=1&stderr=1&since=NOW: the engine sends what
  * the container writes from now on. Without a tty each chunk is framed (8 bytes: the
  * stream, three zeros, a big-endian length, then that many bytes); with one it is the
- * raw output. A line's time is when its last byte arrived here (the engine's own
- * timestamps are in wall-clock time, on another clock than the run's). When the
- * container stops the stream ends; it is followed again once the container runs
- * (a restart by a fault, a remediation or its restart policy), from when it ended. */
+ * raw output. With timestamps=1 the engine puts its own stamp before each line
+ * (RFC 3339 with nanoseconds, "2026-12-06T05:22:41.123456789Z "): when dockerd read
+ * the line from the container's stdout/stderr, before it was stored and sent on. That
+ * is the line's time here, not when it arrived (a busy engine or a late event loop
+ * delays arrival, never the stamp). The stamp is wall-clock time: it is put on the
+ * run's CLOCK_MONOTONIC through the two clocks read back to back as the chunk that
+ * carries it arrives, so the only error is a step of the wall clock between the
+ * engine's stamp and that arrival (and, for an engine on another machine, the
+ * difference of the two machines' clocks: a stamp later than its arrival, which no
+ * engine on this machine can give, is taken as its arrival). A line without a stamp
+ * the parser reads keeps its arrival time. When the container stops the stream ends;
+ * it is followed again once the container runs (a restart by a fault, a remediation
+ * or its restart policy), from when it ended. */
 #include "detect/container_log.h"
+#include "detect/webhook_body.h"
 #include "env/docker.h"
 #include "env/target.h"
 #include "probes/curl_loop.h"
@@ -40,27 +50,55 @@ struct ash_clog {
     uint32_t left; /* payload bytes of the current frame still to come */
     char line[LINE_MAX_BYTES + 1];
     size_t line_len;
+    bool cont;                        /* the line so far was cut at LINE_MAX_BYTES: no stamp before this piece */
+    int64_t stamp;                    /* the current line's engine stamp on CLOCK_MONOTONIC, or -1 */
+    int64_t anchor_wall, anchor_mono; /* the two clocks as the last chunk arrived */
 };
 
-static void emit(struct ash_clog *l, int64_t t)
+/* "2026-12-06T05:22:41.123456789Z " at the start of the line: the engine's stamp on
+ * CLOCK_MONOTONIC (never later than arrived), and where the line itself starts. */
+static size_t engine_stamp(struct ash_clog *l, int64_t arrived, int64_t *stamp)
+{
+    const char *sp = memchr(l->line, ' ', l->line_len < 40 ? l->line_len : 40);
+    char s[41];
+    int64_t wall, prec;
+    if (!sp)
+        return 0;
+    memcpy(s, l->line, (size_t)(sp - l->line));
+    s[sp - l->line] = '\0';
+    if (!ash_wh_rfc3339(s, &wall, &prec))
+        return 0;
+    int64_t t = l->anchor_mono + (wall - l->anchor_wall);
+    *stamp = t < arrived ? t : arrived;
+    return (size_t)(sp - l->line) + 1;
+}
+
+/* A line (or a LINE_MAX_BYTES piece of one) that arrived at t; whole says whether it ended. */
+static void emit(struct ash_clog *l, int64_t t, bool whole)
 {
     if (l->line_len && l->line[l->line_len - 1] == '\r')
         l->line_len--;
     l->line[l->line_len] = '\0';
-    l->fn(l->arg, l->line, t);
+    size_t skip = 0;
+    if (!l->cont) {
+        l->stamp = -1;
+        skip = engine_stamp(l, t, &l->stamp);
+    }
+    l->fn(l->arg, l->line + skip, l->stamp >= 0 ? l->stamp : t, t);
     l->line_len = 0;
+    l->cont = !whole;
 }
 
 static void text(struct ash_clog *l, const char *p, size_t n, int64_t t)
 {
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '\n') {
-            emit(l, t);
+            emit(l, t, true);
             continue;
         }
         l->line[l->line_len++] = p[i];
         if (l->line_len == LINE_MAX_BYTES)
-            emit(l, t);
+            emit(l, t, false);
     }
 }
 
@@ -68,7 +106,12 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
     struct ash_clog *l = arg;
     size_t n = size * nmemb;
-    int64_t t = ash_now_ns();
+    struct timespec wall;
+    int64_t t0 = ash_now_ns();
+    clock_gettime(CLOCK_REALTIME, &wall);
+    int64_t t = (t0 + ash_now_ns()) / 2;
+    l->anchor_mono = t;
+    l->anchor_wall = (int64_t)wall.tv_sec * ASH_NS_PER_S + wall.tv_nsec;
     if (!l->framed) {
         text(l, ptr, n, t);
         return n;
@@ -125,7 +168,8 @@ static void on_done(CURL *easy, CURLcode result, void *arg)
     l->running = false;
     clock_gettime(CLOCK_REALTIME, &l->ended);
     if (l->line_len)
-        emit(l, ash_now_ns());
+        emit(l, ash_now_ns(), true);
+    l->cont = false;
     curl_easy_cleanup(easy);
     l->easy = NULL;
     l->hdr_len = 0;
@@ -140,7 +184,7 @@ static int follow(struct ash_clog *l, const struct timespec *since, ash_error_t 
 {
     struct ash_docker *d = NULL;
     char path[300];
-    snprintf(path, sizeof path, "/containers/%s/logs?follow=1&stdout=1&stderr=1&since=%lld.%09ld", l->id,
+    snprintf(path, sizeof path, "/containers/%s/logs?follow=1&stdout=1&stderr=1&timestamps=1&since=%lld.%09ld", l->id,
              (long long)since->tv_sec, since->tv_nsec);
     if (ash_docker_open(l->endpoint, &d, err) < 0)
         return -1;

@@ -1734,6 +1734,15 @@ static const char *cap_hint(const struct ash_scenario *sc, unsigned cap, int typ
                              "mode: give the scenario 'hosts:' and aim at one with target: host:NAME)";
     if (cap == ASH_CAP_LAUNCHED && type == ASH_TARGET_HOST)
         return " (aim it at one of the host's services: target: service:HOST/NAME)";
+    /* Injecting a filter is possible (ptrace, seccomp() with SECCOMP_FILTER_FLAG_NEW_LISTENER
+     * called by the target, the listener taken with pidfd_getfd), but not safely: a filter
+     * stays for the process's life, and once the listener closes its calls fail. */
+    if (cap == ASH_CAP_LAUNCHED &&
+        (type == ASH_TARGET_CONTAINER || type == ASH_TARGET_PROCESS || type == ASH_TARGET_CGROUP))
+        return " (aftershock did not start it, and a seccomp filter cannot be removed from a running process: "
+               "put into it, the filter would outlive the run, and once aftershock's listener closed the calls it "
+               "names would fail with ENOSYS for the rest of the process's life; aim it at a service the scenario "
+               "starts: target: service:NAME)";
     if ((cap == ASH_CAP_RESTART || cap == ASH_CAP_MAIN) && type == ASH_TARGET_HOST)
         return " (aim it at a service: target: service:NAME)";
     return "";

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# examples/compose end to end: run.sh brings the two-service stack up on a private
-# dockerd (compose labels), replays scenario.yaml (a DNS fault on web, a bandwidth cap
-# on api, addressed by compose service labels; a probe from web), and takes it down:
-# the run passes with impact, TTD and TTR measured, and no container, network or
-# br- link of its engine is left.
+# examples/compose end to end: run.sh builds the images offline from Debian's nginx-light,
+# redis-server and busybox, brings the three-service stack up on a private dockerd
+# (compose labels), replays scenario.yaml (a DNS fault on web, a bandwidth cap on api,
+# addressed by compose service labels; probes from web), and takes it down: the run
+# passes with impact, TTD and TTR measured, nginx -> api -> redis served every page,
+# and no container, network or br- link of its engine is left.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
 . "$(dirname "$0")/lib/dockerd.sh"
 B=${ASH_BUILD_DIR:?}
 SRC=${ASH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 why=$(dockerd_lacks) && ash_skip_all "$why"
+for p in /usr/sbin/nginx /usr/bin/redis-server; do
+  [ -x "$p" ] || ash_skip_all "no $p (scripts/install-deps.sh --test installs nginx-light and redis-server)"
+done
 T=$(mktemp -d /tmp/ash-ex-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fail=0
@@ -22,5 +26,11 @@ rep=$(ls -d "$T"/reports/*/ 2>/dev/null | head -1)report.json
 summary=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]
 print(r["verdict"], r.get("impact_ms") is not None, r.get("detected_by"), r.get("ttr_ms") is not None)' "$rep" 2>&1)
 check "the replay measured impact, detection and recovery ($summary)" '[ "$summary" = "pass True users-notice True" ]'
+# The stack is the real programs: nginx served the api's page, which redis counted,
+# throughout (the faults hit web's lookups of api, not nginx's upstream resolved at start).
+hits=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]
+p=[x for x in r["probes"] if x["name"] == "hits-through-nginx"][0]; print(p["samples"], p["failures"])' "$rep" 2>&1)
+check "nginx -> api -> redis answered every sample of hits-through-nginx (samples failures: $hits)" \
+  '[ "${hits% *}" -gt 10 ] 2>/dev/null && [ "${hits#* }" = 0 ]'
 check "no br- link of the example's engine left" '[ "$(ip -o link show | grep -c " br-")" -le "$links_before" ]'
 ash_exit $fail

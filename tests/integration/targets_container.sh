@@ -38,7 +38,10 @@ cpid() { dk inspect -f '{{.State.Pid}}' "$1"; }
 cid() { dk inspect -f '{{.Id}}' "$1"; }
 pstate() { awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 
-# scenario NAME TARGET FAULT-LINES [DURATION]: host mode, one exec probe, one fault.
+# scenario NAME TARGET FAULT-LINES [DURATION]: host mode, one exec probe, one fault
+# (and the detectors: block in $detect, when set: no line when not, so that the
+# refusals' line:column stay where they are).
+nl=$'\n'
 scenario() {
   cat >"$T/$1.yaml" <<YAML
 version: 1
@@ -48,7 +51,7 @@ probes:
   - name: ok
     exec: {command: ["true"]}
     every: 100ms
-faults:
+${detect:+$detect$nl}faults:
   - name: f
     target: $2
 $3
@@ -196,6 +199,34 @@ waitfor '[ "$(cat "$mf")" = 33554432 ]'; check "memory: 32 MiB in the container'
 wait "$h"; st=$?
 check "memory: run passes" '[ $st = 0 ]'
 check "memory: the engine's 256 MiB back after" '[ "$(cat "$mf")" = "$old" ]'
+# OOM: a balloon placed in the container's cgroup grows past a 64 MiB limit (swap off)
+# and is OOM-killed. The same bounds as on a sandbox host (tests/unit/test_memory.c
+# balloon_oom_detected): the oom detector's time is the fault's own oom-kill event,
+# exactly; 64 MiB at 100 MiB/s cannot be reached before 400 ms after the injection.
+detect='detectors:
+  - name: oom
+    oom: {target: container:lim}' scenario oom container:lim "    kind: memory-exhaustion
+    limit: 64MiB
+    swap: \"off\"
+    balloon: {size: 200MiB, rate: 100MiB/s}
+    sample_every: 100ms" 4s
+p_lim=$(cpid lim)
+run oom; st=$?
+rep=$(ls -d "$T"/r/oom-*/ 2>/dev/null | head -1)report.json
+res=$(python3 - "$rep" <<'PY' 2>&1
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]
+d = [x["at_ms"] for x in r.get("detections", []) if x["detector"] == "oom"]
+ev = [x["t_ms"] for x in r.get("timeline", []) if x["event"] == "oom-kill"]
+print(d[0] if d else None, ev[0] if ev else None, r.get("t_inject_ms"))
+PY
+)
+read -r det oomev inj <<<"$res"
+check "oom on a container: detected at the fault's oom-kill event ($det ms = $oomev ms), > 400 ms after the injection ($inj ms)" \
+  'python3 -c "import sys; d,e,i=map(float,sys.argv[1:]); sys.exit(not (abs(d-e) < 0.001 and d-i > 400))" $det $oomev $inj'
+[ "$det" != None ] || tail -5 "$T/oom.out"
+check "oom: the container's init was spared, the engine's 256 MiB back after" \
+  '[ "$(cpid lim)" = "$p_lim" ] && [ "$(cat "$mf")" = "$old" ]'
 
 # -- host-crash kill of a container: every process dies, the engine starts it again
 p0=$(cpid web2)
@@ -353,6 +384,21 @@ run_bg kstop
 waitfor '[ "$(pstate "$p")" = T ]'; check "SIGKILL: init stopped before the kill" '[ $? = 0 ]'
 kill -KILL "$h"; wait "$h" 2>/dev/null
 waitfor '[ "$(pstate "$p")" = S ]'; check "the guardian continued the container's init" '[ $? = 0 ]'
+# The same two with no guardian: `aftershock recover` alone puts them back.
+# recover_trial NAME WHAT IN-EFFECT UNDONE: the run SIGKILLed while IN-EFFECT holds;
+# it still holds after (nothing else undoes it); then `recover` makes UNDONE true.
+recover_trial() {
+  run_bg "$1" --no-guardian
+  waitfor "$3"; check "SIGKILL (no guardian): $2 in effect before the kill" '[ $? = 0 ]'
+  kill -KILL "$h"; wait "$h" 2>/dev/null
+  sleep 0.3
+  check "SIGKILL without guardian: $2 still in effect" "$3"
+  "$ASH" recover --state-dir "$T/state" >"$T/recover-$1.out" 2>&1; st=$?
+  check "recover alone undid $2" '[ $st = 0 ] && '"$4"
+}
+recover_trial kmem "the 32 MiB limit (the engine's $old back exactly)" '[ "$(cat "$mf")" = 33554432 ]' \
+  '[ "$(cat "$mf")" = "$old" ]'
+recover_trial kstop "the stop of the container's init" '[ "$(pstate "$p")" = T ]' '[ "$(pstate "$p")" = S ]'
 scenario kkill container:web2 "    kind: host-crash
     mode: kill" 60s
 p0=$(cpid web2)

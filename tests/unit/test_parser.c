@@ -539,6 +539,23 @@ START_TEST(test_targets)
                 "s.yaml:11:13:",
                 "'syscall' needs a target with processes started under aftershock's launcher; host 'web' has none "
                 "(aim it at one of the host's services: target: service:HOST/NAME)");
+    /* A syscall fault on something aftershock did not start: refused, because the seccomp
+     * filter it would need cannot be taken out of a running process again. */
+    const char *const foreign[] = {"container:web", "process:pid=4242", "cgroup:system.slice/x.service"};
+    const char *const foreign_type[] = {"container 'web'", "process 'pid=4242'", "cgroup 'system.slice/x.service'"};
+    for (size_t i = 0; i < 3; i++) {
+        char text[1024], want[1024];
+        snprintf(text, sizeof text,
+                 SANDBOX FAULT("syscall", "    target: %s\n    syscalls: [openat]\n    errno: EIO\n"), foreign[i]);
+        snprintf(want, sizeof want,
+                 "'syscall' needs a target with processes started under aftershock's launcher; %s has none "
+                 "(aftershock did not start it, and a seccomp filter cannot be removed from a running process: "
+                 "put into it, the filter would outlive the run, and once aftershock's listener closed the calls "
+                 "it names would fail with ENOSYS for the rest of the process's life; aim it at a service the "
+                 "scenario starts: target: service:NAME)",
+                 foreign_type[i]);
+        load_err_at(text, "s.yaml:11:13:", want);
+    }
     load_err_at(SANDBOX FAULT("network", "    target: service:api\n    bandwidth: 1mbit\n"), "s.yaml:11:13:",
                 "'network' needs a target with a network namespace of its own; service 'api' has none (aim it at "
                 "the sandbox host the service runs on: target: host:NAME)");

@@ -6,6 +6,8 @@
 #                          sets DOCKER_SOCK, DOCKER_HOST_URL, and `dk` runs the docker
 #                          CLI against it. Returns 1 with the reason on stdout.
 #   dockerd_image NAME     import a busybox-only image offline (no registry)
+#   dockerd_image_with NAME PROGRAM [SRC:DEST ...]
+#                          the same plus an installed program and its libraries (ldd)
 #   dockerd_stop           remove containers and networks, stop the daemon by its pid, wait,
 #                          delete a docker0 it left, unmount anything under DIR
 #   dockerd_lacks          prints why this machine cannot run one, returns 0 if so
@@ -37,13 +39,41 @@ dockerd_start() {
   echo "the private dockerd did not come up: $(tail -3 "$DOCKERD_DIR/dockerd.log" | tr '\n' ' ')"
   return 1
 }
-dockerd_image() {
-  local img=$DOCKERD_DIR/img
+_busybox_tree() { # DIR: busybox and its applets, the directories a container needs
+  local img=$1
   mkdir -p "$img/bin" "$img/tmp" "$img/proc" "$img/sys" "$img/dev" "$img/etc"
+  chmod 1777 "$img/tmp"
   cp "$(command -v busybox)" "$img/bin/busybox"
   chroot "$img" /bin/busybox --install -s /bin 2>/dev/null ||
     for a in $("$img/bin/busybox" --list); do ln -sf busybox "$img/bin/$a"; done
+}
+dockerd_image() {
+  local img=$DOCKERD_DIR/img
+  _busybox_tree "$img"
   tar -C "$img" -c . | dk import - "$1" >/dev/null
+}
+# dockerd_image_with NAME PROGRAM|- [SRC:DEST ...]: the busybox image plus an
+# installed program (a Debian package's binary) with every library ldd lists for it,
+# users root and nobody, and each file SRC copied to DEST: a real program in an
+# image built offline. Returns 1 with the reason on stdout.
+dockerd_image_with() {
+  local name=$1 prog=$2 img=$DOCKERD_DIR/img-$1 f lib
+  shift 2
+  _busybox_tree "$img"
+  if [ "$prog" != - ]; then
+    [ -x "$prog" ] || { echo "no $prog (scripts/install-deps.sh --test installs it)"; return 1; }
+    for f in "$prog" $(ldd "$prog" | grep -o '/[^ ]*'); do
+      mkdir -p "$img$(dirname "$f")"
+      cp -L "$f" "$img$f" || { echo "cannot copy $f into the image"; return 1; }
+    done
+  fi
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$img/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$img/etc/group"
+  for f in "$@"; do
+    mkdir -p "$img$(dirname "${f#*:}")"
+    cp -p "${f%%:*}" "$img${f#*:}" || { echo "cannot copy ${f%%:*} into the image"; return 1; }
+  done
+  tar -C "$img" -c . | dk import - "$name" >/dev/null || { echo "docker import of $name failed"; return 1; }
 }
 dockerd_stop() {
   [ -n "$DOCKERD_DIR" ] || return 0
