@@ -25,8 +25,11 @@ START_TEST(test_journal_replays_pending_records)
     struct ash_journal *j;
     ck_assert_msg(ash_journal_open(dir, "layer", &j, &err) == 0, "%s", err.msg);
     uint64_t a, b;
-    ck_assert_int_eq(ash_journal_append(j, "layer-test", json_pack("{s:i}", "n", 1), &a, &err), 0);
-    ck_assert_int_eq(ash_journal_append(j, "layer-test", json_pack("{s:i}", "n", 2), &b, &err), 0);
+    json_t *one = json_pack("{s:i}", "n", 1), *two = json_pack("{s:i}", "n", 2);
+    ck_assert_int_eq(ash_journal_append(j, "layer-test", one, &a, &err), 0); /* the caller keeps its data */
+    ck_assert_int_eq(ash_journal_append(j, "layer-test", two, &b, &err), 0);
+    json_decref(one);
+    json_decref(two);
     ck_assert_int_eq(ash_journal_done(j, a, &err), 0);
     ck_assert_uint_eq(ash_journal_pending(j), 1);
     char *path = strdup(ash_journal_path(j));
