@@ -167,10 +167,6 @@ void ash_spawn_set_common_env(const char *kv)
 
 int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t *err)
 {
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) < 0)
-        return ash_error(err, errno, "pipe");
-
     /* Build the environment before fork: no allocation in the child. */
     size_t nenv = 0, nextra = 0;
     while (environ[nenv])
@@ -181,11 +177,8 @@ int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t
     bool common = common_env[0] && !o->no_common_env;
     if (nextra || common) {
         envp = calloc(nenv + nextra + 2, sizeof *envp);
-        if (!envp) {
-            close(pipefd[0]);
-            close(pipefd[1]);
+        if (!envp)
             return ash_error(err, ENOMEM, "spawn");
-        }
         /* First wins for getenv: the child's own settings before the harness's. */
         if (nextra)
             memcpy(envp, o->envp_extra, nextra * sizeof *envp);
@@ -201,11 +194,16 @@ int ash_spawn(const struct ash_spawn_opts *o, struct ash_child *out, ash_error_t
     if (!o->pre_exec && !o->die_with_parent) {
         int r = spawn_light(o, envp ? envp : environ, &pid, err);
         free(envp);
-        close(pipefd[0]);
-        close(pipefd[1]);
         if (r < 0)
             return -1;
         goto started;
+    }
+    /* The fork path reports the child's failure before exec through a CLOEXEC pipe. */
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        int e = errno;
+        free(envp);
+        return ash_error(err, e, "pipe");
     }
     pid_t parent = getpid();
     pid = fork();
