@@ -165,6 +165,11 @@ static int check_one(const struct ash_target_ref *ref, unsigned needs, ash_error
         const char *why = "";
         if (cap == ASH_CAP_NETNS)
             why = ": it is in the machine's own network namespace, and harming that harms every process";
+        else if ((cap == ASH_CAP_CGROUP || cap == ASH_CAP_FREEZE) && !(t.caps & ASH_CAP_CGROUP) &&
+                 (t.type == ASH_TARGET_CONTAINER || t.type == ASH_TARGET_POD))
+            why = ": none of its cgroups is named after its id (a rootless engine on cgroup v1, such as rootless "
+                  "Podman, leaves it in its user's cgroup, shared with that user's other processes); memory, "
+                  "freeze and kill faults need a cgroup of its own";
         else if (cap == ASH_CAP_FREEZE && t.type == ASH_TARGET_PROCESS)
             why = ": its cgroup holds other processes than it and its descendants (or cannot be frozen); aim at "
                   "cgroup:PATH if that is meant";
