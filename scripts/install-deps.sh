@@ -20,6 +20,7 @@ if [ "$want_test" = 1 ]; then
          prometheus prometheus-alertmanager prometheus-blackbox-exporter
          docker.io busybox-static # targets_container*.sh, fleet_swarm.sh: private dockerds (a swarm), offline images
          nginx-light redis-server # examples/compose (example_compose.sh): their binaries in images built offline
+         docker-compose # example_compose.sh: compose v1 (1.29) brings the example stack up on the private dockerd
          podman # tests/integration/targets_podman.sh: a private rootful podman behind its Docker-compatible socket
          containerd   # tests/integration/targets_pod.sh: a private containerd (its k8s.io namespace), with runc
          python3-kubernetes # tests/integration/kube_manifests.sh: the API types the manifests are checked against

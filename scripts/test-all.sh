@@ -88,21 +88,23 @@ else
 fi
 
 run_suite gcc gcc || status=1
-CTEST_EXCLUDE='^(kill_trials|chain_.*|report_browser|scenarios|targets_(container.*|podman|pod)|fleet_swarm|prometheus_stack|live_view|example_compose)$' \
+CTEST_EXCLUDE='^(kill_trials|chain_.*|report_browser|scenarios|targets_(container.*|podman.*|pod)|fleet_swarm|prometheus_stack|live_view|example_compose)$' \
   run_suite clang clang || status=1
 CTEST_EXCLUDE='^(kill_trials|chain_.*|report_browser)$' ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite asan clang -DASH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug || status=1
 
 # Torture (issue 9): a build whose Nth allocation/syscall fails; test_torture
 # runs a small scenario with N rising and checks each ends clean;
-# test_torture_halfway makes network, memory, table-lock and host-crash injections fail half-way.
-echo "== torture: build with -DASH_TORTURE=ON, test_torture, test_torture_halfway"
+# test_torture_halfway makes network, memory, table-lock and host-crash injections fail half-way;
+# torture_container_halfway kills the run between a container fault's journal record and its change,
+# and between its revert and the done mark (ASH_TORTURE_KILL), against a private dockerd.
+echo "== torture: build with -DASH_TORTURE=ON, test_torture, test_torture_halfway, torture_container_halfway"
 if CC=gcc cmake -S . -B build-ci-torture -DASH_WERROR=ON -DASH_TORTURE=ON >build-ci-torture.log 2>&1 &&
    cmake --build build-ci-torture -j"$jobs" --target test_torture test_torture_halfway aftershock \
      >>build-ci-torture.log 2>&1; then
-  run_ctest torture build-ci-torture -R '^test_torture(_halfway)?$' || status=1
-  # Both must have run (--no-tests=error only catches none).
-  for t in test_torture test_torture_halfway; do
+  run_ctest torture build-ci-torture -R '^(test_torture(_halfway)?|torture_container_halfway)$' || status=1
+  # All must have run (--no-tests=error only catches none).
+  for t in test_torture test_torture_halfway torture_container_halfway; do
     awk -F'\t' -v t="$t" '$1 == "torture" && $2 == t {f = 1} END {exit !f}' "$results" || { echo "torture: $t did not run"; record torture "$t" failed; status=1; }
   done
 else

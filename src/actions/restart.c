@@ -29,17 +29,46 @@ static int restart_validate(void *conf, const ash_node *node, const struct ash_s
     return 0;
 }
 
+static int restart_one(struct ash_ctx *ctx, const struct ash_target_ref *ref, ash_error_t *err)
+{
+    struct ash_target t;
+    if (ash_ctx_target(ctx, ref, &t, err) < 0)
+        return -1;
+    int ret = ash_target_restart(&t, err);
+    ash_target_release(&t);
+    return ret;
+}
+
+/* all: true: every running container with the label, as a runbook's "restart them"
+ * would (resolving the label once would restart only the first). Each is tried; the
+ * first failure is the one reported. */
+static int restart_each(struct ash_ctx *ctx, const struct ash_target_ref *ref, ash_error_t *err)
+{
+    char **ids;
+    size_t n;
+    if (ash_target_container_ids(ref, &ids, &n, err) < 0)
+        return -1;
+    int ret = 0;
+    for (size_t i = 0; i < n; i++) {
+        ash_error_t e = {0};
+        ctx->target_member = ids[i];
+        if (restart_one(ctx, ref, &e) < 0 && ret == 0)
+            ret =
+                ash_error(err, e.code, "container %.12s (%zu of %zu with %s): %s", ids[i], i + 1, n, ref->name, e.msg);
+        ctx->target_member = NULL;
+        free(ids[i]);
+    }
+    free(ids);
+    return ret;
+}
+
 static int restart_run(struct ash_ctx *ctx, const struct ash_remediation_spec *r, ash_error_t *err)
 {
     const struct restart_conf *c = r->conf;
-    if (c->target.name) {
-        struct ash_target t;
-        if (ash_ctx_target(ctx, &c->target, &t, err) < 0)
-            return -1;
-        int ret = ash_target_restart(&t, err);
-        ash_target_release(&t);
-        return ret;
-    }
+    if (c->target.name && c->target.all)
+        return restart_each(ctx, &c->target, err);
+    if (c->target.name)
+        return restart_one(ctx, &c->target, err);
     struct ash_service *s = ash_env_service(ctx->env, c->service);
     if (!s)
         return ash_error(err, ENOENT, "no service '%s'", c->service);

@@ -152,7 +152,8 @@ void ash_target_release(struct ash_target *t)
         t->impl = NULL;
 }
 
-int ash_target_check(const struct ash_target_ref *ref, unsigned needs, ash_error_t *err)
+/* One target now: resolved, and offering what the kind needs. */
+static int check_one(const struct ash_target_ref *ref, unsigned needs, ash_error_t *err)
 {
     struct ash_target t;
     if (ash_target_resolve(NULL, NULL, ref, &t, err) < 0)
@@ -164,14 +165,64 @@ int ash_target_check(const struct ash_target_ref *ref, unsigned needs, ash_error
         const char *why = "";
         if (cap == ASH_CAP_NETNS)
             why = ": it is in the machine's own network namespace, and harming that harms every process";
+        else if ((cap == ASH_CAP_CGROUP || cap == ASH_CAP_FREEZE) && !(t.caps & ASH_CAP_CGROUP) &&
+                 (t.type == ASH_TARGET_CONTAINER || t.type == ASH_TARGET_POD))
+            why = ": none of its cgroups is named after its id (a rootless engine on cgroup v1, such as rootless "
+                  "Podman, leaves it in its user's cgroup, shared with that user's other processes); memory, "
+                  "freeze and kill faults need a cgroup of its own";
         else if (cap == ASH_CAP_FREEZE && t.type == ASH_TARGET_PROCESS)
             why = ": its cgroup holds other processes than it and its descendants (or cannot be frozen); aim at "
                   "cgroup:PATH if that is meant";
-        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s '%s' lacks %s here%s", type_name(&t), t.name,
-                              ash_target_cap_name(cap), why);
+        /* A container is named as the engine names it, with its id (a member of all: true
+         * was resolved by its id alone). */
+        json_t *ident = t.type == ASH_TARGET_CONTAINER ? ash_target_identity(&t) : NULL;
+        const char *cname = json_string_value(json_object_get(ident, "container"));
+        const char *cid = json_string_value(json_object_get(ident, "id"));
+        char who[400];
+        if (cname && cid)
+            snprintf(who, sizeof who, "container '%s' (%.12s)", cname, cid);
+        else
+            snprintf(who, sizeof who, "%s '%s'", type_name(&t), t.name);
+        json_decref(ident);
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s lacks %s here%s", who, ash_target_cap_name(cap), why);
     }
     ash_target_release(&t);
     return ret;
+}
+
+/* all: true: the fault is injected into every match, so every match is checked (checking
+ * only the first let one that lacks what the fault needs fail half-way through the
+ * injection, after the others were harmed). The refusal names the one. */
+static int check_each(const struct ash_target_ref *ref, unsigned needs, ash_error_t *err)
+{
+    char **ids;
+    size_t n;
+    if (ash_target_container_ids(ref, &ids, &n, err) < 0)
+        return -1;
+    int ret = 0;
+    for (size_t i = 0; i < n && ret == 0; i++) {
+        struct ash_target_ref one = *ref;
+        one.all = false;
+        one.name = ids[i];
+        ash_error_t e = {0};
+        if (check_one(&one, needs, &e) < 0) {
+            ret = ash_error_class(err, e.klass, 0, "%s (%zu of the %zu running containers with %s)", e.msg, i + 1, n,
+                                  ref->name);
+            if (err)
+                err->code = e.code;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    return ret;
+}
+
+int ash_target_check(const struct ash_target_ref *ref, unsigned needs, ash_error_t *err)
+{
+    if (ref->all && ref->type == ASH_TARGET_CONTAINER)
+        return check_each(ref, needs, err);
+    return check_one(ref, needs, err);
 }
 
 json_t *ash_target_identity(const struct ash_target *t)

@@ -118,10 +118,16 @@ int ash_target_pin_init(const char *what, const char *id, struct ash_target_pin 
     keep_own(p->cg.freezer, id);
     p->cg.mem_v2 = p->cg.mem_v2 && p->cg.v2[0];
     p->cg.cpu_v2 = p->cg.cpu_v2 && p->cg.v2[0];
-    if (!p->cg.v2[0] && !p->cg.memory[0] && !p->cg.freezer[0])
-        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOENT,
-                               "%s: none of its cgroups (/proc/%d/cgroup) is named after its id %.12s", what, (int)pid,
-                               id);
+    p->no_cgroup = !p->cg.v2[0] && !p->cg.memory[0] && !p->cg.freezer[0];
+    if (p->no_cgroup) {
+        /* Rootless Podman on cgroup v1 (no delegation) leaves the container in its user's
+         * cgroup, shared with whatever else that user runs: nothing there is the
+         * container's to limit, freeze or kill. What is its own stays: its init (pid and
+         * start time) and its network namespace, so process, network and dns faults work
+         * and the others are refused at preflight (ash_target_check says why). */
+        *caps &= ~(ASH_CAP_CGROUP | ASH_CAP_FREEZE);
+        return 0;
+    }
     /* Freezing needs a hierarchy of its own that can freeze. */
     if (!p->cg.v2[0] && !p->cg.freezer[0])
         *caps &= ~ASH_CAP_FREEZE;
@@ -212,16 +218,28 @@ int ash_pin_run_in_netns(const struct ash_target *t, int (*fn)(void *), void *ar
 
 struct ash_cgroup *ash_pin_cgroup(const struct ash_target *t)
 {
-    return &P(t)->cg;
+    return P(t)->no_cgroup ? NULL : &P(t)->cg;
 }
 
 int ash_pin_procs(const struct ash_target *t, struct ash_target_proc **out, size_t *n, ash_error_t *err)
 {
-    return ash_target_cgroup_procs(&P(t)->cg, P(t)->pid, out, n, err);
+    if (!P(t)->no_cgroup)
+        return ash_target_cgroup_procs(&P(t)->cg, P(t)->pid, out, n, err);
+    /* No cgroup of its own: its init alone, while it is still the one pinned. */
+    *n = 0;
+    if (!(*out = calloc(1, sizeof **out)))
+        return ash_error(err, ENOMEM, "container '%s'", t->name);
+    if (ash_proc_start_time(P(t)->pid) == P(t)->start)
+        (*out)[(*n)++] = (struct ash_target_proc){P(t)->pid, P(t)->start};
+    return 0;
 }
 
 int ash_pin_freeze(const struct ash_target *t, ash_error_t *err)
 {
+    if (P(t)->no_cgroup)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTSUP,
+                               "%s '%s' has no cgroup of its own to freeze (it is in its user's cgroup)",
+                               ash_target_type_names[t->type], t->name);
     if (ash_target_check_not_self(&P(t)->cg, t->name, err) < 0)
         return -1;
     return ash_cgroup_freeze(&P(t)->cg, 5 * ASH_NS_PER_S, err);
@@ -229,6 +247,8 @@ int ash_pin_freeze(const struct ash_target *t, ash_error_t *err)
 
 int ash_pin_thaw(const struct ash_target *t, ash_error_t *err)
 {
+    if (P(t)->no_cgroup)
+        return 0; /* never frozen */
     return ash_cgroup_thaw(&P(t)->cg, err);
 }
 

@@ -26,9 +26,12 @@ struct ash_target_pin {
     int nsfd;             /* its network namespace (-1 before pinning) */
     bool own_netns;       /* false: the machine's (host network) */
     struct ash_cgroup cg; /* only the directories named after the container's id */
+    bool no_cgroup;       /* none is (rootless Podman on cgroup v1): its init alone */
 };
 /* Pin p->pid (the init of container id): start time, netns, cgroup; caps loses NETNS
- * (host network) or FREEZE (no freezable hierarchy of its own). what names it in errors. */
+ * (host network), FREEZE (no freezable hierarchy of its own), or CGROUP and FREEZE (no
+ * cgroup named after its id: its processes are then its init alone). what names it in
+ * errors. */
 int ash_target_pin_init(const char *what, const char *id, struct ash_target_pin *p, unsigned *caps, ash_error_t *err);
 /* The operations of a target whose impl starts with a struct ash_target_pin. */
 int ash_pin_netns_fd(const struct ash_target *t);

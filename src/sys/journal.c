@@ -4,6 +4,7 @@
 #include "sys/gil.h"
 #include "sys/clock.h"
 #include "sys/proc.h"
+#include "sys/torture.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -231,6 +232,7 @@ int ash_journal_append(struct ash_journal *j, const char *op, json_t *data, uint
         return -1;
     if (id)
         *id = j->next_id;
+    ash_torture_journal_appended(op, j->next_id);
     j->next_id++;
     j->pending++;
     return 0;
@@ -238,6 +240,7 @@ int ash_journal_append(struct ash_journal *j, const char *op, json_t *data, uint
 
 int ash_journal_done(struct ash_journal *j, uint64_t id, ash_error_t *err)
 {
+    ash_torture_journal_done(id);
     json_t *rec = json_pack("{s:I}", "done", (json_int_t)id);
     ash_error_t e = {0};
     int ret = rec ? write_line(j->fd, rec, j->path, &e) : ash_error(&e, ENOMEM, "journal: cannot build done mark");

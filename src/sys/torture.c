@@ -32,10 +32,20 @@ bool ash_torture_hit(const char **what)
         *what = NULL;
     return false;
 }
+void ash_torture_journal_appended(const char *op, uint64_t id)
+{
+    (void)op;
+    (void)id;
+}
+void ash_torture_journal_done(uint64_t id)
+{
+    (void)id;
+}
 
 #else
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <unistd.h>
 #include <spawn.h>
@@ -78,6 +88,43 @@ bool ash_torture_hit(const char **what)
     if (what)
         *what = w;
     return w != NULL;
+}
+
+/* ASH_TORTURE_KILL=append:OP | done:OP, read at the first journal record. */
+static atomic_uint_fast64_t kill_id; /* done:OP: the id of OP's first record (+1; 0: none yet) */
+
+static const char *kill_spec(bool *at_done)
+{
+    const char *k = getenv("ASH_TORTURE_KILL");
+    if (!k)
+        return NULL;
+    if (strncmp(k, "append:", 7) == 0) {
+        *at_done = false;
+        return k + 7;
+    }
+    if (strncmp(k, "done:", 5) == 0) {
+        *at_done = true;
+        return k + 5;
+    }
+    return NULL;
+}
+
+void ash_torture_journal_appended(const char *op, uint64_t id)
+{
+    bool at_done;
+    const char *want = kill_spec(&at_done);
+    if (!want || strcmp(want, op) != 0)
+        return;
+    if (!at_done)
+        raise(SIGKILL); /* the record is durable; the change it undoes is not made */
+    uint_fast64_t none = 0;
+    atomic_compare_exchange_strong(&kill_id, &none, (uint_fast64_t)id + 1);
+}
+
+void ash_torture_journal_done(uint64_t id)
+{
+    if (atomic_load(&kill_id) == (uint_fast64_t)id + 1)
+        raise(SIGKILL); /* the change undone; its done mark not written */
 }
 
 /* True when this call is the one to fail. */

@@ -26,4 +26,13 @@ uint64_t ash_torture_calls(void);
 /* Whether the armed failure happened, and in which function. */
 bool ash_torture_hit(const char **what);
 
+/* Kill points (tests only): with ASH_TORTURE_KILL=append:OP in the environment, the
+ * process SIGKILLs itself right after the first journal record with that op is durable
+ * (the change it undoes not yet made); with done:OP, right before that record's done
+ * mark is written (the change made and already undone by the revert). Both leave a
+ * pending record whose undo meets a change that is not there: `aftershock recover` must
+ * then leave nothing and fail on nothing. No-ops without -DASH_TORTURE=ON. */
+void ash_torture_journal_appended(const char *op, uint64_t id);
+void ash_torture_journal_done(uint64_t id);
+
 #endif

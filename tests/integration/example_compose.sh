@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # examples/compose end to end: run.sh builds the images offline from Debian's nginx-light,
-# redis-server and busybox, brings the three-service stack up on a private dockerd
-# (compose labels), replays scenario.yaml (a DNS fault on web, a bandwidth cap on api,
-# addressed by compose service labels; probes from web), and takes it down: the run
+# redis-server and busybox, brings the three-service stack up on a private dockerd with
+# Debian's docker-compose (its labels, its internal network), replays scenario.yaml (a
+# DNS fault on web, a bandwidth cap on api, addressed by compose service labels; probes
+# from web), and takes it down with docker-compose: the run
 # passes with impact, TTD and TTR measured, nginx -> api -> redis served every page,
 # and no container, network or br- link of its engine is left.
 set -u
@@ -14,14 +15,24 @@ why=$(dockerd_lacks) && ash_skip_all "$why"
 for p in /usr/sbin/nginx /usr/bin/redis-server; do
   [ -x "$p" ] || ash_skip_all "no $p (scripts/install-deps.sh --test installs nginx-light and redis-server)"
 done
+# The stack is brought up as a user would: Debian 12's docker-compose (compose v1,
+# 1.29, Python), against the private engine through DOCKER_HOST.
+command -v docker-compose >/dev/null ||
+  ash_skip_all "no docker-compose (scripts/install-deps.sh --test installs Debian's docker-compose)"
 T=$(mktemp -d /tmp/ash-ex-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fail=0
 check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
 links_before=$(ip -o link show | grep -c ' br-')
-"$SRC/examples/compose/run.sh" "$B/aftershock" "$T/reports" >"$T/out" 2>&1; st=$?
+ASH_COMPOSE=docker-compose "$SRC/examples/compose/run.sh" "$B/aftershock" "$T/reports" >"$T/out" 2>&1; st=$?
 check "run.sh exits 0" '[ $st = 0 ]'
 [ $st = 0 ] || tail -20 "$T/out"
+up=$(grep "^run.sh: stack up" "$T/out")
+check "docker-compose brought the three services up, on compose's internal network ($up)" \
+  'echo "$up" | grep -q "^run.sh: stack up with docker-compose " &&
+   echo "$up" | grep -Eq "ashdemo[-_]api[-_]1 ashdemo[-_]cache[-_]1 ashdemo[-_]web[-_]1 +on ashdemo_back internal=true"'
+check "docker-compose took the stack down" 'grep -q "^run.sh: stack down with docker-compose" "$T/out"'
+
 rep=$(ls -d "$T"/reports/*/ 2>/dev/null | head -1)report.json
 summary=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]
 print(r["verdict"], r.get("impact_ms") is not None, r.get("detected_by"), r.get("ttr_ms") is not None)' "$rep" 2>&1)

@@ -210,6 +210,56 @@ check "all: true kill trial: recover removed both" '[ $st = 0 ] && [ "$(ash_tabl
 bad b-allname '{container: {name: ca, all: true}}' "    kind: network
     partition: true" "10:41: 'all: true' goes with a label"
 
+# -- all: true checks every match before anything starts: hm1 (the host's network, made
+#    first, so the engine lists it second) lacks a namespace of its own; checking only the
+#    first match let the run place a table in hm2 and fail half-way at hm1
+dk run -d --name hm1 --network host --label tier=mixed ash-busybox sleep 1000 >/dev/null
+dk run -d --name hm2 --network ash-tn-net --label tier=mixed ash-busybox sleep 1000 >/dev/null
+scenario lamixed '{container: {label: tier=mixed, all: true}}' "    kind: network
+    partition: true"
+run lamixed; st=$?
+check "all: true, one match on the host's network: exit 3 at preflight, naming hm1 and its place in the list" \
+  '[ $st = 3 ] && grep -q "container .hm1. ([0-9a-f]\{12\}) lacks a network namespace of its own here" "$T/lamixed.out" &&
+   grep -q "2 of the 2 running containers with label=tier=mixed" "$T/lamixed.out"'
+[ $st = 3 ] || cat "$T/lamixed.out"
+check "all: true refused at preflight: no report, no table in hm2" \
+  '! ls -d "$T"/r/lamixed-* >/dev/null 2>&1 && [ "$(ash_tables hm2)" = 0 ]'
+dk rm -f hm1 hm2 >/dev/null
+
+# -- all: true on a remediation's restart: every match is started again, not the first
+pa=$(cpid ca) pb=$(cpid cb)
+cat >"$T/remall.yaml" <<YAML
+version: 1
+name: remall
+runtime: {docker_host: "unix://$DOCKER_SOCK"}
+probes:
+  - name: ok
+    exec: {command: ["true"]}
+    every: 100ms
+faults:
+  - name: f
+    target: container:cc
+    kind: process
+    action: signal
+    signal: SIGCONT
+    at: 0s
+    duration: 1s
+remediation:
+  - name: restart-pair
+    at: 300ms
+    action: {restart: {target: {container: {label: tier=pair, all: true}}}}
+expect:
+  warmup: 200ms
+  timeout: 60s
+YAML
+run remall; st=$?
+check "remediation restart with all: true: run passes (exit $st)" '[ $st = 0 ]'
+[ $st = 0 ] || cat "$T/remall.out"
+check "remediation restart with all: true: both ca and cb have a new init, running" \
+  '[ "$(cpid ca)" != "$pa" ] && [ "$(cpid cb)" != "$pb" ] &&
+   [ "$(dk inspect -f "{{.State.Running}}" ca)" = true ] && [ "$(dk inspect -f "{{.State.Running}}" cb)" = true ]'
+waitfor reach
+
 # -- delay: netem on cb's eth0 (a ping from ca sees it), or, on a kernel without
 #    sch_netem, refused with the reason and nothing placed
 scenario delay container:cb "    kind: network
