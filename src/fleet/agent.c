@@ -205,9 +205,12 @@ static int check_my_faults(const struct agent *a, ash_error_t *err)
         char msg[300];
         struct ash_target_ref ref = {0};
         ash_error_t e = {0};
-        int r = ash_target_ref_parse(p->node_from, &ref, msg, sizeof msg) < 0
-                    ? ash_error(&e, EINVAL, "%s", msg)
-                    : ash_target_check(&ref, ASH_CAP_NETNS, &e);
+        int r = ash_target_ref_parse(p->node_from, &ref, msg, sizeof msg) < 0 ? ash_error(&e, EINVAL, "%s", msg) : 0;
+        /* The engine the scenario names, as the probe itself will ask (probes/probe_socket.c). */
+        if (r == 0 && a->sc->runtime.docker_host && !(ref.endpoint = strdup(a->sc->runtime.docker_host)))
+            r = ash_error(&e, ENOMEM, "its engine's address");
+        if (r == 0)
+            r = ash_target_check(&ref, ASH_CAP_NETNS, &e);
         ash_target_ref_clear(&ref);
         if (r < 0)
             return ash_error(err, 0, "probe '%s': from: %s: %s", p->name, p->from, e.msg);

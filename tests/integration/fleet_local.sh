@@ -22,6 +22,7 @@
 # Every process here is started by this test and ended by its pid.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
+. "$(dirname "$0")/lib/dockerd.sh"
 B=${ASH_BUILD_DIR:?}
 ASH=$B/aftershock
 TGT=$B/tests/ash_target
@@ -32,6 +33,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
   for d in "$T"/state*; do [ -d "$d" ] && "$ASH" recover --state-dir "$d" >/dev/null 2>&1; done
+  dockerd_stop
   if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -230,6 +232,60 @@ ok &= r["resolution"]["impact_ms"] >= 50 + fl["clock_bound_ms"]
 sys.exit(0 if ok else 1)
 PY'
 check "probe on node a: the process runs again after the run" '[ "$(tail -n 1 "$T/truth8" | cut -d" " -f1)" = running ]'
+
+# ---- 1c. the same from a container on node a (`from: a/web`): a private dockerd's
+# container with no network but its own loopback, where its httpd listens; node a's
+# agent samples inside the container's namespace, node b's stops the httpd
+if why=$(dockerd_lacks); then
+  ash_skip_part "from: NODE/CONTAINER (1c): $why"
+else
+  dockerd_start "$T/d" >"$T/dwhy" || { echo "FAIL $(cat "$T/dwhy")"; fail=1; }
+  dockerd_image ash-busybox || { echo "FAIL cannot import the busybox image"; fail=1; }
+  CPORT=$(free_port) # free on the machine's loopback: only the container's answers there
+  dk run -d --name web --network none ash-busybox sh -c \
+    "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 127.0.0.1:$CPORT -h /www" >/dev/null
+  CWEB=$(dk inspect -f '{{.State.Pid}}' web)
+  for _ in $(seq 100); do nsenter -t "$CWEB" -n sh -c "exec 3<>/dev/tcp/127.0.0.1/$CPORT" 2>/dev/null && break; sleep 0.05; done
+  check "container: its httpd answers inside it, nothing on the machine's loopback port" \
+    '[ "$CWEB" -gt 0 ] && ! (exec 3<>/dev/tcp/127.0.0.1/$CPORT) 2>/dev/null'
+  P10=$(free_port)
+  scenario "$T/ten.yaml" fleet-ten "$P10" "a, b" 1s 20s
+  sed -i -e "s|^    http: .*|    from: a/web\n    http: http://127.0.0.1:$CPORT/|" -e "s/pid: $WEB}/pid: $CWEB}/" \
+    -e "s|^fleet:|runtime: {docker_host: \"unix://$DOCKER_SOCK\"}\nfleet:|" "$T/ten.yaml"
+  watch_proc "$CWEB" "$T/truth10"
+  "$ASH" run --state-dir "$T/state10" --report-dir "$T/r10" "$T/ten.yaml" > "$T/run10.out" 2>&1 &
+  RUN=$!
+  pids+=("$RUN")
+  listening "$T/run10.out"
+  start_agents "$P10" 2s ten
+  wait "$RUN"; st=$?
+  check "probe from a container on node a: the fleet run passes (exit $st)" '[ $st = 0 ]'
+  for n in a b; do
+    eval "ap=\$AG_$n"
+    wait "$ap"; ast=$?
+    check "probe from a container on node a: agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
+  done
+  rep10=$(ls -d "$T"/r10/fleet-ten-*/ 2>/dev/null | head -1)
+  check "probe from a container on node a: the known answer (fault on node b) within the stated resolution" \
+    '[ -n "$rep10" ] && known_answer "$rep10/report.json" "$T/truth10"'
+  check "probe from a container on node a: the report names the node and the container" \
+    'python3 -c "import json,sys; p=json.load(open(sys.argv[1]))[\"runs\"][0][\"fleet\"][\"probes\"][0]; sys.exit(0 if p[\"node\"] == \"a\" and p[\"from\"] == \"container:web\" and p[\"samples\"] > 20 else 1)" "$rep10/report.json"'
+  check "probe from a container on node a: the httpd runs again after the run" \
+    '[ "$(tail -n 1 "$T/truth10" | cut -d" " -f1)" = running ]'
+  # A container not on node a: that agent refuses the scenario, exit 3, nothing harmed.
+  P11=$(free_port)
+  sed -e "s/from: a\/web/from: a\/nosuch/" -e "s/$P10/$P11/" "$T/ten.yaml" > "$T/eleven.yaml"
+  "$ASH" run --state-dir "$T/state11" --report-dir "$T/r11" "$T/eleven.yaml" > "$T/run11.out" 2>&1 &
+  RUN=$!
+  pids+=("$RUN")
+  listening "$T/run11.out"
+  start_agents "$P11" 2s eleven
+  wait "$RUN"; st=$?
+  check "a probe's container missing on node a: exit 3 before any harm, naming node and probe (exit $st)" \
+    '[ $st = 3 ] && grep -q "fleet: node a did not take the scenario; nothing was harmed: .*probe .web.: from: a/nosuch" "$T/run11.out"'
+  for n in a b; do eval "ap=\$AG_$n"; wait "$ap"; done
+  dockerd_stop
+fi
 
 # ---- 2. SIGKILL of the coordinator mid-fault: the agents' leases revert
 P2=$(free_port)
