@@ -98,8 +98,9 @@ static void probes_lost(struct ash_fleet_run *fr, const char *node, const char *
             continue;
         rp->active = false;
         snprintf(rp->lost, sizeof rp->lost, "node %s's agent was lost: %s", node, why);
-        event(fr, ash_now_ns(), "probe-lost", "probe '%s' on node %s: no samples after %zu (its agent was lost: %s)",
-              rp->p->name, node, rp->n, why);
+        event(fr, ash_now_ns(), "probe-lost",
+              "probe '%s' on node %s: stopped after %zu samples (its agent was lost: %s)", rp->p->name, node, rp->n,
+              why);
         size_t at = strlen(names);
         snprintf(names + at, len - at, "%s'%s'", at ? ", " : "", rp->p->name);
     }

@@ -420,7 +420,7 @@ ev = [e["event"] + ": " + e["detail"] for e in r["timeline"]]
 v = r["verdict"]
 print(f"   verdict {v}; probe {p}")
 ok = p["node"] == "a" and p["lost"] is not None and p["lost"].startswith("node a\x27s agent was lost") and p["samples"] > 0
-ok &= any(e.startswith("probe-lost: probe \x27web\x27 on node a: no samples after") for e in ev)
+ok &= any(e.startswith("probe-lost: probe \x27web\x27 on node a: stopped after ") for e in ev)
 ok &= r["verdict"] == "aborted"
 sys.exit(0 if ok else 1)
 PY'
