@@ -262,9 +262,15 @@ static void on_sample(struct agent *a, json_t *msg)
     if (ash_probe_msg_sample_parse(msg, &fs, &e) < 0) {
         /* From an authenticated agent, so a bug or another build: said, not taken. */
         if (c->o.on_event) {
+            /* When it arrived, on this clock: exact (the agent's clock plays no part). */
+            int64_t now = ash_now_ns();
+            char detail[ASH_ERROR_MSG_MAX + 64];
+            snprintf(detail, sizeof detail, "a malformed sample message, dropped: %s", e.msg);
             struct ash_fleet_event ev = {
-                .node = a->node, .event = "warning", .detail = e.msg, .when = map_time(a, ash_now_ns())};
-            ev.when.t = ash_now_ns();
+                .node = a->node,
+                .event = "warning",
+                .detail = detail,
+                .when = {.t_agent = now + (a->clock.valid ? a->clock.offset : 0), .t = now, .bound = 0}};
             c->o.on_event(c, &ev, c->o.data);
         }
         return;

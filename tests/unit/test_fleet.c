@@ -1,5 +1,6 @@
 /* The fleet's agent and channel on this machine: the real `aftershock agent` as a
  * subprocess, the coordinator library in the test, TLS over 127.0.0.1 only. */
+#include "fleet/channel.h"
 #include "fleet/clock_map.h"
 #include "fleet/coord.h"
 #include "fleet/probe_msg.h"
@@ -33,8 +34,9 @@ struct fx {
     struct ash_coord *c;
     pid_t child; /* the process the faults stop */
     pid_t agent;
-    char events[4096]; /* "node:event;" as they arrived */
-    char lost[1024];   /* why the coordinator lost the agent */
+    char events[4096];    /* "node:event;" as they arrived */
+    char last_event[512]; /* the last one's detail */
+    char lost[1024];      /* why the coordinator lost the agent */
     /* Probe samples from the agent (on_sample). */
     int n_samples, n_ok;
     char last_detail[128];
@@ -73,6 +75,7 @@ static void on_event(struct ash_coord *c, const struct ash_fleet_event *ev, void
     struct fx *f = data;
     size_t n = strlen(f->events);
     snprintf(f->events + n, sizeof f->events - n, "%s:%s;", ev->node, ev->event);
+    snprintf(f->last_event, sizeof f->last_event, "%s", ev->detail);
     /* Every event is on the coordinator's clock with its bound once the clock is mapped. */
     ck_assert_int_ge(ev->when.bound, 0);
     ck_assert_int_le(ev->when.t - ev->when.bound, ash_now_ns());
@@ -717,6 +720,95 @@ START_TEST(test_probe_on_agent)
 }
 END_TEST
 
+/* A fake agent (the channel alone, holding the key) that says hello and then sends
+ * samples: a malformed one is dropped with a warning naming why, a good one
+ * reaches on_sample. */
+struct fake {
+    struct ash_channel *ch;
+    bool open;
+};
+
+static void fake_open(struct ash_channel *ch, void *data)
+{
+    (void)ch;
+    ((struct fake *)data)->open = true;
+}
+
+static void fake_message(struct ash_channel *ch, json_t *msg, void *data)
+{
+    (void)data;
+    /* Answer timed pings, so the coordinator maps this clock. */
+    json_int_t id = json_integer_value(json_object_get(msg, "id"));
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    ash_error_t err = {0};
+    if (type && strcmp(type, "ping") == 0 && id) {
+        json_t *pong = json_pack("{s:s, s:I, s:I}", "type", "pong", "id", id, "t", (json_int_t)ash_now_ns());
+        ash_channel_send(ch, pong, &err);
+        json_decref(pong);
+    }
+}
+
+static void fake_closed(struct ash_channel *ch, const ash_error_t *why, void *data)
+{
+    (void)ch;
+    (void)why;
+    ((struct fake *)data)->open = false;
+}
+
+static void fake_send(struct fake *k, const char *json)
+{
+    ash_error_t err = {0};
+    json_t *m = json_loads(json, 0, NULL);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_msg(ash_channel_send(k->ch, m, &err) == 0, "%s", err.msg);
+    json_decref(m);
+}
+
+START_TEST(test_bad_sample_warned)
+{
+    struct fx f;
+    setup(&f);
+    struct ash_psk k;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_psk_read(f.key, &k, &err) == 0, "%s", err.msg);
+    static const struct ash_channel_cbs cbs = {.open = fake_open, .message = fake_message, .closed = fake_closed};
+    struct fake fk = {0};
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", ash_coord_port(f.c));
+    ck_assert_msg(ash_channel_connect(f.loop, addr, &k, 0, &cbs, &fk, &fk.ch, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ash_loop_run_until(f.loop, &fk.open, ash_now_ns() + 5 * ASH_NS_PER_S, &err), 0);
+    ck_assert(fk.open);
+    fake_send(&fk, "{\"type\": \"hello\", \"node\": \"fake\", \"proto\": 1, \"pid\": 1, \"t\": 1}");
+    ck_assert_msg(ash_coord_wait_clock(f.c, "fake", 5 * ASH_NS_PER_S, &err) == 0, "%s", err.msg);
+
+    fake_send(&fk, "{\"type\": \"sample\", \"probe\": \"p\", \"start\": 9, \"end\": 3, \"ok\": true}");
+    fake_send(&fk, "{\"type\": \"sample\", \"probe\": \"p\", \"start\": 5, \"end\": 6, \"ok\": \"yes\"}");
+    pump(&f, 100);
+    ck_assert_msg(strstr(f.events, "fake:warning;fake:warning;"), "events: %s", f.events);
+    ck_assert_msg(strstr(f.last_event, "a malformed sample message, dropped: probe 'p': a sample whose 'ok' is not"),
+                  "%s", f.last_event);
+    ck_assert_int_eq(f.n_samples, 0);
+    ck_assert_ptr_nonnull(ash_coord_hello(f.c, "fake")); /* dropped, the agent kept */
+
+    char good[256];
+    int64_t t = ash_now_ns();
+    snprintf(good, sizeof good,
+             "{\"type\": \"sample\", \"probe\": \"p\", \"start\": %lld, \"end\": %lld, \"ok\": false, "
+             "\"detail\": \"refused\"}",
+             (long long)(t - 1000), (long long)t);
+    fake_send(&fk, good);
+    pump(&f, 100);
+    ck_assert_int_eq(f.n_samples, 1);
+    ck_assert_int_eq(f.n_ok, 0);
+    ck_assert_str_eq(f.last_probe, "fake:p");
+    ck_assert_str_eq(f.last_detail, "refused");
+    ck_assert(!f.sample_out_of_order);
+    ash_channel_close(fk.ch);
+    ash_channel_free(fk.ch);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(test_wrong_key_refused)
 {
     struct fx f;
@@ -831,6 +923,7 @@ int main(void)
     tcase_add_test(tc, test_wrong_key_refused);
     tcase_add_test(tc, test_probe_msg_encode_decode);
     tcase_add_test(tc, test_probe_on_agent);
+    tcase_add_test(tc, test_bad_sample_warned);
     tcase_add_test(tc, test_short_lease_refused);
     tcase_add_test(tc, test_bad_key_file);
     tcase_add_test(tc, test_sigkill_agent_recover);
