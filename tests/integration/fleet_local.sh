@@ -471,6 +471,8 @@ check "plan shows the fleet step" 'echo "$out" | grep -q "fleet: listen on 127.0
 check "plan shows the fault on node b" 'echo "$out" | grep -q "stop-web (process) on node b; revert after"'
 out=$("$ASH" plan --format json "$T/one.yaml" 2>&1)
 check "plan json: fleet and the node" 'echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[\"fleet\"][\"nodes\"] == [\"a\", \"b\"] and d[\"faults\"][0][\"node\"] == \"b\" else 1)"'
+out=$("$ASH" plan "$T/eight.yaml" 2>&1)
+check "plan shows the probe sampled by node a's agent" 'echo "$out" | grep -q "probe web (http) from a (sampled by node a.s agent) every 50 ms"'
 
 # ---- 4. bad fleet: input
 bad() { # NAME SED WANT
