@@ -47,16 +47,16 @@ struct ash_host_spec {
 struct ash_probe_spec {
     char *name;
     const struct ash_probe_kind *kind;
-    void *conf; /* the kind's config, filled from its field table */
-    char *from; /* sandbox host, NULL = the harness itself */
+    void *conf;         /* the kind's config, filled from its field table */
+    char *from;         /* sandbox host, NULL = the harness itself */
+    int64_t every_ns;   /* sampling interval; default 100ms */
+    int64_t timeout_ns; /* per sample; default = min(every, 1s)... set by parser */
+    int64_t slow_ns;    /* an ok sample slower than this fails; -1: derived from the warm-up */
     /* fleet (`from: NODE` or `from: NODE/CONTAINER`): the node whose agent runs the
      * probe, and where it samples from there: "container:NAME", or NULL for the
      * node itself. Both NULL otherwise. Set by validation from `from`. */
     char *node;
     char *node_from;
-    int64_t every_ns;   /* sampling interval; default 100ms */
-    int64_t timeout_ns; /* per sample; default = min(every, 1s)... set by parser */
-    int64_t slow_ns;    /* an ok sample slower than this fails; -1: derived from the warm-up */
     struct ash_loc loc;
 };
 
