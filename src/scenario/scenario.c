@@ -1703,6 +1703,11 @@ static int probe_from_node(struct pctx *x, const ash_node *probes, size_t i)
         if (!(p->node_from = strdup(ref_s)))
             return ash_error(x->err, ENOMEM, "probe '%s'", p->name);
     }
+    /* What an agent takes (fleet/probe_msg.h, ASH_PROBE_MSG_EVERY_*): said here, not at warm-up. */
+    if (p->every_ns < ASH_NS_PER_MS || p->every_ns > 3600 * ASH_NS_PER_S) {
+        ash_node every = ash_map_get(&item, "every");
+        return ash_node_fail(&every, x->err, "probe '%s': a probe on a fleet node samples every 1ms to 1h", p->name);
+    }
     if (!(p->node = strndup(from, nlen)))
         return ash_error(x->err, ENOMEM, "probe '%s'", p->name);
     return 1;

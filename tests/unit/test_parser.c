@@ -839,6 +839,8 @@ START_TEST(test_probe_from_node)
              "s.yaml:8:11: probe 'p': node 'z' is not in fleet.nodes (list it there)");
     load_err(FLEET "probes:\n  - name: p\n    from: a/\n    tcp: 'x:1'\n",
              "s.yaml:8:11: probe 'p': from: a/: no container after '/' (NODE/CONTAINER)");
+    load_err(FLEET "probes:\n  - name: p\n    from: a\n    every: 500us\n    tcp: 'x:1'\n",
+             "s.yaml:9:12: probe 'p': a probe on a fleet node samples every 1ms to 1h");
     load_err(HEAD "probes:\n  - name: p\n    from: a/web\n    tcp: 'x:1'\n",
              "s.yaml:5:11: probe 'p': 'from: a/web' names a container on a fleet node (NODE/CONTAINER), but this "
              "scenario has no 'fleet:' section (docs/fleet.md)");
