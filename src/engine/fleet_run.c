@@ -1,6 +1,8 @@
 /* `aftershock run` as a fleet coordinator (fleet_run.h, docs/fleet.md). */
 #include "engine/fleet_run.h"
 #include "fleet/coord.h"
+#include "fleet/probe_msg.h"
+#include "fleet/proto.h"
 #include "fleet/psk.h"
 #include "kinds.h"
 #include "sys/clock.h"
@@ -38,6 +40,19 @@ struct remote {
     struct slot inject, revert;
 };
 
+/* A probe its node's agent samples (`from: NODE[/CONTAINER]`). */
+struct rprobe {
+    const struct ash_probe_spec *p;
+    ash_fleet_sample_fn cb;
+    void *arg;
+    bool active; /* started, not stopped: its samples are taken */
+    struct slot start;
+    size_t n;         /* samples taken */
+    int64_t last_end; /* the latest sample's end, on this clock */
+    int64_t bound;    /* the largest clock bound of its samples */
+    char lost[400];   /* why its samples stopped before the run stopped them, "" if they did not */
+};
+
 struct ash_fleet_run {
     struct ash_fleet_run_opts o;
     struct ash_coord *coord;
@@ -47,8 +62,11 @@ struct ash_fleet_run {
     int efd; /* the loop wakes a waiting worker */
     struct remote *faults;
     size_t n_faults;
-    int64_t bound;
-    bool ending; /* bye was said: agents leaving is the plan */
+    struct rprobe *probes;
+    size_t n_probes;
+    int64_t bound;       /* the largest clock bound of a remote inject or revert time */
+    int64_t probe_bound; /* the largest clock bound of a remote probe's sample time */
+    bool ending;         /* bye was said: agents leaving is the plan */
 };
 
 static const struct ash_fleet_spec *spec(const struct ash_fleet_run *fr)
@@ -69,10 +87,32 @@ static void event(struct ash_fleet_run *fr, int64_t t, const char *ev, const cha
         fr->o.event(fr->o.arg, t, ev, detail);
 }
 
+/* A lost agent's probes stop: said on the timeline and in the report, never a probe
+ * that looks healthy because nothing more came. `names` gets "'p', 'q'". */
+static void probes_lost(struct ash_fleet_run *fr, const char *node, const char *why, char *names, size_t len)
+{
+    names[0] = '\0';
+    for (size_t i = 0; i < fr->n_probes; i++) {
+        struct rprobe *rp = &fr->probes[i];
+        if (!rp->active || strcmp(rp->p->node, node) != 0)
+            continue;
+        rp->active = false;
+        snprintf(rp->lost, sizeof rp->lost, "node %s's agent was lost: %s", node, why);
+        event(fr, ash_now_ns(), "probe-lost",
+              "probe '%s' on node %s: stopped after %zu samples (its agent was lost: %s)", rp->p->name, node, rp->n,
+              why);
+        size_t at = strlen(names);
+        snprintf(names + at, len - at, "%s'%s'", at ? ", " : "", rp->p->name);
+    }
+}
+
 static void on_agent(struct ash_coord *c, const char *node, bool up, const char *why, void *data)
 {
     (void)c;
     struct ash_fleet_run *fr = data;
+    char probes[300] = "";
+    if (!up && !fr->ending)
+        probes_lost(fr, node, why, probes, sizeof probes);
     if (up)
         event(fr, ash_now_ns(), "fleet-agent", "node %s: agent connected", node);
     else if (fr->ending)
@@ -82,7 +122,8 @@ static void on_agent(struct ash_coord *c, const char *node, bool up, const char 
               "node %s: %s (its agent reverts what it applied; if it was killed, its guardian)", node, why);
     if (!up && !fr->ending && fr->o.lost) {
         char msg[600];
-        snprintf(msg, sizeof msg, "fleet: lost the agent of node %s: %s", node, why);
+        snprintf(msg, sizeof msg, "fleet: lost the agent of node %s: %s%s%s%s", node, why,
+                 probes[0] ? " (probe(s) " : "", probes, probes[0] ? " sampled there: they stopped)" : "");
         fr->o.lost(fr->o.arg, msg);
     }
 }
@@ -96,6 +137,32 @@ static void on_event(struct ash_coord *c, const struct ash_fleet_event *ev, void
         event(fr, ev->when.t, ev->event, "node %s (its clock not mapped yet): %s", ev->node, ev->detail);
     else
         event(fr, ev->when.t, ev->event, "node %s (±%.3f ms): %s", ev->node, ash_ns_to_ms(ev->when.bound), ev->detail);
+}
+
+/* A sample of a probe on a node, onto this clock and into the run's series. */
+static void on_sample(struct ash_coord *c, const struct ash_fleet_probe_sample *s, void *data)
+{
+    (void)c;
+    struct ash_fleet_run *fr = data;
+    for (size_t i = 0; i < fr->n_probes; i++) {
+        struct rprobe *rp = &fr->probes[i];
+        if (strcmp(rp->p->name, s->probe) != 0 || strcmp(rp->p->node, s->node) != 0)
+            continue;
+        if (!rp->active || s->start.bound < 0)
+            return; /* stopped (a late one), or before the clock was mapped (never: the start waits for it) */
+        struct ash_sample smp = {.start = s->start.t, .end = s->end.t, .ok = s->ok};
+        snprintf(smp.detail, sizeof smp.detail, "%s", s->detail);
+        int64_t b = s->start.bound > s->end.bound ? s->start.bound : s->end.bound;
+        if (b > rp->bound)
+            rp->bound = b;
+        if (b > fr->probe_bound)
+            fr->probe_bound = b;
+        rp->n++;
+        if (smp.end > rp->last_end)
+            rp->last_end = smp.end;
+        rp->cb(rp->arg, &smp);
+        return;
+    }
 }
 
 static struct remote *remote_of(struct ash_fleet_run *fr, const struct ash_fault_spec *f)
@@ -211,6 +278,7 @@ static int start(struct ash_fleet_run *fr, ash_error_t *err)
                                 .silence_ns = fl->lease_ns,
                                 .on_agent = on_agent,
                                 .on_event = on_event,
+                                .on_sample = on_sample,
                                 .data = fr};
     if (ash_coord_new(fr->o.loop, &co, &fr->coord, err) < 0) {
         if (err->klass != ASH_ERR_USAGE)
@@ -258,7 +326,8 @@ int ash_fleet_run_start(const struct ash_fleet_run_opts *o, struct ash_fleet_run
     fr->loop_thread = pthread_self();
     fr->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     fr->faults = calloc(o->sc->n_faults + 1, sizeof *fr->faults);
-    if (fr->efd < 0 || !fr->faults) {
+    fr->probes = calloc(o->sc->n_probes + 1, sizeof *fr->probes);
+    if (fr->efd < 0 || !fr->faults || !fr->probes) {
         ash_error(err, errno ? errno : ENOMEM, "fleet");
         ash_fleet_run_end(fr);
         return -1;
@@ -271,6 +340,9 @@ int ash_fleet_run_start(const struct ash_fleet_run_opts *o, struct ash_fleet_run
         *rf = (struct remote){.f = &o->sc->faults[i], .node = node};
         rf->inject.fr = rf->revert.fr = fr;
     }
+    for (size_t i = 0; i < o->sc->n_probes; i++)
+        if (o->sc->probes[i].node)
+            fr->probes[fr->n_probes++] = (struct rprobe){.p = &o->sc->probes[i], .start = {.fr = fr}};
     if (start(fr, err) < 0) {
         ash_fleet_run_end(fr);
         return -1;
@@ -380,6 +452,55 @@ int ash_fleet_run_revert(struct ash_fleet_run *fr, const struct ash_fault_spec *
     return request(fr, f, false, t, where, len, err);
 }
 
+static struct rprobe *rprobe_of(struct ash_fleet_run *fr, const struct ash_probe_spec *p)
+{
+    for (size_t i = 0; i < fr->n_probes; i++)
+        if (fr->probes[i].p == p)
+            return &fr->probes[i];
+    return NULL;
+}
+
+int ash_fleet_run_probe_start(struct ash_fleet_run *fr, const struct ash_probe_spec *p, ash_fleet_sample_fn cb,
+                              void *arg, ash_error_t *err)
+{
+    struct rprobe *rp = rprobe_of(fr, p);
+    if (!rp)
+        return ash_error(err, ENOENT, "probe '%s' is not on a fleet node", p->name);
+    struct ash_probe_start ps = {.probe = p->name, .from = p->node_from, .every_ns = p->every_ns};
+    rp->cb = cb;
+    rp->arg = arg;
+    rp->start = (struct slot){.fr = fr};
+    /* Taken from now: its first sample may come in the same read as the answer. */
+    rp->active = true;
+    if (ash_coord_request_async(fr->coord, p->node, ASH_MSG_PROBE, ash_probe_msg_start(&ps), answered, &rp->start,
+                                err) < 0) {
+        rp->active = false;
+        return ash_error_wrap(err, "probe '%s' on node %s", p->name, p->node);
+    }
+    await(fr, &rp->start);
+    if (rp->start.done && rp->start.ok)
+        return 0;
+    rp->active = false;
+    if (!rp->start.done)
+        return ash_error(err, ETIMEDOUT, "node %s did not answer the start of probe '%s' within %.0fs", p->node,
+                         p->name, (double)FLEET_ANSWER_NS / 1e9);
+    *err = rp->start.err;
+    return ash_error_wrap(err, "probe '%s' cannot sample on node %s", p->name, p->node);
+}
+
+void ash_fleet_run_probes_stop(struct ash_fleet_run *fr)
+{
+    for (size_t i = 0; fr && i < fr->n_probes; i++) {
+        struct rprobe *rp = &fr->probes[i];
+        if (!rp->active)
+            continue;
+        rp->active = false;
+        ash_error_t e = {0};
+        ash_coord_send(fr->coord, rp->p->node, ASH_MSG_PROBE_STOP, ash_probe_msg_stop(rp->p->name), &e);
+        /* Not sent (its agent just left): bye or its lease stops it all the same. */
+    }
+}
+
 void ash_fleet_run_cancel(struct ash_fleet_run *fr)
 {
     if (!fr)
@@ -395,7 +516,8 @@ void ash_fleet_run_cancel(struct ash_fleet_run *fr)
 
 int64_t ash_fleet_run_bound(const struct ash_fleet_run *fr)
 {
-    return fr ? fr->bound : 0;
+    /* A figure is a difference of a fault's time and a sample's: each side's error adds. */
+    return fr ? fr->bound + fr->probe_bound : 0;
 }
 
 static json_t *ms_or_null(bool have, int64_t ns)
@@ -423,8 +545,19 @@ json_t *ash_fleet_run_json(const struct ash_fleet_run *fr, int64_t t_start)
                               ms_or_null(rf->inject.done && rf->inject.ok, rf->inject.when.bound), "revert_bound_ms",
                               ms_or_null(rf->revert.done && rf->revert.ok, rf->revert.when.bound)));
     }
-    return json_pack("{s:s, s:s, s:o, s:o, s:f}", "engine", ash_fleet_engine_names[fl->engine], "listen", fl->listen,
-                     "nodes", nodes, "faults", faults, "clock_bound_ms", ash_ns_to_ms(fr->bound));
+    json_t *probes = json_array();
+    for (size_t i = 0; i < fr->n_probes; i++) {
+        const struct rprobe *rp = &fr->probes[i];
+        json_array_append_new(probes,
+                              json_pack("{s:s, s:s, s:o, s:I, s:o, s:o}", "name", rp->p->name, "node", rp->p->node,
+                                        "from", rp->p->node_from ? json_string(rp->p->node_from) : json_null(),
+                                        "samples", (json_int_t)rp->n, "bound_ms", ms_or_null(rp->n > 0, rp->bound),
+                                        "lost", rp->lost[0] ? json_string(rp->lost) : json_null()));
+    }
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:f}", "engine", ash_fleet_engine_names[fl->engine], "listen",
+                     fl->listen, "nodes", nodes, "faults", faults, "probes", probes, "clock_bound_ms",
+                     ash_ns_to_ms(fr->bound + fr->probe_bound), "fault_bound_ms", ash_ns_to_ms(fr->bound),
+                     "probe_bound_ms", ash_ns_to_ms(fr->probe_bound));
 }
 
 static bool all_gone(struct ash_fleet_run *fr)
@@ -463,5 +596,6 @@ void ash_fleet_run_end(struct ash_fleet_run *fr)
         close(fr->efd);
     memset(&fr->key, 0, sizeof fr->key);
     free(fr->faults);
+    free(fr->probes);
     free(fr);
 }

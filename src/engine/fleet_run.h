@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 struct ash_fleet_run;
+struct ash_sample;
 
 struct ash_fleet_run_opts {
     ash_loop *loop;
@@ -48,12 +49,24 @@ int ash_fleet_run_inject(struct ash_fleet_run *fr, const struct ash_fault_spec *
 int ash_fleet_run_revert(struct ash_fleet_run *fr, const struct ash_fault_spec *f, int64_t *t, char *where, size_t len,
                          ash_error_t *err);
 
+/* A sample of a probe its node's agent runs, on this clock. */
+typedef void (*ash_fleet_sample_fn)(void *arg, const struct ash_sample *s);
+/* Start probe p (p->node set) on its node's agent (loop thread; turns the loop until
+ * the agent answers): its samples come to cb, times mapped onto this clock, until
+ * ash_fleet_run_probes_stop or its agent is lost (on the timeline as probe-lost,
+ * in the report, and in the lost callback's reason). */
+int ash_fleet_run_probe_start(struct ash_fleet_run *fr, const struct ash_probe_spec *p, ash_fleet_sample_fn cb,
+                              void *arg, ash_error_t *err);
+/* Stop taking every remote probe's samples and tell their agents to stop them. */
+void ash_fleet_run_probes_stop(struct ash_fleet_run *fr);
+
 /* The run is ending: a worker waiting for an answer stops waiting (loop thread, before
  * the offloop is drained; the loop no longer turns to collect it). What that agent did
  * is undone by its `bye`. */
 void ash_fleet_run_cancel(struct ash_fleet_run *fr);
 
-/* The largest clock bound of an inject or revert time the run used (ns), 0 if none. */
+/* What the clocks add to a figure's error (ns): the largest bound of an inject or revert
+ * time the run used plus the largest of a remote probe's sample, 0 if none. */
 int64_t ash_fleet_run_bound(const struct ash_fleet_run *fr);
 
 /* The report's "fleet": each node's clock mapping, each remote fault's bounds. */

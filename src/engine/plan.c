@@ -462,9 +462,10 @@ int ash_plan_file(const char *path, const struct ash_plan_options *o, json_t **o
     json_t *probes = json_array();
     for (size_t i = 0; i < sc->n_probes; i++) {
         const struct ash_probe_spec *p = &sc->probes[i];
-        json_array_append_new(probes, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "name", p->name, "kind",
+        json_array_append_new(probes, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "name", p->name, "kind",
                                                 p->kind->c.name, "from", p->from ? json_string(p->from) : json_null(),
-                                                "every_ms", ms(p->every_ns), "timeout_ms", ms(p->timeout_ns), "slow_ms",
+                                                "node", p->node ? json_string(p->node) : json_null(), "every_ms",
+                                                ms(p->every_ns), "timeout_ms", ms(p->timeout_ns), "slow_ms",
                                                 p->slow_ns > 0 ? ms(p->slow_ns) : json_string("from the warm-up"),
                                                 "config", conf_json(p->kind->c.fields, p->conf)));
         const char *why = unavailable(&p->kind->c);

@@ -324,6 +324,14 @@ static void note_late_tick(struct run *r, struct probe_rt *p, int64_t scheduled,
                  ash_ns_to_ms(total));
 }
 
+/* fleet: a sample of a probe its node's agent runs, already on this clock. */
+static void remote_sample(void *arg, const struct ash_sample *s)
+{
+    struct probe_rt *p = arg;
+    p->inflight++; /* sample_done counts it out (it was never in this loop's flight) */
+    sample_done(p, s);
+}
+
 static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
 {
     struct probe_rt *p = data;
@@ -1105,6 +1113,7 @@ static void teardown(struct run *r)
         }
     r->phase = PH_TEARDOWN;
     ash_progress_phase(r->progress, phase_names[r->phase]);
+    ash_fleet_run_probes_stop(r->fleet); /* fleet: the probes on nodes, as the local ones below */
     for (size_t i = 0; i < r->sc->n_probes; i++) {
         struct probe_rt *p = &r->probes[i];
         if (p->timer)
@@ -1313,6 +1322,11 @@ static int run_warmup(struct run *r, ash_error_t *err)
         p->slow_ns = p->spec->slow_ns > 0 ? p->spec->slow_ns : -1;
         p->slow_source = p->spec->slow_ns > 0 ? "stated" : NULL;
         p->warmup_p99 = -1;
+        if (p->spec->node) { /* fleet: its node's agent samples it */
+            if (ash_fleet_run_probe_start(r->fleet, p->spec, remote_sample, p, err) < 0)
+                return -1;
+            continue;
+        }
         if (p->spec->kind->open(&r->ctx, p->spec, &p->state, err) < 0) {
             ash_error_wrap(err, "probe '%s'", p->spec->name);
             return -1;

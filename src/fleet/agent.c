@@ -4,6 +4,7 @@
 #include "engine/guardian.h"
 #include "env/target.h"
 #include "fleet/channel.h"
+#include "fleet/probe_msg.h"
 #include "fleet/proto.h"
 #include "kinds.h"
 #include "sys/clock.h"
@@ -17,6 +18,15 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A probe of the scenario this node samples (`from: NODE[/CONTAINER]`). */
+struct agent_probe {
+    struct agent *a;
+    struct ash_probe_spec local; /* the scenario's, sampling from node_from on this node */
+    void *state;
+    bool open;
+    ash_timer *timer;
+};
+
 struct agent {
     const struct ash_agent_opts *o;
     ash_loop *loop;
@@ -28,9 +38,10 @@ struct agent {
     struct ash_journal *journal;
     bool guardian;
     struct ash_ctx ctx;
-    void **state;  /* per fault of the scenario */
-    bool *applied; /* per fault: injected and not yet reverted */
-    uint64_t *seq; /* per fault: when it was injected (a count), so the newest is reverted first */
+    void **state;               /* per fault of the scenario */
+    bool *applied;              /* per fault: injected and not yet reverted */
+    uint64_t *seq;              /* per fault: when it was injected (a count), so the newest is reverted first */
+    struct agent_probe *probes; /* per probe of the scenario */
     uint64_t injects;
     ash_timer *lease;
     int64_t last_word; /* when the coordinator last said anything */
@@ -181,6 +192,29 @@ static int check_my_faults(const struct agent *a, ash_error_t *err)
                 return ash_error(err, 0, "fault '%s': %s", f->name, e.msg);
         }
     }
+    /* A probe from a container on this node needs the container (and its own network). */
+    for (size_t i = 0; i < a->sc->n_probes; i++) {
+        const struct ash_probe_spec *p = &a->sc->probes[i];
+        if (!p->node || strcmp(p->node, a->o->node) != 0)
+            continue;
+        const char *why = p->kind->c.unavailable ? p->kind->c.unavailable() : NULL;
+        if (why)
+            return ash_error(err, 0, "probe '%s' (kind %s) cannot run on this node: %s", p->name, p->kind->c.name, why);
+        if (!p->node_from)
+            continue;
+        char msg[300];
+        struct ash_target_ref ref = {0};
+        ash_error_t e = {0};
+        int r = ash_target_ref_parse(p->node_from, &ref, msg, sizeof msg) < 0 ? ash_error(&e, EINVAL, "%s", msg) : 0;
+        /* The engine the scenario names, as the probe itself will ask (probes/probe_socket.c). */
+        if (r == 0 && a->sc->runtime.docker_host && !(ref.endpoint = strdup(a->sc->runtime.docker_host)))
+            r = ash_error(&e, ENOMEM, "its engine's address");
+        if (r == 0)
+            r = ash_target_check(&ref, ASH_CAP_NETNS, &e);
+        ash_target_ref_clear(&ref);
+        if (r < 0)
+            return ash_error(err, 0, "probe '%s': from: %s: %s", p->name, p->from, e.msg);
+    }
     return 0;
 }
 
@@ -204,7 +238,8 @@ static int take_scenario(struct agent *a, json_t *msg, ash_error_t *err)
     a->state = calloc(n, sizeof *a->state);
     a->applied = calloc(n, sizeof *a->applied);
     a->seq = calloc(n, sizeof *a->seq);
-    if (!a->state || !a->applied || !a->seq)
+    a->probes = calloc(a->sc->n_probes + 1, sizeof *a->probes);
+    if (!a->state || !a->applied || !a->seq || !a->probes)
         return ash_error(err, ENOMEM, "scenario state");
     snprintf(a->run_id, sizeof a->run_id, "%s", run);
     const char *dir = a->o->state_dir;
@@ -252,9 +287,116 @@ static int take_scenario(struct agent *a, json_t *msg, ash_error_t *err)
     return 0;
 }
 
+/* ---- probes from this node ---- */
+
+static void probe_close(struct agent_probe *ap)
+{
+    if (ap->timer)
+        ash_loop_cancel_timer(ap->a->loop, ap->timer);
+    ap->timer = NULL;
+    if (ap->open)
+        ap->local.kind->close(&ap->a->ctx, &ap->local, ap->state); /* samples in flight are abandoned */
+    ap->open = false;
+    ap->state = NULL;
+}
+
+/* Stop every probe (bye, the lease, a lost connection: no one takes the samples). */
+static void probes_close(struct agent *a)
+{
+    for (size_t i = 0; a->probes && a->sc && i < a->sc->n_probes; i++)
+        probe_close(&a->probes[i]);
+}
+
+static void send_sample(struct agent_probe *ap, const struct ash_sample *s)
+{
+    struct ash_fleet_sample fs = {
+        .probe = ap->local.name, .start = s->start, .end = s->end, .ok = s->ok, .detail = s->detail};
+    send_msg(ap->a, ash_probe_msg_sample(&fs));
+}
+
+static void sample_done(void *arg, const struct ash_sample *s)
+{
+    send_sample(arg, s);
+}
+
+/* As a local run's tick (engine/run.c): on schedule, a late one skips rather than bursts. */
+static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop;
+    struct agent_probe *ap = data;
+    int64_t scheduled = ash_timer_deadline(ap->timer), start = ash_now_ns(), every = ap->local.every_ns;
+    ash_error_t e = {0};
+    if (ap->local.kind->sample(&ap->a->ctx, &ap->local, ap->state, start, sample_done, ap, &e) < 0) {
+        struct ash_sample s = {.start = start, .end = ash_now_ns(), .ok = false};
+        snprintf(s.detail, sizeof s.detail, "%s", e.msg);
+        send_sample(ap, &s);
+    }
+    int64_t next = scheduled + every;
+    if (next <= now)
+        next = now + every - (now - scheduled) % every;
+    return next;
+}
+
+static ssize_t probe_index(const struct agent *a, const char *name)
+{
+    for (size_t i = 0; a->sc && i < a->sc->n_probes; i++)
+        if (strcmp(a->sc->probes[i].name, name) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static int probe_start(struct agent *a, json_t *msg, ash_error_t *err)
+{
+    struct ash_probe_start ps;
+    if (ash_probe_msg_start_parse(msg, &ps, err) < 0)
+        return ash_error_wrap(err, "node %s", a->o->node);
+    if (!a->sc)
+        return ash_error(err, EINVAL, "node %s has no scenario yet", a->o->node);
+    ssize_t i = probe_index(a, ps.probe);
+    if (i < 0)
+        return ash_error(err, ENOENT, "no probe named '%s' in the scenario", ps.probe);
+    const struct ash_probe_spec *p = &a->sc->probes[i];
+    struct agent_probe *ap = &a->probes[i];
+    /* The scenario says where each probe samples: a message that says otherwise is
+     * from another build, and this node must not sample what it was not given. */
+    if (!p->node || strcmp(p->node, a->o->node) != 0)
+        return ash_error(err, EINVAL, "probe '%s' is not one of node %s's (from: %s)", p->name, a->o->node,
+                         p->from ? p->from : "the coordinator");
+    if ((ps.from == NULL) != (p->node_from == NULL) || (ps.from && strcmp(ps.from, p->node_from) != 0))
+        return ash_error(err, EINVAL, "probe '%s': the coordinator's from (%s) is not the scenario's (%s)", p->name,
+                         ps.from ? ps.from : "the node", p->node_from ? p->node_from : "the node");
+    if (ap->open)
+        return ash_error(err, EALREADY, "probe '%s' already samples on node %s", p->name, a->o->node);
+    *ap = (struct agent_probe){.a = a, .local = *p};
+    ap->local.from = p->node_from; /* the same probe code as a local `from: container:NAME` */
+    ap->local.node = NULL;
+    ap->local.node_from = NULL;
+    ap->local.every_ns = ps.every_ns;
+    if (p->kind->open(&a->ctx, &ap->local, &ap->state, err) < 0)
+        return ash_error_wrap(err, "node %s: probe '%s'", a->o->node, p->name);
+    ap->open = true;
+    ap->timer = ash_loop_add_timer(a->loop, ash_now_ns(), probe_tick, ap);
+    if (!ap->timer) {
+        probe_close(ap);
+        return ash_error(err, ENOMEM, "node %s: probe '%s': its timer", a->o->node, p->name);
+    }
+    return 0;
+}
+
+static void probe_stop(struct agent *a, json_t *msg)
+{
+    const char *name = json_string_value(json_object_get(msg, "probe"));
+    ssize_t i = name ? probe_index(a, name) : -1;
+    if (i >= 0)
+        probe_close(&a->probes[i]);
+}
+
 /* Forget a scenario that could not be taken whole, or the run's at its end. */
 static void drop_scenario(struct agent *a)
 {
+    probes_close(a);
+    free(a->probes);
+    a->probes = NULL;
     if (a->journal) {
         ash_journal_close(a->journal, true);
         a->journal = NULL;
@@ -316,6 +458,10 @@ static void on_message(struct ash_channel *ch, json_t *msg, void *data)
         reply(a, id, rc, &e);
     } else if (strcmp(type, ASH_MSG_INJECT) == 0 || strcmp(type, ASH_MSG_REVERT) == 0) {
         reply(a, id, fault_cmd(a, msg, type[0] == 'i', &e), &e);
+    } else if (strcmp(type, ASH_MSG_PROBE) == 0) {
+        reply(a, id, probe_start(a, msg, &e), &e);
+    } else if (strcmp(type, ASH_MSG_PROBE_STOP) == 0) {
+        probe_stop(a, msg);
     } else if (strcmp(type, ASH_MSG_BYE) == 0) {
         a->done = true;
         a->status = 0;
@@ -399,6 +545,7 @@ static int revert_all(struct agent *a, size_t *n_reverted, ash_error_t *err)
 
 static int finish(struct agent *a, ash_error_t *err)
 {
+    probes_close(a); /* first: nobody takes their samples any more */
     size_t n = 0;
     ash_error_t rerr = {0};
     int rc = revert_all(a, &n, &rerr);

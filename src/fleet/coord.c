@@ -1,6 +1,7 @@
 /* The fleet coordinator: accepts agents over the channel, keeps their leases, maps their clocks (coord.h). */
 #include "fleet/coord.h"
 #include "fleet/channel.h"
+#include "fleet/probe_msg.h"
 #include "fleet/proto.h"
 #include "sys/addr.h"
 #include "sys/clock.h"
@@ -253,6 +254,38 @@ static void on_event(struct agent *a, json_t *msg, bool no_effect)
     c->o.on_event(c, &ev, c->o.data);
 }
 
+static void on_sample(struct agent *a, json_t *msg)
+{
+    struct ash_coord *c = a->c;
+    struct ash_fleet_sample fs;
+    ash_error_t e = {0};
+    if (ash_probe_msg_sample_parse(msg, &fs, &e) < 0) {
+        /* From an authenticated agent, so a bug or another build: said, not taken. */
+        if (c->o.on_event) {
+            /* When it arrived, on this clock: exact (the agent's clock plays no part). */
+            int64_t now = ash_now_ns();
+            char detail[ASH_ERROR_MSG_MAX + 64];
+            snprintf(detail, sizeof detail, "a malformed sample message, dropped: %s", e.msg);
+            struct ash_fleet_event ev = {
+                .node = a->node,
+                .event = "warning",
+                .detail = detail,
+                .when = {.t_agent = now + (a->clock.valid ? a->clock.offset : 0), .t = now, .bound = 0}};
+            c->o.on_event(c, &ev, c->o.data);
+        }
+        return;
+    }
+    if (!c->o.on_sample)
+        return;
+    struct ash_fleet_probe_sample s = {.node = a->node,
+                                       .probe = fs.probe,
+                                       .start = map_time(a, fs.start),
+                                       .end = map_time(a, fs.end),
+                                       .ok = fs.ok,
+                                       .detail = fs.detail};
+    c->o.on_sample(c, &s, c->o.data);
+}
+
 static void on_message(struct ash_channel *ch, json_t *msg, void *data)
 {
     (void)ch;
@@ -278,6 +311,8 @@ static void on_message(struct ash_channel *ch, json_t *msg, void *data)
         on_event(a, msg, false);
     else if (strcmp(type, ASH_MSG_NO_EFFECT) == 0)
         on_event(a, msg, true);
+    else if (strcmp(type, ASH_MSG_SAMPLE) == 0)
+        on_sample(a, msg);
     else if (strcmp(type, ASH_MSG_GOODBYE) == 0) {
         const char *why = json_string_value(json_object_get(msg, "why"));
         lose(a, why ? why : "the agent left");
@@ -593,6 +628,21 @@ int ash_coord_revert(struct ash_coord *c, const char *node, const char *fault, i
                      struct ash_fleet_time *when, ash_error_t *err)
 {
     return wait_request(c, node, ASH_MSG_REVERT, json_pack("{s:s}", "fault", fault), timeout_ns, when, err);
+}
+
+int ash_coord_send(struct ash_coord *c, const char *node, const char *type, json_t *fields, ash_error_t *err)
+{
+    struct agent *a = find(c, node);
+    json_t *msg = fields ? fields : json_object();
+    if (!a) {
+        json_decref(msg);
+        return ash_error(err, ENOENT, "no agent for node %s is connected", node);
+    }
+    if (!msg || json_object_set_new(msg, "type", json_string(type)) < 0) {
+        json_decref(msg);
+        return ash_error(err, ENOMEM, "cannot send %s to %s", type, node);
+    }
+    return send_msg(a, msg, err);
 }
 
 int ash_coord_bye(struct ash_coord *c, const char *node, ash_error_t *err)

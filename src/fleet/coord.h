@@ -32,6 +32,15 @@ struct ash_fleet_event {
     struct ash_fleet_time when;
 };
 
+/* A probe's sample from an agent (`from: NODE`), its times on the coordinator's clock. */
+struct ash_fleet_probe_sample {
+    const char *node;
+    const char *probe;
+    struct ash_fleet_time start, end;
+    bool ok;
+    const char *detail;
+};
+
 struct ash_coord_opts {
     const char *listen; /* ADDRESS:PORT (port 0: any; ash_coord_port says which) */
     const struct ash_psk *key;
@@ -45,6 +54,8 @@ struct ash_coord_opts {
     /* Optional: an agent said hello (up) or was lost (why says how). */
     void (*on_agent)(struct ash_coord *c, const char *node, bool up, const char *why, void *data);
     void (*on_event)(struct ash_coord *c, const struct ash_fleet_event *ev, void *data);
+    /* Optional: a probe's sample (a malformed one is an on_event "warning" instead). */
+    void (*on_sample)(struct ash_coord *c, const struct ash_fleet_probe_sample *s, void *data);
     void *data;
 };
 
@@ -79,6 +90,8 @@ int ash_coord_inject(struct ash_coord *c, const char *node, const char *fault, i
                      struct ash_fleet_time *when, ash_error_t *err);
 int ash_coord_revert(struct ash_coord *c, const char *node, const char *fault, int64_t timeout_ns,
                      struct ash_fleet_time *when, ash_error_t *err);
+/* Send `type` with `fields` (stolen; may be NULL) to node, no answer awaited. */
+int ash_coord_send(struct ash_coord *c, const char *node, const char *type, json_t *fields, ash_error_t *err);
 /* Tell node to revert everything and leave (no answer awaited). */
 int ash_coord_bye(struct ash_coord *c, const char *node, ash_error_t *err);
 

@@ -20,4 +20,9 @@
 #define ASH_MSG_BYE "bye"           /* revert everything and exit 0 */
 #define ASH_MSG_REFUSED "refused"   /* why: this agent is not taken (a duplicate node, another version) */
 
+/* Probes from a node (fleet/probe_msg.h builds and checks them). */
+#define ASH_MSG_PROBE "probe"           /* coordinator -> agent: id, probe, from, every_ns; result answers */
+#define ASH_MSG_PROBE_STOP "probe-stop" /* coordinator -> agent: probe */
+#define ASH_MSG_SAMPLE "sample"         /* agent -> coordinator: probe, start, end, ok, detail */
+
 #endif

@@ -162,8 +162,10 @@ void ash_plan_print(FILE *out, const json_t *plan)
     json_array_foreach(probes, i, p)
     {
         num(p, "every_ms", &v);
-        P("     probe %s (%s)%s%s every %s: ", str(p, "name"), str(p, "kind"),
-          json_is_string(json_object_get(p, "from")) ? " from " : "", str(p, "from"), dur(b1, sizeof b1, v));
+        P("     probe %s (%s)%s%s%s%s%s every %s: ", str(p, "name"), str(p, "kind"),
+          json_is_string(json_object_get(p, "from")) ? " from " : "", str(p, "from"),
+          json_is_string(json_object_get(p, "node")) ? " (sampled by node " : "", str(p, "node"),
+          json_is_string(json_object_get(p, "node")) ? "'s agent)" : "", dur(b1, sizeof b1, v));
         print_config(out, json_object_get(p, "config"));
         P("\n");
     }

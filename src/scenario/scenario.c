@@ -59,7 +59,8 @@ const struct ash_field ash_host_fields[] = {
 const struct ash_field ash_probe_fields[] = {
     {"name", ASH_F_STRING, offsetof(struct ash_probe_spec, name), ASH_FIELD_REQUIRED, "probe name, unique"},
     {"from", ASH_F_STRING, offsetof(struct ash_probe_spec, from), 0,
-     "sandbox host to probe from (default: the harness itself)"},
+     "where to probe from: a sandbox host, container:NAME, or in a fleet run a node (NODE) or a container on a "
+     "node (NODE/CONTAINER), sampled by that node's agent (default: the harness itself)"},
     {"every", ASH_F_DURATION, offsetof(struct ash_probe_spec, every_ns), 0, "sampling interval (default 100ms)"},
     {"timeout", ASH_F_DURATION, offsetof(struct ash_probe_spec, timeout_ns), 0,
      "limit per sample (default: every, at most 1s)"},
@@ -1658,6 +1659,60 @@ static int check_placeholders_in(struct pctx *x, const ash_node *n, int depth, c
     return 0;
 }
 
+/* `from: NODE` or `from: NODE/CONTAINER` (fleet): the node's agent runs the probe.
+ * 1: it is one (p->node set), 0: another form, -1: refused. A name with '/' is
+ * always this form (a host's name has none); a bare name is a node when it is one
+ * of fleet.nodes. */
+static int probe_from_node(struct pctx *x, const ash_node *probes, size_t i)
+{
+    struct ash_scenario *sc = x->sc;
+    struct ash_probe_spec *p = &sc->probes[i];
+    const char *from = p->from;
+    if (!from || strncmp(from, "container:", 10) == 0 || strncmp(from, "process:", 8) == 0)
+        return 0;
+    const char *slash = strchr(from, '/');
+    size_t nlen = slash ? (size_t)(slash - from) : strlen(from);
+    bool known = false;
+    for (size_t k = 0; sc->fleet.set && k < sc->fleet.nodes.n; k++)
+        known |= strlen(sc->fleet.nodes.v[k]) == nlen && strncmp(sc->fleet.nodes.v[k], from, nlen) == 0;
+    if (!slash && !known)
+        return 0; /* a sandbox host (or an unknown name: the host check says so) */
+    ash_node item = ash_seq_at(probes, i), f = ash_map_get(&item, "from");
+    if (!sc->fleet.set)
+        return ash_node_fail(&f, x->err,
+                             "probe '%s': 'from: %s' names a container on a fleet node (NODE/CONTAINER), but this "
+                             "scenario has no 'fleet:' section (docs/fleet.md)",
+                             p->name, from);
+    if (!known)
+        return ash_node_fail(&f, x->err, "probe '%s': node '%.*s' is not in fleet.nodes (list it there)", p->name,
+                             (int)nlen, from);
+    if (!slash && ash_scenario_host(sc, from))
+        return ash_node_fail(
+            &f, x->err, "probe '%s': '%s' is both a host of this scenario and a fleet node: rename one", p->name, from);
+    if (slash) {
+        char msg[300], ref_s[300];
+        struct ash_target_ref ref = {0};
+        snprintf(ref_s, sizeof ref_s, "container:%s", slash + 1);
+        int r = slash[1] ? ash_target_ref_parse(ref_s, &ref, msg, sizeof msg)
+                         : (snprintf(msg, sizeof msg, "no container after '/' (NODE/CONTAINER)"), -1);
+        if (r == 0)
+            r = ash_target_selector_check(ref.type, ref.name, msg, sizeof msg);
+        ash_target_ref_clear(&ref);
+        if (r < 0)
+            return ash_node_fail(&f, x->err, "probe '%s': from: %s: %s", p->name, from, msg);
+        if (!(p->node_from = strdup(ref_s)))
+            return ash_error(x->err, ENOMEM, "probe '%s'", p->name);
+    }
+    /* What an agent takes (fleet/probe_msg.h, ASH_PROBE_MSG_EVERY_*): said here, not at warm-up. */
+    if (p->every_ns < ASH_NS_PER_MS || p->every_ns > 3600 * ASH_NS_PER_S) {
+        ash_node every = ash_map_get(&item, "every");
+        return ash_node_fail(&every, x->err, "probe '%s': a probe on a fleet node samples every 1ms to 1h", p->name);
+    }
+    if (!(p->node = strndup(from, nlen)))
+        return ash_error(x->err, ENOMEM, "probe '%s'", p->name);
+    return 1;
+}
+
 static int check_references(struct pctx *x, const ash_node *root)
 {
     if (check_object_names(x, root) < 0)
@@ -1670,6 +1725,11 @@ static int check_references(struct pctx *x, const ash_node *root)
     ash_node probes = ash_map_get(root, "probes");
     for (size_t i = 0; i < sc->n_probes; i++) {
         const char *from = sc->probes[i].from;
+        int fr = probe_from_node(x, &probes, i);
+        if (fr < 0)
+            return -1;
+        if (fr > 0)
+            continue;
         if (from && (strncmp(from, "container:", 10) == 0 || strncmp(from, "process:", 8) == 0)) {
             /* Looked up when the probe starts (or by validate --resolve's run): only its form here. */
             char msg[300];
@@ -1686,6 +1746,11 @@ static int check_references(struct pctx *x, const ash_node *root)
         }
         if (from && !ash_scenario_host(sc, from)) {
             ash_node item = ash_seq_at(&probes, i), f = ash_map_get(&item, "from");
+            if (sc->fleet.set)
+                return ash_node_fail(&f, x->err,
+                                     "probe '%s' runs from '%s', which is neither a node in fleet.nodes nor a host of "
+                                     "this scenario",
+                                     sc->probes[i].name, from);
             if (sc->n_hosts == 0)
                 return ash_node_fail(&f, x->err,
                                      "probe '%s' runs from host '%s', but this scenario has no hosts "
@@ -2086,6 +2151,8 @@ void ash_scenario_free(struct ash_scenario *sc)
         if (p->kind)
             ash_fields_free(p->kind->c.fields, p->conf);
         free(p->conf);
+        free(p->node);
+        free(p->node_from);
         ash_fields_free(ash_probe_fields, p);
     }
     free(sc->probes);

@@ -52,6 +52,11 @@ struct ash_probe_spec {
     int64_t every_ns;   /* sampling interval; default 100ms */
     int64_t timeout_ns; /* per sample; default = min(every, 1s)... set by parser */
     int64_t slow_ns;    /* an ok sample slower than this fails; -1: derived from the warm-up */
+    /* fleet (`from: NODE` or `from: NODE/CONTAINER`): the node whose agent runs the
+     * probe, and where it samples from there: "container:NAME", or NULL for the
+     * node itself. Both NULL otherwise. Set by validation from `from`. */
+    char *node;
+    char *node_from;
     struct ash_loc loc;
 };
 

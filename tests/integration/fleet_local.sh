@@ -8,6 +8,9 @@
 #      within the stated resolution (probe interval + the agent's clock bound) of
 #      the stop as a watcher of /proc saw it; TTD and TTR in one report; every
 #      remote inject/revert shows its bound; the agents leave on `bye` (exit 0);
+#      the same with the probe run by node a's agent (`from: a`), its samples' clock
+#      bound added to the resolution; node a's agent killed mid-run: the run stops
+#      and the report says the probe was lost with it;
 #   2. SIGKILL of the coordinator mid-fault: the agents revert within their lease
 #      (the process runs again) and exit; SIGINT mid-fault: the run reverts the
 #      fault on node b itself, aborted, and the agents leave on `bye` (a guardrail
@@ -19,6 +22,7 @@
 # Every process here is started by this test and ended by its pid.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
+. "$(dirname "$0")/lib/dockerd.sh"
 B=${ASH_BUILD_DIR:?}
 ASH=$B/aftershock
 TGT=$B/tests/ash_target
@@ -29,6 +33,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
   for d in "$T"/state*; do [ -d "$d" ] && "$ASH" recover --state-dir "$d" >/dev/null 2>&1; done
+  dockerd_stop
   if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -123,25 +128,10 @@ expect:
 YAML
 }
 
-# ---- 1. the known answer across nodes
-P1=$(free_port)
-scenario "$T/one.yaml" fleet-one "$P1" "a, b" 1s 20s
-watch_proc "$WEB" "$T/truth1"
-"$ASH" run --state-dir "$T/state" --report-dir "$T/r1" "$T/one.yaml" > "$T/run1.out" 2>&1 &
-RUN=$!
-pids+=("$RUN")
-listening "$T/run1.out"
-start_agents "$P1" 2s one
-wait "$RUN"; st=$?
-check "fleet run passes (exit $st)" '[ $st = 0 ]'
-for n in a b; do
-  eval "ap=\$AG_$n"
-  wait "$ap"; ast=$?
-  check "agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
-done
-rep=$(ls -d "$T"/r1/fleet-one-*/ 2>/dev/null | head -1)
-check "one report" '[ -n "$rep" ] && [ -f "$rep/report.json" ]'
-check "the known answer: impact within the stated resolution of the stop on node b" 'python3 - "$rep/report.json" "$T/truth1" <<PY
+# The cross-node known answer (REPORT TRUTH): the probe's impact lies within the stated
+# resolution of the stop on node b as /proc saw it; TTD and TTR in one report.
+known_answer() {
+  python3 - "$1" "$2" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["runs"][0]
 truth = [l.split() for l in open(sys.argv[2])]
@@ -169,7 +159,28 @@ ok &= res["impact_ms"] >= 50 + bound and res["ttd_ms"] >= bound and res["ttr_ms"
 ok &= inject_abs <= hi + 50e6
 ok &= r["ttd_ms"] is not None and r["ttr_ms"] is not None and r["detected_by"] == "watch"
 sys.exit(0 if ok else 1)
-PY'
+PY
+}
+
+# ---- 1. the known answer across nodes
+P1=$(free_port)
+scenario "$T/one.yaml" fleet-one "$P1" "a, b" 1s 20s
+watch_proc "$WEB" "$T/truth1"
+"$ASH" run --state-dir "$T/state" --report-dir "$T/r1" "$T/one.yaml" > "$T/run1.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run1.out"
+start_agents "$P1" 2s one
+wait "$RUN"; st=$?
+check "fleet run passes (exit $st)" '[ $st = 0 ]'
+for n in a b; do
+  eval "ap=\$AG_$n"
+  wait "$ap"; ast=$?
+  check "agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
+done
+rep=$(ls -d "$T"/r1/fleet-one-*/ 2>/dev/null | head -1)
+check "one report" '[ -n "$rep" ] && [ -f "$rep/report.json" ]'
+check "the known answer: impact within the stated resolution of the stop on node b" 'known_answer "$rep/report.json" "$T/truth1"'
 check "the report shows each node's clock and each remote time's bound" 'python3 - "$rep/report.json" <<PY
 import json, sys
 r = json.load(open(sys.argv[1]))["runs"][0]
@@ -185,6 +196,96 @@ ok &= sum(e.startswith("fleet-clock: node ") for e in ev) == 2
 sys.exit(0 if ok else 1)
 PY'
 check "the process runs again after the run" '[ "$(tail -n 1 "$T/truth1" | cut -d" " -f1)" = running ]'
+
+# ---- 1b. the known answer with the probe on node a: its agent samples (from: a), the
+# fault is on node b; the samples' times are a's clock mapped onto the coordinator's
+P8=$(free_port)
+scenario "$T/eight.yaml" fleet-eight "$P8" "a, b" 1s 20s
+sed -i 's/^    http: /    from: a\n    http: /' "$T/eight.yaml"
+watch_proc "$WEB" "$T/truth8"
+"$ASH" run --state-dir "$T/state8" --report-dir "$T/r8" "$T/eight.yaml" > "$T/run8.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run8.out"
+start_agents "$P8" 2s eight
+wait "$RUN"; st=$?
+check "probe on node a: the fleet run passes (exit $st)" '[ $st = 0 ]'
+for n in a b; do
+  eval "ap=\$AG_$n"
+  wait "$ap"; ast=$?
+  check "probe on node a: agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
+done
+rep8=$(ls -d "$T"/r8/fleet-eight-*/ 2>/dev/null | head -1)
+check "probe on node a: the known answer (fault on node b) within the stated resolution" \
+  '[ -n "$rep8" ] && known_answer "$rep8/report.json" "$T/truth8"'
+check "probe on node a: its samples came from a, each time's bound in the resolution" 'python3 - "$rep8/report.json" <<PY
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]
+fl = r["fleet"]
+p = fl["probes"]
+fb, pb = fl["fault_bound_ms"], fl["probe_bound_ms"]
+print(f"   probe {p}; fault bound {fb:.3f} ms + probe bound {pb:.3f} ms")
+ok = len(p) == 1 and p[0]["name"] == "web" and p[0]["node"] == "a" and p[0]["from"] is None and p[0]["lost"] is None
+ok &= p[0]["samples"] > 20 and p[0]["bound_ms"] is not None and p[0]["bound_ms"] == fl["probe_bound_ms"] > 0
+ok &= abs(fl["clock_bound_ms"] - (fl["fault_bound_ms"] + fl["probe_bound_ms"])) < 1e-6
+ok &= r["resolution"]["impact_ms"] >= 50 + fl["clock_bound_ms"]
+sys.exit(0 if ok else 1)
+PY'
+check "probe on node a: the process runs again after the run" '[ "$(tail -n 1 "$T/truth8" | cut -d" " -f1)" = running ]'
+
+# ---- 1c. the same from a container on node a (`from: a/web`): a private dockerd's
+# container with no network but its own loopback, where its httpd listens; node a's
+# agent samples inside the container's namespace, node b's stops the httpd
+if why=$(dockerd_lacks); then
+  ash_skip_part "from: NODE/CONTAINER (1c): $why"
+else
+  dockerd_start "$T/d" >"$T/dwhy" || { echo "FAIL $(cat "$T/dwhy")"; fail=1; }
+  dockerd_image ash-busybox || { echo "FAIL cannot import the busybox image"; fail=1; }
+  CPORT=$(free_port) # free on the machine's loopback: only the container's answers there
+  dk run -d --name web --network none ash-busybox sh -c \
+    "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 127.0.0.1:$CPORT -h /www" >/dev/null
+  CWEB=$(dk inspect -f '{{.State.Pid}}' web)
+  for _ in $(seq 100); do nsenter -t "$CWEB" -n sh -c "exec 3<>/dev/tcp/127.0.0.1/$CPORT" 2>/dev/null && break; sleep 0.05; done
+  check "container: its httpd answers inside it, nothing on the machine's loopback port" \
+    '[ "$CWEB" -gt 0 ] && ! (exec 3<>/dev/tcp/127.0.0.1/$CPORT) 2>/dev/null'
+  P10=$(free_port)
+  scenario "$T/ten.yaml" fleet-ten "$P10" "a, b" 1s 20s
+  sed -i -e "s|^    http: .*|    from: a/web\n    http: http://127.0.0.1:$CPORT/|" -e "s/pid: $WEB}/pid: $CWEB}/" \
+    -e "s|^fleet:|runtime: {docker_host: \"unix://$DOCKER_SOCK\"}\nfleet:|" "$T/ten.yaml"
+  watch_proc "$CWEB" "$T/truth10"
+  "$ASH" run --state-dir "$T/state10" --report-dir "$T/r10" "$T/ten.yaml" > "$T/run10.out" 2>&1 &
+  RUN=$!
+  pids+=("$RUN")
+  listening "$T/run10.out"
+  start_agents "$P10" 2s ten
+  wait "$RUN"; st=$?
+  check "probe from a container on node a: the fleet run passes (exit $st)" '[ $st = 0 ]'
+  for n in a b; do
+    eval "ap=\$AG_$n"
+    wait "$ap"; ast=$?
+    check "probe from a container on node a: agent $n left on bye (exit $ast)" '[ $ast = 0 ]'
+  done
+  rep10=$(ls -d "$T"/r10/fleet-ten-*/ 2>/dev/null | head -1)
+  check "probe from a container on node a: the known answer (fault on node b) within the stated resolution" \
+    '[ -n "$rep10" ] && known_answer "$rep10/report.json" "$T/truth10"'
+  check "probe from a container on node a: the report names the node and the container" \
+    'python3 -c "import json,sys; p=json.load(open(sys.argv[1]))[\"runs\"][0][\"fleet\"][\"probes\"][0]; sys.exit(0 if p[\"node\"] == \"a\" and p[\"from\"] == \"container:web\" and p[\"samples\"] > 20 else 1)" "$rep10/report.json"'
+  check "probe from a container on node a: the httpd runs again after the run" \
+    '[ "$(tail -n 1 "$T/truth10" | cut -d" " -f1)" = running ]'
+  # A container not on node a: that agent refuses the scenario, exit 3, nothing harmed.
+  P11=$(free_port)
+  sed -e "s/from: a\/web/from: a\/nosuch/" -e "s/$P10/$P11/" "$T/ten.yaml" > "$T/eleven.yaml"
+  "$ASH" run --state-dir "$T/state11" --report-dir "$T/r11" "$T/eleven.yaml" > "$T/run11.out" 2>&1 &
+  RUN=$!
+  pids+=("$RUN")
+  listening "$T/run11.out"
+  start_agents "$P11" 2s eleven
+  wait "$RUN"; st=$?
+  check "a probe's container missing on node a: exit 3 before any harm, naming node and probe (exit $st)" \
+    '[ $st = 3 ] && grep -q "fleet: node a did not take the scenario; nothing was harmed: .*probe .web.: from: a/nosuch" "$T/run11.out"'
+  for n in a b; do eval "ap=\$AG_$n"; wait "$ap"; done
+  dockerd_stop
+fi
 
 # ---- 2. SIGKILL of the coordinator mid-fault: the agents' leases revert
 P2=$(free_port)
@@ -292,6 +393,40 @@ check "agent b killed: nothing left in its journal" '[ -z "$(ls "$T"/state-five-
 wait "$AG_a"; ast=$?
 check "agent b killed: agent a left on bye (exit $ast)" '[ $ast = 0 ]'
 
+# ---- 2e. the agent of the probe's node dies mid-fault: the run stops, saying the probe
+# stopped with it (never a probe that looks healthy because nothing more came)
+P9=$(free_port)
+scenario "$T/nine.yaml" fleet-nine "$P9" "a, b" 30s 20s
+sed -i 's/^    http: /    from: a\n    http: /' "$T/nine.yaml"
+watch_proc "$WEB" "$T/truth9"
+"$ASH" run --state-dir "$T/state9" --report-dir "$T/r9" "$T/nine.yaml" > "$T/run9.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run9.out"
+start_agents "$P9" 2s nine
+for _ in $(seq 1000); do grep -q stopped "$T/truth9" 2>/dev/null && break; sleep 0.01; done
+sleep 0.2
+kill -KILL "$AG_a"
+wait "$AG_a" 2>/dev/null
+wait "$RUN"; st=$?
+check "probe's agent killed: the run stops, naming the node and the probe (exit $st)" \
+  '[ $st != 0 ] && grep -q "fleet: lost the agent of node a: .*(probe(s) .web. sampled there: they stopped)" "$T/run9.out"'
+rep9=$(ls -d "$T"/r9/fleet-nine-*/ 2>/dev/null | head -1)
+check "probe's agent killed: the report says the probe was lost, the verdict is not a pass" 'python3 - "$rep9/report.json" <<PY
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]
+p = r["fleet"]["probes"][0]
+ev = [e["event"] + ": " + e["detail"] for e in r["timeline"]]
+v = r["verdict"]
+print(f"   verdict {v}; probe {p}")
+ok = p["node"] == "a" and p["lost"] is not None and p["lost"].startswith("node a\x27s agent was lost") and p["samples"] > 0
+ok &= any(e.startswith("probe-lost: probe \x27web\x27 on node a: stopped after ") for e in ev)
+ok &= r["verdict"] == "aborted"
+sys.exit(0 if ok else 1)
+PY'
+check "probe's agent killed: the fault on node b reverted, agent b left on bye" \
+  '[ "$(tail -n 1 "$T/truth9" | cut -d" " -f1)" = running ] && wait "$AG_b"'
+
 # ---- 2d. a target missing on its node: the agent refuses the scenario, exit 3 before any harm
 GONE=$(python3 -c 'import os; print(os.getpid())') # a pid that no longer runs
 P6=$(free_port)
@@ -336,6 +471,8 @@ check "plan shows the fleet step" 'echo "$out" | grep -q "fleet: listen on 127.0
 check "plan shows the fault on node b" 'echo "$out" | grep -q "stop-web (process) on node b; revert after"'
 out=$("$ASH" plan --format json "$T/one.yaml" 2>&1)
 check "plan json: fleet and the node" 'echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[\"fleet\"][\"nodes\"] == [\"a\", \"b\"] and d[\"faults\"][0][\"node\"] == \"b\" else 1)"'
+out=$("$ASH" plan "$T/eight.yaml" 2>&1)
+check "plan shows the probe sampled by node a's agent" 'echo "$out" | grep -q "probe web (http) from a (sampled by node a.s agent) every 50 ms"'
 
 # ---- 4. bad fleet: input
 bad() { # NAME SED WANT
@@ -351,6 +488,14 @@ bad b-twice 's/nodes: \[a, b\]/nodes: [a, a]/' "6:14: node 'a' is listed twice"
 bad b-key 's/  lease: 2s/  lease: 2s\n  bogus: 1/' "8:3: unknown key 'bogus' in 'fleet'"
 bad b-nofleet '/^fleet:/,/^  wait:/d' "14:13: 'process': the target names node 'b', but this scenario has no 'fleet:'"
 bad b-lease 's/  lease: 2s/  lease: 100ms/' "7:10: 'fleet.lease' is at least 500ms"
+bad b-probe-node 's/^    http: /    from: z\n    http: /' \
+  "11:11: probe 'web' runs from 'z', which is neither a node in fleet.nodes nor a host of this scenario"
+bad b-probe-node-ctr 's/^    http: /    from: z\/web\n    http: /' "11:11: probe 'web': node 'z' is not in fleet.nodes"
+bad b-probe-ctr 's/^    http: /    from: a\/\n    http: /' "11:11: probe 'web': from: a/: no container after '/'"
+bad b-probe-nofleet '/^fleet:/,/^  wait:/d;s/^    http: /    from: a\/web\n    http: /' \
+  "5:11: probe 'web': 'from: a/web' names a container on a fleet node (NODE/CONTAINER), but this scenario has no 'fleet:'"
+bad b-probe-nofleet-node '/^fleet:/,/^  wait:/d;s/^    http: /    from: a\n    http: /' \
+  "5:11: probe 'web' runs from host 'a', but this scenario has no hosts"
 
 for p in "${pids[@]}"; do [ "$p" = "$WEB" ] || kill "$p" 2>/dev/null; done
 [ "$fail" = 0 ] || { tail -20 "$T/run1.out"; tail -n 5 "$T"/agent-*.out; }

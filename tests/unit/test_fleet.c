@@ -1,7 +1,9 @@
 /* The fleet's agent and channel on this machine: the real `aftershock agent` as a
  * subprocess, the coordinator library in the test, TLS over 127.0.0.1 only. */
+#include "fleet/channel.h"
 #include "fleet/clock_map.h"
 #include "fleet/coord.h"
+#include "fleet/probe_msg.h"
 #include "fleet/psk.h"
 #include "sys/clock.h"
 #include "test_proc.h"
@@ -9,7 +11,10 @@
 
 #include <check.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +34,32 @@ struct fx {
     struct ash_coord *c;
     pid_t child; /* the process the faults stop */
     pid_t agent;
-    char events[4096]; /* "node:event;" as they arrived */
-    char lost[1024];   /* why the coordinator lost the agent */
+    char events[4096];    /* "node:event;" as they arrived */
+    char last_event[512]; /* the last one's detail */
+    char lost[1024];      /* why the coordinator lost the agent */
+    /* Probe samples from the agent (on_sample). */
+    int n_samples, n_ok;
+    char last_detail[128];
+    char last_probe[64];
+    int64_t first_start, last_end; /* on the coordinator's clock */
+    bool sample_out_of_order;      /* a sample whose mapped times were not where the clock says */
 };
+
+static void on_sample(struct ash_coord *c, const struct ash_fleet_probe_sample *s, void *data)
+{
+    (void)c;
+    struct fx *f = data;
+    /* Mapped onto this clock with a bound: a sample cannot end (to its bound) after it arrived. */
+    if (s->start.bound < 0 || s->end.bound < 0 || s->end.t - s->end.bound > ash_now_ns() || s->end.t < s->start.t)
+        f->sample_out_of_order = true;
+    if (!f->n_samples)
+        f->first_start = s->start.t;
+    f->n_samples++;
+    f->n_ok += s->ok;
+    f->last_end = s->end.t;
+    snprintf(f->last_detail, sizeof f->last_detail, "%s", s->detail);
+    snprintf(f->last_probe, sizeof f->last_probe, "%s:%s", s->node, s->probe);
+}
 
 static void on_agent(struct ash_coord *c, const char *node, bool up, const char *why, void *data)
 {
@@ -47,6 +75,7 @@ static void on_event(struct ash_coord *c, const struct ash_fleet_event *ev, void
     struct fx *f = data;
     size_t n = strlen(f->events);
     snprintf(f->events + n, sizeof f->events - n, "%s:%s;", ev->node, ev->event);
+    snprintf(f->last_event, sizeof f->last_event, "%s", ev->detail);
     /* Every event is on the coordinator's clock with its bound once the clock is mapped. */
     ck_assert_int_ge(ev->when.bound, 0);
     ck_assert_int_le(ev->when.t - ev->when.bound, ash_now_ns());
@@ -71,6 +100,7 @@ static void setup(struct fx *f)
                                .ping_every_ns = PING_NS,
                                .on_event = on_event,
                                .on_agent = on_agent,
+                               .on_sample = on_sample,
                                .silence_ns = LEASE_NS,
                                .data = f};
     ck_assert_msg(ash_coord_new(f->loop, &o, &f->c, &err) == 0, "%s", err.msg);
@@ -485,6 +515,300 @@ START_TEST(test_bad_input_refused)
 }
 END_TEST
 
+/* The probe messages both ends use: what one builds the other reads back; every
+ * malformed one is refused with a reason. */
+START_TEST(test_probe_msg_encode_decode)
+{
+    ash_error_t err = {0};
+    struct ash_probe_start ps = {.probe = "web", .from = "container:api", .every_ns = 50 * ASH_NS_PER_MS}, back;
+    json_t *m = ash_probe_msg_start(&ps);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_msg(ash_probe_msg_start_parse(m, &back, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(back.probe, "web");
+    ck_assert_str_eq(back.from, "container:api");
+    ck_assert_int_eq(back.every_ns, 50 * ASH_NS_PER_MS);
+    json_decref(m);
+    ps.from = NULL; /* the node itself: "from" is null */
+    m = ash_probe_msg_start(&ps);
+    ck_assert(json_is_null(json_object_get(m, "from")));
+    ck_assert_msg(ash_probe_msg_start_parse(m, &back, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_null(back.from);
+    json_decref(m);
+
+    static const struct {
+        const char *json, *want;
+    } bad_start[] = {
+        {"{\"every_ns\": 100000000}", "without the probe's name"},
+        {"{\"probe\": \"\", \"every_ns\": 100000000}", "without the probe's name"},
+        {"{\"probe\": \"p\"}", "'every_ns' is not an integer"},
+        {"{\"probe\": \"p\", \"every_ns\": \"100ms\"}", "'every_ns' is not an integer"},
+        {"{\"probe\": \"p\", \"every_ns\": 0}", "outside 1ms..1h"},
+        {"{\"probe\": \"p\", \"every_ns\": -5}", "outside 1ms..1h"},
+        {"{\"probe\": \"p\", \"every_ns\": 7200000000000}", "outside 1ms..1h"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"host:a\"}", "container:NAME or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"container:\"}", "container:NAME or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": 3}", "container:NAME or absent"},
+    };
+    for (size_t i = 0; i < sizeof bad_start / sizeof *bad_start; i++) {
+        json_t *j = json_loads(bad_start[i].json, 0, NULL);
+        ck_assert_ptr_nonnull(j);
+        ck_assert_int_lt(ash_probe_msg_start_parse(j, &back, &err), 0);
+        ck_assert_msg(strstr(err.msg, bad_start[i].want), "%s: %s", bad_start[i].json, err.msg);
+        json_decref(j);
+    }
+
+    /* A sample: the agent's times as they were; a long detail cut whole, never
+     * inside a UTF-8 sequence (a JSON string must stay valid UTF-8). */
+    char longd[300];
+    memset(longd, 'x', sizeof longd);
+    memcpy(longd + ASH_PROBE_MSG_DETAIL - 3, "\xc3\xa9", 2); /* é across the cut at 119 bytes */
+    longd[sizeof longd - 1] = '\0';
+    struct ash_fleet_sample fs = {.probe = "web", .start = 1000, .end = 5000, .ok = false, .detail = longd}, sb;
+    m = ash_probe_msg_sample(&fs);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sample");
+    char *text = json_dumps(m, 0);
+    json_t *again = json_loads(text, 0, NULL); /* what the other end reads */
+    free(text);
+    ck_assert_ptr_nonnull(again);
+    ck_assert_msg(ash_probe_msg_sample_parse(again, &sb, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(sb.probe, "web");
+    ck_assert_int_eq(sb.start, 1000);
+    ck_assert_int_eq(sb.end, 5000);
+    ck_assert(!sb.ok);
+    ck_assert_uint_eq(strlen(sb.detail), ASH_PROBE_MSG_DETAIL - 3); /* the 'é' dropped whole */
+    json_decref(again);
+    json_decref(m);
+
+    static const struct {
+        const char *json, *want;
+    } bad_sample[] = {
+        {"{\"start\": 1, \"end\": 2, \"ok\": true}", "without the probe's name"},
+        {"{\"probe\": 4, \"start\": 1, \"end\": 2, \"ok\": true}", "without the probe's name"},
+        {"{\"probe\": \"p\", \"end\": 2, \"ok\": true}", "without integer start and end"},
+        {"{\"probe\": \"p\", \"start\": 1.5, \"end\": 2, \"ok\": true}", "without integer start and end"},
+        {"{\"probe\": \"p\", \"start\": 1, \"end\": \"2\", \"ok\": true}", "without integer start and end"},
+        {"{\"probe\": \"p\", \"start\": 5, \"end\": 2, \"ok\": true}", "ends (2) before it starts (5)"},
+        {"{\"probe\": \"p\", \"start\": 0, \"end\": 2, \"ok\": true}", "or at 0"},
+        {"{\"probe\": \"p\", \"start\": 1, \"end\": 2}", "'ok' is not true or false"},
+        {"{\"probe\": \"p\", \"start\": 1, \"end\": 2, \"ok\": 1}", "'ok' is not true or false"},
+        {"{\"probe\": \"p\", \"start\": 1, \"end\": 2, \"ok\": true, \"detail\": 7}", "'detail' is not a string"},
+    };
+    for (size_t i = 0; i < sizeof bad_sample / sizeof *bad_sample; i++) {
+        json_t *j = json_loads(bad_sample[i].json, 0, NULL);
+        ck_assert_ptr_nonnull(j);
+        ck_assert_int_lt(ash_probe_msg_sample_parse(j, &sb, &err), 0);
+        ck_assert_msg(strstr(err.msg, bad_sample[i].want), "%s: %s", bad_sample[i].json, err.msg);
+        json_decref(j);
+    }
+    m = ash_probe_msg_stop("web");
+    ck_assert_str_eq(json_string_value(json_object_get(m, "probe")), "web");
+    json_decref(m);
+}
+END_TEST
+
+/* A TCP listener on 127.0.0.1 (what the probe checks); its port in *port. */
+static int listener(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(fd, 64), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+static void request(struct fx *f, const char *type, json_t *fields, struct answer *a)
+{
+    ash_error_t err = {0};
+    *a = (struct answer){0};
+    ck_assert_int_eq(ash_coord_request_async(f->c, "n1", type, fields, answered, a, &err), 0);
+    ck_assert_int_eq(ash_loop_run_until(f->loop, &a->done, ash_now_ns() + 5 * ASH_NS_PER_S, &err), 0);
+    ck_assert(a->done);
+}
+
+/* A probe `from: n1` sampled by the agent with the same probe code as a local run:
+ * its samples come back with its times mapped onto this clock, healthy while the
+ * port listens and failing once it does not; probe-stop and bye stop them. Bad
+ * requests (unknown probe, another node's, a from that is not the scenario's, twice)
+ * are refused with the reason. */
+START_TEST(test_probe_on_agent)
+{
+    struct fx f;
+    setup(&f);
+    int port, lfd = listener(&port);
+    start_agent(&f, f.key, 30 * ASH_NS_PER_S, false);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_coord_wait_agent(f.c, "n1", 10 * ASH_NS_PER_S, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ash_coord_wait_clock(f.c, "n1", 10 * ASH_NS_PER_S, &err) == 0, "%s", err.msg);
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "version: 1\nname: fleet\nfleet:\n  listen: 127.0.0.1:1\n  nodes: [n1, n2]\n"
+             "probes:\n  - name: here\n    tcp: '127.0.0.1:%d'\n"
+             "  - name: there\n    from: n1\n    every: 20ms\n    tcp: '127.0.0.1:%d'\n"
+             "  - name: other\n    from: n2\n    tcp: '127.0.0.1:%d'\n"
+             "  - name: inbox\n    from: n1/nosuchbox\n    tcp: '127.0.0.1:%d'\n",
+             port, port, port, port);
+    /* A container that is not on the node: refused with the scenario, before any harm. */
+    ck_assert_int_lt(ash_coord_send_scenario(f.c, "n1", "fleet.yaml", yaml, 5 * ASH_NS_PER_S, &err), 0);
+    ck_assert_msg(strstr(err.msg, "probe 'inbox': from: n1/nosuchbox:"), "%s", err.msg);
+    *strstr(yaml, "  - name: inbox") = '\0';
+    ck_assert_msg(ash_coord_send_scenario(f.c, "n1", "fleet.yaml", yaml, 5 * ASH_NS_PER_S, &err) == 0, "%s", err.msg);
+
+    struct answer a;
+    struct ash_probe_start ps = {.probe = "nope", .every_ns = 20 * ASH_NS_PER_MS};
+    request(&f, "probe", ash_probe_msg_start(&ps), &a);
+    ck_assert_msg(!a.ok && strstr(a.msg, "no probe named 'nope'"), "%s", a.msg);
+    ps.probe = "here"; /* the coordinator's own */
+    request(&f, "probe", ash_probe_msg_start(&ps), &a);
+    ck_assert_msg(!a.ok && strstr(a.msg, "probe 'here' is not one of node n1's"), "%s", a.msg);
+    ps.probe = "other"; /* another node's */
+    request(&f, "probe", ash_probe_msg_start(&ps), &a);
+    ck_assert_msg(!a.ok && strstr(a.msg, "probe 'other' is not one of node n1's (from: n2)"), "%s", a.msg);
+    ps.probe = "there";
+    ps.from = "container:elsewhere"; /* not what the scenario says */
+    request(&f, "probe", ash_probe_msg_start(&ps), &a);
+    ck_assert_msg(!a.ok && strstr(a.msg, "the coordinator's from (container:elsewhere) is not the scenario's"), "%s",
+                  a.msg);
+    request(&f, "probe", json_pack("{s:s, s:I}", "probe", "there", "every_ns", (json_int_t)0), &a);
+    ck_assert_msg(!a.ok && strstr(a.msg, "outside 1ms..1h"), "%s", a.msg);
+    ck_assert_int_eq(f.n_samples, 0);
+
+    ps.from = NULL;
+    int64_t before = ash_now_ns();
+    request(&f, "probe", ash_probe_msg_start(&ps), &a);
+    ck_assert_msg(a.ok, "%s", a.msg);
+    request(&f, "probe", ash_probe_msg_start(&ps), &a);
+    ck_assert_msg(!a.ok && strstr(a.msg, "already samples on node n1"), "%s", a.msg);
+    pump(&f, 300);
+    printf("probe from n1: %d samples (%d ok) in 300 ms\n", f.n_samples, f.n_ok);
+    ck_assert_int_ge(f.n_samples, 5);
+    ck_assert_int_eq(f.n_ok, f.n_samples);
+    ck_assert_str_eq(f.last_probe, "n1:there");
+    ck_assert(!f.sample_out_of_order);
+    struct ash_clock_map m;
+    ck_assert(ash_coord_clock(f.c, "n1", &m));
+    ck_assert_int_ge(f.first_start + m.bound, before); /* it started when asked, to the bound */
+
+    close(lfd);   /* the port refuses now: the samples say so */
+    pump(&f, 60); /* a sample that had connected already may still come back healthy */
+    int ok_before = f.n_ok, n_before = f.n_samples;
+    pump(&f, 200);
+    ck_assert_int_gt(f.n_samples, n_before);
+    ck_assert_int_eq(f.n_ok, ok_before);
+    ck_assert_msg(strstr(f.last_detail, "refused"), "%s", f.last_detail);
+
+    ck_assert_int_eq(ash_coord_send(f.c, "n1", "probe-stop", ash_probe_msg_stop("there"), &err), 0);
+    pump(&f, 60); /* the stop arrives; a sample already on its way may still come */
+    n_before = f.n_samples;
+    pump(&f, 200);
+    ck_assert_int_eq(f.n_samples, n_before);
+
+    /* Started again, then bye: the agent stops it and leaves cleanly. */
+    request(&f, "probe", ash_probe_msg_start(&ps), &a);
+    ck_assert_msg(a.ok, "%s", a.msg);
+    pump(&f, 100);
+    ck_assert_int_gt(f.n_samples, n_before);
+    ck_assert_int_eq(ash_coord_bye(f.c, "n1", &err), 0);
+    pump(&f, 50);
+    int st = wait_agent_exit(&f, 5 * ASH_NS_PER_S);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "agent status %d", st);
+    teardown(&f);
+}
+END_TEST
+
+/* A fake agent (the channel alone, holding the key) that says hello and then sends
+ * samples: a malformed one is dropped with a warning naming why, a good one
+ * reaches on_sample. */
+struct fake {
+    struct ash_channel *ch;
+    bool open;
+};
+
+static void fake_open(struct ash_channel *ch, void *data)
+{
+    (void)ch;
+    ((struct fake *)data)->open = true;
+}
+
+static void fake_message(struct ash_channel *ch, json_t *msg, void *data)
+{
+    (void)data;
+    /* Answer timed pings, so the coordinator maps this clock. */
+    json_int_t id = json_integer_value(json_object_get(msg, "id"));
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    ash_error_t err = {0};
+    if (type && strcmp(type, "ping") == 0 && id) {
+        json_t *pong = json_pack("{s:s, s:I, s:I}", "type", "pong", "id", id, "t", (json_int_t)ash_now_ns());
+        ash_channel_send(ch, pong, &err);
+        json_decref(pong);
+    }
+}
+
+static void fake_closed(struct ash_channel *ch, const ash_error_t *why, void *data)
+{
+    (void)ch;
+    (void)why;
+    ((struct fake *)data)->open = false;
+}
+
+static void fake_send(struct fake *k, const char *json)
+{
+    ash_error_t err = {0};
+    json_t *m = json_loads(json, 0, NULL);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_msg(ash_channel_send(k->ch, m, &err) == 0, "%s", err.msg);
+    json_decref(m);
+}
+
+START_TEST(test_bad_sample_warned)
+{
+    struct fx f;
+    setup(&f);
+    struct ash_psk k;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_psk_read(f.key, &k, &err) == 0, "%s", err.msg);
+    static const struct ash_channel_cbs cbs = {.open = fake_open, .message = fake_message, .closed = fake_closed};
+    struct fake fk = {0};
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", ash_coord_port(f.c));
+    ck_assert_msg(ash_channel_connect(f.loop, addr, &k, 0, &cbs, &fk, &fk.ch, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ash_loop_run_until(f.loop, &fk.open, ash_now_ns() + 5 * ASH_NS_PER_S, &err), 0);
+    ck_assert(fk.open);
+    fake_send(&fk, "{\"type\": \"hello\", \"node\": \"fake\", \"proto\": 1, \"pid\": 1, \"t\": 1}");
+    ck_assert_msg(ash_coord_wait_clock(f.c, "fake", 5 * ASH_NS_PER_S, &err) == 0, "%s", err.msg);
+
+    fake_send(&fk, "{\"type\": \"sample\", \"probe\": \"p\", \"start\": 9, \"end\": 3, \"ok\": true}");
+    fake_send(&fk, "{\"type\": \"sample\", \"probe\": \"p\", \"start\": 5, \"end\": 6, \"ok\": \"yes\"}");
+    pump(&f, 100);
+    ck_assert_msg(strstr(f.events, "fake:warning;fake:warning;"), "events: %s", f.events);
+    ck_assert_msg(strstr(f.last_event, "a malformed sample message, dropped: probe 'p': a sample whose 'ok' is not"),
+                  "%s", f.last_event);
+    ck_assert_int_eq(f.n_samples, 0);
+    ck_assert_ptr_nonnull(ash_coord_hello(f.c, "fake")); /* dropped, the agent kept */
+
+    char good[256];
+    int64_t t = ash_now_ns();
+    snprintf(good, sizeof good,
+             "{\"type\": \"sample\", \"probe\": \"p\", \"start\": %lld, \"end\": %lld, \"ok\": false, "
+             "\"detail\": \"refused\"}",
+             (long long)(t - 1000), (long long)t);
+    fake_send(&fk, good);
+    pump(&f, 100);
+    ck_assert_int_eq(f.n_samples, 1);
+    ck_assert_int_eq(f.n_ok, 0);
+    ck_assert_str_eq(f.last_probe, "fake:p");
+    ck_assert_str_eq(f.last_detail, "refused");
+    ck_assert(!f.sample_out_of_order);
+    ash_channel_close(fk.ch);
+    ash_channel_free(fk.ch);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(test_wrong_key_refused)
 {
     struct fx f;
@@ -597,6 +921,9 @@ int main(void)
     tcase_add_test(tc, test_silent_agent_lost);
     tcase_add_test(tc, test_bad_input_refused);
     tcase_add_test(tc, test_wrong_key_refused);
+    tcase_add_test(tc, test_probe_msg_encode_decode);
+    tcase_add_test(tc, test_probe_on_agent);
+    tcase_add_test(tc, test_bad_sample_warned);
     tcase_add_test(tc, test_short_lease_refused);
     tcase_add_test(tc, test_bad_key_file);
     tcase_add_test(tc, test_sigkill_agent_recover);

@@ -814,6 +814,43 @@ END_TEST
 
 /* `follows: NAME` resolves to that remediation, with its own `after`; followers
  * may chain, in any order of the file. */
+
+/* Probes from a fleet node (docs/fleet.md): `from: NODE` and `from: NODE/CONTAINER`
+ * set the node and where on it; a host keeps its own form; bad ones at their from:. */
+START_TEST(test_probe_from_node)
+{
+#define FLEET HEAD "fleet:\n  listen: 127.0.0.1:7443\n  nodes: [a, b]\n"
+    struct ash_scenario *sc = load_ok(FLEET "probes:\n  - name: p\n    from: a\n    tcp: 'x:1'\n"
+                                            "  - name: q\n    from: b/web\n    tcp: 'x:1'\n"
+                                            "  - name: r\n    from: container:web\n    tcp: 'x:1'\n"
+                                            "  - name: s\n    tcp: 'x:1'\n");
+    ck_assert_str_eq(sc->probes[0].node, "a");
+    ck_assert_ptr_null(sc->probes[0].node_from);
+    ck_assert_str_eq(sc->probes[1].node, "b");
+    ck_assert_str_eq(sc->probes[1].node_from, "container:web");
+    ck_assert_str_eq(sc->probes[1].from, "b/web"); /* as written, for the plan and the report */
+    ck_assert_ptr_null(sc->probes[2].node);        /* a container here */
+    ck_assert_ptr_null(sc->probes[3].node);
+    ash_scenario_free(sc);
+    load_err(FLEET "probes:\n  - name: p\n    from: z\n    tcp: 'x:1'\n",
+             "s.yaml:8:11: probe 'p' runs from 'z', which is neither a node in fleet.nodes nor a host of this "
+             "scenario");
+    load_err(FLEET "probes:\n  - name: p\n    from: z/web\n    tcp: 'x:1'\n",
+             "s.yaml:8:11: probe 'p': node 'z' is not in fleet.nodes (list it there)");
+    load_err(FLEET "probes:\n  - name: p\n    from: a/\n    tcp: 'x:1'\n",
+             "s.yaml:8:11: probe 'p': from: a/: no container after '/' (NODE/CONTAINER)");
+    load_err(FLEET "probes:\n  - name: p\n    from: a\n    every: 500us\n    tcp: 'x:1'\n",
+             "s.yaml:9:12: probe 'p': a probe on a fleet node samples every 1ms to 1h");
+    load_err(HEAD "probes:\n  - name: p\n    from: a/web\n    tcp: 'x:1'\n",
+             "s.yaml:5:11: probe 'p': 'from: a/web' names a container on a fleet node (NODE/CONTAINER), but this "
+             "scenario has no 'fleet:' section (docs/fleet.md)");
+    load_err(FLEET "hosts:\n  - name: a\n    services:\n      - name: api\n        command: [x]\n"
+                   "probes:\n  - name: p\n    from: a\n    tcp: 'x:1'\n",
+             "s.yaml:13:11: probe 'p': 'a' is both a host of this scenario and a fleet node: rename one");
+#undef FLEET
+}
+END_TEST
+
 START_TEST(test_follows)
 {
     struct ash_scenario *sc = load_ok("version: 1\nname: f\n"
@@ -846,6 +883,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_targets);
     tcase_add_test(t, test_revert_limit);
     tcase_add_test(t, test_follows);
+    tcase_add_test(t, test_probe_from_node);
     suite_add_tcase(s, t);
     t = tcase_create("errors");
     tcase_add_loop_test(t, test_errors, 0, (int)(sizeof errors / sizeof errors[0]));
