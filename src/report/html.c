@@ -326,6 +326,41 @@ static void legend(FILE *f)
           f);
 }
 
+/* A fleet run's nodes, clocks, faults and probes on nodes (ash_report_fleet_tables). */
+static void fleet_section(FILE *f, const json_t *run)
+{
+    char intro[512];
+    json_t *tables = ash_report_fleet_tables(run, intro, sizeof intro);
+    if (!tables)
+        return;
+    size_t j, k, l;
+    const json_t *t, *r, *c;
+    fputs("<h3>Fleet</h3>\n<p>", f);
+    put(f, intro);
+    fputs("</p>\n", f);
+    json_array_foreach(tables, j, t)
+    {
+        fputs("<h4>", f);
+        put(f, json_string_value(json_object_get(t, "title")));
+        fputs("</h4>\n<div class=\"tw\"><table class=\"fleet\"><tr>", f);
+        json_array_foreach(json_object_get(t, "columns"), k, c)
+        {
+            fputs("<th>", f);
+            put(f, json_string_value(c));
+            fputs("</th>", f);
+        }
+        fputs("</tr>\n", f);
+        json_array_foreach(json_object_get(t, "rows"), k, r)
+        {
+            fputs("<tr>", f);
+            json_array_foreach(r, l, c) td(f, json_string_value(c));
+            fputs("</tr>\n", f);
+        }
+        fputs("</table></div>\n", f);
+    }
+    json_decref(tables);
+}
+
 static void run_section(FILE *f, const json_t *report, const json_t *run, size_t no)
 {
     char a[64], b[64], c[64], d[64];
@@ -448,7 +483,9 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
         td_dur(f, lat, "max", "-");
         fputs("</tr>\n", f);
     }
-    fputs("</table></div>\n<h3>Expectations</h3>\n<div class=\"tw\"><table class=\"expectations\"><tr>"
+    fputs("</table></div>\n", f);
+    fleet_section(f, run);
+    fputs("<h3>Expectations</h3>\n<div class=\"tw\"><table class=\"expectations\"><tr>"
           "<th>expectation</th><th>limit</th><th>value</th><th>met</th></tr>\n",
           f);
     json_array_foreach(json_object_get(run, "expectations"), i, x)

@@ -378,6 +378,38 @@ static void alerts_section(FILE *f, const json_t *runs)
     }
 }
 
+/* A fleet run's nodes, clocks, faults and probes on nodes (ash_report_fleet_tables). */
+static void fleet_section(FILE *f, const json_t *runs)
+{
+    size_t i, j, k, l;
+    const json_t *run, *t, *r, *c;
+    json_array_foreach(runs, i, run)
+    {
+        char intro[512];
+        json_t *tables = ash_report_fleet_tables(run, intro, sizeof intro);
+        if (!tables)
+            continue;
+        fprintf(f, "## Fleet (run %zu)\n\n", i + 1);
+        ash_report_put_md_cell(f, intro);
+        fputs("\n", f);
+        json_array_foreach(tables, j, t)
+        {
+            fprintf(f, "\n**%s**\n\n|", json_string_value(json_object_get(t, "title")));
+            json_array_foreach(json_object_get(t, "columns"), k, c) cell(f, json_string_value(c));
+            fputs("\n|", f);
+            json_array_foreach(json_object_get(t, "columns"), k, c) fputs("---|", f);
+            json_array_foreach(json_object_get(t, "rows"), k, r)
+            {
+                fputs("\n|", f);
+                json_array_foreach(r, l, c) cell(f, json_string_value(c));
+            }
+            fputs("\n", f);
+        }
+        fputs("\n", f);
+        json_decref(tables);
+    }
+}
+
 static double t0_of(const json_t *run)
 {
     double t = 0;
@@ -504,6 +536,7 @@ int ash_report_write_markdown(const json_t *report, const char *path, ash_error_
     incident(o.f, report);
     expectations(o.f, runs);
     verify_checks(o.f, runs);
+    fleet_section(o.f, runs);
     faults_and_actions(o.f, runs);
     event_log(o.f, runs);
     ash_report_put_annotations(o.f, report, false);

@@ -117,6 +117,11 @@ int ash_report_write_atomic(const char *path, const char *data, size_t len, ash_
  * report has none; NULL only when out of memory. */
 json_t *ash_report_summary_of(const json_t *report);
 
+/* A fleet run's runs[].fleet as tables of text, NULL when the run has none:
+ * [{title, columns: [..], rows: [[..], ..]}, ..], with `intro` (one sentence:
+ * the engine and the clock bounds the figures include) written to intro. */
+json_t *ash_report_fleet_tables(const json_t *run, char *intro, size_t len);
+
 /* Field access tolerant of missing keys and wrong types. */
 bool ash_report_get_ms(const json_t *obj, const char *key, double *out);
 const char *ash_report_get_str(const json_t *obj, const char *key, const char *fallback);

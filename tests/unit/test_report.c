@@ -651,6 +651,55 @@ START_TEST(markdown_has_the_figures)
 }
 END_TEST
 
+/* A fleet run's section (runs[].fleet) in report.md and report.html: the nodes'
+ * clocks, which node applied each fault with its bound, a node's lost probe. */
+START_TEST(fleet_section_in_markdown_and_html)
+{
+    json_t *doc = load_fixture("pass");
+    json_t *run = json_array_get(json_object_get(doc, "runs"), 0);
+    json_error_t je;
+    json_t *fl = json_loads(
+        "{\"engine\": \"agents\", \"listen\": \"127.0.0.1:7000\", \"clock_bound_ms\": 0.75, "
+        "\"fault_bound_ms\": 0.5, \"probe_bound_ms\": 0.25, "
+        "\"nodes\": [{\"node\": \"edge-a\", \"connected\": true, \"offset_ms\": 12.5, \"bound_ms\": 0.25, "
+        "\"rtt_ms\": 0.5, \"clock_rounds\": 8}, {\"node\": \"edge-b\", \"connected\": false, \"offset_ms\": "
+        "null, \"bound_ms\": null, \"rtt_ms\": null, \"clock_rounds\": 0}], "
+        "\"faults\": [{\"name\": \"stop-db\", \"node\": \"edge-a\", \"inject_bound_ms\": 0.5, "
+        "\"revert_bound_ms\": null}], "
+        "\"probes\": [{\"name\": \"from-b\", \"node\": \"edge-b\", \"from\": \"edge-b/web\", \"samples\": 41, "
+        "\"bound_ms\": 0.25, \"lost\": \"agent <b> gone | mid-run\"}]}",
+        0, &je);
+    ck_assert_msg(fl, "%s", je.text);
+    json_object_set_new(run, "fleet", fl);
+    char md_path[600], html_path[600];
+    snprintf(md_path, sizeof md_path, "%s/fleet.md", tmpdir);
+    snprintf(html_path, sizeof html_path, "%s/fleet.html", tmpdir);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_markdown(doc, md_path, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ash_report_write_html(doc, html_path, &err) == 0, "%s", err.msg);
+    char *md = slurp(md_path), *h = slurp(html_path);
+    ck_assert_ptr_nonnull(strstr(md, "## Fleet (run 1)"));
+    ck_assert_ptr_nonnull(strstr(md, "Engine agents."));
+    ck_assert_ptr_nonnull(strstr(md, "(0.50 ms) and of a node probe's sample (0.25 ms): 0.75 ms."));
+    ck_assert_ptr_nonnull(strstr(md, "| edge-a | connected | 12 ms | 0.25 ms | 0.50 ms | 8 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| edge-b | not connected | - | - | - | 0 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| stop-db | edge-a | 0.50 ms | not reverted |"));
+    /* A pipe in the lost reason must not split the row. */
+    ck_assert_ptr_nonnull(
+        strstr(md, "| from-b | edge-b | edge-b/web | 41 | 0.25 ms | agent &lt;b&gt; gone \\| mid-run |"));
+    ck_assert_ptr_nonnull(strstr(h, "<h3>Fleet</h3>"));
+    ck_assert_ptr_nonnull(strstr(h, "<td>edge-a</td><td>connected</td><td>12 ms</td>"));
+    ck_assert_ptr_nonnull(strstr(h, "<td>agent &lt;b&gt; gone | mid-run</td>"));
+    free(md);
+    free(h);
+    /* A run without a fleet has no such section. */
+    md = render("pass", ash_report_write_markdown, "report.md", NULL, 0);
+    ck_assert_ptr_null(strstr(md, "## Fleet"));
+    free(md);
+    json_decref(doc);
+}
+END_TEST
+
 /* Each probe tick over 1 ms late is listed with what held the loop, in all three
  * formats (issue 15 item 3): the first ASH_REPORT_LATE_TICKS_SHOWN of them. */
 START_TEST(late_ticks_with_their_cause)
@@ -1241,6 +1290,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, timeline_series_lanes);
     tcase_add_test(tc, incident_unknown_assumed_zero_everywhere);
     tcase_add_test(tc, markdown_has_the_figures);
+    tcase_add_test(tc, fleet_section_in_markdown_and_html);
     tcase_add_test(tc, late_ticks_with_their_cause);
     tcase_add_test(tc, html_timeline_per_run_and_strip_per_probe);
     tcase_add_test(tc, index_lists_newest_first);
