@@ -10,7 +10,7 @@
 # and remediations close together), real replays of ioffice-dns-misresolution (the densest bundled
 # scenario) and askcody-memory-exhaustion (tests/fixtures/reports/replayed/), and the index.html. Screenshots of every page at both
 # The game-day summaries (gameday.html) of every run directory too, among them the marks fixture
-# (tests/fixtures/reports/gameday.json: marks, a note, a guardrail trip).
+# (tests/fixtures/reports/gameday.json: marks, a note, a guardrail trip). A fleet run's section, with long node names.
 # widths are kept under BUILD/report-screenshots/ as artifacts.
 #
 # The check itself must be able to fail: a planted page with overlapping labels, one that fetches an
@@ -53,6 +53,23 @@ done
 # The game-day summary with people's marks, a note and a guardrail trip (gameday.html).
 mkdir -p "$out/gameday"
 cp "$here/../fixtures/reports/gameday.json" "$out/gameday/report.json"
+# A fleet run's section (report.md/html "Fleet"): three nodes with long names, a lost probe's reason.
+mkdir -p "$out/fleet"
+python3 - "$here/../fixtures/reports/pass.json" "$out/fleet/report.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+nodes = ["staging-eu-west-1-worker-%02d.internal.example" % i for i in range(3)]
+r["runs"][0]["fleet"] = {
+    "engine": "swarm", "listen": "10.0.0.1:7411", "clock_bound_ms": 0.813, "fault_bound_ms": 0.412, "probe_bound_ms": 0.401,
+    "nodes": [{"node": n, "connected": i != 2, "offset_ms": 1234.567 * (i + 1) if i != 2 else None,
+               "bound_ms": 0.4 if i != 2 else None, "rtt_ms": 0.8 if i != 2 else None, "clock_rounds": 16 if i != 2 else 0}
+              for i, n in enumerate(nodes)],
+    "faults": [{"name": "maintenance-lock", "node": nodes[0], "inject_bound_ms": 0.412, "revert_bound_ms": 0.398}],
+    "probes": [{"name": "checkout-from-the-other-data-centre", "node": nodes[2], "from": "container:" + nodes[2] + "-web",
+                "samples": 1234, "bound_ms": 0.401,
+                "lost": "the agent of node %s stopped answering (lease lapsed after 3 s): its samples ended early" % nodes[2]}]}
+json.dump(r, open(sys.argv[2], "w"))
+PY
 for d in "$out"/*/; do
     [ -f "$d/report.json" ] || continue
     "$ash" report "$d" >/dev/null
