@@ -120,12 +120,12 @@ const struct ash_field ash_runtime_fields[] = {
      "$DOCKER_HOST, else unix:///var/run/docker.sock)"},
     {NULL}};
 
-const char *const ash_fleet_engine_names[] = {"agents", NULL};
+const char *const ash_fleet_engine_names[] = {"agents", "swarm", NULL};
 
 const struct ash_field ash_fleet_fields[] = {
     {"engine", ASH_F_ENUM, offsetof(struct ash_fleet_spec, engine), 0,
      "who starts the agents: agents (the default: someone else starts `aftershock agent` on each node, and they "
-     "connect to listen)",
+     "connect to listen) | swarm (the run deploys them as a Docker Swarm global service and removes it at the end)",
      ash_fleet_engine_names},
     {"listen", ASH_F_STRING, offsetof(struct ash_fleet_spec, listen), ASH_FIELD_REQUIRED,
      "ADDRESS:PORT the coordinator (this run) listens on for its agents ([V6]:PORT for IPv6)"},
@@ -138,6 +138,22 @@ const struct ash_field ash_fleet_fields[] = {
      "an agent silent this long is lost and the run aborts; keep it the agents' --lease (default 3s)"},
     {"wait", ASH_F_DURATION, offsetof(struct ash_fleet_spec, wait_ns), 0,
      "how long the run waits for every node's agent before it fails, harming nothing (default 60s)"},
+    {"connect", ASH_F_STRING, offsetof(struct ash_fleet_spec, connect), 0,
+     "engine swarm: the address (name or IP, no port) the agents reach this run at from their nodes; default: "
+     "listen's address, which must then not be a wildcard"},
+    {"docker_host", ASH_F_STRING, offsetof(struct ash_fleet_spec, docker_host), 0,
+     "engine swarm: a manager's Engine API socket, unix:///PATH (default: $DOCKER_HOST, else "
+     "unix:///var/run/docker.sock)"},
+    {"image", ASH_F_STRING, offsetof(struct ash_fleet_spec, image), 0,
+     "engine swarm (required there): the agents' image, holding aftershock at agent_exe; every node must have it"},
+    {"agent_exe", ASH_F_STRING, offsetof(struct ash_fleet_spec, agent_exe), 0,
+     "engine swarm: aftershock's absolute path inside the image (default /usr/bin/aftershock)"},
+    {"engine_socket", ASH_F_STRING, offsetof(struct ash_fleet_spec, engine_socket), 0,
+     "engine swarm: each node's engine socket (absolute path, the same on every node), bound into its agent so "
+     "container: targets resolve there"},
+    {"state_dir", ASH_F_STRING, offsetof(struct ash_fleet_spec, state_dir), 0,
+     "engine swarm: the agents' state directory on each node (absolute, must exist; {{.Node.Hostname}} expands); "
+     "default: the node's /run, journals in /run/aftershock"},
     {NULL}};
 
 const struct ash_field ash_dns_fields[] = {
@@ -1085,6 +1101,57 @@ static int parse_runtime(struct pctx *x, const ash_node *root)
     return 0;
 }
 
+/* The settings of an engine that deploys the agents (engine: swarm): each only there,
+ * each checked where it stands, before anything is deployed. */
+static int parse_fleet_deploy(const ash_node *map, struct ash_fleet_spec *fl, const struct sockaddr_storage *listen,
+                              ash_error_t *err)
+{
+    static const char *const deploy_keys[] = {"connect",       "docker_host", "image", "agent_exe",
+                                              "engine_socket", "state_dir",   NULL};
+    if (fl->engine == ASH_FLEET_AGENTS) {
+        for (size_t i = 0; deploy_keys[i]; i++) {
+            ash_node v = ash_map_get(map, deploy_keys[i]);
+            if (ash_node_ok(&v))
+                return ash_node_fail(&v, err,
+                                     "'fleet.%s' is a setting of an engine that deploys the agents (engine: swarm); "
+                                     "with engine: agents you start the agents yourself",
+                                     deploy_keys[i]);
+        }
+        return 0;
+    }
+    if (!fl->image || !*fl->image)
+        return ash_node_fail(map, err,
+                             "'fleet' with engine: swarm needs 'image': the agents' image, holding aftershock");
+    ash_node v = ash_map_get(map, "docker_host");
+    if (fl->docker_host && (strncmp(fl->docker_host, "unix://", 7) != 0 || fl->docker_host[7] != '/'))
+        return ash_node_fail(&v, err, "'fleet.docker_host' is a swarm manager's engine socket: write unix:///PATH");
+    static const char *const paths[] = {"agent_exe", "engine_socket", "state_dir", NULL};
+    const char *vals[] = {fl->agent_exe, fl->engine_socket, fl->state_dir};
+    for (size_t i = 0; paths[i]; i++)
+        if (vals[i] && vals[i][0] != '/') {
+            v = ash_map_get(map, paths[i]);
+            return ash_node_fail(&v, err, "'fleet.%s' is an absolute path on the nodes, got '%s'", paths[i], vals[i]);
+        }
+    v = ash_map_get(map, "connect");
+    if (fl->connect && (!*fl->connect || strpbrk(fl->connect, "[]/ ") ||
+                        (strchr(fl->connect, ':') && strchr(fl->connect, ':') == strrchr(fl->connect, ':'))))
+        return ash_node_fail(&v, err,
+                             "'fleet.connect' is the address (a name or an IP, no port) the agents reach this run at, "
+                             "got '%s'; the port is listen's",
+                             fl->connect);
+    bool wildcard =
+        (listen->ss_family == AF_INET && ((const struct sockaddr_in *)listen)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
+        (listen->ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)listen)->sin6_addr));
+    if (!fl->connect && wildcard) {
+        v = ash_map_get(map, "listen");
+        return ash_node_fail(&v, err,
+                             "fleet listen '%s' is every address: say which one the agents reach this run at in "
+                             "'fleet.connect'",
+                             fl->listen);
+    }
+    return 0;
+}
+
 /* Top-level `fleet:`: before the faults' targets are resolved (they name its nodes). */
 static int parse_fleet(struct pctx *x, const ash_node *root)
 {
@@ -1129,7 +1196,7 @@ static int parse_fleet(struct pctx *x, const ash_node *root)
         fl->wait_ns = 60 * ASH_NS_PER_S;
     else if (fl->wait_ns <= 0)
         return ash_node_fail(&wait, x->err, "'fleet.wait' must be greater than 0");
-    return 0;
+    return parse_fleet_deploy(&map, fl, &sa, x->err);
 }
 
 static const char *const dns_extra_keys[] = {"records", NULL};

@@ -1,0 +1,14 @@
+/* Which deployer an engine has (deploy.h). */
+#include "fleet/deploy.h"
+
+#include <stddef.h>
+
+const struct ash_fleet_deployer *ash_fleet_deployer(int engine)
+{
+    switch (engine) {
+    case ASH_FLEET_SWARM:
+        return &ash_fleet_deploy_swarm;
+    default:
+        return NULL;
+    }
+}
