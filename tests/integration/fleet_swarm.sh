@@ -42,13 +42,7 @@ echo "ok   three-node swarm up in $(($(date +%s) - t0))s"
 # The images, imported offline on every node: busybox for the tasks harmed, and
 # busybox plus the aftershock binary and every library ldd names for the agent.
 swarm_busybox "$T/img"
-swarm_busybox "$T/agent"
-mkdir -p "$T/agent/usr/bin"
-cp "$ASH" "$T/agent/usr/bin/aftershock"
-for l in $(ldd "$ASH" | grep -o '/[^ ]*'); do
-  mkdir -p "$T/agent$(dirname "$l")"
-  cp -L "$l" "$T/agent$l"
-done
+swarm_agent_image "$T/agent" "$ASH"
 for n in $SWARM_NODES; do
   swarm_image "$n" ash-busybox "$T/img"
   swarm_image "$n" ash-agent "$T/agent"

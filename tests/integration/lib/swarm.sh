@@ -16,6 +16,7 @@
 #   swarm_sock NODE         that node's engine socket
 #   swarm_image NODE NAME DIR   import a directory as an image on NODE (offline)
 #   swarm_busybox DIR       a busybox-only image tree in DIR
+#   swarm_agent_image DIR ASH   busybox + the aftershock binary ASH and its libraries
 #   swarm_stop              leave the swarm, stop every daemon by its pid, delete
 #                           the namespaces (and with them every link in them)
 #   swarm_leftovers         prints what is left of the swarm (pids, namespaces,
@@ -113,6 +114,18 @@ swarm_busybox() {
   for a in $("$img/bin/busybox" --list); do [ -e "$img/bin/$a" ] || ln -s busybox "$img/bin/$a"; done
 }
 swarm_image() { tar -C "$3" -c . | swarm_dk "$1" import - "$2" >/dev/null; }
+# swarm_agent_image DIR ASH: busybox plus the aftershock binary ASH at
+# /usr/bin/aftershock and every library ldd names, the agents' image tree.
+swarm_agent_image() {
+  local l
+  swarm_busybox "$1"
+  mkdir -p "$1/usr/bin"
+  cp "$2" "$1/usr/bin/aftershock"
+  for l in $(ldd "$2" | grep -o '/[^ ]*'); do
+    mkdir -p "$1$(dirname "$l")"
+    cp -L "$l" "$1$l"
+  done
+}
 swarm_stop() {
   [ -n "$SWARM_DIR" ] || return 0
   local n pid i ids
