@@ -42,5 +42,6 @@ struct ash_fleet_deployer {
 const struct ash_fleet_deployer *ash_fleet_deployer(int engine);
 
 extern const struct ash_fleet_deployer ash_fleet_deploy_swarm;
+extern const struct ash_fleet_deployer ash_fleet_deploy_kube;
 
 #endif

@@ -170,8 +170,9 @@ struct ash_runtime_spec {
  * `engine` says who starts the agents; an engine that deploys them itself (Swarm,
  * Kubernetes) adds its value here and its own settings as a sub-mapping. */
 enum ash_fleet_engine {
-    ASH_FLEET_AGENTS, /* started by someone else; they connect to `listen` */
-    ASH_FLEET_SWARM,  /* the run deploys them: a Swarm secret and global service (engine/fleet_deploy.h) */
+    ASH_FLEET_AGENTS,     /* started by someone else; they connect to `listen` */
+    ASH_FLEET_SWARM,      /* the run deploys them: a Swarm secret and global service (fleet/deploy.h) */
+    ASH_FLEET_KUBERNETES, /* the run deploys them: a Secret and a DaemonSet (fleet/deploy.h) */
 };
 extern const char *const ash_fleet_engine_names[];
 struct ash_fleet_spec {
@@ -189,6 +190,8 @@ struct ash_fleet_spec {
     char *agent_exe;     /* default /usr/bin/aftershock */
     char *engine_socket; /* the node's engine socket, bound into each agent (container: targets) */
     char *state_dir;     /* the agents' state directory on each node (templates allowed; default /run/aftershock) */
+    char *kubeconfig;    /* kubernetes: a kubeconfig; NULL: the pod's service account */
+    char *k8s_namespace; /* kubernetes: where the Secret and DaemonSet go (default: the account's / context's) */
     struct ash_loc loc;
 };
 
