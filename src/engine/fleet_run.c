@@ -263,6 +263,7 @@ static int deploy(struct ash_fleet_run *fr, ash_error_t *err)
     bool v6 = strchr(host, ':') && host[0] != '[';
     snprintf(connect, sizeof connect, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", ash_coord_port(fr->coord));
     ash_psk_hex(&fr->key, hex, sizeof hex);
+    hex[strcspn(hex, "\n")] = '\0'; /* the 64 digits alone, not the key file's line */
     struct ash_fleet_deploy_opts o = {
         .fl = fl, .run_id = fr->o.run_id, .connect = connect, .key_hex = hex, .journal = fr->o.journal};
     int r = fr->dep->deploy(&o, &fr->deployed, err);
