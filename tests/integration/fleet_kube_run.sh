@@ -17,31 +17,11 @@
 # Every process here is started by this test and ended by its pid.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
+. "$(dirname "$0")/lib/fleet.sh"
 B=${ASH_BUILD_DIR:?}
-ASH=$B/aftershock
-TGT=$B/tests/ash_target
 SRC=${ASH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-command -v python3 >/dev/null || ash_skip_all "python3 is needed (the API stand-in, report checks)"
-T=$(mktemp -d /tmp/ash-fk-XXXXXX)
-fail=0
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  for d in "$T"/state*; do [ -d "$d" ] && "$ASH" recover --state-dir "$d" >/dev/null 2>&1; done
-  if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-python3 -c 'import secrets; print(secrets.token_hex(32))' >"$T/key"
-chmod 600 "$T/key"
-
-"$TGT" --port-file "$T/web.port" 2>"$T/web.err" &
-WEB=$!
-pids+=("$WEB")
-for _ in $(seq 200); do [ -s "$T/web.port" ] && break; sleep 0.01; done
-WEBPORT=$(cat "$T/web.port")
+# The process "on node-b" ($WEB): healthy until stopped.
+fleet_start fk "the API stand-in, report checks"
 stopped() { [ "$(awk '{print $3}' "/proc/$WEB/stat" 2>/dev/null)" = T ]; }
 
 # serve NAME RECORDING: the API stand-in, its kubeconfig at $T/NAME.kc.

@@ -205,17 +205,7 @@ check "failed deploy: service and secret removed" 'nothing_deployed && [ ! -e "$
 
 # 7. Nothing left on any node: no agent task containers (Swarm removes a removed
 #    service's tasks on its own time), no journal, nothing for recover.
-for i in $(seq 100); do
-  left=0
-  for n in $SWARM_NODES; do
-    [ -z "$(swarm_dk "$n" ps -aq --filter label=com.docker.swarm.service.name 2>/dev/null |
-      xargs -r docker -H "unix://$(swarm_sock "$n")" inspect -f '{{index .Config.Labels "com.docker.swarm.service.name"}}' 2>/dev/null |
-      grep aftershock-)" ] || left=1
-  done
-  [ $left = 0 ] && break
-  sleep 0.1
-done
-check "no agent containers left on any node" '[ $left = 0 ]'
+check "no agent containers left on any node" 'swarm_agents_gone'
 for n in $SWARM_NODES; do
   check "node $n: no journal left in its agent's state directory" \
     '[ -z "$(ls "$T/state/$n"/*.journal 2>/dev/null)" ]'

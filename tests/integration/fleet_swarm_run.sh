@@ -183,15 +183,23 @@ for n in $SWARM_NODES; do
   check "two nodes at once: node $n's agent closed its journal" '[ -z "$(ls "$T/state/$n"/*.journal 2>/dev/null)" ]'
 done
 
+# kill_mid_fault NAME ARGS...: run the long scenario, SIGKILL it once both web
+# tasks are frozen.
+kill_mid_fault() {
+  local what=$1 i
+  shift
+  run "$@" "$T/kill.yaml" >"$T/$what.out" 2>&1 &
+  coord=$!
+  for i in $(seq 900); do frozen w1 && frozen w2 && break; kill -0 $coord 2>/dev/null || break; sleep 0.1; done
+  check "$what: both web tasks frozen by the run's agents" 'frozen w1 && frozen w2'
+  kill -KILL $coord
+  wait $coord 2>/dev/null
+  coord=""
+}
+
 # 2. SIGKILL of the coordinator mid-fault (no guardian: recover does its part).
 scenario "$T/kill.yaml" swarm-kill 60s
-run --no-guardian --report-dir "$T/r2" "$T/kill.yaml" >"$T/run2.out" 2>&1 &
-coord=$!
-for i in $(seq 900); do frozen w1 && frozen w2 && break; kill -0 $coord 2>/dev/null || break; sleep 0.1; done
-check "SIGKILL: both web tasks frozen by the run's agents" 'frozen w1 && frozen w2'
-kill -KILL $coord
-wait $coord 2>/dev/null
-coord=""
+kill_mid_fault SIGKILL --no-guardian --report-dir "$T/r2"
 k=$(date +%s%N)
 for i in $(seq 100); do thawed w1 && thawed w2 && break; sleep 0.05; done
 ms=$((($(date +%s%N) - k) / 1000000))
@@ -214,13 +222,7 @@ check "SIGKILL: the leftover scanner finds nothing of the run on any node (${min
 
 # 2b. The same with the run's guardian (the default): it replays the killed
 #     run's journal, removing the service and the secret with no one running recover.
-run --report-dir "$T/r2b" "$T/kill.yaml" >"$T/run2b.out" 2>&1 &
-coord=$!
-for i in $(seq 900); do frozen w1 && frozen w2 && break; kill -0 $coord 2>/dev/null || break; sleep 0.1; done
-check "SIGKILL with a guardian: both web tasks frozen" 'frozen w1 && frozen w2'
-kill -KILL $coord
-wait $coord 2>/dev/null
-coord=""
+kill_mid_fault "SIGKILL with a guardian" --report-dir "$T/r2b"
 for i in $(seq 200); do nothing_deployed && thawed w1 && thawed w2 && break; sleep 0.05; done
 check "SIGKILL with a guardian: the agents reverted, the guardian removed the service and the secret" \
   'thawed w1 && thawed w2 && nothing_deployed && [ -z "$(ls "$T"/cj/*.journal 2>/dev/null)" ]'
@@ -247,17 +249,7 @@ check "an image no node has: exit 3 with the swarm's reason ($(grep -o "the task
 check "no fault was applied by a refused run" 'thawed w1 && thawed w2'
 
 # Nothing left: no agent task containers on any node, then the swarm itself.
-for i in $(seq 100); do
-  left=0
-  for n in $SWARM_NODES; do
-    [ -z "$(swarm_dk "$n" ps -aq --filter label=com.docker.swarm.service.name 2>/dev/null |
-      xargs -r docker -H "unix://$(swarm_sock "$n")" inspect -f '{{index .Config.Labels "com.docker.swarm.service.name"}}' 2>/dev/null |
-      grep aftershock-)" ] || left=1
-  done
-  [ $left = 0 ] && break
-  sleep 0.1
-done
-check "no agent containers left on any node" '[ $left = 0 ]'
+check "no agent containers left on any node" 'swarm_agents_gone'
 swarm_dk m service rm ash-web >/dev/null 2>&1
 swarm_stop
 left=$(swarm_leftovers)

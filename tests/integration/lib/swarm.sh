@@ -17,6 +17,7 @@
 #   swarm_image NODE NAME DIR   import a directory as an image on NODE (offline)
 #   swarm_busybox DIR       a busybox-only image tree in DIR
 #   swarm_agent_image DIR ASH   busybox + the aftershock binary ASH and its libraries
+#   swarm_agents_gone       no container of an aftershock-* service on any node
 #   swarm_stop              leave the swarm, stop every daemon by its pid, delete
 #                           the namespaces (and with them every link in them)
 #   swarm_leftovers         prints what is left of the swarm (pids, namespaces,
@@ -125,6 +126,23 @@ swarm_agent_image() {
     mkdir -p "$1$(dirname "$l")"
     cp -L "$l" "$1$l"
   done
+}
+# swarm_agents_gone: waits (up to 10 s: Swarm removes a removed service's tasks
+# on its own time) until no node has a container of an aftershock-* service;
+# returns 1 when some are still there.
+swarm_agents_gone() {
+  local i n left
+  for i in $(seq 100); do
+    left=0
+    for n in $SWARM_NODES; do
+      [ -z "$(swarm_dk "$n" ps -aq --filter label=com.docker.swarm.service.name 2>/dev/null |
+        xargs -r docker -H "unix://$(swarm_sock "$n")" inspect -f '{{index .Config.Labels "com.docker.swarm.service.name"}}' 2>/dev/null |
+        grep aftershock-)" ] || left=1
+    done
+    [ $left = 0 ] && return 0
+    sleep 0.1
+  done
+  return 1
 }
 swarm_stop() {
   [ -n "$SWARM_DIR" ] || return 0
