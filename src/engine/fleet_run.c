@@ -168,7 +168,7 @@ static int wait_nodes(struct ash_fleet_run *fr, ash_error_t *err)
             fr->dep->states(fr->deployed, states, sizeof states);
             const char *refused = ash_coord_last_refusal(fr->coord);
             return ash_error_class(err, ASH_ERR_ENVIRONMENT, ETIMEDOUT,
-                                   "fleet: no agent for node(s) %s connected within %.0fs (connected: %s); the %s "
+                                   "fleet: no agent for node(s) %s connected within %.1fs (connected: %s); the %s "
                                    "agents' tasks: %s; does each node have the image and reach %s? nothing was "
                                    "harmed%s%s",
                                    missing, (double)spec(fr)->wait_ns / 1e9, have[0] ? have : "none", fr->dep->engine,

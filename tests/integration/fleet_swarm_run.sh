@@ -15,7 +15,8 @@
 #      (and with the run's guardian, the guardian removes them);
 #   3. bad input is refused before anything is deployed: a bad `fleet:` value
 #      (file:line:column, exit 2), a node the swarm does not have (exit 3, named),
-#      an image no node has (exit 3, the swarm's reason for each task).
+#      an image no node has (exit 3, the swarm's reason for each task), a wait
+#      that times out (exit 3, naming the nodes and each task's state).
 set -u
 . "$(dirname "$0")/lib/skip.sh"
 . "$(dirname "$0")/lib/dockerd.sh"
@@ -246,6 +247,14 @@ sed -i 's/image: ash-agent/image: ash-no-such-image/' "$T/noimg.yaml"
 rc=$?
 check "an image no node has: exit 3 with the swarm's reason ($(grep -o "the task on.*" "$T/noimg.out" | head -1))" \
   '[ $rc = 3 ] && grep -q "swarm service aftershock-agent-.*: the task on node .* is rejected" "$T/noimg.out" && nothing_deployed'
+# A wait too short for any agent: the timeout names the nodes and each task's state.
+scenario "$T/short.yaml" swarm-short 2s
+sed -i 's/wait: 60s/wait: 300ms/' "$T/short.yaml"
+(run "$T/short.yaml") >"$T/short.out" 2>&1
+rc=$?
+check "wait timeout: exit 3 naming the nodes and the tasks' states ($(grep -o "the swarm agents' tasks: [^;]*" "$T/short.out" | head -1))" \
+  '[ $rc = 3 ] && grep -q "fleet: no agent for node(s) m, w1, w2 connected within 0.3s (connected: none); the swarm agents. tasks: " "$T/short.out" &&
+   grep -q "tasks: \(the service has no tasks\|[a-z0-9(][^;]*: [a-z]\+\)" "$T/short.out" && nothing_deployed'
 check "no fault was applied by a refused run" 'thawed w1 && thawed w2'
 
 # Nothing left: no agent task containers on any node, then the swarm itself.
