@@ -236,11 +236,17 @@ static int setup_key(struct ash_fleet_run *fr, ash_error_t *err)
             return ash_error_wrap(err, "fleet.key_file");
         return 0;
     }
+    if (ash_psk_generate(&fr->key, err) < 0)
+        return -1;
+    /* An engine that deploys the agents carries the key in its own secret: no copy
+     * on disk here (and each run of a --repeat has its own). */
+    if (ash_fleet_deployer(fl->engine)) {
+        snprintf(fr->key_path, sizeof fr->key_path, "in the %s secret only", ash_fleet_engine_names[fl->engine]);
+        return 0;
+    }
     /* One key per run, in the run's directory, 0600: hand it to the agents. */
     snprintf(fr->key_path, sizeof fr->key_path, "%s/fleet.key", fr->o.run_dir);
-    if (ash_psk_generate(&fr->key, err) < 0 || ash_psk_write(fr->key_path, &fr->key, err) < 0)
-        return -1;
-    return 0;
+    return ash_psk_write(fr->key_path, &fr->key, err);
 }
 
 /* fleet.engine deploys the agents: they reach this run at connect (default: listen's
@@ -300,8 +306,8 @@ static int start(struct ash_fleet_run *fr, ash_error_t *err)
         return -1;
     }
     if (fr->o.log)
-        fprintf(fr->o.log, "fleet: listening on %s for the agents of %zu node(s) (key: %s)\n", fl->listen, fl->nodes.n,
-                fr->key_path);
+        fprintf(fr->o.log, "fleet: listening on %s (port %d) for the agents of %zu node(s) (key: %s)\n", fl->listen,
+                ash_coord_port(fr->coord), fl->nodes.n, fr->key_path);
     if (deploy(fr, err) < 0)
         return -1;
     if (wait_nodes(fr, err) < 0)

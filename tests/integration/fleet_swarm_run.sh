@@ -198,6 +198,15 @@ kill_mid_fault() {
   coord=""
 }
 
+# 1b. Twice (--repeat 2): each run deploys its own agents with its own key (the
+#     key lives only in the Swarm secret: none in the run's directory).
+(run --repeat 2 --report-dir "$T/r1b" "$T/two.yaml") >"$T/run1b.out" 2>&1
+rc=$?
+check "--repeat 2: both runs pass, each with its own service (exit $rc)" \
+  '[ $rc = 0 ] && [ "$(grep -c "^fleet: deployed the agents through swarm" "$T/run1b.out")" = 2 ] &&
+   [ "$(grep -o "aftershock-agent-[0-9a-z]*" "$T"/r1b/swarm-two-*/report.json 2>/dev/null | sort -u | wc -l)" -le 2 ] &&
+   nothing_deployed && [ -z "$(ls "$T"/r1b/swarm-two-*/fleet.key 2>/dev/null)" ]'
+
 # 2. SIGKILL of the coordinator mid-fault (no guardian: recover does its part).
 scenario "$T/kill.yaml" swarm-kill 60s
 kill_mid_fault SIGKILL --no-guardian --report-dir "$T/r2"
