@@ -278,11 +278,13 @@ static int deploy(struct ash_fleet_run *fr, ash_error_t *err)
         fr->dep = NULL;
         return ash_error_wrap(err, "fleet: cannot deploy the agents (engine %s)", ash_fleet_engine_names[fl->engine]);
     }
+    char what[600];
+    fr->dep->describe(fr->deployed, what, sizeof what);
     if (fr->o.log)
-        fprintf(fr->o.log, "fleet: deployed the agents through %s; they connect to %s\n",
-                ash_fleet_engine_names[fl->engine], connect);
-    event(fr, ash_now_ns(), "fleet-deploy", "engine %s: agents deployed, connecting to %s",
-          ash_fleet_engine_names[fl->engine], connect);
+        fprintf(fr->o.log, "fleet: deployed the agents through %s (%s); they connect to %s\n",
+                ash_fleet_engine_names[fl->engine], what, connect);
+    event(fr, ash_now_ns(), "fleet-deploy", "engine %s: agents deployed (%s), connecting to %s",
+          ash_fleet_engine_names[fl->engine], what, connect);
     return 0;
 }
 

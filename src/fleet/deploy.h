@@ -31,6 +31,8 @@ struct ash_fleet_deployer {
     /* While waiting: 1 and why into msg when the engine gave up on an agent (a task
      * failed or was refused), 0 when none did, -1 when the engine could not say. */
     int (*failed)(void *state, char *msg, size_t len, ash_error_t *err);
+    /* What deploy made, for people ("service aftershock-agent-RUN, secret aftershock-key-RUN"). */
+    void (*describe)(void *state, char *msg, size_t len);
     /* For a timeout: each agent's state as the engine sees it ("w2: preparing"). */
     void (*states)(void *state, char *msg, size_t len);
     /* Remove what deploy made and free state; a failure says how to remove it by hand,

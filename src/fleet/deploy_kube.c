@@ -65,6 +65,12 @@ static int failed(void *state, char *msg, size_t len, ash_error_t *err)
     return 1;
 }
 
+static void describe(void *state, char *msg, size_t len)
+{
+    struct kube_deploy *d = state;
+    snprintf(msg, len, "DaemonSet %s/aftershock-agent-%s, Secret %s/aftershock-key-%s", d->ns, d->run, d->ns, d->run);
+}
+
 static void states(void *state, char *msg, size_t len)
 {
     struct kube_deploy *d = state;
@@ -94,5 +100,9 @@ static int remove_(void *state, ash_error_t *err)
     return r;
 }
 
-const struct ash_fleet_deployer ash_fleet_deploy_kube = {
-    .engine = "kubernetes", .deploy = deploy, .failed = failed, .states = states, .remove = remove_};
+const struct ash_fleet_deployer ash_fleet_deploy_kube = {.engine = "kubernetes",
+                                                         .deploy = deploy,
+                                                         .failed = failed,
+                                                         .describe = describe,
+                                                         .states = states,
+                                                         .remove = remove_};

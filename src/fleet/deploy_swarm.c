@@ -78,6 +78,11 @@ static int failed(void *state, char *msg, size_t len, ash_error_t *err)
     return f;
 }
 
+static void describe(void *state, char *msg, size_t len)
+{
+    snprintf(msg, len, "service %s, secret %s", ash_swarm_service(state), ash_swarm_secret(state));
+}
+
 static void states(void *state, char *msg, size_t len)
 {
     struct ash_swarm *s = state;
@@ -92,4 +97,4 @@ static int remove_(void *state, ash_error_t *err)
 }
 
 const struct ash_fleet_deployer ash_fleet_deploy_swarm = {
-    .engine = "swarm", .deploy = deploy, .failed = failed, .states = states, .remove = remove_};
+    .engine = "swarm", .deploy = deploy, .failed = failed, .describe = describe, .states = states, .remove = remove_};

@@ -154,14 +154,14 @@ check "kubernetes: the Secret, then the DaemonSet (this run's address, key, imag
 check "kubernetes: the DaemonSet, then the Secret deleted after bye; no request off the recording ($(grep -c . "$T/one.log") requests)" \
   'api_ok "$T/one.log" 4 && api_deleted "$T/one.log" && tail -1 "$T/one.log" | grep -q "DELETE /api/v1/namespaces/chaos/secrets/"'
 rep=$(ls -d "$T"/r1/kube-one-*/ 2>/dev/null | head -1)
-check "kubernetes: one report, engine kubernetes, the fault on node-b with its bound, TTD and TTR" 'python3 - "$rep/report.json" <<PY
-import json, sys
+check "kubernetes: one report, engine kubernetes, the objects on the timeline, the fault on node-b with its bound, TTD and TTR" 'python3 - "$rep/report.json" <<PY
+import json, re, sys
 r = json.load(open(sys.argv[1]))["runs"][0]
 fl = r["fleet"]
 ev = [e["event"] + ": " + e["detail"] for e in r["timeline"]]
 ok = fl["engine"] == "kubernetes" and fl["faults"][0]["node"] == "node-b" and fl["faults"][0]["inject_bound_ms"] is not None
 ok &= r["ttd_ms"] is not None and r["ttr_ms"] is not None
-ok &= any(e.startswith("fleet-deploy: engine kubernetes: agents deployed, connecting to 127.0.0.1:") for e in ev)
+ok &= any(re.match(r"fleet-deploy: engine kubernetes: agents deployed \(DaemonSet chaos/aftershock-agent-(\w+), Secret chaos/aftershock-key-\1\), connecting to 127\.0\.0\.1:", e) for e in ev)
 sys.exit(0 if ok else 1)
 PY'
 check "kubernetes: the process runs again, no journal left" '! stopped && [ -z "$(ls "$T"/state/*.journal 2>/dev/null)" ]'

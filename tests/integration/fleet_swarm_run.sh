@@ -154,7 +154,7 @@ scenario "$T/two.yaml" swarm-two 2s
 rc=$?
 check "two nodes at once: the run passes (exit $rc: $(grep -m1 -i "error\|fleet: no" "$T/run1.out"))" '[ $rc = 0 ]'
 check "two nodes at once: the run deployed its agents through the swarm" \
-  'grep -q "^fleet: deployed the agents through swarm; they connect to $SWARM_COORD_IP:" "$T/run1.out"'
+  'grep -q "^fleet: deployed the agents through swarm (service aftershock-agent-[0-9a-z]*, secret aftershock-key-[0-9a-z]*); they connect to $SWARM_COORD_IP:" "$T/run1.out"'
 rep=$(ls -d "$T"/r1/swarm-two-*/ 2>/dev/null | head -1)
 check "two nodes at once: one report with one TTD and TTR, each fault on its node with its clock bound" \
   'python3 - "$rep/report.json" <<PY
@@ -173,7 +173,7 @@ ok &= r["ttd_ms"] is not None and r["ttr_ms"] is not None and r["detected_by"] =
 for n in ("w1", "w2"):
     ok &= any(e.startswith("fault-injected: freeze-%s (host-crash) on node %s (its clock" % (n, n)) for e in ev)
     ok &= any(e.startswith("fault-reverted: freeze-%s (duration elapsed) on node %s (its clock" % (n, n)) for e in ev)
-ok &= any(e.startswith("fleet-deploy: engine swarm: agents deployed") for e in ev)
+ok &= any(e.startswith("fleet-deploy: engine swarm: agents deployed (service aftershock-agent-") for e in ev)
 # Both probes saw their node harmed: the two faults were in effect at once.
 ok &= all(p["failures"] > 0 for p in r["probes"]) and len(r["probes"]) == 2
 sys.exit(0 if ok else 1)
