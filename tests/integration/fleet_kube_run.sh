@@ -166,6 +166,10 @@ sys.exit(0 if ok else 1)
 PY'
 check "kubernetes: the process runs again, no journal left" '! stopped && [ -z "$(ls "$T"/state/*.journal 2>/dev/null)" ]'
 
+"$ASH" plan "$T/one.yaml" >"$T/plan1.out" 2>&1
+check "plan: the fleet step says what the run deploys, where ($(grep -o "deploy the agents[^)]*)" "$T/plan1.out"))" \
+  'grep -q "fleet: listen on 127.0.0.1:$P, deploy the agents through kubernetes (a Secret aftershock-key-RUN and a DaemonSet aftershock-agent-RUN of image aftershock:test in namespace (the account.s or context.s) through $T/one.kc, deleted at the end)" "$T/plan1.out"'
+
 # 2. SIGKILL of the coordinator mid-fault: the agents revert; recover deletes both objects.
 P=$(free_port)
 recording "$T/two.json" "$P" ready recover

@@ -150,6 +150,9 @@ run() { exec nsenter --net="/run/netns/$SWARM_COORD_NS" "$ASH" run --state-dir "
 
 # 1. Two nodes harmed at once, one TTD/TTR, one report; the agents removed at the end.
 scenario "$T/two.yaml" swarm-two 2s
+"$ASH" plan "$T/two.yaml" >"$T/plan.out" 2>&1
+check "plan: the fleet step says what the run deploys, where" \
+  'grep -q "deploy the agents through swarm (a Swarm secret aftershock-key-RUN and a global service aftershock-agent-RUN of image ash-agent through unix://$(swarm_sock m), removed at the end)" "$T/plan.out"'
 (run --report-dir "$T/r1" "$T/two.yaml") >"$T/run1.out" 2>&1
 rc=$?
 check "two nodes at once: the run passes (exit $rc: $(grep -m1 -i "error\|fleet: no" "$T/run1.out"))" '[ $rc = 0 ]'
