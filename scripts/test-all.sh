@@ -88,7 +88,7 @@ else
 fi
 
 run_suite gcc gcc || status=1
-CTEST_EXCLUDE='^(kill_trials|chain_.*|report_browser|scenarios|targets_(container.*|podman.*|pod)|fleet_swarm|prometheus_stack|live_view|example_compose)$' \
+CTEST_EXCLUDE='^(kill_trials|chain_.*|report_browser|scenarios|targets_(container.*|podman.*|pod)|fleet_swarm.*|prometheus_stack|live_view|example_compose)$' \
   run_suite clang clang || status=1
 CTEST_EXCLUDE='^(kill_trials|chain_.*|report_browser)$' ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite asan clang -DASH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug || status=1

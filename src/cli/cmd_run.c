@@ -74,7 +74,11 @@ static const char usage[] = "usage: aftershock run [OPTIONS] SCENARIO...\n\n"
                             "fleet.listen, waits for an 'aftershock agent' of every node in fleet.nodes\n"
                             "(none after fleet.wait: exit 3, nothing harmed), and each fault whose target\n"
                             "names a node ({node: b, container: web}) is applied by that node's agent;\n"
-                            "its times carry the agent's clock bound (docs/fleet.md).\n";
+                            "its times carry the agent's clock bound (docs/fleet.md). With fleet.engine\n"
+                            "swarm the run deploys the agents itself (a Swarm secret with the run's key\n"
+                            "and a global service, over fleet.docker_host), with kubernetes as a Secret\n"
+                            "and a DaemonSet, and removes them on every exit path; after a SIGKILL,\n"
+                            "'aftershock recover' removes them.\n";
 
 static int run_main(int argc, char **argv)
 {

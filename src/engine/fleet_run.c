@@ -1,6 +1,7 @@
 /* `aftershock run` as a fleet coordinator (fleet_run.h, docs/fleet.md). */
 #include "engine/fleet_run.h"
 #include "fleet/coord.h"
+#include "fleet/deploy.h"
 #include "fleet/probe_msg.h"
 #include "fleet/proto.h"
 #include "fleet/psk.h"
@@ -64,9 +65,12 @@ struct ash_fleet_run {
     size_t n_faults;
     struct rprobe *probes;
     size_t n_probes;
-    int64_t bound;       /* the largest clock bound of a remote inject or revert time */
-    int64_t probe_bound; /* the largest clock bound of a remote probe's sample time */
-    bool ending;         /* bye was said: agents leaving is the plan */
+    int64_t bound;                        /* the largest clock bound of a remote inject or revert time */
+    int64_t probe_bound;                  /* the largest clock bound of a remote probe's sample time */
+    bool ending;                          /* bye was said: agents leaving is the plan */
+    const struct ash_fleet_deployer *dep; /* fleet.engine deploys the agents; NULL: someone else does */
+    void *deployed;                       /* what dep made, removed at the end */
+    int64_t next_check;                   /* when the wait next asks the engine whether it gave up on an agent */
 };
 
 static const struct ash_fleet_spec *spec(const struct ash_fleet_run *fr)
@@ -106,10 +110,24 @@ static void probes_lost(struct ash_fleet_run *fr, const char *node, const char *
     }
 }
 
+static bool expected(struct ash_fleet_run *fr, const char *node)
+{
+    for (size_t i = 0; i < spec(fr)->nodes.n; i++)
+        if (strcmp(spec(fr)->nodes.v[i], node) == 0)
+            return true;
+    return false;
+}
+
 static void on_agent(struct ash_coord *c, const char *node, bool up, const char *why, void *data)
 {
     (void)c;
     struct ash_fleet_run *fr = data;
+    /* An engine deploys an agent on every node it runs; those not in fleet.nodes
+     * get nothing to do, and their going harms nothing of this run. */
+    if (!up && !expected(fr, node)) {
+        event(fr, ash_now_ns(), "fleet-agent", "node %s (not in fleet.nodes): agent left (%s)", node, why);
+        return;
+    }
     char probes[300] = "";
     if (!up && !fr->ending)
         probes_lost(fr, node, why, probes, sizeof probes);
@@ -197,6 +215,33 @@ static int wait_nodes(struct ash_fleet_run *fr, ash_error_t *err)
         int64_t now = ash_now_ns();
         if (fr->o.stop && *fr->o.stop)
             return ash_error(err, EINTR, "fleet: stopped while waiting for the agents of node(s) %s", missing);
+        if (fr->dep && now >= fr->next_check) {
+            /* The engine gave up on an agent (an image a node lacks, a refused
+             * task): no use waiting for it. */
+            char why[1200];
+            int f = fr->dep->failed(fr->deployed, why, sizeof why, err);
+            if (f < 0 || f > 0) {
+                err->klass = ASH_ERR_ENVIRONMENT;
+                if (f > 0)
+                    return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                                           "fleet: no agent for node(s) %s (connected: %s): %s; nothing was harmed",
+                                           missing, have[0] ? have : "none", why);
+                return ash_error_wrap(err, "fleet: while waiting for the agents of node(s) %s", missing);
+            }
+            fr->next_check = now + 500 * ASH_NS_PER_MS;
+        }
+        if (now >= deadline && fr->dep) {
+            char states[1500];
+            fr->dep->states(fr->deployed, states, sizeof states);
+            const char *refused = ash_coord_last_refusal(fr->coord);
+            return ash_error_class(err, ASH_ERR_ENVIRONMENT, ETIMEDOUT,
+                                   "fleet: no agent for node(s) %s connected within %.1fs (connected: %s); the %s "
+                                   "agents' tasks: %s; does each node have the image and reach %s? nothing was "
+                                   "harmed%s%s",
+                                   missing, (double)spec(fr)->wait_ns / 1e9, have[0] ? have : "none", fr->dep->engine,
+                                   states, spec(fr)->connect ? spec(fr)->connect : spec(fr)->listen,
+                                   refused[0] ? "; last refused connection: " : "", refused);
+        }
         if (now >= deadline) {
             const char *refused = ash_coord_last_refusal(fr->coord);
             return ash_error_class(
@@ -258,10 +303,55 @@ static int setup_key(struct ash_fleet_run *fr, ash_error_t *err)
             return ash_error_wrap(err, "fleet.key_file");
         return 0;
     }
+    if (ash_psk_generate(&fr->key, err) < 0)
+        return -1;
+    /* An engine that deploys the agents carries the key in its own secret: no copy
+     * on disk here (and each run of a --repeat has its own). */
+    if (ash_fleet_deployer(fl->engine)) {
+        snprintf(fr->key_path, sizeof fr->key_path, "in the %s secret only", ash_fleet_engine_names[fl->engine]);
+        return 0;
+    }
     /* One key per run, in the run's directory, 0600: hand it to the agents. */
     snprintf(fr->key_path, sizeof fr->key_path, "%s/fleet.key", fr->o.run_dir);
-    if (ash_psk_generate(&fr->key, err) < 0 || ash_psk_write(fr->key_path, &fr->key, err) < 0)
-        return -1;
+    return ash_psk_write(fr->key_path, &fr->key, err);
+}
+
+/* fleet.engine deploys the agents: they reach this run at connect (default: listen's
+ * address) on the port it listens on (listen's, or the one picked for port 0). */
+static int deploy(struct ash_fleet_run *fr, ash_error_t *err)
+{
+    const struct ash_fleet_spec *fl = spec(fr);
+    fr->dep = ash_fleet_deployer(fl->engine);
+    if (!fr->dep)
+        return 0;
+    char host[300], connect[400], hex[2 * ASH_PSK_BYTES + 2];
+    if (fl->connect)
+        snprintf(host, sizeof host, "%s", fl->connect);
+    else {
+        /* listen is ADDRESS:PORT or [V6]:PORT (checked by the parser). */
+        const char *colon = strrchr(fl->listen, ':');
+        size_t n = colon ? (size_t)(colon - fl->listen) : strlen(fl->listen);
+        snprintf(host, sizeof host, "%.*s", (int)n, fl->listen);
+    }
+    bool v6 = strchr(host, ':') && host[0] != '[';
+    snprintf(connect, sizeof connect, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", ash_coord_port(fr->coord));
+    ash_psk_hex(&fr->key, hex, sizeof hex);
+    hex[strcspn(hex, "\n")] = '\0'; /* the 64 digits alone, not the key file's line */
+    struct ash_fleet_deploy_opts o = {
+        .fl = fl, .run_id = fr->o.run_id, .connect = connect, .key_hex = hex, .journal = fr->o.journal};
+    int r = fr->dep->deploy(&o, &fr->deployed, err);
+    memset(hex, 0, sizeof hex);
+    if (r < 0) {
+        fr->dep = NULL;
+        return ash_error_wrap(err, "fleet: cannot deploy the agents (engine %s)", ash_fleet_engine_names[fl->engine]);
+    }
+    char what[600];
+    fr->dep->describe(fr->deployed, what, sizeof what);
+    if (fr->o.log)
+        fprintf(fr->o.log, "fleet: deployed the agents through %s (%s); they connect to %s\n",
+                ash_fleet_engine_names[fl->engine], what, connect);
+    event(fr, ash_now_ns(), "fleet-deploy", "engine %s: agents deployed (%s), connecting to %s",
+          ash_fleet_engine_names[fl->engine], what, connect);
     return 0;
 }
 
@@ -286,8 +376,10 @@ static int start(struct ash_fleet_run *fr, ash_error_t *err)
         return -1;
     }
     if (fr->o.log)
-        fprintf(fr->o.log, "fleet: listening on %s for the agents of %zu node(s) (key: %s)\n", fl->listen, fl->nodes.n,
-                fr->key_path);
+        fprintf(fr->o.log, "fleet: listening on %s (port %d) for the agents of %zu node(s) (key: %s)\n", fl->listen,
+                ash_coord_port(fr->coord), fl->nodes.n, fr->key_path);
+    if (deploy(fr, err) < 0)
+        return -1;
     if (wait_nodes(fr, err) < 0)
         return -1;
     /* Each clock mapped before anything is harmed: every remote time needs it. */
@@ -591,6 +683,15 @@ void ash_fleet_run_end(struct ash_fleet_run *fr)
                 break;
         }
         ash_coord_free(fr->coord);
+    }
+    if (fr->dep) {
+        /* After bye: an agent the engine stops reverts too, but bye is the orderly way. */
+        ash_error_t e = {0};
+        if (fr->dep->remove(fr->deployed, &e) < 0) {
+            event(fr, ash_now_ns(), "warning", "fleet: %s (the journal keeps it for `aftershock recover`)", e.msg);
+            if (fr->o.log)
+                fprintf(fr->o.log, "fleet: %s (the journal keeps it for `aftershock recover`)\n", e.msg);
+        }
     }
     if (fr->efd >= 0)
         close(fr->efd);

@@ -9,6 +9,7 @@
 #define ASH_ENGINE_FLEET_RUN_H
 
 #include "scenario/scenario.h"
+#include "sys/journal.h"
 #include "sys/loop.h"
 
 #include <aftershock/error.h>
@@ -25,8 +26,9 @@ struct ash_fleet_run_opts {
     const struct ash_scenario *sc;
     const char *run_dir; /* the key file is written here when the scenario names none */
     const char *run_id;
-    FILE *log;        /* progress while waiting for agents (NULL: none) */
-    const bool *stop; /* the run was stopped (a signal): stop waiting */
+    struct ash_journal *journal; /* the run's: an engine's agents (fleet.engine) are journaled before they are made */
+    FILE *log;                   /* progress while waiting for agents (NULL: none) */
+    const bool *stop;            /* the run was stopped (a signal): stop waiting */
     /* A timeline event, on this machine's clock (the run's add_event). */
     void (*event)(void *arg, int64_t t, const char *event, const char *detail);
     /* An agent was lost (closed, or silent for fleet.lease) before the run said bye:
@@ -35,9 +37,10 @@ struct ash_fleet_run_opts {
     void *arg;
 };
 
-/* Listen, wait (opts.sc->fleet.wait) for every node's agent and its clock, send the
- * scenario to each. Nothing is harmed on any path: on failure err says which node is
- * missing (class ASH_ERR_ENVIRONMENT, exit 3) and every agent that came is sent away. */
+/* Listen, deploy the agents when fleet.engine is one that does (fleet/deploy.h), wait
+ * (opts.sc->fleet.wait) for every node's agent and its clock, send the scenario to each. Nothing is harmed on any path:
+ * on failure err says which node is missing (class ASH_ERR_ENVIRONMENT, exit 3) and every agent that came is sent away.
+ */
 int ash_fleet_run_start(const struct ash_fleet_run_opts *o, struct ash_fleet_run **out, ash_error_t *err);
 
 /* Inject / revert fault f on its node (ash_fault_node(f)). From the offloop worker the
@@ -73,7 +76,8 @@ int64_t ash_fleet_run_bound(const struct ash_fleet_run *fr);
 json_t *ash_fleet_run_json(const struct ash_fleet_run *fr, int64_t t_start);
 
 /* Tell every agent `bye` (each reverts everything on its node and leaves), wait a
- * little for them to go, stop listening, free. NULL: nothing. */
+ * little for them to go, stop listening, remove what the engine deployed, free.
+ * NULL: nothing. */
 void ash_fleet_run_end(struct ash_fleet_run *fr);
 
 #endif

@@ -493,11 +493,29 @@ int ash_plan_file(const char *path, const struct ash_plan_options *o, json_t **o
         json_t *nodes = json_array();
         for (size_t i = 0; i < fl->nodes.n; i++)
             json_array_append_new(nodes, json_string(fl->nodes.v[i]));
-        json_object_set_new(plan, "fleet",
-                            json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "engine", ash_fleet_engine_names[fl->engine],
-                                      "listen", fl->listen, "nodes", nodes, "key_file",
-                                      fl->key_file ? fl->key_file : "RUN_DIR/fleet.key (made for the run)", "lease_ms",
-                                      ms(fl->lease_ns), "wait_ms", ms(fl->wait_ns)));
+        bool deploys = fl->engine != ASH_FLEET_AGENTS;
+        json_t *fj = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "engine", ash_fleet_engine_names[fl->engine], "listen",
+                               fl->listen, "nodes", nodes, "key_file",
+                               fl->key_file ? fl->key_file
+                               : deploys    ? "made for the run, kept only in the engine's secret"
+                                            : "RUN_DIR/fleet.key (made for the run)",
+                               "lease_ms", ms(fl->lease_ns), "wait_ms", ms(fl->wait_ns));
+        /* What the run makes through the engine, and where (fleet/deploy.h). */
+        char dep[1200];
+        if (fl->engine == ASH_FLEET_SWARM)
+            snprintf(dep, sizeof dep,
+                     "a Swarm secret aftershock-key-RUN and a global service aftershock-agent-RUN of image %s through "
+                     "%s, removed at the end",
+                     fl->image, fl->docker_host ? fl->docker_host : "$DOCKER_HOST or unix:///var/run/docker.sock");
+        else if (fl->engine == ASH_FLEET_KUBERNETES)
+            snprintf(dep, sizeof dep,
+                     "a Secret aftershock-key-RUN and a DaemonSet aftershock-agent-RUN of image %s in namespace %s "
+                     "through %s, deleted at the end",
+                     fl->image, fl->k8s_namespace ? fl->k8s_namespace : "(the account's or context's)",
+                     fl->kubeconfig ? fl->kubeconfig : "the pod's service account");
+        if (deploys)
+            json_object_set_new(fj, "deploy", json_string(dep));
+        json_object_set_new(plan, "fleet", fj);
     }
     json_t *rems = json_array();
     for (size_t i = 0; i < sc->n_remediations; i++) {

@@ -1269,6 +1269,7 @@ static int run_fleet(struct run *r, ash_error_t *err)
                                     .sc = r->sc,
                                     .run_dir = r->cfg->run_dir,
                                     .run_id = r->cfg->run_id,
+                                    .journal = r->journal,
                                     .log = r->cfg->log,
                                     .stop = &r->aborted,
                                     .event = env_event,

@@ -486,61 +486,91 @@ static bool pod_ready(json_t *pod, char *why, size_t len)
     return false;
 }
 
-int ash_kube_wait_agents(struct ash_kube *k, const struct ash_kube_agents *a, const char *const *nodes, size_t n_nodes,
-                         int64_t timeout_ns, int64_t poll_ns, ash_error_t *err)
+/* A waiting reason the kubelet does not get over by waiting: the pod will not start. */
+static bool fatal_reason(const char *why)
 {
-    char path[1024], ds[300], sec[300];
-    names(a, ds, sizeof ds, sec, sizeof sec);
+    static const char *const fatal[] = {"ErrImagePull",
+                                        "ImagePullBackOff",
+                                        "InvalidImageName",
+                                        "CrashLoopBackOff",
+                                        "CreateContainerConfigError",
+                                        "CreateContainerError",
+                                        "(Failed",
+                                        NULL};
+    for (size_t i = 0; fatal[i]; i++)
+        if (strstr(why, fatal[i]))
+            return true;
+    return strncmp(why, "Failed", 6) == 0;
+}
+
+int ash_kube_agents_state(struct ash_kube *k, const struct ash_kube_agents *a, const char *const *nodes, size_t n_nodes,
+                          char *missing, size_t len, size_t *n_missing, bool *fatal, ash_error_t *err)
+{
+    char path[1024];
     snprintf(path, sizeof path,
              "/api/v1/namespaces/%s/pods?labelSelector=app.kubernetes.io%%2Fname%%3Daftershock-agent%%2C"
              "aftershock.dev%%2Frun%%3D%s",
              a->ns, a->run);
+    json_t *list = NULL;
+    if (ash_kube_call(k, "GET", path, NULL, &list, err) < 0)
+        return ash_error_wrap(err, "cannot list the agents' pods");
+    json_t *items = json_object_get(list, "items");
+    size_t off = 0;
+    *n_missing = 0;
+    *fatal = false;
+    missing[0] = '\0';
+    size_t want = n_nodes ? n_nodes : json_array_size(items);
+    for (size_t i = 0; i < want; i++) {
+        const char *node = n_nodes ? nodes[i] : NULL;
+        char why[200] = "no agent pod scheduled there";
+        bool ok = false;
+        size_t x;
+        json_t *pod;
+        json_array_foreach(items, x, pod)
+        {
+            const char *pn = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
+            if (node ? (pn && strcmp(pn, node) == 0) : x == i) {
+                if (!node)
+                    node = pn ? pn : "(unscheduled)";
+                ok = pod_ready(pod, why, sizeof why);
+                *fatal |= !ok && fatal_reason(why);
+                break;
+            }
+        }
+        if (ok)
+            continue;
+        (*n_missing)++;
+        int w = snprintf(missing + off, off < len ? len - off : 0, "%s%s: %s", off ? ", " : "", node ? node : "?", why);
+        off += w > 0 ? (size_t)w : 0;
+    }
+    if (want == 0) {
+        snprintf(missing, len, "no agent pod at all (kubectl describe daemonset)");
+        *n_missing = 1;
+    }
+    json_decref(list);
+    return 0;
+}
+
+int ash_kube_wait_agents(struct ash_kube *k, const struct ash_kube_agents *a, const char *const *nodes, size_t n_nodes,
+                         int64_t timeout_ns, int64_t poll_ns, ash_error_t *err)
+{
+    char ds[300], sec[300];
+    names(a, ds, sizeof ds, sec, sizeof sec);
     int64_t end = ash_now_ns() + timeout_ns;
     char missing[1024];
     for (;;) {
-        json_t *list = NULL;
-        if (ash_kube_call(k, "GET", path, NULL, &list, err) < 0)
-            return ash_error_wrap(err, "cannot list the agents' pods");
-        json_t *items = json_object_get(list, "items");
-        size_t off = 0, n_missing = 0, ready = 0;
-        missing[0] = '\0';
-        size_t want = n_nodes ? n_nodes : json_array_size(items);
-        for (size_t i = 0; i < want; i++) {
-            const char *node = n_nodes ? nodes[i] : NULL;
-            char why[200] = "no agent pod scheduled there";
-            bool ok = false;
-            size_t x;
-            json_t *pod;
-            json_array_foreach(items, x, pod)
-            {
-                const char *pn = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
-                if (node ? (pn && strcmp(pn, node) == 0) : x == i) {
-                    if (!node)
-                        node = pn ? pn : "(unscheduled)";
-                    ok = pod_ready(pod, why, sizeof why);
-                    break;
-                }
-            }
-            if (ok) {
-                ready++;
-                continue;
-            }
-            n_missing++;
-            int w = snprintf(missing + off, off < sizeof missing ? sizeof missing - off : 0, "%s%s: %s",
-                             off ? ", " : "", node ? node : "?", why);
-            off += w > 0 ? (size_t)w : 0;
-        }
-        json_decref(list);
-        if (want > 0 && n_missing == 0)
+        size_t n_missing;
+        bool fatal;
+        if (ash_kube_agents_state(k, a, nodes, n_nodes, missing, sizeof missing, &n_missing, &fatal, err) < 0)
+            return -1;
+        if (n_missing == 0)
             return 0;
         if (ash_now_ns() >= end)
             return ash_error_class(err, ASH_ERR_ENVIRONMENT, ETIMEDOUT,
                                    "kubernetes: the agents of DaemonSet %s/%s are not ready after %llds: %s", a->ns, ds,
-                                   (long long)(timeout_ns / ASH_NS_PER_S),
-                                   want ? missing : "no agent pod at all (kubectl describe daemonset)");
+                                   (long long)(timeout_ns / ASH_NS_PER_S), missing);
         struct timespec ts = {(time_t)(poll_ns / ASH_NS_PER_S), (long)(poll_ns % ASH_NS_PER_S)};
         nanosleep(&ts, NULL);
-        (void)ready;
     }
 }
 

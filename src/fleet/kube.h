@@ -15,6 +15,7 @@
 
 #include <aftershock/error.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,12 @@ int ash_kube_deploy_agents(struct ash_kube *k, const struct ash_kube_agents *a, 
  * still without one and why (the pod's phase and waiting reason). */
 int ash_kube_wait_agents(struct ash_kube *k, const struct ash_kube_agents *a, const char *const *nodes, size_t n_nodes,
                          int64_t timeout_ns, int64_t poll_ns, ash_error_t *err);
+/* One look at the agents' pods: *n_missing nodes of nodes (all the DaemonSet's pods
+ * when n_nodes is 0) without a Ready agent, each with why into missing ("node-b:
+ * Pending (ImagePullBackOff)"); *fatal when one of them will not start by waiting (an
+ * image that cannot be pulled, a crash loop, a failed pod). */
+int ash_kube_agents_state(struct ash_kube *k, const struct ash_kube_agents *a, const char *const *nodes, size_t n_nodes,
+                          char *missing, size_t len, size_t *n_missing, bool *fatal, ash_error_t *err);
 /* Delete the DaemonSet and the Secret (404: already gone is fine); marks their journal
  * records done. */
 int ash_kube_remove_agents(struct ash_kube *k, const struct ash_kube_agents *a, ash_error_t *err);

@@ -241,7 +241,8 @@ int ash_swarm_nodes(struct ash_swarm *s, json_t **out, ash_error_t *err)
     return 0;
 }
 
-int ash_swarm_failed_task(struct ash_swarm *s, char *msg, size_t len, ash_error_t *err)
+/* The service's tasks (*out: the caller's). */
+static int list_tasks(struct ash_swarm *s, json_t **out, ash_error_t *err)
 {
     char filter[300], path[600];
     snprintf(filter, sizeof filter, "{\"service\":[\"%s\"]}", s->service);
@@ -250,9 +251,49 @@ int ash_swarm_failed_task(struct ash_swarm *s, char *msg, size_t len, ash_error_
         return ash_error(err, ENOMEM, "task query");
     snprintf(path, sizeof path, "/tasks?filters=%s", q);
     free(q);
-    json_t *tasks = NULL, *t;
-    if (ash_docker_call(s->d, "GET", path, NULL, &tasks, err) < 0)
+    if (ash_docker_call(s->d, "GET", path, NULL, out, err) < 0)
         return ash_error_wrap(err, "cannot list the tasks of '%s'", s->service);
+    return 0;
+}
+
+int ash_swarm_task_states(struct ash_swarm *s, char *msg, size_t len, ash_error_t *err)
+{
+    json_t *tasks = NULL, *nodes = NULL, *t, *n;
+    msg[0] = '\0';
+    if (list_tasks(s, &tasks, err) < 0)
+        return -1;
+    if (ash_docker_call(s->d, "GET", "/nodes", NULL, &nodes, err) < 0) {
+        json_decref(tasks);
+        return ash_error_wrap(err, "cannot list the swarm's nodes");
+    }
+    size_t i, k;
+    json_array_foreach(tasks, i, t)
+    {
+        json_t *st = json_object_get(t, "Status");
+        const char *id = json_string_value(json_object_get(t, "NodeID"));
+        const char *host = id;
+        json_array_foreach(nodes, k, n) if (id && str_is(json_object_get(n, "ID"), id)) host =
+            json_string_value(json_object_get(json_object_get(n, "Description"), "Hostname"));
+        const char *state = json_string_value(json_object_get(st, "State"));
+        const char *why = json_string_value(json_object_get(st, "Err"));
+        if (!why)
+            why = json_string_value(json_object_get(st, "Message"));
+        size_t at = strlen(msg);
+        snprintf(msg + at, len - at, "%s%s: %s%s%s%s", at ? "; " : "", host ? host : "(no node yet)",
+                 state ? state : "?", why && *why ? " (" : "", why && *why ? why : "", why && *why ? ")" : "");
+    }
+    if (!msg[0])
+        snprintf(msg, len, "the service has no tasks");
+    json_decref(tasks);
+    json_decref(nodes);
+    return 0;
+}
+
+int ash_swarm_failed_task(struct ash_swarm *s, char *msg, size_t len, ash_error_t *err)
+{
+    json_t *tasks = NULL, *t;
+    if (list_tasks(s, &tasks, err) < 0)
+        return -1;
     size_t i;
     int found = 0;
     json_array_foreach(tasks, i, t)

@@ -47,6 +47,9 @@ int ash_swarm_nodes(struct ash_swarm *s, json_t **out, ash_error_t *err);
 /* A task of the service that ended or was refused: "NODE: STATE: ERR" into msg,
  * returns 1; 0 when none did; -1 when the engine could not say. */
 int ash_swarm_failed_task(struct ash_swarm *s, char *msg, size_t len, ash_error_t *err);
+/* Each task's node (by hostname) and state, with the engine's word on it:
+ * "m: running (started); w2: preparing (preparing)". */
+int ash_swarm_task_states(struct ash_swarm *s, char *msg, size_t len, ash_error_t *err);
 /* Remove the service, then the secret (each record marked done once gone), and free.
  * Every exit path calls it; a failure is said in err and the records stay for recover. */
 int ash_swarm_remove(struct ash_swarm *s, ash_error_t *err);

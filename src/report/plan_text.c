@@ -117,7 +117,10 @@ void ash_plan_print(FILE *out, const json_t *plan)
     if (json_is_object(fleet)) {
         size_t k;
         json_t *n;
-        P("%d. fleet: listen on %s, wait up to ", step++, str(fleet, "listen"));
+        P("%d. fleet: listen on %s, ", step++, str(fleet, "listen"));
+        if (json_object_get(fleet, "deploy"))
+            P("deploy the agents through %s (%s), ", str(fleet, "engine"), str(fleet, "deploy"));
+        P("wait up to ");
         num(fleet, "wait_ms", &v);
         P("%s for an agent of each node (", dur(b1, sizeof b1, v));
         json_array_foreach(json_object_get(fleet, "nodes"), k, n) P("%s%s", k ? ", " : "", json_string_value(n));

@@ -121,12 +121,13 @@ const struct ash_field ash_runtime_fields[] = {
      "$DOCKER_HOST, else unix:///var/run/docker.sock)"},
     {NULL}};
 
-const char *const ash_fleet_engine_names[] = {"agents", NULL};
+const char *const ash_fleet_engine_names[] = {"agents", "swarm", "kubernetes", NULL};
 
 const struct ash_field ash_fleet_fields[] = {
     {"engine", ASH_F_ENUM, offsetof(struct ash_fleet_spec, engine), 0,
      "who starts the agents: agents (the default: someone else starts `aftershock agent` on each node, and they "
-     "connect to listen)",
+     "connect to listen) | swarm (the run deploys them as a Docker Swarm global service and removes it at the end) "
+     "| kubernetes (the same as a DaemonSet)",
      ash_fleet_engine_names},
     {"listen", ASH_F_STRING, offsetof(struct ash_fleet_spec, listen), ASH_FIELD_REQUIRED,
      "ADDRESS:PORT the coordinator (this run) listens on for its agents ([V6]:PORT for IPv6)"},
@@ -139,6 +140,30 @@ const struct ash_field ash_fleet_fields[] = {
      "an agent silent this long is lost and the run aborts; keep it the agents' --lease (default 3s)"},
     {"wait", ASH_F_DURATION, offsetof(struct ash_fleet_spec, wait_ns), 0,
      "how long the run waits for every node's agent before it fails, harming nothing (default 60s)"},
+    {"connect", ASH_F_STRING, offsetof(struct ash_fleet_spec, connect), 0,
+     "engine swarm or kubernetes: the address (name or IP, no port) the agents reach this run at from their nodes "
+     "(kubernetes: the coordinator's Service, e.g. aftershock-coordinator.chaos.svc); default: "
+     "listen's address, which must then not be a wildcard"},
+    {"docker_host", ASH_F_STRING, offsetof(struct ash_fleet_spec, docker_host), 0,
+     "engine swarm: a manager's Engine API socket, unix:///PATH (default: $DOCKER_HOST, else "
+     "unix:///var/run/docker.sock)"},
+    {"image", ASH_F_STRING, offsetof(struct ash_fleet_spec, image), 0,
+     "engine swarm or kubernetes (required there): the agents' image, holding aftershock (swarm: at agent_exe; "
+     "kubernetes: as its entrypoint); every node must have it or pull it"},
+    {"agent_exe", ASH_F_STRING, offsetof(struct ash_fleet_spec, agent_exe), 0,
+     "engine swarm: aftershock's absolute path inside the image (default /usr/bin/aftershock)"},
+    {"engine_socket", ASH_F_STRING, offsetof(struct ash_fleet_spec, engine_socket), 0,
+     "engine swarm: each node's engine socket (absolute path, the same on every node), bound into its agent so "
+     "container: targets resolve there"},
+    {"state_dir", ASH_F_STRING, offsetof(struct ash_fleet_spec, state_dir), 0,
+     "engine swarm: the agents' state directory on each node (absolute, must exist; {{.Node.Hostname}} expands); "
+     "default: the node's /run, journals in /run/aftershock"},
+    {"kubeconfig", ASH_F_STRING, offsetof(struct ash_fleet_spec, kubeconfig), 0,
+     "engine kubernetes: a kubeconfig (its current context); default: the service account of the pod this run "
+     "is in"},
+    {"namespace", ASH_F_STRING, offsetof(struct ash_fleet_spec, k8s_namespace), 0,
+     "engine kubernetes: the namespace of the agents' Secret and DaemonSet (default: the service account's, or "
+     "the kubeconfig context's)"},
     {NULL}};
 
 const struct ash_field ash_dns_fields[] = {
@@ -1086,6 +1111,83 @@ static int parse_runtime(struct pctx *x, const ash_node *root)
     return 0;
 }
 
+/* The settings of an engine that deploys the agents (engine: swarm): each only there,
+ * each checked where it stands, before anything is deployed. */
+/* A Kubernetes namespace name: an RFC 1123 label. */
+static bool dns_label_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+static int parse_fleet_deploy(const ash_node *map, struct ash_fleet_spec *fl, const struct sockaddr_storage *listen,
+                              ash_error_t *err)
+{
+    /* Which engines each setting belongs to (bits of enum ash_fleet_engine). */
+    enum { SW = 1 << ASH_FLEET_SWARM, K8S = 1 << ASH_FLEET_KUBERNETES };
+    static const struct {
+        const char *key;
+        int engines;
+    } own[] = {{"connect", SW | K8S}, {"image", SW | K8S}, {"docker_host", SW}, {"agent_exe", SW},
+               {"engine_socket", SW}, {"state_dir", SW},   {"kubeconfig", K8S}, {"namespace", K8S}};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        ash_node v = ash_map_get(map, own[i].key);
+        if (ash_node_ok(&v) && !(own[i].engines & (1 << fl->engine)))
+            return ash_node_fail(&v, err, "'fleet.%s' is a setting of engine %s, not of engine %s%s", own[i].key,
+                                 own[i].engines == K8S  ? "kubernetes"
+                                 : own[i].engines == SW ? "swarm"
+                                                        : "swarm or kubernetes",
+                                 ash_fleet_engine_names[fl->engine],
+                                 fl->engine == ASH_FLEET_AGENTS ? " (with engine: agents you start the agents yourself)"
+                                                                : "");
+    }
+    if (fl->engine == ASH_FLEET_AGENTS)
+        return 0;
+    if (fl->k8s_namespace && !dns_label_ok(fl->k8s_namespace)) {
+        ash_node v = ash_map_get(map, "namespace");
+        return ash_node_fail(&v, err,
+                             "'fleet.namespace' '%s' is not a Kubernetes namespace name (lower-case letters, digits "
+                             "and '-', at most 63)",
+                             fl->k8s_namespace);
+    }
+    if (!fl->image || !*fl->image)
+        return ash_node_fail(map, err, "'fleet' with engine: %s needs 'image': the agents' image, holding aftershock",
+                             ash_fleet_engine_names[fl->engine]);
+    ash_node v = ash_map_get(map, "docker_host");
+    if (fl->docker_host && (strncmp(fl->docker_host, "unix://", 7) != 0 || fl->docker_host[7] != '/'))
+        return ash_node_fail(&v, err, "'fleet.docker_host' is a swarm manager's engine socket: write unix:///PATH");
+    static const char *const paths[] = {"agent_exe", "engine_socket", "state_dir", NULL};
+    const char *vals[] = {fl->agent_exe, fl->engine_socket, fl->state_dir};
+    for (size_t i = 0; paths[i]; i++)
+        if (vals[i] && vals[i][0] != '/') {
+            v = ash_map_get(map, paths[i]);
+            return ash_node_fail(&v, err, "'fleet.%s' is an absolute path on the nodes, got '%s'", paths[i], vals[i]);
+        }
+    v = ash_map_get(map, "connect");
+    if (fl->connect && (!*fl->connect || strpbrk(fl->connect, "[]/ ") ||
+                        (strchr(fl->connect, ':') && strchr(fl->connect, ':') == strrchr(fl->connect, ':'))))
+        return ash_node_fail(&v, err,
+                             "'fleet.connect' is the address (a name or an IP, no port) the agents reach this run at, "
+                             "got '%s'; the port is listen's",
+                             fl->connect);
+    bool wildcard =
+        (listen->ss_family == AF_INET && ((const struct sockaddr_in *)listen)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
+        (listen->ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)listen)->sin6_addr));
+    if (!fl->connect && wildcard) {
+        v = ash_map_get(map, "listen");
+        return ash_node_fail(&v, err,
+                             "fleet listen '%s' is every address: say which one the agents reach this run at in "
+                             "'fleet.connect'",
+                             fl->listen);
+    }
+    return 0;
+}
+
 /* Top-level `fleet:`: before the faults' targets are resolved (they name its nodes). */
 static int parse_fleet(struct pctx *x, const ash_node *root)
 {
@@ -1130,7 +1232,7 @@ static int parse_fleet(struct pctx *x, const ash_node *root)
         fl->wait_ns = 60 * ASH_NS_PER_S;
     else if (fl->wait_ns <= 0)
         return ash_node_fail(&wait, x->err, "'fleet.wait' must be greater than 0");
-    return 0;
+    return parse_fleet_deploy(&map, fl, &sa, x->err);
 }
 
 static const char *const dns_extra_keys[] = {"records", NULL};

@@ -175,7 +175,9 @@ struct ash_runtime_spec {
  * `engine` says who starts the agents; an engine that deploys them itself (Swarm,
  * Kubernetes) adds its value here and its own settings as a sub-mapping. */
 enum ash_fleet_engine {
-    ASH_FLEET_AGENTS, /* started by someone else; they connect to `listen` */
+    ASH_FLEET_AGENTS,     /* started by someone else; they connect to `listen` */
+    ASH_FLEET_SWARM,      /* the run deploys them: a Swarm secret and global service (fleet/deploy.h) */
+    ASH_FLEET_KUBERNETES, /* the run deploys them: a Secret and a DaemonSet (fleet/deploy.h) */
 };
 extern const char *const ash_fleet_engine_names[];
 struct ash_fleet_spec {
@@ -186,6 +188,15 @@ struct ash_fleet_spec {
     struct ash_strlist nodes; /* every node that must have an agent before anything is harmed */
     int64_t lease_ns;         /* an agent silent this long is lost (default 3s, the agents' default --lease) */
     int64_t wait_ns;          /* how long the run waits for every node's agent (default 60s) */
+    /* An engine that deploys the agents (engine: swarm). */
+    char *connect;       /* the address the agents reach this run at (default: listen's); the port is listen's */
+    char *docker_host;   /* swarm: the manager's engine API, unix:///PATH (default $DOCKER_HOST, else the default) */
+    char *image;         /* the agents' image (holds aftershock at agent_exe) */
+    char *agent_exe;     /* default /usr/bin/aftershock */
+    char *engine_socket; /* the node's engine socket, bound into each agent (container: targets) */
+    char *state_dir;     /* the agents' state directory on each node (templates allowed; default /run/aftershock) */
+    char *kubeconfig;    /* kubernetes: a kubeconfig; NULL: the pod's service account */
+    char *k8s_namespace; /* kubernetes: where the Secret and DaemonSet go (default: the account's / context's) */
     struct ash_loc loc;
 };
 

@@ -23,33 +23,10 @@
 set -u
 . "$(dirname "$0")/lib/skip.sh"
 . "$(dirname "$0")/lib/dockerd.sh"
+. "$(dirname "$0")/lib/fleet.sh"
 B=${ASH_BUILD_DIR:?}
-ASH=$B/aftershock
-TGT=$B/tests/ash_target
-T=$(mktemp -d /tmp/ash-fleet-XXXXXX)
-fail=0
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  for d in "$T"/state*; do [ -d "$d" ] && "$ASH" recover --state-dir "$d" >/dev/null 2>&1; done
-  dockerd_stop
-  if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
-command -v python3 >/dev/null || ash_skip_all "python3 is needed (the /proc watcher, report checks)"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-python3 -c 'import secrets; print(secrets.token_hex(32))' > "$T/key"
-chmod 600 "$T/key"
-
-# The process "on node b": healthy until stopped.
-"$TGT" --port-file "$T/web.port" 2>"$T/web.err" &
-WEB=$!
-pids+=("$WEB")
-for _ in $(seq 200); do [ -s "$T/web.port" ] && break; sleep 0.01; done
-WEBPORT=$(cat "$T/web.port")
+# The process "on node b" ($WEB): healthy until stopped.
+fleet_start fleet "the /proc watcher, report checks"
 
 # The truth: when /proc says the process stopped and ran again (CLOCK_MONOTONIC, 1 ms polls).
 watch_proc() { # PID OUT

@@ -42,13 +42,7 @@ echo "ok   three-node swarm up in $(($(date +%s) - t0))s"
 # The images, imported offline on every node: busybox for the tasks harmed, and
 # busybox plus the aftershock binary and every library ldd names for the agent.
 swarm_busybox "$T/img"
-swarm_busybox "$T/agent"
-mkdir -p "$T/agent/usr/bin"
-cp "$ASH" "$T/agent/usr/bin/aftershock"
-for l in $(ldd "$ASH" | grep -o '/[^ ]*'); do
-  mkdir -p "$T/agent$(dirname "$l")"
-  cp -L "$l" "$T/agent$l"
-done
+swarm_agent_image "$T/agent" "$ASH"
 for n in $SWARM_NODES; do
   swarm_image "$n" ash-busybox "$T/img"
   swarm_image "$n" ash-agent "$T/agent"
@@ -211,17 +205,7 @@ check "failed deploy: service and secret removed" 'nothing_deployed && [ ! -e "$
 
 # 7. Nothing left on any node: no agent task containers (Swarm removes a removed
 #    service's tasks on its own time), no journal, nothing for recover.
-for i in $(seq 100); do
-  left=0
-  for n in $SWARM_NODES; do
-    [ -z "$(swarm_dk "$n" ps -aq --filter label=com.docker.swarm.service.name 2>/dev/null |
-      xargs -r docker -H "unix://$(swarm_sock "$n")" inspect -f '{{index .Config.Labels "com.docker.swarm.service.name"}}' 2>/dev/null |
-      grep aftershock-)" ] || left=1
-  done
-  [ $left = 0 ] && break
-  sleep 0.1
-done
-check "no agent containers left on any node" '[ $left = 0 ]'
+check "no agent containers left on any node" 'swarm_agents_gone'
 for n in $SWARM_NODES; do
   check "node $n: no journal left in its agent's state directory" \
     '[ -z "$(ls "$T/state/$n"/*.journal 2>/dev/null)" ]'

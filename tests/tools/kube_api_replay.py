@@ -11,7 +11,10 @@ of exchanges, answered in order:
 Each request must be the next exchange's method and path (query keys compared when given),
 carry "Authorization: Bearer TOKEN", a JSON body with Content-Type application/json when
 it has one, and satisfy every check (a JSON pointer into the body and the value it must
-have; "~RE" is a regular expression; "?" only that it exists). A request that does not
+have; "~RE" is a regular expression; "?" only that it exists). A path or a query value
+"~RE" is a regular expression too (names that carry a run id). "repeat": "*" answers
+any number of matching requests, none included (a poll): a request that does not match
+it goes to the next exchange. A request that does not
 match is answered 599 with what was wrong, and logged as "FAIL ..." in LOG_FILE; each
 request is logged as "ok METHOD PATH". A request after the recording ran out is a FAIL.
 """
@@ -36,15 +39,21 @@ def pointer(doc, ptr):
     return doc
 
 
+def same(want, got):
+    if isinstance(want, str) and want.startswith("~"):
+        return isinstance(got, str) and re.search(want[1:], got) is not None
+    return want == got
+
+
 def problems(ex, method, url, headers, body):
     out = []
     u = urlsplit(url)
-    if method != ex["method"] or u.path != ex["path"]:
+    if method != ex["method"] or not same(ex["path"], u.path):
         out.append("expected %s %s, got %s %s" % (ex["method"], ex["path"], method, u.path))
         return out
     q = {k: v[0] for k, v in parse_qs(u.query).items()}
     for k, v in ex.get("query", {}).items():
-        if q.get(k) != v:
+        if not same(v, q.get(k)):
             out.append("query %s: expected %r, got %r" % (k, v, q.get(k)))
     if headers.get("Authorization") != "Bearer " + ex.get("token", "test-token"):
         out.append("Authorization: got %r" % headers.get("Authorization"))
@@ -94,6 +103,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(599, {"kind": "Status", "message": "unexpected request"})
         ex = recording[pos["i"]]
         bad = problems(ex, self.command, self.path, self.headers, body)
+        # A poll ("repeat": "*") ends at the first request that is not one of it.
+        while bad and ex.get("repeat") == "*" and pos["i"] + 1 < len(recording):
+            pos["i"] += 1
+            pos["left"] = None
+            ex = recording[pos["i"]]
+            bad = problems(ex, self.command, self.path, self.headers, body)
+        if ex.get("repeat") == "*":
+            log.write("%s %s %s\n" % ("FAIL" if bad else "ok", self.command, urlsplit(self.path).path))
+            return self.answer(599, {"kind": "Status", "message": "; ".join(bad)}) if bad else self.answer(
+                ex.get("status", 200), ex.get("body", {}))
         if pos["left"] is None:
             pos["left"] = ex.get("repeat", 1)
         pos["left"] -= 1

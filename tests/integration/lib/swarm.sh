@@ -16,6 +16,8 @@
 #   swarm_sock NODE         that node's engine socket
 #   swarm_image NODE NAME DIR   import a directory as an image on NODE (offline)
 #   swarm_busybox DIR       a busybox-only image tree in DIR
+#   swarm_agent_image DIR ASH   busybox + the aftershock binary ASH and its libraries
+#   swarm_agents_gone       no container of an aftershock-* service on any node
 #   swarm_stop              leave the swarm, stop every daemon by its pid, delete
 #                           the namespaces (and with them every link in them)
 #   swarm_leftovers         prints what is left of the swarm (pids, namespaces,
@@ -113,6 +115,35 @@ swarm_busybox() {
   for a in $("$img/bin/busybox" --list); do [ -e "$img/bin/$a" ] || ln -s busybox "$img/bin/$a"; done
 }
 swarm_image() { tar -C "$3" -c . | swarm_dk "$1" import - "$2" >/dev/null; }
+# swarm_agent_image DIR ASH: busybox plus the aftershock binary ASH at
+# /usr/bin/aftershock and every library ldd names, the agents' image tree.
+swarm_agent_image() {
+  local l
+  swarm_busybox "$1"
+  mkdir -p "$1/usr/bin"
+  cp "$2" "$1/usr/bin/aftershock"
+  for l in $(ldd "$2" | grep -o '/[^ ]*'); do
+    mkdir -p "$1$(dirname "$l")"
+    cp -L "$l" "$1$l"
+  done
+}
+# swarm_agents_gone: waits (up to 10 s: Swarm removes a removed service's tasks
+# on its own time) until no node has a container of an aftershock-* service;
+# returns 1 when some are still there.
+swarm_agents_gone() {
+  local i n left
+  for i in $(seq 100); do
+    left=0
+    for n in $SWARM_NODES; do
+      [ -z "$(swarm_dk "$n" ps -aq --filter label=com.docker.swarm.service.name 2>/dev/null |
+        xargs -r docker -H "unix://$(swarm_sock "$n")" inspect -f '{{index .Config.Labels "com.docker.swarm.service.name"}}' 2>/dev/null |
+        grep aftershock-)" ] || left=1
+    done
+    [ $left = 0 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 swarm_stop() {
   [ -n "$SWARM_DIR" ] || return 0
   local n pid i ids
