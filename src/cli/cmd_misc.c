@@ -1,9 +1,12 @@
 /* aftershock validate | list | recover | report | schema: the small subcommands. */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char validate_usage[] =
@@ -65,22 +68,36 @@ static const char recover_usage[] = "usage: aftershock recover [--state-dir DIR]
                                     "file you own; a command is run only if the journal's header committed to it\n"
                                     "when the run began, and a directory is removed only if it carries the\n"
                                     "marker of the run that made it. Exit 0 when everything was undone, 1 if\n"
-                                    "anything could not be, 3 if the state directory is refused.\n";
+                                    "anything could not be, 2 if a --state-dir named does not exist, 3 if the\n"
+                                    "state directory is refused.\n";
 
 static int recover_main(int argc, char **argv)
 {
     const char *dir = ASH_DEFAULT_STATE_DIR;
+    bool named = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc)
-            dir = argv[++i];
+            dir = argv[++i], named = true;
         else if (strncmp(argv[i], "--state-dir=", 12) == 0)
-            dir = argv[i] + 12;
+            dir = argv[i] + 12, named = true;
         else {
             fputs(recover_usage, stderr);
             return ASH_EXIT_USAGE;
         }
     }
     ash_error_t err = {0};
+    /* A state directory the user named and that is not there is most likely a
+     * typo after an incident: "nothing to recover" would read as a clean
+     * machine. The default one is missing on a machine no run has used. */
+    struct stat st;
+    if (named && stat(dir, &st) < 0 && errno == ENOENT) {
+        ash_error(&err, 0,
+                  "no state directory %s: nothing was checked (give the --state-dir the run used; the default is "
+                  "%s)",
+                  dir, ASH_DEFAULT_STATE_DIR);
+        ash_cli_fail(&err);
+        return ASH_EXIT_USAGE;
+    }
     int failed = ash_recover(dir, stdout, &err);
     if (failed < 0)
         return ash_cli_fail(&err);

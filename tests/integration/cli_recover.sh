@@ -78,6 +78,10 @@ sleep 0.3
 check "after SIGKILL the orphaned service survives" '[ -n "$(target_pid)" ]'
 "$ASH" recover --state-dir "$T/state" >"$T/recover.out" 2>&1; st=$?
 check "recover exits 0" '[ $st = 0 ]'
+# A --state-dir that is not there (a typo after an incident) is an error, not "nothing to recover".
+out=$("$ASH" recover --state-dir "$T/no-such-state" 2>&1); nst=$?
+check "recover with a --state-dir that does not exist: exit 2 naming it (exit $nst): $out" \
+  '[ $nst = 2 ] && echo "$out" | grep -q "no state directory $T/no-such-state: nothing was checked"'
 sleep 0.3
 check "recover killed the orphaned service" '[ -z "$(target_pid)" ]'
 check "recover emptied the state dir" '[ -z "$(ls -A "$T/state")" ]'
