@@ -1400,7 +1400,7 @@ int ash_run_once(const struct ash_run_config *cfg, json_t **run_json, ash_error_
                     .guardian_fd = -1,
                     .t_unfinished = -1};
     int verdict = ASH_VERDICT_ERROR;
-    char error[1024] = "";
+    char error[ASH_ERROR_MSG_MAX + 128] = "";
     int ret = -1;
     r.t_start = ash_now_ns();
     r.wall_start = ash_wall_ns();

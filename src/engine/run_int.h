@@ -59,7 +59,7 @@ struct fault_rt {
     const char *revert_why;
     int64_t scheduled, injected_at, reverted_at;
     ash_timer *t_inject, *t_revert;
-    char error[512];
+    char error[ASH_ERROR_MSG_MAX + 64];
     char no_effect[512]; /* why it harmed nothing, "" if it did (or nobody could tell) */
     struct run *run;
 };
@@ -69,7 +69,7 @@ struct rem_rt {
     bool scheduled, done, ok;
     int64_t at;
     ash_timer *timer;
-    char error[512];
+    char error[ASH_ERROR_MSG_MAX + 64];
     struct run *run;
 };
 
@@ -141,8 +141,8 @@ struct run {
     int64_t first_detect;
     const struct ash_detector_spec *detected_by;
     bool aborted, finished, timed_out;
-    bool lost; /* memory ran out where a measurement is kept: the run was aborted */
-    char abort_reason[256];
+    bool lost;                                  /* memory ran out where a measurement is kept: the run was aborted */
+    char abort_reason[ASH_ERROR_MSG_MAX + 128]; /* an error with what it stopped: never cut short of the error itself */
     struct ash_progress *progress;
     int64_t t_observed;   /* end of the observation phase (verify checks run after it) */
     int64_t t_unfinished; /* earliest start of a sample abandoned at teardown, or -1 */
