@@ -23,10 +23,7 @@ dockerd_start "$T/d" >"$T/why" || { cat "$T/why" >&2; exit 1; }
 for p in /usr/sbin/nginx /usr/bin/redis-server; do
   [ -x "$p" ] || { echo "run.sh: cannot run here: no $p (apt-get install nginx-light redis-server)" >&2; exit 77; }
 done
-dockerd_image_with ashdemo-nginx /usr/sbin/nginx "$here/conf/nginx.conf:/etc/nginx/nginx.conf" >"$T/why" &&
-  dockerd_image_with ashdemo-redis /usr/bin/redis-server "$here/conf/redis.conf:/etc/redis.conf" >"$T/why" &&
-  dockerd_image_with ashdemo-api - "$here/conf/hits.cgi:/etc/hits.cgi" >"$T/why" ||
-  { echo "run.sh: cannot build the images: $(cat "$T/why")" >&2; exit 1; }
+DOCKER_HOST=$DOCKER_HOST_URL "$here/images.sh" || exit 1
 export DOCKER_HOST=$DOCKER_HOST_URL
 # ASH_COMPOSE: auto (docker-compose when installed: Debian 12's package is compose v1,
 # 1.29; a `docker compose` v2 plugin otherwise), docker-compose, or none (the same

@@ -26,6 +26,10 @@ check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
 links_before=$(ip -o link show | grep -c ' br-')
 ASH_COMPOSE=docker-compose "$SRC/examples/compose/run.sh" "$B/aftershock" "$T/reports" >"$T/out" 2>&1; st=$?
 check "run.sh exits 0" '[ $st = 0 ]'
+check "images.sh built the images into run.sh's engine" 'grep -q "^images.sh: ashdemo-nginx, ashdemo-api and ashdemo-redis imported into unix://" "$T/out"'
+out=$(DOCKER_HOST=unix://$T/no-such.sock "$SRC/examples/compose/images.sh" 2>&1); ist=$?
+check "images.sh without an engine at DOCKER_HOST: exit 2 saying where it looked (exit $ist): $out" \
+  '[ $ist = 2 ] && echo "$out" | grep -q "no Docker engine at $T/no-such.sock"'
 [ $st = 0 ] || tail -20 "$T/out"
 up=$(grep "^run.sh: stack up" "$T/out")
 check "docker-compose brought the three services up, on compose's internal network ($up)" \
