@@ -69,11 +69,16 @@ struct ash_dns {
     struct ash_dns *next_served;
 };
 
-/* answer_cache.c: answers in wire format, kept while no fault rule and no
- * upstream is set. get: 1 and a copy of the kept answer for this query (its
- * id and question spelling), 0 when none; put: keep the answer ldns built. */
-int ash_dns_cache_get(struct ash_dns *d, const uint8_t *q, size_t len, uint8_t **out, size_t *out_len);
-void ash_dns_cache_put(struct ash_dns *d, const uint8_t *q, size_t len, const uint8_t *ans, size_t ans_len);
+/* answer_cache.c: answers in wire format, used while no upstream is set.
+ * name: the question's name as the rules match it (ash_dns_norm_name's form),
+ * false when the query is not a shape the cache takes. get: 1 and a copy of
+ * the answer kept for this query and verdict (with the query's id and
+ * spelling), 0 when none; put: keep the answer ldns built for them. */
+bool ash_dns_cache_name(const uint8_t *q, size_t len, char *name, size_t cap);
+int ash_dns_cache_get(struct ash_dns *d, const uint8_t *q, size_t len, const struct ash_dns_verdict *v, long long ttl,
+                      uint8_t **out, size_t *out_len);
+void ash_dns_cache_put(struct ash_dns *d, const uint8_t *q, size_t len, const struct ash_dns_verdict *v, long long ttl,
+                       const uint8_t *ans, size_t ans_len);
 void ash_dns_cache_free(struct ash_dns *d);
 
 /* Lower-case copy of a query or record name without the trailing dot (malloc'd). */

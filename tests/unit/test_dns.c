@@ -266,6 +266,28 @@ START_TEST(test_kept_answers)
     p = ask_a(d, "web", NULL);
     ck_assert_int_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
     ldns_pkt_free(p);
+    /* A fault's answer is kept too, and the rule still counts every query. */
+    ash_dns_get_stats(d, &st);
+    uint64_t cached = st.cached;
+    p = ask_a(d, "WEB", NULL);
+    ck_assert_int_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+    ldns_pkt_free(p);
+    ash_dns_get_stats(d, &st);
+    ck_assert_uint_eq(st.cached, cached + 1);
+    ck_assert_uint_eq(ash_dns_rule_asked(d, id), 2);
+    /* A newer rule with another verdict for the same name is not answered with the kept one. */
+    struct ash_dns_rule w = {
+        .names = names, .n_names = 1, .v = {.answer = ASH_DNS_WRONG, .addr = "10.6.6.6"}, .probability = 1, .ttl = 5};
+    uint64_t wid;
+    ck_assert_int_eq(ash_dns_rule_add(d, &w, &wid, &err), 0);
+    for (int i = 0; i < 2; i++) {
+        p = ask_a(d, "web", NULL);
+        first_answer(p, got, sizeof got);
+        ck_assert_str_eq(got, "10.6.6.6");
+        ck_assert_uint_eq(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), 5);
+        ldns_pkt_free(p);
+    }
+    ash_dns_rule_remove(d, wid);
     ash_dns_rule_remove(d, id);
     p = ask_a(d, "web", NULL);
     ck_assert_int_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
