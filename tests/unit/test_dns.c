@@ -22,12 +22,14 @@
 
 /* ---- pure answers ---- */
 
-static ldns_pkt *ask(struct ash_dns *d, const char *name, ldns_rr_type t, const char *client, bool tcp, int edns,
-                     int64_t *delay, int *ret)
+/* ash_dns_respond's answer (*out, malloc'd) to a query for name/type with id
+ * and EDNS size (0: none) from client (NULL: 127.0.0.1); its return value. */
+static int respond_to(struct ash_dns *d, const char *name, ldns_rr_type t, const char *client, bool tcp, int edns,
+                      uint16_t id, uint8_t **out, size_t *out_len, int64_t *delay)
 {
     ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str(name), t, LDNS_RR_CLASS_IN, LDNS_RD);
     ck_assert_ptr_nonnull(q);
-    ldns_pkt_set_id(q, 4242);
+    ldns_pkt_set_id(q, id);
     if (edns)
         ldns_pkt_set_edns_udp_size(q, (uint16_t)edns);
     uint8_t *wire;
@@ -36,13 +38,22 @@ static ldns_pkt *ask(struct ash_dns *d, const char *name, ldns_rr_type t, const 
     ldns_pkt_free(q);
     struct sockaddr_in from = {.sin_family = AF_INET, .sin_port = htons(5555)};
     inet_pton(AF_INET, client ? client : "127.0.0.1", &from.sin_addr);
-    uint8_t *out = NULL;
-    size_t out_len = 0;
+    *out = NULL;
+    *out_len = 0;
     int64_t dl = 0;
-    *ret = ash_dns_respond(d, wire, len, (struct sockaddr *)&from, tcp, &out, &out_len, &dl);
+    int ret = ash_dns_respond(d, wire, len, (struct sockaddr *)&from, tcp, out, out_len, &dl);
     free(wire);
     if (delay)
         *delay = dl;
+    return ret;
+}
+
+static ldns_pkt *ask(struct ash_dns *d, const char *name, ldns_rr_type t, const char *client, bool tcp, int edns,
+                     int64_t *delay, int *ret)
+{
+    uint8_t *out;
+    size_t out_len;
+    *ret = respond_to(d, name, t, client, tcp, edns, 4242, &out, &out_len, delay);
     if (*ret != 1)
         return NULL;
     if (!tcp)
@@ -186,20 +197,9 @@ END_TEST
 static size_t raw_answer(struct ash_dns *d, const char *name, ldns_rr_type t, int edns, uint16_t id, uint8_t *buf,
                          size_t cap)
 {
-    ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str(name), t, LDNS_RR_CLASS_IN, LDNS_RD);
-    ck_assert_ptr_nonnull(q);
-    ldns_pkt_set_id(q, id);
-    if (edns)
-        ldns_pkt_set_edns_udp_size(q, (uint16_t)edns);
-    uint8_t *wire, *out = NULL;
-    size_t len, out_len = 0;
-    ck_assert_int_eq(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
-    ldns_pkt_free(q);
-    struct sockaddr_in from = {.sin_family = AF_INET, .sin_port = htons(5555)};
-    inet_pton(AF_INET, "127.0.0.1", &from.sin_addr);
-    int64_t dl;
-    ck_assert_int_eq(ash_dns_respond(d, wire, len, (struct sockaddr *)&from, false, &out, &out_len, &dl), 1);
-    free(wire);
+    uint8_t *out;
+    size_t out_len;
+    ck_assert_int_eq(respond_to(d, name, t, NULL, false, edns, id, &out, &out_len, NULL), 1);
     ck_assert_uint_le(out_len, cap);
     memcpy(buf, out, out_len);
     free(out);
