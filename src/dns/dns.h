@@ -128,6 +128,7 @@ int ash_dns_respond(struct ash_dns *d, const uint8_t *q, size_t len, const struc
 /* Counters (tests, benchmark). */
 struct ash_dns_stats {
     uint64_t queries, answered, dropped, formerr, truncated, tcp_conns;
+    uint64_t cached; /* of answered: replayed from an earlier answer to the same question (faults off) */
 };
 void ash_dns_get_stats(const struct ash_dns *d, struct ash_dns_stats *s);
 

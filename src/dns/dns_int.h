@@ -62,10 +62,24 @@ struct ash_dns {
     struct ash_dns_delayed *delayed;
     struct ash_dns_tcp *conns;
     struct ash_dns_stats stats;
-    struct ash_dns_fwd *fwd;      /* names without a record go upstream (forward.c); NULL: refused */
-    unsigned long long netns_ino; /* ash_dns_serve_netns */
+    struct ash_dns_fwd *fwd;          /* names without a record go upstream (forward.c); NULL: refused */
+    unsigned long long netns_ino;     /* ash_dns_serve_netns */
+    struct ash_dns_cache_slot *cache; /* answer_cache.c; NULL until the first answer kept */
+    uint64_t cache_gen;               /* bumped when the records change: older answers are stale */
     struct ash_dns *next_served;
 };
+
+/* answer_cache.c: answers in wire format, used while no upstream is set.
+ * name: the question's name as the rules match it (ash_dns_norm_name's form),
+ * false when the query is not a shape the cache takes. get: 1 and a copy of
+ * the answer kept for this query and verdict (with the query's id and
+ * spelling), 0 when none; put: keep the answer ldns built for them. */
+bool ash_dns_cache_name(const uint8_t *q, size_t len, char *name, size_t cap);
+int ash_dns_cache_get(struct ash_dns *d, const uint8_t *q, size_t len, const struct ash_dns_verdict *v, long long ttl,
+                      uint8_t **out, size_t *out_len);
+void ash_dns_cache_put(struct ash_dns *d, const uint8_t *q, size_t len, const struct ash_dns_verdict *v, long long ttl,
+                       const uint8_t *ans, size_t ans_len);
+void ash_dns_cache_free(struct ash_dns *d);
 
 /* Lower-case copy of a query or record name without the trailing dot (malloc'd). */
 char *ash_dns_norm_name(const char *s);

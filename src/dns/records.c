@@ -113,6 +113,7 @@ int ash_dns_add_record(struct ash_dns *d, const char *name, int type, const char
     }
     index_append(d, d->n_recs);
     d->n_recs++;
+    d->cache_gen++; /* every kept answer is stale: answer_cache.c */
     return 0;
 }
 
@@ -122,6 +123,7 @@ int ash_dns_add_sandbox(struct ash_dns *d, struct ash_sandbox *sb, ash_error_t *
     unsigned a, b, c;
     if (sscanf(ash_sandbox_subnet(sb), "%u.%u.%u.", &a, &b, &c) == 3)
         snprintf(d->rev_zone, sizeof d->rev_zone, "%u.%u.%u.in-addr.arpa", c, b, a);
+    d->cache_gen++;
     if (ash_dns_add_record(d, "aftershock", ASH_DNS_A, ash_sandbox_gateway(sb), -1, err) < 0)
         return -1;
     for (size_t i = 0; i < ash_sandbox_n_hosts(sb); i++) {
@@ -198,6 +200,7 @@ int ash_dns_move_keep(struct ash_dns *d, const char *name, const char *addr, str
     }
     r->value = value;
     r->rr = rr;
+    d->cache_gen++;
     return 0;
 }
 
@@ -212,6 +215,7 @@ void ash_dns_move_undo(struct ash_dns *d, struct ash_dns_undo *undo)
     r->rr = undo->rr;
     snprintf(r->prev, sizeof r->prev, "%s", undo->prev);
     *undo = (struct ash_dns_undo){0};
+    d->cache_gen++;
 }
 
 void ash_dns_undo_free(struct ash_dns_undo *undo)

@@ -1,4 +1,5 @@
-/* The DNS server's answers: parse a query with ldns, apply fault rules, build the reply (truncated when too big). */
+/* The DNS server's answers: parse a query with ldns, apply fault rules, build the reply (truncated when too big);
+ * with no fault rule, a question answered before is answered from answer_cache.c. */
 #include "dns/dns_int.h"
 #include "scenario/dns_record.h"
 #include "scenario/tables.h"
@@ -414,6 +415,35 @@ int ash_dns_respond(struct ash_dns *d, const uint8_t *q, size_t len, const struc
         d->stats.dropped++;
         return 0;
     }
+    /* The answer depends only on the query, the records and the fault rule
+     * that takes it: read the name by hand (answer_cache.c says why), let the
+     * rules judge it, and replay the answer ldns built last time for the same.
+     * Not with an upstream (names without a record are its to answer). The
+     * rules judge each query once: here, or below when the name is not one
+     * read by hand (a query that passed the hand check but that ldns then
+     * rejects as malformed has counted for its rule: FORMERR either way). */
+    char hname[LDNS_MAX_DOMAINLEN + 1];
+    bool picked = !d->fwd && ash_dns_cache_name(q, len, hname, sizeof hname);
+    struct ash_dns_verdict v = {.answer = ASH_DNS_CORRECT};
+    const struct ash_dns_rule_rt *rule = NULL;
+    long long ttl = -1;
+    char client[INET6_ADDRSTRLEN];
+    if (picked) {
+        client_string(from, client, sizeof client);
+        rule = pick_rule(d, hname, client, &v);
+        ttl = rule ? rule->ttl : -1;
+        if (rule)
+            *delay_ns = rule->delay_ns;
+        if (v.answer == ASH_DNS_TIMEOUT) {
+            d->stats.dropped++;
+            return 0;
+        }
+        if (ash_dns_cache_get(d, q, len, &v, ttl, out, out_len) == 1) {
+            d->stats.answered++;
+            d->stats.cached++;
+            return 1;
+        }
+    }
     ldns_pkt *query = NULL;
     if (ldns_wire2pkt(&query, q, len) != LDNS_STATUS_OK) {
         ldns_pkt_free(query);
@@ -454,11 +484,11 @@ int ash_dns_respond(struct ash_dns *d, const uint8_t *q, size_t len, const struc
         ret = finish(d, p, limit, out, out_len);
         goto out;
     }
-    char client[INET6_ADDRSTRLEN];
-    client_string(from, client, sizeof client);
-    struct ash_dns_verdict v = {.answer = ASH_DNS_CORRECT};
-    const struct ash_dns_rule_rt *rule = pick_rule(d, name, client, &v);
-    long long ttl = rule ? rule->ttl : -1;
+    if (!picked) {
+        client_string(from, client, sizeof client);
+        rule = pick_rule(d, name, client, &v);
+    }
+    ttl = rule ? rule->ttl : -1;
     if (rule)
         *delay_ns = rule->delay_ns;
     ldns_pkt_set_aa(p, true);
@@ -497,6 +527,8 @@ int ash_dns_respond(struct ash_dns *d, const uint8_t *q, size_t len, const struc
 out:
     if (ret == 1)
         d->stats.answered++;
+    if (ret == 1 && picked)
+        ash_dns_cache_put(d, q, len, &v, ttl, *out, *out_len);
     free(name);
     ldns_pkt_free(p);
     ldns_pkt_free(query);

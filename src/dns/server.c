@@ -46,6 +46,7 @@ int ash_dns_new(ash_loop *loop, struct ash_dns **out, ash_error_t *err)
     d->loop = loop;
     d->udp_fd = d->tcp_fd = -1;
     d->rng = (uint64_t)ash_now_ns() | 1u;
+    d->cache_gen = 1;
     d->origin = ldns_dname_new_frm_str(".");
     if (!d->origin) {
         free(d);
@@ -115,6 +116,7 @@ void ash_dns_free(struct ash_dns *d)
     free(d->bucket_head);
     free(d->bucket_tail);
     ash_dns_rules_free(d);
+    ash_dns_cache_free(d);
     ldns_rdf_deep_free(d->origin);
     free(d);
 }

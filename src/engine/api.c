@@ -353,7 +353,8 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
     }
     if (!o->run_dir) {
         const char *parent = o->report_dir ? o->report_dir : "reports";
-        ash_report_write_index(parent, NULL);
+        const char *name = strrchr(res->run_dir, '/');
+        ash_report_write_index_with(parent, name ? name + 1 : res->run_dir, report, NULL);
     }
     res->verdict = worst;
     res->report = report;

@@ -514,17 +514,17 @@ static void page(struct sink *s, const json_t *report)
 int ash_report_write_gameday_md(const json_t *report, const char *path, ash_error_t *err)
 {
     struct ash_report_out o;
-    if (ash_report_out_open(&o, err) < 0)
+    if (ash_report_out_open(&o, path, err) < 0)
         return -1;
     struct sink s = {.f = o.f};
     page(&s, report);
-    return ash_report_out_commit(&o, path, err);
+    return ash_report_out_commit(&o, err);
 }
 
 int ash_report_write_gameday_html(const json_t *report, const char *path, ash_error_t *err)
 {
     struct ash_report_out o;
-    if (ash_report_out_open(&o, err) < 0)
+    if (ash_report_out_open(&o, path, err) < 0)
         return -1;
     struct sink s = {.f = o.f, .html = true};
     fputs("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\" xml:lang=\"en\">\n<head>\n"
@@ -539,5 +539,5 @@ int ash_report_write_gameday_html(const json_t *report, const char *path, ash_er
     fputs("<footer>aftershock " ASH_VERSION ": game-day summary; the full report is report.html</footer>\n"
           "</main>\n</body>\n</html>\n",
           o.f);
-    return ash_report_out_commit(&o, path, err);
+    return ash_report_out_commit(&o, err);
 }

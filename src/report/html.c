@@ -548,7 +548,7 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
 int ash_report_write_html(const json_t *report, const char *path, ash_error_t *err)
 {
     struct ash_report_out o;
-    if (ash_report_out_open(&o, err) < 0)
+    if (ash_report_out_open(&o, path, err) < 0)
         return -1;
     head(o.f, report);
     if (json_array_size(json_object_get(report, "runs")) > 0)
@@ -568,5 +568,5 @@ int ash_report_write_html(const json_t *report, const char *path, ash_error_t *e
         put(o.f, version);
     }
     fputs("). Exact figures (ms, three decimals) are in report.json.</footer>\n</main>\n</body>\n</html>\n", o.f);
-    return ash_report_out_commit(&o, path, err);
+    return ash_report_out_commit(&o, err);
 }

@@ -278,7 +278,23 @@ static void free_entries(struct entry *v, size_t n)
     free(v);
 }
 
+/* The index reads no sample: drop each run's probe series from a loaded
+ * report, so that listing a folder of long runs holds one run's series at a
+ * time, not all of them (issue 19). */
+static void drop_series(json_t *report)
+{
+    size_t i, j;
+    json_t *run, *probe;
+    json_array_foreach(json_object_get(report, "runs"), i, run)
+        json_array_foreach(json_object_get(run, "probes"), j, probe) json_object_del(probe, "series");
+}
+
 int ash_report_write_index(const char *reports_dir, ash_error_t *err)
+{
+    return ash_report_write_index_with(reports_dir, NULL, NULL, err);
+}
+
+int ash_report_write_index_with(const char *reports_dir, const char *known_name, json_t *known, ash_error_t *err)
 {
     DIR *d = opendir(reports_dir);
     if (!d)
@@ -315,9 +331,15 @@ int ash_report_write_index(const char *reports_dir, ash_error_t *err)
         memset(e, 0, sizeof *e);
         e->dir = strdup(de->d_name);
         ash_error_t lerr = {0};
-        if (ash_report_load(path, &e->report, &lerr) < 0) {
+        if (known && known_name && strcmp(de->d_name, known_name) == 0) {
+            /* The run just written: its report is in memory, read it there
+             * instead of loading a second copy at the process's peak. */
+            e->report = json_incref(known);
+        } else if (ash_report_load(path, &e->report, &lerr) < 0) {
             e->report = NULL;
             e->error = strdup(lerr.msg);
+        } else {
+            drop_series(e->report);
         }
         if (!e->dir || (!e->report && !e->error)) {
             ash_error(err, ENOMEM, "cannot list reports in %s", reports_dir);
@@ -352,7 +374,7 @@ int ash_report_write_index(const char *reports_dir, ash_error_t *err)
         ash_error(err, ENOMEM, "cannot write the index of %s", reports_dir);
         goto cleanup;
     }
-    if (ash_report_out_open(&o, err) < 0)
+    if (ash_report_out_open(&o, path, err) < 0)
         goto cleanup;
     fputs("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\" xml:lang=\"en\">\n<head>\n"
           "<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n"
@@ -390,7 +412,7 @@ int ash_report_write_index(const char *reports_dir, ash_error_t *err)
     for (size_t i = 0; i < n; i++)
         row(o.f, &v[i]);
     fputs("</table></div>\n</body>\n</html>\n", o.f);
-    ret = ash_report_out_commit(&o, path, err);
+    ret = ash_report_out_commit(&o, err);
 
 cleanup:
     if (o.f)

@@ -2,28 +2,73 @@
 #include "report/report.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* json_dump_callback's sink: report.json goes to its temporary file through
+ * a fixed buffer instead of being built as one string first (json_dumps: the
+ * whole text, grown by doubling, then copied to add the newline: twice the
+ * file's size at the end of the run, the process's peak; issue 19). */
+struct json_sink {
+    struct ash_report_tmp *t;
+    ash_error_t *err;
+    bool failed; /* a write failed and set err */
+    size_t n;
+    char buf[64 * 1024];
+};
+
+static int sink_flush(struct json_sink *s)
+{
+    int ret = ash_report_tmp_write(s->t, s->buf, s->n, s->err);
+    s->failed = ret < 0;
+    s->n = 0;
+    return ret;
+}
+
+static int sink_put(const char *data, size_t size, void *arg)
+{
+    struct json_sink *s = arg;
+    while (size > 0) {
+        if (s->n == sizeof s->buf && sink_flush(s) < 0)
+            return -1;
+        size_t k = sizeof s->buf - s->n < size ? sizeof s->buf - s->n : size;
+        memcpy(s->buf + s->n, data, k);
+        s->n += k;
+        data += k;
+        size -= k;
+    }
+    return 0;
+}
+
 int ash_report_write_json(const json_t *report, const char *path, ash_error_t *err)
 {
-    /* 15 significant digits print 1234.567 as itself instead of
-     * 1234.5670000000001: the figures carry three meaningful decimals. */
-    char *text = json_dumps(report, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
-    if (!text)
-        return ash_error(err, ENOMEM, "cannot serialise the report for %s", path);
-    size_t len = strlen(text);
-    /* A trailing newline keeps the file friendly to cat and diff. */
-    char *withnl = realloc(text, len + 2);
-    if (!withnl) {
-        free(text);
+    struct ash_report_tmp t;
+    if (ash_report_tmp_open(&t, path, err) < 0)
+        return -1;
+    struct json_sink *s = malloc(sizeof *s);
+    if (!s) {
+        ash_report_tmp_discard(&t);
         return ash_error(err, ENOMEM, "cannot serialise the report for %s", path);
     }
-    withnl[len++] = '\n';
-    withnl[len] = '\0';
-    int ret = ash_report_write_atomic(path, withnl, len, err);
-    free(withnl);
-    return ret;
+    s->t = &t;
+    s->err = err;
+    s->n = 0;
+    s->failed = false;
+    /* 15 significant digits print 1234.567 as itself instead of
+     * 1234.5670000000001: the figures carry three meaningful decimals.
+     * A trailing newline keeps the file friendly to cat and diff. */
+    if (json_dump_callback(report, sink_put, s, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) < 0 ||
+        sink_put("\n", 1, s) < 0 || sink_flush(s) < 0) {
+        /* A failed write set err; anything else is jansson out of memory. */
+        if (!s->failed)
+            ash_error(err, ENOMEM, "cannot serialise the report for %s", path);
+        free(s);
+        ash_report_tmp_discard(&t);
+        return -1;
+    }
+    free(s);
+    return ash_report_tmp_commit(&t, err);
 }
 
 int ash_report_load(const char *path, json_t **out, ash_error_t *err)

@@ -407,7 +407,7 @@ static struct counts count(const json_t *report)
 int ash_report_write_junit_many(const json_t *const *reports, size_t n, const char *path, ash_error_t *err)
 {
     struct ash_report_out o;
-    if (ash_report_out_open(&o, err) < 0)
+    if (ash_report_out_open(&o, path, err) < 0)
         return -1;
     struct counts total = {0};
     for (size_t i = 0; i < n; i++) {
@@ -423,7 +423,7 @@ int ash_report_write_junit_many(const json_t *const *reports, size_t n, const ch
     for (size_t i = 0; i < n; i++)
         suites(o.f, reports[i]);
     fputs("</testsuites>\n", o.f);
-    return ash_report_out_commit(&o, path, err);
+    return ash_report_out_commit(&o, err);
 }
 
 int ash_report_write_junit(const json_t *report, const char *path, ash_error_t *err)

@@ -528,7 +528,7 @@ static void event_log(FILE *f, const json_t *runs)
 int ash_report_write_markdown(const json_t *report, const char *path, ash_error_t *err)
 {
     struct ash_report_out o;
-    if (ash_report_out_open(&o, err) < 0)
+    if (ash_report_out_open(&o, path, err) < 0)
         return -1;
     const json_t *runs = json_object_get(report, "runs");
     header(o.f, report);
@@ -540,7 +540,7 @@ int ash_report_write_markdown(const json_t *report, const char *path, ash_error_
     faults_and_actions(o.f, runs);
     event_log(o.f, runs);
     ash_report_put_annotations(o.f, report, false);
-    return ash_report_out_commit(&o, path, err);
+    return ash_report_out_commit(&o, err);
 }
 
 /* A run named so that it still means something pasted into a ticket: the
@@ -630,7 +630,7 @@ int ash_report_write_comparison_md(const char *reports_dir, const json_t *const 
         ret = 0;
         goto cleanup;
     }
-    if (ash_report_out_open(&o, err) < 0)
+    if (ash_report_out_open(&o, path, err) < 0)
         goto cleanup;
     fputs("# Would the action items have helped?\n\n"
           "A variant replays the incident with the postmortem's action items (new monitoring, earlier alerts) in "
@@ -655,7 +655,7 @@ int ash_report_write_comparison_md(const char *reports_dir, const json_t *const 
         if (first)
             comparison_table(o.f, reports, dirs, pairs, np, p);
     }
-    ret = ash_report_out_commit(&o, path, err);
+    ret = ash_report_out_commit(&o, err);
 
 cleanup:
     if (o.f)

@@ -1,4 +1,4 @@
-/* Report outputs are built in memory and land on disk atomically (temporary file + rename). */
+/* Report outputs land on disk atomically: written to a temporary file beside the target, then renamed. */
 #include "report/report.h"
 
 #include <errno.h>
@@ -8,13 +8,18 @@
 #include <string.h>
 #include <unistd.h>
 
-int ash_report_out_open(struct ash_report_out *o, ash_error_t *err)
+int ash_report_out_open(struct ash_report_out *o, const char *path, ash_error_t *err)
 {
-    o->buf = NULL;
-    o->len = 0;
-    o->f = open_memstream(&o->buf, &o->len);
-    if (!o->f)
-        return ash_error(err, errno, "cannot allocate a buffer for the report");
+    o->f = NULL;
+    if (ash_report_tmp_open(&o->t, path, err) < 0)
+        return -1;
+    o->f = fdopen(o->t.fd, "w");
+    if (!o->f) {
+        ash_error(err, errno, "cannot write %s", o->t.tmp);
+        ash_report_tmp_discard(&o->t);
+        return -1;
+    }
+    o->t.fd = -1; /* the stream owns it now */
     return 0;
 }
 
@@ -22,80 +27,111 @@ void ash_report_out_discard(struct ash_report_out *o)
 {
     if (o->f)
         fclose(o->f);
-    free(o->buf);
     o->f = NULL;
-    o->buf = NULL;
-    o->len = 0;
+    ash_report_tmp_discard(&o->t);
 }
 
-int ash_report_out_commit(struct ash_report_out *o, const char *path, ash_error_t *err)
+int ash_report_out_commit(struct ash_report_out *o, ash_error_t *err)
 {
-    /* A failed fprintf into the memory stream (ENOMEM) shows up only here. */
-    bool failed = ferror(o->f) != 0;
-    int ret = fclose(o->f);
-    o->f = NULL;
-    if (failed || ret != 0 || !o->buf) {
+    /* A failed fprintf (disk full) shows up only here. */
+    if (fflush(o->f) != 0 || ferror(o->f)) {
+        ash_error(err, errno ? errno : EIO, "cannot write %s", o->t.tmp);
         ash_report_out_discard(o);
-        return ash_error(err, ENOMEM, "cannot build %s in memory", path);
+        return -1;
     }
-    ret = ash_report_write_atomic(path, o->buf, o->len, err);
-    ash_report_out_discard(o);
-    return ret;
+    /* The commit fsyncs and closes the descriptor: take it back from the stream. */
+    o->t.fd = dup(fileno(o->f));
+    int saved = errno;
+    fclose(o->f);
+    o->f = NULL;
+    if (o->t.fd < 0) {
+        ash_error(err, saved, "cannot write %s", o->t.tmp);
+        ash_report_tmp_discard(&o->t);
+        return -1;
+    }
+    return ash_report_tmp_commit(&o->t, err);
+}
+
+int ash_report_tmp_open(struct ash_report_tmp *t, const char *path, ash_error_t *err)
+{
+    /* The temporary file sits next to the target so that rename() stays on
+     * one filesystem and readers see either the old file or the new one. */
+    t->path = path;
+    t->fd = -1;
+    size_t plen = strlen(path);
+    t->tmp = malloc(plen + 32);
+    if (!t->tmp)
+        return ash_error(err, ENOMEM, "cannot write %s", path);
+    snprintf(t->tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    t->fd = open(t->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (t->fd < 0) {
+        ash_error(err, errno, "cannot create %s", t->tmp);
+        free(t->tmp);
+        t->tmp = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int ash_report_tmp_write(struct ash_report_tmp *t, const char *data, size_t len, ash_error_t *err)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(t->fd, data + off, len - off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return ash_error(err, errno, "cannot write %s", t->tmp);
+        }
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+void ash_report_tmp_discard(struct ash_report_tmp *t)
+{
+    if (t->fd >= 0)
+        close(t->fd);
+    t->fd = -1;
+    if (t->tmp)
+        unlink(t->tmp);
+    free(t->tmp);
+    t->tmp = NULL;
+}
+
+int ash_report_tmp_commit(struct ash_report_tmp *t, ash_error_t *err)
+{
+    /* The report must survive a crash right after the run, when it matters most. */
+    if (fsync(t->fd) < 0) {
+        ash_error(err, errno, "cannot flush %s to disk", t->tmp);
+        goto fail;
+    }
+    int fd = t->fd;
+    t->fd = -1;
+    if (close(fd) < 0) {
+        ash_error(err, errno, "cannot write %s", t->tmp);
+        goto fail;
+    }
+    if (rename(t->tmp, t->path) < 0) {
+        ash_error(err, errno, "cannot rename %s to %s", t->tmp, t->path);
+        goto fail;
+    }
+    free(t->tmp);
+    t->tmp = NULL;
+    return 0;
+fail:
+    ash_report_tmp_discard(t);
+    return -1;
 }
 
 int ash_report_write_atomic(const char *path, const char *data, size_t len, ash_error_t *err)
 {
-    /* The temporary file sits next to the target so that rename() stays on
-     * one filesystem and readers see either the old file or the new one. */
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp)
-        return ash_error(err, ENOMEM, "cannot write %s", path);
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-
-    int ret = -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        ash_error(err, errno, "cannot create %s", tmp);
-        goto cleanup;
+    struct ash_report_tmp t;
+    if (ash_report_tmp_open(&t, path, err) < 0)
+        return -1;
+    if (ash_report_tmp_write(&t, data, len, err) < 0) {
+        ash_report_tmp_discard(&t);
+        return -1;
     }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            ash_error(err, errno, "cannot write %s", tmp);
-            goto cleanup_unlink;
-        }
-        off += (size_t)w;
-    }
-    /* The report must survive a crash right after the run, when it matters most. */
-    if (fsync(fd) < 0) {
-        ash_error(err, errno, "cannot flush %s to disk", tmp);
-        goto cleanup_unlink;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        ash_error(err, errno, "cannot write %s", tmp);
-        goto cleanup_unlink;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        ash_error(err, errno, "cannot rename %s to %s", tmp, path);
-        goto cleanup_unlink;
-    }
-    ret = 0;
-    goto cleanup;
-
-cleanup_unlink:
-    if (fd >= 0)
-        close(fd);
-    fd = -1;
-    unlink(tmp);
-cleanup:
-    if (fd >= 0)
-        close(fd);
-    free(tmp);
-    return ret;
+    return ash_report_tmp_commit(&t, err);
 }

@@ -47,6 +47,9 @@ void ash_report_put_annotations(FILE *f, const json_t *report, bool html);
 extern const char ash_report_html_css[];
 /* reports_dir/index.html listing every subdirectory holding a report.json, newest first. */
 int ash_report_write_index(const char *reports_dir, ash_error_t *err);
+/* The same, taking the report of the subdirectory known_name from memory
+ * (known, not changed) instead of loading its report.json again. */
+int ash_report_write_index_with(const char *reports_dir, const char *known_name, json_t *known, ash_error_t *err);
 
 /* The same comparison from the reports stored in a folder (ash_report_write_index
  * writes both): reports_dir/comparison.md, and a section of index.html. */
@@ -101,17 +104,31 @@ int ash_report_render_all(const json_t *report, const char *run_dir, ash_error_t
 
 /* ---- Helpers shared by the renderers in src/report/ (not for other layers) ---- */
 
-/* An output being built in memory; committed atomically to its path. */
+/* data to path via a temporary file beside it, fsync and rename. */
+int ash_report_write_atomic(const char *path, const char *data, size_t len, ash_error_t *err);
+/* The same in steps, for an output written as it is produced instead of
+ * built in memory first (report.json: its series are most of a long run's
+ * memory at the end, issue 19): open the temporary file beside path, write,
+ * then commit (fsync + rename) or discard (unlink). Both free t. */
+struct ash_report_tmp {
+    const char *path;
+    char *tmp;
+    int fd;
+};
+int ash_report_tmp_open(struct ash_report_tmp *t, const char *path, ash_error_t *err);
+int ash_report_tmp_write(struct ash_report_tmp *t, const char *data, size_t len, ash_error_t *err);
+int ash_report_tmp_commit(struct ash_report_tmp *t, ash_error_t *err);
+void ash_report_tmp_discard(struct ash_report_tmp *t);
+/* An output written straight to a temporary file beside its path (not built
+ * in memory first: report.html holds every sample of a long run, issue 19),
+ * committed atomically (fsync + rename) or discarded (unlinked). */
 struct ash_report_out {
     FILE *f;
-    char *buf;
-    size_t len;
+    struct ash_report_tmp t;
 };
-int ash_report_out_open(struct ash_report_out *o, ash_error_t *err);
-/* Close the stream and write it to path via a temporary file and rename. */
-int ash_report_out_commit(struct ash_report_out *o, const char *path, ash_error_t *err);
+int ash_report_out_open(struct ash_report_out *o, const char *path, ash_error_t *err);
+int ash_report_out_commit(struct ash_report_out *o, ash_error_t *err);
 void ash_report_out_discard(struct ash_report_out *o);
-int ash_report_write_atomic(const char *path, const char *data, size_t len, ash_error_t *err);
 
 /* report["summary"] (a new reference), computed from the runs when the
  * report has none; NULL only when out of memory. */

@@ -22,12 +22,14 @@
 
 /* ---- pure answers ---- */
 
-static ldns_pkt *ask(struct ash_dns *d, const char *name, ldns_rr_type t, const char *client, bool tcp, int edns,
-                     int64_t *delay, int *ret)
+/* ash_dns_respond's answer (*out, malloc'd) to a query for name/type with id
+ * and EDNS size (0: none) from client (NULL: 127.0.0.1); its return value. */
+static int respond_to(struct ash_dns *d, const char *name, ldns_rr_type t, const char *client, bool tcp, int edns,
+                      uint16_t id, uint8_t **out, size_t *out_len, int64_t *delay)
 {
     ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str(name), t, LDNS_RR_CLASS_IN, LDNS_RD);
     ck_assert_ptr_nonnull(q);
-    ldns_pkt_set_id(q, 4242);
+    ldns_pkt_set_id(q, id);
     if (edns)
         ldns_pkt_set_edns_udp_size(q, (uint16_t)edns);
     uint8_t *wire;
@@ -36,13 +38,22 @@ static ldns_pkt *ask(struct ash_dns *d, const char *name, ldns_rr_type t, const 
     ldns_pkt_free(q);
     struct sockaddr_in from = {.sin_family = AF_INET, .sin_port = htons(5555)};
     inet_pton(AF_INET, client ? client : "127.0.0.1", &from.sin_addr);
-    uint8_t *out = NULL;
-    size_t out_len = 0;
+    *out = NULL;
+    *out_len = 0;
     int64_t dl = 0;
-    *ret = ash_dns_respond(d, wire, len, (struct sockaddr *)&from, tcp, &out, &out_len, &dl);
+    int ret = ash_dns_respond(d, wire, len, (struct sockaddr *)&from, tcp, out, out_len, &dl);
     free(wire);
     if (delay)
         *delay = dl;
+    return ret;
+}
+
+static ldns_pkt *ask(struct ash_dns *d, const char *name, ldns_rr_type t, const char *client, bool tcp, int edns,
+                     int64_t *delay, int *ret)
+{
+    uint8_t *out;
+    size_t out_len;
+    *ret = respond_to(d, name, t, client, tcp, edns, 4242, &out, &out_len, delay);
     if (*ret != 1)
         return NULL;
     if (!tcp)
@@ -178,6 +189,111 @@ START_TEST(test_many_names)
     ldns_pkt_free(a);
     ck_assert_str_eq(ash_dns_lookup(d, "h1234"), "10.2.4.210");
     ck_assert_ptr_null(ash_dns_lookup(d, "h3000"));
+    ash_dns_free(d);
+}
+END_TEST
+
+/* The raw answer to a query for name/type with id and EDNS size (0: none). */
+static size_t raw_answer(struct ash_dns *d, const char *name, ldns_rr_type t, int edns, uint16_t id, uint8_t *buf,
+                         size_t cap)
+{
+    uint8_t *out;
+    size_t out_len;
+    ck_assert_int_eq(respond_to(d, name, t, NULL, false, edns, id, &out, &out_len, NULL), 1);
+    ck_assert_uint_le(out_len, cap);
+    memcpy(buf, out, out_len);
+    free(out);
+    return out_len;
+}
+
+/* With faults off, a question asked before is answered from the answer ldns
+ * built then (issue 19): the same bytes as a fresh server gives, with the
+ * client's id and its own spelling of the name (0x20), for every shape of
+ * answer; a record that moves or a fault rule is seen at once. */
+START_TEST(test_kept_answers)
+{
+    static const struct {
+        const char *first, *again;
+        ldns_rr_type t;
+        int edns;
+    } cases[] = {
+        {"web", "wEB", LDNS_RR_TYPE_A, 0},     {"web", "WEB", LDNS_RR_TYPE_AAAA, 1232},
+        {"www", "WwW", LDNS_RR_TYPE_A, 0},     {"_sip._udp.pbx", "_SIP._udp.PBX", LDNS_RR_TYPE_SRV, 0},
+        {"nope", "NoPe", LDNS_RR_TYPE_A, 0},   {"5.0.0.10.in-addr.arpa", "5.0.0.10.IN-ADDR.arpa", LDNS_RR_TYPE_PTR, 0},
+        {"web", "Web", LDNS_RR_TYPE_MX, 4096},
+    };
+    struct ash_dns *d = new_server();
+    struct ash_dns_stats st;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t a[1500], b[1500];
+        raw_answer(d, cases[i].first, cases[i].t, cases[i].edns, 7, a, sizeof a);
+        ash_dns_get_stats(d, &st);
+        uint64_t cached = st.cached;
+        size_t la = raw_answer(d, cases[i].again, cases[i].t, cases[i].edns, 0xbeef, a, sizeof a);
+        ash_dns_get_stats(d, &st);
+        ck_assert_msg(st.cached == cached + 1, "%s: not answered from the kept answer", cases[i].again);
+        struct ash_dns *fresh = new_server();
+        size_t lb = raw_answer(fresh, cases[i].again, cases[i].t, cases[i].edns, 0xbeef, b, sizeof b);
+        ash_dns_free(fresh);
+        ck_assert_uint_eq(la, lb);
+        ck_assert_msg(memcmp(a, b, la) == 0, "%s: kept answer differs from a fresh one", cases[i].again);
+    }
+    /* A moved record, and its undo, are answered at once. */
+    char got[64];
+    ash_error_t err = {0};
+    struct ash_dns_undo undo;
+    ck_assert_int_eq(ash_dns_move_keep(d, "web", "10.0.0.77", &undo, &err), 0);
+    ldns_pkt *p = ask_a(d, "web", NULL);
+    first_answer(p, got, sizeof got);
+    ck_assert_str_eq(got, "10.0.0.77");
+    ldns_pkt_free(p);
+    ash_dns_move_undo(d, &undo);
+    p = ask_a(d, "web", NULL);
+    first_answer(p, got, sizeof got);
+    ck_assert_str_eq(got, "10.0.0.5");
+    ldns_pkt_free(p);
+    /* So are a new record and a fault rule. */
+    ck_assert_int_eq(ash_dns_add_record(d, "nope", ASH_DNS_A, "10.0.0.9", 30, &err), 0);
+    p = ask_a(d, "NOPE", NULL);
+    first_answer(p, got, sizeof got);
+    ck_assert_str_eq(got, "10.0.0.9");
+    ldns_pkt_free(p);
+    const char *names[] = {"web"};
+    struct ash_dns_rule r = {
+        .names = names, .n_names = 1, .v = {.answer = ASH_DNS_NXDOMAIN}, .probability = 1, .ttl = -1};
+    uint64_t id;
+    ck_assert_int_eq(ash_dns_rule_add(d, &r, &id, &err), 0);
+    p = ask_a(d, "web", NULL);
+    ck_assert_int_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+    ldns_pkt_free(p);
+    /* A fault's answer is kept too, and the rule still counts every query. */
+    ash_dns_get_stats(d, &st);
+    uint64_t cached = st.cached;
+    p = ask_a(d, "WEB", NULL);
+    ck_assert_int_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+    ldns_pkt_free(p);
+    ash_dns_get_stats(d, &st);
+    ck_assert_uint_eq(st.cached, cached + 1);
+    ck_assert_uint_eq(ash_dns_rule_asked(d, id), 2);
+    /* A newer rule with another verdict for the same name is not answered with the kept one. */
+    struct ash_dns_rule w = {
+        .names = names, .n_names = 1, .v = {.answer = ASH_DNS_WRONG, .addr = "10.6.6.6"}, .probability = 1, .ttl = 5};
+    uint64_t wid;
+    ck_assert_int_eq(ash_dns_rule_add(d, &w, &wid, &err), 0);
+    for (int i = 0; i < 2; i++) {
+        p = ask_a(d, "web", NULL);
+        first_answer(p, got, sizeof got);
+        ck_assert_str_eq(got, "10.6.6.6");
+        ck_assert_uint_eq(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), 5);
+        ldns_pkt_free(p);
+    }
+    ash_dns_rule_remove(d, wid);
+    ash_dns_rule_remove(d, id);
+    p = ask_a(d, "web", NULL);
+    ck_assert_int_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+    first_answer(p, got, sizeof got);
+    ck_assert_str_eq(got, "10.0.0.5");
+    ldns_pkt_free(p);
     ash_dns_free(d);
 }
 END_TEST
@@ -889,6 +1005,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
     tcase_add_test(tc, test_answers);
+    tcase_add_test(tc, test_kept_answers);
     tcase_add_test(tc, test_truncation);
     tcase_add_test(tc, test_many_names);
     tcase_add_test(tc, test_rules);

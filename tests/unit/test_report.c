@@ -265,6 +265,38 @@ START_TEST(json_round_trip_is_atomic)
 }
 END_TEST
 
+/* report.json is streamed to disk, not built as one string (issue 19): the
+ * text must stay byte for byte what jansson's json_dumps gives, past the
+ * writer's 64 KiB buffer too, and a failed write leaves nothing behind. */
+START_TEST(json_streamed_is_the_same_text)
+{
+    json_t *doc = load_fixture("fail");
+    json_t *probe = json_array_get(json_object_get(json_array_get(json_object_get(doc, "runs"), 0), "probes"), 0);
+    ck_assert_ptr_nonnull(probe);
+    json_t *series = json_array();
+    for (int i = 0; i < 20000; i++)
+        json_array_append_new(series, json_pack("[f, f, i]", i * 10.001 + 0.5, 1.0 / (i + 3), i % 7 != 0));
+    json_object_set_new(probe, "series", series);
+    char path[512];
+    snprintf(path, sizeof path, "%s/report.json", tmpdir);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_json(doc, path, &err) == 0, "%s", err.msg);
+    char *want = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+    char *got = slurp(path);
+    ck_assert_uint_gt(strlen(want), 256 * 1024);
+    ck_assert_uint_eq(strlen(got), strlen(want) + 1);
+    ck_assert(strncmp(got, want, strlen(want)) == 0);
+    ck_assert_int_eq(got[strlen(want)], '\n');
+    free(want);
+    free(got);
+
+    snprintf(path, sizeof path, "%s/no/such/dir/report.json", tmpdir);
+    ck_assert_int_eq(ash_report_write_json(doc, path, &err), -1);
+    ck_assert_msg(strstr(err.msg, "no/such/dir/report.json") != NULL, "%s", err.msg);
+    json_decref(doc);
+}
+END_TEST
+
 START_TEST(load_rejects_what_is_not_a_report)
 {
     char path[512];
@@ -890,6 +922,39 @@ START_TEST(index_lists_newest_first)
 }
 END_TEST
 
+/* The engine hands the index the report it just wrote (issue 19: no second
+ * copy of a long run's series at the end of the run): that one is read from
+ * memory, untouched, whatever its report.json on disk says. */
+START_TEST(index_takes_the_known_report_from_memory)
+{
+    place("pass", "20250314T093000Z-telephony-table-lock");
+    place(NULL, "20250316T000000Z-just-run");
+    char path[600];
+    snprintf(path, sizeof path, "%s/20250316T000000Z-just-run/report.json", tmpdir);
+    write_text(path, "{\"schema\": 42}");
+    json_t *known = load_fixture("fail");
+    json_t *copy = json_deep_copy(known);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_index_with(tmpdir, "20250316T000000Z-just-run", known, &err) == 0, "%s", err.msg);
+    ck_assert(json_equal(known, copy));
+    ck_assert_int_eq(known->refcount, 1);
+    snprintf(path, sizeof path, "%s/index.html", tmpdir);
+    char *h = slurp(path);
+    ck_assert_ptr_null(strstr(h, "unreadable: "));
+    ck_assert_ptr_nonnull(strstr(h, "href=\"20250316T000000Z-just-run/report.html\""));
+    ck_assert_ptr_nonnull(strstr(h, "href=\"20250314T093000Z-telephony-table-lock/report.html\""));
+    ck_assert_ptr_nonnull(strstr(h, ">fail</td>"));
+    free(h);
+    /* Without it, the same folder lists that run as unreadable. */
+    ck_assert_msg(ash_report_write_index(tmpdir, &err) == 0, "%s", err.msg);
+    h = slurp(path);
+    ck_assert_ptr_nonnull(strstr(h, "unreadable: "));
+    free(h);
+    json_decref(known);
+    json_decref(copy);
+}
+END_TEST
+
 START_TEST(terminal_summary)
 {
     json_t *docs[N_FIXTURES];
@@ -940,6 +1005,14 @@ START_TEST(render_all_writes_every_file)
         snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
         ck_assert_msg(stat(path, &st) == 0 && st.st_size > 0, "%s missing", path);
     }
+    /* Written through temporary files beside them: none is left. */
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -c '\\.tmp\\.'", tmpdir);
+    FILE *ls = popen(cmd, "r");
+    char line[64] = "";
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, ls));
+    pclose(ls);
+    ck_assert_str_eq(line, "0\n");
     char bad[600];
     snprintf(bad, sizeof bad, "%s/no/such/dir", tmpdir);
     ck_assert_int_eq(ash_report_render_all(doc, bad, &err), -1);
@@ -1281,6 +1354,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, stats_empty_is_null);
     tcase_add_test(tc, summarize_repeat_runs);
     tcase_add_test(tc, json_round_trip_is_atomic);
+    tcase_add_test(tc, json_streamed_is_the_same_text);
     tcase_add_test(tc, load_rejects_what_is_not_a_report);
     tcase_add_test(tc, formats);
     tcase_add_test(tc, junit_fail_names_missed_expectations);
@@ -1294,6 +1368,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, late_ticks_with_their_cause);
     tcase_add_test(tc, html_timeline_per_run_and_strip_per_probe);
     tcase_add_test(tc, index_lists_newest_first);
+    tcase_add_test(tc, index_takes_the_known_report_from_memory);
     tcase_add_test(tc, terminal_summary);
     tcase_add_test(tc, render_all_writes_every_file);
     tcase_add_test(tc, renders_malformed_and_empty_reports);
