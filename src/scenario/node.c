@@ -980,7 +980,7 @@ static int node_target_map(const ash_node *n, struct ash_target_ref *ref, ash_er
         };
         if (ash_map_check_keys(&v, type, keys[t], NULL, err) < 0)
             return -1;
-        ash_node sk, sv, all = ash_map_get(&v, "all");
+        ash_node sk = {0}, sv = {0}, all = ash_map_get(&v, "all");
         size_t nsel = ash_map_size(&v) - (ash_node_ok(&all) ? 1 : 0);
         for (size_t i = 0; i < ash_map_size(&v) && ash_map_pair(&v, i, &sk, &sv); i++)
             if (strcmp(ash_node_text(&sk) ? ash_node_text(&sk) : "", "all") != 0)
