@@ -215,6 +215,10 @@ struct ash_fault_kind {
      * parser refuses a `duration` or `until` on it (nothing would end it), and the engine
      * reports it "not reverted (one-shot)" instead of claiming a revert it never did. */
     const char *(*no_revert)(const struct ash_fault_spec *f);
+    /* Optional: how this fault, as configured, ends on its own ("when its owner's session
+     * ends"), or NULL when only a revert ends it: `until: remediated` then needs no
+     * `revert:` remediation. */
+    const char *(*ends_itself)(const struct ash_fault_spec *f);
     /* Optional: what inject would do, without doing it (`aftershock plan`). Sets
      * "mechanism" in `out` (one line: how, on what) and appends the objects it would make
      * with ash_describe_object; sets "cannot_run" when this machine could not inject it
@@ -233,6 +237,9 @@ struct ash_action_kind {
     struct ash_kind_common c;
     int (*run)(struct ash_ctx *ctx, const struct ash_remediation_spec *r, ash_error_t *err);
     bool on_loop; /* as a fault kind's: run runs a nested event loop */
+    /* Optional: the fault this remediation reverts (`revert: FAULT`), NULL if none;
+     * what `until: remediated` waits for. */
+    const char *(*reverts)(const void *conf);
 };
 
 /* A set of kind tables, each NULL-terminated. The parser and the schema take

@@ -29,6 +29,11 @@ static int revert_run(struct ash_ctx *ctx, const struct ash_remediation_spec *r,
     return ctx->revert_fault(ctx, c->fault, err);
 }
 
+static const char *revert_reverts(const void *conf)
+{
+    return ((const struct revert_conf *)conf)->fault;
+}
+
 const struct ash_action_kind ash_action_revert = {
     .c = {.name = "revert",
           .summary = "revert a fault by name",
@@ -37,4 +42,5 @@ const struct ash_action_kind ash_action_revert = {
           .validate = revert_validate,
           .shorthand = "fault"},
     .run = revert_run,
+    .reverts = revert_reverts,
 };

@@ -348,6 +348,12 @@ static int crash_describe(const struct ash_fault_spec *f, const struct ash_descr
     return 0;
 }
 
+static const char *crash_ends_itself(const struct ash_fault_spec *f)
+{
+    const struct crash_conf *c = f->conf;
+    return c->restart_after_ns >= 0 ? "when the host comes back after restart_after" : NULL;
+}
+
 const struct ash_fault_kind ash_fault_host_crash = {
     .c = {.name = "host-crash",
           .summary = "kill, freeze or isolate a sandbox host (freeze or kill a container, freeze a cgroup); "
@@ -361,5 +367,6 @@ const struct ash_fault_kind ash_fault_host_crash = {
     .revert = crash_revert,
     .undo_ops = crash_undo,
     .describe = crash_describe,
+    .ends_itself = crash_ends_itself,
     .on_loop = true, /* a service restarted waits for its ready check on the loop */
 };

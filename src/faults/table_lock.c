@@ -511,6 +511,12 @@ static int table_lock_describe(const struct ash_fault_spec *f, const struct ash_
     return 0;
 }
 
+static const char *table_lock_ends_itself(const struct ash_fault_spec *f)
+{
+    const struct table_lock_conf *c = f->conf;
+    return c->owner ? "when its owner's session ends (the owner stops or restarts)" : NULL;
+}
+
 const struct ash_fault_kind ash_fault_table_lock = {
     .c = {.name = "table-lock",
           .summary = "a holder process takes a real lock (SQLite, PostgreSQL, file) and keeps it, stopped or killed",
@@ -523,4 +529,5 @@ const struct ash_fault_kind ash_fault_table_lock = {
     .on_event = table_lock_on_event,
     .undo_ops = table_lock_undo,
     .describe = table_lock_describe,
+    .ends_itself = table_lock_ends_itself,
 };

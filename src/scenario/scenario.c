@@ -1815,6 +1815,35 @@ static int probe_from_node(struct pctx *x, const ash_node *probes, size_t i)
     return 1;
 }
 
+/* `until: remediated` ends a fault only through a remediation that reverts it
+ * (`revert: FAULT`) or on its own (a kind's ends_itself: a lock whose owner's
+ * session ends); a remediation that restarts a service or runs a command does not, and
+ * the fault would silently last to the end of the run (and the run to its
+ * timeout): said at validation, a warning since ending with the run can be meant. */
+static void warn_until_remediated(struct pctx *x, const ash_node *root)
+{
+    struct ash_scenario *sc = x->sc;
+    ash_node faults = ash_map_get(root, "faults");
+    for (size_t i = 0; i < sc->n_faults; i++) {
+        const struct ash_fault_spec *f = &sc->faults[i];
+        if (!f->until_remediated || (f->kind->ends_itself && f->kind->ends_itself(f)))
+            continue;
+        bool reverted = false;
+        for (size_t j = 0; j < sc->n_remediations && !reverted; j++) {
+            const struct ash_remediation_spec *r = &sc->remediations[j];
+            const char *name = r->action && r->action->reverts ? r->action->reverts(r->conf) : NULL;
+            reverted = name && strcmp(name, f->name) == 0;
+        }
+        if (reverted)
+            continue;
+        ash_node item = ash_seq_at(&faults, i), until = ash_map_get(&item, "until");
+        ash_node_warn(&until,
+                      "fault '%s' lasts until a remediation reverts it, and none does (add one with 'revert: %s'; a "
+                      "restart or an exec does not end it): it lasts to the end of the run",
+                      f->name, f->name);
+    }
+}
+
 static int check_references(struct pctx *x, const ash_node *root)
 {
     if (check_object_names(x, root) < 0)
@@ -1824,6 +1853,7 @@ static int check_references(struct pctx *x, const ash_node *root)
     struct ash_scenario *sc = x->sc;
     if (check_dependencies(x) < 0)
         return -1;
+    warn_until_remediated(x, root);
     ash_node probes = ash_map_get(root, "probes");
     for (size_t i = 0; i < sc->n_probes; i++) {
         const char *from = sc->probes[i].from;

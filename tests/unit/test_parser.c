@@ -503,6 +503,42 @@ static void load_err_at(const char *text, const char *pos, const char *part)
                   err.msg, pos, part);
 }
 
+/* `until: remediated` with nothing that ends the fault (no `revert:` remediation,
+ * a kind that does not end by itself) is said at validation, at its `until:`. */
+START_TEST(test_until_remediated_needs_a_revert)
+{
+    const char *restart = "remediation:\n  - name: r\n    at: 1s\n    action: {restart: api}\n";
+    char text[2048];
+    snprintf(text, sizeof text,
+             SANDBOX FAULT("process", "    target: api\n    action: stop\n    until: remediated\n") "%s", restart);
+    struct ash_scenario *sc = load_ok(text);
+    const struct ash_strlist *w = ash_scenario_warnings(sc);
+    ck_assert_uint_eq(w->n, 1);
+    ck_assert_str_eq(w->v[0], "s.yaml:13:12: warning: fault 'f' lasts until a remediation reverts it, and none does "
+                              "(add one with 'revert: f'; a restart or an exec does not end it): it lasts to the end "
+                              "of the run");
+    ash_scenario_free(sc);
+    /* A `revert: f` remediation ends it: nothing to say. */
+    snprintf(text, sizeof text,
+             SANDBOX FAULT("process",
+                           "    target: api\n    action: stop\n    until: remediated\n") "%s"
+                                                                                         "  - name: fix\n    at: 2s\n  "
+                                                                                         "  action: {revert: f}\n",
+             restart);
+    sc = load_ok(text);
+    ck_assert_uint_eq(ash_scenario_warnings(sc)->n, 0);
+    ash_scenario_free(sc);
+    /* A host that comes back by itself ends it too. */
+    snprintf(text, sizeof text,
+             SANDBOX FAULT("host-crash", "    target: host:web\n    mode: freeze\n    restart_after: 1s\n"
+                                         "    until: remediated\n") "%s",
+             restart);
+    sc = load_ok(text);
+    ck_assert_uint_eq(ash_scenario_warnings(sc)->n, 0);
+    ash_scenario_free(sc);
+}
+END_TEST
+
 /* One key, `target:`, typed or bare; the old keys parse with a warning that spells the new one. */
 START_TEST(test_targets)
 {
@@ -881,6 +917,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_defaults);
     tcase_add_test(t, test_host_service_references);
     tcase_add_test(t, test_targets);
+    tcase_add_test(t, test_until_remediated_needs_a_revert);
     tcase_add_test(t, test_revert_limit);
     tcase_add_test(t, test_follows);
     tcase_add_test(t, test_probe_from_node);
