@@ -981,10 +981,17 @@ static void set_slow_thresholds(struct run *r, int64_t since)
         p->slow_ns = lat ? ash_slow_default(lat, n) : ASH_SLOW_FLOOR_NS;
         free(lat);
         p->slow_source = p->slow_ns > ASH_SLOW_FLOOR_NS ? "warm-up p99" : "floor";
-        char d[200];
-        snprintf(d, sizeof d, "%s: %.3f ms (%s: %d x warm-up p99 %.3f ms, floor %.0f ms)", p->spec->name,
-                 ash_ns_to_ms(p->slow_ns), p->slow_source, ASH_SLOW_FACTOR, ash_ns_to_ms(p->warmup_p99),
-                 ash_ns_to_ms(ASH_SLOW_FLOOR_NS));
+        /* Past its timeout a sample has failed, not been slow: a threshold above the
+         * timeout would say nothing (and widen TTR's stated resolution for nothing). */
+        if (p->spec->timeout_ns > 0 && p->slow_ns > p->spec->timeout_ns) {
+            p->slow_ns = p->spec->timeout_ns;
+            p->slow_source = "timeout";
+        }
+        char d[300];
+        snprintf(d, sizeof d,
+                 "%s: %.3f ms (%s: %d x the warm-up p99 of %.3f ms, at least %.0f ms, at most the timeout %.3f ms)",
+                 p->spec->name, ash_ns_to_ms(p->slow_ns), p->slow_source, ASH_SLOW_FACTOR, ash_ns_to_ms(p->warmup_p99),
+                 ash_ns_to_ms(ASH_SLOW_FLOOR_NS), ash_ns_to_ms(p->spec->timeout_ns));
         add_event(r, ash_now_ns(), "slow-threshold", d);
     }
 }

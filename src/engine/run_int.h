@@ -34,7 +34,7 @@ struct probe_rt {
     int64_t *fly; /* starts of the samples in flight */
     size_t n_fly, cap_fly;
     int64_t slow_ns;         /* effective threshold; -1 until the warm-up has set it */
-    const char *slow_source; /* "stated", "warm-up p99" or "floor" */
+    const char *slow_source; /* "stated", "warm-up p99", "floor" or "timeout" */
     int64_t warmup_p99;      /* the warm-up's p99 latency it came from, -1 if stated */
 };
 
