@@ -219,6 +219,29 @@ static void random_id(char *out, size_t len)
     snprintf(out, len, "%02x%02x%02x", b[0], b[1], b[2]);
 }
 
+/* Until the run writes its report, the run directory's report.json says the run
+ * did not finish: a run killed by SIGKILL or the OOM killer leaves a directory
+ * that says so (and `aftershock report DIR` renders it), not an empty one. The
+ * real report replaces it atomically. Best effort: the run does not depend on it. */
+static void write_unfinished(json_t *report, const char *run_dir, const char *state_dir)
+{
+    json_t *r = json_copy(report);
+    if (!r)
+        return;
+    char why[4600], file[4200];
+    snprintf(why, sizeof why,
+             "the run did not finish: aftershock ended (killed or crashed) before it wrote this report, so its "
+             "timeline is lost. Its guardian reverts what it changed; if the guardian was off or killed too, run "
+             "`aftershock recover --state-dir %s`",
+             state_dir);
+    json_object_set_new(r, "verdict", json_string("unfinished"));
+    json_object_set_new(r, "error", json_string(why));
+    snprintf(file, sizeof file, "%s/report.json", run_dir);
+    ash_error_t e = {0};
+    ash_report_write_json(r, file, &e);
+    json_decref(r);
+}
+
 /* PARENT/NAME-STAMP, or -2, -3, ... when taken. The final mkdir is exclusive and is
  * the test: checking first and creating after (access, then mkdir -p) let two runs
  * started in the same second share one directory and overwrite each other's report. */
@@ -299,6 +322,7 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
     }
     json_t *runs = json_array();
     json_object_set_new(report, "runs", runs);
+    write_unfinished(report, res->run_dir, o->state_dir ? o->state_dir : ASH_DEFAULT_STATE_DIR);
 
     enum ash_verdict worst = ASH_VERDICT_PASS;
     int repeat = o->repeat > 0 ? o->repeat : 1;

@@ -61,6 +61,8 @@ static const char *verdict_class(const char *v)
     for (size_t i = 0; i < 4; i++)
         if (strcmp(v, known[i]) == 0)
             return known[i];
+    if (strcmp(v, "unfinished") == 0) /* killed before it wrote its report: shown as an error */
+        return "error";
     return "unknown";
 }
 

@@ -36,6 +36,8 @@ static const char *upper_verdict(const char *v)
         return "ABORTED";
     if (strcmp(v, "error") == 0)
         return "ERROR";
+    if (strcmp(v, "unfinished") == 0) /* killed before it wrote its report (engine/api.c) */
+        return "UNFINISHED";
     return "UNKNOWN";
 }
 

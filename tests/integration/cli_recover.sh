@@ -78,6 +78,11 @@ sleep 0.3
 check "after SIGKILL the orphaned service survives" '[ -n "$(target_pid)" ]'
 "$ASH" recover --state-dir "$T/state" >"$T/recover.out" 2>&1; st=$?
 check "recover exits 0" '[ $st = 0 ]'
+# The killed run's directory says it did not finish (not an empty directory), and renders.
+check "the killed run's report.json says unfinished, and how to recover" \
+  'grep -q "\"verdict\": \"unfinished\"" "$T"/r2/*/report.json && grep -qF "aftershock recover --state-dir $T/state" "$T"/r2/*/report.json'
+"$ASH" report "$T"/r2/*/ >/dev/null 2>&1; st=$?
+check "aftershock report renders the killed run (exit $st): UNFINISHED" '[ $st = 0 ] && grep -q "Verdict: UNFINISHED" "$T"/r2/*/report.md'
 # A --state-dir that is not there (a typo after an incident) is an error, not "nothing to recover".
 out=$("$ASH" recover --state-dir "$T/no-such-state" 2>&1); nst=$?
 check "recover with a --state-dir that does not exist: exit 2 naming it (exit $nst): $out" \
