@@ -51,6 +51,12 @@ struct rprobe {
     int64_t last_end; /* the latest sample's end, on this clock */
     int64_t bound;    /* the largest clock bound of its samples */
     char lost[400];   /* why its samples stopped before the run stopped them, "" if they did not */
+    /* Staleness (its agent connected, its samples not coming): see stale_tick. */
+    int64_t since;      /* when it was started, on this clock */
+    int64_t heard;      /* when its last sample arrived (or it was started) */
+    bool stale;         /* silent now for longer than stale_after */
+    size_t n_stale;     /* how many times it went stale */
+    int64_t stale_from; /* what was known of it when it first went stale; -1: never */
 };
 
 struct ash_fleet_run {
@@ -67,6 +73,8 @@ struct ash_fleet_run {
     int64_t bound;       /* the largest clock bound of a remote inject or revert time */
     int64_t probe_bound; /* the largest clock bound of a remote probe's sample time */
     bool ending;         /* bye was said: agents leaving is the plan */
+    ash_timer *stale_timer;
+    int64_t unknown_from; /* from here on the remote probes' samples are not all known: INT64_MAX when they are */
 };
 
 static const struct ash_fleet_spec *spec(const struct ash_fleet_run *fr)
@@ -150,6 +158,13 @@ static void on_sample(struct ash_coord *c, const struct ash_fleet_probe_sample *
             continue;
         if (!rp->active || s->start.bound < 0)
             return; /* stopped (a late one), or before the clock was mapped (never: the start waits for it) */
+        rp->heard = ash_now_ns();
+        if (rp->stale) {
+            rp->stale = false;
+            event(fr, rp->heard, "probe-fresh",
+                  "probe '%s' on node %s: samples again; what it did not sample while silent stays unknown",
+                  rp->p->name, s->node);
+        }
         struct ash_sample smp = {.start = s->start.t, .end = s->end.t, .ok = s->ok};
         snprintf(smp.detail, sizeof smp.detail, "%s", s->detail);
         int64_t b = s->start.bound > s->end.bound ? s->start.bound : s->end.bound;
@@ -342,7 +357,8 @@ int ash_fleet_run_start(const struct ash_fleet_run_opts *o, struct ash_fleet_run
     }
     for (size_t i = 0; i < o->sc->n_probes; i++)
         if (o->sc->probes[i].node)
-            fr->probes[fr->n_probes++] = (struct rprobe){.p = &o->sc->probes[i], .start = {.fr = fr}};
+            fr->probes[fr->n_probes++] = (struct rprobe){.p = &o->sc->probes[i], .start = {.fr = fr}, .stale_from = -1};
+    fr->unknown_from = INT64_MAX;
     if (start(fr, err) < 0) {
         ash_fleet_run_end(fr);
         return -1;
@@ -460,6 +476,73 @@ static struct rprobe *rprobe_of(struct ash_fleet_run *fr, const struct ash_probe
     return NULL;
 }
 
+/* What its samples tell, on this clock: up to its latest sample's end (from its start
+ * when it has none yet). Beyond that, nothing is known of it. */
+static int64_t rprobe_known(const struct rprobe *rp)
+{
+    return rp->last_end > rp->since ? rp->last_end : rp->since;
+}
+
+/* The rule: a probe whose agent is connected but whose samples stop is stale after
+ * max(3 x every, timeout + every, fleet.lease) without one: three missed ticks, a
+ * sample that may take its whole timeout, and the agent's own silence bound (an agent
+ * silent that long is lost, not stale). */
+static int64_t stale_after(const struct ash_fleet_run *fr, const struct ash_probe_spec *p)
+{
+    int64_t t = 3 * p->every_ns;
+    if (p->timeout_ns + p->every_ns > t)
+        t = p->timeout_ns + p->every_ns;
+    return spec(fr)->lease_ns > t ? spec(fr)->lease_ns : t;
+}
+
+/* A stale probe's missing samples are unknown, not healthy: from what was known of it
+ * when it went stale, no figure may count on the run's probes (ash_fleet_run_known_until),
+ * even once its samples come back (a recovery window across the silence is not seen). */
+static int64_t stale_tick(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop;
+    struct ash_fleet_run *fr = data;
+    int64_t next = now + 500 * ASH_NS_PER_MS;
+    for (size_t i = 0; i < fr->n_probes; i++) {
+        struct rprobe *rp = &fr->probes[i];
+        if (!rp->active)
+            continue;
+        /* Looked at twice an interval (10 ms at most often, 500 ms at least). */
+        int64_t after = stale_after(fr, rp->p), look = rp->p->every_ns / 2;
+        if (look < 10 * ASH_NS_PER_MS)
+            look = 10 * ASH_NS_PER_MS;
+        if (now + look < next)
+            next = now + look;
+        if (rp->stale || now - rp->heard <= after)
+            continue;
+        rp->stale = true;
+        rp->n_stale++;
+        int64_t known = rprobe_known(rp);
+        if (rp->stale_from < 0)
+            rp->stale_from = known;
+        if (known < fr->unknown_from)
+            fr->unknown_from = known;
+        event(fr, now, "probe-stale",
+              "probe '%s' on node %s: no sample for %.0f ms while its agent is connected (every %.0f ms; stale "
+              "after max(3 x every, timeout + every, fleet.lease) = %.0f ms): its samples from %.0f ms ago on "
+              "are unknown, not healthy, and no recovery is counted across them",
+              rp->p->name, rp->p->node, ash_ns_to_ms(now - rp->heard), ash_ns_to_ms(rp->p->every_ns),
+              ash_ns_to_ms(after), ash_ns_to_ms(now - known));
+    }
+    return next;
+}
+
+int64_t ash_fleet_run_known_until(const struct ash_fleet_run *fr)
+{
+    int64_t k = INT64_MAX;
+    for (size_t i = 0; fr && i < fr->n_probes; i++) {
+        const struct rprobe *rp = &fr->probes[i];
+        if (rp->since > 0 && rprobe_known(rp) < k)
+            k = rprobe_known(rp);
+    }
+    return fr && fr->unknown_from < k ? fr->unknown_from : k;
+}
+
 int ash_fleet_run_probe_start(struct ash_fleet_run *fr, const struct ash_probe_spec *p, ash_fleet_sample_fn cb,
                               void *arg, ash_error_t *err)
 {
@@ -472,14 +555,21 @@ int ash_fleet_run_probe_start(struct ash_fleet_run *fr, const struct ash_probe_s
     rp->start = (struct slot){.fr = fr};
     /* Taken from now: its first sample may come in the same read as the answer. */
     rp->active = true;
+    rp->since = rp->heard = ash_now_ns();
+    if (!fr->stale_timer && !(fr->stale_timer = ash_loop_add_timer(fr->o.loop, rp->since, stale_tick, fr))) {
+        rp->active = false;
+        return ash_error(err, ENOMEM, "probe '%s' on node %s: the timer that watches its samples", p->name, p->node);
+    }
     if (ash_coord_request_async(fr->coord, p->node, ASH_MSG_PROBE, ash_probe_msg_start(&ps), answered, &rp->start,
                                 err) < 0) {
         rp->active = false;
         return ash_error_wrap(err, "probe '%s' on node %s", p->name, p->node);
     }
     await(fr, &rp->start);
-    if (rp->start.done && rp->start.ok)
+    if (rp->start.done && rp->start.ok) {
+        rp->heard = ash_now_ns(); /* its silence is counted from its agent's answer */
         return 0;
+    }
     rp->active = false;
     if (!rp->start.done)
         return ash_error(err, ETIMEDOUT, "node %s did not answer the start of probe '%s' within %.0fs", p->node,
@@ -488,8 +578,17 @@ int ash_fleet_run_probe_start(struct ash_fleet_run *fr, const struct ash_probe_s
     return ash_error_wrap(err, "probe '%s' cannot sample on node %s", p->name, p->node);
 }
 
+static void stale_timer_stop(struct ash_fleet_run *fr)
+{
+    if (fr->stale_timer)
+        ash_loop_cancel_timer(fr->o.loop, fr->stale_timer);
+    fr->stale_timer = NULL;
+}
+
 void ash_fleet_run_probes_stop(struct ash_fleet_run *fr)
 {
+    if (fr)
+        stale_timer_stop(fr);
     for (size_t i = 0; fr && i < fr->n_probes; i++) {
         struct rprobe *rp = &fr->probes[i];
         if (!rp->active)
@@ -527,7 +626,6 @@ static json_t *ms_or_null(bool have, int64_t ns)
 
 json_t *ash_fleet_run_json(const struct ash_fleet_run *fr, int64_t t_start)
 {
-    (void)t_start;
     const struct ash_fleet_spec *fl = spec(fr);
     json_t *nodes = json_array(), *faults = json_array();
     for (size_t i = 0; i < fl->nodes.n; i++) {
@@ -548,11 +646,14 @@ json_t *ash_fleet_run_json(const struct ash_fleet_run *fr, int64_t t_start)
     json_t *probes = json_array();
     for (size_t i = 0; i < fr->n_probes; i++) {
         const struct rprobe *rp = &fr->probes[i];
-        json_array_append_new(probes,
-                              json_pack("{s:s, s:s, s:o, s:I, s:o, s:o}", "name", rp->p->name, "node", rp->p->node,
-                                        "from", rp->p->node_from ? json_string(rp->p->node_from) : json_null(),
-                                        "samples", (json_int_t)rp->n, "bound_ms", ms_or_null(rp->n > 0, rp->bound),
-                                        "lost", rp->lost[0] ? json_string(rp->lost) : json_null()));
+        json_t *pj = json_pack("{s:s, s:s, s:o, s:I, s:o, s:o}", "name", rp->p->name, "node", rp->p->node, "from",
+                               rp->p->node_from ? json_string(rp->p->node_from) : json_null(), "samples",
+                               (json_int_t)rp->n, "bound_ms", ms_or_null(rp->n > 0, rp->bound), "lost",
+                               rp->lost[0] ? json_string(rp->lost) : json_null());
+        /* Its silences: how many, and from when (ms from the run's start) its samples are unknown. */
+        json_object_set_new(pj, "stale", json_integer((json_int_t)rp->n_stale));
+        json_object_set_new(pj, "unknown_from_ms", ms_or_null(rp->stale_from >= 0, rp->stale_from - t_start));
+        json_array_append_new(probes, pj);
     }
     return json_pack("{s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:f}", "engine", ash_fleet_engine_names[fl->engine], "listen",
                      fl->listen, "nodes", nodes, "faults", faults, "probes", probes, "clock_bound_ms",
@@ -573,6 +674,7 @@ void ash_fleet_run_end(struct ash_fleet_run *fr)
     if (!fr)
         return;
     fr->ending = true;
+    stale_timer_stop(fr);
     if (fr->coord) {
         const struct ash_strlist *nodes = &spec(fr)->nodes;
         for (size_t i = 0; i < nodes->n; i++) {

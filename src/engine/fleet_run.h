@@ -57,6 +57,13 @@ typedef void (*ash_fleet_sample_fn)(void *arg, const struct ash_sample *s);
  * in the report, and in the lost callback's reason). */
 int ash_fleet_run_probe_start(struct ash_fleet_run *fr, const struct ash_probe_spec *p, ash_fleet_sample_fn cb,
                               void *arg, ash_error_t *err);
+/* Up to when (this clock) the remote probes' samples are all known: the earliest of
+ * each one's latest sample end and of where one went stale (its agent connected, no
+ * sample for max(3 x every, timeout + every, fleet.lease): `probe-stale` on the
+ * timeline). A figure counted past it would count silence as health. INT64_MAX: no
+ * remote probe (fr NULL too). */
+int64_t ash_fleet_run_known_until(const struct ash_fleet_run *fr);
+
 /* Stop taking every remote probe's samples and tell their agents to stop them. */
 void ash_fleet_run_probes_stop(struct ash_fleet_run *fr);
 

@@ -1,0 +1,288 @@
+/* Probes on fleet nodes as the run sees them (engine/fleet_run.c), against a fake agent
+ * on 127.0.0.1: the channel alone, holding the run's key, that says hello, answers
+ * pings, takes the scenario and the probe, and sends the samples this test tells it to. */
+#include "engine/fleet_run.h"
+#include "engine/measure.h"
+#include "fleet/channel.h"
+#include "fleet/probe_msg.h"
+#include "fleet/psk.h"
+#include "kinds.h"
+#include "sys/clock.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct fake {
+    struct ash_channel *ch;
+    const char *node;
+    bool open;
+    json_t *probe; /* the last `probe` request it took */
+    char addr[64];
+    struct ash_psk key;
+    ash_loop *loop;
+};
+
+struct fx {
+    char dir[64];
+    char key[128], yaml[128];
+    ash_loop *loop;
+    struct ash_scenario *sc;
+    struct ash_fleet_run *fr;
+    struct fake fk;
+    char events[8192]; /* "event: detail\n" as they came */
+    int n_samples;
+};
+
+static void send_json(struct ash_channel *ch, json_t *m)
+{
+    ash_error_t err = {0};
+    ck_assert_ptr_nonnull(m);
+    ck_assert_msg(ash_channel_send(ch, m, &err) == 0, "%s", err.msg);
+    json_decref(m);
+}
+
+static void fake_open(struct ash_channel *ch, void *data)
+{
+    struct fake *k = data;
+    k->open = true;
+    send_json(ch, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "type", "hello", "node", k->node, "version", "test",
+                            "proto", 1, "pid", 1, "t", (json_int_t)ash_now_ns()));
+}
+
+/* Pings answered (the clock is this machine's: offset 0), requests taken. */
+static void fake_message(struct ash_channel *ch, json_t *msg, void *data)
+{
+    struct fake *k = data;
+    json_t *id = json_object_get(msg, "id");
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (!type)
+        return;
+    if (strcmp(type, "ping") == 0 && json_integer_value(id))
+        send_json(ch, json_pack("{s:s, s:O, s:I}", "type", "pong", "id", id, "t", (json_int_t)ash_now_ns()));
+    if (strcmp(type, "bye") == 0)
+        ash_channel_close(ch); /* as an agent leaves after reverting */
+    if (strcmp(type, "probe") == 0) {
+        json_decref(k->probe);
+        k->probe = json_incref(msg);
+    }
+    if (strcmp(type, "scenario") == 0 || strcmp(type, "probe") == 0)
+        send_json(ch, json_pack("{s:s, s:O, s:b, s:s, s:I}", "type", "result", "id", id, "ok", 1, "error", "", "t",
+                                (json_int_t)ash_now_ns()));
+}
+
+static void fake_closed(struct ash_channel *ch, const ash_error_t *why, void *data)
+{
+    (void)ch;
+    (void)why;
+    ((struct fake *)data)->open = false;
+}
+
+static const struct ash_channel_cbs fake_cbs = {.open = fake_open, .message = fake_message, .closed = fake_closed};
+
+static int64_t fake_connect(ash_loop *loop, int64_t now, void *data)
+{
+    (void)now;
+    struct fake *k = data;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_channel_connect(loop, k->addr, &k->key, 0, &fake_cbs, k, &k->ch, &err) == 0, "%s", err.msg);
+    return ASH_TIMER_DONE;
+}
+
+static void on_event(void *arg, int64_t t, const char *ev, const char *detail)
+{
+    (void)t;
+    struct fx *f = arg;
+    size_t n = strlen(f->events);
+    snprintf(f->events + n, sizeof f->events - n, "%s: %s\n", ev, detail);
+}
+
+static void on_lost(void *arg, const char *why)
+{
+    (void)arg;
+    ck_abort_msg("the agent was lost: %s", why);
+}
+
+static void on_sample(void *arg, const struct ash_sample *s)
+{
+    (void)s;
+    ((struct fx *)arg)->n_samples++;
+}
+
+static void pump(struct fx *f, int ms)
+{
+    bool never = false;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_loop_run_until(f->loop, &never, ash_now_ns() + ms * ASH_NS_PER_MS, &err), 0);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* A run with fleet node `n1` and probe `p` from it (every 20 ms, timeout 20 ms,
+ * lease 1 s: stale after 1 s), started on the fake agent. */
+static void start(struct fx *f)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/ash-fleetp-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(f->dir));
+    snprintf(f->key, sizeof f->key, "%s/key", f->dir);
+    snprintf(f->yaml, sizeof f->yaml, "%s/s.yaml", f->dir);
+    struct ash_psk key;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_psk_generate(&key, &err) == 0 && ash_psk_write(f->key, &key, &err) == 0, "%s", err.msg);
+    int port = free_port();
+    FILE *y = fopen(f->yaml, "w");
+    ck_assert_ptr_nonnull(y);
+    fprintf(y,
+            "version: 1\nname: stale\nfleet:\n  listen: 127.0.0.1:%d\n  nodes: [n1]\n  key_file: %s\n"
+            "  lease: 1s\nprobes:\n  - name: p\n    from: n1\n    every: 20ms\n    timeout: 20ms\n"
+            "    tcp: '127.0.0.1:1'\n",
+            port, f->key);
+    fclose(y);
+    ck_assert_msg(ash_scenario_load(f->yaml, &f->sc, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ash_loop_new(&f->loop, &err) == 0, "%s", err.msg);
+    snprintf(f->fk.addr, sizeof f->fk.addr, "127.0.0.1:%d", port);
+    f->fk.node = "n1";
+    f->fk.key = key;
+    f->fk.loop = f->loop;
+    /* Connects once the run listens (it waits for its agents turning this loop). */
+    ck_assert_ptr_nonnull(ash_loop_add_timer(f->loop, ash_now_ns() + 50 * ASH_NS_PER_MS, fake_connect, &f->fk));
+    struct ash_fleet_run_opts o = {
+        .loop = f->loop, .sc = f->sc, .run_dir = f->dir, .run_id = "t1", .event = on_event, .lost = on_lost, .arg = f};
+    ck_assert_msg(ash_fleet_run_start(&o, &f->fr, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ash_fleet_run_probe_start(f->fr, &f->sc->probes[0], on_sample, f, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_nonnull(f->fk.probe);
+}
+
+static void stop(struct fx *f)
+{
+    ash_fleet_run_probes_stop(f->fr);
+    ash_fleet_run_end(f->fr);
+    ash_channel_free(f->fk.ch);
+    json_decref(f->fk.probe);
+    ash_scenario_free(f->sc);
+    ash_loop_free(f->loop);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The fake samples `ms` long, one every 20 ms, healthy or not; the last one's end. */
+static int64_t sample_for(struct fx *f, int ms, bool ok)
+{
+    int64_t end = 0;
+    for (int i = 0; i < ms / 20; i++) {
+        int64_t t = ash_now_ns();
+        struct ash_fleet_sample s = {.probe = "p", .start = t - 1000, .end = t, .ok = ok, .detail = ""};
+        send_json(f->fk.ch, ash_probe_msg_sample(&s));
+        end = t;
+        pump(f, 20);
+    }
+    return end;
+}
+
+/* The agent stays connected (its pongs come) but its probe's samples stop: after
+ * max(3 x every, timeout + every, lease) = 1 s the probe is stale on the timeline,
+ * naming node and probe; what the run knows of its probes ends at its last sample,
+ * so a recovery that only its silence would "show" is not declared, even once its
+ * samples come back. */
+START_TEST(test_silent_probe_stale)
+{
+    struct fx f;
+    start(&f);
+    sample_for(&f, 200, false);
+    int64_t last = sample_for(&f, 200, true);
+    ck_assert_int_ge(f.n_samples, 15);
+    ck_assert_ptr_null(strstr(f.events, "probe-stale"));
+    /* Known up to its latest sample, while it samples. */
+    ck_assert_int_ge(ash_fleet_run_known_until(f.fr), last - 1000);
+    ck_assert_int_le(ash_fleet_run_known_until(f.fr), ash_now_ns());
+
+    pump(&f, 700); /* silent 0.7 s: under the 1 s rule, not stale yet */
+    ck_assert_msg(!strstr(f.events, "probe-stale"), "%s", f.events);
+    pump(&f, 600);
+    ck_assert_msg(f.fk.open, "the fake agent was dropped");
+    const char *st = strstr(f.events, "probe-stale: probe 'p' on node n1: no sample for");
+    ck_assert_msg(st, "%s", f.events);
+    ck_assert_msg(strstr(st, "stale after max(3 x every, timeout + every, fleet.lease) = 1000 ms"), "%s", st);
+    int64_t known = ash_fleet_run_known_until(f.fr), bound = ash_fleet_run_bound(f.fr);
+    /* The last sample's end, mapped onto the run's clock (to its bound). */
+    ck_assert_int_le(llabs(known - last), bound);
+
+    /* What the figures see: a probe of the coordinator healthy all along and this one,
+     * healthy before its silence. Counting up to now, the silence would pass for a
+     * stable window; counted up to what is known, no recovery is declared. */
+    struct ash_point here[200], there[20];
+    int64_t t0 = last - 400 * ASH_NS_PER_MS, now = ash_now_ns();
+    size_t nh = 0, nt = 0;
+    for (int64_t t = t0; t + ASH_NS_PER_MS < now && nh < 200; t += 10 * ASH_NS_PER_MS)
+        here[nh++] = (struct ash_point){t, t + ASH_NS_PER_MS, true};
+    for (int i = 0; i < 10; i++)
+        there[nt++] = (struct ash_point){t0 + i * 20 * ASH_NS_PER_MS, t0 + i * 20 * ASH_NS_PER_MS + 1000, false};
+    for (int i = 10; i < 20; i++)
+        there[nt++] = (struct ash_point){t0 + i * 20 * ASH_NS_PER_MS, t0 + i * 20 * ASH_NS_PER_MS + 1000, true};
+    struct ash_series series[2] = {{here, nh}, {there, nt}};
+    int64_t stable = 500 * ASH_NS_PER_MS;
+    ck_assert_int_ge(ash_measure_recovery(series, 2, t0, stable, now), 0);
+    ck_assert_int_eq(ash_measure_recovery(series, 2, t0, stable, known), -1);
+
+    /* Its samples come back: said, but the silence stays unknown. */
+    sample_for(&f, 100, true);
+    ck_assert_msg(strstr(f.events, "probe-fresh: probe 'p' on node n1: samples again"), "%s", f.events);
+    ck_assert_int_eq(ash_fleet_run_known_until(f.fr), known);
+    json_t *j = ash_fleet_run_json(f.fr, t0);
+    json_t *p = json_array_get(json_object_get(j, "probes"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "stale")), 1);
+    ck_assert(json_is_real(json_object_get(p, "unknown_from_ms")));
+    double want = (double)(known - t0) / 1e6, got = json_real_value(json_object_get(p, "unknown_from_ms"));
+    ck_assert_msg(got > want - 1e-3 && got < want + 1e-3, "unknown_from_ms %f, want %f", got, want);
+    json_decref(j);
+    stop(&f);
+}
+END_TEST
+
+/* A probe that samples on schedule is never stale, and its run knows it up to its last sample. */
+START_TEST(test_sampling_probe_not_stale)
+{
+    struct fx f;
+    start(&f);
+    int64_t last = sample_for(&f, 1500, true);
+    ck_assert_msg(!strstr(f.events, "probe-stale"), "%s", f.events);
+    ck_assert_int_le(llabs(ash_fleet_run_known_until(f.fr) - last), ash_fleet_run_bound(f.fr));
+    json_t *j = ash_fleet_run_json(f.fr, 0);
+    json_t *p = json_array_get(json_object_get(j, "probes"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "stale")), 0);
+    ck_assert(json_is_null(json_object_get(p, "unknown_from_ms")));
+    json_decref(j);
+    stop(&f);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("fleet_probes");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_silent_probe_stale);
+    tcase_add_test(tc, test_sampling_probe_not_stale);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
