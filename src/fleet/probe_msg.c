@@ -21,8 +21,11 @@ int ash_probe_msg_start_parse(const json_t *msg, struct ash_probe_start *out, as
     json_t *every = json_object_get(msg, "every_ns"), *from = json_object_get(msg, "from");
     if (!out->probe || !out->probe[0])
         return ash_error(err, EINVAL, "a '%s' message without the probe's name", ASH_MSG_PROBE);
-    if (from && !json_is_null(from) && (!out->from || strncmp(out->from, "container:", 10) != 0 || !out->from[10]))
-        return ash_error(err, EINVAL, "probe '%s': 'from' is container:NAME or absent", out->probe);
+    /* The origins a probe samples from on a node: a container, or a process (its network namespace). */
+    bool typed = out->from && ((strncmp(out->from, "container:", 10) == 0 && out->from[10]) ||
+                               (strncmp(out->from, "process:", 8) == 0 && out->from[8]));
+    if (from && !json_is_null(from) && !typed)
+        return ash_error(err, EINVAL, "probe '%s': 'from' is container:NAME, process:SELECTOR or absent", out->probe);
     if (!json_is_integer(every))
         return ash_error(err, EINVAL, "probe '%s': 'every_ns' is not an integer", out->probe);
     out->every_ns = (int64_t)json_integer_value(every);

@@ -17,7 +17,7 @@
 #define ASH_PROBE_MSG_EVERY_MAX (INT64_C(3600) * 1000000000) /* 1 h */
 
 /* Coordinator -> agent: run the scenario's probe `probe` every `every_ns`, from
- * `from` on the node ("container:NAME"; NULL: the node itself). */
+ * `from` on the node ("container:NAME" or "process:SELECTOR"; NULL: the node itself). */
 struct ash_probe_start {
     const char *probe;
     const char *from;

@@ -19,6 +19,8 @@
 #      target missing on its node: that agent refuses the scenario, exit 3, no harm;
 #   3. a node that never connects: exit 3 before anything is harmed, naming it;
 #   4. bad `fleet:` input: file:line:column; `plan` shows the fleet step and nodes.
+# (1d: the probe from a process on node a, `from: a/process:pid=N`, in a network
+# namespace this test made.)
 # Every process here is started by this test and ended by its pid.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
@@ -285,6 +287,44 @@ else
     '[ $st = 3 ] && grep -q "fleet: node a did not take the scenario; nothing was harmed: .*probe .web.: from: a/nosuch" "$T/run11.out"'
   for n in a b; do eval "ap=\$AG_$n"; wait "$ap"; done
   dockerd_stop
+fi
+
+# ---- 1d. from a process on node a (`from: a/process:pid=N`): the test's own HTTP
+# server in a network namespace this test made (unshare --net: its own loopback
+# only); node a's agent samples inside that namespace, node b's stops the server
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
+  ash_skip_part "from: NODE/process: (1d): needs root and unshare to make the process's own network namespace"
+else
+  unshare --net sh -c 'ip link set lo up 2>/dev/null || ifconfig lo up; exec "$1" --port-file "$2"' sh "$TGT" \
+    "$T/nsweb.port" 2>"$T/nsweb.err" &
+  NSWEB=$!
+  pids+=("$NSWEB")
+  for _ in $(seq 200); do [ -s "$T/nsweb.port" ] && break; sleep 0.01; done
+  NSPORT=$(cat "$T/nsweb.port" 2>/dev/null)
+  check "process in its own namespace: it answers there, nothing on the machine's loopback port" \
+    '[ -n "$NSPORT" ] && nsenter -t "$NSWEB" -n bash -c "exec 3<>/dev/tcp/127.0.0.1/$NSPORT" 2>/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/$NSPORT) 2>/dev/null'
+  P12=$(free_port)
+  scenario "$T/twelve.yaml" fleet-twelve "$P12" "a, b" 1s 20s
+  sed -i -e "s|^    http: .*|    from: a/process:pid=$NSWEB\n    http: http://127.0.0.1:$NSPORT/|" \
+    -e "s/pid: $WEB}/pid: $NSWEB}/" "$T/twelve.yaml"
+  watch_proc "$NSWEB" "$T/truth12"
+  "$ASH" run --state-dir "$T/state12" --report-dir "$T/r12" "$T/twelve.yaml" > "$T/run12.out" 2>&1 &
+  RUN=$!
+  pids+=("$RUN")
+  listening "$T/run12.out"
+  start_agents "$P12" 2s twelve
+  wait "$RUN"; st=$?
+  check "probe from a process on node a: the fleet run passes (exit $st)" '[ $st = 0 ]'
+  for n in a b; do eval "ap=\$AG_$n"; wait "$ap"; done
+  rep12=$(ls -d "$T"/r12/fleet-twelve-*/ 2>/dev/null | head -1)
+  check "probe from a process on node a: the known answer (fault on node b) within the stated resolution" \
+    '[ -n "$rep12" ] && known_answer "$rep12/report.json" "$T/truth12"'
+  check "probe from a process on node a: the report names the node and the process" \
+    'python3 -c "import json,sys; p=json.load(open(sys.argv[1]))[\"runs\"][0][\"fleet\"][\"probes\"][0]; sys.exit(0 if p[\"node\"] == \"a\" and p[\"from\"] == \"process:pid=$NSWEB\" and p[\"samples\"] > 20 else 1)" "$rep12/report.json"'
+  check "probe from a process on node a: the server runs again after the run" \
+    '[ "$(tail -n 1 "$T/truth12" | cut -d" " -f1)" = running ]'
+  kill "$NSWEB" 2>/dev/null
+  wait "$NSWEB" 2>/dev/null
 fi
 
 # ---- 2. SIGKILL of the coordinator mid-fault: the agents' leases revert

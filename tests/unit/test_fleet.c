@@ -528,6 +528,11 @@ START_TEST(test_probe_msg_encode_decode)
     ck_assert_str_eq(back.from, "container:api");
     ck_assert_int_eq(back.every_ns, 50 * ASH_NS_PER_MS);
     json_decref(m);
+    ps.from = "process:pidfile=/run/api.pid"; /* a process on the node: its network namespace */
+    m = ash_probe_msg_start(&ps);
+    ck_assert_msg(ash_probe_msg_start_parse(m, &back, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(back.from, "process:pidfile=/run/api.pid");
+    json_decref(m);
     ps.from = NULL; /* the node itself: "from" is null */
     m = ash_probe_msg_start(&ps);
     ck_assert(json_is_null(json_object_get(m, "from")));
@@ -545,9 +550,13 @@ START_TEST(test_probe_msg_encode_decode)
         {"{\"probe\": \"p\", \"every_ns\": 0}", "outside 1ms..1h"},
         {"{\"probe\": \"p\", \"every_ns\": -5}", "outside 1ms..1h"},
         {"{\"probe\": \"p\", \"every_ns\": 7200000000000}", "outside 1ms..1h"},
-        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"host:a\"}", "container:NAME or absent"},
-        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"container:\"}", "container:NAME or absent"},
-        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": 3}", "container:NAME or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"host:a\"}",
+         "container:NAME, process:SELECTOR or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"container:\"}",
+         "container:NAME, process:SELECTOR or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"process:\"}",
+         "container:NAME, process:SELECTOR or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": 3}", "container:NAME, process:SELECTOR or absent"},
     };
     for (size_t i = 0; i < sizeof bad_start / sizeof *bad_start; i++) {
         json_t *j = json_loads(bad_start[i].json, 0, NULL);
