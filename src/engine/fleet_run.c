@@ -1,11 +1,13 @@
 /* `aftershock run` as a fleet coordinator (fleet_run.h, docs/fleet.md). */
 #include "engine/fleet_run.h"
+#include "engine/measure.h"
 #include "fleet/coord.h"
 #include "fleet/probe_msg.h"
 #include "fleet/proto.h"
 #include "fleet/psk.h"
 #include "kinds.h"
 #include "sys/clock.h"
+#include "sys/fs.h"
 #include "sys/gil.h"
 
 #include <errno.h>
@@ -57,6 +59,8 @@ struct rprobe {
     bool stale;         /* silent now for longer than stale_after */
     size_t n_stale;     /* how many times it went stale */
     int64_t stale_from; /* what was known of it when it first went stale; -1: never */
+    int64_t *late;      /* per sample whose agent said it: how late its tick started there */
+    size_t n_late, cap_late;
 };
 
 struct ash_fleet_run {
@@ -173,6 +177,9 @@ static void on_sample(struct ash_coord *c, const struct ash_fleet_probe_sample *
         if (b > fr->probe_bound)
             fr->probe_bound = b;
         rp->n++;
+        /* The agent's schedule, as a local probe's (kept only when memory allows: not a figure). */
+        if (s->late >= 0 && ash_grow(&rp->late, &rp->cap_late, rp->n_late + 1, sizeof *rp->late, 256) == 0)
+            rp->late[rp->n_late++] = s->late;
         if (smp.end > rp->last_end)
             rp->last_end = smp.end;
         rp->cb(rp->arg, &smp);
@@ -661,6 +668,39 @@ json_t *ash_fleet_run_json(const struct ash_fleet_run *fr, int64_t t_start)
                      "probe_bound_ms", ash_ns_to_ms(fr->probe_bound));
 }
 
+json_t *ash_fleet_run_lateness_json(const struct ash_fleet_run *fr)
+{
+    if (!fr || !fr->n_probes)
+        return NULL;
+    json_t *out = json_object();
+    for (size_t n = 0; out && n < spec(fr)->nodes.n; n++) {
+        const char *node = spec(fr)->nodes.v[n];
+        size_t total = 0, k = 0, over = 0;
+        bool any = false;
+        for (size_t i = 0; i < fr->n_probes; i++)
+            if (strcmp(fr->probes[i].p->node, node) == 0) {
+                any = true;
+                total += fr->probes[i].n_late;
+            }
+        int64_t *v = any ? malloc((total ? total : 1) * sizeof *v) : NULL;
+        if (!v)
+            continue;
+        for (size_t i = 0; i < fr->n_probes; i++)
+            for (size_t j = 0; strcmp(fr->probes[i].p->node, node) == 0 && j < fr->probes[i].n_late; j++) {
+                v[k++] = fr->probes[i].late[j];
+                over += fr->probes[i].late[j] > ASH_NS_PER_MS;
+            }
+        json_object_set_new(out, node,
+                            json_pack("{s:I, s:o, s:o, s:o, s:I}", "ticks", (json_int_t)total, "p50",
+                                      ms_or_null(total > 0, ash_percentile(v, total, 50)), "p99",
+                                      ms_or_null(total > 0, ash_percentile(v, total, 99)), "max",
+                                      ms_or_null(total > 0, ash_percentile(v, total, 100)), "over_1ms",
+                                      (json_int_t)over));
+        free(v);
+    }
+    return out;
+}
+
 static bool all_gone(struct ash_fleet_run *fr)
 {
     for (size_t i = 0; i < spec(fr)->nodes.n; i++)
@@ -698,6 +738,8 @@ void ash_fleet_run_end(struct ash_fleet_run *fr)
         close(fr->efd);
     memset(&fr->key, 0, sizeof fr->key);
     free(fr->faults);
+    for (size_t i = 0; i < fr->n_probes; i++)
+        free(fr->probes[i].late);
     free(fr->probes);
     free(fr);
 }

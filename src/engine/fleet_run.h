@@ -76,6 +76,10 @@ void ash_fleet_run_cancel(struct ash_fleet_run *fr);
  * time the run used plus the largest of a remote probe's sample, 0 if none. */
 int64_t ash_fleet_run_bound(const struct ash_fleet_run *fr);
 
+/* The schedule's lateness of the probes on nodes, per node ({"a": {ticks, p50, p99, max,
+ * over_1ms}}, ms), as each agent measured its ticks; NULL when no probe is on a node. */
+json_t *ash_fleet_run_lateness_json(const struct ash_fleet_run *fr);
+
 /* The report's "fleet": each node's clock mapping, each remote fault's bounds. */
 json_t *ash_fleet_run_json(const struct ash_fleet_run *fr, int64_t t_start);
 

@@ -229,6 +229,9 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
         }
         json_object_set_new(lj, "over_1ms", json_integer((json_int_t)r->n_late_ticks));
         json_object_set_new(lj, "late_ticks", ticks);
+        json_t *nodes = ash_fleet_run_lateness_json(r->fleet); /* fleet: each agent's ticks, per node */
+        if (nodes)
+            json_object_set_new(lj, "nodes", nodes);
     }
 
     json_t *dets = json_array();

@@ -25,6 +25,11 @@ struct agent_probe {
     void *state;
     bool open;
     ash_timer *timer;
+    /* The ticks whose samples are in flight: their start and lateness (sent with the sample). */
+    struct {
+        int64_t start, late;
+    } fly[16];
+    size_t n_fly;
 };
 
 struct agent {
@@ -310,7 +315,13 @@ static void probes_close(struct agent *a)
 static void send_sample(struct agent_probe *ap, const struct ash_sample *s)
 {
     struct ash_fleet_sample fs = {
-        .probe = ap->local.name, .start = s->start, .end = s->end, .ok = s->ok, .detail = s->detail};
+        .probe = ap->local.name, .start = s->start, .end = s->end, .ok = s->ok, .detail = s->detail, .late = -1};
+    for (size_t k = 0; k < ap->n_fly; k++)
+        if (ap->fly[k].start == s->start) {
+            fs.late = ap->fly[k].late;
+            ap->fly[k] = ap->fly[--ap->n_fly];
+            break;
+        }
     send_msg(ap->a, ash_probe_msg_sample(&fs));
 }
 
@@ -326,6 +337,12 @@ static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
     struct agent_probe *ap = data;
     int64_t scheduled = ash_timer_deadline(ap->timer), start = ash_now_ns(), every = ap->local.every_ns;
     ash_error_t e = {0};
+    /* Its lateness goes with its sample (as a local run's schedule_lateness_ms). More
+     * in flight than kept: the oldest one's is not said rather than guessed. */
+    if (ap->n_fly == sizeof ap->fly / sizeof *ap->fly)
+        ap->fly[0] = ap->fly[--ap->n_fly];
+    ap->fly[ap->n_fly].start = start;
+    ap->fly[ap->n_fly++].late = start - scheduled;
     if (ap->local.kind->sample(&ap->a->ctx, &ap->local, ap->state, start, sample_done, ap, &e) < 0) {
         struct ash_sample s = {.start = start, .end = ash_now_ns(), .ok = false};
         snprintf(s.detail, sizeof s.detail, "%s", e.msg);

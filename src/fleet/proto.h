@@ -23,6 +23,6 @@
 /* Probes from a node (fleet/probe_msg.h builds and checks them). */
 #define ASH_MSG_PROBE "probe"           /* coordinator -> agent: id, probe, from, every_ns; result answers */
 #define ASH_MSG_PROBE_STOP "probe-stop" /* coordinator -> agent: probe */
-#define ASH_MSG_SAMPLE "sample"         /* agent -> coordinator: probe, start, end, ok, detail */
+#define ASH_MSG_SAMPLE "sample"         /* agent -> coordinator: probe, start, end, ok, detail, late */
 
 #endif

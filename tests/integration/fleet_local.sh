@@ -234,6 +234,13 @@ ok &= r["resolution"]["impact_ms"] >= 50 + fl["clock_bound_ms"]
 sys.exit(0 if ok else 1)
 PY'
 check "probe on node a: the process runs again after the run" '[ "$(tail -n 1 "$T/truth8" | cut -d" " -f1)" = running ]'
+check "probe on node a: its agent's schedule lateness in the report, per node (p50/p99/max)" 'python3 - "$rep8/report.json" <<PY
+import json, sys
+late = json.load(open(sys.argv[1]))["runs"][0]["schedule_lateness_ms"]
+a = late.get("nodes", {}).get("a")
+print("   node a:", a, "; the coordinator: ticks", late.get("ticks"), "p99", late.get("p99"))
+sys.exit(0 if a and a["ticks"] > 20 and 0 <= a["p50"] <= a["p99"] <= a["max"] and "b" not in late["nodes"] else 1)
+PY'
 
 # ---- 1c. the same from a container on node a (`from: a/web`): a private dockerd's
 # container with no network but its own loopback, where its httpd listens; node a's

@@ -181,13 +181,16 @@ static void stop(struct fx *f)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-/* The fake samples `ms` long, one every 20 ms, healthy or not; the last one's end. */
+/* The fake samples `ms` long, one every 20 ms, healthy or not, the i-th tick late by
+ * late_us(i) (-1: not said); the last one's end. */
+static int64_t (*late_ns)(int i);
 static int64_t sample_for(struct fx *f, int ms, bool ok)
 {
     int64_t end = 0;
     for (int i = 0; i < ms / 20; i++) {
         int64_t t = ash_now_ns();
-        struct ash_fleet_sample s = {.probe = "p", .start = t - 1000, .end = t, .ok = ok, .detail = ""};
+        struct ash_fleet_sample s = {
+            .probe = "p", .start = t - 1000, .end = t, .ok = ok, .detail = "", .late = late_ns ? late_ns(i) : -1};
         send_json(f->fk.ch, ash_probe_msg_sample(&s));
         end = t;
         pump(f, 20);
@@ -255,11 +258,20 @@ START_TEST(test_silent_probe_stale)
 }
 END_TEST
 
-/* A probe that samples on schedule is never stale, and its run knows it up to its last sample. */
+/* 1..10 ms late in turn; every 10th not said (an agent that cannot tell). */
+static int64_t late_1_to_10ms(int i)
+{
+    return i % 10 == 9 ? -1 : (i % 10 + 1) * ASH_NS_PER_MS;
+}
+
+/* A probe that samples on schedule is never stale, and its run knows it up to its last
+ * sample. How late the agent's ticks started is in the report per node, as the local
+ * probes' schedule_lateness_ms: p50 / p99 / max over the ticks that said it. */
 START_TEST(test_sampling_probe_not_stale)
 {
     struct fx f;
     start(&f);
+    late_ns = late_1_to_10ms;
     int64_t last = sample_for(&f, 1500, true);
     ck_assert_msg(!strstr(f.events, "probe-stale"), "%s", f.events);
     ck_assert_int_le(llabs(ash_fleet_run_known_until(f.fr) - last), ash_fleet_run_bound(f.fr));
@@ -267,6 +279,19 @@ START_TEST(test_sampling_probe_not_stale)
     json_t *p = json_array_get(json_object_get(j, "probes"), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(p, "stale")), 0);
     ck_assert(json_is_null(json_object_get(p, "unknown_from_ms")));
+    json_decref(j);
+    late_ns = NULL;
+    j = ash_fleet_run_lateness_json(f.fr);
+    char *text = json_dumps(j, JSON_SORT_KEYS);
+    printf("lateness per node: %s\n", text);
+    free(text);
+    json_t *n1 = json_object_get(j, "n1");
+    /* 75 ticks: 1..9 ms seven times and 1..5 ms once more (68 said), the 10 ms ones never. */
+    ck_assert_int_eq(json_integer_value(json_object_get(n1, "ticks")), 68);
+    ck_assert(json_real_value(json_object_get(n1, "p50")) == 5.0);
+    ck_assert(json_real_value(json_object_get(n1, "p99")) == 9.0);
+    ck_assert(json_real_value(json_object_get(n1, "max")) == 9.0);
+    ck_assert_int_eq(json_integer_value(json_object_get(n1, "over_1ms")), 68 - 8);
     json_decref(j);
     stop(&f);
 }
