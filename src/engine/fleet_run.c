@@ -2,6 +2,7 @@
 #include "engine/fleet_run.h"
 #include "engine/measure.h"
 #include "fleet/coord.h"
+#include "fleet/hello_targets.h"
 #include "fleet/probe_msg.h"
 #include "fleet/proto.h"
 #include "fleet/psk.h"
@@ -287,6 +288,48 @@ static int setup_key(struct ash_fleet_run *fr, ash_error_t *err)
     return 0;
 }
 
+/* One container a fault or probe of the scenario names on `node`, against what its
+ * agent's hello listed. Absent from a whole list: exit 3, nothing harmed. */
+static int check_container(struct ash_fleet_run *fr, const char *node, const char *endpoint, const char *name,
+                           const char *what, const char *who, ash_error_t *err)
+{
+    const json_t *hello = ash_coord_hello(fr->coord, node);
+    if (ash_hello_targets_has(hello, endpoint, name) != 0)
+        return 0; /* there, or this list cannot tell: the agent checks it when the scenario comes */
+    char seen[600];
+    ash_hello_targets_names(hello, seen, sizeof seen);
+    const char *engine = json_string_value(json_object_get(json_object_get(hello, "targets"), "engine"));
+    ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                    "fleet: node %s has no container '%s' (%s '%s'): its agent's engine %s lists %s; nothing was "
+                    "harmed",
+                    node, name, what, who, engine ? engine : "?", seen[0] ? seen : "none");
+    err->code = ENOENT; /* the message says it all: no strerror after it */
+    return -1;
+}
+
+/* Every fault's and node probe's node/container against its node's hello. */
+static int check_targets(struct ash_fleet_run *fr, ash_error_t *err)
+{
+    for (size_t i = 0; i < fr->n_faults; i++) {
+        const struct ash_fault_spec *f = fr->faults[i].f;
+        for (const struct ash_field *fl = f->kind->c.fields; fl && fl->key; fl++) {
+            if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
+                continue;
+            const struct ash_target_ref *ref = (const void *)((const char *)f->conf + fl->offset);
+            if (ref->name && ref->type == ASH_TARGET_CONTAINER && !ref->all &&
+                check_container(fr, fr->faults[i].node, ref->endpoint, ref->name, "fault", f->name, err) < 0)
+                return -1;
+        }
+    }
+    for (size_t i = 0; i < fr->n_probes; i++) {
+        const struct ash_probe_spec *p = fr->probes[i].p;
+        if (p->node_from && strncmp(p->node_from, "container:", 10) == 0 &&
+            check_container(fr, p->node, fr->o.sc->runtime.docker_host, p->node_from + 10, "probe", p->name, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int start(struct ash_fleet_run *fr, ash_error_t *err)
 {
     const struct ash_fleet_spec *fl = spec(fr);
@@ -323,6 +366,8 @@ static int start(struct ash_fleet_run *fr, ash_error_t *err)
         event(fr, ash_now_ns(), "fleet-clock", "node %s: offset %.3f ms, ±%.3f ms (smallest round trip %.3f ms)",
               fl->nodes.v[i], ash_ns_to_ms(m.offset), ash_ns_to_ms(m.bound), ash_ns_to_ms(m.rtt));
     }
+    if (check_targets(fr, err) < 0)
+        return -1;
     char *text = read_all(fr->o.sc->file, err);
     if (!text)
         return -1;

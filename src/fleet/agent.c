@@ -2,7 +2,9 @@
 #include "fleet/agent.h"
 #include "engine/fault_revert.h"
 #include "engine/guardian.h"
+#include "env/docker.h"
 #include "env/target.h"
+#include "fleet/hello_targets.h"
 #include "fleet/channel.h"
 #include "fleet/probe_msg.h"
 #include "fleet/proto.h"
@@ -493,15 +495,40 @@ static void on_message(struct ash_channel *ch, json_t *msg, void *data)
     }
 }
 
+/* The containers this node's engine has (the one an unqualified container: target
+ * resolves through: $DOCKER_HOST or the default socket), for the coordinator to check
+ * the scenario's against before anything is harmed. NULL (nothing said) when there is
+ * no engine here or it does not answer: an absent list is not an empty one. */
+static json_t *visible_targets(void)
+{
+    struct ash_docker *d = NULL;
+    json_t *list = NULL, *out = NULL;
+    if (ash_docker_open(NULL, &d, NULL) == 0 &&
+        ash_docker_call(d, "GET", "/containers/json?all=1", NULL, &list, NULL) == 0) {
+        char engine[4200];
+        snprintf(engine, sizeof engine, "unix://%s", ash_docker_socket(d));
+        out = ash_hello_targets(engine, list);
+    }
+    json_decref(list);
+    ash_docker_close(d);
+    return out;
+}
+
 static void on_open(struct ash_channel *ch, void *data)
 {
     (void)ch;
     struct agent *a = data;
     a->last_word = ash_now_ns();
     a->opened = true;
-    send_msg(a, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}", "type", ASH_MSG_HELLO, "node", a->o->node, "version",
-                          ASH_VERSION, "proto", ASH_FLEET_PROTO, "pid", (json_int_t)getpid(), "lease_ns",
-                          (json_int_t)a->o->lease_ns, "t", (json_int_t)ash_now_ns()));
+    json_t *targets = visible_targets();
+    json_t *hello = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}", "type", ASH_MSG_HELLO, "node", a->o->node,
+                              "version", ASH_VERSION, "proto", ASH_FLEET_PROTO, "pid", (json_int_t)getpid(), "lease_ns",
+                              (json_int_t)a->o->lease_ns, "t", (json_int_t)ash_now_ns());
+    if (hello && targets)
+        json_object_set_new(hello, "targets", targets);
+    else
+        json_decref(targets);
+    send_msg(a, hello);
 }
 
 static void on_closed(struct ash_channel *ch, const ash_error_t *why, void *data)

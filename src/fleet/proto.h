@@ -6,7 +6,7 @@
 #define ASH_FLEET_PROTO 1
 
 /* Agent -> coordinator. */
-#define ASH_MSG_HELLO "hello"         /* node, version, proto, pid, t */
+#define ASH_MSG_HELLO "hello"         /* node, version, proto, pid, t; targets (fleet/hello_targets.h) */
 #define ASH_MSG_PONG "pong"           /* id, t: the agent's clock when it answered */
 #define ASH_MSG_RESULT "result"       /* id, ok, error, t */
 #define ASH_MSG_EVENT "event"         /* t, event, detail */

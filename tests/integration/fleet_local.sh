@@ -266,7 +266,8 @@ else
   RUN=$!
   pids+=("$RUN")
   listening "$T/run10.out"
-  start_agents "$P10" 2s ten
+  # The agents' engine is the private dockerd: their hello lists its containers (web), checked by the run.
+  DOCKER_HOST="unix://$DOCKER_SOCK" start_agents "$P10" 2s ten
   wait "$RUN"; st=$?
   check "probe from a container on node a: the fleet run passes (exit $st)" '[ $st = 0 ]'
   for n in a b; do
@@ -292,6 +293,19 @@ else
   wait "$RUN"; st=$?
   check "a probe's container missing on node a: exit 3 before any harm, naming node and probe (exit $st)" \
     '[ $st = 3 ] && grep -q "fleet: node a did not take the scenario; nothing was harmed: .*probe .web.: from: a/nosuch" "$T/run11.out"'
+  for n in a b; do eval "ap=\$AG_$n"; wait "$ap"; done
+  # The same with agents whose hello lists the engine's containers: the run itself
+  # refuses before sending the scenario, naming node and container.
+  P13=$(free_port)
+  sed -e "s/$P11/$P13/" "$T/eleven.yaml" > "$T/thirteen.yaml"
+  "$ASH" run --state-dir "$T/state13" --report-dir "$T/r13" "$T/thirteen.yaml" > "$T/run13.out" 2>&1 &
+  RUN=$!
+  pids+=("$RUN")
+  listening "$T/run13.out"
+  DOCKER_HOST="unix://$DOCKER_SOCK" start_agents "$P13" 2s thirteen
+  wait "$RUN"; st=$?
+  check "a probe's container not in node a's hello: exit 3 before the scenario is sent, naming node and container (exit $st)" \
+    '[ $st = 3 ] && grep -q "fleet: node a has no container .nosuch. (probe .web.): its agent.s engine unix://$DOCKER_SOCK lists web; nothing was harmed" "$T/run13.out"'
   for n in a b; do eval "ap=\$AG_$n"; wait "$ap"; done
   dockerd_stop
 fi

@@ -4,6 +4,7 @@
 #include "engine/fleet_run.h"
 #include "engine/measure.h"
 #include "fleet/channel.h"
+#include "fleet/hello_targets.h"
 #include "fleet/probe_msg.h"
 #include "fleet/psk.h"
 #include "kinds.h"
@@ -26,6 +27,8 @@ struct fake {
     char addr[64];
     struct ash_psk key;
     ash_loop *loop;
+    json_t *targets; /* what its hello lists (NULL: nothing) */
+    bool got_scenario;
 };
 
 struct fx {
@@ -51,8 +54,11 @@ static void fake_open(struct ash_channel *ch, void *data)
 {
     struct fake *k = data;
     k->open = true;
-    send_json(ch, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "type", "hello", "node", k->node, "version", "test",
-                            "proto", 1, "pid", 1, "t", (json_int_t)ash_now_ns()));
+    json_t *hello = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "type", "hello", "node", k->node, "version", "test",
+                              "proto", 1, "pid", 1, "t", (json_int_t)ash_now_ns());
+    if (k->targets)
+        json_object_set(hello, "targets", k->targets);
+    send_json(ch, hello);
 }
 
 /* Pings answered (the clock is this machine's: offset 0), requests taken. */
@@ -71,6 +77,7 @@ static void fake_message(struct ash_channel *ch, json_t *msg, void *data)
         json_decref(k->probe);
         k->probe = json_incref(msg);
     }
+    k->got_scenario |= strcmp(type, "scenario") == 0;
     if (strcmp(type, "scenario") == 0 || strcmp(type, "probe") == 0)
         send_json(ch, json_pack("{s:s, s:O, s:b, s:s, s:I}", "type", "result", "id", id, "ok", 1, "error", "", "t",
                                 (json_int_t)ash_now_ns()));
@@ -133,8 +140,10 @@ static int free_port(void)
 }
 
 /* A run with fleet node `n1` and probe `p` from it (every 20 ms, timeout 20 ms,
- * lease 1 s: stale after 1 s), started on the fake agent. */
-static void start(struct fx *f)
+ * lease 1 s: stale after 1 s) and `more` (probes and faults), its agent listing
+ * `targets` (stolen; NULL: none). 0 with the run started and probe p sampling on the
+ * fake agent, or -1 with err saying why the run did not start. */
+static int start_with(struct fx *f, const char *more, json_t *targets, ash_error_t *err)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "/tmp/ash-fleetp-XXXXXX");
@@ -142,30 +151,38 @@ static void start(struct fx *f)
     snprintf(f->key, sizeof f->key, "%s/key", f->dir);
     snprintf(f->yaml, sizeof f->yaml, "%s/s.yaml", f->dir);
     struct ash_psk key;
-    ash_error_t err = {0};
-    ck_assert_msg(ash_psk_generate(&key, &err) == 0 && ash_psk_write(f->key, &key, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ash_psk_generate(&key, err) == 0 && ash_psk_write(f->key, &key, err) == 0, "%s", err->msg);
     int port = free_port();
     FILE *y = fopen(f->yaml, "w");
     ck_assert_ptr_nonnull(y);
     fprintf(y,
             "version: 1\nname: stale\nfleet:\n  listen: 127.0.0.1:%d\n  nodes: [n1]\n  key_file: %s\n"
             "  lease: 1s\nprobes:\n  - name: p\n    from: n1\n    every: 20ms\n    timeout: 20ms\n"
-            "    tcp: '127.0.0.1:1'\n",
-            port, f->key);
+            "    tcp: '127.0.0.1:1'\n%s",
+            port, f->key, more);
     fclose(y);
-    ck_assert_msg(ash_scenario_load(f->yaml, &f->sc, &err) == 0, "%s", err.msg);
-    ck_assert_msg(ash_loop_new(&f->loop, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ash_scenario_load(f->yaml, &f->sc, err) == 0, "%s", err->msg);
+    ck_assert_msg(ash_loop_new(&f->loop, err) == 0, "%s", err->msg);
     snprintf(f->fk.addr, sizeof f->fk.addr, "127.0.0.1:%d", port);
     f->fk.node = "n1";
     f->fk.key = key;
     f->fk.loop = f->loop;
+    f->fk.targets = targets;
     /* Connects once the run listens (it waits for its agents turning this loop). */
     ck_assert_ptr_nonnull(ash_loop_add_timer(f->loop, ash_now_ns() + 50 * ASH_NS_PER_MS, fake_connect, &f->fk));
     struct ash_fleet_run_opts o = {
         .loop = f->loop, .sc = f->sc, .run_dir = f->dir, .run_id = "t1", .event = on_event, .lost = on_lost, .arg = f};
-    ck_assert_msg(ash_fleet_run_start(&o, &f->fr, &err) == 0, "%s", err.msg);
-    ck_assert_msg(ash_fleet_run_probe_start(f->fr, &f->sc->probes[0], on_sample, f, &err) == 0, "%s", err.msg);
+    if (ash_fleet_run_start(&o, &f->fr, err) < 0)
+        return -1;
+    ck_assert_msg(ash_fleet_run_probe_start(f->fr, &f->sc->probes[0], on_sample, f, err) == 0, "%s", err->msg);
     ck_assert_ptr_nonnull(f->fk.probe);
+    return 0;
+}
+
+static void start(struct fx *f)
+{
+    ash_error_t err = {0};
+    ck_assert_msg(start_with(f, "", NULL, &err) == 0, "%s", err.msg);
 }
 
 static void stop(struct fx *f)
@@ -174,6 +191,7 @@ static void stop(struct fx *f)
     ash_fleet_run_end(f->fr);
     ash_channel_free(f->fk.ch);
     json_decref(f->fk.probe);
+    json_decref(f->fk.targets);
     ash_scenario_free(f->sc);
     ash_loop_free(f->loop);
     char cmd[128];
@@ -297,6 +315,101 @@ START_TEST(test_sampling_probe_not_stale)
 }
 END_TEST
 
+/* The hello's list: names without the engine's '/', ids by a prefix, cut to its byte
+ * budget (counted in "more"), and a look-up that says "cannot tell" rather than guess:
+ * no list, a cut list, another engine, a selector. */
+START_TEST(test_hello_targets_list)
+{
+    json_t *list = json_loads("[{\"Id\": \"0123456789abcdef\", \"Names\": [\"/web\"]},"
+                              " {\"Id\": \"fedcba9876543210\", \"Names\": [\"/db\", \"/db-alias\"]}]",
+                              0, NULL);
+    json_t *t = ash_hello_targets("unix:///run/d.sock", list);
+    ck_assert_ptr_nonnull(t);
+    json_t *hello = json_pack("{s:o}", "targets", t);
+    ck_assert_int_eq(ash_hello_targets_has(hello, NULL, "web"), 1);
+    ck_assert_int_eq(ash_hello_targets_has(hello, NULL, "db-alias"), 1);
+    ck_assert_int_eq(ash_hello_targets_has(hello, NULL, "fedcba98"), 1); /* an id's prefix */
+    ck_assert_int_eq(ash_hello_targets_has(hello, NULL, "/web"), 0);
+    ck_assert_int_eq(ash_hello_targets_has(hello, NULL, "ghost"), 0);
+    ck_assert_int_eq(ash_hello_targets_has(hello, "/run/d.sock", "ghost"), 0);             /* the same engine */
+    ck_assert_int_eq(ash_hello_targets_has(hello, "unix:///run/other.sock", "ghost"), -1); /* another one */
+    ck_assert_int_eq(ash_hello_targets_has(hello, NULL, "label=app=web"), -1);
+    char names[64];
+    ash_hello_targets_names(hello, names, sizeof names);
+    ck_assert_str_eq(names, "web, db");
+    json_t *none = json_object();
+    ck_assert_int_eq(ash_hello_targets_has(none, NULL, "ghost"), -1); /* no engine: nothing said */
+    json_decref(none);
+    json_decref(hello);
+    json_decref(list);
+
+    /* Many containers with long names: the list stays within its budget, the rest counted. */
+    list = json_array();
+    char id[65], name[300];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(id, sizeof id, "%064x", i);
+        snprintf(name, sizeof name, "/%0200d", i);
+        json_array_append_new(list, json_pack("{s:s, s:[s]}", "Id", id, "Names", name));
+    }
+    t = ash_hello_targets("unix:///run/d.sock", list);
+    char *text = json_dumps(t, JSON_COMPACT);
+    size_t listed = json_array_size(json_object_get(t, "containers"));
+    json_int_t more = json_integer_value(json_object_get(t, "more"));
+    printf("5000 containers: %zu listed, %lld more, %zu bytes\n", listed, (long long)more, strlen(text));
+    ck_assert_uint_le(strlen(text), ASH_HELLO_TARGETS_MAX_BYTES);
+    ck_assert_uint_gt(listed, 100);
+    ck_assert_int_eq((json_int_t)listed + more, 5000);
+    free(text);
+    hello = json_pack("{s:o}", "targets", t);
+    ck_assert_int_eq(ash_hello_targets_has(hello, NULL, "ghost"), -1); /* a cut list cannot say it is absent */
+    json_decref(hello);
+    json_decref(list);
+}
+END_TEST
+
+/* The run checks each fault's and node probe's node/container against its node's
+ * hello before anything is harmed: one missing is exit 3 naming the node and the
+ * container, and the agent never got the scenario. An agent that lists nothing is
+ * not second-guessed (its own check runs when the scenario comes). */
+START_TEST(test_missing_container_refused_before_harm)
+{
+    static const char *const more[] = {
+        "  - name: q\n    from: n1/db\n    tcp: '127.0.0.1:1'\n",
+        "faults:\n  - name: stop-ghost\n    kind: process\n    target: {node: n1, container: ghost}\n"
+        "    action: stop\n",
+    };
+    static const char *const want[] = {
+        "fleet: node n1 has no container 'db' (probe 'q'): its agent's engine unix:///run/d.sock lists web; nothing "
+        "was harmed",
+        "fleet: node n1 has no container 'ghost' (fault 'stop-ghost'): its agent's engine unix:///run/d.sock lists "
+        "web; nothing was harmed",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        struct fx f;
+        ash_error_t err = {0};
+        json_t *t = json_loads("{\"engine\": \"unix:///run/d.sock\", \"containers\": [{\"id\": \"0123abcd\", "
+                               "\"names\": [\"web\"]}], \"more\": 0}",
+                               0, NULL);
+        ck_assert_int_lt(start_with(&f, more[i], t, &err), 0);
+        ck_assert_str_eq(err.msg, want[i]);
+        ck_assert_int_eq(err.klass, ASH_ERR_ENVIRONMENT);
+        ck_assert(!f.fk.got_scenario);
+        stop(&f);
+    }
+    /* Listed: taken. Nothing listed: taken too (the agent judges). */
+    struct fx f;
+    ash_error_t err = {0};
+    json_t *t = json_loads("{\"engine\": \"unix:///run/d.sock\", \"containers\": [{\"id\": \"0123abcd\", "
+                           "\"names\": [\"db\"]}], \"more\": 0}",
+                           0, NULL);
+    ck_assert_msg(start_with(&f, more[0], t, &err) == 0, "%s", err.msg);
+    ck_assert(f.fk.got_scenario);
+    stop(&f);
+    ck_assert_msg(start_with(&f, more[0], NULL, &err) == 0, "%s", err.msg);
+    stop(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fleet_probes");
@@ -304,6 +417,8 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_silent_probe_stale);
     tcase_add_test(tc, test_sampling_probe_not_stale);
+    tcase_add_test(tc, test_hello_targets_list);
+    tcase_add_test(tc, test_missing_container_refused_before_harm);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
