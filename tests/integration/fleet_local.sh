@@ -98,6 +98,17 @@ start_agents() { # PORT LEASE TAG [GUARDED-NODE]
 # An agent connects once: start it after the coordinator listens.
 listening() { for _ in $(seq 1000); do grep -q "^fleet: listening" "$1" 2>/dev/null && return; sleep 0.01; done; }
 
+# Run YAML as the coordinator (state, reports and output tagged N) with agents a and
+# b (lease 2s) on PORT, until it ends: its status in st.
+run_fleet() { # YAML N PORT
+  "$ASH" run --state-dir "$T/state$2" --report-dir "$T/r$2" "$1" > "$T/run$2.out" 2>&1 &
+  RUN=$!
+  pids+=("$RUN")
+  listening "$T/run$2.out"
+  start_agents "$3" 2s "$2"
+  wait "$RUN"; st=$?
+}
+
 scenario() { # FILE NAME PORT NODES DURATION WAIT
   cat > "$1" <<YAML
 version: 1
@@ -298,12 +309,7 @@ else
   # refuses before sending the scenario, naming node and container.
   P13=$(free_port)
   sed -e "s/$P11/$P13/" "$T/eleven.yaml" > "$T/thirteen.yaml"
-  "$ASH" run --state-dir "$T/state13" --report-dir "$T/r13" "$T/thirteen.yaml" > "$T/run13.out" 2>&1 &
-  RUN=$!
-  pids+=("$RUN")
-  listening "$T/run13.out"
-  DOCKER_HOST="unix://$DOCKER_SOCK" start_agents "$P13" 2s thirteen
-  wait "$RUN"; st=$?
+  DOCKER_HOST="unix://$DOCKER_SOCK" run_fleet "$T/thirteen.yaml" 13 "$P13"
   check "a probe's container not in node a's hello: exit 3 before the scenario is sent, naming node and container (exit $st)" \
     '[ $st = 3 ] && grep -q "fleet: node a has no container .nosuch. (probe .web.): its agent.s engine unix://$DOCKER_SOCK lists web; nothing was harmed" "$T/run13.out"'
   for n in a b; do eval "ap=\$AG_$n"; wait "$ap"; done
@@ -329,12 +335,7 @@ else
   sed -i -e "s|^    http: .*|    from: a/process:pid=$NSWEB\n    http: http://127.0.0.1:$NSPORT/|" \
     -e "s/pid: $WEB}/pid: $NSWEB}/" "$T/twelve.yaml"
   watch_proc "$NSWEB" "$T/truth12"
-  "$ASH" run --state-dir "$T/state12" --report-dir "$T/r12" "$T/twelve.yaml" > "$T/run12.out" 2>&1 &
-  RUN=$!
-  pids+=("$RUN")
-  listening "$T/run12.out"
-  start_agents "$P12" 2s twelve
-  wait "$RUN"; st=$?
+  run_fleet "$T/twelve.yaml" 12 "$P12"
   check "probe from a process on node a: the fleet run passes (exit $st)" '[ $st = 0 ]'
   for n in a b; do eval "ap=\$AG_$n"; wait "$ap"; done
   rep12=$(ls -d "$T"/r12/fleet-twelve-*/ 2>/dev/null | head -1)
