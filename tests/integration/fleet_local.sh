@@ -349,6 +349,69 @@ else
   wait "$NSWEB" 2>/dev/null
 fi
 
+# ---- 1e. a probe on a node that goes silent while its agent stays connected:
+# ash_fakeagent (node a) takes the fault without harm, fails its probe's samples
+# while the fault is in effect, and sends none from 100 ms after the revert on,
+# answering pings all the while. The coordinator's own probe is healthy all along,
+# so counting the silence as health would declare TTR; the run must not: the probe
+# goes stale, TTR stays unknown and the run ends on its expect.timeout.
+FAKE=$B/tests/ash_fakeagent
+P14=$(free_port)
+cat > "$T/fourteen.yaml" <<YAML
+version: 1
+name: fleet-fourteen
+fleet:
+  listen: 127.0.0.1:$P14
+  key_file: $T/key
+  nodes: [a]
+  lease: 1s
+  wait: 20s
+probes:
+  - name: web
+    http: http://127.0.0.1:$WEBPORT/
+    every: 50ms
+    timeout: 40ms
+  - name: far
+    from: a
+    tcp: 127.0.0.1:1
+    every: 20ms
+faults:
+  - name: stop-far
+    kind: process
+    target: {node: a, process: {pid: $WEB}}
+    action: stop
+    at: 300ms
+    duration: 300ms
+expect:
+  warmup: 300ms
+  stable_for: 500ms
+  timeout: 4s
+YAML
+"$ASH" run --state-dir "$T/state14" --report-dir "$T/r14" "$T/fourteen.yaml" > "$T/run14.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run14.out"
+"$FAKE" "127.0.0.1:$P14" "$T/key" a 100 > "$T/fake14.out" 2>&1 &
+FK=$!
+pids+=("$FK")
+wait "$RUN"; st=$?
+wait "$FK"; fst=$?
+rep14=$(ls -d "$T"/r14/fleet-fourteen-*/ 2>/dev/null | head -1)
+check "a silent probe on a connected agent: one report (run exit $st), the fake agent left on bye (exit $fst)" \
+  '[ -n "$rep14" ] && [ $fst = 0 ]'
+check "a silent probe on a connected agent: probe-stale names node and probe, TTR is not declared on its silence" 'python3 - "$rep14/report.json" <<PY
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]
+stale = [e for e in r["timeline"] if e["event"] == "probe-stale"]
+p = r["fleet"]["probes"][0]
+print("   impact", r["impact_ms"], "ttr", r["ttr_ms"], "stale:", stale[0]["detail"][:90] if stale else None, "; far:", p["stale"], p["unknown_from_ms"])
+ok = r["impact_ms"] is not None and r["ttr_ms"] is None and r["revert_to_recover_ms"] is None
+ok &= any(e["event"] == "timeout" for e in r["timeline"])  # it waited for a recovery it could not see
+ok &= len(stale) == 1 and stale[0]["detail"].startswith("probe \x27far\x27 on node a: no sample for")
+ok &= p["stale"] == 1 and p["unknown_from_ms"] is not None
+sys.exit(0 if ok else 1)
+PY'
+
 # ---- 2. SIGKILL of the coordinator mid-fault: the agents' leases revert
 P2=$(free_port)
 scenario "$T/two.yaml" fleet-two "$P2" "a, b" 30s 20s
