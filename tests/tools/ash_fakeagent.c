@@ -56,7 +56,7 @@ static void on_open(struct ash_channel *ch, void *data)
     (void)ch;
     struct fake *k = data;
     say(k, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "type", "hello", "node", k->node, "version", "fake", "proto", 1,
-                      "pid", 1, "t", (json_int_t)ash_now_ns()));
+                     "pid", 1, "t", (json_int_t)ash_now_ns()));
 }
 
 static void on_message(struct ash_channel *ch, json_t *msg, void *data)
@@ -92,7 +92,7 @@ static void on_message(struct ash_channel *ch, json_t *msg, void *data)
             k->quiet_at = ash_now_ns() + k->quiet_ns;
     }
     say(k, json_pack("{s:s, s:O, s:b, s:s, s:I}", "type", "result", "id", id, "ok", 1, "error", "", "t",
-                      (json_int_t)ash_now_ns()));
+                     (json_int_t)ash_now_ns()));
 }
 
 static void on_closed(struct ash_channel *ch, const ash_error_t *why, void *data)
