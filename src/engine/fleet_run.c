@@ -1,12 +1,15 @@
 /* `aftershock run` as a fleet coordinator (fleet_run.h, docs/fleet.md). */
 #include "engine/fleet_run.h"
+#include "engine/measure.h"
 #include "fleet/coord.h"
 #include "fleet/deploy.h"
+#include "fleet/hello_targets.h"
 #include "fleet/probe_msg.h"
 #include "fleet/proto.h"
 #include "fleet/psk.h"
 #include "kinds.h"
 #include "sys/clock.h"
+#include "sys/fs.h"
 #include "sys/gil.h"
 
 #include <errno.h>
@@ -52,6 +55,14 @@ struct rprobe {
     int64_t last_end; /* the latest sample's end, on this clock */
     int64_t bound;    /* the largest clock bound of its samples */
     char lost[400];   /* why its samples stopped before the run stopped them, "" if they did not */
+    /* Staleness (its agent connected, its samples not coming): see stale_tick. */
+    int64_t since;      /* when it was started, on this clock */
+    int64_t heard;      /* when its last sample arrived (or it was started) */
+    bool stale;         /* silent now for longer than stale_after */
+    size_t n_stale;     /* how many times it went stale */
+    int64_t stale_from; /* what was known of it when it first went stale; -1: never */
+    int64_t *late;      /* per sample whose agent said it: how late its tick started there */
+    size_t n_late, cap_late;
 };
 
 struct ash_fleet_run {
@@ -71,6 +82,8 @@ struct ash_fleet_run {
     const struct ash_fleet_deployer *dep; /* fleet.engine deploys the agents; NULL: someone else does */
     void *deployed;                       /* what dep made, removed at the end */
     int64_t next_check;                   /* when the wait next asks the engine whether it gave up on an agent */
+    ash_timer *stale_timer;
+    int64_t unknown_from; /* from here on the remote probes' samples are not all known: INT64_MAX when they are */
 };
 
 static const struct ash_fleet_spec *spec(const struct ash_fleet_run *fr)
@@ -168,6 +181,13 @@ static void on_sample(struct ash_coord *c, const struct ash_fleet_probe_sample *
             continue;
         if (!rp->active || s->start.bound < 0)
             return; /* stopped (a late one), or before the clock was mapped (never: the start waits for it) */
+        rp->heard = ash_now_ns();
+        if (rp->stale) {
+            rp->stale = false;
+            event(fr, rp->heard, "probe-fresh",
+                  "probe '%s' on node %s: samples again; what it did not sample while silent stays unknown",
+                  rp->p->name, s->node);
+        }
         struct ash_sample smp = {.start = s->start.t, .end = s->end.t, .ok = s->ok};
         snprintf(smp.detail, sizeof smp.detail, "%s", s->detail);
         int64_t b = s->start.bound > s->end.bound ? s->start.bound : s->end.bound;
@@ -176,6 +196,9 @@ static void on_sample(struct ash_coord *c, const struct ash_fleet_probe_sample *
         if (b > fr->probe_bound)
             fr->probe_bound = b;
         rp->n++;
+        /* The agent's schedule, as a local probe's (kept only when memory allows: not a figure). */
+        if (s->late >= 0 && ash_grow(&rp->late, &rp->cap_late, rp->n_late + 1, sizeof *rp->late, 256) == 0)
+            rp->late[rp->n_late++] = s->late;
         if (smp.end > rp->last_end)
             rp->last_end = smp.end;
         rp->cb(rp->arg, &smp);
@@ -355,6 +378,48 @@ static int deploy(struct ash_fleet_run *fr, ash_error_t *err)
     return 0;
 }
 
+/* One container a fault or probe of the scenario names on `node`, against what its
+ * agent's hello listed. Absent from a whole list: exit 3, nothing harmed. */
+static int check_container(struct ash_fleet_run *fr, const char *node, const char *endpoint, const char *name,
+                           const char *what, const char *who, ash_error_t *err)
+{
+    const json_t *hello = ash_coord_hello(fr->coord, node);
+    if (ash_hello_targets_has(hello, endpoint, name) != 0)
+        return 0; /* there, or this list cannot tell: the agent checks it when the scenario comes */
+    char seen[600];
+    ash_hello_targets_names(hello, seen, sizeof seen);
+    const char *engine = json_string_value(json_object_get(json_object_get(hello, "targets"), "engine"));
+    ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                    "fleet: node %s has no container '%s' (%s '%s'): its agent's engine %s lists %s; nothing was "
+                    "harmed",
+                    node, name, what, who, engine ? engine : "?", seen[0] ? seen : "none");
+    err->code = ENOENT; /* the message says it all: no strerror after it */
+    return -1;
+}
+
+/* Every fault's and node probe's node/container against its node's hello. */
+static int check_targets(struct ash_fleet_run *fr, ash_error_t *err)
+{
+    for (size_t i = 0; i < fr->n_faults; i++) {
+        const struct ash_fault_spec *f = fr->faults[i].f;
+        for (const struct ash_field *fl = f->kind->c.fields; fl && fl->key; fl++) {
+            if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
+                continue;
+            const struct ash_target_ref *ref = (const void *)((const char *)f->conf + fl->offset);
+            if (ref->name && ref->type == ASH_TARGET_CONTAINER && !ref->all &&
+                check_container(fr, fr->faults[i].node, ref->endpoint, ref->name, "fault", f->name, err) < 0)
+                return -1;
+        }
+    }
+    for (size_t i = 0; i < fr->n_probes; i++) {
+        const struct ash_probe_spec *p = fr->probes[i].p;
+        if (p->node_from && strncmp(p->node_from, "container:", 10) == 0 &&
+            check_container(fr, p->node, fr->o.sc->runtime.docker_host, p->node_from + 10, "probe", p->name, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int start(struct ash_fleet_run *fr, ash_error_t *err)
 {
     const struct ash_fleet_spec *fl = spec(fr);
@@ -393,6 +458,8 @@ static int start(struct ash_fleet_run *fr, ash_error_t *err)
         event(fr, ash_now_ns(), "fleet-clock", "node %s: offset %.3f ms, ±%.3f ms (smallest round trip %.3f ms)",
               fl->nodes.v[i], ash_ns_to_ms(m.offset), ash_ns_to_ms(m.bound), ash_ns_to_ms(m.rtt));
     }
+    if (check_targets(fr, err) < 0)
+        return -1;
     char *text = read_all(fr->o.sc->file, err);
     if (!text)
         return -1;
@@ -434,7 +501,8 @@ int ash_fleet_run_start(const struct ash_fleet_run_opts *o, struct ash_fleet_run
     }
     for (size_t i = 0; i < o->sc->n_probes; i++)
         if (o->sc->probes[i].node)
-            fr->probes[fr->n_probes++] = (struct rprobe){.p = &o->sc->probes[i], .start = {.fr = fr}};
+            fr->probes[fr->n_probes++] = (struct rprobe){.p = &o->sc->probes[i], .start = {.fr = fr}, .stale_from = -1};
+    fr->unknown_from = INT64_MAX;
     if (start(fr, err) < 0) {
         ash_fleet_run_end(fr);
         return -1;
@@ -552,6 +620,73 @@ static struct rprobe *rprobe_of(struct ash_fleet_run *fr, const struct ash_probe
     return NULL;
 }
 
+/* What its samples tell, on this clock: up to its latest sample's end (from its start
+ * when it has none yet). Beyond that, nothing is known of it. */
+static int64_t rprobe_known(const struct rprobe *rp)
+{
+    return rp->last_end > rp->since ? rp->last_end : rp->since;
+}
+
+/* The rule: a probe whose agent is connected but whose samples stop is stale after
+ * max(3 x every, timeout + every, fleet.lease) without one: three missed ticks, a
+ * sample that may take its whole timeout, and the agent's own silence bound (an agent
+ * silent that long is lost, not stale). */
+static int64_t stale_after(const struct ash_fleet_run *fr, const struct ash_probe_spec *p)
+{
+    int64_t t = 3 * p->every_ns;
+    if (p->timeout_ns + p->every_ns > t)
+        t = p->timeout_ns + p->every_ns;
+    return spec(fr)->lease_ns > t ? spec(fr)->lease_ns : t;
+}
+
+/* A stale probe's missing samples are unknown, not healthy: from what was known of it
+ * when it went stale, no figure may count on the run's probes (ash_fleet_run_known_until),
+ * even once its samples come back (a recovery window across the silence is not seen). */
+static int64_t stale_tick(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop;
+    struct ash_fleet_run *fr = data;
+    int64_t next = now + 500 * ASH_NS_PER_MS;
+    for (size_t i = 0; i < fr->n_probes; i++) {
+        struct rprobe *rp = &fr->probes[i];
+        if (!rp->active)
+            continue;
+        /* Looked at twice an interval (10 ms at most often, 500 ms at least). */
+        int64_t after = stale_after(fr, rp->p), look = rp->p->every_ns / 2;
+        if (look < 10 * ASH_NS_PER_MS)
+            look = 10 * ASH_NS_PER_MS;
+        if (now + look < next)
+            next = now + look;
+        if (rp->stale || now - rp->heard <= after)
+            continue;
+        rp->stale = true;
+        rp->n_stale++;
+        int64_t known = rprobe_known(rp);
+        if (rp->stale_from < 0)
+            rp->stale_from = known;
+        if (known < fr->unknown_from)
+            fr->unknown_from = known;
+        event(fr, now, "probe-stale",
+              "probe '%s' on node %s: no sample for %.0f ms while its agent is connected (every %.0f ms; stale "
+              "after max(3 x every, timeout + every, fleet.lease) = %.0f ms): its samples from %.0f ms ago on "
+              "are unknown, not healthy, and no recovery is counted across them",
+              rp->p->name, rp->p->node, ash_ns_to_ms(now - rp->heard), ash_ns_to_ms(rp->p->every_ns),
+              ash_ns_to_ms(after), ash_ns_to_ms(now - known));
+    }
+    return next;
+}
+
+int64_t ash_fleet_run_known_until(const struct ash_fleet_run *fr)
+{
+    int64_t k = INT64_MAX;
+    for (size_t i = 0; fr && i < fr->n_probes; i++) {
+        const struct rprobe *rp = &fr->probes[i];
+        if (rp->since > 0 && rprobe_known(rp) < k)
+            k = rprobe_known(rp);
+    }
+    return fr && fr->unknown_from < k ? fr->unknown_from : k;
+}
+
 int ash_fleet_run_probe_start(struct ash_fleet_run *fr, const struct ash_probe_spec *p, ash_fleet_sample_fn cb,
                               void *arg, ash_error_t *err)
 {
@@ -564,14 +699,21 @@ int ash_fleet_run_probe_start(struct ash_fleet_run *fr, const struct ash_probe_s
     rp->start = (struct slot){.fr = fr};
     /* Taken from now: its first sample may come in the same read as the answer. */
     rp->active = true;
+    rp->since = rp->heard = ash_now_ns();
+    if (!fr->stale_timer && !(fr->stale_timer = ash_loop_add_timer(fr->o.loop, rp->since, stale_tick, fr))) {
+        rp->active = false;
+        return ash_error(err, ENOMEM, "probe '%s' on node %s: the timer that watches its samples", p->name, p->node);
+    }
     if (ash_coord_request_async(fr->coord, p->node, ASH_MSG_PROBE, ash_probe_msg_start(&ps), answered, &rp->start,
                                 err) < 0) {
         rp->active = false;
         return ash_error_wrap(err, "probe '%s' on node %s", p->name, p->node);
     }
     await(fr, &rp->start);
-    if (rp->start.done && rp->start.ok)
+    if (rp->start.done && rp->start.ok) {
+        rp->heard = ash_now_ns(); /* its silence is counted from its agent's answer */
         return 0;
+    }
     rp->active = false;
     if (!rp->start.done)
         return ash_error(err, ETIMEDOUT, "node %s did not answer the start of probe '%s' within %.0fs", p->node,
@@ -580,8 +722,17 @@ int ash_fleet_run_probe_start(struct ash_fleet_run *fr, const struct ash_probe_s
     return ash_error_wrap(err, "probe '%s' cannot sample on node %s", p->name, p->node);
 }
 
+static void stale_timer_stop(struct ash_fleet_run *fr)
+{
+    if (fr->stale_timer)
+        ash_loop_cancel_timer(fr->o.loop, fr->stale_timer);
+    fr->stale_timer = NULL;
+}
+
 void ash_fleet_run_probes_stop(struct ash_fleet_run *fr)
 {
+    if (fr)
+        stale_timer_stop(fr);
     for (size_t i = 0; fr && i < fr->n_probes; i++) {
         struct rprobe *rp = &fr->probes[i];
         if (!rp->active)
@@ -619,7 +770,6 @@ static json_t *ms_or_null(bool have, int64_t ns)
 
 json_t *ash_fleet_run_json(const struct ash_fleet_run *fr, int64_t t_start)
 {
-    (void)t_start;
     const struct ash_fleet_spec *fl = spec(fr);
     json_t *nodes = json_array(), *faults = json_array();
     for (size_t i = 0; i < fl->nodes.n; i++) {
@@ -640,16 +790,52 @@ json_t *ash_fleet_run_json(const struct ash_fleet_run *fr, int64_t t_start)
     json_t *probes = json_array();
     for (size_t i = 0; i < fr->n_probes; i++) {
         const struct rprobe *rp = &fr->probes[i];
-        json_array_append_new(probes,
-                              json_pack("{s:s, s:s, s:o, s:I, s:o, s:o}", "name", rp->p->name, "node", rp->p->node,
-                                        "from", rp->p->node_from ? json_string(rp->p->node_from) : json_null(),
-                                        "samples", (json_int_t)rp->n, "bound_ms", ms_or_null(rp->n > 0, rp->bound),
-                                        "lost", rp->lost[0] ? json_string(rp->lost) : json_null()));
+        json_t *pj = json_pack("{s:s, s:s, s:o, s:I, s:o, s:o}", "name", rp->p->name, "node", rp->p->node, "from",
+                               rp->p->node_from ? json_string(rp->p->node_from) : json_null(), "samples",
+                               (json_int_t)rp->n, "bound_ms", ms_or_null(rp->n > 0, rp->bound), "lost",
+                               rp->lost[0] ? json_string(rp->lost) : json_null());
+        /* Its silences: how many, and from when (ms from the run's start) its samples are unknown. */
+        json_object_set_new(pj, "stale", json_integer((json_int_t)rp->n_stale));
+        json_object_set_new(pj, "unknown_from_ms", ms_or_null(rp->stale_from >= 0, rp->stale_from - t_start));
+        json_array_append_new(probes, pj);
     }
     return json_pack("{s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:f}", "engine", ash_fleet_engine_names[fl->engine], "listen",
                      fl->listen, "nodes", nodes, "faults", faults, "probes", probes, "clock_bound_ms",
                      ash_ns_to_ms(fr->bound + fr->probe_bound), "fault_bound_ms", ash_ns_to_ms(fr->bound),
                      "probe_bound_ms", ash_ns_to_ms(fr->probe_bound));
+}
+
+json_t *ash_fleet_run_lateness_json(const struct ash_fleet_run *fr)
+{
+    if (!fr || !fr->n_probes)
+        return NULL;
+    json_t *out = json_object();
+    for (size_t n = 0; out && n < spec(fr)->nodes.n; n++) {
+        const char *node = spec(fr)->nodes.v[n];
+        size_t total = 0, k = 0, over = 0;
+        bool any = false;
+        for (size_t i = 0; i < fr->n_probes; i++)
+            if (strcmp(fr->probes[i].p->node, node) == 0) {
+                any = true;
+                total += fr->probes[i].n_late;
+            }
+        int64_t *v = any ? malloc((total ? total : 1) * sizeof *v) : NULL;
+        if (!v)
+            continue;
+        for (size_t i = 0; i < fr->n_probes; i++)
+            for (size_t j = 0; strcmp(fr->probes[i].p->node, node) == 0 && j < fr->probes[i].n_late; j++) {
+                v[k++] = fr->probes[i].late[j];
+                over += fr->probes[i].late[j] > ASH_NS_PER_MS;
+            }
+        json_object_set_new(out, node,
+                            json_pack("{s:I, s:o, s:o, s:o, s:I}", "ticks", (json_int_t)total, "p50",
+                                      ms_or_null(total > 0, ash_percentile(v, total, 50)), "p99",
+                                      ms_or_null(total > 0, ash_percentile(v, total, 99)), "max",
+                                      ms_or_null(total > 0, ash_percentile(v, total, 100)), "over_1ms",
+                                      (json_int_t)over));
+        free(v);
+    }
+    return out;
 }
 
 static bool all_gone(struct ash_fleet_run *fr)
@@ -665,6 +851,7 @@ void ash_fleet_run_end(struct ash_fleet_run *fr)
     if (!fr)
         return;
     fr->ending = true;
+    stale_timer_stop(fr);
     if (fr->coord) {
         const struct ash_strlist *nodes = &spec(fr)->nodes;
         for (size_t i = 0; i < nodes->n; i++) {
@@ -697,6 +884,8 @@ void ash_fleet_run_end(struct ash_fleet_run *fr)
         close(fr->efd);
     memset(&fr->key, 0, sizeof fr->key);
     free(fr->faults);
+    for (size_t i = 0; i < fr->n_probes; i++)
+        free(fr->probes[i].late);
     free(fr->probes);
     free(fr);
 }

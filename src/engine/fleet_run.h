@@ -60,6 +60,13 @@ typedef void (*ash_fleet_sample_fn)(void *arg, const struct ash_sample *s);
  * in the report, and in the lost callback's reason). */
 int ash_fleet_run_probe_start(struct ash_fleet_run *fr, const struct ash_probe_spec *p, ash_fleet_sample_fn cb,
                               void *arg, ash_error_t *err);
+/* Up to when (this clock) the remote probes' samples are all known: the earliest of
+ * each one's latest sample end and of where one went stale (its agent connected, no
+ * sample for max(3 x every, timeout + every, fleet.lease): `probe-stale` on the
+ * timeline). A figure counted past it would count silence as health. INT64_MAX: no
+ * remote probe (fr NULL too). */
+int64_t ash_fleet_run_known_until(const struct ash_fleet_run *fr);
+
 /* Stop taking every remote probe's samples and tell their agents to stop them. */
 void ash_fleet_run_probes_stop(struct ash_fleet_run *fr);
 
@@ -71,6 +78,10 @@ void ash_fleet_run_cancel(struct ash_fleet_run *fr);
 /* What the clocks add to a figure's error (ns): the largest bound of an inject or revert
  * time the run used plus the largest of a remote probe's sample, 0 if none. */
 int64_t ash_fleet_run_bound(const struct ash_fleet_run *fr);
+
+/* The schedule's lateness of the probes on nodes, per node ({"a": {ticks, p50, p99, max,
+ * over_1ms}}, ms), as each agent measured its ticks; NULL when no probe is on a node. */
+json_t *ash_fleet_run_lateness_json(const struct ash_fleet_run *fr);
 
 /* The report's "fleet": each node's clock mapping, each remote fault's bounds. */
 json_t *ash_fleet_run_json(const struct ash_fleet_run *fr, int64_t t_start);

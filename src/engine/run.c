@@ -693,7 +693,9 @@ static int64_t observed_bound(const struct run *r, int64_t now)
         for (size_t k = 0; k < r->probes[i].n_fly; k++)
             if (r->probes[i].fly[k] - 1 < bound)
                 bound = r->probes[i].fly[k] - 1;
-    return bound;
+    /* fleet: a probe on a node is known up to its latest sample, never past a silence. */
+    int64_t remote = ash_fleet_run_known_until(r->fleet);
+    return remote < bound ? remote : bound;
 }
 
 /* Done when every fault has happened and every fault with a window has been

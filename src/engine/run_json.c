@@ -67,6 +67,8 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
         int64_t observed = r->t_observed > 0 ? r->t_observed : r->t_end;
         if (r->t_unfinished >= 0 && r->t_unfinished - 1 < observed)
             observed = r->t_unfinished - 1; /* an abandoned sample: its outcome is unknown */
+        if (ash_fleet_run_known_until(r->fleet) < observed)
+            observed = ash_fleet_run_known_until(r->fleet); /* fleet: past a probe's last sample, or its silence */
         if (im < 0) {
             /* Never impacted: the steady state never broke, so nothing to recover from. */
             ttr = sc->n_probes ? 0 : -1;
@@ -233,6 +235,9 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
         }
         json_object_set_new(lj, "over_1ms", json_integer((json_int_t)r->n_late_ticks));
         json_object_set_new(lj, "late_ticks", ticks);
+        json_t *nodes = ash_fleet_run_lateness_json(r->fleet); /* fleet: each agent's ticks, per node */
+        if (nodes)
+            json_object_set_new(lj, "nodes", nodes);
     }
 
     json_t *dets = json_array();

@@ -2,7 +2,9 @@
 #include "fleet/agent.h"
 #include "engine/fault_revert.h"
 #include "engine/guardian.h"
+#include "env/docker.h"
 #include "env/target.h"
+#include "fleet/hello_targets.h"
 #include "fleet/channel.h"
 #include "fleet/probe_msg.h"
 #include "fleet/proto.h"
@@ -25,6 +27,11 @@ struct agent_probe {
     void *state;
     bool open;
     ash_timer *timer;
+    /* The ticks whose samples are in flight: their start and lateness (sent with the sample). */
+    struct {
+        int64_t start, late;
+    } fly[16];
+    size_t n_fly;
 };
 
 struct agent {
@@ -310,7 +317,13 @@ static void probes_close(struct agent *a)
 static void send_sample(struct agent_probe *ap, const struct ash_sample *s)
 {
     struct ash_fleet_sample fs = {
-        .probe = ap->local.name, .start = s->start, .end = s->end, .ok = s->ok, .detail = s->detail};
+        .probe = ap->local.name, .start = s->start, .end = s->end, .ok = s->ok, .detail = s->detail, .late = -1};
+    for (size_t k = 0; k < ap->n_fly; k++)
+        if (ap->fly[k].start == s->start) {
+            fs.late = ap->fly[k].late;
+            ap->fly[k] = ap->fly[--ap->n_fly];
+            break;
+        }
     send_msg(ap->a, ash_probe_msg_sample(&fs));
 }
 
@@ -326,6 +339,12 @@ static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
     struct agent_probe *ap = data;
     int64_t scheduled = ash_timer_deadline(ap->timer), start = ash_now_ns(), every = ap->local.every_ns;
     ash_error_t e = {0};
+    /* Its lateness goes with its sample (as a local run's schedule_lateness_ms). More
+     * in flight than kept: the oldest one's is not said rather than guessed. */
+    if (ap->n_fly == sizeof ap->fly / sizeof *ap->fly)
+        ap->fly[0] = ap->fly[--ap->n_fly];
+    ap->fly[ap->n_fly].start = start;
+    ap->fly[ap->n_fly++].late = start - scheduled;
     if (ap->local.kind->sample(&ap->a->ctx, &ap->local, ap->state, start, sample_done, ap, &e) < 0) {
         struct ash_sample s = {.start = start, .end = ash_now_ns(), .ok = false};
         snprintf(s.detail, sizeof s.detail, "%s", e.msg);
@@ -476,15 +495,40 @@ static void on_message(struct ash_channel *ch, json_t *msg, void *data)
     }
 }
 
+/* The containers this node's engine has (the one an unqualified container: target
+ * resolves through: $DOCKER_HOST or the default socket), for the coordinator to check
+ * the scenario's against before anything is harmed. NULL (nothing said) when there is
+ * no engine here or it does not answer: an absent list is not an empty one. */
+static json_t *visible_targets(void)
+{
+    struct ash_docker *d = NULL;
+    json_t *list = NULL, *out = NULL;
+    if (ash_docker_open(NULL, &d, NULL) == 0 &&
+        ash_docker_call(d, "GET", "/containers/json?all=1", NULL, &list, NULL) == 0) {
+        char engine[4200];
+        snprintf(engine, sizeof engine, "unix://%s", ash_docker_socket(d));
+        out = ash_hello_targets(engine, list);
+    }
+    json_decref(list);
+    ash_docker_close(d);
+    return out;
+}
+
 static void on_open(struct ash_channel *ch, void *data)
 {
     (void)ch;
     struct agent *a = data;
     a->last_word = ash_now_ns();
     a->opened = true;
-    send_msg(a, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}", "type", ASH_MSG_HELLO, "node", a->o->node, "version",
-                          ASH_VERSION, "proto", ASH_FLEET_PROTO, "pid", (json_int_t)getpid(), "lease_ns",
-                          (json_int_t)a->o->lease_ns, "t", (json_int_t)ash_now_ns()));
+    json_t *targets = visible_targets();
+    json_t *hello = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}", "type", ASH_MSG_HELLO, "node", a->o->node,
+                              "version", ASH_VERSION, "proto", ASH_FLEET_PROTO, "pid", (json_int_t)getpid(), "lease_ns",
+                              (json_int_t)a->o->lease_ns, "t", (json_int_t)ash_now_ns());
+    if (hello && targets)
+        json_object_set_new(hello, "targets", targets);
+    else
+        json_decref(targets);
+    send_msg(a, hello);
 }
 
 static void on_closed(struct ash_channel *ch, const ash_error_t *why, void *data)

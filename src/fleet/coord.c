@@ -282,7 +282,8 @@ static void on_sample(struct agent *a, json_t *msg)
                                        .start = map_time(a, fs.start),
                                        .end = map_time(a, fs.end),
                                        .ok = fs.ok,
-                                       .detail = fs.detail};
+                                       .detail = fs.detail,
+                                       .late = fs.late};
     c->o.on_sample(c, &s, c->o.data);
 }
 

@@ -39,6 +39,7 @@ struct ash_fleet_probe_sample {
     struct ash_fleet_time start, end;
     bool ok;
     const char *detail;
+    int64_t late; /* how late its tick started on the agent, ns (a span: no mapping); -1: not said */
 };
 
 struct ash_coord_opts {

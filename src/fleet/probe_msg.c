@@ -21,8 +21,11 @@ int ash_probe_msg_start_parse(const json_t *msg, struct ash_probe_start *out, as
     json_t *every = json_object_get(msg, "every_ns"), *from = json_object_get(msg, "from");
     if (!out->probe || !out->probe[0])
         return ash_error(err, EINVAL, "a '%s' message without the probe's name", ASH_MSG_PROBE);
-    if (from && !json_is_null(from) && (!out->from || strncmp(out->from, "container:", 10) != 0 || !out->from[10]))
-        return ash_error(err, EINVAL, "probe '%s': 'from' is container:NAME or absent", out->probe);
+    /* The origins a probe samples from on a node: a container, or a process (its network namespace). */
+    bool typed = out->from && ((strncmp(out->from, "container:", 10) == 0 && out->from[10]) ||
+                               (strncmp(out->from, "process:", 8) == 0 && out->from[8]));
+    if (from && !json_is_null(from) && !typed)
+        return ash_error(err, EINVAL, "probe '%s': 'from' is container:NAME, process:SELECTOR or absent", out->probe);
     if (!json_is_integer(every))
         return ash_error(err, EINVAL, "probe '%s': 'every_ns' is not an integer", out->probe);
     out->every_ns = (int64_t)json_integer_value(every);
@@ -45,15 +48,21 @@ json_t *ash_probe_msg_sample(const struct ash_fleet_sample *s)
         if (k > 0 && (unsigned char)detail[k - 1] >= 0xC0)
             detail[k - 1] = '\0';
     }
-    return json_pack("{s:s, s:s, s:I, s:I, s:b, s:s}", "type", ASH_MSG_SAMPLE, "probe", s->probe, "start",
-                     (json_int_t)s->start, "end", (json_int_t)s->end, "ok", s->ok, "detail", detail);
+    json_t *m = json_pack("{s:s, s:s, s:I, s:I, s:b, s:s}", "type", ASH_MSG_SAMPLE, "probe", s->probe, "start",
+                          (json_int_t)s->start, "end", (json_int_t)s->end, "ok", s->ok, "detail", detail);
+    if (m && s->late >= 0 && json_object_set_new(m, "late", json_integer((json_int_t)s->late)) < 0) {
+        json_decref(m);
+        return NULL;
+    }
+    return m;
 }
 
 int ash_probe_msg_sample_parse(const json_t *msg, struct ash_fleet_sample *out, ash_error_t *err)
 {
     json_t *start = json_object_get(msg, "start"), *end = json_object_get(msg, "end");
     json_t *ok = json_object_get(msg, "ok"), *detail = json_object_get(msg, "detail");
-    *out = (struct ash_fleet_sample){.probe = str(msg, "probe")};
+    json_t *late = json_object_get(msg, "late");
+    *out = (struct ash_fleet_sample){.probe = str(msg, "probe"), .late = -1};
     if (!out->probe || !out->probe[0])
         return ash_error(err, EINVAL, "a '%s' message without the probe's name", ASH_MSG_SAMPLE);
     if (!json_is_integer(start) || !json_is_integer(end))
@@ -69,6 +78,9 @@ int ash_probe_msg_sample_parse(const json_t *msg, struct ash_fleet_sample *out, 
     if (detail && !json_is_string(detail))
         return ash_error(err, EINVAL, "probe '%s': a sample whose 'detail' is not a string", out->probe);
     out->detail = detail ? json_string_value(detail) : "";
+    if (late && (!json_is_integer(late) || json_integer_value(late) < 0))
+        return ash_error(err, EINVAL, "probe '%s': a sample whose 'late' is not a count of ns >= 0", out->probe);
+    out->late = late ? (int64_t)json_integer_value(late) : -1;
     return 0;
 }
 

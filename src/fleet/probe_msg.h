@@ -17,7 +17,7 @@
 #define ASH_PROBE_MSG_EVERY_MAX (INT64_C(3600) * 1000000000) /* 1 h */
 
 /* Coordinator -> agent: run the scenario's probe `probe` every `every_ns`, from
- * `from` on the node ("container:NAME"; NULL: the node itself). */
+ * `from` on the node ("container:NAME" or "process:SELECTOR"; NULL: the node itself). */
 struct ash_probe_start {
     const char *probe;
     const char *from;
@@ -30,6 +30,7 @@ struct ash_fleet_sample {
     int64_t start, end;
     bool ok;
     const char *detail;
+    int64_t late; /* how late its tick started against its schedule, ns; -1: not said (an older agent) */
 };
 
 /* The fields of a `probe` request (type and id are the request's). NULL: no memory. */
@@ -39,7 +40,7 @@ int ash_probe_msg_start_parse(const json_t *msg, struct ash_probe_start *out, as
 /* A whole `sample` message (detail cut to ASH_PROBE_MSG_DETAIL - 1 bytes). NULL: no memory. */
 json_t *ash_probe_msg_sample(const struct ash_fleet_sample *s);
 /* Read a `sample` message: a probe name, integer times with 0 < start <= end, a
- * boolean ok, a string detail (borrowed strings). */
+ * boolean ok, a string detail (borrowed strings), an optional integer late >= 0. */
 int ash_probe_msg_sample_parse(const json_t *msg, struct ash_fleet_sample *out, ash_error_t *err);
 /* The fields of a `probe-stop` message. */
 json_t *ash_probe_msg_stop(const char *probe);

@@ -6,7 +6,7 @@
 #define ASH_FLEET_PROTO 1
 
 /* Agent -> coordinator. */
-#define ASH_MSG_HELLO "hello"         /* node, version, proto, pid, t */
+#define ASH_MSG_HELLO "hello"         /* node, version, proto, pid, t; targets (fleet/hello_targets.h) */
 #define ASH_MSG_PONG "pong"           /* id, t: the agent's clock when it answered */
 #define ASH_MSG_RESULT "result"       /* id, ok, error, t */
 #define ASH_MSG_EVENT "event"         /* t, event, detail */
@@ -23,6 +23,6 @@
 /* Probes from a node (fleet/probe_msg.h builds and checks them). */
 #define ASH_MSG_PROBE "probe"           /* coordinator -> agent: id, probe, from, every_ns; result answers */
 #define ASH_MSG_PROBE_STOP "probe-stop" /* coordinator -> agent: probe */
-#define ASH_MSG_SAMPLE "sample"         /* agent -> coordinator: probe, start, end, ok, detail */
+#define ASH_MSG_SAMPLE "sample"         /* agent -> coordinator: probe, start, end, ok, detail, late */
 
 #endif

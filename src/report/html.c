@@ -408,6 +408,19 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
                 ash_report_fmt_dur_or(b, sizeof b, late, "p99", "-"),
                 ash_report_fmt_dur_or(c, sizeof c, late, "max", "-"),
                 (long long)json_integer_value(json_object_get(late, "ticks")));
+        /* fleet: the probes on nodes, as each node's agent measured its ticks. */
+        const char *node;
+        const json_t *nl;
+        json_object_foreach((json_t *)json_object_get(late, "nodes"), node, nl)
+        {
+            fputs("<p>On node ", f);
+            put(f, node);
+            fprintf(f, ", its agent's probe samples started late by p50 %s, p99 %s, max %s (%lld samples).</p>\n",
+                    ash_report_fmt_dur_or(a, sizeof a, nl, "p50", "-"),
+                    ash_report_fmt_dur_or(b, sizeof b, nl, "p99", "-"),
+                    ash_report_fmt_dur_or(c, sizeof c, nl, "max", "-"),
+                    (long long)json_integer_value(json_object_get(nl, "ticks")));
+        }
         const json_t *ticks = json_object_get(late, "late_ticks");
         if (json_array_size(ticks)) {
             fprintf(f, "<p>%lld ticks started over 1 ms late%s:</p>\n<ul class=\"late\">\n",

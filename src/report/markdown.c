@@ -186,6 +186,19 @@ static void figures(FILE *f, const json_t *report)
             cell_dur(f, late, "p99", "-");
             cell_dur(f, late, "max", "-");
             fputs("\n", f);
+            /* fleet: the probes on nodes, as each node's agent measured its ticks. */
+            const char *node;
+            const json_t *nl;
+            json_object_foreach((json_t *)json_object_get(late, "nodes"), node, nl)
+            {
+                fprintf(f, "| %zu, node ", i + 1);
+                ash_report_put_md_cell(f, node);
+                fprintf(f, " | %lld |", (long long)json_integer_value(json_object_get(nl, "ticks")));
+                cell_dur(f, nl, "p50", "-");
+                cell_dur(f, nl, "p99", "-");
+                cell_dur(f, nl, "max", "-");
+                fputs("\n", f);
+            }
         }
         /* Each tick over 1 ms late with what held the loop: the harness explains itself. */
         json_array_foreach(runs, i, run)

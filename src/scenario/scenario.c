@@ -1794,9 +1794,20 @@ static int probe_from_node(struct pctx *x, const ash_node *probes, size_t i)
     if (slash) {
         char msg[300], ref_s[300];
         struct ash_target_ref ref = {0};
-        snprintf(ref_s, sizeof ref_s, "container:%s", slash + 1);
-        int r = slash[1] ? ash_target_ref_parse(ref_s, &ref, msg, sizeof msg)
-                         : (snprintf(msg, sizeof msg, "no container after '/' (NODE/CONTAINER)"), -1);
+        /* NODE/NAME is a container; NODE/process:SELECTOR a process, as a local `from:` takes them. */
+        const char *rest = slash + 1;
+        bool typed = strncmp(rest, "container:", 10) == 0 || strncmp(rest, "process:", 8) == 0;
+        snprintf(ref_s, sizeof ref_s, "%s%s", typed ? "" : "container:", rest);
+        int r = 0;
+        if (!rest[0])
+            r = (snprintf(msg, sizeof msg, "no container after '/' (NODE/CONTAINER)"), -1);
+        else if (strncmp(rest, "pod:", 4) == 0)
+            r = (snprintf(msg, sizeof msg,
+                          "a probe does not sample from a pod yet (as a local 'from:'): name one of its containers' "
+                          "processes with NODE/process:..."),
+                 -1);
+        else
+            r = ash_target_ref_parse(ref_s, &ref, msg, sizeof msg);
         if (r == 0)
             r = ash_target_selector_check(ref.type, ref.name, msg, sizeof msg);
         ash_target_ref_clear(&ref);

@@ -19,6 +19,8 @@
 #      target missing on its node: that agent refuses the scenario, exit 3, no harm;
 #   3. a node that never connects: exit 3 before anything is harmed, naming it;
 #   4. bad `fleet:` input: file:line:column; `plan` shows the fleet step and nodes.
+# (1d: the probe from a process on node a, `from: a/process:pid=N`, in a network
+# namespace this test made.)
 # Every process here is started by this test and ended by its pid.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
@@ -72,6 +74,17 @@ start_agents() { # PORT LEASE TAG [GUARDED-NODE]
 
 # An agent connects once: start it after the coordinator listens.
 listening() { for _ in $(seq 1000); do grep -q "^fleet: listening" "$1" 2>/dev/null && return; sleep 0.01; done; }
+
+# Run YAML as the coordinator (state, reports and output tagged N) with agents a and
+# b (lease 2s) on PORT, until it ends: its status in st.
+run_fleet() { # YAML N PORT
+  "$ASH" run --state-dir "$T/state$2" --report-dir "$T/r$2" "$1" > "$T/run$2.out" 2>&1 &
+  RUN=$!
+  pids+=("$RUN")
+  listening "$T/run$2.out"
+  start_agents "$3" 2s "$2"
+  wait "$RUN"; st=$?
+}
 
 scenario() { # FILE NAME PORT NODES DURATION WAIT
   cat > "$1" <<YAML
@@ -209,6 +222,13 @@ ok &= r["resolution"]["impact_ms"] >= 50 + fl["clock_bound_ms"]
 sys.exit(0 if ok else 1)
 PY'
 check "probe on node a: the process runs again after the run" '[ "$(tail -n 1 "$T/truth8" | cut -d" " -f1)" = running ]'
+check "probe on node a: its agent's schedule lateness in the report, per node (p50/p99/max)" 'python3 - "$rep8/report.json" <<PY
+import json, sys
+late = json.load(open(sys.argv[1]))["runs"][0]["schedule_lateness_ms"]
+a = late.get("nodes", {}).get("a")
+print("   node a:", a, "; the coordinator: ticks", late.get("ticks"), "p99", late.get("p99"))
+sys.exit(0 if a and a["ticks"] > 20 and 0 <= a["p50"] <= a["p99"] <= a["max"] and "b" not in late["nodes"] else 1)
+PY'
 
 # ---- 1c. the same from a container on node a (`from: a/web`): a private dockerd's
 # container with no network but its own loopback, where its httpd listens; node a's
@@ -234,7 +254,8 @@ else
   RUN=$!
   pids+=("$RUN")
   listening "$T/run10.out"
-  start_agents "$P10" 2s ten
+  # The agents' engine is the private dockerd: their hello lists its containers (web), checked by the run.
+  DOCKER_HOST="unix://$DOCKER_SOCK" start_agents "$P10" 2s ten
   wait "$RUN"; st=$?
   check "probe from a container on node a: the fleet run passes (exit $st)" '[ $st = 0 ]'
   for n in a b; do
@@ -261,8 +282,112 @@ else
   check "a probe's container missing on node a: exit 3 before any harm, naming node and probe (exit $st)" \
     '[ $st = 3 ] && grep -q "fleet: node a did not take the scenario; nothing was harmed: .*probe .web.: from: a/nosuch" "$T/run11.out"'
   for n in a b; do eval "ap=\$AG_$n"; wait "$ap"; done
+  # The same with agents whose hello lists the engine's containers: the run itself
+  # refuses before sending the scenario, naming node and container.
+  P13=$(free_port)
+  sed -e "s/$P11/$P13/" "$T/eleven.yaml" > "$T/thirteen.yaml"
+  DOCKER_HOST="unix://$DOCKER_SOCK" run_fleet "$T/thirteen.yaml" 13 "$P13"
+  check "a probe's container not in node a's hello: exit 3 before the scenario is sent, naming node and container (exit $st)" \
+    '[ $st = 3 ] && grep -q "fleet: node a has no container .nosuch. (probe .web.): its agent.s engine unix://$DOCKER_SOCK lists web; nothing was harmed" "$T/run13.out"'
+  for n in a b; do eval "ap=\$AG_$n"; wait "$ap"; done
   dockerd_stop
 fi
+
+# ---- 1d. from a process on node a (`from: a/process:pid=N`): the test's own HTTP
+# server in a network namespace this test made (unshare --net: its own loopback
+# only); node a's agent samples inside that namespace, node b's stops the server
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
+  ash_skip_part "from: NODE/process: (1d): needs root and unshare to make the process's own network namespace"
+else
+  unshare --net sh -c 'ip link set lo up 2>/dev/null || ifconfig lo up; exec "$1" --port-file "$2"' sh "$TGT" \
+    "$T/nsweb.port" 2>"$T/nsweb.err" &
+  NSWEB=$!
+  pids+=("$NSWEB")
+  for _ in $(seq 200); do [ -s "$T/nsweb.port" ] && break; sleep 0.01; done
+  NSPORT=$(cat "$T/nsweb.port" 2>/dev/null)
+  check "process in its own namespace: it answers there, nothing on the machine's loopback port" \
+    '[ -n "$NSPORT" ] && nsenter -t "$NSWEB" -n bash -c "exec 3<>/dev/tcp/127.0.0.1/$NSPORT" 2>/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/$NSPORT) 2>/dev/null'
+  P12=$(free_port)
+  scenario "$T/twelve.yaml" fleet-twelve "$P12" "a, b" 1s 20s
+  sed -i -e "s|^    http: .*|    from: a/process:pid=$NSWEB\n    http: http://127.0.0.1:$NSPORT/|" \
+    -e "s/pid: $WEB}/pid: $NSWEB}/" "$T/twelve.yaml"
+  watch_proc "$NSWEB" "$T/truth12"
+  run_fleet "$T/twelve.yaml" 12 "$P12"
+  check "probe from a process on node a: the fleet run passes (exit $st)" '[ $st = 0 ]'
+  for n in a b; do eval "ap=\$AG_$n"; wait "$ap"; done
+  rep12=$(ls -d "$T"/r12/fleet-twelve-*/ 2>/dev/null | head -1)
+  check "probe from a process on node a: the known answer (fault on node b) within the stated resolution" \
+    '[ -n "$rep12" ] && known_answer "$rep12/report.json" "$T/truth12"'
+  check "probe from a process on node a: the report names the node and the process" \
+    'python3 -c "import json,sys; p=json.load(open(sys.argv[1]))[\"runs\"][0][\"fleet\"][\"probes\"][0]; sys.exit(0 if p[\"node\"] == \"a\" and p[\"from\"] == \"process:pid=$NSWEB\" and p[\"samples\"] > 20 else 1)" "$rep12/report.json"'
+  check "probe from a process on node a: the server runs again after the run" \
+    '[ "$(tail -n 1 "$T/truth12" | cut -d" " -f1)" = running ]'
+  kill "$NSWEB" 2>/dev/null
+  wait "$NSWEB" 2>/dev/null
+fi
+
+# ---- 1e. a probe on a node that goes silent while its agent stays connected:
+# ash_fakeagent (node a) takes the fault without harm, fails its probe's samples
+# while the fault is in effect, and sends none from 100 ms after the revert on,
+# answering pings all the while. The coordinator's own probe is healthy all along,
+# so counting the silence as health would declare TTR; the run must not: the probe
+# goes stale, TTR stays unknown and the run ends on its expect.timeout.
+FAKE=$B/tests/ash_fakeagent
+P14=$(free_port)
+cat > "$T/fourteen.yaml" <<YAML
+version: 1
+name: fleet-fourteen
+fleet:
+  listen: 127.0.0.1:$P14
+  key_file: $T/key
+  nodes: [a]
+  lease: 1s
+  wait: 20s
+probes:
+  - name: web
+    http: http://127.0.0.1:$WEBPORT/
+    every: 50ms
+    timeout: 40ms
+  - name: far
+    from: a
+    tcp: 127.0.0.1:1
+    every: 20ms
+faults:
+  - name: stop-far
+    kind: process
+    target: {node: a, process: {pid: $WEB}}
+    action: stop
+    at: 300ms
+    duration: 300ms
+expect:
+  warmup: 300ms
+  stable_for: 500ms
+  timeout: 4s
+YAML
+"$ASH" run --state-dir "$T/state14" --report-dir "$T/r14" "$T/fourteen.yaml" > "$T/run14.out" 2>&1 &
+RUN=$!
+pids+=("$RUN")
+listening "$T/run14.out"
+"$FAKE" "127.0.0.1:$P14" "$T/key" a 100 > "$T/fake14.out" 2>&1 &
+FK=$!
+pids+=("$FK")
+wait "$RUN"; st=$?
+wait "$FK"; fst=$?
+rep14=$(ls -d "$T"/r14/fleet-fourteen-*/ 2>/dev/null | head -1)
+check "a silent probe on a connected agent: one report (run exit $st), the fake agent left on bye (exit $fst)" \
+  '[ -n "$rep14" ] && [ $fst = 0 ]'
+check "a silent probe on a connected agent: probe-stale names node and probe, TTR is not declared on its silence" 'python3 - "$rep14/report.json" <<PY
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]
+stale = [e for e in r["timeline"] if e["event"] == "probe-stale"]
+p = r["fleet"]["probes"][0]
+print("   impact", r["impact_ms"], "ttr", r["ttr_ms"], "stale:", stale[0]["detail"][:90] if stale else None, "; far:", p["stale"], p["unknown_from_ms"])
+ok = r["impact_ms"] is not None and r["ttr_ms"] is None and r["revert_to_recover_ms"] is None
+ok &= any(e["event"] == "timeout" for e in r["timeline"])  # it waited for a recovery it could not see
+ok &= len(stale) == 1 and stale[0]["detail"].startswith("probe \x27far\x27 on node a: no sample for")
+ok &= p["stale"] == 1 and p["unknown_from_ms"] is not None
+sys.exit(0 if ok else 1)
+PY'
 
 # ---- 2. SIGKILL of the coordinator mid-fault: the agents' leases revert
 P2=$(free_port)

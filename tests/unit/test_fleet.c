@@ -39,6 +39,7 @@ struct fx {
     char lost[1024];      /* why the coordinator lost the agent */
     /* Probe samples from the agent (on_sample). */
     int n_samples, n_ok;
+    int n_late; /* samples that said how late their tick started on the agent */
     char last_detail[128];
     char last_probe[64];
     int64_t first_start, last_end; /* on the coordinator's clock */
@@ -56,6 +57,7 @@ static void on_sample(struct ash_coord *c, const struct ash_fleet_probe_sample *
         f->first_start = s->start.t;
     f->n_samples++;
     f->n_ok += s->ok;
+    f->n_late += s->late >= 0 && s->late < ASH_NS_PER_S;
     f->last_end = s->end.t;
     snprintf(f->last_detail, sizeof f->last_detail, "%s", s->detail);
     snprintf(f->last_probe, sizeof f->last_probe, "%s:%s", s->node, s->probe);
@@ -528,6 +530,11 @@ START_TEST(test_probe_msg_encode_decode)
     ck_assert_str_eq(back.from, "container:api");
     ck_assert_int_eq(back.every_ns, 50 * ASH_NS_PER_MS);
     json_decref(m);
+    ps.from = "process:pidfile=/run/api.pid"; /* a process on the node: its network namespace */
+    m = ash_probe_msg_start(&ps);
+    ck_assert_msg(ash_probe_msg_start_parse(m, &back, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(back.from, "process:pidfile=/run/api.pid");
+    json_decref(m);
     ps.from = NULL; /* the node itself: "from" is null */
     m = ash_probe_msg_start(&ps);
     ck_assert(json_is_null(json_object_get(m, "from")));
@@ -545,9 +552,13 @@ START_TEST(test_probe_msg_encode_decode)
         {"{\"probe\": \"p\", \"every_ns\": 0}", "outside 1ms..1h"},
         {"{\"probe\": \"p\", \"every_ns\": -5}", "outside 1ms..1h"},
         {"{\"probe\": \"p\", \"every_ns\": 7200000000000}", "outside 1ms..1h"},
-        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"host:a\"}", "container:NAME or absent"},
-        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"container:\"}", "container:NAME or absent"},
-        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": 3}", "container:NAME or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"host:a\"}",
+         "container:NAME, process:SELECTOR or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"container:\"}",
+         "container:NAME, process:SELECTOR or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"process:\"}",
+         "container:NAME, process:SELECTOR or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": 3}", "container:NAME, process:SELECTOR or absent"},
     };
     for (size_t i = 0; i < sizeof bad_start / sizeof *bad_start; i++) {
         json_t *j = json_loads(bad_start[i].json, 0, NULL);
@@ -563,7 +574,13 @@ START_TEST(test_probe_msg_encode_decode)
     memset(longd, 'x', sizeof longd);
     memcpy(longd + ASH_PROBE_MSG_DETAIL - 3, "\xc3\xa9", 2); /* é across the cut at 119 bytes */
     longd[sizeof longd - 1] = '\0';
-    struct ash_fleet_sample fs = {.probe = "web", .start = 1000, .end = 5000, .ok = false, .detail = longd}, sb;
+    struct ash_fleet_sample fs = {.probe = "web",
+                                  .start = 1000,
+                                  .end = 5000,
+                                  .ok = false,
+                                  .detail = longd,
+                                  .late = 2500},
+                            sb;
     m = ash_probe_msg_sample(&fs);
     ck_assert_ptr_nonnull(m);
     ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sample");
@@ -577,7 +594,14 @@ START_TEST(test_probe_msg_encode_decode)
     ck_assert_int_eq(sb.end, 5000);
     ck_assert(!sb.ok);
     ck_assert_uint_eq(strlen(sb.detail), ASH_PROBE_MSG_DETAIL - 3); /* the 'é' dropped whole */
+    ck_assert_int_eq(sb.late, 2500);                                /* how late its tick started */
     json_decref(again);
+    json_decref(m);
+    fs.late = -1; /* not known: not said, and read back as not known */
+    m = ash_probe_msg_sample(&fs);
+    ck_assert_ptr_null(json_object_get(m, "late"));
+    ck_assert_msg(ash_probe_msg_sample_parse(m, &sb, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(sb.late, -1);
     json_decref(m);
 
     static const struct {
@@ -593,6 +617,8 @@ START_TEST(test_probe_msg_encode_decode)
         {"{\"probe\": \"p\", \"start\": 1, \"end\": 2}", "'ok' is not true or false"},
         {"{\"probe\": \"p\", \"start\": 1, \"end\": 2, \"ok\": 1}", "'ok' is not true or false"},
         {"{\"probe\": \"p\", \"start\": 1, \"end\": 2, \"ok\": true, \"detail\": 7}", "'detail' is not a string"},
+        {"{\"probe\": \"p\", \"start\": 1, \"end\": 2, \"ok\": true, \"late\": -3}", "'late' is not a count of ns"},
+        {"{\"probe\": \"p\", \"start\": 1, \"end\": 2, \"ok\": true, \"late\": \"1ms\"}", "'late' is not a count"},
     };
     for (size_t i = 0; i < sizeof bad_sample / sizeof *bad_sample; i++) {
         json_t *j = json_loads(bad_sample[i].json, 0, NULL);
@@ -687,6 +713,7 @@ START_TEST(test_probe_on_agent)
     printf("probe from n1: %d samples (%d ok) in 300 ms\n", f.n_samples, f.n_ok);
     ck_assert_int_ge(f.n_samples, 5);
     ck_assert_int_eq(f.n_ok, f.n_samples);
+    ck_assert_int_eq(f.n_late, f.n_samples); /* each says how late its tick started there */
     ck_assert_str_eq(f.last_probe, "n1:there");
     ck_assert(!f.sample_out_of_order);
     struct ash_clock_map m;

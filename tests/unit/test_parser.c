@@ -868,6 +868,18 @@ START_TEST(test_probe_from_node)
     ck_assert_ptr_null(sc->probes[2].node);        /* a container here */
     ck_assert_ptr_null(sc->probes[3].node);
     ash_scenario_free(sc);
+    /* A process on a node (its network namespace), as a local `from: process:` takes it. */
+    sc = load_ok(FLEET "probes:\n  - name: p\n    from: a/process:pidfile=/run/web.pid\n    tcp: 'x:1'\n"
+                       "  - name: q\n    from: b/container:web\n    tcp: 'x:1'\n");
+    ck_assert_str_eq(sc->probes[0].node, "a");
+    ck_assert_str_eq(sc->probes[0].node_from, "process:pidfile=/run/web.pid");
+    ck_assert_str_eq(sc->probes[1].node_from, "container:web");
+    ash_scenario_free(sc);
+    load_err(FLEET "probes:\n  - name: p\n    from: a/pod:default/web\n    tcp: 'x:1'\n",
+             "s.yaml:8:11: probe 'p': from: a/pod:default/web: a probe does not sample from a pod yet (as a local "
+             "'from:'): name one of its containers' processes with NODE/process:...");
+    load_err_at(FLEET "probes:\n  - name: p\n    from: 'a/process:'\n    tcp: 'x:1'\n",
+                "s.yaml:8:11: probe 'p': from: a/process:", "");
     load_err(FLEET "probes:\n  - name: p\n    from: z\n    tcp: 'x:1'\n",
              "s.yaml:8:11: probe 'p' runs from 'z', which is neither a node in fleet.nodes nor a host of this "
              "scenario");

@@ -779,6 +779,33 @@ START_TEST(late_ticks_with_their_cause)
 }
 END_TEST
 
+/* A fleet run's probes on nodes: each node's agent's ticks get a row (md) or a line (html) of their own (issue 20). */
+START_TEST(late_per_node_in_md_and_html)
+{
+    json_t *doc = load_fixture("pass");
+    json_t *late = json_object_get(json_array_get(json_object_get(doc, "runs"), 0), "schedule_lateness_ms");
+    ck_assert_ptr_nonnull(late);
+    json_object_set_new(late, "nodes",
+                        json_pack("{s:{s:i, s:f, s:f, s:f, s:i}}", "node|a", "ticks", 48, "p50", 0.027, "p99", 0.162,
+                                  "max", 0.162, "over_1ms", 0));
+    char path[600];
+    snprintf(path, sizeof path, "%s/nodes.md", tmpdir);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_report_write_markdown(doc, path, &err) == 0, "%s", err.msg);
+    char *out = slurp(path);
+    ck_assert_msg(strstr(out, "| 1, node node\\|a | 48 |") != NULL, "%s", out);
+    free(out);
+    snprintf(path, sizeof path, "%s/nodes.html", tmpdir);
+    ck_assert_msg(ash_report_write_html(doc, path, &err) == 0, "%s", err.msg);
+    out = slurp(path);
+    ck_assert_msg(strstr(out, "<p>On node node|a, its agent's probe samples started late by p50 ") != NULL &&
+                      strstr(out, "(48 samples).</p>") != NULL,
+                  "html lacks the node's lateness");
+    free(out);
+    json_decref(doc);
+}
+END_TEST
+
 /* ---- HTML ---- */
 
 START_TEST(html_timeline_per_run_and_strip_per_probe)
@@ -1366,6 +1393,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, markdown_has_the_figures);
     tcase_add_test(tc, fleet_section_in_markdown_and_html);
     tcase_add_test(tc, late_ticks_with_their_cause);
+    tcase_add_test(tc, late_per_node_in_md_and_html);
     tcase_add_test(tc, html_timeline_per_run_and_strip_per_probe);
     tcase_add_test(tc, index_lists_newest_first);
     tcase_add_test(tc, index_takes_the_known_report_from_memory);
