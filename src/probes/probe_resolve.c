@@ -10,12 +10,15 @@
 #include <errno.h>
 #include <ldns/ldns.h>
 #include <netdb.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,10 +94,46 @@ static bool hosts_lookup(const char *path, const char *name, char *addr, size_t 
     return found;
 }
 
-/* A query to a container's nameserver, in flight: its socket is read by the loop. */
+/* A getaddrinfo of the harness's, run by glibc's own threads (getaddrinfo_a): the
+ * harness's resolver can hang as well (a nameserver gone), and the loop must not wait
+ * on it. Shared by the loop and the thread glibc reports its end on, which writes a
+ * byte to the pipe; freed by whichever lets go last. */
+struct gai_req {
+    struct gaicb cb;
+    struct addrinfo hints;
+    char name[256], port[32];
+    int pipe[2];
+    atomic_int refs;
+};
+
+static void gai_unref(struct gai_req *r)
+{
+    if (atomic_fetch_sub(&r->refs, 1) != 1)
+        return;
+    if (r->cb.ar_result)
+        freeaddrinfo(r->cb.ar_result);
+    close(r->pipe[0]);
+    close(r->pipe[1]);
+    free(r);
+}
+
+/* On glibc's thread: touches nothing but the request. */
+static void gai_notify(union sigval v)
+{
+    struct gai_req *r = v.sival_ptr;
+    char c = 1;
+    if (write(r->pipe[1], &c, 1) < 0) {
+        /* the pipe is the loop's only news of it; non-blocking, one byte: cannot be full */
+    }
+    gai_unref(r);
+}
+
+/* A name's resolution in flight: a query to a container's nameserver (its socket read
+ * by the loop), or the harness's getaddrinfo (gai: its pipe read by the loop). */
 struct ash_probe_lookup {
     ash_loop *loop;
     int fd;
+    struct gai_req *gai;
     ash_timer *timer;
     uint16_t id;
     char name[256], port[32], ns[64], who[128];
@@ -110,8 +149,15 @@ void ash_probe_lookup_cancel(struct ash_probe_lookup *lk)
         return;
     if (lk->timer)
         ash_loop_cancel_timer(lk->loop, lk->timer);
-    if (lk->fd >= 0) {
+    if (lk->fd >= 0)
         ash_loop_del_fd(lk->loop, lk->fd);
+    if (lk->gai) {
+        /* Still queued: glibc drops it and never reports it, so its reference is ours
+         * to let go. Running or done: its report comes and lets go of it. */
+        if (gai_cancel(&lk->gai->cb) == EAI_CANCELED)
+            gai_unref(lk->gai);
+        gai_unref(lk->gai);
+    } else if (lk->fd >= 0) {
         close(lk->fd);
     }
     free(lk);
@@ -132,15 +178,12 @@ static int numeric(const char *name, const char *addr, const char *port, int soc
 }
 
 /* Free first, report last: the callback may cancel or start other lookups, or close the probe. */
-static void lookup_finish(struct ash_probe_lookup *lk, const char *addr, const char *why)
+static void lookup_finish(struct ash_probe_lookup *lk, struct addrinfo *ai, const char *why)
 {
     ash_probe_resolved_fn cb = lk->cb;
     void *arg = lk->arg;
-    struct addrinfo *ai = NULL;
     char msg[300];
     snprintf(msg, sizeof msg, "%s", why ? why : "");
-    if (addr && numeric(lk->name, addr, lk->port, lk->socktype, &ai, msg, sizeof msg) < 0)
-        ai = NULL;
     lk->cb = NULL;
     ash_probe_lookup_cancel(lk);
     cb(arg, ai, ai ? NULL : msg);
@@ -154,6 +197,7 @@ static void on_answer(ash_loop *loop, int fd, uint32_t events, void *data)
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     char why[300], addr[INET6_ADDRSTRLEN];
+    struct addrinfo *ai = NULL;
     if (n < 0) {
         /* ICMP unreachable on the connected socket: the nameserver said no at once. */
         snprintf(why, sizeof why, "resolve '%s' from %s: %s: %s", lk->name, lk->who, lk->ns, strerror(errno));
@@ -162,10 +206,27 @@ static void on_answer(ash_loop *loop, int fd, uint32_t events, void *data)
     }
     if (n < 12 || (uint16_t)(buf[0] << 8 | buf[1]) != lk->id)
         return; /* not the answer to this query: keep waiting */
-    if (answer_addr(lk->name, buf, (size_t)n, addr, sizeof addr, why, sizeof why) < 0)
-        lookup_finish(lk, NULL, why);
-    else
-        lookup_finish(lk, addr, NULL);
+    if (answer_addr(lk->name, buf, (size_t)n, addr, sizeof addr, why, sizeof why) == 0)
+        numeric(lk->name, addr, lk->port, lk->socktype, &ai, why, sizeof why);
+    lookup_finish(lk, ai, why);
+}
+
+static void on_gai_done(ash_loop *loop, int fd, uint32_t events, void *data)
+{
+    struct ash_probe_lookup *lk = data;
+    char c, why[300] = "";
+    if (read(fd, &c, 1) != 1)
+        return;
+    struct gai_req *r = lk->gai;
+    int rc = gai_error(&r->cb);
+    struct addrinfo *ai = NULL;
+    if (rc == 0) {
+        ai = r->cb.ar_result; /* ours now: gai_unref frees only what is left */
+        r->cb.ar_result = NULL;
+    } else {
+        snprintf(why, sizeof why, "resolve '%s': %s", lk->name, gai_strerror(rc));
+    }
+    lookup_finish(lk, ai, why);
 }
 
 static int64_t on_deadline(ash_loop *loop, int64_t now, void *data)
@@ -173,8 +234,12 @@ static int64_t on_deadline(ash_loop *loop, int64_t now, void *data)
     struct ash_probe_lookup *lk = data;
     lk->timer = NULL; /* freed by the loop when we return */
     char why[300];
-    snprintf(why, sizeof why, "resolve '%s' from %s: no answer from %s within %.0f ms", lk->name, lk->who, lk->ns,
-             ash_ns_to_ms(now - lk->sent));
+    if (lk->gai)
+        snprintf(why, sizeof why, "resolve '%s': no answer from the harness's resolver within %.0f ms", lk->name,
+                 ash_ns_to_ms(now - lk->sent));
+    else
+        snprintf(why, sizeof why, "resolve '%s' from %s: no answer from %s within %.0f ms", lk->name, lk->who, lk->ns,
+                 ash_ns_to_ms(now - lk->sent));
     lookup_finish(lk, NULL, why);
     return ASH_TIMER_DONE;
 }
@@ -314,6 +379,53 @@ static int ask_dns(struct ash_dns *dns, const struct ash_host *from, const char 
     return ret;
 }
 
+/* The harness's resolver, as every program here resolves: a literal address at once,
+ * else getaddrinfo on glibc's threads, its end read by the loop (a pipe). */
+static int ask_harness(ash_loop *loop, const struct ash_probe_query *q, int64_t deadline, ash_probe_resolved_fn cb,
+                       void *arg, struct ash_probe_lookup **pending, struct addrinfo **out, char *why, size_t len)
+{
+    struct in6_addr any;
+    if (inet_pton(AF_INET, q->name, &any) == 1 || inet_pton(AF_INET6, q->name, &any) == 1)
+        return numeric(q->name, q->name, q->port, q->socktype, out, why, len);
+    struct ash_probe_lookup *lk = calloc(1, sizeof *lk);
+    struct gai_req *r = calloc(1, sizeof *r);
+    if (!lk || !r || pipe2(r->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+        snprintf(why, len, "resolve '%s': %s", q->name, strerror(lk && r ? errno : ENOMEM));
+        free(lk);
+        free(r);
+        return -1;
+    }
+    *lk = (struct ash_probe_lookup){.loop = loop, .fd = r->pipe[0], .socktype = q->socktype, .cb = cb, .arg = arg};
+    snprintf(lk->name, sizeof lk->name, "%s", q->name);
+    snprintf(r->name, sizeof r->name, "%s", q->name);
+    snprintf(r->port, sizeof r->port, "%s", q->port);
+    r->hints = (struct addrinfo){.ai_family = AF_UNSPEC, .ai_socktype = q->socktype};
+    r->cb = (struct gaicb){.ar_name = r->name, .ar_service = r->port, .ar_request = &r->hints};
+    atomic_init(&r->refs, 2); /* the loop's (lk) and glibc's report's */
+    struct sigevent sev = {.sigev_notify = SIGEV_THREAD, .sigev_notify_function = gai_notify};
+    sev.sigev_value.sival_ptr = r;
+    struct gaicb *list[] = {&r->cb};
+    ash_error_t e = {0};
+    lk->sent = ash_now_ns();
+    int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, &sev);
+    if (rc != 0) {
+        snprintf(why, len, "resolve '%s': %s", q->name, gai_strerror(rc));
+        atomic_store(&r->refs, 1); /* never queued: nothing will report it */
+        gai_unref(r);
+        free(lk);
+        return -1;
+    }
+    lk->gai = r;
+    if (ash_loop_add_fd(loop, lk->fd, EPOLLIN, on_gai_done, lk, &e) < 0 ||
+        !(lk->timer = ash_loop_add_timer(loop, deadline, on_deadline, lk))) {
+        snprintf(why, len, "resolve '%s': %s", q->name, e.msg[0] ? e.msg : "out of memory");
+        ash_probe_lookup_cancel(lk);
+        return -1;
+    }
+    *pending = lk;
+    return 1;
+}
+
 int ash_probe_resolve(ash_loop *loop, const struct ash_probe_query *q, int64_t deadline, ash_probe_resolved_fn cb,
                       void *arg, struct ash_probe_lookup **pending, struct addrinfo **out, char *why, size_t len)
 {
@@ -323,16 +435,8 @@ int ash_probe_resolve(ash_loop *loop, const struct ash_probe_query *q, int64_t d
     struct in6_addr any;
     *out = NULL;
     *pending = NULL;
-    if (!from) {
-        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = q->socktype};
-        int rc = getaddrinfo(q->name, q->port, &hints, out);
-        if (rc != 0) {
-            *out = NULL;
-            snprintf(why, len, "resolve '%s': %s", q->name, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-            return -1;
-        }
-        return 0;
-    }
+    if (!from)
+        return ask_harness(loop, q, deadline, cb, arg, pending, out, why, len);
     if (inet_pton(AF_INET, q->name, &any) == 1 || inet_pton(AF_INET6, q->name, &any) == 1) {
         /* a literal address passes through */
     } else if (!from->host) {

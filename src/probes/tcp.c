@@ -120,7 +120,9 @@ static void on_resolved(void *arg, struct addrinfo *ai, const char *why)
         snprintf(s->b.result.detail, sizeof s->b.result.detail, "%s", err.msg);
         s->b.finished = true;
     }
-    if (ai)
+    if (ai && !s->st->from && !s->st->ai)
+        s->st->ai = ai; /* the harness's answer is kept */
+    else if (ai)
         freeaddrinfo(ai);
     int64_t deadline = deadline_of(s);
     if (!s->b.finished && deadline >= 0 && !(s->b.timer = ash_loop_add_timer(s->st->loop, deadline, on_timer, s))) {
@@ -134,8 +136,8 @@ static void on_resolved(void *arg, struct addrinfo *ai, const char *why)
     }
 }
 
-/* From the harness a resolved name is kept; from a sandbox host or a container it is
- * looked up per sample, so a changed answer reaches the next sample. Returns 0 with
+/* From the harness a resolved name is kept (the first answer); from a sandbox host or a
+ * container it is looked up per sample, so a changed answer reaches the next sample. Returns 0 with
  * *ai (the state's, or the caller's to free: *own), -1 with why, 1 when the answer
  * comes later (on_resolved), by start + timeout at the latest. */
 static int resolve(struct tcp_sample *s, struct addrinfo **ai, bool *own, char *why, size_t len)
@@ -205,14 +207,9 @@ static int tcp_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **
         return ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': address '%s' is not host:port", p->name,
                                c && c->address ? c->address : "");
     }
-    /* From the harness, resolve once now; a name that does not resolve yet is retried
-     * per sample and counts as a failed sample, not as an error of the run. */
-    if (!from) {
-        char ignored[160];
-        struct ash_probe_query q = {NULL, NULL, st->host, st->port, SOCK_STREAM};
-        struct ash_probe_lookup *never = NULL;
-        ash_probe_resolve(st->loop, &q, 0, NULL, NULL, &never, &st->ai, ignored, sizeof ignored);
-    }
+    /* A name is resolved by the first sample (never here: the loop must not wait on a
+     * resolver); one that does not resolve yet is retried per sample and counts as a
+     * failed sample, not as an error of the run. */
     *state = st;
     return 0;
 }

@@ -5,7 +5,9 @@
  * not even an ICMP refusal; no traffic leaves the namespace)
  * fails each tcp and http sample at start + timeout with the reason, while a 10 ms
  * timer on the same loop stays on time and samples keep their cadence; a namespace
- * whose nameserver answers (a responder on its loopback) resolves and connects.
+ * whose nameserver answers (a responder on its loopback) resolves and connects; and a
+ * tcp probe from the harness whose own resolver hangs (this test's process in such a
+ * namespace) fails its samples at their timeout, the loop on time.
  * Needs root (namespaces, mounts, links). */
 #include "kinds.h"
 #include "probes/probe_confs.h"
@@ -61,10 +63,35 @@ static void dns_responder(int s)
     }
 }
 
-/* A process in a network and mount namespace of its own, its /etc/resolv.conf naming
- * `nameserver` (a loopback address, bound on port 53 inside it). answer: a DNS
- * responder there and a TCP listener on 127.0.0.1:PORT (answering a minimal HTTP 200);
- * else nothing ever reads the nameserver's socket. Killed with SIGKILL by the test; dies with it. */
+/* Move the calling process into a network and mount namespace of its own, its
+ * /etc/resolv.conf naming `nameserver` (a loopback address): returns a UDP socket
+ * bound on its port 53 there, that nothing reads yet (a black hole), or -1. */
+static int enter_ns(const char *nameserver)
+{
+    char dir[] = "/tmp/ash-resolve-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof path, "%s/resolv.conf", dir);
+    FILE *f = fopen(path, "w");
+    int ok = f && fprintf(f, "nameserver %s\n", nameserver) > 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    ok = ok && unshare(CLONE_NEWNET | CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+         mount(path, "/etc/resolv.conf", NULL, MS_BIND, NULL) == 0;
+    unlink(path);
+    rmdir(dir); /* the bind mount keeps the file */
+    if (!ok || system("ip link set lo up") != 0)
+        return -1;
+    int d = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
+    if (inet_pton(AF_INET, nameserver, &sa.sin_addr) != 1 || bind(d, (struct sockaddr *)&sa, sizeof sa) < 0)
+        return -1;
+    return d;
+}
+
+/* A process in a namespace of its own (enter_ns). answer: a DNS responder on its
+ * nameserver and a TCP listener on 127.0.0.1:PORT (answering a minimal HTTP 200); else
+ * nothing ever reads the nameserver's socket. Killed with SIGKILL by the test; dies with it. */
 static pid_t start_ns(const char *nameserver, bool answer)
 {
     int ready[2];
@@ -74,29 +101,13 @@ static pid_t start_ns(const char *nameserver, bool answer)
     if (pid == 0) {
         close(ready[0]);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        char dir[] = "/tmp/ash-resolve-XXXXXX", path[64];
-        if (!mkdtemp(dir))
-            _exit(10);
-        snprintf(path, sizeof path, "%s/resolv.conf", dir);
-        FILE *f = fopen(path, "w");
-        if (!f || fprintf(f, "nameserver %s\n", nameserver) < 0 || fclose(f) != 0)
-            _exit(11);
-        if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-            mount(path, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)
+        int d = enter_ns(nameserver), l = -1;
+        if (d < 0)
             _exit(12);
-        unlink(path);
-        rmdir(dir); /* the bind mount keeps the file */
-        if (system("ip link set lo up") != 0)
-            _exit(13);
-        /* The nameserver's socket: read by the responder, or by no one (a black hole). */
-        int d = socket(AF_INET, SOCK_DGRAM, 0), l = -1;
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
-        if (inet_pton(AF_INET, nameserver, &sa.sin_addr) != 1 || bind(d, (struct sockaddr *)&sa, sizeof sa) < 0)
-            _exit(14);
         if (answer) {
             l = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT)};
             sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            sa.sin_port = htons(PORT);
             if (bind(l, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(l, 16) < 0)
                 _exit(15);
         }
@@ -173,8 +184,8 @@ static int64_t sample_tick(ash_loop *loop, int64_t now, void *data)
     return --s->left > 0 ? s->next : ASH_TIMER_DONE;
 }
 
-/* n samples of `kind` (conf) from process pid, every 100 ms, timeout 300 ms; the loop
- * runs until all n are in. */
+/* n samples of `kind` (conf) from process pid (0: from the harness), every 100 ms,
+ * timeout 300 ms; the loop runs until all n are in. */
 static void run_samples(const char *kind, void *conf, pid_t pid, int n)
 {
     char from[64], name[] = "p";
@@ -182,7 +193,7 @@ static void run_samples(const char *kind, void *conf, pid_t pid, int n)
     struct ash_probe_spec p = {.name = name,
                                .kind = ash_probe_kind_find(kind),
                                .conf = conf,
-                               .from = from,
+                               .from = pid ? from : NULL,
                                .every_ns = 100 * ASH_NS_PER_MS,
                                .timeout_ns = 300 * ASH_NS_PER_MS};
     ck_assert_ptr_nonnull(p.kind);
@@ -261,6 +272,32 @@ START_TEST(test_answering_nameserver_resolves_inside)
 }
 END_TEST
 
+/* The harness's own resolver can hang too (its nameserver gone): a tcp probe with no
+ * `from:` asks it on glibc's threads (getaddrinfo_a), never on the loop. This test's
+ * process moves into a namespace of its own whose resolv.conf names a black hole. */
+START_TEST(test_harness_resolver_that_hangs)
+{
+    if (!can_run())
+        return;
+    int d = enter_ns("127.0.0.2");
+    ck_assert_int_ge(d, 0);
+    char addr[] = NAME ":80";
+    struct ash_tcp_conf tc = {.address = addr};
+    run_samples("tcp", &tc, 0, 6);
+    /* Before: getaddrinfo on the loop, 5 s per try (glibc's default timeout). */
+    ck_assert_msg(max_late < 50 * ASH_NS_PER_MS, "the loop was blocked %.0f ms", ash_ns_to_ms(max_late));
+    for (size_t i = 0; i < n_results; i++) {
+        int64_t took = results[i].end - results[i].start;
+        ck_assert(!results[i].ok);
+        ck_assert_msg(strstr(results[i].detail, "resolve '" NAME "': no answer from the harness's resolver"), "%s",
+                      results[i].detail);
+        ck_assert_msg(took >= 300 * ASH_NS_PER_MS && took < 380 * ASH_NS_PER_MS, "sample %zu took %.1f ms", i,
+                      ash_ns_to_ms(took));
+    }
+    close(d);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("probe_resolve_ns");
@@ -268,6 +305,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_blackholed_nameserver_fails_samples_not_the_loop);
     tcase_add_test(tc, test_answering_nameserver_resolves_inside);
+    tcase_add_test(tc, test_harness_resolver_that_hangs);
     suite_add_tcase(s, tc);
     return s;
 }
