@@ -4,6 +4,7 @@
 #include "kinds.h"
 #include "probes/curl_loop.h"
 #include "probes/probe_confs.h"
+#include "probes/probe_resolve.h"
 #include "probes/probe_socket.h"
 #include "sys/clock.h"
 
@@ -59,7 +60,8 @@ struct http_sample {
     void *arg;
     int64_t start;
     char errbuf[CURL_ERROR_SIZE];
-    struct curl_slist *connect_to; /* from a host: name:port -> the address it resolved to */
+    struct curl_slist *connect_to;   /* from a host: name:port -> the address it resolved to */
+    struct ash_probe_lookup *lookup; /* its name's query to a container's nameserver, in flight */
     struct http_sample *prev, *next;
 };
 
@@ -168,9 +170,17 @@ static int64_t on_timeout(ash_loop *loop, int64_t now, void *data)
 {
     struct http_sample *s = data;
     s->timeout = NULL; /* freed by the loop when we return */
-    ash_curl_loop_remove(s->st->cl, s->easy);
+    struct http_state *st = s->st;
+    /* From the harness libcurl resolves: a name it still waits for is said as such. */
+    curl_off_t looked_up = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_NAMELOOKUP_TIME_T, &looked_up);
+    ash_curl_loop_remove(st->cl, s->easy);
     struct ash_sample out = {.start = s->start, .end = ash_now_ns()};
-    format_timeout(out.detail, sizeof out.detail, s->st->p->timeout_ns);
+    if (!st->from && st->url_host && looked_up == 0)
+        snprintf(out.detail, sizeof out.detail, "resolve '%s': no answer from the harness's resolver within %.0f ms",
+                 st->url_host, ash_ns_to_ms(out.end - out.start));
+    else
+        format_timeout(out.detail, sizeof out.detail, st->p->timeout_ns);
     finish(s, &out);
     return ASH_TIMER_DONE;
 }
@@ -198,22 +208,16 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
     return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
-/* A sample from a host resolves the URL's name as that host does and tells
- * curl to connect there (CONNECT_TO is per request, unlike CURLOPT_RESOLVE,
- * which fills the DNS cache shared by every probe on the loop). The Host
- * header and TLS name stay the URL's. On failure, why says so. */
-static int resolve_from_host(struct http_sample *s, char *why, size_t len)
+/* A sample from a host or a container resolves the URL's name as that origin does and
+ * tells curl to connect there (CONNECT_TO is per request, unlike CURLOPT_RESOLVE,
+ * which fills the DNS cache shared by every probe on the loop). The Host header and TLS
+ * name stay the URL's. On failure, why says so. */
+static int direct_to(struct http_sample *s, const struct addrinfo *ai, char *why, size_t len)
 {
     struct http_state *st = s->st;
-    if (!st->from || !st->url_host)
-        return 0;
-    struct addrinfo *ai;
-    if (ash_probe_resolve(st->from, st->dns, st->url_host, st->url_port, SOCK_STREAM, &ai, why, len) < 0)
-        return -1;
     char addr[NI_MAXHOST];
     int rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr, NULL, 0, NI_NUMERICHOST);
     bool v6 = ai->ai_family == AF_INET6;
-    freeaddrinfo(ai);
     if (rc != 0) {
         snprintf(why, len, "resolve '%s': %s", st->url_host, gai_strerror(rc));
         return -1;
@@ -227,6 +231,50 @@ static int resolve_from_host(struct http_sample *s, char *why, size_t len)
         return -1;
     }
     return 0;
+}
+
+/* The transfer of a sample whose name is resolved (or left to curl), with its timeout.
+ * The sample is in the in-flight list already. On failure it is still there. */
+static int start_transfer(struct http_sample *s, ash_error_t *err)
+{
+    struct http_state *st = s->st;
+    const struct ash_probe_spec *p = st->p;
+    if (p->timeout_ns > 0) {
+        s->timeout = ash_loop_add_timer(st->loop, s->start + p->timeout_ns, on_timeout, s);
+        if (!s->timeout)
+            return ash_error(err, ENOMEM, "probe '%s': timer", p->name);
+    }
+    if (ash_curl_loop_add(st->cl, s->easy, on_transfer_done, s, err) < 0) {
+        if (s->timeout)
+            ash_loop_cancel_timer(st->loop, s->timeout);
+        s->timeout = NULL;
+        return ash_error_wrap(err, "probe '%s'", p->name);
+    }
+    return 0;
+}
+
+/* The name's answer from the container's nameserver: the request goes, or the sample
+ * fails with why. Already on the loop, so a failure is delivered now. */
+static void on_resolved(void *arg, struct addrinfo *ai, const char *why)
+{
+    struct http_sample *s = arg;
+    s->lookup = NULL;
+    ash_error_t err = {0};
+    struct ash_sample out = {.start = s->start};
+    bool started = false;
+    if (!ai)
+        snprintf(out.detail, sizeof out.detail, "%s", why);
+    else if (direct_to(s, ai, out.detail, sizeof out.detail) == 0) {
+        started = start_transfer(s, &err) == 0;
+        if (!started)
+            snprintf(out.detail, sizeof out.detail, "%s", err.msg);
+    }
+    if (ai)
+        freeaddrinfo(ai);
+    if (started)
+        return; /* in flight: on_transfer_done or on_timeout reports it */
+    out.end = ash_now_ns();
+    finish(s, &out);
 }
 
 /* Split the URL once: its host (a name to resolve per sample, or a literal
@@ -263,6 +311,10 @@ static CURL *make_easy(struct http_state *st, struct http_sample *s)
         return NULL;
     bool ok = curl_easy_setopt(e, CURLOPT_URL, st->url) == CURLE_OK;
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* A sample that times out while libcurl's resolver thread still waits on the
+     * harness's nameserver: without this, removing the handle joins that thread, and
+     * the loop waits out the resolver (5 s per try). The thread is left to end alone. */
+    curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
     /* Probes measure the system under test, never a proxy from the environment. */
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
@@ -323,7 +375,9 @@ static int http_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *
         ash_error(err, ENOMEM, "probe '%s'", p->name);
         goto fail;
     }
-    if (from && split_url(st, st->url) < 0) {
+    /* From the harness the name is only for a timeout's reason: a URL libcurl's parser
+     * does not take fails each sample as before. */
+    if (split_url(st, st->url) < 0 && from) {
         ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': cannot parse url '%s'", p->name, st->url);
         goto fail;
     }
@@ -385,39 +439,41 @@ static int http_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
     /* The handle (and errbuf, which it points to) stays; the rest is this sample's. */
     s->done = done, s->arg = arg, s->start = start;
     s->timeout = NULL;
+    s->lookup = NULL;
     s->prev = s->next = NULL;
     s->errbuf[0] = '\0';
-    if (resolve_from_host(s, s->errbuf, sizeof s->errbuf) < 0) {
-        /* A failed sample, not an error of the run; reported from the loop. */
-        s->timeout = ash_loop_add_timer(st->loop, ash_now_ns(), on_resolve_failed, s);
-        if (!s->timeout) {
-            recycle(s);
-            return ash_error(err, ENOMEM, "probe '%s': timer", p->name);
-        }
-        s->next = st->inflight;
-        if (s->next)
-            s->next->prev = s;
-        st->inflight = s;
-        return 0;
-    }
-    if (p->timeout_ns > 0) {
-        s->timeout = ash_loop_add_timer(st->loop, start + p->timeout_ns, on_timeout, s);
-        if (!s->timeout) {
-            recycle(s);
-            return ash_error(err, ENOMEM, "probe '%s': timer", p->name);
-        }
-    }
-    /* Linked before the transfer starts so that close() finds it whatever happens next. */
+    /* Linked before anything starts so that close() finds it whatever happens next. */
     s->next = st->inflight;
     if (s->next)
         s->next->prev = s;
     st->inflight = s;
-    if (ash_curl_loop_add(st->cl, s->easy, on_transfer_done, s, err) < 0) {
-        if (s->timeout)
-            ash_loop_cancel_timer(st->loop, s->timeout);
+    if (st->from && st->url_host) {
+        struct addrinfo *ai = NULL;
+        struct ash_probe_query q = {st->from, st->dns, st->url_host, st->url_port, SOCK_STREAM};
+        int64_t t = p->timeout_ns > 0 ? p->timeout_ns : ASH_NS_PER_S;
+        int r =
+            ash_probe_resolve(st->loop, &q, start + t, on_resolved, s, &s->lookup, &ai, s->errbuf, sizeof s->errbuf);
+        if (r == 1)
+            return 0; /* on_resolved goes on from here */
+        if (r == 0) {
+            r = direct_to(s, ai, s->errbuf, sizeof s->errbuf);
+            freeaddrinfo(ai);
+        }
+        if (r < 0) {
+            /* A failed sample, not an error of the run; reported from the loop. */
+            s->timeout = ash_loop_add_timer(st->loop, ash_now_ns(), on_resolve_failed, s);
+            if (!s->timeout) {
+                unlink_sample(s);
+                recycle(s);
+                return ash_error(err, ENOMEM, "probe '%s': timer", p->name);
+            }
+            return 0;
+        }
+    }
+    if (start_transfer(s, err) < 0) {
         unlink_sample(s);
         recycle(s);
-        return ash_error_wrap(err, "probe '%s'", p->name);
+        return -1;
     }
     return 0;
 }
@@ -432,6 +488,7 @@ static void http_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
         st->inflight = s->next;
         if (s->timeout)
             ash_loop_cancel_timer(st->loop, s->timeout);
+        ash_probe_lookup_cancel(s->lookup);
         ash_curl_loop_remove(st->cl, s->easy);
         free_sample(s);
     }

@@ -1,6 +1,6 @@
 /* Where probes sample from: the harness, a sandbox host (`from: HOST`), or a container
  * (`from: container:NAME`, inside its network namespace). The one place probe sockets
- * are created, names resolved and commands entered. */
+ * are created and commands entered (names are resolved in probe_resolve.h). */
 #ifndef ASH_PROBES_PROBE_SOCKET_H
 #define ASH_PROBES_PROBE_SOCKET_H
 
@@ -10,8 +10,6 @@
 #include <stddef.h>
 #include <string.h>
 
-struct addrinfo;
-struct ash_dns;
 struct ash_host;
 struct ash_probe_from;
 
@@ -33,19 +31,6 @@ const char *ash_probe_from_etc(const struct ash_probe_from *from, char *buf, siz
  * harness's). The fd keeps that namespace for life, so the loop thread can
  * connect and poll it like any other. Returns the fd, or -1 with errno set. */
 int ash_probe_socket(const struct ash_probe_from *from, int domain, int type, int protocol);
-
-/* Resolve `name` (port `port`, socket type socktype) the way a client on
- * `from` does. NULL: the harness's resolver (getaddrinfo). A host: not
- * getaddrinfo, which reads /etc/hosts of the calling thread's *mount*
- * namespace (a thread of a multithreaded process cannot enter one), but the
- * run's DNS server `dns` asked in-process as that host (so DNS faults reach
- * the probe), or without one the sandbox's own table. Every probe resolves
- * through here. A container: its /etc/hosts, then a query to its nameserver from
- * inside its namespace (as its own resolver library would; at most 1 s, so a DNS fault
- * on it reaches the probe). On failure fills why ("resolve 'x': NXDOMAIN") and returns
- * -1. Free *out with freeaddrinfo. */
-int ash_probe_resolve(const struct ash_probe_from *from, struct ash_dns *dns, const char *name, const char *port,
-                      int socktype, struct addrinfo **out, char *why, size_t len);
 
 /* pre_exec for ash_spawn (arg: const struct ash_probe_from *): join the host's
  * cgroups and namespaces, or the container's network namespace (the command is the

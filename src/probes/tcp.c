@@ -3,6 +3,7 @@
 #include "kinds.h"
 #include "probes/inflight.h"
 #include "probes/probe_confs.h"
+#include "probes/probe_resolve.h"
 #include "probes/probe_socket.h"
 #include "sys/clock.h"
 
@@ -26,7 +27,7 @@ struct tcp_state {
     struct ash_probe_from *from; /* NULL: the harness */
     struct ash_dns *dns;         /* the run's DNS server: how `from` resolves names */
     char *host, *port;
-    struct addrinfo *ai; /* NULL until a resolution succeeds */
+    struct addrinfo *ai; /* from the harness: NULL until a resolution succeeds, then kept */
     struct ash_inflight inflight;
 };
 
@@ -34,14 +35,18 @@ struct tcp_sample {
     struct ash_inflight_sample b; /* first: the list, the timer, the result */
     struct tcp_state *st;
     int fd;
+    struct ash_probe_lookup *lookup; /* its name's query to a container's nameserver, in flight */
 };
 
 static void clear(struct ash_inflight_sample *b)
 {
     struct tcp_sample *s = (struct tcp_sample *)b;
+    ash_probe_lookup_cancel(s->lookup);
+    s->lookup = NULL;
     if (s->fd >= 0) {
         ash_loop_del_fd(s->st->loop, s->fd);
         close(s->fd);
+        s->fd = -1;
     }
 }
 
@@ -71,17 +76,84 @@ static void on_writable(ash_loop *loop, int fd, uint32_t events, void *data)
     ash_inflight_deliver(&s->b);
 }
 
-/* From the harness a resolved name is kept; from a sandbox host it is looked
- * up per sample (a table lookup), so a changed answer reaches the next sample. */
-static int resolve(struct tcp_state *st, char *why, size_t len)
+/* Start the handshake to ai. A result known at once (refused, no socket) finishes the
+ * sample; -1 only when the loop cannot watch the socket (err). */
+static int start_connect(struct tcp_sample *s, const struct addrinfo *ai, ash_error_t *err)
 {
-    if (st->ai && !st->from)
-        return 0;
-    if (st->ai) {
-        freeaddrinfo(st->ai);
-        st->ai = NULL;
+    struct ash_sample *res = &s->b.result;
+    s->fd = ash_probe_socket(s->st->from, ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK, ai->ai_protocol);
+    if (s->fd < 0) {
+        snprintf(res->detail, sizeof res->detail, "socket: %s", strerror(errno));
+        s->b.finished = true;
+    } else if (connect(s->fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+        res->ok = true;
+        s->b.finished = true;
+    } else if (errno != EINPROGRESS) {
+        snprintf(res->detail, sizeof res->detail, "connect: %s", strerror(errno));
+        s->b.finished = true;
+    } else if (ash_loop_add_fd(s->st->loop, s->fd, EPOLLOUT, on_writable, s, err) < 0) {
+        close(s->fd);
+        s->fd = -1;
+        return -1;
     }
-    return ash_probe_resolve(st->from, st->dns, st->host, st->port, SOCK_STREAM, &st->ai, why, len);
+    return 0;
+}
+
+/* When the sample times out (none: -1). */
+static int64_t deadline_of(const struct tcp_sample *s)
+{
+    int64_t t = s->st->p->timeout_ns;
+    return t > 0 ? s->b.result.start + t : -1;
+}
+
+/* The name's answer from the container's nameserver: connect, or fail the sample with
+ * why. Already on the loop, so a result known now is delivered now. */
+static void on_resolved(void *arg, struct addrinfo *ai, const char *why)
+{
+    struct tcp_sample *s = arg;
+    s->lookup = NULL;
+    ash_error_t err = {0};
+    if (!ai) {
+        snprintf(s->b.result.detail, sizeof s->b.result.detail, "%s", why);
+        s->b.finished = true;
+    } else if (start_connect(s, ai, &err) < 0) {
+        snprintf(s->b.result.detail, sizeof s->b.result.detail, "%s", err.msg);
+        s->b.finished = true;
+    }
+    if (ai && !s->st->from && !s->st->ai)
+        s->st->ai = ai; /* the harness's answer is kept */
+    else if (ai)
+        freeaddrinfo(ai);
+    int64_t deadline = deadline_of(s);
+    if (!s->b.finished && deadline >= 0 && !(s->b.timer = ash_loop_add_timer(s->st->loop, deadline, on_timer, s))) {
+        clear(&s->b);
+        snprintf(s->b.result.detail, sizeof s->b.result.detail, "no memory for the sample's timer");
+        s->b.finished = true;
+    }
+    if (s->b.finished) {
+        s->b.result.end = ash_now_ns();
+        ash_inflight_deliver(&s->b);
+    }
+}
+
+/* From the harness a resolved name is kept (the first answer); from a sandbox host or a
+ * container it is looked up per sample, so a changed answer reaches the next sample. Returns 0 with
+ * *ai (the state's, or the caller's to free: *own), -1 with why, 1 when the answer
+ * comes later (on_resolved), by start + timeout at the latest. */
+static int resolve(struct tcp_sample *s, struct addrinfo **ai, bool *own, char *why, size_t len)
+{
+    struct tcp_state *st = s->st;
+    *own = st->from != NULL;
+    if (st->ai && !st->from) {
+        *ai = st->ai;
+        return 0;
+    }
+    int64_t t = st->p->timeout_ns > 0 ? st->p->timeout_ns : ASH_NS_PER_S;
+    struct ash_probe_query q = {st->from, st->dns, st->host, st->port, SOCK_STREAM};
+    int r = ash_probe_resolve(st->loop, &q, s->b.result.start + t, on_resolved, s, &s->lookup, ai, why, len);
+    if (r == 0 && !st->from)
+        st->ai = *ai;
+    return r;
 }
 
 /* "host:port", "[v6addr]:port". */
@@ -135,10 +207,9 @@ static int tcp_open(struct ash_ctx *ctx, const struct ash_probe_spec *p, void **
         return ash_error_class(err, ASH_ERR_USAGE, 0, "probe '%s': address '%s' is not host:port", p->name,
                                c && c->address ? c->address : "");
     }
-    /* Resolve once now; a name that does not resolve yet is retried per sample
-     * and counts as a failed sample, not as an error of the run. */
-    char ignored[160];
-    resolve(st, ignored, sizeof ignored);
+    /* A name is resolved by the first sample (never here: the loop must not wait on a
+     * resolver); one that does not resolve yet is retried per sample and counts as a
+     * failed sample, not as an error of the run. */
     *state = st;
     return 0;
 }
@@ -155,27 +226,23 @@ static int tcp_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void 
     ash_inflight_start(&st->inflight, &s->b, start, done, arg);
     struct ash_sample *res = &s->b.result;
 
-    if (resolve(st, res->detail, sizeof res->detail) < 0) {
+    struct addrinfo *ai = NULL;
+    bool own = false;
+    int r = resolve(s, &ai, &own, res->detail, sizeof res->detail);
+    if (r < 0) {
         s->b.finished = true;
-    } else {
-        s->fd = ash_probe_socket(st->from, st->ai->ai_family, st->ai->ai_socktype | SOCK_NONBLOCK, st->ai->ai_protocol);
-        if (s->fd < 0) {
-            snprintf(res->detail, sizeof res->detail, "socket: %s", strerror(errno));
-            s->b.finished = true;
-        } else if (connect(s->fd, st->ai->ai_addr, st->ai->ai_addrlen) == 0) {
-            res->ok = true;
-            s->b.finished = true;
-        } else if (errno != EINPROGRESS) {
-            snprintf(res->detail, sizeof res->detail, "connect: %s", strerror(errno));
-            s->b.finished = true;
-        } else if (ash_loop_add_fd(st->loop, s->fd, EPOLLOUT, on_writable, s, err) < 0) {
-            close(s->fd);
-            s->fd = -1;
+    } else if (r == 0) {
+        int c = start_connect(s, ai, err);
+        if (own)
+            freeaddrinfo(ai);
+        if (c < 0) {
             ash_inflight_release(&s->b);
             return ash_error_wrap(err, "probe '%s'", p->name);
         }
+    } else {
+        return 0; /* on_resolved goes on from here, timer and all */
     }
-    return ash_inflight_arm(&s->b, p->timeout_ns > 0 ? start + p->timeout_ns : -1, on_timer, p->name, err);
+    return ash_inflight_arm(&s->b, deadline_of(s), on_timer, p->name, err);
 }
 
 static void tcp_close(struct ash_ctx *ctx, const struct ash_probe_spec *p, void *state)
