@@ -201,6 +201,9 @@ struct ash_fault_kind {
      * offloop worker (engine/offloop.h), holding the run lock except in blocking
      * sections (sys/gil.h), so the probes keep their schedule meanwhile. */
     bool on_loop;
+    /* Optional: on_loop for this fault as configured (a service's restart waits on the
+     * loop; a container's goes through the engine's API and need not): overrides on_loop. */
+    bool (*on_loop_for)(const struct ash_fault_spec *f);
     const struct ash_undo_op *undo_ops; /* {NULL}-terminated; what `recover` can undo */
     /* Optional, after validation: what the fault needs of the run before anything starts
      * (ash_prepare_seccomp: its target's processes start under the seccomp launcher). */

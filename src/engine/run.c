@@ -375,6 +375,12 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why);
 /* A job for the offloop worker (or the loop thread, for a kind that needs it), in order
  * behind the ones before it; inline when there is no worker or when already inside a
  * job (what a job starts is part of it). */
+/* Whether this fault's inject and revert run on the loop thread (kinds.h on_loop). */
+static bool fault_on_loop(const struct ash_fault_spec *spec)
+{
+    return spec->kind->on_loop_for ? spec->kind->on_loop_for(spec) : spec->kind->on_loop;
+}
+
 static void run_job(struct run *r, ash_offloop_fn fn, void *arg, bool on_loop)
 {
     if (!r->off || ash_offloop_in_job()) {
@@ -417,14 +423,14 @@ static void request_revert(struct run *r, struct fault_rt *f, const char *why)
     }
     f->revert_queued = true;
     f->revert_why = why;
-    run_job(r, revert_job, f, f->spec->kind->on_loop);
+    run_job(r, revert_job, f, fault_on_loop(f->spec));
 }
 
 static int64_t fault_inject_due(ash_loop *loop, int64_t now, void *data)
 {
     struct fault_rt *f = data;
     f->t_inject = NULL;
-    run_job(f->run, inject_job, f, f->spec->kind->on_loop);
+    run_job(f->run, inject_job, f, fault_on_loop(f->spec));
     return ASH_TIMER_DONE;
 }
 

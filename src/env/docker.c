@@ -1,8 +1,10 @@
 /* Docker Engine API client over a unix socket (libcurl CURLOPT_UNIX_SOCKET_PATH + jansson). */
 #include "env/docker.h"
+#include "sys/gil.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,10 @@
 
 struct ash_docker {
     CURL *curl;
+    /* A call waits for the engine (a restart: the container's stop and start) with
+     * the run lock let go, so the probes keep their clock; the handle itself is
+     * this lock's, should the loop thread call through the same client meanwhile. */
+    pthread_mutex_t mu;
     char socket[108];
 };
 
@@ -69,7 +75,9 @@ int ash_docker_open(const char *host, struct ash_docker **out, ash_error_t *err)
     if (!d)
         return ash_error(err, ENOMEM, "docker client");
     snprintf(d->socket, sizeof d->socket, "%s", path);
+    pthread_mutex_init(&d->mu, NULL);
     if (!(d->curl = curl_easy_init())) {
+        pthread_mutex_destroy(&d->mu);
         free(d);
         return ash_error(err, ENOMEM, "cannot create a libcurl handle");
     }
@@ -82,6 +90,7 @@ void ash_docker_close(struct ash_docker *d)
     if (!d)
         return;
     curl_easy_cleanup(d->curl);
+    pthread_mutex_destroy(&d->mu);
     free(d);
 }
 
@@ -124,6 +133,7 @@ int ash_docker_call(struct ash_docker *d, const char *method, const char *path, 
     struct buf b = {0};
     struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
     CURL *c = d->curl;
+    pthread_mutex_lock(&d->mu);
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->socket);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -139,9 +149,15 @@ int ash_docker_call(struct ash_docker *d, const char *method, const char *path, 
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req ? req : "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(req ? strlen(req) : 0));
     }
+    /* The wait touches only this call's buffers and this client's handle (its lock):
+     * on the offloop worker the run lock is let go meanwhile (sys/gil.h). The handle's
+     * lock is let go before the run lock is taken back, never the other way round. */
+    ash_gil_blocking_begin();
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    pthread_mutex_unlock(&d->mu);
+    ash_gil_blocking_end();
     curl_slist_free_all(hdr);
     free(req);
     int ret = 0;
