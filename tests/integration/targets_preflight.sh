@@ -2,7 +2,8 @@
 # The run's preflight on container targets, against a PRIVATE Docker engine
 # (lib/dockerd.sh, an --internal network): `plan` runs the same target preflight as
 # `run` (a missing container, a missing engine socket: exit 3, each named); what each
-# fault needs of its container (sch_netem for a delay, an eth0 for a qdisc) is checked
+# fault needs of its container (sch_netem for a delay, an eth0 for a qdisc, a resolver
+# for a dns fault to forward to) is checked
 # for every fault before the first is injected (exit 3, nothing placed, the earlier
 # SIGSTOP never sent); `validate --resolve` names every missing target, not only the
 # first, and prints what each target resolved to; the terminal, report.json and
@@ -34,7 +35,9 @@ dk network create --internal ash-pf-net >/dev/null
 dk run -d --name nu-web --network ash-pf-net --label app=web ash-busybox sleep 1000 >/dev/null
 for c in pa pb; do dk run -d --name $c --network ash-pf-net --label tier=pair ash-busybox sleep 1000 >/dev/null; done
 dk run -d --name nonet --network none ash-busybox sleep 1000 >/dev/null
-check "private engine runs four containers" '[ "$(dk ps -q | wc -l)" = 4 ]'
+dk run -d --name nores --network ash-pf-net ash-busybox sleep 1000 >/dev/null
+dk exec nores sh -c ': >/etc/resolv.conf' # no nameserver a dns fault could forward to
+check "private engine runs five containers" '[ "$(dk ps -q | wc -l)" = 5 ]'
 state() { dk inspect -f '{{.State.Status}}' "$1"; }
 # Stopped (SIGSTOP) shows in /proc as state T.
 stopped() { grep -q '^State:.*T' "/proc/$(dk inspect -f '{{.State.Pid}}' "$1")/status"; }
@@ -92,6 +95,15 @@ run "$T/nonet.yaml" >"$T/r2.out" 2>&1; rc=$?
 check "run: exit 3 before anything starts" '[ $rc = 3 ] && grep -q "has no eth0" "$T/r2.out"'
 check "  the earlier SIGSTOP was never sent (nothing injected)" '! grep -q "fault-injected" "$T/r2.out" && ! stopped nu-web'
 check "  no journal left" '[ -z "$(ls "$T"/state/*.journal 2>/dev/null)" ]'
+{ hdr nores; stop_fault stop-web container:nu-web 0s 3s
+  printf '  - name: nx\n    kind: dns\n    target: container:nores\n    names: [db]\n    answer: nxdomain\n    at: 1s\n    duration: 1s\n'
+} >"$T/nores.yaml"
+"$ASH" validate --resolve "$T/nores.yaml" >"$T/v8.out" 2>&1; rc=$?
+check "validate --resolve: a dns fault on a container whose resolv.conf names no nameserver is exit 3" \
+  '[ $rc = 3 ] && grep -q "nores.yaml:[0-9]*:[0-9]*: fault .nx.: .*names no IPv4 nameserver" "$T/v8.out"'
+run "$T/nores.yaml" >"$T/r8.out" 2>&1; rc=$?
+check "run: exit 3, the earlier SIGSTOP never sent" \
+  '[ $rc = 3 ] && grep -q "names no IPv4 nameserver" "$T/r8.out" && ! grep -q "fault-injected" "$T/r8.out" && ! stopped nu-web'
 { hdr delay; stop_fault stop-web container:nu-web 0s 3s
   printf '  - name: slow\n    kind: network\n    target: container:nu-web\n    delay: 50ms\n    direction: egress\n    at: 1s\n    duration: 1s\n'
 } >"$T/delay.yaml"
