@@ -53,7 +53,8 @@ static void print_resolved(const json_t *resolved, FILE *out)
     {
         json_array_foreach(json_object_get(item, "described"), k, text)
         {
-            ash_text_fprintf(out, 0, "%s:%d:%d: %s: %s\n", json_string_value(json_object_get(item, "file")),
+            ash_text_fprintf(out, ASH_TEXT_KEEP_NEWLINE, "%s:%d:%d: %s: %s\n",
+                             json_string_value(json_object_get(item, "file")),
                              (int)json_integer_value(json_object_get(item, "line")),
                              (int)json_integer_value(json_object_get(item, "col")),
                              json_string_value(json_object_get(item, "item")), json_string_value(text));

@@ -58,15 +58,18 @@ static int not_found(struct ash_docker *d, const char *name, ash_error_t *err)
         }
         near = ash_nearest_word(name, names, NULL);
     }
+    /* Said in full: the errno's text ("No such process") would only blur it. */
     int ret;
     if (near)
-        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH,
-                              "no container named '%s' (running: %s; did you mean '%s'?)", name, running, near);
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "no container named '%s' (running: %s; did you mean '%s'?)",
+                              name, running, near);
     else if (running[0])
-        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH, "no container named '%s' (running: %s)", name, running);
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "no container named '%s' (running: %s)", name, running);
     else
-        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, ESRCH, "no container named '%s' (%s)", name,
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "no container named '%s' (%s)", name,
                               list ? "no container is running" : e.msg);
+    if (err)
+        err->code = ESRCH;
     json_decref(list);
     return ret;
 }

@@ -465,7 +465,7 @@ static int dns_fault_preflight(const struct ash_fault_spec *f, const struct ash_
 {
     (void)f;
     if (geteuid() != 0)
-        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM,
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
                                "a dns fault on a container needs root (it enters the container's network namespace)");
     return ash_dns_redirect_check(t, err);
 }

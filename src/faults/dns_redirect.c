@@ -65,7 +65,7 @@ static int resolver_of(const struct ash_target *t, char *out, size_t len, ash_er
     }
     fclose(f);
     if (!out[0])
-        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOENT,
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
                                "%s: %s names no IPv4 nameserver to forward the other names to", t->name, path);
     return 0;
 }

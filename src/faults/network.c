@@ -595,11 +595,12 @@ static int net_preflight(const struct ash_fault_spec *f, const struct ash_target
     const struct net_conf *c = f->conf;
     char d[300];
     ash_target_describe(t, d, sizeof d);
+    /* Each message says it all: no errno text is appended (code 0). */
     const char *why = root_reason();
     if (why)
-        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM, "%s", why);
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s", why);
     if (needs_delay_path(c) && !ash_tc_netem_available(&why))
-        return ash_error_class(err, ASH_ERR_ENVIRONMENT, EOPNOTSUPP,
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
                                "delay on a container needs sch_netem (the userspace relay works on sandbox links "
                                "only): %s (aftershock doctor)",
                                why ? why : "not available");
@@ -608,7 +609,7 @@ static int net_preflight(const struct ash_fault_spec *f, const struct ash_target
         if (ash_target_run_in_netns(t, if_present, &ifindex, err) < 0)
             return -1;
         if (ifindex == 0)
-            return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENODEV,
+            return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
                                    "%s has no %s in its network namespace (a container on --network none has only "
                                    "lo): a bandwidth or delay qdisc has nowhere to go",
                                    d, TARGET_IF);
