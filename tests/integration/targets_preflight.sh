@@ -104,6 +104,24 @@ check "validate --resolve: a dns fault on a container whose resolv.conf names no
 run "$T/nores.yaml" >"$T/r8.out" 2>&1; rc=$?
 check "run: exit 3, the earlier SIGSTOP never sent" \
   '[ $rc = 3 ] && grep -q "names no IPv4 nameserver" "$T/r8.out" && ! grep -q "fault-injected" "$T/r8.out" && ! stopped nu-web'
+# A root qdisc of the container's own (it would be lost on revert), a peer that is not there.
+{ hdr ownq; stop_fault stop-web container:nu-web 0s 3s
+  printf '  - name: cap\n    kind: network\n    target: container:pa\n    bandwidth: 1mbit\n    direction: egress\n    at: 1s\n    duration: 1s\n'
+  printf '  - name: cut\n    kind: network\n    target: container:pb\n    partition: true\n    peer: container:ghost\n    at: 1s\n    duration: 1s\n'
+} >"$T/ownq.yaml"
+if command -v nsenter >/dev/null && command -v tc >/dev/null; then
+  nsenter -t "$(dk inspect -f '{{.State.Pid}}' pa)" -n tc qdisc add dev eth0 root pfifo
+  run "$T/ownq.yaml" >"$T/r9.out" 2>&1; rc=$?
+  check "run: a root qdisc of the container's own and a missing peer, both named, exit 3, nothing injected" \
+    '[ $rc = 3 ] && grep -q "fault .cap.: .*already has a root qdisc of its own (pfifo)" "$T/r9.out" &&
+     grep -q "fault .cut.: peer container:ghost: no container named .ghost." "$T/r9.out" &&
+     ! grep -q "fault-injected" "$T/r9.out" && ! stopped nu-web'
+  check "  the container's own qdisc is still there" \
+    'nsenter -t "$(dk inspect -f "{{.State.Pid}}" pa)" -n tc qdisc show dev eth0 | grep -q "^qdisc pfifo"'
+  nsenter -t "$(dk inspect -f '{{.State.Pid}}' pa)" -n tc qdisc del dev eth0 root
+else
+  echo "SKIP the root qdisc of its own: needs nsenter and tc to put one there"
+fi
 { hdr delay; stop_fault stop-web container:nu-web 0s 3s
   printf '  - name: slow\n    kind: network\n    target: container:nu-web\n    delay: 50ms\n    direction: egress\n    at: 1s\n    duration: 1s\n'
 } >"$T/delay.yaml"
