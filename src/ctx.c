@@ -23,9 +23,14 @@ static int ctx_target_resolve(struct ash_ctx *ctx, const struct ash_target_ref *
 /* Is ref one of the fault's own target fields (not a peer it only looks up)? */
 static bool is_target_field(const struct ash_fault_spec *f, const struct ash_target_ref *ref)
 {
-    for (const struct ash_field *fl = f->kind ? f->kind->c.fields : NULL; fl && fl->key; fl++)
-        if (fl->type == ASH_F_TARGET && (const void *)((const char *)f->conf + fl->offset) == (const void *)ref)
+    for (const struct ash_field *fl = f->kind ? f->kind->c.fields : NULL; fl && fl->key; fl++) {
+        if (fl->type != ASH_F_TARGET)
+            continue;
+        const struct ash_target_ref *own = (const void *)((const char *)f->conf + fl->offset);
+        /* The field itself, or a copy of it (a kind may resolve a copy: same name string). */
+        if (own == ref || (own->name && own->name == ref->name))
             return true;
+    }
     return false;
 }
 
