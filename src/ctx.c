@@ -17,7 +17,65 @@ void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const cha
         ctx->event(ctx, t, event, buf);
 }
 
+static int ctx_target_resolve(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct ash_target *out,
+                              ash_error_t *err);
+
+/* Is ref one of the fault's own target fields (not a peer it only looks up)? */
+static bool is_target_field(const struct ash_fault_spec *f, const struct ash_target_ref *ref)
+{
+    for (const struct ash_field *fl = f->kind ? f->kind->c.fields : NULL; fl && fl->key; fl++) {
+        if (fl->type != ASH_F_TARGET)
+            continue;
+        const struct ash_target_ref *own = (const void *)((const char *)f->conf + fl->offset);
+        /* The field itself, or a copy of it (a kind may resolve a copy: same name string). */
+        if (own == ref || (own->name && own->name == ref->name))
+            return true;
+    }
+    return false;
+}
+
+/* What a target is, as the report keeps it: enough to find it again by hand. */
+static void record_harmed(json_t *harmed, const struct ash_target *t, const char *named)
+{
+    json_t *id = ash_target_identity(t);
+    json_t *rec = json_object();
+    const char *keys[] = {"type", "name", "container", "pod", "namespace"};
+    for (size_t i = 0; id && rec && i < sizeof keys / sizeof *keys; i++)
+        if (json_is_string(json_object_get(id, keys[i])))
+            json_object_set(rec, keys[i], json_object_get(id, keys[i]));
+    /* As the scenario named it (a member of all: true is resolved by its id alone). */
+    if (rec && named)
+        json_object_set_new(rec, "name", json_string(named));
+    const char *cid = json_string_value(json_object_get(id, "id"));
+    if (rec && cid)
+        json_object_set_new(rec, "id", json_sprintf("%.12s", cid));
+    json_t *pid = json_object_get(id, "pid");
+    if (rec && json_is_integer(pid) && !cid)
+        json_object_set(rec, "pid", pid);
+    /* A kind that resolves its target twice harms it once. */
+    size_t i;
+    json_t *have;
+    json_array_foreach(harmed, i, have) if (rec && json_equal(have, rec))
+    {
+        json_decref(rec);
+        rec = NULL;
+    }
+    if (rec)
+        json_array_append_new(harmed, rec);
+    json_decref(id);
+}
+
 int ash_ctx_target(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err)
+{
+    bool record = ctx->harmed && ctx->injecting && is_target_field(ctx->injecting, ref);
+    int r = ctx_target_resolve(ctx, ref, out, err);
+    if (r == 0 && record)
+        record_harmed(ctx->harmed, out, ref->name);
+    return r;
+}
+
+static int ctx_target_resolve(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct ash_target *out,
+                              ash_error_t *err)
 {
     struct ash_target_ref one;
     char id[128];

@@ -85,6 +85,11 @@ struct ash_ctx {
     /* A fault whose target has all: true is injected once per container it matches;
      * while one is, its id (engine/fault_fanout.c). ash_ctx_target resolves to it. */
     const char *target_member;
+    /* While the engine injects `injecting`, ash_ctx_target appends to `harmed` what each
+     * of its target fields resolved to ({type, name, container, id}: the container a
+     * label chose), so the terminal and the report name it. NULL: nobody records. */
+    const struct ash_fault_spec *injecting;
+    json_t *harmed;
 };
 
 /* The live target of a ref (through ctx->target when set); ESRCH when it is not there. */
@@ -234,6 +239,12 @@ struct ash_fault_kind {
      * fault through ctx->fault_ended, which frees state. */
     void (*on_event)(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, const char *event,
                      const char *detail, int64_t t);
+    /* Optional: what inject will need of t, a target of what already runs resolved by the
+     * run's preflight (each match of all: true), beyond its capabilities: a kernel
+     * feature, an interface in its namespace, a qdisc it must not have. Checked without
+     * changing anything, for every fault before the first is injected, so a fault that
+     * could not be placed refuses the run (exit 3) instead of aborting it half-way. */
+    int (*preflight)(const struct ash_fault_spec *f, const struct ash_target *t, ash_error_t *err);
 };
 
 struct ash_action_kind {

@@ -9,16 +9,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char validate_usage[] =
-    "usage: aftershock validate [--resolve] SCENARIO...\n\n"
-    "Parse and check scenarios without running anything. Errors are printed as\n"
-    "file:line:column: message; unknown keys name the nearest valid key.\n\n"
-    "  --resolve  also look up the targets that select what already runs\n"
-    "             (container:, pod:, process:, cgroup:) as `run` would before it\n"
-    "             starts: the engine socket, the container, the process must be\n"
-    "             there now. Without it validate needs no engine and runs anywhere.\n\n"
-    "Exit 0 when all are valid, 2 when one is not, 3 when --resolve cannot find\n"
-    "a target here (named with its file:line:column).\n";
+static const char validate_usage[] = "usage: aftershock validate [--resolve] SCENARIO...\n\n"
+                                     "Parse and check scenarios without running anything. Errors are printed as\n"
+                                     "file:line:column: message; unknown keys name the nearest valid key.\n\n"
+                                     "  --resolve  also look up the targets that select what already runs\n"
+                                     "             (container:, pod:, process:, cgroup:) as `run` would before it\n"
+                                     "             starts: the engine socket, the container, the process must be\n"
+                                     "             there now, and offer what each fault needs of it (sch_netem for a\n"
+                                     "             delay, an eth0 for a qdisc). Prints what each resolved to, and\n"
+                                     "             every problem, not only the first. Without it validate needs no\n"
+                                     "             engine and runs anywhere.\n\n"
+                                     "Exit 0 when all are valid, 2 when one is not, 3 when --resolve cannot find\n"
+                                     "a target here or it lacks what its fault needs (each named with its\n"
+                                     "file:line:column).\n";
 
 static int validate_main(int argc, char **argv)
 {

@@ -21,9 +21,13 @@ static const char usage[] =
     "  --state-dir DIR    where the run's journal would be (default /run/aftershock)\n"
     "  --report-dir DIR   parent of the run directory (default: reports)\n"
     "  -h, --help         this help\n\n"
+    "Its containers, processes and cgroups are looked up as 'run' looks them up before\n"
+    "it starts, and each fault is asked what it needs of its target (sch_netem for a\n"
+    "delay, an eth0 for a qdisc); every problem is listed.\n\n"
     "Exit status: 0 the plan was printed and this machine can run it; 2 bad usage or\n"
     "an invalid scenario (what 'validate' rejects); 3 printed, but this machine cannot\n"
-    "run it (missing privilege, kernel feature or user; each named).\n";
+    "run it (missing privilege, kernel feature, user, engine socket, container, process\n"
+    "or cgroup, or what a fault needs of one; each named).\n";
 
 int ash_cli_plan(const char *const *files, size_t n, const struct ash_plan_options *po, bool json, FILE *out)
 {

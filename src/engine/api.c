@@ -3,6 +3,7 @@
 #include <aftershock/aftershock.h>
 
 #include "sys/fs.h"
+#include "engine/preflight.h"
 #include "engine/run.h"
 #include "env/target.h"
 #include "kinds.h"
@@ -43,15 +44,45 @@ static void print_warnings(const struct ash_scenario *sc, FILE *out)
         ash_text_fprintf(out, ASH_TEXT_KEEP_NEWLINE, "%s\n", w->v[i]);
 }
 
-static int check_targets(const struct ash_scenario *sc, ash_error_t *err);
+/* What each target of what already runs resolved to, one a line (validate --resolve). */
+static void print_resolved(const json_t *resolved, FILE *out)
+{
+    size_t i, k;
+    json_t *item, *text;
+    json_array_foreach(resolved, i, item)
+    {
+        json_array_foreach(json_object_get(item, "described"), k, text)
+        {
+            ash_text_fprintf(out, ASH_TEXT_KEEP_NEWLINE, "%s:%d:%d: %s: %s\n",
+                             json_string_value(json_object_get(item, "file")),
+                             (int)json_integer_value(json_object_get(item, "line")),
+                             (int)json_integer_value(json_object_get(item, "col")),
+                             json_string_value(json_object_get(item, "item")), json_string_value(text));
+        }
+    }
+}
+
+/* Loading a scenario may ask the engine whether a name that is no host or service is a
+ * running container (a hint in the error); the scenario layer cannot reach it alone. */
+int ash_engine_load(const char *path, struct ash_scenario **out, ash_error_t *err)
+{
+    ash_scenario_set_container_lookup(ash_target_container_running);
+    return ash_scenario_load(path, out, err);
+}
 
 int ash_validate_file_resolve(const char *path, bool resolve, ash_error_t *err)
 {
     struct ash_scenario *sc;
-    if (ash_scenario_load(path, &sc, err) < 0)
+    if (ash_engine_load(path, &sc, err) < 0)
         return -1;
     print_warnings(sc, stderr);
-    int ret = resolve ? check_targets(sc, err) : 0;
+    int ret = 0;
+    if (resolve) {
+        json_t *resolved = json_array();
+        ret = ash_preflight_check(sc, resolved, err);
+        print_resolved(resolved, stdout);
+        json_decref(resolved);
+    }
     ash_scenario_free(sc);
     return ret;
 }
@@ -85,72 +116,6 @@ static int check_available(const struct ash_scenario *sc, ash_error_t *err)
         if (why)
             return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "detector '%s' (kind %s) cannot run here: %s",
                                    sc->detectors[i].name, sc->detectors[i].kind->c.name, why);
-    }
-    return 0;
-}
-
-/* Targets that select what already runs (containers, processes, cgroups) are looked up
- * now, before anything starts: a missing engine socket, container or process is an
- * environment error (exit 3) naming it, not a fault that fails mid-run. */
-/* One item's targets that select what already runs, looked up now. */
-static int check_item_targets(const struct ash_field *fields, const void *conf, const char *what, const char *name,
-                              ash_error_t *err)
-{
-    for (const struct ash_field *fl = fields; fl && fl->key; fl++) {
-        if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
-            continue;
-        const struct ash_target_ref *ref = (const void *)((const char *)conf + fl->offset);
-        /* fleet: a target on a node is looked up there, by its agent, when it takes the scenario. */
-        if (!ref->name || ref->type < ASH_TARGET_CONTAINER || ref->node)
-            continue;
-        ash_error_t e = {0};
-        if (ash_target_check(ref, fl->needs, &e) < 0) {
-            /* e.msg already says why (with strerror): keep the code, add no text. */
-            ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s:%d:%d: %s '%s': %s",
-                            ref->loc.file ? ref->loc.file : "<scenario>", ref->loc.line, ref->loc.col, what, name,
-                            e.msg);
-            if (err)
-                err->code = e.code;
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int check_targets(const struct ash_scenario *sc, ash_error_t *err)
-{
-    for (size_t i = 0; i < sc->n_faults; i++) {
-        const struct ash_fault_spec *f = &sc->faults[i];
-        if (check_item_targets(f->kind ? f->kind->c.fields : NULL, f->conf, "fault", f->name, err) < 0)
-            return -1;
-    }
-    for (size_t i = 0; i < sc->n_remediations; i++) {
-        const struct ash_remediation_spec *r = &sc->remediations[i];
-        if (check_item_targets(r->action ? r->action->c.fields : NULL, r->conf, "remediation", r->name, err) < 0)
-            return -1;
-    }
-    /* A probe `from: container:NAME` samples inside its network namespace. */
-    for (size_t i = 0; i < sc->n_probes; i++) {
-        const struct ash_probe_spec *p = &sc->probes[i];
-        char msg[300];
-        struct ash_target_ref ref = {0};
-        if (!p->from || (strncmp(p->from, "container:", 10) != 0 && strncmp(p->from, "process:", 8) != 0) ||
-            ash_target_ref_parse(p->from, &ref, msg, sizeof msg) < 0)
-            continue; /* a host, or a form validate already refused */
-        if (sc->runtime.docker_host && !(ref.endpoint = strdup(sc->runtime.docker_host))) {
-            ash_target_ref_clear(&ref);
-            return ash_error(err, ENOMEM, "probe '%s'", p->name);
-        }
-        ash_error_t e = {0};
-        int r = ash_target_check(&ref, ASH_CAP_NETNS, &e);
-        ash_target_ref_clear(&ref);
-        if (r < 0) {
-            ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s:%d:%d: probe '%s': from: %s",
-                            p->loc.file ? p->loc.file : "<scenario>", p->loc.line, p->loc.col, p->name, e.msg);
-            if (err)
-                err->code = e.code;
-            return -1;
-        }
     }
     return 0;
 }
@@ -276,12 +241,12 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
 {
     memset(res, 0, sizeof *res);
     struct ash_scenario *sc;
-    if (ash_scenario_load(path, &sc, err) < 0)
+    if (ash_engine_load(path, &sc, err) < 0)
         return -1;
     print_warnings(sc, o->log ? o->log : stderr);
     int ret = -1;
     json_t *report = NULL;
-    if (check_available(sc, err) < 0 || check_targets(sc, err) < 0)
+    if (check_available(sc, err) < 0 || ash_preflight_check(sc, NULL, err) < 0)
         goto out;
     if (geteuid() != 0 && (sc->n_hosts > 0)) {
         ash_error_class(err, ASH_ERR_ENVIRONMENT, EPERM, "sandbox hosts need root (CAP_SYS_ADMIN, CAP_NET_ADMIN)");

@@ -3,6 +3,7 @@
  * building or injecting anything. */
 #include <aftershock/aftershock.h>
 
+#include "engine/preflight.h"
 #include "engine/guardrail.h"
 #include "env/env.h"
 #include "env/sandbox.h"
@@ -417,7 +418,7 @@ int ash_plan_file(const char *path, const struct ash_plan_options *o, json_t **o
         return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "--run-id '%s': 1 to 11 letters or digits", o->run_id);
     const char *state_dir = o && o->state_dir ? o->state_dir : ASH_DEFAULT_STATE_DIR;
     struct ash_scenario *sc;
-    if (ash_scenario_load(path, &sc, err) < 0)
+    if (ash_engine_load(path, &sc, err) < 0)
         return -1;
     char run_dir[4200];
     snprintf(run_dir, sizeof run_dir, "%s/%s-<UTC stamp>", o && o->report_dir ? o->report_dir : "reports", sc->name);
@@ -585,6 +586,14 @@ int ash_plan_file(const char *path, const struct ash_plan_options *o, json_t **o
     snprintf(jpath, sizeof jpath, "%s/%s.sock", state_dir, run_id);
     json_object_set_new(plan, "control_socket", json_string(jpath));
     state_dir_check(state_dir, problems);
+    /* The run's own preflight: every container, process and cgroup looked up, and what
+     * each fault needs of it, so that "this machine can run it" is what run finds. */
+    json_t *resolved = json_array();
+    if (ash_preflight(sc, problems, resolved, err) < 0) {
+        json_decref(resolved);
+        goto out;
+    }
+    json_object_set_new(plan, "resolved", resolved);
     json_object_set_new(plan, "environment",
                         json_pack("{s:b, s:O}", "ok", json_array_size(problems) == 0, "problems", problems));
     *out = plan;

@@ -5,6 +5,7 @@
  * and remediations run in order on the offloop worker (engine/offloop.h), so a
  * slow one never stops the probes' clock; every time is CLOCK_MONOTONIC ns. */
 #include "engine/run_int.h"
+#include "env/target.h"
 #include "engine/fault_revert.h"
 #include "engine/fleet_run.h"
 #include "engine/control.h"
@@ -464,11 +465,34 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     /* fleet: a fault on a node is its agent's; t is when the agent had done it, on this clock. */
     char where[192] = "";
     int64_t t_remote = -1;
+    /* What its targets resolve to (the container a label chose) is recorded as the kind
+     * resolves them, so the terminal and the report say what was harmed. */
+    json_t *harmed = json_array();
+    r->ctx.injecting = f->spec;
+    r->ctx.harmed = harmed;
     int ret = r->fleet && ash_fault_node(f->spec)
                   ? ash_fleet_run_inject(r->fleet, f->spec, &t_remote, where, sizeof where, &err)
                   : ash_fault_inject(&r->ctx, f->spec, &f->state, &err);
     int64_t t = t_remote >= 0 ? t_remote : ash_now_ns();
     waited = ash_gil_waited_ns() - waited;
+    r->ctx.injecting = NULL;
+    r->ctx.harmed = NULL;
+    const char *node = r->fleet ? ash_fault_node(f->spec) : NULL;
+    if (node && json_array_size(harmed) == 0) /* its agent resolved it, there */
+        json_array_append_new(harmed, json_pack("{s:s}", "node", node));
+    json_decref(f->targets);
+    f->targets = harmed;
+    char on[600] = "";
+    size_t k, off = 0;
+    json_t *one;
+    json_array_foreach(node ? NULL : harmed, k, one)
+    {
+        char text[300];
+        int w = off < sizeof on ? snprintf(on + off, sizeof on - off, "%s%s", k ? ", " : " on ",
+                                           ash_target_identity_text(one, text, sizeof text))
+                                : 0;
+        off += w > 0 ? (size_t)w : 0;
+    }
     if (ret < 0) {
         f->failed = true;
         snprintf(f->error, sizeof f->error, "%s", err.msg);
@@ -486,8 +510,8 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     if (waited > ASH_LATE_REPORT_NS) /* t_inject's own error: README, "Faults do not stop the clock" */
         snprintf(wait, sizeof wait, " (of which %.3f ms waiting for the run lock: in effect up to that much earlier)",
                  ash_ns_to_ms(waited));
-    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s)%s, latency %.3f ms%s", f->spec->name, f->spec->kind->c.name,
-                   where, ash_ns_to_ms(t - f->scheduled), wait);
+    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s)%s%s, latency %.3f ms%s", f->spec->name, f->spec->kind->c.name,
+                   on, where, ash_ns_to_ms(t - f->scheduled), wait);
     ash_progress_faults(r->progress, 1);
     if (f->spec->duration_ns >= 0)
         f->t_revert = need_timer(r, t + f->spec->duration_ns, fault_revert_due, f, "fault's revert timer");
@@ -1090,6 +1114,8 @@ static void free_run(struct run *r)
         }
     free(r->probes);
     free(r->dets);
+    for (size_t i = 0; r->faults && i < r->sc->n_faults; i++)
+        json_decref(r->faults[i].targets);
     free(r->faults);
     free(r->rems);
     free(r->late_ticks);

@@ -61,6 +61,7 @@ struct fault_rt {
     ash_timer *t_inject, *t_revert;
     char error[ASH_ERROR_MSG_MAX + 64];
     char no_effect[512]; /* why it harmed nothing, "" if it did (or nobody could tell) */
+    json_t *targets;     /* what its targets resolved to when injected (ctx->harmed), or NULL */
     struct run *run;
 };
 

@@ -155,6 +155,8 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
                               : f->reverted      ? "reverted"
                                                  : "in-effect";
         json_object_set_new(json_array_get(faults, i), "revert", json_string(outcome));
+        /* What it was placed in: the container a label chose, each one of all: true. */
+        json_object_set_new(json_array_get(faults, i), "targets", f->targets ? json_copy(f->targets) : json_array());
         /* A fault in effect that harmed nothing (its kind counted): said, not inferred. */
         json_object_set_new(json_array_get(faults, i), "no_effect",
                             f->no_effect[0] ? json_sprintf("fault had no effect: %s", f->no_effect) : json_null());

@@ -21,6 +21,7 @@ struct ash_docker {
      * this lock's, should the loop thread call through the same client meanwhile. */
     pthread_mutex_t mu;
     char socket[108];
+    long timeout_ms; /* 0: the defaults below */
 };
 
 struct buf {
@@ -94,6 +95,11 @@ void ash_docker_close(struct ash_docker *d)
     free(d);
 }
 
+void ash_docker_set_timeout(struct ash_docker *d, long ms)
+{
+    d->timeout_ms = ms;
+}
+
 const char *ash_docker_socket(const struct ash_docker *d)
 {
     return d->socket;
@@ -139,9 +145,9 @@ int ash_docker_call(struct ash_docker *d, const char *method, const char *path, 
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, d->timeout_ms ? d->timeout_ms : 5000L);
     /* A restart waits for the container to stop: give it its grace period and more. */
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, d->timeout_ms ? d->timeout_ms : 60000L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);

@@ -17,6 +17,9 @@ struct ash_docker;
  * socket exists and is writable: when not, an ASH_ERR_ENVIRONMENT error naming it. */
 int ash_docker_open(const char *host, struct ash_docker **out, ash_error_t *err);
 void ash_docker_close(struct ash_docker *d);
+/* Give up on each call after ms (connect and answer; 0: the defaults, 5 s to connect
+ * and 60 s in all): for a question that only makes a message better. */
+void ash_docker_set_timeout(struct ash_docker *d, long ms);
 /* The socket's path, for messages. */
 const char *ash_docker_socket(const struct ash_docker *d);
 /* METHOD path ("/containers/web/json"; the API version is prefixed here), body may be

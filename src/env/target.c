@@ -153,7 +153,8 @@ void ash_target_release(struct ash_target *t)
 }
 
 /* One target now: resolved, and offering what the kind needs. */
-static int check_one(const struct ash_target_ref *ref, unsigned needs, ash_error_t *err)
+static int check_one(const struct ash_target_ref *ref, unsigned needs, ash_target_visit_fn visit, void *arg,
+                     ash_error_t *err)
 {
     struct ash_target t;
     if (ash_target_resolve(NULL, NULL, ref, &t, err) < 0)
@@ -186,6 +187,8 @@ static int check_one(const struct ash_target_ref *ref, unsigned needs, ash_error
         json_decref(ident);
         ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s lacks %s here%s", who, ash_target_cap_name(cap), why);
     }
+    if (ret == 0 && visit)
+        ret = visit(&t, arg, err);
     ash_target_release(&t);
     return ret;
 }
@@ -193,7 +196,8 @@ static int check_one(const struct ash_target_ref *ref, unsigned needs, ash_error
 /* all: true: the fault is injected into every match, so every match is checked (checking
  * only the first let one that lacks what the fault needs fail half-way through the
  * injection, after the others were harmed). The refusal names the one. */
-static int check_each(const struct ash_target_ref *ref, unsigned needs, ash_error_t *err)
+static int check_each(const struct ash_target_ref *ref, unsigned needs, ash_target_visit_fn visit, void *arg,
+                      ash_error_t *err)
 {
     char **ids;
     size_t n;
@@ -205,7 +209,7 @@ static int check_each(const struct ash_target_ref *ref, unsigned needs, ash_erro
         one.all = false;
         one.name = ids[i];
         ash_error_t e = {0};
-        if (check_one(&one, needs, &e) < 0) {
+        if (check_one(&one, needs, visit, arg, &e) < 0) {
             ret = ash_error_class(err, e.klass, 0, "%s (%zu of the %zu running containers with %s)", e.msg, i + 1, n,
                                   ref->name);
             if (err)
@@ -218,11 +222,36 @@ static int check_each(const struct ash_target_ref *ref, unsigned needs, ash_erro
     return ret;
 }
 
-int ash_target_check(const struct ash_target_ref *ref, unsigned needs, ash_error_t *err)
+int ash_target_check_with(const struct ash_target_ref *ref, unsigned needs, ash_target_visit_fn visit, void *arg,
+                          ash_error_t *err)
 {
     if (ref->all && ref->type == ASH_TARGET_CONTAINER)
-        return check_each(ref, needs, err);
-    return check_one(ref, needs, err);
+        return check_each(ref, needs, visit, arg, err);
+    return check_one(ref, needs, visit, arg, err);
+}
+
+int ash_target_check(const struct ash_target_ref *ref, unsigned needs, ash_error_t *err)
+{
+    return ash_target_check_with(ref, needs, NULL, NULL, err);
+}
+
+const char *ash_target_identity_text(const json_t *ident, char *buf, size_t len)
+{
+    const char *type = json_string_value(json_object_get(ident, "type"));
+    const char *name = json_string_value(json_object_get(ident, "name"));
+    const char *cname = json_string_value(json_object_get(ident, "container"));
+    const char *id = json_string_value(json_object_get(ident, "id"));
+    json_t *pid = json_object_get(ident, "pid");
+    type = type ? type : "target";
+    if (id && strcmp(type, "container") == 0)
+        snprintf(buf, len, "container %s (id %.12s)", cname ? cname : name ? name : "?", id);
+    else if (id)
+        snprintf(buf, len, "%s %s (id %.12s)", type, name ? name : "?", id);
+    else if (json_is_integer(pid) && strcmp(type, "process") == 0)
+        snprintf(buf, len, "process %s (pid %d)", name ? name : "?", (int)json_integer_value(pid));
+    else
+        snprintf(buf, len, "%s %s", type, name ? name : "?");
+    return buf;
 }
 
 json_t *ash_target_identity(const struct ash_target *t)

@@ -14,6 +14,7 @@
 
 #include <aftershock/error.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -79,6 +80,16 @@ void ash_target_release(struct ash_target *t);
 /* needs: what the kind asks of it (its field's .needs); a resolved target that offers
  * less (a process sharing its cgroup, a container on the host's network) fails too. */
 int ash_target_check(const struct ash_target_ref *ref, unsigned needs, ash_error_t *err);
+/* What a fault needs of a resolved target beyond its capabilities (an interface in its
+ * namespace, a kernel feature), checked without changing anything. */
+typedef int (*ash_target_visit_fn)(const struct ash_target *t, void *arg, ash_error_t *err);
+/* ash_target_check, then visit (may be NULL) on each target resolved (every match of
+ * all: true), while it is still held. */
+int ash_target_check_with(const struct ash_target_ref *ref, unsigned needs, ash_target_visit_fn visit, void *arg,
+                          ash_error_t *err);
+/* "container web-1 (id 3f2a9c01b7e4)", "process pid 812", "cgroup system.slice/x" from an
+ * identity (ash_target_identity), for the terminal and messages. */
+const char *ash_target_identity_text(const json_t *ident, char *buf, size_t len);
 /* Identity JSON (see ops->identity); never NULL unless out of memory. */
 json_t *ash_target_identity(const struct ash_target *t);
 /* "container 'web'", for messages. */
@@ -97,6 +108,11 @@ int ash_target_pod_scan(char *dir, size_t len, size_t *n, ash_error_t *err);
 /* container:label=K=V with all: true: the ids of every running container with the label
  * (ESRCH when none); the caller frees each and the array. */
 int ash_target_container_ids(const struct ash_target_ref *ref, char ***ids, size_t *n, ash_error_t *err);
+
+/* Is a container of that name (or id) running behind endpoint (NULL: $DOCKER_HOST, the
+ * default) now? Only for a hint in a message: false at once without a socket, and after
+ * 300 ms when the engine does not answer. */
+bool ash_target_container_running(const char *endpoint, const char *name);
 
 /* The operations, failing with ENOTSUP ("host 'web' cannot be restarted") where the
  * type has none. */

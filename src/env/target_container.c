@@ -2,6 +2,7 @@
  * to its init process, network namespace and cgroup; restarted through the API. */
 #include "env/docker.h"
 #include "env/target_impl.h"
+#include "scenario/node.h"
 #include "sys/clock.h"
 #include "sys/proc.h"
 
@@ -30,16 +31,60 @@ static void keep_own(char *dir, const char *id)
         dir[0] = '\0';
 }
 
+/* A name the engine does not know: what does run, and the one that was probably meant
+ * (the engine's "404 No such container" tells the user nothing to do). */
+static int not_found(struct ash_docker *d, const char *name, ash_error_t *err)
+{
+    json_t *list = NULL;
+    ash_error_t e = {0};
+    char running[600] = "";
+    const char *near = NULL;
+    const char *names[64] = {0};
+    size_t n = 0;
+    if (ash_docker_call(d, "GET", "/containers/json", NULL, &list, &e) == 0) {
+        size_t off = 0, i;
+        json_t *one;
+        json_array_foreach(list, i, one)
+        {
+            const char *nm = json_string_value(json_array_get(json_object_get(one, "Names"), 0));
+            if (!nm)
+                continue;
+            nm += nm[0] == '/';
+            if (n < sizeof names / sizeof *names - 1)
+                names[n++] = nm;
+            int w =
+                off < sizeof running ? snprintf(running + off, sizeof running - off, "%s%s", off ? ", " : "", nm) : 0;
+            off += w > 0 ? (size_t)w : 0;
+        }
+        near = ash_nearest_word(name, names, NULL);
+    }
+    /* Said in full: the errno's text ("No such process") would only blur it. */
+    int ret;
+    if (near)
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "no container named '%s' (running: %s; did you mean '%s'?)",
+                              name, running, near);
+    else if (running[0])
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "no container named '%s' (running: %s)", name, running);
+    else
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "no container named '%s' (%s)", name,
+                              list ? "no container is running" : e.msg);
+    if (err)
+        err->code = ESRCH;
+    json_decref(list);
+    return ret;
+}
+
 static int inspect(const struct ash_target *t, struct container *c, const char *ref, ash_error_t *err)
 {
     char path[400];
     json_t *j = NULL;
     snprintf(path, sizeof path, "/containers/%s/json", ref);
-    if (ash_docker_call(c->docker, "GET", path, NULL, &j, err) < 0) {
-        if (err && err->code == ENOENT) {
-            err->code = ESRCH;
-            err->klass = ASH_ERR_ENVIRONMENT;
-        }
+    ash_error_t e = {0};
+    if (ash_docker_call(c->docker, "GET", path, NULL, &j, &e) < 0) {
+        if (e.code == ENOENT)
+            return not_found(c->docker, ref, err);
+        if (err)
+            *err = e;
         return ash_error_wrap(err, "container '%s'", t->name);
     }
     const char *id = json_string_value(json_object_get(j, "Id"));
@@ -318,6 +363,23 @@ int ash_target_container_resolve(const struct ash_target_ref *ref, struct ash_ta
     if (inspect(out, c, id, err) < 0 || pin(out, &out->caps, c, err) < 0)
         return -1;
     return 0;
+}
+
+bool ash_target_container_running(const char *endpoint, const char *name)
+{
+    struct ash_docker *d = NULL;
+    ash_error_t e = {0};
+    if (ash_docker_open(endpoint, &d, &e) < 0)
+        return false;
+    ash_docker_set_timeout(d, 300);
+    char path[400];
+    json_t *j = NULL;
+    snprintf(path, sizeof path, "/containers/%s/json", name);
+    bool running = ash_docker_call(d, "GET", path, NULL, &j, &e) == 0 &&
+                   json_is_true(json_object_get(json_object_get(j, "State"), "Running"));
+    json_decref(j);
+    ash_docker_close(d);
+    return running;
 }
 
 int ash_target_container_ids(const struct ash_target_ref *ref, char ***ids, size_t *n, ash_error_t *err)

@@ -11,6 +11,7 @@
 #include <aftershock/text.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -458,6 +459,17 @@ static int dns_fault_describe(const struct ash_fault_spec *f, const struct ash_d
     return 0;
 }
 
+/* A container's queries are redirected inside its namespace and forwarded to its own
+ * resolver: both are looked at before anything starts, touching nothing. */
+static int dns_fault_preflight(const struct ash_fault_spec *f, const struct ash_target *t, ash_error_t *err)
+{
+    (void)f;
+    if (geteuid() != 0)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                               "a dns fault on a container needs root (it enters the container's network namespace)");
+    return ash_dns_redirect_check(t, err);
+}
+
 const struct ash_fault_kind ash_fault_dns = {
     .c = {.name = "dns",
           .summary = "the run's DNS server answers chosen names wrongly, late, sometimes, or per client",
@@ -470,4 +482,5 @@ const struct ash_fault_kind ash_fault_dns = {
     .discard = dns_fault_discard,
     .undo_ops = dns_undo,
     .describe = dns_fault_describe,
+    .preflight = dns_fault_preflight,
 };

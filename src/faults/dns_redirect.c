@@ -45,9 +45,9 @@ struct ash_dns_redirect {
 };
 
 /* The first IPv4 nameserver of the file the target's init sees as /etc/resolv.conf. */
-static int read_resolver(struct ash_dns_redirect *r, ash_error_t *err)
+static int resolver_of(const struct ash_target *t, char *out, size_t len, ash_error_t *err)
 {
-    json_t *id = ash_target_identity(&r->t);
+    json_t *id = ash_target_identity(t);
     int pid = (int)json_integer_value(json_object_get(id, "pid"));
     json_decref(id);
     char path[64], line[256];
@@ -55,19 +55,30 @@ static int read_resolver(struct ash_dns_redirect *r, ash_error_t *err)
     FILE *f = pid > 0 ? fopen(path, "re") : NULL;
     if (!f)
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, pid > 0 ? errno : ESRCH,
-                               "%s: cannot read its resolver from %s", r->t.name, path);
-    r->upstream[0] = '\0';
-    while (!r->upstream[0] && fgets(line, sizeof line, f)) {
+                               "%s: cannot read its resolver from %s", t->name, path);
+    out[0] = '\0';
+    while (!out[0] && fgets(line, sizeof line, f)) {
         char ns[64];
         struct in_addr a;
         if (sscanf(line, " nameserver %63s", ns) == 1 && inet_pton(AF_INET, ns, &a) == 1)
-            snprintf(r->upstream, sizeof r->upstream, "%s", ns);
+            snprintf(out, len, "%s", ns);
     }
     fclose(f);
-    if (!r->upstream[0])
-        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOENT,
-                               "%s: %s names no IPv4 nameserver to forward the other names to", r->t.name, path);
+    if (!out[0])
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                               "%s: %s names no IPv4 nameserver to forward the other names to", t->name, path);
     return 0;
+}
+
+static int read_resolver(struct ash_dns_redirect *r, ash_error_t *err)
+{
+    return resolver_of(&r->t, r->upstream, sizeof r->upstream, err);
+}
+
+int ash_dns_redirect_check(const struct ash_target *t, ash_error_t *err)
+{
+    char upstream[INET_ADDRSTRLEN];
+    return resolver_of(t, upstream, sizeof upstream, err);
 }
 
 struct in_ns {

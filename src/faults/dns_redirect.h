@@ -16,6 +16,9 @@ struct ash_dns_redirect;
 int ash_dns_redirect_new(struct ash_ctx *ctx, const struct ash_target_ref *ref, const char *fault,
                          struct ash_dns_redirect **out, ash_error_t *err);
 struct ash_dns *ash_dns_redirect_server(struct ash_dns_redirect *r);
+/* The run's preflight: can t's queries be forwarded (its resolv.conf names an IPv4
+ * nameserver)? Reads only. */
+int ash_dns_redirect_check(const struct ash_target *t, ash_error_t *err);
 /* Journal, then put the redirect in place (the fault is in effect when this returns). */
 int ash_dns_redirect_apply(struct ash_ctx *ctx, struct ash_dns_redirect *r, ash_error_t *err);
 /* Remove the redirect (if applied), stop the server, release the target; r is freed

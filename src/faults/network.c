@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/pkt_sched.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -574,6 +575,69 @@ static int check_own_qdisc(const struct net_state *st, ash_error_t *err)
                                "%s: its %s already has a root qdisc of its own (%s); aftershock would replace it and "
                                "could not put it back",
                                st->tgt.name, TARGET_IF, kind);
+    return 0;
+}
+
+/* Run in the target's namespace by net_preflight: is its eth0 there? */
+static int if_present(void *arg)
+{
+    int *ifindex = arg;
+    *ifindex = (int)if_nametoindex(TARGET_IF);
+    return 0;
+}
+
+/* What inject will need of a container or process, looked at without touching it: the
+ * kernel's sch_netem for a delay, an eth0 in its namespace for a qdisc (a container on
+ * `--network none` has only lo), no root qdisc of its own there, a peer container that
+ * runs. */
+static int net_preflight(const struct ash_fault_spec *f, const struct ash_target *t, ash_error_t *err)
+{
+    const struct net_conf *c = f->conf;
+    char d[300];
+    ash_target_describe(t, d, sizeof d);
+    /* Each message says it all: no errno text is appended (code 0). */
+    const char *why = root_reason();
+    if (why)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "%s", why);
+    if (needs_delay_path(c) && !ash_tc_netem_available(&why))
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                               "delay on a container needs sch_netem (the userspace relay works on sandbox links "
+                               "only): %s (aftershock doctor)",
+                               why ? why : "not available");
+    if (c->bandwidth || needs_delay_path(c)) {
+        int ifindex = 0;
+        if (ash_target_run_in_netns(t, if_present, &ifindex, err) < 0)
+            return -1;
+        if (ifindex == 0)
+            return ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                                   "%s has no %s in its network namespace (a container on --network none has only "
+                                   "lo): a bandwidth or delay qdisc has nowhere to go",
+                                   d, TARGET_IF);
+        struct net_state st = {.tgt = *t};
+        if (check_own_qdisc(&st, err) < 0)
+            return -1;
+    }
+    if (c->peer) {
+        struct in_addr a;
+        struct ash_target_ref ref = {0};
+        char msg[300];
+        if (inet_pton(AF_INET, c->peer, &a) == 1 || ash_target_ref_parse(c->peer, &ref, msg, sizeof msg) < 0)
+            return 0;
+        /* A container's peer is behind the same engine as it. */
+        json_t *id = ash_target_identity(t);
+        const char *sock = json_string_value(json_object_get(id, "socket"));
+        int r = 0;
+        if (sock && asprintf(&ref.endpoint, "unix://%s", sock) < 0) {
+            ref.endpoint = NULL;
+            r = ash_error(err, ENOMEM, "peer %s", c->peer);
+        }
+        json_decref(id);
+        if (r == 0)
+            r = ash_target_check(&ref, 0, err);
+        ash_target_ref_clear(&ref);
+        if (r < 0)
+            return ash_error_wrap(err, "peer %s", c->peer);
+    }
     return 0;
 }
 
@@ -1233,4 +1297,5 @@ const struct ash_fault_kind ash_fault_network = {
     .discard = net_discard,
     .undo_ops = net_undo,
     .describe = net_describe,
+    .preflight = net_preflight,
 };

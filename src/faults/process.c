@@ -106,8 +106,9 @@ static int process_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
     case PA_STOP: {
         /* pid + start time are what the undo needs; the target's identity (a container's
          * id) says what it was, for `recover`'s report. */
-        json_t *d = json_pack("{s:i, s:I, s:s, s:o}", "pid", (int)st->pid, "start", (json_int_t)st->start, "service",
-                              c->target.name, "target", ash_target_identity(&st->target));
+        json_t *d = json_pack("{s:i, s:I, s:s, s:o}", "pid", (int)st->pid, "start", (json_int_t)st->start,
+                              ash_target_type_names[st->target.type], c->target.name, "target",
+                              ash_target_identity(&st->target));
         int r = ash_journal_append(ctx->journal, "proc.sigcont", d, &st->journal_id, err);
         json_decref(d);
         if (r < 0)
@@ -183,27 +184,52 @@ static int undo_sigcont(json_t *rec, ash_error_t *err)
 
 static const struct ash_undo_op process_undo[] = {{"proc.sigcont", undo_sigcont}, {NULL, NULL}};
 
+/* What is signalled, as the target is: a service's main process, a container's init. */
+static const char *victim(const struct ash_target_ref *ref, char *buf, size_t len)
+{
+    const char *type = ref->type > ASH_TARGET_UNRESOLVED && ref->type <= ASH_TARGET_TYPE_MAX
+                           ? ash_target_type_names[ref->type]
+                           : "target";
+    if (ref->type == ASH_TARGET_SERVICE || ref->type == ASH_TARGET_UNRESOLVED)
+        snprintf(buf, len, "service %s (pidfd", ref->name);
+    else if (ref->type == ASH_TARGET_CONTAINER || ref->type == ASH_TARGET_POD)
+        snprintf(buf, len, "%s %s's init (its pid, resolved at run start", type, ref->name);
+    else
+        snprintf(buf, len, "%s %s (its pid, resolved at run start", type, ref->name);
+    return buf;
+}
+
 static int process_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out, ash_error_t *err)
 {
     (void)d;
     (void)err;
     const struct process_conf *c = f->conf;
     const char *t = c->target.name;
+    const char *type = c->target.type > ASH_TARGET_UNRESOLVED && c->target.type <= ASH_TARGET_TYPE_MAX
+                           ? ash_target_type_names[c->target.type]
+                           : "service";
+    char v[400];
+    victim(&c->target, v, sizeof v);
     switch ((enum process_action)c->action) {
     case PA_KILL:
-        json_object_set_new(out, "mechanism", json_sprintf("SIGKILL to service %s (pidfd, start time checked)", t));
+        json_object_set_new(out, "mechanism", json_sprintf("SIGKILL to %s, start time checked)", v));
         break;
     case PA_STOP:
-        json_object_set_new(out, "mechanism", json_sprintf("SIGSTOP to service %s (pidfd); SIGCONT on revert", t));
-        ash_describe_object(out, "process", t, "service", "proc.sigcont", "stopped until revert");
+        json_object_set_new(out, "mechanism", json_sprintf("SIGSTOP to %s); SIGCONT on revert", v));
+        ash_describe_object(out, "process", t, type, "proc.sigcont", "stopped until revert");
         break;
     case PA_RESTART:
-        json_object_set_new(out, "mechanism",
-                            json_sprintf("restart service %s (SIGTERM, then SIGKILL; started again, waited ready)", t));
+        if (c->target.type == ASH_TARGET_CONTAINER)
+            json_object_set_new(
+                out, "mechanism",
+                json_sprintf("restart container %s through its engine (POST /containers/ID/restart)", t));
+        else
+            json_object_set_new(
+                out, "mechanism",
+                json_sprintf("restart %s %s (SIGTERM, then SIGKILL; started again, waited ready)", type, t));
         break;
     case PA_SIGNAL:
-        json_object_set_new(out, "mechanism",
-                            json_sprintf("%s to service %s (pidfd)", c->signal ? c->signal : "a signal", t));
+        json_object_set_new(out, "mechanism", json_sprintf("%s to %s)", c->signal ? c->signal : "a signal", v));
         break;
     }
     return 0;

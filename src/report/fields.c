@@ -305,3 +305,31 @@ void ash_report_put_late_ticks(FILE *f, const json_t *late, const char *before, 
         fputs(after, f);
     }
 }
+
+const char *ash_report_fmt_targets(char *buf, size_t len, const json_t *fault)
+{
+    size_t off = 0, i;
+    const json_t *t;
+    buf[0] = '\0';
+    json_array_foreach(json_object_get(fault, "targets"), i, t)
+    {
+        const char *type = ash_report_get_str(t, "type", NULL);
+        const char *name = ash_report_get_str(t, "container", ash_report_get_str(t, "name", NULL));
+        const char *id = ash_report_get_str(t, "id", NULL);
+        const char *node = ash_report_get_str(t, "node", NULL);
+        char one[400];
+        if (type && id)
+            snprintf(one, sizeof one, "%s %s (%s)", type, name ? name : "?", id);
+        else if (type)
+            snprintf(one, sizeof one, "%s %s", type, name ? name : "?");
+        else
+            snprintf(one, sizeof one, "%s", name ? name : "");
+        if (node)
+            snprintf(one + strlen(one), sizeof one - strlen(one), "%snode %s", one[0] ? " on " : "", node);
+        int w = off < len ? snprintf(buf + off, len - off, "%s%s", i ? ", " : "", one) : 0;
+        off += w > 0 ? (size_t)w : 0;
+    }
+    if (!buf[0])
+        snprintf(buf, len, "-");
+    return buf;
+}

@@ -460,14 +460,16 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
     }
     json_decref(acts);
     fprintf(f,
-            "</table></div>\n<h3>Faults</h3>\n<div class=\"tw\"><table><tr><th>fault</th><th>kind</th><th>injected "
-            "(%s)</th><th>reverted (%s)</th><th>inject latency</th><th>error</th></tr>\n",
+            "</table></div>\n<h3>Faults</h3>\n<div class=\"tw\"><table><tr><th>fault</th><th>kind</th><th>placed "
+            "in</th><th>injected (%s)</th><th>reverted (%s)</th><th>inject latency</th><th>error</th></tr>\n",
             from, from);
     json_array_foreach(json_object_get(run, "faults"), i, x)
     {
         fputs("<tr>", f);
         td(f, ash_report_get_str(x, "name", "?"));
         td(f, ash_report_get_str(x, "kind", "?"));
+        char placed[1024];
+        td(f, ash_report_fmt_targets(placed, sizeof placed, x));
         bool has = ash_report_get_ms(x, "injected_ms", &v);
         td_rel(f, has, v - t0);
         if (strcmp(ash_report_get_str(x, "revert", ""), "one-shot") == 0)

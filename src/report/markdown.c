@@ -437,9 +437,10 @@ static void faults_and_actions(FILE *f, const json_t *runs)
     size_t i, j;
     const json_t *run, *x;
     double v;
-    fputs("## Faults\n\n| run | fault | kind | injected (from t_inject) | reverted (from t_inject) | inject latency "
-          "| error |\n|---:|---|---|---:|---:|---:|---|\n",
-          f);
+    fputs(
+        "## Faults\n\n| run | fault | kind | placed in | injected (from t_inject) | reverted (from t_inject) | inject "
+        "latency | error |\n|---:|---|---|---|---:|---:|---:|---|\n",
+        f);
     json_array_foreach(runs, i, run)
     {
         double t0 = t0_of(run);
@@ -448,6 +449,8 @@ static void faults_and_actions(FILE *f, const json_t *runs)
             fprintf(f, "| %zu |", i + 1);
             cell(f, ash_report_get_str(x, "name", "?"));
             cell(f, ash_report_get_str(x, "kind", "?"));
+            char placed[1024];
+            cell(f, ash_report_fmt_targets(placed, sizeof placed, x));
             bool has = ash_report_get_ms(x, "injected_ms", &v);
             cell_rel(f, has, v - t0);
             if (strcmp(ash_report_get_str(x, "revert", ""), "one-shot") == 0)

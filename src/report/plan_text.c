@@ -250,6 +250,14 @@ void ash_plan_print(FILE *out, const json_t *plan)
     json_array_foreach(json_object_get(j, "records"), i, p) P("%s%s", i ? ", " : "", json_string_value(p));
     P("); removed when everything is undone, replayed by `aftershock recover` otherwise\n");
     P("control: `aftershock abort` and `aftershock mark` reach the run at %s\n", str(plan, "control_socket"));
+    json_array_foreach(json_object_get(plan, "resolved"), i, p)
+    {
+        size_t k;
+        const json_t *d;
+        json_array_foreach(json_object_get(p, "described"), k, d)
+            P("target now: %s is %s (%s:%d:%d)\n", str(p, "item"), json_string_value(d), str(p, "file"),
+              (int)json_integer_value(json_object_get(p, "line")), (int)json_integer_value(json_object_get(p, "col")));
+    }
     const json_t *env = json_object_get(plan, "environment");
     if (json_is_true(json_object_get(env, "ok"))) {
         P("environment: this machine can run it\n");

@@ -153,6 +153,10 @@ const char *ash_report_fmt_human(char *buf, size_t len, double ms);
 const char *ash_report_fmt_dur(char *buf, size_t len, double ms);
 /* fmt_dur of obj[key], or `absent` when it is null or missing. */
 const char *ash_report_fmt_dur_or(char *buf, size_t len, const json_t *obj, const char *key, const char *absent);
+/* A fault's `targets` (what it was placed in) for people: "container web-1 (3f2a9c01b7e4),
+ * container web-2 (...)", "service api", "node n1"; "-" when it has none (a report from
+ * before they were recorded, a fault never injected). */
+const char *ash_report_fmt_targets(char *buf, size_t len, const json_t *fault);
 /* One of schedule_lateness_ms.late_ticks for people: "probe 'web': the tick due at
  * 1.23 s started 23.4 ms late: loop busy in the revert of fault 'x' (...)". */
 const char *ash_report_fmt_late_tick(char *buf, size_t len, const json_t *tick);

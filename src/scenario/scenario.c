@@ -1980,6 +1980,26 @@ static int check_node(const struct ash_scenario *sc, const struct ash_target_ref
     return 0;
 }
 
+static bool (*container_lookup)(const char *endpoint, const char *name);
+
+void ash_scenario_set_container_lookup(bool (*fn)(const char *endpoint, const char *name))
+{
+    container_lookup = fn;
+}
+
+/* A name that is no host or service of the scenario may be a container the user runs
+ * (a bare `target: web` for container:web). Asked only on this failing path, through the
+ * engine's lookup (env/ is above this layer), which gives up at once without a socket. */
+static const char *container_hint(const struct ash_scenario *sc, const char *name, unsigned needs, char *buf,
+                                  size_t len)
+{
+    buf[0] = '\0';
+    if (container_lookup && (ash_target_caps(ASH_TARGET_CONTAINER) & needs) == needs &&
+        container_lookup(sc->runtime.docker_host, name))
+        snprintf(buf, len, "; a running container has that name: write 'container:%s'", name);
+    return buf;
+}
+
 int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target_ref *ref, unsigned needs,
                                 const char *kind, ash_error_t *err)
 {
@@ -1996,13 +2016,15 @@ int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target
         ref->type = h ? ASH_TARGET_HOST : ASH_TARGET_SERVICE;
     else if (ref->type == ASH_TARGET_UNRESOLVED && host_ok != svc_ok)
         ref->type = host_ok ? ASH_TARGET_HOST : ASH_TARGET_SERVICE;
+    char hint[400];
     switch (ref->type) {
     case ASH_TARGET_UNRESOLVED:
         if (h && s)
             return fail_loc(&ref->loc, err, "'%s' is both a host and a service: write 'host:%s' or 'service:%s'", name,
                             name, name);
         if (!h && !s)
-            return fail_loc(&ref->loc, err, "no host or service named '%s' in this scenario", name);
+            return fail_loc(&ref->loc, err, "no host or service named '%s' in this scenario%s", name,
+                            container_hint(sc, name, needs, hint, sizeof hint));
         ref->type = h ? ASH_TARGET_HOST : ASH_TARGET_SERVICE;
         break;
     case ASH_TARGET_HOST:
@@ -2014,7 +2036,8 @@ int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target
         break;
     case ASH_TARGET_SERVICE:
         if (!s)
-            return fail_loc(&ref->loc, err, "no service named '%s' in this scenario", name);
+            return fail_loc(&ref->loc, err, "no service named '%s' in this scenario%s", name,
+                            container_hint(sc, name, needs, hint, sizeof hint));
         break;
     case ASH_TARGET_CONTAINER:
         /* Looked up at run time, through the engine: validation does not need it. The

@@ -247,6 +247,9 @@ int ash_scenario_load_string_with(const char *name, const char *text, size_t len
                                   struct ash_scenario **out, ash_error_t *err);
 /* The same with every registered kind (defined in src/registry.c). */
 int ash_scenario_load(const char *path, struct ash_scenario **out, ash_error_t *err);
+/* How a target name that is no host or service is checked for a running container of
+ * that name, for a hint in its error (the engine sets it: env/ is above this layer). */
+void ash_scenario_set_container_lookup(bool (*fn)(const char *endpoint, const char *name));
 int ash_scenario_load_string(const char *name, const char *text, size_t len, struct ash_scenario **out,
                              ash_error_t *err);
 void ash_scenario_free(struct ash_scenario *sc);

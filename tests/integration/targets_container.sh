@@ -134,7 +134,7 @@ check "missing socket: nothing was harmed (no report)" '[ ! -d "$T/r" ] || ! ls 
 scenario missing container:ghost "    kind: process
     action: stop"
 run missing; st=$?
-check "missing container: exit 3, the engine's message" '[ $st = 3 ] && grep -q "No such container: ghost" "$T/missing.out"'
+check "missing container: exit 3, naming it and what runs" '[ $st = 3 ] && grep -q "no container named .ghost. (running: " "$T/missing.out"'
 scenario ambiguous container:label=role=x "    kind: process
     action: stop"
 run ambiguous; st=$?
@@ -149,7 +149,7 @@ out=$("$ASH" validate "$T/missing.yaml" 2>&1); st=$?
 check "validate of a missing container without --resolve: ok (exit $st)" '[ $st = 0 ]'
 out=$("$ASH" validate --resolve "$T/missing.yaml" 2>&1); st=$?
 check "validate --resolve of a missing container: exit 3 with its position (exit $st)" \
-  '[ $st = 3 ] && echo "$out" | grep -q "missing.yaml:[0-9]*:[0-9]*: .*No such container: ghost"'
+  '[ $st = 3 ] && echo "$out" | grep -q "missing.yaml:[0-9]*:[0-9]*: .*no container named .ghost."'
 out=$("$ASH" validate --resolve "$T/nosock.yaml" 2>&1); st=$?
 check "validate --resolve without the engine's socket: exit 3 naming it (exit $st)" \
   '[ $st = 3 ] && echo "$out" | grep -q "socket $T/none.sock"'

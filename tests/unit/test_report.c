@@ -155,6 +155,33 @@ static void check_stats(const double *v, size_t n, double min, double med, doubl
     json_decref(st);
 }
 
+/* faults[].targets: what each fault was placed in (the container a label chose) is a
+ * column of the fault tables; a fault with none (never injected, an older report) shows "-". */
+START_TEST(fault_tables_name_the_container)
+{
+    char *md = render("pass", ash_report_write_markdown, "report.md", NULL, 0);
+    ck_assert_ptr_nonnull(strstr(md, "| placed in |"));
+    ck_assert_msg(strstr(md, "| maintenance-lock | table-lock | container tel-db-1 (3f2a9c01b7e4) |"), "%s", md);
+    free(md);
+    char *html = render("pass", ash_report_write_html, "report.html", NULL, 0);
+    ck_assert_ptr_nonnull(strstr(html, "<th>placed in</th>"));
+    ck_assert_ptr_nonnull(strstr(html, "<td>container tel-db-1 (3f2a9c01b7e4)</td>"));
+    free(html);
+    md = render("setup_error", ash_report_write_markdown, "report.md", NULL, 0);
+    ck_assert_msg(!strstr(md, "container tel-db-1"), "%s", md);
+    free(md);
+    json_t *none = json_pack("{s:[]}", "targets"),
+           *two =
+               json_pack("{s:[{s:s, s:s, s:s, s:s}, {s:s, s:s}]}", "targets", "type", "container", "name",
+                         "label=app=web", "container", "web-1", "id", "3f2a9c01b7e4", "type", "service", "name", "api");
+    char buf[256];
+    ck_assert_str_eq(ash_report_fmt_targets(buf, sizeof buf, none), "-");
+    ck_assert_str_eq(ash_report_fmt_targets(buf, sizeof buf, two), "container web-1 (3f2a9c01b7e4), service api");
+    json_decref(none);
+    json_decref(two);
+}
+END_TEST
+
 START_TEST(stats_known_answers)
 {
     const double odd[] = {5, 1, 3};
@@ -1403,6 +1430,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, variants_known_pair_in_index_and_comparison_md);
     tcase_add_test(tc, variants_need_their_as_it_was_run_and_the_same_incident);
     tcase_add_test(tc, variant_delta_texts);
+    tcase_add_test(tc, fault_tables_name_the_container);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

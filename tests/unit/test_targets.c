@@ -431,6 +431,24 @@ START_TEST(test_never_freeze_self)
 }
 END_TEST
 
+/* What the terminal, validate --resolve and plan say a target resolved to. */
+START_TEST(test_identity_text)
+{
+    char buf[200];
+    json_t *c = json_pack("{s:s, s:s, s:s, s:s}", "type", "container", "name", "label=app=web", "container", "web-1",
+                          "id", "3f2a9c01b7e4d5c6");
+    ck_assert_str_eq(ash_target_identity_text(c, buf, sizeof buf), "container web-1 (id 3f2a9c01b7e4)");
+    json_t *p = json_pack("{s:s, s:s, s:i}", "type", "process", "name", "pidfile=/run/x.pid", "pid", 812);
+    ck_assert_str_eq(ash_target_identity_text(p, buf, sizeof buf), "process pidfile=/run/x.pid (pid 812)");
+    json_t *g = json_pack("{s:s, s:s}", "type", "cgroup", "name", "system.slice/x.service");
+    ck_assert_str_eq(ash_target_identity_text(g, buf, sizeof buf), "cgroup system.slice/x.service");
+    ck_assert_str_eq(ash_target_identity_text(NULL, buf, sizeof buf), "target ?");
+    json_decref(c);
+    json_decref(p);
+    json_decref(g);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("targets");
@@ -443,6 +461,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_proc_cgroup_legacy);
     tcase_add_test(tc, test_missing_socket);
     tcase_add_test(tc, test_never_freeze_self);
+    tcase_add_test(tc, test_identity_text);
     suite_add_tcase(s, tc);
     return s;
 }
