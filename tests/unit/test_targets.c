@@ -230,8 +230,10 @@ START_TEST(test_fleet_forms)
         {HEAD "fleet: {listen: \"127.0.0.1:7443\", nodes: []}\n" PROBE,
          "s.yaml:3:42: 'fleet.nodes' lists at least one"},
         {HEAD "fleet: {nodes: [a]}\n" PROBE, "s.yaml:3:8: missing required key 'listen'"},
+        {HEAD "fleet: {listen: \"127.0.0.1:7443\", nodes: [a], engine: nomad}\n" PROBE,
+         "s.yaml:3:55: 'nomad' is not a valid engine"},
         {HEAD "fleet: {listen: \"127.0.0.1:7443\", nodes: [a], engine: swarm}\n" PROBE,
-         "s.yaml:3:55: 'swarm' is not a valid engine"},
+         "s.yaml:3:8: 'fleet' with engine: swarm needs 'image'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sc = load(bad[i].text, &err);
