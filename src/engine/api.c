@@ -100,8 +100,8 @@ static int check_item_targets(const struct ash_field *fields, const void *conf, 
         if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
             continue;
         const struct ash_target_ref *ref = (const void *)((const char *)conf + fl->offset);
-        /* fleet: a target on a node is looked up there, by its agent, when it takes the scenario. */
-        if (!ref->name || ref->type < ASH_TARGET_CONTAINER || ref->node)
+        /* fleet: a target on a node (or a swarm task) is looked up there, by its agent, when it takes the scenario. */
+        if (!ref->name || ref->type < ASH_TARGET_CONTAINER || ref->node || ref->swarm)
             continue;
         ash_error_t e = {0};
         if (ash_target_check(ref, fl->needs, &e) < 0) {

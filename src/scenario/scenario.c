@@ -1985,6 +1985,13 @@ int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target
 {
     if (ref->node && check_node(sc, ref, kind, err) < 0)
         return -1;
+    if (ref->swarm && (!sc->fleet.set || sc->fleet.engine != ASH_FLEET_SWARM))
+        return fail_loc(&ref->loc, err,
+                        "%s: 'swarm_service: %s' is resolved through the swarm manager, so it needs 'fleet:' with "
+                        "'engine: swarm'%s (docs/fleet.md)",
+                        kind, ref->name,
+                        sc->fleet.set ? "; this fleet's engine is another: name the node, {node: N, container: C}"
+                                      : "");
     const char *name = ref->name;
     const struct ash_host_spec *h = ash_scenario_host(sc, name);
     const struct ash_service_spec *s = ash_scenario_service(sc, name);
@@ -2102,6 +2109,20 @@ static const char *targets_node(const struct ash_field *fields, const void *conf
         const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)conf + f->offset);
         if (ref->name && ref->node)
             return ref->node;
+        if (ref->name && ref->swarm)
+            return ash_target_swarm_node;
+    }
+    return NULL;
+}
+
+const char *ash_fault_swarm_service(const struct ash_fault_spec *f)
+{
+    for (const struct ash_field *fl = f->kind ? f->kind->c.fields : NULL; fl && fl->key; fl++) {
+        if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
+            continue;
+        const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)f->conf + fl->offset);
+        if (ref->name && ref->swarm)
+            return ref->name;
     }
     return NULL;
 }
@@ -2109,6 +2130,16 @@ static const char *targets_node(const struct ash_field *fields, const void *conf
 const char *ash_fault_node(const struct ash_fault_spec *f)
 {
     return f->kind ? targets_node(f->kind->c.fields, f->conf) : NULL;
+}
+
+/* How many target fields of p name a target: a swarm service's tasks are the fault's only one. */
+static size_t targets_node_count(const struct pending *p)
+{
+    size_t n = 0;
+    for (const struct ash_field *f = p->c->fields; f && f->key; f++)
+        if (f->type == ASH_F_TARGET && !(f->flags & ASH_FIELD_DEPRECATED))
+            n += ((const struct ash_target_ref *)((const char *)p->conf + f->offset))->name != NULL;
+    return n;
 }
 
 /* Every target field of a kind's config, resolved and checked against what the kind needs. */
@@ -2120,10 +2151,11 @@ static int resolve_targets(struct pctx *x, const struct pending *p)
         if (f->type != ASH_F_TARGET || (f->flags & ASH_FIELD_DEPRECATED))
             continue;
         const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)p->conf + f->offset);
-        if (ref->name && (!ref->node || strcmp(ref->node, node) != 0))
+        const char *own = ref->swarm ? ash_target_swarm_node : ref->node;
+        if (ref->name && (!own || strcmp(own, node) != 0 || (ref->swarm && targets_node_count(p) > 1)))
             return fail_loc(&ref->loc, x->err,
                             "'%s': every target of one fault is on one node (node '%s' applies it), this one is %s%s",
-                            p->c->name, node, ref->node ? "on node " : "on this machine", ref->node ? ref->node : "");
+                            p->c->name, node, own ? "on node " : "on this machine", own ? own : "");
     }
     for (const struct ash_field *f = p->c->fields; f && f->key; f++) {
         if (f->type != ASH_F_TARGET || (f->flags & ASH_FIELD_DEPRECATED))
