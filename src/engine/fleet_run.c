@@ -564,7 +564,10 @@ static int resolve_swarm(struct ash_fleet_run *fr, const struct ash_fault_spec *
         }
         struct remote *rf = &fr->faults[fr->n_faults++];
         *rf = (struct remote){.f = f, .task = t[i]};
-        rf->node = rf->task.node;
+        /* fleet.nodes' own string: fr->faults moves as it grows. */
+        for (size_t k = 0; k < spec(fr)->nodes.n; k++)
+            if (strcmp(spec(fr)->nodes.v[k], t[i].node) == 0)
+                rf->node = spec(fr)->nodes.v[k];
         rf->inject.fr = rf->revert.fr = fr;
     }
     tasks_text(t, n, true, list, sizeof list);

@@ -250,7 +250,9 @@ static int by_cgroup(struct agent *a, const struct ash_fault_spec *f, struct ash
     free(ref->name);
     ref->name = dup;
     ref->type = ASH_TARGET_CGROUP;
-    ctx_event(&a->ctx, ash_now_ns(), "fleet-target", msg);
+    /* Not ctx_event: the run's ctx is set up once the scenario is taken. */
+    send_msg(a, json_pack("{s:s, s:I, s:s, s:s}", "type", ASH_MSG_EVENT, "t", (json_int_t)ash_now_ns(), "event",
+                          "fleet-target", "detail", msg));
     return 0;
 }
 
