@@ -2143,8 +2143,26 @@ static size_t targets_node_count(const struct pending *p)
 }
 
 /* Every target field of a kind's config, resolved and checked against what the kind needs. */
+/* Whether p is a fault's config (the run hands only faults to the agents). */
+static bool pending_is_fault(const struct pctx *x, const struct pending *p)
+{
+    for (size_t i = 0; i < x->sc->n_faults; i++)
+        if (x->sc->faults[i].conf == p->conf)
+            return true;
+    return false;
+}
+
 static int resolve_targets(struct pctx *x, const struct pending *p)
 {
+    for (const struct ash_field *f = p->c->fields; f && f->key; f++) {
+        const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)p->conf + f->offset);
+        if (f->type == ASH_F_TARGET && !(f->flags & ASH_FIELD_DEPRECATED) && ref->name && ref->swarm &&
+            !pending_is_fault(x, p))
+            return fail_loc(&ref->loc, x->err,
+                            "'%s': only a fault's target may be a swarm service's tasks (the run hands faults to the "
+                            "nodes' agents; a detector or a remediation runs on this machine)",
+                            p->c->name);
+    }
     const char *node = targets_node(p->c->fields, p->conf);
     /* One agent applies a fault: all its targets are on one node (or all here). */
     for (const struct ash_field *f = p->c->fields; node && f && f->key; f++) {

@@ -247,6 +247,8 @@ START_TEST(test_fleet_forms)
          "s.yaml:10:39: expected true or false"},
         {HEAD SWARM PROBE "faults:\n  - name: f\n    kind: host-crash\n    target: {swarm_service: \"a/b\"}\n",
          "s.yaml:10:29: 'a/b' is not a Swarm service name"},
+        {HEAD SWARM PROBE "detectors:\n  - name: d\n    oom: {target: {swarm_service: web}}\n",
+         "s.yaml:9:19: 'oom': only a fault's target may be a swarm service's tasks"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sc = load(bad[i].text, &err);
