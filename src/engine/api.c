@@ -101,7 +101,7 @@ static int check_item_targets(const struct ash_field *fields, const void *conf, 
             continue;
         const struct ash_target_ref *ref = (const void *)((const char *)conf + fl->offset);
         /* fleet: a target on a node (or a swarm task) is looked up there, by its agent, when it takes the scenario. */
-        if (!ref->name || ref->type < ASH_TARGET_CONTAINER || ref->node || ref->swarm)
+        if (!ref->name || ref->type < ASH_TARGET_CONTAINER || ref->node || ref->swarm || ref->kube)
             continue;
         ash_error_t e = {0};
         if (ash_target_check(ref, fl->needs, &e) < 0) {

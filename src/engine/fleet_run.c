@@ -7,6 +7,7 @@
 #include "fleet/probe_msg.h"
 #include "fleet/proto.h"
 #include "fleet/psk.h"
+#include "fleet/kube.h"
 #include "fleet/swarm_tasks.h"
 #include "kinds.h"
 #include "sys/clock.h"
@@ -45,6 +46,8 @@ struct remote {
     const char *node;
     struct slot inject, revert;
     struct ash_swarm_task task; /* the task it harms (swarm_service targets), else zeros */
+    struct ash_kube_target pod; /* the pod it harms (pods targets), else zeros */
+    char resolved[600];         /* what its agent is told its target is ("" : the scenario's) */
 };
 
 /* A probe its node's agent samples (`from: NODE[/CONTAINER]`). */
@@ -421,8 +424,8 @@ static json_t *resolved_for(const struct ash_fleet_run *fr, const char *node)
 {
     json_t *r = json_object();
     for (size_t i = 0; r && i < fr->n_faults; i++)
-        if (fr->faults[i].task.container[0] && strcmp(fr->faults[i].node, node) == 0)
-            json_object_set_new(r, fr->faults[i].f->name, json_string(fr->faults[i].task.container));
+        if (fr->faults[i].resolved[0] && strcmp(fr->faults[i].node, node) == 0)
+            json_object_set_new(r, fr->faults[i].f->name, json_string(fr->faults[i].resolved));
     return r;
 }
 
@@ -481,6 +484,30 @@ static int start(struct ash_fleet_run *fr, ash_error_t *err)
         }
     free(text);
     return rc;
+}
+
+/* Room for one more remote (fr->faults moves: nothing points into it yet). */
+static struct remote *new_remote(struct ash_fleet_run *fr, ash_error_t *err)
+{
+    if (fr->n_faults == fr->cap_faults) {
+        struct remote *nf = realloc(fr->faults, 2 * fr->cap_faults * sizeof *nf);
+        if (!nf) {
+            ash_error(err, ENOMEM, "fleet: the faults' targets");
+            return NULL;
+        }
+        fr->faults = nf;
+        fr->cap_faults *= 2;
+    }
+    return &fr->faults[fr->n_faults++];
+}
+
+/* fleet.nodes' own string for node, NULL when it is not one. */
+static const char *listed(const struct ash_fleet_run *fr, const char *node)
+{
+    for (size_t k = 0; k < spec(fr)->nodes.n; k++)
+        if (strcmp(spec(fr)->nodes.v[k], node) == 0)
+            return spec(fr)->nodes.v[k];
+    return NULL;
 }
 
 /* "task abc123456789 (slot 1) on node w1: running, container 0123456789ab; ..." */
@@ -542,7 +569,7 @@ static int resolve_swarm(struct ash_fleet_run *fr, const struct ash_fault_spec *
     for (size_t i = 0; i < n; i++) {
         if (strcmp(t[i].state, "running") != 0 || !t[i].container[0])
             continue;
-        if (!expected(fr, t[i].node)) {
+        if (!listed(fr, t[i].node)) {
             char nodes[600] = "";
             for (size_t k = 0; k < spec(fr)->nodes.n; k++)
                 snprintf(nodes + strlen(nodes), sizeof nodes - strlen(nodes), "%s%s", k ? ", " : "",
@@ -553,21 +580,12 @@ static int resolve_swarm(struct ash_fleet_run *fr, const struct ash_fault_spec *
                             f->name, t[i].id, svc, t[i].node, nodes, list);
             goto cleanup;
         }
-        if (fr->n_faults == fr->cap_faults) {
-            struct remote *nf = realloc(fr->faults, 2 * fr->cap_faults * sizeof *nf);
-            if (!nf) {
-                ash_error(err, ENOMEM, "fleet: the faults' tasks");
-                goto cleanup;
-            }
-            fr->faults = nf;
-            fr->cap_faults *= 2;
-        }
-        struct remote *rf = &fr->faults[fr->n_faults++];
-        *rf = (struct remote){.f = f, .task = t[i]};
+        struct remote *rf = new_remote(fr, err);
+        if (!rf)
+            goto cleanup;
         /* fleet.nodes' own string: fr->faults moves as it grows. */
-        for (size_t k = 0; k < spec(fr)->nodes.n; k++)
-            if (strcmp(spec(fr)->nodes.v[k], t[i].node) == 0)
-                rf->node = spec(fr)->nodes.v[k];
+        *rf = (struct remote){.f = f, .task = t[i], .node = listed(fr, t[i].node)};
+        snprintf(rf->resolved, sizeof rf->resolved, "%s", t[i].container);
         rf->inject.fr = rf->revert.fr = fr;
     }
     tasks_text(t, n, true, list, sizeof list);
@@ -577,6 +595,65 @@ static int resolve_swarm(struct ash_fleet_run *fr, const struct ash_fault_spec *
     rc = 0;
 cleanup:
     free(t);
+    return rc;
+}
+
+/* A fault on `{pods: {...}}`: the running pods the API lists for its selector, each on
+ * its node, as resolve_swarm does for a service's tasks (exit 3, nothing deployed: no
+ * pod, more than one without all, a pod on a node not in fleet.nodes). */
+static int resolve_kube(struct ash_fleet_run *fr, const struct ash_fault_spec *f, ash_error_t *err)
+{
+    const char *name = ash_fault_kube_pods(f);
+    bool all = false;
+    for (const struct ash_field *fl = f->kind->c.fields; fl && fl->key; fl++)
+        if (fl->type == ASH_F_TARGET && !(fl->flags & ASH_FIELD_DEPRECATED))
+            all |= ((const struct ash_target_ref *)((const char *)f->conf + fl->offset))->all;
+    struct ash_pod_sel sel;
+    char msg[300], list[2000] = "";
+    if (ash_target_pod_selector(name, &sel, msg, sizeof msg) < 0)
+        return ash_error(err, EINVAL, "fleet: fault '%s': %s", f->name, msg);
+    struct ash_kube *k = NULL;
+    struct ash_kube_target *t = NULL;
+    size_t n = 0;
+    int rc = -1;
+    if (ash_kube_open(spec(fr)->kubeconfig, &k, err) < 0 ||
+        ash_kube_list_targets(k, sel.ns, sel.pod[0] ? sel.pod : sel.labels, sel.container, &t, &n, err) < 0) {
+        err->klass = ASH_ERR_ENVIRONMENT;
+        ash_error_wrap(err, "fleet: fault '%s': pods %s; nothing was harmed", f->name, name);
+        goto cleanup;
+    }
+    for (size_t i = 0, at = 0; i < n && at < sizeof list; i++)
+        at += (size_t)snprintf(list + at, sizeof list - at, "%spod %s/%s container %s on node %s", i ? "; " : "",
+                               sel.ns, t[i].pod, t[i].container, t[i].node);
+    if (!all && n > 1) {
+        ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                        "fleet: fault '%s': pods %s are %zu (%s): give `all: true` to harm every one, or name one "
+                        "as {node: NODE, pod: {namespace: NS, name: POD}}; nothing was harmed",
+                        f->name, name, n, list);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!listed(fr, t[i].node)) {
+            ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                            "fleet: fault '%s': pod %s/%s runs on node %s, which is not in fleet.nodes: list it "
+                            "there; nothing was harmed (the pods: %s)",
+                            f->name, sel.ns, t[i].pod, t[i].node, list);
+            goto cleanup;
+        }
+        struct remote *rf = new_remote(fr, err);
+        if (!rf)
+            goto cleanup;
+        *rf = (struct remote){.f = f, .pod = t[i], .node = listed(fr, t[i].node)};
+        snprintf(rf->resolved, sizeof rf->resolved, "%s/%s/%s", sel.ns, t[i].pod, t[i].container);
+        rf->inject.fr = rf->revert.fr = fr;
+    }
+    event(fr, ash_now_ns(), "fleet-resolve", "fault '%s': pods %s -> %s", f->name, name, list);
+    if (fr->o.log)
+        fprintf(fr->o.log, "fleet: fault '%s': pods %s -> %s\n", f->name, name, list);
+    rc = 0;
+cleanup:
+    free(t);
+    ash_kube_close(k);
     return rc;
 }
 
@@ -600,10 +677,11 @@ int ash_fleet_run_start(const struct ash_fleet_run_opts *o, struct ash_fleet_run
         const char *node = ash_fault_node(&o->sc->faults[i]);
         if (!node)
             continue;
-        if (ash_fault_swarm_service(&o->sc->faults[i])) {
+        if (ash_fault_swarm_service(&o->sc->faults[i]) || ash_fault_kube_pods(&o->sc->faults[i])) {
             /* Before the coordinator listens or anything is deployed: a service that
              * is not there, or runs elsewhere, harms nothing. */
-            if (resolve_swarm(fr, &o->sc->faults[i], err) < 0) {
+            if ((ash_fault_swarm_service(&o->sc->faults[i]) ? resolve_swarm : resolve_kube)(fr, &o->sc->faults[i],
+                                                                                            err) < 0) {
                 ash_fleet_run_end(fr);
                 return -1;
             }
@@ -965,6 +1043,10 @@ json_t *ash_fleet_run_json(const struct ash_fleet_run *fr, int64_t t_start)
         json_t *fj = json_pack("{s:s, s:s, s:o, s:o}", "name", rf->f->name, "node", rf->node, "inject_bound_ms",
                                ms_or_null(rf->inject.done && rf->inject.ok, rf->inject.when.bound), "revert_bound_ms",
                                ms_or_null(rf->revert.done && rf->revert.ok, rf->revert.when.bound));
+        if (fj && rf->pod.pod[0]) /* which pod it harmed */
+            json_object_set_new(fj, "kube_pod",
+                                json_pack("{s:s, s:s, s:s}", "selector", ash_fault_kube_pods(rf->f), "pod", rf->pod.pod,
+                                          "container", rf->pod.container));
         if (fj && rf->task.container[0]) /* which swarm task it harmed */
             json_object_set_new(fj, "swarm_task",
                                 json_pack("{s:s, s:s, s:s, s:I}", "service", ash_fault_swarm_service(rf->f), "task",

@@ -319,6 +319,11 @@ static int faults_json(const struct ash_scenario *sc, const struct ash_describe 
                                              "manager's /tasks and /nodes at the run's start, a task on a node not "
                                              "in fleet.nodes refused)",
                                              svc));
+        else if (ash_fault_kube_pods(f))
+            json_object_set_new(fj, "node",
+                                json_sprintf("(each node running a pod of %s: listed through the Kubernetes API at "
+                                             "the run's start, a pod on a node not in fleet.nodes refused)",
+                                             ash_fault_kube_pods(f)));
         else if (node)
             json_object_set_new(fj, "node", json_string(node));
         const char *no_revert = f->kind->no_revert ? f->kind->no_revert(f) : NULL;

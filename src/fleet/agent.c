@@ -109,10 +109,9 @@ static int ctx_target(struct ash_ctx *ctx, const struct ash_target_ref *ref, str
                                of(ctx)->o->node, ash_target_type_names[ref->type], ref->name,
                                ref->type == ASH_TARGET_HOST ? "sandbox host" : "service");
     /* A swarm service's tasks: the coordinator says which container is this node's. */
-    if (ref->swarm)
-        return ash_error_class(err, ASH_ERR_USAGE, 0,
-                               "node %s: no task of swarm service '%s' was given to this node by the coordinator",
-                               of(ctx)->o->node, ref->name);
+    if (ref->swarm || ref->kube)
+        return ash_error_class(err, ASH_ERR_USAGE, 0, "node %s: no %s '%s' was given to this node by the coordinator",
+                               of(ctx)->o->node, ref->swarm ? "task of swarm service" : "pod of", ref->name);
     /* A fleet scenario names the node of each target: never harm another node's. */
     if (ref->node && strcmp(ref->node, of(ctx)->o->node) != 0)
         return ash_error_class(err, ASH_ERR_USAGE, 0, "node %s: target '%s' is on node %s, not this one",
@@ -272,14 +271,20 @@ static int take_resolved(struct agent *a, json_t *resolved, ash_error_t *err)
         unsigned needs = 0;
         for (const struct ash_field *fl = f ? f->kind->c.fields : NULL; fl && fl->key; fl++) {
             struct ash_target_ref *r = (struct ash_target_ref *)((char *)f->conf + fl->offset);
-            if (fl->type == ASH_F_TARGET && !(fl->flags & ASH_FIELD_DEPRECATED) && r->name && r->swarm) {
+            if (fl->type == ASH_F_TARGET && !(fl->flags & ASH_FIELD_DEPRECATED) && r->name && (r->swarm || r->kube)) {
                 ref = r;
                 needs = fl->needs;
             }
         }
-        if (!ref || !cid || !cid[0] || strspn(cid, "0123456789abcdef") != strlen(cid))
-            return ash_error(err, EINVAL, "node %s: the coordinator resolved '%s', not a swarm_service fault here",
+        char msg[256];
+        /* A task's container id, or a pod's NS/POD/CONTAINER. */
+        if (!ref || !cid || !cid[0] ||
+            (ref->swarm ? strspn(cid, "0123456789abcdef") != strlen(cid)
+                        : ash_target_selector_check(ASH_TARGET_POD, cid, msg, sizeof msg) < 0))
+            return ash_error(err, EINVAL,
+                             "node %s: the coordinator resolved '%s', not a swarm_service or pods fault here",
                              a->o->node, name);
+        bool swarm = ref->swarm;
         char *n = strdup(cid), *node = strdup(a->o->node);
         if (!n || !node) {
             free(n);
@@ -290,8 +295,8 @@ static int take_resolved(struct agent *a, json_t *resolved, ash_error_t *err)
         free(ref->node);
         ref->name = n;
         ref->node = node;
-        ref->swarm = ref->all = false;
-        if (by_cgroup(a, f, ref, needs) < 0)
+        ref->swarm = ref->kube = ref->all = false;
+        if (swarm && by_cgroup(a, f, ref, needs) < 0)
             return -1;
     }
     return 0;

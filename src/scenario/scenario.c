@@ -1992,6 +1992,12 @@ int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target
                         kind, ref->name,
                         sc->fleet.set ? "; this fleet's engine is another: name the node, {node: N, container: C}"
                                       : "");
+    if (ref->kube && (!sc->fleet.set || sc->fleet.engine != ASH_FLEET_KUBERNETES))
+        return fail_loc(&ref->loc, err,
+                        "%s: 'pods: %s' is listed through the Kubernetes API, so it needs 'fleet:' with 'engine: "
+                        "kubernetes'%s (docs/fleet.md)",
+                        kind, ref->name,
+                        sc->fleet.set ? "; this fleet's engine is another: name the node, {node: N, pod: {...}}" : "");
     const char *name = ref->name;
     const struct ash_host_spec *h = ash_scenario_host(sc, name);
     const struct ash_service_spec *s = ash_scenario_service(sc, name);
@@ -2109,8 +2115,20 @@ static const char *targets_node(const struct ash_field *fields, const void *conf
         const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)conf + f->offset);
         if (ref->name && ref->node)
             return ref->node;
-        if (ref->name && ref->swarm)
-            return ash_target_swarm_node;
+        if (ref->name && (ref->swarm || ref->kube))
+            return ash_target_resolved_node;
+    }
+    return NULL;
+}
+
+const char *ash_fault_kube_pods(const struct ash_fault_spec *f)
+{
+    for (const struct ash_field *fl = f->kind ? f->kind->c.fields : NULL; fl && fl->key; fl++) {
+        if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
+            continue;
+        const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)f->conf + fl->offset);
+        if (ref->name && ref->kube)
+            return ref->name;
     }
     return NULL;
 }
@@ -2156,7 +2174,7 @@ static int resolve_targets(struct pctx *x, const struct pending *p)
 {
     for (const struct ash_field *f = p->c->fields; f && f->key; f++) {
         const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)p->conf + f->offset);
-        if (f->type == ASH_F_TARGET && !(f->flags & ASH_FIELD_DEPRECATED) && ref->name && ref->swarm &&
+        if (f->type == ASH_F_TARGET && !(f->flags & ASH_FIELD_DEPRECATED) && ref->name && (ref->swarm || ref->kube) &&
             !pending_is_fault(x, p))
             return fail_loc(&ref->loc, x->err,
                             "'%s': only a fault's target may be a swarm service's tasks (the run hands faults to the "
@@ -2169,8 +2187,9 @@ static int resolve_targets(struct pctx *x, const struct pending *p)
         if (f->type != ASH_F_TARGET || (f->flags & ASH_FIELD_DEPRECATED))
             continue;
         const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)p->conf + f->offset);
-        const char *own = ref->swarm ? ash_target_swarm_node : ref->node;
-        if (ref->name && (!own || strcmp(own, node) != 0 || (ref->swarm && targets_node_count(p) > 1)))
+        bool resolved = ref->swarm || ref->kube;
+        const char *own = resolved ? ash_target_resolved_node : ref->node;
+        if (ref->name && (!own || strcmp(own, node) != 0 || (resolved && targets_node_count(p) > 1)))
             return fail_loc(&ref->loc, x->err,
                             "'%s': every target of one fault is on one node (node '%s' applies it), this one is %s%s",
                             p->c->name, node, own ? "on node " : "on this machine", own ? own : "");

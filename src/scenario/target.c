@@ -11,7 +11,7 @@ const char *const ash_target_type_names[] = {"(unresolved)", "host",   "service"
 const char *const ash_target_old_host[] = {"host", NULL};
 const char *const ash_target_old_service[] = {"service", NULL};
 
-const char ash_target_swarm_node[] = "(swarm tasks)";
+const char ash_target_resolved_node[] = "(resolved by the run)";
 
 bool ash_target_node_name_ok(const char *name)
 {
@@ -237,6 +237,7 @@ void ash_target_ref_clear(struct ash_target_ref *ref)
     ref->endpoint = NULL;
     ref->all = false;
     ref->swarm = false;
+    ref->kube = false;
     ref->node = NULL;
 }
 
@@ -245,6 +246,10 @@ const char *ash_target_ref_str(const struct ash_target_ref *ref, char *buf, size
     char node[160] = "";
     if (ref->node)
         snprintf(node, sizeof node, "node:%s/", ref->node);
+    if (ref->kube) {
+        snprintf(buf, len, "pods:%s", ref->name ? ref->name : "");
+        return buf;
+    }
     if (ref->swarm) {
         snprintf(buf, len, "swarm_service:%s", ref->name ? ref->name : "");
         return buf;

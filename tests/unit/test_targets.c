@@ -189,6 +189,7 @@ START_TEST(test_fleet_forms)
     ref_bad("node:b/container:a/b", "a container is named by its name or id");
 
 #define FLEET "fleet: {listen: \"127.0.0.1:7443\", nodes: [a, b]}\n"
+#define KUBE "fleet: {listen: \"127.0.0.1:7443\", nodes: [a, b], engine: kubernetes, image: ash-agent}\n"
 #define SWARM                                                                                                          \
     "fleet: {listen: \"127.0.0.1:7443\", nodes: [a, b], engine: swarm, image: ash-agent, docker_host: "                \
     "\"unix:///run/m.sock\"}\n"
@@ -247,6 +248,14 @@ START_TEST(test_fleet_forms)
          "s.yaml:10:39: expected true or false"},
         {HEAD SWARM PROBE "faults:\n  - name: f\n    kind: host-crash\n    target: {swarm_service: \"a/b\"}\n",
          "s.yaml:10:29: 'a/b' is not a Swarm service name"},
+        /* A pod selector's pods: engine kubernetes only. */
+        {HEAD SWARM PROBE "faults:\n  - name: f\n    kind: host-crash\n"
+                          "    target: {pods: {namespace: shop, labels: {app: web}}}\n",
+         "s.yaml:10:13: 'host-crash': 'pods: shop/app=web' is listed through the Kubernetes API"},
+        {HEAD KUBE PROBE "faults:\n  - name: f\n    kind: host-crash\n    target: {pods: {labels: {app: web}}}\n",
+         "s.yaml:10:20: a pod target needs 'namespace:'"},
+        {HEAD KUBE PROBE "faults:\n  - name: f\n    kind: host-crash\n    target: {pods: web}\n",
+         "s.yaml:10:20: 'pods' is a mapping"},
         {HEAD SWARM PROBE "detectors:\n  - name: d\n    oom: {target: {swarm_service: web}}\n",
          "s.yaml:9:19: 'oom': only a fault's target may be a swarm service's tasks"},
     };
@@ -263,10 +272,21 @@ START_TEST(test_fleet_forms)
     ck_assert(fault_target(sc)->swarm && fault_target(sc)->all);
     ck_assert_int_eq(fault_target(sc)->type, ASH_TARGET_CONTAINER);
     ck_assert_str_eq(ash_fault_swarm_service(&sc->faults[0]), "web");
-    ck_assert_str_eq(ash_fault_node(&sc->faults[0]), ash_target_swarm_node);
+    ck_assert_str_eq(ash_fault_node(&sc->faults[0]), ash_target_resolved_node);
+    ash_scenario_free(sc);
+    sc = load(HEAD KUBE PROBE "faults:\n  - name: f\n    kind: host-crash\n"
+                              "    target: {pods: {namespace: shop, labels: {app: web}, container: web}, all: true}\n"
+                              "    mode: freeze\n",
+              &err);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    ck_assert(fault_target(sc)->kube && fault_target(sc)->all);
+    ck_assert_int_eq(fault_target(sc)->type, ASH_TARGET_POD);
+    ck_assert_str_eq(ash_fault_kube_pods(&sc->faults[0]), "shop/app=web/web");
+    ck_assert_str_eq(ash_fault_node(&sc->faults[0]), ash_target_resolved_node);
     ash_scenario_free(sc);
 #undef FLEET
 #undef SWARM
+#undef KUBE
 }
 END_TEST
 
