@@ -531,10 +531,7 @@ static void tasks_text(const struct ash_swarm_task *t, size_t n, bool running_on
 static int resolve_swarm(struct ash_fleet_run *fr, const struct ash_fault_spec *f, ash_error_t *err)
 {
     const char *svc = ash_fault_swarm_service(f);
-    bool all = false;
-    for (const struct ash_field *fl = f->kind->c.fields; fl && fl->key; fl++)
-        if (fl->type == ASH_F_TARGET && !(fl->flags & ASH_FIELD_DEPRECATED))
-            all |= ((const struct ash_target_ref *)((const char *)f->conf + fl->offset))->all;
+    bool all = ash_fault_run_resolved(f)->all;
     struct ash_swarm_task *t = NULL;
     size_t n = 0, running = 0;
     char list[2000];
@@ -604,10 +601,7 @@ cleanup:
 static int resolve_kube(struct ash_fleet_run *fr, const struct ash_fault_spec *f, ash_error_t *err)
 {
     const char *name = ash_fault_kube_pods(f);
-    bool all = false;
-    for (const struct ash_field *fl = f->kind->c.fields; fl && fl->key; fl++)
-        if (fl->type == ASH_F_TARGET && !(fl->flags & ASH_FIELD_DEPRECATED))
-            all |= ((const struct ash_target_ref *)((const char *)f->conf + fl->offset))->all;
+    bool all = ash_fault_run_resolved(f)->all;
     struct ash_pod_sel sel;
     char msg[300], list[2000] = "";
     if (ash_target_pod_selector(name, &sel, msg, sizeof msg) < 0)

@@ -2121,33 +2121,33 @@ static const char *targets_node(const struct ash_field *fields, const void *conf
     return NULL;
 }
 
-const char *ash_fault_kube_pods(const struct ash_fault_spec *f)
+const char *ash_fault_node(const struct ash_fault_spec *f)
+{
+    return f->kind ? targets_node(f->kind->c.fields, f->conf) : NULL;
+}
+
+const struct ash_target_ref *ash_fault_run_resolved(const struct ash_fault_spec *f)
 {
     for (const struct ash_field *fl = f->kind ? f->kind->c.fields : NULL; fl && fl->key; fl++) {
         if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
             continue;
         const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)f->conf + fl->offset);
-        if (ref->name && ref->kube)
-            return ref->name;
+        if (ref->name && (ref->swarm || ref->kube))
+            return ref;
     }
     return NULL;
+}
+
+const char *ash_fault_kube_pods(const struct ash_fault_spec *f)
+{
+    const struct ash_target_ref *ref = ash_fault_run_resolved(f);
+    return ref && ref->kube ? ref->name : NULL;
 }
 
 const char *ash_fault_swarm_service(const struct ash_fault_spec *f)
 {
-    for (const struct ash_field *fl = f->kind ? f->kind->c.fields : NULL; fl && fl->key; fl++) {
-        if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
-            continue;
-        const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)f->conf + fl->offset);
-        if (ref->name && ref->swarm)
-            return ref->name;
-    }
-    return NULL;
-}
-
-const char *ash_fault_node(const struct ash_fault_spec *f)
-{
-    return f->kind ? targets_node(f->kind->c.fields, f->conf) : NULL;
+    const struct ash_target_ref *ref = ash_fault_run_resolved(f);
+    return ref && ref->swarm ? ref->name : NULL;
 }
 
 /* How many target fields of p name a target: a swarm service's tasks are the fault's only one. */
