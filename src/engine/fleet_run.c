@@ -7,6 +7,8 @@
 #include "fleet/probe_msg.h"
 #include "fleet/proto.h"
 #include "fleet/psk.h"
+#include "fleet/kube.h"
+#include "fleet/swarm_tasks.h"
 #include "kinds.h"
 #include "sys/clock.h"
 #include "sys/fs.h"
@@ -38,10 +40,14 @@ struct slot {
     struct ash_fleet_run *fr;
 };
 
+/* A fault on one node. A fault on a swarm service's tasks has one per task. */
 struct remote {
     const struct ash_fault_spec *f;
     const char *node;
     struct slot inject, revert;
+    struct ash_swarm_task task; /* the task it harms (swarm_service targets), else zeros */
+    struct ash_kube_target pod; /* the pod it harms (pods targets), else zeros */
+    char resolved[600];         /* what its agent is told its target is ("" : the scenario's) */
 };
 
 /* A probe its node's agent samples (`from: NODE[/CONTAINER]`). */
@@ -73,7 +79,7 @@ struct ash_fleet_run {
     pthread_t loop_thread;
     int efd; /* the loop wakes a waiting worker */
     struct remote *faults;
-    size_t n_faults;
+    size_t n_faults, cap_faults;
     struct rprobe *probes;
     size_t n_probes;
     int64_t bound;                        /* the largest clock bound of a remote inject or revert time */
@@ -204,14 +210,6 @@ static void on_sample(struct ash_coord *c, const struct ash_fleet_probe_sample *
         rp->cb(rp->arg, &smp);
         return;
     }
-}
-
-static struct remote *remote_of(struct ash_fleet_run *fr, const struct ash_fault_spec *f)
-{
-    for (size_t i = 0; i < fr->n_faults; i++)
-        if (fr->faults[i].f == f)
-            return &fr->faults[i];
-    return NULL;
 }
 
 static void missing_nodes(struct ash_fleet_run *fr, char *missing, size_t mlen, char *have, size_t hlen)
@@ -406,8 +404,9 @@ static int check_targets(struct ash_fleet_run *fr, ash_error_t *err)
             if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
                 continue;
             const struct ash_target_ref *ref = (const void *)((const char *)f->conf + fl->offset);
-            if (ref->name && ref->type == ASH_TARGET_CONTAINER && !ref->all &&
-                check_container(fr, fr->faults[i].node, ref->endpoint, ref->name, "fault", f->name, err) < 0)
+            const char *name = ref->swarm ? fr->faults[i].task.container : ref->name;
+            if (name && ref->type == ASH_TARGET_CONTAINER && (ref->swarm || !ref->all) &&
+                check_container(fr, fr->faults[i].node, ref->endpoint, name, "fault", f->name, err) < 0)
                 return -1;
         }
     }
@@ -418,6 +417,16 @@ static int check_targets(struct ash_fleet_run *fr, ash_error_t *err)
             return -1;
     }
     return 0;
+}
+
+/* What the agent of node is told of the swarm tasks it harms: {FAULT: CONTAINER_ID}. */
+static json_t *resolved_for(const struct ash_fleet_run *fr, const char *node)
+{
+    json_t *r = json_object();
+    for (size_t i = 0; r && i < fr->n_faults; i++)
+        if (fr->faults[i].resolved[0] && strcmp(fr->faults[i].node, node) == 0)
+            json_object_set_new(r, fr->faults[i].f->name, json_string(fr->faults[i].resolved));
+    return r;
 }
 
 static int start(struct ash_fleet_run *fr, ash_error_t *err)
@@ -467,12 +476,178 @@ static int start(struct ash_fleet_run *fr, ash_error_t *err)
     base = base ? base + 1 : fr->o.sc->file;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < fl->nodes.n; i++)
-        if ((rc = ash_coord_send_scenario(fr->coord, fl->nodes.v[i], base, text, FLEET_CLOCK_NS, err)) < 0) {
+        if ((rc = ash_coord_send_scenario_resolved(fr->coord, fl->nodes.v[i], base, text,
+                                                   resolved_for(fr, fl->nodes.v[i]), FLEET_CLOCK_NS, err)) < 0) {
             /* A target missing on its node, a kind it cannot run: nothing was harmed (exit 3). */
             ash_error_wrap(err, "fleet: node %s did not take the scenario; nothing was harmed", fl->nodes.v[i]);
             err->klass = ASH_ERR_ENVIRONMENT;
         }
     free(text);
+    return rc;
+}
+
+/* Room for one more remote (fr->faults moves: nothing points into it yet). */
+static struct remote *new_remote(struct ash_fleet_run *fr, ash_error_t *err)
+{
+    if (fr->n_faults == fr->cap_faults) {
+        struct remote *nf = realloc(fr->faults, 2 * fr->cap_faults * sizeof *nf);
+        if (!nf) {
+            ash_error(err, ENOMEM, "fleet: the faults' targets");
+            return NULL;
+        }
+        fr->faults = nf;
+        fr->cap_faults *= 2;
+    }
+    return &fr->faults[fr->n_faults++];
+}
+
+/* fleet.nodes' own string for node, NULL when it is not one. */
+static const char *listed(const struct ash_fleet_run *fr, const char *node)
+{
+    for (size_t k = 0; k < spec(fr)->nodes.n; k++)
+        if (strcmp(spec(fr)->nodes.v[k], node) == 0)
+            return spec(fr)->nodes.v[k];
+    return NULL;
+}
+
+/* "task abc123456789 (slot 1) on node w1: running, container 0123456789ab; ..." */
+static void tasks_text(const struct ash_swarm_task *t, size_t n, bool running_only, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && at < len; i++) {
+        if (running_only && strcmp(t[i].state, "running") != 0)
+            continue;
+        at += (size_t)snprintf(buf + at, len - at, "%stask %.12s (slot %ld) on node %s: %s%s%.12s", at ? "; " : "",
+                               t[i].id, t[i].slot, t[i].node, t[i].state, t[i].container[0] ? ", container " : "",
+                               t[i].container);
+    }
+}
+
+/* A fault on `{swarm_service: S}`: ask the manager where S's tasks run, and make a
+ * remote per running task (all: true) or for its only one. Refused, nothing harmed:
+ * no such service, no running task, more than one without all, a task starting or on a
+ * node not in fleet.nodes. */
+static int resolve_swarm(struct ash_fleet_run *fr, const struct ash_fault_spec *f, ash_error_t *err)
+{
+    const char *svc = ash_fault_swarm_service(f);
+    bool all = ash_fault_run_resolved(f)->all;
+    struct ash_swarm_task *t = NULL;
+    size_t n = 0, running = 0;
+    char list[2000];
+    if (ash_swarm_service_tasks(spec(fr)->docker_host, svc, &t, &n, err) < 0) {
+        err->klass = ASH_ERR_ENVIRONMENT;
+        return ash_error_wrap(err, "fleet: fault '%s'", f->name);
+    }
+    tasks_text(t, n, false, list, sizeof list);
+    int rc = -1;
+    for (size_t i = 0; i < n; i++) {
+        bool up = strcmp(t[i].state, "running") == 0 && t[i].container[0];
+        running += up;
+        /* A service still converging would be harmed in part: refuse, say which. */
+        if (!up && all) {
+            ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                            "fleet: fault '%s': swarm service '%s' is not settled: task %.12s on node %s is %s, "
+                            "not running (its tasks: %s); run again once `docker service ps %s` shows every task "
+                            "running; nothing was harmed",
+                            f->name, svc, t[i].id, t[i].node, t[i].state, list, svc);
+            goto cleanup;
+        }
+    }
+    if (running == 0 || (!all && running > 1)) {
+        ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                        running ? "fleet: fault '%s': swarm service '%s' has %zu running tasks (%s): give `all: true` "
+                                  "to harm every one, or name one as {node: NODE, container: ID}; nothing was harmed"
+                                : "fleet: fault '%s': swarm service '%s' has %zu running tasks (its tasks: %s); "
+                                  "nothing was harmed",
+                        f->name, svc, running, n ? list : "none");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(t[i].state, "running") != 0 || !t[i].container[0])
+            continue;
+        if (!listed(fr, t[i].node)) {
+            char nodes[600] = "";
+            for (size_t k = 0; k < spec(fr)->nodes.n; k++)
+                snprintf(nodes + strlen(nodes), sizeof nodes - strlen(nodes), "%s%s", k ? ", " : "",
+                         spec(fr)->nodes.v[k]);
+            ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                            "fleet: fault '%s': task %.12s of swarm service '%s' runs on node %s, which is not in "
+                            "fleet.nodes (%s): list it there; nothing was harmed (its tasks: %s)",
+                            f->name, t[i].id, svc, t[i].node, nodes, list);
+            goto cleanup;
+        }
+        struct remote *rf = new_remote(fr, err);
+        if (!rf)
+            goto cleanup;
+        /* fleet.nodes' own string: fr->faults moves as it grows. */
+        *rf = (struct remote){.f = f, .task = t[i], .node = listed(fr, t[i].node)};
+        snprintf(rf->resolved, sizeof rf->resolved, "%s", t[i].container);
+        rf->inject.fr = rf->revert.fr = fr;
+    }
+    tasks_text(t, n, true, list, sizeof list);
+    event(fr, ash_now_ns(), "fleet-resolve", "fault '%s': swarm service '%s' -> %s", f->name, svc, list);
+    if (fr->o.log)
+        fprintf(fr->o.log, "fleet: fault '%s': swarm service '%s' -> %s\n", f->name, svc, list);
+    rc = 0;
+cleanup:
+    free(t);
+    return rc;
+}
+
+/* A fault on `{pods: {...}}`: the running pods the API lists for its selector, each on
+ * its node, as resolve_swarm does for a service's tasks (exit 3, nothing deployed: no
+ * pod, more than one without all, a pod on a node not in fleet.nodes). */
+static int resolve_kube(struct ash_fleet_run *fr, const struct ash_fault_spec *f, ash_error_t *err)
+{
+    const char *name = ash_fault_kube_pods(f);
+    bool all = ash_fault_run_resolved(f)->all;
+    struct ash_pod_sel sel;
+    char msg[300], list[2000] = "";
+    if (ash_target_pod_selector(name, &sel, msg, sizeof msg) < 0)
+        return ash_error(err, EINVAL, "fleet: fault '%s': %s", f->name, msg);
+    struct ash_kube *k = NULL;
+    struct ash_kube_target *t = NULL;
+    size_t n = 0;
+    int rc = -1;
+    if (ash_kube_open(spec(fr)->kubeconfig, &k, err) < 0 ||
+        ash_kube_list_targets(k, sel.ns, sel.pod[0] ? sel.pod : sel.labels, sel.container, &t, &n, err) < 0) {
+        err->klass = ASH_ERR_ENVIRONMENT;
+        ash_error_wrap(err, "fleet: fault '%s': pods %s; nothing was harmed", f->name, name);
+        goto cleanup;
+    }
+    for (size_t i = 0, at = 0; i < n && at < sizeof list; i++)
+        at += (size_t)snprintf(list + at, sizeof list - at, "%spod %s/%s container %s on node %s", i ? "; " : "",
+                               sel.ns, t[i].pod, t[i].container, t[i].node);
+    if (!all && n > 1) {
+        ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                        "fleet: fault '%s': pods %s are %zu (%s): give `all: true` to harm every one, or name one "
+                        "as {node: NODE, pod: {namespace: NS, name: POD}}; nothing was harmed",
+                        f->name, name, n, list);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!listed(fr, t[i].node)) {
+            ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
+                            "fleet: fault '%s': pod %s/%s runs on node %s, which is not in fleet.nodes: list it "
+                            "there; nothing was harmed (the pods: %s)",
+                            f->name, sel.ns, t[i].pod, t[i].node, list);
+            goto cleanup;
+        }
+        struct remote *rf = new_remote(fr, err);
+        if (!rf)
+            goto cleanup;
+        *rf = (struct remote){.f = f, .pod = t[i], .node = listed(fr, t[i].node)};
+        snprintf(rf->resolved, sizeof rf->resolved, "%s/%s/%s", sel.ns, t[i].pod, t[i].container);
+        rf->inject.fr = rf->revert.fr = fr;
+    }
+    event(fr, ash_now_ns(), "fleet-resolve", "fault '%s': pods %s -> %s", f->name, name, list);
+    if (fr->o.log)
+        fprintf(fr->o.log, "fleet: fault '%s': pods %s -> %s\n", f->name, name, list);
+    rc = 0;
+cleanup:
+    free(t);
+    ash_kube_close(k);
     return rc;
 }
 
@@ -485,6 +660,7 @@ int ash_fleet_run_start(const struct ash_fleet_run_opts *o, struct ash_fleet_run
     fr->loop_thread = pthread_self();
     fr->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     fr->faults = calloc(o->sc->n_faults + 1, sizeof *fr->faults);
+    fr->cap_faults = o->sc->n_faults + 1;
     fr->probes = calloc(o->sc->n_probes + 1, sizeof *fr->probes);
     if (fr->efd < 0 || !fr->faults || !fr->probes) {
         ash_error(err, errno ? errno : ENOMEM, "fleet");
@@ -495,6 +671,16 @@ int ash_fleet_run_start(const struct ash_fleet_run_opts *o, struct ash_fleet_run
         const char *node = ash_fault_node(&o->sc->faults[i]);
         if (!node)
             continue;
+        if (ash_fault_swarm_service(&o->sc->faults[i]) || ash_fault_kube_pods(&o->sc->faults[i])) {
+            /* Before the coordinator listens or anything is deployed: a service that
+             * is not there, or runs elsewhere, harms nothing. */
+            if ((ash_fault_swarm_service(&o->sc->faults[i]) ? resolve_swarm : resolve_kube)(fr, &o->sc->faults[i],
+                                                                                            err) < 0) {
+                ash_fleet_run_end(fr);
+                return -1;
+            }
+            continue;
+        }
         struct remote *rf = &fr->faults[fr->n_faults++];
         *rf = (struct remote){.f = &o->sc->faults[i], .node = node};
         rf->inject.fr = rf->revert.fr = fr;
@@ -564,39 +750,105 @@ static void await(struct ash_fleet_run *fr, struct slot *s)
     }
 }
 
-static int request(struct ash_fleet_run *fr, const struct ash_fault_spec *f, bool inject, int64_t *t, char *where,
-                   size_t len, ash_error_t *err)
+static int gone(const struct remote *rf, bool inject, ash_error_t *err)
 {
-    struct remote *rf = remote_of(fr, f);
-    if (!rf)
-        return ash_error(err, ENOENT, "fault '%s' is not on a fleet node", f->name);
-    if (!ash_coord_hello(fr->coord, rf->node))
-        return ash_error(err, 0,
-                         "node %s's agent is gone, so this run cannot %s '%s' there: on node %s, its agent's lease "
-                         "or guardian reverts it, or `aftershock recover --state-dir DIR` with the agent's directory",
-                         rf->node, inject ? "inject" : "revert", f->name, rf->node);
+    return ash_error(err, 0,
+                     "node %s's agent is gone, so this run cannot %s '%s' there: on node %s, its agent's lease "
+                     "or guardian reverts it, or `aftershock recover --state-dir DIR` with the agent's directory",
+                     rf->node, inject ? "inject" : "revert", rf->f->name, rf->node);
+}
+
+/* One node's answer to a request sent (or 0 when none was sent: sent false). */
+static int answer(struct ash_fleet_run *fr, struct remote *rf, bool inject, ash_error_t *err)
+{
     struct slot *s = inject ? &rf->inject : &rf->revert;
-    *s = (struct slot){.fr = fr};
     const char *type = inject ? "inject" : "revert";
-    if (ash_coord_request_async(fr->coord, rf->node, type, json_pack("{s:s}", "fault", f->name), answered, s, err) < 0)
-        return ash_error_wrap(err, "node %s", rf->node);
     await(fr, s);
     if (!s->done) {
         if (s->cancelled)
             return ash_error(err, ECANCELED,
                              "the run ended before node %s answered the %s of '%s' (its agent undoes it on bye)",
-                             rf->node, type, f->name);
-        return ash_error(err, ETIMEDOUT, "node %s did not answer the %s of '%s' within %.0fs", rf->node, type, f->name,
-                         (double)FLEET_ANSWER_NS / 1e9);
+                             rf->node, type, rf->f->name);
+        return ash_error(err, ETIMEDOUT, "node %s did not answer the %s of '%s' within %.0fs", rf->node, type,
+                         rf->f->name, (double)FLEET_ANSWER_NS / 1e9);
     }
     if (!s->ok) {
         *err = s->err;
         return -1;
     }
-    *t = s->when.t;
     if (s->when.bound > fr->bound)
         fr->bound = s->when.bound;
-    snprintf(where, len, " on node %s (its clock ±%.3f ms)", rf->node, ash_ns_to_ms(s->when.bound));
+    return 0;
+}
+
+/* Inject or revert f on its node, or on every node of its swarm tasks at once (each
+ * asked before any answer is awaited). Its time is the latest node's: in effect
+ * everywhere (inject), undone everywhere (revert). A revert reaches every node it
+ * can even when one fails; an inject sends nothing unless every agent is there. */
+static int request(struct ash_fleet_run *fr, const struct ash_fault_spec *f, bool inject, int64_t *t, char *where,
+                   size_t len, ash_error_t *err)
+{
+    const char *type = inject ? "inject" : "revert";
+    size_t n = 0;
+    for (size_t i = 0; i < fr->n_faults; i++)
+        if (fr->faults[i].f == f) {
+            n++;
+            if (inject && !ash_coord_hello(fr->coord, fr->faults[i].node))
+                return gone(&fr->faults[i], inject, err);
+        }
+    if (!n)
+        return ash_error(err, ENOENT, "fault '%s' is not on a fleet node", f->name);
+    bool *sent = calloc(fr->n_faults, sizeof *sent);
+    if (!sent)
+        return ash_error(err, ENOMEM, "fleet: %s of '%s'", type, f->name);
+    int rc = 0;
+    for (size_t i = 0; i < fr->n_faults; i++) {
+        struct remote *rf = &fr->faults[i];
+        if (rf->f != f || (!inject && rc < 0))
+            continue;
+        ash_error_t e = {0};
+        struct slot *s = inject ? &rf->inject : &rf->revert;
+        *s = (struct slot){.fr = fr};
+        if (!ash_coord_hello(fr->coord, rf->node))
+            rc = rc < 0 ? rc : gone(rf, inject, err);
+        else if (ash_coord_request_async(fr->coord, rf->node, type, json_pack("{s:s}", "fault", f->name), answered, s,
+                                         &e) < 0)
+            rc = rc < 0 ? rc : (*err = e, ash_error_wrap(err, "node %s", rf->node));
+        else
+            sent[i] = true;
+        if (inject && rc < 0)
+            break; /* what was sent is awaited below; its agent undoes it on bye */
+    }
+    int64_t latest = INT64_MIN, bound = 0;
+    size_t at = 0;
+    where[0] = '\0';
+    for (size_t i = 0; i < fr->n_faults; i++) {
+        if (!sent[i])
+            continue;
+        struct remote *rf = &fr->faults[i];
+        ash_error_t e = {0};
+        if (answer(fr, rf, inject, &e) < 0) {
+            rc = rc < 0 ? rc : (*err = e, -1);
+            continue;
+        }
+        const struct slot *s = inject ? &rf->inject : &rf->revert;
+        if (s->when.t > latest)
+            latest = s->when.t;
+        if (s->when.bound > bound)
+            bound = s->when.bound;
+        at += (size_t)snprintf(where + at, at < len ? len - at : 0, "%s%s", at ? ", " : "", rf->node);
+    }
+    free(sent);
+    if (rc < 0)
+        return -1;
+    *t = latest;
+    char nodes[160];
+    snprintf(nodes, sizeof nodes, "%s", where);
+    if (n == 1)
+        snprintf(where, len, " on node %s (its clock ±%.3f ms)", nodes, ash_ns_to_ms(bound));
+    else
+        snprintf(where, len, " on nodes %s, the latest's time (their clocks ±%.3f ms at most)", nodes,
+                 ash_ns_to_ms(bound));
     return 0;
 }
 
@@ -782,10 +1034,19 @@ json_t *ash_fleet_run_json(const struct ash_fleet_run *fr, int64_t t_start)
     }
     for (size_t i = 0; i < fr->n_faults; i++) {
         const struct remote *rf = &fr->faults[i];
-        json_array_append_new(
-            faults, json_pack("{s:s, s:s, s:o, s:o}", "name", rf->f->name, "node", rf->node, "inject_bound_ms",
-                              ms_or_null(rf->inject.done && rf->inject.ok, rf->inject.when.bound), "revert_bound_ms",
-                              ms_or_null(rf->revert.done && rf->revert.ok, rf->revert.when.bound)));
+        json_t *fj = json_pack("{s:s, s:s, s:o, s:o}", "name", rf->f->name, "node", rf->node, "inject_bound_ms",
+                               ms_or_null(rf->inject.done && rf->inject.ok, rf->inject.when.bound), "revert_bound_ms",
+                               ms_or_null(rf->revert.done && rf->revert.ok, rf->revert.when.bound));
+        if (fj && rf->pod.pod[0]) /* which pod it harmed */
+            json_object_set_new(fj, "kube_pod",
+                                json_pack("{s:s, s:s, s:s}", "selector", ash_fault_kube_pods(rf->f), "pod", rf->pod.pod,
+                                          "container", rf->pod.container));
+        if (fj && rf->task.container[0]) /* which swarm task it harmed */
+            json_object_set_new(fj, "swarm_task",
+                                json_pack("{s:s, s:s, s:s, s:I}", "service", ash_fault_swarm_service(rf->f), "task",
+                                          rf->task.id, "container", rf->task.container, "slot",
+                                          (json_int_t)rf->task.slot));
+        json_array_append_new(faults, fj);
     }
     json_t *probes = json_array();
     for (size_t i = 0; i < fr->n_probes; i++) {

@@ -313,7 +313,19 @@ static int faults_json(const struct ash_scenario *sc, const struct ash_describe 
             json_pack("{s:s, s:s, s:o, s:o, s:b}", "name", f->name, "kind", f->kind->c.name, "at_ms", ms(f->at_ns),
                       "duration_ms", ms(f->duration_ns), "until_remediated", f->until_remediated);
         const char *node = ash_fault_node(f); /* fleet: its agent applies it, on that node */
-        if (node)
+        const char *svc = ash_fault_swarm_service(f);
+        if (svc) /* where its tasks run is the manager's word at the run's start (docs/fleet.md) */
+            json_object_set_new(fj, "node",
+                                json_sprintf("(each node running a task of swarm service '%s': asked of the "
+                                             "manager's /tasks and /nodes at the run's start, a task on a node not "
+                                             "in fleet.nodes refused)",
+                                             svc));
+        else if (ash_fault_kube_pods(f))
+            json_object_set_new(fj, "node",
+                                json_sprintf("(each node running a pod of %s: listed through the Kubernetes API at "
+                                             "the run's start, a pod on a node not in fleet.nodes refused)",
+                                             ash_fault_kube_pods(f)));
+        else if (node)
             json_object_set_new(fj, "node", json_string(node));
         const char *no_revert = f->kind->no_revert ? f->kind->no_revert(f) : NULL;
         json_object_set_new(fj, "revert",

@@ -80,8 +80,9 @@ static int check_item(const struct ash_field *fields, const void *conf, const st
         if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
             continue;
         const struct ash_target_ref *ref = (const void *)((const char *)conf + fl->offset);
-        /* fleet: a target on a node is looked up there, by its agent, when it takes the scenario. */
-        if (!ref->name || ref->type < ASH_TARGET_CONTAINER || ref->node)
+        /* fleet: a target on a node (or a swarm service's tasks, a selector's pods) is
+         * looked up there, by its agent, when it takes the scenario. */
+        if (!ref->name || ref->type < ASH_TARGET_CONTAINER || ref->node || ref->swarm || ref->kube)
             continue;
         if (check_ref(ref, fl->needs, f, what, name, "", problems, resolved) < 0)
             return -1;

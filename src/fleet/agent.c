@@ -1,5 +1,6 @@
 /* The fleet agent (agent.h): a channel to the coordinator, a lease, and the fault kinds driven through its own ctx. */
 #include "fleet/agent.h"
+#include "fleet/cgroup_find.h"
 #include "engine/fault_revert.h"
 #include "engine/guardian.h"
 #include "env/docker.h"
@@ -107,6 +108,10 @@ static int ctx_target(struct ash_ctx *ctx, const struct ash_target_ref *ref, str
                                "container:, pod:, process: and cgroup: targets on its node",
                                of(ctx)->o->node, ash_target_type_names[ref->type], ref->name,
                                ref->type == ASH_TARGET_HOST ? "sandbox host" : "service");
+    /* A swarm service's tasks: the coordinator says which container is this node's. */
+    if (ref->swarm || ref->kube)
+        return ash_error_class(err, ASH_ERR_USAGE, 0, "node %s: no %s '%s' was given to this node by the coordinator",
+                               of(ctx)->o->node, ref->swarm ? "task of swarm service" : "pod of", ref->name);
     /* A fleet scenario names the node of each target: never harm another node's. */
     if (ref->node && strcmp(ref->node, of(ctx)->o->node) != 0)
         return ash_error_class(err, ASH_ERR_USAGE, 0, "node %s: target '%s' is on node %s, not this one",
@@ -225,6 +230,78 @@ static int check_my_faults(const struct agent *a, ash_error_t *err)
     return 0;
 }
 
+/* A task container whose init this agent cannot see (a swarm task has no host PID
+ * namespace, docs/fleet.md) is reached through its own cgroup, found by its id: what
+ * works through a cgroup (host-crash freeze) works; the rest is refused by the check
+ * of the cgroup target, saying what it lacks. Said on the timeline either way. */
+static int by_cgroup(struct agent *a, const struct ash_fault_spec *f, struct ash_target_ref *ref, unsigned needs)
+{
+    ash_error_t e = {0}, ce = {0};
+    if (ash_target_check(ref, needs, &e) == 0)
+        return 0;
+    char rel[1024], msg[1400];
+    if (ash_cgroup_find_container(NULL, ref->name, rel, sizeof rel, &ce) < 0)
+        return 0; /* the check at the scenario says the container's own reason */
+    char *dup = strdup(rel);
+    if (!dup)
+        return -1;
+    snprintf(msg, sizeof msg, "fault '%s': container %.12s through its cgroup %s (%s)", f->name, ref->name, rel, e.msg);
+    free(ref->name);
+    ref->name = dup;
+    ref->type = ASH_TARGET_CGROUP;
+    /* Not ctx_event: the run's ctx is set up once the scenario is taken. */
+    send_msg(a, json_pack("{s:s, s:I, s:s, s:s}", "type", ASH_MSG_EVENT, "t", (json_int_t)ash_now_ns(), "event",
+                          "fleet-target", "detail", msg));
+    return 0;
+}
+
+/* The coordinator resolved `{swarm_service: S}` targets to this node's task
+ * containers ("resolved": {FAULT: CONTAINER_ID}): each becomes container:ID on
+ * this node, so the rest (checks, inject, journal) is a container target's. */
+static int take_resolved(struct agent *a, json_t *resolved, ash_error_t *err)
+{
+    const char *name;
+    json_t *id;
+    json_object_foreach(resolved, name, id)
+    {
+        ssize_t i = fault_index(a, name);
+        const struct ash_fault_spec *f = i >= 0 ? &a->sc->faults[i] : NULL;
+        const char *cid = json_string_value(id);
+        struct ash_target_ref *ref = NULL;
+        unsigned needs = 0;
+        for (const struct ash_field *fl = f ? f->kind->c.fields : NULL; fl && fl->key; fl++) {
+            struct ash_target_ref *r = (struct ash_target_ref *)((char *)f->conf + fl->offset);
+            if (fl->type == ASH_F_TARGET && !(fl->flags & ASH_FIELD_DEPRECATED) && r->name && (r->swarm || r->kube)) {
+                ref = r;
+                needs = fl->needs;
+            }
+        }
+        char msg[256];
+        /* A task's container id, or a pod's NS/POD/CONTAINER. */
+        if (!ref || !cid || !cid[0] ||
+            (ref->swarm ? strspn(cid, "0123456789abcdef") != strlen(cid)
+                        : ash_target_selector_check(ASH_TARGET_POD, cid, msg, sizeof msg) < 0))
+            return ash_error(err, EINVAL,
+                             "node %s: the coordinator resolved '%s', not a swarm_service or pods fault here",
+                             a->o->node, name);
+        bool swarm = ref->swarm;
+        char *n = strdup(cid), *node = strdup(a->o->node);
+        if (!n || !node) {
+            free(n);
+            free(node);
+            return ash_error(err, ENOMEM, "resolved target");
+        }
+        free(ref->name);
+        free(ref->node);
+        ref->name = n;
+        ref->node = node;
+        ref->swarm = ref->kube = ref->all = false;
+        if (swarm && by_cgroup(a, f, ref, needs) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int take_scenario(struct agent *a, json_t *msg, ash_error_t *err)
 {
     const char *run = json_string_value(json_object_get(msg, "run"));
@@ -239,7 +316,7 @@ static int take_scenario(struct agent *a, json_t *msg, ash_error_t *err)
     if (ash_scenario_load_string_with(name ? name : "scenario.yaml", json_string_value(text), json_string_length(text),
                                       a->o->kinds, &a->sc, err) < 0)
         return ash_error_wrap(err, "node %s cannot use the scenario", a->o->node);
-    if (check_my_faults(a, err) < 0)
+    if (take_resolved(a, json_object_get(msg, "resolved"), err) < 0 || check_my_faults(a, err) < 0)
         return -1;
     size_t n = a->sc->n_faults ? a->sc->n_faults : 1;
     a->state = calloc(n, sizeof *a->state);

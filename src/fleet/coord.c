@@ -613,7 +613,16 @@ int ash_coord_wait_clock(struct ash_coord *c, const char *node, int64_t timeout_
 int ash_coord_send_scenario(struct ash_coord *c, const char *node, const char *name, const char *text,
                             int64_t timeout_ns, ash_error_t *err)
 {
+    return ash_coord_send_scenario_resolved(c, node, name, text, NULL, timeout_ns, err);
+}
+
+int ash_coord_send_scenario_resolved(struct ash_coord *c, const char *node, const char *name, const char *text,
+                                     json_t *resolved, int64_t timeout_ns, ash_error_t *err)
+{
     json_t *f = json_pack("{s:s, s:s, s:s}", "run", c->run_id, "name", name, "text", text);
+    if (f && resolved && json_object_size(resolved))
+        json_object_set(f, "resolved", resolved);
+    json_decref(resolved);
     if (!f)
         return ash_error(err, ENOMEM, "cannot build the scenario message");
     return wait_request(c, node, ASH_MSG_SCENARIO, f, timeout_ns, NULL, err);

@@ -86,6 +86,10 @@ int ash_coord_wait_agent(struct ash_coord *c, const char *node, int64_t timeout_
 int ash_coord_wait_clock(struct ash_coord *c, const char *node, int64_t timeout_ns, ash_error_t *err);
 int ash_coord_send_scenario(struct ash_coord *c, const char *node, const char *name, const char *text,
                             int64_t timeout_ns, ash_error_t *err);
+/* The same, with "resolved": {FAULT: CONTAINER_ID} for node (taken; NULL: none): the
+ * containers of `{swarm_service: S}` targets on that node (docs/fleet.md, the protocol). */
+int ash_coord_send_scenario_resolved(struct ash_coord *c, const char *node, const char *name, const char *text,
+                                     json_t *resolved, int64_t timeout_ns, ash_error_t *err);
 /* Inject / revert the scenario's fault on node; *when (optional): when the agent had done it. */
 int ash_coord_inject(struct ash_coord *c, const char *node, const char *fault, int64_t timeout_ns,
                      struct ash_fleet_time *when, ash_error_t *err);

@@ -943,9 +943,71 @@ static int node_pod_map(const ash_node *v, char *sel, size_t len, ash_error_t *e
  * `{container: web}`, `{container: {label: K=V}}`, `{process: {pidfile: /run/x.pid}}`,
  * `{cgroup: system.slice/x.service}`: the same ref as the string form; in a fleet run
  * `node: NAME` may stand beside the type key. */
+/* `{swarm_service: web}` or `{swarm_service: web, all: true}` (fleet engine swarm):
+ * the service's running tasks, resolved by the run (target.h, `swarm`). */
+static int node_swarm_service(const ash_node *n, const ash_node *v, struct ash_target_ref *ref, ash_error_t *err)
+{
+    static const char *const keys[] = {"swarm_service", "all", NULL};
+    if (ash_map_check_keys(n, "a swarm_service target", keys, NULL, err) < 0)
+        return -1;
+    if (need_text(v, "a Swarm service's name", err) < 0)
+        return -1;
+    /* Docker's own rule for a service name (and no '/' or ':' to confuse a selector). */
+    if (!ash_target_node_name_ok(ash_node_text(v)))
+        return ash_node_fail(v, err, "'%s' is not a Swarm service name ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 127)",
+                             ash_node_text(v));
+    ash_node all = ash_map_get(n, "all");
+    bool every = false;
+    if (ash_node_ok(&all) && ash_node_bool(&all, &every, err) < 0)
+        return -1;
+    char *dup = strdup(ash_node_text(v));
+    if (!dup)
+        return ash_error(err, ENOMEM, "scenario");
+    free(ref->name);
+    ref->name = dup;
+    ref->type = ASH_TARGET_CONTAINER;
+    ref->swarm = true;
+    ref->all = every;
+    return 0;
+}
+
+/* `{pods: {namespace: NS, labels: {K: V} | name: POD, container: C}, all: true}`
+ * (fleet engine kubernetes): the pods the run lists through the API (target.h, `kube`). */
+static int node_kube_pods(const ash_node *n, const ash_node *v, struct ash_target_ref *ref, ash_error_t *err)
+{
+    static const char *const keys[] = {"pods", "all", NULL};
+    if (ash_map_check_keys(n, "a pods target", keys, NULL, err) < 0)
+        return -1;
+    if (!ash_node_is_map(v))
+        return ash_node_fail(v, err, "'pods' is a mapping: {namespace: NS, labels: {KEY: VALUE}, container: NAME}");
+    char sel[1024];
+    if (node_pod_map(v, sel, sizeof sel, err) < 0)
+        return -1;
+    char msg[256];
+    if (ash_target_selector_check(ASH_TARGET_POD, sel, msg, sizeof msg) < 0)
+        return ash_node_fail(v, err, "%s", msg);
+    ash_node all = ash_map_get(n, "all");
+    bool every = false;
+    if (ash_node_ok(&all) && ash_node_bool(&all, &every, err) < 0)
+        return -1;
+    char *dup = strdup(sel);
+    if (!dup)
+        return ash_error(err, ENOMEM, "scenario");
+    free(ref->name);
+    ref->name = dup;
+    ref->type = ASH_TARGET_POD;
+    ref->kube = true;
+    ref->all = every;
+    return 0;
+}
+
 static int node_target_map(const ash_node *n, struct ash_target_ref *ref, ash_error_t *err)
 {
-    ash_node k, v, nk = ash_map_get(n, "node");
+    ash_node k, v, nk = ash_map_get(n, "node"), sw = ash_map_get(n, "swarm_service"), kp = ash_map_get(n, "pods");
+    if (ash_node_ok(&sw))
+        return node_swarm_service(n, &sw, ref, err);
+    if (ash_node_ok(&kp))
+        return node_kube_pods(n, &kp, ref, err);
     size_t want = ash_node_ok(&nk) ? 2 : 1;
     size_t idx = 0;
     if (want == 2 && ash_map_size(n) == 2 && ash_map_pair(n, 0, &k, &v) && ash_node_text(&k) &&
@@ -954,7 +1016,7 @@ static int node_target_map(const ash_node *n, struct ash_target_ref *ref, ash_er
     if (ash_map_size(n) != want || !ash_map_pair(n, idx, &k, &v))
         return ash_node_fail(n, err,
                              "a target mapping has one key (container, process, cgroup or pod), and `node` in a fleet "
-                             "run");
+                             "run (or swarm_service, with `all`)");
     if (node_target_node(n, ref, err) < 0)
         return -1;
     const char *type = ash_node_text(&k);

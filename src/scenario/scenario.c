@@ -2005,6 +2005,19 @@ int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target
 {
     if (ref->node && check_node(sc, ref, kind, err) < 0)
         return -1;
+    if (ref->swarm && (!sc->fleet.set || sc->fleet.engine != ASH_FLEET_SWARM))
+        return fail_loc(&ref->loc, err,
+                        "%s: 'swarm_service: %s' is resolved through the swarm manager, so it needs 'fleet:' with "
+                        "'engine: swarm'%s (docs/fleet.md)",
+                        kind, ref->name,
+                        sc->fleet.set ? "; this fleet's engine is another: name the node, {node: N, container: C}"
+                                      : "");
+    if (ref->kube && (!sc->fleet.set || sc->fleet.engine != ASH_FLEET_KUBERNETES))
+        return fail_loc(&ref->loc, err,
+                        "%s: 'pods: %s' is listed through the Kubernetes API, so it needs 'fleet:' with 'engine: "
+                        "kubernetes'%s (docs/fleet.md)",
+                        kind, ref->name,
+                        sc->fleet.set ? "; this fleet's engine is another: name the node, {node: N, pod: {...}}" : "");
     const char *name = ref->name;
     const struct ash_host_spec *h = ash_scenario_host(sc, name);
     const struct ash_service_spec *s = ash_scenario_service(sc, name);
@@ -2125,6 +2138,8 @@ static const char *targets_node(const struct ash_field *fields, const void *conf
         const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)conf + f->offset);
         if (ref->name && ref->node)
             return ref->node;
+        if (ref->name && (ref->swarm || ref->kube))
+            return ash_target_resolved_node;
     }
     return NULL;
 }
@@ -2134,19 +2149,73 @@ const char *ash_fault_node(const struct ash_fault_spec *f)
     return f->kind ? targets_node(f->kind->c.fields, f->conf) : NULL;
 }
 
+const struct ash_target_ref *ash_fault_run_resolved(const struct ash_fault_spec *f)
+{
+    for (const struct ash_field *fl = f->kind ? f->kind->c.fields : NULL; fl && fl->key; fl++) {
+        if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
+            continue;
+        const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)f->conf + fl->offset);
+        if (ref->name && (ref->swarm || ref->kube))
+            return ref;
+    }
+    return NULL;
+}
+
+const char *ash_fault_kube_pods(const struct ash_fault_spec *f)
+{
+    const struct ash_target_ref *ref = ash_fault_run_resolved(f);
+    return ref && ref->kube ? ref->name : NULL;
+}
+
+const char *ash_fault_swarm_service(const struct ash_fault_spec *f)
+{
+    const struct ash_target_ref *ref = ash_fault_run_resolved(f);
+    return ref && ref->swarm ? ref->name : NULL;
+}
+
+/* How many target fields of p name a target: a swarm service's tasks are the fault's only one. */
+static size_t targets_node_count(const struct pending *p)
+{
+    size_t n = 0;
+    for (const struct ash_field *f = p->c->fields; f && f->key; f++)
+        if (f->type == ASH_F_TARGET && !(f->flags & ASH_FIELD_DEPRECATED))
+            n += ((const struct ash_target_ref *)((const char *)p->conf + f->offset))->name != NULL;
+    return n;
+}
+
 /* Every target field of a kind's config, resolved and checked against what the kind needs. */
+/* Whether p is a fault's config (the run hands only faults to the agents). */
+static bool pending_is_fault(const struct pctx *x, const struct pending *p)
+{
+    for (size_t i = 0; i < x->sc->n_faults; i++)
+        if (x->sc->faults[i].conf == p->conf)
+            return true;
+    return false;
+}
+
 static int resolve_targets(struct pctx *x, const struct pending *p)
 {
+    for (const struct ash_field *f = p->c->fields; f && f->key; f++) {
+        const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)p->conf + f->offset);
+        if (f->type == ASH_F_TARGET && !(f->flags & ASH_FIELD_DEPRECATED) && ref->name && (ref->swarm || ref->kube) &&
+            !pending_is_fault(x, p))
+            return fail_loc(&ref->loc, x->err,
+                            "'%s': only a fault's target may be a swarm service's tasks (the run hands faults to the "
+                            "nodes' agents; a detector or a remediation runs on this machine)",
+                            p->c->name);
+    }
     const char *node = targets_node(p->c->fields, p->conf);
     /* One agent applies a fault: all its targets are on one node (or all here). */
     for (const struct ash_field *f = p->c->fields; node && f && f->key; f++) {
         if (f->type != ASH_F_TARGET || (f->flags & ASH_FIELD_DEPRECATED))
             continue;
         const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)p->conf + f->offset);
-        if (ref->name && (!ref->node || strcmp(ref->node, node) != 0))
+        bool resolved = ref->swarm || ref->kube;
+        const char *own = resolved ? ash_target_resolved_node : ref->node;
+        if (ref->name && (!own || strcmp(own, node) != 0 || (resolved && targets_node_count(p) > 1)))
             return fail_loc(&ref->loc, x->err,
                             "'%s': every target of one fault is on one node (node '%s' applies it), this one is %s%s",
-                            p->c->name, node, ref->node ? "on node " : "on this machine", ref->node ? ref->node : "");
+                            p->c->name, node, own ? "on node " : "on this machine", own ? own : "");
     }
     for (const struct ash_field *f = p->c->fields; f && f->key; f++) {
         if (f->type != ASH_F_TARGET || (f->flags & ASH_FIELD_DEPRECATED))

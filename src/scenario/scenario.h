@@ -260,6 +260,14 @@ struct ash_fault_spec *ash_scenario_fault(const struct ash_scenario *sc, const c
 const struct ash_host_spec *ash_scenario_host(const struct ash_scenario *sc, const char *name);
 /* The fleet node a fault is applied on (its targets' node), NULL when it runs here. */
 const char *ash_fault_node(const struct ash_fault_spec *f);
+/* The Swarm service whose tasks f's target names (`{swarm_service: web}`), else NULL.
+ * ash_fault_node() says ash_target_resolved_node for it until an agent is told its part. */
+const char *ash_fault_swarm_service(const struct ash_fault_spec *f);
+/* f's target that the run resolves (a swarm service's tasks, a pod selector's pods), else NULL. */
+struct ash_target_ref;
+const struct ash_target_ref *ash_fault_run_resolved(const struct ash_fault_spec *f);
+/* The pod selector ("NS/K=V[/CONTAINER]") f's target names (`{pods: {...}}`), else NULL. */
+const char *ash_fault_kube_pods(const struct ash_fault_spec *f);
 /* Give a bare-named ref its type, check the target exists and has the capabilities in
  * `needs` (enum ash_target_cap); errors at ref->loc name `kind` ("'network'"). */
 int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target_ref *ref, unsigned needs,

@@ -336,17 +336,22 @@ static json_t *defs(struct sb *b)
                   "a string; an unquoted number or boolean is read as its text"));
     set(b, d, "target",
         json_pack(
-            "{s:[{s:s, s:s}, {s:s, s:i, s:i, s:{s:{}, s:{}, s:{}, s:{}, s:{s:s}}, s:b}], s:s}", "anyOf", "type",
-            "string", "pattern",
+            "{s:[{s:s, s:s}, {s:s, s:i, s:i, s:{s:{}, s:{}, s:{}, s:{}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}, s:b}], "
+            "s:s}",
+            "anyOf", "type", "string", "pattern",
             "^((host|service):[^:]+|(node:[A-Za-z0-9][A-Za-z0-9_.-]*/)?(container|process|cgroup|pod):.+|[^:]+)$",
             "type", "object", "minProperties", 1, "maxProperties", 2, "properties", "container", "process", "cgroup",
-            "pod", "node", "type", "string", "additionalProperties", 0, "description",
+            "pod", "node", "type", "string", "swarm_service", "type", "string", "pods", "type", "object", "all", "type",
+            "boolean", "additionalProperties", 0, "description",
             "what the kind is aimed at: host:NAME (a sandbox host), service:NAME or service:HOST/NAME, a bare NAME "
             "when exactly one host or service has it; what already runs: container:NAME|ID, "
             "container:label=KEY=VALUE, process:pid=N, process:pidfile=PATH, process:exe=PATH, cgroup:PATH, "
             "pod:NAMESPACE/POD[/CONTAINER], or the mapping forms {container: {label: KEY=VALUE}}, "
             "{pod: {namespace: NS, labels: {KEY: VALUE}, container: NAME}} (docs/targets.md); in a fleet run, on a "
-            "node: node:NODE/container:NAME or {node: NODE, container: NAME} (docs/fleet.md)"));
+            "node: node:NODE/container:NAME or {node: NODE, container: NAME}, and with fleet engine swarm a service's "
+            "running tasks, {swarm_service: NAME} (its one task) or {swarm_service: NAME, all: true}, and with engine "
+            "kubernetes a selector's pods, {pods: {namespace: NS, "
+            "labels: {KEY: VALUE}, container: NAME}, all: true} (docs/fleet.md)"));
     set(b, d, "strlist",
         json_pack("{s:[{s:s}, {s:s, s:{s:s}}], s:s}", "anyOf", "$ref", REF("text"), "type", "array", "items", "$ref",
                   REF("text"), "description", "a list of strings; a single string is a one-element list"));

@@ -11,6 +11,8 @@ const char *const ash_target_type_names[] = {"(unresolved)", "host",   "service"
 const char *const ash_target_old_host[] = {"host", NULL};
 const char *const ash_target_old_service[] = {"service", NULL};
 
+const char ash_target_resolved_node[] = "(resolved by the run)";
+
 bool ash_target_node_name_ok(const char *name)
 {
     size_t n = strlen(name);
@@ -234,6 +236,8 @@ void ash_target_ref_clear(struct ash_target_ref *ref)
     ref->name = NULL;
     ref->endpoint = NULL;
     ref->all = false;
+    ref->swarm = false;
+    ref->kube = false;
     ref->node = NULL;
 }
 
@@ -242,6 +246,14 @@ const char *ash_target_ref_str(const struct ash_target_ref *ref, char *buf, size
     char node[160] = "";
     if (ref->node)
         snprintf(node, sizeof node, "node:%s/", ref->node);
+    if (ref->kube) {
+        snprintf(buf, len, "pods:%s", ref->name ? ref->name : "");
+        return buf;
+    }
+    if (ref->swarm) {
+        snprintf(buf, len, "swarm_service:%s", ref->name ? ref->name : "");
+        return buf;
+    }
     if (ref->type > ASH_TARGET_UNRESOLVED && ref->type <= ASH_TARGET_TYPE_MAX)
         snprintf(buf, len, "%s%s:%s", node, ash_target_type_names[ref->type], ref->name ? ref->name : "");
     else

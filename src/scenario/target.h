@@ -50,8 +50,21 @@ struct ash_target_ref {
     /* A fleet run (`fleet:`): the node whose agent reaches it, NULL for a target of
      * this machine. Only what already runs (container, process, cgroup) has a node. */
     char *node;
+    /* A fleet run on engine swarm, `{swarm_service: web}`: type container, name the
+     * Swarm service; the coordinator resolves its running tasks to (node, container
+     * id) through the manager (fleet/swarm_tasks.h) and each node's agent gets its
+     * container by id. Node is NULL until an agent is told which one is its. */
+    bool swarm;
+    /* `{pods: {namespace, labels|name, container}}` (engine kubernetes): type pod, name
+     * its selector; the coordinator lists the pods through the API (fleet/kube.h) and
+     * each node's agent gets NS/POD/CONTAINER. */
+    bool kube;
     struct ash_loc loc;
 };
+
+/* What ash_fault_node() says of a fault whose target is a swarm service's tasks or a
+ * pod selector's pods: no node name (never one in fleet.nodes), the run resolves them. */
+extern const char ash_target_resolved_node[];
 
 /* A process selector, split (process:pid=N, pidfile=PATH, exe=PATH). */
 enum ash_proc_sel { ASH_PSEL_PID, ASH_PSEL_PIDFILE, ASH_PSEL_EXE };

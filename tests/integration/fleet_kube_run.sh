@@ -213,5 +213,60 @@ st=$?
 check "bad namespace: exit 2, file:line:column, no request made ($(head -1 "$T/run4.out"))" \
   '[ $st = 2 ] && grep -q "four.yaml:[0-9]*:14: .fleet.namespace. .Chaos_NS. is not a Kubernetes namespace name" "$T/run4.out" && [ ! -s "$T/four.log" ]'
 
+# 5. `{pods: {...}}`: the run lists the selector's pods through the API before it
+#    deploys anything; refused (exit 3, only that one request made): more than one
+#    pod without `all` (each pod, container and node named), a pod on a node not in
+#    fleet.nodes, no running pod; the form with engine agents: exit 2.
+pods_recording() { # FILE NODE-OF-SECOND-POD [none]
+  python3 - "$@" <<'PY'
+import json, sys
+out, second = sys.argv[1], sys.argv[2]
+none = len(sys.argv) > 3
+run = {"phase": "Running"}
+pod = lambda name, node: {"metadata": {"name": name, "namespace": "shop"},
+                          "spec": {"nodeName": node, "containers": [{"name": "web"}, {"name": "side"}]}, "status": run}
+items = [] if none else [pod("web-0", "node-a"), pod("web-1", second)]
+json.dump([{"method": "GET", "path": "/api/v1/namespaces/shop/pods", "query": {"labelSelector": "app=web"},
+            "body": {"kind": "PodList", "items": items}}], open(out, "w"))
+PY
+}
+pods_run() { # NAME TARGET NODE-OF-SECOND-POD [none]
+  P=$(free_port)
+  pods_recording "$T/$1.json" "$3" ${4:-}
+  serve "$1" "$T/$1.json"
+  scenario "$T/$1.yaml" "kube-$1" "$P" "$T/$1.kc" 1s
+  python3 - "$T/$1.yaml" "$2" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+t = re.sub(r"    kind: process\n    target: .*\n    action: stop\n",
+           "    kind: host-crash\n    target: " + sys.argv[2] + "\n    mode: freeze\n", t)
+open(sys.argv[1], "w").write(t)
+PY
+  "$ASH" run --state-dir "$T/state-$1" "$T/$1.yaml" >"$T/$1.out" 2>&1
+}
+pods_run pods-one "{pods: {namespace: shop, labels: {app: web}, container: web}}" node-b
+st=$?
+check "pods without all: two pods, exit 3 naming each pod, container and node, nothing deployed ($(grep -o "are 2 (.*)" "$T/pods-one.out" | cut -c1-80)...)" \
+  '[ $st = 3 ] && grep -q "fault .stop-web.: pods shop/app=web/web are 2 (pod shop/web-0 container web on node node-a; pod shop/web-1 container web on node node-b): give .all: true." "$T/pods-one.out" &&
+   [ "$(cat "$T/pods-one.log")" = "ok GET /api/v1/namespaces/shop/pods" ]'
+pods_run pods-out "{pods: {namespace: shop, labels: {app: web}, container: web}, all: true}" node-c
+st=$?
+check "pods all: a pod on a node not in fleet.nodes, exit 3 naming it, nothing deployed" \
+  '[ $st = 3 ] && grep -q "pod shop/web-1 runs on node node-c, which is not in fleet.nodes: list it there; nothing was harmed" "$T/pods-out.out" &&
+   [ "$(cat "$T/pods-out.log")" = "ok GET /api/v1/namespaces/shop/pods" ]'
+pods_run pods-none "{pods: {namespace: shop, labels: {app: web}, container: web}, all: true}" node-b none
+st=$?
+check "pods: no running pod, exit 3, nothing deployed ($(grep -o "no running pod.*" "$T/pods-none.out" | head -1))" \
+  '[ $st = 3 ] && grep -q "no running pod in shop matches app=web" "$T/pods-none.out" &&
+   [ "$(cat "$T/pods-none.log")" = "ok GET /api/v1/namespaces/shop/pods" ]'
+"$ASH" plan "$T/pods-out.yaml" >"$T/pods-plan.out" 2>&1
+check "pods: plan says the pods are listed through the API at the run's start" \
+  'grep -q "stop-web (host-crash) on node (each node running a pod of shop/app=web/web: listed through the Kubernetes API" "$T/pods-plan.out"'
+sed "s/  engine: kubernetes/  engine: agents/; /  kubeconfig:/d; /  image:/d" "$T/pods-out.yaml" >"$T/pods-agents.yaml"
+"$ASH" run --state-dir "$T/state-pa" "$T/pods-agents.yaml" >"$T/pods-agents.out" 2>&1
+st=$?
+check "pods with engine agents: exit 2, file:line:column ($(head -1 "$T/pods-agents.out"))" \
+  '[ $st = 2 ] && grep -q "pods-agents.yaml:[0-9]*:13: .host-crash.: .pods: shop/app=web/web. is listed through the Kubernetes API, so it needs .fleet:. with .engine: kubernetes." "$T/pods-agents.out"'
+
 [ $fail = 0 ] || exit 1
 exit 0

@@ -13,6 +13,13 @@
 #      secret the run journaled, and the leftover scanner finds nothing of the run
 #      in any node's namespace;
 #      (and with the run's guardian, the guardian removes them);
+#   1c. a fault on `{swarm_service: ash-web, all: true}`: the run asks the manager
+#      where the service's tasks run and freezes each task (on m, w1 and w2)
+#      through its node's agent (by the task container's own cgroup, found by its
+#      id: a swarm task cannot see another container's init), one TTD/TTR; a
+#      service that is not there, more than one task without `all`, a task on a
+#      node not in fleet.nodes: exit 3 before anything is deployed; the form
+#      outside `engine: swarm`: exit 2, file:line:column;
 #   3. bad input is refused before anything is deployed: a bad `fleet:` value
 #      (file:line:column, exit 2), a node the swarm does not have (exit 3, named),
 #      an image no node has (exit 3, the swarm's reason for each task), a wait
@@ -66,7 +73,7 @@ for i in $(seq 300); do
 done
 # Each worker's web task by its freezer cgroup (relative to the hierarchy's root,
 # as a `cgroup:` target names it), found from its init's /proc/PID/cgroup.
-for n in w1 w2; do
+for n in m w1 w2; do
   id=$(swarm_dk "$n" ps -q --no-trunc --filter label=com.docker.swarm.service.name=ash-web)
   pid=$(swarm_dk "$n" inspect -f '{{.State.Pid}}' "$id" 2>/dev/null)
   cg=$(sed -n 's/^[0-9]*:freezer://p' "/proc/$pid/cgroup" 2>/dev/null)
@@ -209,6 +216,98 @@ check "--repeat 2: both runs pass, each with its own service (exit $rc)" \
   '[ $rc = 0 ] && [ "$(grep -c "^fleet: deployed the agents through swarm" "$T/run1b.out")" = 2 ] &&
    [ "$(grep -o "aftershock-agent-[0-9a-z]*" "$T"/r1b/swarm-two-*/report.json 2>/dev/null | sort -u | wc -l)" -le 2 ] &&
    nothing_deployed && [ -z "$(ls "$T"/r1b/swarm-two-*/fleet.key 2>/dev/null)" ]'
+
+# 1c. The service's tasks, resolved by the run: every task of ash-web frozen at once.
+svc_scenario() {
+  cat >"$1" <<YAML
+version: 1
+name: $2
+fleet:
+  engine: swarm
+  listen: $SWARM_COORD_IP:0
+  nodes: ${4:-[m, w1, w2]}
+  lease: 3s
+  wait: 60s
+  docker_host: unix://$(swarm_sock m)
+  image: ash-agent
+  state_dir: $T/state/{{.Node.Hostname}}
+probes:
+  - name: web-w1
+    http: http://10.231.0.2:8080/
+    every: 100ms
+    timeout: 200ms
+  - name: web-w2
+    http: http://10.231.0.3:8080/
+    every: 100ms
+    timeout: 200ms
+detectors:
+  - name: watch
+    probes: { consecutive_failures: 2 }
+faults:
+  - name: freeze-web
+    kind: host-crash
+    target: $3
+    mode: freeze
+    at: 500ms
+    duration: 2s
+expect:
+  warmup: 1s
+  stable_for: 500ms
+  timeout: 60s
+YAML
+}
+svc_scenario "$T/svc.yaml" swarm-svc "{swarm_service: ash-web, all: true}"
+"$ASH" plan "$T/svc.yaml" >"$T/svcplan.out" 2>&1
+check "swarm_service: plan says the tasks are resolved through the manager at the run's start" \
+  'grep -q "freeze-web (host-crash) on node (each node running a task of swarm service .ash-web.: asked of the manager" "$T/svcplan.out"'
+(run --report-dir "$T/r1c" "$T/svc.yaml") >"$T/svc.out" 2>&1
+rc=$?
+check "swarm_service all: the run passes (exit $rc: $(grep -m1 -i "error\|fleet: no" "$T/svc.out"))" '[ $rc = 0 ]'
+check "swarm_service all: the run says where each task runs ($(grep -o "swarm service .ash-web. -> .*" "$T/svc.out" | cut -c1-90)...)" \
+  'grep -q "^fleet: fault .freeze-web.: swarm service .ash-web. -> task [0-9a-z]* (slot 0) on node m: running, container [0-9a-f]*; task .* on node w1: running, container .*; task .* on node w2: running" "$T/svc.out"'
+rep=$(ls -d "$T"/r1c/swarm-svc-*/ 2>/dev/null | head -1)
+check "swarm_service all: one fault on each task's node, one TTD and TTR, both probes harmed, each task's container" \
+  'python3 - "$rep/report.json" "$(basename "$(cat "$T/cg-w1")")" <<PY
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]
+fl = r["fleet"]
+ev = [e["event"] + ": " + e["detail"] for e in r["timeline"]]
+fs = [f for f in fl["faults"] if f["name"] == "freeze-web"]
+print("   ttd %s ms, ttr %s ms; nodes %s" % (r["ttd_ms"], r["ttr_ms"], sorted(f["node"] for f in fs)))
+ok = sorted(f["node"] for f in fs) == ["m", "w1", "w2"]
+ok &= all(f["swarm_task"]["service"] == "ash-web" and f["inject_bound_ms"] is not None and f["revert_bound_ms"] is not None for f in fs)
+ok &= [f["swarm_task"]["container"] for f in fs if f["node"] == "w1"] == [sys.argv[2]]
+ok &= r["ttd_ms"] is not None and r["ttr_ms"] is not None and r["detected_by"] == "watch"
+ok &= any(e.startswith("fault-injected: freeze-web (host-crash) on nodes m, w1, w2, the latest") for e in ev)
+ok &= any(e.startswith("fault-reverted: freeze-web (duration elapsed) on nodes m, w1, w2") for e in ev)
+ok &= any(e.startswith("fleet-resolve: fault ") and "freeze-web" in e and "ash-web" in e and "on node w2" in e for e in ev)
+ok &= sum(1 for e in ev if e.startswith("fleet-target: node ") and "through its cgroup" in e) == 3
+ok &= all(p["failures"] > 0 for p in r["probes"])
+sys.exit(0 if ok else 1)
+PY'
+check "swarm_service all: every task thawed, nothing deployed left" 'thawed m && thawed w1 && thawed w2 && nothing_deployed'
+# Refused before anything is deployed (exit 3), each naming the service, tasks, nodes.
+svc_scenario "$T/svc-none.yaml" swarm-svc-none "{swarm_service: ash-nosuch, all: true}"
+(run "$T/svc-none.yaml") >"$T/svc-none.out" 2>&1
+rc=$?
+check "swarm_service: no such service: exit 3 naming it and the services there are ($(grep -o "has no service.*" "$T/svc-none.out" | head -1))" \
+  '[ $rc = 3 ] && grep -q "fault .freeze-web.: the swarm (manager .*) has no service .ash-nosuch.; its services: ash-web; nothing was harmed" "$T/svc-none.out" && nothing_deployed'
+svc_scenario "$T/svc-one.yaml" swarm-svc-one "{swarm_service: ash-web}"
+(run "$T/svc-one.yaml") >"$T/svc-one.out" 2>&1
+rc=$?
+check "swarm_service without all: three tasks, exit 3 listing them ($(grep -o "has 3 running tasks.\{60\}" "$T/svc-one.out" | head -1)...)" \
+  '[ $rc = 3 ] && grep -q "swarm service .ash-web. has 3 running tasks (task [0-9a-z]* (slot 0) on node m: running, container [0-9a-f]*; .* on node w1: .* on node w2: .*): give .all: true." "$T/svc-one.out" && nothing_deployed'
+svc_scenario "$T/svc-out.yaml" swarm-svc-out "{swarm_service: ash-web, all: true}" "[m, w1]"
+(run "$T/svc-out.yaml") >"$T/svc-out.out" 2>&1
+rc=$?
+check "swarm_service: a task on a node not in fleet.nodes: exit 3 naming it ($(grep -o "runs on node.\{40\}" "$T/svc-out.out" | head -1)...)" \
+  '[ $rc = 3 ] && grep -q "task [0-9a-z]* of swarm service .ash-web. runs on node w2, which is not in fleet.nodes (m, w1): list it there; nothing was harmed" "$T/svc-out.out" && nothing_deployed'
+sed "s/  engine: swarm/  engine: agents/; /  docker_host:/d; /  image:/d; /  state_dir:/d" "$T/svc.yaml" >"$T/svc-agents.yaml"
+(run "$T/svc-agents.yaml") >"$T/svc-agents.out" 2>&1
+rc=$?
+check "swarm_service outside engine: swarm: exit 2, file:line:column ($(head -1 "$T/svc-agents.out"))" \
+  '[ $rc = 2 ] && grep -q "svc-agents.yaml:[0-9]*:13: .host-crash.: .swarm_service: ash-web. is resolved through the swarm manager, so it needs .fleet:. with .engine: swarm." "$T/svc-agents.out"'
+check "swarm_service: no fault applied by a refused run" 'thawed m && thawed w1 && thawed w2'
 
 # 2. SIGKILL of the coordinator mid-fault (no guardian: recover does its part).
 scenario "$T/kill.yaml" swarm-kill 60s

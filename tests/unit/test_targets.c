@@ -189,6 +189,10 @@ START_TEST(test_fleet_forms)
     ref_bad("node:b/container:a/b", "a container is named by its name or id");
 
 #define FLEET "fleet: {listen: \"127.0.0.1:7443\", nodes: [a, b]}\n"
+#define KUBE "fleet: {listen: \"127.0.0.1:7443\", nodes: [a, b], engine: kubernetes, image: ash-agent}\n"
+#define SWARM                                                                                                          \
+    "fleet: {listen: \"127.0.0.1:7443\", nodes: [a, b], engine: swarm, image: ash-agent, docker_host: "                \
+    "\"unix:///run/m.sock\"}\n"
     ash_error_t err;
     struct ash_scenario *sc = load(HEAD FLEET PROBE "faults:\n  - name: f\n    kind: process\n"
                                                     "    target: {node: b, process: {pid: 4242}}\n    action: stop\n",
@@ -230,17 +234,61 @@ START_TEST(test_fleet_forms)
         {HEAD "fleet: {listen: \"127.0.0.1:7443\", nodes: []}\n" PROBE,
          "s.yaml:3:42: 'fleet.nodes' lists at least one"},
         {HEAD "fleet: {nodes: [a]}\n" PROBE, "s.yaml:3:8: missing required key 'listen'"},
-        {HEAD "fleet: {listen: \"127.0.0.1:7443\", nodes: [a], engine: nomad}\n" PROBE,
-         "s.yaml:3:55: 'nomad' is not a valid engine"},
+        {HEAD "fleet: {listen: \"127.0.0.1:7443\", nodes: [a], engine: swarmy}\n" PROBE,
+         "s.yaml:3:55: 'swarmy' is not a valid engine"},
         {HEAD "fleet: {listen: \"127.0.0.1:7443\", nodes: [a], engine: swarm}\n" PROBE,
          "s.yaml:3:8: 'fleet' with engine: swarm needs 'image'"},
+        /* A swarm service's tasks: engine swarm only, its own keys, a service name. */
+        {HEAD FLEET PROBE "faults:\n  - name: f\n    kind: host-crash\n    target: {swarm_service: web}\n",
+         "s.yaml:10:13: 'host-crash': 'swarm_service: web' is resolved through the swarm manager, so it needs "
+         "'fleet:' with 'engine: swarm'"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: host-crash\n    target: {swarm_service: web}\n",
+         "s.yaml:9:13: 'host-crash': 'swarm_service: web' is resolved through the swarm manager"},
+        {HEAD SWARM PROBE "faults:\n  - name: f\n    kind: host-crash\n    target: {swarm_service: web, node: a}\n",
+         "s.yaml:10:34: unknown key 'node' in a swarm_service target"},
+        {HEAD SWARM PROBE "faults:\n  - name: f\n    kind: host-crash\n    target: {swarm_service: web, all: 2}\n",
+         "s.yaml:10:39: expected true or false"},
+        {HEAD SWARM PROBE "faults:\n  - name: f\n    kind: host-crash\n    target: {swarm_service: \"a/b\"}\n",
+         "s.yaml:10:29: 'a/b' is not a Swarm service name"},
+        /* A pod selector's pods: engine kubernetes only. */
+        {HEAD SWARM PROBE "faults:\n  - name: f\n    kind: host-crash\n"
+                          "    target: {pods: {namespace: shop, labels: {app: web}}}\n",
+         "s.yaml:10:13: 'host-crash': 'pods: shop/app=web' is listed through the Kubernetes API"},
+        {HEAD KUBE PROBE "faults:\n  - name: f\n    kind: host-crash\n    target: {pods: {labels: {app: web}}}\n",
+         "s.yaml:10:20: a pod target needs 'namespace:'"},
+        {HEAD KUBE PROBE "faults:\n  - name: f\n    kind: host-crash\n    target: {pods: web}\n",
+         "s.yaml:10:20: 'pods' is a mapping"},
+        {HEAD SWARM PROBE "detectors:\n  - name: d\n    oom: {target: {swarm_service: web}}\n",
+         "s.yaml:9:19: 'oom': only a fault's target may be a swarm service's tasks"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sc = load(bad[i].text, &err);
         ck_assert_msg(sc == NULL, "accepted:\n%s", bad[i].text);
         ck_assert_msg(strstr(err.msg, bad[i].want) != NULL, "got '%s', want '%s'", err.msg, bad[i].want);
     }
+    /* The form with engine swarm: a container target by service, no node until resolved. */
+    sc = load(HEAD SWARM PROBE
+              "faults:\n  - name: f\n    kind: host-crash\n    target: {swarm_service: web, all: true}\n",
+              &err);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    ck_assert(fault_target(sc)->swarm && fault_target(sc)->all);
+    ck_assert_int_eq(fault_target(sc)->type, ASH_TARGET_CONTAINER);
+    ck_assert_str_eq(ash_fault_swarm_service(&sc->faults[0]), "web");
+    ck_assert_str_eq(ash_fault_node(&sc->faults[0]), ash_target_resolved_node);
+    ash_scenario_free(sc);
+    sc = load(HEAD KUBE PROBE "faults:\n  - name: f\n    kind: host-crash\n"
+                              "    target: {pods: {namespace: shop, labels: {app: web}, container: web}, all: true}\n"
+                              "    mode: freeze\n",
+              &err);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    ck_assert(fault_target(sc)->kube && fault_target(sc)->all);
+    ck_assert_int_eq(fault_target(sc)->type, ASH_TARGET_POD);
+    ck_assert_str_eq(ash_fault_kube_pods(&sc->faults[0]), "shop/app=web/web");
+    ck_assert_str_eq(ash_fault_node(&sc->faults[0]), ash_target_resolved_node);
+    ash_scenario_free(sc);
 #undef FLEET
+#undef SWARM
+#undef KUBE
 }
 END_TEST
 
