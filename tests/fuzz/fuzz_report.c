@@ -20,8 +20,9 @@ static FILE *devnull;
 
 static void remove_scratch(void)
 {
-    static const char *const names[] = {"run/report.json", "run/junit.xml", "run/report.md", "run/report.html", "run",
-                                        "junit-many.xml",  "index.html"};
+    static const char *const names[] = {"run/report.json", "run/junit.xml",    "run/report.md", "run/report.html",
+                                        "run/gameday.md",  "run/gameday.html", "run",           "junit-many.xml",
+                                        "index.html"};
     char path[PATH_MAX];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", scratch, names[i]);
