@@ -204,11 +204,10 @@ struct ash_fault_kind {
     /* inject and revert run a nested event loop (a service's readiness wait): the
      * engine runs them on the loop thread, in their turn. Otherwise they run on the
      * offloop worker (engine/offloop.h), holding the run lock except in blocking
-     * sections (sys/gil.h), so the probes keep their schedule meanwhile. */
+     * sections (sys/gil.h), so the probes keep their schedule meanwhile. Only for
+     * the run's own targets (a service, a sandbox host): what already runs is harmed
+     * and brought back through the kernel or its engine's API, off the loop. */
     bool on_loop;
-    /* Optional: on_loop for this fault as configured (a service's restart waits on the
-     * loop; a container's goes through the engine's API and need not): overrides on_loop. */
-    bool (*on_loop_for)(const struct ash_fault_spec *f);
     const struct ash_undo_op *undo_ops; /* {NULL}-terminated; what `recover` can undo */
     /* Optional, after validation: what the fault needs of the run before anything starts
      * (ash_prepare_seccomp: its target's processes start under the seccomp launcher). */

@@ -379,7 +379,7 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why);
 /* Whether this fault's inject and revert run on the loop thread (kinds.h on_loop). */
 static bool fault_on_loop(const struct ash_fault_spec *spec)
 {
-    return spec->kind->on_loop_for ? spec->kind->on_loop_for(spec) : spec->kind->on_loop;
+    return spec->kind->on_loop && !ash_fault_hits_running(spec);
 }
 
 static void run_job(struct run *r, ash_offloop_fn fn, void *arg, bool on_loop)

@@ -354,16 +354,6 @@ static const char *crash_ends_itself(const struct ash_fault_spec *f)
     return c->restart_after_ns >= 0 ? "when the host comes back after restart_after" : NULL;
 }
 
-/* A service (or a sandbox host's services) restarted waits for its ready check on
- * the loop; what already runs (a container, a process, a cgroup) is harmed and
- * brought back through the kernel or the engine's API, off the loop. */
-static bool crash_on_loop_for(const struct ash_fault_spec *f)
-{
-    const struct crash_conf *c = f->conf;
-    return c->target.type == ASH_TARGET_HOST || c->target.type == ASH_TARGET_SERVICE ||
-           c->target.type == ASH_TARGET_UNRESOLVED;
-}
-
 const struct ash_fault_kind ash_fault_host_crash = {
     .c = {.name = "host-crash",
           .summary = "kill, freeze or isolate a sandbox host (freeze or kill a container, freeze a cgroup); "
@@ -379,5 +369,4 @@ const struct ash_fault_kind ash_fault_host_crash = {
     .describe = crash_describe,
     .ends_itself = crash_ends_itself,
     .on_loop = true, /* a service restarted waits for its ready check on the loop */
-    .on_loop_for = crash_on_loop_for,
 };

@@ -235,16 +235,6 @@ static int process_describe(const struct ash_fault_spec *f, const struct ash_des
     return 0;
 }
 
-/* A service (or a sandbox host's services) restarted waits for its ready check on
- * the loop; what already runs (a container, a process, a cgroup) is harmed and
- * brought back through the kernel or the engine's API, off the loop. */
-static bool process_on_loop_for(const struct ash_fault_spec *f)
-{
-    const struct process_conf *c = f->conf;
-    return c->target.type == ASH_TARGET_HOST || c->target.type == ASH_TARGET_SERVICE ||
-           c->target.type == ASH_TARGET_UNRESOLVED;
-}
-
 const struct ash_fault_kind ash_fault_process = {
     .c = {.name = "process",
           .summary = "kill, stop (SIGSTOP until revert), restart or signal a service, container or process",
@@ -256,5 +246,4 @@ const struct ash_fault_kind ash_fault_process = {
     .undo_ops = process_undo,
     .describe = process_describe,
     .on_loop = true, /* a service restarted waits for its ready check on the loop */
-    .on_loop_for = process_on_loop_for,
 };

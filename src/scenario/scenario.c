@@ -2149,6 +2149,18 @@ const char *ash_fault_node(const struct ash_fault_spec *f)
     return f->kind ? targets_node(f->kind->c.fields, f->conf) : NULL;
 }
 
+bool ash_fault_hits_running(const struct ash_fault_spec *f)
+{
+    for (const struct ash_field *fl = f->kind ? f->kind->c.fields : NULL; fl && fl->key; fl++) {
+        if (fl->type != ASH_F_TARGET || (fl->flags & ASH_FIELD_DEPRECATED))
+            continue;
+        const struct ash_target_ref *ref = (const struct ash_target_ref *)((const char *)f->conf + fl->offset);
+        if (ref->name && ref->type >= ASH_TARGET_CONTAINER)
+            return true;
+    }
+    return false;
+}
+
 const struct ash_target_ref *ash_fault_run_resolved(const struct ash_fault_spec *f)
 {
     for (const struct ash_field *fl = f->kind ? f->kind->c.fields : NULL; fl && fl->key; fl++) {

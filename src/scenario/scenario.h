@@ -260,6 +260,9 @@ struct ash_fault_spec *ash_scenario_fault(const struct ash_scenario *sc, const c
 const struct ash_host_spec *ash_scenario_host(const struct ash_scenario *sc, const char *name);
 /* The fleet node a fault is applied on (its targets' node), NULL when it runs here. */
 const char *ash_fault_node(const struct ash_fault_spec *f);
+/* Whether the fault's target is something that already runs (a container, a process,
+ * a cgroup, a pod), not a sandbox host or a service of the run's own. */
+bool ash_fault_hits_running(const struct ash_fault_spec *f);
 /* The Swarm service whose tasks f's target names (`{swarm_service: web}`), else NULL.
  * ash_fault_node() says ash_target_resolved_node for it until an agent is told its part. */
 const char *ash_fault_swarm_service(const struct ash_fault_spec *f);
