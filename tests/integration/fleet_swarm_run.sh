@@ -105,21 +105,22 @@ nothing_deployed() {
     [ -z "$(swarm_dk m secret ls -q --filter name=aftershock-)" ]
 }
 
-# scenario FILE NAME DURATION [EXTRA-FLEET-LINES]: both web tasks frozen at once.
-scenario() {
+# fleet_scenario FILE NAME NODES EXTRA-FLEET-LINES FAULTS: the swarm engine, both
+# web tasks' probes and the detector, with FAULTS under faults:.
+fleet_scenario() {
   cat >"$1" <<YAML
 version: 1
 name: $2
 fleet:
   engine: swarm
   listen: $SWARM_COORD_IP:0
-  nodes: [m, w1, w2]
+  nodes: $3
   lease: 3s
   wait: 60s
   docker_host: unix://$(swarm_sock m)
   image: ash-agent
   state_dir: $T/state/{{.Node.Hostname}}
-${4:-}
+$4
 probes:
   - name: web-w1
     http: http://10.231.0.2:8080/
@@ -133,7 +134,16 @@ detectors:
   - name: watch
     probes: { consecutive_failures: 2 }
 faults:
-  - name: freeze-w1
+$5
+expect:
+  warmup: 1s
+  stable_for: 500ms
+  timeout: 60s
+YAML
+}
+# scenario FILE NAME DURATION [EXTRA-FLEET-LINES]: both web tasks frozen at once.
+scenario() {
+  fleet_scenario "$1" "$2" "[m, w1, w2]" "${4:-}" "  - name: freeze-w1
     kind: host-crash
     target: {node: w1, cgroup: $CG_w1}
     mode: freeze
@@ -144,12 +154,7 @@ faults:
     target: {node: w2, cgroup: $CG_w2}
     mode: freeze
     at: 500ms
-    duration: $3
-expect:
-  warmup: 1s
-  stable_for: 500ms
-  timeout: 60s
-YAML
+    duration: $3"
 }
 # run ARGS...: aftershock run in the bridge's namespace (nsenter, not `ip netns
 # exec`, which remounts /sys); exec'd so that `run ... &` gives the run's own pid.
@@ -219,42 +224,12 @@ check "--repeat 2: both runs pass, each with its own service (exit $rc)" \
 
 # 1c. The service's tasks, resolved by the run: every task of ash-web frozen at once.
 svc_scenario() {
-  cat >"$1" <<YAML
-version: 1
-name: $2
-fleet:
-  engine: swarm
-  listen: $SWARM_COORD_IP:0
-  nodes: ${4:-[m, w1, w2]}
-  lease: 3s
-  wait: 60s
-  docker_host: unix://$(swarm_sock m)
-  image: ash-agent
-  state_dir: $T/state/{{.Node.Hostname}}
-probes:
-  - name: web-w1
-    http: http://10.231.0.2:8080/
-    every: 100ms
-    timeout: 200ms
-  - name: web-w2
-    http: http://10.231.0.3:8080/
-    every: 100ms
-    timeout: 200ms
-detectors:
-  - name: watch
-    probes: { consecutive_failures: 2 }
-faults:
-  - name: freeze-web
+  fleet_scenario "$1" "$2" "${4:-[m, w1, w2]}" "" "  - name: freeze-web
     kind: host-crash
     target: $3
     mode: freeze
     at: 500ms
-    duration: 2s
-expect:
-  warmup: 1s
-  stable_for: 500ms
-  timeout: 60s
-YAML
+    duration: 2s"
 }
 svc_scenario "$T/svc.yaml" swarm-svc "{swarm_service: ash-web, all: true}"
 "$ASH" plan "$T/svc.yaml" >"$T/svcplan.out" 2>&1
