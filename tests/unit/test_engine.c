@@ -21,7 +21,11 @@
  * nothing (http samples are in-process), pty read of a log line. */
 #define SLACK_MS 3.0
 
-static char tmpdir[64];
+/* Each test's directory lives under one parent made and removed by the
+ * runner process (an unchecked fixture): a failed test's child exits without
+ * its checked teardown, and the mutation check fails tests on purpose. */
+static char parentdir[64];
+static char tmpdir[96];
 
 static int free_port(void)
 {
@@ -34,15 +38,32 @@ static int free_port(void)
     return ntohs(a.sin_port);
 }
 
+static void parent_setup(void)
+{
+    snprintf(parentdir, sizeof parentdir, "/tmp/ash-engine-XXXXXX");
+    if (!mkdtemp(parentdir)) {
+        perror("mkdtemp /tmp/ash-engine-XXXXXX");
+        exit(1);
+    }
+}
+
+static void parent_teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", parentdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "test_engine: could not remove %s\n", parentdir);
+}
+
 static void setup(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ash-engine-XXXXXX");
+    snprintf(tmpdir, sizeof tmpdir, "%s/t-XXXXXX", parentdir);
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
 static void teardown(void)
 {
-    char cmd[128];
+    char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     ck_assert_int_eq(system(cmd), 0);
 }
@@ -466,6 +487,7 @@ int main(void)
 {
     Suite *s = suite_create("engine");
     TCase *tc = tcase_create("known-answer");
+    tcase_add_unchecked_fixture(tc, parent_setup, parent_teardown);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, known_answer_10ms);
@@ -480,6 +502,7 @@ int main(void)
     /* A case of their own so that scripts/mutation-check.sh can run just these
      * (CK_RUN_CASE=known-answer-hang): they are what tells the two recovery rules apart. */
     TCase *hang = tcase_create("known-answer-hang");
+    tcase_add_unchecked_fixture(hang, parent_setup, parent_teardown);
     tcase_add_checked_fixture(hang, setup, teardown);
     tcase_set_timeout(hang, 60);
     tcase_add_test(hang, known_answer_hang_10ms);
