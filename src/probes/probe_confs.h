@@ -26,4 +26,11 @@ struct ash_exec_probe_conf {
     struct ash_strlist command; /* argv; exit 0 = ok */
 };
 
+/* `sql`: filled from sql_fields in probes/sql.c. */
+struct ash_sql_conf {
+    char *sqlite;
+    char *postgres;
+    char *query;
+};
+
 #endif

@@ -201,6 +201,13 @@ static int64_t fail_later(ash_loop *loop, int64_t now, void *data)
 int ash_pgq_start(ash_loop *loop, const char *dsn, const char *appname, const char *sql, int nparams,
                   const char *const *params, ash_pgq_done_fn done, void *arg, struct ash_pgq **out, ash_error_t *err)
 {
+    return ash_pgq_start_at(loop, dsn, NULL, appname, sql, nparams, params, done, arg, out, err);
+}
+
+int ash_pgq_start_at(ash_loop *loop, const char *dsn, const char *hostaddr, const char *appname, const char *sql,
+                     int nparams, const char *const *params, ash_pgq_done_fn done, void *arg, struct ash_pgq **out,
+                     ash_error_t *err)
+{
     struct ash_pgq *q = calloc(1, sizeof *q);
     if (!q)
         return ash_error(err, ENOMEM, "postgres query");
@@ -219,8 +226,9 @@ int ash_pgq_start(ash_loop *loop, const char *dsn, const char *appname, const ch
             if (params[i] && !(q->params[i] = strdup(params[i])))
                 goto oom;
     }
-    const char *keys[] = {"dbname", "application_name", NULL};
-    const char *vals[] = {dsn, appname, NULL};
+    /* Later keys override what the expanded DSN set (libpq processes them in order). */
+    const char *keys[] = {"dbname", "application_name", hostaddr ? "hostaddr" : NULL, NULL};
+    const char *vals[] = {dsn, appname, hostaddr, NULL};
     q->conn = PQconnectStartParams(keys, vals, 1);
     if (!q->conn)
         goto oom;

@@ -22,6 +22,12 @@ typedef void (*ash_pgq_done_fn)(void *arg, bool ok, const PGresult *res, const c
  * Returns -1 only when it cannot even start (then done is never called). */
 int ash_pgq_start(ash_loop *loop, const char *dsn, const char *appname, const char *sql, int nparams,
                   const char *const *params, ash_pgq_done_fn done, void *arg, struct ash_pgq **out, ash_error_t *err);
+/* The same, connecting to hostaddr (a numeric address the caller resolved without
+ * blocking) in place of the DSN's host name: libpq looks a host name up with a
+ * blocking getaddrinfo inside PQconnectPoll, on the loop thread. NULL: the DSN's own. */
+int ash_pgq_start_at(ash_loop *loop, const char *dsn, const char *hostaddr, const char *appname, const char *sql,
+                     int nparams, const char *const *params, ash_pgq_done_fn done, void *arg, struct ash_pgq **out,
+                     ash_error_t *err);
 /* Drop a query in flight: close its connection; done is not called. NULL is fine. */
 void ash_pgq_abandon(struct ash_pgq *q);
 

@@ -6,8 +6,8 @@
  * fails each tcp and http sample at start + timeout with the reason, while a 10 ms
  * timer on the same loop stays on time and samples keep their cadence; a namespace
  * whose nameserver answers (a responder on its loopback) resolves and connects; and a
- * tcp probe from the harness whose own resolver hangs (this test's process in such a
- * namespace) fails its samples at their timeout, the loop on time.
+ * tcp, http or PostgreSQL sql probe from the harness whose own resolver hangs (this
+ * test's process in such a namespace) fails its samples at their timeout, the loop on time.
  * Needs root (namespaces, mounts, links). */
 #include "kinds.h"
 #include "probes/probe_confs.h"
@@ -283,14 +283,18 @@ START_TEST(test_harness_resolver_that_hangs)
         return;
     int d = enter_ns("127.0.0.2");
     ck_assert_int_ge(d, 0);
-    char addr[] = NAME ":80", url[] = "http://" NAME "/";
+    char addr[] = NAME ":80", url[] = "http://" NAME "/", dsn[] = "host=" NAME " port=5432 dbname=ash";
     struct ash_tcp_conf tc = {.address = addr};
     struct ash_http_conf hc = {.url = url};
-    for (int k = 0; k < 2; k++) {
-        run_samples(k == 0 ? "tcp" : "http", k == 0 ? (void *)&tc : (void *)&hc, 0, 6);
-        /* Before: getaddrinfo on the loop (tcp), or libcurl joining its resolver thread
-         * when the sample timed out (http): 5 s per try, glibc's default timeout. */
-        ck_assert_msg(max_late < 50 * ASH_NS_PER_MS, "%s: the loop was blocked %.0f ms", k ? "http" : "tcp",
+    struct ash_sql_conf sc = {.postgres = dsn};
+    const char *kinds[] = {"tcp", "http", "sql"};
+    void *confs[] = {&tc, &hc, &sc};
+    for (int k = 0; k < 3; k++) {
+        run_samples(kinds[k], confs[k], 0, 6);
+        /* Before: getaddrinfo on the loop (tcp; sql inside libpq's PQconnectPoll), or
+         * libcurl joining its resolver thread when the sample timed out (http): 5 s per
+         * try, glibc's default timeout. */
+        ck_assert_msg(max_late < 50 * ASH_NS_PER_MS, "%s: the loop was blocked %.0f ms", kinds[k],
                       ash_ns_to_ms(max_late));
         for (size_t i = 0; i < n_results; i++) {
             int64_t took = results[i].end - results[i].start;
@@ -298,7 +302,7 @@ START_TEST(test_harness_resolver_that_hangs)
             ck_assert_msg(strstr(results[i].detail, "resolve '" NAME "': no answer from the harness's resolver"), "%s",
                           results[i].detail);
             ck_assert_msg(took >= 300 * ASH_NS_PER_MS && took < 380 * ASH_NS_PER_MS, "%s sample %zu took %.1f ms",
-                          k ? "http" : "tcp", i, ash_ns_to_ms(took));
+                          kinds[k], i, ash_ns_to_ms(took));
         }
     }
     close(d);
