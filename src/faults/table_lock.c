@@ -377,11 +377,16 @@ int ash_table_lock_end(struct table_lock_state *st, const char *why, ash_error_t
         st->journaled = false;
     }
     st->ended = true;
-    /* At the moment the holder was gone (its session's locks go with its socket),
-     * not after the session's terminate and the journal mark that follow it. */
-    if (pid > 0)
-        ash_ctx_eventf(st->ctx, st->holder.ended ? st->holder.ended : ash_now_ns(), "lock-holder-ended",
-                       "%s: holder pid %d killed (%s)", st->fault, (int)pid, why);
+    /* At the moment the holder was seen gone (its session's locks go with its
+     * socket), not after the session's terminate and the journal mark that follow
+     * it. The lock went between the SIGKILL and that moment: a loaded machine can
+     * wake the reaping thread late, so the detail gives the SIGKILL's time too. */
+    if (pid > 0) {
+        int64_t ended = st->holder.ended ? st->holder.ended : ash_now_ns();
+        int64_t killed = st->holder.killed && st->holder.killed <= ended ? st->holder.killed : ended;
+        ash_ctx_eventf(st->ctx, ended, "lock-holder-ended", "%s: holder pid %d killed (%s); signalled %.3f ms before",
+                       st->fault, (int)pid, why, ash_ns_to_ms(ended - killed));
+    }
     /* Up to 2 s: a PostgreSQL backend may take a moment to notice its client died. */
     if (ash_lockhold_verify_free(&st->spec, 2 * ASH_NS_PER_S, err) < 0)
         return ash_error_wrap(err, "%s: the lock is not free after %s", st->fault, why);

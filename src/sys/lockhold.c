@@ -578,6 +578,7 @@ void ash_lockhold_kill(struct ash_lockholder *h)
     /* Our own unreaped child: the pidfd cannot name another process. SIGCONT first so
      * a stopped holder is not left in a state anything else could observe. */
     ash_pidfd_signal(h->child.pidfd, SIGCONT);
+    h->killed = ash_now_ns();
     ash_pidfd_signal(h->child.pidfd, SIGKILL);
     ash_gil_blocking_begin();
     while (waitpid(h->child.pid, NULL, 0) < 0 && errno == EINTR)

@@ -44,7 +44,8 @@ struct ash_lock_spec {
 struct ash_lockholder {
     struct ash_child child; /* pid -1 once reaped */
     bool stopped;
-    int64_t ended; /* CLOCK_MONOTONIC ns when ash_lockhold_kill saw it gone (its lock with it), else 0 */
+    int64_t ended;  /* CLOCK_MONOTONIC ns when ash_lockhold_kill saw it gone (its lock with it), else 0 */
+    int64_t killed; /* when it sent the SIGKILL: the lock went between killed and ended */
 };
 
 /* Executable that understands `__lock-holder` (default /proc/self/exe, i.e. the
