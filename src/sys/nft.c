@@ -423,8 +423,8 @@ int ash_nft_table_add(int netns_fd, const char *table, const struct ash_nft_rule
     if (batch_run(nl, buf, len, &k, err) < 0)
         goto out;
     if (k.error) {
-        ash_error(err, k.error, "nftables refused table inet %s at %s: %s%s%s", table, msg_what(k.bad_type),
-                  strerror(k.error), k.why[0] ? ": " : "", k.why);
+        ash_error(err, k.error, "nftables refused table inet %s at %s%s%s", table, msg_what(k.bad_type),
+                  k.why[0] ? ": " : "", k.why);
         goto out;
     }
     ret = 0;
@@ -482,7 +482,7 @@ int ash_nft_table_delete(int netns_fd, const char *family, const char *name, ash
     if (r < 0)
         goto out;
     if (k.error && k.error != ENOENT) { /* a missing table is fine */
-        ash_error(err, k.error, "nftables: cannot delete table %s %s: %s", family, name, strerror(k.error));
+        ash_error(err, k.error, "nftables: cannot delete table %s %s", family, name);
         goto out;
     }
     ret = 0;
@@ -508,7 +508,7 @@ static int table_get(struct mnl_socket *nl, int fam, const char *family, const c
     if (k.error == ENOENT)
         return 0;
     if (k.error)
-        return ash_error(err, k.error, "nftables: cannot list table %s %s: %s", family, name, strerror(k.error));
+        return ash_error(err, k.error, "nftables: cannot list table %s %s", family, name);
     return 1;
 }
 
