@@ -321,6 +321,8 @@ static struct mnl_socket *sock_get(int netns_fd, bool *kept, ash_error_t *err)
 
 static const char *msg_what(uint16_t type)
 {
+    if (NFNL_SUBSYS_ID(type) != NFNL_SUBSYS_NFTABLES)
+        return "the batch"; /* its begin: the kernel ran out of memory */
     switch (NFNL_MSG_TYPE(type)) {
     case NFT_MSG_NEWTABLE:
         return "the table";
@@ -339,11 +341,11 @@ static const char *msg_what(uint16_t type)
 }
 
 struct ack {
-    uint32_t first, n; /* the sequence numbers waited for: [first, first + n) */
-    uint32_t got;
-    int error;         /* the first error, positive */
-    uint16_t bad_type; /* the message it answers */
-    char why[160];     /* the kernel's words (extended ack), if any */
+    uint32_t first, last; /* answers to these sequence numbers are ours; last asks for the ack */
+    bool done;            /* last answered */
+    int error;            /* the first error, positive */
+    uint16_t bad_type;    /* the message it answers */
+    char why[160];        /* the kernel's words (extended ack), if any */
 };
 
 static int ext_attr(const struct nlattr *a, void *data)
@@ -354,27 +356,27 @@ static int ext_attr(const struct nlattr *a, void *data)
     return MNL_CB_OK;
 }
 
-/* Reads what the kernel answered: every answer to a batch is queued before
- * sendmsg returns (nfnetlink runs the batch in the sender's context), so an
- * empty queue means no more is coming. Answers to older calls are skipped by
- * their sequence number. */
+/* Reads what the kernel answered: every answer to a request is queued before
+ * sendmsg returns (nfnetlink runs a batch in the sender's context, and answers
+ * once it has run all of it: an error for each refused message, the ack of the
+ * last, or one ENOMEM for the batch's begin), so an empty queue means no more
+ * is coming. Answers to older calls are skipped by their sequence number. */
 static int acks_read(struct mnl_socket *nl, struct ack *k, ash_error_t *err)
 {
     char buf[NL_BUF];
-    while (k->got < k->n) {
+    while (!k->done) {
         ssize_t len = recv(mnl_socket_get_fd(nl), buf, sizeof buf, MSG_DONTWAIT);
         if (len < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && k->error)
-            return 0; /* a refused batch may answer fewer: its error is what matters */
+            return 0; /* refused: its error is what matters */
         if (len < 0)
-            return ash_error(err, errno == EAGAIN ? EPROTO : errno, "nftables: the kernel answered %u of %u messages",
-                             k->got, k->n);
+            return ash_error(err, errno == EAGAIN ? EPROTO : errno, "nftables: no answer from the kernel");
         int left = (int)len;
         for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, left);
              h = mnl_nlmsg_next(h, &left)) {
-            if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < k->first || h->nlmsg_seq - k->first >= k->n)
+            if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq - k->first > k->last - k->first)
                 continue;
             const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-            k->got++;
+            k->done |= h->nlmsg_seq == k->last;
             if (e->error && !k->error) {
                 k->error = -e->error;
                 k->bad_type = e->msg.nlmsg_type;
@@ -394,7 +396,7 @@ static int batch_run(struct mnl_socket *nl, const char *buf, size_t len, struct 
     return acks_read(nl, k, err);
 }
 
-/* The batch's own sequence numbers: the messages after its begin (and the end, which asks for no ack). */
+/* Sequence numbers no earlier call used (called with slots_lock held). */
 static uint32_t seq_take(uint32_t n)
 {
     uint32_t s = nl_seq;
@@ -414,12 +416,12 @@ int ash_nft_table_add(int netns_fd, const char *table, const struct ash_nft_rule
     struct mnl_socket *nl = sock_get(netns_fd, &kept, err);
     if (!nl)
         goto out;
-    uint32_t first = seq_take((uint32_t)(8 + 4 * n)), n_msgs = 0;
-    if (ash_nft_rules_batch(buf, cap, table, rules, n, first, &len, &n_msgs) < 0) {
+    uint32_t first = seq_take((uint32_t)(5 + 3 * n)), last = 0;
+    if (ash_nft_rules_batch(buf, cap, table, rules, n, first, &len, &last) < 0) {
         ash_error(err, ENOMEM, "nftables: cannot build the batch for table %s", table);
         goto out;
     }
-    struct ack k = {.first = first + 1, .n = n_msgs}; /* the begin asks for no ack */
+    struct ack k = {.first = first, .last = last};
     if (batch_run(nl, buf, len, &k, err) < 0)
         goto out;
     if (k.error) {
@@ -475,7 +477,7 @@ int ash_nft_table_delete(int netns_fd, const char *family, const char *name, ash
     mnl_nlmsg_batch_next(b);
     nftnl_batch_end(mnl_nlmsg_batch_current(b), seq + 2);
     mnl_nlmsg_batch_next(b);
-    struct ack k = {.first = seq + 1, .n = 1};
+    struct ack k = {.first = seq, .last = seq + 1};
     int r = batch_run(nl, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b), &k, err);
     mnl_nlmsg_batch_stop(b);
     delete_seq++; /* a socket closed from now on waits for this table: see release */
@@ -502,7 +504,7 @@ static int table_get(struct mnl_socket *nl, int fam, const char *family, const c
     if (mnl_socket_sendto(nl, buf, ((struct nlmsghdr *)buf)->nlmsg_len) < 0)
         return ash_error(err, errno, "nftables: cannot ask for table %s %s", family, name);
     /* The table (NEWTABLE), then the ack; or the error. */
-    struct ack k = {.first = seq, .n = 1};
+    struct ack k = {.first = seq, .last = seq};
     if (acks_read(nl, &k, err) < 0)
         return -1;
     if (k.error == ENOENT)

@@ -32,14 +32,14 @@
 
 struct batch {
     struct mnl_nlmsg_batch *b;
-    uint32_t seq, n_ack;
-    bool failed; /* no room or no memory */
+    uint32_t seq;
+    struct nlmsghdr *last; /* the last message: the one that asks for an ack */
+    bool failed;           /* no room or no memory */
 };
 
 static struct nlmsghdr *msg_start(struct batch *bt, uint16_t type, uint16_t flags)
 {
-    bt->n_ack++;
-    return nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt->b), type, NFPROTO_INET, flags | NLM_F_ACK, bt->seq++);
+    return bt->last = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt->b), type, NFPROTO_INET, flags, bt->seq++);
 }
 
 /* mnl's batch is full past half its buffer: the message that crossed still fits (see ash_nft_rules_batch). */
@@ -238,7 +238,7 @@ static int add_chain(struct batch *bt, const char *table, const char *name, uint
 }
 
 int ash_nft_rules_batch(char *buf, size_t len, const char *table, const struct ash_nft_rule *rules, size_t n,
-                        uint32_t seq, size_t *batch_len, uint32_t *n_msgs)
+                        uint32_t seq, size_t *batch_len, uint32_t *ack_seq)
 {
     /* Half the buffer is mnl's limit: a message is far smaller than the other half, which
      * libnftnl writes into without bounds (msg_end stops at the first that crosses). */
@@ -282,12 +282,15 @@ int ash_nft_rules_batch(char *buf, size_t len, const char *table, const struct a
     }
     if (bt.failed)
         goto fail;
+    /* One ack, for the last message: the kernel reports every refused message anyway,
+     * and acks at the end of the batch, so one read tells how it went. */
+    bt.last->nlmsg_flags |= NLM_F_ACK;
+    *ack_seq = bt.last->nlmsg_seq;
     nftnl_batch_end(mnl_nlmsg_batch_current(bt.b), bt.seq++);
     msg_end(&bt);
     if (bt.failed)
         goto fail;
     *batch_len = mnl_nlmsg_batch_size(bt.b);
-    *n_msgs = bt.n_ack;
     mnl_nlmsg_batch_stop(bt.b);
     return 0;
 fail:

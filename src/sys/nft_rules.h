@@ -37,10 +37,11 @@ struct ash_nft_rule {
 
 /* Table inet `table`, base chains out (output) and in (input), priority 0,
  * policy accept, then the rules in order, as nf_tables messages between a
- * batch begin and end from seq on: into buf (len bytes). *n_msgs: the
- * messages that ask for an ack. 0, or -1 when it does not fit or memory ran out. */
+ * batch begin and end, numbered from seq on (at most 5 + 3 n numbers): into
+ * buf (len bytes). Only the last message asks for an ack: *ack_seq is its
+ * number. 0, or -1 when it does not fit or memory ran out. */
 int ash_nft_rules_batch(char *buf, size_t len, const char *table, const struct ash_nft_rule *rules, size_t n,
-                        uint32_t seq, size_t *batch_len, uint32_t *n_msgs);
+                        uint32_t seq, size_t *batch_len, uint32_t *ack_seq);
 /* The same table as nft commands (libnftables' input): -1 when it does not fit. */
 int ash_nft_rules_text(char *buf, size_t len, const char *table, const struct ash_nft_rule *rules, size_t n);
 
