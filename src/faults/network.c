@@ -292,8 +292,9 @@ void ash_network_doctor(FILE *out)
     const char *root = root_reason();
     ash_doctor_line(out, "bandwidth, queue", !root, "tbf, or htb + nftables meta priority when filtered, via libnl%s%s",
                     root ? "; " : "", root ? root : "");
-    ash_doctor_line(out, "loss, partition", !root, "nftables (numgen random / drop), one libnftnl netlink batch in the host%s%s",
-                    root ? "; " : "", root ? root : "");
+    ash_doctor_line(out, "loss, partition", !root,
+                    "nftables (numgen random / drop), one libnftnl netlink batch in the host%s%s", root ? "; " : "",
+                    root ? root : "");
     ash_doctor_line(out, "delay, jitter, reorder", !root, "%s; sch_netem %s (%s)",
                     netem ? "netem via libnl (the relay when filtered by peer, port or protocol)"
                           : "userspace relay (AF_PACKET between veth ends, 1 us timer slack)",
