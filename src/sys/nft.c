@@ -404,10 +404,37 @@ static uint32_t seq_take(uint32_t n)
     return s;
 }
 
+static int family_of(const char *family)
+{
+    return !strcmp(family, "inet")     ? NFPROTO_INET
+           : !strcmp(family, "ip")     ? NFPROTO_IPV4
+           : !strcmp(family, "ip6")    ? NFPROTO_IPV6
+           : !strcmp(family, "arp")    ? NFPROTO_ARP
+           : !strcmp(family, "bridge") ? NFPROTO_BRIDGE
+           : !strcmp(family, "netdev") ? NFPROTO_NETDEV
+                                       : -1;
+}
+
+/* The family's number, or -1 with err; a name the kernel would refuse (NFT_NAME_MAXLEN)
+ * is refused here, before it is put into a fixed buffer (a journal's record can hold anything). */
+static int table_check(const char *family, const char *name, ash_error_t *err)
+{
+    if (!name || !*name || strlen(name) >= NFT_NAME_MAXLEN)
+        return ash_error(err, EINVAL, "nftables: bad table name (empty, or %d characters or more)", NFT_NAME_MAXLEN);
+    int fam = family_of(family);
+    if (fam < 0)
+        return ash_error(err, EINVAL, "nftables: no table family '%s'", family);
+    return fam;
+}
+
 int ash_nft_table_add(int netns_fd, const char *table, const struct ash_nft_rule *rules, size_t n, ash_error_t *err)
 {
-    size_t cap = 16384 + n * 2048, len = 0;
-    char *buf = malloc(cap);
+    if (table_check("inet", table, err) < 0)
+        return -1;
+    /* Zeroed: libmnl leaves attributes' padding as it finds it. A rule's messages
+     * are well under 1 KiB; the batch stops at half the buffer (nft_rules.c). */
+    size_t cap = 8192 + n * 2048, len = 0;
+    char *buf = calloc(1, cap);
     if (!buf)
         return ash_error(err, ENOMEM, "nftables: the batch");
     lock();
@@ -438,17 +465,6 @@ out:
     return ret;
 }
 
-static int family_of(const char *family)
-{
-    return !strcmp(family, "inet")     ? NFPROTO_INET
-           : !strcmp(family, "ip")     ? NFPROTO_IPV4
-           : !strcmp(family, "ip6")    ? NFPROTO_IPV6
-           : !strcmp(family, "arp")    ? NFPROTO_ARP
-           : !strcmp(family, "bridge") ? NFPROTO_BRIDGE
-           : !strcmp(family, "netdev") ? NFPROTO_NETDEV
-                                       : -1;
-}
-
 /* A message about table (family, name) in buf: its header and the table's name. */
 static struct nlmsghdr *table_msg(char *buf, uint16_t type, int family, const char *name, uint16_t flags, uint32_t seq)
 {
@@ -459,10 +475,10 @@ static struct nlmsghdr *table_msg(char *buf, uint16_t type, int family, const ch
 
 int ash_nft_table_delete(int netns_fd, const char *family, const char *name, ash_error_t *err)
 {
-    int fam = family_of(family);
+    int fam = table_check(family, name, err);
     if (fam < 0)
-        return ash_error(err, EINVAL, "nftables: no table family '%s'", family);
-    char buf[1024];
+        return -1;
+    char buf[1024] = {0}; /* zeroed: see ash_nft_table_add */
     lock();
     bool kept = true;
     int ret = -1;
@@ -500,6 +516,7 @@ static int table_get(struct mnl_socket *nl, int fam, const char *family, const c
 {
     char buf[NL_BUF];
     uint32_t seq = seq_take(1);
+    memset(buf, 0, 1024); /* the request's room: see ash_nft_table_add */
     table_msg(buf, NFT_MSG_GETTABLE, fam, name, NLM_F_ACK, seq);
     if (mnl_socket_sendto(nl, buf, ((struct nlmsghdr *)buf)->nlmsg_len) < 0)
         return ash_error(err, errno, "nftables: cannot ask for table %s %s", family, name);
@@ -516,9 +533,9 @@ static int table_get(struct mnl_socket *nl, int fam, const char *family, const c
 
 int ash_nft_table_exists(int netns_fd, const char *family, const char *name, ash_error_t *err)
 {
-    int fam = family_of(family);
+    int fam = table_check(family, name, err);
     if (fam < 0)
-        return ash_error(err, EINVAL, "nftables: no table family '%s'", family);
+        return -1;
     lock();
     bool kept = true;
     struct mnl_socket *nl = sock_get(netns_fd, &kept, err);
@@ -554,6 +571,7 @@ static int rules_dump(struct mnl_socket *nl, int fam, const char *family, const 
 {
     char buf[NL_BUF];
     uint32_t seq = seq_take(1);
+    memset(buf, 0, 1024); /* the request's room: see ash_nft_table_add */
     struct nlmsghdr *h = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, (uint16_t)fam, NLM_F_DUMP, seq);
     mnl_attr_put_strz(h, NFTA_RULE_TABLE, name);
     if (mnl_socket_sendto(nl, buf, h->nlmsg_len) < 0)
@@ -574,9 +592,9 @@ static int rules_dump(struct mnl_socket *nl, int fam, const char *family, const 
 int ash_nft_table_packets(int netns_fd, const char *family, const char *name, uint64_t *packets, ash_error_t *err)
 {
     *packets = 0;
-    int fam = family_of(family);
+    int fam = table_check(family, name, err);
     if (fam < 0)
-        return ash_error(err, EINVAL, "nftables: no table family '%s'", family);
+        return -1;
     lock();
     bool kept = true;
     struct mnl_socket *nl = sock_get(netns_fd, &kept, err);

@@ -2,7 +2,8 @@
  * lists exactly as the same rules given to libnftables as text (`nft -j list
  * table`, handles included, each in a fresh namespace); a batch the kernel
  * refuses changes nothing and says which part it refused; a bad namespace is a
- * clear error and touches no namespace. Needs root, ip and nft. */
+ * clear error and touches no namespace, and so is a table name the kernel would
+ * refuse. Needs root, ip and nft. */
 #include "sys/netns.h"
 #include "sys/nft.h"
 #include "test_skip.h"
@@ -189,6 +190,27 @@ START_TEST(test_bad_namespace)
 }
 END_TEST
 
+/* A name the kernel would refuse (a journal record can hold anything) is refused before
+ * anything is sent: in no namespace is a table made. */
+START_TEST(test_bad_table_name)
+{
+    if (!can_run())
+        return;
+    ash_error_t err = {0};
+    char name[300];
+    memset(name, 'x', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    struct ash_nft_rule r[] = {rule(false, NULL, ASH_NFT_L4_ANY, 0, false, ASH_NFT_DROP, 0)};
+    ck_assert_int_eq(ash_nft_table_add(-1, name, r, 1, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "nftables: bad table name"));
+    ck_assert_int_eq(ash_nft_table_delete(-1, "inet", name, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "nftables: bad table name"));
+    ck_assert_int_eq(ash_nft_table_add(-1, "", r, 1, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "nftables: bad table name"));
+    ck_assert_int_eq(system("nft list tables | grep -q xxxxxxxx"), 256); /* grep found nothing */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nft_batch");
@@ -197,6 +219,7 @@ int main(void)
     tcase_add_loop_test(tc, test_same_as_text, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, test_refused_batch_changes_nothing);
     tcase_add_test(tc, test_bad_namespace);
+    tcase_add_test(tc, test_bad_table_name);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
