@@ -1,10 +1,10 @@
 /* Network fault benchmark, one run: (1) latency of a tbf qdisc add/delete on a
  * veth through aftershock's libnl path vs the `tc` command, and of an
- * nftables table add/delete through libnftables vs the `nft` command, in a
- * throw-away namespace; (2) accuracy between two sandbox hosts of what the
- * network fault delivers vs what was asked: delay and jitter (UDP echo),
- * loss (binomial 95% interval), bandwidth (UDP wire rate and TCP goodput).
- * Usage: bench_network [REPEATS] [injection]   (root; default 200 per in-process op,
+ * nftables table add/delete as one libnftnl netlink batch vs the `nft` command,
+ * vs the old path (the same table as text through libnftables) and vs the
+ * floor (a probe that sends only the batch), in a throw-away namespace; (2) accuracy between two sandbox hosts of what
+ * the network fault delivers vs what was asked: delay and jitter (UDP echo), loss (binomial 95% interval), bandwidth
+ * (UDP wire rate and TCP goodput). Usage: bench_network [REPEATS] [injection]   (root; default 200 per in-process op,
  * 50 per command; `injection`: part (1) only) */
 #include "env/sandbox.h"
 #include "kinds.h"
@@ -21,7 +21,10 @@
 #include <linux/pkt_sched.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <nftables/libnftables.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -97,6 +100,107 @@ static void print_pair(const char *what, struct lat *mine, const char *mine_name
     }
 }
 
+/* The floor of a table's add and delete: a throw-away probe that sends only
+ * the kernel's part, the same batches built once beforehand, on a bare
+ * netfilter netlink socket made in the namespace, and reads the one ack. */
+static int probe_ack(int s, uint32_t seq)
+{
+    char buf[8192];
+    for (;;) {
+        ssize_t n = recv(s, buf, sizeof buf, 0);
+        if (n < 0)
+            return -1;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n))
+            if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_seq == seq)
+                return ((struct nlmsgerr *)NLMSG_DATA(h))->error == 0 ? 0 : -1;
+    }
+}
+
+static int probe_batch(int netns_fd, const struct ash_nft_rule *r, int reps, struct lat *fl, ash_error_t *err)
+{
+    static char add[65536];
+    char del[256];
+    size_t add_len = 0;
+    uint32_t add_ack = 0;
+    if (ash_nft_rules_batch(add, sizeof add, "ash-bench", r, 1, 1, &add_len, &add_ack) < 0)
+        return ash_error(err, ENOMEM, "nftables floor: the batch");
+    /* begin, delete table (acked), end */
+    struct nlmsghdr *h = (struct nlmsghdr *)del;
+    size_t at = 0;
+    struct nfgenmsg g = {
+        .nfgen_family = NFPROTO_UNSPEC, .version = NFNETLINK_V0, .res_id = htons(NFNL_SUBSYS_NFTABLES)};
+    *h = (struct nlmsghdr){.nlmsg_len = NLMSG_LENGTH(sizeof g),
+                           .nlmsg_type = NFNL_MSG_BATCH_BEGIN,
+                           .nlmsg_flags = NLM_F_REQUEST,
+                           .nlmsg_seq = 1};
+    memcpy(NLMSG_DATA(h), &g, sizeof g);
+    at += NLMSG_ALIGN(h->nlmsg_len);
+    h = (struct nlmsghdr *)(del + at);
+    g = (struct nfgenmsg){.nfgen_family = NFPROTO_INET, .version = NFNETLINK_V0};
+    *h = (struct nlmsghdr){.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELTABLE,
+                           .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK,
+                           .nlmsg_seq = 2};
+    memcpy(NLMSG_DATA(h), &g, sizeof g);
+    struct nlattr *a = (struct nlattr *)((char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof g));
+    *a = (struct nlattr){.nla_len = NLA_HDRLEN + sizeof "ash-bench", .nla_type = NFTA_TABLE_NAME};
+    memcpy((char *)a + NLA_HDRLEN, "ash-bench", sizeof "ash-bench");
+    h->nlmsg_len = NLMSG_LENGTH(NLMSG_ALIGN(sizeof g) + NLA_ALIGN(a->nla_len));
+    at += NLMSG_ALIGN(h->nlmsg_len);
+    h = (struct nlmsghdr *)(del + at);
+    g = (struct nfgenmsg){
+        .nfgen_family = NFPROTO_UNSPEC, .version = NFNETLINK_V0, .res_id = htons(NFNL_SUBSYS_NFTABLES)};
+    *h = (struct nlmsghdr){.nlmsg_len = NLMSG_LENGTH(sizeof g),
+                           .nlmsg_type = NFNL_MSG_BATCH_END,
+                           .nlmsg_flags = NLM_F_REQUEST,
+                           .nlmsg_seq = 3};
+    memcpy(NLMSG_DATA(h), &g, sizeof g);
+    at += NLMSG_ALIGN(h->nlmsg_len);
+    int back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (back < 0 || setns(netns_fd, CLONE_NEWNET) < 0) {
+        if (back >= 0)
+            close(back);
+        return ash_error(err, errno, "nftables floor: cannot enter the namespace");
+    }
+    int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+    if (setns(back, CLONE_NEWNET) < 0)
+        abort(); /* this thread would go on in the wrong namespace */
+    close(back);
+    if (s < 0)
+        return ash_error(err, errno, "nftables floor: netlink socket");
+    int one = 1, ret = 0;
+    setsockopt(s, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    struct sockaddr_nl k = {.nl_family = AF_NETLINK};
+    for (int i = 0; i < reps && ret == 0; i++) {
+        int64_t t0 = ash_now_ns();
+        ret = sendto(s, add, add_len, 0, (struct sockaddr *)&k, sizeof k) < 0 || probe_ack(s, add_ack) < 0 ? -1 : 0;
+        int64_t t1 = ash_now_ns();
+        if (ret == 0)
+            ret = sendto(s, del, at, 0, (struct sockaddr *)&k, sizeof k) < 0 || probe_ack(s, 2) < 0 ? -1 : 0;
+        fl->add[i] = t1 - t0, fl->del[i] = ash_now_ns() - t1;
+    }
+    if (ret < 0)
+        ash_error(err, errno, "nftables floor: the kernel refused the batch");
+    /* Closed once the deleted tables are freed (see sys/nft.c: closing waits for them otherwise; not timed here). */
+    close(s);
+    return ret;
+}
+
+/* Ours: one libnftnl batch on the namespace's kept socket; the delete is the
+ * fault's revert path (ash_nft_table_delete). */
+static int nft_ours(int fd, const struct ash_nft_rule *loss, struct lat *l, ash_error_t *err)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        int64_t t0 = ash_now_ns();
+        if (ash_nft_table_add(fd, "ash-bench", loss, 1, err) < 0)
+            return -1;
+        int64_t t1 = ash_now_ns();
+        if (ash_nft_table_delete(fd, "inet", "ash-bench", err) < 0)
+            return -1;
+        l->add[i] = t1 - t0, l->del[i] = ash_now_ns() - t1;
+    }
+    return 0;
+}
+
 static int bench_injection(int reps, int cmd_reps)
 {
     char ns[32], va[16], vb[16];
@@ -111,6 +215,12 @@ static int bench_injection(int reps, int cmd_reps)
     struct lat tcmd = {calloc((size_t)cmd_reps, 8), calloc((size_t)cmd_reps, 8), (size_t)cmd_reps};
     struct lat nl_ = {calloc((size_t)reps, 8), calloc((size_t)reps, 8), (size_t)reps};
     struct lat ncmd = {calloc((size_t)cmd_reps, 8), calloc((size_t)cmd_reps, 8), (size_t)cmd_reps};
+    struct lat old = {calloc((size_t)reps, 8), calloc((size_t)reps, 8), (size_t)reps};
+    struct lat fl = {calloc((size_t)reps, 8), calloc((size_t)reps, 8), (size_t)reps};
+    struct lat warm = {calloc((size_t)reps, 8), calloc((size_t)reps, 8), (size_t)reps};
+    struct lat warm_fl = {calloc((size_t)reps, 8), calloc((size_t)reps, 8), (size_t)reps};
+    char ns_keep[32] = "";
+    int fd_keep = -1;
     if (ash_netns_create(ns, &fd, &err) < 0 || ash_nl_open_in(fd, &nl, &err) < 0 ||
         ash_nl_veth_add(nl, va, vb, -1, 0, true, &err) < 0)
         goto out;
@@ -144,73 +254,40 @@ static int bench_injection(int reps, int cmd_reps)
         }
         tcmd.add[i] = t1 - t0, tcmd.del[i] = ash_now_ns() - t1;
     }
-    /* What a loss fault makes: a table, an output chain and a numgen rule. The
-     * delete is the fault's revert path (ash_nft_table_delete: look, then delete). */
-    static const char *nft_add = "add table inet ash-bench\n"
-                                 "add chain inet ash-bench out { type filter hook output priority 0; policy accept; }\n"
-                                 "add rule inet ash-bench out numgen random mod 1000000 < 50000 drop\n";
+    /* What a loss fault makes: its table, chains out and in, a numgen rule, the
+     * same table on every path (the rules as data, and as nft text). */
+    const struct ash_nft_rule loss[] = {{.what = ASH_NFT_DROP_SOME, .arg = 50000}};
+    char nft_add[2048];
+    if (ash_nft_rules_text(nft_add, sizeof nft_add, "ash-bench", loss, 1) < 0) {
+        ash_error(&err, ENOSPC, "nftables: the rules as text");
+        goto out;
+    }
+    if (nft_ours(fd, loss, &nl_, &err) < 0)
+        goto out;
+    /* The old path: the same table as text through libnftables, its context kept
+     * for the namespace (ash_nft_run), and deleted through it too. */
     for (int i = 0; i < reps; i++) {
         int64_t t0 = ash_now_ns();
         if (ash_nft_run(fd, nft_add, &err) < 0)
             goto out;
         int64_t t1 = ash_now_ns();
-        if (ash_nft_table_delete(fd, "inet", "ash-bench", &err) < 0)
+        if (ash_nft_run(fd, "delete table inet ash-bench", &err) < 0)
             goto out;
-        nl_.add[i] = t1 - t0, nl_.del[i] = ash_now_ns() - t1;
+        old.add[i] = t1 - t0, old.del[i] = ash_now_ns() - t1;
     }
-    /* The delete alone (no existence check first): what the kernel's commit costs. */
-    int64_t *del_only = calloc((size_t)reps, 8);
-    for (int i = 0; i < reps && del_only; i++) {
-        int64_t t0 = 0;
-        if (ash_nft_run(fd, nft_add, &err) < 0 ||
-            (t0 = ash_now_ns(), ash_nft_run(fd, "delete table inet ash-bench", &err) < 0)) {
-            free(del_only);
-            goto out;
-        }
-        del_only[i] = ash_now_ns() - t0;
-    }
-    /* The floor: the same batch through one bare libnftables context made
-     * inside the namespace, no namespace switch, no lock, no cache of ours. */
-    int64_t *fl_add = calloc((size_t)reps, 8), *fl_del = calloc((size_t)reps, 8);
-    int back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (!fl_add || !fl_del || back < 0 || setns(fd, CLONE_NEWNET) < 0) {
-        ash_error(&err, errno, "nftables floor: cannot enter the namespace");
-        free(fl_add), free(fl_del);
-        if (back >= 0)
-            close(back);
+    /* The floor: the kernel's part alone (probe_batch). */
+    if (probe_batch(fd, loss, reps, &fl, &err) < 0)
         goto out;
-    }
-    struct nft_ctx *bare = nft_ctx_new(NFT_CTX_DEFAULT);
-    if (bare) {
-        nft_ctx_buffer_output(bare);
-        nft_ctx_buffer_error(bare);
-    }
-    int fl_ok = bare ? 0 : -1;
-    for (int i = 0; i < reps && fl_ok == 0; i++) {
-        int64_t t0 = ash_now_ns();
-        fl_ok = nft_run_cmd_from_buffer(bare, nft_add);
-        int64_t t1 = ash_now_ns();
-        if (fl_ok == 0)
-            fl_ok = nft_run_cmd_from_buffer(bare, "delete table inet ash-bench");
-        fl_add[i] = t1 - t0, fl_del[i] = ash_now_ns() - t1;
-    }
-    if (setns(back, CLONE_NEWNET) < 0)
-        abort(); /* this thread would go on in the wrong namespace */
-    close(back);
-    if (bare)
-        nft_ctx_free(bare);
-    if (fl_ok != 0) {
-        ash_error(&err, EIO, "nftables floor: the bare libnftables context failed");
-        free(fl_add), free(fl_del);
+    /* Most of that floor is the kernel turning its output and input hooks on and off
+     * for the whole machine (static keys: code patched on every CPU) when the table's
+     * chains are the only ones there. A machine with any firewall has hooks there
+     * already: measured again with a table that holds them, in another namespace. */
+    snprintf(ns_keep, sizeof ns_keep, "ash-bn%dk", (int)getpid());
+    if (ash_netns_create(ns_keep, &fd_keep, &err) < 0 ||
+        ash_nft_table_add(fd_keep, "ash-bench-keep", NULL, 0, &err) < 0 || nft_ours(fd, loss, &warm, &err) < 0 ||
+        probe_batch(fd, loss, reps, &warm_fl, &err) < 0)
         goto out;
-    }
-    double fa = (double)pct(fl_add, (size_t)reps, 50) / 1e3, fd_ = (double)pct(fl_del, (size_t)reps, 50) / 1e3;
-    free(fl_add), free(fl_del);
-    char *nadd[] = {"nft",
-                    "add table inet ash-bench; "
-                    "add chain inet ash-bench out { type filter hook output priority 0; policy accept; }; "
-                    "add rule inet ash-bench out numgen random mod 1000000 < 50000 drop",
-                    NULL};
+    char *nadd[] = {"nft", nft_add, NULL};
     char *ndel[] = {"nft", "delete table inet ash-bench", NULL};
     for (int i = 0; i < cmd_reps; i++) {
         int64_t t0 = ash_now_ns();
@@ -227,17 +304,26 @@ static int bench_injection(int reps, int cmd_reps)
     }
     printf("injection latency in a throw-away namespace (%d in-process, %d command runs each)\n", reps, cmd_reps);
     print_pair("tbf", &tl, "libnl", &tcmd, "tc", "tbf");
-    print_pair("nftables", &nl_, "libnftables", &ncmd, "nft", "nft");
-    printf("  nftables floor: one bare libnftables context in the namespace: add median %.1f us, delete %.1f us; "
-           "ours %.2fx / %.2fx of it\n",
-           fa, fd_, (double)pct(nl_.add, nl_.n, 50) / 1e3 / fa, (double)pct(nl_.del, nl_.n, 50) / 1e3 / fd_);
-    printf("RESULT nft_add_floor_us %.1f us -\n", fa);
-    printf("RESULT nft_delete_floor_us %.1f us -\n", fd_);
-    printf("RESULT nft_add_vs_floor %.2f x -\n", (double)pct(nl_.add, nl_.n, 50) / 1e3 / fa);
-    if (del_only) {
-        printf("  nftables delete alone through libnftables (no existence check): median %.1f us  p90 %.1f us\n",
-               (double)pct(del_only, (size_t)reps, 50) / 1e3, (double)pct(del_only, (size_t)reps, 90) / 1e3);
-        free(del_only);
+    print_pair("nftables", &nl_, "libnftnl", &ncmd, "nft", "nft");
+    const char *ops[2] = {"add", "delete"};
+    for (int o = 0; o < 2; o++) {
+        double m = (double)pct(o ? nl_.del : nl_.add, nl_.n, 50) / 1e3;
+        double f = (double)pct(o ? fl.del : fl.add, fl.n, 50) / 1e3;
+        double l = (double)pct(o ? old.del : old.add, old.n, 50) / 1e3;
+        printf("  nftables %-6s ours %.1f us | floor (the batch alone: send, ack) %.1f us: %.2fx of it | old path "
+               "(libnftables, context kept) %.1f us: %.1fx faster\n",
+               ops[o], m, f, m / f, l, l / m);
+        printf("RESULT nft_%s_floor_us %.1f us -\n", ops[o], f);
+        printf("RESULT nft_%s_vs_floor %.2f x %s\n", ops[o], m / f, o ? "-" : "<=1.2");
+        printf("RESULT nft_%s_libnftables_us %.1f us -\n", ops[o], l);
+        printf("RESULT nft_%s_vs_libnftables %.1f x -\n", ops[o], l / m);
+        double w = (double)pct(o ? warm.del : warm.add, warm.n, 50) / 1e3;
+        double wf = (double)pct(o ? warm_fl.del : warm_fl.add, warm_fl.n, 50) / 1e3;
+        printf("  nftables %-6s with output/input hooks already on (another namespace's table): ours %.1f us, floor "
+               "%.1f us\n",
+               ops[o], w, wf);
+        printf("RESULT nft_%s_hooks_on_us %.1f us -\n", ops[o], w);
+        printf("RESULT nft_%s_hooks_on_floor_us %.1f us -\n", ops[o], wf);
     }
     ret = 0;
 out:
@@ -249,8 +335,16 @@ out:
         close(fd);
     ash_error_t e2 = {0};
     ash_netns_delete(ns, &e2); /* the veth pair goes with the namespace */
+    if (fd_keep >= 0) {
+        ash_nft_forget(fd_keep);
+        close(fd_keep);
+    }
+    if (ns_keep[0])
+        ash_netns_delete(ns_keep, &e2); /* its table goes with it */
     free(tl.add), free(tl.del), free(tcmd.add), free(tcmd.del);
     free(nl_.add), free(nl_.del), free(ncmd.add), free(ncmd.del);
+    free(old.add), free(old.del), free(fl.add), free(fl.del);
+    free(warm.add), free(warm.del), free(warm_fl.add), free(warm_fl.del);
     return ret;
 }
 

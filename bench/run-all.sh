@@ -105,12 +105,20 @@ rows = [
     ("sandbox, 1 host build+teardown (bench_sandbox)", f("sandbox_1_ms", unit=" ms"), f("sandbox_1_floor_ms", unit=" ms"),
      f("sandbox_1_ip_script_ms", unit=" ms") + " (`ip` script)", f("sandbox_1_vs_ip", "{:.1f}", "x faster than ip"),
      "≥ 5x ip: " + verdict("sandbox_1_vs_ip", ">=5")),
-    ("nftables table+chain+numgen rule add (bench_network)", f("nft_add_us", unit=" µs"),
-     f("nft_add_floor_us", unit=" µs") + " (one bare libnftables context)", f("nft_add_cli_us", unit=" µs") + " (`nft`)",
-     f("nft_add_vs_cli", "{:.1f}", "x faster than nft") + ", " + f("nft_add_vs_floor", "{:.2f}", "x floor"),
-     "≥ 40x nft: " + verdict("nft_add_vs_cli", ">=40")),
-    ("nftables table delete (bench_network)", f("nft_delete_us", unit=" µs"), f("nft_delete_floor_us", unit=" µs"),
-     f("nft_delete_cli_us", unit=" µs") + " (`nft`)", f("nft_delete_vs_cli", "{:.1f}", "x"),
+    ("nftables table+chains+numgen rule add, one libnftnl batch (bench_network)", f("nft_add_us", unit=" µs") +
+     " (" + f("nft_add_hooks_on_us", unit=" µs") + " with output/input hooks already on)",
+     f("nft_add_floor_us", unit=" µs") + " (a probe sending the batch alone; " + f("nft_add_hooks_on_floor_us", unit=" µs") +
+     " hooks on)", f("nft_add_cli_us", unit=" µs") + " (`nft`); " + f("nft_add_libnftables_us", unit=" µs") +
+     " (old path: libnftables, context kept)",
+     f("nft_add_vs_cli", "{:.1f}", "x faster than nft") + ", " + f("nft_add_vs_libnftables", "{:.1f}", "x the old path") +
+     ", " + f("nft_add_vs_floor", "{:.2f}", "x floor"),
+     "≥ 40x nft: " + verdict("nft_add_vs_cli", ">=40") + "; ≤ 1.2x floor: " + verdict("nft_add_vs_floor", "<=1.2")),
+    ("nftables table delete (bench_network)", f("nft_delete_us", unit=" µs") + " (" +
+     f("nft_delete_hooks_on_us", unit=" µs") + " hooks on)", f("nft_delete_floor_us", unit=" µs") + " (" +
+     f("nft_delete_hooks_on_floor_us", unit=" µs") + " hooks on)", f("nft_delete_cli_us", unit=" µs") + " (`nft`); " +
+     f("nft_delete_libnftables_us", unit=" µs") + " (old path)",
+     f("nft_delete_vs_cli", "{:.1f}", "x") + ", " + f("nft_delete_vs_libnftables", "{:.1f}", "x the old path") + ", " +
+     f("nft_delete_vs_floor", "{:.2f}", "x floor"),
      "≥ 40x nft: " + verdict("nft_delete_vs_cli", ">=40")),
     ("tbf qdisc add (bench_network)", f("tbf_add_us", unit=" µs"), "-", f("tbf_add_cli_us", unit=" µs") + " (`tc`)",
      f("tbf_add_vs_cli", "{:.1f}", "x"), "≥ 40x tc: " + verdict("tbf_add_vs_cli", ">=40")),

@@ -7,7 +7,7 @@ want_test=0
 
 pkgs=(build-essential cmake pkg-config check libseccomp-dev libnl-3-dev libnl-route-3-dev
       libyaml-dev libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev
-      libnftables-dev libmnl-dev libldns-dev
+      libnftables-dev libnftnl-dev libmnl-dev libldns-dev # libnftnl: a fault's nftables table as one netlink batch (src/sys/nft_rules.c)
       libgnutls28-dev # the fleet channel: TLS 1.3 with a pre-shared key (src/fleet/channel.c)
       libncurses-dev) # the live view (run --live)
 if [ "$want_test" = 1 ]; then

@@ -10,6 +10,7 @@
 #include "sys/cgroup.h"
 #include "sys/doctor_line.h"
 #include "sys/netlink.h"
+#include "sys/nft.h"
 
 #include <errno.h>
 #include <linux/pkt_sched.h>
@@ -222,12 +223,25 @@ static void doctor_qdiscs(FILE *out)
 
 /* ---- nftables ---- */
 
-/* The sandbox's own nftables code makes a table with a rule in the throw-away namespace. */
+/* Both nftables paths make a table with a rule in the throw-away namespace: the
+ * faults' netlink batch (libnftnl) and the sandbox egress guard's libnftables. */
+static int try_fault_table(ash_error_t *err)
+{
+    const struct ash_nft_rule loss = {.what = ASH_NFT_DROP_SOME, .arg = 1};
+    int r = ash_nft_table_add(-1, "ash-doctor", &loss, 1, err) == 0 &&
+                    ash_nft_table_delete(-1, "inet", "ash-doctor", err) == 0
+                ? 0
+                : -1;
+    ash_nft_forget(-1); /* its socket would keep the throw-away namespace alive */
+    return r;
+}
+
 static void try_nftables(FILE *out)
 {
     ash_error_t err = {0};
-    if (ash_sandbox_fw_probe(&err) == 0)
-        ash_doctor_line(out, "nftables", true, "made a table with a rule in a throw-away namespace (libnftables)");
+    if (try_fault_table(&err) == 0 && ash_sandbox_fw_probe(&err) == 0)
+        ash_doctor_line(out, "nftables", true,
+                        "made a table with a rule in a throw-away namespace (libnftnl, libnftables)");
     else
         ash_doctor_line(out, "nftables", false, "%s: partitions, loss rules and the sandbox egress guard need it",
                         err.msg);

@@ -1,4 +1,8 @@
-/* Sandbox egress guard: one nftables table per run (libnftables, one transaction). */
+/* Sandbox egress guard: one nftables table per run (libnftables, one transaction).
+ * libnftables, not a libnftnl batch like a fault's table (sys/nft_rules.h): it is
+ * made once per run, overlapped with the hosts (sandbox.c), so its ~10 ms never
+ * shows, and its rules (sets of interfaces, ct state, verdict maps) read as nft
+ * text, which hand-built expressions would not. */
 #include "env/sandbox_fw.h"
 
 #include <ctype.h>

@@ -292,8 +292,9 @@ void ash_network_doctor(FILE *out)
     const char *root = root_reason();
     ash_doctor_line(out, "bandwidth, queue", !root, "tbf, or htb + nftables meta priority when filtered, via libnl%s%s",
                     root ? "; " : "", root ? root : "");
-    ash_doctor_line(out, "loss, partition", !root, "nftables (numgen random / drop) via libnftables in the host%s%s",
-                    root ? "; " : "", root ? root : "");
+    ash_doctor_line(out, "loss, partition", !root,
+                    "nftables (numgen random / drop), one libnftnl netlink batch in the host%s%s", root ? "; " : "",
+                    root ? root : "");
     ash_doctor_line(out, "delay, jitter, reorder", !root, "%s; sch_netem %s (%s)",
                     netem ? "netem via libnl (the relay when filtered by peer, port or protocol)"
                           : "userspace relay (AF_PACKET between veth ends, 1 us timer slack)",
@@ -456,73 +457,77 @@ fail:
     return ash_error_wrap(err, "%s %s", placed_name(st, h), ifname);
 }
 
-/* nftables matches for one direction: one or two alternatives (source or destination port). */
-static int matches(const struct net_conf *c, const char *peer_kw, const char *peer, char out[2][160])
+/* A fault's nftables rules, as data (sys/nft_rules.h): built into one netlink batch. */
+#define NFT_RULES_MAX 16
+
+struct nft_list {
+    struct ash_nft_rule v[NFT_RULES_MAX];
+    size_t n;
+    const char *bad_peer; /* a peer that is no IPv4 address: add_table says so */
+};
+
+/* The rules for one direction (out: the peer as destination; in: as source): one, or
+ * two when a port is given (source or destination port). */
+static void rules(struct nft_list *l, const struct net_conf *c, bool input, const char *peer, enum ash_nft_what what,
+                  uint32_t arg)
 {
-    char base[96] = "";
-    if (peer)
-        snprintf(base, sizeof base, "ip %s %s ", peer_kw, peer);
-    const char *pr = c->protocol == PROTO_TCP ? "tcp" : c->protocol == PROTO_UDP ? "udp" : NULL;
-    if (c->protocol == PROTO_ICMP)
-        snprintf(base + strlen(base), sizeof base - strlen(base), "meta l4proto icmp ");
-    else if (pr && !c->port)
-        snprintf(base + strlen(base), sizeof base - strlen(base), "meta l4proto %s ", pr);
-    if (!c->port) {
-        snprintf(out[0], 160, "%s", base);
-        return 1;
+    struct ash_nft_rule x = {.input = input,
+                             .l4 = c->protocol == PROTO_TCP    ? ASH_NFT_L4_TCP
+                                   : c->protocol == PROTO_UDP  ? ASH_NFT_L4_UDP
+                                   : c->protocol == PROTO_ICMP ? ASH_NFT_L4_ICMP
+                                                               : ASH_NFT_L4_ANY,
+                             .port = (uint16_t)c->port,
+                             .what = what,
+                             .arg = arg};
+    if (peer) {
+        x.has_peer = inet_pton(AF_INET, peer, &x.peer) == 1;
+        if (!x.has_peer)
+            l->bad_peer = peer;
     }
-    const char *l4 = pr ? pr : "meta l4proto { tcp, udp } th";
-    snprintf(out[0], 160, "%s%s dport %lld ", base, l4, c->port);
-    snprintf(out[1], 160, "%s%s sport %lld ", base, l4, c->port);
-    return 2;
+    for (int i = 0; i < (c->port ? 2 : 1) && l->n < NFT_RULES_MAX; i++) {
+        x.sport = i == 1;
+        l->v[l->n++] = x;
+    }
 }
 
-static void rules(char *buf, size_t len, const struct net_conf *c, const char *chain, const char *peer_kw,
-                  const char *peer, const char *action)
+/* The drop rule's action: false when the fault drops nothing. */
+static bool drop_what(const struct net_conf *c, enum ash_nft_what *what, uint32_t *arg)
 {
-    char m[2][160];
-    int n = matches(c, peer_kw, peer, m);
-    for (int i = 0; i < n; i++)
-        snprintf(buf + strlen(buf), len - strlen(buf), "add rule inet %%s %s %s%s\n", chain, m[i], action);
+    *arg = 0;
+    if (c->partition || c->loss >= 1.0)
+        *what = ASH_NFT_DROP;
+    else if (c->loss > 0)
+        *what = ASH_NFT_DROP_SOME, *arg = (uint32_t)(c->loss * 1e6 + 0.5); /* drop when random mod 1e6 < arg */
+    else
+        return false;
+    return true;
 }
 
 /* Rules that only count the IPv4 packets the fault applies to (its direction, peer,
  * protocol, port), for the no-effect check: the host's IPv6 link-local chatter
  * (router solicitations, MLD reports) and the bridge's flooded ARP cross its link
  * too, but they are not traffic the fault could harm. */
-static void count_rules(char *buf, size_t len, const struct net_conf *c, bool egress, bool ingress, const char *peer)
+static void count_rules(struct nft_list *l, const struct net_conf *c, bool egress, bool ingress, const char *peer)
 {
     if (egress)
-        rules(buf, len, c, "out", "daddr", peer, "meta nfproto ipv4 counter");
+        rules(l, c, false, peer, ASH_NFT_COUNT_IPV4, 0);
     if (ingress)
-        rules(buf, len, c, "in", "saddr", peer, "meta nfproto ipv4 counter");
+        rules(l, c, true, peer, ASH_NFT_COUNT_IPV4, 0);
 }
 
-/* Make table `st->table` in h's namespace from rule lines that still carry a %s for the table name. */
-static int add_table(struct ash_ctx *ctx, struct net_state *st, struct ash_host *h, const char *body, ash_error_t *err)
+/* Make table `st->table` in h's namespace with these rules: journaled first, then one
+ * netlink batch (all or nothing). */
+static int add_table(struct ash_ctx *ctx, struct net_state *st, struct ash_host *h, const struct nft_list *l,
+                     ash_error_t *err)
 {
+    if (l->bad_peer)
+        return ash_error(err, EINVAL, "%s: peer %s is not an IPv4 address", placed_name(st, h), l->bad_peer);
     struct placed *p = &st->tb[st->n_tb];
     placed_init(st, p, h, NULL);
-    char cmds[4096];
-    int n = snprintf(cmds, sizeof cmds,
-                     "add table inet %s\n"
-                     "add chain inet %s out { type filter hook output priority 0; policy accept; }\n"
-                     "add chain inet %s in { type filter hook input priority 0; policy accept; }\n",
-                     st->table, st->table, st->table);
-    /* Substitute the table name into each rule line. */
-    for (const char *s = body; *s && n < (int)sizeof cmds - 1;) {
-        const char *e = strchr(s, '\n');
-        size_t l = e ? (size_t)(e - s) : strlen(s);
-        char line[512], fmt[512];
-        snprintf(fmt, sizeof fmt, "%.*s", (int)l, s);
-        snprintf(line, sizeof line, fmt, st->table);
-        n += snprintf(cmds + n, sizeof cmds - (size_t)n, "%s\n", line);
-        s += l + (e ? 1 : 0);
-    }
     if (journal(ctx, "network.nft", record(st, p, "table", st->table), &p->jid, err) < 0)
         return -1;
     st->n_tb++;
-    if (ash_nft_run(p->nsfd, cmds, err) < 0)
+    if (ash_nft_table_add(p->nsfd, st->table, l->v, l->n, err) < 0)
         return ash_error_wrap(err, "%s", placed_name(st, h));
     return 0;
 }
@@ -541,14 +546,17 @@ static uint32_t queue_limit(const struct net_conf *c)
     return limit;
 }
 
+/* drop_what's action in nft's words (for plans). */
 static char *drop_action(const struct net_conf *c, char *action, size_t len)
 {
-    if (c->partition || c->loss >= 1.0)
-        snprintf(action, len, "drop");
-    else if (c->loss > 0)
-        snprintf(action, len, "numgen random mod 1000000 < %u drop", (unsigned)(c->loss * 1e6 + 0.5));
-    else
+    enum ash_nft_what what;
+    uint32_t arg;
+    if (!drop_what(c, &what, &arg))
         action[0] = '\0';
+    else if (what == ASH_NFT_DROP)
+        snprintf(action, len, "drop");
+    else
+        snprintf(action, len, "numgen random mod 1000000 < %u drop", arg);
     return action;
 }
 
@@ -687,7 +695,8 @@ static int net_inject_target(struct ash_ctx *ctx, const struct ash_fault_spec *f
     }
     st->has_tgt = true;
     ash_objname(st->table, ctx->run_id, f->name);
-    char action[96], rules_a[2048] = "", peer[64] = "";
+    struct nft_list rules_a = {0};
+    char peer[64] = "";
     if (c->peer && peer_address(ctx, c->peer, peer, sizeof peer, err) < 0)
         goto fail;
     const char *pa = peer[0] ? peer : NULL;
@@ -722,15 +731,17 @@ static int net_inject_target(struct ash_ctx *ctx, const struct ash_fault_spec *f
         if (check_own_qdisc(st, err) < 0 || add_qdisc(ctx, st, NULL, TARGET_IF, &q, err) < 0)
             goto fail;
         if (q.htb)
-            rules(rules_a, sizeof rules_a, c, "out", "daddr", pa, "meta priority set 1:10");
+            rules(&rules_a, c, false, pa, ASH_NFT_SET_PRIORITY, HTB_CLASS);
     }
-    if (drop_action(c, action, sizeof action)[0]) {
+    enum ash_nft_what what;
+    uint32_t arg;
+    if (drop_what(c, &what, &arg)) {
         if (c->direction != DIR_INGRESS)
-            rules(rules_a, sizeof rules_a, c, "out", "daddr", pa, action);
+            rules(&rules_a, c, false, pa, what, arg);
         if (c->direction != DIR_EGRESS)
-            rules(rules_a, sizeof rules_a, c, "in", "saddr", pa, action);
+            rules(&rules_a, c, true, pa, what, arg);
     }
-    if (rules_a[0] && add_table(ctx, st, NULL, rules_a, err) < 0)
+    if (rules_a.n && add_table(ctx, st, NULL, &rules_a, err) < 0)
         goto fail;
     *state = st;
     return 0;
@@ -792,7 +803,7 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
 
     /* 1. Qdiscs: egress on the host's eth0, ingress on its bridge port (or, for a
      *    filtered link, on the peer's eth0 toward it). */
-    char rules_a[2048] = "", rules_b[1024] = "";
+    struct nft_list rules_a = {0}, rules_b = {0};
     if (egress && (c->bandwidth || netem)) {
         struct qspec q = {.rate = c->bandwidth,
                           .limit = limit,
@@ -802,7 +813,7 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         if (add_qdisc(ctx, st, a, "eth0", &q, err) < 0)
             goto fail;
         if (q.htb)
-            rules(rules_a, sizeof rules_a, c, "out", "daddr", peer, "meta priority set 1:10");
+            rules(&rules_a, c, false, peer, ASH_NFT_SET_PRIORITY, HTB_CLASS);
     }
     if (ingress && (c->bandwidth || netem)) {
         struct qspec q = {.rate = c->bandwidth,
@@ -813,23 +824,23 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         if (b && q.htb) {
             if (add_qdisc(ctx, st, b, "eth0", &q, err) < 0)
                 goto fail;
-            rules(rules_b, sizeof rules_b, c, "out", "daddr", ash_host_address(a), "meta priority set 1:10");
+            rules(&rules_b, c, false, ash_host_address(a), ASH_NFT_SET_PRIORITY, HTB_CLASS);
         } else if (add_qdisc(ctx, st, NULL, ash_host_veth(a), &q, err) < 0) {
             goto fail;
         }
     }
     /* 2. nftables: partition, loss. */
-    char action[96];
-    drop_action(c, action, sizeof action);
-    if (action[0] && egress)
-        rules(rules_a, sizeof rules_a, c, "out", "daddr", peer, action);
-    if (action[0] && ingress)
-        rules(rules_a, sizeof rules_a, c, "in", "saddr", peer, action);
+    enum ash_nft_what what;
+    uint32_t arg;
+    if (drop_what(c, &what, &arg) && egress)
+        rules(&rules_a, c, false, peer, what, arg);
+    if (drop_what(c, &what, &arg) && ingress)
+        rules(&rules_a, c, true, peer, what, arg);
     /* Always a table on a's side: its counting rules tell whether the fault had an effect. */
-    count_rules(rules_a, sizeof rules_a, c, egress, ingress, peer);
-    if (add_table(ctx, st, a, rules_a, err) < 0)
+    count_rules(&rules_a, c, egress, ingress, peer);
+    if (add_table(ctx, st, a, &rules_a, err) < 0)
         goto fail;
-    if (rules_b[0] && add_table(ctx, st, b, rules_b, err) < 0)
+    if (rules_b.n && add_table(ctx, st, b, &rules_b, err) < 0)
         goto fail;
     /* 3. The relay for the delay family without netem. */
     if (dmech == MECH_RELAY) {
