@@ -1,6 +1,7 @@
 /* Targets for what already runs: parsing of container/process/cgroup refs (string and
  * mapping forms, runtime.docker_host), and mapping /proc/PID/cgroup onto v2, hybrid and
  * v1 layouts (cgroupfs and systemd drivers) against fixture directories. */
+#include "engine/preflight.h"
 #include "env/target.h"
 #include "scenario/scenario.h"
 #include "scenario/target.h"
@@ -436,6 +437,26 @@ START_TEST(test_missing_socket)
 }
 END_TEST
 
+/* A probe's `from:` that cannot be looked up is reported at the value's own line:column
+ * (8:11), not at the probe's first key (6:5), as a fault's target is. */
+START_TEST(test_probe_from_position)
+{
+    ash_error_t err;
+    struct ash_scenario *sc = load(HEAD "runtime: {docker_host: \"unix:///nonexistent/d.sock\"}\n"
+                                        "probes:\n  - name: p\n    exec: {command: [\"true\"]}\n"
+                                        "    from: container:web\n",
+                                   &err);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    json_t *problems = json_array();
+    ck_assert_int_eq(ash_preflight(sc, problems, NULL, &err), 0);
+    ck_assert_uint_eq(json_array_size(problems), 1);
+    const char *p = json_string_value(json_array_get(problems, 0));
+    ck_assert_msg(strncmp(p, "s.yaml:7:11: probe 'p': from: container 'web'", 45) == 0, "%s", p);
+    json_decref(problems);
+    ash_scenario_free(sc);
+}
+END_TEST
+
 static void write_pid(const char *dir, pid_t pid)
 {
     char path[700];
@@ -510,6 +531,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_proc_cgroup_unified_systemd);
     tcase_add_test(tc, test_proc_cgroup_legacy);
     tcase_add_test(tc, test_missing_socket);
+    tcase_add_test(tc, test_probe_from_position);
     tcase_add_test(tc, test_never_freeze_self);
     tcase_add_test(tc, test_identity_text);
     suite_add_tcase(s, tc);
