@@ -548,17 +548,34 @@ static int need_plain(const ash_node *n, const char *expected, ash_error_t *err)
     return 0;
 }
 
+/* The booleans of YAML 1.1 (what PyYAML, Ansible and docker-compose files use) as well
+ * as YAML 1.2's true/false, each all lower case, capitalised or all upper case: users
+ * write `all: yes`, and no boolean field of a scenario could mean the words themselves.
+ * The single letters y/n of the 1.1 spec are left out (a typo more often than a choice).
+ * Every boolean field is read through ash_node_bool, so all of them agree; the schema
+ * lists the same words (schema.c). */
+const char *const ash_bool_true_words[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", NULL};
+const char *const ash_bool_false_words[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", NULL};
+
+static bool in_words(const char *t, const char *const *words)
+{
+    for (; *words; words++)
+        if (strcmp(t, *words) == 0)
+            return true;
+    return false;
+}
+
 int ash_node_bool(const ash_node *n, bool *out, ash_error_t *err)
 {
     if (need_plain(n, "true or false", err) < 0)
         return -1;
     const char *t = ash_node_text(n);
-    if (!strcmp(t, "true") || !strcmp(t, "True") || !strcmp(t, "TRUE"))
+    if (in_words(t, ash_bool_true_words))
         *out = true;
-    else if (!strcmp(t, "false") || !strcmp(t, "False") || !strcmp(t, "FALSE"))
+    else if (in_words(t, ash_bool_false_words))
         *out = false;
     else
-        return ash_node_fail(n, err, "expected true or false, got '%s'", t);
+        return ash_node_fail(n, err, "expected true or false (yes/no and on/off read the same), got '%s'", t);
     return 0;
 }
 
@@ -1050,12 +1067,10 @@ static int node_target_map(const ash_node *n, struct ash_target_ref *ref, ash_er
         if (nsel != 1)
             return ash_node_fail(&v, err, "a %s is selected by one key", type);
         if (ash_node_ok(&all)) {
-            const char *a = ash_node_text(&all);
-            if (!a || (strcmp(a, "true") != 0 && strcmp(a, "false") != 0))
-                return ash_node_fail(&all, err, "'all' is true or false");
+            if (ash_node_bool(&all, &ref->all, err) < 0)
+                return -1;
             if (strcmp(ash_node_text(&sk), "label") != 0)
                 return ash_node_fail(&all, err, "'all: true' goes with a label: {label: KEY=VALUE, all: true}");
-            ref->all = strcmp(a, "true") == 0;
         }
         if (need_text(&sv, "a name, id, label, pid or path", err) < 0)
             return -1;

@@ -144,6 +144,20 @@ START_TEST(test_scenario_forms)
     ck_assert_int_eq(fault_target(sc)->type, ASH_TARGET_CGROUP);
     ash_scenario_free(sc);
 
+    /* A boolean reads as every boolean field does: YAML 1.1's yes/no too. */
+    sc = load(HEAD PROBE "faults:\n  - name: f\n    kind: host-crash\n"
+                         "    target: {container: {label: app=web, all: yes}}\n    mode: freeze\n",
+              &err);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    ck_assert(fault_target(sc)->all);
+    ash_scenario_free(sc);
+    sc = load(HEAD PROBE "faults:\n  - name: f\n    kind: host-crash\n"
+                         "    target: {container: {label: app=web, all: Off}}\n    mode: freeze\n",
+              &err);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    ck_assert(!fault_target(sc)->all);
+    ash_scenario_free(sc);
+
     /* Errors at file:line:column. */
     static const struct {
         const char *text, *want;
@@ -155,6 +169,12 @@ START_TEST(test_scenario_forms)
         {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {container: {label: \"\"}}\n"
                     "    action: stop\n",
          "s.yaml:9:33: container:label=: write label=KEY"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: host-crash\n"
+                    "    target: {container: {label: app=web, all: maybe}}\n    mode: freeze\n",
+         "s.yaml:9:47: expected true or false (yes/no and on/off read the same), got 'maybe'"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: host-crash\n"
+                    "    target: {container: {label: app=web, all: \"yes\"}}\n    mode: freeze\n",
+         "s.yaml:9:47: expected true or false, got the quoted string \"yes\" (remove the quotes)"},
         {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {container: a, process: b}\n"
                     "    action: stop\n",
          "s.yaml:9:13: a target mapping has one key"},
