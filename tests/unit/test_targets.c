@@ -121,6 +121,20 @@ static const struct ash_target_ref *fault_target(const struct ash_scenario *sc)
     return (const struct ash_target_ref *)sc->faults[0].conf; /* target is each kind's first field */
 }
 
+/* A host-crash freeze aimed at target parses to a ref of that name and `all`. */
+static void freeze_target(const char *target, const char *name, bool all)
+{
+    char text[600];
+    ash_error_t err;
+    snprintf(text, sizeof text,
+             HEAD PROBE "faults:\n  - name: f\n    kind: host-crash\n    target: %s\n    mode: freeze\n", target);
+    struct ash_scenario *sc = load(text, &err);
+    ck_assert_msg(sc != NULL, "%s: %s", target, err.msg);
+    ck_assert_str_eq(fault_target(sc)->name, name);
+    ck_assert_msg(fault_target(sc)->all == all, "%s: all is %d", target, fault_target(sc)->all);
+    ash_scenario_free(sc);
+}
+
 START_TEST(test_scenario_forms)
 {
     ash_error_t err;
@@ -170,27 +184,10 @@ START_TEST(test_scenario_forms)
                          "label=com.docker.compose.project=shop,com.docker.compose.service=web");
         ash_scenario_free(sc);
     }
-    sc = load(HEAD PROBE "faults:\n  - name: f\n    kind: host-crash\n"
-                         "    target: {container: {labels: {app: web, canary: }, all: true}}\n    mode: freeze\n",
-              &err);
-    ck_assert_msg(sc != NULL, "%s", err.msg);
-    ck_assert_str_eq(fault_target(sc)->name, "label=app=web,canary"); /* a key with no value: any value */
-    ck_assert(fault_target(sc)->all);
-    ash_scenario_free(sc);
-
+    freeze_target("{container: {labels: {app: web, canary: }, all: true}}", "label=app=web,canary", true);
     /* A boolean reads as every boolean field does: YAML 1.1's yes/no too. */
-    sc = load(HEAD PROBE "faults:\n  - name: f\n    kind: host-crash\n"
-                         "    target: {container: {label: app=web, all: yes}}\n    mode: freeze\n",
-              &err);
-    ck_assert_msg(sc != NULL, "%s", err.msg);
-    ck_assert(fault_target(sc)->all);
-    ash_scenario_free(sc);
-    sc = load(HEAD PROBE "faults:\n  - name: f\n    kind: host-crash\n"
-                         "    target: {container: {label: app=web, all: Off}}\n    mode: freeze\n",
-              &err);
-    ck_assert_msg(sc != NULL, "%s", err.msg);
-    ck_assert(!fault_target(sc)->all);
-    ash_scenario_free(sc);
+    freeze_target("{container: {label: app=web, all: yes}}", "label=app=web", true);
+    freeze_target("{container: {label: app=web, all: Off}}", "label=app=web", false);
 
     /* Errors at file:line:column. */
     static const struct {
