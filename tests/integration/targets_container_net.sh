@@ -405,7 +405,7 @@ sed -i 's|from: container:a/b|from: container:nosuch|' "$T/from-bad.yaml"
 check "run: a probe from a missing container is exit 3, naming it" '[ $st = 3 ] && grep -q nosuch "$T/from-bad.out"'
 out=$("$ASH" validate --resolve "$T/from-bad.yaml" 2>&1); st=$?
 check "validate --resolve: a probe from a missing container is exit 3 naming the probe" \
-  '[ $st = 3 ] && echo "$out" | grep -qF "from-bad.yaml:5:5: probe '"'"'ok'"'"': from:" && echo "$out" | grep -q nosuch'
+  '[ $st = 3 ] && echo "$out" | grep -qF "from-bad.yaml:8:11: probe '"'"'ok'"'"': from:" && echo "$out" | grep -q nosuch'
 [ $st = 3 ] || echo "  got: $out"
 [ $st = 3 ] || cat "$T/from-bad.out"
 
