@@ -384,7 +384,8 @@ kill -KILL "$h"; wait "$h" 2>/dev/null
 sleep 0.3
 check "SIGKILL without guardian: still frozen" 'frozen'
 "$ASH" recover --state-dir "$T/state" >"$T/recover.out" 2>&1; st=$?
-check "recover exits 0 and names the container" '[ $st = 0 ] && grep -q "\"id\":\"$id\"" "$T/recover.out"'
+check "recover exits 0 and says it thawed the container, by name and id: $(grep -m1 thawed "$T/recover.out")" \
+  '[ $st = 0 ] && grep -q "^  thawed cgroup .* of container web (id ${id:0:12})$" "$T/recover.out"'
 check "recover thawed the container" '! frozen'
 scenario kmem container:lim "    kind: memory-exhaustion
     limit: 32MiB" 60s
