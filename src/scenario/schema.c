@@ -357,7 +357,8 @@ static json_t *defs(struct sb *b)
             REF("bool"), "additionalProperties", 0, "description",
             "what the kind is aimed at: host:NAME (a sandbox host), service:NAME or service:HOST/NAME, a bare NAME "
             "when exactly one host or service has it; what already runs: container:NAME|ID, "
-            "container:label=KEY=VALUE[,KEY2=VALUE2...] (every label), process:pid=N, process:pidfile=PATH, process:exe=PATH, cgroup:PATH, "
+            "container:label=KEY=VALUE[,KEY2=VALUE2...] (every label), process:pid=N, process:pidfile=PATH, "
+            "process:exe=PATH, cgroup:PATH, "
             "pod:NAMESPACE/POD[/CONTAINER], or the mapping forms {container: {label: KEY=VALUE}}, "
             "{container: {labels: [KEY=VALUE, ...] or {KEY: VALUE, ...}}}, "
             "{pod: {namespace: NS, labels: {KEY: VALUE}, container: NAME}} (docs/targets.md); in a fleet run, on a "
