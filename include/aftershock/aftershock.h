@@ -75,9 +75,14 @@ int ash_control_send(const char *state_dir, const char *run_id, const char *requ
                      ash_error_t *err);
 
 /* Undo what dead runs left, from the journals in state_dir. Writes one line
- * per action to log. Returns the number of undo records that failed (0: clean),
+ * per action to log, in words ("removed nftables table ash-1a2b3c in network
+ * namespace ash-1a2b3c-web"). Returns the number of undo records that failed (0: clean),
  * or -1 with err. */
 int ash_recover(const char *state_dir, FILE *log, ash_error_t *err);
+/* ash_recover, with flags: ASH_RECOVER_RECORDS also writes each undone record as it
+ * was journaled ("    undone OP {...}", under its line in words) for scripts. */
+#define ASH_RECOVER_RECORDS 1u
+int ash_recover_with(const char *state_dir, FILE *log, unsigned flags, ash_error_t *err);
 
 /* The guardian: wait for pid `harness` to die, then replay `journal` if it
  * still exists. Returns the process exit status. */

@@ -62,10 +62,15 @@ static int list_main(int argc, char **argv)
     return 0;
 }
 
-static const char recover_usage[] = "usage: aftershock recover [--state-dir DIR]\n\n"
+static const char recover_usage[] = "usage: aftershock recover [--state-dir DIR] [-v|--records]\n\n"
                                     "Revert whatever a killed run left behind (stopped processes, services,\n"
                                     "namespaces, qdiscs, cgroups, ...) by replaying the undo journals in the state\n"
-                                    "directory (default /run/aftershock). Journals of runs still alive are left\n"
+                                    "directory (default /run/aftershock), one line per record saying what was done\n"
+                                    "(\"removed nftables table ash-1a2b3c in network namespace ash-1a2b3c-web\",\n"
+                                    "\"thawed cgroup ... of container web (id 3f2a9c01b7e4)\", \"restored\n"
+                                    ".../memory.limit_in_bytes to 67108864\"). -v (--records) also prints each\n"
+                                    "record as journaled under its line (\"    undone OP {JSON}\", what recover\n"
+                                    "printed before; for scripts). Journals of runs still alive are left\n"
                                     "alone. Journals are instructions run as root, so the state directory must\n"
                                     "be a real directory owned by you and writable by nobody else, each journal a\n"
                                     "file you own; a command is run only if the journal's header committed to it\n"
@@ -78,8 +83,11 @@ static int recover_main(int argc, char **argv)
 {
     const char *dir = ASH_DEFAULT_STATE_DIR;
     bool named = false;
+    unsigned flags = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--records") == 0 || strcmp(argv[i], "--verbose") == 0)
+            flags |= ASH_RECOVER_RECORDS;
+        else if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc)
             dir = argv[++i], named = true;
         else if (strncmp(argv[i], "--state-dir=", 12) == 0)
             dir = argv[i] + 12, named = true;
@@ -101,7 +109,7 @@ static int recover_main(int argc, char **argv)
         ash_cli_fail(&err);
         return ASH_EXIT_USAGE;
     }
-    int failed = ash_recover(dir, stdout, &err);
+    int failed = ash_recover_with(dir, stdout, flags, &err);
     if (failed < 0)
         return ash_cli_fail(&err);
     return failed ? ASH_EXIT_FAIL : 0;

@@ -110,8 +110,8 @@ int ash_preflight(const struct ash_scenario *sc, json_t *problems, json_t *resol
         struct ash_target_ref ref = {0};
         if (!p->from || (strncmp(p->from, "container:", 10) != 0 && strncmp(p->from, "process:", 8) != 0) ||
             ash_target_ref_parse(p->from, &ref, msg, sizeof msg) < 0)
-            continue; /* a host, or a form validate already refused */
-        ref.loc = p->loc;
+            continue;                                      /* a host, or a form validate already refused */
+        ref.loc = p->from_loc.line ? p->from_loc : p->loc; /* the value's line:column, not the probe's */
         int r = 0;
         if (sc->runtime.docker_host && !(ref.endpoint = strdup(sc->runtime.docker_host)))
             r = -1;

@@ -1,6 +1,7 @@
 /* Recovery: undo what dead runs left, through the undo ops of every kind. */
 #include "engine/control.h"
 #include "engine/recover.h"
+#include "engine/recover_words.h"
 #include "kinds.h"
 #include "sys/journal.h"
 
@@ -10,9 +11,15 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Where replay lines go, and whether each carries its raw record too. */
+struct say {
+    FILE *log;
+    bool records;
+};
+
 static int undo_one(const char *op, json_t *data, bool committed, void *arg, ash_error_t *err)
 {
-    FILE *log = arg;
+    const struct say *say = arg;
     const struct ash_undo_op *u = ash_undo_op_find(op);
     if (!u)
         return ash_error(err, ENOENT, "unknown undo record '%s' (written by a newer aftershock?)", op);
@@ -24,37 +31,56 @@ static int undo_one(const char *op, json_t *data, bool committed, void *arg, ash
                          "undo it by hand if it is yours",
                          op);
     int ret = u->undo(data, err);
-    if (log && ret == 0) {
-        char *s = json_dumps(data, JSON_COMPACT);
-        ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "  undone %s %s\n", op, s ? s : "");
-        free(s);
+    if (say->log && ret == 0) {
+        /* One line a person acts on; the record itself (what recover printed before,
+         * "undone OP {...}") only when asked for, for scripts that read it. */
+        char words[1200];
+        ash_text_fprintf(say->log, ASH_TEXT_KEEP_NEWLINE, "  %s\n", ash_undo_words(u, op, data, words, sizeof words));
+        if (say->records) {
+            char *s = json_dumps(data, JSON_COMPACT);
+            ash_text_fprintf(say->log, ASH_TEXT_KEEP_NEWLINE, "    undone %s %s\n", op, s ? s : "");
+            free(s);
+        }
     }
     return ret;
 }
 
 static void report_error(const char *op, const ash_error_t *e, void *arg)
 {
-    FILE *log = arg;
-    if (log)
-        ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "  FAILED %s: %s\n", op, e->msg);
+    const struct say *say = arg;
+    if (say->log)
+        ash_text_fprintf(say->log, ASH_TEXT_KEEP_NEWLINE, "  FAILED %s: %s\n", op, e->msg);
 }
 
 int ash_recover_journal(const char *path, FILE *log, ash_error_t *err)
 {
-    int r = ash_journal_replay(path, undo_one, log, report_error, err);
+    struct say say = {log, false};
+    int r = ash_journal_replay(path, undo_one, &say, report_error, err);
     ash_control_remove_stale_for(path); /* the dead run's control socket */
+    return r;
+}
+
+static int replay_at(int dfd, const char *path, struct say *say, ash_error_t *err)
+{
+    int r = ash_journal_replay_at(dfd, path, undo_one, say, report_error, err);
+    ash_control_remove_stale_for(path); /* the dead run's control socket (the guardian comes this way) */
     return r;
 }
 
 int ash_recover_journal_at(int dfd, const char *path, FILE *log, ash_error_t *err)
 {
-    int r = ash_journal_replay_at(dfd, path, undo_one, log, report_error, err);
-    ash_control_remove_stale_for(path); /* the dead run's control socket (the guardian comes this way) */
-    return r;
+    struct say say = {log, false};
+    return replay_at(dfd, path, &say, err);
 }
 
 int ash_recover(const char *state_dir, FILE *log, ash_error_t *err)
 {
+    return ash_recover_with(state_dir, log, 0, err);
+}
+
+int ash_recover_with(const char *state_dir, FILE *log, unsigned flags, ash_error_t *err)
+{
+    struct say say = {log, (flags & ASH_RECOVER_RECORDS) != 0};
     char **paths = NULL;
     size_t n = 0;
     /* The state directory is opened and checked once; every journal is read, rewritten
@@ -90,7 +116,7 @@ int ash_recover(const char *state_dir, FILE *log, ash_error_t *err)
         if (log)
             ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "run %s (pid %d, gone): %zu undo record(s)\n", info.run,
                              (int)info.pid, info.pending);
-        int f = ash_recover_journal_at(dfd, paths[i], log, &e);
+        int f = replay_at(dfd, paths[i], &say, &e);
         if (f < 0) {
             if (log)
                 ash_text_fprintf(log, ASH_TEXT_KEEP_NEWLINE, "%s\n", e.msg);

@@ -1122,6 +1122,10 @@ static int undo_fw(json_t *rec, ash_error_t *err)
 }
 
 const struct ash_undo_op ash_sandbox_undo_ops[] = {
-    {"sandbox.fw", undo_fw},         {"sandbox.netns", undo_netns}, {"sandbox.link", undo_link},
-    {"sandbox.cgroup", undo_cgroup}, {"sandbox.files", undo_files}, {NULL, NULL},
+    {"sandbox.fw", undo_fw, false, "removed the sandbox's nftables table {table}"},
+    {"sandbox.netns", undo_netns, false, "removed network namespace(s) {netns}"},
+    {"sandbox.link", undo_link, false, "removed bridge {bridge} and its veths ({veth_prefix}*)"},
+    {"sandbox.cgroup", undo_cgroup, false, "killed what ran in and removed {cgroup}"},
+    {"sandbox.files", undo_files, false, "removed the run's files in {dir}"},
+    {NULL, NULL, false, NULL},
 };

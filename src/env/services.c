@@ -971,4 +971,6 @@ static int undo_processes(json_t *rec, ash_error_t *err)
     return kill_by_env(needle, err);
 }
 
-const struct ash_undo_op ash_env_undo_ops[] = {{"env.processes", undo_processes}, {NULL, NULL}};
+const struct ash_undo_op ash_env_undo_ops[] = {
+    {"env.processes", undo_processes, false, "killed the processes the run left (those with {env})"},
+    {NULL, NULL, false, NULL}};

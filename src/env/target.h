@@ -109,6 +109,10 @@ int ash_target_pod_scan(char *dir, size_t len, size_t *n, ash_error_t *err);
  * (ESRCH when none); the caller frees each and the array. */
 int ash_target_container_ids(const struct ash_target_ref *ref, char ***ids, size_t *n, ash_error_t *err);
 
+/* Does a container's Labels object (the engine's {"K": "V"}) have every label of the
+ * selector "K=V[,K2[=V2]...]" (K alone: the key with any value)? */
+bool ash_target_labels_match(const json_t *labels, const char *selector);
+
 /* Is a container of that name (or id) running behind endpoint (NULL: $DOCKER_HOST, the
  * default) now? Only for a hint in a message: false at once without a socket, and after
  * 300 ms when the engine does not answer. */

@@ -179,10 +179,46 @@ int ash_target_pin_init(const char *what, const char *id, struct ash_target_pin 
     return 0;
 }
 
-/* The running containers with a label (the engine's list, sorted by it). */
+bool ash_target_labels_match(const json_t *labels, const char *selector)
+{
+    for (const char *t = selector; t && *t;) {
+        const char *comma = strchr(t, ',');
+        size_t n = comma ? (size_t)(comma - t) : strlen(t);
+        const char *eq = memchr(t, '=', n);
+        size_t kn = eq ? (size_t)(eq - t) : n;
+        char key[512];
+        if (kn >= sizeof key)
+            return false;
+        memcpy(key, t, kn);
+        key[kn] = '\0';
+        const char *have = json_string_value(json_object_get(labels, key));
+        if (!have || (eq && (strlen(have) != n - kn - 1 || strncmp(have, eq + 1, n - kn - 1) != 0)))
+            return false;
+        t = comma ? comma + 1 : NULL;
+    }
+    return true;
+}
+
+/* {"label": ["K=V", "K2"]}: the engine's filter ANDs the labels of one key. */
+static json_t *label_filter(const char *labels)
+{
+    json_t *terms = json_array();
+    for (const char *t = labels; terms && t;) {
+        const char *comma = strchr(t, ',');
+        size_t n = comma ? (size_t)(comma - t) : strlen(t);
+        if (json_array_append_new(terms, json_stringn(t, n)) < 0) {
+            json_decref(terms);
+            terms = NULL;
+        }
+        t = comma ? comma + 1 : NULL;
+    }
+    return terms ? json_pack("{s:o}", "label", terms) : NULL;
+}
+
+/* The running containers with every label of "K=V[,K2=V2...]" (the engine's list, sorted by it). */
 static int label_list(struct ash_docker *d, const char *label, json_t **list, ash_error_t *err)
 {
-    json_t *filter = json_pack("{s:[s]}", "label", label);
+    json_t *filter = label_filter(label);
     char *fs = filter ? json_dumps(filter, JSON_COMPACT) : NULL;
     char *q = fs ? ash_docker_escape(d, fs) : NULL;
     json_decref(filter);
@@ -194,6 +230,11 @@ static int label_list(struct ash_docker *d, const char *label, json_t **list, as
     free(q);
     if (ash_docker_call(d, "GET", path, NULL, list, err) < 0)
         return ash_error_wrap(err, "container label=%s", label);
+    /* Docker ANDs the labels of a filter; an engine that ORed them (or ignored one) would
+     * hand back a container the scenario did not name, so each is checked here too. */
+    for (size_t i = json_array_size(*list); i-- > 0;)
+        if (!ash_target_labels_match(json_object_get(json_array_get(*list, i), "Labels"), label))
+            json_array_remove(*list, i);
     return 0;
 }
 
@@ -208,8 +249,10 @@ static int by_label(const struct ash_target *t, struct container *c, const char 
     (void)t;
     int ret = 0;
     size_t n = json_array_size(list);
+    bool several = strchr(label, ',') != NULL;
     if (n == 0) {
-        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "no running container has the label %s", label);
+        ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0, "no running container has the label%s %s",
+                              several ? "s (all of)" : "", label);
     } else if (n > 1 && !all) {
         char names[600] = "";
         size_t off = 0;
@@ -222,9 +265,10 @@ static int by_label(const struct ash_target *t, struct container *c, const char 
             off += w > 0 ? (size_t)w : 0;
         }
         ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, 0,
-                              "%zu running containers have the label %s: %s; name one (container:NAME), make "
-                              "the label unique, or harm each: {container: {label: %s, all: true}}",
-                              n, label, names, label);
+                              "%zu running containers have the label%s %s: %s; name one (container:NAME), add a "
+                              "label that tells them apart (container:label=%s,KEY=VALUE; e.g. "
+                              "com.docker.compose.project), or harm each: {container: {label: \"%s\", all: true}}",
+                              n, several ? "s" : "", label, names, label, label);
     } else {
         const char *cid = json_string_value(json_object_get(json_array_get(list, 0), "Id"));
         if (!cid)

@@ -400,7 +400,9 @@ static void dns_fault_discard(void *state)
     free(st);
 }
 
-static const struct ash_undo_op dns_undo[] = {{"dns.redirect", ash_dns_redirect_undo}, {NULL, NULL}};
+static const struct ash_undo_op dns_undo[] = {
+    {"dns.redirect", ash_dns_redirect_undo, false, "removed the DNS redirect (nftables table {table}) in {where}"},
+    {NULL, NULL, false, NULL}};
 
 static int dns_fault_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out,
                               ash_error_t *err)

@@ -233,7 +233,8 @@ static int exec_describe(const struct ash_fault_spec *f, const struct ash_descri
     return 0;
 }
 
-static const struct ash_undo_op exec_undo[] = {{"exec.revert", undo_exec, true}, {NULL, NULL, false}};
+static const struct ash_undo_op exec_undo[] = {
+    {"exec.revert", undo_exec, true, "ran the fault's revert command: {argv}"}, {NULL, NULL, false, NULL}};
 
 const struct ash_fault_kind ash_fault_exec = {
     .c = {.name = "exec",

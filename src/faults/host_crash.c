@@ -287,7 +287,10 @@ static int undo_container_start(json_t *rec, ash_error_t *err)
 }
 
 static const struct ash_undo_op crash_undo[] = {
-    {"host-crash.thaw", undo_thaw}, {"host-crash.container-start", undo_container_start}, {NULL, NULL}};
+    {"host-crash.thaw", undo_thaw, false, "thawed cgroup {cgroup} of {target}"},
+    {"host-crash.container-start", undo_container_start, false,
+     "started {target} again through its engine (unless it already ran)"},
+    {NULL, NULL, false, NULL}};
 
 static int crash_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out, ash_error_t *err)
 {

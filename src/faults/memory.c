@@ -724,10 +724,12 @@ static int undo_balloon(json_t *rec, ash_error_t *err)
     return 0;
 }
 
-static const struct ash_undo_op mem_undo[] = {{"memory.restore", undo_restore},
-                                              {"memory.balloon", undo_balloon},
-                                              {"memory.own-cgroup", undo_own_cg},
-                                              {NULL, NULL}};
+static const struct ash_undo_op mem_undo[] = {
+    {"memory.restore", undo_restore, false, "restored {file} to {value}"},
+    {"memory.balloon", undo_balloon, false, "killed the memory balloon (pid {pid}) if it still ran"},
+    {"memory.own-cgroup", undo_own_cg, false,
+     "moved pid {pid} back to its own cgroups and removed the fault's cgroup {cgroup}"},
+    {NULL, NULL, false, NULL}};
 
 static void fmt_size(char *buf, size_t len, const struct ash_size *z, const char *of)
 {

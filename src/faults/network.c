@@ -1289,8 +1289,13 @@ static int net_describe(const struct ash_fault_spec *f, const struct ash_describ
 }
 
 static const struct ash_undo_op net_undo[] = {
-    {"network.offload", undo_offload},           {"network.qdisc", undo_qdisc},       {"network.nft", undo_nft},
-    {"network.relay-link", ash_relay_undo_link}, {"network.proc", ash_net_undo_proc}, {NULL, NULL},
+    {"network.offload", undo_offload, false, "turned transmit checksum offload back on for {ifname} in {where}"},
+    {"network.qdisc", undo_qdisc, false, "removed the qdisc on {ifname} in {where}"},
+    {"network.nft", undo_nft, false, "removed nftables table {table} in {where}"},
+    {"network.relay-link", ash_relay_undo_link, false,
+     "removed relay link {relay_b} and put {host_veth} back on bridge {bridge}"},
+    {"network.proc", ash_net_undo_proc, false, "killed the fault's helper process (pid {pid}) if it still ran"},
+    {NULL, NULL, false, NULL},
 };
 
 const struct ash_fault_kind ash_fault_network = {

@@ -182,7 +182,8 @@ static int undo_sigcont(json_t *rec, ash_error_t *err)
     return 0;
 }
 
-static const struct ash_undo_op process_undo[] = {{"proc.sigcont", undo_sigcont}, {NULL, NULL}};
+static const struct ash_undo_op process_undo[] = {
+    {"proc.sigcont", undo_sigcont, false, "continued {target} (pid {pid}) with SIGCONT"}, {NULL, NULL, false, NULL}};
 
 /* What is signalled, as the target is: a service's main process, a container's init. */
 static const char *victim(const struct ash_target_ref *ref, char *buf, size_t len)

@@ -450,7 +450,9 @@ static int undo_lock_holder(json_t *rec, ash_error_t *err)
     return 0;
 }
 
-static const struct ash_undo_op table_lock_undo[] = {{"lock.holder", undo_lock_holder}, {NULL, NULL}};
+static const struct ash_undo_op table_lock_undo[] = {
+    {"lock.holder", undo_lock_holder, false, "stopped the {backend} lock holder (token {token}) and its session"},
+    {NULL, NULL, false, NULL}};
 
 /* A DSN for a plan: its password shown as ***. */
 static void redact_dsn(char *out, size_t len, const char *dsn)

@@ -701,4 +701,6 @@ static int undo_delete(json_t *rec, ash_error_t *err)
     return r;
 }
 
-const struct ash_undo_op ash_kube_undo_ops[] = {{"kube.delete", undo_delete, false}, {NULL, NULL, false}};
+const struct ash_undo_op ash_kube_undo_ops[] = {
+    {"kube.delete", undo_delete, false, "deleted {path} through the Kubernetes API at {server}"},
+    {NULL, NULL, false, NULL}};

@@ -371,4 +371,6 @@ static int undo_secret(json_t *rec, ash_error_t *err)
 }
 
 const struct ash_undo_op ash_swarm_undo_ops[] = {
-    {"swarm.service", undo_service}, {"swarm.secret", undo_secret}, {NULL, NULL}};
+    {"swarm.service", undo_service, false, "removed Swarm service {name} (manager {host})"},
+    {"swarm.secret", undo_secret, false, "removed Swarm secret {name} (manager {host})"},
+    {NULL, NULL, false, NULL}};

@@ -548,17 +548,34 @@ static int need_plain(const ash_node *n, const char *expected, ash_error_t *err)
     return 0;
 }
 
+/* The booleans of YAML 1.1 (what PyYAML, Ansible and docker-compose files use) as well
+ * as YAML 1.2's true/false, each all lower case, capitalised or all upper case: users
+ * write `all: yes`, and no boolean field of a scenario could mean the words themselves.
+ * The single letters y/n of the 1.1 spec are left out (a typo more often than a choice).
+ * Every boolean field is read through ash_node_bool, so all of them agree; the schema
+ * lists the same words (schema.c). */
+const char *const ash_bool_true_words[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", NULL};
+const char *const ash_bool_false_words[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", NULL};
+
+static bool in_words(const char *t, const char *const *words)
+{
+    for (; *words; words++)
+        if (strcmp(t, *words) == 0)
+            return true;
+    return false;
+}
+
 int ash_node_bool(const ash_node *n, bool *out, ash_error_t *err)
 {
     if (need_plain(n, "true or false", err) < 0)
         return -1;
     const char *t = ash_node_text(n);
-    if (!strcmp(t, "true") || !strcmp(t, "True") || !strcmp(t, "TRUE"))
+    if (in_words(t, ash_bool_true_words))
         *out = true;
-    else if (!strcmp(t, "false") || !strcmp(t, "False") || !strcmp(t, "FALSE"))
+    else if (in_words(t, ash_bool_false_words))
         *out = false;
     else
-        return ash_node_fail(n, err, "expected true or false, got '%s'", t);
+        return ash_node_fail(n, err, "expected true or false (yes/no and on/off read the same), got '%s'", t);
     return 0;
 }
 
@@ -1001,6 +1018,55 @@ static int node_kube_pods(const ash_node *n, const ash_node *v, struct ash_targe
     return 0;
 }
 
+/* One label of `labels:`, K=V (or K alone), appended to sel as the string form's
+ * "label=K=V,K2=V2"; a bad one is reported at its own node. */
+static int add_label(const ash_node *at, const char *key, const char *value, char *sel, size_t len, size_t *off,
+                     ash_error_t *err)
+{
+    char term[600], why[256];
+    int tn = snprintf(term, sizeof term, "%s%s%s", key, value ? "=" : "", value ? value : "");
+    if (tn < 0 || (size_t)tn >= sizeof term)
+        return ash_node_fail(at, err, "this label is too long");
+    if (ash_target_label_term_check(term, (size_t)tn, why, sizeof why) < 0)
+        return ash_node_fail(at, err, "label %s", why);
+    *off += (size_t)snprintf(sel + *off, *off < len ? len - *off : 0, "%s%s", *off > 6 ? "," : "", term);
+    if (*off >= len)
+        return ash_node_fail(at, err, "the labels are too long");
+    return 0;
+}
+
+/* `{container: {labels: [K=V, K2=V2]}}` or `{labels: {K: V, K2: V2}}` (as compose writes
+ * labels, either way): the containers with every one of them, "label=K=V,K2=V2". */
+static int node_container_labels(const ash_node *v, char *sel, size_t len, ash_error_t *err)
+{
+    size_t off = (size_t)snprintf(sel, len, "label=");
+    size_t n = ash_node_is_seq(v) ? ash_seq_len(v) : ash_node_is_map(v) ? ash_map_size(v) : 0;
+    if ((!ash_node_is_seq(v) && !ash_node_is_map(v)) || n == 0)
+        return ash_node_fail(v, err,
+                             "'labels' lists the labels a container must all have: [KEY=VALUE, ...] or "
+                             "{KEY: VALUE, ...} (one label: label: KEY=VALUE)");
+    for (size_t i = 0; i < n; i++) {
+        if (ash_node_is_seq(v)) {
+            ash_node item = ash_seq_at(v, i);
+            if (need_text(&item, "a label, KEY=VALUE", err) < 0 ||
+                add_label(&item, ash_node_text(&item), NULL, sel, len, &off, err) < 0)
+                return -1;
+            continue;
+        }
+        ash_node k, lv;
+        ash_map_pair(v, i, &k, &lv);
+        if (strchr(ash_node_text(&k), '='))
+            return ash_node_fail(&k, err, "'%s': in the mapping form a label is KEY: VALUE", ash_node_text(&k));
+        /* {KEY: } (null): the key with any value, as label=KEY does */
+        bool any = ash_node_is_null(&lv);
+        if (!any && need_text(&lv, "a label's value", err) < 0)
+            return -1;
+        if (add_label(any ? &k : &lv, ash_node_text(&k), any ? NULL : ash_node_text(&lv), sel, len, &off, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int node_target_map(const ash_node *n, struct ash_target_ref *ref, ash_error_t *err)
 {
     ash_node k, v, nk = ash_map_get(n, "node"), sw = ash_map_get(n, "swarm_service"), kp = ash_map_get(n, "pods");
@@ -1034,8 +1100,8 @@ static int node_target_map(const ash_node *n, struct ash_target_ref *ref, ash_er
         if (node_pod_map(&v, sel, sizeof sel, err) < 0)
             return -1;
     } else if (ash_node_is_map(&v)) {
-        static const char *const keys[][5] = {
-            [ASH_TARGET_CONTAINER] = {"name", "id", "label", "all", NULL},
+        static const char *const keys[][6] = {
+            [ASH_TARGET_CONTAINER] = {"name", "id", "label", "labels", "all", NULL},
             [ASH_TARGET_PROCESS] = {"pid", "pidfile", "exe", NULL},
             [ASH_TARGET_CGROUP] = {"path", NULL},
             [ASH_TARGET_POD] = {NULL},
@@ -1050,18 +1116,21 @@ static int node_target_map(const ash_node *n, struct ash_target_ref *ref, ash_er
         if (nsel != 1)
             return ash_node_fail(&v, err, "a %s is selected by one key", type);
         if (ash_node_ok(&all)) {
-            const char *a = ash_node_text(&all);
-            if (!a || (strcmp(a, "true") != 0 && strcmp(a, "false") != 0))
-                return ash_node_fail(&all, err, "'all' is true or false");
-            if (strcmp(ash_node_text(&sk), "label") != 0)
+            if (ash_node_bool(&all, &ref->all, err) < 0)
+                return -1;
+            if (strcmp(ash_node_text(&sk), "label") != 0 && strcmp(ash_node_text(&sk), "labels") != 0)
                 return ash_node_fail(&all, err, "'all: true' goes with a label: {label: KEY=VALUE, all: true}");
-            ref->all = strcmp(a, "true") == 0;
         }
-        if (need_text(&sv, "a name, id, label, pid or path", err) < 0)
-            return -1;
         const char *key = ash_node_text(&sk);
         bool plain = strcmp(key, "name") == 0 || strcmp(key, "id") == 0 || strcmp(key, "path") == 0;
-        snprintf(sel, sizeof sel, "%s%s%s", plain ? "" : key, plain ? "" : "=", ash_node_text(&sv));
+        if (strcmp(key, "labels") == 0) {
+            if (node_container_labels(&sv, sel, sizeof sel, err) < 0)
+                return -1;
+        } else if (need_text(&sv, "a name, id, label, pid or path", err) < 0) {
+            return -1;
+        } else {
+            snprintf(sel, sizeof sel, "%s%s%s", plain ? "" : key, plain ? "" : "=", ash_node_text(&sv));
+        }
         at = sv;
     } else {
         if (need_text(&v, "a name, or a mapping such as {label: KEY=VALUE}", err) < 0)

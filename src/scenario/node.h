@@ -81,6 +81,10 @@ const char *ash_nearest_word(const char *word, const char *const *list, const ch
 int ash_node_string(const ash_node *n, char **out, ash_error_t *err);                    /* strdup'd */
 int ash_node_string_list(const ash_node *n, char ***out, size_t *len, ash_error_t *err); /* seq of scalars */
 int ash_node_duration(const ash_node *n, int64_t *ns, ash_error_t *err);                 /* "250ms" "1m30s" "1.5s" */
+/* What a boolean field reads as true and as false: YAML 1.2's true/false and YAML 1.1's
+ * yes/no, on/off, each lower case, Title case or UPPER case (NULL-terminated). */
+extern const char *const ash_bool_true_words[];
+extern const char *const ash_bool_false_words[];
 int ash_node_bool(const ash_node *n, bool *out, ash_error_t *err);
 int ash_node_int(const ash_node *n, long long min, long long max, long long *out, ash_error_t *err);
 int ash_node_double(const ash_node *n, double min, double max, double *out, ash_error_t *err);

@@ -697,6 +697,9 @@ static int parse_probe(struct pctx *x, const ash_node *item, size_t index, struc
         check_kind_item_keys(item, what, "probe", ash_probe_fields, &fam, x->err) < 0 ||
         ash_fields_parse(item, ash_probe_fields, p, x->err) < 0 || check_item_name(item, "probe", p->name, x->err) < 0)
         return -1;
+    /* A `from:` looked up later (validate --resolve, plan, run) is reported at its value. */
+    ash_node from = ash_map_get(item, "from");
+    p->from_loc = ash_node_ok(&from) ? ash_node_loc(&from) : p->loc;
     if (p->every_ns <= 0) {
         ash_node e = ash_map_get(item, "every");
         return ash_node_fail(&e, x->err, "'every' must be greater than 0");

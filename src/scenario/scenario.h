@@ -58,6 +58,7 @@ struct ash_probe_spec {
     char *node;
     char *node_from;
     struct ash_loc loc;
+    struct ash_loc from_loc; /* where `from:`'s value is (its own line:column), for errors about it */
 };
 
 struct ash_detector_spec {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define REF(name) "#/$defs/" name
 
@@ -68,8 +69,7 @@ static json_t *field_schema(struct sb *b, const struct ash_field *f)
     case ASH_F_PERCENT:
         return ref(b, REF("percent"), f->doc);
     case ASH_F_BOOL:
-        s = json_pack("{s:s}", "type", "boolean");
-        break;
+        return ref(b, REF("bool"), f->doc);
     case ASH_F_INT:
     case ASH_F_DOUBLE:
         s = json_pack("{s:s}", "type", f->type == ASH_F_INT ? "integer" : "number");
@@ -334,6 +334,18 @@ static json_t *defs(struct sb *b)
     set(b, d, "text",
         json_pack("{s:[s,s,s], s:s}", "type", "string", "number", "boolean", "description",
                   "a string; an unquoted number or boolean is read as its text"));
+    /* What ash_node_bool reads: a YAML 1.2 boolean, or one of YAML 1.1's words, which a
+     * YAML 1.2 reader (an editor) sees as a string. */
+    json_t *words = json_array();
+    for (const char *const *w = ash_bool_true_words; *w; w++)
+        if (strcasecmp(*w, "true") != 0)
+            push(b, words, json_string(*w));
+    for (const char *const *w = ash_bool_false_words; *w; w++)
+        if (strcasecmp(*w, "false") != 0)
+            push(b, words, json_string(*w));
+    set(b, d, "bool",
+        json_pack("{s:[{s:s}, {s:o}], s:s}", "anyOf", "type", "boolean", "enum", words, "description",
+                  "true or false; yes/no and on/off (lower, Title or UPPER case) read the same"));
     set(b, d, "target",
         json_pack(
             "{s:[{s:s, s:s}, {s:s, s:i, s:i, s:{s:{}, s:{}, s:{}, s:{}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}, s:b}], "
@@ -341,12 +353,14 @@ static json_t *defs(struct sb *b)
             "anyOf", "type", "string", "pattern",
             "^((host|service):[^:]+|(node:[A-Za-z0-9][A-Za-z0-9_.-]*/)?(container|process|cgroup|pod):.+|[^:]+)$",
             "type", "object", "minProperties", 1, "maxProperties", 2, "properties", "container", "process", "cgroup",
-            "pod", "node", "type", "string", "swarm_service", "type", "string", "pods", "type", "object", "all", "type",
-            "boolean", "additionalProperties", 0, "description",
+            "pod", "node", "type", "string", "swarm_service", "type", "string", "pods", "type", "object", "all", "$ref",
+            REF("bool"), "additionalProperties", 0, "description",
             "what the kind is aimed at: host:NAME (a sandbox host), service:NAME or service:HOST/NAME, a bare NAME "
             "when exactly one host or service has it; what already runs: container:NAME|ID, "
-            "container:label=KEY=VALUE, process:pid=N, process:pidfile=PATH, process:exe=PATH, cgroup:PATH, "
+            "container:label=KEY=VALUE[,KEY2=VALUE2...] (every label), process:pid=N, process:pidfile=PATH, "
+            "process:exe=PATH, cgroup:PATH, "
             "pod:NAMESPACE/POD[/CONTAINER], or the mapping forms {container: {label: KEY=VALUE}}, "
+            "{container: {labels: [KEY=VALUE, ...] or {KEY: VALUE, ...}}}, "
             "{pod: {namespace: NS, labels: {KEY: VALUE}, container: NAME}} (docs/targets.md); in a fleet run, on a "
             "node: node:NODE/container:NAME or {node: NODE, container: NAME}, and with fleet engine swarm a service's "
             "running tasks, {swarm_service: NAME} (its one task) or {swarm_service: NAME, all: true}, and with engine "

@@ -114,13 +114,43 @@ const char *ash_target_container_label(const char *name)
     return strncmp(name, "label=", 6) == 0 ? name + 6 : NULL;
 }
 
+int ash_target_label_term_check(const char *term, size_t n, char *msg, size_t len)
+{
+    if (n == 0 || term[0] == '=')
+        return snprintf(msg, len, "'%.*s' names no label key: write KEY or KEY=VALUE", (int)n, term), -1;
+    /* The engine's filter takes a key or key=value; a ',' would split the selector. */
+    if (memchr(term, ',', n))
+        return snprintf(msg, len, "'%.*s': a label (key or value) with ',' cannot be selected here", (int)n, term), -1;
+    return 0;
+}
+
+int ash_target_label_check(const char *labels, char *msg, size_t len)
+{
+    int i = 1;
+    for (const char *t = labels;; i++) {
+        const char *comma = strchr(t, ',');
+        size_t n = comma ? (size_t)(comma - t) : strlen(t);
+        char why[200];
+        if (ash_target_label_term_check(t, n, why, sizeof why) < 0) {
+            if (i == 1 && !comma) /* the one label */
+                return snprintf(msg, len, "container:label=%s: write label=KEY or label=KEY=VALUE", labels), -1;
+            return snprintf(msg, len, "container:label=%s: label %d: %s (several, all required: label=K1=V1,K2=V2)",
+                            labels, i, why),
+                   -1;
+        }
+        if (!comma)
+            return 0;
+        t = comma + 1;
+    }
+}
+
 int ash_target_selector_check(int type, const char *name, char *msg, size_t len)
 {
     switch (type) {
     case ASH_TARGET_CONTAINER: {
         const char *label = ash_target_container_label(name);
-        if (label && (!*label || *label == '='))
-            return snprintf(msg, len, "container:label=%s: write label=KEY or label=KEY=VALUE", label), -1;
+        if (label && ash_target_label_check(label, msg, len) < 0)
+            return -1;
         /* Docker's names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, ids are hex; a leading '/' is how the API spells a name. */
         const char *n = *name == '/' ? name + 1 : name;
         if (!label &&

@@ -17,7 +17,7 @@ enum ash_target_type {
     ASH_TARGET_UNRESOLVED, /* a bare name, before validation */
     ASH_TARGET_HOST,       /* a sandbox host: its own namespaces and cgroup */
     ASH_TARGET_SERVICE,    /* a service the run starts (host mode, or on a sandbox host) */
-    ASH_TARGET_CONTAINER,  /* container:NAME|ID or container:label=K=V (Docker Engine API) */
+    ASH_TARGET_CONTAINER,  /* container:NAME|ID or container:label=K=V[,K2=V2...] (Docker Engine API) */
     ASH_TARGET_PROCESS,    /* process:pid=N | pidfile=PATH | exe=PATH */
     ASH_TARGET_CGROUP,     /* cgroup:PATH relative to the hierarchy root */
     ASH_TARGET_POD,        /* pod:NAMESPACE/POD[/CONTAINER] or pod:NAMESPACE/K=V,K2=V2[/CONTAINER] (containerd) */
@@ -112,8 +112,13 @@ struct ash_pod_sel {
 };
 /* -1 with a message when malformed. */
 int ash_target_pod_selector(const char *name, struct ash_pod_sel *sel, char *msg, size_t len);
-/* container:label=K=V -> "K=V" (a pointer into name), else NULL. */
+/* container:label=K=V -> "K=V" (a pointer into name), else NULL. Several labels, all of
+ * which a container must have: "K=V,K2=V2" (label=K alone: the key with any value). */
 const char *ash_target_container_label(const char *name);
+/* One label selector "K=V,K2" (what ash_target_container_label gives): -1 with a message
+ * naming the bad label when one is empty, has no key, or one term of N bytes at term. */
+int ash_target_label_check(const char *labels, char *msg, size_t len);
+int ash_target_label_term_check(const char *term, size_t n, char *msg, size_t len);
 /* Free what a ref owns. */
 void ash_target_ref_clear(struct ash_target_ref *ref);
 /* "host:web", for messages and reports. */

@@ -26,6 +26,12 @@ struct ash_undo_op {
     /* Undoing it runs something the record names (a command): recover carries it out only
      * when the journal's header committed to that exact record at open time. */
     bool committed_only;
+    /* What undoing it did, in words a person acts on, for `recover` and the guardian:
+     * text with {KEY} for the record's KEY (a string, a number, a list), {KEY:12} its
+     * first 12 characters, and {target} (the target it was placed on), {where} (that
+     * target, or the sandbox namespace "netns"), {cgroup} (the record's cgroup paths).
+     * NULL: "undid OP". engine/recover_words.c renders it. */
+    const char *said;
 };
 
 int ash_journal_open(const char *state_dir, const char *run_id, struct ash_journal **out, ash_error_t *err);

@@ -78,6 +78,9 @@ sleep 0.3
 check "after SIGKILL the orphaned service survives" '[ -n "$(target_pid)" ]'
 "$ASH" recover --state-dir "$T/state" >"$T/recover.out" 2>&1; st=$?
 check "recover exits 0" '[ $st = 0 ]'
+# What recover did, in words, one line per record: no raw JSON unless asked (-v).
+check "recover says it continued the stopped service, in words: $(grep -m1 continued "$T/recover.out")" \
+  'grep -Eq "^  continued service target \(pid [0-9]+\) with SIGCONT$" "$T/recover.out" && grep -q "^  killed the processes the run left" "$T/recover.out" && ! grep -q "[{}]" "$T/recover.out"'
 # The killed run's directory says it did not finish (not an empty directory), and renders.
 check "the killed run's report.json says unfinished, and how to recover" \
   'grep -q "\"verdict\": \"unfinished\"" "$T"/r2/*/report.json && grep -qF "aftershock recover --state-dir $T/state" "$T"/r2/*/report.json'
@@ -256,8 +259,10 @@ YAML
 h=$!; pids+=("$h")
 for _ in $(seq 100); do [ -e "$T/injected" ] && break; sleep 0.1; done
 kill -KILL "$h"; wait "$h" 2>/dev/null
-"$ASH" recover --state-dir "$T/state" >"$T/recover4.out" 2>&1; st=$?
+"$ASH" recover -v --state-dir "$T/state" >"$T/recover4.out" 2>&1; st=$?
 check "recover runs the exec revert the journal committed to" '[ $st = 0 ] && [ -e "$T/reverted" ]'
+check "recover -v: the words, and under them the record as journaled" \
+  'grep -qF "  ran the fault'"'"'s revert command: touch $T/reverted" "$T/recover4.out" && grep -qF "    undone exec.revert {\"argv\":[\"touch\",\"$T/reverted\"]" "$T/recover4.out"'
 
 # -- journals planted by another local user are never carried out (root code execution before)
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then

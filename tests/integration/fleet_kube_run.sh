@@ -189,7 +189,7 @@ check "SIGKILL: node-b's agent reverted (the process runs)" '! stopped'
 check "SIGKILL: the DaemonSet and the Secret are left, journaled" \
   '! grep -q DELETE "$T/two.log" && [ -n "$(ls "$T"/state2/*.journal 2>/dev/null)" ]'
 "$ASH" recover --state-dir "$T/state2" >"$T/rec2.out" 2>&1
-check "SIGKILL: recover deletes the DaemonSet and the Secret through the run's kubeconfig ($(grep -c undone "$T/rec2.out") undone)" \
+check "SIGKILL: recover deletes the DaemonSet and the Secret through the run's kubeconfig ($(grep -c "^  deleted " "$T/rec2.out") undone)" \
   'api_deleted "$T/two.log" && ! grep -q "^FAIL" "$T/two.log" && [ -z "$(ls "$T"/state2/*.journal 2>/dev/null)" ]'
 
 # 3. An agent pod that cannot start: the wait ends at once, naming node and reason.

@@ -295,7 +295,7 @@ check "SIGKILL: the run's service and secret are still there, journaled" \
   '! nothing_deployed && [ -n "$(ls "$T"/cj/*.journal 2>/dev/null)" ]'
 "$ASH" recover --state-dir "$T/cj" >"$T/rec.out" 2>&1
 check "SIGKILL: recover removes the service and the secret" \
-  'nothing_deployed && grep -q "undone swarm.service" "$T/rec.out" && grep -q "undone swarm.secret" "$T/rec.out"'
+  'nothing_deployed && grep -q "^  removed Swarm service " "$T/rec.out" && grep -q "^  removed Swarm secret " "$T/rec.out"'
 for n in $SWARM_NODES; do
   check "SIGKILL: node $n's agent closed its journal" '[ -z "$(ls "$T/state/$n"/*.journal 2>/dev/null)" ]'
 done

@@ -139,6 +139,21 @@ scenario ambiguous container:label=role=x "    kind: process
     action: stop"
 run ambiguous; st=$?
 check "ambiguous label: exit 3 listing both" '[ $st = 3 ] && grep -q "2 running containers have the label role=x" "$T/ambiguous.out" && grep -q "web2 (" "$T/ambiguous.out" && grep -q "web (" "$T/ambiguous.out"'
+# Several labels, all of which the container must have (web has app=web and role=x,
+# web2 only role=x): each form picks web alone; a label web lacks matches nothing.
+for form in 'container:label=role=x,app=web' '{container: {labels: [role=x, app=web]}}' \
+            '{container: {labels: {role: x, app: web}}}'; do
+  scenario labels "$form" "    kind: process
+    action: stop"
+  out=$("$ASH" validate --resolve "$T/labels.yaml" 2>&1); st=$?
+  check "labels $form: validate --resolve picks web alone (exit $st)" \
+    '[ $st = 0 ] && echo "$out" | grep -q "container web (id " && ! echo "$out" | grep -q "web2"'
+done
+scenario labels '{container: {labels: {role: x, app: nope}}}' "    kind: process
+    action: stop"
+out=$("$ASH" validate --resolve "$T/labels.yaml" 2>&1); st=$?
+check "labels web2 and web lack together: exit 3, naming them (exit $st)" \
+  '[ $st = 3 ] && echo "$out" | grep -q "no running container has the labels (all of) role=x,app=nope"'
 scenario nolabel container:label=role=none "    kind: process
     action: stop"
 run nolabel; st=$?
@@ -369,7 +384,8 @@ kill -KILL "$h"; wait "$h" 2>/dev/null
 sleep 0.3
 check "SIGKILL without guardian: still frozen" 'frozen'
 "$ASH" recover --state-dir "$T/state" >"$T/recover.out" 2>&1; st=$?
-check "recover exits 0 and names the container" '[ $st = 0 ] && grep -q "\"id\":\"$id\"" "$T/recover.out"'
+check "recover exits 0 and says it thawed the container, by name and id: $(grep -m1 thawed "$T/recover.out")" \
+  '[ $st = 0 ] && grep -q "^  thawed cgroup .* of container web (id ${id:0:12})$" "$T/recover.out"'
 check "recover thawed the container" '! frozen'
 scenario kmem container:lim "    kind: memory-exhaustion
     limit: 32MiB" 60s

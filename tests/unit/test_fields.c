@@ -374,7 +374,9 @@ static const struct {
      "t.yaml:2:7: bad rate '100': use a number with a unit as tc does: bit, kbit, mbit, gbit, tbit (bits/s), kibit, "
      "mibit, gibit, tibit (1024-based bits/s), bps, kbps, mbps, gbps, tbps, kibps, mibps, gibps, tibps (bytes/s), "
      "e.g. 50mbit"},
-    {"s: x\nb: yes\n", "t.yaml:2:4: expected true or false, got 'yes'"},
+    {"s: x\nb: maybe\n", "t.yaml:2:4: expected true or false (yes/no and on/off read the same), got 'maybe'"},
+    {"s: x\nb: y\n", "t.yaml:2:4: expected true or false (yes/no and on/off read the same), got 'y'"},
+    {"s: x\nb: oN\n", "t.yaml:2:4: expected true or false (yes/no and on/off read the same), got 'oN'"},
     {"s: x\nb: \"true\"\n", "t.yaml:2:4: expected true or false, got the quoted string \"true\" (remove the quotes)"},
     {"s: x\ni: 6\n", "t.yaml:2:4: 6 is out of range (-5..5)"},
     {"s: x\ni: 1.5\n", "t.yaml:2:4: expected an integer, got '1.5'"},
@@ -387,6 +389,29 @@ static const struct {
     {"s: x\nin: { depth: 1 }\n", "t.yaml:2:5: missing required key 'path'"},
     {"s: x\nin: { path: a, dpeth: 1 }\n", "t.yaml:2:16: unknown key 'dpeth' in 'in' (did you mean 'depth'?)"},
 };
+
+/* Every boolean field reads YAML 1.1's yes/no and on/off as YAML 1.2's true/false do
+ * (users write `all: yes`), in the three casings YAML allows, and nothing else. */
+START_TEST(test_bool_words)
+{
+    static const struct {
+        const char *word;
+        bool value;
+    } words[] = {{"true", true}, {"True", true}, {"TRUE", true}, {"yes", true},    {"Yes", true},    {"YES", true},
+                 {"on", true},   {"On", true},   {"ON", true},   {"false", false}, {"False", false}, {"FALSE", false},
+                 {"no", false},  {"No", false},  {"NO", false},  {"off", false},   {"Off", false},   {"OFF", false}};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        struct conf c;
+        char text[64], msg[1024];
+        ash_doc *doc;
+        snprintf(text, sizeof text, "s: x\nb: %s\n", words[i].word);
+        ck_assert_msg(parse(text, &c, msg, sizeof msg, &doc) == 0, "%s: %s", words[i].word, msg);
+        ck_assert_msg(c.b == words[i].value, "%s read as %d", words[i].word, c.b);
+        ash_fields_free(fields, &c);
+        ash_doc_free(doc);
+    }
+}
+END_TEST
 
 START_TEST(test_fields_errors)
 {
@@ -497,6 +522,7 @@ static Suite *suite(void)
     suite_add_tcase(s, t);
     t = tcase_create("fields");
     tcase_add_test(t, test_fields_all_types);
+    tcase_add_test(t, test_bool_words);
     tcase_add_loop_test(t, test_fields_errors, 0, (int)(sizeof field_errors / sizeof field_errors[0]));
     suite_add_tcase(s, t);
     t = tcase_create("documents");

@@ -1,6 +1,7 @@
 /* Targets for what already runs: parsing of container/process/cgroup refs (string and
  * mapping forms, runtime.docker_host), and mapping /proc/PID/cgroup onto v2, hybrid and
  * v1 layouts (cgroupfs and systemd drivers) against fixture directories. */
+#include "engine/preflight.h"
 #include "env/target.h"
 #include "scenario/scenario.h"
 #include "scenario/target.h"
@@ -46,6 +47,13 @@ START_TEST(test_ref_forms)
     ref_ok("host:web", ASH_TARGET_HOST, "web");
     ref_ok("web", ASH_TARGET_UNRESOLVED, "web");
 
+    /* Several labels, all of which a container must have (two compose projects' web). */
+    ref_ok("container:label=com.docker.compose.project=shop,com.docker.compose.service=web", ASH_TARGET_CONTAINER,
+           "label=com.docker.compose.project=shop,com.docker.compose.service=web");
+    ref_ok("container:label=a,b=c", ASH_TARGET_CONTAINER, "label=a,b=c");
+    ref_bad("container:label=a=b,,c", "label 2: '' names no label key");
+    ref_bad("container:label=a=b,=c", "label 2: '=c' names no label key");
+    ref_bad("container:label=a=b,", "label 2");
     ref_bad("container:", "names nothing");
     ref_bad("container:a b", "named by its name or id");
     ref_bad("container:label=", "label=KEY");
@@ -113,6 +121,20 @@ static const struct ash_target_ref *fault_target(const struct ash_scenario *sc)
     return (const struct ash_target_ref *)sc->faults[0].conf; /* target is each kind's first field */
 }
 
+/* A host-crash freeze aimed at target parses to a ref of that name and `all`. */
+static void freeze_target(const char *target, const char *name, bool all)
+{
+    char text[600];
+    ash_error_t err;
+    snprintf(text, sizeof text,
+             HEAD PROBE "faults:\n  - name: f\n    kind: host-crash\n    target: %s\n    mode: freeze\n", target);
+    struct ash_scenario *sc = load(text, &err);
+    ck_assert_msg(sc != NULL, "%s: %s", target, err.msg);
+    ck_assert_str_eq(fault_target(sc)->name, name);
+    ck_assert_msg(fault_target(sc)->all == all, "%s: all is %d", target, fault_target(sc)->all);
+    ash_scenario_free(sc);
+}
+
 START_TEST(test_scenario_forms)
 {
     ash_error_t err;
@@ -143,6 +165,30 @@ START_TEST(test_scenario_forms)
     ck_assert_int_eq(fault_target(sc)->type, ASH_TARGET_CGROUP);
     ash_scenario_free(sc);
 
+    /* Several labels: a list or a mapping, as compose writes labels, both the string form's selector. */
+    static const char *const label_forms[] = {
+        "{container: {labels: [com.docker.compose.project=shop, com.docker.compose.service=web]}}",
+        "{container: {labels: {com.docker.compose.project: shop, com.docker.compose.service: web}}}",
+        "{container: {label: \"com.docker.compose.project=shop,com.docker.compose.service=web\"}}",
+        "container:label=com.docker.compose.project=shop,com.docker.compose.service=web",
+    };
+    for (size_t i = 0; i < sizeof label_forms / sizeof label_forms[0]; i++) {
+        char text[600];
+        snprintf(text, sizeof text,
+                 HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: %s\n"
+                            "    action: stop\n",
+                 label_forms[i]);
+        sc = load(text, &err);
+        ck_assert_msg(sc != NULL, "%s: %s", label_forms[i], err.msg);
+        ck_assert_str_eq(fault_target(sc)->name,
+                         "label=com.docker.compose.project=shop,com.docker.compose.service=web");
+        ash_scenario_free(sc);
+    }
+    freeze_target("{container: {labels: {app: web, canary: }, all: true}}", "label=app=web,canary", true);
+    /* A boolean reads as every boolean field does: YAML 1.1's yes/no too. */
+    freeze_target("{container: {label: app=web, all: yes}}", "label=app=web", true);
+    freeze_target("{container: {label: app=web, all: Off}}", "label=app=web", false);
+
     /* Errors at file:line:column. */
     static const struct {
         const char *text, *want;
@@ -154,6 +200,34 @@ START_TEST(test_scenario_forms)
         {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {container: {label: \"\"}}\n"
                     "    action: stop\n",
          "s.yaml:9:33: container:label=: write label=KEY"},
+        /* A malformed label of several, at its own line:column. */
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {container: {labels: [a=b, \"=c\"]}}\n"
+                    "    action: stop\n",
+         "s.yaml:9:40: label '=c' names no label key"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {container: {labels: [a=b, \"c,d\"]}}\n"
+                    "    action: stop\n",
+         "s.yaml:9:40: label 'c,d': a label (key or value) with ',' cannot be selected here"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {container: {labels: {a: b, c: [x]}}}\n"
+                    "    action: stop\n",
+         "s.yaml:9:44: expected a label's value, got a sequence"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {container: {labels: {\"a=b\": c}}}\n"
+                    "    action: stop\n",
+         "s.yaml:9:35: 'a=b': in the mapping form a label is KEY: VALUE"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {container: {labels: []}}\n"
+                    "    action: stop\n",
+         "s.yaml:9:34: 'labels' lists the labels a container must all have"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {container: {labels: web}}\n"
+                    "    action: stop\n",
+         "s.yaml:9:34: 'labels' lists the labels a container must all have"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: \"container:label=a=b,,c\"\n"
+                    "    action: stop\n",
+         "s.yaml:9:13: container:label=a=b,,c: label 2: '' names no label key"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: host-crash\n"
+                    "    target: {container: {label: app=web, all: maybe}}\n    mode: freeze\n",
+         "s.yaml:9:47: expected true or false (yes/no and on/off read the same), got 'maybe'"},
+        {HEAD PROBE "faults:\n  - name: f\n    kind: host-crash\n"
+                    "    target: {container: {label: app=web, all: \"yes\"}}\n    mode: freeze\n",
+         "s.yaml:9:47: expected true or false, got the quoted string \"yes\" (remove the quotes)"},
         {HEAD PROBE "faults:\n  - name: f\n    kind: process\n    target: {container: a, process: b}\n"
                     "    action: stop\n",
          "s.yaml:9:13: a target mapping has one key"},
@@ -436,6 +510,45 @@ START_TEST(test_missing_socket)
 }
 END_TEST
 
+/* A probe's `from:` that cannot be looked up is reported at the value's own line:column
+ * (8:11), not at the probe's first key (6:5), as a fault's target is. */
+/* The engine's filter ANDs labels; each listed container is checked again (an engine
+ * that ORed them would otherwise hand back a container the scenario did not name). */
+START_TEST(test_labels_match)
+{
+    json_t *l = json_pack("{s:s, s:s, s:s}", "com.docker.compose.project", "shop", "com.docker.compose.service", "web",
+                          "empty", "");
+    ck_assert(ash_target_labels_match(l, "com.docker.compose.project=shop,com.docker.compose.service=web"));
+    ck_assert(ash_target_labels_match(l, "com.docker.compose.service=web"));
+    ck_assert(ash_target_labels_match(l, "com.docker.compose.project"));
+    ck_assert(ash_target_labels_match(l, "empty="));
+    ck_assert(!ash_target_labels_match(l, "com.docker.compose.project=blog,com.docker.compose.service=web"));
+    ck_assert(!ash_target_labels_match(l, "com.docker.compose.project=sho"));
+    ck_assert(!ash_target_labels_match(l, "com.docker.compose.project=shopping"));
+    ck_assert(!ash_target_labels_match(l, "com.docker.compose.service=web,tier"));
+    ck_assert(!ash_target_labels_match(NULL, "a"));
+    json_decref(l);
+}
+END_TEST
+
+START_TEST(test_probe_from_position)
+{
+    ash_error_t err;
+    struct ash_scenario *sc = load(HEAD "runtime: {docker_host: \"unix:///nonexistent/d.sock\"}\n"
+                                        "probes:\n  - name: p\n    exec: {command: [\"true\"]}\n"
+                                        "    from: container:web\n",
+                                   &err);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    json_t *problems = json_array();
+    ck_assert_int_eq(ash_preflight(sc, problems, NULL, &err), 0);
+    ck_assert_uint_eq(json_array_size(problems), 1);
+    const char *p = json_string_value(json_array_get(problems, 0));
+    ck_assert_msg(strncmp(p, "s.yaml:7:11: probe 'p': from: container 'web'", 45) == 0, "%s", p);
+    json_decref(problems);
+    ash_scenario_free(sc);
+}
+END_TEST
+
 static void write_pid(const char *dir, pid_t pid)
 {
     char path[700];
@@ -510,6 +623,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_proc_cgroup_unified_systemd);
     tcase_add_test(tc, test_proc_cgroup_legacy);
     tcase_add_test(tc, test_missing_socket);
+    tcase_add_test(tc, test_probe_from_position);
+    tcase_add_test(tc, test_labels_match);
     tcase_add_test(tc, test_never_freeze_self);
     tcase_add_test(tc, test_identity_text);
     suite_add_tcase(s, tc);
