@@ -66,6 +66,21 @@ PY
 done
 check "at least 8 bundled scenarios planned (got $n)" '[ $n -ge 8 ]'
 
+# ---- the plan says what the revert does: revert_limit, not the old value ----
+# askcody-memory-exhaustion's fix raises each VM's limit to revert_limit (160MiB).
+ac=$T/askcody-memory-exhaustion
+check "askcody: the plan text says the revert sets revert_limit 160 MiB, twice" \
+  '[ "$(grep -c "set to revert_limit 167772160 bytes (160.0 MiB) on revert (not the old value)" "$ac.txt")" = 2 ]'
+check "askcody: no limit file is said to get its old value back" \
+  '! grep -q "limit_in_bytes (root): .*(the old value restored on revert)\|memory.max (root): .*(the old value restored on revert)" "$ac.txt"'
+rl=$(python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+print(sum(1 for f in p["faults"] for o in f["objects"] if o["type"] == "cgroup-file"
+          and o["name"].endswith(("memory.max", "limit_in_bytes")) and "raised to revert_limit 167772160" in o["detail"]))
+' "$ac.json" 2>&1)
+check "askcody: the JSON plan's limit objects say revert_limit (got $rl)" '[ "$rl" = 2 ]'
+
 # ---- exit statuses ----
 inv=$(ls "$S"/tests/fixtures/scenarios/invalid/*.yaml | head -1)
 "$ASH" plan "$inv" >/dev/null 2>"$T/inv.err"; st=$?
