@@ -3,7 +3,11 @@
 # moments (before injection, warm-up, fault in effect, during a revert, after
 # it) for every fault kind, with the guardian and without it (then `aftershock
 # recover`), and interrupt it with SIGINT (orderly abort: report with verdict
-# 'aborted'); after every trial scripts/check-leftovers.sh, the independent
+# 'aborted'); end it the two other normal early ways with its faults in effect
+# (issue 16): a guardrail trip (an exec canary appended to the scenario, the
+# guardian running) and `aftershock abort` from another terminal (no guardian),
+# each exit 1 with verdict 'aborted' and every fault reverted, the guardrail
+# named; after every trial scripts/check-leftovers.sh, the independent
 # scanner, plus per-kind checks must find nothing. Prints every trial, its kill
 # point and the leftovers found. The scenarios, one or two kinds each:
 #   stop-exec  process stop + exec (slow revert)      any machine
@@ -26,8 +30,8 @@
 # exits 77 (a skip test-all lists), not 0.
 #
 # Default cost (ASH_KILL_TRIALS=5, ASH_INT_TRIALS=2): every scenario gets
-# every SIGKILL window once (the guardian alternating) and two SIGINTs: 56
-# trials, about 50 s here with the machine shared (load 3 on 2 cores; the
+# every SIGKILL window once (the guardian alternating), two SIGINTs, one
+# guardrail trip and one abort: 72 trials, about 50 s (before the last two) here with the machine shared (load 3 on 2 cores; the
 # scanner and the trial's process checks use one grep over /proc, not a fork
 # per process). To trim, ASH_KILL_TRIALS_NEW / ASH_INT_TRIALS_NEW (default:
 # the same counts) set the trials of the five newer scenarios alone; below 5
@@ -40,7 +44,7 @@
 # it (the label stays "during revert"); the others' reverts take 10-70 ms.
 # bench/kill_trials.sh sets all four counts to many. The floor: the test fails
 # unless every trial its list of scenarios owes on this machine ran (the sum
-# of kills + SIGINTs over the scenarios not skipped; 56 by default with all
+# of kills + SIGINTs + 2 over the scenarios not skipped; 72 by default with all
 # eight), and a SIGINT whose run did not abort must have been sent after the
 # run's end by the report's own clock (tests/tools/ash_signal.c gives the
 # monotonic instant of the kill).
