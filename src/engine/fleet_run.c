@@ -1,6 +1,7 @@
 /* `aftershock run` as a fleet coordinator (fleet_run.h, docs/fleet.md). */
 #include "engine/fleet_run.h"
 #include "engine/measure.h"
+#include "env/env.h"
 #include "fleet/coord.h"
 #include "fleet/deploy.h"
 #include "fleet/hello_targets.h"
@@ -73,6 +74,7 @@ struct rprobe {
 
 struct ash_fleet_run {
     struct ash_fleet_run_opts o;
+    struct ash_fleet_spec fl; /* the scenario's, its coordinator-side paths' placeholders substituted */
     struct ash_coord *coord;
     struct ash_psk key;
     char key_path[4200];
@@ -94,7 +96,22 @@ struct ash_fleet_run {
 
 static const struct ash_fleet_spec *spec(const struct ash_fleet_run *fr)
 {
-    return &fr->o.sc->fleet;
+    return &fr->fl;
+}
+
+/* key_file and kubeconfig are paths on this machine, like every other path field:
+ * {scenario_dir}, {run_dir}, {run_id}, ... substituted. The copy shares the rest
+ * with the scenario, which outlives the run. */
+static int substitute_paths(struct ash_fleet_run *fr, ash_error_t *err)
+{
+    const struct ash_fleet_spec *sc = &fr->o.sc->fleet;
+    const char *sdir = fr->o.sc->dir;
+    fr->fl = *sc;
+    fr->fl.key_file = fr->fl.kubeconfig = NULL;
+    if ((sc->key_file && !(fr->fl.key_file = ash_env_substitute(sc->key_file, sdir, fr->o.run_dir))) ||
+        (sc->kubeconfig && !(fr->fl.kubeconfig = ash_env_substitute(sc->kubeconfig, sdir, fr->o.run_dir))))
+        return ash_error(err, ENOMEM, "fleet: key_file, kubeconfig");
+    return 0;
 }
 
 static void event(struct ash_fleet_run *fr, int64_t t, const char *ev, const char *fmt, ...)
@@ -662,6 +679,10 @@ int ash_fleet_run_start(const struct ash_fleet_run_opts *o, struct ash_fleet_run
     fr->faults = calloc(o->sc->n_faults + 1, sizeof *fr->faults);
     fr->cap_faults = o->sc->n_faults + 1;
     fr->probes = calloc(o->sc->n_probes + 1, sizeof *fr->probes);
+    if (substitute_paths(fr, err) < 0) {
+        ash_fleet_run_end(fr);
+        return -1;
+    }
     if (fr->efd < 0 || !fr->faults || !fr->probes) {
         ash_error(err, errno ? errno : ENOMEM, "fleet");
         ash_fleet_run_end(fr);
@@ -1148,5 +1169,7 @@ void ash_fleet_run_end(struct ash_fleet_run *fr)
     for (size_t i = 0; i < fr->n_probes; i++)
         free(fr->probes[i].late);
     free(fr->probes);
+    free(fr->fl.key_file);
+    free(fr->fl.kubeconfig);
     free(fr);
 }

@@ -507,11 +507,14 @@ int ash_plan_file(const char *path, const struct ash_plan_options *o, json_t **o
         for (size_t i = 0; i < fl->nodes.n; i++)
             json_array_append_new(nodes, json_string(fl->nodes.v[i]));
         bool deploys = fl->engine != ASH_FLEET_AGENTS;
+        /* The paths the run reads, placeholders substituted as the run does (engine/fleet_run.c). */
+        char *key_file = fl->key_file ? ash_env_substitute(fl->key_file, sc->dir, run_dir) : NULL;
+        char *kubeconfig = fl->kubeconfig ? ash_env_substitute(fl->kubeconfig, sc->dir, run_dir) : NULL;
         json_t *fj = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "engine", ash_fleet_engine_names[fl->engine], "listen",
                                fl->listen, "nodes", nodes, "key_file",
-                               fl->key_file ? fl->key_file
-                               : deploys    ? "made for the run, kept only in the engine's secret"
-                                            : "RUN_DIR/fleet.key (made for the run)",
+                               key_file  ? key_file
+                               : deploys ? "made for the run, kept only in the engine's secret"
+                                         : "RUN_DIR/fleet.key (made for the run)",
                                "lease_ms", ms(fl->lease_ns), "wait_ms", ms(fl->wait_ns));
         /* What the run makes through the engine, and where (fleet/deploy.h). */
         char dep[1200];
@@ -525,7 +528,9 @@ int ash_plan_file(const char *path, const struct ash_plan_options *o, json_t **o
                      "a Secret aftershock-key-RUN and a DaemonSet aftershock-agent-RUN of image %s in namespace %s "
                      "through %s, deleted at the end",
                      fl->image, fl->k8s_namespace ? fl->k8s_namespace : "(the account's or context's)",
-                     fl->kubeconfig ? fl->kubeconfig : "the pod's service account");
+                     kubeconfig ? kubeconfig : "the pod's service account");
+        free(key_file);
+        free(kubeconfig);
         if (deploys)
             json_object_set_new(fj, "deploy", json_string(dep));
         json_object_set_new(plan, "fleet", fj);

@@ -774,9 +774,26 @@ static int mem_describe(const struct ash_fault_spec *f, const struct ash_describ
         char v[96], file[700];
         fmt_size(v, sizeof v, &c->limit, "the limit in effect (MemTotal when unlimited)");
         snprintf(file, sizeof file, "%s/%s", dir, !known || cg.mem_v2 ? "memory.max" : "memory.limit_in_bytes");
-        ash_describe_object(out, "cgroup-file", file, "root", "memory.restore", "%s (the old value restored on revert)",
-                            v);
-        n += snprintf(line + n, sizeof line - (size_t)n, " %s = %s;", file, v);
+        if (c->revert_limit.set) {
+            /* raise_limit: the revert is the fix, so it does not leave the old value */
+            char r[96];
+            fmt_size(r, sizeof r, &c->revert_limit, "");
+            ash_describe_object(out, "cgroup-file", file, "root", "memory.restore",
+                                "%s (on revert: the old value restored, then raised to revert_limit %s)", v, r);
+            n += snprintf(line + n, sizeof line - (size_t)n,
+                          " %s = %s, set to revert_limit %s on revert (not the old value);", file, v, r);
+        } else {
+            ash_describe_object(out, "cgroup-file", file, "root", "memory.restore",
+                                "%s (the old value restored on revert)", v);
+            n += snprintf(line + n, sizeof line - (size_t)n, " %s = %s;", file, v);
+        }
+    } else if (c->revert_limit.set) {
+        char r[96], file[700];
+        fmt_size(r, sizeof r, &c->revert_limit, "");
+        snprintf(file, sizeof file, "%s/%s", dir, !known || cg.mem_v2 ? "memory.max" : "memory.limit_in_bytes");
+        ash_describe_object(out, "cgroup-file", file, "root", NULL,
+                            "raised to revert_limit %s on revert (removed with the host's cgroup)", r);
+        n += snprintf(line + n, sizeof line - (size_t)n, " %s set to revert_limit %s on revert;", file, r);
     }
     if (c->swap == 1 && n > 0 && (size_t)n < sizeof line) {
         char file[700];
@@ -784,7 +801,11 @@ static int mem_describe(const struct ash_fault_spec *f, const struct ash_describ
             snprintf(file, sizeof file, "%s/memory.swap.max", known ? cg.v2 : rel);
         else
             snprintf(file, sizeof file, "%s/memory.memsw.limit_in_bytes", cg.memory);
-        ash_describe_object(out, "cgroup-file", file, "root", "memory.restore", "swap off (restored on revert)");
+        if (c->revert_limit.set && known && !cg.mem_v2)
+            ash_describe_object(out, "cgroup-file", file, "root", "memory.restore",
+                                "swap off (restored on revert, then raised to revert_limit if below it)");
+        else
+            ash_describe_object(out, "cgroup-file", file, "root", "memory.restore", "swap off (restored on revert)");
         n += snprintf(line + n, sizeof line - (size_t)n, " swap off (%s);", file);
     }
     if (c->balloon.set && n > 0 && (size_t)n < sizeof line) {

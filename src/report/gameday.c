@@ -109,44 +109,6 @@ static void table_end(struct sink *s)
 
 /* ---- what the report says ---- */
 
-/* The first timeline event named `event`: its t_ms and detail. */
-static bool first_event(const json_t *run, const char *event, double *t, const char **detail)
-{
-    size_t i;
-    const json_t *e;
-    json_array_foreach(json_object_get(run, "timeline"), i, e)
-    {
-        if (strcmp(ash_report_get_str(e, "event", ""), event) == 0 && ash_report_get_ms(e, "t_ms", t)) {
-            if (detail)
-                *detail = ash_report_get_str(e, "detail", "");
-            return true;
-        }
-    }
-    return false;
-}
-
-/* A time of the run: since the first fault ("+41.3 s"), and the wall clock when known. */
-static void when(char *buf, size_t len, const json_t *run, double t_ms)
-{
-    double inject, rel = t_ms;
-    bool has_inject = ash_report_get_ms(run, "t_inject_ms", &inject);
-    if (has_inject)
-        rel = t_ms - inject;
-    char r[48];
-    ash_report_fmt_rel(r, sizeof r, true, rel);
-    json_t *w = json_object_get(run, "wall_start_ms");
-    if (json_is_integer(w)) {
-        double at = (double)json_integer_value(w) + t_ms;
-        time_t secs = (time_t)(at / 1000.0);
-        struct tm tm;
-        gmtime_r(&secs, &tm);
-        snprintf(buf, len, "%s%s (%02d:%02d:%02d UTC)", r, has_inject ? "" : " from the start", tm.tm_hour, tm.tm_min,
-                 tm.tm_sec);
-    } else {
-        snprintf(buf, len, "%s%s", r, has_inject ? "" : " from the start");
-    }
-}
-
 /* "HH:MM" -> minutes, or -1. */
 static int clock_min(const char *s)
 {
@@ -245,12 +207,11 @@ static size_t timeline_points(const json_t *run, struct point *pts, size_t cap)
 static void figures(struct sink *s, const json_t *report, const json_t *run)
 {
     char people[3][300], machine[5][300], incident[3][300], b[64], w[96];
-    const char *marks[] = {"mark-detected", "mark-mitigated", "mark-recovered"};
     for (int k = 0; k < 3; k++) {
         double t;
         const char *d;
-        if (first_event(run, marks[k], &t, &d)) {
-            when(w, sizeof w, run, t);
+        if (ash_report_first_event(run, ash_report_mark_events[k], &t, &d)) {
+            ash_report_when(w, sizeof w, run, t);
             snprintf(people[k], sizeof people[k], "marked %s (%s)", w, who_of(d));
         } else {
             snprintf(people[k], sizeof people[k], "not marked");
@@ -270,7 +231,7 @@ static void figures(struct sink *s, const json_t *report, const json_t *run)
     {
         double at;
         if (json_is_true(json_object_get(m, "ok")) && ash_report_get_ms(m, "at_ms", &at)) {
-            when(w, sizeof w, run, at);
+            ash_report_when(w, sizeof w, run, at);
             snprintf(machine[1], sizeof machine[1], "remediation %s done %s", ash_report_get_str(m, "name", "?"), w);
             break;
         }
@@ -341,24 +302,12 @@ static void gaps(struct sink *s, const json_t *report, const json_t *run)
     bool has_inject = ash_report_get_ms(run, "t_inject_ms", &inject);
     bool has_impact = ash_report_get_ms(run, "impact_ms", &impact);
     bool has_ttd = ash_report_get_ms(run, "ttd_ms", &ttd);
-    bool has_mark_d = first_event(run, "mark-detected", &mark_d, NULL);
-    bool has_mark_r = first_event(run, "mark-recovered", &mark_r, NULL);
+    bool has_mark_d = ash_report_first_event(run, "mark-detected", &mark_d, NULL);
+    bool has_mark_r = ash_report_first_event(run, "mark-recovered", &mark_r, NULL);
     bool has_ttr = ash_report_get_ms(run, "ttr_ms", &ttr);
     /* The machine's own first detection, not a person's mark through a human detector. */
-    double machine = NAN;
     const char *machine_by = NULL;
-    size_t i;
-    const json_t *d;
-    json_array_foreach(json_object_get(run, "detections"), i, d)
-    {
-        double at;
-        if (strstr(ash_report_get_str(d, "detail", ""), "marked detected") || !ash_report_get_ms(d, "at_ms", &at))
-            continue;
-        if (isnan(machine) || at < machine) {
-            machine = at;
-            machine_by = ash_report_get_str(d, "detector", "?");
-        }
-    }
+    double machine = ash_report_machine_detection(run, &machine_by);
     heading(s, 3, "Who saw it first, and the gaps");
     if (has_inject) {
         mark_d -= inject;
@@ -426,7 +375,7 @@ static void notes(struct sink *s, const json_t *run)
             heading(s, 3, "Notes taken on the call");
         any = true;
         char w[96], line[800];
-        when(w, sizeof w, run, t);
+        ash_report_when(w, sizeof w, run, t);
         snprintf(line, sizeof line, "%s: %s", w, ash_report_get_str(e, "detail", ""));
         bullet(s, line);
     }
@@ -446,7 +395,7 @@ static void what_when(struct sink *s, const json_t *run)
     row(s, true, 3, hdr);
     for (size_t i = 0; i < n; i++) {
         char w[96];
-        when(w, sizeof w, run, pts[i].t);
+        ash_report_when(w, sizeof w, run, pts[i].t);
         const char *cells[] = {w, pts[i].who, pts[i].what};
         row(s, false, 3, cells);
     }

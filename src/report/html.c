@@ -395,6 +395,13 @@ static void run_section(FILE *f, const json_t *report, const json_t *run, size_t
             ash_report_fmt_dur_or(d, sizeof d, run, "revert_to_recover_ms", "not measured"),
             ash_report_fmt_dur_or(a, sizeof a, run, "resolution_ms", "an unknown resolution"));
     fputs(".</p>\n", f);
+    /* The people's marks right under the machine's figures. */
+    char marks[1600];
+    if (ash_report_marks_text(run, marks, sizeof marks)) {
+        fputs("<p class=\"marks\">The people (<code>aftershock mark</code>): ", f);
+        put(f, marks);
+        fputs(".</p>\n", f);
+    }
     const char *error = ash_report_get_str(run, "error", NULL);
     if (error) {
         fputs("<p class=\"miss\">error: ", f);

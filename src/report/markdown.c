@@ -143,6 +143,16 @@ static void figures(FILE *f, const json_t *report)
         fputs("\n", f);
     }
     fputs("\n", f);
+    /* The people's marks beside the machine's figures: when they saw it, against the detectors. */
+    json_array_foreach(runs, i, run)
+    {
+        char marks[1600];
+        if (!ash_report_marks_text(run, marks, sizeof marks))
+            continue;
+        fprintf(f, "- run %zu, the people (`aftershock mark`): ", i + 1);
+        ash_report_put_md_cell(f, marks);
+        fputs("\n", f);
+    }
     /* A run's own error says why that run, not the whole report, went wrong. */
     json_array_foreach(runs, i, run)
     {

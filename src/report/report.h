@@ -191,6 +191,18 @@ json_t *ash_report_actions(const json_t *run);
 /* The relative time of an event: "+3.01 s", "-2.15 s", "0" (fmt_dur with a sign). */
 const char *ash_report_fmt_rel(char *buf, size_t len, bool present, double ms);
 
+/* People's marks (marks.c). The first timeline event named `event`: its t_ms and detail. */
+bool ash_report_first_event(const json_t *run, const char *event, double *t, const char **detail);
+/* A time of the run: since the first fault ("+41.3 s"), and the wall clock when known. */
+void ash_report_when(char *buf, size_t len, const json_t *run, double t_ms);
+/* The machine's own first detection (at_ms, NAN when none), not a person's mark through a human detector. */
+double ash_report_machine_detection(const json_t *run, const char **by);
+/* "mark-detected", "mark-mitigated", "mark-recovered". */
+extern const char *const ash_report_mark_events[3];
+/* "marked detected at +41.0 s (12:00:41 UTC) (uid 0 pid 42); mitigated not marked; marked recovered at ...
+ * TTD by the people 41.0 s, by the machine 3.01 s (probes)": false (and "") when nobody marked anything. */
+bool ash_report_marks_text(const json_t *run, char *buf, size_t len);
+
 /* An expectation (detect_within, recover_within) over a report's runs: its
  * limit (the first run's), in how many runs it was checked and met. */
 struct ash_report_limit {

@@ -132,8 +132,8 @@ const struct ash_field ash_fleet_fields[] = {
     {"listen", ASH_F_STRING, offsetof(struct ash_fleet_spec, listen), ASH_FIELD_REQUIRED,
      "ADDRESS:PORT the coordinator (this run) listens on for its agents ([V6]:PORT for IPv6)"},
     {"key_file", ASH_F_STRING, offsetof(struct ash_fleet_spec, key_file), 0,
-     "the run's fleet key, 64 hex digits (aftershock agent --key-file); default: a new key per run, written 0600 "
-     "to RUN_DIR/fleet.key"},
+     "the run's fleet key, 64 hex digits (aftershock agent --key-file), a path on this machine ({scenario_dir} "
+     "etc. substituted); default: a new key per run, written 0600 to RUN_DIR/fleet.key"},
     {"nodes", ASH_F_STRLIST, offsetof(struct ash_fleet_spec, nodes), ASH_FIELD_REQUIRED,
      "the nodes that must each have an agent connected before anything is harmed (their --node names)"},
     {"lease", ASH_F_DURATION, offsetof(struct ash_fleet_spec, lease_ns), 0,
@@ -154,13 +154,14 @@ const struct ash_field ash_fleet_fields[] = {
      "engine swarm: aftershock's absolute path inside the image (default /usr/bin/aftershock)"},
     {"engine_socket", ASH_F_STRING, offsetof(struct ash_fleet_spec, engine_socket), 0,
      "engine swarm: each node's engine socket (absolute path, the same on every node), bound into its agent so "
-     "container: targets resolve there"},
+     "container: targets resolve there; a path on the nodes: the run's placeholders are refused"},
     {"state_dir", ASH_F_STRING, offsetof(struct ash_fleet_spec, state_dir), 0,
-     "engine swarm: the agents' state directory on each node (absolute, must exist; {{.Node.Hostname}} expands); "
-     "default: the node's /run, journals in /run/aftershock"},
+     "engine swarm: the agents' state directory on each node (absolute, must exist; {{.Node.Hostname}} expands, "
+     "the run's placeholders, this machine's paths, are refused); default: the node's /run, journals in "
+     "/run/aftershock"},
     {"kubeconfig", ASH_F_STRING, offsetof(struct ash_fleet_spec, kubeconfig), 0,
-     "engine kubernetes: a kubeconfig (its current context); default: the service account of the pod this run "
-     "is in"},
+     "engine kubernetes: a kubeconfig (its current context; {scenario_dir} etc. substituted); default: the "
+     "service account of the pod this run is in"},
     {"namespace", ASH_F_STRING, offsetof(struct ash_fleet_spec, k8s_namespace), 0,
      "engine kubernetes: the namespace of the agents' Secret and DaemonSet (default: the service account's, or "
      "the kubeconfig context's)"},
@@ -1648,12 +1649,13 @@ static size_t placeholder_offers(const struct ash_scenario *sc, const char *name
 }
 
 /* The keys whose values the run substitutes placeholders in (commands, env,
- * paths, URLs, addresses, headers, bodies); a webhook's own `path` is not one. */
+ * paths, URLs, addresses, headers, bodies; fleet's key_file and kubeconfig, paths
+ * on this machine); a webhook's own `path` is not one. */
 static bool substituted_here(const char *key, const char *parent)
 {
-    static const char *const keys[] = {"command", "env",     "inject",   "revert",  "exec", "path",
-                                       "fd_path", "sqlite",  "postgres", "dsn",     "url",  "http",
-                                       "tcp",     "address", "body",     "headers", NULL};
+    static const char *const keys[] = {"command", "env",      "inject",   "revert",     "exec", "path", "fd_path",
+                                       "sqlite",  "postgres", "dsn",      "url",        "http", "tcp",  "address",
+                                       "body",    "headers",  "key_file", "kubeconfig", NULL};
     if (!key || (parent && strcmp(parent, "webhook") == 0))
         return false;
     for (size_t i = 0; keys[i]; i++)
@@ -1693,6 +1695,13 @@ static int check_scalar_placeholders(struct pctx *x, const ash_node *n, const ch
         if (!strchr(t, '\n') && (style == YAML_PLAIN_SCALAR_STYLE || style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
                                  style == YAML_DOUBLE_QUOTED_SCALAR_STYLE))
             loc.col += (int)i + (style == YAML_PLAIN_SCALAR_STYLE ? 0 : 1);
+        if (parent && strcmp(parent, "fleet") == 0 && key &&
+            (strcmp(key, "engine_socket") == 0 || strcmp(key, "state_dir") == 0))
+            return fail_loc(&loc, x->err,
+                            "placeholder '%.*s' in 'fleet.%s' cannot be substituted: it is a path on each node, "
+                            "there before the run, and the run's placeholders name this machine's paths or this "
+                            "run (swarm's {{.Node.Hostname}} expands on the node)",
+                            (int)(j - i + 1), t + i, key);
         if (!substituted_here(key, parent)) {
             return fail_loc(&loc, x->err,
                             "placeholder '%.*s' in '%s' would stay as it is: the run substitutes placeholders in "

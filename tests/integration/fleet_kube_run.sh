@@ -139,7 +139,7 @@ api_deleted() { grep -q "^ok DELETE /apis/apps/v1/namespaces/chaos/daemonsets/af
 P=$(free_port)
 recording "$T/one.json" "$P" ready
 serve one "$T/one.json"
-scenario "$T/one.yaml" kube-one "$P" "$T/one.kc" 1s
+scenario "$T/one.yaml" kube-one "$P" "\"{scenario_dir}/one.kc\"" 1s # placeholders substituted
 "$ASH" run --state-dir "$T/state" --report-dir "$T/r1" "$T/one.yaml" >"$T/run1.out" 2>&1 &
 RUN=$!
 pids+=("$RUN")
@@ -174,7 +174,7 @@ check "plan: the fleet step says what the run deploys, where ($(grep -o "deploy 
 P=$(free_port)
 recording "$T/two.json" "$P" ready recover
 serve two "$T/two.json"
-scenario "$T/two.yaml" kube-two "$P" "$T/two.kc" 30s
+scenario "$T/two.yaml" kube-two "$P" "\"{scenario_dir}/two.kc\"" 30s
 "$ASH" run --no-guardian --state-dir "$T/state2" --report-dir "$T/r2" "$T/two.yaml" >"$T/run2.out" 2>&1 &
 RUN=$!
 pids+=("$RUN")

@@ -92,7 +92,7 @@ version: 1
 name: $2
 fleet:
   listen: 127.0.0.1:$3
-  key_file: $T/key
+  key_file: "{scenario_dir}/key" # $T/key: {scenario_dir} is substituted
   nodes: [$4]
   lease: 2s
   wait: $6

@@ -3,7 +3,11 @@
 # moments (before injection, warm-up, fault in effect, during a revert, after
 # it) for every fault kind, with the guardian and without it (then `aftershock
 # recover`), and interrupt it with SIGINT (orderly abort: report with verdict
-# 'aborted'); after every trial scripts/check-leftovers.sh, the independent
+# 'aborted'); end it the two other normal early ways with its faults in effect
+# (issue 16): a guardrail trip (an exec canary appended to the scenario, the
+# guardian running) and `aftershock abort` from another terminal (no guardian),
+# each exit 1 with verdict 'aborted' and every fault reverted, the guardrail
+# named; after every trial scripts/check-leftovers.sh, the independent
 # scanner, plus per-kind checks must find nothing. Prints every trial, its kill
 # point and the leftovers found. The scenarios, one or two kinds each:
 #   stop-exec  process stop + exec (slow revert)      any machine
@@ -26,8 +30,8 @@
 # exits 77 (a skip test-all lists), not 0.
 #
 # Default cost (ASH_KILL_TRIALS=5, ASH_INT_TRIALS=2): every scenario gets
-# every SIGKILL window once (the guardian alternating) and two SIGINTs: 56
-# trials, about 50 s here with the machine shared (load 3 on 2 cores; the
+# every SIGKILL window once (the guardian alternating), two SIGINTs, one
+# guardrail trip and one abort: 72 trials, about 50 s (before the last two) here with the machine shared (load 3 on 2 cores; the
 # scanner and the trial's process checks use one grep over /proc, not a fork
 # per process). To trim, ASH_KILL_TRIALS_NEW / ASH_INT_TRIALS_NEW (default:
 # the same counts) set the trials of the five newer scenarios alone; below 5
@@ -40,7 +44,7 @@
 # it (the label stays "during revert"); the others' reverts take 10-70 ms.
 # bench/kill_trials.sh sets all four counts to many. The floor: the test fails
 # unless every trial its list of scenarios owes on this machine ran (the sum
-# of kills + SIGINTs over the scenarios not skipped; 56 by default with all
+# of kills + SIGINTs + 2 over the scenarios not skipped; 72 by default with all
 # eight), and a SIGINT whose run did not abort must have been sent after the
 # run's end by the report's own clock (tests/tools/ash_signal.c gives the
 # monotonic instant of the kill).
@@ -483,13 +487,15 @@ calibrate() { # scenario -> sets W_* (seconds, float)
   rm -rf "$T/cal"
 }
 
-# A random moment in window k: 0 setup, 1 warm-up, 2 injected, 3 during revert, 4 after revert.
+# A random moment in window k: 0 setup, 1 warm-up, 2 injected, 3 during revert, 4 after revert,
+# 5 the first half of "injected" (a guardrail or `aftershock abort` then finds the faults in effect).
 pick_moment() { # k -> "label seconds"
   local lo hi label
   case $1 in
     0) label="setup (before injection)"; lo=0; hi=$W_WARM ;;
     1) label="warm-up (before injection)"; lo=$W_WARM; hi=$W_FAULTS ;;
     2) label="fault in effect"; lo=$W_INJ; hi=$W_REVSTART ;;
+    5) label="fault in effect"; lo=$W_INJ; hi=$(awk -v a="$W_INJ" -v b="$W_REVSTART" 'BEGIN {printf "%.3f", (a + b) / 2}') ;;
     3) label="during revert"; lo=$W_REVSTART; hi=$W_REV ;;
     *) label="after revert"; lo=$W_REV; hi=$W_END ;;
   esac
@@ -499,14 +505,22 @@ pick_moment() { # k -> "label seconds"
 
 # --- one trial --------------------------------------------------------------------
 
-trial() { # scenario signal(KILL|INT) guardian(yes|no) window
-  local scen=$1 sig=$2 guard=$3 k=$4 ids=$T/ids moment label delay h st found w opts=()
+# The normal exit paths beside the signals: GUARD trips a guardrail (an exec canary that
+# turns non-zero once $T/trip exists, appended to the scenario), ABORT is `aftershock abort`
+# from another terminal. Both must end the run aborted, everything reverted.
+trial() { # scenario signal(KILL|INT|GUARD|ABORT) guardian(yes|no) window
+  local scen=$1 sig=$2 guard=$3 k=$4 ids=$T/ids moment label delay h st found w opts=() yaml=$T/$1.yaml
   : >"$ids"
   : >"$T/foreign"
   moment=$(pick_moment "$k"); label=${moment%|*}; delay=${moment#*|}
   [ "$guard" = no ] && opts=(--no-guardian)
   rm -rf "$T/reports"
-  env "$MARK" "$ASH" run "${opts[@]}" -q --state-dir "$T/state" --report-dir "$T/reports" "$T/$scen.yaml" \
+  rm -f "$T/trip"
+  if [ "$sig" = GUARD ]; then
+    yaml=$T/$scen-guard.yaml
+    { cat "$T/$scen.yaml"; printf 'guardrails:\n  - {name: kt-trip, exec: [test, "!", -e, "%s"], every: 20ms}\n' "$T/trip"; } >"$yaml"
+  fi
+  env "$MARK" "$ASH" run "${opts[@]}" -q --state-dir "$T/state" --report-dir "$T/reports" "$yaml" \
     >"$T/run.log" 2>&1 &
   h=$!
   watch_ids "$h" "$ids" &
@@ -525,12 +539,13 @@ trial() { # scenario signal(KILL|INT) guardian(yes|no) window
   fi
   # SIGINT through ash_signal: the CLOCK_MONOTONIC instants around kill(), to
   # compare with the run's own end (report.json: monotonic_ns.start + duration_ms).
-  local sent=""
-  if [ "$sig" = INT ]; then
-    sent=$("$SIGNAL" 2 "$h" 2>/dev/null)
-  else
-    kill -"$sig" "$h" 2>/dev/null
-  fi
+  local sent="" abort_st=""
+  case $sig in
+    INT) sent=$("$SIGNAL" 2 "$h" 2>/dev/null) ;;
+    GUARD) touch "$T/trip" ;;
+    ABORT) "$ASH" abort --state-dir "$T/state" >"$T/abort.log" 2>&1; abort_st=$? ;;
+    *) kill -"$sig" "$h" 2>/dev/null ;;
+  esac
   # The harness's signal state right after a SIGINT: shown when it did not abort.
   [ "$sig" = INT ] && { echo "exe $(readlink "/proc/$h/exe" 2>/dev/null)"; grep -E '^(SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt)' "/proc/$h/status"; } >"$T/sigstate" 2>&1
   wait "$h" 2>/dev/null; st=$?
@@ -545,7 +560,33 @@ trial() { # scenario signal(KILL|INT) guardian(yes|no) window
   for j in "$T"/state/*.journal; do [ -e "$j" ] && basename "$j" .journal >>"$ids"; done
   trials=$((trials + 1))
   local what="SIGKILL" problems="" note=""
-  if [ "$sig" = INT ]; then
+  if [ "$sig" = GUARD ] || [ "$sig" = ABORT ]; then
+    # A normal exit path: exit 1, a report with verdict aborted naming the cause.
+    local rep cause
+    what=$([ "$sig" = GUARD ] && echo guardrail || echo abort)
+    rep=$(ls "$T"/reports/*/report.json 2>/dev/null | head -1)
+    [ "$sig" = ABORT ] && [ "$abort_st" != 0 ] && problems+=" aftershock-abort-exit-$abort_st($(head -c 200 "$T/abort.log"))"
+    [ $st = 1 ] || problems+=" exit-status-$st"
+    if [ -z "$rep" ]; then
+      problems+=" no-report"
+    else
+      cause=$(python3 - "$rep" "$sig" <<'PY'
+import json, sys
+run = json.load(open(sys.argv[1]))["runs"][0]
+if run.get("verdict") != "aborted":
+    print("verdict-%s" % run.get("verdict"))
+elif sys.argv[2] == "GUARD" and (run.get("guardrail") or {}).get("name") != "kt-trip":
+    print("no-guardrail-kt-trip-in-the-report")
+elif any(f.get("revert") not in ("reverted", "not-injected") for f in run.get("faults", [])) or \
+        not any(f.get("revert") == "reverted" for f in run.get("faults", [])):
+    # stopped with its faults in effect: each one reverted (a second one may not have come yet)
+    print("faults-" + ",".join("%s:%s" % (f.get("name"), f.get("revert")) for f in run.get("faults", [])))
+PY
+      )
+      [ -n "$cause" ] && problems+=" $cause"
+    fi
+    wait_unmarked 10
+  elif [ "$sig" = INT ]; then
     what="SIGINT"
     # An orderly abort: exit 1 with a report whose verdict is 'aborted',
     # unless the report shows the run ended before the signal was sent (then
@@ -669,6 +710,10 @@ run_scenario() { # scenario kills ints rotate(yes|no)
     [ "$rot" = yes ] && { k=$NEWI; NEWI=$((NEWI + 1)); }
     trial "$1" INT yes $(((k * 2 + 1) % 5))
   done
+  # The normal early exits, with the faults in effect: a guardrail trip (the guardian
+  # running) and `aftershock abort` (without one: nothing but the run's own revert).
+  trial "$1" GUARD yes 5
+  trial "$1" ABORT no 5
   [ "$rot" = yes ] && NEWS=$((NEWS + 1))
 }
 
@@ -686,11 +731,12 @@ maybe_run() { # scenario kills ints rotate feature...
   if [ -n "$ONLY" ] && ! [[ " $ONLY " == *" $scen "* ]]; then return; fi
   if why=$(machine_lacks "$@"); then
     ash_skip "$scen: $why"
-    expected_skipped=$((expected_skipped + kills + ints))
+    expected_skipped=$((expected_skipped + kills + ints + 2))
     return
   fi
-  # The floor counts from this list: each scenario run here owes its trials.
-  expected=$((expected + kills + ints))
+  # The floor counts from this list: each scenario run here owes its trials
+  # (and one guardrail trip and one `aftershock abort`).
+  expected=$((expected + kills + ints + 2))
   run_scenario "$scen" "$kills" "$ints" "$rot"
 }
 

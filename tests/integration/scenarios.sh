@@ -24,16 +24,6 @@ cleanup() {
 }
 trap cleanup EXIT
 check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
-# What the kinds a scenario uses need from the kernel (for machine_lacks).
-needs() { # scenario file
-  local f=$1
-  grep -q '^hosts:' "$f" && printf '%s\n' "${ASH_SANDBOX_FEATURES[@]}"
-  grep -q 'kind: *host-crash' "$f" && echo freezer
-  grep -q 'kind: *memory-exhaustion' "$f" && echo "memory controller"
-  grep -q 'kind: *network' "$f" && printf '%s\n' "qdisc tbf" nftables relay
-  grep -q 'kind: *syscall' "$f" && echo "seccomp user notification"
-  echo root
-}
 # The scanner's lines for these run ids (ash-<id>, ash<id>v..., "aftershock run <id>").
 leftovers_of() { # run id...
   local re out st
@@ -55,7 +45,7 @@ for name in $files; do
   out=$("$ASH" run --quiet --state-dir "$T/state" --report-dir "$T/reports" "$f" 2>&1); st=$?
   if [ $st = 3 ]; then
     said=$(echo "$out" | grep aftershock: | head -1)
-    mapfile -t feats < <(needs "$f")
+    mapfile -t feats < <(scenario_needs "$f")
     if why=$(machine_lacks "${feats[@]}"); then
       ash_skip "$sc: $why ($said)"
       skipped=$((skipped + 1))
@@ -98,7 +88,7 @@ check "all $expected bundled scenario(s) tried (tried $total)" '[ "$expected" -g
 check "every scenario ran or was skipped with the kernel's reason" '[ $((ran + skipped)) = "$expected" ]'
 mapfile -t all_feats < <(for name in $files; do
   f="$S/scenarios/$(basename "$name")"
-  [ -f "$f" ] && needs "$f"
+  [ -f "$f" ] && scenario_needs "$f"
 done | sort -u)
 if ! lacking=$(machine_lacks "${all_feats[@]}"); then
   check "this machine has all the bundled scenarios need: all $expected ran (ran $ran)" '[ $ran = "$expected" ]'

@@ -1,6 +1,7 @@
 /* Test target for syscall faults: reads "N PATH" lines on stdin, does N
- * openat(PATH)+close, prints "ok A fail B errno E ns T" (the last errno seen,
- * total time) so a test counts exactly which calls failed. */
+ * openat(PATH)+close ("N PATH fsync": opens PATH once and does N fsync on that
+ * fd, for faults that select by fd_path), prints "ok A fail B errno E ns T"
+ * (the last errno seen, total time) so a test counts exactly which calls failed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,14 +18,29 @@ static long long now_ns(void)
 
 int main(void)
 {
-    char line[4200], path[4096];
+    char line[4200], path[4096], op[16];
     long n;
     while (fgets(line, sizeof line, stdin)) {
-        if (sscanf(line, "%ld %4095s", &n, path) != 2)
+        int got = sscanf(line, "%ld %4095s %15s", &n, path, op);
+        if (got < 2)
             continue;
         long ok = 0, fail = 0;
         int last = 0;
         long long t0 = now_ns();
+        if (got == 3 && strcmp(op, "fsync") == 0) {
+            int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+            for (long i = 0; i < n; i++) {
+                if (fd >= 0 && fsync(fd) == 0) {
+                    ok++;
+                } else {
+                    fail++;
+                    last = errno;
+                }
+            }
+            if (fd >= 0)
+                close(fd);
+            n = 0;
+        }
         for (long i = 0; i < n; i++) {
             int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
             if (fd < 0) {

@@ -491,6 +491,53 @@ START_TEST(junit_pass_aborted_nulls)
 }
 END_TEST
 
+/* Issue 16: the people's marks stand beside the machine's figures in report.md, report.html
+ * and junit.xml (gameday.json: marks by two people, a human detector repeating the first). */
+START_TEST(marks_beside_the_figures)
+{
+    const char *line = "marked detected at +5.00 s (09:30:09 UTC) (uid 1000 pid 4242); marked mitigated at +9.50 s "
+                       "(09:30:13 UTC) (key in the live view (pid 777)); marked recovered at +12.8 s (09:30:17 UTC) "
+                       "(key in the live view (pid 777)). TTD by the people 5.00 s, by the machine 3.01 s "
+                       "(backlog-alert)";
+    char want[2048], path[512];
+    char *md = render("gameday", ash_report_write_markdown, "report.md", NULL, 0);
+    snprintf(want, sizeof want, "- run 1, the people (`aftershock mark`): %s\n", line);
+    ck_assert_msg(strstr(md, want), "report.md:\n%s", md);
+    /* right under the figures table, before the next section */
+    ck_assert_ptr_nonnull(strstr(md, "## Figures per run"));
+    ck_assert(strstr(md, want) < strstr(md, "## Figures per run") + 2000);
+    ck_assert_ptr_null(strstr(md, "- run 2, the people")); /* run 2: nobody marked */
+    free(md);
+
+    char *html = render("gameday", ash_report_write_html, "report.html", NULL, 0);
+    snprintf(want, sizeof want, "<p class=\"marks\">The people (<code>aftershock mark</code>): %s.</p>", line);
+    ck_assert_msg(strstr(html, want), "report.html lacks %s", want);
+    ck_assert_uint_eq(count_of(html, "<p class=\"marks\">"), 1);
+    free(html);
+
+    char *x = render("gameday", ash_report_write_junit, "junit.xml", path, sizeof path);
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"mark.detected_ms\" value=\"5000.000\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"mark.detected.by\" value=\"uid 1000 pid 4242\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"mark.mitigated_ms\" value=\"9500.000\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"mark.recovered_ms\" value=\"12850.000\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd_people_ms\" value=\"5000.000\"/>"));
+    /* the machine's own first detection, not the human detector's repeat of the mark */
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd_machine_ms\" value=\"3012.345\"/>"));
+    ck_assert_ptr_nonnull(strstr(x, "<property name=\"ttd_machine.by\" value=\"backlog-alert\"/>"));
+    ck_assert_uint_eq(count_of(x, "<property name=\"marks\""), 1);
+    free(x);
+    assert_well_formed(path);
+
+    /* No marks, no mark lines or properties. */
+    md = render("pass", ash_report_write_markdown, "report.md", NULL, 0);
+    ck_assert_ptr_null(strstr(md, "the people"));
+    free(md);
+    x = render("pass", ash_report_write_junit, "junit.xml", NULL, 0);
+    ck_assert_ptr_null(strstr(x, "mark"));
+    free(x);
+}
+END_TEST
+
 /* Each verify check is a testcase of its own, failing when its outcome was not the expected one;
  * a "fail" verdict nothing else explains fails the run's own testcase. */
 START_TEST(junit_verify_checks_and_unexplained_fail)
@@ -1405,6 +1452,7 @@ int main(int argc, char **argv)
     tcase_add_unchecked_fixture(tc, setup_parent, teardown_parent);
     tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
     tcase_add_test(tc, stats_known_answers);
+    tcase_add_test(tc, marks_beside_the_figures);
     tcase_add_test(tc, stats_empty_is_null);
     tcase_add_test(tc, summarize_repeat_runs);
     tcase_add_test(tc, json_round_trip_is_atomic);

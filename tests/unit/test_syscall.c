@@ -75,7 +75,7 @@ static void setup(void)
     snprintf(tool, sizeof tool, "%s/tests/ash_opencount", getenv("ASH_BUILD_DIR") ? getenv("ASH_BUILD_DIR") : "build");
     char *argv[] = {tool, NULL};
     struct ash_seccomp_launch launch;
-    ck_assert_int_eq(ash_seccomp_launch_prepare("openat", argv, &launch, &err), 0);
+    ck_assert_int_eq(ash_seccomp_launch_prepare("openat,fsync", argv, &launch, &err), 0);
     int pin[2], pout[2];
     ck_assert_int_eq(pipe2(pin, O_CLOEXEC), 0);
     ck_assert_int_eq(pipe2(pout, O_CLOEXEC), 0);
@@ -120,10 +120,10 @@ static void teardown(void)
 }
 
 /* Send "N PATH", run the loop (answering notifications) until the reply. */
-static void run_opens(long n, const char *path, long *ok, long *fail, int *err_no, long long *ns)
+static void run_calls(long n, const char *path, const char *op, long *ok, long *fail, int *err_no, long long *ns)
 {
     char cmd[256];
-    int len = snprintf(cmd, sizeof cmd, "%ld %s\n", n, path);
+    int len = snprintf(cmd, sizeof cmd, "%ld %s %s\n", n, path, op);
     fx.len = 0;
     fx.got = false;
     fx.reply[0] = '\0';
@@ -132,6 +132,11 @@ static void run_opens(long n, const char *path, long *ok, long *fail, int *err_n
     ash_loop_run_until(fx.loop, &fx.got, ash_now_ns() + 20 * ASH_NS_PER_S, &err);
     ck_assert_msg(fx.got, "no reply from the target");
     ck_assert_int_eq(sscanf(fx.reply, "ok %ld fail %ld errno %d ns %lld", ok, fail, err_no, ns), 4);
+}
+
+static void run_opens(long n, const char *path, long *ok, long *fail, int *err_no, long long *ns)
+{
+    run_calls(n, path, "open", ok, fail, err_no, ns);
 }
 
 static struct ash_fault_spec fault(const char *yaml)
@@ -283,6 +288,30 @@ START_TEST(path_placeholders_and_no_effect)
 }
 END_TEST
 
+/* {run_dir} is substituted in fd_path as in path: fsync on an fd of the file
+ * the glob names fails, on an fd of another file it does not. */
+START_TEST(fd_path_placeholders)
+{
+    long ok, fail;
+    int e;
+    long long ns;
+    fx.ctx.run_dir = "/tmp";
+    struct ash_fault_spec f =
+        fault("service: svc\nsyscalls: [fsync]\nerrno: EIO\nfd_path: \"{run_dir}/ash-sc-target-*\"\n");
+    ash_error_t err = {0};
+    void *st = NULL;
+    ck_assert_msg(f.kind->inject(&fx.ctx, &f, &st, &err) == 0, "%s", err.msg);
+    run_calls(10, fx.target, "fsync", &ok, &fail, &e, &ns);
+    ck_assert_msg(fail == 10 && e == EIO, "fsync on %s: %ld of 10 failed (errno %d)", fx.target, fail, e);
+    run_calls(10, fx.other, "fsync", &ok, &fail, &e, &ns);
+    ck_assert_int_eq(fail, 0);
+    ck_assert_int_eq(f.kind->revert(&fx.ctx, &f, st, &err), 0);
+    run_calls(10, fx.target, "fsync", &ok, &fail, &e, &ns);
+    ck_assert_int_eq(fail, 0);
+    free_fault(&f);
+}
+END_TEST
+
 START_TEST(validation)
 {
     const char *base = "version: 1\nname: s\nservices:\n  - name: svc\n    command: [\"/bin/true\"]\n"
@@ -320,6 +349,7 @@ static Suite *suite(void)
     tcase_add_test(tc, errno_only_inside_window);
     tcase_add_test(tc, delay_measured_and_revert_continues);
     tcase_add_test(tc, path_placeholders_and_no_effect);
+    tcase_add_test(tc, fd_path_placeholders);
     suite_add_tcase(s, tc);
     TCase *tv = tcase_create("parse");
     tcase_add_test(tv, validation);

@@ -44,3 +44,15 @@ machine_lacks() {
 }
 # The features a sandbox (hosts) needs.
 ASH_SANDBOX_FEATURES=(root "network namespace" bridge "veth pair" "mount namespace")
+
+# What the kinds a scenario file uses need from the kernel (for machine_lacks),
+# one feature a line.
+scenario_needs() { # scenario file
+  local f=$1
+  grep -q '^hosts:' "$f" && printf '%s\n' "${ASH_SANDBOX_FEATURES[@]}"
+  grep -q 'kind: *host-crash' "$f" && echo freezer
+  grep -q 'kind: *memory-exhaustion' "$f" && echo "memory controller"
+  grep -q 'kind: *network' "$f" && printf '%s\n' "qdisc tbf" nftables relay
+  grep -q 'kind: *syscall' "$f" && echo "seccomp user notification"
+  echo root
+}
