@@ -1485,7 +1485,9 @@ out_teardown:
             snprintf(error, sizeof error, "%s", r.abort_reason);
     }
     add_event(&r, ash_now_ns(), "run-end", r.aborted ? "aborted" : (r.timed_out ? "timeout" : "finished"));
-    *run_json = ash_run_json(&r, verdict, error[0] ? error : NULL);
+    struct ash_series *series = ash_run_series(&r);
+    *run_json = series ? ash_run_json(&r, series, verdict, error[0] ? error : NULL) : NULL;
+    free(series);
     if (ret == 0 && !r.aborted)
         verdict = ash_run_json_verdict(*run_json);
     else if (ret < 0 && r.t_inject < 0 && !r.aborted)

@@ -173,9 +173,10 @@ struct run {
 struct ash_series *ash_run_series(struct run *r);
 
 /* src/engine/run_json.c: the run as one "runs" entry of report.json, built after
- * teardown from what the run kept; the verdict its expectations give; the revert
- * failures written into it. */
-json_t *ash_run_json(struct run *r, int verdict, const char *error);
+ * teardown from what the run kept and its probes' series (ash_run_series, passed in
+ * so that run_json.c never calls back into run.c); the verdict its expectations
+ * give; the revert failures written into it. */
+json_t *ash_run_json(struct run *r, const struct ash_series *series, int verdict, const char *error);
 int ash_run_json_verdict(json_t *run);
 void ash_run_json_mark_revert_failure(json_t *run_json, const char *what, bool lead);
 void ash_run_json_check_reverts(struct run *r, json_t *run_json);

@@ -30,12 +30,9 @@ static int64_t detector_resolution(struct run *r, const struct ash_detector_spec
     return 0;
 }
 
-json_t *ash_run_json(struct run *r, int verdict, const char *error)
+json_t *ash_run_json(struct run *r, const struct ash_series *series, int verdict, const char *error)
 {
     const struct ash_scenario *sc = r->sc;
-    struct ash_series *series = ash_run_series(r);
-    if (!series)
-        return NULL;
     /* What bounds each figure's error (README, "The measured times"): impact is
      * the start of a failed sample, so one interval; recovery is the answer of
      * a healthy sample sent after the fault ended, so one interval plus the
@@ -82,7 +79,6 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
             r2r = rec >= 0 ? rec - r->t_last_revert : -1;
         }
     }
-    free(series);
     /* fleet: t_inject and the reverts may be an agent's times, each known to its clock bound. */
     int64_t clock_res = ash_fleet_run_bound(r->fleet);
     probe_res += clock_res;
