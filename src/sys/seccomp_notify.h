@@ -10,7 +10,7 @@
 #ifndef ASH_SYS_SECCOMP_NOTIFY_H
 #define ASH_SYS_SECCOMP_NOTIFY_H
 
-#include <aftershock/error.h>
+#include <aftershock/aftershock.h> /* ash_error_t; the public entry points this file defines */
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -88,7 +88,6 @@ int ash_syscall_nr(const char *name);
 /* "EIO" -> 5; -1 when unknown. */
 int ash_errno_parse(const char *name);
 
-/* Body of `aftershock __seccomp-exec SOCKFD SYSCALLS -- ARGV...`. */
-int ash_seccomp_exec_main(int argc, char **argv);
+/* ash_seccomp_exec_main, the body of `aftershock __seccomp-exec`, is public (<aftershock/aftershock.h>). */
 
 #endif
