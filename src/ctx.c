@@ -2,6 +2,7 @@
  * the registry so that one kind links with this file and not with every other kind. */
 #include "kinds.h"
 #include "env/target.h"
+#include "sys/clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,19 @@ void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const cha
     va_end(ap);
     if (ctx && ctx->event)
         ctx->event(ctx, t, event, buf);
+}
+
+void ash_ctx_fail(struct ash_ctx *ctx, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (ctx && ctx->fail)
+        ctx->fail(ctx, buf);
+    else if (ctx && ctx->event)
+        ctx->event(ctx, ash_now_ns(), "error", buf);
 }
 
 static int ctx_target_resolve(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct ash_target *out,

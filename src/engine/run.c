@@ -96,6 +96,12 @@ static void ctx_event(struct ash_ctx *ctx, int64_t t, const char *event, const c
     add_event(ctx->engine, t, event, detail);
 }
 
+/* A kind lost something it cannot go on without (ash_ctx_fail): the run stops, saying why. */
+static void ctx_fail(struct ash_ctx *ctx, const char *why)
+{
+    abort_run(ctx->engine, "%s", why);
+}
+
 static void env_event(void *arg, int64_t t, const char *event, const char *detail)
 {
     add_event(arg, t, event, detail);
@@ -1270,6 +1276,7 @@ static int run_world(struct run *r, ash_error_t *err)
                               .fault_ended = ctx_fault_ended,
                               .no_effect = ctx_no_effect,
                               .fault_state = ctx_fault_state,
+                              .fail = ctx_fail,
                               .engine = r};
     if (sc->n_hosts > 0) {
         if (ash_sandbox_create_in(sc, cfg->run_id, cfg->run_dir, r->journal, &r->sandbox, err) < 0) {

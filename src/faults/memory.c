@@ -299,6 +299,12 @@ static void on_oom(void *arg, int64_t t, uint64_t n, const struct ash_mem_sample
                    st->target, n, n == 1 ? "" : "es", s->oom_kills, (double)s->usage / MIB);
 }
 
+static void on_watch_failed(void *arg, const char *why)
+{
+    struct mem_state *st = arg;
+    ash_ctx_fail(st->ctx, "%s: %s", st->target, why);
+}
+
 static void on_sample(void *arg, int64_t t, const struct ash_mem_sample *s)
 {
     struct mem_state *st = arg;
@@ -546,7 +552,8 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         goto fail;
     }
     if (ctx->loop && ash_memwatch_open(ctx->loop, &st->cg, c->sample_every_ns,
-                                       &(struct ash_memwatch_cbs){.oom = on_oom, .sample = on_sample, .arg = st},
+                                       &(struct ash_memwatch_cbs){
+                                           .oom = on_oom, .sample = on_sample, .failed = on_watch_failed, .arg = st},
                                        &st->watch, err) < 0)
         goto fail;
     char path[700], val[32];

@@ -289,6 +289,34 @@ static void fail_revert_at_every_call(const struct halfway *h, bool persistent)
     ck_assert_msg(n < 5000, "%s: revert never completed", h->name);
 }
 
+/* The last wrapped call of a complete inject of `fs` fails: inject must fail too,
+ * with a message, and leave nothing in the journal. For network, that call is the
+ * no-effect check's timer: a fault in effect that nobody watches must not pass for
+ * an injected one (issue 13). A fault without a relay process, so that its calls
+ * are the same every time. (Counted with no ck_assert in between: Check's own
+ * calls go through the wrappers too.) */
+static void last_call_fails_inject(const struct halfway *h, const struct ash_fault_spec *fs)
+{
+    void *st = NULL;
+    ash_error_t err = {0};
+    ash_torture_arm(0);
+    int r = fs->kind->inject(&h->f->ctx, fs, &st, &err);
+    uint64_t calls = ash_torture_calls();
+    ck_assert_msg(r == 0, "%s: inject: %s", h->name, err.msg);
+    ck_assert_msg(fs->kind->revert(&h->f->ctx, fs, st, &err) == 0, "%s: revert: %s", h->name, err.msg);
+    st = NULL;
+    ash_torture_arm(calls);
+    r = fs->kind->inject(&h->f->ctx, fs, &st, &err);
+    const char *what = NULL;
+    bool hit = ash_torture_hit(&what);
+    ash_torture_arm(0);
+    ck_assert_msg(hit, "%s: the last of %llu calls was not reached", h->name, (unsigned long long)calls);
+    ck_assert_msg(r < 0, "%s: inject succeeded though its last call (%s) failed", h->name, what);
+    ck_assert_msg(err.msg[0], "%s: inject failed without a message", h->name);
+    ck_assert_int_eq(ash_journal_pending(h->f->fj), 0);
+    ck_assert_int_eq(live_children(), 0);
+}
+
 /* Inject half-way, then revert under single and persistent failures. */
 static void torture_kind(const struct halfway *h)
 {
@@ -393,14 +421,25 @@ START_TEST(network_inject_fails_half_way)
 {
     if (need_root("namespaces, qdiscs, nftables"))
         return;
+    /* A loop, as in a run: inject arms its no-effect check on it. */
+    ash_loop *loop = NULL;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_loop_new(&loop, &err), 0);
     struct fx f;
     fx_sandbox(&f, 'h',
                "version: 1\nname: halfway\nhosts:\n  - name: a\n  - name: b\nfaults:\n"
                "  - name: f\n    kind: network\n    host: a\n"
-               "    bandwidth: 10mbit\n    queue: 100ms\n    delay: 20ms\n    loss: 10%\n",
-               NULL);
-    torture_kind(&(struct halfway){"network", &f, net_in_place, net_nothing_left});
+               "    bandwidth: 10mbit\n    queue: 100ms\n    delay: 20ms\n    loss: 10%\n"
+               "  - name: cap\n    kind: network\n    host: b\n    bandwidth: 10mbit\n    queue: 100ms\n",
+               loop);
+    struct halfway h = {"network", &f, net_in_place, net_nothing_left};
+    torture_kind(&h);
+    last_call_fails_inject(&h, &f.sc->faults[1]);
+    struct ash_host *b = ash_sandbox_host(f.sb, "b");
+    ck_assert_msg(!harmful_qdisc(ash_host_netns_fd(b), "eth0") && !harmful_qdisc(-1, ash_host_veth(b)),
+                  "a qdisc left on b after the failed inject");
     fx_free(&f);
+    ash_loop_free(loop);
 }
 END_TEST
 
