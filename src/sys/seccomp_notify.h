@@ -68,6 +68,8 @@ typedef void (*ash_seccomp_policy_fn)(void *arg, const struct ash_seccomp_call *
 int ash_seccomp_policy_add(const char *tag, ash_seccomp_policy_fn fn, void *arg, ash_error_t *err);
 /* Unregister; delayed calls it decided are continued now. */
 void ash_seccomp_policy_remove(ash_seccomp_policy_fn fn, void *arg);
+/* Policies registered for tag (a fault in effect has one; none is left after its revert). */
+size_t ash_seccomp_policies(const char *tag);
 /* Listeners currently watched under tag. */
 size_t ash_seccomp_listeners(const char *tag);
 
