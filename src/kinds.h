@@ -186,6 +186,12 @@ const char *ash_describe_join(char *buf, size_t len, const struct ash_strlist *l
 
 struct ash_fault_kind {
     struct ash_kind_common c;
+    /* Optional: end the fault's harm now, for a remediation that does what the runbook
+     * did (kill_lock_holder: table-lock's holder process), keeping `state` for the
+     * engine's revert, which then finds nothing left to undo. `why` names the cause
+     * in the timeline. Idempotent. Actions reach a fault through this, never through
+     * another kind's header. */
+    int (*end_harm)(void *state, const char *why, ash_error_t *err);
     /* Apply. Journal the undo *before* each change. Return once the fault is in
      * effect: the engine takes t_inject when this returns. On failure, revert
      * what was applied before returning -1. */
