@@ -1493,14 +1493,19 @@ out_teardown:
     }
     add_event(&r, ash_now_ns(), "run-end", r.aborted ? "aborted" : (r.timed_out ? "timeout" : "finished"));
     struct ash_series *series = ash_run_series(&r);
-    *run_json = series ? ash_run_json(&r, series, verdict, error[0] ? error : NULL) : NULL;
+    struct ash_run_record rec;
+    bool have_rec = series && ash_run_record_fill(&r, &rec) == 0;
+    *run_json = have_rec ? ash_run_json(&rec, series, verdict, error[0] ? error : NULL) : NULL;
     free(series);
     if (ret == 0 && !r.aborted)
         verdict = ash_run_json_verdict(*run_json);
     else if (ret < 0 && r.t_inject < 0 && !r.aborted)
         verdict = ASH_VERDICT_ERROR;
     json_object_set_new(*run_json, "verdict", json_string(ash_verdict_name(verdict)));
-    ash_run_json_check_reverts(&r, *run_json);
+    if (have_rec) {
+        ash_run_json_check_reverts(&rec, *run_json);
+        ash_run_record_free(&rec);
+    }
     for (size_t i = 0; i < sc->n_faults; i++)
         if (r.faults[i].revert_failed)
             verdict = ASH_VERDICT_ERROR;
