@@ -2,19 +2,38 @@
  * the registry so that one kind links with this file and not with every other kind. */
 #include "kinds.h"
 #include "env/target.h"
+#include "sys/clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
-void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const char *fmt, ...)
+/* To the timeline as `event`, or with fail set to ctx->fail (the run is aborted). */
+static void ctx_say(struct ash_ctx *ctx, bool fail, int64_t t, const char *event, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+static void ctx_say(struct ash_ctx *ctx, bool fail, int64_t t, const char *event, const char *fmt, va_list ap)
 {
     char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    if (fail && ctx && ctx->fail)
+        ctx->fail(ctx, buf);
+    else if (ctx && ctx->event)
+        ctx->event(ctx, t, event, buf);
+}
+
+void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    ctx_say(ctx, false, t, event, fmt, ap);
     va_end(ap);
-    if (ctx && ctx->event)
-        ctx->event(ctx, t, event, buf);
+}
+
+void ash_ctx_fail(struct ash_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ctx_say(ctx, true, ash_now_ns(), "error", fmt, ap);
+    va_end(ap);
 }
 
 static int ctx_target_resolve(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct ash_target *out,

@@ -81,6 +81,11 @@ struct ash_ctx {
     void (*no_effect)(struct ash_ctx *ctx, const char *fault, const char *why);
     /* The fault's live state (for actions such as kill_lock_holder), NULL if not injected. */
     void *(*fault_state)(struct ash_ctx *ctx, const char *fault);
+    /* Something a kind cannot go on without failed after it started (a timer it needs
+     * could not be made): the run's figures or its safety would be wrong without a word,
+     * so the engine aborts the run with `why` and reverts what is in effect. Called
+     * through ash_ctx_fail; NULL: ash_ctx_fail puts `why` on the timeline as "error". */
+    void (*fail)(struct ash_ctx *ctx, const char *why);
     void *engine; /* the engine's own data; kinds must not touch it */
     /* A fault whose target has all: true is injected once per container it matches;
      * while one is, its id (engine/fault_fanout.c). ash_ctx_target resolves to it. */
@@ -98,6 +103,8 @@ int ash_ctx_target(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct
 /* printf-style helper over ctx->event. */
 void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* printf-style helper over ctx->fail (the run is aborted with the reason). */
+void ash_ctx_fail(struct ash_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Cross-checks after fields are parsed: references to services, hosts, faults.
  * `node` is the item's map (for positions). */
@@ -179,6 +186,12 @@ const char *ash_describe_join(char *buf, size_t len, const struct ash_strlist *l
 
 struct ash_fault_kind {
     struct ash_kind_common c;
+    /* Optional: end the fault's harm now, for a remediation that does what the runbook
+     * did (kill_lock_holder: table-lock's holder process), keeping `state` for the
+     * engine's revert, which then finds nothing left to undo. `why` names the cause
+     * in the timeline. Idempotent. Actions reach a fault through this, never through
+     * another kind's header. */
+    int (*end_harm)(void *state, const char *why, ash_error_t *err);
     /* Apply. Journal the undo *before* each change. Return once the fault is in
      * effect: the engine takes t_inject when this returns. On failure, revert
      * what was applied before returning -1. */

@@ -7,6 +7,7 @@
 #include <aftershock/text.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define ASH_EXIT_PASS 0
@@ -87,6 +88,36 @@ int ash_recover_with(const char *state_dir, FILE *log, unsigned flags, ash_error
 /* The guardian: wait for pid `harness` to die, then replay `journal` if it
  * still exists. Returns the process exit status. */
 int ash_guardian_main(const char *journal, int harness_pid, const char *harness_start);
+
+/* Hidden subcommands of the aftershock binary: processes the library starts by running
+ * its own executable again. Bodies of `aftershock __lock-holder <json-spec>`,
+ * `__balloon SIZE RATE` and `__seccomp-exec SOCKFD SYSCALLS -- ARGV...`; argv[0] is the
+ * subcommand. A program that links libaftershock and runs the faults that start them
+ * dispatches them from its main, as the CLI does. */
+int ash_lockhold_main(int argc, char **argv);
+int ash_balloon_main(int argc, char **argv);
+int ash_seccomp_exec_main(int argc, char **argv);
+
+/* "250ms", "1m30s", "1.5s" as nanoseconds; -1 on malformed input. */
+int ash_parse_duration(const char *s, int64_t *ns);
+
+/* `aftershock agent`: one node's end of a fleet run (docs/fleet.md). */
+struct ash_kind_set;
+struct ash_agent_opts {
+    const char *connect;              /* the coordinator's HOST:PORT */
+    const char *key_file;             /* the run's fleet key (64 hex digits) */
+    const char *node;                 /* this node's name, as the coordinator knows it */
+    int64_t lease_ns;                 /* revert everything after this long without a word; 0: 3 s */
+    const char *state_dir;            /* the journal's directory; default ASH_DEFAULT_STATE_DIR */
+    const char *guardian_exe;         /* this binary, to start the guardian; NULL: no guardian */
+    const struct ash_kind_set *kinds; /* NULL: every kind this library has (tests pass their own) */
+    int64_t handshake_ns;             /* 0: the channel's default */
+};
+/* Serve one run. 0 when the coordinator said bye; -1 with err saying why the
+ * agent left (the lease lapsed, the connection dropped, a signal, a refused
+ * handshake). Every fault it applied is reverted on either path; err also says
+ * when one could not be (its journal is then kept for `aftershock recover`). */
+int ash_agent_run(const struct ash_agent_opts *o, ash_error_t *err);
 
 /* Print the kinds, one line each, with why a kind is unavailable here. */
 void ash_list_kinds(FILE *out, bool verbose);

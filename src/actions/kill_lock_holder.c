@@ -1,6 +1,6 @@
 /* Action `kill_lock_holder: FAULT`: end a table-lock fault's holder process (the
  * runbook's "kill the stuck maintenance script"), then check the lock is free. */
-#include "faults/table_lock.h"
+#include "kinds.h"
 
 #include <errno.h>
 #include <string.h>
@@ -23,7 +23,8 @@ static int kill_lock_holder_validate(void *conf, const ash_node *node, const str
         v = *node; /* shorthand form: the value itself */
     if (!f)
         return ash_node_fail(&v, err, "no fault named '%s' in this scenario", c->fault);
-    if (f->kind != &ash_fault_table_lock)
+    /* A fault with a holder to end (the kind offers end_harm): table-lock's. */
+    if (!f->kind->end_harm)
         return ash_node_fail(&v, err, "fault '%s' is not a table-lock fault", c->fault);
     return 0;
 }
@@ -31,11 +32,12 @@ static int kill_lock_holder_validate(void *conf, const ash_node *node, const str
 static int kill_lock_holder_run(struct ash_ctx *ctx, const struct ash_remediation_spec *r, ash_error_t *err)
 {
     const struct kill_lock_holder_conf *c = r->conf;
-    struct table_lock_state *st = ctx->fault_state ? ctx->fault_state(ctx, c->fault) : NULL;
-    if (!st)
+    const struct ash_fault_spec *f = ash_scenario_fault(ctx->scenario, c->fault);
+    void *st = ctx->fault_state ? ctx->fault_state(ctx, c->fault) : NULL;
+    if (!st || !f || !f->kind->end_harm)
         return ash_error(err, ESRCH, "kill_lock_holder: fault '%s' is not in effect (not injected yet, or reverted)",
                          c->fault);
-    if (ash_table_lock_end(st, "kill_lock_holder", err) < 0)
+    if (f->kind->end_harm(st, "kill_lock_holder", err) < 0)
         return -1;
     /* The harm is gone: let the engine count the fault as reverted (its revert
      * finds st->ended and only frees the state), so revert_to_recover_ms is measured

@@ -1,8 +1,5 @@
 /* aftershock agent: serve one fleet run on this node (src/fleet/agent.c does the work). */
 #include "cli.h"
-#include "fleet/agent.h"
-#include "kinds.h"
-#include "scenario/node.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -50,7 +47,7 @@ static int agent_main(int argc, char **argv)
                                          {"no-guardian", no_argument, NULL, 'G'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    struct ash_agent_opts o = {.kinds = &ash_kinds};
+    struct ash_agent_opts o = {0};
     bool guardian = true;
     int c;
     optind = 1;

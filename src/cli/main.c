@@ -5,10 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int ash_lockhold_main(int argc, char **argv) __attribute__((weak));
-int ash_balloon_main(int argc, char **argv) __attribute__((weak));
-int ash_seccomp_exec_main(int argc, char **argv) __attribute__((weak));
-
 static const struct ash_cmd *const commands[] = {&ash_cmd_run,     &ash_cmd_plan,   &ash_cmd_validate, &ash_cmd_list,
                                                  &ash_cmd_recover, &ash_cmd_report, &ash_cmd_schema,   &ash_cmd_doctor,
                                                  &ash_cmd_abort,   &ash_cmd_mark,   &ash_cmd_agent,    NULL};
@@ -68,11 +64,11 @@ int main(int argc, char **argv)
             return ASH_EXIT_USAGE;
         return ash_guardian_main(argv[2], atoi(argv[3]), argv[4]);
     }
-    if (strcmp(cmd, "__lock-holder") == 0 && ash_lockhold_main)
+    if (strcmp(cmd, "__lock-holder") == 0)
         return ash_lockhold_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "__balloon") == 0 && ash_balloon_main)
+    if (strcmp(cmd, "__balloon") == 0)
         return ash_balloon_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "__seccomp-exec") == 0 && ash_seccomp_exec_main)
+    if (strcmp(cmd, "__seccomp-exec") == 0)
         return ash_seccomp_exec_main(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);

@@ -178,6 +178,8 @@ static void on_done(CURL *easy, CURLcode result, void *arg)
                    "log stream of container '%s' ended (%s); followed again when it runs", l->name,
                    result == CURLE_OK ? "the container stopped" : curl_easy_strerror(result));
     l->retry = ash_loop_add_timer(l->ctx->loop, ash_now_ns() + RETRY_NS, retry_due, l);
+    if (!l->retry) /* its log would never be followed again: a detection lost without a word */
+        ash_ctx_fail(l->ctx, "log of container '%s': out of memory for the timer that follows it again", l->name);
 }
 
 static int follow(struct ash_clog *l, const struct timespec *since, ash_error_t *err)

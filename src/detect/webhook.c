@@ -524,6 +524,12 @@ static void guard_run_http(void *arg)
     rearm(st);
 }
 
+static void guard_failed(void *arg, const char *why)
+{
+    struct webhook_state *st = arg;
+    ash_ctx_fail(st->ctx, "detector '%s': %s", st->d->name, why);
+}
+
 static void guard_saturated(void *arg, int64_t t, const char *summary)
 {
     struct webhook_state *st = arg;
@@ -676,7 +682,8 @@ static int webhook_start(struct ash_ctx *ctx, const struct ash_detector_spec *d,
     st->c = c;
     st->epfd = -1;
     st->port = port;
-    struct ash_wh_guard_hooks hooks = {.run_http = guard_run_http, .saturated = guard_saturated, .arg = st};
+    struct ash_wh_guard_hooks hooks = {
+        .run_http = guard_run_http, .saturated = guard_saturated, .failed = guard_failed, .arg = st};
     if (ash_wh_guard_new(&st->guard, ctx->loop, b.fd, &lim, &hooks, err) < 0) { /* owns b.fd now */
         free(st);
         return -1;

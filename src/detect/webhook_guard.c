@@ -185,6 +185,15 @@ static int64_t report_timer(ash_loop *loop, int64_t now, void *data)
     return ASH_TIMER_DONE;
 }
 
+/* A timer the guard needs could not be made: said to its owner (the run stops). */
+static void timer_failed(struct ash_wh_guard *g, const char *what)
+{
+    char why[200];
+    snprintf(why, sizeof why, "webhook receiver: out of memory for the timer that would %s", what);
+    if (g->hooks.failed)
+        g->hooks.failed(g->hooks.arg, why);
+}
+
 /* Something was shed: report it soon, but at most once every REPORT_EVERY_NS. */
 static void note_shed(struct ash_wh_guard *g)
 {
@@ -196,8 +205,9 @@ static void note_shed(struct ash_wh_guard *g)
     int64_t at = now + REPORT_GATHER_NS;
     if (g->last_report && g->last_report + REPORT_EVERY_NS > at)
         at = g->last_report + REPORT_EVERY_NS;
-    /* NULL (no memory): the next call arms it again. */
     g->report_timer = ash_loop_add_timer(g->loop, at, report_timer, g);
+    if (!g->report_timer)
+        timer_failed(g, "report what it shed");
 }
 
 /* Idle: not a byte of a request in its window. Asked of the kernel (TCP_INFO),
@@ -353,9 +363,8 @@ static void arm_deadline(struct ash_wh_guard *g)
     for (size_t i = 0; i < g->n_slots; i++)
         if (evictable(&g->slots[i]) && g->slots[i].since + g->lim.request_timeout_ns < next)
             next = g->slots[i].since + g->lim.request_timeout_ns;
-    if (next != INT64_MAX)
-        /* NULL (no memory): the next call arms it again. */
-        g->deadline_timer = ash_loop_add_timer(g->loop, next, deadline_timer, g);
+    if (next != INT64_MAX && !(g->deadline_timer = ash_loop_add_timer(g->loop, next, deadline_timer, g)))
+        timer_failed(g, "end requests that overrun their deadline");
 }
 
 static int64_t deadline_timer(ash_loop *loop, int64_t now, void *data)
@@ -430,9 +439,8 @@ static void arm_settle(struct ash_wh_guard *g)
     for (size_t i = 0; i < g->n_slots; i++)
         if (evictable(&g->slots[i]) && g->slots[i].since + grace_ns(g) < next)
             next = g->slots[i].since + grace_ns(g);
-    if (next != INT64_MAX)
-        /* NULL (no memory): the next call arms it again. */
-        g->settle_timer = ash_loop_add_timer(g->loop, next, settle_timer, g);
+    if (next != INT64_MAX && !(g->settle_timer = ash_loop_add_timer(g->loop, next, settle_timer, g)))
+        timer_failed(g, "give way to new connections");
 }
 
 static int64_t settle_timer(ash_loop *loop, int64_t now, void *data)

@@ -19,6 +19,9 @@ struct ash_wh_guard_hooks {
     void (*run_http)(void *arg);
     /* Connections were shed or refused: one line of counts, at most once a second. */
     void (*saturated)(void *arg, int64_t t, const char *summary);
+    /* A timer the guard cannot work without could not be made (no memory): a flood
+     * could then starve the real alert unseen, so the run must stop, saying why. */
+    void (*failed)(void *arg, const char *why);
     void *arg;
 };
 

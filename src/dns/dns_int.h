@@ -62,7 +62,11 @@ struct ash_dns {
     struct ash_dns_delayed *delayed;
     struct ash_dns_tcp *conns;
     struct ash_dns_stats stats;
-    struct ash_dns_fwd *fwd;          /* names without a record go upstream (forward.c); NULL: refused */
+    struct ash_dns_fwd *fwd; /* names without a record go upstream (forward.c); NULL: refused */
+    /* How an answer leaves (server.c's ash_dns_answer, set by ash_dns_new): forward.c sends
+     * upstream's replies through it, so forwarding, below the server, never calls up into it. */
+    void (*answer)(struct ash_dns *d, uint8_t *msg, size_t len, int64_t delay_ns, struct ash_dns_tcp *conn,
+                   const struct sockaddr_storage *to, socklen_t to_len);
     unsigned long long netns_ino;     /* ash_dns_serve_netns */
     struct ash_dns_cache_slot *cache; /* answer_cache.c; NULL until the first answer kept */
     uint64_t cache_gen;               /* bumped when the records change: older answers are stale */

@@ -55,7 +55,7 @@ static void on_reply(ash_loop *loop, int fd, uint32_t events, void *data)
         if (!msg)
             continue;
         memcpy(msg, buf, (size_t)n);
-        ash_dns_answer(d, msg, (size_t)n, s->delay_ns, s->conn, s->conn ? NULL : &s->to, s->to_len);
+        d->answer(d, msg, (size_t)n, s->delay_ns, s->conn, s->conn ? NULL : &s->to, s->to_len);
     }
 }
 

@@ -44,6 +44,7 @@ int ash_dns_new(ash_loop *loop, struct ash_dns **out, ash_error_t *err)
     if (!d)
         return ash_error(err, ENOMEM, "DNS server");
     d->loop = loop;
+    d->answer = ash_dns_answer;
     d->udp_fd = d->tcp_fd = -1;
     d->rng = (uint64_t)ash_now_ns() | 1u;
     d->cache_gen = 1;

@@ -7,7 +7,6 @@
  * or a previous run's listener on a fixed port would pass for this one's. */
 #include "engine/ready.h"
 #include "engine/ready_owner.h"
-#include "probes/probe_confs.h"
 #include "sys/clock.h"
 
 #include <errno.h>
@@ -18,11 +17,7 @@
 struct check {
     struct ash_ctx *ctx;
     struct ash_probe_spec spec;
-    union {
-        struct ash_http_conf http;
-        struct ash_tcp_conf tcp;
-        struct ash_exec_probe_conf exec;
-    } conf;
+    void *conf; /* the probe kind's conf, its one field borrowed from the service's ready */
     void *state;
     const struct ash_service_spec *svc;
     void (*done)(void *, bool, const char *);
@@ -33,8 +28,37 @@ static int64_t close_later(ash_loop *loop, int64_t now, void *data)
 {
     struct check *c = data;
     c->spec.kind->close(c->ctx, &c->spec, c->state);
+    free(c->conf);
     free(c);
     return ASH_TIMER_DONE;
+}
+
+/* The probe kind `name`'s conf with only its shorthand field (http's url, tcp's
+ * address, exec's command) set to *value (borrowed, `size` bytes: a char * or a
+ * struct ash_strlist), built from the kind's field table: the engine knows no
+ * kind's conf struct, so a probe kind changes without touching it. NULL when the
+ * kind, or a shorthand field of that size, is not there (or no memory). */
+static void *shorthand_conf(const struct ash_probe_kind *k, const void *value, size_t size)
+{
+    if (!k || !k->c.shorthand)
+        return NULL;
+    for (const struct ash_field *f = k->c.fields; f && f->key; f++) {
+        if (strcmp(f->key, k->c.shorthand) != 0)
+            continue;
+        size_t want = f->type == ASH_F_STRING                             ? sizeof(char *)
+                      : f->type == ASH_F_ARGV || f->type == ASH_F_STRLIST ? sizeof(struct ash_strlist)
+                                                                          : 0;
+        if (want != size || f->offset + size > k->c.conf_size)
+            return NULL;
+        void *conf = calloc(1, k->c.conf_size);
+        if (!conf)
+            return NULL;
+        if (k->c.defaults)
+            k->c.defaults(conf);
+        memcpy((char *)conf + f->offset, value, size);
+        return conf;
+    }
+    return NULL;
 }
 
 static void sample_done(void *arg, const struct ash_sample *s)
@@ -70,23 +94,25 @@ int ash_engine_ready_check(void *arg, const struct ash_service_spec *svc, void (
     c->spec.every_ns = 50 * ASH_NS_PER_MS;
     if (r->http) {
         c->spec.kind = ash_probe_kind_find("http");
-        c->conf.http.url = r->http;
+        c->conf = shorthand_conf(c->spec.kind, &r->http, sizeof r->http);
     } else if (r->tcp) {
         c->spec.kind = ash_probe_kind_find("tcp");
-        c->conf.tcp.address = r->tcp;
+        c->conf = shorthand_conf(c->spec.kind, &r->tcp, sizeof r->tcp);
     } else {
         c->spec.kind = ash_probe_kind_find("exec");
-        c->conf.exec.command = r->exec;
+        c->conf = shorthand_conf(c->spec.kind, &r->exec, sizeof r->exec);
         c->spec.timeout_ns = 5 * ASH_NS_PER_S;
     }
-    c->spec.conf = &c->conf;
+    c->spec.conf = c->conf;
     ash_error_t err = {0};
-    if (!c->spec.kind || c->spec.kind->open(ctx, &c->spec, &c->state, &err) < 0) {
+    if (!c->conf || c->spec.kind->open(ctx, &c->spec, &c->state, &err) < 0) {
+        free(c->conf);
         free(c);
         return -1;
     }
     if (c->spec.kind->sample(ctx, &c->spec, c->state, ash_now_ns(), sample_done, c, &err) < 0) {
         c->spec.kind->close(ctx, &c->spec, c->state);
+        free(c->conf);
         free(c);
         return -1;
     }

@@ -96,6 +96,12 @@ static void ctx_event(struct ash_ctx *ctx, int64_t t, const char *event, const c
     add_event(ctx->engine, t, event, detail);
 }
 
+/* A kind lost something it cannot go on without (ash_ctx_fail): the run stops, saying why. */
+static void ctx_fail(struct ash_ctx *ctx, const char *why)
+{
+    abort_run(ctx->engine, "%s", why);
+}
+
 static void env_event(void *arg, int64_t t, const char *event, const char *detail)
 {
     add_event(arg, t, event, detail);
@@ -1270,6 +1276,7 @@ static int run_world(struct run *r, ash_error_t *err)
                               .fault_ended = ctx_fault_ended,
                               .no_effect = ctx_no_effect,
                               .fault_state = ctx_fault_state,
+                              .fail = ctx_fail,
                               .engine = r};
     if (sc->n_hosts > 0) {
         if (ash_sandbox_create_in(sc, cfg->run_id, cfg->run_dir, r->journal, &r->sandbox, err) < 0) {
@@ -1485,13 +1492,20 @@ out_teardown:
             snprintf(error, sizeof error, "%s", r.abort_reason);
     }
     add_event(&r, ash_now_ns(), "run-end", r.aborted ? "aborted" : (r.timed_out ? "timeout" : "finished"));
-    *run_json = ash_run_json(&r, verdict, error[0] ? error : NULL);
+    struct ash_series *series = ash_run_series(&r);
+    struct ash_run_record rec;
+    bool have_rec = series && ash_run_record_fill(&r, &rec) == 0;
+    *run_json = have_rec ? ash_run_json(&rec, series, verdict, error[0] ? error : NULL) : NULL;
+    free(series);
     if (ret == 0 && !r.aborted)
         verdict = ash_run_json_verdict(*run_json);
     else if (ret < 0 && r.t_inject < 0 && !r.aborted)
         verdict = ASH_VERDICT_ERROR;
     json_object_set_new(*run_json, "verdict", json_string(ash_verdict_name(verdict)));
-    ash_run_json_check_reverts(&r, *run_json);
+    if (have_rec) {
+        ash_run_json_check_reverts(&rec, *run_json);
+        ash_run_record_free(&rec);
+    }
     for (size_t i = 0; i < sc->n_faults; i++)
         if (r.faults[i].revert_failed)
             verdict = ASH_VERDICT_ERROR;

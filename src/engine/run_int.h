@@ -1,6 +1,6 @@
-/* The run's live state, shared by the two halves of the runner: src/engine/run.c
- * (the lifecycle: resources, phases, teardown) and src/engine/run_json.c (what
- * the run measured, as one "runs" entry of report.json). Private to them. */
+/* The run's live state: src/engine/run.c (the lifecycle: resources, phases,
+ * teardown), read once more by src/engine/run_record.c, which makes the plain
+ * records report.json is built from (run_json.c never sees this). Private to them. */
 #ifndef ASH_ENGINE_RUN_INT_H
 #define ASH_ENGINE_RUN_INT_H
 
@@ -10,6 +10,7 @@
 #include "engine/measure.h"
 #include "engine/offloop.h"
 #include "engine/progress.h"
+#include "engine/run_json.h"
 #include "engine/run.h"
 #include "kinds.h"
 #include "sys/loop.h"
@@ -74,43 +75,9 @@ struct rem_rt {
     struct run *run;
 };
 
-/* A probe tick that started over ASH_LATE_REPORT_NS after its schedule, and why. */
-struct late_tick {
-    const char *probe;
-    int64_t scheduled, late;
-    char cause[200];
-};
+/* A probe tick over ASH_LATE_REPORT_NS late is kept (struct late_tick, run_record.h). */
 #define ASH_LATE_REPORT_NS ASH_NS_PER_MS
 #define ASH_LATE_KEEP 1000 /* the first ones; later ones are only counted */
-
-struct event {
-    int64_t t;
-    char *event;
-    char *detail;
-};
-
-struct detection {
-    const struct ash_detector_spec *det;
-    int64_t t;
-    int64_t fired; /* an alert's startsAt (monotonic), ASH_T_UNKNOWN if the detector has none */
-    char detail[200];
-};
-
-/* One alert of an Alertmanager-style detector (ctx->alert), per fingerprint. */
-enum alert_role {
-    AR_DETECTION,      /* the fault's alert: counted */
-    AR_OTHER,          /* firing, but not the alert the detector waits for */
-    AR_ALREADY_FIRING, /* startsAt before t_inject: flagged, not counted */
-    AR_BEFORE_INJECT,  /* notified before any fault was in effect: a false alarm */
-    AR_RESOLVED_ONLY,  /* only its resolution was seen */
-};
-
-struct alert_rec {
-    const struct ash_detector_spec *det;
-    char *key, *name;
-    enum alert_role role;
-    int64_t fired, notified, resolved, resolved_notified; /* ASH_T_UNKNOWN: unknown / not yet */
-};
 
 enum phase { PH_SETUP, PH_WARMUP, PH_FAULTS, PH_REVERT, PH_TEARDOWN, PH_VERIFY };
 
@@ -171,13 +138,5 @@ struct run {
 
 /* The probes' samples as series for engine/measure.c (NULL when memory ran out). */
 struct ash_series *ash_run_series(struct run *r);
-
-/* src/engine/run_json.c: the run as one "runs" entry of report.json, built after
- * teardown from what the run kept; the verdict its expectations give; the revert
- * failures written into it. */
-json_t *ash_run_json(struct run *r, int verdict, const char *error);
-int ash_run_json_verdict(json_t *run);
-void ash_run_json_mark_revert_failure(json_t *run_json, const char *what, bool lead);
-void ash_run_json_check_reverts(struct run *r, json_t *run_json);
 
 #endif

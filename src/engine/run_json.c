@@ -1,8 +1,8 @@
 /* What a run measured, as one "runs" entry of report.json: built after teardown
- * from struct run (engine/run_int.h), so the runner's lifecycle (run.c) and the
- * report's shape change apart. */
-#include "engine/run_int.h"
-#include "engine/fleet_run.h"
+ * from the plain records of engine/run_record.h, never from the runner's live
+ * state, so the runner's lifecycle (run.c) and the report's shape change apart. */
+#include "engine/run_json.h"
+#include "engine/guardrail.h"
 #include "sys/clock.h"
 
 #include <stdlib.h>
@@ -16,12 +16,12 @@ static json_t *ms_or_null(int64_t ns)
     return ns < 0 ? json_null() : json_real(ash_ns_to_ms(ns));
 }
 
-static json_t *rel(struct run *r, int64_t t)
+static json_t *rel(const struct ash_run_record *r, int64_t t)
 {
     return t <= 0 ? json_null() : json_real(ash_ns_to_ms(t - r->t_start));
 }
 
-static int64_t detector_resolution(struct run *r, const struct ash_detector_spec *d, int64_t probe_res)
+static int64_t detector_resolution(const struct ash_run_record *r, const struct ash_detector_spec *d, int64_t probe_res)
 {
     if (!d)
         return probe_res;
@@ -30,12 +30,9 @@ static int64_t detector_resolution(struct run *r, const struct ash_detector_spec
     return 0;
 }
 
-json_t *ash_run_json(struct run *r, int verdict, const char *error)
+json_t *ash_run_json(const struct ash_run_record *r, const struct ash_series *series, int verdict, const char *error)
 {
     const struct ash_scenario *sc = r->sc;
-    struct ash_series *series = ash_run_series(r);
-    if (!series)
-        return NULL;
     /* What bounds each figure's error (README, "The measured times"): impact is
      * the start of a failed sample, so one interval; recovery is the answer of
      * a healthy sample sent after the fault ended, so one interval plus the
@@ -67,8 +64,8 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
         int64_t observed = r->t_observed > 0 ? r->t_observed : r->t_end;
         if (r->t_unfinished >= 0 && r->t_unfinished - 1 < observed)
             observed = r->t_unfinished - 1; /* an abandoned sample: its outcome is unknown */
-        if (ash_fleet_run_known_until(r->fleet) < observed)
-            observed = ash_fleet_run_known_until(r->fleet); /* fleet: past a probe's last sample, or its silence */
+        if (r->known_until < observed)
+            observed = r->known_until; /* fleet: past a probe's last sample, or its silence */
         if (im < 0) {
             /* Never impacted: the steady state never broke, so nothing to recover from. */
             ttr = sc->n_probes ? 0 : -1;
@@ -82,18 +79,17 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
             r2r = rec >= 0 ? rec - r->t_last_revert : -1;
         }
     }
-    free(series);
     /* fleet: t_inject and the reverts may be an agent's times, each known to its clock bound. */
-    int64_t clock_res = ash_fleet_run_bound(r->fleet);
+    int64_t clock_res = r->clock_bound;
     probe_res += clock_res;
     recover_res += clock_res;
     int64_t ttd_res = detector_resolution(r, r->detected_by, probe_res - clock_res) + clock_res;
 
     json_t *run = json_object();
-    json_object_set_new(run, "index", json_integer(r->cfg->index));
+    json_object_set_new(run, "index", json_integer(r->index));
     /* The kernel objects and processes of the run carry it (ash-<run_id>...,
      * ASH_RUN_ID): tests attribute leftovers by it. */
-    json_object_set_new(run, "run_id", json_string(r->cfg->run_id));
+    json_object_set_new(run, "run_id", json_string(r->run_id));
     json_object_set_new(run, "verdict", json_string(ash_verdict_name(verdict)));
     json_object_set_new(run, "error", error ? json_string(error) : json_null());
     json_object_set_new(run, "duration_ms", json_real(ash_ns_to_ms(r->t_end - r->t_start)));
@@ -137,11 +133,11 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
                                   ash_ns_to_ms(recover_res)));
 
     if (r->fleet)
-        json_object_set_new(run, "fleet", ash_fleet_run_json(r->fleet, r->t_start));
+        json_object_set(run, "fleet", r->fleet);
 
     json_t *faults = json_array();
     for (size_t i = 0; i < sc->n_faults; i++) {
-        struct fault_rt *f = &r->faults[i];
+        const struct ash_fault_record *f = &r->faults[i];
         json_array_append_new(
             faults, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "name", f->spec->name, "kind", f->spec->kind->c.name,
                               "injected_ms", f->injected ? rel(r, f->injected_at) : json_null(), "reverted_ms",
@@ -179,7 +175,7 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
     json_t *ok_node[2] = {json_integer(0), json_integer(1)};
     json_t *probes = json_array();
     for (size_t i = 0; i < sc->n_probes; i++) {
-        struct probe_rt *p = &r->probes[i];
+        const struct ash_probe_record *p = &r->probes[i];
         size_t failures = 0;
         int64_t *lat = malloc((p->n ? p->n : 1) * sizeof *lat);
         json_t *ser = json_array();
@@ -237,9 +233,8 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
         }
         json_object_set_new(lj, "over_1ms", json_integer((json_int_t)r->n_late_ticks));
         json_object_set_new(lj, "late_ticks", ticks);
-        json_t *nodes = ash_fleet_run_lateness_json(r->fleet); /* fleet: each agent's ticks, per node */
-        if (nodes)
-            json_object_set_new(lj, "nodes", nodes);
+        if (r->fleet_lateness) /* fleet: each agent's ticks, per node */
+            json_object_set(lj, "nodes", r->fleet_lateness);
     }
 
     json_t *dets = json_array();
@@ -281,7 +276,7 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
 
     json_t *rems = json_array();
     for (size_t i = 0; i < sc->n_remediations; i++) {
-        struct rem_rt *m = &r->rems[i];
+        const struct ash_remediation_record *m = &r->remediations[i];
         json_array_append_new(rems, json_pack("{s:s, s:o, s:b, s:o}", "name", m->spec->name, "at_ms",
                                               m->done ? rel(r, m->at) : json_null(), "ok", m->ok, "error",
                                               m->error[0] ? json_string(m->error) : json_null()));
@@ -344,10 +339,10 @@ void ash_run_json_mark_revert_failure(json_t *run_json, const char *what, bool l
     json_object_set_new(run_json, "verdict", json_string(ash_verdict_name(ASH_VERDICT_ERROR)));
 }
 
-void ash_run_json_check_reverts(struct run *r, json_t *run_json)
+void ash_run_json_check_reverts(const struct ash_run_record *r, json_t *run_json)
 {
     for (size_t i = 0; i < r->sc->n_faults; i++) {
-        const struct fault_rt *f = &r->faults[i];
+        const struct ash_fault_record *f = &r->faults[i];
         if (!f->revert_failed)
             continue;
         char what[1024];

@@ -199,8 +199,7 @@ static const char *mem_unavailable(void)
 /* ---- live state ---- */
 
 struct saved_file {
-    char file[600];
-    char value[64];
+    struct ash_cgroup_saved s; /* the file and its value before the fault */
     uint64_t jid;
 };
 
@@ -246,11 +245,6 @@ static uint64_t mem_total(void)
     return (uint64_t)kb * 1024;
 }
 
-static const char *limit_dir(const struct ash_cgroup *cg)
-{
-    return cg->mem_v2 ? cg->v2 : cg->memory;
-}
-
 /* The limit in effect, or MemTotal when unlimited: what percentages are of. */
 static uint64_t percent_base(const struct ash_cgroup *cg)
 {
@@ -266,10 +260,9 @@ static int save_and_write(struct mem_state *st, const char *file, const char *va
     if (st->n_saved == sizeof st->saved / sizeof st->saved[0])
         return ash_error(err, ENOSPC, "too many saved cgroup values");
     struct saved_file *s = &st->saved[st->n_saved];
-    snprintf(s->file, sizeof s->file, "%s", file);
-    if (ash_read_line(file, s->value, sizeof s->value) < 0)
-        return ash_error(err, errno, "cannot read %s", file);
-    json_t *d = json_pack("{s:s, s:s}", "file", s->file, "value", s->value);
+    if (ash_cgroup_save(file, &s->s, err) < 0)
+        return -1;
+    json_t *d = json_pack("{s:s, s:s}", "file", s->s.file, "value", s->s.value);
     if (d && st->ident)
         json_object_set(d, "target", st->ident);
     int r = ash_journal_append(st->ctx->journal, "memory.restore", d, &s->jid, err);
@@ -277,19 +270,9 @@ static int save_and_write(struct mem_state *st, const char *file, const char *va
     if (r < 0)
         return -1;
     st->n_saved++;
-    /* v1 refuses a limit below usage it cannot reclaim (EBUSY; v2 OOM-kills
-     * instead): usually a burst in flight (a request's working memory), gone
-     * within milliseconds. Retry for up to a second; the fault is in effect,
-     * and t_inject taken, only when the write succeeds. */
-    int64_t until = ash_now_ns() + ASH_NS_PER_S;
-    while (ash_write_text(file, value) < 0) {
-        int e = errno;
-        if (e != EBUSY || ash_now_ns() >= until)
-            return ash_error(err, e, "cannot write %s to %s%s", value, file,
-                             e == EBUSY ? " (the kernel could not reclaim usage below it for 1 s)" : "");
-        usleep(5000);
-    }
-    return 0;
+    /* v1's EBUSY (a burst in flight it cannot reclaim yet) is retried for up to a
+     * second; the fault is in effect, and t_inject taken, only when the write succeeds. */
+    return ash_cgroup_write_limit(file, value, ASH_NS_PER_S, err);
 }
 
 static void on_oom(void *arg, int64_t t, uint64_t n, const struct ash_mem_sample *s)
@@ -297,6 +280,12 @@ static void on_oom(void *arg, int64_t t, uint64_t n, const struct ash_mem_sample
     struct mem_state *st = arg;
     ash_ctx_eventf(st->ctx, t, "oom-kill", "%s: %" PRIu64 " process%s OOM-killed (total %" PRIu64 ", usage %.1f MiB)",
                    st->target, n, n == 1 ? "" : "es", s->oom_kills, (double)s->usage / MIB);
+}
+
+static void on_watch_failed(void *arg, const char *why)
+{
+    struct mem_state *st = arg;
+    ash_ctx_fail(st->ctx, "%s: %s", st->target, why);
 }
 
 static void on_sample(void *arg, int64_t t, const struct ash_mem_sample *s)
@@ -367,14 +356,10 @@ static int undo_own_cg(json_t *rec, ash_error_t *err)
     json_t *back = json_object_get(rec, "back"), *v;
     size_t i;
     if (ash_proc_start_time(pid) == start) {
-        char val[32];
-        snprintf(val, sizeof val, "%d", (int)pid);
         json_array_foreach(back, i, v)
         {
-            char path[700];
-            snprintf(path, sizeof path, "%s/cgroup.procs", json_string_value(v));
-            if (ash_write_text(path, val) < 0)
-                return ash_error(err, errno, "cannot move pid %d back into %s", (int)pid, path);
+            if (ash_cgroup_join_dir(json_string_value(v), pid, err) < 0)
+                return ash_error_wrap(err, "cannot move pid %d back", (int)pid);
         }
     }
     /* The service's children forked during the fault were born in its cgroup:
@@ -427,12 +412,7 @@ static int setup_service_cgroup(struct mem_state *st, const struct ash_target *t
     st->own_cg = true;
     if (ash_cgroup_create(&st->cg, &sys, rel, false, err) < 0)
         return -1;
-    if (!st->cg.mem_v2 && st->cg.memory[0]) {
-        /* v1 charges stay where they were made unless told to move with the task. */
-        char p[700];
-        snprintf(p, sizeof p, "%s/memory.move_charge_at_immigrate", st->cg.memory);
-        ash_write_text(p, "3");
-    }
+    ash_cgroup_move_charges(&st->cg); /* v1: the service's memory is counted where it goes */
     return ash_cgroup_join(&st->cg, st->svc_pid, err);
 }
 
@@ -540,43 +520,34 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         ash_target_release(&t);
         goto fail;
     }
-    if (!limit_dir(&st->cg)[0]) {
+    if (!ash_cgroup_memory_dir(&st->cg)[0]) {
         ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTSUP, "%s has no memory cgroup (no memory controller)",
                         st->target);
         goto fail;
     }
     if (ctx->loop && ash_memwatch_open(ctx->loop, &st->cg, c->sample_every_ns,
-                                       &(struct ash_memwatch_cbs){.oom = on_oom, .sample = on_sample, .arg = st},
+                                       &(struct ash_memwatch_cbs){
+                                           .oom = on_oom, .sample = on_sample, .failed = on_watch_failed, .arg = st},
                                        &st->watch, err) < 0)
         goto fail;
-    char path[700], val[32];
     if (c->limit.set) {
+        char path[700], val[32];
         uint64_t bytes =
             c->limit.is_percent ? (uint64_t)((double)percent_base(&st->cg) * c->limit.fraction) : c->limit.bytes;
-        snprintf(path, sizeof path, "%s/%s", limit_dir(&st->cg),
-                 st->cg.mem_v2 ? "memory.max" : "memory.limit_in_bytes");
+        ash_cgroup_memory_file(&st->cg, ASH_CG_MEM_LIMIT, path, sizeof path);
         snprintf(val, sizeof val, "%" PRIu64, bytes);
         if (save_and_write(st, path, val, err) < 0)
             goto fail;
     }
     if (c->swap == 1) {
-        if (st->cg.mem_v2) {
-            snprintf(path, sizeof path, "%s/memory.swap.max", st->cg.v2);
-            snprintf(val, sizeof val, "0");
-        } else {
-            snprintf(path, sizeof path, "%s/memory.memsw.limit_in_bytes", st->cg.memory);
-            char lp[700];
-            snprintf(lp, sizeof lp, "%s/memory.limit_in_bytes", st->cg.memory);
-            if (ash_read_line(lp, val, sizeof val) < 0) {
-                ash_error(err, errno, "cannot read %s", lp);
-                goto fail;
-            }
-        }
-        if (access(path, F_OK) != 0) {
+        struct ash_cgroup_saved off;
+        if (ash_cgroup_swap_off(&st->cg, &off, err) < 0)
+            goto fail;
+        if (access(off.file, F_OK) != 0) {
             ash_ctx_eventf(ctx, ash_now_ns(), "fault-note",
                            "%s: swap: off has no effect: %s is absent (no swap accounting in this kernel)", st->target,
-                           path);
-        } else if (save_and_write(st, path, val, err) < 0) {
+                           off.file);
+        } else if (save_and_write(st, off.file, off.value, err) < 0) {
             goto fail;
         }
     }
@@ -614,26 +585,15 @@ fail:;
     return -1;
 }
 
-/* revert_limit: the old limit is back; raise it past that, as the fix did. On v1 the
- * memory+swap limit must stay at or above the memory limit, so it goes first. Not
+/* revert_limit: the old limit is back; raise it past that, as the fix did. Not
  * journaled: only a sandbox host's cgroup may get it (validated), and that cgroup is
  * removed with the run (or by recover, with the sandbox). */
 static int raise_limit(struct mem_state *st, ash_error_t *err)
 {
-    char path[700], val[32], old[64] = "";
+    char old[64] = "";
     uint64_t bytes = st->c->revert_limit.bytes;
-    snprintf(val, sizeof val, "%" PRIu64, bytes);
-    if (!st->cg.mem_v2) {
-        char cur[64];
-        snprintf(path, sizeof path, "%s/memory.memsw.limit_in_bytes", st->cg.memory);
-        if (ash_read_line(path, cur, sizeof cur) == 0 && strtoull(cur, NULL, 10) < bytes &&
-            ash_write_text(path, val) < 0)
-            return ash_error(err, errno, "cannot raise %s to %s", path, val);
-    }
-    snprintf(path, sizeof path, "%s/%s", limit_dir(&st->cg), st->cg.mem_v2 ? "memory.max" : "memory.limit_in_bytes");
-    ash_read_line(path, old, sizeof old);
-    if (ash_write_text(path, val) < 0)
-        return ash_error(err, errno, "cannot raise %s to %s", path, val);
+    if (ash_cgroup_raise_memory(&st->cg, bytes, old, sizeof old, err) < 0)
+        return -1;
     ash_ctx_eventf(st->ctx, ash_now_ns(), "memory-raised", "%s: limit %.1f MiB, beyond the %.1f MiB it had before",
                    st->target, (double)bytes / MIB, (double)strtoull(old, NULL, 10) / MIB);
     return 0;
@@ -662,8 +622,8 @@ static int mem_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     /* Newest first: swap limit before memory limit, so memsw >= limit holds on v1. */
     while (st->n_saved > 0) {
         struct saved_file *s = &st->saved[st->n_saved - 1];
-        if (ash_write_text(s->file, s->value) < 0) {
-            ret = ash_error(err, errno, "cannot restore %s to %s", s->file, s->value);
+        if (ash_cgroup_restore(&s->s, err) < 0) {
+            ret = -1;
             break;
         }
         ash_journal_done(ctx->journal, s->jid, NULL);
@@ -705,11 +665,11 @@ static int undo_restore(json_t *rec, ash_error_t *err)
 {
     const char *file = json_string_value(json_object_get(rec, "file"));
     const char *value = json_string_value(json_object_get(rec, "value"));
-    if (!file || !value)
-        return ash_error(err, EINVAL, "memory.restore record without file/value");
-    if (ash_write_text(file, value) < 0 && errno != ENOENT)
-        return ash_error(err, errno, "cannot restore %s to %s", file, value);
-    return 0;
+    struct ash_cgroup_saved s;
+    if (!file || !value || snprintf(s.file, sizeof s.file, "%s", file) >= (int)sizeof s.file ||
+        snprintf(s.value, sizeof s.value, "%s", value) >= (int)sizeof s.value)
+        return ash_error(err, EINVAL, "memory.restore record without a file and value that fit");
+    return ash_cgroup_restore(&s, err);
 }
 
 static int undo_balloon(json_t *rec, ash_error_t *err)
@@ -761,9 +721,13 @@ static int mem_describe(const struct ash_fault_spec *f, const struct ash_describ
     struct ash_cgroup_sys sys;
     struct ash_cgroup cg = {0};
     bool known = ash_cgroup_detect(NULL, &sys, NULL) == 0;
-    if (known)
+    if (known) {
         ash_cgroup_init(&cg, &sys, rel, false);
-    const char *dir = known ? limit_dir(&cg) : rel;
+    } else { /* no cgroup file system here: named as on v2, relative */
+        cg.mem_v2 = true;
+        snprintf(cg.v2, sizeof cg.v2, "%s", rel);
+    }
+    const char *dir = ash_cgroup_memory_dir(&cg);
     if (svc && (c->limit.set || c->balloon.set || c->swap == 1)) {
         if (known && cg.v2[0])
             ash_describe_object(out, "cgroup", cg.v2, "root", "memory.own-cgroup", "made for service %s", svc);
@@ -773,7 +737,7 @@ static int mem_describe(const struct ash_fault_spec *f, const struct ash_describ
     if (c->limit.set) {
         char v[96], file[700];
         fmt_size(v, sizeof v, &c->limit, "the limit in effect (MemTotal when unlimited)");
-        snprintf(file, sizeof file, "%s/%s", dir, !known || cg.mem_v2 ? "memory.max" : "memory.limit_in_bytes");
+        ash_cgroup_memory_file(&cg, ASH_CG_MEM_LIMIT, file, sizeof file);
         if (c->revert_limit.set) {
             /* raise_limit: the revert is the fix, so it does not leave the old value */
             char r[96];
@@ -790,17 +754,14 @@ static int mem_describe(const struct ash_fault_spec *f, const struct ash_describ
     } else if (c->revert_limit.set) {
         char r[96], file[700];
         fmt_size(r, sizeof r, &c->revert_limit, "");
-        snprintf(file, sizeof file, "%s/%s", dir, !known || cg.mem_v2 ? "memory.max" : "memory.limit_in_bytes");
+        ash_cgroup_memory_file(&cg, ASH_CG_MEM_LIMIT, file, sizeof file);
         ash_describe_object(out, "cgroup-file", file, "root", NULL,
                             "raised to revert_limit %s on revert (removed with the host's cgroup)", r);
         n += snprintf(line + n, sizeof line - (size_t)n, " %s set to revert_limit %s on revert;", file, r);
     }
     if (c->swap == 1 && n > 0 && (size_t)n < sizeof line) {
         char file[700];
-        if (!known || cg.mem_v2)
-            snprintf(file, sizeof file, "%s/memory.swap.max", known ? cg.v2 : rel);
-        else
-            snprintf(file, sizeof file, "%s/memory.memsw.limit_in_bytes", cg.memory);
+        ash_cgroup_memory_file(&cg, ASH_CG_MEM_SWAP, file, sizeof file);
         if (c->revert_limit.set && known && !cg.mem_v2)
             ash_describe_object(out, "cgroup-file", file, "root", "memory.restore",
                                 "swap off (restored on revert, then raised to revert_limit if below it)");

@@ -928,8 +928,10 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         snprintf(st->where, sizeof st->where, "the link %s-%s", ash_host_name(a), ash_host_name(b));
     else
         snprintf(st->where, sizeof st->where, "host %s's link", ash_host_name(a));
-    if (ctx->loop)
-        st->quiet = ash_loop_add_timer(ctx->loop, ash_now_ns() + NO_EFFECT_AFTER_NS, quiet_check, st);
+    if (ctx->loop && !(st->quiet = ash_loop_add_timer(ctx->loop, ash_now_ns() + NO_EFFECT_AFTER_NS, quiet_check, st))) {
+        ash_error(err, ENOMEM, "cannot arm the check that the fault harms a packet");
+        goto fail;
+    }
     *state = st;
     return 0;
 fail:;

@@ -427,6 +427,11 @@ static void table_lock_on_event(struct ash_ctx *ctx, const struct ash_fault_spec
         ash_ctx_eventf(ctx, ash_now_ns(), "warning", "%s: %s", f->name, err.msg);
 }
 
+static int table_lock_end_harm(void *state, const char *why, ash_error_t *err)
+{
+    return ash_table_lock_end(state, why, err);
+}
+
 static int table_lock_revert(struct ash_ctx *ctx, const struct ash_fault_spec *f, void *state, ash_error_t *err)
 {
     struct table_lock_state *st = state;
@@ -537,4 +542,5 @@ const struct ash_fault_kind ash_fault_table_lock = {
     .undo_ops = table_lock_undo,
     .describe = table_lock_describe,
     .ends_itself = table_lock_ends_itself,
+    .end_harm = table_lock_end_harm,
 };

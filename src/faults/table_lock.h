@@ -1,5 +1,5 @@
-/* Fault `table-lock`: its configuration and live state, shared with the
- * `kill_lock_holder` remediation action (and the unit tests). */
+/* Fault `table-lock`: its configuration and live state, for its unit tests. Other
+ * kinds reach it through struct ash_fault_kind (kill_lock_holder: end_harm). */
 #ifndef ASH_FAULTS_TABLE_LOCK_H
 #define ASH_FAULTS_TABLE_LOCK_H
 

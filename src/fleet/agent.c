@@ -705,6 +705,8 @@ int ash_agent_run(const struct ash_agent_opts *opts, ash_error_t *err)
         o.lease_ns = ASH_AGENT_LEASE_NS;
     if (!o.state_dir)
         o.state_dir = ASH_DEFAULT_STATE_DIR;
+    if (!o.kinds)
+        o.kinds = &ash_kinds;
     if (!o.node || !o.node[0] || strlen(o.node) > 127)
         return ash_error_class(err, ASH_ERR_USAGE, 0, "--node NAME: 1-127 bytes naming this node");
     struct agent a = {.o = &o};

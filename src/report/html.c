@@ -12,49 +12,6 @@
 #define ASH_VERSION "unknown"
 #endif
 
-/* Kept free of '<' and '&' so that the page stays well-formed XML without CDATA. */
-const char ash_report_html_css[] =
-    "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fff}"
-    "main{max-width:1060px;margin:0 auto;padding:0 16px 40px}"
-    ".banner{padding:16px 24px;color:#fff}.banner h1{margin:0;font-size:24px;overflow-wrap:anywhere}"
-    ".banner p{margin:4px 0 0;overflow-wrap:anywhere}"
-    ".banner code{background:rgba(0,0,0,.28);color:#fff;padding:0 4px;border-radius:3px}"
-    ".v-pass{background:#2e7d32}.v-fail{background:#c62828}.v-aborted{background:#a84300}"
-    ".v-error{background:#6a1b9a}.v-unknown{background:#546e7a}"
-    ".key{display:flex;flex-wrap:wrap;gap:12px;margin:14px 0}"
-    ".card{flex:1 1 300px;border:1px solid #d0d7de;border-radius:6px;padding:10px 14px;min-width:0}"
-    ".card h2{margin:0;border:0;font-size:15px;color:#444}.card .big{font-size:28px;font-weight:bold;margin:2px 0}"
-    ".card p{margin:2px 0;overflow-wrap:anywhere}.card.miss{border-color:#c62828;border-width:2px}"
-    "table{border-collapse:collapse;margin:8px 0 16px;font-size:14px}"
-    ".tw{overflow-x:auto;max-width:100%}"
-    "th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top}"
-    "td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
-    "th{background:#f3f5f7}.miss{color:#b71c1c;font-weight:bold}.met{color:#1b5e20}"
-    ".assumed{font-style:italic;color:#7a4a00}.unknown{color:#555;font-style:italic}"
-    "h2{margin-top:28px;border-bottom:1px solid #d0d7de}code{background:#f3f5f7;padding:0 3px}"
-    "pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0}"
-    ".tl{overflow-x:auto;max-width:100%;border:1px solid #d0d7de}"
-    "svg.timeline{display:block;background:#fff}"
-    "svg text{font:12px system-ui,sans-serif;fill:#333}svg .plabel{font-weight:bold}"
-    "svg .label text{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
-    "svg .psub,svg .tick{fill:#555}"
-    "svg .strip-bg{fill:#fafbfc;stroke:#e1e4e8}svg rect.ok{fill:#66bb6a}svg rect.bad{fill:#e53935}"
-    "svg .latency{fill:none;stroke:#37474f;stroke-width:1}"
-    "svg .series-line{fill:none;stroke:#00695c;stroke-width:1.5}svg .series-limit{stroke:#b71c1c;stroke-dasharray:5 3}"
-    "svg .fault rect{fill:#ffb300;fill-opacity:.16;stroke:#ffb300;stroke-opacity:.6}"
-    "svg .flabel{fill:#7a4a00;font-weight:bold}svg .axis line{stroke:#666}"
-    "svg .marker line{stroke-width:1.5}svg .inject line{stroke:#000;stroke-dasharray:4 3}"
-    "svg .detect line{stroke:#ef6c00}svg .detect text{fill:#a84300}"
-    "svg .remedy line{stroke:#1e63d6}svg .remedy text{fill:#1a56bd}"
-    "svg .remedy-failed line{stroke:#c62828;stroke-dasharray:2 2}svg .remedy-failed text{fill:#b71c1c}"
-    "svg .recover line{stroke:#2e7d32}svg .recover text{fill:#1b5e20}"
-    "svg .incident line{stroke:#6a1b9a;stroke-dasharray:6 3}svg .incident text{fill:#6a1b9a}"
-    "svg .limit line{stroke:#555;stroke-dasharray:1 3}svg .limit text{fill:#444}"
-    ".legend span{display:inline-block;margin-right:14px;font-size:13px}"
-    ".sw{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}"
-    "footer{color:#555;font-size:13px;margin-top:32px}"
-    "@media (max-width:600px){.banner{padding:12px}.banner h1{font-size:20px}main{padding:0 8px 24px}}";
-
 static const char *verdict_class(const char *v)
 {
     static const char *const known[] = {"pass", "fail", "aborted", "error"};

@@ -43,7 +43,7 @@ int ash_report_write_gameday_html(const json_t *report, const char *path, ash_er
 /* report["annotations"]["grafana"]'s outcome (posted, failed, warnings) as a section;
  * nothing when the run posted none. */
 void ash_report_put_annotations(FILE *f, const json_t *report, bool html);
-/* The pages' stylesheet (html.c): free of '<' and '&', contrast-checked. */
+/* The pages' stylesheet (html_css.c): free of '<' and '&', contrast-checked. */
 extern const char ash_report_html_css[];
 /* reports_dir/index.html listing every subdirectory holding a report.json, newest first. */
 int ash_report_write_index(const char *reports_dir, ash_error_t *err);

@@ -8,7 +8,7 @@
 #ifndef ASH_SCENARIO_NODE_H
 #define ASH_SCENARIO_NODE_H
 
-#include <aftershock/error.h>
+#include <aftershock/aftershock.h> /* ash_error_t; the public entry points this file defines */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,8 +89,8 @@ int ash_node_bool(const ash_node *n, bool *out, ash_error_t *err);
 int ash_node_int(const ash_node *n, long long min, long long max, long long *out, ash_error_t *err);
 int ash_node_double(const ash_node *n, double min, double max, double *out, ash_error_t *err);
 
-/* Plain-text parsers shared with the CLI (return -1 on malformed input). */
-int ash_parse_duration(const char *s, int64_t *ns);
+/* Plain-text parsers (return -1 on malformed input); ash_parse_duration, which the CLI
+ * uses too, is public (<aftershock/aftershock.h>). */
 struct ash_size {
     bool set;
     bool is_percent;

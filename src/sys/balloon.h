@@ -9,7 +9,7 @@
 #ifndef ASH_SYS_BALLOON_H
 #define ASH_SYS_BALLOON_H
 
-#include <aftershock/error.h>
+#include <aftershock/aftershock.h> /* ash_error_t; the public entry points this file defines */
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,7 +40,6 @@ bool ash_balloon_alive(const struct ash_balloon *b);
 /* SIGKILL, reap, free (the kernel frees its memory). NULL is fine. */
 void ash_balloon_free(struct ash_balloon *b);
 
-/* Body of `aftershock __balloon SIZE RATE`: argv[0] is "__balloon". */
-int ash_balloon_main(int argc, char **argv);
+/* ash_balloon_main, the body of `aftershock __balloon`, is public (<aftershock/aftershock.h>). */
 
 #endif

@@ -346,18 +346,23 @@ static size_t dirs(const struct ash_cgroup *cg, const char *out[4])
     return n;
 }
 
+int ash_cgroup_join_dir(const char *dir, pid_t pid, ash_error_t *err)
+{
+    char path[700], val[32];
+    snprintf(val, sizeof val, "%d", (int)pid);
+    snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+    if (ash_write_text(path, val) < 0)
+        return ash_error(err, errno, "cannot move pid %d into %s", (int)pid, path);
+    return 0;
+}
+
 int ash_cgroup_join(const struct ash_cgroup *cg, pid_t pid, ash_error_t *err)
 {
     const char *d[4];
     size_t n = dirs(cg, d);
-    char val[32];
-    snprintf(val, sizeof val, "%d", (int)pid);
-    for (size_t i = 0; i < n; i++) {
-        char path[600];
-        snprintf(path, sizeof path, "%s/cgroup.procs", d[i]);
-        if (ash_write_text(path, val) < 0)
-            return ash_error(err, errno, "cannot move pid %d into %s", (int)pid, path);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (ash_cgroup_join_dir(d[i], pid, err) < 0)
+            return -1;
     return 0;
 }
 
@@ -467,6 +472,91 @@ int ash_cgroup_restore(const struct ash_cgroup_saved *saved, ash_error_t *err)
         return ash_error(err, errno, "cannot restore '%s' in %s", saved->value, saved->file);
     }
     return 0;
+}
+
+const char *ash_cgroup_memory_dir(const struct ash_cgroup *cg)
+{
+    return cg->mem_v2 ? cg->v2 : cg->memory;
+}
+
+int ash_cgroup_memory_file(const struct ash_cgroup *cg, enum ash_cgroup_mem_file which, char *path, size_t len)
+{
+    static const char *const names[2][2] = {{"memory.limit_in_bytes", "memory.memsw.limit_in_bytes"},
+                                            {"memory.max", "memory.swap.max"}};
+    const char *dir = ash_cgroup_memory_dir(cg);
+    if (!dir[0]) {
+        path[0] = '\0';
+        errno = ENOTSUP;
+        return -1;
+    }
+    snprintf(path, len, "%s/%s", dir, names[cg->mem_v2 ? 1 : 0][which == ASH_CG_MEM_SWAP ? 1 : 0]);
+    return 0;
+}
+
+int ash_cgroup_swap_off(const struct ash_cgroup *cg, struct ash_cgroup_saved *set, ash_error_t *err)
+{
+    if (ash_cgroup_memory_file(cg, ASH_CG_MEM_SWAP, set->file, sizeof set->file) < 0)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTSUP, "no memory controller for this cgroup");
+    if (cg->mem_v2) {
+        snprintf(set->value, sizeof set->value, "0");
+        return 0;
+    }
+    /* v1 has no "swap off": memory+swap capped at the memory limit leaves no room for swap. */
+    char limit[700];
+    ash_cgroup_memory_file(cg, ASH_CG_MEM_LIMIT, limit, sizeof limit);
+    if (ash_read_line(limit, set->value, sizeof set->value) < 0)
+        return ash_error(err, errno, "cannot read %s", limit);
+    return 0;
+}
+
+int ash_cgroup_save(const char *file, struct ash_cgroup_saved *saved, ash_error_t *err)
+{
+    snprintf(saved->file, sizeof saved->file, "%s", file);
+    if (ash_read_line(file, saved->value, sizeof saved->value) < 0)
+        return ash_error(err, errno, "cannot read %s", file);
+    return 0;
+}
+
+int ash_cgroup_write_limit(const char *file, const char *value, int64_t busy_ns, ash_error_t *err)
+{
+    int64_t until = ash_now_ns() + busy_ns;
+    while (ash_write_text(file, value) < 0) {
+        int e = errno;
+        if (e != EBUSY || ash_now_ns() >= until)
+            return ash_error(err, e, "cannot write %s to %s%s", value, file,
+                             e == EBUSY ? " (the kernel could not reclaim usage below it for 1 s)" : "");
+        usleep(5000);
+    }
+    return 0;
+}
+
+int ash_cgroup_raise_memory(const struct ash_cgroup *cg, uint64_t bytes, char *old, size_t old_len, ash_error_t *err)
+{
+    char path[700], val[32];
+    snprintf(val, sizeof val, "%" PRIu64, bytes);
+    if (!cg->mem_v2 && cg->memory[0]) {
+        char cur[64];
+        ash_cgroup_memory_file(cg, ASH_CG_MEM_SWAP, path, sizeof path);
+        if (ash_read_line(path, cur, sizeof cur) == 0 && strtoull(cur, NULL, 10) < bytes &&
+            ash_write_text(path, val) < 0)
+            return ash_error(err, errno, "cannot raise %s to %s", path, val);
+    }
+    if (ash_cgroup_memory_file(cg, ASH_CG_MEM_LIMIT, path, sizeof path) < 0)
+        return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTSUP, "no memory controller for this cgroup");
+    if (old && old_len)
+        ash_read_line(path, old, old_len);
+    if (ash_write_text(path, val) < 0)
+        return ash_error(err, errno, "cannot raise %s to %s", path, val);
+    return 0;
+}
+
+void ash_cgroup_move_charges(const struct ash_cgroup *cg)
+{
+    if (cg->mem_v2 || !cg->memory[0])
+        return;
+    char p[700];
+    snprintf(p, sizeof p, "%s/memory.move_charge_at_immigrate", cg->memory);
+    ash_write_text(p, "3");
 }
 
 /* Read a "key value" line from a flat-keyed file such as cgroup.events. */

@@ -89,7 +89,7 @@ int ash_cgroup_join_self(const struct ash_cgroup *cg);
 
 /* A saved limit, restorable exactly. */
 struct ash_cgroup_saved {
-    char file[520]; /* absolute path of the file written */
+    char file[600]; /* absolute path of the file written */
     char value[64]; /* its content before the change */
 };
 
@@ -99,6 +99,35 @@ int ash_cgroup_set_memory(const struct ash_cgroup *cg, uint64_t bytes, struct as
 /* cores <= 0: unlimited. v2 cpu.max "quota period"; v1 cpu.cfs_quota_us (period read from cfs_period_us). */
 int ash_cgroup_set_cpu(const struct ash_cgroup *cg, double cores, struct ash_cgroup_saved *old, ash_error_t *err);
 int ash_cgroup_restore(const struct ash_cgroup_saved *saved, ash_error_t *err);
+
+/* The memory files, for callers that journal a value before they change it (the
+ * memory-exhaustion fault). The v1/v2 names are picked here, from cg->mem_v2. */
+enum ash_cgroup_mem_file {
+    ASH_CG_MEM_LIMIT, /* v2 memory.max; v1 memory.limit_in_bytes */
+    ASH_CG_MEM_SWAP,  /* v2 memory.swap.max; v1 memory.memsw.limit_in_bytes */
+};
+/* The directory that holds cg's memory files (v2 or v1 memory), "" without one. */
+const char *ash_cgroup_memory_dir(const struct ash_cgroup *cg);
+/* path = that file of cg; -1 (ENOTSUP, path "") without a memory directory. */
+int ash_cgroup_memory_file(const struct ash_cgroup *cg, enum ash_cgroup_mem_file which, char *path, size_t len);
+/* What forbids swap: set->file and set->value to write (v2 memory.swap.max "0"; v1
+ * memory.memsw.limit_in_bytes = the memory limit in effect, read now). */
+int ash_cgroup_swap_off(const struct ash_cgroup *cg, struct ash_cgroup_saved *set, ash_error_t *err);
+/* Read file's current value into saved (file too), to journal before changing it. */
+int ash_cgroup_save(const char *file, struct ash_cgroup_saved *saved, ash_error_t *err);
+/* Write value to a limit file. v1 refuses a limit below usage it cannot reclaim
+ * (EBUSY; v2 OOM-kills instead): usually a burst in flight, gone within
+ * milliseconds, so EBUSY is retried for up to busy_ns. */
+int ash_cgroup_write_limit(const char *file, const char *value, int64_t busy_ns, ash_error_t *err);
+/* Raise the memory limit to bytes; on v1 the memory+swap limit first when it is
+ * lower (it must stay at or above the memory limit). old (optional): the limit
+ * before, as the file said it. */
+int ash_cgroup_raise_memory(const struct ash_cgroup *cg, uint64_t bytes, char *old, size_t old_len, ash_error_t *err);
+/* Move pid into one hierarchy's cgroup directory. */
+int ash_cgroup_join_dir(const char *dir, pid_t pid, ash_error_t *err);
+/* v1: memory a task was charged before it moves in moves with it
+ * (memory.move_charge_at_immigrate); v2 does so itself. Best effort. */
+void ash_cgroup_move_charges(const struct ash_cgroup *cg);
 
 /* Freeze and wait (up to timeout_ns) until the kernel reports it frozen. */
 int ash_cgroup_freeze(const struct ash_cgroup *cg, int64_t timeout_ns, ash_error_t *err);

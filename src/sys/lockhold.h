@@ -9,7 +9,7 @@
 #ifndef ASH_SYS_LOCKHOLD_H
 #define ASH_SYS_LOCKHOLD_H
 
-#include <aftershock/error.h>
+#include <aftershock/aftershock.h> /* ash_error_t; the public entry points this file defines */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -83,7 +83,6 @@ int ash_lockhold_pg_terminate(const char *dsn, const char *token, ash_error_t *e
  * Returns how many were killed, or -1. */
 int ash_lockhold_kill_by_token(const char *token, ash_error_t *err);
 
-/* Body of `aftershock __lock-holder <json-spec>`: argv[0] is "__lock-holder". */
-int ash_lockhold_main(int argc, char **argv);
+/* ash_lockhold_main, the body of `aftershock __lock-holder`, is public (<aftershock/aftershock.h>). */
 
 #endif

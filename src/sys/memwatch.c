@@ -127,9 +127,12 @@ static void on_v1_event(ash_loop *loop, int fd, uint32_t events, void *data)
     w->signal_t = t;
     if (check_kills(w, t) == 0 && !w->recheck) {
         w->recheck_until = t + RECHECK_FOR_NS;
-        /* NULL (no memory): the next event arms it again; the kills are counted from the
-         * kernel's own counter, so none is lost, only seen at the next event or sample. */
+        /* Without it the kills are still counted from the kernel's own counter, but seen
+         * only at the next event or sample: a late oom-kill event, so it is said. */
         w->recheck = ash_loop_add_timer(loop, t + RECHECK_NS, recheck_tick, w);
+        if (!w->recheck && w->cbs.failed)
+            w->cbs.failed(w->cbs.arg,
+                          "memory watch: out of memory for the timer that reads the OOM kills after an event");
     }
 }
 

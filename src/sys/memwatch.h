@@ -29,6 +29,8 @@ struct ash_mem_sample {
 struct ash_memwatch_cbs {
     void (*oom)(void *arg, int64_t t, uint64_t n_new, const struct ash_mem_sample *s);
     void (*sample)(void *arg, int64_t t, const struct ash_mem_sample *s);
+    /* A timer the watch needs could not be made (no memory): OOM kills would be seen late. */
+    void (*failed)(void *arg, const char *why);
     void *arg;
 };
 

@@ -81,7 +81,18 @@ int ash_proc_signal_checked(pid_t pid, uint64_t start, int sig)
     int pfd = ash_pidfd_open(pid);
     if (pfd < 0)
         return -1;
-    if (ash_proc_start_time(pid) != start) {
+    errno = 0;
+    uint64_t now = ash_proc_start_time(pid);
+    if (now == 0 && errno != 0 && errno != ENOENT && errno != ESRCH) {
+        /* /proc could not be read (EMFILE, ENOMEM, EIO): whether it is the same
+         * process is unknown, not "gone". ESRCH here made a revert think a stopped
+         * process had exited and mark its SIGCONT done, leaving it stopped. */
+        int e = errno;
+        close(pfd);
+        errno = e;
+        return -1;
+    }
+    if (now != start) {
         close(pfd);
         errno = ESRCH;
         return -1;

@@ -424,6 +424,15 @@ void ash_seccomp_policy_remove(ash_seccomp_policy_fn fn, void *arg)
     }
 }
 
+size_t ash_seccomp_policies(const char *tag)
+{
+    size_t n = 0;
+    for (const struct policy *p = policies; p; p = p->next)
+        if (strcmp(p->tag, tag) == 0)
+            n++;
+    return n;
+}
+
 size_t ash_seccomp_listeners(const char *tag)
 {
     size_t n = 0;

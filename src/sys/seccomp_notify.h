@@ -10,7 +10,7 @@
 #ifndef ASH_SYS_SECCOMP_NOTIFY_H
 #define ASH_SYS_SECCOMP_NOTIFY_H
 
-#include <aftershock/error.h>
+#include <aftershock/aftershock.h> /* ash_error_t; the public entry points this file defines */
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -68,6 +68,8 @@ typedef void (*ash_seccomp_policy_fn)(void *arg, const struct ash_seccomp_call *
 int ash_seccomp_policy_add(const char *tag, ash_seccomp_policy_fn fn, void *arg, ash_error_t *err);
 /* Unregister; delayed calls it decided are continued now. */
 void ash_seccomp_policy_remove(ash_seccomp_policy_fn fn, void *arg);
+/* Policies registered for tag (a fault in effect has one; none is left after its revert). */
+size_t ash_seccomp_policies(const char *tag);
 /* Listeners currently watched under tag. */
 size_t ash_seccomp_listeners(const char *tag);
 
@@ -88,7 +90,6 @@ int ash_syscall_nr(const char *name);
 /* "EIO" -> 5; -1 when unknown. */
 int ash_errno_parse(const char *name);
 
-/* Body of `aftershock __seccomp-exec SOCKFD SYSCALLS -- ARGV...`. */
-int ash_seccomp_exec_main(int argc, char **argv);
+/* ash_seccomp_exec_main, the body of `aftershock __seccomp-exec`, is public (<aftershock/aftershock.h>). */
 
 #endif

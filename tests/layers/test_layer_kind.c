@@ -66,11 +66,40 @@ START_TEST(test_process_kind_stops_and_continues)
 }
 END_TEST
 
+/* ash_ctx_fail (issue 13): what a kind cannot go on without reaches the engine's
+ * fail hook (which aborts the run); with none, the timeline as an "error" event. */
+static char said[600];
+
+static void on_fail(struct ash_ctx *ctx, const char *why)
+{
+    (void)ctx;
+    snprintf(said, sizeof said, "fail: %s", why);
+}
+
+static void on_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
+{
+    (void)ctx, (void)t;
+    snprintf(said, sizeof said, "%s: %s", event, detail);
+}
+
+START_TEST(test_ctx_fail_reaches_the_engine)
+{
+    struct ash_ctx ctx = {.event = on_event, .fail = on_fail};
+    ash_ctx_fail(&ctx, "no timer for %s", "the log");
+    ck_assert_str_eq(said, "fail: no timer for the log");
+    ctx.fail = NULL;
+    ash_ctx_fail(&ctx, "no timer for %s", "the log");
+    ck_assert_str_eq(said, "error: no timer for the log");
+    ash_ctx_fail(NULL, "nobody listens"); /* a kind without a ctx: nothing to tell, no crash */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("layer_kind");
     TCase *tc = tcase_create("process");
     tcase_add_test(tc, test_process_kind_stops_and_continues);
+    tcase_add_test(tc, test_ctx_fail_reaches_the_engine);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

@@ -149,6 +149,88 @@ START_TEST(test_v2_fixture)
 }
 END_TEST
 
+/* The memory fault's mechanics (issue 13: moved down from src/faults/memory.c): file
+ * names from mem_v2, swap off, the journal-first save, EBUSY-free writes, the
+ * v1 order of a raise, joining one directory, v1 charge moving. */
+static void memory_fault_files(bool v2)
+{
+    make_fixture();
+    struct ash_cgroup cg = {.mem_v2 = v2};
+    char *dir = v2 ? cg.v2 : cg.memory;
+    snprintf(dir, 512, "%s", fixture);
+    const char *limit = v2 ? "memory.max" : "memory.limit_in_bytes";
+    const char *swap = v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes";
+    put(fixture, limit, v2 ? "max\n" : "9223372036854771712\n");
+    put(fixture, swap, v2 ? "max\n" : "9223372036854771712\n");
+    put(fixture, "cgroup.procs", "");
+    ash_error_t err = {0};
+    char path[700], want[700], buf[128];
+    ck_assert_str_eq(ash_cgroup_memory_dir(&cg), fixture);
+    ck_assert_int_eq(ash_cgroup_memory_file(&cg, ASH_CG_MEM_LIMIT, path, sizeof path), 0);
+    snprintf(want, sizeof want, "%s/%s", fixture, limit);
+    ck_assert_str_eq(path, want);
+
+    /* Saved before the write: the journal gets the old value, then the limit is set. */
+    struct ash_cgroup_saved old;
+    ck_assert_int_eq(ash_cgroup_save(path, &old, &err), 0);
+    ck_assert_str_eq(old.value, v2 ? "max" : "9223372036854771712");
+    ck_assert_int_eq(ash_cgroup_write_limit(path, "67108864", ASH_NS_PER_S, &err), 0);
+    get(fixture, limit, buf, sizeof buf);
+    ck_assert_str_eq(buf, "67108864");
+
+    /* Swap off: v2 swap.max 0; v1 memsw at the memory limit in effect. */
+    struct ash_cgroup_saved off;
+    ck_assert_msg(ash_cgroup_swap_off(&cg, &off, &err) == 0, "%s", err.msg);
+    snprintf(want, sizeof want, "%s/%s", fixture, swap);
+    ck_assert_str_eq(off.file, want);
+    ck_assert_str_eq(off.value, v2 ? "0" : "67108864");
+
+    /* A raise past the limit: on v1 memsw first (it must stay >= the limit). */
+    char before[64] = "";
+    ck_assert_msg(ash_cgroup_raise_memory(&cg, 512u << 20, before, sizeof before, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(before, "67108864");
+    get(fixture, limit, buf, sizeof buf);
+    ck_assert_str_eq(buf, "536870912");
+    get(fixture, swap, buf, sizeof buf);
+    ck_assert_str_eq(buf, v2 ? "max" : "9223372036854771712"); /* already above: left alone */
+    put(fixture, swap, "67108864\n");
+    ck_assert_int_eq(ash_cgroup_raise_memory(&cg, 1024u << 20, NULL, 0, &err), 0);
+    get(fixture, swap, buf, sizeof buf);
+    ck_assert_str_eq(buf, v2 ? "67108864" : "1073741824");
+
+    ck_assert_int_eq(ash_cgroup_restore(&old, &err), 0);
+    get(fixture, limit, buf, sizeof buf);
+    ck_assert_str_eq(buf, v2 ? "max" : "9223372036854771712");
+
+    ck_assert_int_eq(ash_cgroup_join_dir(fixture, 4242, &err), 0);
+    get(fixture, "cgroup.procs", buf, sizeof buf);
+    ck_assert_str_eq(buf, "4242");
+
+    put(fixture, "memory.move_charge_at_immigrate", "0\n");
+    ash_cgroup_move_charges(&cg);
+    get(fixture, "memory.move_charge_at_immigrate", buf, sizeof buf);
+    ck_assert_str_eq(buf, v2 ? "0" : "3");
+
+    /* No memory directory: said, nothing written. */
+    struct ash_cgroup none = {0};
+    ck_assert_int_eq(ash_cgroup_memory_file(&none, ASH_CG_MEM_LIMIT, path, sizeof path), -1);
+    ck_assert_str_eq(path, "");
+    ck_assert_int_eq(ash_cgroup_swap_off(&none, &off, &err), -1);
+    rm_rf(fixture);
+}
+
+START_TEST(test_memory_fault_files_v2)
+{
+    memory_fault_files(true);
+}
+END_TEST
+
+START_TEST(test_memory_fault_files_v1)
+{
+    memory_fault_files(false);
+}
+END_TEST
+
 START_TEST(test_v1_fixture)
 {
     make_fixture();
@@ -322,6 +404,8 @@ static Suite *suite(void)
     TCase *tc = tcase_create("cgroup");
     tcase_add_test(tc, test_v2_fixture);
     tcase_add_test(tc, test_v1_fixture);
+    tcase_add_test(tc, test_memory_fault_files_v2);
+    tcase_add_test(tc, test_memory_fault_files_v1);
     tcase_add_test(tc, test_hybrid_fixture);
     tcase_add_test(tc, test_real);
     suite_add_tcase(s, tc);

@@ -16,6 +16,10 @@
  * - host-crash, mode: freeze: the host's cgroup not frozen;
  * - dns (the run's server, in process): a move and an nxdomain rule; the
  *   record back at its address and answered correctly.
+ * - process, action: stop, on a process by pid: not left stopped;
+ * - exec: an inject command that makes a file, a revert command that removes
+ *   it (journaled, committed in the header): the file gone;
+ * - syscall: its policy on a service's seccomp listener: none left.
  * After every N, no child process of this test is left running.
  * The revert cases inject the whole fault, then make the Nth wrapped call of
  * its revert fail, once or from then on (a persistent failure: the engine's
@@ -40,11 +44,14 @@
 #include "sys/qdisc.h"
 #include "sys/torture.h"
 #include "sys/objname.h"
+#include "sys/seccomp_notify.h"
+#include "test_proc.h"
 #include "test_util.h"
 
 #include <check.h>
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <ldns/ldns.h>
 #include <sqlite3.h>
 #include <signal.h>
@@ -62,6 +69,7 @@ struct fx {
     struct ash_sandbox *sb;
     struct ash_ctx ctx;
     size_t base_pending; /* the sandbox's own records, pending until it is destroyed */
+    json_t *commit;      /* what the fault's journal header commits to (kinds with commit: exec) */
 };
 
 /* Children of this process still running (a zombie is dead: not counted). */
@@ -240,7 +248,7 @@ static void recover_fault_journal(const struct halfway *h, unsigned long long n)
         ck_assert_msg(ash_recover_journal(path, NULL, &err) == 0, "%s N=%llu: recover of %zu record(s): %s", h->name, n,
                       left, err.msg);
     unlink(path); /* replayed whole, or clean: the next position starts a new one */
-    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f->frun, &f->fj, &err), 0);
+    ck_assert_int_eq(ash_journal_open_committed(ash_test_journal_dir, f->frun, f->commit, &f->fj, &err), 0);
     f->ctx.journal = f->fj;
 }
 
@@ -289,6 +297,34 @@ static void fail_revert_at_every_call(const struct halfway *h, bool persistent)
     ck_assert_msg(n < 5000, "%s: revert never completed", h->name);
 }
 
+/* The last wrapped call of a complete inject of `fs` fails: inject must fail too,
+ * with a message, and leave nothing in the journal. For network, that call is the
+ * no-effect check's timer: a fault in effect that nobody watches must not pass for
+ * an injected one (issue 13). A fault without a relay process, so that its calls
+ * are the same every time. (Counted with no ck_assert in between: Check's own
+ * calls go through the wrappers too.) */
+static void last_call_fails_inject(const struct halfway *h, const struct ash_fault_spec *fs)
+{
+    void *st = NULL;
+    ash_error_t err = {0};
+    ash_torture_arm(0);
+    int r = fs->kind->inject(&h->f->ctx, fs, &st, &err);
+    uint64_t calls = ash_torture_calls();
+    ck_assert_msg(r == 0, "%s: inject: %s", h->name, err.msg);
+    ck_assert_msg(fs->kind->revert(&h->f->ctx, fs, st, &err) == 0, "%s: revert: %s", h->name, err.msg);
+    st = NULL;
+    ash_torture_arm(calls);
+    r = fs->kind->inject(&h->f->ctx, fs, &st, &err);
+    const char *what = NULL;
+    bool hit = ash_torture_hit(&what);
+    ash_torture_arm(0);
+    ck_assert_msg(hit, "%s: the last of %llu calls was not reached", h->name, (unsigned long long)calls);
+    ck_assert_msg(r < 0, "%s: inject succeeded though its last call (%s) failed", h->name, what);
+    ck_assert_msg(err.msg[0], "%s: inject failed without a message", h->name);
+    ck_assert_int_eq(ash_journal_pending(h->f->fj), 0);
+    ck_assert_int_eq(live_children(), 0);
+}
+
 /* Inject half-way, then revert under single and persistent failures. */
 static void torture_kind(const struct halfway *h)
 {
@@ -317,7 +353,13 @@ static void fx_sandbox(struct fx *f, char tag, const char *yaml, ash_loop *loop)
     ck_assert_msg(ash_scenario_load_string("halfway.yaml", yaml, strlen(yaml), &f->sc, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f->run, &f->j, &err), 0);
     snprintf(f->frun, sizeof f->frun, "%sf", f->run);
-    ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, f->frun, &f->fj, &err), 0);
+    /* As the engine opens a run's journal: committed to the records recover may replay. */
+    f->commit = json_array();
+    for (size_t i = 0; i < f->sc->n_faults; i++)
+        if (f->sc->faults[i].kind->commit)
+            ck_assert_msg(f->sc->faults[i].kind->commit(&f->sc->faults[i], f->sc->dir, f->state, f->commit, &err) == 0,
+                          "%s", err.msg);
+    ck_assert_int_eq(ash_journal_open_committed(ash_test_journal_dir, f->frun, f->commit, &f->fj, &err), 0);
     if (f->sc->n_hosts)
         ck_assert_msg(ash_sandbox_create_in(f->sc, f->run, f->state, f->j, &f->sb, &err) == 0, "sandbox: %s", err.msg);
     f->ctx = (struct ash_ctx){.loop = loop,
@@ -337,6 +379,7 @@ static void fx_free(struct fx *f)
     ash_journal_close(f->fj, true);
     ash_journal_close(f->j, true);
     ash_scenario_free(f->sc);
+    json_decref(f->commit);
 }
 
 /* ---- network: tbf cap + relay delay + nftables loss on host a ---- */
@@ -393,14 +436,25 @@ START_TEST(network_inject_fails_half_way)
 {
     if (need_root("namespaces, qdiscs, nftables"))
         return;
+    /* A loop, as in a run: inject arms its no-effect check on it. */
+    ash_loop *loop = NULL;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_loop_new(&loop, &err), 0);
     struct fx f;
     fx_sandbox(&f, 'h',
                "version: 1\nname: halfway\nhosts:\n  - name: a\n  - name: b\nfaults:\n"
                "  - name: f\n    kind: network\n    host: a\n"
-               "    bandwidth: 10mbit\n    queue: 100ms\n    delay: 20ms\n    loss: 10%\n",
-               NULL);
-    torture_kind(&(struct halfway){"network", &f, net_in_place, net_nothing_left});
+               "    bandwidth: 10mbit\n    queue: 100ms\n    delay: 20ms\n    loss: 10%\n"
+               "  - name: cap\n    kind: network\n    host: b\n    bandwidth: 10mbit\n    queue: 100ms\n",
+               loop);
+    struct halfway h = {"network", &f, net_in_place, net_nothing_left};
+    torture_kind(&h);
+    last_call_fails_inject(&h, &f.sc->faults[1]);
+    struct ash_host *b = ash_sandbox_host(f.sb, "b");
+    ck_assert_msg(!harmful_qdisc(ash_host_netns_fd(b), "eth0") && !harmful_qdisc(-1, ash_host_veth(b)),
+                  "a qdisc left on b after the failed inject");
     fx_free(&f);
+    ash_loop_free(loop);
 }
 END_TEST
 
@@ -560,6 +614,143 @@ START_TEST(dns_inject_fails_half_way)
 }
 END_TEST
 
+/* ---- process, action: stop, on a process this test started (not its child: the
+ * check that no child of this test is left running stays exact) ---- */
+
+static pid_t stop_target;
+
+static pid_t start_grandchild(void)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        pid_t g = fork();
+        if (g == 0) {
+            close(p[0]);
+            close(p[1]);
+            for (;;)
+                pause();
+        }
+        (void)!write(p[1], &g, sizeof g);
+        _exit(0);
+    }
+    close(p[1]);
+    pid_t g = -1;
+    ck_assert_int_eq(read(p[0], &g, sizeof g), (ssize_t)sizeof g);
+    close(p[0]);
+    waitpid(child, NULL, 0);
+    return g;
+}
+
+/* A signal is delivered when the target is next scheduled: wait for its state (1 s at most). */
+static bool stopped_soon(bool want)
+{
+    for (int i = 0; i < 1000 && (ash_test_proc_state(stop_target) == 'T') != want; i++)
+        usleep(1000);
+    return (ash_test_proc_state(stop_target) == 'T') == want;
+}
+
+static void proc_in_place(struct fx *f)
+{
+    (void)f;
+    ck_assert_msg(stopped_soon(true), "the process is not stopped after a complete inject");
+}
+
+static void proc_nothing_left(struct fx *f, unsigned long long n)
+{
+    (void)f;
+    ck_assert_msg(stopped_soon(false), "N=%llu: the process %d is still stopped (%c)", n, (int)stop_target,
+                  ash_test_proc_state(stop_target));
+}
+
+START_TEST(process_inject_fails_half_way)
+{
+    stop_target = start_grandchild();
+    char yaml[300];
+    snprintf(yaml, sizeof yaml,
+             "version: 1\nname: halfway\nfaults:\n  - name: p\n    kind: process\n"
+             "    target: process:pid=%d\n    action: stop\n",
+             (int)stop_target);
+    struct fx f;
+    fx_sandbox(&f, 'p', yaml, NULL);
+    torture_kind(&(struct halfway){"process", &f, proc_in_place, proc_nothing_left});
+    fx_free(&f);
+    kill(stop_target, SIGKILL); /* init reaps it */
+}
+END_TEST
+
+/* ---- exec: a command that makes a file, and one that removes it ---- */
+
+static bool flag_exists(struct fx *f)
+{
+    char path[200];
+    snprintf(path, sizeof path, "%s/flag", f->state);
+    return access(path, F_OK) == 0;
+}
+
+static void exec_in_place(struct fx *f)
+{
+    ck_assert_msg(flag_exists(f), "the inject command's file is missing after a complete inject");
+}
+
+static void exec_nothing_left(struct fx *f, unsigned long long n)
+{
+    ck_assert_msg(!flag_exists(f), "N=%llu: the inject command's file is left", n);
+}
+
+START_TEST(exec_inject_fails_half_way)
+{
+    struct fx f;
+    fx_sandbox(&f, 'e',
+               "version: 1\nname: halfway\nfaults:\n  - name: x\n    kind: exec\n"
+               "    inject: [touch, \"{run_dir}/flag\"]\n    revert: [rm, -f, \"{run_dir}/flag\"]\n",
+               NULL);
+    torture_kind(&(struct halfway){"exec", &f, exec_in_place, exec_nothing_left});
+    fx_free(&f);
+}
+END_TEST
+
+/* ---- syscall: a filter on a service's listener (a stand-in fd: the policy is what
+ * the fault adds, and what must not be left to fail the service's calls) ---- */
+
+static void sc_in_place(struct fx *f)
+{
+    (void)f;
+    ck_assert_msg(ash_seccomp_policies("svc") == 1, "no policy after a complete inject");
+}
+
+static void sc_nothing_left(struct fx *f, unsigned long long n)
+{
+    (void)f;
+    ck_assert_msg(ash_seccomp_policies("svc") == 0, "N=%llu: %zu policies left on the service", n,
+                  ash_seccomp_policies("svc"));
+}
+
+START_TEST(syscall_inject_fails_half_way)
+{
+    ash_loop *loop = NULL;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_loop_new(&loop, &err), 0);
+    int p[2];
+    ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+    struct ash_seccomp_listener *l = NULL;
+    ck_assert_msg(ash_seccomp_listen(loop, p[0], "svc", &l, &err) == 0, "%s", err.msg);
+    struct fx f;
+    fx_sandbox(&f, 's',
+               "version: 1\nname: halfway\nservices:\n  - name: svc\n    command: [\"/bin/true\"]\n"
+               "faults:\n  - name: s\n    kind: syscall\n    target: svc\n    syscalls: [openat]\n"
+               "    errno: EIO\n    path: \"{run_dir}/x*\"\n",
+               loop);
+    torture_kind(&(struct halfway){"syscall", &f, sc_in_place, sc_nothing_left});
+    fx_free(&f);
+    ash_seccomp_listener_close(l);
+    close(p[1]);
+    ash_loop_free(loop);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     /* The balloon and the lock holder are this program, as the aftershock
@@ -577,6 +768,9 @@ int main(int argc, char **argv)
     tcase_add_test(tc, table_lock_inject_fails_half_way);
     tcase_add_test(tc, host_crash_inject_fails_half_way);
     tcase_add_test(tc, dns_inject_fails_half_way);
+    tcase_add_test(tc, process_inject_fails_half_way);
+    tcase_add_test(tc, exec_inject_fails_half_way);
+    tcase_add_test(tc, syscall_inject_fails_half_way);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
