@@ -242,29 +242,57 @@ static bool valid_run_id(const char *id)
     return true;
 }
 
-/* Wait until no link named prefix* is left in the root namespace (the kernel
- * removes a namespace's veths asynchronously, in one batch); after timeout,
- * delete the stragglers one by one. */
-static int wait_links_gone(struct ash_nl *nl, const char *prefix, int64_t timeout_ns, ash_error_t *err)
+/* Wait until no link named prefix* (nor the bridge, when given) is left in
+ * the root namespace: the kernel removes a namespace's veths asynchronously,
+ * in one batch, and says so on a watch socket (polled every 2 ms without
+ * one). Past the timeout, or once the bridge's own deletion has failed
+ * (*bridge_failed), the stragglers are deleted here, one by one. */
+static int wait_links_gone(struct ash_nl *nl, const char *prefix, const char *bridge, const atomic_bool *bridge_failed,
+                           int64_t timeout_ns, ash_error_t *err)
 {
     int64_t deadline = ash_now_ns() + timeout_ns;
+    struct ash_nl *watch = NULL;
+    if (ash_nl_watch_links(&watch, NULL) < 0)
+        watch = NULL;
+    int ret;
     for (;;) {
         char **names;
         size_t n;
-        if (ash_nl_link_names(nl, prefix, &names, &n, err) < 0)
-            return -1;
+        int bidx = 0;
+        if (ash_nl_link_names(nl, prefix, &names, &n, err) < 0) {
+            ret = -1;
+            break;
+        }
+        if (bridge && ash_nl_link_index(nl, bridge, &bidx, err) < 0) {
+            for (size_t i = 0; i < n; i++)
+                free(names[i]);
+            free(names);
+            ret = -1;
+            break;
+        }
         bool late = ash_now_ns() >= deadline;
-        int ret = 0;
+        bool bridge_late = late || (bridge_failed && atomic_load(bridge_failed));
+        ret = 0;
         for (size_t i = 0; i < n; i++) {
             if (late && ret == 0)
                 ret = ash_nl_link_delete_name(nl, names[i], err);
             free(names[i]);
         }
         free(names);
-        if (n == 0 || late)
-            return ret;
-        usleep(2000);
+        if (bidx > 0 && bridge_late && ret == 0 && ash_nl_link_delete(nl, bidx, err) < 0)
+            ret = ash_error_wrap(err, "bridge %s", bridge);
+        if ((n == 0 || late) && (bidx == 0 || bridge_late))
+            break;
+        int64_t left = deadline - ash_now_ns();
+        if (watch && ash_nl_watch_wait(watch, left < 20 * ASH_NS_PER_MS ? left : 20 * ASH_NS_PER_MS, NULL) < 0) {
+            ash_nl_close(watch);
+            watch = NULL;
+        }
+        if (!watch)
+            usleep(2000);
     }
+    ash_nl_close(watch);
+    return ret;
 }
 
 /* ---- subnet ---- */
@@ -578,18 +606,61 @@ out:
     return ret;
 }
 
+/* The bridge's deletion, on a thread of its own that the teardown does not
+ * join: the request returns only after the kernel's rcu_barrier and the
+ * release of the device's memory (~40 ms here), but the bridge, its address
+ * and its routes are gone well before, when the kernel announces the removal,
+ * which is what the teardown waits for (wait_links_gone). The thread owns its
+ * socket; the last of it and the teardown to let go frees this. If the
+ * process exits first, the kernel still finishes the request. */
 struct bridge_del {
     struct ash_nl *nl;
-    const char *name;
-    int ret;
-    ash_error_t err;
+    char name[IF_NAMESIZE_ASH];
+    atomic_bool failed;
+    atomic_int refs;
 };
+
+static void bridge_del_put(struct bridge_del *bd)
+{
+    if (bd && atomic_fetch_sub(&bd->refs, 1) == 1) {
+        ash_nl_close(bd->nl);
+        free(bd);
+    }
+}
 
 static void *bridge_del_thread(void *arg)
 {
     struct bridge_del *bd = arg;
-    bd->ret = ash_nl_link_delete_name(bd->nl, bd->name, &bd->err);
+    if (ash_nl_link_delete_name(bd->nl, bd->name, NULL) < 0)
+        atomic_store(&bd->failed, true); /* the teardown then deletes it itself, and says why not */
+    bridge_del_put(bd);
     return NULL;
+}
+
+/* Start deleting the bridge; NULL when no thread could take it (the teardown's
+ * wait then deletes it). */
+static struct bridge_del *bridge_del_start(const char *name)
+{
+    struct bridge_del *bd = calloc(1, sizeof *bd);
+    if (!bd)
+        return NULL;
+    snprintf(bd->name, sizeof bd->name, "%s", name);
+    atomic_init(&bd->failed, false);
+    atomic_init(&bd->refs, 2);
+    pthread_attr_t a;
+    pthread_t t;
+    bool ok = ash_nl_open(&bd->nl, NULL) == 0 && pthread_attr_init(&a) == 0;
+    if (ok) {
+        ok = pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) == 0 &&
+             pthread_create(&t, &a, bridge_del_thread, bd) == 0;
+        pthread_attr_destroy(&a);
+    }
+    if (!ok) {
+        ash_nl_close(bd->nl);
+        free(bd);
+        return NULL;
+    }
+    return bd;
 }
 
 struct fw_add {
@@ -688,23 +759,16 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
      *    them and their veths in one batch, in the background (deleting veths
      *    one by one would cost an RCU grace period each). */
     bool ns_ok = parallel_hosts(sb, release_host);
-    /* 3. The bridge now (its ports are simply detached), on a thread: deleting
-     *    a link waits for RCU (tens of ms on a busy machine), time in which
-     *    the cgroups and files go. The firewall table goes only after the
-     *    bridge: without it, what the dying hosts still send would be
-     *    forwarded out while the bridge lives (and a peer outside could be
-     *    left retransmitting to them, keeping its namespace alive). */
-    struct bridge_del bd = {.nl = sb->nl, .name = sb->bridge};
-    pthread_t bth;
-    bool bthread = false;
-    /* A bridge that is down forwards nothing: then the table can go at once,
-     *    alongside the deletion. */
+    /* 3. The bridge now (its ports are simply detached), on a thread
+     *    (bridge_del_start), while the cgroups and files go. The firewall table
+     *    goes only after the bridge: without it, what the dying hosts still
+     *    send would be forwarded out while the bridge lives (and a peer
+     *    outside could be left retransmitting to them, keeping its namespace
+     *    alive). A bridge that is down forwards nothing: then the table can go
+     *    at once, alongside the deletion. */
     bool fw_now = sb->fw_made && sb->bridge_made && sb->nl && sb->bridge_ifindex > 0 &&
                   ash_nl_link_set_up(sb->nl, sb->bridge_ifindex, false, NULL) == 0;
-    if (sb->bridge_made && sb->nl)
-        bthread = pthread_create(&bth, NULL, bridge_del_thread, &bd) == 0;
-    if (sb->bridge_made && sb->nl && !bthread)
-        bridge_del_thread(&bd);
+    struct bridge_del *bd = sb->bridge_made && sb->nl ? bridge_del_start(sb->bridge) : NULL;
     if (fw_now) {
         if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
             ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
@@ -719,25 +783,27 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
         journal_done(sb, &sb->j_parent);
     if (sb->files_made && remove_files_dir(sb->files_dir, sb->run_id, &e) >= 0)
         journal_done(sb, &sb->j_files);
-    if (bthread)
-        pthread_join(bth, NULL);
-    if (bd.ret < 0)
-        ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", bd.err.msg);
+    /* 5. Return only once the veths and the bridge are gone too: nothing of
+     *    the run is left. */
+    bool links_gone = false;
+    if (sb->bridge_made && sb->nl) {
+        atomic_bool no_thread = true;
+        int r =
+            wait_links_gone(sb->nl, sb->veth_prefix, sb->bridge, bd ? &bd->failed : &no_thread, 5 * ASH_NS_PER_S, &e);
+        if (r < 0)
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
+        links_gone = r == 0;
+        if (links_gone && ns_ok)
+            journal_done(sb, &sb->j_netns);
+        if (links_gone)
+            journal_done(sb, &sb->j_bridge);
+    }
+    bridge_del_put(bd);
     if (sb->fw_made && !fw_now) {
         if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
             ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         else
             journal_done(sb, &sb->j_fw);
-    }
-    /* 5. Return only once the veths are gone too: nothing of the run is left. */
-    if (sb->bridge_made && sb->nl) {
-        int r = wait_links_gone(sb->nl, sb->veth_prefix, 5 * ASH_NS_PER_S, &e);
-        if (r < 0)
-            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
-        if (r == 0 && ns_ok)
-            journal_done(sb, &sb->j_netns);
-        if (r == 0 && bd.ret == 0)
-            journal_done(sb, &sb->j_bridge);
     }
     ash_nl_close(sb->nl);
     free(sb->hosts);
@@ -1060,7 +1126,7 @@ static int undo_link(json_t *rec, ash_error_t *err)
     if (ash_nl_open(&nl, err) < 0)
         return -1;
     /* Newer records (namespaces) were undone first: their veths are on their way out. */
-    int r = wait_links_gone(nl, prefix, 5 * ASH_NS_PER_S, err);
+    int r = wait_links_gone(nl, prefix, NULL, NULL, 5 * ASH_NS_PER_S, err);
     if (r == 0)
         r = ash_nl_link_delete_name(nl, bridge, err);
     ash_nl_close(nl);
