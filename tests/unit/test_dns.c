@@ -512,6 +512,37 @@ START_TEST(test_rules_by_name)
 }
 END_TEST
 
+/* A split fault answers the same question two ways; both answers are kept
+ * (a fault's answers have slots of their own), so neither evicts the other. */
+START_TEST(test_split_answers_kept)
+{
+    struct ash_dns *d = new_server();
+    ash_error_t err = {0};
+    const char *names[] = {"web"};
+    struct ash_dns_split split[] = {{"10.0.0.2", {.answer = ASH_DNS_WRONG, .addr = "10.7.7.7"}}};
+    struct ash_dns_rule r = {.names = names,
+                             .n_names = 1,
+                             .v = {.answer = ASH_DNS_CORRECT},
+                             .split = split,
+                             .n_split = 1,
+                             .probability = 1,
+                             .ttl = -1};
+    uint64_t id;
+    ck_assert_int_eq(ash_dns_rule_add(d, &r, &id, &err), 0);
+    struct ash_dns_stats st;
+    char got[64];
+    for (int i = 0; i < 10; i++) {
+        ldns_pkt *a = ask_a(d, "web", i % 2 ? "10.0.0.2" : "10.0.0.3");
+        first_answer(a, got, sizeof got);
+        ck_assert_str_eq(got, i % 2 ? "10.7.7.7" : "10.0.0.5");
+        ldns_pkt_free(a);
+    }
+    ash_dns_get_stats(d, &st);
+    ck_assert_uint_eq(st.cached, 8); /* all but the first of each */
+    ash_dns_free(d);
+}
+END_TEST
+
 /* Malformed input: never a crash, never an answer that is not FORMERR/NOTIMP/empty. */
 START_TEST(test_malformed)
 {
@@ -1078,6 +1109,7 @@ int main(void)
     tcase_add_test(tc, test_many_names);
     tcase_add_test(tc, test_rules);
     tcase_add_test(tc, test_rules_by_name);
+    tcase_add_test(tc, test_split_answers_kept);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_parser);
     tcase_add_test(tc, test_host_mode_listen);
