@@ -151,6 +151,86 @@ static int empty_dir_at(int dfd, int depth)
     return ret;
 }
 
+/* The entries of directory fd DFD (left open) removed by a few threads, each
+ * as empty_dir_at removes one: every removed directory costs the filesystem
+ * a freed block, which on a disk mounted with online discard (and no
+ * journal) is a synchronous discard, ~1-3 ms each here; the per-host
+ * directories of a 50-host sandbox took 100-250 ms one after the other.
+ * The discards of several threads are in flight together. */
+#define RM_WORKERS 8
+
+struct rm_work {
+    int dfd;
+    char **names;
+    size_t n;
+    atomic_size_t next;
+    atomic_bool failed;
+};
+
+static void *rm_worker(void *arg)
+{
+    struct rm_work *w = arg;
+    for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->n;) {
+        const char *name = w->names[i];
+        if (unlinkat(w->dfd, name, 0) == 0)
+            continue;
+        int sub = errno == EISDIR ? openat(w->dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+        /* Held open across its rmdir, the directory's inode (and block) is
+         * freed at the close below, not inside the rmdir, which holds the
+         * shared parent's lock: so the discards of the threads overlap. */
+        int hold = sub >= 0 ? dup(sub) : -1;
+        if (sub < 0 || empty_dir_at(sub, 1) < 0 || unlinkat(w->dfd, name, AT_REMOVEDIR) < 0)
+            atomic_store(&w->failed, true);
+        if (hold >= 0)
+            close(hold);
+    }
+    return NULL;
+}
+
+static int empty_dir_parallel(int dfd)
+{
+    int lfd = dup(dfd);
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+    if (!d) {
+        if (lfd >= 0)
+            close(lfd);
+        return -1;
+    }
+    struct rm_work w = {.dfd = dfd};
+    atomic_init(&w.next, 0);
+    atomic_init(&w.failed, false);
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (w.n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            char **v = realloc(w.names, ncap * sizeof *v);
+            if (!v)
+                break; /* the rest is left to the caller's walk */
+            w.names = v;
+            cap = ncap;
+        }
+        if (!(w.names[w.n] = strdup(de->d_name)))
+            break;
+        w.n++;
+    }
+    closedir(d);
+    pthread_t th[RM_WORKERS];
+    size_t nth = 0;
+    for (; nth < RM_WORKERS && nth + 1 < w.n; nth++)
+        if (pthread_create(&th[nth], NULL, rm_worker, &w) != 0)
+            break;
+    rm_worker(&w);
+    for (size_t t = 0; t < nth; t++)
+        pthread_join(th[t], NULL);
+    for (size_t i = 0; i < w.n; i++)
+        free(w.names[i]);
+    free(w.names);
+    return atomic_load(&w.failed) ? -1 : 0;
+}
+
 /* Remove DIR if it is what run RUN's sandbox made: a real directory we own, named sandbox-RUN
  * (or hosts/, as runs before the name carried the run id made it), holding the marker with RUN
  * in it (an empty directory counts: a crash between mkdir and the marker leaves one, and
@@ -220,6 +300,14 @@ static int remove_files_dir(const char *dir, const char *run, ash_error_t *err)
         ret =
             ash_error(err, EPERM, "not removing %s: it holds no marker of run %s (not made by that sandbox)", dir, run);
         goto out;
+    }
+    errno = 0;
+    /* The hosts' directories first, side by side (empty_dir_parallel); what
+     * fails there is tried again, and reported, by the walk below. */
+    int hfd = openat(dfd, "hosts", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (hfd >= 0) {
+        empty_dir_parallel(hfd);
+        close(hfd);
     }
     errno = 0;
     int wfd = dup(dfd);
