@@ -101,6 +101,19 @@ static uint32_t key_hash(const uint8_t *q, size_t len, size_t name_end)
     return h;
 }
 
+/* A fault's answers go to other slots than the truth's for the same question:
+ * a split fault (one answer for some clients, the truth for others) or one
+ * with a probability would otherwise evict one with the other on every query. */
+static uint32_t verdict_hash(const struct ash_dns_verdict *v, long long ttl)
+{
+    if (v->answer == ASH_DNS_CORRECT && ttl < 0)
+        return 0;
+    uint32_t h = ((uint32_t)v->answer + 1) * 2654435761u ^ (uint32_t)ttl * 40503u;
+    for (const char *c = v->addr; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    return h;
+}
+
 static bool key_equal(const struct ash_dns_cache_slot *s, const uint8_t *q, size_t len, size_t name_end)
 {
     if (s->klen != len - 2)
@@ -123,7 +136,8 @@ int ash_dns_cache_get(struct ash_dns *d, const uint8_t *q, size_t len, const str
     size_t qend = d->cache ? question_end(q, len, &name_end) : 0;
     if (!qend)
         return 0;
-    const struct ash_dns_cache_slot *s = &d->cache[key_hash(q, len, name_end) & (CACHE_SLOTS - 1)];
+    const struct ash_dns_cache_slot *s =
+        &d->cache[(key_hash(q, len, name_end) ^ verdict_hash(v, ttl)) & (CACHE_SLOTS - 1)];
     if (s->gen != d->cache_gen || s->qend != qend || !key_equal(s, q, len, name_end) || !same_verdict(s, v, ttl))
         return 0;
     uint8_t *a = malloc(s->len);
@@ -174,7 +188,7 @@ void ash_dns_cache_put(struct ash_dns *d, const uint8_t *q, size_t len, const st
         if (!d->cache)
             return;
     }
-    struct ash_dns_cache_slot *s = &d->cache[key_hash(q, len, name_end) & (CACHE_SLOTS - 1)];
+    struct ash_dns_cache_slot *s = &d->cache[(key_hash(q, len, name_end) ^ verdict_hash(v, ttl)) & (CACHE_SLOTS - 1)];
     for (size_t i = 2; i < len; i++)
         s->buf[i - 2] = i < name_end ? lower(q[i]) : q[i];
     s->klen = (uint16_t)(len - 2);

@@ -35,9 +35,13 @@ struct ash_dns_rule_rt {
     long long ttl;
     struct ash_dns_snap *snap; /* `stale`: each matching name's address when the rule came */
     size_t n_snap;
-    uint64_t asked;               /* queries for its names from its clients (taken or escaped by probability) */
-    struct ash_dns_rule_rt *next; /* newest first */
+    uint64_t asked;                    /* queries for its names from its clients (taken or escaped by probability) */
+    struct ash_dns_rule_rt *next;      /* newest first */
+    bool indexed;                      /* filed by name (rule_index.c); else on the glob list */
+    struct ash_dns_rule_rt *next_glob; /* the glob list, newest first */
 };
+
+struct ash_dns_rix;
 
 struct ash_dns_delayed;
 struct ash_dns_tcp;
@@ -54,6 +58,8 @@ struct ash_dns {
     size_t n_buckets;  /* a power of two, >= n_recs; 0: no index yet */
     char rev_zone[64]; /* "y.x.10.in-addr.arpa" of the sandbox /24: unknown names there are NXDOMAIN */
     struct ash_dns_rule_rt *rules;
+    struct ash_dns_rix *rix;            /* rules with plain names, by name (rule_index.c) */
+    struct ash_dns_rule_rt *glob_rules; /* the others, tried in turn */
     uint64_t next_rule_id;
     uint64_t rng;
     ldns_rdf *origin; /* the root: relative names in record values are absolute */
@@ -98,6 +104,14 @@ void ash_dns_forward(struct ash_dns *d, const uint8_t *q, size_t len, int64_t de
 /* A TCP client closed: its queries in flight are answered to nobody. */
 void ash_dns_forward_forget(struct ash_dns *d, const struct ash_dns_tcp *conn);
 void ash_dns_forward_free(struct ash_dns *d);
+/* rule_index.c: rules whose names are all plain (no glob characters), by
+ * name. add: 0, or -1 when out of memory (the rule is then not filed at all);
+ * find: the rules filed under name (lower case), newest first. */
+bool ash_dns_rule_is_plain(const struct ash_dns_rule_rt *r);
+int ash_dns_rix_add(struct ash_dns *d, struct ash_dns_rule_rt *r);
+void ash_dns_rix_remove(struct ash_dns *d, const struct ash_dns_rule_rt *r);
+struct ash_dns_rule_rt *const *ash_dns_rix_find(const struct ash_dns *d, const char *name, size_t *n);
+void ash_dns_rix_free(struct ash_dns *d);
 /* Drop every rule (ash_dns_free). */
 void ash_dns_rules_free(struct ash_dns *d);
 

@@ -119,6 +119,12 @@ int ash_dns_rule_add(struct ash_dns *d, const struct ash_dns_rule *r, uint64_t *
     rt->id = ++d->next_rule_id;
     rt->next = d->rules;
     d->rules = rt;
+    /* Out of memory for the index, a plain rule is tried in turn like a glob: same answers. */
+    rt->indexed = ash_dns_rule_is_plain(rt) && ash_dns_rix_add(d, rt) == 0;
+    if (!rt->indexed) {
+        rt->next_glob = d->glob_rules;
+        d->glob_rules = rt;
+    }
     *id = rt->id;
     return 0;
 nomem:
@@ -132,6 +138,13 @@ void ash_dns_rule_remove(struct ash_dns *d, uint64_t id)
         if ((*p)->id == id) {
             struct ash_dns_rule_rt *r = *p;
             *p = r->next;
+            if (r->indexed)
+                ash_dns_rix_remove(d, r);
+            for (struct ash_dns_rule_rt **g = &d->glob_rules; !r->indexed && *g; g = &(*g)->next_glob)
+                if (*g == r) {
+                    *g = r->next_glob;
+                    break;
+                }
             free_rule(r);
             return;
         }
@@ -152,6 +165,8 @@ void ash_dns_rules_free(struct ash_dns *d)
         d->rules = r->next;
         free_rule(r);
     }
+    d->glob_rules = NULL;
+    ash_dns_rix_free(d);
 }
 
 static double next_random(struct ash_dns *d)
@@ -165,13 +180,27 @@ static double next_random(struct ash_dns *d)
     return (double)((x * UINT64_C(2685821657736338717)) >> 11) / 9007199254740992.0;
 }
 
-/* The newest rule that takes this query; sets *v to what it answers. */
+/* The newest rule that takes this query; sets *v to what it answers. name is
+ * in lower case. The rules filed under the name and the glob rules that match
+ * it, merged newest first: the order of d->rules, without trying the rest. */
 static const struct ash_dns_rule_rt *pick_rule(struct ash_dns *d, const char *name, const char *client,
                                                struct ash_dns_verdict *v)
 {
-    for (struct ash_dns_rule_rt *r = d->rules; r; r = r->next) {
-        if (!name_matches(r, name))
-            continue;
+    size_t n_filed, k = 0;
+    struct ash_dns_rule_rt *const *filed = ash_dns_rix_find(d, name, &n_filed);
+    struct ash_dns_rule_rt *g = d->glob_rules;
+    for (;;) {
+        struct ash_dns_rule_rt *r;
+        if (k < n_filed && (!g || filed[k]->id > g->id)) {
+            r = filed[k++];
+        } else if (g) {
+            r = g;
+            g = g->next_glob;
+            if (!name_matches(r, name))
+                continue;
+        } else {
+            break;
+        }
         const struct ash_dns_verdict *pick = NULL;
         for (size_t i = 0; i < r->n_split && !pick; i++)
             if (strcmp(r->split[i].client, client) == 0)

@@ -66,23 +66,71 @@ struct ash_sandbox {
     uint64_t j_netns, j_cgroups; /* one record for every host's namespaces, one for their cgroups */
     bool hosts_self_only;        /* /etc/hosts: localhost and own name only (a DNS server answers the rest) */
     int mnt_base;                /* while building: the mount namespace hosts' are copied from, or -1 */
+    uint64_t done[8];            /* done marks the teardown writes at its end */
+    size_t n_done;
 };
 
 /* ---- small helpers ---- */
 
-static int journal(struct ash_sandbox *sb, const char *op, json_t *data, uint64_t *id, ash_error_t *err)
+static void host_cgroup_init(struct ash_sandbox *sb, struct ash_host *h, const struct ash_host_spec *spec);
+
+/* Every record of the sandbox, in one write and one fsync (each one ~1-3 ms
+ * on this machine's disk; six of them were a third of a one-host build), all
+ * before anything is made: every name they hold is known from the run id and
+ * the scenario. The order is the one they were written in one by one (files,
+ * bridge, guard table, parent cgroup, namespaces, hosts' cgroups), so recover
+ * undoes them in the same order as before; each undo op takes a missing
+ * object as undone, and the teardown marks done a record whose object was
+ * never begun. One record names every host's namespace (and so every veth:
+ * they die with it), one lists every host's cgroup; the cgroup record is
+ * newer, so recover kills the hosts' processes before it releases their
+ * namespaces; the parent cgroup's is older than the hosts', so undone after. */
+static int journal_all(struct ash_sandbox *sb, const struct ash_scenario *sc, const char *parent_cgroup,
+                       ash_error_t *err)
 {
-    if (!data)
-        return ash_error(err, ENOMEM, "journal record");
-    int r = sb->j ? ash_journal_append(sb->j, op, data, id, err) : 0;
-    json_decref(data);
-    return r;
+    ash_cgroup_init(&sb->parent_cg, &sb->cgsys, parent_cgroup, true);
+    json_t *names = json_array(), *cgs = json_array();
+    for (size_t i = 0; names && cgs && i < sb->n; i++) {
+        host_cgroup_init(sb, &sb->hosts[i], &sc->hosts[i]);
+        json_array_append_new(names, json_string(sb->hosts[i].netns));
+        json_array_append_new(cgs, ash_cgroup_to_json(&sb->hosts[i].cg));
+    }
+    const char *ops[] = {"sandbox.files",  "sandbox.link",  "sandbox.fw",
+                         "sandbox.cgroup", "sandbox.netns", "sandbox.cgroup"};
+    json_t *data[] = {
+        json_pack("{s:s, s:s}", "dir", sb->files_dir, "run", sb->run_id),
+        json_pack("{s:s, s:s}", "bridge", sb->bridge, "veth_prefix", sb->veth_prefix),
+        json_pack("{s:s}", "table", sb->bridge),
+        ash_cgroup_to_json(&sb->parent_cg),
+        names ? json_pack("{s:o, s:s}", "netns", names, "veth_prefix", sb->veth_prefix) : NULL,
+        cgs ? json_pack("{s:o}", "cgroups", cgs) : NULL,
+    };
+    size_t n = sizeof data / sizeof data[0];
+    uint64_t ids[sizeof data / sizeof data[0]] = {0};
+    int ret = 0;
+    for (size_t i = 0; i < n && ret == 0; i++)
+        if (!data[i])
+            ret = ash_error(err, ENOMEM, "journal record");
+    if (ret == 0 && sb->j)
+        ret = ash_journal_append_many(sb->j, ops, data, n, ids, err);
+    for (size_t i = 0; i < n; i++)
+        json_decref(data[i]);
+    if (!data[4])
+        json_decref(names);
+    if (!data[5])
+        json_decref(cgs);
+    sb->j_files = ids[0], sb->j_bridge = ids[1], sb->j_fw = ids[2];
+    sb->j_parent = ids[3], sb->j_netns = ids[4], sb->j_cgroups = ids[5];
+    return ret;
 }
 
+/* Done marks are written together at the end of the teardown (one fsync): a
+ * crash before leaves them pending, and recover's undos of objects already
+ * gone do nothing. */
 static void journal_done(struct ash_sandbox *sb, uint64_t *id)
 {
-    if (sb->j && *id)
-        ash_journal_done(sb->j, *id, NULL);
+    if (sb->j && *id && sb->n_done < sizeof sb->done / sizeof sb->done[0])
+        sb->done[sb->n_done++] = *id;
     *id = 0;
 }
 
@@ -149,6 +197,86 @@ static int empty_dir_at(int dfd, int depth)
     }
     closedir(d);
     return ret;
+}
+
+/* The entries of directory fd DFD (left open) removed by a few threads, each
+ * as empty_dir_at removes one: every removed directory costs the filesystem
+ * a freed block, which on a disk mounted with online discard (and no
+ * journal) is a synchronous discard, ~1-3 ms each here; the per-host
+ * directories of a 50-host sandbox took 100-250 ms one after the other.
+ * The discards of several threads are in flight together. */
+#define RM_WORKERS 8
+
+struct rm_work {
+    int dfd;
+    char **names;
+    size_t n;
+    atomic_size_t next;
+    atomic_bool failed;
+};
+
+static void *rm_worker(void *arg)
+{
+    struct rm_work *w = arg;
+    for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->n;) {
+        const char *name = w->names[i];
+        if (unlinkat(w->dfd, name, 0) == 0)
+            continue;
+        int sub = errno == EISDIR ? openat(w->dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+        /* Held open across its rmdir, the directory's inode (and block) is
+         * freed at the close below, not inside the rmdir, which holds the
+         * shared parent's lock: so the discards of the threads overlap. */
+        int hold = sub >= 0 ? dup(sub) : -1;
+        if (sub < 0 || empty_dir_at(sub, 1) < 0 || unlinkat(w->dfd, name, AT_REMOVEDIR) < 0)
+            atomic_store(&w->failed, true);
+        if (hold >= 0)
+            close(hold);
+    }
+    return NULL;
+}
+
+static int empty_dir_parallel(int dfd)
+{
+    int lfd = dup(dfd);
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+    if (!d) {
+        if (lfd >= 0)
+            close(lfd);
+        return -1;
+    }
+    struct rm_work w = {.dfd = dfd};
+    atomic_init(&w.next, 0);
+    atomic_init(&w.failed, false);
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (w.n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            char **v = realloc(w.names, ncap * sizeof *v);
+            if (!v)
+                break; /* the rest is left to the caller's walk */
+            w.names = v;
+            cap = ncap;
+        }
+        if (!(w.names[w.n] = strdup(de->d_name)))
+            break;
+        w.n++;
+    }
+    closedir(d);
+    pthread_t th[RM_WORKERS];
+    size_t nth = 0;
+    for (; nth < RM_WORKERS && nth + 1 < w.n; nth++)
+        if (pthread_create(&th[nth], NULL, rm_worker, &w) != 0)
+            break;
+    rm_worker(&w);
+    for (size_t t = 0; t < nth; t++)
+        pthread_join(th[t], NULL);
+    for (size_t i = 0; i < w.n; i++)
+        free(w.names[i]);
+    free(w.names);
+    return atomic_load(&w.failed) ? -1 : 0;
 }
 
 /* Remove DIR if it is what run RUN's sandbox made: a real directory we own, named sandbox-RUN
@@ -222,6 +350,14 @@ static int remove_files_dir(const char *dir, const char *run, ash_error_t *err)
         goto out;
     }
     errno = 0;
+    /* The hosts' directories first, side by side (empty_dir_parallel); what
+     * fails there is tried again, and reported, by the walk below. */
+    int hfd = openat(dfd, "hosts", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (hfd >= 0) {
+        empty_dir_parallel(hfd);
+        close(hfd);
+    }
+    errno = 0;
     int wfd = dup(dfd);
     if (wfd < 0 || empty_dir_at(wfd, 0) < 0 || unlinkat(pfd, base, AT_REMOVEDIR) < 0)
         ret = ash_error(err, errno ? errno : ENOTEMPTY, "cannot remove %s", dir);
@@ -242,29 +378,57 @@ static bool valid_run_id(const char *id)
     return true;
 }
 
-/* Wait until no link named prefix* is left in the root namespace (the kernel
- * removes a namespace's veths asynchronously, in one batch); after timeout,
- * delete the stragglers one by one. */
-static int wait_links_gone(struct ash_nl *nl, const char *prefix, int64_t timeout_ns, ash_error_t *err)
+/* Wait until no link named prefix* (nor the bridge, when given) is left in
+ * the root namespace: the kernel removes a namespace's veths asynchronously,
+ * in one batch, and says so on a watch socket (polled every 2 ms without
+ * one). Past the timeout, or once the bridge's own deletion has failed
+ * (*bridge_failed), the stragglers are deleted here, one by one. */
+static int wait_links_gone(struct ash_nl *nl, const char *prefix, const char *bridge, const atomic_bool *bridge_failed,
+                           int64_t timeout_ns, ash_error_t *err)
 {
     int64_t deadline = ash_now_ns() + timeout_ns;
+    struct ash_nl *watch = NULL;
+    if (ash_nl_watch_links(&watch, NULL) < 0)
+        watch = NULL;
+    int ret;
     for (;;) {
         char **names;
         size_t n;
-        if (ash_nl_link_names(nl, prefix, &names, &n, err) < 0)
-            return -1;
+        int bidx = 0;
+        if (ash_nl_link_names(nl, prefix, &names, &n, err) < 0) {
+            ret = -1;
+            break;
+        }
+        if (bridge && ash_nl_link_index(nl, bridge, &bidx, err) < 0) {
+            for (size_t i = 0; i < n; i++)
+                free(names[i]);
+            free(names);
+            ret = -1;
+            break;
+        }
         bool late = ash_now_ns() >= deadline;
-        int ret = 0;
+        bool bridge_late = late || (bridge_failed && atomic_load(bridge_failed));
+        ret = 0;
         for (size_t i = 0; i < n; i++) {
             if (late && ret == 0)
                 ret = ash_nl_link_delete_name(nl, names[i], err);
             free(names[i]);
         }
         free(names);
-        if (n == 0 || late)
-            return ret;
-        usleep(2000);
+        if (bidx > 0 && bridge_late && ret == 0 && ash_nl_link_delete(nl, bidx, err) < 0)
+            ret = ash_error_wrap(err, "bridge %s", bridge);
+        if ((n == 0 || late) && (bidx == 0 || bridge_late))
+            break;
+        int64_t left = deadline - ash_now_ns();
+        if (watch && ash_nl_watch_wait(watch, left < 20 * ASH_NS_PER_MS ? left : 20 * ASH_NS_PER_MS, NULL) < 0) {
+            ash_nl_close(watch);
+            watch = NULL;
+        }
+        if (!watch)
+            usleep(2000);
     }
+    ash_nl_close(watch);
+    return ret;
 }
 
 /* ---- subnet ---- */
@@ -460,30 +624,12 @@ static void *net_worker(void *arg)
     return NULL;
 }
 
-/* Every host. Two journal records (and two fsyncs) cover all of them: one
- * names every namespace (and so every veth: they die with it), one lists every
- * cgroup; both are on disk before anything they describe is made, and their
- * undo ops take a missing object as undone. The cgroup record is newer, so
- * recover kills the hosts' processes before it releases their namespaces. */
+/* Every host. Two journal records cover all of them (journal_all): one names
+ * every namespace, one lists every cgroup; both are on disk already. */
 static int build_hosts(struct ash_sandbox *sb, const struct ash_scenario *sc, ash_error_t *err)
 {
-    json_t *names = json_array();
-    json_t *cgs = json_array();
-    for (size_t i = 0; names && cgs && i < sb->n; i++) {
-        host_cgroup_init(sb, &sb->hosts[i], &sc->hosts[i]);
-        json_array_append_new(names, json_string(sb->hosts[i].netns));
-        json_array_append_new(cgs, ash_cgroup_to_json(&sb->hosts[i].cg));
-    }
-    json_t *d = names ? json_pack("{s:o, s:s}", "netns", names, "veth_prefix", sb->veth_prefix) : NULL;
-    if (!d)
-        json_decref(cgs);
-    if (journal(sb, "sandbox.netns", d, &sb->j_netns, err) < 0)
-        return -1;
     for (size_t i = 0; i < sb->n; i++)
         sb->hosts[i].ns_made = true;
-    d = cgs ? json_pack("{s:o}", "cgroups", cgs) : NULL;
-    if (journal(sb, "sandbox.cgroup", d, &sb->j_cgroups, err) < 0)
-        return -1;
     for (size_t i = 0; i < sb->n; i++)
         sb->hosts[i].cg_made = true;
 
@@ -542,10 +688,7 @@ static int build_bridge(struct ash_sandbox *sb, ash_error_t *err)
     addr_str(sb->subnet, 0, net);
     snprintf(sb->subnet_str, sizeof sb->subnet_str, "%s/24", net);
 
-    json_t *d = json_pack("{s:s, s:s}", "bridge", sb->bridge, "veth_prefix", sb->veth_prefix);
-    if (journal(sb, "sandbox.link", d, &sb->j_bridge, err) < 0)
-        goto out;
-    sb->bridge_made = true;
+    sb->bridge_made = true; /* journaled by journal_all */
     if (ash_nl_bridge_add(sb->nl, sb->bridge, false, &sb->bridge_ifindex, err) < 0)
         goto out;
     /* The sandbox is closed: whatever ip_forward says for the machine, nothing
@@ -568,9 +711,6 @@ static int build_bridge(struct ash_sandbox *sb, ash_error_t *err)
      * bridge's forwarding flag, a table that drops anything forwarded from the
      * bridge out of the subnet (or into it from outside). Named like the bridge,
      * journaled here, made by fw_thread while the hosts are built. */
-    d = json_pack("{s:s}", "table", sb->bridge);
-    if (journal(sb, "sandbox.fw", d, &sb->j_fw, err) < 0)
-        goto out;
     sb->fw_made = true;
     ret = 0;
 out:
@@ -578,18 +718,61 @@ out:
     return ret;
 }
 
+/* The bridge's deletion, on a thread of its own that the teardown does not
+ * join: the request returns only after the kernel's rcu_barrier and the
+ * release of the device's memory (~40 ms here), but the bridge, its address
+ * and its routes are gone well before, when the kernel announces the removal,
+ * which is what the teardown waits for (wait_links_gone). The thread owns its
+ * socket; the last of it and the teardown to let go frees this. If the
+ * process exits first, the kernel still finishes the request. */
 struct bridge_del {
     struct ash_nl *nl;
-    const char *name;
-    int ret;
-    ash_error_t err;
+    char name[IF_NAMESIZE_ASH];
+    atomic_bool failed;
+    atomic_int refs;
 };
+
+static void bridge_del_put(struct bridge_del *bd)
+{
+    if (bd && atomic_fetch_sub(&bd->refs, 1) == 1) {
+        ash_nl_close(bd->nl);
+        free(bd);
+    }
+}
 
 static void *bridge_del_thread(void *arg)
 {
     struct bridge_del *bd = arg;
-    bd->ret = ash_nl_link_delete_name(bd->nl, bd->name, &bd->err);
+    if (ash_nl_link_delete_name(bd->nl, bd->name, NULL) < 0)
+        atomic_store(&bd->failed, true); /* the teardown then deletes it itself, and says why not */
+    bridge_del_put(bd);
     return NULL;
+}
+
+/* Start deleting the bridge; NULL when no thread could take it (the teardown's
+ * wait then deletes it). */
+static struct bridge_del *bridge_del_start(const char *name)
+{
+    struct bridge_del *bd = calloc(1, sizeof *bd);
+    if (!bd)
+        return NULL;
+    snprintf(bd->name, sizeof bd->name, "%s", name);
+    atomic_init(&bd->failed, false);
+    atomic_init(&bd->refs, 2);
+    pthread_attr_t a;
+    pthread_t t;
+    bool ok = ash_nl_open(&bd->nl, NULL) == 0 && pthread_attr_init(&a) == 0;
+    if (ok) {
+        ok = pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) == 0 &&
+             pthread_create(&t, &a, bridge_del_thread, bd) == 0;
+        pthread_attr_destroy(&a);
+    }
+    if (!ok) {
+        ash_nl_close(bd->nl);
+        free(bd);
+        return NULL;
+    }
+    return bd;
 }
 
 struct fw_add {
@@ -688,23 +871,16 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
      *    them and their veths in one batch, in the background (deleting veths
      *    one by one would cost an RCU grace period each). */
     bool ns_ok = parallel_hosts(sb, release_host);
-    /* 3. The bridge now (its ports are simply detached), on a thread: deleting
-     *    a link waits for RCU (tens of ms on a busy machine), time in which
-     *    the cgroups and files go. The firewall table goes only after the
-     *    bridge: without it, what the dying hosts still send would be
-     *    forwarded out while the bridge lives (and a peer outside could be
-     *    left retransmitting to them, keeping its namespace alive). */
-    struct bridge_del bd = {.nl = sb->nl, .name = sb->bridge};
-    pthread_t bth;
-    bool bthread = false;
-    /* A bridge that is down forwards nothing: then the table can go at once,
-     *    alongside the deletion. */
+    /* 3. The bridge now (its ports are simply detached), on a thread
+     *    (bridge_del_start), while the cgroups and files go. The firewall table
+     *    goes only after the bridge: without it, what the dying hosts still
+     *    send would be forwarded out while the bridge lives (and a peer
+     *    outside could be left retransmitting to them, keeping its namespace
+     *    alive). A bridge that is down forwards nothing: then the table can go
+     *    at once, alongside the deletion. */
     bool fw_now = sb->fw_made && sb->bridge_made && sb->nl && sb->bridge_ifindex > 0 &&
                   ash_nl_link_set_up(sb->nl, sb->bridge_ifindex, false, NULL) == 0;
-    if (sb->bridge_made && sb->nl)
-        bthread = pthread_create(&bth, NULL, bridge_del_thread, &bd) == 0;
-    if (sb->bridge_made && sb->nl && !bthread)
-        bridge_del_thread(&bd);
+    struct bridge_del *bd = sb->bridge_made && sb->nl ? bridge_del_start(sb->bridge) : NULL;
     if (fw_now) {
         if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
             ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
@@ -719,26 +895,46 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
         journal_done(sb, &sb->j_parent);
     if (sb->files_made && remove_files_dir(sb->files_dir, sb->run_id, &e) >= 0)
         journal_done(sb, &sb->j_files);
-    if (bthread)
-        pthread_join(bth, NULL);
-    if (bd.ret < 0)
-        ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", bd.err.msg);
+    /* 5. Return only once the veths and the bridge are gone too: nothing of
+     *    the run is left. */
+    bool links_gone = false;
+    if (sb->bridge_made && sb->nl) {
+        atomic_bool no_thread = true;
+        int r =
+            wait_links_gone(sb->nl, sb->veth_prefix, sb->bridge, bd ? &bd->failed : &no_thread, 5 * ASH_NS_PER_S, &e);
+        if (r < 0)
+            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
+        links_gone = r == 0;
+        if (links_gone && ns_ok)
+            journal_done(sb, &sb->j_netns);
+        if (links_gone)
+            journal_done(sb, &sb->j_bridge);
+    }
+    bridge_del_put(bd);
     if (sb->fw_made && !fw_now) {
         if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
             ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         else
             journal_done(sb, &sb->j_fw);
     }
-    /* 5. Return only once the veths are gone too: nothing of the run is left. */
-    if (sb->bridge_made && sb->nl) {
-        int r = wait_links_gone(sb->nl, sb->veth_prefix, 5 * ASH_NS_PER_S, &e);
-        if (r < 0)
-            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
-        if (r == 0 && ns_ok)
-            journal_done(sb, &sb->j_netns);
-        if (r == 0 && bd.ret == 0)
-            journal_done(sb, &sb->j_bridge);
-    }
+    /* Records of objects never begun (a build that failed early): nothing to undo. */
+    bool any_ns = false, any_cg = false;
+    for (size_t i = 0; i < sb->n; i++)
+        any_ns = any_ns || sb->hosts[i].ns_made, any_cg = any_cg || sb->hosts[i].cg_made;
+    if (!sb->files_made)
+        journal_done(sb, &sb->j_files);
+    if (!sb->bridge_made)
+        journal_done(sb, &sb->j_bridge);
+    if (!sb->fw_made)
+        journal_done(sb, &sb->j_fw);
+    if (!sb->parent_made)
+        journal_done(sb, &sb->j_parent);
+    if (!any_ns)
+        journal_done(sb, &sb->j_netns);
+    if (!any_cg)
+        journal_done(sb, &sb->j_cgroups);
+    if (sb->j && sb->n_done)
+        ash_journal_done_many(sb->j, sb->done, sb->n_done, NULL);
     ash_nl_close(sb->nl);
     free(sb->hosts);
     free(sb);
@@ -809,8 +1005,7 @@ int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, con
         goto fail;
     if (ash_nl_open(&sb->nl, err) < 0)
         goto fail;
-    json_t *d = json_pack("{s:s, s:s}", "dir", sb->files_dir, "run", sb->run_id);
-    if (journal(sb, "sandbox.files", d, &sb->j_files, err) < 0)
+    if (journal_all(sb, sc, nm.parent_cgroup, err) < 0)
         goto fail;
     sb->files_made = true;
     if (make_files_dir(sb, err) < 0)
@@ -824,11 +1019,7 @@ int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, con
     for (size_t i = 0; i < sb->n; i++)
         if (write_host_files(sb, &sb->hosts[i], err) < 0)
             goto fail;
-    /* The run's parent cgroup: journaled before any host's, so undone after them. */
-    ash_cgroup_init(&sb->parent_cg, &sb->cgsys, nm.parent_cgroup, true);
-    if (journal(sb, "sandbox.cgroup", ash_cgroup_to_json(&sb->parent_cg), &sb->j_parent, err) < 0)
-        goto fail;
-    sb->parent_made = true;
+    sb->parent_made = true; /* journaled before any host's cgroup, so undone after them */
     struct fw_add fw = {.sb = sb};
     pthread_t fwth;
     bool fw_threaded = pthread_create(&fwth, NULL, fw_thread, &fw) == 0;
@@ -1060,7 +1251,7 @@ static int undo_link(json_t *rec, ash_error_t *err)
     if (ash_nl_open(&nl, err) < 0)
         return -1;
     /* Newer records (namespaces) were undone first: their veths are on their way out. */
-    int r = wait_links_gone(nl, prefix, 5 * ASH_NS_PER_S, err);
+    int r = wait_links_gone(nl, prefix, NULL, NULL, 5 * ASH_NS_PER_S, err);
     if (r == 0)
         r = ash_nl_link_delete_name(nl, bridge, err);
     ash_nl_close(nl);

@@ -1,13 +1,13 @@
-/* Sandbox egress guard: one nftables table per run (libnftables, one transaction).
- * libnftables, not a libnftnl batch like a fault's table (sys/nft_rules.h): it is
- * made once per run, overlapped with the hosts (sandbox.c), so its ~10 ms never
- * shows, and its rules (sets of interfaces, ct state, verdict maps) read as nft
+/* Sandbox egress guard: one nftables table per run (one transaction), through
+ * libnftables (the context kept for the root namespace, sys/nft.h), not a
+ * libnftnl batch like a fault's table (sys/nft_rules.h): it is made once per
+ * run, and its rules (sets of interfaces, ct state, verdict maps) read as nft
  * text, which hand-built expressions would not. */
 #include "env/sandbox_fw.h"
+#include "sys/nft.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <nftables/libnftables.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,29 +24,20 @@ static bool safe_name(const char *s)
     return true;
 }
 
-static int run(const char *cmds, bool missing_ok, ash_error_t *err)
+/* Through sys/nft.h's context kept for this namespace, never one made and
+ * freed per call: closing an nftables socket right after a transaction that
+ * deleted a table waits for the kernel to destroy it (an RCU grace period,
+ * 5-15 ms here), and both the add (which replaces a leftover) and the
+ * teardown's delete are such transactions. */
+static void refused(ash_error_t *err)
 {
-    struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-    if (!nft)
-        return ash_error(err, ENOMEM, "nftables: cannot create a context");
-    nft_ctx_buffer_output(nft);
-    nft_ctx_buffer_error(nft);
-    int ret = 0;
-    if (nft_run_cmd_from_buffer(nft, cmds) != 0) {
-        const char *msg = nft_ctx_get_error_buffer(nft);
-        if (missing_ok && msg && strstr(msg, "No such file or directory")) {
-            ret = 0;
-        } else {
-            char first[300] = "";
-            if (msg)
-                snprintf(first, sizeof first, "%.*s", (int)strcspn(msg, "\n"), msg);
-            ret = ash_error_class(err, ASH_ERR_ENVIRONMENT, geteuid() == 0 ? EINVAL : EPERM, "nftables: %s%s",
-                                  first[0] ? first : "command failed",
-                                  geteuid() == 0 ? "" : " (needs root / CAP_NET_ADMIN)");
-        }
+    if (!err)
+        return;
+    err->klass = ASH_ERR_ENVIRONMENT;
+    if (geteuid() != 0) {
+        size_t len = strlen(err->msg);
+        snprintf(err->msg + len, sizeof err->msg - len, " (needs root / CAP_NET_ADMIN)");
     }
-    nft_ctx_free(nft);
-    return ret;
 }
 
 int ash_sandbox_fw_add(const char *table, const char *bridge, const char *subnet, ash_error_t *err)
@@ -69,8 +60,10 @@ int ash_sandbox_fw_add(const char *table, const char *bridge, const char *subnet
              "add rule inet %1$s forward iifname \"%2$s\" meta nfproto ipv6 counter drop\n"
              "add rule inet %1$s forward oifname \"%2$s\" meta nfproto ipv6 counter drop\n",
              table, bridge, subnet);
-    if (run(cmds, false, err) < 0)
+    if (ash_nft_run(-1, cmds, err) < 0) {
+        refused(err);
         return ash_error_wrap(err, "cannot add the sandbox's guard table %s", table);
+    }
     return 0;
 }
 
@@ -78,10 +71,10 @@ int ash_sandbox_fw_delete(const char *table, ash_error_t *err)
 {
     if (!safe_name(table))
         return ash_error(err, EINVAL, "nftables: refusing unusual table name '%s'", table ? table : "");
-    char cmds[200];
-    snprintf(cmds, sizeof cmds, "delete table inet %s\n", table);
-    if (run(cmds, true, err) < 0)
+    if (ash_nft_table_delete(-1, "inet", table, err) < 0) {
+        refused(err);
         return ash_error_wrap(err, "cannot delete nftables table %s", table);
+    }
     return 0;
 }
 

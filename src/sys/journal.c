@@ -42,20 +42,33 @@ static int state_dir_error(ash_error_t *err)
     return -1;
 }
 
-static int write_line(int fd, json_t *obj, const char *path, ash_error_t *err)
+/* Append records (JSON Lines, one per object) in one write, then fdatasync once. */
+static int write_lines(int fd, json_t *const *objs, size_t n, const char *path, ash_error_t *err)
 {
-    char *s = json_dumps(obj, JSON_COMPACT);
-    if (!s)
-        return ash_error(err, ENOMEM, "journal: cannot encode record");
-    size_t len = strlen(s);
-    s[len] = '\n'; /* json_dumps leaves the terminator; we overwrite it and write len+1 */
+    char *buf = NULL;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *s = json_dumps(objs[i], JSON_COMPACT);
+        char *nb = s ? realloc(buf, len + strlen(s) + 1) : NULL;
+        if (!nb) {
+            free(s);
+            free(buf);
+            return ash_error(err, ENOMEM, "journal: cannot encode record");
+        }
+        buf = nb;
+        size_t sl = strlen(s);
+        memcpy(buf + len, s, sl);
+        buf[len + sl] = '\n';
+        len += sl + 1;
+        free(s);
+    }
     /* A short write is not the error itself (a full disk takes the bytes that fit and
      * says ENOSPC only on the next call): write on until the kernel names the cause. */
     off_t start = lseek(fd, 0, SEEK_END);
     size_t off = 0;
     int e = 0;
-    while (off < len + 1) {
-        ssize_t w = write(fd, s + off, len + 1 - off);
+    while (off < len) {
+        ssize_t w = write(fd, buf + off, len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -64,17 +77,17 @@ static int write_line(int fd, json_t *obj, const char *path, ash_error_t *err)
         }
         off += (size_t)w;
     }
-    free(s);
+    free(buf);
     if (e) {
-        /* Take the torn line back: left there, the next record would be glued to it and
+        /* Take the torn lines back: left there, the next record would be glued to one and
          * both would be unreadable (a lost undo, or a lost done mark). */
         if (off > 0 && start >= 0)
             (void)!ftruncate(fd, start);
         return ash_error(err, e, "journal %s: write", path);
     }
     /* The undo must be on disk before the change it undoes is made. The wait lets go
-     * of the run lock (sys/gil.h): the line is written whole already, another
-     * thread's record can only follow it, and the caller makes its change after. */
+     * of the run lock (sys/gil.h): the lines are written whole already, another
+     * thread's record can only follow them, and the caller makes its change after. */
     ash_gil_blocking_begin();
     int synced = fdatasync(fd);
     int se = errno;
@@ -82,6 +95,11 @@ static int write_line(int fd, json_t *obj, const char *path, ash_error_t *err)
     if (synced < 0)
         return ash_error(err, se, "journal %s: fdatasync", path);
     return 0;
+}
+
+static int write_line(int fd, json_t *obj, const char *path, ash_error_t *err)
+{
+    return write_lines(fd, &obj, 1, path, err);
 }
 
 /* Journals are instructions that recover and the guardian carry out as root: anyone who can
@@ -238,21 +256,60 @@ int ash_journal_append(struct ash_journal *j, const char *op, json_t *data, uint
     return 0;
 }
 
-int ash_journal_done(struct ash_journal *j, uint64_t id, ash_error_t *err)
+int ash_journal_append_many(struct ash_journal *j, const char *const *ops, json_t *const *data, size_t n, uint64_t *ids,
+                            ash_error_t *err)
 {
-    ash_torture_journal_done(id);
-    json_t *rec = json_pack("{s:I}", "done", (json_int_t)id);
+    json_t **recs = calloc(n ? n : 1, sizeof *recs);
+    int ret = recs ? 0 : ash_error(err, ENOMEM, "journal: cannot build records");
+    for (size_t i = 0; ret == 0 && i < n; i++) {
+        recs[i] = json_pack("{s:I, s:s, s:O}", "id", (json_int_t)(j->next_id + i), "op", ops[i], "data", data[i]);
+        if (!recs[i])
+            ret = ash_error(err, ENOMEM, "journal: cannot build record");
+    }
+    if (ret == 0)
+        ret = write_lines(j->fd, recs, n, j->path, err);
+    for (size_t i = 0; recs && i < n; i++)
+        json_decref(recs[i]);
+    free(recs);
+    if (ret < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = j->next_id;
+        ash_torture_journal_appended(ops[i], j->next_id);
+        j->next_id++;
+        j->pending++;
+    }
+    return 0;
+}
+
+int ash_journal_done_many(struct ash_journal *j, const uint64_t *ids, size_t n, ash_error_t *err)
+{
+    json_t **recs = calloc(n ? n : 1, sizeof *recs);
     ash_error_t e = {0};
-    int ret = rec ? write_line(j->fd, rec, j->path, &e) : ash_error(&e, ENOMEM, "journal: cannot build done mark");
-    json_decref(rec);
-    if (ret == 0 && j->pending)
-        j->pending--;
+    int ret = recs ? 0 : ash_error(&e, ENOMEM, "journal: cannot build done marks");
+    for (size_t i = 0; ret == 0 && i < n; i++) {
+        ash_torture_journal_done(ids[i]);
+        if (!(recs[i] = json_pack("{s:I}", "done", (json_int_t)ids[i])))
+            ret = ash_error(&e, ENOMEM, "journal: cannot build done mark");
+    }
+    if (ret == 0)
+        ret = write_lines(j->fd, recs, n, j->path, &e);
+    for (size_t i = 0; recs && i < n; i++)
+        json_decref(recs[i]);
+    free(recs);
+    if (ret == 0)
+        j->pending = j->pending > n ? j->pending - n : 0;
     if (ret < 0) {
         snprintf(j->done_failed, sizeof j->done_failed, "%s", e.msg);
         if (err)
             *err = e;
     }
     return ret;
+}
+
+int ash_journal_done(struct ash_journal *j, uint64_t id, ash_error_t *err)
+{
+    return ash_journal_done_many(j, &id, 1, err);
 }
 
 bool ash_journal_take_done_failure(struct ash_journal *j, char *msg, size_t len)

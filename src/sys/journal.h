@@ -42,11 +42,17 @@ int ash_journal_open_committed(const char *state_dir, const char *run_id, json_t
                                ash_error_t *err);
 /* Append an undo record (data is borrowed) and fsync before returning the id. */
 int ash_journal_append(struct ash_journal *j, const char *op, json_t *data, uint64_t *id, ash_error_t *err);
+/* n records in one write and one fsync (data borrowed), ids[i] getting each id:
+ * every one is on disk before any change they undo is made. */
+int ash_journal_append_many(struct ash_journal *j, const char *const *ops, json_t *const *data, size_t n, uint64_t *ids,
+                            ash_error_t *err);
 /* Mark a record undone. A mark that cannot be written (a full disk) leaves the record
  * pending, so recover would undo it again (undos are idempotent); the failure is also
  * kept for ash_journal_take_done_failure. Callers whose undo itself succeeded should
  * not report this as their own failure: the harm is gone, only the bookkeeping is not. */
 int ash_journal_done(struct ash_journal *j, uint64_t id, ash_error_t *err);
+/* Mark n records undone in one write and one fsync (as ash_journal_done each). */
+int ash_journal_done_many(struct ash_journal *j, const uint64_t *ids, size_t n, ash_error_t *err);
 /* The last done mark that could not be written since the previous call (into msg), or false. */
 bool ash_journal_take_done_failure(struct ash_journal *j, char *msg, size_t len);
 /* Number of records not yet done. */

@@ -4,12 +4,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
@@ -271,6 +274,62 @@ int ash_nl_link_names(struct ash_nl *nl, const char *prefix, char ***names, size
     }
     nl_cache_free(cache);
     return 0;
+}
+
+int ash_nl_watch_links(struct ash_nl **out, ash_error_t *err)
+{
+    if (ash_nl_open(out, err) < 0)
+        return -1;
+    /* Room for a burst: a namespace's links go in one batch, ~1.5 KiB of news each. */
+    nl_socket_set_buffer_size((*out)->sk, 1 << 20, 0);
+    int r = nl_socket_add_membership((*out)->sk, RTNLGRP_LINK);
+    if (r < 0) {
+        ash_nl_close(*out);
+        *out = NULL;
+        return nlfail(err, r, "cannot listen for link changes");
+    }
+    return 0;
+}
+
+int ash_nl_watch_wait(struct ash_nl *watch, int64_t timeout_ns, ash_error_t *err)
+{
+    int fd = nl_socket_get_fd(watch->sk);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int ms = timeout_ns <= 0 ? 0 : (int)((timeout_ns + 999999) / 1000000);
+    int r = poll(&p, 1, ms);
+    if (r < 0)
+        return errno == EINTR ? 1 : ash_error(err, errno, "waiting for link changes");
+    if (r == 0)
+        return 0;
+    /* Drain what has come: the kernel announces a removal once the link's
+     * name, addresses and routes are gone (the rest is its memory). */
+    bool removed = false;
+    for (;;) {
+        union {
+            char buf[16384];
+            struct nlmsghdr align;
+        } u;
+        ssize_t n = recv(fd, u.buf, sizeof u.buf, MSG_DONTWAIT);
+        if (n < 0 && errno == EAGAIN)
+            break;
+        if (n < 0 && errno == ENOBUFS) {
+            removed = true; /* the queue overflowed: news were lost */
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return ash_error(err, errno, "reading link changes");
+        for (size_t off = 0; off + sizeof(struct nlmsghdr) <= (size_t)n;) {
+            const struct nlmsghdr *h = (const struct nlmsghdr *)(const void *)(u.buf + off);
+            if (h->nlmsg_len < sizeof *h || h->nlmsg_len > (size_t)n - off)
+                break;
+            if (h->nlmsg_type == RTM_DELLINK)
+                removed = true;
+            off += NLMSG_ALIGN(h->nlmsg_len);
+        }
+    }
+    return removed ? 1 : 0;
 }
 
 int ash_nl_addr4_add(struct ash_nl *nl, int ifindex, uint32_t addr, int prefixlen, ash_error_t *err)

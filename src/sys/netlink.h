@@ -34,6 +34,13 @@ int ash_nl_link_delete(struct ash_nl *nl, int ifindex, ash_error_t *err);
 int ash_nl_link_delete_name(struct ash_nl *nl, const char *name, ash_error_t *err);
 /* Names of links starting with prefix (caller frees each and the array). */
 int ash_nl_link_names(struct ash_nl *nl, const char *prefix, char ***names, size_t *n, ash_error_t *err);
+/* A socket that hears when a link is removed here (rtnetlink's link group),
+ * for waiting on the kernel without polling. Open it before looking at what
+ * is left: a removal after the look is then never missed. */
+int ash_nl_watch_links(struct ash_nl **out, ash_error_t *err);
+/* Wait up to timeout_ns on a watch socket: 1 when a link was removed (or news
+ * were lost: look again), 0 when nothing was removed in time. */
+int ash_nl_watch_wait(struct ash_nl *watch, int64_t timeout_ns, ash_error_t *err);
 
 /* IPv4, addresses in network byte order. */
 int ash_nl_addr4_add(struct ash_nl *nl, int ifindex, uint32_t addr, int prefixlen, ash_error_t *err);

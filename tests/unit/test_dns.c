@@ -444,6 +444,105 @@ START_TEST(test_rules)
 }
 END_TEST
 
+static int rcode_of(struct ash_dns *d, const char *name, const char *client)
+{
+    ldns_pkt *a = ask_a(d, name, client);
+    int rc = ldns_pkt_get_rcode(a);
+    ldns_pkt_free(a);
+    return rc;
+}
+
+/* Rules with plain names are found by name (rule_index.c), glob rules are
+ * tried in turn: together they still decide in the order rules came, newest
+ * first, whatever the case of the names. */
+START_TEST(test_rules_by_name)
+{
+    struct ash_dns *d = new_server();
+    ash_error_t err = {0};
+    const char *plain[] = {"WEB"}, *glob[] = {"w*"}, *twice[] = {"web", "Web"}, *lower[] = {"web"};
+    struct ash_dns_rule nx = {
+        .names = plain, .n_names = 1, .v = {.answer = ASH_DNS_NXDOMAIN}, .probability = 1, .ttl = -1};
+    struct ash_dns_rule sf = {
+        .names = glob, .n_names = 1, .v = {.answer = ASH_DNS_SERVFAIL}, .probability = 1, .ttl = -1};
+    uint64_t id_nx, id_sf, id_rf, id_cl;
+    ck_assert_int_eq(ash_dns_rule_add(d, &nx, &id_nx, &err), 0);
+    ck_assert_int_eq(rcode_of(d, "web", NULL), LDNS_RCODE_NXDOMAIN);
+    ck_assert_int_eq(rcode_of(d, "www", NULL), LDNS_RCODE_NOERROR);
+    ck_assert_int_eq(ash_dns_rule_add(d, &sf, &id_sf, &err), 0); /* newer glob: it decides */
+    ck_assert_int_eq(rcode_of(d, "web", NULL), LDNS_RCODE_SERVFAIL);
+    struct ash_dns_rule rf = {
+        .names = twice, .n_names = 2, .v = {.answer = ASH_DNS_REFUSED}, .probability = 1, .ttl = -1};
+    ck_assert_int_eq(ash_dns_rule_add(d, &rf, &id_rf, &err), 0); /* newer plain rule over the glob */
+    ck_assert_int_eq(rcode_of(d, "WeB", NULL), LDNS_RCODE_REFUSED);
+    ck_assert_uint_eq(ash_dns_rule_asked(d, id_rf), 1); /* its name twice: one query counted once */
+    ash_dns_rule_remove(d, id_rf);
+    ck_assert_int_eq(rcode_of(d, "web", NULL), LDNS_RCODE_SERVFAIL);
+    /* A newer plain rule for another client lets the query through to the older rules. */
+    const char *clients[] = {"10.0.0.1"};
+    struct ash_dns_rule cl = {.names = lower,
+                              .n_names = 1,
+                              .clients = clients,
+                              .n_clients = 1,
+                              .v = {.answer = ASH_DNS_REFUSED},
+                              .probability = 1,
+                              .ttl = -1};
+    ck_assert_int_eq(ash_dns_rule_add(d, &cl, &id_cl, &err), 0);
+    ck_assert_int_eq(rcode_of(d, "web", "10.0.0.1"), LDNS_RCODE_REFUSED);
+    ck_assert_int_eq(rcode_of(d, "web", "10.0.0.2"), LDNS_RCODE_SERVFAIL);
+    ash_dns_rule_remove(d, id_sf);
+    ck_assert_int_eq(rcode_of(d, "web", "10.0.0.2"), LDNS_RCODE_NXDOMAIN);
+    ash_dns_rule_remove(d, id_nx);
+    ck_assert_int_eq(rcode_of(d, "web", "10.0.0.2"), LDNS_RCODE_NOERROR);
+    ash_dns_rule_remove(d, id_cl);
+    /* Many plain rules for other names change nothing; the one for this name decides. */
+    for (int i = 0; i < 1000; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "other-%d", i);
+        const char *names[] = {name};
+        struct ash_dns_rule o = {
+            .names = names, .n_names = 1, .v = {.answer = ASH_DNS_NXDOMAIN}, .probability = 1, .ttl = -1};
+        uint64_t id;
+        ck_assert_int_eq(ash_dns_rule_add(d, &o, &id, &err), 0);
+    }
+    ck_assert_int_eq(rcode_of(d, "web", NULL), LDNS_RCODE_NOERROR);
+    ck_assert_int_eq(rcode_of(d, "other-999", NULL), LDNS_RCODE_NXDOMAIN);
+    ck_assert_int_eq(ash_dns_rule_add(d, &nx, &id_nx, &err), 0);
+    ck_assert_int_eq(rcode_of(d, "web", NULL), LDNS_RCODE_NXDOMAIN);
+    ash_dns_free(d);
+}
+END_TEST
+
+/* A split fault answers the same question two ways; both answers are kept
+ * (a fault's answers have slots of their own), so neither evicts the other. */
+START_TEST(test_split_answers_kept)
+{
+    struct ash_dns *d = new_server();
+    ash_error_t err = {0};
+    const char *names[] = {"web"};
+    struct ash_dns_split split[] = {{"10.0.0.2", {.answer = ASH_DNS_WRONG, .addr = "10.7.7.7"}}};
+    struct ash_dns_rule r = {.names = names,
+                             .n_names = 1,
+                             .v = {.answer = ASH_DNS_CORRECT},
+                             .split = split,
+                             .n_split = 1,
+                             .probability = 1,
+                             .ttl = -1};
+    uint64_t id;
+    ck_assert_int_eq(ash_dns_rule_add(d, &r, &id, &err), 0);
+    struct ash_dns_stats st;
+    char got[64];
+    for (int i = 0; i < 10; i++) {
+        ldns_pkt *a = ask_a(d, "web", i % 2 ? "10.0.0.2" : "10.0.0.3");
+        first_answer(a, got, sizeof got);
+        ck_assert_str_eq(got, i % 2 ? "10.7.7.7" : "10.0.0.5");
+        ldns_pkt_free(a);
+    }
+    ash_dns_get_stats(d, &st);
+    ck_assert_uint_eq(st.cached, 8); /* all but the first of each */
+    ash_dns_free(d);
+}
+END_TEST
+
 /* Malformed input: never a crash, never an answer that is not FORMERR/NOTIMP/empty. */
 START_TEST(test_malformed)
 {
@@ -1009,6 +1108,8 @@ int main(void)
     tcase_add_test(tc, test_truncation);
     tcase_add_test(tc, test_many_names);
     tcase_add_test(tc, test_rules);
+    tcase_add_test(tc, test_rules_by_name);
+    tcase_add_test(tc, test_split_answers_kept);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_parser);
     tcase_add_test(tc, test_host_mode_listen);

@@ -177,6 +177,45 @@ START_TEST(journal_replays_pending_newest_first)
 }
 END_TEST
 
+/* Records appended and marked done several at a time (one fsync each way):
+ * the same lines, in the same order, as one at a time. */
+START_TEST(journal_appends_and_marks_in_batches)
+{
+    char dir[] = "/tmp/ash-journal-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct ash_journal *j;
+    ash_error_t err = {0};
+    ck_assert_int_eq(ash_journal_open(dir, "t5", &j, &err), 0);
+    const char *ops[] = {"op", "op", "op", "op"};
+    json_t *data[4];
+    for (int i = 0; i < 4; i++)
+        data[i] = json_pack("{s:i}", "n", i);
+    uint64_t id[4] = {0}, first;
+    json_t *d0 = json_pack("{s:i}", "n", 9);
+    ck_assert_int_eq(ash_journal_append(j, "op", d0, &first, &err), 0);
+    json_decref(d0);
+    ck_assert_int_eq(ash_journal_append_many(j, ops, data, 4, id, &err), 0);
+    for (int i = 0; i < 4; i++) {
+        json_decref(data[i]);
+        ck_assert_uint_eq(id[i], first + 1 + (uint64_t)i);
+    }
+    ck_assert_uint_eq(ash_journal_pending(j), 5);
+    uint64_t done[] = {id[0], id[2]};
+    ck_assert_int_eq(ash_journal_done_many(j, done, 2, &err), 0);
+    ck_assert_uint_eq(ash_journal_pending(j), 3);
+    char path[256];
+    snprintf(path, sizeof path, "%s", ash_journal_path(j));
+    n_undone = 0;
+    ck_assert_int_eq(ash_journal_replay(path, undo_cb, NULL, NULL, &err), 0);
+    ck_assert_int_eq(n_undone, 3);
+    ck_assert_str_eq(undone[0], "op:3");
+    ck_assert_str_eq(undone[1], "op:1");
+    ck_assert_str_eq(undone[2], "op:9");
+    ash_journal_close(j, false);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(journal_keeps_failed_records)
 {
     char dir[] = "/tmp/ash-journal-XXXXXX";
@@ -453,6 +492,7 @@ int main(void)
     tcase_add_test(tc, fd_events);
     tcase_add_test(tc, signals_through_loop);
     tcase_add_test(tc, journal_replays_pending_newest_first);
+    tcase_add_test(tc, journal_appends_and_marks_in_batches);
     tcase_add_test(tc, journal_keeps_failed_records);
     tcase_add_test(tc, journal_refuses_untrusted_state);
     tcase_add_test(tc, journal_header_commits_records);

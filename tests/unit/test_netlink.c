@@ -167,6 +167,27 @@ START_TEST(test_links)
 }
 END_TEST
 
+/* The watch socket hears a removal, and only a removal: in a namespace of
+ * the test's own (the test runs in a forked child). */
+START_TEST(test_watch)
+{
+    if (!can_run())
+        return;
+    ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
+    ash_error_t err = {0};
+    struct ash_nl *nl, *w;
+    ck_assert_int_eq(ash_nl_open(&nl, &err), 0);
+    ck_assert_msg(ash_nl_watch_links(&w, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ash_nl_watch_wait(w, 10 * 1000000, &err), 0); /* nothing yet: the timeout */
+    ck_assert_msg(ash_nl_veth_add(nl, "ashw0", "ashw1", -1, 0, true, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ash_nl_watch_wait(w, 10 * 1000000, &err), 0); /* made, not removed */
+    ck_assert_int_eq(ash_nl_link_delete_name(nl, "ashw0", &err), 0);
+    ck_assert_int_eq(ash_nl_watch_wait(w, 1000 * 1000000, &err), 1);
+    ash_nl_close(w);
+    ash_nl_close(nl);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("netlink");
@@ -174,6 +195,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_overlap);
     tcase_add_test(tc, test_links);
+    tcase_add_test(tc, test_watch);
     suite_add_tcase(s, tc);
     return s;
 }
