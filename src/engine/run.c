@@ -1277,6 +1277,9 @@ static int run_world(struct run *r, ash_error_t *err)
             return -1;
         }
         r->ctx.sandbox = r->sandbox;
+        /* fleet.hosts: the nodes' agents build their hosts on the same segment. */
+        if (ash_fleet_run_hosts(r->fleet, r->sandbox, err) < 0)
+            return -1;
     }
     /* The run's DNS server (src/dns/), before any service resolves a name:
      * sandbox mode on the bridge's gateway:53, host mode on `dns.listen`. */

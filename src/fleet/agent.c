@@ -1,5 +1,6 @@
 /* The fleet agent (agent.h): a channel to the coordinator, a lease, and the fault kinds driven through its own ctx. */
 #include "fleet/agent.h"
+#include "fleet/agent_hosts.h"
 #include "fleet/cgroup_find.h"
 #include "engine/fault_revert.h"
 #include "engine/guardian.h"
@@ -50,6 +51,7 @@ struct agent {
     bool *applied;              /* per fault: injected and not yet reverted */
     uint64_t *seq;              /* per fault: when it was injected (a count), so the newest is reverted first */
     struct agent_probe *probes; /* per probe of the scenario */
+    struct ash_agent_hosts *hosts; /* fleet.hosts' hosts of this node, once the coordinator says where */
     uint64_t injects;
     ash_timer *lease;
     int64_t last_word; /* when the coordinator last said anything */
@@ -214,6 +216,14 @@ static int check_my_faults(const struct agent *a, ash_error_t *err)
             return ash_error(err, 0, "probe '%s' (kind %s) cannot run on this node: %s", p->name, p->kind->c.name, why);
         if (!p->node_from)
             continue;
+        /* A host this node builds (fleet.hosts) comes with the coordinator's hosts message. */
+        if (strncmp(p->node_from, "host:", 5) == 0) {
+            const char *hn = ash_scenario_host_node(a->sc, p->node_from + 5);
+            if (!hn || strcmp(hn, a->o->node) != 0)
+                return ash_error(err, 0, "probe '%s': host %s is not placed on node %s", p->name, p->node_from + 5,
+                                 a->o->node);
+            continue;
+        }
         char msg[300];
         struct ash_target_ref ref = {0};
         ash_error_t e = {0};
@@ -465,6 +475,8 @@ static int probe_start(struct agent *a, json_t *msg, ash_error_t *err)
         return ash_error(err, EALREADY, "probe '%s' already samples on node %s", p->name, a->o->node);
     *ap = (struct agent_probe){.a = a, .local = *p};
     ap->local.from = p->node_from; /* the same probe code as a local `from: container:NAME` */
+    if (strncmp(p->node_from ? p->node_from : "", "host:", 5) == 0)
+        ap->local.from = p->node_from + 5; /* a host this node built: as a local `from: HOST` */
     ap->local.node = NULL;
     ap->local.node_from = NULL;
     ap->local.every_ns = ps.every_ns;
@@ -488,11 +500,43 @@ static void probe_stop(struct agent *a, json_t *msg)
 }
 
 /* Forget a scenario that could not be taken whole, or the run's at its end. */
+/* fleet.hosts: build this node's hosts where the coordinator says (its /24, the overlay's peers). */
+static int hosts_cmd(struct agent *a, json_t *msg, ash_error_t *err)
+{
+    struct ash_hosts_msg m;
+    uint32_t local, peer;
+    if (!a->sc)
+        return ash_error(err, EINVAL, "node %s has no scenario yet", a->o->node);
+    if (a->hosts)
+        return ash_error(err, EALREADY, "node %s has built its hosts already", a->o->node);
+    if (ash_hosts_msg_parse(msg, &m, err) < 0)
+        return ash_error_wrap(err, "node %s", a->o->node);
+    if (ash_channel_addrs4(a->ch, &local, &peer) < 0)
+        return ash_error(err, EAFNOSUPPORT,
+                         "node %s: hosts on nodes join over IPv4: connect the agent to the coordinator's IPv4 address",
+                         a->o->node);
+    struct ash_agent_hosts_opts o = {.sc = a->sc,
+                                     .node = a->o->node,
+                                     .run_id = a->run_id,
+                                     .run_dir = a->run_dir,
+                                     .journal = a->journal,
+                                     .local = local,
+                                     .msg = &m};
+    if (ash_agent_hosts_build(&o, &a->hosts, err) < 0)
+        return -1;
+    a->ctx.sandbox = ash_agent_hosts_sandbox(a->hosts);
+    return 0;
+}
+
 static void drop_scenario(struct agent *a)
 {
     probes_close(a);
     free(a->probes);
     a->probes = NULL;
+    /* After the probes (their sockets are in the hosts) and the faults; before the journal closes. */
+    ash_agent_hosts_free(a->hosts);
+    a->hosts = NULL;
+    a->ctx.sandbox = NULL;
     if (a->journal) {
         ash_journal_close(a->journal, true);
         a->journal = NULL;
@@ -552,6 +596,8 @@ static void on_message(struct ash_channel *ch, json_t *msg, void *data)
         if (rc < 0 && !had)
             drop_scenario(a); /* nothing injected from it: the next scenario message starts clean */
         reply(a, id, rc, &e);
+    } else if (strcmp(type, ASH_MSG_HOSTS) == 0) {
+        reply(a, id, hosts_cmd(a, msg, &e), &e);
     } else if (strcmp(type, ASH_MSG_INJECT) == 0 || strcmp(type, ASH_MSG_REVERT) == 0) {
         reply(a, id, fault_cmd(a, msg, type[0] == 'i', &e), &e);
     } else if (strcmp(type, ASH_MSG_PROBE) == 0) {

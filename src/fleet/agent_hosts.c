@@ -1,0 +1,71 @@
+/* The hosts an agent builds for fleet.hosts (agent_hosts.h). */
+#include "fleet/agent_hosts.h"
+#include "env/sandbox_overlay.h"
+#include "sys/fs.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct ash_agent_hosts {
+    struct ash_sandbox *sb;
+    struct ash_overlay *ov;
+    char run_dir[4096]; /* made for the generated files if it was not there: removed when empty */
+};
+
+/* Not the coordinator's id: nodes of one run may share a machine's names
+ * (a test's nodes are namespaces of one machine: one cgroup tree, one /run/netns). */
+void ash_agent_hosts_id(const char *run_id, const char *node, char *buf, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *s = run_id; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h = (h ^ '/') * 1099511628211ull;
+    for (const char *s = node; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    snprintf(buf, len, "n%010" PRIx64, (uint64_t)(h & 0xffffffffffu));
+}
+
+int ash_agent_hosts_build(const struct ash_agent_hosts_opts *o, struct ash_agent_hosts **out, ash_error_t *err)
+{
+    struct ash_agent_hosts *h = calloc(1, sizeof *h);
+    if (!h)
+        return ash_error(err, ENOMEM, "hosts");
+    char id[16];
+    ash_agent_hosts_id(o->run_id, o->node, id, sizeof id);
+    snprintf(h->run_dir, sizeof h->run_dir, "%s", o->run_dir);
+    struct ash_sandbox_part part = {.node = o->node, .subnet = o->msg->subnet};
+    if (ash_mkdir_p(o->run_dir, 0755, err) < 0 ||
+        ash_sandbox_create_part(o->sc, id, o->run_dir, o->journal, &part, &h->sb, err) < 0) {
+        ash_error_wrap(err, "node %s cannot build its hosts", o->node);
+        goto fail;
+    }
+    if (ash_overlay_create(id, ash_sandbox_bridge(h->sb), o->msg->vni, o->local, o->msg->peers, o->msg->n_peers,
+                           o->journal, &h->ov, err) < 0) {
+        ash_error_wrap(err, "node %s cannot join its hosts to the others", o->node);
+        goto fail;
+    }
+    *out = h;
+    return 0;
+fail:
+    ash_agent_hosts_free(h);
+    return -1;
+}
+
+struct ash_sandbox *ash_agent_hosts_sandbox(struct ash_agent_hosts *h)
+{
+    return h ? h->sb : NULL;
+}
+
+void ash_agent_hosts_free(struct ash_agent_hosts *h)
+{
+    if (!h)
+        return;
+    ash_overlay_destroy(h->ov);
+    ash_sandbox_destroy(h->sb);
+    rmdir(h->run_dir); /* only when empty: an exec fault's output stays */
+    free(h);
+}
