@@ -1169,9 +1169,12 @@ int ash_fleet_run_hosts(struct ash_fleet_run *fr, struct ash_sandbox *sb, ash_er
                 size_t l = strlen(names);
                 snprintf(names + l, sizeof names - l, "%s%s", l ? ", " : "", sc->hosts[k].name);
             }
+        char id[16];
+        ash_hosts_sandbox_id(fr->o.run_id, nodes->v[i], id, sizeof id);
         event(fr, ash_now_ns(), "fleet-hosts",
-              "node %s built host(s) %s in %s; the bridges of this run and of nodes %s are joined by vxlan %u",
-              nodes->v[i], names, ash_sandbox_subnet(sb), peers, m.vni);
+              "node %s built host(s) %s in %s (its sandbox ash-%s); the bridges of this run and of nodes %s are "
+              "joined by vxlan %u",
+              nodes->v[i], names, ash_sandbox_subnet(sb), id, peers, m.vni);
     }
     return 0;
 }

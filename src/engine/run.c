@@ -1277,9 +1277,6 @@ static int run_world(struct run *r, ash_error_t *err)
             return -1;
         }
         r->ctx.sandbox = r->sandbox;
-        /* fleet.hosts: the nodes' agents build their hosts on the same segment. */
-        if (ash_fleet_run_hosts(r->fleet, r->sandbox, err) < 0)
-            return -1;
     }
     /* The run's DNS server (src/dns/), before any service resolves a name:
      * sandbox mode on the bridge's gateway:53, host mode on `dns.listen`. */
@@ -1319,7 +1316,10 @@ static int run_fleet(struct run *r, ash_error_t *err)
                                     .event = env_event,
                                     .lost = fleet_lost,
                                     .arg = r};
-    return ash_fleet_run_start(&fo, &r->fleet, err);
+    if (ash_fleet_run_start(&fo, &r->fleet, err) < 0)
+        return -1;
+    /* fleet.hosts: the nodes' agents build their hosts on the sandbox's segment. */
+    return ash_fleet_run_hosts(r->fleet, r->sandbox, err);
 }
 
 /* Setup: detectors listen from the start (a log line during warm-up is a false alarm,

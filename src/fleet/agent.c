@@ -47,10 +47,10 @@ struct agent {
     struct ash_journal *journal;
     bool guardian;
     struct ash_ctx ctx;
-    void **state;               /* per fault of the scenario */
-    bool *applied;              /* per fault: injected and not yet reverted */
-    uint64_t *seq;              /* per fault: when it was injected (a count), so the newest is reverted first */
-    struct agent_probe *probes; /* per probe of the scenario */
+    void **state;                  /* per fault of the scenario */
+    bool *applied;                 /* per fault: injected and not yet reverted */
+    uint64_t *seq;                 /* per fault: when it was injected (a count), so the newest is reverted first */
+    struct agent_probe *probes;    /* per probe of the scenario */
     struct ash_agent_hosts *hosts; /* fleet.hosts' hosts of this node, once the coordinator says where */
     uint64_t injects;
     ash_timer *lease;

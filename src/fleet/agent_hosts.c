@@ -4,7 +4,6 @@
 #include "sys/fs.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,26 +15,13 @@ struct ash_agent_hosts {
     char run_dir[4096]; /* made for the generated files if it was not there: removed when empty */
 };
 
-/* Not the coordinator's id: nodes of one run may share a machine's names
- * (a test's nodes are namespaces of one machine: one cgroup tree, one /run/netns). */
-void ash_agent_hosts_id(const char *run_id, const char *node, char *buf, size_t len)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (const char *s = run_id; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    h = (h ^ '/') * 1099511628211ull;
-    for (const char *s = node; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    snprintf(buf, len, "n%010" PRIx64, (uint64_t)(h & 0xffffffffffu));
-}
-
 int ash_agent_hosts_build(const struct ash_agent_hosts_opts *o, struct ash_agent_hosts **out, ash_error_t *err)
 {
     struct ash_agent_hosts *h = calloc(1, sizeof *h);
     if (!h)
         return ash_error(err, ENOMEM, "hosts");
     char id[16];
-    ash_agent_hosts_id(o->run_id, o->node, id, sizeof id);
+    ash_hosts_sandbox_id(o->run_id, o->node, id, sizeof id);
     snprintf(h->run_dir, sizeof h->run_dir, "%s", o->run_dir);
     struct ash_sandbox_part part = {.node = o->node, .subnet = o->msg->subnet};
     if (ash_mkdir_p(o->run_dir, 0755, err) < 0 ||

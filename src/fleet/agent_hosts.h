@@ -26,7 +26,5 @@ int ash_agent_hosts_build(const struct ash_agent_hosts_opts *o, struct ash_agent
 struct ash_sandbox *ash_agent_hosts_sandbox(struct ash_agent_hosts *h);
 /* Tear down (hosts' processes, namespaces, bridge, overlay) and mark the records done. NULL is fine. */
 void ash_agent_hosts_free(struct ash_agent_hosts *h);
-/* The sandbox id this node's part of run_id is built under ([a-z0-9]{11}). */
-void ash_agent_hosts_id(const char *run_id, const char *node, char *buf, size_t len);
 
 #endif

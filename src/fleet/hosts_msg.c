@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 
 static json_t *quad(uint32_t a)
 {
@@ -46,4 +48,17 @@ int ash_hosts_msg_parse(const json_t *msg, struct ash_hosts_msg *out, ash_error_
     }
     out->n_peers = json_array_size(peers);
     return 0;
+}
+
+/* Not the coordinator's id: nodes of one run may share a machine's names
+ * (a test's nodes are namespaces of one machine: one cgroup tree, one /run/netns). */
+void ash_hosts_sandbox_id(const char *run_id, const char *node, char *buf, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *s = run_id; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h = (h ^ '/') * 1099511628211ull;
+    for (const char *s = node; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    snprintf(buf, len, "n%010" PRIx64, (uint64_t)(h & 0xffffffffffu));
 }

@@ -192,10 +192,11 @@ int ash_nl_vxlan_peer_add(struct ash_nl *nl, int ifindex, uint32_t peer, ash_err
     struct nl_addr *dst = nl_addr_build(AF_INET, &peer, sizeof peer);
     int r = n && mac && dst ? 0 : -NLE_NOMEM;
     if (r == 0) {
+        /* The IPv4 destination before the family: libnl refuses a dst of another family than the entry's. */
+        r = rtnl_neigh_set_dst(n, dst);
         rtnl_neigh_set_family(n, AF_BRIDGE);
         rtnl_neigh_set_ifindex(n, ifindex);
         rtnl_neigh_set_lladdr(n, mac);
-        r = rtnl_neigh_set_dst(n, dst);
     }
     if (r == 0) {
         rtnl_neigh_set_state(n, NUD_NOARP | NUD_PERMANENT);
