@@ -930,6 +930,27 @@ const char *ash_sandbox_subnet(const struct ash_sandbox *sb)
     return sb->subnet_str;
 }
 
+size_t ash_sandbox_n_names(const struct ash_sandbox *sb)
+{
+    return sb->n_table;
+}
+
+const char *ash_sandbox_name_at(const struct ash_sandbox *sb, size_t i, const char **addr)
+{
+    if (i >= sb->n_table)
+        return NULL;
+    *addr = sb->table[i].addr;
+    return sb->table[i].name;
+}
+
+const char *ash_sandbox_address(const struct ash_sandbox *sb, const char *name)
+{
+    for (size_t i = 0; name && i < sb->n_table; i++)
+        if (strcmp(sb->table[i].name, name) == 0)
+            return sb->table[i].addr;
+    return NULL;
+}
+
 uint32_t ash_sandbox_subnet_addr(const struct ash_sandbox *sb)
 {
     return sb->subnet;

@@ -50,6 +50,12 @@ struct ash_sandbox_part {
 int ash_sandbox_create_part(const struct ash_scenario *sc, const char *run_id, const char *run_dir,
                             struct ash_journal *j, const struct ash_sandbox_part *part, struct ash_sandbox **out,
                             ash_error_t *err);
+/* Every host of the scenario, built here or by a node's agent (fleet.hosts): its
+ * name, and its address in *addr; NULL past the end. */
+size_t ash_sandbox_n_names(const struct ash_sandbox *sb);
+const char *ash_sandbox_name_at(const struct ash_sandbox *sb, size_t i, const char **addr);
+/* The address of the scenario's host `name`, wherever it is built; NULL if none. */
+const char *ash_sandbox_address(const struct ash_sandbox *sb, const char *name);
 /* The sandbox's /24 (network byte order). */
 uint32_t ash_sandbox_subnet_addr(const struct ash_sandbox *sb);
 /* Kill every host process, release namespaces (the kernel removes the veths

@@ -83,7 +83,9 @@ PY
 }
 
 # Run one incident as the coordinator in $C, agents a and b in their namespaces.
+# ASH_INCIDENTS="coretek ioffice" limits the runs to those incidents.
 run_incident() { # NAME SCENARIO HOSTS
+  [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" $1 "* ]] || return 0
   local name=$1 sc=$2 hosts=$3 port y=$T/$1.yaml
   port=$(free_port)
   fleet_copy "$S/scenarios/$sc" "$y" "$port" "$hosts"
@@ -135,9 +137,9 @@ PY
 }
 
 run_incident coretek coretek-host-crash.yaml "office: a"
-#run_incident ioffice ioffice-dns-misresolution.yaml "office: a, old-leader: b"
-#run_incident rainbow rainbow-network-congestion.yaml "users: b"
-#run_incident askcody askcody-memory-exhaustion.yaml "customers: a"
+run_incident ioffice ioffice-dns-misresolution.yaml "office: a, old-leader: b"
+run_incident rainbow rainbow-network-congestion.yaml "users: b"
+run_incident askcody askcody-memory-exhaustion.yaml "customers: a"
 
 # Bad placements: refused before anything is deployed (validate and run, exit 2).
 bad() { # NAME HOSTS EXPECT [SCENARIO]
