@@ -1316,10 +1316,7 @@ static int run_fleet(struct run *r, ash_error_t *err)
                                     .event = env_event,
                                     .lost = fleet_lost,
                                     .arg = r};
-    if (ash_fleet_run_start(&fo, &r->fleet, err) < 0)
-        return -1;
-    /* fleet.hosts: the nodes' agents build their hosts on the sandbox's segment. */
-    return ash_fleet_run_hosts(r->fleet, r->sandbox, err);
+    return ash_fleet_run_start(&fo, &r->fleet, err);
 }
 
 /* Setup: detectors listen from the start (a log line during warm-up is a false alarm,
@@ -1349,7 +1346,9 @@ static int run_setup(struct run *r, ash_error_t *err)
         return -1;
     if (ash_env_start(r->env, err) < 0)
         return -1;
-    return 0;
+    /* fleet.hosts: the nodes' agents build their hosts on the sandbox's segment and
+     * start their services, once the services here are ready (a node's may need them). */
+    return ash_fleet_run_hosts(r->fleet, r->sandbox, err);
 }
 
 /* Warm-up: the probes start and the steady state is verified. */

@@ -87,10 +87,16 @@ static struct agent *of(struct ash_ctx *ctx)
     return ctx->engine;
 }
 
+/* A timeline event at t (this node's clock), for the coordinator's timeline. */
+static void send_event(void *arg, int64_t t, const char *event, const char *detail)
+{
+    send_msg(arg, json_pack("{s:s, s:I, s:s, s:s}", "type", ASH_MSG_EVENT, "t", (json_int_t)t, "event", event, "detail",
+                            detail ? detail : ""));
+}
+
 static void ctx_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
 {
-    send_msg(of(ctx), json_pack("{s:s, s:I, s:s, s:s}", "type", ASH_MSG_EVENT, "t", (json_int_t)t, "event", event,
-                                "detail", detail ? detail : ""));
+    send_event(of(ctx), t, event, detail);
 }
 
 static void ctx_no_effect(struct ash_ctx *ctx, const char *fault, const char *why)
@@ -521,7 +527,10 @@ static int hosts_cmd(struct agent *a, json_t *msg, ash_error_t *err)
                                      .run_dir = a->run_dir,
                                      .journal = a->journal,
                                      .local = local,
-                                     .msg = &m};
+                                     .msg = &m,
+                                     .loop = a->loop,
+                                     .event = send_event, /* the services' events */
+                                     .event_arg = a};
     if (ash_agent_hosts_build(&o, &a->hosts, err) < 0)
         return -1;
     a->ctx.sandbox = ash_agent_hosts_sandbox(a->hosts);

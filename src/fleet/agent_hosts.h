@@ -7,6 +7,7 @@
 #include <aftershock/error.h>
 
 #include "env/sandbox.h"
+#include "sys/loop.h"
 #include "fleet/hosts_msg.h"
 
 struct ash_agent_hosts;
@@ -19,9 +20,13 @@ struct ash_agent_hosts_opts {
     struct ash_journal *journal;
     uint32_t local; /* this node's address toward the coordinator: the VXLAN's source */
     const struct ash_hosts_msg *msg;
+    ash_loop *loop; /* the agent's: the services' output and exits are watched there */
+    void (*event)(void *arg, int64_t t, const char *event, const char *detail); /* the services' timeline */
+    void *event_arg;
 };
 
-/* Journal and build every part; on failure what was made is undone. */
+/* Journal and build every part, then start the hosts' services (in dependency
+ * order, without awaiting their ready checks); on failure what was made is undone. */
 int ash_agent_hosts_build(const struct ash_agent_hosts_opts *o, struct ash_agent_hosts **out, ash_error_t *err);
 struct ash_sandbox *ash_agent_hosts_sandbox(struct ash_agent_hosts *h);
 /* Tear down (hosts' processes, namespaces, bridge, overlay) and mark the records done. NULL is fine. */

@@ -1225,11 +1225,6 @@ static int parse_fleet_hosts(struct pctx *x, const ash_node *fleet)
                                  host, node);
         /* What an agent builds for a host: its namespaces, link, addresses and
          * files; services on a host an agent builds are not supported yet (docs/fleet.md). */
-        if (h->n_services)
-            return ash_node_fail(&k, x->err,
-                                 "'fleet.hosts' places host '%s' on node '%s', but it runs services: an agent builds "
-                                 "hosts without services only (for now); keep it here, or place a client host",
-                                 host, node);
         if (h->node)
             return ash_node_fail(&k, x->err, "'fleet.hosts' places host '%s' twice", host);
         if (!(h->node = strdup(node)))
@@ -1937,6 +1932,10 @@ static int check_references(struct pctx *x, const ash_node *root)
     if (check_dependencies(x) < 0)
         return -1;
     warn_until_remediated(x, root);
+    for (size_t i = 0; i < sc->n_verify; i++)
+        if (sc->verify[i].host && ash_scenario_host_node(sc, sc->verify[i].host))
+            return fail_loc(&sc->verify[i].loc, x->err, "%s",
+                            ash_placed_refusal(sc, sc->verify[i].host, "a verify command"));
     ash_node probes = ash_map_get(root, "probes");
     for (size_t i = 0; i < sc->n_probes; i++) {
         const char *from = sc->probes[i].from;
@@ -2129,6 +2128,8 @@ int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target
         if (!s)
             return fail_loc(&ref->loc, err, "no service named '%s' in this scenario%s", name,
                             container_hint(sc, name, needs, hint, sizeof hint));
+        if (s->host && ash_scenario_host_node(sc, s->host))
+            return fail_loc(&ref->loc, err, "%s", ash_placed_refusal(sc, s->host, kind));
         break;
     case ASH_TARGET_CONTAINER:
         /* Looked up at run time, through the engine: validation does not need it. The

@@ -140,6 +140,13 @@ run_incident coretek coretek-host-crash.yaml "office: a"
 run_incident ioffice ioffice-dns-misresolution.yaml "office: a, old-leader: b"
 run_incident rainbow rainbow-network-congestion.yaml "users: b"
 run_incident askcody askcody-memory-exhaustion.yaml "customers: a"
+run_incident telephony telephony-table-lock.yaml "phones: b"
+# The phones' own service ran on node b and registered across the overlay.
+if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" telephony "* ]]; then
+  check "telephony: the handsets service ran on node b (its agent's service, in the run's timeline)" \
+    'grep -q "service-started.*node b .*handsets" "$T/run-telephony.out" &&
+     grep -q "all phones registering" "$T"/state-telephony-b/*/logs/handsets.log'
+fi
 
 # Bad placements: refused before anything is deployed (validate and run, exit 2).
 bad() { # NAME HOSTS EXPECT [SCENARIO]
@@ -154,7 +161,7 @@ bad() { # NAME HOSTS EXPECT [SCENARIO]
 }
 bad unknown-host "nosuch: a" "not a host of this scenario"
 bad unknown-node "office: z" "not in fleet.nodes"
-bad services "vhost1: a" "runs services"
+bad service-target "vhost1: a" "faults and detectors on it are not supported yet"
 # A fault on a placed host (an agent builds it, but does not harm it yet).
 cat >"$T/fault-on-placed.yaml" <<'YAML'
 version: 1
