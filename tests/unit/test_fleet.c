@@ -552,13 +552,16 @@ START_TEST(test_probe_msg_encode_decode)
         {"{\"probe\": \"p\", \"every_ns\": 0}", "outside 1ms..1h"},
         {"{\"probe\": \"p\", \"every_ns\": -5}", "outside 1ms..1h"},
         {"{\"probe\": \"p\", \"every_ns\": 7200000000000}", "outside 1ms..1h"},
-        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"host:a\"}",
-         "container:NAME, process:SELECTOR or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"host:\"}",
+         "container:NAME, process:SELECTOR, host:NAME or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"vm:a\"}",
+         "container:NAME, process:SELECTOR, host:NAME or absent"},
         {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"container:\"}",
-         "container:NAME, process:SELECTOR or absent"},
+         "container:NAME, process:SELECTOR, host:NAME or absent"},
         {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"process:\"}",
-         "container:NAME, process:SELECTOR or absent"},
-        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": 3}", "container:NAME, process:SELECTOR or absent"},
+         "container:NAME, process:SELECTOR, host:NAME or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": 3}",
+         "container:NAME, process:SELECTOR, host:NAME or absent"},
     };
     for (size_t i = 0; i < sizeof bad_start / sizeof *bad_start; i++) {
         json_t *j = json_loads(bad_start[i].json, 0, NULL);
@@ -567,6 +570,11 @@ START_TEST(test_probe_msg_encode_decode)
         ck_assert_msg(strstr(err.msg, bad_start[i].want), "%s: %s", bad_start[i].json, err.msg);
         json_decref(j);
     }
+    /* A host its agent built (fleet.hosts) is an origin too. */
+    json_t *hj = json_loads("{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"host:office\"}", 0, NULL);
+    ck_assert_int_eq(ash_probe_msg_start_parse(hj, &back, &err), 0);
+    ck_assert_str_eq(back.from, "host:office");
+    json_decref(hj);
 
     /* A sample: the agent's times as they were; a long detail cut whole, never
      * inside a UTF-8 sequence (a JSON string must stay valid UTF-8). */
