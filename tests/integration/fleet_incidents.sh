@@ -58,6 +58,7 @@ fi
 ip -n "$C" link del ashxprobe
 
 # In a namespace only (not `ip netns exec`: it remounts /sys, hiding the cgroup tree).
+# What runs in the background is nsenter itself (it execs the program: $! is its pid).
 in_ns() { local ns=$1; shift; nsenter --net="/run/netns/$ns" "$@"; }
 listening() { for _ in $(seq 1500); do grep -q "^fleet: listening" "$1" 2>/dev/null && return; sleep 0.01; done; }
 
@@ -89,13 +90,13 @@ run_incident() { # NAME SCENARIO HOSTS
   local name=$1 sc=$2 hosts=$3 port y=$T/$1.yaml
   port=$(free_port)
   fleet_copy "$S/scenarios/$sc" "$y" "$port" "$hosts"
-  in_ns "$C" "$ASH" run --state-dir "$T/state-$name" --report-dir "$T/r-$name" "$y" >"$T/run-$name.out" 2>&1 &
+  nsenter --net="/run/netns/$C" "$ASH" run --state-dir "$T/state-$name" --report-dir "$T/r-$name" "$y" >"$T/run-$name.out" 2>&1 &
   local run=$!
   pids+=("$run")
   listening "$T/run-$name.out"
   local ags=()
   for n in $NODES; do
-    in_ns "$(ns_of "$n")" "$ASH" agent --connect "10.233.0.254:$port" --key-file "$T/key" --node "$n" \
+    nsenter --net="/run/netns/$(ns_of "$n")" "$ASH" agent --connect "10.233.0.254:$port" --key-file "$T/key" --node "$n" \
       --lease 2s --state-dir "$T/state-$name-$n" >"$T/agent-$name-$n.out" 2>&1 &
     ags+=("$!")
     pids+=("$!")
@@ -146,6 +147,43 @@ if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" telephony "* ]]; t
   check "telephony: the handsets service ran on node b (its agent's service, in the run's timeline)" \
     'grep -q "service-started.*node b .*handsets" "$T/run-telephony.out" &&
      grep -q "all phones registering" "$T"/state-telephony-b/*/logs/handsets.log'
+fi
+
+# SIGKILL of node a's agent once it has built its host: its guardian replays the
+# node's journal (the services, the VXLAN, the host's namespaces and cgroup, the
+# bridge); the run stops naming the node. Nothing is left on the node.
+if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" killed "* ]]; then
+  port=$(free_port)
+  fleet_copy "$S/scenarios/coretek-host-crash.yaml" "$T/killed.yaml" "$port" "office: a"
+  nsenter --net="/run/netns/$C" "$ASH" run --state-dir "$T/state-killed" --report-dir "$T/r-killed" "$T/killed.yaml" \
+    >"$T/run-killed.out" 2>&1 &
+  run=$!
+  pids+=("$run")
+  listening "$T/run-killed.out"
+  for n in $NODES; do
+    nsenter --net="/run/netns/$(ns_of "$n")" "$ASH" agent --connect "10.233.0.254:$port" --key-file "$T/key" --node "$n" \
+      --lease 2s --state-dir "$T/state-killed-$n" >"$T/agent-killed-$n.out" 2>&1 &
+    pids+=("$!")
+    [ "$n" = a ] && AG=$!
+  done
+  for _ in $(seq 1000); do grep -q "fleet-hosts" "$T/run-killed.out" && break; sleep 0.01; done
+  sleep 0.5
+  kid=$(grep -o 'its sandbox ash-n[0-9a-f]*' "$T/run-killed.out" | sed 's/.*ash-//')
+  ids+=" $kid"
+  had=$(ls /run/netns | grep -c "^ash-$kid-")
+  kill -KILL "$AG"
+  wait "$run"
+  st=$?
+  gone=""
+  for _ in $(seq 100); do
+    gone=$(ls /run/netns | grep "^ash-$kid-"; ip -n "$(ns_of a)" -o link show | awk -F': ' '{print $2}' |
+      cut -d@ -f1 | grep -E '^ash'; ls "$T"/state-killed-a/*.journal 2>/dev/null)
+    [ -z "$gone" ] && break
+    sleep 0.1
+  done
+  check "killed agent: the run stops naming node a (exit $st)" '[ $st != 0 ] && grep -q "node a" "$T/run-killed.out"'
+  check "killed agent: its guardian undid node a's host, VXLAN and bridge (had $had namespace(s); left: ${gone:-none})" \
+    '[ "$had" = 1 ] && [ -z "$gone" ]'
 fi
 
 # Bad placements: refused before anything is deployed (validate and run, exit 2).
