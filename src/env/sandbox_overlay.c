@@ -60,6 +60,10 @@ int ash_overlay_create(const char *run_id, const char *bridge, uint32_t vni, uin
         ash_error(err, ENODEV, "overlay: no bridge %s", bridge);
         goto fail;
     }
+    /* The bridge's hosts know its address (the gateway's, here): it must not change
+     * when the VXLAN, whose random address may be lower than the bridge's, joins. */
+    if (ash_nl_link_pin_addr(nl, br, err) < 0)
+        goto fail;
     if (ash_nl_vxlan_add(nl, o->name, vni, local, br, err) < 0 || ash_nl_link_index(nl, o->name, &vx, err) < 0)
         goto fail;
     for (size_t i = 0; i < n_peers; i++)

@@ -153,6 +153,24 @@ int ash_nl_bridge_add(struct ash_nl *nl, const char *name, bool up, int *ifindex
     return 0;
 }
 
+int ash_nl_link_pin_addr(struct ash_nl *nl, int ifindex, ash_error_t *err)
+{
+    struct rtnl_link *link = NULL, *change = rtnl_link_alloc();
+    int r = change ? rtnl_link_get_kernel(nl->sk, ifindex, NULL, &link) : -NLE_NOMEM;
+    struct nl_addr *addr = r == 0 ? rtnl_link_get_addr(link) : NULL;
+    if (r == 0 && !addr)
+        r = -NLE_NOADDR;
+    if (r == 0) {
+        rtnl_link_set_addr(change, addr);
+        r = rtnl_link_change(nl->sk, link, change, 0);
+    }
+    rtnl_link_put(link);
+    rtnl_link_put(change);
+    if (r < 0)
+        return nlfail(err, r, "cannot pin the address of link %d", ifindex);
+    return 0;
+}
+
 int ash_nl_vxlan_add(struct ash_nl *nl, const char *name, uint32_t vni, uint32_t local, int master_ifindex,
                      ash_error_t *err)
 {

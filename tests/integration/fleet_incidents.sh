@@ -145,7 +145,7 @@ run_incident telephony telephony-table-lock.yaml "phones: b"
 # The phones' own service ran on node b and registered across the overlay.
 if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" telephony "* ]]; then
   check "telephony: the handsets service ran on node b (its agent's service, in the run's timeline)" \
-    'grep -q "service-started.*node b .*handsets" "$T/run-telephony.out" &&
+    'grep -q "node b (.*): handsets pid" "$T"/r-telephony/*/report.json &&
      grep -q "all phones registering" "$T"/state-telephony-b/*/logs/handsets.log'
 fi
 
