@@ -186,6 +186,11 @@ if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" killed "* ]]; then
     '[ "$had" = 1 ] && [ -z "$gone" ]'
 fi
 
+# The plan says which hosts a node's agent builds.
+fleet_copy "$S/scenarios/coretek-host-crash.yaml" "$T/plan.yaml" 1 "office: a"
+"$ASH" plan "$T/plan.yaml" >"$T/plan.out" 2>&1
+check "plan: host office is built by node a's agent" 'grep -q "host office .*built by node a.s agent" "$T/plan.out"'
+
 # Bad placements: refused before anything is deployed (validate and run, exit 2).
 bad() { # NAME HOSTS EXPECT [SCENARIO]
   local bn=$1 y=$T/bad-$1.yaml want=$3
