@@ -110,6 +110,11 @@ static void ctx_no_effect(struct ash_ctx *ctx, const char *fault, const char *wh
  * an agent does not start. */
 static int ctx_target(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err)
 {
+    /* A host fleet.hosts places here, built when the coordinator sent `hosts`. */
+    struct agent *a = of(ctx);
+    const char *hn = ref->type == ASH_TARGET_HOST ? ash_scenario_host_node(a->sc, ref->name) : NULL;
+    if (hn && strcmp(hn, a->o->node) == 0 && a->hosts)
+        return ash_target_resolve(ash_agent_hosts_sandbox(a->hosts), ash_agent_hosts_env(a->hosts), ref, out, err);
     if (ref->type == ASH_TARGET_HOST || ref->type == ASH_TARGET_SERVICE)
         return ash_error_class(err, ASH_ERR_USAGE, 0,
                                "node %s: target '%s:%s' is a %s of a local run; an agent reaches only "
@@ -208,6 +213,10 @@ static int check_my_faults(const struct agent *a, ash_error_t *err)
                 continue;
             const struct ash_target_ref *ref = (const void *)((const char *)f->conf + fl->offset);
             ash_error_t e = {0};
+            /* A host of this node's (fleet.hosts) is built after this, when `hosts` comes. */
+            const char *hn = ref->type == ASH_TARGET_HOST ? ash_scenario_host_node(a->sc, ref->name) : NULL;
+            if (hn && strcmp(hn, a->o->node) == 0)
+                continue;
             if (ref->name && ash_target_check(ref, fl->needs, &e) < 0)
                 return ash_error(err, 0, "fault '%s': %s", f->name, e.msg);
         }
@@ -534,6 +543,7 @@ static int hosts_cmd(struct agent *a, json_t *msg, ash_error_t *err)
     if (ash_agent_hosts_build(&o, &a->hosts, err) < 0)
         return -1;
     a->ctx.sandbox = ash_agent_hosts_sandbox(a->hosts);
+    a->ctx.env = ash_agent_hosts_env(a->hosts); /* a host-crash restarts the host's services */
     return 0;
 }
 
@@ -546,6 +556,7 @@ static void drop_scenario(struct agent *a)
     ash_agent_hosts_free(a->hosts);
     a->hosts = NULL;
     a->ctx.sandbox = NULL;
+    a->ctx.env = NULL;
     if (a->journal) {
         ash_journal_close(a->journal, true);
         a->journal = NULL;

@@ -63,6 +63,11 @@ struct ash_sandbox *ash_agent_hosts_sandbox(struct ash_agent_hosts *h)
     return h ? h->sb : NULL;
 }
 
+struct ash_env *ash_agent_hosts_env(struct ash_agent_hosts *h)
+{
+    return h ? h->env : NULL;
+}
+
 void ash_agent_hosts_free(struct ash_agent_hosts *h)
 {
     if (!h)

@@ -29,6 +29,7 @@ struct ash_agent_hosts_opts {
  * order, without awaiting their ready checks); on failure what was made is undone. */
 int ash_agent_hosts_build(const struct ash_agent_hosts_opts *o, struct ash_agent_hosts **out, ash_error_t *err);
 struct ash_sandbox *ash_agent_hosts_sandbox(struct ash_agent_hosts *h);
+struct ash_env *ash_agent_hosts_env(struct ash_agent_hosts *h); /* their services */
 /* Tear down (hosts' processes, namespaces, bridge, overlay) and mark the records done. NULL is fine. */
 void ash_agent_hosts_free(struct ash_agent_hosts *h);
 

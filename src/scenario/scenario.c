@@ -2045,6 +2045,9 @@ static int check_node(const struct ash_scenario *sc, const struct ash_target_ref
         known |= strcmp(sc->fleet.nodes.v[i], ref->node) == 0;
     if (!known)
         return fail_loc(&ref->loc, err, "node '%s' is not in fleet.nodes (list it there)", ref->node);
+    const char *placed = ref->type == ASH_TARGET_HOST ? ash_scenario_host_node(sc, ref->name) : NULL;
+    if (placed && strcmp(placed, ref->node) == 0)
+        return 0; /* a host its agent builds (fleet.hosts) */
     if (ref->type < ASH_TARGET_CONTAINER) {
         char buf[300];
         return fail_loc(&ref->loc, err,
@@ -2121,7 +2124,7 @@ int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target
                             name, svc_ok ? " (in host mode aim at a service: target: service:NAME)" : "");
         if (!h)
             return fail_loc(&ref->loc, err, "no host named '%s' in this scenario", name);
-        if (h->node)
+        if (h->node && !(ref->node && strcmp(ref->node, h->node) == 0))
             return fail_loc(&ref->loc, err, "%s", ash_placed_refusal(sc, name, kind));
         break;
     case ASH_TARGET_SERVICE:
@@ -2294,6 +2297,20 @@ static int resolve_targets(struct pctx *x, const struct pending *p)
                             "'%s': only a fault's target may be a swarm service's tasks (the run hands faults to the "
                             "nodes' agents; a detector or a remediation runs on this machine)",
                             p->c->name);
+    }
+    /* A fault on a host fleet.hosts places on a node is applied by that node's agent. */
+    for (const struct ash_field *f = p->c->fields; pending_is_fault(x, p) && f && f->key; f++) {
+        struct ash_target_ref *ref = (struct ash_target_ref *)((char *)p->conf + f->offset);
+        if (f->type != ASH_F_TARGET || (f->flags & ASH_FIELD_DEPRECATED) || !ref->name || ref->node)
+            continue;
+        const char *hn = ash_scenario_host_node(x->sc, ref->name);
+        bool host = ref->type == ASH_TARGET_HOST ||
+                    (ref->type == ASH_TARGET_UNRESOLVED && !ash_scenario_service(x->sc, ref->name));
+        if (hn && host) {
+            if (!(ref->node = strdup(hn)))
+                return ash_error(x->err, ENOMEM, "target");
+            ref->type = ASH_TARGET_HOST;
+        }
     }
     const char *node = targets_node(p->c->fields, p->conf);
     /* One agent applies a fault: all its targets are on one node (or all here). */
@@ -2577,10 +2594,12 @@ const char *ash_scenario_host_node(const struct ash_scenario *sc, const char *na
 const char *ash_placed_refusal(const struct ash_scenario *sc, const char *name, const char *what)
 {
     static _Thread_local char buf[400];
-    snprintf(buf, sizeof buf,
-             "%s on host '%s', which fleet.hosts places on node '%s': an agent builds such a host and samples probes "
-             "from it, but faults and detectors on it are not supported yet (docs/fleet.md); keep the host here",
-             what, name, ash_scenario_host_node(sc, name));
+    snprintf(
+        buf, sizeof buf,
+        "%s on host '%s', which fleet.hosts places on node '%s': its agent builds the host, samples probes from it "
+        "and applies a fault's host: target there, but nothing else acts on it from here yet (docs/fleet.md); "
+        "keep the host here",
+        what, name, ash_scenario_host_node(sc, name));
     return buf;
 }
 

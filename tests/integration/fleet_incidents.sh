@@ -89,7 +89,8 @@ run_incident() { # NAME SCENARIO HOSTS
   [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" $1 "* ]] || return 0
   local name=$1 sc=$2 hosts=$3 port y=$T/$1.yaml
   port=$(free_port)
-  fleet_copy "$S/scenarios/$sc" "$y" "$port" "$hosts"
+  case $sc in /*) ;; *) sc=$S/scenarios/$sc ;; esac
+  fleet_copy "$sc" "$y" "$port" "$hosts"
   nsenter --net="/run/netns/$C" "$ASH" run --state-dir "$T/state-$name" --report-dir "$T/r-$name" "$y" >"$T/run-$name.out" 2>&1 &
   local run=$!
   pids+=("$run")
@@ -186,6 +187,47 @@ if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" killed "* ]]; then
     '[ "$had" = 1 ] && [ -z "$gone" ]'
 fi
 
+# A fault on a host node a builds, applied by node a's agent (the same kind code),
+# seen by a probe from a host node b builds (node b to node a across the VXLAN):
+# detected and recovered, one report.
+if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" remote-fault "* ]]; then
+  cat >"$T/remote-fault-src.yaml" <<'YAML'
+version: 1
+name: remote-fault
+hosts:
+  - name: office
+  - name: client
+    services:
+      - name: www
+        command: ["python3", "-m", "http.server", "8080", "--bind", "0.0.0.0"]
+probes:
+  - name: client-web
+    from: office
+    http: { url: "http://client:8080/" }
+    every: 50ms
+    timeout: 200ms
+detectors:
+  - name: watch
+    probes: { consecutive_failures: 2 }
+faults:
+  - name: freeze-client
+    kind: host-crash
+    mode: freeze
+    target: host:client
+    at: 300ms
+    duration: 1s
+expect:
+  warmup: 1s
+  stable_for: 1s
+  detect_within: 1s
+  recover_within: 3s
+  timeout: 20s
+YAML
+  run_incident remote-fault "$T/remote-fault-src.yaml" "client: a, office: b"
+  check "remote-fault: node a's agent froze and thawed host client (the fault's node in the report)" \
+    'python3 -c "import json,sys; r=json.load(open(sys.argv[1]))[\"runs\"][0]; f=r[\"fleet\"][\"faults\"]; sys.exit(0 if f and f[0][\"node\"]==\"a\" and r[\"ttd_ms\"] is not None and r[\"ttr_ms\"] is not None else 1)" "$report"'
+fi
+
 # The plan says which hosts a node's agent builds.
 fleet_copy "$S/scenarios/coretek-host-crash.yaml" "$T/plan.yaml" 1 "office: a"
 "$ASH" plan "$T/plan.yaml" >"$T/plan.out" 2>&1
@@ -204,26 +246,8 @@ bad() { # NAME HOSTS EXPECT [SCENARIO]
 }
 bad unknown-host "nosuch: a" "not a host of this scenario"
 bad unknown-node "office: z" "not in fleet.nodes"
-bad service-target "vhost1: a" "faults and detectors on it are not supported yet"
-# A fault on a placed host (an agent builds it, but does not harm it yet).
-cat >"$T/fault-on-placed.yaml" <<'YAML'
-version: 1
-name: fault-on-placed
-hosts:
-  - name: web
-    services:
-      - name: www
-        command: ["python3", "-m", "http.server", "8080"]
-  - name: client
-faults:
-  - name: freeze-client
-    kind: host-crash
-    mode: freeze
-    target: host:client
-    at: 0s
-    duration: 1s
-YAML
-bad fault-target "client: a" "faults and detectors on it are not supported yet" "$T/fault-on-placed.yaml"
+# A detector on a placed host (its services run on the node) is refused.
+bad detector-on-placed "registration: a" "nothing else acts on it from here yet" "$S/scenarios/telephony-table-lock.yaml"
 
 # The test fleet's namespaces go first (the scanner would name them), then the
 # scanner looks for anything of these runs' ids on the machine.
