@@ -54,9 +54,6 @@ int ash_env_new(const struct ash_env_opts *o, struct ash_env **out, ash_error_t 
 int ash_env_order(const struct ash_service_spec *const *specs, size_t n, size_t *order, ash_error_t *err);
 /* Start every service in dependency order and wait for each to be ready (runs the loop). */
 int ash_env_start(struct ash_env *env, ash_error_t *err);
-/* Start every service in dependency order without waiting for any to be ready (a
- * fleet agent, from inside its loop's callbacks: readiness is not awaited there). */
-int ash_env_spawn(struct ash_env *env, ash_error_t *err);
 /* Stop every service (reverse dependency order), reap, and mark journal records done. */
 void ash_env_stop(struct ash_env *env);
 void ash_env_free(struct ash_env *env);

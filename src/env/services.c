@@ -749,16 +749,6 @@ int ash_env_start(struct ash_env *env, ash_error_t *err)
     return 0;
 }
 
-int ash_env_spawn(struct ash_env *env, ash_error_t *err)
-{
-    for (size_t k = 0; k < env->n; k++) {
-        struct ash_service *s = &env->svcs[env->order[k]];
-        if (!s->running && spawn_service(env, s, err) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 int ash_env_check_alive(struct ash_env *env, ash_error_t *err)
 {
     for (size_t k = 0; k < env->n; k++) {

@@ -52,6 +52,8 @@ struct agent {
     uint64_t *seq;                 /* per fault: when it was injected (a count), so the newest is reverted first */
     struct agent_probe *probes;    /* per probe of the scenario */
     struct ash_agent_hosts *hosts; /* fleet.hosts' hosts of this node, once the coordinator says where */
+    ash_timer *hosts_timer;        /* starts their services, off the channel's message callback */
+    json_t *hosts_id;              /* the hosts request, answered once they are ready */
     uint64_t injects;
     ash_timer *lease;
     int64_t last_word; /* when the coordinator last said anything */
@@ -539,7 +541,8 @@ static int hosts_cmd(struct agent *a, json_t *msg, ash_error_t *err)
                                      .msg = &m,
                                      .loop = a->loop,
                                      .event = send_event, /* the services' events */
-                                     .event_arg = a};
+                                     .event_arg = a,
+                                     .ctx = &a->ctx};
     if (ash_agent_hosts_build(&o, &a->hosts, err) < 0)
         return -1;
     a->ctx.sandbox = ash_agent_hosts_sandbox(a->hosts);
@@ -547,8 +550,29 @@ static int hosts_cmd(struct agent *a, json_t *msg, ash_error_t *err)
     return 0;
 }
 
+/* The hosts' services start here, from a timer: awaiting their ready checks runs
+ * the loop, which must not happen inside the channel's delivery of a message. */
+static int64_t hosts_start(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop;
+    (void)now;
+    struct agent *a = data;
+    ash_error_t e = {0};
+    a->hosts_timer = NULL;
+    int rc = ash_agent_hosts_start(a->hosts, a->o->node, &e);
+    reply(a, a->hosts_id, rc, &e);
+    json_decref(a->hosts_id);
+    a->hosts_id = NULL;
+    return ASH_TIMER_DONE;
+}
+
 static void drop_scenario(struct agent *a)
 {
+    if (a->hosts_timer)
+        ash_loop_cancel_timer(a->loop, a->hosts_timer);
+    a->hosts_timer = NULL;
+    json_decref(a->hosts_id);
+    a->hosts_id = NULL;
     probes_close(a);
     free(a->probes);
     a->probes = NULL;
@@ -617,7 +641,13 @@ static void on_message(struct ash_channel *ch, json_t *msg, void *data)
             drop_scenario(a); /* nothing injected from it: the next scenario message starts clean */
         reply(a, id, rc, &e);
     } else if (strcmp(type, ASH_MSG_HOSTS) == 0) {
-        reply(a, id, hosts_cmd(a, msg, &e), &e);
+        /* Built now; answered when their services are ready (hosts_start). */
+        if (hosts_cmd(a, msg, &e) < 0)
+            reply(a, id, -1, &e);
+        else if (!(a->hosts_timer = ash_loop_add_timer(a->loop, ash_now_ns(), hosts_start, a)))
+            reply(a, id, ash_error(&e, ENOMEM, "node %s: a timer", a->o->node), &e);
+        else
+            a->hosts_id = json_incref(id);
     } else if (strcmp(type, ASH_MSG_INJECT) == 0 || strcmp(type, ASH_MSG_REVERT) == 0) {
         reply(a, id, fault_cmd(a, msg, type[0] == 'i', &e), &e);
     } else if (strcmp(type, ASH_MSG_PROBE) == 0) {

@@ -1,5 +1,6 @@
 /* The hosts an agent builds for fleet.hosts (agent_hosts.h). */
 #include "fleet/agent_hosts.h"
+#include "engine/ready.h"
 #include "env/env.h"
 #include "env/sandbox_overlay.h"
 #include "sys/fs.h"
@@ -46,9 +47,13 @@ int ash_agent_hosts_build(const struct ash_agent_hosts_opts *o, struct ash_agent
                               .run_id = id,
                               .run_dir = o->run_dir,
                               .node = o->node,
-                              .hooks = {.event = o->event, .arg = o->event_arg}};
-    if (ash_env_new(&eo, &h->env, err) < 0 || ash_env_spawn(h->env, err) < 0) {
-        ash_error_wrap(err, "node %s cannot start its hosts' services", o->node);
+                              .hooks = {.event = o->event,
+                                        .arg = o->event_arg,
+                                        /* the same ready checks as a local run, inside the host */
+                                        .ready = ash_engine_ready_check,
+                                        .ready_arg = o->ctx}};
+    if (ash_env_new(&eo, &h->env, err) < 0) {
+        ash_error_wrap(err, "node %s cannot prepare its hosts' services", o->node);
         goto fail;
     }
     *out = h;
@@ -56,6 +61,13 @@ int ash_agent_hosts_build(const struct ash_agent_hosts_opts *o, struct ash_agent
 fail:
     ash_agent_hosts_free(h);
     return -1;
+}
+
+int ash_agent_hosts_start(struct ash_agent_hosts *h, const char *node, ash_error_t *err)
+{
+    if (ash_env_start(h->env, err) < 0)
+        return ash_error_wrap(err, "node %s cannot start its hosts' services", node);
+    return 0;
 }
 
 struct ash_sandbox *ash_agent_hosts_sandbox(struct ash_agent_hosts *h)

@@ -8,6 +8,8 @@
 
 #include "env/sandbox.h"
 #include "sys/loop.h"
+
+struct ash_ctx;
 #include "fleet/hosts_msg.h"
 
 struct ash_agent_hosts;
@@ -23,11 +25,14 @@ struct ash_agent_hosts_opts {
     ash_loop *loop; /* the agent's: the services' output and exits are watched there */
     void (*event)(void *arg, int64_t t, const char *event, const char *detail); /* the services' timeline */
     void *event_arg;
+    struct ash_ctx *ctx; /* the agent's (its sandbox set once built): the services' ready checks */
 };
 
-/* Journal and build every part, then start the hosts' services (in dependency
- * order, without awaiting their ready checks); on failure what was made is undone. */
+/* Journal and build every part (hosts, bridge, VXLAN); on failure what was made is undone. */
 int ash_agent_hosts_build(const struct ash_agent_hosts_opts *o, struct ash_agent_hosts **out, ash_error_t *err);
+/* Start the hosts' services in dependency order, each awaited until ready (runs
+ * the loop: call it from a timer, never from inside a channel message). */
+int ash_agent_hosts_start(struct ash_agent_hosts *h, const char *node, ash_error_t *err);
 struct ash_sandbox *ash_agent_hosts_sandbox(struct ash_agent_hosts *h);
 struct ash_env *ash_agent_hosts_env(struct ash_agent_hosts *h); /* their services */
 /* Tear down (hosts' processes, namespaces, bridge, overlay) and mark the records done. NULL is fine. */

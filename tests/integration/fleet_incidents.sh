@@ -200,6 +200,7 @@ hosts:
     services:
       - name: www
         command: ["python3", "-m", "http.server", "8080", "--bind", "0.0.0.0"]
+        ready: { http: "http://127.0.0.1:8080/", timeout: 10s }
 probes:
   - name: client-web
     from: office
@@ -224,6 +225,8 @@ expect:
   timeout: 20s
 YAML
   run_incident remote-fault "$T/remote-fault-src.yaml" "client: a, office: b"
+  check "remote-fault: node a awaited its service's ready check before the warm-up" \
+    'grep -q "node a (.*): www" "$report" && python3 -c "import json,sys; t=json.load(open(sys.argv[1]))[\"runs\"][0][\"timeline\"]; sys.exit(0 if any(e[\"event\"]==\"service-ready\" and \"www\" in e[\"detail\"] for e in t) else 1)" "$report"'
   check "remote-fault: node a's agent froze and thawed host client (the fault's node in the report)" \
     'python3 -c "import json,sys; r=json.load(open(sys.argv[1]))[\"runs\"][0]; f=r[\"fleet\"][\"faults\"]; sys.exit(0 if f and f[0][\"node\"]==\"a\" and r[\"ttd_ms\"] is not None and r[\"ttr_ms\"] is not None else 1)" "$report"'
 fi
