@@ -220,6 +220,8 @@ static int webhook_validate(void *conf, const ash_node *node, const struct ash_s
             return ash_node_fail(&v, err, "'host' needs sandbox mode: this scenario has no 'hosts:'");
         if (!ash_scenario_host(sc, c->host))
             return ash_node_fail(&v, err, "no host named '%s' in this scenario", c->host);
+        if (ash_scenario_host_node(sc, c->host))
+            return ash_node_fail(&v, err, "%s", ash_placed_refusal(sc, c->host, "a webhook detector"));
     }
     if (c->alertname && c->format != WF_ALERTMANAGER) {
         ash_node v = ash_node_at(node, "alertname");

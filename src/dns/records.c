@@ -126,16 +126,16 @@ int ash_dns_add_sandbox(struct ash_dns *d, struct ash_sandbox *sb, ash_error_t *
     d->cache_gen++;
     if (ash_dns_add_record(d, "aftershock", ASH_DNS_A, ash_sandbox_gateway(sb), -1, err) < 0)
         return -1;
-    for (size_t i = 0; i < ash_sandbox_n_hosts(sb); i++) {
-        struct ash_host *h = ash_sandbox_host_at(sb, i);
-        const char *addr = ash_host_address(h);
+    /* Every host of the scenario, also those a fleet node builds (fleet.hosts). */
+    for (size_t i = 0; i < ash_sandbox_n_names(sb); i++) {
+        const char *addr, *name = ash_sandbox_name_at(sb, i, &addr);
         unsigned q[4];
-        if (ash_dns_add_record(d, ash_host_name(h), ASH_DNS_A, addr, -1, err) < 0)
+        if (ash_dns_add_record(d, name, ASH_DNS_A, addr, -1, err) < 0)
             return -1;
         if (sscanf(addr, "%u.%u.%u.%u", &q[0], &q[1], &q[2], &q[3]) == 4) {
             char rev[64];
             snprintf(rev, sizeof rev, "%u.%u.%u.%u.in-addr.arpa", q[3], q[2], q[1], q[0]);
-            if (ash_dns_add_record(d, rev, ASH_DNS_PTR, ash_host_name(h), -1, err) < 0)
+            if (ash_dns_add_record(d, rev, ASH_DNS_PTR, name, -1, err) < 0)
                 return -1;
         }
     }

@@ -4,7 +4,10 @@
 #include "env/env.h"
 #include "fleet/coord.h"
 #include "fleet/deploy.h"
+#include "env/sandbox.h"
+#include "env/sandbox_overlay.h"
 #include "fleet/hello_targets.h"
+#include "fleet/hosts_msg.h"
 #include "fleet/probe_msg.h"
 #include "fleet/proto.h"
 #include "fleet/psk.h"
@@ -15,6 +18,7 @@
 #include "sys/fs.h"
 #include "sys/gil.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -29,6 +33,8 @@
  * answer (a silent agent is lost sooner: fleet.lease). */
 #define FLEET_ANSWER_NS (60 * ASH_NS_PER_S)
 #define FLEET_CLOCK_NS (10 * ASH_NS_PER_S)
+/* How long a node may take to build its hosts (namespaces, cgroups, links). */
+#define FLEET_HOSTS_NS (30 * ASH_NS_PER_S)
 #define FLEET_PROGRESS_NS (5 * ASH_NS_PER_S)
 
 /* One request's answer. It lives as long as the run (a late answer to a request
@@ -92,6 +98,7 @@ struct ash_fleet_run {
     int64_t next_check;                   /* when the wait next asks the engine whether it gave up on an agent */
     ash_timer *stale_timer;
     int64_t unknown_from; /* from here on the remote probes' samples are not all known: INT64_MAX when they are */
+    struct ash_overlay *overlay; /* fleet.hosts: this machine's end of the hosts' VXLAN */
 };
 
 static const struct ash_fleet_spec *spec(const struct ash_fleet_run *fr)
@@ -1128,6 +1135,71 @@ static bool all_gone(struct ash_fleet_run *fr)
     return true;
 }
 
+/* The nodes fleet.hosts places a host on, each once, in fleet.nodes' order. */
+static bool has_hosts(const struct ash_scenario *sc, const char *node)
+{
+    for (size_t i = 0; i < sc->n_hosts; i++)
+        if (sc->hosts[i].node && strcmp(sc->hosts[i].node, node) == 0)
+            return true;
+    return false;
+}
+
+int ash_fleet_run_hosts(struct ash_fleet_run *fr, struct ash_sandbox *sb, ash_error_t *err)
+{
+    if (!fr)
+        return 0;
+    const struct ash_scenario *sc = fr->o.sc;
+    const struct ash_strlist *nodes = &spec(fr)->nodes;
+    if (!sb || sc->fleet.n_placed == 0)
+        return 0;
+    struct ash_hosts_msg m = {.subnet = ash_sandbox_subnet_addr(sb), .vni = ash_overlay_vni(fr->o.run_id)};
+    uint32_t here = 0;
+    char peers[1024] = "";
+    for (size_t i = 0; i < nodes->n && m.n_peers + 1 < ASH_HOSTS_MSG_PEERS; i++) {
+        uint32_t local, peer;
+        if (!has_hosts(sc, nodes->v[i]))
+            continue;
+        if (ash_coord_addrs4(fr->coord, nodes->v[i], &local, &peer) < 0)
+            return ash_error_class(err, ASH_ERR_ENVIRONMENT, EAFNOSUPPORT,
+                                   "fleet: node %s's hosts join this run's over IPv4, but its agent did not connect "
+                                   "over IPv4 (fleet.listen an IPv4 address); nothing was harmed",
+                                   nodes->v[i]);
+        if (!here)
+            m.peers[m.n_peers++] = here = local;
+        m.peers[m.n_peers++] = peer;
+        char a[INET_ADDRSTRLEN];
+        size_t l = strlen(peers);
+        snprintf(peers + l, sizeof peers - l, "%s%s %s", l ? ", " : "", nodes->v[i],
+                 inet_ntop(AF_INET, &peer, a, sizeof a) ? a : "?");
+    }
+    if (ash_overlay_create(fr->o.run_id, ash_sandbox_bridge(sb), m.vni, here, m.peers, m.n_peers, fr->o.journal,
+                           &fr->overlay, err) < 0) {
+        err->klass = ASH_ERR_ENVIRONMENT;
+        return ash_error_wrap(err, "fleet: cannot join the sandbox's bridge to the nodes' hosts");
+    }
+    for (size_t i = 0; i < nodes->n; i++) {
+        if (!has_hosts(sc, nodes->v[i]))
+            continue;
+        if (ash_coord_request(fr->coord, nodes->v[i], ASH_MSG_HOSTS, ash_hosts_msg(&m), FLEET_HOSTS_NS, err) < 0) {
+            err->klass = ASH_ERR_ENVIRONMENT;
+            return ash_error_wrap(err, "fleet: node %s did not build its hosts; nothing was harmed", nodes->v[i]);
+        }
+        char names[512] = "";
+        for (size_t k = 0; k < sc->n_hosts; k++)
+            if (sc->hosts[k].node && strcmp(sc->hosts[k].node, nodes->v[i]) == 0) {
+                size_t l = strlen(names);
+                snprintf(names + l, sizeof names - l, "%s%s", l ? ", " : "", sc->hosts[k].name);
+            }
+        char id[16];
+        ash_hosts_sandbox_id(fr->o.run_id, nodes->v[i], id, sizeof id);
+        event(fr, ash_now_ns(), "fleet-hosts",
+              "node %s built host(s) %s in %s (its sandbox ash-%s); the bridges of this run and of nodes %s are "
+              "joined by vxlan %u",
+              nodes->v[i], names, ash_sandbox_subnet(sb), id, peers, m.vni);
+    }
+    return 0;
+}
+
 void ash_fleet_run_end(struct ash_fleet_run *fr)
 {
     if (!fr)
@@ -1153,6 +1225,9 @@ void ash_fleet_run_end(struct ash_fleet_run *fr)
         }
         ash_coord_free(fr->coord);
     }
+    /* After bye: the nodes' hosts are gone or going; this end of their overlay now. */
+    ash_overlay_destroy(fr->overlay);
+    fr->overlay = NULL;
     if (fr->dep) {
         /* After bye: an agent the engine stops reverts too, but bye is the orderly way. */
         ash_error_t e = {0};

@@ -19,6 +19,11 @@
 #include <stdio.h>
 
 struct ash_fleet_run;
+/* fleet.hosts: join the sandbox's bridge (this run's hosts) to the nodes that hold
+ * placed hosts by a VXLAN (journaled), then have each of those nodes' agents build its
+ * hosts in the same /24. Nothing is harmed on failure (class ASH_ERR_ENVIRONMENT). */
+struct ash_sandbox;
+int ash_fleet_run_hosts(struct ash_fleet_run *fr, struct ash_sandbox *sb, ash_error_t *err);
 struct ash_sample;
 
 struct ash_fleet_run_opts {

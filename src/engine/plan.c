@@ -202,6 +202,8 @@ static json_t *sandbox_json(const struct ash_scenario *sc, const char *run_id, c
         if (h->cpu > 0)
             json_object_set_new(hj, "cpu", json_real(h->cpu));
         json_object_set_new(hj, "files", json_sprintf("%s/sandbox-%s/hosts/%s/etc", run_dir, run_id, h->name));
+        /* fleet.hosts: its node's agent builds it (the names there are the node's sandbox's). */
+        json_object_set_new(hj, "node", h->node ? json_string(h->node) : json_null());
         json_array_append_new(hosts, hj);
     }
     json_object_set_new(sb, "hosts", hosts);

@@ -1353,7 +1353,9 @@ static int run_setup(struct run *r, ash_error_t *err)
         return -1;
     if (ash_env_start(r->env, err) < 0)
         return -1;
-    return 0;
+    /* fleet.hosts: the nodes' agents build their hosts on the sandbox's segment and
+     * start their services, once the services here are ready (a node's may need them). */
+    return ash_fleet_run_hosts(r->fleet, r->sandbox, err);
 }
 
 /* Warm-up: the probes start and the steady state is verified. */

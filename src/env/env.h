@@ -43,6 +43,9 @@ struct ash_env_opts {
     const char *run_id; /* tags every service (ASH_RUN_ID) */
     const char *run_dir;
     struct ash_env_hooks hooks;
+    /* fleet.hosts: the services of the hosts placed on this node (a fleet agent);
+     * NULL: of the hosts placed on none, and host mode's (this run's machine). */
+    const char *node;
 };
 
 int ash_env_new(const struct ash_env_opts *o, struct ash_env **out, ash_error_t *err);

@@ -1,6 +1,7 @@
 /* Sandbox hosts: namespaces + veth on a per-run bridge + cgroups, journaled, torn down in one batch. */
 #include "sys/fs.h"
 #include "env/sandbox.h"
+#include "env/sandbox_overlay.h"
 #include "env/sandbox_fw.h"
 #include "sys/cgroup.h"
 #include "sys/clock.h"
@@ -42,6 +43,13 @@ struct ash_host {
     struct ash_cgroup cg;
     bool cg_made, ns_made; /* journaled and (being) made: teardown owes an undo */
     bool links_down;
+    size_t index; /* in the scenario's hosts: its address and veth */
+};
+
+/* A scenario host's name and address, whichever machine builds it (fleet.hosts). */
+struct table_entry {
+    char name[64];
+    char addr[INET_ADDRSTRLEN];
 };
 
 struct ash_sandbox {
@@ -59,8 +67,11 @@ struct ash_sandbox {
     uint32_t subnet; /* network byte order, /24 */
     char gateway[INET_ADDRSTRLEN];
     char subnet_str[32];
-    struct ash_host *hosts;
+    struct ash_host *hosts; /* the hosts built here */
     size_t n;
+    struct table_entry *table; /* every host of the scenario: /etc/hosts and lookups */
+    size_t n_table;
+    uint32_t given_subnet; /* fleet agent: the coordinator's /24; its bridge carries no address */
     bool files_made, bridge_made, fw_made;
     uint64_t j_files, j_bridge, j_parent, j_fw;
     uint64_t j_netns, j_cgroups; /* one record for every host's namespaces, one for their cgroups */
@@ -91,7 +102,7 @@ static int journal_all(struct ash_sandbox *sb, const struct ash_scenario *sc, co
     ash_cgroup_init(&sb->parent_cg, &sb->cgsys, parent_cgroup, true);
     json_t *names = json_array(), *cgs = json_array();
     for (size_t i = 0; names && cgs && i < sb->n; i++) {
-        host_cgroup_init(sb, &sb->hosts[i], &sc->hosts[i]);
+        host_cgroup_init(sb, &sb->hosts[i], &sc->hosts[sb->hosts[i].index]);
         json_array_append_new(names, json_string(sb->hosts[i].netns));
         json_array_append_new(cgs, ash_cgroup_to_json(&sb->hosts[i].cg));
     }
@@ -483,7 +494,7 @@ static void addr_str(uint32_t net, unsigned host, char *buf)
 
 static int write_hosts_file(struct ash_sandbox *sb, struct ash_host *h, ash_error_t *err)
 {
-    size_t cap = 256 + sb->n * 96, len = 0;
+    size_t cap = 256 + sb->n_table * 96, len = 0;
     char *text = malloc(cap);
     if (!text)
         return ash_error(err, ENOMEM, "hosts file");
@@ -495,8 +506,8 @@ static int write_hosts_file(struct ash_sandbox *sb, struct ash_host *h, ash_erro
         len += (size_t)snprintf(text + len, cap - len, "%s\t%s\n", h->addr_str, h->name);
     } else {
         len += (size_t)snprintf(text + len, cap - len, "%s\taftershock\n", sb->gateway);
-        for (size_t i = 0; i < sb->n; i++)
-            len += (size_t)snprintf(text + len, cap - len, "%s\t%s\n", sb->hosts[i].addr_str, sb->hosts[i].name);
+        for (size_t i = 0; i < sb->n_table; i++)
+            len += (size_t)snprintf(text + len, cap - len, "%s\t%s\n", sb->table[i].addr, sb->table[i].name);
     }
     char path[4300];
     snprintf(path, sizeof path, "%s/hosts", h->etc_dir);
@@ -633,7 +644,8 @@ static int build_hosts(struct ash_sandbox *sb, const struct ash_scenario *sc, as
     for (size_t i = 0; i < sb->n; i++)
         sb->hosts[i].cg_made = true;
 
-    struct net_work w = {.sb = sb, .ret = calloc(sb->n, sizeof(int)), .errs = calloc(sb->n, sizeof(ash_error_t))};
+    struct net_work w = {
+        .sb = sb, .ret = calloc(sb->n + 1, sizeof(int)), .errs = calloc(sb->n + 1, sizeof(ash_error_t))};
     if (!w.ret || !w.errs) {
         free(w.ret);
         free(w.errs);
@@ -651,7 +663,7 @@ static int build_hosts(struct ash_sandbox *sb, const struct ash_scenario *sc, as
     /* The cgroups meanwhile, here; then lend a hand (alone if no thread started). */
     int ret = 0;
     for (size_t i = 0; i < sb->n && ret == 0; i++)
-        ret = build_host_cgroup(sb, &sb->hosts[i], &sc->hosts[i], err);
+        ret = build_host_cgroup(sb, &sb->hosts[i], &sc->hosts[sb->hosts[i].index], err);
     if (nth == 0)
         net_worker(&w);
     for (size_t t = 0; t < nth; t++)
@@ -681,7 +693,9 @@ static int build_bridge(struct ash_sandbox *sb, ash_error_t *err)
         ash_error(err, errno, "cannot lock %s", LOCK_FILE);
         goto out;
     }
-    if (choose_subnet(sb->nl, sb->run_id, &sb->subnet, err) < 0)
+    if (sb->given_subnet)
+        sb->subnet = sb->given_subnet;
+    else if (choose_subnet(sb->nl, sb->run_id, &sb->subnet, err) < 0)
         goto out;
     addr_str(sb->subnet, 1, sb->gateway);
     char net[INET_ADDRSTRLEN];
@@ -702,8 +716,10 @@ static int build_bridge(struct ash_sandbox *sb, ash_error_t *err)
     }
     snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", sb->bridge);
     ash_write_text(path, "1"); /* absent when IPv6 is off: fine */
+    /* One gateway on the fleet's overlay: the coordinator's bridge (its DNS server,
+     * "aftershock"); an agent's bridge only switches. */
     uint32_t gw = htonl(ntohl(sb->subnet) | 1u);
-    if (ash_nl_addr4_add(sb->nl, sb->bridge_ifindex, gw, 24, err) < 0)
+    if (!sb->given_subnet && ash_nl_addr4_add(sb->nl, sb->bridge_ifindex, gw, 24, err) < 0)
         goto out;
     if (ash_nl_link_set_up(sb->nl, sb->bridge_ifindex, true, err) < 0)
         goto out;
@@ -937,6 +953,7 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
         ash_journal_done_many(sb->j, sb->done, sb->n_done, NULL);
     ash_nl_close(sb->nl);
     free(sb->hosts);
+    free(sb->table);
     free(sb);
 }
 
@@ -953,6 +970,19 @@ void ash_sandbox_names(const char *run_id, size_t index, const char *host, struc
 int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, const char *run_dir, struct ash_journal *j,
                           struct ash_sandbox **out, ash_error_t *err)
 {
+    return ash_sandbox_create_part(sc, run_id, run_dir, j, NULL, out, err);
+}
+
+static bool built_here(const struct ash_host_spec *h, const struct ash_sandbox_part *part)
+{
+    const char *node = part ? part->node : NULL;
+    return node ? h->node && strcmp(h->node, node) == 0 : !h->node;
+}
+
+int ash_sandbox_create_part(const struct ash_scenario *sc, const char *run_id, const char *run_dir,
+                            struct ash_journal *j, const struct ash_sandbox_part *part, struct ash_sandbox **out,
+                            ash_error_t *err)
+{
     if (!valid_run_id(run_id))
         return ash_error_class(err, ASH_ERR_USAGE, EINVAL,
                                "sandbox: run id '%s' must be 1-11 letters or digits (it names links)", run_id);
@@ -967,10 +997,14 @@ int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, con
     if (!sb)
         return ash_error(err, ENOMEM, "sandbox");
     sb->hosts = calloc(sc->n_hosts, sizeof *sb->hosts);
-    if (!sb->hosts) {
+    sb->table = calloc(sc->n_hosts, sizeof *sb->table);
+    if (!sb->hosts || !sb->table) {
+        free(sb->hosts);
+        free(sb->table);
         free(sb);
         return ash_error(err, ENOMEM, "sandbox");
     }
+    sb->given_subnet = part ? part->subnet : 0;
     sb->j = j;
     sb->mnt_base = -1;
     snprintf(sb->run_id, sizeof sb->run_id, "%s", run_id);
@@ -983,12 +1017,16 @@ int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, con
      * resolv.conf. */
     snprintf(sb->files_dir, sizeof sb->files_dir, "%s/sandbox-%s", run_dir ? run_dir : ASH_DEFAULT_STATE_DIR, run_id);
     snprintf(sb->hosts_dir, sizeof sb->hosts_dir, "%s/hosts", sb->files_dir);
-    sb->n = sc->n_hosts;
-    for (size_t i = 0; i < sb->n; i++) {
-        struct ash_host *h = &sb->hosts[i];
+    sb->n_table = sc->n_hosts;
+    for (size_t i = 0; i < sc->n_hosts; i++) {
         const char *name = sc->hosts[i].name;
-        if (strlen(name) >= sizeof h->name || strlen(name) > 63)
+        if (strlen(name) >= sizeof sb->table[i].name || strlen(name) > 63)
             goto bad_name;
+        snprintf(sb->table[i].name, sizeof sb->table[i].name, "%s", name);
+        if (!built_here(&sc->hosts[i], part))
+            continue;
+        struct ash_host *h = &sb->hosts[sb->n++];
+        h->index = i;
         h->sb = sb;
         h->ns = (struct ash_ns_host){-1, -1, -1};
         snprintf(h->name, sizeof h->name, "%s", name);
@@ -1012,9 +1050,12 @@ int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, con
         goto fail;
     if (build_bridge(sb, err) < 0)
         goto fail;
+    /* Addresses by the host's place in the scenario: the same plan on every machine of a fleet. */
+    for (size_t i = 0; i < sb->n_table; i++)
+        addr_str(sb->subnet, (unsigned)(i + 2), sb->table[i].addr);
     for (size_t i = 0; i < sb->n; i++) {
-        sb->hosts[i].addr = htonl(ntohl(sb->subnet) | (unsigned)(i + 2));
-        addr_str(sb->subnet, (unsigned)(i + 2), sb->hosts[i].addr_str);
+        sb->hosts[i].addr = htonl(ntohl(sb->subnet) | (unsigned)(sb->hosts[i].index + 2));
+        addr_str(sb->subnet, (unsigned)(sb->hosts[i].index + 2), sb->hosts[i].addr_str);
     }
     for (size_t i = 0; i < sb->n; i++)
         if (write_host_files(sb, &sb->hosts[i], err) < 0)
@@ -1079,6 +1120,33 @@ const char *ash_sandbox_subnet(const struct ash_sandbox *sb)
 {
     return sb->subnet_str;
 }
+
+size_t ash_sandbox_n_names(const struct ash_sandbox *sb)
+{
+    return sb->n_table;
+}
+
+const char *ash_sandbox_name_at(const struct ash_sandbox *sb, size_t i, const char **addr)
+{
+    if (i >= sb->n_table)
+        return NULL;
+    *addr = sb->table[i].addr;
+    return sb->table[i].name;
+}
+
+const char *ash_sandbox_address(const struct ash_sandbox *sb, const char *name)
+{
+    for (size_t i = 0; name && i < sb->n_table; i++)
+        if (strcmp(sb->table[i].name, name) == 0)
+            return sb->table[i].addr;
+    return NULL;
+}
+
+uint32_t ash_sandbox_subnet_addr(const struct ash_sandbox *sb)
+{
+    return sb->subnet;
+}
+
 const char *ash_host_name(const struct ash_host *h)
 {
     return h->name;
@@ -1118,8 +1186,10 @@ const char *ash_host_lookup(const struct ash_host *h, const char *name)
         return "127.0.0.1";
     if (strcmp(name, "aftershock") == 0)
         return h->sb->gateway;
-    struct ash_host *t = ash_sandbox_host(h->sb, name);
-    return t ? t->addr_str : NULL;
+    for (size_t i = 0; i < h->sb->n_table; i++)
+        if (strcmp(h->sb->table[i].name, name) == 0)
+            return h->sb->table[i].addr;
+    return NULL;
 }
 
 /* ---- inside a host ---- */
@@ -1318,5 +1388,6 @@ const struct ash_undo_op ash_sandbox_undo_ops[] = {
     {"sandbox.link", undo_link, false, "removed bridge {bridge} and its veths ({veth_prefix}*)"},
     {"sandbox.cgroup", undo_cgroup, false, "killed what ran in and removed {cgroup}"},
     {"sandbox.files", undo_files, false, "removed the run's files in {dir}"},
+    {"sandbox.overlay", ash_overlay_undo, false, "removed the fleet overlay link {link}"},
     {NULL, NULL, false, NULL},
 };

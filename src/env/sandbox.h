@@ -38,6 +38,26 @@ int ash_sandbox_create(const struct ash_scenario *sc, const char *run_id, struct
 /* Same, generated files under <run_dir>/sandbox-<run_id>/hosts/<host>/etc/. */
 int ash_sandbox_create_in(const struct ash_scenario *sc, const char *run_id, const char *run_dir, struct ash_journal *j,
                           struct ash_sandbox **out, ash_error_t *err);
+/* fleet: the part of a scenario's sandbox one machine builds. */
+struct ash_sandbox_part {
+    const char *node; /* the hosts fleet.hosts places on this node; NULL: the hosts placed on none */
+    uint32_t subnet;  /* the coordinator's /24 (network byte order), whose gateway (.1) serves every
+                       * machine: the bridge here gets no address; 0: choose a /24 here, bridge at .1 */
+};
+/* ash_sandbox_create_in for the hosts `part` names (NULL: the whole scenario's hosts
+ * not placed on a node). Every host keeps the address of its place in the scenario,
+ * and every host's /etc/hosts lists every host of the scenario. */
+int ash_sandbox_create_part(const struct ash_scenario *sc, const char *run_id, const char *run_dir,
+                            struct ash_journal *j, const struct ash_sandbox_part *part, struct ash_sandbox **out,
+                            ash_error_t *err);
+/* Every host of the scenario, built here or by a node's agent (fleet.hosts): its
+ * name, and its address in *addr; NULL past the end. */
+size_t ash_sandbox_n_names(const struct ash_sandbox *sb);
+const char *ash_sandbox_name_at(const struct ash_sandbox *sb, size_t i, const char **addr);
+/* The address of the scenario's host `name`, wherever it is built; NULL if none. */
+const char *ash_sandbox_address(const struct ash_sandbox *sb, const char *name);
+/* The sandbox's /24 (network byte order). */
+uint32_t ash_sandbox_subnet_addr(const struct ash_sandbox *sb);
 /* Kill every host process, release namespaces (the kernel removes the veths
  * in one batch), delete the bridge and cgroups, mark journal records done. */
 void ash_sandbox_destroy(struct ash_sandbox *sb);

@@ -316,11 +316,16 @@ int ash_env_new(const struct ash_env_opts *o, struct ash_env **out, ash_error_t 
         free(env);
         return ash_error(err, ENOMEM, "env");
     }
-    for (size_t i = 0; i < sc->n_services; i++)
+    for (size_t i = 0; !o->node && i < sc->n_services; i++)
         env->svcs[env->n++].spec = &sc->services[i];
-    for (size_t h = 0; h < sc->n_hosts; h++)
+    /* Only the services of the hosts built on this machine (fleet.hosts). */
+    for (size_t h = 0; h < sc->n_hosts; h++) {
+        const char *node = sc->hosts[h].node;
+        if (o->node ? !node || strcmp(node, o->node) != 0 : node != NULL)
+            continue;
         for (size_t i = 0; i < sc->hosts[h].n_services; i++)
             env->svcs[env->n++].spec = &sc->hosts[h].services[i];
+    }
     for (size_t i = 0; i < env->n; i++) {
         struct ash_service *s = &env->svcs[i];
         s->env = env;

@@ -172,8 +172,8 @@ static int dns_fault_validate(void *conf, const ash_node *node, const struct ash
 /* A client: a host's address in the sandbox, else the literal. */
 static const char *client_address(struct ash_ctx *ctx, const char *s)
 {
-    struct ash_host *h = ctx->sandbox ? ash_sandbox_host(ctx->sandbox, s) : NULL;
-    return h ? ash_host_address(h) : s;
+    const char *addr = ctx->sandbox ? ash_sandbox_address(ctx->sandbox, s) : NULL;
+    return addr ? addr : s;
 }
 
 static int resolve_target(struct ash_dns *srv, const char *to, struct ash_dns_verdict *v, ash_error_t *err)

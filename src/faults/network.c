@@ -200,6 +200,8 @@ static int net_validate(void *conf, const ash_node *node, const struct ash_scena
             ash_node v = ash_map_get(node, "between");
             return ash_node_fail(&v, err, "no host named '%s' in this scenario", h);
         }
+        if (ash_scenario_host_node(sc, h))
+            return ash_node_fail(node, err, "%s", ash_placed_refusal(sc, h, "a network fault"));
     }
     if (!c->bandwidth && !needs_delay_path(c) && c->loss <= 0 && !c->partition && !c->cross.set)
         return ash_node_fail(node, err,
@@ -239,6 +241,9 @@ static int net_validate(void *conf, const ash_node *node, const struct ash_scena
                 ash_node v = ash_map_get(&x, ks[i]);
                 return ash_node_fail(&v, err, "no host named '%s' in this scenario", hs[i]);
             }
+        for (int i = 0; i < 2; i++)
+            if (ash_scenario_host_node(sc, hs[i]))
+                return fail_at(&x, ks[i], err, ash_placed_refusal(sc, hs[i], "cross traffic"));
         if (strcmp(c->cross.from, c->cross.to) == 0)
             return fail_at(&x, "to", err, "cross traffic goes between two different hosts");
         c->cross_rate = 0;

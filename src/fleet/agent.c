@@ -1,5 +1,6 @@
 /* The fleet agent (agent.h): a channel to the coordinator, a lease, and the fault kinds driven through its own ctx. */
 #include "fleet/agent.h"
+#include "fleet/agent_hosts.h"
 #include "fleet/cgroup_find.h"
 #include "engine/fault_revert.h"
 #include "engine/guardian.h"
@@ -46,10 +47,13 @@ struct agent {
     struct ash_journal *journal;
     bool guardian;
     struct ash_ctx ctx;
-    void **state;               /* per fault of the scenario */
-    bool *applied;              /* per fault: injected and not yet reverted */
-    uint64_t *seq;              /* per fault: when it was injected (a count), so the newest is reverted first */
-    struct agent_probe *probes; /* per probe of the scenario */
+    void **state;                  /* per fault of the scenario */
+    bool *applied;                 /* per fault: injected and not yet reverted */
+    uint64_t *seq;                 /* per fault: when it was injected (a count), so the newest is reverted first */
+    struct agent_probe *probes;    /* per probe of the scenario */
+    struct ash_agent_hosts *hosts; /* fleet.hosts' hosts of this node, once the coordinator says where */
+    ash_timer *hosts_timer;        /* starts their services, off the channel's message callback */
+    json_t *hosts_id;              /* the hosts request, answered once they are ready */
     uint64_t injects;
     ash_timer *lease;
     int64_t last_word; /* when the coordinator last said anything */
@@ -85,10 +89,16 @@ static struct agent *of(struct ash_ctx *ctx)
     return ctx->engine;
 }
 
+/* A timeline event at t (this node's clock), for the coordinator's timeline. */
+static void send_event(void *arg, int64_t t, const char *event, const char *detail)
+{
+    send_msg(arg, json_pack("{s:s, s:I, s:s, s:s}", "type", ASH_MSG_EVENT, "t", (json_int_t)t, "event", event, "detail",
+                            detail ? detail : ""));
+}
+
 static void ctx_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
 {
-    send_msg(of(ctx), json_pack("{s:s, s:I, s:s, s:s}", "type", ASH_MSG_EVENT, "t", (json_int_t)t, "event", event,
-                                "detail", detail ? detail : ""));
+    send_event(of(ctx), t, event, detail);
 }
 
 static void ctx_no_effect(struct ash_ctx *ctx, const char *fault, const char *why)
@@ -102,6 +112,11 @@ static void ctx_no_effect(struct ash_ctx *ctx, const char *fault, const char *wh
  * an agent does not start. */
 static int ctx_target(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct ash_target *out, ash_error_t *err)
 {
+    /* A host fleet.hosts places here, built when the coordinator sent `hosts`. */
+    struct agent *a = of(ctx);
+    const char *hn = ref->type == ASH_TARGET_HOST ? ash_scenario_host_node(a->sc, ref->name) : NULL;
+    if (hn && strcmp(hn, a->o->node) == 0 && a->hosts)
+        return ash_target_resolve(ash_agent_hosts_sandbox(a->hosts), ash_agent_hosts_env(a->hosts), ref, out, err);
     if (ref->type == ASH_TARGET_HOST || ref->type == ASH_TARGET_SERVICE)
         return ash_error_class(err, ASH_ERR_USAGE, 0,
                                "node %s: target '%s:%s' is a %s of a local run; an agent reaches only "
@@ -200,6 +215,10 @@ static int check_my_faults(const struct agent *a, ash_error_t *err)
                 continue;
             const struct ash_target_ref *ref = (const void *)((const char *)f->conf + fl->offset);
             ash_error_t e = {0};
+            /* A host of this node's (fleet.hosts) is built after this, when `hosts` comes. */
+            const char *hn = ref->type == ASH_TARGET_HOST ? ash_scenario_host_node(a->sc, ref->name) : NULL;
+            if (hn && strcmp(hn, a->o->node) == 0)
+                continue;
             if (ref->name && ash_target_check(ref, fl->needs, &e) < 0)
                 return ash_error(err, 0, "fault '%s': %s", f->name, e.msg);
         }
@@ -214,6 +233,14 @@ static int check_my_faults(const struct agent *a, ash_error_t *err)
             return ash_error(err, 0, "probe '%s' (kind %s) cannot run on this node: %s", p->name, p->kind->c.name, why);
         if (!p->node_from)
             continue;
+        /* A host this node builds (fleet.hosts) comes with the coordinator's hosts message. */
+        if (strncmp(p->node_from, "host:", 5) == 0) {
+            const char *hn = ash_scenario_host_node(a->sc, p->node_from + 5);
+            if (!hn || strcmp(hn, a->o->node) != 0)
+                return ash_error(err, 0, "probe '%s': host %s is not placed on node %s", p->name, p->node_from + 5,
+                                 a->o->node);
+            continue;
+        }
         char msg[300];
         struct ash_target_ref ref = {0};
         ash_error_t e = {0};
@@ -465,6 +492,8 @@ static int probe_start(struct agent *a, json_t *msg, ash_error_t *err)
         return ash_error(err, EALREADY, "probe '%s' already samples on node %s", p->name, a->o->node);
     *ap = (struct agent_probe){.a = a, .local = *p};
     ap->local.from = p->node_from; /* the same probe code as a local `from: container:NAME` */
+    if (strncmp(p->node_from ? p->node_from : "", "host:", 5) == 0)
+        ap->local.from = p->node_from + 5; /* a host this node built: as a local `from: HOST` */
     ap->local.node = NULL;
     ap->local.node_from = NULL;
     ap->local.every_ns = ps.every_ns;
@@ -488,11 +517,70 @@ static void probe_stop(struct agent *a, json_t *msg)
 }
 
 /* Forget a scenario that could not be taken whole, or the run's at its end. */
+/* fleet.hosts: build this node's hosts where the coordinator says (its /24, the overlay's peers). */
+static int hosts_cmd(struct agent *a, json_t *msg, ash_error_t *err)
+{
+    struct ash_hosts_msg m;
+    uint32_t local, peer;
+    if (!a->sc)
+        return ash_error(err, EINVAL, "node %s has no scenario yet", a->o->node);
+    if (a->hosts)
+        return ash_error(err, EALREADY, "node %s has built its hosts already", a->o->node);
+    if (ash_hosts_msg_parse(msg, &m, err) < 0)
+        return ash_error_wrap(err, "node %s", a->o->node);
+    if (ash_channel_addrs4(a->ch, &local, &peer) < 0)
+        return ash_error(err, EAFNOSUPPORT,
+                         "node %s: hosts on nodes join over IPv4: connect the agent to the coordinator's IPv4 address",
+                         a->o->node);
+    struct ash_agent_hosts_opts o = {.sc = a->sc,
+                                     .node = a->o->node,
+                                     .run_id = a->run_id,
+                                     .run_dir = a->run_dir,
+                                     .journal = a->journal,
+                                     .local = local,
+                                     .msg = &m,
+                                     .loop = a->loop,
+                                     .event = send_event, /* the services' events */
+                                     .event_arg = a,
+                                     .ctx = &a->ctx};
+    if (ash_agent_hosts_build(&o, &a->hosts, err) < 0)
+        return -1;
+    a->ctx.sandbox = ash_agent_hosts_sandbox(a->hosts);
+    a->ctx.env = ash_agent_hosts_env(a->hosts); /* a host-crash restarts the host's services */
+    return 0;
+}
+
+/* The hosts' services start here, from a timer: awaiting their ready checks runs
+ * the loop, which must not happen inside the channel's delivery of a message. */
+static int64_t hosts_start(ash_loop *loop, int64_t now, void *data)
+{
+    (void)loop;
+    (void)now;
+    struct agent *a = data;
+    ash_error_t e = {0};
+    a->hosts_timer = NULL;
+    int rc = ash_agent_hosts_start(a->hosts, a->o->node, &e);
+    reply(a, a->hosts_id, rc, &e);
+    json_decref(a->hosts_id);
+    a->hosts_id = NULL;
+    return ASH_TIMER_DONE;
+}
+
 static void drop_scenario(struct agent *a)
 {
+    if (a->hosts_timer)
+        ash_loop_cancel_timer(a->loop, a->hosts_timer);
+    a->hosts_timer = NULL;
+    json_decref(a->hosts_id);
+    a->hosts_id = NULL;
     probes_close(a);
     free(a->probes);
     a->probes = NULL;
+    /* After the probes (their sockets are in the hosts) and the faults; before the journal closes. */
+    ash_agent_hosts_free(a->hosts);
+    a->hosts = NULL;
+    a->ctx.sandbox = NULL;
+    a->ctx.env = NULL;
     if (a->journal) {
         ash_journal_close(a->journal, true);
         a->journal = NULL;
@@ -552,6 +640,14 @@ static void on_message(struct ash_channel *ch, json_t *msg, void *data)
         if (rc < 0 && !had)
             drop_scenario(a); /* nothing injected from it: the next scenario message starts clean */
         reply(a, id, rc, &e);
+    } else if (strcmp(type, ASH_MSG_HOSTS) == 0) {
+        /* Built now; answered when their services are ready (hosts_start). */
+        if (hosts_cmd(a, msg, &e) < 0)
+            reply(a, id, -1, &e);
+        else if (!(a->hosts_timer = ash_loop_add_timer(a->loop, ash_now_ns(), hosts_start, a)))
+            reply(a, id, ash_error(&e, ENOMEM, "node %s: a timer", a->o->node), &e);
+        else
+            a->hosts_id = json_incref(id);
     } else if (strcmp(type, ASH_MSG_INJECT) == 0 || strcmp(type, ASH_MSG_REVERT) == 0) {
         reply(a, id, fault_cmd(a, msg, type[0] == 'i', &e), &e);
     } else if (strcmp(type, ASH_MSG_PROBE) == 0) {

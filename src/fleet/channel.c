@@ -430,6 +430,18 @@ const char *ash_channel_peer(const struct ash_channel *ch)
     return ch->peer;
 }
 
+int ash_channel_addrs4(const struct ash_channel *ch, uint32_t *local, uint32_t *peer)
+{
+    struct sockaddr_in l, p;
+    socklen_t ll = sizeof l, pl = sizeof p;
+    if (!ch || ch->fd < 0 || getsockname(ch->fd, (struct sockaddr *)&l, &ll) < 0 ||
+        getpeername(ch->fd, (struct sockaddr *)&p, &pl) < 0 || l.sin_family != AF_INET || p.sin_family != AF_INET)
+        return -1;
+    *local = l.sin_addr.s_addr;
+    *peer = p.sin_addr.s_addr;
+    return 0;
+}
+
 void ash_channel_close(struct ash_channel *ch)
 {
     if (!ch || ch->state == CLOSED)

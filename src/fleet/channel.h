@@ -55,6 +55,8 @@ bool ash_channel_is_open(const struct ash_channel *ch);
 /* The peer's address, "ADDR:PORT". */
 const char *ash_channel_peer(const struct ash_channel *ch);
 /* Stop using it: leaves the loop, tells the peer (best effort), no callback. */
+/* The IPv4 addresses (network byte order) of the connection's two ends; -1 when it is not IPv4. */
+int ash_channel_addrs4(const struct ash_channel *ch, uint32_t *local, uint32_t *peer);
 void ash_channel_close(struct ash_channel *ch);
 void ash_channel_free(struct ash_channel *ch);
 

@@ -640,6 +640,18 @@ int ash_coord_revert(struct ash_coord *c, const char *node, const char *fault, i
     return wait_request(c, node, ASH_MSG_REVERT, json_pack("{s:s}", "fault", fault), timeout_ns, when, err);
 }
 
+int ash_coord_request(struct ash_coord *c, const char *node, const char *type, json_t *fields, int64_t timeout_ns,
+                      ash_error_t *err)
+{
+    return wait_request(c, node, type, fields, timeout_ns, NULL, err);
+}
+
+int ash_coord_addrs4(struct ash_coord *c, const char *node, uint32_t *local, uint32_t *peer)
+{
+    struct agent *a = find(c, node);
+    return a ? ash_channel_addrs4(a->ch, local, peer) : -1;
+}
+
 int ash_coord_send(struct ash_coord *c, const char *node, const char *type, json_t *fields, ash_error_t *err)
 {
     struct agent *a = find(c, node);

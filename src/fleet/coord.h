@@ -96,6 +96,11 @@ int ash_coord_inject(struct ash_coord *c, const char *node, const char *fault, i
 int ash_coord_revert(struct ash_coord *c, const char *node, const char *fault, int64_t timeout_ns,
                      struct ash_fleet_time *when, ash_error_t *err);
 /* Send `type` with `fields` (stolen; may be NULL) to node, no answer awaited. */
+/* Send a request of `type` and wait for its result (the loop runs meanwhile). */
+int ash_coord_request(struct ash_coord *c, const char *node, const char *type, json_t *fields, int64_t timeout_ns,
+                      ash_error_t *err);
+/* The IPv4 addresses of this end and node's agent's end of its connection; -1 when not IPv4 or no agent. */
+int ash_coord_addrs4(struct ash_coord *c, const char *node, uint32_t *local, uint32_t *peer);
 int ash_coord_send(struct ash_coord *c, const char *node, const char *type, json_t *fields, ash_error_t *err);
 /* Tell node to revert everything and leave (no answer awaited). */
 int ash_coord_bye(struct ash_coord *c, const char *node, ash_error_t *err);

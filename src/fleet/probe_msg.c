@@ -21,11 +21,14 @@ int ash_probe_msg_start_parse(const json_t *msg, struct ash_probe_start *out, as
     json_t *every = json_object_get(msg, "every_ns"), *from = json_object_get(msg, "from");
     if (!out->probe || !out->probe[0])
         return ash_error(err, EINVAL, "a '%s' message without the probe's name", ASH_MSG_PROBE);
-    /* The origins a probe samples from on a node: a container, or a process (its network namespace). */
+    /* The origins a probe samples from on a node: a container, a process (its network
+     * namespace), or a sandbox host the node's agent built (fleet.hosts). */
     bool typed = out->from && ((strncmp(out->from, "container:", 10) == 0 && out->from[10]) ||
-                               (strncmp(out->from, "process:", 8) == 0 && out->from[8]));
+                               (strncmp(out->from, "process:", 8) == 0 && out->from[8]) ||
+                               (strncmp(out->from, "host:", 5) == 0 && out->from[5]));
     if (from && !json_is_null(from) && !typed)
-        return ash_error(err, EINVAL, "probe '%s': 'from' is container:NAME, process:SELECTOR or absent", out->probe);
+        return ash_error(err, EINVAL, "probe '%s': 'from' is container:NAME, process:SELECTOR, host:NAME or absent",
+                         out->probe);
     if (!json_is_integer(every))
         return ash_error(err, EINVAL, "probe '%s': 'every_ns' is not an integer", out->probe);
     out->every_ns = (int64_t)json_integer_value(every);

@@ -18,6 +18,7 @@
 #define ASH_MSG_INJECT "inject"     /* id, fault */
 #define ASH_MSG_REVERT "revert"     /* id, fault */
 #define ASH_MSG_BYE "bye"           /* revert everything and exit 0 */
+#define ASH_MSG_HOSTS "hosts"       /* id, subnet, vni, peers: build fleet.hosts' hosts of this node (hosts_msg.h) */
 #define ASH_MSG_REFUSED "refused"   /* why: this agent is not taken (a duplicate node, another version) */
 
 /* Probes from a node (fleet/probe_msg.h builds and checks them). */

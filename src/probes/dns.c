@@ -80,9 +80,9 @@ static const char *expected_address(struct dns_probe_state *st)
     struct in6_addr a;
     if (inet_pton(AF_INET, c->expect, &a) == 1 || inet_pton(AF_INET6, c->expect, &a) == 1)
         return c->expect;
-    struct ash_host *h = st->ctx->sandbox ? ash_sandbox_host(st->ctx->sandbox, c->expect) : NULL;
-    if (h)
-        return ash_host_address(h);
+    const char *addr = st->ctx->sandbox ? ash_sandbox_address(st->ctx->sandbox, c->expect) : NULL;
+    if (addr)
+        return addr;
     return st->ctx->dns ? ash_dns_lookup(st->ctx->dns, c->expect) : NULL;
 }
 

@@ -96,6 +96,13 @@ void ash_plan_print(FILE *out, const json_t *plan)
         json_t *h;
         json_array_foreach(json_object_get(sb, "hosts"), i, h)
         {
+            const char *node = json_string_value(json_object_get(h, "node"));
+            if (node) {
+                P("     host %-12s built by node %s's agent at its address here, joined to the bridge by a VXLAN "
+                  "ashx<run> (fleet.hosts)\n",
+                  str(h, "name"), node);
+                continue;
+            }
             P("     host %-12s netns %s, link %s <-> eth0, cgroup", str(h, "name"), str(h, "netns"), str(h, "veth"));
             size_t k;
             json_array_foreach(json_object_get(h, "cgroup"), k, c) P(" %s", json_string_value(c));

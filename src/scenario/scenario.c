@@ -1192,6 +1192,52 @@ static int parse_fleet_deploy(const ash_node *map, struct ash_fleet_spec *fl, co
     return 0;
 }
 
+static const char *const fleet_extra_keys[] = {"hosts", NULL};
+
+/* `fleet.hosts: {HOST: NODE}`: which node's agent builds each named host (the rest
+ * are built here). Checked before anything is deployed: a host of the scenario, a
+ * node of fleet.nodes. What such a host can be is checked with the faults and
+ * detectors (check_placed). */
+static int parse_fleet_hosts(struct pctx *x, const ash_node *fleet)
+{
+    struct ash_scenario *sc = x->sc;
+    ash_node map = ash_map_get(fleet, "hosts");
+    if (!ash_node_ok(&map))
+        return 0;
+    if (!ash_node_is_map(&map))
+        return ash_node_fail(&map, x->err,
+                             "'fleet.hosts' is a mapping of the scenario's hosts to nodes "
+                             "(vhost1: b), got %s",
+                             ash_node_kind_name(&map));
+    ash_node k, v;
+    for (size_t i = 0; ash_map_pair(&map, i, &k, &v); i++) {
+        const char *host = ash_node_text(&k), *node = ash_node_text(&v);
+        struct ash_host_spec *h = NULL;
+        for (size_t j = 0; host && j < sc->n_hosts; j++)
+            if (strcmp(sc->hosts[j].name, host) == 0)
+                h = &sc->hosts[j];
+        if (!h)
+            return ash_node_fail(&k, x->err, "'fleet.hosts' places '%s', which is not a host of this scenario",
+                                 host ? host : "?");
+        if (!node)
+            return ash_node_fail(&v, x->err, "'fleet.hosts.%s' is a node name, got %s", host, ash_node_kind_name(&v));
+        bool known = false;
+        for (size_t j = 0; j < sc->fleet.nodes.n; j++)
+            known |= strcmp(sc->fleet.nodes.v[j], node) == 0;
+        if (!known)
+            return ash_node_fail(&v, x->err, "'fleet.hosts' places host '%s' on node '%s', which is not in fleet.nodes",
+                                 host, node);
+        /* What an agent builds for a host: its namespaces, link, addresses and
+         * files; services on a host an agent builds are not supported yet (docs/fleet.md). */
+        if (h->node)
+            return ash_node_fail(&k, x->err, "'fleet.hosts' places host '%s' twice", host);
+        if (!(h->node = strdup(node)))
+            return ash_error(x->err, ENOMEM, "fleet.hosts");
+        sc->fleet.n_placed++;
+    }
+    return 0;
+}
+
 /* Top-level `fleet:`: before the faults' targets are resolved (they name its nodes). */
 static int parse_fleet(struct pctx *x, const ash_node *root)
 {
@@ -1202,7 +1248,7 @@ static int parse_fleet(struct pctx *x, const ash_node *root)
     if (!ash_node_is_map(&map))
         return ash_node_fail(&map, x->err, "'fleet' is a mapping (listen, nodes, key_file, lease, engine), got %s",
                              ash_node_kind_name(&map));
-    if (check_keys_fields(&map, "'fleet'", ash_fleet_fields, NULL, x->err) < 0 ||
+    if (check_keys_fields(&map, "'fleet'", ash_fleet_fields, fleet_extra_keys, x->err) < 0 ||
         ash_fields_parse(&map, ash_fleet_fields, fl, x->err) < 0)
         return -1;
     fl->set = true;
@@ -1236,7 +1282,9 @@ static int parse_fleet(struct pctx *x, const ash_node *root)
         fl->wait_ns = 60 * ASH_NS_PER_S;
     else if (fl->wait_ns <= 0)
         return ash_node_fail(&wait, x->err, "'fleet.wait' must be greater than 0");
-    return parse_fleet_deploy(&map, fl, &sa, x->err);
+    if (parse_fleet_deploy(&map, fl, &sa, x->err) < 0)
+        return -1;
+    return parse_fleet_hosts(x, &map);
 }
 
 static const char *const dns_extra_keys[] = {"records", NULL};
@@ -1838,6 +1886,25 @@ static int probe_from_node(struct pctx *x, const ash_node *probes, size_t i)
     return 1;
 }
 
+/* `from: HOST` where fleet.hosts places HOST on a node: that node's agent samples
+ * it inside the host it built (node_from "host:HOST"). 1: it is one, 0: not. */
+static int probe_from_placed(struct pctx *x, const ash_node *probes, size_t i)
+{
+    struct ash_probe_spec *p = &x->sc->probes[i];
+    const char *node = p->from ? ash_scenario_host_node(x->sc, p->from) : NULL;
+    if (!node)
+        return 0;
+    if (p->every_ns < ASH_NS_PER_MS || p->every_ns > 3600 * ASH_NS_PER_S) {
+        ash_node item = ash_seq_at(probes, i), every = ash_map_get(&item, "every");
+        return ash_node_fail(&every, x->err, "probe '%s': a probe on a fleet node samples every 1ms to 1h", p->name);
+    }
+    size_t len = strlen(p->from) + 6;
+    if (!(p->node = strdup(node)) || !(p->node_from = malloc(len)))
+        return ash_error(x->err, ENOMEM, "probe '%s'", p->name);
+    snprintf(p->node_from, len, "host:%s", p->from);
+    return 1;
+}
+
 /* `until: remediated` ends a fault only through a remediation that reverts it
  * (`revert: FAULT`) or on its own (a kind's ends_itself: a lock whose owner's
  * session ends); a remediation that restarts a service or runs a command does not, and
@@ -1877,11 +1944,19 @@ static int check_references(struct pctx *x, const ash_node *root)
     if (check_dependencies(x) < 0)
         return -1;
     warn_until_remediated(x, root);
+    for (size_t i = 0; i < sc->n_verify; i++)
+        if (sc->verify[i].host && ash_scenario_host_node(sc, sc->verify[i].host))
+            return fail_loc(&sc->verify[i].loc, x->err, "%s",
+                            ash_placed_refusal(sc, sc->verify[i].host, "a verify command"));
     ash_node probes = ash_map_get(root, "probes");
     for (size_t i = 0; i < sc->n_probes; i++) {
         const char *from = sc->probes[i].from;
         int fr = probe_from_node(x, &probes, i);
         if (fr < 0)
+            return -1;
+        if (fr > 0)
+            continue;
+        if ((fr = probe_from_placed(x, &probes, i)) < 0)
             return -1;
         if (fr > 0)
             continue;
@@ -1982,6 +2057,9 @@ static int check_node(const struct ash_scenario *sc, const struct ash_target_ref
         known |= strcmp(sc->fleet.nodes.v[i], ref->node) == 0;
     if (!known)
         return fail_loc(&ref->loc, err, "node '%s' is not in fleet.nodes (list it there)", ref->node);
+    const char *placed = ref->type == ASH_TARGET_HOST ? ash_scenario_host_node(sc, ref->name) : NULL;
+    if (placed && strcmp(placed, ref->node) == 0)
+        return 0; /* a host its agent builds (fleet.hosts) */
     if (ref->type < ASH_TARGET_CONTAINER) {
         char buf[300];
         return fail_loc(&ref->loc, err,
@@ -2058,11 +2136,15 @@ int ash_scenario_resolve_target(const struct ash_scenario *sc, struct ash_target
                             name, svc_ok ? " (in host mode aim at a service: target: service:NAME)" : "");
         if (!h)
             return fail_loc(&ref->loc, err, "no host named '%s' in this scenario", name);
+        if (h->node && !(ref->node && strcmp(ref->node, h->node) == 0))
+            return fail_loc(&ref->loc, err, "%s", ash_placed_refusal(sc, name, kind));
         break;
     case ASH_TARGET_SERVICE:
         if (!s)
             return fail_loc(&ref->loc, err, "no service named '%s' in this scenario%s", name,
                             container_hint(sc, name, needs, hint, sizeof hint));
+        if (s->host && ash_scenario_host_node(sc, s->host))
+            return fail_loc(&ref->loc, err, "%s", ash_placed_refusal(sc, s->host, kind));
         break;
     case ASH_TARGET_CONTAINER:
         /* Looked up at run time, through the engine: validation does not need it. The
@@ -2227,6 +2309,20 @@ static int resolve_targets(struct pctx *x, const struct pending *p)
                             "'%s': only a fault's target may be a swarm service's tasks (the run hands faults to the "
                             "nodes' agents; a detector or a remediation runs on this machine)",
                             p->c->name);
+    }
+    /* A fault on a host fleet.hosts places on a node is applied by that node's agent. */
+    for (const struct ash_field *f = p->c->fields; pending_is_fault(x, p) && f && f->key; f++) {
+        struct ash_target_ref *ref = (struct ash_target_ref *)((char *)p->conf + f->offset);
+        if (f->type != ASH_F_TARGET || (f->flags & ASH_FIELD_DEPRECATED) || !ref->name || ref->node)
+            continue;
+        const char *hn = ash_scenario_host_node(x->sc, ref->name);
+        bool host = ref->type == ASH_TARGET_HOST ||
+                    (ref->type == ASH_TARGET_UNRESOLVED && !ash_scenario_service(x->sc, ref->name));
+        if (hn && host) {
+            if (!(ref->node = strdup(hn)))
+                return ash_error(x->err, ENOMEM, "target");
+            ref->type = ASH_TARGET_HOST;
+        }
     }
     const char *node = targets_node(p->c->fields, p->conf);
     /* One agent applies a fault: all its targets are on one node (or all here). */
@@ -2402,6 +2498,7 @@ void ash_scenario_free(struct ash_scenario *sc)
     for (size_t i = 0; i < sc->n_hosts; i++) {
         free_services(sc->hosts[i].services, sc->hosts[i].n_services);
         ash_fields_free(ash_host_fields, &sc->hosts[i]);
+        free(sc->hosts[i].node);
     }
     free(sc->hosts);
     free_services(sc->services, sc->n_services);
@@ -2498,6 +2595,24 @@ struct ash_fault_spec *ash_scenario_fault(const struct ash_scenario *sc, const c
         if (sc->faults[i].name && strcmp(sc->faults[i].name, name) == 0)
             return &sc->faults[i];
     return NULL;
+}
+
+const char *ash_scenario_host_node(const struct ash_scenario *sc, const char *name)
+{
+    const struct ash_host_spec *h = name ? ash_scenario_host(sc, name) : NULL;
+    return h ? h->node : NULL;
+}
+
+const char *ash_placed_refusal(const struct ash_scenario *sc, const char *name, const char *what)
+{
+    static _Thread_local char buf[400];
+    snprintf(
+        buf, sizeof buf,
+        "%s on host '%s', which fleet.hosts places on node '%s': its agent builds the host, samples probes from it "
+        "and applies a fault's host: target there, but nothing else acts on it from here yet (docs/fleet.md); "
+        "keep the host here",
+        what, name, ash_scenario_host_node(sc, name));
+    return buf;
 }
 
 const struct ash_host_spec *ash_scenario_host(const struct ash_scenario *sc, const char *name)

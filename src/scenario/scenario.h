@@ -41,6 +41,8 @@ struct ash_host_spec {
     double cpu; /* cores, 0 = unlimited */
     struct ash_service_spec *services;
     size_t n_services;
+    /* fleet: the node whose agent builds this host (`fleet.hosts`); NULL: this run's machine. */
+    char *node;
     struct ash_loc loc;
 };
 
@@ -198,6 +200,7 @@ struct ash_fleet_spec {
     char *state_dir;     /* the agents' state directory on each node (templates allowed; default /run/aftershock) */
     char *kubeconfig;    /* kubernetes: a kubeconfig; NULL: the pod's service account */
     char *k8s_namespace; /* kubernetes: where the Secret and DaemonSet go (default: the account's / context's) */
+    size_t n_placed;     /* `hosts:` {HOST: NODE}: how many hosts an agent builds (ash_host_spec.node) */
     struct ash_loc loc;
 };
 
@@ -259,6 +262,10 @@ void ash_scenario_free(struct ash_scenario *sc);
 struct ash_service_spec *ash_scenario_service(const struct ash_scenario *sc, const char *name);
 struct ash_fault_spec *ash_scenario_fault(const struct ash_scenario *sc, const char *name);
 const struct ash_host_spec *ash_scenario_host(const struct ash_scenario *sc, const char *name);
+/* fleet: the node whose agent builds host `name` (`fleet.hosts`), NULL when it is built here. */
+const char *ash_scenario_host_node(const struct ash_scenario *sc, const char *name);
+/* Why `what` cannot act on host `name`, which an agent builds (a static buffer). */
+const char *ash_placed_refusal(const struct ash_scenario *sc, const char *name, const char *what);
 /* The fleet node a fault is applied on (its targets' node), NULL when it runs here. */
 const char *ash_fault_node(const struct ash_fault_spec *f);
 /* Whether the fault's target is something that already runs (a container, a process,

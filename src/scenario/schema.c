@@ -486,10 +486,15 @@ int ash_schema_build_with(const struct ash_kind_set *k, json_t **out, ash_error_
                 "stop conditions: a probe's error ratio or latency over a window, a time cap, a command"));
     set(&b, props, "runtime",
         object_schema(&b, ash_runtime_fields, "how to reach the container engine of container targets"));
-    set(&b, props, "fleet",
-        object_schema(&b, ash_fleet_fields,
-                      "a fleet run: this run coordinates an agent per node; a fault whose target names a node is "
-                      "applied by that node's agent (docs/fleet.md)"));
+    json_t *fleet = object_schema(&b, ash_fleet_fields,
+                                  "a fleet run: this run coordinates an agent per node; a fault whose target names a "
+                                  "node is applied by that node's agent (docs/fleet.md)");
+    set(&b, json_object_get(fleet, "properties"), "hosts",
+        json_pack("{s:s, s:{s:s}, s:s}", "type", "object", "additionalProperties", "type", "string", "description",
+                  "HOST: NODE: the node whose agent builds each named host of the scenario (its namespaces, link, "
+                  "addresses and services), joined to this run's hosts by a VXLAN; hosts not named are built here "
+                  "(docs/fleet.md, \"Hosts on nodes\")"));
+    set(&b, props, "fleet", fleet);
     set(&b, root, "properties", props);
     set(&b, root, "required", json_pack("[s, s]", "version", "name"));
     set(&b, root, "additionalProperties", json_false());

@@ -20,6 +20,9 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/link/vxlan.h>
+#include <netlink/route/neighbour.h>
+#include <linux/neighbour.h>
 #include <netlink/route/route.h>
 
 struct ash_nl {
@@ -150,6 +153,86 @@ int ash_nl_bridge_add(struct ash_nl *nl, const char *name, bool up, int *ifindex
         return nlfail(err, r, "cannot create bridge %s", name);
     if (ifindex)
         return ash_nl_link_index(nl, name, ifindex, err);
+    return 0;
+}
+
+int ash_nl_link_pin_addr(struct ash_nl *nl, int ifindex, ash_error_t *err)
+{
+    struct rtnl_link *link = NULL, *change = rtnl_link_alloc();
+    int r = change ? rtnl_link_get_kernel(nl->sk, ifindex, NULL, &link) : -NLE_NOMEM;
+    struct nl_addr *addr = r == 0 ? rtnl_link_get_addr(link) : NULL;
+    if (r == 0 && !addr)
+        r = -NLE_NOADDR;
+    if (r == 0) {
+        rtnl_link_set_addr(change, addr);
+        r = rtnl_link_change(nl->sk, link, change, 0);
+    }
+    rtnl_link_put(link);
+    rtnl_link_put(change);
+    if (r < 0)
+        return nlfail(err, r, "cannot pin the address of link %d", ifindex);
+    return 0;
+}
+
+int ash_nl_vxlan_add(struct ash_nl *nl, const char *name, uint32_t vni, uint32_t local, int master_ifindex,
+                     ash_error_t *err)
+{
+    struct rtnl_link *link = rtnl_link_vxlan_alloc();
+    if (!link)
+        return ash_error(err, ENOMEM, "vxlan");
+    struct nl_addr *la = nl_addr_build(AF_INET, &local, sizeof local);
+    int r = la ? 0 : -NLE_NOMEM;
+    rtnl_link_set_name(link, name);
+    if (r == 0)
+        r = rtnl_link_vxlan_set_id(link, vni);
+    if (r == 0)
+        r = rtnl_link_vxlan_set_local(link, la);
+    /* The IANA port, whatever the kernel's default (8472 on Linux). */
+    if (r == 0)
+        r = rtnl_link_vxlan_set_port(link, 4789);
+    /* The peers' MACs are learnt from what arrives; floods go to the static entries. */
+    if (r == 0)
+        r = rtnl_link_vxlan_set_learning(link, 1);
+    if (master_ifindex > 0)
+        rtnl_link_set_master(link, master_ifindex);
+    rtnl_link_set_flags(link, IFF_UP);
+    if (r == 0)
+        r = rtnl_link_add(nl->sk, link, NLM_F_CREATE | NLM_F_EXCL);
+    nl_addr_put(la);
+    rtnl_link_put(link);
+    if (r < 0)
+        return nlfail(err, r, "cannot create vxlan %s (vni %u)", name, vni);
+    return 0;
+}
+
+int ash_nl_vxlan_peer_add(struct ash_nl *nl, int ifindex, uint32_t peer, ash_error_t *err)
+{
+    static const unsigned char zero[6];
+    struct rtnl_neigh *n = rtnl_neigh_alloc();
+    struct nl_addr *mac = nl_addr_build(AF_LLC, zero, sizeof zero);
+    struct nl_addr *dst = nl_addr_build(AF_INET, &peer, sizeof peer);
+    int r = n && mac && dst ? 0 : -NLE_NOMEM;
+    if (r == 0) {
+        /* The IPv4 destination before the family: libnl refuses a dst of another family than the entry's. */
+        r = rtnl_neigh_set_dst(n, dst);
+        rtnl_neigh_set_family(n, AF_BRIDGE);
+        rtnl_neigh_set_ifindex(n, ifindex);
+        rtnl_neigh_set_lladdr(n, mac);
+    }
+    if (r == 0) {
+        rtnl_neigh_set_state(n, NUD_NOARP | NUD_PERMANENT);
+        rtnl_neigh_set_flags(n, NTF_SELF);
+        /* APPEND: one all-zero entry per peer (head-end replication of floods). */
+        r = rtnl_neigh_add(nl->sk, n, NLM_F_CREATE | NLM_F_APPEND);
+    }
+    nl_addr_put(mac);
+    nl_addr_put(dst);
+    rtnl_neigh_put(n);
+    if (r < 0) {
+        char buf[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &peer, buf, sizeof buf);
+        return nlfail(err, r, "cannot add vxlan peer %s", buf);
+    }
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #include "fleet/channel.h"
 #include "fleet/clock_map.h"
 #include "fleet/coord.h"
+#include "fleet/hosts_msg.h"
 #include "fleet/probe_msg.h"
 #include "fleet/psk.h"
 #include "sys/clock.h"
@@ -552,13 +553,16 @@ START_TEST(test_probe_msg_encode_decode)
         {"{\"probe\": \"p\", \"every_ns\": 0}", "outside 1ms..1h"},
         {"{\"probe\": \"p\", \"every_ns\": -5}", "outside 1ms..1h"},
         {"{\"probe\": \"p\", \"every_ns\": 7200000000000}", "outside 1ms..1h"},
-        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"host:a\"}",
-         "container:NAME, process:SELECTOR or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"host:\"}",
+         "container:NAME, process:SELECTOR, host:NAME or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"vm:a\"}",
+         "container:NAME, process:SELECTOR, host:NAME or absent"},
         {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"container:\"}",
-         "container:NAME, process:SELECTOR or absent"},
+         "container:NAME, process:SELECTOR, host:NAME or absent"},
         {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"process:\"}",
-         "container:NAME, process:SELECTOR or absent"},
-        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": 3}", "container:NAME, process:SELECTOR or absent"},
+         "container:NAME, process:SELECTOR, host:NAME or absent"},
+        {"{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": 3}",
+         "container:NAME, process:SELECTOR, host:NAME or absent"},
     };
     for (size_t i = 0; i < sizeof bad_start / sizeof *bad_start; i++) {
         json_t *j = json_loads(bad_start[i].json, 0, NULL);
@@ -567,6 +571,11 @@ START_TEST(test_probe_msg_encode_decode)
         ck_assert_msg(strstr(err.msg, bad_start[i].want), "%s: %s", bad_start[i].json, err.msg);
         json_decref(j);
     }
+    /* A host its agent built (fleet.hosts) is an origin too. */
+    json_t *hj = json_loads("{\"probe\": \"p\", \"every_ns\": 100000000, \"from\": \"host:office\"}", 0, NULL);
+    ck_assert_int_eq(ash_probe_msg_start_parse(hj, &back, &err), 0);
+    ck_assert_str_eq(back.from, "host:office");
+    json_decref(hj);
 
     /* A sample: the agent's times as they were; a long detail cut whole, never
      * inside a UTF-8 sequence (a JSON string must stay valid UTF-8). */
@@ -935,6 +944,47 @@ START_TEST(test_sigkill_agent_guardian)
 }
 END_TEST
 
+/* The hosts message (fleet.hosts): what the coordinator sends is what the agent reads;
+ * anything else is refused with the field it lacks; each node's sandbox id its own. */
+START_TEST(test_hosts_msg)
+{
+    struct ash_hosts_msg m = {.vni = 4242, .n_peers = 2}, back;
+    ash_error_t err = {0};
+    inet_pton(AF_INET, "10.130.7.0", &m.subnet);
+    inet_pton(AF_INET, "192.0.2.1", &m.peers[0]);
+    inet_pton(AF_INET, "192.0.2.2", &m.peers[1]);
+    json_t *j = ash_hosts_msg(&m);
+    ck_assert_int_eq(ash_hosts_msg_parse(j, &back, &err), 0);
+    ck_assert(back.subnet == m.subnet && back.vni == 4242 && back.n_peers == 2 && back.peers[1] == m.peers[1]);
+    json_decref(j);
+    static const struct {
+        const char *json, *want;
+    } bad[] = {
+        {"{\"subnet\": \"10.130.7.5\", \"vni\": 1, \"peers\": []}", "without its /24"},
+        {"{\"vni\": 1, \"peers\": []}", "without its /24"},
+        {"{\"subnet\": \"10.130.7.0\", \"vni\": 0, \"peers\": []}", "'vni' is 1 to 16777215"},
+        {"{\"subnet\": \"10.130.7.0\", \"vni\": 16777216, \"peers\": []}", "'vni' is 1 to 16777215"},
+        {"{\"subnet\": \"10.130.7.0\", \"vni\": 1, \"peers\": \"192.0.2.1\"}", "'peers' is a list"},
+        {"{\"subnet\": \"10.130.7.0\", \"vni\": 1, \"peers\": [\"::1\"]}", "peer 0 is not an IPv4 address"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_t *b = json_loads(bad[i].json, 0, NULL);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_int_lt(ash_hosts_msg_parse(b, &back, &err), 0);
+        ck_assert_msg(strstr(err.msg, bad[i].want), "%s: %s", bad[i].json, err.msg);
+        json_decref(b);
+    }
+    char a[16], a2[16], b2[16];
+    ash_hosts_sandbox_id("94aad4", "a", a, sizeof a);
+    ash_hosts_sandbox_id("94aad4", "a", a2, sizeof a2);
+    ash_hosts_sandbox_id("94aad4", "b", b2, sizeof b2);
+    ck_assert_str_eq(a, a2);
+    ck_assert_str_ne(a, b2);
+    ck_assert_uint_eq(strlen(a), 11); /* a sandbox run id: 1-11 letters or digits */
+    ck_assert_uint_eq(strspn(a, "n0123456789abcdef"), 11);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fleet");
@@ -949,6 +999,7 @@ int main(void)
     tcase_add_test(tc, test_bad_input_refused);
     tcase_add_test(tc, test_wrong_key_refused);
     tcase_add_test(tc, test_probe_msg_encode_decode);
+    tcase_add_test(tc, test_hosts_msg);
     tcase_add_test(tc, test_probe_on_agent);
     tcase_add_test(tc, test_bad_sample_warned);
     tcase_add_test(tc, test_short_lease_refused);

@@ -1,0 +1,99 @@
+/* The fleet overlay (sandbox_overlay.h): one VXLAN per machine on its sandbox bridge. */
+#include "env/sandbox_overlay.h"
+#include "sys/netlink.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ash_overlay {
+    char name[16];
+    struct ash_journal *j;
+    uint64_t rec;
+};
+
+void ash_overlay_name(const char *run_id, char *buf, size_t len)
+{
+    snprintf(buf, len, "ashx%.11s", run_id);
+}
+
+uint32_t ash_overlay_vni(const char *run_id)
+{
+    uint32_t h = 2166136261u;
+    for (const char *s = run_id; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    /* 24 bits, never 0 (some stacks treat it as unset). */
+    return (h & 0xffffffu) ? (h & 0xffffffu) : 1;
+}
+
+static int delete_link(const char *name, ash_error_t *err)
+{
+    struct ash_nl *nl;
+    if (ash_nl_open(&nl, err) < 0)
+        return -1;
+    int r = ash_nl_link_delete_name(nl, name, err);
+    ash_nl_close(nl);
+    return r;
+}
+
+int ash_overlay_create(const char *run_id, const char *bridge, uint32_t vni, uint32_t local, const uint32_t *peers,
+                       size_t n_peers, struct ash_journal *j, struct ash_overlay **out, ash_error_t *err)
+{
+    struct ash_overlay *o = calloc(1, sizeof *o);
+    struct ash_nl *nl = NULL;
+    if (!o)
+        return ash_error(err, ENOMEM, "overlay");
+    o->j = j;
+    ash_overlay_name(run_id, o->name, sizeof o->name);
+    json_t *d = json_pack("{s:s}", "link", o->name);
+    int r = !d  ? ash_error(err, ENOMEM, "journal record")
+            : j ? ash_journal_append(j, "sandbox.overlay", d, &o->rec, err)
+                : 0;
+    json_decref(d);
+    if (r < 0)
+        goto fail;
+    int br = 0, vx = 0;
+    if (ash_nl_open(&nl, err) < 0 || ash_nl_link_index(nl, bridge, &br, err) < 0)
+        goto fail;
+    if (br <= 0) {
+        ash_error(err, ENODEV, "overlay: no bridge %s", bridge);
+        goto fail;
+    }
+    /* The bridge's hosts know its address (the gateway's, here): it must not change
+     * when the VXLAN, whose random address may be lower than the bridge's, joins. */
+    if (ash_nl_link_pin_addr(nl, br, err) < 0)
+        goto fail;
+    if (ash_nl_vxlan_add(nl, o->name, vni, local, br, err) < 0 || ash_nl_link_index(nl, o->name, &vx, err) < 0)
+        goto fail;
+    for (size_t i = 0; i < n_peers; i++)
+        if (peers[i] != local && ash_nl_vxlan_peer_add(nl, vx, peers[i], err) < 0)
+            goto fail;
+    ash_nl_close(nl);
+    *out = o;
+    return 0;
+fail:
+    ash_nl_close(nl);
+    ash_overlay_destroy(o);
+    return -1;
+}
+
+void ash_overlay_destroy(struct ash_overlay *o)
+{
+    if (!o)
+        return;
+    ash_error_t e = {0};
+    if (o->rec && delete_link(o->name, &e) < 0)
+        fprintf(stderr, "aftershock: overlay teardown: %s\n", e.msg);
+    else if (o->rec && o->j)
+        ash_journal_done(o->j, o->rec, NULL);
+    free(o);
+}
+
+int ash_overlay_undo(json_t *rec, ash_error_t *err)
+{
+    const char *name = json_string_value(json_object_get(rec, "link"));
+    if (!name || strncmp(name, "ashx", 4) != 0 || strlen(name) > 15)
+        return ash_error(err, EINVAL, "sandbox.overlay record without an ashx link name");
+    return delete_link(name, err);
+}
