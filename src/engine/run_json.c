@@ -3,6 +3,7 @@
  * report's shape change apart. */
 #include "engine/run_int.h"
 #include "engine/fleet_run.h"
+#include "report/report.h"
 #include "sys/clock.h"
 
 #include <stdlib.h>
@@ -28,6 +29,19 @@ static int64_t detector_resolution(struct run *r, const struct ash_detector_spec
     if (d->kind->resolution)
         return d->kind->resolution(d, r->sc);
     return 0;
+}
+
+struct pack_arg {
+    const struct ash_point *s;
+    int64_t t_start;
+};
+
+static void pack_point(void *arg, size_t i, int64_t *t_ns, int64_t *latency_ns, bool *ok)
+{
+    const struct pack_arg *a = arg;
+    *t_ns = a->s[i].start - a->t_start;
+    *latency_ns = a->s[i].end - a->s[i].start;
+    *ok = a->s[i].ok;
 }
 
 json_t *ash_run_json(struct run *r, int verdict, const char *error)
@@ -173,23 +187,15 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
     }
     json_object_set_new(run, "guardrail", guard);
 
-    /* Every sample's verdict is one of two integers: shared, not one node
-     * each (a node and its allocation per sample was ~15% of the report's
-     * memory at the end of a run, issue 19; the text is the same). */
-    json_t *ok_node[2] = {json_integer(0), json_integer(1)};
     json_t *probes = json_array();
     for (size_t i = 0; i < sc->n_probes; i++) {
         struct probe_rt *p = &r->probes[i];
         size_t failures = 0;
         int64_t *lat = malloc((p->n ? p->n : 1) * sizeof *lat);
-        json_t *ser = json_array();
         for (size_t k = 0; k < p->n; k++) {
-            const struct ash_point *s = &p->samples[k];
-            failures += !s->ok;
+            failures += !p->samples[k].ok;
             if (lat)
-                lat[k] = s->end - s->start;
-            json_array_append_new(ser, json_pack("[f, f, O]", ash_ns_to_ms(s->start - r->t_start),
-                                                 ash_ns_to_ms(s->end - s->start), ok_node[s->ok ? 1 : 0]));
+                lat[k] = p->samples[k].end - p->samples[k].start;
         }
         json_t *pj =
             json_pack("{s:s, s:s, s:f, s:I, s:I}", "name", p->spec->name, "kind", p->spec->kind->c.name, "every_ms",
@@ -201,13 +207,27 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
         json_object_set_new(pj, "slow_ms", ms_or_null(p->slow_ns));
         json_object_set_new(pj, "slow_source", p->slow_source ? json_string(p->slow_source) : json_null());
         json_object_set_new(pj, "warmup_p99_ms", ms_or_null(p->warmup_p99));
-        json_object_set_new(pj, "series", ser);
         free(lat);
+        /* The series packed, 16 bytes a sample (report/series.c; report.json
+         * spells it out as it is written): a jansson array of three numbers
+         * per sample was ~190 bytes, the run's peak at the end (issue 19).
+         * The samples are handed over: the run's own copy goes now, so at
+         * most one probe's samples are held twice. */
+        struct pack_arg a = {p->samples, r->t_start};
+        json_t *ser = ash_report_series_pack(p->n, pack_point, &a);
+        if (!ser) {
+            json_decref(pj);
+            json_decref(probes);
+            json_decref(run);
+            return NULL;
+        }
+        json_object_set_new(pj, "series", ser);
+        free(p->samples);
+        p->samples = NULL;
+        p->n = p->cap = 0;
         json_array_append_new(probes, pj);
     }
     json_object_set_new(run, "probes", probes);
-    json_decref(ok_node[0]);
-    json_decref(ok_node[1]);
 
     /* How late samples started against their schedule, over all probes: the
      * harness's own precision, reported so nobody has to take it on trust. */
