@@ -23,6 +23,7 @@
 #include "dns/dns.h"
 #include "sys/fs.h"
 #include "sys/clock.h"
+#include "sys/mapped_array.h"
 #include "sys/gil.h"
 #include "sys/journal.h"
 #include "sys/proc.h"
@@ -274,7 +275,7 @@ static void sample_done(void *arg, const struct ash_sample *s)
     struct ash_sample judged = *s;
     ash_sample_judge(&judged, p->slow_ns);
     s = &judged;
-    if (ash_grow(&p->samples, &p->cap, p->n + 1, sizeof *p->samples, 256) < 0) {
+    if (ash_mapped_array_grow(&p->samples, &p->cap, p->n + 1, sizeof *p->samples) < 0) {
         lost(r, "probe sample");
         return;
     }
@@ -344,7 +345,7 @@ static int64_t probe_tick(ash_loop *loop, int64_t now, void *data)
     int64_t start = ash_now_ns();
     /* The schedule's lateness is a measured figure, and the starts in flight bound what
      * is known: neither may be dropped quietly. */
-    if (ash_grow(&p->late, &p->cap_late, p->n_late + 1, sizeof *p->late, 256) < 0)
+    if (ash_mapped_array_grow(&p->late, &p->cap_late, p->n_late + 1, sizeof *p->late) < 0)
         lost(p->run, "probe tick's lateness");
     else
         p->late[p->n_late++] = start - scheduled;
@@ -1108,8 +1109,8 @@ static void free_run(struct run *r)
     free(r->alerts);
     if (r->probes)
         for (size_t i = 0; i < r->sc->n_probes; i++) {
-            free(r->probes[i].samples);
-            free(r->probes[i].late);
+            ash_mapped_array_free(r->probes[i].samples, r->probes[i].cap, sizeof *r->probes[i].samples);
+            ash_mapped_array_free(r->probes[i].late, r->probes[i].cap_late, sizeof *r->probes[i].late);
             free(r->probes[i].fly);
         }
     free(r->probes);

@@ -5,6 +5,7 @@
 #include "engine/fleet_run.h"
 #include "report/report.h"
 #include "sys/clock.h"
+#include "sys/mapped_array.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -222,7 +223,7 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
             return NULL;
         }
         json_object_set_new(pj, "series", ser);
-        free(p->samples);
+        ash_mapped_array_free(p->samples, p->cap, sizeof *p->samples);
         p->samples = NULL;
         p->n = p->cap = 0;
         json_array_append_new(probes, pj);

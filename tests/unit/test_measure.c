@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/measure.h"
+#include "sys/mapped_array.h"
 
 #define MS(x) ((int64_t)(x)*1000000)
 
@@ -183,6 +184,34 @@ START_TEST(slow_default_from_warmup)
 }
 END_TEST
 
+/* A run keeps every sample in 16 bytes in arrays grown by mremap (issue 19):
+ * every time and verdict survives the packing and every growth. */
+START_TEST(samples_kept_whole_as_they_grow)
+{
+    struct ash_point *v = NULL;
+    size_t cap = 0;
+    const int64_t big = ((int64_t)1 << 62) - 1;
+    for (size_t i = 0; i < 200000; i++) {
+        ck_assert_int_eq(ash_mapped_array_grow(&v, &cap, i + 1, sizeof *v), 0);
+        ck_assert_uint_ge(cap, i + 1);
+        int64_t end = i % 3 == 0 ? big - (int64_t)i : -(int64_t)i * 1000;
+        v[i] = (struct ash_point){.start = (int64_t)i * 7, .end = end, .ok = i % 5 == 0};
+    }
+    for (size_t i = 0; i < 200000; i++) {
+        ck_assert_int_eq(v[i].start, (int64_t)i * 7);
+        ck_assert_int_eq(v[i].end, i % 3 == 0 ? big - (int64_t)i : -(int64_t)i * 1000);
+        ck_assert(v[i].ok == (i % 5 == 0));
+    }
+    ck_assert_int_eq(ash_mapped_array_grow(&v, &cap, 10, sizeof *v), 0); /* already there: nothing moves */
+    ash_mapped_array_free(v, cap, sizeof *v);
+    v = NULL;
+    cap = 0;
+    ck_assert_int_eq(ash_mapped_array_grow(&v, &cap, SIZE_MAX / 4, sizeof *v), -1);
+    ck_assert_ptr_null(v);
+    ck_assert_uint_eq(cap, 0);
+}
+END_TEST
+
 START_TEST(percentiles)
 {
     int64_t v[] = {5, 1, 4, 2, 3, 10, 9, 8, 7, 6};
@@ -211,6 +240,7 @@ int main(void)
     tcase_add_test(tc, latency_only_impact_is_impact);
     tcase_add_test(tc, slow_default_from_warmup);
     tcase_add_test(tc, percentiles);
+    tcase_add_test(tc, samples_kept_whole_as_they_grow);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
