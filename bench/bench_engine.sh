@@ -45,17 +45,51 @@ for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && 
 # rusage of one child command: "utime stime maxrss_kib wall run_rss_kib", where
 # run_rss_kib is the median of the command's own VmRSS polled every 20 ms: the
 # memory while it runs, apart from the peak of writing the report at the end.
+# With SMAPS_OUT set, where the RSS goes half-way through the run (from
+# /proc/PID/smaps: per library, heap, the main stack, other anonymous memory
+# such as thread stacks and malloc arenas) is written to that file.
 measure() {
   python3 - "$@" <<'PY'
-import resource, statistics, subprocess, sys, time
+import collections, os, re, resource, statistics, subprocess, sys, time
 t = time.monotonic()
 p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 polls = []
+out = os.environ.get("SMAPS_OUT")
+half = float(os.environ.get("SMAPS_AT", "0"))
+
+def smaps(pid):
+    rss, priv = collections.Counter(), collections.Counter()
+    name = None
+    for line in open(f"/proc/{pid}/smaps"):
+        f = line.split()
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            path = f[5] if len(f) > 5 else ""
+            base = os.path.basename(path)
+            m = re.match(r"(lib[^.]+|ld-linux[^.]*)\.so", base)
+            name = m.group(1) if m else (path if path.startswith("[") else (base or "anonymous (thread stacks, arenas, big mallocs)"))
+        elif f[0] == "Rss:":
+            rss[name] += int(f[1])
+        elif f[0] in ("Private_Dirty:",):
+            priv[name] += int(f[1])
+    threads = len(os.listdir(f"/proc/{pid}/task"))
+    total = sum(rss.values())
+    lines = [f"where the RSS goes half-way through the run (/proc/PID/smaps): {total / 1024:.1f} MiB, {threads} threads"]
+    for n, v in rss.most_common():
+        if v >= 64:
+            lines.append(f"  {v / 1024:6.2f} MiB  (private dirty {priv[n] / 1024:5.2f})  {n}")
+    rest = sum(v for v in rss.values() if v < 64)
+    lines.append(f"  {rest / 1024:6.2f} MiB  everything under 64 KiB each")
+    return "\n".join(lines) + "\n"
+
 while p.poll() is None:
     try:
         for line in open(f"/proc/{p.pid}/status"):
             if line.startswith("VmRSS:"):
                 polls.append(int(line.split()[1]))
+        if out and half and time.monotonic() - t >= half:
+            text = smaps(p.pid)
+            open(out, "w").write(text)
+            out = None
     except OSError:
         pass
     time.sleep(0.02)
@@ -66,11 +100,12 @@ PY
 }
 
 echo "aftershock: $NPROBES http probes x $EVERY for ${SECS}s ..."
-read -r au as arss awall arun < <(measure "$B/aftershock" run -q --no-guardian --state-dir "$T/state" \
+read -r au as arss awall arun < <(SMAPS_OUT="$T/smaps.txt" SMAPS_AT=$(python3 -c "print(0.5 + $SECS / 2)") measure "$B/aftershock" run -q --no-guardian --state-dir "$T/state" \
   --report-dir "$T/reports" "$T/bench.yaml")
 report=$(ls "$T"/reports/*/report.json)
 late=$(python3 -c "import json,sys; r=json.load(open('$report'))['runs'][0]; l=r['schedule_lateness_ms']; s=sum(p['samples'] for p in r['probes']); print(f\"{l['p50']:.3f} {l['p99']:.3f} {l['max']:.3f} {s}\")")
 read -r lp50 lp99 lmax samples <<< "$late"
+[ -s "$T/smaps.txt" ] && cat "$T/smaps.txt"
 
 if [ "$ONLY" = ash-only ]; then
   python3 - "$au" "$as" "$arss" "$awall" "$lp50" "$lp99" "$lmax" "$samples" "$NPROBES" "$arun" <<'PY'
