@@ -9,6 +9,8 @@
 #   probe's default is a fresh connection per sample)
 #   ASH_BENCH_PROBES=N (default 10), ASH_BENCH_EVERY=10ms: the scale curve
 #   (bench/run-all.sh runs 10, 100 and 1000 probes at the same total rate)
+#   ASH_BENCH_TAG=_long: appended to the ash-only RESULT names (run-all.sh
+#   runs 10 probes for longer too: the peak RSS must not grow with the run)
 # Prints RESULT lines for bench/run-all.sh (goals for the 10-probe run only).
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
@@ -108,21 +110,24 @@ read -r lp50 lp99 lmax samples <<< "$late"
 [ -s "$T/smaps.txt" ] && cat "$T/smaps.txt"
 
 if [ "$ONLY" = ash-only ]; then
-  python3 - "$au" "$as" "$arss" "$awall" "$lp50" "$lp99" "$lmax" "$samples" "$NPROBES" "$arun" <<'PY'
+  python3 - "$au" "$as" "$arss" "$awall" "$lp50" "$lp99" "$lmax" "$samples" "$NPROBES" "$arun" "${ASH_BENCH_TAG:-}" "$SECS" <<'PY'
 import sys
 au, as_, arss, awall, lp50, lp99, lmax, samples = map(float, sys.argv[1:9])
 arun = float(sys.argv[10])
+tag, secs = sys.argv[11], sys.argv[12]
 a_cpu = (au + as_) / awall * 100
 print(f"aftershock   peak RSS {arss/1024:7.1f} MiB   CPU {a_cpu:5.1f}% of one core (user {au/awall*100:.1f}%, sys {as_/awall*100:.1f}%)   samples {int(samples)}")
 print(f"             schedule lateness p50 {lp50:.3f} ms  p99 {lp99:.3f} ms  max {lmax:.3f} ms")
 n = int(sys.argv[9])
 print(f"per probe    RSS {arss / 1024 / n:.3f} MiB, CPU {(au + as_) / max(samples, 1) * 1e6:.1f} us per sample")
 print(f"             RSS while running (median of 20 ms polls) {arun / 1024:.1f} MiB; the peak is the report at the end")
-print(f"RESULT engine_{n}_rss_mib {arss / 1024:.2f} MiB {'<16' if n == 10 else '-'}")
-print(f"RESULT engine_{n}_rss_running_mib {arun / 1024:.2f} MiB -")
-print(f"RESULT engine_{n}_cpu_pct {a_cpu:.2f} % {'<5' if n == 10 else '-'}")
-print(f"RESULT engine_{n}_cpu_us_per_sample {(au + as_) / max(samples, 1) * 1e6:.1f} us -")
-print(f"RESULT engine_{n}_lateness_p99_ms {lp99:.3f} ms {'<1' if n == 10 else '-'}")
+k = f"{n}{tag}"
+print(f"RESULT engine_{k}_rss_mib {arss / 1024:.2f} MiB {'<16' if n == 10 else '-'}")
+print(f"RESULT engine_{k}_rss_running_mib {arun / 1024:.2f} MiB -")
+print(f"RESULT engine_{k}_cpu_pct {a_cpu:.2f} % {'<5' if n == 10 else '-'}")
+print(f"RESULT engine_{k}_cpu_us_per_sample {(au + as_) / max(samples, 1) * 1e6:.1f} us -")
+print(f"RESULT engine_{k}_lateness_p99_ms {lp99:.3f} ms {'<1' if n == 10 else '-'}")
+print(f"RESULT engine_{k}_secs {secs} s -")
 PY
   exit 0
 fi
@@ -137,9 +142,10 @@ wait
 SH
 read -r cu cs crss cwall _ < <(measure bash "$T/loop.sh")
 
-python3 - "$au" "$as" "$arss" "$awall" "$cu" "$cs" "$cwall" "$lp50" "$lp99" "$lmax" "$samples" "$arun" <<'PY'
+python3 - "$au" "$as" "$arss" "$awall" "$cu" "$cs" "$cwall" "$lp50" "$lp99" "$lmax" "$samples" "$arun" "$SECS" <<'PY'
 import sys
 au, as_, arss, awall, cu, cs, cwall, lp50, lp99, lmax, samples, arun = map(float, sys.argv[1:13])
+secs = sys.argv[13]
 a_cpu = (au + as_) / awall * 100
 c_cpu = (cu + cs) / cwall * 100
 print(f"aftershock   peak RSS {arss/1024:7.1f} MiB   CPU {a_cpu:5.1f}% of one core   samples {int(samples)}")
@@ -154,5 +160,6 @@ print(f"RESULT engine_10_rss_running_mib {arun / 1024:.2f} MiB -")
 print(f"RESULT engine_10_cpu_pct {a_cpu:.2f} % <5")
 print(f"RESULT engine_10_cpu_us_per_sample {(au + as_) / max(samples, 1) * 1e6:.1f} us -")
 print(f"RESULT engine_10_lateness_p99_ms {lp99:.3f} ms <1")
+print(f"RESULT engine_10_secs {secs} s -")
 print(f"RESULT engine_vs_curl_loop_cpu {c_cpu / a_cpu if a_cpu else 0:.1f} x >=10")
 PY
