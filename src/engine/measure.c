@@ -160,10 +160,50 @@ int64_t ash_slow_default(const int64_t *warmup_latencies, size_t n)
     return slow > ASH_SLOW_FLOOR_NS ? slow : ASH_SLOW_FLOOR_NS;
 }
 
-static int cmp_i64(const void *a, const void *b)
+/* The k-th smallest (0-based) of v[0..n), v reordered: a quickselect with a
+ * three-way partition (runs of equal latencies are common), in place. Sorting
+ * a copy with qsort took two more arrays of the whole run's size (glibc's
+ * merge sort allocates one), the report's peak memory at the end of a long
+ * run (issue 19); the value picked is the same. */
+static int64_t select_kth(int64_t *v, size_t n, size_t k)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+    size_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        int64_t a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
+        int64_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t lt = lo, i = lo, gt = hi; /* [lo,lt) < pivot, [lt,i) == pivot, [gt,hi) > pivot */
+        while (i < gt) {
+            int64_t x = v[i];
+            if (x < pivot) {
+                v[i++] = v[lt];
+                v[lt++] = x;
+            } else if (x > pivot) {
+                v[i] = v[--gt];
+                v[gt] = x;
+            } else {
+                i++;
+            }
+        }
+        if (k < lt)
+            hi = lt;
+        else if (k >= gt)
+            lo = gt;
+        else
+            return pivot;
+    }
+    return v[lo];
+}
+
+int64_t ash_percentile_inplace(int64_t *v, size_t n, double p)
+{
+    if (n == 0)
+        return -1;
+    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return select_kth(v, n, rank - 1);
 }
 
 int64_t ash_percentile(const int64_t *v, size_t n, double p)
@@ -174,13 +214,7 @@ int64_t ash_percentile(const int64_t *v, size_t n, double p)
     if (!c)
         return -1;
     memcpy(c, v, n * sizeof *c);
-    qsort(c, n, sizeof *c, cmp_i64);
-    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    if (rank > n)
-        rank = n;
-    int64_t r = c[rank - 1];
+    int64_t r = ash_percentile_inplace(c, n, p);
     free(c);
     return r;
 }

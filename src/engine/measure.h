@@ -56,7 +56,9 @@ int64_t ash_slow_default(const int64_t *warmup_latencies, size_t n);
  * with the detail "slow: 94 ms (threshold 50 ms)". */
 void ash_sample_judge(struct ash_sample *s, int64_t slow_ns);
 
-/* Percentiles over latencies (ns): nearest rank. Sorts a copy. */
+/* Percentiles over latencies (ns): nearest rank. Works on a copy. */
 int64_t ash_percentile(const int64_t *v, size_t n, double p);
+/* The same without a copy: v is reordered. */
+int64_t ash_percentile_inplace(int64_t *v, size_t n, double p);
 
 #endif

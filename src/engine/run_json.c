@@ -202,9 +202,10 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
             json_pack("{s:s, s:s, s:f, s:I, s:I}", "name", p->spec->name, "kind", p->spec->kind->c.name, "every_ms",
                       ash_ns_to_ms(p->spec->every_ns), "samples", (json_int_t)p->n, "failures", (json_int_t)failures);
         json_object_set_new(pj, "latency_ms",
-                            json_pack("{s:o, s:o, s:o}", "p50", ms_or_null(lat ? ash_percentile(lat, p->n, 50) : -1),
-                                      "p99", ms_or_null(lat ? ash_percentile(lat, p->n, 99) : -1), "max",
-                                      ms_or_null(lat ? ash_percentile(lat, p->n, 100) : -1)));
+                            json_pack("{s:o, s:o, s:o}", "p50",
+                                      ms_or_null(lat ? ash_percentile_inplace(lat, p->n, 50) : -1), "p99",
+                                      ms_or_null(lat ? ash_percentile_inplace(lat, p->n, 99) : -1), "max",
+                                      ms_or_null(lat ? ash_percentile_inplace(lat, p->n, 100) : -1)));
         json_object_set_new(pj, "slow_ms", ms_or_null(p->slow_ns));
         json_object_set_new(pj, "slow_source", p->slow_source ? json_string(p->slow_source) : json_null());
         json_object_set_new(pj, "warmup_p99_ms", ms_or_null(p->warmup_p99));
@@ -238,14 +239,20 @@ json_t *ash_run_json(struct run *r, int verdict, const char *error)
     int64_t *late = malloc((n_late ? n_late : 1) * sizeof *late);
     if (late) {
         size_t k = 0;
-        for (size_t i = 0; i < sc->n_probes; i++)
-            for (size_t j = 0; j < r->probes[i].n_late; j++)
-                late[k++] = r->probes[i].late[j];
+        /* Gathered, each probe's own array goes: the run's lateness is held once. */
+        for (size_t i = 0; i < sc->n_probes; i++) {
+            struct probe_rt *p = &r->probes[i];
+            for (size_t j = 0; j < p->n_late; j++)
+                late[k++] = p->late[j];
+            ash_mapped_array_free(p->late, p->cap_late, sizeof *p->late);
+            p->late = NULL;
+            p->n_late = p->cap_late = 0;
+        }
         json_object_set_new(run, "schedule_lateness_ms",
                             json_pack("{s:I, s:o, s:o, s:o}", "ticks", (json_int_t)n_late, "p50",
-                                      ms_or_null(ash_percentile(late, n_late, 50)), "p99",
-                                      ms_or_null(ash_percentile(late, n_late, 99)), "max",
-                                      ms_or_null(ash_percentile(late, n_late, 100))));
+                                      ms_or_null(ash_percentile_inplace(late, n_late, 50)), "p99",
+                                      ms_or_null(ash_percentile_inplace(late, n_late, 99)), "max",
+                                      ms_or_null(ash_percentile_inplace(late, n_late, 100))));
         free(late);
         /* Each tick over 1 ms late, with what held the loop meanwhile. */
         json_t *lj = json_object_get(run, "schedule_lateness_ms");
