@@ -1,6 +1,7 @@
 /* Impact and recovery from probe samples: evidence of health at answers, of ill health at requests. */
 #include "engine/measure.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,22 +40,60 @@ int64_t ash_measure_impact(const struct ash_series *probes, size_t np, int64_t t
 struct evidence {
     int64_t t;
     int64_t sent; /* the sample's start */
-    size_t p;
+    uint32_t p;
     bool ok;
 };
 
-static int cmp_evidence(const void *a, const void *b)
+/* At the same instant a failure comes first; the probe and the send time
+ * make the order total, the order glibc's stable qsort kept (evidence is
+ * gathered by probe, then by send time), so any sort gives the same one. */
+static bool ev_before(const struct evidence *x, const struct evidence *y)
 {
-    const struct evidence *x = a, *y = b;
     if (x->t != y->t)
-        return (x->t > y->t) - (x->t < y->t);
-    return (int)x->ok - (int)y->ok; /* at the same instant a failure comes first */
+        return x->t < y->t;
+    if (x->ok != y->ok)
+        return !x->ok;
+    if (x->p != y->p)
+        return x->p < y->p;
+    return x->sent < y->sent;
+}
+
+static void sift_down(struct evidence *ev, size_t root, size_t n)
+{
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n)
+            return;
+        if (child + 1 < n && ev_before(&ev[child], &ev[child + 1]))
+            child++;
+        if (!ev_before(&ev[root], &ev[child]))
+            return;
+        struct evidence tmp = ev[root];
+        ev[root] = ev[child];
+        ev[child] = tmp;
+        root = child;
+    }
+}
+
+/* A heap sort, in place: qsort (glibc's merge sort) allocated a second
+ * array of every sample since `from`, at the end of a long run the
+ * process's peak (issue 19). */
+static void sort_evidence(struct evidence *ev, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(ev, i, n);
+    for (size_t end = n; end-- > 1;) {
+        struct evidence tmp = ev[0];
+        ev[0] = ev[end];
+        ev[end] = tmp;
+        sift_down(ev, 0, end);
+    }
 }
 
 int64_t ash_measure_recovery(const struct ash_series *probes, size_t np, int64_t from, int64_t stable_for,
                              int64_t observed_until)
 {
-    if (np == 0)
+    if (np == 0 || np > UINT32_MAX)
         return -1;
     /* Samples that started long enough before `from` (more than the series'
      * longest latency, and before the one sample preceding that point) cannot
@@ -90,10 +129,11 @@ int64_t ash_measure_recovery(const struct ash_series *probes, size_t np, int64_t
         state[p] = -1;
         for (size_t i = first[p]; i < probes[p].n; i++) {
             const struct ash_point *s = &probes[p].s[i];
-            ev[n++] = (struct evidence){.t = s->ok ? s->end : s->start, .sent = s->start, .p = p, .ok = s->ok};
+            ev[n++] =
+                (struct evidence){.t = s->ok ? s->end : s->start, .sent = s->start, .p = (uint32_t)p, .ok = s->ok};
         }
     }
-    qsort(ev, n, sizeof *ev, cmp_evidence);
+    sort_evidence(ev, n);
 
     size_t n_ok = 0;
     int64_t candidate = -1; /* when every probe last became ok */
