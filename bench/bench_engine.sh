@@ -9,6 +9,8 @@
 #   probe's default is a fresh connection per sample)
 #   ASH_BENCH_PROBES=N (default 10), ASH_BENCH_EVERY=10ms: the scale curve
 #   (bench/run-all.sh runs 10, 100 and 1000 probes at the same total rate)
+#   ASH_BENCH_TAG=_long: appended to the ash-only RESULT names (run-all.sh
+#   runs 10 probes for longer too: the peak RSS must not grow with the run)
 # Prints RESULT lines for bench/run-all.sh (goals for the 10-probe run only).
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
@@ -45,17 +47,51 @@ for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && 
 # rusage of one child command: "utime stime maxrss_kib wall run_rss_kib", where
 # run_rss_kib is the median of the command's own VmRSS polled every 20 ms: the
 # memory while it runs, apart from the peak of writing the report at the end.
+# With SMAPS_OUT set, where the RSS goes half-way through the run (from
+# /proc/PID/smaps: per library, heap, the main stack, other anonymous memory
+# such as thread stacks and malloc arenas) is written to that file.
 measure() {
   python3 - "$@" <<'PY'
-import resource, statistics, subprocess, sys, time
+import collections, os, re, resource, statistics, subprocess, sys, time
 t = time.monotonic()
 p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 polls = []
+out = os.environ.get("SMAPS_OUT")
+half = float(os.environ.get("SMAPS_AT", "0"))
+
+def smaps(pid):
+    rss, priv = collections.Counter(), collections.Counter()
+    name = None
+    for line in open(f"/proc/{pid}/smaps"):
+        f = line.split()
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            path = f[5] if len(f) > 5 else ""
+            base = os.path.basename(path)
+            m = re.match(r"(lib[^.]+|ld-linux[^.]*)\.so", base)
+            name = m.group(1) if m else (path if path.startswith("[") else (base or "anonymous (thread stacks, arenas, big mallocs)"))
+        elif f[0] == "Rss:":
+            rss[name] += int(f[1])
+        elif f[0] in ("Private_Dirty:",):
+            priv[name] += int(f[1])
+    threads = len(os.listdir(f"/proc/{pid}/task"))
+    total = sum(rss.values())
+    lines = [f"where the RSS goes half-way through the run (/proc/PID/smaps): {total / 1024:.1f} MiB, {threads} threads"]
+    for n, v in rss.most_common():
+        if v >= 64:
+            lines.append(f"  {v / 1024:6.2f} MiB  (private dirty {priv[n] / 1024:5.2f})  {n}")
+    rest = sum(v for v in rss.values() if v < 64)
+    lines.append(f"  {rest / 1024:6.2f} MiB  everything under 64 KiB each")
+    return "\n".join(lines) + "\n"
+
 while p.poll() is None:
     try:
         for line in open(f"/proc/{p.pid}/status"):
             if line.startswith("VmRSS:"):
                 polls.append(int(line.split()[1]))
+        if out and half and time.monotonic() - t >= half:
+            text = smaps(p.pid)
+            open(out, "w").write(text)
+            out = None
     except OSError:
         pass
     time.sleep(0.02)
@@ -66,28 +102,32 @@ PY
 }
 
 echo "aftershock: $NPROBES http probes x $EVERY for ${SECS}s ..."
-read -r au as arss awall arun < <(measure "$B/aftershock" run -q --no-guardian --state-dir "$T/state" \
+read -r au as arss awall arun < <(SMAPS_OUT="$T/smaps.txt" SMAPS_AT=$(python3 -c "print(0.5 + $SECS / 2)") measure "$B/aftershock" run -q --no-guardian --state-dir "$T/state" \
   --report-dir "$T/reports" "$T/bench.yaml")
 report=$(ls "$T"/reports/*/report.json)
 late=$(python3 -c "import json,sys; r=json.load(open('$report'))['runs'][0]; l=r['schedule_lateness_ms']; s=sum(p['samples'] for p in r['probes']); print(f\"{l['p50']:.3f} {l['p99']:.3f} {l['max']:.3f} {s}\")")
 read -r lp50 lp99 lmax samples <<< "$late"
+[ -s "$T/smaps.txt" ] && cat "$T/smaps.txt"
 
 if [ "$ONLY" = ash-only ]; then
-  python3 - "$au" "$as" "$arss" "$awall" "$lp50" "$lp99" "$lmax" "$samples" "$NPROBES" "$arun" <<'PY'
+  python3 - "$au" "$as" "$arss" "$awall" "$lp50" "$lp99" "$lmax" "$samples" "$NPROBES" "$arun" "${ASH_BENCH_TAG:-}" "$SECS" <<'PY'
 import sys
 au, as_, arss, awall, lp50, lp99, lmax, samples = map(float, sys.argv[1:9])
 arun = float(sys.argv[10])
+tag, secs = sys.argv[11], sys.argv[12]
 a_cpu = (au + as_) / awall * 100
 print(f"aftershock   peak RSS {arss/1024:7.1f} MiB   CPU {a_cpu:5.1f}% of one core (user {au/awall*100:.1f}%, sys {as_/awall*100:.1f}%)   samples {int(samples)}")
 print(f"             schedule lateness p50 {lp50:.3f} ms  p99 {lp99:.3f} ms  max {lmax:.3f} ms")
 n = int(sys.argv[9])
 print(f"per probe    RSS {arss / 1024 / n:.3f} MiB, CPU {(au + as_) / max(samples, 1) * 1e6:.1f} us per sample")
 print(f"             RSS while running (median of 20 ms polls) {arun / 1024:.1f} MiB; the peak is the report at the end")
-print(f"RESULT engine_{n}_rss_mib {arss / 1024:.2f} MiB {'<16' if n == 10 else '-'}")
-print(f"RESULT engine_{n}_rss_running_mib {arun / 1024:.2f} MiB -")
-print(f"RESULT engine_{n}_cpu_pct {a_cpu:.2f} % {'<5' if n == 10 else '-'}")
-print(f"RESULT engine_{n}_cpu_us_per_sample {(au + as_) / max(samples, 1) * 1e6:.1f} us -")
-print(f"RESULT engine_{n}_lateness_p99_ms {lp99:.3f} ms {'<1' if n == 10 else '-'}")
+k = f"{n}{tag}"
+print(f"RESULT engine_{k}_rss_mib {arss / 1024:.2f} MiB {'<16' if n == 10 else '-'}")
+print(f"RESULT engine_{k}_rss_running_mib {arun / 1024:.2f} MiB -")
+print(f"RESULT engine_{k}_cpu_pct {a_cpu:.2f} % {'<5' if n == 10 else '-'}")
+print(f"RESULT engine_{k}_cpu_us_per_sample {(au + as_) / max(samples, 1) * 1e6:.1f} us -")
+print(f"RESULT engine_{k}_lateness_p99_ms {lp99:.3f} ms {'<1' if n == 10 else '-'}")
+print(f"RESULT engine_{k}_secs {secs} s -")
 PY
   exit 0
 fi
@@ -102,9 +142,10 @@ wait
 SH
 read -r cu cs crss cwall _ < <(measure bash "$T/loop.sh")
 
-python3 - "$au" "$as" "$arss" "$awall" "$cu" "$cs" "$cwall" "$lp50" "$lp99" "$lmax" "$samples" "$arun" <<'PY'
+python3 - "$au" "$as" "$arss" "$awall" "$cu" "$cs" "$cwall" "$lp50" "$lp99" "$lmax" "$samples" "$arun" "$SECS" <<'PY'
 import sys
 au, as_, arss, awall, cu, cs, cwall, lp50, lp99, lmax, samples, arun = map(float, sys.argv[1:13])
+secs = sys.argv[13]
 a_cpu = (au + as_) / awall * 100
 c_cpu = (cu + cs) / cwall * 100
 print(f"aftershock   peak RSS {arss/1024:7.1f} MiB   CPU {a_cpu:5.1f}% of one core   samples {int(samples)}")
@@ -119,5 +160,6 @@ print(f"RESULT engine_10_rss_running_mib {arun / 1024:.2f} MiB -")
 print(f"RESULT engine_10_cpu_pct {a_cpu:.2f} % <5")
 print(f"RESULT engine_10_cpu_us_per_sample {(au + as_) / max(samples, 1) * 1e6:.1f} us -")
 print(f"RESULT engine_10_lateness_p99_ms {lp99:.3f} ms <1")
+print(f"RESULT engine_10_secs {secs} s -")
 print(f"RESULT engine_vs_curl_loop_cpu {c_cpu / a_cpu if a_cpu else 0:.1f} x >=10")
 PY

@@ -1,6 +1,7 @@
 /* Impact and recovery from probe samples: evidence of health at answers, of ill health at requests. */
 #include "engine/measure.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,22 +40,60 @@ int64_t ash_measure_impact(const struct ash_series *probes, size_t np, int64_t t
 struct evidence {
     int64_t t;
     int64_t sent; /* the sample's start */
-    size_t p;
+    uint32_t p;
     bool ok;
 };
 
-static int cmp_evidence(const void *a, const void *b)
+/* At the same instant a failure comes first; the probe and the send time
+ * make the order total, the order glibc's stable qsort kept (evidence is
+ * gathered by probe, then by send time), so any sort gives the same one. */
+static bool ev_before(const struct evidence *x, const struct evidence *y)
 {
-    const struct evidence *x = a, *y = b;
     if (x->t != y->t)
-        return (x->t > y->t) - (x->t < y->t);
-    return (int)x->ok - (int)y->ok; /* at the same instant a failure comes first */
+        return x->t < y->t;
+    if (x->ok != y->ok)
+        return !x->ok;
+    if (x->p != y->p)
+        return x->p < y->p;
+    return x->sent < y->sent;
+}
+
+static void sift_down(struct evidence *ev, size_t root, size_t n)
+{
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n)
+            return;
+        if (child + 1 < n && ev_before(&ev[child], &ev[child + 1]))
+            child++;
+        if (!ev_before(&ev[root], &ev[child]))
+            return;
+        struct evidence tmp = ev[root];
+        ev[root] = ev[child];
+        ev[child] = tmp;
+        root = child;
+    }
+}
+
+/* A heap sort, in place: qsort (glibc's merge sort) allocated a second
+ * array of every sample since `from`, at the end of a long run the
+ * process's peak (issue 19). */
+static void sort_evidence(struct evidence *ev, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(ev, i, n);
+    for (size_t end = n; end-- > 1;) {
+        struct evidence tmp = ev[0];
+        ev[0] = ev[end];
+        ev[end] = tmp;
+        sift_down(ev, 0, end);
+    }
 }
 
 int64_t ash_measure_recovery(const struct ash_series *probes, size_t np, int64_t from, int64_t stable_for,
                              int64_t observed_until)
 {
-    if (np == 0)
+    if (np == 0 || np > UINT32_MAX)
         return -1;
     /* Samples that started long enough before `from` (more than the series'
      * longest latency, and before the one sample preceding that point) cannot
@@ -90,10 +129,11 @@ int64_t ash_measure_recovery(const struct ash_series *probes, size_t np, int64_t
         state[p] = -1;
         for (size_t i = first[p]; i < probes[p].n; i++) {
             const struct ash_point *s = &probes[p].s[i];
-            ev[n++] = (struct evidence){.t = s->ok ? s->end : s->start, .sent = s->start, .p = p, .ok = s->ok};
+            ev[n++] =
+                (struct evidence){.t = s->ok ? s->end : s->start, .sent = s->start, .p = (uint32_t)p, .ok = s->ok};
         }
     }
-    qsort(ev, n, sizeof *ev, cmp_evidence);
+    sort_evidence(ev, n);
 
     size_t n_ok = 0;
     int64_t candidate = -1; /* when every probe last became ok */
@@ -160,10 +200,50 @@ int64_t ash_slow_default(const int64_t *warmup_latencies, size_t n)
     return slow > ASH_SLOW_FLOOR_NS ? slow : ASH_SLOW_FLOOR_NS;
 }
 
-static int cmp_i64(const void *a, const void *b)
+/* The k-th smallest (0-based) of v[0..n), v reordered: a quickselect with a
+ * three-way partition (runs of equal latencies are common), in place. Sorting
+ * a copy with qsort took two more arrays of the whole run's size (glibc's
+ * merge sort allocates one), the report's peak memory at the end of a long
+ * run (issue 19); the value picked is the same. */
+static int64_t select_kth(int64_t *v, size_t n, size_t k)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+    size_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        int64_t a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
+        int64_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t lt = lo, i = lo, gt = hi; /* [lo,lt) < pivot, [lt,i) == pivot, [gt,hi) > pivot */
+        while (i < gt) {
+            int64_t x = v[i];
+            if (x < pivot) {
+                v[i++] = v[lt];
+                v[lt++] = x;
+            } else if (x > pivot) {
+                v[i] = v[--gt];
+                v[gt] = x;
+            } else {
+                i++;
+            }
+        }
+        if (k < lt)
+            hi = lt;
+        else if (k >= gt)
+            lo = gt;
+        else
+            return pivot;
+    }
+    return v[lo];
+}
+
+int64_t ash_percentile_inplace(int64_t *v, size_t n, double p)
+{
+    if (n == 0)
+        return -1;
+    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return select_kth(v, n, rank - 1);
 }
 
 int64_t ash_percentile(const int64_t *v, size_t n, double p)
@@ -174,13 +254,7 @@ int64_t ash_percentile(const int64_t *v, size_t n, double p)
     if (!c)
         return -1;
     memcpy(c, v, n * sizeof *c);
-    qsort(c, n, sizeof *c, cmp_i64);
-    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    if (rank > n)
-        rank = n;
-    int64_t r = c[rank - 1];
+    int64_t r = ash_percentile_inplace(c, n, p);
     free(c);
     return r;
 }

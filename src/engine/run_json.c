@@ -3,6 +3,7 @@
  * state, so the runner's lifecycle (run.c) and the report's shape change apart. */
 #include "engine/run_json.h"
 #include "engine/guardrail.h"
+#include "report/report.h"
 #include "sys/clock.h"
 
 #include <stdlib.h>
@@ -28,6 +29,19 @@ static int64_t detector_resolution(const struct ash_run_record *r, const struct 
     if (d->kind->resolution)
         return d->kind->resolution(d, r->sc);
     return 0;
+}
+
+struct pack_arg {
+    const struct ash_point *s;
+    int64_t t_start;
+};
+
+static void pack_point(void *arg, size_t i, int64_t *t_ns, int64_t *latency_ns, bool *ok)
+{
+    const struct pack_arg *a = arg;
+    *t_ns = a->s[i].start - a->t_start;
+    *latency_ns = a->s[i].end - a->s[i].start;
+    *ok = a->s[i].ok;
 }
 
 json_t *ash_run_json(const struct ash_run_record *r, const struct ash_series *series, int verdict, const char *error)
@@ -169,41 +183,47 @@ json_t *ash_run_json(const struct ash_run_record *r, const struct ash_series *se
     }
     json_object_set_new(run, "guardrail", guard);
 
-    /* Every sample's verdict is one of two integers: shared, not one node
-     * each (a node and its allocation per sample was ~15% of the report's
-     * memory at the end of a run, issue 19; the text is the same). */
-    json_t *ok_node[2] = {json_integer(0), json_integer(1)};
     json_t *probes = json_array();
     for (size_t i = 0; i < sc->n_probes; i++) {
         const struct ash_probe_record *p = &r->probes[i];
         size_t failures = 0;
         int64_t *lat = malloc((p->n ? p->n : 1) * sizeof *lat);
-        json_t *ser = json_array();
         for (size_t k = 0; k < p->n; k++) {
-            const struct ash_point *s = &p->samples[k];
-            failures += !s->ok;
+            failures += !p->samples[k].ok;
             if (lat)
-                lat[k] = s->end - s->start;
-            json_array_append_new(ser, json_pack("[f, f, O]", ash_ns_to_ms(s->start - r->t_start),
-                                                 ash_ns_to_ms(s->end - s->start), ok_node[s->ok ? 1 : 0]));
+                lat[k] = p->samples[k].end - p->samples[k].start;
         }
         json_t *pj =
             json_pack("{s:s, s:s, s:f, s:I, s:I}", "name", p->spec->name, "kind", p->spec->kind->c.name, "every_ms",
                       ash_ns_to_ms(p->spec->every_ns), "samples", (json_int_t)p->n, "failures", (json_int_t)failures);
         json_object_set_new(pj, "latency_ms",
-                            json_pack("{s:o, s:o, s:o}", "p50", ms_or_null(lat ? ash_percentile(lat, p->n, 50) : -1),
-                                      "p99", ms_or_null(lat ? ash_percentile(lat, p->n, 99) : -1), "max",
-                                      ms_or_null(lat ? ash_percentile(lat, p->n, 100) : -1)));
+                            json_pack("{s:o, s:o, s:o}", "p50",
+                                      ms_or_null(lat ? ash_percentile_inplace(lat, p->n, 50) : -1), "p99",
+                                      ms_or_null(lat ? ash_percentile_inplace(lat, p->n, 99) : -1), "max",
+                                      ms_or_null(lat ? ash_percentile_inplace(lat, p->n, 100) : -1)));
         json_object_set_new(pj, "slow_ms", ms_or_null(p->slow_ns));
         json_object_set_new(pj, "slow_source", p->slow_source ? json_string(p->slow_source) : json_null());
         json_object_set_new(pj, "warmup_p99_ms", ms_or_null(p->warmup_p99));
-        json_object_set_new(pj, "series", ser);
         free(lat);
+        /* The series packed, 16 bytes a sample (report/series.c; report.json
+         * spells it out as it is written): a jansson array of three numbers
+         * per sample was ~190 bytes, the run's peak at the end (issue 19).
+         * The samples are then handed back (release): the run frees its own
+         * copy now, so at most one probe's samples are held twice. */
+        struct pack_arg a = {p->samples, r->t_start};
+        json_t *ser = ash_report_series_pack(p->n, pack_point, &a);
+        if (!ser) {
+            json_decref(pj);
+            json_decref(probes);
+            json_decref(run);
+            return NULL;
+        }
+        json_object_set_new(pj, "series", ser);
+        if (r->release_samples)
+            r->release_samples(r->owner, i);
         json_array_append_new(probes, pj);
     }
     json_object_set_new(run, "probes", probes);
-    json_decref(ok_node[0]);
-    json_decref(ok_node[1]);
 
     /* How late samples started against their schedule, over all probes: the
      * harness's own precision, reported so nobody has to take it on trust. */
@@ -213,14 +233,18 @@ json_t *ash_run_json(const struct ash_run_record *r, const struct ash_series *se
     int64_t *late = malloc((n_late ? n_late : 1) * sizeof *late);
     if (late) {
         size_t k = 0;
-        for (size_t i = 0; i < sc->n_probes; i++)
+        /* Gathered, each probe's own array goes (release): the run's lateness is held once. */
+        for (size_t i = 0; i < sc->n_probes; i++) {
             for (size_t j = 0; j < r->probes[i].n_late; j++)
                 late[k++] = r->probes[i].late[j];
+            if (r->release_late)
+                r->release_late(r->owner, i);
+        }
         json_object_set_new(run, "schedule_lateness_ms",
                             json_pack("{s:I, s:o, s:o, s:o}", "ticks", (json_int_t)n_late, "p50",
-                                      ms_or_null(ash_percentile(late, n_late, 50)), "p99",
-                                      ms_or_null(ash_percentile(late, n_late, 99)), "max",
-                                      ms_or_null(ash_percentile(late, n_late, 100))));
+                                      ms_or_null(ash_percentile_inplace(late, n_late, 50)), "p99",
+                                      ms_or_null(ash_percentile_inplace(late, n_late, 99)), "max",
+                                      ms_or_null(ash_percentile_inplace(late, n_late, 100))));
         free(late);
         /* Each tick over 1 ms late, with what held the loop meanwhile. */
         json_t *lj = json_object_get(run, "schedule_lateness_ms");

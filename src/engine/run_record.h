@@ -105,6 +105,13 @@ struct ash_run_record {
     /* fleet: the agents' figures (a local run: known to the end, no bound, no JSON) */
     int64_t known_until, clock_bound;
     json_t *fleet, *fleet_lateness; /* owned; NULL: not a fleet run */
+    /* Called by ash_run_json once it no longer reads probe i's samples (packed
+     * into the report) or its lateness (gathered): the owner may free them then,
+     * so a long run's samples are not held twice at its end (issue 19). The
+     * record's pointers to them are not read again. NULL: kept. */
+    void (*release_samples)(void *owner, size_t probe);
+    void (*release_late)(void *owner, size_t probe);
+    void *owner;
 };
 
 /* Fill rec from a finished run (its arrays borrowed: r must outlive rec). -1 when

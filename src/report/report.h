@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* The one schema this build reads and writes. */
@@ -26,8 +27,27 @@ int ash_report_stats(const double *values, size_t n, json_t **out);
  * ttr_ms, impact_ms and revert_to_recover_ms over the runs that reached them. */
 int ash_report_summarize(json_t *report);
 
-/* Pretty-printed, written atomically (temporary file + rename). */
+/* Pretty-printed, written atomically (temporary file + rename). A packed
+ * series (below) is written as the array it stands for, sample by sample. */
 int ash_report_write_json(const json_t *report, const char *path, ash_error_t *err);
+
+/* A probe's samples (runs[].probes[].series): in report.json an array of
+ * [t_ms, latency_ms, ok 0/1]; in the engine's tree a packed string of 16
+ * bytes per sample, written out as that array by ash_report_write_json
+ * (issue 19: the array as jansson nodes was most of a long run's memory).
+ * Read either with these. fill gives sample i: its start in ns since the
+ * run's start, its latency in ns (>= 0) and its verdict. NULL: no memory. */
+typedef void (*ash_report_series_fill)(void *arg, size_t i, int64_t *t_ns, int64_t *latency_ns, bool *ok);
+json_t *ash_report_series_pack(size_t n, ash_report_series_fill fill, void *arg);
+bool ash_report_series_is_packed(const json_t *series);
+struct ash_report_sample {
+    double t_ms, latency_ms;
+    bool has_t, has_latency; /* a loaded report's entry may lack either */
+    bool ok;
+};
+size_t ash_report_series_len(const json_t *series);
+/* Sample i; false past the end. */
+bool ash_report_series_at(const json_t *series, size_t i, struct ash_report_sample *out);
 
 /* JUnit XML: one <testsuite> per report, one <testcase> per run. */
 int ash_report_write_junit(const json_t *report, const char *path, ash_error_t *err);

@@ -442,13 +442,11 @@ static double run_extent(const json_t *report, const json_t *run)
     {
         double every = 0;
         ash_report_get_ms(x, "every_ms", &every);
-        const json_t *s;
-        json_array_foreach(json_object_get(x, "series"), j, s)
-        {
-            const json_t *t0 = json_array_get(s, 0);
-            if (json_is_number(t0) && json_number_value(t0) + every > tmax)
-                tmax = json_number_value(t0) + every;
-        }
+        const json_t *series = json_object_get(x, "series");
+        struct ash_report_sample s;
+        for (j = 0; ash_report_series_at(series, j, &s); j++)
+            if (s.has_t && s.t_ms + every > tmax)
+                tmax = s.t_ms + every;
     }
     if (has_inject) {
         /* The incident's own figures and the limits, when they end later. */
@@ -479,13 +477,10 @@ static void strip(FILE *f, const struct scale *sc, const json_t *probe, double y
     double every = 0, latmax = 0;
     ash_report_get_ms(probe, "every_ms", &every);
     size_t i;
-    const json_t *s;
-    json_array_foreach(series, i, s)
-    {
-        const json_t *lat = json_array_get(s, 1);
-        if (json_is_number(lat) && json_number_value(lat) > latmax)
-            latmax = json_number_value(lat);
-    }
+    struct ash_report_sample s;
+    for (i = 0; ash_report_series_at(series, i, &s); i++)
+        if (s.has_latency && s.latency_ms > latmax)
+            latmax = s.latency_ms;
 
     fputs("<g class=\"probe-strip\" data-probe=\"", f);
     ash_report_put_xml(f, ash_report_get_str(probe, "name", "?"));
@@ -503,19 +498,16 @@ static void strip(FILE *f, const struct scale *sc, const json_t *probe, double y
     text(f, LEFT - 8, y0 + 18, "plabel", "end", cut(shown, sizeof shown, label, (size_t)((LEFT - 12) / CHAR_W_BOLD)));
     snprintf(label, sizeof label, "latency max %s", latmax > 0 ? ash_report_fmt_dur(d, sizeof d, latmax) : "-");
     text(f, LEFT - 8, y0 + 33, "psub", "end", label);
-    if (json_array_size(series) == 0)
+    if (ash_report_series_len(series) == 0)
         text(f, LEFT + 6, y0 + 26, "psub", NULL, "no samples");
 
     /* One rect per sample, coloured by outcome; a sample lasts until the next one is due. */
     fputs("<g class=\"samples\">", f);
-    json_array_foreach(series, i, s)
-    {
-        const json_t *t0 = json_array_get(s, 0);
-        if (!json_is_number(t0))
+    for (i = 0; ash_report_series_at(series, i, &s); i++) {
+        if (!s.has_t)
             continue;
-        double t = json_number_value(t0);
-        bool ok = json_is_true(json_array_get(s, 2)) ||
-                  (json_is_integer(json_array_get(s, 2)) && json_integer_value(json_array_get(s, 2)) != 0);
+        double t = s.t_ms;
+        bool ok = s.ok;
         double x = xt(sc, t), w = every > 0 ? xt(sc, t + every) - x : 1.0;
         fprintf(f, "<rect class=\"%s\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\"/>", ok ? "ok" : "bad", x,
                 y0 + BAND_Y, fmax(w, 0.6), BAND_H);
@@ -523,15 +515,13 @@ static void strip(FILE *f, const struct scale *sc, const json_t *probe, double y
     fputs("</g>", f);
 
     /* Latency as a line over the band, scaled to this probe's own maximum. */
-    if (json_array_size(series) > 0 && latmax > 0) {
+    if (ash_report_series_len(series) > 0 && latmax > 0) {
         fputs("<polyline class=\"latency\" points=\"", f);
-        json_array_foreach(series, i, s)
-        {
-            const json_t *t0 = json_array_get(s, 0), *lat = json_array_get(s, 1);
-            if (!json_is_number(t0) || !json_is_number(lat))
+        for (i = 0; ash_report_series_at(series, i, &s); i++) {
+            if (!s.has_t || !s.has_latency)
                 continue;
-            double x = xt(sc, json_number_value(t0) + every / 2);
-            double y = y0 + 4 + LAT_H * (1.0 - json_number_value(lat) / latmax);
+            double x = xt(sc, s.t_ms + every / 2);
+            double y = y0 + 4 + LAT_H * (1.0 - s.latency_ms / latmax);
             fprintf(f, "%s%.2f,%.2f", i ? " " : "", x, y);
         }
         fputs("\"/>", f);
@@ -619,7 +609,7 @@ static size_t memory_series(const json_t *run, struct series *out, size_t have)
 static size_t latency_series(const json_t *run, const char *probe, struct series *out, size_t have)
 {
     size_t i, j;
-    const json_t *p, *x;
+    const json_t *p;
     if (have == MAX_SERIES)
         return have;
     json_array_foreach(json_object_get(run, "probes"), i, p)
@@ -632,12 +622,11 @@ static size_t latency_series(const json_t *run, const char *probe, struct series
         snprintf(s->unit, sizeof s->unit, "ms");
         s->limit = -1;
         ash_report_get_ms(p, "slow_ms", &s->limit);
-        json_array_foreach(json_object_get(p, "series"), j, x)
-        {
-            const json_t *t0 = json_array_get(x, 0), *lat = json_array_get(x, 1);
-            if (json_is_number(t0) && json_is_number(lat) && isfinite(json_number_value(lat)))
-                series_push(s, json_number_value(t0), json_number_value(lat));
-        }
+        const json_t *samples = json_object_get(p, "series");
+        struct ash_report_sample smp;
+        for (j = 0; ash_report_series_at(samples, j, &smp); j++)
+            if (smp.has_t && smp.has_latency && isfinite(smp.latency_ms))
+                series_push(s, smp.t_ms, smp.latency_ms);
         return have + 1;
     }
     return have;

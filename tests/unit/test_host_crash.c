@@ -8,6 +8,7 @@
 
 #include <check.h>
 
+#include "report/report.h"
 #include "test_util.h"
 #include <jansson.h>
 #include <stdio.h>
@@ -183,15 +184,13 @@ START_TEST(freeze_times_out_known_answer)
     /* Failed samples waited for their whole timeout: a hung host, not a refusal. */
     json_t *series = json_object_get(json_array_get(json_object_get(run, "probes"), 0), "series");
     size_t i, failed = 0;
-    json_t *s;
-    json_array_foreach(series, i, s)
-    {
-        if (json_integer_value(json_array_get(s, 2)))
+    struct ash_report_sample s;
+    for (i = 0; ash_report_series_at(series, i, &s); i++) {
+        if (s.ok)
             continue;
         failed++;
-        double lat = json_number_value(json_array_get(s, 1));
-        ck_assert_msg(lat >= TIMEOUT_MS - 0.5, "failed sample at %.3f ms took %.3f ms: refused, not hung",
-                      json_number_value(json_array_get(s, 0)), lat);
+        ck_assert_msg(s.latency_ms >= TIMEOUT_MS - 0.5, "failed sample at %.3f ms took %.3f ms: refused, not hung",
+                      s.t_ms, s.latency_ms);
     }
     ck_assert_msg(failed >= 1000 / EVERY_MS / 2, "only %zu failed samples during a 1 s freeze", failed);
     /* The truth is the thaw (host-restored). A sample sent during the freeze

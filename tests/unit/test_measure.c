@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/measure.h"
+#include "sys/mapped_array.h"
 
 #define MS(x) ((int64_t)(x)*1000000)
 
@@ -183,6 +184,77 @@ START_TEST(slow_default_from_warmup)
 }
 END_TEST
 
+/* A run keeps every sample in 16 bytes in arrays grown by mremap (issue 19):
+ * every time and verdict survives the packing and every growth. */
+START_TEST(samples_kept_whole_as_they_grow)
+{
+    struct ash_point *v = NULL;
+    size_t cap = 0;
+    const int64_t big = ((int64_t)1 << 62) - 1;
+    for (size_t i = 0; i < 200000; i++) {
+        ck_assert_int_eq(ash_mapped_array_grow(&v, &cap, i + 1, sizeof *v), 0);
+        ck_assert_uint_ge(cap, i + 1);
+        int64_t end = i % 3 == 0 ? big - (int64_t)i : -(int64_t)i * 1000;
+        v[i] = (struct ash_point){.start = (int64_t)i * 7, .end = end, .ok = i % 5 == 0};
+    }
+    for (size_t i = 0; i < 200000; i++) {
+        ck_assert_int_eq(v[i].start, (int64_t)i * 7);
+        ck_assert_int_eq(v[i].end, i % 3 == 0 ? big - (int64_t)i : -(int64_t)i * 1000);
+        ck_assert(v[i].ok == (i % 5 == 0));
+    }
+    ck_assert_int_eq(ash_mapped_array_grow(&v, &cap, 10, sizeof *v), 0); /* already there: nothing moves */
+    ash_mapped_array_free(v, cap, sizeof *v);
+    v = NULL;
+    cap = 0;
+    ck_assert_int_eq(ash_mapped_array_grow(&v, &cap, SIZE_MAX / 4, sizeof *v), -1);
+    ck_assert_ptr_null(v);
+    ck_assert_uint_eq(cap, 0);
+}
+END_TEST
+
+static int cmp_ref(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The in-place selection (no copy, no sort) picks what the nearest rank of a
+ * sorted copy picks, on runs of equal values, sorted and reversed input too. */
+START_TEST(percentile_in_place_is_the_nearest_rank)
+{
+    static const double ps[] = {0, 1, 25, 50, 90, 99, 99.9, 100};
+    static const size_t sizes[] = {1, 2, 3, 10, 101, 1000, 20011};
+    unsigned seed = 12345;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        size_t n = sizes[si];
+        int64_t *v = malloc(n * sizeof *v), *sorted = malloc(n * sizeof *v), *w = malloc(n * sizeof *v);
+        for (int shape = 0; shape < 4; shape++) {
+            for (size_t i = 0; i < n; i++) {
+                seed = seed * 1103515245u + 12345u;
+                int64_t x = shape == 0   ? (int64_t)(seed >> 8) % 1000000 - 500
+                            : shape == 1 ? (int64_t)(seed >> 8) % 4 /* mostly equal */
+                            : shape == 2 ? (int64_t)i
+                                         : (int64_t)(n - i);
+                v[i] = x;
+            }
+            memcpy(sorted, v, n * sizeof *v);
+            qsort(sorted, n, sizeof *sorted, cmp_ref);
+            memcpy(w, v, n * sizeof *v);
+            for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++) {
+                size_t rank = (size_t)(ps[k] / 100.0 * (double)n + 0.999999);
+                rank = rank < 1 ? 1 : rank > n ? n : rank;
+                ck_assert_int_eq(ash_percentile_inplace(w, n, ps[k]), sorted[rank - 1]);
+                ck_assert_int_eq(ash_percentile(v, n, ps[k]), sorted[rank - 1]);
+            }
+        }
+        free(v);
+        free(sorted);
+        free(w);
+    }
+    ck_assert_int_eq(ash_percentile_inplace(NULL, 0, 50), -1);
+}
+END_TEST
+
 START_TEST(percentiles)
 {
     int64_t v[] = {5, 1, 4, 2, 3, 10, 9, 8, 7, 6};
@@ -211,6 +283,8 @@ int main(void)
     tcase_add_test(tc, latency_only_impact_is_impact);
     tcase_add_test(tc, slow_default_from_warmup);
     tcase_add_test(tc, percentiles);
+    tcase_add_test(tc, percentile_in_place_is_the_nearest_rank);
+    tcase_add_test(tc, samples_kept_whole_as_they_grow);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -324,6 +324,93 @@ START_TEST(json_streamed_is_the_same_text)
 }
 END_TEST
 
+/* The engine keeps a run's series packed, 16 bytes a sample, not as jansson
+ * nodes (issue 19): written out and drawn, a packed series must give the
+ * same report.json bytes and the same pages as the array it stands for. */
+struct fake_samples {
+    int n;
+};
+
+static void fake_sample(void *arg, size_t i, int64_t *t_ns, int64_t *lat_ns, bool *ok)
+{
+    (void)arg;
+    *t_ns = (int64_t)i * 10000731 + 123457;
+    *lat_ns = i % 11 == 0 ? 0 : (int64_t)(1000000000 / (i + 3)) + 7;
+    *ok = i % 7 != 0;
+}
+
+static json_t *with_series(bool pack, int n)
+{
+    json_t *doc = load_fixture("fail");
+    json_t *probe = json_array_get(json_object_get(json_array_get(json_object_get(doc, "runs"), 0), "probes"), 0);
+    ck_assert_ptr_nonnull(probe);
+    json_t *series = NULL;
+    struct fake_samples fs = {n};
+    if (pack) {
+        series = ash_report_series_pack((size_t)n, fake_sample, &fs);
+        ck_assert(ash_report_series_is_packed(series));
+        ck_assert_uint_eq(ash_report_series_len(series), (size_t)n);
+    } else {
+        series = json_array();
+        for (int i = 0; i < n; i++) {
+            int64_t t, lat;
+            bool ok;
+            fake_sample(&fs, (size_t)i, &t, &lat, &ok);
+            json_array_append_new(series, json_pack("[f, f, i]", (double)t / 1e6, (double)lat / 1e6, ok ? 1 : 0));
+        }
+    }
+    json_object_set_new(probe, "series", series);
+    return doc;
+}
+
+START_TEST(packed_series_is_the_same_report)
+{
+    char path[512], dir[512];
+    ash_error_t err = {0};
+    char *text[2], *html[2];
+    for (int pack = 0; pack < 2; pack++) {
+        json_t *doc = with_series(pack, 9000);
+        snprintf(dir, sizeof dir, "%s/r%d", tmpdir, pack);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        snprintf(path, sizeof path, "%s/report.json", dir);
+        ck_assert_msg(ash_report_write_json(doc, path, &err) == 0, "%s", err.msg);
+        text[pack] = slurp(path);
+        ck_assert_msg(ash_report_render_all(doc, dir, &err) == 0, "%s", err.msg);
+        snprintf(path, sizeof path, "%s/report.html", dir);
+        html[pack] = slurp(path);
+        json_decref(doc);
+    }
+    ck_assert_uint_gt(strlen(text[0]), 256 * 1024);
+    ck_assert_msg(strcmp(text[0], text[1]) == 0, "report.json differs with a packed series");
+    ck_assert_msg(strstr(html[0], "class=\"bad\"") != NULL, "no failed sample drawn");
+    ck_assert_msg(strcmp(html[0], html[1]) == 0, "report.html differs with a packed series");
+    /* What was written reads back as the array, sample for sample. */
+    json_t *back = NULL, *packed = with_series(true, 9000);
+    snprintf(path, sizeof path, "%s/r1/report.json", tmpdir);
+    ck_assert_msg(ash_report_load(path, &back, &err) == 0, "%s", err.msg);
+    const json_t *a = json_object_get(
+        json_array_get(json_object_get(json_array_get(json_object_get(back, "runs"), 0), "probes"), 0), "series");
+    const json_t *b = json_object_get(
+        json_array_get(json_object_get(json_array_get(json_object_get(packed, "runs"), 0), "probes"), 0), "series");
+    ck_assert_uint_eq(ash_report_series_len(a), ash_report_series_len(b));
+    struct ash_report_sample x, y;
+    for (size_t i = 0; ash_report_series_at(b, i, &y); i++) {
+        ck_assert(ash_report_series_at(a, i, &x));
+        ck_assert(x.t_ms == y.t_ms && x.latency_ms == y.latency_ms && x.ok == y.ok);
+    }
+    ck_assert(!ash_report_series_at(b, 9000, &y));
+    /* A packed series is no text: json_dumps refuses it rather than write garbage. */
+    char *dumped = json_dumps(packed, JSON_INDENT(2));
+    ck_assert_ptr_null(dumped);
+    json_decref(back);
+    json_decref(packed);
+    for (int k = 0; k < 2; k++) {
+        free(text[k]);
+        free(html[k]);
+    }
+}
+END_TEST
+
 START_TEST(load_rejects_what_is_not_a_report)
 {
     char path[512];
@@ -1457,6 +1544,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, summarize_repeat_runs);
     tcase_add_test(tc, json_round_trip_is_atomic);
     tcase_add_test(tc, json_streamed_is_the_same_text);
+    tcase_add_test(tc, packed_series_is_the_same_report);
     tcase_add_test(tc, load_rejects_what_is_not_a_report);
     tcase_add_test(tc, formats);
     tcase_add_test(tc, junit_fail_names_missed_expectations);
