@@ -6,6 +6,7 @@
  * /proc/self/exe here too. */
 #include "faults/table_lock.h"
 #include "kinds.h"
+#include "report/report.h"
 #include "scenario/scenario.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
@@ -1193,14 +1194,12 @@ START_TEST(pg_revert_under_pgbench)
     /* And within one probe interval of the lock's held time: the sample whose
      * answer is the recovery was started at most one interval (50 ms) after the
      * release; TTR is that answer, so it lies the answer's own latency later. */
-    json_t *series = json_object_get(json_array_get(json_object_get(run, "probes"), 0), "series"), *pt;
+    json_t *series = json_object_get(json_array_get(json_object_get(run, "probes"), 0), "series");
     double rec_at = t_inject + ttr, rec_start = -1;
-    json_array_foreach(series, i, pt)
-    {
-        double st = json_number_value(json_array_get(pt, 0)), lat = json_number_value(json_array_get(pt, 1));
-        if (json_integer_value(json_array_get(pt, 2)) == 1 && fabs(st + lat - rec_at) < 0.001)
-            rec_start = st;
-    }
+    struct ash_report_sample pt;
+    for (size_t k = 0; ash_report_series_at(series, k, &pt); k++)
+        if (pt.ok && fabs(pt.t_ms + pt.latency_ms - rec_at) < 0.001)
+            rec_start = pt.t_ms;
     ck_assert_msg(rec_start >= 0, "no healthy sample answered at the recovery (%.3f ms)", rec_at);
     ck_assert_msg(rec_start <= held_to + 50.0 + SLACK_MS,
                   "the recovering sample started %.3f ms after the release: more than one interval (50 ms)",
