@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The five bundled incidents in fleet mode with `engine: swarm` (issue 20, docs/fleet.md
+# "Hosts on nodes" and "Hosts on nodes from a swarm agent"): on the private three-node
+# swarm of lib/swarm.sh (one swarm for all five), each run deploys its agents as a
+# Swarm global service and maps the incident's client hosts to the workers w1 and w2
+# (`fleet.hosts`); each node's agent, inside its swarm task, builds those hosts
+# (network, mount and UTS namespaces, veths, a bridge, cgroups, the VXLAN to the run's
+# bridge) and starts their services from its image. For each incident:
+#   - the verdict is the one the local replay gives (pass);
+#   - the probes from the placed hosts were sampled by their node's agent;
+#   - nothing is left: no ash link, namespace or nftables table in the coordinator's
+#     or any node's namespace, no ash cgroup, no journal on any node, the service
+#     and the secret removed.
+# Then SIGKILL of the coordinator once the nodes have built their hosts: every
+# agent's lease lapses and it tears its hosts down on its node; recover removes
+# the service and the secret; the leftover scanner finds nothing of the runs in any
+# node's namespace.
+set -u
+. "$(dirname "$0")/lib/skip.sh"
+. "$(dirname "$0")/lib/dockerd.sh"
+. "$(dirname "$0")/lib/swarm.sh"
+B=${ASH_BUILD_DIR:?}
+ASH=$B/aftershock
+S=${ASH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+why=$(swarm_lacks) && ash_skip_all "$why"
+for t in python3 nsenter; do command -v $t >/dev/null || ash_skip_all "$t is needed"; done
+[ -x "$B/services/phones" ] || ash_skip_all "the demo services are not built ($B/services)"
+T=$(mktemp -d /tmp/ash-fsi-XXXXXX) # short: three engines' sockets live under it
+fail=0
+coord=""
+ids=""
+cleanup() {
+  [ -z "$coord" ] || { kill -KILL "$coord" 2>/dev/null; wait "$coord" 2>/dev/null; }
+  for d in "$T"/cj-*; do [ -d "$d" ] && "$ASH" recover --state-dir "$d" >/dev/null 2>&1; done
+  swarm_stop
+  if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
+t0=$(date +%s)
+
+swarm_start "$T/s" >"$T/why" || { echo "FAIL $(cat "$T/why")"; exit 1; }
+echo "ok   three-node swarm up in $(($(date +%s) - t0))s"
+# The kernel's VXLAN (module vxlan) joins the machines' sandboxes.
+if ! ip -n "$SWARM_COORD_NS" link add ashxprobe type vxlan id 1 dstport 4789 local "$SWARM_COORD_IP" 2>"$T/vx.err"; then
+  ash_skip_all "no VXLAN here: $(cat "$T/vx.err")"
+fi
+ip -n "$SWARM_COORD_NS" link del ashxprobe
+# The agents' image: aftershock, and the demo services beside it (services/ next to
+# the binary is where {services_dir} resolves on a node), each with its libraries.
+swarm_agent_image "$T/agent" "$ASH" "$B"/services/*
+for n in $SWARM_NODES; do
+  swarm_image "$n" ash-agent "$T/agent"
+  mkdir -p "$T/state/$n"
+done
+
+nothing_deployed() {
+  [ -z "$(swarm_dk m service ls -q --filter name=aftershock-)" ] &&
+    [ -z "$(swarm_dk m secret ls -q --filter name=aftershock-)" ]
+}
+
+# SCENARIO with an `engine: swarm` fleet: section placing HOSTS -> OUT.
+fleet_copy() { # SCENARIO OUT HOSTS
+  python3 - "$1" "$2" "$3" <<PY
+import os, sys
+src, out, hosts = sys.argv[1:]
+text = open(src).read().replace("{scenario_dir}", os.path.dirname(os.path.abspath(src)))
+text += """
+fleet:
+  engine: swarm
+  listen: $SWARM_COORD_IP:0
+  nodes: [m, w1, w2]
+  lease: 2s
+  wait: 60s
+  docker_host: unix://$(swarm_sock m)
+  image: ash-agent
+  state_dir: $T/state/{{.Node.Hostname}}
+  hosts: { %s }
+""" % hosts
+open(out, "w").write(text)
+PY
+}
+# run ARGS...: aftershock run in the bridge's namespace (nsenter, not `ip netns
+# exec`, which remounts /sys); exec'd so that `run ... &` gives the run's own pid.
+run() { exec nsenter --net="/run/netns/$SWARM_COORD_NS" "$ASH" run "$@"; }
+# Every ash link and nftables table in the coordinator's and each node's network
+# namespace; every namespace and cgroup of the run ids IDS (a regex: other tests
+# may run beside this one); every journal on a node.
+left_on_nodes() { # IDS
+  local ns
+  for ns in "$SWARM_COORD_NS" $(for n in $SWARM_NODES; do swarm_ns "$n"; done); do
+    ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^ash' | grep -v "^$SWARM_TAG" |
+      sed "s/^/link in $ns: /"
+    nsenter --net="/run/netns/$ns" nft list tables 2>/dev/null | awk '{print $3}' | grep -E '^ash' | sed "s/^/table in $ns: /"
+  done
+  ls /run/netns | grep -E "^ash-($1)-"
+  find /sys/fs/cgroup -maxdepth 3 -type d -name 'ash-*' 2>/dev/null | grep -E "/ash-($1)(\$|/)"
+  ls "$T"/state/*/*.journal 2>/dev/null
+}
+
+run_incident() { # NAME SCENARIO HOSTS
+  [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" $1 "* ]] || return 0
+  local name=$1 y=$T/$1.yaml st t1
+  t1=$(date +%s)
+  fleet_copy "$S/scenarios/$2" "$y" "$3"
+  (run --state-dir "$T/cj-$name" --report-dir "$T/r-$name" "$y") >"$T/run-$name.out" 2>&1
+  st=$?
+  report=$(ls "$T/r-$name"/*/report.json 2>/dev/null | head -1)
+  verdict=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["verdict"])' "$report" 2>/dev/null)
+  check "$name: verdict pass with swarm agents in $(($(date +%s) - t1))s (exit $st, verdict ${verdict:-none})" \
+    '[ $st = 0 ] && [ "$verdict" = pass ]'
+  [ "$st" = 0 ] || tail -20 "$T/run-$name.out"
+  local mine
+  mine="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["runs"][0]["run_id"])' "$report" 2>/dev/null)"
+  mine+=" $(grep -o 'its sandbox ash-n[0-9a-f]*' "$T/run-$name.out" | sed 's/.*ash-//' | tr '\n' ' ')"
+  ids+=" $mine"
+  python3 - "$report" "$4" <<'PY' >"$T/cross-$name.out" 2>&1
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]
+want = set(sys.argv[2].split())
+probes = {p["name"]: p for p in r["fleet"]["probes"]}
+assert probes, "no probe was sampled on a node"
+for p in probes.values():
+    assert p["node"] in want and p["samples"] > 0 and not p["lost"], p
+    print(f"probe {p['name']} from {p['from']} on node {p['node']}: {p['samples']} samples")
+built = [e["detail"] for e in r["timeline"] if e["event"] == "fleet-hosts"]
+for n in want:
+    assert any(d.startswith(f"node {n} built host") for d in built), (n, built)
+PY
+  local rc=$?
+  check "$name: the placed hosts built by their swarm agents, their probes sampled there ($(tr '\n' ';' <"$T/cross-$name.out"))" \
+    '[ $rc = 0 ]'
+  local left
+  left=$(left_on_nodes "$(echo $mine | tr ' ' '|')" | tr '\n' ' ')
+  check "$name: nothing left on the coordinator or any node (${left:-none}); the service and secret removed" \
+    '[ -z "$left" ] && nothing_deployed'
+}
+
+run_incident coretek coretek-host-crash.yaml "office: w1" "w1"
+run_incident ioffice ioffice-dns-misresolution.yaml "office: w1, old-leader: w2" "w1"
+run_incident rainbow rainbow-network-congestion.yaml "users: w2" "w2"
+run_incident askcody askcody-memory-exhaustion.yaml "customers: w1" "w1"
+run_incident telephony telephony-table-lock.yaml "phones: w2" "w2"
+if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" telephony "* ]]; then
+  check "telephony: the handsets service ran on node w2 from the agent's image" \
+    'grep -q "node w2 (.*): handsets pid" "$T"/r-telephony/*/report.json &&
+     grep -q "all phones registering" "$T"/state/w2/*/logs/handsets.log'
+fi
+
+echo "fleet_swarm_incidents took $(($(date +%s) - t0))s"
+ash_exit $fail
