@@ -11,10 +11,10 @@
 #   - nothing is left: no ash link, namespace or nftables table in the coordinator's
 #     or any node's namespace, no ash cgroup, no journal on any node, the service
 #     and the secret removed.
-# Then SIGKILL of the coordinator once the nodes have built their hosts: every
-# agent's lease lapses and it tears its hosts down on its node; recover removes
-# the service and the secret; the leftover scanner finds nothing of the runs in any
-# node's namespace.
+# Then the coordinator stopped once the nodes have built their hosts: every
+# agent's lease lapses and it tears its hosts down on its node; the coordinator
+# SIGKILLed, recover undoes its sandbox and removes the service and the secret; the
+# leftover scanner finds nothing of the runs in any node's namespace.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
 . "$(dirname "$0")/lib/dockerd.sh"
@@ -83,15 +83,16 @@ PY
 # run ARGS...: aftershock run in the bridge's namespace (nsenter, not `ip netns
 # exec`, which remounts /sys); exec'd so that `run ... &` gives the run's own pid.
 run() { exec nsenter --net="/run/netns/$SWARM_COORD_NS" "$ASH" run "$@"; }
-# Every ash link and nftables table in the coordinator's and each node's network
-# namespace; every namespace and cgroup of the run ids IDS (a regex: other tests
-# may run beside this one); every journal on a node.
+# Every link, nftables table, namespace and cgroup of the run ids IDS (a regex:
+# other tests may run beside this one) in the coordinator's and each node's network
+# namespace; every journal on a node.
 left_on_nodes() { # IDS
   local ns
   for ns in "$SWARM_COORD_NS" $(for n in $SWARM_NODES; do swarm_ns "$n"; done); do
-    ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^ash' | grep -v "^$SWARM_TAG" |
+    ip -n "$ns" -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E "^ash[-x]?($1)" |
       sed "s/^/link in $ns: /"
-    nsenter --net="/run/netns/$ns" nft list tables 2>/dev/null | awk '{print $3}' | grep -E '^ash' | sed "s/^/table in $ns: /"
+    nsenter --net="/run/netns/$ns" nft list tables 2>/dev/null | awk '{print $3}' | grep -E "^ash-($1)" |
+      sed "s/^/table in $ns: /"
   done
   ls /run/netns | grep -E "^ash-($1)-"
   find /sys/fs/cgroup -maxdepth 3 -type d -name 'ash-*' 2>/dev/null | grep -E "/ash-($1)(\$|/)"
@@ -146,6 +147,51 @@ if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" telephony "* ]]; t
     'grep -q "node w2 (.*): handsets pid" "$T"/r-telephony/*/report.json &&
      grep -q "all phones registering" "$T"/state/w2/*/logs/handsets.log'
 fi
+
+# The coordinator stopped (SIGSTOP: silent, its connections open) once both workers
+# have built their hosts (ioffice: office on w1, old-leader on w2) and the fault is
+# in: each agent's lease (2 s) lapses and it tears its hosts, its VXLAN and its
+# bridge down on its node, the service still there. Then SIGKILL (no guardian):
+# recover undoes the coordinator's sandbox and removes the service and the secret.
+if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" killed "* ]]; then
+  fleet_copy "$S/scenarios/ioffice-dns-misresolution.yaml" "$T/killed.yaml" "office: w1, old-leader: w2"
+  run --no-guardian --state-dir "$T/cj-killed" --report-dir "$T/r-killed" "$T/killed.yaml" >"$T/run-killed.out" 2>&1 &
+  coord=$!
+  for _ in $(seq 600); do grep -q "fault-injected" "$T/run-killed.out" && break; sleep 0.1; done
+  nodes=$(grep -o 'its sandbox ash-n[0-9a-f]*' "$T/run-killed.out" | sed 's/.*ash-//' | tr '\n' ' ')
+  mine="$nodes $(grep -o "service aftershock-agent-[0-9a-z]*" "$T/run-killed.out" | head -1 | sed 's/.*-//')"
+  built=$(grep -c "fleet-hosts .*node w[12] built host" "$T/run-killed.out")
+  kill -STOP "$coord"
+  k=$(date +%s%N)
+  re=$(echo $nodes | tr ' ' '|')
+  for _ in $(seq 100); do
+    left=$(left_on_nodes "$re" | tr '\n' ' ')
+    [ -z "$left" ] && break
+    sleep 0.1
+  done
+  ms=$((($(date +%s%N) - k) / 1000000))
+  kill -KILL "$coord"
+  wait "$coord" 2>/dev/null
+  coord=""
+  check "coordinator stopped: both workers had built their hosts and the fault was in ($built node(s))" \
+    '[ "$built" = 2 ] && grep -q "fault-injected" "$T/run-killed.out"'
+  check "coordinator stopped: the agents' leases lapsed: after ${ms}ms (lease 2s) nothing of their hosts on any node (${left:-none}), the service still there" \
+    '[ -z "$left" ] && [ "$ms" -ge 1000 ] && [ "$ms" -le 6000 ] && ! nothing_deployed'
+  # Where the run ran: its bridge and VXLAN are in the coordinator's namespace.
+  nsenter --net="/run/netns/$SWARM_COORD_NS" "$ASH" recover --state-dir "$T/cj-killed" >"$T/rec.out" 2>&1
+  left=$(left_on_nodes "$(echo $mine | tr ' ' '|')" | tr '\n' ' ')
+  check "then SIGKILL: recover undid the coordinator's sandbox, removed the service and the secret (${left:-none})" \
+    '[ -z "$left" ] && nothing_deployed && [ -z "$(ls "$T"/cj-killed/*.journal 2>/dev/null)" ]'
+  ids+=" $mine"
+fi
+check "no agent containers left on any node" 'swarm_agents_gone'
+# The independent scanner, while the nodes' namespaces still exist: nothing of these
+# runs in any namespace (the swarm's own namespaces and links are the test's).
+re=$(echo $ids | tr ' ' '|')
+bash "$S/scripts/check-leftovers.sh" >"$T/left.out" 2>&1
+mine=$(grep "^leftover:" "$T/left.out" | grep -E "ash-($re)|ash-n?($re)" || true)
+check "the leftover scanner finds nothing of these runs in any node's namespace (${mine:-none})" \
+  '[ -z "$mine" ] && [ -n "$re" ]'
 
 echo "fleet_swarm_incidents took $(($(date +%s) - t0))s"
 ash_exit $fail
