@@ -184,12 +184,42 @@ if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" killed "* ]]; then
     '[ -z "$left" ] && nothing_deployed && [ -z "$(ls "$T"/cj-killed/*.journal 2>/dev/null)" ]'
   ids+=" $mine"
 fi
+# SIGKILL of w1's agent once it has built its host (coretek: office on w1). Its
+# guardian dies with it (PID 1 of its task's PID namespace): the kernel ends the
+# host's services and namespaces with the task, but the bridge, the VXLAN and the
+# nftables table in the node's namespace, and the cgroups, stay, with the journal
+# on the node's disk. recover in the agent's image on w1, with the task's mounts,
+# network and capabilities, undoes them.
+if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" agent-killed "* ]]; then
+  fleet_copy "$S/scenarios/coretek-host-crash.yaml" "$T/akill.yaml" "office: w1"
+  run --state-dir "$T/cj-akill" --report-dir "$T/r-akill" "$T/akill.yaml" >"$T/run-akill.out" 2>&1 &
+  coord=$!
+  for _ in $(seq 600); do grep -q "fleet-hosts .*node w1 built host" "$T/run-akill.out" && break; sleep 0.1; done
+  node=$(grep -o 'its sandbox ash-n[0-9a-f]*' "$T/run-akill.out" | sed 's/.*ash-//')
+  svc=$(grep -o "service aftershock-agent-[0-9a-z]*" "$T/run-akill.out" | head -1 | sed 's/^service //')
+  agent=$(swarm_dk w1 ps -q --filter "label=com.docker.swarm.service.name=$svc")
+  apid=$(swarm_dk w1 inspect -f '{{.State.Pid}}' "$agent" 2>/dev/null)
+  kill -KILL "$apid"
+  wait "$coord"
+  st=$?
+  coord=""
+  left=$(left_on_nodes "$node" | tr '\n' ' ')
+  check "agent SIGKILL: the run stops naming w1 (exit $st); the node keeps what its task does not own (${left:-none})" \
+    '[ $st != 0 ] && grep -q "node w1" "$T/run-akill.out" && [ -n "$left" ]'
+  swarm_dk w1 run --rm --network host --cap-add NET_ADMIN --cap-add SYS_ADMIN \
+    -v /sys/fs/cgroup:/sys/fs/cgroup -v "$T/state/w1:/aftershock-state" ash-agent \
+    /usr/bin/aftershock recover --state-dir /aftershock-state >"$T/rec-akill.out" 2>&1
+  left=$(left_on_nodes "$node" | tr '\n' ' ')
+  check "agent SIGKILL: recover in the agent's image on w1 undid the rest ($(grep -c "^  [a-z]" "$T/rec-akill.out") undone; left: ${left:-none})" \
+    '[ -z "$left" ]'
+  ids+=" $node $(echo "$svc" | sed 's/.*-//')"
+fi
 check "no agent containers left on any node" 'swarm_agents_gone'
 # The independent scanner, while the nodes' namespaces still exist: nothing of these
 # runs in any namespace (the swarm's own namespaces and links are the test's).
 re=$(echo $ids | tr ' ' '|')
 bash "$S/scripts/check-leftovers.sh" >"$T/left.out" 2>&1
-mine=$(grep "^leftover:" "$T/left.out" | grep -E "ash-($re)|ash-n?($re)" || true)
+mine=$(grep "^leftover:" "$T/left.out" | grep -E "ash[-x]?($re)" || true)
 check "the leftover scanner finds nothing of these runs in any node's namespace (${mine:-none})" \
   '[ -z "$mine" ] && [ -n "$re" ]'
 
