@@ -41,8 +41,9 @@ for t in $(echo "$tables" | awk '{print $3}' | grep -E '^ash' || true); do say "
 # (lib/swarm.sh) or a process's own. Named namespaces here, each once.
 ash_links() { "$@" -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^ash' || true; }
 declare -A named=()
-for ns in $(ls /run/netns 2>/dev/null); do
-  ino=$(stat -L -c %i "/run/netns/$ns" 2>/dev/null) || continue
+for p in /run/netns/*; do
+  ns=${p##*/}
+  ino=$(stat -L -c %i "$p" 2>/dev/null) || continue
   named[$ino]=1
   for l in $(ash_links ip -n "$ns"); do say "link $l in network namespace $ns"; done
 done
@@ -78,8 +79,9 @@ if command -v nsenter >/dev/null 2>&1; then
     ino=$(stat -L -c %i "$d/ns/mnt" 2>/dev/null) || continue
     [ -n "${mnts[$ino]:-}" ] && continue
     mnts[$ino]=1
-    for ns in $(ls "$d/root/run/netns" 2>/dev/null | grep -E '^ash' || true); do
-      [ -e "/run/netns/$ns" ] && continue
+    for p in "$d"/root/run/netns/ash*; do
+      ns=${p##*/}
+      [ -e "$p" ] && [ ! -e "/run/netns/$ns" ] || continue
       say "network namespace $ns in the mount namespace of pid ${d#/proc/} ($(cat "$d/comm" 2>/dev/null))"
     done
   done
