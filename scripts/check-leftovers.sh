@@ -53,7 +53,9 @@ done
 # scanned above. A netem/tbf/htb on a container's eth0 is reported too: on a test
 # machine nothing else puts one there.
 if command -v nsenter >/dev/null 2>&1; then
-  skip=" $(stat -L -c %i /proc/1/ns/net 2>/dev/null)"
+  # This scanner's own namespace too: where pid 1 is a container's init, the
+  # machine's namespace (scanned above) is not pid 1's.
+  skip=" $(stat -L -c %i /proc/1/ns/net 2>/dev/null) $(stat -L -c %i /proc/self/ns/net 2>/dev/null)"
   for ns in $namespaces; do skip="$skip $(stat -L -c %i "/run/netns/$ns" 2>/dev/null)"; done
   declare -A seen=()
   for d in /proc/[0-9]*; do
