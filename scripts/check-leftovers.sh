@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Independent leftover scanner: looks at kernel and process state directly
 # (not at aftershock's journal) for anything an aftershock run or test left:
-# network namespaces, links, qdiscs on ash links, nftables tables, cgroups,
+# network namespaces (also those named in another mount namespace: a container's),
+# links (here and in every other network namespace: a fleet node's, a
+# container's), qdiscs on ash links, nftables tables, cgroups,
 # stopped processes, processes blocked in a seccomp user notification,
 # processes carrying a run id, pending journals.
 # Exit 0: nothing found; 1: something found (each on a "leftover:" line);
@@ -34,13 +36,26 @@ while IFS= read -r q; do [ -n "$q" ] && say "qdisc $q"; done < <(
   for ns in $namespaces; do qdiscs " in network namespace $ns" '.' ip netns exec "$ns" tc; done)
 tables=$(nft list tables) || cannot "nft list tables failed"
 for t in $(echo "$tables" | awk '{print $3}' | grep -E '^ash' || true); do say "nftables table $t"; done
+# ash links inside other network namespaces: a fleet agent makes its bridge, veths
+# and VXLAN in its node's namespace, which on a test swarm is a named namespace
+# (lib/swarm.sh) or a process's own. Named namespaces here, each once.
+ash_links() { "$@" -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^ash' || true; }
+declare -A named=()
+for p in /run/netns/*; do
+  ns=${p##*/}
+  ino=$(stat -L -c %i "$p" 2>/dev/null) || continue
+  named[$ino]=1
+  for l in $(ash_links ip -n "$ns"); do say "link $l in network namespace $ns"; done
+done
 # Namespaces no name in /run/netns points at (a container's, a process's own): aftershock
 # harms them only through a table of its own (ash-...) and a qdisc on their eth0. One
 # process per namespace, found from /proc; the machine's own and ash-named ones are
 # scanned above. A netem/tbf/htb on a container's eth0 is reported too: on a test
 # machine nothing else puts one there.
 if command -v nsenter >/dev/null 2>&1; then
-  skip=" $(stat -L -c %i /proc/1/ns/net 2>/dev/null)"
+  # This scanner's own namespace too: where pid 1 is a container's init, the
+  # machine's namespace (scanned above) is not pid 1's.
+  skip=" $(stat -L -c %i /proc/1/ns/net 2>/dev/null) $(stat -L -c %i /proc/self/ns/net 2>/dev/null)"
   for ns in $namespaces; do skip="$skip $(stat -L -c %i "/run/netns/$ns" 2>/dev/null)"; done
   declare -A seen=()
   for d in /proc/[0-9]*; do
@@ -54,6 +69,23 @@ if command -v nsenter >/dev/null 2>&1; then
       say "nftables table $t$where"
     done
     while IFS= read -r q; do [ -n "$q" ] && say "qdisc $q"; done < <(qdiscs "$where" '^eth0$' nsenter -t "$pid" -n tc)
+    [ -n "${named[$ino]:-}" ] && continue
+    for l in $(ash_links nsenter -t "$pid" -n ip); do say "link $l$where"; done
+  done
+  # Named namespaces in another mount namespace's /run/netns: a fleet agent in a
+  # swarm task names its hosts' namespaces inside its task. A name the machine's
+  # /run/netns has too (a sandbox host's copy of it) is reported above.
+  declare -A mnts=()
+  mnts[$(stat -L -c %i /proc/self/ns/mnt 2>/dev/null)]=1
+  for d in /proc/[0-9]*; do
+    ino=$(stat -L -c %i "$d/ns/mnt" 2>/dev/null) || continue
+    [ -n "${mnts[$ino]:-}" ] && continue
+    mnts[$ino]=1
+    for p in "$d"/root/run/netns/ash*; do
+      ns=${p##*/}
+      [ -e "$p" ] && [ ! -e "/run/netns/$ns" ] || continue
+      say "network namespace $ns in the mount namespace of pid ${d#/proc/} ($(cat "$d/comm" 2>/dev/null))"
+    done
   done
 fi
 # Each cgroup once (/sys/fs/cgroup at depth 2 sees the v1 and unified roots too).

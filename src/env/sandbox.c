@@ -707,15 +707,20 @@ static int build_bridge(struct ash_sandbox *sb, ash_error_t *err)
         goto out;
     /* The sandbox is closed: whatever ip_forward says for the machine, nothing
      * entering from the bridge is routed on (IPv4 checks the ingress device's
-     * forwarding flag), and no IPv6 at all on the bridge. */
-    char path[160];
-    snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/forwarding", sb->bridge);
-    if (ash_write_text(path, "0") < 0) {
-        ash_error(err, errno, "cannot turn off forwarding on %s", sb->bridge);
+     * forwarding flag), and no IPv6 at all on the bridge. Over netlink, not
+     * /proc/sys: a fleet agent in a container (a swarm task) has /proc/sys
+     * read-only, and its bridge is in the node's own network namespace. */
+    if (ash_nl_link_forwarding4(sb->nl, sb->bridge_ifindex, false, err) < 0) {
+        ash_error_wrap(err, "cannot close the sandbox's bridge %s", sb->bridge);
         goto out;
     }
+    char path[160];
     snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", sb->bridge);
-    ash_write_text(path, "1"); /* absent when IPv6 is off: fine */
+    /* IPv6 off has no netlink attribute: where /proc/sys is read-only, the bridge
+     * at least gets no IPv6 address of its own (not even link-local), so nothing
+     * is addressed to it. Both absent when IPv6 is off: fine. */
+    if (ash_write_text(path, "1") < 0)
+        ash_nl_link_ipv6_noaddr(sb->nl, sb->bridge_ifindex, NULL);
     /* One gateway on the fleet's overlay: the coordinator's bridge (its DNS server,
      * "aftershock"); an agent's bridge only switches. */
     uint32_t gw = htonl(ntohl(sb->subnet) | 1u);

@@ -129,6 +129,8 @@ static json_t *service_spec(const struct ash_swarm *s, const struct ash_swarm_op
      * must exist: /run does everywhere. */
     json_array_append_new(mounts, o->state_dir ? mount(o->state_dir, state_in_task(o), false)
                                                : mount("/run", "/host-run", false));
+    /* Read-write: a cgroup per host the agent builds (fleet.hosts), and the
+     * task containers' cgroups it harms. */
     json_array_append_new(mounts, mount("/sys/fs/cgroup", "/sys/fs/cgroup", false));
     if (o->engine_socket)
         json_array_append_new(mounts, mount(o->engine_socket, o->engine_socket, false));
@@ -148,13 +150,18 @@ static json_t *service_spec(const struct ash_swarm *s, const struct ash_swarm_op
         o->exe ? o->exe : "/usr/bin/aftershock", "Args", args, "Env", env, "Mounts", mounts, "Secrets", "File", "Name",
         KEY_FILE, "UID", "0", "GID", "0", "Mode", 0400, "SecretID", s->secret_id, "SecretName", s->secret,
         /* Docker 20.10 (API 1.41) grants capabilities to service tasks; a task
-         * cannot be privileged nor share the host's PID namespace. */
+         * cannot be privileged nor share the host's PID namespace. These four
+         * are also all that hosts on nodes need (docs/fleet.md, "Hosts on nodes
+         * from a swarm agent"): SYS_ADMIN for the hosts' namespaces and the
+         * mounts naming them in the task's /run/netns; NET_ADMIN for veths, the
+         * bridge, the VXLAN and nftables; KILL for their services. */
         "CapabilityAdd", "CAP_KILL", "CAP_NET_ADMIN", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE",
         /* One agent per node per run: an agent that left (its lease lapsed) must
          * not come back to a run that is over. */
         "RestartPolicy", "Condition", "none",
         /* The node's own network: the agent reaches the coordinator as the node does
-         * (overlay networks need the engine's iptables rules). */
+         * (overlay networks need the engine's iptables rules), and the bridge and
+         * VXLAN of the hosts it builds are the node's. */
         "Networks", "Target", "host", "Mode", "Global");
     return spec;
 }

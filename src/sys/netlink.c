@@ -18,7 +18,10 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <linux/ip.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/inet.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/link/vxlan.h>
 #include <netlink/route/neighbour.h>
@@ -285,6 +288,36 @@ int ash_nl_link_set_up(struct ash_nl *nl, int ifindex, bool up, ash_error_t *err
     else
         rtnl_link_unset_flags(ch, IFF_UP);
     int r = link_change(nl, ifindex, ch, up ? "bring up" : "bring down", err);
+    rtnl_link_put(ch);
+    return r;
+}
+
+int ash_nl_link_forwarding4(struct ash_nl *nl, int ifindex, bool on, ash_error_t *err)
+{
+    struct rtnl_link *ch = rtnl_link_alloc();
+    if (!ch)
+        return ash_error(err, ENOMEM, "link");
+    int r = rtnl_link_inet_set_conf(ch, IPV4_DEVCONF_FORWARDING, on ? 1 : 0);
+    if (r < 0) {
+        rtnl_link_put(ch);
+        return nlfail(err, r, "cannot set IPv4 forwarding of link %d", ifindex);
+    }
+    r = link_change(nl, ifindex, ch, on ? "turn on IPv4 forwarding of" : "turn off IPv4 forwarding of", err);
+    rtnl_link_put(ch);
+    return r;
+}
+
+int ash_nl_link_ipv6_noaddr(struct ash_nl *nl, int ifindex, ash_error_t *err)
+{
+    struct rtnl_link *ch = rtnl_link_alloc();
+    if (!ch)
+        return ash_error(err, ENOMEM, "link");
+    int r = rtnl_link_inet6_set_addr_gen_mode(ch, IN6_ADDR_GEN_MODE_NONE);
+    if (r < 0) {
+        rtnl_link_put(ch);
+        return nlfail(err, r, "cannot set the IPv6 address generation of link %d", ifindex);
+    }
+    r = link_change(nl, ifindex, ch, "stop IPv6 addresses on", err);
     rtnl_link_put(ch);
     return r;
 }

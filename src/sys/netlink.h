@@ -35,6 +35,12 @@ int ash_nl_vxlan_add(struct ash_nl *nl, const char *name, uint32_t vni, uint32_t
                      ash_error_t *err);
 int ash_nl_vxlan_peer_add(struct ash_nl *nl, int ifindex, uint32_t peer, ash_error_t *err);
 int ash_nl_link_set_up(struct ash_nl *nl, int ifindex, bool up, ash_error_t *err);
+/* The link's own IPv4 forwarding flag (net.ipv4.conf.LINK.forwarding), set over
+ * rtnetlink (IFLA_INET_CONF): it works where /proc/sys is read-only (a container). */
+int ash_nl_link_forwarding4(struct ash_nl *nl, int ifindex, bool on, ash_error_t *err);
+/* No IPv6 address of the link's own, not even a link-local one (IPv6 address
+ * generation mode "none", IFLA_INET6_ADDR_GEN_MODE); EAFNOSUPPORT without IPv6. */
+int ash_nl_link_ipv6_noaddr(struct ash_nl *nl, int ifindex, ash_error_t *err);
 /* Move a link into another namespace. */
 int ash_nl_link_set_netns(struct ash_nl *nl, int ifindex, int netns_fd, ash_error_t *err);
 int ash_nl_link_set_master(struct ash_nl *nl, int ifindex, int master_ifindex, ash_error_t *err);

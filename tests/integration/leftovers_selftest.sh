@@ -23,6 +23,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
   ip link del "$tag" 2>/dev/null
   ip netns del "$tag" 2>/dev/null
+  ip netns del "lst$$" 2>/dev/null
   nft delete table inet "$tag" 2>/dev/null
   rmdir "/sys/fs/cgroup/$tag" 2>/dev/null
   rm -rf "$T"
@@ -57,6 +58,22 @@ expect "a qdisc inside an ash namespace" "qdisc tbf [0-9a-f]+: on lo in network 
 ip netns del "$tag"
 gone "the namespace" "network namespace $tag\$"
 
+# A link in another named namespace (a fleet node's, not ash-named itself).
+ip netns add "lst$$"
+ip -n "lst$$" link add "$tag" type bridge
+expect "an ash link in another named namespace" "link $tag in network namespace lst$$\$"
+ip netns del "lst$$"
+gone "the node's link" "link $tag in network namespace lst$$\$"
+
+# A namespace named in another mount namespace only (a swarm task's /run/netns).
+mkdir -p /run/netns
+unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /run/netns && : >"/run/netns/$1" && exec sleep 60' sh "$tag" &
+mp=$!; pids+=("$mp")
+for _ in $(seq 50); do [ -e "/proc/$mp/root/run/netns/$tag" ] && break; sleep 0.1; done
+expect "a namespace named in another mount namespace" "network namespace $tag in the mount namespace of pid $mp "
+kill -KILL "$mp"; wait "$mp" 2>/dev/null
+gone "the other mount namespace's name" "network namespace $tag in the mount namespace of pid $mp "
+
 nft add table inet "$tag"
 expect "an nftables table" "nftables table $tag\$"
 nft delete table inet "$tag"
@@ -67,13 +84,15 @@ unshare -n sleep 60 &
 np=$!; pids+=("$np")
 waitns() { local i; for i in $(seq 50); do [ "$(stat -L -c %i /proc/$np/ns/net 2>/dev/null)" != "$(stat -L -c %i /proc/self/ns/net)" ] && return 0; sleep 0.1; done; return 1; }
 if waitns && nsenter -t "$np" -n nft add table inet "$tag" && nsenter -t "$np" -n ip link add eth0 type veth peer name eth1 &&
-  nsenter -t "$np" -n tc qdisc add dev eth0 root tbf rate 1mbit burst 32k latency 50ms; then
+  nsenter -t "$np" -n tc qdisc add dev eth0 root tbf rate 1mbit burst 32k latency 50ms &&
+  nsenter -t "$np" -n ip link add "$tag" type bridge; then
   expect "a table in a container's namespace" "nftables table $tag in the network namespace of pid $np "
+  expect "an ash link in a container's namespace" "link $tag in the network namespace of pid $np "
   expect "a qdisc on a container's eth0" "qdisc tbf [0-9a-f]+: on eth0 in the network namespace of pid $np "
   kill -KILL "$np"; wait "$np" 2>/dev/null
-  gone "the container's namespace" "(nftables table $tag|qdisc tbf .*) in the network namespace of pid $np "
+  gone "the container's namespace" "(nftables table $tag|qdisc tbf .*|link $tag) in the network namespace of pid $np "
 else
-  check "a table and a qdisc can be planted in an unnamed namespace" false
+  check "a table, a qdisc and a link can be planted in an unnamed namespace" false
   kill -KILL "$np"; wait "$np" 2>/dev/null
 fi
 

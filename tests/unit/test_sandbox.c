@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -228,6 +230,44 @@ START_TEST(test_ten_hosts)
     struct hosts hs;
     struct ash_sandbox *sb = build(&hs, 10, run, NULL);
     check_built(sb, run, 10);
+    finish(sb);
+    assert_clean(run);
+}
+END_TEST
+
+/* What a container (a fleet agent's swarm task) has: /proc/sys read-only. The
+ * sandbox still closes its bridge (IPv4 forwarding off, no IPv6 address of its
+ * own) over netlink. Only this test's own process sees the read-only mount: its
+ * /proc is made a slave first, so nothing propagates back to the machine. */
+START_TEST(test_proc_sys_read_only)
+{
+    if (!can_run())
+        return;
+    ck_assert_msg(unshare(CLONE_NEWNS) == 0, "unshare: %s", strerror(errno));
+    ck_assert_msg(mount(NULL, "/proc", NULL, MS_REC | MS_SLAVE, NULL) == 0, "slave /proc: %s", strerror(errno));
+    ck_assert_msg(mount("/proc/sys", "/proc/sys", NULL, MS_BIND, NULL) == 0, "bind: %s", strerror(errno));
+    ck_assert_msg(mount(NULL, "/proc/sys", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0, "remount: %s",
+                  strerror(errno));
+    const char *run = g_run;
+    struct hosts hs;
+    struct ash_sandbox *sb = build(&hs, 2, run, NULL);
+    check_built(sb, run, 2);
+    char path[160], buf[16] = "";
+    snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/forwarding", ash_sandbox_bridge(sb));
+    FILE *f = fopen(path, "r+");
+    ck_assert_msg(!f && errno == EROFS, "%s is not read-only here", path);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+    fclose(f);
+    ck_assert_str_eq(buf, "0\n");
+    /* No IPv6 address on the bridge (not even link-local) where IPv6 is on. */
+    f = fopen("/proc/net/if_inet6", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        ck_assert_msg(!strstr(line, ash_sandbox_bridge(sb)), "the bridge has an IPv6 address: %s", line);
+    if (f)
+        fclose(f);
     finish(sb);
     assert_clean(run);
 }
@@ -703,6 +743,7 @@ static Suite *suite(void)
     Suite *s = suite_create("sandbox");
     add_guarded(s, "two_hosts", test_two_hosts);
     add_guarded(s, "ten_hosts", test_ten_hosts);
+    add_guarded(s, "proc_sys_read_only", test_proc_sys_read_only);
     add_guarded(s, "reach_by_name", test_reach_by_name);
     add_guarded(s, "freeze_kill_isolate", test_freeze_kill_isolate);
     add_guarded(s, "crash", test_host_crash_fault);

@@ -16,7 +16,8 @@
 #   swarm_sock NODE         that node's engine socket
 #   swarm_image NODE NAME DIR   import a directory as an image on NODE (offline)
 #   swarm_busybox DIR       a busybox-only image tree in DIR
-#   swarm_agent_image DIR ASH   busybox + the aftershock binary ASH and its libraries
+#   swarm_agent_image DIR ASH [SERVICE...]  busybox + the aftershock binary ASH, the
+#                           SERVICE programs in /usr/bin/services, their libraries
 #   swarm_agents_gone       no container of an aftershock-* service on any node
 #   swarm_stop              leave the swarm, stop every daemon by its pid, delete
 #                           the namespaces (and with them every link in them)
@@ -115,16 +116,25 @@ swarm_busybox() {
   for a in $("$img/bin/busybox" --list); do [ -e "$img/bin/$a" ] || ln -s busybox "$img/bin/$a"; done
 }
 swarm_image() { tar -C "$3" -c . | swarm_dk "$1" import - "$2" >/dev/null; }
-# swarm_agent_image DIR ASH: busybox plus the aftershock binary ASH at
-# /usr/bin/aftershock and every library ldd names, the agents' image tree.
+# swarm_agent_image DIR ASH [SERVICE...]: busybox plus the aftershock binary ASH at
+# /usr/bin/aftershock, each SERVICE program in /usr/bin/services/ (where
+# {services_dir} resolves beside the binary), and every library ldd names, the
+# agents' image tree.
 swarm_agent_image() {
-  local l
-  swarm_busybox "$1"
-  mkdir -p "$1/usr/bin"
-  cp "$2" "$1/usr/bin/aftershock"
-  for l in $(ldd "$2" | grep -o '/[^ ]*'); do
-    mkdir -p "$1$(dirname "$l")"
-    cp -L "$l" "$1$l"
+  local l img=$1 p libc
+  swarm_busybox "$img"
+  mkdir -p "$img/usr/bin"
+  cp "$2" "$img/usr/bin/aftershock"
+  shift 2
+  [ $# = 0 ] || mkdir -p "$img/usr/bin/services"
+  for p in "$@"; do cp "$p" "$img/usr/bin/services/"; done
+  # libgcc_s too, from libc's directory: glibc loads it (dlopen, so ldd does not
+  # name it) for pthread_exit's unwinding, which the phones service uses.
+  libc=$(ldd "$img/usr/bin/aftershock" | awk '$1 == "libc.so.6" {print $3}')
+  for l in $(for p in "$img/usr/bin/aftershock" "$@"; do ldd "$p"; done | grep -o '/[^ ]*' | sort -u) \
+    $(ls "$(dirname "$libc")/libgcc_s.so.1" 2>/dev/null); do
+    mkdir -p "$img$(dirname "$l")"
+    cp -L "$l" "$img$l"
   done
 }
 # swarm_agents_gone: waits (up to 10 s: Swarm removes a removed service's tasks
