@@ -11,6 +11,7 @@
 #include "fleet/probe_msg.h"
 #include "fleet/proto.h"
 #include "kinds.h"
+#include "sys/pid1.h"
 #include "sys/clock.h"
 
 #include <aftershock/aftershock.h>
@@ -805,6 +806,10 @@ int ash_agent_run(const struct ash_agent_opts *opts, ash_error_t *err)
         o.kinds = &ash_kinds;
     if (!o.node || !o.node[0] || strlen(o.node) > 127)
         return ash_error_class(err, ASH_ERR_USAGE, 0, "--node NAME: 1-127 bytes naming this node");
+    /* In a container (a Swarm task) the agent is PID 1: it goes on as the child
+     * of a supervisor, so that its guardian outlives it (sys/pid1.h). */
+    if (ash_pid1_supervise(err) < 0)
+        return -1;
     struct agent a = {.o = &o};
     int rc = -1;
     if (ash_psk_read(o.key_file, &a.key, err) < 0)
