@@ -13,8 +13,9 @@
 #     and the secret removed.
 # Then the coordinator stopped once the nodes have built their hosts: every
 # agent's lease lapses and it tears its hosts down on its node; the coordinator
-# SIGKILLed, recover undoes its sandbox and removes the service and the secret; the
-# leftover scanner finds nothing of the runs in any node's namespace.
+# SIGKILLed, recover undoes its sandbox and removes the service and the secret; an
+# agent SIGKILLed: its guardian undoes its node's part; the leftover scanner finds
+# nothing of the runs in any node's namespace.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
 . "$(dirname "$0")/lib/dockerd.sh"
@@ -184,12 +185,12 @@ if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" killed "* ]]; then
     '[ -z "$left" ] && nothing_deployed && [ -z "$(ls "$T"/cj-killed/*.journal 2>/dev/null)" ]'
   ids+=" $mine"
 fi
-# SIGKILL of w1's agent once it has built its host (coretek: office on w1). Its
-# guardian dies with it (PID 1 of its task's PID namespace): the kernel ends the
-# host's services and namespaces with the task, but the bridge, the VXLAN and the
-# nftables table in the node's namespace, and the cgroups, stay, with the journal
-# on the node's disk. recover in the agent's image on w1, with the task's mounts,
-# network and capabilities, undoes them.
+# SIGKILL of w1's agent once it has built its host (coretek: office on w1). The
+# agent is not PID 1 of its task: it goes on as the child of a supervisor that
+# waits for every process of the task (sys/pid1.h), so its guardian outlives it
+# and undoes the host, the VXLAN, the bridge, the nftables table and the cgroups
+# on w1 from the journal on the node's disk; then the task ends. Nothing is left
+# to recover on the node.
 if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" agent-killed "* ]]; then
   fleet_copy "$S/scenarios/coretek-host-crash.yaml" "$T/akill.yaml" "office: w1"
   run --state-dir "$T/cj-akill" --report-dir "$T/r-akill" "$T/akill.yaml" >"$T/run-akill.out" 2>&1 &
@@ -198,20 +199,30 @@ if [ -z "${ASH_INCIDENTS:-}" ] || [[ " $ASH_INCIDENTS " == *" agent-killed "* ]]
   node=$(grep -o 'its sandbox ash-n[0-9a-f]*' "$T/run-akill.out" | sed 's/.*ash-//')
   svc=$(grep -o "service aftershock-agent-[0-9a-z]*" "$T/run-akill.out" | head -1 | sed 's/^service //')
   agent=$(swarm_dk w1 ps -q --filter "label=com.docker.swarm.service.name=$svc")
-  apid=$(swarm_dk w1 inspect -f '{{.State.Pid}}' "$agent" 2>/dev/null)
+  p1=$(swarm_dk w1 inspect -f '{{.State.Pid}}' "$agent" 2>/dev/null)
+  apid=$(cat /proc/"$p1"/task/"$p1"/children 2>/dev/null | awk '{print $1}')
+  check "agent SIGKILL: w1's agent runs under its task's PID 1, its guardian beside it" \
+    '[ -n "$apid" ] && grep -q "agent" /proc/$apid/cmdline && grep -q "__guardian" /proc/$(pgrep -P "$apid" | head -1)/cmdline 2>/dev/null'
   kill -KILL "$apid"
   wait "$coord"
   st=$?
   coord=""
-  left=$(left_on_nodes "$node" | tr '\n' ' ')
-  check "agent SIGKILL: the run stops naming w1 (exit $st); the node keeps what its task does not own (${left:-none})" \
-    '[ $st != 0 ] && grep -q "node w1" "$T/run-akill.out" && [ -n "$left" ]'
+  left=""
+  for _ in $(seq 100); do
+    left=$(left_on_nodes "$node" | tr '\n' ' ')
+    [ -z "$left" ] && break
+    sleep 0.1
+  done
+  check "agent SIGKILL: the run stops naming w1 (exit $st)" '[ $st != 0 ] && grep -q "node w1" "$T/run-akill.out"'
+  check "agent SIGKILL: its guardian undid the host, VXLAN, bridge, table and cgroups on w1 (left: ${left:-none})" \
+    '[ -z "$left" ]'
+  for _ in $(seq 50); do kill -0 "$p1" 2>/dev/null || break; sleep 0.1; done
+  check "agent SIGKILL: the task ended once the guardian was done" '! kill -0 "$p1" 2>/dev/null'
   swarm_dk w1 run --rm --network host --cap-add NET_ADMIN --cap-add SYS_ADMIN \
     -v /sys/fs/cgroup:/sys/fs/cgroup -v "$T/state/w1:/aftershock-state" ash-agent \
     /usr/bin/aftershock recover --state-dir /aftershock-state >"$T/rec-akill.out" 2>&1
-  left=$(left_on_nodes "$node" | tr '\n' ' ')
-  check "agent SIGKILL: recover in the agent's image on w1 undid the rest ($(grep -c "^  [a-z]" "$T/rec-akill.out") undone; left: ${left:-none})" \
-    '[ -z "$left" ]'
+  check "agent SIGKILL: recover in the agent's image on w1 finds nothing left ($(tr '\n' ' ' <"$T/rec-akill.out"))" \
+    '! grep -q "^  [a-z]" "$T/rec-akill.out"'
   ids+=" $node $(echo "$svc" | sed 's/.*-//')"
 fi
 check "no agent containers left on any node" 'swarm_agents_gone'
