@@ -200,15 +200,22 @@ static int64_t fail_now(ash_loop *loop, int64_t now, void *data)
 
 static int pg_query(struct sql_sample *s, ash_error_t *err);
 
+/* The first answer's address, kept for every later sample; ai is freed. */
+static bool keep_addr(struct sql_state *ps, struct addrinfo *ai)
+{
+    if (!ai || getnameinfo(ai->ai_addr, ai->ai_addrlen, ps->hostaddr, sizeof ps->hostaddr, NULL, 0, NI_NUMERICHOST))
+        ps->hostaddr[0] = 0;
+    if (ai)
+        freeaddrinfo(ai);
+    return ps->hostaddr[0] != 0;
+}
+
 static void pg_resolved(void *arg, struct addrinfo *ai, const char *why)
 {
     struct sql_sample *s = arg;
     struct sql_state *ps = s->ps;
     s->lookup = NULL;
-    if (ai && getnameinfo(ai->ai_addr, ai->ai_addrlen, ps->hostaddr, sizeof ps->hostaddr, NULL, 0, NI_NUMERICHOST))
-        ps->hostaddr[0] = 0;
-    freeaddrinfo(ai);
-    if (!ps->hostaddr[0]) {
+    if (!keep_addr(ps, ai)) {
         finish(s, false, "%s", why ? why : "resolve: no address");
         return;
     }
@@ -229,10 +236,7 @@ static int sample_pg(struct sql_sample *s, ash_error_t *err)
     if (r == 1)
         return 0;
     if (r == 0) {
-        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ps->hostaddr, sizeof ps->hostaddr, NULL, 0, NI_NUMERICHOST))
-            ps->hostaddr[0] = 0;
-        freeaddrinfo(ai);
-        if (ps->hostaddr[0])
+        if (keep_addr(ps, ai))
             return pg_query(s, err);
         snprintf(s->why, sizeof s->why, "resolve '%s': no numeric address", ps->pg_host);
     }
