@@ -5,7 +5,10 @@ option(ASH_TORTURE "Test build: wrappers that make the Nth allocation/syscall fa
 if(ASH_TORTURE)
   target_compile_definitions(ash_layer_flags INTERFACE ASH_TORTURE=1)
   set(ASH_TORTURE_WRAPPED malloc calloc realloc strdup strndup open openat write fork posix_spawnp)
+  # Also on ash_layer_flags: tests/layers link the layers' objects without the library,
+  # and src/sys/torture.c in them calls __real_* (undefined without --wrap).
   foreach(fn ${ASH_TORTURE_WRAPPED})
     target_link_options(aftershock_lib INTERFACE "-Wl,--wrap=${fn}")
+    target_link_options(ash_layer_flags INTERFACE "-Wl,--wrap=${fn}")
   endforeach()
 endif()

@@ -98,9 +98,12 @@ CTEST_EXCLUDE='^(kill_trials|chain_.*|report_browser)$' ASAN_OPTIONS=detect_leak
 # test_torture_halfway makes network, memory, table-lock and host-crash injections fail half-way;
 # torture_container_halfway kills the run between a container fault's journal record and its change,
 # and between its revert and the done mark (ASH_TORTURE_KILL), against a private dockerd.
+# The layers' link-alone tests (tests/layers) are built too: they link the wrapped
+# objects without the library, and did not link here once (no --wrap for them).
 echo "== torture: build with -DASH_TORTURE=ON, test_torture, test_torture_halfway, torture_container_halfway"
 if CC=gcc cmake -S . -B build-ci-torture -DASH_WERROR=ON -DASH_TORTURE=ON >build-ci-torture.log 2>&1 &&
    cmake --build build-ci-torture -j"$jobs" --target test_torture test_torture_halfway aftershock \
+     test_layer_sys test_layer_scenario test_layer_report test_layer_kind test_layer_fleet \
      >>build-ci-torture.log 2>&1; then
   run_ctest torture build-ci-torture -R '^(test_torture(_halfway)?|torture_container_halfway)$' || status=1
   # All must have run (--no-tests=error only catches none).

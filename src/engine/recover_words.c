@@ -46,16 +46,21 @@ static void target_text(struct out *o, const json_t *rec)
 }
 
 /* A sandbox record names its network namespace ("" is the root one); a record of a
- * container or process target names that target. */
+ * container or process target names that target. A record with neither (the run's
+ * bridge, its overlay link) was made in the run's own namespace, which is not named:
+ * all recover knows is the namespace it runs in, so that is what it names. */
 static void where_text(struct out *o, const json_t *rec)
 {
-    const char *ns = json_string_value(json_object_get(rec, "netns"));
+    const json_t *netns = json_object_get(rec, "netns");
+    const char *ns = json_string_value(netns);
     if (json_is_object(json_object_get(rec, "target"))) {
         puts_(o, "the network namespace of ");
         target_text(o, rec);
     } else if (ns && *ns) {
         puts_(o, "network namespace ");
         puts_(o, ns);
+    } else if (!netns) {
+        puts_(o, "this network namespace");
     } else {
         puts_(o, "the root network namespace");
     }

@@ -1325,8 +1325,31 @@ static int undo_link(json_t *rec, ash_error_t *err)
     struct ash_nl *nl;
     if (ash_nl_open(&nl, err) < 0)
         return -1;
+    /* Neither the bridge nor a veth here: nothing is removed, and recover says so rather
+     * than "removed" (run from another network namespace than the run's, it would
+     * otherwise claim links it never saw, and the bridge would stay where it was). */
+    int bidx = 0;
+    char **names = NULL;
+    size_t n = 0;
+    int r = ash_nl_link_index(nl, bridge, &bidx, err);
+    if (r == 0)
+        r = ash_nl_link_names(nl, prefix, &names, &n, err);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (r == 0 && bidx == 0 && n == 0) {
+        char why[200];
+        snprintf(why, sizeof why,
+                 "no bridge %s nor veth %s* is here (removed already, or made in another network namespace: "
+                 "remove it there with 'ip link del %s')",
+                 bridge, prefix, bridge);
+        json_object_set_new(rec, "nothing_to_undo", json_string(why));
+        ash_nl_close(nl);
+        return 0;
+    }
     /* Newer records (namespaces) were undone first: their veths are on their way out. */
-    int r = wait_links_gone(nl, prefix, NULL, NULL, 5 * ASH_NS_PER_S, err);
+    if (r == 0)
+        r = wait_links_gone(nl, prefix, NULL, NULL, 5 * ASH_NS_PER_S, err);
     if (r == 0)
         r = ash_nl_link_delete_name(nl, bridge, err);
     ash_nl_close(nl);

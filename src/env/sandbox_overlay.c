@@ -95,5 +95,23 @@ int ash_overlay_undo(json_t *rec, ash_error_t *err)
     const char *name = json_string_value(json_object_get(rec, "link"));
     if (!name || strncmp(name, "ashx", 4) != 0 || strlen(name) > 15)
         return ash_error(err, EINVAL, "sandbox.overlay record without an ashx link name");
-    return delete_link(name, err);
+    struct ash_nl *nl;
+    if (ash_nl_open(&nl, err) < 0)
+        return -1;
+    int idx = 0;
+    int r = ash_nl_link_index(nl, name, &idx, err);
+    if (r == 0 && idx == 0) {
+        /* Not here: recover says it found nothing rather than "removed" (from another
+         * network namespace than the run's, the link is still where it was made). */
+        char why[160];
+        snprintf(why, sizeof why,
+                 "no link %s is here (removed already, or made in another network namespace: remove it there with "
+                 "'ip link del %s')",
+                 name, name);
+        json_object_set_new(rec, "nothing_to_undo", json_string(why));
+    } else if (r == 0 && ash_nl_link_delete(nl, idx, err) < 0) {
+        r = ash_error_wrap(err, "link %s", name);
+    }
+    ash_nl_close(nl);
+    return r;
 }

@@ -40,19 +40,12 @@ static int free_port(void)
 
 static void parent_setup(void)
 {
-    snprintf(parentdir, sizeof parentdir, "/tmp/ash-engine-XXXXXX");
-    if (!mkdtemp(parentdir)) {
-        perror("mkdtemp /tmp/ash-engine-XXXXXX");
-        exit(1);
-    }
+    ash_test_parent_make(parentdir, sizeof parentdir, "ash-engine");
 }
 
 static void parent_teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", parentdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "test_engine: could not remove %s\n", parentdir);
+    ash_test_parent_remove(parentdir);
 }
 
 static void setup(void)

@@ -81,6 +81,12 @@ START_TEST(test_words)
     said("network.qdisc", "{\"ifname\": \"eth0\", " CTR ", \"nothing_to_undo\": \"its init is gone\"}",
          "nothing to undo for network.qdisc on the network namespace of container shop_web_1 (id 3f2a9c01b7e4): its "
          "init is gone");
+    /* A record made in the run's own (unnamed) namespace, not found where recover runs. */
+    said("sandbox.link",
+         "{\"bridge\": \"ash-1a2b3c\", \"veth_prefix\": \"ash1a2b3cv\", \"nothing_to_undo\": \"no bridge "
+         "ash-1a2b3c nor veth ash1a2b3cv* is here\"}",
+         "nothing to undo for sandbox.link on this network namespace: no bridge ash-1a2b3c nor veth ash1a2b3cv* is "
+         "here");
     /* An op this build does not know (a newer journal): its name at least. */
     said("future.op", "{\"x\": 1}", "undid future.op");
     /* A line never overflows its buffer. */

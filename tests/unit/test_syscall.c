@@ -29,12 +29,27 @@ static struct {
     char reply[256];
     size_t len;
     bool got;
-    char target[64], other[64];
+    char target[128], other[128];
     struct ash_ctx ctx;
     char events[8][512];
     size_t n_events;
     char no_effect[512];
 } fx;
+
+/* The tests' files live under one parent made and removed by the runner process (an
+ * unchecked fixture): a failed test's child exits without its checked teardown, which
+ * left /tmp/ash-sc-* files behind. */
+static char parentdir[64];
+
+static void parent_setup(void)
+{
+    ash_test_parent_make(parentdir, sizeof parentdir, "ash-sc");
+}
+
+static void parent_teardown(void)
+{
+    ash_test_parent_remove(parentdir);
+}
 
 static void on_event(struct ash_ctx *ctx, int64_t t, const char *event, const char *detail)
 {
@@ -68,8 +83,8 @@ static void setup(void)
     memset(&fx, 0, sizeof fx);
     ash_error_t err = {0};
     ck_assert_int_eq(ash_loop_new(&fx.loop, &err), 0);
-    snprintf(fx.target, sizeof fx.target, "/tmp/ash-sc-target-%d", (int)getpid());
-    snprintf(fx.other, sizeof fx.other, "/tmp/ash-sc-other-%d", (int)getpid());
+    snprintf(fx.target, sizeof fx.target, "%s/ash-sc-target-%d", parentdir, (int)getpid());
+    snprintf(fx.other, sizeof fx.other, "%s/ash-sc-other-%d", parentdir, (int)getpid());
     close(open(fx.target, O_CREAT | O_WRONLY, 0644));
     close(open(fx.other, O_CREAT | O_WRONLY, 0644));
     char tool[4096];
@@ -175,7 +190,10 @@ START_TEST(errno_only_inside_window)
     ash_seccomp_listener_counts(fx.l, &seen1, NULL, NULL);
     ck_assert_int_eq(seen1 - seen0, 200); /* every openat was notified and continued */
 
-    struct ash_fault_spec f = fault("service: svc\nsyscalls: [openat]\nerrno: EIO\npath: \"/tmp/ash-sc-target-*\"\n");
+    char yaml[256];
+    snprintf(yaml, sizeof yaml, "service: svc\nsyscalls: [openat]\nerrno: EIO\npath: \"%s/ash-sc-target-*\"\n",
+             parentdir);
+    struct ash_fault_spec f = fault(yaml);
     ash_error_t err = {0};
     void *st = NULL;
     ck_assert_msg(f.kind->inject(&fx.ctx, &f, &st, &err) == 0, "%s", err.msg);
@@ -280,7 +298,7 @@ START_TEST(path_placeholders_and_no_effect)
     long ok, fail;
     int e;
     long long ns;
-    fx.ctx.run_dir = "/tmp";
+    fx.ctx.run_dir = parentdir;
     fx.ctx.event = on_event;
     fx.ctx.no_effect = on_no_effect;
     run_opens(1, fx.other, &ok, &fail, &e, &ns);
@@ -309,12 +327,15 @@ START_TEST(path_placeholders_and_no_effect)
     ck_assert_int_eq(fail, 0);
     ash_loop_run_until(fx.loop, &never, ash_now_ns() + 1100 * ASH_NS_PER_MS, &err);
     ck_assert_uint_ge(fx.n_events, 1);
-    ck_assert_msg(strstr(fx.events[0],
-                         "warning sc: no call has matched in 1 s (openat on '/tmp/nothing-opens-this-*'): "
-                         "the fault has had no effect so far"),
-                  "%s", fx.events[0]);
+    char want[256];
+    snprintf(want, sizeof want,
+             "warning sc: no call has matched in 1 s (openat on '%s/nothing-opens-this-*'): "
+             "the fault has had no effect so far",
+             parentdir);
+    ck_assert_msg(strstr(fx.events[0], want), "%s", fx.events[0]);
     ck_assert_int_eq(f.kind->revert(&fx.ctx, &f, st, &err), 0);
-    ck_assert_str_eq(fx.no_effect, "sc: no call matched its filter (openat on '/tmp/nothing-opens-this-*')");
+    snprintf(want, sizeof want, "sc: no call matched its filter (openat on '%s/nothing-opens-this-*')", parentdir);
+    ck_assert_str_eq(fx.no_effect, want);
     free_fault(&f);
 }
 END_TEST
@@ -326,7 +347,7 @@ START_TEST(fd_path_placeholders)
     long ok, fail;
     int e;
     long long ns;
-    fx.ctx.run_dir = "/tmp";
+    fx.ctx.run_dir = parentdir;
     struct ash_fault_spec f =
         fault("service: svc\nsyscalls: [fsync]\nerrno: EIO\nfd_path: \"{run_dir}/ash-sc-target-*\"\n");
     ash_error_t err = {0};
@@ -375,6 +396,7 @@ static Suite *suite(void)
     Suite *s = suite_create("syscall");
     TCase *tc = tcase_create("notify");
     tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
+    tcase_add_unchecked_fixture(tc, parent_setup, parent_teardown);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, errno_only_inside_window);

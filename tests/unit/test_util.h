@@ -7,6 +7,7 @@
 
 #include <aftershock/aftershock.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,27 @@ static inline void ash_test_guard_teardown(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", ash_test_journal_dir);
     if (system(cmd) != 0)
         fprintf(stderr, "test guard: cannot remove %s\n", ash_test_journal_dir);
+}
+
+/* One parent directory (/tmp/NAME-XXXXXX) for a test binary's files, made and removed
+ * by wrappers added with tcase_add_unchecked_fixture, so in the runner process: a
+ * failed test's forked child exits without its checked teardown, and its files would
+ * be left in /tmp otherwise. dir holds at least 64 bytes. */
+static inline void ash_test_parent_make(char *dir, size_t len, const char *name)
+{
+    snprintf(dir, len, "/tmp/%s-XXXXXX", name);
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "mkdtemp %s: %s\n", dir, strerror(errno));
+        exit(1);
+    }
+}
+
+static inline void ash_test_parent_remove(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "test: could not remove %s\n", dir);
 }
 
 #endif

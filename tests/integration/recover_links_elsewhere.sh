@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# `aftershock recover` in another network namespace than the one a run's links
+# (bridge, veths, VXLAN overlay) were made in: the links are not there, so it
+# says it found nothing to remove for those records (not "removed"), marks them
+# done (exit 0), and -v still prints each raw record. In the links' own
+# namespace it removes them and says so. Both namespaces are the test's own.
+set -u
+. "$(dirname "$0")/lib/skip.sh"
+B=${ASH_BUILD_DIR:?}
+ASH=$B/aftershock
+[ "$(id -u)" = 0 ] || ash_skip_all "needs root (network namespaces and links)"
+command -v ip >/dev/null 2>&1 || ash_skip_all "needs ip (iproute2) to make the links"
+id=$(printf '%04x%04x' $((RANDOM)) $$ | cut -c1-8)
+LINKS=ash-rle$id-links # where the run's links are
+OTHER=ash-rle$id-other # where recover runs first
+T=$(mktemp -d /tmp/ash-rle-XXXXXX)
+fail=0
+cleanup() {
+  ip netns del "$LINKS" 2>/dev/null # its links go with it
+  ip netns del "$OTHER" 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT
+check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
+ip netns add "$LINKS" && ip netns add "$OTHER" || ash_skip_all "cannot make network namespaces (ip netns add)"
+
+bridge=ash-$id prefix=ash${id}v vx=ashx$id
+ip -n "$LINKS" link add "$bridge" type bridge || ash_skip_all "cannot make a bridge"
+ip -n "$LINKS" link add "${prefix}0" type veth peer name eth0 || ash_skip_all "cannot make a veth pair"
+ip -n "$LINKS" link set "${prefix}0" master "$bridge"
+vxlan=1
+ip -n "$LINKS" link add "$vx" type vxlan id 42 dstport 4789 dev "$bridge" 2>/dev/null ||
+  { vxlan=0; ash_skip "the VXLAN part: this kernel cannot make a vxlan link"; }
+
+mkdir -m 0700 "$T/state"
+plant() { # a dead run's journal: the sandbox's link record, and the overlay's when there is one
+  {
+    printf '{"journal":1,"run":"rle%s","pid":1,"pid_start":1}\n' "$id"
+    printf '{"id":1,"op":"sandbox.link","data":{"bridge":"%s","veth_prefix":"%s"}}\n' "$bridge" "$prefix"
+    [ "$vxlan" = 1 ] && printf '{"id":2,"op":"sandbox.overlay","data":{"link":"%s"}}\n' "$vx"
+  } >"$T/state/rle$id.journal"
+  chmod 0600 "$T/state/rle$id.journal"
+}
+here() { ip -n "$LINKS" link show "$1" >/dev/null 2>&1; }
+
+# -- recover in the other namespace: nothing there, and it says so
+plant
+ip netns exec "$OTHER" "$ASH" recover -v --state-dir "$T/state" >"$T/other.out" 2>&1
+st=$?
+cat "$T/other.out"
+check "recover elsewhere exits 0 (a missing link is not an error) (exit $st)" '[ $st = 0 ]'
+check "  says it found no bridge nor veth there" \
+  'grep -qF "  nothing to undo for sandbox.link on this network namespace: no bridge $bridge nor veth $prefix* is here" "$T/other.out"'
+check "  and does not claim to have removed them" '! grep -q "removed bridge\|removed the fleet overlay" "$T/other.out"'
+if [ "$vxlan" = 1 ]; then
+  check "  says it found no overlay link there" \
+    'grep -qF "  nothing to undo for sandbox.overlay on this network namespace: no link $vx is here" "$T/other.out"'
+fi
+check "  -v prints the raw record under its line" \
+  'grep -qF "    undone sandbox.link {\"bridge\":\"$bridge\",\"veth_prefix\":\"$prefix\"" "$T/other.out"'
+check "  marks the records done (no journal left)" '[ -z "$(ls -A "$T/state")" ]'
+check "  and the links are still in their own namespace" 'here "$bridge" && here "${prefix}0"'
+
+# -- recover in the links' namespace: removed, and said so
+plant
+ip netns exec "$LINKS" "$ASH" recover --state-dir "$T/state" >"$T/links.out" 2>&1
+st=$?
+cat "$T/links.out"
+check "recover in the links' namespace exits 0 (exit $st)" '[ $st = 0 ]'
+check "  says it removed the bridge and its veths" \
+  'grep -qF "  removed bridge $bridge and its veths ($prefix*)" "$T/links.out" && ! grep -q "nothing to undo" "$T/links.out"'
+check "  and they are gone" '! here "$bridge" && ! here "${prefix}0"'
+if [ "$vxlan" = 1 ]; then
+  check "  says it removed the overlay link, which is gone" \
+    'grep -qF "  removed the fleet overlay link $vx" "$T/links.out" && ! here "$vx"'
+fi
+check "  no journal left" '[ -z "$(ls -A "$T/state")" ]'
+
+ash_exit "$fail"
