@@ -1407,6 +1407,20 @@ static int undo_fw(json_t *rec, ash_error_t *err)
     const char *table = json_string_value(json_object_get(rec, "table"));
     if (!table || strncmp(table, "ash-", 4) != 0)
         return ash_error(err, EINVAL, "sandbox.fw record without an ash- table name");
+    /* As for the links: a table that is not here is said to be not here, not "removed"
+     * (recover run in another network namespace than the run's). */
+    int there = ash_nft_table_exists(-1, "inet", table, err);
+    if (there < 0)
+        return -1;
+    if (!there) {
+        char why[200];
+        snprintf(why, sizeof why,
+                 "no nftables table inet %s is here (removed already, or made in another network namespace: "
+                 "remove it there with 'nft delete table inet %s')",
+                 table, table);
+        json_object_set_new(rec, "nothing_to_undo", json_string(why));
+        return 0;
+    }
     return ash_sandbox_fw_delete(table, err);
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `aftershock recover` in another network namespace than the one a run's links
-# (bridge, veths, VXLAN overlay) were made in: the links are not there, so it
+# (bridge, veths, VXLAN overlay) and guard table were made in: the links are not there, so it
 # says it found nothing to remove for those records (not "removed"), marks them
 # done (exit 0), and -v still prints each raw record. In the links' own
 # namespace it removes them and says so. Both namespaces are the test's own.
@@ -28,6 +28,9 @@ bridge=ash-$id prefix=ash${id}v vx=ashx$id
 ip -n "$LINKS" link add "$bridge" type bridge || ash_skip_all "cannot make a bridge"
 ip -n "$LINKS" link add "${prefix}0" type veth peer name eth0 || ash_skip_all "cannot make a veth pair"
 ip -n "$LINKS" link set "${prefix}0" master "$bridge"
+fw=1
+ip netns exec "$LINKS" nft add table inet "$bridge" 2>/dev/null ||
+  { fw=0; ash_skip "the guard table part: cannot make an nftables table (nft)"; }
 vxlan=1
 ip -n "$LINKS" link add "$vx" type vxlan id 42 dstport 4789 dev "$bridge" 2>/dev/null ||
   { vxlan=0; ash_skip "the VXLAN part: this kernel cannot make a vxlan link"; }
@@ -38,10 +41,12 @@ plant() { # a dead run's journal: the sandbox's link record, and the overlay's w
     printf '{"journal":1,"run":"rle%s","pid":1,"pid_start":1}\n' "$id"
     printf '{"id":1,"op":"sandbox.link","data":{"bridge":"%s","veth_prefix":"%s"}}\n' "$bridge" "$prefix"
     [ "$vxlan" = 1 ] && printf '{"id":2,"op":"sandbox.overlay","data":{"link":"%s"}}\n' "$vx"
+    [ "$fw" = 1 ] && printf '{"id":3,"op":"sandbox.fw","data":{"table":"%s"}}\n' "$bridge"
   } >"$T/state/rle$id.journal"
   chmod 0600 "$T/state/rle$id.journal"
 }
 here() { ip -n "$LINKS" link show "$1" >/dev/null 2>&1; }
+table_here() { ip netns exec "$LINKS" nft list table inet "$bridge" >/dev/null 2>&1; }
 
 # -- recover in the other namespace: nothing there, and it says so
 plant
@@ -55,6 +60,12 @@ check "  and does not claim to have removed them" '! grep -q "removed bridge\|re
 if [ "$vxlan" = 1 ]; then
   check "  says it found no overlay link there" \
     'grep -qF "  nothing to undo for sandbox.overlay on this network namespace: no link $vx is here" "$T/other.out"'
+fi
+if [ "$fw" = 1 ]; then
+  check "  says it found no guard table there" \
+    'grep -qF "  nothing to undo for sandbox.fw on this network namespace: no nftables table inet $bridge is here" "$T/other.out"'
+  check "  does not claim to have removed it, and it is still there" \
+    '! grep -q "removed the sandbox.s nftables table" "$T/other.out" && table_here'
 fi
 check "  -v prints the raw record under its line" \
   'grep -qF "    undone sandbox.link {\"bridge\":\"$bridge\",\"veth_prefix\":\"$prefix\"" "$T/other.out"'
@@ -73,6 +84,10 @@ check "  and they are gone" '! here "$bridge" && ! here "${prefix}0"'
 if [ "$vxlan" = 1 ]; then
   check "  says it removed the overlay link, which is gone" \
     'grep -qF "  removed the fleet overlay link $vx" "$T/links.out" && ! here "$vx"'
+fi
+if [ "$fw" = 1 ]; then
+  check "  says it removed the guard table, which is gone" \
+    'grep -qF "  removed the sandbox'"'"'s nftables table $bridge" "$T/links.out" && ! table_here'
 fi
 check "  no journal left" '[ -z "$(ls -A "$T/state")" ]'
 
