@@ -431,6 +431,8 @@ int main(int argc, char **argv)
                    on.cpu_us / off.cpu_us, on.qps / off.qps);
             printf("RESULT dns_100k_names_cpu_vs_50 %.2f x <=1.5\n", big.cpu_us / ash.cpu_us);
             printf("RESULT dns_100k_names_first_cpu_vs_50 %.2f x -\n", bigf.cpu_us / ash.cpu_us);
+            if (dm && bigd.cpu_us > 0)
+                printf("RESULT dns_100k_names_cpu_vs_dnsmasq %.2f x <=1.0\n", big.cpu_us / bigd.cpu_us);
             printf("RESULT dns_100k_names_rss_mib %.1f MiB -\n", (double)big.rss_kib / 1024);
             printf("RESULT dns_1000_rules_cpu_vs_none %.2f x -\n", r1k.cpu_us / none1k.cpu_us);
             printf("RESULT dns_1_rule_cpu_vs_none %.2f x -\n", r1.cpu_us / none1.cpu_us);
