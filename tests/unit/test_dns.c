@@ -551,6 +551,50 @@ START_TEST(test_kept_answers_scale)
 }
 END_TEST
 
+static uint64_t fnv64(const uint8_t *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* More questions than the kept answers' table holds at its largest (256k
+ * slots, three quarters used): the table stops growing, answers replace
+ * others on their way, and every answer is still the one ldns built, most of
+ * them replayed. Names without a record: their answers (REFUSED, outside the
+ * zone) are kept too. */
+START_TEST(test_kept_answers_full)
+{
+    struct ash_dns *d = new_server();
+    enum { N = 200000 };
+    static uint64_t sum[N];
+    static uint16_t sum_len[N];
+    for (int pass = 0; pass < 2; pass++) {
+        struct ash_dns_stats st;
+        ash_dns_get_stats(d, &st);
+        uint64_t cached = st.cached;
+        for (int i = 0; i < N; i++) {
+            char name[16];
+            uint8_t a[128];
+            snprintf(name, sizeof name, "n%d", i);
+            size_t len = raw_answer(d, name, LDNS_RR_TYPE_A, 0, 7, a, sizeof a);
+            if (pass == 0) {
+                sum[i] = fnv64(a, len);
+                sum_len[i] = (uint16_t)len;
+            } else {
+                ck_assert_uint_eq(len, sum_len[i]);
+                ck_assert_msg(fnv64(a, len) == sum[i], "%s: kept answer differs", name);
+            }
+        }
+        ash_dns_get_stats(d, &st);
+        if (pass == 1)
+            ck_assert_uint_ge(st.cached - cached, 150000);
+    }
+    ash_dns_free(d);
+}
+END_TEST
+
 /* A split fault answers the same question two ways; both answers are kept
  * (a fault's answers have slots of their own), so neither evicts the other. */
 START_TEST(test_split_answers_kept)
@@ -1150,6 +1194,7 @@ int main(void)
     tcase_add_test(tc, test_rules_by_name);
     tcase_add_test(tc, test_split_answers_kept);
     tcase_add_test(tc, test_kept_answers_scale);
+    tcase_add_test(tc, test_kept_answers_full);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_parser);
     tcase_add_test(tc, test_host_mode_listen);
