@@ -21,7 +21,7 @@
  * grown by doubling while more than half its slots are used, from 1 024 up to
  * 256k slots (2 MiB): it follows the names asked, so every answer is kept
  * until then (issue 19: 1 024 direct-mapped slots and 100 000 names cycled
- * through replayed nothing, 2.4x the CPU per query of 50 names). Past it, up
+ * through replayed nothing, 2.3-3.6x the CPU per query of 50 names). Past it, up
  * to three quarters are used, then an answer replaces another on its way.
  * Slots are only ever emptied all at once, so no probe chain is cut. */
 #define CACHE_MIN_SLOTS 1024u
