@@ -3,7 +3,8 @@
  * (UDP, a fixed number of queries in flight), in interleaved rounds (medians), so drift in the
  * machine's load hits both alike. Server CPU (utime+stime of the server process over the load)
  * is the figure a shared machine distorts least. With -s, the scale curve too: 100 000 names
- * (each asked once first, measured apart as "1st ask", then the same load as at 50 names),
+ * (each asked once first, measured apart as "1st ask", then the same load as at 50 names,
+ * in interleaved rounds too),
  * and the fault matcher with 1 and 1 000 rules that match nothing, and one that matches all,
  * each against no rule in the same interleaved rounds.
  * Prints RESULT lines for bench/run-all.sh.
@@ -126,7 +127,7 @@ static int cmp_i64(const void *a, const void *b)
 struct result {
     double qps, p50_us, p99_us, cpu_us; /* cpu_us: server CPU per answered query */
     long answered, lost;
-    long rss_kib; /* the server's resident set after the load */
+    long rss_kib; /* the server's resident set after the load (the largest of the rounds) */
 };
 
 /* utime+stime of a process so far, in microseconds (-1: unknown). */
@@ -305,20 +306,45 @@ static int one(bool dm, const char *hosts_file, long total, int window, struct r
     return one_first(dm, hosts_file, total, window, r, NULL);
 }
 
-/* `rounds` rounds of aftershock then dnsmasq (when dm); medians into *a, *d. */
-static int rounds_of(int rounds, bool dm, const char *hosts_file, long total, int window, struct result *a,
-                     struct result *d)
+/* Round r's figures of one server, for medians over the rounds. */
+static void keep(double v[4][15], int r, const struct result *x, struct result *acc)
 {
-    double v[4][15], w[4][15];
+    v[0][r] = x->qps, v[1][r] = x->p50_us, v[2][r] = x->p99_us, v[3][r] = x->cpu_us;
+    acc->lost += x->lost;
+    if (x->rss_kib > acc->rss_kib)
+        acc->rss_kib = x->rss_kib;
+}
+
+static void medians(double v[4][15], int rounds, struct result *acc)
+{
+    *acc = (struct result){med(v[0], rounds), med(v[1], rounds), med(v[2], rounds), med(v[3], rounds), 0,
+                           acc->lost,         acc->rss_kib};
+}
+
+/* `rounds` rounds of aftershock then dnsmasq (when dm); medians into *a, *d,
+ * and (af not NULL) of each name's first ask, before the load, into *af, *df. */
+static int rounds_of(int rounds, bool dm, const char *hosts_file, long total, int window, struct result *a,
+                     struct result *d, struct result *af, struct result *df)
+{
+    double v[4][15], w[4][15], vf[4][15], wf[4][15];
     for (int r = 0; r < rounds; r++) {
-        struct result x = {0}, y = {0};
-        if (one(false, hosts_file, total, window, &x) < 0 || (dm && one(true, hosts_file, total, window, &y) < 0))
+        struct result x = {0}, y = {0}, xf = {0}, yf = {0};
+        if (one_first(false, hosts_file, total, window, &x, af ? &xf : NULL) < 0 ||
+            (dm && one_first(true, hosts_file, total, window, &y, af ? &yf : NULL) < 0))
             return -1;
-        v[0][r] = x.qps, v[1][r] = x.p50_us, v[2][r] = x.p99_us, v[3][r] = x.cpu_us, a->lost += x.lost;
-        w[0][r] = y.qps, w[1][r] = y.p50_us, w[2][r] = y.p99_us, w[3][r] = y.cpu_us, d->lost += y.lost;
+        keep(v, r, &x, a);
+        keep(w, r, &y, d);
+        if (af) {
+            keep(vf, r, &xf, af);
+            keep(wf, r, &yf, df);
+        }
     }
-    *a = (struct result){med(v[0], rounds), med(v[1], rounds), med(v[2], rounds), med(v[3], rounds), 0, a->lost};
-    *d = (struct result){med(w[0], rounds), med(w[1], rounds), med(w[2], rounds), med(w[3], rounds), 0, d->lost};
+    medians(v, rounds, a);
+    medians(w, rounds, d);
+    if (af) {
+        medians(vf, rounds, af);
+        medians(wf, rounds, df);
+    }
     return 0;
 }
 
@@ -339,13 +365,13 @@ static int rounds_vs_none(int rounds, const char *hosts_file, long total, int wi
         match_all = all;
         if (rc < 0 || one(false, hosts_file, total, window, &x) < 0)
             return -1;
-        v[0][r] = x.qps, v[1][r] = x.p50_us, v[2][r] = x.p99_us, v[3][r] = x.cpu_us, with->lost += x.lost;
-        w[0][r] = y.qps, w[1][r] = y.p50_us, w[2][r] = y.p99_us, w[3][r] = y.cpu_us, none->lost += y.lost;
+        keep(v, r, &x, with);
+        keep(w, r, &y, none);
     }
     n_rules = 0;
     match_all = false;
-    *with = (struct result){med(v[0], rounds), med(v[1], rounds), med(v[2], rounds), med(v[3], rounds), 0, with->lost};
-    *none = (struct result){med(w[0], rounds), med(w[1], rounds), med(w[2], rounds), med(w[3], rounds), 0, none->lost};
+    medians(v, rounds, with);
+    medians(w, rounds, none);
     return 0;
 }
 
@@ -374,7 +400,7 @@ int main(int argc, char **argv)
     close(hfd);
     bool dm = system("command -v dnsmasq >/dev/null 2>&1") == 0;
     struct result ash = {0}, dmr = {0};
-    int rc = rounds_of(rounds, dm, hosts_file, total, window, &ash, &dmr);
+    int rc = rounds_of(rounds, dm, hosts_file, total, window, &ash, &dmr, NULL, NULL);
     printf("DNS server on loopback, %ld A queries, %d in flight, one UDP socket, median of %d interleaved rounds\n",
            total, window, rounds);
     printf("%-34s %12s %10s %10s %12s %8s\n", "server", "queries/s", "p50 us", "p99 us", "CPU us/query", "lost");
@@ -397,9 +423,7 @@ int main(int argc, char **argv)
         struct result big = {0}, bigd = {0}, r1 = {0}, r1k = {0}, on = {0}, none1 = {0}, none1k = {0}, off = {0};
         struct result bigf = {0}, bigdf = {0};
         n_names = 100000;
-        rc = one_first(false, hosts_file, total, window, &big, &bigf);
-        if (rc == 0 && dm)
-            rc = one_first(true, hosts_file, total, window, &bigd, &bigdf);
+        rc = rounds_of(rounds, dm, hosts_file, total, window, &big, &bigd, &bigf, &bigdf);
         n_names = 50;
         if (rc == 0)
             rc = rounds_vs_none(rounds, hosts_file, total, window, 1, false, &r1, &none1);
