@@ -2,7 +2,9 @@
  * of dnsmasq, serving the same names on loopback, measured in one run by the same load generator
  * (UDP, a fixed number of queries in flight), in interleaved rounds (medians), so drift in the
  * machine's load hits both alike. Server CPU (utime+stime of the server process over the load)
- * is the figure a shared machine distorts least. With -s, the scale curve too: 100 000 names,
+ * is the figure a shared machine distorts least. With -s, the scale curve too: 100 000 names
+ * (each asked once first, measured apart as "1st ask", then the same load as at 50 names,
+ * in interleaved rounds too),
  * and the fault matcher with 1 and 1 000 rules that match nothing, and one that matches all,
  * each against no rule in the same interleaved rounds.
  * Prints RESULT lines for bench/run-all.sh.
@@ -125,6 +127,7 @@ static int cmp_i64(const void *a, const void *b)
 struct result {
     double qps, p50_us, p99_us, cpu_us; /* cpu_us: server CPU per answered query */
     long answered, lost;
+    long rss_kib; /* the server's resident set after the load (the largest of the rounds) */
 };
 
 /* utime+stime of a process so far, in microseconds (-1: unknown). */
@@ -265,30 +268,83 @@ static double med(double *v, int n)
     return v[n / 2];
 }
 
-/* One server under the load: aftershock (dm false) or dnsmasq. */
-static int one(bool dm, const char *hosts_file, long total, int window, struct result *r)
+/* A process's resident set in KiB, from /proc (-1: unknown). */
+static long proc_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* One server under the load: aftershock (dm false) or dnsmasq. With first
+ * (not NULL), every name is asked once before the measured load, and that
+ * pass is measured apart into *first: the cost of a first answer is not a
+ * cost of the zone's size, and with more names than queries (100 000 names,
+ * 50 000 queries) the measured load would otherwise be first answers only,
+ * while at 50 names all but 50 of its queries are asked again. */
+static int one_first(bool dm, const char *hosts_file, long total, int window, struct result *r, struct result *first)
 {
     int port = free_port();
     pid_t srv = dm ? start_dnsmasq(port, hosts_file) : start_aftershock(port);
-    int rc = load(srv, port, total, window, r);
+    int rc = first ? load(srv, port, n_names, window, first) : 0;
+    if (rc == 0)
+        rc = load(srv, port, total, window, r);
+    r->rss_kib = proc_rss_kib(srv);
     stop(srv);
     return rc;
 }
 
-/* `rounds` rounds of aftershock then dnsmasq (when dm); medians into *a, *d. */
-static int rounds_of(int rounds, bool dm, const char *hosts_file, long total, int window, struct result *a,
-                     struct result *d)
+static int one(bool dm, const char *hosts_file, long total, int window, struct result *r)
 {
-    double v[4][15], w[4][15];
+    return one_first(dm, hosts_file, total, window, r, NULL);
+}
+
+/* Round r's figures of one server, for medians over the rounds. */
+static void keep(double v[4][15], int r, const struct result *x, struct result *acc)
+{
+    v[0][r] = x->qps, v[1][r] = x->p50_us, v[2][r] = x->p99_us, v[3][r] = x->cpu_us;
+    acc->lost += x->lost;
+    if (x->rss_kib > acc->rss_kib)
+        acc->rss_kib = x->rss_kib;
+}
+
+static void medians(double v[4][15], int rounds, struct result *acc)
+{
+    *acc = (struct result){med(v[0], rounds), med(v[1], rounds), med(v[2], rounds), med(v[3], rounds), 0,
+                           acc->lost,         acc->rss_kib};
+}
+
+/* `rounds` rounds of aftershock then dnsmasq (when dm); medians into *a, *d,
+ * and (af not NULL) of each name's first ask, before the load, into *af, *df. */
+static int rounds_of(int rounds, bool dm, const char *hosts_file, long total, int window, struct result *a,
+                     struct result *d, struct result *af, struct result *df)
+{
+    double v[4][15], w[4][15], vf[4][15], wf[4][15];
     for (int r = 0; r < rounds; r++) {
-        struct result x = {0}, y = {0};
-        if (one(false, hosts_file, total, window, &x) < 0 || (dm && one(true, hosts_file, total, window, &y) < 0))
+        struct result x = {0}, y = {0}, xf = {0}, yf = {0};
+        if (one_first(false, hosts_file, total, window, &x, af ? &xf : NULL) < 0 ||
+            (dm && one_first(true, hosts_file, total, window, &y, af ? &yf : NULL) < 0))
             return -1;
-        v[0][r] = x.qps, v[1][r] = x.p50_us, v[2][r] = x.p99_us, v[3][r] = x.cpu_us, a->lost += x.lost;
-        w[0][r] = y.qps, w[1][r] = y.p50_us, w[2][r] = y.p99_us, w[3][r] = y.cpu_us, d->lost += y.lost;
+        keep(v, r, &x, a);
+        keep(w, r, &y, d);
+        if (af) {
+            keep(vf, r, &xf, af);
+            keep(wf, r, &yf, df);
+        }
     }
-    *a = (struct result){med(v[0], rounds), med(v[1], rounds), med(v[2], rounds), med(v[3], rounds), 0, a->lost};
-    *d = (struct result){med(w[0], rounds), med(w[1], rounds), med(w[2], rounds), med(w[3], rounds), 0, d->lost};
+    medians(v, rounds, a);
+    medians(w, rounds, d);
+    if (af) {
+        medians(vf, rounds, af);
+        medians(wf, rounds, df);
+    }
     return 0;
 }
 
@@ -309,13 +365,13 @@ static int rounds_vs_none(int rounds, const char *hosts_file, long total, int wi
         match_all = all;
         if (rc < 0 || one(false, hosts_file, total, window, &x) < 0)
             return -1;
-        v[0][r] = x.qps, v[1][r] = x.p50_us, v[2][r] = x.p99_us, v[3][r] = x.cpu_us, with->lost += x.lost;
-        w[0][r] = y.qps, w[1][r] = y.p50_us, w[2][r] = y.p99_us, w[3][r] = y.cpu_us, none->lost += y.lost;
+        keep(v, r, &x, with);
+        keep(w, r, &y, none);
     }
     n_rules = 0;
     match_all = false;
-    *with = (struct result){med(v[0], rounds), med(v[1], rounds), med(v[2], rounds), med(v[3], rounds), 0, with->lost};
-    *none = (struct result){med(w[0], rounds), med(w[1], rounds), med(w[2], rounds), med(w[3], rounds), 0, none->lost};
+    medians(v, rounds, with);
+    medians(w, rounds, none);
     return 0;
 }
 
@@ -344,7 +400,7 @@ int main(int argc, char **argv)
     close(hfd);
     bool dm = system("command -v dnsmasq >/dev/null 2>&1") == 0;
     struct result ash = {0}, dmr = {0};
-    int rc = rounds_of(rounds, dm, hosts_file, total, window, &ash, &dmr);
+    int rc = rounds_of(rounds, dm, hosts_file, total, window, &ash, &dmr, NULL, NULL);
     printf("DNS server on loopback, %ld A queries, %d in flight, one UDP socket, median of %d interleaved rounds\n",
            total, window, rounds);
     printf("%-34s %12s %10s %10s %12s %8s\n", "server", "queries/s", "p50 us", "p99 us", "CPU us/query", "lost");
@@ -365,8 +421,9 @@ int main(int argc, char **argv)
     }
     if (scale && rc == 0) {
         struct result big = {0}, bigd = {0}, r1 = {0}, r1k = {0}, on = {0}, none1 = {0}, none1k = {0}, off = {0};
+        struct result bigf = {0}, bigdf = {0};
         n_names = 100000;
-        rc = rounds_of(1, dm, hosts_file, total, window, &big, &bigd);
+        rc = rounds_of(rounds, dm, hosts_file, total, window, &big, &bigd, &bigf, &bigdf);
         n_names = 50;
         if (rc == 0)
             rc = rounds_vs_none(rounds, hosts_file, total, window, 1, false, &r1, &none1);
@@ -375,9 +432,19 @@ int main(int argc, char **argv)
         if (rc == 0)
             rc = rounds_vs_none(rounds, hosts_file, total, window, 0, true, &on, &off);
         if (rc == 0) {
+            row("aftershock, 100 000 names, 1st ask", &bigf);
             row("aftershock, 100 000 names", &big);
-            if (dm)
+            if (dm) {
+                row("dnsmasq, 100 000 names, 1st ask", &bigdf);
                 row("dnsmasq, 100 000 names", &bigd);
+            }
+            printf("100 000 names (each asked once before the measured load): server RSS after the load: "
+                   "aftershock %.1f MiB",
+                   (double)big.rss_kib / 1024);
+            if (dm)
+                printf(", dnsmasq %.1f MiB; aftershock / dnsmasq CPU per query %.2fx (1st ask %.2fx)",
+                       (double)bigd.rss_kib / 1024, big.cpu_us / bigd.cpu_us, bigf.cpu_us / bigdf.cpu_us);
+            printf("\n");
             row("aftershock, 50 names, 1 rule", &r1);
             row("aftershock, 50 names, 1 000 rules", &r1k);
             row("aftershock, 50 names, fault on all", &on);
@@ -387,6 +454,10 @@ int main(int argc, char **argv)
                    big.cpu_us / ash.cpu_us, r1.cpu_us / none1.cpu_us, r1k.cpu_us / none1k.cpu_us,
                    on.cpu_us / off.cpu_us, on.qps / off.qps);
             printf("RESULT dns_100k_names_cpu_vs_50 %.2f x <=1.5\n", big.cpu_us / ash.cpu_us);
+            printf("RESULT dns_100k_names_first_cpu_vs_50 %.2f x -\n", bigf.cpu_us / ash.cpu_us);
+            if (dm && bigd.cpu_us > 0)
+                printf("RESULT dns_100k_names_cpu_vs_dnsmasq %.2f x <=1.0\n", big.cpu_us / bigd.cpu_us);
+            printf("RESULT dns_100k_names_rss_mib %.1f MiB -\n", (double)big.rss_kib / 1024);
             printf("RESULT dns_1000_rules_cpu_vs_none %.2f x -\n", r1k.cpu_us / none1k.cpu_us);
             printf("RESULT dns_1_rule_cpu_vs_none %.2f x -\n", r1.cpu_us / none1.cpu_us);
             printf("RESULT dns_fault_on_cpu_vs_off %.2f x -\n", on.cpu_us / off.cpu_us);

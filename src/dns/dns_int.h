@@ -73,9 +73,12 @@ struct ash_dns {
      * upstream's replies through it, so forwarding, below the server, never calls up into it. */
     void (*answer)(struct ash_dns *d, uint8_t *msg, size_t len, int64_t delay_ns, struct ash_dns_tcp *conn,
                    const struct sockaddr_storage *to, socklen_t to_len);
-    unsigned long long netns_ino;     /* ash_dns_serve_netns */
-    struct ash_dns_cache_slot *cache; /* answer_cache.c; NULL until the first answer kept */
-    uint64_t cache_gen;               /* bumped when the records change: older answers are stale */
+    unsigned long long netns_ino; /* ash_dns_serve_netns */
+    struct ash_dns_kept **cache;  /* answer_cache.c; NULL until the first answer kept */
+    size_t cache_slots;           /* a power of two, grown with the answers kept (answer_cache.c) */
+    size_t cache_used;            /* slots holding an answer, current or stale */
+    size_t cache_bytes;           /* allocated by the kept answers, bounded */
+    uint64_t cache_gen;           /* bumped when the records change: older answers are stale */
     struct ash_dns *next_served;
 };
 

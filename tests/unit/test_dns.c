@@ -159,19 +159,27 @@ START_TEST(test_answers)
 }
 END_TEST
 
-/* Many names: every one is found, and a name's records answer in the order
- * they were added, across the growth of the name index (issue 19). */
-START_TEST(test_many_names)
+/* A server with n names h0..h(n-1), A records 10.net.(i / 256).(i % 256). */
+static struct ash_dns *server_of_names(int n, int net)
 {
     struct ash_dns *d;
     ash_error_t err = {0};
     ck_assert_int_eq(ash_dns_new(NULL, &d, &err), 0);
-    for (int i = 0; i < 3000; i++) {
+    for (int i = 0; i < n; i++) {
         char name[16], addr[32];
         snprintf(name, sizeof name, "h%d", i);
-        snprintf(addr, sizeof addr, "10.2.%d.%d", i / 256, i % 256);
+        snprintf(addr, sizeof addr, "10.%d.%d.%d", net, i / 256, i % 256);
         ck_assert_int_eq(ash_dns_add_record(d, name, ASH_DNS_A, addr, 30, &err), 0);
     }
+    return d;
+}
+
+/* Many names: every one is found, and a name's records answer in the order
+ * they were added, across the growth of the name index (issue 19). */
+START_TEST(test_many_names)
+{
+    struct ash_dns *d = server_of_names(3000, 2);
+    ash_error_t err = {0};
     ck_assert_int_eq(ash_dns_add_record(d, "H7", ASH_DNS_A, "10.9.9.9", 30, &err), 0);
     char got[64];
     ldns_pkt *a = ask_a(d, "h2999", NULL);
@@ -508,6 +516,70 @@ START_TEST(test_rules_by_name)
     ck_assert_int_eq(rcode_of(d, "other-999", NULL), LDNS_RCODE_NXDOMAIN);
     ck_assert_int_eq(ash_dns_rule_add(d, &nx, &id_nx, &err), 0);
     ck_assert_int_eq(rcode_of(d, "web", NULL), LDNS_RCODE_NXDOMAIN);
+    ash_dns_free(d);
+}
+END_TEST
+
+static uint64_t fnv64(const uint8_t *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Ask for the A record of names h0..h(n-1) (prefix h) twice: the second
+ * answers are the same bytes as the first; how many of them were replayed. */
+static uint64_t ask_twice(struct ash_dns *d, const char *h, int n)
+{
+    uint64_t *sum = calloc((size_t)n, sizeof *sum);
+    size_t *sum_len = calloc((size_t)n, sizeof *sum_len);
+    ck_assert(sum && sum_len);
+    struct ash_dns_stats st;
+    uint64_t cached = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        ash_dns_get_stats(d, &st);
+        cached = st.cached;
+        for (int i = 0; i < n; i++) {
+            char name[32];
+            uint8_t a[128];
+            snprintf(name, sizeof name, "%s%d", h, i);
+            size_t len = raw_answer(d, name, LDNS_RR_TYPE_A, 0, 7, a, sizeof a);
+            if (pass == 0) {
+                sum[i] = fnv64(a, len);
+                sum_len[i] = len;
+            } else {
+                ck_assert_uint_eq(len, sum_len[i]);
+                ck_assert_msg(fnv64(a, len) == sum[i], "%s: kept answer differs", name);
+            }
+        }
+    }
+    ash_dns_get_stats(d, &st);
+    free(sum);
+    free(sum_len);
+    return st.cached - cached;
+}
+
+/* The kept answers follow the zone's size (issue 19): with 5 000 names asked
+ * once each, asking them all again is answered from kept answers only, the
+ * same bytes (1 024 fixed slots replayed 34 of them). */
+START_TEST(test_kept_answers_scale)
+{
+    struct ash_dns *d = server_of_names(5000, 3);
+    ck_assert_uint_eq(ask_twice(d, "h", 5000), 5000);
+    ash_dns_free(d);
+}
+END_TEST
+
+/* More questions than the kept answers' table holds at its largest (256k
+ * slots, three quarters used): the table stops growing, answers replace
+ * others on their way, and every answer is still the one ldns built, most of
+ * them replayed. Names without a record: their answers (REFUSED, outside the
+ * zone) are kept too. */
+START_TEST(test_kept_answers_full)
+{
+    struct ash_dns *d = new_server();
+    ck_assert_uint_ge(ask_twice(d, "n", 200000), 150000);
     ash_dns_free(d);
 }
 END_TEST
@@ -1110,6 +1182,8 @@ int main(void)
     tcase_add_test(tc, test_rules);
     tcase_add_test(tc, test_rules_by_name);
     tcase_add_test(tc, test_split_answers_kept);
+    tcase_add_test(tc, test_kept_answers_scale);
+    tcase_add_test(tc, test_kept_answers_full);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_parser);
     tcase_add_test(tc, test_host_mode_listen);
