@@ -26,15 +26,27 @@
 
 static int n_names = 50; /* names served, and cycled through by the load */
 
+/* A loopback port free for TCP and UDP both: the servers bind it for both, and
+ * a port the kernel picks free for one can be taken for the other. */
 static int free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-        return -1;
-    close(fd);
-    return ntohs(a.sin_port);
+    for (int tries = 0; tries < 50; tries++) {
+        int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof a;
+        int port = -1;
+        if (t >= 0 && u >= 0 && bind(t, (struct sockaddr *)&a, sizeof a) == 0 &&
+            getsockname(t, (struct sockaddr *)&a, &len) == 0 && bind(u, (struct sockaddr *)&a, sizeof a) == 0)
+            port = ntohs(a.sin_port);
+        if (t >= 0)
+            close(t);
+        if (u >= 0)
+            close(u);
+        if (port > 0)
+            return port;
+    }
+    return -1;
 }
 
 /* Fault rules the aftershock server is given: n_rules that match no queried
