@@ -317,6 +317,9 @@ static CURL *make_easy(struct http_state *st, struct http_sample *s)
     curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
     /* Probes measure the system under test, never a proxy from the environment. */
     curl_easy_setopt(e, CURLOPT_PROXY, "");
+    /* With no proxy, no_proxy decides nothing; set, it spares libcurl reading
+     * no_proxy and NO_PROXY from the environment at every transfer. */
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_USERAGENT, "aftershock/" ASH_VERSION);

@@ -63,6 +63,12 @@ struct ash_loop {
     int64_t armed; /* deadline the timerfd is armed for, -1 if disarmed */
     int64_t now;
     bool stop;
+    /* This thread is serving a turn's callbacks (between epoll_wait's return and the
+     * next wait): timers added or cancelled then are armed once, just before the
+     * wait, instead of at each change. A sample's transfer adds a timer due at once
+     * and replaces it, several times per tick: each timerfd_settime was a syscall
+     * (and a timer reprogramming) for a deadline the turn runs anyway. */
+    bool in_turn;
 };
 
 static void heap_swap(ash_loop *l, size_t a, size_t b)
@@ -255,7 +261,8 @@ ash_timer *ash_loop_add_timer(ash_loop *l, int64_t deadline, ash_timer_cb cb, vo
         free(t);
         return NULL;
     }
-    rearm(l);
+    if (!l->in_turn)
+        rearm(l);
     return t;
 }
 
@@ -270,7 +277,8 @@ void ash_loop_cancel_timer(ash_loop *l, ash_timer *t)
     }
     heap_remove(l, t);
     free(t);
-    rearm(l);
+    if (!l->in_turn)
+        rearm(l);
 }
 
 int64_t ash_timer_deadline(const ash_timer *t)
@@ -298,7 +306,8 @@ static void run_timers(ash_loop *l)
         }
         l->now = ash_now_ns();
     }
-    rearm(l);
+    if (!l->in_turn)
+        rearm(l);
 }
 
 static void timer_ready(ash_loop *l, int fd, uint32_t events, void *data)
@@ -360,6 +369,10 @@ int64_t ash_loop_now(const ash_loop *l)
 static int run_once(ash_loop *l, ash_error_t *err)
 {
     struct epoll_event evs[64];
+    /* Saved and restored: a callback may run a turn of its own (a nested run). */
+    bool outer_turn = l->in_turn;
+    l->in_turn = false; /* from here other threads may add timers: they arm at once */
+    rearm(l);
     ash_gil_what("the event loop", NULL);
     bool held = ash_gil_idle_begin();
     int n = epoll_wait(l->epfd, evs, 64, -1);
@@ -367,10 +380,12 @@ static int run_once(ash_loop *l, ash_error_t *err)
     ash_gil_idle_end(held);
     errno = e;
     if (n < 0) {
+        l->in_turn = outer_turn;
         if (errno == EINTR)
             return 0;
         return ash_error(err, errno, "epoll_wait");
     }
+    l->in_turn = true;
     l->now = ash_now_ns();
     for (int i = 0; i < n && !l->stop; i++) {
         int fd = evs[i].data.fd;
@@ -384,6 +399,9 @@ static int run_once(ash_loop *l, ash_error_t *err)
     /* Timers due while fds were served run now rather than one wake-up later. */
     if (!l->stop && l->heap_len && l->heap[0]->deadline <= ash_now_ns())
         run_timers(l);
+    l->in_turn = outer_turn;
+    if (!outer_turn)
+        rearm(l); /* for whoever waits next, this loop or not (nothing is left unarmed) */
     return 0;
 }
 

@@ -259,6 +259,41 @@ START_TEST(http_ok_against_target)
 }
 END_TEST
 
+/* Probes measure the target, never a proxy: a proxy in the environment (here one
+ * that refuses) is not used, whatever no_proxy says (docs/probes.md). */
+START_TEST(http_ignores_proxy_environment)
+{
+    const char *dead = "http://127.0.0.1:1";
+    const char *vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        setenv(vars[i], dead, 1);
+    const char *no_proxy[] = {NULL, "", "example.com"};
+    struct fixture fx;
+    fx_init(&fx);
+    struct target t;
+    target_start(&t, NULL);
+    char url[64];
+    url_of(url, sizeof url, t.port);
+    struct ash_http_conf c = {.url = url};
+    struct ash_probe_spec p = mk_spec("http", &c, 1000 * MS);
+    for (size_t i = 0; i < sizeof no_proxy / sizeof *no_proxy; i++) {
+        if (no_proxy[i]) {
+            setenv("no_proxy", no_proxy[i], 1);
+            setenv("NO_PROXY", no_proxy[i], 1);
+        } else {
+            unsetenv("no_proxy");
+            unsetenv("NO_PROXY");
+        }
+        void *st = open_probe(&fx, &p);
+        struct ash_sample s = sample_once(&fx, &p, st, 2000 * MS);
+        ck_assert_msg(s.ok, "no_proxy=%s: %s", no_proxy[i] ? no_proxy[i] : "(unset)", s.detail);
+        p.kind->close(&fx.ctx, &p, st);
+    }
+    target_stop(&t);
+    fx_free(&fx);
+}
+END_TEST
+
 START_TEST(http_503_fails)
 {
     struct fixture fx;
@@ -751,6 +786,7 @@ static Suite *probes_suite(void)
     Suite *s = suite_create("probes");
     TCase *h = tcase_create("http");
     tcase_add_test(h, http_ok_against_target);
+    tcase_add_test(h, http_ignores_proxy_environment);
     tcase_add_test(h, http_503_fails);
     tcase_add_test(h, http_refused);
     tcase_add_test(h, http_timeout_when_never_answered);
