@@ -586,9 +586,10 @@ static int build_host_net(struct ash_sandbox *sb, struct ash_nl *root_nl, struct
         return ash_error_wrap(err, "host %s", h->name);
     if (ash_nl_open_in(h->ns.net_fd, &h->nl, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
-    int lo;
-    if (ash_nl_link_index(h->nl, "lo", &lo, err) < 0 || ash_nl_link_set_up(h->nl, lo, true, err) < 0 ||
-        ash_nl_link_index(h->nl, "eth0", &h->eth0, err) < 0 || ash_nl_link_set_up(h->nl, h->eth0, true, err) < 0)
+    /* Loopback is the first device of every network namespace, always index 1
+     * (the kernel's LOOPBACK_IFINDEX): no lookup for it. */
+    if (ash_nl_link_set_up(h->nl, 1, true, err) < 0 || ash_nl_link_index(h->nl, "eth0", &h->eth0, err) < 0 ||
+        ash_nl_link_set_up(h->nl, h->eth0, true, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
     if (ash_nl_addr4_add(h->nl, h->eth0, h->addr, 24, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
