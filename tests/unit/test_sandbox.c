@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -184,6 +186,41 @@ static void finish(struct ash_sandbox *sb)
     g_j = NULL;
 }
 
+static int make_udp_socket(void *arg)
+{
+    int *fd = arg;
+    *fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    return *fd < 0 ? -1 : 0;
+}
+
+/* Inside host h: loopback up (brought up by its index, 1, without a lookup). */
+static void check_loopback_up(struct ash_host *h)
+{
+    int fd = -1;
+    ck_assert_int_eq(ash_host_run_in_netns(h, make_udp_socket, &fd), 0);
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    ck_assert_int_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+    close(fd);
+    ck_assert_msg(ifr.ifr_flags & IFF_UP, "host %s: lo is down", ash_host_name(h));
+}
+
+/* Host h's etc directory: its own hosts file and the run's resolv.conf
+ * (one file shared by every host, naming the gateway). */
+static void check_etc(struct ash_host *h)
+{
+    char path[4300], buf[256] = "";
+    snprintf(path, sizeof path, "%s/hosts", ash_host_etc_dir(h));
+    ck_assert_int_eq(access(path, R_OK), 0);
+    snprintf(path, sizeof path, "%s/resolv.conf", ash_host_etc_dir(h));
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    ck_assert_msg(strstr(buf, "nameserver ") != NULL, "%s: %s", path, buf);
+}
+
 static void check_built(struct ash_sandbox *sb, const char *run, size_t n)
 {
     char what[4096];
@@ -196,6 +233,8 @@ static void check_built(struct ash_sandbox *sb, const char *run, size_t n)
         struct in_addr a;
         ck_assert_int_eq(inet_pton(AF_INET, ash_host_address(h), &a), 1);
         ck_assert_str_eq(ash_host_lookup(ash_sandbox_host_at(sb, 0), ash_host_name(h)), ash_host_address(h));
+        check_loopback_up(h);
+        check_etc(h);
     }
 }
 
