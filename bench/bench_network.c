@@ -6,6 +6,7 @@
  * the network fault delivers vs what was asked: delay and jitter (UDP echo), loss (binomial 95% interval), bandwidth
  * (UDP wire rate and TCP goodput). Usage: bench_network [REPEATS] [injection]   (root; default 200 per in-process op,
  * 50 per command; `injection`: part (1) only) */
+#include "bench_args.h"
 #include "env/sandbox.h"
 #include "kinds.h"
 #include "sys/clock.h"
@@ -738,6 +739,7 @@ out:
 
 int main(int argc, char **argv)
 {
+    ash_bench_args(argc, argv, "bench_network [REPEATS] [injection]   (root)", 1u << 1, "injection");
     if (geteuid() != 0) {
         fprintf(stderr, "bench_network: needs root (namespaces, qdiscs, nftables)\n");
         return 77;

@@ -8,6 +8,7 @@
  * bench/run-all.sh. The netlink path is journaled in /run/aftershock as a
  * real run is.
  * Usage: bench_sandbox [REPEATS] [-l]   (root; run from the build or source tree) */
+#include "bench_args.h"
 #include "env/sandbox.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
@@ -115,6 +116,8 @@ static const char *find_script(const char *argv0)
 
 int main(int argc, char **argv)
 {
+    ash_bench_args(argc, argv, "bench_sandbox [REPEATS] [-l]   (root; run from the build or source tree)", 1u << 1,
+                   "-l");
     if (geteuid() != 0) {
         fprintf(stderr, "bench_sandbox: needs root (namespaces, links, cgroups)\n");
         return 77;

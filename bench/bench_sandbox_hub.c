@@ -11,6 +11,7 @@
  * (what the sandbox's teardown waits for today). Uses 10.254.77.0/24 and
  * 10.254.78.0/24, as the script uses 10.254.250.0/24.
  * Usage: bench_sandbox_hub [REPEATS] [wait|delete|detach]   (root) */
+#include "bench_args.h"
 #include "env/sandbox.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
@@ -219,6 +220,8 @@ static int cmp64(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+    ash_bench_args(argc, argv, "bench_sandbox_hub [REPEATS] [wait|delete|detach]   (root)", 1u << 1,
+                   "wait delete detach");
     if (geteuid() != 0) {
         fprintf(stderr, "bench_sandbox_hub: needs root (namespaces, links)\n");
         return 77;
