@@ -5,6 +5,7 @@
 #include "sys/loop.h"
 #include "sys/proc.h"
 #include "test_skip.h"
+#include "test_util.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -22,6 +23,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* The tests' files live under one parent made and removed by the runner process
+ * (main), so a test that fails before its own cleanup leaves nothing in /tmp. */
+static char parentdir[64];
 
 #define MS ASH_NS_PER_MS
 
@@ -163,7 +168,7 @@ static void target_start(struct target *t, const char *const *script)
     char path[PATH_MAX];
     target_path(path, sizeof path);
     ck_assert_msg(access(path, X_OK) == 0, "ash_target not built at %s", path);
-    snprintf(t->dir, sizeof t->dir, "/tmp/ash-probes-XXXXXX");
+    snprintf(t->dir, sizeof t->dir, "%s/target-XXXXXX", parentdir);
     ck_assert_ptr_nonnull(mkdtemp(t->dir));
     snprintf(t->port_file, sizeof t->port_file, "%s/port", t->dir);
     snprintf(t->truth_file, sizeof t->truth_file, "%s/truth", t->dir);
@@ -599,7 +604,8 @@ START_TEST(exec_timeout_kills_group)
     ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
     struct fixture fx;
     fx_init(&fx);
-    char dir[] = "/tmp/ash-probes-XXXXXX";
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/exec-XXXXXX", parentdir);
     ck_assert_ptr_nonnull(mkdtemp(dir));
     char script[256], bgfile[128], fgfile[128];
     snprintf(bgfile, sizeof bgfile, "%s/bg", dir);
@@ -637,7 +643,8 @@ START_TEST(close_abandons_in_flight)
     ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
     struct fixture fx;
     fx_init(&fx);
-    char dir[] = "/tmp/ash-probes-XXXXXX";
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/exec-XXXXXX", parentdir);
     ck_assert_ptr_nonnull(mkdtemp(dir));
     char script[256], bgfile[128], fgfile[128];
     snprintf(bgfile, sizeof bgfile, "%s/bg", dir);
@@ -812,9 +819,11 @@ static Suite *probes_suite(void)
 
 int main(void)
 {
+    ash_test_parent_make(parentdir, sizeof parentdir, "ash-probes");
     SRunner *sr = srunner_create(probes_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    ash_test_parent_remove(parentdir);
     return ash_test_exit(failed);
 }
