@@ -8,7 +8,10 @@ void ash_doctor_line(FILE *out, const char *what, bool yes, const char *fmt, ...
     fprintf(out, "  %-28s %-3s  ", what, yes ? "yes" : "no");
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(out, fmt, ap);
+    /* The check is for gcc: its -fsanitize=undefined makes a path where fmt is NULL
+     * and then warns of a null format string there (-Wformat-overflow). */
+    if (fmt)
+        vfprintf(out, fmt, ap);
     va_end(ap);
     fputc('\n', out);
 }
