@@ -9,6 +9,7 @@
  * real run is.
  * Usage: bench_sandbox [REPEATS] [-l]   (root; run from the build or source tree) */
 #include "bench_args.h"
+#include "bench_signals.h"
 #include "env/sandbox.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
@@ -122,6 +123,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_sandbox: needs root (namespaces, links, cgroups)\n");
         return 77;
     }
+    ash_bench_hold_signals();
     int repeats = argc > 1 ? atoi(argv[1]) : 3;
     if (repeats < 1)
         repeats = 1;
@@ -135,7 +137,7 @@ int main(int argc, char **argv)
     printf("sandbox build+teardown, best of %d (ms; per host: total / hosts)\n", repeats);
     printf("%5s %10s %11s %10s %9s %10s %10s %9s %9s %9s\n", "hosts", "nl build", "nl teardn", "nl total", "per host",
            "ip script", "floor", "fl/host", "vs ip", "vs floor");
-    for (size_t s = 0; s < (large ? 4u : 3u); s++) {
+    for (size_t s = 0; s < (large ? 4u : 3u) && !ash_bench_signal; s++) {
         int n = sizes[s];
         struct ash_host_spec *hosts = calloc((size_t)n, sizeof *hosts);
         char(*names)[16] = calloc((size_t)n, sizeof *names);

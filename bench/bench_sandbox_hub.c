@@ -12,6 +12,7 @@
  * 10.254.78.0/24, as the script uses 10.254.250.0/24.
  * Usage: bench_sandbox_hub [REPEATS] [wait|delete|detach]   (root) */
 #include "bench_args.h"
+#include "bench_signals.h"
 #include "env/sandbox.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
@@ -226,6 +227,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_sandbox_hub: needs root (namespaces, links)\n");
         return 77;
     }
+    ash_bench_hold_signals();
     int reps = argc > 1 ? atoi(argv[1]) : 7;
     if (reps < 1 || reps > MAX_REPEATS)
         reps = 7;
@@ -248,7 +250,7 @@ int main(int argc, char **argv)
     static int64_t v[4][MAX_REPEATS];
     const char *names[] = {"sandbox (today)", "bridge in root", "bridge in hub", "ip script"};
     int ret = 0;
-    for (int r = 0; r < reps && ret == 0; r++) {
+    for (int r = 0; r < reps && ret == 0 && !ash_bench_signal; r++) {
         v[0][r] = today(r, &err);
         v[1][r] = v[0][r] < 0 ? -1 : shape_root(root, r, &err);
         v[2][r] = v[1][r] < 0 ? -1 : shape_hub(root, r, end, &err);
