@@ -1,9 +1,9 @@
-/* A probe for a proposed sandbox shape (issue 19, docs/performance.md,
- * "Sandbox"): one host built and torn down with its bridge in the root
- * namespace (today's shape, deleted synchronously) and with the bridge in a
- * hub namespace (the root keeps one veth carrying the gateway address, its
- * peer a port of the hub's bridge), interleaved with today's sandbox and the
- * `ip` script. Every shape does the same host work: a netns, a veth port of
+/* The probe that measured the sandbox's hub shape before it was made (issue
+ * 19, docs/performance.md, "Sandbox"): one host built and torn down with its
+ * bridge in the root namespace (the shape before, deleted synchronously) and
+ * with the bridge in a hub namespace (the root keeps one veth carrying the
+ * gateway address, its peer a port of the hub's bridge: the sandbox's shape
+ * now), interleaved with the sandbox itself and the `ip` script. Every shape does the same host work: a netns, a veth port of
  * the bridge with eth0 inside, lo and eth0 up, an address, a default route.
  * Hub teardowns: "wait" closes the namespaces and waits until the root's
  * veth is gone with the hub; "delete" deletes the root's veth, then closes;

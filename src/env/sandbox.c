@@ -1,5 +1,4 @@
-/* Sandbox hosts: namespaces + veth on a per-run bridge in a hub namespace + cgroups, journaled, torn down in one batch.
- */
+/* Sandbox hosts: namespaces + veth on a bridge in the run's hub namespace + cgroups, journaled, torn down at once. */
 #include "sys/fs.h"
 #include "env/sandbox.h"
 #include "env/sandbox_overlay.h"
@@ -101,10 +100,10 @@ static void host_cgroup_init(struct ash_sandbox *sb, struct ash_host *h, const s
  * never begun. One record names every host's namespace (and so every veth:
  * they die with it), one the hub (its namespace, with the bridge and the
  * hosts' ends of their veths in it, and the gateway link in the root, which
- * dies with the hub but is deleted first), one lists every host's cgroup; the
- * cgroup record is
- * newer, so recover kills the hosts' processes before it releases their
- * namespaces; the parent cgroup's is older than the hosts', so undone after. */
+ * dies with the hub but is deleted first), one lists every host's cgroup;
+ * the cgroup record is newer, so recover kills the hosts' processes before it
+ * releases their namespaces; the parent cgroup's is older than the hosts',
+ * so undone after. */
 static int journal_all(struct ash_sandbox *sb, const struct ash_scenario *sc, const char *parent_cgroup,
                        ash_error_t *err)
 {
@@ -399,10 +398,11 @@ static bool valid_run_id(const char *id)
 }
 
 /* Wait until no link named prefix* (when given) nor the link `bridge` (when
- * given) is left in the root namespace: the kernel removes a namespace's veths asynchronously,
- * in one batch, and says so on a watch socket (polled every 2 ms without
- * one). Past the timeout, or once the bridge's own deletion has failed
- * (*bridge_failed), the stragglers are deleted here, one by one. */
+ * given: a bridge, or the gateway link) is left in the root namespace: the
+ * kernel removes links asynchronously, in one batch, and says so on a watch
+ * socket (polled every 2 ms without one). Past the timeout, or once the
+ * link's own deletion has failed (*bridge_failed), the stragglers are
+ * deleted here, one by one. */
 static int wait_links_gone(struct ash_nl *nl, const char *prefix, const char *bridge, const atomic_bool *bridge_failed,
                            int64_t timeout_ns, ash_error_t *err)
 {
