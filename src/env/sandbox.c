@@ -778,9 +778,16 @@ static int build_hub(struct ash_sandbox *sb, ash_error_t *err)
     ash_nl_link_ipv6_noaddr(sb->hub_nl, sb->bridge_ifindex, NULL);
     if (ash_nl_link_set_up(sb->hub_nl, sb->bridge_ifindex, true, err) < 0)
         goto out;
+    int up_idx = 0;
     if (ash_nl_veth_add(sb->hub_nl, sb->uplink, sb->gw_link, root, sb->bridge_ifindex, true, err) < 0 ||
+        ash_nl_link_index(sb->hub_nl, sb->uplink, &up_idx, err) < 0 ||
         ash_nl_link_index(sb->nl, sb->gw_link, &gw_idx, err) < 0)
         goto out;
+    /* No IPv6 address of the hub's own either (the uplink has no carrier until
+     * the gateway link is up, so none was made yet): as when the gateway was
+     * the bridge, nothing but the gateway link speaks for the root here. */
+    if (up_idx > 0)
+        ash_nl_link_ipv6_noaddr(sb->hub_nl, up_idx, NULL);
     if (gw_idx <= 0) {
         ash_error(err, ENODEV, "the sandbox's gateway link %s is not in this network namespace", sb->gw_link);
         goto out;
