@@ -1,14 +1,15 @@
-/* A probe for a proposed sandbox shape (issue 19, docs/performance.md,
- * "Sandbox"): one host built and torn down with its bridge in the root
- * namespace (today's shape, deleted synchronously) and with the bridge in a
- * hub namespace (the root keeps one veth carrying the gateway address, its
- * peer a port of the hub's bridge), interleaved with today's sandbox and the
- * `ip` script. Every shape does the same host work: a netns, a veth port of
- * the bridge with eth0 inside, lo and eth0 up, an address, a default route.
+/* The probe that measured the sandbox's hub shape before it was made (issue
+ * 19, docs/performance.md, "Sandbox"): one host built and torn down with its
+ * bridge in the root namespace (the shape before, deleted synchronously) and
+ * with the bridge in a hub namespace (the root keeps one veth carrying the
+ * gateway address, its peer a port of the hub's bridge: the sandbox's shape
+ * now), interleaved with the sandbox itself and the `ip` script.
+ * Every shape does the same host work: a netns, a veth port of the bridge
+ * with eth0 inside, lo and eth0 up, an address, a default route.
  * Hub teardowns: "wait" closes the namespaces and waits until the root's
  * veth is gone with the hub; "delete" deletes the root's veth, then closes;
  * "detach" deletes it on a detached thread and waits until its name is gone
- * (what the sandbox's teardown waits for today). Uses 10.254.77.0/24 and
+ * (what the sandbox's teardown waits for). Uses 10.254.77.0/24 and
  * 10.254.78.0/24, as the script uses 10.254.250.0/24.
  * Usage: bench_sandbox_hub [REPEATS] [wait|delete|detach]   (root) */
 #include "bench_args.h"

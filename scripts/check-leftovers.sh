@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Independent leftover scanner: looks at kernel and process state directly
 # (not at aftershock's journal) for anything an aftershock run or test left:
-# network namespaces (also those named in another mount namespace: a container's),
+# network namespaces (a sandbox host's, a sandbox's hub holding its bridge; also those
+# named in another mount namespace: a container's),
 # links (here and in every other network namespace: a fleet node's, a
 # container's), qdiscs on ash links, nftables tables, cgroups,
 # stopped processes, processes blocked in a seccomp user notification,

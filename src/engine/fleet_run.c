@@ -1172,8 +1172,7 @@ int ash_fleet_run_hosts(struct ash_fleet_run *fr, struct ash_sandbox *sb, ash_er
         snprintf(peers + l, sizeof peers - l, "%s%s %s", l ? ", " : "", nodes->v[i],
                  inet_ntop(AF_INET, &peer, a, sizeof a) ? a : "?");
     }
-    if (ash_overlay_create(fr->o.run_id, ash_sandbox_bridge(sb), m.vni, here, m.peers, m.n_peers, fr->o.journal,
-                           &fr->overlay, err) < 0) {
+    if (ash_overlay_create(fr->o.run_id, sb, m.vni, here, m.peers, m.n_peers, fr->o.journal, &fr->overlay, err) < 0) {
         err->klass = ASH_ERR_ENVIRONMENT;
         return ash_error_wrap(err, "fleet: cannot join the sandbox's bridge to the nodes' hosts");
     }

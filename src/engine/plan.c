@@ -176,6 +176,10 @@ static json_t *sandbox_json(const struct ash_scenario *sc, const char *run_id, c
                   "a free 10.x.y.0/24, chosen when the run starts", "egress_guard_nft_table", nm.bridge, "cgroup", cgs,
                   "files", "", "cgroup_mode", cg_known ? ash_cgroup_mode_name(sys.mode) : "unknown");
     json_object_set_new(sb, "files", json_sprintf("%s/sandbox-%s", run_dir, run_id));
+    /* The bridge is in the hub namespace; the root keeps the gateway link (and the guard table on it). */
+    json_object_set_new(sb, "hub_netns", json_string(nm.hub));
+    json_object_set_new(sb, "gateway_link", json_string(nm.gateway_link));
+    json_object_set_new(sb, "uplink", json_string(nm.uplink));
     json_t *hosts = json_array();
     for (size_t i = 0; i < sc->n_hosts; i++) {
         const struct ash_host_spec *h = &sc->hosts[i];
@@ -207,7 +211,7 @@ static json_t *sandbox_json(const struct ash_scenario *sc, const char *run_id, c
         json_array_append_new(hosts, hj);
     }
     json_object_set_new(sb, "hosts", hosts);
-    static const char *const sb_ops[] = {"sandbox.files", "sandbox.cgroup", "sandbox.link", "sandbox.fw",
+    static const char *const sb_ops[] = {"sandbox.files", "sandbox.cgroup", "sandbox.hub", "sandbox.fw",
                                          "sandbox.netns"};
     for (size_t i = 0; i < sizeof sb_ops / sizeof sb_ops[0]; i++)
         journal_op(ops, sb_ops[i]);

@@ -47,8 +47,9 @@ static void target_text(struct out *o, const json_t *rec)
 
 /* A sandbox record names its network namespace ("" is the root one); a record of a
  * container or process target names that target. A record with neither (the run's
- * bridge, its overlay link) was made in the run's own namespace, which is not named:
- * all recover knows is the namespace it runs in, so that is what it names. */
+ * hub and its gateway link, the bridge of runs before the hub, their overlay link)
+ * was made in the run's own namespace, which is not named: all recover knows is the
+ * namespace it runs in, so that is what it names. */
 static void where_text(struct out *o, const json_t *rec)
 {
     const json_t *netns = json_object_get(rec, "netns");

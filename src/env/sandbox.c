@@ -1,4 +1,4 @@
-/* Sandbox hosts: namespaces + veth on a per-run bridge + cgroups, journaled, torn down in one batch. */
+/* Sandbox hosts: namespaces + veth on a bridge in the run's hub namespace + cgroups, journaled, torn down at once. */
 #include "sys/fs.h"
 #include "env/sandbox.h"
 #include "env/sandbox_overlay.h"
@@ -60,11 +60,16 @@ struct ash_sandbox {
     struct ash_cgroup_sys cgsys;
     struct ash_cgroup parent_cg;
     bool parent_made;
-    struct ash_nl *nl; /* root namespace */
+    struct ash_nl *nl;     /* root namespace */
+    struct ash_nl *hub_nl; /* the hub namespace: the bridge and its ports */
+    int hub_fd;            /* the hub namespace, -1 */
+    char hub[128];         /* its name under /run/netns */
     char bridge[IF_NAMESIZE_ASH];
+    char gw_link[IF_NAMESIZE_ASH]; /* root's end of the uplink: the gateway address */
+    char uplink[IF_NAMESIZE_ASH];  /* hub's end: a port of the bridge */
     char veth_prefix[IF_NAMESIZE_ASH];
-    int bridge_ifindex;
-    uint32_t subnet; /* network byte order, /24 */
+    int bridge_ifindex; /* in the hub */
+    uint32_t subnet;    /* network byte order, /24 */
     char gateway[INET_ADDRSTRLEN];
     char subnet_str[32];
     struct ash_host *hosts; /* the hosts built here */
@@ -72,8 +77,8 @@ struct ash_sandbox {
     struct table_entry *table; /* every host of the scenario: /etc/hosts and lookups */
     size_t n_table;
     uint32_t given_subnet; /* fleet agent: the coordinator's /24; its bridge carries no address */
-    bool files_made, bridge_made, fw_made;
-    uint64_t j_files, j_bridge, j_parent, j_fw;
+    bool files_made, hub_made, fw_made;
+    uint64_t j_files, j_hub, j_parent, j_fw;
     uint64_t j_netns, j_cgroups; /* one record for every host's namespaces, one for their cgroups */
     bool hosts_self_only;        /* /etc/hosts: localhost and own name only (a DNS server answers the rest) */
     int mnt_base;                /* while building: the mount namespace hosts' are copied from, or -1 */
@@ -89,13 +94,16 @@ static void host_cgroup_init(struct ash_sandbox *sb, struct ash_host *h, const s
  * on this machine's disk; six of them were a third of a one-host build), all
  * before anything is made: every name they hold is known from the run id and
  * the scenario. The order is the one they were written in one by one (files,
- * bridge, guard table, parent cgroup, namespaces, hosts' cgroups), so recover
+ * hub, guard table, parent cgroup, namespaces, hosts' cgroups), so recover
  * undoes them in the same order as before; each undo op takes a missing
  * object as undone, and the teardown marks done a record whose object was
  * never begun. One record names every host's namespace (and so every veth:
- * they die with it), one lists every host's cgroup; the cgroup record is
- * newer, so recover kills the hosts' processes before it releases their
- * namespaces; the parent cgroup's is older than the hosts', so undone after. */
+ * they die with it), one the hub (its namespace, with the bridge and the
+ * hosts' ends of their veths in it, and the gateway link in the root, which
+ * dies with the hub but is deleted first), one lists every host's cgroup;
+ * the cgroup record is newer, so recover kills the hosts' processes before it
+ * releases their namespaces; the parent cgroup's is older than the hosts',
+ * so undone after. */
 static int journal_all(struct ash_sandbox *sb, const struct ash_scenario *sc, const char *parent_cgroup,
                        ash_error_t *err)
 {
@@ -106,11 +114,11 @@ static int journal_all(struct ash_sandbox *sb, const struct ash_scenario *sc, co
         json_array_append_new(names, json_string(sb->hosts[i].netns));
         json_array_append_new(cgs, ash_cgroup_to_json(&sb->hosts[i].cg));
     }
-    const char *ops[] = {"sandbox.files",  "sandbox.link",  "sandbox.fw",
+    const char *ops[] = {"sandbox.files",  "sandbox.hub",   "sandbox.fw",
                          "sandbox.cgroup", "sandbox.netns", "sandbox.cgroup"};
     json_t *data[] = {
         json_pack("{s:s, s:s}", "dir", sb->files_dir, "run", sb->run_id),
-        json_pack("{s:s, s:s}", "bridge", sb->bridge, "veth_prefix", sb->veth_prefix),
+        json_pack("{s:s, s:s, s:s}", "hub", sb->hub, "link", sb->gw_link, "bridge", sb->bridge),
         json_pack("{s:s}", "table", sb->bridge),
         ash_cgroup_to_json(&sb->parent_cg),
         names ? json_pack("{s:o, s:s}", "netns", names, "veth_prefix", sb->veth_prefix) : NULL,
@@ -130,7 +138,7 @@ static int journal_all(struct ash_sandbox *sb, const struct ash_scenario *sc, co
         json_decref(names);
     if (!data[5])
         json_decref(cgs);
-    sb->j_files = ids[0], sb->j_bridge = ids[1], sb->j_fw = ids[2];
+    sb->j_files = ids[0], sb->j_hub = ids[1], sb->j_fw = ids[2];
     sb->j_parent = ids[3], sb->j_netns = ids[4], sb->j_cgroups = ids[5];
     return ret;
 }
@@ -389,11 +397,12 @@ static bool valid_run_id(const char *id)
     return true;
 }
 
-/* Wait until no link named prefix* (nor the bridge, when given) is left in
- * the root namespace: the kernel removes a namespace's veths asynchronously,
- * in one batch, and says so on a watch socket (polled every 2 ms without
- * one). Past the timeout, or once the bridge's own deletion has failed
- * (*bridge_failed), the stragglers are deleted here, one by one. */
+/* Wait until no link named prefix* (when given) nor the link `bridge` (when
+ * given: a bridge, or the gateway link) is left in the root namespace: the
+ * kernel removes links asynchronously, in one batch, and says so on a watch
+ * socket (polled every 2 ms without one). Past the timeout, or once the
+ * link's own deletion has failed (*bridge_failed), the stragglers are
+ * deleted here, one by one. */
 static int wait_links_gone(struct ash_nl *nl, const char *prefix, const char *bridge, const atomic_bool *bridge_failed,
                            int64_t timeout_ns, ash_error_t *err)
 {
@@ -406,7 +415,8 @@ static int wait_links_gone(struct ash_nl *nl, const char *prefix, const char *br
         char **names;
         size_t n;
         int bidx = 0;
-        if (ash_nl_link_names(nl, prefix, &names, &n, err) < 0) {
+        names = NULL, n = 0;
+        if (prefix && ash_nl_link_names(nl, prefix, &names, &n, err) < 0) {
             ret = -1;
             break;
         }
@@ -427,7 +437,7 @@ static int wait_links_gone(struct ash_nl *nl, const char *prefix, const char *br
         }
         free(names);
         if (bidx > 0 && bridge_late && ret == 0 && ash_nl_link_delete(nl, bidx, err) < 0)
-            ret = ash_error_wrap(err, "bridge %s", bridge);
+            ret = ash_error_wrap(err, "link %s", bridge);
         if ((n == 0 || late) && (bidx == 0 || bridge_late))
             break;
         int64_t left = deadline - ash_now_ns();
@@ -564,10 +574,10 @@ static int write_host_files(struct ash_sandbox *sb, struct ash_host *h, ash_erro
 }
 
 /* The network part of one host: namespaces, its veth (one request makes both
- * ends: eth0 inside the host, ours on the bridge, up), loopback and eth0 up,
- * address, default route. Runs on a worker thread with its own root-side
- * socket `root_nl`; the records are journaled already (build_hosts). */
-static int build_host_net(struct ash_sandbox *sb, struct ash_nl *root_nl, struct ash_host *h, ash_error_t *err)
+ * ends: eth0 inside the host, ours on the hub's bridge, up), loopback and
+ * eth0 up, address, default route. Runs on a worker thread with its own
+ * socket in the hub `hub_nl`; the records are journaled already (build_hosts). */
+static int build_host_net(struct ash_sandbox *sb, struct ash_nl *hub_nl, struct ash_host *h, ash_error_t *err)
 {
     if (write_host_files(sb, h, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
@@ -582,7 +592,7 @@ static int build_host_net(struct ash_sandbox *sb, struct ash_nl *root_nl, struct
                                  .mnt_base = sb->mnt_base >= 0 ? &sb->mnt_base : NULL};
     if (ash_ns_host_create(&o, &h->ns, err) < 0)
         return -1;
-    if (ash_nl_veth_add(root_nl, h->veth, "eth0", h->ns.net_fd, sb->bridge_ifindex, true, err) < 0)
+    if (ash_nl_veth_add(hub_nl, h->veth, "eth0", h->ns.net_fd, sb->bridge_ifindex, true, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
     if (ash_nl_open_in(h->ns.net_fd, &h->nl, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
@@ -645,7 +655,7 @@ static void *net_worker(void *arg)
     struct net_work *w = arg;
     struct ash_nl *nl = NULL;
     ash_error_t open_err = {0};
-    int open_ret = ash_nl_open(&nl, &open_err);
+    int open_ret = ash_nl_open_in(w->sb->hub_fd, &nl, &open_err);
     for (;;) {
         size_t i = atomic_fetch_add(&w->next, 1);
         if (i >= w->sb->n)
@@ -707,14 +717,37 @@ static int build_hosts(struct ash_sandbox *sb, const struct ash_scenario *sc, as
     return ret;
 }
 
-static int build_bridge(struct ash_sandbox *sb, ash_error_t *err)
+/* The root's end of the uplink, the gateway: closed like the bridge used to
+ * be. Whatever ip_forward says for the machine, nothing entering from it is
+ * routed on (IPv4 checks the ingress device's forwarding flag), and no IPv6
+ * at all on it. Over netlink, not /proc/sys: a fleet agent in a container (a
+ * swarm task) has /proc/sys read-only. */
+static int close_gateway_link(struct ash_sandbox *sb, int idx, ash_error_t *err)
+{
+    if (ash_nl_link_forwarding4(sb->nl, idx, false, err) < 0)
+        return ash_error_wrap(err, "cannot close the sandbox's gateway link %s", sb->gw_link);
+    char path[160];
+    snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", sb->gw_link);
+    /* IPv6 off has no netlink attribute: where /proc/sys is read-only, the link
+     * at least gets no IPv6 address of its own (not even link-local), so nothing
+     * is addressed to it. Both absent when IPv6 is off: fine. */
+    if (ash_write_text(path, "1") < 0)
+        ash_nl_link_ipv6_noaddr(sb->nl, idx, NULL);
+    return 0;
+}
+
+/* The hub: a named network namespace with the bridge (no address, IPv4
+ * forwarding off, no IPv6 address: it only switches) and the uplink, a veth
+ * made from the hub whose hub end is a port of the bridge and whose other end,
+ * the gateway link, is put in the root and carries the gateway address. */
+static int build_hub(struct ash_sandbox *sb, ash_error_t *err)
 {
     if (ash_mkdir_p(ASH_DEFAULT_STATE_DIR, 0755, err) < 0)
         return -1;
     int lock = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock < 0)
         return ash_error(err, errno, "cannot open %s", LOCK_FILE);
-    int ret = -1;
+    int ret = -1, root = -1, gw_idx = 0;
     if (flock(lock, LOCK_EX) < 0) {
         ash_error(err, errno, "cannot lock %s", LOCK_FILE);
         goto out;
@@ -728,58 +761,75 @@ static int build_bridge(struct ash_sandbox *sb, ash_error_t *err)
     addr_str(sb->subnet, 0, net);
     snprintf(sb->subnet_str, sizeof sb->subnet_str, "%s/24", net);
 
-    sb->bridge_made = true; /* journaled by journal_all */
-    if (ash_nl_bridge_add(sb->nl, sb->bridge, false, &sb->bridge_ifindex, err) < 0)
+    sb->hub_made = true; /* journaled by journal_all */
+    root = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (root < 0) {
+        ash_error(err, errno, "cannot open /proc/thread-self/ns/net");
         goto out;
-    /* The sandbox is closed: whatever ip_forward says for the machine, nothing
-     * entering from the bridge is routed on (IPv4 checks the ingress device's
-     * forwarding flag), and no IPv6 at all on the bridge. Over netlink, not
-     * /proc/sys: a fleet agent in a container (a swarm task) has /proc/sys
-     * read-only, and its bridge is in the node's own network namespace. */
-    if (ash_nl_link_forwarding4(sb->nl, sb->bridge_ifindex, false, err) < 0) {
+    }
+    if (ash_netns_create(sb->hub, &sb->hub_fd, err) < 0 || ash_nl_open_in(sb->hub_fd, &sb->hub_nl, err) < 0)
+        goto out;
+    if (ash_nl_bridge_add(sb->hub_nl, sb->bridge, false, &sb->bridge_ifindex, err) < 0)
+        goto out;
+    if (ash_nl_link_forwarding4(sb->hub_nl, sb->bridge_ifindex, false, err) < 0) {
         ash_error_wrap(err, "cannot close the sandbox's bridge %s", sb->bridge);
         goto out;
     }
-    char path[160];
-    snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", sb->bridge);
-    /* IPv6 off has no netlink attribute: where /proc/sys is read-only, the bridge
-     * at least gets no IPv6 address of its own (not even link-local), so nothing
-     * is addressed to it. Both absent when IPv6 is off: fine. */
-    if (ash_write_text(path, "1") < 0)
-        ash_nl_link_ipv6_noaddr(sb->nl, sb->bridge_ifindex, NULL);
-    /* One gateway on the fleet's overlay: the coordinator's bridge (its DNS server,
-     * "aftershock"); an agent's bridge only switches. */
+    ash_nl_link_ipv6_noaddr(sb->hub_nl, sb->bridge_ifindex, NULL);
+    if (ash_nl_link_set_up(sb->hub_nl, sb->bridge_ifindex, true, err) < 0)
+        goto out;
+    int up_idx = 0;
+    if (ash_nl_veth_add(sb->hub_nl, sb->uplink, sb->gw_link, root, sb->bridge_ifindex, true, err) < 0 ||
+        ash_nl_link_index(sb->hub_nl, sb->uplink, &up_idx, err) < 0 ||
+        ash_nl_link_index(sb->nl, sb->gw_link, &gw_idx, err) < 0)
+        goto out;
+    /* No IPv6 address of the hub's own either (the uplink has no carrier until
+     * the gateway link is up, so none was made yet): as when the gateway was
+     * the bridge, nothing but the gateway link speaks for the root here. */
+    if (up_idx > 0)
+        ash_nl_link_ipv6_noaddr(sb->hub_nl, up_idx, NULL);
+    if (gw_idx <= 0) {
+        ash_error(err, ENODEV, "the sandbox's gateway link %s is not in this network namespace", sb->gw_link);
+        goto out;
+    }
+    if (close_gateway_link(sb, gw_idx, err) < 0)
+        goto out;
+    /* One gateway on the fleet's overlay: the coordinator's (its DNS server,
+     * "aftershock"); an agent's hub only switches, its gateway link has no address. */
     uint32_t gw = htonl(ntohl(sb->subnet) | 1u);
-    if (!sb->given_subnet && ash_nl_addr4_add(sb->nl, sb->bridge_ifindex, gw, 24, err) < 0)
+    if (!sb->given_subnet && ash_nl_addr4_add(sb->nl, gw_idx, gw, 24, err) < 0)
         goto out;
-    if (ash_nl_link_set_up(sb->nl, sb->bridge_ifindex, true, err) < 0)
+    if (ash_nl_link_set_up(sb->nl, gw_idx, true, err) < 0)
         goto out;
-    /* Hosts have a default route via the bridge: belt and braces over the
-     * bridge's forwarding flag, a table that drops anything forwarded from the
-     * bridge out of the subnet (or into it from outside). Named like the bridge,
-     * journaled here, made by fw_thread while the hosts are built. */
+    /* Hosts have a default route via the gateway: belt and braces over its
+     * forwarding flag, a table in the root that drops anything forwarded from
+     * the gateway link out of the subnet (or into it from outside). Named like
+     * the bridge, journaled already, made by fw_thread while the hosts are built. */
     sb->fw_made = true;
     ret = 0;
 out:
+    if (root >= 0)
+        close(root);
     close(lock); /* also releases the lock: the address is visible to the next run now */
     return ret;
 }
 
-/* The bridge's deletion, on a thread of its own that the teardown does not
- * join: the request returns only after the kernel's rcu_barrier and the
- * release of the device's memory (~40 ms here), but the bridge, its address
- * and its routes are gone well before, when the kernel announces the removal,
- * which is what the teardown waits for (wait_links_gone). The thread owns its
- * socket; the last of it and the teardown to let go frees this. If the
- * process exits first, the kernel still finishes the request. */
-struct bridge_del {
+/* The gateway link's deletion, on a thread of its own that the teardown
+ * does not join: the request returns only after the kernel's RCU waits and
+ * the release of the device (and of its peer, a port of the hub's bridge),
+ * but the link, its address and its routes are gone before, when the kernel
+ * announces the removal, which is what the teardown waits for
+ * (wait_links_gone). The thread owns its socket; the last of it and the
+ * teardown to let go frees this. If the process exits first, the kernel
+ * still finishes the request. */
+struct link_del {
     struct ash_nl *nl;
     char name[IF_NAMESIZE_ASH];
     atomic_bool failed;
     atomic_int refs;
 };
 
-static void bridge_del_put(struct bridge_del *bd)
+static void link_del_put(struct link_del *bd)
 {
     if (bd && atomic_fetch_sub(&bd->refs, 1) == 1) {
         ash_nl_close(bd->nl);
@@ -787,20 +837,20 @@ static void bridge_del_put(struct bridge_del *bd)
     }
 }
 
-static void *bridge_del_thread(void *arg)
+static void *link_del_thread(void *arg)
 {
-    struct bridge_del *bd = arg;
+    struct link_del *bd = arg;
     if (ash_nl_link_delete_name(bd->nl, bd->name, NULL) < 0)
         atomic_store(&bd->failed, true); /* the teardown then deletes it itself, and says why not */
-    bridge_del_put(bd);
+    link_del_put(bd);
     return NULL;
 }
 
-/* Start deleting the bridge; NULL when no thread could take it (the teardown's
- * wait then deletes it). */
-static struct bridge_del *bridge_del_start(const char *name)
+/* Start deleting the link `name` in the root; NULL when no thread could take
+ * it (the teardown's wait then deletes it). */
+static struct link_del *link_del_start(const char *name)
 {
-    struct bridge_del *bd = calloc(1, sizeof *bd);
+    struct link_del *bd = calloc(1, sizeof *bd);
     if (!bd)
         return NULL;
     snprintf(bd->name, sizeof bd->name, "%s", name);
@@ -811,7 +861,7 @@ static struct bridge_del *bridge_del_start(const char *name)
     bool ok = ash_nl_open(&bd->nl, NULL) == 0 && pthread_attr_init(&a) == 0;
     if (ok) {
         ok = pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) == 0 &&
-             pthread_create(&t, &a, bridge_del_thread, bd) == 0;
+             pthread_create(&t, &a, link_del_thread, bd) == 0;
         pthread_attr_destroy(&a);
     }
     if (!ok) {
@@ -832,7 +882,7 @@ struct fw_add {
 static void *fw_thread(void *arg)
 {
     struct fw_add *f = arg;
-    f->ret = ash_sandbox_fw_add(f->sb->bridge, f->sb->bridge, f->sb->subnet_str, &f->err);
+    f->ret = ash_sandbox_fw_add(f->sb->bridge, f->sb->gw_link, f->sb->subnet_str, &f->err);
     return NULL;
 }
 
@@ -851,6 +901,26 @@ static bool release_host(struct ash_host *h)
     ash_error_t e = {0};
     release_host_ns(h);
     if (h->ns_made && ash_netns_delete(h->netns, &e) < 0) {
+        ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
+        return false;
+    }
+    return true;
+}
+
+/* The hub's socket, fd and name: once the gateway link is deleted and the
+ * hosts' namespaces are dropped, nothing else holds it, and the kernel frees
+ * it with its bridge. False on failure (printed). */
+static bool release_hub(struct ash_sandbox *sb)
+{
+    ash_nl_close(sb->hub_nl);
+    sb->hub_nl = NULL;
+    if (sb->hub_fd >= 0) {
+        ash_nft_forget(sb->hub_fd); /* a socket kept for it would keep it alive */
+        close(sb->hub_fd);
+    }
+    sb->hub_fd = -1;
+    ash_error_t e = {0};
+    if (sb->hub_made && ash_netns_delete(sb->hub, &e) < 0) {
         ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         return false;
     }
@@ -918,22 +988,13 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
      *    them and their veths in one batch, in the background (deleting veths
      *    one by one would cost an RCU grace period each). */
     bool ns_ok = parallel_hosts(sb, release_host);
-    /* 3. The bridge now (its ports are simply detached), on a thread
-     *    (bridge_del_start), while the cgroups and files go. The firewall table
-     *    goes only after the bridge: without it, what the dying hosts still
-     *    send would be forwarded out while the bridge lives (and a peer
-     *    outside could be left retransmitting to them, keeping its namespace
-     *    alive). A bridge that is down forwards nothing: then the table can go
-     *    at once, alongside the deletion. */
-    bool fw_now = sb->fw_made && sb->bridge_made && sb->nl && sb->bridge_ifindex > 0 &&
-                  ash_nl_link_set_up(sb->nl, sb->bridge_ifindex, false, NULL) == 0;
-    struct bridge_del *bd = sb->bridge_made && sb->nl ? bridge_del_start(sb->bridge) : NULL;
-    if (fw_now) {
-        if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
-            ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
-        else
-            journal_done(sb, &sb->j_fw);
-    }
+    /* 3. The gateway link, on a thread (link_del_start), while the hub is
+     *    dropped and the cgroups and files go: the hub's bridge, uplink and
+     *    the hosts' ends of their veths go with the hub namespace, in the
+     *    kernel's background cleanup, never on this path (deleting a bridge
+     *    holds the RTNL lock for tens of ms). */
+    struct link_del *ld = sb->hub_made && sb->nl ? link_del_start(sb->gw_link) : NULL;
+    bool hub_ok = release_hub(sb);
     /* 4. While the kernel works on the batch: cgroups and files. */
     bool cg_ok = parallel_hosts(sb, destroy_host_cgroup);
     if (cg_ok)
@@ -942,23 +1003,25 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
         journal_done(sb, &sb->j_parent);
     if (sb->files_made && remove_files_dir(sb->files_dir, sb->run_id, &e) >= 0)
         journal_done(sb, &sb->j_files);
-    /* 5. Return only once the veths and the bridge are gone too: nothing of
-     *    the run is left. */
-    bool links_gone = false;
-    if (sb->bridge_made && sb->nl) {
+    if (ns_ok)
+        journal_done(sb, &sb->j_netns);
+    /* 5. Return only once the gateway link is gone too: nothing of the run is
+     *    left in the root but the guard table, which goes only then: without
+     *    it, what the dying hosts still send would be forwarded out while the
+     *    link lives (and a peer outside could be left retransmitting to them,
+     *    keeping its namespace alive). */
+    bool link_gone = !sb->hub_made;
+    if (sb->hub_made && sb->nl) {
         atomic_bool no_thread = true;
-        int r =
-            wait_links_gone(sb->nl, sb->veth_prefix, sb->bridge, bd ? &bd->failed : &no_thread, 5 * ASH_NS_PER_S, &e);
+        int r = wait_links_gone(sb->nl, NULL, sb->gw_link, ld ? &ld->failed : &no_thread, 5 * ASH_NS_PER_S, &e);
         if (r < 0)
             ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
-        links_gone = r == 0;
-        if (links_gone && ns_ok)
-            journal_done(sb, &sb->j_netns);
-        if (links_gone)
-            journal_done(sb, &sb->j_bridge);
+        link_gone = r == 0;
+        if (link_gone && hub_ok)
+            journal_done(sb, &sb->j_hub);
     }
-    bridge_del_put(bd);
-    if (sb->fw_made && !fw_now) {
+    link_del_put(ld);
+    if (sb->fw_made && link_gone) {
         if (ash_sandbox_fw_delete(sb->bridge, &e) < 0)
             ash_text_fprintf(stderr, ASH_TEXT_KEEP_NEWLINE, "aftershock: sandbox teardown: %s\n", e.msg);
         else
@@ -970,8 +1033,8 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
         any_ns = any_ns || sb->hosts[i].ns_made, any_cg = any_cg || sb->hosts[i].cg_made;
     if (!sb->files_made)
         journal_done(sb, &sb->j_files);
-    if (!sb->bridge_made)
-        journal_done(sb, &sb->j_bridge);
+    if (!sb->hub_made)
+        journal_done(sb, &sb->j_hub);
     if (!sb->fw_made)
         journal_done(sb, &sb->j_fw);
     if (!sb->parent_made)
@@ -983,6 +1046,7 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
     if (sb->j && sb->n_done)
         ash_journal_done_many(sb->j, sb->done, sb->n_done, NULL);
     ash_nl_close(sb->nl);
+    ash_nl_close(sb->hub_nl); /* closed by release_hub unless the teardown began without it */
     free(sb->hosts);
     free(sb->table);
     free(sb);
@@ -991,6 +1055,10 @@ void ash_sandbox_destroy(struct ash_sandbox *sb)
 void ash_sandbox_names(const char *run_id, size_t index, const char *host, struct ash_sandbox_names *out)
 {
     snprintf(out->bridge, sizeof out->bridge, "ash-%s", run_id);
+    /* A host's namespace is ash-<run>-<host>: a run id has no '-', so no host's is the hub's. */
+    snprintf(out->hub, sizeof out->hub, "ash-%s", run_id);
+    snprintf(out->gateway_link, sizeof out->gateway_link, "ash%.8sg", run_id);
+    snprintf(out->uplink, sizeof out->uplink, "ash%.8su", run_id);
     snprintf(out->veth_prefix, sizeof out->veth_prefix, "ash%.8sv", run_id);
     snprintf(out->netns, sizeof out->netns, "ash-%s-%s", run_id, host);
     snprintf(out->veth, sizeof out->veth, "%s%zu", out->veth_prefix, index);
@@ -1038,10 +1106,14 @@ int ash_sandbox_create_part(const struct ash_scenario *sc, const char *run_id, c
     sb->given_subnet = part ? part->subnet : 0;
     sb->j = j;
     sb->mnt_base = -1;
+    sb->hub_fd = -1;
     snprintf(sb->run_id, sizeof sb->run_id, "%s", run_id);
     struct ash_sandbox_names nm;
     ash_sandbox_names(run_id, 0, "", &nm);
     snprintf(sb->bridge, sizeof sb->bridge, "%s", nm.bridge);
+    snprintf(sb->hub, sizeof sb->hub, "%s", nm.hub);
+    snprintf(sb->gw_link, sizeof sb->gw_link, "%s", nm.gateway_link);
+    snprintf(sb->uplink, sizeof sb->uplink, "%s", nm.uplink);
     snprintf(sb->veth_prefix, sizeof sb->veth_prefix, "%s", nm.veth_prefix);
     /* Named by the run id, never by anything two runs can share (a run directory, a
      * second-resolution stamp): two sandboxes must never write each other's hosts or
@@ -1079,7 +1151,7 @@ int ash_sandbox_create_part(const struct ash_scenario *sc, const char *run_id, c
     sb->files_made = true;
     if (make_files_dir(sb, err) < 0)
         goto fail;
-    if (build_bridge(sb, err) < 0)
+    if (build_hub(sb, err) < 0)
         goto fail;
     /* Addresses by the host's place in the scenario: the same plan on every machine of a fleet. */
     for (size_t i = 0; i < sb->n_table; i++)
@@ -1145,6 +1217,18 @@ const char *ash_sandbox_bridge(const struct ash_sandbox *sb)
 const char *ash_sandbox_gateway(const struct ash_sandbox *sb)
 {
     return sb->gateway;
+}
+const char *ash_sandbox_hub_netns(const struct ash_sandbox *sb)
+{
+    return sb->hub;
+}
+int ash_sandbox_hub_fd(const struct ash_sandbox *sb)
+{
+    return sb->hub_fd;
+}
+const char *ash_sandbox_gateway_link(const struct ash_sandbox *sb)
+{
+    return sb->gw_link;
 }
 const char *ash_sandbox_subnet(const struct ash_sandbox *sb)
 {
@@ -1264,9 +1348,9 @@ int ash_host_links_down(struct ash_host *h, ash_error_t *err)
     int idx;
     if (ash_nl_link_set_up(h->nl, h->eth0, false, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
-    if (ash_nl_link_index(sb->nl, h->veth, &idx, err) < 0)
+    if (ash_nl_link_index(sb->hub_nl, h->veth, &idx, err) < 0)
         return -1;
-    if (idx > 0 && ash_nl_link_set_up(sb->nl, idx, false, err) < 0)
+    if (idx > 0 && ash_nl_link_set_up(sb->hub_nl, idx, false, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
     h->links_down = true;
     return 0;
@@ -1276,9 +1360,9 @@ int ash_host_links_up(struct ash_host *h, ash_error_t *err)
 {
     struct ash_sandbox *sb = h->sb;
     int idx;
-    if (ash_nl_link_index(sb->nl, h->veth, &idx, err) < 0)
+    if (ash_nl_link_index(sb->hub_nl, h->veth, &idx, err) < 0)
         return -1;
-    if (idx > 0 && ash_nl_link_set_up(sb->nl, idx, true, err) < 0)
+    if (idx > 0 && ash_nl_link_set_up(sb->hub_nl, idx, true, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
     if (ash_nl_link_set_up(h->nl, h->eth0, true, err) < 0)
         return ash_error_wrap(err, "host %s", h->name);
@@ -1341,6 +1425,8 @@ static int undo_netns(json_t *rec, ash_error_t *err)
     return ret;
 }
 
+/* sandbox.link: a bridge in the root namespace, as runs made it before the hub
+ * (their journals are still recovered). */
 static int undo_link(json_t *rec, ash_error_t *err)
 {
     const char *bridge = json_string_value(json_object_get(rec, "bridge"));
@@ -1378,6 +1464,45 @@ static int undo_link(json_t *rec, ash_error_t *err)
     if (r == 0)
         r = ash_nl_link_delete_name(nl, bridge, err);
     ash_nl_close(nl);
+    return r;
+}
+
+/* sandbox.hub: {"hub": its namespace, "link": gateway link, "bridge": its bridge}
+ * ("hub", not "netns": the link is in the namespace recover runs in).
+ * The gateway link is deleted (it would go with the hub, but only once the
+ * kernel gets to the namespace), then the hub's name; the kernel frees the
+ * hub, its bridge and the hosts' ends of their veths once nothing holds it
+ * (the records of what ran in it, newer, were undone first). */
+static int undo_hub(json_t *rec, ash_error_t *err)
+{
+    const char *ns = json_string_value(json_object_get(rec, "hub"));
+    const char *link = json_string_value(json_object_get(rec, "link"));
+    if (!ns || !link || strncmp(ns, "ash-", 4) != 0 || strchr(ns, '/') || strncmp(link, "ash", 3) != 0 ||
+        strlen(link) >= IF_NAMESIZE_ASH)
+        return ash_error(err, EINVAL, "sandbox.hub record without ash names");
+    struct ash_nl *nl;
+    if (ash_nl_open(&nl, err) < 0)
+        return -1;
+    int idx = 0;
+    int r = ash_nl_link_index(nl, link, &idx, err);
+    bool named = ash_netns_exists(ns);
+    if (r == 0 && idx == 0 && !named) {
+        /* As for sandbox.link: from another network or mount namespace than the
+         * run's, recover says it found nothing rather than "removed". */
+        char why[300];
+        snprintf(why, sizeof why,
+                 "no hub namespace %s nor link %s is here (removed already, or made in another network or mount "
+                 "namespace: remove them there with 'ip link del %s; ip netns del %s')",
+                 ns, link, link, ns);
+        json_object_set_new(rec, "nothing_to_undo", json_string(why));
+        ash_nl_close(nl);
+        return 0;
+    }
+    if (r == 0 && idx > 0 && ash_nl_link_delete(nl, idx, err) < 0)
+        r = ash_error_wrap(err, "link %s", link);
+    ash_nl_close(nl);
+    if (named && ash_netns_delete(ns, r < 0 ? NULL : err) < 0)
+        r = -1;
     return r;
 }
 
@@ -1453,6 +1578,9 @@ const struct ash_undo_op ash_sandbox_undo_ops[] = {
     {"sandbox.fw", undo_fw, false, "removed the sandbox's nftables table {table}"},
     {"sandbox.netns", undo_netns, false, "removed network namespace(s) {netns}"},
     {"sandbox.link", undo_link, false, "removed bridge {bridge} and its veths ({veth_prefix}*)"},
+    {"sandbox.hub", undo_hub, false,
+     "removed gateway link {link} and hub network namespace {hub} (its bridge {bridge} and the hosts' veths go "
+     "with it)"},
     {"sandbox.cgroup", undo_cgroup, false, "killed what ran in and removed {cgroup}"},
     {"sandbox.files", undo_files, false, "removed the run's files in {dir}"},
     {"sandbox.overlay", ash_overlay_undo, false, "removed the fleet overlay link {link}"},

@@ -2,7 +2,15 @@
  * bridge, private /24), a cgroup (memory/cpu limits, freeze, kill), a mount
  * namespace with generated /etc/hosts and /etc/resolv.conf, and a UTS
  * namespace with its own hostname. Built over netlink in-process, every
- * object journaled before it is made. */
+ * object journaled before it is made.
+ *
+ * The bridge is not in the caller's (root) network namespace but in a hub
+ * namespace of the run (/run/netns/ash-<run>): each host's veth is a port of
+ * it there, and one veth joins it to the root, whose end there (the gateway
+ * link) carries the gateway address. The root namespace keeps only that link
+ * and the egress guard table on it: the teardown deletes one link and drops
+ * the namespaces, instead of deleting a bridge in the root (whose
+ * unregistration held the RTNL lock for tens of ms, docs/performance.md). */
 #ifndef ASH_ENV_SANDBOX_H
 #define ASH_ENV_SANDBOX_H
 
@@ -20,10 +28,13 @@ struct ash_host;
 /* The names a run with this id gives its sandbox and the host at `index` of sc->hosts:
  * one place for them, so `aftershock plan` shows what a run will make. */
 struct ash_sandbox_names {
-    char bridge[16];        /* "ash-<run>": the bridge, and the egress guard's nftables table */
+    char bridge[16];        /* "ash-<run>": the bridge (in the hub), and the egress guard's nftables table (root) */
+    char hub[128];          /* "ash-<run>": the hub network namespace holding the bridge (under /run/netns) */
+    char gateway_link[16];  /* "ash<run, 8 chars>g": the root's end of the hub's uplink, the gateway address on it */
+    char uplink[16];        /* "ash<run, 8 chars>u": its peer in the hub, a port of the bridge */
     char veth_prefix[16];   /* "ash<run, 8 chars>v" */
     char netns[128];        /* "ash-<run>-<host>" (also under /run/netns) */
-    char veth[16];          /* root-side end of the host's link: veth_prefix + index */
+    char veth[16];          /* hub-side end of the host's link (a bridge port): veth_prefix + index */
     char parent_cgroup[32]; /* "ash-<run>", relative to each cgroup hierarchy */
     char cgroup[128];       /* "ash-<run>/<host>" */
 };
@@ -59,15 +70,22 @@ const char *ash_sandbox_address(const struct ash_sandbox *sb, const char *name);
 /* The sandbox's /24 (network byte order). */
 uint32_t ash_sandbox_subnet_addr(const struct ash_sandbox *sb);
 /* Kill every host process, release namespaces (the kernel removes the veths
- * in one batch), delete the bridge and cgroups, mark journal records done. */
+ * and the hub's bridge in one batch), delete the gateway link and cgroups,
+ * mark journal records done. */
 void ash_sandbox_destroy(struct ash_sandbox *sb);
 
 struct ash_host *ash_sandbox_host(struct ash_sandbox *sb, const char *name);
 size_t ash_sandbox_n_hosts(const struct ash_sandbox *sb);
 struct ash_host *ash_sandbox_host_at(struct ash_sandbox *sb, size_t i);
-const char *ash_sandbox_bridge(const struct ash_sandbox *sb);  /* "ash-<run>" */
-const char *ash_sandbox_gateway(const struct ash_sandbox *sb); /* bridge address, dotted quad */
-const char *ash_sandbox_subnet(const struct ash_sandbox *sb);  /* "10.x.y.0/24" */
+const char *ash_sandbox_bridge(const struct ash_sandbox *sb);  /* "ash-<run>", in the hub namespace */
+const char *ash_sandbox_gateway(const struct ash_sandbox *sb); /* gateway address (on the gateway link), dotted quad */
+/* The hub network namespace (the bridge, the hosts' veths, the uplink): its
+ * name under /run/netns and an fd to it (the sandbox's: do not close). */
+const char *ash_sandbox_hub_netns(const struct ash_sandbox *sb);
+int ash_sandbox_hub_fd(const struct ash_sandbox *sb);
+/* The gateway link: the root namespace's end of the hub's uplink. */
+const char *ash_sandbox_gateway_link(const struct ash_sandbox *sb);
+const char *ash_sandbox_subnet(const struct ash_sandbox *sb); /* "10.x.y.0/24" */
 
 /* What each host's /etc/hosts lists besides localhost and its own name:
  * all = true (the default after create) every sandbox host and "aftershock",
@@ -81,7 +99,7 @@ const char *ash_host_name(const struct ash_host *h);
 const char *ash_host_etc_dir(const struct ash_host *h);
 const char *ash_host_address(const struct ash_host *h); /* dotted quad */
 const char *ash_host_netns_name(const struct ash_host *h);
-const char *ash_host_veth(const struct ash_host *h); /* root-side end of its link (a bridge port) */
+const char *ash_host_veth(const struct ash_host *h); /* hub-side end of its link (a bridge port, in the hub) */
 int ash_host_netns_fd(const struct ash_host *h);
 /* Address of `name` from the sandbox's own table of hosts (what /etc/hosts
  * lists with the full table, and what the run's DNS server answers when no
@@ -108,7 +126,9 @@ int ash_host_thaw(struct ash_host *h, ash_error_t *err);
 /* SIGKILL every process of the host and wait until they are gone. */
 int ash_host_kill_all(struct ash_host *h, ash_error_t *err);
 
-/* Undo ops for `recover`: sandbox.netns, sandbox.link, sandbox.cgroup, sandbox.files. */
+/* Undo ops for `recover`: sandbox.netns, sandbox.hub, sandbox.link (a bridge in
+ * the root: journals of runs before the hub), sandbox.fw, sandbox.cgroup,
+ * sandbox.files, sandbox.overlay. */
 extern const struct ash_undo_op ash_sandbox_undo_ops[];
 
 #endif

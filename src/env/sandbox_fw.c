@@ -40,16 +40,16 @@ static void refused(ash_error_t *err)
     }
 }
 
-int ash_sandbox_fw_add(const char *table, const char *bridge, const char *subnet, ash_error_t *err)
+int ash_sandbox_fw_add(const char *table, const char *link, const char *subnet, ash_error_t *err)
 {
-    if (!safe_name(table) || !safe_name(bridge) || !safe_name(subnet))
+    if (!safe_name(table) || !safe_name(link) || !safe_name(subnet))
         return ash_error(err, EINVAL, "nftables: refusing unusual names '%s' '%s' '%s'", table ? table : "",
-                         bridge ? bridge : "", subnet ? subnet : "");
+                         link ? link : "", subnet ? subnet : "");
     char cmds[1600];
     /* `add` + `delete` + `add` in one transaction: replaces a leftover of the
      * same name atomically and never fails on a missing one. Priority before
      * the default filter chains, so an accepting ruleset elsewhere cannot
-     * let sandbox traffic out first. IPv6 is off on the bridge; drop it anyway. */
+     * let sandbox traffic out first. IPv6 is off on the link; drop it anyway. */
     snprintf(cmds, sizeof cmds,
              "add table inet %1$s\n"
              "delete table inet %1$s\n"
@@ -59,7 +59,7 @@ int ash_sandbox_fw_add(const char *table, const char *bridge, const char *subnet
              "add rule inet %1$s forward oifname \"%2$s\" meta nfproto ipv4 ip saddr != %3$s counter drop\n"
              "add rule inet %1$s forward iifname \"%2$s\" meta nfproto ipv6 counter drop\n"
              "add rule inet %1$s forward oifname \"%2$s\" meta nfproto ipv6 counter drop\n",
-             table, bridge, subnet);
+             table, link, subnet);
     if (ash_nft_run(-1, cmds, err) < 0) {
         refused(err);
         return ash_error_wrap(err, "cannot add the sandbox's guard table %s", table);

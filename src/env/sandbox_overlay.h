@@ -19,14 +19,18 @@ void ash_overlay_name(const char *run_id, char *buf, size_t len);
 /* The VNI every machine of one fleet run uses: from the coordinator's run id. */
 uint32_t ash_overlay_vni(const char *run_id);
 
-/* Journal, then make the VXLAN `ashx<run_id>` (vni, UDP 4789 from `local`), a
- * port of `bridge`, flooding to each of peers (IPv4, network byte order). */
-int ash_overlay_create(const char *run_id, const char *bridge, uint32_t vni, uint32_t local, const uint32_t *peers,
-                       size_t n_peers, struct ash_journal *j, struct ash_overlay **out, ash_error_t *err);
+struct ash_sandbox;
+
+/* Journal, then make the VXLAN `ashx<run_id>` (vni, UDP 4789 from `local` on
+ * this machine's network), a port of sb's bridge in its hub namespace,
+ * flooding to each of peers (IPv4, network byte order). */
+int ash_overlay_create(const char *run_id, const struct ash_sandbox *sb, uint32_t vni, uint32_t local,
+                       const uint32_t *peers, size_t n_peers, struct ash_journal *j, struct ash_overlay **out,
+                       ash_error_t *err);
 /* Delete it (before its bridge) and mark its record done. NULL is fine. */
 void ash_overlay_destroy(struct ash_overlay *o);
 
-/* Undo op "sandbox.overlay": {"link": "ashx..."}. */
+/* Undo op "sandbox.overlay": {"link": "ashx...", "netns": hub} (no "netns": here). */
 int ash_overlay_undo(json_t *rec, ash_error_t *err);
 
 #endif

@@ -321,7 +321,7 @@ static int crash_describe(const struct ash_fault_spec *f, const struct ash_descr
                      "kill: SIGKILL every process of host %s (%s in %s), then its links down (%s, %s)", host,
                      cg.v2[0] ? "cgroup.kill" : "freeze + kill", cgpath, nm.veth, "eth0");
         ash_describe_object(out, "cgroup-file", cg.v2[0] ? "cgroup.kill" : "freezer.state", cgpath, NULL, "1");
-        ash_describe_object(out, "link", nm.veth, "root", NULL, "down (eth0 in %s too)", nm.netns);
+        ash_describe_object(out, "link", nm.veth, nm.hub, NULL, "down (eth0 in %s too)", nm.netns);
         break;
     case CM_FREEZE:
         n = snprintf(line, sizeof line, "freeze: host %s hangs (%s in %s; thawed on revert)", host,
@@ -332,7 +332,7 @@ static int crash_describe(const struct ash_fault_spec *f, const struct ash_descr
     case CM_ISOLATE:
         n = snprintf(line, sizeof line, "isolate: host %s's links down (%s, eth0 in %s); up on revert", host, nm.veth,
                      nm.netns);
-        ash_describe_object(out, "link", nm.veth, "root", NULL, "down (eth0 in %s too)", nm.netns);
+        ash_describe_object(out, "link", nm.veth, nm.hub, NULL, "down (eth0 in %s too)", nm.netns);
         break;
     }
     if (n > 0 && (size_t)n < sizeof line) {

@@ -310,7 +310,7 @@ void ash_network_doctor(FILE *out)
 /* ---- state ---- */
 
 struct placed {
-    char netns[128]; /* "" for the root namespace (or the target's, when tgt) */
+    char netns[128]; /* "" for the root namespace (or the target's, when tgt); a host's bridge port: the hub's */
     int nsfd;        /* -1: root */
     bool tgt;        /* in the target's own namespace (a container's), not a sandbox one */
     char ifname[16];
@@ -435,6 +435,10 @@ static int add_qdisc(struct ash_ctx *ctx, struct net_state *st, struct ash_host 
 {
     struct placed *p = &st->qd[st->n_qd];
     placed_init(st, p, h, ifname);
+    if (!h && !p->tgt && ctx->sandbox) { /* a host's bridge port: in the sandbox's hub namespace */
+        snprintf(p->netns, sizeof p->netns, "%s", ash_sandbox_hub_netns(ctx->sandbox));
+        p->nsfd = ash_sandbox_hub_fd(ctx->sandbox);
+    }
     struct ash_tc *tc = NULL;
     int ifindex = 0;
     if (ash_tc_open(p->nsfd, &tc, err) < 0 || ash_tc_ifindex(tc, ifname, &ifindex, err) < 0)
@@ -806,8 +810,8 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
                            .reorder = c->reorder};
     bool netem = dmech == MECH_NETEM;
 
-    /* 1. Qdiscs: egress on the host's eth0, ingress on its bridge port (or, for a
-     *    filtered link, on the peer's eth0 toward it). */
+    /* 1. Qdiscs: egress on the host's eth0, ingress on its bridge port in the
+     *    sandbox's hub (or, for a filtered link, on the peer's eth0 toward it). */
     struct nft_list rules_a = {0}, rules_b = {0};
     if (egress && (c->bandwidth || netem)) {
         struct qspec q = {.rate = c->bandwidth,
@@ -862,7 +866,9 @@ static int net_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
                                       .duplicate = c->duplicate,
                                       .corrupt = c->corrupt,
                                       .reorder = c->reorder};
-        st->ropts = (struct ash_relay_opts){.bridge = ash_sandbox_bridge(ctx->sandbox),
+        st->ropts = (struct ash_relay_opts){.netns = ash_sandbox_hub_netns(ctx->sandbox),
+                                            .netns_fd = ash_sandbox_hub_fd(ctx->sandbox),
+                                            .bridge = ash_sandbox_bridge(ctx->sandbox),
                                             .host_veth = ash_host_veth(a),
                                             .relay_b = st->relay_b,
                                             .relay_p = st->relay_p,
@@ -1231,7 +1237,7 @@ static int net_describe(const struct ash_fault_spec *f, const struct ash_describ
                                 an);
             table_b = true;
         } else {
-            ash_describe_object(out, "qdisc", na.veth, "root", "network.qdisc", "%s (what %s receives)", what, an);
+            ash_describe_object(out, "qdisc", na.veth, na.hub, "network.qdisc", "%s (what %s receives)", what, an);
         }
     }
     char action[64] = "";
@@ -1257,7 +1263,7 @@ static int net_describe(const struct ash_fault_spec *f, const struct ash_describ
             ash_sandbox_names(d->run_id, i, sc->hosts[i].name, &nh);
             ash_describe_object(out, "offload", "eth0", nh.netns, "network.offload", "TX checksum offload off");
         }
-        ash_describe_object(out, "link", rb, "root", "network.relay-link",
+        ash_describe_object(out, "link", rb, na.hub, "network.relay-link",
                             "relay veth pair %s/%s between bridge %s and %s: delay %.3f ms, jitter %.3f ms", rb, rp,
                             na.bridge, na.veth, (double)c->delay_ns / 1e6, (double)c->jitter_ns / 1e6);
     }

@@ -33,8 +33,8 @@ int ash_agent_hosts_build(const struct ash_agent_hosts_opts *o, struct ash_agent
         ash_error_wrap(err, "node %s cannot build its hosts", o->node);
         goto fail;
     }
-    if (ash_overlay_create(id, ash_sandbox_bridge(h->sb), o->msg->vni, o->local, o->msg->peers, o->msg->n_peers,
-                           o->journal, &h->ov, err) < 0) {
+    if (ash_overlay_create(id, h->sb, o->msg->vni, o->local, o->msg->peers, o->msg->n_peers, o->journal, &h->ov, err) <
+        0) {
         ash_error_wrap(err, "node %s cannot join its hosts to the others", o->node);
         goto fail;
     }

@@ -3,6 +3,7 @@
 #include "sys/gil.h"
 #include "sys/clock.h"
 #include "sys/netlink.h"
+#include "sys/netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +258,11 @@ static void relay_main(const void *arg, int status)
     /* 1 us timer slack instead of the default 50 us: release times are the point. */
     prctl(PR_SET_TIMERSLACK, 1UL);
     setpriority(PRIO_PROCESS, 0, -10);
+    /* Where the bridge is (the sandbox's hub): packet sockets bind to an index there. */
+    if (o->netns_fd >= 0 && setns(o->netns_fd, CLONE_NEWNET) < 0) {
+        snprintf(msg, sizeof msg, "cannot enter the namespace %s: %s", o->netns ? o->netns : "", strerror(errno));
+        goto fail;
+    }
     r.heap = calloc(QUEUE_MAX_FRAMES, sizeof *r.heap);
     unsigned char *buf = malloc(FRAME_MAX);
     if (!r.heap || !buf) {
@@ -319,6 +326,19 @@ static int relink(struct ash_nl *nl, const char *bridge, const char *host_veth, 
     return 0;
 }
 
+/* A socket in the named namespace ("" or NULL: here). */
+static int open_nl(const char *netns, struct ash_nl **nl, ash_error_t *err)
+{
+    if (!netns || !*netns)
+        return ash_nl_open(nl, err);
+    int fd = ash_netns_open(netns, err);
+    if (fd < 0)
+        return -1;
+    int r = ash_nl_open_in(fd, nl, err);
+    close(fd);
+    return r;
+}
+
 int ash_relay_undo_link(json_t *rec, ash_error_t *err)
 {
     const char *bridge = json_string_value(json_object_get(rec, "bridge"));
@@ -326,8 +346,14 @@ int ash_relay_undo_link(json_t *rec, ash_error_t *err)
     const char *rb = json_string_value(json_object_get(rec, "relay_b"));
     if (!bridge || !hv || !rb || strncmp(bridge, "ash", 3) || strncmp(hv, "ash", 3) || strncmp(rb, "ash", 3))
         return ash_error(err, EINVAL, "network.relay-link record without ash- link names");
+    /* "netns": the sandbox's hub; absent or "" (runs before the hub): here. */
+    const char *ns = json_string_value(json_object_get(rec, "netns"));
+    if (ns && *ns && (strncmp(ns, "ash-", 4) != 0 || strchr(ns, '/')))
+        return ash_error(err, EINVAL, "network.relay-link record names a namespace that is not aftershock's: %s", ns);
+    if (ns && *ns && !ash_netns_exists(ns))
+        return 0; /* gone, and its links with it */
     struct ash_nl *nl;
-    if (ash_nl_open(&nl, err) < 0)
+    if (open_nl(ns, &nl, err) < 0)
         return -1;
     int r = relink(nl, bridge, hv, rb, err);
     ash_nl_close(nl);
@@ -341,8 +367,9 @@ int ash_relay_insert(const struct ash_relay_opts *o, struct ash_journal *j, stru
     snprintf(out->bridge, sizeof out->bridge, "%s", o->bridge);
     snprintf(out->host_veth, sizeof out->host_veth, "%s", o->host_veth);
     snprintf(out->relay_b, sizeof out->relay_b, "%s", o->relay_b);
+    snprintf(out->netns, sizeof out->netns, "%s", o->netns ? o->netns : "");
     struct ash_nl *nl = NULL;
-    if (ash_nl_open(&nl, err) < 0)
+    if ((o->netns_fd >= 0 ? ash_nl_open_in(o->netns_fd, &nl, err) : ash_nl_open(&nl, err)) < 0)
         return -1;
     int br = 0, hv = 0, rp = 0;
     if (ash_nl_link_index(nl, o->bridge, &br, err) < 0 || ash_nl_link_index(nl, o->host_veth, &hv, err) < 0)
@@ -351,7 +378,8 @@ int ash_relay_insert(const struct ash_relay_opts *o, struct ash_journal *j, stru
         ash_error(err, ENODEV, "relay: bridge %s or host link %s is missing", o->bridge, o->host_veth);
         goto fail;
     }
-    json_t *d = json_pack("{s:s, s:s, s:s}", "bridge", o->bridge, "host_veth", o->host_veth, "relay_b", o->relay_b);
+    json_t *d = json_pack("{s:s, s:s, s:s, s:s}", "bridge", o->bridge, "host_veth", o->host_veth, "relay_b", o->relay_b,
+                          "netns", out->netns);
     int jr = d && j ? ash_journal_append(j, "network.relay-link", d, &out->j_link, err) : 0;
     json_decref(d);
     if (!d) {
@@ -368,7 +396,7 @@ int ash_relay_insert(const struct ash_relay_opts *o, struct ash_journal *j, stru
     if (ash_nl_link_set_master(nl, hv, 0, err) < 0)
         goto undo;
     struct ash_net_helper h;
-    if (ash_net_helper_spawn(j, false, -1, relay_main, o, &h, err) < 0)
+    if (ash_net_helper_spawn(j, false, o->netns_fd, relay_main, o, &h, err) < 0)
         goto undo;
     out->pid = h.pid;
     out->pidfd = h.pidfd;
@@ -401,7 +429,7 @@ int ash_relay_remove(struct ash_relay *r, struct ash_journal *j, ash_error_t *er
      * (about 20 ms): nothing shared, so the probes need not wait for it. */
     ash_gil_blocking_begin();
     struct ash_nl *nl;
-    bool opened = ash_nl_open(&nl, err) == 0;
+    bool opened = open_nl(r->netns, &nl, err) == 0;
     int ret = opened ? relink(nl, r->bridge, r->host_veth, r->relay_b, err) : -1;
     if (opened)
         ash_nl_close(nl);

@@ -1,5 +1,5 @@
 /* The userspace link relay: the no-netem path for delay, jitter, duplicate,
- * corrupt and reorder. A host's root-side veth is taken off the bridge and a
+ * corrupt and reorder. A host's hub-side veth is taken off the bridge and a
  * helper process moves its frames (AF_PACKET, PACKET_VNET_HDR so checksum
  * offload and GSO survive) to a second veth pair whose other end is the
  * bridge port, holding each frame until its release time:
@@ -37,8 +37,10 @@ struct ash_relay_filter {
 };
 
 struct ash_relay_opts {
+    const char *netns;     /* the namespace of the bridge: the sandbox's hub ("" or NULL: the caller's) */
+    int netns_fd;          /* an fd to it (-1: the caller's) */
     const char *bridge;    /* the sandbox bridge */
-    const char *host_veth; /* the host's root-side veth (a bridge port until the relay goes in) */
+    const char *host_veth; /* the host's veth there (a bridge port until the relay goes in) */
     const char *relay_b;   /* new veth end made a bridge port */
     const char *relay_p;   /* its peer, the relay's second socket */
     struct ash_relay_effects egress, ingress;
@@ -50,6 +52,7 @@ struct ash_relay {
     pid_t pid;
     int pidfd;
     uint64_t start;
+    char netns[128]; /* "": the caller's */
     char bridge[16], host_veth[16], relay_b[16];
     uint64_t j_link, j_proc; /* journal records still owed */
 };

@@ -86,8 +86,11 @@ void ash_plan_print(FILE *out, const json_t *plan)
     const json_t *sb = json_object_get(plan, "sandbox");
     if (json_is_object(sb)) {
         P("%d. build the sandbox (cgroups %s):\n", step++, str(sb, "cgroup_mode"));
-        P("     bridge %s on %s; nftables table inet %s drops forwarding out of the subnet\n", str(sb, "bridge"),
-          str(sb, "subnet"), str(sb, "egress_guard_nft_table"));
+        P("     bridge %s in hub network namespace %s, on %s\n", str(sb, "bridge"), str(sb, "hub_netns"),
+          str(sb, "subnet"));
+        P("     joined to this namespace by veth %s <-> %s (the gateway, here); nftables table inet %s drops "
+          "forwarding out of the subnet\n",
+          str(sb, "uplink"), str(sb, "gateway_link"), str(sb, "egress_guard_nft_table"));
         P("     run cgroup:");
         size_t i;
         json_t *c;

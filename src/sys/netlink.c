@@ -178,7 +178,7 @@ int ash_nl_link_pin_addr(struct ash_nl *nl, int ifindex, ash_error_t *err)
 }
 
 int ash_nl_vxlan_add(struct ash_nl *nl, const char *name, uint32_t vni, uint32_t local, int master_ifindex,
-                     ash_error_t *err)
+                     int netns_fd, ash_error_t *err)
 {
     struct rtnl_link *link = rtnl_link_vxlan_alloc();
     if (!link)
@@ -196,6 +196,10 @@ int ash_nl_vxlan_add(struct ash_nl *nl, const char *name, uint32_t vni, uint32_t
     /* The peers' MACs are learnt from what arrives; floods go to the static entries. */
     if (r == 0)
         r = rtnl_link_vxlan_set_learning(link, 1);
+    /* Made there directly: the kernel keeps the requester's namespace as the
+     * VXLAN's own (its socket), and looks the master up where the link is. */
+    if (netns_fd >= 0)
+        rtnl_link_set_ns_fd(link, netns_fd);
     if (master_ifindex > 0)
         rtnl_link_set_master(link, master_ifindex);
     rtnl_link_set_flags(link, IFF_UP);

@@ -28,11 +28,13 @@ int ash_nl_veth_add(struct ash_nl *nl, const char *name, const char *peer_name, 
 /* Set the link's MAC address to the one it has: a bridge's then stays when a port
  * with a lower one joins (else its address, and every neighbour's entry for it, changes). */
 int ash_nl_link_pin_addr(struct ash_nl *nl, int ifindex, ash_error_t *err);
-/* A VXLAN link `name` (up, VNI vni, UDP 4789 from local, learning), a port of
- * master_ifindex when > 0; ash_nl_vxlan_peer_add gives it a peer that every
- * flood (ARP, unknown unicast) is sent to: one all-zero FDB entry per peer. */
+/* A VXLAN link `name` (up, VNI vni, UDP 4789 from local, learning), made
+ * inside netns_fd (-1: here) and a port of master_ifindex there when > 0; its
+ * UDP socket stays here, in nl's namespace (the underlay). ash_nl_vxlan_peer_add,
+ * through a socket where the link is, gives it a peer that every flood (ARP,
+ * unknown unicast) is sent to: one all-zero FDB entry per peer. */
 int ash_nl_vxlan_add(struct ash_nl *nl, const char *name, uint32_t vni, uint32_t local, int master_ifindex,
-                     ash_error_t *err);
+                     int netns_fd, ash_error_t *err);
 int ash_nl_vxlan_peer_add(struct ash_nl *nl, int ifindex, uint32_t peer, ash_error_t *err);
 int ash_nl_link_set_up(struct ash_nl *nl, int ifindex, bool up, ash_error_t *err);
 /* The link's own IPv4 forwarding flag (net.ipv4.conf.LINK.forwarding), set over

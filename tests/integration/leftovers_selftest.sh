@@ -22,6 +22,7 @@ cleanup() {
   local p
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
   ip link del "$tag" 2>/dev/null
+  ip link del "${tag}g" 2>/dev/null
   ip netns del "$tag" 2>/dev/null
   ip netns del "lst$$" 2>/dev/null
   nft delete table inet "$tag" 2>/dev/null
@@ -57,6 +58,20 @@ ip netns exec "$tag" tc qdisc add dev lo root tbf rate 1mbit burst 10k latency 1
 expect "a qdisc inside an ash namespace" "qdisc tbf [0-9a-f]+: on lo in network namespace $tag\$"
 ip netns del "$tag"
 gone "the namespace" "network namespace $tag\$"
+
+# A sandbox's hub left behind (src/env/sandbox.c): a named namespace holding
+# the bridge and its ports, joined to this one by a veth (the gateway link).
+ip netns add "$tag"
+ip link add "${tag}g" type veth peer name "${tag}u" netns "$tag"
+ip -n "$tag" link add "$tag" type bridge
+ip -n "$tag" link set "${tag}u" master "$tag"
+expect "a sandbox's hub namespace" "network namespace $tag\$"
+expect "the bridge in the hub" "link $tag in network namespace $tag\$"
+expect "a port of the hub's bridge" "link ${tag}u in network namespace $tag\$"
+expect "the hub's gateway link here" "link ${tag}g\$"
+ip link del "${tag}g"
+ip netns del "$tag"
+gone "the hub and its links" "(network namespace $tag|link ${tag}[gu]?( in network namespace $tag)?)\$"
 
 # A link in another named namespace (a fleet node's, not ash-named itself).
 ip netns add "lst$$"

@@ -182,6 +182,10 @@ for r in recs:
                     need('"%s"' % cg[k] in text, "cgroup " + cg[k])
     elif op == "sandbox.link":
         need(sb.get("bridge") == d["bridge"], "bridge " + d["bridge"])
+    elif op == "sandbox.hub":
+        need(sb.get("hub_netns") == d["hub"], "hub namespace " + d["hub"])
+        need(sb.get("gateway_link") == d["link"], "gateway link " + d["link"])
+        need(sb.get("bridge") == d["bridge"], "bridge " + d["bridge"])
     elif op == "sandbox.fw":
         need(sb.get("egress_guard_nft_table") == d["table"], "egress guard table " + d["table"])
     elif op == "sandbox.files":

@@ -200,7 +200,7 @@ static void assert_clean(struct fx *f, const char *fault, pid_t relay_pid)
     char kind[32], table[64];
     root_kind(ash_host_netns_fd(f->a), "eth0", kind, sizeof kind);
     ck_assert_msg(strcmp(kind, "tbf") && strcmp(kind, "htb") && strcmp(kind, "netem"), "qdisc %s left on a eth0", kind);
-    root_kind(-1, ash_host_veth(f->a), kind, sizeof kind);
+    root_kind(ash_sandbox_hub_fd(f->sb), ash_host_veth(f->a), kind, sizeof kind);
     ck_assert_msg(strcmp(kind, "tbf") && strcmp(kind, "htb") && strcmp(kind, "netem"), "qdisc %s left on a's port",
                   kind);
     root_kind(ash_host_netns_fd(f->b), "eth0", kind, sizeof kind);
@@ -210,8 +210,8 @@ static void assert_clean(struct fx *f, const char *fault, pid_t relay_pid)
     ck_assert_int_eq(ash_nft_table_exists(ash_host_netns_fd(f->a), "inet", table, &err), 0);
     ck_assert_int_eq(ash_nft_table_exists(ash_host_netns_fd(f->b), "inet", table, &err), 0);
     /* No relay link, and a's veth is a bridge port again (traffic flows below). */
-    struct ash_nl *nl;
-    ck_assert_int_eq(ash_nl_open(&nl, &err), 0);
+    struct ash_nl *nl; /* relay links are made in the sandbox's hub, with its bridge */
+    ck_assert_int_eq(ash_nl_open_in(ash_sandbox_hub_fd(f->sb), &nl, &err), 0);
     char **names = NULL;
     size_t n = 0;
     char prefix[32];

@@ -87,6 +87,18 @@ START_TEST(test_words)
          "ash-1a2b3c nor veth ash1a2b3cv* is here\"}",
          "nothing to undo for sandbox.link on this network namespace: no bridge ash-1a2b3c nor veth ash1a2b3cv* is "
          "here");
+    /* The hub: its gateway link is here, where recover runs; its namespace is named. */
+    said("sandbox.hub", "{\"hub\": \"ash-1a2b3c\", \"link\": \"ash1a2b3cg\", \"bridge\": \"ash-1a2b3c\"}",
+         "removed gateway link ash1a2b3cg and hub network namespace ash-1a2b3c (its bridge ash-1a2b3c and the hosts' "
+         "veths go with it)");
+    said("sandbox.hub",
+         "{\"hub\": \"ash-1a2b3c\", \"link\": \"ash1a2b3cg\", \"bridge\": \"ash-1a2b3c\", \"nothing_to_undo\": "
+         "\"no hub namespace ash-1a2b3c nor link ash1a2b3cg is here\"}",
+         "nothing to undo for sandbox.hub on this network namespace: no hub namespace ash-1a2b3c nor link ash1a2b3cg "
+         "is here");
+    /* The overlay's VXLAN, in the hub. */
+    said("sandbox.overlay", "{\"link\": \"ashx1a2b3c\", \"netns\": \"ash-1a2b3c\"}",
+         "removed the fleet overlay link ashx1a2b3c");
     /* An op this build does not know (a newer journal): its name at least. */
     said("future.op", "{\"x\": 1}", "undid future.op");
     /* A line never overflows its buffer. */

@@ -7,6 +7,7 @@
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "sys/netlink.h"
+#include "sys/netns.h"
 #include "test_skip.h"
 
 #include <arpa/inet.h>
@@ -99,17 +100,43 @@ static void make_scenario(struct hosts *hs, size_t n)
     hs->sc.n_hosts = n;
 }
 
-/* Count what the run left: /run/netns entries, links, cgroup directories. */
+/* Links named ash<run>* (veths, the gateway link, the uplink) or ash-<run>* (a
+ * bridge) in nl's namespace, counted and named in what after `where`. */
+static int run_links(struct ash_nl *nl, const char *run, const char *where, char *what, size_t len)
+{
+    int n = 0;
+    ash_error_t err = {0};
+    char a[32], b[32];
+    snprintf(a, sizeof a, "ash%s", run);
+    snprintf(b, sizeof b, "ash-%s", run);
+    const char *pfx[] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        char **names;
+        size_t cnt;
+        ck_assert_int_eq(ash_nl_link_names(nl, pfx[k], &names, &cnt, &err), 0);
+        for (size_t i = 0; i < cnt; i++) {
+            n++;
+            snprintf(what + strlen(what), len - strlen(what), " link:%s%s", names[i], where);
+            free(names[i]);
+        }
+        free(names);
+    }
+    return n;
+}
+
+/* Count what the run left: /run/netns entries (its hosts' and its hub's),
+ * links here and in the hub, cgroup directories. */
 static int leftovers(const char *run, char *what, size_t len)
 {
     int n = 0;
     what[0] = '\0';
-    char prefix[64];
+    char prefix[64], hub[64];
     snprintf(prefix, sizeof prefix, "ash-%s-", run);
+    snprintf(hub, sizeof hub, "ash-%s", run);
     DIR *d = opendir("/run/netns");
     struct dirent *de;
     while (d && (de = readdir(d))) {
-        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
+        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 || strcmp(de->d_name, hub) == 0) {
             n++;
             snprintf(what + strlen(what), len - strlen(what), " netns:%s", de->d_name);
         }
@@ -119,24 +146,15 @@ static int leftovers(const char *run, char *what, size_t len)
     struct ash_nl *nl;
     ash_error_t err = {0};
     ck_assert_int_eq(ash_nl_open(&nl, &err), 0);
-    const char *pfx[2];
-    char a[32], b[32];
-    snprintf(a, sizeof a, "ash%sv", run);
-    snprintf(b, sizeof b, "ash-%s", run);
-    pfx[0] = a;
-    pfx[1] = b;
-    for (int k = 0; k < 2; k++) {
-        char **names;
-        size_t cnt;
-        ck_assert_int_eq(ash_nl_link_names(nl, pfx[k], &names, &cnt, &err), 0);
-        for (size_t i = 0; i < cnt; i++) {
-            n++;
-            snprintf(what + strlen(what), len - strlen(what), " link:%s", names[i]);
-            free(names[i]);
-        }
-        free(names);
-    }
+    n += run_links(nl, run, "", what, len);
     ash_nl_close(nl);
+    int hfd = ash_netns_exists(hub) ? ash_netns_open(hub, &err) : -1;
+    if (hfd >= 0) {
+        ck_assert_int_eq(ash_nl_open_in(hfd, &nl, &err), 0);
+        n += run_links(nl, run, " (in the hub)", what, len);
+        ash_nl_close(nl);
+        close(hfd);
+    }
     const char *roots[] = {"unified", "memory", "cpu", "freezer", NULL};
     for (int k = 0; roots[k]; k++) {
         char path[256];
@@ -292,7 +310,7 @@ START_TEST(test_proc_sys_read_only)
     struct ash_sandbox *sb = build(&hs, 2, run, NULL);
     check_built(sb, run, 2);
     char path[160], buf[16] = "";
-    snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/forwarding", ash_sandbox_bridge(sb));
+    snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/forwarding", ash_sandbox_gateway_link(sb));
     FILE *f = fopen(path, "r+");
     ck_assert_msg(!f && errno == EROFS, "%s is not read-only here", path);
     f = fopen(path, "r");
@@ -300,11 +318,11 @@ START_TEST(test_proc_sys_read_only)
     ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
     fclose(f);
     ck_assert_str_eq(buf, "0\n");
-    /* No IPv6 address on the bridge (not even link-local) where IPv6 is on. */
+    /* No IPv6 address on the gateway link (not even link-local) where IPv6 is on. */
     f = fopen("/proc/net/if_inet6", "r");
     char line[256];
     while (f && fgets(line, sizeof line, f))
-        ck_assert_msg(!strstr(line, ash_sandbox_bridge(sb)), "the bridge has an IPv6 address: %s", line);
+        ck_assert_msg(!strstr(line, ash_sandbox_gateway_link(sb)), "the gateway link has an IPv6 address: %s", line);
     if (f)
         fclose(f);
     finish(sb);
@@ -417,6 +435,67 @@ static void getent_in(struct ash_host *h, const char *name, char *out, size_t le
     close(p[0]);
     waitpid(pid, NULL, 0);
 }
+
+/* The shape: the bridge and the hosts' veths in the hub namespace, not here;
+ * here only the gateway link, with the gateway address; from here a host is
+ * reached at its address (probes without from:), and a host reaches another. */
+START_TEST(test_hub_shape)
+{
+    if (!can_run())
+        return;
+    const char *run = g_run;
+    struct hosts hs;
+    struct ash_sandbox *sb = build(&hs, 2, run, NULL);
+    struct ash_host *a = ash_sandbox_host(sb, "a"), *b = ash_sandbox_host(sb, "b");
+    ash_error_t err = {0};
+    struct ash_nl *root, *hub;
+    ck_assert_int_eq(ash_nl_open(&root, &err), 0);
+    int idx = 0;
+    ck_assert_int_eq(ash_nl_link_index(root, ash_sandbox_bridge(sb), &idx, &err), 0);
+    ck_assert_msg(idx == 0, "the bridge %s is in the root namespace", ash_sandbox_bridge(sb));
+    ck_assert_int_eq(ash_nl_link_index(root, ash_host_veth(a), &idx, &err), 0);
+    ck_assert_msg(idx == 0, "host a's veth %s is in the root namespace", ash_host_veth(a));
+    ck_assert_int_eq(ash_nl_link_index(root, ash_sandbox_gateway_link(sb), &idx, &err), 0);
+    ck_assert_msg(idx > 0, "no gateway link %s here", ash_sandbox_gateway_link(sb));
+    ash_nl_close(root);
+    char name[64];
+    snprintf(name, sizeof name, "ash-%s", run);
+    ck_assert_str_eq(ash_sandbox_hub_netns(sb), name);
+    ck_assert_msg(ash_netns_exists(name), "no /run/netns/%s", name);
+    ck_assert_int_eq(ash_nl_open_in(ash_sandbox_hub_fd(sb), &hub, &err), 0);
+    ck_assert_int_eq(ash_nl_link_index(hub, ash_sandbox_bridge(sb), &idx, &err), 0);
+    ck_assert_msg(idx > 0, "no bridge in the hub");
+    ck_assert_int_eq(ash_nl_link_index(hub, ash_host_veth(b), &idx, &err), 0);
+    ck_assert_msg(idx > 0, "host b's veth is not in the hub");
+    ash_nl_close(hub);
+    /* The gateway address is on the gateway link. */
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ash_sandbox_gateway_link(sb));
+    ck_assert_int_eq(ioctl(fd, SIOCGIFADDR, &ifr), 0);
+    close(fd);
+    char gw[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr, gw, sizeof gw);
+    ck_assert_str_eq(gw, ash_sandbox_gateway(sb));
+    /* From here to host b at its address, and from host a to host b by name. */
+    pid_t srv = start_server(b);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT)};
+    inet_pton(AF_INET, ash_host_address(b), &sa.sin_addr);
+    ck_assert_msg(connect(c, (struct sockaddr *)&sa, sizeof sa) == 0, "connect from the root to %s: %s",
+                  ash_host_address(b), strerror(errno));
+    ck_assert_int_eq(write(c, "ping", 4), 4);
+    char reply[128] = "";
+    ck_assert_int_gt(read(c, reply, sizeof reply - 1), 0);
+    ck_assert_str_eq(reply, "pong from b");
+    close(c);
+    ck_assert_int_eq(client_by_name(a, "b"), 0);
+    stop(srv);
+    finish(sb);
+    assert_clean(run);
+    ck_assert_msg(!ash_netns_exists(name), "the hub %s is still named", name);
+}
+END_TEST
 
 START_TEST(test_reach_by_name)
 {
@@ -783,6 +862,7 @@ static Suite *suite(void)
     add_guarded(s, "two_hosts", test_two_hosts);
     add_guarded(s, "ten_hosts", test_ten_hosts);
     add_guarded(s, "proc_sys_read_only", test_proc_sys_read_only);
+    add_guarded(s, "hub_shape", test_hub_shape);
     add_guarded(s, "reach_by_name", test_reach_by_name);
     add_guarded(s, "freeze_kill_isolate", test_freeze_kill_isolate);
     add_guarded(s, "crash", test_host_crash_fault);

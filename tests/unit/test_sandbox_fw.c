@@ -220,8 +220,9 @@ START_TEST(test_no_egress)
     ck_assert_msg(ash_nl_route4_default(xnl, gw, x_eth0, &err) == 0, "%s", err.msg);
     pid_t srv = listen_in(xfd);
     /* Routing would carry a's packets there and back once our own two links
-     * forward (per link; the machine's ip_forward is left alone). */
-    set_forwarding(ash_sandbox_bridge(sb), "1");
+     * forward (per link; the machine's ip_forward is left alone): the gateway
+     * link, the root's end of the hub's uplink, is where they enter here. */
+    set_forwarding(ash_sandbox_gateway_link(sb), "1");
     set_forwarding(veth, "1");
 
     ash_loop *loop;
@@ -237,10 +238,11 @@ START_TEST(test_no_egress)
     ck_assert_msg(ash_sandbox_fw_delete(table, &err) == 0, "%s", err.msg);
     s = connect_from_a(&ctx, target);
     ck_assert_msg(s.ok, "control: without the guard a should reach %s: %s", target, s.detail);
-    ck_assert_msg(ash_sandbox_fw_add(table, ash_sandbox_bridge(sb), ash_sandbox_subnet(sb), &err) == 0, "%s", err.msg);
+    ck_assert_msg(ash_sandbox_fw_add(table, ash_sandbox_gateway_link(sb), ash_sandbox_subnet(sb), &err) == 0, "%s",
+                  err.msg);
     s = connect_from_a(&ctx, target);
     ck_assert_msg(!s.ok, "host a reached %s with the guard back", target);
-    /* Inside the subnet nothing is in the way: the harness's bridge address. */
+    /* Inside the subnet nothing is in the way: the harness's gateway address. */
     char inside[64];
     snprintf(inside, sizeof inside, "%s:1", ash_sandbox_gateway(sb));
     s = connect_from_a(&ctx, inside);

@@ -404,7 +404,8 @@ static void net_in_place(struct fx *f)
     char table[64];
     net_table(f, table, sizeof table);
     ash_error_t err = {0};
-    ck_assert_msg(harmful_qdisc(ash_host_netns_fd(a), "eth0") || harmful_qdisc(-1, ash_host_veth(a)),
+    ck_assert_msg(harmful_qdisc(ash_host_netns_fd(a), "eth0") ||
+                      harmful_qdisc(ash_sandbox_hub_fd(f->sb), ash_host_veth(a)),
                   "no tbf after a complete inject");
     ck_assert_int_eq(ash_nft_table_exists(ash_host_netns_fd(a), "inet", table, &err), 1);
     pid_t pids[16];
@@ -416,14 +417,15 @@ static void net_nothing_left(struct fx *f, unsigned long long n)
 {
     struct ash_host *a = ash_sandbox_host(f->sb, "a");
     ck_assert_msg(!harmful_qdisc(ash_host_netns_fd(a), "eth0"), "N=%llu: qdisc left on a's eth0", n);
-    ck_assert_msg(!harmful_qdisc(-1, ash_host_veth(a)), "N=%llu: qdisc left on a's bridge port", n);
+    ck_assert_msg(!harmful_qdisc(ash_sandbox_hub_fd(f->sb), ash_host_veth(a)), "N=%llu: qdisc left on a's bridge port",
+                  n);
     char table[64];
     net_table(f, table, sizeof table);
     ash_error_t err = {0};
     ck_assert_msg(ash_nft_table_exists(ash_host_netns_fd(a), "inet", table, &err) == 0, "N=%llu: table %s left", n,
                   table);
-    struct ash_nl *nl;
-    ck_assert_int_eq(ash_nl_open(&nl, &err), 0);
+    struct ash_nl *nl; /* relay links are made in the sandbox's hub, with its bridge */
+    ck_assert_int_eq(ash_nl_open_in(ash_sandbox_hub_fd(f->sb), &nl, &err), 0);
     char **names = NULL, prefix[32];
     size_t nn = 0;
     snprintf(prefix, sizeof prefix, "ash%.8sr", f->run);
@@ -458,7 +460,8 @@ START_TEST(network_inject_fails_half_way)
     torture_kind(&h);
     last_call_fails_inject(&h, &f.sc->faults[1]);
     struct ash_host *b = ash_sandbox_host(f.sb, "b");
-    ck_assert_msg(!harmful_qdisc(ash_host_netns_fd(b), "eth0") && !harmful_qdisc(-1, ash_host_veth(b)),
+    ck_assert_msg(!harmful_qdisc(ash_host_netns_fd(b), "eth0") &&
+                      !harmful_qdisc(ash_sandbox_hub_fd(f.sb), ash_host_veth(b)),
                   "a qdisc left on b after the failed inject");
     fx_free(&f);
     ash_loop_free(loop);
