@@ -1172,7 +1172,10 @@ int ash_fleet_run_hosts(struct ash_fleet_run *fr, struct ash_sandbox *sb, ash_er
         snprintf(peers + l, sizeof peers - l, "%s%s %s", l ? ", " : "", nodes->v[i],
                  inet_ntop(AF_INET, &peer, a, sizeof a) ? a : "?");
     }
-    if (ash_overlay_create(fr->o.run_id, sb, m.vni, here, m.peers, m.n_peers, fr->o.journal, &fr->overlay, err) < 0) {
+    struct ash_overlay_hub where = {
+        .bridge = ash_sandbox_bridge(sb), .netns = ash_sandbox_hub_netns(sb), .fd = ash_sandbox_hub_fd(sb)};
+    if (ash_overlay_create(fr->o.run_id, &where, m.vni, here, m.peers, m.n_peers, fr->o.journal, &fr->overlay, err) <
+        0) {
         err->klass = ASH_ERR_ENVIRONMENT;
         return ash_error_wrap(err, "fleet: cannot join the sandbox's bridge to the nodes' hosts");
     }

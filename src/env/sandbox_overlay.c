@@ -1,6 +1,5 @@
 /* The fleet overlay (sandbox_overlay.h): one VXLAN per machine on its sandbox bridge, in the sandbox's hub. */
 #include "env/sandbox_overlay.h"
-#include "env/sandbox.h"
 #include "sys/netlink.h"
 #include "sys/netns.h"
 
@@ -43,7 +42,7 @@ static int delete_link(int netns_fd, const char *name, ash_error_t *err)
     return r;
 }
 
-int ash_overlay_create(const char *run_id, const struct ash_sandbox *sb, uint32_t vni, uint32_t local,
+int ash_overlay_create(const char *run_id, const struct ash_overlay_hub *where, uint32_t vni, uint32_t local,
                        const uint32_t *peers, size_t n_peers, struct ash_journal *j, struct ash_overlay **out,
                        ash_error_t *err)
 {
@@ -54,15 +53,15 @@ int ash_overlay_create(const char *run_id, const struct ash_sandbox *sb, uint32_
     o->j = j;
     o->hub_fd = -1;
     ash_overlay_name(run_id, o->name, sizeof o->name);
-    const char *bridge = ash_sandbox_bridge(sb);
-    json_t *d = json_pack("{s:s, s:s}", "link", o->name, "netns", ash_sandbox_hub_netns(sb));
+    const char *bridge = where->bridge;
+    json_t *d = json_pack("{s:s, s:s}", "link", o->name, "netns", where->netns);
     int r = !d  ? ash_error(err, ENOMEM, "journal record")
             : j ? ash_journal_append(j, "sandbox.overlay", d, &o->rec, err)
                 : 0;
     json_decref(d);
     if (r < 0)
         goto fail;
-    o->hub_fd = fcntl(ash_sandbox_hub_fd(sb), F_DUPFD_CLOEXEC, 0);
+    o->hub_fd = fcntl(where->fd, F_DUPFD_CLOEXEC, 0);
     if (o->hub_fd < 0) {
         ash_error(err, errno, "overlay: the sandbox's hub namespace");
         goto fail;
@@ -72,7 +71,7 @@ int ash_overlay_create(const char *run_id, const struct ash_sandbox *sb, uint32_
         ash_nl_link_index(hub, bridge, &br, err) < 0)
         goto fail;
     if (br <= 0) {
-        ash_error(err, ENODEV, "overlay: no bridge %s in the hub %s", bridge, ash_sandbox_hub_netns(sb));
+        ash_error(err, ENODEV, "overlay: no bridge %s in the hub %s", bridge, where->netns);
         goto fail;
     }
     /* Made from here (its UDP socket on this machine's network), a port of the

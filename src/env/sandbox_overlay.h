@@ -19,12 +19,18 @@ void ash_overlay_name(const char *run_id, char *buf, size_t len);
 /* The VNI every machine of one fleet run uses: from the coordinator's run id. */
 uint32_t ash_overlay_vni(const char *run_id);
 
-struct ash_sandbox;
+/* Where the sandbox's bridge is: passed in, not asked of the sandbox, because
+ * the sandbox's undo table calls into this file (no call cycle between the two). */
+struct ash_overlay_hub {
+    const char *bridge; /* "ash-<run>" */
+    const char *netns;  /* the hub's name under /run/netns */
+    int fd;             /* the hub namespace (duplicated here, not taken) */
+};
 
 /* Journal, then make the VXLAN `ashx<run_id>` (vni, UDP 4789 from `local` on
- * this machine's network), a port of sb's bridge in its hub namespace,
- * flooding to each of peers (IPv4, network byte order). */
-int ash_overlay_create(const char *run_id, const struct ash_sandbox *sb, uint32_t vni, uint32_t local,
+ * this machine's network), a port of the hub's bridge, flooding to each of
+ * peers (IPv4, network byte order). */
+int ash_overlay_create(const char *run_id, const struct ash_overlay_hub *hub, uint32_t vni, uint32_t local,
                        const uint32_t *peers, size_t n_peers, struct ash_journal *j, struct ash_overlay **out,
                        ash_error_t *err);
 /* Delete it (before its bridge) and mark its record done. NULL is fine. */

@@ -33,7 +33,9 @@ int ash_agent_hosts_build(const struct ash_agent_hosts_opts *o, struct ash_agent
         ash_error_wrap(err, "node %s cannot build its hosts", o->node);
         goto fail;
     }
-    if (ash_overlay_create(id, h->sb, o->msg->vni, o->local, o->msg->peers, o->msg->n_peers, o->journal, &h->ov, err) <
+    struct ash_overlay_hub where = {
+        .bridge = ash_sandbox_bridge(h->sb), .netns = ash_sandbox_hub_netns(h->sb), .fd = ash_sandbox_hub_fd(h->sb)};
+    if (ash_overlay_create(id, &where, o->msg->vni, o->local, o->msg->peers, o->msg->n_peers, o->journal, &h->ov, err) <
         0) {
         ash_error_wrap(err, "node %s cannot join its hosts to the others", o->node);
         goto fail;
