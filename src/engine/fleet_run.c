@@ -84,6 +84,7 @@ struct ash_fleet_run {
     struct ash_coord *coord;
     struct ash_psk key;
     char key_path[4200];
+    char reach[400]; /* ADDRESS:PORT the agents connect to: the bound port, not fleet.listen's :0 */
     pthread_t loop_thread;
     int efd; /* the loop wakes a waiting worker */
     struct remote *faults;
@@ -280,21 +281,20 @@ static int wait_nodes(struct ash_fleet_run *fr, ash_error_t *err)
             fr->dep->states(fr->deployed, states, sizeof states);
             const char *refused = ash_coord_last_refusal(fr->coord);
             return ash_error_class(err, ASH_ERR_ENVIRONMENT, ETIMEDOUT,
-                                   "fleet: no agent for node(s) %s connected within %.1fs (connected: %s); the %s "
+                                   "fleet: no agent for node(s) %s connected within %gs (connected: %s); the %s "
                                    "agents' tasks: %s; does each node have the image and reach %s? nothing was "
                                    "harmed%s%s",
                                    missing, (double)spec(fr)->wait_ns / 1e9, have[0] ? have : "none", fr->dep->engine,
-                                   states, spec(fr)->connect ? spec(fr)->connect : spec(fr)->listen,
-                                   refused[0] ? "; last refused connection: " : "", refused);
+                                   states, fr->reach, refused[0] ? "; last refused connection: " : "", refused);
         }
         if (now >= deadline) {
             const char *refused = ash_coord_last_refusal(fr->coord);
             return ash_error_class(
                 err, ASH_ERR_ENVIRONMENT, ETIMEDOUT,
-                "fleet: no agent for node(s) %s connected to %s within %.0fs (connected: %s); start `aftershock "
+                "fleet: no agent for node(s) %s connected to %s within %gs (connected: %s); start `aftershock "
                 "agent --connect %s --key-file KEY --node NAME` on each node, or raise fleet.wait; nothing was "
                 "harmed%s%s",
-                missing, spec(fr)->listen, (double)spec(fr)->wait_ns / 1e9, have[0] ? have : "none", spec(fr)->listen,
+                missing, fr->reach, (double)spec(fr)->wait_ns / 1e9, have[0] ? have : "none", fr->reach,
                 refused[0] ? "; last refused connection: " : "", refused);
         }
         if (now >= next_note && fr->o.log) {
@@ -361,15 +361,11 @@ static int setup_key(struct ash_fleet_run *fr, ash_error_t *err)
     return ash_psk_write(fr->key_path, &fr->key, err);
 }
 
-/* fleet.engine deploys the agents: they reach this run at connect (default: listen's
- * address) on the port it listens on (listen's, or the one picked for port 0). */
-static int deploy(struct ash_fleet_run *fr, ash_error_t *err)
+/* Where the agents reach the coordinator: fleet.connect's host, or
+ * fleet.listen's, with the port the coordinator is bound to. */
+static void set_reach(struct ash_fleet_run *fr, const struct ash_fleet_spec *fl)
 {
-    const struct ash_fleet_spec *fl = spec(fr);
-    fr->dep = ash_fleet_deployer(fl->engine);
-    if (!fr->dep)
-        return 0;
-    char host[300], connect[400], hex[2 * ASH_PSK_BYTES + 2];
+    char host[300];
     if (fl->connect)
         snprintf(host, sizeof host, "%s", fl->connect);
     else {
@@ -379,7 +375,19 @@ static int deploy(struct ash_fleet_run *fr, ash_error_t *err)
         snprintf(host, sizeof host, "%.*s", (int)n, fl->listen);
     }
     bool v6 = strchr(host, ':') && host[0] != '[';
-    snprintf(connect, sizeof connect, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", ash_coord_port(fr->coord));
+    snprintf(fr->reach, sizeof fr->reach, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", ash_coord_port(fr->coord));
+}
+
+/* fleet.engine deploys the agents: they reach this run at connect (default: listen's
+ * address) on the port it listens on (listen's, or the one picked for port 0). */
+static int deploy(struct ash_fleet_run *fr, ash_error_t *err)
+{
+    const struct ash_fleet_spec *fl = spec(fr);
+    fr->dep = ash_fleet_deployer(fl->engine);
+    if (!fr->dep)
+        return 0;
+    char hex[2 * ASH_PSK_BYTES + 2];
+    const char *connect = fr->reach;
     ash_psk_hex(&fr->key, hex, sizeof hex);
     hex[strcspn(hex, "\n")] = '\0'; /* the 64 digits alone, not the key file's line */
     struct ash_fleet_deploy_opts o = {
@@ -473,6 +481,7 @@ static int start(struct ash_fleet_run *fr, ash_error_t *err)
             err->klass = ASH_ERR_ENVIRONMENT;
         return -1;
     }
+    set_reach(fr, fl);
     if (fr->o.log)
         fprintf(fr->o.log, "fleet: listening on %s (port %d) for the agents of %zu node(s) (key: %s)\n", fl->listen,
                 ash_coord_port(fr->coord), fl->nodes.n, fr->key_path);
