@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The engine's own cost and precision: 10 HTTP probes every 10 ms for 30 s
 # against a local server, compared in the same run with the obvious
-# alternative, a shell loop of curl per probe. Prints aftershock's peak RSS,
-# CPU share, sample lateness (p50/p99/max) and the CPU ratio.
+# alternative, a shell loop of curl per probe, and with the floor, the same
+# samples made with syscalls alone (bench_engine_floor). Prints aftershock's
+# peak RSS, CPU share, sample lateness (p50/p99/max) and the CPU ratios.
 # Usage: bench/bench_engine.sh [BUILD_DIR] [SECONDS] [ash-only]
 #   ash-only: skip the curl loop (for repeated before/after runs of aftershock)
 #   ASH_BENCH_KEEPALIVE=1: probes reuse connections (for comparison only: a
@@ -101,6 +102,19 @@ print(f"{r.ru_utime} {r.ru_stime} {r.ru_maxrss} {wall} {statistics.median(polls)
 PY
 }
 
+floor_us=0
+if [ "$ONLY" != ash-only ]; then
+  # The floor, same server, same rate: a fresh connection per sample and nothing
+  # else (bench/bench_engine_floor.c), so the table shows what the kernel's part
+  # of a sample costs here and how far above it aftershock is. It runs first:
+  # its TIME_WAIT sockets (1 000 a second, for 60 s) then slow aftershock's port
+  # search, not the other way round, so the ratio errs against aftershock.
+  echo "floor: the same samples, syscalls only, for ${SECS}s ..."
+  floor=$("$B/bench/bench_engine_floor" "$port" 10 10 "$SECS")
+  echo "$floor" | grep -v '^RESULT'
+  floor_us=$(echo "$floor" | sed -n 's/^RESULT engine_floor_us_per_sample \([0-9.]*\) .*/\1/p')
+fi
+
 echo "aftershock: $NPROBES http probes x $EVERY for ${SECS}s ..."
 read -r au as arss awall arun < <(SMAPS_OUT="$T/smaps.txt" SMAPS_AT=$(python3 -c "print(0.5 + $SECS / 2)") measure "$B/aftershock" run -q --no-guardian --state-dir "$T/state" \
   --report-dir "$T/reports" "$T/bench.yaml")
@@ -142,10 +156,10 @@ wait
 SH
 read -r cu cs crss cwall _ < <(measure bash "$T/loop.sh")
 
-python3 - "$au" "$as" "$arss" "$awall" "$cu" "$cs" "$cwall" "$lp50" "$lp99" "$lmax" "$samples" "$arun" "$SECS" <<'PY'
+python3 - "$au" "$as" "$arss" "$awall" "$cu" "$cs" "$cwall" "$lp50" "$lp99" "$lmax" "$samples" "$arun" "$SECS" "$floor_us" <<'PY'
 import sys
 au, as_, arss, awall, cu, cs, cwall, lp50, lp99, lmax, samples, arun = map(float, sys.argv[1:13])
-secs = sys.argv[13]
+secs, floor_us = sys.argv[13], float(sys.argv[14])
 a_cpu = (au + as_) / awall * 100
 c_cpu = (cu + cs) / cwall * 100
 print(f"aftershock   peak RSS {arss/1024:7.1f} MiB   CPU {a_cpu:5.1f}% of one core   samples {int(samples)}")
@@ -162,4 +176,8 @@ print(f"RESULT engine_10_cpu_us_per_sample {(au + as_) / max(samples, 1) * 1e6:.
 print(f"RESULT engine_10_lateness_p99_ms {lp99:.3f} ms <1")
 print(f"RESULT engine_10_secs {secs} s -")
 print(f"RESULT engine_vs_curl_loop_cpu {c_cpu / a_cpu if a_cpu else 0:.1f} x >=10")
+us = (au + as_) / max(samples, 1) * 1e6
+print(f"floor        {floor_us:.1f} us per sample: aftershock is {us / floor_us:.2f}x the floor ({us - floor_us:.1f} us above it: libcurl, the loop, the report)")
+print(f"RESULT engine_floor_us_per_sample {floor_us:.1f} us -")
+print(f"RESULT engine_10_vs_floor {us / floor_us:.2f} x -")
 PY

@@ -157,8 +157,10 @@ rows = [
      " at " + f("engine_10_secs", "{:.0f}", " s") + " (while running " + f("engine_10_rss_running_mib", unit=" MiB") +
      "), " + f("engine_10_long_rss_mib", unit=" MiB") + " at " + f("engine_10_long_secs", "{:.0f}", " s") +
      rss_slope() + ", CPU " +
-     f("engine_10_cpu_pct", "{:.1f}", "%") + ", p99 lateness " + f("engine_10_lateness_p99_ms", "{:.2f}", " ms"), "-",
-     "curl loop: " + f("engine_vs_curl_loop_cpu", "{:.1f}", "x our CPU"), "-",
+     f("engine_10_cpu_pct", "{:.1f}", "%") + " (" + f("engine_10_cpu_us_per_sample", "{:.0f}", " µs") +
+     " per sample), p99 lateness " + f("engine_10_lateness_p99_ms", "{:.2f}", " ms"),
+     f("engine_floor_us_per_sample", "{:.0f}", " µs") + " per sample (a fresh connection's syscalls alone)",
+     "curl loop: " + f("engine_vs_curl_loop_cpu", "{:.1f}", "x our CPU"), f("engine_10_vs_floor", "{:.2f}", "x floor"),
      "RSS < 16 MiB: " + verdict("engine_10_rss_mib", "<16") + " (longer run: " +
      verdict("engine_10_long_rss_mib", "<16") + "); CPU < 5%: " + verdict("engine_10_cpu_pct", "<5") +
      "; p99 < 1 ms: " + verdict("engine_10_lateness_p99_ms", "<1")),
