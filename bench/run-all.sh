@@ -24,7 +24,7 @@ for a in "$@"; do
 done
 [ -d "$B" ] || { cmake -S "$here" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 2; }
 B=$(cd "$B" && pwd)
-cmake --build "$B" -j2 --target aftershock ash_target bench_network bench_sandbox bench_dns bench_syscall >/dev/null ||
+cmake --build "$B" -j2 --target aftershock ash_target bench_network bench_sandbox bench_dns bench_syscall bench_engine_floor >/dev/null ||
   { echo "run-all: build failed" >&2; exit 2; }
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/ash-bench-all-XXXXXX")
