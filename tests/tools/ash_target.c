@@ -15,6 +15,9 @@
  *                            queue does (a blocked request that then succeeds)
  *   --any                    listen on every address, not only 127.0.0.1 (inside
  *                            a sandbox host, so that other hosts can reach it)
+ *   --pad BYTES              a healthy answer's body is BYTES of 'x' before "ok"
+ *                            (at most 32768: one send into loopback's buffers), so
+ *                            a client reads it in several pieces
  * The true times of every state change go to stderr and, with --truth-file,
  * are appended to a file as "ash-target: <event> at <CLOCK_MONOTONIC ns>",
  * so a test can compare what aftershock measured with what really happened.
@@ -68,6 +71,7 @@ struct opts {
     bool refuse;
     bool hang;
     bool any;
+    long pad;
 };
 
 static struct opts o = {.fail_after_signal_ms = -1, .fail_at_ms = -1, .recover_after_ms = -1, .log_after_ms = -1};
@@ -168,8 +172,26 @@ static void respond(struct client *c)
                              "Connection: close\r\n\r\nok\n";
     static const char bad[] = "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
                               "Content-Length: 12\r\nConnection: close\r\n\r\nunavailable\n";
-    const char *r = healthy ? ok : bad;
-    size_t len = healthy ? sizeof ok - 1 : sizeof bad - 1;
+    static char *padded;
+    static size_t padded_len;
+    if (o.pad > 0 && !padded) {
+        char head[160];
+        int h = snprintf(head, sizeof head,
+                         "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %ld\r\n"
+                         "Connection: close\r\n\r\n",
+                         o.pad + 3);
+        padded = malloc((size_t)h + (size_t)o.pad + 4);
+        if (!padded) {
+            perror("ash-target: --pad");
+            exit(1);
+        }
+        memcpy(padded, head, (size_t)h);
+        memset(padded + h, 'x', (size_t)o.pad);
+        memcpy(padded + h + o.pad, "ok\n", 4);
+        padded_len = (size_t)h + (size_t)o.pad + 3;
+    }
+    const char *r = healthy ? (padded ? padded : ok) : bad;
+    size_t len = healthy ? (padded ? padded_len : sizeof ok - 1) : sizeof bad - 1;
     if (strncmp(c->buf, "HEAD ", 5) == 0)
         len = (size_t)(strstr(r, "\r\n\r\n") + 4 - r);
     /* Small enough for the socket buffer: one non-blocking send suffices. */
@@ -265,7 +287,8 @@ static long parse_ms(const char *s, const char *flag)
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || *end || v < 0) {
-        fprintf(stderr, "ash-target: %s wants milliseconds (a non-negative integer), got '%s'\n", flag, s);
+        fprintf(stderr, "ash-target: %s wants a non-negative integer (milliseconds, a port or bytes), got '%s'\n", flag,
+                s);
         exit(2);
     }
     return v;
@@ -275,7 +298,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: ash_target [--port N] [--port-file PATH] [--truth-file PATH]\n"
                "                  [--fail-after-signal MS | --fail-at MS] [--recover-after MS]\n"
-               "                  [--log-after MS --log-line TEXT] [--refuse | --hang] [--any]\n");
+               "                  [--log-after MS --log-line TEXT] [--refuse | --hang] [--any]\n"
+               "                  [--pad BYTES]\n");
 }
 
 static void parse_args(int argc, char **argv)
@@ -291,6 +315,7 @@ static void parse_args(int argc, char **argv)
                                              {"refuse", no_argument, NULL, 'R'},
                                              {"hang", no_argument, NULL, 'H'},
                                              {"any", no_argument, NULL, 'A'},
+                                             {"pad", required_argument, NULL, 'D'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int ch;
@@ -334,6 +359,13 @@ static void parse_args(int argc, char **argv)
             break;
         case 'A':
             o.any = true;
+            break;
+        case 'D':
+            o.pad = parse_ms(optarg, "--pad");
+            if (o.pad > 32768) {
+                fprintf(stderr, "ash-target: --pad must be 0..32768\n");
+                exit(2);
+            }
             break;
         case 'h':
             usage(stdout);

@@ -264,6 +264,31 @@ START_TEST(http_ok_against_target)
 }
 END_TEST
 
+/* Answers larger than the 1 KiB receive buffer a probe starts with (headers
+ * and a 20 000-byte body, read in pieces), then with the 16 KiB one it switches
+ * to: every sample is read whole and judged on its status. */
+START_TEST(http_large_answers)
+{
+    struct fixture fx;
+    fx_init(&fx);
+    struct target t;
+    const char *const script[] = {"--pad", "20000", NULL};
+    target_start(&t, script);
+    char url[64];
+    url_of(url, sizeof url, t.port);
+    struct ash_http_conf c = {.url = url};
+    struct ash_probe_spec p = mk_spec("http", &c, 1000 * MS);
+    void *st = open_probe(&fx, &p);
+    for (int i = 0; i < 4; i++) {
+        struct ash_sample s = sample_once(&fx, &p, st, 2000 * MS);
+        ck_assert_msg(s.ok, "sample %d of a 20 KB answer failed: %s", i, s.detail);
+    }
+    p.kind->close(&fx.ctx, &p, st);
+    target_stop(&t);
+    fx_free(&fx);
+}
+END_TEST
+
 /* Probes measure the target, never a proxy: a proxy in the environment (here one
  * that refuses) is not used, whatever no_proxy says (docs/probes.md). */
 START_TEST(http_ignores_proxy_environment)
@@ -794,6 +819,7 @@ static Suite *probes_suite(void)
     TCase *h = tcase_create("http");
     tcase_add_test(h, http_ok_against_target);
     tcase_add_test(h, http_ignores_proxy_environment);
+    tcase_add_test(h, http_large_answers);
     tcase_add_test(h, http_503_fails);
     tcase_add_test(h, http_refused);
     tcase_add_test(h, http_timeout_when_never_answered);
