@@ -3,7 +3,10 @@
 # (bridge, veths, VXLAN overlay) and guard table were made in: the links are not there, so it
 # says it found nothing to remove for those records (not "removed"), marks them
 # done (exit 0), and -v still prints each raw record. In the links' own
-# namespace it removes them and says so. Both namespaces are the test's own.
+# namespace it removes them and says so. The same for the hub shape
+# (sandbox.hub: a named hub namespace and its gateway link), whose name is in
+# the mount namespace: recover in another one says it found neither. All
+# namespaces are the test's own.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
 B=${ASH_BUILD_DIR:?}
@@ -13,11 +16,13 @@ command -v ip >/dev/null 2>&1 || ash_skip_all "needs ip (iproute2) to make the l
 id=$(printf '%04x%04x' $((RANDOM)) $$ | cut -c1-8)
 LINKS=ash-rle$id-links # where the run's links are
 OTHER=ash-rle$id-other # where recover runs first
+HUB=ash-rle$id-hub     # a sandbox.hub record's hub namespace
 T=$(mktemp -d /tmp/ash-rle-XXXXXX)
 fail=0
 cleanup() {
   ip netns del "$LINKS" 2>/dev/null # its links go with it
   ip netns del "$OTHER" 2>/dev/null
+  ip netns del "$HUB" 2>/dev/null
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -90,5 +95,44 @@ if [ "$fw" = 1 ]; then
     'grep -qF "  removed the sandbox'"'"'s nftables table $bridge" "$T/links.out" && ! table_here'
 fi
 check "  no journal left" '[ -z "$(ls -A "$T/state")" ]'
+
+# -- the hub shape: sandbox.hub names a hub namespace (in /run/netns, so in the
+# mount namespace) and its gateway link (in the run's network namespace).
+gw=ash${id}g
+hub_here() { [ -e "/run/netns/$HUB" ]; }
+if ! ip netns add "$HUB" || ! ip -n "$LINKS" link add "$gw" type veth peer name up netns "$HUB"; then
+  ash_skip "the sandbox.hub part: cannot make a named namespace with a veth into it"
+elif ! ip netns exec "$OTHER" unshare -m --propagation private true 2>/dev/null; then
+  ash_skip "the sandbox.hub part: cannot make a mount namespace (unshare -m)"
+else
+  plant_hub() {
+    printf '{"journal":1,"run":"rlh%s","pid":1,"pid_start":1}\n{"id":1,"op":"sandbox.hub","data":{"hub":"%s","link":"%s","bridge":"%s"}}\n' \
+      "$id" "$HUB" "$gw" "$bridge" >"$T/state/rlh$id.journal"
+    chmod 0600 "$T/state/rlh$id.journal"
+  }
+  # Another network namespace and another mount namespace (an empty /run/netns):
+  # neither the hub's name nor the link is there.
+  plant_hub
+  ip netns exec "$OTHER" unshare -m --propagation private sh -c \
+    'mount -t tmpfs ash-rle /run/netns && exec "$0" recover -v --state-dir "$1"' "$ASH" "$T/state" >"$T/hub-other.out" 2>&1
+  st=$?
+  cat "$T/hub-other.out"
+  check "sandbox.hub, recover elsewhere: exits 0 (exit $st)" '[ $st = 0 ]'
+  check "  says it found no hub namespace nor gateway link there" \
+    'grep -qF "  nothing to undo for sandbox.hub on this network namespace: no hub namespace $HUB nor link $gw is here" "$T/hub-other.out"'
+  check "  does not claim to have removed them, and both are still there" \
+    '! grep -q "removed gateway link" "$T/hub-other.out" && hub_here && here "$gw"'
+  check "  marks the record done (no journal left)" '[ -z "$(ls -A "$T/state")" ]'
+  # The run's network namespace, this mount namespace: both removed, and said so.
+  plant_hub
+  ip netns exec "$LINKS" "$ASH" recover --state-dir "$T/state" >"$T/hub-links.out" 2>&1
+  st=$?
+  cat "$T/hub-links.out"
+  check "sandbox.hub, recover in the run's namespace: exits 0 (exit $st)" '[ $st = 0 ]'
+  check "  says it removed the gateway link and the hub namespace" \
+    'grep -qF "  removed gateway link $gw and hub network namespace $HUB" "$T/hub-links.out" && ! grep -q "nothing to undo" "$T/hub-links.out"'
+  check "  and both are gone" '! hub_here && ! here "$gw"'
+  check "  no journal left" '[ -z "$(ls -A "$T/state")" ]'
+fi
 
 ash_exit "$fail"
