@@ -47,21 +47,10 @@ struct http_state {
      * shared by every probe, and its cache would let a probe `from: a` reuse
      * a connection another probe opened in host b's namespace. */
     CURLSH *share;
-    bool large_answers; /* an answer (headers and body) was over HTTP_BUFFER_SMALL */
 };
 
 /* Idle handles kept per probe: samples in flight at once are few (timeout / every). */
 #define HTTP_IDLE_MAX 8
-
-/* libcurl 7.88 allocates a handle's receive buffer before each connection and
- * frees it when the transfer is done (Curl_preconnect, multi_done). At its 16 KiB
- * default that is a large malloc per sample, which glibc serves after merging
- * its fastbins (malloc_consolidate: ~2% of the engine's CPU at 1 000 samples/s);
- * 1 KiB is served from glibc's per-thread cache. Health answers are small; a
- * probe whose answer was larger reads with the default from its next sample
- * on, so a big page is not read 1 KiB per recv for the rest of the run. */
-#define HTTP_BUFFER_SMALL 1024L
-#define HTTP_BUFFER_LARGE 16384L
 
 struct http_sample {
     struct http_state *st;
@@ -154,14 +143,6 @@ static void on_transfer_done(CURL *easy, CURLcode rc, void *arg)
     struct http_sample *s = arg;
     const struct ash_http_conf *c = s->st->p->conf;
     struct ash_sample out = {.start = s->start, .end = ash_now_ns()};
-    if (!s->st->large_answers) {
-        curl_off_t body = 0;
-        long head = 0;
-        curl_easy_getinfo(easy, CURLINFO_SIZE_DOWNLOAD_T, &body);
-        curl_easy_getinfo(easy, CURLINFO_HEADER_SIZE, &head);
-        if (body + head > HTTP_BUFFER_SMALL)
-            s->st->large_answers = true;
-    }
     if (rc != CURLE_OK) {
         describe_curl_error(s, rc, out.detail, sizeof out.detail);
     } else {
@@ -458,9 +439,7 @@ static int http_sample(struct ash_ctx *ctx, const struct ash_probe_spec *p, void
             return ash_error(err, ENOMEM, "probe '%s': cannot set up the request", p->name);
         }
     }
-    /* The handle (and errbuf, which it points to) stays; the rest is this sample's.
-     * Between transfers libcurl holds no receive buffer, so its size can change. */
-    curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, st->large_answers ? HTTP_BUFFER_LARGE : HTTP_BUFFER_SMALL);
+    /* The handle (and errbuf, which it points to) stays; the rest is this sample's. */
     s->done = done, s->arg = arg, s->start = start;
     s->timeout = NULL;
     s->lookup = NULL;

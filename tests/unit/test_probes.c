@@ -264,9 +264,9 @@ START_TEST(http_ok_against_target)
 }
 END_TEST
 
-/* Answers larger than the 1 KiB receive buffer a probe starts with (headers
- * and a 20 000-byte body, read in pieces), then with the 16 KiB one it switches
- * to: every sample is read whole and judged on its status. */
+/* Answers larger than libcurl's receive buffer (headers and a 20 000-byte
+ * body, read in pieces), from a recycled handle too: every sample is read
+ * whole and judged on its status. */
 START_TEST(http_large_answers)
 {
     struct fixture fx;
