@@ -387,11 +387,10 @@ static int deploy(struct ash_fleet_run *fr, ash_error_t *err)
     if (!fr->dep)
         return 0;
     char hex[2 * ASH_PSK_BYTES + 2];
-    const char *connect = fr->reach;
     ash_psk_hex(&fr->key, hex, sizeof hex);
     hex[strcspn(hex, "\n")] = '\0'; /* the 64 digits alone, not the key file's line */
     struct ash_fleet_deploy_opts o = {
-        .fl = fl, .run_id = fr->o.run_id, .connect = connect, .key_hex = hex, .journal = fr->o.journal};
+        .fl = fl, .run_id = fr->o.run_id, .connect = fr->reach, .key_hex = hex, .journal = fr->o.journal};
     int r = fr->dep->deploy(&o, &fr->deployed, err);
     memset(hex, 0, sizeof hex);
     if (r < 0) {
@@ -402,9 +401,9 @@ static int deploy(struct ash_fleet_run *fr, ash_error_t *err)
     fr->dep->describe(fr->deployed, what, sizeof what);
     if (fr->o.log)
         fprintf(fr->o.log, "fleet: deployed the agents through %s (%s); they connect to %s\n",
-                ash_fleet_engine_names[fl->engine], what, connect);
+                ash_fleet_engine_names[fl->engine], what, fr->reach);
     event(fr, ash_now_ns(), "fleet-deploy", "engine %s: agents deployed (%s), connecting to %s",
-          ash_fleet_engine_names[fl->engine], what, connect);
+          ash_fleet_engine_names[fl->engine], what, fr->reach);
     return 0;
 }
 
@@ -1181,8 +1180,7 @@ int ash_fleet_run_hosts(struct ash_fleet_run *fr, struct ash_sandbox *sb, ash_er
         snprintf(peers + l, sizeof peers - l, "%s%s %s", l ? ", " : "", nodes->v[i],
                  inet_ntop(AF_INET, &peer, a, sizeof a) ? a : "?");
     }
-    struct ash_overlay_hub where = {
-        .bridge = ash_sandbox_bridge(sb), .netns = ash_sandbox_hub_netns(sb), .fd = ash_sandbox_hub_fd(sb)};
+    struct ash_overlay_hub where = ash_sandbox_overlay_hub(sb);
     if (ash_overlay_create(fr->o.run_id, &where, m.vni, here, m.peers, m.n_peers, fr->o.journal, &fr->overlay, err) <
         0) {
         err->klass = ASH_ERR_ENVIRONMENT;

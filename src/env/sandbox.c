@@ -1226,6 +1226,10 @@ int ash_sandbox_hub_fd(const struct ash_sandbox *sb)
 {
     return sb->hub_fd;
 }
+struct ash_overlay_hub ash_sandbox_overlay_hub(const struct ash_sandbox *sb)
+{
+    return (struct ash_overlay_hub){.bridge = sb->bridge, .netns = sb->hub, .fd = sb->hub_fd};
+}
 const char *ash_sandbox_gateway_link(const struct ash_sandbox *sb)
 {
     return sb->gw_link;

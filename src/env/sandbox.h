@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "env/sandbox_overlay.h"
 #include "scenario/scenario.h"
 #include "sys/journal.h"
 
@@ -83,6 +84,8 @@ const char *ash_sandbox_gateway(const struct ash_sandbox *sb); /* gateway addres
  * name under /run/netns and an fd to it (the sandbox's: do not close). */
 const char *ash_sandbox_hub_netns(const struct ash_sandbox *sb);
 int ash_sandbox_hub_fd(const struct ash_sandbox *sb);
+/* The hub as the fleet overlay takes it (its bridge, name and fd). */
+struct ash_overlay_hub ash_sandbox_overlay_hub(const struct ash_sandbox *sb);
 /* The gateway link: the root namespace's end of the hub's uplink. */
 const char *ash_sandbox_gateway_link(const struct ash_sandbox *sb);
 const char *ash_sandbox_subnet(const struct ash_sandbox *sb); /* "10.x.y.0/24" */

@@ -33,8 +33,7 @@ int ash_agent_hosts_build(const struct ash_agent_hosts_opts *o, struct ash_agent
         ash_error_wrap(err, "node %s cannot build its hosts", o->node);
         goto fail;
     }
-    struct ash_overlay_hub where = {
-        .bridge = ash_sandbox_bridge(h->sb), .netns = ash_sandbox_hub_netns(h->sb), .fd = ash_sandbox_hub_fd(h->sb)};
+    struct ash_overlay_hub where = ash_sandbox_overlay_hub(h->sb);
     if (ash_overlay_create(id, &where, o->msg->vni, o->local, o->msg->peers, o->msg->n_peers, o->journal, &h->ov, err) <
         0) {
         ash_error_wrap(err, "node %s cannot join its hosts to the others", o->node);
