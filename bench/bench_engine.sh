@@ -147,26 +147,35 @@ PY
 fi
 
 echo "shell loop of curl: 10 loops x 10 ms for ${SECS}s ..."
+# Each loop counts the samples it made: where curl cannot keep up with 10 ms
+# (each sample is a process; on a machine with costly syscalls the loops fill
+# both cores), its CPU share is capped by the machine, so the two are compared
+# per sample made, not per second.
 cat > "$T/loop.sh" <<SH
 end=\$((SECONDS + $SECS))
 for i in \$(seq 10); do
-  ( while [ \$SECONDS -lt \$end ]; do curl -s -o /dev/null --max-time 0.1 "http://127.0.0.1:$port/healthz"; sleep 0.01; done ) &
+  ( n=0; while [ \$SECONDS -lt \$end ]; do curl -s -o /dev/null --max-time 0.1 "http://127.0.0.1:$port/healthz"; n=\$((n + 1)); sleep 0.01; done; echo \$n > "$T/curl.\$i" ) &
 done
 wait
 SH
 read -r cu cs crss cwall _ < <(measure bash "$T/loop.sh")
+csamples=$(cat "$T"/curl.* | awk '{s += $1} END {print s + 0}')
 
-python3 - "$au" "$as" "$arss" "$awall" "$cu" "$cs" "$cwall" "$lp50" "$lp99" "$lmax" "$samples" "$arun" "$SECS" "$floor_us" <<'PY'
+python3 - "$au" "$as" "$arss" "$awall" "$cu" "$cs" "$cwall" "$lp50" "$lp99" "$lmax" "$samples" "$arun" "$SECS" "$floor_us" "$csamples" <<'PY'
 import sys
 au, as_, arss, awall, cu, cs, cwall, lp50, lp99, lmax, samples, arun = map(float, sys.argv[1:13])
-secs, floor_us = sys.argv[13], float(sys.argv[14])
+secs, floor_us, csamples = sys.argv[13], float(sys.argv[14]), float(sys.argv[15])
 a_cpu = (au + as_) / awall * 100
 c_cpu = (cu + cs) / cwall * 100
 print(f"aftershock   peak RSS {arss/1024:7.1f} MiB   CPU {a_cpu:5.1f}% of one core   samples {int(samples)}")
 print(f"             schedule lateness p50 {lp50:.3f} ms  p99 {lp99:.3f} ms  max {lmax:.3f} ms")
 print(f"             RSS while running (median of 20 ms polls) {arun / 1024:.1f} MiB; the peak is the report at the end")
-print(f"curl loop    CPU {c_cpu:5.1f}% of one core")
-print(f"ratio        curl loop uses {c_cpu / a_cpu if a_cpu else float('inf'):.1f}x the CPU of aftershock")
+us = (au + as_) / max(samples, 1) * 1e6
+c_us = (cu + cs) / max(csamples, 1) * 1e6
+ratio = c_us / us if us else 0
+print(f"curl loop    CPU {c_cpu:5.1f}% of one core   samples {int(csamples)} of the {int(samples)} aftershock made"
+      f"   {c_us:.0f} us per sample")
+print(f"ratio        curl loop uses {ratio:.1f}x the CPU of aftershock per sample ({c_cpu / a_cpu if a_cpu else 0:.1f}x per second)")
 print(f"targets      RSS < 16 MiB: {'met' if arss/1024 < 16 else 'MISSED'};  CPU < 5%: {'met' if a_cpu < 5 else 'MISSED'};"
       f"  p99 lateness < 1 ms: {'met' if lp99 < 1 else 'MISSED'}")
 print(f"RESULT engine_10_rss_mib {arss / 1024:.2f} MiB <16")
@@ -175,8 +184,8 @@ print(f"RESULT engine_10_cpu_pct {a_cpu:.2f} % <5")
 print(f"RESULT engine_10_cpu_us_per_sample {(au + as_) / max(samples, 1) * 1e6:.1f} us -")
 print(f"RESULT engine_10_lateness_p99_ms {lp99:.3f} ms <1")
 print(f"RESULT engine_10_secs {secs} s -")
-print(f"RESULT engine_vs_curl_loop_cpu {c_cpu / a_cpu if a_cpu else 0:.1f} x >=10")
-us = (au + as_) / max(samples, 1) * 1e6
+print(f"RESULT engine_curl_loop_us_per_sample {c_us:.1f} us -")
+print(f"RESULT engine_vs_curl_loop_cpu {ratio:.1f} x >=10")
 print(f"floor        {floor_us:.1f} us per sample: aftershock is {us / floor_us:.2f}x the floor ({us - floor_us:.1f} us above it: libcurl, the loop, the report)")
 print(f"RESULT engine_floor_us_per_sample {floor_us:.1f} us -")
 print(f"RESULT engine_10_vs_floor {us / floor_us:.2f} x -")

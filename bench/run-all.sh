@@ -47,7 +47,7 @@ run() {
 }
 
 if [ "$quick" = 1 ]; then
-  reps=50 sb_reps=1 dns_q=50000 dns_rounds=3 sc_args=(-n 30000 -r 3) eng_secs=8 scale_secs=5 long_secs=20
+  reps=50 sb_reps=1 dns_q=50000 dns_rounds=3 sc_args=(-n 30000 -r 3 -p 10) eng_secs=8 scale_secs=5 long_secs=20
 else
   reps=200 sb_reps=3 dns_q=200000 dns_rounds=5 sc_args=(-n 100000 -r 5) eng_secs=20 scale_secs=10 long_secs=60
 fi
@@ -160,7 +160,7 @@ rows = [
      f("engine_10_cpu_pct", "{:.1f}", "%") + " (" + f("engine_10_cpu_us_per_sample", "{:.0f}", " µs") +
      " per sample), p99 lateness " + f("engine_10_lateness_p99_ms", "{:.2f}", " ms"),
      f("engine_floor_us_per_sample", "{:.0f}", " µs") + " per sample (a fresh connection's syscalls alone)",
-     "curl loop: " + f("engine_vs_curl_loop_cpu", "{:.1f}", "x our CPU"), f("engine_10_vs_floor", "{:.2f}", "x floor"),
+     "curl loop: " + f("engine_vs_curl_loop_cpu", "{:.1f}", "x our CPU per sample"), f("engine_10_vs_floor", "{:.2f}", "x floor"),
      "RSS < 16 MiB: " + verdict("engine_10_rss_mib", "<16") + " (longer run: " +
      verdict("engine_10_long_rss_mib", "<16") + "); CPU < 5%: " + verdict("engine_10_cpu_pct", "<5") +
      "; p99 < 1 ms: " + verdict("engine_10_lateness_p99_ms", "<1")),
