@@ -10,6 +10,7 @@
 #include "sys/cgroup.h"
 #include "sys/doctor_line.h"
 #include "sys/netlink.h"
+#include "sys/netns.h"
 #include "sys/nft.h"
 
 #include <errno.h>
@@ -139,9 +140,30 @@ static void try_links(FILE *out)
         ash_doctor_line(out, "mount namespace", false, "unshare(CLONE_NEWNS): %s", strerror(errno));
 }
 
+/* Sandbox hosts and the hub are named namespaces, bind-mounted under
+ * /run/netns as `ip netns add` does: that needs a writable /run and mount
+ * rights, which a throw-away unshare does not show. Like a sandbox run (and
+ * `ip netns add`), it leaves /run/netns itself as a shared mount point. */
+static void try_named_netns(FILE *out)
+{
+    char name[64];
+    snprintf(name, sizeof name, "ash-doctor-%d", (int)getpid());
+    ash_error_t err = {0};
+    if (ash_netns_prepare_dir(&err) < 0 || ash_netns_create(name, NULL, &err) < 0) {
+        ash_doctor_line(out, "named namespace", false, "%s: sandbox hosts cannot be made", err.msg);
+        return;
+    }
+    if (ash_netns_delete(name, &err) < 0)
+        ash_doctor_line(out, "named namespace", false, "made %s/%s but %s", ASH_NETNS_DIR, name, err.msg);
+    else
+        ash_doctor_line(out, "named namespace", true, "made and removed %s/%s (as `ip netns` would)", ASH_NETNS_DIR,
+                        name);
+}
+
 static void doctor_namespaces(FILE *out)
 {
     in_throwaway_netns(out, try_links);
+    try_named_netns(out);
 }
 
 /* ---- qdiscs ---- */

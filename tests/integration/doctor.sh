@@ -12,7 +12,7 @@ fail() { echo "doctor.sh: $*"; cat "$out"; exit 1; }
 for s in privileges namespaces cgroups qdiscs nftables seccomp psi containers; do
     grep -qx "\[$s\]" "$out" || fail "section [$s] missing"
 done
-for item in root CAP_SYS_ADMIN "network namespace" bridge "veth pair" "cgroup mode" "memory controller" \
+for item in root CAP_SYS_ADMIN "network namespace" "named namespace" bridge "veth pair" "cgroup mode" "memory controller" \
     "cpu controller" "cgroup.freeze (v2)" "cgroup.kill (v2)" "freezer (v1)" "qdisc tbf" "qdisc htb" \
     "qdisc netem" nftables "seccomp user notification" "PSI (pressure stall info)" "container engine"; do
     grep -Eq "^  $(printf '%s' "$item" | sed 's/[].[()]/\\&/g') +(yes|no) +[^ ]" "$out" || fail "no yes/no line with a reason for '$item'"
@@ -26,6 +26,8 @@ bad=$(grep -Ev '^\[|^$|^  .{28} (yes|no )  .+' "$out") && fail "malformed lines:
 if [ "$(id -u)" = 0 ]; then
     grep -Eq '^  root +yes' "$out" || fail "root not reported"
     grep -Eq '^  network namespace +yes' "$out" || fail "network namespaces should work as root"
+    grep -Eq '^  named namespace +yes' "$out" || fail "named network namespaces should work as root"
+    ls /run/netns 2>/dev/null | grep -q '^ash-doctor' && fail "doctor left a named namespace behind"
     if modinfo sch_netem >/dev/null 2>&1 || [ -d /sys/module/sch_netem ]; then
         grep -Eq '^  qdisc netem +yes' "$out" || fail "sch_netem exists but doctor says no"
     else
