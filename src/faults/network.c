@@ -400,14 +400,18 @@ static const char *placed_name(const struct net_state *st, struct ash_host *h)
 
 /* A journal record {key: value} and where it is: a sandbox namespace's name, or the
  * target's identity and namespace inode (no "netns" key then, so a record is never
- * read as the root namespace's). NULL when out of memory. */
+ * read as the root namespace's), or "" and the inode of the namespace the harness
+ * runs in. NULL when out of memory. */
 static json_t *record(const struct net_state *st, const struct placed *p, const char *key, const char *value)
 {
     json_t *d = json_pack("{s:s}", key, value);
     if (!d)
         return NULL;
+    unsigned long long ino = 0;
     if (p->tgt ? ash_target_netns_record(&st->tgt, d, NULL) < 0
-               : json_object_set_new(d, "netns", json_string(p->netns)) < 0) {
+               : json_object_set_new(d, "netns", json_string(p->netns)) < 0 ||
+                     (!p->netns[0] && (ash_netns_self_ino(&ino, NULL) < 0 ||
+                                       json_object_set_new(d, "netns_ino", json_integer((json_int_t)ino)) < 0))) {
         json_decref(d);
         return NULL;
     }
@@ -1066,8 +1070,26 @@ static int rec_netns(json_t *rec, ash_error_t *err)
     const char *ns = json_string_value(json_object_get(rec, "netns"));
     if (!ns)
         return ash_error(err, EINVAL, "network record without a netns"), -3;
-    if (!ns[0])
+    if (!ns[0]) {
+        /* The namespace the run's harness was in. A link of the same name in another
+         * one (eth0 in a container recover was started in) is not the run's: its qdisc
+         * or offload is left alone and the record kept for a recover run there.
+         * Records from before the inode was written have none and are undone here. */
+        json_t *ino = json_object_get(rec, "netns_ino");
+        unsigned long long here = 0;
+        if (!ino)
+            return -1;
+        if (ash_netns_self_ino(&here, err) < 0)
+            return -3;
+        if ((json_int_t)here != json_integer_value(ino))
+            return ash_error(err, ESTALE,
+                             "made in the network namespace the run was in (inode %lld), but recover runs in "
+                             "another (inode %llu): nothing touched here; run 'aftershock recover' in the run's "
+                             "namespace (nsenter --net=/proc/PID/ns/net, PID any process in it)",
+                             (long long)json_integer_value(ino), here),
+                   -3;
         return -1;
+    }
     if (strncmp(ns, "ash-", 4) != 0)
         return ash_error(err, EINVAL, "network record names a namespace that is not aftershock's: %s", ns), -3;
     if (!ash_netns_exists(ns))
@@ -1090,6 +1112,9 @@ static int undo_qdisc(json_t *rec, ash_error_t *err)
     int ifindex = 0, r = ash_tc_open(fd, &tc, err);
     if (r == 0 && ash_tc_ifindex(tc, ifname, &ifindex, NULL) == 0)
         r = ash_tc_root_delete(tc, ifindex, err);
+    else if (r == 0) /* recover says so rather than "removed" */
+        json_object_set_new(rec, "nothing_to_undo",
+                            json_string("no such interface here any more: its qdisc went with it"));
     ash_tc_close(tc);
     if (fd >= 0)
         close(fd);

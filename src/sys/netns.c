@@ -236,6 +236,15 @@ int ash_netns_delete(const char *name, ash_error_t *err)
     return 0;
 }
 
+int ash_netns_self_ino(unsigned long long *ino, ash_error_t *err)
+{
+    struct stat sb;
+    if (stat("/proc/thread-self/ns/net", &sb) < 0)
+        return ash_error(err, errno, "cannot stat /proc/thread-self/ns/net");
+    *ino = (unsigned long long)sb.st_ino;
+    return 0;
+}
+
 bool ash_netns_exists(const char *name)
 {
     char path[512];

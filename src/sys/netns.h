@@ -51,6 +51,10 @@ int ash_netns_open(const char *name, ash_error_t *err);
  * process holds it any more. */
 int ash_netns_delete(const char *name, ash_error_t *err);
 bool ash_netns_exists(const char *name);
+/* The inode of the calling thread's network namespace (its identity while it
+ * lives): written beside a record of a change made "here", so that recover run
+ * from another namespace can tell and refuse to touch a link of the same name. */
+int ash_netns_self_ino(unsigned long long *ino, ash_error_t *err);
 
 /* Run fn on the calling thread inside the namespace nsfd (nstype CLONE_NEWNET,
  * ...), then switch back. Sockets fn creates stay in that namespace. Returns

@@ -5,14 +5,16 @@
 # done (exit 0), and -v still prints each raw record. In the links' own
 # namespace it removes them and says so. The same for the hub shape
 # (sandbox.hub: a named hub namespace and its gateway link), whose name is in
-# the mount namespace: recover in another one says it found neither. All
-# namespaces are the test's own.
+# the mount namespace: recover in another one says it found neither. A
+# network fault's qdisc record from the run's own namespace (netns "" and its
+# inode): recover elsewhere refuses and keeps it, a same-named link's qdisc
+# there untouched. All namespaces are the test's own.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
 B=${ASH_BUILD_DIR:?}
 ASH=$B/aftershock
 [ "$(id -u)" = 0 ] || ash_skip_all "needs root (network namespaces and links)"
-command -v ip >/dev/null 2>&1 || ash_skip_all "needs ip (iproute2) to make the links"
+command -v ip >/dev/null 2>&1 && command -v tc >/dev/null 2>&1 || ash_skip_all "needs ip and tc (iproute2) to make the links"
 id=$(printf '%04x%04x' $((RANDOM)) $$ | cut -c1-8)
 LINKS=ash-rle$id-links # where the run's links are
 OTHER=ash-rle$id-other # where recover runs first
@@ -133,6 +135,53 @@ else
     'grep -qF "  removed gateway link $gw and hub network namespace $HUB" "$T/hub-links.out" && ! grep -q "nothing to undo" "$T/hub-links.out"'
   check "  and both are gone" '! hub_here && ! here "$gw"'
   check "  no journal left" '[ -z "$(ls -A "$T/state")" ]'
+fi
+
+# -- a network fault's record made in the run's own namespace (netns "" with its
+# inode): a link of the same name in another namespace is not the run's. recover
+# there touches nothing, says why, fails and keeps the record; in the run's
+# namespace it removes the qdisc.
+dl=ash${id}d
+tbf() { tc -n "$1" qdisc add dev "$dl" root tbf rate 1mbit burst 32kbit latency 50ms 2>/dev/null; }
+tbf_in() { tc -n "$1" qdisc show dev "$dl" 2>/dev/null | grep -q '^qdisc tbf'; }
+if ! ip -n "$LINKS" link add "$dl" type veth peer name "${dl}p" 2>/dev/null ||
+  ! ip -n "$OTHER" link add "$dl" type veth peer name "${dl}p" 2>/dev/null; then
+  ash_skip "the network.qdisc part: cannot make a veth pair"
+elif ! tbf "$LINKS" || ! tbf "$OTHER"; then
+  ash_skip "the network.qdisc part: cannot add a tbf qdisc"
+else
+  ino=$(stat -L -c %i "/run/netns/$LINKS")
+  plant_qdisc() {
+    printf '{"journal":1,"run":"rlq%s","pid":1,"pid_start":1}\n{"id":1,"op":"network.qdisc","data":{"ifname":"%s","netns":"","netns_ino":%s}}\n' \
+      "$id" "$dl" "$ino" >"$T/state/rlq$id.journal"
+    chmod 0600 "$T/state/rlq$id.journal"
+  }
+  plant_qdisc
+  ip netns exec "$OTHER" "$ASH" recover --state-dir "$T/state" >"$T/q-other.out" 2>&1
+  st=$?
+  cat "$T/q-other.out"
+  check "network.qdisc, recover in another namespace: fails (exit $st)" '[ $st != 0 ]'
+  check "  says the record is the run's namespace's and nothing was touched here" \
+    'grep -qF "made in the network namespace the run was in (inode $ino), but recover runs in another" "$T/q-other.out" &&
+     grep -qF "nothing touched here" "$T/q-other.out"'
+  check "  the same-named link's qdisc there is still there" 'tbf_in "$OTHER"'
+  check "  the record is kept" '[ -n "$(ls -A "$T/state")" ]'
+  ip netns exec "$LINKS" "$ASH" recover --state-dir "$T/state" >"$T/q-links.out" 2>&1
+  st=$?
+  cat "$T/q-links.out"
+  check "network.qdisc, recover in the run's namespace: exits 0 (exit $st)" '[ $st = 0 ]'
+  check "  says it removed the qdisc" 'grep -qF "removed the qdisc on $dl in" "$T/q-links.out"'
+  check "  it is gone there and still in the other namespace" '! tbf_in "$LINKS" && tbf_in "$OTHER"'
+  check "  no journal left" '[ -z "$(ls -A "$T/state")" ]'
+  # The interface gone from the run's namespace: its qdisc went with it, and recover
+  # says it found nothing rather than "removed".
+  plant_qdisc
+  ip -n "$LINKS" link del "$dl"
+  ip netns exec "$LINKS" "$ASH" recover --state-dir "$T/state" >"$T/q-gone.out" 2>&1
+  st=$?
+  cat "$T/q-gone.out"
+  check "network.qdisc, interface gone: exits 0 and says there was nothing to undo (exit $st)" \
+    '[ $st = 0 ] && grep -qF "no such interface here any more" "$T/q-gone.out" && ! grep -q "removed the qdisc" "$T/q-gone.out"'
 fi
 
 ash_exit "$fail"
