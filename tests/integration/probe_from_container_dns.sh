@@ -10,8 +10,8 @@
 # the loop, bounded by the sample's timeout. Asserted: schedule lateness p99 under the
 # probes' resolution (100 ms); the revert at its planned time within that resolution;
 # every sample at its planned tick (no gap in the series); the failure detected within
-# timeout + every (600 ms) of the kill; the failed samples say the name went unanswered
-# and end at their timeout, not later.
+# timeout + every (600 ms) of the kill; the failed samples end at their timeout, not
+# later, and once the name is gone they say it went unanswered.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
 . "$(dirname "$0")/lib/dockerd.sh"
@@ -54,6 +54,8 @@ probes:
 detectors:
   - name: users-notice
     probes: {consecutive_failures: 1}
+  - name: name-gone
+    probes: {probes: [http-from-client], consecutive_failures: 5}
 faults:
   - name: kill-web
     target: container:nu-web
@@ -103,11 +105,18 @@ for p in run["probes"]:
           sum(1 for x in s if x[0] + x[1] < kill_at))
 d = run.get("detections", [])
 print("detect_after_kill", round(d[0]["at_ms"] - kill_at, 1) if d else "none")
-print("detail_ok", any("resolve 'nu-web' from nu-client: no answer from 127.0.0.11 within 5" in x["detail"] for x in d))
+# The first failure after the kill may be a refused connection: the container's
+# namespace outlives its killed init for a moment, and its name still resolves (seen
+# on a slower machine: "Connection refused" 92 ms after the kill). Five failures in a
+# row on the http probe (~500 ms later) are past that: its detection says why.
+gone = [x for x in d if x.get("detector") == "name-gone"]
+print("gone_detail", json.dumps(gone[0]["detail"] if gone else "none"))
+print("detail_ok", any("resolve 'nu-web' from nu-client: no answer from 127.0.0.11 within 5" in x["detail"] for x in gone))
 print("run_ms", run["duration_ms"])
 PY
 cat "$T/verdict"
 v() { awk -v k="$1" '$1 == k {print $2}' "$T/verdict"; }
+vall() { awk -v k="$1" '$1 == k {sub(/^[^ ]+ /, ""); print}' "$T/verdict"; }
 le() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)" "$1" "$2"; }
 echo "note the revert (the engine's restart) ended $(v revert_end_late) ms after its planned time"
 check "schedule lateness p99 $(v report_p99) ms < the resolution, 100 ms, the revert included (before: ticks ~1000 ms late)" \
@@ -128,7 +137,7 @@ for p in http-from-client tcp-from-client; do
 done
 check "the failure detected $(v detect_after_kill) ms after the kill: within timeout + every (600 ms, + 25 ms of loop slack)" \
   '[ "$(v detect_after_kill)" != none ] && le "$(v detect_after_kill)" 625'
-check "a detection says the name went unanswered (resolve 'nu-web' from nu-client: no answer from 127.0.0.11 within 500 ms)" \
+check "the http probe's fifth failure in a row says the name went unanswered (resolve 'nu-web' from nu-client: no answer from 127.0.0.11 within 500 ms; it said $(vall gone_detail))" \
   '[ "$(v detail_ok)" = True ]'
 [ "$fail" = 0 ] || tail -20 "$T/kill.out"
 ash_exit "$fail"
