@@ -349,18 +349,30 @@ int ash_dns_listen(struct ash_dns *d, const char *addr, int port, ash_error_t *e
     struct sockaddr_storage sa;
     if (ash_parse_listen(spec, &sa, why, sizeof why) < 0)
         return ash_error_class(err, ASH_ERR_USAGE, EINVAL, "DNS server: %s: %s", spec, why);
-    d->udp_fd = bound_socket(&sa, SOCK_DGRAM, err);
-    if (d->udp_fd < 0)
-        return ash_error_wrap(err, "on %s", spec);
-    /* TCP on the same port as UDP (port 0 picks UDP's first). */
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof bound;
-    getsockname(d->udp_fd, (struct sockaddr *)&bound, &blen);
-    d->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
-                                               : ((struct sockaddr_in6 *)&bound)->sin6_port);
-    d->tcp_fd = bound_socket(&bound, SOCK_STREAM, err);
-    if (d->tcp_fd < 0)
-        goto fail;
+    /* TCP on the same port as UDP (port 0 picks UDP's first). A port free for UDP
+     * may be taken for TCP (a listener, or a connection's local port): with port 0,
+     * pick again, a few times, rather than fail on another program's socket. */
+    for (int tries = 0;; tries++) {
+        d->udp_fd = bound_socket(&sa, SOCK_DGRAM, err);
+        if (d->udp_fd < 0)
+            return ash_error_wrap(err, "on %s", spec);
+        struct sockaddr_storage bound;
+        socklen_t blen = sizeof bound;
+        getsockname(d->udp_fd, (struct sockaddr *)&bound, &blen);
+        d->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                                   : ((struct sockaddr_in6 *)&bound)->sin6_port);
+        ash_error_t e = {0};
+        d->tcp_fd = bound_socket(&bound, SOCK_STREAM, &e);
+        if (d->tcp_fd >= 0)
+            break;
+        if (port != 0 || e.code != EADDRINUSE || tries == 15) {
+            if (err)
+                *err = e;
+            goto fail;
+        }
+        close(d->udp_fd);
+        d->udp_fd = -1;
+    }
     if (ash_loop_add_fd(d->loop, d->udp_fd, EPOLLIN, on_udp, d, err) < 0)
         goto fail;
     if (ash_loop_add_fd(d->loop, d->tcp_fd, EPOLLIN, on_tcp_accept, d, err) < 0) {

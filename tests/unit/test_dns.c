@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1054,6 +1057,71 @@ START_TEST(test_parser)
 }
 END_TEST
 
+/* Port 0: the port UDP picked may be taken for TCP (another program's listener or a
+ * connection's local port); the server picks again instead of failing. Made certain
+ * in a throw-away namespace whose ephemeral range is 3 ports: TCP holds the first,
+ * UDP the second, so UDP's pick is the first (TCP taken) or the third, at random.
+ * Eight listens: without the retry all eight pass one time in 256. */
+static int port0_retry_child(void)
+{
+    if (unshare(CLONE_NEWNET) < 0)
+        return 2;
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
+    int fd = open("/proc/sys/net/ipv4/ip_local_port_range", O_WRONLY | O_CLOEXEC);
+    if (s < 0 || ioctl(s, SIOCSIFFLAGS, &ifr) < 0 || fd < 0 || write(fd, "40000 40002", 11) != 11)
+        return 3;
+    close(fd);
+    close(s);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sa.sin_port = htons(40000);
+    if (bind(t, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(t, 1) < 0)
+        return 4;
+    sa.sin_port = htons(40001);
+    if (bind(u, (struct sockaddr *)&sa, sizeof sa) < 0)
+        return 5;
+    for (int i = 0; i < 8; i++) {
+        ash_loop *loop;
+        struct ash_dns *d;
+        ash_error_t err = {0};
+        if (ash_loop_new(&loop, &err) < 0 || ash_dns_new(loop, &d, &err) < 0)
+            return 6;
+        if (ash_dns_listen(d, "127.0.0.1", 0, &err) < 0) {
+            fprintf(stderr, "listen %d: %s\n", i, err.msg);
+            return 7;
+        }
+        if (ash_dns_port(d) != 40002) {
+            fprintf(stderr, "listen %d: port %d, want 40002\n", i, ash_dns_port(d));
+            return 8;
+        }
+        ash_dns_free(d);
+        ash_loop_free(loop);
+    }
+    return 0;
+}
+
+START_TEST(test_port0_picks_again)
+{
+    if (geteuid() != 0) {
+        ash_test_skip("needs root (a throw-away network namespace)");
+        return;
+    }
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(port0_retry_child());
+    int st = 0;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st), "child died");
+    ck_assert_msg(WEXITSTATUS(st) != 2 && WEXITSTATUS(st) != 3, "cannot make the throw-away namespace (%d)",
+                  WEXITSTATUS(st));
+    ck_assert_msg(WEXITSTATUS(st) == 0, "port 0 listen failed (%d): see stderr", WEXITSTATUS(st));
+}
+END_TEST
+
 /* Host mode: the server on loopback where dns.listen says, over UDP and TCP (ldns's own client). */
 START_TEST(test_host_mode_listen)
 {
@@ -1187,6 +1255,7 @@ int main(void)
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_parser);
     tcase_add_test(tc, test_host_mode_listen);
+    tcase_add_test(tc, test_port0_picks_again);
     tcase_add_test(tc, test_fault_no_effect);
     tcase_add_test(tc, test_clients_see_each_answer);
     tcase_add_test(tc, test_timeouts_measured);
