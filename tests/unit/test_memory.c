@@ -355,7 +355,7 @@ START_TEST(balloon_rate_and_revert)
     ash_error_t err = {0};
     void *state = NULL;
     struct ash_mem_sample s0, s1;
-    int64_t startup = balloon_startup_ns(cg); /* for the message: what a start costs now */
+    int64_t startup = balloon_startup_ns(cg); /* what a start costs now: in the message and the allowance below */
     ck_assert_int_eq(ash_mem_read(cg, &s0, &err), 0);
     int64_t t0 = ash_now_ns();
     ck_assert_msg(f.kind->inject(&fx.ctx, &f, &state, &err) == 0, "inject: %s", err.msg);
@@ -388,14 +388,22 @@ START_TEST(balloon_rate_and_revert)
      * 39.4 ms over its own figure against 31.7 allowed). Measured here with
      * other suites on the 2 cores: inject 1-11 ms, a start after exec 6-31
      * ms, their total over the own figure 10-39 ms; 50 ms allows that worst
-     * case with 10 ms to spare. The message gives both parts of this run. */
+     * case with 10 ms to spare. On a machine whose syscalls cost 5x more
+     * (ASan, 2026-12-06) the two parts alone were 21.6 + 32.2 ms and the run
+     * took 54 ms over its own figure: so the allowance is 50 ms or, where this
+     * run's own parts are larger, its inject plus twice the size-0 start (the
+     * next start varied by up to 1.25x the one measured before it). The
+     * message gives both parts of this run. */
+    double allow = (double)(inject + 2 * startup) / 1e6;
+    if (allow < 50.0)
+        allow = 50.0;
     int64_t took = fx.full_t - t0;
     printf("test_memory: balloon full after %.3f ms (own clock %.3f ms, inject %.3f ms, a size-0 balloon's start "
            "after exec %.3f ms)\n",
            (double)took / 1e6, own_ms, (double)inject / 1e6, (double)startup / 1e6);
-    ck_assert_msg((double)took / 1e6 >= own_ms - 0.5 && (double)took / 1e6 <= own_ms + 50.0,
-                  "took %.3f ms, own figure %.3f + 50 (inject %.3f ms, a start after exec %.3f ms; %s)",
-                  (double)took / 1e6, own_ms, (double)inject / 1e6, (double)startup / 1e6, fx.full_detail);
+    ck_assert_msg((double)took / 1e6 >= own_ms - 0.5 && (double)took / 1e6 <= own_ms + allow,
+                  "took %.3f ms, own figure %.3f + %.1f (inject %.3f ms, a start after exec %.3f ms; %s)",
+                  (double)took / 1e6, own_ms, allow, (double)inject / 1e6, (double)startup / 1e6, fx.full_detail);
     ck_assert_msg(strstr(fx.full_detail, "asked 20.00 MiB/s"), "%s", fx.full_detail);
     /* All of it is charged to the host's cgroup. */
     ck_assert_int_eq(ash_mem_read(cg, &s1, &err), 0);
