@@ -29,6 +29,13 @@ cleanup() {
 }
 trap cleanup EXIT
 check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
+recover_in() { # namespace name [recover options]: recover there, into $T/name.out (printed); its exit status in st
+  local ns=$1 out=$T/$2.out
+  shift 2
+  ip netns exec "$ns" "$ASH" recover "$@" --state-dir "$T/state" >"$out" 2>&1
+  st=$?
+  cat "$out"
+}
 ip netns add "$LINKS" && ip netns add "$OTHER" || ash_skip_all "cannot make network namespaces (ip netns add)"
 
 bridge=ash-$id prefix=ash${id}v vx=ashx$id
@@ -43,23 +50,24 @@ ip -n "$LINKS" link add "$vx" type vxlan id 42 dstport 4789 dev "$bridge" 2>/dev
   { vxlan=0; ash_skip "the VXLAN part: this kernel cannot make a vxlan link"; }
 
 mkdir -m 0700 "$T/state"
-plant() { # a dead run's journal: the sandbox's link record, and the overlay's when there is one
-  {
-    printf '{"journal":1,"run":"rle%s","pid":1,"pid_start":1}\n' "$id"
-    printf '{"id":1,"op":"sandbox.link","data":{"bridge":"%s","veth_prefix":"%s"}}\n' "$bridge" "$prefix"
-    [ "$vxlan" = 1 ] && printf '{"id":2,"op":"sandbox.overlay","data":{"link":"%s"}}\n' "$vx"
-    [ "$fw" = 1 ] && printf '{"id":3,"op":"sandbox.fw","data":{"table":"%s"}}\n' "$bridge"
-  } >"$T/state/rle$id.journal"
-  chmod 0600 "$T/state/rle$id.journal"
+journal() { # run records...: a dead run's journal (its pid 1 with another start time), one record a line
+  local run=$1
+  shift
+  { printf '{"journal":1,"run":"%s","pid":1,"pid_start":1}\n' "$run"; printf '%s\n' "$@"; } >"$T/state/$run.journal"
+  chmod 0600 "$T/state/$run.journal"
+}
+plant() { # the sandbox's link record, and the overlay's and guard table's when there are some
+  local r=("$(printf '{"id":1,"op":"sandbox.link","data":{"bridge":"%s","veth_prefix":"%s"}}' "$bridge" "$prefix")")
+  [ "$vxlan" = 1 ] && r+=("$(printf '{"id":2,"op":"sandbox.overlay","data":{"link":"%s"}}' "$vx")")
+  [ "$fw" = 1 ] && r+=("$(printf '{"id":3,"op":"sandbox.fw","data":{"table":"%s"}}' "$bridge")")
+  journal "rle$id" "${r[@]}"
 }
 here() { ip -n "$LINKS" link show "$1" >/dev/null 2>&1; }
 table_here() { ip netns exec "$LINKS" nft list table inet "$bridge" >/dev/null 2>&1; }
 
 # -- recover in the other namespace: nothing there, and it says so
 plant
-ip netns exec "$OTHER" "$ASH" recover -v --state-dir "$T/state" >"$T/other.out" 2>&1
-st=$?
-cat "$T/other.out"
+recover_in "$OTHER" other -v
 check "recover elsewhere exits 0 (a missing link is not an error) (exit $st)" '[ $st = 0 ]'
 check "  says it found no bridge nor veth there" \
   'grep -qF "  nothing to undo for sandbox.link on this network namespace: no bridge $bridge nor veth $prefix* is here" "$T/other.out"'
@@ -81,9 +89,7 @@ check "  and the links are still in their own namespace" 'here "$bridge" && here
 
 # -- recover in the links' namespace: removed, and said so
 plant
-ip netns exec "$LINKS" "$ASH" recover --state-dir "$T/state" >"$T/links.out" 2>&1
-st=$?
-cat "$T/links.out"
+recover_in "$LINKS" links
 check "recover in the links' namespace exits 0 (exit $st)" '[ $st = 0 ]'
 check "  says it removed the bridge and its veths" \
   'grep -qF "  removed bridge $bridge and its veths ($prefix*)" "$T/links.out" && ! grep -q "nothing to undo" "$T/links.out"'
@@ -108,9 +114,8 @@ elif ! ip netns exec "$OTHER" unshare -m --propagation private true 2>/dev/null;
   ash_skip "the sandbox.hub part: cannot make a mount namespace (unshare -m)"
 else
   plant_hub() {
-    printf '{"journal":1,"run":"rlh%s","pid":1,"pid_start":1}\n{"id":1,"op":"sandbox.hub","data":{"hub":"%s","link":"%s","bridge":"%s"}}\n' \
-      "$id" "$HUB" "$gw" "$bridge" >"$T/state/rlh$id.journal"
-    chmod 0600 "$T/state/rlh$id.journal"
+    journal "rlh$id" "$(printf '{"id":1,"op":"sandbox.hub","data":{"hub":"%s","link":"%s","bridge":"%s"}}' \
+      "$HUB" "$gw" "$bridge")"
   }
   # Another network namespace and another mount namespace (an empty /run/netns):
   # neither the hub's name nor the link is there.
@@ -127,9 +132,7 @@ else
   check "  marks the record done (no journal left)" '[ -z "$(ls -A "$T/state")" ]'
   # The run's network namespace, this mount namespace: both removed, and said so.
   plant_hub
-  ip netns exec "$LINKS" "$ASH" recover --state-dir "$T/state" >"$T/hub-links.out" 2>&1
-  st=$?
-  cat "$T/hub-links.out"
+  recover_in "$LINKS" hub-links
   check "sandbox.hub, recover in the run's namespace: exits 0 (exit $st)" '[ $st = 0 ]'
   check "  says it removed the gateway link and the hub namespace" \
     'grep -qF "  removed gateway link $gw and hub network namespace $HUB" "$T/hub-links.out" && ! grep -q "nothing to undo" "$T/hub-links.out"'
@@ -152,23 +155,17 @@ elif ! tbf "$LINKS" || ! tbf "$OTHER"; then
 else
   ino=$(stat -L -c %i "/run/netns/$LINKS")
   plant_qdisc() {
-    printf '{"journal":1,"run":"rlq%s","pid":1,"pid_start":1}\n{"id":1,"op":"network.qdisc","data":{"ifname":"%s","netns":"","netns_ino":%s}}\n' \
-      "$id" "$dl" "$ino" >"$T/state/rlq$id.journal"
-    chmod 0600 "$T/state/rlq$id.journal"
+    journal "rlq$id" "$(printf '{"id":1,"op":"network.qdisc","data":{"ifname":"%s","netns":"","netns_ino":%s}}' "$dl" "$ino")"
   }
   plant_qdisc
-  ip netns exec "$OTHER" "$ASH" recover --state-dir "$T/state" >"$T/q-other.out" 2>&1
-  st=$?
-  cat "$T/q-other.out"
+  recover_in "$OTHER" q-other
   check "network.qdisc, recover in another namespace: fails (exit $st)" '[ $st != 0 ]'
   check "  says the record is the run's namespace's and nothing was touched here" \
     'grep -qF "made in the network namespace the run was in (inode $ino), but recover runs in another" "$T/q-other.out" &&
      grep -qF "nothing touched here" "$T/q-other.out"'
   check "  the same-named link's qdisc there is still there" 'tbf_in "$OTHER"'
   check "  the record is kept" '[ -n "$(ls -A "$T/state")" ]'
-  ip netns exec "$LINKS" "$ASH" recover --state-dir "$T/state" >"$T/q-links.out" 2>&1
-  st=$?
-  cat "$T/q-links.out"
+  recover_in "$LINKS" q-links
   check "network.qdisc, recover in the run's namespace: exits 0 (exit $st)" '[ $st = 0 ]'
   check "  says it removed the qdisc" 'grep -qF "removed the qdisc on $dl in" "$T/q-links.out"'
   check "  it is gone there and still in the other namespace" '! tbf_in "$LINKS" && tbf_in "$OTHER"'
@@ -177,9 +174,7 @@ else
   # says it found nothing rather than "removed".
   plant_qdisc
   ip -n "$LINKS" link del "$dl"
-  ip netns exec "$LINKS" "$ASH" recover --state-dir "$T/state" >"$T/q-gone.out" 2>&1
-  st=$?
-  cat "$T/q-gone.out"
+  recover_in "$LINKS" q-gone
   check "network.qdisc, interface gone: exits 0 and says there was nothing to undo (exit $st)" \
     '[ $st = 0 ] && grep -qF "no such interface here any more" "$T/q-gone.out" && ! grep -q "removed the qdisc" "$T/q-gone.out"'
 fi
