@@ -45,7 +45,7 @@ static void target_text(struct out *o, const json_t *rec)
     puts_(o, t ? ash_target_identity_text(t, id, sizeof id) : "its target");
 }
 
-/* A sandbox record names its network namespace ("" is the root one); a record of a
+/* A sandbox record names its network namespace ("" is the run's own); a record of a
  * container or process target names that target. A record with neither (the run's
  * hub and its gateway link, the bridge of runs before the hub, their overlay link)
  * was made in the run's own namespace, which is not named: all recover knows is the
@@ -62,8 +62,15 @@ static void where_text(struct out *o, const json_t *rec)
         puts_(o, ns);
     } else if (!netns) {
         puts_(o, "this network namespace");
+    } else if (json_is_integer(json_object_get(rec, "netns_ino"))) {
+        /* "" is the namespace the run's harness was in: the root one on a
+         * plain machine, a container's in a fleet agent. Its inode says which. */
+        char ino[64];
+        snprintf(ino, sizeof ino, "the run's own network namespace (inode %lld)",
+                 (long long)json_integer_value(json_object_get(rec, "netns_ino")));
+        puts_(o, ino);
     } else {
-        puts_(o, "the root network namespace");
+        puts_(o, "the network namespace recover runs in");
     }
 }
 

@@ -54,7 +54,7 @@ int ash_target_netns_reopen(json_t *rec, int *fd, const char **why, ash_error_t 
     }
     if ((json_int_t)sb.st_ino != ino) {
         close(f);
-        return ash_error(err, ESTALE,
+        return ash_error(err, 0, /* the message is the whole story: no strerror suffix */
                          "%s: its init (pid %d) is in another network namespace than the one recorded (inode %lld, "
                          "now %llu); nothing touched there",
                          name, (int)pid, (long long)ino, (unsigned long long)sb.st_ino);

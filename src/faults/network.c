@@ -1082,7 +1082,7 @@ static int rec_netns(json_t *rec, ash_error_t *err)
         if (ash_netns_self_ino(&here, err) < 0)
             return -3;
         if ((json_int_t)here != json_integer_value(ino))
-            return ash_error(err, ESTALE,
+            return ash_error(err, 0, /* the message is the whole story: no strerror suffix */
                              "made in the network namespace the run was in (inode %lld), but recover runs in "
                              "another (inode %llu): nothing touched here; run 'aftershock recover' in the run's "
                              "namespace (nsenter --net=/proc/PID/ns/net, PID any process in it)",

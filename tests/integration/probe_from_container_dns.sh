@@ -123,7 +123,12 @@ check "schedule lateness p99 $(v report_p99) ms < the resolution, 100 ms, the re
   'le "$(v report_p99)" 99.999'
 check "no late tick names the revert: it held the loop for none of its $(v revert_end_late) ms ($(v revert_ticks) ticks)" \
   '[ "$(v revert_ticks)" = 0 ]'
-check "no probe tick held the loop over 20 ms (worst $(v probe_busy_max) ms)" 'le "$(v probe_busy_max)" 20'
+# A tick's hold on the loop is wall time: it counts the moments the machine ran
+# something else while the tick held the run lock (CI, clang build: 21.9 ms once
+# in 7 s). What this guards against, a lookup made on the loop, held it for the
+# lookup's timeout or more (200-3003 ms before). Half the probe period, 50 ms,
+# is the bound: a tick under it cannot cost the next sample its slot.
+check "no probe tick held the loop over half the 100 ms period (worst $(v probe_busy_max) ms)" 'le "$(v probe_busy_max)" 50'
 for p in http-from-client tcp-from-client; do
   read -r okb allb <<<"$(awk -v k="okbefore_$p" '$1 == k {print $2, $3}' "$T/verdict")"
   check "$p: resolved nu-web and reached it from nu-client before the kill ($okb of $allb samples ok)" \

@@ -86,13 +86,28 @@ static void on_detect(struct ash_ctx *ctx, const struct ash_detector_spec *d, in
         fx.detect_t = t;
 }
 
+/* Made and removed in the runner process: a failed test skips its checked teardown. */
+static char parentdir[64];
+
+static void parent_setup(void)
+{
+    ash_test_guard_setup();
+    ash_test_parent_make(parentdir, sizeof parentdir, "ash-memtest");
+}
+
+static void parent_teardown(void)
+{
+    ash_test_parent_remove(parentdir);
+    ash_test_guard_teardown();
+}
+
 static void setup(void)
 {
     memset(&fx, 0, sizeof fx);
     if (!can_run())
         return;
     snprintf(fx.run, sizeof fx.run, "m%05x", (unsigned)getpid() & 0xfffff);
-    snprintf(fx.state, sizeof fx.state, "/tmp/ash-memtest-XXXXXX");
+    snprintf(fx.state, sizeof fx.state, "%s/t-XXXXXX", parentdir);
     ck_assert_ptr_nonnull(mkdtemp(fx.state));
     ash_error_t err = {0};
     ck_assert_int_eq(ash_journal_open(ash_test_journal_dir, fx.run, &fx.j, &err), 0);
@@ -449,7 +464,7 @@ static Suite *suite(void)
     Suite *s = suite_create("memory");
     TCase *tc = tcase_create("cgroup");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_unchecked_fixture(tc, ash_test_guard_setup, ash_test_guard_teardown);
+    tcase_add_unchecked_fixture(tc, parent_setup, parent_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, limit_stops_stepping_allocator);
     tcase_add_test(tc, balloon_oom_detected);

@@ -45,7 +45,7 @@ END_TEST
 START_TEST(test_words)
 {
     /* The records as the ops journal them (a container target's identity, a sandbox
-     * namespace's name, the root namespace). */
+     * namespace's name, the run's own namespace). */
 #define CTR                                                                                                            \
     "\"target\": {\"type\": \"container\", \"name\": \"web\", \"id\": \"3f2a9c01b7e4aa\", \"container\": "             \
     "\"shop_web_1\"}"
@@ -53,8 +53,11 @@ START_TEST(test_words)
          "removed nftables table ash-1a2b3c in network namespace ash-1a2b3c-web");
     said("network.nft", "{\"table\": \"ash-1a2b3c\", " CTR ", \"netns_ino\": 4026532}",
          "removed nftables table ash-1a2b3c in the network namespace of container shop_web_1 (id 3f2a9c01b7e4)");
+    said("network.qdisc", "{\"ifname\": \"eth0\", \"netns\": \"\", \"netns_ino\": 4026531840}",
+         "removed the qdisc on eth0 in the run's own network namespace (inode 4026531840)");
+    /* Journals from before the inode was written: undone where recover runs. */
     said("network.qdisc", "{\"ifname\": \"eth0\", \"netns\": \"\"}",
-         "removed the qdisc on eth0 in the root network namespace");
+         "removed the qdisc on eth0 in the network namespace recover runs in");
     said("host-crash.thaw",
          "{\"v2\": \"/sys/fs/cgroup/unified/docker/3f2a\", \"memory\": \"\", \"cpu\": \"\", \"freezer\": \"\", " CTR
          "}",
