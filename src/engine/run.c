@@ -582,12 +582,13 @@ static int revert_fault(struct run *r, struct fault_rt *f, const char *why)
         ash_ctx_eventf(&r->ctx, f->reverted_at, "revert-failed", "%s: %s", f->spec->name, err.msg);
         return -1;
     }
+    /* The wait is said after where it was undone, as inject_fault says it: a fleet
+     * fault's nodes belong in the event whether or not the lock was contended. */
+    char wait[96] = "";
     if (waited > ASH_LATE_REPORT_NS)
-        ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted",
-                       "%s (%s; of which %.3f ms waiting for the run lock: undone up to that much earlier)",
-                       f->spec->name, why, ash_ns_to_ms(waited));
-    else
-        ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted", "%s (%s)%s", f->spec->name, why, where);
+        snprintf(wait, sizeof wait, " (of which %.3f ms waiting for the run lock: undone up to that much earlier)",
+                 ash_ns_to_ms(waited));
+    ash_ctx_eventf(&r->ctx, f->reverted_at, "fault-reverted", "%s (%s)%s%s", f->spec->name, why, where, wait);
     check_finished(r);
     return 0;
 }
