@@ -688,6 +688,11 @@ static int build_hosts(struct ash_sandbox *sb, const struct ash_scenario *sc, as
         return ash_error(err, ENOMEM, "sandbox");
     }
     atomic_init(&w.next, 0);
+    /* Each host keeps about six descriptors (its namespaces, netlink socket,
+     * cgroup files): room for them in one growth of the table, made before
+     * any thread here shares it, not two or three grace periods' worth of
+     * waiting once the workers do (20-60 ms at 50 hosts). */
+    ash_fd_table_reserve(sb->n * 8 + NET_WORKERS * 4);
     /* Without a base each host detaches /run/netns in its own copy: slower, same result. */
     if (ash_mnt_base_create(&sb->mnt_base, NULL) < 0)
         sb->mnt_base = -1;

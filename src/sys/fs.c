@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 int ash_mkdir_p(const char *dir, mode_t mode, ash_error_t *err)
@@ -101,4 +102,24 @@ int ash_grow(void *vp, size_t *cap, size_t need, size_t size, size_t first)
     *(void **)vp = nv;
     *cap = ncap;
     return 0;
+}
+
+void ash_fd_table_reserve(size_t more)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    /* Descriptors are handed out lowest first: the next `more` end below this one. */
+    int low = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (low < 0)
+        return;
+    uint64_t want = (uint64_t)low + more, cap = rl.rlim_cur == RLIM_INFINITY ? INT_MAX : rl.rlim_cur;
+    if (want >= cap)
+        want = cap > 0 ? cap - 1 : 0;
+    if (want > (uint64_t)low) {
+        int high = fcntl(low, F_DUPFD_CLOEXEC, (int)want); /* the lowest free at or above it */
+        if (high >= 0)
+            close(high);
+    }
+    close(low);
 }

@@ -25,4 +25,12 @@ int ash_write_text(const char *path, const char *value);
  * (the array is unchanged). */
 int ash_grow(void *vp, size_t *cap, size_t need, size_t size, size_t first);
 
+/* Grow this process's descriptor table now, in one step, to hold `more`
+ * descriptors beyond those open (capped by RLIMIT_NOFILE). The kernel grows
+ * it by doubling as descriptors are opened, and while threads share it each
+ * growth waits for an RCU grace period (expand_fdtable: 10-20 ms here), so
+ * call this before starting threads that will open many. Best effort: a
+ * table that cannot grow now grows later, as it would have. */
+void ash_fd_table_reserve(size_t more);
+
 #endif
