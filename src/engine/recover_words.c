@@ -54,6 +54,7 @@ static void where_text(struct out *o, const json_t *rec)
 {
     const json_t *netns = json_object_get(rec, "netns");
     const char *ns = json_string_value(netns);
+    const json_t *ino = json_object_get(rec, "netns_ino");
     if (json_is_object(json_object_get(rec, "target"))) {
         puts_(o, "the network namespace of ");
         target_text(o, rec);
@@ -62,13 +63,12 @@ static void where_text(struct out *o, const json_t *rec)
         puts_(o, ns);
     } else if (!netns) {
         puts_(o, "this network namespace");
-    } else if (json_is_integer(json_object_get(rec, "netns_ino"))) {
+    } else if (json_is_integer(ino)) {
         /* "" is the namespace the run's harness was in: the root one on a
          * plain machine, a container's in a fleet agent. Its inode says which. */
-        char ino[64];
-        snprintf(ino, sizeof ino, "the run's own network namespace (inode %lld)",
-                 (long long)json_integer_value(json_object_get(rec, "netns_ino")));
-        puts_(o, ino);
+        char text[64];
+        snprintf(text, sizeof text, "the run's own network namespace (inode %lld)", (long long)json_integer_value(ino));
+        puts_(o, text);
     } else {
         puts_(o, "the network namespace recover runs in");
     }
