@@ -240,6 +240,10 @@ static void *plain_thread(void *arg)
     }
     w->ns = ash_now_ns() - t0;
 out:
+    /* A host that failed half-made may have left this thread in its namespaces:
+     * the names to remove are in the machine's mount namespace. */
+    if (root_mnt >= 0 && setns(root_mnt, CLONE_NEWNS) < 0)
+        fprintf(stderr, "bench_sandbox: plain probe: cannot return to the mount namespace: %s\n", strerror(errno));
     if (w->ns < 0) /* a failure's leftovers, as far as it got */
         for (int i = 0; fds && i < n; i++) {
             for (int k = 0; k < 3; k++)
