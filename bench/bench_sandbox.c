@@ -3,7 +3,7 @@
  * equivalent `ip` script (bench/sandbox_ip_script.sh) and with a throw-away
  * floor probe that makes only the kernel calls (per host: a netns by unshare,
  * a veth pair with one end inside; teardown: close the namespaces and wait
- * until the kernel has removed the veths). Prints all three, the cost per
+ * until the kernel has removed the veths). Prints all of them, the cost per
  * host, the ratio to the script and to the floor, and RESULT lines for
  * bench/run-all.sh; and beside them the same work as the sandbox's, done
  * plainly by one thread (plain_probe). The netlink path is journaled in /run/aftershock as a
@@ -110,7 +110,7 @@ struct plain_run {
     ash_error_t err;
 };
 
-#define WF_ERR(...) ash_error(&w->err, errno, __VA_ARGS__) /* -1 */
+#define PLAIN_ERR(...) ash_error(&w->err, errno, __VA_ARGS__) /* -1 */
 
 static int plain_host(struct plain_run *w, int i, struct ash_nl *hub_nl, int bridge, int base_mnt, int root_mnt,
                       int root_net, const char *dir, int *fds)
@@ -118,34 +118,34 @@ static int plain_host(struct plain_run *w, int i, struct ash_nl *hub_nl, int bri
     char name[64], path[512], hosts[512], resolv[512];
     snprintf(name, sizeof name, "ashfw%d-%d", (int)getpid() % 10000, i);
     if (unshare(CLONE_NEWNET | CLONE_NEWUTS) < 0)
-        return WF_ERR("unshare(net, uts)");
+        return PLAIN_ERR("unshare(net, uts)");
     if (sethostname(name, strlen(name)) < 0)
-        return WF_ERR("sethostname");
+        return PLAIN_ERR("sethostname");
     fds[0] = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     fds[1] = open("/proc/thread-self/ns/uts", O_RDONLY | O_CLOEXEC);
     snprintf(path, sizeof path, "/run/netns/%s", name);
     int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
     if (fds[0] < 0 || fds[1] < 0 || fd < 0)
-        return WF_ERR("open %s", path);
+        return PLAIN_ERR("open %s", path);
     close(fd);
     if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0)
-        return WF_ERR("bind %s", path);
+        return PLAIN_ERR("bind %s", path);
     snprintf(hosts, sizeof hosts, "%s/%d", dir, i);
     if (mkdir(hosts, 0755) < 0)
-        return WF_ERR("mkdir %s", hosts);
+        return PLAIN_ERR("mkdir %s", hosts);
     snprintf(hosts, sizeof hosts, "%s/%d/hosts", dir, i);
     snprintf(resolv, sizeof resolv, "%s/resolv.conf", dir);
     FILE *f = fopen(hosts, "we");
     if (!f || fprintf(f, "127.0.0.1\tlocalhost\n10.0.0.%d\t%s\n", i % 250 + 2, name) < 0 || fclose(f) != 0)
-        return WF_ERR("write %s", hosts);
+        return PLAIN_ERR("write %s", hosts);
     if (setns(base_mnt, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0)
-        return WF_ERR("mount namespace");
+        return PLAIN_ERR("mount namespace");
     if (mount(hosts, "/etc/hosts", "none", MS_BIND, NULL) < 0 ||
         mount(resolv, "/etc/resolv.conf", "none", MS_BIND, NULL) < 0)
-        return WF_ERR("bind over /etc");
+        return PLAIN_ERR("bind over /etc");
     fds[2] = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
     if (fds[2] < 0 || setns(root_mnt, CLONE_NEWNS) < 0 || setns(root_net, CLONE_NEWNET) < 0)
-        return WF_ERR("back to the root namespaces");
+        return PLAIN_ERR("back to the root namespaces");
     char veth[IF_NAMESIZE];
     snprintf(veth, sizeof veth, "ashfw%dv%d", (int)getpid() % 10000, i);
     struct ash_nl *nl = NULL;
@@ -171,7 +171,7 @@ static void *plain_thread(void *arg)
     int(*fds)[3] = malloc((size_t)n * sizeof *fds);
     struct ash_nl *hub_nl = NULL;
     char dir[256], br[IF_NAMESIZE], path[512];
-    snprintf(dir, sizeof dir, "%s/bench-floor-%d", ASH_DEFAULT_STATE_DIR, (int)getpid());
+    snprintf(dir, sizeof dir, "%s/bench-plain-%d", ASH_DEFAULT_STATE_DIR, (int)getpid());
     snprintf(br, sizeof br, "ashfw%db", (int)getpid() % 10000);
     w->ns = -1;
     for (int i = 0; fds && i < n; i++)
@@ -179,26 +179,26 @@ static void *plain_thread(void *arg)
     /* setns to a mount namespace needs a filesystem context of this thread's own. */
     if (!fds || unshare(CLONE_FS) < 0 || (root_net = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0 ||
         (root_mnt = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0) {
-        WF_ERR("root namespaces");
+        PLAIN_ERR("root namespaces");
         goto out;
     }
     /* The base: a slave copy of the machine's mounts without /run/netns. */
     if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
         (umount2("/run/netns", MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) ||
         (base_mnt = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0 || setns(root_mnt, CLONE_NEWNS) < 0) {
-        WF_ERR("base mount namespace");
+        PLAIN_ERR("base mount namespace");
         goto out;
     }
     int64_t t0 = ash_now_ns();
     snprintf(path, sizeof path, "%s/resolv.conf", dir);
     FILE *f = NULL;
     if (mkdir(dir, 0755) < 0 || !(f = fopen(path, "we")) || fprintf(f, "nameserver 10.0.0.1\n") < 0 || fclose(f) != 0) {
-        WF_ERR("files in %s", dir);
+        PLAIN_ERR("files in %s", dir);
         goto out;
     }
     if (unshare(CLONE_NEWNET) < 0 || (hub = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0 ||
         setns(root_net, CLONE_NEWNET) < 0) {
-        WF_ERR("hub namespace");
+        PLAIN_ERR("hub namespace");
         goto out;
     }
     if (ash_nl_open_in(hub, &hub_nl, &w->err) < 0 || ash_nl_bridge_add(hub_nl, br, true, &bridge, &w->err) < 0)
@@ -235,7 +235,7 @@ static void *plain_thread(void *arg)
     hub = -1;
     snprintf(path, sizeof path, "%s/resolv.conf", dir);
     if (unlink(path) < 0 || rmdir(dir) < 0) {
-        WF_ERR("cannot remove %s", dir);
+        PLAIN_ERR("cannot remove %s", dir);
         goto out;
     }
     w->ns = ash_now_ns() - t0;
