@@ -3,6 +3,7 @@
  * a wrong key refused on both sides, a peer that never answers bounded. */
 #include "fleet/channel.h"
 #include "sys/clock.h"
+#include "../unit/test_run.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -200,9 +201,6 @@ int main(void)
     tcase_add_test(tc, test_silent_peer_bounded);
     tcase_add_test(tc, test_not_hostport);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? 1 : 0;
 }

@@ -6,6 +6,7 @@
 #include "scenario/scenario.h"
 #include "sys/journal.h"
 #include "test_proc.h"
+#include "../unit/test_run.h"
 
 #include <check.h>
 #include <signal.h>
@@ -101,9 +102,6 @@ int main(void)
     tcase_add_test(tc, test_process_kind_stops_and_continues);
     tcase_add_test(tc, test_ctx_fail_reaches_the_engine);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 /* src/report alone: a stored report.json rendered to Markdown and HTML with
  * src/sys only (no engine, no scenario parser). */
 #include "report/report.h"
+#include "../unit/test_run.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -51,9 +52,6 @@ int main(void)
     TCase *tc = tcase_create("render");
     tcase_add_test(tc, test_renders_a_stored_report);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? 1 : 0;
 }

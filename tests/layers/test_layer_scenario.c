@@ -2,6 +2,7 @@
  * fault kind), and links with src/sys and no kind, registry or engine. */
 #include "kinds.h"
 #include "scenario/scenario.h"
+#include "../unit/test_run.h"
 
 #include <check.h>
 #include <stddef.h>
@@ -58,9 +59,6 @@ int main(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, test_parses_with_the_kinds_it_is_given);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? 1 : 0;
 }

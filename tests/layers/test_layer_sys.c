@@ -1,5 +1,6 @@
 /* src/sys alone: the journal, linked with no layer above it. */
 #include "sys/journal.h"
+#include "../unit/test_run.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -48,9 +49,6 @@ int main(void)
     TCase *tc = tcase_create("journal");
     tcase_add_test(tc, test_journal_replays_pending_records);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? 1 : 0;
 }

@@ -3,6 +3,7 @@
  * lost or gained, unknown scenarios), loading reports and bad files, and
  * saving (merge, failed runs not saved). */
 #include "report/report.h"
+#include "test_run.h"
 
 #include <aftershock/aftershock.h>
 #include <check.h>
@@ -273,9 +274,6 @@ int main(void)
     tcase_add_test(tc, save_merges_and_skips_failures);
     tcase_add_test(tc, variants_compared);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

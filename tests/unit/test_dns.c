@@ -7,6 +7,7 @@
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "test_util.h"
+#include "test_run.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -1262,9 +1263,6 @@ int main(void)
     tcase_add_test(tc, test_truncation_real_client);
     tcase_add_test(tc, test_probe);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return ash_test_exit(failed);
 }

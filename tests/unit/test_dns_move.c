@@ -4,6 +4,7 @@
 #include "dns/dns.h"
 #include "kinds.h"
 #include "scenario/scenario.h"
+#include "test_run.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -170,9 +171,6 @@ int main(void)
     tcase_add_test(tc, move_alone_then_stale_fault);
     tcase_add_test(tc, move_rejections);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "sys/proc.h"
+#include "test_run.h"
 
 /* Scheduling slack on an idle 2-core machine: loop wake-up, fork/exec of
  * nothing (http samples are in-process), pty read of a log line. */
@@ -501,9 +502,6 @@ int main(void)
     tcase_add_test(hang, known_answer_hang_10ms);
     tcase_add_test(hang, known_answer_hang_100ms);
     suite_add_tcase(s, hang);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return ash_test_exit(failed);
 }

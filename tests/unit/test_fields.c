@@ -1,6 +1,7 @@
 /* Unit tests: durations, sizes, rates, percentages and the declarative field parser. */
 #include "scenario/node.h"
 #include "sys/clock.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -535,9 +536,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(suite(), CK_FORK);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -9,6 +9,7 @@
 #include "sys/clock.h"
 #include "test_proc.h"
 #include "test_util.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <errno.h>
@@ -1007,9 +1008,6 @@ int main(void)
     tcase_add_test(tc, test_sigkill_agent_recover);
     tcase_add_test(tc, test_sigkill_agent_guardian);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
+    int failed = ash_test_failures(s, CK_FORK);
     return ash_test_exit(failed);
 }

@@ -9,6 +9,7 @@
 #include "fleet/psk.h"
 #include "kinds.h"
 #include "sys/clock.h"
+#include "test_run.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -422,9 +423,6 @@ int main(void)
     tcase_add_test(tc, test_hello_targets_list);
     tcase_add_test(tc, test_missing_container_refused_before_harm);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? 1 : 0;
 }

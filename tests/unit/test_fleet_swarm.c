@@ -6,6 +6,7 @@
 #include "kinds.h"
 #include "sys/journal.h"
 #include "test_util.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <errno.h>
@@ -302,9 +303,6 @@ int main(void)
     tcase_add_test(tc, test_bad_input_asks_nothing);
     tcase_add_test(tc, test_recover_undo_ops);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
+    int failed = ash_test_failures(s, CK_FORK);
     return ash_test_exit(failed);
 }

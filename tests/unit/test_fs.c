@@ -1,5 +1,6 @@
 /* ash_fd_table_reserve: the descriptor table grows at once, and nothing stays open. */
 #include "sys/fs.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -83,9 +84,6 @@ int main(void)
     tcase_add_test(tc, grows_the_table_in_one_step);
     tcase_add_test(tc, capped_by_the_descriptor_limit);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

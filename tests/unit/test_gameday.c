@@ -3,6 +3,7 @@
  * the side-by-side figures, who saw it first, the gaps, the notes, the order of what
  * happened, escaping of what people typed, and the same content in Markdown and XHTML. */
 #include "report/report.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -145,9 +146,6 @@ int main(void)
     tcase_add_test(tc, typed_text_is_escaped_and_html_agrees);
     tcase_add_test(tc, nothing_detected);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

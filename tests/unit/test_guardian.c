@@ -4,6 +4,7 @@
  * leaves another run's journal alone. The guardian starts before the journal
  * exists, so all three cases happen. */
 #include "sys/proc.h"
+#include "test_run.h"
 
 #include <aftershock/aftershock.h>
 #include <check.h>
@@ -162,9 +163,6 @@ int main(void)
     tcase_add_test(tc, foreign_journal_left_alone);
     tcase_add_test(tc, untrusted_state_dir_not_replayed);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

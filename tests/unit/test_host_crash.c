@@ -10,6 +10,7 @@
 
 #include "report/report.h"
 #include "test_util.h"
+#include "test_run.h"
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,9 +241,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(suite(), CK_FORK);
     return ash_test_exit(failed);
 }

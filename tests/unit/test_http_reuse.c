@@ -6,6 +6,7 @@
 #include "probes/probe_confs.h"
 #include "sys/clock.h"
 #include "sys/loop.h"
+#include "test_run.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -267,9 +268,6 @@ static Suite *reuse_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(reuse_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(reuse_suite(), CK_FORK);
     return failed ? 1 : 0;
 }

@@ -8,6 +8,7 @@
  * objects are deleted by `aftershock recover` from its journal, through a kubeconfig. */
 #include "fleet/kube.h"
 #include "test_skip.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <signal.h>
@@ -306,9 +307,6 @@ int main(void)
     tcase_add_test(tc, test_recover_deletes_leftovers);
     tcase_add_test(tc, test_bad_config);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
+    int failed = ash_test_failures(s, CK_FORK);
     return ash_test_exit(failed);
 }

@@ -1,6 +1,7 @@
 /* The live view's screen from a snapshot (engine/live_render.c): sparklines, fault and
  * event lines, the whole layout as text at a given size, and the ncurses draw of it. */
 #include "engine/live_render.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <curses.h>
@@ -223,9 +224,6 @@ int main(void)
     tcase_add_test(tc, layout_smallest_and_prompt);
     tcase_add_test(tc, draw_on_ncurses_window);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -17,6 +17,7 @@
 #include <check.h>
 
 #include "test_util.h"
+#include "test_run.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1263,9 +1264,6 @@ int main(int argc, char **argv)
     /* The fault spawns /proc/self/exe __lock-holder SPEC: that is this binary. */
     if (argc > 1 && strcmp(argv[1], "__lock-holder") == 0)
         return ash_lockhold_main(argc - 1, argv + 1);
-    SRunner *sr = srunner_create(lock_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(lock_suite(), CK_FORK);
     return failed ? 1 : 0;
 }

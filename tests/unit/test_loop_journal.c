@@ -10,6 +10,7 @@
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "sys/loop.h"
+#include "test_run.h"
 
 struct order {
     int seen[8];
@@ -499,10 +500,6 @@ int main(void)
     tcase_add_test(tc, journal_refuses_state_dir_of_another_user);
     tcase_add_test(tc, journal_not_redirected_by_a_swapped_state_dir);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_NOFORK);
     return failed ? 1 : 0;
 }

@@ -5,6 +5,7 @@
 
 #include "engine/measure.h"
 #include "sys/mapped_array.h"
+#include "test_run.h"
 
 #define MS(x) ((int64_t)(x)*1000000)
 
@@ -286,9 +287,6 @@ int main(void)
     tcase_add_test(tc, percentile_in_place_is_the_nearest_rank);
     tcase_add_test(tc, samples_kept_whole_as_they_grow);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? 1 : 0;
 }

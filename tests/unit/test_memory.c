@@ -17,6 +17,7 @@
 #include <check.h>
 
 #include "test_util.h"
+#include "test_run.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -480,9 +481,6 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "__balloon") == 0)
         return ash_balloon_main(argc - 1, argv + 1);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(suite(), CK_FORK);
     return ash_test_exit(failed);
 }

@@ -12,6 +12,7 @@
 #include "sys/qdisc.h"
 #include "sys/objname.h"
 #include "test_util.h"
+#include "test_run.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -625,9 +626,6 @@ int main(void)
     tcase_add_test(tc, test_bandwidth_cross_traffic);
     tcase_add_test(tc, test_recover_after_crash);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return ash_test_exit(failed);
 }

@@ -7,6 +7,7 @@
 #include "sys/netns.h"
 #include "sys/nft.h"
 #include "test_skip.h"
+#include "test_run.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -221,9 +222,6 @@ int main(void)
     tcase_add_test(tc, test_bad_namespace);
     tcase_add_test(tc, test_bad_table_name);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return ash_test_exit(failed);
 }

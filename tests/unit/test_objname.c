@@ -1,6 +1,7 @@
 /* Kernel object names (src/sys/objname.c): bounded, readable, distinct for distinct names. */
 #include "sys/objname.h"
 #include "scenario/scenario.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -126,9 +127,6 @@ int main(void)
     tcase_add_test(tc, distinct_for_distinct_inputs);
     tcase_add_test(tc, validate_refuses_hash_collision);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? 1 : 0;
 }

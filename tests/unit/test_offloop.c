@@ -13,6 +13,7 @@
 #include "sys/clock.h"
 #include "sys/gil.h"
 #include "sys/loop.h"
+#include "test_run.h"
 
 static void sleep_ms(int ms)
 {
@@ -199,10 +200,6 @@ int main(void)
     tcase_add_test(tc, a_job_holding_the_lock_is_named);
     tcase_add_test(tc, drain_waits_for_the_job_and_drops_the_queue);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_NOFORK);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

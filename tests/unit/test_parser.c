@@ -4,6 +4,7 @@
 #include "scenario/schema.h"
 #include "scenario/tables.h"
 #include "sys/clock.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -952,9 +953,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(suite(), CK_FORK);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -10,6 +10,7 @@
 #include "sys/clock.h"
 #include "sys/pid1.h"
 #include "test_util.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -210,9 +211,6 @@ int main(void)
     tcase_add_test(tc, stop_signals_reach_the_agent);
     tcase_add_test(tc, not_pid1_does_nothing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return ash_test_exit(failed);
 }

@@ -13,6 +13,7 @@
 #include "probes/probe_confs.h"
 #include "sys/clock.h"
 #include "test_util.h"
+#include "test_run.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -323,9 +324,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(suite(), CK_FORK);
     return ash_test_exit(failed);
 }

@@ -6,6 +6,7 @@
 #include "sys/proc.h"
 #include "test_skip.h"
 #include "test_util.h"
+#include "test_run.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -846,10 +847,7 @@ static Suite *probes_suite(void)
 int main(void)
 {
     ash_test_parent_make(parentdir, sizeof parentdir, "ash-probes");
-    SRunner *sr = srunner_create(probes_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(probes_suite(), CK_FORK);
     ash_test_parent_remove(parentdir);
     return ash_test_exit(failed);
 }

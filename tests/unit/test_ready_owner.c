@@ -3,6 +3,7 @@
 #include "engine/ready_owner.h"
 #include "sys/procsock.h"
 #include "sys/sockdiag.h"
+#include "test_run.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -117,9 +118,6 @@ int main(void)
     tcase_add_test(tc, endpoints);
     tcase_add_test(tc, listeners_and_holders);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? 1 : 0;
 }

@@ -6,6 +6,7 @@
 #include "fleet/kube.h"
 #include "fleet/swarm.h"
 #include "kinds.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -121,9 +122,6 @@ int main(void)
     tcase_add_test(tc, test_every_op_has_words);
     tcase_add_test(tc, test_words);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? 1 : 0;
 }

@@ -2,6 +2,7 @@
  * terminal, and the variants against their as-it-was replays. */
 #include "report/report.h"
 #include "test_skip.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <ftw.h>
@@ -1568,9 +1569,6 @@ int main(int argc, char **argv)
     tcase_add_test(tc, variant_delta_texts);
     tcase_add_test(tc, fault_tables_name_the_container);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return ash_test_exit(failed);
 }

@@ -12,6 +12,7 @@
 #include "sys/netlink.h"
 #include "sys/netns.h"
 #include "test_skip.h"
+#include "test_run.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -291,9 +292,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(suite(), CK_FORK);
     return ash_test_exit(failed);
 }

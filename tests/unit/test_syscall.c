@@ -8,6 +8,7 @@
 #include "sys/proc.h"
 #include "sys/seccomp_notify.h"
 #include "test_util.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <errno.h>
@@ -414,9 +415,6 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "__seccomp-exec") == 0)
         return ash_seccomp_exec_main(argc - 1, argv + 1);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(suite(), CK_FORK);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

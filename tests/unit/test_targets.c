@@ -7,6 +7,7 @@
 #include "scenario/target.h"
 #include "sys/cgroup.h"
 #include "test_skip.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -633,9 +634,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(suite(), CK_FORK);
     return ash_test_exit(failed);
 }

@@ -1,4 +1,5 @@
 /* ash_text_escape and friends: what a terminal would act on is escaped, text is not. */
+#include "test_run.h"
 #include <aftershock/text.h>
 
 #include <check.h>
@@ -91,9 +92,6 @@ int main(void)
     tcase_add_test(tc, cut_at_a_whole_escape);
     tcase_add_test(tc, streams);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -4,6 +4,7 @@
  * a complete run, no process of the run left (stopped or running), no journal
  * left pending. */
 #include "sys/torture.h"
+#include "test_run.h"
 
 #include <aftershock/aftershock.h>
 #include <check.h>
@@ -326,9 +327,6 @@ int main(void)
     tcase_set_timeout(tc, 1800);
     tcase_add_test(tc, test_every_nth_failure_cleans_up);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -47,6 +47,7 @@
 #include "sys/seccomp_notify.h"
 #include "test_proc.h"
 #include "test_util.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <arpa/inet.h>
@@ -782,9 +783,6 @@ int main(int argc, char **argv)
     tcase_add_test(tc, exec_inject_fails_half_way);
     tcase_add_test(tc, syscall_inject_fails_half_way);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int nf = ash_test_failures(s, CK_FORK);
     return ash_test_exit(nf);
 }

@@ -6,6 +6,7 @@
 #include "sys/clock.h"
 #include "sys/loop.h"
 #include "test_skip.h"
+#include "test_run.h"
 
 #include <check.h>
 #include <curl/curl.h>
@@ -855,10 +856,7 @@ int main(void)
     tcase_add_test(tc, alert_connected_before_a_burst_still_gets_in);
     tcase_add_test(tc, kept_alive_connection_closes_quietly);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = ash_test_failures(s, CK_FORK);
     curl_global_cleanup();
     return ash_test_exit(failed);
 }
