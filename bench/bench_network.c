@@ -122,15 +122,22 @@ static int probe_ack(int s, uint32_t seq)
     }
 }
 
-static int probe_batch(int netns_fd, const struct ash_nft_rule *r, int reps, struct lat *fl, ash_error_t *err)
+/* The floor: the batch a loss fault's table makes, prebuilt, sent alone on a
+ * netlink socket in the namespace, its ack read; and the delete likewise. */
+struct floor_probe {
+    char add[65536], del[256];
+    size_t add_len, del_len;
+    uint32_t add_ack;
+    int s;
+};
+
+static int floor_open(int netns_fd, const struct ash_nft_rule *r, struct floor_probe *p, ash_error_t *err)
 {
-    static char add[65536];
-    char del[256];
-    size_t add_len = 0;
-    uint32_t add_ack = 0;
-    if (ash_nft_rules_batch(add, sizeof add, "ash-bench", r, 1, 1, &add_len, &add_ack) < 0)
+    p->s = -1;
+    if (ash_nft_rules_batch(p->add, sizeof p->add, "ash-bench", r, 1, 1, &p->add_len, &p->add_ack) < 0)
         return ash_error(err, ENOMEM, "nftables floor: the batch");
     /* begin, delete table (acked), end */
+    char *del = p->del;
     struct nlmsghdr *h = (struct nlmsghdr *)del;
     size_t at = 0;
     struct nfgenmsg g = {
@@ -160,49 +167,66 @@ static int probe_batch(int netns_fd, const struct ash_nft_rule *r, int reps, str
                            .nlmsg_flags = NLM_F_REQUEST,
                            .nlmsg_seq = 3};
     memcpy(NLMSG_DATA(h), &g, sizeof g);
-    at += NLMSG_ALIGN(h->nlmsg_len);
+    p->del_len = at + NLMSG_ALIGN(h->nlmsg_len);
     int back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (back < 0 || setns(netns_fd, CLONE_NEWNET) < 0) {
         if (back >= 0)
             close(back);
         return ash_error(err, errno, "nftables floor: cannot enter the namespace");
     }
-    int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+    p->s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
     if (setns(back, CLONE_NEWNET) < 0)
         abort(); /* this thread would go on in the wrong namespace */
     close(back);
-    if (s < 0)
+    if (p->s < 0)
         return ash_error(err, errno, "nftables floor: netlink socket");
-    int one = 1, ret = 0;
-    setsockopt(s, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    int one = 1;
+    setsockopt(p->s, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    return 0;
+}
+
+static int floor_once(struct floor_probe *p, int64_t *add_ns, int64_t *del_ns, ash_error_t *err)
+{
     struct sockaddr_nl k = {.nl_family = AF_NETLINK};
-    for (int i = 0; i < reps && ret == 0; i++) {
-        int64_t t0 = ash_now_ns();
-        ret = sendto(s, add, add_len, 0, (struct sockaddr *)&k, sizeof k) < 0 || probe_ack(s, add_ack) < 0 ? -1 : 0;
-        int64_t t1 = ash_now_ns();
-        if (ret == 0)
-            ret = sendto(s, del, at, 0, (struct sockaddr *)&k, sizeof k) < 0 || probe_ack(s, 2) < 0 ? -1 : 0;
-        fl->add[i] = t1 - t0, fl->del[i] = ash_now_ns() - t1;
-    }
-    if (ret < 0)
-        ash_error(err, errno, "nftables floor: the kernel refused the batch");
-    /* Closed once the deleted tables are freed (see sys/nft.c: closing waits for them otherwise; not timed here). */
-    close(s);
-    return ret;
+    int64_t t0 = ash_now_ns();
+    if (sendto(p->s, p->add, p->add_len, 0, (struct sockaddr *)&k, sizeof k) < 0 || probe_ack(p->s, p->add_ack) < 0)
+        return ash_error(err, errno, "nftables floor: the kernel refused the batch");
+    int64_t t1 = ash_now_ns();
+    if (sendto(p->s, p->del, p->del_len, 0, (struct sockaddr *)&k, sizeof k) < 0 || probe_ack(p->s, 2) < 0)
+        return ash_error(err, errno, "nftables floor: the kernel refused the delete");
+    *add_ns = t1 - t0, *del_ns = ash_now_ns() - t1;
+    return 0;
 }
 
 /* Ours: one libnftnl batch on the namespace's kept socket; the delete is the
  * fault's revert path (ash_nft_table_delete). */
-static int nft_ours(int fd, const struct ash_nft_rule *loss, struct lat *l, ash_error_t *err)
+static int ours_once(int fd, const struct ash_nft_rule *loss, int64_t *add_ns, int64_t *del_ns, ash_error_t *err)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        int64_t t0 = ash_now_ns();
-        if (ash_nft_table_add(fd, "ash-bench", loss, 1, err) < 0)
+    int64_t t0 = ash_now_ns();
+    if (ash_nft_table_add(fd, "ash-bench", loss, 1, err) < 0)
+        return -1;
+    int64_t t1 = ash_now_ns();
+    if (ash_nft_table_delete(fd, "inet", "ash-bench", err) < 0)
+        return -1;
+    *add_ns = t1 - t0, *del_ns = ash_now_ns() - t1;
+    return 0;
+}
+
+/* Ours and the floor in turns, each round in the other order than the last:
+ * whatever the machine does meanwhile (other work, the kernel freeing the
+ * tables deleted before) falls on both alike, so their ratio holds where two
+ * blocks measured one after the other drift apart. */
+static int nft_paired(int fd, const struct ash_nft_rule *loss, struct floor_probe *p, struct lat *ours, struct lat *fl,
+                      ash_error_t *err)
+{
+    for (size_t i = 0; i < ours->n; i++) {
+        bool ours_first = i % 2 == 0;
+        if (ours_first && ours_once(fd, loss, &ours->add[i], &ours->del[i], err) < 0)
             return -1;
-        int64_t t1 = ash_now_ns();
-        if (ash_nft_table_delete(fd, "inet", "ash-bench", err) < 0)
+        if (floor_once(p, &fl->add[i], &fl->del[i], err) < 0)
             return -1;
-        l->add[i] = t1 - t0, l->del[i] = ash_now_ns() - t1;
+        if (!ours_first && ours_once(fd, loss, &ours->add[i], &ours->del[i], err) < 0)
+            return -1;
     }
     return 0;
 }
@@ -227,6 +251,7 @@ static int bench_injection(int reps, int cmd_reps)
     struct lat warm_fl = {calloc((size_t)reps, 8), calloc((size_t)reps, 8), (size_t)reps};
     char ns_keep[32] = "";
     int fd_keep = -1;
+    static struct floor_probe probe = {.s = -1};
     if (ash_netns_create(ns, &fd, &err) < 0 || ash_nl_open_in(fd, &nl, &err) < 0 ||
         ash_nl_veth_add(nl, va, vb, -1, 0, true, &err) < 0)
         goto out;
@@ -268,7 +293,8 @@ static int bench_injection(int reps, int cmd_reps)
         ash_error(&err, ENOSPC, "nftables: the rules as text");
         goto out;
     }
-    if (nft_ours(fd, loss, &nl_, &err) < 0)
+    /* Ours and the floor (the kernel's part alone) in turns. */
+    if (floor_open(fd, loss, &probe, &err) < 0 || nft_paired(fd, loss, &probe, &nl_, &fl, &err) < 0)
         goto out;
     /* The old path: the same table as text through libnftables, its context kept
      * for the namespace (ash_nft_run), and deleted through it too. */
@@ -281,17 +307,14 @@ static int bench_injection(int reps, int cmd_reps)
             goto out;
         old.add[i] = t1 - t0, old.del[i] = ash_now_ns() - t1;
     }
-    /* The floor: the kernel's part alone (probe_batch). */
-    if (probe_batch(fd, loss, reps, &fl, &err) < 0)
-        goto out;
     /* Most of that floor is the kernel turning its output and input hooks on and off
      * for the whole machine (static keys: code patched on every CPU) when the table's
      * chains are the only ones there. A machine with any firewall has hooks there
      * already: measured again with a table that holds them, in another namespace. */
     snprintf(ns_keep, sizeof ns_keep, "ash-bn%dk", (int)getpid());
     if (ash_netns_create(ns_keep, &fd_keep, &err) < 0 ||
-        ash_nft_table_add(fd_keep, "ash-bench-keep", NULL, 0, &err) < 0 || nft_ours(fd, loss, &warm, &err) < 0 ||
-        probe_batch(fd, loss, reps, &warm_fl, &err) < 0)
+        ash_nft_table_add(fd_keep, "ash-bench-keep", NULL, 0, &err) < 0 ||
+        nft_paired(fd, loss, &probe, &warm, &warm_fl, &err) < 0)
         goto out;
     char *nadd[] = {"nft", nft_add, NULL};
     char *ndel[] = {"nft", "delete table inet ash-bench", NULL};
@@ -335,6 +358,9 @@ static int bench_injection(int reps, int cmd_reps)
 out:
     if (ret < 0)
         fprintf(stderr, "bench_network: injection: %s\n", err.msg);
+    /* Closed once the deleted tables are freed (see sys/nft.c: closing waits for them otherwise; not timed). */
+    if (probe.s >= 0)
+        close(probe.s);
     ash_tc_close(tc);
     ash_nl_close(nl);
     if (fd >= 0)
