@@ -741,18 +741,17 @@ static int close_gateway_link(struct ash_sandbox *sb, int idx, ash_error_t *err)
     return 0;
 }
 
-/* The hub: a named network namespace with the bridge (no address, IPv4
- * forwarding off, no IPv6 address: it only switches) and the uplink, a veth
- * made from the hub whose hub end is a port of the bridge and whose other end,
- * the gateway link, is put in the root and carries the gateway address. */
-static int build_hub(struct ash_sandbox *sb, ash_error_t *err)
+/* The subnet: chosen, and taken by the gateway's address, under a lock that
+ * every run on the machine takes for the same, so two runs starting at once
+ * never choose the same /24 (choose_subnet looks at the addresses in use).
+ * Only that is under the lock: the hub is made before it, so a run waiting
+ * for it waits for another's choice, not for its namespaces. */
+static int take_subnet(struct ash_sandbox *sb, int gw_idx, ash_error_t *err)
 {
-    if (ash_mkdir_p(ASH_DEFAULT_STATE_DIR, 0755, err) < 0)
-        return -1;
     int lock = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock < 0)
         return ash_error(err, errno, "cannot open %s", LOCK_FILE);
-    int ret = -1, root = -1, gw_idx = 0;
+    int ret = -1;
     if (flock(lock, LOCK_EX) < 0) {
         ash_error(err, errno, "cannot lock %s", LOCK_FILE);
         goto out;
@@ -765,7 +764,26 @@ static int build_hub(struct ash_sandbox *sb, ash_error_t *err)
     char net[INET_ADDRSTRLEN];
     addr_str(sb->subnet, 0, net);
     snprintf(sb->subnet_str, sizeof sb->subnet_str, "%s/24", net);
+    /* One gateway on the fleet's overlay: the coordinator's (its DNS server,
+     * "aftershock"); an agent's hub only switches, its gateway link has no address. */
+    uint32_t gw = htonl(ntohl(sb->subnet) | 1u);
+    if (!sb->given_subnet && ash_nl_addr4_add(sb->nl, gw_idx, gw, 24, err) < 0)
+        goto out;
+    ret = 0;
+out:
+    close(lock); /* also releases the lock: the address is visible to the next run now */
+    return ret;
+}
 
+/* The hub: a named network namespace with the bridge (no address, IPv4
+ * forwarding off, no IPv6 address: it only switches) and the uplink, a veth
+ * made from the hub whose hub end is a port of the bridge and whose other end,
+ * the gateway link, is put in the root and carries the gateway address. */
+static int build_hub(struct ash_sandbox *sb, ash_error_t *err)
+{
+    if (ash_mkdir_p(ASH_DEFAULT_STATE_DIR, 0755, err) < 0)
+        return -1;
+    int ret = -1, root = -1, gw_idx = 0;
     sb->hub_made = true; /* journaled by journal_all */
     root = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (root < 0) {
@@ -799,10 +817,7 @@ static int build_hub(struct ash_sandbox *sb, ash_error_t *err)
     }
     if (close_gateway_link(sb, gw_idx, err) < 0)
         goto out;
-    /* One gateway on the fleet's overlay: the coordinator's (its DNS server,
-     * "aftershock"); an agent's hub only switches, its gateway link has no address. */
-    uint32_t gw = htonl(ntohl(sb->subnet) | 1u);
-    if (!sb->given_subnet && ash_nl_addr4_add(sb->nl, gw_idx, gw, 24, err) < 0)
+    if (take_subnet(sb, gw_idx, err) < 0)
         goto out;
     if (ash_nl_link_set_up(sb->nl, gw_idx, true, err) < 0)
         goto out;
@@ -815,7 +830,6 @@ static int build_hub(struct ash_sandbox *sb, ash_error_t *err)
 out:
     if (root >= 0)
         close(root);
-    close(lock); /* also releases the lock: the address is visible to the next run now */
     return ret;
 }
 

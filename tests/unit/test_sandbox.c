@@ -19,13 +19,16 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -290,6 +293,64 @@ START_TEST(test_ten_hosts)
     check_built(sb, run, 10);
     finish(sb);
     assert_clean(run);
+}
+END_TEST
+
+/* Another run holding the subnet lock (choosing its /24) holds up only this
+ * run's choice: the hub namespace is made meanwhile, and the sandbox is done
+ * once the lock is let go. */
+struct bg_build {
+    struct hosts hs;
+    const char *run;
+    struct ash_sandbox *sb;
+    int r;
+    ash_error_t err;
+    atomic_bool done;
+};
+
+static void *bg_build(void *arg)
+{
+    struct bg_build *b = arg;
+    b->r = ash_sandbox_create(&b->hs.sc, b->run, g_j, &b->sb, &b->err);
+    atomic_store(&b->done, true);
+    return NULL;
+}
+
+START_TEST(test_subnet_lock_not_held_for_the_hub)
+{
+    if (!can_run())
+        return;
+    static struct bg_build b;
+    memset(&b, 0, sizeof b);
+    b.run = g_run;
+    make_scenario(&b.hs, 2);
+    ash_error_t err = {0};
+    ck_assert_msg(ash_journal_open(g_state, g_run, &g_j, &err) == 0, "%s", err.msg);
+    int lock = open(ASH_DEFAULT_STATE_DIR "/sandbox-subnet.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ck_assert_int_ge(lock, 0);
+    ck_assert_int_eq(flock(lock, LOCK_EX), 0);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, bg_build, &b), 0);
+    struct ash_sandbox_names nm;
+    ash_sandbox_names(g_run, 0, "a", &nm);
+    char hub[256];
+    snprintf(hub, sizeof hub, "/run/netns/%s", nm.hub);
+    bool hub_seen = false;
+    for (int i = 0; i < 1000 && !hub_seen && !atomic_load(&b.done); i++) {
+        hub_seen = access(hub, F_OK) == 0;
+        if (!hub_seen)
+            usleep(10000);
+    }
+    bool done_while_locked = atomic_load(&b.done);
+    flock(lock, LOCK_UN);
+    close(lock);
+    pthread_join(t, NULL);
+    ck_assert_msg(b.r == 0, "sandbox: %s", b.err.msg);
+    ck_assert_msg(!done_while_locked, "the sandbox was built while another run held the subnet lock");
+    ck_assert_msg(hub_seen, "no hub %s within 10 s while another run held the subnet lock", hub);
+    check_built(b.sb, g_run, 2);
+    finish(b.sb);
+    assert_clean(g_run);
 }
 END_TEST
 
@@ -862,6 +923,7 @@ static Suite *suite(void)
     Suite *s = suite_create("sandbox");
     add_guarded(s, "two_hosts", test_two_hosts);
     add_guarded(s, "ten_hosts", test_ten_hosts);
+    add_guarded(s, "subnet_lock", test_subnet_lock_not_held_for_the_hub);
     add_guarded(s, "proc_sys_read_only", test_proc_sys_read_only);
     add_guarded(s, "hub_shape", test_hub_shape);
     add_guarded(s, "reach_by_name", test_reach_by_name);
