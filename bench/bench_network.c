@@ -495,14 +495,14 @@ static int pace_wait_ms(const struct pace *p)
  * round-trip times into rtt[] (-1: lost). Returns how many came back. */
 static size_t udp_echo(struct fx *f, int n, int gap_ms, int64_t *rtt)
 {
+    for (int i = 0; i < n; i++)
+        rtt[i] = -1;
     int ca = sock_in(f->a, SOCK_DGRAM, 0), sb = sock_in(f->b, SOCK_DGRAM, ECHO_PORT);
     size_t back = 0;
     if (ca < 0 || sb < 0)
         goto out;
     struct sockaddr_in to = addr_of(f->b, ECHO_PORT);
     int64_t *sent = calloc((size_t)n, sizeof *sent);
-    for (int i = 0; i < n; i++)
-        rtt[i] = -1;
     struct pace pc = pace_start(n, gap_ms);
     while (ash_now_ns() < pc.deadline && (int)back < n) {
         int i = pace_due(&pc);
@@ -550,32 +550,66 @@ static int64_t ts_of(struct msghdr *m)
     return -1;
 }
 
+/* Room for a message's control data, aligned for struct cmsghdr. */
+union ctl_buf {
+    char buf[512];
+    struct cmsghdr align;
+};
+
+/* Reads the send stamps queued on s's error queue into sent[]: the k-th stamp
+ * key (OPT_ID counts the sends the kernel took, from 0) is the k-th send that
+ * went out, whose sequence is seq_of_key[k]. */
+static void drain_send_stamps(int s, int64_t *sent, const int *seq_of_key, int keys)
+{
+    for (;;) {
+        unsigned char buf[64];
+        union ctl_buf ctl;
+        struct iovec iov = {buf, sizeof buf};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl};
+        if (recvmsg(s, &m, MSG_DONTWAIT | MSG_ERRQUEUE) < 0)
+            return;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+            if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) {
+                struct sock_extended_err e;
+                memcpy(&e, CMSG_DATA(c), sizeof e);
+                if (e.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && e.ee_info == SCM_TSTAMP_SCHED &&
+                    e.ee_data < (uint32_t)keys)
+                    sent[seq_of_key[e.ee_data]] = ts_of(&m);
+            }
+    }
+}
+
 /* ICMP echo a -> b -> a, n requests `gap_ms` apart, timed by the kernel: the
- * request's send stamp (taken as a's veth transmits it) to the reply's receive
- * stamp, and b's kernel answers. So the round trip holds no process's wake-up,
- * only the path and whatever a fault (the relay) adds to it: the relay's own
- * accuracy. udp_echo's round trip also holds the benchmark's wake-ups, which
- * on a busy machine are the larger part of its p99. rtt[] as udp_echo's. */
+ * request's send stamp (SCHED: taken as a's stack hands it to eth0, before
+ * any qdisc, so a netem delay on eth0 is inside the round trip as the relay's
+ * beyond the veth is) to the reply's receive stamp, and b's kernel answers.
+ * So the round trip holds no process's wake-up, only the path and whatever a
+ * fault adds to it: the fault's own accuracy. udp_echo's round trip also
+ * holds the benchmark's wake-ups, which on a busy machine are the larger part
+ * of its p99. rtt[] as udp_echo's. */
 static size_t icmp_echo(struct fx *f, int n, int gap_ms, int64_t *rtt)
 {
+    for (int i = 0; i < n; i++)
+        rtt[i] = -1;
     int s = sock_in(f->a, SOCK_RAW, 0);
-    size_t back = 0;
-    int64_t *sent = calloc((size_t)n, sizeof *sent);
-    if (s < 0 || !sent)
+    size_t back = 0, replies = 0;
+    int keys = 0;
+    int64_t *sent = calloc((size_t)n, sizeof *sent), *got = calloc((size_t)n, sizeof *got);
+    int *seq_of_key = calloc((size_t)n, sizeof *seq_of_key);
+    if (s < 0 || !sent || !got || !seq_of_key)
         goto out;
-    unsigned flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+    unsigned flags = SOF_TIMESTAMPING_TX_SCHED | SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
                      SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
     if (setsockopt(s, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) < 0) {
         fprintf(stderr, "bench_network: SO_TIMESTAMPING: %s\n", strerror(errno));
         goto out;
     }
     uint16_t id = (uint16_t)getpid();
-
     struct sockaddr_in to = addr_of(f->b, 0);
     for (int i = 0; i < n; i++)
-        rtt[i] = sent[i] = -1;
+        sent[i] = got[i] = -1;
     struct pace pc = pace_start(n, gap_ms);
-    while (ash_now_ns() < pc.deadline && (int)back < n) {
+    while (ash_now_ns() < pc.deadline && (int)replies < n) {
         int i = pace_due(&pc);
         if (i >= 0) {
             struct icmphdr h = {.type = ICMP_ECHO, .un.echo = {.id = htons(id), .sequence = htons((uint16_t)i)}};
@@ -586,30 +620,18 @@ static size_t icmp_echo(struct fx *f, int n, int gap_ms, int64_t *rtt)
                 sum += w[k];
             sum = (sum & 0xffff) + (sum >> 16);
             h.checksum = (uint16_t) ~(sum + (sum >> 16));
-            sendto(s, &h, sizeof h, 0, (struct sockaddr *)&to, sizeof to);
+            if (sendto(s, &h, sizeof h, 0, (struct sockaddr *)&to, sizeof to) == (ssize_t)sizeof h)
+                seq_of_key[keys++] = i;
             continue;
         }
         struct pollfd p = {.fd = s, .events = POLLIN};
         poll(&p, 1, pace_wait_ms(&pc));
-        unsigned char buf[256], ctl[512];
+        drain_send_stamps(s, sent, seq_of_key, keys);
         for (;;) {
+            unsigned char buf[256];
+            union ctl_buf ctl;
             struct iovec iov = {buf, sizeof buf};
-            struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
-            ssize_t r = recvmsg(s, &m, MSG_DONTWAIT | MSG_ERRQUEUE);
-            if (r < 0)
-                break;
-            /* A send stamp: its key is the send's index (OPT_ID counts from 0). */
-            for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-                if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) {
-                    struct sock_extended_err e;
-                    memcpy(&e, CMSG_DATA(c), sizeof e);
-                    if (e.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && e.ee_data < (uint32_t)n)
-                        sent[e.ee_data] = ts_of(&m);
-                }
-        }
-        for (;;) {
-            struct iovec iov = {buf, sizeof buf};
-            struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+            struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl};
             ssize_t r = recvmsg(s, &m, MSG_DONTWAIT);
             if (r < 0)
                 break;
@@ -620,15 +642,23 @@ static size_t icmp_echo(struct fx *f, int n, int gap_ms, int64_t *rtt)
             memcpy(&h, buf + ihl, sizeof h);
             int seq = ntohs(h.un.echo.sequence);
             int64_t at = ts_of(&m);
-            if (h.type == ICMP_ECHOREPLY && ntohs(h.un.echo.id) == id && seq < n && rtt[seq] < 0 && sent[seq] >= 0 &&
-                at >= 0) {
-                rtt[seq] = at - sent[seq];
-                back++;
+            if (h.type == ICMP_ECHOREPLY && ntohs(h.un.echo.id) == id && seq < n && got[seq] < 0 && at >= 0) {
+                got[seq] = at;
+                replies++;
             }
         }
     }
+    /* A reply may be read before its send stamp: paired only now. */
+    drain_send_stamps(s, sent, seq_of_key, keys);
+    for (int i = 0; i < n; i++)
+        if (sent[i] >= 0 && got[i] >= 0) {
+            rtt[i] = got[i] - sent[i];
+            back++;
+        }
 out:
     free(sent);
+    free(got);
+    free(seq_of_key);
     if (s >= 0)
         close(s);
     return back;
@@ -691,11 +721,10 @@ static int bench_delay(struct fx *f, const char *fault, double delay_ms, double 
     int r = revert(f, fault, st);
     /* Goal (issue 19): the relay's p99 error <= 1 ms without jitter, on an idle machine. */
     bool goal = strcmp(fault, "delay") == 0;
-    if (report_delay(fault, "kernel-stamped ICMP echo", "", rtt_k, N, delay_ms, jitter_ms, base_kernel, goal) < 0 ||
-        report_delay(fault, "UDP echo timed by the benchmark", "_process", rtt_p, N, delay_ms, jitter_ms, base_process,
-                     false) < 0)
-        return -1;
-    return r;
+    int k = report_delay(fault, "kernel-stamped ICMP echo", "", rtt_k, N, delay_ms, jitter_ms, base_kernel, goal);
+    int pr = report_delay(fault, "UDP echo timed by the benchmark", "_process", rtt_p, N, delay_ms, jitter_ms,
+                          base_process, false);
+    return k < 0 || pr < 0 ? -1 : r;
 }
 
 static int bench_loss(struct fx *f, double asked)
