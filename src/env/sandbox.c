@@ -27,7 +27,6 @@
 
 #define MAX_HOSTS 250
 #define IF_NAMESIZE_ASH 16 /* IFNAMSIZ: 15 characters and the terminator */
-#define LOCK_FILE ASH_DEFAULT_STATE_DIR "/sandbox-subnet.lock"
 
 struct ash_host {
     struct ash_sandbox *sb;
@@ -464,7 +463,7 @@ static uint32_t hash_str(const char *s)
 
 /* A /24 from 10.128.0.0/9 (then 172.16.0.0/12) that no address or route on
  * this machine overlaps. The starting point comes from the run id, so runs
- * rarely even try the same one; the caller holds LOCK_FILE across choosing and
+ * rarely even try the same one; the caller holds ASH_SANDBOX_SUBNET_LOCK across choosing and
  * assigning, so two runs at once never pick the same. */
 static int choose_subnet(struct ash_nl *nl, const char *run_id, uint32_t *out, ash_error_t *err)
 {
@@ -748,12 +747,12 @@ static int close_gateway_link(struct ash_sandbox *sb, int idx, ash_error_t *err)
  * for it waits for another's choice, not for its namespaces. */
 static int take_subnet(struct ash_sandbox *sb, int gw_idx, ash_error_t *err)
 {
-    int lock = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int lock = open(ASH_SANDBOX_SUBNET_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock < 0)
-        return ash_error(err, errno, "cannot open %s", LOCK_FILE);
+        return ash_error(err, errno, "cannot open %s", ASH_SANDBOX_SUBNET_LOCK);
     int ret = -1;
     if (flock(lock, LOCK_EX) < 0) {
-        ash_error(err, errno, "cannot lock %s", LOCK_FILE);
+        ash_error(err, errno, "cannot lock %s", ASH_SANDBOX_SUBNET_LOCK);
         goto out;
     }
     if (sb->given_subnet)
