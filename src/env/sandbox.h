@@ -26,12 +26,12 @@
 struct ash_sandbox;
 struct ash_host;
 
-/* The names a run with this id gives its sandbox and the host at `index` of sc->hosts:
- * one place for them, so `aftershock plan` shows what a run will make. */
 /* Every run on the machine takes this lock to choose its sandbox's /24 and
  * put the gateway's address on it, and holds it for nothing else. */
 #define ASH_SANDBOX_SUBNET_LOCK ASH_DEFAULT_STATE_DIR "/sandbox-subnet.lock"
 
+/* The names a run with this id gives its sandbox and the host at `index` of sc->hosts:
+ * one place for them, so `aftershock plan` shows what a run will make. */
 struct ash_sandbox_names {
     char bridge[16];        /* "ash-<run>": the bridge (in the hub), and the egress guard's nftables table (root) */
     char hub[128];          /* "ash-<run>": the hub network namespace holding the bridge (under /run/netns) */
