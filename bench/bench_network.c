@@ -11,6 +11,7 @@
 #include "bench_signals.h"
 #include "env/sandbox.h"
 #include "kinds.h"
+#include "net/csum.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "sys/netlink.h"
@@ -613,13 +614,7 @@ static size_t icmp_echo(struct fx *f, int n, int gap_ms, int64_t *rtt)
         int i = pace_due(&pc);
         if (i >= 0) {
             struct icmphdr h = {.type = ICMP_ECHO, .un.echo = {.id = htons(id), .sequence = htons((uint16_t)i)}};
-            uint16_t w[sizeof h / 2]; /* summed as words through a copy: no aliasing the header */
-            memcpy(w, &h, sizeof h);
-            uint32_t sum = 0;
-            for (size_t k = 0; k < sizeof w / sizeof w[0]; k++)
-                sum += w[k];
-            sum = (sum & 0xffff) + (sum >> 16);
-            h.checksum = (uint16_t) ~(sum + (sum >> 16));
+            h.checksum = htons(ash_inet_csum((const unsigned char *)&h, sizeof h)); /* bytes may alias it */
             if (sendto(s, &h, sizeof h, 0, (struct sockaddr *)&to, sizeof to) == (ssize_t)sizeof h)
                 seq_of_key[keys++] = i;
             continue;

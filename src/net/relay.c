@@ -1,5 +1,6 @@
 /* The userspace link relay: AF_PACKET frames held until their release time, inserted on a host's bridge port. */
 #include "net/relay.h"
+#include "net/csum.h"
 #include "sys/gil.h"
 #include "sys/clock.h"
 #include "sys/netlink.h"
@@ -126,18 +127,6 @@ static bool matches(const struct ash_relay_filter *f, const unsigned char *p, si
     return true;
 }
 
-static uint16_t csum_fold(const unsigned char *p, size_t len)
-{
-    uint32_t sum = 0;
-    for (size_t i = 0; i + 1 < len; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (len & 1)
-        sum += (uint32_t)(p[len - 1] << 8);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
 /* Flip one bit after the Ethernet header, as netem does. A frame whose
  * checksum the kernel left to be finished (NEEDS_CSUM) is finished first, so
  * the damage is caught by the receiver's checksum like on a real wire. GSO
@@ -152,7 +141,7 @@ static void corrupt(struct relay *r, unsigned char *buf, size_t len)
     if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
         size_t start = h->csum_start, off = h->csum_offset;
         if (start + off + 2 <= plen) {
-            uint16_t c = csum_fold(p + start, plen - start);
+            uint16_t c = ash_inet_csum(p + start, plen - start);
             p[start + off] = (unsigned char)(c >> 8);
             p[start + off + 1] = (unsigned char)c;
         }
