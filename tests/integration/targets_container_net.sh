@@ -167,8 +167,11 @@ bad b-peer container:cb "    kind: network
 #    the response's headers (< 512 bytes) ride along: (262144 + 512) * 8 * 1514/1448 / 1 Mbit/s
 #    + 200 ms = 2397.1 ms, plus the same fetch's own time without the cap (wget's start).
 fetch_in_ms() {
-  # busybox's date has no %N: adjtimex (read-only, no privilege) prints the time in us
-  dk exec ca sh -c 'us() { adjtimex | awk "/tv_sec/ {s=\$2} /tv_usec/ {u=\$2} END {printf \"%d%06d\", s, u}"; }
+  # busybox's date has no %N: adjtimex (read-only, no privilege) prints the time. Its
+  # tv_usec holds nanoseconds when the clock's status has STA_NANO (8192), which NTP
+  # daemons set (a CI machine had it; reading them as us gave "2173346 ms"), so scale it.
+  dk exec ca sh -c 'us() { adjtimex | awk "/status:/ {st=\$2} /tv_sec/ {s=\$2} /tv_usec/ {u=\$2}
+      END {if (int(st / 8192) % 2) u = int(u / 1000); printf \"%d%06d\", s, u}"; }
     s=$(us); wget -q -O /dev/null "http://$1/f" || exit 1; e=$(us); echo $(((e - s) / 1000))' sh "$(cip cb)" || echo -1
 }
 before=$(fetch_in_ms)
