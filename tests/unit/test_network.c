@@ -1,13 +1,17 @@
 /* Network fault on a real 2-host sandbox: relay delay in TCP connect latency,
- * partition and 100% loss time connects out, a bandwidth cap limits a TCP
- * transfer and cross traffic raises latency, revert and recover leave no
- * qdisc, nftables table or relay, bad configs fail with positions. Needs root. */
+ * relay corrupt caught by checksums (never delivered as good) with the TX
+ * checksum offload it turns off restored, partition and 100% loss time
+ * connects out, a bandwidth cap limits a TCP transfer and cross traffic
+ * raises latency, revert and recover leave no qdisc, nftables table or
+ * relay, bad configs fail with positions. Needs root. */
 #include "env/sandbox.h"
 #include "faults/network.h"
 #include "kinds.h"
+#include "net/offload.h"
 #include "sys/clock.h"
 #include "sys/journal.h"
 #include "sys/netlink.h"
+#include "sys/netns.h"
 #include "sys/nft.h"
 #include "sys/qdisc.h"
 #include "sys/objname.h"
@@ -20,6 +24,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -322,6 +327,151 @@ START_TEST(test_relay_delay)
 }
 END_TEST
 
+/* ---- UDP and the receiving namespace's counters, for the corrupt test ---- */
+
+static int udp_sock_in(struct ash_host *h, uint16_t port)
+{
+    struct sock_arg s = {.type = SOCK_DGRAM};
+    ck_assert_int_eq(ash_host_run_in_netns(h, make_sock, &s), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, ash_host_address(h), &sa.sin_addr);
+    ck_assert_int_eq(bind(s.fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    int big = 1 << 21;
+    setsockopt(s.fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    return s.fd;
+}
+
+/* One counter of the calling thread's namespace: the column `name` of the
+ * `proto:` lines in /proc/thread-self/net/`file` (a header line, then a
+ * value line, per protocol). IP's checksum errors are in netstat's IpExt:,
+ * UDP's in snmp's Udp:. */
+struct counter {
+    const char *file, *proto, *name;
+    long long v;
+};
+
+static int read_counter(void *p)
+{
+    struct counter *c = p;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/thread-self/net/%s", c->file);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return -1;
+    char head[4096], vals[4096];
+    size_t plen = strlen(c->proto);
+    while (fgets(head, sizeof head, fp) && fgets(vals, sizeof vals, fp)) {
+        if (strncmp(head, c->proto, plen) != 0 || head[plen] != ':')
+            continue;
+        char *hs = NULL, *vs = NULL;
+        for (char *h = strtok_r(head, " \n", &hs), *v = strtok_r(vals, " \n", &vs); h && v;
+             h = strtok_r(NULL, " \n", &hs), v = strtok_r(NULL, " \n", &vs))
+            if (strcmp(h, c->name) == 0)
+                c->v = atoll(v);
+    }
+    fclose(fp);
+    return 0;
+}
+
+/* In the network namespace nsfd (a host's or the hub's). */
+static long long counter_in(int nsfd, const char *file, const char *proto, const char *name)
+{
+    struct counter c = {file, proto, name, -1};
+    ck_assert_int_eq(ash_ns_run(nsfd, CLONE_NEWNET, read_counter, &c), 0);
+    ck_assert_msg(c.v >= 0, "no %s %s in /proc/net/%s", proto, name, file);
+    return c.v;
+}
+
+/* Checksum errors on a -> b's path: IP's in the hub (a bridge that hands
+ * frames to netfilter, as with br_netfilter loaded, checks each IPv4 header
+ * and drops a bad one there) and in b, UDP's in b. */
+static long long csum_errors(struct fx *f)
+{
+    int nb = ash_host_netns_fd(f->b), nh = ash_sandbox_hub_fd(f->sb);
+    return counter_in(nh, "netstat", "IpExt", "InCsumErrors") + counter_in(nb, "netstat", "IpExt", "InCsumErrors") +
+           counter_in(nb, "snmp", "Udp", "InCsumErrors");
+}
+
+#define CORRUPT_N 200
+#define CORRUPT_LEN 100
+
+/* Send CORRUPT_N numbered datagrams a -> b; the count b receives whole, and
+ * ck-fails on one that arrives changed (damage the receiver did not catch). */
+static int udp_burst(struct fx *f, int tx, int rx)
+{
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(PORT)};
+    inet_pton(AF_INET, ash_host_address(f->b), &to.sin_addr);
+    unsigned char buf[CORRUPT_LEN], got[CORRUPT_LEN + 1];
+    for (int i = 0; i < CORRUPT_N; i++) {
+        memset(buf, (unsigned char)i, sizeof buf);
+        ck_assert_int_eq(sendto(tx, buf, sizeof buf, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)sizeof buf);
+    }
+    int whole = 0;
+    struct pollfd p = {.fd = rx, .events = POLLIN};
+    while (poll(&p, 1, 500) == 1) {
+        ssize_t n = recv(rx, got, sizeof got, MSG_DONTWAIT);
+        if (n < 0)
+            continue;
+        ck_assert_int_eq(n, CORRUPT_LEN);
+        for (int k = 1; k < CORRUPT_LEN; k++)
+            ck_assert_msg(got[k] == got[0], "datagram %u arrived changed at byte %d", got[0], k);
+        whole++;
+    }
+    return whole;
+}
+
+static bool txcsum(struct ash_host *h)
+{
+    bool on = false;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_txcsum_get(ash_host_netns_fd(h), "eth0", &on, &err) == 0, "%s", err.msg);
+    return on;
+}
+
+/* Corrupt through the relay: a flipped bit is caught by a checksum on the
+ * way, as on a real wire, never delivered as good (a datagram "arrived
+ * changed"). A relay fault turns TX checksum offload off on the hosts' eth0
+ * for its time, so frames reach it with complete checksums, and restores it
+ * on revert; the relay also finishes a checksum still left to the device
+ * (NEEDS_CSUM) before flipping. At 100% nothing arrives whole, and almost
+ * every datagram counts as a checksum error: the bit lands in one of the 128
+ * bytes after the Ethernet header (20 IP, 8 UDP, 100 data), and only 3 of
+ * them fail some other check first (IP's version/length byte, before the
+ * header sum; a longer UDP length, a short packet), so about 4.7 of 200 are
+ * expected elsewhere and the bound of 90% (20 elsewhere) is 7 standard
+ * deviations away. */
+START_TEST(test_relay_corrupt)
+{
+    if (!can_run())
+        return;
+    struct fx f;
+    fx_setup(&f, "  - name: rot\n    kind: network\n    at: 0s\n    host: a\n    direction: egress\n"
+                 "    corrupt: 100%\n    mechanism: relay\n");
+    int tx = udp_sock_in(f.a, PORT), rx = udp_sock_in(f.b, PORT);
+    ck_assert_int_eq(udp_burst(&f, tx, rx), CORRUPT_N);
+    ck_assert(txcsum(f.a));
+    void *st = inject(&f);
+    pid_t relay = journal_relay_pid(&f);
+    ck_assert_int_gt(relay, 0);
+    ck_assert_msg(!txcsum(f.a), "a's eth0 still leaves checksums to the device under the relay");
+    long long before = csum_errors(&f);
+    int whole = udp_burst(&f, tx, rx);
+    long long caught = csum_errors(&f) - before;
+    printf("test_network: corrupt 100%%: %d of %d datagrams arrived, %lld checksum errors on the way\n", whole,
+           CORRUPT_N, caught);
+    ck_assert_int_eq(whole, 0);
+    ck_assert_int_ge(caught, CORRUPT_N * 9 / 10);
+    ck_assert_int_le(caught, CORRUPT_N);
+    revert(&f, st);
+    assert_clean(&f, "rot", relay);
+    ck_assert_msg(txcsum(f.a), "a's eth0 TX checksum offload not restored by the revert");
+    ck_assert_int_eq(udp_burst(&f, tx, rx), CORRUPT_N);
+    close(tx);
+    close(rx);
+    fx_teardown(&f);
+}
+END_TEST
+
 static void assert_times_out(struct ash_host *from, struct ash_host *to)
 {
     ck_assert_int_eq(connect_ns(from, to, 500, NULL), -1);
@@ -620,6 +770,7 @@ int main(void)
     tcase_add_test(tc, test_bad_config);
     tcase_add_test(tc, test_doctor);
     tcase_add_test(tc, test_relay_delay);
+    tcase_add_test(tc, test_relay_corrupt);
     tcase_add_test(tc, test_partition_and_loss);
     tcase_add_test(tc, test_teardown_after_nft_fault);
     tcase_add_test(tc, test_partition_names_distinct);
