@@ -139,12 +139,7 @@ static void corrupt(struct relay *r, unsigned char *buf, size_t len)
     unsigned char *p = buf + VNET;
     size_t plen = len - VNET;
     if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-        size_t start = h->csum_start, off = h->csum_offset;
-        if (start + off + 2 <= plen) {
-            uint16_t c = ash_inet_csum(p + start, plen - start);
-            p[start + off] = (unsigned char)(c >> 8);
-            p[start + off + 1] = (unsigned char)c;
-        }
+        ash_inet_csum_finish(p, plen, h->csum_start, h->csum_offset);
         h->flags = 0;
     }
     h->flags &= (uint8_t)~VIRTIO_NET_HDR_F_DATA_VALID;
