@@ -171,7 +171,7 @@ fetch_in_ms() {
   # tv_usec holds nanoseconds when the clock's status has STA_NANO (8192), which NTP
   # daemons set (a CI machine had it; reading them as us gave "2173346 ms"), so scale it.
   dk exec ca sh -c 'us() { adjtimex | awk "/status:/ {st=\$2} /tv_sec/ {s=\$2} /tv_usec/ {u=\$2}
-      END {if (int(st / 8192) % 2) u = int(u / 1000); printf \"%d%06d\", s, u}"; }
+      END {if (int(st / 8192) % 2) u = int(u / 1000); printf \"%s%06d\", s, u}"; }
     s=$(us); wget -q -O /dev/null "http://$1/f" || exit 1; e=$(us); echo $(((e - s) / 1000))' sh "$(cip cb)" || echo -1
 }
 before=$(fetch_in_ms)

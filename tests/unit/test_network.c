@@ -434,12 +434,16 @@ static bool txcsum(struct ash_host *h)
  * for its time, so frames reach it with complete checksums, and restores it
  * on revert; the relay also finishes a checksum still left to the device
  * (NEEDS_CSUM) before flipping. At 100% nothing arrives whole, and almost
- * every datagram counts as a checksum error: the bit lands in one of the 128
- * bytes after the Ethernet header (20 IP, 8 UDP, 100 data), and only 3 of
- * them fail some other check first (IP's version/length byte, before the
- * header sum; a longer UDP length, a short packet), so about 4.7 of 200 are
- * expected elsewhere and the bound of 90% (20 elsewhere) is 7 standard
- * deviations away. */
+ * every datagram counts as a checksum error (IP's, in the hub when its
+ * bridge hands frames to netfilter, else in b; UDP's in b): the bit is one
+ * of the 1024 in the 128 bytes after the Ethernet header (20 IP, 8 UDP, 100
+ * data), and only 18 of them fail another check first: 6 in IP's
+ * version/IHL byte (a bad version or an IHL below 5, checked before the
+ * header sum) and 12 in UDP's length (longer than the datagram: a short
+ * packet). So about 3.5 of 200 are expected elsewhere (sd 1.9), and the
+ * bound of 90% (20 elsewhere) is 9 sd away. One arrival is possible but
+ * unlikely (~5e-5 a run): a flip that zeroes the UDP checksum field, which
+ * means "no checksum". */
 START_TEST(test_relay_corrupt)
 {
     if (!can_run())
