@@ -3,6 +3,8 @@
 # SIGKILL of the harness: the guardian reverts; with no guardian, `recover` does.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
+. "$(dirname "$0")/lib/journal.sh"
+DEAD_START=$(ash_dead_start)
 B=${ASH_BUILD_DIR:?}
 SRC=${ASH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 ASH=$B/aftershock
@@ -269,7 +271,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
   S=$(mktemp -d /tmp/ash-shared-XXXXXX); chmod 1777 "$S"
   mkdir "$T/hosts"; echo keep > "$T/hosts/file"
   cat > "$T/evil.txt" <<JOURNAL
-{"journal":1,"run":"evil01","pid":1,"pid_start":1}
+{"journal":1,"run":"evil01","pid":1,"pid_start":$DEAD_START}
 {"id":1,"op":"exec.revert","data":{"argv":["sh","-c","id > $T/pwned"],"timeout_ns":1000000000}}
 {"id":2,"op":"sandbox.files","data":{"dir":"$T/hosts","run":"evil01"}}
 JOURNAL
@@ -299,7 +301,7 @@ fi
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
   N=$(mktemp -d /tmp/ash-nobody-XXXXXX)
   cat > "$N/root.journal" <<JOURNAL
-{"journal":1,"run":"root01","pid":1,"pid_start":1,"commit":[{"op":"exec.revert","data":{"argv":["touch","$T/pwned2"],"timeout_ns":1000000000}}]}
+{"journal":1,"run":"root01","pid":1,"pid_start":$DEAD_START,"commit":[{"op":"exec.revert","data":{"argv":["touch","$T/pwned2"],"timeout_ns":1000000000}}]}
 {"id":1,"op":"exec.revert","data":{"argv":["touch","$T/pwned2"],"timeout_ns":1000000000}}
 JOURNAL
   chmod 0600 "$N/root.journal"; chown 65534:65534 "$N"
@@ -328,8 +330,8 @@ JOURNAL
     ln -s "$T/outside" "$T/$1/hosts/b"; ln -s "$T/outside/file" "$T/$1/hosts/a/etc/resolv.conf"
   }
   plant() { # RUN DIR: a root-owned journal in the private dir $P with one sandbox.files record
-    printf '{"journal":1,"run":"%s","pid":1,"pid_start":1}\n{"id":1,"op":"sandbox.files","data":{"dir":"%s","run":"%s"}}\n' \
-      "$1" "$2" "$1" > "$P/$1.journal"; chmod 0600 "$P/$1.journal"
+    printf '{"journal":1,"run":"%s","pid":1,"pid_start":%s}\n{"id":1,"op":"sandbox.files","data":{"dir":"%s","run":"%s"}}\n' \
+      "$1" "$DEAD_START" "$2" "$1" > "$P/$1.journal"; chmod 0600 "$P/$1.journal"
   }
   outside_intact() { [ "$(cat "$T/outside/file" "$T/outside/deep/file" 2>/dev/null)" = "$(printf 'keep\nkeep')" ]; }
   tree sandbox-good01 good01; plant good01 "$T/sandbox-good01"

@@ -11,6 +11,8 @@
 # there untouched. All namespaces are the test's own.
 set -u
 . "$(dirname "$0")/lib/skip.sh"
+. "$(dirname "$0")/lib/journal.sh"
+DEAD_START=$(ash_dead_start)
 B=${ASH_BUILD_DIR:?}
 ASH=$B/aftershock
 [ "$(id -u)" = 0 ] || ash_skip_all "needs root (network namespaces and links)"
@@ -53,7 +55,7 @@ mkdir -m 0700 "$T/state"
 journal() { # run records...: a dead run's journal (its pid 1 with another start time), one record a line
   local run=$1
   shift
-  { printf '{"journal":1,"run":"%s","pid":1,"pid_start":1}\n' "$run"; printf '%s\n' "$@"; } >"$T/state/$run.journal"
+  { printf '{"journal":1,"run":"%s","pid":1,"pid_start":%s}\n' "$run" "$DEAD_START"; printf '%s\n' "$@"; } >"$T/state/$run.journal"
   chmod 0600 "$T/state/$run.journal"
 }
 plant() { # the sandbox's link record, and the overlay's and guard table's when there are some
