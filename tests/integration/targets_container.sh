@@ -361,10 +361,11 @@ kill -KILL "$fp"
 waitfor '[ ! -d /proc/$fp ]'
 rmdir "$PCG"
 
-scenario gone "process:pid=999999" "    kind: process
+gone=$(($(cat /proc/sys/kernel/pid_max) + 1)) # above pid_max: no process can have it
+scenario gone "process:pid=$gone" "    kind: process
     action: stop"
 run gone; st=$?
-check "process:pid of nothing: exit 3" '[ $st = 3 ] && grep -q "no process 999999" "$T/gone.out"'
+check "process:pid of nothing: exit 3" '[ $st = 3 ] && grep -q "no process $gone" "$T/gone.out"'
 
 # -- cgroup target: the container's own cgroup, by path
 rel=docker/$id
