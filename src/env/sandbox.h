@@ -30,6 +30,12 @@ struct ash_host;
  * put the gateway's address on it, and holds it for nothing else. */
 #define ASH_SANDBOX_SUBNET_LOCK ASH_DEFAULT_STATE_DIR "/sandbox-subnet.lock"
 
+/* The machine's nsswitch.conf, read once per sandbox: where its hosts line
+ * names a source besides files and dns, every host gets a copy with the
+ * line "hosts: files dns" bound over it (env/nss.h). A variable so that
+ * tests can point it at a file of their own. */
+extern const char *ash_sandbox_nsswitch;
+
 /* The names a run with this id gives its sandbox and the host at `index` of sc->hosts:
  * one place for them, so `aftershock plan` shows what a run will make. */
 struct ash_sandbox_names {

@@ -83,6 +83,9 @@ static void guard_teardown(void)
         if (ash_journal_replay(jpath, undo_cb, NULL, on_undo_error, &err) != 0)
             fprintf(stderr, "test_sandbox: recovering run %s: %s\n", g_run, err.msg);
     }
+    char nss[128];
+    snprintf(nss, sizeof nss, "%s/nsswitch.conf", g_state); /* test_nsswitch's */
+    unlink(nss);
     rmdir(g_state);
 }
 
@@ -587,6 +590,98 @@ START_TEST(test_reach_by_name)
 }
 END_TEST
 
+/* What host h sees at `path`, and whether something is mounted there in its
+ * mount namespace (its /proc/self/mountinfo names it as a mount point). */
+static void read_in(struct ash_host *h, const char *path, char *out, size_t len, bool *mounted)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        if (ash_host_enter(h) < 0)
+            _exit(30);
+        FILE *mi = fopen("/proc/self/mountinfo", "re");
+        char line[4096], want[300];
+        snprintf(want, sizeof want, " %s ", path);
+        char m = 'n';
+        while (mi && fgets(line, sizeof line, mi))
+            if (strstr(line, want))
+                m = 'm';
+        if (mi)
+            fclose(mi);
+        FILE *f = fopen(path, "re");
+        char buf[1024];
+        size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+        if (write(p[1], &m, 1) != 1 || write(p[1], buf, n) != (ssize_t)n)
+            _exit(31);
+        _exit(0);
+    }
+    close(p[1]);
+    size_t got = 0;
+    ssize_t n;
+    while (got < len - 1 && (n = read(p[0], out + got, len - 1 - got)) > 0)
+        got += (size_t)n;
+    out[got] = '\0';
+    close(p[0]);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reading %s in host %s: status %#x", path, ash_host_name(h),
+                  st);
+    ck_assert_uint_ge(got, 1);
+    *mounted = out[0] == 'm';
+    memmove(out, out + 1, got);
+}
+
+/* A machine whose nsswitch.conf sends host lookups to another source
+ * (systemd-resolved here) gives its hosts a copy with "hosts: files dns"
+ * bound over it, the rest unchanged, the machine's own file untouched; one
+ * with only files and dns gets no bind at all. */
+START_TEST(test_nsswitch)
+{
+    if (!can_run())
+        return;
+    const char *run = g_run;
+    char path[128], out[1024];
+    snprintf(path, sizeof path, "%s/nsswitch.conf", g_state);
+    const char *machine = "passwd: files systemd\nhosts: files resolve [!UNAVAIL=return] dns myhostname\n";
+    FILE *f = fopen(path, "we");
+    ck_assert_ptr_nonnull(f);
+    fputs(machine, f);
+    fclose(f);
+    ash_sandbox_nsswitch = path;
+    struct hosts hs;
+    struct ash_sandbox *sb = build(&hs, 2, run, NULL);
+    bool mounted = false;
+    for (size_t i = 0; i < 2; i++) {
+        read_in(ash_sandbox_host_at(sb, i), path, out, sizeof out, &mounted);
+        ck_assert_str_eq(out, "passwd: files systemd\nhosts: files dns\n");
+        ck_assert(mounted);
+    }
+    f = fopen(path, "re");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    fclose(f);
+    out[n] = '\0';
+    ck_assert_str_eq(out, machine);
+    finish(sb);
+    assert_clean(run);
+
+    f = fopen(path, "we");
+    ck_assert_ptr_nonnull(f);
+    fputs("hosts: files dns\n", f);
+    fclose(f);
+    sb = build(&hs, 1, run, NULL);
+    read_in(ash_sandbox_host_at(sb, 0), path, out, sizeof out, &mounted);
+    ck_assert_str_eq(out, "hosts: files dns\n");
+    ck_assert(!mounted);
+    finish(sb);
+    assert_clean(run);
+    ash_sandbox_nsswitch = "/etc/nsswitch.conf";
+    unlink(path);
+}
+END_TEST
+
 /* Client sockets made by this (test) process inside host `from`. */
 struct conn_arg {
     const char *addr;
@@ -931,6 +1026,7 @@ static Suite *suite(void)
     add_guarded(s, "proc_sys_read_only", test_proc_sys_read_only);
     add_guarded(s, "hub_shape", test_hub_shape);
     add_guarded(s, "reach_by_name", test_reach_by_name);
+    add_guarded(s, "nsswitch", test_nsswitch);
     add_guarded(s, "freeze_kill_isolate", test_freeze_kill_isolate);
     add_guarded(s, "crash", test_host_crash_fault);
     add_guarded(s, "recover", test_recover_after_crash);
