@@ -28,6 +28,7 @@ set -u
 . "$(dirname "$0")/lib/skip.sh"
 . "$(dirname "$0")/lib/dockerd.sh"
 . "$(dirname "$0")/lib/swarm.sh"
+. "$(dirname "$0")/lib/cgroups.sh"
 B=${ASH_BUILD_DIR:?}
 ASH=$B/aftershock
 SRC=${ASH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -40,9 +41,7 @@ cleanup() {
   [ -z "$coord" ] || { kill -KILL "$coord" 2>/dev/null; wait "$coord" 2>/dev/null; }
   # A failed check must not leave a web task frozen: thaw both freezers.
   for f in "$T"/cg-*; do
-    [ -e "$f" ] || continue
-    { echo 0 >"/sys/fs/cgroup/unified/$(cat "$f")/cgroup.freeze"; } 2>/dev/null
-    { echo THAWED >"/sys/fs/cgroup/freezer/$(cat "$f")/freezer.state"; } 2>/dev/null
+    [ -e "$f" ] && ash_cgroup_thaw "$(cat "$f")"
   done
   "$ASH" recover --state-dir "$T/cj" >/dev/null 2>&1
   swarm_stop
@@ -76,27 +75,21 @@ done
 for n in m w1 w2; do
   id=$(swarm_dk "$n" ps -q --no-trunc --filter label=com.docker.swarm.service.name=ash-web)
   pid=$(swarm_dk "$n" inspect -f '{{.State.Pid}}' "$id" 2>/dev/null)
-  cg=$(sed -n 's/^[0-9]*:freezer://p' "/proc/$pid/cgroup" 2>/dev/null)
-  eval "CG_$n=\${cg#/}"
-  echo "${cg#/}" >"$T/cg-$n"
+  cg=$(ash_cgroup_of "$pid")
+  eval "CG_$n=\$cg"
+  echo "$cg" >"$T/cg-$n"
 done
 check "the web runs on every node, answering on 8080; w1's and w2's cgroups found ($CG_w1, $CG_w2)" \
-  '[ -n "$CG_w1" ] && [ -n "$CG_w2" ] && [ -d "/sys/fs/cgroup/freezer/$CG_w1" ] &&
+  '[ -n "$CG_w1" ] && [ -n "$CG_w2" ] && ash_cgroup_exists "$CG_w1" &&
    ip netns exec "$SWARM_COORD_NS" curl -s -m 2 http://10.231.0.2:8080/ | grep -qx ok &&
    ip netns exec "$SWARM_COORD_NS" curl -s -m 2 http://10.231.0.3:8080/ | grep -qx ok'
 # The kernel's word on a web task: frozen through the v2 freezer (cgroup.events,
 # which host-crash uses where the unified hierarchy has it) or the v1 one.
-frozen() {
-  local cg
-  cg=$(cat "$T/cg-$1")
-  grep -qx "frozen 1" "/sys/fs/cgroup/unified/$cg/cgroup.events" 2>/dev/null ||
-    grep -qx "frozen 1" "/sys/fs/cgroup/$cg/cgroup.events" 2>/dev/null ||
-    [ "$(cat "/sys/fs/cgroup/freezer/$cg/freezer.state" 2>/dev/null)" = FROZEN ]
-}
+frozen() { ash_cgroup_frozen "$(cat "$T/cg-$1")"; }
 thawed() {
   local cg
   cg=$(cat "$T/cg-$1")
-  [ -d "/sys/fs/cgroup/freezer/$cg" ] || [ -d "/sys/fs/cgroup/$cg" ] || return 1
+  ash_cgroup_exists "$cg" || return 1
   ! frozen "$1" && [ "$(cat "/sys/fs/cgroup/freezer/$cg/freezer.state" 2>/dev/null || echo THAWED)" = THAWED ]
 }
 

@@ -9,6 +9,7 @@
 set -u
 . "$(dirname "$0")/lib/skip.sh"
 . "$(dirname "$0")/lib/dockerd.sh"
+. "$(dirname "$0")/lib/cgroups.sh"
 B=${ASH_BUILD_DIR:?}
 SRC=${ASH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 ASH=$B/aftershock
@@ -189,9 +190,11 @@ done
 
 # -- host-crash freeze: the container's cgroup is frozen, thawed after
 id=$(cid web)
-ev=/sys/fs/cgroup/unified/docker/$id/cgroup.events
-[ -e "$ev" ] || ev=""
-frozen() { if [ -n "$ev" ]; then grep -q "^frozen 1" "$ev"; else grep -q FROZEN "/sys/fs/cgroup/freezer/docker/$id/freezer.state"; fi; }
+# Its cgroup, as the kernel names it (cgroupfs: docker/ID; the systemd driver
+# of a dockerd under systemd: system.slice/docker-ID.scope); it stays with a restart.
+ccg=$(ash_cgroup_of "$(dk inspect -f '{{.State.Pid}}' web)")
+check "web's cgroup found ($ccg)" '[ -n "$ccg" ] && ash_cgroup_exists "$ccg"'
+frozen() { ash_cgroup_frozen "$ccg"; }
 scenario freeze container:web "    kind: host-crash
     mode: freeze"
 run_bg freeze --no-guardian
@@ -368,7 +371,7 @@ run gone; st=$?
 check "process:pid of nothing: exit 3" '[ $st = 3 ] && grep -q "no process $gone" "$T/gone.out"'
 
 # -- cgroup target: the container's own cgroup, by path
-rel=docker/$id
+rel=$ccg
 scenario cgfreeze "cgroup:$rel" "    kind: host-crash
     mode: freeze"
 run_bg cgfreeze --no-guardian

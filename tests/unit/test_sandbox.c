@@ -163,7 +163,7 @@ static int leftovers(const char *run, char *what, size_t len)
         ash_nl_close(nl);
         close(hfd);
     }
-    const char *roots[] = {"unified", "memory", "cpu", "freezer", NULL};
+    const char *roots[] = {"unified", "memory", "cpu", "freezer", "", NULL}; /* "": v2 alone */
     for (int k = 0; roots[k]; k++) {
         char path[256];
         snprintf(path, sizeof path, "/sys/fs/cgroup/%s%sash-%s", roots[k], roots[k][0] ? "/" : "", run);
