@@ -13,7 +13,9 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\r';
 }
 
-/* Does the hosts line's rest [p, end) name a source besides files and dns? */
+/* Does the hosts line's sources [p, end) name one besides files and dns? A
+ * '#' there is a word like any other (glibc 2.33 and later strip no comment
+ * after a line's start: "# mdns4" would load the services '#' and "mdns4"). */
 static bool other_source(const char *p, const char *end)
 {
     while (p < end) {
@@ -21,8 +23,6 @@ static bool other_source(const char *p, const char *end)
             p++;
             continue;
         }
-        if (*p == '#')
-            return false; /* the rest is a comment */
         if (*p == '[') {
             while (p < end && *p != ']')
                 p++;
@@ -30,7 +30,7 @@ static bool other_source(const char *p, const char *end)
             continue;
         }
         const char *w = p;
-        while (p < end && !is_space(*p) && *p != '[' && *p != '#')
+        while (p < end && !is_space(*p) && *p != '[')
             p++;
         size_t n = (size_t)(p - w);
         if (!(n == 5 && memcmp(w, "files", 5) == 0) && !(n == 3 && memcmp(w, "dns", 3) == 0))
@@ -39,12 +39,30 @@ static bool other_source(const char *p, const char *end)
     return false;
 }
 
+/* The sources of a hosts line [p, eol), or NULL for another line. As glibc
+ * reads a line: the database's name runs to a blank or ':', then blanks and
+ * colons are skipped ("hosts : dns" and "hosts<TAB>dns" are hosts lines). */
+static const char *hosts_sources(const char *p, const char *eol)
+{
+    while (p < eol && is_space(*p))
+        p++;
+    const char *name = p;
+    while (p < eol && !is_space(*p) && *p != ':')
+        p++;
+    if (p - name != 5 || memcmp(name, "hosts", 5) != 0)
+        return NULL;
+    while (p < eol && (is_space(*p) || *p == ':'))
+        p++;
+    return p;
+}
+
 int ash_nss_hosts_files_dns(const char *text, size_t len, char **out)
 {
     static const char repl[] = "hosts: files dns";
     *out = NULL;
-    /* Every hosts line is rewritten (the output is never longer than the
-     * input plus one replacement per line). */
+    /* Every hosts line is rewritten (glibc before 2.33 used the first, later
+     * ones the last); a rewritten line is at least 7 bytes ("hosts", a blank
+     * or ':', a source), so len / 2 + 1 replacements is more than enough. */
     char *s = malloc(len + 1 + (len / 2 + 1) * (sizeof repl - 1));
     if (!s)
         return -1;
@@ -55,10 +73,8 @@ int ash_nss_hosts_files_dns(const char *text, size_t len, char **out)
         const char *eol = memchr(line, '\n', (size_t)(end - line));
         if (!eol)
             eol = end;
-        const char *p = line;
-        while (p < eol && is_space(*p))
-            p++;
-        if ((size_t)(eol - p) >= 6 && memcmp(p, "hosts:", 6) == 0 && other_source(p + 6, eol)) {
+        const char *src = hosts_sources(line, eol);
+        if (src && other_source(src, eol)) {
             memcpy(s + at, repl, sizeof repl - 1);
             at += sizeof repl - 1;
             changed = true;
@@ -66,8 +82,9 @@ int ash_nss_hosts_files_dns(const char *text, size_t len, char **out)
             memcpy(s + at, line, (size_t)(eol - line));
             at += (size_t)(eol - line);
         }
-        if (eol < end)
-            s[at++] = '\n';
+        if (eol == end)
+            break;
+        s[at++] = '\n';
         line = eol + 1;
     }
     s[at] = '\0';

@@ -35,6 +35,10 @@ struct ash_host;
  * line "hosts: files dns" bound over it (env/nss.h). A variable so that
  * tests can point it at a file of their own. */
 extern const char *ash_sandbox_nsswitch;
+/* nscd's directory (glibc asks the daemon behind its socket before its own
+ * lookups, and nscd answers with the machine's resolver): where it exists,
+ * every host gets an empty directory bound over it. A variable for tests. */
+extern const char *ash_sandbox_nscd_dir;
 
 /* The names a run with this id gives its sandbox and the host at `index` of sc->hosts:
  * one place for them, so `aftershock plan` shows what a run will make. */

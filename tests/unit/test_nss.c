@@ -12,14 +12,16 @@ static int rewrite(const char *in, char **out)
     return ash_nss_hosts_files_dns(in, strlen(in), out);
 }
 
-/* Debian's default, its order reversed, actions, a comment, no hosts line. */
+/* Debian's default, its order reversed, actions, a commented-out line,
+ * another database whose name starts with "hosts", no hosts line. */
 START_TEST(kept)
 {
     const char *ok[] = {
         "passwd: files\nhosts:          files dns\nnetworks: files\n",
         "hosts: dns files",
         "hosts: files [NOTFOUND=return] dns\n",
-        "hosts: files [ NOTFOUND = return ] dns # mdns4 was here\n",
+        "hosts: files [ NOTFOUND = return ] dns\n",
+        "hostsfoo: resolve\n",
         "# hosts: files resolve\npasswd: files systemd\n",
         "",
     };
@@ -44,6 +46,11 @@ START_TEST(rewritten)
         {"  hosts:\tfiles dns myhostname\r\n", "hosts: files dns\n"},
         {"hosts: resolve\nhosts: files nis\n", "hosts: files dns\nhosts: files dns\n"},
         {"hosts: files\tdnsx\n", "hosts: files dns\n"},
+        /* glibc 2.33+ strips no trailing comment: '#' and mdns4 are sources */
+        {"hosts: files dns # mdns4\n", "hosts: files dns\n"},
+        /* a hosts line as glibc reads one: blanks or colons after the name */
+        {"hosts : resolve\n", "hosts: files dns\n"},
+        {"hosts\tresolve dns\n", "hosts: files dns\n"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         char *out = NULL;

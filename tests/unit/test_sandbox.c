@@ -86,6 +86,13 @@ static void guard_teardown(void)
     char nss[128];
     snprintf(nss, sizeof nss, "%s/nsswitch.conf", g_state); /* test_nsswitch's */
     unlink(nss);
+    ash_sandbox_nsswitch = "/etc/nsswitch.conf";
+    char nscd[128];
+    snprintf(nscd, sizeof nscd, "%s/nscd/socket", g_state);
+    unlink(nscd);
+    *strrchr(nscd, '/') = '\0';
+    rmdir(nscd);
+    ash_sandbox_nscd_dir = "/var/run/nscd";
     rmdir(g_state);
 }
 
@@ -636,7 +643,8 @@ static void read_in(struct ash_host *h, const char *path, char *out, size_t len,
 /* A machine whose nsswitch.conf sends host lookups to another source
  * (systemd-resolved here) gives its hosts a copy with "hosts: files dns"
  * bound over it, the rest unchanged, the machine's own file untouched; one
- * with only files and dns gets no bind at all. */
+ * with only files and dns gets no bind at all. nscd's directory is hidden
+ * behind an empty one, its socket untouched outside. */
 START_TEST(test_nsswitch)
 {
     if (!can_run())
@@ -645,6 +653,16 @@ START_TEST(test_nsswitch)
     char path[128], out[1024];
     snprintf(path, sizeof path, "%s/nsswitch.conf", g_state);
     const char *machine = "passwd: files systemd\nhosts: files resolve [!UNAVAIL=return] dns myhostname\n";
+    /* A machine running nscd: its socket, which no host may see. */
+    char nscd[128], sock[160];
+    snprintf(nscd, sizeof nscd, "%s/nscd", g_state);
+    snprintf(sock, sizeof sock, "%s/socket", nscd);
+    ck_assert_int_eq(mkdir(nscd, 0755), 0);
+    FILE *sf = fopen(sock, "we"); /* a file with something in it, seen or not */
+    ck_assert_ptr_nonnull(sf);
+    fputs("nscd", sf);
+    fclose(sf);
+    ash_sandbox_nscd_dir = nscd;
     FILE *f = fopen(path, "we");
     ck_assert_ptr_nonnull(f);
     fputs(machine, f);
@@ -657,7 +675,12 @@ START_TEST(test_nsswitch)
         read_in(ash_sandbox_host_at(sb, i), path, out, sizeof out, &mounted);
         ck_assert_str_eq(out, "passwd: files systemd\nhosts: files dns\n");
         ck_assert(mounted);
+        read_in(ash_sandbox_host_at(sb, i), sock, out, sizeof out, &mounted);
+        ck_assert_msg(out[0] == '\0' && !mounted, "host %zu sees nscd's socket", i);
+        read_in(ash_sandbox_host_at(sb, i), nscd, out, sizeof out, &mounted);
+        ck_assert_msg(mounted, "host %zu: nothing mounted over nscd's directory", i);
     }
+    ck_assert_int_eq(access(sock, F_OK), 0);
     f = fopen(path, "re");
     ck_assert_ptr_nonnull(f);
     size_t n = fread(out, 1, sizeof out - 1, f);
@@ -679,6 +702,9 @@ START_TEST(test_nsswitch)
     assert_clean(run);
     ash_sandbox_nsswitch = "/etc/nsswitch.conf";
     unlink(path);
+    ash_sandbox_nscd_dir = "/var/run/nscd";
+    unlink(sock);
+    rmdir(nscd);
 }
 END_TEST
 
