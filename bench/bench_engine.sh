@@ -25,7 +25,9 @@ cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$B/tests/ash_target" --port "$port" 2>/dev/null &
+# With ASH_BENCH_KEEPALIVE the server keeps connections open too (HTTP/1.1):
+# against one that closes each, a keep-alive probe reconnects every sample.
+"$B/tests/ash_target" --port "$port" ${ASH_BENCH_KEEPALIVE:+--keepalive} 2>/dev/null &
 srv=$!
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
 

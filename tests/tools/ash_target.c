@@ -1,7 +1,7 @@
 /* ash_target: a scripted HTTP service for known-answer timing tests; it breaks and recovers on cue and records when.
  *
  * It answers every GET (/healthz or anything else) with 200 "ok" while healthy
- * and 503 while broken, over HTTP/1.0 on 127.0.0.1. The script:
+ * and 503 while broken, over HTTP/1.0 on 127.0.0.1 (HTTP/1.1 with --keepalive). The script:
  *   --fail-after-signal MS   on SIGUSR1, break MS milliseconds later
  *   --fail-at MS             break MS milliseconds after start (timeline mode)
  *   --recover-after MS       become healthy again MS after breaking
@@ -18,6 +18,10 @@
  *   --pad BYTES              a healthy answer's body is BYTES of 'x' before "ok"
  *                            (at most 32768: one send into loopback's buffers), so
  *                            a client reads it in several pieces
+ *   --keepalive              answer over HTTP/1.1 and keep the connection open for
+ *                            the client's next request (bench_engine.sh's
+ *                            keep-alive comparison); without it every answer
+ *                            closes its connection
  * The true times of every state change go to stderr and, with --truth-file,
  * are appended to a file as "ash-target: <event> at <CLOCK_MONOTONIC ns>",
  * so a test can compare what aftershock measured with what really happened.
@@ -72,6 +76,7 @@ struct opts {
     bool hang;
     bool any;
     long pad;
+    bool keepalive;
 };
 
 static struct opts o = {.fail_after_signal_ms = -1, .fail_at_ms = -1, .recover_after_ms = -1, .log_after_ms = -1};
@@ -161,6 +166,35 @@ static void drop_client(size_t i)
     clients[i] = clients[--nclients];
 }
 
+/* The two answers, made once at start (--pad and --keepalive shape them). */
+static char *answer_ok, *answer_bad;
+static size_t answer_ok_len, answer_bad_len;
+
+static char *make_answer(const char *status, long pad, const char *body, size_t *len)
+{
+    char head[192];
+    size_t body_len = strlen(body);
+    int h = snprintf(head, sizeof head, "%s %s\r\nContent-Type: text/plain\r\nContent-Length: %ld\r\n%s\r\n",
+                     o.keepalive ? "HTTP/1.1" : "HTTP/1.0", status, pad + (long)body_len,
+                     o.keepalive ? "" : "Connection: close\r\n");
+    char *a = malloc((size_t)h + (size_t)pad + body_len + 1);
+    if (!a) {
+        perror("ash-target: answer");
+        exit(1);
+    }
+    memcpy(a, head, (size_t)h);
+    memset(a + h, 'x', (size_t)pad);
+    memcpy(a + h + pad, body, body_len + 1);
+    *len = (size_t)h + (size_t)pad + body_len;
+    return a;
+}
+
+static void make_answers(void)
+{
+    answer_ok = make_answer("200 OK", o.pad, "ok\n", &answer_ok_len);
+    answer_bad = make_answer("503 Service Unavailable", 0, "unavailable\n", &answer_bad_len);
+}
+
 static void respond(struct client *c)
 {
     if (o.hang && !healthy) {
@@ -168,35 +202,21 @@ static void respond(struct client *c)
         return;
     }
     c->held = false;
-    static const char ok[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
-                             "Connection: close\r\n\r\nok\n";
-    static const char bad[] = "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-                              "Content-Length: 12\r\nConnection: close\r\n\r\nunavailable\n";
-    static char *padded;
-    static size_t padded_len;
-    if (o.pad > 0 && !padded) {
-        char head[160];
-        int h = snprintf(head, sizeof head,
-                         "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %ld\r\n"
-                         "Connection: close\r\n\r\n",
-                         o.pad + 3);
-        padded = malloc((size_t)h + (size_t)o.pad + 4);
-        if (!padded) {
-            perror("ash-target: --pad");
-            exit(1);
-        }
-        memcpy(padded, head, (size_t)h);
-        memset(padded + h, 'x', (size_t)o.pad);
-        memcpy(padded + h + o.pad, "ok\n", 4);
-        padded_len = (size_t)h + (size_t)o.pad + 3;
-    }
-    const char *r = healthy ? (padded ? padded : ok) : bad;
-    size_t len = healthy ? (padded ? padded_len : sizeof ok - 1) : sizeof bad - 1;
+    const char *r = healthy ? answer_ok : answer_bad;
+    size_t len = healthy ? answer_ok_len : answer_bad_len;
     if (strncmp(c->buf, "HEAD ", 5) == 0)
         len = (size_t)(strstr(r, "\r\n\r\n") + 4 - r);
     /* Small enough for the socket buffer: one non-blocking send suffices. */
     if (send(c->fd, r, len, MSG_NOSIGNAL) < 0) {
         /* the client went away; dropped when its read fails */
+    }
+    if (o.keepalive) {
+        /* Ready for the client's next request on this connection (one at a
+         * time: a request sent before the answer to the last is not kept). */
+        c->len = 0;
+        c->buf[0] = '\0';
+        c->since = now_ns();
+        return;
     }
     shutdown(c->fd, SHUT_WR);
     c->draining = true;
@@ -299,7 +319,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: ash_target [--port N] [--port-file PATH] [--truth-file PATH]\n"
                "                  [--fail-after-signal MS | --fail-at MS] [--recover-after MS]\n"
                "                  [--log-after MS --log-line TEXT] [--refuse | --hang] [--any]\n"
-               "                  [--pad BYTES]\n");
+               "                  [--pad BYTES] [--keepalive]\n");
 }
 
 static void parse_args(int argc, char **argv)
@@ -316,6 +336,7 @@ static void parse_args(int argc, char **argv)
                                              {"hang", no_argument, NULL, 'H'},
                                              {"any", no_argument, NULL, 'A'},
                                              {"pad", required_argument, NULL, 'D'},
+                                             {"keepalive", no_argument, NULL, 'K'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int ch;
@@ -367,6 +388,9 @@ static void parse_args(int argc, char **argv)
                 exit(2);
             }
             break;
+        case 'K':
+            o.keepalive = true;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -393,6 +417,7 @@ static void parse_args(int argc, char **argv)
 int main(int argc, char **argv)
 {
     parse_args(argc, argv);
+    make_answers();
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* wake on time: the truth must be precise */
 
     if (o.truth_file) {
