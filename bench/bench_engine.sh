@@ -2,7 +2,8 @@
 # The engine's own cost and precision: 10 HTTP probes every 10 ms for 30 s
 # against a local server, compared in the same run with the obvious
 # alternative, a shell loop of curl per probe, and with the floor, the same
-# samples made with syscalls alone (bench_engine_floor). Prints aftershock's
+# samples made with syscalls alone (bench_engine_floor) and by libcurl alone
+# (bench_engine_curl: a bare curl_multi loop, nothing of ours). Prints aftershock's
 # peak RSS, CPU share, sample lateness (p50/p99/max) and the CPU ratios.
 # Usage: bench/bench_engine.sh [BUILD_DIR] [SECONDS] [ash-only]
 #   ash-only: skip the curl loop (for repeated before/after runs of aftershock)
@@ -105,6 +106,7 @@ PY
 }
 
 floor_us=0
+libcurl_us=0
 if [ "$ONLY" != ash-only ]; then
   # The floor, same server, same rate: a fresh connection per sample and nothing
   # else (bench/bench_engine_floor.c), so the table shows what the kernel's part
@@ -115,6 +117,13 @@ if [ "$ONLY" != ash-only ]; then
   floor=$("$B/bench/bench_engine_floor" "$port" 10 10 "$SECS")
   echo "$floor" | grep -v '^RESULT'
   floor_us=$(echo "$floor" | sed -n 's/^RESULT engine_floor_us_per_sample \([0-9.]*\) .*/\1/p')
+  # libcurl alone, same server, same rate (bench/bench_engine_curl.c): the
+  # samples made by a bare curl_multi loop with nothing of ours, so the CPU
+  # above the floor splits into libcurl's part and the engine's.
+  echo "libcurl alone: the same samples, a bare curl_multi loop, for ${SECS}s ..."
+  lcurl=$("$B/bench/bench_engine_curl" "$port" 10 10 "$SECS" ${ASH_BENCH_KEEPALIVE:+keepalive})
+  echo "$lcurl" | grep -v '^RESULT'
+  libcurl_us=$(echo "$lcurl" | sed -n 's/^RESULT engine_libcurl_us_per_sample \([0-9.]*\) .*/\1/p')
 fi
 
 echo "aftershock: $NPROBES http probes x $EVERY for ${SECS}s ..."
@@ -163,10 +172,11 @@ SH
 read -r cu cs crss cwall _ < <(measure bash "$T/loop.sh")
 csamples=$(cat "$T"/curl.* | awk '{s += $1} END {print s + 0}')
 
-python3 - "$au" "$as" "$arss" "$awall" "$cu" "$cs" "$cwall" "$lp50" "$lp99" "$lmax" "$samples" "$arun" "$SECS" "$floor_us" "$csamples" <<'PY'
+python3 - "$au" "$as" "$arss" "$awall" "$cu" "$cs" "$cwall" "$lp50" "$lp99" "$lmax" "$samples" "$arun" "$SECS" "$floor_us" "$csamples" "$libcurl_us" <<'PY'
 import sys
 au, as_, arss, awall, cu, cs, cwall, lp50, lp99, lmax, samples, arun = map(float, sys.argv[1:13])
 secs, floor_us, csamples = sys.argv[13], float(sys.argv[14]), float(sys.argv[15])
+libcurl_us = float(sys.argv[16])
 a_cpu = (au + as_) / awall * 100
 c_cpu = (cu + cs) / cwall * 100
 print(f"aftershock   peak RSS {arss/1024:7.1f} MiB   CPU {a_cpu:5.1f}% of one core   samples {int(samples)}")
@@ -191,4 +201,8 @@ print(f"RESULT engine_vs_curl_loop_cpu {ratio:.1f} x >=10")
 print(f"floor        {floor_us:.1f} us per sample: aftershock is {us / floor_us:.2f}x the floor ({us - floor_us:.1f} us above it: libcurl, the loop, the report)")
 print(f"RESULT engine_floor_us_per_sample {floor_us:.1f} us -")
 print(f"RESULT engine_10_vs_floor {us / floor_us:.2f} x -")
+print(f"libcurl      {libcurl_us:.1f} us per sample alone: aftershock is {us / libcurl_us:.2f}x libcurl's own cost; "
+      f"of the {us - floor_us:.1f} us above the floor, libcurl's part is {libcurl_us - floor_us:.1f} us, ours {us - libcurl_us:.1f} us")
+print(f"RESULT engine_libcurl_us_per_sample {libcurl_us:.1f} us -")
+print(f"RESULT engine_10_vs_libcurl {us / libcurl_us:.2f} x -")
 PY

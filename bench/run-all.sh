@@ -24,7 +24,7 @@ for a in "$@"; do
 done
 [ -d "$B" ] || { cmake -S "$here" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 2; }
 B=$(cd "$B" && pwd)
-cmake --build "$B" -j2 --target aftershock ash_target bench_network bench_sandbox bench_dns bench_syscall bench_engine_floor >/dev/null ||
+cmake --build "$B" -j2 --target aftershock ash_target bench_network bench_sandbox bench_dns bench_syscall bench_engine_floor bench_engine_curl >/dev/null ||
   { echo "run-all: build failed" >&2; exit 2; }
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/ash-bench-all-XXXXXX")
@@ -164,8 +164,10 @@ rows = [
      rss_slope() + ", CPU " +
      f("engine_10_cpu_pct", "{:.1f}", "%") + " (" + f("engine_10_cpu_us_per_sample", "{:.0f}", " µs") +
      " per sample), p99 lateness " + f("engine_10_lateness_p99_ms", "{:.2f}", " ms"),
-     f("engine_floor_us_per_sample", "{:.0f}", " µs") + " per sample (a fresh connection's syscalls alone)",
-     "curl loop: " + f("engine_vs_curl_loop_cpu", "{:.1f}", "x our CPU per sample"), f("engine_10_vs_floor", "{:.2f}", "x floor"),
+     f("engine_floor_us_per_sample", "{:.0f}", " µs") + " per sample (a fresh connection's syscalls alone); " +
+     f("engine_libcurl_us_per_sample", "{:.0f}", " µs") + " (libcurl alone: a bare curl_multi loop, nothing of ours)",
+     "curl loop: " + f("engine_vs_curl_loop_cpu", "{:.1f}", "x our CPU per sample"),
+     f("engine_10_vs_floor", "{:.2f}", "x floor") + ", " + f("engine_10_vs_libcurl", "{:.2f}", "x libcurl alone"),
      "RSS < 16 MiB: " + verdict("engine_10_rss_mib", "<16") + " (longer run: " +
      verdict("engine_10_long_rss_mib", "<16") + "); CPU < 5%: " + verdict("engine_10_cpu_pct", "<5") +
      "; p99 < 1 ms: " + verdict("engine_10_lateness_p99_ms", "<1")),
