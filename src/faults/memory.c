@@ -541,9 +541,10 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
     }
     if (c->swap == 1) {
         struct ash_cgroup_saved off;
-        if (ash_cgroup_swap_off(&st->cg, &off, err) < 0)
+        int r = ash_cgroup_swap_off(&st->cg, &off, err);
+        if (r < 0)
             goto fail;
-        if (access(off.file, F_OK) != 0) {
+        if (r == 1) {
             ash_ctx_eventf(ctx, ash_now_ns(), "fault-note",
                            "%s: swap: off has no effect: %s is absent (no swap accounting in this kernel)", st->target,
                            off.file);

@@ -497,6 +497,10 @@ int ash_cgroup_swap_off(const struct ash_cgroup *cg, struct ash_cgroup_saved *se
 {
     if (ash_cgroup_memory_file(cg, ASH_CG_MEM_SWAP, set->file, sizeof set->file) < 0)
         return ash_error_class(err, ASH_ERR_ENVIRONMENT, ENOTSUP, "no memory controller for this cgroup");
+    if (access(set->file, F_OK) != 0) {
+        set->value[0] = '\0';
+        return 1;
+    }
     if (cg->mem_v2) {
         snprintf(set->value, sizeof set->value, "0");
         return 0;

@@ -111,7 +111,10 @@ const char *ash_cgroup_memory_dir(const struct ash_cgroup *cg);
 /* path = that file of cg; -1 (ENOTSUP, path "") without a memory directory. */
 int ash_cgroup_memory_file(const struct ash_cgroup *cg, enum ash_cgroup_mem_file which, char *path, size_t len);
 /* What forbids swap: set->file and set->value to write (v2 memory.swap.max "0"; v1
- * memory.memsw.limit_in_bytes = the memory limit in effect, read now). */
+ * memory.memsw.limit_in_bytes = the memory limit in effect, read now). 1, with
+ * set->file named, when that file is absent: the kernel keeps no swap
+ * accounting (v1 without swapaccount, v2 without CONFIG_MEMCG_SWAP), so there
+ * is nothing to write and swap cannot be forbidden. */
 int ash_cgroup_swap_off(const struct ash_cgroup *cg, struct ash_cgroup_saved *set, ash_error_t *err);
 /* Read file's current value into saved (file too), to journal before changing it. */
 int ash_cgroup_save(const char *file, struct ash_cgroup_saved *saved, ash_error_t *err);

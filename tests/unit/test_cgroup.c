@@ -212,6 +212,13 @@ static void memory_fault_files(bool v2)
     get(fixture, "memory.move_charge_at_immigrate", buf, sizeof buf);
     ck_assert_str_eq(buf, v2 ? "0" : "3");
 
+    /* No swap accounting (the swap file absent): 1, the file named, nothing to write. */
+    snprintf(want, sizeof want, "%s/%s", fixture, swap);
+    ck_assert_int_eq(unlink(want), 0);
+    ck_assert_int_eq(ash_cgroup_swap_off(&cg, &off, &err), 1);
+    ck_assert_str_eq(off.file, want);
+    ck_assert_str_eq(off.value, "");
+
     /* No memory directory: said, nothing written. */
     struct ash_cgroup none = {0};
     ck_assert_int_eq(ash_cgroup_memory_file(&none, ASH_CG_MEM_LIMIT, path, sizeof path), -1);

@@ -128,8 +128,8 @@ static void forbid_swap(void)
     struct ash_cgroup_saved off;
     ash_error_t err = {0};
     int r = ash_cgroup_swap_off(ash_host_cgroup(ash_sandbox_host(fx.sb, "a")), &off, &err);
-    if (r == 0 && access(off.file, F_OK) != 0) /* the kernel keeps no swap accounting */
-        r = ash_error(&err, errno, "%s is absent", off.file);
+    if (r == 1) /* the kernel keeps no swap accounting */
+        r = ash_error(&err, ENOENT, "%s is absent", off.file);
     if (r < 0) {
         ash_sandbox_destroy(fx.sb);
         fx.sb = NULL;
