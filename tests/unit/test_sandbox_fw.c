@@ -183,6 +183,29 @@ static struct ash_sample connect_from_a(struct ash_ctx *ctx, const char *address
     return last;
 }
 
+/* Why packets routed through this namespace cannot pass when the machine's
+ * own firewall drops forwarded packets by default, asked of
+ * tests/integration/lib/machine.sh (one answer for this test and the shell
+ * tests; machine_forwarding.sh checks it): true with the reason in why. */
+static bool forward_drops(char *why, size_t len)
+{
+    const char *src = getenv("ASH_SOURCE_DIR");
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "bash -c '. \"$0\"/tests/integration/lib/machine.sh && machine_lacks forwarding' '%s'",
+             src ? src : ".");
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return false;
+    bool answered = fgets(why, (int)len, p) != NULL;
+    int status = pclose(p);
+    if (!answered || status != 0) {
+        why[0] = '\0';
+        return false;
+    }
+    why[strcspn(why, "\n")] = '\0';
+    return true;
+}
+
 START_TEST(test_no_egress)
 {
     if (geteuid() != 0) {
@@ -238,6 +261,9 @@ START_TEST(test_no_egress)
     /* Without the guard the same connection goes through: the table is what stops it. */
     ck_assert_msg(ash_sandbox_fw_delete(table, &err) == 0, "%s", err.msg);
     s = connect_from_a(&ctx, target);
+    char why[512] = "";
+    if (!s.ok && forward_drops(why, sizeof why))
+        goto out; /* the machine's firewall stopped it: no control, so no check above meant anything */
     ck_assert_msg(s.ok, "control: without the guard a should reach %s: %s", target, s.detail);
     ck_assert_msg(ash_sandbox_fw_add(table, ash_sandbox_gateway_link(sb), ash_sandbox_subnet(sb), &err) == 0, "%s",
                   err.msg);
@@ -249,6 +275,7 @@ START_TEST(test_no_egress)
     s = connect_from_a(&ctx, inside);
     ck_assert_msg(strstr(s.detail, "refused"), "gateway should refuse port 1: %s", s.detail);
 
+out:
     ash_loop_free(loop);
     kill(srv, SIGKILL);
     waitpid(srv, NULL, 0);
@@ -267,6 +294,8 @@ START_TEST(test_no_egress)
     }
     ck_assert_int_eq(idx, 0);
     ash_nl_close(nl);
+    if (why[0])
+        ash_test_skip("host a cannot reach %s even without the guard: %s", target, why);
 }
 END_TEST
 

@@ -4,7 +4,10 @@
 # machine lacks; returns 1 when it has them all. Features: root, cgroup2,
 # "memory controller", freezer, "seccomp user notification", "network
 # namespace", "mount namespace", bridge, "veth pair", "qdisc tbf", nftables,
-# relay (the userspace link relay: network namespaces and veth pairs).
+# relay (the userspace link relay: network namespaces and veth pairs),
+# forwarding (the machine's own firewall does not drop forwarded packets by
+# default; only what a test's traffic through this namespace's forward hook
+# needs, and asked only to explain such traffic failing).
 ash_kconfig=""
 ash_kmod() { # CONFIG_ symbol: built in or a module, per the kernel's config (/proc/config.gz, /boot)
   if [ -z "$ash_kconfig" ]; then
@@ -37,11 +40,35 @@ machine_lacks() {
       "qdisc tbf") ash_kmod NET_SCH_TBF || { echo "no CONFIG_NET_SCH_TBF in the kernel config"; return 0; } ;;
       nftables) ash_kmod NF_TABLES || { echo "no CONFIG_NF_TABLES in the kernel config"; return 0; } ;;
       relay) machine_lacks "network namespace" "veth pair" && return 0 ;;
+      forwarding) ash_forward_drops && return 0 ;;
       *) echo "machine_lacks: unknown feature '$f'"; return 0 ;;
     esac
   done
   return 1
 }
+# Prints why and returns 0 when this network namespace's firewall drops what it
+# forwards by default: a chain on the forward hook with policy drop (nftables,
+# iptables-nft's FORWARD among them: ufw, a dockerd with its iptables rules), or
+# iptables-legacy's FORWARD policy DROP, asked only where its filter table
+# already exists (listing it would load the module and make one).
+ash_forward_drops() {
+  local c
+  if command -v nft >/dev/null; then
+    c=$(nft list chains 2>/dev/null |
+      awk '$1 == "table" {t = $2 " " $3} $1 == "chain" {ch = $2} /hook forward/ && /policy drop/ {print t ", chain " ch; exit}')
+    if [ -n "$c" ]; then
+      echo "this machine's firewall drops forwarded packets by default (nftables table $c: hook forward, policy drop)"
+      return 0
+    fi
+  fi
+  if grep -qx filter /proc/net/ip_tables_names 2>/dev/null && command -v iptables-legacy >/dev/null &&
+    iptables-legacy -S FORWARD 2>/dev/null | grep -qx -- '-P FORWARD DROP'; then
+    echo "this machine's firewall drops forwarded packets by default (iptables-legacy: FORWARD policy DROP)"
+    return 0
+  fi
+  return 1
+}
+
 # The features a sandbox (hosts) needs.
 ASH_SANDBOX_FEATURES=(root "network namespace" bridge "veth pair" "mount namespace")
 
