@@ -3,6 +3,7 @@
 # reason, exits 0, leaves nothing behind (its throw-away namespaces, links,
 # cgroup and nftables table), and its answers agree with this machine.
 set -u
+. "$(dirname "$0")/lib/skip.sh"
 bin=${ASH_BUILD_DIR:-build}/aftershock
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -31,7 +32,7 @@ if [ "$(id -u)" = 0 ]; then
     # The kernel's own answer, in a namespace of this test's that goes with the
     # command (a netem built in has no module file, and a blacklisted one has one).
     if ! command -v tc >/dev/null || ! command -v unshare >/dev/null; then
-        echo "SKIP doctor: no tc or unshare here to ask the kernel, so its netem answer is not checked"
+        ash_skip_part "no tc or unshare here to ask the kernel, so doctor's netem answer is not checked"
     elif unshare -n tc qdisc add dev lo root netem delay 1ms 2>/dev/null; then
         grep -Eq '^  qdisc netem +yes' "$out" || fail "sch_netem exists but doctor says no"
     else
