@@ -292,10 +292,45 @@ static const struct ash_undo_op crash_undo[] = {
      "started {target} again through its engine (unless it already ran)"},
     {NULL, NULL, false, NULL}};
 
+/* A container, pod, process or named cgroup: its own cgroup, found when the run
+ * resolves its targets, so named here by what it belongs to. */
+static int crash_describe_target(const struct crash_conf *c, json_t *out)
+{
+    const char *type = ash_target_type_names[c->target.type], *name = c->target.name;
+    char cg[600], line[1024];
+    if (c->target.type == ASH_TARGET_CGROUP)
+        snprintf(cg, sizeof cg, "cgroup %s (found at run start)", name);
+    else
+        snprintf(cg, sizeof cg, "the cgroup of %s %s (found at run start)", type, name);
+    int n = 0;
+    if (c->mode == CM_KILL) {
+        n = snprintf(line, sizeof line,
+                     "kill: every process of %s %s dies at once (cgroup.kill, or freeze + SIGKILL, in %s); started "
+                     "again through its engine",
+                     type, name, cg);
+        ash_describe_object(out, "cgroup-file", "cgroup.kill or freezer.state", cg, NULL, "1 / FROZEN + SIGKILL");
+    } else {
+        n = snprintf(line, sizeof line,
+                     "freeze: %s %s hangs (cgroup.freeze = 1, or the v1 freezer's freezer.state = FROZEN, in %s; "
+                     "thawed on revert)",
+                     type, name, cg);
+        ash_describe_object(out, "cgroup-file", "cgroup.freeze or freezer.state", cg, "host-crash.thaw", "1 / FROZEN");
+    }
+    if (n > 0 && (size_t)n < sizeof line && c->restart_after_ns >= 0)
+        snprintf(line + n, sizeof line - (size_t)n, "; back after %.3f s", c->restart_after_ns / 1e9);
+    json_object_set_new(out, "mechanism", json_string(line));
+    if (c->restart_after_ns >= 0)
+        json_object_set_new(out, "revert",
+                            json_sprintf("ends by itself after %g ms", (double)c->restart_after_ns / 1e6));
+    return 0;
+}
+
 static int crash_describe(const struct ash_fault_spec *f, const struct ash_describe *d, json_t *out, ash_error_t *err)
 {
     (void)err;
     const struct crash_conf *c = f->conf;
+    if (c->target.type != ASH_TARGET_HOST)
+        return crash_describe_target(c, out);
     const char *host = c->target.name;
     size_t idx = 0;
     for (size_t i = 0; i < d->scenario->n_hosts; i++)

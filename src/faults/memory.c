@@ -712,6 +712,12 @@ static int mem_describe(const struct ash_fault_spec *f, const struct ash_describ
         ash_sandbox_names(d->run_id, 0, host, &nm);
         snprintf(rel, sizeof rel, "%s", nm.cgroup);
         n = snprintf(line, sizeof line, "host %s's cgroup %s:", host, rel);
+    } else if (!svc) {
+        /* A container, pod, process or named cgroup: the cgroup it is in, found
+         * when the run resolves its targets (never moved). */
+        snprintf(rel, sizeof rel, "<%s %s>", ash_target_type_names[c->target.type], c->target.name);
+        n = snprintf(line, sizeof line, "%s %s's own cgroup (found at run start; shown here as %s):",
+                     ash_target_type_names[c->target.type], c->target.name, rel);
     } else {
         const char *slash = strrchr(svc, '/');
         char own[ASH_OBJNAME_MAX + 1];

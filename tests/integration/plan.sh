@@ -115,6 +115,33 @@ else
   ash_skip "exit 3 as an unprivileged user: needs root and a user nobody"
 fi
 
+# ---- targets outside a sandbox: each kind describes the target's own cgroup ----
+# (memory-exhaustion on anything but a host or a service was a segfault, and
+# host-crash on a container, process or cgroup was described as a sandbox host)
+sleep 120 &
+victim=$!
+cat >"$T/outside.yaml" <<EOF
+version: 1
+name: plan-outside
+probes: [{name: web, http: "http://127.0.0.1:9/"}]
+faults:
+  - {name: squeeze, kind: memory-exhaustion, target: "process:pid=$victim", limit: 1GiB, swap: off, at: 1s, duration: 2s}
+  - {name: hang, kind: host-crash, mode: freeze, target: "process:pid=$victim", at: 1s, duration: 2s}
+  - {name: die, kind: host-crash, mode: kill, target: "container:web", at: 1s, duration: 2s}
+EOF
+for fmt in text json; do
+  "$ASH" plan --format $fmt "$T/outside.yaml" >"$T/outside.$fmt" 2>"$T/outside.$fmt.err"; st=$?
+  check "process and container targets: plan --format $fmt exits 0 or 3, not a crash (got $st)" '[ $st = 0 ] || [ $st = 3 ]'
+done
+check "... memory-exhaustion names the process's own cgroup, not a host's or a service's" \
+  'grep -q "process pid=$victim.s own cgroup" "$T/outside.text" && ! grep -q "moved into cgroup" "$T/outside.text"'
+check "... host-crash freezes the process's cgroup and kills the container's, no host links" \
+  'grep -q "freeze: process pid=$victim hangs" "$T/outside.text" &&
+   grep -q "kill: every process of container web dies" "$T/outside.text" && ! grep -q "links down" "$T/outside.text"'
+check "... the JSON plan parses" 'python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$T/outside.json"'
+kill "$victim" 2>/dev/null
+wait "$victim" 2>/dev/null
+
 # ---- run --dry-run: the same text, nothing made ----
 "$ASH" plan --state-dir "$T/state" --report-dir "$T/reports" "$S/scenarios/rainbow-network-congestion.yaml" \
   >"$T/plan.txt" 2>&1
