@@ -32,11 +32,27 @@ static int restart_validate(void *conf, const ash_node *node, const struct ash_s
 static int restart_one(struct ash_ctx *ctx, const struct ash_target_ref *ref, ash_error_t *err)
 {
     struct ash_target t;
-    if (ash_ctx_target(ctx, ref, &t, err) < 0)
+    ash_error_t e = {0};
+    if (ash_ctx_target(ctx, ref, &t, &e) == 0) {
+        int ret = ash_target_restart(&t, err);
+        ash_target_release(&t);
+        return ret;
+    }
+    /* A container that exited or was stopped (the resolver's ESRCH: not running) is
+     * what a restart is for: the engine starts it by name, then it must resolve as a
+     * running container with an init, which is "back". A label or all: true names no
+     * one container to start. */
+    if (ref->type != ASH_TARGET_CONTAINER || e.code != ESRCH || ref->all || ash_target_container_label(ref->name)) {
+        if (err)
+            *err = e;
         return -1;
-    int ret = ash_target_restart(&t, err);
+    }
+    if (ash_target_container_restart_stopped(ref->endpoint, ref->name, err) < 0)
+        return ash_error_wrap(err, "%s", e.msg);
+    if (ash_ctx_target(ctx, ref, &t, err) < 0)
+        return ash_error_wrap(err, "container '%s' was started again but is not back", ref->name);
     ash_target_release(&t);
-    return ret;
+    return 0;
 }
 
 /* all: true: every running container with the label, as a runbook's "restart them"

@@ -118,6 +118,13 @@ bool ash_target_labels_match(const json_t *labels, const char *selector);
  * 300 ms when the engine does not answer. */
 bool ash_target_container_running(const char *endpoint, const char *name);
 
+/* A remediation's restart of container `name` (a name or id, not a label) that is not
+ * running: it exited or was stopped, which is what a runbook's restart is for. The
+ * resolver refuses such a container (nothing of it to harm), so this asks the engine
+ * behind endpoint by name; its restart starts a stopped container, as `docker
+ * restart` does. */
+int ash_target_container_restart_stopped(const char *endpoint, const char *name, ash_error_t *err);
+
 /* The operations, failing with ENOTSUP ("host 'web' cannot be restarted") where the
  * type has none. */
 int ash_target_netns_fd(const struct ash_target *t);

@@ -409,6 +409,18 @@ int ash_target_container_resolve(const struct ash_target_ref *ref, struct ash_ta
     return 0;
 }
 
+int ash_target_container_restart_stopped(const char *endpoint, const char *name, ash_error_t *err)
+{
+    struct ash_docker *d = NULL;
+    if (ash_docker_open(endpoint, &d, err) < 0)
+        return ash_error_wrap(err, "container '%s'", name);
+    char path[400];
+    snprintf(path, sizeof path, "/containers/%s/restart?t=2", name[0] == '/' ? name + 1 : name);
+    int r = ash_docker_call(d, "POST", path, NULL, NULL, err);
+    ash_docker_close(d);
+    return r < 0 ? ash_error_wrap(err, "cannot restart container '%s'", name) : 0;
+}
+
 bool ash_target_container_running(const char *endpoint, const char *name)
 {
     struct ash_docker *d = NULL;

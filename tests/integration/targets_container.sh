@@ -302,6 +302,16 @@ check "remediation restart of a container: run passes (exit $st)" '[ $st = 0 ]'
 check "remediation restart: a new init, running" '[ "$(cpid web2)" != "$p0" ] && [ "$(dk inspect -f "{{.State.Running}}" web2)" = true ]'
 check "remediation restart: the report says it was done" \
   'grep -q "remediation-done *restart-web2" "$T/remrestart.out" || python3 -c "import json,sys,glob; r=json.load(open(sorted(glob.glob(sys.argv[1]))[-1])); sys.exit(0 if any(e[\"event\"]==\"remediation-done\" and \"restart-web2\" in e[\"detail\"] for e in r[\"runs\"][0][\"timeline\"]) else 1)" "$T/r/remrestart-*/report.json"'
+# -- remediation restart of a container that exited (killed, until: remediated): the
+#    engine's restart starts it again; the resolver alone refuses a stopped container
+p0=$(cpid web2)
+sed -e 's/^name: remrestart/name: remexited/' -e 's/    action: stop/    action: kill/' "$T/remrestart.yaml" >"$T/remexited.yaml"
+run remexited; st=$?
+check "remediation restart of an exited container: run passes (exit $st)" '[ $st = 0 ]'
+check "remediation restart of an exited container: done, not failed" \
+  'python3 -c "import json,sys,glob; t=json.load(open(sorted(glob.glob(sys.argv[1]))[-1]))[\"runs\"][0][\"timeline\"]; ev=[(e[\"event\"], e[\"detail\"]) for e in t if \"restart-web2\" in e[\"detail\"]]; print(ev); sys.exit(0 if any(e == \"remediation-done\" for e, _ in ev) and not any(e == \"remediation-failed\" for e, _ in ev) else 1)" "$T/r/remexited-*/report.json"'
+check "remediation restart of an exited container: a new init, running" \
+  '[ "$(cpid web2)" != "$p0" ] && [ "$(dk inspect -f "{{.State.Running}}" web2)" = true ]'
 sed -i 's|action: {restart: {target: container:web2}}|action: {restart: {target: container:web2, service: x}}|' "$T/remrestart.yaml"
 out=$("$ASH" validate "$T/remrestart.yaml" 2>&1); st=$?
 check "restart with both service and target: exit 2 ($out)" '[ $st = 2 ] && echo "$out" | grep -q "exactly one of"'
