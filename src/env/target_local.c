@@ -128,6 +128,16 @@ int ash_target_check_not_self(const struct ash_cgroup *cg, const char *what, ash
     return 0;
 }
 
+bool ash_target_memory_holds_self(const struct ash_cgroup *cg)
+{
+    struct ash_cgroup_sys sys;
+    struct ash_cgroup self;
+    if (ash_cgroup_detect(NULL, &sys, NULL) < 0 || ash_cgroup_of_pid(&self, &sys, getpid(), NULL) < 0)
+        return false;
+    const char *dir = ash_cgroup_memory_dir(cg), *mine = ash_cgroup_memory_dir(&self);
+    return contains(dir, mine);
+}
+
 /* ---- processes ---- */
 
 struct process {
@@ -354,7 +364,9 @@ int ash_target_process_resolve(const struct ash_target_ref *ref, struct ash_targ
     ash_error_t e2 = {0};
     p->has_cg = ash_cgroup_detect(NULL, &sys, &e2) == 0 && ash_cgroup_of_pid(&p->cg, &sys, pid, &e2) == 0;
     if (!p->has_cg)
-        out->caps &= ~ASH_CAP_CGROUP;
+        out->caps &= ~(ASH_CAP_CGROUP | ASH_CAP_LIMIT);
+    else if (ash_target_memory_holds_self(&p->cg))
+        out->caps &= ~ASH_CAP_LIMIT;
     /* On a hybrid machine freeze through v2 (as ash_cgroup_init does); the v1 freezer
      * only without it. */
     if (p->cg.v2[0])
@@ -445,5 +457,7 @@ int ash_target_cgroup_resolve(const struct ash_target_ref *ref, struct ash_targe
         c->cg.freezer[0] = '\0';
     if (!c->cg.v2[0] && !c->cg.freezer[0])
         out->caps &= ~ASH_CAP_FREEZE;
+    if (ash_target_memory_holds_self(&c->cg))
+        out->caps &= ~ASH_CAP_LIMIT;
     return 0;
 }

@@ -69,7 +69,7 @@ static const struct ash_field mem_fields[] = {
      "host:NAME (a sandbox host's cgroup is squeezed), service:NAME (a host-mode service, moved into a cgroup of "
      "its own, ash-<run>-<service>, for the fault), or the cgroup of a container:NAME, process:pid=N or "
      "cgroup:PATH (its own limit, the engine's included, is restored exactly)",
-     .needs = ASH_CAP_CGROUP},
+     .needs = ASH_CAP_CGROUP | ASH_CAP_LIMIT},
     ASH_TARGET_OLD_HOST_FIELD(struct mem_conf, target),
     ASH_TARGET_OLD_SERVICE_FIELD(struct mem_conf, target),
     {"limit", ASH_F_SIZE, offsetof(struct mem_conf, limit), 0,
@@ -500,6 +500,15 @@ static int mem_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, void 
         return -1;
     }
     struct ash_cgroup *own = ash_target_cgroup(&t);
+    if (own && !(t.caps & ASH_CAP_LIMIT)) {
+        /* The preflight refuses this (exit 3); checked again here, where the limit is made. */
+        ash_error_class(err, ASH_ERR_ENVIRONMENT, EDEADLK,
+                        "%s: aftershock itself runs in its memory cgroup (or one below it): a limit there would "
+                        "limit the harness too",
+                        st->target);
+        ash_target_release(&t);
+        goto fail;
+    }
     if (own) {
         /* The target has a cgroup of its own (a sandbox host, a container, a process's
          * or a named cgroup): squeeze that one. */

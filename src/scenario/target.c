@@ -295,25 +295,26 @@ unsigned ash_target_caps(int type)
 {
     switch (type) {
     case ASH_TARGET_HOST:
-        return ASH_CAP_NETNS | ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_FREEZE;
+        return ASH_CAP_NETNS | ASH_CAP_CGROUP | ASH_CAP_LIMIT | ASH_CAP_PROCS | ASH_CAP_FREEZE;
     case ASH_TARGET_SERVICE:
         /* A service shares its host's (or the harness's) network namespace: harming that
          * would harm every other service there too, so a service has no netns of its own. */
-        return ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_RESTART | ASH_CAP_LAUNCHED | ASH_CAP_MAIN;
+        return ASH_CAP_CGROUP | ASH_CAP_LIMIT | ASH_CAP_PROCS | ASH_CAP_RESTART | ASH_CAP_LAUNCHED | ASH_CAP_MAIN;
     case ASH_TARGET_CONTAINER:
-        return ASH_CAP_NETNS | ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_FREEZE | ASH_CAP_RESTART | ASH_CAP_MAIN;
+        return ASH_CAP_NETNS | ASH_CAP_CGROUP | ASH_CAP_LIMIT | ASH_CAP_PROCS | ASH_CAP_FREEZE | ASH_CAP_RESTART |
+               ASH_CAP_MAIN;
     case ASH_TARGET_PROCESS:
         /* Its network namespace counts only when it has one of its own, a freeze only
          * when its cgroup holds nothing but it and its descendants: both decided when it
          * is resolved (the run's preflight refuses, exit 3, when it has not). */
-        return ASH_CAP_PROCS | ASH_CAP_CGROUP | ASH_CAP_MAIN | ASH_CAP_NETNS | ASH_CAP_FREEZE;
+        return ASH_CAP_PROCS | ASH_CAP_CGROUP | ASH_CAP_LIMIT | ASH_CAP_MAIN | ASH_CAP_NETNS | ASH_CAP_FREEZE;
     case ASH_TARGET_CGROUP:
-        return ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_FREEZE;
+        return ASH_CAP_CGROUP | ASH_CAP_LIMIT | ASH_CAP_PROCS | ASH_CAP_FREEZE;
     case ASH_TARGET_POD:
         /* A container of a pod, found through containerd on this node: its init, the
          * pod's network namespace, its cgroup. Starting it again is the kubelet's job
          * (its restartPolicy), not aftershock's: no ASH_CAP_RESTART. */
-        return ASH_CAP_NETNS | ASH_CAP_CGROUP | ASH_CAP_PROCS | ASH_CAP_FREEZE | ASH_CAP_MAIN;
+        return ASH_CAP_NETNS | ASH_CAP_CGROUP | ASH_CAP_LIMIT | ASH_CAP_PROCS | ASH_CAP_FREEZE | ASH_CAP_MAIN;
     }
     return 0;
 }
@@ -335,6 +336,8 @@ const char *ash_target_cap_name(unsigned cap)
         return "processes started under aftershock's launcher";
     case ASH_CAP_MAIN:
         return "one main process (a service's, a container's init, a process)";
+    case ASH_CAP_LIMIT:
+        return "a cgroup aftershock can limit without limiting itself";
     }
     return "an unknown capability";
 }

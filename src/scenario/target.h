@@ -35,6 +35,7 @@ enum ash_target_cap {
     ASH_CAP_RESTART = 1u << 4,  /* can be started again after it died */
     ASH_CAP_LAUNCHED = 1u << 5, /* its processes start under aftershock's launcher (seccomp) */
     ASH_CAP_MAIN = 1u << 6,     /* one main process (the first of its procs): a service, an init, a pid */
+    ASH_CAP_LIMIT = 1u << 7,    /* its cgroup can be limited without limiting aftershock (not in it or below) */
 };
 
 struct ash_target_ref {
