@@ -359,6 +359,19 @@ out:
     return ret;
 }
 
+/* A kind's keys, and a nested mapping's own keys below it as KEY.SUB (balloon.size). */
+static void list_fields(FILE *out, const struct ash_field *fields, const char *parent)
+{
+    for (const struct ash_field *f = fields; f && f->key; f++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s%s%s", parent, parent[0] ? "." : "", f->key);
+        fprintf(out, "      %-22s %s%s\n", key, f->doc ? f->doc : "",
+                (f->flags & ASH_FIELD_REQUIRED) ? " (required)" : "");
+        if (f->type == ASH_F_MAP && f->sub && !parent[0])
+            list_fields(out, f->sub, f->key);
+    }
+}
+
 static void list_family(FILE *out, const char *title, const struct ash_kind_common *const *kinds, size_t n,
                         bool verbose)
 {
@@ -369,9 +382,7 @@ static void list_family(FILE *out, const char *title, const struct ash_kind_comm
         fprintf(out, "  %-20s %s%s%s%s\n", c->name, c->summary, why ? " [unavailable: " : "", why ? why : "",
                 why ? "]" : "");
         if (verbose)
-            for (const struct ash_field *f = c->fields; f && f->key; f++)
-                fprintf(out, "      %-22s %s%s\n", f->key, f->doc ? f->doc : "",
-                        (f->flags & ASH_FIELD_REQUIRED) ? " (required)" : "");
+            list_fields(out, c->fields, "");
     }
 }
 

@@ -251,7 +251,7 @@ const char *ash_target_identity_text(const json_t *ident, char *buf, size_t len)
         snprintf(buf, len, "container %s (id %.12s)", cname ? cname : name ? name : "?", id);
     else if (id)
         snprintf(buf, len, "%s %s (id %.12s)", type, name ? name : "?", id);
-    else if (json_is_integer(pid) && strcmp(type, "process") == 0)
+    else if (json_is_integer(pid) && strcmp(type, "process") == 0 && !(name && strncmp(name, "pid=", 4) == 0))
         snprintf(buf, len, "process %s (pid %d)", name ? name : "?", (int)json_integer_value(pid));
     else
         snprintf(buf, len, "%s %s", type, name ? name : "?");

@@ -305,7 +305,7 @@ static int find_exe(const char *exe, const char *name, pid_t *out, ash_error_t *
             int w = snprintf(list + off, sizeof list - off, "%s%d", i ? ", " : "", (int)found[i]);
             off += w > 0 && (size_t)w < sizeof list - off ? (size_t)w : 0;
         }
-        return ash_error_class(err, ASH_ERR_USAGE, EEXIST,
+        return ash_error_class(err, ASH_ERR_USAGE, 0, /* no errno: "File exists" told nothing */
                                "process '%s': %zu processes run %s (pids %s%s); name one with process:pid=N or "
                                "process:pidfile=PATH",
                                name, n, exe, list, n > sizeof found / sizeof found[0] ? ", ..." : "");

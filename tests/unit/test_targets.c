@@ -604,6 +604,9 @@ START_TEST(test_identity_text)
     ck_assert_str_eq(ash_target_identity_text(c, buf, sizeof buf), "container web-1 (id 3f2a9c01b7e4)");
     json_t *p = json_pack("{s:s, s:s, s:i}", "type", "process", "name", "pidfile=/run/x.pid", "pid", 812);
     ck_assert_str_eq(ash_target_identity_text(p, buf, sizeof buf), "process pidfile=/run/x.pid (pid 812)");
+    json_t *q = json_pack("{s:s, s:s, s:i}", "type", "process", "name", "pid=812", "pid", 812);
+    ck_assert_str_eq(ash_target_identity_text(q, buf, sizeof buf), "process pid=812"); /* not "(pid 812)" again */
+    json_decref(q);
     json_t *g = json_pack("{s:s, s:s}", "type", "cgroup", "name", "system.slice/x.service");
     ck_assert_str_eq(ash_target_identity_text(g, buf, sizeof buf), "cgroup system.slice/x.service");
     ck_assert_str_eq(ash_target_identity_text(NULL, buf, sizeof buf), "target ?");
