@@ -695,11 +695,19 @@ static int parse_probe(struct pctx *x, const ash_node *item, size_t index, struc
     p->timeout_ns = -1;
     p->slow_ns = -1;
     if (need_item_map(item, "probe", x->err) < 0 ||
-        check_kind_item_keys(item, what, "probe", ash_probe_fields, &fam, x->err) < 0 ||
-        ash_fields_parse(item, ash_probe_fields, p, x->err) < 0 || check_item_name(item, "probe", p->name, x->err) < 0)
+        check_kind_item_keys(item, what, "probe", ash_probe_fields, &fam, x->err) < 0)
         return -1;
     /* A `from:` looked up later (validate --resolve, plan, run) is reported at its value. */
     ash_node from = ash_map_get(item, "from");
+    /* A mapping or list, as a fault's `target:` in a fleet takes, is a likely guess:
+     * say the string forms rather than only "expected a string". */
+    if (ash_node_ok(&from) && (ash_node_is_map(&from) || ash_node_is_seq(&from)))
+        return ash_node_fail(&from, x->err,
+                             "'from' is one string, not %s: a sandbox host (NAME), container:NAME, "
+                             "container:label=K=V[,K2=V2], process:pid=N, or in a fleet run NODE or NODE/CONTAINER",
+                             ash_node_kind_name(&from));
+    if (ash_fields_parse(item, ash_probe_fields, p, x->err) < 0 || check_item_name(item, "probe", p->name, x->err) < 0)
+        return -1;
     p->from_loc = ash_node_ok(&from) ? ash_node_loc(&from) : p->loc;
     if (p->every_ns <= 0) {
         ash_node e = ash_map_get(item, "every");
