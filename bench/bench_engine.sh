@@ -172,7 +172,7 @@ SH
 read -r cu cs crss cwall _ < <(measure bash "$T/loop.sh")
 csamples=$(cat "$T"/curl.* | awk '{s += $1} END {print s + 0}')
 
-python3 - "$au" "$as" "$arss" "$awall" "$cu" "$cs" "$cwall" "$lp50" "$lp99" "$lmax" "$samples" "$arun" "$SECS" "$floor_us" "$csamples" "$libcurl_us" <<'PY'
+python3 - "$au" "$as" "$arss" "$awall" "$cu" "$cs" "$cwall" "$lp50" "$lp99" "$lmax" "$samples" "$arun" "$SECS" "$floor_us" "$csamples" "${libcurl_us:-0}" <<'PY'
 import sys
 au, as_, arss, awall, cu, cs, cwall, lp50, lp99, lmax, samples, arun = map(float, sys.argv[1:13])
 secs, floor_us, csamples = sys.argv[13], float(sys.argv[14]), float(sys.argv[15])
@@ -201,8 +201,9 @@ print(f"RESULT engine_vs_curl_loop_cpu {ratio:.1f} x >=10")
 print(f"floor        {floor_us:.1f} us per sample: aftershock is {us / floor_us:.2f}x the floor ({us - floor_us:.1f} us above it: libcurl, the loop, the report)")
 print(f"RESULT engine_floor_us_per_sample {floor_us:.1f} us -")
 print(f"RESULT engine_10_vs_floor {us / floor_us:.2f} x -")
-print(f"libcurl      {libcurl_us:.1f} us per sample alone: aftershock is {us / libcurl_us:.2f}x libcurl's own cost; "
-      f"of the {us - floor_us:.1f} us above the floor, libcurl's part is {libcurl_us - floor_us:.1f} us, ours {us - libcurl_us:.1f} us")
-print(f"RESULT engine_libcurl_us_per_sample {libcurl_us:.1f} us -")
-print(f"RESULT engine_10_vs_libcurl {us / libcurl_us:.2f} x -")
+if libcurl_us > 0:
+    print(f"libcurl      {libcurl_us:.1f} us per sample alone: aftershock is {us / libcurl_us:.2f}x libcurl's own cost; "
+          f"of the {us - floor_us:.1f} us above the floor, libcurl's part is {libcurl_us - floor_us:.1f} us, ours {us - libcurl_us:.1f} us")
+    print(f"RESULT engine_libcurl_us_per_sample {libcurl_us:.1f} us -")
+    print(f"RESULT engine_10_vs_libcurl {us / libcurl_us:.2f} x -")
 PY

@@ -7,7 +7,8 @@
  * This program makes the same samples with nothing of ours: one epoll loop
  * driving curl_multi_socket_action, one easy handle per probe made once and
  * reused (as the engine does), the same options that change libcurl's work
- * (no proxy, no signals, a fresh connection per sample unless "keepalive"),
+ * (no proxy and no proxy lookup, a User-Agent, no signals, a fresh connection
+ * per sample unless "keepalive"),
  * a timerfd starting a sample every EVERY/PROBES ms and nothing done with the
  * answer but counting it. A probe whose last sample is still running skips
  * its turn, as the engine's would.
@@ -142,6 +143,8 @@ int main(int argc, char **argv)
         curl_easy_setopt(e, CURLOPT_URL, url);
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e, CURLOPT_PROXY, "");
+        curl_easy_setopt(e, CURLOPT_NOPROXY, ""); /* else no_proxy is read from the environment per transfer */
+        curl_easy_setopt(e, CURLOPT_USERAGENT, "bench");
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
         curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)(intptr_t)i);
         if (!keepalive) {

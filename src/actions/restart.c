@@ -41,8 +41,9 @@ static int restart_one(struct ash_ctx *ctx, const struct ash_target_ref *ref, as
     /* A container that exited or was stopped (the resolver's ESRCH: not running) is
      * what a restart is for: the engine starts it by name, then it must resolve as a
      * running container with an init, which is "back". A label or all: true names no
-     * one container to start. */
-    if (ref->type != ASH_TARGET_CONTAINER || e.code != ESRCH || ref->all || ash_target_container_label(ref->name)) {
+     * one container to start; a fleet target's container is on its node, not here. */
+    if (ref->type != ASH_TARGET_CONTAINER || e.code != ESRCH || ref->all || ref->node ||
+        ash_target_container_label(ref->name)) {
         if (err)
             *err = e;
         return -1;

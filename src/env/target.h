@@ -122,7 +122,8 @@ bool ash_target_container_running(const char *endpoint, const char *name);
  * running: it exited or was stopped, which is what a runbook's restart is for. The
  * resolver refuses such a container (nothing of it to harm), so this asks the engine
  * behind endpoint by name; its restart starts a stopped container, as `docker
- * restart` does. */
+ * restart` does. Fails, touching nothing, for a container that does not exist or
+ * that runs (EBUSY). */
 int ash_target_container_restart_stopped(const char *endpoint, const char *name, ash_error_t *err);
 
 /* The operations, failing with ENOTSUP ("host 'web' cannot be restarted") where the

@@ -414,11 +414,31 @@ int ash_target_container_restart_stopped(const char *endpoint, const char *name,
     struct ash_docker *d = NULL;
     if (ash_docker_open(endpoint, &d, err) < 0)
         return ash_error_wrap(err, "container '%s'", name);
+    const char *ref = name[0] == '/' ? name + 1 : name;
     char path[400];
-    snprintf(path, sizeof path, "/containers/%s/restart?t=2", name[0] == '/' ? name + 1 : name);
-    int r = ash_docker_call(d, "POST", path, NULL, NULL, err);
+    json_t *j = NULL;
+    snprintf(path, sizeof path, "/containers/%s/json", ref);
+    int r = ash_docker_call(d, "GET", path, NULL, &j, err);
+    if (r < 0) {
+        if (err && err->code == ENOENT)
+            r = not_found(d, ref, err);
+        else
+            ash_error_wrap(err, "container '%s'", name);
+        goto out;
+    }
+    /* Only one that is not running: a running one the resolver refused (no init
+     * visible here) would be restarted again at every try and never be "back". */
+    if (json_is_true(json_object_get(json_object_get(j, "State"), "Running"))) {
+        r = ash_error_class(err, ASH_ERR_ENVIRONMENT, EBUSY, "container '%s' runs, but cannot be followed here", name);
+        goto out;
+    }
+    snprintf(path, sizeof path, "/containers/%s/restart?t=2", ref);
+    if ((r = ash_docker_call(d, "POST", path, NULL, NULL, err)) < 0)
+        ash_error_wrap(err, "cannot restart container '%s'", name);
+out:
+    json_decref(j);
     ash_docker_close(d);
-    return r < 0 ? ash_error_wrap(err, "cannot restart container '%s'", name) : 0;
+    return r;
 }
 
 bool ash_target_container_running(const char *endpoint, const char *name)

@@ -308,7 +308,8 @@ static int crash_describe_target(const struct crash_conf *c, json_t *out)
                      "kill: every process of %s %s dies at once (cgroup.kill, or freeze + SIGKILL, in %s); started "
                      "again through its engine",
                      type, name, cg);
-        ash_describe_object(out, "cgroup-file", "cgroup.kill or freezer.state", cg, NULL, "1 / FROZEN + SIGKILL");
+        ash_describe_object(out, "cgroup-file", "cgroup.kill or freezer.state", cg, "host-crash.container-start",
+                            "1 / FROZEN + SIGKILL (started again on revert)");
     } else {
         n = snprintf(line, sizeof line,
                      "freeze: %s %s hangs (cgroup.freeze = 1, or the v1 freezer's freezer.state = FROZEN, in %s; "

@@ -46,8 +46,9 @@ machine_lacks() {
   done
   return 1
 }
-# Prints why and returns 0 when this network namespace's firewall drops what it
-# forwards by default: a chain on the forward hook with policy drop (nftables,
+# Prints why and returns 0 when this network namespace's firewall drops the IPv4
+# it forwards by default: a chain on the forward hook with policy drop (nftables
+# families ip, inet and bridge; ip6 carries none of the tests' traffic;
 # iptables-nft's FORWARD among them: ufw, a dockerd with its iptables rules), or
 # iptables-legacy's FORWARD policy DROP, asked only where its filter table
 # already exists (listing it would load the module and make one).
@@ -55,7 +56,8 @@ ash_forward_drops() {
   local c
   if command -v nft >/dev/null; then
     c=$(nft list chains 2>/dev/null |
-      awk '$1 == "table" {t = $2 " " $3} $1 == "chain" {ch = $2} /hook forward/ && /policy drop/ {print t ", chain " ch; exit}')
+      awk '$1 == "table" {f = $2; t = $2 " " $3} $1 == "chain" {ch = $2}
+        /hook forward/ && /policy drop/ && (f == "ip" || f == "inet" || f == "bridge") {print t ", chain " ch; exit}')
     if [ -n "$c" ]; then
       echo "this machine's firewall drops forwarded packets by default (nftables table $c: hook forward, policy drop)"
       return 0
