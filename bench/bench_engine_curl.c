@@ -16,14 +16,13 @@
  * 127.0.0.1:PORT)
  */
 #include "bench_args.h"
+#include "bench_clock.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdint.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #define USAGE                                                                                                          \
@@ -37,21 +36,6 @@ static CURLM *multi;
 static CURL *easies[MAXPROBES];
 static bool busy[MAXPROBES];
 static long done_ok, failed, skipped;
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t discard(char *p, size_t size, size_t n, void *u)
 {
@@ -77,12 +61,10 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *u, void *sp)
     return epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev);
 }
 
-static double now_s(void);
-
 static int on_timer(CURLM *m, long ms, void *u)
 {
     (void)m, (void)u;
-    curl_deadline = ms < 0 ? -1 : now_s() + (double)ms / 1e3;
+    curl_deadline = ms < 0 ? -1 : ash_bench_now_s() + (double)ms / 1e3;
     return 0;
 }
 
@@ -161,16 +143,16 @@ int main(int argc, char **argv)
 
     long next = 0;
     int running = 0;
-    double t0 = now_s(), c0 = cpu_s(), stop = t0 + (double)secs;
-    while (now_s() < stop) {
+    double t0 = ash_bench_now_s(), c0 = ash_bench_cpu_s(), stop = t0 + (double)secs;
+    while (ash_bench_now_s() < stop) {
         struct epoll_event evs[64];
         int wait_ms = 100;
         if (curl_deadline >= 0) {
-            double left = curl_deadline - now_s();
+            double left = curl_deadline - ash_bench_now_s();
             wait_ms = left <= 0 ? 0 : (int)(left * 1e3) + 1;
         }
         int n = epoll_wait(ep, evs, 64, wait_ms);
-        if (curl_deadline >= 0 && now_s() >= curl_deadline) {
+        if (curl_deadline >= 0 && ash_bench_now_s() >= curl_deadline) {
             curl_deadline = -1;
             curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
             reap();
@@ -198,7 +180,7 @@ int main(int argc, char **argv)
             reap();
         }
     }
-    double cpu = cpu_s() - c0, wall = now_s() - t0;
+    double cpu = ash_bench_cpu_s() - c0, wall = ash_bench_now_s() - t0;
     for (long i = 0; i < probes; i++) {
         if (busy[i])
             curl_multi_remove_handle(multi, easies[i]);

@@ -12,6 +12,7 @@
  * usage: bench_engine_floor PORT [PROBES] [EVERY_MS] [SECONDS]   (default 10 10 20; a server on 127.0.0.1:PORT)
  */
 #include "bench_args.h"
+#include "bench_clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,10 +20,8 @@
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #define USAGE "bench_engine_floor PORT [PROBES] [EVERY_MS] [SECONDS]   (default 10 10 20; a server on 127.0.0.1:PORT)"
@@ -40,21 +39,6 @@ static char request[256];
 static size_t request_len;
 static struct sockaddr_in target;
 static long done_ok, failed;
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void finish(int ep, struct conn *c, bool ok)
 {
@@ -159,8 +143,8 @@ int main(int argc, char **argv)
     struct epoll_event tev = {.events = EPOLLIN, .data.fd = tfd};
     epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev);
 
-    double t0 = now_s(), c0 = cpu_s(), stop = t0 + (double)secs;
-    while (now_s() < stop) {
+    double t0 = ash_bench_now_s(), c0 = ash_bench_cpu_s(), stop = t0 + (double)secs;
+    while (ash_bench_now_s() < stop) {
         struct epoll_event evs[64];
         int n = epoll_wait(ep, evs, 64, 100);
         for (int i = 0; i < n; i++) {
@@ -173,7 +157,7 @@ int main(int argc, char **argv)
                 ready(ep, evs[i].data.fd);
         }
     }
-    double cpu = cpu_s() - c0, wall = now_s() - t0;
+    double cpu = ash_bench_cpu_s() - c0, wall = ash_bench_now_s() - t0;
     for (int fd = 0; fd < MAXCONN; fd++)
         if (conns[fd].fd >= 0)
             close(conns[fd].fd);
