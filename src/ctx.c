@@ -20,6 +20,12 @@ static void ctx_say(struct ash_ctx *ctx, bool fail, int64_t t, const char *event
         ctx->event(ctx, t, event, buf);
 }
 
+void ash_ctx_harm_began(struct ash_ctx *ctx, int64_t t)
+{
+    if (ctx->harm_began == 0)
+        ctx->harm_began = t;
+}
+
 void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const char *fmt, ...)
 {
     va_list ap;

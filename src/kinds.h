@@ -95,6 +95,11 @@ struct ash_ctx {
      * label chose), so the terminal and the report name it. NULL: nobody records. */
     const struct ash_fault_spec *injecting;
     json_t *harmed;
+    /* When the harm of the fault being injected began, if that was inside its inject
+     * call rather than at its end (a restart: the target is down while the call waits
+     * for it to come back), set through ash_ctx_harm_began; the engine takes it as the
+     * fault's t_inject. 0 (the engine clears it before each inject): the call's return. */
+    int64_t harm_began;
 };
 
 /* The live target of a ref (through ctx->target when set); ESRCH when it is not there. */
@@ -103,6 +108,9 @@ int ash_ctx_target(struct ash_ctx *ctx, const struct ash_target_ref *ref, struct
 /* printf-style helper over ctx->event. */
 void ash_ctx_eventf(struct ash_ctx *ctx, int64_t t, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The harm of the fault being injected began at t (CLOCK_MONOTONIC ns), before its
+ * inject call returns; the first call wins (a fault on every container of a label). */
+void ash_ctx_harm_began(struct ash_ctx *ctx, int64_t t);
 /* printf-style helper over ctx->fail (the run is aborted with the reason). */
 void ash_ctx_fail(struct ash_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -15,7 +15,7 @@
  * engine on this machine can give, is taken as its arrival). A line without a stamp
  * the parser reads keeps its arrival time. When the container stops the stream ends;
  * it is followed again once the container runs (a restart by a fault, a remediation
- * or its restart policy), from when it ended. */
+ * or its restart policy), from just after the last line it sent. */
 #include "detect/container_log.h"
 #include "detect/webhook_body.h"
 #include "env/docker.h"
@@ -44,7 +44,11 @@ struct ash_clog {
     char id[80];
     char *endpoint;
     ash_timer *retry;
-    struct timespec ended; /* wall clock when the stream ended: the next one starts there */
+    /* Where the next stream starts (wall clock): just after the last line the engine
+     * stamped, else where this one started. Not when this one was seen to end: that is
+     * noticed on the loop, which a fault's call can hold for seconds (a restart), and the
+     * lines the container printed meanwhile (its start-up) would be skipped. */
+    struct timespec from;
     uint8_t hdr[8];
     size_t hdr_len;
     uint32_t left; /* payload bytes of the current frame still to come */
@@ -68,6 +72,7 @@ static size_t engine_stamp(struct ash_clog *l, int64_t arrived, int64_t *stamp)
     s[sp - l->line] = '\0';
     if (!ash_wh_rfc3339(s, &wall, &prec))
         return 0;
+    l->from = (struct timespec){.tv_sec = (wall + 1) / ASH_NS_PER_S, .tv_nsec = (wall + 1) % ASH_NS_PER_S};
     int64_t t = l->anchor_mono + (wall - l->anchor_wall);
     *stamp = t < arrived ? t : arrived;
     return (size_t)(sp - l->line) + 1;
@@ -135,7 +140,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 
 static int follow(struct ash_clog *l, const struct timespec *since, ash_error_t *err);
 
-/* Stopped: is it running again? Then follow it from when the last stream ended. */
+/* Stopped: is it running again? Then follow it from just after its last line. */
 static int64_t retry_due(ash_loop *loop, int64_t now, void *data)
 {
     (void)loop;
@@ -152,7 +157,8 @@ static int64_t retry_due(ash_loop *loop, int64_t now, void *data)
         return now + RETRY_NS;
     l->retry = NULL;
     ash_error_t e = {0};
-    if (follow(l, &l->ended, &e) < 0) {
+    struct timespec from = l->from;
+    if (follow(l, &from, &e) < 0) {
         ash_ctx_eventf(l->ctx, now, "warning", "log stream of container '%s' cannot be followed again: %s", l->name,
                        e.msg);
         return ASH_TIMER_DONE;
@@ -166,7 +172,6 @@ static void on_done(CURL *easy, CURLcode result, void *arg)
 {
     struct ash_clog *l = arg;
     l->running = false;
-    clock_gettime(CLOCK_REALTIME, &l->ended);
     if (l->line_len)
         emit(l, ash_now_ns(), true);
     l->cont = false;
@@ -190,6 +195,7 @@ static int follow(struct ash_clog *l, const struct timespec *since, ash_error_t 
              (long long)since->tv_sec, since->tv_nsec);
     if (ash_docker_open(l->endpoint, &d, err) < 0)
         return -1;
+    l->from = *since;
     l->easy = ash_docker_stream(d, path);
     ash_docker_close(d);
     if (!l->easy)

@@ -100,6 +100,15 @@ static void cgroup_text(struct out *o, const json_t *rec)
         puts_(o, "(none recorded)");
 }
 
+/* The one path a freeze wrote (ash_cgroup_freeze: v2 where mounted, else the v1
+ * freezer): a thaw names it, not the memory or cpu paths beside it. */
+static void frozen_text(struct out *o, const json_t *rec)
+{
+    const char *v2 = json_string_value(json_object_get(rec, "v2"));
+    const char *frz = json_string_value(json_object_get(rec, "freezer"));
+    puts_(o, v2 && *v2 ? v2 : frz && *frz ? frz : "(none recorded)");
+}
+
 static void value_text(struct out *o, const json_t *v, size_t max)
 {
     char num[32];
@@ -147,6 +156,8 @@ static void render(struct out *o, const char *said, const json_t *rec)
             where_text(o, rec);
         else if (strcmp(key, "cgroup") == 0)
             cgroup_text(o, rec);
+        else if (strcmp(key, "frozen") == 0)
+            frozen_text(o, rec);
         else
             value_text(o, json_object_get(rec, key), max);
         p = close + 1;

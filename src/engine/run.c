@@ -123,10 +123,21 @@ static void env_line(void *arg, const char *service, const char *line, int64_t t
             r->dets[i].spec->kind->on_log(&r->ctx, r->dets[i].spec, r->dets[i].state, service, line, t);
 }
 
+/* t_inject as far as known now, -1 before. While the first fault is still being
+ * injected and its harm began inside the call (a restart holds the loop until the
+ * target is back, and what it printed meanwhile arrives then), from that beginning. */
+static int64_t in_effect_since(const struct run *r)
+{
+    if (r->t_inject >= 0)
+        return r->t_inject;
+    return r->ctx.injecting && r->ctx.harm_began > 0 ? r->ctx.harm_began : -1;
+}
+
 static void ctx_detect(struct ash_ctx *ctx, const struct ash_detector_spec *det, int64_t t, const char *detail)
 {
     struct run *r = ctx->engine;
-    if (r->t_inject < 0 || t < r->t_inject) {
+    int64_t since = in_effect_since(r);
+    if (since < 0 || t < since) {
         /* Before any fault is in effect: a false alarm, shown but not counted. */
         ash_ctx_eventf(ctx, t, "false-alarm", "%s: %s", det->name, detail ? detail : "");
         return;
@@ -227,7 +238,8 @@ static void ctx_alert(struct ash_ctx *ctx, const struct ash_detector_spec *det, 
         return;
     }
     enum alert_role role;
-    if (r->t_inject < 0 || a->notified < r->t_inject)
+    int64_t since = in_effect_since(r);
+    if (since < 0 || a->notified < since)
         role = AR_BEFORE_INJECT;
     /* Already firing: it started before the fault could have been in effect
      * (before the inject call began; a signal fault takes effect inside it, so
@@ -247,7 +259,7 @@ static void ctx_alert(struct ash_ctx *ctx, const struct ash_detector_spec *det, 
     case AR_ALREADY_FIRING:
         ash_ctx_eventf(ctx, a->notified, "alert-already-firing",
                        "%s: %s (fired %.3f ms before the fault was in effect: not counted as detection)", det->name,
-                       a->detail, ash_ns_to_ms(r->t_inject - a->fired));
+                       a->detail, ash_ns_to_ms(since - a->fired));
         break;
     case AR_DETECTION: {
         size_t before = r->n_det;
@@ -480,10 +492,16 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     json_t *harmed = json_array();
     r->ctx.injecting = f->spec;
     r->ctx.harmed = harmed;
+    r->ctx.harm_began = 0;
+    if (r->t_inject < 0)
+        r->t_inject_call = called; /* read meanwhile for a harm that began inside the call */
     int ret = r->fleet && ash_fault_node(f->spec)
                   ? ash_fleet_run_inject(r->fleet, f->spec, &t_remote, where, sizeof where, &err)
                   : ash_fault_inject(&r->ctx, f->spec, &f->state, &err);
-    int64_t t = t_remote >= 0 ? t_remote : ash_now_ns();
+    int64_t returned = ash_now_ns();
+    /* In effect when the call returned, unless the kind's harm began inside it (a
+     * restart: down while the call waits for it to come back); an agent's time is the same. */
+    int64_t t = t_remote >= 0 ? t_remote : r->ctx.harm_began > 0 ? r->ctx.harm_began : returned;
     waited = ash_gil_waited_ns() - waited;
     r->ctx.injecting = NULL;
     r->ctx.harmed = NULL;
@@ -516,12 +534,15 @@ static int inject_fault(struct run *r, struct fault_rt *f)
         r->t_inject = t;
         r->t_inject_call = called;
     }
-    char wait[96] = "";
+    char wait[96] = "", inside[96] = "";
     if (waited > ASH_LATE_REPORT_NS) /* t_inject's own error: README, "Faults do not stop the clock" */
         snprintf(wait, sizeof wait, " (of which %.3f ms waiting for the run lock: in effect up to that much earlier)",
                  ash_ns_to_ms(waited));
-    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s)%s%s, latency %.3f ms%s", f->spec->name, f->spec->kind->c.name,
-                   on, where, ash_ns_to_ms(t - f->scheduled), wait);
+    if (t_remote < 0 && r->ctx.harm_began > 0)
+        snprintf(inside, sizeof inside, "; in effect from then, inside its call, which returned %.3f ms later",
+                 ash_ns_to_ms(returned - t));
+    ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s)%s%s, latency %.3f ms%s%s", f->spec->name,
+                   f->spec->kind->c.name, on, where, ash_ns_to_ms(t - f->scheduled), wait, inside);
     ash_progress_faults(r->progress, 1);
     if (f->spec->duration_ns >= 0)
         f->t_revert = need_timer(r, t + f->spec->duration_ns, fault_revert_due, f, "fault's revert timer");

@@ -176,6 +176,10 @@ int ash_target_pin_init(const char *what, const char *id, struct ash_target_pin 
     /* Freezing needs a hierarchy of its own that can freeze. */
     if (!p->cg.v2[0] && !p->cg.freezer[0])
         *caps &= ~ASH_CAP_FREEZE;
+    /* aftershock inside the container it harms (an agent's own task, a shell exec'd
+     * into it): a memory limit there would limit the harness too. */
+    if (ash_target_memory_holds_self(&p->cg))
+        *caps &= ~ASH_CAP_LIMIT;
     return 0;
 }
 

@@ -19,7 +19,9 @@ int ash_target_cgroup_procs(const struct ash_cgroup *cg, pid_t first, struct ash
 /* Refuse to freeze a cgroup the harness itself is in (it would never come back to thaw it). */
 int ash_target_check_not_self(const struct ash_cgroup *cg, const char *what, ash_error_t *err);
 /* Is aftershock's own memory cgroup cg's or one below it, where a limit on cg would
- * limit the harness too (and its OOM kill could take the harness before it reverts)? */
+ * limit the harness too (and its OOM kill could take the harness before it reverts)?
+ * True also when aftershock's own cgroup cannot be read. Process, cgroup, container and
+ * pod resolvers clear ASH_CAP_LIMIT on it. */
 bool ash_target_memory_holds_self(const struct ash_cgroup *cg);
 
 /* What a container's init leads to, pinned when it is resolved (Docker, containerd). */

@@ -132,8 +132,9 @@ bool ash_target_memory_holds_self(const struct ash_cgroup *cg)
 {
     struct ash_cgroup_sys sys;
     struct ash_cgroup self;
+    /* Where aftershock's own cgroup cannot be read, it may be this one: no limit. */
     if (ash_cgroup_detect(NULL, &sys, NULL) < 0 || ash_cgroup_of_pid(&self, &sys, getpid(), NULL) < 0)
-        return false;
+        return true;
     const char *dir = ash_cgroup_memory_dir(cg), *mine = ash_cgroup_memory_dir(&self);
     return contains(dir, mine);
 }

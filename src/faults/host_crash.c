@@ -287,7 +287,7 @@ static int undo_container_start(json_t *rec, ash_error_t *err)
 }
 
 static const struct ash_undo_op crash_undo[] = {
-    {"host-crash.thaw", undo_thaw, false, "thawed cgroup {cgroup} of {target}"},
+    {"host-crash.thaw", undo_thaw, false, "thawed cgroup {frozen} of {target}"},
     {"host-crash.container-start", undo_container_start, false,
      "started {target} again through its engine (unless it already ran)"},
     {NULL, NULL, false, NULL}};

@@ -117,6 +117,10 @@ static int process_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, v
         break;
     }
     case PA_RESTART:
+        /* Down from the stop signal on, while the call waits for it to come back: the
+         * fault is in effect from here (the stop is the restart's first step), not from
+         * when the call returns with the target up again. */
+        ash_ctx_harm_began(ctx, ash_now_ns());
         if (ash_target_restart(&st->target, err) < 0)
             goto fail;
         *state = st;

@@ -179,10 +179,16 @@ static void *ctx_fault_state(struct ash_ctx *ctx, const char *fault)
 
 /* ---- the coordinator's messages ---- */
 
-static void reply(struct agent *a, json_t *id, int rc, const ash_error_t *err)
+/* The answer to a command; t is when it was done (an inject: when its harm was in effect). */
+static void reply_at(struct agent *a, json_t *id, int rc, const ash_error_t *err, int64_t t)
 {
     send_msg(a, json_pack("{s:s, s:O, s:b, s:s, s:I}", "type", ASH_MSG_RESULT, "id", id ? id : json_null(), "ok",
-                          rc == 0, "error", rc == 0 ? "" : err->msg, "t", (json_int_t)ash_now_ns()));
+                          rc == 0, "error", rc == 0 ? "" : err->msg, "t", (json_int_t)t));
+}
+
+static void reply(struct agent *a, json_t *id, int rc, const ash_error_t *err)
+{
+    reply_at(a, id, rc, err, ash_now_ns());
 }
 
 /* A run id names the journal file: letters, digits, '-' and '_' only. */
@@ -650,7 +656,10 @@ static void on_message(struct ash_channel *ch, json_t *msg, void *data)
         else
             a->hosts_id = json_incref(id);
     } else if (strcmp(type, ASH_MSG_INJECT) == 0 || strcmp(type, ASH_MSG_REVERT) == 0) {
-        reply(a, id, fault_cmd(a, msg, type[0] == 'i', &e), &e);
+        a->ctx.harm_began = 0;
+        int rc = fault_cmd(a, msg, type[0] == 'i', &e);
+        int64_t done = ash_now_ns();
+        reply_at(a, id, rc, &e, a->ctx.harm_began > 0 ? a->ctx.harm_began : done);
     } else if (strcmp(type, ASH_MSG_PROBE) == 0) {
         reply(a, id, probe_start(a, msg, &e), &e);
     } else if (strcmp(type, ASH_MSG_PROBE_STOP) == 0) {

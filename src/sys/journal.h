@@ -29,7 +29,8 @@ struct ash_undo_op {
     /* What undoing it did, in words a person acts on, for `recover` and the guardian:
      * text with {KEY} for the record's KEY (a string, a number, a list), {KEY:12} its
      * first 12 characters, and {target} (the target it was placed on), {where} (that
-     * target, or the sandbox namespace "netns"), {cgroup} (the record's cgroup paths).
+     * target, or the sandbox namespace "netns"), {cgroup} (the record's cgroup paths),
+     * {frozen} (the one of them a freeze wrote).
      * NULL: "undid OP". engine/recover_words.c renders it. */
     const char *said;
 };

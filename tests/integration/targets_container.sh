@@ -217,6 +217,11 @@ waitfor '[ "$(cat "$mf")" = 33554432 ]'; check "memory: 32 MiB in the container'
 wait "$h"; st=$?
 check "memory: run passes" '[ $st = 0 ]'
 check "memory: the engine's 256 MiB back after" '[ "$(cat "$mf")" = "$old" ]'
+# aftershock inside the container it would limit (an agent's own task, a shell in it):
+# refused before anything is placed (exit 3), the engine's limit untouched.
+out=$(sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" validate --resolve "$3"' sh "$(dirname "$mf")" "$ASH" "$T/mem.yaml" 2>&1); st=$?
+check "memory: aftershock in lim's own cgroup is refused (exit $st: $out)" \
+  '[ $st = 3 ] && echo "$out" | grep -q "aftershock itself runs in its memory cgroup" && [ "$(cat "$mf")" = "$old" ]'
 # OOM: a balloon placed in the container's cgroup grows past a 64 MiB limit (swap off)
 # and is OOM-killed. The same bounds as on a sandbox host (tests/unit/test_memory.c
 # balloon_oom_detected): the oom detector's time is the fault's own oom-kill event,

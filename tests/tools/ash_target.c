@@ -501,6 +501,7 @@ int main(int argc, char **argv)
                     if (o.fail_after_signal_ms >= 0 && healthy)
                         arm(break_tfd, t + o.fail_after_signal_ms * 1000000);
                 } else {
+                    truth("stopping", now_ns()); /* SIGTERM/SIGINT: the service ends here */
                     running = false;
                 }
             }

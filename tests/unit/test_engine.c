@@ -88,6 +88,24 @@ static long long truth(const char *run_dir, const char *what)
     return v;
 }
 
+/* The nth (from 1) truth line of an event, -1 if there are fewer. */
+static long long truth_nth(const char *run_dir, const char *what, int nth)
+{
+    char path[512], line[256];
+    snprintf(path, sizeof path, "%s/truth", run_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long long v = -1;
+    while (nth > 0 && fgets(line, sizeof line, f)) {
+        char *p = strstr(line, what);
+        if (p && (p = strstr(p, " at ")) && --nth == 0)
+            v = atoll(p + 4);
+    }
+    fclose(f);
+    return v;
+}
+
 static double num(json_t *o, const char *k)
 {
     json_t *v = json_object_get(o, k);
@@ -428,6 +446,57 @@ START_TEST(restart_policy_brings_killed_service_back)
 }
 END_TEST
 
+/* A restart's harm begins inside its own call (the service is stopped, started again
+ * and waited for): the fault is in effect from the stop, not from the call's return
+ * with the service back (DESIGN.md, the timing contract). The target's own truth lines
+ * say when it got SIGTERM and when the new one listened. */
+START_TEST(restart_in_effect_from_its_stop)
+{
+    int port = free_port();
+    char scen[512], text[2048], run_dir[512], state_dir[512];
+    snprintf(scen, sizeof scen, "%s/restart-fault.yaml", tmpdir);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmpdir);
+    snprintf(state_dir, sizeof state_dir, "%s/state", tmpdir);
+    snprintf(
+        text, sizeof text,
+        "version: 1\nname: restart-fault\n"
+        "services:\n  - name: target\n    command: [\"sh\", \"-c\", \"sleep 0.2; exec %s/tests/ash_target --port %d "
+        "--truth-file {run_dir}/truth\"]\n"
+        "    ready: { tcp: \"127.0.0.1:%d\" }\n"
+        "probes:\n  - name: health\n    http: { url: \"http://127.0.0.1:%d/healthz\" }\n    every: 20ms\n"
+        "    timeout: 100ms\n"
+        "faults:\n  - name: restart\n    kind: process\n    target: target\n    action: restart\n"
+        "expect:\n  warmup: 200ms\n  stable_for: 300ms\n  timeout: 10s\n",
+        ash_test_build_dir(), port, port, port);
+    write_file(scen, text);
+    struct ash_run_options o = ash_test_run_options(run_dir, state_dir);
+    struct ash_run_result res;
+    ash_error_t err = {0};
+    ck_assert_msg(ash_run_file(scen, &o, &res, &err) == 0, "run failed: %s", err.msg);
+    json_t *run = json_array_get(json_object_get(res.report, "runs"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(run, "verdict")), "pass");
+    double t_inject = (double)json_integer_value(json_object_get(json_object_get(run, "monotonic_ns"), "inject"));
+    /* It takes 200 ms to start (the sleep before it), so the probes see the outage.
+     * The target's lines: started, stopping (the restart), started (the new one), stopping (the run's end). */
+    long long stopping = truth_nth(run_dir, "stopping", 1), started = truth_nth(run_dir, "started", 2);
+    ck_assert_msg(stopping > 0 && started > stopping, "no truth of the restart's stop and the new start");
+    /* In effect from the stop signal: stamped just before it is sent, so no later than
+     * the target reading it, and at most a wake-up before. */
+    double lead = (stopping - t_inject) / 1e6;
+    ck_assert_msg(lead >= 0 && lead <= SLACK_MS, "t_inject %.3f ms before the target got SIGTERM", lead);
+    /* The outage is the stop to the new listener: impact within one interval after the
+     * stop (the stated resolution), recovery no earlier than the new start. */
+    double impact = num(run, "impact_ms"), ttr = num(run, "ttr_ms");
+    double res_impact = num(json_object_get(run, "resolution"), "impact_ms");
+    ck_assert_msg(impact >= lead - SLACK_MS && impact <= lead + res_impact + SLACK_MS, "impact %.3f, stop at %.3f",
+                  impact, lead);
+    ck_assert_msg(ttr >= (started - t_inject) / 1e6 - SLACK_MS, "ttr %.3f before the new start at %.3f", ttr,
+                  (started - t_inject) / 1e6);
+    ck_assert(timeline_has(run, "fault-injected", "restart (process)"));
+    json_decref(res.report);
+}
+END_TEST
+
 static bool file_contains(const char *path, const char *needle)
 {
     char buf[4096] = "";
@@ -491,6 +560,7 @@ int main(void)
     tcase_add_test(tc, exec_commands_see_run_dir);
     tcase_add_test(tc, follows_runs_after_its_leader);
     tcase_add_test(tc, restart_policy_brings_killed_service_back);
+    tcase_add_test(tc, restart_in_effect_from_its_stop);
     tcase_add_test(tc, service_runs_as_its_user);
     suite_add_tcase(s, tc);
     /* A case of their own so that scripts/mutation-check.sh can run just these

@@ -63,6 +63,16 @@ START_TEST(test_words)
          "{\"v2\": \"/sys/fs/cgroup/unified/docker/3f2a\", \"memory\": \"\", \"cpu\": \"\", \"freezer\": \"\", " CTR
          "}",
          "thawed cgroup /sys/fs/cgroup/unified/docker/3f2a of container shop_web_1 (id 3f2a9c01b7e4)");
+    /* A container's record holds every path of its cgroup; the thaw names the one it froze. */
+    said("host-crash.thaw",
+         "{\"v2\": \"\", \"memory\": \"/sys/fs/cgroup/memory/docker/3f2a\", \"cpu\": "
+         "\"/sys/fs/cgroup/cpu/docker/3f2a\", "
+         "\"freezer\": \"/sys/fs/cgroup/freezer/docker/3f2a\", " CTR "}",
+         "thawed cgroup /sys/fs/cgroup/freezer/docker/3f2a of container shop_web_1 (id 3f2a9c01b7e4)");
+    said("host-crash.thaw",
+         "{\"v2\": \"/sys/fs/cgroup/unified/docker/3f2a\", \"memory\": \"/sys/fs/cgroup/memory/docker/3f2a\", "
+         "\"cpu\": \"\", \"freezer\": \"/sys/fs/cgroup/freezer/docker/3f2a\", " CTR "}",
+         "thawed cgroup /sys/fs/cgroup/unified/docker/3f2a of container shop_web_1 (id 3f2a9c01b7e4)");
     said("host-crash.container-start",
          "{\"type\": \"container\", \"name\": \"web\", \"id\": \"3f2a9c01b7e4aa\", \"container\": \"web\", \"pid\": 7}",
          "started container web (id 3f2a9c01b7e4) again through its engine (unless it already ran)");
