@@ -31,6 +31,7 @@ struct ash_run_options {
     enum ash_progress_mode progress;
     FILE *log;                /* progress output; default stderr */
     const char *guardian_exe; /* executable offering `__guardian`; NULL: no guardian */
+    bool warned;              /* the scenario's warnings were printed already (validated first) */
 };
 
 struct ash_run_result {

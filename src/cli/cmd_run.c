@@ -222,6 +222,7 @@ static int run_main(int argc, char **argv)
         if (ash_validate_file(argv[i], &err) < 0)
             return ash_cli_fail(&err);
     }
+    o.warned = true; /* each file's warnings, printed once by its validation above */
     /* A baseline that cannot be read is bad usage: found before anything runs. */
     json_t *baseline = NULL;
     if (baseline_file) {

@@ -243,7 +243,8 @@ int ash_run_file(const char *path, const struct ash_run_options *o, struct ash_r
     struct ash_scenario *sc;
     if (ash_engine_load(path, &sc, err) < 0)
         return -1;
-    print_warnings(sc, o->log ? o->log : stderr);
+    if (!o->warned)
+        print_warnings(sc, o->log ? o->log : stderr);
     int ret = -1;
     json_t *report = NULL;
     if (check_available(sc, err) < 0 || ash_preflight_check(sc, NULL, err) < 0)
