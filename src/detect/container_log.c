@@ -44,10 +44,10 @@ struct ash_clog {
     char id[80];
     char *endpoint;
     ash_timer *retry;
-    /* Where the next stream starts (wall clock): just after the last line the engine
-     * stamped, else where this one started. Not when this one was seen to end: that is
-     * noticed on the loop, which a fault's call can hold for seconds (a restart), and the
-     * lines the container printed meanwhile (its start-up) would be skipped. */
+    /* Where the next stream starts (wall clock): just after the last line (its engine
+     * stamp, or its arrival when it had none), else where this one started. Not when
+     * this one was seen to end: that can be noticed late (a busy loop), and the lines
+     * the container printed meanwhile (its start-up after a restart) would be skipped. */
     struct timespec from;
     uint8_t hdr[8];
     size_t hdr_len;
@@ -88,6 +88,9 @@ static void emit(struct ash_clog *l, int64_t t, bool whole)
     if (!l->cont) {
         l->stamp = -1;
         skip = engine_stamp(l, t, &l->stamp);
+        if (!skip) /* no stamp to go on: the next stream starts after its arrival */
+            l->from = (struct timespec){.tv_sec = (l->anchor_wall + 1) / ASH_NS_PER_S,
+                                        .tv_nsec = (l->anchor_wall + 1) % ASH_NS_PER_S};
     }
     l->fn(l->arg, l->line + skip, l->stamp >= 0 ? l->stamp : t, t);
     l->line_len = 0;

@@ -123,21 +123,56 @@ static void env_line(void *arg, const char *service, const char *line, int64_t t
             r->dets[i].spec->kind->on_log(&r->ctx, r->dets[i].spec, r->dets[i].state, service, line, t);
 }
 
-/* t_inject as far as known now, -1 before. While the first fault is still being
- * injected and its harm began inside the call (a restart holds the loop until the
- * target is back, and what it printed meanwhile arrives then), from that beginning. */
-static int64_t in_effect_since(const struct run *r)
+/* A detector's signal that arrived while a fault was being injected (run_int.h). */
+struct pending_signal {
+    const struct ash_detector_spec *det;
+    bool alert;
+    int64_t t;
+    char *detail;
+    struct ash_alert a;              /* when alert: its strings are the three below */
+    char *key, *name, *alert_detail; /* owned */
+};
+
+static void pending_free(struct pending_signal *p)
 {
-    if (r->t_inject >= 0)
-        return r->t_inject;
-    return r->ctx.injecting && r->ctx.harm_began > 0 ? r->ctx.harm_began : -1;
+    free(p->detail);
+    free(p->key);
+    free(p->name);
+    free(p->alert_detail);
+}
+
+static bool defer_signal(struct run *r, const struct ash_detector_spec *det, int64_t t, const char *detail,
+                         const struct ash_alert *a)
+{
+    if (r->injecting == 0)
+        return false;
+    if (ash_grow(&r->pending, &r->cap_pending, r->n_pending + 1, sizeof *r->pending, 8) < 0) {
+        lost(r, "detection");
+        return true;
+    }
+    struct pending_signal *p = &r->pending[r->n_pending];
+    *p = (struct pending_signal){.det = det, .alert = a != NULL, .t = t, .detail = strdup(detail ? detail : "")};
+    if (a) {
+        p->a = *a;
+        p->a.key = p->key = strdup(a->key ? a->key : "");
+        p->a.name = p->name = a->name ? strdup(a->name) : NULL;
+        p->a.detail = p->alert_detail = strdup(a->detail ? a->detail : "");
+    }
+    if (!p->detail || (a && (!p->key || !p->alert_detail || (a->name && !p->name)))) {
+        pending_free(p);
+        lost(r, "detection");
+        return true;
+    }
+    r->n_pending++;
+    return true;
 }
 
 static void ctx_detect(struct ash_ctx *ctx, const struct ash_detector_spec *det, int64_t t, const char *detail)
 {
     struct run *r = ctx->engine;
-    int64_t since = in_effect_since(r);
-    if (since < 0 || t < since) {
+    if (defer_signal(r, det, t, detail, NULL))
+        return;
+    if (r->t_inject < 0 || t < r->t_inject) {
         /* Before any fault is in effect: a false alarm, shown but not counted. */
         ash_ctx_eventf(ctx, t, "false-alarm", "%s: %s", det->name, detail ? detail : "");
         return;
@@ -226,6 +261,8 @@ static struct alert_rec *alert_add(struct run *r, const struct ash_detector_spec
 static void ctx_alert(struct ash_ctx *ctx, const struct ash_detector_spec *det, const struct ash_alert *a)
 {
     struct run *r = ctx->engine;
+    if (defer_signal(r, det, a->notified, a->detail, a))
+        return;
     if (!a->firing) {
         struct alert_rec *rec = alert_find(r, det, a->key);
         if (!rec)
@@ -238,8 +275,7 @@ static void ctx_alert(struct ash_ctx *ctx, const struct ash_detector_spec *det, 
         return;
     }
     enum alert_role role;
-    int64_t since = in_effect_since(r);
-    if (since < 0 || a->notified < since)
+    if (r->t_inject < 0 || a->notified < r->t_inject)
         role = AR_BEFORE_INJECT;
     /* Already firing: it started before the fault could have been in effect
      * (before the inject call began; a signal fault takes effect inside it, so
@@ -259,7 +295,7 @@ static void ctx_alert(struct ash_ctx *ctx, const struct ash_detector_spec *det, 
     case AR_ALREADY_FIRING:
         ash_ctx_eventf(ctx, a->notified, "alert-already-firing",
                        "%s: %s (fired %.3f ms before the fault was in effect: not counted as detection)", det->name,
-                       a->detail, ash_ns_to_ms(since - a->fired));
+                       a->detail, ash_ns_to_ms(r->t_inject - a->fired));
         break;
     case AR_DETECTION: {
         size_t before = r->n_det;
@@ -478,6 +514,21 @@ static void abort_run(struct run *r, const char *fmt, ...)
     ash_loop_stop(r->loop);
 }
 
+/* The signals that arrived while faults were being injected, in their order, now
+ * that t_inject is known (or the inject failed and there is none). */
+static void flush_signals(struct run *r)
+{
+    for (size_t i = 0; i < r->n_pending; i++) {
+        struct pending_signal *p = &r->pending[i];
+        if (p->alert)
+            ctx_alert(&r->ctx, p->det, &p->a);
+        else
+            ctx_detect(&r->ctx, p->det, p->t, p->detail);
+        pending_free(p);
+    }
+    r->n_pending = 0;
+}
+
 static int inject_fault(struct run *r, struct fault_rt *f)
 {
     ash_error_t err = {0};
@@ -490,21 +541,30 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     /* What its targets resolve to (the container a label chose) is recorded as the kind
      * resolves them, so the terminal and the report say what was harmed. */
     json_t *harmed = json_array();
+    /* Another fault may be injected inside this call (a restart's ready wait runs the
+     * loop): each call has its own injecting/harmed/harm_began, restored after. */
+    const struct ash_fault_spec *outer_injecting = r->ctx.injecting;
+    json_t *outer_harmed = r->ctx.harmed;
+    int64_t outer_began = r->ctx.harm_began;
     r->ctx.injecting = f->spec;
     r->ctx.harmed = harmed;
     r->ctx.harm_began = 0;
-    if (r->t_inject < 0)
-        r->t_inject_call = called; /* read meanwhile for a harm that began inside the call */
+    if (r->t_inject < 0 && r->injecting == 0)
+        r->t_inject_call = called; /* the earliest call: nothing of the faults was in effect before it */
+    r->injecting++;
     int ret = r->fleet && ash_fault_node(f->spec)
                   ? ash_fleet_run_inject(r->fleet, f->spec, &t_remote, where, sizeof where, &err)
                   : ash_fault_inject(&r->ctx, f->spec, &f->state, &err);
     int64_t returned = ash_now_ns();
+    int64_t began = r->ctx.harm_began;
+    r->injecting--;
     /* In effect when the call returned, unless the kind's harm began inside it (a
      * restart: down while the call waits for it to come back); an agent's time is the same. */
-    int64_t t = t_remote >= 0 ? t_remote : r->ctx.harm_began > 0 ? r->ctx.harm_began : returned;
+    int64_t t = t_remote >= 0 ? t_remote : began > 0 ? began : returned;
     waited = ash_gil_waited_ns() - waited;
-    r->ctx.injecting = NULL;
-    r->ctx.harmed = NULL;
+    r->ctx.injecting = outer_injecting;
+    r->ctx.harmed = outer_harmed;
+    r->ctx.harm_began = outer_began;
     const char *node = r->fleet ? ash_fault_node(f->spec) : NULL;
     if (node && json_array_size(harmed) == 0) /* its agent resolved it, there */
         json_array_append_new(harmed, json_pack("{s:s}", "node", node));
@@ -524,21 +584,24 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     if (ret < 0) {
         f->failed = true;
         snprintf(f->error, sizeof f->error, "%s", err.msg);
-        ash_ctx_eventf(&r->ctx, t, "fault-failed", "%s: %s", f->spec->name, err.msg);
+        ash_ctx_eventf(&r->ctx, returned, "fault-failed", "%s: %s", f->spec->name, err.msg);
+        if (r->injecting == 0)
+            flush_signals(r);
         abort_run(r, "fault '%s' could not be injected: %s", f->spec->name, err.msg);
         return -1;
     }
     f->injected = true;
     f->injected_at = t;
-    if (r->t_inject < 0) {
+    /* The earliest in effect: a fault injected inside this one's call returns first. */
+    if (r->t_inject < 0 || t < r->t_inject)
         r->t_inject = t;
-        r->t_inject_call = called;
-    }
     char wait[96] = "", inside[96] = "";
-    if (waited > ASH_LATE_REPORT_NS) /* t_inject's own error: README, "Faults do not stop the clock" */
+    /* t_inject's own error: README, "Faults do not stop the clock". Not where the harm
+     * began inside the call: the lock was waited for after that stamp. */
+    if (waited > ASH_LATE_REPORT_NS && !(t_remote < 0 && began > 0))
         snprintf(wait, sizeof wait, " (of which %.3f ms waiting for the run lock: in effect up to that much earlier)",
                  ash_ns_to_ms(waited));
-    if (t_remote < 0 && r->ctx.harm_began > 0)
+    if (t_remote < 0 && began > 0)
         snprintf(inside, sizeof inside, "; in effect from then, inside its call, which returned %.3f ms later",
                  ash_ns_to_ms(returned - t));
     ash_ctx_eventf(&r->ctx, t, "fault-injected", "%s (%s)%s%s, latency %.3f ms%s%s", f->spec->name,
@@ -546,6 +609,8 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     ash_progress_faults(r->progress, 1);
     if (f->spec->duration_ns >= 0)
         f->t_revert = need_timer(r, t + f->spec->duration_ns, fault_revert_due, f, "fault's revert timer");
+    if (r->injecting == 0)
+        flush_signals(r);
     check_finished(r);
     return 0;
 }
@@ -1165,6 +1230,9 @@ static void free_run(struct run *r)
         free(r->events[i].detail);
     }
     free(r->events);
+    for (size_t i = 0; i < r->n_pending; i++) /* none: each inject flushes its own */
+        pending_free(&r->pending[i]);
+    free(r->pending);
     free(r->detections);
     for (size_t i = 0; i < r->n_alerts; i++) {
         free(r->alerts[i].key);

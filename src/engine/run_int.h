@@ -103,6 +103,13 @@ struct run {
     /* When the inject call that set t_inject began: the fault took effect
      * somewhere in [t_inject_call, t_inject] (a signal is delivered inside kill()). */
     int64_t t_inject_call;
+    /* Faults being injected now (a restart's ready wait runs the loop, and another
+     * fault's timer may inject inside it), and the detector signals that arrived
+     * meanwhile: classified once every call has returned, against the t_inject they
+     * set (a harm that began inside a call is before its return). */
+    int injecting;
+    struct pending_signal *pending;
+    size_t n_pending, cap_pending;
     enum phase phase;
     int64_t wall_start; /* CLOCK_REALTIME at t_start: the run's wall-clock anchor */
     int64_t t_start, t0, t_inject, t_last_revert, t_end;

@@ -172,9 +172,10 @@ static int check_one(const struct ash_target_ref *ref, unsigned needs, ash_targe
                   "Podman, leaves it in its user's cgroup, shared with that user's other processes); memory, "
                   "freeze and kill faults need a cgroup of its own";
         else if (cap == ASH_CAP_LIMIT)
-            why = ": aftershock itself runs in its memory cgroup (or in one below it), so a limit there would limit "
-                  "the harness too, and an OOM kill could take it before it reverts; aim at a cgroup of the target's "
-                  "own (cgroup:PATH), or run aftershock outside it";
+            why = ": aftershock itself runs in its memory cgroup (or in one below it, or its own cgroup cannot be "
+                  "read from /proc/self/cgroup, so it may), so a limit there would limit the harness too, and an OOM "
+                  "kill could take it before it reverts; aim at a cgroup of the target's own (cgroup:PATH), or run "
+                  "aftershock outside it";
         else if (cap == ASH_CAP_FREEZE && t.type == ASH_TARGET_PROCESS)
             why = ": its cgroup holds other processes than it and its descendants (or cannot be frozen); aim at "
                   "cgroup:PATH if that is meant";

@@ -188,6 +188,8 @@ static int crash_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, voi
             if (r < 0)
                 goto fail;
             st->killed = true;
+            /* In effect from the kill: the call then waits until every process is gone. */
+            ash_ctx_harm_began(ctx, ash_now_ns());
             if (!cg || ash_cgroup_kill(cg, err) < 0) {
                 if (!cg)
                     ash_error(err, ENOTSUP, "%s has no cgroup to kill", c->target.name);
@@ -200,6 +202,7 @@ static int crash_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, voi
         if (ctx->env)
             ash_env_mark_host_down(ctx->env, c->target.name);
         st->killed = true;
+        ash_ctx_harm_began(ctx, ash_now_ns()); /* as above; the links go down after */
         if (ash_host_kill_all(h, err) < 0)
             goto fail;
         st->down = true;
@@ -215,6 +218,8 @@ static int crash_inject(struct ash_ctx *ctx, const struct ash_fault_spec *f, voi
         if (r < 0)
             goto fail;
         st->frozen = true;
+        /* In effect from the freeze request: the call waits until the kernel says frozen. */
+        ash_ctx_harm_began(ctx, ash_now_ns());
         if (ash_target_freeze(&st->t, err) < 0)
             goto fail;
         break;

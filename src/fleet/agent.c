@@ -656,10 +656,13 @@ static void on_message(struct ash_channel *ch, json_t *msg, void *data)
         else
             a->hosts_id = json_incref(id);
     } else if (strcmp(type, ASH_MSG_INJECT) == 0 || strcmp(type, ASH_MSG_REVERT) == 0) {
+        /* Its own stamp: another command may arrive inside this one's call (a nested loop). */
+        int64_t outer = a->ctx.harm_began;
         a->ctx.harm_began = 0;
         int rc = fault_cmd(a, msg, type[0] == 'i', &e);
-        int64_t done = ash_now_ns();
-        reply_at(a, id, rc, &e, a->ctx.harm_began > 0 ? a->ctx.harm_began : done);
+        int64_t done = ash_now_ns(), began = a->ctx.harm_began;
+        a->ctx.harm_began = outer;
+        reply_at(a, id, rc, &e, began > 0 ? began : done);
     } else if (strcmp(type, ASH_MSG_PROBE) == 0) {
         reply(a, id, probe_start(a, msg, &e), &e);
     } else if (strcmp(type, ASH_MSG_PROBE_STOP) == 0) {

@@ -465,6 +465,7 @@ START_TEST(restart_in_effect_from_its_stop)
         "    ready: { tcp: \"127.0.0.1:%d\" }\n"
         "probes:\n  - name: health\n    http: { url: \"http://127.0.0.1:%d/healthz\" }\n    every: 20ms\n"
         "    timeout: 100ms\n"
+        "detectors:\n  - name: back\n    log: { service: target, match: \"ash-target: started\" }\n"
         "faults:\n  - name: restart\n    kind: process\n    target: target\n    action: restart\n"
         "expect:\n  warmup: 200ms\n  stable_for: 300ms\n  timeout: 10s\n",
         ash_test_build_dir(), port, port, port);
@@ -493,6 +494,14 @@ START_TEST(restart_in_effect_from_its_stop)
     ck_assert_msg(ttr >= (started - t_inject) / 1e6 - SLACK_MS, "ttr %.3f before the new start at %.3f", ttr,
                   (started - t_inject) / 1e6);
     ck_assert(timeline_has(run, "fault-injected", "restart (process)"));
+    /* The new one's start-up line is read while the call still waits for it to be
+     * ready (the loop runs inside it): counted from the stop once the call returns, as
+     * the detection; its first start's line, before any fault, is a false alarm. */
+    ck_assert_str_eq(json_string_value(json_object_get(run, "detected_by")), "back");
+    double ttd = num(run, "ttd_ms"), true_ttd = (started - t_inject) / 1e6;
+    ck_assert_msg(ttd >= true_ttd && ttd <= true_ttd + SLACK_MS, "ttd %.3f vs its start-up line at %.3f", ttd,
+                  true_ttd);
+    ck_assert(timeline_has(run, "false-alarm", "back"));
     json_decref(res.report);
 }
 END_TEST
