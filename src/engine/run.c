@@ -144,8 +144,17 @@ static void pending_free(struct pending_signal *p)
 static bool defer_signal(struct run *r, const struct ash_detector_spec *det, int64_t t, const char *detail,
                          const struct ash_alert *a)
 {
-    if (r->injecting == 0)
+    /* Held only while its classification can still change: before t_inject, or before
+     * it (t_inject only moves earlier), or behind one held already (their order). */
+    if (r->injecting == 0 || (r->t_inject >= 0 && t >= r->t_inject && r->n_pending == 0))
         return false;
+    /* A guardrail on an alert is a safety stop: it hears the alert now, not when the
+     * call returns (it trips once; the replay finds it tripped). */
+    if (!a || a->firing) {
+        char text[ASH_ERROR_MSG_MAX];
+        snprintf(text, sizeof text, "%s: %s", det->name, a ? (a->detail ? a->detail : "") : (detail ? detail : ""));
+        ash_guard_event(r->guard, a ? "alert-firing" : "detected", text, t);
+    }
     if (ash_grow(&r->pending, &r->cap_pending, r->n_pending + 1, sizeof *r->pending, 8) < 0) {
         lost(r, "detection");
         return true;
@@ -518,15 +527,20 @@ static void abort_run(struct run *r, const char *fmt, ...)
  * that t_inject is known (or the inject failed and there is none). */
 static void flush_signals(struct run *r)
 {
-    for (size_t i = 0; i < r->n_pending; i++) {
-        struct pending_signal *p = &r->pending[i];
+    /* Detached first: whatever a replay sets off starts a queue of its own. */
+    struct pending_signal *held = r->pending;
+    size_t n = r->n_pending;
+    r->pending = NULL;
+    r->n_pending = r->cap_pending = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct pending_signal *p = &held[i];
         if (p->alert)
             ctx_alert(&r->ctx, p->det, &p->a);
         else
             ctx_detect(&r->ctx, p->det, p->t, p->detail);
         pending_free(p);
     }
-    r->n_pending = 0;
+    free(held);
 }
 
 static int inject_fault(struct run *r, struct fault_rt *f)
@@ -593,8 +607,10 @@ static int inject_fault(struct run *r, struct fault_rt *f)
     f->injected = true;
     f->injected_at = t;
     /* The earliest in effect: a fault injected inside this one's call returns first. */
-    if (r->t_inject < 0 || t < r->t_inject)
+    if (r->t_inject < 0 || t < r->t_inject) {
         r->t_inject = t;
+        r->inject_held = t_remote < 0 && began > 0 && fault_on_loop(f->spec) ? returned - began : 0;
+    }
     char wait[96] = "", inside[96] = "";
     /* t_inject's own error: README, "Faults do not stop the clock". Not where the harm
      * began inside the call: the lock was waited for after that stamp. */

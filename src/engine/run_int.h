@@ -108,6 +108,10 @@ struct run {
      * meanwhile: classified once every call has returned, against the t_inject they
      * set (a harm that began inside a call is before its return). */
     int injecting;
+    /* How long the call of the fault that set t_inject held the loop after its harm
+     * began (a kill waiting for the cgroup to empty): no probe sampled then, so the
+     * impact's resolution grows by it. 0 when it ran off the loop or harmed at return. */
+    int64_t inject_held;
     struct pending_signal *pending;
     size_t n_pending, cap_pending;
     enum phase phase;

@@ -95,7 +95,8 @@ json_t *ash_run_json(const struct ash_run_record *r, const struct ash_series *se
     }
     /* fleet: t_inject and the reverts may be an agent's times, each known to its clock bound. */
     int64_t clock_res = r->clock_bound;
-    probe_res += clock_res;
+    /* And no probe sampled while the first fault's call held the loop after its harm began. */
+    probe_res += clock_res + r->inject_held;
     recover_res += clock_res;
     int64_t ttd_res = detector_resolution(r, r->detected_by, probe_res - clock_res) + clock_res;
 

@@ -37,7 +37,8 @@ int ash_run_record_fill(const struct run *r, struct ash_run_record *rec)
                                    .t_reverted_all = r->t_reverted_all,
                                    .verify = r->verify,
                                    .known_until = ash_fleet_run_known_until(r->fleet),
-                                   .clock_bound = ash_fleet_run_bound(r->fleet)};
+                                   .clock_bound = ash_fleet_run_bound(r->fleet),
+                                   .inject_held = r->inject_held};
     struct ash_probe_record *probes = calloc(sc->n_probes + 1, sizeof *probes);
     struct ash_fault_record *faults = calloc(sc->n_faults + 1, sizeof *faults);
     struct ash_remediation_record *rems = calloc(sc->n_remediations + 1, sizeof *rems);

@@ -104,6 +104,7 @@ struct ash_run_record {
     json_t *verify; /* the verify checks' results, NULL if none ran (borrowed) */
     /* fleet: the agents' figures (a local run: known to the end, no bound, no JSON) */
     int64_t known_until, clock_bound;
+    int64_t inject_held;            /* the first fault's call held the loop this long after its harm began */
     json_t *fleet, *fleet_lateness; /* owned; NULL: not a fleet run */
     /* Called by ash_run_json once it no longer reads probe i's samples (packed
      * into the report) or its lateness (gathered): the owner may free them then,
