@@ -59,6 +59,12 @@ struct ash_clog {
     int64_t anchor_wall, anchor_mono; /* the two clocks as the last chunk arrived */
 };
 
+/* The next stream starts just after wall (ns, CLOCK_REALTIME): what came before is read. */
+static void start_after(struct ash_clog *l, int64_t wall)
+{
+    l->from = (struct timespec){.tv_sec = (wall + 1) / ASH_NS_PER_S, .tv_nsec = (wall + 1) % ASH_NS_PER_S};
+}
+
 /* "2026-12-06T05:22:41.123456789Z " at the start of the line: the engine's stamp on
  * CLOCK_MONOTONIC (never later than arrived), and where the line itself starts. */
 static size_t engine_stamp(struct ash_clog *l, int64_t arrived, int64_t *stamp)
@@ -72,7 +78,7 @@ static size_t engine_stamp(struct ash_clog *l, int64_t arrived, int64_t *stamp)
     s[sp - l->line] = '\0';
     if (!ash_wh_rfc3339(s, &wall, &prec))
         return 0;
-    l->from = (struct timespec){.tv_sec = (wall + 1) / ASH_NS_PER_S, .tv_nsec = (wall + 1) % ASH_NS_PER_S};
+    start_after(l, wall);
     int64_t t = l->anchor_mono + (wall - l->anchor_wall);
     *stamp = t < arrived ? t : arrived;
     return (size_t)(sp - l->line) + 1;
@@ -89,8 +95,7 @@ static void emit(struct ash_clog *l, int64_t t, bool whole)
         l->stamp = -1;
         skip = engine_stamp(l, t, &l->stamp);
         if (!skip) /* no stamp to go on: the next stream starts after its arrival */
-            l->from = (struct timespec){.tv_sec = (l->anchor_wall + 1) / ASH_NS_PER_S,
-                                        .tv_nsec = (l->anchor_wall + 1) % ASH_NS_PER_S};
+            start_after(l, l->anchor_wall);
     }
     l->fn(l->arg, l->line + skip, l->stamp >= 0 ? l->stamp : t, t);
     l->line_len = 0;

@@ -70,25 +70,8 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
-/* Truth lines: "broken at NS", "recovered at NS", "logged at NS". */
-static long long truth(const char *run_dir, const char *what)
-{
-    char path[512], line[256];
-    snprintf(path, sizeof path, "%s/truth", run_dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long long v = -1;
-    while (fgets(line, sizeof line, f)) {
-        char *p = strstr(line, what);
-        if (p && (p = strstr(p, " at ")))
-            v = atoll(p + 4);
-    }
-    fclose(f);
-    return v;
-}
-
-/* The nth (from 1) truth line of an event, -1 if there are fewer. */
+/* Truth lines: "broken at NS", "recovered at NS", "logged at NS". The nth (from 1)
+ * line of an event, or with nth 0 its last; -1 if there is none such (fewer lines). */
 static long long truth_nth(const char *run_dir, const char *what, int nth)
 {
     char path[512], line[256];
@@ -97,13 +80,22 @@ static long long truth_nth(const char *run_dir, const char *what, int nth)
     if (!f)
         return -1;
     long long v = -1;
-    while (nth > 0 && fgets(line, sizeof line, f)) {
+    int seen = 0;
+    while (fgets(line, sizeof line, f)) {
         char *p = strstr(line, what);
-        if (p && (p = strstr(p, " at ")) && --nth == 0)
-            v = atoll(p + 4);
+        if (!p || !(p = strstr(p, " at ")))
+            continue;
+        v = atoll(p + 4);
+        if (++seen == nth)
+            break;
     }
     fclose(f);
-    return v;
+    return nth > 0 && seen < nth ? -1 : v;
+}
+
+static long long truth(const char *run_dir, const char *what)
+{
+    return truth_nth(run_dir, what, 0);
 }
 
 static double num(json_t *o, const char *k)
